@@ -1,0 +1,40 @@
+// Bundles the two front ends with ncc into self-contained CommonJS files:
+//   dist/index.js      the Action (action.yml: runs.main)
+//   dist/cli/index.js  the `nokube` CLI (package.json: bin.nokube)
+// remote_lib/ is copied beside each bundle so both find it relative to themselves.
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, readFileSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const ncc = join(root, 'node_modules', '.bin', 'ncc');
+const dist = join(root, 'dist');
+
+function bundle(entry, outDir) {
+  execFileSync(ncc, ['build', entry, '-o', outDir, '--target', 'es2022', '--license', 'licenses.txt', '-q'], {
+    cwd: root,
+    stdio: 'inherit',
+  });
+}
+
+rmSync(dist, { recursive: true, force: true });
+bundle('src/action/index.ts', dist);
+bundle('src/cli/index.ts', join(dist, 'cli'));
+
+// Native addons must never reach dist/: the bundle has to run on any runner.
+function assertNoNative(dir) {
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) assertNoNative(p);
+    else if (name.endsWith('.node')) throw new Error(`native addon in dist: ${p}`);
+  }
+}
+assertNoNative(dist);
+
+const cli = join(dist, 'cli', 'index.js');
+const body = readFileSync(cli, 'utf8');
+if (!body.startsWith('#!')) writeFileSync(cli, '#!/usr/bin/env node\n' + body);
+chmodSync(cli, 0o755);
+
+mkdirSync(join(dist, 'remote_lib'), { recursive: true });
+cpSync(join(root, 'remote_lib', 'nokube_remote.py'), join(dist, 'remote_lib', 'nokube_remote.py'));

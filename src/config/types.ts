@@ -1,0 +1,111 @@
+// The typed model of a ray-config.yaml, as the rest of the engine sees it.
+// Every value keeps where it came from, so any later check can point at the user's line.
+
+export type Role = 'head' | 'worker';
+
+/** 1-based line and column in the config file. */
+export interface SourcePos {
+  line: number;
+  col: number;
+}
+
+export type Severity = 'error' | 'warning';
+
+/** One finding about the config: where, what was found, what is allowed. */
+export interface Diagnostic {
+  severity: Severity;
+  file: string;
+  line: number;
+  col: number;
+  /** YAML path in the user's words, e.g. `nodes[1].ray_config.num_cpus`. */
+  path: string;
+  message: string;
+  /** What to do about it ("did you mean ...", "allowed: head | worker"). */
+  hint?: string;
+  /** The node the finding is about, when there is one. */
+  node?: string;
+}
+
+/** A login identity for a node; credentials may hold `${NAME}` references, resolved at connect time. */
+export interface UserSpec {
+  userid: string;
+  password?: string;
+  /** A public key line: selects which supplied private key to use. */
+  sshkey?: string;
+  pos: SourcePos;
+}
+
+export interface RayNodeConfig {
+  /** Head only: Ray Client server port (ray://head:port). */
+  port?: number;
+  /** Head only: GCS port workers join (default 6379). */
+  gcsPort?: number;
+  /** Head only: dashboard port (default ray_spec.dashboard_port, then 8265). */
+  dashboardPort?: number;
+  numCpus?: number;
+  numGpus?: number;
+  /** Bytes. */
+  memory?: number;
+  /** Bytes, >= 78643200. */
+  objectStoreMemory?: number;
+  resources?: Record<string, number>;
+  labels?: Record<string, string>;
+  /** Default: the address the node was reached at. */
+  nodeIpAddress?: string;
+}
+
+export interface StorageSpec {
+  type: 'local';
+  /** Absolute path; undefined means `~/.nokube/<cluster_name>` of the login user. */
+  path?: string;
+}
+
+export interface NodeSpec {
+  name: string;
+  role: Role;
+  /** As written: "host:port". */
+  sshUrl: string;
+  /** Host name, IPv4, or IPv6 without brackets. */
+  host: string;
+  /** SSH port, 22 when omitted. */
+  sshPort: number;
+  ray: RayNodeConfig;
+  storage: StorageSpec;
+  /** Empty when the config has no `users` (then the default user and supplied keys / agent are used). */
+  users: UserSpec[];
+  /** Pinned host key ("ssh-ed25519 AAAA...") or "SHA256:..." fingerprint. */
+  hostKey?: string;
+  /** Index in `nodes`. */
+  index: number;
+  pos: SourcePos;
+}
+
+export interface ClusterConfig {
+  /** Path of the config file as given by the user (used in every message). */
+  file: string;
+  /** `ray_spec.cluster_name`, default "default". Scopes state, lock and stop. */
+  clusterName: string;
+  /** `ray_spec.dashboard_port`, default 8265. */
+  dashboardPort: number;
+  /** `ray_spec.max_workers`, undefined = no bound. */
+  maxWorkers?: number;
+  /** `ray_spec.ray_version`: exact version every node must run. */
+  rayVersion?: string;
+  /** `ray_spec.python`: interpreter on the nodes. */
+  python?: string;
+  nodes: NodeSpec[];
+  head: NodeSpec;
+  workers: NodeSpec[];
+}
+
+export interface ParseResult {
+  /** Present only when there are no errors. */
+  config?: ClusterConfig;
+  diagnostics: Diagnostic[];
+}
+
+export const DEFAULT_CLUSTER_NAME = 'default';
+export const DEFAULT_GCS_PORT = 6379;
+export const DEFAULT_DASHBOARD_PORT = 8265;
+export const DEFAULT_CLIENT_PORT = 10001;
+export const RAY_MIN_OBJECT_STORE_MEMORY = 78_643_200;

@@ -1,0 +1,141 @@
+// What a run takes and what it returns. Both front ends (Action, CLI) build RunOptions
+// and render RunResult; the engine never knows which one called it.
+import type { ClusterConfig, Diagnostic } from '../config/types';
+
+export type Command = 'validate' | 'plan' | 'start' | 'status' | 'stop';
+
+export type ClusterStatus = 'healthy' | 'degraded' | 'down' | 'stopped' | 'unknown';
+
+/** Where a node stands after (or during) a run. */
+export type NodeState =
+  | 'running' // Ray up on the node and, for workers, alive in the head's view
+  | 'stopped' // reachable, no Ray of this cluster
+  | 'drifted' // running, but not as configured
+  | 'missing' // Ray process up but the head does not list it alive
+  | 'unreachable' // SSH failed
+  | 'failed' // a step on this node failed
+  | 'not-started' // skipped because an earlier step failed
+  | 'unknown'; // not looked at (offline plan, validate)
+
+/** A private key supplied by the user (Action input, --identity file). Never logged. */
+export interface PrivateKeySource {
+  /** Where it came from, for messages: "ssh-private-key input #1", "/home/u/.ssh/id_ed25519". */
+  label: string;
+  key: string;
+}
+
+export interface SshOptions {
+  identities: PrivateKeySource[];
+  passphrase?: string;
+  /** ssh-agent socket (SSH_AUTH_SOCK), if any. */
+  agentSocket?: string;
+  /** Contents of known_hosts (input, --known-hosts file, ~/.ssh/known_hosts). */
+  knownHosts: string;
+  insecureSkipHostKeyCheck: boolean;
+  /** Login user for nodes whose config has no `users`. */
+  defaultUser?: string;
+  /** Seconds to wait for a TCP connect + handshake. */
+  connectTimeoutSec: number;
+}
+
+export interface Reporter {
+  /** One line per node as it progresses. */
+  node(name: string, message: string, elapsedMs?: number): void;
+  info(message: string): void;
+  warn(message: string): void;
+  /** Only shown with NOKUBE_DEBUG=1 / runner debug mode. */
+  debug(message: string): void;
+  /** Registers a value that must never be printed (masked everywhere from now on). */
+  secret(value: string): void;
+}
+
+export interface RunOptions {
+  command: Command;
+  configPath: string;
+  ssh: SshOptions;
+  /** Max nodes worked on at once. */
+  concurrency: number;
+  /** Seconds per node for one command. */
+  timeoutSec: number;
+  /** Environment for `${NAME}` references in credentials. */
+  env: Record<string, string | undefined>;
+  /** Directory holding nokube_remote.py. */
+  remoteLibDir: string;
+  reporter: Reporter;
+  /** For an offline plan: the previously applied / base-branch config text (undefined = none). */
+  previousConfigText?: string;
+  /** plan only: do not contact nodes even if credentials are present. */
+  offline?: boolean;
+}
+
+export type PlanAction = 'start' | 'restart' | 'keep' | 'stop';
+
+export interface Drift {
+  field: string;
+  from: string;
+  to: string;
+}
+
+export interface PlanItem {
+  node: string;
+  role: 'head' | 'worker';
+  host: string;
+  action: PlanAction;
+  /** For `restart`: the fields that differ. */
+  drift: Drift[];
+  /** Why, in a few words ("not running", "new node", "removed from config"). */
+  reason: string;
+}
+
+export interface NodeReport {
+  name: string;
+  role: 'head' | 'worker';
+  host: string;
+  state: NodeState;
+  reachable?: boolean;
+  rayRunning?: boolean;
+  nodeId?: string;
+  rayVersion?: string;
+  pythonVersion?: string;
+  resources?: Record<string, number>;
+  /** What went wrong on this node, if anything. */
+  error?: string;
+  elapsedMs?: number;
+}
+
+export interface RunError {
+  node?: string;
+  host?: string;
+  message: string;
+  hint?: string;
+}
+
+export interface Timing {
+  phase: string;
+  ms: number;
+}
+
+export interface RunResult {
+  command: Command;
+  configPath: string;
+  ok: boolean;
+  status: ClusterStatus;
+  clusterName?: string;
+  /** host:gcs_port, for `ray start --address`. */
+  headAddress?: string;
+  /** ray://host:port */
+  clientAddress?: string;
+  dashboardUrl?: string;
+  nodes: NodeReport[];
+  aliveNodes: number;
+  expectedNodes: number;
+  plan?: PlanItem[];
+  /** Number of plan actions that are not `keep`. */
+  changes: number;
+  diagnostics: Diagnostic[];
+  errors: RunError[];
+  warnings: string[];
+  timings: Timing[];
+  /** The parsed config, when it was valid (renderers use it for tables). */
+  config?: ClusterConfig;
+}
