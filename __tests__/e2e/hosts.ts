@@ -1,0 +1,146 @@
+/**
+ * Test hosts for end-to-end tests (SPEC section 8), made by `scripts/testhosts.sh` and brought up by
+ * `__tests__/e2e/global-setup.ts`.
+ *
+ * Layout (bridge nkbr0, the test process is at 10.88.0.1):
+ *
+ * | host   | ip          | ssh | Ray on PATH                      |
+ * | ------ | ----------- | --- | -------------------------------- |
+ * | nkh1   | 10.88.0.11  | 22  | yes (/opt/nokube-venv, 2.60.0)   |
+ * | nkh2   | 10.88.0.12  | 22  | yes                              |
+ * | nkh3   | 10.88.0.13  | 22  | yes                              |
+ * | nkh4   | 10.88.0.14  | 22  | yes                              |
+ * | nkbare | 10.88.0.100 | 22  | no (/usr/bin/python3, no ray)    |
+ *
+ * (`NOKUBE_TEST_HOSTS=N` changes the number of Ray hosts.) Each host has its own network, PID, mount
+ * and UTS namespace, its own sshd host keys (pinned in `client.known_hosts`), and private /tmp,
+ * /dev/shm, /home and /opt/nokube (/opt/nokube is root-owned, /opt/nokube/data is owned by `nokube`;
+ * all fresh after every `up`). Users: `nokube` / `nokube-test-pw` with the three client keys
+ * authorized (ed25519 OpenSSH, rsa PEM, ecdsa OpenSSH with passphrase `nokube-pass`), and `nokubepw` /
+ * `nokube-pw-only` (password only). Never run `ray stop` outside a host: use
+ * `hostExec(name, 'ray stop')`.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const TESTHOSTS_DIR = process.env.NOKUBE_TESTHOSTS_DIR ?? '/var/lib/nokube-testhosts';
+export const HOSTS_JSON = `${TESTHOSTS_DIR}/hosts.json`;
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const TESTHOSTS_SH = resolve(REPO_ROOT, 'scripts', 'testhosts.sh');
+
+export interface TestHost {
+  name: string;
+  ip: string;
+  ssh_port: number;
+  /** true when `python3` / `ray` on the host's PATH are Ray's venv */
+  ray: boolean;
+  /** "type base64" lines */
+  host_keys: string[];
+}
+
+export interface HostsInfo {
+  bridge_ip: string;
+  hosts: TestHost[];
+  client: {
+    dir: string;
+    known_hosts: string;
+    keys: { ed25519: string; rsa: string; ecdsa: string };
+    ecdsa_passphrase: string;
+    user: string;
+    password: string;
+    password_only_user: string;
+    password_only_password: string;
+  };
+}
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const isCI = process.env.CI === 'true';
+
+function reasonUnavailable(): string {
+  if (process.platform !== 'linux') return `e2e tests need Linux namespaces (platform is ${process.platform})`;
+  if (!isRoot) return 'e2e tests need root (network/PID namespaces for the test hosts); run as root to enable them';
+  if (process.env.NOKUBE_SKIP_E2E === '1') return 'NOKUBE_SKIP_E2E=1';
+  if (!existsSync(HOSTS_JSON)) return `${HOSTS_JSON} is missing: global setup did not bring up the test hosts`;
+  return '';
+}
+
+/** Why e2e tests are skipped ('' when they run). */
+export const e2eSkipReason: string = reasonUnavailable();
+/** Use as `describe.skipIf(!e2eEnabled)(...)`. In CI (CI=true) a missing setup throws instead. */
+export const e2eEnabled: boolean = e2eSkipReason === '';
+
+if (!e2eEnabled) {
+  if (isCI) {
+    throw new Error(`E2E TESTS CANNOT RUN IN CI: ${e2eSkipReason}`);
+  }
+  console.warn(`\n*** SKIPPING E2E TESTS: ${e2eSkipReason} ***\n`);
+}
+
+/** Reads hosts.json. Throws (loudly) when the hosts are not available. */
+export function requireTestHosts(): HostsInfo {
+  if (!e2eEnabled) throw new Error(`test hosts unavailable: ${e2eSkipReason}`);
+  const info = JSON.parse(readFileSync(HOSTS_JSON, 'utf8')) as HostsInfo;
+  if (info.hosts.length === 0) {
+    const msg = `no test hosts are up (${HOSTS_JSON} lists none); run: sudo ${TESTHOSTS_SH} up 4 --no-ray nkbare`;
+    throw new Error(msg);
+  }
+  return info;
+}
+
+/** The host named `name` (throws when it is not up). */
+export function testHost(name: string, info: HostsInfo = requireTestHosts()): TestHost {
+  const h = info.hosts.find((x) => x.name === name);
+  if (!h) throw new Error(`test host ${name} is not up (have: ${info.hosts.map((x) => x.name).join(', ')})`);
+  return h;
+}
+
+/** known_hosts lines (by IP) of the given hosts (all when omitted). */
+export function knownHostsLines(info: HostsInfo = requireTestHosts(), names?: string[]): string {
+  return info.hosts
+    .filter((h) => !names || names.includes(h.name))
+    .flatMap((h) => h.host_keys.map((k) => `${h.ip} ${k}`))
+    .join('\n');
+}
+
+export interface ExecResult {
+  stdout: string;
+  stderr: string;
+  code: number;
+}
+
+/**
+ * Runs `cmd` inside host `name` (its network, PID, mount and UTS namespaces) via
+ * `testhosts.sh exec`. A string is run by `bash -c`; an array is run as argv. Root by default.
+ */
+export function hostExec(
+  name: string,
+  cmd: string | string[],
+  opts: { user?: string; input?: string; timeoutMs?: number } = {},
+): ExecResult {
+  const argv = typeof cmd === 'string' ? ['bash', '-c', cmd] : cmd;
+  const args = ['exec', name, ...(opts.user ? ['--user', opts.user] : []), '--', ...argv];
+  const r = spawnSync(TESTHOSTS_SH, args, {
+    encoding: 'utf8',
+    input: opts.input,
+    timeout: opts.timeoutMs ?? 120_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.error) throw r.error;
+  return { stdout: r.stdout ?? '', stderr: r.stderr ?? '', code: r.status ?? -1 };
+}
+
+/** Runs a `testhosts.sh` sub-command (up/down/add/rm/status) from the test process. */
+export function testhosts(...args: string[]): ExecResult {
+  const r = spawnSync(TESTHOSTS_SH, args, { encoding: 'utf8', timeout: 300_000 });
+  if (r.error) throw r.error;
+  return { stdout: r.stdout ?? '', stderr: r.stderr ?? '', code: r.status ?? -1 };
+}
+
+/** Stops Ray inside each host's PID namespace (safe: only that host's processes are visible). */
+export function rayStopAll(info: HostsInfo = requireTestHosts()): void {
+  for (const h of info.hosts.filter((x) => x.ray)) {
+    hostExec(h.name, 'ray stop --force >/dev/null 2>&1; pkill -KILL -u nokube -f "ray|raylet|gcs_server" || true');
+  }
+}

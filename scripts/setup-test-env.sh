@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Idempotent installer of what the end-to-end tests need on a fresh Debian machine (run as root):
+#   - packages: openssh-server iproute2 procps util-linux python3-venv (apt-get update once, only when missing)
+#   - venv /opt/nokube-venv from /usr/bin/python3 with ray[default]==${RAY_VERSION:-2.60.0}
+#   - pytest for `python3 -m pytest` (the python3 first on PATH, e.g. pyenv's, else /usr/bin/python3)
+# Quiet on success; prints what it does and fails loudly otherwise.
+set -euo pipefail
+
+RAY_VERSION=${RAY_VERSION:-2.60.0}
+VENV=${NOKUBE_VENV:-/opt/nokube-venv}
+say() { echo "setup-test-env: $*" >&2; }
+die() { say "ERROR: $*"; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "must run as root"
+
+# --- packages -------------------------------------------------------------------------------
+missing=()
+have() { command -v "$1" >/dev/null 2>&1 || [ -x "$1" ]; }
+have /usr/sbin/sshd || missing+=(openssh-server)
+have ip || missing+=(iproute2)
+have pgrep || missing+=(procps)
+{ have unshare && have nsenter && have setpriv && have flock; } || missing+=(util-linux)
+have ssh-keygen || missing+=(openssh-client)
+/usr/bin/python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+if [ ${#missing[@]} -gt 0 ]; then
+  say "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# Debian's sshd refuses to start without its privilege separation directory.
+mkdir -p /run/sshd
+
+# --- Ray venv -------------------------------------------------------------------------------
+venv_ray_version() {
+  "$VENV/bin/python" -c 'import importlib.metadata as m; print(m.version("ray"))' 2>/dev/null || true
+}
+if [ ! -x "$VENV/bin/python" ]; then
+  say "creating $VENV"
+  /usr/bin/python3 -m venv "$VENV"
+fi
+if [ "$(venv_ray_version)" != "$RAY_VERSION" ]; then
+  say "installing ray[default]==$RAY_VERSION into $VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "ray[default]==$RAY_VERSION"
+  [ "$(venv_ray_version)" = "$RAY_VERSION" ] || die "ray $RAY_VERSION not importable from $VENV"
+fi
+chmod -R a+rX "$VENV" 2>/dev/null || true
+
+# --- pytest ---------------------------------------------------------------------------------
+py=$(command -v python3 || echo /usr/bin/python3)
+if ! "$py" -m pytest --version >/dev/null 2>&1; then
+  say "installing pytest for $py"
+  if [ "$py" = /usr/bin/python3 ] || [ "$py" = /bin/python3 ]; then
+    if ! apt-get install -y -qq python3-pytest >/dev/null 2>&1; then
+      apt-get update -qq >/dev/null && apt-get install -y -qq python3-pytest >/dev/null
+    fi
+  else
+    "$py" -m pip install -q --disable-pip-version-check pytest
+  fi
+  "$py" -m pytest --version >/dev/null 2>&1 || die "pytest still missing for $py"
+fi
