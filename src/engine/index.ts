@@ -1,9 +1,44 @@
 // The engine's single entry point: both front ends call run() and render its RunResult.
+import { loadConfig } from '../config';
+import { planCluster } from './plan-run';
+import { PhaseClock, clusterResult, emptyResult, fail } from './result';
+import { ClusterSession } from './session';
+import { startCluster } from './start';
+import { clusterStatus } from './status';
+import { stopCluster } from './stop';
 import type { RunOptions, RunResult } from './types';
 
 export type * from './types';
+export { offlinePlan, livePlan, countChanges } from './plan';
+export { assessCluster } from './health';
 
 export async function run(options: RunOptions): Promise<RunResult> {
-  void options;
-  throw new Error('engine: not implemented yet');
+  const parsed = loadConfig(options.configPath, { defaultUser: options.ssh.defaultUser });
+  if (!parsed.config) {
+    const result = emptyResult(options.command, options.configPath, parsed.diagnostics);
+    result.ok = false;
+    return result;
+  }
+  const cluster = parsed.config;
+  const result = clusterResult(options.command, cluster, parsed.diagnostics);
+  const clock = new PhaseClock(result);
+  if (options.command === 'validate') {
+    clock.total();
+    return result;
+  }
+  const session = new ClusterSession(cluster, options);
+  try {
+    if (options.command === 'plan') await planCluster(session, result, clock);
+    else if (options.command === 'start') await startCluster(session, result, clock);
+    else if (options.command === 'status') await clusterStatus(session, result, clock);
+    else if (options.command === 'stop') await stopCluster(session, result, clock);
+  } catch (err) {
+    // A bug or an unexpected remote failure: still a result that says where things stand.
+    fail(result, { message: (err as Error).message ?? String(err), hint: 'run with NOKUBE_DEBUG=1 for details' });
+    options.reporter.debug((err as Error).stack ?? String(err));
+  } finally {
+    session.close();
+  }
+  clock.total();
+  return result;
 }

@@ -1,0 +1,131 @@
+// The `nokube` CLI: flags into RunOptions, the engine's result onto the terminal, an exit code.
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { formatDiagnostic } from '../config';
+import { run } from '../engine';
+import type { PrivateKeySource, RunOptions, RunResult } from '../engine/types';
+import { findRemoteLibDir } from '../remote/locate';
+import { runErrors, runOutputs } from '../render/outputs';
+import { renderTerminal } from '../render';
+import { USAGE, UsageError, parseCliArgs, type CliSettings } from './args';
+import { SecretMask, terminalReporter } from './reporter';
+
+declare const NOKUBE_VERSION: string | undefined;
+
+export interface CliIO {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: Record<string, string | undefined>;
+  isTTY: boolean;
+}
+
+const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
+
+export async function main(argv: string[], io: CliIO): Promise<number> {
+  let settings: CliSettings;
+  try {
+    const parsed = parseCliArgs(argv);
+    if ('help' in parsed) {
+      io.stdout(USAGE + '\n');
+      return 0;
+    }
+    if ('version' in parsed) {
+      io.stdout(`nokube ${typeof NOKUBE_VERSION === 'string' ? NOKUBE_VERSION : 'dev'}\n`);
+      return 0;
+    }
+    settings = parsed.settings;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr(`nokube: ${err.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    throw err;
+  }
+
+  const mask = new SecretMask();
+  const debug = ['1', 'true', 'yes'].includes((io.env.NOKUBE_DEBUG ?? '').toLowerCase());
+  const reporter = terminalReporter(io.stderr, mask, debug);
+  let options: RunOptions;
+  try {
+    options = buildOptions(settings, io.env, reporter);
+  } catch (err) {
+    io.stderr(`nokube: ${(err as Error).message}\n`);
+    return 2;
+  }
+
+  const result = await run(options);
+  const invalid = result.diagnostics.some((d) => d.severity === 'error');
+  if (settings.json) {
+    const doc: Record<string, unknown> = { ...runOutputs(result) };
+    if (!result.ok) doc.errors = runErrors(result);
+    if (result.warnings.length) doc.warnings = result.warnings;
+    io.stdout(mask.apply(JSON.stringify(doc, null, 2)) + '\n');
+  } else {
+    for (const d of result.diagnostics) io.stderr(formatDiagnostic(d) + '\n');
+    if (!invalid) io.stdout(mask.apply(renderTerminal(result, { color: io.isTTY && !io.env.NO_COLOR })) + '\n');
+  }
+  return exitCode(result, invalid);
+}
+
+export function exitCode(result: RunResult, invalid: boolean): number {
+  if (invalid) return 2;
+  if (!result.ok) return 1;
+  if (result.command === 'status' && result.status !== 'healthy') return 1;
+  if (result.command === 'start' && result.status !== 'healthy') return 1;
+  return 0;
+}
+
+function buildOptions(s: CliSettings, env: Record<string, string | undefined>, reporter: RunOptions['reporter']): RunOptions {
+  const ssh = join(homedir(), '.ssh');
+  const explicit = s.identities.length > 0;
+  const keyFiles = explicit ? s.identities : DEFAULT_KEYS.map((k) => join(ssh, k)).filter((f) => existsSync(f));
+  const identities: PrivateKeySource[] = keyFiles.map((file) => {
+    try {
+      const key = readFileSync(file, 'utf8');
+      reporter.secret(key);
+      return { label: file, key };
+    } catch (err) {
+      throw new Error(`cannot read --identity ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  });
+  const knownHostsFile = s.knownHosts ?? join(ssh, 'known_hosts');
+  let knownHosts = '';
+  if (s.knownHosts || existsSync(knownHostsFile)) {
+    try {
+      knownHosts = readFileSync(knownHostsFile, 'utf8');
+    } catch (err) {
+      throw new Error(`cannot read --known-hosts ${knownHostsFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  const passphrase = env.NOKUBE_SSH_PASSPHRASE || undefined;
+  if (passphrase) reporter.secret(passphrase);
+  let previousConfigText: string | undefined;
+  if (s.previous) {
+    try {
+      previousConfigText = readFileSync(s.previous, 'utf8');
+    } catch (err) {
+      throw new Error(`cannot read --previous ${s.previous}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  return {
+    command: s.command,
+    configPath: s.config,
+    ssh: {
+      identities,
+      passphrase,
+      agentSocket: env.SSH_AUTH_SOCK || undefined,
+      knownHosts,
+      insecureSkipHostKeyCheck: s.insecureSkipHostKeyCheck,
+      defaultUser: s.user,
+      connectTimeoutSec: Math.min(30, s.timeoutSec),
+    },
+    concurrency: s.concurrency,
+    timeoutSec: s.timeoutSec,
+    env,
+    remoteLibDir: findRemoteLibDir(__dirname),
+    reporter,
+    previousConfigText,
+    offline: s.offline || (s.previous !== undefined && s.command === 'plan'),
+  };
+}

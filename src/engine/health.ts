@@ -1,0 +1,118 @@
+// Turns what each node reported into per-node states and one cluster status (pure).
+import type { ClusterConfig, NodeSpec } from '../config/types';
+import type { AppliedSpec, StatusAnswer, ViewNode } from '../remote/types';
+import { specDrift } from './desired';
+import type { ClusterStatus, NodeReport } from './types';
+
+export interface NodeObservation {
+  reachable: boolean;
+  error?: string;
+  status?: StatusAnswer;
+}
+
+export interface Assessment {
+  status: ClusterStatus;
+  nodes: NodeReport[];
+  alive: number;
+  expected: number;
+  /** Plain-words reasons the cluster is not healthy, one per problem. */
+  problems: string[];
+}
+
+/** Ray's name for each configured resource; memory sizes may be rounded by Ray, counts may not. */
+const RESOURCE_KEYS: { key: keyof NodeSpec['ray']; ray: string; sized: boolean }[] = [
+  { key: 'numCpus', ray: 'CPU', sized: false },
+  { key: 'numGpus', ray: 'GPU', sized: false },
+  { key: 'memory', ray: 'memory', sized: true },
+  { key: 'objectStoreMemory', ray: 'object_store_memory', sized: true },
+];
+
+/** Configured resources that the head's view shows with another value. */
+export function resourceMismatches(node: NodeSpec, seen: Record<string, number>): string[] {
+  const out: string[] = [];
+  const check = (name: string, want: number, sized: boolean) => {
+    const got = seen[name] ?? 0;
+    const same = sized ? Math.abs(got - want) <= Math.max(1, want * 0.01) : got === want;
+    if (!same) out.push(`${name} ${got} (configured ${want})`);
+  };
+  for (const { key, ray, sized } of RESOURCE_KEYS) {
+    const want = node.ray[key];
+    if (typeof want === 'number' && !(want === 0 && seen[ray] === undefined)) check(ray, want, sized);
+  }
+  for (const [name, want] of Object.entries(node.ray.resources ?? {})) check(name, want, false);
+  return out;
+}
+
+/** The head's view of one configured node: the alive entry when there is one. */
+export function findInView(view: ViewNode[] | undefined, name: string): ViewNode | undefined {
+  const entries = (view ?? []).filter((v) => v.name === name);
+  return entries.find((v) => v.alive) ?? entries[0];
+}
+
+export function assessCluster(
+  cluster: ClusterConfig,
+  wanted: Map<string, AppliedSpec>,
+  observed: Map<string, NodeObservation>,
+): Assessment {
+  const headObs = observed.get(cluster.head.name);
+  const view = headObs?.status?.running ? headObs.status.cluster : undefined;
+  const problems: string[] = [];
+  let alive = 0;
+
+  const nodes: NodeReport[] = cluster.nodes.map((node) => {
+    const obs = observed.get(node.name);
+    const report: NodeReport = { name: node.name, role: node.role, host: node.host, state: 'unknown' };
+    if (!obs || !obs.reachable) {
+      report.state = 'unreachable';
+      report.reachable = false;
+      report.error = obs?.error ?? 'not checked';
+      problems.push(`${node.name} (${node.host}) is unreachable: ${report.error}`);
+      return report;
+    }
+    const st = obs.status;
+    report.reachable = true;
+    report.rayRunning = !!st?.running;
+    report.rayVersion = st?.ray_version;
+    report.pythonVersion = st?.python_version;
+    report.nodeId = st?.node_id;
+    if (obs.error) report.error = obs.error;
+    if (!st?.running) {
+      report.state = 'stopped';
+      problems.push(`${node.name} (${node.host}) is not running Ray`);
+      return report;
+    }
+    const seen = findInView(view, node.name);
+    if (seen) {
+      report.nodeId = seen.node_id;
+      report.resources = seen.resources;
+    }
+    if (!seen?.alive) {
+      report.state = 'missing';
+      const why = view ? "is not alive in the head's view" : 'cannot be checked: the head is not running';
+      problems.push(`${node.name} (${node.host}) runs Ray but ${why}`);
+      return report;
+    }
+    alive += 1;
+    const drift = specDrift(st.applied, wanted.get(node.name)!).map((d) => `${d.field} ${d.from} → ${d.to}`);
+    const mismatched = resourceMismatches(node, seen.resources);
+    if (drift.length || mismatched.length) {
+      report.state = 'drifted';
+      const what = [...drift, ...mismatched.map((m) => `resource ${m}`)].join('; ');
+      report.error = `not as configured: ${what}`;
+      problems.push(`${node.name} (${node.host}) is ${report.error}`);
+      return report;
+    }
+    report.state = 'running';
+    return report;
+  });
+
+  const head = nodes.find((n) => n.role === 'head')!;
+  let status: ClusterStatus;
+  if (head.state === 'unreachable' || head.state === 'stopped' || head.state === 'missing') {
+    const nothingRuns = nodes.every((n) => n.reachable && !n.rayRunning);
+    status = nothingRuns ? 'stopped' : 'down';
+  } else {
+    status = nodes.every((n) => n.state === 'running') ? 'healthy' : 'degraded';
+  }
+  return { status, nodes, alive, expected: cluster.nodes.length, problems };
+}

@@ -1,0 +1,50 @@
+// `plan`: what `start` would do. Offline from the previous config (a PR's base branch);
+// live, when credentials are present, from what runs on the nodes now.
+import { parseConfig } from '../config';
+import type { ClusterConfig } from '../config/types';
+import { countChanges, livePlan, offlinePlan } from './plan';
+import type { PhaseClock } from './result';
+import type { ClusterSession } from './session';
+import { liveNodes, probeAll, wantedSpecs } from './start';
+import type { RunOptions, RunResult } from './types';
+
+/** Whether a live look is possible at all: some key, agent or password to log in with. */
+export function hasCredentials(cluster: ClusterConfig, options: RunOptions): boolean {
+  const { ssh } = options;
+  return ssh.identities.length > 0 || !!ssh.agentSocket || cluster.nodes.some((n) => n.users.some((u) => u.password));
+}
+
+export function previousConfig(options: RunOptions, result: RunResult): ClusterConfig | undefined {
+  if (options.previousConfigText === undefined) return undefined;
+  const parsed = parseConfig(options.previousConfigText, `${options.configPath} (previous)`);
+  if (!parsed.config) {
+    result.warnings.push('the previous config is not valid, so every node is planned as new');
+  }
+  return parsed.config;
+}
+
+export async function planCluster(session: ClusterSession, result: RunResult, clock: PhaseClock): Promise<void> {
+  const { cluster, options } = session;
+  const previous = previousConfig(options, result);
+  if (options.offline || !hasCredentials(cluster, options)) {
+    result.plan = offlinePlan(cluster, previous);
+  } else {
+    const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
+    const probed = await clock.phase('inspect', () => probeAll(session, handles, false));
+    const members = probed.probes.get(cluster.head.name)?.members ?? previous?.nodes.map((n) => ({ name: n.name, role: n.role, ssh_url: n.sshUrl })) ?? [];
+    result.plan = livePlan(cluster, wantedSpecs(session), liveNodes(cluster, session, probed), members);
+    for (const h of handles) {
+      if (h.error) result.warnings.push(`${h.node.name}: live state unknown (${h.error.message})`);
+    }
+    for (const node of result.nodes) {
+      const p = probed.probes.get(node.name);
+      if (!p) node.state = 'unreachable';
+      else {
+        node.state = p.running ? 'running' : 'stopped';
+        node.rayVersion = p.ray?.version;
+        node.pythonVersion = p.python?.version;
+      }
+    }
+  }
+  result.changes = countChanges(result.plan);
+}

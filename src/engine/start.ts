@@ -1,0 +1,329 @@
+// `start`: converge the cluster to the config. Connect all → preflight all → head → workers in
+// parallel → wait until the head's view lists every configured node alive as configured.
+// A node already running as configured is left alone.
+import { hostname } from 'node:os';
+import type { ClusterConfig, NodeSpec } from '../config/types';
+import type { AppliedSpec, ClusterMember, ProbeAnswer, StatusAnswer } from '../remote/types';
+import { mapLimit } from '../ssh';
+import { clientPort, dashboardPort, desiredSpec, gcsPort, hostForUrl, rayArgs } from './desired';
+import { assessCluster, type NodeObservation } from './health';
+import { countChanges, livePlan, type LiveNode } from './plan';
+import { preflightProblems } from './preflight';
+import { fail, type PhaseClock } from './result';
+import { nodeError, type ClusterSession, type NodeHandle } from './session';
+import type { PlanItem, RunResult } from './types';
+
+const POLL_MS = 200;
+
+export interface Probed {
+  probes: Map<string, ProbeAnswer>;
+  headView?: StatusAnswer;
+}
+
+/** Probes every reachable node (in parallel) and asks a running head for its view. */
+export async function probeAll(session: ClusterSession, handles: NodeHandle[], withPorts: boolean): Promise<Probed> {
+  const { cluster } = session;
+  const probes = new Map<string, ProbeAnswer>();
+  await mapLimit(handles, session.options.concurrency, async (h) => {
+    if (!h.lib) return;
+    const head = h.node.role === 'head';
+    const ports =
+      head && withPorts
+        ? [
+            { name: 'port', port: clientPort(h.node) },
+            { name: 'gcs_port', port: gcsPort(h.node) },
+            { name: 'dashboard_port', port: dashboardPort(cluster) },
+          ]
+        : [];
+    try {
+      probes.set(h.node.name, await h.lib.probe({ role: h.node.role, ports, python: cluster.python ?? null, ray_version: cluster.rayVersion ?? null }));
+    } catch (err) {
+      h.error = nodeError(h.node, err);
+    }
+  });
+  const head = session.handle(cluster.head);
+  let headView: StatusAnswer | undefined;
+  if (head.lib && probes.get(cluster.head.name)?.running) {
+    headView = await headStatus(session, head).catch(() => undefined);
+  }
+  return { probes, headView };
+}
+
+export function headStatus(session: ClusterSession, head: NodeHandle): Promise<StatusAnswer> {
+  return head.lib!.status({
+    role: 'head',
+    python: session.cluster.python ?? null,
+    dashboard_port: dashboardPort(session.cluster),
+    gcs_port: gcsPort(head.node),
+  });
+}
+
+/** What every configured node should run, given the addresses the nodes were reached at. */
+export function wantedSpecs(session: ClusterSession): Map<string, AppliedSpec> {
+  const { cluster } = session;
+  const head = session.handle(cluster.head);
+  const headIp = rayArgs(cluster, cluster.head, head.ip).node_ip_address as string;
+  const headAddress = `${hostForUrl(headIp)}:${gcsPort(cluster.head)}`;
+  return new Map(cluster.nodes.map((n) => [n.name, desiredSpec(cluster, n, session.handle(n).ip, headAddress)]));
+}
+
+export function liveNodes(cluster: ClusterConfig, session: ClusterSession, probed: Probed): Map<string, LiveNode> {
+  const live = new Map<string, LiveNode>();
+  for (const node of cluster.nodes) {
+    const h = session.handle(node);
+    const p = probed.probes.get(node.name);
+    if (!p) {
+      live.set(node.name, { reachable: false, running: false, applied: null, error: h.error?.message });
+      continue;
+    }
+    const seen = probed.headView?.cluster?.filter((v) => v.name === node.name);
+    live.set(node.name, {
+      reachable: true,
+      running: p.running,
+      applied: p.applied,
+      alive: probed.headView?.cluster ? !!seen?.some((v) => v.alive) : undefined,
+    });
+  }
+  return live;
+}
+
+export async function startCluster(session: ClusterSession, result: RunResult, clock: PhaseClock): Promise<void> {
+  const { cluster, options } = session;
+  const { reporter } = options;
+  const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
+  const probed = await clock.phase('preflight', () => probeAll(session, handles, true));
+  const wanted = wantedSpecs(session);
+  const headProbe = probed.probes.get(cluster.head.name);
+  const members = headProbe?.members ?? [];
+  const plan = livePlan(cluster, wanted, liveNodes(cluster, session, probed), members);
+  result.plan = plan;
+  result.changes = countChanges(plan);
+
+  const problems = [
+    ...handles.filter((h) => h.error).map((h) => h.error!),
+    ...preflightProblems(cluster, probed.probes),
+  ];
+  if (problems.length) {
+    for (const p of problems) fail(result, p);
+    reporter.warn('preflight failed: nothing was started or stopped');
+    markNodes(result, plan, 'not-started', problems);
+    result.status = headProbe?.running ? 'degraded' : 'down';
+    return;
+  }
+
+  if (result.changes === 0) {
+    reporter.info('every node already runs as configured: nothing to do');
+  }
+  const owner = `${process.env.GITHUB_RUN_ID ? `run ${process.env.GITHUB_RUN_ID} ` : ''}${hostname()} pid ${process.pid}`;
+  const head = session.handle(cluster.head);
+  const locked = result.changes > 0;
+  if (locked) {
+    const lock = await head.lib!.lock({ owner, ttl_sec: options.timeoutSec * 2 + 60 });
+    if (!lock.acquired) {
+      fail(result, {
+        node: cluster.head.name,
+        host: cluster.head.sshUrl,
+        message: `another deploy of cluster "${cluster.clusterName}" holds the lock (${lock.holder?.owner ?? 'unknown'} since ${lock.holder?.since ?? '?'})`,
+        hint: 'wait for it to finish; use a `concurrency:` group in the workflow so deploys queue',
+      });
+      markNodes(result, plan, 'not-started', []);
+      return;
+    }
+  }
+  try {
+    await clock.phase('apply', () => applyPlan(session, plan, wanted, probed, result));
+    if (result.errors.length === 0 || result.errors.every((e) => e.node !== cluster.head.name)) {
+      await clock.phase('wait', () => waitForNodes(session, wanted, probed, result));
+    }
+    if (locked && result.errors.length === 0) await recordMembers(session, probed);
+  } finally {
+    if (locked) await head.lib!.unlock({ owner, ttl_sec: 0 }).catch(() => undefined);
+  }
+}
+
+async function applyPlan(
+  session: ClusterSession,
+  plan: PlanItem[],
+  wanted: Map<string, AppliedSpec>,
+  probed: Probed,
+  result: RunResult,
+): Promise<void> {
+  const { cluster, options } = session;
+  const action = new Map(plan.map((p) => [p.node, p.action]));
+  let token = probed.probes.get(cluster.head.name)?.auth_token ?? undefined;
+
+  const startNode = async (node: NodeSpec): Promise<boolean> => {
+    const act = action.get(node.name);
+    if (act !== 'start' && act !== 'restart') return true;
+    const h = session.handle(node);
+    const t0 = Date.now();
+    options.reporter.node(node.name, act === 'restart' ? 'restarting' : 'starting');
+    try {
+      const spec = wanted.get(node.name)!;
+      const answer = await h.lib!.start({
+        role: node.role,
+        restart: act === 'restart' || !!probed.probes.get(node.name)?.running,
+        applied: spec,
+        args: spec.ray,
+        python: cluster.python ?? null,
+        head_address: spec.head_address ?? null,
+        auth_token: token ?? null,
+      });
+      if (!answer.ok) {
+        const tail = answer.log_tail ? `\n${answer.log_tail}` : '';
+        throw Object.assign(new Error(`ray start failed: ${answer.error ?? 'unknown error'}${tail}`), { hint: answer.hint });
+      }
+      if (answer.auth_token) {
+        options.reporter.secret(answer.auth_token);
+        token = answer.auth_token;
+      }
+      options.reporter.node(node.name, `${act === 'restart' ? 'restarted' : 'started'}`, Date.now() - t0);
+      return true;
+    } catch (err) {
+      const e = nodeError(node, err);
+      fail(result, e);
+      options.reporter.node(node.name, `failed: ${e.message.split('\n')[0]}`, Date.now() - t0);
+      return false;
+    }
+  };
+
+  if (token) options.reporter.secret(token);
+  if (!(await startNode(cluster.head))) {
+    markNodes(result, plan, 'not-started', result.errors);
+    result.status = 'down';
+    return;
+  }
+  await mapLimit(cluster.workers, options.concurrency, startNode);
+  await stopRemoved(session, plan, probed, result);
+}
+
+/** Nodes the last applied config had and this one drops: stopped with the same credentials. */
+async function stopRemoved(session: ClusterSession, plan: PlanItem[], probed: Probed, result: RunResult): Promise<void> {
+  const members = probed.probes.get(session.cluster.head.name)?.members ?? [];
+  const gone = plan.filter((p) => p.action === 'stop');
+  const nodes = gone.map((p) => memberNode(members.find((m) => m.name === p.node)!, session.cluster));
+  await session.connect(nodes);
+  await mapLimit(nodes, session.options.concurrency, async (node) => {
+    const h = session.handle(node);
+    try {
+      if (h.error) throw Object.assign(new Error(h.error.message), { hint: h.error.hint });
+      const answer = await h.lib!.stop();
+      if (!answer.ok) throw new Error(answer.error ?? 'stop failed');
+      session.options.reporter.node(node.name, 'stopped (removed from config)');
+    } catch (err) {
+      result.warnings.push(`${node.name} was removed from the config but could not be stopped: ${nodeError(node, err).message}`);
+    }
+  });
+}
+
+function memberNode(m: ClusterMember, cluster: ClusterConfig): NodeSpec {
+  const match = /^\[?(.*?)\]?(?::(\d+))?$/.exec(m.ssh_url)!;
+  return {
+    name: m.name,
+    role: m.role,
+    sshUrl: m.ssh_url,
+    host: match[1],
+    sshPort: match[2] ? Number(match[2]) : 22,
+    ray: {},
+    storage: { type: 'local', path: m.storage ?? undefined },
+    users: m.user ? [{ userid: m.user, pos: cluster.head.pos }] : [],
+    index: -1,
+    pos: cluster.head.pos,
+  };
+}
+
+/** Polls the head's view until every configured node is alive as configured, or the timeout. */
+async function waitForNodes(
+  session: ClusterSession,
+  wanted: Map<string, AppliedSpec>,
+  probed: Probed,
+  result: RunResult,
+): Promise<void> {
+  const { cluster, options } = session;
+  const head = session.handle(cluster.head);
+  const deadline = Date.now() + options.timeoutSec * 1000;
+  const failed = new Set(result.errors.map((e) => e.node));
+  const seenAlive = new Set<string>();
+  const t0 = Date.now();
+  for (;;) {
+    const observed = new Map<string, NodeObservation>();
+    let view: StatusAnswer | undefined;
+    try {
+      view = await headStatus(session, head);
+    } catch (err) {
+      view = undefined;
+      options.reporter.debug(`head status failed: ${(err as Error).message}`);
+    }
+    for (const node of cluster.nodes) {
+      if (node === cluster.head) {
+        observed.set(node.name, { reachable: true, status: view });
+        continue;
+      }
+      const probe = probed.probes.get(node.name);
+      const started = !failed.has(node.name);
+      observed.set(node.name, {
+        reachable: true,
+        status: {
+          ok: true,
+          running: started,
+          applied: started ? wanted.get(node.name)! : probe?.applied ?? null,
+          ray_version: probe?.ray?.version,
+          python_version: probe?.python?.version,
+        },
+      });
+    }
+    const assessment = assessCluster(cluster, wanted, observed);
+    for (const n of assessment.nodes) {
+      if (n.state === 'running' && !seenAlive.has(n.name)) {
+        seenAlive.add(n.name);
+        options.reporter.node(n.name, 'alive in the head\'s view', Date.now() - t0);
+      }
+      const probe = probed.probes.get(n.name);
+      n.rayVersion ??= probe?.ray?.version;
+      n.pythonVersion ??= probe?.python?.version;
+    }
+    const settled = assessment.nodes.every((n) => n.state === 'running' || failed.has(n.name));
+    if (settled || Date.now() > deadline) {
+      result.nodes = assessment.nodes.map((n) => (failed.has(n.name) ? { ...n, state: 'failed' } : n));
+      result.aliveNodes = assessment.alive;
+      result.status = assessment.status;
+      if (!settled) {
+        for (const n of assessment.nodes.filter((x) => x.state !== 'running' && !failed.has(x.name))) {
+          fail(result, {
+            node: n.name,
+            host: n.host,
+            message: `not alive as configured in the head's view after ${options.timeoutSec}s (${n.error ?? n.state})`,
+            hint: `check that ${n.host} can reach ${result.headAddress} (firewall) and read Ray's logs in the node's storage (ray/session_latest/logs/raylet.err)`,
+          });
+        }
+      }
+      return;
+    }
+    await new Promise((r) => setTimeout(r, POLL_MS));
+  }
+}
+
+/** Remembers on the head which nodes this config applied, so a later run can stop dropped ones. */
+async function recordMembers(session: ClusterSession, probed: Probed): Promise<void> {
+  const { cluster } = session;
+  const head = session.handle(cluster.head);
+  const storage = probed.probes.get(cluster.head.name)?.storage.path;
+  if (!storage || !head.conn) return;
+  const members: ClusterMember[] = cluster.nodes.map((n) => ({
+    name: n.name,
+    role: n.role,
+    ssh_url: n.sshUrl,
+    user: session.handle(n).conn?.user,
+    storage: n.storage.path ?? null,
+  }));
+  await head.conn.uploadFile(JSON.stringify(members, null, 2) + '\n', `${storage}/state/members.json`, 0o600);
+}
+
+function markNodes(result: RunResult, plan: PlanItem[], state: 'not-started', errors: { node?: string; message: string }[]): void {
+  const byNode = new Map(errors.map((e) => [e.node, e.message]));
+  result.nodes = result.nodes.map((n) => {
+    const err = byNode.get(n.name);
+    const planned = plan.find((p) => p.node === n.name);
+    return { ...n, state: err ? 'failed' : planned?.action === 'keep' ? 'running' : state, ...(err ? { error: err } : {}) };
+  });
+}

@@ -1,0 +1,41 @@
+// `status`: read-only. Every node says whether Ray runs there; the head says who is alive.
+import { mapLimit } from '../ssh';
+import { assessCluster, type NodeObservation } from './health';
+import type { PhaseClock } from './result';
+import { nodeError, type ClusterSession } from './session';
+import { headStatus, wantedSpecs } from './start';
+import type { RunResult } from './types';
+
+export async function clusterStatus(session: ClusterSession, result: RunResult, clock: PhaseClock): Promise<void> {
+  const { cluster, options } = session;
+  const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
+  const observed = new Map<string, NodeObservation>();
+  await clock.phase('status', () =>
+    mapLimit(handles, options.concurrency, async (h) => {
+      if (!h.lib) {
+        observed.set(h.node.name, { reachable: false, error: h.error?.message });
+        return;
+      }
+      try {
+        const status =
+          h.node.role === 'head'
+            ? await headStatus(session, h)
+            : await h.lib.status({ role: 'worker', python: cluster.python ?? null });
+        observed.set(h.node.name, { reachable: true, status, ...(status.ok ? {} : { error: status.error }) });
+      } catch (err) {
+        const e = nodeError(h.node, err);
+        observed.set(h.node.name, { reachable: true, error: e.message });
+      }
+    }),
+  );
+  const assessment = assessCluster(cluster, wantedSpecs(session), observed);
+  result.nodes = assessment.nodes;
+  result.status = assessment.status;
+  result.aliveNodes = assessment.alive;
+  for (const n of assessment.nodes) options.reporter.node(n.name, n.state + (n.error ? `: ${n.error}` : ''));
+  for (const h of handles) if (h.error) result.errors.push(h.error);
+  if (assessment.status !== 'healthy' && assessment.status !== 'stopped') {
+    for (const p of assessment.problems) result.warnings.push(p);
+  }
+  result.ok = result.errors.length === 0;
+}

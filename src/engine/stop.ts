@@ -1,0 +1,48 @@
+// `stop`: workers in parallel, then the head; only this cluster's Ray processes; verified gone.
+import type { NodeSpec } from '../config/types';
+import { mapLimit } from '../ssh';
+import { fail, type PhaseClock } from './result';
+import { nodeError, type ClusterSession } from './session';
+import type { NodeReport, RunResult } from './types';
+
+export async function stopCluster(session: ClusterSession, result: RunResult, clock: PhaseClock): Promise<void> {
+  const { cluster, options } = session;
+  await clock.phase('connect', () => session.connect(cluster.nodes));
+  const reports = new Map<string, NodeReport>(result.nodes.map((n) => [n.name, n]));
+
+  const stopNode = async (node: NodeSpec) => {
+    const h = session.handle(node);
+    const report = reports.get(node.name)!;
+    if (!h.lib) {
+      report.state = 'unreachable';
+      report.reachable = false;
+      report.error = h.error?.message;
+      fail(result, { ...h.error!, message: `not stopped: ${h.error?.message}` });
+      return;
+    }
+    const t0 = Date.now();
+    try {
+      const answer = await h.lib.stop();
+      if (!answer.ok || answer.remaining > 0) {
+        throw Object.assign(new Error(answer.error ?? `${answer.remaining} Ray process(es) still running`), { hint: answer.hint });
+      }
+      report.state = 'stopped';
+      report.reachable = true;
+      report.rayRunning = false;
+      options.reporter.node(node.name, answer.was_running ? `stopped (${answer.killed} processes)` : 'was not running', Date.now() - t0);
+    } catch (err) {
+      const e = nodeError(node, err);
+      report.state = 'failed';
+      report.error = e.message;
+      fail(result, e);
+      options.reporter.node(node.name, `stop failed: ${e.message}`, Date.now() - t0);
+    }
+  };
+
+  await clock.phase('stop workers', () => mapLimit(cluster.workers, options.concurrency, stopNode));
+  await clock.phase('stop head', () => stopNode(cluster.head));
+  result.nodes = [...reports.values()];
+  const states = result.nodes.map((n) => n.state);
+  result.status = states.every((s) => s === 'stopped') ? 'stopped' : states[0] === 'stopped' ? 'down' : 'unknown';
+  result.aliveNodes = 0;
+}

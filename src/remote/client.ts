@@ -1,0 +1,144 @@
+// A typed client of remote_lib's JSON verbs over one node's SSH connection.
+// The library is uploaded once per content hash; a call is one SSH exec in the common case.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type {
+  LockAnswer,
+  ProbeAnswer,
+  RemoteAnswer,
+  StartAnswer,
+  StatusAnswer,
+  StopAnswer,
+} from './types';
+
+/** What the client needs of an SSH connection (src/ssh's NodeConnection has it). */
+export interface RemoteShell {
+  exec(
+    command: string,
+    opts?: { stdin?: string; timeoutMs?: number },
+  ): Promise<{ code: number | null; signal?: string; stdout: string; stderr: string }>;
+  uploadFile(content: Buffer | string, remotePath: string, mode?: number): Promise<void>;
+  mkdirp(remotePath: string): Promise<void>;
+  realpath(remotePath: string): Promise<string>;
+}
+
+export interface RemoteLibSource {
+  content: string;
+  /** First 12 hex digits of the content's sha256: part of the remote file name. */
+  hash: string;
+}
+
+/** Exit code the bootstrap line uses to say "library not uploaded yet". */
+const MISSING_LIB = 97;
+
+export function loadRemoteLib(dir: string): RemoteLibSource {
+  const content = readFileSync(join(dir, 'nokube_remote.py'), 'utf8');
+  return { content, hash: createHash('sha256').update(content).digest('hex').slice(0, 12) };
+}
+
+/** POSIX single-quoting: nothing from the config reaches a shell line unquoted. */
+export function shq(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+export class RemoteError extends Error {
+  constructor(
+    message: string,
+    readonly hint?: string,
+    readonly stderr?: string,
+  ) {
+    super(message);
+    this.name = 'RemoteError';
+  }
+}
+
+export interface RemoteLibOptions {
+  cluster: string;
+  /** Absolute storage path, or undefined for ~/.nokube/<cluster>. */
+  storage?: string;
+  /** Interpreter to run the library with (ray_spec.python), default python3. */
+  python?: string;
+  timeoutMs: number;
+  debug?: (message: string) => void;
+}
+
+export class RemoteLib {
+  private uploaded = false;
+
+  constructor(
+    private readonly shell: RemoteShell,
+    private readonly lib: RemoteLibSource,
+    private readonly opts: RemoteLibOptions,
+  ) {}
+
+  private get fileName(): string {
+    return `nokube_remote.${this.lib.hash}.py`;
+  }
+
+  /** The library's path as a shell word: `$HOME` stays expandable for the default storage. */
+  private remotePathWord(): string {
+    const rel = `lib/${this.fileName}`;
+    if (this.opts.storage) return shq(`${this.opts.storage}/${rel}`);
+    return `"$HOME"/${shq(`.nokube/${this.opts.cluster}/${rel}`)}`;
+  }
+
+  private async upload(): Promise<void> {
+    const base = this.opts.storage ?? `${await this.shell.realpath('.')}/.nokube/${this.opts.cluster}`;
+    await this.shell.mkdirp(`${base}/lib`);
+    await this.shell.uploadFile(this.lib.content, `${base}/lib/${this.fileName}`, 0o644);
+    this.uploaded = true;
+  }
+
+  async call<T extends RemoteAnswer>(verb: string, input: Record<string, unknown>): Promise<T> {
+    const python = this.opts.python ?? 'python3';
+    const line = `f=${this.remotePathWord()}; [ -f "$f" ] || exit ${MISSING_LIB}; exec ${shq(python)} "$f" ${verb}`;
+    const stdin = JSON.stringify({ cluster: this.opts.cluster, storage: this.opts.storage ?? null, ...input });
+    this.opts.debug?.(`remote: ${verb} (${line})`);
+    let res = await this.shell.exec(line, { stdin, timeoutMs: this.opts.timeoutMs });
+    if (res.code === MISSING_LIB && !this.uploaded) {
+      this.opts.debug?.(`remote: uploading ${this.fileName}`);
+      await this.upload();
+      res = await this.shell.exec(line, { stdin, timeoutMs: this.opts.timeoutMs });
+    }
+    if (res.stderr.trim()) this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
+    if (res.code === 127) {
+      throw new RemoteError(
+        `the interpreter "${python}" was not found on the node`,
+        'install Python 3.8+ on the node, or set ray_spec.python to its path',
+        res.stderr,
+      );
+    }
+    let answer: T;
+    try {
+      answer = JSON.parse(res.stdout) as T;
+    } catch {
+      const tail = res.stderr.trim().split('\n').slice(-5).join('\n');
+      throw new RemoteError(
+        `remote_lib ${verb} failed (exit ${res.code ?? res.signal})${tail ? `: ${tail}` : ''}`,
+        'run with NOKUBE_DEBUG=1 to see the remote command and its output',
+        res.stderr,
+      );
+    }
+    return answer;
+  }
+
+  probe(input: Record<string, unknown>): Promise<ProbeAnswer> {
+    return this.call<ProbeAnswer>('probe', input);
+  }
+  start(input: Record<string, unknown>): Promise<StartAnswer> {
+    return this.call<StartAnswer>('start', input);
+  }
+  status(input: Record<string, unknown>): Promise<StatusAnswer> {
+    return this.call<StatusAnswer>('status', input);
+  }
+  stop(input: Record<string, unknown> = {}): Promise<StopAnswer> {
+    return this.call<StopAnswer>('stop', input);
+  }
+  lock(input: Record<string, unknown>): Promise<LockAnswer> {
+    return this.call<LockAnswer>('lock', input);
+  }
+  unlock(input: Record<string, unknown>): Promise<LockAnswer> {
+    return this.call<LockAnswer>('unlock', input);
+  }
+}

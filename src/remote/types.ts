@@ -1,0 +1,89 @@
+// Typed answers of remote_lib's verbs (see remote_lib/PROTOCOL.md).
+
+/** What a node was started with; stored on the node and compared for drift. */
+export interface AppliedSpec {
+  cluster: string;
+  node: string;
+  role: 'head' | 'worker';
+  ray: Record<string, unknown>;
+  /** Workers: the head's GCS address they joined. */
+  head_address?: string;
+  python?: string;
+}
+
+export interface RemoteAnswer {
+  ok: boolean;
+  error?: string;
+  hint?: string;
+}
+
+export interface PortCheck {
+  name: string;
+  port: number;
+  in_use: boolean;
+  by_this_cluster: boolean;
+}
+
+export interface ProbeAnswer extends RemoteAnswer {
+  hostname: string;
+  user: string;
+  storage: { path: string; writable: boolean; error?: string };
+  python: { path: string; version: string };
+  ray: { version: string; python: string; ray_bin?: string } | null;
+  ray_error?: string;
+  cpus: number;
+  memory_bytes: number;
+  shm_bytes: number;
+  ports: PortCheck[];
+  running: boolean;
+  applied: AppliedSpec | null;
+  /** Head only: nodes the last `start` applied (for `stop` actions on dropped nodes). */
+  members?: ClusterMember[] | null;
+  /** Head only, when token auth is set up: the cluster's token (masked by the engine). */
+  auth_token?: string | null;
+}
+
+export interface ClusterMember {
+  name: string;
+  role: 'head' | 'worker';
+  ssh_url: string;
+  user?: string;
+  storage?: string | null;
+}
+
+export interface StartAnswer extends RemoteAnswer {
+  node_id?: string;
+  ray_version?: string;
+  auth_token?: string | null;
+  auth?: string;
+  log_tail?: string;
+}
+
+export interface ViewNode {
+  node_id: string;
+  node_ip: string;
+  alive: boolean;
+  name?: string;
+  resources: Record<string, number>;
+  labels: Record<string, string>;
+}
+
+export interface StatusAnswer extends RemoteAnswer {
+  running: boolean;
+  applied: AppliedSpec | null;
+  ray_version?: string;
+  python_version?: string;
+  node_id?: string;
+  cluster?: ViewNode[];
+}
+
+export interface StopAnswer extends RemoteAnswer {
+  was_running: boolean;
+  killed: number;
+  remaining: number;
+}
+
+export interface LockAnswer extends RemoteAnswer {
+  acquired: boolean;
+  holder?: { owner: string; since: string | number };
+}
