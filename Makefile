@@ -1,0 +1,56 @@
+# The two commands of the README, and what CI runs. Each target installs what it needs.
+SHELL := /bin/bash
+HOSTS := /var/lib/nokube-testhosts
+CLI := node dist/cli/index.js
+DEMO_CONFIG := examples/testhosts-ray-config.yaml
+DEMO_FLAGS := --config $(DEMO_CONFIG) --user nokube --identity $(HOSTS)/client/id_ed25519 --known-hosts $(HOSTS)/client/known_hosts
+
+.PHONY: demo demo-status demo-stop demo-clean test deps node-deps lint check-dist ci bench
+
+## demo: three local test hosts (root), the example cluster deployed on them with the real CLI, its status.
+demo:
+	@bash scripts/setup-test-env.sh
+	@bash scripts/testhosts.sh up 3
+	$(CLI) ray start $(DEMO_FLAGS)
+	$(CLI) ray status $(DEMO_FLAGS)
+	@echo
+	@echo "The cluster runs on test hosts nkh1..nkh3 (10.88.0.11-13). Dashboard: http://10.88.0.11:8265"
+	@echo "  status:          make demo-status"
+	@echo "  stop the cluster: make demo-stop"
+	@echo "  remove the hosts: make demo-clean   (stops the cluster first)"
+
+demo-status:
+	$(CLI) ray status $(DEMO_FLAGS)
+
+demo-stop:
+	$(CLI) ray stop $(DEMO_FLAGS)
+
+demo-clean:
+	-$(CLI) ray stop $(DEMO_FLAGS)
+	bash scripts/testhosts.sh down
+
+node-deps:
+	@[ -d node_modules/.bin ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
+
+deps: node-deps
+	@bash scripts/setup-test-env.sh
+
+## test: every test: unit (vitest), remote_lib (pytest), end to end on real sshd + Ray test hosts (root).
+test: deps
+	@bash scripts/run-tests.sh
+
+lint: node-deps
+	npx tsc --noEmit
+	npx eslint .
+	npx prettier --check .
+
+## check-dist: dist/ must be exactly what src/ builds to.
+check-dist: node-deps
+	npm run bundle
+	@git diff --exit-code --stat -- dist/ || { echo "dist/ differs from a fresh build of src/: run 'npm run bundle' and commit dist/"; exit 1; }
+	@[ -z "$$(git status --porcelain -- dist/)" ] || { git status --short -- dist/; echo "dist/ has files a fresh build does not: rebuild and commit"; exit 1; }
+
+ci: lint check-dist test
+
+bench: deps
+	npm run bench
