@@ -96,6 +96,11 @@ export interface ClusterConfig {
   nodes: NodeSpec[];
   head: NodeSpec;
   workers: NodeSpec[];
+  /**
+   * Where each key was written, by YAML path (`nodes[1].ray_config.num_cpus`, same spelling as
+   * Diagnostic.path), so later findings (plan drift, preflight) can point at the user's line.
+   */
+  positions?: Record<string, SourcePos>;
 }
 
 export interface ParseResult {

@@ -1,0 +1,273 @@
+// Checks on one node that the schema cannot express: ssh_url form, head-only keys, the head's three
+// ports, resource and label names, storage path, users and their credentials, host key.
+import { isIP } from 'node:net';
+import { checkReferences, hasCredentialRefs } from './credentials';
+import type { Findings } from './diagnostics';
+import { checkHostKey, checkPublicKeyLine } from './keys';
+import { asInteger, asList, asMap, asString, type PlainMap } from './plain';
+import { joinPath } from './paths';
+import { parseSshUrl } from './ssh-url';
+import { DEFAULT_CLIENT_PORT, DEFAULT_DASHBOARD_PORT, DEFAULT_GCS_PORT, type SourcePos } from './types';
+import { looksLikePrivateKey } from './values';
+import type { SourceIndex } from './yaml-source';
+
+export interface NodeCheckContext {
+  findings: Findings;
+  index: SourceIndex;
+  /** Paths the shape check already reported: not reported twice. */
+  shapeProblems: Set<string>;
+  defaultUser?: string;
+  /** `ray_spec.dashboard_port` when valid. */
+  clusterDashboardPort?: number;
+}
+
+/** What cluster-wide checks need to know about a node, when its values were usable. */
+export interface NodeFacts {
+  index: number;
+  name?: string;
+  role?: 'head' | 'worker';
+  host?: string;
+  sshPort?: number;
+  storagePath?: string;
+}
+
+const HEAD_ONLY_KEYS = ['port', 'gcs_port', 'dashboard_port'] as const;
+
+export function checkNode(node: PlainMap, i: number, ctx: NodeCheckContext): NodeFacts {
+  const at = `nodes[${i}]`;
+  const facts: NodeFacts = { index: i };
+  const name = asString(node.name);
+  if (name !== undefined && !ctx.shapeProblems.has(`${at}.name`)) facts.name = name;
+  if (node.role === 'head' || node.role === 'worker') facts.role = node.role;
+
+  const sshUrl = asString(node.ssh_url);
+  if (sshUrl !== undefined && !ctx.shapeProblems.has(`${at}.ssh_url`)) {
+    const parsed = parseSshUrl(sshUrl);
+    if (parsed.ok) {
+      facts.host = parsed.host;
+      facts.sshPort = parsed.port;
+    } else {
+      ctx.findings.error(`${at}.ssh_url`, parsed.message, { hint: parsed.hint });
+    }
+  }
+
+  const rayConfig = asMap(node.ray_config);
+  if (rayConfig) checkRayConfig(rayConfig, `${at}.ray_config`, facts.role, ctx);
+
+  const storage = asMap(node.storage);
+  const path = storage ? asString(storage.path) : undefined;
+  if (path !== undefined && !ctx.shapeProblems.has(`${at}.storage.path`)) {
+    const problem = storagePathProblem(path);
+    if (problem) ctx.findings.error(`${at}.storage.path`, problem.message, { hint: problem.hint });
+    else facts.storagePath = path.replace(/\/+$/, '') || '/';
+  }
+
+  checkUsers(node, at, ctx);
+
+  const hostKey = asString(node.host_key);
+  if (hostKey !== undefined && !looksLikePrivateKey(hostKey) && !ctx.shapeProblems.has(`${at}.host_key`)) {
+    const problem = checkHostKey(hostKey);
+    if (problem) ctx.findings.error(`${at}.host_key`, problem.message, { hint: problem.hint });
+  }
+  return facts;
+}
+
+function checkRayConfig(rayConfig: PlainMap, at: string, role: 'head' | 'worker' | undefined, ctx: NodeCheckContext): void {
+  if (role === 'worker') {
+    for (const key of HEAD_ONLY_KEYS) {
+      if (!(key in rayConfig)) continue;
+      const why = key === 'dashboard_port' ? 'the dashboard runs on the head' : key === 'port' ? 'the Ray Client server runs on the head' : 'workers join the GCS on the head';
+      ctx.findings.error(`${at}.${key}`, `${key} is a head-only setting, but this node is a worker (${why})`, {
+        at: 'key',
+        hint: "move it to the head's ray_config, or remove it",
+      });
+    }
+  }
+  if (role === 'head') checkHeadPorts(rayConfig, at, ctx);
+
+  const resources = asMap(rayConfig.resources);
+  for (const resource of Object.keys(resources ?? {})) {
+    const path = joinPath(`${at}.resources`, resource);
+    const own = RESERVED_RESOURCES[resource.toLowerCase()];
+    if (own) ctx.findings.error(path, `"${resource}" is not a custom resource: Ray sets it from ${own}`, { at: 'key', hint: `use ray_config.${own} instead` });
+    else if (resource.trim() === '') ctx.findings.error(path, 'a resource needs a name', { at: 'key', hint: 'write resources: {my_accelerator: 1}' });
+  }
+
+  const labels = asMap(rayConfig.labels);
+  for (const [key, value] of Object.entries(labels ?? {})) {
+    const path = joinPath(`${at}.labels`, key);
+    const keyProblem = labelKeyProblem(key);
+    if (keyProblem) ctx.findings.error(path, keyProblem.message, { at: 'key', hint: keyProblem.hint });
+    if (typeof value === 'string' && !LABEL_VALUE.test(value)) {
+      ctx.findings.error(path, `label value ${JSON.stringify(value.slice(0, 70))} is not allowed`, {
+        hint: 'up to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit (or empty)',
+      });
+    }
+  }
+
+  const ip = asString(rayConfig.node_ip_address);
+  if (ip !== undefined && !ctx.shapeProblems.has(`${at}.node_ip_address`) && isIP(ip.replace(/^\[(.*)\]$/, '$1')) === 0) {
+    ctx.findings.error(`${at}.node_ip_address`, `"${ip.slice(0, 60)}" is not an IPv4 or IPv6 address`, {
+      hint: 'give the address other nodes reach this one at, e.g. 10.0.0.5; leave it out to use the address in ssh_url',
+    });
+  }
+}
+
+// Ray refuses these as custom resources: each has its own key.
+const RESERVED_RESOURCES: Record<string, string> = {
+  cpu: 'num_cpus',
+  gpu: 'num_gpus',
+  memory: 'memory',
+  object_store_memory: 'object_store_memory',
+};
+
+/**
+ * Ray refuses to start when two of its components share a port. Compared with defaults filled in,
+ * and reported at the key the user wrote (a clash with a default is fixed by changing the written one).
+ */
+function checkHeadPorts(rayConfig: PlainMap, at: string, ctx: NodeCheckContext): void {
+  interface HeadPort {
+    key: string;
+    value: number;
+    path?: string;
+    default: boolean;
+  }
+  const written = (key: string) => (ctx.shapeProblems.has(`${at}.${key}`) ? undefined : asInteger(rayConfig[key]));
+  const dashboardHere = written('dashboard_port');
+  const ports: HeadPort[] = [
+    { key: 'port', value: written('port') ?? DEFAULT_CLIENT_PORT, path: written('port') === undefined ? undefined : `${at}.port`, default: written('port') === undefined },
+    { key: 'gcs_port', value: written('gcs_port') ?? DEFAULT_GCS_PORT, path: written('gcs_port') === undefined ? undefined : `${at}.gcs_port`, default: written('gcs_port') === undefined },
+    dashboardHere !== undefined
+      ? { key: 'dashboard_port', value: dashboardHere, path: `${at}.dashboard_port`, default: false }
+      : ctx.clusterDashboardPort !== undefined
+        ? { key: 'dashboard_port', value: ctx.clusterDashboardPort, path: 'ray_spec.dashboard_port', default: false }
+        : { key: 'dashboard_port', value: DEFAULT_DASHBOARD_PORT, default: true },
+  ];
+  for (let a = 0; a < ports.length; a++) {
+    for (let b = a + 1; b < ports.length; b++) {
+      const first = ports[a]!;
+      const second = ports[b]!;
+      if (first.value !== second.value) continue;
+      const blamed = second.path !== undefined ? second : first;
+      const other = blamed === second ? first : second;
+      if (blamed.path === undefined) continue;
+      const otherWords = other.default ? `the default ${other.key}` : `${other.key}${other.path === 'ray_spec.dashboard_port' ? ' (from ray_spec)' : ''}`;
+      ctx.findings.error(blamed.path, `${blamed.key} ${blamed.value} is also ${otherWords}: Ray refuses to start when two of its components share a port`, {
+        hint: 'port (Ray Client, default 10001), gcs_port (default 6379) and dashboard_port (default 8265) must all differ',
+      });
+    }
+  }
+}
+
+const LABEL_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+const LABEL_PREFIX = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/;
+
+/** Ray labels follow Kubernetes label syntax: `[prefix/]name`; `ray.io/` belongs to Ray, `nokube.io/` to us. */
+function labelKeyProblem(key: string): { message: string; hint: string } | undefined {
+  const slash = key.indexOf('/');
+  const prefix = slash < 0 ? undefined : key.slice(0, slash);
+  const name = slash < 0 ? key : key.slice(slash + 1);
+  if (prefix !== undefined && /(^|\.)(ray\.io|nokube\.io)$/.test(prefix)) {
+    return { message: `the label prefix "${prefix}/" is reserved`, hint: `${prefix === 'ray.io' ? 'Ray' : 'nokube'} sets these labels itself: use your own prefix, e.g. example.com/${name}` };
+  }
+  if (prefix !== undefined && (prefix.length > 253 || !LABEL_PREFIX.test(prefix))) {
+    return { message: `label prefix "${prefix.slice(0, 60)}" is not a DNS name`, hint: 'a prefix is a lowercase DNS name such as example.com, followed by "/"' };
+  }
+  if (!LABEL_NAME.test(name)) {
+    return { message: `label name "${name.slice(0, 70)}" is not allowed`, hint: 'up to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit; optionally prefixed by a DNS name and "/"' };
+  }
+  return undefined;
+}
+
+function storagePathProblem(path: string): { message: string; hint: string } | undefined {
+  if (/[\u0000-\u001f]/.test(path)) return { message: 'the storage path contains control characters', hint: 'write a plain absolute path' };
+  if (path.startsWith('~')) {
+    return { message: 'the storage path must be absolute; "~" is not expanded', hint: 'write the full path (e.g. /home/USER/.nokube/data), or leave storage out for ~/.nokube/<cluster_name> of the login user' };
+  }
+  if (path.includes('${')) return { message: 'the storage path cannot use ${...}', hint: 'only credentials under users are read from the environment' };
+  if (!path.startsWith('/')) {
+    return { message: `the storage path "${path.slice(0, 60)}" is relative`, hint: `write an absolute path on the node, e.g. /opt/nokube/data/ray/${path.replace(/^\.\//, '').slice(0, 40)}` };
+  }
+  return undefined;
+}
+
+function checkUsers(node: PlainMap, at: string, ctx: NodeCheckContext): void {
+  const users = asList(node.users);
+  if (users.length === 0 && node.users !== undefined && !Array.isArray(node.users) && node.users !== null) return;
+  if (users.length === 0 && !ctx.defaultUser) {
+    ctx.findings.warning(at, 'this node has no users and no default login user was given', {
+      hint: 'add users: - userid: NAME (with sshkey or password), or pass --user / the ssh-user input',
+    });
+  }
+  users.forEach((entry, j) => {
+    const user = asMap(entry);
+    if (!user) return;
+    const path = `${at}.users[${j}]`;
+    const hasPassword = 'password' in user;
+    const hasKey = 'sshkey' in user;
+    if (!hasPassword && !hasKey) {
+      ctx.findings.error(path, 'this user has neither password nor sshkey', {
+        hint: 'add sshkey: "ssh-ed25519 AAAA..." (the public half of a key you supply) or password: ${ENV_NAME}',
+      });
+    } else if (hasPassword && hasKey) {
+      const later = laterKey(ctx.index, `${path}.password`, `${path}.sshkey`);
+      ctx.findings.error(later, 'a user has either password or sshkey, not both', {
+        at: 'key',
+        hint: 'keep one; to try both ways, list the same userid twice, once with each',
+      });
+    }
+
+    const userid = asString(user.userid);
+    if (userid !== undefined && !ctx.shapeProblems.has(`${path}.userid`)) {
+      reportReferences(userid, `${path}.userid`, ctx, true);
+      if (!userid.includes('${') && /[\s@:/]/.test(userid)) {
+        ctx.findings.error(`${path}.userid`, `"${userid.slice(0, 40)}" is not a login name`, { hint: 'only the user name, e.g. deploy (no spaces, @, : or /)' });
+      }
+    }
+
+    const password = asString(user.password);
+    if (password !== undefined && !ctx.shapeProblems.has(`${path}.password`) && !looksLikePrivateKey(password)) {
+      reportReferences(password, `${path}.password`, ctx, false);
+      if (!hasCredentialRefs(password) && !password.includes('${')) {
+        ctx.findings.warning(`${path}.password`, 'a plaintext password is written in the config', {
+          hint: 'use password: ${ENV_NAME} and map a secret into that variable (or better, use sshkey)',
+        });
+      }
+    }
+
+    const sshkey = asString(user.sshkey);
+    if (sshkey !== undefined && !ctx.shapeProblems.has(`${path}.sshkey`) && !looksLikePrivateKey(sshkey)) {
+      if (sshkey.includes('${')) reportReferences(sshkey, `${path}.sshkey`, ctx, true);
+      else {
+        const problem = checkPublicKeyLine(sshkey);
+        if (problem) ctx.findings.error(`${path}.sshkey`, problem.message, { hint: problem.hint });
+      }
+    }
+  });
+}
+
+function reportReferences(value: string, path: string, ctx: NodeCheckContext, showNames: boolean): void {
+  for (const problem of checkReferences(value, showNames)) {
+    ctx.findings.error(path, problem.message, { hint: problem.hint, pos: referencePosition(ctx.index, path, value, problem.offset) });
+  }
+}
+
+/** Points at the `${` itself: the n-th `${` after where the value starts in the text. */
+function referencePosition(index: SourceIndex, path: string, value: string, offsetInValue: number): SourcePos | undefined {
+  const start = index.valueOffset(path);
+  if (start === undefined) return undefined;
+  const nth = value.slice(0, offsetInValue).split('${').length - 1;
+  let at = start - 1;
+  for (let k = 0; k <= nth; k++) {
+    at = index.text.indexOf('${', at + 1);
+    if (at < 0) return undefined;
+  }
+  return index.positionAt(at);
+}
+
+function laterKey(index: SourceIndex, a: string, b: string): string {
+  const pa = index.positionOf(a, 'key');
+  const pb = index.positionOf(b, 'key');
+  return pa.line > pb.line || (pa.line === pb.line && pa.col > pb.col) ? a : b;
+}

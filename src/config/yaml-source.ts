@@ -1,0 +1,354 @@
+// YAML text -> a plain tree of values, plus an index that remembers where every key and value was
+// written, so that any later check can point at the user's line and column.
+// Syntax problems become diagnostics in plain words; nothing here throws for user input.
+import { LineCounter, parseAllDocuments, isAlias, isMap, isScalar, isSeq, Scalar, visit } from 'yaml';
+import type { Document, Node as YamlNode, YAMLError } from 'yaml';
+import type { Diagnostic, SourcePos } from './types';
+import { formatPath, type PathSegment } from './paths';
+
+interface Spot {
+  key: number;
+  value: number;
+}
+
+/** Where each path (`nodes[1].ray_config.num_cpus`) was written: its key and its value, as offsets. */
+export class SourceIndex {
+  private readonly spots = new Map<string, Spot>();
+
+  constructor(
+    readonly text: string,
+    private readonly lines: LineCounter,
+  ) {}
+
+  record(path: string, spot: Spot): void {
+    if (!this.spots.has(path)) this.spots.set(path, spot);
+  }
+
+  has(path: string): boolean {
+    return this.spots.has(path);
+  }
+
+  /** The position of a path's key or value; a path that was never written falls back to its parent. */
+  positionOf(path: string, which: 'key' | 'value' = 'value'): SourcePos {
+    for (let p: string | undefined = path; p !== undefined; p = parentPath(p)) {
+      const spot = this.spots.get(p);
+      if (spot) return this.positionAt(p === path ? spot[which] : spot.value);
+    }
+    return { line: 1, col: 1 };
+  }
+
+  /** Offset of a path's value in the text, for checks that point inside a value. */
+  valueOffset(path: string): number | undefined {
+    return this.spots.get(path)?.value;
+  }
+
+  /** Every recorded path with the position of its key (list items: the item), for the typed model. */
+  keyPositions(): Record<string, SourcePos> {
+    const out: Record<string, SourcePos> = {};
+    for (const [path, spot] of this.spots) if (path !== '') out[path] = this.positionAt(spot.key);
+    return out;
+  }
+
+  /** The path whose value starts last at or before an offset: what a finding inside a value is about. */
+  pathAt(offset: number): string {
+    let best = '';
+    let bestOffset = -1;
+    for (const [path, spot] of this.spots) {
+      if (spot.value <= offset && spot.value > bestOffset) {
+        best = path;
+        bestOffset = spot.value;
+      }
+    }
+    return best;
+  }
+
+  /** A one-line value as written (`2.10`, not the number 2.1), for hints that repeat it. */
+  rawValue(path: string): string | undefined {
+    const offset = this.spots.get(path)?.value;
+    if (offset === undefined) return undefined;
+    const end = this.text.indexOf('\n', offset);
+    return this.text
+      .slice(offset, end < 0 ? undefined : end)
+      .replace(/\s+#.*$/, '')
+      .replace(/[,}\]]+$/, '')
+      .trim();
+  }
+
+  positionAt(offset: number): SourcePos {
+    const { line, col } = this.lines.linePos(offset);
+    return { line, col };
+  }
+}
+
+function parentPath(path: string): string | undefined {
+  if (path === '') return undefined;
+  const match = /(\.[^.[\]]+|\[[^\]]*\])$/.exec(path);
+  if (!match) return '';
+  return path.slice(0, match.index);
+}
+
+export interface YamlSource {
+  /** The document as plain values; undefined when the YAML could not be read. */
+  root?: unknown;
+  index: SourceIndex;
+  diagnostics: Diagnostic[];
+}
+
+// Aliases can expand exponentially ("billion laughs") or refer to themselves; a config never needs many.
+const MAX_ALIASES = 100;
+const MAX_DEPTH = 64;
+
+export function readYaml(input: string, file: string): YamlSource {
+  // Editors show a byte-order mark as nothing; columns must not count it.
+  const text = input.replace(/^\uFEFF/, '');
+  const lines = new LineCounter();
+  const index = new SourceIndex(text, lines);
+  const diagnostics: Diagnostic[] = [];
+  const at = (offset: number) => index.positionAt(offset);
+  const error = (offset: number, message: string, hint: string) =>
+    diagnostics.push({ severity: 'error', file, ...at(offset), path: '', message, hint });
+
+  const reportEmpty = () => {
+    const onlyComments = /^\s*#/m.test(text);
+    error(
+      0,
+      onlyComments ? 'the file has only comments: there is no `nodes:` list' : 'the file is empty',
+      'start from examples/remote-ray-config.yaml: a `nodes:` list with one head',
+    );
+  };
+  const parsed = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const docs: Document.Parsed[] = Array.isArray(parsed) ? parsed : [];
+  const doc = docs[0];
+
+  if (docs.length > 1) {
+    const second = docs[1]!.range[0];
+    const marker = text.lastIndexOf('---', second);
+    error(
+      marker >= 0 ? marker : second,
+      'more than one YAML document: a `---` line starts a second one',
+      'keep everything in one document: remove the extra `---` line',
+    );
+  }
+  if (!doc) {
+    reportEmpty();
+    return { index, diagnostics };
+  }
+
+  let fatal = false;
+  for (const problem of doc.errors) {
+    if (problem.code !== 'DUPLICATE_KEY') fatal = true;
+    const described = describeYamlError(problem, text, doc);
+    if (described) diagnostics.push({ severity: 'error', file, ...at(described.offset), path: '', ...described.words });
+  }
+  for (const problem of doc.warnings) {
+    diagnostics.push({
+      severity: 'warning',
+      file,
+      ...at(problem.pos[0]),
+      path: '',
+      message: problem.code === 'TAG_RESOLVE_FAILED' ? `${problem.message}; the value is read as plain text` : problem.message,
+    });
+  }
+  if (docs.length > 1) fatal = true;
+  if (fatal) return { index, diagnostics: dedupeByPosition(diagnostics) };
+
+  if (doc.contents === null || (isScalar(doc.contents) && doc.contents.value === null)) {
+    reportEmpty();
+    return { index, diagnostics };
+  }
+  if (!isMap(doc.contents)) {
+    const found = isSeq(doc.contents) ? 'a list' : 'a single value';
+    error(
+      doc.contents.range?.[0] ?? 0,
+      `the top level must be a mapping with \`nodes:\` (and optionally \`ray_spec:\`), found ${found}`,
+      isSeq(doc.contents)
+        ? 'put the list under a key: `nodes:` on its own line, then the `- ssh_url: ...` items indented below it'
+        : 'start from examples/remote-ray-config.yaml',
+    );
+    return { index, diagnostics };
+  }
+
+  let aliases = 0;
+  const toPlain = (node: YamlNode | null | undefined, segments: PathSegment[], depth: number): unknown => {
+    if (node === null || node === undefined) return null;
+    if (depth > MAX_DEPTH) return null;
+    if (isAlias(node)) {
+      aliases += 1;
+      const target = node.resolve(doc);
+      if (!target) {
+        error(node.range?.[0] ?? 0, `unknown alias *${node.source}: no anchor &${node.source} above it`, 'define the anchor first, or write the value out');
+        return null;
+      }
+      if (aliases > MAX_ALIASES) {
+        if (aliases === MAX_ALIASES + 1) error(node.range?.[0] ?? 0, `too many aliases (more than ${MAX_ALIASES})`, 'write the values out');
+        return null;
+      }
+      return toPlain(target, segments, depth + 1);
+    }
+    if (isScalar(node)) return node.value;
+    if (isSeq(node)) {
+      return node.items.map((item, i) => {
+        const itemSegments = [...segments, i];
+        const offset = (item as YamlNode | null)?.range?.[0] ?? node.range?.[0] ?? 0;
+        index.record(formatPath(itemSegments), { key: offset, value: offset });
+        return toPlain(item as YamlNode | null, itemSegments, depth + 1);
+      });
+    }
+    if (isMap(node)) {
+      const out: Record<string, unknown> = {};
+      for (const pair of node.items) {
+        const keyNode = pair.key as YamlNode | null;
+        if (keyNode && !isScalar(keyNode)) {
+          error(keyNode.range?.[0] ?? 0, 'a key must be a plain word, not a list or mapping', 'write keys like `name:`');
+          continue;
+        }
+        const key = String(keyNode?.value ?? '');
+        const keySegments = [...segments, key];
+        const keyOffset = keyNode?.range?.[0] ?? node.range?.[0] ?? 0;
+        const valueNode = pair.value as YamlNode | null;
+        // `storage:` with nothing after it: point at the key, not at the empty spot after the colon.
+        const emptyValue = !valueNode || (isScalar(valueNode) && valueNode.value === null && valueNode.range?.[0] === valueNode.range?.[1]);
+        index.record(formatPath(keySegments), { key: keyOffset, value: emptyValue ? keyOffset : (valueNode.range?.[0] ?? keyOffset) });
+        if (key === '__proto__') continue;
+        out[key] = toPlain(valueNode, keySegments, depth + 1);
+      }
+      return out;
+    }
+    return null;
+  };
+
+  index.record('', { key: doc.contents.range[0], value: doc.contents.range[0] });
+  const root = toPlain(doc.contents, [], 0);
+  return { root, index, diagnostics: dedupeByPosition(diagnostics) };
+}
+
+interface Words {
+  message: string;
+  hint: string;
+}
+
+/** Rewrites the YAML library's errors into what happened and what to do, at the most useful spot. */
+function describeYamlError(problem: YAMLError, text: string, doc: Document.Parsed): { offset: number; words: Words } | undefined {
+  const [start, end] = problem.pos;
+  switch (problem.code) {
+    case 'TAB_AS_INDENT':
+      return {
+        offset: start,
+        words: { message: 'a tab is used for indentation', hint: 'YAML indents with spaces only: replace the tab with spaces' },
+      };
+    case 'DUPLICATE_KEY': {
+      const key = /^["']?([^"':\n]*)/.exec(text.slice(start))?.[1]?.trim() ?? '';
+      return {
+        offset: start,
+        words: {
+          message: `key \`${key}\` appears twice in the same mapping`,
+          hint: 'YAML keeps only one of them: remove or rename the other',
+        },
+      };
+    }
+    case 'MULTILINE_IMPLICIT_KEY': {
+      const newline = text.indexOf('\n', start);
+      let offset = newline >= 0 && newline < end ? newline + 1 : start;
+      while (text[offset] === ' ') offset += 1;
+      return {
+        offset,
+        words: {
+          message: 'this line is indented deeper than the key above it, so YAML reads it as part of the value before',
+          hint: 'line it up with the other keys of the same mapping',
+        },
+      };
+    }
+    case 'BLOCK_AS_IMPLICIT_KEY':
+      // Reported together with MULTILINE_IMPLICIT_KEY when the cause is indentation; alone, it is a `: ` in a value.
+      if (doc.errors.some((e) => e.code === 'MULTILINE_IMPLICIT_KEY' && e.pos[0] === start)) return undefined;
+      return {
+        offset: start,
+        words: {
+          message: 'a value cannot contain `: ` unless it is quoted',
+          hint: 'put the value in quotes, e.g. name: "a: b"',
+        },
+      };
+    case 'BAD_INDENT':
+      if (/flow/i.test(problem.message)) {
+        return {
+          offset: start,
+          words: { message: 'a `[` or `{` list is not closed', hint: 'close it with `]` or `}` before the next key' },
+        };
+      }
+      return {
+        offset: start,
+        words: {
+          message: 'inconsistent indentation: the keys of one mapping must start in the same column',
+          hint: 'line this key up with the keys above it, using spaces',
+        },
+      };
+    case 'MISSING_CHAR': {
+      const quote = /closing (["'])/.exec(problem.message)?.[1];
+      if (quote) {
+        return {
+          offset: openingQuote(doc, text, start, quote),
+          words: {
+            message: `unclosed ${quote === '"' ? 'double' : 'single'} quote: the string starting here never ends`,
+            hint: `add the closing ${quote} at the end of the value`,
+          },
+        };
+      }
+      if (/sequence item/i.test(problem.message)) {
+        let offset = start;
+        while (text[offset] === ' ') offset += 1;
+        return {
+          offset,
+          words: {
+            message: 'this line is indented less than the list item above it, but more than the list',
+            hint: 'indent it like the keys of that item, or start a new item with `- `',
+          },
+        };
+      }
+      break;
+    }
+    case 'UNEXPECTED_TOKEN':
+      if (text[start] === '\t') {
+        return {
+          offset: start,
+          words: { message: 'a tab is used for indentation', hint: 'YAML indents with spaces only: replace the tab with spaces' },
+        };
+      }
+      break;
+    case 'MULTIPLE_DOCS':
+      return undefined; // reported once, by the caller
+  }
+  return {
+    offset: start,
+    words: {
+      message: `YAML syntax error: ${problem.message.replace(/\s+at line \d+, column \d+.*$/s, '')}`,
+      hint: 'check the indentation (spaces only) and the quoting on this line and the one above',
+    },
+  };
+}
+
+/** The unclosed quote is where the string starts, not where the file ends. */
+function openingQuote(doc: Document.Parsed, text: string, errorOffset: number, quote: string): number {
+  let best: number | undefined;
+  visit(doc, {
+    Scalar(_key, node: Scalar) {
+      const type = quote === '"' ? Scalar.QUOTE_DOUBLE : Scalar.QUOTE_SINGLE;
+      const range = node.range;
+      if (node.type === type && range && range[0] <= errorOffset && range[1] >= errorOffset) {
+        if (best === undefined || range[0] > best) best = range[0];
+      }
+    },
+  });
+  if (best !== undefined) return best;
+  const fallback = text.lastIndexOf(quote, errorOffset - 1);
+  return fallback >= 0 ? fallback : errorOffset;
+}
+
+function dedupeByPosition(diagnostics: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diagnostics.filter((d) => {
+    const key = `${d.line}:${d.col}:${d.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
