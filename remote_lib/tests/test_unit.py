@@ -1,0 +1,256 @@
+"""Unit tests of nokube_remote.py (no Ray needed)."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+TCP_SAMPLE = """  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000:18EB 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1001        0 17001 1 0000000000000000 100 0 0 10 0
+   1: 0100007F:2731 00000000:0000 0A 00000000:00000000 00:00000000 00000000  1001        0 17002 1 0000000000000000 100 0 0 10 0
+   2: 0B00580A:0016 0100580A:C3A2 01 00000000:00000000 02:000A7B3C 00000000     0        0 17003 2 0000000000000000 20 4 30 10 -1
+"""
+TCP6_SAMPLE = """  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 00000000000000000000000000000000:2051 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000  1001        0 18001 1 0000000000000000 100 0 0 10 0
+"""
+
+
+def test_parse_proc_net_tcp(lib):
+    assert lib.parse_proc_net_tcp(TCP_SAMPLE) == [(6379, 17001), (10033, 17002)]
+    assert lib.parse_proc_net_tcp(TCP6_SAMPLE) == [(8273, 18001)]
+    assert lib.parse_proc_net_tcp("") == []
+
+
+def test_head_argv(lib):
+    argv = lib.build_start_argv(
+        "head",
+        {"node_ip_address": "10.0.0.1", "port": 10001, "gcs_port": 6380, "dashboard_port": 8266, "num_cpus": 8,
+         "num_gpus": 0, "object_store_memory": 2000000000, "memory": 4e9, "resources": {"b": 2, "a": 1},
+         "labels": {"nokube.io/node": "head-1", "zone": "a"}},
+        "/srv/x/ray", ray_version="2.60.0", base=["/v/bin/ray"])
+    assert argv == [
+        "/v/bin/ray", "start", "--head", "--port=6380", "--ray-client-server-port=10001",
+        "--dashboard-host=0.0.0.0", "--dashboard-port=8266", "--include-dashboard=true",
+        "--node-ip-address=10.0.0.1", "--num-cpus=8", "--num-gpus=0", "--memory=4000000000",
+        "--object-store-memory=2000000000", '--resources={"a":1,"b":2}', "--labels=nokube.io/node=head-1,zone=a",
+        "--temp-dir=/srv/x/ray", "--disable-usage-stats"]
+
+
+def test_worker_argv_and_defaults(lib):
+    argv = lib.build_start_argv("worker", {"labels": {"nokube.io/node": "w1"}}, "/t", head_address="h:6379",
+                                ray_version="2.60.0")
+    assert argv == ["ray", "start", "--address=h:6379", "--labels=nokube.io/node=w1", "--temp-dir=/t",
+                    "--disable-usage-stats"]
+    head = lib.build_start_argv("head", {}, "/t")
+    assert "--port=6379" in head and "--dashboard-port=8265" in head
+    assert not any(a.startswith("--ray-client-server-port") for a in head)
+    with pytest.raises(lib.Fail):
+        lib.build_start_argv("worker", {}, "/t")
+    with pytest.raises(lib.Fail):
+        lib.build_start_argv("boss", {}, "/t")
+    with pytest.raises(lib.Fail):
+        lib.build_start_argv("worker", {"labels": {"a": "b,c=d"}}, "/t", head_address="h:1")
+    old = lib.build_start_argv("worker", {"labels": {"k": "v"}}, "/t", head_address="h:1", ray_version="2.9.3")
+    assert '--labels={"k": "v"}' in old
+
+
+def test_argv_never_shell(lib):
+    evil = {"node_ip_address": "1.2.3.4; rm -rf /", "labels": {"nokube.io/node": "x"}}
+    argv = lib.build_start_argv("worker", evil, "/t", head_address="h:1")
+    assert "--node-ip-address=1.2.3.4; rm -rf /" in argv  # one argv element, never a shell line
+
+
+def test_temp_dir_fallback(lib):
+    assert lib.temp_dir_for("c", "/opt/nokube/data/ray/head") == "/opt/nokube/data/ray/head/ray"
+    long_storage = "/home/someone/projects/ray-clusters/production/storage"
+    t = lib.temp_dir_for("c", long_storage)
+    assert t.startswith("/tmp/ray/nk-") and len(t) == len("/tmp/ray/nk-") + 10
+    assert t != lib.temp_dir_for("other", long_storage)
+    assert t == lib.temp_dir_for("c", long_storage)
+    # the longest socket Ray creates must fit in AF_UNIX's 107 bytes
+    worst = lib.os.path.join("x" * lib.MAX_TEMP_DIR_LEN, "session_2026-11-25_20-49-30_748934_4194304", "sockets",
+                             "dash_MetricsHead")
+    assert len(worst) <= 107
+
+
+def test_version_tuple(lib):
+    assert lib.version_tuple("2.60.0") == (2, 60, 0)
+    assert lib.version_tuple("2.9.0rc1") == (2, 9, 0)
+    assert lib.version_tuple("3.0.0.dev0") == (3, 0, 0)
+
+
+def test_lock_semantics(lib, tmp_path):
+    base = {"cluster": "c", "storage": str(tmp_path / "s"), "ttl_sec": 60}
+    r = lib.verb_lock(dict(base, owner="run-1"), now=1000)
+    assert r["acquired"] and r["holder"]["owner"] == "run-1"
+    r = lib.verb_lock(dict(base, owner="run-2"), now=1010)
+    assert not r["acquired"] and r["holder"] == {"owner": "run-1", "since": 1000}
+    r = lib.verb_lock(dict(base, owner="run-1"), now=1020)  # re-entrant for the same owner
+    assert r["acquired"] and r["holder"]["since"] == 1000
+    r = lib.verb_lock(dict(base, owner="run-2"), now=1020 + 61)  # stale after ttl
+    assert r["acquired"] and r["replaced_stale"]["owner"] == "run-1"
+    r = lib.verb_unlock(dict(base, owner="run-1"))
+    assert not r["ok"] and r["holder"]["owner"] == "run-2"
+    assert lib.verb_unlock(dict(base, owner="run-2")) == {"ok": True, "released": True}
+    assert lib.verb_unlock(dict(base, owner="run-2")) == {"ok": True, "released": False}
+    assert lib.verb_lock(dict(base, owner="run-3"))["acquired"]
+    assert lib.verb_unlock(dict(base, owner="someone", force=True))["released"]
+
+
+def run_lib(lib_path, verb, inp, python=sys.executable, env=None):
+    p = subprocess.run([python, lib_path, verb], input=json.dumps(inp).encode(), stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, env=env, timeout=120)
+    assert p.returncode == 0, p.stderr.decode()
+    return json.loads(p.stdout.decode())
+
+
+def test_probe_json_via_subprocess(lib_path, tmp_path):
+    import socket
+
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    busy = srv.getsockname()[1]
+    try:
+        out = run_lib(lib_path, "probe", {"cluster": "c", "storage": str(tmp_path / "st"), "python": None,
+                                          "ports": [{"name": "busy", "port": busy}, {"name": "free", "port": 1}]})
+    finally:
+        srv.close()
+    assert out["ok"] is True
+    assert out["storage"] == {"path": str(tmp_path / "st"), "writable": True}
+    assert out["python"]["version"].count(".") == 2
+    assert out["cpus"] >= 1 and out["memory_bytes"] > 0 and out["shm_bytes"] > 0
+    assert out["ports"] == [{"name": "busy", "port": busy, "in_use": True, "by_this_cluster": False},
+                            {"name": "free", "port": 1, "in_use": False, "by_this_cluster": False}]
+    assert out["running"] is False and out["applied"] is None
+    assert "ray" in out and (out["ray"] is None) == ("ray_error" in out)
+
+
+def test_probe_unwritable_storage(lib_path, tmp_path):
+    if os.getuid() == 0:
+        pytest.skip("root can write anywhere")
+    ro = tmp_path / "ro"
+    ro.mkdir(mode=0o555)
+    out = run_lib(lib_path, "probe", {"cluster": "c", "storage": str(ro / "x"), "ports": []})
+    assert out["storage"]["writable"] is False and "chown" in out["storage"]["error"]
+
+
+def test_probe_unwritable_storage_as_nobody(lib_path, tmp_path):
+    if os.getuid() != 0:
+        pytest.skip("needs root to switch user")
+    import pathlib
+    import shutil
+    import tempfile
+
+    base = pathlib.Path(tempfile.mkdtemp(prefix="nk-nobody-"))  # pytest's tmp_path is 0700
+    os.chmod(base, 0o755)
+    request_cleanup = lambda: shutil.rmtree(base, ignore_errors=True)  # noqa: E731
+    target = base / "rootonly"
+    target.mkdir(mode=0o755)
+    lib_copy = base / "nokube_remote.py"
+    lib_copy.write_bytes(open(lib_path, "rb").read())
+    os.chmod(lib_copy, 0o644)
+    p = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", "/usr/bin/python3",
+                        str(lib_copy), "probe"], input=json.dumps(
+        {"cluster": "c", "storage": str(target / "data"), "ports": []}).encode(), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, timeout=60)
+    request_cleanup()
+    out = json.loads(p.stdout.decode())
+    assert out["storage"]["writable"] is False
+    err = out["storage"]["error"]
+    assert str(target / "data") in err and "Permission denied" in err and "sudo chown -R nobody" in err
+
+
+def test_bad_input(lib_path):
+    p = subprocess.run([sys.executable, lib_path, "probe"], input=b"[1,2", stdout=subprocess.PIPE, timeout=60)
+    assert p.returncode == 0 and json.loads(p.stdout)["ok"] is False
+    out = run_lib(lib_path, "stop", {"cluster": "bad name/.."})
+    assert out["ok"] is False and "cluster" in out["error"]
+    p = subprocess.run([sys.executable, lib_path, "nope"], input=b"{}", stdout=subprocess.PIPE, timeout=60)
+    assert p.returncode == 2
+
+
+def _spawn(cmd, env_extra=None, drop=()):
+    env = dict(os.environ)
+    env.update(env_extra or {})
+    for k in drop:
+        env.pop(k, None)
+    return subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def test_stop_kills_only_this_cluster(lib, lib_path, tmp_path):
+    storage = str(tmp_path / "store")
+    mark = lib.cluster_mark("c1", storage)
+    temp = lib.temp_dir_for("c1", storage)
+    marked = _spawn(["sleep", "300"], {lib.MARK_ENV: mark})
+    other_cluster = _spawn(["sleep", "300"], {lib.MARK_ENV: lib.cluster_mark("c2", storage)})
+    unmarked = _spawn(["sleep", "300"])
+    by_argv = _spawn([sys.executable, "-c", "import time; time.sleep(300)", "--temp-dir=" + temp])
+    by_argv_other = _spawn([sys.executable, "-c", "import time; time.sleep(300)", "--temp-dir=" + temp + "x"])
+    # a child that lost the marker (like Ray's agents, whose proctitle clobbers environ) but descends from one
+    parent = _spawn(["bash", "-c", "env -u %s sleep 300 & wait" % lib.MARK_ENV], {lib.MARK_ENV: mark})
+    ignores_term = _spawn([sys.executable, "-c", "import signal,time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                           "time.sleep(300)"], {lib.MARK_ENV: mark})
+    procs = [marked, other_cluster, unmarked, by_argv, by_argv_other, parent, ignores_term]
+    try:
+        time.sleep(0.5)
+        found = set(lib.cluster_pids("c1", storage))
+        assert {marked.pid, by_argv.pid, parent.pid, ignores_term.pid} <= found
+        assert not found & {other_cluster.pid, unmarked.pid, by_argv_other.pid}
+        assert len(found) == 5  # + the bash child
+
+        t0 = time.time()
+        out = run_lib(lib_path, "stop", {"cluster": "c1", "storage": storage, "grace_sec": 1.5})
+        assert out == dict(out, ok=True, was_running=True, remaining=0)
+        assert out["killed"] == 5
+        assert time.time() - t0 < 10
+        for p in (marked, by_argv, parent, ignores_term):
+            assert p.wait(timeout=5) is not None
+        for p in (other_cluster, unmarked, by_argv_other):
+            assert p.poll() is None, "a process of another cluster was killed"
+        out = run_lib(lib_path, "stop", {"cluster": "c1", "storage": storage})
+        assert out == dict(out, ok=True, was_running=False, killed=0, remaining=0)
+    finally:
+        for p in procs:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            p.wait()
+
+
+def test_port_by_this_cluster(lib, tmp_path):
+    storage = str(tmp_path / "s")
+    mark = lib.cluster_mark("c1", storage)
+    code = ("import socket,sys,time; s=socket.socket(); s.bind(('127.0.0.1',0)); s.listen(1); "
+            "print(s.getsockname()[1], flush=True); time.sleep(300)")
+    env = dict(os.environ, **{lib.MARK_ENV: mark})
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env=env)
+    try:
+        port = int(p.stdout.readline())
+        rep = lib.port_report([{"name": "gcs", "port": port}], "c1", storage)
+        assert rep == [{"name": "gcs", "port": port, "in_use": True, "by_this_cluster": True}]
+        rep = lib.port_report([{"name": "gcs", "port": port}], "c2", storage)
+        assert rep[0]["by_this_cluster"] is False
+    finally:
+        p.kill()
+        p.wait()
+
+
+def test_status_not_running(lib_path, tmp_path):
+    out = run_lib(lib_path, "status", {"cluster": "c", "storage": str(tmp_path / "s"), "role": "head"})
+    assert out["ok"] is True and out["running"] is False and out["applied"] is None and "cluster" not in out
+
+
+def test_start_without_ray_fails_cleanly(lib_path, tmp_path):
+    env = dict(os.environ, PATH="/usr/bin:/bin")
+    p = subprocess.run(["/usr/bin/python3", "-c", "import ray"], capture_output=True)
+    if p.returncode == 0:
+        pytest.skip("/usr/bin/python3 has ray")
+    out = run_lib(lib_path, "start", {"cluster": "c", "storage": str(tmp_path / "s"), "python": "/usr/bin/python3",
+                                      "role": "head", "args": {}, "applied": {}}, python="/usr/bin/python3", env=env)
+    assert out["ok"] is False and "Ray not found" in out["error"] and "hint" in out
