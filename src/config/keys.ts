@@ -34,6 +34,7 @@ export function checkPublicKeyLine(line: string): KeyProblem | undefined {
   const blob = Buffer.from(data, 'base64');
   const length = blob.length >= 4 ? blob.readUInt32BE(0) : -1;
   const inner = length > 0 && length <= blob.length - 4 ? blob.subarray(4, 4 + length).toString('latin1') : '';
+  if (inner === type && !wellFormedBlob(blob)) return { message: 'the key data is truncated or damaged', hint: PUBLIC_KEY_HINT };
   if (inner !== type) {
     return {
       message: inner && PUBLIC_KEY_TYPES.includes(inner) ? `the key says "${type}" but its data is a "${inner}" key` : 'the key data is truncated or damaged',
@@ -41,6 +42,19 @@ export function checkPublicKeyLine(line: string): KeyProblem | undefined {
     };
   }
   return undefined;
+}
+
+/** An SSH key blob is a sequence of length-prefixed fields that uses up every byte: a cut paste does not. */
+function wellFormedBlob(blob: Buffer): boolean {
+  let at = 0;
+  let fields = 0;
+  while (at < blob.length) {
+    if (at + 4 > blob.length) return false;
+    const length = blob.readUInt32BE(at);
+    at += 4 + length;
+    fields += 1;
+  }
+  return at === blob.length && fields >= 2;
 }
 
 /** A pinned host key: a public key line, or the `SHA256:...` fingerprint `ssh-keygen -lf` prints. */

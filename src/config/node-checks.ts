@@ -151,7 +151,8 @@ function checkHeadPorts(rayConfig: PlainMap, at: string, ctx: NodeCheckContext):
       const blamed = second.path !== undefined ? second : first;
       const other = blamed === second ? first : second;
       if (blamed.path === undefined) continue;
-      const otherWords = other.default ? `the default ${other.key}` : `${other.key}${other.path === 'ray_spec.dashboard_port' ? ' (from ray_spec)' : ''}`;
+      const otherName = `${other.key}${other.key === 'port' ? ' (Ray Client)' : ''}`;
+      const otherWords = other.default ? `the default ${otherName}` : other.path === 'ray_spec.dashboard_port' ? `ray_spec.${otherName}` : `the head's ${otherName}`;
       ctx.findings.error(blamed.path, `${blamed.key} ${blamed.value} is also ${otherWords}: Ray refuses to start when two of its components share a port`, {
         hint: 'port (Ray Client, default 10001), gcs_port (default 6379) and dashboard_port (default 8265) must all differ',
       });
@@ -187,7 +188,7 @@ function storagePathProblem(path: string): { message: string; hint: string } | u
   }
   if (path.includes('${')) return { message: 'the storage path cannot use ${...}', hint: 'only credentials under users are read from the environment' };
   if (!path.startsWith('/')) {
-    return { message: `the storage path "${path.slice(0, 60)}" is relative`, hint: `write an absolute path on the node, e.g. /opt/nokube/data/ray/${path.replace(/^\.\//, '').slice(0, 40)}` };
+    return { message: `the storage path "${path.slice(0, 60)}" is relative`, hint: `write an absolute path on the node, e.g. /opt/nokube/${path.replace(/^\.\//, '').slice(0, 40)}` };
   }
   return undefined;
 }

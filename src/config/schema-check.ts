@@ -25,7 +25,16 @@ export function checkSchema(root: unknown, index: SourceIndex, findings: Finding
   const validate = validator();
   const reported = new Set<string>();
   if (validate(root)) return reported;
-  for (const error of validate.errors ?? []) {
+  const errors = validate.errors ?? [];
+  // `ssh_ulr:` is both an unknown key and a missing `ssh_url`: say it once, as the typo.
+  const typoFixes = new Set<string>();
+  for (const error of errors) {
+    if (error.keyword !== 'additionalProperties') continue;
+    const key = String((error.params as { additionalProperty: string }).additionalProperty);
+    const match = closestMatch(key, KEYS_BY_SECTION[sectionOf(formatPath(segmentsFromPointer(error.instancePath, root)))] ?? []);
+    if (match) typoFixes.add(`${error.instancePath}/${match}`);
+  }
+  for (const error of errors) {
     const segments = segmentsFromPointer(error.instancePath, root);
     const path = formatPath(segments);
     if (error.keyword === 'additionalProperties') {
@@ -38,6 +47,7 @@ export function checkSchema(root: unknown, index: SourceIndex, findings: Finding
     }
     if (error.keyword === 'required') {
       const key = String((error.params as { missingProperty: string }).missingProperty);
+      if (typoFixes.has(`${error.instancePath}/${key}`)) continue;
       const keyPath = formatPath([...segments, key]);
       if (reported.has(keyPath)) continue;
       reported.add(keyPath);

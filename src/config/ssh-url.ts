@@ -40,8 +40,12 @@ export function parseSshUrl(text: string): SshUrlResult {
   } else {
     const colons = url.split(':').length - 1;
     if (colons > 1) {
-      if (isIPv6(url)) return fail('an IPv6 address in ssh_url needs brackets', `write "[${url}]:22" (or [${url}]:PORT)`);
       const lastColon = url.lastIndexOf(':');
+      if (isIPv6(url)) {
+        // `2001:db8::10:22` is itself an address: it may or may not end in a port.
+        const withPort = isIPv6(url.slice(0, lastColon)) ? ` or, if ${url.slice(lastColon + 1)} is the port, "[${url.slice(0, lastColon)}]:${url.slice(lastColon + 1)}"` : '';
+        return fail('an IPv6 address in ssh_url needs brackets', `write "[${url}]:22"${withPort}`);
+      }
       if (isIPv6(url.slice(0, lastColon))) {
         return fail('an IPv6 address in ssh_url needs brackets', `write "[${url.slice(0, lastColon)}]:${url.slice(lastColon + 1)}"`);
       }

@@ -134,11 +134,17 @@ export function readYaml(input: string, file: string): YamlSource {
     return { index, diagnostics };
   }
 
+  // After the first real syntax error the parser's recovery reads the rest differently from what the
+  // user meant, so later syntax errors are mostly echoes: report the first one (and every duplicate key).
   let fatal = false;
   for (const problem of doc.errors) {
-    if (problem.code !== 'DUPLICATE_KEY') fatal = true;
     const described = describeYamlError(problem, text, doc);
-    if (described) diagnostics.push({ severity: 'error', file, ...at(described.offset), path: '', ...described.words });
+    if (!described) continue;
+    if (problem.code !== 'DUPLICATE_KEY') {
+      if (fatal) continue;
+      fatal = true;
+    }
+    diagnostics.push({ severity: 'error', file, ...at(described.offset), path: '', ...described.words });
   }
   for (const problem of doc.warnings) {
     diagnostics.push({
