@@ -1,0 +1,14 @@
+// A plan as plain text, Terraform-style: one line per node, changes indented beneath.
+import type { RunResult } from '../engine/types';
+import { countsText, planCounts } from './model';
+
+const SIGN = { start: '+', restart: '~', stop: '-', keep: ' ' } as const;
+
+export function renderPlanText(result: RunResult): string {
+  const plan = result.plan ?? [];
+  const lines = plan.map((p) => {
+    const head = `${SIGN[p.action]} ${p.node} (${p.role}, ${p.host}): ${p.action}${p.reason ? `, ${p.reason}` : ''}`;
+    return [head, ...p.drift.map((d) => `    ${d.field}: ${d.from || '(none)'} -> ${d.to || '(none)'}`)].join('\n');
+  });
+  return [...lines, `Plan: ${countsText(planCounts(plan))}.`].join('\n');
+}

@@ -1,0 +1,95 @@
+// The job summary: every command, also on failure. Config-derived values are HTML-escaped; the whole
+// document stays under GitHub's 1 MiB step-summary limit by cutting the long tables and lists.
+import type { RunResult } from '../engine/types';
+import { escapeCode, escapeHtml } from './escape';
+import { byteLength, fitLimit, hardCut, markdownList, markdownTable } from './markdown';
+import {
+  NODE_COLUMNS,
+  PLAN_COLUMNS,
+  diagnosticLocation,
+  extraWarnings,
+  formatDuration,
+  nodeRows,
+  planRows,
+  statusLine,
+} from './model';
+
+export interface SummaryContext {
+  runUrl?: string;
+  sha?: string;
+}
+
+/** GitHub refuses step summaries over 1 MiB; keep a margin for what other steps append. */
+export const SUMMARY_MAX_BYTES = 1024 * 1024 - 4096;
+
+export function renderSummary(result: RunResult, ctx: SummaryContext = {}, maxBytes = SUMMARY_MAX_BYTES): string {
+  const longest = Math.max(
+    result.nodes.length,
+    result.plan?.length ?? 0,
+    result.diagnostics.length,
+    result.errors.length,
+    result.warnings.length,
+  );
+  const text = fitLimit((limit) => summaryAt(result, ctx, limit), byteLength, maxBytes, longest);
+  return hardCut(text, byteLength, maxBytes);
+}
+
+function summaryAt(result: RunResult, ctx: SummaryContext, limit: number): string {
+  const parts: string[] = [];
+  parts.push(`## nokube ray ${result.command}: ${escapeHtml(result.configPath)}`);
+  parts.push(
+    `**Status: ${result.ok ? result.status : `${result.status}, failed`}**. ${escapeHtml(statusLine(result))}`,
+  );
+
+  const addresses = [
+    result.headAddress ? `head address ${escapeCode(result.headAddress)}` : '',
+    result.clientAddress ? `client ${escapeCode(result.clientAddress)}` : '',
+    result.dashboardUrl ? `dashboard ${escapeCode(result.dashboardUrl)}` : '',
+  ].filter(Boolean);
+  if (addresses.length) parts.push(addresses.join(' · '));
+
+  if (result.errors.length) {
+    const items = result.errors.map(
+      (e) =>
+        `${e.node ? `<b>${escapeHtml(e.node)}</b>${e.host ? ` (${escapeHtml(e.host)})` : ''}: ` : ''}${escapeHtml(e.message)}` +
+        (e.hint ? `<br>hint: ${escapeHtml(e.hint)}` : ''),
+    );
+    parts.push(`### Errors\n\n${markdownList(items, limit, 'errors')}`);
+  }
+
+  if (result.diagnostics.length) {
+    const items = result.diagnostics.map(
+      (d) =>
+        `${d.severity} ${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeHtml(d.message)}` +
+        (d.hint ? `<br>hint: ${escapeHtml(d.hint)}` : ''),
+    );
+    parts.push(`### Config diagnostics\n\n${markdownList(items, limit, 'diagnostics')}`);
+  }
+
+  const nodes = nodeRows(result);
+  if (nodes.length) parts.push(`### Nodes\n\n${markdownTable(NODE_COLUMNS, nodes, limit, 'nodes')}`);
+
+  const plan = planRows(result);
+  if (result.plan) {
+    parts.push(
+      `### Plan\n\n${plan.length ? markdownTable(PLAN_COLUMNS, plan, limit, 'plan items') : 'Nothing to do.'}`,
+    );
+  }
+
+  const warnings = extraWarnings(result);
+  if (warnings.length) parts.push(`### Warnings\n\n${markdownList(warnings.map(escapeHtml), limit, 'warnings')}`);
+
+  if (result.timings.length) {
+    const rows = result.timings.map((t) => [t.phase, formatDuration(t.ms)]);
+    parts.push(`### Timings\n\n${markdownTable(['phase', 'time'], rows)}`);
+  }
+
+  const footer = [
+    ctx.sha ? `commit ${escapeCode(ctx.sha.slice(0, 7))}` : '',
+    ctx.runUrl ? `<a href="${escapeHtml(ctx.runUrl)}">workflow run</a>` : '',
+  ]
+    .filter(Boolean)
+    .join(' · ');
+  if (footer) parts.push(`<sub>${footer}</sub>`);
+  return parts.join('\n\n') + '\n';
+}
