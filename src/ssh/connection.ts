@@ -1,0 +1,378 @@
+// One SSH connection to one node, reused by every step of a run: commands over exec channels (a few
+// at a time), files over one cached SFTP session. Every failure is an SshError naming the node.
+import { randomBytes } from 'node:crypto';
+import { posix } from 'node:path';
+import type { Client, ClientChannel, SFTPWrapper, Stats } from 'ssh2';
+import type { NodeSpec } from '../config/types';
+import type { Reporter } from '../engine/types';
+import { SshError, hostPort, transportHint, type SshErrorKind } from './errors';
+import type { AcceptedHostKey } from './host-key';
+
+export interface ExecOptions {
+  /** Written to the command's stdin, then stdin is closed (never logged). */
+  stdin?: string;
+  /** Kill the channel and reject (kind `timeout`) after this long. */
+  timeoutMs?: number;
+}
+
+export interface ExecResult {
+  /** Exit status; null when the command died of a signal or the channel closed without one. */
+  code: number | null;
+  /** "SIGKILL" etc. when the command died of a signal. */
+  signal?: string;
+  stdout: string;
+  stderr: string;
+}
+
+export interface NodeConnection {
+  readonly node: NodeSpec;
+  readonly user: string;
+  readonly host: string;
+  readonly port: number;
+  /** The method that logged in, e.g. "publickey ssh-ed25519 (ssh-private-key input #1)". */
+  readonly authMethod: string;
+  /** Every method tried, in order, as "<method> as <user>" (the last one succeeded). */
+  readonly methodsTried: readonly string[];
+  readonly hostKey: AcceptedHostKey;
+  exec(command: string, opts?: ExecOptions): Promise<ExecResult>;
+  /** Writes to a temporary name next to `remotePath`, then renames: a half upload is never used. */
+  uploadFile(content: Buffer | string, remotePath: string, mode?: number): Promise<void>;
+  mkdirp(remotePath: string): Promise<void>;
+  /** Absolute path; `~` and `~/x` are the login user's home, `.` too. */
+  realpath(remotePath: string): Promise<string>;
+  fileExists(remotePath: string): Promise<boolean>;
+  close(): void;
+}
+
+/** OpenSSH allows 10 sessions per connection by default (MaxSessions); SFTP takes one. */
+const MAX_CHANNELS = 8;
+const SFTP_NO_SUCH_FILE = 2;
+
+export interface ConnectionInfo {
+  node: NodeSpec;
+  user: string;
+  authMethod: string;
+  methodsTried: string[];
+  hostKey: AcceptedHostKey;
+  reporter: Reporter;
+}
+
+export class SshConnection implements NodeConnection {
+  readonly node: NodeSpec;
+  readonly user: string;
+  readonly host: string;
+  readonly port: number;
+  readonly authMethod: string;
+  readonly methodsTried: readonly string[];
+  readonly hostKey: AcceptedHostKey;
+  private readonly reporter: Reporter;
+  private sftpSession?: Promise<SFTPWrapper>;
+  private home?: Promise<string>;
+  private lost?: SshError;
+  private closed = false;
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(
+    private readonly client: Client,
+    info: ConnectionInfo,
+  ) {
+    this.node = info.node;
+    this.user = info.user;
+    this.host = info.node.host;
+    this.port = info.node.sshPort;
+    this.authMethod = info.authMethod;
+    this.methodsTried = info.methodsTried;
+    this.hostKey = info.hostKey;
+    this.reporter = info.reporter;
+    client.on('error', (err: Error & { code?: string; level?: string }) => {
+      const timeout = err.level === 'client-timeout';
+      this.lost = this.error(
+        timeout ? 'timeout' : 'unreachable',
+        `connection to node ${this.node.name} (${hostPort(this.host, this.port)}) lost: ${err.message}`,
+        transportHint(timeout ? 'timeout' : err.code, this.host, this.port),
+        err,
+      );
+      this.debug(`connection error: ${err.message}`);
+    });
+    client.on('close', () => {
+      this.lost ??= this.error(
+        'unreachable',
+        `connection to node ${this.node.name} (${hostPort(this.host, this.port)}) was closed`,
+        this.closed ? 'the connection was closed by nokube before this step' : transportHint('ECONNRESET', this.host, this.port),
+      );
+      this.closed = true;
+      this.sftpSession = undefined;
+    });
+  }
+
+  private error(kind: SshErrorKind, message: string, hint: string, cause?: unknown): SshError {
+    return new SshError(message, {
+      kind,
+      node: this.node.name,
+      host: this.host,
+      port: this.port,
+      user: this.user,
+      hint,
+      ...(cause !== undefined ? { cause } : {}),
+    });
+  }
+
+  private debug(message: string): void {
+    this.reporter.debug(`[${this.node.name}] ${message}`);
+  }
+
+  private checkOpen(): void {
+    if (this.lost) throw this.lost;
+    if (this.closed) {
+      throw this.error('unreachable', `connection to node ${this.node.name} is closed`, 'the connection was closed before this step');
+    }
+  }
+
+  private async slot<T>(work: () => Promise<T>): Promise<T> {
+    if (this.active >= MAX_CHANNELS) await new Promise<void>((r) => this.waiting.push(r));
+    this.active++;
+    try {
+      return await work();
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    return this.slot(() => this.execNow(command, opts));
+  }
+
+  private execNow(command: string, opts: ExecOptions): Promise<ExecResult> {
+    this.checkOpen();
+    const started = Date.now();
+    this.debug(`$ ${command}${opts.stdin !== undefined ? ` (stdin: ${Buffer.byteLength(opts.stdin)} bytes)` : ''}`);
+    return new Promise<ExecResult>((resolve, reject) => {
+      let settled = false;
+      let timer: NodeJS.Timeout | undefined;
+      const finish = (fn: () => void) => {
+        if (settled) return;
+        settled = true;
+        if (timer) clearTimeout(timer);
+        fn();
+      };
+      this.client.exec(command, (err, stream: ClientChannel) => {
+        if (err) {
+          return finish(() =>
+            reject(
+              this.lost ??
+                this.error(
+                  'exec',
+                  `cannot run a command on node ${this.node.name}: ${err.message}`,
+                  'sshd refused a session channel: check MaxSessions / ForceCommand in sshd_config on the node',
+                  err,
+                ),
+            ),
+          );
+        }
+        const out: Buffer[] = [];
+        const errOut: Buffer[] = [];
+        let code: number | null = null;
+        let signal: string | undefined;
+        stream.on('data', (b: Buffer) => out.push(b));
+        stream.stderr.on('data', (b: Buffer) => errOut.push(b));
+        stream.on('exit', (c: number | null, s?: string) => {
+          code = c ?? null;
+          if (s) signal = s;
+        });
+        stream.on('error', (e: Error) => {
+          finish(() => reject(this.error('exec', `command on node ${this.node.name} failed: ${e.message}`, 'see the debug log (NOKUBE_DEBUG=1)', e)));
+        });
+        stream.on('close', () => {
+          finish(() => {
+            const stdout = Buffer.concat(out).toString('utf8');
+            const stderr = Buffer.concat(errOut).toString('utf8');
+            this.debug(`exit ${signal ?? code} in ${Date.now() - started} ms`);
+            if (stderr.trim()) this.debug(`stderr: ${truncate(stderr.trimEnd(), 8000)}`);
+            if (code === null && signal === undefined && this.lost) return reject(this.lost);
+            resolve(signal ? { code, signal, stdout, stderr } : { code, stdout, stderr });
+          });
+        });
+        if (opts.timeoutMs && opts.timeoutMs > 0) {
+          timer = setTimeout(() => {
+            finish(() => {
+              this.debug(`timed out after ${opts.timeoutMs} ms: killing the command`);
+              try {
+                stream.signal('KILL');
+              } catch {
+                // servers without signal support: closing the channel is all we can do
+              }
+              stream.close();
+              reject(
+                this.error(
+                  'timeout',
+                  `command on node ${this.node.name} did not finish within ${Math.round(opts.timeoutMs! / 1000)} s: ${truncate(command, 200)}`,
+                  'raise --timeout / the timeout input if the node is just slow; NOKUBE_DEBUG=1 shows the command and its output',
+                ),
+              );
+            });
+          }, opts.timeoutMs);
+        }
+        stream.end(opts.stdin ?? '');
+      });
+    });
+  }
+
+  private sftp(): Promise<SFTPWrapper> {
+    this.checkOpen();
+    if (!this.sftpSession) {
+      const session = new Promise<SFTPWrapper>((resolve, reject) => {
+        this.client.sftp((err, sftp) => {
+          if (err) {
+            reject(
+              this.lost ??
+                this.error('sftp', `cannot open SFTP on node ${this.node.name}: ${err.message}`, 'is the sftp Subsystem enabled in sshd_config on the node?', err),
+            );
+            return;
+          }
+          sftp.on('close', () => {
+            if (this.sftpSession === session) this.sftpSession = undefined;
+          });
+          resolve(sftp);
+        });
+      });
+      session.catch(() => {
+        if (this.sftpSession === session) this.sftpSession = undefined;
+      });
+      this.sftpSession = session;
+    }
+    return this.sftpSession;
+  }
+
+  private sftpError(action: string, path: string, err: unknown, hint?: string): SshError {
+    const e = err as { message?: string };
+    return (
+      this.lost ??
+      this.error(
+        'sftp',
+        `${action} ${path} on node ${this.node.name} failed: ${e?.message ?? String(err)}`,
+        hint ?? `check that user ${this.user} may write there (storage.path) and that the disk is not full`,
+        err,
+      )
+    );
+  }
+
+  /** The login user's home (SFTP starts there). */
+  private homeDir(): Promise<string> {
+    if (!this.home) {
+      const h = this.sftp().then((s) => call<string>((cb) => s.realpath('.', cb)));
+      h.catch(() => {
+        if (this.home === h) this.home = undefined;
+      });
+      this.home = h;
+    }
+    return this.home;
+  }
+
+  private async absolute(p: string): Promise<string> {
+    if (p === '~' || p === '.' || p === '') return this.homeDir();
+    if (p.startsWith('~/')) return posix.join(await this.homeDir(), p.slice(2));
+    if (!p.startsWith('/')) return posix.join(await this.homeDir(), p);
+    return posix.normalize(p);
+  }
+
+  async realpath(remotePath: string): Promise<string> {
+    const sftp = await this.sftp();
+    const p = await this.absolute(remotePath);
+    try {
+      return await call<string>((cb) => sftp.realpath(p, cb));
+    } catch (err) {
+      throw this.sftpError('resolving', remotePath, err, 'does the path exist on the node?');
+    }
+  }
+
+  async fileExists(remotePath: string): Promise<boolean> {
+    const sftp = await this.sftp();
+    const p = await this.absolute(remotePath);
+    try {
+      await call<Stats>((cb) => sftp.stat(p, cb));
+      return true;
+    } catch (err) {
+      if ((err as { code?: number }).code === SFTP_NO_SUCH_FILE) return false;
+      throw this.sftpError('checking', remotePath, err);
+    }
+  }
+
+  async mkdirp(remotePath: string): Promise<void> {
+    const sftp = await this.sftp();
+    const target = await this.absolute(remotePath);
+    this.debug(`mkdir -p ${target}`);
+    let dir = '/';
+    for (const part of target.split('/').filter(Boolean)) {
+      dir = posix.join(dir, part);
+      const stats = await statOrUndefined(sftp, dir);
+      if (stats?.isDirectory()) continue;
+      if (stats) throw this.sftpError('creating directory', target, new Error(`${dir} exists and is not a directory`));
+      try {
+        await call<void>((cb) => sftp.mkdir(dir, cb));
+      } catch (err) {
+        // Another step may have created it in between.
+        if (!(await statOrUndefined(sftp, dir))?.isDirectory()) throw this.sftpError('creating directory', dir, err);
+      }
+    }
+  }
+
+  async uploadFile(content: Buffer | string, remotePath: string, mode = 0o644): Promise<void> {
+    const sftp = await this.sftp();
+    const target = await this.absolute(remotePath);
+    const tmp = posix.join(posix.dirname(target), `.${posix.basename(target)}.nokube-${randomBytes(6).toString('hex')}.tmp`);
+    const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
+    this.debug(`upload ${data.length} bytes to ${target} (mode ${mode.toString(8)})`);
+    try {
+      await call<void>((cb) => sftp.writeFile(tmp, data, { mode }, cb));
+      await call<void>((cb) => sftp.chmod(tmp, mode, cb)); // writeFile's mode is subject to umask
+      await this.rename(sftp, tmp, target);
+    } catch (err) {
+      await call<void>((cb) => sftp.unlink(tmp, cb)).catch(() => undefined);
+      throw this.sftpError('uploading', target, err);
+    }
+  }
+
+  private async rename(sftp: SFTPWrapper, from: string, to: string): Promise<void> {
+    try {
+      // posix-rename replaces the target atomically; plain SFTP rename refuses an existing target.
+      await call<void>((cb) => sftp.ext_openssh_rename(from, to, cb));
+      return;
+    } catch (err) {
+      if (!/not support/i.test((err as Error).message ?? '')) throw err;
+    }
+    if (await statOrUndefined(sftp, to)) await call<void>((cb) => sftp.unlink(to, cb));
+    await call<void>((cb) => sftp.rename(from, to, cb));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.debug('closing connection');
+    this.client.end();
+  }
+}
+
+/** Node-style callback API → promise; synchronous throws (unsupported extension) reject too. */
+function call<T>(fn: (cb: (err: Error | null | undefined, value: T) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    try {
+      fn((err, value) => (err ? reject(err) : resolve(value)));
+    } catch (err) {
+      reject(err);
+    }
+  });
+}
+
+async function statOrUndefined(sftp: SFTPWrapper, p: string): Promise<Stats | undefined> {
+  try {
+    return await call<Stats>((cb) => sftp.stat(p, cb));
+  } catch {
+    return undefined;
+  }
+}
+
+function truncate(s: string, max: number): string {
+  return s.length <= max ? s : `${s.slice(0, max)}… (${s.length - max} more chars)`;
+}

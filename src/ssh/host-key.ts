@@ -1,0 +1,225 @@
+// Host key verification (SPEC section 7): on by default, fail closed. A key is accepted when it
+// matches the node's pinned `host_key` (a key line or a SHA256 fingerprint) or a known_hosts entry
+// for the host. An unknown key is refused with its fingerprint and a ready-to-paste known_hosts
+// line; a key that differs from the one on record is refused louder. Only
+// insecureSkipHostKeyCheck gets past either, with a warning; a @revoked key is refused always.
+import type { NodeSpec } from '../config/types';
+import type { Reporter, SshOptions } from '../engine/types';
+import { SshError, hostPort } from './errors';
+import { checkHostKey, knownKeyTypes, parseKnownHosts, type KnownHosts } from './known-hosts';
+import {
+  blobKeyType,
+  fingerprint,
+  isFingerprint,
+  knownHostsLine,
+  normalizeFingerprint,
+  parsePublicKeyLine,
+  type PublicKey,
+} from './public-key';
+
+/** ssh2's default host key algorithms (Node has Ed25519), in its order. */
+const DEFAULT_HOST_KEY_ALGORITHMS = [
+  'ssh-ed25519',
+  'ecdsa-sha2-nistp256',
+  'ecdsa-sha2-nistp384',
+  'ecdsa-sha2-nistp521',
+  'rsa-sha2-512',
+  'rsa-sha2-256',
+  'ssh-rsa',
+];
+
+const ALGORITHMS_OF_KEY_TYPE: Record<string, string[]> = {
+  'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+};
+
+/** How a host's key came to be accepted. */
+export interface AcceptedHostKey {
+  type: string;
+  fingerprint: string;
+  /** "known_hosts line 3", "host_key in the config", "NOT VERIFIED (insecure-skip-host-key-check)". */
+  via: string;
+}
+
+export interface HostKeyCheck {
+  /** For ssh2's `algorithms.serverHostKey`: the types we can verify, first (undefined = default). */
+  serverHostKey?: string[];
+  /**
+   * After a refusal: true when the pin is a fingerprint of possibly another key type and the host
+   * may still present one we have not seen (`serverHostKey` now asks for those). Connect again.
+   */
+  retryOtherKeyType?: boolean;
+  /** ssh2 `hostVerifier` (raw key blob, no hostHash). */
+  verify(key: Buffer): boolean;
+  /** Why the key was refused, once `verify` returned false. */
+  failure?: SshError;
+  accepted?: AcceptedHostKey;
+}
+
+const parsedKnownHosts = new WeakMap<SshOptions, KnownHosts>();
+
+function knownHostsOf(opts: SshOptions, reporter: Reporter): KnownHosts {
+  let kh = parsedKnownHosts.get(opts);
+  if (!kh) {
+    kh = parseKnownHosts(opts.knownHosts ?? '');
+    for (const note of kh.notes) reporter.debug(note);
+    parsedKnownHosts.set(opts, kh);
+  }
+  return kh;
+}
+
+type Pin = { fingerprint: string } | { key: PublicKey };
+
+function parsePin(node: NodeSpec): Pin | undefined {
+  const raw = node.hostKey?.trim();
+  if (!raw) return undefined;
+  if (isFingerprint(raw)) return { fingerprint: normalizeFingerprint(raw) };
+  const key = parsePublicKeyLine(raw);
+  if (key) return { key };
+  throw new SshError(`node ${node.name}: host_key is neither a public key line nor a SHA256: fingerprint`, {
+    kind: 'config',
+    node: node.name,
+    host: node.host,
+    port: node.sshPort,
+    hint: 'use "ssh-ed25519 AAAA..." (from ssh-keyscan or /etc/ssh/ssh_host_ed25519_key.pub on the host) or "SHA256:..." (ssh-keygen -lf)',
+  });
+}
+
+function keyTypeOfAlgorithm(algorithm: string): string {
+  return algorithm.startsWith('rsa-sha2-') ? 'ssh-rsa' : algorithm;
+}
+
+function hostFileName(type: string): string {
+  if (type === 'ssh-ed25519') return 'ssh_host_ed25519_key.pub';
+  if (type.startsWith('ecdsa-')) return 'ssh_host_ecdsa_key.pub';
+  if (type === 'ssh-rsa') return 'ssh_host_rsa_key.pub';
+  return 'ssh_host_*_key.pub';
+}
+
+/** Prepares the check for one node; call `verify` from ssh2's hostVerifier. */
+export function hostKeyCheck(node: NodeSpec, opts: SshOptions, reporter: Reporter): HostKeyCheck {
+  const pin = parsePin(node);
+  const kh = knownHostsOf(opts, reporter);
+  const { host, sshPort: port } = node;
+  const hp = hostPort(host, port);
+
+  const preferred: string[] = [];
+  if (pin && 'key' in pin) preferred.push(pin.key.type);
+  for (const t of knownKeyTypes(kh, host, port)) if (!preferred.includes(t)) preferred.push(t);
+  const first = preferred.flatMap((t) => ALGORITHMS_OF_KEY_TYPE[t] ?? [t]).filter((a) => DEFAULT_HOST_KEY_ALGORITHMS.includes(a));
+  const check: HostKeyCheck = { verify: () => false };
+  if (first.length) check.serverHostKey = [...first, ...DEFAULT_HOST_KEY_ALGORITHMS.filter((a) => !first.includes(a))];
+
+  let warned = false;
+  const seen = new Set<string>();
+  check.verify = (blob: Buffer): boolean => {
+    const type = blobKeyType(blob);
+    seen.add(type);
+    check.retryOtherKeyType = false;
+    const fp = fingerprint(blob);
+    const line = knownHostsLine(host, port, blob);
+    const fields = { node: node.name, host, port, fingerprint: fp, knownHostsLine: line };
+    const accept = (via: string): boolean => {
+      check.accepted = { type, fingerprint: fp, via };
+      check.failure = undefined;
+      reporter.debug(`[${node.name}] host key ${type} ${fp} accepted (${via})`);
+      return true;
+    };
+    const refuse = (err: SshError): boolean => {
+      if (!opts.insecureSkipHostKeyCheck || err.message.includes('REVOKED')) {
+        check.failure = err;
+        return false;
+      }
+      if (!warned) {
+        warned = true;
+        reporter.warn(
+          `node ${node.name}: host key of ${hp} NOT VERIFIED (insecure-skip-host-key-check): ${type} ${fp}` +
+            (err.kind === 'host-key-changed' ? ' — it DIFFERS from the key on record' : '') +
+            `; to verify it, add to known_hosts: ${line}`,
+        );
+      }
+      check.accepted = { type, fingerprint: fp, via: 'NOT VERIFIED (insecure-skip-host-key-check)' };
+      return true;
+    };
+
+    if (pin) {
+      if ('fingerprint' in pin) {
+        if (pin.fingerprint === fp) return accept('host_key in the config');
+      } else if (pin.key.blob.equals(blob)) {
+        return accept('host_key in the config');
+      }
+      const sameType = 'key' in pin && pin.key.type === type;
+      if ('fingerprint' in pin || sameType) {
+        // A pin of another key type cannot speak about this key; known_hosts still may.
+        const verdict = checkHostKey(kh, host, port, { type, blob });
+        if (verdict.status === 'known' && !sameType) return accept(`known_hosts line ${verdict.line}`);
+        if ('fingerprint' in pin && !opts.insecureSkipHostKeyCheck) {
+          // The fingerprint may be of another of the host's keys: ask for the types not seen yet.
+          const rest = DEFAULT_HOST_KEY_ALGORITHMS.filter((a) => !seen.has(keyTypeOfAlgorithm(a)));
+          if (rest.length) {
+            check.serverHostKey = rest;
+            check.retryOtherKeyType = true;
+            reporter.debug(`[${node.name}] host key ${type} ${fp} is not the pinned ${pin.fingerprint}; asking for another key type`);
+          }
+        }
+        const pinned = 'fingerprint' in pin ? pin.fingerprint : `${pin.key.type} ${fingerprint(pin.key.blob)}`;
+        return refuse(
+          new SshError(
+            `REMOTE HOST KEY CHANGED? node ${node.name} (${hp}) presented ${type} ${fp}, which does not match ` +
+              `host_key pinned in the config (${pinned}). Refusing to connect: someone may be intercepting the connection, ` +
+              'or the host was reinstalled.',
+            {
+              kind: 'host-key-changed',
+              ...fields,
+              hint:
+                `check the key on the host itself (ssh-keygen -lf /etc/ssh/${hostFileName(type)}); if the change is legitimate, ` +
+                `set host_key for node ${node.name} to "${fp}"` +
+                ('fingerprint' in pin ? ` (a fingerprint pin must be of the host's ${type} key)` : ''),
+            },
+          ),
+        );
+      }
+    }
+
+    const verdict = checkHostKey(kh, host, port, { type, blob });
+    switch (verdict.status) {
+      case 'known':
+        return accept(`known_hosts line ${verdict.line}`);
+      case 'revoked':
+        return refuse(
+          new SshError(
+            `host key of node ${node.name} (${hp}) is REVOKED (known_hosts line ${verdict.line}): ${type} ${fp}. Refusing to connect.`,
+            { kind: 'host-key', ...fields, hint: 'the key was marked @revoked on purpose: give the host a new key and add that one to known_hosts' },
+          ),
+        );
+      case 'changed':
+        return refuse(
+          new SshError(
+            `REMOTE HOST KEY CHANGED for node ${node.name} (${hp}): it presented ${type} ${fp}, but known_hosts ` +
+              `line ${verdict.lines.join(', ')} has another ${type} key for it. Refusing to connect: someone may be ` +
+              'intercepting the connection (man-in-the-middle), or the host was reinstalled.',
+            {
+              kind: 'host-key-changed',
+              ...fields,
+              hint:
+                `check the key on the host itself (ssh-keygen -lf /etc/ssh/${hostFileName(type)}); only if the change is ` +
+                `legitimate, replace known_hosts line ${verdict.lines.join(', ')} with: ${line}`,
+            },
+          ),
+        );
+      case 'unknown':
+        return refuse(
+          new SshError(
+            `host key of node ${node.name} (${hp}) is not known: ${type} ${fp}. Refusing to connect (host keys are verified by default).`,
+            {
+              kind: 'host-key',
+              ...fields,
+              hint:
+                `if this is the host's key (check on the host: ssh-keygen -lf /etc/ssh/${hostFileName(type)}), add this line to ` +
+                `known-hosts / --known-hosts: ${line} — or pin it in the config: host_key: "${fp}"`,
+            },
+          ),
+        );
+    }
+  };
+  return check;
+}
