@@ -30,7 +30,9 @@ function expectationOf(file: string, text: string): Expectation {
   return fixed;
 }
 
-const files = readdirSync(dir).filter((f) => f.endsWith('.yaml')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.yaml'))
+  .sort();
 
 describe('invalid configs', () => {
   it('has a corpus of at least 35 mistakes', () => {

@@ -26,7 +26,8 @@ export interface ReferenceProblem {
 }
 
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const SYNTAX_HINT = 'write ${NAME} with letters, digits and _ (not starting with a digit); for a literal "${" write "$${"';
+const SYNTAX_HINT =
+  'write ${NAME} with letters, digits and _ (not starting with a digit); for a literal "${" write "$${"';
 
 /**
  * Malformed references in a value. `showNames` is false for passwords: what follows `${` might be
@@ -91,14 +92,11 @@ export function resolveCredential(
     if (name === undefined) return '${';
     const resolved = env[name];
     if (resolved === undefined || resolved === '') {
-      throw new ConfigError(
-        `environment variable ${name} is not set (needed by node ${where.node}, ${where.field})`,
-        {
-          ...where,
-          variable: name,
-          hint: `map it into the environment, e.g. env: ${name}: \${{ secrets.${name} }} (an empty value counts as unset)`,
-        },
-      );
+      throw new ConfigError(`environment variable ${name} is not set (needed by node ${where.node}, ${where.field})`, {
+        ...where,
+        variable: name,
+        hint: `map it into the environment, e.g. env: ${name}: \${{ secrets.${name} }} (an empty value counts as unset)`,
+      });
     }
     return resolved;
   });

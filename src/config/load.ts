@@ -7,7 +7,12 @@ export function loadConfig(path: string, opts: ParseOptions = {}): ParseResult {
   let text: string;
   try {
     const bytes = readFileSync(path);
-    if (bytes.includes(0)) return unreadable(path, 'the config file is not a text file', 'point --config / the config input at the YAML file');
+    if (bytes.includes(0))
+      return unreadable(
+        path,
+        'the config file is not a text file',
+        'point --config / the config input at the YAML file',
+      );
     text = bytes.toString('utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;

@@ -60,7 +60,11 @@ function buildNode(node: PlainMap, i: number, clusterDashboardPort: number, inde
   return spec;
 }
 
-/** The head gets its three ports filled in, so everyone downstream sees the ports Ray will use. */
+/**
+ * The head gets its three ports filled in, so everyone downstream sees the ports Ray will use.
+ * `port` is optional on the head although every note example writes it: a head without it still
+ * works, on Ray Client's own default 10001.
+ */
 function buildRayConfig(raw: PlainMap, role: NodeSpec['role'], clusterDashboardPort: number): RayNodeConfig {
   const ray: RayNodeConfig = {};
   const int = (key: string) => (typeof raw[key] === 'number' ? (raw[key] as number) : undefined);

@@ -72,11 +72,21 @@ export function checkNode(node: PlainMap, i: number, ctx: NodeCheckContext): Nod
   return facts;
 }
 
-function checkRayConfig(rayConfig: PlainMap, at: string, role: 'head' | 'worker' | undefined, ctx: NodeCheckContext): void {
+function checkRayConfig(
+  rayConfig: PlainMap,
+  at: string,
+  role: 'head' | 'worker' | undefined,
+  ctx: NodeCheckContext,
+): void {
   if (role === 'worker') {
     for (const key of HEAD_ONLY_KEYS) {
       if (!(key in rayConfig)) continue;
-      const why = key === 'dashboard_port' ? 'the dashboard runs on the head' : key === 'port' ? 'the Ray Client server runs on the head' : 'workers join the GCS on the head';
+      const why =
+        key === 'dashboard_port'
+          ? 'the dashboard runs on the head'
+          : key === 'port'
+            ? 'the Ray Client server runs on the head'
+            : 'workers join the GCS on the head';
       ctx.findings.error(`${at}.${key}`, `${key} is a head-only setting, but this node is a worker (${why})`, {
         at: 'key',
         hint: "move it to the head's ray_config, or remove it",
@@ -89,8 +99,13 @@ function checkRayConfig(rayConfig: PlainMap, at: string, role: 'head' | 'worker'
   for (const resource of Object.keys(resources ?? {})) {
     const path = joinPath(`${at}.resources`, resource);
     const own = RESERVED_RESOURCES[resource.toLowerCase()];
-    if (own) ctx.findings.error(path, `"${resource}" is not a custom resource: Ray sets it from ${own}`, { at: 'key', hint: `use ray_config.${own} instead` });
-    else if (resource.trim() === '') ctx.findings.error(path, 'a resource needs a name', { at: 'key', hint: 'write resources: {my_accelerator: 1}' });
+    if (own)
+      ctx.findings.error(path, `"${resource}" is not a custom resource: Ray sets it from ${own}`, {
+        at: 'key',
+        hint: `use ray_config.${own} instead`,
+      });
+    else if (resource.trim() === '')
+      ctx.findings.error(path, 'a resource needs a name', { at: 'key', hint: 'write resources: {my_accelerator: 1}' });
   }
 
   const labels = asMap(rayConfig.labels);
@@ -106,7 +121,11 @@ function checkRayConfig(rayConfig: PlainMap, at: string, role: 'head' | 'worker'
   }
 
   const ip = asString(rayConfig.node_ip_address);
-  if (ip !== undefined && !ctx.shapeProblems.has(`${at}.node_ip_address`) && isIP(ip.replace(/^\[(.*)\]$/, '$1')) === 0) {
+  if (
+    ip !== undefined &&
+    !ctx.shapeProblems.has(`${at}.node_ip_address`) &&
+    isIP(ip.replace(/^\[(.*)\]$/, '$1')) === 0
+  ) {
     ctx.findings.error(`${at}.node_ip_address`, `"${ip.slice(0, 60)}" is not an IPv4 or IPv6 address`, {
       hint: 'give the address other nodes reach this one at, e.g. 10.0.0.5; leave it out to use the address in ssh_url',
     });
@@ -135,8 +154,18 @@ function checkHeadPorts(rayConfig: PlainMap, at: string, ctx: NodeCheckContext):
   const written = (key: string) => (ctx.shapeProblems.has(`${at}.${key}`) ? undefined : asInteger(rayConfig[key]));
   const dashboardHere = written('dashboard_port');
   const ports: HeadPort[] = [
-    { key: 'port', value: written('port') ?? DEFAULT_CLIENT_PORT, path: written('port') === undefined ? undefined : `${at}.port`, default: written('port') === undefined },
-    { key: 'gcs_port', value: written('gcs_port') ?? DEFAULT_GCS_PORT, path: written('gcs_port') === undefined ? undefined : `${at}.gcs_port`, default: written('gcs_port') === undefined },
+    {
+      key: 'port',
+      value: written('port') ?? DEFAULT_CLIENT_PORT,
+      path: written('port') === undefined ? undefined : `${at}.port`,
+      default: written('port') === undefined,
+    },
+    {
+      key: 'gcs_port',
+      value: written('gcs_port') ?? DEFAULT_GCS_PORT,
+      path: written('gcs_port') === undefined ? undefined : `${at}.gcs_port`,
+      default: written('gcs_port') === undefined,
+    },
     dashboardHere !== undefined
       ? { key: 'dashboard_port', value: dashboardHere, path: `${at}.dashboard_port`, default: false }
       : ctx.clusterDashboardPort !== undefined
@@ -152,10 +181,18 @@ function checkHeadPorts(rayConfig: PlainMap, at: string, ctx: NodeCheckContext):
       const other = blamed === second ? first : second;
       if (blamed.path === undefined) continue;
       const otherName = `${other.key}${other.key === 'port' ? ' (Ray Client)' : ''}`;
-      const otherWords = other.default ? `the default ${otherName}` : other.path === 'ray_spec.dashboard_port' ? `ray_spec.${otherName}` : `the head's ${otherName}`;
-      ctx.findings.error(blamed.path, `${blamed.key} ${blamed.value} is also ${otherWords}: Ray refuses to start when two of its components share a port`, {
-        hint: 'port (Ray Client, default 10001), gcs_port (default 6379) and dashboard_port (default 8265) must all differ',
-      });
+      const otherWords = other.default
+        ? `the default ${otherName}`
+        : other.path === 'ray_spec.dashboard_port'
+          ? `ray_spec.${otherName}`
+          : `the head's ${otherName}`;
+      ctx.findings.error(
+        blamed.path,
+        `${blamed.key} ${blamed.value} is also ${otherWords}: Ray refuses to start when two of its components share a port`,
+        {
+          hint: 'port (Ray Client, default 10001), gcs_port (default 6379) and dashboard_port (default 8265) must all differ',
+        },
+      );
     }
   }
 }
@@ -170,25 +207,45 @@ function labelKeyProblem(key: string): { message: string; hint: string } | undef
   const prefix = slash < 0 ? undefined : key.slice(0, slash);
   const name = slash < 0 ? key : key.slice(slash + 1);
   if (prefix !== undefined && /(^|\.)(ray\.io|nokube\.io)$/.test(prefix)) {
-    return { message: `the label prefix "${prefix}/" is reserved`, hint: `${prefix === 'ray.io' ? 'Ray' : 'nokube'} sets these labels itself: use your own prefix, e.g. example.com/${name}` };
+    return {
+      message: `the label prefix "${prefix}/" is reserved`,
+      hint: `${prefix === 'ray.io' ? 'Ray' : 'nokube'} sets these labels itself: use your own prefix, e.g. example.com/${name}`,
+    };
   }
   if (prefix !== undefined && (prefix.length > 253 || !LABEL_PREFIX.test(prefix))) {
-    return { message: `label prefix "${prefix.slice(0, 60)}" is not a DNS name`, hint: 'a prefix is a lowercase DNS name such as example.com, followed by "/"' };
+    return {
+      message: `label prefix "${prefix.slice(0, 60)}" is not a DNS name`,
+      hint: 'a prefix is a lowercase DNS name such as example.com, followed by "/"',
+    };
   }
   if (!LABEL_NAME.test(name)) {
-    return { message: `label name "${name.slice(0, 70)}" is not allowed`, hint: 'up to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit; optionally prefixed by a DNS name and "/"' };
+    return {
+      message: `label name "${name.slice(0, 70)}" is not allowed`,
+      hint: 'up to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit; optionally prefixed by a DNS name and "/"',
+    };
   }
   return undefined;
 }
 
 function storagePathProblem(path: string): { message: string; hint: string } | undefined {
-  if (/[\u0000-\u001f]/.test(path)) return { message: 'the storage path contains control characters', hint: 'write a plain absolute path' };
+  if ([...path].some((c) => c.charCodeAt(0) < 0x20))
+    return { message: 'the storage path contains control characters', hint: 'write a plain absolute path' };
   if (path.startsWith('~')) {
-    return { message: 'the storage path must be absolute; "~" is not expanded', hint: 'write the full path (e.g. /home/USER/.nokube/data), or leave storage out for ~/.nokube/<cluster_name> of the login user' };
+    return {
+      message: 'the storage path must be absolute; "~" is not expanded',
+      hint: 'write the full path (e.g. /home/USER/.nokube/data), or leave storage out for ~/.nokube/<cluster_name> of the login user',
+    };
   }
-  if (path.includes('${')) return { message: 'the storage path cannot use ${...}', hint: 'only credentials under users are read from the environment' };
+  if (path.includes('${'))
+    return {
+      message: 'the storage path cannot use ${...}',
+      hint: 'only credentials under users are read from the environment',
+    };
   if (!path.startsWith('/')) {
-    return { message: `the storage path "${path.slice(0, 60)}" is relative`, hint: `write an absolute path on the node, e.g. /opt/nokube/${path.replace(/^\.\//, '').slice(0, 40)}` };
+    return {
+      message: `the storage path "${path.slice(0, 60)}" is relative`,
+      hint: `write an absolute path on the node, e.g. /opt/nokube/${path.replace(/^\.\//, '').slice(0, 40)}`,
+    };
   }
   return undefined;
 }
@@ -223,7 +280,9 @@ function checkUsers(node: PlainMap, at: string, ctx: NodeCheckContext): void {
     if (userid !== undefined && !ctx.shapeProblems.has(`${path}.userid`)) {
       reportReferences(userid, `${path}.userid`, ctx, true);
       if (!userid.includes('${') && /[\s@:/]/.test(userid)) {
-        ctx.findings.error(`${path}.userid`, `"${userid.slice(0, 40)}" is not a login name`, { hint: 'only the user name, e.g. deploy (no spaces, @, : or /)' });
+        ctx.findings.error(`${path}.userid`, `"${userid.slice(0, 40)}" is not a login name`, {
+          hint: 'only the user name, e.g. deploy (no spaces, @, : or /)',
+        });
       }
     }
 
@@ -250,12 +309,20 @@ function checkUsers(node: PlainMap, at: string, ctx: NodeCheckContext): void {
 
 function reportReferences(value: string, path: string, ctx: NodeCheckContext, showNames: boolean): void {
   for (const problem of checkReferences(value, showNames)) {
-    ctx.findings.error(path, problem.message, { hint: problem.hint, pos: referencePosition(ctx.index, path, value, problem.offset) });
+    ctx.findings.error(path, problem.message, {
+      hint: problem.hint,
+      pos: referencePosition(ctx.index, path, value, problem.offset),
+    });
   }
 }
 
 /** Points at the `${` itself: the n-th `${` after where the value starts in the text. */
-function referencePosition(index: SourceIndex, path: string, value: string, offsetInValue: number): SourcePos | undefined {
+function referencePosition(
+  index: SourceIndex,
+  path: string,
+  value: string,
+  offsetInValue: number,
+): SourcePos | undefined {
   const start = index.valueOffset(path);
   if (start === undefined) return undefined;
   const nth = value.slice(0, offsetInValue).split('${').length - 1;

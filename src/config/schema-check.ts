@@ -31,7 +31,10 @@ export function checkSchema(root: unknown, index: SourceIndex, findings: Finding
   for (const error of errors) {
     if (error.keyword !== 'additionalProperties') continue;
     const key = String((error.params as { additionalProperty: string }).additionalProperty);
-    const match = closestMatch(key, KEYS_BY_SECTION[sectionOf(formatPath(segmentsFromPointer(error.instancePath, root)))] ?? []);
+    const match = closestMatch(
+      key,
+      KEYS_BY_SECTION[sectionOf(formatPath(segmentsFromPointer(error.instancePath, root)))] ?? [],
+    );
     if (match) typoFixes.add(`${error.instancePath}/${match}`);
   }
   for (const error of errors) {
@@ -111,7 +114,7 @@ function describeSection(section: string): string {
     case 'nodes[].storage':
       return "under the node's storage";
     case 'nodes[].users[]':
-      return 'in an item of the node\'s users list';
+      return "in an item of the node's users list";
     default:
       return `under ${section}`;
   }

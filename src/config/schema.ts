@@ -56,9 +56,14 @@ const storage = {
     type: {
       enum: ['local'],
       'x-expected': '"local" (the only storage type)',
-      'x-hint': "storage is the node's own working directory: use type: local with a path on that node (mount shared storage there yourself if you need it)",
+      'x-hint':
+        "storage is the node's own working directory: use type: local with a path on that node (mount shared storage there yourself if you need it)",
     },
-    path: { type: 'string', minLength: 1, 'x-expected': 'an absolute path on the node, e.g. /opt/nokube/data/ray/head' },
+    path: {
+      type: 'string',
+      minLength: 1,
+      'x-expected': 'an absolute path on the node, e.g. /opt/nokube/data/ray/head',
+    },
   },
 };
 
@@ -90,7 +95,11 @@ const node = {
       'x-expected': 'a list of users (`- userid: ...` items)',
       items: user,
     },
-    host_key: { type: 'string', minLength: 1, 'x-expected': 'a public key line ("ssh-ed25519 AAAA...") or a "SHA256:..." fingerprint' },
+    host_key: {
+      type: 'string',
+      minLength: 1,
+      'x-expected': 'a public key line ("ssh-ed25519 AAAA...") or a "SHA256:..." fingerprint',
+    },
   },
 };
 
@@ -116,7 +125,8 @@ export const configSchema = {
         python: {
           type: 'string',
           pattern: '^[A-Za-z0-9_./+@][A-Za-z0-9_./+@-]*$',
-          'x-expected': 'one interpreter path or command, e.g. /opt/venv/bin/python3 or python3 (no spaces, quotes or shell characters)',
+          'x-expected':
+            'one interpreter path or command, e.g. /opt/venv/bin/python3 or python3 (no spaces, quotes or shell characters)',
         },
       },
     },

@@ -9,11 +9,19 @@ export interface SemanticOptions {
   defaultUser?: string;
 }
 
-export function checkSemantics(root: unknown, index: SourceIndex, findings: Findings, shapeProblems: Set<string>, opts: SemanticOptions): void {
+export function checkSemantics(
+  root: unknown,
+  index: SourceIndex,
+  findings: Findings,
+  shapeProblems: Set<string>,
+  opts: SemanticOptions,
+): void {
   const top = asMap(root);
   if (!top) return;
   const raySpec = asMap(top.ray_spec);
-  const clusterDashboardPort = shapeProblems.has('ray_spec.dashboard_port') ? undefined : asInteger(raySpec?.dashboard_port);
+  const clusterDashboardPort = shapeProblems.has('ray_spec.dashboard_port')
+    ? undefined
+    : asInteger(raySpec?.dashboard_port);
   const ctx = { findings, index, shapeProblems, defaultUser: opts.defaultUser, clusterDashboardPort };
 
   const facts: NodeFacts[] = [];
@@ -24,7 +32,10 @@ export function checkSemantics(root: unknown, index: SourceIndex, findings: Find
   if (!Array.isArray(top.nodes) || facts.length === 0) return;
 
   const line = (path: string) => index.positionOf(path).line;
-  const label = (f: NodeFacts) => (f.name !== undefined ? `node ${f.name} (line ${line(`nodes[${f.index}]`)})` : `nodes[${f.index}] (line ${line(`nodes[${f.index}]`)})`);
+  const label = (f: NodeFacts) =>
+    f.name !== undefined
+      ? `node ${f.name} (line ${line(`nodes[${f.index}]`)})`
+      : `nodes[${f.index}] (line ${line(`nodes[${f.index}]`)})`;
 
   // A misspelt role was reported already; "no head" on top of it would only repeat the same mistake.
   const everyRoleKnown = facts.length === asList(top.nodes).length && facts.every((f) => f.role !== undefined);
@@ -77,9 +88,13 @@ export function checkSemantics(root: unknown, index: SourceIndex, findings: Find
     const key = `${f.host.toLowerCase()}\u0000${f.storagePath}`;
     const first = storage.get(key);
     if (first && endpointKey(first.host!, first.sshPort!) !== endpointKey(f.host, f.sshPort!)) {
-      findings.error(`nodes[${f.index}].storage.path`, `the same storage path on host ${f.host} as ${label(first)}: the two nodes would share their state`, {
-        hint: 'give each node its own storage.path',
-      });
+      findings.error(
+        `nodes[${f.index}].storage.path`,
+        `the same storage path on host ${f.host} as ${label(first)}: the two nodes would share their state`,
+        {
+          hint: 'give each node its own storage.path',
+        },
+      );
     } else if (!first) storage.set(key, f);
   }
 
@@ -87,8 +102,12 @@ export function checkSemantics(root: unknown, index: SourceIndex, findings: Find
   const workers = facts.filter((f) => f.role === 'worker');
   if (maxWorkers !== undefined && workers.length > maxWorkers) {
     const firstExtra = workers[maxWorkers]!;
-    findings.error(`nodes[${firstExtra.index}]`, `${workers.length} worker nodes, but ray_spec.max_workers (line ${line('ray_spec.max_workers')}) allows ${maxWorkers}`, {
-      hint: `raise ray_spec.max_workers to ${workers.length}, or remove worker nodes`,
-    });
+    findings.error(
+      `nodes[${firstExtra.index}]`,
+      `${workers.length} worker nodes, but ray_spec.max_workers (line ${line('ray_spec.max_workers')}) allows ${maxWorkers}`,
+      {
+        hint: `raise ray_spec.max_workers to ${workers.length}, or remove worker nodes`,
+      },
+    );
   }
 }

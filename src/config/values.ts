@@ -24,15 +24,34 @@ export function describeFound(value: unknown, secret = false): string {
 }
 
 const UNITS: Record<string, number> = {
-  k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, t: 1e12, tb: 1e12,
-  ki: 2 ** 10, kib: 2 ** 10, mi: 2 ** 20, mib: 2 ** 20, gi: 2 ** 30, gib: 2 ** 30, ti: 2 ** 40, tib: 2 ** 40,
+  k: 1e3,
+  kb: 1e3,
+  m: 1e6,
+  mb: 1e6,
+  g: 1e9,
+  gb: 1e9,
+  t: 1e12,
+  tb: 1e12,
+  ki: 2 ** 10,
+  kib: 2 ** 10,
+  mi: 2 ** 20,
+  mib: 2 ** 20,
+  gi: 2 ** 30,
+  gib: 2 ** 30,
+  ti: 2 ** 40,
+  tib: 2 ** 40,
 };
 
 /**
  * A hint for a value of the wrong type, or undefined.
  * `raw` is the value as written in the file: YAML reads `2.10` as the number 2.1, so quote what was written.
  */
-export function typeMixUpHint(value: unknown, expected: 'integer' | 'number' | 'string' | 'object' | 'array' | string, raw?: string, secret = false): string | undefined {
+export function typeMixUpHint(
+  value: unknown,
+  expected: 'integer' | 'number' | 'string' | 'object' | 'array' | string,
+  raw?: string,
+  secret = false,
+): string | undefined {
   if (expected === 'integer' || expected === 'number') {
     if (typeof value === 'string') {
       const text = value.trim();
@@ -51,7 +70,11 @@ export function typeMixUpHint(value: unknown, expected: 'integer' | 'number' | '
     if (secret || raw === undefined) return 'put the value in quotes';
     return `put it in quotes: "${raw.trim()}"`;
   }
-  if ((expected === 'object' || expected === 'array') && typeof value === 'string' && /^[A-Za-z_][\w-]*:\S/.test(value)) {
+  if (
+    (expected === 'object' || expected === 'array') &&
+    typeof value === 'string' &&
+    /^[A-Za-z_][\w-]*:\S/.test(value)
+  ) {
     return 'add a space after the colon: `key: value`';
   }
   if (expected === 'array' && value !== null && typeof value === 'object' && !Array.isArray(value)) {

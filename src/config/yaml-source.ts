@@ -152,7 +152,8 @@ export function readYaml(input: string, file: string): YamlSource {
       file,
       ...at(problem.pos[0]),
       path: '',
-      message: problem.code === 'TAG_RESOLVE_FAILED' ? `${problem.message}; the value is read as plain text` : problem.message,
+      message:
+        problem.code === 'TAG_RESOLVE_FAILED' ? `${problem.message}; the value is read as plain text` : problem.message,
     });
   }
   if (docs.length > 1) fatal = true;
@@ -182,11 +183,16 @@ export function readYaml(input: string, file: string): YamlSource {
       aliases += 1;
       const target = node.resolve(doc);
       if (!target) {
-        error(node.range?.[0] ?? 0, `unknown alias *${node.source}: no anchor &${node.source} above it`, 'define the anchor first, or write the value out');
+        error(
+          node.range?.[0] ?? 0,
+          `unknown alias *${node.source}: no anchor &${node.source} above it`,
+          'define the anchor first, or write the value out',
+        );
         return null;
       }
       if (aliases > MAX_ALIASES) {
-        if (aliases === MAX_ALIASES + 1) error(node.range?.[0] ?? 0, `too many aliases (more than ${MAX_ALIASES})`, 'write the values out');
+        if (aliases === MAX_ALIASES + 1)
+          error(node.range?.[0] ?? 0, `too many aliases (more than ${MAX_ALIASES})`, 'write the values out');
         return null;
       }
       return toPlain(target, segments, depth + 1);
@@ -205,7 +211,11 @@ export function readYaml(input: string, file: string): YamlSource {
       for (const pair of node.items) {
         const keyNode = pair.key as YamlNode | null;
         if (keyNode && !isScalar(keyNode)) {
-          error(keyNode.range?.[0] ?? 0, 'a key must be a plain word, not a list or mapping', 'write keys like `name:`');
+          error(
+            keyNode.range?.[0] ?? 0,
+            'a key must be a plain word, not a list or mapping',
+            'write keys like `name:`',
+          );
           continue;
         }
         const key = String(keyNode?.value ?? '');
@@ -213,8 +223,13 @@ export function readYaml(input: string, file: string): YamlSource {
         const keyOffset = keyNode?.range?.[0] ?? node.range?.[0] ?? 0;
         const valueNode = pair.value as YamlNode | null;
         // `storage:` with nothing after it: point at the key, not at the empty spot after the colon.
-        const emptyValue = !valueNode || (isScalar(valueNode) && valueNode.value === null && valueNode.range?.[0] === valueNode.range?.[1]);
-        index.record(formatPath(keySegments), { key: keyOffset, value: emptyValue ? keyOffset : (valueNode.range?.[0] ?? keyOffset) });
+        const emptyValue =
+          !valueNode ||
+          (isScalar(valueNode) && valueNode.value === null && valueNode.range?.[0] === valueNode.range?.[1]);
+        index.record(formatPath(keySegments), {
+          key: keyOffset,
+          value: emptyValue ? keyOffset : (valueNode.range?.[0] ?? keyOffset),
+        });
         if (key === '__proto__') continue;
         out[key] = toPlain(valueNode, keySegments, depth + 1);
       }
@@ -234,13 +249,20 @@ interface Words {
 }
 
 /** Rewrites the YAML library's errors into what happened and what to do, at the most useful spot. */
-function describeYamlError(problem: YAMLError, text: string, doc: Document.Parsed): { offset: number; words: Words } | undefined {
+function describeYamlError(
+  problem: YAMLError,
+  text: string,
+  doc: Document.Parsed,
+): { offset: number; words: Words } | undefined {
   const [start, end] = problem.pos;
   switch (problem.code) {
     case 'TAB_AS_INDENT':
       return {
         offset: start,
-        words: { message: 'a tab is used for indentation', hint: 'YAML indents with spaces only: replace the tab with spaces' },
+        words: {
+          message: 'a tab is used for indentation',
+          hint: 'YAML indents with spaces only: replace the tab with spaces',
+        },
       };
     case 'DUPLICATE_KEY': {
       const key = /^["']?([^"':\n]*)/.exec(text.slice(start))?.[1]?.trim() ?? '';
@@ -316,7 +338,10 @@ function describeYamlError(problem: YAMLError, text: string, doc: Document.Parse
       if (text[start] === '\t') {
         return {
           offset: start,
-          words: { message: 'a tab is used for indentation', hint: 'YAML indents with spaces only: replace the tab with spaces' },
+          words: {
+            message: 'a tab is used for indentation',
+            hint: 'YAML indents with spaces only: replace the tab with spaces',
+          },
         };
       }
       break;
