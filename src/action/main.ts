@@ -1,0 +1,328 @@
+// The Action, as the story of one run: read the inputs, find the pull request (if any), run the
+// engine, then annotate, set outputs, write the job summary and, for a plan, the sticky PR comment.
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import * as core from '@actions/core';
+import { run as runEngine } from '../engine';
+import type { Command, RunOptions, RunResult } from '../engine/types';
+import { findRemoteLibDir } from '../remote/locate';
+import { planCommentMarker, renderPlanComment, renderSummary } from '../render';
+import { runOutputs } from '../render/outputs';
+import { upsertStickyComment } from './comment';
+import { GitHubClient, GitHubError } from './github';
+import { readInputs, type ActionInputs } from './inputs';
+import { baseConfigText, configChange, readPullRequestContext, type PullRequestContext } from './pull-request';
+import { actionReporter } from './reporter';
+import { SecretRegistry } from './secrets';
+
+interface RunContext {
+  env: Record<string, string | undefined>;
+  workspace: string;
+  sha?: string;
+  runUrl?: string;
+}
+
+export async function run(): Promise<void> {
+  const secrets = new SecretRegistry();
+  const ctx = runContext(process.env);
+  let command: Command = 'plan';
+  let configPath = 'ray-config.yaml';
+  let summaryWritten = false;
+  try {
+    const inputs = readInputs(secrets);
+    command = inputs.command;
+    configPath = inputs.config;
+    const result = await deploy(inputs, secrets, ctx, () => (summaryWritten = true));
+    const failure = failureMessage(result, inputs);
+    if (failure) core.setFailed(secrets.mask(failure));
+  } catch (err) {
+    // The one catch-all: whatever went wrong still gets a summary and a failed step.
+    const message = secrets.mask(err instanceof Error ? err.message : String(err));
+    core.setFailed(message);
+    if (err instanceof Error && err.stack) core.debug(secrets.mask(err.stack));
+    if (!summaryWritten) {
+      const result = thrownResult(command, configPath, message);
+      setOutputs(result, secrets);
+      await writeSummary(result, ctx, secrets);
+    }
+  }
+}
+
+async function deploy(
+  inputs: ActionInputs,
+  secrets: SecretRegistry,
+  ctx: RunContext,
+  onSummary: () => void,
+): Promise<RunResult> {
+  const configFile = resolve(ctx.workspace, inputs.config);
+  // Paths as the repository names them: PR file lists, the comment marker, annotations.
+  const repoPath = toPosix(relative(ctx.workspace, configFile));
+  registerConfigPasswords(configFile, secrets);
+
+  const pr = readPullRequestContext(ctx.env);
+  const github = inputs.githubToken
+    ? new GitHubClient({ token: inputs.githubToken, apiUrl: ctx.env.GITHUB_API_URL })
+    : undefined;
+  let previousConfigText: string | undefined;
+  let touched = false;
+  if (inputs.command === 'plan' && pr) {
+    core.startGroup(`Pull request #${pr.number}${pr.fork ? ' (from a fork: offline plan)' : ''}`);
+    try {
+      ({ previousConfigText, touched } = await pullRequestPlanInput(github, pr, repoPath, secrets));
+    } finally {
+      core.endGroup();
+    }
+  }
+
+  const options: RunOptions = {
+    command: inputs.command,
+    configPath: enginePath(configFile),
+    ssh: {
+      identities: inputs.sshPrivateKeys.map((key, i) => ({ label: `ssh-private-key input #${i + 1}`, key })),
+      passphrase: inputs.sshPassphrase,
+      agentSocket: ctx.env.SSH_AUTH_SOCK || undefined,
+      knownHosts: inputs.knownHosts,
+      insecureSkipHostKeyCheck: inputs.insecureSkipHostKeyCheck,
+      defaultUser: inputs.sshUser,
+      connectTimeoutSec: Math.min(30, inputs.timeoutSec),
+    },
+    concurrency: inputs.concurrency,
+    timeoutSec: inputs.timeoutSec,
+    env: engineEnv(ctx.env),
+    remoteLibDir: remoteLibDir(),
+    reporter: actionReporter(secrets),
+    previousConfigText,
+    // A fork's code must never reach machines with this repository's credentials.
+    offline: pr?.fork ? true : undefined,
+  };
+
+  core.startGroup(`nokube ray ${inputs.command} --config ${repoPath}`);
+  let result: RunResult;
+  try {
+    result = await runEngine(options);
+  } finally {
+    core.endGroup();
+  }
+  registerResultPasswords(result, secrets);
+
+  annotate(result, ctx, secrets);
+  setOutputs(result, secrets);
+  await writeSummary(result, ctx, secrets);
+  onSummary();
+
+  if (inputs.command === 'plan' && pr && touched && inputs.commentOnPr) {
+    if (!github) core.warning('no github-token: the plan comment is not posted');
+    else await postPlanComment(github, pr, result, repoPath, ctx, secrets);
+  } else if (inputs.command === 'plan' && pr && !touched) {
+    core.info(`The pull request does not change ${repoPath}: no plan comment.`);
+  }
+  return result;
+}
+
+/** The base branch's config (to plan against) and whether the PR touches the config at all. */
+async function pullRequestPlanInput(
+  github: GitHubClient | undefined,
+  pr: PullRequestContext,
+  repoPath: string,
+  secrets: SecretRegistry,
+): Promise<{ previousConfigText?: string; touched: boolean }> {
+  if (!github) {
+    core.warning('no github-token: cannot read the base branch config; every node is planned as new');
+    return { touched: false };
+  }
+  let touched = false;
+  let basePath = repoPath;
+  try {
+    ({ touched, basePath } = await configChange(github, pr, repoPath));
+    core.info(`The pull request ${touched ? 'changes' : 'does not change'} ${repoPath}.`);
+  } catch (err) {
+    core.warning(secrets.mask(`cannot list the pull request's files, so no plan comment: ${(err as Error).message}`));
+  }
+  try {
+    const previousConfigText = await baseConfigText(github, pr, basePath);
+    core.info(
+      previousConfigText === undefined
+        ? `${basePath} does not exist at the base ${pr.baseSha.slice(0, 7)}: every node is new.`
+        : `Planning against ${basePath} at the base ${pr.baseSha.slice(0, 7)}.`,
+    );
+    return { previousConfigText, touched };
+  } catch (err) {
+    core.warning(
+      secrets.mask(
+        `cannot read ${basePath} at the base commit, every node is planned as new: ${(err as Error).message}`,
+      ),
+    );
+    return { touched };
+  }
+}
+
+async function postPlanComment(
+  github: GitHubClient,
+  pr: PullRequestContext,
+  result: RunResult,
+  repoPath: string,
+  ctx: RunContext,
+  secrets: SecretRegistry,
+): Promise<void> {
+  const marker = planCommentMarker(repoPath);
+  const body = secrets.mask(
+    renderPlanComment(result, { configPath: repoPath, sha: pr.headSha, runUrl: ctx.runUrl, marker }),
+  );
+  try {
+    const sticky = await upsertStickyComment(github, pr.repo, pr.number, marker, body);
+    core.info(`Plan comment ${sticky.action} on pull request #${pr.number}.`);
+  } catch (err) {
+    const refused = err instanceof GitHubError && (err.status === 403 || err.status === 404);
+    core.warning(
+      secrets.mask(
+        `the plan comment could not be posted: ${(err as Error).message}` +
+          (refused
+            ? '. Pull requests from forks get a read-only token; otherwise give the job `permissions: pull-requests: write`. The plan is in the job summary.'
+            : ''),
+      ),
+    );
+  }
+}
+
+/** Why the step fails, or undefined when it passes. */
+export function failureMessage(
+  result: RunResult,
+  inputs: Pick<ActionInputs, 'command' | 'failOnUnhealthy'>,
+): string | undefined {
+  const invalid = result.diagnostics.filter((d) => d.severity === 'error').length;
+  if (invalid)
+    return `${result.configPath} is invalid: ${invalid} error${invalid === 1 ? '' : 's'} (see the annotations and the job summary)`;
+  if (!result.ok) {
+    const first = result.errors[0];
+    const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more: see the job summary)` : '';
+    return `${inputs.command} failed: ${first ? `${first.node ? `${first.node}: ` : ''}${first.message}` : 'see the job summary'}${more}`;
+  }
+  if (inputs.command === 'start' && result.status !== 'healthy')
+    return `start finished but the cluster is ${result.status}`;
+  if (inputs.command === 'status' && inputs.failOnUnhealthy && result.status !== 'healthy') {
+    return `the cluster is ${result.status}: ${result.aliveNodes} of ${result.expectedNodes} nodes alive (fail-on-unhealthy is true)`;
+  }
+  return undefined;
+}
+
+/** Config diagnostics as annotations on the exact YAML lines; node errors as plain error annotations. */
+function annotate(result: RunResult, ctx: RunContext, secrets: SecretRegistry): void {
+  for (const d of result.diagnostics) {
+    const file = toPosix(relative(ctx.workspace, resolve(d.file)));
+    const message = secrets.mask(`${d.path ? `${d.path}: ` : ''}${d.message}${d.hint ? ` (${d.hint})` : ''}`);
+    const props = {
+      file,
+      startLine: d.line,
+      startColumn: d.col,
+      title: d.severity === 'error' ? 'invalid Ray config' : 'Ray config warning',
+    };
+    if (d.severity === 'error') core.error(message, props);
+    else core.warning(message, props);
+  }
+  for (const e of result.errors) {
+    core.error(secrets.mask(`${e.message}${e.hint ? ` (hint: ${e.hint})` : ''}`), {
+      title: e.node ? `nokube: ${e.node}` : `nokube ray ${result.command}`,
+    });
+  }
+}
+
+function setOutputs(result: RunResult, secrets: SecretRegistry): void {
+  for (const [name, value] of Object.entries(runOutputs(result))) {
+    core.setOutput(name, secrets.mask(typeof value === 'string' ? value : JSON.stringify(value)));
+  }
+}
+
+async function writeSummary(result: RunResult, ctx: RunContext, secrets: SecretRegistry): Promise<void> {
+  if (!ctx.env.GITHUB_STEP_SUMMARY) {
+    core.debug('GITHUB_STEP_SUMMARY is not set: no job summary');
+    return;
+  }
+  try {
+    await core.summary.addRaw(secrets.mask(renderSummary(result, { runUrl: ctx.runUrl, sha: ctx.sha })), true).write();
+  } catch (err) {
+    core.warning(`the job summary could not be written: ${(err as Error).message}`);
+  }
+}
+
+/** A RunResult for a run that never reached the engine, so the summary and outputs still say why. */
+function thrownResult(command: Command, configPath: string, message: string): RunResult {
+  return {
+    command,
+    configPath,
+    ok: false,
+    status: 'unknown',
+    nodes: [],
+    aliveNodes: 0,
+    expectedNodes: 0,
+    changes: 0,
+    diagnostics: [],
+    errors: [{ message }],
+    warnings: [],
+    timings: [],
+  };
+}
+
+function runContext(env: Record<string, string | undefined>): RunContext {
+  const server = env.GITHUB_SERVER_URL || 'https://github.com';
+  const runUrl =
+    env.GITHUB_REPOSITORY && env.GITHUB_RUN_ID
+      ? `${server}/${env.GITHUB_REPOSITORY}/actions/runs/${env.GITHUB_RUN_ID}`
+      : undefined;
+  return { env, workspace: env.GITHUB_WORKSPACE || process.cwd(), sha: env.GITHUB_SHA, runUrl };
+}
+
+/** The engine reads the config relative to the working directory (the workspace on a runner). */
+function enginePath(configFile: string): string {
+  const rel = relative(process.cwd(), configFile);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : configFile;
+}
+
+/**
+ * The environment `${NAME}` references may read: the job's env, without the Action's own inputs and
+ * the runner's tokens (a config must not be able to send those to a host as a password).
+ */
+function engineEnv(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (/^(INPUT_|ACTIONS_RUNTIME_|ACTIONS_ID_TOKEN_|ACTIONS_CACHE_|ACTIONS_RESULTS_)/.test(k) || k === 'GITHUB_TOKEN')
+      continue;
+    out[k] = v;
+  }
+  if (core.isDebug()) out.NOKUBE_DEBUG = '1';
+  return out;
+}
+
+/** remote_lib/ is copied beside the bundle (dist/remote_lib); from source it is at the repository root. */
+function remoteLibDir(): string {
+  try {
+    return findRemoteLibDir(__dirname);
+  } catch {
+    // validate and an offline plan never need it; start/status/stop report the missing file.
+    return join(__dirname, 'remote_lib');
+  }
+}
+
+/** Literal passwords in the config are masked before anything runs (the config warns about them too). */
+function registerConfigPasswords(configFile: string, secrets: SecretRegistry): void {
+  if (!existsSync(configFile)) return;
+  let text: string;
+  try {
+    text = readFileSync(configFile, 'utf8');
+  } catch {
+    return;
+  }
+  for (const m of text.matchAll(/\bpassword\s*:\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^']|'')*)'|([^\s,}#][^,}#\n]*))/g)) {
+    const value = (m[1] ?? m[2]?.replace(/''/g, "'") ?? m[3] ?? '').trim();
+    if (value && !value.includes('${')) secrets.add(value);
+  }
+}
+
+function registerResultPasswords(result: RunResult, secrets: SecretRegistry): void {
+  for (const node of result.config?.nodes ?? []) {
+    for (const user of node.users) if (user.password && !user.password.includes('${')) secrets.add(user.password);
+  }
+}
+
+function toPosix(path: string): string {
+  return path.split(sep).join('/');
+}
