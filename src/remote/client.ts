@@ -3,6 +3,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { shellQuote as shq } from '../ssh/quote';
 import type {
   LockAnswer,
   ProbeAnswer,
@@ -35,11 +36,6 @@ const MISSING_LIB = 97;
 export function loadRemoteLib(dir: string): RemoteLibSource {
   const content = readFileSync(join(dir, 'nokube_remote.py'), 'utf8');
   return { content, hash: createHash('sha256').update(content).digest('hex').slice(0, 12) };
-}
-
-/** POSIX single-quoting: nothing from the config reaches a shell line unquoted. */
-export function shq(value: string): string {
-  return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
 export class RemoteError extends Error {
