@@ -651,8 +651,21 @@ def explain_failure(text, role, args, head_address):
     if re.search(r"(Unauthenticated|authentication token|UNAUTHENTICATED|Invalid authentication)", t):
         return ("ray start failed: the head rejected this node's authentication token",
                 "restart the worker with the head's current token (nokube ray start)")
+    m = re.search(r"Ray component (\S+) is trying to use a port number (\d+) that is used by other components", t)
+    if m:
+        info = re.search(r"Port information: (.*)", t)
+        hint = "choose ports that no two Ray components share"
+        if m.group(1) == "worker_ports":
+            rng = re.search(r"'worker_ports': '\d+ ports from (\d+) to (\d+)'", t)
+            hint = "port %s lies in Ray's worker port range %s; choose gcs_port, port and dashboard_port outside it" % (
+                m.group(2), "%s-%s" % rng.groups() if rng else "10002-19999")
+        return ("ray start failed: port %s is claimed by two Ray components (%s)%s" % (
+            m.group(2), m.group(1), ("; " + info.group(1)[:400]) if info else ""), hint)
+    errs = [ln.strip() for ln in t.splitlines() if re.match(r"^\s*[A-Za-z_.]*(Error|Exception): ", ln)]
+    if errs:
+        return ("ray start failed: %s" % errs[-1][:400], None)
     last = [ln for ln in t.splitlines() if ln.strip()]
-    return ("ray start failed: %s" % (last[-1].strip()[:300] if last else "no output"), None)
+    return ("ray start failed: %s" % (last[-1].strip()[:400] if last else "no output"), None)
 
 
 def read_node_id(temp_dir):
@@ -715,6 +728,16 @@ def verb_start(inp):
                   ("dashboard_port", int(args.get("dashboard_port") or 8265))]
         if args.get("port") is not None:
             wanted.append(("port", int(args["port"])))
+    if role == "worker" and inp.get("head_address"):
+        host, _, port = str(inp["head_address"]).rpartition(":")
+        host = host.strip("[]")
+        try:
+            socket.create_connection((host, int(port)), timeout=float(inp.get("connect_timeout_sec") or 5)).close()
+        except (OSError, ValueError) as e:
+            raise Fail("cannot reach the head's GCS at %s from this node: %s" % (
+                inp["head_address"], getattr(e, "strerror", None) or e),
+                "check that the head is running and that this node can reach %s (firewall, node_ip_address)"
+                % inp["head_address"])
     listen = listening_ports()
     for name, port in wanted:
         if port in listen:
