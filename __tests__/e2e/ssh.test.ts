@@ -44,7 +44,11 @@ function nodeSpec(ip: string, extra: Partial<NodeSpec> = {}): NodeSpec {
   };
 }
 
-const user = (userid: string, cred: { password?: string; sshkey?: string }): UserSpec => ({ userid, ...cred, pos: { line: 1, col: 1 } });
+const user = (userid: string, cred: { password?: string; sshkey?: string }): UserSpec => ({
+  userid,
+  ...cred,
+  pos: { line: 1, col: 1 },
+});
 
 async function rejection(p: Promise<unknown>): Promise<SshError> {
   try {
@@ -73,7 +77,12 @@ describe.skipIf(!e2eEnabled)('ssh against the test hosts', () => {
     connectTimeoutSec: 10,
     ...o,
   });
-  const connect = async (node: NodeSpec, opts: SshOptions, env: Record<string, string | undefined> = {}, rep = reporter()) => {
+  const connect = async (
+    node: NodeSpec,
+    opts: SshOptions,
+    env: Record<string, string | undefined> = {},
+    rep = reporter(),
+  ) => {
     const c = await connectNode(node, opts, { env, reporter: rep });
     open.push(c);
     return c;
@@ -126,15 +135,25 @@ describe.skipIf(!e2eEnabled)('ssh against the test hosts', () => {
 
   it('logs in with a passphrase-protected ECDSA key; a missing or wrong passphrase names the key', async () => {
     const rep = reporter();
-    const c = await connect(nodeSpec(ip), base({ identities: [keys.ecdsa], passphrase: info.client.ecdsa_passphrase }), {}, rep);
+    const c = await connect(
+      nodeSpec(ip),
+      base({ identities: [keys.ecdsa], passphrase: info.client.ecdsa_passphrase }),
+      {},
+      rep,
+    );
     expect(c.authMethod).toBe('publickey ecdsa-sha2-nistp256 (id_ecdsa input #3)');
     expect(rep.log.secrets).toContain(info.client.ecdsa_passphrase);
 
-    const missing = await rejection(connectNode(nodeSpec(ip), base({ identities: [keys.ecdsa] }), { env: {}, reporter: reporter() }));
+    const missing = await rejection(
+      connectNode(nodeSpec(ip), base({ identities: [keys.ecdsa] }), { env: {}, reporter: reporter() }),
+    );
     expect(missing.kind).toBe('config');
     expect(missing.message).toContain('id_ecdsa input #3 is encrypted and no passphrase was given');
     const wrong = await rejection(
-      connectNode(nodeSpec(ip), base({ identities: [keys.ecdsa], passphrase: 'not-it' }), { env: {}, reporter: reporter() }),
+      connectNode(nodeSpec(ip), base({ identities: [keys.ecdsa], passphrase: 'not-it' }), {
+        env: {},
+        reporter: reporter(),
+      }),
     );
     expect(wrong.message).toContain('id_ecdsa input #3 could not be decrypted');
     expect(wrong.message).not.toContain('not-it');
@@ -157,9 +176,15 @@ describe.skipIf(!e2eEnabled)('ssh against the test hosts', () => {
 
   it('tries users in order and records every method tried', async () => {
     const node = nodeSpec(ip, {
-      users: [user('nokube', { password: '${BAD_PW}' }), user(info.client.password_only_user, { password: '${GOOD_PW}' })],
+      users: [
+        user('nokube', { password: '${BAD_PW}' }),
+        user(info.client.password_only_user, { password: '${GOOD_PW}' }),
+      ],
     });
-    const c = await connect(node, base({ identities: [] }), { BAD_PW: 'wrong-password', GOOD_PW: info.client.password_only_password });
+    const c = await connect(node, base({ identities: [] }), {
+      BAD_PW: 'wrong-password',
+      GOOD_PW: info.client.password_only_password,
+    });
     expect(c.user).toBe('nokubepw');
     expect(c.methodsTried).toEqual(['password as nokube', 'password as nokubepw']);
     expect((await c.exec('id -un')).stdout).toBe('nokubepw\n');
@@ -174,7 +199,7 @@ describe.skipIf(!e2eEnabled)('ssh against the test hosts', () => {
     expect(err.hint).toContain(`ssh -v nokubepw@${ip} -p 22`);
   });
 
-  it('picks the private key whose public half is the user\'s sshkey', async () => {
+  it("picks the private key whose public half is the user's sshkey", async () => {
     const opts = base({ identities: [keys.ecdsa, keys.ed25519, keys.rsa], passphrase: info.client.ecdsa_passphrase });
     const rsa = await connect(nodeSpec(ip, { users: [user('nokube', { sshkey: pub.rsa })] }), opts);
     expect(rsa.methodsTried).toEqual(['publickey ssh-rsa (id_rsa input #2) as nokube']);
@@ -183,10 +208,14 @@ describe.skipIf(!e2eEnabled)('ssh against the test hosts', () => {
 
     const fp = execFileSync('ssh-keygen', ['-lf', `${info.client.keys.rsa}.pub`], { encoding: 'utf8' }).split(' ')[1];
     const none = await rejection(
-      connectNode(nodeSpec(ip, { users: [user('nokube', { sshkey: pub.rsa })] }), base({ identities: [keys.ed25519] }), {
-        env: {},
-        reporter: reporter(),
-      }),
+      connectNode(
+        nodeSpec(ip, { users: [user('nokube', { sshkey: pub.rsa })] }),
+        base({ identities: [keys.ed25519] }),
+        {
+          env: {},
+          reporter: reporter(),
+        },
+      ),
     );
     expect(none.kind).toBe('config');
     expect(none.message).toContain('user nokube');
@@ -199,7 +228,10 @@ describe.skipIf(!e2eEnabled)('ssh against the test hosts', () => {
     const pid = /SSH_AGENT_PID=(\d+)/.exec(agent.stdout)?.[1];
     expect(pid).toBeTruthy();
     try {
-      const add = spawnSync('ssh-add', [info.client.keys.rsa], { env: { ...process.env, SSH_AUTH_SOCK: sock }, encoding: 'utf8' });
+      const add = spawnSync('ssh-add', [info.client.keys.rsa], {
+        env: { ...process.env, SSH_AUTH_SOCK: sock },
+        encoding: 'utf8',
+      });
       expect(add.status).toBe(0);
       const viaAgent = await connect(nodeSpec(ip), base({ identities: [], agentSocket: sock }));
       expect(viaAgent.authMethod).toBe('agent');
@@ -218,7 +250,9 @@ describe.skipIf(!e2eEnabled)('ssh against the test hosts', () => {
     expect(err.kind).toBe('host-key');
     const hostKey = testHost('nkh1', info).host_keys[0]; // ed25519, asked for first
     expect(err.knownHostsLine).toBe(`${ip} ${hostKey}`);
-    const fp = execFileSync('ssh-keygen', ['-lf', '-'], { input: `${ip} ${hostKey}\n`, encoding: 'utf8' }).split(' ')[1];
+    const fp = execFileSync('ssh-keygen', ['-lf', '-'], { input: `${ip} ${hostKey}\n`, encoding: 'utf8' }).split(
+      ' ',
+    )[1];
     expect(err.fingerprint).toBe(fp);
     expect(err.message).toContain(fp);
     expect(err.message).toContain('ssh-ed25519');
@@ -226,8 +260,12 @@ describe.skipIf(!e2eEnabled)('ssh against the test hosts', () => {
   });
 
   it('refuses a changed host key loudly', async () => {
-    const other = testHost('nkh2', info).host_keys.map((k) => `${ip} ${k}`).join('\n');
-    const err = await rejection(connectNode(nodeSpec(ip), base({ knownHosts: other }), { env: {}, reporter: reporter() }));
+    const other = testHost('nkh2', info)
+      .host_keys.map((k) => `${ip} ${k}`)
+      .join('\n');
+    const err = await rejection(
+      connectNode(nodeSpec(ip), base({ knownHosts: other }), { env: {}, reporter: reporter() }),
+    );
     expect(err.kind).toBe('host-key-changed');
     expect(err.message).toContain('REMOTE HOST KEY CHANGED');
     expect(err.knownHostsLine).toBe(`${ip} ${testHost('nkh1', info).host_keys[0]}`);
@@ -258,9 +296,14 @@ describe.skipIf(!e2eEnabled)('ssh against the test hosts', () => {
     expect(byFp.hostKey).toMatchObject({ type: 'ssh-rsa', via: 'host_key in the config' });
 
     const noHost = { env: {}, reporter: reporter() };
-    const wrongKey = await rejection(connectNode(nodeSpec(ip, { hostKey: testHost('nkh2', info).host_keys[0] }), base({ knownHosts: '' }), noHost));
+    const wrongKey = await rejection(
+      connectNode(nodeSpec(ip, { hostKey: testHost('nkh2', info).host_keys[0] }), base({ knownHosts: '' }), noHost),
+    );
     expect(wrongKey.kind).toBe('host-key-changed');
-    const otherFp = execFileSync('ssh-keygen', ['-lf', '-'], { input: `x ${testHost('nkh2', info).host_keys[1]}\n`, encoding: 'utf8' }).split(' ')[1];
+    const otherFp = execFileSync('ssh-keygen', ['-lf', '-'], {
+      input: `x ${testHost('nkh2', info).host_keys[1]}\n`,
+      encoding: 'utf8',
+    }).split(' ')[1];
     const wrongFp = await rejection(connectNode(nodeSpec(ip, { hostKey: otherFp }), base({ knownHosts: '' }), noHost));
     expect(wrongFp.kind).toBe('host-key-changed');
     expect(wrongFp.message).toContain(otherFp);
@@ -269,14 +312,20 @@ describe.skipIf(!e2eEnabled)('ssh against the test hosts', () => {
   it('reports a closed port as unreachable and an absent host quickly', async () => {
     const t0 = Date.now();
     const refused = await rejection(
-      connectNode(nodeSpec(info.bridge_ip, { sshPort: 1, sshUrl: `${info.bridge_ip}:1` }), base({ connectTimeoutSec: 3 }), {
-        env: {},
-        reporter: reporter(),
-      }),
+      connectNode(
+        nodeSpec(info.bridge_ip, { sshPort: 1, sshUrl: `${info.bridge_ip}:1` }),
+        base({ connectTimeoutSec: 3 }),
+        {
+          env: {},
+          reporter: reporter(),
+        },
+      ),
     );
     expect(refused.kind).toBe('unreachable');
     expect(refused.hint).toContain('is sshd running on 10.88.0.1:1');
-    const absent = await rejection(connectNode(nodeSpec('10.88.0.250'), base({ connectTimeoutSec: 3 }), { env: {}, reporter: reporter() }));
+    const absent = await rejection(
+      connectNode(nodeSpec('10.88.0.250'), base({ connectTimeoutSec: 3 }), { env: {}, reporter: reporter() }),
+    );
     expect(['unreachable', 'timeout']).toContain(absent.kind);
     expect(absent.node).toBe('n1');
     expect(Date.now() - t0).toBeLessThan(8000);
@@ -285,9 +334,11 @@ describe.skipIf(!e2eEnabled)('ssh against the test hosts', () => {
   it('kills a command at its timeout and keeps the connection usable', async () => {
     const c = await connect(nodeSpec(ip), base());
     const t0 = Date.now();
-    const err = await rejection(c.exec('sleep 30', { timeoutMs: 800 }));
+    const err = await rejection(c.exec('sleep 31.7', { timeoutMs: 800 }));
     expect(err.kind).toBe('timeout');
     expect(Date.now() - t0).toBeLessThan(5000);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await c.exec('pgrep -fx "sleep 31.7" || echo gone')).stdout).toBe('gone\n');
     expect((await c.exec('echo still here')).stdout).toBe('still here\n');
   });
 
@@ -306,6 +357,38 @@ describe.skipIf(!e2eEnabled)('ssh against the test hosts', () => {
     expect(r.stdout).toBe('640\nsecond ✓\n0\n');
     const bad = await rejection(c.uploadFile('x', '/opt/nokube/not-writable.txt'));
     expect(bad.kind).toBe('sftp');
+  });
+
+  it('logs SSH negotiation only with NOKUBE_DEBUG, and never a password', async () => {
+    const node = nodeSpec(ip, { users: [user('nokube', { password: '${NK_TEST_PW}' })] });
+    const quiet = reporter();
+    await connect(node, base({ identities: [] }), { NK_TEST_PW: info.client.password }, quiet);
+    expect(quiet.log.debug.some((m) => m.includes('ssh: '))).toBe(false);
+    const loud = reporter();
+    const c = await connect(
+      node,
+      base({ identities: [] }),
+      { NK_TEST_PW: info.client.password, NOKUBE_DEBUG: '1' },
+      loud,
+    );
+    await c.exec('true');
+    const all = loud.log.debug.join('\n');
+    expect(all).toMatch(/ssh: .*Handshake/);
+    expect(all).not.toContain(info.client.password);
+  });
+
+  it('rejects work on a closed connection, and an aborted connect', async () => {
+    const c = await connect(nodeSpec(ip), base());
+    c.close();
+    c.close(); // twice: fine
+    const err = await rejection(c.exec('true'));
+    expect(err.kind).toBe('unreachable');
+    const ac = new AbortController();
+    ac.abort();
+    const aborted = await rejection(
+      connectNode(nodeSpec(ip), base(), { env: {}, reporter: reporter(), signal: ac.signal }),
+    );
+    expect(aborted.kind).toBe('timeout');
   });
 
   it('runs many commands over one connection, more at once than sshd sessions allow', async () => {

@@ -57,13 +57,17 @@ describe('key loading', () => {
   it('names the key (never its content) when the passphrase is missing or wrong', () => {
     const r = recordingReporter();
     const missing = loadKey({ label: 'id_ecdsa input #1', key: keys.ecdsa.key }, undefined, r);
-    expect(missing).toMatchObject({ problem: 'private key id_ecdsa input #1 is encrypted and no passphrase was given' });
+    expect(missing).toMatchObject({
+      problem: 'private key id_ecdsa input #1 is encrypted and no passphrase was given',
+    });
     // the public half of an OpenSSH key is readable without the passphrase
     expect(missing).toMatchObject({ fingerprint: keys.ecdsa.fingerprint });
     const wrong = loadKey({ label: 'id_ecdsa input #1', key: keys.ecdsa.key }, 'nope', r);
     expect('problem' in wrong && wrong.problem).toMatch(/id_ecdsa input #1 could not be decrypted .*wrong passphrase/);
     const pub = loadKey({ label: 'pasted', key: keys.ed25519.pub }, undefined, r);
-    expect('problem' in pub && pub.problem).toMatch(/^private key pasted is not a key nokube can read|pasted is a public key/);
+    expect('problem' in pub && pub.problem).toMatch(
+      /^private key pasted is not a key nokube can read|pasted is a public key/,
+    );
     const garbage = loadKey({ label: 'junk', key: 'hello' }, undefined, r);
     expect('problem' in garbage && garbage.problem).toMatch(/junk is not a key nokube can read/);
   });
@@ -72,7 +76,11 @@ describe('key loading', () => {
 describe('planLogins', () => {
   it('selects, for each user with an sshkey, the supplied key whose public half matches', async () => {
     const node = testNode({
-      users: [testUser('a', { sshkey: keys.rsaPem.pub }), testUser('b', { sshkey: keys.ecdsa.pub }), testUser('c', { sshkey: keys.ed25519.pub })],
+      users: [
+        testUser('a', { sshkey: keys.rsaPem.pub }),
+        testUser('b', { sshkey: keys.ecdsa.pub }),
+        testUser('c', { sshkey: keys.ed25519.pub }),
+      ],
     });
     const { plans } = await planLogins(node, options(), { env: {}, reporter: recordingReporter() });
     expect(plans.map((p) => [p.user, describeSteps(p.steps)])).toEqual([
@@ -105,7 +113,9 @@ describe('planLogins', () => {
 
   it('says when the matching key is the encrypted one and the passphrase is missing', async () => {
     const node = testNode({ users: [testUser('deploy', { sshkey: keys.ecdsa.pub })] });
-    const err = await configError(planLogins(node, options({ passphrase: undefined }), { env: {}, reporter: recordingReporter() }));
+    const err = await configError(
+      planLogins(node, options({ passphrase: undefined }), { env: {}, reporter: recordingReporter() }),
+    );
     expect(err.message).toContain('ssh-private-key input #1 is encrypted and no passphrase was given');
     expect(err.message).not.toContain('PRIVATE KEY-----');
   });
@@ -121,13 +131,22 @@ describe('planLogins', () => {
   it('without users: the default user with every usable key, skipping (with a warning) keys it cannot read', async () => {
     const r = recordingReporter();
     const node = testNode();
-    const { plans } = await planLogins(node, options({ passphrase: undefined, defaultUser: 'ubuntu' }), { env: {}, reporter: r });
+    const { plans } = await planLogins(node, options({ passphrase: undefined, defaultUser: 'ubuntu' }), {
+      env: {},
+      reporter: r,
+    });
     expect(plans).toHaveLength(1);
     expect(plans[0].user).toBe('ubuntu');
-    expect(describeSteps(plans[0].steps)).toEqual(['publickey ssh-rsa (ssh-private-key input #2)', 'publickey ssh-ed25519 (ssh-private-key input #3)']);
+    expect(describeSteps(plans[0].steps)).toEqual([
+      'publickey ssh-rsa (ssh-private-key input #2)',
+      'publickey ssh-ed25519 (ssh-private-key input #3)',
+    ]);
     expect(r.warnings.join('\n')).toContain('ssh-private-key input #1 is encrypted');
 
-    const withAgent = await planLogins(node, options({ defaultUser: 'ubuntu', agentSocket: '/nonexistent.sock' }), { env: {}, reporter: r });
+    const withAgent = await planLogins(node, options({ defaultUser: 'ubuntu', agentSocket: '/nonexistent.sock' }), {
+      env: {},
+      reporter: r,
+    });
     expect(describeSteps(withAgent.plans[0].steps)).toHaveLength(4);
     expect(describeSteps(withAgent.plans[0].steps)[3]).toBe('agent');
   });
@@ -138,7 +157,9 @@ describe('planLogins', () => {
   });
 
   it('without users, keys or agent: a config error', async () => {
-    const err = await configError(planLogins(testNode(), options({ identities: [], defaultUser: 'u' }), { env: {}, reporter: recordingReporter() }));
+    const err = await configError(
+      planLogins(testNode(), options({ identities: [], defaultUser: 'u' }), { env: {}, reporter: recordingReporter() }),
+    );
     expect(err.message).toMatch(/no way to log in to node ray-head as u/);
   });
 });

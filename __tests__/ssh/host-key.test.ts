@@ -22,11 +22,19 @@ const options = (o: Partial<SshOptions> = {}): SshOptions => ({
 
 describe('hostKeyCheck', () => {
   it('accepts a key known_hosts has for the host, and asks the server for that type first', () => {
-    const check = hostKeyCheck(testNode(), options({ knownHosts: `10.0.0.5 ${keyPart(keys.rsaPem.pub)}\n` }), recordingReporter());
+    const check = hostKeyCheck(
+      testNode(),
+      options({ knownHosts: `10.0.0.5 ${keyPart(keys.rsaPem.pub)}\n` }),
+      recordingReporter(),
+    );
     expect(check.serverHostKey?.slice(0, 3)).toEqual(['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa']);
     expect(check.serverHostKey).toContain('ssh-ed25519');
     expect(check.verify(blobOf(keys.rsaPem.pub))).toBe(true);
-    expect(check.accepted).toEqual({ type: 'ssh-rsa', fingerprint: keys.rsaPem.fingerprint, via: 'known_hosts line 1' });
+    expect(check.accepted).toEqual({
+      type: 'ssh-rsa',
+      fingerprint: keys.rsaPem.fingerprint,
+      via: 'known_hosts line 1',
+    });
   });
 
   it('refuses an unknown key with fingerprint, known_hosts line ([host]:port off 22) and hint', () => {
@@ -51,7 +59,11 @@ describe('hostKeyCheck', () => {
   });
 
   it('refuses a changed key of a known type, loudly', () => {
-    const check = hostKeyCheck(testNode(), options({ knownHosts: `10.0.0.*,!10.0.0.9 ${keyPart(keys.other.pub)}\n` }), recordingReporter());
+    const check = hostKeyCheck(
+      testNode(),
+      options({ knownHosts: `10.0.0.*,!10.0.0.9 ${keyPart(keys.other.pub)}\n` }),
+      recordingReporter(),
+    );
     expect(check.verify(blobOf(keys.ed25519.pub))).toBe(false);
     expect(check.failure).toMatchObject({ kind: 'host-key-changed', fingerprint: keys.ed25519.fingerprint });
     expect(check.failure!.message).toMatch(/^REMOTE HOST KEY CHANGED for node ray-head \(10\.0\.0\.5:22\)/);
@@ -60,7 +72,11 @@ describe('hostKeyCheck', () => {
 
   it('lets insecureSkipHostKeyCheck through unknown and changed keys with a warning naming the fingerprint', () => {
     const r = recordingReporter();
-    const check = hostKeyCheck(testNode(), options({ insecureSkipHostKeyCheck: true, knownHosts: `10.0.0.5 ${keyPart(keys.other.pub)}` }), r);
+    const check = hostKeyCheck(
+      testNode(),
+      options({ insecureSkipHostKeyCheck: true, knownHosts: `10.0.0.5 ${keyPart(keys.other.pub)}` }),
+      r,
+    );
     expect(check.verify(blobOf(keys.ed25519.pub))).toBe(true);
     expect(check.failure).toBeUndefined();
     expect(check.accepted?.via).toContain('NOT VERIFIED');
@@ -71,7 +87,11 @@ describe('hostKeyCheck', () => {
 
   it('never accepts a @revoked key, not even with insecureSkipHostKeyCheck', () => {
     const kh = `10.0.0.5 ${keyPart(keys.ed25519.pub)}\n@revoked * ${keyPart(keys.ed25519.pub)}\n`;
-    const check = hostKeyCheck(testNode(), options({ knownHosts: kh, insecureSkipHostKeyCheck: true }), recordingReporter());
+    const check = hostKeyCheck(
+      testNode(),
+      options({ knownHosts: kh, insecureSkipHostKeyCheck: true }),
+      recordingReporter(),
+    );
     expect(check.verify(blobOf(keys.ed25519.pub))).toBe(false);
     expect(check.failure).toMatchObject({ kind: 'host-key' });
     expect(check.failure!.message).toContain('REVOKED');
@@ -100,7 +120,9 @@ describe('hostKeyCheck', () => {
   });
 
   it('a malformed host_key is a config error', () => {
-    expect(() => hostKeyCheck(testNode({ hostKey: 'not a key' }), options(), recordingReporter())).toThrow(/host_key is neither/);
+    expect(() => hostKeyCheck(testNode({ hostKey: 'not a key' }), options(), recordingReporter())).toThrow(
+      /host_key is neither/,
+    );
   });
 
   it('notes ignored known_hosts lines in the debug log', () => {

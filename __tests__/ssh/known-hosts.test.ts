@@ -3,7 +3,14 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkHostKey, globMatch, hashHostName, hostFieldMatches, knownKeyTypes, parseKnownHosts } from '../../src/ssh/known-hosts';
+import {
+  checkHostKey,
+  globMatch,
+  hashHostName,
+  hostFieldMatches,
+  knownKeyTypes,
+  parseKnownHosts,
+} from '../../src/ssh/known-hosts';
 import { parsePublicKeyLine, type PublicKey } from '../../src/ssh/public-key';
 import { makeTestKeys, type TestKeys } from './keygen';
 
@@ -56,7 +63,10 @@ describe('host patterns', () => {
     const file = join(keys.dir, 'known_hosts');
     writeFileSync(file, `10.1.2.3 ${keyPart(keys.ed25519.pub)}\n[node-a.example]:2200 ${keyPart(keys.rsaPem.pub)}\n`);
     execFileSync('ssh-keygen', ['-H', '-f', file], { stdio: 'ignore' });
-    const [h1, h2] = readFileSync(file, 'utf8').trim().split('\n').map((l) => l.split(' ')[0]);
+    const [h1, h2] = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' ')[0]);
     expect(h1).toMatch(/^\|1\|[^|]+\|[^|]+$/);
     expect(hostFieldMatches(h1, '10.1.2.3')).toBe(true);
     expect(hostFieldMatches(h1, '10.1.2.4')).toBe(false);
@@ -75,7 +85,9 @@ describe('host patterns', () => {
 
 describe('checkHostKey', () => {
   it('knows a host by any of several key types, and lists those types', () => {
-    const kh = parseKnownHosts(`# comment\n\nnode1,10.0.0.1 ${keyPart(keys.ed25519.pub)}\n10.0.0.1 ${keyPart(keys.rsaPem.pub)} c\n`);
+    const kh = parseKnownHosts(
+      `# comment\n\nnode1,10.0.0.1 ${keyPart(keys.ed25519.pub)}\n10.0.0.1 ${keyPart(keys.rsaPem.pub)} c\n`,
+    );
     expect(checkHostKey(kh, '10.0.0.1', 22, ed)).toEqual({ status: 'known', line: 3 });
     expect(checkHostKey(kh, '10.0.0.1', 22, rsa)).toEqual({ status: 'known', line: 4 });
     expect(checkHostKey(kh, 'node1', 22, ed)).toEqual({ status: 'known', line: 3 });
@@ -98,7 +110,9 @@ describe('checkHostKey', () => {
   });
 
   it('ignores @cert-authority lines with a note, and notes lines it cannot read', () => {
-    const kh = parseKnownHosts(`@cert-authority *.example ${keyPart(keys.ed25519.pub)}\nnot a key line\n@weird x ${keyPart(keys.rsaPem.pub)}\n`);
+    const kh = parseKnownHosts(
+      `@cert-authority *.example ${keyPart(keys.ed25519.pub)}\nnot a key line\n@weird x ${keyPart(keys.rsaPem.pub)}\n`,
+    );
     expect(checkHostKey(kh, 'a.example', 22, ed)).toEqual({ status: 'unknown' });
     expect(kh.notes).toHaveLength(3);
     expect(kh.notes[0]).toMatch(/line 1: @cert-authority ignored/);

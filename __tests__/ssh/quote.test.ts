@@ -17,12 +17,27 @@ describe('shellQuote', () => {
   });
 
   it('round-trips hostile strings through a real shell', () => {
-    const hostile = ["it's", '$HOME `id` $(id)', 'a\nb', '*', '"; rm -rf / #', '\\', "'", "''", '-n', 'ünïcødé ✓', '!x', ''];
+    const hostile = [
+      "it's",
+      '$HOME `id` $(id)',
+      'a\nb',
+      '*',
+      '"; rm -rf / #',
+      '\\',
+      "'",
+      "''",
+      '-n',
+      'ünïcødé ✓',
+      '!x',
+      '',
+    ];
     for (const s of hostile) {
       const out = execFileSync('sh', ['-c', `printf %s ${shellQuote(s)}`], { encoding: 'utf8' });
       expect(out).toBe(s);
     }
-    const argv = execFileSync('sh', ['-c', `for a in ${shellJoin(hostile)}; do printf '[%s]' "$a"; done`], { encoding: 'utf8' });
+    const argv = execFileSync('sh', ['-c', `for a in ${shellJoin(hostile)}; do printf '[%s]' "$a"; done`], {
+      encoding: 'utf8',
+    });
     expect(argv).toBe(hostile.map((s) => `[${s}]`).join(''));
   });
 

@@ -30,7 +30,10 @@ export class FilteredAgent extends ssh2.BaseAgent {
   override getIdentities(cb: (err: Error | undefined, keys?: ParsedKey[]) => void): void {
     this.inner.getIdentities((err, keys) => {
       if (err) return cb(err);
-      cb(undefined, ((keys ?? []) as ParsedKey[]).filter((k) => this.keep(k)));
+      cb(
+        undefined,
+        ((keys ?? []) as ParsedKey[]).filter((k) => this.keep(k)),
+      );
     });
   }
 

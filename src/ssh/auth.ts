@@ -112,7 +112,12 @@ async function defaultLogin(node: NodeSpec, opts: SshOptions, ctx: PlanContext):
   return { user, steps, notes };
 }
 
-async function userLogin(node: NodeSpec, spec: UserSpec, opts: SshOptions, ctx: PlanContext): Promise<LoginPlan | SshError> {
+async function userLogin(
+  node: NodeSpec,
+  spec: UserSpec,
+  opts: SshOptions,
+  ctx: PlanContext,
+): Promise<LoginPlan | SshError> {
   const user = spec.userid;
   if (spec.password !== undefined) {
     const password = resolve(node, spec.password, `users[${user}].password`, ctx, user);
@@ -120,7 +125,12 @@ async function userLogin(node: NodeSpec, spec: UserSpec, opts: SshOptions, ctx: 
     return { user, steps: [{ type: 'password', password, describe: 'password' }], notes: [] };
   }
   if (spec.sshkey === undefined) {
-    throw configError(node, `node ${node.name}: user ${user} has neither password nor sshkey`, 'give each user exactly one of password or sshkey', user);
+    throw configError(
+      node,
+      `node ${node.name}: user ${user} has neither password nor sshkey`,
+      'give each user exactly one of password or sshkey',
+      user,
+    );
   }
   const line = resolve(node, spec.sshkey, `users[${user}].sshkey`, ctx, user);
   const wanted = parsePublicKeyLine(line);
@@ -143,7 +153,7 @@ async function userLogin(node: NodeSpec, spec: UserSpec, opts: SshOptions, ctx: 
     return configError(
       node,
       `node ${node.name}: user ${user}: ${locked.problem} (it is the key of sshkey ${wanted.type} ${wantedFp})`,
-      'pass the key\'s passphrase (ssh-passphrase input, NOKUBE_SSH_PASSPHRASE), or supply the key unencrypted from a secret',
+      "pass the key's passphrase (ssh-passphrase input, NOKUBE_SSH_PASSPHRASE), or supply the key unencrypted from a secret",
       user,
     );
   }
@@ -156,7 +166,9 @@ async function userLogin(node: NodeSpec, spec: UserSpec, opts: SshOptions, ctx: 
     if (listed.keys.some(match)) {
       return {
         user,
-        steps: [{ type: 'agent', agent: new FilteredAgent(inner, match), describe: `agent key ${wanted.type} ${wantedFp}` }],
+        steps: [
+          { type: 'agent', agent: new FilteredAgent(inner, match), describe: `agent key ${wanted.type} ${wantedFp}` },
+        ],
         notes,
       };
     }
@@ -184,7 +196,14 @@ export function describeKey(key: LoadedKey): string {
 export function authFailure(node: NodeSpec, logins: LoginPlans, tried: string[], extra: string[]): SshError {
   const users = logins.plans.map((p) => p.user);
   const notes = [
-    ...new Set(logins.plans.flatMap((p) => p.notes).concat(logins.skipped.map((e) => e.message), extra)),
+    ...new Set(
+      logins.plans
+        .flatMap((p) => p.notes)
+        .concat(
+          logins.skipped.map((e) => e.message),
+          extra,
+        ),
+    ),
   ];
   const msg =
     `authentication failed on node ${node.name} (${node.host}:${node.sshPort}) for ${users.length > 1 ? 'users' : 'user'} ` +

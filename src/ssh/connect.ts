@@ -170,8 +170,18 @@ function login(
       if (err.level === 'client-timeout') {
         return fail(
           new SshError(
-            `no SSH handshake with node ${node.name} (${hp}) within ${opts.connectTimeoutSec} s` + (authStarted ? ` (while logging in as ${plan.user})` : ''),
-            { kind: 'timeout', node: node.name, host, port, user: plan.user, methodsTried: [...tried], hint: transportHint('timeout', host, port), cause: err },
+            `no SSH handshake with node ${node.name} (${hp}) within ${opts.connectTimeoutSec} s` +
+              (authStarted ? ` (while logging in as ${plan.user})` : ''),
+            {
+              kind: 'timeout',
+              node: node.name,
+              host,
+              port,
+              user: plan.user,
+              methodsTried: [...tried],
+              hint: transportHint('timeout', host, port),
+              cause: err,
+            },
           ),
         );
       }
@@ -199,7 +209,8 @@ function login(
     client.on('close', () => {
       if (done) return;
       if (hostKey.failure) return hostKeyRefused();
-      if (authStarted) return settle(() => resolve({ note: `${hp} closed the connection while logging in as ${plan.user}` }));
+      if (authStarted)
+        return settle(() => resolve({ note: `${hp} closed the connection while logging in as ${plan.user}` }));
       fail(
         new SshError(`node ${node.name} (${hp}) closed the connection before the SSH handshake finished`, {
           kind: 'unreachable',

@@ -99,7 +99,9 @@ export class SshConnection implements NodeConnection {
       this.lost ??= this.error(
         'unreachable',
         `connection to node ${this.node.name} (${hostPort(this.host, this.port)}) was closed`,
-        this.closed ? 'the connection was closed by nokube before this step' : transportHint('ECONNRESET', this.host, this.port),
+        this.closed
+          ? 'the connection was closed by nokube before this step'
+          : transportHint('ECONNRESET', this.host, this.port),
       );
       this.closed = true;
       this.sftpSession = undefined;
@@ -125,7 +127,11 @@ export class SshConnection implements NodeConnection {
   private checkOpen(): void {
     if (this.lost) throw this.lost;
     if (this.closed) {
-      throw this.error('unreachable', `connection to node ${this.node.name} is closed`, 'the connection was closed before this step');
+      throw this.error(
+        'unreachable',
+        `connection to node ${this.node.name} is closed`,
+        'the connection was closed before this step',
+      );
     }
   }
 
@@ -182,7 +188,16 @@ export class SshConnection implements NodeConnection {
           if (s) signal = s;
         });
         stream.on('error', (e: Error) => {
-          finish(() => reject(this.error('exec', `command on node ${this.node.name} failed: ${e.message}`, 'see the debug log (NOKUBE_DEBUG=1)', e)));
+          finish(() =>
+            reject(
+              this.error(
+                'exec',
+                `command on node ${this.node.name} failed: ${e.message}`,
+                'see the debug log (NOKUBE_DEBUG=1)',
+                e,
+              ),
+            ),
+          );
         });
         stream.on('close', () => {
           finish(() => {
@@ -198,16 +213,12 @@ export class SshConnection implements NodeConnection {
           timer = setTimeout(() => {
             finish(() => {
               this.debug(`timed out after ${opts.timeoutMs} ms: killing the command`);
-              try {
-                stream.signal('KILL');
-              } catch {
-                // servers without signal support: closing the channel is all we can do
-              }
+              killChannel(stream);
               stream.close();
               reject(
                 this.error(
                   'timeout',
-                  `command on node ${this.node.name} did not finish within ${Math.round(opts.timeoutMs! / 1000)} s: ${truncate(command, 200)}`,
+                  `command on node ${this.node.name} did not finish within ${formatSeconds(opts.timeoutMs!)}: ${truncate(command, 200)}`,
                   'raise --timeout / the timeout input if the node is just slow; NOKUBE_DEBUG=1 shows the command and its output',
                 ),
               );
@@ -227,7 +238,12 @@ export class SshConnection implements NodeConnection {
           if (err) {
             reject(
               this.lost ??
-                this.error('sftp', `cannot open SFTP on node ${this.node.name}: ${err.message}`, 'is the sftp Subsystem enabled in sshd_config on the node?', err),
+                this.error(
+                  'sftp',
+                  `cannot open SFTP on node ${this.node.name}: ${err.message}`,
+                  'is the sftp Subsystem enabled in sshd_config on the node?',
+                  err,
+                ),
             );
             return;
           }
@@ -321,7 +337,10 @@ export class SshConnection implements NodeConnection {
   async uploadFile(content: Buffer | string, remotePath: string, mode = 0o644): Promise<void> {
     const sftp = await this.sftp();
     const target = await this.absolute(remotePath);
-    const tmp = posix.join(posix.dirname(target), `.${posix.basename(target)}.nokube-${randomBytes(6).toString('hex')}.tmp`);
+    const tmp = posix.join(
+      posix.dirname(target),
+      `.${posix.basename(target)}.nokube-${randomBytes(6).toString('hex')}.tmp`,
+    );
     const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
     this.debug(`upload ${data.length} bytes to ${target} (mode ${mode.toString(8)})`);
     try {
@@ -354,6 +373,27 @@ export class SshConnection implements NodeConnection {
   }
 }
 
+/**
+ * Sends SIGKILL to the command's process group (OpenSSH's "signal" channel request). ssh2's
+ * `signal()` refuses once stdin is closed, which it always is here, so the request goes out through
+ * the channel's protocol object; servers without signal support ignore it and closing the channel
+ * is all that is left.
+ */
+function killChannel(stream: ClientChannel): void {
+  const ch = stream as unknown as {
+    outgoing?: { id?: number; state?: string };
+    _client?: { _protocol?: { signal(id: number, name: string): void } };
+  };
+  try {
+    const id = ch.outgoing?.id;
+    if ((ch.outgoing?.state === 'open' || ch.outgoing?.state === 'eof') && id !== undefined && ch._client?._protocol)
+      ch._client._protocol.signal(id, 'KILL');
+    else stream.signal('KILL');
+  } catch {
+    // nothing more to do: the channel is closed next
+  }
+}
+
 /** Node-style callback API → promise; synchronous throws (unsupported extension) reject too. */
 function call<T>(fn: (cb: (err: Error | null | undefined, value: T) => void) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -371,6 +411,10 @@ async function statOrUndefined(sftp: SFTPWrapper, p: string): Promise<Stats | un
   } catch {
     return undefined;
   }
+}
+
+function formatSeconds(ms: number): string {
+  return `${Number((ms / 1000).toFixed(ms < 10_000 ? 1 : 0))} s`;
 }
 
 function truncate(s: string, max: number): string {

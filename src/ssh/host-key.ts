@@ -105,7 +105,9 @@ export function hostKeyCheck(node: NodeSpec, opts: SshOptions, reporter: Reporte
   const preferred: string[] = [];
   if (pin && 'key' in pin) preferred.push(pin.key.type);
   for (const t of knownKeyTypes(kh, host, port)) if (!preferred.includes(t)) preferred.push(t);
-  const first = preferred.flatMap((t) => ALGORITHMS_OF_KEY_TYPE[t] ?? [t]).filter((a) => DEFAULT_HOST_KEY_ALGORITHMS.includes(a));
+  const first = preferred
+    .flatMap((t) => ALGORITHMS_OF_KEY_TYPE[t] ?? [t])
+    .filter((a) => DEFAULT_HOST_KEY_ALGORITHMS.includes(a));
   const check: HostKeyCheck = { verify: () => false };
   if (first.length) check.serverHostKey = [...first, ...DEFAULT_HOST_KEY_ALGORITHMS.filter((a) => !first.includes(a))];
 
@@ -158,7 +160,9 @@ export function hostKeyCheck(node: NodeSpec, opts: SshOptions, reporter: Reporte
           if (rest.length) {
             check.serverHostKey = rest;
             check.retryOtherKeyType = true;
-            reporter.debug(`[${node.name}] host key ${type} ${fp} is not the pinned ${pin.fingerprint}; asking for another key type`);
+            reporter.debug(
+              `[${node.name}] host key ${type} ${fp} is not the pinned ${pin.fingerprint}; asking for another key type`,
+            );
           }
         }
         const pinned = 'fingerprint' in pin ? pin.fingerprint : `${pin.key.type} ${fingerprint(pin.key.blob)}`;
@@ -188,7 +192,11 @@ export function hostKeyCheck(node: NodeSpec, opts: SshOptions, reporter: Reporte
         return refuse(
           new SshError(
             `host key of node ${node.name} (${hp}) is REVOKED (known_hosts line ${verdict.line}): ${type} ${fp}. Refusing to connect.`,
-            { kind: 'host-key', ...fields, hint: 'the key was marked @revoked on purpose: give the host a new key and add that one to known_hosts' },
+            {
+              kind: 'host-key',
+              ...fields,
+              hint: 'the key was marked @revoked on purpose: give the host a new key and add that one to known_hosts',
+            },
           ),
         );
       case 'changed':

@@ -55,7 +55,11 @@ export function registerKeySecret(key: string, reporter: Reporter): void {
   }
 }
 
-export function loadKey(source: PrivateKeySource, passphrase: string | undefined, reporter: Reporter): LoadedKey | UnusableKey {
+export function loadKey(
+  source: PrivateKeySource,
+  passphrase: string | undefined,
+  reporter: Reporter,
+): LoadedKey | UnusableKey {
   registerKeySecret(source.key, reporter);
   const { label } = source;
   const clearBlob = openSshPublicBlob(source.key);
@@ -64,17 +68,29 @@ export function loadKey(source: PrivateKeySource, passphrase: string | undefined
   if (parsed instanceof Error && passphrase && /passphrase|encrypted/i.test(parsed.message)) {
     parsed = parse(source.key, passphrase);
     if (parsed instanceof Error) {
-      return { label, ...pub, problem: `private key ${label} could not be decrypted with the passphrase given (wrong passphrase?)` };
+      return {
+        label,
+        ...pub,
+        problem: `private key ${label} could not be decrypted with the passphrase given (wrong passphrase?)`,
+      };
     }
   }
   if (parsed instanceof Error) {
     if (/no passphrase given/i.test(parsed.message)) {
       return { label, ...pub, problem: `private key ${label} is encrypted and no passphrase was given` };
     }
-    return { label, ...pub, problem: `private key ${label} is not a key nokube can read (OpenSSH or PEM; ed25519, RSA, ECDSA): ${parsed.message}` };
+    return {
+      label,
+      ...pub,
+      problem: `private key ${label} is not a key nokube can read (OpenSSH or PEM; ed25519, RSA, ECDSA): ${parsed.message}`,
+    };
   }
   if (!parsed.isPrivateKey()) {
-    return { label, ...pub, problem: `${label} is a public key: supply the private key (the public line belongs in users[].sshkey)` };
+    return {
+      label,
+      ...pub,
+      problem: `${label} is a public key: supply the private key (the public line belongs in users[].sshkey)`,
+    };
   }
   const blob = parsed.getPublicSSH();
   return { label, parsed, type: blobKeyType(blob), blob, fingerprint: fingerprint(blob) };

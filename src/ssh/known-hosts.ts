@@ -46,7 +46,9 @@ export function parseKnownHosts(text: string): KnownHosts {
       return;
     }
     if (marker === 'cert-authority') {
-      notes.push(`known_hosts line ${line}: @cert-authority ignored (host certificates are not supported; pin the host key itself)`);
+      notes.push(
+        `known_hosts line ${line}: @cert-authority ignored (host certificates are not supported; pin the host key itself)`,
+      );
     }
     entries.push(marker ? { line, marker, hosts: m[1], key } : { line, hosts: m[1], key });
   });
@@ -116,7 +118,8 @@ export function knownKeyTypes(kh: KnownHosts, host: string, port: number): strin
   const name = knownHostsName(host, port);
   const types: string[] = [];
   for (const e of kh.entries) {
-    if (e.marker === undefined && hostFieldMatches(e.hosts, name) && !types.includes(e.key.type)) types.push(e.key.type);
+    if (e.marker === undefined && hostFieldMatches(e.hosts, name) && !types.includes(e.key.type))
+      types.push(e.key.type);
   }
   return types;
 }
