@@ -221,7 +221,7 @@ function annotate(result: RunResult, ctx: RunContext, secrets: SecretRegistry): 
   }
   for (const e of result.errors) {
     core.error(secrets.mask(`${e.message}${e.hint ? ` (hint: ${e.hint})` : ''}`), {
-      title: e.node ? `nokube: ${e.node}` : `nokube ray ${result.command}`,
+      title: e.node ?? `nokube ray ${result.command}`,
     });
   }
 }

@@ -1,0 +1,346 @@
+// run() in process with the engine mocked: how results become annotations, outputs, the summary,
+// the sticky comment and the step's verdict, independent of what the engine can do yet.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import type { RunOptions, RunResult } from '../../src/engine/types';
+import { FakeGitHub } from './fake-github';
+import { parseOutputFile } from './runner';
+
+const engine = vi.hoisted(() => ({ run: vi.fn<(options: RunOptions) => Promise<RunResult>>() }));
+vi.mock('../../src/engine', () => engine);
+
+import { run } from '../../src/action/main';
+
+const saved = { ...process.env };
+// core.summary caches the summary file's path on first use: one file for the whole test file.
+const summaryFile = join(mkdtempSync(join(tmpdir(), 'nokube-summary-')), 'summary');
+const cwd = process.cwd();
+let dir: string;
+let stdout: string[];
+let github: FakeGitHub;
+
+function result(extra: Partial<RunResult> = {}): RunResult {
+  return {
+    command: 'status',
+    configPath: 'ray-config.yaml',
+    ok: true,
+    status: 'healthy',
+    clusterName: 'demo',
+    headAddress: '10.0.0.1:6379',
+    nodes: [
+      {
+        name: 'ray-head',
+        role: 'head',
+        host: '10.0.0.1',
+        state: 'running',
+        rayVersion: '2.40.0',
+        resources: { CPU: 2 },
+      },
+    ],
+    aliveNodes: 1,
+    expectedNodes: 1,
+    changes: 0,
+    diagnostics: [],
+    errors: [],
+    warnings: [],
+    timings: [{ phase: 'total', ms: 10 }],
+    ...extra,
+  };
+}
+
+beforeEach(async () => {
+  github = await new FakeGitHub().start();
+  dir = mkdtempSync(join(tmpdir(), 'nokube-main-'));
+  writeFileSync(join(dir, 'ray-config.yaml'), 'nodes: []\n');
+  writeFileSync(join(dir, 'output'), '');
+  writeFileSync(summaryFile, '');
+  for (const k of Object.keys(process.env))
+    if (k.startsWith('INPUT_') || k.startsWith('GITHUB_') || k === 'RUNNER_DEBUG') delete process.env[k];
+  Object.assign(process.env, {
+    GITHUB_WORKSPACE: dir,
+    GITHUB_OUTPUT: join(dir, 'output'),
+    GITHUB_STEP_SUMMARY: summaryFile,
+    GITHUB_REPOSITORY: 'acme/cluster',
+    GITHUB_RUN_ID: '99',
+    GITHUB_SHA: 'abcdef1234567890',
+    GITHUB_API_URL: github.url,
+    GITHUB_EVENT_NAME: 'push',
+    GITHUB_TOKEN: 'ambient-token',
+    INPUT_CONFIG: 'ray-config.yaml',
+  });
+  process.chdir(dir);
+  stdout = [];
+  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout.push(String(chunk));
+    return true;
+  });
+  engine.run.mockReset();
+});
+
+afterEach(async () => {
+  vi.restoreAllMocks();
+  process.chdir(cwd);
+  process.env = { ...saved };
+  process.exitCode = undefined;
+  await github.stop();
+});
+
+const log = () => stdout.join('');
+const outputs = () => parseOutputFile(readFileSync(join(dir, 'output'), 'utf8'));
+const summary = () => readFileSync(summaryFile, 'utf8');
+
+function inputs(values: Record<string, string>): void {
+  for (const [k, v] of Object.entries(values)) process.env[`INPUT_${k.toUpperCase()}`] = v;
+}
+
+describe('the step verdict', () => {
+  it('passes a healthy status and sets the outputs', async () => {
+    inputs({ command: 'status' });
+    engine.run.mockResolvedValue(result());
+    await run();
+    expect(process.exitCode).toBeUndefined();
+    expect(outputs()).toMatchObject({
+      status: 'healthy',
+      'head-address': '10.0.0.1:6379',
+      'alive-nodes': '1',
+      'expected-nodes': '1',
+      changes: '0',
+      plan: '[]',
+    });
+    expect(JSON.parse(outputs().nodes)).toEqual([
+      {
+        name: 'ray-head',
+        role: 'head',
+        host: '10.0.0.1',
+        state: 'running',
+        ray_version: '2.40.0',
+        resources: { CPU: 2 },
+      },
+    ]);
+    expect(summary()).toContain('Cluster demo is healthy: 1 of 1 nodes alive.');
+  });
+
+  it('fails a degraded status unless fail-on-unhealthy is false', async () => {
+    inputs({ command: 'status' });
+    engine.run.mockResolvedValue(result({ status: 'degraded', aliveNodes: 1, expectedNodes: 2 }));
+    await run();
+    expect(process.exitCode).toBe(1);
+    expect(log()).toContain('::error::the cluster is degraded: 1 of 2 nodes alive (fail-on-unhealthy is true)');
+
+    process.exitCode = undefined;
+    inputs({ 'fail-on-unhealthy': 'false' });
+    await run();
+    expect(process.exitCode).toBeUndefined();
+  });
+
+  it('fails a start that ends unhealthy, and a failed command with its first error', async () => {
+    inputs({ command: 'start' });
+    engine.run.mockResolvedValue(result({ command: 'start', status: 'degraded' }));
+    await run();
+    expect(process.exitCode).toBe(1);
+
+    process.exitCode = undefined;
+    engine.run.mockResolvedValue(
+      result({
+        command: 'start',
+        ok: false,
+        status: 'down',
+        errors: [{ node: 'ray-head', message: 'port 6379 in use', hint: 'free it' }],
+      }),
+    );
+    await run();
+    expect(process.exitCode).toBe(1);
+    expect(log()).toContain('::error::start failed: ray-head: port 6379 in use');
+    expect(log()).toContain('::error title=ray-head::port 6379 in use (hint: free it)');
+    expect(summary()).toContain('hint: free it');
+  });
+
+  it('still writes a summary and outputs when the engine throws', async () => {
+    inputs({ command: 'status' });
+    engine.run.mockRejectedValue(new Error('engine exploded'));
+    await run();
+    expect(process.exitCode).toBe(1);
+    expect(log()).toContain('::error::engine exploded');
+    expect(summary()).toContain('engine exploded');
+    expect(outputs().status).toBe('unknown');
+  });
+
+  it('fails on a bad input with a summary, before the engine runs', async () => {
+    inputs({ command: 'status', timeout: 'forever' });
+    await run();
+    expect(engine.run).not.toHaveBeenCalled();
+    expect(process.exitCode).toBe(1);
+    expect(summary()).toContain('input timeout: &quot;forever&quot; is not a whole number');
+  });
+});
+
+describe('RunOptions', () => {
+  it('maps inputs, the workspace and the debug mode, and keeps the runner’s tokens from the config', async () => {
+    inputs({
+      command: 'status',
+      'ssh-private-key': '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAsecretline\n-----END OPENSSH PRIVATE KEY-----',
+      'ssh-user': 'ray',
+      concurrency: '3',
+      timeout: '20',
+    });
+    process.env.RUNNER_DEBUG = '1';
+    process.env.RAY_PASSWORD = 'from-a-secret';
+    engine.run.mockResolvedValue(result());
+    await run();
+    const options = engine.run.mock.calls[0][0];
+    expect(options.command).toBe('status');
+    expect(options.configPath).toBe('ray-config.yaml');
+    expect(options.ssh.identities).toEqual([
+      {
+        label: 'ssh-private-key input #1',
+        key: '-----BEGIN OPENSSH PRIVATE KEY-----\nAAAAsecretline\n-----END OPENSSH PRIVATE KEY-----\n',
+      },
+    ]);
+    expect(options.ssh.defaultUser).toBe('ray');
+    expect(options.ssh.connectTimeoutSec).toBe(20);
+    expect(options.concurrency).toBe(3);
+    expect(options.timeoutSec).toBe(20);
+    expect(options.offline).toBeUndefined();
+    expect(options.previousConfigText).toBeUndefined();
+    expect(options.env.RAY_PASSWORD).toBe('from-a-secret');
+    expect(options.env.NOKUBE_DEBUG).toBe('1');
+    expect(Object.keys(options.env).filter((k) => k.startsWith('INPUT_') || k === 'GITHUB_TOKEN')).toEqual([]);
+    expect(options.remoteLibDir).toBe(resolve(__dirname, '..', '..', 'remote_lib'));
+
+    // The reporter: progress to the log, secrets masked from then on, debug as ::debug::.
+    options.reporter.secret('hunter2-hunter2');
+    options.reporter.node('ray-head', 'started with hunter2-hunter2', 1500);
+    options.reporter.debug('remote stderr');
+    expect(log()).toContain('::add-mask::hunter2-hunter2');
+    expect(log()).toContain('ray-head: started with *** (1.50s)');
+    expect(log()).toContain('::debug::remote stderr');
+  });
+
+  it('annotates diagnostics on the file relative to the workspace', async () => {
+    inputs({ command: 'validate', config: 'deploy/../ray-config.yaml' });
+    engine.run.mockResolvedValue(
+      result({
+        command: 'validate',
+        ok: false,
+        status: 'unknown',
+        diagnostics: [
+          {
+            severity: 'error',
+            file: join(dir, 'ray-config.yaml'),
+            line: 4,
+            col: 9,
+            path: 'nodes[0].role',
+            message: 'found "haed"',
+            hint: 'did you mean "head"?',
+          },
+          {
+            severity: 'warning',
+            file: 'ray-config.yaml',
+            line: 7,
+            col: 3,
+            path: 'nodes[0].users[0].password',
+            message: 'a plaintext password is written in the config',
+          },
+        ],
+      }),
+    );
+    await run();
+    expect(log()).toContain(
+      '::error title=invalid Ray config,file=ray-config.yaml,line=4,col=9::nodes[0].role: found "haed" (did you mean "head"?)',
+    );
+    expect(log()).toContain(
+      '::warning title=Ray config warning,file=ray-config.yaml,line=7,col=3::nodes[0].users[0].password: a plaintext password',
+    );
+    expect(process.exitCode).toBe(1);
+  });
+});
+
+describe('the plan comment (engine mocked)', () => {
+  function pullRequest(fork: boolean): void {
+    const event = join(dir, 'event.json');
+    writeFileSync(
+      event,
+      JSON.stringify({
+        pull_request: {
+          number: 5,
+          base: { sha: 'base-sha', repo: { full_name: 'acme/cluster' } },
+          head: { sha: 'head-sha-1234567', repo: { full_name: fork ? 'fork/cluster' : 'acme/cluster' } },
+        },
+      }),
+    );
+    Object.assign(process.env, { GITHUB_EVENT_NAME: 'pull_request', GITHUB_EVENT_PATH: event });
+    inputs({ command: 'plan', 'github-token': 'test-token-123' });
+    github.prFiles.set(5, [{ filename: 'ray-config.yaml', status: 'modified' }]);
+    github.contents.set('ray-config.yaml@base-sha', 'base: config\n');
+  }
+
+  const planned = () =>
+    result({
+      command: 'plan',
+      status: 'unknown',
+      changes: 1,
+      plan: [
+        {
+          node: '<script>alert(1)</script>',
+          role: 'worker',
+          host: 'h|x',
+          action: 'start',
+          drift: [],
+          reason: 'new node',
+        },
+      ],
+      errors: [],
+    });
+
+  it('passes the base config, plans a fork offline, and escapes the comment', async () => {
+    pullRequest(true);
+    engine.run.mockResolvedValue(planned());
+    await run();
+    const options = engine.run.mock.calls[0][0];
+    expect(options.previousConfigText).toBe('base: config\n');
+    expect(options.offline).toBe(true);
+    const body = (github.writes()[0].body as { body: string }).body;
+    expect(body.startsWith('<!-- nokube-ray-deploy:plan:ray-config.yaml -->\n')).toBe(true);
+    expect(body).not.toContain('<script>');
+    expect(body).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    expect(body).toContain('h\\|x');
+    expect(body).toContain('commit <code>head-sh</code>');
+    expect(body).toContain('https://github.com/acme/cluster/actions/runs/99');
+    expect(process.exitCode).toBeUndefined();
+  });
+
+  it('masks a secret the engine learnt in the comment and the summary', async () => {
+    pullRequest(false);
+    engine.run.mockImplementation(async (options) => {
+      options.reporter.secret('resolved-password-42');
+      return { ...planned(), warnings: ['login with resolved-password-42 failed'] };
+    });
+    await run();
+    expect(engine.run.mock.calls[0][0].offline).toBeUndefined();
+    const body = (github.writes()[0].body as { body: string }).body;
+    expect(body).toContain('login with *** failed');
+    expect(summary()).toContain('login with *** failed');
+    expect(summary()).not.toContain('resolved-password-42');
+  });
+
+  it('turns a 404 on the comment into a warning', async () => {
+    pullRequest(false);
+    github.refuseCommentWrites = 404;
+    engine.run.mockResolvedValue(planned());
+    await run();
+    expect(log()).toMatch(/::warning::the plan comment could not be posted: GitHub API POST .*HTTP 404/);
+    expect(process.exitCode).toBeUndefined();
+  });
+
+  it('warns and plans without a base config when there is no token', async () => {
+    pullRequest(false);
+    process.env['INPUT_GITHUB-TOKEN'] = '';
+    engine.run.mockResolvedValue(planned());
+    await run();
+    expect(engine.run.mock.calls[0][0].previousConfigText).toBeUndefined();
+    expect(log()).toContain('::warning::no github-token');
+    expect(github.requests).toHaveLength(0);
+  });
+});
