@@ -245,6 +245,18 @@ describe.skipIf(!e2eEnabled)('ssh against the test hosts', () => {
     }
   });
 
+  it('reports an agent that cannot be reached, after trying it', async () => {
+    const err = await rejection(
+      connectNode(nodeSpec(ip), base({ identities: [], agentSocket: join(tmp, 'no-agent.sock') }), {
+        env: {},
+        reporter: reporter(),
+      }),
+    );
+    expect(err.kind).toBe('auth');
+    expect(err.methodsTried).toEqual(['agent as nokube']);
+    expect(err.message).toContain('ssh-agent');
+  });
+
   it('refuses an unknown host key with its fingerprint and a known_hosts line', async () => {
     const err = await rejection(connectNode(nodeSpec(ip), base({ knownHosts: '' }), { env: {}, reporter: reporter() }));
     expect(err.kind).toBe('host-key');

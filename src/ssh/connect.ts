@@ -17,6 +17,11 @@ export interface ConnectContext {
 }
 
 const KEEPALIVE_MS = 10_000;
+/**
+ * Time allowed per login method once the handshake is done: sshd delays every refusal (PAM's
+ * fail delay, fake auth for unknown users), and that is an auth answer, not a dead host.
+ */
+const AUTH_STEP_MS = 10_000;
 
 /** True when NOKUBE_DEBUG (or the runner's debug mode) asks for SSH negotiation detail. */
 export function sshDebugEnabled(env: Record<string, string | undefined>): boolean {
@@ -69,6 +74,7 @@ function login(
   const client: Client = new ssh2.Client();
   let current: AuthStep | undefined;
   let authStarted = false;
+  let agentProblem: string | undefined;
   hostKey.failure = undefined;
   hostKey.retryOtherKeyType = false;
 
@@ -77,6 +83,7 @@ function login(
     const settle = (fn: () => void) => {
       if (done) return;
       done = true;
+      clearTimeout(handshakeTimer);
       ctx.signal?.removeEventListener('abort', onAbort);
       fn();
     };
@@ -96,12 +103,28 @@ function login(
           hint: 'the run was cancelled or its deadline passed',
         }),
       );
+    // connectTimeoutSec bounds TCP connect + key exchange; the login after it has its own budget.
+    const handshakeTimer = setTimeout(
+      () =>
+        fail(
+          new SshError(`no SSH handshake with node ${node.name} (${hp}) within ${opts.connectTimeoutSec} s`, {
+            kind: 'timeout',
+            node: node.name,
+            host,
+            port,
+            user: plan.user,
+            hint: transportHint('timeout', host, port),
+          }),
+        ),
+      Math.max(1, opts.connectTimeoutSec) * 1000,
+    );
     if (ctx.signal?.aborted) return onAbort();
     ctx.signal?.addEventListener('abort', onAbort, { once: true });
 
     let next = 0;
     const authHandler = (methodsLeft: AuthenticationType[] | null, _partial: boolean | null, cb: NextAuthHandler) => {
       authStarted = true;
+      clearTimeout(handshakeTimer);
       if (current) debug(`${current.describe} as ${plan.user}: refused`);
       while (next < plan.steps.length) {
         const step = plan.steps[next++];
@@ -123,7 +146,7 @@ function login(
       host,
       port,
       username: plan.user,
-      readyTimeout: Math.max(1, opts.connectTimeoutSec) * 1000,
+      readyTimeout: Math.max(1, opts.connectTimeoutSec) * 1000 + AUTH_STEP_MS * Math.max(1, plan.steps.length),
       keepaliveInterval: KEEPALIVE_MS,
       keepaliveCountMax: 3,
       hostVerifier: (key: Buffer) => hostKey.verify(key),
@@ -161,17 +184,23 @@ function login(
       if (hostKey.failure) return hostKeyRefused();
       // Asked for the key types not seen yet and the host has none: the pin matched nothing.
       if (refusedBefore && err.level === 'handshake') return fail(refusedBefore);
+      if (err.level === 'agent') {
+        // ssh2 goes on with the next method by itself; keep why the agent did not help.
+        agentProblem = `ssh-agent (${opts.agentSocket ?? 'socket'}) could not be used: ${err.message}`;
+        return;
+      }
       if (err.level === 'client-authentication') {
         return settle(() => {
           client.end();
-          resolve({});
+          resolve(agentProblem ? { note: agentProblem } : {});
         });
       }
       if (err.level === 'client-timeout') {
         return fail(
           new SshError(
-            `no SSH handshake with node ${node.name} (${hp}) within ${opts.connectTimeoutSec} s` +
-              (authStarted ? ` (while logging in as ${plan.user})` : ''),
+            authStarted
+              ? `node ${node.name} (${hp}) did not answer the login as ${plan.user} in time`
+              : `no SSH handshake with node ${node.name} (${hp}) within ${opts.connectTimeoutSec} s`,
             {
               kind: 'timeout',
               node: node.name,
