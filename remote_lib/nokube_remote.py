@@ -644,13 +644,13 @@ def explain_failure(text, role, args, head_address):
     if "already running" in t:
         return ("ray start failed: a Ray instance is already running with that address on this node",
                 "stop it (nokube ray stop) or choose another gcs_port")
+    if re.search(r"(Unauthenticated|InvalidAuthToken|UNAUTHENTICATED|Invalid authentication)", t):
+        return ("ray start failed: the head rejected this node's authentication token",
+                "restart the worker with the head's current token (nokube ray start)")
     if role == "worker" and re.search(r"(Unable to connect|Failed to connect|timed out|Connection refused|"
                                       r"Failed to get the system config|could not connect)", t, re.I):
         return ("ray start failed: cannot reach the head's GCS at %s" % head_address,
                 "check that the head is running and that the node can reach %s (firewall?)" % head_address)
-    if re.search(r"(Unauthenticated|authentication token|UNAUTHENTICATED|Invalid authentication)", t):
-        return ("ray start failed: the head rejected this node's authentication token",
-                "restart the worker with the head's current token (nokube ray start)")
     m = re.search(r"Ray component (\S+) is trying to use a port number (\d+) that is used by other components", t)
     if m:
         info = re.search(r"Port information: (.*)", t)
@@ -780,13 +780,26 @@ def verb_start(inp):
         lf.write(("$ %s\n" % " ".join(argv)).encode())
         lf.flush()
         try:
-            p = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=lf, stderr=subprocess.STDOUT, env=env,
-                               cwd=storage, timeout=timeout, start_new_session=True)
-            rc = p.returncode
-        except subprocess.TimeoutExpired:
-            rc = None
+            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=lf, stderr=subprocess.STDOUT, env=env,
+                                 cwd=storage, start_new_session=True)
         except OSError as e:
             raise Fail("cannot run %s: %s" % (argv[0], e.strerror))
+        rc = None
+        auth_rejected = False
+        while True:
+            try:
+                rc = p.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            # a worker whose token the head rejects retries forever: stop early
+            if role == "worker" and "InvalidAuthToken" in tail_text(log_path, 20):
+                auth_rejected = True
+            if auth_rejected or time.time() - t0 > timeout:
+                p.kill()
+                p.wait()
+                rc = None
+                break
     out_tail = tail_text(log_path, 40)
     if rc != 0:
         extra_logs = []
@@ -799,7 +812,9 @@ def verb_start(inp):
         full = out_tail + ("\n" + "\n".join(extra_logs) if extra_logs else "")
         # do not leave half-started processes behind
         stop_cluster(cluster, storage, 5.0)
-        if rc is None:
+        if auth_rejected:
+            error, hint = explain_failure("Invalid authentication token", role, args, inp.get("head_address"))
+        elif rc is None:
             error, hint = "ray start did not return within %ds" % timeout, None
         else:
             error, hint = explain_failure(full, role, args, inp.get("head_address"))

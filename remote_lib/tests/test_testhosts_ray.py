@@ -99,6 +99,14 @@ def test_head_worker_status_stop(two_hosts):
         assert pr["running"] and pr["ports"][0]["in_use"] and pr["ports"][0]["by_this_cluster"]
         assert pr["applied"] == {"h": 1}
 
+        if hs["auth"] == "token":  # a wrong token is refused quickly, with a clear error
+            t0 = time.time()
+            bad = call(worker["name"], "start", dict(common, storage=wstore, role="worker", restart=False,
+                                                     applied={}, head_address="%s:%d" % (head["ip"], gcs),
+                                                     auth_token="0" * 64, args={"num_cpus": 1}))
+            assert bad["ok"] is False and "authentication token" in bad["error"], bad
+            assert time.time() - t0 < 60
+            assert call(worker["name"], "stop", dict(common, storage=wstore))["remaining"] == 0
         ws = call(worker["name"], "start", dict(common, storage=wstore, role="worker", restart=False,
                                                 applied={"w": 1}, head_address="%s:%d" % (head["ip"], gcs),
                                                 auth_token=hs.get("auth_token"),
