@@ -403,6 +403,16 @@ describe.skipIf(!e2eEnabled)('ssh against the test hosts', () => {
     expect(aborted.kind).toBe('timeout');
   });
 
+  it('turns a connection dropped mid-command into kind unreachable', async () => {
+    const c = await connect(nodeSpec(ip), base());
+    // the shell's parent is this connection's sshd process: killing it drops only this connection
+    const err = await rejection(c.exec('kill -9 $PPID; sleep 5'));
+    expect(err.kind).toBe('unreachable');
+    expect(err.node).toBe('n1');
+    expect((await rejection(c.exec('true'))).kind).toBe('unreachable');
+    expect((await rejection(c.fileExists('/etc/hostname'))).kind).toBe('unreachable');
+  });
+
   it('runs many commands over one connection, more at once than sshd sessions allow', async () => {
     const c = await connect(nodeSpec(ip), base());
     const results = await Promise.all(Array.from({ length: 40 }, (_, i) => c.exec(`echo ${i}`)));

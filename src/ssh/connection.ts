@@ -205,7 +205,17 @@ export class SshConnection implements NodeConnection {
             const stderr = Buffer.concat(errOut).toString('utf8');
             this.debug(`exit ${signal ?? code} in ${Date.now() - started} ms`);
             if (stderr.trim()) this.debug(`stderr: ${truncate(stderr.trimEnd(), 8000)}`);
-            if (code === null && signal === undefined && this.lost) return reject(this.lost);
+            if (code === null && signal === undefined) {
+              // sshd always reports an exit status or signal: without one, the connection went away.
+              return reject(
+                this.lost ??
+                  this.error(
+                    'unreachable',
+                    `connection to node ${this.node.name} dropped while running: ${truncate(command, 200)}`,
+                    transportHint('ECONNRESET', this.host, this.port),
+                  ),
+              );
+            }
             resolve(signal ? { code, signal, stdout, stderr } : { code, stdout, stderr });
           });
         });
