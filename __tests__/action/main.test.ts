@@ -334,6 +334,16 @@ describe('the plan comment (engine mocked)', () => {
     expect(process.exitCode).toBeUndefined();
   });
 
+  it('refuses start, status and stop on a pull request from a fork (pull_request_target has secrets)', async () => {
+    pullRequest(true);
+    inputs({ command: 'start' });
+    await run();
+    expect(engine.run).not.toHaveBeenCalled();
+    expect(process.exitCode).toBe(1);
+    expect(log()).toContain('::error::refusing to start from a pull request from a fork');
+    expect(summary()).toContain('refusing to start');
+  });
+
   it('warns and plans without a base config when there is no token', async () => {
     pullRequest(false);
     process.env['INPUT_GITHUB-TOKEN'] = '';

@@ -5,8 +5,8 @@ import { bigResult, diagnostic, nodeReport, planItem, result } from './fixtures'
 describe('renderSummary', () => {
   it('shows the status line with counts, the node table and timings', () => {
     const md = renderSummary(result(), { sha: '0123456789abcdef', runUrl: 'https://github.com/o/r/actions/runs/1' });
-    expect(md).toContain('**Status: healthy**. Cluster prod is healthy: 2 of 2 nodes alive.');
-    expect(md).toContain('| node | role | host | state | Ray | resources | error |');
+    expect(md).toContain('**Healthy**. Cluster prod is healthy: 2 of 2 nodes alive.');
+    expect(md).toContain('| node | role | host | state | Ray version | resources | error |');
     expect(md).toContain('| ray-head | head | 10.0.0.1 | running | 2.40.0 | CPU 8, memory 8.0 GiB |  |');
     expect(md).toContain('| ray-w1 | worker | 10.0.0.2 | running | 2.40.0 | CPU 4, GPU 1 |  |');
     expect(md).toContain('| total | 1.8 s |');
@@ -51,7 +51,7 @@ describe('renderSummary', () => {
         ],
       }),
     );
-    expect(md).toContain('**Status: down, failed**');
+    expect(md).toContain('**Down, failed**');
     expect(md).toContain('The start failed: 1 error.');
     expect(md).toContain(
       '<b>ray-head</b> (10.0.0.1): ssh: authentication failed<br>hint: check the ssh-private-key input',
@@ -101,7 +101,7 @@ describe('renderSummary', () => {
     const md = renderSummary(
       result({ command: 'validate', ok: false, status: 'unknown', nodes: [], diagnostics: [diagnostic()] }),
     );
-    expect(md).toContain('Config ray-config.yaml is invalid: 1 error. Nothing was changed.');
+    expect(md).toContain('**Invalid config**. Config ray-config.yaml is invalid: 1 error. Nothing was changed.');
     expect(md).toContain(
       'error <code>ray-config.yaml:3:5</code> <code>nodes[0].role</code>: unknown role &quot;haed&quot;<br>hint: allowed: head | worker',
     );
@@ -123,7 +123,7 @@ describe('renderSummary', () => {
     const md = renderSummary(big);
     expect(Buffer.byteLength(md)).toBeLessThan(1024 * 1024);
     expect(Buffer.byteLength(md)).toBeLessThanOrEqual(SUMMARY_MAX_BYTES);
-    expect(md).toContain('**Status: healthy**');
+    expect(md).toContain('**667 changes**. Plan for ray-config.yaml');
     expect(md).toMatch(/\d+ more nodes not shown here/);
     expect(md).toContain('### Timings');
   });
@@ -131,6 +131,6 @@ describe('renderSummary', () => {
   it('respects a smaller cap too', () => {
     const md = renderSummary(bigResult(300), {}, 20_000);
     expect(Buffer.byteLength(md)).toBeLessThanOrEqual(20_000);
-    expect(md).toContain('**Status:');
+    expect(md).toContain('**100 changes**');
   });
 });

@@ -7,7 +7,7 @@ describe('renderTerminal', () => {
     const text = renderTerminal(result(), { color: false });
     const lines = text.split('\n');
     const header = lines.find((l) => l.includes('NODE') && l.includes('RESOURCES'))!;
-    expect(header).toMatch(/^ {2}NODE\s+ROLE\s+HOST\s+STATE\s+RAY\s+RESOURCES\s+ERROR$/);
+    expect(header).toMatch(/^ {2}NODE\s+ROLE\s+HOST\s+STATE\s+RAY VERSION\s+RESOURCES\s+ERROR$/);
     const head = lines.find((l) => l.includes('ray-head'))!;
     expect(head.indexOf('10.0.0.1')).toBe(header.indexOf('HOST'));
     expect(head.indexOf('running')).toBe(header.indexOf('STATE'));

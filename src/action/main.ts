@@ -9,6 +9,7 @@ import { findRemoteLibDir } from '../remote/locate';
 import { planCommentMarker, renderPlanComment, renderSummary } from '../render';
 import { runOutputs } from '../render/outputs';
 import { upsertStickyComment } from './comment';
+import { literalPasswords } from './config-secrets';
 import { GitHubClient, GitHubError } from './github';
 import { readInputs, type ActionInputs } from './inputs';
 import { baseConfigText, configChange, readPullRequestContext, type PullRequestContext } from './pull-request';
@@ -60,6 +61,12 @@ async function deploy(
   registerConfigPasswords(configFile, secrets);
 
   const pr = readPullRequestContext(ctx.env);
+  if (pr?.fork && inputs.command !== 'validate' && inputs.command !== 'plan') {
+    // pull_request_target hands a fork's config this repository's secrets: it must not pick the hosts.
+    throw new Error(
+      `refusing to ${inputs.command} from a pull request from a fork (${inputs.command} connects to the nodes the fork's config names); use validate or plan on pull requests`,
+    );
+  }
   const github = inputs.githubToken
     ? new GitHubClient({ token: inputs.githubToken, apiUrl: ctx.env.GITHUB_API_URL })
     : undefined;
@@ -311,10 +318,7 @@ function registerConfigPasswords(configFile: string, secrets: SecretRegistry): v
   } catch {
     return;
   }
-  for (const m of text.matchAll(/\bpassword\s*:\s*(?:"((?:[^"\\]|\\.)*)"|'((?:[^']|'')*)'|([^\s,}#][^,}#\n]*))/g)) {
-    const value = (m[1] ?? m[2]?.replace(/''/g, "'") ?? m[3] ?? '').trim();
-    if (value && !value.includes('${')) secrets.add(value);
-  }
+  for (const password of literalPasswords(text)) secrets.add(password);
 }
 
 function registerResultPasswords(result: RunResult, secrets: SecretRegistry): void {

@@ -3,7 +3,7 @@
 import type { Diagnostic, NodeSpec } from '../config/types';
 import type { Drift, NodeReport, PlanAction, PlanItem, RunResult } from '../engine/types';
 
-export const NODE_COLUMNS = ['node', 'role', 'host', 'state', 'Ray', 'resources', 'error'] as const;
+export const NODE_COLUMNS = ['node', 'role', 'host', 'state', 'Ray version', 'resources', 'error'] as const;
 export const PLAN_COLUMNS = ['node', 'action', 'changes', 'reason'] as const;
 
 export type Row = string[];
@@ -35,6 +35,18 @@ function plural(n: number, word: string): string {
 
 export function countsText(c: PlanCounts): string {
   return `${c.start} to start, ${c.restart} to restart, ${c.keep} to keep, ${c.stop} to stop`;
+}
+
+/**
+ * The one or two words a reader looks for first: the cluster's status for start/status/stop, the
+ * verdict for validate and plan (whose cluster status is not looked at offline).
+ */
+export function headline(result: RunResult): string {
+  const failed = result.ok ? '' : ', failed';
+  if (isInvalid(result)) return 'invalid config';
+  if (result.command === 'validate') return `valid config${failed}`;
+  if (result.command === 'plan') return `${result.changes} change${result.changes === 1 ? '' : 's'}${failed}`;
+  return `${result.status}${failed}`;
 }
 
 /** One sentence saying how the run ended, in plain words (no emoji). */

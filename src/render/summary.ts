@@ -9,6 +9,7 @@ import {
   diagnosticLocation,
   extraWarnings,
   formatDuration,
+  headline,
   nodeRows,
   planRows,
   statusLine,
@@ -37,9 +38,7 @@ export function renderSummary(result: RunResult, ctx: SummaryContext = {}, maxBy
 function summaryAt(result: RunResult, ctx: SummaryContext, limit: number): string {
   const parts: string[] = [];
   parts.push(`## nokube ray ${result.command}: ${escapeHtml(result.configPath)}`);
-  parts.push(
-    `**Status: ${result.ok ? result.status : `${result.status}, failed`}**. ${escapeHtml(statusLine(result))}`,
-  );
+  parts.push(`**${capitalize(headline(result))}**. ${escapeHtml(statusLine(result))}`);
 
   const addresses = [
     result.headAddress ? `head address ${escapeCode(result.headAddress)}` : '',
@@ -92,4 +91,8 @@ function summaryAt(result: RunResult, ctx: SummaryContext, limit: number): strin
     .join(' · ');
   if (footer) parts.push(`<sub>${footer}</sub>`);
   return parts.join('\n\n') + '\n';
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

@@ -5,6 +5,7 @@ import {
   NODE_COLUMNS,
   PLAN_COLUMNS,
   extraWarnings,
+  headline,
   formatDuration,
   nodeRows,
   planRows,
@@ -40,7 +41,7 @@ export function renderTerminal(result: RunResult, options: TerminalOptions): str
   const colorOf = (value: string) => STATE_COLOR[value as NodeState];
   const out: string[] = [];
 
-  const status = result.ok ? result.status : `${result.status}, failed`;
+  const status = headline(result);
   out.push(
     `${paint('status:', 'bold')} ${colorOf(result.status) ? paint(status, colorOf(result.status)!) : status}  ${oneLine(statusLine(result))}`,
   );
