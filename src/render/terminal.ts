@@ -43,7 +43,7 @@ export function renderTerminal(result: RunResult, options: TerminalOptions): str
 
   const status = headline(result);
   out.push(
-    `${paint('status:', 'bold')} ${colorOf(result.status) ? paint(status, colorOf(result.status)!) : status}  ${oneLine(statusLine(result))}`,
+    `${paint(result.command === 'validate' || result.command === 'plan' ? 'result:' : 'status:', 'bold')} ${colorOf(result.status) ? paint(status, colorOf(result.status)!) : status}  ${oneLine(statusLine(result))}`,
   );
   if (result.headAddress) out.push(`head address:   ${result.headAddress}`);
   if (result.clientAddress) out.push(`client address: ${result.clientAddress}`);
