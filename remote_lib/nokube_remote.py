@@ -564,6 +564,11 @@ def verb_probe(inp):
     }
     if err:
         out["storage"]["error"] = err
+    if inp.get("role") == "head":
+        # What the last `start` applied (nodes it may have to stop later) and, while the cluster
+        # runs, its token so workers started now can join a head that is kept.
+        out["members"] = read_json_file(os.path.join(state_dir(storage), "members.json"))
+        out["auth_token"] = read_token(os.path.join(state_dir(storage), "auth_token")) if pids else None
     if ray:
         out["ray"] = {"version": ray["version"], "python": ray["python"], "ray_bin": ray["ray_bin"],
                       "python_version": ray["python_version"], "token_auth": supports_token_auth(ray)}

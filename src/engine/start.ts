@@ -170,8 +170,11 @@ async function applyPlan(
         auth_token: token ?? null,
       });
       if (!answer.ok) {
-        const tail = answer.log_tail ? `\n${answer.log_tail}` : '';
-        throw Object.assign(new Error(`ray start failed: ${answer.error ?? 'unknown error'}${tail}`), { hint: answer.hint });
+        if (answer.log_tail) {
+          const tail = answer.log_tail.trimEnd().split('\n').slice(-15).join('\n');
+          options.reporter.node(node.name, `Ray's output:\n${tail}`);
+        }
+        throw Object.assign(new Error(answer.error ?? 'ray start failed'), { hint: answer.hint });
       }
       if (answer.auth_token) {
         options.reporter.secret(answer.auth_token);
