@@ -13,6 +13,7 @@ import {
   readdirSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,6 +38,7 @@ export function actionBundle(): string {
   const dir = join(tmpdir(), `nokube-action-bundle-${hash.digest('hex').slice(0, 16)}`);
   const entry = join(dir, 'index.js');
   if (existsSync(entry)) return entry;
+  pruneOldBundles(dir);
   const work = mkdtempSync(join(tmpdir(), 'nokube-action-build-'));
   const r = spawnSync(
     join(REPO, 'node_modules', '.bin', 'ncc'),
@@ -52,6 +54,19 @@ export function actionBundle(): string {
     rmSync(work, { recursive: true, force: true }); // another worker got there first
   }
   return entry;
+}
+
+/** Bundles of older sources, left by earlier runs: removed after a day. */
+function pruneOldBundles(keep: string): void {
+  for (const name of readdirSync(tmpdir())) {
+    const path = join(tmpdir(), name);
+    if (!name.startsWith('nokube-action-bundle-') || path === keep) continue;
+    try {
+      if (Date.now() - statSync(path).mtimeMs > 86_400_000) rmSync(path, { recursive: true, force: true });
+    } catch {
+      /* another process removed it */
+    }
+  }
 }
 
 export interface ActionRun {
