@@ -53,10 +53,12 @@ function rayProcesses(host: string): string {
 /** Ray's own node table, read inside the head with Ray's state API (not through nokube). */
 function headNodeTable(): { alive: string[]; cpus: Record<string, number> } {
   const py = `
-import json, os, ray
+import json, os
+# Ray reads its auth settings when it is imported: set them first.
 os.environ['RAY_AUTH_MODE'] = 'token' if os.path.exists('/opt/nokube/data/ray/head/state/auth_token') else 'disabled'
 if os.environ['RAY_AUTH_MODE'] == 'token':
     os.environ['RAY_AUTH_TOKEN'] = open('/opt/nokube/data/ray/head/state/auth_token').read().strip()
+import ray
 ray.init(address='10.88.0.11:6379', logging_level='ERROR')
 out = {'alive': [], 'cpus': {}}
 for n in ray.nodes():
@@ -112,9 +114,10 @@ describe.skipIf(!e2eEnabled)('cluster lifecycle on real test hosts', () => {
     expect(dash.status).toBeLessThan(500);
     const token = hostExec('nkh1', 'cat /opt/nokube/data/ray/head/state/auth_token 2>/dev/null || true').stdout.trim();
     const py = `
-import os, socket, ray
+import os, socket
 if os.environ.get('TOKEN'):
     os.environ['RAY_AUTH_MODE'] = 'token'; os.environ['RAY_AUTH_TOKEN'] = os.environ['TOKEN']
+import ray
 ray.init('ray://10.88.0.11:10001', logging_level='ERROR')
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 @ray.remote(num_cpus=0)
@@ -234,7 +237,8 @@ describe.skipIf(!e2eEnabled)('preflight catches trouble before anything starts',
   });
 
   it('a port already taken on the head by something else', async () => {
-    hostExec('nkh1', 'nohup python3 -c "import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\'0.0.0.0\', 6379)); s.listen(); time.sleep(120)" >/dev/null 2>&1 &');
+    const holder = "import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', 6379)); s.listen(); time.sleep(120)";
+    hostExec('nkh1', `nohup python3 -c "${holder}" nokube-port-holder >/dev/null 2>&1 &`);
     try {
       await new Promise((r) => setTimeout(r, 500));
       const r = await run(two('10.88.0.12:22'));
@@ -244,7 +248,7 @@ describe.skipIf(!e2eEnabled)('preflight catches trouble before anything starts',
       expect(err.hint).toContain('netstat -tlnp | grep :6379');
       expect(rayProcesses('nkh2')).toBe('');
     } finally {
-      hostExec('nkh1', "pkill -f 'bind..0.0.0.0., 6379' || true");
+      hostExec('nkh1', 'pkill -f nokube-port-holder || true');
     }
   });
 

@@ -5,7 +5,7 @@ import type { ClusterConfig } from '../config/types';
 import { countChanges, livePlan, offlinePlan } from './plan';
 import type { PhaseClock } from './result';
 import type { ClusterSession } from './session';
-import { liveNodes, probeAll, wantedSpecs } from './start';
+import { liveNodes, probeAll, recordedMembers, wantedSpecs } from './start';
 import type { RunOptions, RunResult } from './types';
 
 /** Whether a live look is possible at all: some key, agent or password to log in with. */
@@ -31,7 +31,8 @@ export async function planCluster(session: ClusterSession, result: RunResult, cl
   } else {
     const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
     const probed = await clock.phase('inspect', () => probeAll(session, handles, false));
-    const members = probed.probes.get(cluster.head.name)?.members ?? previous?.nodes.map((n) => ({ name: n.name, role: n.role, ssh_url: n.sshUrl })) ?? [];
+    const recorded = recordedMembers(session, probed);
+    const members = recorded.length ? recorded : (previous?.nodes.map((n) => ({ name: n.name, role: n.role, ssh_url: n.sshUrl })) ?? []);
     result.plan = livePlan(cluster, wantedSpecs(session), liveNodes(cluster, session, probed), members);
     for (const h of handles) {
       if (h.error) result.warnings.push(`${h.node.name}: live state unknown (${h.error.message})`);

@@ -37,9 +37,13 @@ export class ClusterSession {
     return h;
   }
 
-  /** Connects every node not yet connected; failures are kept on the handle, never thrown. */
-  async connect(nodes: NodeSpec[]): Promise<NodeHandle[]> {
-    const { reporter, ssh, env } = this.options;
+  /**
+   * Connects every node not yet connected; failures are kept on the handle, never thrown.
+   * `override` changes SSH options for these nodes only (a removed node's recorded user).
+   */
+  async connect(nodes: NodeSpec[], override: Partial<RunOptions['ssh']> = {}): Promise<NodeHandle[]> {
+    const { reporter, env } = this.options;
+    const ssh = { ...this.options.ssh, ...override };
     await mapLimit(nodes, this.options.concurrency, async (node) => {
       const h = this.handle(node);
       if (h.conn || h.error) return;

@@ -3,7 +3,7 @@
 // A node already running as configured is left alone.
 import { hostname } from 'node:os';
 import type { ClusterConfig, NodeSpec } from '../config/types';
-import type { AppliedSpec, ClusterMember, ProbeAnswer, StatusAnswer } from '../remote/types';
+import type { AppliedSpec, ClusterMember, MembersRecord, ProbeAnswer, StatusAnswer } from '../remote/types';
 import { mapLimit } from '../ssh';
 import { clientPort, dashboardPort, desiredSpec, gcsPort, hostForUrl, rayArgs } from './desired';
 import { assessCluster, type NodeObservation } from './health';
@@ -94,7 +94,7 @@ export async function startCluster(session: ClusterSession, result: RunResult, c
   const probed = await clock.phase('preflight', () => probeAll(session, handles, true));
   const wanted = wantedSpecs(session);
   const headProbe = probed.probes.get(cluster.head.name);
-  const members = headProbe?.members ?? [];
+  const members = recordedMembers(session, probed);
   const plan = livePlan(cluster, wanted, liveNodes(cluster, session, probed), members);
   result.plan = plan;
   result.changes = countChanges(plan);
@@ -202,11 +202,11 @@ async function applyPlan(
 
 /** Nodes the last applied config had and this one drops: stopped with the same credentials. */
 async function stopRemoved(session: ClusterSession, plan: PlanItem[], probed: Probed, result: RunResult): Promise<void> {
-  const members = probed.probes.get(session.cluster.head.name)?.members ?? [];
-  const gone = plan.filter((p) => p.action === 'stop');
-  const nodes = gone.map((p) => memberNode(members.find((m) => m.name === p.node)!, session.cluster));
-  await session.connect(nodes);
-  await mapLimit(nodes, session.options.concurrency, async (node) => {
+  const members = recordedMembers(session, probed);
+  const gone = plan.filter((p) => p.action === 'stop').map((p) => members.find((m) => m.name === p.node)!);
+  await mapLimit(gone, session.options.concurrency, async (member) => {
+    const node = memberNode(member, session.cluster);
+    await session.connect([node], { defaultUser: member.user ?? session.options.ssh.defaultUser });
     const h = session.handle(node);
     try {
       if (h.error) throw Object.assign(new Error(h.error.message), { hint: h.error.hint });
@@ -229,7 +229,7 @@ function memberNode(m: ClusterMember, cluster: ClusterConfig): NodeSpec {
     sshPort: match[2] ? Number(match[2]) : 22,
     ray: {},
     storage: { type: 'local', path: m.storage ?? undefined },
-    users: m.user ? [{ userid: m.user, pos: cluster.head.pos }] : [],
+    users: [],
     index: -1,
     pos: cluster.head.pos,
   };
@@ -319,7 +319,14 @@ async function recordMembers(session: ClusterSession, probed: Probed): Promise<v
     user: session.handle(n).conn?.user,
     storage: n.storage.path ?? null,
   }));
-  await head.conn.uploadFile(JSON.stringify(members, null, 2) + '\n', `${storage}/state/members.json`, 0o600);
+  const record: MembersRecord = { cluster: cluster.clusterName, nodes: members };
+  await head.conn.uploadFile(JSON.stringify(record, null, 2) + '\n', `${storage}/state/members.json`, 0o600);
+}
+
+/** What the head remembers of the last applied config (ignored when another cluster wrote it). */
+export function recordedMembers(session: ClusterSession, probed: Probed): ClusterMember[] {
+  const record = probed.probes.get(session.cluster.head.name)?.members;
+  return record && record.cluster === session.cluster.clusterName ? record.nodes : [];
 }
 
 function markNodes(result: RunResult, plan: PlanItem[], state: 'not-started', errors: { node?: string; message: string }[]): void {

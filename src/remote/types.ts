@@ -38,9 +38,15 @@ export interface ProbeAnswer extends RemoteAnswer {
   running: boolean;
   applied: AppliedSpec | null;
   /** Head only: nodes the last `start` applied (for `stop` actions on dropped nodes). */
-  members?: ClusterMember[] | null;
+  members?: MembersRecord | null;
   /** Head only, when token auth is set up: the cluster's token (masked by the engine). */
   auth_token?: string | null;
+}
+
+/** `state/members.json` on the head, written by the engine after a successful start. */
+export interface MembersRecord {
+  cluster: string;
+  nodes: ClusterMember[];
 }
 
 export interface ClusterMember {
