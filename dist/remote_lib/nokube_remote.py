@@ -1,0 +1,1034 @@
+#!/usr/bin/env python3
+"""nokube remote library: run on a Ray node as `<python> nokube_remote.py <verb>`.
+
+One JSON object on stdin, one JSON object on stdout, logs on stderr. Python 3.8+, standard library
+only. Verbs: probe, start, status, stop, lock, unlock. See PROTOCOL.md next to this file.
+"""
+import errno
+import fcntl
+import hashlib
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+LIB_VERSION = 1
+MARK_ENV = "NOKUBE_RAY_MARK"  # exported to `ray start`; every Ray process of the cluster inherits it
+# Ray puts unix sockets at <temp>/session_<YYYY-MM-DD_HH-MM-SS_ffffff>_<pid>/sockets/<name>
+# (longest names: dash_MetricsHead, plasma_store). AF_UNIX paths are at most 107 bytes.
+SOCK_PATH_MAX = 107
+SESSION_PART = len("/session_2026-01-01_00-00-00_000000_") + 7  # pid up to 7 digits
+SOCKET_PART = len("/sockets/") + 20
+MAX_TEMP_DIR_LEN = SOCK_PATH_MAX - SESSION_PART - SOCKET_PART  # = 35
+DEFAULT_GRACE_SEC = 10.0
+TOKEN_AUTH_MIN = (2, 52)  # first Ray with RAY_AUTH_MODE=token (also checked by file presence)
+
+
+def log(*a):
+    print("nokube_remote:", *a, file=sys.stderr, flush=True)
+
+
+class Fail(Exception):
+    def __init__(self, error, hint=None, **extra):
+        Exception.__init__(self, error)
+        self.error = error
+        self.hint = hint
+        self.extra = extra
+
+
+# ----------------------------------------------------------------------------------------------
+# paths and markers
+
+
+def cluster_name(inp):
+    c = inp.get("cluster")
+    if not c or not isinstance(c, str) or not re.match(r"^[A-Za-z0-9._-]{1,100}$", c):
+        raise Fail("invalid or missing 'cluster': %r" % (c,))
+    return c
+
+
+def storage_path(inp):
+    s = inp.get("storage")
+    if not s:
+        s = os.path.join(os.path.expanduser("~"), ".nokube", cluster_name(inp))
+    s = os.path.expanduser(s)
+    if not os.path.isabs(s):
+        raise Fail("storage path must be absolute: %r" % s)
+    return os.path.normpath(s)
+
+
+def cluster_mark(cluster, storage):
+    return hashlib.sha1(("%s\0%s" % (cluster, storage)).encode()).hexdigest()[:16]
+
+
+def temp_dir_for(cluster, storage):
+    """Ray's --temp-dir: <storage>/ray when short enough for Ray's unix sockets, else /tmp/ray/nk-<h>."""
+    preferred = os.path.join(storage, "ray")
+    if len(preferred.encode()) <= MAX_TEMP_DIR_LEN:
+        return preferred
+    return "/tmp/ray/nk-" + hashlib.sha1(("%s\0%s" % (cluster, storage)).encode()).hexdigest()[:10]
+
+
+def state_dir(storage):
+    return os.path.join(storage, "state")
+
+
+def read_json_file(path):
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def write_json_atomic(path, obj, mode=0o644):
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w") as f:
+        json.dump(obj, f, indent=1, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)
+
+
+def ensure_dirs(storage):
+    for sub in ("", "state", "logs", "lib"):
+        os.makedirs(os.path.join(storage, sub), exist_ok=True)
+
+
+# ----------------------------------------------------------------------------------------------
+# processes
+
+
+def _read(path, binary=False):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        return data if binary else data.decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+def _ancestors():
+    out = set()
+    pid = os.getpid()
+    while pid > 1 and pid not in out:
+        out.add(pid)
+        st = _read("/proc/%d/stat" % pid)
+        if not st:
+            break
+        try:
+            pid = int(st.rsplit(")", 1)[1].split()[1])
+        except (IndexError, ValueError):
+            break
+    return out
+
+
+def _arg_names_dir(arg, d, d_slash, d_eq):
+    return arg == d or arg.startswith(d_slash) or (d_eq in arg and (arg.endswith(d_eq) or (d_eq + b"/") in arg))
+
+
+def cluster_pids(cluster, storage, proc="/proc"):
+    """PIDs of this cluster's processes on this node. A process belongs to the cluster when
+    - its environ has NOKUBE_RAY_MARK=<mark> (exported to `ray start`, inherited by Ray's daemons), or
+    - its cmdline names the cluster's Ray temp dir (raylet, gcs_server, log_monitor, ... all get it), or
+    - it descends from such a process (Ray's agents and workers rewrite their proctitle, which also
+      clobbers /proc/<pid>/environ, e.g. `ray::DashboardAgent`), or
+    - its cmdline mentions ray and it has a file open under the temp dir or its cwd is inside the
+      storage path (orphans of the above whose parent is gone).
+    Zombies (empty cmdline) and this process's ancestors are excluded."""
+    mark = ("%s=%s" % (MARK_ENV, cluster_mark(cluster, storage))).encode()
+    temp = temp_dir_for(cluster, storage)
+    tb = temp.encode()
+    tb_slash, tb_eq = tb + b"/", b"=" + tb
+    skip = _ancestors()
+    hits = set()
+    maybe = []
+    children = {}
+    try:
+        names = os.listdir(proc)
+    except OSError:
+        return []
+    for n in names:
+        if not n.isdigit():
+            continue
+        pid = int(n)
+        if pid in skip:
+            continue
+        cmd = _read("%s/%s/cmdline" % (proc, n), binary=True)
+        if not cmd:
+            continue  # kernel thread or zombie
+        st = _read("%s/%s/stat" % (proc, n))
+        if st:
+            try:
+                children.setdefault(int(st.rsplit(")", 1)[1].split()[1]), []).append(pid)
+            except (IndexError, ValueError):
+                pass
+        if any(_arg_names_dir(arg, tb, tb_slash, tb_eq) for arg in cmd.split(b"\0")):
+            hits.add(pid)
+            continue
+        env = _read("%s/%s/environ" % (proc, n), binary=True)
+        if env and mark in env.split(b"\0"):
+            hits.add(pid)
+            continue
+        if b"ray" in cmd.lower():
+            maybe.append(pid)
+    # descendants of hits
+    todo = list(hits)
+    while todo:
+        for c in children.get(todo.pop(), ()):
+            if c not in hits and c not in skip:
+                hits.add(c)
+                todo.append(c)
+    sp = os.path.join(storage, "")
+    for pid in maybe:
+        if pid in hits:
+            continue
+        try:
+            cwd = os.readlink("%s/%d/cwd" % (proc, pid))
+        except OSError:
+            cwd = ""
+        if cwd == storage or cwd.startswith(sp) or cwd == temp or cwd.startswith(temp + "/"):
+            hits.add(pid)
+            continue
+        fdd = "%s/%d/fd" % (proc, pid)
+        try:
+            fds = os.listdir(fdd)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                t = os.readlink("%s/%s" % (fdd, fd))
+            except OSError:
+                continue
+            if t.startswith(temp + "/"):
+                hits.add(pid)
+                break
+    return sorted(hits)
+
+
+def pid_alive(pid):
+    st = _read("/proc/%d/stat" % pid)
+    if st is None:
+        return False
+    try:
+        return st.rsplit(")", 1)[1].split()[0] != "Z"
+    except IndexError:
+        return False
+
+
+def _stop_bucket(pid, proc="/proc"):
+    """Ray's own `ray stop` order: raylet first, then everything else, gcs_server last (stopping them all
+    at once makes raylet and GCS wait for each other until the grace period ends)."""
+    cmd = _read("%s/%d/cmdline" % (proc, pid), binary=True) or b""
+    exe = os.path.basename(cmd.split(b"\0", 1)[0].split(b" ", 1)[0])
+    if exe == b"raylet":
+        return 0
+    if exe == b"gcs_server":
+        return 2
+    return 1
+
+
+def _signal_and_wait(pids, grace, killed):
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 3.0)):
+        live = [p for p in pids if pid_alive(p)]
+        if not live:
+            return
+        for p in live:
+            try:
+                os.kill(p, sig)
+                killed.add(p)
+            except ProcessLookupError:
+                pass
+            except PermissionError:
+                log("no permission to signal pid %d" % p)
+        deadline = time.time() + wait
+        while time.time() < deadline and any(pid_alive(p) for p in live):
+            time.sleep(0.02)
+
+
+def stop_cluster(cluster, storage, grace=DEFAULT_GRACE_SEC, proc="/proc"):
+    """SIGTERM this cluster's processes (raylet, others, GCS), SIGKILL after the grace period, verify."""
+    pids = [p for p in cluster_pids(cluster, storage, proc) if pid_alive(p)]
+    was_running = bool(pids)
+    killed = set()
+    per_bucket = max(1.0, float(grace) / 3)
+    if pids:
+        for bucket in (0, 1, 2):
+            cur = [p for p in cluster_pids(cluster, storage, proc) if pid_alive(p)]
+            if bucket < 2:
+                cur = [p for p in cur if _stop_bucket(p, proc) == bucket]
+            _signal_and_wait(cur, per_bucket, killed)
+        for _ in range(3):  # anything that appeared meanwhile (e.g. a worker being spawned)
+            cur = [p for p in cluster_pids(cluster, storage, proc) if pid_alive(p)]
+            if not cur:
+                break
+            _signal_and_wait(cur, 0.0, killed)
+    remaining = [p for p in cluster_pids(cluster, storage, proc) if pid_alive(p)]
+    return {"was_running": was_running, "killed": len(killed), "remaining": len(remaining),
+            "remaining_pids": remaining}
+
+
+# ----------------------------------------------------------------------------------------------
+# ports
+
+
+TCP_LISTEN = "0A"
+
+
+def parse_proc_net_tcp(text):
+    """[(port, inode)] of LISTEN sockets in /proc/net/tcp or tcp6 text."""
+    out = []
+    for line in text.splitlines()[1:]:
+        f = line.split()
+        if len(f) < 10 or f[3] != TCP_LISTEN:
+            continue
+        try:
+            port = int(f[1].rsplit(":", 1)[1], 16)
+            inode = int(f[9])
+        except (IndexError, ValueError):
+            continue
+        out.append((port, inode))
+    return out
+
+
+def listening_ports(proc="/proc"):
+    """{port: set(inodes)} of TCP listeners (IPv4 and IPv6) in this network namespace."""
+    res = {}
+    for name in ("tcp", "tcp6"):
+        text = _read("%s/net/%s" % (proc, name))
+        if not text:
+            continue
+        for port, inode in parse_proc_net_tcp(text):
+            res.setdefault(port, set()).add(inode)
+    return res
+
+
+def socket_inodes_of(pids, proc="/proc"):
+    inodes = set()
+    for p in pids:
+        d = "%s/%d/fd" % (proc, p)
+        try:
+            fds = os.listdir(d)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                t = os.readlink("%s/%s" % (d, fd))
+            except OSError:
+                continue
+            if t.startswith("socket:["):
+                try:
+                    inodes.add(int(t[8:-1]))
+                except ValueError:
+                    pass
+    return inodes
+
+
+def port_report(ports, cluster, storage, pids=None):
+    listen = listening_ports()
+    mine = None
+    out = []
+    for item in ports or []:
+        port = int(item.get("port"))
+        inodes = listen.get(port, set())
+        by_us = False
+        if inodes:
+            if mine is None:
+                mine = socket_inodes_of(pids if pids is not None else cluster_pids(cluster, storage))
+            by_us = bool(inodes & mine)
+        out.append({"name": item.get("name"), "port": port, "in_use": bool(inodes),
+                    "by_this_cluster": by_us})
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# python / ray discovery (without importing ray: `import ray` costs ~1 s)
+
+_INFO_SNIPPET = r"""
+import json, os, sys
+r = {"python": sys.executable, "version": "%d.%d.%d" % sys.version_info[:3], "prefix": sys.prefix}
+try:
+    import importlib.util
+    spec = importlib.util.find_spec("ray")
+    if spec is not None and spec.submodule_search_locations:
+        r["ray_dir"] = list(spec.submodule_search_locations)[0]
+        import glob
+        for d in glob.glob(os.path.join(os.path.dirname(r["ray_dir"]), "ray-*.dist-info")):
+            r["ray_version"] = os.path.basename(d)[4:-10]
+        if not r.get("ray_version"):
+            try:
+                import importlib.metadata as md
+                r["ray_version"] = md.version("ray")
+            except Exception:
+                pass
+except Exception as e:
+    r["error"] = str(e)
+print(json.dumps(r))
+"""
+
+
+def interpreter_info(python):
+    """{python, version, prefix, ray_dir?, ray_version?} of an interpreter, or raise Fail."""
+    if python is None:
+        ns = {}
+        import io
+        import contextlib
+
+        buf = io.StringIO()
+        with contextlib.redirect_stdout(buf):
+            exec(_INFO_SNIPPET, ns)  # noqa: S102 - constant snippet
+        return json.loads(buf.getvalue())
+    exe = python if os.sep in python else shutil.which(python)
+    if not exe:
+        raise Fail("python interpreter %r not found on PATH" % python)
+    try:
+        p = subprocess.run([exe, "-c", _INFO_SNIPPET], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           stdin=subprocess.DEVNULL, timeout=60)
+    except OSError as e:
+        raise Fail("cannot run %s: %s" % (exe, e.strerror))
+    if p.returncode != 0:
+        raise Fail("%s failed: %s" % (exe, p.stderr.decode(errors="replace").strip()[-500:]))
+    return json.loads(p.stdout.decode())
+
+
+def _shebang(path):
+    try:
+        with open(path, "rb") as f:
+            line = f.readline(512)
+    except OSError:
+        return None
+    if not line.startswith(b"#!"):
+        return None
+    parts = line[2:].decode(errors="replace").strip().split()
+    if not parts:
+        return None
+    if os.path.basename(parts[0]) == "env" and len(parts) > 1:
+        return shutil.which(parts[1])
+    return parts[0]
+
+
+def find_ray(configured_python):
+    """-> (ray info dict | None, python info dict, error | None)
+
+    ray info: {version, python, ray_bin, python_version, ray_dir}."""
+    candidates = []
+    if configured_python:
+        candidates.append(configured_python)
+    candidates.append(sys.executable)
+    errors = []
+    first_info = None
+    tried = set()
+    ray_on_path = shutil.which("ray")
+    if ray_on_path:
+        sb = _shebang(ray_on_path)
+        if sb:
+            candidates.append(sb)
+    for c in candidates:
+        key = os.path.realpath(shutil.which(c) or c) + "|" + c
+        if key in tried:
+            continue
+        tried.add(key)
+        try:
+            same = os.path.abspath(shutil.which(c) or c) == os.path.abspath(sys.executable)
+            info = interpreter_info(None if same else c)
+        except Fail as e:
+            errors.append(e.error)
+            continue
+        if first_info is None:
+            first_info = info
+        if info.get("ray_dir") and info.get("ray_version"):
+            exe = info["python"] or c
+            ray_bin = None
+            for d in (os.path.join(info.get("prefix") or "", "bin"), os.path.dirname(exe)):
+                cand = os.path.join(d, "ray")
+                if os.path.isfile(cand) and os.access(cand, os.X_OK):
+                    ray_bin = cand
+                    break
+            if ray_bin is None and ray_on_path and _shebang(ray_on_path) in (exe, c):
+                ray_bin = ray_on_path
+            return ({"version": info["ray_version"], "python": exe, "ray_bin": ray_bin,
+                     "python_version": info["version"], "ray_dir": info["ray_dir"]}, info, None)
+        errors.append("%s (Python %s) has no ray package" % (info.get("python") or c, info.get("version")))
+    if first_info is None:
+        first_info = {"python": configured_python or sys.executable, "version": None}
+    return None, first_info, "; ".join(errors) or "ray not found"
+
+
+def version_tuple(v):
+    out = []
+    for part in re.split(r"[.+-]", v or ""):
+        if part.isdigit():
+            out.append(int(part))
+        else:
+            m = re.match(r"^(\d+)", part)
+            if m:
+                out.append(int(m.group(1)))
+            break
+    return tuple(out)
+
+
+def supports_token_auth(ray):
+    if not ray:
+        return False
+    d = ray.get("ray_dir")
+    if d and os.path.isfile(os.path.join(d, "_private", "authentication", "authentication_token_setup.py")):
+        return True
+    return version_tuple(ray.get("version")) >= TOKEN_AUTH_MIN
+
+
+def ray_cmd(ray):
+    if ray.get("ray_bin"):
+        return [ray["ray_bin"]]
+    return [ray["python"], "-c", "import sys; sys.argv[0] = 'ray'; from ray.scripts.scripts import main; sys.exit(main())"]
+
+
+# ----------------------------------------------------------------------------------------------
+# verbs
+
+
+def storage_check(storage):
+    """(writable, error)"""
+    try:
+        ensure_dirs(storage)
+        fd, path = None, os.path.join(storage, "state", ".probe.%d" % os.getpid())
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.write(fd, b"ok")
+        os.close(fd)
+        os.unlink(path)
+        return True, None
+    except OSError as e:
+        where = e.filename or storage
+        user = current_user()
+        return False, "storage path %s is not writable by %s: %s (hint: sudo mkdir -p %s && sudo chown -R %s %s)" % (
+            where, user, e.strerror or e, storage, user, storage)
+
+
+def current_user():
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (KeyError, ImportError):
+        return os.environ.get("USER") or str(os.getuid())
+
+
+def meminfo_bytes():
+    text = _read("/proc/meminfo") or ""
+    m = re.search(r"^MemTotal:\s+(\d+)\s+kB", text, re.M)
+    return int(m.group(1)) * 1024 if m else None
+
+
+def shm_bytes():
+    try:
+        st = os.statvfs("/dev/shm")
+        return st.f_blocks * st.f_frsize
+    except OSError:
+        return None
+
+
+def cpu_count():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count()
+
+
+def verb_probe(inp):
+    cluster = cluster_name(inp)
+    storage = storage_path(inp)
+    writable, err = storage_check(storage)
+    ray, pyinfo, ray_error = find_ray(inp.get("python"))
+    pids = cluster_pids(cluster, storage)
+    out = {
+        "ok": True,
+        "hostname": socket.gethostname(),
+        "user": current_user(),
+        "storage": {"path": storage, "writable": writable},
+        "python": {"path": pyinfo.get("python"), "version": pyinfo.get("version")},
+        "ray": None,
+        "cpus": cpu_count(),
+        "memory_bytes": meminfo_bytes(),
+        "shm_bytes": shm_bytes(),
+        "ports": port_report(inp.get("ports"), cluster, storage, pids),
+        "running": bool(pids),
+        "applied": read_json_file(os.path.join(state_dir(storage), "applied.json")),
+        "temp_dir": temp_dir_for(cluster, storage),
+    }
+    if err:
+        out["storage"]["error"] = err
+    if inp.get("role") == "head":
+        # What the last `start` applied (nodes it may have to stop later) and, while the cluster
+        # runs, its token so workers started now can join a head that is kept.
+        out["members"] = read_json_file(os.path.join(state_dir(storage), "members.json"))
+        out["auth_token"] = read_token(os.path.join(state_dir(storage), "auth_token")) if pids else None
+    if ray:
+        out["ray"] = {"version": ray["version"], "python": ray["python"], "ray_bin": ray["ray_bin"],
+                      "python_version": ray["python_version"], "token_auth": supports_token_auth(ray)}
+        out["python"] = {"path": ray["python"], "version": ray["python_version"]}
+        want = inp.get("ray_version")
+        if want and want != ray["version"]:
+            out["ray_error"] = "Ray %s found (%s), but %s is required" % (ray["version"], ray["python"], want)
+    else:
+        out["ray_error"] = ray_error
+    return out
+
+
+def _label_arg(labels, ray_version):
+    items = sorted((str(k), str(v)) for k, v in (labels or {}).items())
+    for k, v in items:
+        if "," in k + v or "=" in k + v:
+            raise Fail("label %s=%s contains ',' or '=' (not allowed in Ray labels)" % (k, v))
+    if version_tuple(ray_version) and version_tuple(ray_version) < (2, 45):
+        return json.dumps(dict(items), sort_keys=True)
+    return ",".join("%s=%s" % kv for kv in items)
+
+
+def build_start_argv(role, args, temp_dir, head_address=None, ray_version=None, base=("ray",)):
+    """The `ray start` argv (a list: never a shell string)."""
+    a = dict(args or {})
+    argv = list(base) + ["start"]
+    if role == "head":
+        argv += ["--head", "--port=%d" % int(a.get("gcs_port") or 6379)]
+        if a.get("port") is not None:
+            argv.append("--ray-client-server-port=%d" % int(a["port"]))
+        argv += ["--dashboard-host=0.0.0.0", "--dashboard-port=%d" % int(a.get("dashboard_port") or 8265),
+                 "--include-dashboard=true"]
+    elif role == "worker":
+        if not head_address:
+            raise Fail("worker start needs head_address")
+        argv.append("--address=%s" % head_address)
+    else:
+        raise Fail("role must be head or worker, not %r" % (role,))
+    if a.get("node_ip_address"):
+        argv.append("--node-ip-address=%s" % a["node_ip_address"])
+    for key, flag in (("num_cpus", "--num-cpus"), ("num_gpus", "--num-gpus"), ("memory", "--memory"),
+                      ("object_store_memory", "--object-store-memory")):
+        if a.get(key) is not None:
+            v = a[key]
+            if isinstance(v, float) and v.is_integer():
+                v = int(v)
+            argv.append("%s=%s" % (flag, v))
+    if a.get("resources"):
+        argv.append("--resources=%s" % json.dumps(a["resources"], sort_keys=True, separators=(",", ":")))
+    if a.get("labels"):
+        argv.append("--labels=%s" % _label_arg(a["labels"], ray_version))
+    argv += ["--temp-dir=%s" % temp_dir, "--disable-usage-stats"]
+    return argv
+
+
+def tail_text(path, lines=40, max_bytes=64 * 1024):
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - max_bytes))
+            data = f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(data.splitlines()[-lines:])
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def explain_failure(text, role, args, head_address):
+    t = _ANSI.sub("", text)
+    m = re.search(r"[Pp]ort (\d+) .*?(already in use|is in use|unavailable)", t) or \
+        re.search(r"(\d+).{0,40}[Aa]ddress already in use", t)
+    if m:
+        return ("ray start failed: port %s is already in use on this node" % m.group(1),
+                "free the port or choose another one in ray-config.yaml")
+    if "already running" in t:
+        return ("ray start failed: a Ray instance is already running with that address on this node",
+                "stop it (nokube ray stop) or choose another gcs_port")
+    if re.search(r"(Unauthenticated|InvalidAuthToken|UNAUTHENTICATED|Invalid authentication)", t):
+        return ("ray start failed: the head rejected this node's authentication token",
+                "restart the worker with the head's current token (nokube ray start)")
+    if role == "worker" and re.search(r"(Unable to connect|Failed to connect|timed out|Connection refused|"
+                                      r"Failed to get the system config|could not connect)", t, re.I):
+        return ("ray start failed: cannot reach the head's GCS at %s" % head_address,
+                "check that the head is running and that the node can reach %s (firewall?)" % head_address)
+    m = re.search(r"Ray component (\S+) is trying to use a port number (\d+) that is used by other components", t)
+    if m:
+        info = re.search(r"Port information: (.*)", t)
+        hint = "choose ports that no two Ray components share"
+        if m.group(1) == "worker_ports":
+            rng = re.search(r"'worker_ports': '\d+ ports from (\d+) to (\d+)'", t)
+            hint = "port %s lies in Ray's worker port range %s; choose gcs_port, port and dashboard_port outside it" % (
+                m.group(2), "%s-%s" % rng.groups() if rng else "10002-19999")
+        return ("ray start failed: port %s is claimed by two Ray components (%s)%s" % (
+            m.group(2), m.group(1), ("; " + info.group(1)[:400]) if info else ""), hint)
+    errs = [ln.strip() for ln in t.splitlines() if re.match(r"^\s*[A-Za-z_.]*(Error|Exception): ", ln)]
+    if errs:
+        return ("ray start failed: %s" % errs[-1][:400], None)
+    last = [ln for ln in t.splitlines() if ln.strip()]
+    return ("ray start failed: %s" % (last[-1].strip()[:400] if last else "no output"), None)
+
+
+def read_node_id(temp_dir):
+    d = os.path.join(temp_dir, "session_latest")
+    try:
+        for n in os.listdir(d):
+            m = re.match(r"^(?:metrics_export_port|dashboard_agent_listen_port|runtime_env_agent_port)_([0-9a-f]{40,64})$", n)
+            if m:
+                return m.group(1)
+    except OSError:
+        pass
+    return None
+
+
+def read_token(path):
+    t = _read(path)
+    return t.strip() if t else None
+
+
+def write_token(path, token):
+    tmp = "%s.tmp.%d" % (path, os.getpid())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(token)
+    os.chmod(tmp, 0o600)
+    os.replace(tmp, path)
+
+
+def verb_start(inp):
+    cluster = cluster_name(inp)
+    storage = storage_path(inp)
+    role = inp.get("role")
+    args = inp.get("args") or {}
+    writable, err = storage_check(storage)
+    if not writable:
+        raise Fail(err)
+    ray, pyinfo, ray_error = find_ray(inp.get("python"))
+    if not ray:
+        raise Fail("Ray not found on this node: %s" % ray_error,
+                   "install ray (pip install 'ray[default]') or set ray_spec.python")
+    running = cluster_pids(cluster, storage)
+    if running:
+        if inp.get("restart"):
+            st = stop_cluster(cluster, storage, float(inp.get("grace_sec") or DEFAULT_GRACE_SEC))
+            if st["remaining"]:
+                raise Fail("could not stop the running Ray of cluster %s (pids %s)" % (cluster, st["remaining_pids"]))
+        else:
+            raise Fail("Ray of cluster %s is already running on this node" % cluster,
+                       "start with restart: true to restart it")
+    temp = temp_dir_for(cluster, storage)
+    try:
+        os.makedirs(temp, exist_ok=True)
+    except OSError as e:
+        raise Fail("cannot create Ray temp dir %s: %s" % (temp, e.strerror))
+
+    # ports we are about to bind: refuse early with a precise message
+    wanted = []
+    if role == "head":
+        wanted = [("gcs_port", int(args.get("gcs_port") or 6379)),
+                  ("dashboard_port", int(args.get("dashboard_port") or 8265))]
+        if args.get("port") is not None:
+            wanted.append(("port", int(args["port"])))
+    if role == "worker" and inp.get("head_address"):
+        host, _, port = str(inp["head_address"]).rpartition(":")
+        host = host.strip("[]")
+        try:
+            socket.create_connection((host, int(port)), timeout=float(inp.get("connect_timeout_sec") or 5)).close()
+        except (OSError, ValueError) as e:
+            raise Fail("cannot reach the head's GCS at %s from this node: %s" % (
+                inp["head_address"], getattr(e, "strerror", None) or e),
+                "check that the head is running and that this node can reach %s (firewall, node_ip_address)"
+                % inp["head_address"])
+    listen = listening_ports()
+    for name, port in wanted:
+        if port in listen:
+            raise Fail("port %d (%s) is already in use on this node by another process" % (port, name),
+                       "free the port or choose another %s in ray-config.yaml" % name)
+
+    env = dict(os.environ)
+    env[MARK_ENV] = cluster_mark(cluster, storage)
+    env["NOKUBE_CLUSTER"] = cluster
+    env["RAY_USAGE_STATS_ENABLED"] = "0"
+    env.pop("RAY_ADDRESS", None)
+    env.pop("RAY_AUTH_TOKEN", None)
+    token_path = os.path.join(state_dir(storage), "auth_token")
+    token = None
+    auth = "none"
+    want_auth = inp.get("token_auth", True) is not False
+    if supports_token_auth(ray) and want_auth:
+        if role == "head":
+            token = read_token(token_path)
+            if not token or inp.get("rotate_token"):
+                token = secrets.token_hex(32)
+            write_token(token_path, token)
+        else:
+            token = inp.get("auth_token")
+            if token:
+                write_token(token_path, token)
+    if token:
+        env["RAY_AUTH_MODE"] = "token"
+        env["RAY_AUTH_TOKEN_PATH"] = token_path
+        auth = "token"
+    elif supports_token_auth(ray):
+        env["RAY_AUTH_MODE"] = "disabled"
+        env.pop("RAY_AUTH_TOKEN_PATH", None)
+
+    argv = build_start_argv(role, args, temp, inp.get("head_address"), ray["version"], ray_cmd(ray))
+    log_path = os.path.join(storage, "logs", "ray-start.log")
+    timeout = float(inp.get("timeout_sec") or 180)
+    t0 = time.time()
+    with open(log_path, "wb") as lf:
+        lf.write(("$ %s\n" % " ".join(argv)).encode())
+        lf.flush()
+        try:
+            p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=lf, stderr=subprocess.STDOUT, env=env,
+                                 cwd=storage, start_new_session=True)
+        except OSError as e:
+            raise Fail("cannot run %s: %s" % (argv[0], e.strerror))
+        rc = None
+        auth_rejected = False
+        while True:
+            try:
+                rc = p.wait(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                pass
+            # a worker whose token the head rejects retries forever: stop early
+            if role == "worker" and "InvalidAuthToken" in tail_text(log_path, 20):
+                auth_rejected = True
+            if auth_rejected or time.time() - t0 > timeout:
+                p.kill()
+                p.wait()
+                rc = None
+                break
+    out_tail = tail_text(log_path, 40)
+    if rc != 0:
+        extra_logs = []
+        for n in ("raylet.err", "raylet.out", "gcs_server.err", "gcs_server.out"):
+            pth = os.path.join(temp, "session_latest", "logs", n)
+            if os.path.exists(pth) and os.path.getmtime(pth) >= t0 - 1:
+                tl = tail_text(pth, 10)
+                if tl.strip():
+                    extra_logs.append("--- %s ---\n%s" % (n, tl))
+        full = out_tail + ("\n" + "\n".join(extra_logs) if extra_logs else "")
+        # do not leave half-started processes behind
+        stop_cluster(cluster, storage, 5.0)
+        if auth_rejected:
+            error, hint = explain_failure("Invalid authentication token", role, args, inp.get("head_address"))
+        elif rc is None:
+            error, hint = "ray start did not return within %ds" % timeout, None
+        else:
+            error, hint = explain_failure(full, role, args, inp.get("head_address"))
+        raise Fail(error, hint, log_tail=_ANSI.sub("", full)[-8000:], ray_version=ray["version"])
+
+    node_id = read_node_id(temp)
+    runtime = {"temp_dir": temp, "role": role, "ray_version": ray["version"], "python": ray["python"],
+               "python_version": ray["python_version"], "node_id": node_id, "auth": auth,
+               "started_at": int(time.time()), "mark": cluster_mark(cluster, storage),
+               "dashboard_port": int(args.get("dashboard_port") or 8265) if role == "head" else None,
+               "gcs_port": int(args.get("gcs_port") or 6379) if role == "head" else None,
+               "argv": argv[len(ray_cmd(ray)):]}
+    write_json_atomic(os.path.join(state_dir(storage), "runtime.json"), runtime)
+    write_json_atomic(os.path.join(state_dir(storage), "applied.json"), inp.get("applied") or {})
+    out = {"ok": True, "ray_version": ray["version"], "python_version": ray["python_version"],
+           "node_id": node_id, "auth": auth, "temp_dir": temp, "log_tail": _ANSI.sub("", out_tail)[-4000:]}
+    if role == "head" and token:
+        out["auth_token"] = token
+    return out
+
+
+def _http_nodes(port, token, timeout=5.0):
+    url = "http://127.0.0.1:%d/api/v0/nodes?detail=true&limit=10000&timeout=%d" % (port, max(1, int(timeout)))
+    req = urllib.request.Request(url)
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    with urllib.request.urlopen(req, timeout=timeout) as r:
+        body = json.loads(r.read().decode())
+    if not body.get("result", True) and body.get("msg"):
+        raise RuntimeError(body.get("msg"))
+    data = body.get("data", {}).get("result", {})
+    rows = data.get("result", data) if isinstance(data, dict) else data
+    out = []
+    for n in rows:
+        labels = n.get("labels") or {}
+        out.append({"node_id": n.get("node_id"), "node_ip": n.get("node_ip"),
+                    "alive": n.get("state") == "ALIVE", "is_head": bool(n.get("is_head_node")),
+                    "name": labels.get("nokube.io/node"), "resources": n.get("resources_total") or {},
+                    "labels": labels, "state_message": n.get("state_message")})
+    return out
+
+
+_NODES_SNIPPET = r"""
+import json, sys, ray
+ray.init(address=sys.argv[1], logging_level="ERROR", log_to_driver=False)
+out = []
+for n in ray.nodes():
+    labels = n.get("Labels") or {}
+    out.append({"node_id": n.get("NodeID"), "node_ip": n.get("NodeManagerAddress"), "alive": bool(n.get("Alive")),
+                "name": labels.get("nokube.io/node"), "resources": n.get("Resources") or {}, "labels": labels})
+print("NOKUBE_NODES=" + json.dumps(out))
+"""
+
+
+def _python_nodes(python, gcs_address, token_path, timeout=60.0):
+    env = dict(os.environ)
+    env.pop("RAY_ADDRESS", None)
+    if token_path and os.path.exists(token_path):
+        env["RAY_AUTH_MODE"] = "token"
+        env["RAY_AUTH_TOKEN_PATH"] = token_path
+    p = subprocess.run([python, "-c", _NODES_SNIPPET, gcs_address], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       stdin=subprocess.DEVNULL, env=env, timeout=timeout)
+    for line in p.stdout.decode(errors="replace").splitlines():
+        if line.startswith("NOKUBE_NODES="):
+            return json.loads(line[len("NOKUBE_NODES="):])
+    raise RuntimeError("ray.nodes() failed: %s" % p.stderr.decode(errors="replace").strip()[-500:])
+
+
+def verb_status(inp):
+    cluster = cluster_name(inp)
+    storage = storage_path(inp)
+    sd = state_dir(storage)
+    pids = cluster_pids(cluster, storage)
+    runtime = read_json_file(os.path.join(sd, "runtime.json")) or {}
+    out = {"ok": True, "running": bool(pids), "applied": read_json_file(os.path.join(sd, "applied.json"))}
+    if pids and runtime:
+        out["ray_version"] = runtime.get("ray_version")
+        out["python_version"] = runtime.get("python_version")
+        out["node_id"] = runtime.get("node_id") or read_node_id(runtime.get("temp_dir") or temp_dir_for(cluster, storage))
+        out["auth"] = runtime.get("auth")
+    else:
+        ray, pyinfo, err = find_ray(inp.get("python"))
+        out["ray_version"] = ray["version"] if ray else None
+        out["python_version"] = ray["python_version"] if ray else pyinfo.get("version")
+    role = inp.get("role") or runtime.get("role")
+    if pids and role == "head":
+        dport = int(inp.get("dashboard_port") or runtime.get("dashboard_port") or 8265)
+        gport = int(inp.get("gcs_port") or runtime.get("gcs_port") or 6379)
+        token_path = os.path.join(sd, "auth_token")
+        token = read_token(token_path) if runtime.get("auth") == "token" else None
+        try:
+            out["cluster"] = _http_nodes(dport, token)
+            out["cluster_source"] = "dashboard"
+        except Exception as e:  # dashboard down or still starting
+            log("dashboard API on 127.0.0.1:%d failed (%s); falling back to ray.nodes()" % (dport, e))
+            try:
+                python = runtime.get("python") or (find_ray(inp.get("python"))[0] or {}).get("python")
+                out["cluster"] = _python_nodes(python, "127.0.0.1:%d" % gport,
+                                               token_path if token else None)
+                out["cluster_source"] = "ray.nodes"
+            except Exception as e2:
+                out["cluster"] = None
+                out["cluster_error"] = "cannot read the cluster view: dashboard: %s; ray.nodes(): %s" % (e, e2)
+    return out
+
+
+def verb_stop(inp):
+    cluster = cluster_name(inp)
+    storage = storage_path(inp)
+    res = stop_cluster(cluster, storage, float(inp.get("grace_sec") or DEFAULT_GRACE_SEC))
+    out = {"ok": res["remaining"] == 0, "was_running": res["was_running"], "killed": res["killed"],
+           "remaining": res["remaining"]}
+    if res["remaining"]:
+        out["error"] = "%d process(es) of cluster %s survived SIGKILL: pids %s" % (
+            res["remaining"], cluster, res["remaining_pids"])
+        out["hint"] = "they may belong to another user; check with: ps -o user,pid,cmd -p %s" % ",".join(
+            str(p) for p in res["remaining_pids"])
+    return out
+
+
+class _Guard:
+    def __init__(self, path):
+        self.path = path
+
+    def __enter__(self):
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *a):
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+def verb_lock(inp, now=None):
+    storage = storage_path(inp)
+    cluster_name(inp)
+    owner = str(inp.get("owner") or "")
+    if not owner:
+        raise Fail("lock needs an owner")
+    ttl = int(inp.get("ttl_sec") or 900)
+    ensure_dirs(storage)
+    sd = state_dir(storage)
+    path = os.path.join(sd, "lock.json")
+    now = time.time() if now is None else now
+    with _Guard(os.path.join(sd, ".lock.guard")):
+        cur = read_json_file(path)
+        if cur and cur.get("owner") != owner and now - float(cur.get("since", 0)) < float(cur.get("ttl_sec", ttl)):
+            return {"ok": True, "acquired": False, "holder": {"owner": cur.get("owner"), "since": cur.get("since")}}
+        stale = cur if cur and cur.get("owner") != owner else None
+        since = cur.get("since") if cur and cur.get("owner") == owner else now
+        write_json_atomic(path, {"owner": owner, "since": since, "renewed": now, "ttl_sec": ttl,
+                                 "host": socket.gethostname(), "pid": os.getpid()})
+    out = {"ok": True, "acquired": True, "holder": {"owner": owner, "since": since}}
+    if stale:
+        out["replaced_stale"] = {"owner": stale.get("owner"), "since": stale.get("since")}
+    return out
+
+
+def verb_unlock(inp):
+    storage = storage_path(inp)
+    cluster_name(inp)
+    owner = str(inp.get("owner") or "")
+    sd = state_dir(storage)
+    path = os.path.join(sd, "lock.json")
+    if not os.path.isdir(sd):
+        return {"ok": True, "released": False}
+    with _Guard(os.path.join(sd, ".lock.guard")):
+        cur = read_json_file(path)
+        if not cur:
+            return {"ok": True, "released": False}
+        if cur.get("owner") != owner and not inp.get("force"):
+            return {"ok": False, "released": False, "error": "the lock is held by %s, not %s" % (cur.get("owner"), owner),
+                    "holder": {"owner": cur.get("owner"), "since": cur.get("since")}}
+        os.unlink(path)
+    return {"ok": True, "released": True}
+
+
+VERBS = {"probe": verb_probe, "start": verb_start, "status": verb_status, "stop": verb_stop,
+         "lock": verb_lock, "unlock": verb_unlock}
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 1 or argv[0] not in VERBS:
+        print("usage: nokube_remote.py {%s} < input.json" % "|".join(sorted(VERBS)), file=sys.stderr)
+        return 2
+    raw = sys.stdin.read()
+    try:
+        inp = json.loads(raw) if raw.strip() else {}
+        if not isinstance(inp, dict):
+            raise ValueError("input must be a JSON object")
+    except ValueError as e:
+        out = {"ok": False, "error": "invalid JSON input: %s" % e}
+    else:
+        t0 = time.time()
+        try:
+            out = VERBS[argv[0]](inp)
+        except Fail as e:
+            out = {"ok": False, "error": e.error}
+            if e.hint:
+                out["hint"] = e.hint
+            out.update(e.extra)
+        out["elapsed_ms"] = int((time.time() - t0) * 1000)
+    out["lib_version"] = LIB_VERSION
+    sys.stdout.write(json.dumps(out, sort_keys=True) + "\n")
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
