@@ -16,7 +16,10 @@ export default tseslint.config(
     // The engine and its parts never know whether they run in a workflow or a terminal.
     files: ['src/engine/**', 'src/config/**', 'src/ssh/**', 'src/remote/**', 'src/render/**', 'src/cli/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['@actions/*'], message: 'Only src/action/ may import @actions/*.' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@actions/*'], message: 'Only src/action/ may import @actions/*.' }] },
+      ],
     },
   },
 );

@@ -89,7 +89,16 @@ describe.skipIf(!e2eEnabled)('cluster lifecycle on real test hosts', () => {
     info = requireTestHosts();
     rayStopAll(info);
     dir = mkdtempSync(join(tmpdir(), 'nokube-e2e-'));
-    flags = ['--user', 'nokube', '--identity', info.client.keys.ed25519, '--known-hosts', info.client.known_hosts, '--timeout', '120'];
+    flags = [
+      '--user',
+      'nokube',
+      '--identity',
+      info.client.keys.ed25519,
+      '--known-hosts',
+      info.client.known_hosts,
+      '--timeout',
+      '120',
+    ];
   });
   afterAll(() => {
     if (info) rayStopAll(info);
@@ -151,7 +160,11 @@ print(','.join(sorted(names)))
     const changed = rayletPid('nkh3');
     const plan = await cli('plan', file);
     expect(plan.code, plan.stderr).toBe(0);
-    expect(plan.json!.plan.map((p) => `${p.node}:${p.action}`)).toEqual(['ray-head:keep', 'ray-worker-1:keep', 'ray-worker-2:restart']);
+    expect(plan.json!.plan.map((p) => `${p.node}:${p.action}`)).toEqual([
+      'ray-head:keep',
+      'ray-worker-1:keep',
+      'ray-worker-2:restart',
+    ]);
     expect(plan.json!.plan[2].drift).toContainEqual({ field: 'ray_config.num_cpus', from: '2', to: '3' });
     const r = await cli('start', file);
     expect(r.code, r.stderr).toBe(0);
@@ -161,7 +174,7 @@ print(','.join(sorted(names)))
     expect(headNodeTable().cpus['ray-worker-2']).toBe(3);
   });
 
-  it("a worker whose raylet was killed makes status degraded (exit 1)", async () => {
+  it('a worker whose raylet was killed makes status degraded (exit 1)', async () => {
     const file = join(dir, 'c2.yaml');
     hostExec('nkh2', 'pkill -KILL -x raylet');
     let st: CliRun | undefined;
@@ -201,7 +214,16 @@ describe.skipIf(!e2eEnabled)('preflight catches trouble before anything starts',
     info = requireTestHosts();
     rayStopAll(info);
     dir = mkdtempSync(join(tmpdir(), 'nokube-e2e-pf-'));
-    flags = ['--user', 'nokube', '--identity', info.client.keys.ed25519, '--known-hosts', info.client.known_hosts, '--timeout', '60'];
+    flags = [
+      '--user',
+      'nokube',
+      '--identity',
+      info.client.keys.ed25519,
+      '--known-hosts',
+      info.client.known_hosts,
+      '--timeout',
+      '60',
+    ];
   });
   afterAll(() => {
     if (info) rayStopAll(info);
@@ -237,7 +259,8 @@ describe.skipIf(!e2eEnabled)('preflight catches trouble before anything starts',
   });
 
   it('a port already taken on the head by something else', async () => {
-    const holder = "import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', 6379)); s.listen(); time.sleep(120)";
+    const holder =
+      "import socket,time; s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('0.0.0.0', 6379)); s.listen(); time.sleep(120)";
     hostExec('nkh1', `nohup python3 -c "${holder}" nokube-port-holder >/dev/null 2>&1 &`);
     try {
       await new Promise((r) => setTimeout(r, 500));
@@ -253,9 +276,21 @@ describe.skipIf(!e2eEnabled)('preflight catches trouble before anything starts',
   });
 
   it('a changed host key is refused with its fingerprint and a known_hosts line', async () => {
-    const wrong = info.hosts.find((h) => h.name === 'nkh2')!.host_keys.map((k) => `10.88.0.11 ${k}`).join('\n');
+    const wrong = info.hosts
+      .find((h) => h.name === 'nkh2')!
+      .host_keys.map((k) => `10.88.0.11 ${k}`)
+      .join('\n');
     const kh = join(dir, 'wrong_known_hosts');
-    writeFileSync(kh, wrong + '\n' + info.hosts.filter((h) => h.name !== 'nkh1').flatMap((h) => h.host_keys.map((k) => `${h.ip} ${k}`)).join('\n') + '\n');
+    writeFileSync(
+      kh,
+      wrong +
+        '\n' +
+        info.hosts
+          .filter((h) => h.name !== 'nkh1')
+          .flatMap((h) => h.host_keys.map((k) => `${h.ip} ${k}`))
+          .join('\n') +
+        '\n',
+    );
     const r = await run(two('10.88.0.12:22'), ['--known-hosts', kh]);
     expect(r.code).toBe(1);
     const err = r.json!.errors!.find((e) => e.node === 'head')!;

@@ -40,7 +40,12 @@ describe('desired spec', () => {
 
   it('defaults: client 10001, gcs 6379, dashboard from ray_spec; workers carry no head-only ports', () => {
     const c = cluster([node('h', 'head', 'h.example'), node('w', 'worker', 'w.example')], { dashboardPort: 8999 });
-    expect(rayArgs(c, c.head, '10.1.1.1')).toMatchObject({ port: 10001, gcs_port: 6379, dashboard_port: 8999, node_ip_address: '10.1.1.1' });
+    expect(rayArgs(c, c.head, '10.1.1.1')).toMatchObject({
+      port: 10001,
+      gcs_port: 6379,
+      dashboard_port: 8999,
+      node_ip_address: '10.1.1.1',
+    });
     expect(rayArgs(c, c.workers[0], '10.1.1.2')).not.toHaveProperty('port');
     expect(addresses(c)).toEqual({
       headAddress: 'h.example:6379',
@@ -58,7 +63,10 @@ describe('desired spec', () => {
   it('names drifted fields in config words', () => {
     const a = threeNodes(2);
     const b = threeNodes(4);
-    const drift = specDrift(desiredSpec(a, a.workers[0], '10.0.0.2', 'x:1'), desiredSpec(b, b.workers[0], '10.0.0.2', 'x:1'));
+    const drift = specDrift(
+      desiredSpec(a, a.workers[0], '10.0.0.2', 'x:1'),
+      desiredSpec(b, b.workers[0], '10.0.0.2', 'x:1'),
+    );
     expect(drift).toEqual([{ field: 'ray_config.num_cpus', from: '2', to: '4' }]);
   });
 
@@ -106,7 +114,10 @@ describe('offline plan', () => {
 
   it('a dropped node is stopped and a new one started', () => {
     const prev = threeNodes();
-    const next = cluster([...threeNodes().nodes.filter((n) => n.name !== 'w2'), node('w3', 'worker', '10.0.0.4', { numCpus: 2 })]);
+    const next = cluster([
+      ...threeNodes().nodes.filter((n) => n.name !== 'w2'),
+      node('w3', 'worker', '10.0.0.4', { numCpus: 2 }),
+    ]);
     const plan = offlinePlan(next, prev);
     expect(plan.find((p) => p.node === 'w3')?.action).toBe('start');
     expect(plan.find((p) => p.node === 'w2')).toMatchObject({ action: 'stop', reason: 'removed from config' });
@@ -114,7 +125,12 @@ describe('offline plan', () => {
 });
 
 describe('live plan', () => {
-  const running = (applied: AppliedSpec, alive = true): LiveNode => ({ reachable: true, running: true, applied, alive });
+  const running = (applied: AppliedSpec, alive = true): LiveNode => ({
+    reachable: true,
+    running: true,
+    applied,
+    alive,
+  });
 
   it('a healthy cluster running as configured: 0 changes', () => {
     const c = threeNodes();
@@ -143,7 +159,10 @@ describe('live plan', () => {
     const old = wantedOf(threeNodes(1)).get('w1')!;
     const live = new Map([...wanted].map(([name, spec]) => [name, running(name === 'w1' ? old : spec)]));
     const plan = livePlan(c, wanted, live);
-    expect(plan.find((p) => p.node === 'w1')).toMatchObject({ action: 'restart', drift: [{ field: 'ray_config.num_cpus', from: '1', to: '2' }] });
+    expect(plan.find((p) => p.node === 'w1')).toMatchObject({
+      action: 'restart',
+      drift: [{ field: 'ray_config.num_cpus', from: '1', to: '2' }],
+    });
     expect(countChanges(plan)).toBe(1);
   });
 

@@ -32,7 +32,13 @@ describe('preflight', () => {
     const probes = new Map([
       ['head', probe({ ports: [{ name: 'gcs_port', port: 6379, in_use: true, by_this_cluster: false }] })],
       ['w1', probe({ ray: null, ray_error: 'No module named ray' })],
-      ['w2', probe({ ray: { version: '2.59.0', python: 'x' }, storage: { path: '/opt/x', writable: false, error: 'Permission denied' } })],
+      [
+        'w2',
+        probe({
+          ray: { version: '2.59.0', python: 'x' },
+          storage: { path: '/opt/x', writable: false, error: 'Permission denied' },
+        }),
+      ],
     ]);
     const problems = preflightProblems(c, probes);
     const byNode = (name: string) => problems.filter((p) => p.node === name);
@@ -40,7 +46,11 @@ describe('preflight', () => {
     expect(byNode('head')[0].hint).toContain('netstat -tlnp | grep :6379');
     expect(byNode('w1')[0].message).toContain('Ray is not installed');
     expect(byNode('w1')[0].hint).toContain('pip install "ray[default]"');
-    expect(byNode('w2').map((p) => p.message).join('\n')).toMatch(/not writable[\s\S]*Ray 2\.59\.0 is installed, but the head \(head\) has 2\.60\.0/);
+    expect(
+      byNode('w2')
+        .map((p) => p.message)
+        .join('\n'),
+    ).toMatch(/not writable[\s\S]*Ray 2\.59\.0 is installed, but the head \(head\) has 2\.60\.0/);
     expect(byNode('w2')[0].hint).toContain('chown -R ray:ray /opt/x');
   });
 

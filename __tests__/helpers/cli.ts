@@ -38,13 +38,22 @@ export interface CliRun {
   stdout: string;
   stderr: string;
   /** stdout parsed, when --json was given. */
-  json?: Record<string, unknown> & { status: string; nodes: { name: string; state: string }[]; plan: { node: string; action: string; drift: { field: string; from: string; to: string }[] }[]; errors?: { node: string | null; message: string; hint: string | null }[] };
+  json?: Record<string, unknown> & {
+    status: string;
+    nodes: { name: string; state: string }[];
+    plan: { node: string; action: string; drift: { field: string; from: string; to: string }[] }[];
+    errors?: { node: string | null; message: string; hint: string | null }[];
+  };
 }
 
 export function nokube(args: string[], env: Record<string, string> = {}, timeoutMs = 300_000): Promise<CliRun> {
   ensureDist();
   return new Promise((resolvePromise, reject) => {
-    const child = spawn('node', [CLI, ...args], { cwd: REPO, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('node', [CLI, ...args], {
+      cwd: REPO,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));

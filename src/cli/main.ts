@@ -76,7 +76,11 @@ export function exitCode(result: RunResult, invalid: boolean): number {
   return 0;
 }
 
-function buildOptions(s: CliSettings, env: Record<string, string | undefined>, reporter: RunOptions['reporter']): RunOptions {
+function buildOptions(
+  s: CliSettings,
+  env: Record<string, string | undefined>,
+  reporter: RunOptions['reporter'],
+): RunOptions {
   const ssh = join(homedir(), '.ssh');
   const explicit = s.identities.length > 0;
   const keyFiles = explicit ? s.identities : DEFAULT_KEYS.map((k) => join(ssh, k)).filter((f) => existsSync(f));
@@ -86,7 +90,9 @@ function buildOptions(s: CliSettings, env: Record<string, string | undefined>, r
       reporter.secret(key);
       return { label: file, key };
     } catch (err) {
-      throw new Error(`cannot read --identity ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new Error(
+        `cannot read --identity ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
   });
   const knownHostsFile = s.knownHosts ?? join(ssh, 'known_hosts');
@@ -95,7 +101,9 @@ function buildOptions(s: CliSettings, env: Record<string, string | undefined>, r
     try {
       knownHosts = readFileSync(knownHostsFile, 'utf8');
     } catch (err) {
-      throw new Error(`cannot read --known-hosts ${knownHostsFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new Error(
+        `cannot read --known-hosts ${knownHostsFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
   }
   const passphrase = env.NOKUBE_SSH_PASSPHRASE || undefined;
@@ -105,7 +113,9 @@ function buildOptions(s: CliSettings, env: Record<string, string | undefined>, r
     try {
       previousConfigText = readFileSync(s.previous, 'utf8');
     } catch (err) {
-      throw new Error(`cannot read --previous ${s.previous}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new Error(
+        `cannot read --previous ${s.previous}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
   }
   return {

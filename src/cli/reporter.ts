@@ -24,7 +24,9 @@ export function terminalReporter(write: (line: string) => void, mask: SecretMask
   const out = (line: string) => write(mask.apply(line) + '\n');
   return {
     node: (name, message, elapsedMs) =>
-      out(`${stamp()}  ${name.padEnd(20)} ${message}${elapsedMs !== undefined ? ` (${(elapsedMs / 1000).toFixed(2)}s)` : ''}`),
+      out(
+        `${stamp()}  ${name.padEnd(20)} ${message}${elapsedMs !== undefined ? ` (${(elapsedMs / 1000).toFixed(2)}s)` : ''}`,
+      ),
     info: (message) => out(`${stamp()}  ${message}`),
     warn: (message) => out(`${stamp()}  warning: ${message}`),
     debug: (message) => {

@@ -32,7 +32,9 @@ export async function planCluster(session: ClusterSession, result: RunResult, cl
     const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
     const probed = await clock.phase('inspect', () => probeAll(session, handles, false));
     const recorded = recordedMembers(session, probed);
-    const members = recorded.length ? recorded : (previous?.nodes.map((n) => ({ name: n.name, role: n.role, ssh_url: n.sshUrl })) ?? []);
+    const members = recorded.length
+      ? recorded
+      : (previous?.nodes.map((n) => ({ name: n.name, role: n.role, ssh_url: n.sshUrl })) ?? []);
     result.plan = livePlan(cluster, wantedSpecs(session), liveNodes(cluster, session, probed), members);
     for (const h of handles) {
       if (h.error) result.warnings.push(`${h.node.name}: live state unknown (${h.error.message})`);

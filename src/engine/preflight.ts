@@ -4,7 +4,8 @@ import type { ClusterConfig } from '../config/types';
 import type { ProbeAnswer } from '../remote/types';
 import type { RunError } from './types';
 
-const INSTALL_RAY = 'install Ray on the node: pip install "ray[default]" (or set ray_spec.python to the interpreter that has it)';
+const INSTALL_RAY =
+  'install Ray on the node: pip install "ray[default]" (or set ray_spec.python to the interpreter that has it)';
 
 export function preflightProblems(cluster: ClusterConfig, probes: Map<string, ProbeAnswer>): RunError[] {
   const problems: RunError[] = [];

@@ -24,7 +24,13 @@ export function emptyResult(command: Command, configPath: string, diagnostics: D
 export function clusterResult(command: Command, cluster: ClusterConfig, diagnostics: Diagnostic[]): RunResult {
   const result = emptyResult(command, cluster.file, diagnostics);
   const { headAddress, clientAddress, dashboardUrl } = addresses(cluster);
-  Object.assign(result, { headAddress, clientAddress, dashboardUrl, clusterName: cluster.clusterName, config: cluster });
+  Object.assign(result, {
+    headAddress,
+    clientAddress,
+    dashboardUrl,
+    clusterName: cluster.clusterName,
+    config: cluster,
+  });
   result.expectedNodes = cluster.nodes.length;
   result.nodes = cluster.nodes.map((n) => ({ name: n.name, role: n.role, host: n.host, state: 'unknown' }));
   return result;

@@ -36,7 +36,15 @@ export async function probeAll(session: ClusterSession, handles: NodeHandle[], w
           ]
         : [];
     try {
-      probes.set(h.node.name, await h.lib.probe({ role: h.node.role, ports, python: cluster.python ?? null, ray_version: cluster.rayVersion ?? null }));
+      probes.set(
+        h.node.name,
+        await h.lib.probe({
+          role: h.node.role,
+          ports,
+          python: cluster.python ?? null,
+          ray_version: cluster.rayVersion ?? null,
+        }),
+      );
     } catch (err) {
       h.error = nodeError(h.node, err);
     }
@@ -201,7 +209,12 @@ async function applyPlan(
 }
 
 /** Nodes the last applied config had and this one drops: stopped with the same credentials. */
-async function stopRemoved(session: ClusterSession, plan: PlanItem[], probed: Probed, result: RunResult): Promise<void> {
+async function stopRemoved(
+  session: ClusterSession,
+  plan: PlanItem[],
+  probed: Probed,
+  result: RunResult,
+): Promise<void> {
   const members = recordedMembers(session, probed);
   const gone = plan.filter((p) => p.action === 'stop').map((p) => members.find((m) => m.name === p.node)!);
   await mapLimit(gone, session.options.concurrency, async (member) => {
@@ -214,7 +227,9 @@ async function stopRemoved(session: ClusterSession, plan: PlanItem[], probed: Pr
       if (!answer.ok) throw new Error(answer.error ?? 'stop failed');
       session.options.reporter.node(node.name, 'stopped (removed from config)');
     } catch (err) {
-      result.warnings.push(`${node.name} was removed from the config but could not be stopped: ${nodeError(node, err).message}`);
+      result.warnings.push(
+        `${node.name} was removed from the config but could not be stopped: ${nodeError(node, err).message}`,
+      );
     }
   });
 }
@@ -269,7 +284,7 @@ async function waitForNodes(
         status: {
           ok: true,
           running: started,
-          applied: started ? wanted.get(node.name)! : probe?.applied ?? null,
+          applied: started ? wanted.get(node.name)! : (probe?.applied ?? null),
           ray_version: probe?.ray?.version,
           python_version: probe?.python?.version,
         },
@@ -279,7 +294,7 @@ async function waitForNodes(
     for (const n of assessment.nodes) {
       if (n.state === 'running' && !seenAlive.has(n.name)) {
         seenAlive.add(n.name);
-        options.reporter.node(n.name, 'alive in the head\'s view', Date.now() - t0);
+        options.reporter.node(n.name, "alive in the head's view", Date.now() - t0);
       }
       const probe = probed.probes.get(n.name);
       n.rayVersion ??= probe?.ray?.version;
@@ -329,11 +344,20 @@ export function recordedMembers(session: ClusterSession, probed: Probed): Cluste
   return record && record.cluster === session.cluster.clusterName ? record.nodes : [];
 }
 
-function markNodes(result: RunResult, plan: PlanItem[], state: 'not-started', errors: { node?: string; message: string }[]): void {
+function markNodes(
+  result: RunResult,
+  plan: PlanItem[],
+  state: 'not-started',
+  errors: { node?: string; message: string }[],
+): void {
   const byNode = new Map(errors.map((e) => [e.node, e.message]));
   result.nodes = result.nodes.map((n) => {
     const err = byNode.get(n.name);
     const planned = plan.find((p) => p.node === n.name);
-    return { ...n, state: err ? 'failed' : planned?.action === 'keep' ? 'running' : state, ...(err ? { error: err } : {}) };
+    return {
+      ...n,
+      state: err ? 'failed' : planned?.action === 'keep' ? 'running' : state,
+      ...(err ? { error: err } : {}),
+    };
   });
 }

@@ -24,12 +24,18 @@ export async function stopCluster(session: ClusterSession, result: RunResult, cl
     try {
       const answer = await h.lib.stop();
       if (!answer.ok || answer.remaining > 0) {
-        throw Object.assign(new Error(answer.error ?? `${answer.remaining} Ray process(es) still running`), { hint: answer.hint });
+        throw Object.assign(new Error(answer.error ?? `${answer.remaining} Ray process(es) still running`), {
+          hint: answer.hint,
+        });
       }
       report.state = 'stopped';
       report.reachable = true;
       report.rayRunning = false;
-      options.reporter.node(node.name, answer.was_running ? `stopped (${answer.killed} processes)` : 'was not running', Date.now() - t0);
+      options.reporter.node(
+        node.name,
+        answer.was_running ? `stopped (${answer.killed} processes)` : 'was not running',
+        Date.now() - t0,
+      );
     } catch (err) {
       const e = nodeError(node, err);
       report.state = 'failed';

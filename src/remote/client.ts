@@ -4,14 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { shellQuote as shq } from '../ssh/quote';
-import type {
-  LockAnswer,
-  ProbeAnswer,
-  RemoteAnswer,
-  StartAnswer,
-  StatusAnswer,
-  StopAnswer,
-} from './types';
+import type { LockAnswer, ProbeAnswer, RemoteAnswer, StartAnswer, StatusAnswer, StopAnswer } from './types';
 
 /** What the client needs of an SSH connection (src/ssh's NodeConnection has it). */
 export interface RemoteShell {
