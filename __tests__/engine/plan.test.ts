@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addresses, desiredSpec, rayArgs, specDrift } from '../../src/engine/desired';
+import { addresses, desiredSpec, rayArgs, specDrift, workerPortRange } from '../../src/engine/desired';
 import { livePlan, offlinePlan, countChanges, type LiveNode } from '../../src/engine/plan';
 import type { AppliedSpec } from '../../src/remote/types';
 import { cluster, node, threeNodes } from './fixtures';
@@ -12,7 +12,7 @@ describe('desired spec', () => {
   it('passes every ray_config key to ray start, the node label included', () => {
     const c = cluster([
       node('h', 'head', '10.0.0.1', {
-        port: 10002,
+        port: 20002,
         gcsPort: 7000,
         dashboardPort: 8300,
         numCpus: 8,
@@ -26,7 +26,7 @@ describe('desired spec', () => {
     ]);
     expect(rayArgs(c, c.head, '10.0.0.1')).toEqual({
       node_ip_address: '192.0.2.9',
-      port: 10002,
+      port: 20002,
       gcs_port: 7000,
       dashboard_port: 8300,
       num_cpus: 8,
@@ -172,5 +172,21 @@ describe('live plan', () => {
     const live = new Map([...wanted].map(([name, spec]) => [name, running(spec)]));
     const plan = livePlan(c, wanted, live, [{ name: 'old', role: 'worker', ssh_url: '[fd00::9]:2222' }]);
     expect(plan.at(-1)).toMatchObject({ node: 'old', action: 'stop', host: 'fd00::9' });
+  });
+});
+
+describe("Ray's worker port range", () => {
+  it('is left alone when no head port falls inside it', () => {
+    expect(workerPortRange([10001, 6379, 8265])).toBeUndefined();
+  });
+
+  it("moves aside for the design note's `port: 10002`", () => {
+    expect(workerPortRange([10002, 6379, 8265])).toEqual({ min_worker_port: 10003, max_worker_port: 19999 });
+    const c = cluster([node('h', 'head', '10.0.0.1', { port: 10002 })]);
+    expect(rayArgs(c, c.head, '10.0.0.1')).toMatchObject({ min_worker_port: 10003, max_worker_port: 19999 });
+  });
+
+  it('keeps the largest free part when ports split it', () => {
+    expect(workerPortRange([12000, 18000, 8265])).toEqual({ min_worker_port: 12001, max_worker_port: 17999 });
   });
 });

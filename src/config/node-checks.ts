@@ -172,6 +172,16 @@ function checkHeadPorts(rayConfig: PlainMap, at: string, ctx: NodeCheckContext):
         ? { key: 'dashboard_port', value: ctx.clusterDashboardPort, path: 'ray_spec.dashboard_port', default: false }
         : { key: 'dashboard_port', value: DEFAULT_DASHBOARD_PORT, default: true },
   ];
+  const client = ports[0]!;
+  if (client.path !== undefined && client.value < 1024) {
+    ctx.findings.error(
+      client.path,
+      `port ${client.value} is below 1024: Ray's Client server only takes ports 1024–65535`,
+      {
+        hint: 'use the default 10001, or another port from 1024 to 65535',
+      },
+    );
+  }
   for (let a = 0; a < ports.length; a++) {
     for (let b = a + 1; b < ports.length; b++) {
       const first = ports[a]!;

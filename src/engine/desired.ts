@@ -49,6 +49,8 @@ export function rayArgs(cluster: ClusterConfig, node: NodeSpec, nodeIp: string):
     args.port = clientPort(node);
     args.gcs_port = gcsPort(node);
     args.dashboard_port = dashboardPort(cluster);
+    const range = workerPortRange([args.port as number, args.gcs_port as number, args.dashboard_port as number]);
+    if (range) Object.assign(args, range);
   }
   if (r.numCpus !== undefined) args.num_cpus = r.numCpus;
   if (r.numGpus !== undefined) args.num_gpus = r.numGpus;
@@ -74,6 +76,28 @@ export function desiredSpec(
   if (node.role === 'worker' && headAddress) spec.head_address = headAddress;
   if (cluster.python) spec.python = cluster.python;
   return spec;
+}
+
+/** Ray's default range for worker processes' ports: a head port inside it makes `ray start` fail. */
+export const RAY_WORKER_PORTS = { min: 10002, max: 19999 } as const;
+
+/**
+ * When a configured head port lies in Ray's default worker port range (the design note's own advice
+ * is to move the client port to 10002), the largest part of that range without it; otherwise none.
+ */
+export function workerPortRange(ports: number[]): { min_worker_port: number; max_worker_port: number } | undefined {
+  const inside = [...new Set(ports.filter((p) => p >= RAY_WORKER_PORTS.min && p <= RAY_WORKER_PORTS.max))].sort(
+    (a, b) => a - b,
+  );
+  if (!inside.length) return undefined;
+  let best = { min_worker_port: 0, max_worker_port: -1 };
+  let from: number = RAY_WORKER_PORTS.min;
+  for (const p of [...inside, RAY_WORKER_PORTS.max + 1]) {
+    if (p - 1 - from > best.max_worker_port - best.min_worker_port)
+      best = { min_worker_port: from, max_worker_port: p - 1 };
+    from = p + 1;
+  }
+  return best;
 }
 
 /** Config key names, in the user's words, for each `ray start` argument. */
