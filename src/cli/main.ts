@@ -2,6 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
+import { version } from '../../package.json';
 import { formatDiagnostic } from '../config';
 import { run } from '../engine';
 import type { PrivateKeySource, RunOptions, RunResult } from '../engine/types';
@@ -11,7 +12,6 @@ import { renderTerminal } from '../render';
 import { USAGE, UsageError, parseCliArgs, type CliSettings } from './args';
 import { SecretMask, terminalReporter } from './reporter';
 
-declare const NOKUBE_VERSION: string | undefined;
 
 export interface CliIO {
   stdout: (text: string) => void;
@@ -31,7 +31,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
       return 0;
     }
     if ('version' in parsed) {
-      io.stdout(`nokube ${typeof NOKUBE_VERSION === 'string' ? NOKUBE_VERSION : 'dev'}\n`);
+      io.stdout(`nokube ${version}\n`);
       return 0;
     }
     settings = parsed.settings;

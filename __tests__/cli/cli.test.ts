@@ -1,0 +1,171 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { UsageError, parseCliArgs } from '../../src/cli/args';
+import { main } from '../../src/cli/main';
+import { SecretMask } from '../../src/cli/reporter';
+
+async function runCli(argv: string[], env: Record<string, string> = {}) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(argv, {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env: { HOME: tmpdir(), ...env },
+    isTTY: false,
+  });
+  return { code, stdout, stderr };
+}
+
+function configFile(text: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'nokube-cli-'));
+  const file = join(dir, 'ray-config.yaml');
+  writeFileSync(file, text);
+  return file;
+}
+
+const VALID = `nodes:
+  - ssh_url: "10.0.0.1:22"
+    name: head
+    role: head
+    ray_config: {port: 10001, num_cpus: 2}
+    users:
+      - userid: admin
+        password: "hunter2-secret"
+  - ssh_url: "10.0.0.2"
+    name: w1
+    role: worker
+`;
+
+describe('nokube ray arguments', () => {
+  it('reads every flag of SPEC section 5', () => {
+    const parsed = parseCliArgs([
+      'ray',
+      'start',
+      '--config',
+      'c.yaml',
+      '--identity',
+      'a',
+      '--identity',
+      'b',
+      '--known-hosts',
+      'kh',
+      '--user',
+      'ray',
+      '--insecure-skip-host-key-check',
+      '--concurrency',
+      '4',
+      '--timeout',
+      '60',
+      '--json',
+    ]);
+    expect(parsed).toEqual({
+      settings: {
+        command: 'start',
+        config: 'c.yaml',
+        identities: ['a', 'b'],
+        knownHosts: 'kh',
+        user: 'ray',
+        insecureSkipHostKeyCheck: true,
+        concurrency: 4,
+        timeoutSec: 60,
+        previous: undefined,
+        offline: false,
+        json: true,
+      },
+    });
+  });
+
+  it('defaults --config to ray-config.yaml', () => {
+    expect(parseCliArgs(['ray', 'status'])).toMatchObject({
+      settings: { config: 'ray-config.yaml', concurrency: 16, timeoutSec: 300 },
+    });
+  });
+
+  it.each([
+    [['ray', 'deploy'], /unknown command "ray deploy"/],
+    [['kube', 'start'], /expected "nokube ray <command>"/],
+    [['ray', 'start', '--concurrency', '0'], /--concurrency must be a positive whole number/],
+    [['ray', 'start', '--timeout', 'soon'], /--timeout must be a positive whole number/],
+    [['ray', 'start', '--bogus'], /bogus/],
+  ])('refuses %j', (argv, message) => {
+    expect(() => parseCliArgs(argv)).toThrow(UsageError);
+    expect(() => parseCliArgs(argv)).toThrow(message);
+  });
+});
+
+describe('nokube exit codes and output', () => {
+  it('bad usage exits 2 with the usage text', async () => {
+    const r = await runCli(['ray', 'launch']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('Usage: nokube ray');
+  });
+
+  it('validate: a valid config exits 0 with warnings, never printing the password', async () => {
+    const r = await runCli(['ray', 'validate', '--config', configFile(VALID), '--user', 'ray']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/warning: nodes\[0\]\.users\[0\]\.password: a plaintext password/);
+    expect(r.stdout + r.stderr).not.toContain('hunter2-secret');
+  });
+
+  it('validate: an invalid config exits 2 with file:line:col', async () => {
+    const file = configFile(VALID.replace('num_cpus: 2', 'num_cpu: 2'));
+    const r = await runCli(['ray', 'validate', '--config', file]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`${file}:5:31: error: nodes[0].ray_config.num_cpu: unknown key "num_cpu"`);
+    expect(r.stderr).toContain('did you mean "num_cpus"?');
+  });
+
+  it('--json prints one document keyed by the Action outputs, with errors when it failed', async () => {
+    const file = configFile(VALID.replace('role: worker', 'role: head'));
+    const r = await runCli(['ray', 'validate', '--config', file, '--json']);
+    expect(r.code).toBe(2);
+    const doc = JSON.parse(r.stdout);
+    expect(Object.keys(doc)).toEqual(
+      expect.arrayContaining([
+        'status',
+        'head-address',
+        'client-address',
+        'dashboard-url',
+        'nodes',
+        'alive-nodes',
+        'expected-nodes',
+        'changes',
+        'plan',
+        'errors',
+      ]),
+    );
+    expect(doc.errors[0].message).toMatch(/head/);
+  });
+
+  it('offline plan against a previous file shows the drift', async () => {
+    const prev = configFile(VALID);
+    const next = configFile(VALID.replace('num_cpus: 2', 'num_cpus: 4'));
+    const r = await runCli(['ray', 'plan', '--config', next, '--previous', prev, '--json', '--user', 'ray']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.stdout);
+    expect(doc.changes).toBe(2);
+    expect(doc.plan[0]).toMatchObject({
+      node: 'head',
+      action: 'restart',
+      drift: [{ field: 'ray_config.num_cpus', from: '2', to: '4' }],
+    });
+    expect(doc.plan[1]).toMatchObject({ node: 'w1', action: 'restart', reason: 'the head restarts' });
+  });
+
+  it('an unreadable --identity is a usage error (exit 2), not a stack trace', async () => {
+    const r = await runCli(['ray', 'status', '--config', configFile(VALID), '--identity', '/nonexistent/key']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('nokube: cannot read --identity /nonexistent/key: ENOENT\n');
+  });
+});
+
+describe('secret masking', () => {
+  it('masks whole secrets and each line of a multi-line key', () => {
+    const mask = new SecretMask();
+    mask.add('-----BEGIN KEY-----\nAAAABBBBCCCC\n-----END KEY-----');
+    mask.add('pw-1234');
+    expect(mask.apply('x AAAABBBBCCCC y pw-1234')).toBe('x *** y ***');
+  });
+});
