@@ -73,6 +73,15 @@ print(json.dumps(out))
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
 }
 
+/** A fresh temp dir and the CLI flags that log in to the test hosts as `nokube` with the ed25519 key. */
+function testSession(timeoutSec: number): { info: HostsInfo; dir: string; flags: string[] } {
+  const info = requireTestHosts();
+  rayStopAll(info);
+  const dir = mkdtempSync(join(tmpdir(), 'nokube-e2e-'));
+  const flags = ['--user', 'nokube', '--identity', info.client.keys.ed25519, '--known-hosts', info.client.known_hosts];
+  return { info, dir, flags: [...flags, '--timeout', String(timeoutSec)] };
+}
+
 describe.skipIf(!e2eEnabled)('cluster lifecycle on real test hosts', () => {
   let info: HostsInfo;
   let dir: string;
@@ -86,19 +95,7 @@ describe.skipIf(!e2eEnabled)('cluster lifecycle on real test hosts', () => {
     nokube(['ray', cmd, '--config', file, ...flags, '--json', ...more]);
 
   beforeAll(() => {
-    info = requireTestHosts();
-    rayStopAll(info);
-    dir = mkdtempSync(join(tmpdir(), 'nokube-e2e-'));
-    flags = [
-      '--user',
-      'nokube',
-      '--identity',
-      info.client.keys.ed25519,
-      '--known-hosts',
-      info.client.known_hosts,
-      '--timeout',
-      '120',
-    ];
+    ({ info, dir, flags } = testSession(120));
   });
   afterAll(() => {
     if (info) rayStopAll(info);
@@ -211,19 +208,7 @@ describe.skipIf(!e2eEnabled)('preflight catches trouble before anything starts',
   let dir: string;
   let flags: string[];
   beforeAll(() => {
-    info = requireTestHosts();
-    rayStopAll(info);
-    dir = mkdtempSync(join(tmpdir(), 'nokube-e2e-pf-'));
-    flags = [
-      '--user',
-      'nokube',
-      '--identity',
-      info.client.keys.ed25519,
-      '--known-hosts',
-      info.client.known_hosts,
-      '--timeout',
-      '60',
-    ];
+    ({ info, dir, flags } = testSession(60));
   });
   afterAll(() => {
     if (info) rayStopAll(info);
