@@ -72739,6 +72739,12 @@ function checkHeadPorts(rayConfig, at, ctx) {
                 ? { key: 'dashboard_port', value: ctx.clusterDashboardPort, path: 'ray_spec.dashboard_port', default: false }
                 : { key: 'dashboard_port', value: DEFAULT_DASHBOARD_PORT, default: true },
     ];
+    const client = ports[0];
+    if (client.path !== undefined && client.value < 1024) {
+        ctx.findings.error(client.path, `port ${client.value} is below 1024: Ray's Client server only takes ports 1024–65535`, {
+            hint: 'use the default 10001, or another port from 1024 to 65535',
+        });
+    }
     for (let a = 0; a < ports.length; a++) {
         for (let b = a + 1; b < ports.length; b++) {
             const first = ports[a];
@@ -73458,6 +73464,9 @@ function rayArgs(cluster, node, nodeIp) {
         args.port = clientPort(node);
         args.gcs_port = gcsPort(node);
         args.dashboard_port = dashboardPort(cluster);
+        const range = workerPortRange([args.port, args.gcs_port, args.dashboard_port]);
+        if (range)
+            Object.assign(args, range);
     }
     if (r.numCpus !== undefined)
         args.num_cpus = r.numCpus;
@@ -73484,6 +73493,25 @@ function desiredSpec(cluster, node, nodeIp, headAddress) {
     if (cluster.python)
         spec.python = cluster.python;
     return spec;
+}
+/** Ray's default range for worker processes' ports: a head port inside it makes `ray start` fail. */
+const RAY_WORKER_PORTS = { min: 10002, max: 19999 };
+/**
+ * When a configured head port lies in Ray's default worker port range (the design note's own advice
+ * is to move the client port to 10002), the largest part of that range without it; otherwise none.
+ */
+function workerPortRange(ports) {
+    const inside = [...new Set(ports.filter((p) => p >= RAY_WORKER_PORTS.min && p <= RAY_WORKER_PORTS.max))].sort((a, b) => a - b);
+    if (!inside.length)
+        return undefined;
+    let best = { min_worker_port: 0, max_worker_port: -1 };
+    let from = RAY_WORKER_PORTS.min;
+    for (const p of [...inside, RAY_WORKER_PORTS.max + 1]) {
+        if (p - 1 - from > best.max_worker_port - best.min_worker_port)
+            best = { min_worker_port: from, max_worker_port: p - 1 };
+        from = p + 1;
+    }
+    return best;
 }
 /** Config key names, in the user's words, for each `ray start` argument. */
 const FIELD_NAMES = {
@@ -75097,7 +75125,13 @@ function emptyResult(command, configPath, diagnostics = []) {
 function clusterResult(command, cluster, diagnostics) {
     const result = emptyResult(command, cluster.file, diagnostics);
     const { headAddress, clientAddress, dashboardUrl } = addresses(cluster);
-    Object.assign(result, { headAddress, clientAddress, dashboardUrl, clusterName: cluster.clusterName, config: cluster });
+    Object.assign(result, {
+        headAddress,
+        clientAddress,
+        dashboardUrl,
+        clusterName: cluster.clusterName,
+        config: cluster,
+    });
     result.expectedNodes = cluster.nodes.length;
     result.nodes = cluster.nodes.map((n) => ({ name: n.name, role: n.role, host: n.host, state: 'unknown' }));
     return result;
@@ -75350,7 +75384,12 @@ async function probeAll(session, handles, withPorts) {
             ]
             : [];
         try {
-            probes.set(h.node.name, await h.lib.probe({ role: h.node.role, ports, python: cluster.python ?? null, ray_version: cluster.rayVersion ?? null }));
+            probes.set(h.node.name, await h.lib.probe({
+                role: h.node.role,
+                ports,
+                python: cluster.python ?? null,
+                ray_version: cluster.rayVersion ?? null,
+            }));
         }
         catch (err) {
             h.error = nodeError(h.node, err);
@@ -75572,7 +75611,7 @@ async function waitForNodes(session, wanted, probed, result) {
                 status: {
                     ok: true,
                     running: started,
-                    applied: started ? wanted.get(node.name) : probe?.applied ?? null,
+                    applied: started ? wanted.get(node.name) : (probe?.applied ?? null),
                     ray_version: probe?.ray?.version,
                     python_version: probe?.python?.version,
                 },
@@ -75582,7 +75621,7 @@ async function waitForNodes(session, wanted, probed, result) {
         for (const n of assessment.nodes) {
             if (n.state === 'running' && !seenAlive.has(n.name)) {
                 seenAlive.add(n.name);
-                options.reporter.node(n.name, 'alive in the head\'s view', Date.now() - t0);
+                options.reporter.node(n.name, "alive in the head's view", Date.now() - t0);
             }
             const probe = probed.probes.get(n.name);
             n.rayVersion ??= probe?.ray?.version;
@@ -75635,7 +75674,11 @@ function markNodes(result, plan, state, errors) {
     result.nodes = result.nodes.map((n) => {
         const err = byNode.get(n.name);
         const planned = plan.find((p) => p.node === n.name);
-        return { ...n, state: err ? 'failed' : planned?.action === 'keep' ? 'running' : state, ...(err ? { error: err } : {}) };
+        return {
+            ...n,
+            state: err ? 'failed' : planned?.action === 'keep' ? 'running' : state,
+            ...(err ? { error: err } : {}),
+        };
     });
 }
 
@@ -75669,7 +75712,9 @@ async function planCluster(session, result, clock) {
         const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
         const probed = await clock.phase('inspect', () => probeAll(session, handles, false));
         const recorded = recordedMembers(session, probed);
-        const members = recorded.length ? recorded : (previous?.nodes.map((n) => ({ name: n.name, role: n.role, ssh_url: n.sshUrl })) ?? []);
+        const members = recorded.length
+            ? recorded
+            : (previous?.nodes.map((n) => ({ name: n.name, role: n.role, ssh_url: n.sshUrl })) ?? []);
         result.plan = livePlan(cluster, wantedSpecs(session), liveNodes(cluster, session, probed), members);
         for (const h of handles) {
             if (h.error)
@@ -75753,7 +75798,9 @@ async function stopCluster(session, result, clock) {
         try {
             const answer = await h.lib.stop();
             if (!answer.ok || answer.remaining > 0) {
-                throw Object.assign(new Error(answer.error ?? `${answer.remaining} Ray process(es) still running`), { hint: answer.hint });
+                throw Object.assign(new Error(answer.error ?? `${answer.remaining} Ray process(es) still running`), {
+                    hint: answer.hint,
+                });
             }
             report.state = 'stopped';
             report.reachable = true;
@@ -76844,6 +76891,7 @@ async function deploy(inputs, secrets, ctx, onSummary) {
             endGroup();
         }
     }
+    const remoteLib = remoteLibDir();
     const options = {
         command: inputs.command,
         configPath: enginePath(configFile),
@@ -76859,7 +76907,7 @@ async function deploy(inputs, secrets, ctx, onSummary) {
         concurrency: inputs.concurrency,
         timeoutSec: inputs.timeoutSec,
         env: engineEnv(ctx.env),
-        remoteLibDir: remoteLibDir(),
+        remoteLibDir: remoteLib.dir,
         reporter: actionReporter(secrets),
         previousConfigText,
         // A fork's code must never reach machines with this repository's credentials.
@@ -76869,6 +76917,12 @@ async function deploy(inputs, secrets, ctx, onSummary) {
     let result;
     try {
         result = await run(options);
+    }
+    catch (err) {
+        // A bundle copied without its remote_lib/: say so, not a bare ENOENT.
+        if (remoteLib.error && err.code === 'ENOENT')
+            throw remoteLib.error;
+        throw err;
     }
     finally {
         endGroup();
@@ -76942,11 +76996,21 @@ function failureMessage(result, inputs) {
         return `${inputs.command} failed: ${first ? `${first.node ? `${first.node}: ` : ''}${first.message}` : 'see the job summary'}${more}`;
     }
     if (inputs.command === 'start' && result.status !== 'healthy')
-        return `start finished but the cluster is ${result.status}`;
+        return `start finished but the cluster is ${result.status}${notRunning(result)}`;
     if (inputs.command === 'status' && inputs.failOnUnhealthy && result.status !== 'healthy') {
-        return `the cluster is ${result.status}: ${result.aliveNodes} of ${result.expectedNodes} nodes alive (fail-on-unhealthy is true)`;
+        return `the cluster is ${result.status}: ${result.aliveNodes} of ${result.expectedNodes} nodes alive${notRunning(result)} (fail-on-unhealthy is true)`;
     }
     return undefined;
+}
+/** `, ray-worker-1 is missing, ray-worker-2 is unreachable`: the nodes an unhealthy cluster lacks, by name. */
+function notRunning(result) {
+    const shown = 10;
+    const nodes = result.nodes.filter((n) => n.state !== 'running');
+    if (!nodes.length)
+        return '';
+    const named = nodes.slice(0, shown).map((n) => `${n.name} is ${n.state}`);
+    const more = nodes.length > shown ? ` and ${nodes.length - shown} more` : '';
+    return `, ${named.join(', ')}${more}`;
 }
 /** Config diagnostics as annotations on the exact YAML lines; node errors as plain error annotations. */
 function annotate(result, ctx, secrets) {
@@ -77031,14 +77095,17 @@ function engineEnv(env) {
         out.NOKUBE_DEBUG = '1';
     return out;
 }
-/** remote_lib/ is copied beside the bundle (dist/remote_lib); from source it is at the repository root. */
+/**
+ * remote_lib/ is copied beside the bundle (dist/remote_lib); from source it is at the repository root.
+ * Never looked for in the working directory: that is the user's workspace.
+ */
 function remoteLibDir() {
     try {
-        return findRemoteLibDir(__dirname);
+        return { dir: findRemoteLibDir(__dirname) };
     }
-    catch {
-        // validate and an offline plan never need it; start/status/stop report the missing file.
-        return (0,external_node_path_namespaceObject.join)(__dirname, 'remote_lib');
+    catch (err) {
+        // validate and an offline plan never need it; the engine fails when it reads the missing file.
+        return { dir: (0,external_node_path_namespaceObject.join)(__dirname, 'remote_lib'), error: err };
     }
 }
 /** Literal passwords in the config are masked before anything runs (the config warns about them too). */

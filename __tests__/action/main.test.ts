@@ -135,6 +135,28 @@ describe('the step verdict', () => {
     expect(process.exitCode).toBeUndefined();
   });
 
+  it('names the nodes an unhealthy cluster lacks in the failure', async () => {
+    inputs({ command: 'status' });
+    const head = result().nodes[0];
+    engine.run.mockResolvedValue(
+      result({
+        status: 'degraded',
+        aliveNodes: 1,
+        expectedNodes: 3,
+        nodes: [
+          head,
+          { name: 'ray-w1', role: 'worker', host: '10.0.0.2', state: 'missing' },
+          { name: 'ray-w2', role: 'worker', host: '10.0.0.3', state: 'unreachable' },
+        ],
+      }),
+    );
+    await run();
+    expect(process.exitCode).toBe(1);
+    expect(log()).toContain(
+      '::error::the cluster is degraded: 1 of 3 nodes alive, ray-w1 is missing, ray-w2 is unreachable (fail-on-unhealthy is true)',
+    );
+  });
+
   it('fails a start that ends unhealthy, and a failed command with its first error', async () => {
     inputs({ command: 'start' });
     engine.run.mockResolvedValue(result({ command: 'start', status: 'degraded' }));

@@ -40115,6 +40115,8 @@ const external_node_fs_namespaceObject = require("node:fs");
 const external_node_os_namespaceObject = require("node:os");
 ;// CONCATENATED MODULE: external "node:path"
 const external_node_path_namespaceObject = require("node:path");
+;// CONCATENATED MODULE: ./package.json
+const package_namespaceObject = {"rE":"0.1.0"};
 ;// CONCATENATED MODULE: ./src/config/diagnostics.ts
 /** Collects diagnostics for one file, placing each at the source position of its path. */
 class Findings {
@@ -41167,6 +41169,12 @@ function checkHeadPorts(rayConfig, at, ctx) {
                 ? { key: 'dashboard_port', value: ctx.clusterDashboardPort, path: 'ray_spec.dashboard_port', default: false }
                 : { key: 'dashboard_port', value: DEFAULT_DASHBOARD_PORT, default: true },
     ];
+    const client = ports[0];
+    if (client.path !== undefined && client.value < 1024) {
+        ctx.findings.error(client.path, `port ${client.value} is below 1024: Ray's Client server only takes ports 1024–65535`, {
+            hint: 'use the default 10001, or another port from 1024 to 65535',
+        });
+    }
     for (let a = 0; a < ports.length; a++) {
         for (let b = a + 1; b < ports.length; b++) {
             const first = ports[a];
@@ -41886,6 +41894,9 @@ function rayArgs(cluster, node, nodeIp) {
         args.port = clientPort(node);
         args.gcs_port = gcsPort(node);
         args.dashboard_port = dashboardPort(cluster);
+        const range = workerPortRange([args.port, args.gcs_port, args.dashboard_port]);
+        if (range)
+            Object.assign(args, range);
     }
     if (r.numCpus !== undefined)
         args.num_cpus = r.numCpus;
@@ -41912,6 +41923,25 @@ function desiredSpec(cluster, node, nodeIp, headAddress) {
     if (cluster.python)
         spec.python = cluster.python;
     return spec;
+}
+/** Ray's default range for worker processes' ports: a head port inside it makes `ray start` fail. */
+const RAY_WORKER_PORTS = { min: 10002, max: 19999 };
+/**
+ * When a configured head port lies in Ray's default worker port range (the design note's own advice
+ * is to move the client port to 10002), the largest part of that range without it; otherwise none.
+ */
+function workerPortRange(ports) {
+    const inside = [...new Set(ports.filter((p) => p >= RAY_WORKER_PORTS.min && p <= RAY_WORKER_PORTS.max))].sort((a, b) => a - b);
+    if (!inside.length)
+        return undefined;
+    let best = { min_worker_port: 0, max_worker_port: -1 };
+    let from = RAY_WORKER_PORTS.min;
+    for (const p of [...inside, RAY_WORKER_PORTS.max + 1]) {
+        if (p - 1 - from > best.max_worker_port - best.min_worker_port)
+            best = { min_worker_port: from, max_worker_port: p - 1 };
+        from = p + 1;
+    }
+    return best;
 }
 /** Config key names, in the user's words, for each `ray start` argument. */
 const FIELD_NAMES = {
@@ -43523,7 +43553,13 @@ function emptyResult(command, configPath, diagnostics = []) {
 function clusterResult(command, cluster, diagnostics) {
     const result = emptyResult(command, cluster.file, diagnostics);
     const { headAddress, clientAddress, dashboardUrl } = addresses(cluster);
-    Object.assign(result, { headAddress, clientAddress, dashboardUrl, clusterName: cluster.clusterName, config: cluster });
+    Object.assign(result, {
+        headAddress,
+        clientAddress,
+        dashboardUrl,
+        clusterName: cluster.clusterName,
+        config: cluster,
+    });
     result.expectedNodes = cluster.nodes.length;
     result.nodes = cluster.nodes.map((n) => ({ name: n.name, role: n.role, host: n.host, state: 'unknown' }));
     return result;
@@ -43776,7 +43812,12 @@ async function probeAll(session, handles, withPorts) {
             ]
             : [];
         try {
-            probes.set(h.node.name, await h.lib.probe({ role: h.node.role, ports, python: cluster.python ?? null, ray_version: cluster.rayVersion ?? null }));
+            probes.set(h.node.name, await h.lib.probe({
+                role: h.node.role,
+                ports,
+                python: cluster.python ?? null,
+                ray_version: cluster.rayVersion ?? null,
+            }));
         }
         catch (err) {
             h.error = nodeError(h.node, err);
@@ -43998,7 +44039,7 @@ async function waitForNodes(session, wanted, probed, result) {
                 status: {
                     ok: true,
                     running: started,
-                    applied: started ? wanted.get(node.name) : probe?.applied ?? null,
+                    applied: started ? wanted.get(node.name) : (probe?.applied ?? null),
                     ray_version: probe?.ray?.version,
                     python_version: probe?.python?.version,
                 },
@@ -44008,7 +44049,7 @@ async function waitForNodes(session, wanted, probed, result) {
         for (const n of assessment.nodes) {
             if (n.state === 'running' && !seenAlive.has(n.name)) {
                 seenAlive.add(n.name);
-                options.reporter.node(n.name, 'alive in the head\'s view', Date.now() - t0);
+                options.reporter.node(n.name, "alive in the head's view", Date.now() - t0);
             }
             const probe = probed.probes.get(n.name);
             n.rayVersion ??= probe?.ray?.version;
@@ -44061,7 +44102,11 @@ function markNodes(result, plan, state, errors) {
     result.nodes = result.nodes.map((n) => {
         const err = byNode.get(n.name);
         const planned = plan.find((p) => p.node === n.name);
-        return { ...n, state: err ? 'failed' : planned?.action === 'keep' ? 'running' : state, ...(err ? { error: err } : {}) };
+        return {
+            ...n,
+            state: err ? 'failed' : planned?.action === 'keep' ? 'running' : state,
+            ...(err ? { error: err } : {}),
+        };
     });
 }
 
@@ -44095,7 +44140,9 @@ async function planCluster(session, result, clock) {
         const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
         const probed = await clock.phase('inspect', () => probeAll(session, handles, false));
         const recorded = recordedMembers(session, probed);
-        const members = recorded.length ? recorded : (previous?.nodes.map((n) => ({ name: n.name, role: n.role, ssh_url: n.sshUrl })) ?? []);
+        const members = recorded.length
+            ? recorded
+            : (previous?.nodes.map((n) => ({ name: n.name, role: n.role, ssh_url: n.sshUrl })) ?? []);
         result.plan = livePlan(cluster, wantedSpecs(session), liveNodes(cluster, session, probed), members);
         for (const h of handles) {
             if (h.error)
@@ -44179,7 +44226,9 @@ async function stopCluster(session, result, clock) {
         try {
             const answer = await h.lib.stop();
             if (!answer.ok || answer.remaining > 0) {
-                throw Object.assign(new Error(answer.error ?? `${answer.remaining} Ray process(es) still running`), { hint: answer.hint });
+                throw Object.assign(new Error(answer.error ?? `${answer.remaining} Ray process(es) still running`), {
+                    hint: answer.hint,
+                });
             }
             report.state = 'stopped';
             report.reachable = true;
@@ -44952,6 +45001,7 @@ function terminalReporter(write, mask, debug) {
 
 
 
+
 const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 async function main(argv, io) {
     let settings;
@@ -44962,7 +45012,7 @@ async function main(argv, io) {
             return 0;
         }
         if ('version' in parsed) {
-            io.stdout(`nokube ${typeof NOKUBE_VERSION === 'string' ? NOKUBE_VERSION : 'dev'}\n`);
+            io.stdout(`nokube ${package_namespaceObject.rE}\n`);
             return 0;
         }
         settings = parsed.settings;

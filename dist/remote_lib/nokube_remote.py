@@ -616,6 +616,9 @@ def build_start_argv(role, args, temp_dir, head_address=None, ray_version=None, 
             if isinstance(v, float) and v.is_integer():
                 v = int(v)
             argv.append("%s=%s" % (flag, v))
+    for key, flag in (("min_worker_port", "--min-worker-port"), ("max_worker_port", "--max-worker-port")):
+        if a.get(key) is not None:
+            argv.append("%s=%d" % (flag, int(a[key])))
     if a.get("resources"):
         argv.append("--resources=%s" % json.dumps(a["resources"], sort_keys=True, separators=(",", ":")))
     if a.get("labels"):

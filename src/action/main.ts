@@ -81,6 +81,7 @@ async function deploy(
     }
   }
 
+  const remoteLib = remoteLibDir();
   const options: RunOptions = {
     command: inputs.command,
     configPath: enginePath(configFile),
@@ -96,7 +97,7 @@ async function deploy(
     concurrency: inputs.concurrency,
     timeoutSec: inputs.timeoutSec,
     env: engineEnv(ctx.env),
-    remoteLibDir: remoteLibDir(),
+    remoteLibDir: remoteLib.dir,
     reporter: actionReporter(secrets),
     previousConfigText,
     // A fork's code must never reach machines with this repository's credentials.
@@ -107,6 +108,10 @@ async function deploy(
   let result: RunResult;
   try {
     result = await runEngine(options);
+  } catch (err) {
+    // A bundle copied without its remote_lib/: say so, not a bare ENOENT.
+    if (remoteLib.error && (err as NodeJS.ErrnoException).code === 'ENOENT') throw remoteLib.error;
+    throw err;
   } finally {
     core.endGroup();
   }
@@ -205,11 +210,21 @@ export function failureMessage(
     return `${inputs.command} failed: ${first ? `${first.node ? `${first.node}: ` : ''}${first.message}` : 'see the job summary'}${more}`;
   }
   if (inputs.command === 'start' && result.status !== 'healthy')
-    return `start finished but the cluster is ${result.status}`;
+    return `start finished but the cluster is ${result.status}${notRunning(result)}`;
   if (inputs.command === 'status' && inputs.failOnUnhealthy && result.status !== 'healthy') {
-    return `the cluster is ${result.status}: ${result.aliveNodes} of ${result.expectedNodes} nodes alive (fail-on-unhealthy is true)`;
+    return `the cluster is ${result.status}: ${result.aliveNodes} of ${result.expectedNodes} nodes alive${notRunning(result)} (fail-on-unhealthy is true)`;
   }
   return undefined;
+}
+
+/** `, ray-worker-1 is missing, ray-worker-2 is unreachable`: the nodes an unhealthy cluster lacks, by name. */
+function notRunning(result: RunResult): string {
+  const shown = 10;
+  const nodes = result.nodes.filter((n) => n.state !== 'running');
+  if (!nodes.length) return '';
+  const named = nodes.slice(0, shown).map((n) => `${n.name} is ${n.state}`);
+  const more = nodes.length > shown ? ` and ${nodes.length - shown} more` : '';
+  return `, ${named.join(', ')}${more}`;
 }
 
 /** Config diagnostics as annotations on the exact YAML lines; node errors as plain error annotations. */
@@ -299,13 +314,16 @@ function engineEnv(env: Record<string, string | undefined>): Record<string, stri
   return out;
 }
 
-/** remote_lib/ is copied beside the bundle (dist/remote_lib); from source it is at the repository root. */
-function remoteLibDir(): string {
+/**
+ * remote_lib/ is copied beside the bundle (dist/remote_lib); from source it is at the repository root.
+ * Never looked for in the working directory: that is the user's workspace.
+ */
+function remoteLibDir(): { dir: string; error?: Error } {
   try {
-    return findRemoteLibDir(__dirname);
-  } catch {
-    // validate and an offline plan never need it; start/status/stop report the missing file.
-    return join(__dirname, 'remote_lib');
+    return { dir: findRemoteLibDir(__dirname) };
+  } catch (err) {
+    // validate and an offline plan never need it; the engine fails when it reads the missing file.
+    return { dir: join(__dirname, 'remote_lib'), error: err as Error };
   }
 }
 
