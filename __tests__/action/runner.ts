@@ -84,10 +84,14 @@ export interface ActionRunOptions {
   event?: unknown;
   env?: Record<string, string>;
   apiUrl?: string;
+  /** Another bundle entry than actionBundle() (e.g. a copy without remote_lib beside it). */
+  entry?: string;
+  /** Kill the child after this long (default 120 s; a real deploy can take longer). */
+  timeoutMs?: number;
 }
 
 export function runAction(opts: ActionRunOptions): Promise<ActionRun> {
-  const entry = actionBundle();
+  const entry = opts.entry ?? actionBundle();
   const runnerTemp = mkdtempSync(join(tmpdir(), 'nokube-runner-'));
   const outputFile = join(runnerTemp, 'output');
   const summaryFile = join(runnerTemp, 'summary');
@@ -122,7 +126,7 @@ export function runAction(opts: ActionRunOptions): Promise<ActionRun> {
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
     child.stderr.on('data', (d) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000);
     child.on('error', reject);
     child.on('close', (code) => {
       clearTimeout(timer);
