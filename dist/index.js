@@ -77006,7 +77006,8 @@ function failureMessage(result, inputs) {
 function notRunning(result) {
     const shown = 10;
     const nodes = result.nodes.filter((n) => n.state !== 'running');
-    if (!nodes.length)
+    // A stopped cluster lacks every node: naming them all says nothing more.
+    if (!nodes.length || result.status === 'stopped')
         return '';
     const named = nodes.slice(0, shown).map((n) => `${n.name} is ${n.state}`);
     const more = nodes.length > shown ? ` and ${nodes.length - shown} more` : '';

@@ -155,6 +155,17 @@ describe('the step verdict', () => {
     expect(log()).toContain(
       '::error::the cluster is degraded: 1 of 3 nodes alive, ray-w1 is missing, ray-w2 is unreachable (fail-on-unhealthy is true)',
     );
+
+    engine.run.mockResolvedValue(
+      result({
+        status: 'stopped',
+        aliveNodes: 0,
+        expectedNodes: 1,
+        nodes: [{ ...head, state: 'stopped' }],
+      }),
+    );
+    await run();
+    expect(log()).toContain('::error::the cluster is stopped: 0 of 1 nodes alive (fail-on-unhealthy is true)');
   });
 
   it('fails a start that ends unhealthy, and a failed command with its first error', async () => {

@@ -221,7 +221,8 @@ export function failureMessage(
 function notRunning(result: RunResult): string {
   const shown = 10;
   const nodes = result.nodes.filter((n) => n.state !== 'running');
-  if (!nodes.length) return '';
+  // A stopped cluster lacks every node: naming them all says nothing more.
+  if (!nodes.length || result.status === 'stopped') return '';
   const named = nodes.slice(0, shown).map((n) => `${n.name} is ${n.state}`);
   const more = nodes.length > shown ? ` and ${nodes.length - shown} more` : '';
   return `, ${named.join(', ')}${more}`;
