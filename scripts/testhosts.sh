@@ -16,15 +16,39 @@
 #   testhosts.sh exec NAME [--user U] -- CMD...   run CMD inside the host's namespaces
 #   testhosts.sh keys                      print client key paths and facts (KEY=VALUE lines)
 #
+# NOKUBE_TESTHOSTS_POOL=<p> selects a separate pool (hosts nk<p>N, bridge nkbr-<p>, its own /24 and
+# state dir /var/lib/nokube-testhosts-<p>, veths nv<p>-*); unset = the default pool below. Benchmarks use pool "b".
+#
 # Written: /var/lib/nokube-testhosts/hosts.json and client/known_hosts.
 # Never run `ray stop` outside a host: use `testhosts.sh exec NAME -- ray stop`.
 set -euo pipefail
 
-STATE=${NOKUBE_TESTHOSTS_DIR:-/var/lib/nokube-testhosts}
+# Pools: NOKUBE_TESTHOSTS_POOL=<p> (1-4 chars: a lowercase letter, then letters/digits) gives a
+# separate, independent set of hosts: names nk<p>1..nk<p>N, bridge nkbr-<p>, subnet from
+# NOKUBE_TESTHOSTS_SUBNET (A.B.C; default 10.89.0 for pool "b", else from a checksum of the name), state
+# /var/lib/nokube-testhosts-<p>, veths nv<p>-<name>. `up`/`down` of a pool touch only that pool.
+# Unset: the default pool exactly as before (nkh*, nkbr0, 10.88.0.0/24, vnk* veths).
+POOL=${NOKUBE_TESTHOSTS_POOL:-}
+if [ -z "$POOL" ]; then
+  STATE=${NOKUBE_TESTHOSTS_DIR:-/var/lib/nokube-testhosts}
+  BRIDGE=nkbr0
+  PREFIX=10.88.0
+  HOST_PREFIX=nkh
+  VETH_PREFIX=vnk
+else
+  [[ "$POOL" =~ ^[a-z][a-z0-9]{0,3}$ ]] && [ "$POOL" != h ] || { echo "testhosts: bad NOKUBE_TESTHOSTS_POOL '$POOL' (1-4 chars: [a-z][a-z0-9]*, not 'h')" >&2; exit 2; }
+  STATE=${NOKUBE_TESTHOSTS_DIR:-/var/lib/nokube-testhosts-$POOL}
+  BRIDGE=nkbr-$POOL
+  # one /24 per pool: 10.89.0 for pool "b" .. by default derived from the pool name's checksum (10.89..10.120)
+  PREFIX=${NOKUBE_TESTHOSTS_SUBNET:-10.$((89 + $(printf '%s' "$POOL" | cksum | cut -d' ' -f1) % 32)).0}
+  [ "$POOL" = b ] && [ -z "${NOKUBE_TESTHOSTS_SUBNET:-}" ] && PREFIX=10.89.0
+  [[ "$PREFIX" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || { echo "testhosts: NOKUBE_TESTHOSTS_SUBNET must be A.B.C (a /24)" >&2; exit 2; }
+  [ "$PREFIX" != 10.88.0 ] || { echo "testhosts: 10.88.0 is the default pool's subnet" >&2; exit 2; }
+  HOST_PREFIX=nk$POOL
+  VETH_PREFIX=nv$POOL-   # never vnk*: the default pool's `down` removes stray vnk* veths
+fi
 CLIENT="$STATE/client"
-BRIDGE=nkbr0
-BRIDGE_IP=10.88.0.1
-PREFIX=10.88.0
+BRIDGE_IP=$PREFIX.1
 VENV=${NOKUBE_VENV:-/opt/nokube-venv}
 RAY_PATH="$VENV/bin:/usr/local/bin:/usr/bin:/bin"
 PLAIN_PATH="/usr/local/bin:/usr/bin:/bin"
@@ -65,7 +89,7 @@ host_ip() { cat "$STATE/$1/ip"; }
 
 alloc_ip() {
   local name=$1 n
-  if [[ "$name" =~ ^nkh([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" -ge 1 ] && [ "${BASH_REMATCH[1]}" -le 80 ]; then
+  if [[ "$name" =~ ^$HOST_PREFIX([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" -ge 1 ] && [ "${BASH_REMATCH[1]}" -le 80 ]; then
     echo "$PREFIX.$((10 + BASH_REMATCH[1]))"; return
   fi
   local used
@@ -211,7 +235,7 @@ kill_host() {
     for _ in $(seq 50); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
   fi
   rm -f "$STATE/$name/init.pid"
-  ip link del "vnk$name" 2>/dev/null || true
+  ip link del "$VETH_PREFIX$name" 2>/dev/null || true
   ip netns del "$name" 2>/dev/null || true
 }
 
@@ -233,8 +257,8 @@ start_host() {
   : >"$d/sshd.log"
 
   ip netns add "$name"
-  ip link add "vnk$name" type veth peer name eth0 netns "$name"
-  ip link set "vnk$name" master "$BRIDGE" up
+  ip link add "$VETH_PREFIX$name" type veth peer name eth0 netns "$name"
+  ip link set "$VETH_PREFIX$name" master "$BRIDGE" up
   ip -n "$name" link set lo up
   ip -n "$name" addr add "$ip/24" dev eth0
   ip -n "$name" link set eth0 up
@@ -346,7 +370,8 @@ cmd_up() {
   for h in $(all_known_hosts); do kill_host "$h"; rm -f "$STATE/$h/ip"; done
   ensure_users; ensure_client_keys; ensure_bridge
   local i names=()
-  for i in $(seq 1 "$n"); do names+=("nkh$i"); done
+  [ "$n" -le 80 ] || die "up: at most 80 hosts"
+  for i in $(seq 1 "$n"); do names+=("$HOST_PREFIX$i"); done
   for h in $noray; do
     [[ " ${names[*]} " == *" $h "* ]] || names+=("$h")
   done
@@ -386,7 +411,7 @@ cmd_down() {
   need_root; with_lock
   for h in $(all_known_hosts); do kill_host "$h"; rm -f "$STATE/$h/ip"; done
   # stray veths of hosts whose state is gone
-  for l in $(ip -o link show type veth 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep '^vnk' || true); do
+  for l in $(ip -o link show type veth 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | grep "^$VETH_PREFIX" || true); do
     ip link del "$l" 2>/dev/null || true
   done
   ip link del "$BRIDGE" 2>/dev/null || true

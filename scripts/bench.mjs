@@ -1,0 +1,630 @@
+#!/usr/bin/env node
+// `npm run bench` (issue 5): nokube against its physical limit (plain ssh + `ray start`/`ray stop`)
+// and, where it runs, Ray's own launcher (`ray up` with the local provider), on a private pool of
+// test hosts (scripts/testhosts.sh, NOKUBE_TESTHOSTS_POOL, default pool "b": nkb1..nkbN on nkbr-b,
+// 10.89.0.0/24). Never touches the default pool used by the e2e tests.
+//
+// Environment:
+//   NOKUBE_BENCH_POOL=b           pool name (see scripts/testhosts.sh)
+//   NOKUBE_BENCH_ROUNDS=3         rounds per figure (>= 1; the issue asks for >= 3)
+//   NOKUBE_BENCH_FANOUT=50        hosts for the `plan` fan-out figure (0 skips it)
+//   NOKUBE_BENCH_SIZES=3,5        cluster sizes for the start/status/stop figures
+//   NOKUBE_BENCH_RAY_UP=1         0 skips the `ray up` column
+//   NOKUBE_BENCH_REUSE_HOSTS=1    use the pool if it is already up with enough hosts (no `up`)
+//   NOKUBE_BENCH_KEEP_HOSTS=1     leave the pool up at the end (Ray is still stopped)
+//   NOKUBE_BENCH_OUT=FILE         also write the results as JSON (default bench-results.json in the pool dir)
+//   NOKUBE_BENCH_ONLY=a,b,...     figures to run: cold,keep,status,stop,plan,rayup (default all)
+//   NOKUBE_BENCH_CLI=FILE         the CLI bundle to measure (default dist/cli/index.js)
+//
+// Every figure is measured over the rounds with its baseline in the same round, the order of nokube
+// and baseline alternating round by round. Every wait is bounded in count and time; Ray is stopped
+// inside the hosts and the pool torn down on exit, failure, Ctrl-C and SIGTERM.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, release } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const TESTHOSTS = join(ROOT, 'scripts', 'testhosts.sh');
+const CLI = resolve(process.env.NOKUBE_BENCH_CLI || join(ROOT, 'dist', 'cli', 'index.js'));
+const POOL = process.env.NOKUBE_BENCH_POOL || 'b';
+const ROUNDS = Math.max(1, Number(process.env.NOKUBE_BENCH_ROUNDS || 3));
+const FANOUT = Number(process.env.NOKUBE_BENCH_FANOUT ?? 50);
+const SIZES = (process.env.NOKUBE_BENCH_SIZES || '3,5')
+  .split(',')
+  .map(Number)
+  .filter((n) => n >= 2);
+const RAY_UP = process.env.NOKUBE_BENCH_RAY_UP !== '0';
+const ONLY = new Set((process.env.NOKUBE_BENCH_ONLY || 'cold,keep,status,stop,plan,rayup').split(','));
+const VENV = process.env.NOKUBE_VENV || '/opt/nokube-venv';
+const STATE = `/var/lib/nokube-testhosts-${POOL}`;
+const WORK = join(STATE, 'bench');
+const POOL_ENV = { ...process.env, NOKUBE_TESTHOSTS_POOL: POOL, NOKUBE_TESTHOSTS_QUIET: '1' };
+const MAX_HOSTS = Math.max(FANOUT, ...SIZES);
+const GCS_PORT = 6379;
+const DASH_PORT = 8265;
+const CLIENT_PORT = 10001;
+const OSM = 100_000_000;
+
+const log = (m) => process.stderr.write(`bench: ${m}\n`);
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---------------------------------------------------------------------------------------------
+// processes (always bounded by a timeout)
+
+/** Runs argv; resolves {code, stdout, stderr, ms}. Kills the whole process group on timeout. */
+function run(argv, { timeoutMs = 120_000, env = process.env, input } = {}) {
+  return new Promise((resolveRun) => {
+    const t0 = performance.now();
+    const p = spawn(argv[0], argv.slice(1), { env, detached: true, stdio: ['pipe', 'pipe', 'pipe'] });
+    children.add(p);
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (d) => (stdout += d));
+    p.stderr.on('data', (d) => (stderr += d));
+    p.stdin.on('error', () => {});
+    p.stdin.end(input ?? '');
+    const timer = setTimeout(() => {
+      stderr += `\n[bench: timed out after ${timeoutMs} ms]`;
+      try {
+        process.kill(-p.pid, 'SIGKILL');
+      } catch {
+        /* gone */
+      }
+    }, timeoutMs);
+    p.on('close', (code, signal) => {
+      clearTimeout(timer);
+      children.delete(p);
+      resolveRun({ code: code ?? (signal ? 128 : -1), stdout, stderr, ms: performance.now() - t0 });
+    });
+  });
+}
+
+function runSync(argv, { timeoutMs = 600_000, env = process.env } = {}) {
+  const r = spawnSync(argv[0], argv.slice(1), { env, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 << 20 });
+  return { code: r.status ?? -1, stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
+}
+
+function must(r, what) {
+  if (r.code !== 0) throw new Error(`${what} failed (exit ${r.code}):\n${(r.stderr || r.stdout).slice(-3000)}`);
+  return r;
+}
+
+const children = new Set();
+
+// ---------------------------------------------------------------------------------------------
+// hosts
+
+let hosts = [];
+let client;
+const hostName = (i) => `nk${POOL}${i + 1}`;
+
+function poolUp() {
+  const facts = join(STATE, 'hosts.json');
+  if (process.env.NOKUBE_BENCH_REUSE_HOSTS === '1' && existsSync(facts)) {
+    const info = JSON.parse(readFileSync(facts, 'utf8'));
+    const st = runSync([TESTHOSTS, 'status'], { env: POOL_ENV });
+    if (info.hosts.length >= MAX_HOSTS && st.code === 0 && !st.stdout.includes(' down')) {
+      log(`reusing pool ${POOL} (${info.hosts.length} hosts)`);
+      return info;
+    }
+  }
+  log(`bringing up pool ${POOL}: ${MAX_HOSTS} hosts (first time: host keys are generated, about a minute)`);
+  must(runSync([TESTHOSTS, 'up', String(MAX_HOSTS)], { env: POOL_ENV, timeoutMs: 900_000 }), 'testhosts up');
+  return JSON.parse(readFileSync(facts, 'utf8'));
+}
+
+/** Runs a shell line inside a host (its PID namespace: `ray stop` there sees only that host). */
+function hostExec(i, line, user = 'nokube', timeoutMs = 60_000) {
+  return run([TESTHOSTS, 'exec', hostName(i), '--user', user, '--', 'bash', '-c', line], { env: POOL_ENV, timeoutMs });
+}
+
+/** Kills every Ray process inside hosts 0..n-1 (inside their PID namespaces only). */
+async function killRay(n) {
+  await Promise.all(
+    Array.from({ length: n }, (_, i) =>
+      hostExec(
+        i,
+        `pkill -KILL -u nokube -f 'ray|raylet|gcs_server|default_worker' 2>/dev/null; for _ in $(seq 50); do pgrep -u nokube -f 'raylet|gcs_server' >/dev/null || break; sleep 0.1; done; rm -rf /tmp/ray; true`,
+      ),
+    ),
+  );
+}
+
+let cleaning = false;
+async function cleanup(reason) {
+  if (cleaning) return;
+  cleaning = true;
+  log(`cleaning up (${reason})`);
+  for (const p of children) {
+    try {
+      process.kill(-p.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+  }
+  if (hosts.length) {
+    await Promise.race([killRay(Math.min(hosts.length, Math.max(...SIZES, 1))), sleep(30_000)]);
+  }
+  if (process.env.NOKUBE_BENCH_KEEP_HOSTS === '1') {
+    log(`NOKUBE_BENCH_KEEP_HOSTS=1: pool ${POOL} left up (NOKUBE_TESTHOSTS_POOL=${POOL} ${TESTHOSTS} down)`);
+  } else {
+    runSync([TESTHOSTS, 'down'], { env: POOL_ENV, timeoutMs: 300_000 });
+    log(`pool ${POOL} is down`);
+  }
+}
+
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.on(sig, () => {
+    cleanup(sig).finally(() => process.exit(130));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// configs
+
+function nokubeConfig(name, n, ips) {
+  const lines = [
+    'ray_spec:',
+    `  dashboard_port: ${DASH_PORT}`,
+    '  max_workers: 100',
+    `  cluster_name: ${name}`,
+    'nodes:',
+  ];
+  for (let i = 0; i < n; i++) {
+    const head = i === 0;
+    lines.push(`  - ssh_url: "${ips[i]}:22"`, `    name: ${name}-n${i + 1}`, `    role: ${head ? 'head' : 'worker'}`);
+    lines.push('    ray_config:');
+    if (head) lines.push(`      port: ${CLIENT_PORT}`, `      dashboard_port: ${DASH_PORT}`);
+    lines.push('      num_cpus: 1', `      object_store_memory: ${OSM}`);
+    lines.push(`    storage: {type: local, path: /opt/nokube/data/${name}}`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+function nokube(args, cfg, extra = []) {
+  const flags = [
+    '--config',
+    cfg,
+    '--identity',
+    client.keys.ed25519,
+    '--known-hosts',
+    client.known_hosts,
+    '--user',
+    client.user,
+    '--json',
+    ...extra,
+  ];
+  return run(['node', CLI, 'ray', ...args, ...flags], { timeoutMs: 600_000 });
+}
+
+function parseJson(r) {
+  try {
+    return JSON.parse(r.stdout);
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// the plain-ssh baseline: OpenSSH, one connection per command, exactly Ray's commands
+
+function sshArgv(ip, line) {
+  return [
+    'ssh',
+    '-i',
+    client.keys.ed25519,
+    '-o',
+    `UserKnownHostsFile=${client.known_hosts}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'ConnectTimeout=10',
+    `${client.user}@${ip}`,
+    line,
+  ];
+}
+
+const TOKEN_FILE = '.nokube-bench-token';
+let benchToken = '';
+
+/** Same switches as nokube gives `ray start`: token auth, dashboard on, num_cpus, object store. */
+function plainStartLine(head, headIp, ip, i) {
+  const env = `RAY_AUTH_MODE=token RAY_AUTH_TOKEN_PATH="$HOME/${TOKEN_FILE}" RAY_USAGE_STATS_ENABLED=0`;
+  const common = `--node-ip-address=${ip} --num-cpus=1 --object-store-memory=${OSM} --labels=nokube.io/node=plain-n${i + 1} --disable-usage-stats`;
+  return head
+    ? `${env} ray start --head --port=${GCS_PORT} --ray-client-server-port=${CLIENT_PORT} --dashboard-host=0.0.0.0 --dashboard-port=${DASH_PORT} --include-dashboard=true ${common} >/dev/null 2>&1`
+    : `${env} ray start --address=${headIp}:${GCS_PORT} ${common} >/dev/null 2>&1`;
+}
+
+/** Alive nodes in the head's node table (Ray's state API on the dashboard), or -1. */
+async function aliveInHead(headIp, token) {
+  try {
+    const res = await fetch(`http://${headIp}:${DASH_PORT}/api/v0/nodes?detail=true&limit=1000&timeout=2`, {
+      headers: token ? { Authorization: `Bearer ${token}` } : {},
+      signal: AbortSignal.timeout(3000),
+    });
+    if (!res.ok) return -1;
+    const body = await res.json();
+    const d = body?.data?.result;
+    const rows = Array.isArray(d) ? d : (d?.result ?? []);
+    return rows.filter((r) => r.state === 'ALIVE').length;
+  } catch {
+    return -1;
+  }
+}
+
+async function waitAlive(headIp, n, token, timeoutMs) {
+  const deadline = performance.now() + timeoutMs;
+  for (let i = 0; i < 100_000 && performance.now() < deadline; i++) {
+    if ((await aliveInHead(headIp, token)) >= n) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+async function plainStart(n, ips) {
+  const t0 = performance.now();
+  must(await run(sshArgv(ips[0], plainStartLine(true, ips[0], ips[0], 0)), { timeoutMs: 180_000 }), 'plain head start');
+  const workers = await Promise.all(
+    ips.slice(1, n).map((ip, k) => run(sshArgv(ip, plainStartLine(false, ips[0], ip, k + 1)), { timeoutMs: 180_000 })),
+  );
+  workers.forEach((w, k) => must(w, `plain worker ${k + 1} start`));
+  if (!(await waitAlive(ips[0], n, benchToken, 120_000))) throw new Error(`plain: ${n} nodes not alive in 120 s`);
+  return performance.now() - t0;
+}
+
+async function plainStop(n, ips) {
+  const t0 = performance.now();
+  const w = await Promise.all(
+    ips.slice(1, n).map((ip) => run(sshArgv(ip, 'ray stop >/dev/null 2>&1'), { timeoutMs: 120_000 })),
+  );
+  w.forEach((r, k) => must(r, `plain worker ${k + 1} stop`));
+  must(await run(sshArgv(ips[0], 'ray stop >/dev/null 2>&1'), { timeoutMs: 120_000 }), 'plain head stop');
+  return performance.now() - t0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ray's own launcher: `ray up` with the local provider
+
+function rayUpYaml(n, ips) {
+  const cmd = `--num-cpus=1 --object-store-memory=${OSM} --disable-usage-stats`;
+  return `cluster_name: nkbenchup${n}
+provider:
+  type: local
+  head_ip: ${ips[0]}
+  worker_ips: [${ips.slice(1, n).join(', ')}]
+auth:
+  ssh_user: ${client.user}
+  ssh_private_key: ${client.keys.ed25519}
+min_workers: ${n - 1}
+max_workers: ${n - 1}
+upscaling_speed: 100
+idle_timeout_minutes: 60
+file_mounts: {}
+cluster_synced_files: []
+initialization_commands: []
+setup_commands: []
+head_setup_commands: []
+worker_setup_commands: []
+head_start_ray_commands:
+  - ray stop
+  - RAY_enable_autoscaler_v2=0 RAY_AUTH_MODE=token RAY_AUTH_TOKEN_PATH=$HOME/${TOKEN_FILE} ray start --head --port=${GCS_PORT} --ray-client-server-port=${CLIENT_PORT} --dashboard-host=0.0.0.0 --dashboard-port=${DASH_PORT} --include-dashboard=true --autoscaling-config=~/ray_bootstrap_config.yaml ${cmd}
+worker_start_ray_commands:
+  - ray stop
+  - RAY_AUTH_MODE=token RAY_AUTH_TOKEN_PATH=$HOME/${TOKEN_FILE} ray start --address=$RAY_HEAD_IP:${GCS_PORT} ${cmd}
+`;
+}
+
+const RAY_UP_ENV = () => ({
+  ...process.env,
+  PATH: `${VENV}/bin:${process.env.PATH}`,
+  RAY_USAGE_STATS_ENABLED: '0',
+  RAY_AUTH_MODE: 'token',
+  RAY_AUTH_TOKEN: benchToken,
+  HOME: join(WORK, 'rayup-home'),
+});
+
+async function rayUp(n, ips) {
+  const yaml = join(WORK, `rayup-${n}.yaml`);
+  writeFileSync(yaml, rayUpYaml(n, ips));
+  const t0 = performance.now();
+  const r = await run([`${VENV}/bin/ray`, 'up', '-y', '--no-config-cache', yaml], {
+    env: RAY_UP_ENV(),
+    timeoutMs: 300_000,
+  });
+  const returned = performance.now() - t0;
+  if (r.code !== 0) return { error: `ray up exit ${r.code}: ${r.stderr.slice(-800) || r.stdout.slice(-800)}` };
+  const ok = await waitAlive(ips[0], n, benchToken, 180_000);
+  const alive = performance.now() - t0;
+  if (!ok) return { error: `ray up: workers not alive within 180 s of ray up returning`, returned };
+  const t1 = performance.now();
+  const d = await run([`${VENV}/bin/ray`, 'down', '-y', yaml], { env: RAY_UP_ENV(), timeoutMs: 300_000 });
+  const down = performance.now() - t1;
+  if (d.code !== 0) return { error: `ray down exit ${d.code}: ${d.stderr.slice(-800)}`, returned, alive };
+  return { returned, alive, down };
+}
+
+// ---------------------------------------------------------------------------------------------
+// statistics and the table
+
+const stat = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  const median = s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  return { median, min: s[0], max: s[s.length - 1], n: s.length };
+};
+const fmtS = (ms) => (ms === undefined ? '–' : `${(ms / 1000).toFixed(2)}`);
+const fmt3 = (st) => (st ? `${fmtS(st.median)} (${fmtS(st.min)}–${fmtS(st.max)})` : '–');
+
+function table(rows) {
+  const head = [
+    'figure',
+    'nokube s: median (min–max)',
+    'baseline s: median (min–max)',
+    'ratio',
+    'ray up s',
+    'target',
+    'ok',
+  ];
+  const body = rows.map((r) => [
+    r.figure,
+    fmt3(r.nokube),
+    r.baseline ? `${fmt3(r.baseline)} ${r.baselineName}` : '–',
+    r.ratio === undefined ? '–' : `${r.ratio.toFixed(2)}×`,
+    r.rayUp ?? '–',
+    r.target,
+    r.ok === undefined ? '–' : r.ok ? 'yes' : 'NO',
+  ]);
+  const md = [
+    `| ${head.join(' | ')} |`,
+    `| ${head.map(() => '---').join(' | ')} |`,
+    ...body.map((b) => `| ${b.join(' | ')} |`),
+  ];
+  return md.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// the benchmark
+
+async function main() {
+  const loadBefore = readFileSync('/proc/loadavg', 'utf8').trim();
+  if (process.getuid?.() !== 0) throw new Error('npm run bench needs root (test hosts are namespaces)');
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run node scripts/bundle.mjs first`);
+  if (!existsSync('/usr/bin/time')) throw new Error('/usr/bin/time is missing (apt-get install time)');
+  const info = poolUp();
+  hosts = info.hosts;
+  client = info.client;
+  const ips = hosts.map((h) => h.ip);
+  mkdirSync(WORK, { recursive: true });
+
+  // the baseline's token: the same token auth nokube turns on, one file per host (untimed setup)
+  benchToken = (await run(['openssl', 'rand', '-hex', '32'])).stdout.trim();
+  const maxSize = Math.max(...SIZES);
+  await Promise.all(
+    Array.from({ length: maxSize }, (_, i) =>
+      run(
+        [
+          TESTHOSTS,
+          'exec',
+          hostName(i),
+          '--user',
+          'nokube',
+          '--',
+          'bash',
+          '-c',
+          `umask 077; cat > "$HOME/${TOKEN_FILE}"`,
+        ],
+        {
+          env: POOL_ENV,
+          input: benchToken,
+        },
+      ),
+    ),
+  );
+  await killRay(maxSize);
+
+  const results = { rounds: ROUNDS, figures: {} };
+  const add = (key, v) => (results.figures[key] ??= []).push(v);
+
+  for (const n of SIZES) {
+    const name = `bench${n}`;
+    const cfg = join(WORK, `${name}.yaml`);
+    writeFileSync(cfg, nokubeConfig(name, n, ips));
+    // untimed warm-up: uploads remote_lib once (as after a first deploy) and warms the page cache
+    must(await nokube(['stop'], cfg), 'warm-up stop');
+    for (let round = 0; round < ROUNDS; round++) {
+      log(`${n} nodes, round ${round + 1}/${ROUNDS}`);
+      const nokubeFirst = round % 2 === 0;
+      const doNokube = async () => {
+        if (ONLY.has('cold') || ONLY.has('keep') || ONLY.has('status') || ONLY.has('stop')) {
+          const s = await nokube(['start'], cfg);
+          const j = parseJson(s);
+          if (s.code !== 0 || j?.status !== 'healthy')
+            throw new Error(`nokube start: ${s.stdout.slice(-2000)}${s.stderr.slice(-2000)}`);
+          add(`cold${n}`, s.ms);
+          log(`  nokube cold start ${fmtS(s.ms)} s (${j.timings ? JSON.stringify(j.timings) : ''})`);
+          const k = await nokube(['start'], cfg);
+          if (k.code !== 0 || parseJson(k)?.changes !== 0)
+            throw new Error(`nokube keep start: ${k.stdout.slice(-2000)}`);
+          add(`keep${n}`, k.ms);
+          const st = await nokube(['status'], cfg);
+          if (st.code !== 0 || parseJson(st)?.status !== 'healthy')
+            throw new Error(`nokube status: ${st.stdout.slice(-2000)}`);
+          add(`status${n}`, st.ms);
+          const sp = await nokube(['stop'], cfg);
+          if (sp.code !== 0 || parseJson(sp)?.status !== 'stopped')
+            throw new Error(`nokube stop: ${sp.stdout.slice(-2000)}`);
+          add(`stop${n}`, sp.ms);
+          log(`  nokube keep ${fmtS(k.ms)} s, status ${fmtS(st.ms)} s, stop ${fmtS(sp.ms)} s`);
+        }
+      };
+      const doPlain = async () => {
+        const s = await plainStart(n, ips);
+        add(`plainStart${n}`, s);
+        const sp = await plainStop(n, ips);
+        add(`plainStop${n}`, sp);
+        log(`  plain ssh start ${fmtS(s)} s, stop ${fmtS(sp)} s`);
+      };
+      if (nokubeFirst) {
+        await doNokube();
+        await doPlain();
+      } else {
+        await doPlain();
+        await doNokube();
+      }
+      await killRay(n); // nothing may linger into the next round (both sides stopped already)
+    }
+    const rsync = runSync(['sh', '-c', 'command -v rsync']).code === 0;
+    if (RAY_UP && ONLY.has('rayup') && !rsync) {
+      add(`rayUpError${n}`, 'ray up needs rsync (not installed here: apt-get install rsync)');
+      log('  ray up skipped: it needs rsync, which is not installed');
+    }
+    if (RAY_UP && ONLY.has('rayup') && rsync) {
+      for (let round = 0; round < ROUNDS; round++) {
+        log(`${n} nodes, ray up round ${round + 1}/${ROUNDS}`);
+        const r = await rayUp(n, ips);
+        await killRay(n); // `ray down` leaves raylets behind for a while: never into the next round
+        if (r.error) {
+          log(`  ray up: ${r.error}`);
+          add(`rayUpError${n}`, r.error);
+          break;
+        }
+        add(`rayUpReturned${n}`, r.returned);
+        add(`rayUpAlive${n}`, r.alive);
+        add(`rayDown${n}`, r.down);
+        log(`  ray up returned ${fmtS(r.returned)} s, all alive ${fmtS(r.alive)} s, ray down ${fmtS(r.down)} s`);
+      }
+    }
+  }
+
+  if (FANOUT > 0 && ONLY.has('plan')) {
+    const cfg = join(WORK, `fanout${FANOUT}.yaml`);
+    writeFileSync(cfg, nokubeConfig(`fan${FANOUT}`, FANOUT, ips));
+    must(await nokube(['plan'], cfg, ['--concurrency', '16']), 'warm-up plan');
+    for (let round = 0; round < ROUNDS; round++) {
+      const r = await run(
+        [
+          '/usr/bin/time',
+          '-v',
+          'node',
+          CLI,
+          'ray',
+          'plan',
+          '--config',
+          cfg,
+          '--identity',
+          client.keys.ed25519,
+          '--known-hosts',
+          client.known_hosts,
+          '--user',
+          client.user,
+          '--concurrency',
+          '16',
+          '--json',
+        ],
+        { timeoutMs: 300_000 },
+      );
+      const j = parseJson(r);
+      const reachable = (j?.nodes ?? []).filter((x) => x.state !== 'unreachable').length;
+      if (r.code !== 0 || reachable !== FANOUT)
+        throw new Error(`plan fan-out: exit ${r.code}, ${reachable}/${FANOUT} reachable\n${r.stderr.slice(-2000)}`);
+      const rss = Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(r.stderr)?.[1] ?? NaN) * 1024;
+      add('plan', r.ms);
+      add('planRss', rss);
+      log(`  plan x${FANOUT} ${fmtS(r.ms)} s, peak RSS ${(rss / 2 ** 20).toFixed(0)} MB`);
+    }
+  }
+
+  // ---- the table
+  const F = results.figures;
+  const rows = [];
+  for (const n of SIZES) {
+    if (F[`cold${n}`] && F[`plainStart${n}`]) {
+      const a = stat(F[`cold${n}`]);
+      const b = stat(F[`plainStart${n}`]);
+      const up = F[`rayUpAlive${n}`] ? stat(F[`rayUpAlive${n}`]) : undefined;
+      rows.push({
+        figure: `cold start, ${n} nodes (until all alive)`,
+        nokube: a,
+        baseline: b,
+        baselineName: 'plain ssh',
+        ratio: a.median / b.median,
+        rayUp: up
+          ? `${fmt3(up)} (returns ${fmtS(stat(F[`rayUpReturned${n}`]).median)})`
+          : F[`rayUpError${n}`]
+            ? `not run: ${F[`rayUpError${n}`][0].slice(0, 60)}`
+            : undefined,
+        target: '≤ 1.2×',
+        ok: a.median / b.median <= 1.2,
+      });
+    }
+    if (F[`keep${n}`]) {
+      const a = stat(F[`keep${n}`]);
+      const lim = n <= 3 ? 1500 : 2000;
+      rows.push({
+        figure: `start on a healthy cluster, ${n} nodes`,
+        nokube: a,
+        target: `≤ ${lim / 1000} s`,
+        ok: a.median <= lim,
+      });
+    }
+    if (F[`status${n}`]) {
+      const a = stat(F[`status${n}`]);
+      rows.push({
+        figure: `status, ${n} nodes`,
+        nokube: a,
+        target: n <= 3 ? '≤ 1.5 s' : '–',
+        ok: n <= 3 ? a.median <= 1500 : undefined,
+      });
+    }
+    if (F[`stop${n}`] && F[`plainStop${n}`]) {
+      const a = stat(F[`stop${n}`]);
+      const b = stat(F[`plainStop${n}`]);
+      rows.push({
+        figure: `stop (verified), ${n} nodes`,
+        nokube: a,
+        baseline: b,
+        baselineName: 'plain ray stop',
+        ratio: a.median / b.median,
+        rayUp: F[`rayDown${n}`] ? `ray down ${fmt3(stat(F[`rayDown${n}`]))}` : undefined,
+        target: '≤ 1.3×',
+        ok: a.median / b.median <= 1.3,
+      });
+    }
+  }
+  if (F.plan) {
+    const a = stat(F.plan);
+    const rss = stat(F.planRss);
+    rows.push({
+      figure: `plan (live), ${FANOUT} hosts, concurrency 16; peak RSS ${(rss.max / 2 ** 20).toFixed(0)} MB`,
+      nokube: a,
+      target: '≤ 10 s, < 300 MB',
+      ok: a.median <= 10_000 && rss.max < 300 * 2 ** 20,
+    });
+  }
+  const ray = runSync([`${VENV}/bin/ray`, '--version']).stdout.trim();
+  const machine = `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Linux ${release()}, Node ${process.version}, ${ray}`;
+  const text = `${table(rows)}\n\n${ROUNDS} rounds per figure; ${machine}; load average at the start: ${loadBefore}`;
+  process.stdout.write(`\n${text}\n`);
+  results.rows = rows;
+  results.machine = machine;
+  const out = process.env.NOKUBE_BENCH_OUT || join(WORK, 'bench-results.json');
+  writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
+  log(`results: ${out}`);
+  return rows.every((r) => r.ok !== false);
+}
+
+let code = 1;
+try {
+  code = (await main()) ? 0 : 1;
+} catch (err) {
+  log(`FAILED: ${err.stack ?? err}`);
+  code = 2;
+} finally {
+  await cleanup(code === 0 ? 'done' : 'after failure');
+}
+process.exit(code);
