@@ -12,7 +12,6 @@ import { renderTerminal } from '../render';
 import { USAGE, UsageError, parseCliArgs, type CliSettings } from './args';
 import { SecretMask, terminalReporter } from './reporter';
 
-
 export interface CliIO {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
