@@ -75367,7 +75367,10 @@ function nodeError(node, err) {
 
 
 
-const POLL_MS = 200;
+/** Between two looks at the head's view (each look is itself one SSH round trip, ~0.1–0.2 s). */
+const POLL_MS = 100;
+/** How long the wait polls the head's dashboard before it also accepts the `ray.nodes()` fallback. */
+const FALLBACK_AFTER_MS = 20_000;
 /** Probes every reachable node (in parallel) and asks a running head for its view. */
 async function probeAll(session, handles, withPorts) {
     const { cluster } = session;
@@ -75389,6 +75392,8 @@ async function probeAll(session, handles, withPorts) {
                 ports,
                 python: cluster.python ?? null,
                 ray_version: cluster.rayVersion ?? null,
+                // the head's view in the same round trip (only computed when the head runs)
+                ...(head ? { view: { dashboard_port: dashboardPort(cluster), gcs_port: gcsPort(h.node) } } : {}),
             }));
         }
         catch (err) {
@@ -75396,18 +75401,21 @@ async function probeAll(session, handles, withPorts) {
         }
     });
     const head = session.handle(cluster.head);
-    let headView;
-    if (head.lib && probes.get(cluster.head.name)?.running) {
+    const headProbe = probes.get(cluster.head.name);
+    let headView = headProbe?.running ? headProbe.view : undefined;
+    if (head.lib && headProbe?.running && !headView) {
         headView = await headStatus(session, head).catch(() => undefined);
     }
     return { probes, headView };
 }
-function headStatus(session, head) {
+/** The head's status with its view; `fallback: false` skips `ray.nodes()` when the dashboard is not up yet. */
+function headStatus(session, head, fallback = true) {
     return head.lib.status({
         role: 'head',
         python: session.cluster.python ?? null,
         dashboard_port: dashboardPort(session.cluster),
         gcs_port: gcsPort(head.node),
+        ...(fallback ? {} : { fallback: false }),
     });
 }
 /** What every configured node should run, given the addresses the nodes were reached at. */
@@ -75482,20 +75490,30 @@ async function startCluster(session, result, clock) {
     try {
         await clock.phase('apply', () => applyPlan(session, plan, wanted, probed, result));
         if (result.errors.length === 0 || result.errors.every((e) => e.node !== cluster.head.name)) {
-            await clock.phase('wait', () => waitForNodes(session, wanted, probed, result));
+            // nothing changed: the head's view from the preflight probe already shows whether every node
+            // is alive as configured; only a cluster that is not settled yet is polled
+            const seen = result.changes === 0 ? probed.headView : undefined;
+            await clock.phase('wait', () => waitForNodes(session, wanted, probed, result, seen));
         }
-        if (locked && result.errors.length === 0)
-            await recordMembers(session, probed);
     }
     finally {
-        if (locked)
-            await head.lib.unlock({ owner, ttl_sec: 0 }).catch(() => undefined);
+        if (locked) {
+            // the members record goes with the unlock (one round trip), and only after a clean apply
+            const members = result.errors.length === 0 ? membersRecord(session) : undefined;
+            const answer = await head
+                .lib.unlock({ owner, ttl_sec: 0, ...(members ? { members } : {}) })
+                .catch(() => undefined);
+            if (members && !answer?.ok) {
+                result.warnings.push(`could not record the applied nodes on the head: ${answer?.error ?? 'unlock failed'}`);
+            }
+        }
     }
 }
 async function applyPlan(session, plan, wanted, probed, result) {
     const { cluster, options } = session;
     const action = new Map(plan.map((p) => [p.node, p.action]));
-    let token = probed.probes.get(cluster.head.name)?.auth_token ?? undefined;
+    const headProbe = probed.probes.get(cluster.head.name);
+    let token = headProbe?.auth_token ?? undefined;
     const startNode = async (node) => {
         const act = action.get(node.name);
         if (act !== 'start' && act !== 'restart')
@@ -75582,7 +75600,7 @@ function memberNode(m, cluster) {
     };
 }
 /** Polls the head's view until every configured node is alive as configured, or the timeout. */
-async function waitForNodes(session, wanted, probed, result) {
+async function waitForNodes(session, wanted, probed, result, firstView) {
     const { cluster, options } = session;
     const head = session.handle(cluster.head);
     const deadline = Date.now() + options.timeoutSec * 1000;
@@ -75591,13 +75609,18 @@ async function waitForNodes(session, wanted, probed, result) {
     const t0 = Date.now();
     for (;;) {
         const observed = new Map();
-        let view;
-        try {
-            view = await headStatus(session, head);
-        }
-        catch (err) {
-            view = undefined;
-            options.reporter.debug(`head status failed: ${err.message}`);
+        let view = firstView;
+        firstView = undefined;
+        if (!view) {
+            try {
+                // while Ray is starting, the dashboard answers within seconds: poll it alone, and only fall
+                // back to `ray.nodes()` (an `import ray`, seconds of CPU) when it stays silent
+                view = await headStatus(session, head, Date.now() - t0 > FALLBACK_AFTER_MS);
+            }
+            catch (err) {
+                view = undefined;
+                options.reporter.debug(`head status failed: ${err.message}`);
+            }
         }
         for (const node of cluster.nodes) {
             if (node === cluster.head) {
@@ -75647,13 +75670,9 @@ async function waitForNodes(session, wanted, probed, result) {
         await new Promise((r) => setTimeout(r, POLL_MS));
     }
 }
-/** Remembers on the head which nodes this config applied, so a later run can stop dropped ones. */
-async function recordMembers(session, probed) {
+/** What the head remembers (state/members.json) of this config, so a later run can stop dropped nodes. */
+function membersRecord(session) {
     const { cluster } = session;
-    const head = session.handle(cluster.head);
-    const storage = probed.probes.get(cluster.head.name)?.storage.path;
-    if (!storage || !head.conn)
-        return;
     const members = cluster.nodes.map((n) => ({
         name: n.name,
         role: n.role,
@@ -75661,8 +75680,7 @@ async function recordMembers(session, probed) {
         user: session.handle(n).conn?.user,
         storage: n.storage.path ?? null,
     }));
-    const record = { cluster: cluster.clusterName, nodes: members };
-    await head.conn.uploadFile(JSON.stringify(record, null, 2) + '\n', `${storage}/state/members.json`, 0o600);
+    return { cluster: cluster.clusterName, nodes: members };
 }
 /** What the head remembers of the last applied config (ignored when another cluster wrote it). */
 function recordedMembers(session, probed) {

@@ -446,7 +446,7 @@ async function main() {
           if (s.code !== 0 || j?.status !== 'healthy')
             throw new Error(`nokube start: ${s.stdout.slice(-2000)}${s.stderr.slice(-2000)}`);
           add(`cold${n}`, s.ms);
-          log(`  nokube cold start ${fmtS(s.ms)} s (${j.timings ? JSON.stringify(j.timings) : ''})`);
+          log(`  nokube cold start ${fmtS(s.ms)} s`);
           const k = await nokube(['start'], cfg);
           if (k.code !== 0 || parseJson(k)?.changes !== 0)
             throw new Error(`nokube keep start: ${k.stdout.slice(-2000)}`);

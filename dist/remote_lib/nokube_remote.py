@@ -17,8 +17,9 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
+
+# urllib.request (with http.client, email, ssl) costs ~35 ms to import: only `status` needs it, so it is
+# imported there. Every verb is one short-lived process, so import time is paid on every call.
 
 LIB_VERSION = 1
 MARK_ENV = "NOKUBE_RAY_MARK"  # exported to `ray start`; every Ray process of the cluster inherits it
@@ -569,6 +570,12 @@ def verb_probe(inp):
         # runs, its token so workers started now can join a head that is kept.
         out["members"] = read_json_file(os.path.join(state_dir(storage), "members.json"))
         out["auth_token"] = read_token(os.path.join(state_dir(storage), "auth_token")) if pids else None
+        if pids and inp.get("view"):
+            # the head's cluster view in the same call (saves the engine a second round trip)
+            v = dict(inp["view"]) if isinstance(inp["view"], dict) else {}
+            v.update({"cluster": cluster, "storage": inp.get("storage"), "role": "head",
+                      "python": inp.get("python")})
+            out["view"] = verb_status(v, pids=pids)
     if ray:
         out["ray"] = {"version": ray["version"], "python": ray["python"], "ray_bin": ray["ray_bin"],
                       "python_version": ray["python_version"], "token_auth": supports_token_auth(ray)}
@@ -845,6 +852,8 @@ def verb_start(inp):
 
 
 def _http_nodes(port, token, timeout=5.0):
+    import urllib.request
+
     url = "http://127.0.0.1:%d/api/v0/nodes?detail=true&limit=10000&timeout=%d" % (port, max(1, int(timeout)))
     req = urllib.request.Request(url)
     if token:
@@ -891,11 +900,12 @@ def _python_nodes(python, gcs_address, token_path, timeout=60.0):
     raise RuntimeError("ray.nodes() failed: %s" % p.stderr.decode(errors="replace").strip()[-500:])
 
 
-def verb_status(inp):
+def verb_status(inp, pids=None):
     cluster = cluster_name(inp)
     storage = storage_path(inp)
     sd = state_dir(storage)
-    pids = cluster_pids(cluster, storage)
+    if pids is None:
+        pids = cluster_pids(cluster, storage)
     runtime = read_json_file(os.path.join(sd, "runtime.json")) or {}
     out = {"ok": True, "running": bool(pids), "applied": read_json_file(os.path.join(sd, "applied.json"))}
     if pids and runtime:
@@ -917,6 +927,12 @@ def verb_status(inp):
             out["cluster"] = _http_nodes(dport, token)
             out["cluster_source"] = "dashboard"
         except Exception as e:  # dashboard down or still starting
+            if inp.get("fallback") is False:
+                # the caller polls again shortly: `import ray` in a child (seconds of CPU while Ray's
+                # own daemons are starting) would only slow down the start it is waiting for
+                out["cluster"] = None
+                out["cluster_error"] = "the dashboard on 127.0.0.1:%d does not answer yet: %s" % (dport, e)
+                return out
             log("dashboard API on 127.0.0.1:%d failed (%s); falling back to ray.nodes()" % (dport, e))
             try:
                 python = runtime.get("python") or (find_ray(inp.get("python"))[0] or {}).get("python")
@@ -992,11 +1008,14 @@ def verb_unlock(inp):
         return {"ok": True, "released": False}
     with _Guard(os.path.join(sd, ".lock.guard")):
         cur = read_json_file(path)
-        if not cur:
-            return {"ok": True, "released": False}
-        if cur.get("owner") != owner and not inp.get("force"):
+        if cur and cur.get("owner") != owner and not inp.get("force"):
             return {"ok": False, "released": False, "error": "the lock is held by %s, not %s" % (cur.get("owner"), owner),
                     "holder": {"owner": cur.get("owner"), "since": cur.get("since")}}
+        if isinstance(inp.get("members"), dict):
+            # what this deploy applied, written by the lock holder before it lets go (one round trip)
+            write_json_atomic(os.path.join(sd, "members.json"), inp["members"], mode=0o600)
+        if not cur:
+            return {"ok": True, "released": False}
         os.unlink(path)
     return {"ok": True, "released": True}
 

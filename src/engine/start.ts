@@ -13,7 +13,10 @@ import { fail, type PhaseClock } from './result';
 import { nodeError, type ClusterSession, type NodeHandle } from './session';
 import type { PlanItem, RunResult } from './types';
 
-const POLL_MS = 200;
+/** Between two looks at the head's view (each look is itself one SSH round trip, ~0.1–0.2 s). */
+const POLL_MS = 100;
+/** How long the wait polls the head's dashboard before it also accepts the `ray.nodes()` fallback. */
+const FALLBACK_AFTER_MS = 20_000;
 
 export interface Probed {
   probes: Map<string, ProbeAnswer>;
@@ -43,6 +46,8 @@ export async function probeAll(session: ClusterSession, handles: NodeHandle[], w
           ports,
           python: cluster.python ?? null,
           ray_version: cluster.rayVersion ?? null,
+          // the head's view in the same round trip (only computed when the head runs)
+          ...(head ? { view: { dashboard_port: dashboardPort(cluster), gcs_port: gcsPort(h.node) } } : {}),
         }),
       );
     } catch (err) {
@@ -50,19 +55,22 @@ export async function probeAll(session: ClusterSession, handles: NodeHandle[], w
     }
   });
   const head = session.handle(cluster.head);
-  let headView: StatusAnswer | undefined;
-  if (head.lib && probes.get(cluster.head.name)?.running) {
+  const headProbe = probes.get(cluster.head.name);
+  let headView: StatusAnswer | undefined = headProbe?.running ? headProbe.view : undefined;
+  if (head.lib && headProbe?.running && !headView) {
     headView = await headStatus(session, head).catch(() => undefined);
   }
   return { probes, headView };
 }
 
-export function headStatus(session: ClusterSession, head: NodeHandle): Promise<StatusAnswer> {
+/** The head's status with its view; `fallback: false` skips `ray.nodes()` when the dashboard is not up yet. */
+export function headStatus(session: ClusterSession, head: NodeHandle, fallback = true): Promise<StatusAnswer> {
   return head.lib!.status({
     role: 'head',
     python: session.cluster.python ?? null,
     dashboard_port: dashboardPort(session.cluster),
     gcs_port: gcsPort(head.node),
+    ...(fallback ? {} : { fallback: false }),
   });
 }
 
@@ -141,11 +149,22 @@ export async function startCluster(session: ClusterSession, result: RunResult, c
   try {
     await clock.phase('apply', () => applyPlan(session, plan, wanted, probed, result));
     if (result.errors.length === 0 || result.errors.every((e) => e.node !== cluster.head.name)) {
-      await clock.phase('wait', () => waitForNodes(session, wanted, probed, result));
+      // nothing changed: the head's view from the preflight probe already shows whether every node
+      // is alive as configured; only a cluster that is not settled yet is polled
+      const seen = result.changes === 0 ? probed.headView : undefined;
+      await clock.phase('wait', () => waitForNodes(session, wanted, probed, result, seen));
     }
-    if (locked && result.errors.length === 0) await recordMembers(session, probed);
   } finally {
-    if (locked) await head.lib!.unlock({ owner, ttl_sec: 0 }).catch(() => undefined);
+    if (locked) {
+      // the members record goes with the unlock (one round trip), and only after a clean apply
+      const members = result.errors.length === 0 ? membersRecord(session) : undefined;
+      const answer = await head
+        .lib!.unlock({ owner, ttl_sec: 0, ...(members ? { members } : {}) })
+        .catch(() => undefined);
+      if (members && !answer?.ok) {
+        result.warnings.push(`could not record the applied nodes on the head: ${answer?.error ?? 'unlock failed'}`);
+      }
+    }
   }
 }
 
@@ -158,7 +177,8 @@ async function applyPlan(
 ): Promise<void> {
   const { cluster, options } = session;
   const action = new Map(plan.map((p) => [p.node, p.action]));
-  let token = probed.probes.get(cluster.head.name)?.auth_token ?? undefined;
+  const headProbe = probed.probes.get(cluster.head.name);
+  let token = headProbe?.auth_token ?? undefined;
 
   const startNode = async (node: NodeSpec): Promise<boolean> => {
     const act = action.get(node.name);
@@ -256,6 +276,7 @@ async function waitForNodes(
   wanted: Map<string, AppliedSpec>,
   probed: Probed,
   result: RunResult,
+  firstView?: StatusAnswer,
 ): Promise<void> {
   const { cluster, options } = session;
   const head = session.handle(cluster.head);
@@ -265,12 +286,17 @@ async function waitForNodes(
   const t0 = Date.now();
   for (;;) {
     const observed = new Map<string, NodeObservation>();
-    let view: StatusAnswer | undefined;
-    try {
-      view = await headStatus(session, head);
-    } catch (err) {
-      view = undefined;
-      options.reporter.debug(`head status failed: ${(err as Error).message}`);
+    let view: StatusAnswer | undefined = firstView;
+    firstView = undefined;
+    if (!view) {
+      try {
+        // while Ray is starting, the dashboard answers within seconds: poll it alone, and only fall
+        // back to `ray.nodes()` (an `import ray`, seconds of CPU) when it stays silent
+        view = await headStatus(session, head, Date.now() - t0 > FALLBACK_AFTER_MS);
+      } catch (err) {
+        view = undefined;
+        options.reporter.debug(`head status failed: ${(err as Error).message}`);
+      }
     }
     for (const node of cluster.nodes) {
       if (node === cluster.head) {
@@ -321,12 +347,9 @@ async function waitForNodes(
   }
 }
 
-/** Remembers on the head which nodes this config applied, so a later run can stop dropped ones. */
-async function recordMembers(session: ClusterSession, probed: Probed): Promise<void> {
+/** What the head remembers (state/members.json) of this config, so a later run can stop dropped nodes. */
+function membersRecord(session: ClusterSession): MembersRecord {
   const { cluster } = session;
-  const head = session.handle(cluster.head);
-  const storage = probed.probes.get(cluster.head.name)?.storage.path;
-  if (!storage || !head.conn) return;
   const members: ClusterMember[] = cluster.nodes.map((n) => ({
     name: n.name,
     role: n.role,
@@ -334,8 +357,7 @@ async function recordMembers(session: ClusterSession, probed: Probed): Promise<v
     user: session.handle(n).conn?.user,
     storage: n.storage.path ?? null,
   }));
-  const record: MembersRecord = { cluster: cluster.clusterName, nodes: members };
-  await head.conn.uploadFile(JSON.stringify(record, null, 2) + '\n', `${storage}/state/members.json`, 0o600);
+  return { cluster: cluster.clusterName, nodes: members };
 }
 
 /** What the head remembers of the last applied config (ignored when another cluster wrote it). */

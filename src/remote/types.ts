@@ -29,7 +29,7 @@ export interface ProbeAnswer extends RemoteAnswer {
   user: string;
   storage: { path: string; writable: boolean; error?: string };
   python: { path: string; version: string };
-  ray: { version: string; python: string; ray_bin?: string } | null;
+  ray: { version: string; python: string; ray_bin?: string; token_auth?: boolean } | null;
   ray_error?: string;
   cpus: number;
   memory_bytes: number;
@@ -39,8 +39,13 @@ export interface ProbeAnswer extends RemoteAnswer {
   applied: AppliedSpec | null;
   /** Head only: nodes the last `start` applied (for `stop` actions on dropped nodes). */
   members?: MembersRecord | null;
-  /** Head only, when token auth is set up: the cluster's token (masked by the engine). */
+  /**
+   * Head only, when token auth is set up: the cluster's token (masked by the engine): the one it runs
+   * with, or, stopped, the one its next start reuses.
+   */
   auth_token?: string | null;
+  /** Head only, running, when the probe asked for `view`: the head's `status` answer. */
+  view?: StatusAnswer;
 }
 
 /** `state/members.json` on the head, written by the engine after a successful start. */
