@@ -6,10 +6,16 @@ cd "$(dirname "$0")/.."
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-npx vitest run --reporter=default --reporter=json --outputFile.json="$out/vitest.json"
+# vitest's global setup brings the test hosts up; they stay up for remote_lib's real-Ray tests and
+# are removed at the end (unless NOKUBE_KEEP_HOSTS=1).
+keep=${NOKUBE_KEEP_HOSTS:-}
+NOKUBE_KEEP_HOSTS=1 npx vitest run --reporter=default --reporter=json --outputFile.json="$out/vitest.json"
 vitest_rc=$?
 python3 -m pytest -q -rs remote_lib/tests --junitxml="$out/pytest.xml"
 pytest_rc=$?
+if [ "$(id -u)" = 0 ] && [ "$keep" != 1 ]; then
+  bash scripts/testhosts.sh down >/dev/null 2>&1 || true
+fi
 
 node - "$out/vitest.json" "$out/pytest.xml" <<'JS'
 const fs = require('fs');

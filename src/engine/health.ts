@@ -81,6 +81,12 @@ export function assessCluster(
       problems.push(`${node.name} (${node.host}) is not running Ray`);
       return report;
     }
+    if (st.raylet === false) {
+      report.state = 'missing';
+      report.error = 'its raylet is not running';
+      problems.push(`${node.name} (${node.host}) runs some Ray processes but not its raylet`);
+      return report;
+    }
     const seen = findInView(view, node.name);
     if (seen) {
       report.nodeId = seen.node_id;

@@ -35,7 +35,8 @@ export async function planCluster(session: ClusterSession, result: RunResult, cl
     const members = recorded.length
       ? recorded
       : (previous?.nodes.map((n) => ({ name: n.name, role: n.role, ssh_url: n.sshUrl })) ?? []);
-    result.plan = livePlan(cluster, wantedSpecs(session), liveNodes(cluster, session, probed), members);
+    const live = liveNodes(cluster, session, probed);
+    result.plan = livePlan(cluster, wantedSpecs(session), live, members);
     for (const h of handles) {
       if (h.error) result.warnings.push(`${h.node.name}: live state unknown (${h.error.message})`);
     }
@@ -43,7 +44,7 @@ export async function planCluster(session: ClusterSession, result: RunResult, cl
       const p = probed.probes.get(node.name);
       if (!p) node.state = 'unreachable';
       else {
-        node.state = p.running ? 'running' : 'stopped';
+        node.state = !p.running ? 'stopped' : live.get(node.name)?.alive === false ? 'missing' : 'running';
         node.rayVersion = p.ray?.version;
         node.pythonVersion = p.python?.version;
       }

@@ -36,6 +36,8 @@ export interface ProbeAnswer extends RemoteAnswer {
   shm_bytes: number;
   ports: PortCheck[];
   running: boolean;
+  /** Whether this cluster's raylet runs on the node (absent from older libraries). */
+  raylet?: boolean;
   applied: AppliedSpec | null;
   /** Head only: nodes the last `start` applied (for `stop` actions on dropped nodes). */
   members?: MembersRecord | null;
@@ -81,6 +83,8 @@ export interface ViewNode {
 
 export interface StatusAnswer extends RemoteAnswer {
   running: boolean;
+  /** Whether this cluster's raylet runs on the node (absent from older libraries). */
+  raylet?: boolean;
   applied: AppliedSpec | null;
   ray_version?: string;
   python_version?: string;
