@@ -124,7 +124,17 @@ import os, socket
 if os.environ.get('TOKEN'):
     os.environ['RAY_AUTH_MODE'] = 'token'; os.environ['RAY_AUTH_TOKEN'] = os.environ['TOKEN']
 import ray
-ray.init('ray://10.88.0.11:10001', logging_level='ERROR')
+import time
+# Right after a start on a loaded 2-core machine, Ray's client proxy sometimes fails to spawn its
+# per-client server ("SpecificServer startup failed", a Ray-side race); a second connect works.
+for attempt in range(3):
+    try:
+        ray.init('ray://10.88.0.11:10001', logging_level='ERROR')
+        break
+    except Exception as e:
+        if attempt == 2: raise
+        print('retrying after:', type(e).__name__, flush=True)
+        time.sleep(3)
 from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 @ray.remote(num_cpus=0)
 def where(): return socket.gethostname()
