@@ -42049,7 +42049,7 @@ function livePlan(next, wanted, live, members = []) {
                 planned = item(node, 'restart', 'drifted from config', drift);
             else if (node.role === 'worker' && headStarts)
                 planned = item(node, 'restart', 'the head restarts');
-            else if (node.role === 'worker' && now.alive === false)
+            else if (now.alive === false)
                 planned = item(node, 'restart', "not alive in the head's view");
             else
                 planned = item(node, 'keep', 'running as configured');
@@ -43434,6 +43434,12 @@ function assessCluster(cluster, wanted, observed) {
             problems.push(`${node.name} (${node.host}) is not running Ray`);
             return report;
         }
+        if (st.raylet === false) {
+            report.state = 'missing';
+            report.error = 'its raylet is not running';
+            problems.push(`${node.name} (${node.host}) runs some Ray processes but not its raylet`);
+            return report;
+        }
         const seen = findInView(view, node.name);
         if (seen) {
             report.nodeId = seen.node_id;
@@ -43868,7 +43874,8 @@ function liveNodes(cluster, session, probed) {
             reachable: true,
             running: p.running,
             applied: p.applied,
-            alive: probed.headView?.cluster ? !!seen?.some((v) => v.alive) : undefined,
+            // A node without its raylet is gone, even while the head's view has not noticed yet.
+            alive: p.raylet === false ? false : probed.headView?.cluster ? !!seen?.some((v) => v.alive) : undefined,
         });
     }
     return live;
@@ -44161,7 +44168,8 @@ async function planCluster(session, result, clock) {
         const members = recorded.length
             ? recorded
             : (previous?.nodes.map((n) => ({ name: n.name, role: n.role, ssh_url: n.sshUrl })) ?? []);
-        result.plan = livePlan(cluster, wantedSpecs(session), liveNodes(cluster, session, probed), members);
+        const live = liveNodes(cluster, session, probed);
+        result.plan = livePlan(cluster, wantedSpecs(session), live, members);
         for (const h of handles) {
             if (h.error)
                 result.warnings.push(`${h.node.name}: live state unknown (${h.error.message})`);
@@ -44171,7 +44179,7 @@ async function planCluster(session, result, clock) {
             if (!p)
                 node.state = 'unreachable';
             else {
-                node.state = p.running ? 'running' : 'stopped';
+                node.state = !p.running ? 'stopped' : live.get(node.name)?.alive === false ? 'missing' : 'running';
                 node.rayVersion = p.ray?.version;
                 node.pythonVersion = p.python?.version;
             }

@@ -560,6 +560,7 @@ def verb_probe(inp):
         "shm_bytes": shm_bytes(),
         "ports": port_report(inp.get("ports"), cluster, storage, pids),
         "running": bool(pids),
+        "raylet": any(_comm(pid) == "raylet" for pid in pids),
         "applied": read_json_file(os.path.join(state_dir(storage), "applied.json")),
         "temp_dir": temp_dir_for(cluster, storage),
     }
@@ -900,6 +901,14 @@ def _python_nodes(python, gcs_address, token_path, timeout=60.0):
     raise RuntimeError("ray.nodes() failed: %s" % p.stderr.decode(errors="replace").strip()[-500:])
 
 
+def _comm(pid):
+    try:
+        with open("/proc/%d/comm" % int(pid)) as f:
+            return f.read().strip()
+    except (OSError, ValueError):
+        return ""
+
+
 def verb_status(inp, pids=None):
     cluster = cluster_name(inp)
     storage = storage_path(inp)
@@ -908,6 +917,9 @@ def verb_status(inp, pids=None):
         pids = cluster_pids(cluster, storage)
     runtime = read_json_file(os.path.join(sd, "runtime.json")) or {}
     out = {"ok": True, "running": bool(pids), "applied": read_json_file(os.path.join(sd, "applied.json"))}
+    # The raylet is the node: without it the node is gone at once, while the head notices only
+    # after Ray's health-check window (and leftover agents still count as "running").
+    out["raylet"] = any(_comm(pid) == "raylet" for pid in pids)
     if pids and runtime:
         out["ray_version"] = runtime.get("ray_version")
         out["python_version"] = runtime.get("python_version")
