@@ -74,8 +74,7 @@ export function livePlan(
       const drift = specDrift(now.applied, want);
       if (drift.length) planned = item(node, 'restart', 'drifted from config', drift);
       else if (node.role === 'worker' && headStarts) planned = item(node, 'restart', 'the head restarts');
-      else if (now.alive === false)
-        planned = item(node, 'restart', "not alive in the head's view");
+      else if (now.alive === false) planned = item(node, 'restart', "not alive in the head's view");
       else planned = item(node, 'keep', 'running as configured');
     }
     if (node.role === 'head' && planned.action !== 'keep') headStarts = true;
