@@ -75471,7 +75471,7 @@ async function startCluster(session, result, clock) {
         for (const p of problems)
             fail(result, p);
         reporter.warn('preflight failed: nothing was started or stopped');
-        markNodes(result, plan, 'not-started', problems);
+        markNodes(result, plan, problems);
         result.status = headProbe?.running ? 'degraded' : 'down';
         return;
     }
@@ -75490,7 +75490,7 @@ async function startCluster(session, result, clock) {
                 message: `another deploy of cluster "${cluster.clusterName}" holds the lock (${lock.holder?.owner ?? 'unknown'} since ${lock.holder?.since ?? '?'})`,
                 hint: 'wait for it to finish; use a `concurrency:` group in the workflow so deploys queue',
             });
-            markNodes(result, plan, 'not-started', []);
+            markNodes(result, plan, []);
             return;
         }
     }
@@ -75563,7 +75563,7 @@ async function applyPlan(session, plan, wanted, probed, result) {
     if (token)
         options.reporter.secret(token);
     if (!(await startNode(cluster.head))) {
-        markNodes(result, plan, 'not-started', result.errors);
+        markNodes(result, plan, result.errors);
         result.status = 'down';
         return;
     }
@@ -75694,16 +75694,27 @@ function recordedMembers(session, probed) {
     const record = probed.probes.get(session.cluster.head.name)?.members;
     return record && record.cluster === session.cluster.clusterName ? record.nodes : [];
 }
-function markNodes(result, plan, state, errors) {
+/**
+ * Where each node stands when `start` ends early (preflight, lock or head failure): nothing after the
+ * failure ran, so a node is as it was found, which its plan item says.
+ */
+function markNodes(result, plan, errors) {
     const byNode = new Map(errors.map((e) => [e.node, e.message]));
     result.nodes = result.nodes.map((n) => {
         const err = byNode.get(n.name);
         const planned = plan.find((p) => p.node === n.name);
-        return {
-            ...n,
-            state: err ? 'failed' : planned?.action === 'keep' ? 'running' : state,
-            ...(err ? { error: err } : {}),
-        };
+        let state = 'not-started';
+        if (planned?.reason.startsWith('unreachable'))
+            state = 'unreachable';
+        else if (err)
+            state = 'failed';
+        else if (planned?.action === 'keep')
+            state = 'running';
+        else if (planned?.action === 'restart')
+            state = 'drifted';
+        else if (planned?.reason === 'not running')
+            state = 'stopped';
+        return { ...n, state, ...(err ? { error: err } : {}) };
     });
 }
 

@@ -240,6 +240,8 @@ describe.skipIf(!e2eEnabled)('preflight catches trouble before anything starts',
     const err = r.json!.errors!.find((e) => e.node === 'w')!;
     expect(err.message).toMatch(/10\.88\.0\.250/);
     expect(err.hint).toBeTruthy();
+    // which node is in which state
+    expect(r.json!.nodes.map((n) => `${n.name}:${n.state}`)).toEqual(['head:stopped', 'w:unreachable']);
     expect(rayProcesses('nkh1')).toBe('');
   });
 
@@ -250,6 +252,7 @@ describe.skipIf(!e2eEnabled)('preflight catches trouble before anything starts',
     const err = r.json!.errors!.find((e) => e.node === 'w')!;
     expect(err.message).toContain('Ray is not installed');
     expect(err.hint).toContain('pip install "ray[default]"');
+    expect(r.json!.nodes.map((n) => `${n.name}:${n.state}`)).toEqual(['head:stopped', 'w:failed']);
     expect(rayProcesses('nkh1')).toBe('');
   });
 

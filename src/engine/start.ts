@@ -11,7 +11,7 @@ import { countChanges, livePlan, type LiveNode } from './plan';
 import { preflightProblems } from './preflight';
 import { fail, type PhaseClock } from './result';
 import { nodeError, type ClusterSession, type NodeHandle } from './session';
-import type { PlanItem, RunResult } from './types';
+import type { NodeState, PlanItem, RunResult } from './types';
 
 /** Between two looks at the head's view (each look is itself one SSH round trip, ~0.1–0.2 s). */
 const POLL_MS = 100;
@@ -123,7 +123,7 @@ export async function startCluster(session: ClusterSession, result: RunResult, c
   if (problems.length) {
     for (const p of problems) fail(result, p);
     reporter.warn('preflight failed: nothing was started or stopped');
-    markNodes(result, plan, 'not-started', problems);
+    markNodes(result, plan, problems);
     result.status = headProbe?.running ? 'degraded' : 'down';
     return;
   }
@@ -143,7 +143,7 @@ export async function startCluster(session: ClusterSession, result: RunResult, c
         message: `another deploy of cluster "${cluster.clusterName}" holds the lock (${lock.holder?.owner ?? 'unknown'} since ${lock.holder?.since ?? '?'})`,
         hint: 'wait for it to finish; use a `concurrency:` group in the workflow so deploys queue',
       });
-      markNodes(result, plan, 'not-started', []);
+      markNodes(result, plan, []);
       return;
     }
   }
@@ -221,7 +221,7 @@ async function applyPlan(
 
   if (token) options.reporter.secret(token);
   if (!(await startNode(cluster.head))) {
-    markNodes(result, plan, 'not-started', result.errors);
+    markNodes(result, plan, result.errors);
     result.status = 'down';
     return;
   }
@@ -367,20 +367,21 @@ export function recordedMembers(session: ClusterSession, probed: Probed): Cluste
   return record && record.cluster === session.cluster.clusterName ? record.nodes : [];
 }
 
-function markNodes(
-  result: RunResult,
-  plan: PlanItem[],
-  state: 'not-started',
-  errors: { node?: string; message: string }[],
-): void {
+/**
+ * Where each node stands when `start` ends early (preflight, lock or head failure): nothing after the
+ * failure ran, so a node is as it was found, which its plan item says.
+ */
+function markNodes(result: RunResult, plan: PlanItem[], errors: { node?: string; message: string }[]): void {
   const byNode = new Map(errors.map((e) => [e.node, e.message]));
   result.nodes = result.nodes.map((n) => {
     const err = byNode.get(n.name);
     const planned = plan.find((p) => p.node === n.name);
-    return {
-      ...n,
-      state: err ? 'failed' : planned?.action === 'keep' ? 'running' : state,
-      ...(err ? { error: err } : {}),
-    };
+    let state: NodeState = 'not-started';
+    if (planned?.reason.startsWith('unreachable')) state = 'unreachable';
+    else if (err) state = 'failed';
+    else if (planned?.action === 'keep') state = 'running';
+    else if (planned?.action === 'restart') state = 'drifted';
+    else if (planned?.reason === 'not running') state = 'stopped';
+    return { ...n, state, ...(err ? { error: err } : {}) };
   });
 }
