@@ -76826,26 +76826,30 @@ function actionReporter(secrets) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/action/secrets.ts
-// Every secret the Action learns about: registered with the runner (core.setSecret, so the runner
-// masks it in the log) and kept here, so the summary, the PR comment and the outputs, which the
-// runner does not always scrub, are masked by us as well.
-
-class SecretRegistry {
+;// CONCATENATED MODULE: ./src/render/secret-mask.ts
+// Secrets masked in everything we print or write, by both front ends: a key is registered whole and
+// line by line (logs are read line by line), longest first so a key hides its own lines.
+/** PEM framing and header lines of a key: not secret, and masking them would garble every log. */
+function isPublicFraming(line) {
+    return /^-----(BEGIN|END) [A-Z0-9 ]+-----$/.test(line) || /^(Proc-Type|DEK-Info|Comment):/.test(line);
+}
+class SecretMask {
     values = new Set();
-    /** Registers a secret, and each of its lines (the runner masks line by line). */
+    /** Registers a secret and each of its lines; returns the pieces that were new. */
     add(value) {
         if (!value)
-            return;
+            return [];
+        const added = [];
         for (const v of [value, ...value.split(/\r?\n/)].map((s) => s.trim())) {
             if (!v || this.values.has(v) || isPublicFraming(v))
                 continue;
             this.values.add(v);
-            core_setSecret(v);
+            added.push(v);
         }
+        return added;
     }
-    /** The text with every registered secret replaced by `***` (longest first: a key hides its lines). */
-    mask(text) {
+    /** The text with every registered secret replaced by `***`. */
+    apply(text) {
         let out = text;
         for (const s of [...this.values].filter((v) => v.length >= 3).sort((a, b) => b.length - a.length)) {
             if (out.includes(s))
@@ -76854,9 +76858,24 @@ class SecretRegistry {
         return out;
     }
 }
-/** PEM framing and header lines of a key: not secret, and masking them would garble every log. */
-function isPublicFraming(line) {
-    return /^-----(BEGIN|END) [A-Z0-9 ]+-----$/.test(line) || /^(Proc-Type|DEK-Info|Comment):/.test(line);
+
+;// CONCATENATED MODULE: ./src/action/secrets.ts
+// Every secret the Action learns about: registered with the runner (core.setSecret, so the runner
+// masks it in the log) and kept here, so the summary, the PR comment and the outputs, which the
+// runner does not always scrub, are masked by us as well.
+
+
+class SecretRegistry {
+    masked = new SecretMask();
+    /** Registers a secret, and each of its lines (the runner masks line by line). */
+    add(value) {
+        for (const piece of this.masked.add(value))
+            core_setSecret(piece);
+    }
+    /** The text with every registered secret replaced by `***` (longest first: a key hides its lines). */
+    mask(text) {
+        return this.masked.apply(text);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/action/main.ts

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError, parseCliArgs } from '../../src/cli/args';
 import { main } from '../../src/cli/main';
-import { SecretMask } from '../../src/cli/reporter';
+import { SecretMask } from '../../src/render/secret-mask';
 
 async function runCli(argv: string[], env: Record<string, string> = {}) {
   let stdout = '';

@@ -44993,23 +44993,40 @@ function positiveInt(value, fallback, flag) {
     return Number(value);
 }
 
-;// CONCATENATED MODULE: ./src/cli/reporter.ts
+;// CONCATENATED MODULE: ./src/render/secret-mask.ts
+// Secrets masked in everything we print or write, by both front ends: a key is registered whole and
+// line by line (logs are read line by line), longest first so a key hides its own lines.
+/** PEM framing and header lines of a key: not secret, and masking them would garble every log. */
+function isPublicFraming(line) {
+    return /^-----(BEGIN|END) [A-Z0-9 ]+-----$/.test(line) || /^(Proc-Type|DEK-Info|Comment):/.test(line);
+}
 class SecretMask {
-    secrets = new Set();
+    values = new Set();
+    /** Registers a secret and each of its lines; returns the pieces that were new. */
     add(value) {
-        for (const v of [value, ...value.split(/\r?\n/)]) {
-            if (v.trim().length >= 4)
-                this.secrets.add(v.trim());
+        if (!value)
+            return [];
+        const added = [];
+        for (const v of [value, ...value.split(/\r?\n/)].map((s) => s.trim())) {
+            if (!v || this.values.has(v) || isPublicFraming(v))
+                continue;
+            this.values.add(v);
+            added.push(v);
         }
+        return added;
     }
+    /** The text with every registered secret replaced by `***`. */
     apply(text) {
         let out = text;
-        // Longest first, so a secret that contains another is masked whole.
-        for (const s of [...this.secrets].sort((a, b) => b.length - a.length))
-            out = out.split(s).join('***');
+        for (const s of [...this.values].filter((v) => v.length >= 3).sort((a, b) => b.length - a.length)) {
+            if (out.includes(s))
+                out = out.split(s).join('***');
+        }
         return out;
     }
 }
+
+;// CONCATENATED MODULE: ./src/cli/reporter.ts
 function terminalReporter(write, mask, debug) {
     const started = Date.now();
     const stamp = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s`;
@@ -45028,6 +45045,7 @@ function terminalReporter(write, mask, debug) {
 
 ;// CONCATENATED MODULE: ./src/cli/main.ts
 // The `nokube` CLI: flags into RunOptions, the engine's result onto the terminal, an exit code.
+
 
 
 

@@ -3,30 +3,18 @@
 // runner does not always scrub, are masked by us as well.
 import * as core from '@actions/core';
 
+import { SecretMask } from '../render/secret-mask';
+
 export class SecretRegistry {
-  private readonly values = new Set<string>();
+  private readonly masked = new SecretMask();
 
   /** Registers a secret, and each of its lines (the runner masks line by line). */
   add(value: string | undefined): void {
-    if (!value) return;
-    for (const v of [value, ...value.split(/\r?\n/)].map((s) => s.trim())) {
-      if (!v || this.values.has(v) || isPublicFraming(v)) continue;
-      this.values.add(v);
-      core.setSecret(v);
-    }
+    for (const piece of this.masked.add(value)) core.setSecret(piece);
   }
 
   /** The text with every registered secret replaced by `***` (longest first: a key hides its lines). */
   mask(text: string): string {
-    let out = text;
-    for (const s of [...this.values].filter((v) => v.length >= 3).sort((a, b) => b.length - a.length)) {
-      if (out.includes(s)) out = out.split(s).join('***');
-    }
-    return out;
+    return this.masked.apply(text);
   }
-}
-
-/** PEM framing and header lines of a key: not secret, and masking them would garble every log. */
-function isPublicFraming(line: string): boolean {
-  return /^-----(BEGIN|END) [A-Z0-9 ]+-----$/.test(line) || /^(Proc-Type|DEK-Info|Comment):/.test(line);
 }

@@ -10,7 +10,8 @@ import { findRemoteLibDir } from '../remote/locate';
 import { runErrors, runOutputs } from '../render/outputs';
 import { renderTerminal } from '../render';
 import { USAGE, UsageError, parseCliArgs, type CliSettings } from './args';
-import { SecretMask, terminalReporter } from './reporter';
+import { SecretMask } from '../render/secret-mask';
+import { terminalReporter } from './reporter';
 
 export interface CliIO {
   stdout: (text: string) => void;

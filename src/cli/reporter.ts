@@ -1,22 +1,6 @@
 // The terminal reporter: one line per node as it progresses, on stderr, secrets masked.
 import type { Reporter } from '../engine/types';
-
-export class SecretMask {
-  private readonly secrets = new Set<string>();
-
-  add(value: string): void {
-    for (const v of [value, ...value.split(/\r?\n/)]) {
-      if (v.trim().length >= 4) this.secrets.add(v.trim());
-    }
-  }
-
-  apply(text: string): string {
-    let out = text;
-    // Longest first, so a secret that contains another is masked whole.
-    for (const s of [...this.secrets].sort((a, b) => b.length - a.length)) out = out.split(s).join('***');
-    return out;
-  }
-}
+import type { SecretMask } from '../render/secret-mask';
 
 export function terminalReporter(write: (line: string) => void, mask: SecretMask, debug: boolean): Reporter {
   const started = Date.now();
