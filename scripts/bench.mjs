@@ -9,7 +9,9 @@
 //   NOKUBE_BENCH_ROUNDS=3         rounds per figure (>= 1; the issue asks for >= 3)
 //   NOKUBE_BENCH_FANOUT=50        hosts for the `plan` fan-out figure (0 skips it)
 //   NOKUBE_BENCH_SIZES=3,5        cluster sizes for the start/status/stop figures
-//   NOKUBE_BENCH_RAY_UP=1         0 skips the `ray up` column
+//   NOKUBE_BENCH_RAY_UP=1         0 skips the `ray up` column (it installs rsync when missing: Ray's
+//                                 local provider needs it)
+//   RAY_UP_enable_autoscaler_v2=1 `ray up` with autoscaler v2, Ray's default (default here: v1)
 //   NOKUBE_BENCH_REUSE_HOSTS=1    use the pool if it is already up with enough hosts (no `up`)
 //   NOKUBE_BENCH_KEEP_HOSTS=1     leave the pool up at the end (Ray is still stopped)
 //   NOKUBE_BENCH_OUT=FILE         also write the results as JSON (default bench-results.json in the pool dir)
@@ -20,7 +22,7 @@
 // and baseline alternating round by round. Every wait is bounded in count and time; Ray is stopped
 // inside the hosts and the pool torn down on exit, failure, Ctrl-C and SIGTERM.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,6 +94,12 @@ function must(r, what) {
 }
 
 const children = new Set();
+const sshControlDirs = () =>
+  readdirSync('/tmp')
+    .filter((x) => x.startsWith('ray_ssh_'))
+    .map((x) => join('/tmp', x));
+const sshDirsBefore = new Set(sshControlDirs());
+let rayUpActive; // the yaml of a `ray up` cluster that may be running (for cleanup)
 
 // ---------------------------------------------------------------------------------------------
 // hosts
@@ -144,6 +152,9 @@ async function cleanup(reason) {
       /* gone */
     }
   }
+  if (rayUpActive) await Promise.race([rayDownQuiet(rayUpActive), sleep(60_000)]);
+  // Ray's SSH control sockets (always under /tmp): remove the directories this run created
+  for (const d of sshControlDirs().filter((x) => !sshDirsBefore.has(x))) rmSync(d, { recursive: true, force: true });
   if (hosts.length) {
     await Promise.race([killRay(Math.min(hosts.length, Math.max(...SIZES, 1))), sleep(30_000)]);
   }
@@ -289,6 +300,21 @@ async function plainStop(n, ips) {
 
 // ---------------------------------------------------------------------------------------------
 // Ray's own launcher: `ray up` with the local provider
+//
+// As `ray up` does by default: Ray's default start commands (plus the same num_cpus/object store as
+// the other columns), no token auth (Ray 2.60's `ray start` turns it on only with RAY_AUTH_MODE=token or
+// a token file already on the node; `ray up` sets neither), dashboard on 127.0.0.1 of
+// the head, so the node table is read from inside the head host. Autoscaler v1
+// (RAY_UP_enable_autoscaler_v2=0, Ray's switch for `ray up`): with v2 (Ray's default) the workers
+// never joined within 180 s in two of three tries here, as in the issue. RAY_UP_enable_autoscaler_v2=1
+// in the bench's environment measures v2.
+// Ray's SSH gets the pool's client key and user; it runs with its own options (no host-key check) and
+// runs every command in a login shell, whose PATH (Debian's /etc/profile) lacks the venv: for these
+// rounds only, each host's ~/.bashrc (which Ray sources) puts the venv first, as a Ray user's would.
+
+const AUTOSCALER_V2 = process.env.RAY_UP_enable_autoscaler_v2 === '1';
+const RAYUP_WAIT_MS = 180_000; // every wait for the node table
+const LINGER_MS = 90_000; // how long we watch worker raylets after `ray down`
 
 function rayUpYaml(n, ips) {
   const cmd = `--num-cpus=1 --object-store-memory=${OSM} --disable-usage-stats`;
@@ -312,10 +338,10 @@ head_setup_commands: []
 worker_setup_commands: []
 head_start_ray_commands:
   - ray stop
-  - RAY_enable_autoscaler_v2=0 RAY_AUTH_MODE=token RAY_AUTH_TOKEN_PATH=$HOME/${TOKEN_FILE} ray start --head --port=${GCS_PORT} --ray-client-server-port=${CLIENT_PORT} --dashboard-host=0.0.0.0 --dashboard-port=${DASH_PORT} --include-dashboard=true --autoscaling-config=~/ray_bootstrap_config.yaml ${cmd}
+  - ray start --head --port=${GCS_PORT} --autoscaling-config=~/ray_bootstrap_config.yaml ${cmd}
 worker_start_ray_commands:
   - ray stop
-  - RAY_AUTH_MODE=token RAY_AUTH_TOKEN_PATH=$HOME/${TOKEN_FILE} ray start --address=$RAY_HEAD_IP:${GCS_PORT} ${cmd}
+  - ray start --address=$RAY_HEAD_IP:${GCS_PORT} ${cmd}
 `;
 }
 
@@ -323,29 +349,123 @@ const RAY_UP_ENV = () => ({
   ...process.env,
   PATH: `${VENV}/bin:${process.env.PATH}`,
   RAY_USAGE_STATS_ENABLED: '0',
-  RAY_AUTH_MODE: 'token',
-  RAY_AUTH_TOKEN: benchToken,
   HOME: join(WORK, 'rayup-home'),
+  // the local provider's cluster state and lock, the cached and bootstrap configs: not in /tmp
+  RAY_TMPDIR: join(WORK, 'rayup-tmp'),
+  TMPDIR: join(WORK, 'rayup-tmp'),
+  RAY_UP_enable_autoscaler_v2: AUTOSCALER_V2 ? '1' : '0', // Ray's own switch for `ray up`; see above
 });
 
+/** The head's node table, read inside the head host (dashboard on 127.0.0.1): [{id, alive}] or null. */
+async function headTable() {
+  const r = await hostExec(
+    0,
+    `curl -s -m 3 'http://127.0.0.1:${DASH_PORT}/api/v0/nodes?detail=true&limit=1000&timeout=2'`,
+    'nokube',
+    10_000,
+  );
+  if (r.code !== 0) return null;
+  try {
+    const d = JSON.parse(r.stdout)?.data?.result;
+    const rows = Array.isArray(d) ? d : (d?.result ?? []);
+    return rows.map((x) => ({ id: x.node_id, alive: x.state === 'ALIVE' }));
+  } catch {
+    return null;
+  }
+}
+
+/** Polls the head's table until ok(rows) (bounded in count and time); returns the rows or null. */
+async function waitTable(ok, timeoutMs) {
+  const deadline = performance.now() + timeoutMs;
+  for (let i = 0; i < 5000 && performance.now() < deadline; i++) {
+    const rows = await headTable();
+    if (rows && ok(rows)) return rows;
+    await sleep(200);
+  }
+  return null;
+}
+
+const aliveIds = (rows) => rows.filter((x) => x.alive).map((x) => x.id);
+
+/** Seconds after `ray down` until no raylet is left on the workers (bounded: null when > LINGER_MS). */
+async function rayletLinger(n, since) {
+  const deadline = since + LINGER_MS;
+  for (let i = 0; i < 1000 && performance.now() < deadline; i++) {
+    const left = await Promise.all(
+      Array.from({ length: n - 1 }, (_, k) =>
+        hostExec(k + 1, 'pgrep -u nokube -x raylet >/dev/null', 'nokube', 10_000),
+      ),
+    );
+    if (left.every((r) => r.code === 1)) return performance.now() - since;
+    await sleep(1000);
+  }
+  return null;
+}
+
+const rayCli = (args) => run([`${VENV}/bin/ray`, ...args], { env: RAY_UP_ENV(), timeoutMs: 300_000 });
+
+/** Puts the venv on the login shell's PATH (~/.bashrc, which Ray sources) of hosts 0..n-1, or removes it. */
+async function rayUpBashrc(n, on) {
+  const line = on ? `echo 'export PATH=${VENV}/bin:$PATH' > ~/.bashrc` : 'rm -f ~/.bashrc';
+  await Promise.all(Array.from({ length: n }, (_, i) => hostExec(i, line)));
+}
+
+async function rayDownQuiet(yaml) {
+  await run([`${VENV}/bin/ray`, 'down', '-y', yaml], { env: RAY_UP_ENV(), timeoutMs: 120_000 });
+}
+
+/**
+ * One round: cold `ray up` until all n nodes are alive in the head's table; `ray up` again on the
+ * running cluster (restart or not; until all alive again); `ray down` and the workers' raylets after it.
+ */
 async function rayUp(n, ips) {
   const yaml = join(WORK, `rayup-${n}.yaml`);
+  mkdirSync(join(WORK, 'rayup-tmp'), { recursive: true });
   writeFileSync(yaml, rayUpYaml(n, ips));
-  const t0 = performance.now();
-  const r = await run([`${VENV}/bin/ray`, 'up', '-y', '--no-config-cache', yaml], {
-    env: RAY_UP_ENV(),
-    timeoutMs: 300_000,
-  });
-  const returned = performance.now() - t0;
-  if (r.code !== 0) return { error: `ray up exit ${r.code}: ${r.stderr.slice(-800) || r.stdout.slice(-800)}` };
-  const ok = await waitAlive(ips[0], n, benchToken, 180_000);
-  const alive = performance.now() - t0;
-  if (!ok) return { error: `ray up: workers not alive within 180 s of ray up returning`, returned };
-  const t1 = performance.now();
-  const d = await run([`${VENV}/bin/ray`, 'down', '-y', yaml], { env: RAY_UP_ENV(), timeoutMs: 300_000 });
-  const down = performance.now() - t1;
-  if (d.code !== 0) return { error: `ray down exit ${d.code}: ${d.stderr.slice(-800)}`, returned, alive };
-  return { returned, alive, down };
+  const out = {};
+  const tail = (r) => (r.stderr + r.stdout).slice(-800);
+  rayUpActive = yaml;
+  try {
+    let t0 = performance.now();
+    const r = await rayCli(['up', '-y', '--no-config-cache', yaml]);
+    out.returned = performance.now() - t0;
+    if (r.code !== 0) return { ...out, error: `ray up exit ${r.code}: ${tail(r)}` };
+    let rows = await waitTable((x) => aliveIds(x).length >= n, RAYUP_WAIT_MS);
+    if (!rows) {
+      const last = await headTable();
+      // what the head's autoscaler said, kept for the record (raw results file)
+      const mon = await hostExec(0, 'tail -n 30 /tmp/ray/session_latest/logs/monitor.log 2>&1', 'nokube', 10_000);
+      out.diag = `alive ${last ? aliveIds(last).length : '?'}/${n}; monitor.log:\n${mon.stdout.slice(-3000)}`;
+      return { ...out, error: `ray up: ${n} nodes not alive in the head's table within ${RAYUP_WAIT_MS / 1000} s` };
+    }
+    out.alive = performance.now() - t0;
+    const before = new Set(aliveIds(rows));
+
+    // `ray up` again, nothing changed
+    t0 = performance.now();
+    const r2 = await rayCli(['up', '-y', '--no-config-cache', yaml]);
+    out.againReturned = performance.now() - t0;
+    if (r2.code !== 0) return { ...out, error: `second ray up exit ${r2.code}: ${tail(r2)}` };
+    // restarted when none of the nodes alive before is in the (new) head's table
+    rows = await waitTable((x) => aliveIds(x).length >= n, RAYUP_WAIT_MS);
+    if (!rows) return { ...out, error: `second ray up: ${n} nodes not alive within ${RAYUP_WAIT_MS / 1000} s` };
+    out.againAlive = performance.now() - t0;
+    out.restarted = !aliveIds(rows).some((id) => before.has(id));
+
+    const t1 = performance.now();
+    const d = await rayCli(['down', '-y', yaml]);
+    const downEnd = performance.now();
+    out.down = downEnd - t1;
+    if (d.code !== 0) return { ...out, error: `ray down exit ${d.code}: ${tail(d)}` };
+    rayUpActive = undefined;
+    out.linger = await rayletLinger(n, downEnd);
+    return out;
+  } finally {
+    if (rayUpActive) {
+      await rayDownQuiet(yaml);
+      rayUpActive = undefined;
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -359,6 +479,15 @@ const stat = (xs) => {
 };
 const fmtS = (ms) => (ms === undefined ? '–' : `${(ms / 1000).toFixed(2)}`);
 const fmt3 = (st) => (st ? `${fmtS(st.median)} (${fmtS(st.min)}–${fmtS(st.max)})` : '–');
+
+const restarts = (xs) =>
+  xs.every(Boolean) ? 'yes' : xs.some(Boolean) ? `${xs.filter(Boolean).length}/${xs.length}` : 'no';
+const lingerText = (xs = []) => {
+  const got = xs.filter((x) => x !== null);
+  const over = xs.length - got.length;
+  const s = got.length ? fmt3(stat(got)) : '';
+  return over ? `${s}${s ? '; ' : ''}> ${LINGER_MS / 1000} s in ${over}/${xs.length}` : s || '–';
+};
 
 function table(rows) {
   const head = [
@@ -387,6 +516,37 @@ function table(rows) {
   return md.join('\n');
 }
 
+/** Ray's own launcher in detail: one column per cluster size. */
+function rayUpTable(F) {
+  const sizes = SIZES.filter((n) => F[`rayUp_returned${n}`] || F[`rayUpError${n}`]);
+  if (!sizes.length) return '';
+  const cell = (n, k) => (F[`rayUp_${k}${n}`] ? fmt3(stat(F[`rayUp_${k}${n}`])) : '–');
+  const lines = [
+    [
+      `\`ray up\`, local provider, autoscaler ${AUTOSCALER_V2 ? 'v2' : 'v1'}: s, median (min–max)`,
+      ...sizes.map((n) => `${n} nodes`),
+    ],
+    ['cold `ray up -y`: until it returns', ...sizes.map((n) => cell(n, 'returned'))],
+    ['cold `ray up -y`: until all nodes alive in the head', ...sizes.map((n) => cell(n, 'alive'))],
+    ['`ray up -y` again, running cluster: until it returns', ...sizes.map((n) => cell(n, 'againReturned'))],
+    ['`ray up -y` again: until all nodes alive again', ...sizes.map((n) => cell(n, 'againAlive'))],
+    [
+      '`ray up -y` again restarted Ray (new node IDs)',
+      ...sizes.map((n) => (F[`rayUp_restarted${n}`] ? restarts(F[`rayUp_restarted${n}`]) : '–')),
+    ],
+    ['`ray down -y`: until it returns', ...sizes.map((n) => cell(n, 'down'))],
+    ['worker raylets still running after `ray down` for', ...sizes.map((n) => lingerText(F[`rayUp_linger${n}`]))],
+    ['rounds completed', ...sizes.map((n) => String(F[`rayUp_alive${n}`]?.length ?? 0))],
+    [
+      'error',
+      ...sizes.map((n) => (F[`rayUpError${n}`] ? F[`rayUpError${n}`][0].replace(/\s+/g, ' ').slice(0, 120) : '–')),
+    ],
+  ];
+  const md = lines.map((l) => `| ${l.join(' | ')} |`);
+  md.splice(1, 0, `| ${lines[0].map(() => '---').join(' | ')} |`);
+  return md.join('\n');
+}
+
 // ---------------------------------------------------------------------------------------------
 // the benchmark
 
@@ -395,6 +555,15 @@ async function main() {
   if (process.getuid?.() !== 0) throw new Error('npm run bench needs root (test hosts are namespaces)');
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run node scripts/bundle.mjs first`);
   if (!existsSync('/usr/bin/time')) throw new Error('/usr/bin/time is missing (apt-get install time)');
+  if (RAY_UP && ONLY.has('rayup') && runSync(['sh', '-c', 'command -v rsync']).code !== 0) {
+    // Ray's local provider copies its bootstrap config to the head with rsync (both ends)
+    log('installing rsync (needed by `ray up`)');
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    if (runSync(['apt-get', 'install', '-y', '-qq', 'rsync'], { env, timeoutMs: 300_000 }).code !== 0) {
+      runSync(['apt-get', 'update', '-qq'], { env, timeoutMs: 300_000 });
+      must(runSync(['apt-get', 'install', '-y', '-qq', 'rsync'], { env, timeoutMs: 300_000 }), 'apt-get install rsync');
+    }
+  }
   const info = poolUp();
   hosts = info.hosts;
   client = info.client;
@@ -463,6 +632,7 @@ async function main() {
         }
       };
       const doPlain = async () => {
+        if (!ONLY.has('cold') && !ONLY.has('stop')) return;
         const s = await plainStart(n, ips);
         add(`plainStart${n}`, s);
         const sp = await plainStop(n, ips);
@@ -478,26 +648,29 @@ async function main() {
       }
       await killRay(n); // nothing may linger into the next round (both sides stopped already)
     }
-    const rsync = runSync(['sh', '-c', 'command -v rsync']).code === 0;
-    if (RAY_UP && ONLY.has('rayup') && !rsync) {
-      add(`rayUpError${n}`, 'ray up needs rsync (not installed here: apt-get install rsync)');
-      log('  ray up skipped: it needs rsync, which is not installed');
-    }
-    if (RAY_UP && ONLY.has('rayup') && rsync) {
+    if (RAY_UP && ONLY.has('rayup')) {
+      await rayUpBashrc(n, true);
       for (let round = 0; round < ROUNDS; round++) {
         log(`${n} nodes, ray up round ${round + 1}/${ROUNDS}`);
         const r = await rayUp(n, ips);
         await killRay(n); // `ray down` leaves raylets behind for a while: never into the next round
+        for (const k of ['returned', 'alive', 'againReturned', 'againAlive', 'down'])
+          if (r[k] !== undefined) add(`rayUp_${k}${n}`, r[k]);
+        if (r.restarted !== undefined) add(`rayUp_restarted${n}`, r.restarted);
+        if ('linger' in r) add(`rayUp_linger${n}`, r.linger);
+        if (r.diag) add(`rayUpDiag${n}`, r.diag);
         if (r.error) {
           log(`  ray up: ${r.error}`);
           add(`rayUpError${n}`, r.error);
           break;
         }
-        add(`rayUpReturned${n}`, r.returned);
-        add(`rayUpAlive${n}`, r.alive);
-        add(`rayDown${n}`, r.down);
-        log(`  ray up returned ${fmtS(r.returned)} s, all alive ${fmtS(r.alive)} s, ray down ${fmtS(r.down)} s`);
+        log(
+          `  ray up returned ${fmtS(r.returned)} s, all alive ${fmtS(r.alive)} s; again: returned ${fmtS(r.againReturned)} s, ` +
+            `alive ${fmtS(r.againAlive)} s, restarted ${r.restarted}; ray down ${fmtS(r.down)} s, ` +
+            `worker raylets gone ${r.linger === null ? `> ${LINGER_MS / 1000}` : fmtS(r.linger)} s after it`,
+        );
       }
+      await rayUpBashrc(n, false);
     }
   }
 
@@ -546,7 +719,7 @@ async function main() {
     if (F[`cold${n}`] && F[`plainStart${n}`]) {
       const a = stat(F[`cold${n}`]);
       const b = stat(F[`plainStart${n}`]);
-      const up = F[`rayUpAlive${n}`] ? stat(F[`rayUpAlive${n}`]) : undefined;
+      const up = F[`rayUp_alive${n}`] ? stat(F[`rayUp_alive${n}`]) : undefined;
       rows.push({
         figure: `cold start, ${n} nodes (until all alive)`,
         nokube: a,
@@ -554,9 +727,9 @@ async function main() {
         baselineName: 'plain ssh',
         ratio: a.median / b.median,
         rayUp: up
-          ? `${fmt3(up)} (returns ${fmtS(stat(F[`rayUpReturned${n}`]).median)})`
+          ? `${fmt3(up)} (returns ${fmtS(stat(F[`rayUp_returned${n}`]).median)})`
           : F[`rayUpError${n}`]
-            ? `not run: ${F[`rayUpError${n}`][0].slice(0, 60)}`
+            ? `failed: ${F[`rayUpError${n}`][0].slice(0, 60)}`
             : undefined,
         target: '≤ 1.2×',
         ok: a.median / b.median <= 1.2,
@@ -568,6 +741,9 @@ async function main() {
       rows.push({
         figure: `start on a healthy cluster, ${n} nodes`,
         nokube: a,
+        rayUp: F[`rayUp_againAlive${n}`]
+          ? `${fmt3(stat(F[`rayUp_againAlive${n}`]))} (restarts: ${restarts(F[`rayUp_restarted${n}`])})`
+          : undefined,
         target: `≤ ${lim / 1000} s`,
         ok: a.median <= lim,
       });
@@ -590,7 +766,9 @@ async function main() {
         baseline: b,
         baselineName: 'plain ray stop',
         ratio: a.median / b.median,
-        rayUp: F[`rayDown${n}`] ? `ray down ${fmt3(stat(F[`rayDown${n}`]))}` : undefined,
+        rayUp: F[`rayUp_down${n}`]
+          ? `ray down ${fmt3(stat(F[`rayUp_down${n}`]))}; worker raylets gone ${lingerText(F[`rayUp_linger${n}`])} later`
+          : undefined,
         target: '≤ 1.3×',
         ok: a.median / b.median <= 1.3,
       });
@@ -608,7 +786,8 @@ async function main() {
   }
   const ray = runSync([`${VENV}/bin/ray`, '--version']).stdout.trim();
   const machine = `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Linux ${release()}, Node ${process.version}, ${ray}`;
-  const text = `${table(rows)}\n\n${ROUNDS} rounds per figure; ${machine}; load average at the start: ${loadBefore}`;
+  const upTable = rayUpTable(F);
+  const text = `${table(rows)}\n\n${upTable ? `${upTable}\n\n` : ''}${ROUNDS} rounds per figure; ${machine}; load average at the start: ${loadBefore}`;
   process.stdout.write(`\n${text}\n`);
   results.rows = rows;
   results.machine = machine;

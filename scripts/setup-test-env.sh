@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Idempotent installer of what the end-to-end tests need on a fresh Debian machine (run as root):
-#   - packages: openssh-server iproute2 procps util-linux python3-venv (apt-get update once, only when missing)
+#   - packages: openssh-server iproute2 procps util-linux python3-venv rsync (apt-get update once, only when missing)
 #   - venv /opt/nokube-venv from /usr/bin/python3 with ray[default]==${RAY_VERSION:-2.60.0}
 #   - pytest for `python3 -m pytest` (the python3 first on PATH, e.g. pyenv's, else /usr/bin/python3)
 # Quiet on success; prints what it does and fails loudly otherwise.
@@ -21,6 +21,7 @@ have ip || missing+=(iproute2)
 have pgrep || missing+=(procps)
 { have unshare && have nsenter && have setpriv && have flock; } || missing+=(util-linux)
 have ssh-keygen || missing+=(openssh-client)
+have rsync || missing+=(rsync)
 /usr/bin/python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"
