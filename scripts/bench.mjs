@@ -194,7 +194,8 @@ function nokubeConfig(name, n, ips) {
   return lines.join('\n') + '\n';
 }
 
-function nokube(args, cfg, extra = []) {
+/** Runs the CLI under test; `wrap` prefixes the command (e.g. `/usr/bin/time -v` for peak memory). */
+function nokube(args, cfg, extra = [], { wrap = [], timeoutMs = 600_000 } = {}) {
   const flags = [
     '--config',
     cfg,
@@ -207,7 +208,7 @@ function nokube(args, cfg, extra = []) {
     '--json',
     ...extra,
   ];
-  return run(['node', CLI, 'ray', ...args, ...flags], { timeoutMs: 600_000 });
+  return run([...wrap, 'node', CLI, 'ray', ...args, ...flags], { timeoutMs });
 }
 
 function parseJson(r) {
@@ -679,28 +680,10 @@ async function main() {
     writeFileSync(cfg, nokubeConfig(`fan${FANOUT}`, FANOUT, ips));
     must(await nokube(['plan'], cfg, ['--concurrency', '16']), 'warm-up plan');
     for (let round = 0; round < ROUNDS; round++) {
-      const r = await run(
-        [
-          '/usr/bin/time',
-          '-v',
-          'node',
-          CLI,
-          'ray',
-          'plan',
-          '--config',
-          cfg,
-          '--identity',
-          client.keys.ed25519,
-          '--known-hosts',
-          client.known_hosts,
-          '--user',
-          client.user,
-          '--concurrency',
-          '16',
-          '--json',
-        ],
-        { timeoutMs: 300_000 },
-      );
+      const r = await nokube(['plan'], cfg, ['--concurrency', '16'], {
+        wrap: ['/usr/bin/time', '-v'],
+        timeoutMs: 300_000,
+      });
       const j = parseJson(r);
       const reachable = (j?.nodes ?? []).filter((x) => x.state !== 'unreachable').length;
       if (r.code !== 0 || reachable !== FANOUT)

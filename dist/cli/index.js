@@ -43785,7 +43785,7 @@ async function addressOf(host) {
 function nodeError(node, err) {
     const e = err;
     const message = e?.message ?? String(err);
-    const hint = err instanceof RemoteError || typeof e?.hint === 'string' ? e.hint : undefined;
+    const hint = typeof e?.hint === 'string' ? e.hint : undefined;
     return { node: node.name, host: node.sshUrl, message, ...(hint ? { hint } : {}) };
 }
 

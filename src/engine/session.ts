@@ -3,7 +3,7 @@
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { ClusterConfig, NodeSpec } from '../config/types';
-import { RemoteError, RemoteLib, loadRemoteLib, type RemoteLibSource } from '../remote/client';
+import { RemoteLib, loadRemoteLib, type RemoteLibSource } from '../remote/client';
 import { connectNode, mapLimit, type NodeConnection } from '../ssh';
 import type { RunError, RunOptions } from './types';
 
@@ -86,6 +86,6 @@ async function addressOf(host: string): Promise<string> {
 export function nodeError(node: NodeSpec, err: unknown): RunError {
   const e = err as { message?: string; hint?: string };
   const message = e?.message ?? String(err);
-  const hint = err instanceof RemoteError || typeof e?.hint === 'string' ? e.hint : undefined;
+  const hint = typeof e?.hint === 'string' ? e.hint : undefined;
   return { node: node.name, host: node.sshUrl, message, ...(hint ? { hint } : {}) };
 }
