@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SshOptions } from '../../src/engine/types';
+import type { SshOptions } from '../../src/ssh/types';
 import { SshError } from '../../src/ssh/errors';
 import { hostKeyCheck } from '../../src/ssh/host-key';
 import { blobOf, makeTestKeys, type TestKeys } from './keygen';

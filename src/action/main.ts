@@ -93,6 +93,7 @@ async function deploy(
       insecureSkipHostKeyCheck: inputs.insecureSkipHostKeyCheck,
       defaultUser: inputs.sshUser,
       connectTimeoutSec: Math.min(30, inputs.timeoutSec),
+      protocolDebug: core.isDebug(),
     },
     concurrency: inputs.concurrency,
     timeoutSec: inputs.timeoutSec,

@@ -49,6 +49,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   let options: RunOptions;
   try {
     options = buildOptions(settings, io.env, reporter);
+    options.ssh.protocolDebug = debug;
   } catch (err) {
     io.stderr(`nokube: ${(err as Error).message}\n`);
     return 2;

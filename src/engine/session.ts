@@ -4,7 +4,8 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { ClusterConfig, NodeSpec } from '../config/types';
 import { RemoteLib, loadRemoteLib, type RemoteLibSource } from '../remote/client';
-import { connectNode, mapLimit, type NodeConnection } from '../ssh';
+import { JumpHosts, connectNode, type NodeConnection } from '../ssh';
+import { mapLimit } from './concurrency';
 import type { RunError, RunOptions } from './types';
 
 export interface NodeHandle {
@@ -20,6 +21,8 @@ export interface NodeHandle {
 export class ClusterSession {
   readonly handles = new Map<string, NodeHandle>();
   private readonly libSource: RemoteLibSource;
+  /** Jump host connections, one per hop, shared by every node behind it. */
+  private readonly jumps = new JumpHosts();
 
   constructor(
     readonly cluster: ClusterConfig,
@@ -49,7 +52,7 @@ export class ClusterSession {
       if (h.conn || h.error) return;
       const t0 = Date.now();
       try {
-        h.conn = await connectNode(node, ssh, { env, reporter });
+        h.conn = await connectNode(node, ssh, { env, reporter, jumps: this.jumps });
         h.ip = await addressOf(node.host);
         h.lib = new RemoteLib(h.conn, this.libSource, {
           cluster: this.cluster.clusterName,
@@ -70,6 +73,7 @@ export class ClusterSession {
 
   close(): void {
     for (const h of this.handles.values()) h.conn?.close();
+    this.jumps.close();
   }
 }
 

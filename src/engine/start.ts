@@ -4,7 +4,7 @@
 import { hostname } from 'node:os';
 import type { ClusterConfig, NodeSpec } from '../config/types';
 import type { AppliedSpec, ClusterMember, MembersRecord, ProbeAnswer, StatusAnswer } from '../remote/types';
-import { mapLimit } from '../ssh';
+import { mapLimit } from './concurrency';
 import { clientPort, dashboardPort, desiredSpec, gcsPort, hostForUrl, rayArgs } from './desired';
 import { assessCluster, type NodeObservation } from './health';
 import { countChanges, livePlan, type LiveNode } from './plan';

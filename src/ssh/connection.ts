@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Client, ClientChannel, SFTPWrapper, Stats } from 'ssh2';
 import type { NodeSpec } from '../config/types';
-import type { Reporter } from '../engine/types';
+import type { SshLog } from './types';
 import { SshError, hostPort, transportHint, type SshErrorKind } from './errors';
 import type { AcceptedHostKey } from './host-key';
 
@@ -54,7 +54,7 @@ export interface ConnectionInfo {
   authMethod: string;
   methodsTried: string[];
   hostKey: AcceptedHostKey;
-  reporter: Reporter;
+  reporter: SshLog;
 }
 
 export class SshConnection implements NodeConnection {
@@ -65,7 +65,7 @@ export class SshConnection implements NodeConnection {
   readonly authMethod: string;
   readonly methodsTried: readonly string[];
   readonly hostKey: AcceptedHostKey;
-  private readonly reporter: Reporter;
+  private readonly reporter: SshLog;
   private sftpSession?: Promise<SFTPWrapper>;
   private home?: Promise<string>;
   private lost?: SshError;
