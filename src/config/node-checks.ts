@@ -75,7 +75,11 @@ export function checkNode(node: PlainMap, i: number, ctx: NodeCheckContext): Nod
 }
 
 /** `proxy_jump` of a node or of ray_spec (`at` is the mapping holding it). */
-export function checkProxyJump(map: PlainMap, at: string, ctx: Pick<NodeCheckContext, 'findings' | 'shapeProblems'>): void {
+export function checkProxyJump(
+  map: PlainMap,
+  at: string,
+  ctx: Pick<NodeCheckContext, 'findings' | 'shapeProblems'>,
+): void {
   const jump = asString(map.proxy_jump);
   if (jump === undefined || ctx.shapeProblems.has(`${at}.proxy_jump`)) return;
   const parsed = parseProxyJump(jump);

@@ -24,7 +24,12 @@ export function parseProxyJump(text: string): ProxyJumpResult {
   const hops: JumpHop[] = [];
   for (const [i, part] of parts.entries()) {
     const which = parts.length > 1 ? `hop ${i + 1} ("${part}")` : `"${part}"`;
-    if (part === '') return { ok: false, message: `proxy_jump has an empty hop`, hint: `write hosts separated by single commas, ${EXAMPLE}` };
+    if (part === '')
+      return {
+        ok: false,
+        message: `proxy_jump has an empty hop`,
+        hint: `write hosts separated by single commas, ${EXAMPLE}`,
+      };
     if (/^ssh:\/\//i.test(part))
       return { ok: false, message: `proxy_jump ${which}: write [user@]host[:port], not an ssh:// URL`, hint: EXAMPLE };
     const at = part.lastIndexOf('@');

@@ -131,10 +131,13 @@ function classify(req: LoginRequest, state: LoginState, err: TransportError | un
     new SshError(message, { kind, node: target.name, host, port, user: plan.user, hint, ...extra });
 
   if (hostKey.failure) {
-    return hostKey.retryOtherKeyType ? { kind: 'retry', refused: hostKey.failure } : { kind: 'fail', error: hostKey.failure };
+    return hostKey.retryOtherKeyType
+      ? { kind: 'retry', refused: hostKey.failure }
+      : { kind: 'fail', error: hostKey.failure };
   }
   if (err === undefined) {
-    if (state.authStarted) return { kind: 'refused', note: `${hp} closed the connection while logging in as ${plan.user}` };
+    if (state.authStarted)
+      return { kind: 'refused', note: `${hp} closed the connection while logging in as ${plan.user}` };
     return {
       kind: 'fail',
       error: error(
@@ -157,7 +160,10 @@ function classify(req: LoginRequest, state: LoginState, err: TransportError | un
       : `no SSH handshake with ${who} (${hp}) within ${opts.connectTimeoutSec} s`;
     return {
       kind: 'fail',
-      error: error(message, 'timeout', transportHint('timeout', host, port), { methodsTried: [...req.tried], cause: err }),
+      error: error(message, 'timeout', transportHint('timeout', host, port), {
+        methodsTried: [...req.tried],
+        cause: err,
+      }),
     };
   }
   // sshd dropped us mid-login (MaxAuthTries, PAM, ...): this user is out, try the next one.

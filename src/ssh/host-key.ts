@@ -1,8 +1,8 @@
 // Host key verification (SPEC section 7): on by default, fail closed. A key is accepted when it
 // matches the node's pinned `host_key` (a key line or a SHA256 fingerprint) or a known_hosts entry
 // for the host. An unknown key is refused with its fingerprint and a ready-to-paste known_hosts
-// line; a key that differs from the one on record is refused louder. Only
-// insecureSkipHostKeyCheck gets past either, with a warning; a @revoked key is refused always.
+// line; a key that differs from the one on record is refused louder. insecureSkipHostKeyCheck gets
+// past an unknown key only, with a warning; a changed or @revoked key is refused always.
 import { describeTarget, type SshLog, type SshOptions, type SshTarget } from './types';
 import { SshError, hostPort } from './errors';
 import { checkHostKey, knownKeyTypes, parseKnownHosts, type KnownHosts } from './known-hosts';
@@ -125,16 +125,18 @@ export function hostKeyCheck(node: SshTarget, opts: SshOptions, reporter: SshLog
       reporter.debug(`[${node.name}] host key ${type} ${fp} accepted (${via})`);
       return true;
     };
+    // Fail closed. insecureSkipHostKeyCheck lets through only a key nothing is on record for: a key
+    // that contradicts a pin or a known_hosts entry (or is @revoked) is refused with it on too.
     const refuse = (err: SshError): boolean => {
-      if (!opts.insecureSkipHostKeyCheck || err.message.includes('REVOKED')) {
-        check.failure = err;
-        return false;
-      }
+      check.failure = err;
+      return false;
+    };
+    const unknown = (err: SshError): boolean => {
+      if (!opts.insecureSkipHostKeyCheck) return refuse(err);
       if (!warned) {
         warned = true;
         reporter.warn(
           `${describeTarget(node)}: host key of ${hp} NOT VERIFIED (insecure-skip-host-key-check): ${type} ${fp}` +
-            (err.kind === 'host-key-changed' ? ' — it DIFFERS from the key on record' : '') +
             `; to verify it, add to known_hosts: ${line}`,
         );
       }
@@ -153,7 +155,7 @@ export function hostKeyCheck(node: SshTarget, opts: SshOptions, reporter: SshLog
         // A pin of another key type cannot speak about this key; known_hosts still may.
         const verdict = checkHostKey(kh, host, port, { type, blob });
         if (verdict.status === 'known' && !sameType) return accept(`known_hosts line ${verdict.line}`);
-        if ('fingerprint' in pin && !opts.insecureSkipHostKeyCheck) {
+        if ('fingerprint' in pin) {
           // The fingerprint may be of another of the host's keys: ask for the types not seen yet.
           const rest = DEFAULT_HOST_KEY_ALGORITHMS.filter((a) => !seen.has(keyTypeOfAlgorithm(a)));
           if (rest.length) {
@@ -214,7 +216,7 @@ export function hostKeyCheck(node: SshTarget, opts: SshOptions, reporter: SshLog
           ),
         );
       case 'unknown':
-        return refuse(
+        return unknown(
           new SshError(
             `host key of ${describeTarget(node)} (${hp}) is not known: ${type} ${fp}. Refusing to connect (host keys are verified by default).`,
             {
@@ -222,7 +224,9 @@ export function hostKeyCheck(node: SshTarget, opts: SshOptions, reporter: SshLog
               ...fields,
               hint:
                 `if this is the host's key (check on the host: ssh-keygen -lf /etc/ssh/${hostFileName(type)}), add this line to ` +
-                `known-hosts / --known-hosts: ${line} — or pin it in the config: host_key: "${fp}"`,
+                `known-hosts / --known-hosts: ${line}` +
+                // A jump host has no host_key of its own in the config: known_hosts is its only record.
+                (node.label ? '' : ` — or pin it in the config: host_key: "${fp}"`),
             },
           ),
         );

@@ -117,7 +117,12 @@ function forward(through: Client, hop: JumpHop, to: SshTarget, opts: SshOptions)
     } catch (err) {
       clearTimeout(timer);
       reject(
-        error(`${via} is no longer connected (reaching ${dest}): ${(err as Error).message}`, 'unreachable', 'run again', err),
+        error(
+          `${via} is no longer connected (reaching ${dest}): ${(err as Error).message}`,
+          'unreachable',
+          'run again',
+          err,
+        ),
       );
     }
   });
