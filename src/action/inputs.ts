@@ -1,6 +1,8 @@
 // The Action's inputs as one typed object. This is the only file that reads core.getInput, and it
 // registers every secret input with the runner before it looks at anything else.
 import * as core from '@actions/core';
+import { parseProxyJump } from '../config/proxy-jump';
+import type { JumpHop } from '../config/types';
 import type { Command } from '../engine/types';
 import type { SecretRegistry } from './secrets';
 
@@ -14,6 +16,8 @@ export interface ActionInputs {
   sshPrivateKeys: string[];
   sshPassphrase?: string;
   sshUser?: string;
+  /** Jump hosts for nodes whose config gives no proxy_jump. */
+  proxyJump?: JumpHop[];
   knownHosts: string;
   insecureSkipHostKeyCheck: boolean;
   githubToken?: string;
@@ -51,6 +55,7 @@ export function readInputs(secrets: SecretRegistry): ActionInputs {
     sshPrivateKeys: keys,
     sshPassphrase: passphrase || undefined,
     sshUser: text('ssh-user') || undefined,
+    proxyJump: proxyJump('proxy-jump'),
     knownHosts: raw('known-hosts'),
     insecureSkipHostKeyCheck: bool('insecure-skip-host-key-check', false),
     githubToken: token.trim() || undefined,
@@ -59,6 +64,14 @@ export function readInputs(secrets: SecretRegistry): ActionInputs {
     concurrency: positiveInt('concurrency', 16, 1024),
     timeoutSec: positiveInt('timeout', 300, 86_400),
   };
+}
+
+function proxyJump(name: string): JumpHop[] | undefined {
+  const value = text(name);
+  if (!value) return undefined;
+  const parsed = parseProxyJump(value);
+  if (!parsed.ok) throw new InputError(name, `${parsed.message.replace(/^proxy_jump:? ?/, '')} (${parsed.hint})`);
+  return parsed.hops;
 }
 
 /**

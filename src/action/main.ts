@@ -92,6 +92,7 @@ async function deploy(
       knownHosts: inputs.knownHosts,
       insecureSkipHostKeyCheck: inputs.insecureSkipHostKeyCheck,
       defaultUser: inputs.sshUser,
+      ...(inputs.proxyJump ? { proxyJump: inputs.proxyJump } : {}),
       connectTimeoutSec: Math.min(30, inputs.timeoutSec),
       protocolDebug: core.isDebug(),
     },

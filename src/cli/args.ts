@@ -14,6 +14,8 @@ Options:
                                    (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa, and ssh-agent)
   --known-hosts FILE               known_hosts to verify host keys (default: ~/.ssh/known_hosts)
   --user NAME                      login user for nodes whose config has no users
+  --proxy-jump [USER@]HOST[:PORT]  reach the nodes through this jump host (as ssh -J; comma-separated
+                                   chain of up to 3) unless the config gives proxy_jump
   --insecure-skip-host-key-check   connect to hosts whose key is not known (not recommended)
   --concurrency N                  nodes worked on at once (default: 16)
   --timeout S                      seconds per node for one command (default: 300)
@@ -36,6 +38,8 @@ export interface CliSettings {
   identities: string[];
   knownHosts?: string;
   user?: string;
+  /** --proxy-jump as given (parsed when the options are built). */
+  proxyJump?: string;
   insecureSkipHostKeyCheck: boolean;
   concurrency: number;
   timeoutSec: number;
@@ -60,6 +64,7 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
         identity: { type: 'string', short: 'i', multiple: true },
         'known-hosts': { type: 'string' },
         user: { type: 'string', short: 'u' },
+        'proxy-jump': { type: 'string', short: 'J' },
         'insecure-skip-host-key-check': { type: 'boolean' },
         concurrency: { type: 'string' },
         timeout: { type: 'string' },
@@ -90,6 +95,7 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
       identities: values.identity ?? [],
       knownHosts: values['known-hosts'],
       user: values.user,
+      proxyJump: values['proxy-jump'],
       insecureSkipHostKeyCheck: !!values['insecure-skip-host-key-check'],
       concurrency: positiveInt(values.concurrency, 16, '--concurrency'),
       timeoutSec: positiveInt(values.timeout, 300, '--timeout'),

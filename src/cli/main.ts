@@ -4,6 +4,8 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { version } from '../../package.json';
 import { formatDiagnostic } from '../config';
+import { parseProxyJump } from '../config/proxy-jump';
+import type { JumpHop } from '../config/types';
 import { run } from '../engine';
 import type { PrivateKeySource, RunOptions, RunResult } from '../engine/types';
 import { findRemoteLibDir } from '../remote/locate';
@@ -129,6 +131,7 @@ function buildOptions(
       knownHosts,
       insecureSkipHostKeyCheck: s.insecureSkipHostKeyCheck,
       defaultUser: s.user,
+      ...(s.proxyJump !== undefined ? { proxyJump: proxyJumpFlag(s.proxyJump) } : {}),
       connectTimeoutSec: Math.min(30, s.timeoutSec),
     },
     concurrency: s.concurrency,
@@ -139,4 +142,10 @@ function buildOptions(
     previousConfigText,
     offline: s.offline || (s.previous !== undefined && s.command === 'plan'),
   };
+}
+
+function proxyJumpFlag(text: string): JumpHop[] {
+  const parsed = parseProxyJump(text);
+  if (!parsed.ok) throw new Error(`--proxy-jump: ${parsed.message.replace(/^proxy_jump:? ?/, '')} (${parsed.hint})`);
+  return parsed.hops;
 }

@@ -9,9 +9,10 @@ import { loginAny, type ConnectContext } from './connect';
 import { SshError, hostPort } from './errors';
 import { describeTarget, type SshOptions, type SshTarget } from './types';
 
-/** `[user@]host[:port]` as OpenSSH writes it (brackets around an IPv6 host). */
+/** `[user@]host[:port]` as OpenSSH writes it (port only when not 22, brackets around IPv6 then). */
 export function hopText(hop: JumpHop): string {
-  return `${hop.user ? `${hop.user}@` : ''}${hostPort(hop.host, hop.port)}`;
+  const at = hop.port === 22 ? hop.host : hostPort(hop.host, hop.port);
+  return `${hop.user ? `${hop.user}@` : ''}${at}`;
 }
 
 function hopTarget(hop: JumpHop): SshTarget {
