@@ -15,7 +15,7 @@
 //   NOKUBE_BENCH_REUSE_HOSTS=1    use the pool if it is already up with enough hosts (no `up`)
 //   NOKUBE_BENCH_KEEP_HOSTS=1     leave the pool up at the end (Ray is still stopped)
 //   NOKUBE_BENCH_OUT=FILE         also write the results as JSON (default bench-results.json in the pool dir)
-//   NOKUBE_BENCH_ONLY=a,b,...     figures to run: cold,keep,status,stop,plan,rayup (default all)
+//   NOKUBE_BENCH_ONLY=a,b,...     figures to run: cold,keep,status,stop,plan,rayup,jump (default all)
 //   NOKUBE_BENCH_CLI=FILE         the CLI bundle to measure (default dist/cli/index.js)
 //
 // Every figure is measured over the rounds with its baseline in the same round, the order of nokube
@@ -38,7 +38,7 @@ const SIZES = (process.env.NOKUBE_BENCH_SIZES || '3,5')
   .map(Number)
   .filter((n) => n >= 2);
 const RAY_UP = process.env.NOKUBE_BENCH_RAY_UP !== '0';
-const ONLY = new Set((process.env.NOKUBE_BENCH_ONLY || 'cold,keep,status,stop,plan,rayup').split(','));
+const ONLY = new Set((process.env.NOKUBE_BENCH_ONLY || 'cold,keep,status,stop,plan,rayup,jump').split(','));
 const VENV = process.env.NOKUBE_VENV || '/opt/nokube-venv';
 const STATE = `${process.env.NOKUBE_TESTHOSTS_BASE ?? '/var/lib'}/nokube-testhosts-${POOL}`;
 const WORK = join(STATE, 'bench');
@@ -675,6 +675,36 @@ async function main() {
     }
   }
 
+  // A start through a bastion (--proxy-jump, one shared connection to it) next to the same start direct.
+  if (ONLY.has('jump') && SIZES.length) {
+    const n = SIZES[0];
+    const bastion = `nk${POOL}jump`;
+    must(
+      runSync([TESTHOSTS, 'add', bastion, '--no-ray'], { env: POOL_ENV, timeoutMs: 300_000 }),
+      'testhosts add bastion',
+    );
+    const facts = JSON.parse(readFileSync(join(STATE, 'hosts.json'), 'utf8'));
+    const via = ['--proxy-jump', `${client.user}@${facts.hosts.find((h) => h.name === bastion).ip}`];
+    const cfg = join(WORK, `jump${n}.yaml`);
+    writeFileSync(cfg, nokubeConfig(`jump${n}`, n, ips));
+    must(await nokube(['stop'], cfg), 'warm-up stop');
+    const once = async (key, extra) => {
+      const s = await nokube(['start'], cfg, extra);
+      if (s.code !== 0 || parseJson(s)?.status !== 'healthy')
+        throw new Error(`nokube start (${key}): ${s.stdout.slice(-2000)}${s.stderr.slice(-2000)}`);
+      add(key, s.ms);
+      must(await nokube(['stop'], cfg, extra), `stop (${key})`);
+      return s.ms;
+    };
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? ['jumpVia', 'jumpDirect'] : ['jumpDirect', 'jumpVia'];
+      const ms = {};
+      for (const key of order) ms[key] = await once(key, key === 'jumpVia' ? via : []);
+      log(`  ${n} nodes: start through a bastion ${fmtS(ms.jumpVia)} s, direct ${fmtS(ms.jumpDirect)} s`);
+      await killRay(n);
+    }
+  }
+
   if (FANOUT > 0 && ONLY.has('plan')) {
     const cfg = join(WORK, `fanout${FANOUT}.yaml`);
     writeFileSync(cfg, nokubeConfig(`fan${FANOUT}`, FANOUT, ips));
@@ -756,6 +786,18 @@ async function main() {
         ok: a.median / b.median <= 1.3,
       });
     }
+  }
+  if (F.jumpVia && F.jumpDirect) {
+    const a = stat(F.jumpVia);
+    const b = stat(F.jumpDirect);
+    rows.push({
+      figure: `cold start through a bastion (--proxy-jump), ${SIZES[0]} nodes`,
+      nokube: a,
+      baseline: b,
+      baselineName: 'direct',
+      ratio: a.median / b.median,
+      target: '–',
+    });
   }
   if (F.plan) {
     const a = stat(F.plan);

@@ -2,7 +2,7 @@
 // bridge the test process cannot reach, jump hosts that are unreachable, unknown, changed or refuse
 // forwarding, and a node whose sshd has no SFTP. The suite adds its own hosts once and removes them.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,7 +25,8 @@ const EXTRA: Record<string, string[]> = {
   nkin1: ['--inner'], // only behind nkjump
   nkin2: ['--inner'],
   nknofwd: ['--no-forwarding', '--no-ray'], // a jump host with AllowTcpForwarding no
-  nknosftp: ['--no-sftp'], // a Ray node whose sshd has no sftp subsystem
+  nknosftp: ['--no-sftp', '--ipv6'], // a Ray node whose sshd has no sftp subsystem
+  nkv6: ['--ipv6'], // an IPv6 address beside its IPv4 one
 };
 
 /** Ray's alive nodes as the head itself sees them (its own state API, not nokube). */
@@ -51,7 +52,7 @@ function acceptedLogins(name: string): number {
   return log.split('\n').filter((l) => l.includes('Accepted publickey')).length;
 }
 
-describe.skipIf(!e2eEnabled)('jump hosts and servers without SFTP', () => {
+describe.skipIf(!e2eEnabled)('jump hosts, servers without SFTP, IPv6 nodes, ~/.ssh/config', () => {
   let info: HostsInfo;
   let dir: string;
   let flags: string[];
@@ -136,6 +137,45 @@ ${nodeExtra}  - ssh_url: "${in2.ip}"
     expect(chain.json!.status).toBe('healthy');
   });
 
+  it('ssh_url names a Host of ~/.ssh/config: HostName, User, IdentityFile, ProxyJump, UserKnownHostsFile as ssh would', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'nokube-e2e-home-'));
+    mkdirSync(join(home, '.ssh'), { mode: 0o700 });
+    copyFileSync(info.client.keys.ed25519, join(home, '.ssh', 'id_test'));
+    chmodSync(join(home, '.ssh', 'id_test'), 0o600);
+    copyFileSync(info.client.known_hosts, join(home, '.ssh', 'test_known_hosts'));
+    writeFileSync(
+      join(home, '.ssh', 'config'),
+      `Host gpu-head
+  HostName ${in1.ip}
+  ProxyJump bastion
+Host gpu-worker
+  HostName ${in2.ip}
+  ProxyJump bastion
+Host bastion
+  HostName ${jump.ip}
+Match host gpu-*
+  User not-this-one
+Host *
+  User nokube
+  IdentityFile ~/.ssh/id_test
+  UserKnownHostsFile ~/.ssh/test_known_hosts
+`,
+    );
+    const file = cfg(
+      'aliases.yaml',
+      behindBastion().replace(`"${in1.ip}:22"`, 'gpu-head').replace(`"${in2.ip}"`, 'gpu-worker'),
+    );
+    // No --user, --identity or --known-hosts: everything comes from the ssh config, as for `ssh gpu-head`.
+    const r = await nokube(['ray', 'status', '--config', file, '--json'], {
+      HOME: home,
+      SSH_AUTH_SOCK: '',
+      NOKUBE_DEBUG: '1',
+    });
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.json!.status).toBe('healthy');
+    expect(r.stderr).toMatch(/skipping "Match host gpu-\*"/);
+  });
+
   it('a node-level proxy_jump: none connects that node directly', async () => {
     const text = behindBastion(`  proxy_jump: nokube@${jump.ip}\n`, '');
     const file = cfg('none.yaml', text.replace('name: inner-worker', 'name: inner-worker\n    proxy_jump: none'));
@@ -192,7 +232,9 @@ ${nodeExtra}  - ssh_url: "${in2.ip}"
       '--json',
     ]);
     expect(changed.code).toBe(1);
-    expect(changed.json!.errors![0].message).toContain(`REMOTE HOST KEY CHANGED for jump host ${jump.ip} (${jump.ip}:22)`);
+    expect(changed.json!.errors![0].message).toContain(
+      `REMOTE HOST KEY CHANGED for jump host ${jump.ip} (${jump.ip}:22)`,
+    );
   });
 
   it('a jump host that refuses forwarding (AllowTcpForwarding no) is named, with what to change', async () => {
@@ -252,5 +294,50 @@ nodes:
     expect(path).toMatch(new RegExp(`nokube_remote\\.${sum.slice(0, 12)}\\.py$`));
     const stop = await cli('stop', file);
     expect(stop.code, stop.stderr + stop.stdout).toBe(0);
+  });
+
+  it('IPv6 nodes ([fd00::n]:22): reached, started, joined over IPv6, checked, stopped', async () => {
+    const head = testHost('nkv6', info);
+    const worker = testHost('nknosftp', info);
+    const file = cfg(
+      'v6.yaml',
+      `ray_spec: {cluster_name: e2e-v6}
+nodes:
+  - ssh_url: "[${head.ipv6}]:22"
+    name: v6-head
+    role: head
+    ray_config: {port: 10001, num_cpus: 1, object_store_memory: 100000000}
+    storage: {type: local, path: /opt/nokube/data/ray/v6head}
+  - ssh_url: "[${worker.ipv6}]"
+    name: v6-worker
+    role: worker
+    ray_config: {num_cpus: 1, object_store_memory: 100000000}
+    storage: {type: local, path: /opt/nokube/data/ray/v6w}
+`,
+    );
+    const r = await cli('start', file);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.json!.status).toBe('healthy');
+    expect(r.json!['head-address']).toBe(`[${head.ipv6}]:6379`);
+    expect(r.json!['client-address']).toBe(`ray://[${head.ipv6}]:10001`);
+    // Ray's own view, from inside the head: both nodes registered at their IPv6 addresses.
+    const py = `
+import json, os
+tok = '/opt/nokube/data/ray/v6head/state/auth_token'
+os.environ['RAY_AUTH_MODE'] = 'token' if os.path.exists(tok) else 'disabled'
+if os.environ['RAY_AUTH_MODE'] == 'token':
+    os.environ['RAY_AUTH_TOKEN'] = open(tok).read().strip()
+import ray
+ray.init(address='[${head.ipv6}]:6379', logging_level='ERROR')
+print(json.dumps(sorted(n['NodeManagerAddress'] for n in ray.nodes() if n['Alive'])))
+`;
+    const table = hostExec('nkv6', ['python3', '-c', py], { user: 'nokube' });
+    expect(table.code, table.stderr).toBe(0);
+    expect(JSON.parse(table.stdout.trim().split('\n').at(-1)!)).toEqual([head.ipv6, worker.ipv6].sort());
+    const st = await cli('status', file);
+    expect(st.code, st.stderr + st.stdout).toBe(0);
+    const stop = await cli('stop', file);
+    expect(stop.code, stop.stderr + stop.stdout).toBe(0);
+    expect(hostExec('nkv6', 'pgrep -x raylet || true').stdout.trim()).toBe('');
   });
 });

@@ -16,6 +16,8 @@ export interface ActionInputs {
   sshPrivateKeys: string[];
   sshPassphrase?: string;
   sshUser?: string;
+  /** OpenSSH client config text (Host aliases); '' = none. */
+  sshConfig: string;
   /** Jump hosts for nodes whose config gives no proxy_jump. */
   proxyJump?: JumpHop[];
   knownHosts: string;
@@ -56,6 +58,7 @@ export function readInputs(secrets: SecretRegistry): ActionInputs {
     sshPassphrase: passphrase || undefined,
     sshUser: text('ssh-user') || undefined,
     proxyJump: proxyJump('proxy-jump'),
+    sshConfig: raw('ssh-config'),
     knownHosts: raw('known-hosts'),
     insecureSkipHostKeyCheck: bool('insecure-skip-host-key-check', false),
     githubToken: token.trim() || undefined,

@@ -1,6 +1,7 @@
 // The Action, as the story of one run: read the inputs, find the pull request (if any), run the
 // engine, then annotate, set outputs, write the job summary and, for a plan, the sticky PR comment.
 import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import * as core from '@actions/core';
 import { run as runEngine } from '../engine';
@@ -11,6 +12,7 @@ import { runOutputs } from '../render/outputs';
 import { upsertStickyComment } from './comment';
 import { literalPasswords } from './config-secrets';
 import { GitHubClient, GitHubError } from './github';
+import { sshConfigSettings } from '../ssh/ssh-config';
 import { readInputs, type ActionInputs } from './inputs';
 import { baseConfigText, configChange, readPullRequestContext, type PullRequestContext } from './pull-request';
 import { actionReporter } from './reporter';
@@ -93,6 +95,18 @@ async function deploy(
       insecureSkipHostKeyCheck: inputs.insecureSkipHostKeyCheck,
       defaultUser: inputs.sshUser,
       ...(inputs.proxyJump ? { proxyJump: inputs.proxyJump } : {}),
+      ...(inputs.sshConfig.trim()
+        ? {
+            hostSettings: sshConfigSettings({
+              text: inputs.sshConfig,
+              label: 'the ssh-config input',
+              home: homedir(),
+              readFile: (p) => readFileSync(p, 'utf8'),
+              debug: (m) => core.debug(m),
+              secret: (v) => secrets.add(v),
+            }),
+          }
+        : {}),
       connectTimeoutSec: Math.min(30, inputs.timeoutSec),
       protocolDebug: core.isDebug(),
     },

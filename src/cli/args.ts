@@ -16,6 +16,8 @@ Options:
   --user NAME                      login user for nodes whose config has no users
   --proxy-jump [USER@]HOST[:PORT]  reach the nodes through this jump host (as ssh -J; comma-separated
                                    chain of up to 3) unless the config gives proxy_jump
+  --ssh-config FILE                OpenSSH client config for Host aliases (default: ~/.ssh/config;
+                                   "none" reads none)
   --insecure-skip-host-key-check   connect to hosts whose key is not known (not recommended)
   --concurrency N                  nodes worked on at once (default: 16)
   --timeout S                      seconds per node for one command (default: 300)
@@ -38,6 +40,8 @@ export interface CliSettings {
   identities: string[];
   knownHosts?: string;
   user?: string;
+  /** --ssh-config as given (undefined = ~/.ssh/config when it exists). */
+  sshConfig?: string;
   /** --proxy-jump as given (parsed when the options are built). */
   proxyJump?: string;
   insecureSkipHostKeyCheck: boolean;
@@ -65,6 +69,7 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
         'known-hosts': { type: 'string' },
         user: { type: 'string', short: 'u' },
         'proxy-jump': { type: 'string', short: 'J' },
+        'ssh-config': { type: 'string', short: 'F' },
         'insecure-skip-host-key-check': { type: 'boolean' },
         concurrency: { type: 'string' },
         timeout: { type: 'string' },
@@ -96,6 +101,7 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
       knownHosts: values['known-hosts'],
       user: values.user,
       proxyJump: values['proxy-jump'],
+      sshConfig: values['ssh-config'],
       insecureSkipHostKeyCheck: !!values['insecure-skip-host-key-check'],
       concurrency: positiveInt(values.concurrency, 16, '--concurrency'),
       timeoutSec: positiveInt(values.timeout, 300, '--timeout'),

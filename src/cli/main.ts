@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { version } from '../../package.json';
 import { formatDiagnostic } from '../config';
 import { parseProxyJump } from '../config/proxy-jump';
+import { sshConfigSettings } from '../ssh/ssh-config';
 import type { JumpHop } from '../config/types';
 import { run } from '../engine';
 import type { PrivateKeySource, RunOptions, RunResult } from '../engine/types';
@@ -132,6 +133,7 @@ function buildOptions(
       insecureSkipHostKeyCheck: s.insecureSkipHostKeyCheck,
       defaultUser: s.user,
       ...(s.proxyJump !== undefined ? { proxyJump: proxyJumpFlag(s.proxyJump) } : {}),
+      ...sshConfigOption(s.sshConfig, ssh, reporter),
       connectTimeoutSec: Math.min(30, s.timeoutSec),
     },
     concurrency: s.concurrency,
@@ -142,6 +144,34 @@ function buildOptions(
     previousConfigText,
     offline: s.offline || (s.previous !== undefined && s.command === 'plan'),
   };
+}
+
+/** ~/.ssh/config (or --ssh-config FILE) as per-host settings; nothing when absent or "none". */
+function sshConfigOption(
+  flag: string | undefined,
+  sshDir: string,
+  reporter: RunOptions['reporter'],
+): Pick<RunOptions['ssh'], 'hostSettings'> {
+  if (flag === 'none') return {};
+  const file = flag ?? join(sshDir, 'config');
+  if (flag === undefined && !existsSync(file)) return {};
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(
+      `cannot read --ssh-config ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
+  const hostSettings = sshConfigSettings({
+    text,
+    label: file,
+    home: homedir(),
+    readFile: (p) => readFileSync(p, 'utf8'),
+    debug: (m) => reporter.debug(m),
+    secret: (v) => reporter.secret(v),
+  });
+  return { hostSettings };
 }
 
 function proxyJumpFlag(text: string): JumpHop[] {

@@ -53,7 +53,7 @@ export class ClusterSession {
       const t0 = Date.now();
       try {
         h.conn = await connectNode(node, ssh, { env, reporter, jumps: this.jumps });
-        h.ip = await addressOf(node.host);
+        h.ip = await addressOf(h.conn.host); // after ~/.ssh/config's HostName
         h.lib = new RemoteLib(h.conn, this.libSource, {
           cluster: this.cluster.clusterName,
           storage: node.storage.path,

@@ -11,6 +11,7 @@ import { authFailure, planLogins, protocolMethod, type AuthStep, type LoginPlan 
 import { SshError, hostPort, transportHint } from './errors';
 import { hostKeyCheck, type HostKeyCheck } from './host-key';
 import { SshConnection, type NodeConnection } from './connection';
+import { applyHostSettings } from './ssh-config';
 import { JumpHosts } from './jump';
 
 export interface ConnectContext {
@@ -29,8 +30,10 @@ const KEEPALIVE_MS = 10_000;
  */
 const AUTH_STEP_MS = 10_000;
 
-export async function connectNode(node: NodeSpec, opts: SshOptions, ctx: ConnectContext): Promise<NodeConnection> {
-  const chain = node.proxyJump ?? opts.proxyJump ?? [];
+export async function connectNode(spec: NodeSpec, runOpts: SshOptions, ctx: ConnectContext): Promise<NodeConnection> {
+  // The node's own proxy_jump, else its ssh config entry's ProxyJump, else the run's --proxy-jump.
+  const { target: node, opts, proxyJump } = applyHostSettings(spec, runOpts);
+  const chain = spec.proxyJump ?? proxyJump ?? opts.proxyJump ?? [];
   const jumps = chain.length ? (ctx.jumps ?? new JumpHosts()) : undefined;
   const tunnel = jumps ? () => jumps.tunnel(chain, node, opts, ctx) : undefined;
   const session = await loginAny(node, opts, ctx, tunnel);

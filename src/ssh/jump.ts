@@ -7,6 +7,7 @@ import type { Duplex } from 'node:stream';
 import type { JumpHop } from '../config/types';
 import { loginAny, type ConnectContext } from './connect';
 import { SshError, hostPort } from './errors';
+import { applyHostSettings } from './ssh-config';
 import { describeTarget, type SshOptions, type SshTarget } from './types';
 
 /** `[user@]host[:port]` as OpenSSH writes it (port only when not 22, brackets around IPv6 then). */
@@ -36,12 +37,12 @@ export class JumpHosts {
       .join(',');
     let pending = this.hops.get(key);
     if (pending) return pending;
-    const hop = chain[i];
-    const target = hopTarget(hop);
+    // A hop's name may be a Host of the ssh config (its HostName, Port, User, keys).
+    const { target, opts: configured } = applyHostSettings(hopTarget(chain[i]), opts);
     const tunnel =
       i === 0 ? undefined : async () => forward(await this.hop(chain, i - 1, opts, ctx), chain[i - 1], target, opts);
-    // The user the hop names, else the run's default user; the same keys and agent as the nodes.
-    const hopOpts: SshOptions = { ...opts, defaultUser: hop.user ?? opts.defaultUser };
+    // The user the hop names, else its ssh config User, else the run's default user.
+    const hopOpts: SshOptions = { ...configured, defaultUser: chain[i].user ?? configured.defaultUser };
     pending = loginAny(target, hopOpts, ctx, tunnel).then((session) => {
       const client = session.client;
       ctx.reporter.debug(`[${target.name}] jump host ready (logged in as ${session.user})`);

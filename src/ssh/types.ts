@@ -23,8 +23,25 @@ export interface SshOptions {
   connectTimeoutSec: number;
   /** Jump hosts for nodes whose config names none (--proxy-jump, the proxy-jump input). */
   proxyJump?: JumpHop[];
+  /**
+   * What `~/.ssh/config` (or the ssh-config input) says for a host name as written in ssh_url or
+   * a jump hop; undefined = nothing.
+   */
+  hostSettings?: (host: string) => HostSettings | undefined;
   /** Log the SSH protocol negotiation too (the front end's debug mode). */
   protocolDebug?: boolean;
+}
+
+/** One host's `Host` settings from an ssh config file (first value wins). */
+export interface HostSettings {
+  hostName?: string;
+  port?: number;
+  user?: string;
+  /** Keys from IdentityFile, tried before the run's own keys. */
+  identities: PrivateKeySource[];
+  proxyJump?: JumpHop[];
+  /** Contents of UserKnownHostsFile, consulted besides the run's known_hosts. */
+  knownHosts?: string;
 }
 
 /** Where the SSH part's lines go. */
