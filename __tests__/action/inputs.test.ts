@@ -36,6 +36,8 @@ describe('readInputs', () => {
       sshPrivateKeys: [],
       sshPassphrase: undefined,
       sshUser: undefined,
+      proxyJump: undefined,
+      sshConfig: '',
       knownHosts: '',
       insecureSkipHostKeyCheck: false,
       githubToken: undefined,
