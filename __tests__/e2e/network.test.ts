@@ -94,12 +94,12 @@ ${nodeExtra}  - ssh_url: "${in2.ip}"
     dir = mkdtempSync(join(tmpdir(), 'nokube-e2e-net-'));
     flags = ['--user', 'nokube', '--identity', info.client.keys.ed25519, '--known-hosts', info.client.known_hosts];
     flags.push('--timeout', '120');
-  }, 120_000);
+  }, 600_000); // six hosts, each with fresh host keys: minutes on a loaded machine
 
   afterAll(() => {
     if (info) rayStopAll(requireTestHosts());
     for (const name of Object.keys(EXTRA)) testhosts('rm', name);
-  });
+  }, 300_000);
 
   it('the inner hosts cannot be reached without the bastion', async () => {
     const r = await cli('status', cfg('direct.yaml', behindBastion()));
