@@ -82,6 +82,7 @@ describe('readInputs', () => {
     ['comment-on-pr', 'maybe', /input comment-on-pr: "maybe" is not a boolean/],
     ['fail-on-unhealthy', 'yes please', /input fail-on-unhealthy/],
     ['insecure-skip-host-key-check', '1', /input insecure-skip-host-key-check/],
+    ['proxy-jump', 'a,b,c,d', /input proxy-jump: .*4 hops; at most 3/],
   ])('names the bad input %s=%s', (name, value, message) => {
     setInputs({ [name]: value });
     expect(() => readInputs(new SecretRegistry())).toThrow(message);

@@ -161,6 +161,20 @@ describe('nokube exit codes and output', () => {
   });
 });
 
+describe('--proxy-jump and --ssh-config', () => {
+  it('a bad --proxy-jump is a usage error (exit 2) naming the hop', async () => {
+    const r = await runCli(['ray', 'status', '--config', configFile(VALID), '--proxy-jump', 'bastion:0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^nokube: --proxy-jump: .*the port 0 is outside 1–65535/);
+  });
+
+  it('an unreadable --ssh-config is a usage error (exit 2)', async () => {
+    const r = await runCli(['ray', 'status', '--config', configFile(VALID), '--ssh-config', '/nonexistent/config']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('nokube: cannot read --ssh-config /nonexistent/config: ENOENT\n');
+  });
+});
+
 describe('secret masking', () => {
   it('masks whole secrets and each line of a multi-line key', () => {
     const mask = new SecretMask();
