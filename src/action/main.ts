@@ -102,6 +102,7 @@ async function deploy(
     previousConfigText,
     // A fork's code must never reach machines with this repository's credentials.
     offline: pr?.fork ? true : undefined,
+    deployer: ctx.env.GITHUB_RUN_ID ? `run ${ctx.env.GITHUB_RUN_ID}` : undefined,
   };
 
   core.startGroup(`nokube ray ${inputs.command} --config ${repoPath}`);

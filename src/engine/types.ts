@@ -66,6 +66,8 @@ export interface RunOptions {
   previousConfigText?: string;
   /** plan only: do not contact nodes even if credentials are present. */
   offline?: boolean;
+  /** Who deploys, as the front end knows it ("run 123" in a workflow), named in the deploy lock. */
+  deployer?: string;
 }
 
 export type PlanAction = 'start' | 'restart' | 'keep' | 'stop';
