@@ -11,6 +11,8 @@ import type { RunOptions, RunResult } from './types';
 export type * from './types';
 export { offlinePlan, livePlan, countChanges } from './plan';
 export { assessCluster } from './health';
+export { COMMANDS, DEFAULT_CONCURRENCY, DEFAULT_CONFIG, DEFAULT_TIMEOUT_SEC, connectTimeoutSec } from './defaults';
+export { verdict, type Verdict } from './verdict';
 
 export async function run(options: RunOptions): Promise<RunResult> {
   const parsed = loadConfig(options.configPath, { defaultUser: options.ssh.defaultUser });
