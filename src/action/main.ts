@@ -63,7 +63,7 @@ async function deploy(
     );
   }
   const github = inputs.githubToken
-    ? new GitHubClient({ token: inputs.githubToken, apiUrl: ctx.env.GITHUB_API_URL })
+    ? new GitHubClient({ token: inputs.githubToken, apiUrl: ctx.env.GITHUB_API_URL, log: (m) => core.info(m) })
     : undefined;
   let previousConfigText: string | undefined;
   let touched = false;
