@@ -93,14 +93,15 @@ async function deploy(
     timeoutSec: inputs.timeoutSec,
     env: engineEnv(ctx.env),
     remoteLibDir: remoteLib.dir,
-    reporter: actionReporter(secrets),
+    reporter: actionReporter(secrets, (phase) => `nokube ray ${inputs.command}: ${phase}`),
     previousConfigText,
     // A fork's code must never reach machines with this repository's credentials.
     offline: pr?.fork ? true : undefined,
     deployer: ctx.env.GITHUB_RUN_ID ? `run ${ctx.env.GITHUB_RUN_ID}` : undefined,
   };
 
-  core.startGroup(`nokube ray ${inputs.command} --config ${repoPath}`);
+  // each phase of the run is its own group (the reporter opens and closes them)
+  core.info(`nokube ray ${inputs.command} --config ${repoPath}`);
   let result: RunResult;
   try {
     result = await runEngine(options);
@@ -108,8 +109,6 @@ async function deploy(
     // A bundle copied without its remote_lib/: say so, not a bare ENOENT.
     if (remoteLib.error && (err as NodeJS.ErrnoException).code === 'ENOENT') throw remoteLib.error;
     throw err;
-  } finally {
-    core.endGroup();
   }
   registerResultPasswords(result, secrets);
 

@@ -23,7 +23,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
   }
   const cluster = parsed.config;
   const result = clusterResult(options.command, cluster, parsed.diagnostics);
-  const clock = new PhaseClock(result);
+  const clock = new PhaseClock(result, options.reporter);
   if (options.command === 'validate') {
     clock.total();
     return result;

@@ -63,7 +63,7 @@ export async function startCluster(session: ClusterSession, result: RunResult, c
     }
   }
   try {
-    await clock.phase('apply', () => applyPlan(session, plan, wanted, probed, result));
+    await applyPlan(session, plan, wanted, probed, result, clock);
     if (result.errors.length === 0 || result.errors.every((e) => e.node !== cluster.head.name)) {
       // nothing changed: the head's view from the preflight probe already shows whether every node
       // is alive as configured; only a cluster that is not settled yet is polled
@@ -90,6 +90,7 @@ async function applyPlan(
   wanted: Map<string, AppliedSpec>,
   probed: Probed,
   result: RunResult,
+  clock: PhaseClock,
 ): Promise<void> {
   const { cluster, options } = session;
   const action = new Map(plan.map((p) => [p.node, p.action]));
@@ -135,13 +136,15 @@ async function applyPlan(
   };
 
   if (token) options.reporter.secret(token);
-  if (!(await startNode(cluster.head))) {
+  if (!(await clock.phase('head', () => startNode(cluster.head)))) {
     markNodes(result, plan, result.errors);
     result.status = 'down';
     return;
   }
-  await mapLimit(cluster.workers, options.concurrency, startNode);
-  await stopRemoved(session, plan, probed, result);
+  await clock.phase('workers', async () => {
+    await mapLimit(cluster.workers, options.concurrency, startNode);
+    await stopRemoved(session, plan, probed, result);
+  });
 }
 
 /** Nodes the last applied config had and this one drops: stopped with the same credentials. */

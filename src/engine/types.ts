@@ -47,6 +47,11 @@ export interface Reporter {
   debug(message: string): void;
   /** Registers a value that must never be printed (masked everywhere from now on). */
   secret(value: string): void;
+  /**
+   * A phase of the run begins (connect, preflight, head, workers, wait, ...); the function returned
+   * ends it. The Action shows each phase as a collapsible group of the workflow log.
+   */
+  phase?(name: string): () => void;
 }
 
 export interface RunOptions {
