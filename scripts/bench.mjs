@@ -694,6 +694,7 @@ async function main() {
         throw new Error(`nokube start (${key}): ${s.stdout.slice(-2000)}${s.stderr.slice(-2000)}`);
       add(key, s.ms);
       must(await nokube(['stop'], cfg, extra), `stop (${key})`);
+      await killRay(n); // the other side starts on clean hosts
       return s.ms;
     };
     for (let round = 0; round < ROUNDS; round++) {
@@ -701,7 +702,6 @@ async function main() {
       const ms = {};
       for (const key of order) ms[key] = await once(key, key === 'jumpVia' ? via : []);
       log(`  ${n} nodes: start through a bastion ${fmtS(ms.jumpVia)} s, direct ${fmtS(ms.jumpDirect)} s`);
-      await killRay(n);
     }
   }
 
