@@ -22,6 +22,13 @@ exec unshare --net --mount --fork --propagation private -- bash -uc '
   ip link set lo up
   rc=0; "$@" || rc=$?
   # hosts left up by CMD would outlive the sandbox: remove them (NOKUBE_KEEP_HOSTS=1 keeps them)
-  [ "${NOKUBE_KEEP_HOSTS:-}" = 1 ] || "$0" down >/dev/null 2>&1 || true
+  if [ "${NOKUBE_KEEP_HOSTS:-}" != 1 ]; then
+    "$0" down >/dev/null 2>&1 || true
+    # and every pool (NOKUBE_TESTHOSTS_POOL) brought up in here
+    for d in /var/lib/nokube-testhosts/pool-*/; do
+      [ -d "$d" ] || continue
+      p=${d%/}; NOKUBE_TESTHOSTS_POOL=${p##*/pool-} "$0" down >/dev/null 2>&1 || true
+    done
+  fi
   exit $rc
 ' "$(dirname "$(readlink -f "$0")")/testhosts.sh" "$state" "$@"
