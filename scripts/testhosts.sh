@@ -27,22 +27,22 @@ set -euo pipefail
 # Pools: NOKUBE_TESTHOSTS_POOL=<p> (1-4 chars: a lowercase letter, then letters/digits) gives a
 # separate, independent set of hosts: names nk<p>1..nk<p>N, bridge nkbr-<p>, subnet A.B.C.0/22 from
 # NOKUBE_TESTHOSTS_SUBNET (A.B.C, C a multiple of 4; default 10.89.0 for pool "b", else from a checksum
-# of the name), state /var/lib/nokube-testhosts-<p> (inside scripts/sandbox.sh:
-# /var/lib/nokube-testhosts/pool-<p>, private to the sandbox), veths nv<p>-<name>. `up`/`down` of a
-# pool touch only that pool.
+# of the name), state /var/lib/nokube-testhosts-<p>, veths nv<p>-<name>. `up`/`down` of a pool touch
+# only that pool.
 # Unset: the default pool exactly as before (nkh*, nkbr0, 10.88.0.0/24, vnk* veths).
 POOL=${NOKUBE_TESTHOSTS_POOL:-}
+# NOKUBE_TESTHOSTS_BASE (set by scripts/sandbox.sh) moves every pool's state dir: state paths are how
+# a host's processes are found, so two sandboxes must never share them.
+BASE=${NOKUBE_TESTHOSTS_BASE:-/var/lib}
 if [ -z "$POOL" ]; then
-  STATE=${NOKUBE_TESTHOSTS_DIR:-/var/lib/nokube-testhosts}
+  STATE=${NOKUBE_TESTHOSTS_DIR:-$BASE/nokube-testhosts}
   BRIDGE=nkbr0
   PREFIX=10.88.0
   HOST_PREFIX=nkh
   VETH_PREFIX=vnk
 else
   [[ "$POOL" =~ ^[a-z][a-z0-9]{0,3}$ ]] && [ "$POOL" != h ] || { echo "testhosts: bad NOKUBE_TESTHOSTS_POOL '$POOL' (1-4 chars: [a-z][a-z0-9]*, not 'h')" >&2; exit 2; }
-  # in a sandbox, /var/lib/nokube-testhosts is the sandbox's own: two sandboxes never share a pool
-  if [ -n "${NOKUBE_SANDBOX:-}" ]; then STATE=${NOKUBE_TESTHOSTS_DIR:-/var/lib/nokube-testhosts/pool-$POOL}
-  else STATE=${NOKUBE_TESTHOSTS_DIR:-/var/lib/nokube-testhosts-$POOL}; fi
+  STATE=${NOKUBE_TESTHOSTS_DIR:-$BASE/nokube-testhosts-$POOL}
   BRIDGE=nkbr-$POOL
   # one /22 per pool (room for a few hundred hosts): 10.89.0 for pool "b", by default derived from the
   # pool name's checksum (10.89..10.120)
