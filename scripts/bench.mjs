@@ -181,7 +181,7 @@ function nokubeConfig(name, n, ips) {
   const lines = [
     'ray_spec:',
     `  dashboard_port: ${DASH_PORT}`,
-    '  max_workers: 100',
+    `  max_workers: ${Math.max(100, n)}`,
     `  cluster_name: ${name}`,
     'nodes:',
   ];
