@@ -59,6 +59,7 @@ describe('nokube ray arguments', () => {
       '--timeout',
       '60',
       '--json',
+      '--timeline',
     ]);
     expect(parsed).toEqual({
       settings: {
@@ -73,6 +74,7 @@ describe('nokube ray arguments', () => {
         previous: undefined,
         offline: false,
         json: true,
+        timeline: true,
       },
     });
   });

@@ -23,6 +23,7 @@ Options:
   --previous FILE                  plan: compare against this config instead of the live cluster
   --offline                        plan: do not contact the nodes
   --json                           print one JSON document (keys: the Action's outputs)
+  --timeline                       also show when each node spent its time in which phase
   -h, --help                       this help
   --version                        the version
 
@@ -49,6 +50,7 @@ export interface CliSettings {
   previous?: string;
   offline: boolean;
   json: boolean;
+  timeline: boolean;
 }
 
 export class UsageError extends Error {}
@@ -75,6 +77,7 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
         previous: { type: 'string' },
         offline: { type: 'boolean' },
         json: { type: 'boolean' },
+        timeline: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -107,6 +110,7 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
       previous: values.previous,
       offline: !!values.offline,
       json: !!values.json,
+      timeline: !!values.timeline,
     },
   };
 }

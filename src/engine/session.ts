@@ -6,7 +6,8 @@ import type { ClusterConfig, NodeSpec } from '../config/types';
 import { RemoteLib, loadRemoteLib, type RemoteLibSource } from '../remote/client';
 import { JumpHosts, connectNode, type NodeConnection } from '../ssh';
 import { mapLimit } from './concurrency';
-import type { RunError, RunOptions } from './types';
+import { TimelineRecorder } from './timeline';
+import type { NodePhase, RunError, RunOptions } from './types';
 
 export interface NodeHandle {
   node: NodeSpec;
@@ -20,6 +21,8 @@ export interface NodeHandle {
 
 export class ClusterSession {
   readonly handles = new Map<string, NodeHandle>();
+  /** Per node, when each phase ran (RunResult.timeline). */
+  readonly timeline = new TimelineRecorder();
   private readonly libSource: RemoteLibSource;
   /** Jump host connections, one per hop, shared by every node behind it. */
   private readonly jumps = new JumpHosts();
@@ -60,15 +63,30 @@ export class ClusterSession {
           python: this.cluster.python,
           timeoutMs: this.options.timeoutSec * 1000,
           debug: (m) => reporter.debug(`[${node.name}] ${m}`),
+          timed: (what, a, b) => {
+            const phase = this.phaseOf(what);
+            if (phase) this.timeline.span(node.name, phase, a, b);
+          },
         });
         h.connectMs = Date.now() - t0;
+        this.timeline.span(node.name, 'connect', t0);
         reporter.node(node.name, `connected as ${h.conn.user}`, h.connectMs);
       } catch (err) {
         h.error = nodeError(node, err);
+        this.timeline.span(node.name, 'connect', t0);
         reporter.node(node.name, `cannot connect: ${h.error.message}`, Date.now() - t0);
       }
     });
     return nodes.map((n) => this.handle(n));
+  }
+
+  /** The timeline phase of a remote_lib call; the head's status polls while starting are `alive`, drawn apart. */
+  private phaseOf(what: string): NodePhase | undefined {
+    const command = this.options.command;
+    if (what === 'probe') return command === 'plan' ? 'inspect' : 'preflight';
+    if (what === 'status') return command === 'status' ? 'status' : undefined;
+    if (what === 'upload' || what === 'start' || what === 'stop') return what;
+    return undefined; // lock, unlock
   }
 
   close(): void {

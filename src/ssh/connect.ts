@@ -13,6 +13,7 @@ import { hostKeyCheck, type HostKeyCheck } from './host-key';
 import { SshConnection, type NodeConnection } from './connection';
 import { applyHostSettings } from './ssh-config';
 import { JumpHosts } from './jump';
+import { retryThrottled } from './throttle';
 
 export interface ConnectContext {
   /** For `${NAME}` references in credentials. */
@@ -74,8 +75,14 @@ export async function loginAny(
     let attempt: Attempt = {};
     let refused: SshError | undefined;
     do {
-      const sock = tunnel ? await tunnel() : undefined;
-      attempt = await login({ target, plan, hostKey, opts, ctx, tried, refusedBefore: refused, sock });
+      const before = refused;
+      attempt = await retryThrottled(
+        async () => login({ target, plan, hostKey, opts, ctx, tried, refusedBefore: before, sock: await tunnel?.() }),
+        {
+          budgetMs: Math.max(1, opts.connectTimeoutSec) * 1000,
+          debug: (m) => ctx.reporter.debug(`[${target.name}] ${m}`),
+        },
+      );
       refused = attempt.refused;
     } while (attempt.retry);
     if (attempt.session) return attempt.session;
