@@ -2,6 +2,7 @@
 // live, when credentials are present, from what runs on the nodes now.
 import { parseConfig } from '../config';
 import type { ClusterConfig } from '../config/types';
+import { clusterDisruption } from './disruption';
 import { countChanges, livePlan, offlinePlan } from './plan';
 import type { PhaseClock } from './result';
 import type { ClusterSession } from './session';
@@ -51,4 +52,5 @@ export async function planCluster(session: ClusterSession, result: RunResult, cl
     }
   }
   result.changes = countChanges(result.plan);
+  result.disruption = clusterDisruption(result.plan, cluster.rollout, cluster.workers.length);
 }

@@ -3,6 +3,7 @@
 import type { ClusterConfig, NodeSpec } from '../config/types';
 import type { AppliedSpec, ClusterMember } from '../remote/types';
 import { addresses, desiredSpec, specDrift } from './desired';
+import { withDisruption } from './disruption';
 import type { Drift, PlanItem } from './types';
 
 function item(node: NodeSpec, action: PlanItem['action'], reason: string, drift: Drift[] = []): PlanItem {
@@ -41,7 +42,7 @@ export function offlinePlan(next: ClusterConfig, previous?: ClusterConfig): Plan
   for (const gone of previous?.nodes ?? []) {
     if (!names.has(gone.name)) items.push(item(gone, 'stop', 'removed from config'));
   }
-  return items;
+  return withDisruption(items, next.rollout);
 }
 
 /** What one node looks like now, as the live plan needs it. */
@@ -87,7 +88,7 @@ export function livePlan(
       items.push({ node: m.name, role: m.role, host, action: 'stop', drift: [], reason: 'removed from config' });
     }
   }
-  return items;
+  return withDisruption(items, next.rollout);
 }
 
 export function countChanges(plan: PlanItem[]): number {

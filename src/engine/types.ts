@@ -85,6 +85,16 @@ export interface PlanItem {
   drift: Drift[];
   /** Why, in a few words ("not running", "new node", "removed from config"). */
   reason: string;
+  /** What the action does to running work: "keep", "restart (rolling)", "restart head: ...". */
+  disruption?: string;
+}
+
+export interface RolloutOutcome {
+  /** Restarted or started and alive again as configured. */
+  done: string[];
+  failed: string[];
+  /** Planned to change, left as they were because the rollout stopped. */
+  untouched: string[];
 }
 
 export interface NodeReport {
@@ -132,6 +142,10 @@ export interface RunResult {
   plan?: PlanItem[];
   /** Number of plan actions that are not `keep`. */
   changes: number;
+  /** The plan's disruption for the whole cluster, in one sentence. */
+  disruption?: string;
+  /** `start`: where a rolling apply left each changed node. */
+  rollout?: RolloutOutcome;
   diagnostics: Diagnostic[];
   errors: RunError[];
   warnings: string[];
