@@ -71,7 +71,9 @@ describe('renderPlanComment', () => {
     expect(body).toContain(
       '| ray-w1 | worker | ray-w1.example | restart | restart (rolling) | ray_config.num_cpus: 2 → 4 | config changed |',
     );
-    expect(body).toContain('| ray-old | worker | ray-old.example | stop | stop (drained first) |  | removed from config |');
+    expect(body).toContain(
+      '| ray-old | worker | ray-old.example | stop | stop (drained first) |  | removed from config |',
+    );
     expect(body).toContain('a plaintext password is written in the config');
     expect(body).toMatch(/host key not pinned for 2 nodes \(ray-w1, ray-w2\)/);
     expect(body).toContain('<details><summary>');

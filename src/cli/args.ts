@@ -19,6 +19,7 @@ Options:
   --timeout S                      seconds per node for one command (default: 300)
   --previous FILE                  plan: compare against this config instead of the live cluster
   --offline                        plan: do not contact the nodes
+  --no-drain                       stop: stop workers at once, without letting running tasks finish
   --json                           print one JSON document (keys: the Action's outputs)
   -h, --help                       this help
   --version                        the version
@@ -41,6 +42,7 @@ export interface CliSettings {
   timeoutSec: number;
   previous?: string;
   offline: boolean;
+  noDrain: boolean;
   json: boolean;
 }
 
@@ -65,6 +67,7 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
         timeout: { type: 'string' },
         previous: { type: 'string' },
         offline: { type: 'boolean' },
+        'no-drain': { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -95,6 +98,7 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
       timeoutSec: positiveInt(values.timeout, 300, '--timeout'),
       previous: values.previous,
       offline: !!values.offline,
+      noDrain: !!values['no-drain'],
       json: !!values.json,
     },
   };

@@ -137,5 +137,6 @@ function buildOptions(
     reporter,
     previousConfigText,
     offline: s.offline || (s.previous !== undefined && s.command === 'plan'),
+    noDrain: s.noDrain,
   };
 }

@@ -6,10 +6,14 @@ import type { ClusterConfig, NodeSpec } from '../config/types';
 import type { AppliedSpec, ClusterMember, MembersRecord, ProbeAnswer, StatusAnswer } from '../remote/types';
 import { mapLimit } from '../ssh';
 import { clientPort, dashboardPort, desiredSpec, gcsPort, hostForUrl, rayArgs } from './desired';
+import { clusterDisruption } from './disruption';
+import { drainNode } from './drain';
 import { assessCluster, type NodeObservation } from './health';
+import { installRay, nodesToInstall } from './install';
 import { countChanges, livePlan, type LiveNode } from './plan';
 import { preflightProblems } from './preflight';
 import { fail, type PhaseClock } from './result';
+import { rollWorkers } from './rollout';
 import { nodeError, type ClusterSession, type NodeHandle } from './session';
 import type { NodeState, PlanItem, RunResult } from './types';
 
@@ -97,6 +101,7 @@ export function liveNodes(cluster: ClusterConfig, session: ClusterSession, probe
       reachable: true,
       running: p.running,
       applied: p.applied,
+      rayVersion: p.running_ray_version ?? undefined,
       // A node without its raylet is gone, even while the head's view has not noticed yet.
       alive: p.raylet === false ? false : probed.headView?.cluster ? !!seen?.some((v) => v.alive) : undefined,
     });
@@ -109,16 +114,30 @@ export async function startCluster(session: ClusterSession, result: RunResult, c
   const { reporter } = options;
   const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
   const probed = await clock.phase('preflight', () => probeAll(session, handles, true));
+  const installing = nodesToInstall(session, probed.probes);
+  const installErrors = installing.length ? await clock.phase('install', () => installRay(session, installing)) : [];
+  if (installing.length > installErrors.length) {
+    // the installed venvs are the nodes' Ray from now on: look again at what they have
+    const again = await probeAll(
+      session,
+      installing.filter((n) => !installErrors.some((e) => e.node === n.name)).map((n) => session.handle(n)),
+      true,
+    );
+    for (const [name, p] of again.probes) probed.probes.set(name, p);
+    if (again.headView) probed.headView = again.headView;
+  }
   const wanted = wantedSpecs(session);
   const headProbe = probed.probes.get(cluster.head.name);
   const members = recordedMembers(session, probed);
   const plan = livePlan(cluster, wanted, liveNodes(cluster, session, probed), members);
   result.plan = plan;
   result.changes = countChanges(plan);
+  result.disruption = clusterDisruption(plan, cluster.rollout, cluster.workers.length);
 
   const problems = [
+    ...installErrors,
     ...handles.filter((h) => h.error).map((h) => h.error!),
-    ...preflightProblems(cluster, probed.probes),
+    ...preflightProblems(cluster, probed.probes).filter((p) => !installErrors.some((e) => e.node === p.node)),
   ];
   if (problems.length) {
     for (const p of problems) fail(result, p);
@@ -225,8 +244,29 @@ async function applyPlan(
     result.status = 'down';
     return;
   }
-  await mapLimit(cluster.workers, options.concurrency, startNode);
+  let untouched: NodeSpec[] = [];
+  if (action.get(cluster.head.name) !== 'keep') {
+    // the head's restart took the cluster's work with it: every worker follows at once
+    await mapLimit(cluster.workers, options.concurrency, startNode);
+  } else {
+    // new workers add capacity first; running ones are drained and restarted in rolling batches
+    await mapLimit(
+      cluster.workers.filter((w) => action.get(w.name) === 'start'),
+      options.concurrency,
+      startNode,
+    );
+    const rolling = cluster.workers.filter((w) => action.get(w.name) === 'restart');
+    untouched = await rollWorkers(session, rolling, probed.headView, startNode, result);
+  }
   await stopRemoved(session, plan, probed, result);
+  const failed = new Set(result.errors.map((e) => e.node));
+  const changed = plan.filter((p) => p.action === 'start' || p.action === 'restart').map((p) => p.node);
+  const skipped = new Set(untouched.map((n) => n.name));
+  result.rollout = {
+    done: changed.filter((n) => !failed.has(n) && !skipped.has(n)),
+    failed: changed.filter((n) => failed.has(n)),
+    untouched: [...skipped],
+  };
 }
 
 /** Nodes the last applied config had and this one drops: stopped with the same credentials. */
@@ -244,6 +284,7 @@ async function stopRemoved(
     const h = session.handle(node);
     try {
       if (h.error) throw Object.assign(new Error(h.error.message), { hint: h.error.hint });
+      if (member.role === 'worker') await drainNode(session, node, probed.headView, result.warnings);
       const answer = await h.lib!.stop();
       if (!answer.ok) throw new Error(answer.error ?? 'stop failed');
       session.options.reporter.node(node.name, 'stopped (removed from config)');
@@ -282,7 +323,8 @@ async function waitForNodes(
   const { cluster, options } = session;
   const head = session.handle(cluster.head);
   const deadline = Date.now() + options.timeoutSec * 1000;
-  const failed = new Set(result.errors.map((e) => e.node));
+  const untouched = new Set(result.rollout?.untouched ?? []);
+  const failed = new Set([...result.errors.map((e) => e.node), ...untouched]);
   const seenAlive = new Set<string>();
   const t0 = Date.now();
   for (;;) {
@@ -310,7 +352,8 @@ async function waitForNodes(
         reachable: true,
         status: {
           ok: true,
-          running: started,
+          // a worker the rollout did not touch still runs as it was found
+          running: started || (untouched.has(node.name) && !!probe?.running),
           applied: started ? wanted.get(node.name)! : (probe?.applied ?? null),
           ray_version: probe?.ray?.version,
           python_version: probe?.python?.version,
@@ -329,7 +372,9 @@ async function waitForNodes(
     }
     const settled = assessment.nodes.every((n) => n.state === 'running' || failed.has(n.name));
     if (settled || Date.now() > deadline) {
-      result.nodes = assessment.nodes.map((n) => (failed.has(n.name) ? { ...n, state: 'failed' } : n));
+      result.nodes = assessment.nodes.map((n) =>
+        untouched.has(n.name) ? n : failed.has(n.name) ? { ...n, state: 'failed' } : n,
+      );
       result.aliveNodes = assessment.alive;
       result.status = assessment.status;
       if (!settled) {

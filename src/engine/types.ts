@@ -66,6 +66,8 @@ export interface RunOptions {
   previousConfigText?: string;
   /** plan only: do not contact nodes even if credentials are present. */
   offline?: boolean;
+  /** stop only: stop workers without draining them first. */
+  noDrain?: boolean;
 }
 
 export type PlanAction = 'start' | 'restart' | 'keep' | 'stop';
@@ -87,6 +89,8 @@ export interface PlanItem {
   reason: string;
   /** What the action does to running work: "keep", "restart (rolling)", "restart head: ...". */
   disruption?: string;
+  /** The node could not be looked at: the item comes from the config diff alone. */
+  liveStateUnknown?: boolean;
 }
 
 export interface RolloutOutcome {

@@ -13,11 +13,16 @@ export interface PlanCounts {
   restart: number;
   keep: number;
   stop: number;
+  /** Items planned from the config diff because the node could not be looked at. */
+  unknown?: number;
 }
 
 export function planCounts(plan: PlanItem[] | undefined): PlanCounts {
   const counts: PlanCounts = { start: 0, restart: 0, keep: 0, stop: 0 };
-  for (const item of plan ?? []) counts[item.action] += 1;
+  for (const item of plan ?? []) {
+    counts[item.action] += 1;
+    if (item.liveStateUnknown) counts.unknown = (counts.unknown ?? 0) + 1;
+  }
   return counts;
 }
 
@@ -34,7 +39,10 @@ function plural(n: number, word: string): string {
 }
 
 export function countsText(c: PlanCounts): string {
-  return `${c.start} to start, ${c.restart} to restart, ${c.keep} to keep, ${c.stop} to stop`;
+  const unknown = c.unknown
+    ? ` (live state unknown for ${plural(c.unknown, 'node')}: planned from the config diff)`
+    : '';
+  return `${c.start} to start, ${c.restart} to restart, ${c.keep} to keep, ${c.stop} to stop${unknown}`;
 }
 
 /**
