@@ -83,3 +83,20 @@ describe('disruption classes', () => {
     );
   });
 });
+
+describe('a ray_version change is an upgrade of every node', () => {
+  it('offline: the head restarts first and every worker follows, with the version as the change', () => {
+    const before = cluster([node('head', 'head', '10.0.0.1', { port: 10001 }), node('w1', 'worker', '10.0.0.2')], {
+      rayVersion: '2.59.0',
+    });
+    const after = cluster([node('head', 'head', '10.0.0.1', { port: 10001 }), node('w1', 'worker', '10.0.0.2')], {
+      rayVersion: '2.60.0',
+    });
+    const plan = offlinePlan(after, before);
+    expect(plan.map((p) => [p.node, p.action, p.disruption])).toEqual([
+      ['head', 'restart', HEAD_RESTART],
+      ['w1', 'restart', 'restart (follows the head)'],
+    ]);
+    expect(plan[0]!.drift).toContainEqual({ field: 'ray_spec.ray_version', from: '2.59.0', to: '2.60.0' });
+  });
+});
