@@ -178,7 +178,8 @@ describe.skipIf(!e2eEnabled)('rolling changes with drain on real test hosts', ()
     // wait until the task runs on worker-1
     const t0 = Date.now();
     for (;;) {
-      const r = hostExec('nkh2', "pgrep -f 'ray::work' || true");
+      // anchored: the shell running pgrep has the pattern in its own command line
+      const r = hostExec('nkh2', "pgrep -f '^ray::work' || true");
       if (r.stdout.trim()) break;
       if (Date.now() - t0 > 90_000) throw new Error('the long task never started on ray-worker-1');
       await new Promise((r2) => setTimeout(r2, 500));
