@@ -71687,6 +71687,16 @@ function getIDToken(aud) {
  */
 
 //# sourceMappingURL=core.js.map
+;// CONCATENATED MODULE: ./src/config/types.ts
+// The typed model of a ray-config.yaml, as the rest of the engine sees it.
+// Every value keeps where it came from, so any later check can point at the user's line.
+const DEFAULT_ROLLOUT = { drainTimeoutSec: 60, maxUnavailable: { count: 1 }, maxFailures: 0 };
+const DEFAULT_CLUSTER_NAME = 'default';
+const DEFAULT_GCS_PORT = 6379;
+const DEFAULT_DASHBOARD_PORT = 8265;
+const DEFAULT_CLIENT_PORT = 10001;
+const RAY_MIN_OBJECT_STORE_MEMORY = 78_643_200;
+
 ;// CONCATENATED MODULE: ./src/config/diagnostics.ts
 /** Collects diagnostics for one file, placing each at the source position of its path. */
 class Findings {
@@ -71946,15 +71956,6 @@ function endpointKey(host, port) {
     return `${host.toLowerCase()}:${port}`;
 }
 
-;// CONCATENATED MODULE: ./src/config/types.ts
-// The typed model of a ray-config.yaml, as the rest of the engine sees it.
-// Every value keeps where it came from, so any later check can point at the user's line.
-const DEFAULT_CLUSTER_NAME = 'default';
-const DEFAULT_GCS_PORT = 6379;
-const DEFAULT_DASHBOARD_PORT = 8265;
-const DEFAULT_CLIENT_PORT = 10001;
-const RAY_MIN_OBJECT_STORE_MEMORY = 78_643_200;
-
 ;// CONCATENATED MODULE: ./src/config/model.ts
 // The checked plain tree -> the typed ClusterConfig the engine uses, with defaults filled in.
 // Only called when there are no errors, so values have the shape the schema promises.
@@ -71970,6 +71971,7 @@ function buildConfig(root, file, index) {
         file,
         clusterName: asString(raySpec.cluster_name) ?? DEFAULT_CLUSTER_NAME,
         dashboardPort,
+        rollout: buildRollout(asMap(raySpec.rollout) ?? {}),
         nodes,
         head,
         workers: nodes.filter((n) => n.role === 'worker'),
@@ -71981,7 +71983,32 @@ function buildConfig(root, file, index) {
         config.rayVersion = raySpec.ray_version;
     if (typeof raySpec.python === 'string')
         config.python = raySpec.python;
+    const install = asMap(raySpec.install);
+    if (install || raySpec.install === null)
+        config.install = buildInstall(install ?? {});
     return config;
+}
+function buildRollout(raw) {
+    const unavailable = raw.max_unavailable;
+    return {
+        drainTimeoutSec: typeof raw.drain_timeout === 'number' ? raw.drain_timeout : DEFAULT_ROLLOUT.drainTimeoutSec,
+        maxUnavailable: typeof unavailable === 'number'
+            ? { count: unavailable }
+            : typeof unavailable === 'string'
+                ? { percent: parseInt(unavailable, 10) }
+                : DEFAULT_ROLLOUT.maxUnavailable,
+        maxFailures: typeof raw.max_failures === 'number' ? raw.max_failures : DEFAULT_ROLLOUT.maxFailures,
+    };
+}
+function buildInstall(raw) {
+    const spec = { extras: asList(raw.extras).map(String) };
+    const indexUrl = asString(raw.index_url);
+    if (indexUrl !== undefined)
+        spec.indexUrl = indexUrl;
+    const findLinks = asString(raw.find_links);
+    if (findLinks !== undefined)
+        spec.findLinks = findLinks;
+    return spec;
 }
 function buildNode(node, i, clusterDashboardPort, index) {
     const at = `nodes[${i}]`;
@@ -72218,6 +72245,44 @@ const user = {
         sshkey: { type: 'string', minLength: 1, 'x-expected': 'a public key line ("ssh-ed25519 AAAA... comment")' },
     },
 };
+const rollout = {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    'x-expected': 'a mapping {drain_timeout: 60, max_unavailable: 1, max_failures: 0}',
+    properties: {
+        drain_timeout: {
+            type: 'integer',
+            minimum: 0,
+            maximum: 86400,
+            'x-expected': 'a whole number of seconds from 0 (no drain) to 86400',
+        },
+        max_unavailable: {
+            type: ['integer', 'string'],
+            minimum: 1,
+            pattern: '^(100|[1-9][0-9]?)%$',
+            'x-expected': 'a number of workers (at least 1) or a percentage of the workers ("1%" to "100%")',
+        },
+        max_failures: { ...count, 'x-expected': 'a non-negative integer (failed workers before the rollout stops)' },
+    },
+};
+const install = {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    'x-expected': 'a mapping {extras: [default], index_url: ..., find_links: ...}',
+    properties: {
+        extras: {
+            type: ['array', 'null'],
+            'x-expected': 'a list of Ray extras, e.g. [default, serve]',
+            items: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', 'x-expected': 'an extra name such as default' },
+        },
+        index_url: { type: 'string', pattern: '^(https?|file)://\\S+$', 'x-expected': 'a URL (pip --index-url)' },
+        find_links: {
+            type: 'string',
+            pattern: '^((https?|file)://)?\\S+$',
+            'x-expected': 'a URL or a directory on the nodes (pip --find-links)',
+        },
+    },
+};
 const node = {
     type: 'object',
     required: ['ssh_url', 'name', 'role'],
@@ -72265,6 +72330,8 @@ const configSchema = {
                     pattern: '^[A-Za-z0-9_./+@][A-Za-z0-9_./+@-]*$',
                     'x-expected': 'one interpreter path or command, e.g. /opt/venv/bin/python3 or python3 (no spaces, quotes or shell characters)',
                 },
+                rollout,
+                install,
             },
         },
         nodes: {
@@ -72287,6 +72354,8 @@ const REQUIRED_KEY_WORDS = {
 const KEYS_BY_SECTION = {
     '': Object.keys(configSchema.properties),
     ray_spec: Object.keys(configSchema.properties.ray_spec.properties),
+    'ray_spec.rollout': Object.keys(rollout.properties),
+    'ray_spec.install': Object.keys(install.properties),
     'nodes[]': Object.keys(node.properties),
     'nodes[].ray_config': Object.keys(rayConfig.properties),
     'nodes[].storage': Object.keys(storage.properties),
@@ -72990,6 +73059,13 @@ function checkSemantics(root, index, findings, shapeProblems, opts) {
         else if (!first)
             storage.set(key, f);
     }
+    // The tool installs exactly one version: without it, "install Ray" has no answer to "which one".
+    if (raySpec && 'install' in raySpec && raySpec.ray_version === undefined) {
+        findings.error('ray_spec.install', 'install needs ray_version: which Ray to install on the nodes', {
+            at: 'key',
+            hint: 'add ray_version: "2.60.0" (in quotes) under ray_spec',
+        });
+    }
     const maxWorkers = shapeProblems.has('ray_spec.max_workers') ? undefined : asInteger(raySpec?.max_workers);
     const workers = facts.filter((f) => f.role === 'worker');
     if (maxWorkers !== undefined && workers.length > maxWorkers) {
@@ -73428,6 +73504,69 @@ function unreadable(file, message, hint) {
 
 
 
+;// CONCATENATED MODULE: ./src/engine/disruption.ts
+const HEAD_RESTART = 'restart head: running jobs and actors are lost, every worker follows';
+/** The disruption of one plan item, given whether the head restarts in the same plan. */
+function nodeDisruption(item, headRestarts, drainTimeoutSec) {
+    switch (item.action) {
+        case 'keep':
+            return 'keep';
+        case 'start':
+            // nothing of this cluster runs there, so nothing running is lost
+            return item.role === 'head' ? 'start head: nothing runs yet' : 'start (joins the running cluster)';
+        case 'stop':
+            return drainTimeoutSec > 0 ? 'stop (drained first)' : 'stop: its running tasks are lost';
+        case 'restart':
+            if (item.role === 'head')
+                return HEAD_RESTART;
+            if (headRestarts)
+                return 'restart (follows the head)';
+            return 'restart (rolling)';
+    }
+}
+/** Fills in each item's disruption (after the plan is complete: a head restart changes the workers'). */
+function withDisruption(plan, rollout) {
+    const headRestarts = plan.some((p) => p.role === 'head' && p.action === 'restart');
+    for (const item of plan)
+        item.disruption = nodeDisruption(item, headRestarts, rollout.drainTimeoutSec);
+    return plan;
+}
+/** How many workers one batch may take down: a count, or a percentage of the workers (at least 1). */
+function batchSize(rollout, workers) {
+    const { maxUnavailable } = rollout;
+    const n = 'count' in maxUnavailable ? maxUnavailable.count : Math.floor((workers * maxUnavailable.percent) / 100);
+    return Math.max(1, Math.min(n, Math.max(workers, 1)));
+}
+/** Splits the workers to restart into batches of at most `size`, in config order. */
+function batches(items, size) {
+    const out = [];
+    for (let i = 0; i < items.length; i += size)
+        out.push(items.slice(i, i + size));
+    return out;
+}
+/** One sentence for the whole cluster: the worst thing the plan does to running work. */
+function clusterDisruption(plan, rollout, workers) {
+    const head = plan.find((p) => p.role === 'head');
+    if (head?.action === 'restart') {
+        return `the head restarts: running jobs and actors are lost, and every worker restarts with it`;
+    }
+    const rolling = plan.filter((p) => p.role === 'worker' && p.action === 'restart').length;
+    const stopping = plan.filter((p) => p.action === 'stop').length;
+    const parts = [];
+    if (rolling) {
+        const size = batchSize(rollout, workers);
+        const drain = rollout.drainTimeoutSec > 0
+            ? `each drained first (running tasks get up to ${rollout.drainTimeoutSec} s to finish)`
+            : 'not drained (drain_timeout: 0): their running tasks are lost';
+        parts.push(`${rolling} worker${rolling === 1 ? '' : 's'} restart${rolling === 1 ? 's' : ''} rolling, ${size} at a time, ${drain}`);
+    }
+    if (stopping)
+        parts.push(`${stopping} node${stopping === 1 ? '' : 's'} removed from the config stop${stopping === 1 ? 's' : ''}`);
+    if (head?.action === 'start')
+        return 'the cluster starts: nothing runs yet';
+    return parts.length ? `${parts.join('; ')}; the head and its jobs keep running` : 'no running node is disrupted';
+}
+
 ;// CONCATENATED MODULE: ./src/engine/desired.ts
 
 const NODE_LABEL = 'nokube.io/node';
@@ -73560,6 +73699,7 @@ function sortKeys(record) {
 
 ;// CONCATENATED MODULE: ./src/engine/plan.ts
 
+
 function item(node, action, reason, drift = []) {
     return { node: node.name, role: node.role, host: node.host, action, drift, reason };
 }
@@ -73581,6 +73721,7 @@ function offlinePlan(next, previous) {
         const drift = specDrift(desiredSpec(previous, before, before.host, prevHeadAddr), desiredSpec(next, node, node.host, headAddr));
         if (before.sshUrl !== node.sshUrl)
             drift.unshift({ field: 'ssh_url', from: before.sshUrl, to: node.sshUrl });
+        drift.unshift(...versionDrift(previous.rayVersion, next.rayVersion));
         if (drift.length) {
             items.push(item(node, 'restart', 'config changed', drift));
             if (node.role === 'head')
@@ -73598,7 +73739,11 @@ function offlinePlan(next, previous) {
         if (!names.has(gone.name))
             items.push(item(gone, 'stop', 'removed from config'));
     }
-    return items;
+    return withDisruption(items, next.rollout);
+}
+/** A ray_version change: the node runs another Ray than the config wants (an upgrade or downgrade). */
+function versionDrift(from, to) {
+    return from && to && from !== to ? [{ field: 'ray_spec.ray_version', from, to }] : [];
 }
 function livePlan(next, wanted, live, members = []) {
     const items = [];
@@ -73614,7 +73759,7 @@ function livePlan(next, wanted, live, members = []) {
             planned = item(node, 'start', 'not running');
         }
         else {
-            const drift = specDrift(now.applied, want);
+            const drift = [...versionDrift(now.rayVersion, next.rayVersion), ...specDrift(now.applied, want)];
             if (drift.length)
                 planned = item(node, 'restart', 'drifted from config', drift);
             else if (node.role === 'worker' && headStarts)
@@ -73635,10 +73780,38 @@ function livePlan(next, wanted, live, members = []) {
             items.push({ node: m.name, role: m.role, host, action: 'stop', drift: [], reason: 'removed from config' });
         }
     }
-    return items;
+    return withDisruption(items, next.rollout);
 }
 function countChanges(plan) {
     return plan.filter((p) => p.action !== 'keep').length;
+}
+/**
+ * A live plan in which some nodes could not be looked at: each of those gets its item from the config
+ * diff instead (previous config against this one), marked "live state unknown", so a pull request's
+ * plan from a runner without a route to the nodes still shows what the change does.
+ */
+function withUnknownLiveState(live, offline, unknown, next) {
+    if (!unknown.size)
+        return live;
+    const fromDiff = new Map(offline.map((p) => [p.node, p]));
+    const merged = live.map((p) => {
+        const diff = fromDiff.get(p.node);
+        if (!unknown.has(p.node) || !diff)
+            return p;
+        return { ...diff, reason: `${diff.reason} (live state unknown: ${unknown.get(p.node)})`, liveStateUnknown: true };
+    });
+    // a head that restarts (by either view) takes every worker with it
+    const headRestarts = merged.some((p) => p.role === 'head' && p.action !== 'keep' && p.action !== 'stop');
+    for (const [i, p] of merged.entries()) {
+        if (headRestarts && p.role === 'worker' && p.action === 'keep') {
+            merged[i] = {
+                ...p,
+                action: 'restart',
+                reason: `the head restarts${p.liveStateUnknown ? ' (live state unknown)' : ''}`,
+            };
+        }
+    }
+    return withDisruption(merged, next.rollout);
 }
 
 ;// CONCATENATED MODULE: external "node:os"
@@ -75048,8 +75221,324 @@ function assessCluster(cluster, wanted, observed) {
     return { status, nodes, alive, expected: cluster.nodes.length, problems };
 }
 
+;// CONCATENATED MODULE: ./src/engine/drain.ts
+
+
+/** Beyond the drain deadline: the `import ray` of the drain request and one last look at the tasks. */
+const DRAIN_CALL_SLACK_MS = 120_000;
+/**
+ * Drains `node` (up to ray_spec.rollout.drain_timeout seconds) and says so on the reporter.
+ * Never throws: a drain that cannot be done is a warning, and the node is stopped anyway.
+ */
+async function drainNode(session, node, view, warnings) {
+    const { cluster, options } = session;
+    const deadline = cluster.rollout.drainTimeoutSec;
+    const seen = findInView(view?.cluster ?? undefined, node.name);
+    const head = session.handle(cluster.head);
+    if (deadline === 0 || !seen?.alive || !head.lib)
+        return 'skipped';
+    const t0 = Date.now();
+    options.reporter.node(node.name, `draining (running tasks get up to ${deadline} s to finish)`);
+    try {
+        const answer = await head.lib.drain({
+            python: cluster.python ?? null,
+            node_id: seen.node_id,
+            deadline_sec: deadline,
+            dashboard_port: dashboardPort(cluster),
+            gcs_port: gcsPort(cluster.head),
+        }, deadline * 1000 + DRAIN_CALL_SLACK_MS);
+        if (!answer.ok || !answer.accepted)
+            throw new Error(answer.error ?? `Ray refused the drain: ${answer.message}`);
+        const waited = `${(answer.waited_ms / 1000).toFixed(1)} s`;
+        if (answer.drained) {
+            options.reporter.node(node.name, `drained after ${waited}`, Date.now() - t0);
+            return 'drained';
+        }
+        const tasks = answer.running_tasks ?? undefined;
+        const still = tasks === undefined ? 'tasks possibly' : `${tasks} task${tasks === 1 ? '' : 's'}`;
+        const message = `drain deadline reached (${deadline} s) with ${still} still running: stopping it`;
+        options.reporter.node(node.name, message, Date.now() - t0);
+        if (tasks !== 0)
+            warnings.push(`${node.name}: ${message} (raise ray_spec.rollout.drain_timeout to wait longer)`);
+        return 'deadline';
+    }
+    catch (err) {
+        const message = `could not be drained (${err.message.split('\n')[0]}): stopped without draining`;
+        options.reporter.node(node.name, message, Date.now() - t0);
+        warnings.push(`${node.name} ${message}`);
+        return 'failed';
+    }
+}
+
+;// CONCATENATED MODULE: external "node:dns/promises"
+const promises_namespaceObject = require("node:dns/promises");
+;// CONCATENATED MODULE: ./src/ssh/quote.ts
+// POSIX shell quoting. Every value that comes from the config or the user goes through here before it
+// reaches a command line: nothing is spliced into a shell line unquoted (SPEC section 7).
+const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+/** Quotes one argument for a POSIX shell: `it's` → `'it'\''s'`. Plain words stay readable. */
+function shellQuote(arg) {
+    if (arg.includes('\0'))
+        throw new Error('shellQuote: argument contains a NUL byte');
+    if (SAFE.test(arg))
+        return arg;
+    return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+/** Quotes each argument and joins them with spaces: a command line from argv. */
+function shellJoin(argv) {
+    return argv.map(shellQuote).join(' ');
+}
+
+;// CONCATENATED MODULE: ./src/remote/client.ts
+// A typed client of remote_lib's JSON verbs over one node's SSH connection.
+// The library is uploaded once per content hash; a call is one SSH exec in the common case.
+
+
+
+
+/** Exit code the bootstrap line uses to say "library not uploaded yet". */
+const MISSING_LIB = 97;
+function loadRemoteLib(dir) {
+    const content = (0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(dir, 'nokube_remote.py'), 'utf8');
+    return { content, hash: (0,external_node_crypto_.createHash)('sha256').update(content).digest('hex').slice(0, 12) };
+}
+class RemoteError extends Error {
+    hint;
+    stderr;
+    constructor(message, hint, stderr) {
+        super(message);
+        this.hint = hint;
+        this.stderr = stderr;
+        this.name = 'RemoteError';
+    }
+}
+class RemoteLib {
+    shell;
+    lib;
+    opts;
+    uploaded = false;
+    constructor(shell, lib, opts) {
+        this.shell = shell;
+        this.lib = lib;
+        this.opts = opts;
+    }
+    get fileName() {
+        return `nokube_remote.${this.lib.hash}.py`;
+    }
+    /** The library's path as a shell word: `$HOME` stays expandable for the default storage. */
+    remotePathWord() {
+        const rel = `lib/${this.fileName}`;
+        if (this.opts.storage)
+            return shellQuote(`${this.opts.storage}/${rel}`);
+        return `"$HOME"/${shellQuote(`.nokube/${this.opts.cluster}/${rel}`)}`;
+    }
+    async upload() {
+        const base = this.opts.storage ?? `${await this.shell.realpath('.')}/.nokube/${this.opts.cluster}`;
+        await this.shell.mkdirp(`${base}/lib`);
+        await this.shell.uploadFile(this.lib.content, `${base}/lib/${this.fileName}`, 0o644);
+        this.uploaded = true;
+    }
+    /** `timeoutMs` overrides the per-call timeout (a drain or an install may take longer than one command). */
+    async call(verb, input, timeoutMs) {
+        const python = this.opts.python ?? 'python3';
+        const line = `f=${this.remotePathWord()}; [ -f "$f" ] || exit ${MISSING_LIB}; exec ${shellQuote(python)} "$f" ${verb}`;
+        const stdin = JSON.stringify({
+            cluster: this.opts.cluster,
+            storage: this.opts.storage ?? null,
+            ...(this.opts.rayVenv ? { ray_venv: this.opts.rayVenv } : {}),
+            ...input,
+        });
+        this.opts.debug?.(`remote: ${verb} (${line})`);
+        const limit = timeoutMs ?? this.opts.timeoutMs;
+        let res = await this.shell.exec(line, { stdin, timeoutMs: limit });
+        if (res.code === MISSING_LIB && !this.uploaded) {
+            this.opts.debug?.(`remote: uploading ${this.fileName}`);
+            await this.upload();
+            res = await this.shell.exec(line, { stdin, timeoutMs: limit });
+        }
+        if (res.stderr.trim())
+            this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
+        if (res.code === 127) {
+            throw new RemoteError(`the interpreter "${python}" was not found on the node`, 'install Python 3.8+ on the node, or set ray_spec.python to its path', res.stderr);
+        }
+        let answer;
+        try {
+            answer = JSON.parse(res.stdout);
+        }
+        catch {
+            const tail = res.stderr.trim().split('\n').slice(-5).join('\n');
+            throw new RemoteError(`remote_lib ${verb} failed (exit ${res.code ?? res.signal})${tail ? `: ${tail}` : ''}`, 'run with NOKUBE_DEBUG=1 to see the remote command and its output', res.stderr);
+        }
+        return answer;
+    }
+    probe(input) {
+        return this.call('probe', input);
+    }
+    start(input) {
+        return this.call('start', input);
+    }
+    status(input) {
+        return this.call('status', input);
+    }
+    stop(input = {}) {
+        return this.call('stop', input);
+    }
+    /** Installs Ray into a venv under the storage path (nothing when it is there already). */
+    install(input, timeoutMs) {
+        return this.call('install', input, timeoutMs);
+    }
+    /** Head: drains one node through Ray's GCS and waits (up to `deadline_sec`) until it has left. */
+    drain(input, timeoutMs) {
+        return this.call('drain', input, timeoutMs);
+    }
+    lock(input) {
+        return this.call('lock', input);
+    }
+    unlock(input) {
+        return this.call('unlock', input);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/session.ts
+// One run's connections: one SSH connection and one remote_lib client per node, opened in
+// parallel (bounded by `concurrency`), reused by every step, closed once at the end.
+
+
+
+
+class ClusterSession {
+    cluster;
+    options;
+    handles = new Map();
+    libSource;
+    constructor(cluster, options) {
+        this.cluster = cluster;
+        this.options = options;
+        this.libSource = loadRemoteLib(options.remoteLibDir);
+    }
+    handle(node) {
+        let h = this.handles.get(node.name);
+        if (!h) {
+            h = { node, ip: node.host };
+            this.handles.set(node.name, h);
+        }
+        return h;
+    }
+    /**
+     * Connects every node not yet connected; failures are kept on the handle, never thrown.
+     * `override` changes SSH options for these nodes only (a removed node's recorded user).
+     */
+    async connect(nodes, override = {}) {
+        const { reporter, env } = this.options;
+        const ssh = { ...this.options.ssh, ...override };
+        await mapLimit(nodes, this.options.concurrency, async (node) => {
+            const h = this.handle(node);
+            if (h.conn || h.error)
+                return;
+            const t0 = Date.now();
+            try {
+                h.conn = await connectNode(node, ssh, { env, reporter });
+                h.ip = await addressOf(node.host);
+                h.lib = new RemoteLib(h.conn, this.libSource, {
+                    cluster: this.cluster.clusterName,
+                    storage: node.storage.path,
+                    python: this.cluster.python,
+                    timeoutMs: this.options.timeoutSec * 1000,
+                    rayVenv: this.cluster.install ? this.cluster.rayVersion : undefined,
+                    debug: (m) => reporter.debug(`[${node.name}] ${m}`),
+                });
+                h.connectMs = Date.now() - t0;
+                reporter.node(node.name, `connected as ${h.conn.user}`, h.connectMs);
+            }
+            catch (err) {
+                h.error = nodeError(node, err);
+                reporter.node(node.name, `cannot connect: ${h.error.message}`, Date.now() - t0);
+            }
+        });
+        return nodes.map((n) => this.handle(n));
+    }
+    close() {
+        for (const h of this.handles.values())
+            h.conn?.close();
+    }
+}
+async function addressOf(host) {
+    if ((0,external_node_net_.isIP)(host))
+        return host;
+    try {
+        return (await (0,promises_namespaceObject.lookup)(host)).address;
+    }
+    catch {
+        return host;
+    }
+}
+/** Any failure on a node, as the user should read it: which node, which host, what to do. */
+function nodeError(node, err) {
+    const e = err;
+    const message = e?.message ?? String(err);
+    const hint = typeof e?.hint === 'string' ? e.hint : undefined;
+    return { node: node.name, host: node.sshUrl, message, ...(hint ? { hint } : {}) };
+}
+
+;// CONCATENATED MODULE: ./src/engine/install.ts
+
+
+/** pip on a loaded node fetching Ray's ~70 MB wheel and its dependencies. */
+const INSTALL_TIMEOUT_SEC = 1800;
+/** The nodes that need an install, by their probe: no Ray, or another version than ray_version. */
+function nodesToInstall(session, probes) {
+    const { cluster } = session;
+    if (!cluster.install || !cluster.rayVersion)
+        return [];
+    return cluster.nodes.filter((n) => {
+        const p = probes.get(n.name);
+        return p?.ok && (!p.ray || p.ray.version !== cluster.rayVersion);
+    });
+}
+/** Installs Ray on `nodes` in parallel; returns one error per node that failed (its old Ray untouched). */
+async function installRay(session, nodes) {
+    const { cluster, options } = session;
+    const install = cluster.install;
+    const version = cluster.rayVersion;
+    const errors = [];
+    const extras = install.extras.length ? `[${install.extras.join(',')}]` : '';
+    await mapLimit(nodes, options.concurrency, async (node) => {
+        const h = session.handle(node);
+        const t0 = Date.now();
+        options.reporter.node(node.name, `installing ray${extras}==${version} (pip, into a venv in its storage)`);
+        try {
+            const answer = await h.lib.install({
+                base_python: cluster.python ?? null,
+                ray_version: version,
+                extras: install.extras,
+                index_url: install.indexUrl ?? null,
+                find_links: install.findLinks ?? null,
+                timeout_sec: INSTALL_TIMEOUT_SEC,
+            }, (INSTALL_TIMEOUT_SEC + 60) * 1000);
+            if (!answer.ok) {
+                const tail = (answer.log_tail ?? '').trimEnd();
+                errors.push({
+                    node: node.name,
+                    host: node.sshUrl,
+                    message: `installing Ray ${version} failed: ${answer.error ?? 'unknown error'}; the node's previous Ray is left as it was\n  command: ${answer.command ?? '?'}${tail ? `\n  last lines of its output:\n${tail.replace(/^/gm, '    ')}` : ''}`,
+                    hint: answer.hint ?? 'check ray_spec.ray_version and ray_spec.install (index_url, find_links)',
+                });
+                options.reporter.node(node.name, `install failed: ${answer.error}`, Date.now() - t0);
+                return;
+            }
+            options.reporter.node(node.name, answer.installed ? `installed Ray ${version}` : `Ray ${version} already installed`, Date.now() - t0);
+        }
+        catch (err) {
+            const e = nodeError(node, err);
+            errors.push({ ...e, message: `installing Ray ${version} failed: ${e.message}` });
+            options.reporter.node(node.name, `install failed: ${e.message.split('\n')[0]}`, Date.now() - t0);
+        }
+    });
+    return errors;
+}
+
 ;// CONCATENATED MODULE: ./src/engine/preflight.ts
-const INSTALL_RAY = 'install Ray on the node: pip install "ray[default]" (or set ray_spec.python to the interpreter that has it)';
+const INSTALL_RAY = 'install Ray on the node: pip install "ray[default]" (or set ray_spec.python to the interpreter that has it, or ray_version and ray_spec.install to let nokube install it)';
 function preflightProblems(cluster, probes) {
     const problems = [];
     const headProbe = probes.get(cluster.head.name);
@@ -75083,7 +75572,7 @@ function preflightProblems(cluster, probes) {
             problems.push({
                 ...at,
                 message: `Ray ${p.ray.version} is installed, but ${source} has ${wantRay}: every node must run the same Ray version`,
-                hint: `pip install "ray[default]==${wantRay}" on ${node.name}`,
+                hint: `pip install "ray[default]==${wantRay}" on ${node.name} (or set ray_spec.install to let nokube install it)`,
             });
         }
         if (wantPython && node !== cluster.head && minor(p.python?.version) !== wantPython) {
@@ -75167,198 +75656,95 @@ function fail(result, error) {
     result.errors.push(error);
 }
 
-;// CONCATENATED MODULE: external "node:dns/promises"
-const promises_namespaceObject = require("node:dns/promises");
-;// CONCATENATED MODULE: ./src/ssh/quote.ts
-// POSIX shell quoting. Every value that comes from the config or the user goes through here before it
-// reaches a command line: nothing is spliced into a shell line unquoted (SPEC section 7).
-const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
-/** Quotes one argument for a POSIX shell: `it's` → `'it'\''s'`. Plain words stay readable. */
-function shellQuote(arg) {
-    if (arg.includes('\0'))
-        throw new Error('shellQuote: argument contains a NUL byte');
-    if (SAFE.test(arg))
-        return arg;
-    return `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-/** Quotes each argument and joins them with spaces: a command line from argv. */
-function shellJoin(argv) {
-    return argv.map(shellQuote).join(' ');
-}
-
-;// CONCATENATED MODULE: ./src/remote/client.ts
-// A typed client of remote_lib's JSON verbs over one node's SSH connection.
-// The library is uploaded once per content hash; a call is one SSH exec in the common case.
+;// CONCATENATED MODULE: ./src/engine/rollout.ts
 
 
 
 
-/** Exit code the bootstrap line uses to say "library not uploaded yet". */
-const MISSING_LIB = 97;
-function loadRemoteLib(dir) {
-    const content = (0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(dir, 'nokube_remote.py'), 'utf8');
-    return { content, hash: (0,external_node_crypto_.createHash)('sha256').update(content).digest('hex').slice(0, 12) };
-}
-class RemoteError extends Error {
-    hint;
-    stderr;
-    constructor(message, hint, stderr) {
-        super(message);
-        this.hint = hint;
-        this.stderr = stderr;
-        this.name = 'RemoteError';
-    }
-}
-class RemoteLib {
-    shell;
-    lib;
-    opts;
-    uploaded = false;
-    constructor(shell, lib, opts) {
-        this.shell = shell;
-        this.lib = lib;
-        this.opts = opts;
-    }
-    get fileName() {
-        return `nokube_remote.${this.lib.hash}.py`;
-    }
-    /** The library's path as a shell word: `$HOME` stays expandable for the default storage. */
-    remotePathWord() {
-        const rel = `lib/${this.fileName}`;
-        if (this.opts.storage)
-            return shellQuote(`${this.opts.storage}/${rel}`);
-        return `"$HOME"/${shellQuote(`.nokube/${this.opts.cluster}/${rel}`)}`;
-    }
-    async upload() {
-        const base = this.opts.storage ?? `${await this.shell.realpath('.')}/.nokube/${this.opts.cluster}`;
-        await this.shell.mkdirp(`${base}/lib`);
-        await this.shell.uploadFile(this.lib.content, `${base}/lib/${this.fileName}`, 0o644);
-        this.uploaded = true;
-    }
-    async call(verb, input) {
-        const python = this.opts.python ?? 'python3';
-        const line = `f=${this.remotePathWord()}; [ -f "$f" ] || exit ${MISSING_LIB}; exec ${shellQuote(python)} "$f" ${verb}`;
-        const stdin = JSON.stringify({ cluster: this.opts.cluster, storage: this.opts.storage ?? null, ...input });
-        this.opts.debug?.(`remote: ${verb} (${line})`);
-        let res = await this.shell.exec(line, { stdin, timeoutMs: this.opts.timeoutMs });
-        if (res.code === MISSING_LIB && !this.uploaded) {
-            this.opts.debug?.(`remote: uploading ${this.fileName}`);
-            await this.upload();
-            res = await this.shell.exec(line, { stdin, timeoutMs: this.opts.timeoutMs });
+
+const POLL_MS = 200;
+/** As in start's wait: the dashboard alone first, `ray.nodes()` only when it stays silent. */
+const FALLBACK_AFTER_MS = 20_000;
+/**
+ * Drains and restarts `workers` batch by batch. `restart` runs one node's `ray start` (and reports
+ * its own failure). Returns the workers left untouched because the rollout stopped.
+ */
+async function rollWorkers(session, workers, firstView, restart, result) {
+    const { cluster, options } = session;
+    const { rollout } = cluster;
+    const size = batchSize(rollout, cluster.workers.length);
+    const all = batches(workers, size);
+    let failures = 0;
+    let view = firstView;
+    for (const [i, batch] of all.entries()) {
+        if (all.length > 1) {
+            options.reporter.info(`rolling restart, batch ${i + 1} of ${all.length}: ${batch.map((n) => n.name).join(', ')}`);
         }
-        if (res.stderr.trim())
-            this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
-        if (res.code === 127) {
-            throw new RemoteError(`the interpreter "${python}" was not found on the node`, 'install Python 3.8+ on the node, or set ray_spec.python to its path', res.stderr);
-        }
-        let answer;
-        try {
-            answer = JSON.parse(res.stdout);
-        }
-        catch {
-            const tail = res.stderr.trim().split('\n').slice(-5).join('\n');
-            throw new RemoteError(`remote_lib ${verb} failed (exit ${res.code ?? res.signal})${tail ? `: ${tail}` : ''}`, 'run with NOKUBE_DEBUG=1 to see the remote command and its output', res.stderr);
-        }
-        return answer;
-    }
-    probe(input) {
-        return this.call('probe', input);
-    }
-    start(input) {
-        return this.call('start', input);
-    }
-    status(input) {
-        return this.call('status', input);
-    }
-    stop(input = {}) {
-        return this.call('stop', input);
-    }
-    lock(input) {
-        return this.call('lock', input);
-    }
-    unlock(input) {
-        return this.call('unlock', input);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/session.ts
-// One run's connections: one SSH connection and one remote_lib client per node, opened in
-// parallel (bounded by `concurrency`), reused by every step, closed once at the end.
-
-
-
-
-class ClusterSession {
-    cluster;
-    options;
-    handles = new Map();
-    libSource;
-    constructor(cluster, options) {
-        this.cluster = cluster;
-        this.options = options;
-        this.libSource = loadRemoteLib(options.remoteLibDir);
-    }
-    handle(node) {
-        let h = this.handles.get(node.name);
-        if (!h) {
-            h = { node, ip: node.host };
-            this.handles.set(node.name, h);
-        }
-        return h;
-    }
-    /**
-     * Connects every node not yet connected; failures are kept on the handle, never thrown.
-     * `override` changes SSH options for these nodes only (a removed node's recorded user).
-     */
-    async connect(nodes, override = {}) {
-        const { reporter, env } = this.options;
-        const ssh = { ...this.options.ssh, ...override };
-        await mapLimit(nodes, this.options.concurrency, async (node) => {
-            const h = this.handle(node);
-            if (h.conn || h.error)
-                return;
-            const t0 = Date.now();
-            try {
-                h.conn = await connectNode(node, ssh, { env, reporter });
-                h.ip = await addressOf(node.host);
-                h.lib = new RemoteLib(h.conn, this.libSource, {
-                    cluster: this.cluster.clusterName,
-                    storage: node.storage.path,
-                    python: this.cluster.python,
-                    timeoutMs: this.options.timeoutSec * 1000,
-                    debug: (m) => reporter.debug(`[${node.name}] ${m}`),
+        const restarted = [];
+        await Promise.all(batch.map(async (node) => {
+            await drainNode(session, node, view, result.warnings);
+            if (await restart(node))
+                restarted.push(node);
+            else
+                failures += 1;
+        }));
+        const late = await waitAlive(session, restarted, result);
+        failures += late;
+        if (failures > rollout.maxFailures) {
+            const untouched = all.slice(i + 1).flat();
+            if (untouched.length) {
+                fail(result, {
+                    message: `the rollout stopped after ${failures} failed worker${failures === 1 ? '' : 's'} (ray_spec.rollout.max_failures is ${rollout.maxFailures}): ${untouched.map((n) => n.name).join(', ')} left as they were`,
+                    hint: 'fix the failed workers (see their errors), then run start again to continue the rollout',
                 });
-                h.connectMs = Date.now() - t0;
-                reporter.node(node.name, `connected as ${h.conn.user}`, h.connectMs);
             }
-            catch (err) {
-                h.error = nodeError(node, err);
-                reporter.node(node.name, `cannot connect: ${h.error.message}`, Date.now() - t0);
-            }
+            return untouched;
+        }
+        if (i + 1 < all.length)
+            view = await headStatus(session, session.handle(cluster.head)).catch(() => undefined);
+    }
+    return [];
+}
+/** Polls the head's view until every node is alive with its configured resources; returns how many were not. */
+async function waitAlive(session, nodes, result) {
+    const { cluster, options } = session;
+    if (!nodes.length)
+        return 0;
+    const head = session.handle(cluster.head);
+    const t0 = Date.now();
+    const deadline = t0 + options.timeoutSec * 1000;
+    const waiting = new Map(nodes.map((n) => [n.name, n]));
+    let last = '';
+    for (;;) {
+        const view = await headStatus(session, head, Date.now() - t0 > FALLBACK_AFTER_MS).catch((err) => {
+            options.reporter.debug(`head status failed: ${err.message}`);
+            return undefined;
         });
-        return nodes.map((n) => this.handle(n));
+        for (const node of [...waiting.values()]) {
+            const seen = findInView(view?.cluster ?? undefined, node.name);
+            const mismatched = seen?.alive ? resourceMismatches(node, seen.resources) : ['not alive'];
+            if (!mismatched.length) {
+                waiting.delete(node.name);
+                options.reporter.node(node.name, "alive again in the head's view", Date.now() - t0);
+            }
+            else
+                last = mismatched.join(', ');
+        }
+        if (!waiting.size)
+            return 0;
+        if (Date.now() > deadline)
+            break;
+        await new Promise((r) => setTimeout(r, POLL_MS));
     }
-    close() {
-        for (const h of this.handles.values())
-            h.conn?.close();
+    for (const node of waiting.values()) {
+        fail(result, {
+            node: node.name,
+            host: node.sshUrl,
+            message: `restarted, but not alive as configured in the head's view after ${options.timeoutSec}s (${last})`,
+            hint: `check that ${node.host} can reach the head (firewall) and read Ray's logs in the node's storage (ray/session_latest/logs/raylet.err)`,
+        });
     }
-}
-async function addressOf(host) {
-    if ((0,external_node_net_.isIP)(host))
-        return host;
-    try {
-        return (await (0,promises_namespaceObject.lookup)(host)).address;
-    }
-    catch {
-        return host;
-    }
-}
-/** Any failure on a node, as the user should read it: which node, which host, what to do. */
-function nodeError(node, err) {
-    const e = err;
-    const message = e?.message ?? String(err);
-    const hint = typeof e?.hint === 'string' ? e.hint : undefined;
-    return { node: node.name, host: node.sshUrl, message, ...(hint ? { hint } : {}) };
+    return waiting.size;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/start.ts
@@ -75373,10 +75759,14 @@ function nodeError(node, err) {
 
 
 
+
+
+
+
 /** Between two looks at the head's view (each look is itself one SSH round trip, ~0.1–0.2 s). */
-const POLL_MS = 100;
+const start_POLL_MS = 100;
 /** How long the wait polls the head's dashboard before it also accepts the `ray.nodes()` fallback. */
-const FALLBACK_AFTER_MS = 20_000;
+const start_FALLBACK_AFTER_MS = 20_000;
 /** Probes every reachable node (in parallel) and asks a running head for its view. */
 async function probeAll(session, handles, withPorts) {
     const { cluster } = session;
@@ -75446,6 +75836,7 @@ function liveNodes(cluster, session, probed) {
             reachable: true,
             running: p.running,
             applied: p.applied,
+            rayVersion: p.running_ray_version ?? undefined,
             // A node without its raylet is gone, even while the head's view has not noticed yet.
             alive: p.raylet === false ? false : probed.headView?.cluster ? !!seen?.some((v) => v.alive) : undefined,
         });
@@ -75457,15 +75848,27 @@ async function startCluster(session, result, clock) {
     const { reporter } = options;
     const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
     const probed = await clock.phase('preflight', () => probeAll(session, handles, true));
+    const installing = nodesToInstall(session, probed.probes);
+    const installErrors = installing.length ? await clock.phase('install', () => installRay(session, installing)) : [];
+    if (installing.length > installErrors.length) {
+        // the installed venvs are the nodes' Ray from now on: look again at what they have
+        const again = await probeAll(session, installing.filter((n) => !installErrors.some((e) => e.node === n.name)).map((n) => session.handle(n)), true);
+        for (const [name, p] of again.probes)
+            probed.probes.set(name, p);
+        if (again.headView)
+            probed.headView = again.headView;
+    }
     const wanted = wantedSpecs(session);
     const headProbe = probed.probes.get(cluster.head.name);
     const members = recordedMembers(session, probed);
     const plan = livePlan(cluster, wanted, liveNodes(cluster, session, probed), members);
     result.plan = plan;
     result.changes = countChanges(plan);
+    result.disruption = clusterDisruption(plan, cluster.rollout, cluster.workers.length);
     const problems = [
+        ...installErrors,
         ...handles.filter((h) => h.error).map((h) => h.error),
-        ...preflightProblems(cluster, probed.probes),
+        ...preflightProblems(cluster, probed.probes).filter((p) => !installErrors.some((e) => e.node === p.node)),
     ];
     if (problems.length) {
         for (const p of problems)
@@ -75567,8 +75970,26 @@ async function applyPlan(session, plan, wanted, probed, result) {
         result.status = 'down';
         return;
     }
-    await mapLimit(cluster.workers, options.concurrency, startNode);
+    let untouched = [];
+    if (action.get(cluster.head.name) !== 'keep') {
+        // the head's restart took the cluster's work with it: every worker follows at once
+        await mapLimit(cluster.workers, options.concurrency, startNode);
+    }
+    else {
+        // new workers add capacity first; running ones are drained and restarted in rolling batches
+        await mapLimit(cluster.workers.filter((w) => action.get(w.name) === 'start'), options.concurrency, startNode);
+        const rolling = cluster.workers.filter((w) => action.get(w.name) === 'restart');
+        untouched = await rollWorkers(session, rolling, probed.headView, startNode, result);
+    }
     await stopRemoved(session, plan, probed, result);
+    const failed = new Set(result.errors.map((e) => e.node));
+    const changed = plan.filter((p) => p.action === 'start' || p.action === 'restart').map((p) => p.node);
+    const skipped = new Set(untouched.map((n) => n.name));
+    result.rollout = {
+        done: changed.filter((n) => !failed.has(n) && !skipped.has(n)),
+        failed: changed.filter((n) => failed.has(n)),
+        untouched: [...skipped],
+    };
 }
 /** Nodes the last applied config had and this one drops: stopped with the same credentials. */
 async function stopRemoved(session, plan, probed, result) {
@@ -75581,6 +76002,8 @@ async function stopRemoved(session, plan, probed, result) {
         try {
             if (h.error)
                 throw Object.assign(new Error(h.error.message), { hint: h.error.hint });
+            if (member.role === 'worker')
+                await drainNode(session, node, probed.headView, result.warnings);
             const answer = await h.lib.stop();
             if (!answer.ok)
                 throw new Error(answer.error ?? 'stop failed');
@@ -75611,7 +76034,8 @@ async function waitForNodes(session, wanted, probed, result, firstView) {
     const { cluster, options } = session;
     const head = session.handle(cluster.head);
     const deadline = Date.now() + options.timeoutSec * 1000;
-    const failed = new Set(result.errors.map((e) => e.node));
+    const untouched = new Set(result.rollout?.untouched ?? []);
+    const failed = new Set([...result.errors.map((e) => e.node), ...untouched]);
     const seenAlive = new Set();
     const t0 = Date.now();
     for (;;) {
@@ -75622,7 +76046,7 @@ async function waitForNodes(session, wanted, probed, result, firstView) {
             try {
                 // while Ray is starting, the dashboard answers within seconds: poll it alone, and only fall
                 // back to `ray.nodes()` (an `import ray`, seconds of CPU) when it stays silent
-                view = await headStatus(session, head, Date.now() - t0 > FALLBACK_AFTER_MS);
+                view = await headStatus(session, head, Date.now() - t0 > start_FALLBACK_AFTER_MS);
             }
             catch (err) {
                 view = undefined;
@@ -75640,7 +76064,8 @@ async function waitForNodes(session, wanted, probed, result, firstView) {
                 reachable: true,
                 status: {
                     ok: true,
-                    running: started,
+                    // a worker the rollout did not touch still runs as it was found
+                    running: started || (untouched.has(node.name) && !!probe?.running),
                     applied: started ? wanted.get(node.name) : (probe?.applied ?? null),
                     ray_version: probe?.ray?.version,
                     python_version: probe?.python?.version,
@@ -75659,7 +76084,7 @@ async function waitForNodes(session, wanted, probed, result, firstView) {
         }
         const settled = assessment.nodes.every((n) => n.state === 'running' || failed.has(n.name));
         if (settled || Date.now() > deadline) {
-            result.nodes = assessment.nodes.map((n) => (failed.has(n.name) ? { ...n, state: 'failed' } : n));
+            result.nodes = assessment.nodes.map((n) => untouched.has(n.name) ? n : failed.has(n.name) ? { ...n, state: 'failed' } : n);
             result.aliveNodes = assessment.alive;
             result.status = assessment.status;
             if (!settled) {
@@ -75674,7 +76099,7 @@ async function waitForNodes(session, wanted, probed, result, firstView) {
             }
             return;
         }
-        await new Promise((r) => setTimeout(r, POLL_MS));
+        await new Promise((r) => setTimeout(r, start_POLL_MS));
     }
 }
 /** What the head remembers (state/members.json) of this config, so a later run can stop dropped nodes. */
@@ -75724,6 +76149,7 @@ function markNodes(result, plan, errors) {
 
 
 
+
 /** Whether a live look is possible at all: some key, agent or password to log in with. */
 function hasCredentials(cluster, options) {
     const { ssh } = options;
@@ -75752,7 +76178,8 @@ async function planCluster(session, result, clock) {
             ? recorded
             : (previous?.nodes.map((n) => ({ name: n.name, role: n.role, ssh_url: n.sshUrl })) ?? []);
         const live = liveNodes(cluster, session, probed);
-        result.plan = livePlan(cluster, wantedSpecs(session), live, members);
+        const unknown = new Map(handles.filter((h) => h.error).map((h) => [h.node.name, h.error.message]));
+        result.plan = withUnknownLiveState(livePlan(cluster, wantedSpecs(session), live, members), offlinePlan(cluster, previous), unknown, cluster);
         for (const h of handles) {
             if (h.error)
                 result.warnings.push(`${h.node.name}: live state unknown (${h.error.message})`);
@@ -75769,6 +76196,7 @@ async function planCluster(session, result, clock) {
         }
     }
     result.changes = countChanges(result.plan);
+    result.disruption = clusterDisruption(result.plan, cluster.rollout, cluster.workers.length);
 }
 
 ;// CONCATENATED MODULE: ./src/engine/status.ts
@@ -75817,10 +76245,16 @@ async function clusterStatus(session, result, clock) {
 
 
 
+
+
 async function stopCluster(session, result, clock) {
     const { cluster, options } = session;
     await clock.phase('connect', () => session.connect(cluster.nodes));
     const reports = new Map(result.nodes.map((n) => [n.name, n]));
+    // the head's view names each worker's Ray node id, which the drain needs
+    const head = session.handle(cluster.head);
+    const drain = !options.noDrain && cluster.rollout.drainTimeoutSec > 0 && cluster.workers.length > 0;
+    const view = drain && head.lib ? await headStatus(session, head).catch(() => undefined) : undefined;
     const stopNode = async (node) => {
         const h = session.handle(node);
         const report = reports.get(node.name);
@@ -75831,6 +76265,8 @@ async function stopCluster(session, result, clock) {
             fail(result, { ...h.error, message: `not stopped: ${h.error?.message}` });
             return;
         }
+        if (view && node.role === 'worker')
+            await drainNode(session, node, view, result.warnings);
         const t0 = Date.now();
         try {
             const answer = await h.lib.stop();
@@ -76019,11 +76455,14 @@ function hardCut(text, measure, cap) {
 
 ;// CONCATENATED MODULE: ./src/render/model.ts
 const model_NODE_COLUMNS = ['node', 'role', 'host', 'state', 'Ray version', 'resources', 'error'];
-const model_PLAN_COLUMNS = ['node', 'action', 'changes', 'reason'];
+const model_PLAN_COLUMNS = ['node', 'action', 'disruption', 'changes', 'reason'];
 function model_planCounts(plan) {
     const counts = { start: 0, restart: 0, keep: 0, stop: 0 };
-    for (const item of plan ?? [])
+    for (const item of plan ?? []) {
         counts[item.action] += 1;
+        if (item.liveStateUnknown)
+            counts.unknown = (counts.unknown ?? 0) + 1;
+    }
     return counts;
 }
 function errorDiagnostics(result) {
@@ -76036,7 +76475,10 @@ function plural(n, word) {
     return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 function model_countsText(c) {
-    return `${c.start} to start, ${c.restart} to restart, ${c.keep} to keep, ${c.stop} to stop`;
+    const unknown = c.unknown
+        ? ` (live state unknown for ${plural(c.unknown, 'node')}: planned from the config diff)`
+        : '';
+    return `${c.start} to start, ${c.restart} to restart, ${c.keep} to keep, ${c.stop} to stop${unknown}`;
 }
 /**
  * The one or two words a reader looks for first: the cluster's status for start/status/stop, the
@@ -76151,7 +76593,7 @@ function driftText(drift, max = Infinity) {
     return shown.join('; ');
 }
 function model_planRows(result, maxDrift = Infinity) {
-    return (result.plan ?? []).map((p) => [p.node, p.action, driftText(p.drift, maxDrift), p.reason]);
+    return (result.plan ?? []).map((p) => [p.node, p.action, p.disruption ?? '', driftText(p.drift, maxDrift), p.reason]);
 }
 /** Warnings not already shown as a diagnostic (the engine copies config warnings into `warnings`). */
 function model_extraWarnings(result) {
@@ -76166,6 +76608,14 @@ function diagnosticLocation(d) {
     return `${d.file}:${d.line}:${d.col}`;
 }
 const ACTION_ORDER = (/* unused pure expression or super */ null && (['start', 'restart', 'stop', 'keep']));
+/** Where a rolling apply left the changed nodes: "done: w1, w2; failed: w3; untouched: w4". */
+function model_rolloutText(result) {
+    const r = result.rollout;
+    if (!r || (!r.failed.length && !r.untouched.length))
+        return undefined;
+    const part = (label, names) => `${label}: ${names.length ? names.join(', ') : 'none'}`;
+    return [part('done', r.done), part('failed', r.failed), part('untouched', r.untouched)].join('; ');
+}
 
 ;// CONCATENATED MODULE: ./src/render/summary.ts
 
@@ -76204,8 +76654,12 @@ function summaryAt(result, ctx, limit) {
         parts.push(`### Nodes\n\n${markdownTable(model_NODE_COLUMNS, nodes, limit, 'nodes')}`);
     const plan = model_planRows(result);
     if (result.plan) {
-        parts.push(`### Plan\n\n${plan.length ? markdownTable(model_PLAN_COLUMNS, plan, limit, 'plan items') : 'Nothing to do.'}`);
+        parts.push(`### Plan\n\n${plan.length ? markdownTable(model_PLAN_COLUMNS, plan, limit, 'plan items') : 'Nothing to do.'}` +
+            (result.disruption && plan.length ? `\n\n**Disruption**: ${escapeHtml(result.disruption)}.` : ''));
     }
+    const rollout = model_rolloutText(result);
+    if (rollout)
+        parts.push(`### Rollout\n\n${escapeHtml(rollout)}`);
     const warnings = model_extraWarnings(result);
     if (warnings.length)
         parts.push(`### Warnings\n\n${markdownList(warnings.map(escapeHtml), limit, 'warnings')}`);
@@ -76272,9 +76726,19 @@ function summaryPart(result, ctx, limit) {
         const verdict = `**Config is valid**${warningCount ? ` (${warningCount} warning${warningCount === 1 ? '' : 's'})` : ''}.`;
         const counts = model_planCounts(result.plan);
         parts.push(`${verdict} ${result.plan ? `Plan: ${model_countsText(counts)}.` : 'No plan was made.'}`);
+        if (result.disruption)
+            parts.push(`**Disruption**: ${escapeHtml(result.disruption)}.`);
         if (result.plan?.length) {
-            const rows = [...result.plan].map((p) => [p.node, p.role, p.host, p.action, driftText(p.drift, 3), p.reason]);
-            parts.push(markdownTable(['node', 'role', 'host', 'action', 'changes', 'reason'], rows, limit, 'nodes'));
+            const rows = [...result.plan].map((p) => [
+                p.node,
+                p.role,
+                p.host,
+                p.action,
+                p.disruption ?? '',
+                driftText(p.drift, 3),
+                p.reason,
+            ]);
+            parts.push(markdownTable(['node', 'role', 'host', 'action', 'disruption', 'changes', 'reason'], rows, limit, 'nodes'));
         }
     }
     if (result.errors.length) {
@@ -76370,7 +76834,12 @@ function renderTerminal(result, options) {
             out.push('nothing to do');
         else
             out.push(...textTable([...PLAN_COLUMNS], plan, (row, i, cell) => i === 1 && colorOf(row[1]) ? paint(cell, colorOf(row[1])) : cell));
+        if (result.disruption && plan.length)
+            out.push(`disruption: ${oneLine(result.disruption)}`);
     }
+    const rollout = rolloutText(result);
+    if (rollout)
+        out.push('', `${paint('rollout', 'bold')} ${rollout}`);
     if (result.errors.length) {
         out.push('', paint('errors', 'bold'));
         for (const e of result.errors) {
@@ -76415,10 +76884,12 @@ const SIGN = { start: '+', restart: '~', stop: '-', keep: ' ' };
 function renderPlanText(result) {
     const plan = result.plan ?? [];
     const lines = plan.map((p) => {
-        const head = `${SIGN[p.action]} ${p.node} (${p.role}, ${p.host}): ${p.action}${p.reason ? `, ${p.reason}` : ''}`;
+        const disruption = p.disruption && p.disruption !== p.action ? ` [${p.disruption}]` : '';
+        const head = `${SIGN[p.action]} ${p.node} (${p.role}, ${p.host}): ${p.action}${p.reason ? `, ${p.reason}` : ''}${disruption}`;
         return [head, ...p.drift.map((d) => `    ${d.field}: ${d.from || '(none)'} -> ${d.to || '(none)'}`)].join('\n');
     });
-    return [...lines, `Plan: ${countsText(planCounts(plan))}.`].join('\n');
+    const impact = result.disruption ? [`Disruption: ${result.disruption}.`] : [];
+    return [...lines, `Plan: ${countsText(planCounts(plan))}.`, ...impact].join('\n');
 }
 
 ;// CONCATENATED MODULE: ./src/render/index.ts
