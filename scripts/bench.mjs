@@ -703,14 +703,11 @@ async function main() {
           log(`  plain ssh ray stop + ray start of 1 worker ${fmtS(t)} s`);
           await plainStop(n, ips);
         };
-        if (round % 2 === 0) {
-          await doNokube();
-          await doPlain();
-        } else {
-          await doPlain();
-          await doNokube();
+        // nothing of one side may linger into the other's start
+        for (const side of round % 2 === 0 ? [doNokube, doPlain] : [doPlain, doNokube]) {
+          await side();
+          await killRay(n);
         }
-        await killRay(n);
       }
     }
     if (RAY_UP && ONLY.has('rayup')) {
