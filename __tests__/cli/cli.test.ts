@@ -72,6 +72,7 @@ describe('nokube ray arguments', () => {
         timeoutSec: 60,
         previous: undefined,
         offline: false,
+        noDrain: false,
         json: true,
       },
     });

@@ -8,7 +8,7 @@ import { drainNode } from './drain';
 import { findInView, resourceMismatches } from './health';
 import { fail } from './result';
 import type { ClusterSession } from './session';
-import { headStatus } from './start';
+import { headStatus } from './inspect';
 import type { RunResult } from './types';
 
 const POLL_MS = 200;

@@ -4,7 +4,7 @@ import { mapLimit } from '../ssh';
 import { drainNode } from './drain';
 import { fail, type PhaseClock } from './result';
 import { nodeError, type ClusterSession } from './session';
-import { headStatus } from './start';
+import { headStatus } from './inspect';
 import type { NodeReport, RunResult } from './types';
 
 export async function stopCluster(session: ClusterSession, result: RunResult, clock: PhaseClock): Promise<void> {
