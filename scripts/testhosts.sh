@@ -16,17 +16,19 @@
 #   testhosts.sh exec NAME [--user U] -- CMD...   run CMD inside the host's namespaces
 #   testhosts.sh keys                      print client key paths and facts (KEY=VALUE lines)
 #
-# NOKUBE_TESTHOSTS_POOL=<p> selects a separate pool (hosts nk<p>N, bridge nkbr-<p>, its own /24 and
-# state dir /var/lib/nokube-testhosts-<p>, veths nv<p>-*); unset = the default pool below. Benchmarks use pool "b".
+# NOKUBE_TESTHOSTS_POOL=<p> selects a separate pool (hosts nk<p>N, bridge nkbr-<p>, its own /22 and
+# state dir, veths nv<p>-*); unset = the default pool below. Benchmarks use pool "b". A pool holds up
+# to 700 hosts (the default pool 80).
 #
 # Written: /var/lib/nokube-testhosts/hosts.json and client/known_hosts.
 # Never run `ray stop` outside a host: use `testhosts.sh exec NAME -- ray stop`.
 set -euo pipefail
 
 # Pools: NOKUBE_TESTHOSTS_POOL=<p> (1-4 chars: a lowercase letter, then letters/digits) gives a
-# separate, independent set of hosts: names nk<p>1..nk<p>N, bridge nkbr-<p>, subnet from
-# NOKUBE_TESTHOSTS_SUBNET (A.B.C; default 10.89.0 for pool "b", else from a checksum of the name), state
-# /var/lib/nokube-testhosts-<p>, veths nv<p>-<name>. `up`/`down` of a pool touch only that pool.
+# separate, independent set of hosts: names nk<p>1..nk<p>N, bridge nkbr-<p>, subnet A.B.C.0/22 from
+# NOKUBE_TESTHOSTS_SUBNET (A.B.C, C a multiple of 4; default 10.89.0 for pool "b", else from a checksum
+# of the name), state /var/lib/nokube-testhosts-<p>, veths nv<p>-<name>. `up`/`down` of a pool touch
+# only that pool.
 # Unset: the default pool exactly as before (nkh*, nkbr0, 10.88.0.0/24, vnk* veths).
 POOL=${NOKUBE_TESTHOSTS_POOL:-}
 # NOKUBE_TESTHOSTS_BASE (set by scripts/sandbox.sh) moves every pool's state dir: state paths are how
@@ -42,14 +44,20 @@ else
   [[ "$POOL" =~ ^[a-z][a-z0-9]{0,3}$ ]] && [ "$POOL" != h ] || { echo "testhosts: bad NOKUBE_TESTHOSTS_POOL '$POOL' (1-4 chars: [a-z][a-z0-9]*, not 'h')" >&2; exit 2; }
   STATE=${NOKUBE_TESTHOSTS_DIR:-$BASE/nokube-testhosts-$POOL}
   BRIDGE=nkbr-$POOL
-  # one /24 per pool: 10.89.0 for pool "b" .. by default derived from the pool name's checksum (10.89..10.120)
+  # one /22 per pool (room for a few hundred hosts): 10.89.0 for pool "b", by default derived from the
+  # pool name's checksum (10.89..10.120)
   PREFIX=${NOKUBE_TESTHOSTS_SUBNET:-10.$((89 + $(printf '%s' "$POOL" | cksum | cut -d' ' -f1) % 32)).0}
   [ "$POOL" = b ] && [ -z "${NOKUBE_TESTHOSTS_SUBNET:-}" ] && PREFIX=10.89.0
-  [[ "$PREFIX" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || { echo "testhosts: NOKUBE_TESTHOSTS_SUBNET must be A.B.C (a /24)" >&2; exit 2; }
+  [[ "$PREFIX" =~ ^[0-9]+\.[0-9]+\.([0-9]+)$ ]] && [ $((BASH_REMATCH[1] % 4)) = 0 ] && [ "${BASH_REMATCH[1]}" -le 252 ] ||
+    { echo "testhosts: NOKUBE_TESTHOSTS_SUBNET must be A.B.C with C a multiple of 4 (the start of a /22)" >&2; exit 2; }
   [ "$PREFIX" != 10.88.0 ] || { echo "testhosts: 10.88.0 is the default pool's subnet" >&2; exit 2; }
   HOST_PREFIX=nk$POOL
   VETH_PREFIX=nv$POOL-   # never vnk*: the default pool's `down` removes stray vnk* veths
+  PREFIX_LEN=22
+  MAX_HOSTS=700
 fi
+PREFIX_LEN=${PREFIX_LEN:-24}
+MAX_HOSTS=${MAX_HOSTS:-80}
 CLIENT="$STATE/client"
 BRIDGE_IP=$PREFIX.1
 VENV=${NOKUBE_VENV:-/opt/nokube-venv}
@@ -90,15 +98,20 @@ host_pid() {
 
 host_ip() { cat "$STATE/$1/ip"; }
 
+# Host N: A.B.C.(10+N) for N <= 240 (the default pool: N <= 80, as before); a pool's /22 goes on
+# in C+1 and C+2 (240 hosts each). Other names: the first free address of .100-.250 in C (the default
+# pool) or of C+3 (a pool).
 alloc_ip() {
-  local name=$1 n
-  if [[ "$name" =~ ^$HOST_PREFIX([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" -ge 1 ] && [ "${BASH_REMATCH[1]}" -le 80 ]; then
-    echo "$PREFIX.$((10 + BASH_REMATCH[1]))"; return
+  local name=$1 n base=${PREFIX%.*} c=${PREFIX##*.}
+  if [[ "$name" =~ ^$HOST_PREFIX([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" -ge 1 ] && [ "${BASH_REMATCH[1]}" -le "$MAX_HOSTS" ]; then
+    n=$((BASH_REMATCH[1] - 1))
+    echo "$base.$((c + n / 240)).$((11 + n % 240))"; return
   fi
-  local used
+  local used net=$PREFIX
+  [ "$PREFIX_LEN" = 24 ] || net=$base.$((c + 3))
   used=$(cat "$STATE"/*/ip 2>/dev/null || true)
   for n in $(seq 100 250); do
-    if ! grep -qx "$PREFIX.$n" <<<"$used"; then echo "$PREFIX.$n"; return; fi
+    if ! grep -qx "$net.$n" <<<"$used"; then echo "$net.$n"; return; fi
   done
   die "no free address"
 }
@@ -126,7 +139,7 @@ ensure_bridge() {
   if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
     ip link add "$BRIDGE" type bridge
   fi
-  ip addr replace "$BRIDGE_IP/24" dev "$BRIDGE"
+  ip addr replace "$BRIDGE_IP/$PREFIX_LEN" dev "$BRIDGE"
   ip link set "$BRIDGE" up
 }
 
@@ -263,7 +276,7 @@ start_host() {
   ip link add "$VETH_PREFIX$name" type veth peer name eth0 netns "$name"
   ip link set "$VETH_PREFIX$name" master "$BRIDGE" up
   ip -n "$name" link set lo up
-  ip -n "$name" addr add "$ip/24" dev eth0
+  ip -n "$name" addr add "$ip/$PREFIX_LEN" dev eth0
   ip -n "$name" link set eth0 up
   ip -n "$name" route add default via "$BRIDGE_IP"
 
@@ -299,7 +312,7 @@ running_hosts() {
     [ "$name" = client ] && continue
     [ -f "$d/ip" ] || continue
     host_pid "$name" >/dev/null && echo "$(cat "$d/ip") $name"
-  done | sort -t. -k4,4n | awk '{print $2}'
+  done | sort -t. -k3,3n -k4,4n | awk '{print $2}'
 }
 
 write_facts() {
@@ -373,14 +386,19 @@ cmd_up() {
   for h in $(all_known_hosts); do kill_host "$h"; rm -f "$STATE/$h/ip"; done
   ensure_users; ensure_client_keys; ensure_bridge
   local i names=()
-  [ "$n" -le 80 ] || die "up: at most 80 hosts"
+  [ "$n" -le "$MAX_HOSTS" ] || die "up: at most $MAX_HOSTS hosts in this pool"
   for i in $(seq 1 "$n"); do names+=("$HOST_PREFIX$i"); done
   for h in $noray; do
     [[ " ${names[*]} " == *" $h "* ]] || names+=("$h")
   done
+  # a few hosts at a time (hundreds of hosts one by one take minutes)
+  local pids=() k=0
   for h in "${names[@]}"; do
-    if [[ "$noray" == *" $h "* ]]; then start_host "$h" 1; else start_host "$h" 0; fi
+    if [[ "$noray" == *" $h "* ]]; then start_host "$h" 1 & else start_host "$h" 0 & fi
+    pids+=($!)
+    if [ $((++k % 16)) = 0 ]; then for p in "${pids[@]}"; do wait "$p" || die "up: a host did not start"; done; pids=(); fi
   done
+  for p in "${pids[@]}"; do wait "$p" || die "up: a host did not start"; done
   for h in "${names[@]}"; do wait_ssh "$h"; done
   write_facts
   log "up: ${names[*]:-none} (facts: $STATE/hosts.json)"

@@ -59,6 +59,7 @@ describe('nokube ray arguments', () => {
       '--timeout',
       '60',
       '--json',
+      '--timeline',
     ]);
     expect(parsed).toEqual({
       settings: {
@@ -74,6 +75,7 @@ describe('nokube ray arguments', () => {
         offline: false,
         noDrain: false,
         json: true,
+        timeline: true,
       },
     });
   });

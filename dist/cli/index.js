@@ -40117,16 +40117,6 @@ const external_node_os_namespaceObject = require("node:os");
 const external_node_path_namespaceObject = require("node:path");
 ;// CONCATENATED MODULE: ./package.json
 const package_namespaceObject = {"rE":"0.1.0"};
-;// CONCATENATED MODULE: ./src/config/types.ts
-// The typed model of a ray-config.yaml, as the rest of the engine sees it.
-// Every value keeps where it came from, so any later check can point at the user's line.
-const DEFAULT_ROLLOUT = { drainTimeoutSec: 60, maxUnavailable: { count: 1 }, maxFailures: 0 };
-const DEFAULT_CLUSTER_NAME = 'default';
-const DEFAULT_GCS_PORT = 6379;
-const DEFAULT_DASHBOARD_PORT = 8265;
-const DEFAULT_CLIENT_PORT = 10001;
-const RAY_MIN_OBJECT_STORE_MEMORY = 78_643_200;
-
 ;// CONCATENATED MODULE: ./src/config/diagnostics.ts
 /** Collects diagnostics for one file, placing each at the source position of its path. */
 class Findings {
@@ -40386,6 +40376,15 @@ function endpointKey(host, port) {
     return `${host.toLowerCase()}:${port}`;
 }
 
+;// CONCATENATED MODULE: ./src/config/types.ts
+// The typed model of a ray-config.yaml, as the rest of the engine sees it.
+// Every value keeps where it came from, so any later check can point at the user's line.
+const DEFAULT_CLUSTER_NAME = 'default';
+const DEFAULT_GCS_PORT = 6379;
+const DEFAULT_DASHBOARD_PORT = 8265;
+const DEFAULT_CLIENT_PORT = 10001;
+const RAY_MIN_OBJECT_STORE_MEMORY = 78_643_200;
+
 ;// CONCATENATED MODULE: ./src/config/model.ts
 // The checked plain tree -> the typed ClusterConfig the engine uses, with defaults filled in.
 // Only called when there are no errors, so values have the shape the schema promises.
@@ -40401,7 +40400,6 @@ function buildConfig(root, file, index) {
         file,
         clusterName: asString(raySpec.cluster_name) ?? DEFAULT_CLUSTER_NAME,
         dashboardPort,
-        rollout: buildRollout(asMap(raySpec.rollout) ?? {}),
         nodes,
         head,
         workers: nodes.filter((n) => n.role === 'worker'),
@@ -40413,32 +40411,7 @@ function buildConfig(root, file, index) {
         config.rayVersion = raySpec.ray_version;
     if (typeof raySpec.python === 'string')
         config.python = raySpec.python;
-    const install = asMap(raySpec.install);
-    if (install || raySpec.install === null)
-        config.install = buildInstall(install ?? {});
     return config;
-}
-function buildRollout(raw) {
-    const unavailable = raw.max_unavailable;
-    return {
-        drainTimeoutSec: typeof raw.drain_timeout === 'number' ? raw.drain_timeout : DEFAULT_ROLLOUT.drainTimeoutSec,
-        maxUnavailable: typeof unavailable === 'number'
-            ? { count: unavailable }
-            : typeof unavailable === 'string'
-                ? { percent: parseInt(unavailable, 10) }
-                : DEFAULT_ROLLOUT.maxUnavailable,
-        maxFailures: typeof raw.max_failures === 'number' ? raw.max_failures : DEFAULT_ROLLOUT.maxFailures,
-    };
-}
-function buildInstall(raw) {
-    const spec = { extras: asList(raw.extras).map(String) };
-    const indexUrl = asString(raw.index_url);
-    if (indexUrl !== undefined)
-        spec.indexUrl = indexUrl;
-    const findLinks = asString(raw.find_links);
-    if (findLinks !== undefined)
-        spec.findLinks = findLinks;
-    return spec;
 }
 function buildNode(node, i, clusterDashboardPort, index) {
     const at = `nodes[${i}]`;
@@ -40675,44 +40648,6 @@ const user = {
         sshkey: { type: 'string', minLength: 1, 'x-expected': 'a public key line ("ssh-ed25519 AAAA... comment")' },
     },
 };
-const rollout = {
-    type: ['object', 'null'],
-    additionalProperties: false,
-    'x-expected': 'a mapping {drain_timeout: 60, max_unavailable: 1, max_failures: 0}',
-    properties: {
-        drain_timeout: {
-            type: 'integer',
-            minimum: 0,
-            maximum: 86400,
-            'x-expected': 'a whole number of seconds from 0 (no drain) to 86400',
-        },
-        max_unavailable: {
-            type: ['integer', 'string'],
-            minimum: 1,
-            pattern: '^(100|[1-9][0-9]?)%$',
-            'x-expected': 'a number of workers (at least 1) or a percentage of the workers ("1%" to "100%")',
-        },
-        max_failures: { ...count, 'x-expected': 'a non-negative integer (failed workers before the rollout stops)' },
-    },
-};
-const install = {
-    type: ['object', 'null'],
-    additionalProperties: false,
-    'x-expected': 'a mapping {extras: [default], index_url: ..., find_links: ...}',
-    properties: {
-        extras: {
-            type: ['array', 'null'],
-            'x-expected': 'a list of Ray extras, e.g. [default, serve]',
-            items: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', 'x-expected': 'an extra name such as default' },
-        },
-        index_url: { type: 'string', pattern: '^(https?|file)://\\S+$', 'x-expected': 'a URL (pip --index-url)' },
-        find_links: {
-            type: 'string',
-            pattern: '^((https?|file)://)?\\S+$',
-            'x-expected': 'a URL or a directory on the nodes (pip --find-links)',
-        },
-    },
-};
 const node = {
     type: 'object',
     required: ['ssh_url', 'name', 'role'],
@@ -40760,8 +40695,6 @@ const configSchema = {
                     pattern: '^[A-Za-z0-9_./+@][A-Za-z0-9_./+@-]*$',
                     'x-expected': 'one interpreter path or command, e.g. /opt/venv/bin/python3 or python3 (no spaces, quotes or shell characters)',
                 },
-                rollout,
-                install,
             },
         },
         nodes: {
@@ -40784,8 +40717,6 @@ const REQUIRED_KEY_WORDS = {
 const KEYS_BY_SECTION = {
     '': Object.keys(configSchema.properties),
     ray_spec: Object.keys(configSchema.properties.ray_spec.properties),
-    'ray_spec.rollout': Object.keys(rollout.properties),
-    'ray_spec.install': Object.keys(install.properties),
     'nodes[]': Object.keys(node.properties),
     'nodes[].ray_config': Object.keys(rayConfig.properties),
     'nodes[].storage': Object.keys(storage.properties),
@@ -41489,13 +41420,6 @@ function checkSemantics(root, index, findings, shapeProblems, opts) {
         else if (!first)
             storage.set(key, f);
     }
-    // The tool installs exactly one version: without it, "install Ray" has no answer to "which one".
-    if (raySpec && 'install' in raySpec && raySpec.ray_version === undefined) {
-        findings.error('ray_spec.install', 'install needs ray_version: which Ray to install on the nodes', {
-            at: 'key',
-            hint: 'add ray_version: "2.60.0" (in quotes) under ray_spec',
-        });
-    }
     const maxWorkers = shapeProblems.has('ray_spec.max_workers') ? undefined : asInteger(raySpec?.max_workers);
     const workers = facts.filter((f) => f.role === 'worker');
     if (maxWorkers !== undefined && workers.length > maxWorkers) {
@@ -41934,69 +41858,6 @@ function unreadable(file, message, hint) {
 
 
 
-;// CONCATENATED MODULE: ./src/engine/disruption.ts
-const HEAD_RESTART = 'restart head: running jobs and actors are lost, every worker follows';
-/** The disruption of one plan item, given whether the head restarts in the same plan. */
-function nodeDisruption(item, headRestarts, drainTimeoutSec) {
-    switch (item.action) {
-        case 'keep':
-            return 'keep';
-        case 'start':
-            // nothing of this cluster runs there, so nothing running is lost
-            return item.role === 'head' ? 'start head: nothing runs yet' : 'start (joins the running cluster)';
-        case 'stop':
-            return drainTimeoutSec > 0 ? 'stop (drained first)' : 'stop: its running tasks are lost';
-        case 'restart':
-            if (item.role === 'head')
-                return HEAD_RESTART;
-            if (headRestarts)
-                return 'restart (follows the head)';
-            return 'restart (rolling)';
-    }
-}
-/** Fills in each item's disruption (after the plan is complete: a head restart changes the workers'). */
-function withDisruption(plan, rollout) {
-    const headRestarts = plan.some((p) => p.role === 'head' && p.action === 'restart');
-    for (const item of plan)
-        item.disruption = nodeDisruption(item, headRestarts, rollout.drainTimeoutSec);
-    return plan;
-}
-/** How many workers one batch may take down: a count, or a percentage of the workers (at least 1). */
-function batchSize(rollout, workers) {
-    const { maxUnavailable } = rollout;
-    const n = 'count' in maxUnavailable ? maxUnavailable.count : Math.floor((workers * maxUnavailable.percent) / 100);
-    return Math.max(1, Math.min(n, Math.max(workers, 1)));
-}
-/** Splits the workers to restart into batches of at most `size`, in config order. */
-function batches(items, size) {
-    const out = [];
-    for (let i = 0; i < items.length; i += size)
-        out.push(items.slice(i, i + size));
-    return out;
-}
-/** One sentence for the whole cluster: the worst thing the plan does to running work. */
-function clusterDisruption(plan, rollout, workers) {
-    const head = plan.find((p) => p.role === 'head');
-    if (head?.action === 'restart') {
-        return `the head restarts: running jobs and actors are lost, and every worker restarts with it`;
-    }
-    const rolling = plan.filter((p) => p.role === 'worker' && p.action === 'restart').length;
-    const stopping = plan.filter((p) => p.action === 'stop').length;
-    const parts = [];
-    if (rolling) {
-        const size = batchSize(rollout, workers);
-        const drain = rollout.drainTimeoutSec > 0
-            ? `each drained first (running tasks get up to ${rollout.drainTimeoutSec} s to finish)`
-            : 'not drained (drain_timeout: 0): their running tasks are lost';
-        parts.push(`${rolling} worker${rolling === 1 ? '' : 's'} restart${rolling === 1 ? 's' : ''} rolling, ${size} at a time, ${drain}`);
-    }
-    if (stopping)
-        parts.push(`${stopping} node${stopping === 1 ? '' : 's'} removed from the config stop${stopping === 1 ? 's' : ''}`);
-    if (head?.action === 'start')
-        return 'the cluster starts: nothing runs yet';
-    return parts.length ? `${parts.join('; ')}; the head and its jobs keep running` : 'no running node is disrupted';
-}
-
 ;// CONCATENATED MODULE: ./src/engine/desired.ts
 
 const NODE_LABEL = 'nokube.io/node';
@@ -42129,7 +41990,6 @@ function sortKeys(record) {
 
 ;// CONCATENATED MODULE: ./src/engine/plan.ts
 
-
 function item(node, action, reason, drift = []) {
     return { node: node.name, role: node.role, host: node.host, action, drift, reason };
 }
@@ -42151,7 +42011,6 @@ function offlinePlan(next, previous) {
         const drift = specDrift(desiredSpec(previous, before, before.host, prevHeadAddr), desiredSpec(next, node, node.host, headAddr));
         if (before.sshUrl !== node.sshUrl)
             drift.unshift({ field: 'ssh_url', from: before.sshUrl, to: node.sshUrl });
-        drift.unshift(...versionDrift(previous.rayVersion, next.rayVersion));
         if (drift.length) {
             items.push(item(node, 'restart', 'config changed', drift));
             if (node.role === 'head')
@@ -42169,11 +42028,7 @@ function offlinePlan(next, previous) {
         if (!names.has(gone.name))
             items.push(item(gone, 'stop', 'removed from config'));
     }
-    return withDisruption(items, next.rollout);
-}
-/** A ray_version change: the node runs another Ray than the config wants (an upgrade or downgrade). */
-function versionDrift(from, to) {
-    return from && to && from !== to ? [{ field: 'ray_spec.ray_version', from, to }] : [];
+    return items;
 }
 function livePlan(next, wanted, live, members = []) {
     const items = [];
@@ -42189,7 +42044,7 @@ function livePlan(next, wanted, live, members = []) {
             planned = item(node, 'start', 'not running');
         }
         else {
-            const drift = [...versionDrift(now.rayVersion, next.rayVersion), ...specDrift(now.applied, want)];
+            const drift = specDrift(now.applied, want);
             if (drift.length)
                 planned = item(node, 'restart', 'drifted from config', drift);
             else if (node.role === 'worker' && headStarts)
@@ -42210,38 +42065,10 @@ function livePlan(next, wanted, live, members = []) {
             items.push({ node: m.name, role: m.role, host, action: 'stop', drift: [], reason: 'removed from config' });
         }
     }
-    return withDisruption(items, next.rollout);
+    return items;
 }
 function countChanges(plan) {
     return plan.filter((p) => p.action !== 'keep').length;
-}
-/**
- * A live plan in which some nodes could not be looked at: each of those gets its item from the config
- * diff instead (previous config against this one), marked "live state unknown", so a pull request's
- * plan from a runner without a route to the nodes still shows what the change does.
- */
-function withUnknownLiveState(live, offline, unknown, next) {
-    if (!unknown.size)
-        return live;
-    const fromDiff = new Map(offline.map((p) => [p.node, p]));
-    const merged = live.map((p) => {
-        const diff = fromDiff.get(p.node);
-        if (!unknown.has(p.node) || !diff)
-            return p;
-        return { ...diff, reason: `${diff.reason} (live state unknown: ${unknown.get(p.node)})`, liveStateUnknown: true };
-    });
-    // a head that restarts (by either view) takes every worker with it
-    const headRestarts = merged.some((p) => p.role === 'head' && p.action !== 'keep' && p.action !== 'stop');
-    for (const [i, p] of merged.entries()) {
-        if (headRestarts && p.role === 'worker' && p.action === 'keep') {
-            merged[i] = {
-                ...p,
-                action: 'restart',
-                reason: `the head restarts${p.liveStateUnknown ? ' (live state unknown)' : ''}`,
-            };
-        }
-    }
-    return withDisruption(merged, next.rollout);
 }
 
 // EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
@@ -43547,157 +43374,6 @@ async function mapLimit(items, limit, fn) {
 
 
 
-;// CONCATENATED MODULE: ./src/engine/health.ts
-
-/** Ray's name for each configured resource; memory sizes may be rounded by Ray, counts may not. */
-const RESOURCE_KEYS = [
-    { key: 'numCpus', ray: 'CPU', sized: false },
-    { key: 'numGpus', ray: 'GPU', sized: false },
-    { key: 'memory', ray: 'memory', sized: true },
-    { key: 'objectStoreMemory', ray: 'object_store_memory', sized: true },
-];
-/** Configured resources that the head's view shows with another value. */
-function resourceMismatches(node, seen) {
-    const out = [];
-    const check = (name, want, sized) => {
-        const got = seen[name] ?? 0;
-        const same = sized ? Math.abs(got - want) <= Math.max(1, want * 0.01) : got === want;
-        if (!same)
-            out.push(`${name} ${got} (configured ${want})`);
-    };
-    for (const { key, ray, sized } of RESOURCE_KEYS) {
-        const want = node.ray[key];
-        if (typeof want === 'number' && !(want === 0 && seen[ray] === undefined))
-            check(ray, want, sized);
-    }
-    for (const [name, want] of Object.entries(node.ray.resources ?? {}))
-        check(name, want, false);
-    return out;
-}
-/** The head's view of one configured node: the alive entry when there is one. */
-function findInView(view, name) {
-    const entries = (view ?? []).filter((v) => v.name === name);
-    return entries.find((v) => v.alive) ?? entries[0];
-}
-function assessCluster(cluster, wanted, observed) {
-    const headObs = observed.get(cluster.head.name);
-    const view = headObs?.status?.running ? headObs.status.cluster : undefined;
-    const problems = [];
-    let alive = 0;
-    const nodes = cluster.nodes.map((node) => {
-        const obs = observed.get(node.name);
-        const report = { name: node.name, role: node.role, host: node.host, state: 'unknown' };
-        if (!obs || !obs.reachable) {
-            report.state = 'unreachable';
-            report.reachable = false;
-            report.error = obs?.error ?? 'not checked';
-            problems.push(`${node.name} (${node.host}) is unreachable: ${report.error}`);
-            return report;
-        }
-        const st = obs.status;
-        report.reachable = true;
-        report.rayRunning = !!st?.running;
-        report.rayVersion = st?.ray_version;
-        report.pythonVersion = st?.python_version;
-        report.nodeId = st?.node_id;
-        if (obs.error)
-            report.error = obs.error;
-        if (!st?.running) {
-            report.state = 'stopped';
-            problems.push(`${node.name} (${node.host}) is not running Ray`);
-            return report;
-        }
-        if (st.raylet === false) {
-            report.state = 'missing';
-            report.error = 'its raylet is not running';
-            problems.push(`${node.name} (${node.host}) runs some Ray processes but not its raylet`);
-            return report;
-        }
-        const seen = findInView(view, node.name);
-        if (seen) {
-            report.nodeId = seen.node_id;
-            report.resources = seen.resources;
-        }
-        if (!seen?.alive) {
-            report.state = 'missing';
-            const why = view ? "is not alive in the head's view" : 'cannot be checked: the head is not running';
-            problems.push(`${node.name} (${node.host}) runs Ray but ${why}`);
-            return report;
-        }
-        alive += 1;
-        const drift = specDrift(st.applied, wanted.get(node.name)).map((d) => `${d.field} ${d.from} → ${d.to}`);
-        const mismatched = resourceMismatches(node, seen.resources);
-        if (drift.length || mismatched.length) {
-            report.state = 'drifted';
-            const what = [...drift, ...mismatched.map((m) => `resource ${m}`)].join('; ');
-            report.error = `not as configured: ${what}`;
-            problems.push(`${node.name} (${node.host}) is ${report.error}`);
-            return report;
-        }
-        report.state = 'running';
-        return report;
-    });
-    const head = nodes.find((n) => n.role === 'head');
-    let status;
-    if (head.state === 'unreachable' || head.state === 'stopped' || head.state === 'missing') {
-        const nothingRuns = nodes.every((n) => n.reachable && !n.rayRunning);
-        status = nothingRuns ? 'stopped' : 'down';
-    }
-    else {
-        status = nodes.every((n) => n.state === 'running') ? 'healthy' : 'degraded';
-    }
-    return { status, nodes, alive, expected: cluster.nodes.length, problems };
-}
-
-;// CONCATENATED MODULE: ./src/engine/drain.ts
-
-
-/** Beyond the drain deadline: the `import ray` of the drain request and one last look at the tasks. */
-const DRAIN_CALL_SLACK_MS = 120_000;
-/**
- * Drains `node` (up to ray_spec.rollout.drain_timeout seconds) and says so on the reporter.
- * Never throws: a drain that cannot be done is a warning, and the node is stopped anyway.
- */
-async function drainNode(session, node, view, warnings) {
-    const { cluster, options } = session;
-    const deadline = cluster.rollout.drainTimeoutSec;
-    const seen = findInView(view?.cluster ?? undefined, node.name);
-    const head = session.handle(cluster.head);
-    if (deadline === 0 || !seen?.alive || !head.lib)
-        return 'skipped';
-    const t0 = Date.now();
-    options.reporter.node(node.name, `draining (running tasks get up to ${deadline} s to finish)`);
-    try {
-        const answer = await head.lib.drain({
-            python: cluster.python ?? null,
-            node_id: seen.node_id,
-            deadline_sec: deadline,
-            dashboard_port: dashboardPort(cluster),
-            gcs_port: gcsPort(cluster.head),
-        }, deadline * 1000 + DRAIN_CALL_SLACK_MS);
-        if (!answer.ok || !answer.accepted)
-            throw new Error(answer.error ?? `Ray refused the drain: ${answer.message}`);
-        const waited = `${(answer.waited_ms / 1000).toFixed(1)} s`;
-        if (answer.drained) {
-            options.reporter.node(node.name, `drained after ${waited}`, Date.now() - t0);
-            return 'drained';
-        }
-        const tasks = answer.running_tasks ?? undefined;
-        const still = tasks === undefined ? 'tasks possibly' : `${tasks} task${tasks === 1 ? '' : 's'}`;
-        const message = `drain deadline reached (${deadline} s) with ${still} still running: stopping it`;
-        options.reporter.node(node.name, message, Date.now() - t0);
-        if (tasks !== 0)
-            warnings.push(`${node.name}: ${message} (raise ray_spec.rollout.drain_timeout to wait longer)`);
-        return 'deadline';
-    }
-    catch (err) {
-        const message = `could not be drained (${err.message.split('\n')[0]}): stopped without draining`;
-        options.reporter.node(node.name, message, Date.now() - t0);
-        warnings.push(`${node.name} ${message}`);
-        return 'failed';
-    }
-}
-
 ;// CONCATENATED MODULE: external "node:dns/promises"
 const promises_namespaceObject = require("node:dns/promises");
 ;// CONCATENATED MODULE: ./src/ssh/quote.ts
@@ -43766,23 +43442,16 @@ class RemoteLib {
         await this.shell.uploadFile(this.lib.content, `${base}/lib/${this.fileName}`, 0o644);
         this.uploaded = true;
     }
-    /** `timeoutMs` overrides the per-call timeout (a drain or an install may take longer than one command). */
-    async call(verb, input, timeoutMs) {
+    async call(verb, input) {
         const python = this.opts.python ?? 'python3';
         const line = `f=${this.remotePathWord()}; [ -f "$f" ] || exit ${MISSING_LIB}; exec ${shellQuote(python)} "$f" ${verb}`;
-        const stdin = JSON.stringify({
-            cluster: this.opts.cluster,
-            storage: this.opts.storage ?? null,
-            ...(this.opts.rayVenv ? { ray_venv: this.opts.rayVenv } : {}),
-            ...input,
-        });
+        const stdin = JSON.stringify({ cluster: this.opts.cluster, storage: this.opts.storage ?? null, ...input });
         this.opts.debug?.(`remote: ${verb} (${line})`);
-        const limit = timeoutMs ?? this.opts.timeoutMs;
-        let res = await this.shell.exec(line, { stdin, timeoutMs: limit });
+        let res = await this.shell.exec(line, { stdin, timeoutMs: this.opts.timeoutMs });
         if (res.code === MISSING_LIB && !this.uploaded) {
             this.opts.debug?.(`remote: uploading ${this.fileName}`);
             await this.upload();
-            res = await this.shell.exec(line, { stdin, timeoutMs: limit });
+            res = await this.shell.exec(line, { stdin, timeoutMs: this.opts.timeoutMs });
         }
         if (res.stderr.trim())
             this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
@@ -43810,14 +43479,6 @@ class RemoteLib {
     }
     stop(input = {}) {
         return this.call('stop', input);
-    }
-    /** Installs Ray into a venv under the storage path (nothing when it is there already). */
-    install(input, timeoutMs) {
-        return this.call('install', input, timeoutMs);
-    }
-    /** Head: drains one node through Ray's GCS and waits (up to `deadline_sec`) until it has left. */
-    drain(input, timeoutMs) {
-        return this.call('drain', input, timeoutMs);
     }
     lock(input) {
         return this.call('lock', input);
@@ -43872,7 +43533,6 @@ class ClusterSession {
                     storage: node.storage.path,
                     python: this.cluster.python,
                     timeoutMs: this.options.timeoutSec * 1000,
-                    rayVenv: this.cluster.install ? this.cluster.rayVersion : undefined,
                     debug: (m) => reporter.debug(`[${node.name}] ${m}`),
                 });
                 h.connectMs = Date.now() - t0;
@@ -43908,293 +43568,10 @@ function nodeError(node, err) {
     return { node: node.name, host: node.sshUrl, message, ...(hint ? { hint } : {}) };
 }
 
-;// CONCATENATED MODULE: ./src/engine/install.ts
-
-
-/** pip on a loaded node fetching Ray's ~70 MB wheel and its dependencies. */
-const INSTALL_TIMEOUT_SEC = 1800;
-/** The nodes that need an install, by their probe: no Ray, or another version than ray_version. */
-function nodesToInstall(session, probes) {
-    const { cluster } = session;
-    if (!cluster.install || !cluster.rayVersion)
-        return [];
-    return cluster.nodes.filter((n) => {
-        const p = probes.get(n.name);
-        return p?.ok && (!p.ray || p.ray.version !== cluster.rayVersion);
-    });
-}
-/** Installs Ray on `nodes` in parallel; returns one error per node that failed (its old Ray untouched). */
-async function installRay(session, nodes) {
-    const { cluster, options } = session;
-    const install = cluster.install;
-    const version = cluster.rayVersion;
-    const errors = [];
-    const extras = install.extras.length ? `[${install.extras.join(',')}]` : '';
-    await mapLimit(nodes, options.concurrency, async (node) => {
-        const h = session.handle(node);
-        const t0 = Date.now();
-        options.reporter.node(node.name, `installing ray${extras}==${version} (pip, into a venv in its storage)`);
-        try {
-            const answer = await h.lib.install({
-                base_python: cluster.python ?? null,
-                ray_version: version,
-                extras: install.extras,
-                index_url: install.indexUrl ?? null,
-                find_links: install.findLinks ?? null,
-                timeout_sec: INSTALL_TIMEOUT_SEC,
-            }, (INSTALL_TIMEOUT_SEC + 60) * 1000);
-            if (!answer.ok) {
-                const tail = (answer.log_tail ?? '').trimEnd();
-                errors.push({
-                    node: node.name,
-                    host: node.sshUrl,
-                    message: `installing Ray ${version} failed: ${answer.error ?? 'unknown error'}; the node's previous Ray is left as it was\n  command: ${answer.command ?? '?'}${tail ? `\n  last lines of its output:\n${tail.replace(/^/gm, '    ')}` : ''}`,
-                    hint: answer.hint ?? 'check ray_spec.ray_version and ray_spec.install (index_url, find_links)',
-                });
-                options.reporter.node(node.name, `install failed: ${answer.error}`, Date.now() - t0);
-                return;
-            }
-            options.reporter.node(node.name, answer.installed ? `installed Ray ${version}` : `Ray ${version} already installed`, Date.now() - t0);
-        }
-        catch (err) {
-            const e = nodeError(node, err);
-            errors.push({ ...e, message: `installing Ray ${version} failed: ${e.message}` });
-            options.reporter.node(node.name, `install failed: ${e.message.split('\n')[0]}`, Date.now() - t0);
-        }
-    });
-    return errors;
-}
-
-;// CONCATENATED MODULE: ./src/engine/preflight.ts
-const INSTALL_RAY = 'install Ray on the node: pip install "ray[default]" (or set ray_spec.python to the interpreter that has it, or ray_version and ray_spec.install to let nokube install it)';
-function preflightProblems(cluster, probes) {
-    const problems = [];
-    const headProbe = probes.get(cluster.head.name);
-    const wantRay = cluster.rayVersion ?? headProbe?.ray?.version;
-    const wantPython = minor(headProbe?.python?.version);
-    for (const node of cluster.nodes) {
-        const p = probes.get(node.name);
-        if (!p)
-            continue; // unreachable: reported by the connect step
-        const at = { node: node.name, host: node.sshUrl };
-        if (!p.ok) {
-            problems.push({ ...at, message: p.error ?? 'probe failed', hint: p.hint });
-            continue;
-        }
-        if (!p.storage.writable) {
-            problems.push({
-                ...at,
-                message: `storage path ${p.storage.path} is not writable by ${p.user}${p.storage.error ? `: ${p.storage.error}` : ''}`,
-                hint: `sudo mkdir -p ${p.storage.path} && sudo chown -R ${p.user}:${p.user} ${p.storage.path}, or set storage.path to a directory ${p.user} owns`,
-            });
-        }
-        if (!p.ray) {
-            problems.push({
-                ...at,
-                message: `Ray is not installed for ${p.python?.path ?? 'python3'}${p.ray_error ? ` (${p.ray_error})` : ''}`,
-                hint: INSTALL_RAY,
-            });
-        }
-        else if (wantRay && p.ray.version !== wantRay) {
-            const source = cluster.rayVersion ? 'ray_spec.ray_version' : `the head (${cluster.head.name})`;
-            problems.push({
-                ...at,
-                message: `Ray ${p.ray.version} is installed, but ${source} has ${wantRay}: every node must run the same Ray version`,
-                hint: `pip install "ray[default]==${wantRay}" on ${node.name} (or set ray_spec.install to let nokube install it)`,
-            });
-        }
-        if (wantPython && node !== cluster.head && minor(p.python?.version) !== wantPython) {
-            problems.push({
-                ...at,
-                message: `Python ${p.python.version} here, Python ${headProbe?.python.version} on the head: Ray needs the same Python version on every node`,
-                hint: `use Python ${wantPython} on every node (ray_spec.python selects the interpreter)`,
-            });
-        }
-        for (const port of p.ports ?? []) {
-            if (port.in_use && !port.by_this_cluster) {
-                problems.push({
-                    ...at,
-                    message: `port ${port.port} (${port.name}) is already in use on ${node.host} by another process`,
-                    hint: `find it with: netstat -tlnp | grep :${port.port} (or ss -tlnp); stop it, or choose another ray_config.${port.name}`,
-                });
-            }
-        }
-    }
-    return problems;
-}
-function minor(version) {
-    return version?.split('.').slice(0, 2).join('.');
-}
-
-;// CONCATENATED MODULE: ./src/engine/result.ts
-
-function emptyResult(command, configPath, diagnostics = []) {
-    return {
-        command,
-        configPath,
-        ok: !diagnostics.some((d) => d.severity === 'error'),
-        status: 'unknown',
-        nodes: [],
-        aliveNodes: 0,
-        expectedNodes: 0,
-        changes: 0,
-        diagnostics,
-        errors: [],
-        warnings: diagnostics.filter((d) => d.severity === 'warning').map((d) => `${d.path}: ${d.message}`),
-        timings: [],
-    };
-}
-/** A result for a valid config: addresses and the unknown state of every node filled in. */
-function clusterResult(command, cluster, diagnostics) {
-    const result = emptyResult(command, cluster.file, diagnostics);
-    const { headAddress, clientAddress, dashboardUrl } = addresses(cluster);
-    Object.assign(result, {
-        headAddress,
-        clientAddress,
-        dashboardUrl,
-        clusterName: cluster.clusterName,
-        config: cluster,
-    });
-    result.expectedNodes = cluster.nodes.length;
-    result.nodes = cluster.nodes.map((n) => ({ name: n.name, role: n.role, host: n.host, state: 'unknown' }));
-    return result;
-}
-/** Times each phase of a run into result.timings. */
-class PhaseClock {
-    result;
-    started = Date.now();
-    constructor(result) {
-        this.result = result;
-    }
-    async phase(name, work) {
-        const t0 = Date.now();
-        try {
-            return await work();
-        }
-        finally {
-            this.result.timings.push({ phase: name, ms: Date.now() - t0 });
-        }
-    }
-    total() {
-        this.result.timings.push({ phase: 'total', ms: Date.now() - this.started });
-    }
-}
-function fail(result, error) {
-    result.ok = false;
-    result.errors.push(error);
-}
-
-;// CONCATENATED MODULE: ./src/engine/rollout.ts
+;// CONCATENATED MODULE: ./src/engine/inspect.ts
 
 
 
-
-
-const POLL_MS = 200;
-/** As in start's wait: the dashboard alone first, `ray.nodes()` only when it stays silent. */
-const FALLBACK_AFTER_MS = 20_000;
-/**
- * Drains and restarts `workers` batch by batch. `restart` runs one node's `ray start` (and reports
- * its own failure). Returns the workers left untouched because the rollout stopped.
- */
-async function rollWorkers(session, workers, firstView, restart, result) {
-    const { cluster, options } = session;
-    const { rollout } = cluster;
-    const size = batchSize(rollout, cluster.workers.length);
-    const all = batches(workers, size);
-    let failures = 0;
-    let view = firstView;
-    for (const [i, batch] of all.entries()) {
-        if (all.length > 1) {
-            options.reporter.info(`rolling restart, batch ${i + 1} of ${all.length}: ${batch.map((n) => n.name).join(', ')}`);
-        }
-        const restarted = [];
-        await Promise.all(batch.map(async (node) => {
-            await drainNode(session, node, view, result.warnings);
-            if (await restart(node))
-                restarted.push(node);
-            else
-                failures += 1;
-        }));
-        const late = await waitAlive(session, restarted, result);
-        failures += late;
-        if (failures > rollout.maxFailures) {
-            const untouched = all.slice(i + 1).flat();
-            if (untouched.length) {
-                fail(result, {
-                    message: `the rollout stopped after ${failures} failed worker${failures === 1 ? '' : 's'} (ray_spec.rollout.max_failures is ${rollout.maxFailures}): ${untouched.map((n) => n.name).join(', ')} left as they were`,
-                    hint: 'fix the failed workers (see their errors), then run start again to continue the rollout',
-                });
-            }
-            return untouched;
-        }
-        if (i + 1 < all.length)
-            view = await headStatus(session, session.handle(cluster.head)).catch(() => undefined);
-    }
-    return [];
-}
-/** Polls the head's view until every node is alive with its configured resources; returns how many were not. */
-async function waitAlive(session, nodes, result) {
-    const { cluster, options } = session;
-    if (!nodes.length)
-        return 0;
-    const head = session.handle(cluster.head);
-    const t0 = Date.now();
-    const deadline = t0 + options.timeoutSec * 1000;
-    const waiting = new Map(nodes.map((n) => [n.name, n]));
-    let last = '';
-    for (;;) {
-        const view = await headStatus(session, head, Date.now() - t0 > FALLBACK_AFTER_MS).catch((err) => {
-            options.reporter.debug(`head status failed: ${err.message}`);
-            return undefined;
-        });
-        for (const node of [...waiting.values()]) {
-            const seen = findInView(view?.cluster ?? undefined, node.name);
-            const mismatched = seen?.alive ? resourceMismatches(node, seen.resources) : ['not alive'];
-            if (!mismatched.length) {
-                waiting.delete(node.name);
-                options.reporter.node(node.name, "alive again in the head's view", Date.now() - t0);
-            }
-            else
-                last = mismatched.join(', ');
-        }
-        if (!waiting.size)
-            return 0;
-        if (Date.now() > deadline)
-            break;
-        await new Promise((r) => setTimeout(r, POLL_MS));
-    }
-    for (const node of waiting.values()) {
-        fail(result, {
-            node: node.name,
-            host: node.sshUrl,
-            message: `restarted, but not alive as configured in the head's view after ${options.timeoutSec}s (${last})`,
-            hint: `check that ${node.host} can reach the head (firewall) and read Ray's logs in the node's storage (ray/session_latest/logs/raylet.err)`,
-        });
-    }
-    return waiting.size;
-}
-
-;// CONCATENATED MODULE: ./src/engine/start.ts
-// `start`: converge the cluster to the config. Connect all → preflight all → head → workers in
-// parallel → wait until the head's view lists every configured node alive as configured.
-// A node already running as configured is left alone.
-
-
-
-
-
-
-
-
-
-
-
-
-/** Between two looks at the head's view (each look is itself one SSH round trip, ~0.1–0.2 s). */
-const start_POLL_MS = 100;
-/** How long the wait polls the head's dashboard before it also accepts the `ray.nodes()` fallback. */
-const start_FALLBACK_AFTER_MS = 20_000;
 /** Probes every reachable node (in parallel) and asks a running head for its view. */
 async function probeAll(session, handles, withPorts) {
     const { cluster } = session;
@@ -44250,6 +43627,7 @@ function wantedSpecs(session) {
     const headAddress = `${hostForUrl(headIp)}:${gcsPort(cluster.head)}`;
     return new Map(cluster.nodes.map((n) => [n.name, desiredSpec(cluster, n, session.handle(n).ip, headAddress)]));
 }
+/** Each configured node as the probes and the head's view found it, for the live plan. */
 function liveNodes(cluster, session, probed) {
     const live = new Map();
     for (const node of cluster.nodes) {
@@ -44264,39 +43642,359 @@ function liveNodes(cluster, session, probed) {
             reachable: true,
             running: p.running,
             applied: p.applied,
-            rayVersion: p.running_ray_version ?? undefined,
             // A node without its raylet is gone, even while the head's view has not noticed yet.
             alive: p.raylet === false ? false : probed.headView?.cluster ? !!seen?.some((v) => v.alive) : undefined,
         });
     }
     return live;
 }
+/** What the head remembers of the last applied config (ignored when another cluster wrote it). */
+function recordedMembers(session, probed) {
+    const record = probed.probes.get(session.cluster.head.name)?.members;
+    return record && record.cluster === session.cluster.clusterName ? record.nodes : [];
+}
+
+;// CONCATENATED MODULE: ./src/engine/plan-run.ts
+// `plan`: what `start` would do. Offline from the previous config (a PR's base branch);
+// live, when credentials are present, from what runs on the nodes now.
+
+
+
+/** Whether a live look is possible at all: some key, agent or password to log in with. */
+function hasCredentials(cluster, options) {
+    const { ssh } = options;
+    return ssh.identities.length > 0 || !!ssh.agentSocket || cluster.nodes.some((n) => n.users.some((u) => u.password));
+}
+function previousConfig(options, result) {
+    if (options.previousConfigText === undefined)
+        return undefined;
+    const parsed = parseConfig(options.previousConfigText, `${options.configPath} (previous)`);
+    if (!parsed.config) {
+        result.warnings.push('the previous config is not valid, so every node is planned as new');
+    }
+    return parsed.config;
+}
+async function planCluster(session, result, clock) {
+    const { cluster, options } = session;
+    const previous = previousConfig(options, result);
+    if (options.offline || !hasCredentials(cluster, options)) {
+        result.plan = offlinePlan(cluster, previous);
+    }
+    else {
+        const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
+        const probed = await clock.phase('inspect', () => probeAll(session, handles, false));
+        const recorded = recordedMembers(session, probed);
+        const members = recorded.length
+            ? recorded
+            : (previous?.nodes.map((n) => ({ name: n.name, role: n.role, ssh_url: n.sshUrl })) ?? []);
+        const live = liveNodes(cluster, session, probed);
+        result.plan = livePlan(cluster, wantedSpecs(session), live, members);
+        for (const h of handles) {
+            if (h.error)
+                result.warnings.push(`${h.node.name}: live state unknown (${h.error.message})`);
+        }
+        for (const node of result.nodes) {
+            const p = probed.probes.get(node.name);
+            if (!p)
+                node.state = 'unreachable';
+            else {
+                node.state = !p.running ? 'stopped' : live.get(node.name)?.alive === false ? 'missing' : 'running';
+                node.rayVersion = p.ray?.version;
+                node.pythonVersion = p.python?.version;
+            }
+        }
+    }
+    result.changes = countChanges(result.plan);
+}
+
+;// CONCATENATED MODULE: ./src/engine/result.ts
+
+function emptyResult(command, configPath, diagnostics = []) {
+    return {
+        command,
+        configPath,
+        ok: !diagnostics.some((d) => d.severity === 'error'),
+        status: 'unknown',
+        nodes: [],
+        aliveNodes: 0,
+        expectedNodes: 0,
+        changes: 0,
+        diagnostics,
+        errors: [],
+        warnings: diagnostics.filter((d) => d.severity === 'warning').map((d) => `${d.path}: ${d.message}`),
+        timings: [],
+    };
+}
+/** A result for a valid config: addresses and the unknown state of every node filled in. */
+function clusterResult(command, cluster, diagnostics) {
+    const result = emptyResult(command, cluster.file, diagnostics);
+    const { headAddress, clientAddress, dashboardUrl } = addresses(cluster);
+    Object.assign(result, {
+        headAddress,
+        clientAddress,
+        dashboardUrl,
+        clusterName: cluster.clusterName,
+        config: cluster,
+    });
+    result.expectedNodes = cluster.nodes.length;
+    result.nodes = cluster.nodes.map((n) => ({ name: n.name, role: n.role, host: n.host, state: 'unknown' }));
+    return result;
+}
+/** Times each phase of a run into result.timings, and tells the reporter where each begins and ends. */
+class PhaseClock {
+    result;
+    reporter;
+    started = Date.now();
+    constructor(result, reporter) {
+        this.result = result;
+        this.reporter = reporter;
+    }
+    async phase(name, work) {
+        const t0 = Date.now();
+        const end = this.reporter?.phase?.(name);
+        try {
+            return await work();
+        }
+        finally {
+            end?.();
+            this.result.timings.push({ phase: name, ms: Date.now() - t0 });
+        }
+    }
+    total() {
+        this.result.timings.push({ phase: 'total', ms: Date.now() - this.started });
+    }
+}
+function fail(result, error) {
+    result.ok = false;
+    result.errors.push(error);
+}
+
+;// CONCATENATED MODULE: ./src/engine/health.ts
+
+/** Ray's name for each configured resource; memory sizes may be rounded by Ray, counts may not. */
+const RESOURCE_KEYS = [
+    { key: 'numCpus', ray: 'CPU', sized: false },
+    { key: 'numGpus', ray: 'GPU', sized: false },
+    { key: 'memory', ray: 'memory', sized: true },
+    { key: 'objectStoreMemory', ray: 'object_store_memory', sized: true },
+];
+/** Configured resources that the head's view shows with another value. */
+function resourceMismatches(node, seen) {
+    const out = [];
+    const check = (name, want, sized) => {
+        const got = seen[name] ?? 0;
+        const same = sized ? Math.abs(got - want) <= Math.max(1, want * 0.01) : got === want;
+        if (!same)
+            out.push(`${name} ${got} (configured ${want})`);
+    };
+    for (const { key, ray, sized } of RESOURCE_KEYS) {
+        const want = node.ray[key];
+        if (typeof want === 'number' && !(want === 0 && seen[ray] === undefined))
+            check(ray, want, sized);
+    }
+    for (const [name, want] of Object.entries(node.ray.resources ?? {}))
+        check(name, want, false);
+    return out;
+}
+/** The head's view of one configured node: the alive entry when there is one. */
+function findInView(view, name) {
+    const entries = (view ?? []).filter((v) => v.name === name);
+    return entries.find((v) => v.alive) ?? entries[0];
+}
+function assessCluster(cluster, wanted, observed) {
+    const view = viewOf(observed.get(cluster.head.name)?.status);
+    const problems = [];
+    const nodes = cluster.nodes.map((node) => assessNode(node, observed.get(node.name), view, wanted, problems));
+    return summarize(cluster, nodes, problems);
+}
+/**
+ * While `start` waits for its nodes: the head is judged by its own answer, a worker `start` started
+ * or kept runs what it was given, so the head's view alone says whether it is there; a worker whose
+ * start failed is `failed`.
+ */
+function assessStarted(cluster, wanted, headStatus, failed) {
+    const view = viewOf(headStatus);
+    const problems = [];
+    const nodes = cluster.nodes.map((node) => {
+        if (node === cluster.head)
+            return assessNode(node, { reachable: true, status: headStatus }, view, wanted, problems);
+        const report = { name: node.name, role: node.role, host: node.host, state: 'failed', reachable: true };
+        if (failed.has(node.name)) {
+            report.rayRunning = false;
+            return report;
+        }
+        report.rayRunning = true;
+        judgeInView(node, report, view, wanted.get(node.name), wanted, problems);
+        return report;
+    });
+    return summarize(cluster, nodes, problems);
+}
+function viewOf(headStatus) {
+    return headStatus?.running ? headStatus.cluster : undefined;
+}
+/** One node from its own answer and the head's view. */
+function assessNode(node, obs, view, wanted, problems) {
+    const report = { name: node.name, role: node.role, host: node.host, state: 'unknown' };
+    if (!obs || !obs.reachable) {
+        report.state = 'unreachable';
+        report.reachable = false;
+        report.error = obs?.error ?? 'not checked';
+        problems.push(`${node.name} (${node.host}) is unreachable: ${report.error}`);
+        return report;
+    }
+    const st = obs.status;
+    report.reachable = true;
+    report.rayRunning = !!st?.running;
+    report.rayVersion = st?.ray_version;
+    report.pythonVersion = st?.python_version;
+    report.nodeId = st?.node_id;
+    if (obs.error)
+        report.error = obs.error;
+    if (!st?.running) {
+        report.state = 'stopped';
+        problems.push(`${node.name} (${node.host}) is not running Ray`);
+        return report;
+    }
+    if (st.raylet === false) {
+        report.state = 'missing';
+        report.error = 'its raylet is not running';
+        problems.push(`${node.name} (${node.host}) runs some Ray processes but not its raylet`);
+        return report;
+    }
+    judgeInView(node, report, view, st.applied, wanted, problems);
+    return report;
+}
+/** A node that runs Ray: alive in the head's view, running what it should, with the configured resources. */
+function judgeInView(node, report, view, applied, wanted, problems) {
+    const seen = findInView(view, node.name);
+    if (seen) {
+        report.nodeId = seen.node_id;
+        report.resources = seen.resources;
+    }
+    if (!seen?.alive) {
+        report.state = 'missing';
+        const why = view ? "is not alive in the head's view" : 'cannot be checked: the head is not running';
+        problems.push(`${node.name} (${node.host}) runs Ray but ${why}`);
+        return;
+    }
+    const drift = specDrift(applied, wanted.get(node.name)).map((d) => `${d.field} ${d.from} → ${d.to}`);
+    const mismatched = resourceMismatches(node, seen.resources);
+    if (drift.length || mismatched.length) {
+        report.state = 'drifted';
+        const what = [...drift, ...mismatched.map((m) => `resource ${m}`)].join('; ');
+        report.error = `not as configured: ${what}`;
+        problems.push(`${node.name} (${node.host}) is ${report.error}`);
+        return;
+    }
+    report.state = 'running';
+}
+/** The cluster's status from its nodes': a head that is not up means the cluster is down (or stopped). */
+function summarize(cluster, nodes, problems) {
+    const head = nodes.find((n) => n.role === 'head');
+    let status;
+    if (head.state === 'unreachable' || head.state === 'stopped' || head.state === 'missing') {
+        const nothingRuns = nodes.every((n) => n.reachable && !n.rayRunning);
+        status = nothingRuns ? 'stopped' : 'down';
+    }
+    else {
+        status = nodes.every((n) => n.state === 'running') ? 'healthy' : 'degraded';
+    }
+    const alive = nodes.filter((n) => n.state === 'running' || n.state === 'drifted').length;
+    return { status, nodes, alive, expected: cluster.nodes.length, problems };
+}
+
+;// CONCATENATED MODULE: ./src/engine/preflight.ts
+const INSTALL_RAY = 'install Ray on the node: pip install "ray[default]" (or set ray_spec.python to the interpreter that has it)';
+function preflightProblems(cluster, probes) {
+    const problems = [];
+    const headProbe = probes.get(cluster.head.name);
+    const wantRay = cluster.rayVersion ?? headProbe?.ray?.version;
+    const wantPython = minor(headProbe?.python?.version);
+    for (const node of cluster.nodes) {
+        const p = probes.get(node.name);
+        if (!p)
+            continue; // unreachable: reported by the connect step
+        const at = { node: node.name, host: node.sshUrl };
+        if (!p.ok) {
+            problems.push({ ...at, message: p.error ?? 'probe failed', hint: p.hint });
+            continue;
+        }
+        if (!p.storage.writable) {
+            problems.push({
+                ...at,
+                message: `storage path ${p.storage.path} is not writable by ${p.user}${p.storage.error ? `: ${p.storage.error}` : ''}`,
+                hint: `sudo mkdir -p ${p.storage.path} && sudo chown -R ${p.user}:${p.user} ${p.storage.path}, or set storage.path to a directory ${p.user} owns`,
+            });
+        }
+        if (!p.ray) {
+            problems.push({
+                ...at,
+                message: `Ray is not installed for ${p.python?.path ?? 'python3'}${p.ray_error ? ` (${p.ray_error})` : ''}`,
+                hint: INSTALL_RAY,
+            });
+        }
+        else if (wantRay && p.ray.version !== wantRay) {
+            const source = cluster.rayVersion ? 'ray_spec.ray_version' : `the head (${cluster.head.name})`;
+            problems.push({
+                ...at,
+                message: `Ray ${p.ray.version} is installed, but ${source} has ${wantRay}: every node must run the same Ray version`,
+                hint: `pip install "ray[default]==${wantRay}" on ${node.name}`,
+            });
+        }
+        if (wantPython && node !== cluster.head && minor(p.python?.version) !== wantPython) {
+            problems.push({
+                ...at,
+                message: `Python ${p.python.version} here, Python ${headProbe?.python.version} on the head: Ray needs the same Python version on every node`,
+                hint: `use Python ${wantPython} on every node (ray_spec.python selects the interpreter)`,
+            });
+        }
+        for (const port of p.ports ?? []) {
+            if (port.in_use && !port.by_this_cluster) {
+                problems.push({
+                    ...at,
+                    message: `port ${port.port} (${port.name}) is already in use on ${node.host} by another process`,
+                    hint: `find it with: netstat -tlnp | grep :${port.port} (or ss -tlnp); stop it, or choose another ray_config.${port.name}`,
+                });
+            }
+        }
+    }
+    return problems;
+}
+function minor(version) {
+    return version?.split('.').slice(0, 2).join('.');
+}
+
+;// CONCATENATED MODULE: ./src/engine/start.ts
+// `start`: converge the cluster to the config. Connect all → preflight all → head → workers in
+// parallel → wait until the head's view lists every configured node alive as configured.
+// A node already running as configured is left alone.
+
+
+
+
+
+
+
+
+
+/** Between two looks at the head's view (each look is itself one SSH round trip, ~0.1–0.2 s). */
+const POLL_MS = 100;
+/** How long the wait polls the head's dashboard before it also accepts the `ray.nodes()` fallback. */
+const FALLBACK_AFTER_MS = 20_000;
 async function startCluster(session, result, clock) {
     const { cluster, options } = session;
     const { reporter } = options;
     const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
     const probed = await clock.phase('preflight', () => probeAll(session, handles, true));
-    const installing = nodesToInstall(session, probed.probes);
-    const installErrors = installing.length ? await clock.phase('install', () => installRay(session, installing)) : [];
-    if (installing.length > installErrors.length) {
-        // the installed venvs are the nodes' Ray from now on: look again at what they have
-        const again = await probeAll(session, installing.filter((n) => !installErrors.some((e) => e.node === n.name)).map((n) => session.handle(n)), true);
-        for (const [name, p] of again.probes)
-            probed.probes.set(name, p);
-        if (again.headView)
-            probed.headView = again.headView;
-    }
     const wanted = wantedSpecs(session);
     const headProbe = probed.probes.get(cluster.head.name);
     const members = recordedMembers(session, probed);
     const plan = livePlan(cluster, wanted, liveNodes(cluster, session, probed), members);
     result.plan = plan;
     result.changes = countChanges(plan);
-    result.disruption = clusterDisruption(plan, cluster.rollout, cluster.workers.length);
     const problems = [
-        ...installErrors,
         ...handles.filter((h) => h.error).map((h) => h.error),
-        ...preflightProblems(cluster, probed.probes).filter((p) => !installErrors.some((e) => e.node === p.node)),
+        ...preflightProblems(cluster, probed.probes),
     ];
     if (problems.length) {
         for (const p of problems)
@@ -44309,7 +44007,7 @@ async function startCluster(session, result, clock) {
     if (result.changes === 0) {
         reporter.info('every node already runs as configured: nothing to do');
     }
-    const owner = `${process.env.GITHUB_RUN_ID ? `run ${process.env.GITHUB_RUN_ID} ` : ''}${(0,external_node_os_namespaceObject.hostname)()} pid ${process.pid}`;
+    const owner = `${options.deployer ? `${options.deployer} ` : ''}${(0,external_node_os_namespaceObject.hostname)()} pid ${process.pid}`;
     const head = session.handle(cluster.head);
     const locked = result.changes > 0;
     if (locked) {
@@ -44326,7 +44024,7 @@ async function startCluster(session, result, clock) {
         }
     }
     try {
-        await clock.phase('apply', () => applyPlan(session, plan, wanted, probed, result));
+        await applyPlan(session, plan, wanted, probed, result, clock);
         if (result.errors.length === 0 || result.errors.every((e) => e.node !== cluster.head.name)) {
             // nothing changed: the head's view from the preflight probe already shows whether every node
             // is alive as configured; only a cluster that is not settled yet is polled
@@ -44347,7 +44045,7 @@ async function startCluster(session, result, clock) {
         }
     }
 }
-async function applyPlan(session, plan, wanted, probed, result) {
+async function applyPlan(session, plan, wanted, probed, result, clock) {
     const { cluster, options } = session;
     const action = new Map(plan.map((p) => [p.node, p.action]));
     const headProbe = probed.probes.get(cluster.head.name);
@@ -44393,31 +44091,15 @@ async function applyPlan(session, plan, wanted, probed, result) {
     };
     if (token)
         options.reporter.secret(token);
-    if (!(await startNode(cluster.head))) {
+    if (!(await clock.phase('head', () => startNode(cluster.head)))) {
         markNodes(result, plan, result.errors);
         result.status = 'down';
         return;
     }
-    let untouched = [];
-    if (action.get(cluster.head.name) !== 'keep') {
-        // the head's restart took the cluster's work with it: every worker follows at once
+    await clock.phase('workers', async () => {
         await mapLimit(cluster.workers, options.concurrency, startNode);
-    }
-    else {
-        // new workers add capacity first; running ones are drained and restarted in rolling batches
-        await mapLimit(cluster.workers.filter((w) => action.get(w.name) === 'start'), options.concurrency, startNode);
-        const rolling = cluster.workers.filter((w) => action.get(w.name) === 'restart');
-        untouched = await rollWorkers(session, rolling, probed.headView, startNode, result);
-    }
-    await stopRemoved(session, plan, probed, result);
-    const failed = new Set(result.errors.map((e) => e.node));
-    const changed = plan.filter((p) => p.action === 'start' || p.action === 'restart').map((p) => p.node);
-    const skipped = new Set(untouched.map((n) => n.name));
-    result.rollout = {
-        done: changed.filter((n) => !failed.has(n) && !skipped.has(n)),
-        failed: changed.filter((n) => failed.has(n)),
-        untouched: [...skipped],
-    };
+        await stopRemoved(session, plan, probed, result);
+    });
 }
 /** Nodes the last applied config had and this one drops: stopped with the same credentials. */
 async function stopRemoved(session, plan, probed, result) {
@@ -44430,8 +44112,6 @@ async function stopRemoved(session, plan, probed, result) {
         try {
             if (h.error)
                 throw Object.assign(new Error(h.error.message), { hint: h.error.hint });
-            if (member.role === 'worker')
-                await drainNode(session, node, probed.headView, result.warnings);
             const answer = await h.lib.stop();
             if (!answer.ok)
                 throw new Error(answer.error ?? 'stop failed');
@@ -44442,14 +44122,16 @@ async function stopRemoved(session, plan, probed, result) {
         }
     });
 }
+/** A node the head remembers but the config no longer has, to connect to and stop. */
 function memberNode(m, cluster) {
-    const match = /^\[?(.*?)\]?(?::(\d+))?$/.exec(m.ssh_url);
+    // the record holds an ssh_url a valid config had; should it not parse, it is still tried as a host name
+    const url = parseSshUrl(m.ssh_url);
     return {
         name: m.name,
         role: m.role,
         sshUrl: m.ssh_url,
-        host: match[1],
-        sshPort: match[2] ? Number(match[2]) : 22,
+        host: url.ok ? url.host : m.ssh_url,
+        sshPort: url.ok ? url.port : 22,
         ray: {},
         storage: { type: 'local', path: m.storage ?? undefined },
         users: [],
@@ -44462,45 +44144,24 @@ async function waitForNodes(session, wanted, probed, result, firstView) {
     const { cluster, options } = session;
     const head = session.handle(cluster.head);
     const deadline = Date.now() + options.timeoutSec * 1000;
-    const untouched = new Set(result.rollout?.untouched ?? []);
-    const failed = new Set([...result.errors.map((e) => e.node), ...untouched]);
+    const failed = new Set(result.errors.flatMap((e) => (e.node ? [e.node] : [])));
     const seenAlive = new Set();
     const t0 = Date.now();
     for (;;) {
-        const observed = new Map();
         let view = firstView;
         firstView = undefined;
         if (!view) {
             try {
                 // while Ray is starting, the dashboard answers within seconds: poll it alone, and only fall
                 // back to `ray.nodes()` (an `import ray`, seconds of CPU) when it stays silent
-                view = await headStatus(session, head, Date.now() - t0 > start_FALLBACK_AFTER_MS);
+                view = await headStatus(session, head, Date.now() - t0 > FALLBACK_AFTER_MS);
             }
             catch (err) {
                 view = undefined;
                 options.reporter.debug(`head status failed: ${err.message}`);
             }
         }
-        for (const node of cluster.nodes) {
-            if (node === cluster.head) {
-                observed.set(node.name, { reachable: true, status: view });
-                continue;
-            }
-            const probe = probed.probes.get(node.name);
-            const started = !failed.has(node.name);
-            observed.set(node.name, {
-                reachable: true,
-                status: {
-                    ok: true,
-                    // a worker the rollout did not touch still runs as it was found
-                    running: started || (untouched.has(node.name) && !!probe?.running),
-                    applied: started ? wanted.get(node.name) : (probe?.applied ?? null),
-                    ray_version: probe?.ray?.version,
-                    python_version: probe?.python?.version,
-                },
-            });
-        }
-        const assessment = assessCluster(cluster, wanted, observed);
+        const assessment = assessStarted(cluster, wanted, view, failed);
         for (const n of assessment.nodes) {
             if (n.state === 'running' && !seenAlive.has(n.name)) {
                 seenAlive.add(n.name);
@@ -44510,13 +44171,13 @@ async function waitForNodes(session, wanted, probed, result, firstView) {
             n.rayVersion ??= probe?.ray?.version;
             n.pythonVersion ??= probe?.python?.version;
         }
-        const settled = assessment.nodes.every((n) => n.state === 'running' || failed.has(n.name));
+        const settled = assessment.nodes.every((n) => n.state === 'running' || n.state === 'failed');
         if (settled || Date.now() > deadline) {
-            result.nodes = assessment.nodes.map((n) => untouched.has(n.name) ? n : failed.has(n.name) ? { ...n, state: 'failed' } : n);
+            result.nodes = assessment.nodes;
             result.aliveNodes = assessment.alive;
             result.status = assessment.status;
             if (!settled) {
-                for (const n of assessment.nodes.filter((x) => x.state !== 'running' && !failed.has(x.name))) {
+                for (const n of assessment.nodes.filter((x) => x.state !== 'running' && x.state !== 'failed')) {
                     fail(result, {
                         node: n.name,
                         host: n.host,
@@ -44527,7 +44188,7 @@ async function waitForNodes(session, wanted, probed, result, firstView) {
             }
             return;
         }
-        await new Promise((r) => setTimeout(r, start_POLL_MS));
+        await new Promise((r) => setTimeout(r, POLL_MS));
     }
 }
 /** What the head remembers (state/members.json) of this config, so a later run can stop dropped nodes. */
@@ -44541,11 +44202,6 @@ function membersRecord(session) {
         storage: n.storage.path ?? null,
     }));
     return { cluster: cluster.clusterName, nodes: members };
-}
-/** What the head remembers of the last applied config (ignored when another cluster wrote it). */
-function recordedMembers(session, probed) {
-    const record = probed.probes.get(session.cluster.head.name)?.members;
-    return record && record.cluster === session.cluster.clusterName ? record.nodes : [];
 }
 /**
  * Where each node stands when `start` ends early (preflight, lock or head failure): nothing after the
@@ -44569,62 +44225,6 @@ function markNodes(result, plan, errors) {
             state = 'stopped';
         return { ...n, state, ...(err ? { error: err } : {}) };
     });
-}
-
-;// CONCATENATED MODULE: ./src/engine/plan-run.ts
-// `plan`: what `start` would do. Offline from the previous config (a PR's base branch);
-// live, when credentials are present, from what runs on the nodes now.
-
-
-
-
-/** Whether a live look is possible at all: some key, agent or password to log in with. */
-function hasCredentials(cluster, options) {
-    const { ssh } = options;
-    return ssh.identities.length > 0 || !!ssh.agentSocket || cluster.nodes.some((n) => n.users.some((u) => u.password));
-}
-function previousConfig(options, result) {
-    if (options.previousConfigText === undefined)
-        return undefined;
-    const parsed = parseConfig(options.previousConfigText, `${options.configPath} (previous)`);
-    if (!parsed.config) {
-        result.warnings.push('the previous config is not valid, so every node is planned as new');
-    }
-    return parsed.config;
-}
-async function planCluster(session, result, clock) {
-    const { cluster, options } = session;
-    const previous = previousConfig(options, result);
-    if (options.offline || !hasCredentials(cluster, options)) {
-        result.plan = offlinePlan(cluster, previous);
-    }
-    else {
-        const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
-        const probed = await clock.phase('inspect', () => probeAll(session, handles, false));
-        const recorded = recordedMembers(session, probed);
-        const members = recorded.length
-            ? recorded
-            : (previous?.nodes.map((n) => ({ name: n.name, role: n.role, ssh_url: n.sshUrl })) ?? []);
-        const live = liveNodes(cluster, session, probed);
-        const unknown = new Map(handles.filter((h) => h.error).map((h) => [h.node.name, h.error.message]));
-        result.plan = withUnknownLiveState(livePlan(cluster, wantedSpecs(session), live, members), offlinePlan(cluster, previous), unknown, cluster);
-        for (const h of handles) {
-            if (h.error)
-                result.warnings.push(`${h.node.name}: live state unknown (${h.error.message})`);
-        }
-        for (const node of result.nodes) {
-            const p = probed.probes.get(node.name);
-            if (!p)
-                node.state = 'unreachable';
-            else {
-                node.state = !p.running ? 'stopped' : live.get(node.name)?.alive === false ? 'missing' : 'running';
-                node.rayVersion = p.ray?.version;
-                node.pythonVersion = p.python?.version;
-            }
-        }
-    }
-    result.changes = countChanges(result.plan);
-    result.disruption = clusterDisruption(result.plan, cluster.rollout, cluster.workers.length);
 }
 
 ;// CONCATENATED MODULE: ./src/engine/status.ts
@@ -44673,16 +44273,10 @@ async function clusterStatus(session, result, clock) {
 
 
 
-
-
 async function stopCluster(session, result, clock) {
     const { cluster, options } = session;
     await clock.phase('connect', () => session.connect(cluster.nodes));
     const reports = new Map(result.nodes.map((n) => [n.name, n]));
-    // the head's view names each worker's Ray node id, which the drain needs
-    const head = session.handle(cluster.head);
-    const drain = !options.noDrain && cluster.rollout.drainTimeoutSec > 0 && cluster.workers.length > 0;
-    const view = drain && head.lib ? await headStatus(session, head).catch(() => undefined) : undefined;
     const stopNode = async (node) => {
         const h = session.handle(node);
         const report = reports.get(node.name);
@@ -44693,8 +44287,6 @@ async function stopCluster(session, result, clock) {
             fail(result, { ...h.error, message: `not stopped: ${h.error?.message}` });
             return;
         }
-        if (view && node.role === 'worker')
-            await drainNode(session, node, view, result.warnings);
         const t0 = Date.now();
         try {
             const answer = await h.lib.stop();
@@ -44724,8 +44316,36 @@ async function stopCluster(session, result, clock) {
     result.aliveNodes = 0;
 }
 
+;// CONCATENATED MODULE: ./src/engine/defaults.ts
+const COMMANDS = ['validate', 'plan', 'start', 'status', 'stop'];
+const DEFAULT_CONFIG = 'ray-config.yaml';
+/** Nodes worked on at once. */
+const DEFAULT_CONCURRENCY = 16;
+/** Seconds per node for one command. */
+const DEFAULT_TIMEOUT_SEC = 300;
+/** A TCP connect + handshake gets 30 s at most, and never more than the whole per-node timeout. */
+function connectTimeoutSec(timeoutSec) {
+    return Math.min(30, timeoutSec);
+}
+
+;// CONCATENATED MODULE: ./src/engine/verdict.ts
+/** `failOnUnhealthy: false` lets `status` pass on an unhealthy cluster; `start` must leave it healthy. */
+function verdict(result, failOnUnhealthy = true) {
+    if (result.diagnostics.some((d) => d.severity === 'error'))
+        return 'invalid';
+    if (!result.ok)
+        return 'failed';
+    if (result.command === 'start' && result.status !== 'healthy')
+        return 'unhealthy';
+    if (result.command === 'status' && failOnUnhealthy && result.status !== 'healthy')
+        return 'unhealthy';
+    return 'pass';
+}
+
 ;// CONCATENATED MODULE: ./src/engine/index.ts
 // The engine's single entry point: both front ends call run() and render its RunResult.
+
+
 
 
 
@@ -44744,7 +44364,7 @@ async function run(options) {
     }
     const cluster = parsed.config;
     const result = clusterResult(options.command, cluster, parsed.diagnostics);
-    const clock = new PhaseClock(result);
+    const clock = new PhaseClock(result, options.reporter);
     if (options.command === 'validate') {
         clock.total();
         return result;
@@ -44953,12 +44573,8 @@ function summaryAt(result, ctx, limit) {
         parts.push(`### Nodes\n\n${markdownTable(NODE_COLUMNS, nodes, limit, 'nodes')}`);
     const plan = planRows(result);
     if (result.plan) {
-        parts.push(`### Plan\n\n${plan.length ? markdownTable(PLAN_COLUMNS, plan, limit, 'plan items') : 'Nothing to do.'}` +
-            (result.disruption && plan.length ? `\n\n**Disruption**: ${escapeHtml(result.disruption)}.` : ''));
+        parts.push(`### Plan\n\n${plan.length ? markdownTable(PLAN_COLUMNS, plan, limit, 'plan items') : 'Nothing to do.'}`);
     }
-    const rollout = rolloutText(result);
-    if (rollout)
-        parts.push(`### Rollout\n\n${escapeHtml(rollout)}`);
     const warnings = extraWarnings(result);
     if (warnings.length)
         parts.push(`### Warnings\n\n${markdownList(warnings.map(escapeHtml), limit, 'warnings')}`);
@@ -45025,19 +44641,9 @@ function summaryPart(result, ctx, limit) {
         const verdict = `**Config is valid**${warningCount ? ` (${warningCount} warning${warningCount === 1 ? '' : 's'})` : ''}.`;
         const counts = planCounts(result.plan);
         parts.push(`${verdict} ${result.plan ? `Plan: ${countsText(counts)}.` : 'No plan was made.'}`);
-        if (result.disruption)
-            parts.push(`**Disruption**: ${escapeHtml(result.disruption)}.`);
         if (result.plan?.length) {
-            const rows = [...result.plan].map((p) => [
-                p.node,
-                p.role,
-                p.host,
-                p.action,
-                p.disruption ?? '',
-                driftText(p.drift, 3),
-                p.reason,
-            ]);
-            parts.push(markdownTable(['node', 'role', 'host', 'action', 'disruption', 'changes', 'reason'], rows, limit, 'nodes'));
+            const rows = [...result.plan].map((p) => [p.node, p.role, p.host, p.action, driftText(p.drift, 3), p.reason]);
+            parts.push(markdownTable(['node', 'role', 'host', 'action', 'changes', 'reason'], rows, limit, 'nodes'));
         }
     }
     if (result.errors.length) {
@@ -45092,14 +44698,11 @@ function commentFooter(ctx) {
 
 ;// CONCATENATED MODULE: ./src/render/model.ts
 const model_NODE_COLUMNS = ['node', 'role', 'host', 'state', 'Ray version', 'resources', 'error'];
-const model_PLAN_COLUMNS = ['node', 'action', 'disruption', 'changes', 'reason'];
+const model_PLAN_COLUMNS = ['node', 'action', 'changes', 'reason'];
 function model_planCounts(plan) {
     const counts = { start: 0, restart: 0, keep: 0, stop: 0 };
-    for (const item of plan ?? []) {
+    for (const item of plan ?? [])
         counts[item.action] += 1;
-        if (item.liveStateUnknown)
-            counts.unknown = (counts.unknown ?? 0) + 1;
-    }
     return counts;
 }
 function model_errorDiagnostics(result) {
@@ -45112,10 +44715,7 @@ function plural(n, word) {
     return `${n} ${word}${n === 1 ? '' : 's'}`;
 }
 function model_countsText(c) {
-    const unknown = c.unknown
-        ? ` (live state unknown for ${plural(c.unknown, 'node')}: planned from the config diff)`
-        : '';
-    return `${c.start} to start, ${c.restart} to restart, ${c.keep} to keep, ${c.stop} to stop${unknown}`;
+    return `${c.start} to start, ${c.restart} to restart, ${c.keep} to keep, ${c.stop} to stop`;
 }
 /**
  * The one or two words a reader looks for first: the cluster's status for start/status/stop, the
@@ -45230,7 +44830,7 @@ function model_driftText(drift, max = Infinity) {
     return shown.join('; ');
 }
 function model_planRows(result, maxDrift = Infinity) {
-    return (result.plan ?? []).map((p) => [p.node, p.action, p.disruption ?? '', model_driftText(p.drift, maxDrift), p.reason]);
+    return (result.plan ?? []).map((p) => [p.node, p.action, model_driftText(p.drift, maxDrift), p.reason]);
 }
 /** Warnings not already shown as a diagnostic (the engine copies config warnings into `warnings`). */
 function model_extraWarnings(result) {
@@ -45245,14 +44845,6 @@ function model_diagnosticLocation(d) {
     return `${d.file}:${d.line}:${d.col}`;
 }
 const ACTION_ORDER = (/* unused pure expression or super */ null && (['start', 'restart', 'stop', 'keep']));
-/** Where a rolling apply left the changed nodes: "done: w1, w2; failed: w3; untouched: w4". */
-function model_rolloutText(result) {
-    const r = result.rollout;
-    if (!r || (!r.failed.length && !r.untouched.length))
-        return undefined;
-    const part = (label, names) => `${label}: ${names.length ? names.join(', ') : 'none'}`;
-    return [part('done', r.done), part('failed', r.failed), part('untouched', r.untouched)].join('; ');
-}
 
 ;// CONCATENATED MODULE: ./src/render/terminal.ts
 
@@ -45297,12 +44889,7 @@ function renderTerminal(result, options) {
             out.push('nothing to do');
         else
             out.push(...textTable([...model_PLAN_COLUMNS], plan, (row, i, cell) => i === 1 && colorOf(row[1]) ? paint(cell, colorOf(row[1])) : cell));
-        if (result.disruption && plan.length)
-            out.push(`disruption: ${oneLine(result.disruption)}`);
     }
-    const rollout = model_rolloutText(result);
-    if (rollout)
-        out.push('', `${paint('rollout', 'bold')} ${rollout}`);
     if (result.errors.length) {
         out.push('', paint('errors', 'bold'));
         for (const e of result.errors) {
@@ -45347,12 +44934,10 @@ const SIGN = { start: '+', restart: '~', stop: '-', keep: ' ' };
 function renderPlanText(result) {
     const plan = result.plan ?? [];
     const lines = plan.map((p) => {
-        const disruption = p.disruption && p.disruption !== p.action ? ` [${p.disruption}]` : '';
-        const head = `${SIGN[p.action]} ${p.node} (${p.role}, ${p.host}): ${p.action}${p.reason ? `, ${p.reason}` : ''}${disruption}`;
+        const head = `${SIGN[p.action]} ${p.node} (${p.role}, ${p.host}): ${p.action}${p.reason ? `, ${p.reason}` : ''}`;
         return [head, ...p.drift.map((d) => `    ${d.field}: ${d.from || '(none)'} -> ${d.to || '(none)'}`)].join('\n');
     });
-    const impact = result.disruption ? [`Disruption: ${result.disruption}.`] : [];
-    return [...lines, `Plan: ${countsText(planCounts(plan))}.`, ...impact].join('\n');
+    return [...lines, `Plan: ${countsText(planCounts(plan))}.`].join('\n');
 }
 
 ;// CONCATENATED MODULE: ./src/render/index.ts
@@ -45370,23 +44955,22 @@ const external_node_util_namespaceObject = require("node:util");
 ;// CONCATENATED MODULE: ./src/cli/args.ts
 // `nokube ray <command> [flags]`: argv into typed CLI settings, or a usage error (exit 2).
 
-const COMMANDS = ['validate', 'plan', 'start', 'status', 'stop'];
+
 const USAGE = `Usage: nokube ray <validate|plan|start|status|stop> [options]
 
 Deploy, check and stop a Ray cluster on your own machines over SSH, from one ray-config.yaml.
 
 Options:
-  --config FILE                    cluster config (default: ray-config.yaml)
+  --config FILE                    cluster config (default: ${DEFAULT_CONFIG})
   --identity KEYFILE               private key to log in with; repeatable
                                    (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa, and ssh-agent)
   --known-hosts FILE               known_hosts to verify host keys (default: ~/.ssh/known_hosts)
   --user NAME                      login user for nodes whose config has no users
   --insecure-skip-host-key-check   connect to hosts whose key is not known (not recommended)
-  --concurrency N                  nodes worked on at once (default: 16)
-  --timeout S                      seconds per node for one command (default: 300)
+  --concurrency N                  nodes worked on at once (default: ${DEFAULT_CONCURRENCY})
+  --timeout S                      seconds per node for one command (default: ${DEFAULT_TIMEOUT_SEC})
   --previous FILE                  plan: compare against this config instead of the live cluster
   --offline                        plan: do not contact the nodes
-  --no-drain                       stop: stop workers at once, without letting running tasks finish
   --json                           print one JSON document (keys: the Action's outputs)
   -h, --help                       this help
   --version                        the version
@@ -45416,7 +45000,6 @@ function parseCliArgs(argv) {
                 timeout: { type: 'string' },
                 previous: { type: 'string' },
                 offline: { type: 'boolean' },
-                'no-drain': { type: 'boolean' },
                 json: { type: 'boolean' },
                 help: { type: 'boolean', short: 'h' },
                 version: { type: 'boolean' },
@@ -45444,16 +45027,15 @@ function parseCliArgs(argv) {
     return {
         settings: {
             command: command,
-            config: values.config ?? 'ray-config.yaml',
+            config: values.config ?? DEFAULT_CONFIG,
             identities: values.identity ?? [],
             knownHosts: values['known-hosts'],
             user: values.user,
             insecureSkipHostKeyCheck: !!values['insecure-skip-host-key-check'],
-            concurrency: positiveInt(values.concurrency, 16, '--concurrency'),
-            timeoutSec: positiveInt(values.timeout, 300, '--timeout'),
+            concurrency: positiveInt(values.concurrency, DEFAULT_CONCURRENCY, '--concurrency'),
+            timeoutSec: positiveInt(values.timeout, DEFAULT_TIMEOUT_SEC, '--timeout'),
             previous: values.previous,
             offline: !!values.offline,
-            noDrain: !!values['no-drain'],
             json: !!values.json,
         },
     };
@@ -45580,18 +45162,11 @@ async function main(argv, io) {
         if (!invalid)
             io.stdout(mask.apply(renderTerminal(result, { color: io.isTTY && !io.env.NO_COLOR })) + '\n');
     }
-    return exitCode(result, invalid);
+    return exitCode(result);
 }
-function exitCode(result, invalid) {
-    if (invalid)
-        return 2;
-    if (!result.ok)
-        return 1;
-    if (result.command === 'status' && result.status !== 'healthy')
-        return 1;
-    if (result.command === 'start' && result.status !== 'healthy')
-        return 1;
-    return 0;
+const EXIT_CODES = { pass: 0, invalid: 2, failed: 1, unhealthy: 1 };
+function exitCode(result) {
+    return EXIT_CODES[verdict(result)];
 }
 function buildOptions(s, env, reporter) {
     const ssh = (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.homedir)(), '.ssh');
@@ -45639,7 +45214,7 @@ function buildOptions(s, env, reporter) {
             knownHosts,
             insecureSkipHostKeyCheck: s.insecureSkipHostKeyCheck,
             defaultUser: s.user,
-            connectTimeoutSec: Math.min(30, s.timeoutSec),
+            connectTimeoutSec: connectTimeoutSec(s.timeoutSec),
         },
         concurrency: s.concurrency,
         timeoutSec: s.timeoutSec,
@@ -45648,7 +45223,8 @@ function buildOptions(s, env, reporter) {
         reporter,
         previousConfigText,
         offline: s.offline || (s.previous !== undefined && s.command === 'plan'),
-        noDrain: s.noDrain,
+        // the CLI run as a workflow step names the run in the deploy lock, as the Action does
+        deployer: env.GITHUB_RUN_ID ? `run ${env.GITHUB_RUN_ID}` : undefined,
     };
 }
 

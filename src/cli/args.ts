@@ -20,6 +20,7 @@ Options:
   --offline                        plan: do not contact the nodes
   --no-drain                       stop: stop workers at once, without letting running tasks finish
   --json                           print one JSON document (keys: the Action's outputs)
+  --timeline                       also show when each node spent its time in which phase
   -h, --help                       this help
   --version                        the version
 
@@ -43,6 +44,7 @@ export interface CliSettings {
   offline: boolean;
   noDrain: boolean;
   json: boolean;
+  timeline: boolean;
 }
 
 export class UsageError extends Error {}
@@ -68,6 +70,7 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
         offline: { type: 'boolean' },
         'no-drain': { type: 'boolean' },
         json: { type: 'boolean' },
+        timeline: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -99,6 +102,7 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
       offline: !!values.offline,
       noDrain: !!values['no-drain'],
       json: !!values.json,
+      timeline: !!values.timeline,
     },
   };
 }

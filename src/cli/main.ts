@@ -60,10 +60,14 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     const doc: Record<string, unknown> = { ...runOutputs(result) };
     if (!result.ok) doc.errors = runErrors(result);
     if (result.warnings.length) doc.warnings = result.warnings;
+    if (settings.timeline) doc.timeline = result.timeline ?? [];
     io.stdout(mask.apply(JSON.stringify(doc, null, 2)) + '\n');
   } else {
     for (const d of result.diagnostics) io.stderr(formatDiagnostic(d) + '\n');
-    if (!invalid) io.stdout(mask.apply(renderTerminal(result, { color: io.isTTY && !io.env.NO_COLOR })) + '\n');
+    if (!invalid)
+      io.stdout(
+        mask.apply(renderTerminal(result, { color: io.isTTY && !io.env.NO_COLOR, timeline: settings.timeline })) + '\n',
+      );
   }
   return exitCode(result);
 }

@@ -5,7 +5,8 @@ import { isIP } from 'node:net';
 import type { ClusterConfig, NodeSpec } from '../config/types';
 import { RemoteLib, loadRemoteLib, type RemoteLibSource } from '../remote/client';
 import { connectNode, mapLimit, type NodeConnection } from '../ssh';
-import type { RunError, RunOptions } from './types';
+import { TimelineRecorder } from './timeline';
+import type { NodePhase, RunError, RunOptions } from './types';
 
 export interface NodeHandle {
   node: NodeSpec;
@@ -19,6 +20,8 @@ export interface NodeHandle {
 
 export class ClusterSession {
   readonly handles = new Map<string, NodeHandle>();
+  /** Per node, when each phase ran (RunResult.timeline). */
+  readonly timeline = new TimelineRecorder();
   private readonly libSource: RemoteLibSource;
 
   constructor(
@@ -58,15 +61,30 @@ export class ClusterSession {
           timeoutMs: this.options.timeoutSec * 1000,
           rayVenv: this.cluster.install ? this.cluster.rayVersion : undefined,
           debug: (m) => reporter.debug(`[${node.name}] ${m}`),
+          timed: (what, a, b) => {
+            const phase = this.phaseOf(what);
+            if (phase) this.timeline.span(node.name, phase, a, b);
+          },
         });
         h.connectMs = Date.now() - t0;
+        this.timeline.span(node.name, 'connect', t0);
         reporter.node(node.name, `connected as ${h.conn.user}`, h.connectMs);
       } catch (err) {
         h.error = nodeError(node, err);
+        this.timeline.span(node.name, 'connect', t0);
         reporter.node(node.name, `cannot connect: ${h.error.message}`, Date.now() - t0);
       }
     });
     return nodes.map((n) => this.handle(n));
+  }
+
+  /** The timeline phase of a remote_lib call; the head's status polls while starting are `alive`, drawn apart. */
+  private phaseOf(what: string): NodePhase | undefined {
+    const command = this.options.command;
+    if (what === 'probe') return command === 'plan' ? 'inspect' : 'preflight';
+    if (what === 'status') return command === 'status' ? 'status' : undefined;
+    if (what === 'upload' || what === 'start' || what === 'stop') return what;
+    return undefined; // lock, unlock
   }
 
   close(): void {

@@ -265,6 +265,7 @@ async function waitForNodes(
     for (const n of assessment.nodes) {
       if (n.state === 'running' && !seenAlive.has(n.name)) {
         seenAlive.add(n.name);
+        session.timeline.alive(n.name);
         options.reporter.node(n.name, "alive in the head's view", Date.now() - t0);
       }
       const probe = probed.probes.get(n.name);

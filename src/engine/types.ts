@@ -136,6 +136,21 @@ export interface Timing {
   ms: number;
 }
 
+/** One node's phases, as a timeline shows them. */
+export type NodePhase = 'connect' | 'preflight' | 'inspect' | 'upload' | 'start' | 'alive' | 'status' | 'stop';
+
+export interface PhaseSpan {
+  phase: NodePhase;
+  /** From the start of the run. */
+  startMs: number;
+  endMs: number;
+}
+
+export interface NodeTimeline {
+  node: string;
+  spans: PhaseSpan[];
+}
+
 export interface RunResult {
   command: Command;
   configPath: string;
@@ -161,6 +176,8 @@ export interface RunResult {
   errors: RunError[];
   warnings: string[];
   timings: Timing[];
+  /** Per node, when each of its phases ran (commands that contact nodes). */
+  timeline?: NodeTimeline[];
   /** The parsed config, when it was valid (renderers use it for tables). */
   config?: ClusterConfig;
 }

@@ -61,6 +61,8 @@ export interface RemoteLibOptions {
   /** ray_spec.install: the Ray version whose tool-installed venv, once there, is the node's Ray. */
   rayVenv?: string;
   debug?: (message: string) => void;
+  /** Told how long each call (by verb) and each upload of the library (`upload`) took, in epoch ms. */
+  timed?: (what: string, t0: number, t1: number) => void;
 }
 
 export class RemoteLib {
@@ -102,12 +104,17 @@ export class RemoteLib {
     });
     this.opts.debug?.(`remote: ${verb} (${line})`);
     const limit = timeoutMs ?? this.opts.timeoutMs;
+    let t0 = Date.now();
     let res = await this.shell.exec(line, { stdin, timeoutMs: limit });
     if (res.code === MISSING_LIB && !this.uploaded) {
       this.opts.debug?.(`remote: uploading ${this.fileName}`);
+      const u0 = Date.now();
       await this.upload();
+      t0 = Date.now();
+      this.opts.timed?.('upload', u0, t0);
       res = await this.shell.exec(line, { stdin, timeoutMs: limit });
     }
+    this.opts.timed?.(verb, t0, Date.now());
     if (res.stderr.trim()) this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
     if (res.code === 127) {
       throw new RemoteError(

@@ -9,6 +9,7 @@ import { authFailure, planLogins, protocolMethod, type AuthStep, type LoginPlan 
 import { SshError, hostPort, transportHint } from './errors';
 import { hostKeyCheck, type HostKeyCheck } from './host-key';
 import { SshConnection, type NodeConnection } from './connection';
+import { retryThrottled } from './throttle';
 
 export interface ConnectContext {
   env: Record<string, string | undefined>;
@@ -38,7 +39,11 @@ export async function connectNode(node: NodeSpec, opts: SshOptions, ctx: Connect
     let attempt: Attempt = {};
     let refused: SshError | undefined;
     do {
-      attempt = await login(node, plan, hostKey, opts, ctx, tried, refused);
+      const before = refused;
+      attempt = await retryThrottled(() => login(node, plan, hostKey, opts, ctx, tried, before), {
+        budgetMs: Math.max(1, opts.connectTimeoutSec) * 1000,
+        debug: (m) => ctx.reporter.debug(`[${node.name}] ${m}`),
+      });
       refused = attempt.refused;
     } while (attempt.retry);
     if (attempt.connection) return attempt.connection;
