@@ -582,6 +582,10 @@ def verb_probe(inp):
         "applied": read_json_file(os.path.join(state_dir(storage), "applied.json")),
         "temp_dir": temp_dir_for(cluster, storage),
     }
+    if pids:
+        # the Ray the running processes were started with (an upgrade installs another one beside it)
+        out["running_ray_version"] = (read_json_file(os.path.join(state_dir(storage), "runtime.json")) or {}).get(
+            "ray_version")
     if err:
         out["storage"]["error"] = err
     if inp.get("role") == "head":
@@ -975,6 +979,182 @@ def verb_status(inp, pids=None):
     return out
 
 
+_DRAIN_SNIPPET = r"""
+import json, sys, ray
+from ray.core.generated import autoscaler_pb2
+gcs = ray._raylet.GcsClient(address=sys.argv[1])
+accepted, message = gcs.drain_node(sys.argv[2], autoscaler_pb2.DrainNodeReason.Value("DRAIN_NODE_REASON_PREEMPTION"),
+                                   "nokube: stopping this node for a deploy", int(sys.argv[3]))
+print("NOKUBE_DRAIN=" + json.dumps({"accepted": bool(accepted), "message": message}))
+"""
+
+
+def _running_tasks(port, token, node_id, timeout=5.0):
+    """Tasks the state API lists as RUNNING on one node (None when it cannot tell)."""
+    import urllib.request
+
+    q = ("filter_keys=node_id&filter_predicates=%3D&filter_values={0}"
+         "&filter_keys=state&filter_predicates=%3D&filter_values=RUNNING").format(node_id)
+    url = "http://127.0.0.1:%d/api/v0/tasks?limit=10000&detail=false&timeout=%d&%s" % (port, int(timeout), q)
+    req = urllib.request.Request(url)
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            body = json.loads(r.read().decode())
+        data = body.get("data", {}).get("result", {})
+        rows = data.get("result", data) if isinstance(data, dict) else data
+        return len(rows)
+    except Exception as e:
+        log("task count on %s failed: %s" % (node_id, e))
+        return None
+
+
+def verb_drain(inp):
+    """Head: drains one node through the GCS (Ray's DrainNode, as `ray drain-node` sends it), then
+    waits until the node has left the cluster (its raylet exits once idle) or the deadline passes."""
+    cluster = cluster_name(inp)
+    storage = storage_path(inp)
+    sd = state_dir(storage)
+    runtime = read_json_file(os.path.join(sd, "runtime.json")) or {}
+    node_id = str(inp.get("node_id") or "")
+    if not re.match(r"^[0-9a-f]{8,}$", node_id):
+        raise Fail("drain needs the node's hex id, got %r" % node_id)
+    deadline_sec = max(0.0, float(inp.get("deadline_sec") or 0))
+    dport = int(inp.get("dashboard_port") or runtime.get("dashboard_port") or 8265)
+    gport = int(inp.get("gcs_port") or runtime.get("gcs_port") or 6379)
+    token_path = os.path.join(sd, "auth_token")
+    token = read_token(token_path) if runtime.get("auth") == "token" else None
+    python = runtime.get("python") or (find_ray(inp.get("python"))[0] or {}).get("python")
+    if not python:
+        raise Fail("no Ray found on the head to send the drain request with")
+    env = dict(os.environ)
+    env.pop("RAY_ADDRESS", None)
+    env["RAY_AUTH_MODE"] = "token" if token else "disabled"
+    if token:
+        env["RAY_AUTH_TOKEN_PATH"] = token_path
+    t0 = time.time()
+    deadline_ms = int((t0 + deadline_sec) * 1000)
+    p = subprocess.run([python, "-c", _DRAIN_SNIPPET, "127.0.0.1:%d" % gport, node_id, str(deadline_ms)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, timeout=120)
+    answer = None
+    for line in p.stdout.decode(errors="replace").splitlines():
+        if line.startswith("NOKUBE_DRAIN="):
+            answer = json.loads(line[len("NOKUBE_DRAIN="):])
+    if answer is None:
+        raise Fail("the drain request failed: %s" % p.stderr.decode(errors="replace").strip()[-500:])
+    if not answer["accepted"]:
+        return {"ok": True, "accepted": False, "message": answer["message"], "drained": False,
+                "waited_ms": int((time.time() - t0) * 1000)}
+    end = t0 + deadline_sec
+    drained = False
+    while True:
+        try:
+            view = [n for n in _http_nodes(dport, token) if n.get("node_id") == node_id]
+        except Exception as e:  # the dashboard is busy: look again
+            log("node view failed: %s" % e)
+            view = None
+        if view is not None and not any(n.get("alive") for n in view):
+            drained = True
+            break
+        if time.time() >= end:
+            break
+        time.sleep(0.25)
+    out = {"ok": True, "accepted": True, "drained": drained, "waited_ms": int((time.time() - t0) * 1000)}
+    if not drained:
+        out["running_tasks"] = _running_tasks(dport, token, node_id)
+    return out
+
+
+VENV_DONE = ".nokube-installed"  # written last: a venv without it is a failed or interrupted install
+
+
+def venv_dir(storage, ray_version):
+    return os.path.join(storage, "venvs", "ray-" + ray_version)
+
+
+def installed_python(storage, ray_version):
+    """The interpreter of a complete tool-installed venv for this Ray version, else None."""
+    d = venv_dir(storage, ray_version)
+    py = os.path.join(d, "bin", "python")
+    return py if os.path.isfile(os.path.join(d, VENV_DONE)) and os.access(py, os.X_OK) else None
+
+
+def pip_command(python, ray_version, extras, index_url=None, find_links=None):
+    req = "ray[%s]==%s" % (",".join(extras), ray_version) if extras else "ray==%s" % ray_version
+    argv = [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", req]
+    if index_url:
+        argv += ["--index-url", index_url]
+    if find_links:
+        argv += ["--find-links", find_links]
+    # pip ignores a plain-http index or links page unless its host is trusted
+    for url in (index_url, find_links):
+        m = re.match(r"^http://([^/:]+|\[[^\]]+\])", url or "")
+        if m and m.group(1) not in argv:
+            argv += ["--trusted-host", m.group(1)]
+    return argv
+
+
+def verb_install(inp):
+    """Installs ray[<extras>]==<ray_version> into <storage>/venvs/ray-<version>, made from `base_python`.
+    A failed install removes its half-made venv: whatever Ray the node had before stays as it was."""
+    storage = storage_path(inp)
+    version = str(inp.get("ray_version") or "")
+    if not re.match(r"^[0-9][A-Za-z0-9.+-]*$", version):
+        raise Fail("install needs a Ray version, got %r" % version)
+    extras = [str(e) for e in (inp.get("extras") or [])]
+    done = installed_python(storage, version)
+    if done:
+        return {"ok": True, "installed": False, "python": done}
+    writable, err = storage_check(storage)
+    if not writable:
+        raise Fail(err)
+    base = inp.get("base_python") or "python3"
+    exe = base if os.sep in base else shutil.which(base)
+    if not exe:
+        raise Fail("python interpreter %r not found on PATH" % base, "install python3, or set ray_spec.python")
+    d = venv_dir(storage, version)
+    shutil.rmtree(d, ignore_errors=True)  # an earlier failed attempt
+    os.makedirs(os.path.dirname(d), exist_ok=True)
+    log_path = os.path.join(storage, "logs", "install-ray-%s.log" % version)
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    timeout = float(inp.get("timeout_sec") or 1800)
+    pip = pip_command(os.path.join(d, "bin", "python"), version, extras, inp.get("index_url"), inp.get("find_links"))
+    steps = [([exe, "-m", "venv", d], "%s -m venv %s" % (exe, d)), (pip, " ".join(pip))]
+    t0 = time.time()
+    with open(log_path, "wb") as logf:
+        for argv, shown in steps:
+            logf.write(("$ %s\n" % shown).encode())
+            logf.flush()
+            try:
+                p = subprocess.run(argv, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   timeout=max(1.0, timeout - (time.time() - t0)))
+                rc = p.returncode
+            except subprocess.TimeoutExpired:
+                rc = "timeout after %ds" % timeout
+            except OSError as e:
+                rc = e.strerror
+            if rc != 0:
+                shutil.rmtree(d, ignore_errors=True)
+                tail = _ANSI.sub("", tail_text(log_path, lines=15))
+                hint = "read the whole output in %s" % log_path
+                if argv[1:3] == ["-m", "venv"]:
+                    hint = "the node's Python cannot make a virtual environment: install python3-venv (Debian/Ubuntu: apt-get install python3-venv); " + hint
+                elif "No space left" in tail:
+                    hint = "the disk holding %s is full: free space there; %s" % (storage, hint)
+                return {"ok": False, "error": "%s failed (%s)" % ("making the venv" if argv is not pip else "pip install",
+                                                                  "exit %s" % rc if isinstance(rc, int) else rc),
+                        "hint": hint, "command": shown, "log_tail": tail, "installed": False}
+    info = interpreter_info(os.path.join(d, "bin", "python"))
+    if info.get("ray_version") != version:
+        shutil.rmtree(d, ignore_errors=True)
+        raise Fail("pip finished but Ray %s is not importable from %s (found %s)" % (version, d, info.get("ray_version")))
+    with open(os.path.join(d, VENV_DONE), "w") as f:
+        f.write(json.dumps({"ray_version": version, "extras": extras, "at": time.time()}))
+    return {"ok": True, "installed": True, "python": os.path.join(d, "bin", "python"),
+            "install_ms": int((time.time() - t0) * 1000)}
+
+
 def verb_stop(inp):
     cluster = cluster_name(inp)
     storage = storage_path(inp)
@@ -1050,7 +1230,8 @@ def verb_unlock(inp):
     return {"ok": True, "released": True}
 
 
-VERBS = {"probe": verb_probe, "start": verb_start, "status": verb_status, "stop": verb_stop,
+VERBS = {"probe": verb_probe, "start": verb_start, "status": verb_status, "stop": verb_stop, "drain": verb_drain,
+         "install": verb_install,
          "lock": verb_lock, "unlock": verb_unlock}
 
 
@@ -1069,6 +1250,11 @@ def main(argv=None):
     else:
         t0 = time.time()
         try:
+            if inp.get("ray_venv") and argv[0] != "install":
+                # ray_spec.install: a complete tool-installed venv of that Ray version is the node's Ray
+                venv_python = installed_python(storage_path(inp), str(inp["ray_venv"]))
+                if venv_python:
+                    inp["python"] = venv_python
             out = VERBS[argv[0]](inp)
         except Fail as e:
             out = {"ok": False, "error": e.error}

@@ -40,7 +40,9 @@ const SIZES = (process.env.NOKUBE_BENCH_SIZES || '3,8')
   .map(Number)
   .filter((n) => n >= 2);
 const RAY_UP = process.env.NOKUBE_BENCH_RAY_UP !== '0';
-const ONLY = new Set((process.env.NOKUBE_BENCH_ONLY || 'cold,keep,status,stop,plan,fanstatus,rayup,jump').split(','));
+const ONLY = new Set(
+  (process.env.NOKUBE_BENCH_ONLY || 'cold,keep,status,stop,plan,fanstatus,rayup,jump,rolling,install').split(','),
+);
 const VENV = process.env.NOKUBE_VENV || '/opt/nokube-venv';
 const STATE = `${process.env.NOKUBE_TESTHOSTS_BASE ?? '/var/lib'}/nokube-testhosts-${POOL}`;
 const WORK = join(STATE, 'bench');
@@ -177,12 +179,14 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 // ---------------------------------------------------------------------------------------------
 // configs
 
-function nokubeConfig(name, n, ips) {
+/** `lastCpus`: num_cpus of the last worker (a rolling change); `install`: ray_spec.install set. */
+function nokubeConfig(name, n, ips, { lastCpus = 1, install = false } = {}) {
   const lines = [
     'ray_spec:',
     `  dashboard_port: ${DASH_PORT}`,
     `  max_workers: ${Math.max(100, n)}`,
     `  cluster_name: ${name}`,
+    ...(install ? ['  ray_version: "2.60.0"', '  install: {extras: [default]}'] : []),
     'nodes:',
   ];
   for (let i = 0; i < n; i++) {
@@ -190,7 +194,7 @@ function nokubeConfig(name, n, ips) {
     lines.push(`  - ssh_url: "${ips[i]}:22"`, `    name: ${name}-n${i + 1}`, `    role: ${head ? 'head' : 'worker'}`);
     lines.push('    ray_config:');
     if (head) lines.push(`      port: ${CLIENT_PORT}`, `      dashboard_port: ${DASH_PORT}`);
-    lines.push('      num_cpus: 1', `      object_store_memory: ${OSM}`);
+    lines.push(`      num_cpus: ${i === n - 1 && !head ? lastCpus : 1}`, `      object_store_memory: ${OSM}`);
     lines.push(`    storage: {type: local, path: /opt/nokube/data/${name}}`);
   }
   return lines.join('\n') + '\n';
@@ -220,6 +224,8 @@ function parseJson(r) {
     return undefined;
   }
 }
+
+const F_last = (results, key) => results.figures[key]?.at(-1);
 
 // ---------------------------------------------------------------------------------------------
 // the plain-ssh baseline: OpenSSH, one connection per command, exactly Ray's commands
@@ -288,6 +294,16 @@ async function plainStart(n, ips) {
   );
   workers.forEach((w, k) => must(w, `plain worker ${k + 1} start`));
   if (!(await waitAlive(ips[0], n, benchToken, 120_000))) throw new Error(`plain: ${n} nodes not alive in 120 s`);
+  return performance.now() - t0;
+}
+
+/** Plain ssh: `ray stop` + `ray start` of the last worker, until the head lists every node alive again. */
+async function plainRestartLast(n, ips) {
+  const t0 = performance.now();
+  const ip = ips[n - 1];
+  must(await run(sshArgv(ip, 'ray stop >/dev/null 2>&1'), { timeoutMs: 120_000 }), 'plain worker stop');
+  must(await run(sshArgv(ip, plainStartLine(false, ips[0], ip, n - 1)), { timeoutMs: 180_000 }), 'plain worker start');
+  if (!(await waitAlive(ips[0], n, benchToken, 120_000))) throw new Error(`plain: worker not alive again in 120 s`);
   return performance.now() - t0;
 }
 
@@ -769,6 +785,53 @@ async function main() {
       }
       await killRay(n); // nothing may linger into the next round (both sides stopped already)
     }
+    if (n === maxSize && n >= 2 && (ONLY.has('rolling') || ONLY.has('install'))) {
+      const rolled = join(WORK, `${name}-rolled.yaml`);
+      const installCfg = join(WORK, `${name}-install.yaml`);
+      writeFileSync(rolled, nokubeConfig(name, n, ips, { lastCpus: 2 }));
+      writeFileSync(installCfg, nokubeConfig(name, n, ips, { install: true }));
+      for (let round = 0; round < ROUNDS; round++) {
+        log(`${n} nodes, rolling/install round ${round + 1}/${ROUNDS}`);
+        const doNokube = async () => {
+          must(await nokube(['start'], cfg), 'nokube start before the rolling change');
+          if (ONLY.has('install')) {
+            // nothing to install (Ray 2.60.0 is there) next to the same no-op start without install
+            const pair = round % 2 === 0 ? ['keep', 'install'] : ['install', 'keep'];
+            for (const which of pair) {
+              const r = await nokube(['start'], which === 'keep' ? cfg : installCfg);
+              if (r.code !== 0 || parseJson(r)?.changes !== 0 || /installing/.test(r.stderr))
+                throw new Error(`nokube ${which} no-op start: ${r.stdout.slice(-2000)}${r.stderr.slice(-1000)}`);
+              add(which === 'keep' ? `noopKeep${n}` : `noopInstall${n}`, r.ms);
+            }
+            log(
+              `  no-op start ${fmtS(F_last(results, `noopKeep${n}`))} s, with install ${fmtS(F_last(results, `noopInstall${n}`))} s`,
+            );
+          }
+          if (ONLY.has('rolling')) {
+            const r = await nokube(['start'], rolled);
+            const j = parseJson(r);
+            if (r.code !== 0 || j?.status !== 'healthy' || j?.changes !== 1)
+              throw new Error(`nokube rolling start: ${r.stdout.slice(-2000)}${r.stderr.slice(-1000)}`);
+            add(`rolling${n}`, r.ms);
+            log(`  nokube rolling change of 1 worker ${fmtS(r.ms)} s`);
+          }
+          must(await nokube(['stop'], cfg), 'nokube stop after the rolling change');
+        };
+        const doPlain = async () => {
+          if (!ONLY.has('rolling')) return;
+          await plainStart(n, ips);
+          const t = await plainRestartLast(n, ips);
+          add(`plainRestart${n}`, t);
+          log(`  plain ssh ray stop + ray start of 1 worker ${fmtS(t)} s`);
+          await plainStop(n, ips);
+        };
+        // nothing of one side may linger into the other's start
+        for (const side of round % 2 === 0 ? [doNokube, doPlain] : [doPlain, doNokube]) {
+          await side();
+          await killRay(n);
+        }
+      }
+    }
     if (RAY_UP && ONLY.has('rayup')) {
       await rayUpBashrc(n, true);
       for (let round = 0; round < ROUNDS; round++) {
@@ -899,6 +962,32 @@ async function main() {
       baselineName: 'direct',
       ratio: a.median / b.median,
       target: '–',
+    });
+  }
+  const big = Math.max(...SIZES);
+  if (F[`rolling${big}`] && F[`plainRestart${big}`]) {
+    const a = stat(F[`rolling${big}`]);
+    const b = stat(F[`plainRestart${big}`]);
+    rows.push({
+      figure: `rolling change of 1 worker, ${big} nodes (drained, until alive again)`,
+      nokube: a,
+      baseline: b,
+      baselineName: 'plain ssh ray stop + ray start',
+      ratio: a.median / b.median,
+      target: '–',
+    });
+  }
+  if (F[`noopInstall${big}`] && F[`noopKeep${big}`]) {
+    const a = stat(F[`noopInstall${big}`]);
+    const b = stat(F[`noopKeep${big}`]);
+    rows.push({
+      figure: `start with ray_spec.install, nothing to install, ${big} nodes`,
+      nokube: a,
+      baseline: b,
+      baselineName: 'no-op start without install',
+      ratio: a.median / b.median,
+      target: '≤ 1.1×',
+      ok: a.median / b.median <= 1.1,
     });
   }
   rows.push(...fanOutRows(F));

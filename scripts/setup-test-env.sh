@@ -2,6 +2,7 @@
 # Idempotent installer of what the end-to-end tests need on a fresh Debian machine (run as root):
 #   - packages: openssh-server iproute2 procps util-linux python3-venv rsync (apt-get update once, only when missing)
 #   - venv /opt/nokube-venv from /usr/bin/python3 with ray[default]==${RAY_VERSION:-2.60.0}
+#   - a local package index of Ray wheels (two versions) for the install tests: scripts/prepare-wheels.sh
 #   - pytest for `python3 -m pytest` (the python3 first on PATH, e.g. pyenv's, else /usr/bin/python3)
 # Quiet on success; prints what it does and fails loudly otherwise.
 set -euo pipefail
@@ -46,6 +47,9 @@ if [ "$(venv_ray_version)" != "$RAY_VERSION" ]; then
   [ "$(venv_ray_version)" = "$RAY_VERSION" ] || die "ray $RAY_VERSION not importable from $VENV"
 fi
 chmod -R a+rX "$VENV" 2>/dev/null || true
+
+# --- Ray wheels for ray_spec.install tests (cached outside the repo; a no-op once complete) ---------
+"$(dirname "$(readlink -f "$0")")/prepare-wheels.sh"
 
 # --- pytest ---------------------------------------------------------------------------------
 py=$(command -v python3 || echo /usr/bin/python3)

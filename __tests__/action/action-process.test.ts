@@ -173,7 +173,7 @@ describe('plan on a pull request', () => {
     expect(body.split('\n')[0]).toBe(MARKER);
     expect(body).toContain('**Config is valid**');
     expect(body).toContain('Plan: 1 to start, 1 to restart, 1 to keep, 0 to stop.');
-    expect(body).toMatch(/\| ray-w1 \| worker \| 127\.0\.0\.2 \| restart \| [^|]*2 → 4/);
+    expect(body).toMatch(/\| ray-w1 \| worker \| 127\.0\.0\.2 \| restart \| restart \(rolling\) \| [^|]*2 → 4/);
     expect(body).toContain('commit <code>2222222</code>');
     expect(first.outputs.changes).toBe('2');
     // The files were listed page by page (3 files, 2 per page) and the base config read at the base SHA.

@@ -73,6 +73,7 @@ describe('nokube ray arguments', () => {
         timeoutSec: 60,
         previous: undefined,
         offline: false,
+        noDrain: false,
         json: true,
         timeline: true,
       },

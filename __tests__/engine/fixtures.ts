@@ -1,5 +1,5 @@
 // Hand-built cluster configs for the engine's pure parts (independent of the parser).
-import type { ClusterConfig, NodeSpec } from '../../src/config/types';
+import { DEFAULT_ROLLOUT, type ClusterConfig, type NodeSpec } from '../../src/config/types';
 
 export function node(name: string, role: 'head' | 'worker', host: string, ray: NodeSpec['ray'] = {}): NodeSpec {
   return {
@@ -24,6 +24,7 @@ export function cluster(nodes: NodeSpec[], extra: Partial<ClusterConfig> = {}): 
     clusterName: 'default',
     dashboardPort: 8265,
     maxWorkers: 10,
+    rollout: DEFAULT_ROLLOUT,
     nodes,
     head,
     workers: nodes.filter((n) => n.role === 'worker'),

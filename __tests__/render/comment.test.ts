@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planCommentMarker, renderPlanComment } from '../../src/render';
-import type { ClusterConfig, NodeSpec } from '../../src/config/types';
+import { DEFAULT_ROLLOUT, type ClusterConfig, type NodeSpec } from '../../src/config/types';
 import { bigResult, diagnostic, planItem, result } from './fixtures';
 
 const ctx = { configPath: 'ray-config.yaml', sha: 'abcdef0123456789', runUrl: 'https://github.com/o/r/actions/runs/7' };
@@ -26,6 +26,7 @@ function config(nodes: NodeSpec[]): ClusterConfig {
     file: 'ray-config.yaml',
     clusterName: 'prod',
     dashboardPort: 8265,
+    rollout: DEFAULT_ROLLOUT,
     nodes,
     head: nodes[0],
     workers: nodes.slice(1),
@@ -68,9 +69,11 @@ describe('renderPlanComment', () => {
     const body = renderPlanComment(planResult(), ctx);
     expect(body).toContain('**Config is valid** (1 warning). Plan: 1 to start, 1 to restart, 1 to keep, 1 to stop.');
     expect(body).toContain(
-      '| ray-w1 | worker | ray-w1.example | restart | ray_config.num_cpus: 2 → 4 | config changed |',
+      '| ray-w1 | worker | ray-w1.example | restart | restart (rolling) | ray_config.num_cpus: 2 → 4 | config changed |',
     );
-    expect(body).toContain('| ray-old | worker | ray-old.example | stop |  | removed from config |');
+    expect(body).toContain(
+      '| ray-old | worker | ray-old.example | stop | stop (drained first) |  | removed from config |',
+    );
     expect(body).toContain('a plaintext password is written in the config');
     expect(body).toMatch(/host key not pinned for 2 nodes \(ray-w1, ray-w2\)/);
     expect(body).toContain('<details><summary>');

@@ -55,6 +55,12 @@ export function planItem(node: string, action: PlanItem['action'], extra: Partia
     action,
     drift: [],
     reason: action === 'start' ? 'new node' : 'as configured',
+    disruption: {
+      start: 'start (joins the running cluster)',
+      restart: 'restart (rolling)',
+      keep: 'keep',
+      stop: 'stop (drained first)',
+    }[action],
     ...extra,
   };
 }

@@ -94,7 +94,7 @@ describe('renderSummary', () => {
       }),
     );
     expect(md).toContain('Plan for ray-config.yaml: 1 to start, 1 to restart, 1 to keep, 0 to stop (2 changes).');
-    expect(md).toContain('| ray-w1 | restart | ray_config.num_cpus: 2 → 4 | config changed |');
+    expect(md).toContain('| ray-w1 | restart | restart (rolling) | ray_config.num_cpus: 2 → 4 | config changed |');
   });
 
   it('lists diagnostics with file:line:col for an invalid config', () => {

@@ -37,7 +37,7 @@ describe('renderTerminal', () => {
       { color: false },
     );
     expect(text).toMatch(/failed\s+port 6379 in use/);
-    expect(text).toMatch(/w\s+restart\s+num_cpus: 1 → 2/);
+    expect(text).toMatch(/w\s+restart\s+restart \(rolling\)\s+num_cpus: 1 → 2/);
     expect(text).toContain('error: w: port in use');
     expect(text).toContain('hint: free it');
     expect(text).toContain('timings: connect 420 ms, total 1.8 s');

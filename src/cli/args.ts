@@ -22,6 +22,7 @@ Options:
   --timeout S                      seconds per node for one command (default: ${DEFAULT_TIMEOUT_SEC})
   --previous FILE                  plan: compare against this config instead of the live cluster
   --offline                        plan: do not contact the nodes
+  --no-drain                       stop: stop workers at once, without letting running tasks finish
   --json                           print one JSON document (keys: the Action's outputs)
   --timeline                       also show when each node spent its time in which phase
   -h, --help                       this help
@@ -49,6 +50,7 @@ export interface CliSettings {
   timeoutSec: number;
   previous?: string;
   offline: boolean;
+  noDrain: boolean;
   json: boolean;
   timeline: boolean;
 }
@@ -76,6 +78,7 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
         timeout: { type: 'string' },
         previous: { type: 'string' },
         offline: { type: 'boolean' },
+        'no-drain': { type: 'boolean' },
         json: { type: 'boolean' },
         timeline: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -109,6 +112,7 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
       timeoutSec: positiveInt(values.timeout, DEFAULT_TIMEOUT_SEC, '--timeout'),
       previous: values.previous,
       offline: !!values.offline,
+      noDrain: !!values['no-drain'],
       json: !!values.json,
       timeline: !!values.timeline,
     },

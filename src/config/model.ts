@@ -8,7 +8,10 @@ import {
   DEFAULT_CLUSTER_NAME,
   DEFAULT_DASHBOARD_PORT,
   DEFAULT_GCS_PORT,
+  DEFAULT_ROLLOUT,
   type ClusterConfig,
+  type InstallSpec,
+  type RolloutSpec,
   type NodeSpec,
   type RayNodeConfig,
   type UserSpec,
@@ -34,6 +37,7 @@ export function buildConfig(root: PlainMap, file: string, index: SourceIndex): C
     file,
     clusterName: asString(raySpec.cluster_name) ?? DEFAULT_CLUSTER_NAME,
     dashboardPort,
+    rollout: buildRollout(asMap(raySpec.rollout) ?? {}),
     nodes,
     head,
     workers: nodes.filter((n) => n.role === 'worker'),
@@ -42,7 +46,32 @@ export function buildConfig(root: PlainMap, file: string, index: SourceIndex): C
   if (typeof raySpec.max_workers === 'number') config.maxWorkers = raySpec.max_workers;
   if (typeof raySpec.ray_version === 'string') config.rayVersion = raySpec.ray_version;
   if (typeof raySpec.python === 'string') config.python = raySpec.python;
+  const install = asMap(raySpec.install);
+  if (install || raySpec.install === null) config.install = buildInstall(install ?? {});
   return config;
+}
+
+function buildRollout(raw: PlainMap): RolloutSpec {
+  const unavailable = raw.max_unavailable;
+  return {
+    drainTimeoutSec: typeof raw.drain_timeout === 'number' ? raw.drain_timeout : DEFAULT_ROLLOUT.drainTimeoutSec,
+    maxUnavailable:
+      typeof unavailable === 'number'
+        ? { count: unavailable }
+        : typeof unavailable === 'string'
+          ? { percent: parseInt(unavailable, 10) }
+          : DEFAULT_ROLLOUT.maxUnavailable,
+    maxFailures: typeof raw.max_failures === 'number' ? raw.max_failures : DEFAULT_ROLLOUT.maxFailures,
+  };
+}
+
+function buildInstall(raw: PlainMap): InstallSpec {
+  const spec: InstallSpec = { extras: asList(raw.extras).map(String) };
+  const indexUrl = asString(raw.index_url);
+  if (indexUrl !== undefined) spec.indexUrl = indexUrl;
+  const findLinks = asString(raw.find_links);
+  if (findLinks !== undefined) spec.findLinks = findLinks;
+  return spec;
 }
 
 function buildNode(node: PlainMap, i: number, clusterDashboardPort: number, index: SourceIndex): NodeSpec {

@@ -79,6 +79,46 @@ const user = {
   },
 };
 
+const rollout = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  'x-expected': 'a mapping {drain_timeout: 60, max_unavailable: 1, max_failures: 0}',
+  properties: {
+    drain_timeout: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 86400,
+      'x-expected': 'a whole number of seconds from 0 (no drain) to 86400',
+    },
+    max_unavailable: {
+      type: ['integer', 'string'],
+      minimum: 1,
+      pattern: '^(100|[1-9][0-9]?)%$',
+      'x-expected': 'a number of workers (at least 1) or a percentage of the workers ("1%" to "100%")',
+    },
+    max_failures: { ...count, 'x-expected': 'a non-negative integer (failed workers before the rollout stops)' },
+  },
+};
+
+const install = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  'x-expected': 'a mapping {extras: [default], index_url: ..., find_links: ...}',
+  properties: {
+    extras: {
+      type: ['array', 'null'],
+      'x-expected': 'a list of Ray extras, e.g. [default, serve]',
+      items: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', 'x-expected': 'an extra name such as default' },
+    },
+    index_url: { type: 'string', pattern: '^(https?|file)://\\S+$', 'x-expected': 'a URL (pip --index-url)' },
+    find_links: {
+      type: 'string',
+      pattern: '^((https?|file)://)?\\S+$',
+      'x-expected': 'a URL or a directory on the nodes (pip --find-links)',
+    },
+  },
+};
+
 const node = {
   type: 'object',
   required: ['ssh_url', 'name', 'role'],
@@ -138,6 +178,8 @@ export const configSchema = {
           minLength: 1,
           'x-expected': 'jump hosts as for ssh -J: "[user@]host[:port]", comma-separated (at most 3), or "none"',
         },
+        rollout,
+        install,
       },
     },
     nodes: {
@@ -162,6 +204,8 @@ export const REQUIRED_KEY_WORDS: Record<string, string> = {
 export const KEYS_BY_SECTION: Record<string, readonly string[]> = {
   '': Object.keys(configSchema.properties),
   ray_spec: Object.keys(configSchema.properties.ray_spec.properties),
+  'ray_spec.rollout': Object.keys(rollout.properties),
+  'ray_spec.install': Object.keys(install.properties),
   'nodes[]': Object.keys(node.properties),
   'nodes[].ray_config': Object.keys(rayConfig.properties),
   'nodes[].storage': Object.keys(storage.properties),

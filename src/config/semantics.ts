@@ -100,6 +100,14 @@ export function checkSemantics(
     } else if (!first) storage.set(key, f);
   }
 
+  // The tool installs exactly one version: without it, "install Ray" has no answer to "which one".
+  if (raySpec && 'install' in raySpec && raySpec.ray_version === undefined) {
+    findings.error('ray_spec.install', 'install needs ray_version: which Ray to install on the nodes', {
+      at: 'key',
+      hint: 'add ray_version: "2.60.0" (in quotes) under ray_spec',
+    });
+  }
+
   const maxWorkers = shapeProblems.has('ray_spec.max_workers') ? undefined : asInteger(raySpec?.max_workers);
   const workers = facts.filter((f) => f.role === 'worker');
   if (maxWorkers !== undefined && workers.length > maxWorkers) {

@@ -106,6 +106,10 @@ export interface ClusterConfig {
   rayVersion?: string;
   /** `ray_spec.python`: interpreter on the nodes. */
   python?: string;
+  /** `ray_spec.rollout`, defaults filled in. */
+  rollout: RolloutSpec;
+  /** `ray_spec.install`: the tool installs Ray at `rayVersion` into a venv on each node. */
+  install?: InstallSpec;
   nodes: NodeSpec[];
   head: NodeSpec;
   workers: NodeSpec[];
@@ -115,6 +119,23 @@ export interface ClusterConfig {
    */
   positions?: Record<string, SourcePos>;
 }
+
+export interface RolloutSpec {
+  /** Seconds a worker's running tasks get to finish before it stops; 0 = no drain. */
+  drainTimeoutSec: number;
+  /** Workers drained and restarted at once: a count, or a percentage of the workers. */
+  maxUnavailable: { count: number } | { percent: number };
+  /** Failed workers tolerated before the rollout stops. */
+  maxFailures: number;
+}
+
+export interface InstallSpec {
+  extras: string[];
+  indexUrl?: string;
+  findLinks?: string;
+}
+
+export const DEFAULT_ROLLOUT: RolloutSpec = { drainTimeoutSec: 60, maxUnavailable: { count: 1 }, maxFailures: 0 };
 
 export interface ParseResult {
   /** Present only when there are no errors. */

@@ -87,6 +87,7 @@ export function liveNodes(cluster: ClusterConfig, session: ClusterSession, probe
       reachable: true,
       running: p.running,
       applied: p.applied,
+      rayVersion: p.running_ray_version ?? undefined,
       // A node without its raylet is gone, even while the head's view has not noticed yet.
       alive: p.raylet === false ? false : probed.headView?.cluster ? !!seen?.some((v) => v.alive) : undefined,
     });

@@ -2,7 +2,8 @@
 // live, when credentials are present, from what runs on the nodes now.
 import { parseConfig } from '../config';
 import type { ClusterConfig } from '../config/types';
-import { countChanges, livePlan, offlinePlan } from './plan';
+import { clusterDisruption } from './disruption';
+import { countChanges, livePlan, offlinePlan, withUnknownLiveState } from './plan';
 import type { PhaseClock } from './result';
 import type { ClusterSession } from './session';
 import { liveNodes, probeAll, recordedMembers, wantedSpecs } from './inspect';
@@ -36,7 +37,13 @@ export async function planCluster(session: ClusterSession, result: RunResult, cl
       ? recorded
       : (previous?.nodes.map((n) => ({ name: n.name, role: n.role, ssh_url: n.sshUrl })) ?? []);
     const live = liveNodes(cluster, session, probed);
-    result.plan = livePlan(cluster, wantedSpecs(session), live, members);
+    const unknown = new Map(handles.filter((h) => h.error).map((h) => [h.node.name, h.error!.message]));
+    result.plan = withUnknownLiveState(
+      livePlan(cluster, wantedSpecs(session), live, members),
+      offlinePlan(cluster, previous),
+      unknown,
+      cluster,
+    );
     for (const h of handles) {
       if (h.error) result.warnings.push(`${h.node.name}: live state unknown (${h.error.message})`);
     }
@@ -51,4 +58,5 @@ export async function planCluster(session: ClusterSession, result: RunResult, cl
     }
   }
   result.changes = countChanges(result.plan);
+  result.disruption = clusterDisruption(result.plan, cluster.rollout, cluster.workers.length);
 }

@@ -3,6 +3,7 @@
 import type { ClusterConfig, NodeSpec } from '../config/types';
 import type { AppliedSpec, ClusterMember } from '../remote/types';
 import { addresses, desiredSpec, specDrift } from './desired';
+import { withDisruption } from './disruption';
 import type { Drift, PlanItem } from './types';
 
 function item(node: NodeSpec, action: PlanItem['action'], reason: string, drift: Drift[] = []): PlanItem {
@@ -28,6 +29,7 @@ export function offlinePlan(next: ClusterConfig, previous?: ClusterConfig): Plan
       desiredSpec(next, node, node.host, headAddr),
     );
     if (before.sshUrl !== node.sshUrl) drift.unshift({ field: 'ssh_url', from: before.sshUrl, to: node.sshUrl });
+    drift.unshift(...versionDrift(previous.rayVersion, next.rayVersion));
     if (drift.length) {
       items.push(item(node, 'restart', 'config changed', drift));
       if (node.role === 'head') headChanges = true;
@@ -41,7 +43,7 @@ export function offlinePlan(next: ClusterConfig, previous?: ClusterConfig): Plan
   for (const gone of previous?.nodes ?? []) {
     if (!names.has(gone.name)) items.push(item(gone, 'stop', 'removed from config'));
   }
-  return items;
+  return withDisruption(items, next.rollout);
 }
 
 /** What one node looks like now, as the live plan needs it. */
@@ -51,7 +53,14 @@ export interface LiveNode {
   applied: AppliedSpec | null;
   /** Workers: listed alive in the head's view (undefined when the head's view is unknown). */
   alive?: boolean;
+  /** While running: the Ray version its processes were started with. */
+  rayVersion?: string;
   error?: string;
+}
+
+/** A ray_version change: the node runs another Ray than the config wants (an upgrade or downgrade). */
+function versionDrift(from: string | undefined, to: string | undefined): Drift[] {
+  return from && to && from !== to ? [{ field: 'ray_spec.ray_version', from, to }] : [];
 }
 
 export function livePlan(
@@ -71,7 +80,7 @@ export function livePlan(
     } else if (!now.running) {
       planned = item(node, 'start', 'not running');
     } else {
-      const drift = specDrift(now.applied, want);
+      const drift = [...versionDrift(now.rayVersion, next.rayVersion), ...specDrift(now.applied, want)];
       if (drift.length) planned = item(node, 'restart', 'drifted from config', drift);
       else if (node.role === 'worker' && headStarts) planned = item(node, 'restart', 'the head restarts');
       else if (now.alive === false) planned = item(node, 'restart', "not alive in the head's view");
@@ -87,9 +96,41 @@ export function livePlan(
       items.push({ node: m.name, role: m.role, host, action: 'stop', drift: [], reason: 'removed from config' });
     }
   }
-  return items;
+  return withDisruption(items, next.rollout);
 }
 
 export function countChanges(plan: PlanItem[]): number {
   return plan.filter((p) => p.action !== 'keep').length;
+}
+
+/**
+ * A live plan in which some nodes could not be looked at: each of those gets its item from the config
+ * diff instead (previous config against this one), marked "live state unknown", so a pull request's
+ * plan from a runner without a route to the nodes still shows what the change does.
+ */
+export function withUnknownLiveState(
+  live: PlanItem[],
+  offline: PlanItem[],
+  unknown: Map<string, string>,
+  next: ClusterConfig,
+): PlanItem[] {
+  if (!unknown.size) return live;
+  const fromDiff = new Map(offline.map((p) => [p.node, p]));
+  const merged = live.map((p) => {
+    const diff = fromDiff.get(p.node);
+    if (!unknown.has(p.node) || !diff) return p;
+    return { ...diff, reason: `${diff.reason} (live state unknown: ${unknown.get(p.node)})`, liveStateUnknown: true };
+  });
+  // a head that restarts (by either view) takes every worker with it
+  const headRestarts = merged.some((p) => p.role === 'head' && p.action !== 'keep' && p.action !== 'stop');
+  for (const [i, p] of merged.entries()) {
+    if (headRestarts && p.role === 'worker' && p.action === 'keep') {
+      merged[i] = {
+        ...p,
+        action: 'restart',
+        reason: `the head restarts${p.liveStateUnknown ? ' (live state unknown)' : ''}`,
+      };
+    }
+  }
+  return withDisruption(merged, next.rollout);
 }

@@ -5,7 +5,7 @@ import type { ProbeAnswer } from '../remote/types';
 import type { RunError } from './types';
 
 const INSTALL_RAY =
-  'install Ray on the node: pip install "ray[default]" (or set ray_spec.python to the interpreter that has it)';
+  'install Ray on the node: pip install "ray[default]" (or set ray_spec.python to the interpreter that has it, or ray_version and ray_spec.install to let nokube install it)';
 
 export function preflightProblems(cluster: ClusterConfig, probes: Map<string, ProbeAnswer>): RunError[] {
   const problems: RunError[] = [];
@@ -39,7 +39,7 @@ export function preflightProblems(cluster: ClusterConfig, probes: Map<string, Pr
       problems.push({
         ...at,
         message: `Ray ${p.ray.version} is installed, but ${source} has ${wantRay}: every node must run the same Ray version`,
-        hint: `pip install "ray[default]==${wantRay}" on ${node.name}`,
+        hint: `pip install "ray[default]==${wantRay}" on ${node.name} (or set ray_spec.install to let nokube install it)`,
       });
     }
     if (wantPython && node !== cluster.head && minor(p.python?.version) !== wantPython) {

@@ -62,6 +62,7 @@ export class ClusterSession {
           storage: node.storage.path,
           python: this.cluster.python,
           timeoutMs: this.options.timeoutSec * 1000,
+          rayVenv: this.cluster.install ? this.cluster.rayVersion : undefined,
           debug: (m) => reporter.debug(`[${node.name}] ${m}`),
           timed: (what, a, b) => {
             const phase = this.phaseOf(what);

@@ -6,11 +6,15 @@ import type { ClusterConfig, NodeSpec } from '../config/types';
 import { parseSshUrl } from '../config';
 import type { AppliedSpec, ClusterMember, MembersRecord, StatusAnswer } from '../remote/types';
 import { mapLimit } from './concurrency';
+import { clusterDisruption } from './disruption';
+import { drainNode } from './drain';
 import { assessStarted } from './health';
 import { headStatus, liveNodes, probeAll, recordedMembers, wantedSpecs, type Probed } from './inspect';
+import { installRay, nodesToInstall } from './install';
 import { countChanges, livePlan } from './plan';
 import { preflightProblems } from './preflight';
 import { fail, type PhaseClock } from './result';
+import { rollWorkers } from './rollout';
 import { nodeError, type ClusterSession } from './session';
 import type { NodeState, PlanItem, RunResult } from './types';
 
@@ -24,16 +28,30 @@ export async function startCluster(session: ClusterSession, result: RunResult, c
   const { reporter } = options;
   const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
   const probed = await clock.phase('preflight', () => probeAll(session, handles, true));
+  const installing = nodesToInstall(session, probed.probes);
+  const installErrors = installing.length ? await clock.phase('install', () => installRay(session, installing)) : [];
+  if (installing.length > installErrors.length) {
+    // the installed venvs are the nodes' Ray from now on: look again at what they have
+    const again = await probeAll(
+      session,
+      installing.filter((n) => !installErrors.some((e) => e.node === n.name)).map((n) => session.handle(n)),
+      true,
+    );
+    for (const [name, p] of again.probes) probed.probes.set(name, p);
+    if (again.headView) probed.headView = again.headView;
+  }
   const wanted = wantedSpecs(session);
   const headProbe = probed.probes.get(cluster.head.name);
   const members = recordedMembers(session, probed);
   const plan = livePlan(cluster, wanted, liveNodes(cluster, session, probed), members);
   result.plan = plan;
   result.changes = countChanges(plan);
+  result.disruption = clusterDisruption(plan, cluster.rollout, cluster.workers.length);
 
   const problems = [
+    ...installErrors,
     ...handles.filter((h) => h.error).map((h) => h.error!),
-    ...preflightProblems(cluster, probed.probes),
+    ...preflightProblems(cluster, probed.probes).filter((p) => !installErrors.some((e) => e.node === p.node)),
   ];
   if (problems.length) {
     for (const p of problems) fail(result, p);
@@ -141,10 +159,28 @@ async function applyPlan(
     result.status = 'down';
     return;
   }
+  let untouched: NodeSpec[] = [];
   await clock.phase('workers', async () => {
-    await mapLimit(cluster.workers, options.concurrency, startNode);
+    if (action.get(cluster.head.name) !== 'keep') {
+      // the head's restart took the cluster's work with it: every worker follows at once
+      await mapLimit(cluster.workers, options.concurrency, startNode);
+    } else {
+      // new workers add capacity first; running ones are drained and restarted in rolling batches
+      const fresh = cluster.workers.filter((w) => action.get(w.name) === 'start');
+      await mapLimit(fresh, options.concurrency, startNode);
+      const rolling = cluster.workers.filter((w) => action.get(w.name) === 'restart');
+      untouched = await rollWorkers(session, rolling, probed.headView, startNode, result);
+    }
     await stopRemoved(session, plan, probed, result);
   });
+  const failed = new Set(result.errors.map((e) => e.node));
+  const changed = plan.filter((p) => p.action === 'start' || p.action === 'restart').map((p) => p.node);
+  const skipped = new Set(untouched.map((n) => n.name));
+  result.rollout = {
+    done: changed.filter((n) => !failed.has(n) && !skipped.has(n)),
+    failed: changed.filter((n) => failed.has(n)),
+    untouched: [...skipped],
+  };
 }
 
 /** Nodes the last applied config had and this one drops: stopped with the same credentials. */
@@ -162,6 +198,7 @@ async function stopRemoved(
     const h = session.handle(node);
     try {
       if (h.error) throw Object.assign(new Error(h.error.message), { hint: h.error.hint });
+      if (member.role === 'worker') await drainNode(session, node, probed.headView, result.warnings);
       const answer = await h.lib!.stop();
       if (!answer.ok) throw new Error(answer.error ?? 'stop failed');
       session.options.reporter.node(node.name, 'stopped (removed from config)');
@@ -203,6 +240,8 @@ async function waitForNodes(
   const head = session.handle(cluster.head);
   const deadline = Date.now() + options.timeoutSec * 1000;
   const failed = new Set(result.errors.flatMap((e) => (e.node ? [e.node] : [])));
+  // workers a stopped rollout did not touch still run as they were found
+  const untouched = new Set(result.rollout?.untouched ?? []);
   const seenAlive = new Set<string>();
   const t0 = Date.now();
   for (;;) {
@@ -219,6 +258,10 @@ async function waitForNodes(
       }
     }
     const assessment = assessStarted(cluster, wanted, view, failed);
+    for (const n of assessment.nodes.filter((x) => untouched.has(x.name))) {
+      n.state = 'drifted';
+      n.error = 'left as it was: the rollout stopped before it';
+    }
     for (const n of assessment.nodes) {
       if (n.state === 'running' && !seenAlive.has(n.name)) {
         seenAlive.add(n.name);
@@ -229,7 +272,9 @@ async function waitForNodes(
       n.rayVersion ??= probe?.ray?.version;
       n.pythonVersion ??= probe?.python?.version;
     }
-    const settled = assessment.nodes.every((n) => n.state === 'running' || n.state === 'failed');
+    const settled = assessment.nodes.every(
+      (n) => n.state === 'running' || n.state === 'failed' || untouched.has(n.name),
+    );
     if (settled || Date.now() > deadline) {
       result.nodes = assessment.nodes;
       result.aliveNodes = assessment.alive;

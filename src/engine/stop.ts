@@ -1,14 +1,20 @@
 // `stop`: workers in parallel, then the head; only this cluster's Ray processes; verified gone.
 import type { NodeSpec } from '../config/types';
 import { mapLimit } from './concurrency';
+import { drainNode } from './drain';
 import { fail, type PhaseClock } from './result';
 import { nodeError, type ClusterSession } from './session';
+import { headStatus } from './inspect';
 import type { NodeReport, RunResult } from './types';
 
 export async function stopCluster(session: ClusterSession, result: RunResult, clock: PhaseClock): Promise<void> {
   const { cluster, options } = session;
   await clock.phase('connect', () => session.connect(cluster.nodes));
   const reports = new Map<string, NodeReport>(result.nodes.map((n) => [n.name, n]));
+  // the head's view names each worker's Ray node id, which the drain needs
+  const head = session.handle(cluster.head);
+  const drain = !options.noDrain && cluster.rollout.drainTimeoutSec > 0 && cluster.workers.length > 0;
+  const view = drain && head.lib ? await headStatus(session, head).catch(() => undefined) : undefined;
 
   const stopNode = async (node: NodeSpec) => {
     const h = session.handle(node);
@@ -20,6 +26,7 @@ export async function stopCluster(session: ClusterSession, result: RunResult, cl
       fail(result, { ...h.error!, message: `not stopped: ${h.error?.message}` });
       return;
     }
+    if (view && node.role === 'worker') await drainNode(session, node, view, result.warnings);
     const t0 = Date.now();
     try {
       const answer = await h.lib.stop();

@@ -53,6 +53,8 @@ export interface RunOptions {
   previousConfigText?: string;
   /** plan only: do not contact nodes even if credentials are present. */
   offline?: boolean;
+  /** stop only: stop workers without draining them first. */
+  noDrain?: boolean;
   /** Who deploys, as the front end knows it ("run 123" in a workflow), named in the deploy lock. */
   deployer?: string;
 }
@@ -74,6 +76,18 @@ export interface PlanItem {
   drift: Drift[];
   /** Why, in a few words ("not running", "new node", "removed from config"). */
   reason: string;
+  /** What the action does to running work: "keep", "restart (rolling)", "restart head: ...". */
+  disruption?: string;
+  /** The node could not be looked at: the item comes from the config diff alone. */
+  liveStateUnknown?: boolean;
+}
+
+export interface RolloutOutcome {
+  /** Restarted or started and alive again as configured. */
+  done: string[];
+  failed: string[];
+  /** Planned to change, left as they were because the rollout stopped. */
+  untouched: string[];
 }
 
 export interface NodeReport {
@@ -136,6 +150,10 @@ export interface RunResult {
   plan?: PlanItem[];
   /** Number of plan actions that are not `keep`. */
   changes: number;
+  /** The plan's disruption for the whole cluster, in one sentence. */
+  disruption?: string;
+  /** `start`: where a rolling apply left each changed node. */
+  rollout?: RolloutOutcome;
   diagnostics: Diagnostic[];
   errors: RunError[];
   warnings: string[];

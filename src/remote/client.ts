@@ -4,7 +4,16 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { shellQuote as shq } from '../ssh/quote';
-import type { LockAnswer, ProbeAnswer, RemoteAnswer, StartAnswer, StatusAnswer, StopAnswer } from './types';
+import type {
+  DrainAnswer,
+  InstallAnswer,
+  LockAnswer,
+  ProbeAnswer,
+  RemoteAnswer,
+  StartAnswer,
+  StatusAnswer,
+  StopAnswer,
+} from './types';
 
 /** What the client needs of an SSH connection (src/ssh's NodeConnection has it). */
 export interface RemoteShell {
@@ -49,6 +58,8 @@ export interface RemoteLibOptions {
   /** Interpreter to run the library with (ray_spec.python), default python3. */
   python?: string;
   timeoutMs: number;
+  /** ray_spec.install: the Ray version whose tool-installed venv, once there, is the node's Ray. */
+  rayVenv?: string;
   debug?: (message: string) => void;
   /** Told how long each call (by verb) and each upload of the library (`upload`) took, in epoch ms. */
   timed?: (what: string, t0: number, t1: number) => void;
@@ -81,20 +92,27 @@ export class RemoteLib {
     this.uploaded = true;
   }
 
-  async call<T extends RemoteAnswer>(verb: string, input: Record<string, unknown>): Promise<T> {
+  /** `timeoutMs` overrides the per-call timeout (a drain or an install may take longer than one command). */
+  async call<T extends RemoteAnswer>(verb: string, input: Record<string, unknown>, timeoutMs?: number): Promise<T> {
     const python = this.opts.python ?? 'python3';
     const line = `f=${this.remotePathWord()}; [ -f "$f" ] || exit ${MISSING_LIB}; exec ${shq(python)} "$f" ${verb}`;
-    const stdin = JSON.stringify({ cluster: this.opts.cluster, storage: this.opts.storage ?? null, ...input });
+    const stdin = JSON.stringify({
+      cluster: this.opts.cluster,
+      storage: this.opts.storage ?? null,
+      ...(this.opts.rayVenv ? { ray_venv: this.opts.rayVenv } : {}),
+      ...input,
+    });
     this.opts.debug?.(`remote: ${verb} (${line})`);
+    const limit = timeoutMs ?? this.opts.timeoutMs;
     let t0 = Date.now();
-    let res = await this.shell.exec(line, { stdin, timeoutMs: this.opts.timeoutMs });
+    let res = await this.shell.exec(line, { stdin, timeoutMs: limit });
     if (res.code === MISSING_LIB && !this.uploaded) {
       this.opts.debug?.(`remote: uploading ${this.fileName}`);
       const u0 = Date.now();
       await this.upload();
       t0 = Date.now();
       this.opts.timed?.('upload', u0, t0);
-      res = await this.shell.exec(line, { stdin, timeoutMs: this.opts.timeoutMs });
+      res = await this.shell.exec(line, { stdin, timeoutMs: limit });
     }
     this.opts.timed?.(verb, t0, Date.now());
     if (res.stderr.trim()) this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
@@ -130,6 +148,14 @@ export class RemoteLib {
   }
   stop(input: Record<string, unknown> = {}): Promise<StopAnswer> {
     return this.call<StopAnswer>('stop', input);
+  }
+  /** Installs Ray into a venv under the storage path (nothing when it is there already). */
+  install(input: Record<string, unknown>, timeoutMs: number): Promise<InstallAnswer> {
+    return this.call<InstallAnswer>('install', input, timeoutMs);
+  }
+  /** Head: drains one node through Ray's GCS and waits (up to `deadline_sec`) until it has left. */
+  drain(input: Record<string, unknown>, timeoutMs: number): Promise<DrainAnswer> {
+    return this.call<DrainAnswer>('drain', input, timeoutMs);
   }
   lock(input: Record<string, unknown>): Promise<LockAnswer> {
     return this.call<LockAnswer>('lock', input);

@@ -39,6 +39,8 @@ export interface ProbeAnswer extends RemoteAnswer {
   /** Whether this cluster's raylet runs on the node (absent from older libraries). */
   raylet?: boolean;
   applied: AppliedSpec | null;
+  /** While running: the Ray version its processes were started with. */
+  running_ray_version?: string | null;
   /** Head only: nodes the last `start` applied (for `stop` actions on dropped nodes). */
   members?: MembersRecord | null;
   /**
@@ -90,6 +92,29 @@ export interface StatusAnswer extends RemoteAnswer {
   python_version?: string;
   node_id?: string;
   cluster?: ViewNode[];
+}
+
+export interface InstallAnswer extends RemoteAnswer {
+  /** false: a complete venv with this Ray was already there. */
+  installed: boolean;
+  /** The venv's interpreter, from now on the node's Ray. */
+  python?: string;
+  install_ms?: number;
+  /** On failure: the command that failed and the last lines of its output. */
+  command?: string;
+  log_tail?: string;
+}
+
+export interface DrainAnswer extends RemoteAnswer {
+  /** Whether Ray accepted the drain request (a preemption drain is always accepted by Ray 2.60). */
+  accepted: boolean;
+  /** Ray's rejection reason, when not accepted. */
+  message?: string;
+  /** The node left the cluster (its raylet exits once idle) before the deadline. */
+  drained: boolean;
+  waited_ms: number;
+  /** At the deadline: tasks still RUNNING there (null when the state API could not tell). */
+  running_tasks?: number | null;
 }
 
 export interface StopAnswer extends RemoteAnswer {

@@ -72,9 +72,20 @@ function summaryPart(result: RunResult, ctx: PlanCommentContext, limit: number):
     const verdict = `**Config is valid**${warningCount ? ` (${warningCount} warning${warningCount === 1 ? '' : 's'})` : ''}.`;
     const counts = planCounts(result.plan);
     parts.push(`${verdict} ${result.plan ? `Plan: ${countsText(counts)}.` : 'No plan was made.'}`);
+    if (result.disruption) parts.push(`**Disruption**: ${escapeHtml(result.disruption)}.`);
     if (result.plan?.length) {
-      const rows = [...result.plan].map((p) => [p.node, p.role, p.host, p.action, driftText(p.drift, 3), p.reason]);
-      parts.push(markdownTable(['node', 'role', 'host', 'action', 'changes', 'reason'], rows, limit, 'nodes'));
+      const rows = [...result.plan].map((p) => [
+        p.node,
+        p.role,
+        p.host,
+        p.action,
+        p.disruption ?? '',
+        driftText(p.drift, 3),
+        p.reason,
+      ]);
+      parts.push(
+        markdownTable(['node', 'role', 'host', 'action', 'disruption', 'changes', 'reason'], rows, limit, 'nodes'),
+      );
     }
   }
   if (result.errors.length) {

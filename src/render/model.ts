@@ -4,7 +4,7 @@ import type { Diagnostic, NodeSpec } from '../config/types';
 import type { Drift, NodeReport, PlanAction, PlanItem, RunResult } from '../engine/types';
 
 export const NODE_COLUMNS = ['node', 'role', 'host', 'state', 'Ray version', 'resources', 'error'] as const;
-export const PLAN_COLUMNS = ['node', 'action', 'changes', 'reason'] as const;
+export const PLAN_COLUMNS = ['node', 'action', 'disruption', 'changes', 'reason'] as const;
 
 export type Row = string[];
 
@@ -13,11 +13,16 @@ export interface PlanCounts {
   restart: number;
   keep: number;
   stop: number;
+  /** Items planned from the config diff because the node could not be looked at. */
+  unknown?: number;
 }
 
 export function planCounts(plan: PlanItem[] | undefined): PlanCounts {
   const counts: PlanCounts = { start: 0, restart: 0, keep: 0, stop: 0 };
-  for (const item of plan ?? []) counts[item.action] += 1;
+  for (const item of plan ?? []) {
+    counts[item.action] += 1;
+    if (item.liveStateUnknown) counts.unknown = (counts.unknown ?? 0) + 1;
+  }
   return counts;
 }
 
@@ -34,7 +39,10 @@ function plural(n: number, word: string): string {
 }
 
 export function countsText(c: PlanCounts): string {
-  return `${c.start} to start, ${c.restart} to restart, ${c.keep} to keep, ${c.stop} to stop`;
+  const unknown = c.unknown
+    ? ` (live state unknown for ${plural(c.unknown, 'node')}: planned from the config diff)`
+    : '';
+  return `${c.start} to start, ${c.restart} to restart, ${c.keep} to keep, ${c.stop} to stop${unknown}`;
 }
 
 /**
@@ -148,7 +156,7 @@ export function driftText(drift: Drift[], max = Infinity): string {
 }
 
 export function planRows(result: RunResult, maxDrift = Infinity): Row[] {
-  return (result.plan ?? []).map((p) => [p.node, p.action, driftText(p.drift, maxDrift), p.reason]);
+  return (result.plan ?? []).map((p) => [p.node, p.action, p.disruption ?? '', driftText(p.drift, maxDrift), p.reason]);
 }
 
 /** Warnings not already shown as a diagnostic (the engine copies config warnings into `warnings`). */
@@ -167,3 +175,11 @@ export function diagnosticLocation(d: Diagnostic): string {
 }
 
 export const ACTION_ORDER: PlanAction[] = ['start', 'restart', 'stop', 'keep'];
+
+/** Where a rolling apply left the changed nodes: "done: w1, w2; failed: w3; untouched: w4". */
+export function rolloutText(result: RunResult): string | undefined {
+  const r = result.rollout;
+  if (!r || (!r.failed.length && !r.untouched.length)) return undefined;
+  const part = (label: string, names: string[]) => `${label}: ${names.length ? names.join(', ') : 'none'}`;
+  return [part('done', r.done), part('failed', r.failed), part('untouched', r.untouched)].join('; ');
+}

@@ -7,8 +7,10 @@ const SIGN = { start: '+', restart: '~', stop: '-', keep: ' ' } as const;
 export function renderPlanText(result: RunResult): string {
   const plan = result.plan ?? [];
   const lines = plan.map((p) => {
-    const head = `${SIGN[p.action]} ${p.node} (${p.role}, ${p.host}): ${p.action}${p.reason ? `, ${p.reason}` : ''}`;
+    const disruption = p.disruption && p.disruption !== p.action ? ` [${p.disruption}]` : '';
+    const head = `${SIGN[p.action]} ${p.node} (${p.role}, ${p.host}): ${p.action}${p.reason ? `, ${p.reason}` : ''}${disruption}`;
     return [head, ...p.drift.map((d) => `    ${d.field}: ${d.from || '(none)'} -> ${d.to || '(none)'}`)].join('\n');
   });
-  return [...lines, `Plan: ${countsText(planCounts(plan))}.`].join('\n');
+  const impact = result.disruption ? [`Disruption: ${result.disruption}.`] : [];
+  return [...lines, `Plan: ${countsText(planCounts(plan))}.`, ...impact].join('\n');
 }

@@ -12,6 +12,7 @@ import {
   headline,
   nodeRows,
   planRows,
+  rolloutText,
   statusLine,
 } from './model';
 import { timelineMermaid, timelineTable } from './timeline';
@@ -72,9 +73,12 @@ function summaryAt(result: RunResult, ctx: SummaryContext, limit: number): strin
   const plan = planRows(result);
   if (result.plan) {
     parts.push(
-      `### Plan\n\n${plan.length ? markdownTable(PLAN_COLUMNS, plan, limit, 'plan items') : 'Nothing to do.'}`,
+      `### Plan\n\n${plan.length ? markdownTable(PLAN_COLUMNS, plan, limit, 'plan items') : 'Nothing to do.'}` +
+        (result.disruption && plan.length ? `\n\n**Disruption**: ${escapeHtml(result.disruption)}.` : ''),
     );
   }
+  const rollout = rolloutText(result);
+  if (rollout) parts.push(`### Rollout\n\n${escapeHtml(rollout)}`);
 
   const warnings = extraWarnings(result);
   if (warnings.length) parts.push(`### Warnings\n\n${markdownList(warnings.map(escapeHtml), limit, 'warnings')}`);

@@ -9,6 +9,7 @@ import {
   formatDuration,
   nodeRows,
   planRows,
+  rolloutText,
   statusLine,
   type Row,
 } from './model';
@@ -71,7 +72,10 @@ export function renderTerminal(result: RunResult, options: TerminalOptions): str
           i === 1 && colorOf(row[1]) ? paint(cell, colorOf(row[1])!) : cell,
         ),
       );
+    if (result.disruption && plan.length) out.push(`disruption: ${oneLine(result.disruption)}`);
   }
+  const rollout = rolloutText(result);
+  if (rollout) out.push('', `${paint('rollout', 'bold')} ${rollout}`);
   if (result.errors.length) {
     out.push('', paint('errors', 'bold'));
     for (const e of result.errors) {
