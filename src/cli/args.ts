@@ -174,7 +174,8 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
       if (action !== 'submit' && after.length) throw new UsageError(`job ${action} takes nothing after --`);
       return { jobAction: action as JobAction, ...(jobId !== undefined ? { jobId } : {}) };
     }
-    if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"${cmd === 'exec' ? ': put the command after --' : ''}`);
+    if (extra.length)
+      throw new UsageError(`unexpected argument "${extra[0]}"${cmd === 'exec' ? ': put the command after --' : ''}`);
     if (cmd === 'exec' && !after.length) throw new UsageError('exec needs a command after --, e.g. -- ray status');
     if (cmd !== 'exec' && after.length) throw new UsageError(`ray ${cmd} takes nothing after --`);
     return {};

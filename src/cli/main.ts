@@ -50,7 +50,10 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   const debug = ['1', 'true', 'yes'].includes((io.env.NOKUBE_DEBUG ?? '').toLowerCase());
   const uses = USE_COMMANDS.includes(settings.command);
   const live = liveOutput(io, mask, settings.command === 'exec');
-  const reporter = { ...terminalReporter(io.stderr, mask, debug), ...(uses ? { output: live.output } : {}) };
+  const reporter = {
+    ...terminalReporter(io.stderr, mask, debug),
+    ...(uses && !settings.json ? { output: live.output } : {}),
+  };
   let options: RunOptions;
   try {
     options = buildOptions(settings, io.env, reporter, io.signal);

@@ -4,6 +4,7 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { worstExit } from '../engine';
+import { shortJobMessage } from '../engine/job';
 import type { JobReport, RunResult } from '../engine/types';
 import type { SecretMask } from '../render/secret-mask';
 import type { CliIO } from './main';
@@ -48,7 +49,9 @@ function jobJson(j: JobReport) {
 }
 
 function errorLines(result: RunResult): string {
-  return result.errors.map((e) => `error: ${e.node ? `${e.node}: ` : ''}${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}\n`).join('');
+  return result.errors
+    .map((e) => `error: ${e.node ? `${e.node}: ` : ''}${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}\n`)
+    .join('');
 }
 
 /** Prints a job/exec/env result; returns the exit code. */
@@ -96,7 +99,9 @@ export function printUseResult(result: RunResult, s: CliSettings, io: CliIO, mas
     if (job.log_tail && (s.noWait || s.jobAction !== 'submit')) {
       err(`last lines of its log:\n${job.log_tail.replace(/^/gm, '  ')}\n`);
     }
-    err(`job ${job.job_id}: ${job.status}${job.message ? ` (${job.message.trim()})` : ''}\n`);
+    err(`job ${job.job_id}: ${job.status}${job.message ? ` (${shortJobMessage(job.message)})` : ''}\n`);
+    // the line above already says why the job failed
+    result = { ...result, errors: result.errors.filter((e) => !e.message.startsWith(`job ${job.job_id} `)) };
     if (s.jobAction === 'submit' && s.noWait) {
       err(`  follow it: nokube ray job logs --config ${s.config} ${job.job_id}\n  stop it:   ${stopHint}\n`);
     }

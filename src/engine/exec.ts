@@ -37,7 +37,8 @@ export async function runExec(session: ClusterSession, result: RunResult, clock:
         return;
       }
       const t0 = Date.now();
-      const out = (stream: 'stdout' | 'stderr') => (chunk: string) => options.reporter.output?.(chunk, stream, h.node.name);
+      const out = (stream: 'stdout' | 'stderr') => (chunk: string) =>
+        options.reporter.output?.(chunk, stream, h.node.name);
       try {
         const res = await runInRayEnv(session, h, request.argv, {
           onStdout: out('stdout'),

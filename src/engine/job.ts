@@ -160,6 +160,15 @@ async function submit(
   judge(session, result);
 }
 
+/**
+ * Ray's message in one line: a failed entrypoint's message repeats the end of its log ("..., last
+ * available logs (truncated to 20,000 chars):\n..."), which the user has already seen.
+ */
+export function shortJobMessage(message: string | null | undefined): string {
+  const first = (message ?? '').trim().split('\n')[0];
+  return first.replace(/,? last available logs.*$/i, '').replace(/:$/, '');
+}
+
 /** A job that ended FAILED or STOPPED fails the run, with Ray's message and where to read the log. */
 function judge(session: ClusterSession, result: RunResult): void {
   const job = result.job!;
@@ -167,7 +176,7 @@ function judge(session: ClusterSession, result: RunResult): void {
   fail(result, {
     node: session.cluster.head.name,
     host: session.cluster.head.sshUrl,
-    message: `job ${job.job_id} ${job.status}${job.message ? `: ${job.message}` : ''}`,
+    message: `job ${job.job_id} ${job.status}${job.message ? `: ${shortJobMessage(job.message)}` : ''}`,
     hint: `its whole log: nokube ray job logs --config ${session.cluster.file} ${job.job_id}`,
   });
 }
