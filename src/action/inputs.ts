@@ -4,7 +4,7 @@ import * as core from '@actions/core';
 import type { Command } from '../engine/types';
 import type { SecretRegistry } from './secrets';
 
-export const COMMANDS: readonly Command[] = ['validate', 'plan', 'start', 'status', 'stop'];
+export const COMMANDS: readonly Command[] = ['validate', 'plan', 'start', 'status', 'stop', 'job'];
 
 export interface ActionInputs {
   command: Command;
@@ -21,6 +21,8 @@ export interface ActionInputs {
   failOnUnhealthy: boolean;
   concurrency: number;
   timeoutSec: number;
+  /** command: job */
+  job?: { entrypoint: string; workingDirectory?: string; runtimeEnvJson?: string };
 }
 
 /** A problem with one input; the message names it. */
@@ -58,7 +60,28 @@ export function readInputs(secrets: SecretRegistry): ActionInputs {
     failOnUnhealthy: bool('fail-on-unhealthy', true),
     concurrency: positiveInt('concurrency', 16, 1024),
     timeoutSec: positiveInt('timeout', 300, 86_400),
+    ...jobInputs(),
   };
+}
+
+/** `command: job`'s inputs; `entrypoint` is required there and refused elsewhere. */
+function jobInputs(): Pick<ActionInputs, 'job'> {
+  const command = text('command').toLowerCase();
+  const entrypoint = text('entrypoint');
+  const workingDirectory = text('working-directory') || undefined;
+  const runtimeEnvJson = text('runtime-env-json') || undefined;
+  if (command !== 'job') {
+    const given = [
+      entrypoint && 'entrypoint',
+      workingDirectory && 'working-directory',
+      runtimeEnvJson && 'runtime-env-json',
+    ];
+    const first = given.find(Boolean);
+    if (first) throw new InputError(first, `is only used by command: job (command is ${command || 'plan'})`);
+    return {};
+  }
+  if (!entrypoint) throw new InputError('entrypoint', 'is required for command: job, e.g. `python smoke.py`');
+  return { job: { entrypoint, workingDirectory, runtimeEnvJson } };
 }
 
 /**

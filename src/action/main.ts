@@ -102,6 +102,17 @@ async function deploy(
     previousConfigText,
     // A fork's code must never reach machines with this repository's credentials.
     offline: pr?.fork ? true : undefined,
+    ...(inputs.job
+      ? {
+          job: {
+            action: 'submit' as const,
+            entrypoint: inputs.job.entrypoint,
+            // relative to the workspace, like `config`
+            workingDir: inputs.job.workingDirectory && resolve(ctx.workspace, inputs.job.workingDirectory),
+            runtimeEnvJson: inputs.job.runtimeEnvJson,
+          },
+        }
+      : {}),
   };
 
   core.startGroup(`nokube ray ${inputs.command} --config ${repoPath}`);

@@ -140,8 +140,8 @@ export class RemoteLib {
   }
 
   /**
-   * A verb that streams: every stdout line but the last is an event (JSON) handed to `onEvent` as it
-   * comes; the last line is the answer. An aborted call answers `{ok: false, aborted: true}`.
+   * A verb that streams: each stdout line with an `event` key is handed to `onEvent` as it comes;
+   * the line without one (the last) is the answer. An aborted call answers `{ok: false, aborted: true}`.
    */
   async stream<T extends RemoteAnswer>(
     verb: string,
@@ -157,22 +157,25 @@ export class RemoteLib {
       while ((nl = pending.indexOf('\n')) >= 0) {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
-        if (!line.trim()) continue;
-        if (last) emit(last);
-        last = line;
+        if (line.trim()) take(line);
       }
     };
-    const emit = (line: string) => {
+    // events carry an `event` key and go on at once; the line without one is the answer
+    const take = (line: string) => {
+      let parsed: Record<string, unknown> | undefined;
       try {
-        onEvent(JSON.parse(line) as Record<string, unknown>);
+        parsed = JSON.parse(line) as Record<string, unknown>;
       } catch {
-        this.opts.debug?.(`remote ${verb}: not an event: ${line.slice(0, 200)}`);
+        parsed = undefined;
       }
+      if (parsed && typeof parsed.event === 'string') onEvent(parsed);
+      else last = line;
     };
     const { res } = await this.execVerb(verb, input, { ...extra, onStdout });
     if (res.aborted) return { ok: false, aborted: true } as T & { aborted?: boolean };
     if (res.stderr.trim()) this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
-    const answer = (last + pending).trim();
+    if (pending.trim()) take(pending);
+    const answer = last.trim();
     try {
       return JSON.parse(answer) as T;
     } catch {

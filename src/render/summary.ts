@@ -47,6 +47,8 @@ function summaryAt(result: RunResult, ctx: SummaryContext, limit: number): strin
   ].filter(Boolean);
   if (addresses.length) parts.push(addresses.join(' · '));
 
+  if (result.job) parts.push(jobSection(result.job));
+
   if (result.errors.length) {
     const items = result.errors.map(
       (e) =>
@@ -91,6 +93,24 @@ function summaryAt(result: RunResult, ctx: SummaryContext, limit: number): strin
     .join(' · ');
   if (footer) parts.push(`<sub>${footer}</sub>`);
   return parts.join('\n\n') + '\n';
+}
+
+/** `command: job`: the job, Ray's message and the end of its log (the whole log is in the step's log). */
+function jobSection(job: NonNullable<RunResult['job']>): string {
+  const lines = [
+    `### Job\n`,
+    `| job id | status | entrypoint |`,
+    `| --- | --- | --- |`,
+    `| ${escapeCode(job.job_id)} | ${escapeHtml(job.status)} | ${job.entrypoint ? escapeCode(job.entrypoint) : ''} |`,
+  ];
+  if (job.message) lines.push('', `Ray: ${escapeHtml(job.message.trim().split('\n')[0])}`);
+  if (job.log_tail) {
+    lines.push(
+      '',
+      `<details open><summary>last lines of the job's log</summary>\n\n<pre>${escapeHtml(job.log_tail)}</pre>\n</details>`,
+    );
+  }
+  return lines.join('\n');
 }
 
 function capitalize(text: string): string {
