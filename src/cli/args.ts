@@ -1,9 +1,16 @@
 // `nokube ray <command> [flags]`: argv into typed CLI settings, or a usage error (exit 2).
 import { parseArgs } from 'node:util';
+import {
+  CLI_ONLY_COMMANDS,
+  COMMANDS as SHARED_COMMANDS,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_CONFIG,
+  DEFAULT_TIMEOUT_SEC,
+  JOB_ACTIONS,
+} from '../engine/defaults';
 import type { Command, JobAction } from '../engine/types';
 
-export const COMMANDS: Command[] = ['validate', 'plan', 'start', 'status', 'stop', 'job', 'exec', 'env'];
-export const JOB_ACTIONS: JobAction[] = ['submit', 'status', 'logs', 'stop', 'list'];
+export const COMMANDS: readonly Command[] = [...SHARED_COMMANDS, ...CLI_ONLY_COMMANDS];
 export const ENV_FORMATS = ['sh', 'fish', 'json'] as const;
 
 export const USAGE = `Usage: nokube ray <validate|plan|start|status|stop> [options]
@@ -15,14 +22,14 @@ export const USAGE = `Usage: nokube ray <validate|plan|start|status|stop> [optio
 Deploy, check and stop a Ray cluster on your own machines over SSH, from one ray-config.yaml.
 
 Options:
-  --config FILE                    cluster config (default: ray-config.yaml)
+  --config FILE                    cluster config (default: ${DEFAULT_CONFIG})
   --identity KEYFILE               private key to log in with; repeatable
                                    (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa, and ssh-agent)
   --known-hosts FILE               known_hosts to verify host keys (default: ~/.ssh/known_hosts)
   --user NAME                      login user for nodes whose config has no users
   --insecure-skip-host-key-check   connect to hosts whose key is not known (not recommended)
-  --concurrency N                  nodes worked on at once (default: 16)
-  --timeout S                      seconds per node for one command (default: 300)
+  --concurrency N                  nodes worked on at once (default: ${DEFAULT_CONCURRENCY})
+  --timeout S                      seconds per node for one command (default: ${DEFAULT_TIMEOUT_SEC})
   --previous FILE                  plan: compare against this config instead of the live cluster
   --offline                        plan: do not contact the nodes
   --working-dir DIR                job submit: uploaded as Ray's working_dir (the entrypoint runs in it)
@@ -123,13 +130,13 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
   return {
     settings: {
       command: command as Command,
-      config: values.config ?? 'ray-config.yaml',
+      config: values.config ?? DEFAULT_CONFIG,
       identities: values.identity ?? [],
       knownHosts: values['known-hosts'],
       user: values.user,
       insecureSkipHostKeyCheck: !!values['insecure-skip-host-key-check'],
-      concurrency: positiveInt(values.concurrency, 16, '--concurrency'),
-      timeoutSec: positiveInt(values.timeout, 300, '--timeout'),
+      concurrency: positiveInt(values.concurrency, DEFAULT_CONCURRENCY, '--concurrency'),
+      timeoutSec: positiveInt(values.timeout, DEFAULT_TIMEOUT_SEC, '--timeout'),
       previous: values.previous,
       offline: !!values.offline,
       json: !!values.json,

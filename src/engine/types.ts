@@ -52,6 +52,11 @@ export interface Reporter {
    * `node` names where it ran (exec); a front end without it falls back to `info`.
    */
   output?(text: string, stream: 'stdout' | 'stderr', node?: string): void;
+  /**
+   * A phase of the run begins (connect, preflight, head, workers, wait, ...); the function returned
+   * ends it. The Action shows each phase as a collapsible group of the workflow log.
+   */
+  phase?(name: string): () => void;
 }
 
 export type JobAction = 'submit' | 'status' | 'logs' | 'stop' | 'list';
@@ -104,6 +109,8 @@ export interface RunOptions {
   withToken?: boolean;
   /** Interrupts what follows a running thing (a job's log): the run ends, the thing keeps running. */
   signal?: AbortSignal;
+  /** Who deploys, as the front end knows it ("run 123" in a workflow), named in the deploy lock. */
+  deployer?: string;
 }
 
 export type PlanAction = 'start' | 'restart' | 'keep' | 'stop';
