@@ -381,7 +381,10 @@ describe.skipIf(!e2eEnabled)('the Action (node index.js) on real test hosts', ()
     expect(r.outputs['job-id']).toMatch(/^raysubmit_\w+$/);
     const log = visibleLog(r.stdout);
     expect(log).toContain('3 nodes answered: nkh1,nkh2,nkh3');
-    expect(r.summary).toContain(`| \`${r.outputs['job-id']}\` | SUCCEEDED | \`python hostnames.py\` |`);
+    expect(r.summary).toContain(
+      `| <code>${r.outputs['job-id']}</code> | SUCCEEDED | <code>python hostnames.py</code> |`,
+    );
+    expect(r.summary).toContain('Ray: Job finished successfully.');
     for (const text of [log, r.summary, JSON.stringify(r.outputs)]) expect(text.includes(token)).toBe(false);
   });
 

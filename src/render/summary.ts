@@ -68,7 +68,9 @@ function summaryAt(result: RunResult, ctx: SummaryContext, limit: number): strin
   }
 
   const nodes = nodeRows(result);
-  if (nodes.length) parts.push(`### Nodes\n\n${markdownTable(NODE_COLUMNS, nodes, limit, 'nodes')}`);
+  // a job run looks at the head only: a table of unknown nodes would say nothing
+  if (nodes.length && result.command !== 'job')
+    parts.push(`### Nodes\n\n${markdownTable(NODE_COLUMNS, nodes, limit, 'nodes')}`);
 
   const plan = planRows(result);
   if (result.plan) {
