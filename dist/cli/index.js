@@ -40086,36 +40086,6 @@ module.exports = {"rE":"1.17.0"};
 /******/ 		};
 /******/ 	})();
 /******/ 	
-/******/ 	/* webpack/runtime/create fake namespace object */
-/******/ 	(() => {
-/******/ 		var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
-/******/ 		var leafPrototypes;
-/******/ 		// create a fake namespace object
-/******/ 		// mode & 1: value is a module id, require it
-/******/ 		// mode & 2: merge all properties of value into the ns
-/******/ 		// mode & 4: return value when already ns object
-/******/ 		// mode & 16: return value when it's Promise-like
-/******/ 		// mode & 8|1: behave like require
-/******/ 		__nccwpck_require__.t = function(value, mode) {
-/******/ 			if(mode & 1) value = this(value);
-/******/ 			if(mode & 8) return value;
-/******/ 			if(typeof value === 'object' && value) {
-/******/ 				if((mode & 4) && value.__esModule) return value;
-/******/ 				if((mode & 16) && typeof value.then === 'function') return value;
-/******/ 			}
-/******/ 			var ns = Object.create(null);
-/******/ 			__nccwpck_require__.r(ns);
-/******/ 			var def = {};
-/******/ 			leafPrototypes = leafPrototypes || [null, getProto({}), getProto([]), getProto(getProto)];
-/******/ 			for(var current = mode & 2 && value; typeof current == 'object' && !~leafPrototypes.indexOf(current); current = getProto(current)) {
-/******/ 				Object.getOwnPropertyNames(current).forEach((key) => (def[key] = () => (value[key])));
-/******/ 			}
-/******/ 			def['default'] = () => (value);
-/******/ 			__nccwpck_require__.d(ns, def);
-/******/ 			return ns;
-/******/ 		};
-/******/ 	})();
-/******/ 	
 /******/ 	/* webpack/runtime/define property getters */
 /******/ 	(() => {
 /******/ 		// define getter functions for harmony exports
@@ -40131,17 +40101,6 @@ module.exports = {"rE":"1.17.0"};
 /******/ 	/* webpack/runtime/hasOwnProperty shorthand */
 /******/ 	(() => {
 /******/ 		__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
-/******/ 	})();
-/******/ 	
-/******/ 	/* webpack/runtime/make namespace object */
-/******/ 	(() => {
-/******/ 		// define __esModule on exports
-/******/ 		__nccwpck_require__.r = (exports) => {
-/******/ 			if(typeof Symbol !== 'undefined' && Symbol.toStringTag) {
-/******/ 				Object.defineProperty(exports, Symbol.toStringTag, { value: 'Module' });
-/******/ 			}
-/******/ 			Object.defineProperty(exports, '__esModule', { value: true });
-/******/ 		};
 /******/ 	})();
 /******/ 	
 /************************************************************************/
@@ -42924,34 +42883,8 @@ class SshConnection {
                 const errOut = [];
                 let code = null;
                 let signal;
-                // a stream decoder per channel: a UTF-8 character split across two packets stays whole
-                const outText = opts.onStdout ? new TextDecoder() : undefined;
-                const errText = opts.onStderr ? new TextDecoder() : undefined;
-                stream.on('data', (b) => {
-                    out.push(b);
-                    if (outText)
-                        opts.onStdout(outText.decode(b, { stream: true }));
-                });
-                stream.stderr.on('data', (b) => {
-                    errOut.push(b);
-                    if (errText)
-                        opts.onStderr(errText.decode(b, { stream: true }));
-                });
-                const onAbort = () => finish(() => {
-                    this.debug('aborted by the caller: killing the command');
-                    killChannel(stream);
-                    stream.close();
-                    const stdout = Buffer.concat(out).toString('utf8');
-                    const stderr = Buffer.concat(errOut).toString('utf8');
-                    resolve({ code: null, stdout, stderr, aborted: true });
-                });
-                if (opts.signal) {
-                    if (opts.signal.aborted)
-                        onAbort();
-                    else
-                        opts.signal.addEventListener('abort', onAbort, { once: true });
-                    stream.on('close', () => opts.signal.removeEventListener('abort', onAbort));
-                }
+                stream.on('data', (b) => out.push(b));
+                stream.stderr.on('data', (b) => errOut.push(b));
                 stream.on('exit', (c, s) => {
                     code = c ?? null;
                     if (s)
@@ -43407,23 +43340,6 @@ function toSsh2(step, username) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/ssh/quote.ts
-// POSIX shell quoting. Every value that comes from the config or the user goes through here before it
-// reaches a command line: nothing is spliced into a shell line unquoted (SPEC section 7).
-const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
-/** Quotes one argument for a POSIX shell: `it's` → `'it'\''s'`. Plain words stay readable. */
-function shellQuote(arg) {
-    if (arg.includes('\0'))
-        throw new Error('shellQuote: argument contains a NUL byte');
-    if (SAFE.test(arg))
-        return arg;
-    return `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-/** Quotes each argument and joins them with spaces: a command line from argv. */
-function shellJoin(argv) {
-    return argv.map(shellQuote).join(' ');
-}
-
 ;// CONCATENATED MODULE: ./src/ssh/pool.ts
 // Bounded parallelism: work on at most `limit` nodes at once (the `concurrency` input).
 /**
@@ -43458,229 +43374,25 @@ async function mapLimit(items, limit, fn) {
 
 
 
-;// CONCATENATED MODULE: ./src/engine/health.ts
-
-/** Ray's name for each configured resource; memory sizes may be rounded by Ray, counts may not. */
-const RESOURCE_KEYS = [
-    { key: 'numCpus', ray: 'CPU', sized: false },
-    { key: 'numGpus', ray: 'GPU', sized: false },
-    { key: 'memory', ray: 'memory', sized: true },
-    { key: 'objectStoreMemory', ray: 'object_store_memory', sized: true },
-];
-/** Configured resources that the head's view shows with another value. */
-function resourceMismatches(node, seen) {
-    const out = [];
-    const check = (name, want, sized) => {
-        const got = seen[name] ?? 0;
-        const same = sized ? Math.abs(got - want) <= Math.max(1, want * 0.01) : got === want;
-        if (!same)
-            out.push(`${name} ${got} (configured ${want})`);
-    };
-    for (const { key, ray, sized } of RESOURCE_KEYS) {
-        const want = node.ray[key];
-        if (typeof want === 'number' && !(want === 0 && seen[ray] === undefined))
-            check(ray, want, sized);
-    }
-    for (const [name, want] of Object.entries(node.ray.resources ?? {}))
-        check(name, want, false);
-    return out;
-}
-/** The head's view of one configured node: the alive entry when there is one. */
-function findInView(view, name) {
-    const entries = (view ?? []).filter((v) => v.name === name);
-    return entries.find((v) => v.alive) ?? entries[0];
-}
-function assessCluster(cluster, wanted, observed) {
-    const headObs = observed.get(cluster.head.name);
-    const view = headObs?.status?.running ? headObs.status.cluster : undefined;
-    const problems = [];
-    let alive = 0;
-    const nodes = cluster.nodes.map((node) => {
-        const obs = observed.get(node.name);
-        const report = { name: node.name, role: node.role, host: node.host, state: 'unknown' };
-        if (!obs || !obs.reachable) {
-            report.state = 'unreachable';
-            report.reachable = false;
-            report.error = obs?.error ?? 'not checked';
-            problems.push(`${node.name} (${node.host}) is unreachable: ${report.error}`);
-            return report;
-        }
-        const st = obs.status;
-        report.reachable = true;
-        report.rayRunning = !!st?.running;
-        report.rayVersion = st?.ray_version;
-        report.pythonVersion = st?.python_version;
-        report.nodeId = st?.node_id;
-        if (obs.error)
-            report.error = obs.error;
-        if (!st?.running) {
-            report.state = 'stopped';
-            problems.push(`${node.name} (${node.host}) is not running Ray`);
-            return report;
-        }
-        if (st.raylet === false) {
-            report.state = 'missing';
-            report.error = 'its raylet is not running';
-            problems.push(`${node.name} (${node.host}) runs some Ray processes but not its raylet`);
-            return report;
-        }
-        const seen = findInView(view, node.name);
-        if (seen) {
-            report.nodeId = seen.node_id;
-            report.resources = seen.resources;
-        }
-        if (!seen?.alive) {
-            report.state = 'missing';
-            const why = view ? "is not alive in the head's view" : 'cannot be checked: the head is not running';
-            problems.push(`${node.name} (${node.host}) runs Ray but ${why}`);
-            return report;
-        }
-        alive += 1;
-        const drift = specDrift(st.applied, wanted.get(node.name)).map((d) => `${d.field} ${d.from} → ${d.to}`);
-        const mismatched = resourceMismatches(node, seen.resources);
-        if (drift.length || mismatched.length) {
-            report.state = 'drifted';
-            const what = [...drift, ...mismatched.map((m) => `resource ${m}`)].join('; ');
-            report.error = `not as configured: ${what}`;
-            problems.push(`${node.name} (${node.host}) is ${report.error}`);
-            return report;
-        }
-        report.state = 'running';
-        return report;
-    });
-    const head = nodes.find((n) => n.role === 'head');
-    let status;
-    if (head.state === 'unreachable' || head.state === 'stopped' || head.state === 'missing') {
-        const nothingRuns = nodes.every((n) => n.reachable && !n.rayRunning);
-        status = nothingRuns ? 'stopped' : 'down';
-    }
-    else {
-        status = nodes.every((n) => n.state === 'running') ? 'healthy' : 'degraded';
-    }
-    return { status, nodes, alive, expected: cluster.nodes.length, problems };
-}
-
-;// CONCATENATED MODULE: ./src/engine/preflight.ts
-const INSTALL_RAY = 'install Ray on the node: pip install "ray[default]" (or set ray_spec.python to the interpreter that has it)';
-function preflightProblems(cluster, probes) {
-    const problems = [];
-    const headProbe = probes.get(cluster.head.name);
-    const wantRay = cluster.rayVersion ?? headProbe?.ray?.version;
-    const wantPython = minor(headProbe?.python?.version);
-    for (const node of cluster.nodes) {
-        const p = probes.get(node.name);
-        if (!p)
-            continue; // unreachable: reported by the connect step
-        const at = { node: node.name, host: node.sshUrl };
-        if (!p.ok) {
-            problems.push({ ...at, message: p.error ?? 'probe failed', hint: p.hint });
-            continue;
-        }
-        if (!p.storage.writable) {
-            problems.push({
-                ...at,
-                message: `storage path ${p.storage.path} is not writable by ${p.user}${p.storage.error ? `: ${p.storage.error}` : ''}`,
-                hint: `sudo mkdir -p ${p.storage.path} && sudo chown -R ${p.user}:${p.user} ${p.storage.path}, or set storage.path to a directory ${p.user} owns`,
-            });
-        }
-        if (!p.ray) {
-            problems.push({
-                ...at,
-                message: `Ray is not installed for ${p.python?.path ?? 'python3'}${p.ray_error ? ` (${p.ray_error})` : ''}`,
-                hint: INSTALL_RAY,
-            });
-        }
-        else if (wantRay && p.ray.version !== wantRay) {
-            const source = cluster.rayVersion ? 'ray_spec.ray_version' : `the head (${cluster.head.name})`;
-            problems.push({
-                ...at,
-                message: `Ray ${p.ray.version} is installed, but ${source} has ${wantRay}: every node must run the same Ray version`,
-                hint: `pip install "ray[default]==${wantRay}" on ${node.name}`,
-            });
-        }
-        if (wantPython && node !== cluster.head && minor(p.python?.version) !== wantPython) {
-            problems.push({
-                ...at,
-                message: `Python ${p.python.version} here, Python ${headProbe?.python.version} on the head: Ray needs the same Python version on every node`,
-                hint: `use Python ${wantPython} on every node (ray_spec.python selects the interpreter)`,
-            });
-        }
-        for (const port of p.ports ?? []) {
-            if (port.in_use && !port.by_this_cluster) {
-                problems.push({
-                    ...at,
-                    message: `port ${port.port} (${port.name}) is already in use on ${node.host} by another process`,
-                    hint: `find it with: netstat -tlnp | grep :${port.port} (or ss -tlnp); stop it, or choose another ray_config.${port.name}`,
-                });
-            }
-        }
-    }
-    return problems;
-}
-function minor(version) {
-    return version?.split('.').slice(0, 2).join('.');
-}
-
-;// CONCATENATED MODULE: ./src/engine/result.ts
-
-function emptyResult(command, configPath, diagnostics = []) {
-    return {
-        command,
-        configPath,
-        ok: !diagnostics.some((d) => d.severity === 'error'),
-        status: 'unknown',
-        nodes: [],
-        aliveNodes: 0,
-        expectedNodes: 0,
-        changes: 0,
-        diagnostics,
-        errors: [],
-        warnings: diagnostics.filter((d) => d.severity === 'warning').map((d) => `${d.path}: ${d.message}`),
-        timings: [],
-    };
-}
-/** A result for a valid config: addresses and the unknown state of every node filled in. */
-function clusterResult(command, cluster, diagnostics) {
-    const result = emptyResult(command, cluster.file, diagnostics);
-    const { headAddress, clientAddress, dashboardUrl } = addresses(cluster);
-    Object.assign(result, {
-        headAddress,
-        clientAddress,
-        dashboardUrl,
-        clusterName: cluster.clusterName,
-        config: cluster,
-    });
-    result.expectedNodes = cluster.nodes.length;
-    result.nodes = cluster.nodes.map((n) => ({ name: n.name, role: n.role, host: n.host, state: 'unknown' }));
-    return result;
-}
-/** Times each phase of a run into result.timings. */
-class PhaseClock {
-    result;
-    started = Date.now();
-    constructor(result) {
-        this.result = result;
-    }
-    async phase(name, work) {
-        const t0 = Date.now();
-        try {
-            return await work();
-        }
-        finally {
-            this.result.timings.push({ phase: name, ms: Date.now() - t0 });
-        }
-    }
-    total() {
-        this.result.timings.push({ phase: 'total', ms: Date.now() - this.started });
-    }
-}
-function fail(result, error) {
-    result.ok = false;
-    result.errors.push(error);
-}
-
 ;// CONCATENATED MODULE: external "node:dns/promises"
 const promises_namespaceObject = require("node:dns/promises");
+;// CONCATENATED MODULE: ./src/ssh/quote.ts
+// POSIX shell quoting. Every value that comes from the config or the user goes through here before it
+// reaches a command line: nothing is spliced into a shell line unquoted (SPEC section 7).
+const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+/** Quotes one argument for a POSIX shell: `it's` → `'it'\''s'`. Plain words stay readable. */
+function shellQuote(arg) {
+    if (arg.includes('\0'))
+        throw new Error('shellQuote: argument contains a NUL byte');
+    if (SAFE.test(arg))
+        return arg;
+    return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+/** Quotes each argument and joins them with spaces: a command line from argv. */
+function shellJoin(argv) {
+    return argv.map(shellQuote).join(' ');
+}
+
 ;// CONCATENATED MODULE: ./src/remote/client.ts
 // A typed client of remote_lib's JSON verbs over one node's SSH connection.
 // The library is uploaded once per content hash; a call is one SSH exec in the common case.
@@ -43690,9 +43402,6 @@ const promises_namespaceObject = require("node:dns/promises");
 
 /** Exit code the bootstrap line uses to say "library not uploaded yet". */
 const MISSING_LIB = 97;
-/** `run` could not start the command: its stderr has RUN_ERROR_PREFIX and remote_lib's answer. */
-const RUN_FAILED = 125;
-const RUN_ERROR_PREFIX = 'nokube-remote-error: ';
 function loadRemoteLib(dir) {
     const content = (0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(dir, 'nokube_remote.py'), 'utf8');
     return { content, hash: (0,external_node_crypto_namespaceObject.createHash)('sha256').update(content).digest('hex').slice(0, 12) };
@@ -43733,23 +43442,17 @@ class RemoteLib {
         await this.shell.uploadFile(this.lib.content, `${base}/lib/${this.fileName}`, 0o644);
         this.uploaded = true;
     }
-    /** Runs a verb once (uploading the library first when the node lacks it); the raw exec result. */
-    async execVerb(verb, input, extra = {}) {
+    async call(verb, input) {
         const python = this.opts.python ?? 'python3';
         const line = `f=${this.remotePathWord()}; [ -f "$f" ] || exit ${MISSING_LIB}; exec ${shellQuote(python)} "$f" ${verb}`;
         const stdin = JSON.stringify({ cluster: this.opts.cluster, storage: this.opts.storage ?? null, ...input });
         this.opts.debug?.(`remote: ${verb} (${line})`);
-        const options = { stdin, timeoutMs: this.opts.timeoutMs, ...extra };
-        let res = await this.shell.exec(line, options);
+        let res = await this.shell.exec(line, { stdin, timeoutMs: this.opts.timeoutMs });
         if (res.code === MISSING_LIB && !this.uploaded) {
             this.opts.debug?.(`remote: uploading ${this.fileName}`);
             await this.upload();
-            res = await this.shell.exec(line, options);
+            res = await this.shell.exec(line, { stdin, timeoutMs: this.opts.timeoutMs });
         }
-        return { res, python };
-    }
-    async call(verb, input) {
-        const { res, python } = await this.execVerb(verb, input);
         if (res.stderr.trim())
             this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
         if (res.code === 127) {
@@ -43764,101 +43467,6 @@ class RemoteLib {
             throw new RemoteError(`remote_lib ${verb} failed (exit ${res.code ?? res.signal})${tail ? `: ${tail}` : ''}`, 'run with NOKUBE_DEBUG=1 to see the remote command and its output', res.stderr);
         }
         return answer;
-    }
-    /**
-     * A verb that streams: every stdout line but the last is an event (JSON) handed to `onEvent` as it
-     * comes; the last line is the answer. An aborted call answers `{ok: false, aborted: true}`.
-     */
-    async stream(verb, input, onEvent, extra = {}) {
-        let pending = '';
-        let last = '';
-        const onStdout = (chunk) => {
-            pending += chunk;
-            let nl;
-            while ((nl = pending.indexOf('\n')) >= 0) {
-                const line = pending.slice(0, nl);
-                pending = pending.slice(nl + 1);
-                if (!line.trim())
-                    continue;
-                if (last)
-                    emit(last);
-                last = line;
-            }
-        };
-        const emit = (line) => {
-            try {
-                onEvent(JSON.parse(line));
-            }
-            catch {
-                this.opts.debug?.(`remote ${verb}: not an event: ${line.slice(0, 200)}`);
-            }
-        };
-        const { res } = await this.execVerb(verb, input, { ...extra, onStdout });
-        if (res.aborted)
-            return { ok: false, aborted: true };
-        if (res.stderr.trim())
-            this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
-        const answer = (last + pending).trim();
-        try {
-            return JSON.parse(answer);
-        }
-        catch {
-            const tail = res.stderr.trim().split('\n').slice(-5).join('\n');
-            throw new RemoteError(`remote_lib ${verb} failed (exit ${res.code ?? res.signal})${tail ? `: ${tail}` : ''}`, 'run with NOKUBE_DEBUG=1 to see the remote command and its output', res.stderr);
-        }
-    }
-    /**
-     * Runs `argv` on the node in its Ray environment (the `run` verb replaces itself with the command):
-     * output streams to the callbacks, the exit status is the command's. When the command could not be
-     * started, throws a RemoteError saying why (exit 125 and remote_lib's answer on stderr).
-     */
-    async run(input, extra = {}) {
-        // stderr goes on line by line so remote_lib's own error line never reaches the caller's output
-        let held = '';
-        const onStderr = extra.onStderr
-            ? (chunk) => {
-                held += chunk;
-                const cut = held.lastIndexOf('\n');
-                if (cut < 0)
-                    return;
-                const lines = held.slice(0, cut + 1);
-                held = held.slice(cut + 1);
-                const shown = lines
-                    .split(/(?<=\n)/)
-                    .filter((l) => !l.startsWith(RUN_ERROR_PREFIX))
-                    .join('');
-                if (shown)
-                    extra.onStderr(shown);
-            }
-            : undefined;
-        const { res } = await this.execVerb('run', input, { ...extra, ...(onStderr ? { onStderr } : {}) });
-        if (held && extra.onStderr && !held.startsWith(RUN_ERROR_PREFIX))
-            extra.onStderr(held);
-        const marker = res.stderr.split('\n').find((l) => l.startsWith(RUN_ERROR_PREFIX));
-        if (res.code === RUN_FAILED && marker) {
-            const answer = JSON.parse(marker.slice(RUN_ERROR_PREFIX.length));
-            throw Object.assign(new RemoteError(answer.error ?? 'the command could not be started', answer.hint), {
-                exitCode: answer.exit_code ?? RUN_FAILED,
-            });
-        }
-        if (res.code === 127 && /not found/.test(res.stderr) && !res.stdout) {
-            throw new RemoteError(`the interpreter "${this.opts.python ?? 'python3'}" was not found on the node`, 'install Python 3.8+ on the node, or set ray_spec.python to its path', res.stderr);
-        }
-        return { ...res, stderr: res.stderr.replace(/^nokube-remote-error: .*\n?/m, '') };
-    }
-    rayEnv(input) {
-        return this.call('ray_env', input);
-    }
-    job(input) {
-        return this.call('job', input);
-    }
-    /** Uploads a file under the node's storage (`<storage>/<rel>`); returns its absolute path. */
-    async uploadToStorage(rel, content, mode = 0o600) {
-        const base = this.opts.storage ?? `${await this.shell.realpath('.')}/.nokube/${this.opts.cluster}`;
-        const path = `${base}/${rel}`;
-        await this.shell.mkdirp(path.slice(0, path.lastIndexOf('/')));
-        await this.shell.uploadFile(content, path, mode);
-        return path;
     }
     probe(input) {
         return this.call('probe', input);
@@ -43937,12 +43545,6 @@ class ClusterSession {
         });
         return nodes.map((n) => this.handle(n));
     }
-    /** Fills in the address a node is reached at, without connecting it (RAY_ADDRESS for others). */
-    async resolve(node) {
-        const h = this.handle(node);
-        if (!h.conn)
-            h.ip = await addressOf(node.host);
-    }
     close() {
         for (const h of this.handles.values())
             h.conn?.close();
@@ -43966,22 +43568,10 @@ function nodeError(node, err) {
     return { node: node.name, host: node.sshUrl, message, ...(hint ? { hint } : {}) };
 }
 
-;// CONCATENATED MODULE: ./src/engine/start.ts
-// `start`: converge the cluster to the config. Connect all → preflight all → head → workers in
-// parallel → wait until the head's view lists every configured node alive as configured.
-// A node already running as configured is left alone.
+;// CONCATENATED MODULE: ./src/engine/inspect.ts
 
 
 
-
-
-
-
-
-/** Between two looks at the head's view (each look is itself one SSH round trip, ~0.1–0.2 s). */
-const POLL_MS = 100;
-/** How long the wait polls the head's dashboard before it also accepts the `ray.nodes()` fallback. */
-const FALLBACK_AFTER_MS = 20_000;
 /** Probes every reachable node (in parallel) and asks a running head for its view. */
 async function probeAll(session, handles, withPorts) {
     const { cluster } = session;
@@ -44037,6 +43627,7 @@ function wantedSpecs(session) {
     const headAddress = `${hostForUrl(headIp)}:${gcsPort(cluster.head)}`;
     return new Map(cluster.nodes.map((n) => [n.name, desiredSpec(cluster, n, session.handle(n).ip, headAddress)]));
 }
+/** Each configured node as the probes and the head's view found it, for the live plan. */
 function liveNodes(cluster, session, probed) {
     const live = new Map();
     for (const node of cluster.nodes) {
@@ -44057,270 +43648,10 @@ function liveNodes(cluster, session, probed) {
     }
     return live;
 }
-async function startCluster(session, result, clock) {
-    const { cluster, options } = session;
-    const { reporter } = options;
-    const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
-    const probed = await clock.phase('preflight', () => probeAll(session, handles, true));
-    const wanted = wantedSpecs(session);
-    const headProbe = probed.probes.get(cluster.head.name);
-    const members = recordedMembers(session, probed);
-    const plan = livePlan(cluster, wanted, liveNodes(cluster, session, probed), members);
-    result.plan = plan;
-    result.changes = countChanges(plan);
-    const problems = [
-        ...handles.filter((h) => h.error).map((h) => h.error),
-        ...preflightProblems(cluster, probed.probes),
-    ];
-    if (problems.length) {
-        for (const p of problems)
-            fail(result, p);
-        reporter.warn('preflight failed: nothing was started or stopped');
-        markNodes(result, plan, problems);
-        result.status = headProbe?.running ? 'degraded' : 'down';
-        return;
-    }
-    if (result.changes === 0) {
-        reporter.info('every node already runs as configured: nothing to do');
-    }
-    const owner = `${process.env.GITHUB_RUN_ID ? `run ${process.env.GITHUB_RUN_ID} ` : ''}${(0,external_node_os_namespaceObject.hostname)()} pid ${process.pid}`;
-    const head = session.handle(cluster.head);
-    const locked = result.changes > 0;
-    if (locked) {
-        const lock = await head.lib.lock({ owner, ttl_sec: options.timeoutSec * 2 + 60 });
-        if (!lock.acquired) {
-            fail(result, {
-                node: cluster.head.name,
-                host: cluster.head.sshUrl,
-                message: `another deploy of cluster "${cluster.clusterName}" holds the lock (${lock.holder?.owner ?? 'unknown'} since ${lock.holder?.since ?? '?'})`,
-                hint: 'wait for it to finish; use a `concurrency:` group in the workflow so deploys queue',
-            });
-            markNodes(result, plan, []);
-            return;
-        }
-    }
-    try {
-        await clock.phase('apply', () => applyPlan(session, plan, wanted, probed, result));
-        if (result.errors.length === 0 || result.errors.every((e) => e.node !== cluster.head.name)) {
-            // nothing changed: the head's view from the preflight probe already shows whether every node
-            // is alive as configured; only a cluster that is not settled yet is polled
-            const seen = result.changes === 0 ? probed.headView : undefined;
-            await clock.phase('wait', () => waitForNodes(session, wanted, probed, result, seen));
-        }
-    }
-    finally {
-        if (locked) {
-            // the members record goes with the unlock (one round trip), and only after a clean apply
-            const members = result.errors.length === 0 ? membersRecord(session) : undefined;
-            const answer = await head
-                .lib.unlock({ owner, ttl_sec: 0, ...(members ? { members } : {}) })
-                .catch(() => undefined);
-            if (members && !answer?.ok) {
-                result.warnings.push(`could not record the applied nodes on the head: ${answer?.error ?? 'unlock failed'}`);
-            }
-        }
-    }
-}
-async function applyPlan(session, plan, wanted, probed, result) {
-    const { cluster, options } = session;
-    const action = new Map(plan.map((p) => [p.node, p.action]));
-    const headProbe = probed.probes.get(cluster.head.name);
-    let token = headProbe?.auth_token ?? undefined;
-    const startNode = async (node) => {
-        const act = action.get(node.name);
-        if (act !== 'start' && act !== 'restart')
-            return true;
-        const h = session.handle(node);
-        const t0 = Date.now();
-        options.reporter.node(node.name, act === 'restart' ? 'restarting' : 'starting');
-        try {
-            const spec = wanted.get(node.name);
-            const answer = await h.lib.start({
-                role: node.role,
-                restart: act === 'restart' || !!probed.probes.get(node.name)?.running,
-                applied: spec,
-                args: spec.ray,
-                python: cluster.python ?? null,
-                head_address: spec.head_address ?? null,
-                auth_token: token ?? null,
-            });
-            if (!answer.ok) {
-                if (answer.log_tail) {
-                    const tail = answer.log_tail.trimEnd().split('\n').slice(-15).join('\n');
-                    options.reporter.node(node.name, `Ray's output:\n${tail}`);
-                }
-                throw Object.assign(new Error(answer.error ?? 'ray start failed'), { hint: answer.hint });
-            }
-            if (answer.auth_token) {
-                options.reporter.secret(answer.auth_token);
-                token = answer.auth_token;
-            }
-            options.reporter.node(node.name, `${act === 'restart' ? 'restarted' : 'started'}`, Date.now() - t0);
-            return true;
-        }
-        catch (err) {
-            const e = nodeError(node, err);
-            fail(result, e);
-            options.reporter.node(node.name, `failed: ${e.message.split('\n')[0]}`, Date.now() - t0);
-            return false;
-        }
-    };
-    if (token)
-        options.reporter.secret(token);
-    if (!(await startNode(cluster.head))) {
-        markNodes(result, plan, result.errors);
-        result.status = 'down';
-        return;
-    }
-    await mapLimit(cluster.workers, options.concurrency, startNode);
-    await stopRemoved(session, plan, probed, result);
-}
-/** Nodes the last applied config had and this one drops: stopped with the same credentials. */
-async function stopRemoved(session, plan, probed, result) {
-    const members = recordedMembers(session, probed);
-    const gone = plan.filter((p) => p.action === 'stop').map((p) => members.find((m) => m.name === p.node));
-    await mapLimit(gone, session.options.concurrency, async (member) => {
-        const node = memberNode(member, session.cluster);
-        await session.connect([node], { defaultUser: member.user ?? session.options.ssh.defaultUser });
-        const h = session.handle(node);
-        try {
-            if (h.error)
-                throw Object.assign(new Error(h.error.message), { hint: h.error.hint });
-            const answer = await h.lib.stop();
-            if (!answer.ok)
-                throw new Error(answer.error ?? 'stop failed');
-            session.options.reporter.node(node.name, 'stopped (removed from config)');
-        }
-        catch (err) {
-            result.warnings.push(`${node.name} was removed from the config but could not be stopped: ${nodeError(node, err).message}`);
-        }
-    });
-}
-function memberNode(m, cluster) {
-    const match = /^\[?(.*?)\]?(?::(\d+))?$/.exec(m.ssh_url);
-    return {
-        name: m.name,
-        role: m.role,
-        sshUrl: m.ssh_url,
-        host: match[1],
-        sshPort: match[2] ? Number(match[2]) : 22,
-        ray: {},
-        storage: { type: 'local', path: m.storage ?? undefined },
-        users: [],
-        index: -1,
-        pos: cluster.head.pos,
-    };
-}
-/** Polls the head's view until every configured node is alive as configured, or the timeout. */
-async function waitForNodes(session, wanted, probed, result, firstView) {
-    const { cluster, options } = session;
-    const head = session.handle(cluster.head);
-    const deadline = Date.now() + options.timeoutSec * 1000;
-    const failed = new Set(result.errors.map((e) => e.node));
-    const seenAlive = new Set();
-    const t0 = Date.now();
-    for (;;) {
-        const observed = new Map();
-        let view = firstView;
-        firstView = undefined;
-        if (!view) {
-            try {
-                // while Ray is starting, the dashboard answers within seconds: poll it alone, and only fall
-                // back to `ray.nodes()` (an `import ray`, seconds of CPU) when it stays silent
-                view = await headStatus(session, head, Date.now() - t0 > FALLBACK_AFTER_MS);
-            }
-            catch (err) {
-                view = undefined;
-                options.reporter.debug(`head status failed: ${err.message}`);
-            }
-        }
-        for (const node of cluster.nodes) {
-            if (node === cluster.head) {
-                observed.set(node.name, { reachable: true, status: view });
-                continue;
-            }
-            const probe = probed.probes.get(node.name);
-            const started = !failed.has(node.name);
-            observed.set(node.name, {
-                reachable: true,
-                status: {
-                    ok: true,
-                    running: started,
-                    applied: started ? wanted.get(node.name) : (probe?.applied ?? null),
-                    ray_version: probe?.ray?.version,
-                    python_version: probe?.python?.version,
-                },
-            });
-        }
-        const assessment = assessCluster(cluster, wanted, observed);
-        for (const n of assessment.nodes) {
-            if (n.state === 'running' && !seenAlive.has(n.name)) {
-                seenAlive.add(n.name);
-                options.reporter.node(n.name, "alive in the head's view", Date.now() - t0);
-            }
-            const probe = probed.probes.get(n.name);
-            n.rayVersion ??= probe?.ray?.version;
-            n.pythonVersion ??= probe?.python?.version;
-        }
-        const settled = assessment.nodes.every((n) => n.state === 'running' || failed.has(n.name));
-        if (settled || Date.now() > deadline) {
-            result.nodes = assessment.nodes.map((n) => (failed.has(n.name) ? { ...n, state: 'failed' } : n));
-            result.aliveNodes = assessment.alive;
-            result.status = assessment.status;
-            if (!settled) {
-                for (const n of assessment.nodes.filter((x) => x.state !== 'running' && !failed.has(x.name))) {
-                    fail(result, {
-                        node: n.name,
-                        host: n.host,
-                        message: `not alive as configured in the head's view after ${options.timeoutSec}s (${n.error ?? n.state})`,
-                        hint: `check that ${n.host} can reach ${result.headAddress} (firewall) and read Ray's logs in the node's storage (ray/session_latest/logs/raylet.err)`,
-                    });
-                }
-            }
-            return;
-        }
-        await new Promise((r) => setTimeout(r, POLL_MS));
-    }
-}
-/** What the head remembers (state/members.json) of this config, so a later run can stop dropped nodes. */
-function membersRecord(session) {
-    const { cluster } = session;
-    const members = cluster.nodes.map((n) => ({
-        name: n.name,
-        role: n.role,
-        ssh_url: n.sshUrl,
-        user: session.handle(n).conn?.user,
-        storage: n.storage.path ?? null,
-    }));
-    return { cluster: cluster.clusterName, nodes: members };
-}
 /** What the head remembers of the last applied config (ignored when another cluster wrote it). */
 function recordedMembers(session, probed) {
     const record = probed.probes.get(session.cluster.head.name)?.members;
     return record && record.cluster === session.cluster.clusterName ? record.nodes : [];
-}
-/**
- * Where each node stands when `start` ends early (preflight, lock or head failure): nothing after the
- * failure ran, so a node is as it was found, which its plan item says.
- */
-function markNodes(result, plan, errors) {
-    const byNode = new Map(errors.map((e) => [e.node, e.message]));
-    result.nodes = result.nodes.map((n) => {
-        const err = byNode.get(n.name);
-        const planned = plan.find((p) => p.node === n.name);
-        let state = 'not-started';
-        if (planned?.reason.startsWith('unreachable'))
-            state = 'unreachable';
-        else if (err)
-            state = 'failed';
-        else if (planned?.action === 'keep')
-            state = 'running';
-        else if (planned?.action === 'restart')
-            state = 'drifted';
-        else if (planned?.reason === 'not running')
-            state = 'stopped';
-        return { ...n, state, ...(err ? { error: err } : {}) };
-    });
 }
 
 ;// CONCATENATED MODULE: ./src/engine/plan-run.ts
@@ -44374,6 +43705,526 @@ async function planCluster(session, result, clock) {
         }
     }
     result.changes = countChanges(result.plan);
+}
+
+;// CONCATENATED MODULE: ./src/engine/result.ts
+
+function emptyResult(command, configPath, diagnostics = []) {
+    return {
+        command,
+        configPath,
+        ok: !diagnostics.some((d) => d.severity === 'error'),
+        status: 'unknown',
+        nodes: [],
+        aliveNodes: 0,
+        expectedNodes: 0,
+        changes: 0,
+        diagnostics,
+        errors: [],
+        warnings: diagnostics.filter((d) => d.severity === 'warning').map((d) => `${d.path}: ${d.message}`),
+        timings: [],
+    };
+}
+/** A result for a valid config: addresses and the unknown state of every node filled in. */
+function clusterResult(command, cluster, diagnostics) {
+    const result = emptyResult(command, cluster.file, diagnostics);
+    const { headAddress, clientAddress, dashboardUrl } = addresses(cluster);
+    Object.assign(result, {
+        headAddress,
+        clientAddress,
+        dashboardUrl,
+        clusterName: cluster.clusterName,
+        config: cluster,
+    });
+    result.expectedNodes = cluster.nodes.length;
+    result.nodes = cluster.nodes.map((n) => ({ name: n.name, role: n.role, host: n.host, state: 'unknown' }));
+    return result;
+}
+/** Times each phase of a run into result.timings, and tells the reporter where each begins and ends. */
+class PhaseClock {
+    result;
+    reporter;
+    started = Date.now();
+    constructor(result, reporter) {
+        this.result = result;
+        this.reporter = reporter;
+    }
+    async phase(name, work) {
+        const t0 = Date.now();
+        const end = this.reporter?.phase?.(name);
+        try {
+            return await work();
+        }
+        finally {
+            end?.();
+            this.result.timings.push({ phase: name, ms: Date.now() - t0 });
+        }
+    }
+    total() {
+        this.result.timings.push({ phase: 'total', ms: Date.now() - this.started });
+    }
+}
+function fail(result, error) {
+    result.ok = false;
+    result.errors.push(error);
+}
+
+;// CONCATENATED MODULE: ./src/engine/health.ts
+
+/** Ray's name for each configured resource; memory sizes may be rounded by Ray, counts may not. */
+const RESOURCE_KEYS = [
+    { key: 'numCpus', ray: 'CPU', sized: false },
+    { key: 'numGpus', ray: 'GPU', sized: false },
+    { key: 'memory', ray: 'memory', sized: true },
+    { key: 'objectStoreMemory', ray: 'object_store_memory', sized: true },
+];
+/** Configured resources that the head's view shows with another value. */
+function resourceMismatches(node, seen) {
+    const out = [];
+    const check = (name, want, sized) => {
+        const got = seen[name] ?? 0;
+        const same = sized ? Math.abs(got - want) <= Math.max(1, want * 0.01) : got === want;
+        if (!same)
+            out.push(`${name} ${got} (configured ${want})`);
+    };
+    for (const { key, ray, sized } of RESOURCE_KEYS) {
+        const want = node.ray[key];
+        if (typeof want === 'number' && !(want === 0 && seen[ray] === undefined))
+            check(ray, want, sized);
+    }
+    for (const [name, want] of Object.entries(node.ray.resources ?? {}))
+        check(name, want, false);
+    return out;
+}
+/** The head's view of one configured node: the alive entry when there is one. */
+function findInView(view, name) {
+    const entries = (view ?? []).filter((v) => v.name === name);
+    return entries.find((v) => v.alive) ?? entries[0];
+}
+function assessCluster(cluster, wanted, observed) {
+    const view = viewOf(observed.get(cluster.head.name)?.status);
+    const problems = [];
+    const nodes = cluster.nodes.map((node) => assessNode(node, observed.get(node.name), view, wanted, problems));
+    return summarize(cluster, nodes, problems);
+}
+/**
+ * While `start` waits for its nodes: the head is judged by its own answer, a worker `start` started
+ * or kept runs what it was given, so the head's view alone says whether it is there; a worker whose
+ * start failed is `failed`.
+ */
+function assessStarted(cluster, wanted, headStatus, failed) {
+    const view = viewOf(headStatus);
+    const problems = [];
+    const nodes = cluster.nodes.map((node) => {
+        if (node === cluster.head)
+            return assessNode(node, { reachable: true, status: headStatus }, view, wanted, problems);
+        const report = { name: node.name, role: node.role, host: node.host, state: 'failed', reachable: true };
+        if (failed.has(node.name)) {
+            report.rayRunning = false;
+            return report;
+        }
+        report.rayRunning = true;
+        judgeInView(node, report, view, wanted.get(node.name), wanted, problems);
+        return report;
+    });
+    return summarize(cluster, nodes, problems);
+}
+function viewOf(headStatus) {
+    return headStatus?.running ? headStatus.cluster : undefined;
+}
+/** One node from its own answer and the head's view. */
+function assessNode(node, obs, view, wanted, problems) {
+    const report = { name: node.name, role: node.role, host: node.host, state: 'unknown' };
+    if (!obs || !obs.reachable) {
+        report.state = 'unreachable';
+        report.reachable = false;
+        report.error = obs?.error ?? 'not checked';
+        problems.push(`${node.name} (${node.host}) is unreachable: ${report.error}`);
+        return report;
+    }
+    const st = obs.status;
+    report.reachable = true;
+    report.rayRunning = !!st?.running;
+    report.rayVersion = st?.ray_version;
+    report.pythonVersion = st?.python_version;
+    report.nodeId = st?.node_id;
+    if (obs.error)
+        report.error = obs.error;
+    if (!st?.running) {
+        report.state = 'stopped';
+        problems.push(`${node.name} (${node.host}) is not running Ray`);
+        return report;
+    }
+    if (st.raylet === false) {
+        report.state = 'missing';
+        report.error = 'its raylet is not running';
+        problems.push(`${node.name} (${node.host}) runs some Ray processes but not its raylet`);
+        return report;
+    }
+    judgeInView(node, report, view, st.applied, wanted, problems);
+    return report;
+}
+/** A node that runs Ray: alive in the head's view, running what it should, with the configured resources. */
+function judgeInView(node, report, view, applied, wanted, problems) {
+    const seen = findInView(view, node.name);
+    if (seen) {
+        report.nodeId = seen.node_id;
+        report.resources = seen.resources;
+    }
+    if (!seen?.alive) {
+        report.state = 'missing';
+        const why = view ? "is not alive in the head's view" : 'cannot be checked: the head is not running';
+        problems.push(`${node.name} (${node.host}) runs Ray but ${why}`);
+        return;
+    }
+    const drift = specDrift(applied, wanted.get(node.name)).map((d) => `${d.field} ${d.from} → ${d.to}`);
+    const mismatched = resourceMismatches(node, seen.resources);
+    if (drift.length || mismatched.length) {
+        report.state = 'drifted';
+        const what = [...drift, ...mismatched.map((m) => `resource ${m}`)].join('; ');
+        report.error = `not as configured: ${what}`;
+        problems.push(`${node.name} (${node.host}) is ${report.error}`);
+        return;
+    }
+    report.state = 'running';
+}
+/** The cluster's status from its nodes': a head that is not up means the cluster is down (or stopped). */
+function summarize(cluster, nodes, problems) {
+    const head = nodes.find((n) => n.role === 'head');
+    let status;
+    if (head.state === 'unreachable' || head.state === 'stopped' || head.state === 'missing') {
+        const nothingRuns = nodes.every((n) => n.reachable && !n.rayRunning);
+        status = nothingRuns ? 'stopped' : 'down';
+    }
+    else {
+        status = nodes.every((n) => n.state === 'running') ? 'healthy' : 'degraded';
+    }
+    const alive = nodes.filter((n) => n.state === 'running' || n.state === 'drifted').length;
+    return { status, nodes, alive, expected: cluster.nodes.length, problems };
+}
+
+;// CONCATENATED MODULE: ./src/engine/preflight.ts
+const INSTALL_RAY = 'install Ray on the node: pip install "ray[default]" (or set ray_spec.python to the interpreter that has it)';
+function preflightProblems(cluster, probes) {
+    const problems = [];
+    const headProbe = probes.get(cluster.head.name);
+    const wantRay = cluster.rayVersion ?? headProbe?.ray?.version;
+    const wantPython = minor(headProbe?.python?.version);
+    for (const node of cluster.nodes) {
+        const p = probes.get(node.name);
+        if (!p)
+            continue; // unreachable: reported by the connect step
+        const at = { node: node.name, host: node.sshUrl };
+        if (!p.ok) {
+            problems.push({ ...at, message: p.error ?? 'probe failed', hint: p.hint });
+            continue;
+        }
+        if (!p.storage.writable) {
+            problems.push({
+                ...at,
+                message: `storage path ${p.storage.path} is not writable by ${p.user}${p.storage.error ? `: ${p.storage.error}` : ''}`,
+                hint: `sudo mkdir -p ${p.storage.path} && sudo chown -R ${p.user}:${p.user} ${p.storage.path}, or set storage.path to a directory ${p.user} owns`,
+            });
+        }
+        if (!p.ray) {
+            problems.push({
+                ...at,
+                message: `Ray is not installed for ${p.python?.path ?? 'python3'}${p.ray_error ? ` (${p.ray_error})` : ''}`,
+                hint: INSTALL_RAY,
+            });
+        }
+        else if (wantRay && p.ray.version !== wantRay) {
+            const source = cluster.rayVersion ? 'ray_spec.ray_version' : `the head (${cluster.head.name})`;
+            problems.push({
+                ...at,
+                message: `Ray ${p.ray.version} is installed, but ${source} has ${wantRay}: every node must run the same Ray version`,
+                hint: `pip install "ray[default]==${wantRay}" on ${node.name}`,
+            });
+        }
+        if (wantPython && node !== cluster.head && minor(p.python?.version) !== wantPython) {
+            problems.push({
+                ...at,
+                message: `Python ${p.python.version} here, Python ${headProbe?.python.version} on the head: Ray needs the same Python version on every node`,
+                hint: `use Python ${wantPython} on every node (ray_spec.python selects the interpreter)`,
+            });
+        }
+        for (const port of p.ports ?? []) {
+            if (port.in_use && !port.by_this_cluster) {
+                problems.push({
+                    ...at,
+                    message: `port ${port.port} (${port.name}) is already in use on ${node.host} by another process`,
+                    hint: `find it with: netstat -tlnp | grep :${port.port} (or ss -tlnp); stop it, or choose another ray_config.${port.name}`,
+                });
+            }
+        }
+    }
+    return problems;
+}
+function minor(version) {
+    return version?.split('.').slice(0, 2).join('.');
+}
+
+;// CONCATENATED MODULE: ./src/engine/start.ts
+// `start`: converge the cluster to the config. Connect all → preflight all → head → workers in
+// parallel → wait until the head's view lists every configured node alive as configured.
+// A node already running as configured is left alone.
+
+
+
+
+
+
+
+
+
+/** Between two looks at the head's view (each look is itself one SSH round trip, ~0.1–0.2 s). */
+const POLL_MS = 100;
+/** How long the wait polls the head's dashboard before it also accepts the `ray.nodes()` fallback. */
+const FALLBACK_AFTER_MS = 20_000;
+async function startCluster(session, result, clock) {
+    const { cluster, options } = session;
+    const { reporter } = options;
+    const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
+    const probed = await clock.phase('preflight', () => probeAll(session, handles, true));
+    const wanted = wantedSpecs(session);
+    const headProbe = probed.probes.get(cluster.head.name);
+    const members = recordedMembers(session, probed);
+    const plan = livePlan(cluster, wanted, liveNodes(cluster, session, probed), members);
+    result.plan = plan;
+    result.changes = countChanges(plan);
+    const problems = [
+        ...handles.filter((h) => h.error).map((h) => h.error),
+        ...preflightProblems(cluster, probed.probes),
+    ];
+    if (problems.length) {
+        for (const p of problems)
+            fail(result, p);
+        reporter.warn('preflight failed: nothing was started or stopped');
+        markNodes(result, plan, problems);
+        result.status = headProbe?.running ? 'degraded' : 'down';
+        return;
+    }
+    if (result.changes === 0) {
+        reporter.info('every node already runs as configured: nothing to do');
+    }
+    const owner = `${options.deployer ? `${options.deployer} ` : ''}${(0,external_node_os_namespaceObject.hostname)()} pid ${process.pid}`;
+    const head = session.handle(cluster.head);
+    const locked = result.changes > 0;
+    if (locked) {
+        const lock = await head.lib.lock({ owner, ttl_sec: options.timeoutSec * 2 + 60 });
+        if (!lock.acquired) {
+            fail(result, {
+                node: cluster.head.name,
+                host: cluster.head.sshUrl,
+                message: `another deploy of cluster "${cluster.clusterName}" holds the lock (${lock.holder?.owner ?? 'unknown'} since ${lock.holder?.since ?? '?'})`,
+                hint: 'wait for it to finish; use a `concurrency:` group in the workflow so deploys queue',
+            });
+            markNodes(result, plan, []);
+            return;
+        }
+    }
+    try {
+        await applyPlan(session, plan, wanted, probed, result, clock);
+        if (result.errors.length === 0 || result.errors.every((e) => e.node !== cluster.head.name)) {
+            // nothing changed: the head's view from the preflight probe already shows whether every node
+            // is alive as configured; only a cluster that is not settled yet is polled
+            const seen = result.changes === 0 ? probed.headView : undefined;
+            await clock.phase('wait', () => waitForNodes(session, wanted, probed, result, seen));
+        }
+    }
+    finally {
+        if (locked) {
+            // the members record goes with the unlock (one round trip), and only after a clean apply
+            const members = result.errors.length === 0 ? membersRecord(session) : undefined;
+            const answer = await head
+                .lib.unlock({ owner, ttl_sec: 0, ...(members ? { members } : {}) })
+                .catch(() => undefined);
+            if (members && !answer?.ok) {
+                result.warnings.push(`could not record the applied nodes on the head: ${answer?.error ?? 'unlock failed'}`);
+            }
+        }
+    }
+}
+async function applyPlan(session, plan, wanted, probed, result, clock) {
+    const { cluster, options } = session;
+    const action = new Map(plan.map((p) => [p.node, p.action]));
+    const headProbe = probed.probes.get(cluster.head.name);
+    let token = headProbe?.auth_token ?? undefined;
+    const startNode = async (node) => {
+        const act = action.get(node.name);
+        if (act !== 'start' && act !== 'restart')
+            return true;
+        const h = session.handle(node);
+        const t0 = Date.now();
+        options.reporter.node(node.name, act === 'restart' ? 'restarting' : 'starting');
+        try {
+            const spec = wanted.get(node.name);
+            const answer = await h.lib.start({
+                role: node.role,
+                restart: act === 'restart' || !!probed.probes.get(node.name)?.running,
+                applied: spec,
+                args: spec.ray,
+                python: cluster.python ?? null,
+                head_address: spec.head_address ?? null,
+                auth_token: token ?? null,
+            });
+            if (!answer.ok) {
+                if (answer.log_tail) {
+                    const tail = answer.log_tail.trimEnd().split('\n').slice(-15).join('\n');
+                    options.reporter.node(node.name, `Ray's output:\n${tail}`);
+                }
+                throw Object.assign(new Error(answer.error ?? 'ray start failed'), { hint: answer.hint });
+            }
+            if (answer.auth_token) {
+                options.reporter.secret(answer.auth_token);
+                token = answer.auth_token;
+            }
+            options.reporter.node(node.name, `${act === 'restart' ? 'restarted' : 'started'}`, Date.now() - t0);
+            return true;
+        }
+        catch (err) {
+            const e = nodeError(node, err);
+            fail(result, e);
+            options.reporter.node(node.name, `failed: ${e.message.split('\n')[0]}`, Date.now() - t0);
+            return false;
+        }
+    };
+    if (token)
+        options.reporter.secret(token);
+    if (!(await clock.phase('head', () => startNode(cluster.head)))) {
+        markNodes(result, plan, result.errors);
+        result.status = 'down';
+        return;
+    }
+    await clock.phase('workers', async () => {
+        await mapLimit(cluster.workers, options.concurrency, startNode);
+        await stopRemoved(session, plan, probed, result);
+    });
+}
+/** Nodes the last applied config had and this one drops: stopped with the same credentials. */
+async function stopRemoved(session, plan, probed, result) {
+    const members = recordedMembers(session, probed);
+    const gone = plan.filter((p) => p.action === 'stop').map((p) => members.find((m) => m.name === p.node));
+    await mapLimit(gone, session.options.concurrency, async (member) => {
+        const node = memberNode(member, session.cluster);
+        await session.connect([node], { defaultUser: member.user ?? session.options.ssh.defaultUser });
+        const h = session.handle(node);
+        try {
+            if (h.error)
+                throw Object.assign(new Error(h.error.message), { hint: h.error.hint });
+            const answer = await h.lib.stop();
+            if (!answer.ok)
+                throw new Error(answer.error ?? 'stop failed');
+            session.options.reporter.node(node.name, 'stopped (removed from config)');
+        }
+        catch (err) {
+            result.warnings.push(`${node.name} was removed from the config but could not be stopped: ${nodeError(node, err).message}`);
+        }
+    });
+}
+/** A node the head remembers but the config no longer has, to connect to and stop. */
+function memberNode(m, cluster) {
+    // the record holds an ssh_url a valid config had; should it not parse, it is still tried as a host name
+    const url = parseSshUrl(m.ssh_url);
+    return {
+        name: m.name,
+        role: m.role,
+        sshUrl: m.ssh_url,
+        host: url.ok ? url.host : m.ssh_url,
+        sshPort: url.ok ? url.port : 22,
+        ray: {},
+        storage: { type: 'local', path: m.storage ?? undefined },
+        users: [],
+        index: -1,
+        pos: cluster.head.pos,
+    };
+}
+/** Polls the head's view until every configured node is alive as configured, or the timeout. */
+async function waitForNodes(session, wanted, probed, result, firstView) {
+    const { cluster, options } = session;
+    const head = session.handle(cluster.head);
+    const deadline = Date.now() + options.timeoutSec * 1000;
+    const failed = new Set(result.errors.flatMap((e) => (e.node ? [e.node] : [])));
+    const seenAlive = new Set();
+    const t0 = Date.now();
+    for (;;) {
+        let view = firstView;
+        firstView = undefined;
+        if (!view) {
+            try {
+                // while Ray is starting, the dashboard answers within seconds: poll it alone, and only fall
+                // back to `ray.nodes()` (an `import ray`, seconds of CPU) when it stays silent
+                view = await headStatus(session, head, Date.now() - t0 > FALLBACK_AFTER_MS);
+            }
+            catch (err) {
+                view = undefined;
+                options.reporter.debug(`head status failed: ${err.message}`);
+            }
+        }
+        const assessment = assessStarted(cluster, wanted, view, failed);
+        for (const n of assessment.nodes) {
+            if (n.state === 'running' && !seenAlive.has(n.name)) {
+                seenAlive.add(n.name);
+                options.reporter.node(n.name, "alive in the head's view", Date.now() - t0);
+            }
+            const probe = probed.probes.get(n.name);
+            n.rayVersion ??= probe?.ray?.version;
+            n.pythonVersion ??= probe?.python?.version;
+        }
+        const settled = assessment.nodes.every((n) => n.state === 'running' || n.state === 'failed');
+        if (settled || Date.now() > deadline) {
+            result.nodes = assessment.nodes;
+            result.aliveNodes = assessment.alive;
+            result.status = assessment.status;
+            if (!settled) {
+                for (const n of assessment.nodes.filter((x) => x.state !== 'running' && x.state !== 'failed')) {
+                    fail(result, {
+                        node: n.name,
+                        host: n.host,
+                        message: `not alive as configured in the head's view after ${options.timeoutSec}s (${n.error ?? n.state})`,
+                        hint: `check that ${n.host} can reach ${result.headAddress} (firewall) and read Ray's logs in the node's storage (ray/session_latest/logs/raylet.err)`,
+                    });
+                }
+            }
+            return;
+        }
+        await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+}
+/** What the head remembers (state/members.json) of this config, so a later run can stop dropped nodes. */
+function membersRecord(session) {
+    const { cluster } = session;
+    const members = cluster.nodes.map((n) => ({
+        name: n.name,
+        role: n.role,
+        ssh_url: n.sshUrl,
+        user: session.handle(n).conn?.user,
+        storage: n.storage.path ?? null,
+    }));
+    return { cluster: cluster.clusterName, nodes: members };
+}
+/**
+ * Where each node stands when `start` ends early (preflight, lock or head failure): nothing after the
+ * failure ran, so a node is as it was found, which its plan item says.
+ */
+function markNodes(result, plan, errors) {
+    const byNode = new Map(errors.map((e) => [e.node, e.message]));
+    result.nodes = result.nodes.map((n) => {
+        const err = byNode.get(n.name);
+        const planned = plan.find((p) => p.node === n.name);
+        let state = 'not-started';
+        if (planned?.reason.startsWith('unreachable'))
+            state = 'unreachable';
+        else if (err)
+            state = 'failed';
+        else if (planned?.action === 'keep')
+            state = 'running';
+        else if (planned?.action === 'restart')
+            state = 'drifted';
+        else if (planned?.reason === 'not running')
+            state = 'stopped';
+        return { ...n, state, ...(err ? { error: err } : {}) };
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/engine/status.ts
@@ -44465,435 +44316,34 @@ async function stopCluster(session, result, clock) {
     result.aliveNodes = 0;
 }
 
-;// CONCATENATED MODULE: ./src/engine/ray-env.ts
-
-
-/** The head's GCS address as the nodes reach it (what `ray.init()` and `ray status` accept). */
-function gcsAddress(session) {
-    const head = session.cluster.head;
-    return `${hostForUrl(head.ray.nodeIpAddress ?? session.handle(head).ip)}:${gcsPort(head)}`;
-}
-/** The job API's address (RAY_ADDRESS for `ray job submit`), as the head is reached from here. */
-function jobAddress(session) {
-    return `http://${hostForUrl(session.cluster.head.host)}:${dashboardPort(session.cluster)}`;
-}
-/**
- * The nodes a command names: `names` (each must be in the config), all nodes, the workers, or by
- * default the head. Unknown names are a usage error naming them and the nodes that exist.
- */
-function chooseNodes(session, choice) {
-    const { cluster } = session;
-    const names = choice.nodes ?? [];
-    const unknown = names.filter((n) => !cluster.nodes.some((x) => x.name === n));
-    if (unknown.length) {
-        return {
-            message: `no node named ${unknown.map((n) => `"${n}"`).join(', ')} in ${cluster.file}`,
-            hint: `the nodes are: ${cluster.nodes.map((n) => n.name).join(', ')}`,
-        };
-    }
-    if (choice.all)
-        return cluster.nodes;
-    const chosen = new Set(names);
-    if (choice.workers)
-        for (const w of cluster.workers)
-            chosen.add(w.name);
-    if (!chosen.size)
-        return [cluster.head];
-    return cluster.nodes.filter((n) => chosen.has(n.name));
-}
-/** Connects the head; an unreachable head fails the run (status `down`) and returns undefined. */
-async function connectHead(session, result, clock) {
-    const [head] = await clock.phase('connect', () => session.connect([session.cluster.head]));
-    if (!head.lib) {
-        fail(result, head.error ?? { node: head.node.name, message: 'cannot connect to the head' });
-        result.status = 'down';
-        return undefined;
-    }
-    return head;
-}
-/**
- * Runs `argv` on a connected node in its Ray environment; each word reaches the command as one
- * argument (JSON on stdin, execve on the node: no shell re-splits it). Throws when it cannot start.
- */
-function runInRayEnv(session, handle, argv, opts = {}) {
-    return handle.lib.run({ argv, python: session.cluster.python ?? null, ray_address: gcsAddress(session) }, { timeoutMs: opts.timeoutMs ?? 0, onStdout: opts.onStdout, onStderr: opts.onStderr, signal: opts.signal });
+;// CONCATENATED MODULE: ./src/engine/defaults.ts
+const COMMANDS = ['validate', 'plan', 'start', 'status', 'stop'];
+const DEFAULT_CONFIG = 'ray-config.yaml';
+/** Nodes worked on at once. */
+const DEFAULT_CONCURRENCY = 16;
+/** Seconds per node for one command. */
+const DEFAULT_TIMEOUT_SEC = 300;
+/** A TCP connect + handshake gets 30 s at most, and never more than the whole per-node timeout. */
+function connectTimeoutSec(timeoutSec) {
+    return Math.min(30, timeoutSec);
 }
 
-// EXTERNAL MODULE: external "events"
-var external_events_ = __nccwpck_require__(4434);
-// EXTERNAL MODULE: external "fs"
-var external_fs_ = __nccwpck_require__(9896);
-;// CONCATENATED MODULE: external "node:events"
-const external_node_events_namespaceObject = require("node:events");
-;// CONCATENATED MODULE: external "node:stream"
-const external_node_stream_namespaceObject = require("node:stream");
-;// CONCATENATED MODULE: external "node:string_decoder"
-const external_node_string_decoder_namespaceObject = require("node:string_decoder");
-// EXTERNAL MODULE: external "path"
-var external_path_ = __nccwpck_require__(6928);
-// EXTERNAL MODULE: external "assert"
-var external_assert_ = __nccwpck_require__(2613);
-// EXTERNAL MODULE: external "buffer"
-var external_buffer_ = __nccwpck_require__(181);
-// EXTERNAL MODULE: external "zlib"
-var external_zlib_ = __nccwpck_require__(3106);
-var external_zlib_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_zlib_, 2);
-;// CONCATENATED MODULE: external "node:assert"
-const external_node_assert_namespaceObject = require("node:assert");
-;// CONCATENATED MODULE: external "node:fs/promises"
-const external_node_fs_promises_namespaceObject = require("node:fs/promises");
-;// CONCATENATED MODULE: ./node_modules/tar/dist/esm/index.min.js
-var zr=Object.defineProperty;var Ur=(s,t)=>{for(var e in t)zr(s,e,{get:t[e],enumerable:!0})};var Ds=typeof process=="object"&&process?process:{stdout:null,stderr:null},Wr=s=>!!s&&typeof s=="object"&&(s instanceof A||s instanceof external_node_stream_namespaceObject||Gr(s)||Zr(s)),Gr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_namespaceObject.EventEmitter&&typeof s.pipe=="function"&&s.pipe!==external_node_stream_namespaceObject.Writable.prototype.pipe,Zr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_namespaceObject.EventEmitter&&typeof s.write=="function"&&typeof s.end=="function",Q=Symbol("EOF"),J=Symbol("maybeEmitEnd"),nt=Symbol("emittedEnd"),De=Symbol("emittingEnd"),qt=Symbol("emittedError"),Ne=Symbol("closed"),Ns=Symbol("read"),Ae=Symbol("flush"),As=Symbol("flushChunk"),z=Symbol("encoding"),Mt=Symbol("decoder"),g=Symbol("flowing"),Qt=Symbol("paused"),Bt=Symbol("resume"),b=Symbol("buffer"),N=Symbol("pipes"),_=Symbol("bufferLength"),bi=Symbol("bufferPush"),Ie=Symbol("bufferShift"),L=Symbol("objectMode"),S=Symbol("destroyed"),_i=Symbol("error"),Oi=Symbol("emitData"),Is=Symbol("emitEnd"),Ti=Symbol("emitEnd2"),Z=Symbol("async"),xi=Symbol("abort"),Ce=Symbol("aborted"),Jt=Symbol("signal"),Rt=Symbol("dataListeners"),C=Symbol("discarded"),jt=s=>Promise.resolve().then(s),Yr=s=>s(),Kr=s=>s==="end"||s==="finish"||s==="prefinish",Vr=s=>s instanceof ArrayBuffer||!!s&&typeof s=="object"&&s.constructor&&s.constructor.name==="ArrayBuffer"&&s.byteLength>=0,$r=s=>!Buffer.isBuffer(s)&&ArrayBuffer.isView(s),Fe=class{src;dest;opts;ondrain;constructor(t,e,i){this.src=t,this.dest=e,this.opts=i,this.ondrain=()=>t[Bt](),this.dest.on("drain",this.ondrain)}unpipe(){this.dest.removeListener("drain",this.ondrain)}proxyErrors(t){}end(){this.unpipe(),this.opts.end&&this.dest.end()}},Li=class extends Fe{unpipe(){this.src.removeListener("error",this.proxyErrors),super.unpipe()}constructor(t,e,i){super(t,e,i),this.proxyErrors=r=>this.dest.emit("error",r),t.on("error",this.proxyErrors)}},Xr=s=>!!s.objectMode,qr=s=>!s.objectMode&&!!s.encoding&&s.encoding!=="buffer",A=class extends external_node_events_namespaceObject.EventEmitter{[g]=!1;[Qt]=!1;[N]=[];[b]=[];[L];[z];[Z];[Mt];[Q]=!1;[nt]=!1;[De]=!1;[Ne]=!1;[qt]=null;[_]=0;[S]=!1;[Jt];[Ce]=!1;[Rt]=0;[C]=!1;writable=!0;readable=!0;constructor(...t){let e=t[0]||{};if(super(),e.objectMode&&typeof e.encoding=="string")throw new TypeError("Encoding and objectMode may not be used together");Xr(e)?(this[L]=!0,this[z]=null):qr(e)?(this[z]=e.encoding,this[L]=!1):(this[L]=!1,this[z]=null),this[Z]=!!e.async,this[Mt]=this[z]?new external_node_string_decoder_namespaceObject.StringDecoder(this[z]):null,e&&e.debugExposeBuffer===!0&&Object.defineProperty(this,"buffer",{get:()=>this[b]}),e&&e.debugExposePipes===!0&&Object.defineProperty(this,"pipes",{get:()=>this[N]});let{signal:i}=e;i&&(this[Jt]=i,i.aborted?this[xi]():i.addEventListener("abort",()=>this[xi]()))}get bufferLength(){return this[_]}get encoding(){return this[z]}set encoding(t){throw new Error("Encoding must be set at instantiation time")}setEncoding(t){throw new Error("Encoding must be set at instantiation time")}get objectMode(){return this[L]}set objectMode(t){throw new Error("objectMode must be set at instantiation time")}get async(){return this[Z]}set async(t){this[Z]=this[Z]||!!t}[xi](){this[Ce]=!0,this.emit("abort",this[Jt]?.reason),this.destroy(this[Jt]?.reason)}get aborted(){return this[Ce]}set aborted(t){}write(t,e,i){if(this[Ce])return!1;if(this[Q])throw new Error("write after end");if(this[S])return this.emit("error",Object.assign(new Error("Cannot call write after a stream was destroyed"),{code:"ERR_STREAM_DESTROYED"})),!0;typeof e=="function"&&(i=e,e="utf8"),e||(e="utf8");let r=this[Z]?jt:Yr;if(!this[L]&&!Buffer.isBuffer(t)){if($r(t))t=Buffer.from(t.buffer,t.byteOffset,t.byteLength);else if(Vr(t))t=Buffer.from(t);else if(typeof t!="string")throw new Error("Non-contiguous data written to non-objectMode stream")}return this[L]?(this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):t.length?(typeof t=="string"&&!(e===this[z]&&!this[Mt]?.lastNeed)&&(t=Buffer.from(t,e)),Buffer.isBuffer(t)&&this[z]&&(t=this[Mt].write(t)),this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):(this[_]!==0&&this.emit("readable"),i&&r(i),this[g])}read(t){if(this[S])return null;if(this[C]=!1,this[_]===0||t===0||t&&t>this[_])return this[J](),null;this[L]&&(t=null),this[b].length>1&&!this[L]&&(this[b]=[this[z]?this[b].join(""):Buffer.concat(this[b],this[_])]);let e=this[Ns](t||null,this[b][0]);return this[J](),e}[Ns](t,e){if(this[L])this[Ie]();else{let i=e;t===i.length||t===null?this[Ie]():typeof i=="string"?(this[b][0]=i.slice(t),e=i.slice(0,t),this[_]-=t):(this[b][0]=i.subarray(t),e=i.subarray(0,t),this[_]-=t)}return this.emit("data",e),!this[b].length&&!this[Q]&&this.emit("drain"),e}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e="utf8"),t!==void 0&&this.write(t,e),i&&this.once("end",i),this[Q]=!0,this.writable=!1,(this[g]||!this[Qt])&&this[J](),this}[Bt](){this[S]||(!this[Rt]&&!this[N].length&&(this[C]=!0),this[Qt]=!1,this[g]=!0,this.emit("resume"),this[b].length?this[Ae]():this[Q]?this[J]():this.emit("drain"))}resume(){return this[Bt]()}pause(){this[g]=!1,this[Qt]=!0,this[C]=!1}get destroyed(){return this[S]}get flowing(){return this[g]}get paused(){return this[Qt]}[bi](t){this[L]?this[_]+=1:this[_]+=t.length,this[b].push(t)}[Ie](){return this[L]?this[_]-=1:this[_]-=this[b][0].length,this[b].shift()}[Ae](t=!1){do;while(this[As](this[Ie]())&&this[b].length);!t&&!this[b].length&&!this[Q]&&this.emit("drain")}[As](t){return this.emit("data",t),this[g]}pipe(t,e){if(this[S])return t;this[C]=!1;let i=this[nt];return e=e||{},t===Ds.stdout||t===Ds.stderr?e.end=!1:e.end=e.end!==!1,e.proxyErrors=!!e.proxyErrors,i?e.end&&t.end():(this[N].push(e.proxyErrors?new Li(this,t,e):new Fe(this,t,e)),this[Z]?jt(()=>this[Bt]()):this[Bt]()),t}unpipe(t){let e=this[N].find(i=>i.dest===t);e&&(this[N].length===1?(this[g]&&this[Rt]===0&&(this[g]=!1),this[N]=[]):this[N].splice(this[N].indexOf(e),1),e.unpipe())}addListener(t,e){return this.on(t,e)}on(t,e){let i=super.on(t,e);if(t==="data")this[C]=!1,this[Rt]++,!this[N].length&&!this[g]&&this[Bt]();else if(t==="readable"&&this[_]!==0)super.emit("readable");else if(Kr(t)&&this[nt])super.emit(t),this.removeAllListeners(t);else if(t==="error"&&this[qt]){let r=e;this[Z]?jt(()=>r.call(this,this[qt])):r.call(this,this[qt])}return i}removeListener(t,e){return this.off(t,e)}off(t,e){let i=super.off(t,e);return t==="data"&&(this[Rt]=this.listeners("data").length,this[Rt]===0&&!this[C]&&!this[N].length&&(this[g]=!1)),i}removeAllListeners(t){let e=super.removeAllListeners(t);return(t==="data"||t===void 0)&&(this[Rt]=0,!this[C]&&!this[N].length&&(this[g]=!1)),e}get emittedEnd(){return this[nt]}[J](){!this[De]&&!this[nt]&&!this[S]&&this[b].length===0&&this[Q]&&(this[De]=!0,this.emit("end"),this.emit("prefinish"),this.emit("finish"),this[Ne]&&this.emit("close"),this[De]=!1)}emit(t,...e){let i=e[0];if(t!=="error"&&t!=="close"&&t!==S&&this[S])return!1;if(t==="data")return!this[L]&&!i?!1:this[Z]?(jt(()=>this[Oi](i)),!0):this[Oi](i);if(t==="end")return this[Is]();if(t==="close"){if(this[Ne]=!0,!this[nt]&&!this[S])return!1;let n=super.emit("close");return this.removeAllListeners("close"),n}else if(t==="error"){this[qt]=i,super.emit(_i,i);let n=!this[Jt]||this.listeners("error").length?super.emit("error",i):!1;return this[J](),n}else if(t==="resume"){let n=super.emit("resume");return this[J](),n}else if(t==="finish"||t==="prefinish"){let n=super.emit(t);return this.removeAllListeners(t),n}let r=super.emit(t,...e);return this[J](),r}[Oi](t){for(let i of this[N])i.dest.write(t)===!1&&this.pause();let e=this[C]?!1:super.emit("data",t);return this[J](),e}[Is](){return this[nt]?!1:(this[nt]=!0,this.readable=!1,this[Z]?(jt(()=>this[Ti]()),!0):this[Ti]())}[Ti](){if(this[Mt]){let e=this[Mt].end();if(e){for(let i of this[N])i.dest.write(e);this[C]||super.emit("data",e)}}for(let e of this[N])e.end();let t=super.emit("end");return this.removeAllListeners("end"),t}async collect(){let t=Object.assign([],{dataLength:0});this[L]||(t.dataLength=0);let e=this.promise();return this.on("data",i=>{t.push(i),this[L]||(t.dataLength+=i.length)}),await e,t}async concat(){if(this[L])throw new Error("cannot concat in objectMode");let t=await this.collect();return this[z]?t.join(""):Buffer.concat(t,t.dataLength)}async promise(){return new Promise((t,e)=>{this.on(S,()=>e(new Error("stream destroyed"))),this.on("error",i=>e(i)),this.on("end",()=>t())})}[Symbol.asyncIterator](){this[C]=!1;let t=!1,e=async()=>(this.pause(),t=!0,{value:void 0,done:!0});return{next:()=>{if(t)return e();let r=this.read();if(r!==null)return Promise.resolve({done:!1,value:r});if(this[Q])return e();let n,o,h=d=>{this.off("data",a),this.off("end",l),this.off(S,c),e(),o(d)},a=d=>{this.off("error",h),this.off("end",l),this.off(S,c),this.pause(),n({value:d,done:!!this[Q]})},l=()=>{this.off("error",h),this.off("data",a),this.off(S,c),e(),n({done:!0,value:void 0})},c=()=>h(new Error("stream destroyed"));return new Promise((d,y)=>{o=y,n=d,this.once(S,c),this.once("error",h),this.once("end",l),this.once("data",a)})},throw:e,return:e,[Symbol.asyncIterator](){return this},[Symbol.asyncDispose]:async()=>{}}}[Symbol.iterator](){this[C]=!1;let t=!1,e=()=>(this.pause(),this.off(_i,e),this.off(S,e),this.off("end",e),t=!0,{done:!0,value:void 0}),i=()=>{if(t)return e();let r=this.read();return r===null?e():{done:!1,value:r}};return this.once("end",e),this.once(_i,e),this.once(S,e),{next:i,throw:e,return:e,[Symbol.iterator](){return this},[Symbol.dispose]:()=>{}}}destroy(t){if(this[S])return t?this.emit("error",t):this.emit(S),this;this[S]=!0,this[C]=!0,this[b].length=0,this[_]=0;let e=this;return typeof e.close=="function"&&!this[Ne]&&e.close(),t?this.emit("error",t):this.emit(S),this}static get isStream(){return Wr}};var Jr=external_fs_.writev,ht=Symbol("_autoClose"),H=Symbol("_close"),te=Symbol("_ended"),m=Symbol("_fd"),Ni=Symbol("_finished"),tt=Symbol("_flags"),Ai=Symbol("_flush"),ki=Symbol("_handleChunk"),vi=Symbol("_makeBuf"),ie=Symbol("_mode"),ke=Symbol("_needDrain"),Ut=Symbol("_onerror"),Ht=Symbol("_onopen"),Ii=Symbol("_onread"),Pt=Symbol("_onwrite"),at=Symbol("_open"),U=Symbol("_path"),ot=Symbol("_pos"),Y=Symbol("_queue"),zt=Symbol("_read"),Ci=Symbol("_readSize"),j=Symbol("_reading"),ee=Symbol("_remain"),Fi=Symbol("_size"),ve=Symbol("_write"),gt=Symbol("_writing"),Me=Symbol("_defaultFlag"),bt=Symbol("_errored"),_t=class extends A{[bt]=!1;[m];[U];[Ci];[j]=!1;[Fi];[ee];[ht];constructor(t,e){if(e=e||{},super(e),this.readable=!0,this.writable=!1,typeof t!="string")throw new TypeError("path must be a string");this[bt]=!1,this[m]=typeof e.fd=="number"?e.fd:void 0,this[U]=t,this[Ci]=e.readSize||16*1024*1024,this[j]=!1,this[Fi]=typeof e.size=="number"?e.size:1/0,this[ee]=this[Fi],this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0,typeof this[m]=="number"?this[zt]():this[at]()}get fd(){return this[m]}get path(){return this[U]}write(){throw new TypeError("this is a readable stream")}end(){throw new TypeError("this is a readable stream")}[at](){external_fs_.open(this[U],"r",(t,e)=>this[Ht](t,e))}[Ht](t,e){t?this[Ut](t):(this[m]=e,this.emit("open",e),this[zt]())}[vi](){return Buffer.allocUnsafe(Math.min(this[Ci],this[ee]))}[zt](){if(!this[j]){this[j]=!0;let t=this[vi]();if(t.length===0)return process.nextTick(()=>this[Ii](null,0,t));external_fs_.read(this[m],t,0,t.length,null,(e,i,r)=>this[Ii](e,i,r))}}[Ii](t,e,i){this[j]=!1,t?this[Ut](t):this[ki](e,i)&&this[zt]()}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}[Ut](t){this[j]=!0,this[H](),this.emit("error",t)}[ki](t,e){let i=!1;return this[ee]-=t,t>0&&(i=super.write(t<e.length?e.subarray(0,t):e)),(t===0||this[ee]<=0)&&(i=!1,this[H](),super.end()),i}emit(t,...e){switch(t){case"prefinish":case"finish":return!1;case"drain":return typeof this[m]=="number"&&this[zt](),!1;case"error":return this[bt]?!1:(this[bt]=!0,super.emit(t,...e));default:return super.emit(t,...e)}}},Be=class extends _t{[at](){let t=!0;try{this[Ht](null,external_fs_.openSync(this[U],"r")),t=!1}finally{t&&this[H]()}}[zt](){let t=!0;try{if(!this[j]){this[j]=!0;do{let e=this[vi](),i=e.length===0?0:external_fs_.readSync(this[m],e,0,e.length,null);if(!this[ki](i,e))break}while(!0);this[j]=!1}t=!1}finally{t&&this[H]()}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}},et=class extends external_events_{readable=!1;writable=!0;[bt]=!1;[gt]=!1;[te]=!1;[Y]=[];[ke]=!1;[U];[ie];[ht];[m];[Me];[tt];[Ni]=!1;[ot];constructor(t,e){e=e||{},super(e),this[U]=t,this[m]=typeof e.fd=="number"?e.fd:void 0,this[ie]=e.mode===void 0?438:e.mode,this[ot]=typeof e.start=="number"?e.start:void 0,this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0;let i=this[ot]!==void 0?"r+":"w";this[Me]=e.flags===void 0,this[tt]=e.flags===void 0?i:e.flags,this[m]===void 0&&this[at]()}emit(t,...e){if(t==="error"){if(this[bt])return!1;this[bt]=!0}return super.emit(t,...e)}get fd(){return this[m]}get path(){return this[U]}[Ut](t){this[H](),this[gt]=!0,this.emit("error",t)}[at](){external_fs_.open(this[U],this[tt],this[ie],(t,e)=>this[Ht](t,e))}[Ht](t,e){this[Me]&&this[tt]==="r+"&&t&&t.code==="ENOENT"?(this[tt]="w",this[at]()):t?this[Ut](t):(this[m]=e,this.emit("open",e),this[gt]||this[Ai]())}end(t,e){return t&&this.write(t,e),this[te]=!0,!this[gt]&&!this[Y].length&&typeof this[m]=="number"&&this[Pt](null,0),this}write(t,e){return typeof t=="string"&&(t=Buffer.from(t,e)),this[te]?(this.emit("error",new Error("write() after end()")),!1):this[m]===void 0||this[gt]||this[Y].length?(this[Y].push(t),this[ke]=!0,!1):(this[gt]=!0,this[ve](t),!0)}[ve](t){external_fs_.write(this[m],t,0,t.length,this[ot],(e,i)=>this[Pt](e,i))}[Pt](t,e){t?this[Ut](t):(this[ot]!==void 0&&typeof e=="number"&&(this[ot]+=e),this[Y].length?this[Ai]():(this[gt]=!1,this[te]&&!this[Ni]?(this[Ni]=!0,this[H](),this.emit("finish")):this[ke]&&(this[ke]=!1,this.emit("drain"))))}[Ai](){if(this[Y].length===0)this[te]&&this[Pt](null,0);else if(this[Y].length===1)this[ve](this[Y].pop());else{let t=this[Y];this[Y]=[],Jr(this[m],t,this[ot],(e,i)=>this[Pt](e,i))}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}},Wt=class extends et{[at](){let t;if(this[Me]&&this[tt]==="r+")try{t=external_fs_.openSync(this[U],this[tt],this[ie])}catch(e){if(e?.code==="ENOENT")return this[tt]="w",this[at]();throw e}else t=external_fs_.openSync(this[U],this[tt],this[ie]);this[Ht](null,t)}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}[ve](t){let e=!0;try{this[Pt](null,external_fs_.writeSync(this[m],t,0,t.length,this[ot])),e=!1}finally{if(e)try{this[H]()}catch{}}}};var jr=new Map([["C","cwd"],["f","file"],["z","gzip"],["P","preservePaths"],["U","unlink"],["strip-components","strip"],["stripComponents","strip"],["keep-newer","newer"],["keepNewer","newer"],["keep-newer-files","newer"],["keepNewerFiles","newer"],["k","keep"],["keep-existing","keep"],["keepExisting","keep"],["m","noMtime"],["no-mtime","noMtime"],["p","preserveOwner"],["L","follow"],["h","follow"],["onentry","onReadEntry"]]),Fs=s=>!!s.sync&&!!s.file,ks=s=>!s.sync&&!!s.file,vs=s=>!!s.sync&&!s.file,Ms=s=>!s.sync&&!s.file;var Bs=s=>!!s.file;var tn=s=>{let t=jr.get(s);return t||s},se=(s={})=>{if(!s)return{};let t={};for(let[e,i]of Object.entries(s)){let r=tn(e);t[r]=i}return t.chmod===void 0&&t.noChmod===!1&&(t.chmod=!0),delete t.noChmod,t};var K=(s,t,e,i,r)=>Object.assign((n=[],o,h)=>{Array.isArray(n)&&(o=n,n={}),typeof o=="function"&&(h=o,o=void 0),o=o?Array.from(o):[];let a=se(n);if(r?.(a,o),Fs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return s(a,o)}else if(ks(a)){let l=t(a,o);return h?l.then(()=>h(),h):l}else if(vs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return e(a,o)}else if(Ms(a)){if(typeof h=="function")throw new TypeError("callback only supported with file option");return i(a,o)}throw new Error("impossible options??")},{syncFile:s,asyncFile:t,syncNoFile:e,asyncNoFile:i,validate:r});var sn=external_zlib_.constants||{ZLIB_VERNUM:4736},M=Object.freeze(Object.assign(Object.create(null),{Z_NO_FLUSH:0,Z_PARTIAL_FLUSH:1,Z_SYNC_FLUSH:2,Z_FULL_FLUSH:3,Z_FINISH:4,Z_BLOCK:5,Z_OK:0,Z_STREAM_END:1,Z_NEED_DICT:2,Z_ERRNO:-1,Z_STREAM_ERROR:-2,Z_DATA_ERROR:-3,Z_MEM_ERROR:-4,Z_BUF_ERROR:-5,Z_VERSION_ERROR:-6,Z_NO_COMPRESSION:0,Z_BEST_SPEED:1,Z_BEST_COMPRESSION:9,Z_DEFAULT_COMPRESSION:-1,Z_FILTERED:1,Z_HUFFMAN_ONLY:2,Z_RLE:3,Z_FIXED:4,Z_DEFAULT_STRATEGY:0,DEFLATE:1,INFLATE:2,GZIP:3,GUNZIP:4,DEFLATERAW:5,INFLATERAW:6,UNZIP:7,BROTLI_DECODE:8,BROTLI_ENCODE:9,Z_MIN_WINDOWBITS:8,Z_MAX_WINDOWBITS:15,Z_DEFAULT_WINDOWBITS:15,Z_MIN_CHUNK:64,Z_MAX_CHUNK:1/0,Z_DEFAULT_CHUNK:16384,Z_MIN_MEMLEVEL:1,Z_MAX_MEMLEVEL:9,Z_DEFAULT_MEMLEVEL:8,Z_MIN_LEVEL:-1,Z_MAX_LEVEL:9,Z_DEFAULT_LEVEL:-1,BROTLI_OPERATION_PROCESS:0,BROTLI_OPERATION_FLUSH:1,BROTLI_OPERATION_FINISH:2,BROTLI_OPERATION_EMIT_METADATA:3,BROTLI_MODE_GENERIC:0,BROTLI_MODE_TEXT:1,BROTLI_MODE_FONT:2,BROTLI_DEFAULT_MODE:0,BROTLI_MIN_QUALITY:0,BROTLI_MAX_QUALITY:11,BROTLI_DEFAULT_QUALITY:11,BROTLI_MIN_WINDOW_BITS:10,BROTLI_MAX_WINDOW_BITS:24,BROTLI_LARGE_MAX_WINDOW_BITS:30,BROTLI_DEFAULT_WINDOW:22,BROTLI_MIN_INPUT_BLOCK_BITS:16,BROTLI_MAX_INPUT_BLOCK_BITS:24,BROTLI_PARAM_MODE:0,BROTLI_PARAM_QUALITY:1,BROTLI_PARAM_LGWIN:2,BROTLI_PARAM_LGBLOCK:3,BROTLI_PARAM_DISABLE_LITERAL_CONTEXT_MODELING:4,BROTLI_PARAM_SIZE_HINT:5,BROTLI_PARAM_LARGE_WINDOW:6,BROTLI_PARAM_NPOSTFIX:7,BROTLI_PARAM_NDIRECT:8,BROTLI_DECODER_RESULT_ERROR:0,BROTLI_DECODER_RESULT_SUCCESS:1,BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT:2,BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_PARAM_DISABLE_RING_BUFFER_REALLOCATION:0,BROTLI_DECODER_PARAM_LARGE_WINDOW:1,BROTLI_DECODER_NO_ERROR:0,BROTLI_DECODER_SUCCESS:1,BROTLI_DECODER_NEEDS_MORE_INPUT:2,BROTLI_DECODER_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_NIBBLE:-1,BROTLI_DECODER_ERROR_FORMAT_RESERVED:-2,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_META_NIBBLE:-3,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_ALPHABET:-4,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_SAME:-5,BROTLI_DECODER_ERROR_FORMAT_CL_SPACE:-6,BROTLI_DECODER_ERROR_FORMAT_HUFFMAN_SPACE:-7,BROTLI_DECODER_ERROR_FORMAT_CONTEXT_MAP_REPEAT:-8,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_1:-9,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_2:-10,BROTLI_DECODER_ERROR_FORMAT_TRANSFORM:-11,BROTLI_DECODER_ERROR_FORMAT_DICTIONARY:-12,BROTLI_DECODER_ERROR_FORMAT_WINDOW_BITS:-13,BROTLI_DECODER_ERROR_FORMAT_PADDING_1:-14,BROTLI_DECODER_ERROR_FORMAT_PADDING_2:-15,BROTLI_DECODER_ERROR_FORMAT_DISTANCE:-16,BROTLI_DECODER_ERROR_DICTIONARY_NOT_SET:-19,BROTLI_DECODER_ERROR_INVALID_ARGUMENTS:-20,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MODES:-21,BROTLI_DECODER_ERROR_ALLOC_TREE_GROUPS:-22,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MAP:-25,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1:-26,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_2:-27,BROTLI_DECODER_ERROR_ALLOC_BLOCK_TYPE_TREES:-30,BROTLI_DECODER_ERROR_UNREACHABLE:-31},sn));var rn=external_buffer_.Buffer.concat,zs=Object.getOwnPropertyDescriptor(external_buffer_.Buffer,"concat"),nn=s=>s,Bi=zs?.writable===!0||zs?.set!==void 0?s=>{external_buffer_.Buffer.concat=s?nn:rn}:s=>{},Tt=Symbol("_superWrite"),Gt=class extends Error{code;errno;constructor(t,e){super("zlib: "+t.message,{cause:t}),this.code=t.code,this.errno=t.errno,this.code||(this.code="ZLIB_ERROR"),this.message="zlib: "+t.message,Error.captureStackTrace(this,e??this.constructor)}get name(){return"ZlibError"}},Pi=Symbol("flushFlag"),re=class extends A{#t=!1;#i=!1;#s;#n;#r;#e;#o;get sawError(){return this.#t}get handle(){return this.#e}get flushFlag(){return this.#s}constructor(t,e){if(!t||typeof t!="object")throw new TypeError("invalid options for ZlibBase constructor");if(super(t),this.#s=t.flush??0,this.#n=t.finishFlush??0,this.#r=t.fullFlushFlag??0,typeof external_zlib_namespaceObject[e]!="function")throw new TypeError("Compression method not supported: "+e);try{this.#e=new external_zlib_namespaceObject[e](t)}catch(i){throw new Gt(i,this.constructor)}this.#o=i=>{this.#t||(this.#t=!0,this.close(),this.emit("error",i))},this.#e?.on("error",i=>this.#o(new Gt(i))),this.once("end",()=>this.close)}close(){this.#e&&(this.#e.close(),this.#e=void 0,this.emit("close"))}reset(){if(!this.#t)return external_assert_(this.#e,"zlib binding closed"),this.#e.reset?.()}flush(t){this.ended||(typeof t!="number"&&(t=this.#r),this.write(Object.assign(external_buffer_.Buffer.alloc(0),{[Pi]:t})))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&(e?this.write(t,e):this.write(t)),this.flush(this.#n),this.#i=!0,super.end(i)}get ended(){return this.#i}[Tt](t){return super.write(t)}write(t,e,i){if(typeof e=="function"&&(i=e,e="utf8"),typeof t=="string"&&(t=external_buffer_.Buffer.from(t,e)),this.#t)return;external_assert_(this.#e,"zlib binding closed");let r=this.#e._handle,n=r.close;r.close=()=>{};let o=this.#e.close;this.#e.close=()=>{},Bi(!0);let h;try{let l=typeof t[Pi]=="number"?t[Pi]:this.#s;h=this.#e._processChunk(t,l),Bi(!1)}catch(l){Bi(!1),this.#o(new Gt(l,this.write))}finally{this.#e&&(this.#e._handle=r,r.close=n,this.#e.close=o,this.#e.removeAllListeners("error"))}this.#e&&this.#e.on("error",l=>this.#o(new Gt(l,this.write)));let a;if(h)if(Array.isArray(h)&&h.length>0){let l=h[0];a=this[Tt](external_buffer_.Buffer.from(l));for(let c=1;c<h.length;c++)a=this[Tt](h[c])}else a=this[Tt](external_buffer_.Buffer.from(h));return i&&i(),a}},Pe=class extends re{#t;#i;constructor(t,e){t=t||{},t.flush=t.flush||M.Z_NO_FLUSH,t.finishFlush=t.finishFlush||M.Z_FINISH,t.fullFlushFlag=M.Z_FULL_FLUSH,super(t,e),this.#t=t.level,this.#i=t.strategy}params(t,e){if(!this.sawError){if(!this.handle)throw new Error("cannot switch params when binding is closed");if(!this.handle.params)throw new Error("not supported in this implementation");if(this.#t!==t||this.#i!==e){this.flush(M.Z_SYNC_FLUSH),external_assert_(this.handle,"zlib binding closed");let i=this.handle.flush;this.handle.flush=(r,n)=>{typeof r=="function"&&(n=r,r=this.flushFlag),this.flush(r),n?.()};try{this.handle.params(t,e)}finally{this.handle.flush=i}this.handle&&(this.#t=t,this.#i=e)}}}};var ze=class extends Pe{#t;constructor(t){super(t,"Gzip"),this.#t=t&&!!t.portable}[Tt](t){return this.#t?(this.#t=!1,t[9]=255,super[Tt](t)):super[Tt](t)}};var Ue=class extends Pe{constructor(t){super(t,"Unzip")}},He=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.BROTLI_OPERATION_PROCESS,t.finishFlush=t.finishFlush||M.BROTLI_OPERATION_FINISH,t.fullFlushFlag=M.BROTLI_OPERATION_FLUSH,super(t,e)}},We=class extends He{constructor(t){super(t,"BrotliCompress")}},Ge=class extends He{constructor(t){super(t,"BrotliDecompress")}},Ze=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.ZSTD_e_continue,t.finishFlush=t.finishFlush||M.ZSTD_e_end,t.fullFlushFlag=M.ZSTD_e_flush,super(t,e)}},Ye=class extends Ze{constructor(t){super(t,"ZstdCompress")}},Ke=class extends Ze{constructor(t){super(t,"ZstdDecompress")}};var Us=(s,t)=>{if(Number.isSafeInteger(s))s<0?an(s,t):hn(s,t);else throw Error("cannot encode number outside of javascript safe integer range");return t},hn=(s,t)=>{t[0]=128;for(var e=t.length;e>1;e--)t[e-1]=s&255,s=Math.floor(s/256)},an=(s,t)=>{t[0]=255;var e=!1;s=s*-1;for(var i=t.length;i>1;i--){var r=s&255;s=Math.floor(s/256),e?t[i-1]=Ws(r):r===0?t[i-1]=0:(e=!0,t[i-1]=Gs(r))}},Hs=s=>{let t=s[0],e=t===128?cn(s.subarray(1,s.length)):t===255?ln(s):null;if(e===null)throw Error("invalid base256 encoding");if(!Number.isSafeInteger(e))throw Error("parsed number outside of javascript safe integer range");return e},ln=s=>{for(var t=s.length,e=0,i=!1,r=t-1;r>-1;r--){var n=Number(s[r]),o;i?o=Ws(n):n===0?o=n:(i=!0,o=Gs(n)),o!==0&&(e-=o*Math.pow(256,t-r-1))}return e},cn=s=>{for(var t=s.length,e=0,i=t-1;i>-1;i--){var r=Number(s[i]);r!==0&&(e+=r*Math.pow(256,t-i-1))}return e},Ws=s=>(255^s)&255,Gs=s=>(255^s)+1&255;var Hi={};Ur(Hi,{code:()=>Ve,isCode:()=>ne,isName:()=>dn,name:()=>oe,normalFsTypes:()=>Ui});var ne=s=>oe.has(s),dn=s=>Ve.has(s),Ui=new Set(["0","","1","2","3","4","5","6","7","D"]),oe=new Map([["0","File"],["","OldFile"],["1","Link"],["2","SymbolicLink"],["3","CharacterDevice"],["4","BlockDevice"],["5","Directory"],["6","FIFO"],["7","ContiguousFile"],["g","GlobalExtendedHeader"],["x","ExtendedHeader"],["A","SolarisACL"],["D","GNUDumpDir"],["I","Inode"],["K","NextFileHasLongLinkpath"],["L","NextFileHasLongPath"],["M","ContinuationFile"],["N","OldGnuLongPath"],["S","SparseFile"],["V","TapeVolumeHeader"],["X","OldExtendedHeader"]]),Ve=new Map(Array.from(oe).map(s=>[s[1],s[0]]));var un=s=>s===void 0||s<0?void 0:s,F=class{cksumValid=!1;needPax=!1;nullBlock=!1;block;path;mode;uid;gid;size;cksum;#t="Unsupported";linkpath;uname;gname;devmaj=0;devmin=0;atime;ctime;mtime;charset;comment;constructor(t,e=0,i,r){Buffer.isBuffer(t)?this.decode(t,e||0,i,r):t&&this.#i(t)}decode(t,e,i,r){if(e||(e=0),!t||!(t.length>=e+512))throw new Error("need 512 bytes for header");let n=xt(t,e+156,1),o=Ui.has(n),h=o?i:void 0,a=o?r:void 0;if(this.path=h?.path??xt(t,e,100),this.mode=h?.mode??a?.mode??lt(t,e+100,8),this.uid=h?.uid??a?.uid??lt(t,e+108,8),this.gid=h?.gid??a?.gid??lt(t,e+116,8),this.size=un(h?.size??a?.size??lt(t,e+124,12)),this.mtime=h?.mtime??a?.mtime??Wi(t,e+136,12),this.cksum=lt(t,e+148,12),a&&this.#i(a,!0),h&&this.#i(h),ne(n)&&(this.#t=n||"0"),this.#t==="0"&&this.path.slice(-1)==="/"&&(this.#t="5"),this.#t==="5"&&(this.size=0),this.linkpath=xt(t,e+157,100),t.subarray(e+257,e+265).toString()==="ustar\x0000")if(this.uname=h?.uname??a?.uname??xt(t,e+265,32),this.gname=h?.gname??a?.gname??xt(t,e+297,32),this.devmaj=h?.devmaj??a?.devmaj??lt(t,e+329,8)??0,this.devmin=h?.devmin??a?.devmin??lt(t,e+337,8)??0,t[e+475]!==0){let c=xt(t,e+345,155);this.path=c+"/"+this.path}else{let c=xt(t,e+345,130);c&&(this.path=c+"/"+this.path),this.atime=i?.atime??r?.atime??Wi(t,e+476,12),this.ctime=i?.ctime??r?.ctime??Wi(t,e+488,12)}let l=256;for(let c=e;c<e+148;c++)l+=t[c];for(let c=e+156;c<e+512;c++)l+=t[c];this.cksumValid=l===this.cksum,this.cksum===void 0&&l===256&&(this.nullBlock=!0)}#i(t,e=!1){Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="size"&&Number(r)<0||i==="path"&&e||i==="linkpath"&&e||i==="global"))))}encode(t,e=0){if(t||(t=this.block=Buffer.alloc(512)),this.#t==="Unsupported"&&(this.#t="0"),!(t.length>=e+512))throw new Error("need 512 bytes for header");let i=this.ctime||this.atime?130:155,r=mn(this.path||"",i),n=r[0],o=r[1];this.needPax=!!r[2],this.needPax=Lt(t,e,100,n)||this.needPax,this.needPax=ct(t,e+100,8,this.mode)||this.needPax,this.needPax=ct(t,e+108,8,this.uid)||this.needPax,this.needPax=ct(t,e+116,8,this.gid)||this.needPax,this.needPax=ct(t,e+124,12,this.size)||this.needPax,this.needPax=Gi(t,e+136,12,this.mtime)||this.needPax,t[e+156]=Number(this.#t.codePointAt(0)),this.needPax=Lt(t,e+157,100,this.linkpath)||this.needPax,t.write("ustar\x0000",e+257,8),this.needPax=Lt(t,e+265,32,this.uname)||this.needPax,this.needPax=Lt(t,e+297,32,this.gname)||this.needPax,this.needPax=ct(t,e+329,8,this.devmaj)||this.needPax,this.needPax=ct(t,e+337,8,this.devmin)||this.needPax,this.needPax=Lt(t,e+345,i,o)||this.needPax,t[e+475]!==0?this.needPax=Lt(t,e+345,155,o)||this.needPax:(this.needPax=Lt(t,e+345,130,o)||this.needPax,this.needPax=Gi(t,e+476,12,this.atime)||this.needPax,this.needPax=Gi(t,e+488,12,this.ctime)||this.needPax);let h=256;for(let a=e;a<e+148;a++)h+=t[a];for(let a=e+156;a<e+512;a++)h+=t[a];return this.cksum=h,ct(t,e+148,8,this.cksum),this.cksumValid=!0,this.needPax}get type(){return this.#t==="Unsupported"?this.#t:oe.get(this.#t)}get typeKey(){return this.#t}set type(t){let e=String(Ve.get(t));if(ne(e)||e==="Unsupported")this.#t=e;else if(ne(t))this.#t=t;else throw new TypeError("invalid entry type: "+t)}},mn=(s,t)=>{let i=s,r="",n,o=external_node_path_namespaceObject.posix.parse(s).root||".";if(Buffer.byteLength(i)<100)n=[i,r,!1];else{r=external_node_path_namespaceObject.posix.dirname(i),i=external_node_path_namespaceObject.posix.basename(i);do Buffer.byteLength(i)<=100&&Buffer.byteLength(r)<=t?n=[i,r,!1]:Buffer.byteLength(i)>100&&Buffer.byteLength(r)<=t?n=[i.slice(0,99),r,!0]:(i=external_node_path_namespaceObject.posix.join(external_node_path_namespaceObject.posix.basename(r),i),r=external_node_path_namespaceObject.posix.dirname(r));while(r!==o&&n===void 0);n||(n=[s.slice(0,99),"",!0])}return n},xt=(s,t,e)=>s.subarray(t,t+e).toString("utf8").replace(/\0.*/,""),Wi=(s,t,e)=>pn(lt(s,t,e)),pn=s=>s===void 0?void 0:new Date(s*1e3),lt=(s,t,e)=>Number(s[t])&128?Hs(s.subarray(t,t+e)):wn(s,t,e),En=s=>isNaN(s)?void 0:s,wn=(s,t,e)=>En(parseInt(s.subarray(t,t+e).toString("utf8").replace(/\0.*$/,"").trim(),8)),Sn={12:8589934591,8:2097151},ct=(s,t,e,i)=>i===void 0?!1:i>Sn[e]||i<0?(Us(i,s.subarray(t,t+e)),!0):(yn(s,t,e,i),!1),yn=(s,t,e,i)=>s.write(Rn(i,e),t,e,"ascii"),Rn=(s,t)=>gn(Math.floor(s).toString(8),t),gn=(s,t)=>(s.length===t-1?s:new Array(t-s.length-1).join("0")+s+" ")+"\0",Gi=(s,t,e,i)=>i===void 0?!1:ct(s,t,e,i.getTime()/1e3),bn=new Array(156).join("\0"),Lt=(s,t,e,i)=>i===void 0?!1:(s.write(i+bn,t,e,"utf8"),i.length!==Buffer.byteLength(i)||i.length>e);var ft=class s{atime;mtime;ctime;charset;comment;gid;uid;gname;uname;linkpath;dev;ino;nlink;path;size;mode;global;constructor(t,e=!1){this.atime=t.atime,this.charset=t.charset,this.comment=t.comment,this.ctime=t.ctime,this.dev=t.dev,this.gid=t.gid,this.global=e,this.gname=t.gname,this.ino=t.ino,this.linkpath=t.linkpath,this.mtime=t.mtime,this.nlink=t.nlink,this.path=t.path,this.size=t.size,this.uid=t.uid,this.uname=t.uname}encode(){let t=this.encodeBody();if(t==="")return Buffer.allocUnsafe(0);let e=Buffer.byteLength(t),i=512*Math.ceil(1+e/512),r=Buffer.allocUnsafe(i);for(let n=0;n<512;n++)r[n]=0;new F({path:("PaxHeader/"+(0,external_node_path_namespaceObject.basename)(this.path??"")).slice(0,99),mode:this.mode||420,uid:this.uid,gid:this.gid,size:e,mtime:this.mtime,type:this.global?"GlobalExtendedHeader":"ExtendedHeader",linkpath:"",uname:this.uname||"",gname:this.gname||"",devmaj:0,devmin:0,atime:this.atime,ctime:this.ctime}).encode(r),r.write(t,512,e,"utf8");for(let n=e+512;n<r.length;n++)r[n]=0;return r}encodeBody(){return this.encodeField("path")+this.encodeField("ctime")+this.encodeField("atime")+this.encodeField("dev")+this.encodeField("ino")+this.encodeField("nlink")+this.encodeField("charset")+this.encodeField("comment")+this.encodeField("gid")+this.encodeField("gname")+this.encodeField("linkpath")+this.encodeField("mtime")+this.encodeField("size")+this.encodeField("uid")+this.encodeField("uname")}encodeField(t){if(this[t]===void 0)return"";let e=this[t],i=e instanceof Date?e.getTime()/1e3:e,r=" "+(t==="dev"||t==="ino"||t==="nlink"?"SCHILY.":"")+t+"="+i+`
-`,n=Buffer.byteLength(r),o=Math.floor(Math.log(n)/Math.log(10))+1;return n+o>=Math.pow(10,o)&&(o+=1),o+n+r}static parse(t,e,i=!1){return new s(On(Tn(t),e),i)}},On=(s,t)=>t?Object.assign({},t,s):s,Tn=s=>s.replace(/\n$/,"").split(`
-`).reduce(xn,Object.create(null)),xn=(s,t)=>{let e=parseInt(t,10);if(e!==Buffer.byteLength(t)+1)return s;t=t.slice((e+" ").length);let i=t.split("="),r=i.shift();if(!r)return s;let n=r.replace(/^SCHILY\.(dev|ino|nlink)/,"$1"),o=i.join("=").replace(/\0.*/,"");switch(n){case"path":case"linkpath":case"type":case"charset":case"comment":case"gname":case"uname":s[n]=o;break;case"ctime":case"atime":case"mtime":s[n]=new Date(Number(o)*1e3);break;case"size":let h=+o;h>=0&&(s[n]=h);break;case"gid":case"uid":case"dev":case"ino":case"nlink":case"mode":s[n]=+o;break}return s};var Ln=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,f=Ln!=="win32"?s=>String(s):s=>String(s).replaceAll(/\\/g,"/");var $e=class extends A{extended;globalExtended;header;startBlockSize;blockRemain;remain;type;meta=!1;ignore=!1;path;mode;uid;gid;uname;gname;size=0;mtime;atime;ctime;linkpath;dev;ino;nlink;invalid=!1;absolute;unsupported=!1;constructor(t,e,i){switch(super({}),this.pause(),this.extended=e,this.globalExtended=i,this.header=t,this.remain=t.size??0,this.startBlockSize=512*Math.ceil(this.remain/512),this.blockRemain=this.startBlockSize,this.type=t.type,this.type){case"File":case"OldFile":case"Link":case"SymbolicLink":case"CharacterDevice":case"BlockDevice":case"Directory":case"FIFO":case"ContiguousFile":case"GNUDumpDir":break;case"NextFileHasLongLinkpath":case"NextFileHasLongPath":case"OldGnuLongPath":case"GlobalExtendedHeader":case"ExtendedHeader":case"OldExtendedHeader":this.meta=!0;break;default:this.ignore=!0}if(!t.path)throw new Error("no path provided for tar.ReadEntry");this.path=f(t.path),this.mode=t.mode,this.mode&&(this.mode=this.mode&4095),this.uid=t.uid,this.gid=t.gid,this.uname=t.uname,this.gname=t.gname,this.size=this.remain,this.mtime=t.mtime,this.atime=t.atime,this.ctime=t.ctime,this.linkpath=t.linkpath?f(t.linkpath):void 0,this.uname=t.uname,this.gname=t.gname,e&&this.#t(e),i&&this.#t(i,!0)}write(t){let e=t.length;if(e>this.blockRemain)throw new Error("writing more to entry than is appropriate");let i=this.remain,r=this.blockRemain;return this.remain=Math.max(0,i-e),this.blockRemain=Math.max(0,r-e),this.ignore?!0:i>=e?super.write(t):super.write(t.subarray(0,i))}#t(t,e=!1){t.path&&(t.path=f(t.path)),t.linkpath&&(t.linkpath=f(t.linkpath)),Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="path"&&e))))}};var Dt=(s,t,e,i={})=>{s.file&&(i.file=s.file),s.cwd&&(i.cwd=s.cwd),i.code=e instanceof Error&&e.code||t,i.tarCode=t,!s.strict&&i.recoverable!==!1?(e instanceof Error&&(i=Object.assign(e,i),e=e.message),s.emit("warn",t,e,i)):e instanceof Error?s.emit("error",Object.assign(e,i)):s.emit("error",Object.assign(new Error(`${t}: ${e}`),i))};var Nn=1024*1024,Xi=Buffer.from([31,139]),qi=Buffer.from([40,181,47,253]),An=Math.max(Xi.length,qi.length),B=Symbol("state"),Nt=Symbol("writeEntry"),it=Symbol("readEntry"),Zi=Symbol("nextEntry"),Zs=Symbol("processEntry"),V=Symbol("extendedHeader"),he=Symbol("globalExtendedHeader"),dt=Symbol("meta"),Ys=Symbol("emitMeta"),p=Symbol("buffer"),st=Symbol("queue"),ut=Symbol("ended"),Yi=Symbol("emittedEnd"),At=Symbol("emit"),w=Symbol("unzip"),Xe=Symbol("consumeChunk"),qe=Symbol("consumeChunkSub"),Ki=Symbol("consumeBody"),Ks=Symbol("consumeMeta"),Vs=Symbol("consumeHeader"),ae=Symbol("consuming"),Vi=Symbol("bufferConcat"),Qe=Symbol("maybeEnd"),Yt=Symbol("writing"),$=Symbol("aborted"),Je=Symbol("onDone"),It=Symbol("sawValidEntry"),je=Symbol("sawNullBlock"),ti=Symbol("sawEOF"),$s=Symbol("closeStream"),In=1e3,le=Symbol("compressedBytesRead"),$i=Symbol("decompressedBytesRead"),Xs=Symbol("checkDecompressionRatio"),Cn=()=>!0,rt=class extends external_events_.EventEmitter{file;strict;maxMetaEntrySize;filter;brotli;zstd;maxDecompressionRatio;writable=!0;readable=!1;[st]=[];[p];[it];[Nt];[B]="begin";[dt]="";[V];[he];[ut]=!1;[w];[$]=!1;[It];[je]=!1;[ti]=!1;[Yt]=!1;[ae]=!1;[Yi]=!1;[le]=0;[$i]=0;constructor(t={}){super(),this.file=t.file||"",this.on(Je,()=>{(this[B]==="begin"||this[It]===!1)&&this.warn("TAR_BAD_ARCHIVE","Unrecognized archive format")}),t.ondone?this.on(Je,t.ondone):this.on(Je,()=>{this.emit("prefinish"),this.emit("finish"),this.emit("end")}),this.strict=!!t.strict,this.maxDecompressionRatio=typeof t.maxDecompressionRatio=="number"?t.maxDecompressionRatio:In,this.maxMetaEntrySize=t.maxMetaEntrySize||Nn,this.filter=typeof t.filter=="function"?t.filter:Cn;let e=t.file&&(t.file.endsWith(".tar.br")||t.file.endsWith(".tbr"));this.brotli=!(t.gzip||t.zstd)&&t.brotli!==void 0?t.brotli:e?void 0:!1;let i=t.file&&(t.file.endsWith(".tar.zst")||t.file.endsWith(".tzst"));this.zstd=!(t.gzip||t.brotli)&&t.zstd!==void 0?t.zstd:i?!0:void 0,this.on("end",()=>this[$s]()),typeof t.onwarn=="function"&&this.on("warn",t.onwarn),typeof t.onReadEntry=="function"&&this.on("entry",t.onReadEntry)}warn(t,e,i={}){Dt(this,t,e,i)}[Vs](t,e){this[It]===void 0&&(this[It]=!1);let i;try{i=new F(t,e,this[V],this[he])}catch(r){return this.warn("TAR_ENTRY_INVALID",r)}if(i.nullBlock)this[je]?(this[ti]=!0,this[B]==="begin"&&(this[B]="header"),this[At]("eof")):(this[je]=!0,this[At]("nullBlock"));else if(this[je]=!1,!i.cksumValid)this.warn("TAR_ENTRY_INVALID","checksum failure",{header:i});else if(!i.path)this.warn("TAR_ENTRY_INVALID","path is required",{header:i});else{let r=i.type;if(/^(Symbolic)?Link$/.test(r)&&!i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath required",{header:i});else if(!/^(Symbolic)?Link$/.test(r)&&!/^(Global)?ExtendedHeader$/.test(r)&&i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath forbidden",{header:i});else{let n=this[Nt]=new $e(i,this[V],this[he]);if(!this[It])if(n.remain){let o=()=>{n.invalid||(this[It]=!0)};n.on("end",o)}else this[It]=!0;n.meta?n.size>this.maxMetaEntrySize?(n.ignore=!0,this[At]("ignoredEntry",n),this[B]="ignore",n.resume()):n.size>0&&(this[dt]="",n.on("data",o=>this[dt]+=o),this[B]="meta"):(this[V]=void 0,n.ignore=n.ignore||!this.filter(n.path,n),n.ignore?(this[At]("ignoredEntry",n),this[B]=n.remain?"ignore":"header",n.resume()):(n.remain?this[B]="body":(this[B]="header",n.end()),this[it]?this[st].push(n):(this[st].push(n),this[Zi]())))}}}[$s](){queueMicrotask(()=>this.emit("close"))}[Zs](t){let e=!0;if(!t)this[it]=void 0,e=!1;else if(Array.isArray(t)){let[i,...r]=t;this.emit(i,...r)}else this[it]=t,this.emit("entry",t),t.emittedEnd||(t.on("end",()=>this[Zi]()),e=!1);return e}[Zi](){do;while(this[Zs](this[st].shift()));if(this[st].length===0){let t=this[it];!t||t.flowing||t.size===t.remain?this[Yt]||this.emit("drain"):t.once("drain",()=>this.emit("drain"))}}[Ki](t,e){let i=this[Nt];if(!i)throw new Error("attempt to consume body without entry??");let r=i.blockRemain??0,n=r>=t.length&&e===0?t:t.subarray(e,e+r);return i.write(n),i.blockRemain||(this[B]="header",this[Nt]=void 0,i.end()),n.length}[Ks](t,e){let i=this[Nt],r=this[Ki](t,e);return!this[Nt]&&i&&this[Ys](i),r}[At](t,e,i){this[st].length===0&&!this[it]?this.emit(t,e,i):this[st].push([t,e,i])}[Ys](t){switch(this[At]("meta",this[dt]),t.type){case"ExtendedHeader":case"OldExtendedHeader":this[V]=ft.parse(this[dt],this[V],!1);break;case"GlobalExtendedHeader":this[he]=ft.parse(this[dt],this[he],!0);break;case"NextFileHasLongPath":case"OldGnuLongPath":{let e=this[V]??Object.create(null);this[V]=e,e.path=this[dt].replace(/\0.*/,"");break}case"NextFileHasLongLinkpath":{let e=this[V]||Object.create(null);this[V]=e,e.linkpath=this[dt].replace(/\0.*/,"");break}default:throw new Error("unknown meta: "+t.type)}}abort(t){if(!this[$]){if(this[w]){let e=this[w];e.write=()=>!0,e.end=()=>e,e.emit=()=>!1,e.destroy?.()}this[$]=!0,this.emit("abort",t),this.warn("TAR_ABORT",t,{recoverable:!1})}}[Xs](t){this[$i]+=t.length;let e=this[$i]/this[le];return e>this.maxDecompressionRatio?(this.abort(new Error(`max decompression ratio exceeded: ${e.toFixed(2)} > ${this.maxDecompressionRatio}`)),!1):!0}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this[$])return i?.(),!1;if((this[w]===void 0||this.brotli===void 0&&this[w]===!1)&&t){if(this[p]&&(t=Buffer.concat([this[p],t]),this[p]=void 0),t.length<An)return this[p]=t,i?.(),!0;for(let a=0;this[w]===void 0&&a<Xi.length;a++)t[a]!==Xi[a]&&(this[w]=!1);let o=!1;if(this[w]===!1&&this.zstd!==!1){o=!0;for(let a=0;a<qi.length;a++)if(t[a]!==qi[a]){o=!1;break}}let h=this.brotli===void 0&&!o;if(this[w]===!1&&h)if(t.length<512)if(this[ut])this.brotli=!0;else return this[p]=t,i?.(),!0;else try{new F(t.subarray(0,512)),this.brotli=!1}catch{this.brotli=!0}if(this[w]===void 0||this[w]===!1&&(this.brotli||o)){let a=this[ut];this[ut]=!1,this[w]=this[w]===void 0?new Ue({}):o?new Ke({}):new Ge({}),this[w].on("data",c=>{this[Xs](c)&&this[Xe](c)}),this[w].on("error",c=>{this[$]||this.abort(c)}),this[w].on("end",()=>{this[ut]=!0,this[Xe]()}),this[Yt]=!0,this[le]+=t.length;let l=!!this[w][a?"end":"write"](t);return this[Yt]=!1,i?.(),l}}this[Yt]=!0,this[w]?(this[le]+=t.length,this[w].write(t)):this[Xe](t),this[Yt]=!1;let n=this[st].length>0?!1:this[it]?this[it].flowing:!0;return!n&&this[st].length===0&&this[it]?.once("drain",()=>this.emit("drain")),i?.(),n}[Vi](t){t&&!this[$]&&(this[p]=this[p]?Buffer.concat([this[p],t]):t)}[Qe](){if(this[ut]&&!this[Yi]&&!this[$]&&!this[ae]){this[Yi]=!0;let t=this[Nt];if(t?.blockRemain){let e=this[p]?this[p].length:0;this.warn("TAR_BAD_ARCHIVE",`Truncated input (needed ${t.blockRemain} more bytes, only ${e} available)`,{entry:t}),this[p]&&t.write(this[p]),t.end()}this[At](Je)}}[Xe](t){if(this[ae]&&t)this[Vi](t);else if(!t&&!this[p])this[Qe]();else if(t){if(this[ae]=!0,this[p]){this[Vi](t);let e=this[p];this[p]=void 0,this[qe](e)}else this[qe](t);for(;this[p]&&this[p]?.length>=512&&!this[$]&&!this[ti];){let e=this[p];this[p]=void 0,this[qe](e)}this[ae]=!1}(!this[p]||this[ut])&&this[Qe]()}[qe](t){let e=0,i=t.length;for(;e+512<=i&&!this[$]&&!this[ti];)switch(this[B]){case"begin":case"header":this[Vs](t,e),e+=512;break;case"ignore":case"body":e+=this[Ki](t,e);break;case"meta":e+=this[Ks](t,e);break;default:throw new Error("invalid state: "+this[B])}e<i&&(this[p]=this[p]?Buffer.concat([t.subarray(e),this[p]]):t.subarray(e))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e)),i&&this.once("finish",i),this[$]||(this[w]?(t&&(this[le]+=t.length,this[w].write(t)),this[w].end()):(this[ut]=!0,(this.brotli===void 0||this.zstd===void 0)&&(t=t||Buffer.alloc(0)),t&&this.write(t),this[Qe]())),this}};var mt=s=>{let t=s.length-1,e=-1;for(;t>-1&&s.charAt(t)==="/";)e=t,t--;return e===-1?s:s.slice(0,e)};var vn=s=>{let t=s.onReadEntry;s.onReadEntry=t?e=>{t(e),e.resume()}:e=>e.resume()},Qi=(s,t)=>{let e=new Map(t.map(o=>[mt(o),!0])),i=s.filter,r=100,n=(o,h="",a=0)=>{if(a>=r)return e.set(o,!1),!1;let l=h||(0,external_path_.parse)(o).root||".",c;if(o===l)c=!1;else{let d=e.get(o);c=d!==void 0?d:n((0,external_path_.dirname)(o),l,a+1)}return e.set(o,c),c};s.filter=i?(o,h)=>i(o,h)&&n(mt(o)):o=>n(mt(o))},Mn=s=>{let t=new rt(s),e=s.file,i;try{i=external_node_fs_namespaceObject.openSync(e,"r");let r=external_node_fs_namespaceObject.fstatSync(i),n=s.maxReadSize||16*1024*1024;if(r.size<n){let o=Buffer.allocUnsafe(r.size),h=external_node_fs_namespaceObject.readSync(i,o,0,r.size,0);t.end(h===o.byteLength?o:o.subarray(0,h))}else{let o=0,h=Buffer.allocUnsafe(n);for(;o<r.size;){let a=external_node_fs_namespaceObject.readSync(i,h,0,n,o);if(a===0)break;o+=a,t.write(h.subarray(0,a))}t.end()}}finally{if(typeof i=="number")try{external_node_fs_namespaceObject.closeSync(i)}catch{}}},Bn=(s,t)=>{let e=new rt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("end",o),external_node_fs_namespaceObject.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},Ct=K(Mn,Bn,s=>new rt(s),s=>new rt(s),(s,t)=>{t?.length&&Qi(s,t),s.noResume||vn(s)});var Ji=(s,t,e)=>(s&=4095,e&&(s=(s|384)&-19),t&&(s&256&&(s|=64),s&32&&(s|=8),s&4&&(s|=1)),s);var{isAbsolute:zn,parse:qs}=external_node_path_namespaceObject.win32,ce=s=>{let t="",e=qs(s);for(;zn(s)||e.root;){let i=s.charAt(0)==="/"&&s.slice(0,4)!=="//?/"?"/":e.root;s=s.slice(i.length),t+=i,e=qs(s)}return[t,s]};var ei=["|","<",">","?",":"],ji=ei.map(s=>String.fromCodePoint(61440+Number(s.codePointAt(0)))),Un=new Map(ei.map((s,t)=>[s,ji[t]])),Hn=new Map(ji.map((s,t)=>[s,ei[t]])),ts=s=>ei.reduce((t,e)=>t.split(e).join(Un.get(e)),s),Qs=s=>ji.reduce((t,e)=>t.split(e).join(Hn.get(e)),s);var rr=(s,t)=>t?(s=f(s).replace(/^\.(\/|$)/,""),mt(t)+"/"+s):f(s),Wn=16*1024*1024,tr=Symbol("process"),er=Symbol("file"),ir=Symbol("directory"),is=Symbol("symlink"),sr=Symbol("hardlink"),fe=Symbol("header"),ii=Symbol("read"),ss=Symbol("lstat"),si=Symbol("onlstat"),rs=Symbol("onread"),ns=Symbol("onreadlink"),os=Symbol("openfile"),hs=Symbol("onopenfile"),pt=Symbol("close"),ri=Symbol("mode"),as=Symbol("awaitDrain"),es=Symbol("ondrain"),q=Symbol("prefix"),de=class extends A{path;portable;myuid=process.getuid&&process.getuid()||0;myuser=process.env.USER||"";maxReadSize;linkCache;statCache;preservePaths;cwd;strict;mtime;noPax;noMtime;prefix;fd;blockLen=0;blockRemain=0;buf;pos=0;remain=0;length=0;offset=0;win32;absolute;header;type;linkpath;stat;onWriteEntry;#t=!1;constructor(t,e={}){let i=se(e);super(),this.path=f(t),this.portable=!!i.portable,this.maxReadSize=i.maxReadSize||Wn,this.linkCache=i.linkCache||new Map,this.statCache=i.statCache||new Map,this.preservePaths=!!i.preservePaths,this.cwd=f(i.cwd||process.cwd()),this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.mtime=i.mtime,this.prefix=i.prefix?f(i.prefix):void 0,this.onWriteEntry=i.onWriteEntry,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let r=!1;if(!this.preservePaths){let[o,h]=ce(this.path);o&&typeof h=="string"&&(this.path=h,r=o)}this.win32=!!i.win32||process.platform==="win32",this.win32&&(this.path=Qs(this.path.replaceAll(/\\/g,"/")),t=t.replaceAll(/\\/g,"/")),this.absolute=f(i.absolute||external_path_.resolve(this.cwd,t)),this.path===""&&(this.path="./"),r&&this.warn("TAR_ENTRY_INFO",`stripping ${r} from absolute path`,{entry:this,path:r+this.path});let n=this.statCache.get(this.absolute);n?this[si](n):this[ss]()}warn(t,e,i={}){return Dt(this,t,e,i)}emit(t,...e){return t==="error"&&(this.#t=!0),super.emit(t,...e)}[ss](){external_fs_.lstat(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[si](e)})}[si](t){this.statCache.set(this.absolute,t),this.stat=t,t.isFile()||(t.size=0),this.type=Gn(t),this.emit("stat",t),this[tr]()}[tr](){switch(this.type){case"File":return this[er]();case"Directory":return this[ir]();case"SymbolicLink":return this[is]();default:return this.end()}}[ri](t){return Ji(t,this.type==="Directory",this.portable)}[q](t){return rr(t,this.prefix)}[fe](){if(!this.stat)throw new Error("cannot write header before stat");this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this[ri](this.stat.mode),uid:this.portable?void 0:this.stat.uid,gid:this.portable?void 0:this.stat.gid,size:this.stat.size,mtime:this.noMtime?void 0:this.mtime||this.stat.mtime,type:this.type==="Unsupported"?void 0:this.type,uname:this.portable?void 0:this.stat.uid===this.myuid?this.myuser:"",atime:this.portable?void 0:this.stat.atime,ctime:this.portable?void 0:this.stat.ctime}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.header.atime,ctime:this.portable?void 0:this.header.ctime,gid:this.portable?void 0:this.header.gid,mtime:this.noMtime?void 0:this.mtime||this.header.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.header.size,uid:this.portable?void 0:this.header.uid,uname:this.portable?void 0:this.header.uname,dev:this.portable?void 0:this.stat.dev,ino:this.portable?void 0:this.stat.ino,nlink:this.portable?void 0:this.stat.nlink}).encode());let t=this.header?.block;if(!t)throw new Error("failed to encode header");super.write(t)}[ir](){if(!this.stat)throw new Error("cannot create directory entry without stat");this.path.slice(-1)!=="/"&&(this.path+="/"),this.stat.size=0,this[fe](),this.end()}[is](){external_fs_.readlink(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[ns](e)})}[ns](t){this.linkpath=f(t),this[fe](),this.end()}[sr](t){if(!this.stat)throw new Error("cannot create link entry without stat");this.type="Link",this.linkpath=f(external_path_.relative(this.cwd,t)),this.stat.size=0,this[fe](),this.end()}[er](){if(!this.stat)throw new Error("cannot create file entry without stat");if(this.stat.nlink>1){let t=`${this.stat.dev}:${this.stat.ino}`,e=this.linkCache.get(t);if(e?.indexOf(this.cwd)===0)return this[sr](e);this.linkCache.set(t,this.absolute)}if(this[fe](),this.stat.size===0)return this.end();this[os]()}[os](){external_fs_.open(this.absolute,"r",(t,e)=>{if(t)return this.emit("error",t);this[hs](e)})}[hs](t){if(this.fd=t,this.#t)return this[pt]();if(!this.stat)throw new Error("should stat before calling onopenfile");this.blockLen=512*Math.ceil(this.stat.size/512),this.blockRemain=this.blockLen;let e=Math.min(this.blockLen,this.maxReadSize);this.buf=Buffer.allocUnsafe(e),this.offset=0,this.pos=0,this.remain=this.stat.size,this.length=this.buf.length,this[ii]()}[ii](){let{fd:t,buf:e,offset:i,length:r,pos:n}=this;if(t===void 0||e===void 0)throw new Error("cannot read file without first opening");external_fs_.read(t,e,i,r,n,(o,h)=>{if(o)return this[pt](()=>this.emit("error",o));this[rs](h)})}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.close(this.fd,t)}[rs](t){if(t<=0&&this.remain>0){let r=Object.assign(new Error("encountered unexpected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(t>this.remain){let r=Object.assign(new Error("did not encounter expected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(!this.buf)throw new Error("should have created buffer prior to reading");if(t===this.remain)for(let r=t;r<this.length&&t<this.blockRemain;r++)this.buf[r+this.offset]=0,t++,this.remain++;let e=this.offset===0&&t===this.buf.length?this.buf:this.buf.subarray(this.offset,this.offset+t);this.write(e)?this[es]():this[as](()=>this[es]())}[as](t){this.once("drain",t)}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this.blockRemain<t.length){let r=Object.assign(new Error("writing more data than expected"),{path:this.absolute});return this.emit("error",r)}return this.remain-=t.length,this.blockRemain-=t.length,this.pos+=t.length,this.offset+=t.length,super.write(t,null,i)}[es](){if(!this.remain)return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),this[pt](t=>t?this.emit("error",t):this.end());if(!this.buf)throw new Error("buffer lost somehow in ONDRAIN");this.offset>=this.length&&(this.buf=Buffer.allocUnsafe(Math.min(this.blockRemain,this.buf.length)),this.offset=0),this.length=this.buf.length-this.offset,this[ii]()}},ni=class extends de{sync=!0;[ss](){this[si](external_fs_.lstatSync(this.absolute))}[is](){this[ns](external_fs_.readlinkSync(this.absolute))}[os](){this[hs](external_fs_.openSync(this.absolute,"r"))}[ii](){let t=!0;try{let{fd:e,buf:i,offset:r,length:n,pos:o}=this;if(e===void 0||i===void 0)throw new Error("fd and buf must be set in READ method");let h=external_fs_.readSync(e,i,r,n,o);this[rs](h),t=!1}finally{if(t)try{this[pt](()=>{})}catch{}}}[as](t){t()}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.closeSync(this.fd),t()}},oi=class extends A{blockLen=0;blockRemain=0;buf=0;pos=0;remain=0;length=0;preservePaths;portable;strict;noPax;noMtime;readEntry;type;prefix;path;mode;uid;gid;uname;gname;header;mtime;atime;ctime;linkpath;size;onWriteEntry;warn(t,e,i={}){return Dt(this,t,e,i)}constructor(t,e={}){let i=se(e);super(),this.preservePaths=!!i.preservePaths,this.portable=!!i.portable,this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.onWriteEntry=i.onWriteEntry,this.readEntry=t;let{type:r}=t;if(r==="Unsupported")throw new Error("writing entry that should be ignored");this.type=r,this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.prefix=i.prefix,this.path=f(t.path),this.mode=t.mode!==void 0?this[ri](t.mode):void 0,this.uid=this.portable?void 0:t.uid,this.gid=this.portable?void 0:t.gid,this.uname=this.portable?void 0:t.uname,this.gname=this.portable?void 0:t.gname,this.size=t.size,this.mtime=this.noMtime?void 0:i.mtime||t.mtime,this.atime=this.portable?void 0:t.atime,this.ctime=this.portable?void 0:t.ctime,this.linkpath=t.linkpath!==void 0?f(t.linkpath):void 0,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let n=!1;if(!this.preservePaths){let[h,a]=ce(this.path);h&&typeof a=="string"&&(this.path=a,n=h)}this.remain=t.size,this.blockRemain=t.startBlockSize,this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this.mode,uid:this.portable?void 0:this.uid,gid:this.portable?void 0:this.gid,size:this.size,mtime:this.noMtime?void 0:this.mtime,type:this.type,uname:this.portable?void 0:this.uname,atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime}),n&&this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute path`,{entry:this,path:n+this.path}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime,gid:this.portable?void 0:this.gid,mtime:this.noMtime?void 0:this.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.size,uid:this.portable?void 0:this.uid,uname:this.portable?void 0:this.uname,dev:this.portable?void 0:this.readEntry.dev,ino:this.portable?void 0:this.readEntry.ino,nlink:this.portable?void 0:this.readEntry.nlink}).encode());let o=this.header?.block;if(!o)throw new Error("failed to encode header");super.write(o),t.pipe(this)}[q](t){return rr(t,this.prefix)}[ri](t){return Ji(t,this.type==="Directory",this.portable)}write(t,e,i){typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8"));let r=t.length;if(r>this.blockRemain)throw new Error("writing more to entry than is appropriate");return this.blockRemain-=r,super.write(t,i)}end(t,e,i){return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e??"utf8")),i&&this.once("finish",i),t?super.end(t,i):super.end(i),this}},Gn=s=>s.isFile()?"File":s.isDirectory()?"Directory":s.isSymbolicLink()?"SymbolicLink":"Unsupported";var hi=class s{tail;head;length=0;static create(t=[]){return new s(t)}constructor(t=[]){for(let e of t)this.push(e)}*[Symbol.iterator](){for(let t=this.head;t;t=t.next)yield t.value}removeNode(t){if(t.list!==this)throw new Error("removing node which does not belong to this list");let e=t.next,i=t.prev;return e&&(e.prev=i),i&&(i.next=e),t===this.head&&(this.head=e),t===this.tail&&(this.tail=i),this.length--,t.next=void 0,t.prev=void 0,t.list=void 0,e}unshiftNode(t){if(t===this.head)return;t.list&&t.list.removeNode(t);let e=this.head;t.list=this,t.next=e,e&&(e.prev=t),this.head=t,this.tail||(this.tail=t),this.length++}pushNode(t){if(t===this.tail)return;t.list&&t.list.removeNode(t);let e=this.tail;t.list=this,t.prev=e,e&&(e.next=t),this.tail=t,this.head||(this.head=t),this.length++}push(...t){for(let e=0,i=t.length;e<i;e++)Yn(this,t[e]);return this.length}unshift(...t){for(var e=0,i=t.length;e<i;e++)Kn(this,t[e]);return this.length}pop(){if(!this.tail)return;let t=this.tail.value,e=this.tail;return this.tail=this.tail.prev,this.tail?this.tail.next=void 0:this.head=void 0,e.list=void 0,this.length--,t}shift(){if(!this.head)return;let t=this.head.value,e=this.head;return this.head=this.head.next,this.head?this.head.prev=void 0:this.tail=void 0,e.list=void 0,this.length--,t}forEach(t,e){e=e||this;for(let i=this.head,r=0;i;r++)t.call(e,i.value,r,this),i=i.next}forEachReverse(t,e){e=e||this;for(let i=this.tail,r=this.length-1;i;r--)t.call(e,i.value,r,this),i=i.prev}get(t){let e=0,i=this.head;for(;i&&e<t;e++)i=i.next;if(e===t&&i)return i.value}getReverse(t){let e=0,i=this.tail;for(;i&&e<t;e++)i=i.prev;if(e===t&&i)return i.value}map(t,e){e=e||this;let i=new s;for(let r=this.head;r;)i.push(t.call(e,r.value,this)),r=r.next;return i}mapReverse(t,e){e=e||this;var i=new s;for(let r=this.tail;r;)i.push(t.call(e,r.value,this)),r=r.prev;return i}reduce(t,e){let i,r=this.head;if(arguments.length>1)i=e;else if(this.head)r=this.head.next,i=this.head.value;else throw new TypeError("Reduce of empty list with no initial value");for(var n=0;r;n++)i=t(i,r.value,n),r=r.next;return i}reduceReverse(t,e){let i,r=this.tail;if(arguments.length>1)i=e;else if(this.tail)r=this.tail.prev,i=this.tail.value;else throw new TypeError("Reduce of empty list with no initial value");for(let n=this.length-1;r;n--)i=t(i,r.value,n),r=r.prev;return i}toArray(){let t=new Array(this.length);for(let e=0,i=this.head;i;e++)t[e]=i.value,i=i.next;return t}toArrayReverse(){let t=new Array(this.length);for(let e=0,i=this.tail;i;e++)t[e]=i.value,i=i.prev;return t}slice(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.head,n=0;for(n=0;r&&n<t;n++)r=r.next;for(;r&&n<e;n++,r=r.next)i.push(r.value);return i}sliceReverse(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.length,n=this.tail;for(;n&&r>e;r--)n=n.prev;for(;n&&r>t;r--,n=n.prev)i.push(n.value);return i}splice(t,e=0,...i){t>this.length&&(t=this.length-1),t<0&&(t=this.length+t);let r=this.head;for(let o=0;r&&o<t;o++)r=r.next;let n=[];for(let o=0;r&&o<e;o++)n.push(r.value),r=this.removeNode(r);r?r!==this.tail&&(r=r.prev):r=this.tail;for(let o of i)r=Zn(this,r,o);return n}reverse(){let t=this.head,e=this.tail;for(let i=t;i;i=i.prev){let r=i.prev;i.prev=i.next,i.next=r}return this.head=e,this.tail=t,this}};function Zn(s,t,e){let i=t,r=t?t.next:s.head,n=new ue(e,i,r,s);return n.next===void 0&&(s.tail=n),n.prev===void 0&&(s.head=n),s.length++,n}function Yn(s,t){s.tail=new ue(t,s.tail,void 0,s),s.head||(s.head=s.tail),s.length++}function Kn(s,t){s.head=new ue(t,void 0,s.head,s),s.tail||(s.tail=s.head),s.length++}var ue=class{list;next;prev;value;constructor(t,e,i,r){this.list=r,this.value=t,e?(e.next=this,this.prev=e):this.prev=void 0,i?(i.prev=this,this.next=i):this.next=void 0}};var pi=class{path;absolute;entry;stat;readdir;pending=!1;pendingLink=!1;ignore=!1;piped=!1;constructor(t,e){this.path=t||"./",this.absolute=e}},nr=Buffer.alloc(1024),li=Symbol("onStat"),me=Symbol("ended"),W=Symbol("queue"),pe=Symbol("pendingLinks"),Et=Symbol("current"),Ft=Symbol("process"),Ee=Symbol("processing"),ai=Symbol("processJob"),G=Symbol("jobs"),ls=Symbol("jobDone"),ci=Symbol("addFSEntry"),or=Symbol("addTarEntry"),ds=Symbol("stat"),us=Symbol("readdir"),fi=Symbol("onreaddir"),di=Symbol("pipe"),hr=Symbol("entry"),cs=Symbol("entryOpt"),ui=Symbol("writeEntryClass"),lr=Symbol("write"),fs=Symbol("ondrain"),wt=class extends A{sync=!1;opt;cwd;maxReadSize;preservePaths;strict;noPax;prefix;linkCache;statCache;file;portable;zip;readdirCache;noDirRecurse;follow;noMtime;mtime;filter;jobs;[ui];onWriteEntry;[W];[pe]=new Map;[G]=0;[Ee]=!1;[me]=!1;constructor(t={}){if(super(),this.opt=t,this.file=t.file||"",this.cwd=t.cwd||process.cwd(),this.maxReadSize=t.maxReadSize,this.preservePaths=!!t.preservePaths,this.strict=!!t.strict,this.noPax=!!t.noPax,this.prefix=f(t.prefix||""),this.linkCache=t.linkCache||new Map,this.statCache=t.statCache||new Map,this.readdirCache=t.readdirCache||new Map,this.onWriteEntry=t.onWriteEntry,this[ui]=de,typeof t.onwarn=="function"&&this.on("warn",t.onwarn),this.portable=!!t.portable,t.gzip||t.brotli||t.zstd){if((t.gzip?1:0)+(t.brotli?1:0)+(t.zstd?1:0)>1)throw new TypeError("gzip, brotli, zstd are mutually exclusive");if(t.gzip&&(typeof t.gzip!="object"&&(t.gzip={}),this.portable&&(t.gzip.portable=!0),this.zip=new ze(t.gzip)),t.brotli&&(typeof t.brotli!="object"&&(t.brotli={}),this.zip=new We(t.brotli)),t.zstd&&(typeof t.zstd!="object"&&(t.zstd={}),this.zip=new Ye(t.zstd)),!this.zip)throw new Error("impossible");let e=this.zip;e.on("data",i=>super.write(i)),e.on("end",()=>super.end()),e.on("drain",()=>this[fs]()),this.on("resume",()=>e.resume())}else this.on("drain",this[fs]);this.noDirRecurse=!!t.noDirRecurse,this.follow=!!t.follow,this.noMtime=!!t.noMtime,t.mtime&&(this.mtime=t.mtime),this.filter=typeof t.filter=="function"?t.filter:()=>!0,this[W]=new hi,this[G]=0,this.jobs=Number(t.jobs)||4,this[Ee]=!1,this[me]=!1}[lr](t){return super.write(t)}add(t){return this.write(t),this}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&this.add(t),this[me]=!0,this[Ft](),i&&i(),this}write(t){if(this[me])throw new Error("write after end");return typeof t=="string"?this[ci](t):this[or](t),this.flowing}[or](t){let e=f(external_path_.resolve(this.cwd,t.path));if(!this.filter(t.path,t))t.resume();else{let i=new pi(t.path,e);i.entry=new oi(t,this[cs](i)),i.entry.on("end",()=>this[ls](i)),this[G]+=1,this[W].push(i)}this[Ft]()}[ci](t){let e=f(external_path_.resolve(this.cwd,t));this[W].push(new pi(t,e)),this[Ft]()}[ds](t){t.pending=!0,this[G]+=1;let e=this.follow?"stat":"lstat";external_fs_[e](t.absolute,(i,r)=>{t.pending=!1,this[G]-=1,i?this.emit("error",i):this[li](t,r)})}[li](t,e){if(this.statCache.set(t.absolute,e),t.stat=e,!this.filter(t.path,e))t.ignore=!0;else if(e.isFile()&&e.nlink>1&&!this.linkCache.get(`${e.dev}:${e.ino}`)&&!this.sync)if(t===this[Et])this[ai](t);else{let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);r?r.push(t):this[pe].set(i,[t]),t.pendingLink=!0,t.pending=!0}this[Ft]()}[us](t){t.pending=!0,this[G]+=1,external_fs_.readdir(t.absolute,(e,i)=>{if(t.pending=!1,this[G]-=1,e)return this.emit("error",e);this[fi](t,i)})}[fi](t,e){this.readdirCache.set(t.absolute,e),t.readdir=e,this[Ft]()}[Ft](){if(!this[Ee]){this[Ee]=!0;for(let t=this[W].head;t&&this[G]<this.jobs;t=t.next)if(this[ai](t.value),t.value.ignore){let e=t.next;this[W].removeNode(t),t.next=e}this[Ee]=!1,this[me]&&this[W].length===0&&this[G]===0&&(this.zip?this.zip.end(nr):(super.write(nr),super.end()))}}get[Et](){return this[W]&&this[W].head&&this[W].head.value}[ls](t){this[W].shift(),this[G]-=1;let{stat:e}=t;if(e&&e.isFile()&&e.nlink>1){let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);if(r){this[pe].delete(i);for(let n of r)n.pending=!1,this[ai](n)}}this[Ft]()}[ai](t){if(t.pending&&t.pendingLink&&t===this[Et]&&(t.pending=!1,t.pendingLink=!1),!t.pending){if(t.entry){t===this[Et]&&!t.piped&&this[di](t);return}if(!t.stat){let e=this.statCache.get(t.absolute);e?this[li](t,e):this[ds](t)}if(t.stat&&!t.ignore){if(!this.noDirRecurse&&t.stat.isDirectory()&&!t.readdir){let e=this.readdirCache.get(t.absolute);if(e?this[fi](t,e):this[us](t),!t.readdir)return}if(t.entry=this[hr](t),!t.entry){t.ignore=!0;return}t===this[Et]&&!t.piped&&this[di](t)}}}[cs](t){return{onwarn:(e,i,r)=>this.warn(e,i,r),noPax:this.noPax,cwd:this.cwd,absolute:t.absolute,preservePaths:this.preservePaths,maxReadSize:this.maxReadSize,strict:this.strict,portable:this.portable,linkCache:this.linkCache,statCache:this.statCache,noMtime:this.noMtime,mtime:this.mtime,prefix:this.prefix,onWriteEntry:this.onWriteEntry}}[hr](t){this[G]+=1;try{return new this[ui](t.path,this[cs](t)).on("end",()=>this[ls](t)).on("error",i=>this.emit("error",i))}catch(e){this.emit("error",e)}}[fs](){this[Et]&&this[Et].entry&&this[Et].entry.resume()}[di](t){t.piped=!0,t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)});let e=t.entry,i=this.zip;if(!e)throw new Error("cannot pipe without source");i?e.on("data",r=>{i.write(r)||e.pause()}):e.on("data",r=>{super.write(r)||e.pause()})}pause(){return this.zip&&this.zip.pause(),super.pause()}warn(t,e,i={}){Dt(this,t,e,i)}},kt=class extends wt{sync=!0;constructor(t){super(t),this[ui]=ni}pause(){}resume(){}[ds](t){let e=this.follow?"statSync":"lstatSync";this[li](t,external_fs_[e](t.absolute))}[us](t){this[fi](t,external_fs_.readdirSync(t.absolute))}[di](t){let e=t.entry,i=this.zip;if(t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)}),!e)throw new Error("Cannot pipe without source");i?e.on("data",r=>{i.write(r)}):e.on("data",r=>{super[lr](r)})}};var Vn=(s,t)=>{let e=new kt(s),i=new Wt(s.file,{mode:s.mode||438});e.pipe(i),fr(e,t)},$n=(s,t)=>{let e=new wt(s),i=new et(s.file,{mode:s.mode||438});e.pipe(i);let r=new Promise((n,o)=>{i.on("error",o),i.on("close",n),e.on("error",o)});return dr(e,t).catch(n=>e.emit("error",n)),r},fr=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_namespaceObject.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},dr=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_namespaceObject.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>{s.add(i)}}):s.add(e);s.end()},Xn=(s,t)=>{let e=new kt(s);return fr(e,t),e},qn=(s,t)=>{let e=new wt(s);return dr(e,t).catch(i=>e.emit("error",i)),e},Qn=K(Vn,$n,Xn,qn,(s,t)=>{if(!t?.length)throw new TypeError("no paths specified to add to archive")});var Jn=process.env.__FAKE_PLATFORM__||process.platform,Er=Jn==="win32",{O_CREAT:wr,O_NOFOLLOW:ur,O_TRUNC:Sr,O_WRONLY:yr}=external_fs_.constants,Rr=Number(process.env.__FAKE_FS_O_FILENAME__)||external_fs_.constants.UV_FS_O_FILEMAP||0,jn=Er&&!!Rr,to=512*1024,eo=Rr|Sr|wr|yr,mr=!Er&&typeof ur=="number"?ur|Sr|wr|yr:null,ms=mr!==null?()=>mr:jn?s=>s<to?eo:"w":()=>"w";var ps=(s,t,e)=>{try{return external_node_fs_namespaceObject.lchownSync(s,t,e)}catch(i){if(i?.code!=="ENOENT")throw i}},Ei=(s,t,e,i)=>{external_node_fs_namespaceObject.lchown(s,t,e,r=>{i(r&&r?.code!=="ENOENT"?r:null)})},io=(s,t,e,i,r)=>{if(t.isDirectory())Es(external_node_path_namespaceObject.resolve(s,t.name),e,i,n=>{if(n)return r(n);let o=external_node_path_namespaceObject.resolve(s,t.name);Ei(o,e,i,r)});else{let n=external_node_path_namespaceObject.resolve(s,t.name);Ei(n,e,i,r)}},Es=(s,t,e,i)=>{external_node_fs_namespaceObject.readdir(s,{withFileTypes:!0},(r,n)=>{if(r){if(r.code==="ENOENT")return i();if(r.code!=="ENOTDIR"&&r.code!=="ENOTSUP")return i(r)}if(r||!n.length)return Ei(s,t,e,i);let o=n.length,h=null,a=l=>{if(!h){if(l)return i(h=l);if(--o===0)return Ei(s,t,e,i)}};for(let l of n)io(s,l,t,e,a)})},so=(s,t,e,i)=>{t.isDirectory()&&ws(external_node_path_namespaceObject.resolve(s,t.name),e,i),ps(external_node_path_namespaceObject.resolve(s,t.name),e,i)},ws=(s,t,e)=>{let i;try{i=external_node_fs_namespaceObject.readdirSync(s,{withFileTypes:!0})}catch(r){let n=r;if(n?.code==="ENOENT")return;if(n?.code==="ENOTDIR"||n?.code==="ENOTSUP")return ps(s,t,e);throw n}for(let r of i)so(s,r,t,e);return ps(s,t,e)};var Se=class extends Error{path;code;syscall="chdir";constructor(t,e){super(`${e}: Cannot cd into '${t}'`),this.path=t,this.code=e}get name(){return"CwdError"}};var St=class extends Error{path;symlink;syscall="symlink";code="TAR_SYMLINK_ERROR";constructor(t,e){super("TAR_SYMLINK_ERROR: Cannot extract through symbolic link"),this.symlink=t,this.path=e}get name(){return"SymlinkError"}};var no=(s,t)=>{external_node_fs_namespaceObject.stat(s,(e,i)=>{(e||!i.isDirectory())&&(e=new Se(s,e?.code||"ENOTDIR")),t(e)})},gr=(s,t,e)=>{s=f(s);let i=t.umask??18,r=t.mode|448,n=(r&i)!==0,o=t.uid,h=t.gid,a=typeof o=="number"&&typeof h=="number"&&(o!==t.processUid||h!==t.processGid),l=t.preserve,c=t.unlink,d=f(t.cwd),y=(E,x)=>{E?e(E):x&&a?Es(x,o,h,Le=>y(Le)):n?external_node_fs_namespaceObject.chmod(s,r,e):e()};if(s===d)return no(s,y);if(l)return external_node_fs_promises_namespaceObject.mkdir(s,{mode:r,recursive:!0}).then(E=>y(null,E??void 0),y);let D=f(external_node_path_namespaceObject.relative(d,s)).split("/");Ss(d,D,r,c,d,void 0,y)},Ss=(s,t,e,i,r,n,o)=>{if(t.length===0)return o(null,n);let h=t.shift(),a=f(external_node_path_namespaceObject.resolve(s+"/"+h));external_node_fs_namespaceObject.mkdir(a,e,br(a,t,e,i,r,n,o))},br=(s,t,e,i,r,n,o)=>h=>{h?external_node_fs_namespaceObject.lstat(s,(a,l)=>{if(a)a.path=a.path&&f(a.path),o(a);else if(l.isDirectory())Ss(s,t,e,i,r,n,o);else if(i)external_node_fs_namespaceObject.unlink(s,c=>{if(c)return o(c);external_node_fs_namespaceObject.mkdir(s,e,br(s,t,e,i,r,n,o))});else{if(l.isSymbolicLink())return o(new St(s,s+"/"+t.join("/")));o(h)}}):(n=n||s,Ss(s,t,e,i,r,n,o))},oo=s=>{let t=!1,e;try{t=external_node_fs_namespaceObject.statSync(s).isDirectory()}catch(i){e=i?.code}finally{if(!t)throw new Se(s,e??"ENOTDIR")}},_r=(s,t)=>{s=f(s);let e=t.umask??18,i=t.mode|448,r=(i&e)!==0,n=t.uid,o=t.gid,h=typeof n=="number"&&typeof o=="number"&&(n!==t.processUid||o!==t.processGid),a=t.preserve,l=t.unlink,c=f(t.cwd),d=E=>{E&&h&&ws(E,n,o),r&&external_node_fs_namespaceObject.chmodSync(s,i)};if(s===c)return oo(c),d();if(a)return d(external_node_fs_namespaceObject.mkdirSync(s,{mode:i,recursive:!0})??void 0);let T=f(external_node_path_namespaceObject.relative(c,s)).split("/"),D;for(let E=T.shift(),x=c;E&&(x+="/"+E);E=T.shift()){x=f(external_node_path_namespaceObject.resolve(x));try{external_node_fs_namespaceObject.mkdirSync(x,i),D=D||x}catch{let Le=external_node_fs_namespaceObject.lstatSync(x);if(Le.isDirectory())continue;if(l){external_node_fs_namespaceObject.unlinkSync(x),external_node_fs_namespaceObject.mkdirSync(x,i),D=D||x;continue}else if(Le.isSymbolicLink())return new St(x,x+"/"+T.join("/"))}}return d(D)};var ys=Object.create(null),Or=1e4,Vt=new Set,Tr=s=>{Vt.has(s)?Vt.delete(s):ys[s]=s.normalize("NFD").toLocaleLowerCase("en").toLocaleUpperCase("en"),Vt.add(s);let t=ys[s],e=Vt.size-Or;if(e>Or/10){for(let i of Vt)if(Vt.delete(i),delete ys[i],--e<=0)break}return t};var ho=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,ao=ho==="win32",lo=s=>s.split("/").slice(0,-1).reduce((e,i)=>{let r=e.at(-1);return r!==void 0&&(i=(0,external_node_path_namespaceObject.join)(r,i)),e.push(i||"/"),e},[]),yi=class{#t=new Map;#i=new Map;#s=new Set;reserve(t,e){t=ao?["win32 parallelization disabled"]:t.map(r=>mt((0,external_node_path_namespaceObject.join)(Tr(r))));let i=new Set(t.map(r=>lo(r)).reduce((r,n)=>r.concat(n)));this.#i.set(e,{dirs:i,paths:t});for(let r of t){let n=this.#t.get(r);n?n.push(e):this.#t.set(r,[e])}for(let r of i){let n=this.#t.get(r);if(!n)this.#t.set(r,[new Set([e])]);else{let o=n.at(-1);o instanceof Set?o.add(e):n.push(new Set([e]))}}return this.#r(e)}#n(t){let e=this.#i.get(t);if(!e)throw new Error("function does not have any path reservations");return{paths:e.paths.map(i=>this.#t.get(i)),dirs:[...e.dirs].map(i=>this.#t.get(i))}}check(t){let{paths:e,dirs:i}=this.#n(t);return e.every(r=>r&&r[0]===t)&&i.every(r=>r&&r[0]instanceof Set&&r[0].has(t))}#r(t){return this.#s.has(t)||!this.check(t)?!1:(this.#s.add(t),t(()=>this.#e(t)),!0)}#e(t){if(!this.#s.has(t))return!1;let e=this.#i.get(t);if(!e)throw new Error("invalid reservation");let{paths:i,dirs:r}=e,n=new Set;for(let o of i){let h=this.#t.get(o);if(!h||h?.[0]!==t)continue;let a=h[1];if(!a){this.#t.delete(o);continue}if(h.shift(),typeof a=="function")n.add(a);else for(let l of a)n.add(l)}for(let o of r){let h=this.#t.get(o),a=h?.[0];if(!(!h||!(a instanceof Set)))if(a.size===1&&h.length===1){this.#t.delete(o);continue}else if(a.size===1){h.shift();let l=h[0];typeof l=="function"&&n.add(l)}else a.delete(t)}return this.#s.delete(t),n.forEach(o=>this.#r(o)),!0}};var Lr=()=>process.umask();var Dr=Symbol("onEntry"),_s=Symbol("checkFs"),Nr=Symbol("checkFs2"),Os=Symbol("isReusable"),P=Symbol("makeFs"),Ts=Symbol("file"),xs=Symbol("directory"),gi=Symbol("link"),Ar=Symbol("symlink"),Ir=Symbol("hardlink"),Re=Symbol("ensureNoSymlink"),Cr=Symbol("unsupported"),Fr=Symbol("checkPath"),Rs=Symbol("stripAbsolutePath"),yt=Symbol("mkdir"),O=Symbol("onError"),Ri=Symbol("pending"),kr=Symbol("pend"),$t=Symbol("unpend"),gs=Symbol("ended"),bs=Symbol("maybeClose"),Ls=Symbol("skip"),ge=Symbol("doChown"),be=Symbol("uid"),_e=Symbol("gid"),Oe=Symbol("checkedCwd"),fo=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,Te=fo==="win32",uo=1024,mo=(s,t)=>{if(!Te)return external_node_fs_namespaceObject.unlink(s,t);let e=s+".DELETE."+(0,external_node_crypto_namespaceObject.randomBytes)(16).toString("hex");external_node_fs_namespaceObject.rename(s,e,i=>{if(i)return t(i);external_node_fs_namespaceObject.unlink(e,t)})},po=s=>{if(!Te)return external_node_fs_namespaceObject.unlinkSync(s);let t=s+".DELETE."+(0,external_node_crypto_namespaceObject.randomBytes)(16).toString("hex");external_node_fs_namespaceObject.renameSync(s,t),external_node_fs_namespaceObject.unlinkSync(t)},vr=(s,t,e)=>s!==void 0&&s===s>>>0?s:t!==void 0&&t===t>>>0?t:e,Xt=class extends rt{[gs]=!1;[Oe]=!1;[Ri]=0;reservations=new yi;transform;writable=!0;readable=!1;uid;gid;setOwner;preserveOwner;processGid;processUid;maxDepth;forceChown;win32;newer;keep;noMtime;preservePaths;unlink;cwd;strip;processUmask;umask;dmode;fmode;chmod;constructor(t={}){if(t.ondone=()=>{this[gs]=!0,this[bs]()},super(t),this.transform=t.transform,this.chmod=!!t.chmod,typeof t.uid=="number"||typeof t.gid=="number"){if(typeof t.uid!="number"||typeof t.gid!="number")throw new TypeError("cannot set owner without number uid and gid");if(t.preserveOwner)throw new TypeError("cannot preserve owner in archive and also set owner explicitly");this.uid=t.uid,this.gid=t.gid,this.setOwner=!0}else this.uid=void 0,this.gid=void 0,this.setOwner=!1;this.preserveOwner=t.preserveOwner===void 0&&typeof t.uid!="number"?process.getuid?.()===0:!!t.preserveOwner,this.processUid=(this.preserveOwner||this.setOwner)&&process.getuid?process.getuid():void 0,this.processGid=(this.preserveOwner||this.setOwner)&&process.getgid?process.getgid():void 0,this.maxDepth=typeof t.maxDepth=="number"?t.maxDepth:uo,this.forceChown=t.forceChown===!0,this.win32=!!t.win32||Te,this.newer=!!t.newer,this.keep=!!t.keep,this.noMtime=!!t.noMtime,this.preservePaths=!!t.preservePaths,this.unlink=!!t.unlink,this.cwd=f(external_node_path_namespaceObject.resolve(t.cwd||process.cwd())),this.strip=Number(t.strip)||0,this.processUmask=this.chmod?typeof t.processUmask=="number"?t.processUmask:Lr():0,this.umask=typeof t.umask=="number"?t.umask:this.processUmask,this.dmode=t.dmode||511&~this.umask,this.fmode=t.fmode||438&~this.umask,this.on("entry",e=>this[Dr](e))}warn(t,e,i={}){return(t==="TAR_BAD_ARCHIVE"||t==="TAR_ABORT")&&(i.recoverable=!1),super.warn(t,e,i)}[bs](){this[gs]&&this[Ri]===0&&(this.emit("prefinish"),this.emit("finish"),this.emit("end"))}[Rs](t,e){let i=t[e],{type:r}=t;if(!i||this.preservePaths)return!0;let[n,o]=ce(i),h=o.replaceAll(/\\/g,"/").split("/");if(h.includes("..")||Te&&/^[a-z]:\.\.$/i.test(h[0]??"")){if(e==="path"||r==="Link")return this.warn("TAR_ENTRY_ERROR",`${e} contains '..'`,{entry:t,[e]:i}),!1;let a=external_node_path_namespaceObject.posix.dirname(t.path),l=external_node_path_namespaceObject.posix.normalize(external_node_path_namespaceObject.posix.join(a,h.join("/")));if(l.startsWith("../")||l==="..")return this.warn("TAR_ENTRY_ERROR",`${e} escapes extraction directory`,{entry:t,[e]:i}),!1}return n&&(t[e]=String(o),this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute ${e}`,{entry:t,[e]:i})),!0}[Fr](t){let e=f(t.path),i=e.split("/");if(this.strip){if(i.length<this.strip)return!1;if(t.type==="Link"){let r=f(String(t.linkpath)).split("/");if(r.length>=this.strip)t.linkpath=r.slice(this.strip).join("/");else return!1}i.splice(0,this.strip),t.path=i.join("/")}if(isFinite(this.maxDepth)&&i.length>this.maxDepth)return this.warn("TAR_ENTRY_ERROR","path excessively deep",{entry:t,path:e,depth:i.length,maxDepth:this.maxDepth}),!1;if(!this[Rs](t,"path")||!this[Rs](t,"linkpath"))return!1;if(t.absolute=external_node_path_namespaceObject.isAbsolute(t.path)?f(external_node_path_namespaceObject.resolve(t.path)):f(external_node_path_namespaceObject.resolve(this.cwd,t.path)),!this.preservePaths&&typeof t.absolute=="string"&&t.absolute.indexOf(this.cwd+"/")!==0&&t.absolute!==this.cwd)return this.warn("TAR_ENTRY_ERROR","path escaped extraction target",{entry:t,path:f(t.path),resolvedPath:t.absolute,cwd:this.cwd}),!1;if(t.absolute===this.cwd&&t.type!=="Directory"&&t.type!=="GNUDumpDir")return!1;if(this.win32){let{root:r}=external_node_path_namespaceObject.win32.parse(String(t.absolute));t.absolute=r+ts(String(t.absolute).slice(r.length));let{root:n}=external_node_path_namespaceObject.win32.parse(t.path);t.path=n+ts(t.path.slice(n.length))}return!0}[Dr](t){if(!this[Fr](t))return t.resume();switch(external_node_assert_namespaceObject.equal(typeof t.absolute,"string"),t.type){case"Directory":case"GNUDumpDir":t.mode&&(t.mode=t.mode|448);case"File":case"OldFile":case"ContiguousFile":case"Link":case"SymbolicLink":return this[_s](t);default:return this[Cr](t)}}[O](t,e){t.name==="CwdError"?this.emit("error",t):(this.warn("TAR_ENTRY_ERROR",t,{entry:e}),this[$t](),e.resume())}[yt](t,e,i){gr(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e},i)}[ge](t){return this.forceChown||this.preserveOwner&&(typeof t.uid=="number"&&t.uid!==this.processUid||typeof t.gid=="number"&&t.gid!==this.processGid)||typeof this.uid=="number"&&this.uid!==this.processUid||typeof this.gid=="number"&&this.gid!==this.processGid}[be](t){return vr(this.uid,t.uid,this.processUid)}[_e](t){return vr(this.gid,t.gid,this.processGid)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=new et(String(t.absolute),{flags:ms(t.size),mode:i,autoClose:!1});r.on("error",a=>{r.fd&&external_node_fs_namespaceObject.close(r.fd,()=>{}),r.write=()=>!0,this[O](a,t),e()});let n=1,o=a=>{if(a){r.fd&&external_node_fs_namespaceObject.close(r.fd,()=>{}),this[O](a,t),e();return}--n===0&&r.fd!==void 0&&external_node_fs_namespaceObject.close(r.fd,l=>{l?this[O](l,t):this[$t](),e()})};r.on("finish",()=>{let a=String(t.absolute),l=r.fd;if(typeof l=="number"&&t.mtime&&!this.noMtime){n++;let c=t.atime||new Date,d=t.mtime;external_node_fs_namespaceObject.futimes(l,c,d,y=>y?external_node_fs_namespaceObject.utimes(a,c,d,T=>o(T&&y)):o())}if(typeof l=="number"&&this[ge](t)){n++;let c=this[be](t),d=this[_e](t);typeof c=="number"&&typeof d=="number"&&external_node_fs_namespaceObject.fchown(l,c,d,y=>y?external_node_fs_namespaceObject.chown(a,c,d,T=>o(T&&y)):o())}o()});let h=this.transform&&this.transform(t)||t;h!==t&&(h.on("error",a=>{this[O](a,t),e()}),t.pipe(h)),h.pipe(r)}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode;this[yt](String(t.absolute),i,r=>{if(r){this[O](r,t),e();return}let n=1,o=()=>{--n===0&&(e(),this[$t](),t.resume())};t.mtime&&!this.noMtime&&(n++,external_node_fs_namespaceObject.utimes(String(t.absolute),t.atime||new Date,t.mtime,o)),this[ge](t)&&(n++,external_node_fs_namespaceObject.chown(String(t.absolute),Number(this[be](t)),Number(this[_e](t)),o)),o()})}[Cr](t){t.unsupported=!0,this.warn("TAR_ENTRY_UNSUPPORTED",`unsupported entry type: ${t.type}`,{entry:t}),t.resume()}[Ar](t,e){let i=f(external_node_path_namespaceObject.relative(this.cwd,external_node_path_namespaceObject.resolve(external_node_path_namespaceObject.dirname(String(t.absolute)),String(t.linkpath)))).split("/");this[Re](t,this.cwd,i,()=>this[gi](t,String(t.linkpath),"symlink",e),r=>{this[O](r,t),e()})}[Ir](t,e){let i=f(external_node_path_namespaceObject.resolve(this.cwd,String(t.linkpath))),r=f(String(t.linkpath)).split("/");this[Re](t,this.cwd,r,()=>this[gi](t,i,"link",e),n=>{this[O](n,t),e()})}[Re](t,e,i,r,n){let o=i.shift();if(this.preservePaths||o===void 0)return r();let h=external_node_path_namespaceObject.resolve(e,o);external_node_fs_namespaceObject.lstat(h,(a,l)=>{if(a)return r();if(l?.isSymbolicLink())return n(new St(h,external_node_path_namespaceObject.resolve(h,i.join("/"))));this[Re](t,h,i,r,n)})}[kr](){this[Ri]++}[$t](){this[Ri]--,this[bs]()}[Ls](t){this[$t](),t.resume()}[Os](t,e){return t.type==="File"&&!this.unlink&&e.isFile()&&e.nlink<=1&&!Te}[_s](t){this[kr]();let e=[t.path];t.linkpath&&e.push(t.linkpath),this.reservations.reserve(e,i=>this[Nr](t,i))}[Nr](t,e){let i=h=>{e(h)},r=()=>{this[yt](this.cwd,this.dmode,h=>{if(h){this[O](h,t),i();return}this[Oe]=!0,n()})},n=()=>{if(t.absolute!==this.cwd){let h=f(external_node_path_namespaceObject.dirname(String(t.absolute)));if(h!==this.cwd)return this[yt](h,this.dmode,a=>{if(a){this[O](a,t),i();return}o()})}o()},o=()=>{external_node_fs_namespaceObject.lstat(String(t.absolute),(h,a)=>{if(a&&(this.keep||this.newer&&a.mtime>(t.mtime??a.mtime))){this[Ls](t),i();return}if(h||this[Os](t,a))return this[P](null,t,i);if(a.isDirectory()){if(t.type==="Directory"){let l=this.chmod&&t.mode&&(a.mode&4095)!==t.mode,c=d=>this[P](d??null,t,i);return l?external_node_fs_namespaceObject.chmod(String(t.absolute),Number(t.mode),c):c()}if(t.absolute!==this.cwd)return external_node_fs_namespaceObject.rmdir(String(t.absolute),l=>this[P](l??null,t,i))}if(t.absolute===this.cwd)return this[P](null,t,i);mo(String(t.absolute),l=>this[P](l??null,t,i))})};this[Oe]?n():r()}[P](t,e,i){if(t){this[O](t,e),i();return}switch(e.type){case"File":case"OldFile":case"ContiguousFile":return this[Ts](e,i);case"Link":return this[Ir](e,i);case"SymbolicLink":return this[Ar](e,i);case"Directory":case"GNUDumpDir":return this[xs](e,i)}}[gi](t,e,i,r){external_node_fs_namespaceObject[i](e,String(t.absolute),n=>{n?this[O](n,t):(this[$t](),t.resume()),r()})}},ye=s=>{try{return[null,s()]}catch(t){return[t,null]}},xe=class extends Xt{sync=!0;[P](t,e){return super[P](t,e,()=>{})}[_s](t){if(!this[Oe]){let n=this[yt](this.cwd,this.dmode);if(n)return this[O](n,t);this[Oe]=!0}if(t.absolute!==this.cwd){let n=f(external_node_path_namespaceObject.dirname(String(t.absolute)));if(n!==this.cwd){let o=this[yt](n,this.dmode);if(o)return this[O](o,t)}}let[e,i]=ye(()=>external_node_fs_namespaceObject.lstatSync(String(t.absolute)));if(i&&(this.keep||this.newer&&i.mtime>(t.mtime??i.mtime)))return this[Ls](t);if(e||this[Os](t,i))return this[P](null,t);if(i.isDirectory()){if(t.type==="Directory"){let o=this.chmod&&t.mode&&(i.mode&4095)!==t.mode,[h]=o?ye(()=>{external_node_fs_namespaceObject.chmodSync(String(t.absolute),Number(t.mode))}):[];return this[P](h,t)}let[n]=ye(()=>external_node_fs_namespaceObject.rmdirSync(String(t.absolute)));this[P](n,t)}let[r]=t.absolute===this.cwd?[]:ye(()=>po(String(t.absolute)));this[P](r,t)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=h=>{let a;try{external_node_fs_namespaceObject.closeSync(n)}catch(l){a=l}(h||a)&&this[O](h||a,t),e()},n;try{n=external_node_fs_namespaceObject.openSync(String(t.absolute),ms(t.size),i)}catch(h){return r(h)}let o=this.transform&&this.transform(t)||t;o!==t&&(o.on("error",h=>this[O](h,t)),t.pipe(o)),o.on("data",h=>{try{external_node_fs_namespaceObject.writeSync(n,h,0,h.length)}catch(a){r(a)}}),o.on("end",()=>{let h=null;if(t.mtime&&!this.noMtime){let a=t.atime||new Date,l=t.mtime;try{external_node_fs_namespaceObject.futimesSync(n,a,l)}catch(c){try{external_node_fs_namespaceObject.utimesSync(String(t.absolute),a,l)}catch{h=c}}}if(this[ge](t)){let a=this[be](t),l=this[_e](t);try{external_node_fs_namespaceObject.fchownSync(n,Number(a),Number(l))}catch(c){try{external_node_fs_namespaceObject.chownSync(String(t.absolute),Number(a),Number(l))}catch{h=h||c}}}r(h)})}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode,r=this[yt](String(t.absolute),i);if(r){this[O](r,t),e();return}if(t.mtime&&!this.noMtime)try{external_node_fs_namespaceObject.utimesSync(String(t.absolute),t.atime||new Date,t.mtime)}catch{}if(this[ge](t))try{external_node_fs_namespaceObject.chownSync(String(t.absolute),Number(this[be](t)),Number(this[_e](t)))}catch{}e(),t.resume()}[yt](t,e){try{return _r(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e})}catch(i){return i}}[Re](t,e,i,r,n){if(this.preservePaths||i.length===0)return r();let o=e;for(let h of i){o=external_node_path_namespaceObject.resolve(o,h);let[a,l]=ye(()=>external_node_fs_namespaceObject.lstatSync(o));if(a)return r();if(l.isSymbolicLink())return n(new St(o,external_node_path_namespaceObject.resolve(e,i.join("/"))))}r()}[gi](t,e,i,r){let n=`${i}Sync`;try{external_node_fs_namespaceObject[n](e,String(t.absolute)),r(),t.resume()}catch(o){return this[O](o,t)}}};var Eo=s=>{let t=new xe(s),e=s.file,i=external_node_fs_namespaceObject.statSync(e),r=s.maxReadSize||16*1024*1024;new Be(e,{readSize:r,size:i.size}).pipe(t)},wo=(s,t)=>{let e=new Xt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("close",o),external_node_fs_namespaceObject.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},So=K(Eo,wo,s=>new xe(s),s=>new Xt(s),(s,t)=>{t?.length&&Qi(s,t)});var yo=(s,t)=>{let e=new kt(s),i=!0,r,n;try{try{r=external_node_fs_namespaceObject.openSync(s.file,"r+")}catch(a){if(a?.code==="ENOENT")r=external_node_fs_namespaceObject.openSync(s.file,"w+");else throw a}let o=external_node_fs_namespaceObject.fstatSync(r),h=Buffer.alloc(512);t:for(n=0;n<o.size;n+=512){for(let c=0,d=0;c<512;c+=d){if(d=external_node_fs_namespaceObject.readSync(r,h,c,h.length-c,n+c),n===0&&h[0]===31&&h[1]===139)throw new Error("cannot append to compressed archives");if(!d)break t}let a=new F(h);if(!a.cksumValid)break;let l=512*Math.ceil((a.size||0)/512);if(n+l+512>o.size)break;n+=l,s.mtimeCache&&a.mtime&&s.mtimeCache.set(String(a.path),a.mtime)}i=!1,Ro(s,e,n,r,t)}finally{if(i)try{external_node_fs_namespaceObject.closeSync(r)}catch{}}},Ro=(s,t,e,i,r)=>{let n=new Wt(s.file,{fd:i,start:e});t.pipe(n),bo(t,r)},go=(s,t)=>{t=Array.from(t);let e=new wt(s),i=(n,o,h)=>{let a=(T,D)=>{T?external_node_fs_namespaceObject.close(n,E=>h(T)):h(null,D)},l=0;if(o===0)return a(null,0);let c=0,d=Buffer.alloc(512),y=(T,D)=>{if(T||D===void 0)return a(T);if(c+=D,c<512&&D)return external_node_fs_namespaceObject.read(n,d,c,d.length-c,l+c,y);if(l===0&&d[0]===31&&d[1]===139)return a(new Error("cannot append to compressed archives"));if(c<512)return a(null,l);let E=new F(d);if(!E.cksumValid)return a(null,l);let x=512*Math.ceil((E.size??0)/512);if(l+x+512>o||(l+=x+512,l>=o))return a(null,l);s.mtimeCache&&E.mtime&&s.mtimeCache.set(String(E.path),E.mtime),c=0,external_node_fs_namespaceObject.read(n,d,0,512,l,y)};external_node_fs_namespaceObject.read(n,d,0,512,l,y)};return new Promise((n,o)=>{e.on("error",o);let h="r+",a=(l,c)=>{if(l&&l.code==="ENOENT"&&h==="r+")return h="w+",external_node_fs_namespaceObject.open(s.file,h,a);if(l||!c)return o(l);external_node_fs_namespaceObject.fstat(c,(d,y)=>{if(d)return external_node_fs_namespaceObject.close(c,()=>o(d));i(c,y.size,(T,D)=>{if(T)return o(T);let E=new et(s.file,{fd:c,start:D});e.pipe(E),E.on("error",o),E.on("close",n),_o(e,t)})})};external_node_fs_namespaceObject.open(s.file,h,a)})},bo=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_namespaceObject.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},_o=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_namespaceObject.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e);s.end()},vt=K(yo,go,()=>{throw new TypeError("file is required")},()=>{throw new TypeError("file is required")},(s,t)=>{if(!Bs(s))throw new TypeError("file is required");if(s.gzip||s.brotli||s.zstd||s.file.endsWith(".br")||s.file.endsWith(".tbr"))throw new TypeError("cannot append to compressed archives");if(!t?.length)throw new TypeError("no paths specified to add/replace")});var Oo=K(vt.syncFile,vt.asyncFile,vt.syncNoFile,vt.asyncNoFile,(s,t=[])=>{vt.validate?.(s,t),To(s)}),To=s=>{let t=s.filter;s.mtimeCache||(s.mtimeCache=new Map),s.filter=t?(e,i)=>t(e,i)&&!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0)):(e,i)=>!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0))};
-//# sourceMappingURL=index.min.js.map
-
-;// CONCATENATED MODULE: ./src/engine/working-dir.ts
-// A job's working directory, from this machine to the head: checked against Ray's upload limit, then
-// packed as one .tar.gz (Ray itself zips it on the head, with its own ignore rules, and uploads it
-// to the cluster, so every node's tasks see it).
-
-
-
-/** Ray 2.60 refuses a working_dir package of 512 MiB or more (GCS_STORAGE_MAX_SIZE, the gRPC limit). */
-const RAY_PACKAGE_LIMIT_BYTES = 512 * 1024 * 1024;
-class WorkingDirError extends Error {
-    hint;
-    constructor(message, hint) {
-        super(message);
-        this.hint = hint;
-    }
-}
-function mib(bytes) {
-    return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
-/** Checks `dir` (exists, a directory, under Ray's limit) and packs it; throws WorkingDirError. */
-async function packWorkingDir(dir, limit = RAY_PACKAGE_LIMIT_BYTES) {
-    const abs = (0,external_node_path_namespaceObject.resolve)(dir);
-    let st;
-    try {
-        st = (0,external_node_fs_namespaceObject.statSync)(abs);
-    }
-    catch {
-        throw new WorkingDirError(`working directory ${dir} does not exist`, 'give --working-dir (the working-directory input) a directory on this machine');
-    }
-    if (!st.isDirectory()) {
-        throw new WorkingDirError(`working directory ${dir} is not a directory`, 'give a directory, not a file');
-    }
-    // Ray's limit is on its zip of the directory; our gzip of the same files is about that size
-    const chunks = [];
-    let bytes = 0;
-    const stream = Qn({ gzip: true, cwd: abs, portable: true }, ['.']);
-    for await (const chunk of stream) {
-        bytes += chunk.length;
-        if (bytes >= limit) {
-            throw new WorkingDirError(`working directory ${dir} packs to more than ${mib(limit)}: over Ray's upload limit for a working_dir (${mib(limit)}, compressed)`, 'leave large files out (data, .git, .venv: move them to storage the nodes read) or give a remote URI (s3://, https://) as working_dir in --runtime-env-json');
-        }
-        chunks.push(chunk);
-    }
-    return Buffer.concat(chunks);
-}
-
-;// CONCATENATED MODULE: ./src/engine/job.ts
-// `job`: Ray jobs through the head over SSH (the job API's port need not be reachable from here).
-// submit: connect the head → upload the working dir → Ray's own client submits it on the head and
-// tails its log, streamed here as it comes → the job's end state. status | logs | stop | list: one
-// round trip each to the head's job API, with the token supplied on the head.
-
-
-
-
-
-const JOB_ID = /^[A-Za-z0-9._:-]{1,200}$/;
-/** Bad input found before anything is sent: the run ends with exit 2. */
-function badInput(result, message, hint) {
-    fail(result, { message, ...(hint ? { hint } : {}) });
-    result.badInput = true;
-}
-/** The runtime env text as an object, or a message saying what is wrong with it. */
-function parseRuntimeEnv(text) {
-    if (!text?.trim())
-        return {};
-    try {
-        const value = JSON.parse(text);
-        if (!value || typeof value !== 'object' || Array.isArray(value)) {
-            return { error: 'the runtime env must be a JSON object, e.g. {"pip": ["requests"]}' };
-        }
-        return { value: value };
-    }
-    catch (err) {
-        return { error: `the runtime env is not valid JSON: ${err.message}` };
-    }
-}
-/** The entrypoint as one shell command: separate words are quoted, one string is taken as written. */
-function entrypointCommand(entrypoint) {
-    if (entrypoint === undefined)
-        return '';
-    if (typeof entrypoint === 'string')
-        return entrypoint.trim();
-    return entrypoint.length === 1 ? entrypoint[0].trim() : shellJoin(entrypoint);
-}
-function jobReport(j, logTail) {
-    return {
-        job_id: j.job_id,
-        status: j.status,
-        message: j.message ?? null,
-        start_time: j.start_time ?? null,
-        end_time: j.end_time ?? null,
-        entrypoint: j.entrypoint ?? null,
-        ...(logTail ? { log_tail: logTail } : {}),
-    };
-}
-async function runJob(session, result, clock) {
-    const request = session.options.job;
-    if (!request)
-        return badInput(result, 'no job action given');
-    if (request.action !== 'submit' && request.action !== 'list') {
-        if (!request.jobId || !JOB_ID.test(request.jobId)) {
-            return badInput(result, `job ${request.action} needs a job id, e.g. raysubmit_XXXXXXXXXXXXXXXX`);
-        }
-    }
-    let runtimeEnv;
-    let archive;
-    if (request.action === 'submit') {
-        if (!entrypointCommand(request.entrypoint)) {
-            return badInput(result, 'job submit needs an entrypoint', 'nokube ray job submit --config F -- python script.py');
-        }
-        const parsed = parseRuntimeEnv(request.runtimeEnvJson);
-        if (parsed.error)
-            return badInput(result, parsed.error);
-        runtimeEnv = parsed.value;
-        if (request.workingDir) {
-            try {
-                archive = await clock.phase('pack', () => packWorkingDir(request.workingDir));
-            }
-            catch (err) {
-                if (err instanceof WorkingDirError)
-                    return badInput(result, err.message, err.hint);
-                throw err;
-            }
-        }
-    }
-    const head = await connectHead(session, result, clock);
-    if (!head)
-        return;
-    if (request.action === 'submit')
-        return job_submit(session, head, request, runtimeEnv, archive, result, clock);
-    const answer = await clock.phase(request.action, () => head.lib.job({ action: request.action, job_id: request.jobId ?? null, tail: 20 }));
-    if (!answer.ok)
-        return jobFailed(session, result, answer);
-    result.status = 'healthy';
-    if (answer.jobs)
-        result.jobs = answer.jobs.map((j) => jobReport(j));
-    if (answer.logs !== undefined)
-        result.jobLogs = answer.logs;
-    if (answer.job) {
-        result.job = jobReport(answer.job, answer.log_tail);
-        if (request.action === 'status')
-            judge(session, result);
-        if (request.action === 'stop' && answer.stopped === false) {
-            result.warnings.push(`job ${answer.job.job_id} had already ended (${answer.job.status})`);
-        }
-    }
-}
-async function job_submit(session, head, request, runtimeEnv, archive, result, clock) {
-    const { reporter, signal } = session.options;
-    let remoteArchive;
-    if (archive) {
-        const t0 = Date.now();
-        remoteArchive = await clock.phase('upload', () => head.lib.uploadToStorage(`jobs/upload-${(0,external_node_crypto_namespaceObject.randomBytes)(6).toString('hex')}.tar.gz`, archive));
-        reporter.node(head.node.name, `working dir uploaded (${(archive.length / 1024).toFixed(0)} KiB)`, Date.now() - t0);
-    }
-    let jobId;
-    const t0 = Date.now();
-    const answer = await clock.phase(request.noWait ? 'submit' : 'run', () => head.lib.stream('job', {
-        action: 'submit',
-        entrypoint: entrypointCommand(request.entrypoint),
-        runtime_env: runtimeEnv ?? null,
-        archive: remoteArchive ?? null,
-        follow: !request.noWait,
-        python: session.cluster.python ?? null,
-    }, (event) => {
-        if (event.event === 'submitted') {
-            jobId = String(event.job_id);
-            reporter.node(head.node.name, `job ${jobId} submitted`, Date.now() - t0);
-        }
-        else if (event.event === 'log') {
-            const text = String(event.text ?? '');
-            if (reporter.output)
-                reporter.output(text, 'stdout');
-            else
-                for (const line of text.replace(/\n$/, '').split('\n'))
-                    reporter.info(line);
-        }
-        else if (event.event === 'warning')
-            reporter.warn(String(event.text));
-    }, { signal, timeoutMs: 0 }));
-    if (answer.aborted) {
-        result.interrupted = true;
-        result.status = 'healthy';
-        if (jobId) {
-            // one quick look, so the user sees where the job stands as they leave it running
-            const now = await head.lib.job({ action: 'status', job_id: jobId }).catch(() => undefined);
-            result.job = now?.job
-                ? jobReport(now.job)
-                : { job_id: jobId, status: 'RUNNING', message: null, start_time: null, end_time: null };
-        }
-        return;
-    }
-    if (!answer.ok)
-        return jobFailed(session, result, answer);
-    result.status = 'healthy';
-    result.job = jobReport(answer.job, answer.log_tail);
-    judge(session, result);
-}
-/**
- * Ray's message in one line: a failed entrypoint's message repeats the end of its log ("..., last
- * available logs (truncated to 20,000 chars):\n..."), which the user has already seen.
- */
-function shortJobMessage(message) {
-    const first = (message ?? '').trim().split('\n')[0];
-    return first.replace(/,? last available logs.*$/i, '').replace(/:$/, '');
-}
-/** A job that ended FAILED or STOPPED fails the run, with Ray's message and where to read the log. */
-function judge(session, result) {
-    const job = result.job;
-    if (job.status !== 'FAILED' && job.status !== 'STOPPED')
-        return;
-    fail(result, {
-        node: session.cluster.head.name,
-        host: session.cluster.head.sshUrl,
-        message: `job ${job.job_id} ${job.status}${job.message ? `: ${shortJobMessage(job.message)}` : ''}`,
-        hint: `its whole log: nokube ray job logs --config ${session.cluster.file} ${job.job_id}`,
-    });
-}
-function jobFailed(session, result, answer) {
-    const head = session.cluster.head;
-    if (answer.cluster_down)
-        result.status = 'down';
-    if (answer.not_found)
-        result.badInput = true;
-    fail(result, {
-        node: head.name,
-        host: head.sshUrl,
-        message: answer.error ?? 'the job request failed',
-        ...(answer.hint ? { hint: answer.hint.replace('<file>', session.cluster.file) } : {}),
-    });
-}
-
-;// CONCATENATED MODULE: ./src/engine/exec.ts
-// `exec`: a command on the chosen nodes (default the head), in parallel, each in its node's Ray
-// environment; output streams per node as it comes; the run's exit status is the worst one.
-
-
-
-
-/** Exit status of a node where the command could not run at all (unreachable, not started). */
-const NOT_RUN = 255;
-async function runExec(session, result, clock) {
-    const { options } = session;
-    const request = options.exec;
-    if (!request?.argv.length) {
-        fail(result, { message: 'exec needs a command after --', hint: 'nokube ray exec --config F --all -- hostname' });
-        result.badInput = true;
-        return;
-    }
-    const chosen = chooseNodes(session, request);
-    if (!Array.isArray(chosen)) {
-        fail(result, chosen);
-        result.badInput = true;
-        return;
-    }
-    const handles = await clock.phase('connect', () => session.connect(chosen));
-    // the head's address for RAY_ADDRESS: its resolved IP, when this run did not connect it
-    if (!chosen.includes(session.cluster.head))
-        await session.resolve(session.cluster.head);
-    const runs = [];
-    await clock.phase('exec', () => mapLimit(handles, options.concurrency, async (h) => {
-        const entry = { node: h.node.name, exit_code: null, stdout: '', stderr: '' };
-        runs.push(entry);
-        if (!h.lib) {
-            entry.error = h.error?.message ?? 'not connected';
-            fail(result, h.error ?? { node: h.node.name, message: entry.error });
-            return;
-        }
-        const t0 = Date.now();
-        const out = (stream) => (chunk) => options.reporter.output?.(chunk, stream, h.node.name);
-        try {
-            const res = await runInRayEnv(session, h, request.argv, {
-                onStdout: out('stdout'),
-                onStderr: out('stderr'),
-                signal: options.signal,
-            });
-            if (res.aborted)
-                result.interrupted = true;
-            entry.exit_code = res.code ?? NOT_RUN;
-            entry.stdout = res.stdout;
-            entry.stderr = res.stderr;
-            if (res.signal)
-                entry.error = `killed by ${res.signal}`;
-            options.reporter.debug(`[${h.node.name}] exit ${res.signal ?? res.code} in ${Date.now() - t0} ms`);
-        }
-        catch (err) {
-            const e = nodeError(h.node, err);
-            entry.error = e.message;
-            entry.exit_code = err.exitCode ?? NOT_RUN;
-            fail(result, e);
-        }
-    }));
-    const order = new Map(chosen.map((n, i) => [n.name, i]));
-    result.exec = runs.sort((a, b) => order.get(a.node) - order.get(b.node));
-    result.status = 'unknown';
-    if (runs.some((r) => r.exit_code !== 0))
-        result.ok = false;
-}
-/** The worst exit status of an exec: the highest one (255 when a node could not run it). */
-function worstExit(runs) {
-    return runs.reduce((worst, r) => Math.max(worst, r.exit_code ?? NOT_RUN), 0);
-}
-
-;// CONCATENATED MODULE: ./src/engine/env.ts
-// `env`: what a terminal needs to use the cluster with Ray's own tools where its ports are reachable:
-// the job API address (RAY_ADDRESS), the Ray Client address, the auth mode and, asked for, the token.
-// One round trip to the head, which says whether the cluster runs and reads its token file.
-
-
-
-async function clusterEnv(session, result, clock) {
-    const { cluster, options } = session;
-    const head = await connectHead(session, result, clock);
-    if (!head)
-        return;
-    const answer = await clock.phase('env', () => head.lib.rayEnv({ python: cluster.python ?? null, with_token: !!options.withToken }));
-    if (!answer.ok || !answer.running) {
-        result.status = answer.ok ? 'stopped' : 'down';
-        fail(result, {
-            node: cluster.head.name,
-            host: cluster.head.sshUrl,
-            message: answer.ok
-                ? `Ray of cluster "${cluster.clusterName}" is not running on the head`
-                : (answer.error ?? 'cannot read the head'),
-            hint: `start it: nokube ray start --config ${cluster.file}`,
-        });
-        return;
-    }
-    if (answer.auth_token)
-        options.reporter.secret(answer.auth_token);
-    result.status = 'healthy';
-    result.env = {
-        jobAddress: jobAddress(session),
-        clientAddress: `ray://${hostForUrl(cluster.head.host)}:${clientPort(cluster.head)}`,
-        gcsAddress: gcsAddress(session),
-        authMode: answer.auth === 'token' ? 'token' : 'disabled',
-        ...(answer.auth_token ? { token: answer.auth_token } : {}),
-    };
+;// CONCATENATED MODULE: ./src/engine/verdict.ts
+/** `failOnUnhealthy: false` lets `status` pass on an unhealthy cluster; `start` must leave it healthy. */
+function verdict(result, failOnUnhealthy = true) {
+    if (result.diagnostics.some((d) => d.severity === 'error'))
+        return 'invalid';
+    if (!result.ok)
+        return 'failed';
+    if (result.command === 'start' && result.status !== 'healthy')
+        return 'unhealthy';
+    if (result.command === 'status' && failOnUnhealthy && result.status !== 'healthy')
+        return 'unhealthy';
+    return 'pass';
 }
 
 ;// CONCATENATED MODULE: ./src/engine/index.ts
 // The engine's single entry point: both front ends call run() and render its RunResult.
-
-
-
 
 
 
@@ -44914,7 +44364,7 @@ async function run(options) {
     }
     const cluster = parsed.config;
     const result = clusterResult(options.command, cluster, parsed.diagnostics);
-    const clock = new PhaseClock(result);
+    const clock = new PhaseClock(result, options.reporter);
     if (options.command === 'validate') {
         clock.total();
         return result;
@@ -44929,12 +44379,6 @@ async function run(options) {
             await clusterStatus(session, result, clock);
         else if (options.command === 'stop')
             await stopCluster(session, result, clock);
-        else if (options.command === 'job')
-            await runJob(session, result, clock);
-        else if (options.command === 'exec')
-            await runExec(session, result, clock);
-        else if (options.command === 'env')
-            await clusterEnv(session, result, clock);
     }
     catch (err) {
         // A bug or an unexpected remote failure: still a result that says where things stand.
@@ -45511,35 +44955,22 @@ const external_node_util_namespaceObject = require("node:util");
 ;// CONCATENATED MODULE: ./src/cli/args.ts
 // `nokube ray <command> [flags]`: argv into typed CLI settings, or a usage error (exit 2).
 
-const COMMANDS = ['validate', 'plan', 'start', 'status', 'stop', 'job', 'exec', 'env'];
-const JOB_ACTIONS = ['submit', 'status', 'logs', 'stop', 'list'];
-const ENV_FORMATS = ['sh', 'fish', 'json'];
+
 const USAGE = `Usage: nokube ray <validate|plan|start|status|stop> [options]
-       nokube ray job submit [options] [--working-dir DIR] [--runtime-env-json JSON] [--no-wait] -- ENTRYPOINT...
-       nokube ray job status|logs|stop JOB_ID [options]     nokube ray job list [options]
-       nokube ray exec [options] [--node NAME]... [--all | --workers] -- COMMAND...
-       nokube ray env [options] [--format sh|fish|json] [--show-token]
 
 Deploy, check and stop a Ray cluster on your own machines over SSH, from one ray-config.yaml.
 
 Options:
-  --config FILE                    cluster config (default: ray-config.yaml)
+  --config FILE                    cluster config (default: ${DEFAULT_CONFIG})
   --identity KEYFILE               private key to log in with; repeatable
                                    (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa, and ssh-agent)
   --known-hosts FILE               known_hosts to verify host keys (default: ~/.ssh/known_hosts)
   --user NAME                      login user for nodes whose config has no users
   --insecure-skip-host-key-check   connect to hosts whose key is not known (not recommended)
-  --concurrency N                  nodes worked on at once (default: 16)
-  --timeout S                      seconds per node for one command (default: 300)
+  --concurrency N                  nodes worked on at once (default: ${DEFAULT_CONCURRENCY})
+  --timeout S                      seconds per node for one command (default: ${DEFAULT_TIMEOUT_SEC})
   --previous FILE                  plan: compare against this config instead of the live cluster
   --offline                        plan: do not contact the nodes
-  --working-dir DIR                job submit: uploaded as Ray's working_dir (the entrypoint runs in it)
-  --runtime-env-json JSON          job submit: Ray runtime env, e.g. '{"pip": ["requests"]}'
-  --no-wait                        job submit: print the job id and return; do not follow the job
-  --node NAME                      exec: run on this node; repeatable (default: the head)
-  --all | --workers                exec: run on every node | on every worker
-  --format sh|fish|json            env: the shell to print exports for (default: sh)
-  --show-token                     env: print the token itself instead of the path of a local 0600 file
   --json                           print one JSON document (keys: the Action's outputs)
   -h, --help                       this help
   --version                        the version
@@ -45554,12 +44985,9 @@ class UsageError extends Error {
 }
 function parseCliArgs(argv) {
     let parsed;
-    // the words after the first `--` belong to the entrypoint / command, as they are
-    const dashdash = argv.indexOf('--');
-    const rest = dashdash >= 0 ? argv.slice(dashdash + 1) : [];
     try {
         parsed = (0,external_node_util_namespaceObject.parseArgs)({
-            args: dashdash >= 0 ? argv.slice(0, dashdash) : argv,
+            args: argv,
             allowPositionals: true,
             strict: true,
             options: {
@@ -45573,14 +45001,6 @@ function parseCliArgs(argv) {
                 previous: { type: 'string' },
                 offline: { type: 'boolean' },
                 json: { type: 'boolean' },
-                'working-dir': { type: 'string' },
-                'runtime-env-json': { type: 'string' },
-                'no-wait': { type: 'boolean' },
-                node: { type: 'string', multiple: true },
-                all: { type: 'boolean' },
-                workers: { type: 'boolean' },
-                format: { type: 'string' },
-                'show-token': { type: 'boolean' },
                 help: { type: 'boolean', short: 'h' },
                 version: { type: 'boolean' },
             },
@@ -45594,7 +45014,7 @@ function parseCliArgs(argv) {
         return { version: true };
     if (values.help || positionals.length === 0)
         return { help: true };
-    const [group, command, ...extra] = positionals;
+    const [group, command, ...rest] = positionals;
     if (group !== 'ray')
         throw new UsageError(`unknown command "${group}": expected "nokube ray <command>"`);
     if (!command)
@@ -45602,87 +45022,23 @@ function parseCliArgs(argv) {
     if (!COMMANDS.includes(command)) {
         throw new UsageError(`unknown command "ray ${command}": expected one of ${COMMANDS.join(', ')}`);
     }
-    const words = commandWords(command, rest, values);
+    if (rest.length)
+        throw new UsageError(`unexpected argument "${rest[0]}"`);
     return {
         settings: {
             command: command,
-            config: values.config ?? 'ray-config.yaml',
+            config: values.config ?? DEFAULT_CONFIG,
             identities: values.identity ?? [],
             knownHosts: values['known-hosts'],
             user: values.user,
             insecureSkipHostKeyCheck: !!values['insecure-skip-host-key-check'],
-            concurrency: positiveInt(values.concurrency, 16, '--concurrency'),
-            timeoutSec: positiveInt(values.timeout, 300, '--timeout'),
+            concurrency: positiveInt(values.concurrency, DEFAULT_CONCURRENCY, '--concurrency'),
+            timeoutSec: positiveInt(values.timeout, DEFAULT_TIMEOUT_SEC, '--timeout'),
             previous: values.previous,
             offline: !!values.offline,
             json: !!values.json,
-            ...words,
-            workingDir: values['working-dir'],
-            runtimeEnvJson: values['runtime-env-json'],
-            noWait: !!values['no-wait'],
-            rest,
-            nodes: values.node ?? [],
-            all: !!values.all,
-            workers: !!values.workers,
-            format: envFormat(values.format),
-            showToken: !!values['show-token'],
         },
     };
-    function commandWords(cmd, after, v) {
-        const onlyFor = (flag, what, allowed) => {
-            if (!allowed)
-                throw new UsageError(`${flag} is only for ${what}`);
-        };
-        onlyFor('--working-dir', 'job submit', v['working-dir'] === undefined || (cmd === 'job' && extra[0] === 'submit'));
-        onlyFor('--runtime-env-json', 'job submit', v['runtime-env-json'] === undefined || extra[0] === 'submit');
-        onlyFor('--no-wait', 'job submit', !v['no-wait'] || extra[0] === 'submit');
-        onlyFor('--node/--all/--workers', 'exec', (!v.node && !v.all && !v.workers) || cmd === 'exec');
-        onlyFor('--format/--show-token', 'env', (v.format === undefined && !v['show-token']) || cmd === 'env');
-        if (v.all && (v.workers || v.node))
-            throw new UsageError('--all already names every node: drop --workers/--node');
-        if (cmd === 'job') {
-            const [action, jobId, more] = extra;
-            if (!action)
-                throw new UsageError(`job needs an action: ${JOB_ACTIONS.join(', ')}`);
-            if (!JOB_ACTIONS.includes(action)) {
-                throw new UsageError(`unknown job action "${action}": expected one of ${JOB_ACTIONS.join(', ')}`);
-            }
-            if (action === 'submit') {
-                if (jobId !== undefined)
-                    throw new UsageError(`unexpected argument "${jobId}": put the entrypoint after --`);
-                if (!after.length)
-                    throw new UsageError('job submit needs an entrypoint after --, e.g. -- python script.py');
-            }
-            else if (action === 'list') {
-                if (jobId !== undefined)
-                    throw new UsageError(`unexpected argument "${jobId}"`);
-            }
-            else {
-                if (!jobId)
-                    throw new UsageError(`job ${action} needs a JOB_ID (see: nokube ray job list)`);
-                if (more !== undefined)
-                    throw new UsageError(`unexpected argument "${more}"`);
-            }
-            if (action !== 'submit' && after.length)
-                throw new UsageError(`job ${action} takes nothing after --`);
-            return { jobAction: action, ...(jobId !== undefined ? { jobId } : {}) };
-        }
-        if (extra.length)
-            throw new UsageError(`unexpected argument "${extra[0]}"${cmd === 'exec' ? ': put the command after --' : ''}`);
-        if (cmd === 'exec' && !after.length)
-            throw new UsageError('exec needs a command after --, e.g. -- ray status');
-        if (cmd !== 'exec' && after.length)
-            throw new UsageError(`ray ${cmd} takes nothing after --`);
-        return {};
-    }
-}
-function envFormat(value) {
-    if (value === undefined)
-        return 'sh';
-    if (!ENV_FORMATS.includes(value)) {
-        throw new UsageError(`--format must be one of ${ENV_FORMATS.join(', ')}, got "${value}"`);
-    }
-    return value;
 }
 function positiveInt(value, fallback, flag) {
     if (value === undefined)
@@ -45743,172 +45099,8 @@ function terminalReporter(write, mask, debug) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/cli/use-output.ts
-// What `job`, `exec` and `env` print: their result in the user's words (or --json), and the live
-// output of what runs on the cluster (a job's log as it is; exec's lines prefixed with the node).
-
-
-
-
-
-/** Exit status of an interrupted run (128 + SIGINT), as shells report Ctrl-C. */
-const INTERRUPTED = 130;
-/** Live output: a job's log goes to stdout as it is; exec's lines get a `node | ` prefix. */
-function liveOutput(io, mask, prefixNodes) {
-    const pending = new Map();
-    const write = (stream, text) => (stream === 'stdout' ? io.stdout : io.stderr)(text);
-    return {
-        output(text, stream, node) {
-            if (!prefixNodes || !node)
-                return write(stream, mask.apply(text));
-            const key = `${node}\0${stream}`;
-            const buf = (pending.get(key) ?? '') + text;
-            const cut = buf.lastIndexOf('\n');
-            pending.set(key, cut < 0 ? buf : buf.slice(cut + 1));
-            if (cut < 0)
-                return;
-            const lines = buf.slice(0, cut).split('\n');
-            write(stream, lines.map((l) => `${node} | ${mask.apply(l)}\n`).join(''));
-        },
-        /** Whatever a node printed without a final newline. */
-        flush() {
-            for (const [key, rest] of pending) {
-                if (!rest)
-                    continue;
-                const [node, stream] = key.split('\0');
-                write(stream, `${node} | ${mask.apply(rest)}\n`);
-            }
-            pending.clear();
-        },
-    };
-}
-function when(ms) {
-    return ms ? new Date(ms).toISOString().replace('.000Z', 'Z') : '-';
-}
-function jobJson(j) {
-    return { job_id: j.job_id, status: j.status, message: j.message, start_time: j.start_time, end_time: j.end_time };
-}
-function errorLines(result) {
-    return result.errors
-        .map((e) => `error: ${e.node ? `${e.node}: ` : ''}${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}\n`)
-        .join('');
-}
-/** Prints a job/exec/env result; returns the exit code. */
-function printUseResult(result, s, io, mask) {
-    const out = (t) => io.stdout(mask.apply(t));
-    const err = (t) => io.stderr(mask.apply(t));
-    const code = useExitCode(result);
-    if (result.command === 'exec') {
-        if (s.json)
-            out(JSON.stringify(result.exec ?? [], null, 2) + '\n');
-        else if (!result.exec?.length || result.badInput)
-            err(errorLines(result));
-        else {
-            for (const r of result.exec.filter((x) => x.exit_code !== 0)) {
-                err(`${r.node}: ${r.error ?? `exit ${r.exit_code}`}\n`);
-            }
-        }
-        return code;
-    }
-    if (result.command === 'env')
-        return printEnv(result, s, io, mask, code);
-    // job
-    if (s.json) {
-        if (result.jobs)
-            out(JSON.stringify(result.jobs.map(jobJson), null, 2) + '\n');
-        else if (result.job)
-            out(JSON.stringify(jobJson(result.job), null, 2) + '\n');
-        else if (result.jobLogs !== undefined)
-            out(JSON.stringify({ logs: result.jobLogs }) + '\n');
-        else
-            out(JSON.stringify({ errors: result.errors }, null, 2) + '\n');
-        if (result.job || result.jobs)
-            err(errorLines(result));
-        return code;
-    }
-    if (result.jobLogs !== undefined)
-        out(result.jobLogs);
-    if (result.jobs) {
-        const rows = result.jobs.map((j) => [j.job_id, j.status, when(j.start_time), when(j.end_time), j.entrypoint ?? '']);
-        const head = ['JOB ID', 'STATUS', 'STARTED', 'ENDED', 'ENTRYPOINT'];
-        const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-        const line = (r) => r.map((c, i) => (i < r.length - 1 ? c.padEnd(widths[i]) : c)).join('  ') + '\n';
-        out(rows.length ? [head, ...rows].map(line).join('') : 'no jobs on this cluster\n');
-    }
-    const job = result.job;
-    if (job && s.jobAction !== 'list') {
-        const stopHint = `nokube ray job stop --config ${s.config} ${job.job_id}`;
-        if (result.interrupted) {
-            err(`\nstopped following job ${job.job_id} (${job.status}); it keeps running on the cluster.\n`);
-            err(`  its log:   nokube ray job logs --config ${s.config} ${job.job_id}\n  stop it:   ${stopHint}\n`);
-            return code;
-        }
-        if (job.log_tail && (s.noWait || s.jobAction !== 'submit')) {
-            err(`last lines of its log:\n${job.log_tail.replace(/^/gm, '  ')}\n`);
-        }
-        err(`job ${job.job_id}: ${job.status}${job.message ? ` (${shortJobMessage(job.message)})` : ''}\n`);
-        // the line above already says why the job failed
-        result = { ...result, errors: result.errors.filter((e) => !e.message.startsWith(`job ${job.job_id} `)) };
-        if (s.jobAction === 'submit' && s.noWait) {
-            err(`  follow it: nokube ray job logs --config ${s.config} ${job.job_id}\n  stop it:   ${stopHint}\n`);
-        }
-    }
-    err(errorLines(result));
-    return code;
-}
-function useExitCode(result) {
-    if (result.badInput)
-        return 2;
-    if (result.interrupted)
-        return INTERRUPTED;
-    if (result.command === 'exec' && result.exec?.length)
-        return worstExit(result.exec);
-    return result.ok ? 0 : 1;
-}
-function shellWord(v) {
-    return `'${v.replace(/'/g, `'\\''`)}'`;
-}
-/** env: exports for the shell. The token goes to a local 0600 file unless --show-token. */
-function printEnv(result, s, io, mask, code) {
-    const env = result.env;
-    if (!env) {
-        io.stderr(mask.apply(errorLines(result)));
-        return code;
-    }
-    const vars = [
-        ['RAY_ADDRESS', env.jobAddress],
-        ['RAY_CLIENT_ADDRESS', env.clientAddress],
-        ['RAY_GCS_ADDRESS', env.gcsAddress],
-        ['RAY_AUTH_MODE', env.authMode],
-    ];
-    if (env.token) {
-        if (s.showToken)
-            vars.push(['RAY_AUTH_TOKEN', env.token]);
-        else
-            vars.push(['RAY_AUTH_TOKEN_PATH', writeTokenFile(result.clusterName ?? 'default', env.token, io.env)]);
-    }
-    // the token is printed here on purpose (only with --show-token): not through the mask
-    if (s.format === 'json')
-        io.stdout(JSON.stringify(Object.fromEntries(vars), null, 2) + '\n');
-    else if (s.format === 'fish')
-        io.stdout(vars.map(([k, v]) => `set -gx ${k} ${shellWord(v)};\n`).join(''));
-    else
-        io.stdout(vars.map(([k, v]) => `export ${k}=${shellWord(v)}\n`).join(''));
-    return code;
-}
-/** ~/.nokube/<cluster>/auth_token, mode 0600 (its directory 0700): Ray's tools read RAY_AUTH_TOKEN_PATH. */
-function writeTokenFile(cluster, token, env) {
-    const dir = (0,external_node_path_namespaceObject.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.nokube', cluster);
-    (0,external_node_fs_namespaceObject.mkdirSync)(dir, { recursive: true, mode: 0o700 });
-    const file = (0,external_node_path_namespaceObject.join)(dir, 'auth_token');
-    (0,external_node_fs_namespaceObject.writeFileSync)(file, token + '\n', { mode: 0o600 });
-    (0,external_node_fs_namespaceObject.chmodSync)(file, 0o600);
-    return file;
-}
-
 ;// CONCATENATED MODULE: ./src/cli/main.ts
 // The `nokube` CLI: flags into RunOptions, the engine's result onto the terminal, an exit code.
-
 
 
 
@@ -45945,25 +45137,16 @@ async function main(argv, io) {
     }
     const mask = new SecretMask();
     const debug = ['1', 'true', 'yes'].includes((io.env.NOKUBE_DEBUG ?? '').toLowerCase());
-    const uses = USE_COMMANDS.includes(settings.command);
-    const live = liveOutput(io, mask, settings.command === 'exec');
-    const reporter = {
-        ...terminalReporter(io.stderr, mask, debug),
-        ...(uses && !settings.json ? { output: live.output } : {}),
-    };
+    const reporter = terminalReporter(io.stderr, mask, debug);
     let options;
     try {
-        options = buildOptions(settings, io.env, reporter, io.signal);
+        options = buildOptions(settings, io.env, reporter);
     }
     catch (err) {
         io.stderr(`nokube: ${err.message}\n`);
         return 2;
     }
     const result = await run(options);
-    if (uses && !result.diagnostics.some((d) => d.severity === 'error')) {
-        live.flush();
-        return printUseResult(result, settings, io, mask);
-    }
     const invalid = result.diagnostics.some((d) => d.severity === 'error');
     if (settings.json) {
         const doc = { ...runOutputs(result) };
@@ -45979,20 +45162,13 @@ async function main(argv, io) {
         if (!invalid)
             io.stdout(mask.apply(renderTerminal(result, { color: io.isTTY && !io.env.NO_COLOR })) + '\n');
     }
-    return exitCode(result, invalid);
+    return exitCode(result);
 }
-function exitCode(result, invalid) {
-    if (invalid)
-        return 2;
-    if (!result.ok)
-        return 1;
-    if (result.command === 'status' && result.status !== 'healthy')
-        return 1;
-    if (result.command === 'start' && result.status !== 'healthy')
-        return 1;
-    return 0;
+const EXIT_CODES = { pass: 0, invalid: 2, failed: 1, unhealthy: 1 };
+function exitCode(result) {
+    return EXIT_CODES[verdict(result)];
 }
-function buildOptions(s, env, reporter, signal) {
+function buildOptions(s, env, reporter) {
     const ssh = (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.homedir)(), '.ssh');
     const explicit = s.identities.length > 0;
     const keyFiles = explicit ? s.identities : DEFAULT_KEYS.map((k) => (0,external_node_path_namespaceObject.join)(ssh, k)).filter((f) => (0,external_node_fs_namespaceObject.existsSync)(f));
@@ -46038,7 +45214,7 @@ function buildOptions(s, env, reporter, signal) {
             knownHosts,
             insecureSkipHostKeyCheck: s.insecureSkipHostKeyCheck,
             defaultUser: s.user,
-            connectTimeoutSec: Math.min(30, s.timeoutSec),
+            connectTimeoutSec: connectTimeoutSec(s.timeoutSec),
         },
         concurrency: s.concurrency,
         timeoutSec: s.timeoutSec,
@@ -46047,51 +45223,18 @@ function buildOptions(s, env, reporter, signal) {
         reporter,
         previousConfigText,
         offline: s.offline || (s.previous !== undefined && s.command === 'plan'),
-        ...useRequests(s),
-        signal,
+        // the CLI run as a workflow step names the run in the deploy lock, as the Action does
+        deployer: env.GITHUB_RUN_ID ? `run ${env.GITHUB_RUN_ID}` : undefined,
     };
-}
-/** Commands that use a running cluster (their own output, see use-output.ts). */
-const USE_COMMANDS = ['job', 'exec', 'env'];
-function useRequests(s) {
-    if (s.command === 'job') {
-        return {
-            job: {
-                action: s.jobAction,
-                entrypoint: s.rest,
-                workingDir: s.workingDir,
-                runtimeEnvJson: s.runtimeEnvJson,
-                noWait: s.noWait,
-                jobId: s.jobId,
-            },
-        };
-    }
-    if (s.command === 'exec')
-        return { exec: { argv: s.rest, nodes: s.nodes, all: s.all, workers: s.workers } };
-    if (s.command === 'env')
-        return { withToken: true };
-    return {};
 }
 
 ;// CONCATENATED MODULE: ./src/cli/index.ts
 
-// Ctrl-C once: stop following what runs on the cluster (it keeps running) and report; twice: quit.
-// Other commands end at once, as before.
-const argv = process.argv.slice(2);
-const words = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
-const follows = words.includes('job') || words.includes('exec');
-const interrupt = new AbortController();
-process.on('SIGINT', () => {
-    if (interrupt.signal.aborted || !follows)
-        process.exit(130);
-    interrupt.abort();
-});
-main(argv, {
+main(process.argv.slice(2), {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
     env: process.env,
     isTTY: !!process.stdout.isTTY,
-    signal: interrupt.signal,
 }).then((code) => {
     process.exitCode = code;
 }, (err) => {
