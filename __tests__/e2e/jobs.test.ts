@@ -140,7 +140,8 @@ describe.skipIf(!e2eEnabled)('job, exec and env on a running cluster', () => {
       `RAY_AUTH_MODE=token RAY_AUTH_TOKEN_PATH=/opt/nokube/data/ray/head/state/auth_token ray job status --address http://127.0.0.1:8265 ${jobId}`,
       { user: 'nokube' },
     );
-    expect(table.stdout + table.stderr).toMatch(/STOPPED/);
+    // Ray's CLI words it "Job 'raysubmit_…' was stopped"
+    expect(table.stdout + table.stderr).toMatch(new RegExp(`Job '${jobId}' was stopped`));
     const after = await cli(['job', 'status', jobId]);
     expect(after.code).toBe(1);
 
