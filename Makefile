@@ -36,7 +36,13 @@ demo:
 	$(CLI) ray start $(DEMO_FLAGS)
 	$(CLI) ray status $(DEMO_FLAGS)
 	@echo
+	@echo "A small Ray job through the head over SSH: one task on every node prints its hostname."
+	$(CLI) ray job submit $(DEMO_FLAGS) --working-dir examples/smoke -- python hostnames.py
+	@echo
 	@echo "The cluster runs on test hosts nkh1..nkh3 (10.88.0.11-13). Dashboard: http://10.88.0.11:8265"
+	@echo "  a job:           $(CLI) ray job submit $(DEMO_FLAGS) -- python -c 'import ray; ray.init(); print(ray.cluster_resources())'"
+	@echo "  on every node:   $(CLI) ray exec $(DEMO_FLAGS) --all -- ray --version"
+	@echo "  Ray's own tools: eval \"\$$($(CLI) ray env $(DEMO_FLAGS))\" && ray job list"
 	@echo "  status:          make demo-status"
 	@echo "  stop the cluster: make demo-stop"
 	@echo "  remove the hosts: make demo-clean   (stops the cluster first)"

@@ -2,7 +2,7 @@
 """nokube remote library: run on a Ray node as `<python> nokube_remote.py <verb>`.
 
 One JSON object on stdin, one JSON object on stdout, logs on stderr. Python 3.8+, standard library
-only. Verbs: probe, start, status, stop, lock, unlock. See PROTOCOL.md next to this file.
+only. Verbs: probe, start, status, stop, lock, unlock, run, ray_env, job. See PROTOCOL.md next to this file.
 """
 import errno
 import json
@@ -1230,9 +1230,335 @@ def verb_unlock(inp):
     return {"ok": True, "released": True}
 
 
+# ----------------------------------------------------------------------------------------------
+# using the cluster: a node's Ray environment (run, ray_env) and Ray jobs through the head (job)
+
+RUN_FAILED = 125  # `run` could not start the command (like env(1)); stderr has RUN_ERROR_PREFIX + JSON
+RUN_ERROR_PREFIX = "nokube-remote-error: "
+# Ray 2.60 refuses a working_dir package (the zip it uploads to the GCS) of this size or more
+# (ray._private.runtime_env.packaging.GCS_STORAGE_MAX_SIZE, RAY_max_grpc_message_size).
+RAY_PACKAGE_MAX_BYTES = 512 * 1024 * 1024
+TERMINAL_JOB_STATES = ("SUCCEEDED", "FAILED", "STOPPED")
+
+
+def ray_environment(inp):
+    """What a command needs to run "in the node's Ray environment": env additions and facts.
+
+    The interpreter is the one `start` ran Ray with (state/runtime.json) while the cluster runs, else
+    the one find_ray picks (ray_spec.python, this interpreter, `ray` on PATH)."""
+    cluster = cluster_name(inp)
+    storage = storage_path(inp)
+    sd = state_dir(storage)
+    runtime = read_json_file(os.path.join(sd, "runtime.json")) or {}
+    running = bool(cluster_pids(cluster, storage))
+    python = runtime.get("python") if running else None
+    ray_version = runtime.get("ray_version") if running else None
+    if not python or not os.path.exists(python):
+        ray, pyinfo, err = find_ray(inp.get("python"))
+        if not ray:
+            raise Fail("Ray not found on this node: %s" % err,
+                       "install ray (pip install 'ray[default]') or set ray_spec.python")
+        python, ray_version = ray["python"], ray["version"]
+    bin_dir = os.path.dirname(python)
+    env = {"PATH": bin_dir + os.pathsep + os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+           "RAY_USAGE_STATS_ENABLED": "0"}
+    # a venv's interpreter is <venv>/bin/python: say so, as `activate` would
+    if os.path.isfile(os.path.join(os.path.dirname(bin_dir), "pyvenv.cfg")):
+        env["VIRTUAL_ENV"] = os.path.dirname(bin_dir)
+    token_path = os.path.join(sd, "auth_token")
+    auth = runtime.get("auth") or ("token" if os.path.exists(token_path) else "none")
+    if auth == "token" and os.path.exists(token_path):
+        env["RAY_AUTH_MODE"] = "token"
+        env["RAY_AUTH_TOKEN_PATH"] = token_path
+    else:
+        auth = "none"
+    if inp.get("ray_address"):
+        env["RAY_ADDRESS"] = str(inp["ray_address"])
+    return {"python": python, "bin_dir": bin_dir, "ray_version": ray_version, "auth": auth,
+            "token_path": token_path if auth == "token" else None, "running": running, "env": env,
+            "dashboard_port": runtime.get("dashboard_port"), "gcs_port": runtime.get("gcs_port"),
+            "storage": storage}
+
+
+def verb_ray_env(inp):
+    e = ray_environment(inp)
+    out = {"ok": True}
+    out.update(e)
+    if inp.get("with_token") and e["token_path"]:
+        out["auth_token"] = read_token(e["token_path"])
+    return out
+
+
+def verb_run(inp):
+    """Replaces itself with `argv` in the node's Ray environment; its output and exit status are the
+    command's. When it cannot start the command: exit RUN_FAILED, stderr RUN_ERROR_PREFIX + JSON."""
+    argv = inp.get("argv")
+    if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
+        raise Fail("'argv' must be a non-empty list of strings")
+    e = ray_environment(inp)
+    env = dict(os.environ)
+    env.pop("RAY_AUTH_TOKEN", None)
+    env.update(e["env"])
+    cwd = inp.get("cwd")
+    if cwd:
+        try:
+            os.chdir(os.path.expanduser(cwd))
+        except OSError as err:
+            raise Fail("cannot enter %s: %s" % (cwd, err.strerror))
+    exe = argv[0] if os.sep in argv[0] else shutil.which(argv[0], path=env["PATH"])
+    if not exe:
+        raise Fail("command not found on this node: %s (PATH=%s)" % (argv[0], env["PATH"]), exit_code=127)
+    sys.stdout.flush()
+    try:
+        os.execve(exe, argv, env)
+    except OSError as err:
+        raise Fail("cannot run %s: %s" % (exe, err.strerror), exit_code=126)
+
+
+def _dashboard_request(inp, method, path, body=None, timeout=30.0):
+    """(status, parsed JSON or text) of the head's dashboard (the job REST API), token supplied."""
+    import urllib.error
+    import urllib.request
+
+    e = ray_environment(inp)
+    if not e["running"]:
+        raise Fail("Ray of cluster %s is not running on the head" % cluster_name(inp),
+                   "start it: nokube ray start --config <file>", cluster_down=True)
+    port = int(inp.get("dashboard_port") or e.get("dashboard_port") or 8265)
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), method=method,
+                                 data=json.dumps(body).encode() if body is not None else None)
+    req.add_header("Content-Type", "application/json")
+    token = read_token(e["token_path"]) if e["token_path"] else None
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            status, raw = r.status, r.read().decode(errors="replace")
+    except urllib.error.HTTPError as err:
+        status, raw = err.code, err.read().decode(errors="replace")
+    except OSError as err:
+        raise Fail("the head's dashboard on 127.0.0.1:%d does not answer: %s" % (port, getattr(err, "reason", err)),
+                   "check `nokube ray status`; the dashboard log is ray/session_latest/logs/dashboard.log "
+                   "under the head's storage")
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw
+
+
+def job_record(d):
+    """Ray's JobDetails reduced to what the CLI prints: {job_id, status, message, start_time, end_time, ...}."""
+    return {"job_id": d.get("submission_id") or d.get("job_id"), "status": d.get("status"),
+            "message": d.get("message"), "start_time": d.get("start_time"), "end_time": d.get("end_time"),
+            "entrypoint": d.get("entrypoint"), "error_type": d.get("error_type"),
+            "driver_node_id": (d.get("driver_info") or {}).get("node_id")}
+
+
+def _not_found(job_id):
+    return Fail("no job %s on this cluster" % job_id, "list the jobs: nokube ray job list --config <file>",
+                not_found=True)
+
+
+def _job_id(inp):
+    job_id = inp.get("job_id")
+    if not isinstance(job_id, str) or not re.match(r"^[A-Za-z0-9._:-]{1,200}$", job_id):
+        raise Fail("invalid job id %r" % (job_id,), "job ids look like raysubmit_XXXXXXXXXXXXXXXX")
+    return job_id
+
+
+def _job_get(inp, job_id):
+    status, body = _dashboard_request(inp, "GET", "/api/jobs/%s" % job_id)
+    if status == 404:
+        raise _not_found(job_id)
+    if status != 200 or not isinstance(body, dict):
+        raise Fail("the dashboard answered %s for job %s: %s" % (status, job_id, str(body)[:500]))
+    return job_record(body)
+
+
+def _log_tail(text, lines=20):
+    return "\n".join((text or "").rstrip("\n").split("\n")[-lines:])
+
+
+def _job_logs(inp, job_id):
+    status, body = _dashboard_request(inp, "GET", "/api/jobs/%s/logs" % job_id)
+    if status == 404:
+        raise _not_found(job_id)
+    if status != 200 or not isinstance(body, dict):
+        raise Fail("the dashboard answered %s for the logs of job %s: %s" % (status, job_id, str(body)[:500]))
+    return body.get("logs") or ""
+
+
+def unpack_working_dir(archive, dest):
+    """Extracts the uploaded .tar.gz of a working dir; refuses members that would land outside `dest`."""
+    import tarfile
+
+    dest = os.path.realpath(dest)
+    os.makedirs(dest, exist_ok=True)
+    with tarfile.open(archive, "r:gz") as tf:
+        members = []
+        for m in tf.getmembers():
+            target = os.path.realpath(os.path.join(dest, m.name))
+            if target != dest and not target.startswith(dest + os.sep):
+                raise Fail("refusing working-dir archive member outside the directory: %s" % m.name)
+            if m.issym() or m.islnk():
+                link = os.path.realpath(os.path.join(os.path.dirname(target), m.linkname))
+                if link != dest and not link.startswith(dest + os.sep):
+                    raise Fail("refusing a link out of the working dir: %s -> %s" % (m.name, m.linkname))
+            if m.isdev():
+                continue
+            members.append(m)
+        tf.extractall(dest, members=members)
+    return dest
+
+
+# Run under Ray's interpreter: Ray's own client uploads the working dir (its rules: .gitignore,
+# .rayignore, excludes, the package size limit), submits, and tails the log as it comes.
+_JOB_SUBMIT_SNIPPET = r"""
+import asyncio, json, os, shutil, sys, time
+inp = json.loads(sys.stdin.readline())
+def emit(**e):
+    sys.stdout.write(json.dumps(e) + "\n")
+    sys.stdout.flush()
+from ray.job_submission import JobSubmissionClient
+client = JobSubmissionClient(inp["address"])
+try:
+    job_id = client.submit_job(entrypoint=inp["entrypoint"], runtime_env=inp.get("runtime_env") or None,
+                               submission_id=inp.get("submission_id"), metadata=inp.get("metadata") or None)
+except Exception as e:
+    emit(result={"ok": False, "error": "Ray did not accept the job: %s" % (str(e).strip() or type(e).__name__),
+                 "rejected": True})
+    sys.exit(0)
+finally:
+    if inp.get("cleanup"):
+        shutil.rmtree(inp["cleanup"], ignore_errors=True)
+emit(event="submitted", job_id=job_id)
+if inp.get("follow"):
+    async def tail():
+        async for chunk in client.tail_job_logs(job_id):
+            emit(event="log", text=chunk)
+    try:
+        asyncio.run(tail())
+    except Exception as e:
+        emit(event="warning", text="the log stream ended early: %s" % e)
+    while str(client.get_job_status(job_id)) not in ("SUCCEEDED", "FAILED", "STOPPED"):
+        time.sleep(0.2)
+emit(result={"ok": True, "job_id": job_id})
+"""
+
+
+def _job_submit(inp):
+    entrypoint = inp.get("entrypoint")
+    if not isinstance(entrypoint, str) or not entrypoint.strip():
+        raise Fail("'entrypoint' must be a non-empty shell command")
+    e = ray_environment(inp)
+    if not e["running"]:
+        raise Fail("Ray of cluster %s is not running on the head" % cluster_name(inp),
+                   "start it: nokube ray start --config <file>", cluster_down=True)
+    runtime_env = dict(inp.get("runtime_env") or {})
+    env_vars = dict(runtime_env.get("env_vars") or {})
+    # `python` in the entrypoint (and in tasks) is the interpreter that runs Ray: Ray expands ${PATH}
+    env_vars.setdefault("PATH", e["bin_dir"] + ":${PATH}")
+    runtime_env["env_vars"] = env_vars
+    cleanup = None
+    if inp.get("archive"):
+        dest = os.path.join(e["storage"], "jobs", "upload-%d-%d" % (int(time.time() * 1000), os.getpid()))
+        try:
+            runtime_env["working_dir"] = unpack_working_dir(inp["archive"], dest)
+        finally:
+            try:
+                os.unlink(inp["archive"])
+            except OSError:
+                pass
+        cleanup = dest
+    port = int(inp.get("dashboard_port") or e.get("dashboard_port") or 8265)
+    child_in = {"address": "http://127.0.0.1:%d" % port, "entrypoint": entrypoint, "runtime_env": runtime_env,
+                "submission_id": inp.get("submission_id"), "metadata": inp.get("metadata"),
+                "follow": bool(inp.get("follow")), "cleanup": cleanup}
+    env = dict(os.environ)
+    env.pop("RAY_AUTH_TOKEN", None)
+    env.pop("RAY_ADDRESS", None)
+    env.update(e["env"])
+    p = subprocess.Popen([e["python"], "-c", _JOB_SUBMIT_SNIPPET], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env, cwd=e["storage"])
+    p.stdin.write((json.dumps(child_in) + "\n").encode())
+    p.stdin.close()
+    result = None
+    job_id = None
+    for raw in p.stdout:
+        try:
+            ev = json.loads(raw.decode(errors="replace"))
+        except ValueError:
+            continue
+        if "result" in ev:
+            result = ev["result"]
+            continue
+        if ev.get("event") == "submitted":
+            job_id = ev.get("job_id")
+        sys.stdout.write(json.dumps(ev) + "\n")
+        sys.stdout.flush()
+    err = p.stderr.read().decode(errors="replace")
+    p.wait()
+    if cleanup:
+        shutil.rmtree(cleanup, ignore_errors=True)
+    if result is None:
+        raise Fail("submitting the job failed (exit %s): %s" % (p.returncode, _log_tail(_ANSI.sub("", err), 8)))
+    if not result.get("ok"):
+        raise Fail(result.get("error"), _package_hint(result.get("error") or ""), rejected=True)
+    out = {"ok": True, "job": _job_get(inp, job_id)}
+    if out["job"]["status"] in ("FAILED", "STOPPED"):
+        out["log_tail"] = _log_tail(_job_logs(inp, job_id), int(inp.get("tail") or 20))
+    return out
+
+
+def _package_hint(error):
+    if "exceeds the maximum size" in error:
+        return ("Ray uploads the working dir as one zip of less than %d MiB: leave large files out with "
+                ".gitignore / .rayignore in it or runtime_env excludes, or give a remote URI "
+                "(s3://, https://...) as working_dir" % (RAY_PACKAGE_MAX_BYTES // (1024 * 1024)))
+    return None
+
+
+def verb_job(inp):
+    """Ray jobs through the head's dashboard: action submit | status | logs | stop | list."""
+    action = inp.get("action")
+    if action == "submit":
+        return _job_submit(inp)
+    if action == "list":
+        status, body = _dashboard_request(inp, "GET", "/api/jobs/")
+        if status != 200 or not isinstance(body, list):
+            raise Fail("the dashboard answered %s for the job list: %s" % (status, str(body)[:500]))
+        jobs = [job_record(d) for d in body]
+        jobs.sort(key=lambda j: j.get("start_time") or 0)
+        return {"ok": True, "jobs": jobs}
+    job_id = _job_id(inp)
+    if action == "status":
+        out = {"ok": True, "job": _job_get(inp, job_id)}
+        if inp.get("tail") and out["job"]["status"] in ("FAILED", "STOPPED"):
+            out["log_tail"] = _log_tail(_job_logs(inp, job_id), int(inp.get("tail")))
+        return out
+    if action == "logs":
+        return {"ok": True, "logs": _job_logs(inp, job_id)}
+    if action == "stop":
+        job = _job_get(inp, job_id)
+        if job["status"] in TERMINAL_JOB_STATES:
+            return {"ok": True, "stopped": False, "job": job}
+        status, body = _dashboard_request(inp, "POST", "/api/jobs/%s/stop" % job_id)
+        if status != 200:
+            raise Fail("the dashboard answered %s to stopping job %s: %s" % (status, job_id, str(body)[:500]))
+        deadline = time.time() + float(inp.get("wait_sec") or 30)
+        while time.time() < deadline:
+            job = _job_get(inp, job_id)
+            if job["status"] in TERMINAL_JOB_STATES:
+                break
+            time.sleep(0.3)
+        return {"ok": True, "stopped": True, "job": job}
+    raise Fail("unknown job action %r: expected submit, status, logs, stop or list" % (action,))
+
+
 VERBS = {"probe": verb_probe, "start": verb_start, "status": verb_status, "stop": verb_stop, "drain": verb_drain,
          "install": verb_install,
          "lock": verb_lock, "unlock": verb_unlock}
+VERBS.update({"run": verb_run, "ray_env": verb_ray_env, "job": verb_job})
 
 
 def main(argv=None):
@@ -1263,6 +1589,11 @@ def main(argv=None):
             out.update(e.extra)
         out["elapsed_ms"] = int((time.time() - t0) * 1000)
     out["lib_version"] = LIB_VERSION
+    if argv[0] == "run":
+        # only reached when the command could not be started: stdout belongs to the command
+        sys.stderr.write(RUN_ERROR_PREFIX + json.dumps(out, sort_keys=True) + "\n")
+        sys.stderr.flush()
+        return RUN_FAILED
     sys.stdout.write(json.dumps(out, sort_keys=True) + "\n")
     sys.stdout.flush()
     return 0

@@ -128,6 +128,8 @@ describe('validate', () => {
         'dashboard-url',
         'expected-nodes',
         'head-address',
+        'job-id',
+        'job-status',
         'nodes',
         'plan',
         'status',

@@ -55,6 +55,8 @@ describe('action.yml', () => {
       'expected-nodes',
       'changes',
       'plan',
+      'job-id',
+      'job-status',
     ]);
     for (const [name, output] of Object.entries(action.outputs)) expect(output.description, name).toMatch(/\w{3}/);
   });

@@ -74,8 +74,26 @@ describe('readInputs', () => {
     });
   });
 
+  it('command: job reads entrypoint, working-directory and runtime-env-json; entrypoint is required there only', () => {
+    setInputs({
+      command: 'job',
+      entrypoint: 'python smoke.py',
+      'working-directory': 'smoke',
+      'runtime-env-json': '{}',
+    });
+    expect(readInputs(new SecretRegistry()).job).toEqual({
+      entrypoint: 'python smoke.py',
+      workingDirectory: 'smoke',
+      runtimeEnvJson: '{}',
+    });
+    setInputs({ entrypoint: '' });
+    expect(() => readInputs(new SecretRegistry())).toThrow(/input entrypoint: is required for command: job/);
+    setInputs({ command: 'start', entrypoint: 'python smoke.py' });
+    expect(() => readInputs(new SecretRegistry())).toThrow(/input entrypoint: is only used by command: job/);
+  });
+
   it.each([
-    ['command', 'deploy', /input command: "deploy" is not one of validate, plan, start, status, stop/],
+    ['command', 'deploy', /input command: "deploy" is not one of validate, plan, start, status, stop, job/],
     ['concurrency', '0', /input concurrency: "0" is not a whole number from 1/],
     ['concurrency', '2.5', /input concurrency/],
     ['timeout', '-1', /input timeout/],

@@ -34,14 +34,15 @@ describe('README workflows section', () => {
     .filter((f) => f.endsWith('.yml'))
     .sort();
 
-  it('shows every example workflow once, in the order deploy, plan, status, teardown', () => {
+  it('shows every example workflow once, in the order deploy, plan, status, teardown, smoke test', () => {
     expect(blocks(workflowsRegion()).map((b) => b.file)).toEqual([
       'deploy.yml',
       'pr-plan.yml',
       'status.yml',
       'teardown.yml',
+      'deploy-and-smoke-test.yml',
     ]);
-    expect(examples).toEqual(['deploy.yml', 'pr-plan.yml', 'status.yml', 'teardown.yml']);
+    expect(examples).toEqual(['deploy-and-smoke-test.yml', 'deploy.yml', 'pr-plan.yml', 'status.yml', 'teardown.yml']);
   });
 
   it('each block equals its file exactly', () => {

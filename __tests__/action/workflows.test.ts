@@ -28,8 +28,22 @@ const actionSteps = (wf: Workflow, uses: string) =>
 describe('example workflows', () => {
   const examples = readdirSync(join(REPO, 'examples', 'workflows')).filter((f) => f.endsWith('.yml'));
 
-  it('are the four uses of the SPEC', () => {
-    expect(examples.sort()).toEqual(['deploy.yml', 'pr-plan.yml', 'status.yml', 'teardown.yml']);
+  it('are the five uses of the SPEC', () => {
+    expect(examples.sort()).toEqual([
+      'deploy-and-smoke-test.yml',
+      'deploy.yml',
+      'pr-plan.yml',
+      'status.yml',
+      'teardown.yml',
+    ]);
+  });
+
+  it('deploy-and-smoke-test: start, then a job from the working dir, in the deploy group', () => {
+    const wf = load('examples/workflows/deploy-and-smoke-test.yml');
+    const [start, job] = actionSteps(wf, 'nokube/ray-deploy@v1');
+    expect(start.with?.command).toBe('start');
+    expect(job.with).toMatchObject({ command: 'job', 'working-directory': 'smoke', entrypoint: 'python hostnames.py' });
+    expect(wf.concurrency).toEqual(load('examples/workflows/deploy.yml').concurrency);
   });
 
   it.each(examples)('%s uses nokube/ray-deploy@v1 with declared inputs only', (file) => {

@@ -76,8 +76,58 @@ describe('nokube ray arguments', () => {
         noDrain: false,
         json: true,
         timeline: true,
+        noWait: false,
+        rest: [],
+        nodes: [],
+        all: false,
+        workers: false,
+        format: 'sh',
+        showToken: false,
+        workingDir: undefined,
+        runtimeEnvJson: undefined,
       },
     });
+  });
+
+  it('job and exec: the words after -- stay as they are; flags of other commands are refused', () => {
+    const submit = parseCliArgs([
+      'ray',
+      'job',
+      'submit',
+      '--working-dir',
+      'wd',
+      '--',
+      'python',
+      '-c',
+      'print("a b")',
+      '--x',
+    ]);
+    expect(submit).toMatchObject({
+      settings: {
+        command: 'job',
+        jobAction: 'submit',
+        workingDir: 'wd',
+        rest: ['python', '-c', 'print("a b")', '--x'],
+      },
+    });
+    expect(parseCliArgs(['ray', 'job', 'status', 'raysubmit_1'])).toMatchObject({
+      settings: { jobAction: 'status', jobId: 'raysubmit_1' },
+    });
+    expect(parseCliArgs(['ray', 'exec', '--node', 'a', '--node', 'b', '--', 'ls', '-l'])).toMatchObject({
+      settings: { command: 'exec', nodes: ['a', 'b'], rest: ['ls', '-l'] },
+    });
+    expect(parseCliArgs(['ray', 'env', '--format', 'fish'])).toMatchObject({ settings: { format: 'fish' } });
+    for (const [argv, message] of [
+      [['ray', 'job', 'submit'], /needs an entrypoint after --/],
+      [['ray', 'job', 'status'], /needs a JOB_ID/],
+      [['ray', 'job', 'run'], /unknown job action "run"/],
+      [['ray', 'exec'], /exec needs a command after --/],
+      [['ray', 'exec', '--all', '--workers', '--', 'x'], /--all already names every node/],
+      [['ray', 'start', '--working-dir', 'x'], /--working-dir is only for job submit/],
+      [['ray', 'env', '--format', 'csh'], /--format must be one of sh, fish, json/],
+    ] as [string[], RegExp][]) {
+      expect(() => parseCliArgs(argv), argv.join(' ')).toThrow(message);
+    }
   });
 
   it('defaults --config to ray-config.yaml', () => {

@@ -365,6 +365,51 @@ describe.skipIf(!e2eEnabled)('the Action (node index.js) on real test hosts', ()
     expect(comments[0].body).toContain('Plan: 0 to start, 0 to restart, 3 to keep, 0 to stop.');
   });
 
+  it('job: the smoke-test example runs one task on every node; log in the step, status in summary and outputs', async () => {
+    // the example workflow's step, as a user copies it: examples/smoke/ as the repository's smoke/
+    mkdirSync(join(workspace, 'smoke'), { recursive: true });
+    copyFileSync(join(REPO, 'examples', 'smoke', 'hostnames.py'), join(workspace, 'smoke', 'hostnames.py'));
+    const token = hostExec('nkh1', 'cat /opt/nokube/data/ray/action-head/state/auth_token').stdout.trim();
+    expect(token.length).toBeGreaterThan(16);
+    const r = await action('job (smoke test)', {
+      command: 'job',
+      'working-directory': 'smoke',
+      entrypoint: 'python hostnames.py',
+    });
+    expect(r.code, why(r)).toBe(0);
+    expect(r.outputs['job-status']).toBe('SUCCEEDED');
+    expect(r.outputs['job-id']).toMatch(/^raysubmit_\w+$/);
+    const log = visibleLog(r.stdout);
+    expect(log).toContain('3 nodes answered: nkh1,nkh2,nkh3');
+    expect(r.summary).toContain(
+      `| <code>${r.outputs['job-id']}</code> | SUCCEEDED | <code>python hostnames.py</code> |`,
+    );
+    expect(r.summary).toContain('Ray: Job finished successfully.');
+    for (const text of [log, r.summary, JSON.stringify(r.outputs)]) expect(text.includes(token)).toBe(false);
+  });
+
+  it('job: a failing job fails the step with its error, the tail of its log in the summary', async () => {
+    const r = await action('job (failing)', {
+      command: 'job',
+      entrypoint: `python -c "import sys; print('smoke broke here'); sys.exit(5)"`,
+    });
+    expect(r.code).toBe(1);
+    expect(r.outputs['job-status']).toBe('FAILED');
+    const log = visibleLog(r.stdout);
+    expect(log).toContain('smoke broke here');
+    expect(log).toMatch(
+      /::error::job failed: ray-head: job raysubmit_\w+ FAILED: Job entrypoint command failed with exit code 5/,
+    );
+    expect(r.summary).toContain("last lines of the job's log");
+    expect(r.summary).toContain('smoke broke here');
+  });
+
+  it('job without an entrypoint is a bad input, named', async () => {
+    const r = await action('job (no entrypoint)', { command: 'job' });
+    expect(r.code).toBe(1);
+    expect(visibleLog(r.stdout)).toContain('input entrypoint: is required for command: job');
+  });
+
   it('stop: status=stopped and no Ray process left on any host', async () => {
     const r = await action('stop', { command: 'stop' });
     expect(r.code, why(r)).toBe(0);

@@ -26,6 +26,8 @@ export interface ActionInputs {
   failOnUnhealthy: boolean;
   concurrency: number;
   timeoutSec: number;
+  /** command: job */
+  job?: { entrypoint: string; workingDirectory?: string; runtimeEnvJson?: string };
 }
 
 /** A problem with one input; the message names it. */
@@ -65,6 +67,7 @@ export function readInputs(secrets: SecretRegistry): ActionInputs {
     failOnUnhealthy: bool('fail-on-unhealthy', true),
     concurrency: positiveInt('concurrency', DEFAULT_CONCURRENCY, 1024),
     timeoutSec: positiveInt('timeout', DEFAULT_TIMEOUT_SEC, 86_400),
+    ...jobInputs(),
   };
 }
 
@@ -74,6 +77,26 @@ function proxyJump(name: string): JumpHop[] | undefined {
   const parsed = parseProxyJump(value);
   if (!parsed.ok) throw new InputError(name, `${parsed.message.replace(/^proxy_jump:? ?/, '')} (${parsed.hint})`);
   return parsed.hops;
+}
+
+/** `command: job`'s inputs; `entrypoint` is required there and refused elsewhere. */
+function jobInputs(): Pick<ActionInputs, 'job'> {
+  const command = text('command').toLowerCase();
+  const entrypoint = text('entrypoint');
+  const workingDirectory = text('working-directory') || undefined;
+  const runtimeEnvJson = text('runtime-env-json') || undefined;
+  if (command !== 'job') {
+    const given = [
+      entrypoint && 'entrypoint',
+      workingDirectory && 'working-directory',
+      runtimeEnvJson && 'runtime-env-json',
+    ];
+    const first = given.find(Boolean);
+    if (first) throw new InputError(first, `is only used by command: job (command is ${command || 'plan'})`);
+    return {};
+  }
+  if (!entrypoint) throw new InputError('entrypoint', 'is required for command: job, e.g. `python smoke.py`');
+  return { job: { entrypoint, workingDirectory, runtimeEnvJson } };
 }
 
 /**

@@ -114,6 +114,17 @@ async function deploy(
     // A fork's code must never reach machines with this repository's credentials.
     offline: pr?.fork ? true : undefined,
     deployer: ctx.env.GITHUB_RUN_ID ? `run ${ctx.env.GITHUB_RUN_ID}` : undefined,
+    ...(inputs.job
+      ? {
+          job: {
+            action: 'submit' as const,
+            entrypoint: inputs.job.entrypoint,
+            // relative to the workspace, like `config`
+            workingDir: inputs.job.workingDirectory && resolve(ctx.workspace, inputs.job.workingDirectory),
+            runtimeEnvJson: inputs.job.runtimeEnvJson,
+          },
+        }
+      : {}),
   };
 
   // each phase of the run is its own group (the reporter opens and closes them)

@@ -19,5 +19,18 @@ export function actionReporter(secrets: SecretRegistry, title = (phase: string) 
     warn: (message) => core.warning(secrets.mask(message)),
     debug: (message) => core.debug(secrets.mask(message)),
     secret: (value) => secrets.add(value),
+    output: jobLog(secrets),
+  };
+}
+
+/** What runs on the cluster (a job's log) into the workflow log, line by line, masked. */
+function jobLog(secrets: SecretRegistry): NonNullable<Reporter['output']> {
+  let pending = '';
+  return (text) => {
+    pending += text;
+    const cut = pending.lastIndexOf('\n');
+    if (cut < 0) return;
+    for (const line of pending.slice(0, cut).split('\n')) core.info(secrets.mask(line));
+    pending = pending.slice(cut + 1);
   };
 }

@@ -1,10 +1,22 @@
 import { main } from './main';
 
-main(process.argv.slice(2), {
+// Ctrl-C once: stop following what runs on the cluster (it keeps running) and report; twice: quit.
+// Other commands end at once, as before.
+const argv = process.argv.slice(2);
+const words = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+const follows = words.includes('job') || words.includes('exec');
+const interrupt = new AbortController();
+process.on('SIGINT', () => {
+  if (interrupt.signal.aborted || !follows) process.exit(130);
+  interrupt.abort();
+});
+
+main(argv, {
   stdout: (t) => process.stdout.write(t),
   stderr: (t) => process.stderr.write(t),
   env: process.env,
   isTTY: !!process.stdout.isTTY,
+  signal: interrupt.signal,
 }).then(
   (code) => {
     process.exitCode = code;

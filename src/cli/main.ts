@@ -15,12 +15,15 @@ import { renderTerminal } from '../render';
 import { USAGE, UsageError, parseCliArgs, type CliSettings } from './args';
 import { SecretMask } from '../render/secret-mask';
 import { terminalReporter } from './reporter';
+import { liveOutput, printUseResult } from './use-output';
 
 export interface CliIO {
   stdout: (text: string) => void;
   stderr: (text: string) => void;
   env: Record<string, string | undefined>;
   isTTY: boolean;
+  /** Fires on Ctrl-C: a followed job / running exec stops being followed. */
+  signal?: AbortSignal;
 }
 
 const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
@@ -48,10 +51,15 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
 
   const mask = new SecretMask();
   const debug = ['1', 'true', 'yes'].includes((io.env.NOKUBE_DEBUG ?? '').toLowerCase());
-  const reporter = terminalReporter(io.stderr, mask, debug);
+  const uses = USE_COMMANDS.includes(settings.command);
+  const live = liveOutput(io, mask, settings.command === 'exec');
+  const reporter = {
+    ...terminalReporter(io.stderr, mask, debug),
+    ...(uses && !settings.json ? { output: live.output } : {}),
+  };
   let options: RunOptions;
   try {
-    options = buildOptions(settings, io.env, reporter);
+    options = buildOptions(settings, io.env, reporter, io.signal);
     options.ssh.protocolDebug = debug;
   } catch (err) {
     io.stderr(`nokube: ${(err as Error).message}\n`);
@@ -59,6 +67,10 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   }
 
   const result = await run(options);
+  if (uses && !result.diagnostics.some((d) => d.severity === 'error')) {
+    live.flush();
+    return printUseResult(result, settings, io, mask);
+  }
   const invalid = result.diagnostics.some((d) => d.severity === 'error');
   if (settings.json) {
     const doc: Record<string, unknown> = { ...runOutputs(result) };
@@ -86,6 +98,7 @@ function buildOptions(
   s: CliSettings,
   env: Record<string, string | undefined>,
   reporter: RunOptions['reporter'],
+  signal?: AbortSignal,
 ): RunOptions {
   const ssh = join(homedir(), '.ssh');
   const explicit = s.identities.length > 0;
@@ -148,6 +161,8 @@ function buildOptions(
     noDrain: s.noDrain,
     // the CLI run as a workflow step names the run in the deploy lock, as the Action does
     deployer: env.GITHUB_RUN_ID ? `run ${env.GITHUB_RUN_ID}` : undefined,
+    ...useRequests(s),
+    signal,
   };
 }
 
@@ -183,4 +198,25 @@ function proxyJumpFlag(text: string): JumpHop[] {
   const parsed = parseProxyJump(text);
   if (!parsed.ok) throw new Error(`--proxy-jump: ${parsed.message.replace(/^proxy_jump:? ?/, '')} (${parsed.hint})`);
   return parsed.hops;
+}
+
+/** Commands that use a running cluster (their own output, see use-output.ts). */
+const USE_COMMANDS: CliSettings['command'][] = ['job', 'exec', 'env'];
+
+function useRequests(s: CliSettings): Pick<RunOptions, 'job' | 'exec' | 'withToken'> {
+  if (s.command === 'job') {
+    return {
+      job: {
+        action: s.jobAction!,
+        entrypoint: s.rest,
+        workingDir: s.workingDir,
+        runtimeEnvJson: s.runtimeEnvJson,
+        noWait: s.noWait,
+        jobId: s.jobId,
+      },
+    };
+  }
+  if (s.command === 'exec') return { exec: { argv: s.rest, nodes: s.nodes, all: s.all, workers: s.workers } };
+  if (s.command === 'env') return { withToken: true };
+  return {};
 }

@@ -1,8 +1,12 @@
 // What both front ends offer alike: the commands, the defaults of their flags and inputs, and how long
 // one SSH connect may take. Written once so the CLI and the Action never disagree.
-import type { Command } from './types';
+import type { Command, JobAction } from './types';
 
-export const COMMANDS: readonly Command[] = ['validate', 'plan', 'start', 'status', 'stop'];
+export const COMMANDS: readonly Command[] = ['validate', 'plan', 'start', 'status', 'stop', 'job'];
+/** Commands only a terminal has: they print to it or keep it open. */
+export const CLI_ONLY_COMMANDS: readonly Command[] = ['exec', 'env'];
+/** `job`'s actions (the Action's `command: job` is `submit`). */
+export const JOB_ACTIONS: readonly JobAction[] = ['submit', 'status', 'logs', 'stop', 'list'];
 
 export const DEFAULT_CONFIG = 'ray-config.yaml';
 /** Nodes worked on at once. */

@@ -6,11 +6,16 @@ import { ClusterSession } from './session';
 import { startCluster } from './start';
 import { clusterStatus } from './status';
 import { stopCluster } from './stop';
+import { runJob } from './job';
+import { runExec } from './exec';
+import { clusterEnv } from './env';
 import type { RunOptions, RunResult } from './types';
 
 export type * from './types';
 export { offlinePlan, livePlan, countChanges } from './plan';
 export { assessCluster } from './health';
+export { worstExit } from './exec';
+export { parseRuntimeEnv } from './job';
 export { COMMANDS, DEFAULT_CONCURRENCY, DEFAULT_CONFIG, DEFAULT_TIMEOUT_SEC, connectTimeoutSec } from './defaults';
 export { verdict, type Verdict } from './verdict';
 
@@ -34,6 +39,9 @@ export async function run(options: RunOptions): Promise<RunResult> {
     else if (options.command === 'start') await startCluster(session, result, clock);
     else if (options.command === 'status') await clusterStatus(session, result, clock);
     else if (options.command === 'stop') await stopCluster(session, result, clock);
+    else if (options.command === 'job') await runJob(session, result, clock);
+    else if (options.command === 'exec') await runExec(session, result, clock);
+    else if (options.command === 'env') await clusterEnv(session, result, clock);
   } catch (err) {
     // A bug or an unexpected remote failure: still a result that says where things stand.
     fail(result, { message: (err as Error).message ?? String(err), hint: 'run with NOKUBE_DEBUG=1 for details' });

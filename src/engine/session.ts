@@ -90,6 +90,12 @@ export class ClusterSession {
     return undefined; // lock, unlock
   }
 
+  /** Fills in the address a node is reached at, without connecting it (RAY_ADDRESS for others). */
+  async resolve(node: NodeSpec): Promise<void> {
+    const h = this.handle(node);
+    if (!h.conn) h.ip = await addressOf(node.host);
+  }
+
   close(): void {
     for (const h of this.handles.values()) h.conn?.close();
     this.jumps.close();

@@ -3,7 +3,7 @@
 import type { ClusterConfig, Diagnostic } from '../config/types';
 import type { SshOptions } from '../ssh/types';
 
-export type Command = 'validate' | 'plan' | 'start' | 'status' | 'stop';
+export type Command = 'validate' | 'plan' | 'start' | 'status' | 'stop' | 'job' | 'exec' | 'env';
 
 export type ClusterStatus = 'healthy' | 'degraded' | 'down' | 'stopped' | 'unknown';
 
@@ -30,10 +30,42 @@ export interface Reporter {
   /** Registers a value that must never be printed (masked everywhere from now on). */
   secret(value: string): void;
   /**
+   * Output of something run on the cluster (a job's log, a command's stdout/stderr), as it comes.
+   * `node` names where it ran (exec); a front end without it falls back to `info`.
+   */
+  output?(text: string, stream: 'stdout' | 'stderr', node?: string): void;
+  /**
    * A phase of the run begins (connect, preflight, head, workers, wait, ...); the function returned
    * ends it. The Action shows each phase as a collapsible group of the workflow log.
    */
   phase?(name: string): () => void;
+}
+
+export type JobAction = 'submit' | 'status' | 'logs' | 'stop' | 'list';
+
+/** `job`: what to do with Ray jobs on the cluster. */
+export interface JobRequest {
+  action: JobAction;
+  /** submit: the entrypoint's words (joined, each quoted, into one shell command) or one shell command. */
+  entrypoint?: string[] | string;
+  /** submit: local directory uploaded as Ray's working_dir. */
+  workingDir?: string;
+  /** submit: Ray runtime env, as JSON text. */
+  runtimeEnvJson?: string;
+  /** submit: return once submitted instead of following the job to its end. */
+  noWait?: boolean;
+  /** status | logs | stop */
+  jobId?: string;
+}
+
+/** `exec`: a command run on chosen nodes in their Ray environment. */
+export interface ExecRequest {
+  /** The command's words: each reaches the node as one word. */
+  argv: string[];
+  /** Node names; empty with neither `all` nor `workers` = the head. */
+  nodes: string[];
+  all?: boolean;
+  workers?: boolean;
 }
 
 export interface RunOptions {
@@ -55,6 +87,12 @@ export interface RunOptions {
   offline?: boolean;
   /** stop only: stop workers without draining them first. */
   noDrain?: boolean;
+  job?: JobRequest;
+  exec?: ExecRequest;
+  /** env: also fetch the token itself (it is masked everywhere but where the front end prints it). */
+  withToken?: boolean;
+  /** Interrupts what follows a running thing (a job's log): the run ends, the thing keeps running. */
+  signal?: AbortSignal;
   /** Who deploys, as the front end knows it ("run 123" in a workflow), named in the deploy lock. */
   deployer?: string;
 }
@@ -162,4 +200,51 @@ export interface RunResult {
   timeline?: NodeTimeline[];
   /** The parsed config, when it was valid (renderers use it for tables). */
   config?: ClusterConfig;
+  /** job submit | status | stop: the job as Ray reports it at the end of the run. */
+  job?: JobReport;
+  /** job list */
+  jobs?: JobReport[];
+  /** job logs: the job's whole log so far. */
+  jobLogs?: string;
+  /** exec: one entry per chosen node. */
+  exec?: ExecNodeResult[];
+  /** env: what Ray's own tools need to use the cluster. */
+  env?: ClusterEnv;
+  /** The signal fired: the run stopped following (the job keeps running). */
+  interrupted?: boolean;
+  /** The command's own input was wrong (a job id that does not exist, bad JSON): exit 2. */
+  badInput?: boolean;
+}
+
+export interface JobReport {
+  job_id: string;
+  status: string;
+  message: string | null;
+  /** ms since the epoch, as Ray reports them */
+  start_time: number | null;
+  end_time: number | null;
+  entrypoint?: string | null;
+  /** Last lines of the log of a job that did not succeed. */
+  log_tail?: string;
+}
+
+export interface ExecNodeResult {
+  node: string;
+  /** null when the command could not be started or the node could not be reached */
+  exit_code: number | null;
+  stdout: string;
+  stderr: string;
+  error?: string;
+}
+
+export interface ClusterEnv {
+  /** For RAY_ADDRESS: the job API (`ray job submit`), http://head:dashboard_port. */
+  jobAddress: string;
+  /** ray://head:port (Ray Client). */
+  clientAddress: string;
+  /** head:gcs_port (ray.init() on a node, `ray status`). */
+  gcsAddress: string;
+  authMode: 'token' | 'disabled';
+  /** Only with `withToken` and token auth; masked by the reporter. */
+  token?: string;
 }

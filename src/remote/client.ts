@@ -7,8 +7,10 @@ import { shellQuote as shq } from '../ssh/quote';
 import type {
   DrainAnswer,
   InstallAnswer,
+  JobAnswer,
   LockAnswer,
   ProbeAnswer,
+  RayEnvAnswer,
   RemoteAnswer,
   StartAnswer,
   StatusAnswer,
@@ -19,8 +21,14 @@ import type {
 export interface RemoteShell {
   exec(
     command: string,
-    opts?: { stdin?: string; timeoutMs?: number },
-  ): Promise<{ code: number | null; signal?: string; stdout: string; stderr: string }>;
+    opts?: {
+      stdin?: string;
+      timeoutMs?: number;
+      onStdout?: (chunk: string) => void;
+      onStderr?: (chunk: string) => void;
+      signal?: AbortSignal;
+    },
+  ): Promise<{ code: number | null; signal?: string; stdout: string; stderr: string; aborted?: boolean }>;
   uploadFile(content: Buffer | string, remotePath: string, mode?: number): Promise<void>;
   mkdirp(remotePath: string): Promise<void>;
   realpath(remotePath: string): Promise<string>;
@@ -34,6 +42,11 @@ export interface RemoteLibSource {
 
 /** Exit code the bootstrap line uses to say "library not uploaded yet". */
 const MISSING_LIB = 97;
+/** `run` could not start the command: its stderr has RUN_ERROR_PREFIX and remote_lib's answer. */
+const RUN_FAILED = 125;
+const RUN_ERROR_PREFIX = 'nokube-remote-error: ';
+
+type ExecExtras = NonNullable<Parameters<RemoteShell['exec']>[1]>;
 
 export function loadRemoteLib(dir: string): RemoteLibSource {
   const content = readFileSync(join(dir, 'nokube_remote.py'), 'utf8');
@@ -92,8 +105,8 @@ export class RemoteLib {
     this.uploaded = true;
   }
 
-  /** `timeoutMs` overrides the per-call timeout (a drain or an install may take longer than one command). */
-  async call<T extends RemoteAnswer>(verb: string, input: Record<string, unknown>, timeoutMs?: number): Promise<T> {
+  /** Runs a verb once (uploading the library first when the node lacks it); the raw exec result. */
+  private async execVerb(verb: string, input: Record<string, unknown>, extra: ExecExtras = {}) {
     const python = this.opts.python ?? 'python3';
     const line = `f=${this.remotePathWord()}; [ -f "$f" ] || exit ${MISSING_LIB}; exec ${shq(python)} "$f" ${verb}`;
     const stdin = JSON.stringify({
@@ -103,18 +116,24 @@ export class RemoteLib {
       ...input,
     });
     this.opts.debug?.(`remote: ${verb} (${line})`);
-    const limit = timeoutMs ?? this.opts.timeoutMs;
+    const options = { stdin, timeoutMs: this.opts.timeoutMs, ...extra };
     let t0 = Date.now();
-    let res = await this.shell.exec(line, { stdin, timeoutMs: limit });
+    let res = await this.shell.exec(line, options);
     if (res.code === MISSING_LIB && !this.uploaded) {
       this.opts.debug?.(`remote: uploading ${this.fileName}`);
       const u0 = Date.now();
       await this.upload();
       t0 = Date.now();
       this.opts.timed?.('upload', u0, t0);
-      res = await this.shell.exec(line, { stdin, timeoutMs: limit });
+      res = await this.shell.exec(line, options);
     }
     this.opts.timed?.(verb, t0, Date.now());
+    return { res, python };
+  }
+
+  /** `timeoutMs` overrides the per-call timeout (a drain or an install may take longer than one command). */
+  async call<T extends RemoteAnswer>(verb: string, input: Record<string, unknown>, timeoutMs?: number): Promise<T> {
+    const { res, python } = await this.execVerb(verb, input, timeoutMs ? { timeoutMs } : {});
     if (res.stderr.trim()) this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
     if (res.code === 127) {
       throw new RemoteError(
@@ -135,6 +154,115 @@ export class RemoteLib {
       );
     }
     return answer;
+  }
+
+  /**
+   * A verb that streams: each stdout line with an `event` key is handed to `onEvent` as it comes;
+   * the line without one (the last) is the answer. An aborted call answers `{ok: false, aborted: true}`.
+   */
+  async stream<T extends RemoteAnswer>(
+    verb: string,
+    input: Record<string, unknown>,
+    onEvent: (event: Record<string, unknown>) => void,
+    extra: { signal?: AbortSignal; timeoutMs?: number } = {},
+  ): Promise<T & { aborted?: boolean }> {
+    let pending = '';
+    let last = '';
+    const onStdout = (chunk: string) => {
+      pending += chunk;
+      let nl: number;
+      while ((nl = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+        if (line.trim()) take(line);
+      }
+    };
+    // events carry an `event` key and go on at once; the line without one is the answer
+    const take = (line: string) => {
+      let parsed: Record<string, unknown> | undefined;
+      try {
+        parsed = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        parsed = undefined;
+      }
+      if (parsed && typeof parsed.event === 'string') onEvent(parsed);
+      else last = line;
+    };
+    const { res } = await this.execVerb(verb, input, { ...extra, onStdout });
+    if (res.aborted) return { ok: false, aborted: true } as T & { aborted?: boolean };
+    if (res.stderr.trim()) this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
+    if (pending.trim()) take(pending);
+    const answer = last.trim();
+    try {
+      return JSON.parse(answer) as T;
+    } catch {
+      const tail = res.stderr.trim().split('\n').slice(-5).join('\n');
+      throw new RemoteError(
+        `remote_lib ${verb} failed (exit ${res.code ?? res.signal})${tail ? `: ${tail}` : ''}`,
+        'run with NOKUBE_DEBUG=1 to see the remote command and its output',
+        res.stderr,
+      );
+    }
+  }
+
+  /**
+   * Runs `argv` on the node in its Ray environment (the `run` verb replaces itself with the command):
+   * output streams to the callbacks, the exit status is the command's. When the command could not be
+   * started, throws a RemoteError saying why (exit 125 and remote_lib's answer on stderr).
+   */
+  async run(
+    input: Record<string, unknown> & { argv: string[] },
+    extra: Omit<ExecExtras, 'stdin'> = {},
+  ): Promise<{ code: number | null; signal?: string; stdout: string; stderr: string; aborted?: boolean }> {
+    // stderr goes on line by line so remote_lib's own error line never reaches the caller's output
+    let held = '';
+    const onStderr = extra.onStderr
+      ? (chunk: string) => {
+          held += chunk;
+          const cut = held.lastIndexOf('\n');
+          if (cut < 0) return;
+          const lines = held.slice(0, cut + 1);
+          held = held.slice(cut + 1);
+          const shown = lines
+            .split(/(?<=\n)/)
+            .filter((l) => !l.startsWith(RUN_ERROR_PREFIX))
+            .join('');
+          if (shown) extra.onStderr!(shown);
+        }
+      : undefined;
+    const { res } = await this.execVerb('run', input, { ...extra, ...(onStderr ? { onStderr } : {}) });
+    if (held && extra.onStderr && !held.startsWith(RUN_ERROR_PREFIX)) extra.onStderr(held);
+    const marker = res.stderr.split('\n').find((l) => l.startsWith(RUN_ERROR_PREFIX));
+    if (res.code === RUN_FAILED && marker) {
+      const answer = JSON.parse(marker.slice(RUN_ERROR_PREFIX.length)) as RemoteAnswer & { exit_code?: number };
+      throw Object.assign(new RemoteError(answer.error ?? 'the command could not be started', answer.hint), {
+        exitCode: answer.exit_code ?? RUN_FAILED,
+      });
+    }
+    if (res.code === 127 && /not found/.test(res.stderr) && !res.stdout) {
+      throw new RemoteError(
+        `the interpreter "${this.opts.python ?? 'python3'}" was not found on the node`,
+        'install Python 3.8+ on the node, or set ray_spec.python to its path',
+        res.stderr,
+      );
+    }
+    return { ...res, stderr: res.stderr.replace(/^nokube-remote-error: .*\n?/m, '') };
+  }
+
+  rayEnv(input: Record<string, unknown>): Promise<RayEnvAnswer> {
+    return this.call<RayEnvAnswer>('ray_env', input);
+  }
+  job<T extends RemoteAnswer = JobAnswer>(input: Record<string, unknown>): Promise<T> {
+    return this.call<T>('job', input);
+  }
+
+  /** Uploads a file under the node's storage (`<storage>/<rel>`); returns its absolute path. */
+  async uploadToStorage(rel: string, content: Buffer, mode = 0o600): Promise<string> {
+    const base = this.opts.storage ?? `${await this.shell.realpath('.')}/.nokube/${this.opts.cluster}`;
+    const path = `${base}/${rel}`;
+    await this.shell.mkdirp(path.slice(0, path.lastIndexOf('/')));
+    await this.shell.uploadFile(content, path, mode);
+    return path;
   }
 
   probe(input: Record<string, unknown>): Promise<ProbeAnswer> {

@@ -127,3 +127,42 @@ export interface LockAnswer extends RemoteAnswer {
   acquired: boolean;
   holder?: { owner: string; since: string | number };
 }
+
+/** `ray_env`: what running a command "in the node's Ray environment" means there. */
+export interface RayEnvAnswer extends RemoteAnswer {
+  python: string;
+  bin_dir: string;
+  ray_version?: string | null;
+  auth: 'token' | 'none';
+  /** The token file on the node (mode 0600), under token auth. */
+  token_path: string | null;
+  running: boolean;
+  env: Record<string, string>;
+  dashboard_port?: number | null;
+  gcs_port?: number | null;
+  /** Only when asked (`with_token`); the engine masks it. */
+  auth_token?: string | null;
+}
+
+/** A Ray job as Ray's job API reports it (times in ms since the epoch). */
+export interface JobRecord {
+  job_id: string;
+  status: 'PENDING' | 'RUNNING' | 'STOPPED' | 'SUCCEEDED' | 'FAILED' | string;
+  message?: string | null;
+  start_time?: number | null;
+  end_time?: number | null;
+  entrypoint?: string | null;
+  error_type?: string | null;
+}
+
+/** `job` answers (per action: `job`, `jobs`, `logs`, `stopped`, `log_tail`). */
+export interface JobAnswer extends RemoteAnswer {
+  job?: JobRecord;
+  jobs?: JobRecord[];
+  logs?: string;
+  stopped?: boolean;
+  log_tail?: string;
+  not_found?: boolean;
+  cluster_down?: boolean;
+  rejected?: boolean;
+}

@@ -54,6 +54,7 @@ export function headline(result: RunResult): string {
   if (isInvalid(result)) return 'invalid config';
   if (result.command === 'validate') return `valid config${failed}`;
   if (result.command === 'plan') return `${result.changes} change${result.changes === 1 ? '' : 's'}${failed}`;
+  if (result.command === 'job' && result.job) return `job ${result.job.status.toLowerCase()}${failed}`;
   return `${result.status}${failed}`;
 }
 
@@ -74,6 +75,10 @@ export function statusLine(result: RunResult): string {
       return `Plan for ${result.configPath}: ${countsText(planCounts(result.plan))} (${plural(result.changes, 'change')}).${failed}`;
     case 'stop':
       return `${cluster} is ${result.status}.${failed}`;
+    case 'job':
+      return result.job
+        ? `Job ${result.job.job_id} ended ${result.job.status} on ${cluster.toLowerCase()}.${failed}`
+        : `${cluster} is ${result.status}.${failed}`;
     default:
       return `${cluster} is ${result.status}: ${alive}.${failed}`;
   }

@@ -20,6 +20,8 @@ export interface RunOutputs {
   'expected-nodes': number;
   changes: number;
   plan: NonNullable<RunResult['plan']>;
+  'job-id': string;
+  'job-status': string;
 }
 
 export function runOutputs(result: RunResult): RunOutputs {
@@ -40,6 +42,8 @@ export function runOutputs(result: RunResult): RunOutputs {
     'expected-nodes': result.expectedNodes,
     changes: result.changes,
     plan: result.plan ?? [],
+    'job-id': result.job?.job_id ?? '',
+    'job-status': result.job?.status ?? '',
   };
 }
 

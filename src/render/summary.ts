@@ -49,6 +49,8 @@ function summaryAt(result: RunResult, ctx: SummaryContext, limit: number): strin
   ].filter(Boolean);
   if (addresses.length) parts.push(addresses.join(' · '));
 
+  if (result.job) parts.push(jobSection(result.job));
+
   if (result.errors.length) {
     const items = result.errors.map(
       (e) =>
@@ -68,7 +70,9 @@ function summaryAt(result: RunResult, ctx: SummaryContext, limit: number): strin
   }
 
   const nodes = nodeRows(result);
-  if (nodes.length) parts.push(`### Nodes\n\n${markdownTable(NODE_COLUMNS, nodes, limit, 'nodes')}`);
+  // a job run looks at the head only: a table of unknown nodes would say nothing
+  if (nodes.length && result.command !== 'job')
+    parts.push(`### Nodes\n\n${markdownTable(NODE_COLUMNS, nodes, limit, 'nodes')}`);
 
   const plan = planRows(result);
   if (result.plan) {
@@ -114,6 +118,24 @@ function timelineSection(timeline: NodeTimeline[], limit: number): string {
 }
 
 export const MERMAID_MAX_NODES = 100;
+
+/** `command: job`: the job, Ray's message and the end of its log (the whole log is in the step's log). */
+function jobSection(job: NonNullable<RunResult['job']>): string {
+  const lines = [
+    `### Job\n`,
+    `| job id | status | entrypoint |`,
+    `| --- | --- | --- |`,
+    `| ${escapeCode(job.job_id)} | ${escapeHtml(job.status)} | ${job.entrypoint ? escapeCode(job.entrypoint) : ''} |`,
+  ];
+  if (job.message) lines.push('', `Ray: ${escapeHtml(job.message.trim().split('\n')[0])}`);
+  if (job.log_tail) {
+    lines.push(
+      '',
+      `<details open><summary>last lines of the job's log</summary>\n\n<pre>${escapeHtml(job.log_tail)}</pre>\n</details>`,
+    );
+  }
+  return lines.join('\n');
+}
 
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);

@@ -22,6 +22,11 @@ export interface ExecOptions {
   stdin?: string | Buffer;
   /** Kill the channel and reject (kind `timeout`) after this long. */
   timeoutMs?: number;
+  /** Called with each piece of stdout / stderr as it arrives (the result still holds all of it). */
+  onStdout?: (chunk: string) => void;
+  onStderr?: (chunk: string) => void;
+  /** When aborted: the command is killed and the result resolves with `aborted: true`. */
+  signal?: AbortSignal;
 }
 
 export interface ExecResult {
@@ -31,6 +36,8 @@ export interface ExecResult {
   signal?: string;
   stdout: string;
   stderr: string;
+  /** The caller's AbortSignal fired before the command ended (the command was killed). */
+  aborted?: boolean;
 }
 
 export interface NodeConnection {
@@ -192,8 +199,31 @@ export class SshConnection implements NodeConnection {
         const errOut: Buffer[] = [];
         let code: number | null = null;
         let signal: string | undefined;
-        stream.on('data', (b: Buffer) => out.push(b));
-        stream.stderr.on('data', (b: Buffer) => errOut.push(b));
+        // a stream decoder per channel: a UTF-8 character split across two packets stays whole
+        const outText = opts.onStdout ? new TextDecoder() : undefined;
+        const errText = opts.onStderr ? new TextDecoder() : undefined;
+        stream.on('data', (b: Buffer) => {
+          out.push(b);
+          if (outText) opts.onStdout!(outText.decode(b, { stream: true }));
+        });
+        stream.stderr.on('data', (b: Buffer) => {
+          errOut.push(b);
+          if (errText) opts.onStderr!(errText.decode(b, { stream: true }));
+        });
+        const onAbort = () =>
+          finish(() => {
+            this.debug('aborted by the caller: killing the command');
+            killChannel(stream);
+            stream.close();
+            const stdout = Buffer.concat(out).toString('utf8');
+            const stderr = Buffer.concat(errOut).toString('utf8');
+            resolve({ code: null, stdout, stderr, aborted: true });
+          });
+        if (opts.signal) {
+          if (opts.signal.aborted) onAbort();
+          else opts.signal.addEventListener('abort', onAbort, { once: true });
+          stream.on('close', () => opts.signal!.removeEventListener('abort', onAbort));
+        }
         stream.on('exit', (c: number | null, s?: string) => {
           code = c ?? null;
           if (s) signal = s;
