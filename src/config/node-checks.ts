@@ -7,7 +7,8 @@ import { checkHostKey, checkPublicKeyLine } from './keys';
 import { asInteger, asList, asMap, asString, type PlainMap } from './plain';
 import { joinPath } from './paths';
 import { parseSshUrl } from './ssh-url';
-import { DEFAULT_CLIENT_PORT, DEFAULT_DASHBOARD_PORT, DEFAULT_GCS_PORT, type SourcePos } from './types';
+import { DEFAULT_DASHBOARD_PORT, HEAD_ONLY_RAY_KEYS, RESOURCE_RAY_KEYS } from './ray-keys';
+import type { SourcePos } from './types';
 import { looksLikePrivateKey } from './values';
 import type { SourceIndex } from './yaml-source';
 
@@ -30,8 +31,6 @@ export interface NodeFacts {
   sshPort?: number;
   storagePath?: string;
 }
-
-const HEAD_ONLY_KEYS = ['port', 'gcs_port', 'dashboard_port'] as const;
 
 export function checkNode(node: PlainMap, i: number, ctx: NodeCheckContext): NodeFacts {
   const at = `nodes[${i}]`;
@@ -79,14 +78,8 @@ function checkRayConfig(
   ctx: NodeCheckContext,
 ): void {
   if (role === 'worker') {
-    for (const key of HEAD_ONLY_KEYS) {
+    for (const { yaml: key, headOnly: why } of HEAD_ONLY_RAY_KEYS) {
       if (!(key in rayConfig)) continue;
-      const why =
-        key === 'dashboard_port'
-          ? 'the dashboard runs on the head'
-          : key === 'port'
-            ? 'the Ray Client server runs on the head'
-            : 'workers join the GCS on the head';
       ctx.findings.error(`${at}.${key}`, `${key} is a head-only setting, but this node is a worker (${why})`, {
         at: 'key',
         hint: "move it to the head's ray_config, or remove it",
@@ -132,13 +125,10 @@ function checkRayConfig(
   }
 }
 
-// Ray refuses these as custom resources: each has its own key.
-const RESERVED_RESOURCES: Record<string, string> = {
-  cpu: 'num_cpus',
-  gpu: 'num_gpus',
-  memory: 'memory',
-  object_store_memory: 'object_store_memory',
-};
+// Ray refuses its own resource names as custom resources: each has its own key.
+const RESERVED_RESOURCES: Record<string, string> = Object.fromEntries(
+  RESOURCE_RAY_KEYS.map((k) => [k.resource.toLowerCase(), k.yaml]),
+);
 
 /**
  * Ray refuses to start when two of its components share a port. Compared with defaults filled in,
@@ -152,27 +142,18 @@ function checkHeadPorts(rayConfig: PlainMap, at: string, ctx: NodeCheckContext):
     default: boolean;
   }
   const written = (key: string) => (ctx.shapeProblems.has(`${at}.${key}`) ? undefined : asInteger(rayConfig[key]));
-  const dashboardHere = written('dashboard_port');
-  const ports: HeadPort[] = [
-    {
-      key: 'port',
-      value: written('port') ?? DEFAULT_CLIENT_PORT,
-      path: written('port') === undefined ? undefined : `${at}.port`,
-      default: written('port') === undefined,
-    },
-    {
-      key: 'gcs_port',
-      value: written('gcs_port') ?? DEFAULT_GCS_PORT,
-      path: written('gcs_port') === undefined ? undefined : `${at}.gcs_port`,
-      default: written('gcs_port') === undefined,
-    },
-    dashboardHere !== undefined
-      ? { key: 'dashboard_port', value: dashboardHere, path: `${at}.dashboard_port`, default: false }
-      : ctx.clusterDashboardPort !== undefined
-        ? { key: 'dashboard_port', value: ctx.clusterDashboardPort, path: 'ray_spec.dashboard_port', default: false }
-        : { key: 'dashboard_port', value: DEFAULT_DASHBOARD_PORT, default: true },
-  ];
-  const client = ports[0]!;
+  // The head's ports as the model will fill them in: written, else the table's default.
+  const ports: HeadPort[] = HEAD_ONLY_RAY_KEYS.map(({ yaml: key, default: fallback }) => {
+    const value = written(key);
+    if (value !== undefined) return { key, value, path: `${at}.${key}`, default: false };
+    if (fallback === 'ray_spec.dashboard_port') {
+      if (ctx.clusterDashboardPort !== undefined)
+        return { key, value: ctx.clusterDashboardPort, path: 'ray_spec.dashboard_port', default: false };
+      return { key, value: DEFAULT_DASHBOARD_PORT, default: true };
+    }
+    return { key, value: fallback as number, default: true };
+  });
+  const client = ports.find((p) => p.key === 'port')!;
   if (client.path !== undefined && client.value < 1024) {
     ctx.findings.error(
       client.path,

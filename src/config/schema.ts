@@ -1,7 +1,7 @@
 // The shape of ray-config.yaml as a JSON Schema. `x-expected` says, in plain words, what a value must
 // be; schema-check.ts turns every ajv error into "expected <x-expected>, found <value>".
 // Checks that need more than one value (one head, unique names, port clashes) live in semantics.ts.
-import { RAY_MIN_OBJECT_STORE_MEMORY } from './types';
+import { RAY_KEYS } from './ray-keys';
 
 /** Node and cluster names reach file names, lock names and logs. */
 export const NAME_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9._-]{0,62}$';
@@ -22,30 +22,7 @@ const rayConfig = {
   type: ['object', 'null'],
   additionalProperties: false,
   'x-expected': 'a mapping of Ray settings (num_cpus: 8, ...)',
-  properties: {
-    port: { ...port, 'x-expected': 'a port number from 1 to 65535 (the Ray Client port, default 10001)' },
-    gcs_port: { ...port, 'x-expected': 'a port number from 1 to 65535 (the port workers join, default 6379)' },
-    dashboard_port: port,
-    num_cpus: count,
-    num_gpus: count,
-    memory: { type: 'integer', minimum: 1, 'x-expected': 'a positive integer number of bytes' },
-    object_store_memory: {
-      type: 'integer',
-      minimum: RAY_MIN_OBJECT_STORE_MEMORY,
-      'x-expected': `an integer number of bytes, at least ${RAY_MIN_OBJECT_STORE_MEMORY} (Ray's minimum, 75 MiB)`,
-    },
-    resources: {
-      type: ['object', 'null'],
-      'x-expected': 'a mapping of resource name to amount (my_accelerator: 2)',
-      additionalProperties: { type: 'number', minimum: 0, 'x-expected': 'a non-negative number' },
-    },
-    labels: {
-      type: ['object', 'null'],
-      'x-expected': 'a mapping of label name to text (zone: eu-west-1a)',
-      additionalProperties: { type: 'string', 'x-expected': 'a string (put numbers and true/false in quotes)' },
-    },
-    node_ip_address: { type: 'string', 'x-expected': 'an IPv4 or IPv6 address' },
-  },
+  properties: Object.fromEntries(RAY_KEYS.map((k) => [k.yaml, k.schema])),
 };
 
 const storage = {

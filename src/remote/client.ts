@@ -4,7 +4,19 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { shellQuote as shq } from '../ssh/quote';
-import type { LockAnswer, ProbeAnswer, RemoteAnswer, StartAnswer, StatusAnswer, StopAnswer } from './types';
+import type {
+  LockAnswer,
+  LockRequest,
+  ProbeAnswer,
+  ProbeRequest,
+  RemoteAnswer,
+  StartAnswer,
+  StartRequest,
+  StatusAnswer,
+  StatusRequest,
+  StopAnswer,
+  StopRequest,
+} from './types';
 
 /** What the client needs of an SSH connection (src/ssh's NodeConnection has it). */
 export interface RemoteShell {
@@ -79,7 +91,7 @@ export class RemoteLib {
     this.uploaded = true;
   }
 
-  async call<T extends RemoteAnswer>(verb: string, input: Record<string, unknown>): Promise<T> {
+  async call<T extends RemoteAnswer>(verb: string, input: object): Promise<T> {
     const python = this.opts.python ?? 'python3';
     const line = `f=${this.remotePathWord()}; [ -f "$f" ] || exit ${MISSING_LIB}; exec ${shq(python)} "$f" ${verb}`;
     const stdin = JSON.stringify({ cluster: this.opts.cluster, storage: this.opts.storage ?? null, ...input });
@@ -112,22 +124,22 @@ export class RemoteLib {
     return answer;
   }
 
-  probe(input: Record<string, unknown>): Promise<ProbeAnswer> {
+  probe(input: ProbeRequest): Promise<ProbeAnswer> {
     return this.call<ProbeAnswer>('probe', input);
   }
-  start(input: Record<string, unknown>): Promise<StartAnswer> {
+  start(input: StartRequest): Promise<StartAnswer> {
     return this.call<StartAnswer>('start', input);
   }
-  status(input: Record<string, unknown>): Promise<StatusAnswer> {
+  status(input: StatusRequest): Promise<StatusAnswer> {
     return this.call<StatusAnswer>('status', input);
   }
-  stop(input: Record<string, unknown> = {}): Promise<StopAnswer> {
+  stop(input: StopRequest = {}): Promise<StopAnswer> {
     return this.call<StopAnswer>('stop', input);
   }
-  lock(input: Record<string, unknown>): Promise<LockAnswer> {
+  lock(input: LockRequest): Promise<LockAnswer> {
     return this.call<LockAnswer>('lock', input);
   }
-  unlock(input: Record<string, unknown>): Promise<LockAnswer> {
+  unlock(input: LockRequest): Promise<LockAnswer> {
     return this.call<LockAnswer>('unlock', input);
   }
 }

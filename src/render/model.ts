@@ -1,5 +1,6 @@
 // What every view of a RunResult shows, as plain (unescaped) strings: the status line, the node and
 // plan rows, counts. Markdown and terminal renderers only differ in how they lay these out.
+import { RESOURCE_RAY_KEYS } from '../config/ray-keys';
 import type { Diagnostic, NodeSpec } from '../config/types';
 import type { Drift, NodeReport, PlanAction, PlanItem, RunResult } from '../engine/types';
 
@@ -74,7 +75,7 @@ export function statusLine(result: RunResult): string {
 /** A compact resources cell: `CPU 8, GPU 1, memory 7.5 GiB, object_store_memory 1.9 GiB, custom 2`. */
 export function formatResources(resources: Record<string, number> | undefined): string {
   if (!resources) return '';
-  const order = ['CPU', 'GPU', 'memory', 'object_store_memory'];
+  const order = RESOURCE_RAY_KEYS.map((k) => k.resource);
   const keys = Object.keys(resources)
     // Ray adds `node:<ip>` and `node:__internal_head__` to every node: noise in a table.
     .filter((k) => !k.startsWith('node:'))
@@ -115,10 +116,10 @@ export function formatDuration(ms: number): string {
 export function configuredResources(spec: NodeSpec | undefined): Record<string, number> | undefined {
   if (!spec) return undefined;
   const r: Record<string, number> = {};
-  if (spec.ray.numCpus !== undefined) r.CPU = spec.ray.numCpus;
-  if (spec.ray.numGpus !== undefined) r.GPU = spec.ray.numGpus;
-  if (spec.ray.memory !== undefined) r.memory = spec.ray.memory;
-  if (spec.ray.objectStoreMemory !== undefined) r.object_store_memory = spec.ray.objectStoreMemory;
+  for (const { model, resource } of RESOURCE_RAY_KEYS) {
+    const value = spec.ray[model];
+    if (typeof value === 'number') r[resource] = value;
+  }
   Object.assign(r, spec.ray.resources ?? {});
   return Object.keys(r).length ? r : undefined;
 }
