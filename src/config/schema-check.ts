@@ -87,7 +87,6 @@ function wrongValue(error: ErrorObject, path: string, index: SourceIndex): { mes
 function unknownKeyHint(key: string, sectionPath: string): string {
   const section = sectionOf(sectionPath);
   const allowed = KEYS_BY_SECTION[section] ?? [];
-  if (key === '<<') return 'YAML merge keys (<<) are not supported: write the keys out';
   if (/private|identity/i.test(key)) {
     return 'private keys do not belong in the config: pass them with the ssh-private-key input or --identity; `sshkey` under users takes the matching PUBLIC key line';
   }

@@ -84,6 +84,8 @@ export const configSchema = {
   type: 'object',
   required: ['nodes'],
   additionalProperties: false,
+  // `x-worker-defaults: &worker_defaults ...`: a place for anchors to share, as docker compose has.
+  patternProperties: { '^x-': {} },
   'x-expected': 'a mapping with `nodes:` and optionally `ray_spec:`',
   properties: {
     ray_spec: {

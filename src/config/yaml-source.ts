@@ -4,7 +4,7 @@
 import { LineCounter, parseAllDocuments, isAlias, isMap, isScalar, isSeq, Scalar, visit } from 'yaml';
 import type { Document, Node as YamlNode, YAMLError } from 'yaml';
 import type { Diagnostic, SourcePos } from './types';
-import { formatPath, type PathSegment } from './paths';
+import { joinPath } from './paths';
 
 interface Spot {
   key: number;
@@ -94,9 +94,35 @@ export interface YamlSource {
   diagnostics: Diagnostic[];
 }
 
-// Aliases can expand exponentially ("billion laughs") or refer to themselves; a config never needs many.
-const MAX_ALIASES = 100;
+// Aliases can expand exponentially ("billion laughs"): any number of them is fine, but the tree they
+// expand to is bounded by the size of what is written (ten times it, and at least 100,000 values),
+// so a bomb stops early while a config that shares settings with anchors never comes near it.
+const MIN_EXPANDED_VALUES = 100_000;
+const EXPANSION_FACTOR = 10;
 const MAX_DEPTH = 64;
+
+/**
+ * Anchors by name, in document order, and the number of values written: one walk of the document.
+ * (yaml's own Alias.resolve walks the whole document for every alias: quadratic on big configs.)
+ */
+function anchorsOf(doc: Document.Parsed): { anchors: Map<string, YamlNode[]>; written: number } {
+  const anchors = new Map<string, YamlNode[]>();
+  let written = 0;
+  visit(doc, (_key, node) => {
+    if (!isScalar(node) && !isMap(node) && !isSeq(node)) return;
+    written += 1;
+    const name = node.anchor;
+    if (name) anchors.set(name, [...(anchors.get(name) ?? []), node as YamlNode]);
+  });
+  return { anchors, written };
+}
+
+/** The anchor an alias refers to: the last one of that name before it. */
+function resolveAlias(anchors: Map<string, YamlNode[]>, name: string, at: number): YamlNode | undefined {
+  let found: YamlNode | undefined;
+  for (const node of anchors.get(name) ?? []) if ((node.range?.[0] ?? 0) < at) found = node;
+  return found;
+}
 
 export function readYaml(input: string, file: string): YamlSource {
   // Editors show a byte-order mark as nothing; columns must not count it.
@@ -175,13 +201,31 @@ export function readYaml(input: string, file: string): YamlSource {
     return { index, diagnostics };
   }
 
-  let aliases = 0;
-  const toPlain = (node: YamlNode | null | undefined, segments: PathSegment[], depth: number): unknown => {
-    if (node === null || node === undefined) return null;
+  const { anchors, written } = anchorsOf(doc);
+  const maxExpanded = Math.max(MIN_EXPANDED_VALUES, EXPANSION_FACTOR * written);
+  let expanded = 0;
+  let bombReported = false;
+  // The anchors being expanded right now: an alias to one of them refers to itself.
+  const expanding = new Set<YamlNode>();
+  const tooBig = (node: YamlNode) => {
+    if (!bombReported)
+      error(
+        node.range?.[0] ?? 0,
+        `too many aliases: they expand to more than ${maxExpanded.toLocaleString('en')} values`,
+        'an alias refers to a list or mapping that itself repeats aliases (an "alias bomb"): write the values out',
+      );
+    bombReported = true;
+  };
+
+  const toPlain = (node: YamlNode | null | undefined, path: string, depth: number): unknown => {
+    if (node === null || node === undefined || bombReported) return null;
+    if (++expanded > maxExpanded) {
+      tooBig(node);
+      return null;
+    }
     if (depth > MAX_DEPTH) return null;
     if (isAlias(node)) {
-      aliases += 1;
-      const target = node.resolve(doc);
+      const target = resolveAlias(anchors, node.source, node.range?.[0] ?? 0);
       if (!target) {
         error(
           node.range?.[0] ?? 0,
@@ -190,24 +234,38 @@ export function readYaml(input: string, file: string): YamlSource {
         );
         return null;
       }
-      if (aliases > MAX_ALIASES) {
-        if (aliases === MAX_ALIASES + 1)
-          error(node.range?.[0] ?? 0, `too many aliases (more than ${MAX_ALIASES})`, 'write the values out');
+      if (expanding.has(target)) {
+        error(
+          node.range?.[0] ?? 0,
+          `alias *${node.source} refers to itself (it is inside its own anchor &${node.source})`,
+          'move the anchor to a value that does not contain the alias',
+        );
         return null;
       }
-      return toPlain(target, segments, depth + 1);
+      return toPlain(target, path, depth + 1);
     }
     if (isScalar(node)) return node.value;
+    if (!node.anchor) return collection(node, path, depth);
+    expanding.add(node);
+    try {
+      return collection(node, path, depth);
+    } finally {
+      expanding.delete(node);
+    }
+  };
+
+  const collection = (node: YamlNode, path: string, depth: number): unknown => {
     if (isSeq(node)) {
       return node.items.map((item, i) => {
-        const itemSegments = [...segments, i];
+        const itemPath = joinPath(path, i);
         const offset = (item as YamlNode | null)?.range?.[0] ?? node.range?.[0] ?? 0;
-        index.record(formatPath(itemSegments), { key: offset, value: offset });
-        return toPlain(item as YamlNode | null, itemSegments, depth + 1);
+        index.record(itemPath, { key: offset, value: offset });
+        return toPlain(item as YamlNode | null, itemPath, depth + 1);
       });
     }
     if (isMap(node)) {
       const out: Record<string, unknown> = {};
+      const merges: YamlNode[] = [];
       for (const pair of node.items) {
         const keyNode = pair.key as YamlNode | null;
         if (keyNode && !isScalar(keyNode)) {
@@ -218,28 +276,57 @@ export function readYaml(input: string, file: string): YamlSource {
           );
           continue;
         }
+        // `<<: *defaults` (or a list of them): YAML's merge key, the usual way to share settings.
+        if (keyNode?.value === '<<' && keyNode.type === Scalar.PLAIN) {
+          if (pair.value) merges.push(pair.value as YamlNode);
+          continue;
+        }
         const key = String(keyNode?.value ?? '');
-        const keySegments = [...segments, key];
+        const keyPath = joinPath(path, key);
         const keyOffset = keyNode?.range?.[0] ?? node.range?.[0] ?? 0;
         const valueNode = pair.value as YamlNode | null;
         // `storage:` with nothing after it: point at the key, not at the empty spot after the colon.
         const emptyValue =
           !valueNode ||
           (isScalar(valueNode) && valueNode.value === null && valueNode.range?.[0] === valueNode.range?.[1]);
-        index.record(formatPath(keySegments), {
+        index.record(keyPath, {
           key: keyOffset,
           value: emptyValue ? keyOffset : (valueNode.range?.[0] ?? keyOffset),
         });
         if (key === '__proto__') continue;
-        out[key] = toPlain(valueNode, keySegments, depth + 1);
+        out[key] = toPlain(valueNode, keyPath, depth + 1);
+      }
+      // Keys written here win over merged ones, and an earlier merged mapping over a later one.
+      // Merged values keep the positions of where they are written (the anchor's lines).
+      for (const source of merges.flatMap((m) => (isSeq(m) ? (m.items as YamlNode[]) : [m]))) {
+        const merged = mergeSource(source, path, depth);
+        for (const [key, value] of Object.entries(merged ?? {})) if (!(key in out)) out[key] = value;
       }
       return out;
     }
     return null;
   };
 
+  /** The mapping a `<<` value brings in, expanded under the merging mapping's path. */
+  const mergeSource = (source: YamlNode, path: string, depth: number): Record<string, unknown> | undefined => {
+    const target = isAlias(source) ? resolveAlias(anchors, source.source, source.range?.[0] ?? 0) : source;
+    if (target && !isMap(target)) {
+      error(
+        source.range?.[0] ?? 0,
+        '`<<` merges a mapping, but this is ' + (isSeq(target) ? 'a list' : 'a single value'),
+        'write `<<: *name` where `&name` is on a mapping, or `<<: [*a, *b]` for several',
+      );
+      return undefined;
+    }
+    const value = toPlain(source, path, depth + 1);
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  };
+
   index.record('', { key: doc.contents.range[0], value: doc.contents.range[0] });
-  const root = toPlain(doc.contents, [], 0);
+  const root = toPlain(doc.contents, '', 0);
+  if (bombReported) return { index, diagnostics: dedupeByPosition(diagnostics) };
   return { root, index, diagnostics: dedupeByPosition(diagnostics) };
 }
 
