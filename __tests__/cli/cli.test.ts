@@ -54,6 +54,7 @@ describe('nokube ray arguments', () => {
       '--user',
       'ray',
       '--insecure-skip-host-key-check',
+      '--allow-missing-env',
       '--concurrency',
       '4',
       '--timeout',
@@ -72,6 +73,7 @@ describe('nokube ray arguments', () => {
         timeoutSec: 60,
         previous: undefined,
         offline: false,
+        allowMissingEnv: true,
         json: true,
       },
     });

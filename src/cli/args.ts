@@ -19,6 +19,8 @@ Options:
   --timeout S                      seconds per node for one command (default: 300)
   --previous FILE                  plan: compare against this config instead of the live cluster
   --offline                        plan: do not contact the nodes
+  --allow-missing-env              an unset \${NAME} in a credential is a warning, not an error
+                                   (always so for plan --offline)
   --json                           print one JSON document (keys: the Action's outputs)
   -h, --help                       this help
   --version                        the version
@@ -41,6 +43,7 @@ export interface CliSettings {
   timeoutSec: number;
   previous?: string;
   offline: boolean;
+  allowMissingEnv: boolean;
   json: boolean;
 }
 
@@ -65,6 +68,7 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
         timeout: { type: 'string' },
         previous: { type: 'string' },
         offline: { type: 'boolean' },
+        'allow-missing-env': { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -95,6 +99,7 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
       timeoutSec: positiveInt(values.timeout, 300, '--timeout'),
       previous: values.previous,
       offline: !!values.offline,
+      allowMissingEnv: !!values['allow-missing-env'],
       json: !!values.json,
     },
   };

@@ -133,6 +133,7 @@ function buildOptions(
     concurrency: s.concurrency,
     timeoutSec: s.timeoutSec,
     env,
+    allowMissingEnv: s.allowMissingEnv,
     remoteLibDir: findRemoteLibDir(__dirname),
     reporter,
     previousConfigText,

@@ -1,9 +1,9 @@
 // Checks on one node that the schema cannot express: ssh_url form, head-only keys, the head's three
 // ports, resource and label names, storage path, users and their credentials, host key.
 import { isIP } from 'node:net';
-import { checkReferences, hasCredentialRefs } from './credentials';
+import { checkReferences, findCredentialRefs, hasCredentialRefs } from './credentials';
 import type { Findings } from './diagnostics';
-import { checkHostKey, checkPublicKeyLine } from './keys';
+import { checkHostKey, checkPublicKeyLine, PRIVATE_KEY_HINT } from './keys';
 import { asInteger, asList, asMap, asString, type PlainMap } from './plain';
 import { joinPath } from './paths';
 import { parseSshUrl } from './ssh-url';
@@ -18,6 +18,10 @@ export interface NodeCheckContext {
   /** Paths the shape check already reported: not reported twice. */
   shapeProblems: Set<string>;
   defaultUser?: string;
+  /** The environment `${NAME}` references are read from; without it they are only checked for syntax. */
+  env?: Record<string, string | undefined>;
+  /** An unset variable is a warning, not an error (an offline plan, where secrets are absent by design). */
+  allowMissingEnv?: boolean;
   /** `ray_spec.dashboard_port` when valid. */
   clusterDashboardPort?: number;
 }
@@ -270,7 +274,16 @@ function checkUsers(node: PlainMap, at: string, ctx: NodeCheckContext): void {
     const userid = asString(user.userid);
     if (userid !== undefined && !ctx.shapeProblems.has(`${path}.userid`)) {
       reportReferences(userid, `${path}.userid`, ctx, true);
-      if (!userid.includes('${') && /[\s@:/]/.test(userid)) {
+      const bare = bareReference(userid);
+      if (bare)
+        ctx.findings.warning(
+          `${path}.userid`,
+          `\`$${bare}\` is not read from the environment: the login name is "$${bare}"`,
+          {
+            hint: BRACES_HINT(bare),
+          },
+        );
+      else if (!userid.includes('${') && /[\s@:/]/.test(userid)) {
         ctx.findings.error(`${path}.userid`, `"${userid.slice(0, 40)}" is not a login name`, {
           hint: 'only the user name, e.g. deploy (no spaces, @, : or /)',
         });
@@ -280,7 +293,16 @@ function checkUsers(node: PlainMap, at: string, ctx: NodeCheckContext): void {
     const password = asString(user.password);
     if (password !== undefined && !ctx.shapeProblems.has(`${path}.password`) && !looksLikePrivateKey(password)) {
       reportReferences(password, `${path}.password`, ctx, false);
-      if (!hasCredentialRefs(password) && !password.includes('${')) {
+      const bare = bareReference(password);
+      if (bare) {
+        ctx.findings.warning(
+          `${path}.password`,
+          `\`$${bare}\` is not read from the environment: the password is this text as written`,
+          {
+            hint: BRACES_HINT(bare),
+          },
+        );
+      } else if (!hasCredentialRefs(password) && !password.includes('${')) {
         ctx.findings.warning(`${path}.password`, 'a plaintext password is written in the config', {
           hint: 'use password: ${ENV_NAME} and map a secret into that variable (or better, use sshkey)',
         });
@@ -292,20 +314,56 @@ function checkUsers(node: PlainMap, at: string, ctx: NodeCheckContext): void {
       if (sshkey.includes('${')) reportReferences(sshkey, `${path}.sshkey`, ctx, true);
       else {
         const problem = checkPublicKeyLine(sshkey);
-        if (problem) ctx.findings.error(`${path}.sshkey`, problem.message, { hint: problem.hint });
+        const bare = bareReference(sshkey);
+        if (problem)
+          ctx.findings.error(`${path}.sshkey`, problem.message, { hint: bare ? BRACES_HINT(bare) : problem.hint });
       }
     }
   });
 }
 
+/**
+ * Malformed `${...}` always; with an environment, also every variable that is unset (or empty: a
+ * missing GitHub secret maps to "") and any that holds a private key.
+ */
 function reportReferences(value: string, path: string, ctx: NodeCheckContext, showNames: boolean): void {
-  for (const problem of checkReferences(value, showNames)) {
+  const problems = checkReferences(value, showNames);
+  for (const problem of problems) {
     ctx.findings.error(path, problem.message, {
       hint: problem.hint,
       pos: referencePosition(ctx.index, path, value, problem.offset),
     });
   }
+  if (!ctx.env || problems.length > 0) return;
+  const field = path.replace(/^nodes\[\d+\]\./, '');
+  for (const name of findCredentialRefs(value)) {
+    const pos = referencePosition(ctx.index, path, value, value.indexOf(`\${${name}}`));
+    const resolved = ctx.env[name];
+    if (resolved === undefined || resolved === '') {
+      const report = ctx.allowMissingEnv ? ctx.findings.warning : ctx.findings.error;
+      report.call(ctx.findings, path, `environment variable ${name} is not set (${field} reads it)`, {
+        pos,
+        hint: ctx.allowMissingEnv
+          ? 'fine for an offline plan; start, status and stop need it'
+          : `set it (export ${name}=...), or in a workflow map a secret into it: env: ${name}: \${{ secrets.${name} }}; --allow-missing-env (the allow-missing-env input) makes this a warning for an offline plan`,
+      });
+    } else if (looksLikePrivateKey(resolved)) {
+      ctx.findings.error(path, `environment variable ${name} holds a private key (not shown)`, {
+        pos,
+        hint: field.endsWith('sshkey')
+          ? `sshkey takes the PUBLIC key line (ssh-keygen -y -f KEYFILE prints it); ${PRIVATE_KEY_HINT}`
+          : PRIVATE_KEY_HINT,
+      });
+    }
+  }
 }
+
+/** `$RAY_PW` (no braces), which is not expanded: the name, or undefined. `$$` and `${` are not it. */
+function bareReference(value: string): string | undefined {
+  return /(?:^|[^$])\$([A-Za-z_][A-Za-z0-9_]*)/.exec(value)?.[1];
+}
+
+const BRACES_HINT = (name: string) => `only \${NAME} with braces is read from the environment: write "\${${name}}"`;
 
 /** Points at the `${` itself: the n-th `${` after where the value starts in the text. */
 function referencePosition(

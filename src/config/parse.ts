@@ -1,4 +1,5 @@
-// parseConfig: ray-config.yaml text -> typed config + every finding at once. Pure: no I/O, no env.
+// parseConfig: ray-config.yaml text -> typed config + every finding at once. Pure: no I/O; the
+// environment only as given in the options.
 import { Findings, sortDiagnostics } from './diagnostics';
 import { findPrivateKeys, PRIVATE_KEY_HINT } from './keys';
 import { buildConfig } from './model';
@@ -12,6 +13,13 @@ import { readYaml } from './yaml-source';
 export interface ParseOptions {
   /** Login user for nodes without `users` (ssh-user input / --user); without it such nodes get a warning. */
   defaultUser?: string;
+  /**
+   * The environment credentials' `${NAME}` are read from (the front end passes it; parsing stays pure).
+   * Without it references are checked for syntax only.
+   */
+  env?: Record<string, string | undefined>;
+  /** An unset `${NAME}` is a warning instead of an error (an offline plan: secrets are absent by design). */
+  allowMissingEnv?: boolean;
 }
 
 export function parseConfig(text: string, file: string, opts: ParseOptions = {}): ParseResult {

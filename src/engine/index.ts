@@ -13,7 +13,11 @@ export { offlinePlan, livePlan, countChanges } from './plan';
 export { assessCluster } from './health';
 
 export async function run(options: RunOptions): Promise<RunResult> {
-  const parsed = loadConfig(options.configPath, { defaultUser: options.ssh.defaultUser });
+  const parsed = loadConfig(options.configPath, {
+    defaultUser: options.ssh.defaultUser,
+    env: options.env,
+    allowMissingEnv: options.allowMissingEnv || (options.command === 'plan' && options.offline === true),
+  });
   if (!parsed.config) {
     const result = emptyResult(options.command, options.configPath, parsed.diagnostics);
     result.ok = false;
