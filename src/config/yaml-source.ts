@@ -5,6 +5,7 @@ import { LineCounter, parseAllDocuments, isAlias, isMap, isScalar, isSeq, Scalar
 import type { Document, Node as YamlNode, YAMLError } from 'yaml';
 import type { Diagnostic, SourcePos } from './types';
 import { joinPath } from './paths';
+import { KEYS_BY_SECTION } from './schema';
 
 interface Spot {
   key: number;
@@ -126,7 +127,9 @@ function resolveAlias(anchors: Map<string, YamlNode[]>, name: string, at: number
 
 export function readYaml(input: string, file: string): YamlSource {
   // Editors show a byte-order mark as nothing; columns must not count it.
-  const text = input.replace(/^\uFEFF/, '');
+  // Lone CR line endings (old Mac editors) are one line to YAML: read them as line breaks. Same
+  // length, so every offset still points into the user's file.
+  const text = input.replace(/^\uFEFF/, '').replace(/\r(?!\n)/g, '\n');
   const lines = new LineCounter();
   const index = new SourceIndex(text, lines);
   const diagnostics: Diagnostic[] = [];
@@ -266,7 +269,14 @@ export function readYaml(input: string, file: string): YamlSource {
     if (isMap(node)) {
       const out: Record<string, unknown> = {};
       const merges: YamlNode[] = [];
-      for (const pair of node.items) {
+      // A key written twice (reported above): the later one is used, as YAML loaders do, and only it
+      // is recorded, so later findings point at the value that is used.
+      const last = new Map<unknown, number>();
+      node.items.forEach((pair, i) => {
+        if (isScalar(pair.key)) last.set(pair.key.value, i);
+      });
+      for (const [i, pair] of node.items.entries()) {
+        if (isScalar(pair.key) && last.get(pair.key.value) !== i) continue;
         const keyNode = pair.key as YamlNode | null;
         if (keyNode && !isScalar(keyNode)) {
           error(
@@ -342,6 +352,10 @@ function describeYamlError(
   doc: Document.Parsed,
 ): { offset: number; words: Words } | undefined {
   const [start, end] = problem.pos;
+  if (problem.code !== 'DUPLICATE_KEY') {
+    const slip = commonSlip(text, start);
+    if (slip) return slip;
+  }
   switch (problem.code) {
     case 'TAB_AS_INDENT':
       return {
@@ -357,7 +371,7 @@ function describeYamlError(
         offset: start,
         words: {
           message: `key \`${key}\` appears twice in the same mapping`,
-          hint: 'YAML keeps only one of them: remove or rename the other',
+          hint: 'the later one is used: remove or rename one of them',
         },
       };
     }
@@ -442,6 +456,64 @@ function describeYamlError(
       hint: 'check the indentation (spaces only) and the quoting on this line and the one above',
     },
   };
+}
+
+const KNOWN_KEYS = new Set(Object.values(KEYS_BY_SECTION).flat());
+
+/** The line holding an offset: its start offset and its text. */
+function lineAt(text: string, offset: number): { start: number; line: string } {
+  const start = text.lastIndexOf('\n', offset - 1) + 1;
+  const end = text.indexOf('\n', offset);
+  return { start, line: text.slice(start, end < 0 ? undefined : end) };
+}
+
+/**
+ * The slips people make every day, which the parser reports in its own terms or on a later line:
+ * an unquoted `[IPv6]:port`, `name:ray-head` (no space after the colon), `ray_config: port: 10001`
+ * (a mapping on the key's own line).
+ */
+function commonSlip(text: string, offset: number): { offset: number; words: Words } | undefined {
+  const { start, line } = lineAt(text, offset);
+
+  const ipv6 = /^(\s*(?:-\s+)?[\w-]+:\s+)(\[[\w.%]*:[\w:.%]*\])(:\d*)?\s*(#.*)?$/.exec(line);
+  if (ipv6) {
+    return {
+      offset: start + ipv6[1]!.length,
+      words: {
+        message: `an IPv6 address in brackets must be quoted: YAML reads ${ipv6[2]} as a list`,
+        hint: `put it in quotes: "${ipv6[2]}${ipv6[3] ?? ''}"`,
+      },
+    };
+  }
+
+  const inline = /^(\s*(?:-\s+)?)([\w-]+):\s+([\w-]+):\s+(\S.*)$/.exec(line);
+  if (inline && KNOWN_KEYS.has(inline[3]!)) {
+    return {
+      offset: start + line.indexOf(inline[3]!, inline[1]!.length + inline[2]!.length + 1),
+      words: {
+        message: `\`${inline[3]}\` is a key inside ${inline[2]}, so it needs its own line`,
+        hint: `write \`${inline[2]}:\` alone, then \`${inline[3]}: ${inline[4]!.trim()}\` on the next line, indented two more spaces (or \`${inline[2]}: {${inline[3]}: ${inline[4]!.trim()}}\`)`,
+      },
+    };
+  }
+
+  // `name:ray-head` is one plain word to YAML; the parser trips over it on this line or the next.
+  for (let at = start, n = 0; at > 0 || n === 0; n++) {
+    const here = lineAt(text, at);
+    const glued = /^(\s*(?:-\s+)?)([\w-]+):([^\s/:][^\s]*)\s*(#.*)?$/.exec(here.line);
+    if (glued && KNOWN_KEYS.has(glued[2]!)) {
+      return {
+        offset: here.start + glued[1]!.length,
+        words: {
+          message: `\`${glued[2]}:${glued[3]}\` has no space after the colon, so YAML reads it as one word, not a key and its value`,
+          hint: `add a space after the colon: \`${glued[2]}: ${glued[3]}\``,
+        },
+      };
+    }
+    if (n >= 2 || here.start === 0) break;
+    at = here.start - 1;
+  }
+  return undefined;
 }
 
 /** The unclosed quote is where the string starts, not where the file ends. */
