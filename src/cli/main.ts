@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { version } from '../../package.json';
-import { formatDiagnostic } from '../config';
+import { errorsFirst, formatDiagnostic } from '../config';
 import { run } from '../engine';
 import type { PrivateKeySource, RunOptions, RunResult } from '../engine/types';
 import { findRemoteLibDir } from '../remote/locate';
@@ -62,7 +62,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     if (result.warnings.length) doc.warnings = result.warnings;
     io.stdout(mask.apply(JSON.stringify(doc, null, 2)) + '\n');
   } else {
-    for (const d of result.diagnostics) io.stderr(formatDiagnostic(d) + '\n');
+    for (const d of errorsFirst(result.diagnostics)) io.stderr(formatDiagnostic(d) + '\n');
     if (!invalid) io.stdout(mask.apply(renderTerminal(result, { color: io.isTTY && !io.env.NO_COLOR })) + '\n');
   }
   return exitCode(result, invalid);

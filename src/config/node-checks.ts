@@ -249,7 +249,7 @@ function checkUsers(node: PlainMap, at: string, ctx: NodeCheckContext): void {
   const users = asList(node.users);
   if (users.length === 0 && node.users !== undefined && !Array.isArray(node.users) && node.users !== null) return;
   if (users.length === 0 && !ctx.defaultUser) {
-    ctx.findings.warning(at, 'this node has no users and no default login user was given', {
+    ctx.findings.warning(at, 'no users and no default login user was given', {
       hint: 'add users: - userid: NAME (with sshkey or password), or pass --user / the ssh-user input',
     });
   }

@@ -1,6 +1,6 @@
 // parseConfig: ray-config.yaml text -> typed config + every finding at once. Pure: no I/O; the
 // environment only as given in the options.
-import { Findings, sortDiagnostics } from './diagnostics';
+import { Findings, groupWarnings, sortDiagnostics } from './diagnostics';
 import { findPrivateKeys, PRIVATE_KEY_HINT } from './keys';
 import { buildConfig } from './model';
 import { nodeIndexOf } from './paths';
@@ -41,7 +41,9 @@ export function parseConfig(text: string, file: string, opts: ParseOptions = {})
     checkSemantics(source.root, source.index, findings, shapeProblems, opts);
   }
 
-  const diagnostics = sortDiagnostics(nameNodes([...source.diagnostics, ...findings.list], source.root));
+  const diagnostics = groupWarnings(
+    sortDiagnostics(nameNodes([...source.diagnostics, ...findings.list], source.root)),
+  );
   const result: ParseResult = { diagnostics };
   if (readable && !diagnostics.some((d) => d.severity === 'error')) {
     result.config = buildConfig(source.root as PlainMap, file, source.index);

@@ -24,6 +24,8 @@ export interface Diagnostic {
   hint?: string;
   /** The node the finding is about, when there is one. */
   node?: string;
+  /** A warning said once for several nodes (placed at the first): every node it applies to. */
+  nodes?: string[];
 }
 
 /** A login identity for a node; credentials may hold `${NAME}` references, resolved at connect time. */
