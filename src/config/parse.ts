@@ -41,9 +41,7 @@ export function parseConfig(text: string, file: string, opts: ParseOptions = {})
     checkSemantics(source.root, source.index, findings, shapeProblems, opts);
   }
 
-  const diagnostics = groupWarnings(
-    sortDiagnostics(nameNodes([...source.diagnostics, ...findings.list], source.root)),
-  );
+  const diagnostics = groupWarnings(sortDiagnostics(nameNodes([...source.diagnostics, ...findings.list], source.root)));
   const result: ParseResult = { diagnostics };
   if (readable && !diagnostics.some((d) => d.severity === 'error')) {
     result.config = buildConfig(source.root as PlainMap, file, source.index);
