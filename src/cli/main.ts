@@ -11,6 +11,7 @@ import { runErrors, runOutputs } from '../render/outputs';
 import { renderTerminal } from '../render';
 import { USAGE, UsageError, parseCliArgs, type CliSettings } from './args';
 import { SecretMask } from '../render/secret-mask';
+import { bashCompletion, zshCompletion } from './completion';
 import { terminalReporter } from './reporter';
 
 export interface CliIO {
@@ -27,7 +28,11 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   try {
     const parsed = parseCliArgs(argv);
     if ('help' in parsed) {
-      io.stdout(USAGE + '\n');
+      io.stdout(parsed.help + '\n');
+      return 0;
+    }
+    if ('completion' in parsed) {
+      io.stdout(parsed.completion === 'bash' ? bashCompletion() : zshCompletion());
       return 0;
     }
     if ('version' in parsed) {
