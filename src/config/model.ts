@@ -18,8 +18,13 @@ export function buildConfig(root: PlainMap, file: string, index: SourceIndex): C
     nodes,
     head,
     workers: nodes.filter((n) => n.role === 'worker'),
-    positions: index.keyPositions(),
   };
+  // Computed when first read: a line:col for every key of a 5 MB config is most of its validate time.
+  let positions: ClusterConfig['positions'];
+  Object.defineProperty(config, 'positions', {
+    enumerable: true,
+    get: () => (positions ??= index.keyPositions()),
+  });
   if (typeof raySpec.max_workers === 'number') config.maxWorkers = raySpec.max_workers;
   if (typeof raySpec.ray_version === 'string') config.rayVersion = raySpec.ray_version;
   if (typeof raySpec.python === 'string') config.python = raySpec.python;
