@@ -3,9 +3,10 @@
 // shell completion scripts (completion.ts), so they never disagree.
 import { parseArgs } from 'node:util';
 import { closestMatch } from '../config/did-you-mean';
+import { COMMANDS, DEFAULT_CONCURRENCY, DEFAULT_CONFIG, DEFAULT_TIMEOUT_SEC } from '../engine/defaults';
 import type { Command } from '../engine/types';
 
-export const COMMANDS: Command[] = ['validate', 'plan', 'start', 'status', 'stop'];
+export { COMMANDS };
 
 /** What each command does, in one line (help and completion). */
 export const COMMAND_WORDS: Record<Command, string> = {
@@ -16,7 +17,7 @@ export const COMMAND_WORDS: Record<Command, string> = {
   stop: "stop the cluster's Ray on every node",
 };
 
-const CONNECTING: Command[] = ['plan', 'start', 'status', 'stop'];
+const CONNECTING: readonly Command[] = ['plan', 'start', 'status', 'stop'];
 
 export interface FlagSpec {
   name: string;
@@ -37,7 +38,7 @@ export const FLAGS: readonly FlagSpec[] = [
     short: 'c',
     value: 'FILE',
     file: true,
-    help: 'cluster config (default: ray-config.yaml)',
+    help: `cluster config (default: ${DEFAULT_CONFIG})`,
     commands: COMMANDS,
   },
   {
@@ -68,8 +69,18 @@ export const FLAGS: readonly FlagSpec[] = [
     help: 'connect to hosts whose key is not known (not recommended)',
     commands: CONNECTING,
   },
-  { name: 'concurrency', value: 'N', help: 'nodes worked on at once (default: 16)', commands: CONNECTING },
-  { name: 'timeout', value: 'S', help: 'seconds per node for one command (default: 300)', commands: CONNECTING },
+  {
+    name: 'concurrency',
+    value: 'N',
+    help: `nodes worked on at once (default: ${DEFAULT_CONCURRENCY})`,
+    commands: CONNECTING,
+  },
+  {
+    name: 'timeout',
+    value: 'S',
+    help: `seconds per node for one command (default: ${DEFAULT_TIMEOUT_SEC})`,
+    commands: CONNECTING,
+  },
   {
     name: 'previous',
     value: 'FILE',
@@ -230,13 +241,13 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
   return {
     settings: {
       command: command as Command,
-      config: text('config') ?? 'ray-config.yaml',
+      config: text('config') ?? DEFAULT_CONFIG,
       identities: (values.identity as string[] | undefined) ?? [],
       knownHosts: text('known-hosts'),
       user: text('user'),
       insecureSkipHostKeyCheck: !!values['insecure-skip-host-key-check'],
-      concurrency: positiveInt(text('concurrency'), 16, '--concurrency'),
-      timeoutSec: positiveInt(text('timeout'), 300, '--timeout'),
+      concurrency: positiveInt(text('concurrency'), DEFAULT_CONCURRENCY, '--concurrency'),
+      timeoutSec: positiveInt(text('timeout'), DEFAULT_TIMEOUT_SEC, '--timeout'),
       previous: text('previous'),
       offline: !!values.offline,
       allowMissingEnv: !!values['allow-missing-env'],
