@@ -621,15 +621,23 @@ def _label_arg(labels, ray_version):
     return ",".join("%s=%s" % kv for kv in items)
 
 
+def head_port(args, key):
+    """A head port from the engine's arguments: the engine fills in every default (none here)."""
+    value = (args or {}).get(key)
+    if value is None:
+        raise Fail("head start needs %s in its arguments" % key)
+    return int(value)
+
+
 def build_start_argv(role, args, temp_dir, head_address=None, ray_version=None, base=("ray",)):
-    """The `ray start` argv (a list: never a shell string)."""
+    """The `ray start` argv (a list: never a shell string). Flags follow src/config/ray-keys.ts."""
     a = dict(args or {})
     argv = list(base) + ["start"]
     if role == "head":
-        argv += ["--head", "--port=%d" % int(a.get("gcs_port") or 6379)]
+        argv += ["--head", "--port=%d" % head_port(a, "gcs_port")]
         if a.get("port") is not None:
             argv.append("--ray-client-server-port=%d" % int(a["port"]))
-        argv += ["--dashboard-host=0.0.0.0", "--dashboard-port=%d" % int(a.get("dashboard_port") or 8265),
+        argv += ["--dashboard-host=0.0.0.0", "--dashboard-port=%d" % head_port(a, "dashboard_port"),
                  "--include-dashboard=true"]
     elif role == "worker":
         if not head_address:
@@ -736,7 +744,8 @@ def verb_start(inp):
     cluster = cluster_name(inp)
     storage = storage_path(inp)
     role = inp.get("role")
-    args = inp.get("args") or {}
+    # the Ray arguments travel once, inside the spec stored as applied.json
+    args = (inp.get("applied") or {}).get("ray") or {}
     writable, err = storage_check(storage)
     if not writable:
         raise Fail(err)
@@ -762,8 +771,8 @@ def verb_start(inp):
     # ports we are about to bind: refuse early with a precise message
     wanted = []
     if role == "head":
-        wanted = [("gcs_port", int(args.get("gcs_port") or 6379)),
-                  ("dashboard_port", int(args.get("dashboard_port") or 8265))]
+        wanted = [("gcs_port", head_port(args, "gcs_port")),
+                  ("dashboard_port", head_port(args, "dashboard_port"))]
         if args.get("port") is not None:
             wanted.append(("port", int(args["port"])))
     if role == "worker" and inp.get("head_address"):
@@ -862,8 +871,8 @@ def verb_start(inp):
     runtime = {"temp_dir": temp, "role": role, "ray_version": ray["version"], "python": ray["python"],
                "python_version": ray["python_version"], "node_id": node_id, "auth": auth,
                "started_at": int(time.time()), "mark": cluster_mark(cluster, storage),
-               "dashboard_port": int(args.get("dashboard_port") or 8265) if role == "head" else None,
-               "gcs_port": int(args.get("gcs_port") or 6379) if role == "head" else None,
+               "dashboard_port": head_port(args, "dashboard_port") if role == "head" else None,
+               "gcs_port": head_port(args, "gcs_port") if role == "head" else None,
                "argv": argv[len(ray_cmd(ray)):]}
     write_json_atomic(os.path.join(state_dir(storage), "runtime.json"), runtime)
     write_json_atomic(os.path.join(state_dir(storage), "applied.json"), inp.get("applied") or {})
@@ -953,8 +962,9 @@ def verb_status(inp, pids=None):
         out["python_version"] = ray["python_version"] if ray else pyinfo.get("version")
     role = inp.get("role") or runtime.get("role")
     if pids and role == "head":
-        dport = int(inp.get("dashboard_port") or runtime.get("dashboard_port") or 8265)
-        gport = int(inp.get("gcs_port") or runtime.get("gcs_port") or 6379)
+        # the engine's ports win; a status without them reads what the head was started with
+        ports = dict(runtime, **{k: inp[k] for k in ("dashboard_port", "gcs_port") if inp.get(k)})
+        dport, gport = head_port(ports, "dashboard_port"), head_port(ports, "gcs_port")
         token_path = os.path.join(sd, "auth_token")
         token = read_token(token_path) if runtime.get("auth") == "token" else None
         try:

@@ -18,6 +18,10 @@
 //   NOKUBE_BENCH_OUT=FILE         also write the results as JSON (default bench-results.json in the pool dir)
 //   NOKUBE_BENCH_ONLY=a,b,...     figures to run: cold,keep,status,stop,plan,fanstatus,rayup,jump (default all)
 //   NOKUBE_BENCH_CLI=FILE         the CLI bundle to measure (default dist/cli/index.js)
+//   NOKUBE_BENCH_ACTION=FILE      the Action bundle to measure (default dist/index.js)
+//   NOKUBE_BENCH_ONLY=validate    only the config figures (no test hosts needed, no root): a
+//                                 1,000-node config and a 5 MB one, validated by the CLI and by the
+//                                 Action as the runner runs it, side by side, with peak memory
 //
 // Every figure is measured over the rounds with its baseline in the same round, the order of nokube
 // and baseline alternating round by round. Every wait is bounded in count and time; Ray is stopped
@@ -41,8 +45,11 @@ const SIZES = (process.env.NOKUBE_BENCH_SIZES || '3,8')
   .filter((n) => n >= 2);
 const RAY_UP = process.env.NOKUBE_BENCH_RAY_UP !== '0';
 const ONLY = new Set(
-  (process.env.NOKUBE_BENCH_ONLY || 'cold,keep,status,stop,plan,fanstatus,rayup,jump,rolling,install').split(','),
+  (process.env.NOKUBE_BENCH_ONLY || 'validate,cold,keep,status,stop,plan,fanstatus,rayup,jump,rolling,install').split(
+    ',',
+  ),
 );
+const ACTION = resolve(process.env.NOKUBE_BENCH_ACTION || join(ROOT, 'dist', 'index.js'));
 const VENV = process.env.NOKUBE_VENV || '/opt/nokube-venv';
 const STATE = `${process.env.NOKUBE_TESTHOSTS_BASE ?? '/var/lib'}/nokube-testhosts-${POOL}`;
 const WORK = join(STATE, 'bench');
@@ -145,6 +152,7 @@ async function killRay(n) {
 }
 
 let cleaning = false;
+let poolTouched = false;
 async function cleanup(reason) {
   if (cleaning) return;
   cleaning = true;
@@ -162,6 +170,7 @@ async function cleanup(reason) {
   if (hosts.length) {
     await Promise.race([killRay(Math.min(hosts.length, Math.max(...SIZES, 1))), sleep(30_000)]);
   }
+  if (!poolTouched) return; // the config figures alone never bring the pool up
   if (process.env.NOKUBE_BENCH_KEEP_HOSTS === '1') {
     log(`NOKUBE_BENCH_KEEP_HOSTS=1: pool ${POOL} left up (NOKUBE_TESTHOSTS_POOL=${POOL} ${TESTHOSTS} down)`);
   } else {
@@ -687,8 +696,140 @@ function rayUpTable(F) {
 // ---------------------------------------------------------------------------------------------
 // the benchmark
 
+// ---------------------------------------------------------------------------------------------
+// config figures: validate a big config in the CLI and in the Action (issue 12: 1,000 nodes < 1 s;
+// 5 MB < 10 s and < 300 MB in both)
+
+/** `nodes` workers sharing settings through a merge key, each with its own user and storage. */
+function bigConfig(nodes) {
+  const lines = [
+    '# yaml-language-server: $schema=../schema/ray-config.schema.json',
+    'ray_spec: {cluster_name: big, max_workers: 100000}',
+    'x-worker: &worker',
+    '  role: worker',
+    '  ray_config: {num_cpus: 4, object_store_memory: 1000000000, labels: {zone: eu-west-1a}}',
+    'nodes:',
+    '  - ssh_url: "10.0.0.1:22"',
+    '    name: ray-head',
+    '    role: head',
+    '    ray_config: {port: 10001, num_cpus: 8}',
+    '    users: [{userid: deploy, password: "${RAY_PASSWORD}"}]',
+  ];
+  for (let i = 1; i < nodes; i++) {
+    lines.push(
+      '  - <<: *worker',
+      `    ssh_url: "10.${1 + ((i >> 16) & 255)}.${(i >> 8) & 255}.${i & 255}:22"`,
+      `    name: ray-worker-${i}`,
+      `    storage: {type: local, path: /opt/nokube/data/ray/worker-${i}}`,
+      '    users:',
+      '      - userid: deploy',
+      '        password: "${RAY_PASSWORD}"',
+      `    host_key: "SHA256:${'A'.repeat(43)}"`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** Peak resident memory in MB from `/usr/bin/time -v` output. */
+const peakMb = (stderr) => Number(/Maximum resident set size \(kbytes\): (\d+)/.exec(stderr)?.[1] ?? NaN) / 1024;
+
+async function validateCli(file) {
+  const r = await run(['/usr/bin/time', '-v', process.execPath, CLI, 'ray', 'validate', '--config', file, '--json'], {
+    env: { ...process.env, RAY_PASSWORD: 'bench' },
+    timeoutMs: 900_000,
+  });
+  return { ...r, ok: r.code === 0 && parseJson(r)?.status !== undefined, mb: peakMb(r.stderr) };
+}
+
+async function validateAction(file) {
+  const dir = dirname(file);
+  const env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME ?? '/root',
+    GITHUB_ACTIONS: 'true',
+    GITHUB_OUTPUT: join(dir, 'action-output'),
+    GITHUB_STEP_SUMMARY: join(dir, 'action-summary.md'),
+    GITHUB_EVENT_NAME: 'push',
+    GITHUB_EVENT_PATH: join(dir, 'event.json'),
+    GITHUB_REPOSITORY: 'acme/cluster',
+    GITHUB_WORKSPACE: dir,
+    GITHUB_SHA: 'f00dfacecafebabe0123456789abcdef01234567',
+    GITHUB_RUN_ID: '1',
+    GITHUB_API_URL: 'http://127.0.0.1:9',
+    INPUT_COMMAND: 'validate',
+    INPUT_CONFIG: file.slice(dir.length + 1),
+    RAY_PASSWORD: 'bench',
+  };
+  writeFileSync(env.GITHUB_EVENT_PATH, '{}');
+  for (const f of [env.GITHUB_OUTPUT, env.GITHUB_STEP_SUMMARY]) writeFileSync(f, '');
+  const r = await run(['/usr/bin/time', '-v', process.execPath, ACTION], { env, timeoutMs: 900_000 });
+  const outputs = readFileSync(env.GITHUB_OUTPUT, 'utf8');
+  return { ...r, ok: r.code === 0 && /status/.test(outputs), mb: peakMb(r.stderr) };
+}
+
+async function validateFigures(results) {
+  const dir = join(process.env.NOKUBE_BENCH_VALIDATE_DIR || join(STATE, 'bench'), 'validate');
+  mkdirSync(dir, { recursive: true });
+  const rows = [];
+  // ~5 MB: each worker is about 300 bytes
+  for (const [label, nodes, target] of [
+    ['1,000 nodes', 1000, { s: 1, mb: undefined }],
+    ['5 MB', 17_000, { s: 10, mb: 300 }],
+  ]) {
+    const file = join(dir, `big-${nodes}.yaml`);
+    writeFileSync(file, bigConfig(nodes));
+    const size = readFileSync(file).length;
+    const cli = [];
+    const action = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      // alternate which goes first
+      const pair = round % 2 === 0 ? [validateCli, validateAction] : [validateAction, validateCli];
+      for (const f of pair) {
+        const r = await f(file);
+        if (!r.ok)
+          throw new Error(`validate ${label} (${f.name}) failed: ${r.stdout.slice(-1500)}${r.stderr.slice(-1500)}`);
+        (f === validateCli ? cli : action).push(r);
+      }
+      log(
+        `validate ${label}, round ${round + 1}: CLI ${fmtS(cli.at(-1).ms)} s ${cli.at(-1).mb.toFixed(0)} MB, Action ${fmtS(action.at(-1).ms)} s ${action.at(-1).mb.toFixed(0)} MB`,
+      );
+    }
+    const cliSt = stat(cli.map((r) => r.ms));
+    const actionSt = stat(action.map((r) => r.ms));
+    const cliMb = Math.max(...cli.map((r) => r.mb));
+    const actionMb = Math.max(...action.map((r) => r.mb));
+    const within = (st, mb) => st.median <= target.s * 1000 && (target.mb === undefined || mb <= target.mb);
+    results.figures[`validate_${nodes}`] = {
+      size,
+      cli: cli.map((r) => r.ms),
+      action: action.map((r) => r.ms),
+      cliMb,
+      actionMb,
+    };
+    rows.push(
+      `| validate ${label} (${(size / 1e6).toFixed(1)} MB, ${nodes} nodes) | ${fmt3(cliSt)} | ${cliMb.toFixed(0)} | ${fmt3(actionSt)} | ${actionMb.toFixed(0)} | ${(actionSt.median / cliSt.median).toFixed(2)}× | < ${target.s} s${target.mb ? `, < ${target.mb} MB` : ''} | ${within(cliSt, cliMb) && within(actionSt, actionMb) ? 'yes' : 'NO'} |`,
+    );
+  }
+  return [
+    '| figure | CLI s: median (min–max) | CLI peak MB | Action s: median (min–max) | Action peak MB | Action / CLI | target | ok |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    ...rows,
+  ].join('\n');
+}
+
 async function main() {
   const loadBefore = readFileSync('/proc/loadavg', 'utf8').trim();
+  if (ONLY.has('validate')) {
+    if (!existsSync(CLI) || !existsSync(ACTION))
+      throw new Error(`${CLI} or ${ACTION} is missing: run node scripts/bundle.mjs first`);
+    if (!existsSync('/usr/bin/time')) throw new Error('/usr/bin/time is missing (apt-get install time)');
+    const results = { rounds: ROUNDS, figures: {} };
+    const md = await validateFigures(results);
+    process.stdout.write(
+      `\n${md}\n\nload average before: ${loadBefore}; after: ${readFileSync('/proc/loadavg', 'utf8').trim()}\n`,
+    );
+    if (ONLY.size === 1) return md.includes('| NO |') ? false : true;
+  }
   if (process.getuid?.() !== 0) throw new Error('npm run bench needs root (test hosts are namespaces)');
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run node scripts/bundle.mjs first`);
   if (!existsSync('/usr/bin/time')) throw new Error('/usr/bin/time is missing (apt-get install time)');
@@ -701,6 +842,7 @@ async function main() {
       must(runSync(['apt-get', 'install', '-y', '-qq', 'rsync'], { env, timeoutMs: 300_000 }), 'apt-get install rsync');
     }
   }
+  poolTouched = true;
   const info = poolUp();
   hosts = info.hosts;
   client = info.client;

@@ -23,6 +23,7 @@ have pgrep || missing+=(procps)
 { have unshare && have nsenter && have setpriv && have flock; } || missing+=(util-linux)
 have ssh-keygen || missing+=(openssh-client)
 have rsync || missing+=(rsync)
+have zsh || missing+=(zsh) # the CLI's zsh completion script is checked with zsh -n
 /usr/bin/python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"

@@ -32,6 +32,7 @@ describe('action.yml', () => {
       'ssh-user': undefined,
       'known-hosts': undefined,
       'insecure-skip-host-key-check': 'false',
+      'allow-missing-env': 'false',
       'github-token': '${{ github.token }}',
       'comment-on-pr': 'true',
       'fail-on-unhealthy': 'true',

@@ -1,4 +1,5 @@
 // Hand-built cluster configs for the engine's pure parts (independent of the parser).
+import { withHeadDefaults } from '../../src/config/model';
 import { DEFAULT_ROLLOUT, type ClusterConfig, type NodeSpec } from '../../src/config/types';
 
 export function node(name: string, role: 'head' | 'worker', host: string, ray: NodeSpec['ray'] = {}): NodeSpec {
@@ -19,6 +20,8 @@ export function node(name: string, role: 'head' | 'worker', host: string, ray: N
 export function cluster(nodes: NodeSpec[], extra: Partial<ClusterConfig> = {}): ClusterConfig {
   nodes.forEach((n, i) => (n.index = i));
   const head = nodes.find((n) => n.role === 'head')!;
+  // As the parser's model does: the head's ports always filled in.
+  head.ray = withHeadDefaults(head.ray, extra.dashboardPort ?? 8265);
   return {
     file: 'ray-config.yaml',
     clusterName: 'default',

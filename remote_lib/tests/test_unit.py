@@ -44,9 +44,11 @@ def test_worker_argv_and_defaults(lib):
                                 ray_version="2.60.0")
     assert argv == ["ray", "start", "--address=h:6379", "--labels=nokube.io/node=w1", "--temp-dir=/t",
                     "--disable-usage-stats"]
-    head = lib.build_start_argv("head", {}, "/t")
-    assert "--port=6379" in head and "--dashboard-port=8265" in head
+    head = lib.build_start_argv("head", {"gcs_port": 6379, "dashboard_port": 8265}, "/t")
     assert not any(a.startswith("--ray-client-server-port") for a in head)
+    # defaults are the engine's (applied once, at the model): a head without its ports is refused
+    with pytest.raises(lib.Fail, match="gcs_port"):
+        lib.build_start_argv("head", {}, "/t")
     with pytest.raises(lib.Fail):
         lib.build_start_argv("worker", {}, "/t")
     with pytest.raises(lib.Fail):
@@ -252,5 +254,5 @@ def test_start_without_ray_fails_cleanly(lib_path, tmp_path):
     if p.returncode == 0:
         pytest.skip("/usr/bin/python3 has ray")
     out = run_lib(lib_path, "start", {"cluster": "c", "storage": str(tmp_path / "s"), "python": "/usr/bin/python3",
-                                      "role": "head", "args": {}, "applied": {}}, python="/usr/bin/python3", env=env)
+                                      "role": "head", "applied": {"ray": {}}}, python="/usr/bin/python3", env=env)
     assert out["ok"] is False and "Ray not found" in out["error"] and "hint" in out

@@ -21,6 +21,8 @@ export interface ActionInputs {
   proxyJump?: JumpHop[];
   knownHosts: string;
   insecureSkipHostKeyCheck: boolean;
+  /** An unset `${NAME}` in a credential is a warning (validate / plan without the secrets). */
+  allowMissingEnv: boolean;
   githubToken?: string;
   commentOnPr: boolean;
   failOnUnhealthy: boolean;
@@ -62,6 +64,7 @@ export function readInputs(secrets: SecretRegistry): ActionInputs {
     sshConfig: raw('ssh-config'),
     knownHosts: raw('known-hosts'),
     insecureSkipHostKeyCheck: bool('insecure-skip-host-key-check', false),
+    allowMissingEnv: bool('allow-missing-env', false),
     githubToken: token.trim() || undefined,
     commentOnPr: bool('comment-on-pr', true),
     failOnUnhealthy: bool('fail-on-unhealthy', true),

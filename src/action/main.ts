@@ -108,6 +108,8 @@ async function deploy(
     concurrency: inputs.concurrency,
     timeoutSec: inputs.timeoutSec,
     env: engineEnv(ctx.env),
+    // A pull request's plan runs where secrets are absent by design (always so from a fork).
+    allowMissingEnv: inputs.allowMissingEnv || (inputs.command === 'plan' && pr !== undefined),
     remoteLibDir: remoteLib.dir,
     reporter: actionReporter(secrets, (phase) => `nokube ray ${inputs.command}: ${phase}`),
     previousConfigText,

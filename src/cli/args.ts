@@ -1,5 +1,8 @@
 // `nokube ray <command> [flags]`: argv into typed CLI settings, or a usage error (exit 2).
+// One table of flags gives the parser, `nokube ray --help`, `nokube ray <command> --help` and the
+// shell completion scripts (completion.ts), so they never disagree.
 import { parseArgs } from 'node:util';
+import { closestMatch } from '../config/did-you-mean';
 import {
   CLI_ONLY_COMMANDS,
   COMMANDS as SHARED_COMMANDS,
@@ -13,48 +16,205 @@ import type { Command, JobAction } from '../engine/types';
 export const COMMANDS: readonly Command[] = [...SHARED_COMMANDS, ...CLI_ONLY_COMMANDS];
 export const ENV_FORMATS = ['sh', 'fish', 'json'] as const;
 
-export const USAGE = `Usage: nokube ray <validate|plan|start|status|stop> [options]
-       nokube ray job submit [options] [--working-dir DIR] [--runtime-env-json JSON] [--no-wait] -- ENTRYPOINT...
-       nokube ray job status|logs|stop JOB_ID [options]     nokube ray job list [options]
-       nokube ray exec [options] [--node NAME]... [--all | --workers] -- COMMAND...
-       nokube ray env [options] [--format sh|fish|json] [--show-token]
+/** What each command does, in one line (help and completion). */
+export const COMMAND_WORDS: Record<Command, string> = {
+  validate: 'check the config file, offline (exit 2 when invalid)',
+  plan: 'show what start would change (live with credentials, else against --previous)',
+  start: 'bring the cluster to the config: start, restart or stop nodes',
+  status: "show every node's state (exit 1 unless healthy)",
+  stop: "stop the cluster's Ray on every node",
+  job: 'submit | status | logs | stop | list Ray jobs through the head over SSH',
+  exec: 'run a command on nodes in their Ray environment (default: the head)',
+  env: "print the exports Ray's own tools need (addresses, auth mode, token)",
+};
 
-Deploy, check and stop a Ray cluster on your own machines over SSH, from one ray-config.yaml.
+/** Extra usage lines of commands that take words of their own. */
+const COMMAND_USAGE: Partial<Record<Command, string>> = {
+  job: `nokube ray job submit [options] [--working-dir DIR] [--runtime-env-json JSON] [--no-wait] -- ENTRYPOINT...
+       nokube ray job status|logs|stop JOB_ID [options]
+       nokube ray job list [options]`,
+  exec: 'nokube ray exec [options] [--node NAME]... [--all | --workers] -- COMMAND...',
+  env: 'nokube ray env [options] [--format sh|fish|json] [--show-token]',
+};
 
-Options:
-  --config FILE                    cluster config (default: ${DEFAULT_CONFIG})
-  --identity KEYFILE               private key to log in with; repeatable
-                                   (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa, and ssh-agent)
-  --known-hosts FILE               known_hosts to verify host keys (default: ~/.ssh/known_hosts)
-  --user NAME                      login user for nodes whose config has no users
-  --proxy-jump [USER@]HOST[:PORT]  reach the nodes through this jump host (as ssh -J; comma-separated
-                                   chain of up to 3) unless the config gives proxy_jump
-  --ssh-config FILE                OpenSSH client config for Host aliases (default: ~/.ssh/config;
-                                   "none" reads none)
-  --insecure-skip-host-key-check   connect to hosts whose key is not known (not recommended)
-  --concurrency N                  nodes worked on at once (default: ${DEFAULT_CONCURRENCY})
-  --timeout S                      seconds per node for one command (default: ${DEFAULT_TIMEOUT_SEC})
-  --previous FILE                  plan: compare against this config instead of the live cluster
-  --offline                        plan: do not contact the nodes
-  --no-drain                       stop: stop workers at once, without letting running tasks finish
-  --working-dir DIR                job submit: uploaded as Ray's working_dir (the entrypoint runs in it)
-  --runtime-env-json JSON          job submit: Ray runtime env, e.g. '{"pip": ["requests"]}'
-  --no-wait                        job submit: print the job id and return; do not follow the job
-  --node NAME                      exec: run on this node; repeatable (default: the head)
-  --all | --workers                exec: run on every node | on every worker
-  --format sh|fish|json            env: the shell to print exports for (default: sh)
-  --show-token                     env: print the token itself instead of the path of a local 0600 file
-  --json                           print one JSON document (keys: the Action's outputs)
-  --timeline                       also show when each node spent its time in which phase
-  -h, --help                       this help
-  --version                        the version
+const CONNECTING: readonly Command[] = ['plan', 'start', 'status', 'stop', 'job', 'exec', 'env'];
 
-Environment:
-  NOKUBE_DEBUG=1                   log every remote command and SSH detail (secrets masked)
-  NOKUBE_SSH_PASSPHRASE            passphrase of the identity files
+export interface FlagSpec {
+  name: string;
+  short?: string;
+  /** The value's name in help; no value means a boolean flag. */
+  value?: string;
+  multiple?: boolean;
+  help: string;
+  /** The commands it means something to. */
+  commands: readonly Command[];
+  /** A file path value: completed with file names. */
+  file?: boolean;
+}
+
+export const FLAGS: readonly FlagSpec[] = [
+  {
+    name: 'config',
+    short: 'c',
+    value: 'FILE',
+    file: true,
+    help: `cluster config (default: ${DEFAULT_CONFIG})`,
+    commands: COMMANDS,
+  },
+  {
+    name: 'identity',
+    short: 'i',
+    value: 'KEYFILE',
+    file: true,
+    multiple: true,
+    help: 'private key to log in with; repeatable (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa, and ssh-agent)',
+    commands: CONNECTING,
+  },
+  {
+    name: 'known-hosts',
+    value: 'FILE',
+    file: true,
+    help: 'known_hosts to verify host keys (default: ~/.ssh/known_hosts)',
+    commands: CONNECTING,
+  },
+  {
+    name: 'user',
+    short: 'u',
+    value: 'NAME',
+    help: 'login user for nodes whose config has no users',
+    commands: COMMANDS,
+  },
+  {
+    name: 'proxy-jump',
+    short: 'J',
+    value: '[USER@]HOST[:PORT]',
+    help: 'reach the nodes through this jump host (as ssh -J; a comma-separated chain of up to 3) unless the config gives proxy_jump',
+    commands: CONNECTING,
+  },
+  {
+    name: 'ssh-config',
+    short: 'F',
+    value: 'FILE',
+    file: true,
+    help: 'OpenSSH client config for Host aliases (default: ~/.ssh/config; "none" reads none)',
+    commands: CONNECTING,
+  },
+  {
+    name: 'insecure-skip-host-key-check',
+    help: 'connect to hosts whose key is not known (not recommended)',
+    commands: CONNECTING,
+  },
+  {
+    name: 'concurrency',
+    value: 'N',
+    help: `nodes worked on at once (default: ${DEFAULT_CONCURRENCY})`,
+    commands: CONNECTING,
+  },
+  {
+    name: 'timeout',
+    value: 'S',
+    help: `seconds per node for one command (default: ${DEFAULT_TIMEOUT_SEC})`,
+    commands: CONNECTING,
+  },
+  {
+    name: 'previous',
+    value: 'FILE',
+    file: true,
+    help: 'compare against this config instead of the live cluster',
+    commands: ['plan'],
+  },
+  { name: 'offline', help: 'do not contact the nodes', commands: ['plan'] },
+  { name: 'no-drain', help: 'stop workers at once, without letting running tasks finish', commands: ['stop'] },
+  {
+    name: 'working-dir',
+    value: 'DIR',
+    file: true,
+    help: "job submit: uploaded as Ray's working_dir (the entrypoint runs in it)",
+    commands: ['job'],
+  },
+  {
+    name: 'runtime-env-json',
+    value: 'JSON',
+    help: 'job submit: Ray runtime env, e.g. \'{"pip": ["requests"]}\'',
+    commands: ['job'],
+  },
+  { name: 'no-wait', help: 'job submit: print the job id and return; do not follow the job', commands: ['job'] },
+  {
+    name: 'node',
+    value: 'NAME',
+    multiple: true,
+    help: 'exec: run on this node; repeatable (default: the head)',
+    commands: ['exec'],
+  },
+  { name: 'all', help: 'exec: run on every node', commands: ['exec'] },
+  { name: 'workers', help: 'exec: run on every worker', commands: ['exec'] },
+  {
+    name: 'format',
+    value: 'sh|fish|json',
+    help: 'env: the shell to print exports for (default: sh)',
+    commands: ['env'],
+  },
+  {
+    name: 'show-token',
+    help: 'env: print the token itself instead of the path of a local 0600 file',
+    commands: ['env'],
+  },
+  {
+    name: 'allow-missing-env',
+    help: 'an unset ${NAME} in a credential is a warning, not an error (always so for plan --offline)',
+    commands: COMMANDS,
+  },
+  { name: 'json', help: "print one JSON document (keys: the Action's outputs)", commands: COMMANDS },
+  {
+    name: 'timeline',
+    help: 'also show when each node spent its time in which phase',
+    commands: ['plan', 'start', 'status', 'stop'],
+  },
+  { name: 'help', short: 'h', help: 'this help', commands: COMMANDS },
+];
+
+const GLOBAL_FLAGS: readonly FlagSpec[] = [{ name: 'version', help: 'the version', commands: [] }];
+
+function flagLines(flags: readonly FlagSpec[]): string[] {
+  const left = (f: FlagSpec) => `${f.short ? `-${f.short}, ` : '    '}--${f.name}${f.value ? ` ${f.value}` : ''}`;
+  const width = Math.max(...flags.map((f) => left(f).length)) + 3;
+  return flags.map((f) => `  ${left(f).padEnd(width)}${f.help}`);
+}
+
+const FOOTER = `Environment:
+  NOKUBE_DEBUG=1      log every remote command and SSH detail (secrets masked)
+  NOKUBE_SSH_PASSPHRASE  passphrase of the identity files
   \${NAME} in a config credential is read from the environment.
 
 Exit codes: 0 ok, 1 failed or unhealthy, 2 bad usage or invalid config.`;
+
+export const USAGE = `Usage: nokube ray <${COMMANDS.join('|')}> [options]
+${Object.values(COMMAND_USAGE)
+  .map((u) => `       ${u}`)
+  .join('\n')}
+       nokube completion <bash|zsh>
+
+Deploy, check and stop a Ray cluster on your own machines over SSH, from one ray-config.yaml.
+
+Commands:
+${COMMANDS.map((c) => `  ${c.padEnd(10)}${COMMAND_WORDS[c]}`).join('\n')}
+
+Options (nokube ray <command> --help shows those of one command):
+${flagLines([...FLAGS, ...GLOBAL_FLAGS]).join('\n')}
+
+${FOOTER}`;
+
+/** `nokube ray <command> --help`: that command's flags only. */
+export function commandHelp(command: Command): string {
+  return `Usage: ${COMMAND_USAGE[command] ?? `nokube ray ${command} [options]`}
+
+${COMMAND_WORDS[command]}.
+
+Options:
+${flagLines(FLAGS.filter((f) => f.commands.includes(command))).join('\n')}
+
+${FOOTER}`;
+}
 
 export interface CliSettings {
   command: Command;
@@ -72,6 +232,7 @@ export interface CliSettings {
   previous?: string;
   offline: boolean;
   noDrain: boolean;
+  allowMissingEnv: boolean;
   json: boolean;
   timeline: boolean;
   /** job: the action and, for status | logs | stop, the job id. */
@@ -91,122 +252,170 @@ export interface CliSettings {
 
 export class UsageError extends Error {}
 
-export type ParsedArgs = { help: true } | { version: true } | { settings: CliSettings };
+export type ParsedArgs =
+  { help: string } | { version: true } | { completion: 'bash' | 'zsh' } | { settings: CliSettings };
+
+/** An unknown `--flag` or `-x`, with the closest known one. */
+function checkFlags(argv: string[]): void {
+  const known = [...FLAGS, ...GLOBAL_FLAGS];
+  for (const token of argv) {
+    if (token === '--') break;
+    if (token.startsWith('--')) {
+      const name = token.slice(2).split('=')[0]!;
+      if (known.some((f) => f.name === name)) continue;
+      const match = closestMatch(
+        name,
+        known.map((f) => f.name),
+      );
+      throw new UsageError(`unknown flag --${name}${match ? ` (did you mean --${match}?)` : ''}`);
+    }
+    if (/^-[A-Za-z]$/.test(token) && !known.some((f) => f.short === token[1])) {
+      throw new UsageError(`unknown flag ${token}`);
+    }
+  }
+}
 
 export function parseCliArgs(argv: string[]): ParsedArgs {
-  let parsed;
+  if (argv[0] === 'completion') {
+    const shell = argv[1];
+    if (shell === 'bash' || shell === 'zsh') return { completion: shell };
+    throw new UsageError(
+      shell ? `no completion for "${shell}": use bash or zsh` : 'missing shell: nokube completion bash (or zsh)',
+    );
+  }
   // the words after the first `--` belong to the entrypoint / command, as they are
   const dashdash = argv.indexOf('--');
-  const rest = dashdash >= 0 ? argv.slice(dashdash + 1) : [];
+  const after = dashdash >= 0 ? argv.slice(dashdash + 1) : [];
+  const before = dashdash >= 0 ? argv.slice(0, dashdash) : argv;
+  checkFlags(before);
+  let parsed;
   try {
     parsed = parseArgs({
-      args: dashdash >= 0 ? argv.slice(0, dashdash) : argv,
+      args: before,
       allowPositionals: true,
       strict: true,
-      options: {
-        config: { type: 'string', short: 'c' },
-        identity: { type: 'string', short: 'i', multiple: true },
-        'known-hosts': { type: 'string' },
-        user: { type: 'string', short: 'u' },
-        'proxy-jump': { type: 'string', short: 'J' },
-        'ssh-config': { type: 'string', short: 'F' },
-        'insecure-skip-host-key-check': { type: 'boolean' },
-        concurrency: { type: 'string' },
-        timeout: { type: 'string' },
-        previous: { type: 'string' },
-        offline: { type: 'boolean' },
-        'no-drain': { type: 'boolean' },
-        json: { type: 'boolean' },
-        timeline: { type: 'boolean' },
-        'working-dir': { type: 'string' },
-        'runtime-env-json': { type: 'string' },
-        'no-wait': { type: 'boolean' },
-        node: { type: 'string', multiple: true },
-        all: { type: 'boolean' },
-        workers: { type: 'boolean' },
-        format: { type: 'string' },
-        'show-token': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-        version: { type: 'boolean' },
-      },
+      options: Object.fromEntries(
+        [...FLAGS, ...GLOBAL_FLAGS].map((f) => [
+          f.name,
+          {
+            type: f.value ? ('string' as const) : ('boolean' as const),
+            ...(f.short ? { short: f.short } : {}),
+            ...(f.multiple ? { multiple: true } : {}),
+          },
+        ]),
+      ),
     });
   } catch (err) {
-    throw new UsageError((err as Error).message);
+    throw new UsageError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ''));
   }
-  const { values, positionals } = parsed;
+  const values = parsed.values as Record<string, string | string[] | boolean | undefined>;
+  const { positionals } = parsed;
   if (values.version) return { version: true };
-  if (values.help || positionals.length === 0) return { help: true };
   const [group, command, ...extra] = positionals;
-  if (group !== 'ray') throw new UsageError(`unknown command "${group}": expected "nokube ray <command>"`);
-  if (!command) return { help: true };
-  if (!COMMANDS.includes(command as Command)) {
-    throw new UsageError(`unknown command "ray ${command}": expected one of ${COMMANDS.join(', ')}`);
+  if (group === undefined) {
+    if (values.help) return { help: USAGE };
+    throw new UsageError('missing command: nokube ray <command>');
   }
-  const words = commandWords(command as Command, rest, values);
+  if (group !== 'ray') {
+    const match = closestMatch(group, ['ray', 'completion']);
+    const asCommand = closestMatch(group, COMMANDS);
+    const hint = match
+      ? ` (did you mean "nokube ${match}"?)`
+      : asCommand
+        ? ` (did you mean "nokube ray ${asCommand}"?)`
+        : '';
+    throw new UsageError(`unknown command "${group}": expected "nokube ray <command>"${hint}`);
+  }
+  if (!command) {
+    if (values.help) return { help: USAGE };
+    throw new UsageError(`missing command: nokube ray <${COMMANDS.join('|')}>`);
+  }
+  if (!COMMANDS.includes(command as Command)) {
+    const match = closestMatch(command, COMMANDS);
+    throw new UsageError(
+      `unknown command "ray ${command}"${match ? `: did you mean "nokube ray ${match}"?` : `: expected one of ${COMMANDS.join(', ')}`}`,
+    );
+  }
+  if (values.help) return { help: commandHelp(command as Command) };
+  const text = (name: string) => values[name] as string | undefined;
+  const words = commandWords(command as Command, extra, after, values);
   return {
     settings: {
       command: command as Command,
-      config: values.config ?? DEFAULT_CONFIG,
-      identities: values.identity ?? [],
-      knownHosts: values['known-hosts'],
-      user: values.user,
-      proxyJump: values['proxy-jump'],
-      sshConfig: values['ssh-config'],
+      config: text('config') ?? DEFAULT_CONFIG,
+      identities: (values.identity as string[] | undefined) ?? [],
+      knownHosts: text('known-hosts'),
+      user: text('user'),
+      proxyJump: text('proxy-jump'),
+      sshConfig: text('ssh-config'),
       insecureSkipHostKeyCheck: !!values['insecure-skip-host-key-check'],
-      concurrency: positiveInt(values.concurrency, DEFAULT_CONCURRENCY, '--concurrency'),
-      timeoutSec: positiveInt(values.timeout, DEFAULT_TIMEOUT_SEC, '--timeout'),
-      previous: values.previous,
+      concurrency: positiveInt(text('concurrency'), DEFAULT_CONCURRENCY, '--concurrency'),
+      timeoutSec: positiveInt(text('timeout'), DEFAULT_TIMEOUT_SEC, '--timeout'),
+      previous: text('previous'),
       offline: !!values.offline,
       noDrain: !!values['no-drain'],
+      allowMissingEnv: !!values['allow-missing-env'],
       json: !!values.json,
       timeline: !!values.timeline,
       ...words,
-      workingDir: values['working-dir'],
-      runtimeEnvJson: values['runtime-env-json'],
+      workingDir: text('working-dir'),
+      runtimeEnvJson: text('runtime-env-json'),
       noWait: !!values['no-wait'],
-      rest,
-      nodes: values.node ?? [],
+      rest: after,
+      nodes: (values.node as string[] | undefined) ?? [],
       all: !!values.all,
       workers: !!values.workers,
-      format: envFormat(values.format),
+      format: envFormat(text('format')),
       showToken: !!values['show-token'],
     },
   };
+}
 
-  function commandWords(cmd: Command, after: string[], v: typeof values): { jobAction?: JobAction; jobId?: string } {
-    const onlyFor = (flag: string, what: string, allowed: boolean) => {
-      if (!allowed) throw new UsageError(`${flag} is only for ${what}`);
-    };
-    onlyFor('--working-dir', 'job submit', v['working-dir'] === undefined || (cmd === 'job' && extra[0] === 'submit'));
-    onlyFor('--runtime-env-json', 'job submit', v['runtime-env-json'] === undefined || extra[0] === 'submit');
-    onlyFor('--no-wait', 'job submit', !v['no-wait'] || extra[0] === 'submit');
-    onlyFor('--node/--all/--workers', 'exec', (!v.node && !v.all && !v.workers) || cmd === 'exec');
-    onlyFor('--format/--show-token', 'env', (v.format === undefined && !v['show-token']) || cmd === 'env');
-    if (v.all && (v.workers || v.node)) throw new UsageError('--all already names every node: drop --workers/--node');
-    if (cmd === 'job') {
-      const [action, jobId, more] = extra;
-      if (!action) throw new UsageError(`job needs an action: ${JOB_ACTIONS.join(', ')}`);
-      if (!JOB_ACTIONS.includes(action as JobAction)) {
-        throw new UsageError(`unknown job action "${action}": expected one of ${JOB_ACTIONS.join(', ')}`);
-      }
-      if (action === 'submit') {
-        if (jobId !== undefined) throw new UsageError(`unexpected argument "${jobId}": put the entrypoint after --`);
-        if (!after.length) throw new UsageError('job submit needs an entrypoint after --, e.g. -- python script.py');
-      } else if (action === 'list') {
-        if (jobId !== undefined) throw new UsageError(`unexpected argument "${jobId}"`);
-      } else {
-        if (!jobId) throw new UsageError(`job ${action} needs a JOB_ID (see: nokube ray job list)`);
-        if (more !== undefined) throw new UsageError(`unexpected argument "${more}"`);
-      }
-      if (action !== 'submit' && after.length) throw new UsageError(`job ${action} takes nothing after --`);
-      return { jobAction: action as JobAction, ...(jobId !== undefined ? { jobId } : {}) };
+type Values = Record<string, string | string[] | boolean | undefined>;
+
+/** The words after the command (job's action and id) and after `--`, checked against the command. */
+function commandWords(
+  cmd: Command,
+  extra: string[],
+  after: string[],
+  v: Values,
+): { jobAction?: JobAction; jobId?: string } {
+  const onlyFor = (flag: string, what: string, allowed: boolean) => {
+    if (!allowed) throw new UsageError(`${flag} is only for ${what}`);
+  };
+  const submit = cmd === 'job' && extra[0] === 'submit';
+  onlyFor('--working-dir', 'job submit', v['working-dir'] === undefined || submit);
+  onlyFor('--runtime-env-json', 'job submit', v['runtime-env-json'] === undefined || submit);
+  onlyFor('--no-wait', 'job submit', !v['no-wait'] || submit);
+  onlyFor('--node/--all/--workers', 'exec', (!v.node && !v.all && !v.workers) || cmd === 'exec');
+  onlyFor('--format/--show-token', 'env', (v.format === undefined && !v['show-token']) || cmd === 'env');
+  if (v.all && (v.workers || v.node)) throw new UsageError('--all already names every node: drop --workers/--node');
+  if (cmd === 'job') {
+    const [action, jobId, more] = extra;
+    if (!action) throw new UsageError(`job needs an action: ${JOB_ACTIONS.join(', ')}`);
+    if (!JOB_ACTIONS.includes(action as JobAction)) {
+      const match = closestMatch(action, JOB_ACTIONS);
+      throw new UsageError(
+        `unknown job action "${action}"${match ? `: did you mean "job ${match}"?` : `: expected one of ${JOB_ACTIONS.join(', ')}`}`,
+      );
     }
-    if (extra.length)
-      throw new UsageError(`unexpected argument "${extra[0]}"${cmd === 'exec' ? ': put the command after --' : ''}`);
-    if (cmd === 'exec' && !after.length) throw new UsageError('exec needs a command after --, e.g. -- ray status');
-    if (cmd !== 'exec' && after.length) throw new UsageError(`ray ${cmd} takes nothing after --`);
-    return {};
+    if (action === 'submit') {
+      if (jobId !== undefined) throw new UsageError(`unexpected argument "${jobId}": put the entrypoint after --`);
+      if (!after.length) throw new UsageError('job submit needs an entrypoint after --, e.g. -- python script.py');
+    } else if (action === 'list') {
+      if (jobId !== undefined) throw new UsageError(`unexpected argument "${jobId}"`);
+    } else {
+      if (!jobId) throw new UsageError(`job ${action} needs a JOB_ID (see: nokube ray job list)`);
+      if (more !== undefined) throw new UsageError(`unexpected argument "${more}"`);
+    }
+    if (action !== 'submit' && after.length) throw new UsageError(`job ${action} takes nothing after --`);
+    return { jobAction: action as JobAction, ...(jobId !== undefined ? { jobId } : {}) };
   }
+  if (extra.length)
+    throw new UsageError(`unexpected argument "${extra[0]}"${cmd === 'exec' ? ': put the command after --' : ''}`);
+  if (cmd === 'exec' && !after.length) throw new UsageError('exec needs a command after --, e.g. -- ray status');
+  if (cmd !== 'exec' && after.length) throw new UsageError(`ray ${cmd} takes nothing after --`);
+  return {};
 }
 
 function envFormat(value: string | undefined): CliSettings['format'] {

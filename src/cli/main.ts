@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { version } from '../../package.json';
-import { formatDiagnostic } from '../config';
+import { errorsFirst, formatDiagnostic } from '../config';
 import { parseProxyJump } from '../config/proxy-jump';
 import { sshConfigSettings } from '../ssh/ssh-config';
 import type { JumpHop } from '../config/types';
@@ -14,6 +14,7 @@ import { runErrors, runOutputs } from '../render/outputs';
 import { renderTerminal } from '../render';
 import { USAGE, UsageError, parseCliArgs, type CliSettings } from './args';
 import { SecretMask } from '../render/secret-mask';
+import { bashCompletion, zshCompletion } from './completion';
 import { terminalReporter } from './reporter';
 import { liveOutput, printUseResult } from './use-output';
 
@@ -33,7 +34,11 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   try {
     const parsed = parseCliArgs(argv);
     if ('help' in parsed) {
-      io.stdout(USAGE + '\n');
+      io.stdout(parsed.help + '\n');
+      return 0;
+    }
+    if ('completion' in parsed) {
+      io.stdout(parsed.completion === 'bash' ? bashCompletion() : zshCompletion());
       return 0;
     }
     if ('version' in parsed) {
@@ -79,7 +84,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     if (settings.timeline) doc.timeline = result.timeline ?? [];
     io.stdout(mask.apply(JSON.stringify(doc, null, 2)) + '\n');
   } else {
-    for (const d of result.diagnostics) io.stderr(formatDiagnostic(d) + '\n');
+    for (const d of errorsFirst(result.diagnostics)) io.stderr(formatDiagnostic(d) + '\n');
     if (!invalid)
       io.stdout(
         mask.apply(renderTerminal(result, { color: io.isTTY && !io.env.NO_COLOR, timeline: settings.timeline })) + '\n',
@@ -154,6 +159,7 @@ function buildOptions(
     concurrency: s.concurrency,
     timeoutSec: s.timeoutSec,
     env,
+    allowMissingEnv: s.allowMissingEnv,
     remoteLibDir: findRemoteLibDir(__dirname),
     reporter,
     previousConfigText,

@@ -55,6 +55,47 @@ export function sortDiagnostics(diagnostics: Diagnostic[]): Diagnostic[] {
     .map(({ d }) => d);
 }
 
+const NODES_SHOWN = 10;
+
+/**
+ * One warning per kind: the same warning on several nodes (a 1,000-node config without `users`)
+ * becomes one, at the first node, naming them all in `nodes` and the first few in its message.
+ */
+export function groupWarnings(diagnostics: Diagnostic[]): Diagnostic[] {
+  const kinds = new Map<string, Diagnostic[]>();
+  for (const d of diagnostics) {
+    if (d.severity !== 'warning' || d.node === undefined) continue;
+    const kind = `${d.path.replace(/^nodes\[\d+\]/, 'nodes[]')}\u0000${d.message}\u0000${d.hint ?? ''}`;
+    kinds.set(kind, [...(kinds.get(kind) ?? []), d]);
+  }
+  const merged = new Map<Diagnostic, Diagnostic | null>();
+  for (const group of kinds.values()) {
+    if (group.length < 2) continue;
+    const [first, ...rest] = group as [Diagnostic, ...Diagnostic[]];
+    const names = group.map((d) => d.node!);
+    const shown = names.slice(0, NODES_SHOWN).join(', ');
+    const more = names.length > NODES_SHOWN ? ` and ${names.length - NODES_SHOWN} more` : '';
+    const { node: _node, ...place } = first;
+    merged.set(first, {
+      ...place,
+      path: first.path.replace(/^nodes\[\d+\]/, 'nodes[]'),
+      message: `${first.message} (${names.length} nodes: ${shown}${more})`,
+      nodes: names,
+    });
+    for (const d of rest) merged.set(d, null);
+  }
+  if (merged.size === 0) return diagnostics;
+  return diagnostics.flatMap((d) => {
+    const replaced = merged.get(d);
+    return replaced === undefined ? [d] : replaced === null ? [] : [replaced];
+  });
+}
+
+/** Errors first (by line), then warnings: the one real error is never below a page of warnings. */
+export function errorsFirst(diagnostics: Diagnostic[]): Diagnostic[] {
+  return [...diagnostics.filter((d) => d.severity === 'error'), ...diagnostics.filter((d) => d.severity !== 'error')];
+}
+
 /** `file:line:col: error: <path>: <message> (hint: ...)`, the shape editors and terminals link. */
 export function formatDiagnostic(d: Diagnostic): string {
   const where = d.path ? `${d.path}: ` : '';

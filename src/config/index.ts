@@ -9,7 +9,7 @@ export {
 } from './types';
 export { parseConfig, type ParseOptions } from './parse';
 export { loadConfig } from './load';
-export { formatDiagnostic, sortDiagnostics } from './diagnostics';
+export { errorsFirst, formatDiagnostic, sortDiagnostics } from './diagnostics';
 export { ConfigError, findCredentialRefs, resolveCredential, checkReferences } from './credentials';
 export { parseSshUrl, DEFAULT_SSH_PORT, type SshUrlResult } from './ssh-url';
 export { checkPublicKeyLine, checkHostKey } from './keys';

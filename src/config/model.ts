@@ -3,17 +3,15 @@
 import { asList, asMap, asString, type PlainMap } from './plain';
 import { parseProxyJump } from './proxy-jump';
 import { parseSshUrl } from './ssh-url';
+import { DEFAULT_DASHBOARD_PORT, RAY_KEYS } from './ray-keys';
 import {
-  DEFAULT_CLIENT_PORT,
   DEFAULT_CLUSTER_NAME,
-  DEFAULT_DASHBOARD_PORT,
-  DEFAULT_GCS_PORT,
   DEFAULT_ROLLOUT,
   type ClusterConfig,
   type InstallSpec,
-  type RolloutSpec,
   type NodeSpec,
   type RayNodeConfig,
+  type RolloutSpec,
   type UserSpec,
 } from './types';
 import type { SourceIndex } from './yaml-source';
@@ -41,8 +39,13 @@ export function buildConfig(root: PlainMap, file: string, index: SourceIndex): C
     nodes,
     head,
     workers: nodes.filter((n) => n.role === 'worker'),
-    positions: index.keyPositions(),
   };
+  // Computed when first read: a line:col for every key of a 5 MB config is most of its validate time.
+  let positions: ClusterConfig['positions'];
+  Object.defineProperty(config, 'positions', {
+    enumerable: true,
+    get: () => (positions ??= index.keyPositions()),
+  });
   if (typeof raySpec.max_workers === 'number') config.maxWorkers = raySpec.max_workers;
   if (typeof raySpec.ray_version === 'string') config.rayVersion = raySpec.ray_version;
   if (typeof raySpec.python === 'string') config.python = raySpec.python;
@@ -100,32 +103,31 @@ function buildNode(node: PlainMap, i: number, clusterDashboardPort: number, inde
   return spec;
 }
 
-/**
- * The head gets its three ports filled in, so everyone downstream sees the ports Ray will use.
- * `port` is optional on the head although every note example writes it: a head without it still
- * works, on Ray Client's own default 10001.
- */
+/** Every RAY_KEYS row as written, then (head only) the defaults. */
 function buildRayConfig(raw: PlainMap, role: NodeSpec['role'], clusterDashboardPort: number): RayNodeConfig {
-  const ray: RayNodeConfig = {};
-  const int = (key: string) => (typeof raw[key] === 'number' ? (raw[key] as number) : undefined);
-  if (role === 'head') {
-    ray.port = int('port') ?? DEFAULT_CLIENT_PORT;
-    ray.gcsPort = int('gcs_port') ?? DEFAULT_GCS_PORT;
-    ray.dashboardPort = int('dashboard_port') ?? clusterDashboardPort;
+  const ray: Record<string, unknown> = {};
+  for (const key of RAY_KEYS) {
+    let value = raw[key.yaml];
+    if (value === undefined || value === null) continue;
+    if (key.model === 'nodeIpAddress') value = String(value).replace(/^\[(.*)\]$/, '$1');
+    else if (typeof value === 'object') value = { ...(value as PlainMap) };
+    ray[key.model] = value;
   }
-  const set = <K extends keyof RayNodeConfig>(key: K, value: RayNodeConfig[K] | undefined) => {
-    if (value !== undefined) ray[key] = value;
-  };
-  set('numCpus', int('num_cpus'));
-  set('numGpus', int('num_gpus'));
-  set('memory', int('memory'));
-  set('objectStoreMemory', int('object_store_memory'));
-  const resources = asMap(raw.resources);
-  if (resources) set('resources', { ...(resources as Record<string, number>) });
-  const labels = asMap(raw.labels);
-  if (labels) set('labels', { ...(labels as Record<string, string>) });
-  set('nodeIpAddress', asString(raw.node_ip_address)?.replace(/^\[(.*)\]$/, '$1'));
-  return ray;
+  return role === 'head' ? withHeadDefaults(ray as RayNodeConfig, clusterDashboardPort) : (ray as RayNodeConfig);
+}
+
+/**
+ * The head's ports filled in from RAY_KEYS' defaults: the one place defaults are applied, so everyone
+ * downstream (desired state, health, plan, remote_lib) sees the values Ray will use. `port` is optional
+ * on the head although every note example writes it: a head without it works on Ray Client's 10001.
+ */
+export function withHeadDefaults(ray: RayNodeConfig, clusterDashboardPort = DEFAULT_DASHBOARD_PORT): RayNodeConfig {
+  const out: Record<string, unknown> = { ...ray };
+  for (const key of RAY_KEYS) {
+    if (key.default === undefined || out[key.model] !== undefined) continue;
+    out[key.model] = key.default === 'ray_spec.dashboard_port' ? clusterDashboardPort : key.default;
+  }
+  return out as RayNodeConfig;
 }
 
 function buildUser(raw: PlainMap, pos: UserSpec['pos']): UserSpec {

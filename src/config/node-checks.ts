@@ -1,14 +1,15 @@
 // Checks on one node that the schema cannot express: ssh_url form, head-only keys, the head's three
 // ports, resource and label names, storage path, users and their credentials, host key.
 import { isIP } from 'node:net';
-import { checkReferences, hasCredentialRefs } from './credentials';
+import { checkReferences, findCredentialRefs, hasCredentialRefs } from './credentials';
 import type { Findings } from './diagnostics';
-import { checkHostKey, checkPublicKeyLine } from './keys';
+import { checkHostKey, checkPublicKeyLine, PRIVATE_KEY_HINT } from './keys';
 import { asInteger, asList, asMap, asString, type PlainMap } from './plain';
 import { joinPath } from './paths';
 import { parseProxyJump } from './proxy-jump';
 import { parseSshUrl } from './ssh-url';
-import { DEFAULT_CLIENT_PORT, DEFAULT_DASHBOARD_PORT, DEFAULT_GCS_PORT, type SourcePos } from './types';
+import { DEFAULT_DASHBOARD_PORT, HEAD_ONLY_RAY_KEYS, RESOURCE_RAY_KEYS } from './ray-keys';
+import type { SourcePos } from './types';
 import { looksLikePrivateKey } from './values';
 import type { SourceIndex } from './yaml-source';
 
@@ -18,6 +19,10 @@ export interface NodeCheckContext {
   /** Paths the shape check already reported: not reported twice. */
   shapeProblems: Set<string>;
   defaultUser?: string;
+  /** The environment `${NAME}` references are read from; without it they are only checked for syntax. */
+  env?: Record<string, string | undefined>;
+  /** An unset variable is a warning, not an error (an offline plan, where secrets are absent by design). */
+  allowMissingEnv?: boolean;
   /** `ray_spec.dashboard_port` when valid. */
   clusterDashboardPort?: number;
 }
@@ -31,8 +36,6 @@ export interface NodeFacts {
   sshPort?: number;
   storagePath?: string;
 }
-
-const HEAD_ONLY_KEYS = ['port', 'gcs_port', 'dashboard_port'] as const;
 
 export function checkNode(node: PlainMap, i: number, ctx: NodeCheckContext): NodeFacts {
   const at = `nodes[${i}]`;
@@ -93,14 +96,8 @@ function checkRayConfig(
   ctx: NodeCheckContext,
 ): void {
   if (role === 'worker') {
-    for (const key of HEAD_ONLY_KEYS) {
+    for (const { yaml: key, headOnly: why } of HEAD_ONLY_RAY_KEYS) {
       if (!(key in rayConfig)) continue;
-      const why =
-        key === 'dashboard_port'
-          ? 'the dashboard runs on the head'
-          : key === 'port'
-            ? 'the Ray Client server runs on the head'
-            : 'workers join the GCS on the head';
       ctx.findings.error(`${at}.${key}`, `${key} is a head-only setting, but this node is a worker (${why})`, {
         at: 'key',
         hint: "move it to the head's ray_config, or remove it",
@@ -146,13 +143,10 @@ function checkRayConfig(
   }
 }
 
-// Ray refuses these as custom resources: each has its own key.
-const RESERVED_RESOURCES: Record<string, string> = {
-  cpu: 'num_cpus',
-  gpu: 'num_gpus',
-  memory: 'memory',
-  object_store_memory: 'object_store_memory',
-};
+// Ray refuses its own resource names as custom resources: each has its own key.
+const RESERVED_RESOURCES: Record<string, string> = Object.fromEntries(
+  RESOURCE_RAY_KEYS.map((k) => [k.resource.toLowerCase(), k.yaml]),
+);
 
 /**
  * Ray refuses to start when two of its components share a port. Compared with defaults filled in,
@@ -166,27 +160,18 @@ function checkHeadPorts(rayConfig: PlainMap, at: string, ctx: NodeCheckContext):
     default: boolean;
   }
   const written = (key: string) => (ctx.shapeProblems.has(`${at}.${key}`) ? undefined : asInteger(rayConfig[key]));
-  const dashboardHere = written('dashboard_port');
-  const ports: HeadPort[] = [
-    {
-      key: 'port',
-      value: written('port') ?? DEFAULT_CLIENT_PORT,
-      path: written('port') === undefined ? undefined : `${at}.port`,
-      default: written('port') === undefined,
-    },
-    {
-      key: 'gcs_port',
-      value: written('gcs_port') ?? DEFAULT_GCS_PORT,
-      path: written('gcs_port') === undefined ? undefined : `${at}.gcs_port`,
-      default: written('gcs_port') === undefined,
-    },
-    dashboardHere !== undefined
-      ? { key: 'dashboard_port', value: dashboardHere, path: `${at}.dashboard_port`, default: false }
-      : ctx.clusterDashboardPort !== undefined
-        ? { key: 'dashboard_port', value: ctx.clusterDashboardPort, path: 'ray_spec.dashboard_port', default: false }
-        : { key: 'dashboard_port', value: DEFAULT_DASHBOARD_PORT, default: true },
-  ];
-  const client = ports[0]!;
+  // The head's ports as the model will fill them in: written, else the table's default.
+  const ports: HeadPort[] = HEAD_ONLY_RAY_KEYS.map(({ yaml: key, default: fallback }) => {
+    const value = written(key);
+    if (value !== undefined) return { key, value, path: `${at}.${key}`, default: false };
+    if (fallback === 'ray_spec.dashboard_port') {
+      if (ctx.clusterDashboardPort !== undefined)
+        return { key, value: ctx.clusterDashboardPort, path: 'ray_spec.dashboard_port', default: false };
+      return { key, value: DEFAULT_DASHBOARD_PORT, default: true };
+    }
+    return { key, value: fallback as number, default: true };
+  });
+  const client = ports.find((p) => p.key === 'port')!;
   if (client.path !== undefined && client.value < 1024) {
     ctx.findings.error(
       client.path,
@@ -278,7 +263,7 @@ function checkUsers(node: PlainMap, at: string, ctx: NodeCheckContext): void {
   const users = asList(node.users);
   if (users.length === 0 && node.users !== undefined && !Array.isArray(node.users) && node.users !== null) return;
   if (users.length === 0 && !ctx.defaultUser) {
-    ctx.findings.warning(at, 'this node has no users and no default login user was given', {
+    ctx.findings.warning(at, 'no users and no default login user was given', {
       hint: 'add users: - userid: NAME (with sshkey or password), or pass --user / the ssh-user input',
     });
   }
@@ -303,7 +288,16 @@ function checkUsers(node: PlainMap, at: string, ctx: NodeCheckContext): void {
     const userid = asString(user.userid);
     if (userid !== undefined && !ctx.shapeProblems.has(`${path}.userid`)) {
       reportReferences(userid, `${path}.userid`, ctx, true);
-      if (!userid.includes('${') && /[\s@:/]/.test(userid)) {
+      const bare = bareReference(userid);
+      if (bare)
+        ctx.findings.warning(
+          `${path}.userid`,
+          `\`$${bare}\` is not read from the environment: the login name is "$${bare}"`,
+          {
+            hint: BRACES_HINT(bare),
+          },
+        );
+      else if (!userid.includes('${') && /[\s@:/]/.test(userid)) {
         ctx.findings.error(`${path}.userid`, `"${userid.slice(0, 40)}" is not a login name`, {
           hint: 'only the user name, e.g. deploy (no spaces, @, : or /)',
         });
@@ -313,7 +307,16 @@ function checkUsers(node: PlainMap, at: string, ctx: NodeCheckContext): void {
     const password = asString(user.password);
     if (password !== undefined && !ctx.shapeProblems.has(`${path}.password`) && !looksLikePrivateKey(password)) {
       reportReferences(password, `${path}.password`, ctx, false);
-      if (!hasCredentialRefs(password) && !password.includes('${')) {
+      const bare = bareReference(password);
+      if (bare) {
+        ctx.findings.warning(
+          `${path}.password`,
+          `\`$${bare}\` is not read from the environment: the password is this text as written`,
+          {
+            hint: BRACES_HINT(bare),
+          },
+        );
+      } else if (!hasCredentialRefs(password) && !password.includes('${')) {
         ctx.findings.warning(`${path}.password`, 'a plaintext password is written in the config', {
           hint: 'use password: ${ENV_NAME} and map a secret into that variable (or better, use sshkey)',
         });
@@ -325,20 +328,56 @@ function checkUsers(node: PlainMap, at: string, ctx: NodeCheckContext): void {
       if (sshkey.includes('${')) reportReferences(sshkey, `${path}.sshkey`, ctx, true);
       else {
         const problem = checkPublicKeyLine(sshkey);
-        if (problem) ctx.findings.error(`${path}.sshkey`, problem.message, { hint: problem.hint });
+        const bare = bareReference(sshkey);
+        if (problem)
+          ctx.findings.error(`${path}.sshkey`, problem.message, { hint: bare ? BRACES_HINT(bare) : problem.hint });
       }
     }
   });
 }
 
+/**
+ * Malformed `${...}` always; with an environment, also every variable that is unset (or empty: a
+ * missing GitHub secret maps to "") and any that holds a private key.
+ */
 function reportReferences(value: string, path: string, ctx: NodeCheckContext, showNames: boolean): void {
-  for (const problem of checkReferences(value, showNames)) {
+  const problems = checkReferences(value, showNames);
+  for (const problem of problems) {
     ctx.findings.error(path, problem.message, {
       hint: problem.hint,
       pos: referencePosition(ctx.index, path, value, problem.offset),
     });
   }
+  if (!ctx.env || problems.length > 0) return;
+  const field = path.replace(/^nodes\[\d+\]\./, '');
+  for (const name of findCredentialRefs(value)) {
+    const pos = referencePosition(ctx.index, path, value, value.indexOf(`\${${name}}`));
+    const resolved = ctx.env[name];
+    if (resolved === undefined || resolved === '') {
+      const report = ctx.allowMissingEnv ? ctx.findings.warning : ctx.findings.error;
+      report.call(ctx.findings, path, `environment variable ${name} is not set (${field} reads it)`, {
+        pos,
+        hint: ctx.allowMissingEnv
+          ? 'fine for an offline plan; start, status and stop need it'
+          : `set it (export ${name}=...), or in a workflow map a secret into it: env: ${name}: \${{ secrets.${name} }}; --allow-missing-env (the allow-missing-env input) makes this a warning for an offline plan`,
+      });
+    } else if (looksLikePrivateKey(resolved)) {
+      ctx.findings.error(path, `environment variable ${name} holds a private key (not shown)`, {
+        pos,
+        hint: field.endsWith('sshkey')
+          ? `sshkey takes the PUBLIC key line (ssh-keygen -y -f KEYFILE prints it); ${PRIVATE_KEY_HINT}`
+          : PRIVATE_KEY_HINT,
+      });
+    }
+  }
 }
+
+/** `$RAY_PW` (no braces), which is not expanded: the name, or undefined. `$$` and `${` are not it. */
+function bareReference(value: string): string | undefined {
+  return /(?:^|[^$])\$([A-Za-z_][A-Za-z0-9_]*)/.exec(value)?.[1];
+}
+
+const BRACES_HINT = (name: string) => `only \${NAME} with braces is read from the environment: write "\${${name}}"`;
 
 /** Points at the `${` itself: the n-th `${` after where the value starts in the text. */
 function referencePosition(

@@ -1,5 +1,6 @@
-// parseConfig: ray-config.yaml text -> typed config + every finding at once. Pure: no I/O, no env.
-import { Findings, sortDiagnostics } from './diagnostics';
+// parseConfig: ray-config.yaml text -> typed config + every finding at once. Pure: no I/O; the
+// environment only as given in the options.
+import { Findings, groupWarnings, sortDiagnostics } from './diagnostics';
 import { findPrivateKeys, PRIVATE_KEY_HINT } from './keys';
 import { buildConfig } from './model';
 import { nodeIndexOf } from './paths';
@@ -12,6 +13,13 @@ import { readYaml } from './yaml-source';
 export interface ParseOptions {
   /** Login user for nodes without `users` (ssh-user input / --user); without it such nodes get a warning. */
   defaultUser?: string;
+  /**
+   * The environment credentials' `${NAME}` are read from (the front end passes it; parsing stays pure).
+   * Without it references are checked for syntax only.
+   */
+  env?: Record<string, string | undefined>;
+  /** An unset `${NAME}` is a warning instead of an error (an offline plan: secrets are absent by design). */
+  allowMissingEnv?: boolean;
 }
 
 export function parseConfig(text: string, file: string, opts: ParseOptions = {}): ParseResult {
@@ -33,7 +41,7 @@ export function parseConfig(text: string, file: string, opts: ParseOptions = {})
     checkSemantics(source.root, source.index, findings, shapeProblems, opts);
   }
 
-  const diagnostics = sortDiagnostics(nameNodes([...source.diagnostics, ...findings.list], source.root));
+  const diagnostics = groupWarnings(sortDiagnostics(nameNodes([...source.diagnostics, ...findings.list], source.root)));
   const result: ParseResult = { diagnostics };
   if (readable && !diagnostics.some((d) => d.severity === 'error')) {
     result.config = buildConfig(source.root as PlainMap, file, source.index);

@@ -87,7 +87,8 @@ function wrongValue(error: ErrorObject, path: string, index: SourceIndex): { mes
 function unknownKeyHint(key: string, sectionPath: string): string {
   const section = sectionOf(sectionPath);
   const allowed = KEYS_BY_SECTION[section] ?? [];
-  if (key === '<<') return 'YAML merge keys (<<) are not supported: write the keys out';
+  const glued = /^([\w-]+):(\S.*)$/.exec(key);
+  if (glued && allowed.includes(glued[1]!)) return `add a space after the colon: \`${glued[1]}: ${glued[2]}\``;
   if (/private|identity/i.test(key)) {
     return 'private keys do not belong in the config: pass them with the ssh-private-key input or --identity; `sshkey` under users takes the matching PUBLIC key line';
   }

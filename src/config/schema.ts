@@ -1,7 +1,9 @@
 // The shape of ray-config.yaml as a JSON Schema. `x-expected` says, in plain words, what a value must
-// be; schema-check.ts turns every ajv error into "expected <x-expected>, found <value>".
+// be; schema-check.ts turns every ajv error into "expected <x-expected>, found <value>". Every key has
+// a `description` (the design note's meaning) and `examples`: the published editor schema
+// (schema/ray-config.schema.json) and docs/config.md are generated from this object (json-schema.ts).
 // Checks that need more than one value (one head, unique names, port clashes) live in semantics.ts.
-import { RAY_MIN_OBJECT_STORE_MEMORY } from './types';
+import { RAY_KEYS } from './ray-keys';
 
 /** Node and cluster names reach file names, lock names and logs. */
 export const NAME_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9._-]{0,62}$';
@@ -22,40 +24,34 @@ const rayConfig = {
   type: ['object', 'null'],
   additionalProperties: false,
   'x-expected': 'a mapping of Ray settings (num_cpus: 8, ...)',
-  properties: {
-    port: { ...port, 'x-expected': 'a port number from 1 to 65535 (the Ray Client port, default 10001)' },
-    gcs_port: { ...port, 'x-expected': 'a port number from 1 to 65535 (the port workers join, default 6379)' },
-    dashboard_port: port,
-    num_cpus: count,
-    num_gpus: count,
-    memory: { type: 'integer', minimum: 1, 'x-expected': 'a positive integer number of bytes' },
-    object_store_memory: {
-      type: 'integer',
-      minimum: RAY_MIN_OBJECT_STORE_MEMORY,
-      'x-expected': `an integer number of bytes, at least ${RAY_MIN_OBJECT_STORE_MEMORY} (Ray's minimum, 75 MiB)`,
-    },
-    resources: {
-      type: ['object', 'null'],
-      'x-expected': 'a mapping of resource name to amount (my_accelerator: 2)',
-      additionalProperties: { type: 'number', minimum: 0, 'x-expected': 'a non-negative number' },
-    },
-    labels: {
-      type: ['object', 'null'],
-      'x-expected': 'a mapping of label name to text (zone: eu-west-1a)',
-      additionalProperties: { type: 'string', 'x-expected': 'a string (put numbers and true/false in quotes)' },
-    },
-    node_ip_address: { type: 'string', 'x-expected': 'an IPv4 or IPv6 address' },
-  },
+  description: "The node's Ray process settings: what `ray start` is run with on this node.",
+  examples: [{ num_cpus: 4, object_store_memory: 1000000000 }],
+  properties: Object.fromEntries(
+    RAY_KEYS.map((k) => [
+      k.yaml,
+      {
+        ...k.schema,
+        description: k.description,
+        examples: [k.example],
+        ...(typeof k.default === 'number' ? { default: k.default } : {}),
+      },
+    ]),
+  ),
 };
 
 const storage = {
   type: ['object', 'null'],
   additionalProperties: false,
   'x-expected': 'a mapping {type: local, path: /absolute/path}',
+  description:
+    "Where nokube keeps this node's state, lock, logs and Ray's files; when left out, ~/.nokube/<cluster_name> of the login user.",
+  examples: [{ type: 'local', path: '/opt/nokube/data/ray/head' }],
   properties: {
     type: {
       enum: ['local'],
       'x-expected': '"local" (the only storage type)',
+      description: 'The storage type: local, a directory on the node itself.',
+      examples: ['local'],
       'x-hint':
         "storage is the node's own working directory: use type: local with a path on that node (mount shared storage there yourself if you need it)",
     },
@@ -63,6 +59,8 @@ const storage = {
       type: 'string',
       minLength: 1,
       'x-expected': 'an absolute path on the node, e.g. /opt/nokube/data/ray/head',
+      description: 'An absolute directory on the node, writable by the login user; one per node.',
+      examples: ['/opt/nokube/data/ray/head'],
     },
   },
 };
@@ -72,10 +70,32 @@ const user = {
   required: ['userid'],
   additionalProperties: false,
   'x-expected': 'a mapping with userid and one of password or sshkey',
+  description: 'One login for the node: a user name and either a password or the public key of a key you supply.',
+  examples: [{ userid: 'deploy', sshkey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... deploy@ci' }],
   properties: {
-    userid: { type: 'string', minLength: 1, 'x-expected': 'a login name' },
-    password: { type: 'string', minLength: 1, 'x-expected': 'a non-empty string, best a ${ENV_NAME} reference' },
-    sshkey: { type: 'string', minLength: 1, 'x-expected': 'a public key line ("ssh-ed25519 AAAA... comment")' },
+    userid: {
+      type: 'string',
+      minLength: 1,
+      'x-expected': 'a login name',
+      description: 'The login name on the node; may be ${ENV_NAME}.',
+      examples: ['deploy'],
+    },
+    password: {
+      type: 'string',
+      minLength: 1,
+      'x-expected': 'a non-empty string, best a ${ENV_NAME} reference',
+      description:
+        'The login password: write ${ENV_NAME} and map a secret into that variable (read at validate and connect; never logged).',
+      examples: ['${RAY_PROD_PASSWORD}'],
+    },
+    sshkey: {
+      type: 'string',
+      minLength: 1,
+      'x-expected': 'a public key line ("ssh-ed25519 AAAA... comment")',
+      description:
+        'The PUBLIC key line of a private key you supply (ssh-private-key input, --identity or ssh-agent): selects which key logs in as this user.',
+      examples: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... deploy@ci'],
+    },
   },
 };
 
@@ -124,21 +144,46 @@ const node = {
   required: ['ssh_url', 'name', 'role'],
   additionalProperties: false,
   'x-expected': 'a mapping describing one machine (ssh_url, name, role, ...)',
+  description: 'One machine of the cluster, reached over SSH.',
+  examples: [{ ssh_url: 'prod-server-1:22', name: 'ray-head-prod', role: 'head' }],
   properties: {
-    ssh_url: { type: 'string', minLength: 1, 'x-expected': 'host:port, e.g. "prod-server-1:22"' },
-    name,
-    role: { enum: ['head', 'worker'], 'x-expected': 'head or worker' },
+    ssh_url: {
+      type: 'string',
+      minLength: 1,
+      'x-expected': 'host:port, e.g. "prod-server-1:22"',
+      description:
+        'The SSH address, host:port (port 22 when left out); IPv6 in brackets and quotes: "[2001:db8::5]:22".',
+      examples: ['prod-server-1:22'],
+    },
+    name: {
+      ...name,
+      description:
+        'The node name, unique in the cluster; shown in every message and set as the Ray label nokube.io/node.',
+      examples: ['ray-worker-1'],
+    },
+    role: {
+      enum: ['head', 'worker'],
+      'x-expected': 'head or worker',
+      description: 'head (exactly one: runs the GCS, the dashboard and the Ray Client server) or worker.',
+      examples: ['worker'],
+    },
     ray_config: rayConfig,
     storage,
     users: {
       type: ['array', 'null'],
       'x-expected': 'a list of users (`- userid: ...` items)',
+      description:
+        'Logins to try, in order; when left out, the default user (ssh-user input / --user) with the supplied keys or ssh-agent.',
+      examples: [[{ userid: 'deploy', password: '${RAY_PROD_PASSWORD}' }]],
       items: user,
     },
     host_key: {
       type: 'string',
       minLength: 1,
       'x-expected': 'a public key line ("ssh-ed25519 AAAA...") or a "SHA256:..." fingerprint',
+      description:
+        "The node's pinned SSH host key (from ssh-keyscan) or its SHA256 fingerprint; otherwise known_hosts is used.",
+      examples: ['SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU'],
     },
     proxy_jump: {
       type: 'string',
@@ -152,26 +197,57 @@ export const configSchema = {
   type: 'object',
   required: ['nodes'],
   additionalProperties: false,
+  description: 'A Ray cluster deployed by nokube over SSH: one head and any number of workers.',
+  // `x-worker-defaults: &worker_defaults ...`: a place for anchors to share, as docker compose has.
+  patternProperties: {
+    '^x-': {
+      description:
+        'Free for YAML anchors to share settings, e.g. x-worker-defaults: &worker_defaults {role: worker, ...} with <<: *worker_defaults in each worker; not read otherwise.',
+      examples: [{ role: 'worker', ray_config: { num_cpus: 4 } }],
+    },
+  },
   'x-expected': 'a mapping with `nodes:` and optionally `ray_spec:`',
   properties: {
     ray_spec: {
       type: ['object', 'null'],
       additionalProperties: false,
       'x-expected': 'a mapping of cluster-wide settings (dashboard_port, max_workers, ...)',
+      description: 'Cluster-wide settings.',
+      examples: [{ dashboard_port: 8265, max_workers: 10 }],
       properties: {
-        dashboard_port: port,
-        max_workers: { ...count, 'x-expected': 'a non-negative integer (the most worker nodes allowed)' },
-        cluster_name: name,
+        dashboard_port: {
+          ...port,
+          description: "The dashboard port for the whole cluster; the head's ray_config.dashboard_port wins.",
+          default: 8265,
+          examples: [8265],
+        },
+        max_workers: {
+          ...count,
+          'x-expected': 'a non-negative integer (the most worker nodes allowed)',
+          description: 'The most worker nodes the config may list; more is an error. No bound when left out.',
+          examples: [10],
+        },
+        cluster_name: {
+          ...name,
+          description: "The cluster's name: scopes its state, lock and stop, so two clusters can share machines.",
+          default: 'default',
+          examples: ['prod'],
+        },
         ray_version: {
           type: 'string',
           pattern: '^\\d+\\.\\d+(\\.\\d+)?([.+-]?[A-Za-z0-9]+)*$',
           'x-expected': 'a Ray version such as "2.9.3" (in quotes)',
+          description: 'The exact Ray version every node must run (checked before anything starts); in quotes.',
+          examples: ['2.60.0'],
         },
         python: {
           type: 'string',
           pattern: '^[A-Za-z0-9_./+@][A-Za-z0-9_./+@-]*$',
           'x-expected':
             'one interpreter path or command, e.g. /opt/venv/bin/python3 or python3 (no spaces, quotes or shell characters)',
+          description: 'The Python interpreter on the nodes that has Ray installed.',
+          default: 'python3',
+          examples: ['/opt/venv/bin/python3'],
         },
         proxy_jump: {
           type: 'string',
@@ -186,6 +262,8 @@ export const configSchema = {
       type: 'array',
       minItems: 1,
       'x-expected': 'a list of nodes (`- ssh_url: ...` items), at least one',
+      description: 'The machines of the cluster: exactly one with role: head, any number of workers.',
+      examples: [[{ ssh_url: 'head-server:22', name: 'ray-head', role: 'head' }]],
       items: node,
     },
   },

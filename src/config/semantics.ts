@@ -7,6 +7,8 @@ import type { SourceIndex } from './yaml-source';
 
 export interface SemanticOptions {
   defaultUser?: string;
+  env?: Record<string, string | undefined>;
+  allowMissingEnv?: boolean;
 }
 
 export function checkSemantics(
@@ -22,7 +24,7 @@ export function checkSemantics(
   const clusterDashboardPort = shapeProblems.has('ray_spec.dashboard_port')
     ? undefined
     : asInteger(raySpec?.dashboard_port);
-  const ctx = { findings, index, shapeProblems, defaultUser: opts.defaultUser, clusterDashboardPort };
+  const ctx = { findings, index, shapeProblems, clusterDashboardPort, ...opts };
 
   if (raySpec) checkProxyJump(raySpec, 'ray_spec', ctx);
 

@@ -98,7 +98,8 @@ function checkHost(host: string): string | undefined {
   if (host === '') return 'ssh_url has no host before ":"';
   if (/^[\d.]+$/.test(host)) return isIPv4(host) ? undefined : `"${host}" is not a valid IPv4 address`;
   if (host.length > 253) return 'the host name is longer than 253 characters';
-  for (const label of host.split('.')) {
+  // A trailing dot is a fully qualified name (`worker-4.example.com.`), which ssh and DNS accept.
+  for (const label of host.replace(/(?<=.)\.$/, '').split('.')) {
     if (!/^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(label)) {
       return `"${host}" is not a valid host name (letters, digits and "-", in dot-separated parts)`;
     }
@@ -106,7 +107,10 @@ function checkHost(host: string): string | undefined {
   return undefined;
 }
 
-/** Same machine and port, whatever the spelling: host names ignore case, IPv6 is compared as written. */
+/**
+ * Same machine and port, whatever the spelling: host names ignore case and a trailing dot, IPv6 is
+ * compared as written.
+ */
 export function endpointKey(host: string, port: number): string {
-  return `${host.toLowerCase()}:${port}`;
+  return `${host.toLowerCase().replace(/(?<=.)\.$/, '')}:${port}`;
 }

@@ -24,6 +24,8 @@ export interface Diagnostic {
   hint?: string;
   /** The node the finding is about, when there is one. */
   node?: string;
+  /** A warning said once for several nodes (placed at the first): every node it applies to. */
+  nodes?: string[];
 }
 
 /** A login identity for a node; credentials may hold `${NAME}` references, resolved at connect time. */
@@ -35,6 +37,7 @@ export interface UserSpec {
   pos: SourcePos;
 }
 
+/** One field per row of RAY_KEYS (ray-keys.ts); the head's ports are always filled in by the model. */
 export interface RayNodeConfig {
   /** Head only: Ray Client server port (ray://head:port). */
   port?: number;
@@ -144,7 +147,4 @@ export interface ParseResult {
 }
 
 export const DEFAULT_CLUSTER_NAME = 'default';
-export const DEFAULT_GCS_PORT = 6379;
-export const DEFAULT_DASHBOARD_PORT = 8265;
-export const DEFAULT_CLIENT_PORT = 10001;
-export const RAY_MIN_OBJECT_STORE_MEMORY = 78_643_200;
+export { DEFAULT_CLIENT_PORT, DEFAULT_DASHBOARD_PORT, DEFAULT_GCS_PORT, RAY_MIN_OBJECT_STORE_MEMORY } from './ray-keys';

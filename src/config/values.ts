@@ -70,12 +70,9 @@ export function typeMixUpHint(
     if (secret || raw === undefined) return 'put the value in quotes';
     return `put it in quotes: "${raw.trim()}"`;
   }
-  if (
-    (expected === 'object' || expected === 'array') &&
-    typeof value === 'string' &&
-    /^[A-Za-z_][\w-]*:\S/.test(value)
-  ) {
-    return 'add a space after the colon: `key: value`';
+  const glued = typeof value === 'string' ? /^([A-Za-z_][\w-]*):(\S.*)$/.exec(value) : null;
+  if ((expected === 'object' || expected === 'array') && glued) {
+    return `add a space after the colon: \`${glued[1]}: ${glued[2]}\``;
   }
   if (expected === 'array' && value !== null && typeof value === 'object' && !Array.isArray(value)) {
     return 'start each item with `- `';

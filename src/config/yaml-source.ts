@@ -4,7 +4,8 @@
 import { LineCounter, parseAllDocuments, isAlias, isMap, isScalar, isSeq, Scalar, visit } from 'yaml';
 import type { Document, Node as YamlNode, YAMLError } from 'yaml';
 import type { Diagnostic, SourcePos } from './types';
-import { formatPath, type PathSegment } from './paths';
+import { joinPath } from './paths';
+import { KEYS_BY_SECTION } from './schema';
 
 interface Spot {
   key: number;
@@ -94,13 +95,41 @@ export interface YamlSource {
   diagnostics: Diagnostic[];
 }
 
-// Aliases can expand exponentially ("billion laughs") or refer to themselves; a config never needs many.
-const MAX_ALIASES = 100;
+// Aliases can expand exponentially ("billion laughs"): any number of them is fine, but the tree they
+// expand to is bounded by the size of what is written (ten times it, and at least 100,000 values),
+// so a bomb stops early while a config that shares settings with anchors never comes near it.
+const MIN_EXPANDED_VALUES = 100_000;
+const EXPANSION_FACTOR = 10;
 const MAX_DEPTH = 64;
+
+/**
+ * Anchors by name, in document order, and the number of values written: one walk of the document.
+ * (yaml's own Alias.resolve walks the whole document for every alias: quadratic on big configs.)
+ */
+function anchorsOf(doc: Document.Parsed): { anchors: Map<string, YamlNode[]>; written: number } {
+  const anchors = new Map<string, YamlNode[]>();
+  let written = 0;
+  visit(doc, (_key, node) => {
+    if (!isScalar(node) && !isMap(node) && !isSeq(node)) return;
+    written += 1;
+    const name = node.anchor;
+    if (name) anchors.set(name, [...(anchors.get(name) ?? []), node as YamlNode]);
+  });
+  return { anchors, written };
+}
+
+/** The anchor an alias refers to: the last one of that name before it. */
+function resolveAlias(anchors: Map<string, YamlNode[]>, name: string, at: number): YamlNode | undefined {
+  let found: YamlNode | undefined;
+  for (const node of anchors.get(name) ?? []) if ((node.range?.[0] ?? 0) < at) found = node;
+  return found;
+}
 
 export function readYaml(input: string, file: string): YamlSource {
   // Editors show a byte-order mark as nothing; columns must not count it.
-  const text = input.replace(/^\uFEFF/, '');
+  // Lone CR line endings (old Mac editors) are one line to YAML: read them as line breaks. Same
+  // length, so every offset still points into the user's file.
+  const text = input.replace(/^\uFEFF/, '').replace(/\r(?!\n)/g, '\n');
   const lines = new LineCounter();
   const index = new SourceIndex(text, lines);
   const diagnostics: Diagnostic[] = [];
@@ -175,13 +204,31 @@ export function readYaml(input: string, file: string): YamlSource {
     return { index, diagnostics };
   }
 
-  let aliases = 0;
-  const toPlain = (node: YamlNode | null | undefined, segments: PathSegment[], depth: number): unknown => {
-    if (node === null || node === undefined) return null;
+  const { anchors, written } = anchorsOf(doc);
+  const maxExpanded = Math.max(MIN_EXPANDED_VALUES, EXPANSION_FACTOR * written);
+  let expanded = 0;
+  let bombReported = false;
+  // The anchors being expanded right now: an alias to one of them refers to itself.
+  const expanding = new Set<YamlNode>();
+  const tooBig = (node: YamlNode) => {
+    if (!bombReported)
+      error(
+        node.range?.[0] ?? 0,
+        `too many aliases: they expand to more than ${maxExpanded.toLocaleString('en')} values`,
+        'an alias refers to a list or mapping that itself repeats aliases (an "alias bomb"): write the values out',
+      );
+    bombReported = true;
+  };
+
+  const toPlain = (node: YamlNode | null | undefined, path: string, depth: number): unknown => {
+    if (node === null || node === undefined || bombReported) return null;
+    if (++expanded > maxExpanded) {
+      tooBig(node);
+      return null;
+    }
     if (depth > MAX_DEPTH) return null;
     if (isAlias(node)) {
-      aliases += 1;
-      const target = node.resolve(doc);
+      const target = resolveAlias(anchors, node.source, node.range?.[0] ?? 0);
       if (!target) {
         error(
           node.range?.[0] ?? 0,
@@ -190,25 +237,46 @@ export function readYaml(input: string, file: string): YamlSource {
         );
         return null;
       }
-      if (aliases > MAX_ALIASES) {
-        if (aliases === MAX_ALIASES + 1)
-          error(node.range?.[0] ?? 0, `too many aliases (more than ${MAX_ALIASES})`, 'write the values out');
+      if (expanding.has(target)) {
+        error(
+          node.range?.[0] ?? 0,
+          `alias *${node.source} refers to itself (it is inside its own anchor &${node.source})`,
+          'move the anchor to a value that does not contain the alias',
+        );
         return null;
       }
-      return toPlain(target, segments, depth + 1);
+      return toPlain(target, path, depth + 1);
     }
     if (isScalar(node)) return node.value;
+    if (!node.anchor) return collection(node, path, depth);
+    expanding.add(node);
+    try {
+      return collection(node, path, depth);
+    } finally {
+      expanding.delete(node);
+    }
+  };
+
+  const collection = (node: YamlNode, path: string, depth: number): unknown => {
     if (isSeq(node)) {
       return node.items.map((item, i) => {
-        const itemSegments = [...segments, i];
+        const itemPath = joinPath(path, i);
         const offset = (item as YamlNode | null)?.range?.[0] ?? node.range?.[0] ?? 0;
-        index.record(formatPath(itemSegments), { key: offset, value: offset });
-        return toPlain(item as YamlNode | null, itemSegments, depth + 1);
+        index.record(itemPath, { key: offset, value: offset });
+        return toPlain(item as YamlNode | null, itemPath, depth + 1);
       });
     }
     if (isMap(node)) {
       const out: Record<string, unknown> = {};
-      for (const pair of node.items) {
+      const merges: YamlNode[] = [];
+      // A key written twice (reported above): the later one is used, as YAML loaders do, and only it
+      // is recorded, so later findings point at the value that is used.
+      const last = new Map<unknown, number>();
+      node.items.forEach((pair, i) => {
+        if (isScalar(pair.key)) last.set(pair.key.value, i);
+      });
+      for (const [i, pair] of node.items.entries()) {
+        if (isScalar(pair.key) && last.get(pair.key.value) !== i) continue;
         const keyNode = pair.key as YamlNode | null;
         if (keyNode && !isScalar(keyNode)) {
           error(
@@ -218,28 +286,57 @@ export function readYaml(input: string, file: string): YamlSource {
           );
           continue;
         }
+        // `<<: *defaults` (or a list of them): YAML's merge key, the usual way to share settings.
+        if (keyNode?.value === '<<' && keyNode.type === Scalar.PLAIN) {
+          if (pair.value) merges.push(pair.value as YamlNode);
+          continue;
+        }
         const key = String(keyNode?.value ?? '');
-        const keySegments = [...segments, key];
+        const keyPath = joinPath(path, key);
         const keyOffset = keyNode?.range?.[0] ?? node.range?.[0] ?? 0;
         const valueNode = pair.value as YamlNode | null;
         // `storage:` with nothing after it: point at the key, not at the empty spot after the colon.
         const emptyValue =
           !valueNode ||
           (isScalar(valueNode) && valueNode.value === null && valueNode.range?.[0] === valueNode.range?.[1]);
-        index.record(formatPath(keySegments), {
+        index.record(keyPath, {
           key: keyOffset,
           value: emptyValue ? keyOffset : (valueNode.range?.[0] ?? keyOffset),
         });
         if (key === '__proto__') continue;
-        out[key] = toPlain(valueNode, keySegments, depth + 1);
+        out[key] = toPlain(valueNode, keyPath, depth + 1);
+      }
+      // Keys written here win over merged ones, and an earlier merged mapping over a later one.
+      // Merged values keep the positions of where they are written (the anchor's lines).
+      for (const source of merges.flatMap((m) => (isSeq(m) ? (m.items as YamlNode[]) : [m]))) {
+        const merged = mergeSource(source, path, depth);
+        for (const [key, value] of Object.entries(merged ?? {})) if (!(key in out)) out[key] = value;
       }
       return out;
     }
     return null;
   };
 
+  /** The mapping a `<<` value brings in, expanded under the merging mapping's path. */
+  const mergeSource = (source: YamlNode, path: string, depth: number): Record<string, unknown> | undefined => {
+    const target = isAlias(source) ? resolveAlias(anchors, source.source, source.range?.[0] ?? 0) : source;
+    if (target && !isMap(target)) {
+      error(
+        source.range?.[0] ?? 0,
+        '`<<` merges a mapping, but this is ' + (isSeq(target) ? 'a list' : 'a single value'),
+        'write `<<: *name` where `&name` is on a mapping, or `<<: [*a, *b]` for several',
+      );
+      return undefined;
+    }
+    const value = toPlain(source, path, depth + 1);
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  };
+
   index.record('', { key: doc.contents.range[0], value: doc.contents.range[0] });
-  const root = toPlain(doc.contents, [], 0);
+  const root = toPlain(doc.contents, '', 0);
+  if (bombReported) return { index, diagnostics: dedupeByPosition(diagnostics) };
   return { root, index, diagnostics: dedupeByPosition(diagnostics) };
 }
 
@@ -255,6 +352,10 @@ function describeYamlError(
   doc: Document.Parsed,
 ): { offset: number; words: Words } | undefined {
   const [start, end] = problem.pos;
+  if (problem.code !== 'DUPLICATE_KEY') {
+    const slip = commonSlip(text, start);
+    if (slip) return slip;
+  }
   switch (problem.code) {
     case 'TAB_AS_INDENT':
       return {
@@ -270,7 +371,7 @@ function describeYamlError(
         offset: start,
         words: {
           message: `key \`${key}\` appears twice in the same mapping`,
-          hint: 'YAML keeps only one of them: remove or rename the other',
+          hint: 'the later one is used: remove or rename one of them',
         },
       };
     }
@@ -355,6 +456,64 @@ function describeYamlError(
       hint: 'check the indentation (spaces only) and the quoting on this line and the one above',
     },
   };
+}
+
+const KNOWN_KEYS = new Set(Object.values(KEYS_BY_SECTION).flat());
+
+/** The line holding an offset: its start offset and its text. */
+function lineAt(text: string, offset: number): { start: number; line: string } {
+  const start = text.lastIndexOf('\n', offset - 1) + 1;
+  const end = text.indexOf('\n', offset);
+  return { start, line: text.slice(start, end < 0 ? undefined : end) };
+}
+
+/**
+ * The slips people make every day, which the parser reports in its own terms or on a later line:
+ * an unquoted `[IPv6]:port`, `name:ray-head` (no space after the colon), `ray_config: port: 10001`
+ * (a mapping on the key's own line).
+ */
+function commonSlip(text: string, offset: number): { offset: number; words: Words } | undefined {
+  const { start, line } = lineAt(text, offset);
+
+  const ipv6 = /^(\s*(?:-\s+)?[\w-]+:\s+)(\[[\w.%]*:[\w:.%]*\])(:\d*)?\s*(#.*)?$/.exec(line);
+  if (ipv6) {
+    return {
+      offset: start + ipv6[1]!.length,
+      words: {
+        message: `an IPv6 address in brackets must be quoted: YAML reads ${ipv6[2]} as a list`,
+        hint: `put it in quotes: "${ipv6[2]}${ipv6[3] ?? ''}"`,
+      },
+    };
+  }
+
+  const inline = /^(\s*(?:-\s+)?)([\w-]+):\s+([\w-]+):\s+(\S.*)$/.exec(line);
+  if (inline && KNOWN_KEYS.has(inline[3]!)) {
+    return {
+      offset: start + line.indexOf(inline[3]!, inline[1]!.length + inline[2]!.length + 1),
+      words: {
+        message: `\`${inline[3]}\` is a key inside ${inline[2]}, so it needs its own line`,
+        hint: `write \`${inline[2]}:\` alone, then \`${inline[3]}: ${inline[4]!.trim()}\` on the next line, indented two more spaces (or \`${inline[2]}: {${inline[3]}: ${inline[4]!.trim()}}\`)`,
+      },
+    };
+  }
+
+  // `name:ray-head` is one plain word to YAML; the parser trips over it on this line or the next.
+  for (let at = start, n = 0; at > 0 || n === 0; n++) {
+    const here = lineAt(text, at);
+    const glued = /^(\s*(?:-\s+)?)([\w-]+):([^\s/:][^\s]*)\s*(#.*)?$/.exec(here.line);
+    if (glued && KNOWN_KEYS.has(glued[2]!)) {
+      return {
+        offset: here.start + glued[1]!.length,
+        words: {
+          message: `\`${glued[2]}:${glued[3]}\` has no space after the colon, so YAML reads it as one word, not a key and its value`,
+          hint: `add a space after the colon: \`${glued[2]}: ${glued[3]}\``,
+        },
+      };
+    }
+    if (n >= 2 || here.start === 0) break;
+    at = here.start - 1;
+  }
+  return undefined;
 }
 
 /** The unclosed quote is where the string starts, not where the file ends. */

@@ -1,20 +1,26 @@
 // What each node should be running, derived from the config alone (pure).
 // The same object is stored on the node at start and compared later to find drift.
+import { RAY_KEYS } from '../config/ray-keys';
 import type { ClusterConfig, NodeSpec } from '../config/types';
-import { DEFAULT_CLIENT_PORT, DEFAULT_GCS_PORT } from '../config/types';
 import type { AppliedSpec } from '../remote/types';
 import type { Drift } from './types';
 
 export const NODE_LABEL = 'nokube.io/node';
 
+// The model fills in the head's ports (config/model.ts): these only read them.
 export function clientPort(head: NodeSpec): number {
-  return head.ray.port ?? DEFAULT_CLIENT_PORT;
+  return headPort(head, 'port');
 }
 export function gcsPort(head: NodeSpec): number {
-  return head.ray.gcsPort ?? DEFAULT_GCS_PORT;
+  return headPort(head, 'gcsPort');
 }
 export function dashboardPort(cluster: ClusterConfig): number {
-  return cluster.head.ray.dashboardPort ?? cluster.dashboardPort;
+  return headPort(cluster.head, 'dashboardPort');
+}
+function headPort(head: NodeSpec, key: 'port' | 'gcsPort' | 'dashboardPort'): number {
+  const value = head.ray[key];
+  if (value === undefined) throw new Error(`internal: the head's ${key} was not filled in by the model`);
+  return value;
 }
 
 /** A host as it appears in a URL or host:port (IPv6 in brackets). */
@@ -43,21 +49,19 @@ export function addresses(cluster: ClusterConfig): Addresses {
  * (node_ip_address overrides it); the head's is also what workers join.
  */
 export function rayArgs(cluster: ClusterConfig, node: NodeSpec, nodeIp: string): Record<string, unknown> {
-  const r = node.ray;
-  const args: Record<string, unknown> = { node_ip_address: r.nodeIpAddress ?? nodeIp };
+  const args: Record<string, unknown> = { node_ip_address: node.ray.nodeIpAddress ?? nodeIp };
+  for (const key of RAY_KEYS) {
+    const value = node.ray[key.model];
+    if (value === undefined || (key.headOnly && node.role !== 'head')) continue;
+    if (key.yaml === 'resources') {
+      if (Object.keys(value).length) args.resources = sortKeys(value as Record<string, number>);
+    } else if (key.yaml !== 'labels' && key.yaml !== 'node_ip_address') args[key.yaml] = value;
+  }
   if (node.role === 'head') {
-    args.port = clientPort(node);
-    args.gcs_port = gcsPort(node);
-    args.dashboard_port = dashboardPort(cluster);
-    const range = workerPortRange([args.port as number, args.gcs_port as number, args.dashboard_port as number]);
+    const range = workerPortRange([clientPort(node), gcsPort(node), dashboardPort(cluster)]);
     if (range) Object.assign(args, range);
   }
-  if (r.numCpus !== undefined) args.num_cpus = r.numCpus;
-  if (r.numGpus !== undefined) args.num_gpus = r.numGpus;
-  if (r.memory !== undefined) args.memory = r.memory;
-  if (r.objectStoreMemory !== undefined) args.object_store_memory = r.objectStoreMemory;
-  if (r.resources && Object.keys(r.resources).length) args.resources = sortKeys(r.resources);
-  args.labels = sortKeys({ ...(r.labels ?? {}), [NODE_LABEL]: node.name });
+  args.labels = sortKeys({ ...(node.ray.labels ?? {}), [NODE_LABEL]: node.name });
   return args;
 }
 
@@ -100,20 +104,6 @@ export function workerPortRange(ports: number[]): { min_worker_port: number; max
   return best;
 }
 
-/** Config key names, in the user's words, for each `ray start` argument. */
-const FIELD_NAMES: Record<string, string> = {
-  node_ip_address: 'ray_config.node_ip_address',
-  port: 'ray_config.port',
-  gcs_port: 'ray_config.gcs_port',
-  dashboard_port: 'ray_config.dashboard_port',
-  num_cpus: 'ray_config.num_cpus',
-  num_gpus: 'ray_config.num_gpus',
-  memory: 'ray_config.memory',
-  object_store_memory: 'ray_config.object_store_memory',
-  resources: 'ray_config.resources',
-  labels: 'ray_config.labels',
-};
-
 function show(value: unknown): string {
   if (value === undefined || value === null) return '(unset)';
   return typeof value === 'string' ? value : JSON.stringify(value);
@@ -128,7 +118,7 @@ export function specDrift(applied: AppliedSpec | null | undefined, wanted: Appli
     const from = (applied.ray ?? {})[key];
     const to = wanted.ray[key];
     if (JSON.stringify(from) !== JSON.stringify(to)) {
-      drift.push({ field: FIELD_NAMES[key] ?? `ray_config.${key}`, from: show(from), to: show(to) });
+      drift.push({ field: `ray_config.${key}`, from: show(from), to: show(to) });
     }
   }
   if (applied.role !== wanted.role) drift.push({ field: 'role', from: show(applied.role), to: wanted.role });

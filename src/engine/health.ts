@@ -1,4 +1,5 @@
 // Turns what each node reported into per-node states and one cluster status (pure).
+import { RESOURCE_RAY_KEYS } from '../config/ray-keys';
 import type { ClusterConfig, NodeSpec } from '../config/types';
 import type { AppliedSpec, StatusAnswer, ViewNode } from '../remote/types';
 import { specDrift } from './desired';
@@ -19,14 +20,6 @@ export interface Assessment {
   problems: string[];
 }
 
-/** Ray's name for each configured resource; memory sizes may be rounded by Ray, counts may not. */
-const RESOURCE_KEYS: { key: keyof NodeSpec['ray']; ray: string; sized: boolean }[] = [
-  { key: 'numCpus', ray: 'CPU', sized: false },
-  { key: 'numGpus', ray: 'GPU', sized: false },
-  { key: 'memory', ray: 'memory', sized: true },
-  { key: 'objectStoreMemory', ray: 'object_store_memory', sized: true },
-];
-
 /** Configured resources that the head's view shows with another value. */
 export function resourceMismatches(node: NodeSpec, seen: Record<string, number>): string[] {
   const out: string[] = [];
@@ -35,9 +28,10 @@ export function resourceMismatches(node: NodeSpec, seen: Record<string, number>)
     const same = sized ? Math.abs(got - want) <= Math.max(1, want * 0.01) : got === want;
     if (!same) out.push(`${name} ${got} (configured ${want})`);
   };
-  for (const { key, ray, sized } of RESOURCE_KEYS) {
-    const want = node.ray[key];
-    if (typeof want === 'number' && !(want === 0 && seen[ray] === undefined)) check(ray, want, sized);
+  // Ray's name for each configured resource; memory sizes may be rounded by Ray, counts may not.
+  for (const { model, resource, sized } of RESOURCE_RAY_KEYS) {
+    const want = node.ray[model];
+    if (typeof want === 'number' && !(want === 0 && seen[resource] === undefined)) check(resource, want, !!sized);
   }
   for (const [name, want] of Object.entries(node.ray.resources ?? {})) check(name, want, false);
   return out;

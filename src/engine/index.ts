@@ -20,7 +20,11 @@ export { COMMANDS, DEFAULT_CONCURRENCY, DEFAULT_CONFIG, DEFAULT_TIMEOUT_SEC, con
 export { verdict, type Verdict } from './verdict';
 
 export async function run(options: RunOptions): Promise<RunResult> {
-  const parsed = loadConfig(options.configPath, { defaultUser: options.ssh.defaultUser });
+  const parsed = loadConfig(options.configPath, {
+    defaultUser: options.ssh.defaultUser,
+    env: options.env,
+    allowMissingEnv: options.allowMissingEnv || (options.command === 'plan' && options.offline === true),
+  });
   if (!parsed.config) {
     const result = emptyResult(options.command, options.configPath, parsed.diagnostics);
     result.ok = false;

@@ -1,6 +1,6 @@
 // `plan`: what `start` would do. Offline from the previous config (a PR's base branch);
 // live, when credentials are present, from what runs on the nodes now.
-import { parseConfig } from '../config';
+import { findCredentialRefs, parseConfig } from '../config';
 import type { ClusterConfig } from '../config/types';
 import { clusterDisruption } from './disruption';
 import { countChanges, livePlan, offlinePlan, withUnknownLiveState } from './plan';
@@ -9,10 +9,15 @@ import type { ClusterSession } from './session';
 import { liveNodes, probeAll, recordedMembers, wantedSpecs } from './inspect';
 import type { RunOptions, RunResult } from './types';
 
-/** Whether a live look is possible at all: some key, agent or password to log in with. */
+/** Whether a live look is possible at all: some key, agent or password (its variables set) to log in with. */
 export function hasCredentials(cluster: ClusterConfig, options: RunOptions): boolean {
-  const { ssh } = options;
-  return ssh.identities.length > 0 || !!ssh.agentSocket || cluster.nodes.some((n) => n.users.some((u) => u.password));
+  const { ssh, env } = options;
+  const usable = (password: string) => findCredentialRefs(password).every((name) => !!env[name]);
+  return (
+    ssh.identities.length > 0 ||
+    !!ssh.agentSocket ||
+    cluster.nodes.some((n) => n.users.some((u) => u.password !== undefined && usable(u.password)))
+  );
 }
 
 export function previousConfig(options: RunOptions, result: RunResult): ClusterConfig | undefined {

@@ -127,7 +127,6 @@ async function applyPlan(
         role: node.role,
         restart: act === 'restart' || !!probed.probes.get(node.name)?.running,
         applied: spec,
-        args: spec.ray,
         python: cluster.python ?? null,
         head_address: spec.head_address ?? null,
         auth_token: token ?? null,

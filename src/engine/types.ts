@@ -78,6 +78,8 @@ export interface RunOptions {
   timeoutSec: number;
   /** Environment for `${NAME}` references in credentials. */
   env: Record<string, string | undefined>;
+  /** An unset `${NAME}` is a warning, not an error (always so for an offline plan, which never logs in). */
+  allowMissingEnv?: boolean;
   /** Directory holding nokube_remote.py. */
   remoteLibDir: string;
   reporter: Reporter;

@@ -9,12 +9,17 @@ import type {
   InstallAnswer,
   JobAnswer,
   LockAnswer,
+  LockRequest,
   ProbeAnswer,
+  ProbeRequest,
   RayEnvAnswer,
   RemoteAnswer,
   StartAnswer,
+  StartRequest,
   StatusAnswer,
+  StatusRequest,
   StopAnswer,
+  StopRequest,
 } from './types';
 
 /** What the client needs of an SSH connection (src/ssh's NodeConnection has it). */
@@ -106,7 +111,7 @@ export class RemoteLib {
   }
 
   /** Runs a verb once (uploading the library first when the node lacks it); the raw exec result. */
-  private async execVerb(verb: string, input: Record<string, unknown>, extra: ExecExtras = {}) {
+  private async execVerb(verb: string, input: object, extra: ExecExtras = {}) {
     const python = this.opts.python ?? 'python3';
     const line = `f=${this.remotePathWord()}; [ -f "$f" ] || exit ${MISSING_LIB}; exec ${shq(python)} "$f" ${verb}`;
     const stdin = JSON.stringify({
@@ -132,7 +137,7 @@ export class RemoteLib {
   }
 
   /** `timeoutMs` overrides the per-call timeout (a drain or an install may take longer than one command). */
-  async call<T extends RemoteAnswer>(verb: string, input: Record<string, unknown>, timeoutMs?: number): Promise<T> {
+  async call<T extends RemoteAnswer>(verb: string, input: object, timeoutMs?: number): Promise<T> {
     const { res, python } = await this.execVerb(verb, input, timeoutMs ? { timeoutMs } : {});
     if (res.stderr.trim()) this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
     if (res.code === 127) {
@@ -265,16 +270,16 @@ export class RemoteLib {
     return path;
   }
 
-  probe(input: Record<string, unknown>): Promise<ProbeAnswer> {
+  probe(input: ProbeRequest): Promise<ProbeAnswer> {
     return this.call<ProbeAnswer>('probe', input);
   }
-  start(input: Record<string, unknown>): Promise<StartAnswer> {
+  start(input: StartRequest): Promise<StartAnswer> {
     return this.call<StartAnswer>('start', input);
   }
-  status(input: Record<string, unknown>): Promise<StatusAnswer> {
+  status(input: StatusRequest): Promise<StatusAnswer> {
     return this.call<StatusAnswer>('status', input);
   }
-  stop(input: Record<string, unknown> = {}): Promise<StopAnswer> {
+  stop(input: StopRequest = {}): Promise<StopAnswer> {
     return this.call<StopAnswer>('stop', input);
   }
   /** Installs Ray into a venv under the storage path (nothing when it is there already). */
@@ -285,10 +290,10 @@ export class RemoteLib {
   drain(input: Record<string, unknown>, timeoutMs: number): Promise<DrainAnswer> {
     return this.call<DrainAnswer>('drain', input, timeoutMs);
   }
-  lock(input: Record<string, unknown>): Promise<LockAnswer> {
+  lock(input: LockRequest): Promise<LockAnswer> {
     return this.call<LockAnswer>('lock', input);
   }
-  unlock(input: Record<string, unknown>): Promise<LockAnswer> {
+  unlock(input: LockRequest): Promise<LockAnswer> {
     return this.call<LockAnswer>('unlock', input);
   }
 }

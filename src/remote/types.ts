@@ -1,4 +1,5 @@
-// Typed answers of remote_lib's verbs (see remote_lib/PROTOCOL.md).
+// Typed requests and answers of remote_lib's verbs (see remote_lib/PROTOCOL.md). Every request also
+// carries `cluster` and `storage`, added by the client.
 
 /** What a node was started with; stored on the node and compared for drift. */
 export interface AppliedSpec {
@@ -9,6 +10,52 @@ export interface AppliedSpec {
   /** Workers: the head's GCS address they joined. */
   head_address?: string;
   python?: string;
+}
+
+/** A head port remote_lib checks before `ray start` (the probe says whether it is free). */
+export interface PortRequest {
+  name: string;
+  port: number;
+}
+
+/** The head's two ports a status needs to ask its dashboard (or, failing that, its GCS). */
+export interface HeadPorts {
+  dashboard_port: number;
+  gcs_port: number;
+}
+
+export interface ProbeRequest {
+  role: 'head' | 'worker';
+  ports: PortRequest[];
+  python: string | null;
+  ray_version: string | null;
+  /** Head only: also return the head's status answer when it runs. */
+  view?: HeadPorts;
+}
+
+export interface StartRequest {
+  role: 'head' | 'worker';
+  restart: boolean;
+  /** Stored as applied.json; its `ray` holds the `ray start` arguments (the only copy sent). */
+  applied: AppliedSpec;
+  python: string | null;
+  head_address: string | null;
+  auth_token: string | null;
+}
+
+export type StatusRequest =
+  ({ role: 'head'; python: string | null; fallback?: false } & HeadPorts) | { role: 'worker'; python: string | null };
+
+export interface StopRequest {
+  /** Seconds between SIGTERM and SIGKILL. */
+  grace_sec?: number;
+}
+
+export interface LockRequest {
+  owner: string;
+  ttl_sec: number;
+  /** Unlock only: the nodes this start applied, recorded on the head. */
+  members?: MembersRecord;
 }
 
 export interface RemoteAnswer {

@@ -1,5 +1,6 @@
 // What every view of a RunResult shows, as plain (unescaped) strings: the status line, the node and
 // plan rows, counts. Markdown and terminal renderers only differ in how they lay these out.
+import { RESOURCE_RAY_KEYS } from '../config/ray-keys';
 import type { Diagnostic, NodeSpec } from '../config/types';
 import type { Drift, NodeReport, PlanAction, PlanItem, RunResult } from '../engine/types';
 
@@ -87,7 +88,7 @@ export function statusLine(result: RunResult): string {
 /** A compact resources cell: `CPU 8, GPU 1, memory 7.5 GiB, object_store_memory 1.9 GiB, custom 2`. */
 export function formatResources(resources: Record<string, number> | undefined): string {
   if (!resources) return '';
-  const order = ['CPU', 'GPU', 'memory', 'object_store_memory'];
+  const order = RESOURCE_RAY_KEYS.map((k) => k.resource);
   const keys = Object.keys(resources)
     // Ray adds `node:<ip>` and `node:__internal_head__` to every node: noise in a table.
     .filter((k) => !k.startsWith('node:'))
@@ -128,28 +129,30 @@ export function formatDuration(ms: number): string {
 export function configuredResources(spec: NodeSpec | undefined): Record<string, number> | undefined {
   if (!spec) return undefined;
   const r: Record<string, number> = {};
-  if (spec.ray.numCpus !== undefined) r.CPU = spec.ray.numCpus;
-  if (spec.ray.numGpus !== undefined) r.GPU = spec.ray.numGpus;
-  if (spec.ray.memory !== undefined) r.memory = spec.ray.memory;
-  if (spec.ray.objectStoreMemory !== undefined) r.object_store_memory = spec.ray.objectStoreMemory;
+  for (const { model, resource } of RESOURCE_RAY_KEYS) {
+    const value = spec.ray[model];
+    if (typeof value === 'number') r[resource] = value;
+  }
   Object.assign(r, spec.ray.resources ?? {});
   return Object.keys(r).length ? r : undefined;
 }
 
-function nodeResources(node: NodeReport, result: RunResult): string {
+function nodeResources(node: NodeReport, specs: Map<string, NodeSpec>): string {
   if (node.resources) return formatResources(node.resources);
-  const configured = configuredResources(result.config?.nodes.find((n) => n.name === node.name));
+  const configured = configuredResources(specs.get(node.name));
   return configured ? `${formatResources(configured)} (configured)` : '';
 }
 
 export function nodeRows(result: RunResult): Row[] {
+  // By name once: looking each node up in the list made a 17,000-node summary take minutes.
+  const specs = new Map((result.config?.nodes ?? []).map((n) => [n.name, n]));
   return result.nodes.map((n) => [
     n.name,
     n.role,
     n.host,
     n.state,
     n.rayVersion ?? '',
-    nodeResources(n, result),
+    nodeResources(n, specs),
     n.error ?? '',
   ]);
 }
