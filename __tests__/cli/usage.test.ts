@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FLAGS } from '../../src/cli/args';
+import { COMMANDS, FLAGS } from '../../src/cli/args';
 import { main } from '../../src/cli/main';
 
 async function cli(argv: string[]) {
@@ -21,7 +21,7 @@ async function cli(argv: string[]) {
 
 describe('usage slips exit 2 with the fix', () => {
   it.each([
-    [['ray', '--config', 'x.yaml'], 'nokube: missing command: nokube ray <validate|plan|start|status|stop>'],
+    [['ray', '--config', 'x.yaml'], `nokube: missing command: nokube ray <${COMMANDS.join('|')}>`],
     [[], 'nokube: missing command: nokube ray <command>'],
     [['ray', 'valdate'], 'nokube: unknown command "ray valdate": did you mean "nokube ray validate"?'],
     [['ray', 'stauts'], 'did you mean "nokube ray status"?'],
@@ -43,7 +43,7 @@ describe('help', () => {
   it('nokube ray --help lists the commands and every flag, exit 0', async () => {
     const r = await cli(['ray', '--help']);
     expect(r.code).toBe(0);
-    for (const command of ['validate', 'plan', 'start', 'status', 'stop']) expect(r.stdout).toContain(`  ${command} `);
+    for (const command of COMMANDS) expect(r.stdout).toContain(`  ${command} `);
     for (const flag of FLAGS) expect(r.stdout).toContain(`--${flag.name}`);
   });
 
@@ -81,7 +81,7 @@ describe('shell completion', () => {
 
   it('bash completes commands and each command flags', async () => {
     const file = await script('bash');
-    expect(bashComplete(file, ['nokube', 'ray', ''])).toEqual(['validate', 'plan', 'start', 'status', 'stop']);
+    expect(bashComplete(file, ['nokube', 'ray', ''])).toEqual([...COMMANDS]);
     expect(bashComplete(file, ['nokube', 'ray', 'va'])).toEqual(['validate']);
     expect(bashComplete(file, ['nokube', 'ray', 'plan', '--of'])).toEqual(['--offline']);
     expect(bashComplete(file, ['nokube', 'ray', 'start', '--of'])).toEqual([]);

@@ -76,9 +76,12 @@ export function configReference(): string {
   const props = root.properties as Record<string, SchemaNode>;
   const node = (props.nodes!.items ?? {}) as SchemaNode;
   const nodeProps = node.properties as Record<string, SchemaNode>;
+  const specProps = props.ray_spec!.properties as Record<string, SchemaNode>;
   const sections: Section[] = [
     { title: 'Top level', where: 'ray-config.yaml', schema: root },
     { title: 'ray_spec', where: 'ray_spec:', schema: props.ray_spec! },
+    { title: 'rollout', where: 'ray_spec: rollout:', schema: specProps.rollout! },
+    { title: 'install', where: 'ray_spec: install:', schema: specProps.install! },
     { title: 'A node', where: 'nodes: - ...', schema: node },
     { title: 'ray_config', where: 'nodes: - ray_config:', schema: nodeProps.ray_config! },
     { title: 'storage', where: 'nodes: - storage:', schema: nodeProps.storage! },

@@ -103,20 +103,36 @@ const rollout = {
   type: ['object', 'null'],
   additionalProperties: false,
   'x-expected': 'a mapping {drain_timeout: 60, max_unavailable: 1, max_failures: 0}',
+  description:
+    'How start changes a running cluster: workers are drained through Ray, then restarted in batches, each batch alive again before the next.',
+  examples: [{ drain_timeout: 60, max_unavailable: 1, max_failures: 0 }],
   properties: {
     drain_timeout: {
       type: 'integer',
       minimum: 0,
       maximum: 86400,
       'x-expected': 'a whole number of seconds from 0 (no drain) to 86400',
+      description:
+        'Seconds a worker is given to finish its running tasks (Ray drain) before it is restarted or stopped; 0 = no drain.',
+      default: 60,
+      examples: [120],
     },
     max_unavailable: {
       type: ['integer', 'string'],
       minimum: 1,
       pattern: '^(100|[1-9][0-9]?)%$',
       'x-expected': 'a number of workers (at least 1) or a percentage of the workers ("1%" to "100%")',
+      description: 'How many workers are drained and restarted at once: a count, or a percentage of the workers.',
+      default: 1,
+      examples: ['25%'],
     },
-    max_failures: { ...count, 'x-expected': 'a non-negative integer (failed workers before the rollout stops)' },
+    max_failures: {
+      ...count,
+      'x-expected': 'a non-negative integer (failed workers before the rollout stops)',
+      description: 'How many workers may fail to come back before the rollout stops (the rest are left untouched).',
+      default: 0,
+      examples: [1],
+    },
   },
 };
 
@@ -124,17 +140,31 @@ const install = {
   type: ['object', 'null'],
   additionalProperties: false,
   'x-expected': 'a mapping {extras: [default], index_url: ..., find_links: ...}',
+  description:
+    'Install Ray by the tool: a node whose Python lacks ray_version gets a venv under its storage path with ray[extras]==ray_version from pip.',
+  examples: [{ extras: ['default'], index_url: 'https://pypi.example.com/simple' }],
   properties: {
     extras: {
       type: ['array', 'null'],
       'x-expected': 'a list of Ray extras, e.g. [default, serve]',
+      description: "Ray's pip extras to install (ray[default] gives the dashboard and the job API).",
+      examples: [['default', 'serve']],
       items: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', 'x-expected': 'an extra name such as default' },
     },
-    index_url: { type: 'string', pattern: '^(https?|file)://\\S+$', 'x-expected': 'a URL (pip --index-url)' },
+    index_url: {
+      type: 'string',
+      pattern: '^(https?|file)://\\S+$',
+      'x-expected': 'a URL (pip --index-url)',
+      description:
+        'A package index for pip (--index-url), for a mirror; a plain-http host is passed as --trusted-host.',
+      examples: ['https://pypi.example.com/simple'],
+    },
     find_links: {
       type: 'string',
       pattern: '^((https?|file)://)?\\S+$',
       'x-expected': 'a URL or a directory on the nodes (pip --find-links)',
+      description: 'A wheel directory or URL for pip (--find-links), for sites without internet.',
+      examples: ['http://10.0.0.1/wheels'],
     },
   },
 };
@@ -189,6 +219,9 @@ const node = {
       type: 'string',
       minLength: 1,
       'x-expected': 'jump hosts as for ssh -J: "[user@]host[:port]", comma-separated (at most 3), or "none"',
+      description:
+        'Jump host(s) for this node, as ssh -J: [user@]host[:port], a comma-separated chain of up to 3; "none" = reached directly.',
+      examples: ['admin@bastion.example.com:22'],
     },
   },
 };
@@ -253,6 +286,9 @@ export const configSchema = {
           type: 'string',
           minLength: 1,
           'x-expected': 'jump hosts as for ssh -J: "[user@]host[:port]", comma-separated (at most 3), or "none"',
+          description:
+            'Jump host(s) for every node, as ssh -J: [user@]host[:port], a comma-separated chain of up to 3 hops.',
+          examples: ['admin@bastion.example.com:22'],
         },
         rollout,
         install,
