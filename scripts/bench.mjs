@@ -40,7 +40,7 @@ const SIZES = (process.env.NOKUBE_BENCH_SIZES || '3,5')
 const RAY_UP = process.env.NOKUBE_BENCH_RAY_UP !== '0';
 const ONLY = new Set((process.env.NOKUBE_BENCH_ONLY || 'cold,keep,status,stop,plan,rayup').split(','));
 const VENV = process.env.NOKUBE_VENV || '/opt/nokube-venv';
-const STATE = `/var/lib/nokube-testhosts-${POOL}`;
+const STATE = `${process.env.NOKUBE_TESTHOSTS_BASE ?? '/var/lib'}/nokube-testhosts-${POOL}`;
 const WORK = join(STATE, 'bench');
 const POOL_ENV = { ...process.env, NOKUBE_TESTHOSTS_POOL: POOL, NOKUBE_TESTHOSTS_QUIET: '1' };
 const MAX_HOSTS = Math.max(FANOUT, ...SIZES);

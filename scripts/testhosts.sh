@@ -29,15 +29,18 @@ set -euo pipefail
 # /var/lib/nokube-testhosts-<p>, veths nv<p>-<name>. `up`/`down` of a pool touch only that pool.
 # Unset: the default pool exactly as before (nkh*, nkbr0, 10.88.0.0/24, vnk* veths).
 POOL=${NOKUBE_TESTHOSTS_POOL:-}
+# NOKUBE_TESTHOSTS_BASE (set by scripts/sandbox.sh) moves every pool's state dir: state paths are how
+# a host's processes are found, so two sandboxes must never share them.
+BASE=${NOKUBE_TESTHOSTS_BASE:-/var/lib}
 if [ -z "$POOL" ]; then
-  STATE=${NOKUBE_TESTHOSTS_DIR:-/var/lib/nokube-testhosts}
+  STATE=${NOKUBE_TESTHOSTS_DIR:-$BASE/nokube-testhosts}
   BRIDGE=nkbr0
   PREFIX=10.88.0
   HOST_PREFIX=nkh
   VETH_PREFIX=vnk
 else
   [[ "$POOL" =~ ^[a-z][a-z0-9]{0,3}$ ]] && [ "$POOL" != h ] || { echo "testhosts: bad NOKUBE_TESTHOSTS_POOL '$POOL' (1-4 chars: [a-z][a-z0-9]*, not 'h')" >&2; exit 2; }
-  STATE=${NOKUBE_TESTHOSTS_DIR:-/var/lib/nokube-testhosts-$POOL}
+  STATE=${NOKUBE_TESTHOSTS_DIR:-$BASE/nokube-testhosts-$POOL}
   BRIDGE=nkbr-$POOL
   # one /24 per pool: 10.89.0 for pool "b" .. by default derived from the pool name's checksum (10.89..10.120)
   PREFIX=${NOKUBE_TESTHOSTS_SUBNET:-10.$((89 + $(printf '%s' "$POOL" | cksum | cut -d' ' -f1) % 32)).0}

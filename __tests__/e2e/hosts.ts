@@ -25,7 +25,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const TESTHOSTS_DIR = process.env.NOKUBE_TESTHOSTS_DIR ?? '/var/lib/nokube-testhosts';
+export const TESTHOSTS_DIR =
+  process.env.NOKUBE_TESTHOSTS_DIR ?? `${process.env.NOKUBE_TESTHOSTS_BASE ?? '/var/lib'}/nokube-testhosts`;
 export const HOSTS_JSON = `${TESTHOSTS_DIR}/hosts.json`;
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const TESTHOSTS_SH = resolve(REPO_ROOT, 'scripts', 'testhosts.sh');

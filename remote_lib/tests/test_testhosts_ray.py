@@ -12,7 +12,13 @@ import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TESTHOSTS = os.path.join(REPO, "scripts", "testhosts.sh")
-HOSTS_JSON = os.path.join(os.environ.get("NOKUBE_TESTHOSTS_DIR", "/var/lib/nokube-testhosts"), "hosts.json")
+HOSTS_JSON = os.path.join(
+    os.environ.get(
+        "NOKUBE_TESTHOSTS_DIR",
+        os.path.join(os.environ.get("NOKUBE_TESTHOSTS_BASE", "/var/lib"), "nokube-testhosts"),
+    ),
+    "hosts.json",
+)
 
 
 def _unavailable():
