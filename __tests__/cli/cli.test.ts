@@ -73,6 +73,11 @@ describe('nokube ray arguments', () => {
         previous: undefined,
         offline: false,
         json: true,
+        nodes: [],
+        sinceSec: undefined,
+        output: undefined,
+        port: 8265,
+        clientPort: 10001,
       },
     });
   });

@@ -3,10 +3,18 @@ import { parseArgs } from 'node:util';
 import type { Command } from '../engine/types';
 
 export const COMMANDS: Command[] = ['validate', 'plan', 'start', 'status', 'stop'];
+/** Commands for a running cluster, outside the engine's run(): each has its own story and output. */
+export const DAY_TWO_COMMANDS = ['logs', 'dashboard'] as const;
+export type DayTwoCommand = (typeof DAY_TWO_COMMANDS)[number];
+export type CliCommand = Command | DayTwoCommand;
 
 export const USAGE = `Usage: nokube ray <validate|plan|start|status|stop> [options]
+       nokube ray logs --output DIR|FILE.tar.gz [--node NAME]... [--since DURATION] [options]
+       nokube ray dashboard [--port 8265] [--client-port 10001] [options]
 
 Deploy, check and stop a Ray cluster on your own machines over SSH, from one ray-config.yaml.
+logs: Ray's and nokube's logs of the chosen nodes (default: all) into a directory or one archive.
+dashboard: the head's dashboard and Ray Client forwarded to 127.0.0.1 over SSH, the token supplied.
 
 Options:
   --config FILE                    cluster config (default: ray-config.yaml)
@@ -20,6 +28,11 @@ Options:
   --previous FILE                  plan: compare against this config instead of the live cluster
   --offline                        plan: do not contact the nodes
   --json                           print one JSON document (keys: the Action's outputs)
+  --node NAME                      logs: only this node; repeatable
+  --since DURATION                 logs: only files written in the last DURATION (30s, 10m, 2h, 1d)
+  --output PATH                    logs: a new directory, or a file ending in .tar.gz
+  --port N                         dashboard: local port of the dashboard (default: 8265)
+  --client-port N                  dashboard: local port of Ray Client (default: 10001)
   -h, --help                       this help
   --version                        the version
 
@@ -31,7 +44,7 @@ Environment:
 Exit codes: 0 ok, 1 failed or unhealthy, 2 bad usage or invalid config.`;
 
 export interface CliSettings {
-  command: Command;
+  command: CliCommand;
   config: string;
   identities: string[];
   knownHosts?: string;
@@ -42,6 +55,15 @@ export interface CliSettings {
   previous?: string;
   offline: boolean;
   json: boolean;
+  /** logs: --node, repeatable. */
+  nodes: string[];
+  /** logs: --since in seconds. */
+  sinceSec?: number;
+  /** logs: --output. */
+  output?: string;
+  /** dashboard: local ports. */
+  port: number;
+  clientPort: number;
 }
 
 export class UsageError extends Error {}
@@ -66,6 +88,11 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
         previous: { type: 'string' },
         offline: { type: 'boolean' },
         json: { type: 'boolean' },
+        node: { type: 'string', multiple: true },
+        since: { type: 'string' },
+        output: { type: 'string', short: 'o' },
+        port: { type: 'string' },
+        'client-port': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -79,13 +106,17 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
   const [group, command, ...rest] = positionals;
   if (group !== 'ray') throw new UsageError(`unknown command "${group}": expected "nokube ray <command>"`);
   if (!command) return { help: true };
-  if (!COMMANDS.includes(command as Command)) {
-    throw new UsageError(`unknown command "ray ${command}": expected one of ${COMMANDS.join(', ')}`);
+  const known: string[] = [...COMMANDS, ...DAY_TWO_COMMANDS];
+  if (!known.includes(command)) {
+    throw new UsageError(`unknown command "ray ${command}": expected one of ${known.join(', ')}`);
+  }
+  if (command === 'logs' && !values.output) {
+    throw new UsageError('ray logs needs --output PATH (a new directory, or a file ending in .tar.gz)');
   }
   if (rest.length) throw new UsageError(`unexpected argument "${rest[0]}"`);
   return {
     settings: {
-      command: command as Command,
+      command: command as CliCommand,
       config: values.config ?? 'ray-config.yaml',
       identities: values.identity ?? [],
       knownHosts: values['known-hosts'],
@@ -96,6 +127,11 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
       previous: values.previous,
       offline: !!values.offline,
       json: !!values.json,
+      nodes: values.node ?? [],
+      sinceSec: values.since === undefined ? undefined : durationSec(values.since, '--since'),
+      output: values.output,
+      port: port(values.port, 8265, '--port'),
+      clientPort: port(values['client-port'], 10001, '--client-port'),
     },
   };
 }
@@ -106,4 +142,20 @@ function positiveInt(value: string | undefined, fallback: number, flag: string):
     throw new UsageError(`${flag} must be a positive whole number, got "${value}"`);
   }
   return Number(value);
+}
+
+function port(value: string | undefined, fallback: number, flag: string): number {
+  const n = positiveInt(value, fallback, flag);
+  if (n > 65535) throw new UsageError(`${flag} must be a port from 1 to 65535, got "${value}"`);
+  return n;
+}
+
+const UNIT_SEC: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** "90", "30s", "10m", "2h", "1d" → seconds. */
+export function durationSec(value: string, flag: string): number {
+  const m = /^(\d+)([smhd]?)$/.exec(value.trim());
+  if (!m || Number(m[1]) < 1)
+    throw new UsageError(`${flag} must be a duration such as 30s, 10m, 2h or 1d, got "${value}"`);
+  return Number(m[1]) * UNIT_SEC[m[2] || 's'];
 }

@@ -5,11 +5,13 @@ import { join } from 'node:path';
 import { version } from '../../package.json';
 import { formatDiagnostic } from '../config';
 import { run } from '../engine';
+import type { SessionOptions } from '../engine/session';
 import type { PrivateKeySource, RunOptions, RunResult } from '../engine/types';
 import { findRemoteLibDir } from '../remote/locate';
 import { runErrors, runOutputs } from '../render/outputs';
 import { renderTerminal } from '../render';
-import { USAGE, UsageError, parseCliArgs, type CliSettings } from './args';
+import { DAY_TWO_COMMANDS, USAGE, UsageError, parseCliArgs, type CliSettings, type DayTwoCommand } from './args';
+import { dayTwo } from './day-two';
 import { SecretMask } from '../render/secret-mask';
 import { terminalReporter } from './reporter';
 
@@ -46,7 +48,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   const mask = new SecretMask();
   const debug = ['1', 'true', 'yes'].includes((io.env.NOKUBE_DEBUG ?? '').toLowerCase());
   const reporter = terminalReporter(io.stderr, mask, debug);
-  let options: RunOptions;
+  let options: SessionOptions;
   try {
     options = buildOptions(settings, io.env, reporter);
   } catch (err) {
@@ -54,7 +56,10 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     return 2;
   }
 
-  const result = await run(options);
+  const command = settings.command;
+  if ((DAY_TWO_COMMANDS as readonly string[]).includes(command))
+    return dayTwo(command as DayTwoCommand, settings, options, io, mask);
+  const result = await run({ ...options, command: command as RunOptions['command'] });
   const invalid = result.diagnostics.some((d) => d.severity === 'error');
   if (settings.json) {
     const doc: Record<string, unknown> = { ...runOutputs(result) };
@@ -80,7 +85,7 @@ function buildOptions(
   s: CliSettings,
   env: Record<string, string | undefined>,
   reporter: RunOptions['reporter'],
-): RunOptions {
+): SessionOptions {
   const ssh = join(homedir(), '.ssh');
   const explicit = s.identities.length > 0;
   const keyFiles = explicit ? s.identities : DEFAULT_KEYS.map((k) => join(ssh, k)).filter((f) => existsSync(f));
@@ -119,7 +124,6 @@ function buildOptions(
     }
   }
   return {
-    command: s.command,
     configPath: s.config,
     ssh: {
       identities,

@@ -17,13 +17,16 @@ export interface NodeHandle {
   connectMs?: number;
 }
 
-export class ClusterSession {
+/** What a session reads of a run's options (day-two commands have no `Command` of their own). */
+export type SessionOptions = Omit<RunOptions, 'command'>;
+
+export class ClusterSession<O extends SessionOptions = RunOptions> {
   readonly handles = new Map<string, NodeHandle>();
   private readonly libSource: RemoteLibSource;
 
   constructor(
     readonly cluster: ClusterConfig,
-    readonly options: RunOptions,
+    readonly options: O,
   ) {
     this.libSource = loadRemoteLib(options.remoteLibDir);
   }
