@@ -18,7 +18,7 @@ const STORAGE: Record<string, string> = {
   'ray-worker-2': '/opt/nokube/data/dt/w2',
 };
 
-function config(cluster = 'daytwo'): string {
+function config(cluster = 'daytwo', storageRoot = ''): string {
   const node = (i: number, name: string, role: string, extra = '') => `
   - ssh_url: "10.88.0.${11 + i}:22"
     name: ${name}
@@ -26,7 +26,7 @@ function config(cluster = 'daytwo'): string {
     ray_config:
 ${extra}      num_cpus: 1
       object_store_memory: 100000000
-    storage: {type: local, path: ${STORAGE[name]}}`;
+    storage: {type: local, path: ${storageRoot ? `${storageRoot}/${i}` : STORAGE[name]}}`;
   return `ray_spec:
   cluster_name: ${cluster}
 nodes:${node(0, 'ray-head', 'head', '      port: 10001\n      dashboard_port: 8265\n')}${node(1, 'ray-worker-1', 'worker')}${node(2, 'ray-worker-2', 'worker')}
@@ -196,7 +196,8 @@ print('HOSTS', sorted(set(ray.get([where.remote() for _ in range(3)]))))
 
   it('dashboard of a cluster that is not running: exit 1, says so and how to start it', async () => {
     const other = join(dir, 'other.yaml');
-    writeFileSync(other, config('never-started'));
+    // its own storage: the same storage paths would mean the same Ray processes, i.e. the running cluster
+    writeFileSync(other, config('never-started', '/opt/nokube/data/dt-none'));
     const r = await cli('dashboard', [], other);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('cluster "never-started" is down or stopped');

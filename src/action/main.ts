@@ -10,6 +10,7 @@ import { planCommentMarker, renderPlanComment, renderSummary } from '../render';
 import { runOutputs } from '../render/outputs';
 import { upsertStickyComment } from './comment';
 import { literalPasswords } from './config-secrets';
+import { collectFailureLogs, wantsFailureLogs } from './failure-logs';
 import { GitHubClient, GitHubError } from './github';
 import { readInputs, type ActionInputs } from './inputs';
 import { baseConfigText, configChange, readPullRequestContext, type PullRequestContext } from './pull-request';
@@ -121,6 +122,7 @@ async function deploy(
   setOutputs(result, secrets);
   await writeSummary(result, ctx, secrets);
   onSummary();
+  if (wantsFailureLogs(result)) await collectFailureLogs(options, result, ctx.env, ctx.workspace, secrets);
 
   if (inputs.command === 'plan' && pr && touched && inputs.commentOnPr) {
     if (!github) core.warning('no github-token: the plan comment is not posted');

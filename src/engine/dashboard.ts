@@ -75,11 +75,12 @@ export async function openDashboard(options: AccessOptions, req: DashboardReques
     const access = await headAccess(session);
     const conn = access.head.conn!;
     const debug = (e: Error) => options.reporter.debug(`forward: ${e.message}`);
+    // the dashboard listens on every address of the head (--dashboard-host=0.0.0.0), Ray Client only on its node IP
     const toDashboard = () => conn.forwardOut(LOCAL, access.ports.dashboard);
     const headers: Record<string, string> = access.token ? { authorization: `Bearer ${access.token}` } : {};
     forwards.push(await forwardHttp(req.port, 'the dashboard', toDashboard, headers, debug));
     forwards.push(
-      await forwardTcp(req.clientPort, 'Ray Client', () => conn.forwardOut(LOCAL, access.ports.client), debug),
+      await forwardTcp(req.clientPort, 'Ray Client', () => conn.forwardOut(access.nodeIp, access.ports.client), debug),
     );
     const rayVersion = await dashboardVersion(forwards[0].port).catch((err: Error) => {
       options.reporter.warn(

@@ -1,7 +1,7 @@
 // The head as a running cluster's entry point: reached over SSH, Ray running there, and the token its
 // Ray checks (token auth), read on the head. Shared by the commands that talk to Ray for the user.
 import type { AccessOptions } from './cluster-access';
-import { clientPort, dashboardPort, gcsPort } from './desired';
+import { clientPort, dashboardPort, gcsPort, rayArgs } from './desired';
 import { nodeError, type ClusterSession, type NodeHandle } from './session';
 import type { RunError } from './types';
 
@@ -11,6 +11,8 @@ export interface HeadAccess {
   token?: string;
   /** The head's Ray ports (on the head). */
   ports: { dashboard: number; client: number; gcs: number };
+  /** The address Ray binds to on the head (its node_ip_address): Ray Client listens only there. */
+  nodeIp: string;
 }
 
 /** Why the head cannot be used: unreachable, or no Ray of this cluster runs there. */
@@ -26,7 +28,8 @@ export async function headAccess(session: ClusterSession<AccessOptions>): Promis
   const { cluster, options } = session;
   const node = cluster.head;
   const [head] = await session.connect([node]);
-  if (!head.lib) throw new HeadUnavailable(head.error ?? { node: node.name, host: node.sshUrl, message: 'not connected' });
+  if (!head.lib)
+    throw new HeadUnavailable(head.error ?? { node: node.name, host: node.sshUrl, message: 'not connected' });
   let probe;
   try {
     probe = await head.lib.probe({ role: 'head', python: cluster.python ?? null, ports: [] });
@@ -47,5 +50,6 @@ export async function headAccess(session: ClusterSession<AccessOptions>): Promis
     head,
     ...(token ? { token } : {}),
     ports: { dashboard: dashboardPort(cluster), client: clientPort(node), gcs: gcsPort(node) },
+    nodeIp: rayArgs(cluster, node, head.ip).node_ip_address as string,
   };
 }

@@ -1,6 +1,7 @@
 // A `logs` run for the terminal and for machines (--json): where the logs went, what each node gave,
 // what was cut, and Ray's error lines.
 import type { LogsResult } from '../engine/logs';
+import { escapeCode, escapeHtml } from './escape';
 import { formatBytes } from './model';
 import { textTable } from './terminal';
 
@@ -52,4 +53,27 @@ export function logsJson(result: LogsResult): Record<string, unknown> {
       ? { errors: result.errors.map((e) => ({ node: e.node ?? null, message: e.message, hint: e.hint ?? null })) }
       : {}),
   };
+}
+
+/** For the job summary after a failed start: where the bundle is and Ray's error lines, by node. */
+export function renderLogsMarkdown(result: LogsResult, maxLines = 60): string {
+  const parts = ["### Ray's logs"];
+  const got = result.nodes.filter((n) => n.ok);
+  if (result.output && got.length) {
+    parts.push(
+      `Collected from ${got.map((n) => escapeHtml(n.name)).join(', ')} into ${escapeCode(result.output)} (output \`logs\`: upload it with \`actions/upload-artifact\`).`,
+    );
+  }
+  const failed = result.nodes.filter((n) => !n.ok);
+  if (failed.length)
+    parts.push(
+      `Not collected: ${failed.map((n) => `${escapeHtml(n.name)} (${escapeHtml(n.error?.message ?? 'failed')})`).join('; ')}.`,
+    );
+  const lines = result.nodes.flatMap((n) => n.keyLines.map((k) => `${n.name}: ${k}`));
+  if (lines.length) {
+    const shown = lines.slice(0, maxLines);
+    const more = lines.length > shown.length ? `\n… and ${lines.length - shown.length} more in the bundle` : '';
+    parts.push(`<pre>${escapeHtml(shown.join('\n') + more)}</pre>`);
+  } else if (got.length) parts.push("No error lines in Ray's logs.");
+  return parts.join('\n\n') + '\n';
 }

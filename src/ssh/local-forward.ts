@@ -108,8 +108,7 @@ export async function forwardHttp(
       method: req.method,
       path: req.url,
       headers: withHeaders(req),
-      agent: false,
-      // one stream per request: ssh2 channels are not net.Sockets, so no keep-alive pool
+      // no agent: one stream per request (ssh2 channels are not net.Sockets, so no keep-alive pool)
       createConnection: (_opts: unknown, cb: (err: Error | null, s?: Duplex) => void) => {
         open().then(
           (s) => {
