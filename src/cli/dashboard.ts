@@ -17,7 +17,9 @@ export async function dashboardCommand(
   for (const d of result.diagnostics) io.stderr(formatDiagnostic(d) + '\n');
   if (!result.forward) {
     for (const e of result.errors)
-      io.stderr(mask.apply(`nokube: ${e.node ? `${e.node}: ` : ''}${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`) + '\n');
+      io.stderr(
+        mask.apply(`nokube: ${e.node ? `${e.node}: ` : ''}${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`) + '\n',
+      );
     return result.invalid ? 2 : 1;
   }
   const f = result.forward;

@@ -1,7 +1,12 @@
 // Local port forwards: listeners on 127.0.0.1 whose every connection is carried by a stream the
 // caller opens (an SSH connection's forwardOut). Plain TCP for Ray Client; HTTP for the dashboard,
 // where each request may get headers added (the cluster's token), WebSocket upgrades included.
-import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
+import {
+  createServer as createHttpServer,
+  request as httpRequest,
+  type IncomingMessage,
+  type RequestOptions,
+} from 'node:http';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 
@@ -56,7 +61,12 @@ function closer(server: Server, sockets: Set<Duplex>): () => Promise<void> {
 }
 
 /** Every connection to 127.0.0.1:port is piped to a stream from `open`. */
-export async function forwardTcp(port: number, what: string, open: OpenStream, onError: (e: Error) => void): Promise<LocalForward> {
+export async function forwardTcp(
+  port: number,
+  what: string,
+  open: OpenStream,
+  onError: (e: Error) => void,
+): Promise<LocalForward> {
   const sockets = new Set<Duplex>();
   const server = createTcpServer((local: Socket) => {
     sockets.add(local);
