@@ -55,6 +55,7 @@ describe('action.yml', () => {
       'expected-nodes',
       'changes',
       'plan',
+      'logs',
     ]);
     for (const [name, output] of Object.entries(action.outputs)) expect(output.description, name).toMatch(/\w{3}/);
   });
