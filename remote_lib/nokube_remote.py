@@ -1134,7 +1134,8 @@ def verb_logs(inp, now=None):
     ray_logs.sort(key=lambda rf: (_log_rank(rf[0]), rf[0]))
     picked += [("ray/" + rel, full) for rel, full in ray_logs]
 
-    cut, omitted, skipped_old, files, used, errors = [], [], 0, [], 0, []
+    cut, omitted, skipped_old, files, used, errors, redacted = [], [], 0, [], 0, [], []
+    token = (read_token(os.path.join(state_dir(storage), "auth_token")) or "").encode() or None
     out_dir = os.path.join(storage, "logs", "bundles")
     os.makedirs(out_dir, exist_ok=True)
     for old in os.listdir(out_dir):  # left behind by a run that never fetched its bundle
@@ -1173,6 +1174,9 @@ def verb_logs(inp, now=None):
                 continue
             if st.st_size > len(data):
                 cut.append("%s: kept the last %d of %d bytes" % (name, len(data), st.st_size))
+            if token and token in data:  # the cluster's token never leaves the node in a bundle
+                data = data.replace(token, b"<the cluster token>")
+                redacted.append(name)
             used += len(data)
             files.append(name)
             if name.endswith((".out", ".err", ".log")) and not name.startswith("ray/events/"):
@@ -1191,7 +1195,7 @@ def verb_logs(inp, now=None):
             files.append("CUT.txt")
     return {"ok": True, "archive": archive, "size": os.path.getsize(archive), "files": files, "cut": cut,
             "omitted": omitted, "skipped_old": skipped_old, "session": session_name, "temp_dir": temp,
-            "bytes": used, "key_lines": errors}
+            "bytes": used, "key_lines": errors, "redacted": redacted}
 
 
 VERBS = {"probe": verb_probe, "start": verb_start, "status": verb_status, "stop": verb_stop,

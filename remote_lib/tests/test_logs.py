@@ -61,6 +61,16 @@ def test_logs_packs_ray_and_nokube_logs_and_facts(tmp_path, lib):
     assert not any("started" in k for k in out["key_lines"])
 
 
+def test_logs_redacts_the_token_wherever_a_log_holds_it(tmp_path, lib):
+    storage, logs = _node(tmp_path, lib)
+    _write(os.path.join(logs, "dashboard.log"), "ERROR header was Bearer SECRET-TOKEN\n")
+    out = lib.verb_logs({"cluster": "c1", "storage": storage})
+    files = _members(out["archive"])
+    assert files["ray/dashboard.log"] == b"ERROR header was Bearer <the cluster token>\n"
+    assert out["redacted"] == ["ray/dashboard.log"]
+    assert not any("SECRET-TOKEN" in k for k in out["key_lines"])
+
+
 def test_logs_bounded_keeps_the_newest_part_and_says_so(tmp_path, lib):
     storage, logs = _node(tmp_path, lib)
     _write(os.path.join(logs, "raylet.out"), "old line\n" * 1000 + "NEWEST\n")
