@@ -1,11 +1,17 @@
 // `nokube ray <command> [flags]`: argv into typed CLI settings, or a usage error (exit 2).
 import { parseArgs } from 'node:util';
+import { DEFAULT_CLIENT_PORT, DEFAULT_DASHBOARD_PORT } from '../config/types';
+import {
+  COMMANDS,
+  DAY_TWO_COMMANDS,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_CONFIG,
+  DEFAULT_TIMEOUT_SEC,
+  type DayTwoCommand,
+} from '../engine/defaults';
 import type { Command } from '../engine/types';
 
-export const COMMANDS: Command[] = ['validate', 'plan', 'start', 'status', 'stop'];
-/** Commands for a running cluster, outside the engine's run(): each has its own story and output. */
-export const DAY_TWO_COMMANDS = ['logs', 'dashboard'] as const;
-export type DayTwoCommand = (typeof DAY_TWO_COMMANDS)[number];
+export { DAY_TWO_COMMANDS, type DayTwoCommand };
 export type CliCommand = Command | DayTwoCommand;
 
 export const USAGE = `Usage: nokube ray <validate|plan|start|status|stop> [options]
@@ -17,14 +23,14 @@ logs: Ray's and nokube's logs of the chosen nodes (default: all) into a director
 dashboard: the head's dashboard and Ray Client forwarded to 127.0.0.1 over SSH, the token supplied.
 
 Options:
-  --config FILE                    cluster config (default: ray-config.yaml)
+  --config FILE                    cluster config (default: ${DEFAULT_CONFIG})
   --identity KEYFILE               private key to log in with; repeatable
                                    (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa, and ssh-agent)
   --known-hosts FILE               known_hosts to verify host keys (default: ~/.ssh/known_hosts)
   --user NAME                      login user for nodes whose config has no users
   --insecure-skip-host-key-check   connect to hosts whose key is not known (not recommended)
-  --concurrency N                  nodes worked on at once (default: 16)
-  --timeout S                      seconds per node for one command (default: 300)
+  --concurrency N                  nodes worked on at once (default: ${DEFAULT_CONCURRENCY})
+  --timeout S                      seconds per node for one command (default: ${DEFAULT_TIMEOUT_SEC})
   --previous FILE                  plan: compare against this config instead of the live cluster
   --offline                        plan: do not contact the nodes
   --json                           print one JSON document (keys: the Action's outputs)
@@ -117,21 +123,21 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
   return {
     settings: {
       command: command as CliCommand,
-      config: values.config ?? 'ray-config.yaml',
+      config: values.config ?? DEFAULT_CONFIG,
       identities: values.identity ?? [],
       knownHosts: values['known-hosts'],
       user: values.user,
       insecureSkipHostKeyCheck: !!values['insecure-skip-host-key-check'],
-      concurrency: positiveInt(values.concurrency, 16, '--concurrency'),
-      timeoutSec: positiveInt(values.timeout, 300, '--timeout'),
+      concurrency: positiveInt(values.concurrency, DEFAULT_CONCURRENCY, '--concurrency'),
+      timeoutSec: positiveInt(values.timeout, DEFAULT_TIMEOUT_SEC, '--timeout'),
       previous: values.previous,
       offline: !!values.offline,
       json: !!values.json,
       nodes: values.node ?? [],
       sinceSec: values.since === undefined ? undefined : durationSec(values.since, '--since'),
       output: values.output,
-      port: port(values.port, 8265, '--port'),
-      clientPort: port(values['client-port'], 10001, '--client-port'),
+      port: port(values.port, DEFAULT_DASHBOARD_PORT, '--port'),
+      clientPort: port(values['client-port'], DEFAULT_CLIENT_PORT, '--client-port'),
     },
   };
 }

@@ -18,13 +18,15 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import * as tar from 'tar';
-import type { Diagnostic, NodeSpec } from '../config/types';
+import type { NodeSpec } from '../config/types';
 import { formatBytes } from '../render/model';
 import { shellQuote } from '../ssh/quote';
 import { mapLimit } from '../ssh';
 import { chooseNodes, openCluster, UnknownNodeError, unknownNodeError, type AccessOptions } from './cluster-access';
 import { nodeError, type NodeHandle } from './session';
-import type { RunError, Timing } from './types';
+import type { LogsResult, NodeLogs, RunError } from './types';
+
+export type { LogsResult, NodeLogs } from './types';
 
 export interface LogsRequest {
   /** Node names (`--node`); empty: every node. */
@@ -35,42 +37,6 @@ export interface LogsRequest {
   output: string;
   /** Bytes of log text per node (remote_lib's default when unset). */
   maxBytesPerNode?: number;
-}
-
-export interface NodeLogs {
-  name: string;
-  role: 'head' | 'worker';
-  host: string;
-  ok: boolean;
-  /** Members of the node's bundle, e.g. "ray/raylet.out", "facts.json". */
-  files: string[];
-  /** Log text kept (before compression). */
-  bytes: number;
-  /** "ray/raylet.out: kept the last N of M bytes". */
-  cut: string[];
-  /** Files left out because the node's budget was used up. */
-  omitted: string[];
-  /** Ray's error lines, "member: line", most useful logs first. */
-  keyLines: string[];
-  /** Ray's session directory name on the node (null: Ray never ran there). */
-  session?: string | null;
-  error?: RunError;
-  elapsedMs?: number;
-}
-
-export interface LogsResult {
-  ok: boolean;
-  /** Bad usage or an invalid config (exit 2). */
-  invalid: boolean;
-  configPath: string;
-  clusterName?: string;
-  /** Absolute path of what was written (a directory or an archive). */
-  output?: string;
-  archive: boolean;
-  nodes: NodeLogs[];
-  diagnostics: Diagnostic[];
-  errors: RunError[];
-  timings: Timing[];
 }
 
 interface BundleAnswer {

@@ -47,6 +47,11 @@ export interface Reporter {
   debug(message: string): void;
   /** Registers a value that must never be printed (masked everywhere from now on). */
   secret(value: string): void;
+  /**
+   * A phase of the run begins (connect, preflight, head, workers, wait, ...); the function returned
+   * ends it. The Action shows each phase as a collapsible group of the workflow log.
+   */
+  phase?(name: string): () => void;
 }
 
 export interface RunOptions {
@@ -66,6 +71,8 @@ export interface RunOptions {
   previousConfigText?: string;
   /** plan only: do not contact nodes even if credentials are present. */
   offline?: boolean;
+  /** Who deploys, as the front end knows it ("run 123" in a workflow), named in the deploy lock. */
+  deployer?: string;
 }
 
 export type PlanAction = 'start' | 'restart' | 'keep' | 'stop';
@@ -138,4 +145,41 @@ export interface RunResult {
   timings: Timing[];
   /** The parsed config, when it was valid (renderers use it for tables). */
   config?: ClusterConfig;
+}
+
+/** `logs`: one node's part of the bundle. */
+export interface NodeLogs {
+  name: string;
+  role: 'head' | 'worker';
+  host: string;
+  ok: boolean;
+  /** Members of the node's bundle, e.g. "ray/raylet.out", "facts.json". */
+  files: string[];
+  /** Log text kept (before compression). */
+  bytes: number;
+  /** "ray/raylet.out: kept the last N of M bytes". */
+  cut: string[];
+  /** Files left out because the node's budget was used up. */
+  omitted: string[];
+  /** Ray's error lines, "member: line", most useful logs first. */
+  keyLines: string[];
+  /** Ray's session directory name on the node (null: Ray never ran there). */
+  session?: string | null;
+  error?: RunError;
+  elapsedMs?: number;
+}
+
+export interface LogsResult {
+  ok: boolean;
+  /** Bad usage or an invalid config (exit 2). */
+  invalid: boolean;
+  configPath: string;
+  clusterName?: string;
+  /** Absolute path of what was written (a directory or an archive). */
+  output?: string;
+  archive: boolean;
+  nodes: NodeLogs[];
+  diagnostics: Diagnostic[];
+  errors: RunError[];
+  timings: Timing[];
 }

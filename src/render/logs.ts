@@ -1,6 +1,6 @@
 // A `logs` run for the terminal and for machines (--json): where the logs went, what each node gave,
 // what was cut, and Ray's error lines.
-import type { LogsResult } from '../engine/logs';
+import type { LogsResult } from '../engine/types';
 import { escapeCode, escapeHtml } from './escape';
 import { formatBytes } from './model';
 import { textTable } from './terminal';

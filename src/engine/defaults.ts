@@ -1,0 +1,19 @@
+// What both front ends offer alike: the commands, the defaults of their flags and inputs, and how long
+// one SSH connect may take. Written once so the CLI and the Action never disagree.
+import type { Command } from './types';
+
+export const COMMANDS: readonly Command[] = ['validate', 'plan', 'start', 'status', 'stop'];
+/** Commands for a running cluster, outside run(): each has its own story (engine/logs.ts, dashboard.ts). */
+export const DAY_TWO_COMMANDS = ['logs', 'dashboard'] as const;
+export type DayTwoCommand = (typeof DAY_TWO_COMMANDS)[number];
+
+export const DEFAULT_CONFIG = 'ray-config.yaml';
+/** Nodes worked on at once. */
+export const DEFAULT_CONCURRENCY = 16;
+/** Seconds per node for one command. */
+export const DEFAULT_TIMEOUT_SEC = 300;
+
+/** A TCP connect + handshake gets 30 s at most, and never more than the whole per-node timeout. */
+export function connectTimeoutSec(timeoutSec: number): number {
+  return Math.min(30, timeoutSec);
+}
