@@ -58,6 +58,7 @@ describe('action.yml', () => {
       'plan',
       'job-id',
       'job-status',
+      'logs',
     ]);
     for (const [name, output] of Object.entries(action.outputs)) expect(output.description, name).toMatch(/\w{3}/);
   });

@@ -87,6 +87,10 @@ describe('nokube ray arguments', () => {
         showToken: false,
         workingDir: undefined,
         runtimeEnvJson: undefined,
+        sinceSec: undefined,
+        output: undefined,
+        port: 8265,
+        clientPort: 10001,
       },
     });
   });

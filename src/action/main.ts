@@ -12,6 +12,7 @@ import { planCommentMarker, renderPlanComment } from '../render';
 import { upsertStickyComment } from './comment';
 import { literalPasswords } from './config-secrets';
 import { failureMessage } from './failure';
+import { collectFailureLogs, wantsFailureLogs } from './failure-logs';
 import { GitHubClient, GitHubError } from './github';
 import { sshConfigSettings } from '../ssh/ssh-config';
 import { readInputs, type ActionInputs } from './inputs';
@@ -145,6 +146,7 @@ async function deploy(
   setOutputs(result, secrets);
   await writeSummary(result, ctx, secrets);
   onSummary();
+  if (wantsFailureLogs(result)) await collectFailureLogs(options, result, ctx.env, ctx.workspace, secrets);
 
   if (inputs.command === 'plan' && pr && touched && inputs.commentOnPr) {
     if (!github) core.warning('no github-token: the plan comment is not posted');

@@ -3,21 +3,28 @@
 // shell completion scripts (completion.ts), so they never disagree.
 import { parseArgs } from 'node:util';
 import { closestMatch } from '../config/did-you-mean';
+import { DEFAULT_CLIENT_PORT, DEFAULT_DASHBOARD_PORT } from '../config/types';
 import {
   CLI_ONLY_COMMANDS,
   COMMANDS as SHARED_COMMANDS,
+  DAY_TWO_COMMANDS,
   DEFAULT_CONCURRENCY,
   DEFAULT_CONFIG,
   DEFAULT_TIMEOUT_SEC,
   JOB_ACTIONS,
+  type DayTwoCommand,
 } from '../engine/defaults';
 import type { Command, JobAction } from '../engine/types';
 
-export const COMMANDS: readonly Command[] = [...SHARED_COMMANDS, ...CLI_ONLY_COMMANDS];
+export { DAY_TWO_COMMANDS, type DayTwoCommand };
+/** run() commands, and the day-two commands that have stories of their own (engine/logs.ts, dashboard.ts). */
+export type CliCommand = Command | DayTwoCommand;
+
+export const COMMANDS: readonly CliCommand[] = [...SHARED_COMMANDS, ...CLI_ONLY_COMMANDS, ...DAY_TWO_COMMANDS];
 export const ENV_FORMATS = ['sh', 'fish', 'json'] as const;
 
 /** What each command does, in one line (help and completion). */
-export const COMMAND_WORDS: Record<Command, string> = {
+export const COMMAND_WORDS: Record<CliCommand, string> = {
   validate: 'check the config file, offline (exit 2 when invalid)',
   plan: 'show what start would change (live with credentials, else against --previous)',
   start: 'bring the cluster to the config: start, restart or stop nodes',
@@ -26,18 +33,32 @@ export const COMMAND_WORDS: Record<Command, string> = {
   job: 'submit | status | logs | stop | list Ray jobs through the head over SSH',
   exec: 'run a command on nodes in their Ray environment (default: the head)',
   env: "print the exports Ray's own tools need (addresses, auth mode, token)",
+  logs: "collect Ray's and nokube's logs of the chosen nodes (default: all) into a directory or one archive",
+  dashboard: 'forward the dashboard and Ray Client to 127.0.0.1 over SSH, the token supplied',
 };
 
 /** Extra usage lines of commands that take words of their own. */
-const COMMAND_USAGE: Partial<Record<Command, string>> = {
+const COMMAND_USAGE: Partial<Record<CliCommand, string>> = {
   job: `nokube ray job submit [options] [--working-dir DIR] [--runtime-env-json JSON] [--no-wait] -- ENTRYPOINT...
        nokube ray job status|logs|stop JOB_ID [options]
        nokube ray job list [options]`,
   exec: 'nokube ray exec [options] [--node NAME]... [--all | --workers] -- COMMAND...',
   env: 'nokube ray env [options] [--format sh|fish|json] [--show-token]',
+  logs: 'nokube ray logs --output DIR|FILE.tar.gz [--node NAME]... [--since DURATION] [options]',
+  dashboard: 'nokube ray dashboard [--port 8265] [--client-port 10001] [options]',
 };
 
-const CONNECTING: readonly Command[] = ['plan', 'start', 'status', 'stop', 'job', 'exec', 'env'];
+const CONNECTING: readonly CliCommand[] = [
+  'plan',
+  'start',
+  'status',
+  'stop',
+  'job',
+  'exec',
+  'env',
+  'logs',
+  'dashboard',
+];
 
 export interface FlagSpec {
   name: string;
@@ -47,7 +68,7 @@ export interface FlagSpec {
   multiple?: boolean;
   help: string;
   /** The commands it means something to. */
-  commands: readonly Command[];
+  commands: readonly CliCommand[];
   /** A file path value: completed with file names. */
   file?: boolean;
 }
@@ -143,8 +164,8 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'node',
     value: 'NAME',
     multiple: true,
-    help: 'exec: run on this node; repeatable (default: the head)',
-    commands: ['exec'],
+    help: 'exec: run on this node (default: the head); logs: only this node (default: all); repeatable',
+    commands: ['exec', 'logs'],
   },
   { name: 'all', help: 'exec: run on every node', commands: ['exec'] },
   { name: 'workers', help: 'exec: run on every worker', commands: ['exec'] },
@@ -163,6 +184,32 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'allow-missing-env',
     help: 'an unset ${NAME} in a credential is a warning, not an error (always so for plan --offline)',
     commands: COMMANDS,
+  },
+  {
+    name: 'output',
+    short: 'o',
+    value: 'PATH',
+    file: true,
+    help: 'logs: a new directory, or a file ending in .tar.gz',
+    commands: ['logs'],
+  },
+  {
+    name: 'since',
+    value: 'DURATION',
+    help: 'logs: only files written in the last DURATION (30s, 10m, 2h, 1d)',
+    commands: ['logs'],
+  },
+  {
+    name: 'port',
+    value: 'N',
+    help: `dashboard: local port of the dashboard (default: ${DEFAULT_DASHBOARD_PORT})`,
+    commands: ['dashboard'],
+  },
+  {
+    name: 'client-port',
+    value: 'N',
+    help: `dashboard: local port of Ray Client (default: ${DEFAULT_CLIENT_PORT})`,
+    commands: ['dashboard'],
   },
   { name: 'json', help: "print one JSON document (keys: the Action's outputs)", commands: COMMANDS },
   {
@@ -205,7 +252,7 @@ ${flagLines([...FLAGS, ...GLOBAL_FLAGS]).join('\n')}
 ${FOOTER}`;
 
 /** `nokube ray <command> --help`: that command's flags only. */
-export function commandHelp(command: Command): string {
+export function commandHelp(command: CliCommand): string {
   return `Usage: ${COMMAND_USAGE[command] ?? `nokube ray ${command} [options]`}
 
 ${COMMAND_WORDS[command]}.
@@ -217,7 +264,7 @@ ${FOOTER}`;
 }
 
 export interface CliSettings {
-  command: Command;
+  command: CliCommand;
   config: string;
   identities: string[];
   knownHosts?: string;
@@ -248,6 +295,13 @@ export interface CliSettings {
   workers: boolean;
   format: (typeof ENV_FORMATS)[number];
   showToken: boolean;
+  /** logs: --since in seconds. */
+  sinceSec?: number;
+  /** logs: --output. */
+  output?: string;
+  /** dashboard: local ports. */
+  port: number;
+  clientPort: number;
 }
 
 export class UsageError extends Error {}
@@ -330,18 +384,21 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
     if (values.help) return { help: USAGE };
     throw new UsageError(`missing command: nokube ray <${COMMANDS.join('|')}>`);
   }
-  if (!COMMANDS.includes(command as Command)) {
+  if (!COMMANDS.includes(command as CliCommand)) {
     const match = closestMatch(command, COMMANDS);
     throw new UsageError(
       `unknown command "ray ${command}"${match ? `: did you mean "nokube ray ${match}"?` : `: expected one of ${COMMANDS.join(', ')}`}`,
     );
   }
-  if (values.help) return { help: commandHelp(command as Command) };
+  if (values.help) return { help: commandHelp(command as CliCommand) };
   const text = (name: string) => values[name] as string | undefined;
-  const words = commandWords(command as Command, extra, after, values);
+  const words = commandWords(command as CliCommand, extra, after, values);
+  if (command === 'logs' && !values.output) {
+    throw new UsageError('ray logs needs --output PATH (a new directory, or a file ending in .tar.gz)');
+  }
   return {
     settings: {
-      command: command as Command,
+      command: command as CliCommand,
       config: text('config') ?? DEFAULT_CONFIG,
       identities: (values.identity as string[] | undefined) ?? [],
       knownHosts: text('known-hosts'),
@@ -367,6 +424,10 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
       workers: !!values.workers,
       format: envFormat(text('format')),
       showToken: !!values['show-token'],
+      sinceSec: text('since') === undefined ? undefined : durationSec(text('since')!, '--since'),
+      output: text('output'),
+      port: port(text('port'), DEFAULT_DASHBOARD_PORT, '--port'),
+      clientPort: port(text('client-port'), DEFAULT_CLIENT_PORT, '--client-port'),
     },
   };
 }
@@ -375,7 +436,7 @@ type Values = Record<string, string | string[] | boolean | undefined>;
 
 /** The words after the command (job's action and id) and after `--`, checked against the command. */
 function commandWords(
-  cmd: Command,
+  cmd: CliCommand,
   extra: string[],
   after: string[],
   v: Values,
@@ -387,7 +448,8 @@ function commandWords(
   onlyFor('--working-dir', 'job submit', v['working-dir'] === undefined || submit);
   onlyFor('--runtime-env-json', 'job submit', v['runtime-env-json'] === undefined || submit);
   onlyFor('--no-wait', 'job submit', !v['no-wait'] || submit);
-  onlyFor('--node/--all/--workers', 'exec', (!v.node && !v.all && !v.workers) || cmd === 'exec');
+  onlyFor('--node', 'exec and logs', !v.node || cmd === 'exec' || cmd === 'logs');
+  onlyFor('--all/--workers', 'exec', (!v.all && !v.workers) || cmd === 'exec');
   onlyFor('--format/--show-token', 'env', (v.format === undefined && !v['show-token']) || cmd === 'env');
   if (v.all && (v.workers || v.node)) throw new UsageError('--all already names every node: drop --workers/--node');
   if (cmd === 'job') {
@@ -432,4 +494,20 @@ function positiveInt(value: string | undefined, fallback: number, flag: string):
     throw new UsageError(`${flag} must be a positive whole number, got "${value}"`);
   }
   return Number(value);
+}
+
+function port(value: string | undefined, fallback: number, flag: string): number {
+  const n = positiveInt(value, fallback, flag);
+  if (n > 65535) throw new UsageError(`${flag} must be a port from 1 to 65535, got "${value}"`);
+  return n;
+}
+
+const UNIT_SEC: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+
+/** "90", "30s", "10m", "2h", "1d" → seconds. */
+export function durationSec(value: string, flag: string): number {
+  const m = /^(\d+)([smhd]?)$/.exec(value.trim());
+  if (!m || Number(m[1]) < 1)
+    throw new UsageError(`${flag} must be a duration such as 30s, 10m, 2h or 1d, got "${value}"`);
+  return Number(m[1]) * UNIT_SEC[m[2] || 's'];
 }

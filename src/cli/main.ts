@@ -8,11 +8,13 @@ import { parseProxyJump } from '../config/proxy-jump';
 import { sshConfigSettings } from '../ssh/ssh-config';
 import type { JumpHop } from '../config/types';
 import { connectTimeoutSec, run, verdict, type Verdict } from '../engine';
+import type { SessionOptions } from '../engine/session';
 import type { PrivateKeySource, RunOptions, RunResult } from '../engine/types';
 import { findRemoteLibDir } from '../remote/locate';
 import { runErrors, runOutputs } from '../render/outputs';
 import { renderTerminal } from '../render';
-import { USAGE, UsageError, parseCliArgs, type CliSettings } from './args';
+import { DAY_TWO_COMMANDS, USAGE, UsageError, parseCliArgs, type CliSettings, type DayTwoCommand } from './args';
+import { dayTwo } from './day-two';
 import { SecretMask } from '../render/secret-mask';
 import { bashCompletion, zshCompletion } from './completion';
 import { terminalReporter } from './reporter';
@@ -62,7 +64,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     ...terminalReporter(io.stderr, mask, debug),
     ...(uses && !settings.json ? { output: live.output } : {}),
   };
-  let options: RunOptions;
+  let options: SessionOptions;
   try {
     options = buildOptions(settings, io.env, reporter, io.signal);
     options.ssh.protocolDebug = debug;
@@ -71,7 +73,10 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     return 2;
   }
 
-  const result = await run(options);
+  const command = settings.command;
+  if ((DAY_TWO_COMMANDS as readonly string[]).includes(command))
+    return dayTwo(command as DayTwoCommand, settings, options, io, mask);
+  const result = await run({ ...options, command: command as RunOptions['command'] });
   if (uses && !result.diagnostics.some((d) => d.severity === 'error')) {
     live.flush();
     return printUseResult(result, settings, io, mask);
@@ -104,7 +109,7 @@ function buildOptions(
   env: Record<string, string | undefined>,
   reporter: RunOptions['reporter'],
   signal?: AbortSignal,
-): RunOptions {
+): SessionOptions {
   const ssh = join(homedir(), '.ssh');
   const explicit = s.identities.length > 0;
   const keyFiles = explicit ? s.identities : DEFAULT_KEYS.map((k) => join(ssh, k)).filter((f) => existsSync(f));
@@ -143,7 +148,6 @@ function buildOptions(
     }
   }
   return {
-    command: s.command,
     configPath: s.config,
     ssh: {
       identities,

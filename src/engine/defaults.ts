@@ -7,6 +7,9 @@ export const COMMANDS: readonly Command[] = ['validate', 'plan', 'start', 'statu
 export const CLI_ONLY_COMMANDS: readonly Command[] = ['exec', 'env'];
 /** `job`'s actions (the Action's `command: job` is `submit`). */
 export const JOB_ACTIONS: readonly JobAction[] = ['submit', 'status', 'logs', 'stop', 'list'];
+/** Commands for a running cluster, outside run(): each has its own story (engine/logs.ts, dashboard.ts). */
+export const DAY_TWO_COMMANDS = ['logs', 'dashboard'] as const;
+export type DayTwoCommand = (typeof DAY_TWO_COMMANDS)[number];
 
 export const DEFAULT_CONFIG = 'ray-config.yaml';
 /** Nodes worked on at once. */

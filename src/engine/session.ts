@@ -19,7 +19,10 @@ export interface NodeHandle {
   connectMs?: number;
 }
 
-export class ClusterSession {
+/** What a session reads of a run's options (day-two commands have no `Command` of their own). */
+export type SessionOptions = Omit<RunOptions, 'command'>;
+
+export class ClusterSession<O extends SessionOptions = RunOptions> {
   readonly handles = new Map<string, NodeHandle>();
   /** Per node, when each phase ran (RunResult.timeline). */
   readonly timeline = new TimelineRecorder();
@@ -29,7 +32,7 @@ export class ClusterSession {
 
   constructor(
     readonly cluster: ClusterConfig,
-    readonly options: RunOptions,
+    readonly options: O,
   ) {
     this.libSource = loadRemoteLib(options.remoteLibDir);
   }
@@ -83,7 +86,7 @@ export class ClusterSession {
 
   /** The timeline phase of a remote_lib call; the head's status polls while starting are `alive`, drawn apart. */
   private phaseOf(what: string): NodePhase | undefined {
-    const command = this.options.command;
+    const command = 'command' in this.options ? (this.options as { command?: string }).command : undefined;
     if (what === 'probe') return command === 'plan' ? 'inspect' : 'preflight';
     if (what === 'status') return command === 'status' ? 'status' : undefined;
     if (what === 'upload' || what === 'start' || what === 'stop') return what;

@@ -250,3 +250,40 @@ export interface ClusterEnv {
   /** Only with `withToken` and token auth; masked by the reporter. */
   token?: string;
 }
+
+/** `logs`: one node's part of the bundle. */
+export interface NodeLogs {
+  name: string;
+  role: 'head' | 'worker';
+  host: string;
+  ok: boolean;
+  /** Members of the node's bundle, e.g. "ray/raylet.out", "facts.json". */
+  files: string[];
+  /** Log text kept (before compression). */
+  bytes: number;
+  /** "ray/raylet.out: kept the last N of M bytes". */
+  cut: string[];
+  /** Files left out because the node's budget was used up. */
+  omitted: string[];
+  /** Ray's error lines, "member: line", most useful logs first. */
+  keyLines: string[];
+  /** Ray's session directory name on the node (null: Ray never ran there). */
+  session?: string | null;
+  error?: RunError;
+  elapsedMs?: number;
+}
+
+export interface LogsResult {
+  ok: boolean;
+  /** Bad usage or an invalid config (exit 2). */
+  invalid: boolean;
+  configPath: string;
+  clusterName?: string;
+  /** Absolute path of what was written (a directory or an archive). */
+  output?: string;
+  archive: boolean;
+  nodes: NodeLogs[];
+  diagnostics: Diagnostic[];
+  errors: RunError[];
+  timings: Timing[];
+}

@@ -3,6 +3,7 @@
 import type { NodeTimeline, RunResult } from '../engine/types';
 import { escapeCode, escapeHtml } from './escape';
 import { byteLength, fitLimit, hardCut, markdownList, markdownTable } from './markdown';
+import { dashboardCommandLine } from './reach';
 import {
   NODE_COLUMNS,
   PLAN_COLUMNS,
@@ -48,6 +49,11 @@ function summaryAt(result: RunResult, ctx: SummaryContext, limit: number): strin
     result.dashboardUrl ? `dashboard ${escapeCode(result.dashboardUrl)}` : '',
   ].filter(Boolean);
   if (addresses.length) parts.push(addresses.join(' · '));
+  const reach = dashboardCommandLine(result);
+  if (reach)
+    parts.push(
+      `The dashboard needs the cluster's token and may be firewalled; open it from your machine with ${escapeCode(reach)} (an SSH forward that adds the token), then http://127.0.0.1:8265.`,
+    );
 
   if (result.job) parts.push(jobSection(result.job));
 

@@ -1,6 +1,7 @@
 // The CLI's view of a RunResult: the same columns as the job summary, as aligned plain-text tables.
 import type { ClusterStatus, NodeState, PlanAction, RunResult } from '../engine/types';
 import { stripAnsi } from './escape';
+import { dashboardReach } from './reach';
 import {
   NODE_COLUMNS,
   PLAN_COLUMNS,
@@ -52,6 +53,8 @@ export function renderTerminal(result: RunResult, options: TerminalOptions): str
   if (result.headAddress) out.push(`head address:   ${result.headAddress}`);
   if (result.clientAddress) out.push(`client address: ${result.clientAddress}`);
   if (result.dashboardUrl) out.push(`dashboard:      ${result.dashboardUrl}`);
+  const reach = dashboardReach(result);
+  if (reach) out.push(`                ${reach}`);
 
   const nodes = nodeRows(result).map((r) => r.map(oneLine));
   if (nodes.length) {

@@ -2,6 +2,7 @@
 // at a time), files over one cached SFTP session. Every failure is an SshError naming the node.
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
+import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel, SFTPWrapper, Stats } from 'ssh2';
 import type { NodeSpec } from '../config/types';
 import type { SshLog } from './types';
@@ -57,6 +58,10 @@ export interface NodeConnection {
   /** Absolute path; `~` and `~/x` are the login user's home, `.` too. */
   realpath(remotePath: string): Promise<string>;
   fileExists(remotePath: string): Promise<boolean>;
+  /** A whole remote file, over SFTP. */
+  readFile(remotePath: string): Promise<Buffer>;
+  /** A TCP stream opened from the node to host:port (a local port forward's one connection). */
+  forwardOut(host: string, port: number): Promise<Duplex>;
   close(): void;
 }
 
@@ -450,6 +455,34 @@ export class SshConnection implements NodeConnection {
     }
     if (await statOrUndefined(sftp, to)) await call<void>((cb) => sftp.unlink(to, cb));
     await call<void>((cb) => sftp.rename(from, to, cb));
+  }
+
+  async readFile(remotePath: string): Promise<Buffer> {
+    const sftp = await this.sftp();
+    const p = await this.absolute(remotePath);
+    try {
+      return await call<Buffer>((cb) => sftp.readFile(p, cb));
+    } catch (err) {
+      throw this.sftpError('reading', p, err, 'does the file exist, and may the login user read it?');
+    }
+  }
+
+  forwardOut(host: string, port: number): Promise<Duplex> {
+    this.checkOpen();
+    return new Promise((resolve, reject) => {
+      this.client.forwardOut('127.0.0.1', 0, host, port, (err, stream) => {
+        if (!err) return resolve(stream);
+        reject(
+          this.lost ??
+            this.error(
+              'exec',
+              `node ${this.node.name} cannot open a connection to ${hostPort(host, port)}: ${err.message}`,
+              `is something listening on ${hostPort(host, port)} there, and does sshd allow TCP forwarding (AllowTcpForwarding)?`,
+              err,
+            ),
+        );
+      });
+    });
   }
 
   close(): void {

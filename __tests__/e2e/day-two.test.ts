@@ -1,0 +1,256 @@
+// Day-two commands on a real cluster of test hosts (head nkh1, workers nkh2 and nkh3), through the
+// bundled CLI, checked from outside it: the nodes' own files, `tar`, plain HTTP, Ray Client.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, ensureDist, nokube, type CliRun } from '../helpers/cli';
+import { e2eEnabled, hostExec, rayStopAll, requireTestHosts, type HostsInfo } from './hosts';
+
+const NODES = ['ray-head', 'ray-worker-1', 'ray-worker-2'];
+const HOSTS: Record<string, string> = { 'ray-head': 'nkh1', 'ray-worker-1': 'nkh2', 'ray-worker-2': 'nkh3' };
+/** Short storage paths: Ray's temp dir is then <storage>/ray (its sockets must fit in 107 bytes). */
+const STORAGE: Record<string, string> = {
+  'ray-head': '/opt/nokube/data/dt/h',
+  'ray-worker-1': '/opt/nokube/data/dt/w1',
+  'ray-worker-2': '/opt/nokube/data/dt/w2',
+};
+
+function config(cluster = 'daytwo', storageRoot = ''): string {
+  const node = (i: number, name: string, role: string, extra = '') => `
+  - ssh_url: "10.88.0.${11 + i}:22"
+    name: ${name}
+    role: ${role}
+    ray_config:
+${extra}      num_cpus: 1
+      object_store_memory: 100000000
+    storage: {type: local, path: ${storageRoot ? `${storageRoot}/${i}` : STORAGE[name]}}`;
+  return `ray_spec:
+  cluster_name: ${cluster}
+nodes:${node(0, 'ray-head', 'head', '      port: 10001\n      dashboard_port: 8265\n')}${node(1, 'ray-worker-1', 'worker')}${node(2, 'ray-worker-2', 'worker')}
+`;
+}
+
+describe.skipIf(!e2eEnabled)('day-two commands on real test hosts', () => {
+  let info: HostsInfo;
+  let dir: string;
+  let file: string;
+  let flags: string[];
+  const cli = (cmd: string, more: string[] = [], cfg = file): Promise<CliRun> =>
+    nokube(['ray', cmd, '--config', cfg, ...flags, ...more], {}, 600_000);
+
+  beforeAll(async () => {
+    info = requireTestHosts();
+    rayStopAll(info);
+    dir = mkdtempSync(join(tmpdir(), 'nokube-daytwo-'));
+    flags = ['--user', 'nokube', '--identity', info.client.keys.ed25519, '--known-hosts', info.client.known_hosts];
+    file = join(dir, 'ray-config.yaml');
+    configFile = file;
+    writeFileSync(file, config());
+    const r = await cli('start', ['--timeout', '400']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+  }, 600_000);
+  afterAll(() => {
+    if (info) rayStopAll(info);
+  });
+
+  it('logs into a directory: every node its raylet.out (as on the node), facts and an index', async () => {
+    const out = join(dir, 'logs-dir');
+    const t0 = Date.now();
+    const r = await cli('logs', ['--output', out]);
+    console.log(`logs (3 nodes, directory): ${Date.now() - t0} ms`);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.stdout).toContain(`in ${out}`);
+    for (const name of NODES) {
+      const raylet = join(out, name, 'ray', 'raylet.out');
+      expect(existsSync(raylet), `${raylet}\n${r.stderr}`).toBe(true);
+      // the same file as Ray wrote it on the node
+      const onNode = hostExec(HOSTS[name], `head -c 300 ${STORAGE[name]}/ray/session_latest/logs/raylet.out`);
+      expect(readFileSync(raylet, 'utf8').startsWith(onNode.stdout)).toBe(true);
+      expect(onNode.stdout.length).toBeGreaterThan(50);
+      const facts = JSON.parse(readFileSync(join(out, name, 'facts.json'), 'utf8'));
+      expect(facts.hostname).toBe(hostExec(HOSTS[name], 'hostname').stdout.trim());
+      expect(facts.ray.version).toBe('2.60.0');
+      expect(facts.shm.total_bytes).toBeGreaterThan(0);
+      expect(facts.running).toBe(true);
+      expect(existsSync(join(out, name, 'nokube', 'ray-start.log'))).toBe(true);
+      expect(existsSync(join(out, name, 'ray', 'gcs_server.out'))).toBe(name === 'ray-head');
+    }
+    const index = JSON.parse(readFileSync(join(out, 'nokube-logs.json'), 'utf8'));
+    expect(index.nodes.map((n: { name: string }) => n.name)).toEqual(NODES);
+    // the bundle left nothing behind on the node, and the token never left it
+    expect(hostExec('nkh1', 'ls /opt/nokube/data/dt/h/logs/bundles').stdout.trim()).toBe('');
+    const token = hostExec('nkh1', 'cat /opt/nokube/data/dt/h/state/auth_token').stdout.trim();
+    expect(token.length).toBeGreaterThan(10);
+    const grep = spawnSync('grep', ['-rl', token, out], { encoding: 'utf8' });
+    expect(grep.stdout).toBe('');
+  });
+
+  it('logs into one .tar.gz with a directory per node; --node and --since choose', async () => {
+    const archive = join(dir, 'bundle.tar.gz');
+    const t0 = Date.now();
+    let r = await cli('logs', ['--output', archive, '--json']);
+    console.log(`logs (3 nodes, .tar.gz): ${Date.now() - t0} ms`);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    expect(r.json!.logs).toBe(archive);
+    const list = spawnSync('tar', ['-tzf', archive], { encoding: 'utf8' }).stdout.split('\n');
+    for (const name of NODES) {
+      expect(list).toContain(`${name}/ray/raylet.out`);
+      expect(list).toContain(`${name}/facts.json`);
+    }
+    expect(list).toContain('nokube-logs.json');
+
+    const one = join(dir, 'one.tar.gz');
+    r = await cli('logs', ['--output', one, '--node', 'ray-worker-1', '--since', '1h']);
+    expect(r.code, r.stderr + r.stdout).toBe(0);
+    const names = spawnSync('tar', ['-tzf', one], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    expect(names).toContain('ray-worker-1/ray/raylet.out');
+    expect(names.filter((n) => !n.startsWith('ray-worker-1/') && n !== 'nokube-logs.json')).toEqual([]);
+  });
+
+  it('logs: an unknown node, an output that cannot be written: exit 2, named, no stack trace', async () => {
+    let r = await cli('logs', ['--output', join(dir, 'x'), '--node', 'ray-wroker-1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('has no node named "ray-wroker-1"');
+    expect(r.stderr).toContain('ray-head, ray-worker-1, ray-worker-2');
+    const full = join(dir, 'full');
+    mkdirSync(full);
+    writeFileSync(join(full, 'keep.txt'), 'mine');
+    r = await cli('logs', ['--output', full]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`--output ${full}: is not empty`);
+    r = await cli('logs', ['--output', join(dir, 'no', 'such', 'dir', 'x.tar.gz')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('does not exist');
+    for (const x of [r.stderr, r.stdout]) expect(x).not.toMatch(/\n\s+at /);
+    r = await cli('logs', []);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('needs --output');
+  });
+
+  it('dashboard: local ports answer with the token added; Ray Client runs a task through the forward', async () => {
+    const t0 = Date.now();
+    const dash = startDashboard(['--port', '18265', '--client-port', '18001', '--json']);
+    const opened = JSON.parse(await dash.line());
+    console.log(`dashboard forward open: ${Date.now() - t0} ms`);
+    try {
+      expect(opened['dashboard-url']).toBe('http://127.0.0.1:18265');
+      expect(opened['client-address']).toBe('ray://127.0.0.1:18001');
+      expect(opened.ray_version).toBe('2.60.0');
+      // the head's own dashboard wants the token; the forward answers without one from the client
+      expect((await fetch('http://10.88.0.11:8265/api/version')).status).toBe(401);
+      const version = await fetch('http://127.0.0.1:18265/api/version');
+      expect(version.status).toBe(200);
+      expect(((await version.json()) as { ray_version: string }).ray_version).toBe('2.60.0');
+      const page = await fetch('http://127.0.0.1:18265/');
+      expect(page.status).toBe(200);
+      expect(await page.text()).toMatch(/<html/i);
+      const nodes = await fetch('http://127.0.0.1:18265/api/v0/nodes');
+      expect(nodes.status).toBe(200);
+      // bound to loopback only: the machine's bridge address does not answer
+      expect(await accepts(info.bridge_ip, 18265)).toBe(false);
+      expect(await accepts('127.0.0.1', 18001)).toBe(true);
+      // a second one on the same local port: a clear error
+      const again = await cli('dashboard', ['--port', '18265', '--client-port', '18002']);
+      expect(again.code).toBe(1);
+      expect(again.stderr).toContain('local port 127.0.0.1:18265 for the dashboard is already in use');
+      expect(again.stderr).toContain('--port');
+      expect(again.stderr).not.toMatch(/\n\s+at /);
+
+      // Ray Client through the forward, with the env the command printed (token from a local 0600 file)
+      expect(opened.client_env.RAY_AUTH_MODE).toBe('token');
+      const tokenFile = opened.client_env.RAY_AUTH_TOKEN_PATH as string;
+      expect(spawnSync('stat', ['-c', '%a', tokenFile], { encoding: 'utf8' }).stdout.trim()).toBe('600');
+      const py = `
+import socket, time, ray
+for attempt in range(3):
+    try:
+        ray.init('ray://127.0.0.1:18001', logging_level='ERROR')
+        break
+    except Exception as e:  # Ray's proxy sometimes fails to spawn its per-client server at once
+        if attempt == 2: raise
+        time.sleep(3)
+@ray.remote(num_cpus=1)
+def where():
+    return socket.gethostname()
+print('HOSTS', sorted(set(ray.get([where.remote() for _ in range(3)]))))
+`;
+      const t1 = Date.now();
+      const client = spawnSync('/opt/nokube-venv/bin/python', ['-c', py], {
+        encoding: 'utf8',
+        env: { ...process.env, ...opened.client_env },
+        timeout: 240_000,
+      });
+      console.log(`Ray Client task through the forward: ${Date.now() - t1} ms`);
+      expect(client.status, client.stderr).toBe(0);
+      expect(client.stdout).toMatch(/HOSTS \[.+\]/);
+    } finally {
+      dash.child.kill('SIGINT');
+    }
+    expect(await dash.exit).toBe(0);
+    expect(await accepts('127.0.0.1', 18265)).toBe(false);
+    expect(existsSync(opened.client_env.RAY_AUTH_TOKEN_PATH)).toBe(false);
+  });
+
+  it('dashboard of a cluster that is not running: exit 1, says so and how to start it', async () => {
+    const other = join(dir, 'other.yaml');
+    // its own storage: the same storage paths would mean the same Ray processes, i.e. the running cluster
+    writeFileSync(other, config('never-started', '/opt/nokube/data/dt-none'));
+    const r = await cli('dashboard', [], other);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('cluster "never-started" is down or stopped');
+    expect(r.stderr).toContain(`nokube ray start --config ${other}`);
+  });
+});
+
+/** The CLI's dashboard command as a long-running child: its first stdout line, and its exit code. */
+function startDashboard(more: string[]): { child: ChildProcess; line: () => Promise<string>; exit: Promise<number> } {
+  ensureDist();
+  const info = requireTestHosts();
+  const flags = ['--user', 'nokube', '--identity', info.client.keys.ed25519, '--known-hosts', info.client.known_hosts];
+  const child = spawn('node', [CLI, 'ray', 'dashboard', '--config', file(), ...flags, ...more], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stderr!.on('data', (d) => (err += d));
+  const exit = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+  const line = () =>
+    new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no output from the dashboard command:\n${err}`)), 180_000);
+      const check = () => {
+        if (out.includes('\n')) {
+          clearTimeout(timer);
+          resolve(out.split('\n')[0]);
+        }
+      };
+      child.stdout!.on('data', (d) => {
+        out += d;
+        check();
+      });
+      void exit.then((code) => reject(new Error(`the dashboard command ended (exit ${code}):\n${out}\n${err}`)));
+    });
+  return { child, line, exit };
+}
+
+let configFile = '';
+function file(): string {
+  return configFile;
+}
+
+function accepts(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ host, port, timeout: 3000 });
+    s.on('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+    s.on('timeout', () => {
+      s.destroy();
+      resolve(false);
+    });
+  });
+}

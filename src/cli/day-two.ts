@@ -1,0 +1,31 @@
+// The CLI's day-two commands (logs, dashboard): each runs its own engine story and prints its own result.
+import { formatDiagnostic } from '../config';
+import { collectLogs } from '../engine/logs';
+import type { SessionOptions } from '../engine/session';
+import { logsJson, renderLogsText } from '../render/logs';
+import type { SecretMask } from '../render/secret-mask';
+import type { CliSettings, DayTwoCommand } from './args';
+import { dashboardCommand } from './dashboard';
+import type { CliIO } from './main';
+
+export async function dayTwo(
+  command: DayTwoCommand,
+  settings: CliSettings,
+  options: SessionOptions,
+  io: CliIO,
+  mask: SecretMask,
+): Promise<number> {
+  if (command === 'dashboard') return dashboardCommand(settings, options, io, mask);
+  const result = await collectLogs(options, {
+    nodes: settings.nodes,
+    sinceSec: settings.sinceSec,
+    output: settings.output!,
+  });
+  for (const d of result.diagnostics) io.stderr(formatDiagnostic(d) + '\n');
+  if (settings.json) io.stdout(mask.apply(JSON.stringify(logsJson(result), null, 2)) + '\n');
+  else if (!result.invalid || result.errors.length) {
+    const text = renderLogsText(result);
+    (result.ok ? io.stdout : io.stderr)(mask.apply(text) + '\n');
+  }
+  return result.invalid ? 2 : result.ok ? 0 : 1;
+}

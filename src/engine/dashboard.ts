@@ -1,0 +1,163 @@
+// `dashboard`: read-only. Two local ports on 127.0.0.1, carried over the head's SSH connection: the
+// dashboard (an HTTP proxy that adds the cluster's token, so a browser or plain curl just works) and
+// Ray Client (plain TCP; Ray Client sends the token itself, from a local 0600 file).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Diagnostic } from '../config/types';
+import { forwardHttp, forwardTcp, LocalPortError, type LocalForward } from '../ssh/local-forward';
+import { openCluster, type AccessOptions } from './cluster-access';
+import { HeadUnavailable, headAccess } from './token';
+import type { RunError } from './types';
+
+export interface DashboardRequest {
+  /** Local port of the dashboard. */
+  port: number;
+  /** Local port of Ray Client. */
+  clientPort: number;
+}
+
+/** The open forwards, until close() or until the head's connection is lost (`ended`). */
+export interface DashboardForward {
+  dashboardUrl: string;
+  clientAddress: string;
+  /** The head's Ray version, as its dashboard reports it through the forward. */
+  rayVersion?: string;
+  /** Token auth: a local 0600 file with the token, and the env Ray Client needs to use it. */
+  tokenFile?: string;
+  clientEnv: Record<string, string>;
+  /** Resolves when the forwards stop by themselves: the SSH connection to the head was lost. */
+  ended: Promise<RunError>;
+  close(): Promise<void>;
+}
+
+export interface DashboardResult {
+  ok: boolean;
+  invalid: boolean;
+  diagnostics: Diagnostic[];
+  errors: RunError[];
+  forward?: DashboardForward;
+  /** Connect + check + bind. */
+  openMs: number;
+}
+
+/** How often the head's connection is checked while the forwards are idle. */
+const HEARTBEAT_MS = 10_000;
+const LOCAL = '127.0.0.1';
+
+export async function openDashboard(options: AccessOptions, req: DashboardRequest): Promise<DashboardResult> {
+  const t0 = Date.now();
+  const result: DashboardResult = { ok: false, invalid: false, diagnostics: [], errors: [], openMs: 0 };
+  const opened = openCluster(options);
+  result.diagnostics = opened.diagnostics;
+  if (!opened.cluster) {
+    result.invalid = true;
+    return result;
+  }
+  const { session } = opened;
+  if (req.port === req.clientPort) {
+    result.invalid = true;
+    result.errors.push({
+      message: `--port and --client-port are both ${req.port}`,
+      hint: 'give the dashboard and Ray Client different local ports',
+    });
+    return result;
+  }
+  const forwards: LocalForward[] = [];
+  let tokenDir: string | undefined;
+  const cleanup = async () => {
+    await Promise.all(forwards.map((f) => f.close()));
+    session.close();
+    if (tokenDir) rmSync(tokenDir, { recursive: true, force: true });
+  };
+  try {
+    const access = await headAccess(session);
+    const conn = access.head.conn!;
+    const debug = (e: Error) => options.reporter.debug(`forward: ${e.message}`);
+    // the dashboard listens on every address of the head (--dashboard-host=0.0.0.0), Ray Client only on its node IP
+    const toDashboard = () => conn.forwardOut(LOCAL, access.ports.dashboard);
+    const headers: Record<string, string> = access.token ? { authorization: `Bearer ${access.token}` } : {};
+    forwards.push(await forwardHttp(req.port, 'the dashboard', toDashboard, headers, debug));
+    forwards.push(
+      await forwardTcp(req.clientPort, 'Ray Client', () => conn.forwardOut(access.nodeIp, access.ports.client), debug),
+    );
+    const rayVersion = await dashboardVersion(forwards[0].port).catch((err: Error) => {
+      options.reporter.warn(
+        `the head's dashboard (127.0.0.1:${access.ports.dashboard} on ${access.head.node.name}) does not answer yet: ${err.message}`,
+      );
+      return undefined;
+    });
+    const clientEnv: Record<string, string> = { RAY_AUTH_MODE: access.token ? 'token' : 'disabled' };
+    let tokenFile: string | undefined;
+    if (access.token) {
+      tokenDir = mkdtempSync(join(tmpdir(), 'nokube-token-'));
+      tokenFile = join(tokenDir, 'auth_token');
+      writeFileSync(tokenFile, access.token, { mode: 0o600 });
+      clientEnv.RAY_AUTH_TOKEN_PATH = tokenFile;
+    }
+    let stop: (e: RunError) => void = () => undefined;
+    const ended = new Promise<RunError>((resolve) => (stop = resolve));
+    // the head's connection, looked at while idle: a lost one ends the forwards instead of failing each request
+    const heartbeat = setInterval(() => {
+      conn.realpath('.').catch((err: Error) => {
+        clearInterval(heartbeat);
+        stop({
+          node: access.head.node.name,
+          host: access.head.node.sshUrl,
+          message: `the SSH connection to the head was lost: ${err.message}`,
+          hint: 'run nokube ray dashboard again',
+        });
+      });
+    }, HEARTBEAT_MS);
+    heartbeat.unref();
+    result.forward = {
+      dashboardUrl: `http://${LOCAL}:${forwards[0].port}`,
+      clientAddress: `ray://${LOCAL}:${forwards[1].port}`,
+      ...(rayVersion ? { rayVersion } : {}),
+      ...(tokenFile ? { tokenFile } : {}),
+      clientEnv,
+      ended,
+      close: async () => {
+        clearInterval(heartbeat);
+        await cleanup();
+      },
+    };
+    result.ok = true;
+  } catch (err) {
+    await cleanup();
+    if (err instanceof HeadUnavailable) result.errors.push(err.error);
+    else if (err instanceof LocalPortError) {
+      result.errors.push({
+        message: err.message,
+        hint:
+          err.code === 'EADDRINUSE'
+            ? `choose another with ${err.port === req.port ? '--port' : '--client-port'} N (is another nokube ray dashboard or a local Ray running?)`
+            : 'choose a port above 1024',
+      });
+    } else throw err;
+  }
+  result.openMs = Date.now() - t0;
+  return result;
+}
+
+/** GET /api/version through the local forward: proves the whole path, token included. */
+function dashboardVersion(port: number): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const r = request({ host: LOCAL, port, path: '/api/version', timeout: 15_000 }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => {
+        if (res.statusCode !== 200) return reject(new Error(`HTTP ${res.statusCode}: ${body.trim().slice(0, 200)}`));
+        try {
+          resolve((JSON.parse(body) as { ray_version?: string }).ray_version);
+        } catch {
+          resolve(undefined);
+        }
+      });
+    });
+    r.on('timeout', () => r.destroy(new Error('no answer within 15 s')));
+    r.on('error', reject);
+    r.end();
+  });
+}
