@@ -40086,6 +40086,36 @@ module.exports = {"rE":"1.17.0"};
 /******/ 		};
 /******/ 	})();
 /******/ 	
+/******/ 	/* webpack/runtime/create fake namespace object */
+/******/ 	(() => {
+/******/ 		var getProto = Object.getPrototypeOf ? (obj) => (Object.getPrototypeOf(obj)) : (obj) => (obj.__proto__);
+/******/ 		var leafPrototypes;
+/******/ 		// create a fake namespace object
+/******/ 		// mode & 1: value is a module id, require it
+/******/ 		// mode & 2: merge all properties of value into the ns
+/******/ 		// mode & 4: return value when already ns object
+/******/ 		// mode & 16: return value when it's Promise-like
+/******/ 		// mode & 8|1: behave like require
+/******/ 		__nccwpck_require__.t = function(value, mode) {
+/******/ 			if(mode & 1) value = this(value);
+/******/ 			if(mode & 8) return value;
+/******/ 			if(typeof value === 'object' && value) {
+/******/ 				if((mode & 4) && value.__esModule) return value;
+/******/ 				if((mode & 16) && typeof value.then === 'function') return value;
+/******/ 			}
+/******/ 			var ns = Object.create(null);
+/******/ 			__nccwpck_require__.r(ns);
+/******/ 			var def = {};
+/******/ 			leafPrototypes = leafPrototypes || [null, getProto({}), getProto([]), getProto(getProto)];
+/******/ 			for(var current = mode & 2 && value; typeof current == 'object' && !~leafPrototypes.indexOf(current); current = getProto(current)) {
+/******/ 				Object.getOwnPropertyNames(current).forEach((key) => (def[key] = () => (value[key])));
+/******/ 			}
+/******/ 			def['default'] = () => (value);
+/******/ 			__nccwpck_require__.d(ns, def);
+/******/ 			return ns;
+/******/ 		};
+/******/ 	})();
+/******/ 	
 /******/ 	/* webpack/runtime/define property getters */
 /******/ 	(() => {
 /******/ 		// define getter functions for harmony exports
@@ -40103,6 +40133,17 @@ module.exports = {"rE":"1.17.0"};
 /******/ 		__nccwpck_require__.o = (obj, prop) => (Object.prototype.hasOwnProperty.call(obj, prop))
 /******/ 	})();
 /******/ 	
+/******/ 	/* webpack/runtime/make namespace object */
+/******/ 	(() => {
+/******/ 		// define __esModule on exports
+/******/ 		__nccwpck_require__.r = (exports) => {
+/******/ 			if(typeof Symbol !== 'undefined' && Symbol.toStringTag) {
+/******/ 				Object.defineProperty(exports, Symbol.toStringTag, { value: 'Module' });
+/******/ 			}
+/******/ 			Object.defineProperty(exports, '__esModule', { value: true });
+/******/ 		};
+/******/ 	})();
+/******/ 	
 /************************************************************************/
 var __webpack_exports__ = {};
 // This entry need to be wrapped in an IIFE because it need to be in strict mode.
@@ -40117,6 +40158,138 @@ const external_node_os_namespaceObject = require("node:os");
 const external_node_path_namespaceObject = require("node:path");
 ;// CONCATENATED MODULE: ./package.json
 const package_namespaceObject = {"rE":"0.1.0"};
+;// CONCATENATED MODULE: ./src/config/ray-keys.ts
+const DEFAULT_CLIENT_PORT = 10001;
+const DEFAULT_GCS_PORT = 6379;
+const DEFAULT_DASHBOARD_PORT = 8265;
+const RAY_MIN_OBJECT_STORE_MEMORY = 78_643_200;
+const port = (what) => ({
+    type: 'integer',
+    minimum: 1,
+    maximum: 65535,
+    'x-expected': `a port number from 1 to 65535${what}`,
+});
+const RAY_KEYS = [
+    {
+        yaml: 'port',
+        model: 'port',
+        flag: '--ray-client-server-port',
+        headOnly: 'the Ray Client server runs on the head',
+        default: DEFAULT_CLIENT_PORT,
+        schema: port(' (the Ray Client port, default 10001)'),
+        description: 'Head only. The Ray service port of the design note: the Ray Client server, reached as ray://HEAD:port. Must be 1024 or above.',
+        example: 10001,
+    },
+    {
+        yaml: 'gcs_port',
+        model: 'gcsPort',
+        flag: '--port',
+        headOnly: 'workers join the GCS on the head',
+        default: DEFAULT_GCS_PORT,
+        schema: port(' (the port workers join, default 6379)'),
+        description: "Head only. The GCS port workers join (`ray start --port`); the cluster's address is HEAD:gcs_port.",
+        example: 6379,
+    },
+    {
+        yaml: 'dashboard_port',
+        model: 'dashboardPort',
+        flag: '--dashboard-port',
+        headOnly: 'the dashboard runs on the head',
+        default: 'ray_spec.dashboard_port',
+        schema: port(''),
+        description: "Head only. The dashboard's port; when left out, ray_spec.dashboard_port (default 8265).",
+        example: 8265,
+    },
+    {
+        yaml: 'num_cpus',
+        model: 'numCpus',
+        flag: '--num-cpus',
+        resource: 'CPU',
+        schema: { type: 'integer', minimum: 0, 'x-expected': 'a non-negative integer' },
+        description: 'The number of CPUs Ray may use on this node; when left out, Ray counts them.',
+        example: 4,
+    },
+    {
+        yaml: 'num_gpus',
+        model: 'numGpus',
+        flag: '--num-gpus',
+        resource: 'GPU',
+        schema: { type: 'integer', minimum: 0, 'x-expected': 'a non-negative integer' },
+        description: 'The number of GPUs Ray may use on this node; when left out, Ray detects them.',
+        example: 1,
+    },
+    {
+        yaml: 'memory',
+        model: 'memory',
+        flag: '--memory',
+        resource: 'memory',
+        sized: true,
+        schema: { type: 'integer', minimum: 1, 'x-expected': 'a positive integer number of bytes' },
+        description: "Bytes of memory Ray's tasks and actors may reserve on this node (a plain number of bytes).",
+        example: 8000000000,
+    },
+    {
+        yaml: 'object_store_memory',
+        model: 'objectStoreMemory',
+        flag: '--object-store-memory',
+        resource: 'object_store_memory',
+        sized: true,
+        schema: {
+            type: 'integer',
+            minimum: RAY_MIN_OBJECT_STORE_MEMORY,
+            'x-expected': `an integer number of bytes, at least ${RAY_MIN_OBJECT_STORE_MEMORY} (Ray's minimum, 75 MiB)`,
+        },
+        description: "Bytes of the node's object store (shared memory), at least 78643200; when left out, Ray chooses.",
+        example: 1000000000,
+    },
+    {
+        yaml: 'resources',
+        model: 'resources',
+        flag: '--resources',
+        schema: {
+            type: ['object', 'null'],
+            'x-expected': 'a mapping of resource name to amount (my_accelerator: 2)',
+            additionalProperties: { type: 'number', minimum: 0, 'x-expected': 'a non-negative number' },
+        },
+        description: 'Custom resources of this node, name to amount (CPU, GPU and memory have their own keys).',
+        example: { my_accelerator: 2 },
+    },
+    {
+        yaml: 'labels',
+        model: 'labels',
+        flag: '--labels',
+        schema: {
+            type: ['object', 'null'],
+            'x-expected': 'a mapping of label name to text (zone: eu-west-1a)',
+            additionalProperties: { type: 'string', 'x-expected': 'a string (put numbers and true/false in quotes)' },
+        },
+        description: 'Ray node labels, name to text (Kubernetes label syntax); nokube adds nokube.io/node with the node name.',
+        example: { zone: 'eu-west-1a' },
+    },
+    {
+        yaml: 'node_ip_address',
+        model: 'nodeIpAddress',
+        flag: '--node-ip-address',
+        schema: { type: 'string', 'x-expected': 'an IPv4 or IPv6 address' },
+        description: 'The address other nodes reach this one at; when left out, the address in ssh_url.',
+        example: '10.0.0.5',
+    },
+];
+/** The row of a `ray_config` key, by its YAML name. */
+function rayKey(yaml) {
+    return RAY_KEYS.find((k) => k.yaml === yaml);
+}
+const HEAD_ONLY_RAY_KEYS = RAY_KEYS.filter((k) => k.headOnly !== undefined);
+/** Keys Ray reports among a node's resources (num_cpus -> CPU, ...), in the table's order. */
+const RESOURCE_RAY_KEYS = RAY_KEYS.filter((k) => k.resource !== undefined);
+
+;// CONCATENATED MODULE: ./src/config/types.ts
+// The typed model of a ray-config.yaml, as the rest of the engine sees it.
+// Every value keeps where it came from, so any later check can point at the user's line.
+const DEFAULT_ROLLOUT = { drainTimeoutSec: 60, maxUnavailable: { count: 1 }, maxFailures: 0 };
+const DEFAULT_CLUSTER_NAME = 'default';
+
+
 ;// CONCATENATED MODULE: ./src/config/diagnostics.ts
 /** Collects diagnostics for one file, placing each at the source position of its path. */
 class Findings {
@@ -40155,6 +40328,48 @@ function sortDiagnostics(diagnostics) {
         (a.d.severity === b.d.severity ? 0 : a.d.severity === 'error' ? -1 : 1) ||
         a.order - b.order)
         .map(({ d }) => d);
+}
+const NODES_SHOWN = 10;
+/**
+ * One warning per kind: the same warning on several nodes (a 1,000-node config without `users`)
+ * becomes one, at the first node, naming them all in `nodes` and the first few in its message.
+ */
+function groupWarnings(diagnostics) {
+    const kinds = new Map();
+    for (const d of diagnostics) {
+        if (d.severity !== 'warning' || d.node === undefined)
+            continue;
+        const kind = `${d.path.replace(/^nodes\[\d+\]/, 'nodes[]')}\u0000${d.message}\u0000${d.hint ?? ''}`;
+        kinds.set(kind, [...(kinds.get(kind) ?? []), d]);
+    }
+    const merged = new Map();
+    for (const group of kinds.values()) {
+        if (group.length < 2)
+            continue;
+        const [first, ...rest] = group;
+        const names = group.map((d) => d.node);
+        const shown = names.slice(0, NODES_SHOWN).join(', ');
+        const more = names.length > NODES_SHOWN ? ` and ${names.length - NODES_SHOWN} more` : '';
+        const { node: _node, ...place } = first;
+        merged.set(first, {
+            ...place,
+            path: first.path.replace(/^nodes\[\d+\]/, 'nodes[]'),
+            message: `${first.message} (${names.length} nodes: ${shown}${more})`,
+            nodes: names,
+        });
+        for (const d of rest)
+            merged.set(d, null);
+    }
+    if (merged.size === 0)
+        return diagnostics;
+    return diagnostics.flatMap((d) => {
+        const replaced = merged.get(d);
+        return replaced === undefined ? [d] : replaced === null ? [] : [replaced];
+    });
+}
+/** Errors first (by line), then warnings: the one real error is never below a page of warnings. */
+function errorsFirst(diagnostics) {
+    return [...diagnostics.filter((d) => d.severity === 'error'), ...diagnostics.filter((d) => d.severity !== 'error')];
 }
 /** `file:line:col: error: <path>: <message> (hint: ...)`, the shape editors and terminals link. */
 function formatDiagnostic(d) {
@@ -40364,26 +40579,67 @@ function checkHost(host) {
         return (0,external_node_net_namespaceObject.isIPv4)(host) ? undefined : `"${host}" is not a valid IPv4 address`;
     if (host.length > 253)
         return 'the host name is longer than 253 characters';
-    for (const label of host.split('.')) {
+    // A trailing dot is a fully qualified name (`worker-4.example.com.`), which ssh and DNS accept.
+    for (const label of host.replace(/(?<=.)\.$/, '').split('.')) {
         if (!/^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(label)) {
             return `"${host}" is not a valid host name (letters, digits and "-", in dot-separated parts)`;
         }
     }
     return undefined;
 }
-/** Same machine and port, whatever the spelling: host names ignore case, IPv6 is compared as written. */
+/**
+ * Same machine and port, whatever the spelling: host names ignore case and a trailing dot, IPv6 is
+ * compared as written.
+ */
 function endpointKey(host, port) {
-    return `${host.toLowerCase()}:${port}`;
+    return `${host.toLowerCase().replace(/(?<=.)\.$/, '')}:${port}`;
 }
 
-;// CONCATENATED MODULE: ./src/config/types.ts
-// The typed model of a ray-config.yaml, as the rest of the engine sees it.
-// Every value keeps where it came from, so any later check can point at the user's line.
-const DEFAULT_CLUSTER_NAME = 'default';
-const DEFAULT_GCS_PORT = 6379;
-const DEFAULT_DASHBOARD_PORT = 8265;
-const DEFAULT_CLIENT_PORT = 10001;
-const RAY_MIN_OBJECT_STORE_MEMORY = 78_643_200;
+;// CONCATENATED MODULE: ./src/config/proxy-jump.ts
+// `proxy_jump` (node or ray_spec), `--proxy-jump`, the `proxy-jump` input: OpenSSH's ProxyJump form,
+// `[user@]host[:port]`, comma-separated, the first hop first; "none" means a direct connection.
+
+/** OpenSSH allows longer chains; three hops is where a deploy should stop and ask why. */
+const MAX_JUMP_HOPS = 3;
+const proxy_jump_EXAMPLE = 'e.g. "admin@bastion.example.com:22" or "jump1,admin@jump2:2222"';
+function parseProxyJump(text) {
+    const value = text.trim();
+    if (value === '' || value.toLowerCase() === 'none')
+        return { ok: true, hops: [] };
+    const parts = value.split(',').map((p) => p.trim());
+    if (parts.length > MAX_JUMP_HOPS) {
+        return {
+            ok: false,
+            message: `proxy_jump has ${parts.length} hops; at most ${MAX_JUMP_HOPS} are supported`,
+            hint: `shorten the chain to ${MAX_JUMP_HOPS} jump hosts (reach the inner ones from a closer bastion, or run the deploy from inside the network)`,
+        };
+    }
+    const hops = [];
+    for (const [i, part] of parts.entries()) {
+        const which = parts.length > 1 ? `hop ${i + 1} ("${part}")` : `"${part}"`;
+        if (part === '')
+            return {
+                ok: false,
+                message: `proxy_jump has an empty hop`,
+                hint: `write hosts separated by single commas, ${proxy_jump_EXAMPLE}`,
+            };
+        if (/^ssh:\/\//i.test(part))
+            return { ok: false, message: `proxy_jump ${which}: write [user@]host[:port], not an ssh:// URL`, hint: proxy_jump_EXAMPLE };
+        const at = part.lastIndexOf('@');
+        const user = at >= 0 ? part.slice(0, at) : undefined;
+        if (user !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(user))
+            return { ok: false, message: `proxy_jump ${which}: "${user}" is not a login name`, hint: proxy_jump_EXAMPLE };
+        const endpoint = parseSshUrl(at >= 0 ? part.slice(at + 1) : part);
+        if (!endpoint.ok)
+            return {
+                ok: false,
+                message: `proxy_jump ${which}: ${endpoint.message.replace(/^ssh_url\b/, 'the host')}`,
+                hint: endpoint.hint,
+            };
+        hops.push({ ...(user ? { user } : {}), host: endpoint.host, port: endpoint.port });
+    }
+    return { ok: true, hops };
+}
 
 ;// CONCATENATED MODULE: ./src/config/model.ts
 // The checked plain tree -> the typed ClusterConfig the engine uses, with defaults filled in.
@@ -40391,27 +40647,71 @@ const RAY_MIN_OBJECT_STORE_MEMORY = 78_643_200;
 
 
 
+
+
 function buildConfig(root, file, index) {
     const raySpec = asMap(root.ray_spec) ?? {};
     const dashboardPort = raySpec.dashboard_port ?? DEFAULT_DASHBOARD_PORT;
-    const nodes = asList(root.nodes).map((entry, i) => buildNode(entry, i, dashboardPort, index));
+    const clusterJump = asString(raySpec.proxy_jump);
+    const nodes = asList(root.nodes).map((entry, i) => {
+        const spec = buildNode(entry, i, dashboardPort, index);
+        const jump = asString(entry.proxy_jump) ?? clusterJump;
+        if (jump !== undefined) {
+            const parsed = parseProxyJump(jump);
+            if (!parsed.ok)
+                throw new Error(`internal: proxy_jump of nodes[${i}] was checked but does not parse`);
+            spec.proxyJump = parsed.hops;
+        }
+        return spec;
+    });
     const head = nodes.find((n) => n.role === 'head');
     const config = {
         file,
         clusterName: asString(raySpec.cluster_name) ?? DEFAULT_CLUSTER_NAME,
         dashboardPort,
+        rollout: buildRollout(asMap(raySpec.rollout) ?? {}),
         nodes,
         head,
         workers: nodes.filter((n) => n.role === 'worker'),
-        positions: index.keyPositions(),
     };
+    // Computed when first read: a line:col for every key of a 5 MB config is most of its validate time.
+    let positions;
+    Object.defineProperty(config, 'positions', {
+        enumerable: true,
+        get: () => (positions ??= index.keyPositions()),
+    });
     if (typeof raySpec.max_workers === 'number')
         config.maxWorkers = raySpec.max_workers;
     if (typeof raySpec.ray_version === 'string')
         config.rayVersion = raySpec.ray_version;
     if (typeof raySpec.python === 'string')
         config.python = raySpec.python;
+    const install = asMap(raySpec.install);
+    if (install || raySpec.install === null)
+        config.install = buildInstall(install ?? {});
     return config;
+}
+function buildRollout(raw) {
+    const unavailable = raw.max_unavailable;
+    return {
+        drainTimeoutSec: typeof raw.drain_timeout === 'number' ? raw.drain_timeout : DEFAULT_ROLLOUT.drainTimeoutSec,
+        maxUnavailable: typeof unavailable === 'number'
+            ? { count: unavailable }
+            : typeof unavailable === 'string'
+                ? { percent: parseInt(unavailable, 10) }
+                : DEFAULT_ROLLOUT.maxUnavailable,
+        maxFailures: typeof raw.max_failures === 'number' ? raw.max_failures : DEFAULT_ROLLOUT.maxFailures,
+    };
+}
+function buildInstall(raw) {
+    const spec = { extras: asList(raw.extras).map(String) };
+    const indexUrl = asString(raw.index_url);
+    if (indexUrl !== undefined)
+        spec.indexUrl = indexUrl;
+    const findLinks = asString(raw.find_links);
+    if (findLinks !== undefined)
+        spec.findLinks = findLinks;
+    return spec;
 }
 function buildNode(node, i, clusterDashboardPort, index) {
     const at = `nodes[${i}]`;
@@ -40441,35 +40741,34 @@ function buildNode(node, i, clusterDashboardPort, index) {
         spec.hostKey = hostKey.trim();
     return spec;
 }
-/**
- * The head gets its three ports filled in, so everyone downstream sees the ports Ray will use.
- * `port` is optional on the head although every note example writes it: a head without it still
- * works, on Ray Client's own default 10001.
- */
+/** Every RAY_KEYS row as written, then (head only) the defaults. */
 function buildRayConfig(raw, role, clusterDashboardPort) {
     const ray = {};
-    const int = (key) => (typeof raw[key] === 'number' ? raw[key] : undefined);
-    if (role === 'head') {
-        ray.port = int('port') ?? DEFAULT_CLIENT_PORT;
-        ray.gcsPort = int('gcs_port') ?? DEFAULT_GCS_PORT;
-        ray.dashboardPort = int('dashboard_port') ?? clusterDashboardPort;
+    for (const key of RAY_KEYS) {
+        let value = raw[key.yaml];
+        if (value === undefined || value === null)
+            continue;
+        if (key.model === 'nodeIpAddress')
+            value = String(value).replace(/^\[(.*)\]$/, '$1');
+        else if (typeof value === 'object')
+            value = { ...value };
+        ray[key.model] = value;
     }
-    const set = (key, value) => {
-        if (value !== undefined)
-            ray[key] = value;
-    };
-    set('numCpus', int('num_cpus'));
-    set('numGpus', int('num_gpus'));
-    set('memory', int('memory'));
-    set('objectStoreMemory', int('object_store_memory'));
-    const resources = asMap(raw.resources);
-    if (resources)
-        set('resources', { ...resources });
-    const labels = asMap(raw.labels);
-    if (labels)
-        set('labels', { ...labels });
-    set('nodeIpAddress', asString(raw.node_ip_address)?.replace(/^\[(.*)\]$/, '$1'));
-    return ray;
+    return role === 'head' ? withHeadDefaults(ray, clusterDashboardPort) : ray;
+}
+/**
+ * The head's ports filled in from RAY_KEYS' defaults: the one place defaults are applied, so everyone
+ * downstream (desired state, health, plan, remote_lib) sees the values Ray will use. `port` is optional
+ * on the head although every note example writes it: a head without it works on Ray Client's 10001.
+ */
+function withHeadDefaults(ray, clusterDashboardPort = DEFAULT_DASHBOARD_PORT) {
+    const out = { ...ray };
+    for (const key of RAY_KEYS) {
+        if (key.default === undefined || out[key.model] !== undefined)
+            continue;
+        out[key.model] = key.default === 'ray_spec.dashboard_port' ? clusterDashboardPort : key.default;
+    }
+    return out;
 }
 function buildUser(raw, pos) {
     const user = { userid: raw.userid, pos };
@@ -40577,13 +40876,15 @@ function closestMatch(word, allowed) {
 
 ;// CONCATENATED MODULE: ./src/config/schema.ts
 // The shape of ray-config.yaml as a JSON Schema. `x-expected` says, in plain words, what a value must
-// be; schema-check.ts turns every ajv error into "expected <x-expected>, found <value>".
+// be; schema-check.ts turns every ajv error into "expected <x-expected>, found <value>". Every key has
+// a `description` (the design note's meaning) and `examples`: the published editor schema
+// (schema/ray-config.schema.json) and docs/config.md are generated from this object (json-schema.ts).
 // Checks that need more than one value (one head, unique names, port clashes) live in semantics.ts.
 
 /** Node and cluster names reach file names, lock names and logs. */
 const NAME_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9._-]{0,62}$';
 const NAME_WORDS = '1–63 letters, digits, ".", "_" or "-", not starting with "." or "-"';
-const port = {
+const schema_port = {
     type: 'integer',
     minimum: 1,
     maximum: 65535,
@@ -40595,45 +40896,38 @@ const rayConfig = {
     type: ['object', 'null'],
     additionalProperties: false,
     'x-expected': 'a mapping of Ray settings (num_cpus: 8, ...)',
-    properties: {
-        port: { ...port, 'x-expected': 'a port number from 1 to 65535 (the Ray Client port, default 10001)' },
-        gcs_port: { ...port, 'x-expected': 'a port number from 1 to 65535 (the port workers join, default 6379)' },
-        dashboard_port: port,
-        num_cpus: count,
-        num_gpus: count,
-        memory: { type: 'integer', minimum: 1, 'x-expected': 'a positive integer number of bytes' },
-        object_store_memory: {
-            type: 'integer',
-            minimum: RAY_MIN_OBJECT_STORE_MEMORY,
-            'x-expected': `an integer number of bytes, at least ${RAY_MIN_OBJECT_STORE_MEMORY} (Ray's minimum, 75 MiB)`,
+    description: "The node's Ray process settings: what `ray start` is run with on this node.",
+    examples: [{ num_cpus: 4, object_store_memory: 1000000000 }],
+    properties: Object.fromEntries(RAY_KEYS.map((k) => [
+        k.yaml,
+        {
+            ...k.schema,
+            description: k.description,
+            examples: [k.example],
+            ...(typeof k.default === 'number' ? { default: k.default } : {}),
         },
-        resources: {
-            type: ['object', 'null'],
-            'x-expected': 'a mapping of resource name to amount (my_accelerator: 2)',
-            additionalProperties: { type: 'number', minimum: 0, 'x-expected': 'a non-negative number' },
-        },
-        labels: {
-            type: ['object', 'null'],
-            'x-expected': 'a mapping of label name to text (zone: eu-west-1a)',
-            additionalProperties: { type: 'string', 'x-expected': 'a string (put numbers and true/false in quotes)' },
-        },
-        node_ip_address: { type: 'string', 'x-expected': 'an IPv4 or IPv6 address' },
-    },
+    ])),
 };
 const storage = {
     type: ['object', 'null'],
     additionalProperties: false,
     'x-expected': 'a mapping {type: local, path: /absolute/path}',
+    description: "Where nokube keeps this node's state, lock, logs and Ray's files; when left out, ~/.nokube/<cluster_name> of the login user.",
+    examples: [{ type: 'local', path: '/opt/nokube/data/ray/head' }],
     properties: {
         type: {
             enum: ['local'],
             'x-expected': '"local" (the only storage type)',
+            description: 'The storage type: local, a directory on the node itself.',
+            examples: ['local'],
             'x-hint': "storage is the node's own working directory: use type: local with a path on that node (mount shared storage there yourself if you need it)",
         },
         path: {
             type: 'string',
             minLength: 1,
             'x-expected': 'an absolute path on the node, e.g. /opt/nokube/data/ray/head',
+            description: 'An absolute directory on the node, writable by the login user; one per node.',
+            examples: ['/opt/nokube/data/ray/head'],
         },
     },
 };
@@ -40642,10 +40936,94 @@ const user = {
     required: ['userid'],
     additionalProperties: false,
     'x-expected': 'a mapping with userid and one of password or sshkey',
+    description: 'One login for the node: a user name and either a password or the public key of a key you supply.',
+    examples: [{ userid: 'deploy', sshkey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... deploy@ci' }],
     properties: {
-        userid: { type: 'string', minLength: 1, 'x-expected': 'a login name' },
-        password: { type: 'string', minLength: 1, 'x-expected': 'a non-empty string, best a ${ENV_NAME} reference' },
-        sshkey: { type: 'string', minLength: 1, 'x-expected': 'a public key line ("ssh-ed25519 AAAA... comment")' },
+        userid: {
+            type: 'string',
+            minLength: 1,
+            'x-expected': 'a login name',
+            description: 'The login name on the node; may be ${ENV_NAME}.',
+            examples: ['deploy'],
+        },
+        password: {
+            type: 'string',
+            minLength: 1,
+            'x-expected': 'a non-empty string, best a ${ENV_NAME} reference',
+            description: 'The login password: write ${ENV_NAME} and map a secret into that variable (read at validate and connect; never logged).',
+            examples: ['${RAY_PROD_PASSWORD}'],
+        },
+        sshkey: {
+            type: 'string',
+            minLength: 1,
+            'x-expected': 'a public key line ("ssh-ed25519 AAAA... comment")',
+            description: 'The PUBLIC key line of a private key you supply (ssh-private-key input, --identity or ssh-agent): selects which key logs in as this user.',
+            examples: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... deploy@ci'],
+        },
+    },
+};
+const rollout = {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    'x-expected': 'a mapping {drain_timeout: 60, max_unavailable: 1, max_failures: 0}',
+    description: 'How start changes a running cluster: workers are drained through Ray, then restarted in batches, each batch alive again before the next.',
+    examples: [{ drain_timeout: 60, max_unavailable: 1, max_failures: 0 }],
+    properties: {
+        drain_timeout: {
+            type: 'integer',
+            minimum: 0,
+            maximum: 86400,
+            'x-expected': 'a whole number of seconds from 0 (no drain) to 86400',
+            description: 'Seconds a worker is given to finish its running tasks (Ray drain) before it is restarted or stopped; 0 = no drain.',
+            default: 60,
+            examples: [120],
+        },
+        max_unavailable: {
+            type: ['integer', 'string'],
+            minimum: 1,
+            pattern: '^(100|[1-9][0-9]?)%$',
+            'x-expected': 'a number of workers (at least 1) or a percentage of the workers ("1%" to "100%")',
+            description: 'How many workers are drained and restarted at once: a count, or a percentage of the workers.',
+            default: 1,
+            examples: ['25%'],
+        },
+        max_failures: {
+            ...count,
+            'x-expected': 'a non-negative integer (failed workers before the rollout stops)',
+            description: 'How many workers may fail to come back before the rollout stops (the rest are left untouched).',
+            default: 0,
+            examples: [1],
+        },
+    },
+};
+const install = {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    'x-expected': 'a mapping {extras: [default], index_url: ..., find_links: ...}',
+    description: 'Install Ray by the tool: a node whose Python lacks ray_version gets a venv under its storage path with ray[extras]==ray_version from pip.',
+    examples: [{ extras: ['default'], index_url: 'https://pypi.example.com/simple' }],
+    properties: {
+        extras: {
+            type: ['array', 'null'],
+            'x-expected': 'a list of Ray extras, e.g. [default, serve]',
+            description: "Ray's pip extras to install (ray[default] gives the dashboard and the job API).",
+            examples: [['default', 'serve']],
+            items: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', 'x-expected': 'an extra name such as default' },
+        },
+        index_url: {
+            type: 'string',
+            pattern: '^(https?|file)://\\S+$',
+            'x-expected': 'a URL (pip --index-url)',
+            description: 'A package index for pip (--index-url), for a mirror; a plain-http host is passed as --trusted-host.',
+            examples: ['https://pypi.example.com/simple'],
+        },
+        find_links: {
+            type: 'string',
+            pattern: '^((https?|file)://)?\\S+$',
+            'x-expected': 'a URL or a directory on the nodes (pip --find-links)',
+            description: 'A wheel directory or URL for pip (--find-links), for sites without internet.',
+            examples: ['http://10.0.0.1/wheels'],
+        },
     },
 };
 const node = {
@@ -40653,21 +41031,49 @@ const node = {
     required: ['ssh_url', 'name', 'role'],
     additionalProperties: false,
     'x-expected': 'a mapping describing one machine (ssh_url, name, role, ...)',
+    description: 'One machine of the cluster, reached over SSH.',
+    examples: [{ ssh_url: 'prod-server-1:22', name: 'ray-head-prod', role: 'head' }],
     properties: {
-        ssh_url: { type: 'string', minLength: 1, 'x-expected': 'host:port, e.g. "prod-server-1:22"' },
-        name: schema_name,
-        role: { enum: ['head', 'worker'], 'x-expected': 'head or worker' },
+        ssh_url: {
+            type: 'string',
+            minLength: 1,
+            'x-expected': 'host:port, e.g. "prod-server-1:22"',
+            description: 'The SSH address, host:port (port 22 when left out); IPv6 in brackets and quotes: "[2001:db8::5]:22".',
+            examples: ['prod-server-1:22'],
+        },
+        name: {
+            ...schema_name,
+            description: 'The node name, unique in the cluster; shown in every message and set as the Ray label nokube.io/node.',
+            examples: ['ray-worker-1'],
+        },
+        role: {
+            enum: ['head', 'worker'],
+            'x-expected': 'head or worker',
+            description: 'head (exactly one: runs the GCS, the dashboard and the Ray Client server) or worker.',
+            examples: ['worker'],
+        },
         ray_config: rayConfig,
         storage,
         users: {
             type: ['array', 'null'],
             'x-expected': 'a list of users (`- userid: ...` items)',
+            description: 'Logins to try, in order; when left out, the default user (ssh-user input / --user) with the supplied keys or ssh-agent.',
+            examples: [[{ userid: 'deploy', password: '${RAY_PROD_PASSWORD}' }]],
             items: user,
         },
         host_key: {
             type: 'string',
             minLength: 1,
             'x-expected': 'a public key line ("ssh-ed25519 AAAA...") or a "SHA256:..." fingerprint',
+            description: "The node's pinned SSH host key (from ssh-keyscan) or its SHA256 fingerprint; otherwise known_hosts is used.",
+            examples: ['SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU'],
+        },
+        proxy_jump: {
+            type: 'string',
+            minLength: 1,
+            'x-expected': 'jump hosts as for ssh -J: "[user@]host[:port]", comma-separated (at most 3), or "none"',
+            description: 'Jump host(s) for this node, as ssh -J: [user@]host[:port], a comma-separated chain of up to 3; "none" = reached directly.',
+            examples: ['admin@bastion.example.com:22'],
         },
     },
 };
@@ -40675,32 +41081,73 @@ const configSchema = {
     type: 'object',
     required: ['nodes'],
     additionalProperties: false,
+    description: 'A Ray cluster deployed by nokube over SSH: one head and any number of workers.',
+    // `x-worker-defaults: &worker_defaults ...`: a place for anchors to share, as docker compose has.
+    patternProperties: {
+        '^x-': {
+            description: 'Free for YAML anchors to share settings, e.g. x-worker-defaults: &worker_defaults {role: worker, ...} with <<: *worker_defaults in each worker; not read otherwise.',
+            examples: [{ role: 'worker', ray_config: { num_cpus: 4 } }],
+        },
+    },
     'x-expected': 'a mapping with `nodes:` and optionally `ray_spec:`',
     properties: {
         ray_spec: {
             type: ['object', 'null'],
             additionalProperties: false,
             'x-expected': 'a mapping of cluster-wide settings (dashboard_port, max_workers, ...)',
+            description: 'Cluster-wide settings.',
+            examples: [{ dashboard_port: 8265, max_workers: 10 }],
             properties: {
-                dashboard_port: port,
-                max_workers: { ...count, 'x-expected': 'a non-negative integer (the most worker nodes allowed)' },
-                cluster_name: schema_name,
+                dashboard_port: {
+                    ...schema_port,
+                    description: "The dashboard port for the whole cluster; the head's ray_config.dashboard_port wins.",
+                    default: 8265,
+                    examples: [8265],
+                },
+                max_workers: {
+                    ...count,
+                    'x-expected': 'a non-negative integer (the most worker nodes allowed)',
+                    description: 'The most worker nodes the config may list; more is an error. No bound when left out.',
+                    examples: [10],
+                },
+                cluster_name: {
+                    ...schema_name,
+                    description: "The cluster's name: scopes its state, lock and stop, so two clusters can share machines.",
+                    default: 'default',
+                    examples: ['prod'],
+                },
                 ray_version: {
                     type: 'string',
                     pattern: '^\\d+\\.\\d+(\\.\\d+)?([.+-]?[A-Za-z0-9]+)*$',
                     'x-expected': 'a Ray version such as "2.9.3" (in quotes)',
+                    description: 'The exact Ray version every node must run (checked before anything starts); in quotes.',
+                    examples: ['2.60.0'],
                 },
                 python: {
                     type: 'string',
                     pattern: '^[A-Za-z0-9_./+@][A-Za-z0-9_./+@-]*$',
                     'x-expected': 'one interpreter path or command, e.g. /opt/venv/bin/python3 or python3 (no spaces, quotes or shell characters)',
+                    description: 'The Python interpreter on the nodes that has Ray installed.',
+                    default: 'python3',
+                    examples: ['/opt/venv/bin/python3'],
                 },
+                proxy_jump: {
+                    type: 'string',
+                    minLength: 1,
+                    'x-expected': 'jump hosts as for ssh -J: "[user@]host[:port]", comma-separated (at most 3), or "none"',
+                    description: 'Jump host(s) for every node, as ssh -J: [user@]host[:port], a comma-separated chain of up to 3 hops.',
+                    examples: ['admin@bastion.example.com:22'],
+                },
+                rollout,
+                install,
             },
         },
         nodes: {
             type: 'array',
             minItems: 1,
             'x-expected': 'a list of nodes (`- ssh_url: ...` items), at least one',
+            description: 'The machines of the cluster: exactly one with role: head, any number of workers.',
+            examples: [[{ ssh_url: 'head-server:22', name: 'ray-head', role: 'head' }]],
             items: node,
         },
     },
@@ -40717,6 +41164,8 @@ const REQUIRED_KEY_WORDS = {
 const KEYS_BY_SECTION = {
     '': Object.keys(configSchema.properties),
     ray_spec: Object.keys(configSchema.properties.ray_spec.properties),
+    'ray_spec.rollout': Object.keys(rollout.properties),
+    'ray_spec.install': Object.keys(install.properties),
     'nodes[]': Object.keys(node.properties),
     'nodes[].ray_config': Object.keys(rayConfig.properties),
     'nodes[].storage': Object.keys(storage.properties),
@@ -40807,10 +41256,9 @@ function typeMixUpHint(value, expected, raw, secret = false) {
             return 'put the value in quotes';
         return `put it in quotes: "${raw.trim()}"`;
     }
-    if ((expected === 'object' || expected === 'array') &&
-        typeof value === 'string' &&
-        /^[A-Za-z_][\w-]*:\S/.test(value)) {
-        return 'add a space after the colon: `key: value`';
+    const glued = typeof value === 'string' ? /^([A-Za-z_][\w-]*):(\S.*)$/.exec(value) : null;
+    if ((expected === 'object' || expected === 'array') && glued) {
+        return `add a space after the colon: \`${glued[1]}: ${glued[2]}\``;
     }
     if (expected === 'array' && value !== null && typeof value === 'object' && !Array.isArray(value)) {
         return 'start each item with `- `';
@@ -40906,8 +41354,9 @@ function wrongValue(error, path, index) {
 function unknownKeyHint(key, sectionPath) {
     const section = sectionOf(sectionPath);
     const allowed = KEYS_BY_SECTION[section] ?? [];
-    if (key === '<<')
-        return 'YAML merge keys (<<) are not supported: write the keys out';
+    const glued = /^([\w-]+):(\S.*)$/.exec(key);
+    if (glued && allowed.includes(glued[1]))
+        return `add a space after the colon: \`${glued[1]}: ${glued[2]}\``;
     if (/private|identity/i.test(key)) {
         return 'private keys do not belong in the config: pass them with the ssh-private-key input or --identity; `sshkey` under users takes the matching PUBLIC key line';
     }
@@ -41044,7 +41493,7 @@ function resolveCredential(value, env, where) {
 
 
 
-const HEAD_ONLY_KEYS = ['port', 'gcs_port', 'dashboard_port'];
+
 function checkNode(node, i, ctx) {
     const at = `nodes[${i}]`;
     const facts = { index: i };
@@ -41083,18 +41532,23 @@ function checkNode(node, i, ctx) {
         if (problem)
             ctx.findings.error(`${at}.host_key`, problem.message, { hint: problem.hint });
     }
+    checkProxyJump(node, at, ctx);
     return facts;
+}
+/** `proxy_jump` of a node or of ray_spec (`at` is the mapping holding it). */
+function checkProxyJump(map, at, ctx) {
+    const jump = asString(map.proxy_jump);
+    if (jump === undefined || ctx.shapeProblems.has(`${at}.proxy_jump`))
+        return;
+    const parsed = parseProxyJump(jump);
+    if (!parsed.ok)
+        ctx.findings.error(`${at}.proxy_jump`, parsed.message, { hint: parsed.hint });
 }
 function checkRayConfig(rayConfig, at, role, ctx) {
     if (role === 'worker') {
-        for (const key of HEAD_ONLY_KEYS) {
+        for (const { yaml: key, headOnly: why } of HEAD_ONLY_RAY_KEYS) {
             if (!(key in rayConfig))
                 continue;
-            const why = key === 'dashboard_port'
-                ? 'the dashboard runs on the head'
-                : key === 'port'
-                    ? 'the Ray Client server runs on the head'
-                    : 'workers join the GCS on the head';
             ctx.findings.error(`${at}.${key}`, `${key} is a head-only setting, but this node is a worker (${why})`, {
                 at: 'key',
                 hint: "move it to the head's ray_config, or remove it",
@@ -41136,40 +41590,27 @@ function checkRayConfig(rayConfig, at, role, ctx) {
         });
     }
 }
-// Ray refuses these as custom resources: each has its own key.
-const RESERVED_RESOURCES = {
-    cpu: 'num_cpus',
-    gpu: 'num_gpus',
-    memory: 'memory',
-    object_store_memory: 'object_store_memory',
-};
+// Ray refuses its own resource names as custom resources: each has its own key.
+const RESERVED_RESOURCES = Object.fromEntries(RESOURCE_RAY_KEYS.map((k) => [k.resource.toLowerCase(), k.yaml]));
 /**
  * Ray refuses to start when two of its components share a port. Compared with defaults filled in,
  * and reported at the key the user wrote (a clash with a default is fixed by changing the written one).
  */
 function checkHeadPorts(rayConfig, at, ctx) {
     const written = (key) => (ctx.shapeProblems.has(`${at}.${key}`) ? undefined : asInteger(rayConfig[key]));
-    const dashboardHere = written('dashboard_port');
-    const ports = [
-        {
-            key: 'port',
-            value: written('port') ?? DEFAULT_CLIENT_PORT,
-            path: written('port') === undefined ? undefined : `${at}.port`,
-            default: written('port') === undefined,
-        },
-        {
-            key: 'gcs_port',
-            value: written('gcs_port') ?? DEFAULT_GCS_PORT,
-            path: written('gcs_port') === undefined ? undefined : `${at}.gcs_port`,
-            default: written('gcs_port') === undefined,
-        },
-        dashboardHere !== undefined
-            ? { key: 'dashboard_port', value: dashboardHere, path: `${at}.dashboard_port`, default: false }
-            : ctx.clusterDashboardPort !== undefined
-                ? { key: 'dashboard_port', value: ctx.clusterDashboardPort, path: 'ray_spec.dashboard_port', default: false }
-                : { key: 'dashboard_port', value: DEFAULT_DASHBOARD_PORT, default: true },
-    ];
-    const client = ports[0];
+    // The head's ports as the model will fill them in: written, else the table's default.
+    const ports = HEAD_ONLY_RAY_KEYS.map(({ yaml: key, default: fallback }) => {
+        const value = written(key);
+        if (value !== undefined)
+            return { key, value, path: `${at}.${key}`, default: false };
+        if (fallback === 'ray_spec.dashboard_port') {
+            if (ctx.clusterDashboardPort !== undefined)
+                return { key, value: ctx.clusterDashboardPort, path: 'ray_spec.dashboard_port', default: false };
+            return { key, value: DEFAULT_DASHBOARD_PORT, default: true };
+        }
+        return { key, value: fallback, default: true };
+    });
+    const client = ports.find((p) => p.key === 'port');
     if (client.path !== undefined && client.value < 1024) {
         ctx.findings.error(client.path, `port ${client.value} is below 1024: Ray's Client server only takes ports 1024–65535`, {
             hint: 'use the default 10001, or another port from 1024 to 65535',
@@ -41252,7 +41693,7 @@ function checkUsers(node, at, ctx) {
     if (users.length === 0 && node.users !== undefined && !Array.isArray(node.users) && node.users !== null)
         return;
     if (users.length === 0 && !ctx.defaultUser) {
-        ctx.findings.warning(at, 'this node has no users and no default login user was given', {
+        ctx.findings.warning(at, 'no users and no default login user was given', {
             hint: 'add users: - userid: NAME (with sshkey or password), or pass --user / the ssh-user input',
         });
     }
@@ -41278,7 +41719,12 @@ function checkUsers(node, at, ctx) {
         const userid = asString(user.userid);
         if (userid !== undefined && !ctx.shapeProblems.has(`${path}.userid`)) {
             reportReferences(userid, `${path}.userid`, ctx, true);
-            if (!userid.includes('${') && /[\s@:/]/.test(userid)) {
+            const bare = bareReference(userid);
+            if (bare)
+                ctx.findings.warning(`${path}.userid`, `\`$${bare}\` is not read from the environment: the login name is "$${bare}"`, {
+                    hint: BRACES_HINT(bare),
+                });
+            else if (!userid.includes('${') && /[\s@:/]/.test(userid)) {
                 ctx.findings.error(`${path}.userid`, `"${userid.slice(0, 40)}" is not a login name`, {
                     hint: 'only the user name, e.g. deploy (no spaces, @, : or /)',
                 });
@@ -41287,7 +41733,13 @@ function checkUsers(node, at, ctx) {
         const password = asString(user.password);
         if (password !== undefined && !ctx.shapeProblems.has(`${path}.password`) && !looksLikePrivateKey(password)) {
             reportReferences(password, `${path}.password`, ctx, false);
-            if (!hasCredentialRefs(password) && !password.includes('${')) {
+            const bare = bareReference(password);
+            if (bare) {
+                ctx.findings.warning(`${path}.password`, `\`$${bare}\` is not read from the environment: the password is this text as written`, {
+                    hint: BRACES_HINT(bare),
+                });
+            }
+            else if (!hasCredentialRefs(password) && !password.includes('${')) {
                 ctx.findings.warning(`${path}.password`, 'a plaintext password is written in the config', {
                     hint: 'use password: ${ENV_NAME} and map a secret into that variable (or better, use sshkey)',
                 });
@@ -41299,20 +41751,55 @@ function checkUsers(node, at, ctx) {
                 reportReferences(sshkey, `${path}.sshkey`, ctx, true);
             else {
                 const problem = checkPublicKeyLine(sshkey);
+                const bare = bareReference(sshkey);
                 if (problem)
-                    ctx.findings.error(`${path}.sshkey`, problem.message, { hint: problem.hint });
+                    ctx.findings.error(`${path}.sshkey`, problem.message, { hint: bare ? BRACES_HINT(bare) : problem.hint });
             }
         }
     });
 }
+/**
+ * Malformed `${...}` always; with an environment, also every variable that is unset (or empty: a
+ * missing GitHub secret maps to "") and any that holds a private key.
+ */
 function reportReferences(value, path, ctx, showNames) {
-    for (const problem of checkReferences(value, showNames)) {
+    const problems = checkReferences(value, showNames);
+    for (const problem of problems) {
         ctx.findings.error(path, problem.message, {
             hint: problem.hint,
             pos: referencePosition(ctx.index, path, value, problem.offset),
         });
     }
+    if (!ctx.env || problems.length > 0)
+        return;
+    const field = path.replace(/^nodes\[\d+\]\./, '');
+    for (const name of findCredentialRefs(value)) {
+        const pos = referencePosition(ctx.index, path, value, value.indexOf(`\${${name}}`));
+        const resolved = ctx.env[name];
+        if (resolved === undefined || resolved === '') {
+            const report = ctx.allowMissingEnv ? ctx.findings.warning : ctx.findings.error;
+            report.call(ctx.findings, path, `environment variable ${name} is not set (${field} reads it)`, {
+                pos,
+                hint: ctx.allowMissingEnv
+                    ? 'fine for an offline plan; start, status and stop need it'
+                    : `set it (export ${name}=...), or in a workflow map a secret into it: env: ${name}: \${{ secrets.${name} }}; --allow-missing-env (the allow-missing-env input) makes this a warning for an offline plan`,
+            });
+        }
+        else if (looksLikePrivateKey(resolved)) {
+            ctx.findings.error(path, `environment variable ${name} holds a private key (not shown)`, {
+                pos,
+                hint: field.endsWith('sshkey')
+                    ? `sshkey takes the PUBLIC key line (ssh-keygen -y -f KEYFILE prints it); ${PRIVATE_KEY_HINT}`
+                    : PRIVATE_KEY_HINT,
+            });
+        }
+    }
 }
+/** `$RAY_PW` (no braces), which is not expanded: the name, or undefined. `$$` and `${` are not it. */
+function bareReference(value) {
+    return /(?:^|[^$])\$([A-Za-z_][A-Za-z0-9_]*)/.exec(value)?.[1];
+}
+const BRACES_HINT = (name) => `only \${NAME} with braces is read from the environment: write "\${${name}}"`;
 /** Points at the `${` itself: the n-th `${` after where the value starts in the text. */
 function referencePosition(index, path, value, offsetInValue) {
     const start = index.valueOffset(path);
@@ -41345,7 +41832,9 @@ function checkSemantics(root, index, findings, shapeProblems, opts) {
     const clusterDashboardPort = shapeProblems.has('ray_spec.dashboard_port')
         ? undefined
         : asInteger(raySpec?.dashboard_port);
-    const ctx = { findings, index, shapeProblems, defaultUser: opts.defaultUser, clusterDashboardPort };
+    const ctx = { findings, index, shapeProblems, clusterDashboardPort, ...opts };
+    if (raySpec)
+        checkProxyJump(raySpec, 'ray_spec', ctx);
     const facts = [];
     asList(top.nodes).forEach((entry, i) => {
         const node = asMap(entry);
@@ -41420,6 +41909,13 @@ function checkSemantics(root, index, findings, shapeProblems, opts) {
         else if (!first)
             storage.set(key, f);
     }
+    // The tool installs exactly one version: without it, "install Ray" has no answer to "which one".
+    if (raySpec && 'install' in raySpec && raySpec.ray_version === undefined) {
+        findings.error('ray_spec.install', 'install needs ray_version: which Ray to install on the nodes', {
+            at: 'key',
+            hint: 'add ray_version: "2.60.0" (in quotes) under ray_spec',
+        });
+    }
     const maxWorkers = shapeProblems.has('ray_spec.max_workers') ? undefined : asInteger(raySpec?.max_workers);
     const workers = facts.filter((f) => f.role === 'worker');
     if (maxWorkers !== undefined && workers.length > maxWorkers) {
@@ -41436,6 +41932,7 @@ var dist = __nccwpck_require__(8815);
 // YAML text -> a plain tree of values, plus an index that remembers where every key and value was
 // written, so that any later check can point at the user's line and column.
 // Syntax problems become diagnostics in plain words; nothing here throws for user input.
+
 
 
 /** Where each path (`nodes[1].ray_config.num_cpus`) was written: its key and its value, as offsets. */
@@ -41512,12 +42009,42 @@ function parentPath(path) {
         return '';
     return path.slice(0, match.index);
 }
-// Aliases can expand exponentially ("billion laughs") or refer to themselves; a config never needs many.
-const MAX_ALIASES = 100;
+// Aliases can expand exponentially ("billion laughs"): any number of them is fine, but the tree they
+// expand to is bounded by the size of what is written (ten times it, and at least 100,000 values),
+// so a bomb stops early while a config that shares settings with anchors never comes near it.
+const MIN_EXPANDED_VALUES = 100_000;
+const EXPANSION_FACTOR = 10;
 const MAX_DEPTH = 64;
+/**
+ * Anchors by name, in document order, and the number of values written: one walk of the document.
+ * (yaml's own Alias.resolve walks the whole document for every alias: quadratic on big configs.)
+ */
+function anchorsOf(doc) {
+    const anchors = new Map();
+    let written = 0;
+    (0,dist/* visit */.YR)(doc, (_key, node) => {
+        if (!(0,dist/* isScalar */.jn)(node) && !(0,dist/* isMap */.jh)(node) && !(0,dist/* isSeq */.oP)(node))
+            return;
+        written += 1;
+        const name = node.anchor;
+        if (name)
+            anchors.set(name, [...(anchors.get(name) ?? []), node]);
+    });
+    return { anchors, written };
+}
+/** The anchor an alias refers to: the last one of that name before it. */
+function resolveAlias(anchors, name, at) {
+    let found;
+    for (const node of anchors.get(name) ?? [])
+        if ((node.range?.[0] ?? 0) < at)
+            found = node;
+    return found;
+}
 function readYaml(input, file) {
     // Editors show a byte-order mark as nothing; columns must not count it.
-    const text = input.replace(/^\uFEFF/, '');
+    // Lone CR line endings (old Mac editors) are one line to YAML: read them as line breaks. Same
+    // length, so every offset still points into the user's file.
+    const text = input.replace(/^\uFEFF/, '').replace(/\r(?!\n)/g, '\n');
     const lines = new dist/* LineCounter */.HN();
     const index = new SourceIndex(text, lines);
     const diagnostics = [];
@@ -41577,70 +42104,136 @@ function readYaml(input, file) {
             : 'start from examples/remote-ray-config.yaml');
         return { index, diagnostics };
     }
-    let aliases = 0;
-    const toPlain = (node, segments, depth) => {
-        if (node === null || node === undefined)
+    const { anchors, written } = anchorsOf(doc);
+    const maxExpanded = Math.max(MIN_EXPANDED_VALUES, EXPANSION_FACTOR * written);
+    let expanded = 0;
+    let bombReported = false;
+    // The anchors being expanded right now: an alias to one of them refers to itself.
+    const expanding = new Set();
+    const tooBig = (node) => {
+        if (!bombReported)
+            error(node.range?.[0] ?? 0, `too many aliases: they expand to more than ${maxExpanded.toLocaleString('en')} values`, 'an alias refers to a list or mapping that itself repeats aliases (an "alias bomb"): write the values out');
+        bombReported = true;
+    };
+    const toPlain = (node, path, depth) => {
+        if (node === null || node === undefined || bombReported)
             return null;
+        if (++expanded > maxExpanded) {
+            tooBig(node);
+            return null;
+        }
         if (depth > MAX_DEPTH)
             return null;
         if ((0,dist/* isAlias */.Vj)(node)) {
-            aliases += 1;
-            const target = node.resolve(doc);
+            const target = resolveAlias(anchors, node.source, node.range?.[0] ?? 0);
             if (!target) {
                 error(node.range?.[0] ?? 0, `unknown alias *${node.source}: no anchor &${node.source} above it`, 'define the anchor first, or write the value out');
                 return null;
             }
-            if (aliases > MAX_ALIASES) {
-                if (aliases === MAX_ALIASES + 1)
-                    error(node.range?.[0] ?? 0, `too many aliases (more than ${MAX_ALIASES})`, 'write the values out');
+            if (expanding.has(target)) {
+                error(node.range?.[0] ?? 0, `alias *${node.source} refers to itself (it is inside its own anchor &${node.source})`, 'move the anchor to a value that does not contain the alias');
                 return null;
             }
-            return toPlain(target, segments, depth + 1);
+            return toPlain(target, path, depth + 1);
         }
         if ((0,dist/* isScalar */.jn)(node))
             return node.value;
+        if (!node.anchor)
+            return collection(node, path, depth);
+        expanding.add(node);
+        try {
+            return collection(node, path, depth);
+        }
+        finally {
+            expanding.delete(node);
+        }
+    };
+    const collection = (node, path, depth) => {
         if ((0,dist/* isSeq */.oP)(node)) {
             return node.items.map((item, i) => {
-                const itemSegments = [...segments, i];
+                const itemPath = joinPath(path, i);
                 const offset = item?.range?.[0] ?? node.range?.[0] ?? 0;
-                index.record(formatPath(itemSegments), { key: offset, value: offset });
-                return toPlain(item, itemSegments, depth + 1);
+                index.record(itemPath, { key: offset, value: offset });
+                return toPlain(item, itemPath, depth + 1);
             });
         }
         if ((0,dist/* isMap */.jh)(node)) {
             const out = {};
-            for (const pair of node.items) {
+            const merges = [];
+            // A key written twice (reported above): the later one is used, as YAML loaders do, and only it
+            // is recorded, so later findings point at the value that is used.
+            const last = new Map();
+            node.items.forEach((pair, i) => {
+                if ((0,dist/* isScalar */.jn)(pair.key))
+                    last.set(pair.key.value, i);
+            });
+            for (const [i, pair] of node.items.entries()) {
+                if ((0,dist/* isScalar */.jn)(pair.key) && last.get(pair.key.value) !== i)
+                    continue;
                 const keyNode = pair.key;
                 if (keyNode && !(0,dist/* isScalar */.jn)(keyNode)) {
                     error(keyNode.range?.[0] ?? 0, 'a key must be a plain word, not a list or mapping', 'write keys like `name:`');
                     continue;
                 }
+                // `<<: *defaults` (or a list of them): YAML's merge key, the usual way to share settings.
+                if (keyNode?.value === '<<' && keyNode.type === dist/* Scalar */.X5.PLAIN) {
+                    if (pair.value)
+                        merges.push(pair.value);
+                    continue;
+                }
                 const key = String(keyNode?.value ?? '');
-                const keySegments = [...segments, key];
+                const keyPath = joinPath(path, key);
                 const keyOffset = keyNode?.range?.[0] ?? node.range?.[0] ?? 0;
                 const valueNode = pair.value;
                 // `storage:` with nothing after it: point at the key, not at the empty spot after the colon.
                 const emptyValue = !valueNode ||
                     ((0,dist/* isScalar */.jn)(valueNode) && valueNode.value === null && valueNode.range?.[0] === valueNode.range?.[1]);
-                index.record(formatPath(keySegments), {
+                index.record(keyPath, {
                     key: keyOffset,
                     value: emptyValue ? keyOffset : (valueNode.range?.[0] ?? keyOffset),
                 });
                 if (key === '__proto__')
                     continue;
-                out[key] = toPlain(valueNode, keySegments, depth + 1);
+                out[key] = toPlain(valueNode, keyPath, depth + 1);
+            }
+            // Keys written here win over merged ones, and an earlier merged mapping over a later one.
+            // Merged values keep the positions of where they are written (the anchor's lines).
+            for (const source of merges.flatMap((m) => ((0,dist/* isSeq */.oP)(m) ? m.items : [m]))) {
+                const merged = mergeSource(source, path, depth);
+                for (const [key, value] of Object.entries(merged ?? {}))
+                    if (!(key in out))
+                        out[key] = value;
             }
             return out;
         }
         return null;
     };
+    /** The mapping a `<<` value brings in, expanded under the merging mapping's path. */
+    const mergeSource = (source, path, depth) => {
+        const target = (0,dist/* isAlias */.Vj)(source) ? resolveAlias(anchors, source.source, source.range?.[0] ?? 0) : source;
+        if (target && !(0,dist/* isMap */.jh)(target)) {
+            error(source.range?.[0] ?? 0, '`<<` merges a mapping, but this is ' + ((0,dist/* isSeq */.oP)(target) ? 'a list' : 'a single value'), 'write `<<: *name` where `&name` is on a mapping, or `<<: [*a, *b]` for several');
+            return undefined;
+        }
+        const value = toPlain(source, path, depth + 1);
+        return value !== null && typeof value === 'object' && !Array.isArray(value)
+            ? value
+            : undefined;
+    };
     index.record('', { key: doc.contents.range[0], value: doc.contents.range[0] });
-    const root = toPlain(doc.contents, [], 0);
+    const root = toPlain(doc.contents, '', 0);
+    if (bombReported)
+        return { index, diagnostics: dedupeByPosition(diagnostics) };
     return { root, index, diagnostics: dedupeByPosition(diagnostics) };
 }
 /** Rewrites the YAML library's errors into what happened and what to do, at the most useful spot. */
 function describeYamlError(problem, text, doc) {
     const [start, end] = problem.pos;
+    if (problem.code !== 'DUPLICATE_KEY') {
+        const slip = commonSlip(text, start);
+        if (slip)
+            return slip;
+    }
     switch (problem.code) {
         case 'TAB_AS_INDENT':
             return {
@@ -41656,7 +42249,7 @@ function describeYamlError(problem, text, doc) {
                 offset: start,
                 words: {
                     message: `key \`${key}\` appears twice in the same mapping`,
-                    hint: 'YAML keeps only one of them: remove or rename the other',
+                    hint: 'the later one is used: remove or rename one of them',
                 },
             };
         }
@@ -41745,6 +42338,59 @@ function describeYamlError(problem, text, doc) {
         },
     };
 }
+const KNOWN_KEYS = new Set(Object.values(KEYS_BY_SECTION).flat());
+/** The line holding an offset: its start offset and its text. */
+function lineAt(text, offset) {
+    const start = text.lastIndexOf('\n', offset - 1) + 1;
+    const end = text.indexOf('\n', offset);
+    return { start, line: text.slice(start, end < 0 ? undefined : end) };
+}
+/**
+ * The slips people make every day, which the parser reports in its own terms or on a later line:
+ * an unquoted `[IPv6]:port`, `name:ray-head` (no space after the colon), `ray_config: port: 10001`
+ * (a mapping on the key's own line).
+ */
+function commonSlip(text, offset) {
+    const { start, line } = lineAt(text, offset);
+    const ipv6 = /^(\s*(?:-\s+)?[\w-]+:\s+)(\[[\w.%]*:[\w:.%]*\])(:\d*)?\s*(#.*)?$/.exec(line);
+    if (ipv6) {
+        return {
+            offset: start + ipv6[1].length,
+            words: {
+                message: `an IPv6 address in brackets must be quoted: YAML reads ${ipv6[2]} as a list`,
+                hint: `put it in quotes: "${ipv6[2]}${ipv6[3] ?? ''}"`,
+            },
+        };
+    }
+    const inline = /^(\s*(?:-\s+)?)([\w-]+):\s+([\w-]+):\s+(\S.*)$/.exec(line);
+    if (inline && KNOWN_KEYS.has(inline[3])) {
+        return {
+            offset: start + line.indexOf(inline[3], inline[1].length + inline[2].length + 1),
+            words: {
+                message: `\`${inline[3]}\` is a key inside ${inline[2]}, so it needs its own line`,
+                hint: `write \`${inline[2]}:\` alone, then \`${inline[3]}: ${inline[4].trim()}\` on the next line, indented two more spaces (or \`${inline[2]}: {${inline[3]}: ${inline[4].trim()}}\`)`,
+            },
+        };
+    }
+    // `name:ray-head` is one plain word to YAML; the parser trips over it on this line or the next.
+    for (let at = start, n = 0; at > 0 || n === 0; n++) {
+        const here = lineAt(text, at);
+        const glued = /^(\s*(?:-\s+)?)([\w-]+):([^\s/:][^\s]*)\s*(#.*)?$/.exec(here.line);
+        if (glued && KNOWN_KEYS.has(glued[2])) {
+            return {
+                offset: here.start + glued[1].length,
+                words: {
+                    message: `\`${glued[2]}:${glued[3]}\` has no space after the colon, so YAML reads it as one word, not a key and its value`,
+                    hint: `add a space after the colon: \`${glued[2]}: ${glued[3]}\``,
+                },
+            };
+        }
+        if (n >= 2 || here.start === 0)
+            break;
+        at = here.start - 1;
+    }
+    return undefined;
+}
 /** The unclosed quote is where the string starts, not where the file ends. */
 function openingQuote(doc, text, errorOffset, quote) {
     let best;
@@ -41775,7 +42421,8 @@ function dedupeByPosition(diagnostics) {
 }
 
 ;// CONCATENATED MODULE: ./src/config/parse.ts
-// parseConfig: ray-config.yaml text -> typed config + every finding at once. Pure: no I/O, no env.
+// parseConfig: ray-config.yaml text -> typed config + every finding at once. Pure: no I/O; the
+// environment only as given in the options.
 
 
 
@@ -41800,7 +42447,7 @@ function parseConfig(text, file, opts = {}) {
         const shapeProblems = checkSchema(source.root, source.index, findings);
         checkSemantics(source.root, source.index, findings, shapeProblems, opts);
     }
-    const diagnostics = sortDiagnostics(nameNodes([...source.diagnostics, ...findings.list], source.root));
+    const diagnostics = groupWarnings(sortDiagnostics(nameNodes([...source.diagnostics, ...findings.list], source.root)));
     const result = { diagnostics };
     if (readable && !diagnostics.some((d) => d.severity === 'error')) {
         result.config = buildConfig(source.root, file, source.index);
@@ -41858,17 +42505,875 @@ function unreadable(file, message, hint) {
 
 
 
+;// CONCATENATED MODULE: ./node_modules/ssh-config/lib/glob.js
+function escapeChars(text, chars) {
+    for (let char of chars) {
+        text = text.replace(new RegExp('\\' + char, 'g'), '\\' + char);
+    }
+    return text;
+}
+function match(pattern, text) {
+    pattern = escapeChars(pattern, '\\()[]{}.+^$|');
+    pattern = pattern
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.?');
+    return new RegExp('^(?:' + pattern + ')$').test(text);
+}
+/**
+ * A helper function to match input against [pattern-list](https://www.freebsd.org/cgi/man.cgi?query=ssh_config&sektion=5#PATTERNS).
+ * According to `man ssh_config`, negated patterns shall be matched first.
+ *
+ * @param {string|string[]} patternList one or more glob patterns to match
+ * @param {string} text the text to match
+ */
+function glob(patternList, text) {
+    const patterns = Array.isArray(patternList) ? patternList : patternList.split(/,/);
+    // > If a negated entry is matched, then the Host entry is ignored, regardless of whether any other patterns on the line match.
+    let result = false;
+    for (const pattern of patterns) {
+        const negate = pattern[0] == '!';
+        if (negate && match(pattern.slice(1), text)) {
+            return false;
+        }
+        else if (match(pattern, text)) {
+            // wait until all of the pattern match results because there might be a negated pattern
+            result = true;
+        }
+    }
+    return result;
+}
+/* harmony default export */ const lib_glob = (glob);
+//# sourceMappingURL=glob.js.map
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = require("node:child_process");
+;// CONCATENATED MODULE: ./node_modules/ssh-config/lib/ssh-config.js
+
+
+
+const RE_SPACE = /\s/;
+const RE_LINE_BREAK = /\r|\n/;
+const RE_SECTION_DIRECTIVE = /^(Host|Match)$/i;
+const RE_MULTI_VALUE_DIRECTIVE = /^(GlobalKnownHostsFile|Host|IPQoS|SendEnv|UserKnownHostsFile|ProxyCommand|KnownHostsCommand|Match|CanonicalDomains|Include)$/i;
+const RE_COMMAND_DIRECTIVE = /^(ProxyCommand|KnownHostsCommand)$/i;
+const RE_QUOTE_DIRECTIVE = /^(?:CertificateFile|IdentityFile|IdentityAgent|User|Include)$/i;
+const RE_SINGLE_LINE_DIRECTIVE = /^(Include|IdentityFile)$/i;
+/**
+ * A type of line in an ssh-config file. Differentiates between directives,
+ * comments, and empty lines.
+ */
+var LineType;
+(function (LineType) {
+    /** line with a directive in an ssh-config file */
+    LineType[LineType["DIRECTIVE"] = 1] = "DIRECTIVE";
+    /** line with a comment in an ssh-config file */
+    LineType[LineType["COMMENT"] = 2] = "COMMENT";
+    /** empty line in an ssh-config file */
+    LineType[LineType["EMPTY"] = 3] = "EMPTY";
+})(LineType || (LineType = {}));
+const REPEATABLE_DIRECTIVES = [
+    'IdentityFile',
+    'LocalForward',
+    'RemoteForward',
+    'DynamicForward',
+    'CertificateFile',
+];
+function compare(line, opts) {
+    // @ts-ignore
+    return opts.hasOwnProperty(line.param) && opts[line.param] === line.value;
+}
+function getIndent(config) {
+    for (const line of config) {
+        if (line.type === LineType.DIRECTIVE && 'config' in line) {
+            for (const subline of line.config) {
+                if (subline.before) {
+                    return subline.before;
+                }
+            }
+        }
+    }
+    return '  ';
+}
+function ssh_config_match(criteria, context) {
+    const testCriterion = (key, criterion) => {
+        switch (key.toLowerCase()) {
+            case 'all':
+                return true;
+            case 'final':
+                if (context.inFinalPass) {
+                    return true;
+                }
+                context.doFinalPass = true;
+                return false;
+            case 'exec':
+                if (!context.options.matchExec) {
+                    return false;
+                }
+                const command = `function main {
+          ${criterion}
+        }
+        main`;
+                return (0,external_node_child_process_namespaceObject.spawnSync)(command, { shell: true }).status === 0;
+            case 'host':
+                return lib_glob(criterion, context.params.HostName);
+            case 'originalhost':
+                return lib_glob(criterion, context.params.OriginalHost);
+            case 'user':
+                return lib_glob(criterion, context.params.User);
+            case 'localuser':
+                return lib_glob(criterion, context.params.LocalUser);
+        }
+    };
+    for (const key in criteria) {
+        const criterion = criteria[key];
+        const values = Array.isArray(criterion) ? criterion.map(({ val }) => val) : criterion;
+        if (!testCriterion(key, values)) {
+            return false;
+        }
+    }
+    return true;
+}
+/**
+ * Represents parsed SSH config. Main element of this library.
+ *
+ * A parsed SSH config is modelled as an array of {@link Line}s.
+ */
+class SSHConfig extends Array {
+    /** shortcut to access {@link LineType.DIRECTIVE} */
+    static DIRECTIVE = LineType.DIRECTIVE;
+    /** shortcut to access {@link LineType.COMMENT} */
+    static COMMENT = LineType.COMMENT;
+    /** shortcut to access {@link LineType.EMPTY} */
+    static EMPTY = LineType.EMPTY;
+    /**
+     * Parse SSH config text into structured object.
+     */
+    static parse(text) {
+        return parse(text);
+    }
+    /**
+     * Stringify structured object into SSH config text.
+     */
+    static stringify(config) {
+        return stringify(config);
+    }
+    compute(opts, computeOpts) {
+        if (typeof opts === 'string')
+            opts = { Host: opts };
+        let userInfo;
+        try {
+            userInfo = external_node_os_namespaceObject.userInfo();
+        }
+        catch {
+            // os.userInfo() throws a SystemError if a user has no username or homedir.
+            userInfo = { username: process.env.USER || process.env.USERNAME || '' };
+        }
+        const context = {
+            params: {
+                Host: opts.Host,
+                HostName: opts.Host,
+                OriginalHost: opts.Host,
+                User: userInfo.username,
+                LocalUser: userInfo.username,
+            },
+            options: {
+                ignoreCase: computeOpts?.ignoreCase === true,
+                matchExec: computeOpts?.matchExec !== false,
+            },
+            inFinalPass: false,
+            doFinalPass: false,
+        };
+        const obj = {};
+        const setProperty = (name, value) => {
+            const key = computeOpts?.ignoreCase ? name.toLowerCase() : name;
+            let val;
+            if (Array.isArray(value)) {
+                if (RE_COMMAND_DIRECTIVE.test(key)) {
+                    val = value.map(({ val, separator, quoted }) => {
+                        return `${separator}${quoted ? `"${val.replace(/"/g, '\\"')}"` : val}`;
+                    }).join('').trim();
+                }
+                else {
+                    val = value.map(({ val }) => val);
+                }
+            }
+            else {
+                val = value;
+            }
+            const val0 = Array.isArray(val) ? val[0] : val;
+            // Use case-insensitive check for repeatable directives
+            const isRepeatable = REPEATABLE_DIRECTIVES.some(d => d.toLowerCase() === name.toLowerCase());
+            if (isRepeatable) {
+                const list = (obj[key] || (obj[key] = []));
+                list.push(...[].concat(val));
+            }
+            else if (obj[key] == null) {
+                if (name === 'HostName') {
+                    context.params.HostName = val0;
+                }
+                else if (name === 'User') {
+                    context.params.User = val0;
+                }
+                obj[key] = val;
+            }
+        };
+        if (opts.User !== undefined) {
+            setProperty('User', opts.User);
+        }
+        const doPass = () => {
+            for (const line of this) {
+                if (line.type !== LineType.DIRECTIVE)
+                    continue;
+                // Host and Match directives are always case-insensitive (per OpenSSH behavior)
+                if (/^host$/i.test(line.param) && lib_glob(Array.isArray(line.value) ? line.value.map(({ val }) => val) : line.value, context.params.Host)) {
+                    let canonicalizeHostName = false;
+                    let canonicalDomains = [];
+                    setProperty(line.param, line.value);
+                    for (const subline of line.config) {
+                        if (subline.type === LineType.DIRECTIVE) {
+                            setProperty(subline.param, subline.value);
+                            if (/^CanonicalizeHostName$/i.test(subline.param) && subline.value === 'yes') {
+                                canonicalizeHostName = true;
+                            }
+                            if (/^CanonicalDomains$/i.test(subline.param) && Array.isArray(subline.value)) {
+                                canonicalDomains = subline.value.map(({ val }) => val);
+                            }
+                        }
+                    }
+                    if (canonicalDomains.length > 0 && canonicalizeHostName && context.params.Host === context.params.OriginalHost) {
+                        for (const domain of canonicalDomains) {
+                            const host = `${context.params.OriginalHost}.${domain}`;
+                            const { status, stderr } = (0,external_node_child_process_namespaceObject.spawnSync)('nslookup', [host]);
+                            if (status === 0 && !/can't find/.test(stderr.toString())) {
+                                context.params.Host = host;
+                                setProperty('Host', host);
+                                doPass();
+                                break;
+                            }
+                        }
+                    }
+                }
+                else if (/^match$/i.test(line.param) && 'criteria' in line && ssh_config_match(line.criteria, context)) {
+                    for (const subline of line.config) {
+                        if (subline.type === LineType.DIRECTIVE) {
+                            setProperty(subline.param, subline.value);
+                        }
+                    }
+                }
+                else if (!/^(host|match)$/i.test(line.param)) {
+                    setProperty(line.param, line.value);
+                }
+            }
+        };
+        doPass();
+        if (context.doFinalPass) {
+            context.inFinalPass = true;
+            context.params.Host = context.params.HostName;
+            doPass();
+        }
+        return obj;
+    }
+    find(opts) {
+        if (typeof opts === 'function')
+            return super.find(opts);
+        if (!(opts && ('Host' in opts || 'Match' in opts))) {
+            throw new Error('Can only find by Host or Match');
+        }
+        return super.find((line) => 'param' in line && compare(line, opts));
+    }
+    remove(opts) {
+        let index;
+        if (typeof opts === 'function') {
+            index = super.findIndex(opts);
+        }
+        else if (!(opts && ('Host' in opts || 'Match' in opts))) {
+            throw new Error('Can only remove by Host or Match');
+        }
+        else {
+            index = super.findIndex((line) => 'param' in line && compare(line, opts));
+        }
+        if (index >= 0)
+            return this.splice(index, 1);
+    }
+    /**
+     * Convert this SSH config to its textual presentation via {@link stringify}.
+     */
+    toString() {
+        return stringify(this);
+    }
+    /**
+     * Append new section to existing SSH config.
+     */
+    append(opts) {
+        const indent = getIndent(this);
+        const lastEntry = this.length > 0 ? this[this.length - 1] : null;
+        let config = lastEntry && lastEntry.config || this;
+        let configWas = this;
+        let lastLine = config.length > 0 ? config[config.length - 1] : lastEntry;
+        if (lastLine && !lastLine.after)
+            lastLine.after = '\n';
+        let sectionLineFound = config !== configWas;
+        for (const param in opts) {
+            const value = opts[param];
+            const line = {
+                type: LineType.DIRECTIVE,
+                param,
+                separator: ' ',
+                value: Array.isArray(value) ? value.map((val, i) => ({ val, separator: i === 0 ? '' : ' ' })) : value,
+                before: sectionLineFound ? indent : indent.replace(/  |\t/, ''),
+                after: '\n',
+            };
+            if (RE_SECTION_DIRECTIVE.test(param)) {
+                sectionLineFound = true;
+                line.before = indent.replace(/  |\t/, '');
+                config = configWas;
+                // separate sections with an extra newline
+                // https://github.com/cyjake/ssh-config/issues/23#issuecomment-564768248
+                if (lastLine && lastLine.after === '\n')
+                    lastLine.after += '\n';
+                config.push(line);
+                config = line.config = new SSHConfig();
+            }
+            else {
+                config.push(line);
+            }
+            lastLine = line;
+        }
+        return configWas;
+    }
+    /**
+     * Prepend new section to existing SSH config.
+     */
+    prepend(opts, beforeFirstSection = false) {
+        const indent = getIndent(this);
+        let config = this;
+        let i = 0;
+        // insert above known sections
+        if (beforeFirstSection) {
+            while (i < this.length && !('config' in this[i])) {
+                i += 1;
+            }
+            if (i >= this.length) { // No sections in original config
+                return this.append(opts);
+            }
+        }
+        // Prepend new section above the first section
+        let sectionLineFound = false;
+        let processedLines = 0;
+        for (const param in opts) {
+            processedLines += 1;
+            const value = opts[param];
+            const line = {
+                type: LineType.DIRECTIVE,
+                param,
+                separator: ' ',
+                value: Array.isArray(value) ? value.map((val, i) => ({ val, separator: i === 0 ? '' : ' ' })) : value,
+                before: '',
+                after: '\n',
+            };
+            if (RE_SECTION_DIRECTIVE.test(param)) {
+                line.before = indent.replace(/  |\t/, '');
+                config.splice(i, 0, line);
+                config = line.config = new SSHConfig();
+                sectionLineFound = true;
+                continue;
+            }
+            // separate from previous sections with an extra newline
+            if (processedLines === Object.keys(opts).length) {
+                line.after += '\n';
+            }
+            if (!sectionLineFound) {
+                config.splice(i, 0, line);
+                i += 1;
+                // Add an extra newline if a single line directive like Include
+                if (RE_SINGLE_LINE_DIRECTIVE.test(param)) {
+                    line.after += '\n';
+                }
+                continue;
+            }
+            line.before = indent;
+            config.push(line);
+        }
+        return config;
+    }
+}
+/**
+ * Parse SSH config text into structured object.
+ */
+function parse(text) {
+    // Handle Buffer input by converting to string
+    const input = typeof text === 'string' ? text : text.toString('utf-8');
+    let i = 0;
+    let chr = next();
+    let config = new SSHConfig();
+    let configWas = config;
+    function next() {
+        return input[i++];
+    }
+    function space() {
+        let spaces = '';
+        while (RE_SPACE.test(chr)) {
+            spaces += chr;
+            chr = next();
+        }
+        return spaces;
+    }
+    function linebreak() {
+        let breaks = '';
+        while (RE_LINE_BREAK.test(chr)) {
+            breaks += chr;
+            chr = next();
+        }
+        return breaks;
+    }
+    function parameter() {
+        let param = '';
+        while (chr && /[^ \t=]/.test(chr)) {
+            param += chr;
+            chr = next();
+        }
+        return param;
+    }
+    function separator() {
+        let sep = space();
+        if (chr === '=') {
+            sep += chr;
+            chr = next();
+        }
+        return (sep + space());
+    }
+    function value() {
+        let val = '';
+        let quoted = false;
+        let escaped = false;
+        while (chr && !RE_LINE_BREAK.test(chr)) {
+            // backslash escapes only double quotes
+            if (escaped) {
+                val += chr === '"' ? chr : `\\${chr}`;
+                escaped = false;
+            }
+            // ProxyCommand ssh -W "%h:%p" firewall.example.org
+            else if (chr === '"' && (!val || quoted)) {
+                quoted = !quoted;
+            }
+            else if (chr === '\\') {
+                escaped = true;
+            }
+            else if (chr === '#' && !quoted) {
+                break;
+            }
+            else {
+                val += chr;
+            }
+            chr = next();
+        }
+        if (quoted || escaped) {
+            throw new Error(`Unexpected line break at ${val}`);
+        }
+        return val.trim();
+    }
+    function comment() {
+        const type = LineType.COMMENT;
+        let content = '';
+        while (chr && !RE_LINE_BREAK.test(chr)) {
+            content += chr;
+            chr = next();
+        }
+        return { type, content, before: '', after: '' };
+    }
+    // Host *.co.uk
+    // Host * !local.dev
+    // Host "foo bar"
+    function values() {
+        const results = [];
+        let val = '';
+        // whether current value is quoted or not
+        let valQuoted = false;
+        // the separator preceding current value
+        let valSeparator = ' ';
+        // whether current context is within quotations or not
+        let quoted = false;
+        let escaped = false;
+        while (chr && !RE_LINE_BREAK.test(chr)) {
+            if (escaped) {
+                val += chr === '"' ? chr : `\\${chr}`;
+                escaped = false;
+            }
+            else if (chr === '"') {
+                quoted = !quoted;
+            }
+            else if (chr === '\\') {
+                escaped = true;
+            }
+            else if (quoted) {
+                val += chr;
+                valQuoted = true;
+            }
+            else if (/[ \t=]/.test(chr)) {
+                if (val) {
+                    results.push({ val, separator: valSeparator, quoted: valQuoted });
+                    val = '';
+                    valQuoted = false;
+                    valSeparator = chr;
+                }
+                // otherwise ignore the space
+            }
+            else if (chr === '#' && results.length > 0) {
+                break;
+            }
+            else {
+                val += chr;
+            }
+            chr = next();
+        }
+        if (quoted || escaped) {
+            throw new Error(`Unexpected line break at ${results.map(({ val }) => val).concat(val).join(' ')}`);
+        }
+        if (val)
+            results.push({ val, separator: valSeparator, quoted: valQuoted });
+        return results.length > 1 ? results : results[0].val;
+    }
+    function directive() {
+        const type = LineType.DIRECTIVE;
+        const param = parameter();
+        // Host "foo bar" baz
+        const multiple = RE_MULTI_VALUE_DIRECTIVE.test(param);
+        const result = {
+            type,
+            param,
+            separator: separator(),
+            quoted: !multiple && chr === '"',
+            value: multiple ? values() : value(),
+            before: '',
+            after: '',
+        };
+        if (!result.quoted)
+            delete result.quoted;
+        if (/^Match$/i.test(param)) {
+            const criteria = {};
+            if (typeof result.value === 'string') {
+                result.value = [{ val: result.value, separator: '', quoted: result.quoted }];
+            }
+            let i = 0;
+            while (i < result.value.length) {
+                const { val: keyword } = result.value[i];
+                switch (keyword.toLowerCase()) {
+                    case 'all':
+                    case 'canonical':
+                    case 'final':
+                        criteria[keyword] = [];
+                        i += 1;
+                        break;
+                    default:
+                        if (i + 1 >= result.value.length) {
+                            throw new Error(`Missing value for match criteria ${keyword}`);
+                        }
+                        criteria[keyword] = result.value[i + 1].val;
+                        i += 2;
+                        break;
+                }
+            }
+            result.criteria = criteria;
+        }
+        return result;
+    }
+    function line() {
+        const before = space();
+        const node = chr === '#' ? comment() : directive();
+        const after = linebreak();
+        node.before = before;
+        node.after = after;
+        return node;
+    }
+    while (chr) {
+        let node = line();
+        if (node.type === LineType.DIRECTIVE && RE_SECTION_DIRECTIVE.test(node.param)) {
+            config = configWas;
+            config.push(node);
+            config = node.config = new SSHConfig();
+        }
+        else if (node.type === LineType.DIRECTIVE && !node.param) {
+            // blank lines at file end
+            if (config.length === 0) {
+                if (configWas.length === 0) {
+                    configWas.push({ type: LineType.EMPTY, before: '', after: node.before });
+                }
+                else {
+                    configWas[configWas.length - 1].after += node.before;
+                }
+            }
+            else {
+                config[config.length - 1].after += node.before;
+            }
+        }
+        else {
+            config.push(node);
+        }
+    }
+    return configWas;
+}
+/**
+ * Stringify structured object into SSH config text.
+ */
+function stringify(config) {
+    let str = '';
+    function formatValue(value, quoted) {
+        if (Array.isArray(value)) {
+            let result = '';
+            for (const { val, separator, quoted } of value) {
+                result += (result ? separator : '') + formatValue(val, quoted || RE_SPACE.test(val));
+            }
+            return result;
+        }
+        return quoted ? `"${value}"` : value;
+    }
+    function formatDirective(line) {
+        const quoted = line.quoted
+            || (RE_QUOTE_DIRECTIVE.test(line.param) && typeof line.value === 'string' && RE_SPACE.test(line.value));
+        const value = formatValue(line.value, quoted);
+        return `${line.param}${line.separator}${value}`;
+    }
+    const format = (line) => {
+        str += line.before;
+        if (line.type === LineType.COMMENT) {
+            str += line.content;
+        }
+        else if (line.type === LineType.DIRECTIVE && REPEATABLE_DIRECTIVES.includes(line.param)) {
+            (Array.isArray(line.value) ? line.value : [line.value]).forEach((value, i, values) => {
+                str += formatDirective({ ...line, value: typeof value !== 'string' ? value.val : value });
+                if (i < values.length - 1)
+                    str += `\n${line.before}`;
+            });
+        }
+        else if (line.type === LineType.DIRECTIVE) {
+            str += formatDirective(line);
+        }
+        str += line.after;
+        if ('config' in line) {
+            line.config.forEach(format);
+        }
+    };
+    config.forEach(format);
+    return str;
+}
+
+//# sourceMappingURL=ssh-config.js.map
+;// CONCATENATED MODULE: ./src/ssh/ssh-config.ts
+// `~/.ssh/config` (the CLI; the Action with its `ssh-config` input): `Host` blocks give a name its
+// HostName, User, Port, IdentityFile, ProxyJump and UserKnownHostsFile, read as OpenSSH reads them
+// (the first value wins, `Host *` supplies defaults). Parsed by the `ssh-config` package; `Match`
+// and `Include` blocks are skipped with a debug note (Match exec would run commands).
+
+
+/** The per-host settings function for SshOptions.hostSettings. */
+function sshConfigSettings(src) {
+    const parsed = SSHConfig.parse(src.text);
+    const kept = new SSHConfig();
+    for (const line of parsed) {
+        if ('param' in line && /^(match|include)$/i.test(line.param)) {
+            src.debug(`${src.label}: skipping "${line.param} ${valueText(line.value)}" (not supported; Host blocks are read)`);
+            continue;
+        }
+        kept.push(line);
+    }
+    const cache = new Map();
+    return (host) => {
+        if (cache.has(host))
+            return cache.get(host);
+        const c = kept.compute(host, { ignoreCase: true });
+        const settings = toSettings(host, c, src);
+        cache.set(host, settings);
+        if (settings)
+            src.debug(`${src.label}: Host ${host} → ${describe(settings)}`);
+        return settings;
+    };
+}
+function valueText(v) {
+    if (typeof v === 'string')
+        return v;
+    if (Array.isArray(v))
+        return v.map((x) => (typeof x === 'string' ? x : x.val)).join(' ');
+    return '';
+}
+function first(c, key) {
+    const v = c[key];
+    return Array.isArray(v) ? v[0] : v;
+}
+function ssh_config_all(c, key) {
+    const v = c[key];
+    if (v === undefined)
+        return [];
+    return (Array.isArray(v) ? v : [v]).flatMap((x) => x.split(/\s+/)).filter(Boolean);
+}
+/** OpenSSH's `~` and the few %-tokens that make sense here. */
+function expand(path, host, src, user) {
+    return path
+        .replace(/^~(?=\/|$)/, src.home)
+        .replace(/%(.)/g, (m, t) => t === '%' ? '%' : t === 'h' ? host : t === 'd' ? src.home : t === 'r' && user ? user : m);
+}
+function toSettings(host, c, src) {
+    const out = { identities: [] };
+    const hostName = first(c, 'hostname');
+    if (hostName)
+        out.hostName = expand(hostName, host, src);
+    const user = first(c, 'user');
+    if (user)
+        out.user = user;
+    const port = first(c, 'port');
+    if (port !== undefined) {
+        if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535)
+            throw new Error(`${src.label}: Port "${port}" for Host ${host} is not a port number (1-65535)`);
+        out.port = Number(port);
+    }
+    for (const file of ssh_config_all(c, 'identityfile')) {
+        const path = expand(file, host, src, out.user);
+        let key;
+        try {
+            key = src.readFile(path);
+        }
+        catch (err) {
+            // OpenSSH skips IdentityFiles that do not exist (Host * often lists several).
+            src.debug(`${src.label}: IdentityFile ${path} for Host ${host}: ${err.code ?? err}`);
+            continue;
+        }
+        src.secret(key);
+        out.identities.push({ label: `${path} (IdentityFile in ${src.label})`, key });
+    }
+    const jump = first(c, 'proxyjump');
+    if (jump) {
+        const parsed = parseProxyJump(jump);
+        if (!parsed.ok)
+            throw new Error(`${src.label}: ProxyJump for Host ${host}: ${parsed.message} (${parsed.hint})`);
+        out.proxyJump = parsed.hops;
+    }
+    const knownHosts = [];
+    for (const file of ssh_config_all(c, 'userknownhostsfile')) {
+        const path = expand(file, host, src, out.user);
+        try {
+            knownHosts.push(src.readFile(path));
+        }
+        catch (err) {
+            src.debug(`${src.label}: UserKnownHostsFile ${path}: ${err.code ?? err}`);
+        }
+    }
+    if (knownHosts.length)
+        out.knownHosts = knownHosts.join('\n');
+    const any = out.hostName || out.user || out.port !== undefined || out.identities.length || out.proxyJump || out.knownHosts;
+    return any ? out : undefined;
+}
+function describe(s) {
+    const parts = [
+        s.hostName && `HostName ${s.hostName}`,
+        s.user && `User ${s.user}`,
+        s.port !== undefined && `Port ${s.port}`,
+        s.identities.length && `${s.identities.length} IdentityFile(s)`,
+        s.proxyJump && `ProxyJump (${s.proxyJump.length} hop(s))`,
+        s.knownHosts && 'UserKnownHostsFile',
+    ];
+    return parts.filter(Boolean).join(', ');
+}
+/**
+ * A target as its ssh config entry says to reach it: HostName and Port (a port written in
+ * ssh_url or the hop other than the default 22 wins), the User as the default login, IdentityFile
+ * keys first, UserKnownHostsFile besides known_hosts. `proxyJump` is the entry's ProxyJump.
+ */
+function applyHostSettings(target, opts) {
+    const s = opts.hostSettings?.(target.host);
+    if (!s)
+        return { target, opts };
+    const resolved = { ...target, host: s.hostName ?? target.host };
+    if (s.port !== undefined && target.sshPort === 22)
+        resolved.sshPort = s.port;
+    const withSettings = { ...opts, identities: [...s.identities, ...opts.identities] };
+    if (s.user)
+        withSettings.defaultUser = s.user;
+    if (s.knownHosts)
+        withSettings.knownHosts = `${s.knownHosts}\n${opts.knownHosts}`;
+    return { target: resolved, opts: withSettings, ...(s.proxyJump ? { proxyJump: s.proxyJump } : {}) };
+}
+
+;// CONCATENATED MODULE: ./src/engine/disruption.ts
+const HEAD_RESTART = 'restart head: running jobs and actors are lost, every worker follows';
+/** The disruption of one plan item, given whether the head restarts in the same plan. */
+function nodeDisruption(item, headRestarts, drainTimeoutSec) {
+    switch (item.action) {
+        case 'keep':
+            return 'keep';
+        case 'start':
+            // nothing of this cluster runs there, so nothing running is lost
+            return item.role === 'head' ? 'start head: nothing runs yet' : 'start (joins the running cluster)';
+        case 'stop':
+            return drainTimeoutSec > 0 ? 'stop (drained first)' : 'stop: its running tasks are lost';
+        case 'restart':
+            if (item.role === 'head')
+                return HEAD_RESTART;
+            if (headRestarts)
+                return 'restart (follows the head)';
+            return 'restart (rolling)';
+    }
+}
+/** Fills in each item's disruption (after the plan is complete: a head restart changes the workers'). */
+function withDisruption(plan, rollout) {
+    const headRestarts = plan.some((p) => p.role === 'head' && p.action === 'restart');
+    for (const item of plan)
+        item.disruption = nodeDisruption(item, headRestarts, rollout.drainTimeoutSec);
+    return plan;
+}
+/** How many workers one batch may take down: a count, or a percentage of the workers (at least 1). */
+function batchSize(rollout, workers) {
+    const { maxUnavailable } = rollout;
+    const n = 'count' in maxUnavailable ? maxUnavailable.count : Math.floor((workers * maxUnavailable.percent) / 100);
+    return Math.max(1, Math.min(n, Math.max(workers, 1)));
+}
+/** Splits the workers to restart into batches of at most `size`, in config order. */
+function batches(items, size) {
+    const out = [];
+    for (let i = 0; i < items.length; i += size)
+        out.push(items.slice(i, i + size));
+    return out;
+}
+/** One sentence for the whole cluster: the worst thing the plan does to running work. */
+function clusterDisruption(plan, rollout, workers) {
+    const head = plan.find((p) => p.role === 'head');
+    if (head?.action === 'restart') {
+        return `the head restarts: running jobs and actors are lost, and every worker restarts with it`;
+    }
+    const rolling = plan.filter((p) => p.role === 'worker' && p.action === 'restart').length;
+    const stopping = plan.filter((p) => p.action === 'stop').length;
+    const parts = [];
+    if (rolling) {
+        const size = batchSize(rollout, workers);
+        const drain = rollout.drainTimeoutSec > 0
+            ? `each drained first (running tasks get up to ${rollout.drainTimeoutSec} s to finish)`
+            : 'not drained (drain_timeout: 0): their running tasks are lost';
+        parts.push(`${rolling} worker${rolling === 1 ? '' : 's'} restart${rolling === 1 ? 's' : ''} rolling, ${size} at a time, ${drain}`);
+    }
+    if (stopping)
+        parts.push(`${stopping} node${stopping === 1 ? '' : 's'} removed from the config stop${stopping === 1 ? 's' : ''}`);
+    if (head?.action === 'start')
+        return 'the cluster starts: nothing runs yet';
+    return parts.length ? `${parts.join('; ')}; the head and its jobs keep running` : 'no running node is disrupted';
+}
+
 ;// CONCATENATED MODULE: ./src/engine/desired.ts
+// What each node should be running, derived from the config alone (pure).
+// The same object is stored on the node at start and compared later to find drift.
 
 const NODE_LABEL = 'nokube.io/node';
+// The model fills in the head's ports (config/model.ts): these only read them.
 function clientPort(head) {
-    return head.ray.port ?? DEFAULT_CLIENT_PORT;
+    return headPort(head, 'port');
 }
 function gcsPort(head) {
-    return head.ray.gcsPort ?? DEFAULT_GCS_PORT;
+    return headPort(head, 'gcsPort');
 }
 function dashboardPort(cluster) {
-    return cluster.head.ray.dashboardPort ?? cluster.dashboardPort;
+    return headPort(cluster.head, 'dashboardPort');
+}
+function headPort(head, key) {
+    const value = head.ray[key];
+    if (value === undefined)
+        throw new Error(`internal: the head's ${key} was not filled in by the model`);
+    return value;
 }
 /** A host as it appears in a URL or host:port (IPv6 in brackets). */
 function hostForUrl(host) {
@@ -41888,27 +43393,24 @@ function addresses(cluster) {
  * (node_ip_address overrides it); the head's is also what workers join.
  */
 function rayArgs(cluster, node, nodeIp) {
-    const r = node.ray;
-    const args = { node_ip_address: r.nodeIpAddress ?? nodeIp };
+    const args = { node_ip_address: node.ray.nodeIpAddress ?? nodeIp };
+    for (const key of RAY_KEYS) {
+        const value = node.ray[key.model];
+        if (value === undefined || (key.headOnly && node.role !== 'head'))
+            continue;
+        if (key.yaml === 'resources') {
+            if (Object.keys(value).length)
+                args.resources = sortKeys(value);
+        }
+        else if (key.yaml !== 'labels' && key.yaml !== 'node_ip_address')
+            args[key.yaml] = value;
+    }
     if (node.role === 'head') {
-        args.port = clientPort(node);
-        args.gcs_port = gcsPort(node);
-        args.dashboard_port = dashboardPort(cluster);
-        const range = workerPortRange([args.port, args.gcs_port, args.dashboard_port]);
+        const range = workerPortRange([clientPort(node), gcsPort(node), dashboardPort(cluster)]);
         if (range)
             Object.assign(args, range);
     }
-    if (r.numCpus !== undefined)
-        args.num_cpus = r.numCpus;
-    if (r.numGpus !== undefined)
-        args.num_gpus = r.numGpus;
-    if (r.memory !== undefined)
-        args.memory = r.memory;
-    if (r.objectStoreMemory !== undefined)
-        args.object_store_memory = r.objectStoreMemory;
-    if (r.resources && Object.keys(r.resources).length)
-        args.resources = sortKeys(r.resources);
-    args.labels = sortKeys({ ...(r.labels ?? {}), [NODE_LABEL]: node.name });
+    args.labels = sortKeys({ ...(node.ray.labels ?? {}), [NODE_LABEL]: node.name });
     return args;
 }
 function desiredSpec(cluster, node, nodeIp, headAddress) {
@@ -41943,19 +43445,6 @@ function workerPortRange(ports) {
     }
     return best;
 }
-/** Config key names, in the user's words, for each `ray start` argument. */
-const FIELD_NAMES = {
-    node_ip_address: 'ray_config.node_ip_address',
-    port: 'ray_config.port',
-    gcs_port: 'ray_config.gcs_port',
-    dashboard_port: 'ray_config.dashboard_port',
-    num_cpus: 'ray_config.num_cpus',
-    num_gpus: 'ray_config.num_gpus',
-    memory: 'ray_config.memory',
-    object_store_memory: 'ray_config.object_store_memory',
-    resources: 'ray_config.resources',
-    labels: 'ray_config.labels',
-};
 function show(value) {
     if (value === undefined || value === null)
         return '(unset)';
@@ -41971,7 +43460,7 @@ function specDrift(applied, wanted) {
         const from = (applied.ray ?? {})[key];
         const to = wanted.ray[key];
         if (JSON.stringify(from) !== JSON.stringify(to)) {
-            drift.push({ field: FIELD_NAMES[key] ?? `ray_config.${key}`, from: show(from), to: show(to) });
+            drift.push({ field: `ray_config.${key}`, from: show(from), to: show(to) });
         }
     }
     if (applied.role !== wanted.role)
@@ -41989,6 +43478,7 @@ function sortKeys(record) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/plan.ts
+
 
 function item(node, action, reason, drift = []) {
     return { node: node.name, role: node.role, host: node.host, action, drift, reason };
@@ -42011,6 +43501,7 @@ function offlinePlan(next, previous) {
         const drift = specDrift(desiredSpec(previous, before, before.host, prevHeadAddr), desiredSpec(next, node, node.host, headAddr));
         if (before.sshUrl !== node.sshUrl)
             drift.unshift({ field: 'ssh_url', from: before.sshUrl, to: node.sshUrl });
+        drift.unshift(...versionDrift(previous.rayVersion, next.rayVersion));
         if (drift.length) {
             items.push(item(node, 'restart', 'config changed', drift));
             if (node.role === 'head')
@@ -42028,7 +43519,11 @@ function offlinePlan(next, previous) {
         if (!names.has(gone.name))
             items.push(item(gone, 'stop', 'removed from config'));
     }
-    return items;
+    return withDisruption(items, next.rollout);
+}
+/** A ray_version change: the node runs another Ray than the config wants (an upgrade or downgrade). */
+function versionDrift(from, to) {
+    return from && to && from !== to ? [{ field: 'ray_spec.ray_version', from, to }] : [];
 }
 function livePlan(next, wanted, live, members = []) {
     const items = [];
@@ -42044,7 +43539,7 @@ function livePlan(next, wanted, live, members = []) {
             planned = item(node, 'start', 'not running');
         }
         else {
-            const drift = specDrift(now.applied, want);
+            const drift = [...versionDrift(now.rayVersion, next.rayVersion), ...specDrift(now.applied, want)];
             if (drift.length)
                 planned = item(node, 'restart', 'drifted from config', drift);
             else if (node.role === 'worker' && headStarts)
@@ -42065,15 +43560,318 @@ function livePlan(next, wanted, live, members = []) {
             items.push({ node: m.name, role: m.role, host, action: 'stop', drift: [], reason: 'removed from config' });
         }
     }
-    return items;
+    return withDisruption(items, next.rollout);
 }
 function countChanges(plan) {
     return plan.filter((p) => p.action !== 'keep').length;
+}
+/**
+ * A live plan in which some nodes could not be looked at: each of those gets its item from the config
+ * diff instead (previous config against this one), marked "live state unknown", so a pull request's
+ * plan from a runner without a route to the nodes still shows what the change does.
+ */
+function withUnknownLiveState(live, offline, unknown, next) {
+    if (!unknown.size)
+        return live;
+    const fromDiff = new Map(offline.map((p) => [p.node, p]));
+    const merged = live.map((p) => {
+        const diff = fromDiff.get(p.node);
+        if (!unknown.has(p.node) || !diff)
+            return p;
+        return { ...diff, reason: `${diff.reason} (live state unknown: ${unknown.get(p.node)})`, liveStateUnknown: true };
+    });
+    // a head that restarts (by either view) takes every worker with it
+    const headRestarts = merged.some((p) => p.role === 'head' && p.action !== 'keep' && p.action !== 'stop');
+    for (const [i, p] of merged.entries()) {
+        if (headRestarts && p.role === 'worker' && p.action === 'keep') {
+            merged[i] = {
+                ...p,
+                action: 'restart',
+                reason: `the head restarts${p.liveStateUnknown ? ' (live state unknown)' : ''}`,
+            };
+        }
+    }
+    return withDisruption(merged, next.rollout);
+}
+
+;// CONCATENATED MODULE: ./src/engine/concurrency.ts
+// Bounded parallelism: work on at most `limit` nodes at once (the `concurrency` input).
+/**
+ * Runs `fn` over `items` with at most `limit` calls in flight. Never rejects: every item settles, and
+ * the result keeps the order of `items` (`fulfilled` with the value or `rejected` with the error).
+ */
+async function mapLimit(items, limit, fn) {
+    const results = new Array(items.length);
+    const width = Math.max(1, Math.min(Number.isFinite(limit) ? Math.floor(limit) : items.length, items.length));
+    let next = 0;
+    async function worker() {
+        while (next < items.length) {
+            const i = next++;
+            try {
+                results[i] = { status: 'fulfilled', value: await fn(items[i], i) };
+            }
+            catch (reason) {
+                results[i] = { status: 'rejected', reason };
+            }
+        }
+    }
+    await Promise.all(Array.from({ length: items.length === 0 ? 0 : width }, worker));
+    return results;
+}
+
+;// CONCATENATED MODULE: external "node:dns/promises"
+const promises_namespaceObject = require("node:dns/promises");
+;// CONCATENATED MODULE: external "node:crypto"
+const external_node_crypto_namespaceObject = require("node:crypto");
+;// CONCATENATED MODULE: ./src/ssh/quote.ts
+// POSIX shell quoting. Every value that comes from the config or the user goes through here before it
+// reaches a command line: nothing is spliced into a shell line unquoted (SPEC section 7).
+const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+/** Quotes one argument for a POSIX shell: `it's` → `'it'\''s'`. Plain words stay readable. */
+function shellQuote(arg) {
+    if (arg.includes('\0'))
+        throw new Error('shellQuote: argument contains a NUL byte');
+    if (SAFE.test(arg))
+        return arg;
+    return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+/** Quotes each argument and joins them with spaces: a command line from argv. */
+function shellJoin(argv) {
+    return argv.map(shellQuote).join(' ');
+}
+
+;// CONCATENATED MODULE: ./src/remote/client.ts
+// A typed client of remote_lib's JSON verbs over one node's SSH connection.
+// The library is uploaded once per content hash; a call is one SSH exec in the common case.
+
+
+
+
+/** Exit code the bootstrap line uses to say "library not uploaded yet". */
+const MISSING_LIB = 97;
+/** `run` could not start the command: its stderr has RUN_ERROR_PREFIX and remote_lib's answer. */
+const RUN_FAILED = 125;
+const RUN_ERROR_PREFIX = 'nokube-remote-error: ';
+function loadRemoteLib(dir) {
+    const content = (0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(dir, 'nokube_remote.py'), 'utf8');
+    return { content, hash: (0,external_node_crypto_namespaceObject.createHash)('sha256').update(content).digest('hex').slice(0, 12) };
+}
+class RemoteError extends Error {
+    hint;
+    stderr;
+    constructor(message, hint, stderr) {
+        super(message);
+        this.hint = hint;
+        this.stderr = stderr;
+        this.name = 'RemoteError';
+    }
+}
+class RemoteLib {
+    shell;
+    lib;
+    opts;
+    uploaded = false;
+    constructor(shell, lib, opts) {
+        this.shell = shell;
+        this.lib = lib;
+        this.opts = opts;
+    }
+    get fileName() {
+        return `nokube_remote.${this.lib.hash}.py`;
+    }
+    /** The library's path as a shell word: `$HOME` stays expandable for the default storage. */
+    remotePathWord() {
+        const rel = `lib/${this.fileName}`;
+        if (this.opts.storage)
+            return shellQuote(`${this.opts.storage}/${rel}`);
+        return `"$HOME"/${shellQuote(`.nokube/${this.opts.cluster}/${rel}`)}`;
+    }
+    async upload() {
+        const base = this.opts.storage ?? `${await this.shell.realpath('.')}/.nokube/${this.opts.cluster}`;
+        await this.shell.mkdirp(`${base}/lib`);
+        await this.shell.uploadFile(this.lib.content, `${base}/lib/${this.fileName}`, 0o644);
+        this.uploaded = true;
+    }
+    /** Runs a verb once (uploading the library first when the node lacks it); the raw exec result. */
+    async execVerb(verb, input, extra = {}) {
+        const python = this.opts.python ?? 'python3';
+        const line = `f=${this.remotePathWord()}; [ -f "$f" ] || exit ${MISSING_LIB}; exec ${shellQuote(python)} "$f" ${verb}`;
+        const stdin = JSON.stringify({
+            cluster: this.opts.cluster,
+            storage: this.opts.storage ?? null,
+            ...(this.opts.rayVenv ? { ray_venv: this.opts.rayVenv } : {}),
+            ...input,
+        });
+        this.opts.debug?.(`remote: ${verb} (${line})`);
+        const options = { stdin, timeoutMs: this.opts.timeoutMs, ...extra };
+        let t0 = Date.now();
+        let res = await this.shell.exec(line, options);
+        if (res.code === MISSING_LIB && !this.uploaded) {
+            this.opts.debug?.(`remote: uploading ${this.fileName}`);
+            const u0 = Date.now();
+            await this.upload();
+            t0 = Date.now();
+            this.opts.timed?.('upload', u0, t0);
+            res = await this.shell.exec(line, options);
+        }
+        this.opts.timed?.(verb, t0, Date.now());
+        return { res, python };
+    }
+    /** `timeoutMs` overrides the per-call timeout (a drain or an install may take longer than one command). */
+    async call(verb, input, timeoutMs) {
+        const { res, python } = await this.execVerb(verb, input, timeoutMs ? { timeoutMs } : {});
+        if (res.stderr.trim())
+            this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
+        if (res.code === 127) {
+            throw new RemoteError(`the interpreter "${python}" was not found on the node`, 'install Python 3.8+ on the node, or set ray_spec.python to its path', res.stderr);
+        }
+        let answer;
+        try {
+            answer = JSON.parse(res.stdout);
+        }
+        catch {
+            const tail = res.stderr.trim().split('\n').slice(-5).join('\n');
+            throw new RemoteError(`remote_lib ${verb} failed (exit ${res.code ?? res.signal})${tail ? `: ${tail}` : ''}`, 'run with NOKUBE_DEBUG=1 to see the remote command and its output', res.stderr);
+        }
+        return answer;
+    }
+    /**
+     * A verb that streams: each stdout line with an `event` key is handed to `onEvent` as it comes;
+     * the line without one (the last) is the answer. An aborted call answers `{ok: false, aborted: true}`.
+     */
+    async stream(verb, input, onEvent, extra = {}) {
+        let pending = '';
+        let last = '';
+        const onStdout = (chunk) => {
+            pending += chunk;
+            let nl;
+            while ((nl = pending.indexOf('\n')) >= 0) {
+                const line = pending.slice(0, nl);
+                pending = pending.slice(nl + 1);
+                if (line.trim())
+                    take(line);
+            }
+        };
+        // events carry an `event` key and go on at once; the line without one is the answer
+        const take = (line) => {
+            let parsed;
+            try {
+                parsed = JSON.parse(line);
+            }
+            catch {
+                parsed = undefined;
+            }
+            if (parsed && typeof parsed.event === 'string')
+                onEvent(parsed);
+            else
+                last = line;
+        };
+        const { res } = await this.execVerb(verb, input, { ...extra, onStdout });
+        if (res.aborted)
+            return { ok: false, aborted: true };
+        if (res.stderr.trim())
+            this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
+        if (pending.trim())
+            take(pending);
+        const answer = last.trim();
+        try {
+            return JSON.parse(answer);
+        }
+        catch {
+            const tail = res.stderr.trim().split('\n').slice(-5).join('\n');
+            throw new RemoteError(`remote_lib ${verb} failed (exit ${res.code ?? res.signal})${tail ? `: ${tail}` : ''}`, 'run with NOKUBE_DEBUG=1 to see the remote command and its output', res.stderr);
+        }
+    }
+    /**
+     * Runs `argv` on the node in its Ray environment (the `run` verb replaces itself with the command):
+     * output streams to the callbacks, the exit status is the command's. When the command could not be
+     * started, throws a RemoteError saying why (exit 125 and remote_lib's answer on stderr).
+     */
+    async run(input, extra = {}) {
+        // stderr goes on line by line so remote_lib's own error line never reaches the caller's output
+        let held = '';
+        const onStderr = extra.onStderr
+            ? (chunk) => {
+                held += chunk;
+                const cut = held.lastIndexOf('\n');
+                if (cut < 0)
+                    return;
+                const lines = held.slice(0, cut + 1);
+                held = held.slice(cut + 1);
+                const shown = lines
+                    .split(/(?<=\n)/)
+                    .filter((l) => !l.startsWith(RUN_ERROR_PREFIX))
+                    .join('');
+                if (shown)
+                    extra.onStderr(shown);
+            }
+            : undefined;
+        const { res } = await this.execVerb('run', input, { ...extra, ...(onStderr ? { onStderr } : {}) });
+        if (held && extra.onStderr && !held.startsWith(RUN_ERROR_PREFIX))
+            extra.onStderr(held);
+        const marker = res.stderr.split('\n').find((l) => l.startsWith(RUN_ERROR_PREFIX));
+        if (res.code === RUN_FAILED && marker) {
+            const answer = JSON.parse(marker.slice(RUN_ERROR_PREFIX.length));
+            throw Object.assign(new RemoteError(answer.error ?? 'the command could not be started', answer.hint), {
+                exitCode: answer.exit_code ?? RUN_FAILED,
+            });
+        }
+        if (res.code === 127 && /not found/.test(res.stderr) && !res.stdout) {
+            throw new RemoteError(`the interpreter "${this.opts.python ?? 'python3'}" was not found on the node`, 'install Python 3.8+ on the node, or set ray_spec.python to its path', res.stderr);
+        }
+        return { ...res, stderr: res.stderr.replace(/^nokube-remote-error: .*\n?/m, '') };
+    }
+    rayEnv(input) {
+        return this.call('ray_env', input);
+    }
+    job(input) {
+        return this.call('job', input);
+    }
+    /** Uploads a file under the node's storage (`<storage>/<rel>`); returns its absolute path. */
+    async uploadToStorage(rel, content, mode = 0o600) {
+        const base = this.opts.storage ?? `${await this.shell.realpath('.')}/.nokube/${this.opts.cluster}`;
+        const path = `${base}/${rel}`;
+        await this.shell.mkdirp(path.slice(0, path.lastIndexOf('/')));
+        await this.shell.uploadFile(content, path, mode);
+        return path;
+    }
+    probe(input) {
+        return this.call('probe', input);
+    }
+    start(input) {
+        return this.call('start', input);
+    }
+    status(input) {
+        return this.call('status', input);
+    }
+    stop(input = {}) {
+        return this.call('stop', input);
+    }
+    /** Installs Ray into a venv under the storage path (nothing when it is there already). */
+    install(input, timeoutMs) {
+        return this.call('install', input, timeoutMs);
+    }
+    /** Head: drains one node through Ray's GCS and waits (up to `deadline_sec`) until it has left. */
+    drain(input, timeoutMs) {
+        return this.call('drain', input, timeoutMs);
+    }
+    lock(input) {
+        return this.call('lock', input);
+    }
+    unlock(input) {
+        return this.call('unlock', input);
+    }
 }
 
 // EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
 var lib = __nccwpck_require__(5472);
 var lib_default = /*#__PURE__*/__nccwpck_require__.n(lib);
+;// CONCATENATED MODULE: ./src/ssh/types.ts
+/** "node gpu-1", or the target's own label. */
+function describeTarget(t) {
+    return t.label ?? `node ${t.name}`;
+}
+
 ;// CONCATENATED MODULE: ./src/ssh/agent.ts
 // ssh-agent access: list its keys (to pick the one a users[].sshkey names) and offer only that key.
 
@@ -42181,8 +43979,6 @@ function authHint(host, port, user) {
         'to see what the server accepts, and `ssh-add -l` to list agent keys');
 }
 
-;// CONCATENATED MODULE: external "node:crypto"
-const external_node_crypto_namespaceObject = require("node:crypto");
 ;// CONCATENATED MODULE: ./src/ssh/public-key.ts
 // Public keys as OpenSSH shows them: "type base64 [comment]" lines, the wire blob, and the
 // `SHA256:` fingerprint `ssh-keygen -lf` prints. No secrets here: public halves only.
@@ -42272,9 +44068,9 @@ function loadKey(source, passphrase, reporter) {
     const { label } = source;
     const clearBlob = openSshPublicBlob(source.key);
     const pub = clearBlob ? { blob: clearBlob, fingerprint: fingerprint(clearBlob) } : {};
-    let parsed = parse(source.key, undefined);
+    let parsed = keys_parse(source.key, undefined);
     if (parsed instanceof Error && passphrase && /passphrase|encrypted/i.test(parsed.message)) {
-        parsed = parse(source.key, passphrase);
+        parsed = keys_parse(source.key, passphrase);
         if (parsed instanceof Error) {
             return {
                 label,
@@ -42303,7 +44099,7 @@ function loadKey(source, passphrase, reporter) {
     const blob = parsed.getPublicSSH();
     return { label, parsed, type: blobKeyType(blob), blob, fingerprint: fingerprint(blob) };
 }
-function parse(text, passphrase) {
+function keys_parse(text, passphrase) {
     try {
         const r = lib_default().utils.parseKey(text, passphrase);
         if (Array.isArray(r))
@@ -42347,6 +44143,7 @@ function openSshPublicBlob(text) {
 }
 
 ;// CONCATENATED MODULE: ./src/ssh/auth.ts
+
 
 
 
@@ -42406,20 +44203,20 @@ function resolve(node, value, field, ctx, user) {
 async function defaultLogin(node, opts, ctx) {
     const user = opts.defaultUser;
     if (!user) {
-        throw configError(node, `no user for node ${node.name}: add users: to the config or pass --user / ssh-user`, `add "users: [{userid: NAME, sshkey: ...}]" to node ${node.name} in the config, or pass --user NAME (CLI) / ssh-user (Action)`);
+        throw configError(node, `no user for ${describeTarget(node)}: add users: to the config or pass --user / ssh-user`, `add "users: [{userid: NAME, sshkey: ...}]" to ${describeTarget(node)} in the config, or pass --user NAME (CLI) / ssh-user (Action)`);
     }
     const ring = loadKeyRing(opts, ctx.reporter);
     const notes = [];
     for (const bad of ring.unusable) {
         notes.push(bad.problem);
-        ctx.reporter.warn(`node ${node.name}: ${bad.problem}; skipping it`);
+        ctx.reporter.warn(`${describeTarget(node)}: ${bad.problem}; skipping it`);
     }
     const steps = ring.usable.map((key) => ({ type: 'publickey', key, describe: describeKey(key) }));
     if (opts.agentSocket)
         steps.push({ type: 'agent', agent: openAgent(opts.agentSocket), describe: 'agent' });
     if (steps.length === 0) {
         const why = notes.length ? `: ${notes.join('; ')}` : '';
-        throw configError(node, `no way to log in to node ${node.name} as ${user}: no usable private key and no ssh-agent${why}`, 'supply a private key (ssh-private-key input, --identity FILE) with its passphrase if it has one, run an ssh-agent, or add users: with a password to the config', user);
+        throw configError(node, `no way to log in to ${describeTarget(node)} as ${user}: no usable private key and no ssh-agent${why}`, 'supply a private key (ssh-private-key input, --identity FILE) with its passphrase if it has one, run an ssh-agent, or add users: with a password to the config', user);
     }
     return { user, steps, notes };
 }
@@ -42431,12 +44228,12 @@ async function userLogin(node, spec, opts, ctx) {
         return { user, steps: [{ type: 'password', password, describe: 'password' }], notes: [] };
     }
     if (spec.sshkey === undefined) {
-        throw configError(node, `node ${node.name}: user ${user} has neither password nor sshkey`, 'give each user exactly one of password or sshkey', user);
+        throw configError(node, `${describeTarget(node)}: user ${user} has neither password nor sshkey`, 'give each user exactly one of password or sshkey', user);
     }
     const line = resolve(node, spec.sshkey, `users[${user}].sshkey`, ctx, user);
     const wanted = parsePublicKeyLine(line);
     if (!wanted) {
-        throw configError(node, `node ${node.name}: user ${user}: sshkey is not a public key line ("ssh-ed25519 AAAA... comment")`, 'put the contents of the .pub file in sshkey; the private key goes in the ssh-private-key input / --identity', user);
+        throw configError(node, `${describeTarget(node)}: user ${user}: sshkey is not a public key line ("ssh-ed25519 AAAA... comment")`, 'put the contents of the .pub file in sshkey; the private key goes in the ssh-private-key input / --identity', user);
     }
     const wantedFp = fingerprint(wanted.blob);
     const ring = loadKeyRing(opts, ctx.reporter);
@@ -42446,7 +44243,7 @@ async function userLogin(node, spec, opts, ctx) {
     // The matching key was supplied but cannot be used (encrypted, wrong passphrase): say exactly that.
     const locked = ring.unusable.find((k) => k.blob?.equals(wanted.blob));
     if (locked) {
-        return configError(node, `node ${node.name}: user ${user}: ${locked.problem} (it is the key of sshkey ${wanted.type} ${wantedFp})`, "pass the key's passphrase (ssh-passphrase input, NOKUBE_SSH_PASSPHRASE), or supply the key unencrypted from a secret", user);
+        return configError(node, `${describeTarget(node)}: user ${user}: ${locked.problem} (it is the key of sshkey ${wanted.type} ${wantedFp})`, "pass the key's passphrase (ssh-passphrase input, NOKUBE_SSH_PASSPHRASE), or supply the key unencrypted from a secret", user);
     }
     const notes = ring.unusable.map((k) => k.problem);
     if (opts.agentSocket) {
@@ -42471,7 +44268,7 @@ async function userLogin(node, spec, opts, ctx) {
         opts.agentSocket ? 'not in ssh-agent either' : 'no ssh-agent',
         ...notes,
     ].join('; ');
-    return configError(node, `node ${node.name}: user ${user}: no supplied private key matches sshkey ${wanted.type} ${wantedFp} (${have})`, `supply the private key whose public half is ${wantedFp} (ssh-private-key input, --identity FILE or ssh-agent); ` +
+    return configError(node, `${describeTarget(node)}: user ${user}: no supplied private key matches sshkey ${wanted.type} ${wantedFp} (${have})`, `supply the private key whose public half is ${wantedFp} (ssh-private-key input, --identity FILE or ssh-agent); ` +
         'compare with `ssh-keygen -lf KEYFILE`', user);
 }
 function describeKey(key) {
@@ -42485,7 +44282,7 @@ function authFailure(node, logins, tried, extra) {
             .flatMap((p) => p.notes)
             .concat(logins.skipped.map((e) => e.message), extra)),
     ];
-    const msg = `authentication failed on node ${node.name} (${node.host}:${node.sshPort}) for ${users.length > 1 ? 'users' : 'user'} ` +
+    const msg = `authentication failed on ${describeTarget(node)} (${node.host}:${node.sshPort}) for ${users.length > 1 ? 'users' : 'user'} ` +
         `${users.join(', ')}; tried: ${tried.length ? tried.join(', ') : 'nothing'}` +
         (notes.length ? `; ${notes.join('; ')}` : '');
     return new SshError(msg, {
@@ -42606,6 +44403,12 @@ function knownKeyTypes(kh, host, port) {
 }
 
 ;// CONCATENATED MODULE: ./src/ssh/host-key.ts
+// Host key verification (SPEC section 7): on by default, fail closed. A key is accepted when it
+// matches the node's pinned `host_key` (a key line or a SHA256 fingerprint) or a known_hosts entry
+// for the host. An unknown key is refused with its fingerprint and a ready-to-paste known_hosts
+// line; a key that differs from the one on record is refused louder. insecureSkipHostKeyCheck gets
+// past an unknown key only, with a warning; a changed or @revoked key is refused always.
+
 
 
 
@@ -42642,7 +44445,7 @@ function parsePin(node) {
     const key = parsePublicKeyLine(raw);
     if (key)
         return { key };
-    throw new SshError(`node ${node.name}: host_key is neither a public key line nor a SHA256: fingerprint`, {
+    throw new SshError(`${describeTarget(node)}: host_key is neither a public key line nor a SHA256: fingerprint`, {
         kind: 'config',
         node: node.name,
         host: node.host,
@@ -42695,15 +44498,18 @@ function hostKeyCheck(node, opts, reporter) {
             reporter.debug(`[${node.name}] host key ${type} ${fp} accepted (${via})`);
             return true;
         };
+        // Fail closed. insecureSkipHostKeyCheck lets through only a key nothing is on record for: a key
+        // that contradicts a pin or a known_hosts entry (or is @revoked) is refused with it on too.
         const refuse = (err) => {
-            if (!opts.insecureSkipHostKeyCheck || err.message.includes('REVOKED')) {
-                check.failure = err;
-                return false;
-            }
+            check.failure = err;
+            return false;
+        };
+        const unknown = (err) => {
+            if (!opts.insecureSkipHostKeyCheck)
+                return refuse(err);
             if (!warned) {
                 warned = true;
-                reporter.warn(`node ${node.name}: host key of ${hp} NOT VERIFIED (insecure-skip-host-key-check): ${type} ${fp}` +
-                    (err.kind === 'host-key-changed' ? ' — it DIFFERS from the key on record' : '') +
+                reporter.warn(`${describeTarget(node)}: host key of ${hp} NOT VERIFIED (insecure-skip-host-key-check): ${type} ${fp}` +
                     `; to verify it, add to known_hosts: ${line}`);
             }
             check.accepted = { type, fingerprint: fp, via: 'NOT VERIFIED (insecure-skip-host-key-check)' };
@@ -42723,7 +44529,7 @@ function hostKeyCheck(node, opts, reporter) {
                 const verdict = known_hosts_checkHostKey(kh, host, port, { type, blob });
                 if (verdict.status === 'known' && !sameType)
                     return accept(`known_hosts line ${verdict.line}`);
-                if ('fingerprint' in pin && !opts.insecureSkipHostKeyCheck) {
+                if ('fingerprint' in pin) {
                     // The fingerprint may be of another of the host's keys: ask for the types not seen yet.
                     const rest = DEFAULT_HOST_KEY_ALGORITHMS.filter((a) => !seen.has(keyTypeOfAlgorithm(a)));
                     if (rest.length) {
@@ -42733,13 +44539,13 @@ function hostKeyCheck(node, opts, reporter) {
                     }
                 }
                 const pinned = 'fingerprint' in pin ? pin.fingerprint : `${pin.key.type} ${fingerprint(pin.key.blob)}`;
-                return refuse(new SshError(`REMOTE HOST KEY CHANGED? node ${node.name} (${hp}) presented ${type} ${fp}, which does not match ` +
+                return refuse(new SshError(`REMOTE HOST KEY CHANGED? ${describeTarget(node)} (${hp}) presented ${type} ${fp}, which does not match ` +
                     `host_key pinned in the config (${pinned}). Refusing to connect: someone may be intercepting the connection, ` +
                     'or the host was reinstalled.', {
                     kind: 'host-key-changed',
                     ...fields,
                     hint: `check the key on the host itself (ssh-keygen -lf /etc/ssh/${hostFileName(type)}); if the change is legitimate, ` +
-                        `set host_key for node ${node.name} to "${fp}"` +
+                        `set host_key for ${describeTarget(node)} to "${fp}"` +
                         ('fingerprint' in pin ? ` (a fingerprint pin must be of the host's ${type} key)` : ''),
                 }));
             }
@@ -42749,13 +44555,13 @@ function hostKeyCheck(node, opts, reporter) {
             case 'known':
                 return accept(`known_hosts line ${verdict.line}`);
             case 'revoked':
-                return refuse(new SshError(`host key of node ${node.name} (${hp}) is REVOKED (known_hosts line ${verdict.line}): ${type} ${fp}. Refusing to connect.`, {
+                return refuse(new SshError(`host key of ${describeTarget(node)} (${hp}) is REVOKED (known_hosts line ${verdict.line}): ${type} ${fp}. Refusing to connect.`, {
                     kind: 'host-key',
                     ...fields,
                     hint: 'the key was marked @revoked on purpose: give the host a new key and add that one to known_hosts',
                 }));
             case 'changed':
-                return refuse(new SshError(`REMOTE HOST KEY CHANGED for node ${node.name} (${hp}): it presented ${type} ${fp}, but known_hosts ` +
+                return refuse(new SshError(`REMOTE HOST KEY CHANGED for ${describeTarget(node)} (${hp}): it presented ${type} ${fp}, but known_hosts ` +
                     `line ${verdict.lines.join(', ')} has another ${type} key for it. Refusing to connect: someone may be ` +
                     'intercepting the connection (man-in-the-middle), or the host was reinstalled.', {
                     kind: 'host-key-changed',
@@ -42764,20 +44570,65 @@ function hostKeyCheck(node, opts, reporter) {
                         `legitimate, replace known_hosts line ${verdict.lines.join(', ')} with: ${line}`,
                 }));
             case 'unknown':
-                return refuse(new SshError(`host key of node ${node.name} (${hp}) is not known: ${type} ${fp}. Refusing to connect (host keys are verified by default).`, {
+                return unknown(new SshError(`host key of ${describeTarget(node)} (${hp}) is not known: ${type} ${fp}. Refusing to connect (host keys are verified by default).`, {
                     kind: 'host-key',
                     ...fields,
                     hint: `if this is the host's key (check on the host: ssh-keygen -lf /etc/ssh/${hostFileName(type)}), add this line to ` +
-                        `known-hosts / --known-hosts: ${line} — or pin it in the config: host_key: "${fp}"`,
+                        `known-hosts / --known-hosts: ${line}` +
+                        // A jump host has no host_key of its own in the config: known_hosts is its only record.
+                        (node.label ? '' : ` — or pin it in the config: host_key: "${fp}"`),
                 }));
         }
     };
     return check;
 }
 
+;// CONCATENATED MODULE: ./src/ssh/exec-files.ts
+// File steps over plain exec channels, for servers that refuse the SFTP subsystem (hardened sshd
+// without `Subsystem sftp`). POSIX sh and coreutils only. An upload goes to a temporary name next
+// to the target, its sha256 is checked on the node, then it is renamed: a half or damaged upload
+// is never used.
+
+
+/** Thrown with the command's stderr when a step fails; the caller turns it into an SshError. */
+class ExecFileError extends Error {
+}
+async function run(exec, command, stdin) {
+    const r = await exec(command, stdin === undefined ? {} : { stdin });
+    if (r.code !== 0)
+        throw new ExecFileError(r.stderr.trim() || `exit ${r.code}`);
+    return r.stdout;
+}
+async function homeOverExec(exec) {
+    return (await run(exec, 'cd && pwd -P')).trim();
+}
+async function realpathOverExec(exec, path) {
+    return (await run(exec, `realpath -- ${shellQuote(path)} 2>/dev/null || (cd -- ${shellQuote(path)} && pwd -P)`)).trim();
+}
+async function existsOverExec(exec, path) {
+    const r = await exec(`test -e ${shellQuote(path)} || test -L ${shellQuote(path)}`);
+    return r.code === 0;
+}
+async function mkdirpOverExec(exec, path) {
+    await run(exec, `mkdir -p -- ${shellQuote(path)}`);
+}
+async function uploadOverExec(exec, data, tmp, target, mode) {
+    const want = (0,external_node_crypto_namespaceObject.createHash)('sha256').update(data).digest('hex');
+    const t = shellQuote(tmp);
+    const script = [
+        `umask 077`,
+        `cat > ${t} || { rm -f ${t}; exit 1; }`,
+        `h=$( (sha256sum ${t} 2>/dev/null || shasum -a 256 ${t}) | cut -d' ' -f1)`,
+        `if [ "$h" != ${want} ]; then rm -f ${t}; echo "content hash of the upload is $h, expected ${want}" >&2; exit 1; fi`,
+        `chmod ${mode.toString(8)} ${t} && mv -f ${t} ${shellQuote(target)} || { rm -f ${t}; exit 1; }`,
+    ].join('\n');
+    await run(exec, script, data);
+}
+
 ;// CONCATENATED MODULE: ./src/ssh/connection.ts
 // One SSH connection to one node, reused by every step of a run: commands over exec channels (a few
 // at a time), files over one cached SFTP session. Every failure is an SshError naming the node.
+
 
 
 
@@ -42795,6 +44646,8 @@ class SshConnection {
     hostKey;
     reporter;
     sftpSession;
+    /** Set once the server refused the SFTP subsystem: file steps go over exec channels. */
+    noSftp = false;
     home;
     lost;
     closed = false;
@@ -42883,8 +44736,34 @@ class SshConnection {
                 const errOut = [];
                 let code = null;
                 let signal;
-                stream.on('data', (b) => out.push(b));
-                stream.stderr.on('data', (b) => errOut.push(b));
+                // a stream decoder per channel: a UTF-8 character split across two packets stays whole
+                const outText = opts.onStdout ? new TextDecoder() : undefined;
+                const errText = opts.onStderr ? new TextDecoder() : undefined;
+                stream.on('data', (b) => {
+                    out.push(b);
+                    if (outText)
+                        opts.onStdout(outText.decode(b, { stream: true }));
+                });
+                stream.stderr.on('data', (b) => {
+                    errOut.push(b);
+                    if (errText)
+                        opts.onStderr(errText.decode(b, { stream: true }));
+                });
+                const onAbort = () => finish(() => {
+                    this.debug('aborted by the caller: killing the command');
+                    killChannel(stream);
+                    stream.close();
+                    const stdout = Buffer.concat(out).toString('utf8');
+                    const stderr = Buffer.concat(errOut).toString('utf8');
+                    resolve({ code: null, stdout, stderr, aborted: true });
+                });
+                if (opts.signal) {
+                    if (opts.signal.aborted)
+                        onAbort();
+                    else
+                        opts.signal.addEventListener('abort', onAbort, { once: true });
+                    stream.on('close', () => opts.signal.removeEventListener('abort', onAbort));
+                }
                 stream.on('exit', (c, s) => {
                     code = c ?? null;
                     if (s)
@@ -42922,6 +44801,35 @@ class SshConnection {
             });
         });
     }
+    /** The SFTP session, or undefined when the server refuses the subsystem (then use exec). */
+    async files() {
+        if (this.noSftp) {
+            this.checkOpen();
+            return undefined;
+        }
+        try {
+            return await this.sftp();
+        }
+        catch (err) {
+            if (this.lost || this.closed)
+                throw err;
+            this.noSftp = true;
+            this.debug(`${err.message}: moving files over the exec channel instead (no SFTP)`);
+            return undefined;
+        }
+    }
+    execFiles = (command, opts) => this.exec(command, opts);
+    /** A file step over exec, its failure as an SshError like the SFTP one. */
+    async overExec(action, path, work) {
+        try {
+            return await work();
+        }
+        catch (err) {
+            if (err instanceof ExecFileError)
+                throw this.sftpError(action, path, err);
+            throw err;
+        }
+    }
     sftp() {
         this.checkOpen();
         if (!this.sftpSession) {
@@ -42955,7 +44863,9 @@ class SshConnection {
     /** The login user's home (SFTP starts there). */
     homeDir() {
         if (!this.home) {
-            const h = this.sftp().then((s) => call((cb) => s.realpath('.', cb)));
+            const h = this.files().then((s) => s
+                ? call((cb) => s.realpath('.', cb))
+                : this.overExec('resolving', '~', () => homeOverExec(this.execFiles)));
             h.catch(() => {
                 if (this.home === h)
                     this.home = undefined;
@@ -42974,8 +44884,10 @@ class SshConnection {
         return external_node_path_namespaceObject.posix.normalize(p);
     }
     async realpath(remotePath) {
-        const sftp = await this.sftp();
+        const sftp = await this.files();
         const p = await this.absolute(remotePath);
+        if (!sftp)
+            return this.overExec('resolving', remotePath, () => realpathOverExec(this.execFiles, p));
         try {
             return await call((cb) => sftp.realpath(p, cb));
         }
@@ -42984,8 +44896,10 @@ class SshConnection {
         }
     }
     async fileExists(remotePath) {
-        const sftp = await this.sftp();
+        const sftp = await this.files();
         const p = await this.absolute(remotePath);
+        if (!sftp)
+            return existsOverExec(this.execFiles, p);
         try {
             await call((cb) => sftp.stat(p, cb));
             return true;
@@ -42997,9 +44911,11 @@ class SshConnection {
         }
     }
     async mkdirp(remotePath) {
-        const sftp = await this.sftp();
+        const sftp = await this.files();
         const target = await this.absolute(remotePath);
         this.debug(`mkdir -p ${target}`);
+        if (!sftp)
+            return this.overExec('creating directory', target, () => mkdirpOverExec(this.execFiles, target));
         let dir = '/';
         for (const part of target.split('/').filter(Boolean)) {
             dir = external_node_path_namespaceObject.posix.join(dir, part);
@@ -43019,11 +44935,13 @@ class SshConnection {
         }
     }
     async uploadFile(content, remotePath, mode = 0o644) {
-        const sftp = await this.sftp();
+        const sftp = await this.files();
         const target = await this.absolute(remotePath);
         const tmp = external_node_path_namespaceObject.posix.join(external_node_path_namespaceObject.posix.dirname(target), `.${external_node_path_namespaceObject.posix.basename(target)}.nokube-${(0,external_node_crypto_namespaceObject.randomBytes)(6).toString('hex')}.tmp`);
         const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
-        this.debug(`upload ${data.length} bytes to ${target} (mode ${mode.toString(8)})`);
+        this.debug(`upload ${data.length} bytes to ${target} (mode ${mode.toString(8)})${sftp ? '' : ' over exec'}`);
+        if (!sftp)
+            return this.overExec('uploading', target, () => uploadOverExec(this.execFiles, data, tmp, target, mode));
         try {
             await call((cb) => sftp.writeFile(tmp, data, { mode }, cb));
             await call((cb) => sftp.chmod(tmp, mode, cb)); // writeFile's mode is subject to umask
@@ -43047,6 +44965,27 @@ class SshConnection {
         if (await statOrUndefined(sftp, to))
             await call((cb) => sftp.unlink(to, cb));
         await call((cb) => sftp.rename(from, to, cb));
+    }
+    async readFile(remotePath) {
+        const sftp = await this.sftp();
+        const p = await this.absolute(remotePath);
+        try {
+            return await call((cb) => sftp.readFile(p, cb));
+        }
+        catch (err) {
+            throw this.sftpError('reading', p, err, 'does the file exist, and may the login user read it?');
+        }
+    }
+    forwardOut(host, port) {
+        this.checkOpen();
+        return new Promise((resolve, reject) => {
+            this.client.forwardOut('127.0.0.1', 0, host, port, (err, stream) => {
+                if (!err)
+                    return resolve(stream);
+                reject(this.lost ??
+                    this.error('exec', `node ${this.node.name} cannot open a connection to ${hostPort(host, port)}: ${err.message}`, `is something listening on ${hostPort(host, port)} there, and does sshd allow TCP forwarding (AllowTcpForwarding)?`, err));
+            });
+        });
     }
     close() {
         if (this.closed)
@@ -43101,10 +45040,141 @@ function truncate(s, max) {
     return s.length <= max ? s : `${s.slice(0, max)}… (${s.length - max} more chars)`;
 }
 
+;// CONCATENATED MODULE: ./src/ssh/jump.ts
+
+
+
+
+/** `[user@]host[:port]` as OpenSSH writes it (port only when not 22, brackets around IPv6 then). */
+function hopText(hop) {
+    const at = hop.port === 22 ? hop.host : hostPort(hop.host, hop.port);
+    return `${hop.user ? `${hop.user}@` : ''}${at}`;
+}
+function hopTarget(hop) {
+    return { name: hopText(hop), host: hop.host, sshPort: hop.port, users: [], label: `jump host ${hopText(hop)}` };
+}
+class JumpHosts {
+    hops = new Map();
+    open = [];
+    /** A stream to `to` through every hop of `chain` (hops opened once, then reused). */
+    async tunnel(chain, to, opts, ctx) {
+        const last = await this.hop(chain, chain.length - 1, opts, ctx);
+        return forward(last, chain[chain.length - 1], to, opts);
+    }
+    hop(chain, i, opts, ctx) {
+        const key = chain
+            .slice(0, i + 1)
+            .map((h) => hopText(h))
+            .join(',');
+        let pending = this.hops.get(key);
+        if (pending)
+            return pending;
+        // A hop's name may be a Host of the ssh config (its HostName, Port, User, keys).
+        const { target, opts: configured } = applyHostSettings(hopTarget(chain[i]), opts);
+        const tunnel = i === 0 ? undefined : async () => forward(await this.hop(chain, i - 1, opts, ctx), chain[i - 1], target, opts);
+        // The user the hop names, else its ssh config User, else the run's default user.
+        const hopOpts = { ...configured, defaultUser: chain[i].user ?? configured.defaultUser };
+        pending = loginAny(target, hopOpts, ctx, tunnel).then((session) => {
+            const client = session.client;
+            ctx.reporter.debug(`[${target.name}] jump host ready (logged in as ${session.user})`);
+            client.on('error', (err) => ctx.reporter.debug(`[${target.name}] jump host connection: ${err.message}`));
+            client.on('close', () => {
+                if (this.hops.get(key) === pending)
+                    this.hops.delete(key);
+            });
+            this.open.push(client);
+            return client;
+        });
+        // A hop that cannot be reached fails every node behind it with the same error, tried once.
+        this.hops.set(key, pending);
+        return pending;
+    }
+    close() {
+        // Last hop first: the inner connections run through the outer ones.
+        for (const client of this.open.reverse())
+            client.end();
+        this.open.length = 0;
+        this.hops.clear();
+    }
+}
+/** Asks `through` (logged in to `hop`) for a TCP stream to `to` (a direct-tcpip channel). */
+function forward(through, hop, to, opts) {
+    const via = `jump host ${hopText(hop)}`;
+    const dest = `${describeTarget(to)} (${hostPort(to.host, to.sshPort)})`;
+    const error = (message, kind, hint, cause) => new SshError(message, {
+        kind,
+        node: hopText(hop),
+        host: hop.host,
+        port: hop.port,
+        hint,
+        ...(cause !== undefined ? { cause } : {}),
+    });
+    return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(error(`${via} did not open a connection to ${dest} within ${opts.connectTimeoutSec} s`, 'timeout', `check that ${to.host} port ${to.sshPort} is reachable from the jump host (ssh -J ${hopText(hop)} -p ${to.sshPort} USER@${to.host})`)), Math.max(1, opts.connectTimeoutSec) * 1000);
+        try {
+            through.forwardOut('127.0.0.1', 0, to.host, to.sshPort, (err, stream) => {
+                clearTimeout(timer);
+                if (!err)
+                    return resolve(stream);
+                const reason = err.reason;
+                // SSH_OPEN_ADMINISTRATIVELY_PROHIBITED (1): sshd's AllowTcpForwarding no / PermitOpen.
+                if (reason === 1 || /prohibited/i.test(err.message)) {
+                    return reject(error(`${via} refuses to forward connections (needed to reach ${dest}): ${err.message}`, 'config', `allow TCP forwarding on the jump host for this user (AllowTcpForwarding yes, PermitOpen covering ${hostPort(to.host, to.sshPort)} in its sshd_config), or use a jump host that allows it`, err));
+                }
+                reject(error(`${via} could not connect to ${dest}: ${err.message}`, 'unreachable', `the address must be the one the jump host reaches it at: try ssh -J ${hopText(hop)} -p ${to.sshPort} USER@${to.host}`, err));
+            });
+        }
+        catch (err) {
+            clearTimeout(timer);
+            reject(error(`${via} is no longer connected (reaching ${dest}): ${err.message}`, 'unreachable', 'run again', err));
+        }
+    });
+}
+
+;// CONCATENATED MODULE: ./src/ssh/throttle.ts
+// sshd's MaxStartups (default 10:30:100) drops new connections while too many logins are still in
+// progress: at random from 10, all of them from 100. A fan-out over many nodes behind one sshd (a
+// bastion, a port-forwarding gateway, several nodes on one host) hits it. Such a drop comes before
+// the SSH banner, so it is told apart from a real failure, and retried after a short random backoff
+// instead of failing the node (or waiting for a long timeout).
+/** True for a connection closed or reset by the server before the SSH handshake finished. */
+function isThrottleRefusal(err) {
+    const e = err;
+    if (e?.kind !== 'unreachable')
+        return false;
+    const text = `${e.message ?? ''} ${e.cause?.message ?? ''}`;
+    return e.cause?.code === 'ECONNRESET' || /before the SSH handshake|before handshake/i.test(text);
+}
+const FIRST_BACKOFF_MS = 50;
+const MAX_BACKOFF_MS = 1000;
+/** Runs `work`; while it fails with a throttle refusal and the budget lasts, tries again after a backoff. */
+async function retryThrottled(work, opts) {
+    const sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    const tries = opts.tries ?? 10;
+    const started = Date.now();
+    for (let attempt = 1;; attempt++) {
+        try {
+            return await work();
+        }
+        catch (err) {
+            // random in [0.5, 1.5) × an exponential step: refused clients do not come back all at once
+            const wait = Math.min(MAX_BACKOFF_MS, FIRST_BACKOFF_MS * 2 ** (attempt - 1)) * (0.5 + Math.random());
+            if (!isThrottleRefusal(err) || attempt >= tries || Date.now() - started + wait > opts.budgetMs)
+                throw err;
+            opts.debug?.(`refused before the handshake (sshd MaxStartups?): try ${attempt + 1} in ${Math.round(wait)} ms`);
+            await sleep(wait);
+        }
+    }
+}
+
 ;// CONCATENATED MODULE: ./src/ssh/connect.ts
 // Opening the one connection a run keeps to a node: verify the host key, then log in as each of
 // the node's users in turn (OpenSSH refuses a change of user within one connection, so each user
 // gets a fresh connection) until one is let in.
+
+
+
+
 
 
 
@@ -43116,80 +45186,165 @@ const KEEPALIVE_MS = 10_000;
  * fail delay, fake auth for unknown users), and that is an auth answer, not a dead host.
  */
 const AUTH_STEP_MS = 10_000;
-/** True when NOKUBE_DEBUG (or the runner's debug mode) asks for SSH negotiation detail. */
-function sshDebugEnabled(env) {
-    const on = (v) => ['1', 'true', 'yes', 'on'].includes((v ?? '').toLowerCase());
-    return on(env.NOKUBE_DEBUG) || on(env.RUNNER_DEBUG);
+async function connectNode(spec, runOpts, ctx) {
+    // The node's own proxy_jump, else its ssh config entry's ProxyJump, else the run's --proxy-jump.
+    const { target: node, opts, proxyJump } = applyHostSettings(spec, runOpts);
+    const chain = spec.proxyJump ?? proxyJump ?? opts.proxyJump ?? [];
+    const jumps = chain.length ? (ctx.jumps ?? new JumpHosts()) : undefined;
+    const tunnel = jumps ? () => jumps.tunnel(chain, node, opts, ctx) : undefined;
+    const session = await loginAny(node, opts, ctx, tunnel);
+    return new SshConnection(session.client, {
+        node,
+        user: session.user,
+        authMethod: session.authMethod,
+        methodsTried: session.methodsTried,
+        hostKey: session.hostKey,
+        reporter: ctx.reporter,
+    });
 }
-async function connectNode(node, opts, ctx) {
-    const logins = await planLogins(node, opts, ctx);
-    const hostKey = hostKeyCheck(node, opts, ctx.reporter);
+/**
+ * Logs in to a node or a jump host: each of its users in turn. `tunnel` opens the stream to reach
+ * it through its jump hosts (called once per connection attempt); without it, a direct TCP connect.
+ */
+async function loginAny(target, opts, ctx, tunnel) {
+    const logins = await planLogins(target, opts, ctx);
+    const hostKey = hostKeyCheck(target, opts, ctx.reporter);
     const tried = [];
     const extra = [];
     for (const plan of logins.plans) {
         let attempt = {};
         let refused;
         do {
-            attempt = await login(node, plan, hostKey, opts, ctx, tried, refused);
+            const before = refused;
+            attempt = await retryThrottled(async () => login({ target, plan, hostKey, opts, ctx, tried, refusedBefore: before, sock: await tunnel?.() }), {
+                budgetMs: Math.max(1, opts.connectTimeoutSec) * 1000,
+                debug: (m) => ctx.reporter.debug(`[${target.name}] ${m}`),
+            });
             refused = attempt.refused;
         } while (attempt.retry);
-        if (attempt.connection)
-            return attempt.connection;
+        if (attempt.session)
+            return attempt.session;
         if (attempt.note)
             extra.push(attempt.note);
     }
-    throw authFailure(node, logins, tried, extra);
+    throw authFailure(target, logins, tried, extra);
 }
-/** One connection as one user: resolves with the connection, or with no connection when refused. */
-function login(node, plan, hostKey, opts, ctx, tried, 
-/** Set when this is a retry after a fingerprint pin did not match the key first presented. */
-refusedBefore) {
-    const { host, sshPort: port } = node;
+/** The small error classifier: an ssh2 error, or a close (`err` undefined), to an outcome. */
+function classify(req, state, err) {
+    const { target, plan, hostKey, opts } = req;
+    const { host, sshPort: port } = target;
     const hp = hostPort(host, port);
-    const debug = (m) => ctx.reporter.debug(`[${node.name}] ${m}`);
+    const who = describeTarget(target);
+    const error = (message, kind, hint, extra = {}) => new SshError(message, { kind, node: target.name, host, port, user: plan.user, hint, ...extra });
+    if (hostKey.failure) {
+        return hostKey.retryOtherKeyType
+            ? { kind: 'retry', refused: hostKey.failure }
+            : { kind: 'fail', error: hostKey.failure };
+    }
+    if (err === undefined) {
+        if (state.authStarted)
+            return { kind: 'refused', note: `${hp} closed the connection while logging in as ${plan.user}` };
+        return {
+            kind: 'fail',
+            error: error(`${who} (${hp}) closed the connection before the SSH handshake finished`, 'unreachable', transportHint('ECONNRESET', host, port)),
+        };
+    }
+    // Asked for the key types not seen yet and the host has none: the pin matched nothing.
+    if (req.refusedBefore && err.level === 'handshake')
+        return { kind: 'fail', error: req.refusedBefore };
+    if (err.level === 'agent') {
+        state.agentProblem = `ssh-agent (${opts.agentSocket ?? 'socket'}) could not be used: ${err.message}`;
+        return { kind: 'go-on' };
+    }
+    if (err.level === 'client-authentication')
+        return { kind: 'refused', note: state.agentProblem };
+    if (err.level === 'client-timeout') {
+        const message = state.authStarted
+            ? `${who} (${hp}) did not answer the login as ${plan.user} in time`
+            : `no SSH handshake with ${who} (${hp}) within ${opts.connectTimeoutSec} s`;
+        return {
+            kind: 'fail',
+            error: error(message, 'timeout', transportHint('timeout', host, port), {
+                methodsTried: [...req.tried],
+                cause: err,
+            }),
+        };
+    }
+    // sshd dropped us mid-login (MaxAuthTries, PAM, ...): this user is out, try the next one.
+    if (state.authStarted)
+        return { kind: 'refused', note: `${hp} closed the connection while logging in as ${plan.user} (${err.message})` };
+    const code = err.code ?? (err.level === 'client-dns' ? 'ENOTFOUND' : undefined);
+    return {
+        kind: 'fail',
+        error: error(`cannot reach ${who} at ${hp}: ${err.message}`, code === 'ETIMEDOUT' ? 'timeout' : 'unreachable', transportHint(code, host, port), { cause: err }),
+    };
+}
+/** One connection as one user: resolves with the session, or with no session when refused. */
+function login(req) {
+    const { target, plan, hostKey, opts, ctx } = req;
+    const { host, sshPort: port } = target;
+    const hp = hostPort(host, port);
+    const who = describeTarget(target);
+    const debug = (m) => ctx.reporter.debug(`[${target.name}] ${m}`);
     const client = new (lib_default()).Client();
+    const state = { authStarted: false };
     let current;
-    let authStarted = false;
-    let agentProblem;
     hostKey.failure = undefined;
     hostKey.retryOtherKeyType = false;
+    const timeoutError = () => new SshError(`no SSH handshake with ${who} (${hp}) within ${opts.connectTimeoutSec} s`, {
+        kind: 'timeout',
+        node: target.name,
+        host,
+        port,
+        user: plan.user,
+        hint: transportHint('timeout', host, port),
+    });
     return new Promise((resolve, reject) => {
         let done = false;
-        const settle = (fn) => {
+        const settle = (attempt) => {
             if (done)
                 return;
             done = true;
             clearTimeout(handshakeTimer);
             ctx.signal?.removeEventListener('abort', onAbort);
-            fn();
+            if (attempt instanceof SshError) {
+                client.end();
+                reject(attempt);
+            }
+            else {
+                if (!attempt.session)
+                    client.end();
+                resolve(attempt);
+            }
         };
-        const fail = (err) => settle(() => {
-            client.end();
-            reject(err);
-        });
-        const onAbort = () => fail(new SshError(`connecting to node ${node.name} (${hp}) was aborted`, {
+        const onAbort = () => settle(new SshError(`connecting to ${who} (${hp}) was aborted`, {
             kind: 'timeout',
-            node: node.name,
+            node: target.name,
             host,
             port,
             user: plan.user,
             hint: 'the run was cancelled or its deadline passed',
         }));
         // connectTimeoutSec bounds TCP connect + key exchange; the login after it has its own budget.
-        const handshakeTimer = setTimeout(() => fail(new SshError(`no SSH handshake with node ${node.name} (${hp}) within ${opts.connectTimeoutSec} s`, {
-            kind: 'timeout',
-            node: node.name,
-            host,
-            port,
-            user: plan.user,
-            hint: transportHint('timeout', host, port),
-        })), Math.max(1, opts.connectTimeoutSec) * 1000);
+        const handshakeTimer = setTimeout(() => settle(timeoutError()), Math.max(1, opts.connectTimeoutSec) * 1000);
         if (ctx.signal?.aborted)
             return onAbort();
         ctx.signal?.addEventListener('abort', onAbort, { once: true });
+        const apply = (outcome) => {
+            switch (outcome.kind) {
+                case 'go-on':
+                    return;
+                case 'refused':
+                    return settle(outcome.note ? { note: outcome.note } : {});
+                case 'retry':
+                    return settle({ retry: true, refused: outcome.refused });
+                case 'fail':
+                    return settle(outcome.error);
+            }
+        };
         let next = 0;
         const authHandler = (methodsLeft, _partial, cb) => {
-            authStarted = true;
+            state.authStarted = true;
             clearTimeout(handshakeTimer);
             if (current)
                 debug(`${current.describe} as ${plan.user}: refused`);
@@ -43197,11 +45352,11 @@ refusedBefore) {
                 const step = plan.steps[next++];
                 const method = protocolMethod(step);
                 if (methodsLeft && !methodsLeft.includes(method)) {
-                    tried.push(`${step.describe} as ${plan.user} (server does not accept ${method})`);
+                    req.tried.push(`${step.describe} as ${plan.user} (server does not accept ${method})`);
                     continue;
                 }
                 current = step;
-                tried.push(`${step.describe} as ${plan.user}`);
+                req.tried.push(`${step.describe} as ${plan.user}`);
                 debug(`trying ${step.describe} as ${plan.user}`);
                 return cb(toSsh2(step, plan.user));
             }
@@ -43218,108 +45373,41 @@ refusedBefore) {
             hostVerifier: (key) => hostKey.verify(key),
             authHandler: authHandler,
         };
+        if (req.sock)
+            config.sock = req.sock;
         if (hostKey.serverHostKey)
             config.algorithms = { serverHostKey: hostKey.serverHostKey };
-        if (sshDebugEnabled(ctx.env))
+        if (opts.protocolDebug)
             config.debug = (m) => debug(`ssh: ${m}`);
-        client.once('ready', () => settle(() => {
+        client.once('ready', () => {
             client.removeAllListeners('error');
             debug(`logged in to ${hp} as ${plan.user} with ${current?.describe}`);
-            resolve({
-                connection: new SshConnection(client, {
-                    node,
+            settle({
+                session: {
+                    client,
                     user: plan.user,
                     authMethod: current?.describe ?? 'none',
-                    methodsTried: [...tried],
+                    methodsTried: [...req.tried],
                     hostKey: hostKey.accepted,
-                    reporter: ctx.reporter,
-                }),
+                },
             });
-        }));
-        const hostKeyRefused = () => {
-            if (!hostKey.retryOtherKeyType)
-                return fail(hostKey.failure);
-            const refused = hostKey.failure;
-            settle(() => {
-                client.end();
-                resolve({ retry: true, refused });
-            });
-        };
+        });
         client.on('error', (err) => {
             debug(`connection error (${err.level ?? 'unknown'}): ${err.message}`);
-            if (hostKey.failure)
-                return hostKeyRefused();
-            // Asked for the key types not seen yet and the host has none: the pin matched nothing.
-            if (refusedBefore && err.level === 'handshake')
-                return fail(refusedBefore);
-            if (err.level === 'agent') {
-                // ssh2 goes on with the next method by itself; keep why the agent did not help.
-                agentProblem = `ssh-agent (${opts.agentSocket ?? 'socket'}) could not be used: ${err.message}`;
-                return;
-            }
-            if (err.level === 'client-authentication') {
-                return settle(() => {
-                    client.end();
-                    resolve(agentProblem ? { note: agentProblem } : {});
-                });
-            }
-            if (err.level === 'client-timeout') {
-                return fail(new SshError(authStarted
-                    ? `node ${node.name} (${hp}) did not answer the login as ${plan.user} in time`
-                    : `no SSH handshake with node ${node.name} (${hp}) within ${opts.connectTimeoutSec} s`, {
-                    kind: 'timeout',
-                    node: node.name,
-                    host,
-                    port,
-                    user: plan.user,
-                    methodsTried: [...tried],
-                    hint: transportHint('timeout', host, port),
-                    cause: err,
-                }));
-            }
-            if (authStarted) {
-                // sshd dropped us mid-login (MaxAuthTries, PAM, ...): this user is out, try the next one.
-                return settle(() => {
-                    client.end();
-                    resolve({ note: `${hp} closed the connection while logging in as ${plan.user} (${err.message})` });
-                });
-            }
-            const code = err.code ?? (err.level === 'client-dns' ? 'ENOTFOUND' : undefined);
-            const timeout = code === 'ETIMEDOUT';
-            fail(new SshError(`cannot reach node ${node.name} at ${hp}: ${err.message}`, {
-                kind: timeout ? 'timeout' : 'unreachable',
-                node: node.name,
-                host,
-                port,
-                user: plan.user,
-                hint: transportHint(code, host, port),
-                cause: err,
-            }));
+            apply(classify(req, state, err));
         });
         client.on('close', () => {
-            if (done)
-                return;
-            if (hostKey.failure)
-                return hostKeyRefused();
-            if (authStarted)
-                return settle(() => resolve({ note: `${hp} closed the connection while logging in as ${plan.user}` }));
-            fail(new SshError(`node ${node.name} (${hp}) closed the connection before the SSH handshake finished`, {
-                kind: 'unreachable',
-                node: node.name,
-                host,
-                port,
-                user: plan.user,
-                hint: transportHint('ECONNRESET', host, port),
-            }));
+            if (!done)
+                apply(classify(req, state, undefined));
         });
-        debug(`connecting to ${hp} as ${plan.user}`);
+        debug(`connecting to ${hp} as ${plan.user}${req.sock ? ' through its jump host' : ''}`);
         try {
             client.connect(config);
         }
         catch (err) {
-            fail(new SshError(`cannot connect to node ${node.name} (${hp}): ${err.message}`, {
+            settle(new SshError(`cannot connect to ${who} (${hp}): ${err.message}`, {
                 kind: 'config',
-                node: node.name,
+                node: target.name,
                 host,
                 port,
                 user: plan.user,
@@ -43340,31 +45428,6 @@ function toSsh2(step, username) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/ssh/pool.ts
-// Bounded parallelism: work on at most `limit` nodes at once (the `concurrency` input).
-/**
- * Runs `fn` over `items` with at most `limit` calls in flight. Never rejects: every item settles, and
- * the result keeps the order of `items` (`fulfilled` with the value or `rejected` with the error).
- */
-async function mapLimit(items, limit, fn) {
-    const results = new Array(items.length);
-    const width = Math.max(1, Math.min(Number.isFinite(limit) ? Math.floor(limit) : items.length, items.length));
-    let next = 0;
-    async function worker() {
-        while (next < items.length) {
-            const i = next++;
-            try {
-                results[i] = { status: 'fulfilled', value: await fn(items[i], i) };
-            }
-            catch (reason) {
-                results[i] = { status: 'rejected', reason };
-            }
-        }
-    }
-    await Promise.all(Array.from({ length: items.length === 0 ? 0 : width }, worker));
-    return results;
-}
-
 ;// CONCATENATED MODULE: ./src/ssh/index.ts
 // SSH to the nodes: connect (host key verification, auth selection), run commands, move files.
 
@@ -43374,117 +45437,40 @@ async function mapLimit(items, limit, fn) {
 
 
 
-;// CONCATENATED MODULE: external "node:dns/promises"
-const promises_namespaceObject = require("node:dns/promises");
-;// CONCATENATED MODULE: ./src/ssh/quote.ts
-// POSIX shell quoting. Every value that comes from the config or the user goes through here before it
-// reaches a command line: nothing is spliced into a shell line unquoted (SPEC section 7).
-const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
-/** Quotes one argument for a POSIX shell: `it's` → `'it'\''s'`. Plain words stay readable. */
-function shellQuote(arg) {
-    if (arg.includes('\0'))
-        throw new Error('shellQuote: argument contains a NUL byte');
-    if (SAFE.test(arg))
-        return arg;
-    return `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-/** Quotes each argument and joins them with spaces: a command line from argv. */
-function shellJoin(argv) {
-    return argv.map(shellQuote).join(' ');
-}
-
-;// CONCATENATED MODULE: ./src/remote/client.ts
-// A typed client of remote_lib's JSON verbs over one node's SSH connection.
-// The library is uploaded once per content hash; a call is one SSH exec in the common case.
-
-
-
-
-/** Exit code the bootstrap line uses to say "library not uploaded yet". */
-const MISSING_LIB = 97;
-function loadRemoteLib(dir) {
-    const content = (0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(dir, 'nokube_remote.py'), 'utf8');
-    return { content, hash: (0,external_node_crypto_namespaceObject.createHash)('sha256').update(content).digest('hex').slice(0, 12) };
-}
-class RemoteError extends Error {
-    hint;
-    stderr;
-    constructor(message, hint, stderr) {
-        super(message);
-        this.hint = hint;
-        this.stderr = stderr;
-        this.name = 'RemoteError';
+;// CONCATENATED MODULE: ./src/engine/timeline.ts
+class TimelineRecorder {
+    origin;
+    rows = new Map();
+    constructor(origin = Date.now()) {
+        this.origin = origin;
     }
-}
-class RemoteLib {
-    shell;
-    lib;
-    opts;
-    uploaded = false;
-    constructor(shell, lib, opts) {
-        this.shell = shell;
-        this.lib = lib;
-        this.opts = opts;
-    }
-    get fileName() {
-        return `nokube_remote.${this.lib.hash}.py`;
-    }
-    /** The library's path as a shell word: `$HOME` stays expandable for the default storage. */
-    remotePathWord() {
-        const rel = `lib/${this.fileName}`;
-        if (this.opts.storage)
-            return shellQuote(`${this.opts.storage}/${rel}`);
-        return `"$HOME"/${shellQuote(`.nokube/${this.opts.cluster}/${rel}`)}`;
-    }
-    async upload() {
-        const base = this.opts.storage ?? `${await this.shell.realpath('.')}/.nokube/${this.opts.cluster}`;
-        await this.shell.mkdirp(`${base}/lib`);
-        await this.shell.uploadFile(this.lib.content, `${base}/lib/${this.fileName}`, 0o644);
-        this.uploaded = true;
-    }
-    async call(verb, input) {
-        const python = this.opts.python ?? 'python3';
-        const line = `f=${this.remotePathWord()}; [ -f "$f" ] || exit ${MISSING_LIB}; exec ${shellQuote(python)} "$f" ${verb}`;
-        const stdin = JSON.stringify({ cluster: this.opts.cluster, storage: this.opts.storage ?? null, ...input });
-        this.opts.debug?.(`remote: ${verb} (${line})`);
-        let res = await this.shell.exec(line, { stdin, timeoutMs: this.opts.timeoutMs });
-        if (res.code === MISSING_LIB && !this.uploaded) {
-            this.opts.debug?.(`remote: uploading ${this.fileName}`);
-            await this.upload();
-            res = await this.shell.exec(line, { stdin, timeoutMs: this.opts.timeoutMs });
+    /** Records that `node` spent [t0, t1] (epoch ms) in `phase`. */
+    span(node, phase, t0, t1 = Date.now()) {
+        let row = this.rows.get(node);
+        if (!row) {
+            row = { node, spans: [] };
+            this.rows.set(node, row);
         }
-        if (res.stderr.trim())
-            this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
-        if (res.code === 127) {
-            throw new RemoteError(`the interpreter "${python}" was not found on the node`, 'install Python 3.8+ on the node, or set ray_spec.python to its path', res.stderr);
-        }
-        let answer;
+        row.spans.push({ phase, startMs: Math.max(0, t0 - this.origin), endMs: Math.max(0, t1 - this.origin) });
+    }
+    /** Runs `work` as one span of `node` in `phase` (also when it throws). */
+    async time(node, phase, work) {
+        const t0 = Date.now();
         try {
-            answer = JSON.parse(res.stdout);
+            return await work();
         }
-        catch {
-            const tail = res.stderr.trim().split('\n').slice(-5).join('\n');
-            throw new RemoteError(`remote_lib ${verb} failed (exit ${res.code ?? res.signal})${tail ? `: ${tail}` : ''}`, 'run with NOKUBE_DEBUG=1 to see the remote command and its output', res.stderr);
+        finally {
+            this.span(node, phase, t0);
         }
-        return answer;
     }
-    probe(input) {
-        return this.call('probe', input);
+    /** `node` was first seen alive at `t`: its `alive` span runs from the end of its last span. */
+    alive(node, t = Date.now()) {
+        const last = this.rows.get(node)?.spans.reduce((m, s) => Math.max(m, s.endMs), 0) ?? t - this.origin;
+        this.span(node, 'alive', this.origin + last, t);
     }
-    start(input) {
-        return this.call('start', input);
-    }
-    status(input) {
-        return this.call('status', input);
-    }
-    stop(input = {}) {
-        return this.call('stop', input);
-    }
-    lock(input) {
-        return this.call('lock', input);
-    }
-    unlock(input) {
-        return this.call('unlock', input);
+    /** Rows in the order of `order` (the config's nodes); nodes never seen are left out. */
+    result(order) {
+        return order.map((n) => this.rows.get(n)).filter((r) => !!r);
     }
 }
 
@@ -43495,11 +45481,17 @@ class RemoteLib {
 
 
 
+
+
 class ClusterSession {
     cluster;
     options;
     handles = new Map();
+    /** Per node, when each phase ran (RunResult.timeline). */
+    timeline = new TimelineRecorder();
     libSource;
+    /** Jump host connections, one per hop, shared by every node behind it. */
+    jumps = new JumpHosts();
     constructor(cluster, options) {
         this.cluster = cluster;
         this.options = options;
@@ -43526,28 +45518,54 @@ class ClusterSession {
                 return;
             const t0 = Date.now();
             try {
-                h.conn = await connectNode(node, ssh, { env, reporter });
-                h.ip = await addressOf(node.host);
+                h.conn = await connectNode(node, ssh, { env, reporter, jumps: this.jumps });
+                h.ip = await addressOf(h.conn.host); // after ~/.ssh/config's HostName
                 h.lib = new RemoteLib(h.conn, this.libSource, {
                     cluster: this.cluster.clusterName,
                     storage: node.storage.path,
                     python: this.cluster.python,
                     timeoutMs: this.options.timeoutSec * 1000,
+                    rayVenv: this.cluster.install ? this.cluster.rayVersion : undefined,
                     debug: (m) => reporter.debug(`[${node.name}] ${m}`),
+                    timed: (what, a, b) => {
+                        const phase = this.phaseOf(what);
+                        if (phase)
+                            this.timeline.span(node.name, phase, a, b);
+                    },
                 });
                 h.connectMs = Date.now() - t0;
+                this.timeline.span(node.name, 'connect', t0);
                 reporter.node(node.name, `connected as ${h.conn.user}`, h.connectMs);
             }
             catch (err) {
                 h.error = nodeError(node, err);
+                this.timeline.span(node.name, 'connect', t0);
                 reporter.node(node.name, `cannot connect: ${h.error.message}`, Date.now() - t0);
             }
         });
         return nodes.map((n) => this.handle(n));
     }
+    /** The timeline phase of a remote_lib call; the head's status polls while starting are `alive`, drawn apart. */
+    phaseOf(what) {
+        const command = 'command' in this.options ? this.options.command : undefined;
+        if (what === 'probe')
+            return command === 'plan' ? 'inspect' : 'preflight';
+        if (what === 'status')
+            return command === 'status' ? 'status' : undefined;
+        if (what === 'upload' || what === 'start' || what === 'stop')
+            return what;
+        return undefined; // lock, unlock
+    }
+    /** Fills in the address a node is reached at, without connecting it (RAY_ADDRESS for others). */
+    async resolve(node) {
+        const h = this.handle(node);
+        if (!h.conn)
+            h.ip = await addressOf(node.host);
+    }
     close() {
         for (const h of this.handles.values())
             h.conn?.close();
+        this.jumps.close();
     }
 }
 async function addressOf(host) {
@@ -43642,6 +45660,7 @@ function liveNodes(cluster, session, probed) {
             reachable: true,
             running: p.running,
             applied: p.applied,
+            rayVersion: p.running_ray_version ?? undefined,
             // A node without its raylet is gone, even while the head's view has not noticed yet.
             alive: p.raylet === false ? false : probed.headView?.cluster ? !!seen?.some((v) => v.alive) : undefined,
         });
@@ -43660,10 +45679,14 @@ function recordedMembers(session, probed) {
 
 
 
-/** Whether a live look is possible at all: some key, agent or password to log in with. */
+
+/** Whether a live look is possible at all: some key, agent or password (its variables set) to log in with. */
 function hasCredentials(cluster, options) {
-    const { ssh } = options;
-    return ssh.identities.length > 0 || !!ssh.agentSocket || cluster.nodes.some((n) => n.users.some((u) => u.password));
+    const { ssh, env } = options;
+    const usable = (password) => findCredentialRefs(password).every((name) => !!env[name]);
+    return (ssh.identities.length > 0 ||
+        !!ssh.agentSocket ||
+        cluster.nodes.some((n) => n.users.some((u) => u.password !== undefined && usable(u.password))));
 }
 function previousConfig(options, result) {
     if (options.previousConfigText === undefined)
@@ -43688,7 +45711,8 @@ async function planCluster(session, result, clock) {
             ? recorded
             : (previous?.nodes.map((n) => ({ name: n.name, role: n.role, ssh_url: n.sshUrl })) ?? []);
         const live = liveNodes(cluster, session, probed);
-        result.plan = livePlan(cluster, wantedSpecs(session), live, members);
+        const unknown = new Map(handles.filter((h) => h.error).map((h) => [h.node.name, h.error.message]));
+        result.plan = withUnknownLiveState(livePlan(cluster, wantedSpecs(session), live, members), offlinePlan(cluster, previous), unknown, cluster);
         for (const h of handles) {
             if (h.error)
                 result.warnings.push(`${h.node.name}: live state unknown (${h.error.message})`);
@@ -43705,6 +45729,7 @@ async function planCluster(session, result, clock) {
         }
     }
     result.changes = countChanges(result.plan);
+    result.disruption = clusterDisruption(result.plan, cluster.rollout, cluster.workers.length);
 }
 
 ;// CONCATENATED MODULE: ./src/engine/result.ts
@@ -43770,14 +45795,9 @@ function fail(result, error) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/health.ts
+// Turns what each node reported into per-node states and one cluster status (pure).
 
-/** Ray's name for each configured resource; memory sizes may be rounded by Ray, counts may not. */
-const RESOURCE_KEYS = [
-    { key: 'numCpus', ray: 'CPU', sized: false },
-    { key: 'numGpus', ray: 'GPU', sized: false },
-    { key: 'memory', ray: 'memory', sized: true },
-    { key: 'objectStoreMemory', ray: 'object_store_memory', sized: true },
-];
+
 /** Configured resources that the head's view shows with another value. */
 function resourceMismatches(node, seen) {
     const out = [];
@@ -43787,10 +45807,11 @@ function resourceMismatches(node, seen) {
         if (!same)
             out.push(`${name} ${got} (configured ${want})`);
     };
-    for (const { key, ray, sized } of RESOURCE_KEYS) {
-        const want = node.ray[key];
-        if (typeof want === 'number' && !(want === 0 && seen[ray] === undefined))
-            check(ray, want, sized);
+    // Ray's name for each configured resource; memory sizes may be rounded by Ray, counts may not.
+    for (const { model, resource, sized } of RESOURCE_RAY_KEYS) {
+        const want = node.ray[model];
+        if (typeof want === 'number' && !(want === 0 && seen[resource] === undefined))
+            check(resource, want, !!sized);
     }
     for (const [name, want] of Object.entries(node.ray.resources ?? {}))
         check(name, want, false);
@@ -43903,8 +45924,114 @@ function summarize(cluster, nodes, problems) {
     return { status, nodes, alive, expected: cluster.nodes.length, problems };
 }
 
+;// CONCATENATED MODULE: ./src/engine/drain.ts
+
+
+/** Beyond the drain deadline: the `import ray` of the drain request and one last look at the tasks. */
+const DRAIN_CALL_SLACK_MS = 120_000;
+/**
+ * Drains `node` (up to ray_spec.rollout.drain_timeout seconds) and says so on the reporter.
+ * Never throws: a drain that cannot be done is a warning, and the node is stopped anyway.
+ */
+async function drainNode(session, node, view, warnings) {
+    const { cluster, options } = session;
+    const deadline = cluster.rollout.drainTimeoutSec;
+    const seen = findInView(view?.cluster ?? undefined, node.name);
+    const head = session.handle(cluster.head);
+    if (deadline === 0 || !seen?.alive || !head.lib)
+        return 'skipped';
+    const t0 = Date.now();
+    options.reporter.node(node.name, `draining (running tasks get up to ${deadline} s to finish)`);
+    try {
+        const answer = await head.lib.drain({
+            python: cluster.python ?? null,
+            node_id: seen.node_id,
+            deadline_sec: deadline,
+            dashboard_port: dashboardPort(cluster),
+            gcs_port: gcsPort(cluster.head),
+        }, deadline * 1000 + DRAIN_CALL_SLACK_MS);
+        if (!answer.ok || !answer.accepted)
+            throw new Error(answer.error ?? `Ray refused the drain: ${answer.message}`);
+        const waited = `${(answer.waited_ms / 1000).toFixed(1)} s`;
+        if (answer.drained) {
+            options.reporter.node(node.name, `drained after ${waited}`, Date.now() - t0);
+            return 'drained';
+        }
+        const tasks = answer.running_tasks ?? undefined;
+        const still = tasks === undefined ? 'tasks possibly' : `${tasks} task${tasks === 1 ? '' : 's'}`;
+        const message = `drain deadline reached (${deadline} s) with ${still} still running: stopping it`;
+        options.reporter.node(node.name, message, Date.now() - t0);
+        if (tasks !== 0)
+            warnings.push(`${node.name}: ${message} (raise ray_spec.rollout.drain_timeout to wait longer)`);
+        return 'deadline';
+    }
+    catch (err) {
+        const message = `could not be drained (${err.message.split('\n')[0]}): stopped without draining`;
+        options.reporter.node(node.name, message, Date.now() - t0);
+        warnings.push(`${node.name} ${message}`);
+        return 'failed';
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/install.ts
+
+
+/** pip on a loaded node fetching Ray's ~70 MB wheel and its dependencies. */
+const INSTALL_TIMEOUT_SEC = 1800;
+/** The nodes that need an install, by their probe: no Ray, or another version than ray_version. */
+function nodesToInstall(session, probes) {
+    const { cluster } = session;
+    if (!cluster.install || !cluster.rayVersion)
+        return [];
+    return cluster.nodes.filter((n) => {
+        const p = probes.get(n.name);
+        return p?.ok && (!p.ray || p.ray.version !== cluster.rayVersion);
+    });
+}
+/** Installs Ray on `nodes` in parallel; returns one error per node that failed (its old Ray untouched). */
+async function installRay(session, nodes) {
+    const { cluster, options } = session;
+    const install = cluster.install;
+    const version = cluster.rayVersion;
+    const errors = [];
+    const extras = install.extras.length ? `[${install.extras.join(',')}]` : '';
+    await mapLimit(nodes, options.concurrency, async (node) => {
+        const h = session.handle(node);
+        const t0 = Date.now();
+        options.reporter.node(node.name, `installing ray${extras}==${version} (pip, into a venv in its storage)`);
+        try {
+            const answer = await h.lib.install({
+                base_python: cluster.python ?? null,
+                ray_version: version,
+                extras: install.extras,
+                index_url: install.indexUrl ?? null,
+                find_links: install.findLinks ?? null,
+                timeout_sec: INSTALL_TIMEOUT_SEC,
+            }, (INSTALL_TIMEOUT_SEC + 60) * 1000);
+            if (!answer.ok) {
+                const tail = (answer.log_tail ?? '').trimEnd();
+                errors.push({
+                    node: node.name,
+                    host: node.sshUrl,
+                    message: `installing Ray ${version} failed: ${answer.error ?? 'unknown error'}; the node's previous Ray is left as it was\n  command: ${answer.command ?? '?'}${tail ? `\n  last lines of its output:\n${tail.replace(/^/gm, '    ')}` : ''}`,
+                    hint: answer.hint ?? 'check ray_spec.ray_version and ray_spec.install (index_url, find_links)',
+                });
+                options.reporter.node(node.name, `install failed: ${answer.error}`, Date.now() - t0);
+                return;
+            }
+            options.reporter.node(node.name, answer.installed ? `installed Ray ${version}` : `Ray ${version} already installed`, Date.now() - t0);
+        }
+        catch (err) {
+            const e = nodeError(node, err);
+            errors.push({ ...e, message: `installing Ray ${version} failed: ${e.message}` });
+            options.reporter.node(node.name, `install failed: ${e.message.split('\n')[0]}`, Date.now() - t0);
+        }
+    });
+    return errors;
+}
+
 ;// CONCATENATED MODULE: ./src/engine/preflight.ts
-const INSTALL_RAY = 'install Ray on the node: pip install "ray[default]" (or set ray_spec.python to the interpreter that has it)';
+const INSTALL_RAY = 'install Ray on the node: pip install "ray[default]" (or set ray_spec.python to the interpreter that has it, or ray_version and ray_spec.install to let nokube install it)';
 function preflightProblems(cluster, probes) {
     const problems = [];
     const headProbe = probes.get(cluster.head.name);
@@ -43938,7 +46065,7 @@ function preflightProblems(cluster, probes) {
             problems.push({
                 ...at,
                 message: `Ray ${p.ray.version} is installed, but ${source} has ${wantRay}: every node must run the same Ray version`,
-                hint: `pip install "ray[default]==${wantRay}" on ${node.name}`,
+                hint: `pip install "ray[default]==${wantRay}" on ${node.name} (or set ray_spec.install to let nokube install it)`,
             });
         }
         if (wantPython && node !== cluster.head && minor(p.python?.version) !== wantPython) {
@@ -43964,6 +46091,97 @@ function minor(version) {
     return version?.split('.').slice(0, 2).join('.');
 }
 
+;// CONCATENATED MODULE: ./src/engine/rollout.ts
+
+
+
+
+
+const POLL_MS = 200;
+/** As in start's wait: the dashboard alone first, `ray.nodes()` only when it stays silent. */
+const FALLBACK_AFTER_MS = 20_000;
+/**
+ * Drains and restarts `workers` batch by batch. `restart` runs one node's `ray start` (and reports
+ * its own failure). Returns the workers left untouched because the rollout stopped.
+ */
+async function rollWorkers(session, workers, firstView, restart, result) {
+    const { cluster, options } = session;
+    const { rollout } = cluster;
+    const size = batchSize(rollout, cluster.workers.length);
+    const all = batches(workers, size);
+    let failures = 0;
+    let view = firstView;
+    for (const [i, batch] of all.entries()) {
+        if (all.length > 1) {
+            options.reporter.info(`rolling restart, batch ${i + 1} of ${all.length}: ${batch.map((n) => n.name).join(', ')}`);
+        }
+        const restarted = [];
+        await Promise.all(batch.map(async (node) => {
+            await drainNode(session, node, view, result.warnings);
+            if (await restart(node))
+                restarted.push(node);
+            else
+                failures += 1;
+        }));
+        const late = await waitAlive(session, restarted, result);
+        failures += late;
+        if (failures > rollout.maxFailures) {
+            const untouched = all.slice(i + 1).flat();
+            if (untouched.length) {
+                fail(result, {
+                    message: `the rollout stopped after ${failures} failed worker${failures === 1 ? '' : 's'} (ray_spec.rollout.max_failures is ${rollout.maxFailures}): ${untouched.map((n) => n.name).join(', ')} left as they were`,
+                    hint: 'fix the failed workers (see their errors), then run start again to continue the rollout',
+                });
+            }
+            return untouched;
+        }
+        if (i + 1 < all.length)
+            view = await headStatus(session, session.handle(cluster.head)).catch(() => undefined);
+    }
+    return [];
+}
+/** Polls the head's view until every node is alive with its configured resources; returns how many were not. */
+async function waitAlive(session, nodes, result) {
+    const { cluster, options } = session;
+    if (!nodes.length)
+        return 0;
+    const head = session.handle(cluster.head);
+    const t0 = Date.now();
+    const deadline = t0 + options.timeoutSec * 1000;
+    const waiting = new Map(nodes.map((n) => [n.name, n]));
+    let last = '';
+    for (;;) {
+        const view = await headStatus(session, head, Date.now() - t0 > FALLBACK_AFTER_MS).catch((err) => {
+            options.reporter.debug(`head status failed: ${err.message}`);
+            return undefined;
+        });
+        for (const node of [...waiting.values()]) {
+            const seen = findInView(view?.cluster ?? undefined, node.name);
+            const mismatched = seen?.alive ? resourceMismatches(node, seen.resources) : ['not alive'];
+            if (!mismatched.length) {
+                waiting.delete(node.name);
+                options.reporter.node(node.name, "alive again in the head's view", Date.now() - t0);
+            }
+            else
+                last = mismatched.join(', ');
+        }
+        if (!waiting.size)
+            return 0;
+        if (Date.now() > deadline)
+            break;
+        await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+    for (const node of waiting.values()) {
+        fail(result, {
+            node: node.name,
+            host: node.sshUrl,
+            message: `restarted, but not alive as configured in the head's view after ${options.timeoutSec}s (${last})`,
+            hint: `check that ${node.host} can reach the head (firewall) and read Ray's logs in the node's storage (ray/session_latest/logs/raylet.err)`,
+        });
+    }
+    return waiting.size;
+}
+
 ;// CONCATENATED MODULE: ./src/engine/start.ts
 // `start`: converge the cluster to the config. Connect all → preflight all → head → workers in
 // parallel → wait until the head's view lists every configured node alive as configured.
@@ -43977,24 +46195,40 @@ function minor(version) {
 
 
 
+
+
+
+
 /** Between two looks at the head's view (each look is itself one SSH round trip, ~0.1–0.2 s). */
-const POLL_MS = 100;
+const start_POLL_MS = 100;
 /** How long the wait polls the head's dashboard before it also accepts the `ray.nodes()` fallback. */
-const FALLBACK_AFTER_MS = 20_000;
+const start_FALLBACK_AFTER_MS = 20_000;
 async function startCluster(session, result, clock) {
     const { cluster, options } = session;
     const { reporter } = options;
     const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
     const probed = await clock.phase('preflight', () => probeAll(session, handles, true));
+    const installing = nodesToInstall(session, probed.probes);
+    const installErrors = installing.length ? await clock.phase('install', () => installRay(session, installing)) : [];
+    if (installing.length > installErrors.length) {
+        // the installed venvs are the nodes' Ray from now on: look again at what they have
+        const again = await probeAll(session, installing.filter((n) => !installErrors.some((e) => e.node === n.name)).map((n) => session.handle(n)), true);
+        for (const [name, p] of again.probes)
+            probed.probes.set(name, p);
+        if (again.headView)
+            probed.headView = again.headView;
+    }
     const wanted = wantedSpecs(session);
     const headProbe = probed.probes.get(cluster.head.name);
     const members = recordedMembers(session, probed);
     const plan = livePlan(cluster, wanted, liveNodes(cluster, session, probed), members);
     result.plan = plan;
     result.changes = countChanges(plan);
+    result.disruption = clusterDisruption(plan, cluster.rollout, cluster.workers.length);
     const problems = [
+        ...installErrors,
         ...handles.filter((h) => h.error).map((h) => h.error),
-        ...preflightProblems(cluster, probed.probes),
+        ...preflightProblems(cluster, probed.probes).filter((p) => !installErrors.some((e) => e.node === p.node)),
     ];
     if (problems.length) {
         for (const p of problems)
@@ -44063,7 +46297,6 @@ async function applyPlan(session, plan, wanted, probed, result, clock) {
                 role: node.role,
                 restart: act === 'restart' || !!probed.probes.get(node.name)?.running,
                 applied: spec,
-                args: spec.ray,
                 python: cluster.python ?? null,
                 head_address: spec.head_address ?? null,
                 auth_token: token ?? null,
@@ -44096,10 +46329,29 @@ async function applyPlan(session, plan, wanted, probed, result, clock) {
         result.status = 'down';
         return;
     }
+    let untouched = [];
     await clock.phase('workers', async () => {
-        await mapLimit(cluster.workers, options.concurrency, startNode);
+        if (action.get(cluster.head.name) !== 'keep') {
+            // the head's restart took the cluster's work with it: every worker follows at once
+            await mapLimit(cluster.workers, options.concurrency, startNode);
+        }
+        else {
+            // new workers add capacity first; running ones are drained and restarted in rolling batches
+            const fresh = cluster.workers.filter((w) => action.get(w.name) === 'start');
+            await mapLimit(fresh, options.concurrency, startNode);
+            const rolling = cluster.workers.filter((w) => action.get(w.name) === 'restart');
+            untouched = await rollWorkers(session, rolling, probed.headView, startNode, result);
+        }
         await stopRemoved(session, plan, probed, result);
     });
+    const failed = new Set(result.errors.map((e) => e.node));
+    const changed = plan.filter((p) => p.action === 'start' || p.action === 'restart').map((p) => p.node);
+    const skipped = new Set(untouched.map((n) => n.name));
+    result.rollout = {
+        done: changed.filter((n) => !failed.has(n) && !skipped.has(n)),
+        failed: changed.filter((n) => failed.has(n)),
+        untouched: [...skipped],
+    };
 }
 /** Nodes the last applied config had and this one drops: stopped with the same credentials. */
 async function stopRemoved(session, plan, probed, result) {
@@ -44112,6 +46364,8 @@ async function stopRemoved(session, plan, probed, result) {
         try {
             if (h.error)
                 throw Object.assign(new Error(h.error.message), { hint: h.error.hint });
+            if (member.role === 'worker')
+                await drainNode(session, node, probed.headView, result.warnings);
             const answer = await h.lib.stop();
             if (!answer.ok)
                 throw new Error(answer.error ?? 'stop failed');
@@ -44145,6 +46399,8 @@ async function waitForNodes(session, wanted, probed, result, firstView) {
     const head = session.handle(cluster.head);
     const deadline = Date.now() + options.timeoutSec * 1000;
     const failed = new Set(result.errors.flatMap((e) => (e.node ? [e.node] : [])));
+    // workers a stopped rollout did not touch still run as they were found
+    const untouched = new Set(result.rollout?.untouched ?? []);
     const seenAlive = new Set();
     const t0 = Date.now();
     for (;;) {
@@ -44154,7 +46410,7 @@ async function waitForNodes(session, wanted, probed, result, firstView) {
             try {
                 // while Ray is starting, the dashboard answers within seconds: poll it alone, and only fall
                 // back to `ray.nodes()` (an `import ray`, seconds of CPU) when it stays silent
-                view = await headStatus(session, head, Date.now() - t0 > FALLBACK_AFTER_MS);
+                view = await headStatus(session, head, Date.now() - t0 > start_FALLBACK_AFTER_MS);
             }
             catch (err) {
                 view = undefined;
@@ -44162,16 +46418,21 @@ async function waitForNodes(session, wanted, probed, result, firstView) {
             }
         }
         const assessment = assessStarted(cluster, wanted, view, failed);
+        for (const n of assessment.nodes.filter((x) => untouched.has(x.name))) {
+            n.state = 'drifted';
+            n.error = 'left as it was: the rollout stopped before it';
+        }
         for (const n of assessment.nodes) {
             if (n.state === 'running' && !seenAlive.has(n.name)) {
                 seenAlive.add(n.name);
+                session.timeline.alive(n.name);
                 options.reporter.node(n.name, "alive in the head's view", Date.now() - t0);
             }
             const probe = probed.probes.get(n.name);
             n.rayVersion ??= probe?.ray?.version;
             n.pythonVersion ??= probe?.python?.version;
         }
-        const settled = assessment.nodes.every((n) => n.state === 'running' || n.state === 'failed');
+        const settled = assessment.nodes.every((n) => n.state === 'running' || n.state === 'failed' || untouched.has(n.name));
         if (settled || Date.now() > deadline) {
             result.nodes = assessment.nodes;
             result.aliveNodes = assessment.alive;
@@ -44188,7 +46449,7 @@ async function waitForNodes(session, wanted, probed, result, firstView) {
             }
             return;
         }
-        await new Promise((r) => setTimeout(r, POLL_MS));
+        await new Promise((r) => setTimeout(r, start_POLL_MS));
     }
 }
 /** What the head remembers (state/members.json) of this config, so a later run can stop dropped nodes. */
@@ -44273,10 +46534,16 @@ async function clusterStatus(session, result, clock) {
 
 
 
+
+
 async function stopCluster(session, result, clock) {
     const { cluster, options } = session;
     await clock.phase('connect', () => session.connect(cluster.nodes));
     const reports = new Map(result.nodes.map((n) => [n.name, n]));
+    // the head's view names each worker's Ray node id, which the drain needs
+    const head = session.handle(cluster.head);
+    const drain = !options.noDrain && cluster.rollout.drainTimeoutSec > 0 && cluster.workers.length > 0;
+    const view = drain && head.lib ? await headStatus(session, head).catch(() => undefined) : undefined;
     const stopNode = async (node) => {
         const h = session.handle(node);
         const report = reports.get(node.name);
@@ -44287,6 +46554,8 @@ async function stopCluster(session, result, clock) {
             fail(result, { ...h.error, message: `not stopped: ${h.error?.message}` });
             return;
         }
+        if (view && node.role === 'worker')
+            await drainNode(session, node, view, result.warnings);
         const t0 = Date.now();
         try {
             const answer = await h.lib.stop();
@@ -44316,8 +46585,438 @@ async function stopCluster(session, result, clock) {
     result.aliveNodes = 0;
 }
 
+;// CONCATENATED MODULE: ./src/engine/ray-env.ts
+
+
+/** The head's GCS address as the nodes reach it (what `ray.init()` and `ray status` accept). */
+function gcsAddress(session) {
+    const head = session.cluster.head;
+    return `${hostForUrl(head.ray.nodeIpAddress ?? session.handle(head).ip)}:${gcsPort(head)}`;
+}
+/** The job API's address (RAY_ADDRESS for `ray job submit`), as the head is reached from here. */
+function jobAddress(session) {
+    return `http://${hostForUrl(session.cluster.head.host)}:${dashboardPort(session.cluster)}`;
+}
+/**
+ * The nodes a command names: `names` (each must be in the config), all nodes, the workers, or by
+ * default the head. Unknown names are a usage error naming them and the nodes that exist.
+ */
+function chooseNodes(session, choice) {
+    const { cluster } = session;
+    const names = choice.nodes ?? [];
+    const unknown = names.filter((n) => !cluster.nodes.some((x) => x.name === n));
+    if (unknown.length) {
+        return {
+            message: `no node named ${unknown.map((n) => `"${n}"`).join(', ')} in ${cluster.file}`,
+            hint: `the nodes are: ${cluster.nodes.map((n) => n.name).join(', ')}`,
+        };
+    }
+    if (choice.all)
+        return cluster.nodes;
+    const chosen = new Set(names);
+    if (choice.workers)
+        for (const w of cluster.workers)
+            chosen.add(w.name);
+    if (!chosen.size)
+        return [cluster.head];
+    return cluster.nodes.filter((n) => chosen.has(n.name));
+}
+/** Connects the head; an unreachable head fails the run (status `down`) and returns undefined. */
+async function connectHead(session, result, clock) {
+    const [head] = await clock.phase('connect', () => session.connect([session.cluster.head]));
+    if (!head.lib) {
+        fail(result, head.error ?? { node: head.node.name, message: 'cannot connect to the head' });
+        result.status = 'down';
+        return undefined;
+    }
+    return head;
+}
+/**
+ * Runs `argv` on a connected node in its Ray environment; each word reaches the command as one
+ * argument (JSON on stdin, execve on the node: no shell re-splits it). Throws when it cannot start.
+ */
+function runInRayEnv(session, handle, argv, opts = {}) {
+    return handle.lib.run({ argv, python: session.cluster.python ?? null, ray_address: gcsAddress(session) }, { timeoutMs: opts.timeoutMs ?? 0, onStdout: opts.onStdout, onStderr: opts.onStderr, signal: opts.signal });
+}
+
+// EXTERNAL MODULE: external "events"
+var external_events_ = __nccwpck_require__(4434);
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
+;// CONCATENATED MODULE: external "node:events"
+const external_node_events_namespaceObject = require("node:events");
+;// CONCATENATED MODULE: external "node:stream"
+const external_node_stream_namespaceObject = require("node:stream");
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = require("node:string_decoder");
+// EXTERNAL MODULE: external "path"
+var external_path_ = __nccwpck_require__(6928);
+// EXTERNAL MODULE: external "assert"
+var external_assert_ = __nccwpck_require__(2613);
+// EXTERNAL MODULE: external "buffer"
+var external_buffer_ = __nccwpck_require__(181);
+// EXTERNAL MODULE: external "zlib"
+var external_zlib_ = __nccwpck_require__(3106);
+var external_zlib_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_zlib_, 2);
+;// CONCATENATED MODULE: external "node:assert"
+const external_node_assert_namespaceObject = require("node:assert");
+;// CONCATENATED MODULE: external "node:fs/promises"
+const external_node_fs_promises_namespaceObject = require("node:fs/promises");
+;// CONCATENATED MODULE: ./node_modules/tar/dist/esm/index.min.js
+var zr=Object.defineProperty;var Ur=(s,t)=>{for(var e in t)zr(s,e,{get:t[e],enumerable:!0})};var Ds=typeof process=="object"&&process?process:{stdout:null,stderr:null},Wr=s=>!!s&&typeof s=="object"&&(s instanceof A||s instanceof external_node_stream_namespaceObject||Gr(s)||Zr(s)),Gr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_namespaceObject.EventEmitter&&typeof s.pipe=="function"&&s.pipe!==external_node_stream_namespaceObject.Writable.prototype.pipe,Zr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_namespaceObject.EventEmitter&&typeof s.write=="function"&&typeof s.end=="function",Q=Symbol("EOF"),J=Symbol("maybeEmitEnd"),nt=Symbol("emittedEnd"),De=Symbol("emittingEnd"),qt=Symbol("emittedError"),Ne=Symbol("closed"),Ns=Symbol("read"),Ae=Symbol("flush"),As=Symbol("flushChunk"),z=Symbol("encoding"),Mt=Symbol("decoder"),g=Symbol("flowing"),Qt=Symbol("paused"),Bt=Symbol("resume"),b=Symbol("buffer"),N=Symbol("pipes"),_=Symbol("bufferLength"),bi=Symbol("bufferPush"),Ie=Symbol("bufferShift"),L=Symbol("objectMode"),S=Symbol("destroyed"),_i=Symbol("error"),Oi=Symbol("emitData"),Is=Symbol("emitEnd"),Ti=Symbol("emitEnd2"),Z=Symbol("async"),xi=Symbol("abort"),Ce=Symbol("aborted"),Jt=Symbol("signal"),Rt=Symbol("dataListeners"),C=Symbol("discarded"),jt=s=>Promise.resolve().then(s),Yr=s=>s(),Kr=s=>s==="end"||s==="finish"||s==="prefinish",Vr=s=>s instanceof ArrayBuffer||!!s&&typeof s=="object"&&s.constructor&&s.constructor.name==="ArrayBuffer"&&s.byteLength>=0,$r=s=>!Buffer.isBuffer(s)&&ArrayBuffer.isView(s),Fe=class{src;dest;opts;ondrain;constructor(t,e,i){this.src=t,this.dest=e,this.opts=i,this.ondrain=()=>t[Bt](),this.dest.on("drain",this.ondrain)}unpipe(){this.dest.removeListener("drain",this.ondrain)}proxyErrors(t){}end(){this.unpipe(),this.opts.end&&this.dest.end()}},Li=class extends Fe{unpipe(){this.src.removeListener("error",this.proxyErrors),super.unpipe()}constructor(t,e,i){super(t,e,i),this.proxyErrors=r=>this.dest.emit("error",r),t.on("error",this.proxyErrors)}},Xr=s=>!!s.objectMode,qr=s=>!s.objectMode&&!!s.encoding&&s.encoding!=="buffer",A=class extends external_node_events_namespaceObject.EventEmitter{[g]=!1;[Qt]=!1;[N]=[];[b]=[];[L];[z];[Z];[Mt];[Q]=!1;[nt]=!1;[De]=!1;[Ne]=!1;[qt]=null;[_]=0;[S]=!1;[Jt];[Ce]=!1;[Rt]=0;[C]=!1;writable=!0;readable=!0;constructor(...t){let e=t[0]||{};if(super(),e.objectMode&&typeof e.encoding=="string")throw new TypeError("Encoding and objectMode may not be used together");Xr(e)?(this[L]=!0,this[z]=null):qr(e)?(this[z]=e.encoding,this[L]=!1):(this[L]=!1,this[z]=null),this[Z]=!!e.async,this[Mt]=this[z]?new external_node_string_decoder_namespaceObject.StringDecoder(this[z]):null,e&&e.debugExposeBuffer===!0&&Object.defineProperty(this,"buffer",{get:()=>this[b]}),e&&e.debugExposePipes===!0&&Object.defineProperty(this,"pipes",{get:()=>this[N]});let{signal:i}=e;i&&(this[Jt]=i,i.aborted?this[xi]():i.addEventListener("abort",()=>this[xi]()))}get bufferLength(){return this[_]}get encoding(){return this[z]}set encoding(t){throw new Error("Encoding must be set at instantiation time")}setEncoding(t){throw new Error("Encoding must be set at instantiation time")}get objectMode(){return this[L]}set objectMode(t){throw new Error("objectMode must be set at instantiation time")}get async(){return this[Z]}set async(t){this[Z]=this[Z]||!!t}[xi](){this[Ce]=!0,this.emit("abort",this[Jt]?.reason),this.destroy(this[Jt]?.reason)}get aborted(){return this[Ce]}set aborted(t){}write(t,e,i){if(this[Ce])return!1;if(this[Q])throw new Error("write after end");if(this[S])return this.emit("error",Object.assign(new Error("Cannot call write after a stream was destroyed"),{code:"ERR_STREAM_DESTROYED"})),!0;typeof e=="function"&&(i=e,e="utf8"),e||(e="utf8");let r=this[Z]?jt:Yr;if(!this[L]&&!Buffer.isBuffer(t)){if($r(t))t=Buffer.from(t.buffer,t.byteOffset,t.byteLength);else if(Vr(t))t=Buffer.from(t);else if(typeof t!="string")throw new Error("Non-contiguous data written to non-objectMode stream")}return this[L]?(this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):t.length?(typeof t=="string"&&!(e===this[z]&&!this[Mt]?.lastNeed)&&(t=Buffer.from(t,e)),Buffer.isBuffer(t)&&this[z]&&(t=this[Mt].write(t)),this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):(this[_]!==0&&this.emit("readable"),i&&r(i),this[g])}read(t){if(this[S])return null;if(this[C]=!1,this[_]===0||t===0||t&&t>this[_])return this[J](),null;this[L]&&(t=null),this[b].length>1&&!this[L]&&(this[b]=[this[z]?this[b].join(""):Buffer.concat(this[b],this[_])]);let e=this[Ns](t||null,this[b][0]);return this[J](),e}[Ns](t,e){if(this[L])this[Ie]();else{let i=e;t===i.length||t===null?this[Ie]():typeof i=="string"?(this[b][0]=i.slice(t),e=i.slice(0,t),this[_]-=t):(this[b][0]=i.subarray(t),e=i.subarray(0,t),this[_]-=t)}return this.emit("data",e),!this[b].length&&!this[Q]&&this.emit("drain"),e}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e="utf8"),t!==void 0&&this.write(t,e),i&&this.once("end",i),this[Q]=!0,this.writable=!1,(this[g]||!this[Qt])&&this[J](),this}[Bt](){this[S]||(!this[Rt]&&!this[N].length&&(this[C]=!0),this[Qt]=!1,this[g]=!0,this.emit("resume"),this[b].length?this[Ae]():this[Q]?this[J]():this.emit("drain"))}resume(){return this[Bt]()}pause(){this[g]=!1,this[Qt]=!0,this[C]=!1}get destroyed(){return this[S]}get flowing(){return this[g]}get paused(){return this[Qt]}[bi](t){this[L]?this[_]+=1:this[_]+=t.length,this[b].push(t)}[Ie](){return this[L]?this[_]-=1:this[_]-=this[b][0].length,this[b].shift()}[Ae](t=!1){do;while(this[As](this[Ie]())&&this[b].length);!t&&!this[b].length&&!this[Q]&&this.emit("drain")}[As](t){return this.emit("data",t),this[g]}pipe(t,e){if(this[S])return t;this[C]=!1;let i=this[nt];return e=e||{},t===Ds.stdout||t===Ds.stderr?e.end=!1:e.end=e.end!==!1,e.proxyErrors=!!e.proxyErrors,i?e.end&&t.end():(this[N].push(e.proxyErrors?new Li(this,t,e):new Fe(this,t,e)),this[Z]?jt(()=>this[Bt]()):this[Bt]()),t}unpipe(t){let e=this[N].find(i=>i.dest===t);e&&(this[N].length===1?(this[g]&&this[Rt]===0&&(this[g]=!1),this[N]=[]):this[N].splice(this[N].indexOf(e),1),e.unpipe())}addListener(t,e){return this.on(t,e)}on(t,e){let i=super.on(t,e);if(t==="data")this[C]=!1,this[Rt]++,!this[N].length&&!this[g]&&this[Bt]();else if(t==="readable"&&this[_]!==0)super.emit("readable");else if(Kr(t)&&this[nt])super.emit(t),this.removeAllListeners(t);else if(t==="error"&&this[qt]){let r=e;this[Z]?jt(()=>r.call(this,this[qt])):r.call(this,this[qt])}return i}removeListener(t,e){return this.off(t,e)}off(t,e){let i=super.off(t,e);return t==="data"&&(this[Rt]=this.listeners("data").length,this[Rt]===0&&!this[C]&&!this[N].length&&(this[g]=!1)),i}removeAllListeners(t){let e=super.removeAllListeners(t);return(t==="data"||t===void 0)&&(this[Rt]=0,!this[C]&&!this[N].length&&(this[g]=!1)),e}get emittedEnd(){return this[nt]}[J](){!this[De]&&!this[nt]&&!this[S]&&this[b].length===0&&this[Q]&&(this[De]=!0,this.emit("end"),this.emit("prefinish"),this.emit("finish"),this[Ne]&&this.emit("close"),this[De]=!1)}emit(t,...e){let i=e[0];if(t!=="error"&&t!=="close"&&t!==S&&this[S])return!1;if(t==="data")return!this[L]&&!i?!1:this[Z]?(jt(()=>this[Oi](i)),!0):this[Oi](i);if(t==="end")return this[Is]();if(t==="close"){if(this[Ne]=!0,!this[nt]&&!this[S])return!1;let n=super.emit("close");return this.removeAllListeners("close"),n}else if(t==="error"){this[qt]=i,super.emit(_i,i);let n=!this[Jt]||this.listeners("error").length?super.emit("error",i):!1;return this[J](),n}else if(t==="resume"){let n=super.emit("resume");return this[J](),n}else if(t==="finish"||t==="prefinish"){let n=super.emit(t);return this.removeAllListeners(t),n}let r=super.emit(t,...e);return this[J](),r}[Oi](t){for(let i of this[N])i.dest.write(t)===!1&&this.pause();let e=this[C]?!1:super.emit("data",t);return this[J](),e}[Is](){return this[nt]?!1:(this[nt]=!0,this.readable=!1,this[Z]?(jt(()=>this[Ti]()),!0):this[Ti]())}[Ti](){if(this[Mt]){let e=this[Mt].end();if(e){for(let i of this[N])i.dest.write(e);this[C]||super.emit("data",e)}}for(let e of this[N])e.end();let t=super.emit("end");return this.removeAllListeners("end"),t}async collect(){let t=Object.assign([],{dataLength:0});this[L]||(t.dataLength=0);let e=this.promise();return this.on("data",i=>{t.push(i),this[L]||(t.dataLength+=i.length)}),await e,t}async concat(){if(this[L])throw new Error("cannot concat in objectMode");let t=await this.collect();return this[z]?t.join(""):Buffer.concat(t,t.dataLength)}async promise(){return new Promise((t,e)=>{this.on(S,()=>e(new Error("stream destroyed"))),this.on("error",i=>e(i)),this.on("end",()=>t())})}[Symbol.asyncIterator](){this[C]=!1;let t=!1,e=async()=>(this.pause(),t=!0,{value:void 0,done:!0});return{next:()=>{if(t)return e();let r=this.read();if(r!==null)return Promise.resolve({done:!1,value:r});if(this[Q])return e();let n,o,h=d=>{this.off("data",a),this.off("end",l),this.off(S,c),e(),o(d)},a=d=>{this.off("error",h),this.off("end",l),this.off(S,c),this.pause(),n({value:d,done:!!this[Q]})},l=()=>{this.off("error",h),this.off("data",a),this.off(S,c),e(),n({done:!0,value:void 0})},c=()=>h(new Error("stream destroyed"));return new Promise((d,y)=>{o=y,n=d,this.once(S,c),this.once("error",h),this.once("end",l),this.once("data",a)})},throw:e,return:e,[Symbol.asyncIterator](){return this},[Symbol.asyncDispose]:async()=>{}}}[Symbol.iterator](){this[C]=!1;let t=!1,e=()=>(this.pause(),this.off(_i,e),this.off(S,e),this.off("end",e),t=!0,{done:!0,value:void 0}),i=()=>{if(t)return e();let r=this.read();return r===null?e():{done:!1,value:r}};return this.once("end",e),this.once(_i,e),this.once(S,e),{next:i,throw:e,return:e,[Symbol.iterator](){return this},[Symbol.dispose]:()=>{}}}destroy(t){if(this[S])return t?this.emit("error",t):this.emit(S),this;this[S]=!0,this[C]=!0,this[b].length=0,this[_]=0;let e=this;return typeof e.close=="function"&&!this[Ne]&&e.close(),t?this.emit("error",t):this.emit(S),this}static get isStream(){return Wr}};var Jr=external_fs_.writev,ht=Symbol("_autoClose"),H=Symbol("_close"),te=Symbol("_ended"),m=Symbol("_fd"),Ni=Symbol("_finished"),tt=Symbol("_flags"),Ai=Symbol("_flush"),ki=Symbol("_handleChunk"),vi=Symbol("_makeBuf"),ie=Symbol("_mode"),ke=Symbol("_needDrain"),Ut=Symbol("_onerror"),Ht=Symbol("_onopen"),Ii=Symbol("_onread"),Pt=Symbol("_onwrite"),at=Symbol("_open"),U=Symbol("_path"),ot=Symbol("_pos"),Y=Symbol("_queue"),zt=Symbol("_read"),Ci=Symbol("_readSize"),j=Symbol("_reading"),ee=Symbol("_remain"),Fi=Symbol("_size"),ve=Symbol("_write"),gt=Symbol("_writing"),Me=Symbol("_defaultFlag"),bt=Symbol("_errored"),_t=class extends A{[bt]=!1;[m];[U];[Ci];[j]=!1;[Fi];[ee];[ht];constructor(t,e){if(e=e||{},super(e),this.readable=!0,this.writable=!1,typeof t!="string")throw new TypeError("path must be a string");this[bt]=!1,this[m]=typeof e.fd=="number"?e.fd:void 0,this[U]=t,this[Ci]=e.readSize||16*1024*1024,this[j]=!1,this[Fi]=typeof e.size=="number"?e.size:1/0,this[ee]=this[Fi],this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0,typeof this[m]=="number"?this[zt]():this[at]()}get fd(){return this[m]}get path(){return this[U]}write(){throw new TypeError("this is a readable stream")}end(){throw new TypeError("this is a readable stream")}[at](){external_fs_.open(this[U],"r",(t,e)=>this[Ht](t,e))}[Ht](t,e){t?this[Ut](t):(this[m]=e,this.emit("open",e),this[zt]())}[vi](){return Buffer.allocUnsafe(Math.min(this[Ci],this[ee]))}[zt](){if(!this[j]){this[j]=!0;let t=this[vi]();if(t.length===0)return process.nextTick(()=>this[Ii](null,0,t));external_fs_.read(this[m],t,0,t.length,null,(e,i,r)=>this[Ii](e,i,r))}}[Ii](t,e,i){this[j]=!1,t?this[Ut](t):this[ki](e,i)&&this[zt]()}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}[Ut](t){this[j]=!0,this[H](),this.emit("error",t)}[ki](t,e){let i=!1;return this[ee]-=t,t>0&&(i=super.write(t<e.length?e.subarray(0,t):e)),(t===0||this[ee]<=0)&&(i=!1,this[H](),super.end()),i}emit(t,...e){switch(t){case"prefinish":case"finish":return!1;case"drain":return typeof this[m]=="number"&&this[zt](),!1;case"error":return this[bt]?!1:(this[bt]=!0,super.emit(t,...e));default:return super.emit(t,...e)}}},Be=class extends _t{[at](){let t=!0;try{this[Ht](null,external_fs_.openSync(this[U],"r")),t=!1}finally{t&&this[H]()}}[zt](){let t=!0;try{if(!this[j]){this[j]=!0;do{let e=this[vi](),i=e.length===0?0:external_fs_.readSync(this[m],e,0,e.length,null);if(!this[ki](i,e))break}while(!0);this[j]=!1}t=!1}finally{t&&this[H]()}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}},et=class extends external_events_{readable=!1;writable=!0;[bt]=!1;[gt]=!1;[te]=!1;[Y]=[];[ke]=!1;[U];[ie];[ht];[m];[Me];[tt];[Ni]=!1;[ot];constructor(t,e){e=e||{},super(e),this[U]=t,this[m]=typeof e.fd=="number"?e.fd:void 0,this[ie]=e.mode===void 0?438:e.mode,this[ot]=typeof e.start=="number"?e.start:void 0,this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0;let i=this[ot]!==void 0?"r+":"w";this[Me]=e.flags===void 0,this[tt]=e.flags===void 0?i:e.flags,this[m]===void 0&&this[at]()}emit(t,...e){if(t==="error"){if(this[bt])return!1;this[bt]=!0}return super.emit(t,...e)}get fd(){return this[m]}get path(){return this[U]}[Ut](t){this[H](),this[gt]=!0,this.emit("error",t)}[at](){external_fs_.open(this[U],this[tt],this[ie],(t,e)=>this[Ht](t,e))}[Ht](t,e){this[Me]&&this[tt]==="r+"&&t&&t.code==="ENOENT"?(this[tt]="w",this[at]()):t?this[Ut](t):(this[m]=e,this.emit("open",e),this[gt]||this[Ai]())}end(t,e){return t&&this.write(t,e),this[te]=!0,!this[gt]&&!this[Y].length&&typeof this[m]=="number"&&this[Pt](null,0),this}write(t,e){return typeof t=="string"&&(t=Buffer.from(t,e)),this[te]?(this.emit("error",new Error("write() after end()")),!1):this[m]===void 0||this[gt]||this[Y].length?(this[Y].push(t),this[ke]=!0,!1):(this[gt]=!0,this[ve](t),!0)}[ve](t){external_fs_.write(this[m],t,0,t.length,this[ot],(e,i)=>this[Pt](e,i))}[Pt](t,e){t?this[Ut](t):(this[ot]!==void 0&&typeof e=="number"&&(this[ot]+=e),this[Y].length?this[Ai]():(this[gt]=!1,this[te]&&!this[Ni]?(this[Ni]=!0,this[H](),this.emit("finish")):this[ke]&&(this[ke]=!1,this.emit("drain"))))}[Ai](){if(this[Y].length===0)this[te]&&this[Pt](null,0);else if(this[Y].length===1)this[ve](this[Y].pop());else{let t=this[Y];this[Y]=[],Jr(this[m],t,this[ot],(e,i)=>this[Pt](e,i))}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}},Wt=class extends et{[at](){let t;if(this[Me]&&this[tt]==="r+")try{t=external_fs_.openSync(this[U],this[tt],this[ie])}catch(e){if(e?.code==="ENOENT")return this[tt]="w",this[at]();throw e}else t=external_fs_.openSync(this[U],this[tt],this[ie]);this[Ht](null,t)}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}[ve](t){let e=!0;try{this[Pt](null,external_fs_.writeSync(this[m],t,0,t.length,this[ot])),e=!1}finally{if(e)try{this[H]()}catch{}}}};var jr=new Map([["C","cwd"],["f","file"],["z","gzip"],["P","preservePaths"],["U","unlink"],["strip-components","strip"],["stripComponents","strip"],["keep-newer","newer"],["keepNewer","newer"],["keep-newer-files","newer"],["keepNewerFiles","newer"],["k","keep"],["keep-existing","keep"],["keepExisting","keep"],["m","noMtime"],["no-mtime","noMtime"],["p","preserveOwner"],["L","follow"],["h","follow"],["onentry","onReadEntry"]]),Fs=s=>!!s.sync&&!!s.file,ks=s=>!s.sync&&!!s.file,vs=s=>!!s.sync&&!s.file,Ms=s=>!s.sync&&!s.file;var Bs=s=>!!s.file;var tn=s=>{let t=jr.get(s);return t||s},se=(s={})=>{if(!s)return{};let t={};for(let[e,i]of Object.entries(s)){let r=tn(e);t[r]=i}return t.chmod===void 0&&t.noChmod===!1&&(t.chmod=!0),delete t.noChmod,t};var K=(s,t,e,i,r)=>Object.assign((n=[],o,h)=>{Array.isArray(n)&&(o=n,n={}),typeof o=="function"&&(h=o,o=void 0),o=o?Array.from(o):[];let a=se(n);if(r?.(a,o),Fs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return s(a,o)}else if(ks(a)){let l=t(a,o);return h?l.then(()=>h(),h):l}else if(vs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return e(a,o)}else if(Ms(a)){if(typeof h=="function")throw new TypeError("callback only supported with file option");return i(a,o)}throw new Error("impossible options??")},{syncFile:s,asyncFile:t,syncNoFile:e,asyncNoFile:i,validate:r});var sn=external_zlib_.constants||{ZLIB_VERNUM:4736},M=Object.freeze(Object.assign(Object.create(null),{Z_NO_FLUSH:0,Z_PARTIAL_FLUSH:1,Z_SYNC_FLUSH:2,Z_FULL_FLUSH:3,Z_FINISH:4,Z_BLOCK:5,Z_OK:0,Z_STREAM_END:1,Z_NEED_DICT:2,Z_ERRNO:-1,Z_STREAM_ERROR:-2,Z_DATA_ERROR:-3,Z_MEM_ERROR:-4,Z_BUF_ERROR:-5,Z_VERSION_ERROR:-6,Z_NO_COMPRESSION:0,Z_BEST_SPEED:1,Z_BEST_COMPRESSION:9,Z_DEFAULT_COMPRESSION:-1,Z_FILTERED:1,Z_HUFFMAN_ONLY:2,Z_RLE:3,Z_FIXED:4,Z_DEFAULT_STRATEGY:0,DEFLATE:1,INFLATE:2,GZIP:3,GUNZIP:4,DEFLATERAW:5,INFLATERAW:6,UNZIP:7,BROTLI_DECODE:8,BROTLI_ENCODE:9,Z_MIN_WINDOWBITS:8,Z_MAX_WINDOWBITS:15,Z_DEFAULT_WINDOWBITS:15,Z_MIN_CHUNK:64,Z_MAX_CHUNK:1/0,Z_DEFAULT_CHUNK:16384,Z_MIN_MEMLEVEL:1,Z_MAX_MEMLEVEL:9,Z_DEFAULT_MEMLEVEL:8,Z_MIN_LEVEL:-1,Z_MAX_LEVEL:9,Z_DEFAULT_LEVEL:-1,BROTLI_OPERATION_PROCESS:0,BROTLI_OPERATION_FLUSH:1,BROTLI_OPERATION_FINISH:2,BROTLI_OPERATION_EMIT_METADATA:3,BROTLI_MODE_GENERIC:0,BROTLI_MODE_TEXT:1,BROTLI_MODE_FONT:2,BROTLI_DEFAULT_MODE:0,BROTLI_MIN_QUALITY:0,BROTLI_MAX_QUALITY:11,BROTLI_DEFAULT_QUALITY:11,BROTLI_MIN_WINDOW_BITS:10,BROTLI_MAX_WINDOW_BITS:24,BROTLI_LARGE_MAX_WINDOW_BITS:30,BROTLI_DEFAULT_WINDOW:22,BROTLI_MIN_INPUT_BLOCK_BITS:16,BROTLI_MAX_INPUT_BLOCK_BITS:24,BROTLI_PARAM_MODE:0,BROTLI_PARAM_QUALITY:1,BROTLI_PARAM_LGWIN:2,BROTLI_PARAM_LGBLOCK:3,BROTLI_PARAM_DISABLE_LITERAL_CONTEXT_MODELING:4,BROTLI_PARAM_SIZE_HINT:5,BROTLI_PARAM_LARGE_WINDOW:6,BROTLI_PARAM_NPOSTFIX:7,BROTLI_PARAM_NDIRECT:8,BROTLI_DECODER_RESULT_ERROR:0,BROTLI_DECODER_RESULT_SUCCESS:1,BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT:2,BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_PARAM_DISABLE_RING_BUFFER_REALLOCATION:0,BROTLI_DECODER_PARAM_LARGE_WINDOW:1,BROTLI_DECODER_NO_ERROR:0,BROTLI_DECODER_SUCCESS:1,BROTLI_DECODER_NEEDS_MORE_INPUT:2,BROTLI_DECODER_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_NIBBLE:-1,BROTLI_DECODER_ERROR_FORMAT_RESERVED:-2,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_META_NIBBLE:-3,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_ALPHABET:-4,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_SAME:-5,BROTLI_DECODER_ERROR_FORMAT_CL_SPACE:-6,BROTLI_DECODER_ERROR_FORMAT_HUFFMAN_SPACE:-7,BROTLI_DECODER_ERROR_FORMAT_CONTEXT_MAP_REPEAT:-8,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_1:-9,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_2:-10,BROTLI_DECODER_ERROR_FORMAT_TRANSFORM:-11,BROTLI_DECODER_ERROR_FORMAT_DICTIONARY:-12,BROTLI_DECODER_ERROR_FORMAT_WINDOW_BITS:-13,BROTLI_DECODER_ERROR_FORMAT_PADDING_1:-14,BROTLI_DECODER_ERROR_FORMAT_PADDING_2:-15,BROTLI_DECODER_ERROR_FORMAT_DISTANCE:-16,BROTLI_DECODER_ERROR_DICTIONARY_NOT_SET:-19,BROTLI_DECODER_ERROR_INVALID_ARGUMENTS:-20,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MODES:-21,BROTLI_DECODER_ERROR_ALLOC_TREE_GROUPS:-22,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MAP:-25,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1:-26,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_2:-27,BROTLI_DECODER_ERROR_ALLOC_BLOCK_TYPE_TREES:-30,BROTLI_DECODER_ERROR_UNREACHABLE:-31},sn));var rn=external_buffer_.Buffer.concat,zs=Object.getOwnPropertyDescriptor(external_buffer_.Buffer,"concat"),nn=s=>s,Bi=zs?.writable===!0||zs?.set!==void 0?s=>{external_buffer_.Buffer.concat=s?nn:rn}:s=>{},Tt=Symbol("_superWrite"),Gt=class extends Error{code;errno;constructor(t,e){super("zlib: "+t.message,{cause:t}),this.code=t.code,this.errno=t.errno,this.code||(this.code="ZLIB_ERROR"),this.message="zlib: "+t.message,Error.captureStackTrace(this,e??this.constructor)}get name(){return"ZlibError"}},Pi=Symbol("flushFlag"),re=class extends A{#t=!1;#i=!1;#s;#n;#r;#e;#o;get sawError(){return this.#t}get handle(){return this.#e}get flushFlag(){return this.#s}constructor(t,e){if(!t||typeof t!="object")throw new TypeError("invalid options for ZlibBase constructor");if(super(t),this.#s=t.flush??0,this.#n=t.finishFlush??0,this.#r=t.fullFlushFlag??0,typeof external_zlib_namespaceObject[e]!="function")throw new TypeError("Compression method not supported: "+e);try{this.#e=new external_zlib_namespaceObject[e](t)}catch(i){throw new Gt(i,this.constructor)}this.#o=i=>{this.#t||(this.#t=!0,this.close(),this.emit("error",i))},this.#e?.on("error",i=>this.#o(new Gt(i))),this.once("end",()=>this.close)}close(){this.#e&&(this.#e.close(),this.#e=void 0,this.emit("close"))}reset(){if(!this.#t)return external_assert_(this.#e,"zlib binding closed"),this.#e.reset?.()}flush(t){this.ended||(typeof t!="number"&&(t=this.#r),this.write(Object.assign(external_buffer_.Buffer.alloc(0),{[Pi]:t})))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&(e?this.write(t,e):this.write(t)),this.flush(this.#n),this.#i=!0,super.end(i)}get ended(){return this.#i}[Tt](t){return super.write(t)}write(t,e,i){if(typeof e=="function"&&(i=e,e="utf8"),typeof t=="string"&&(t=external_buffer_.Buffer.from(t,e)),this.#t)return;external_assert_(this.#e,"zlib binding closed");let r=this.#e._handle,n=r.close;r.close=()=>{};let o=this.#e.close;this.#e.close=()=>{},Bi(!0);let h;try{let l=typeof t[Pi]=="number"?t[Pi]:this.#s;h=this.#e._processChunk(t,l),Bi(!1)}catch(l){Bi(!1),this.#o(new Gt(l,this.write))}finally{this.#e&&(this.#e._handle=r,r.close=n,this.#e.close=o,this.#e.removeAllListeners("error"))}this.#e&&this.#e.on("error",l=>this.#o(new Gt(l,this.write)));let a;if(h)if(Array.isArray(h)&&h.length>0){let l=h[0];a=this[Tt](external_buffer_.Buffer.from(l));for(let c=1;c<h.length;c++)a=this[Tt](h[c])}else a=this[Tt](external_buffer_.Buffer.from(h));return i&&i(),a}},Pe=class extends re{#t;#i;constructor(t,e){t=t||{},t.flush=t.flush||M.Z_NO_FLUSH,t.finishFlush=t.finishFlush||M.Z_FINISH,t.fullFlushFlag=M.Z_FULL_FLUSH,super(t,e),this.#t=t.level,this.#i=t.strategy}params(t,e){if(!this.sawError){if(!this.handle)throw new Error("cannot switch params when binding is closed");if(!this.handle.params)throw new Error("not supported in this implementation");if(this.#t!==t||this.#i!==e){this.flush(M.Z_SYNC_FLUSH),external_assert_(this.handle,"zlib binding closed");let i=this.handle.flush;this.handle.flush=(r,n)=>{typeof r=="function"&&(n=r,r=this.flushFlag),this.flush(r),n?.()};try{this.handle.params(t,e)}finally{this.handle.flush=i}this.handle&&(this.#t=t,this.#i=e)}}}};var ze=class extends Pe{#t;constructor(t){super(t,"Gzip"),this.#t=t&&!!t.portable}[Tt](t){return this.#t?(this.#t=!1,t[9]=255,super[Tt](t)):super[Tt](t)}};var Ue=class extends Pe{constructor(t){super(t,"Unzip")}},He=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.BROTLI_OPERATION_PROCESS,t.finishFlush=t.finishFlush||M.BROTLI_OPERATION_FINISH,t.fullFlushFlag=M.BROTLI_OPERATION_FLUSH,super(t,e)}},We=class extends He{constructor(t){super(t,"BrotliCompress")}},Ge=class extends He{constructor(t){super(t,"BrotliDecompress")}},Ze=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.ZSTD_e_continue,t.finishFlush=t.finishFlush||M.ZSTD_e_end,t.fullFlushFlag=M.ZSTD_e_flush,super(t,e)}},Ye=class extends Ze{constructor(t){super(t,"ZstdCompress")}},Ke=class extends Ze{constructor(t){super(t,"ZstdDecompress")}};var Us=(s,t)=>{if(Number.isSafeInteger(s))s<0?an(s,t):hn(s,t);else throw Error("cannot encode number outside of javascript safe integer range");return t},hn=(s,t)=>{t[0]=128;for(var e=t.length;e>1;e--)t[e-1]=s&255,s=Math.floor(s/256)},an=(s,t)=>{t[0]=255;var e=!1;s=s*-1;for(var i=t.length;i>1;i--){var r=s&255;s=Math.floor(s/256),e?t[i-1]=Ws(r):r===0?t[i-1]=0:(e=!0,t[i-1]=Gs(r))}},Hs=s=>{let t=s[0],e=t===128?cn(s.subarray(1,s.length)):t===255?ln(s):null;if(e===null)throw Error("invalid base256 encoding");if(!Number.isSafeInteger(e))throw Error("parsed number outside of javascript safe integer range");return e},ln=s=>{for(var t=s.length,e=0,i=!1,r=t-1;r>-1;r--){var n=Number(s[r]),o;i?o=Ws(n):n===0?o=n:(i=!0,o=Gs(n)),o!==0&&(e-=o*Math.pow(256,t-r-1))}return e},cn=s=>{for(var t=s.length,e=0,i=t-1;i>-1;i--){var r=Number(s[i]);r!==0&&(e+=r*Math.pow(256,t-i-1))}return e},Ws=s=>(255^s)&255,Gs=s=>(255^s)+1&255;var Hi={};Ur(Hi,{code:()=>Ve,isCode:()=>ne,isName:()=>dn,name:()=>oe,normalFsTypes:()=>Ui});var ne=s=>oe.has(s),dn=s=>Ve.has(s),Ui=new Set(["0","","1","2","3","4","5","6","7","D"]),oe=new Map([["0","File"],["","OldFile"],["1","Link"],["2","SymbolicLink"],["3","CharacterDevice"],["4","BlockDevice"],["5","Directory"],["6","FIFO"],["7","ContiguousFile"],["g","GlobalExtendedHeader"],["x","ExtendedHeader"],["A","SolarisACL"],["D","GNUDumpDir"],["I","Inode"],["K","NextFileHasLongLinkpath"],["L","NextFileHasLongPath"],["M","ContinuationFile"],["N","OldGnuLongPath"],["S","SparseFile"],["V","TapeVolumeHeader"],["X","OldExtendedHeader"]]),Ve=new Map(Array.from(oe).map(s=>[s[1],s[0]]));var un=s=>s===void 0||s<0?void 0:s,F=class{cksumValid=!1;needPax=!1;nullBlock=!1;block;path;mode;uid;gid;size;cksum;#t="Unsupported";linkpath;uname;gname;devmaj=0;devmin=0;atime;ctime;mtime;charset;comment;constructor(t,e=0,i,r){Buffer.isBuffer(t)?this.decode(t,e||0,i,r):t&&this.#i(t)}decode(t,e,i,r){if(e||(e=0),!t||!(t.length>=e+512))throw new Error("need 512 bytes for header");let n=xt(t,e+156,1),o=Ui.has(n),h=o?i:void 0,a=o?r:void 0;if(this.path=h?.path??xt(t,e,100),this.mode=h?.mode??a?.mode??lt(t,e+100,8),this.uid=h?.uid??a?.uid??lt(t,e+108,8),this.gid=h?.gid??a?.gid??lt(t,e+116,8),this.size=un(h?.size??a?.size??lt(t,e+124,12)),this.mtime=h?.mtime??a?.mtime??Wi(t,e+136,12),this.cksum=lt(t,e+148,12),a&&this.#i(a,!0),h&&this.#i(h),ne(n)&&(this.#t=n||"0"),this.#t==="0"&&this.path.slice(-1)==="/"&&(this.#t="5"),this.#t==="5"&&(this.size=0),this.linkpath=xt(t,e+157,100),t.subarray(e+257,e+265).toString()==="ustar\x0000")if(this.uname=h?.uname??a?.uname??xt(t,e+265,32),this.gname=h?.gname??a?.gname??xt(t,e+297,32),this.devmaj=h?.devmaj??a?.devmaj??lt(t,e+329,8)??0,this.devmin=h?.devmin??a?.devmin??lt(t,e+337,8)??0,t[e+475]!==0){let c=xt(t,e+345,155);this.path=c+"/"+this.path}else{let c=xt(t,e+345,130);c&&(this.path=c+"/"+this.path),this.atime=i?.atime??r?.atime??Wi(t,e+476,12),this.ctime=i?.ctime??r?.ctime??Wi(t,e+488,12)}let l=256;for(let c=e;c<e+148;c++)l+=t[c];for(let c=e+156;c<e+512;c++)l+=t[c];this.cksumValid=l===this.cksum,this.cksum===void 0&&l===256&&(this.nullBlock=!0)}#i(t,e=!1){Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="size"&&Number(r)<0||i==="path"&&e||i==="linkpath"&&e||i==="global"))))}encode(t,e=0){if(t||(t=this.block=Buffer.alloc(512)),this.#t==="Unsupported"&&(this.#t="0"),!(t.length>=e+512))throw new Error("need 512 bytes for header");let i=this.ctime||this.atime?130:155,r=mn(this.path||"",i),n=r[0],o=r[1];this.needPax=!!r[2],this.needPax=Lt(t,e,100,n)||this.needPax,this.needPax=ct(t,e+100,8,this.mode)||this.needPax,this.needPax=ct(t,e+108,8,this.uid)||this.needPax,this.needPax=ct(t,e+116,8,this.gid)||this.needPax,this.needPax=ct(t,e+124,12,this.size)||this.needPax,this.needPax=Gi(t,e+136,12,this.mtime)||this.needPax,t[e+156]=Number(this.#t.codePointAt(0)),this.needPax=Lt(t,e+157,100,this.linkpath)||this.needPax,t.write("ustar\x0000",e+257,8),this.needPax=Lt(t,e+265,32,this.uname)||this.needPax,this.needPax=Lt(t,e+297,32,this.gname)||this.needPax,this.needPax=ct(t,e+329,8,this.devmaj)||this.needPax,this.needPax=ct(t,e+337,8,this.devmin)||this.needPax,this.needPax=Lt(t,e+345,i,o)||this.needPax,t[e+475]!==0?this.needPax=Lt(t,e+345,155,o)||this.needPax:(this.needPax=Lt(t,e+345,130,o)||this.needPax,this.needPax=Gi(t,e+476,12,this.atime)||this.needPax,this.needPax=Gi(t,e+488,12,this.ctime)||this.needPax);let h=256;for(let a=e;a<e+148;a++)h+=t[a];for(let a=e+156;a<e+512;a++)h+=t[a];return this.cksum=h,ct(t,e+148,8,this.cksum),this.cksumValid=!0,this.needPax}get type(){return this.#t==="Unsupported"?this.#t:oe.get(this.#t)}get typeKey(){return this.#t}set type(t){let e=String(Ve.get(t));if(ne(e)||e==="Unsupported")this.#t=e;else if(ne(t))this.#t=t;else throw new TypeError("invalid entry type: "+t)}},mn=(s,t)=>{let i=s,r="",n,o=external_node_path_namespaceObject.posix.parse(s).root||".";if(Buffer.byteLength(i)<100)n=[i,r,!1];else{r=external_node_path_namespaceObject.posix.dirname(i),i=external_node_path_namespaceObject.posix.basename(i);do Buffer.byteLength(i)<=100&&Buffer.byteLength(r)<=t?n=[i,r,!1]:Buffer.byteLength(i)>100&&Buffer.byteLength(r)<=t?n=[i.slice(0,99),r,!0]:(i=external_node_path_namespaceObject.posix.join(external_node_path_namespaceObject.posix.basename(r),i),r=external_node_path_namespaceObject.posix.dirname(r));while(r!==o&&n===void 0);n||(n=[s.slice(0,99),"",!0])}return n},xt=(s,t,e)=>s.subarray(t,t+e).toString("utf8").replace(/\0.*/,""),Wi=(s,t,e)=>pn(lt(s,t,e)),pn=s=>s===void 0?void 0:new Date(s*1e3),lt=(s,t,e)=>Number(s[t])&128?Hs(s.subarray(t,t+e)):wn(s,t,e),En=s=>isNaN(s)?void 0:s,wn=(s,t,e)=>En(parseInt(s.subarray(t,t+e).toString("utf8").replace(/\0.*$/,"").trim(),8)),Sn={12:8589934591,8:2097151},ct=(s,t,e,i)=>i===void 0?!1:i>Sn[e]||i<0?(Us(i,s.subarray(t,t+e)),!0):(yn(s,t,e,i),!1),yn=(s,t,e,i)=>s.write(Rn(i,e),t,e,"ascii"),Rn=(s,t)=>gn(Math.floor(s).toString(8),t),gn=(s,t)=>(s.length===t-1?s:new Array(t-s.length-1).join("0")+s+" ")+"\0",Gi=(s,t,e,i)=>i===void 0?!1:ct(s,t,e,i.getTime()/1e3),bn=new Array(156).join("\0"),Lt=(s,t,e,i)=>i===void 0?!1:(s.write(i+bn,t,e,"utf8"),i.length!==Buffer.byteLength(i)||i.length>e);var ft=class s{atime;mtime;ctime;charset;comment;gid;uid;gname;uname;linkpath;dev;ino;nlink;path;size;mode;global;constructor(t,e=!1){this.atime=t.atime,this.charset=t.charset,this.comment=t.comment,this.ctime=t.ctime,this.dev=t.dev,this.gid=t.gid,this.global=e,this.gname=t.gname,this.ino=t.ino,this.linkpath=t.linkpath,this.mtime=t.mtime,this.nlink=t.nlink,this.path=t.path,this.size=t.size,this.uid=t.uid,this.uname=t.uname}encode(){let t=this.encodeBody();if(t==="")return Buffer.allocUnsafe(0);let e=Buffer.byteLength(t),i=512*Math.ceil(1+e/512),r=Buffer.allocUnsafe(i);for(let n=0;n<512;n++)r[n]=0;new F({path:("PaxHeader/"+(0,external_node_path_namespaceObject.basename)(this.path??"")).slice(0,99),mode:this.mode||420,uid:this.uid,gid:this.gid,size:e,mtime:this.mtime,type:this.global?"GlobalExtendedHeader":"ExtendedHeader",linkpath:"",uname:this.uname||"",gname:this.gname||"",devmaj:0,devmin:0,atime:this.atime,ctime:this.ctime}).encode(r),r.write(t,512,e,"utf8");for(let n=e+512;n<r.length;n++)r[n]=0;return r}encodeBody(){return this.encodeField("path")+this.encodeField("ctime")+this.encodeField("atime")+this.encodeField("dev")+this.encodeField("ino")+this.encodeField("nlink")+this.encodeField("charset")+this.encodeField("comment")+this.encodeField("gid")+this.encodeField("gname")+this.encodeField("linkpath")+this.encodeField("mtime")+this.encodeField("size")+this.encodeField("uid")+this.encodeField("uname")}encodeField(t){if(this[t]===void 0)return"";let e=this[t],i=e instanceof Date?e.getTime()/1e3:e,r=" "+(t==="dev"||t==="ino"||t==="nlink"?"SCHILY.":"")+t+"="+i+`
+`,n=Buffer.byteLength(r),o=Math.floor(Math.log(n)/Math.log(10))+1;return n+o>=Math.pow(10,o)&&(o+=1),o+n+r}static parse(t,e,i=!1){return new s(On(Tn(t),e),i)}},On=(s,t)=>t?Object.assign({},t,s):s,Tn=s=>s.replace(/\n$/,"").split(`
+`).reduce(xn,Object.create(null)),xn=(s,t)=>{let e=parseInt(t,10);if(e!==Buffer.byteLength(t)+1)return s;t=t.slice((e+" ").length);let i=t.split("="),r=i.shift();if(!r)return s;let n=r.replace(/^SCHILY\.(dev|ino|nlink)/,"$1"),o=i.join("=").replace(/\0.*/,"");switch(n){case"path":case"linkpath":case"type":case"charset":case"comment":case"gname":case"uname":s[n]=o;break;case"ctime":case"atime":case"mtime":s[n]=new Date(Number(o)*1e3);break;case"size":let h=+o;h>=0&&(s[n]=h);break;case"gid":case"uid":case"dev":case"ino":case"nlink":case"mode":s[n]=+o;break}return s};var Ln=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,f=Ln!=="win32"?s=>String(s):s=>String(s).replaceAll(/\\/g,"/");var $e=class extends A{extended;globalExtended;header;startBlockSize;blockRemain;remain;type;meta=!1;ignore=!1;path;mode;uid;gid;uname;gname;size=0;mtime;atime;ctime;linkpath;dev;ino;nlink;invalid=!1;absolute;unsupported=!1;constructor(t,e,i){switch(super({}),this.pause(),this.extended=e,this.globalExtended=i,this.header=t,this.remain=t.size??0,this.startBlockSize=512*Math.ceil(this.remain/512),this.blockRemain=this.startBlockSize,this.type=t.type,this.type){case"File":case"OldFile":case"Link":case"SymbolicLink":case"CharacterDevice":case"BlockDevice":case"Directory":case"FIFO":case"ContiguousFile":case"GNUDumpDir":break;case"NextFileHasLongLinkpath":case"NextFileHasLongPath":case"OldGnuLongPath":case"GlobalExtendedHeader":case"ExtendedHeader":case"OldExtendedHeader":this.meta=!0;break;default:this.ignore=!0}if(!t.path)throw new Error("no path provided for tar.ReadEntry");this.path=f(t.path),this.mode=t.mode,this.mode&&(this.mode=this.mode&4095),this.uid=t.uid,this.gid=t.gid,this.uname=t.uname,this.gname=t.gname,this.size=this.remain,this.mtime=t.mtime,this.atime=t.atime,this.ctime=t.ctime,this.linkpath=t.linkpath?f(t.linkpath):void 0,this.uname=t.uname,this.gname=t.gname,e&&this.#t(e),i&&this.#t(i,!0)}write(t){let e=t.length;if(e>this.blockRemain)throw new Error("writing more to entry than is appropriate");let i=this.remain,r=this.blockRemain;return this.remain=Math.max(0,i-e),this.blockRemain=Math.max(0,r-e),this.ignore?!0:i>=e?super.write(t):super.write(t.subarray(0,i))}#t(t,e=!1){t.path&&(t.path=f(t.path)),t.linkpath&&(t.linkpath=f(t.linkpath)),Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="path"&&e))))}};var Dt=(s,t,e,i={})=>{s.file&&(i.file=s.file),s.cwd&&(i.cwd=s.cwd),i.code=e instanceof Error&&e.code||t,i.tarCode=t,!s.strict&&i.recoverable!==!1?(e instanceof Error&&(i=Object.assign(e,i),e=e.message),s.emit("warn",t,e,i)):e instanceof Error?s.emit("error",Object.assign(e,i)):s.emit("error",Object.assign(new Error(`${t}: ${e}`),i))};var Nn=1024*1024,Xi=Buffer.from([31,139]),qi=Buffer.from([40,181,47,253]),An=Math.max(Xi.length,qi.length),B=Symbol("state"),Nt=Symbol("writeEntry"),it=Symbol("readEntry"),Zi=Symbol("nextEntry"),Zs=Symbol("processEntry"),V=Symbol("extendedHeader"),he=Symbol("globalExtendedHeader"),dt=Symbol("meta"),Ys=Symbol("emitMeta"),p=Symbol("buffer"),st=Symbol("queue"),ut=Symbol("ended"),Yi=Symbol("emittedEnd"),At=Symbol("emit"),w=Symbol("unzip"),Xe=Symbol("consumeChunk"),qe=Symbol("consumeChunkSub"),Ki=Symbol("consumeBody"),Ks=Symbol("consumeMeta"),Vs=Symbol("consumeHeader"),ae=Symbol("consuming"),Vi=Symbol("bufferConcat"),Qe=Symbol("maybeEnd"),Yt=Symbol("writing"),$=Symbol("aborted"),Je=Symbol("onDone"),It=Symbol("sawValidEntry"),je=Symbol("sawNullBlock"),ti=Symbol("sawEOF"),$s=Symbol("closeStream"),In=1e3,le=Symbol("compressedBytesRead"),$i=Symbol("decompressedBytesRead"),Xs=Symbol("checkDecompressionRatio"),Cn=()=>!0,rt=class extends external_events_.EventEmitter{file;strict;maxMetaEntrySize;filter;brotli;zstd;maxDecompressionRatio;writable=!0;readable=!1;[st]=[];[p];[it];[Nt];[B]="begin";[dt]="";[V];[he];[ut]=!1;[w];[$]=!1;[It];[je]=!1;[ti]=!1;[Yt]=!1;[ae]=!1;[Yi]=!1;[le]=0;[$i]=0;constructor(t={}){super(),this.file=t.file||"",this.on(Je,()=>{(this[B]==="begin"||this[It]===!1)&&this.warn("TAR_BAD_ARCHIVE","Unrecognized archive format")}),t.ondone?this.on(Je,t.ondone):this.on(Je,()=>{this.emit("prefinish"),this.emit("finish"),this.emit("end")}),this.strict=!!t.strict,this.maxDecompressionRatio=typeof t.maxDecompressionRatio=="number"?t.maxDecompressionRatio:In,this.maxMetaEntrySize=t.maxMetaEntrySize||Nn,this.filter=typeof t.filter=="function"?t.filter:Cn;let e=t.file&&(t.file.endsWith(".tar.br")||t.file.endsWith(".tbr"));this.brotli=!(t.gzip||t.zstd)&&t.brotli!==void 0?t.brotli:e?void 0:!1;let i=t.file&&(t.file.endsWith(".tar.zst")||t.file.endsWith(".tzst"));this.zstd=!(t.gzip||t.brotli)&&t.zstd!==void 0?t.zstd:i?!0:void 0,this.on("end",()=>this[$s]()),typeof t.onwarn=="function"&&this.on("warn",t.onwarn),typeof t.onReadEntry=="function"&&this.on("entry",t.onReadEntry)}warn(t,e,i={}){Dt(this,t,e,i)}[Vs](t,e){this[It]===void 0&&(this[It]=!1);let i;try{i=new F(t,e,this[V],this[he])}catch(r){return this.warn("TAR_ENTRY_INVALID",r)}if(i.nullBlock)this[je]?(this[ti]=!0,this[B]==="begin"&&(this[B]="header"),this[At]("eof")):(this[je]=!0,this[At]("nullBlock"));else if(this[je]=!1,!i.cksumValid)this.warn("TAR_ENTRY_INVALID","checksum failure",{header:i});else if(!i.path)this.warn("TAR_ENTRY_INVALID","path is required",{header:i});else{let r=i.type;if(/^(Symbolic)?Link$/.test(r)&&!i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath required",{header:i});else if(!/^(Symbolic)?Link$/.test(r)&&!/^(Global)?ExtendedHeader$/.test(r)&&i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath forbidden",{header:i});else{let n=this[Nt]=new $e(i,this[V],this[he]);if(!this[It])if(n.remain){let o=()=>{n.invalid||(this[It]=!0)};n.on("end",o)}else this[It]=!0;n.meta?n.size>this.maxMetaEntrySize?(n.ignore=!0,this[At]("ignoredEntry",n),this[B]="ignore",n.resume()):n.size>0&&(this[dt]="",n.on("data",o=>this[dt]+=o),this[B]="meta"):(this[V]=void 0,n.ignore=n.ignore||!this.filter(n.path,n),n.ignore?(this[At]("ignoredEntry",n),this[B]=n.remain?"ignore":"header",n.resume()):(n.remain?this[B]="body":(this[B]="header",n.end()),this[it]?this[st].push(n):(this[st].push(n),this[Zi]())))}}}[$s](){queueMicrotask(()=>this.emit("close"))}[Zs](t){let e=!0;if(!t)this[it]=void 0,e=!1;else if(Array.isArray(t)){let[i,...r]=t;this.emit(i,...r)}else this[it]=t,this.emit("entry",t),t.emittedEnd||(t.on("end",()=>this[Zi]()),e=!1);return e}[Zi](){do;while(this[Zs](this[st].shift()));if(this[st].length===0){let t=this[it];!t||t.flowing||t.size===t.remain?this[Yt]||this.emit("drain"):t.once("drain",()=>this.emit("drain"))}}[Ki](t,e){let i=this[Nt];if(!i)throw new Error("attempt to consume body without entry??");let r=i.blockRemain??0,n=r>=t.length&&e===0?t:t.subarray(e,e+r);return i.write(n),i.blockRemain||(this[B]="header",this[Nt]=void 0,i.end()),n.length}[Ks](t,e){let i=this[Nt],r=this[Ki](t,e);return!this[Nt]&&i&&this[Ys](i),r}[At](t,e,i){this[st].length===0&&!this[it]?this.emit(t,e,i):this[st].push([t,e,i])}[Ys](t){switch(this[At]("meta",this[dt]),t.type){case"ExtendedHeader":case"OldExtendedHeader":this[V]=ft.parse(this[dt],this[V],!1);break;case"GlobalExtendedHeader":this[he]=ft.parse(this[dt],this[he],!0);break;case"NextFileHasLongPath":case"OldGnuLongPath":{let e=this[V]??Object.create(null);this[V]=e,e.path=this[dt].replace(/\0.*/,"");break}case"NextFileHasLongLinkpath":{let e=this[V]||Object.create(null);this[V]=e,e.linkpath=this[dt].replace(/\0.*/,"");break}default:throw new Error("unknown meta: "+t.type)}}abort(t){if(!this[$]){if(this[w]){let e=this[w];e.write=()=>!0,e.end=()=>e,e.emit=()=>!1,e.destroy?.()}this[$]=!0,this.emit("abort",t),this.warn("TAR_ABORT",t,{recoverable:!1})}}[Xs](t){this[$i]+=t.length;let e=this[$i]/this[le];return e>this.maxDecompressionRatio?(this.abort(new Error(`max decompression ratio exceeded: ${e.toFixed(2)} > ${this.maxDecompressionRatio}`)),!1):!0}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this[$])return i?.(),!1;if((this[w]===void 0||this.brotli===void 0&&this[w]===!1)&&t){if(this[p]&&(t=Buffer.concat([this[p],t]),this[p]=void 0),t.length<An)return this[p]=t,i?.(),!0;for(let a=0;this[w]===void 0&&a<Xi.length;a++)t[a]!==Xi[a]&&(this[w]=!1);let o=!1;if(this[w]===!1&&this.zstd!==!1){o=!0;for(let a=0;a<qi.length;a++)if(t[a]!==qi[a]){o=!1;break}}let h=this.brotli===void 0&&!o;if(this[w]===!1&&h)if(t.length<512)if(this[ut])this.brotli=!0;else return this[p]=t,i?.(),!0;else try{new F(t.subarray(0,512)),this.brotli=!1}catch{this.brotli=!0}if(this[w]===void 0||this[w]===!1&&(this.brotli||o)){let a=this[ut];this[ut]=!1,this[w]=this[w]===void 0?new Ue({}):o?new Ke({}):new Ge({}),this[w].on("data",c=>{this[Xs](c)&&this[Xe](c)}),this[w].on("error",c=>{this[$]||this.abort(c)}),this[w].on("end",()=>{this[ut]=!0,this[Xe]()}),this[Yt]=!0,this[le]+=t.length;let l=!!this[w][a?"end":"write"](t);return this[Yt]=!1,i?.(),l}}this[Yt]=!0,this[w]?(this[le]+=t.length,this[w].write(t)):this[Xe](t),this[Yt]=!1;let n=this[st].length>0?!1:this[it]?this[it].flowing:!0;return!n&&this[st].length===0&&this[it]?.once("drain",()=>this.emit("drain")),i?.(),n}[Vi](t){t&&!this[$]&&(this[p]=this[p]?Buffer.concat([this[p],t]):t)}[Qe](){if(this[ut]&&!this[Yi]&&!this[$]&&!this[ae]){this[Yi]=!0;let t=this[Nt];if(t?.blockRemain){let e=this[p]?this[p].length:0;this.warn("TAR_BAD_ARCHIVE",`Truncated input (needed ${t.blockRemain} more bytes, only ${e} available)`,{entry:t}),this[p]&&t.write(this[p]),t.end()}this[At](Je)}}[Xe](t){if(this[ae]&&t)this[Vi](t);else if(!t&&!this[p])this[Qe]();else if(t){if(this[ae]=!0,this[p]){this[Vi](t);let e=this[p];this[p]=void 0,this[qe](e)}else this[qe](t);for(;this[p]&&this[p]?.length>=512&&!this[$]&&!this[ti];){let e=this[p];this[p]=void 0,this[qe](e)}this[ae]=!1}(!this[p]||this[ut])&&this[Qe]()}[qe](t){let e=0,i=t.length;for(;e+512<=i&&!this[$]&&!this[ti];)switch(this[B]){case"begin":case"header":this[Vs](t,e),e+=512;break;case"ignore":case"body":e+=this[Ki](t,e);break;case"meta":e+=this[Ks](t,e);break;default:throw new Error("invalid state: "+this[B])}e<i&&(this[p]=this[p]?Buffer.concat([t.subarray(e),this[p]]):t.subarray(e))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e)),i&&this.once("finish",i),this[$]||(this[w]?(t&&(this[le]+=t.length,this[w].write(t)),this[w].end()):(this[ut]=!0,(this.brotli===void 0||this.zstd===void 0)&&(t=t||Buffer.alloc(0)),t&&this.write(t),this[Qe]())),this}};var mt=s=>{let t=s.length-1,e=-1;for(;t>-1&&s.charAt(t)==="/";)e=t,t--;return e===-1?s:s.slice(0,e)};var vn=s=>{let t=s.onReadEntry;s.onReadEntry=t?e=>{t(e),e.resume()}:e=>e.resume()},Qi=(s,t)=>{let e=new Map(t.map(o=>[mt(o),!0])),i=s.filter,r=100,n=(o,h="",a=0)=>{if(a>=r)return e.set(o,!1),!1;let l=h||(0,external_path_.parse)(o).root||".",c;if(o===l)c=!1;else{let d=e.get(o);c=d!==void 0?d:n((0,external_path_.dirname)(o),l,a+1)}return e.set(o,c),c};s.filter=i?(o,h)=>i(o,h)&&n(mt(o)):o=>n(mt(o))},Mn=s=>{let t=new rt(s),e=s.file,i;try{i=external_node_fs_namespaceObject.openSync(e,"r");let r=external_node_fs_namespaceObject.fstatSync(i),n=s.maxReadSize||16*1024*1024;if(r.size<n){let o=Buffer.allocUnsafe(r.size),h=external_node_fs_namespaceObject.readSync(i,o,0,r.size,0);t.end(h===o.byteLength?o:o.subarray(0,h))}else{let o=0,h=Buffer.allocUnsafe(n);for(;o<r.size;){let a=external_node_fs_namespaceObject.readSync(i,h,0,n,o);if(a===0)break;o+=a,t.write(h.subarray(0,a))}t.end()}}finally{if(typeof i=="number")try{external_node_fs_namespaceObject.closeSync(i)}catch{}}},Bn=(s,t)=>{let e=new rt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("end",o),external_node_fs_namespaceObject.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},Ct=K(Mn,Bn,s=>new rt(s),s=>new rt(s),(s,t)=>{t?.length&&Qi(s,t),s.noResume||vn(s)});var Ji=(s,t,e)=>(s&=4095,e&&(s=(s|384)&-19),t&&(s&256&&(s|=64),s&32&&(s|=8),s&4&&(s|=1)),s);var{isAbsolute:zn,parse:qs}=external_node_path_namespaceObject.win32,ce=s=>{let t="",e=qs(s);for(;zn(s)||e.root;){let i=s.charAt(0)==="/"&&s.slice(0,4)!=="//?/"?"/":e.root;s=s.slice(i.length),t+=i,e=qs(s)}return[t,s]};var ei=["|","<",">","?",":"],ji=ei.map(s=>String.fromCodePoint(61440+Number(s.codePointAt(0)))),Un=new Map(ei.map((s,t)=>[s,ji[t]])),Hn=new Map(ji.map((s,t)=>[s,ei[t]])),ts=s=>ei.reduce((t,e)=>t.split(e).join(Un.get(e)),s),Qs=s=>ji.reduce((t,e)=>t.split(e).join(Hn.get(e)),s);var rr=(s,t)=>t?(s=f(s).replace(/^\.(\/|$)/,""),mt(t)+"/"+s):f(s),Wn=16*1024*1024,tr=Symbol("process"),er=Symbol("file"),ir=Symbol("directory"),is=Symbol("symlink"),sr=Symbol("hardlink"),fe=Symbol("header"),ii=Symbol("read"),ss=Symbol("lstat"),si=Symbol("onlstat"),rs=Symbol("onread"),ns=Symbol("onreadlink"),os=Symbol("openfile"),hs=Symbol("onopenfile"),pt=Symbol("close"),ri=Symbol("mode"),as=Symbol("awaitDrain"),es=Symbol("ondrain"),q=Symbol("prefix"),de=class extends A{path;portable;myuid=process.getuid&&process.getuid()||0;myuser=process.env.USER||"";maxReadSize;linkCache;statCache;preservePaths;cwd;strict;mtime;noPax;noMtime;prefix;fd;blockLen=0;blockRemain=0;buf;pos=0;remain=0;length=0;offset=0;win32;absolute;header;type;linkpath;stat;onWriteEntry;#t=!1;constructor(t,e={}){let i=se(e);super(),this.path=f(t),this.portable=!!i.portable,this.maxReadSize=i.maxReadSize||Wn,this.linkCache=i.linkCache||new Map,this.statCache=i.statCache||new Map,this.preservePaths=!!i.preservePaths,this.cwd=f(i.cwd||process.cwd()),this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.mtime=i.mtime,this.prefix=i.prefix?f(i.prefix):void 0,this.onWriteEntry=i.onWriteEntry,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let r=!1;if(!this.preservePaths){let[o,h]=ce(this.path);o&&typeof h=="string"&&(this.path=h,r=o)}this.win32=!!i.win32||process.platform==="win32",this.win32&&(this.path=Qs(this.path.replaceAll(/\\/g,"/")),t=t.replaceAll(/\\/g,"/")),this.absolute=f(i.absolute||external_path_.resolve(this.cwd,t)),this.path===""&&(this.path="./"),r&&this.warn("TAR_ENTRY_INFO",`stripping ${r} from absolute path`,{entry:this,path:r+this.path});let n=this.statCache.get(this.absolute);n?this[si](n):this[ss]()}warn(t,e,i={}){return Dt(this,t,e,i)}emit(t,...e){return t==="error"&&(this.#t=!0),super.emit(t,...e)}[ss](){external_fs_.lstat(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[si](e)})}[si](t){this.statCache.set(this.absolute,t),this.stat=t,t.isFile()||(t.size=0),this.type=Gn(t),this.emit("stat",t),this[tr]()}[tr](){switch(this.type){case"File":return this[er]();case"Directory":return this[ir]();case"SymbolicLink":return this[is]();default:return this.end()}}[ri](t){return Ji(t,this.type==="Directory",this.portable)}[q](t){return rr(t,this.prefix)}[fe](){if(!this.stat)throw new Error("cannot write header before stat");this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this[ri](this.stat.mode),uid:this.portable?void 0:this.stat.uid,gid:this.portable?void 0:this.stat.gid,size:this.stat.size,mtime:this.noMtime?void 0:this.mtime||this.stat.mtime,type:this.type==="Unsupported"?void 0:this.type,uname:this.portable?void 0:this.stat.uid===this.myuid?this.myuser:"",atime:this.portable?void 0:this.stat.atime,ctime:this.portable?void 0:this.stat.ctime}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.header.atime,ctime:this.portable?void 0:this.header.ctime,gid:this.portable?void 0:this.header.gid,mtime:this.noMtime?void 0:this.mtime||this.header.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.header.size,uid:this.portable?void 0:this.header.uid,uname:this.portable?void 0:this.header.uname,dev:this.portable?void 0:this.stat.dev,ino:this.portable?void 0:this.stat.ino,nlink:this.portable?void 0:this.stat.nlink}).encode());let t=this.header?.block;if(!t)throw new Error("failed to encode header");super.write(t)}[ir](){if(!this.stat)throw new Error("cannot create directory entry without stat");this.path.slice(-1)!=="/"&&(this.path+="/"),this.stat.size=0,this[fe](),this.end()}[is](){external_fs_.readlink(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[ns](e)})}[ns](t){this.linkpath=f(t),this[fe](),this.end()}[sr](t){if(!this.stat)throw new Error("cannot create link entry without stat");this.type="Link",this.linkpath=f(external_path_.relative(this.cwd,t)),this.stat.size=0,this[fe](),this.end()}[er](){if(!this.stat)throw new Error("cannot create file entry without stat");if(this.stat.nlink>1){let t=`${this.stat.dev}:${this.stat.ino}`,e=this.linkCache.get(t);if(e?.indexOf(this.cwd)===0)return this[sr](e);this.linkCache.set(t,this.absolute)}if(this[fe](),this.stat.size===0)return this.end();this[os]()}[os](){external_fs_.open(this.absolute,"r",(t,e)=>{if(t)return this.emit("error",t);this[hs](e)})}[hs](t){if(this.fd=t,this.#t)return this[pt]();if(!this.stat)throw new Error("should stat before calling onopenfile");this.blockLen=512*Math.ceil(this.stat.size/512),this.blockRemain=this.blockLen;let e=Math.min(this.blockLen,this.maxReadSize);this.buf=Buffer.allocUnsafe(e),this.offset=0,this.pos=0,this.remain=this.stat.size,this.length=this.buf.length,this[ii]()}[ii](){let{fd:t,buf:e,offset:i,length:r,pos:n}=this;if(t===void 0||e===void 0)throw new Error("cannot read file without first opening");external_fs_.read(t,e,i,r,n,(o,h)=>{if(o)return this[pt](()=>this.emit("error",o));this[rs](h)})}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.close(this.fd,t)}[rs](t){if(t<=0&&this.remain>0){let r=Object.assign(new Error("encountered unexpected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(t>this.remain){let r=Object.assign(new Error("did not encounter expected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(!this.buf)throw new Error("should have created buffer prior to reading");if(t===this.remain)for(let r=t;r<this.length&&t<this.blockRemain;r++)this.buf[r+this.offset]=0,t++,this.remain++;let e=this.offset===0&&t===this.buf.length?this.buf:this.buf.subarray(this.offset,this.offset+t);this.write(e)?this[es]():this[as](()=>this[es]())}[as](t){this.once("drain",t)}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this.blockRemain<t.length){let r=Object.assign(new Error("writing more data than expected"),{path:this.absolute});return this.emit("error",r)}return this.remain-=t.length,this.blockRemain-=t.length,this.pos+=t.length,this.offset+=t.length,super.write(t,null,i)}[es](){if(!this.remain)return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),this[pt](t=>t?this.emit("error",t):this.end());if(!this.buf)throw new Error("buffer lost somehow in ONDRAIN");this.offset>=this.length&&(this.buf=Buffer.allocUnsafe(Math.min(this.blockRemain,this.buf.length)),this.offset=0),this.length=this.buf.length-this.offset,this[ii]()}},ni=class extends de{sync=!0;[ss](){this[si](external_fs_.lstatSync(this.absolute))}[is](){this[ns](external_fs_.readlinkSync(this.absolute))}[os](){this[hs](external_fs_.openSync(this.absolute,"r"))}[ii](){let t=!0;try{let{fd:e,buf:i,offset:r,length:n,pos:o}=this;if(e===void 0||i===void 0)throw new Error("fd and buf must be set in READ method");let h=external_fs_.readSync(e,i,r,n,o);this[rs](h),t=!1}finally{if(t)try{this[pt](()=>{})}catch{}}}[as](t){t()}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.closeSync(this.fd),t()}},oi=class extends A{blockLen=0;blockRemain=0;buf=0;pos=0;remain=0;length=0;preservePaths;portable;strict;noPax;noMtime;readEntry;type;prefix;path;mode;uid;gid;uname;gname;header;mtime;atime;ctime;linkpath;size;onWriteEntry;warn(t,e,i={}){return Dt(this,t,e,i)}constructor(t,e={}){let i=se(e);super(),this.preservePaths=!!i.preservePaths,this.portable=!!i.portable,this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.onWriteEntry=i.onWriteEntry,this.readEntry=t;let{type:r}=t;if(r==="Unsupported")throw new Error("writing entry that should be ignored");this.type=r,this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.prefix=i.prefix,this.path=f(t.path),this.mode=t.mode!==void 0?this[ri](t.mode):void 0,this.uid=this.portable?void 0:t.uid,this.gid=this.portable?void 0:t.gid,this.uname=this.portable?void 0:t.uname,this.gname=this.portable?void 0:t.gname,this.size=t.size,this.mtime=this.noMtime?void 0:i.mtime||t.mtime,this.atime=this.portable?void 0:t.atime,this.ctime=this.portable?void 0:t.ctime,this.linkpath=t.linkpath!==void 0?f(t.linkpath):void 0,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let n=!1;if(!this.preservePaths){let[h,a]=ce(this.path);h&&typeof a=="string"&&(this.path=a,n=h)}this.remain=t.size,this.blockRemain=t.startBlockSize,this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this.mode,uid:this.portable?void 0:this.uid,gid:this.portable?void 0:this.gid,size:this.size,mtime:this.noMtime?void 0:this.mtime,type:this.type,uname:this.portable?void 0:this.uname,atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime}),n&&this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute path`,{entry:this,path:n+this.path}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime,gid:this.portable?void 0:this.gid,mtime:this.noMtime?void 0:this.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.size,uid:this.portable?void 0:this.uid,uname:this.portable?void 0:this.uname,dev:this.portable?void 0:this.readEntry.dev,ino:this.portable?void 0:this.readEntry.ino,nlink:this.portable?void 0:this.readEntry.nlink}).encode());let o=this.header?.block;if(!o)throw new Error("failed to encode header");super.write(o),t.pipe(this)}[q](t){return rr(t,this.prefix)}[ri](t){return Ji(t,this.type==="Directory",this.portable)}write(t,e,i){typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8"));let r=t.length;if(r>this.blockRemain)throw new Error("writing more to entry than is appropriate");return this.blockRemain-=r,super.write(t,i)}end(t,e,i){return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e??"utf8")),i&&this.once("finish",i),t?super.end(t,i):super.end(i),this}},Gn=s=>s.isFile()?"File":s.isDirectory()?"Directory":s.isSymbolicLink()?"SymbolicLink":"Unsupported";var hi=class s{tail;head;length=0;static create(t=[]){return new s(t)}constructor(t=[]){for(let e of t)this.push(e)}*[Symbol.iterator](){for(let t=this.head;t;t=t.next)yield t.value}removeNode(t){if(t.list!==this)throw new Error("removing node which does not belong to this list");let e=t.next,i=t.prev;return e&&(e.prev=i),i&&(i.next=e),t===this.head&&(this.head=e),t===this.tail&&(this.tail=i),this.length--,t.next=void 0,t.prev=void 0,t.list=void 0,e}unshiftNode(t){if(t===this.head)return;t.list&&t.list.removeNode(t);let e=this.head;t.list=this,t.next=e,e&&(e.prev=t),this.head=t,this.tail||(this.tail=t),this.length++}pushNode(t){if(t===this.tail)return;t.list&&t.list.removeNode(t);let e=this.tail;t.list=this,t.prev=e,e&&(e.next=t),this.tail=t,this.head||(this.head=t),this.length++}push(...t){for(let e=0,i=t.length;e<i;e++)Yn(this,t[e]);return this.length}unshift(...t){for(var e=0,i=t.length;e<i;e++)Kn(this,t[e]);return this.length}pop(){if(!this.tail)return;let t=this.tail.value,e=this.tail;return this.tail=this.tail.prev,this.tail?this.tail.next=void 0:this.head=void 0,e.list=void 0,this.length--,t}shift(){if(!this.head)return;let t=this.head.value,e=this.head;return this.head=this.head.next,this.head?this.head.prev=void 0:this.tail=void 0,e.list=void 0,this.length--,t}forEach(t,e){e=e||this;for(let i=this.head,r=0;i;r++)t.call(e,i.value,r,this),i=i.next}forEachReverse(t,e){e=e||this;for(let i=this.tail,r=this.length-1;i;r--)t.call(e,i.value,r,this),i=i.prev}get(t){let e=0,i=this.head;for(;i&&e<t;e++)i=i.next;if(e===t&&i)return i.value}getReverse(t){let e=0,i=this.tail;for(;i&&e<t;e++)i=i.prev;if(e===t&&i)return i.value}map(t,e){e=e||this;let i=new s;for(let r=this.head;r;)i.push(t.call(e,r.value,this)),r=r.next;return i}mapReverse(t,e){e=e||this;var i=new s;for(let r=this.tail;r;)i.push(t.call(e,r.value,this)),r=r.prev;return i}reduce(t,e){let i,r=this.head;if(arguments.length>1)i=e;else if(this.head)r=this.head.next,i=this.head.value;else throw new TypeError("Reduce of empty list with no initial value");for(var n=0;r;n++)i=t(i,r.value,n),r=r.next;return i}reduceReverse(t,e){let i,r=this.tail;if(arguments.length>1)i=e;else if(this.tail)r=this.tail.prev,i=this.tail.value;else throw new TypeError("Reduce of empty list with no initial value");for(let n=this.length-1;r;n--)i=t(i,r.value,n),r=r.prev;return i}toArray(){let t=new Array(this.length);for(let e=0,i=this.head;i;e++)t[e]=i.value,i=i.next;return t}toArrayReverse(){let t=new Array(this.length);for(let e=0,i=this.tail;i;e++)t[e]=i.value,i=i.prev;return t}slice(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.head,n=0;for(n=0;r&&n<t;n++)r=r.next;for(;r&&n<e;n++,r=r.next)i.push(r.value);return i}sliceReverse(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.length,n=this.tail;for(;n&&r>e;r--)n=n.prev;for(;n&&r>t;r--,n=n.prev)i.push(n.value);return i}splice(t,e=0,...i){t>this.length&&(t=this.length-1),t<0&&(t=this.length+t);let r=this.head;for(let o=0;r&&o<t;o++)r=r.next;let n=[];for(let o=0;r&&o<e;o++)n.push(r.value),r=this.removeNode(r);r?r!==this.tail&&(r=r.prev):r=this.tail;for(let o of i)r=Zn(this,r,o);return n}reverse(){let t=this.head,e=this.tail;for(let i=t;i;i=i.prev){let r=i.prev;i.prev=i.next,i.next=r}return this.head=e,this.tail=t,this}};function Zn(s,t,e){let i=t,r=t?t.next:s.head,n=new ue(e,i,r,s);return n.next===void 0&&(s.tail=n),n.prev===void 0&&(s.head=n),s.length++,n}function Yn(s,t){s.tail=new ue(t,s.tail,void 0,s),s.head||(s.head=s.tail),s.length++}function Kn(s,t){s.head=new ue(t,void 0,s.head,s),s.tail||(s.tail=s.head),s.length++}var ue=class{list;next;prev;value;constructor(t,e,i,r){this.list=r,this.value=t,e?(e.next=this,this.prev=e):this.prev=void 0,i?(i.prev=this,this.next=i):this.next=void 0}};var pi=class{path;absolute;entry;stat;readdir;pending=!1;pendingLink=!1;ignore=!1;piped=!1;constructor(t,e){this.path=t||"./",this.absolute=e}},nr=Buffer.alloc(1024),li=Symbol("onStat"),me=Symbol("ended"),W=Symbol("queue"),pe=Symbol("pendingLinks"),Et=Symbol("current"),Ft=Symbol("process"),Ee=Symbol("processing"),ai=Symbol("processJob"),G=Symbol("jobs"),ls=Symbol("jobDone"),ci=Symbol("addFSEntry"),or=Symbol("addTarEntry"),ds=Symbol("stat"),us=Symbol("readdir"),fi=Symbol("onreaddir"),di=Symbol("pipe"),hr=Symbol("entry"),cs=Symbol("entryOpt"),ui=Symbol("writeEntryClass"),lr=Symbol("write"),fs=Symbol("ondrain"),wt=class extends A{sync=!1;opt;cwd;maxReadSize;preservePaths;strict;noPax;prefix;linkCache;statCache;file;portable;zip;readdirCache;noDirRecurse;follow;noMtime;mtime;filter;jobs;[ui];onWriteEntry;[W];[pe]=new Map;[G]=0;[Ee]=!1;[me]=!1;constructor(t={}){if(super(),this.opt=t,this.file=t.file||"",this.cwd=t.cwd||process.cwd(),this.maxReadSize=t.maxReadSize,this.preservePaths=!!t.preservePaths,this.strict=!!t.strict,this.noPax=!!t.noPax,this.prefix=f(t.prefix||""),this.linkCache=t.linkCache||new Map,this.statCache=t.statCache||new Map,this.readdirCache=t.readdirCache||new Map,this.onWriteEntry=t.onWriteEntry,this[ui]=de,typeof t.onwarn=="function"&&this.on("warn",t.onwarn),this.portable=!!t.portable,t.gzip||t.brotli||t.zstd){if((t.gzip?1:0)+(t.brotli?1:0)+(t.zstd?1:0)>1)throw new TypeError("gzip, brotli, zstd are mutually exclusive");if(t.gzip&&(typeof t.gzip!="object"&&(t.gzip={}),this.portable&&(t.gzip.portable=!0),this.zip=new ze(t.gzip)),t.brotli&&(typeof t.brotli!="object"&&(t.brotli={}),this.zip=new We(t.brotli)),t.zstd&&(typeof t.zstd!="object"&&(t.zstd={}),this.zip=new Ye(t.zstd)),!this.zip)throw new Error("impossible");let e=this.zip;e.on("data",i=>super.write(i)),e.on("end",()=>super.end()),e.on("drain",()=>this[fs]()),this.on("resume",()=>e.resume())}else this.on("drain",this[fs]);this.noDirRecurse=!!t.noDirRecurse,this.follow=!!t.follow,this.noMtime=!!t.noMtime,t.mtime&&(this.mtime=t.mtime),this.filter=typeof t.filter=="function"?t.filter:()=>!0,this[W]=new hi,this[G]=0,this.jobs=Number(t.jobs)||4,this[Ee]=!1,this[me]=!1}[lr](t){return super.write(t)}add(t){return this.write(t),this}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&this.add(t),this[me]=!0,this[Ft](),i&&i(),this}write(t){if(this[me])throw new Error("write after end");return typeof t=="string"?this[ci](t):this[or](t),this.flowing}[or](t){let e=f(external_path_.resolve(this.cwd,t.path));if(!this.filter(t.path,t))t.resume();else{let i=new pi(t.path,e);i.entry=new oi(t,this[cs](i)),i.entry.on("end",()=>this[ls](i)),this[G]+=1,this[W].push(i)}this[Ft]()}[ci](t){let e=f(external_path_.resolve(this.cwd,t));this[W].push(new pi(t,e)),this[Ft]()}[ds](t){t.pending=!0,this[G]+=1;let e=this.follow?"stat":"lstat";external_fs_[e](t.absolute,(i,r)=>{t.pending=!1,this[G]-=1,i?this.emit("error",i):this[li](t,r)})}[li](t,e){if(this.statCache.set(t.absolute,e),t.stat=e,!this.filter(t.path,e))t.ignore=!0;else if(e.isFile()&&e.nlink>1&&!this.linkCache.get(`${e.dev}:${e.ino}`)&&!this.sync)if(t===this[Et])this[ai](t);else{let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);r?r.push(t):this[pe].set(i,[t]),t.pendingLink=!0,t.pending=!0}this[Ft]()}[us](t){t.pending=!0,this[G]+=1,external_fs_.readdir(t.absolute,(e,i)=>{if(t.pending=!1,this[G]-=1,e)return this.emit("error",e);this[fi](t,i)})}[fi](t,e){this.readdirCache.set(t.absolute,e),t.readdir=e,this[Ft]()}[Ft](){if(!this[Ee]){this[Ee]=!0;for(let t=this[W].head;t&&this[G]<this.jobs;t=t.next)if(this[ai](t.value),t.value.ignore){let e=t.next;this[W].removeNode(t),t.next=e}this[Ee]=!1,this[me]&&this[W].length===0&&this[G]===0&&(this.zip?this.zip.end(nr):(super.write(nr),super.end()))}}get[Et](){return this[W]&&this[W].head&&this[W].head.value}[ls](t){this[W].shift(),this[G]-=1;let{stat:e}=t;if(e&&e.isFile()&&e.nlink>1){let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);if(r){this[pe].delete(i);for(let n of r)n.pending=!1,this[ai](n)}}this[Ft]()}[ai](t){if(t.pending&&t.pendingLink&&t===this[Et]&&(t.pending=!1,t.pendingLink=!1),!t.pending){if(t.entry){t===this[Et]&&!t.piped&&this[di](t);return}if(!t.stat){let e=this.statCache.get(t.absolute);e?this[li](t,e):this[ds](t)}if(t.stat&&!t.ignore){if(!this.noDirRecurse&&t.stat.isDirectory()&&!t.readdir){let e=this.readdirCache.get(t.absolute);if(e?this[fi](t,e):this[us](t),!t.readdir)return}if(t.entry=this[hr](t),!t.entry){t.ignore=!0;return}t===this[Et]&&!t.piped&&this[di](t)}}}[cs](t){return{onwarn:(e,i,r)=>this.warn(e,i,r),noPax:this.noPax,cwd:this.cwd,absolute:t.absolute,preservePaths:this.preservePaths,maxReadSize:this.maxReadSize,strict:this.strict,portable:this.portable,linkCache:this.linkCache,statCache:this.statCache,noMtime:this.noMtime,mtime:this.mtime,prefix:this.prefix,onWriteEntry:this.onWriteEntry}}[hr](t){this[G]+=1;try{return new this[ui](t.path,this[cs](t)).on("end",()=>this[ls](t)).on("error",i=>this.emit("error",i))}catch(e){this.emit("error",e)}}[fs](){this[Et]&&this[Et].entry&&this[Et].entry.resume()}[di](t){t.piped=!0,t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)});let e=t.entry,i=this.zip;if(!e)throw new Error("cannot pipe without source");i?e.on("data",r=>{i.write(r)||e.pause()}):e.on("data",r=>{super.write(r)||e.pause()})}pause(){return this.zip&&this.zip.pause(),super.pause()}warn(t,e,i={}){Dt(this,t,e,i)}},kt=class extends wt{sync=!0;constructor(t){super(t),this[ui]=ni}pause(){}resume(){}[ds](t){let e=this.follow?"statSync":"lstatSync";this[li](t,external_fs_[e](t.absolute))}[us](t){this[fi](t,external_fs_.readdirSync(t.absolute))}[di](t){let e=t.entry,i=this.zip;if(t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)}),!e)throw new Error("Cannot pipe without source");i?e.on("data",r=>{i.write(r)}):e.on("data",r=>{super[lr](r)})}};var Vn=(s,t)=>{let e=new kt(s),i=new Wt(s.file,{mode:s.mode||438});e.pipe(i),fr(e,t)},$n=(s,t)=>{let e=new wt(s),i=new et(s.file,{mode:s.mode||438});e.pipe(i);let r=new Promise((n,o)=>{i.on("error",o),i.on("close",n),e.on("error",o)});return dr(e,t).catch(n=>e.emit("error",n)),r},fr=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_namespaceObject.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},dr=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_namespaceObject.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>{s.add(i)}}):s.add(e);s.end()},Xn=(s,t)=>{let e=new kt(s);return fr(e,t),e},qn=(s,t)=>{let e=new wt(s);return dr(e,t).catch(i=>e.emit("error",i)),e},Qn=K(Vn,$n,Xn,qn,(s,t)=>{if(!t?.length)throw new TypeError("no paths specified to add to archive")});var Jn=process.env.__FAKE_PLATFORM__||process.platform,Er=Jn==="win32",{O_CREAT:wr,O_NOFOLLOW:ur,O_TRUNC:Sr,O_WRONLY:yr}=external_fs_.constants,Rr=Number(process.env.__FAKE_FS_O_FILENAME__)||external_fs_.constants.UV_FS_O_FILEMAP||0,jn=Er&&!!Rr,to=512*1024,eo=Rr|Sr|wr|yr,mr=!Er&&typeof ur=="number"?ur|Sr|wr|yr:null,ms=mr!==null?()=>mr:jn?s=>s<to?eo:"w":()=>"w";var ps=(s,t,e)=>{try{return external_node_fs_namespaceObject.lchownSync(s,t,e)}catch(i){if(i?.code!=="ENOENT")throw i}},Ei=(s,t,e,i)=>{external_node_fs_namespaceObject.lchown(s,t,e,r=>{i(r&&r?.code!=="ENOENT"?r:null)})},io=(s,t,e,i,r)=>{if(t.isDirectory())Es(external_node_path_namespaceObject.resolve(s,t.name),e,i,n=>{if(n)return r(n);let o=external_node_path_namespaceObject.resolve(s,t.name);Ei(o,e,i,r)});else{let n=external_node_path_namespaceObject.resolve(s,t.name);Ei(n,e,i,r)}},Es=(s,t,e,i)=>{external_node_fs_namespaceObject.readdir(s,{withFileTypes:!0},(r,n)=>{if(r){if(r.code==="ENOENT")return i();if(r.code!=="ENOTDIR"&&r.code!=="ENOTSUP")return i(r)}if(r||!n.length)return Ei(s,t,e,i);let o=n.length,h=null,a=l=>{if(!h){if(l)return i(h=l);if(--o===0)return Ei(s,t,e,i)}};for(let l of n)io(s,l,t,e,a)})},so=(s,t,e,i)=>{t.isDirectory()&&ws(external_node_path_namespaceObject.resolve(s,t.name),e,i),ps(external_node_path_namespaceObject.resolve(s,t.name),e,i)},ws=(s,t,e)=>{let i;try{i=external_node_fs_namespaceObject.readdirSync(s,{withFileTypes:!0})}catch(r){let n=r;if(n?.code==="ENOENT")return;if(n?.code==="ENOTDIR"||n?.code==="ENOTSUP")return ps(s,t,e);throw n}for(let r of i)so(s,r,t,e);return ps(s,t,e)};var Se=class extends Error{path;code;syscall="chdir";constructor(t,e){super(`${e}: Cannot cd into '${t}'`),this.path=t,this.code=e}get name(){return"CwdError"}};var St=class extends Error{path;symlink;syscall="symlink";code="TAR_SYMLINK_ERROR";constructor(t,e){super("TAR_SYMLINK_ERROR: Cannot extract through symbolic link"),this.symlink=t,this.path=e}get name(){return"SymlinkError"}};var no=(s,t)=>{external_node_fs_namespaceObject.stat(s,(e,i)=>{(e||!i.isDirectory())&&(e=new Se(s,e?.code||"ENOTDIR")),t(e)})},gr=(s,t,e)=>{s=f(s);let i=t.umask??18,r=t.mode|448,n=(r&i)!==0,o=t.uid,h=t.gid,a=typeof o=="number"&&typeof h=="number"&&(o!==t.processUid||h!==t.processGid),l=t.preserve,c=t.unlink,d=f(t.cwd),y=(E,x)=>{E?e(E):x&&a?Es(x,o,h,Le=>y(Le)):n?external_node_fs_namespaceObject.chmod(s,r,e):e()};if(s===d)return no(s,y);if(l)return external_node_fs_promises_namespaceObject.mkdir(s,{mode:r,recursive:!0}).then(E=>y(null,E??void 0),y);let D=f(external_node_path_namespaceObject.relative(d,s)).split("/");Ss(d,D,r,c,d,void 0,y)},Ss=(s,t,e,i,r,n,o)=>{if(t.length===0)return o(null,n);let h=t.shift(),a=f(external_node_path_namespaceObject.resolve(s+"/"+h));external_node_fs_namespaceObject.mkdir(a,e,br(a,t,e,i,r,n,o))},br=(s,t,e,i,r,n,o)=>h=>{h?external_node_fs_namespaceObject.lstat(s,(a,l)=>{if(a)a.path=a.path&&f(a.path),o(a);else if(l.isDirectory())Ss(s,t,e,i,r,n,o);else if(i)external_node_fs_namespaceObject.unlink(s,c=>{if(c)return o(c);external_node_fs_namespaceObject.mkdir(s,e,br(s,t,e,i,r,n,o))});else{if(l.isSymbolicLink())return o(new St(s,s+"/"+t.join("/")));o(h)}}):(n=n||s,Ss(s,t,e,i,r,n,o))},oo=s=>{let t=!1,e;try{t=external_node_fs_namespaceObject.statSync(s).isDirectory()}catch(i){e=i?.code}finally{if(!t)throw new Se(s,e??"ENOTDIR")}},_r=(s,t)=>{s=f(s);let e=t.umask??18,i=t.mode|448,r=(i&e)!==0,n=t.uid,o=t.gid,h=typeof n=="number"&&typeof o=="number"&&(n!==t.processUid||o!==t.processGid),a=t.preserve,l=t.unlink,c=f(t.cwd),d=E=>{E&&h&&ws(E,n,o),r&&external_node_fs_namespaceObject.chmodSync(s,i)};if(s===c)return oo(c),d();if(a)return d(external_node_fs_namespaceObject.mkdirSync(s,{mode:i,recursive:!0})??void 0);let T=f(external_node_path_namespaceObject.relative(c,s)).split("/"),D;for(let E=T.shift(),x=c;E&&(x+="/"+E);E=T.shift()){x=f(external_node_path_namespaceObject.resolve(x));try{external_node_fs_namespaceObject.mkdirSync(x,i),D=D||x}catch{let Le=external_node_fs_namespaceObject.lstatSync(x);if(Le.isDirectory())continue;if(l){external_node_fs_namespaceObject.unlinkSync(x),external_node_fs_namespaceObject.mkdirSync(x,i),D=D||x;continue}else if(Le.isSymbolicLink())return new St(x,x+"/"+T.join("/"))}}return d(D)};var ys=Object.create(null),Or=1e4,Vt=new Set,Tr=s=>{Vt.has(s)?Vt.delete(s):ys[s]=s.normalize("NFD").toLocaleLowerCase("en").toLocaleUpperCase("en"),Vt.add(s);let t=ys[s],e=Vt.size-Or;if(e>Or/10){for(let i of Vt)if(Vt.delete(i),delete ys[i],--e<=0)break}return t};var ho=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,ao=ho==="win32",lo=s=>s.split("/").slice(0,-1).reduce((e,i)=>{let r=e.at(-1);return r!==void 0&&(i=(0,external_node_path_namespaceObject.join)(r,i)),e.push(i||"/"),e},[]),yi=class{#t=new Map;#i=new Map;#s=new Set;reserve(t,e){t=ao?["win32 parallelization disabled"]:t.map(r=>mt((0,external_node_path_namespaceObject.join)(Tr(r))));let i=new Set(t.map(r=>lo(r)).reduce((r,n)=>r.concat(n)));this.#i.set(e,{dirs:i,paths:t});for(let r of t){let n=this.#t.get(r);n?n.push(e):this.#t.set(r,[e])}for(let r of i){let n=this.#t.get(r);if(!n)this.#t.set(r,[new Set([e])]);else{let o=n.at(-1);o instanceof Set?o.add(e):n.push(new Set([e]))}}return this.#r(e)}#n(t){let e=this.#i.get(t);if(!e)throw new Error("function does not have any path reservations");return{paths:e.paths.map(i=>this.#t.get(i)),dirs:[...e.dirs].map(i=>this.#t.get(i))}}check(t){let{paths:e,dirs:i}=this.#n(t);return e.every(r=>r&&r[0]===t)&&i.every(r=>r&&r[0]instanceof Set&&r[0].has(t))}#r(t){return this.#s.has(t)||!this.check(t)?!1:(this.#s.add(t),t(()=>this.#e(t)),!0)}#e(t){if(!this.#s.has(t))return!1;let e=this.#i.get(t);if(!e)throw new Error("invalid reservation");let{paths:i,dirs:r}=e,n=new Set;for(let o of i){let h=this.#t.get(o);if(!h||h?.[0]!==t)continue;let a=h[1];if(!a){this.#t.delete(o);continue}if(h.shift(),typeof a=="function")n.add(a);else for(let l of a)n.add(l)}for(let o of r){let h=this.#t.get(o),a=h?.[0];if(!(!h||!(a instanceof Set)))if(a.size===1&&h.length===1){this.#t.delete(o);continue}else if(a.size===1){h.shift();let l=h[0];typeof l=="function"&&n.add(l)}else a.delete(t)}return this.#s.delete(t),n.forEach(o=>this.#r(o)),!0}};var Lr=()=>process.umask();var Dr=Symbol("onEntry"),_s=Symbol("checkFs"),Nr=Symbol("checkFs2"),Os=Symbol("isReusable"),P=Symbol("makeFs"),Ts=Symbol("file"),xs=Symbol("directory"),gi=Symbol("link"),Ar=Symbol("symlink"),Ir=Symbol("hardlink"),Re=Symbol("ensureNoSymlink"),Cr=Symbol("unsupported"),Fr=Symbol("checkPath"),Rs=Symbol("stripAbsolutePath"),yt=Symbol("mkdir"),O=Symbol("onError"),Ri=Symbol("pending"),kr=Symbol("pend"),$t=Symbol("unpend"),gs=Symbol("ended"),bs=Symbol("maybeClose"),Ls=Symbol("skip"),ge=Symbol("doChown"),be=Symbol("uid"),_e=Symbol("gid"),Oe=Symbol("checkedCwd"),fo=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,Te=fo==="win32",uo=1024,mo=(s,t)=>{if(!Te)return external_node_fs_namespaceObject.unlink(s,t);let e=s+".DELETE."+(0,external_node_crypto_namespaceObject.randomBytes)(16).toString("hex");external_node_fs_namespaceObject.rename(s,e,i=>{if(i)return t(i);external_node_fs_namespaceObject.unlink(e,t)})},po=s=>{if(!Te)return external_node_fs_namespaceObject.unlinkSync(s);let t=s+".DELETE."+(0,external_node_crypto_namespaceObject.randomBytes)(16).toString("hex");external_node_fs_namespaceObject.renameSync(s,t),external_node_fs_namespaceObject.unlinkSync(t)},vr=(s,t,e)=>s!==void 0&&s===s>>>0?s:t!==void 0&&t===t>>>0?t:e,Xt=class extends rt{[gs]=!1;[Oe]=!1;[Ri]=0;reservations=new yi;transform;writable=!0;readable=!1;uid;gid;setOwner;preserveOwner;processGid;processUid;maxDepth;forceChown;win32;newer;keep;noMtime;preservePaths;unlink;cwd;strip;processUmask;umask;dmode;fmode;chmod;constructor(t={}){if(t.ondone=()=>{this[gs]=!0,this[bs]()},super(t),this.transform=t.transform,this.chmod=!!t.chmod,typeof t.uid=="number"||typeof t.gid=="number"){if(typeof t.uid!="number"||typeof t.gid!="number")throw new TypeError("cannot set owner without number uid and gid");if(t.preserveOwner)throw new TypeError("cannot preserve owner in archive and also set owner explicitly");this.uid=t.uid,this.gid=t.gid,this.setOwner=!0}else this.uid=void 0,this.gid=void 0,this.setOwner=!1;this.preserveOwner=t.preserveOwner===void 0&&typeof t.uid!="number"?process.getuid?.()===0:!!t.preserveOwner,this.processUid=(this.preserveOwner||this.setOwner)&&process.getuid?process.getuid():void 0,this.processGid=(this.preserveOwner||this.setOwner)&&process.getgid?process.getgid():void 0,this.maxDepth=typeof t.maxDepth=="number"?t.maxDepth:uo,this.forceChown=t.forceChown===!0,this.win32=!!t.win32||Te,this.newer=!!t.newer,this.keep=!!t.keep,this.noMtime=!!t.noMtime,this.preservePaths=!!t.preservePaths,this.unlink=!!t.unlink,this.cwd=f(external_node_path_namespaceObject.resolve(t.cwd||process.cwd())),this.strip=Number(t.strip)||0,this.processUmask=this.chmod?typeof t.processUmask=="number"?t.processUmask:Lr():0,this.umask=typeof t.umask=="number"?t.umask:this.processUmask,this.dmode=t.dmode||511&~this.umask,this.fmode=t.fmode||438&~this.umask,this.on("entry",e=>this[Dr](e))}warn(t,e,i={}){return(t==="TAR_BAD_ARCHIVE"||t==="TAR_ABORT")&&(i.recoverable=!1),super.warn(t,e,i)}[bs](){this[gs]&&this[Ri]===0&&(this.emit("prefinish"),this.emit("finish"),this.emit("end"))}[Rs](t,e){let i=t[e],{type:r}=t;if(!i||this.preservePaths)return!0;let[n,o]=ce(i),h=o.replaceAll(/\\/g,"/").split("/");if(h.includes("..")||Te&&/^[a-z]:\.\.$/i.test(h[0]??"")){if(e==="path"||r==="Link")return this.warn("TAR_ENTRY_ERROR",`${e} contains '..'`,{entry:t,[e]:i}),!1;let a=external_node_path_namespaceObject.posix.dirname(t.path),l=external_node_path_namespaceObject.posix.normalize(external_node_path_namespaceObject.posix.join(a,h.join("/")));if(l.startsWith("../")||l==="..")return this.warn("TAR_ENTRY_ERROR",`${e} escapes extraction directory`,{entry:t,[e]:i}),!1}return n&&(t[e]=String(o),this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute ${e}`,{entry:t,[e]:i})),!0}[Fr](t){let e=f(t.path),i=e.split("/");if(this.strip){if(i.length<this.strip)return!1;if(t.type==="Link"){let r=f(String(t.linkpath)).split("/");if(r.length>=this.strip)t.linkpath=r.slice(this.strip).join("/");else return!1}i.splice(0,this.strip),t.path=i.join("/")}if(isFinite(this.maxDepth)&&i.length>this.maxDepth)return this.warn("TAR_ENTRY_ERROR","path excessively deep",{entry:t,path:e,depth:i.length,maxDepth:this.maxDepth}),!1;if(!this[Rs](t,"path")||!this[Rs](t,"linkpath"))return!1;if(t.absolute=external_node_path_namespaceObject.isAbsolute(t.path)?f(external_node_path_namespaceObject.resolve(t.path)):f(external_node_path_namespaceObject.resolve(this.cwd,t.path)),!this.preservePaths&&typeof t.absolute=="string"&&t.absolute.indexOf(this.cwd+"/")!==0&&t.absolute!==this.cwd)return this.warn("TAR_ENTRY_ERROR","path escaped extraction target",{entry:t,path:f(t.path),resolvedPath:t.absolute,cwd:this.cwd}),!1;if(t.absolute===this.cwd&&t.type!=="Directory"&&t.type!=="GNUDumpDir")return!1;if(this.win32){let{root:r}=external_node_path_namespaceObject.win32.parse(String(t.absolute));t.absolute=r+ts(String(t.absolute).slice(r.length));let{root:n}=external_node_path_namespaceObject.win32.parse(t.path);t.path=n+ts(t.path.slice(n.length))}return!0}[Dr](t){if(!this[Fr](t))return t.resume();switch(external_node_assert_namespaceObject.equal(typeof t.absolute,"string"),t.type){case"Directory":case"GNUDumpDir":t.mode&&(t.mode=t.mode|448);case"File":case"OldFile":case"ContiguousFile":case"Link":case"SymbolicLink":return this[_s](t);default:return this[Cr](t)}}[O](t,e){t.name==="CwdError"?this.emit("error",t):(this.warn("TAR_ENTRY_ERROR",t,{entry:e}),this[$t](),e.resume())}[yt](t,e,i){gr(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e},i)}[ge](t){return this.forceChown||this.preserveOwner&&(typeof t.uid=="number"&&t.uid!==this.processUid||typeof t.gid=="number"&&t.gid!==this.processGid)||typeof this.uid=="number"&&this.uid!==this.processUid||typeof this.gid=="number"&&this.gid!==this.processGid}[be](t){return vr(this.uid,t.uid,this.processUid)}[_e](t){return vr(this.gid,t.gid,this.processGid)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=new et(String(t.absolute),{flags:ms(t.size),mode:i,autoClose:!1});r.on("error",a=>{r.fd&&external_node_fs_namespaceObject.close(r.fd,()=>{}),r.write=()=>!0,this[O](a,t),e()});let n=1,o=a=>{if(a){r.fd&&external_node_fs_namespaceObject.close(r.fd,()=>{}),this[O](a,t),e();return}--n===0&&r.fd!==void 0&&external_node_fs_namespaceObject.close(r.fd,l=>{l?this[O](l,t):this[$t](),e()})};r.on("finish",()=>{let a=String(t.absolute),l=r.fd;if(typeof l=="number"&&t.mtime&&!this.noMtime){n++;let c=t.atime||new Date,d=t.mtime;external_node_fs_namespaceObject.futimes(l,c,d,y=>y?external_node_fs_namespaceObject.utimes(a,c,d,T=>o(T&&y)):o())}if(typeof l=="number"&&this[ge](t)){n++;let c=this[be](t),d=this[_e](t);typeof c=="number"&&typeof d=="number"&&external_node_fs_namespaceObject.fchown(l,c,d,y=>y?external_node_fs_namespaceObject.chown(a,c,d,T=>o(T&&y)):o())}o()});let h=this.transform&&this.transform(t)||t;h!==t&&(h.on("error",a=>{this[O](a,t),e()}),t.pipe(h)),h.pipe(r)}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode;this[yt](String(t.absolute),i,r=>{if(r){this[O](r,t),e();return}let n=1,o=()=>{--n===0&&(e(),this[$t](),t.resume())};t.mtime&&!this.noMtime&&(n++,external_node_fs_namespaceObject.utimes(String(t.absolute),t.atime||new Date,t.mtime,o)),this[ge](t)&&(n++,external_node_fs_namespaceObject.chown(String(t.absolute),Number(this[be](t)),Number(this[_e](t)),o)),o()})}[Cr](t){t.unsupported=!0,this.warn("TAR_ENTRY_UNSUPPORTED",`unsupported entry type: ${t.type}`,{entry:t}),t.resume()}[Ar](t,e){let i=f(external_node_path_namespaceObject.relative(this.cwd,external_node_path_namespaceObject.resolve(external_node_path_namespaceObject.dirname(String(t.absolute)),String(t.linkpath)))).split("/");this[Re](t,this.cwd,i,()=>this[gi](t,String(t.linkpath),"symlink",e),r=>{this[O](r,t),e()})}[Ir](t,e){let i=f(external_node_path_namespaceObject.resolve(this.cwd,String(t.linkpath))),r=f(String(t.linkpath)).split("/");this[Re](t,this.cwd,r,()=>this[gi](t,i,"link",e),n=>{this[O](n,t),e()})}[Re](t,e,i,r,n){let o=i.shift();if(this.preservePaths||o===void 0)return r();let h=external_node_path_namespaceObject.resolve(e,o);external_node_fs_namespaceObject.lstat(h,(a,l)=>{if(a)return r();if(l?.isSymbolicLink())return n(new St(h,external_node_path_namespaceObject.resolve(h,i.join("/"))));this[Re](t,h,i,r,n)})}[kr](){this[Ri]++}[$t](){this[Ri]--,this[bs]()}[Ls](t){this[$t](),t.resume()}[Os](t,e){return t.type==="File"&&!this.unlink&&e.isFile()&&e.nlink<=1&&!Te}[_s](t){this[kr]();let e=[t.path];t.linkpath&&e.push(t.linkpath),this.reservations.reserve(e,i=>this[Nr](t,i))}[Nr](t,e){let i=h=>{e(h)},r=()=>{this[yt](this.cwd,this.dmode,h=>{if(h){this[O](h,t),i();return}this[Oe]=!0,n()})},n=()=>{if(t.absolute!==this.cwd){let h=f(external_node_path_namespaceObject.dirname(String(t.absolute)));if(h!==this.cwd)return this[yt](h,this.dmode,a=>{if(a){this[O](a,t),i();return}o()})}o()},o=()=>{external_node_fs_namespaceObject.lstat(String(t.absolute),(h,a)=>{if(a&&(this.keep||this.newer&&a.mtime>(t.mtime??a.mtime))){this[Ls](t),i();return}if(h||this[Os](t,a))return this[P](null,t,i);if(a.isDirectory()){if(t.type==="Directory"){let l=this.chmod&&t.mode&&(a.mode&4095)!==t.mode,c=d=>this[P](d??null,t,i);return l?external_node_fs_namespaceObject.chmod(String(t.absolute),Number(t.mode),c):c()}if(t.absolute!==this.cwd)return external_node_fs_namespaceObject.rmdir(String(t.absolute),l=>this[P](l??null,t,i))}if(t.absolute===this.cwd)return this[P](null,t,i);mo(String(t.absolute),l=>this[P](l??null,t,i))})};this[Oe]?n():r()}[P](t,e,i){if(t){this[O](t,e),i();return}switch(e.type){case"File":case"OldFile":case"ContiguousFile":return this[Ts](e,i);case"Link":return this[Ir](e,i);case"SymbolicLink":return this[Ar](e,i);case"Directory":case"GNUDumpDir":return this[xs](e,i)}}[gi](t,e,i,r){external_node_fs_namespaceObject[i](e,String(t.absolute),n=>{n?this[O](n,t):(this[$t](),t.resume()),r()})}},ye=s=>{try{return[null,s()]}catch(t){return[t,null]}},xe=class extends Xt{sync=!0;[P](t,e){return super[P](t,e,()=>{})}[_s](t){if(!this[Oe]){let n=this[yt](this.cwd,this.dmode);if(n)return this[O](n,t);this[Oe]=!0}if(t.absolute!==this.cwd){let n=f(external_node_path_namespaceObject.dirname(String(t.absolute)));if(n!==this.cwd){let o=this[yt](n,this.dmode);if(o)return this[O](o,t)}}let[e,i]=ye(()=>external_node_fs_namespaceObject.lstatSync(String(t.absolute)));if(i&&(this.keep||this.newer&&i.mtime>(t.mtime??i.mtime)))return this[Ls](t);if(e||this[Os](t,i))return this[P](null,t);if(i.isDirectory()){if(t.type==="Directory"){let o=this.chmod&&t.mode&&(i.mode&4095)!==t.mode,[h]=o?ye(()=>{external_node_fs_namespaceObject.chmodSync(String(t.absolute),Number(t.mode))}):[];return this[P](h,t)}let[n]=ye(()=>external_node_fs_namespaceObject.rmdirSync(String(t.absolute)));this[P](n,t)}let[r]=t.absolute===this.cwd?[]:ye(()=>po(String(t.absolute)));this[P](r,t)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=h=>{let a;try{external_node_fs_namespaceObject.closeSync(n)}catch(l){a=l}(h||a)&&this[O](h||a,t),e()},n;try{n=external_node_fs_namespaceObject.openSync(String(t.absolute),ms(t.size),i)}catch(h){return r(h)}let o=this.transform&&this.transform(t)||t;o!==t&&(o.on("error",h=>this[O](h,t)),t.pipe(o)),o.on("data",h=>{try{external_node_fs_namespaceObject.writeSync(n,h,0,h.length)}catch(a){r(a)}}),o.on("end",()=>{let h=null;if(t.mtime&&!this.noMtime){let a=t.atime||new Date,l=t.mtime;try{external_node_fs_namespaceObject.futimesSync(n,a,l)}catch(c){try{external_node_fs_namespaceObject.utimesSync(String(t.absolute),a,l)}catch{h=c}}}if(this[ge](t)){let a=this[be](t),l=this[_e](t);try{external_node_fs_namespaceObject.fchownSync(n,Number(a),Number(l))}catch(c){try{external_node_fs_namespaceObject.chownSync(String(t.absolute),Number(a),Number(l))}catch{h=h||c}}}r(h)})}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode,r=this[yt](String(t.absolute),i);if(r){this[O](r,t),e();return}if(t.mtime&&!this.noMtime)try{external_node_fs_namespaceObject.utimesSync(String(t.absolute),t.atime||new Date,t.mtime)}catch{}if(this[ge](t))try{external_node_fs_namespaceObject.chownSync(String(t.absolute),Number(this[be](t)),Number(this[_e](t)))}catch{}e(),t.resume()}[yt](t,e){try{return _r(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e})}catch(i){return i}}[Re](t,e,i,r,n){if(this.preservePaths||i.length===0)return r();let o=e;for(let h of i){o=external_node_path_namespaceObject.resolve(o,h);let[a,l]=ye(()=>external_node_fs_namespaceObject.lstatSync(o));if(a)return r();if(l.isSymbolicLink())return n(new St(o,external_node_path_namespaceObject.resolve(e,i.join("/"))))}r()}[gi](t,e,i,r){let n=`${i}Sync`;try{external_node_fs_namespaceObject[n](e,String(t.absolute)),r(),t.resume()}catch(o){return this[O](o,t)}}};var Eo=s=>{let t=new xe(s),e=s.file,i=external_node_fs_namespaceObject.statSync(e),r=s.maxReadSize||16*1024*1024;new Be(e,{readSize:r,size:i.size}).pipe(t)},wo=(s,t)=>{let e=new Xt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("close",o),external_node_fs_namespaceObject.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},So=K(Eo,wo,s=>new xe(s),s=>new Xt(s),(s,t)=>{t?.length&&Qi(s,t)});var yo=(s,t)=>{let e=new kt(s),i=!0,r,n;try{try{r=external_node_fs_namespaceObject.openSync(s.file,"r+")}catch(a){if(a?.code==="ENOENT")r=external_node_fs_namespaceObject.openSync(s.file,"w+");else throw a}let o=external_node_fs_namespaceObject.fstatSync(r),h=Buffer.alloc(512);t:for(n=0;n<o.size;n+=512){for(let c=0,d=0;c<512;c+=d){if(d=external_node_fs_namespaceObject.readSync(r,h,c,h.length-c,n+c),n===0&&h[0]===31&&h[1]===139)throw new Error("cannot append to compressed archives");if(!d)break t}let a=new F(h);if(!a.cksumValid)break;let l=512*Math.ceil((a.size||0)/512);if(n+l+512>o.size)break;n+=l,s.mtimeCache&&a.mtime&&s.mtimeCache.set(String(a.path),a.mtime)}i=!1,Ro(s,e,n,r,t)}finally{if(i)try{external_node_fs_namespaceObject.closeSync(r)}catch{}}},Ro=(s,t,e,i,r)=>{let n=new Wt(s.file,{fd:i,start:e});t.pipe(n),bo(t,r)},go=(s,t)=>{t=Array.from(t);let e=new wt(s),i=(n,o,h)=>{let a=(T,D)=>{T?external_node_fs_namespaceObject.close(n,E=>h(T)):h(null,D)},l=0;if(o===0)return a(null,0);let c=0,d=Buffer.alloc(512),y=(T,D)=>{if(T||D===void 0)return a(T);if(c+=D,c<512&&D)return external_node_fs_namespaceObject.read(n,d,c,d.length-c,l+c,y);if(l===0&&d[0]===31&&d[1]===139)return a(new Error("cannot append to compressed archives"));if(c<512)return a(null,l);let E=new F(d);if(!E.cksumValid)return a(null,l);let x=512*Math.ceil((E.size??0)/512);if(l+x+512>o||(l+=x+512,l>=o))return a(null,l);s.mtimeCache&&E.mtime&&s.mtimeCache.set(String(E.path),E.mtime),c=0,external_node_fs_namespaceObject.read(n,d,0,512,l,y)};external_node_fs_namespaceObject.read(n,d,0,512,l,y)};return new Promise((n,o)=>{e.on("error",o);let h="r+",a=(l,c)=>{if(l&&l.code==="ENOENT"&&h==="r+")return h="w+",external_node_fs_namespaceObject.open(s.file,h,a);if(l||!c)return o(l);external_node_fs_namespaceObject.fstat(c,(d,y)=>{if(d)return external_node_fs_namespaceObject.close(c,()=>o(d));i(c,y.size,(T,D)=>{if(T)return o(T);let E=new et(s.file,{fd:c,start:D});e.pipe(E),E.on("error",o),E.on("close",n),_o(e,t)})})};external_node_fs_namespaceObject.open(s.file,h,a)})},bo=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_namespaceObject.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},_o=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_namespaceObject.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e);s.end()},vt=K(yo,go,()=>{throw new TypeError("file is required")},()=>{throw new TypeError("file is required")},(s,t)=>{if(!Bs(s))throw new TypeError("file is required");if(s.gzip||s.brotli||s.zstd||s.file.endsWith(".br")||s.file.endsWith(".tbr"))throw new TypeError("cannot append to compressed archives");if(!t?.length)throw new TypeError("no paths specified to add/replace")});var Oo=K(vt.syncFile,vt.asyncFile,vt.syncNoFile,vt.asyncNoFile,(s,t=[])=>{vt.validate?.(s,t),To(s)}),To=s=>{let t=s.filter;s.mtimeCache||(s.mtimeCache=new Map),s.filter=t?(e,i)=>t(e,i)&&!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0)):(e,i)=>!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0))};
+//# sourceMappingURL=index.min.js.map
+
+;// CONCATENATED MODULE: ./src/engine/working-dir.ts
+// A job's working directory, from this machine to the head: checked against Ray's upload limit, then
+// packed as one .tar.gz (Ray itself zips it on the head, with its own ignore rules, and uploads it
+// to the cluster, so every node's tasks see it).
+
+
+
+/** Ray 2.60 refuses a working_dir package of 512 MiB or more (GCS_STORAGE_MAX_SIZE, the gRPC limit). */
+const RAY_PACKAGE_LIMIT_BYTES = 512 * 1024 * 1024;
+class WorkingDirError extends Error {
+    hint;
+    constructor(message, hint) {
+        super(message);
+        this.hint = hint;
+    }
+}
+function mib(bytes) {
+    return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+/** Checks `dir` (exists, a directory, under Ray's limit) and packs it; throws WorkingDirError. */
+async function packWorkingDir(dir, limit = RAY_PACKAGE_LIMIT_BYTES) {
+    const abs = (0,external_node_path_namespaceObject.resolve)(dir);
+    let st;
+    try {
+        st = (0,external_node_fs_namespaceObject.statSync)(abs);
+    }
+    catch {
+        throw new WorkingDirError(`working directory ${dir} does not exist`, 'give --working-dir (the working-directory input) a directory on this machine');
+    }
+    if (!st.isDirectory()) {
+        throw new WorkingDirError(`working directory ${dir} is not a directory`, 'give a directory, not a file');
+    }
+    // Ray's limit is on its zip of the directory; our gzip of the same files is about that size
+    const chunks = [];
+    let bytes = 0;
+    const stream = Qn({ gzip: true, cwd: abs, portable: true }, ['.']);
+    for await (const chunk of stream) {
+        bytes += chunk.length;
+        if (bytes >= limit) {
+            throw new WorkingDirError(`working directory ${dir} packs to more than ${mib(limit)}: over Ray's upload limit for a working_dir (${mib(limit)}, compressed)`, 'leave large files out (data, .git, .venv: move them to storage the nodes read) or give a remote URI (s3://, https://) as working_dir in --runtime-env-json');
+        }
+        chunks.push(chunk);
+    }
+    return Buffer.concat(chunks);
+}
+
+;// CONCATENATED MODULE: ./src/engine/job.ts
+// `job`: Ray jobs through the head over SSH (the job API's port need not be reachable from here).
+// submit: connect the head → upload the working dir → Ray's own client submits it on the head and
+// tails its log, streamed here as it comes → the job's end state. status | logs | stop | list: one
+// round trip each to the head's job API, with the token supplied on the head.
+
+
+
+
+
+const JOB_ID = /^[A-Za-z0-9._:-]{1,200}$/;
+/** Bad input found before anything is sent: the run ends with exit 2. */
+function badInput(result, message, hint) {
+    fail(result, { message, ...(hint ? { hint } : {}) });
+    result.badInput = true;
+}
+/** The runtime env text as an object, or a message saying what is wrong with it. */
+function parseRuntimeEnv(text) {
+    if (!text?.trim())
+        return {};
+    try {
+        const value = JSON.parse(text);
+        if (!value || typeof value !== 'object' || Array.isArray(value)) {
+            return { error: 'the runtime env must be a JSON object, e.g. {"pip": ["requests"]}' };
+        }
+        return { value: value };
+    }
+    catch (err) {
+        return { error: `the runtime env is not valid JSON: ${err.message}` };
+    }
+}
+/** The entrypoint as one shell command: separate words are quoted, one string is taken as written. */
+function entrypointCommand(entrypoint) {
+    if (entrypoint === undefined)
+        return '';
+    if (typeof entrypoint === 'string')
+        return entrypoint.trim();
+    return entrypoint.length === 1 ? entrypoint[0].trim() : shellJoin(entrypoint);
+}
+function jobReport(j, logTail) {
+    return {
+        job_id: j.job_id,
+        status: j.status,
+        message: j.message ?? null,
+        start_time: j.start_time ?? null,
+        end_time: j.end_time ?? null,
+        entrypoint: j.entrypoint ?? null,
+        ...(logTail ? { log_tail: logTail } : {}),
+    };
+}
+async function runJob(session, result, clock) {
+    const request = session.options.job;
+    if (!request)
+        return badInput(result, 'no job action given');
+    if (request.action !== 'submit' && request.action !== 'list') {
+        if (!request.jobId || !JOB_ID.test(request.jobId)) {
+            return badInput(result, `job ${request.action} needs a job id, e.g. raysubmit_XXXXXXXXXXXXXXXX`);
+        }
+    }
+    let runtimeEnv;
+    let archive;
+    if (request.action === 'submit') {
+        if (!entrypointCommand(request.entrypoint)) {
+            return badInput(result, 'job submit needs an entrypoint', 'nokube ray job submit --config F -- python script.py');
+        }
+        const parsed = parseRuntimeEnv(request.runtimeEnvJson);
+        if (parsed.error)
+            return badInput(result, parsed.error);
+        runtimeEnv = parsed.value;
+        if (request.workingDir) {
+            try {
+                archive = await clock.phase('pack', () => packWorkingDir(request.workingDir));
+            }
+            catch (err) {
+                if (err instanceof WorkingDirError)
+                    return badInput(result, err.message, err.hint);
+                throw err;
+            }
+        }
+    }
+    const head = await connectHead(session, result, clock);
+    if (!head)
+        return;
+    if (request.action === 'submit')
+        return job_submit(session, head, request, runtimeEnv, archive, result, clock);
+    const answer = await clock.phase(request.action, () => head.lib.job({ action: request.action, job_id: request.jobId ?? null, tail: 20 }));
+    if (!answer.ok)
+        return jobFailed(session, result, answer);
+    result.status = 'healthy';
+    if (answer.jobs)
+        result.jobs = answer.jobs.map((j) => jobReport(j));
+    if (answer.logs !== undefined)
+        result.jobLogs = answer.logs;
+    if (answer.job) {
+        result.job = jobReport(answer.job, answer.log_tail);
+        if (request.action === 'status')
+            judge(session, result);
+        if (request.action === 'stop' && answer.stopped === false) {
+            result.warnings.push(`job ${answer.job.job_id} had already ended (${answer.job.status})`);
+        }
+    }
+}
+async function job_submit(session, head, request, runtimeEnv, archive, result, clock) {
+    const { reporter, signal } = session.options;
+    let remoteArchive;
+    if (archive) {
+        const t0 = Date.now();
+        remoteArchive = await clock.phase('upload', () => head.lib.uploadToStorage(`jobs/upload-${(0,external_node_crypto_namespaceObject.randomBytes)(6).toString('hex')}.tar.gz`, archive));
+        reporter.node(head.node.name, `working dir uploaded (${(archive.length / 1024).toFixed(0)} KiB)`, Date.now() - t0);
+    }
+    let jobId;
+    const t0 = Date.now();
+    const answer = await clock.phase(request.noWait ? 'submit' : 'run', () => head.lib.stream('job', {
+        action: 'submit',
+        entrypoint: entrypointCommand(request.entrypoint),
+        runtime_env: runtimeEnv ?? null,
+        archive: remoteArchive ?? null,
+        follow: !request.noWait,
+        python: session.cluster.python ?? null,
+    }, (event) => {
+        if (event.event === 'submitted') {
+            jobId = String(event.job_id);
+            reporter.node(head.node.name, `job ${jobId} submitted`, Date.now() - t0);
+        }
+        else if (event.event === 'log') {
+            const text = String(event.text ?? '');
+            if (reporter.output)
+                reporter.output(text, 'stdout');
+            else
+                for (const line of text.replace(/\n$/, '').split('\n'))
+                    reporter.info(line);
+        }
+        else if (event.event === 'warning')
+            reporter.warn(String(event.text));
+    }, { signal, timeoutMs: 0 }));
+    if (answer.aborted) {
+        result.interrupted = true;
+        result.status = 'healthy';
+        if (jobId) {
+            // one quick look, so the user sees where the job stands as they leave it running
+            const now = await head.lib.job({ action: 'status', job_id: jobId }).catch(() => undefined);
+            result.job = now?.job
+                ? jobReport(now.job)
+                : { job_id: jobId, status: 'RUNNING', message: null, start_time: null, end_time: null };
+        }
+        return;
+    }
+    if (!answer.ok)
+        return jobFailed(session, result, answer);
+    result.status = 'healthy';
+    result.job = jobReport(answer.job, answer.log_tail);
+    judge(session, result);
+}
+/**
+ * Ray's message in one line: a failed entrypoint's message repeats the end of its log ("..., last
+ * available logs (truncated to 20,000 chars):\n..."), which the user has already seen.
+ */
+function shortJobMessage(message) {
+    const first = (message ?? '').trim().split('\n')[0];
+    return first.replace(/,? last available logs.*$/i, '').replace(/:$/, '');
+}
+/** A job that ended FAILED or STOPPED fails the run, with Ray's message and where to read the log. */
+function judge(session, result) {
+    const job = result.job;
+    if (job.status !== 'FAILED' && job.status !== 'STOPPED')
+        return;
+    fail(result, {
+        node: session.cluster.head.name,
+        host: session.cluster.head.sshUrl,
+        message: `job ${job.job_id} ${job.status}${job.message ? `: ${shortJobMessage(job.message)}` : ''}`,
+        hint: `its whole log: nokube ray job logs --config ${session.cluster.file} ${job.job_id}`,
+    });
+}
+function jobFailed(session, result, answer) {
+    const head = session.cluster.head;
+    if (answer.cluster_down)
+        result.status = 'down';
+    if (answer.not_found)
+        result.badInput = true;
+    fail(result, {
+        node: head.name,
+        host: head.sshUrl,
+        message: answer.error ?? 'the job request failed',
+        ...(answer.hint ? { hint: answer.hint.replace('<file>', session.cluster.file) } : {}),
+    });
+}
+
+;// CONCATENATED MODULE: ./src/engine/exec.ts
+// `exec`: a command on the chosen nodes (default the head), in parallel, each in its node's Ray
+// environment; output streams per node as it comes; the run's exit status is the worst one.
+
+
+
+
+/** Exit status of a node where the command could not run at all (unreachable, not started). */
+const NOT_RUN = 255;
+async function runExec(session, result, clock) {
+    const { options } = session;
+    const request = options.exec;
+    if (!request?.argv.length) {
+        fail(result, { message: 'exec needs a command after --', hint: 'nokube ray exec --config F --all -- hostname' });
+        result.badInput = true;
+        return;
+    }
+    const chosen = chooseNodes(session, request);
+    if (!Array.isArray(chosen)) {
+        fail(result, chosen);
+        result.badInput = true;
+        return;
+    }
+    const handles = await clock.phase('connect', () => session.connect(chosen));
+    // the head's address for RAY_ADDRESS: its resolved IP, when this run did not connect it
+    if (!chosen.includes(session.cluster.head))
+        await session.resolve(session.cluster.head);
+    const runs = [];
+    await clock.phase('exec', () => mapLimit(handles, options.concurrency, async (h) => {
+        const entry = { node: h.node.name, exit_code: null, stdout: '', stderr: '' };
+        runs.push(entry);
+        if (!h.lib) {
+            entry.error = h.error?.message ?? 'not connected';
+            fail(result, h.error ?? { node: h.node.name, message: entry.error });
+            return;
+        }
+        const t0 = Date.now();
+        const out = (stream) => (chunk) => options.reporter.output?.(chunk, stream, h.node.name);
+        try {
+            const res = await runInRayEnv(session, h, request.argv, {
+                onStdout: out('stdout'),
+                onStderr: out('stderr'),
+                signal: options.signal,
+            });
+            if (res.aborted)
+                result.interrupted = true;
+            entry.exit_code = res.code ?? NOT_RUN;
+            entry.stdout = res.stdout;
+            entry.stderr = res.stderr;
+            if (res.signal)
+                entry.error = `killed by ${res.signal}`;
+            options.reporter.debug(`[${h.node.name}] exit ${res.signal ?? res.code} in ${Date.now() - t0} ms`);
+        }
+        catch (err) {
+            const e = nodeError(h.node, err);
+            entry.error = e.message;
+            entry.exit_code = err.exitCode ?? NOT_RUN;
+            fail(result, e);
+        }
+    }));
+    const order = new Map(chosen.map((n, i) => [n.name, i]));
+    result.exec = runs.sort((a, b) => order.get(a.node) - order.get(b.node));
+    result.status = 'unknown';
+    if (runs.some((r) => r.exit_code !== 0))
+        result.ok = false;
+}
+/** The worst exit status of an exec: the highest one (255 when a node could not run it). */
+function worstExit(runs) {
+    return runs.reduce((worst, r) => Math.max(worst, r.exit_code ?? NOT_RUN), 0);
+}
+
+;// CONCATENATED MODULE: ./src/engine/env.ts
+// `env`: what a terminal needs to use the cluster with Ray's own tools where its ports are reachable:
+// the job API address (RAY_ADDRESS), the Ray Client address, the auth mode and, asked for, the token.
+// One round trip to the head, which says whether the cluster runs and reads its token file.
+
+
+
+async function clusterEnv(session, result, clock) {
+    const { cluster, options } = session;
+    const head = await connectHead(session, result, clock);
+    if (!head)
+        return;
+    const answer = await clock.phase('env', () => head.lib.rayEnv({ python: cluster.python ?? null, with_token: !!options.withToken }));
+    if (!answer.ok || !answer.running) {
+        result.status = answer.ok ? 'stopped' : 'down';
+        fail(result, {
+            node: cluster.head.name,
+            host: cluster.head.sshUrl,
+            message: answer.ok
+                ? `Ray of cluster "${cluster.clusterName}" is not running on the head`
+                : (answer.error ?? 'cannot read the head'),
+            hint: `start it: nokube ray start --config ${cluster.file}`,
+        });
+        return;
+    }
+    if (answer.auth_token)
+        options.reporter.secret(answer.auth_token);
+    result.status = 'healthy';
+    result.env = {
+        jobAddress: jobAddress(session),
+        clientAddress: `ray://${hostForUrl(cluster.head.host)}:${clientPort(cluster.head)}`,
+        gcsAddress: gcsAddress(session),
+        authMode: answer.auth === 'token' ? 'token' : 'disabled',
+        ...(answer.auth_token ? { token: answer.auth_token } : {}),
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/defaults.ts
-const COMMANDS = ['validate', 'plan', 'start', 'status', 'stop'];
+const COMMANDS = ['validate', 'plan', 'start', 'status', 'stop', 'job'];
+/** Commands only a terminal has: they print to it or keep it open. */
+const CLI_ONLY_COMMANDS = ['exec', 'env'];
+/** `job`'s actions (the Action's `command: job` is `submit`). */
+const JOB_ACTIONS = ['submit', 'status', 'logs', 'stop', 'list'];
+/** Commands for a running cluster, outside run(): each has its own story (engine/logs.ts, dashboard.ts). */
+const DAY_TWO_COMMANDS = ['logs', 'dashboard'];
 const DEFAULT_CONFIG = 'ray-config.yaml';
 /** Nodes worked on at once. */
 const DEFAULT_CONCURRENCY = 16;
@@ -44355,8 +47054,17 @@ function verdict(result, failOnUnhealthy = true) {
 
 
 
-async function run(options) {
-    const parsed = loadConfig(options.configPath, { defaultUser: options.ssh.defaultUser });
+
+
+
+
+
+async function engine_run(options) {
+    const parsed = loadConfig(options.configPath, {
+        defaultUser: options.ssh.defaultUser,
+        env: options.env,
+        allowMissingEnv: options.allowMissingEnv || (options.command === 'plan' && options.offline === true),
+    });
     if (!parsed.config) {
         const result = emptyResult(options.command, options.configPath, parsed.diagnostics);
         result.ok = false;
@@ -44379,6 +47087,12 @@ async function run(options) {
             await clusterStatus(session, result, clock);
         else if (options.command === 'stop')
             await stopCluster(session, result, clock);
+        else if (options.command === 'job')
+            await runJob(session, result, clock);
+        else if (options.command === 'exec')
+            await runExec(session, result, clock);
+        else if (options.command === 'env')
+            await clusterEnv(session, result, clock);
     }
     catch (err) {
         // A bug or an unexpected remote failure: still a result that says where things stand.
@@ -44388,6 +47102,7 @@ async function run(options) {
     finally {
         session.close();
     }
+    result.timeline = session.timeline.result(cluster.nodes.map((n) => n.name));
     clock.total();
     return result;
 }
@@ -44424,6 +47139,8 @@ function runOutputs(result) {
         'expected-nodes': result.expectedNodes,
         changes: result.changes,
         plan: result.plan ?? [],
+        'job-id': result.job?.job_id ?? '',
+        'job-status': result.job?.status ?? '',
     };
 }
 /** Errors of a failed run for machines: config diagnostics first, then node errors. */
@@ -44536,7 +47253,290 @@ function markdown_hardCut(text, measure, cap) {
     return head + note;
 }
 
+;// CONCATENATED MODULE: ./src/render/model.ts
+// What every view of a RunResult shows, as plain (unescaped) strings: the status line, the node and
+// plan rows, counts. Markdown and terminal renderers only differ in how they lay these out.
+
+const model_NODE_COLUMNS = ['node', 'role', 'host', 'state', 'Ray version', 'resources', 'error'];
+const model_PLAN_COLUMNS = ['node', 'action', 'disruption', 'changes', 'reason'];
+function model_planCounts(plan) {
+    const counts = { start: 0, restart: 0, keep: 0, stop: 0 };
+    for (const item of plan ?? []) {
+        counts[item.action] += 1;
+        if (item.liveStateUnknown)
+            counts.unknown = (counts.unknown ?? 0) + 1;
+    }
+    return counts;
+}
+function model_errorDiagnostics(result) {
+    return result.diagnostics.filter((d) => d.severity === 'error');
+}
+function isInvalid(result) {
+    return model_errorDiagnostics(result).length > 0;
+}
+function plural(n, word) {
+    return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+function model_countsText(c) {
+    const unknown = c.unknown
+        ? ` (live state unknown for ${plural(c.unknown, 'node')}: planned from the config diff)`
+        : '';
+    return `${c.start} to start, ${c.restart} to restart, ${c.keep} to keep, ${c.stop} to stop${unknown}`;
+}
+/**
+ * The one or two words a reader looks for first: the cluster's status for start/status/stop, the
+ * verdict for validate and plan (whose cluster status is not looked at offline).
+ */
+function model_headline(result) {
+    const failed = result.ok ? '' : ', failed';
+    if (isInvalid(result))
+        return 'invalid config';
+    if (result.command === 'validate')
+        return `valid config${failed}`;
+    if (result.command === 'plan')
+        return `${result.changes} change${result.changes === 1 ? '' : 's'}${failed}`;
+    if (result.command === 'job' && result.job)
+        return `job ${result.job.status.toLowerCase()}${failed}`;
+    return `${result.status}${failed}`;
+}
+/** One sentence saying how the run ended, in plain words (no emoji). */
+function model_statusLine(result) {
+    const cluster = result.clusterName ? `Cluster ${result.clusterName}` : 'Cluster';
+    const errors = model_errorDiagnostics(result).length;
+    const warnings = result.diagnostics.length - errors;
+    if (errors > 0) {
+        return `Config ${result.configPath} is invalid: ${plural(errors, 'error')}${warnings ? `, ${plural(warnings, 'warning')}` : ''}. Nothing was changed.`;
+    }
+    const failed = result.ok ? '' : ` The ${result.command} failed: ${plural(result.errors.length, 'error')}.`;
+    const alive = `${result.aliveNodes} of ${result.expectedNodes} nodes alive`;
+    switch (result.command) {
+        case 'validate':
+            return `Config ${result.configPath} is valid: ${plural(result.expectedNodes, 'node')}${warnings ? `, ${plural(warnings, 'warning')}` : ''}.${failed}`;
+        case 'plan':
+            return `Plan for ${result.configPath}: ${model_countsText(model_planCounts(result.plan))} (${plural(result.changes, 'change')}).${failed}`;
+        case 'stop':
+            return `${cluster} is ${result.status}.${failed}`;
+        case 'job':
+            return result.job
+                ? `Job ${result.job.job_id} ended ${result.job.status} on ${cluster.toLowerCase()}.${failed}`
+                : `${cluster} is ${result.status}.${failed}`;
+        default:
+            return `${cluster} is ${result.status}: ${alive}.${failed}`;
+    }
+}
+/** A compact resources cell: `CPU 8, GPU 1, memory 7.5 GiB, object_store_memory 1.9 GiB, custom 2`. */
+function formatResources(resources) {
+    if (!resources)
+        return '';
+    const order = RESOURCE_RAY_KEYS.map((k) => k.resource);
+    const keys = Object.keys(resources)
+        // Ray adds `node:<ip>` and `node:__internal_head__` to every node: noise in a table.
+        .filter((k) => !k.startsWith('node:'))
+        .sort((a, b) => rank(a, order) - rank(b, order) || a.localeCompare(b));
+    return keys
+        .map((k) => `${k} ${/memory/.test(k) ? formatBytes(resources[k]) : formatNumber(resources[k])}`)
+        .join(', ');
+}
+function rank(key, order) {
+    const i = order.indexOf(key);
+    return i === -1 ? order.length : i;
+}
+function formatNumber(n) {
+    return Number.isInteger(n) ? String(n) : String(Math.round(n * 100) / 100);
+}
+function formatBytes(bytes) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let v = bytes;
+    let u = 0;
+    while (Math.abs(v) >= 1024 && u < units.length - 1) {
+        v /= 1024;
+        u += 1;
+    }
+    return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}
+function model_formatDuration(ms) {
+    if (ms < 1000)
+        return `${ms} ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(1)} s`;
+    const m = Math.floor(ms / 60_000);
+    return `${m} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+/** The resources a node is configured with, in Ray's resource names (shown before Ray reports any). */
+function configuredResources(spec) {
+    if (!spec)
+        return undefined;
+    const r = {};
+    for (const { model, resource } of RESOURCE_RAY_KEYS) {
+        const value = spec.ray[model];
+        if (typeof value === 'number')
+            r[resource] = value;
+    }
+    Object.assign(r, spec.ray.resources ?? {});
+    return Object.keys(r).length ? r : undefined;
+}
+function nodeResources(node, specs) {
+    if (node.resources)
+        return formatResources(node.resources);
+    const configured = configuredResources(specs.get(node.name));
+    return configured ? `${formatResources(configured)} (configured)` : '';
+}
+function model_nodeRows(result) {
+    // By name once: looking each node up in the list made a 17,000-node summary take minutes.
+    const specs = new Map((result.config?.nodes ?? []).map((n) => [n.name, n]));
+    return result.nodes.map((n) => [
+        n.name,
+        n.role,
+        n.host,
+        n.state,
+        n.rayVersion ?? '',
+        nodeResources(n, specs),
+        n.error ?? '',
+    ]);
+}
+function model_driftText(drift, max = Infinity) {
+    const shown = drift.slice(0, max).map((d) => `${d.field}: ${d.from || '(none)'} → ${d.to || '(none)'}`);
+    if (drift.length > max)
+        shown.push(`and ${drift.length - max} more`);
+    return shown.join('; ');
+}
+function model_planRows(result, maxDrift = Infinity) {
+    return (result.plan ?? []).map((p) => [p.node, p.action, p.disruption ?? '', model_driftText(p.drift, maxDrift), p.reason]);
+}
+/** Warnings not already shown as a diagnostic (the engine copies config warnings into `warnings`). */
+function model_extraWarnings(result) {
+    const fromDiagnostics = new Set(result.diagnostics.map((d) => `${d.path}: ${d.message}`));
+    return result.warnings.filter((w) => !fromDiagnostics.has(w));
+}
+/** Nodes the config does not pin a host key for: the deploy then needs them in known-hosts. */
+function model_unpinnedHostKeys(result) {
+    return (result.config?.nodes ?? []).filter((n) => !n.hostKey).map((n) => n.name);
+}
+function model_diagnosticLocation(d) {
+    return `${d.file}:${d.line}:${d.col}`;
+}
+const ACTION_ORDER = (/* unused pure expression or super */ null && (['start', 'restart', 'stop', 'keep']));
+/** Where a rolling apply left the changed nodes: "done: w1, w2; failed: w3; untouched: w4". */
+function model_rolloutText(result) {
+    const r = result.rollout;
+    if (!r || (!r.failed.length && !r.untouched.length))
+        return undefined;
+    const part = (label, names) => `${label}: ${names.length ? names.join(', ') : 'none'}`;
+    return [part('done', r.done), part('failed', r.failed), part('untouched', r.untouched)].join('; ');
+}
+
+;// CONCATENATED MODULE: ./src/render/timeline.ts
+
+
+/** One letter per phase; the legend says which. */
+const PHASE_LETTER = {
+    connect: 'c',
+    preflight: 'p',
+    inspect: 'i',
+    upload: 'u',
+    start: 's',
+    alive: 'a',
+    status: 't',
+    stop: 'x',
+};
+const PHASE_WORDS = {
+    connect: 'connect',
+    preflight: 'preflight',
+    inspect: 'inspect',
+    upload: 'upload',
+    start: 'start',
+    alive: "until alive in the head's view",
+    status: 'status',
+    stop: 'stop',
+};
+function end(row) {
+    return row.spans.reduce((m, s) => Math.max(m, s.endMs), 0);
+}
+/** The rows of the text timeline, scaled so the longest node fills `width` characters. */
+function timelineRows(timeline, width = 40) {
+    const span = Math.max(1, ...timeline.map(end));
+    const from = (ms) => Math.min(width - 1, Math.floor((ms / span) * width));
+    const to = (a, b) => Math.max(from(a) + 1, Math.min(width, Math.ceil((b / span) * width)));
+    const slowest = timeline.reduce((a, r) => (!a || end(r) > end(a) ? r : a), undefined);
+    return timeline.map((row) => {
+        const chars = Array.from({ length: width }, () => ' ');
+        if (row.spans.length) {
+            const first = Math.min(...row.spans.map((s) => s.startMs));
+            for (let i = from(first); i < to(first, end(row)); i++)
+                chars[i] = '·';
+        }
+        // longest first, so a short phase (one cell at least) is drawn over its neighbours, never hidden
+        const longestFirst = [...row.spans].sort((a, b) => b.endMs - b.startMs - (a.endMs - a.startMs));
+        for (const s of longestFirst) {
+            for (let i = from(s.startMs); i < to(s.startMs, s.endMs); i++)
+                chars[i] = PHASE_LETTER[s.phase];
+        }
+        const byPhase = new Map();
+        for (const s of row.spans)
+            byPhase.set(s.phase, (byPhase.get(s.phase) ?? 0) + s.endMs - s.startMs);
+        const [phase, ms] = [...byPhase.entries()].reduce((a, b) => (b[1] > a[1] ? b : a), ['connect', -1]);
+        return {
+            node: row.node,
+            bar: chars.join('').trimEnd(),
+            totalMs: end(row),
+            longest: ms >= 0 ? `${phase} ${model_formatDuration(ms)}` : '',
+            slowest: row === slowest && timeline.length > 1,
+        };
+    });
+}
+/** The phases that occur, as "c connect · p preflight · ...". */
+function timelineLegend(timeline) {
+    const seen = new Set(timeline.flatMap((r) => r.spans.map((s) => s.phase)));
+    return Object.keys(PHASE_LETTER)
+        .filter((p) => seen.has(p))
+        .map((p) => `${PHASE_LETTER[p]} ${PHASE_WORDS[p]}`)
+        .concat('· waiting')
+        .join(' · ');
+}
+/** For the terminal (`--timeline`): aligned rows with a time axis. */
+function renderTimelineText(result, width = 50) {
+    const timeline = result.timeline ?? [];
+    if (!timeline.length)
+        return 'timeline: no node was contacted';
+    const rows = timelineRows(timeline, width);
+    const nameWidth = Math.max(4, ...rows.map((r) => r.node.length));
+    const total = Math.max(...rows.map((r) => r.totalMs));
+    const axis = `${' '.repeat(nameWidth)}  |0${' '.repeat(Math.max(1, width - 2 - model_formatDuration(total).length))}${model_formatDuration(total)}|`;
+    const lines = rows.map((r) => `${r.node.padEnd(nameWidth)}  |${r.bar.padEnd(width)}| ${model_formatDuration(r.totalMs).padStart(8)}  ${r.longest}${r.slowest ? '  ◀ slowest' : ''}`);
+    return ['timeline', axis, ...lines, `${' '.repeat(nameWidth)}   ${timelineLegend(timeline)}`]
+        .map((l) => `  ${l}`)
+        .join('\n');
+}
+/** For the job summary: a table of text bars (renders everywhere), `limit` rows at most. */
+function timeline_timelineTable(timeline, limit = Infinity, width = 40) {
+    const rows = timelineRows(timeline, width);
+    const shown = rows.slice(0, limit);
+    const lines = [
+        '| node | timeline | total | longest phase |',
+        '| --- | --- | --- | --- |',
+        ...shown.map((r) => `| ${r.slowest ? `**${escapeCell(r.node)}** (slowest)` : escapeCell(r.node)} | ${escapeCode(r.bar.replace(/ /g, '\u00a0'))} | ${formatDuration(r.totalMs)} | ${escapeCell(r.longest)} |`),
+    ];
+    if (shown.length < rows.length)
+        lines.push(`| … ${rows.length - shown.length} more nodes | | | |`);
+    return `${lines.join('\n')}\n\n${timelineLegend(timeline)}`;
+}
+/** Mermaid gantt: one section per node, one bar per phase (times in ms from the run's start). */
+function timeline_timelineMermaid(timeline, limit = Infinity) {
+    const safe = (s) => s.replace(/[:#;\n\r`]/g, '_');
+    const lines = ['```mermaid', 'gantt', '  dateFormat x', '  axisFormat %M:%S', '  todayMarker off'];
+    for (const row of timeline.slice(0, limit)) {
+        lines.push(`  section ${safe(row.node)}`);
+        for (const s of row.spans) {
+            lines.push(`  ${s.phase} : ${s.startMs}, ${Math.max(s.endMs, s.startMs + 1)}`);
+        }
+    }
+    lines.push('```');
+    return lines.join('\n');
+}
+
 ;// CONCATENATED MODULE: ./src/render/summary.ts
+
+
 
 
 
@@ -44558,6 +47558,11 @@ function summaryAt(result, ctx, limit) {
     ].filter(Boolean);
     if (addresses.length)
         parts.push(addresses.join(' · '));
+    const reach = dashboardCommandLine(result);
+    if (reach)
+        parts.push(`The dashboard needs the cluster's token and may be firewalled; open it from your machine with ${escapeCode(reach)} (an SSH forward that adds the token), then http://127.0.0.1:8265.`);
+    if (result.job)
+        parts.push(jobSection(result.job));
     if (result.errors.length) {
         const items = result.errors.map((e) => `${e.node ? `<b>${escapeHtml(e.node)}</b>${e.host ? ` (${escapeHtml(e.host)})` : ''}: ` : ''}${escapeHtml(e.message)}` +
             (e.hint ? `<br>hint: ${escapeHtml(e.hint)}` : ''));
@@ -44569,12 +47574,17 @@ function summaryAt(result, ctx, limit) {
         parts.push(`### Config diagnostics\n\n${markdownList(items, limit, 'diagnostics')}`);
     }
     const nodes = nodeRows(result);
-    if (nodes.length)
+    // a job run looks at the head only: a table of unknown nodes would say nothing
+    if (nodes.length && result.command !== 'job')
         parts.push(`### Nodes\n\n${markdownTable(NODE_COLUMNS, nodes, limit, 'nodes')}`);
     const plan = planRows(result);
     if (result.plan) {
-        parts.push(`### Plan\n\n${plan.length ? markdownTable(PLAN_COLUMNS, plan, limit, 'plan items') : 'Nothing to do.'}`);
+        parts.push(`### Plan\n\n${plan.length ? markdownTable(PLAN_COLUMNS, plan, limit, 'plan items') : 'Nothing to do.'}` +
+            (result.disruption && plan.length ? `\n\n**Disruption**: ${escapeHtml(result.disruption)}.` : ''));
     }
+    const rollout = rolloutText(result);
+    if (rollout)
+        parts.push(`### Rollout\n\n${escapeHtml(rollout)}`);
     const warnings = extraWarnings(result);
     if (warnings.length)
         parts.push(`### Warnings\n\n${markdownList(warnings.map(escapeHtml), limit, 'warnings')}`);
@@ -44582,6 +47592,8 @@ function summaryAt(result, ctx, limit) {
         const rows = result.timings.map((t) => [t.phase, formatDuration(t.ms)]);
         parts.push(`### Timings\n\n${markdownTable(['phase', 'time'], rows)}`);
     }
+    if (result.timeline?.length)
+        parts.push(timelineSection(result.timeline, limit));
     const footer = [
         ctx.sha ? `commit ${escapeCode(ctx.sha.slice(0, 7))}` : '',
         ctx.runUrl ? `<a href="${escapeHtml(ctx.runUrl)}">workflow run</a>` : '',
@@ -44591,6 +47603,33 @@ function summaryAt(result, ctx, limit) {
     if (footer)
         parts.push(`<sub>${footer}</sub>`);
     return parts.join('\n\n') + '\n';
+}
+/**
+ * Text bars first: they render wherever markdown does. The Mermaid gantt chart (GitHub renders
+ * ```mermaid blocks in markdown) is folded below them, so a viewer without Mermaid shows its source
+ * only on request. Charts beyond MERMAID_MAX_NODES rows are left out (too tall to read).
+ */
+function timelineSection(timeline, limit) {
+    const chart = timeline.length <= MERMAID_MAX_NODES
+        ? `\n\n<details><summary>Gantt chart</summary>\n\n${timelineMermaid(timeline, limit)}\n\n</details>`
+        : '';
+    return `### Timeline\n\n${timelineTable(timeline, limit)}${chart}`;
+}
+const MERMAID_MAX_NODES = 100;
+/** `command: job`: the job, Ray's message and the end of its log (the whole log is in the step's log). */
+function jobSection(job) {
+    const lines = [
+        `### Job\n`,
+        `| job id | status | entrypoint |`,
+        `| --- | --- | --- |`,
+        `| ${escapeCode(job.job_id)} | ${escapeHtml(job.status)} | ${job.entrypoint ? escapeCode(job.entrypoint) : ''} |`,
+    ];
+    if (job.message)
+        lines.push('', `Ray: ${escapeHtml(job.message.trim().split('\n')[0])}`);
+    if (job.log_tail) {
+        lines.push('', `<details open><summary>last lines of the job's log</summary>\n\n<pre>${escapeHtml(job.log_tail)}</pre>\n</details>`);
+    }
+    return lines.join('\n');
 }
 function capitalize(text) {
     return text.charAt(0).toUpperCase() + text.slice(1);
@@ -44641,9 +47680,19 @@ function summaryPart(result, ctx, limit) {
         const verdict = `**Config is valid**${warningCount ? ` (${warningCount} warning${warningCount === 1 ? '' : 's'})` : ''}.`;
         const counts = planCounts(result.plan);
         parts.push(`${verdict} ${result.plan ? `Plan: ${countsText(counts)}.` : 'No plan was made.'}`);
+        if (result.disruption)
+            parts.push(`**Disruption**: ${escapeHtml(result.disruption)}.`);
         if (result.plan?.length) {
-            const rows = [...result.plan].map((p) => [p.node, p.role, p.host, p.action, driftText(p.drift, 3), p.reason]);
-            parts.push(markdownTable(['node', 'role', 'host', 'action', 'changes', 'reason'], rows, limit, 'nodes'));
+            const rows = [...result.plan].map((p) => [
+                p.node,
+                p.role,
+                p.host,
+                p.action,
+                p.disruption ?? '',
+                driftText(p.drift, 3),
+                p.reason,
+            ]);
+            parts.push(markdownTable(['node', 'role', 'host', 'action', 'disruption', 'changes', 'reason'], rows, limit, 'nodes'));
         }
     }
     if (result.errors.length) {
@@ -44696,157 +47745,27 @@ function commentFooter(ctx) {
     return `<sub>Planned by nokube/ray-deploy${bits.length ? ` · ${bits.join(' · ')}` : ''}</sub>`;
 }
 
-;// CONCATENATED MODULE: ./src/render/model.ts
-const model_NODE_COLUMNS = ['node', 'role', 'host', 'state', 'Ray version', 'resources', 'error'];
-const model_PLAN_COLUMNS = ['node', 'action', 'changes', 'reason'];
-function model_planCounts(plan) {
-    const counts = { start: 0, restart: 0, keep: 0, stop: 0 };
-    for (const item of plan ?? [])
-        counts[item.action] += 1;
-    return counts;
-}
-function model_errorDiagnostics(result) {
-    return result.diagnostics.filter((d) => d.severity === 'error');
-}
-function isInvalid(result) {
-    return model_errorDiagnostics(result).length > 0;
-}
-function plural(n, word) {
-    return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-function model_countsText(c) {
-    return `${c.start} to start, ${c.restart} to restart, ${c.keep} to keep, ${c.stop} to stop`;
-}
-/**
- * The one or two words a reader looks for first: the cluster's status for start/status/stop, the
- * verdict for validate and plan (whose cluster status is not looked at offline).
- */
-function model_headline(result) {
-    const failed = result.ok ? '' : ', failed';
-    if (isInvalid(result))
-        return 'invalid config';
-    if (result.command === 'validate')
-        return `valid config${failed}`;
-    if (result.command === 'plan')
-        return `${result.changes} change${result.changes === 1 ? '' : 's'}${failed}`;
-    return `${result.status}${failed}`;
-}
-/** One sentence saying how the run ended, in plain words (no emoji). */
-function model_statusLine(result) {
-    const cluster = result.clusterName ? `Cluster ${result.clusterName}` : 'Cluster';
-    const errors = model_errorDiagnostics(result).length;
-    const warnings = result.diagnostics.length - errors;
-    if (errors > 0) {
-        return `Config ${result.configPath} is invalid: ${plural(errors, 'error')}${warnings ? `, ${plural(warnings, 'warning')}` : ''}. Nothing was changed.`;
-    }
-    const failed = result.ok ? '' : ` The ${result.command} failed: ${plural(result.errors.length, 'error')}.`;
-    const alive = `${result.aliveNodes} of ${result.expectedNodes} nodes alive`;
-    switch (result.command) {
-        case 'validate':
-            return `Config ${result.configPath} is valid: ${plural(result.expectedNodes, 'node')}${warnings ? `, ${plural(warnings, 'warning')}` : ''}.${failed}`;
-        case 'plan':
-            return `Plan for ${result.configPath}: ${model_countsText(model_planCounts(result.plan))} (${plural(result.changes, 'change')}).${failed}`;
-        case 'stop':
-            return `${cluster} is ${result.status}.${failed}`;
-        default:
-            return `${cluster} is ${result.status}: ${alive}.${failed}`;
-    }
-}
-/** A compact resources cell: `CPU 8, GPU 1, memory 7.5 GiB, object_store_memory 1.9 GiB, custom 2`. */
-function formatResources(resources) {
-    if (!resources)
-        return '';
-    const order = ['CPU', 'GPU', 'memory', 'object_store_memory'];
-    const keys = Object.keys(resources)
-        // Ray adds `node:<ip>` and `node:__internal_head__` to every node: noise in a table.
-        .filter((k) => !k.startsWith('node:'))
-        .sort((a, b) => rank(a, order) - rank(b, order) || a.localeCompare(b));
-    return keys
-        .map((k) => `${k} ${/memory/.test(k) ? formatBytes(resources[k]) : formatNumber(resources[k])}`)
-        .join(', ');
-}
-function rank(key, order) {
-    const i = order.indexOf(key);
-    return i === -1 ? order.length : i;
-}
-function formatNumber(n) {
-    return Number.isInteger(n) ? String(n) : String(Math.round(n * 100) / 100);
-}
-function formatBytes(bytes) {
-    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-    let v = bytes;
-    let u = 0;
-    while (Math.abs(v) >= 1024 && u < units.length - 1) {
-        v /= 1024;
-        u += 1;
-    }
-    return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
-}
-function model_formatDuration(ms) {
-    if (ms < 1000)
-        return `${ms} ms`;
-    if (ms < 60_000)
-        return `${(ms / 1000).toFixed(1)} s`;
-    const m = Math.floor(ms / 60_000);
-    return `${m} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
-/** The resources a node is configured with, in Ray's resource names (shown before Ray reports any). */
-function configuredResources(spec) {
-    if (!spec)
+;// CONCATENATED MODULE: ./src/render/reach.ts
+/** `nokube ray dashboard --config <file>`, for a command whose result shows a dashboard URL. */
+function reach_dashboardCommandLine(result) {
+    if (!result.dashboardUrl || (result.command !== 'start' && result.command !== 'status'))
         return undefined;
-    const r = {};
-    if (spec.ray.numCpus !== undefined)
-        r.CPU = spec.ray.numCpus;
-    if (spec.ray.numGpus !== undefined)
-        r.GPU = spec.ray.numGpus;
-    if (spec.ray.memory !== undefined)
-        r.memory = spec.ray.memory;
-    if (spec.ray.objectStoreMemory !== undefined)
-        r.object_store_memory = spec.ray.objectStoreMemory;
-    Object.assign(r, spec.ray.resources ?? {});
-    return Object.keys(r).length ? r : undefined;
+    const path = /^[\w./@:+-]+$/.test(result.configPath)
+        ? result.configPath
+        : `'${result.configPath.replace(/'/g, `'\\''`)}'`;
+    return `nokube ray dashboard --config ${path}`;
 }
-function nodeResources(node, result) {
-    if (node.resources)
-        return formatResources(node.resources);
-    const configured = configuredResources(result.config?.nodes.find((n) => n.name === node.name));
-    return configured ? `${formatResources(configured)} (configured)` : '';
+/** One line for the terminal and the job summary (plain text: callers escape it). */
+function dashboardReach(result) {
+    const command = reach_dashboardCommandLine(result);
+    if (!command)
+        return undefined;
+    return `to open it from your machine (SSH forward, token added): ${command}, then http://127.0.0.1:8265`;
 }
-function model_nodeRows(result) {
-    return result.nodes.map((n) => [
-        n.name,
-        n.role,
-        n.host,
-        n.state,
-        n.rayVersion ?? '',
-        nodeResources(n, result),
-        n.error ?? '',
-    ]);
-}
-function model_driftText(drift, max = Infinity) {
-    const shown = drift.slice(0, max).map((d) => `${d.field}: ${d.from || '(none)'} → ${d.to || '(none)'}`);
-    if (drift.length > max)
-        shown.push(`and ${drift.length - max} more`);
-    return shown.join('; ');
-}
-function model_planRows(result, maxDrift = Infinity) {
-    return (result.plan ?? []).map((p) => [p.node, p.action, model_driftText(p.drift, maxDrift), p.reason]);
-}
-/** Warnings not already shown as a diagnostic (the engine copies config warnings into `warnings`). */
-function model_extraWarnings(result) {
-    const fromDiagnostics = new Set(result.diagnostics.map((d) => `${d.path}: ${d.message}`));
-    return result.warnings.filter((w) => !fromDiagnostics.has(w));
-}
-/** Nodes the config does not pin a host key for: the deploy then needs them in known-hosts. */
-function model_unpinnedHostKeys(result) {
-    return (result.config?.nodes ?? []).filter((n) => !n.hostKey).map((n) => n.name);
-}
-function model_diagnosticLocation(d) {
-    return `${d.file}:${d.line}:${d.col}`;
-}
-const ACTION_ORDER = (/* unused pure expression or super */ null && (['start', 'restart', 'stop', 'keep']));
 
 ;// CONCATENATED MODULE: ./src/render/terminal.ts
+
+
 
 
 const CODES = { red: 31, green: 32, yellow: 33, bold: 1, dim: 2 };
@@ -44877,6 +47796,9 @@ function renderTerminal(result, options) {
         out.push(`client address: ${result.clientAddress}`);
     if (result.dashboardUrl)
         out.push(`dashboard:      ${result.dashboardUrl}`);
+    const reach = dashboardReach(result);
+    if (reach)
+        out.push(`                ${reach}`);
     const nodes = model_nodeRows(result).map((r) => r.map(oneLine));
     if (nodes.length) {
         out.push('', paint('nodes', 'bold'));
@@ -44889,7 +47811,12 @@ function renderTerminal(result, options) {
             out.push('nothing to do');
         else
             out.push(...textTable([...model_PLAN_COLUMNS], plan, (row, i, cell) => i === 1 && colorOf(row[1]) ? paint(cell, colorOf(row[1])) : cell));
+        if (result.disruption && plan.length)
+            out.push(`disruption: ${oneLine(result.disruption)}`);
     }
+    const rollout = model_rolloutText(result);
+    if (rollout)
+        out.push('', `${paint('rollout', 'bold')} ${rollout}`);
     if (result.errors.length) {
         out.push('', paint('errors', 'bold'));
         for (const e of result.errors) {
@@ -44909,6 +47836,8 @@ function renderTerminal(result, options) {
     if (result.timings.length) {
         out.push('', `${paint('timings', 'bold')}: ${[...timings, ...(total ? [total] : [])].map((t) => `${t.phase} ${model_formatDuration(t.ms)}`).join(', ')}`);
     }
+    if (options.timeline)
+        out.push('', renderTimelineText(result));
     return out.join('\n');
 }
 /** Aligned columns; `decorate` may colour a cell after its width was measured on the plain text. */
@@ -44934,10 +47863,12 @@ const SIGN = { start: '+', restart: '~', stop: '-', keep: ' ' };
 function renderPlanText(result) {
     const plan = result.plan ?? [];
     const lines = plan.map((p) => {
-        const head = `${SIGN[p.action]} ${p.node} (${p.role}, ${p.host}): ${p.action}${p.reason ? `, ${p.reason}` : ''}`;
+        const disruption = p.disruption && p.disruption !== p.action ? ` [${p.disruption}]` : '';
+        const head = `${SIGN[p.action]} ${p.node} (${p.role}, ${p.host}): ${p.action}${p.reason ? `, ${p.reason}` : ''}${disruption}`;
         return [head, ...p.drift.map((d) => `    ${d.field}: ${d.from || '(none)'} -> ${d.to || '(none)'}`)].join('\n');
     });
-    return [...lines, `Plan: ${countsText(planCounts(plan))}.`].join('\n');
+    const impact = result.disruption ? [`Disruption: ${result.disruption}.`] : [];
+    return [...lines, `Plan: ${countsText(planCounts(plan))}.`, ...impact].join('\n');
 }
 
 ;// CONCATENATED MODULE: ./src/render/index.ts
@@ -44950,95 +47881,418 @@ function renderPlanText(result) {
 
 
 
+
 ;// CONCATENATED MODULE: external "node:util"
 const external_node_util_namespaceObject = require("node:util");
 ;// CONCATENATED MODULE: ./src/cli/args.ts
 // `nokube ray <command> [flags]`: argv into typed CLI settings, or a usage error (exit 2).
+// One table of flags gives the parser, `nokube ray --help`, `nokube ray <command> --help` and the
+// shell completion scripts (completion.ts), so they never disagree.
 
 
-const USAGE = `Usage: nokube ray <validate|plan|start|status|stop> [options]
 
-Deploy, check and stop a Ray cluster on your own machines over SSH, from one ray-config.yaml.
 
-Options:
-  --config FILE                    cluster config (default: ${DEFAULT_CONFIG})
-  --identity KEYFILE               private key to log in with; repeatable
-                                   (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa, and ssh-agent)
-  --known-hosts FILE               known_hosts to verify host keys (default: ~/.ssh/known_hosts)
-  --user NAME                      login user for nodes whose config has no users
-  --insecure-skip-host-key-check   connect to hosts whose key is not known (not recommended)
-  --concurrency N                  nodes worked on at once (default: ${DEFAULT_CONCURRENCY})
-  --timeout S                      seconds per node for one command (default: ${DEFAULT_TIMEOUT_SEC})
-  --previous FILE                  plan: compare against this config instead of the live cluster
-  --offline                        plan: do not contact the nodes
-  --json                           print one JSON document (keys: the Action's outputs)
-  -h, --help                       this help
-  --version                        the version
 
-Environment:
-  NOKUBE_DEBUG=1                   log every remote command and SSH detail (secrets masked)
-  NOKUBE_SSH_PASSPHRASE            passphrase of the identity files
+const args_COMMANDS = [...COMMANDS, ...CLI_ONLY_COMMANDS, ...DAY_TWO_COMMANDS];
+const ENV_FORMATS = ['sh', 'fish', 'json'];
+/** What each command does, in one line (help and completion). */
+const COMMAND_WORDS = {
+    validate: 'check the config file, offline (exit 2 when invalid)',
+    plan: 'show what start would change (live with credentials, else against --previous)',
+    start: 'bring the cluster to the config: start, restart or stop nodes',
+    status: "show every node's state (exit 1 unless healthy)",
+    stop: "stop the cluster's Ray on every node",
+    job: 'submit | status | logs | stop | list Ray jobs through the head over SSH',
+    exec: 'run a command on nodes in their Ray environment (default: the head)',
+    env: "print the exports Ray's own tools need (addresses, auth mode, token)",
+    logs: "collect Ray's and nokube's logs of the chosen nodes (default: all) into a directory or one archive",
+    dashboard: 'forward the dashboard and Ray Client to 127.0.0.1 over SSH, the token supplied',
+};
+/** Extra usage lines of commands that take words of their own. */
+const COMMAND_USAGE = {
+    job: `nokube ray job submit [options] [--working-dir DIR] [--runtime-env-json JSON] [--no-wait] -- ENTRYPOINT...
+       nokube ray job status|logs|stop JOB_ID [options]
+       nokube ray job list [options]`,
+    exec: 'nokube ray exec [options] [--node NAME]... [--all | --workers] -- COMMAND...',
+    env: 'nokube ray env [options] [--format sh|fish|json] [--show-token]',
+    logs: 'nokube ray logs --output DIR|FILE.tar.gz [--node NAME]... [--since DURATION] [options]',
+    dashboard: 'nokube ray dashboard [--port 8265] [--client-port 10001] [options]',
+};
+const CONNECTING = [
+    'plan',
+    'start',
+    'status',
+    'stop',
+    'job',
+    'exec',
+    'env',
+    'logs',
+    'dashboard',
+];
+const FLAGS = [
+    {
+        name: 'config',
+        short: 'c',
+        value: 'FILE',
+        file: true,
+        help: `cluster config (default: ${DEFAULT_CONFIG})`,
+        commands: args_COMMANDS,
+    },
+    {
+        name: 'identity',
+        short: 'i',
+        value: 'KEYFILE',
+        file: true,
+        multiple: true,
+        help: 'private key to log in with; repeatable (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa, and ssh-agent)',
+        commands: CONNECTING,
+    },
+    {
+        name: 'known-hosts',
+        value: 'FILE',
+        file: true,
+        help: 'known_hosts to verify host keys (default: ~/.ssh/known_hosts)',
+        commands: CONNECTING,
+    },
+    {
+        name: 'user',
+        short: 'u',
+        value: 'NAME',
+        help: 'login user for nodes whose config has no users',
+        commands: args_COMMANDS,
+    },
+    {
+        name: 'proxy-jump',
+        short: 'J',
+        value: '[USER@]HOST[:PORT]',
+        help: 'reach the nodes through this jump host (as ssh -J; a comma-separated chain of up to 3) unless the config gives proxy_jump',
+        commands: CONNECTING,
+    },
+    {
+        name: 'ssh-config',
+        short: 'F',
+        value: 'FILE',
+        file: true,
+        help: 'OpenSSH client config for Host aliases (default: ~/.ssh/config; "none" reads none)',
+        commands: CONNECTING,
+    },
+    {
+        name: 'insecure-skip-host-key-check',
+        help: 'connect to hosts whose key is not known (not recommended)',
+        commands: CONNECTING,
+    },
+    {
+        name: 'concurrency',
+        value: 'N',
+        help: `nodes worked on at once (default: ${DEFAULT_CONCURRENCY})`,
+        commands: CONNECTING,
+    },
+    {
+        name: 'timeout',
+        value: 'S',
+        help: `seconds per node for one command (default: ${DEFAULT_TIMEOUT_SEC})`,
+        commands: CONNECTING,
+    },
+    {
+        name: 'previous',
+        value: 'FILE',
+        file: true,
+        help: 'compare against this config instead of the live cluster',
+        commands: ['plan'],
+    },
+    { name: 'offline', help: 'do not contact the nodes', commands: ['plan'] },
+    { name: 'no-drain', help: 'stop workers at once, without letting running tasks finish', commands: ['stop'] },
+    {
+        name: 'working-dir',
+        value: 'DIR',
+        file: true,
+        help: "job submit: uploaded as Ray's working_dir (the entrypoint runs in it)",
+        commands: ['job'],
+    },
+    {
+        name: 'runtime-env-json',
+        value: 'JSON',
+        help: 'job submit: Ray runtime env, e.g. \'{"pip": ["requests"]}\'',
+        commands: ['job'],
+    },
+    { name: 'no-wait', help: 'job submit: print the job id and return; do not follow the job', commands: ['job'] },
+    {
+        name: 'node',
+        value: 'NAME',
+        multiple: true,
+        help: 'exec: run on this node (default: the head); logs: only this node (default: all); repeatable',
+        commands: ['exec', 'logs'],
+    },
+    { name: 'all', help: 'exec: run on every node', commands: ['exec'] },
+    { name: 'workers', help: 'exec: run on every worker', commands: ['exec'] },
+    {
+        name: 'format',
+        value: 'sh|fish|json',
+        help: 'env: the shell to print exports for (default: sh)',
+        commands: ['env'],
+    },
+    {
+        name: 'show-token',
+        help: 'env: print the token itself instead of the path of a local 0600 file',
+        commands: ['env'],
+    },
+    {
+        name: 'allow-missing-env',
+        help: 'an unset ${NAME} in a credential is a warning, not an error (always so for plan --offline)',
+        commands: args_COMMANDS,
+    },
+    {
+        name: 'output',
+        short: 'o',
+        value: 'PATH',
+        file: true,
+        help: 'logs: a new directory, or a file ending in .tar.gz',
+        commands: ['logs'],
+    },
+    {
+        name: 'since',
+        value: 'DURATION',
+        help: 'logs: only files written in the last DURATION (30s, 10m, 2h, 1d)',
+        commands: ['logs'],
+    },
+    {
+        name: 'port',
+        value: 'N',
+        help: `dashboard: local port of the dashboard (default: ${DEFAULT_DASHBOARD_PORT})`,
+        commands: ['dashboard'],
+    },
+    {
+        name: 'client-port',
+        value: 'N',
+        help: `dashboard: local port of Ray Client (default: ${DEFAULT_CLIENT_PORT})`,
+        commands: ['dashboard'],
+    },
+    { name: 'json', help: "print one JSON document (keys: the Action's outputs)", commands: args_COMMANDS },
+    {
+        name: 'timeline',
+        help: 'also show when each node spent its time in which phase',
+        commands: ['plan', 'start', 'status', 'stop'],
+    },
+    { name: 'help', short: 'h', help: 'this help', commands: args_COMMANDS },
+];
+const GLOBAL_FLAGS = [{ name: 'version', help: 'the version', commands: [] }];
+function flagLines(flags) {
+    const left = (f) => `${f.short ? `-${f.short}, ` : '    '}--${f.name}${f.value ? ` ${f.value}` : ''}`;
+    const width = Math.max(...flags.map((f) => left(f).length)) + 3;
+    return flags.map((f) => `  ${left(f).padEnd(width)}${f.help}`);
+}
+const FOOTER = `Environment:
+  NOKUBE_DEBUG=1      log every remote command and SSH detail (secrets masked)
+  NOKUBE_SSH_PASSPHRASE  passphrase of the identity files
   \${NAME} in a config credential is read from the environment.
 
 Exit codes: 0 ok, 1 failed or unhealthy, 2 bad usage or invalid config.`;
+const USAGE = `Usage: nokube ray <${args_COMMANDS.join('|')}> [options]
+${Object.values(COMMAND_USAGE)
+    .map((u) => `       ${u}`)
+    .join('\n')}
+       nokube completion <bash|zsh>
+
+Deploy, check and stop a Ray cluster on your own machines over SSH, from one ray-config.yaml.
+
+Commands:
+${args_COMMANDS.map((c) => `  ${c.padEnd(10)}${COMMAND_WORDS[c]}`).join('\n')}
+
+Options (nokube ray <command> --help shows those of one command):
+${flagLines([...FLAGS, ...GLOBAL_FLAGS]).join('\n')}
+
+${FOOTER}`;
+/** `nokube ray <command> --help`: that command's flags only. */
+function commandHelp(command) {
+    return `Usage: ${COMMAND_USAGE[command] ?? `nokube ray ${command} [options]`}
+
+${COMMAND_WORDS[command]}.
+
+Options:
+${flagLines(FLAGS.filter((f) => f.commands.includes(command))).join('\n')}
+
+${FOOTER}`;
+}
 class UsageError extends Error {
 }
+/** An unknown `--flag` or `-x`, with the closest known one. */
+function checkFlags(argv) {
+    const known = [...FLAGS, ...GLOBAL_FLAGS];
+    for (const token of argv) {
+        if (token === '--')
+            break;
+        if (token.startsWith('--')) {
+            const name = token.slice(2).split('=')[0];
+            if (known.some((f) => f.name === name))
+                continue;
+            const match = closestMatch(name, known.map((f) => f.name));
+            throw new UsageError(`unknown flag --${name}${match ? ` (did you mean --${match}?)` : ''}`);
+        }
+        if (/^-[A-Za-z]$/.test(token) && !known.some((f) => f.short === token[1])) {
+            throw new UsageError(`unknown flag ${token}`);
+        }
+    }
+}
 function parseCliArgs(argv) {
+    if (argv[0] === 'completion') {
+        const shell = argv[1];
+        if (shell === 'bash' || shell === 'zsh')
+            return { completion: shell };
+        throw new UsageError(shell ? `no completion for "${shell}": use bash or zsh` : 'missing shell: nokube completion bash (or zsh)');
+    }
+    // the words after the first `--` belong to the entrypoint / command, as they are
+    const dashdash = argv.indexOf('--');
+    const after = dashdash >= 0 ? argv.slice(dashdash + 1) : [];
+    const before = dashdash >= 0 ? argv.slice(0, dashdash) : argv;
+    checkFlags(before);
     let parsed;
     try {
         parsed = (0,external_node_util_namespaceObject.parseArgs)({
-            args: argv,
+            args: before,
             allowPositionals: true,
             strict: true,
-            options: {
-                config: { type: 'string', short: 'c' },
-                identity: { type: 'string', short: 'i', multiple: true },
-                'known-hosts': { type: 'string' },
-                user: { type: 'string', short: 'u' },
-                'insecure-skip-host-key-check': { type: 'boolean' },
-                concurrency: { type: 'string' },
-                timeout: { type: 'string' },
-                previous: { type: 'string' },
-                offline: { type: 'boolean' },
-                json: { type: 'boolean' },
-                help: { type: 'boolean', short: 'h' },
-                version: { type: 'boolean' },
-            },
+            options: Object.fromEntries([...FLAGS, ...GLOBAL_FLAGS].map((f) => [
+                f.name,
+                {
+                    type: f.value ? 'string' : 'boolean',
+                    ...(f.short ? { short: f.short } : {}),
+                    ...(f.multiple ? { multiple: true } : {}),
+                },
+            ])),
         });
     }
     catch (err) {
-        throw new UsageError(err.message);
+        throw new UsageError(err.message.replace(/\. To specify a positional argument.*$/s, ''));
     }
-    const { values, positionals } = parsed;
+    const values = parsed.values;
+    const { positionals } = parsed;
     if (values.version)
         return { version: true };
-    if (values.help || positionals.length === 0)
-        return { help: true };
-    const [group, command, ...rest] = positionals;
-    if (group !== 'ray')
-        throw new UsageError(`unknown command "${group}": expected "nokube ray <command>"`);
-    if (!command)
-        return { help: true };
-    if (!COMMANDS.includes(command)) {
-        throw new UsageError(`unknown command "ray ${command}": expected one of ${COMMANDS.join(', ')}`);
+    const [group, command, ...extra] = positionals;
+    if (group === undefined) {
+        if (values.help)
+            return { help: USAGE };
+        throw new UsageError('missing command: nokube ray <command>');
     }
-    if (rest.length)
-        throw new UsageError(`unexpected argument "${rest[0]}"`);
+    if (group !== 'ray') {
+        const match = closestMatch(group, ['ray', 'completion']);
+        const asCommand = closestMatch(group, args_COMMANDS);
+        const hint = match
+            ? ` (did you mean "nokube ${match}"?)`
+            : asCommand
+                ? ` (did you mean "nokube ray ${asCommand}"?)`
+                : '';
+        throw new UsageError(`unknown command "${group}": expected "nokube ray <command>"${hint}`);
+    }
+    if (!command) {
+        if (values.help)
+            return { help: USAGE };
+        throw new UsageError(`missing command: nokube ray <${args_COMMANDS.join('|')}>`);
+    }
+    if (!args_COMMANDS.includes(command)) {
+        const match = closestMatch(command, args_COMMANDS);
+        throw new UsageError(`unknown command "ray ${command}"${match ? `: did you mean "nokube ray ${match}"?` : `: expected one of ${args_COMMANDS.join(', ')}`}`);
+    }
+    if (values.help)
+        return { help: commandHelp(command) };
+    const text = (name) => values[name];
+    const words = commandWords(command, extra, after, values);
+    if (command === 'logs' && !values.output) {
+        throw new UsageError('ray logs needs --output PATH (a new directory, or a file ending in .tar.gz)');
+    }
     return {
         settings: {
             command: command,
-            config: values.config ?? DEFAULT_CONFIG,
+            config: text('config') ?? DEFAULT_CONFIG,
             identities: values.identity ?? [],
-            knownHosts: values['known-hosts'],
-            user: values.user,
+            knownHosts: text('known-hosts'),
+            user: text('user'),
+            proxyJump: text('proxy-jump'),
+            sshConfig: text('ssh-config'),
             insecureSkipHostKeyCheck: !!values['insecure-skip-host-key-check'],
-            concurrency: positiveInt(values.concurrency, DEFAULT_CONCURRENCY, '--concurrency'),
-            timeoutSec: positiveInt(values.timeout, DEFAULT_TIMEOUT_SEC, '--timeout'),
-            previous: values.previous,
+            concurrency: positiveInt(text('concurrency'), DEFAULT_CONCURRENCY, '--concurrency'),
+            timeoutSec: positiveInt(text('timeout'), DEFAULT_TIMEOUT_SEC, '--timeout'),
+            previous: text('previous'),
             offline: !!values.offline,
+            noDrain: !!values['no-drain'],
+            allowMissingEnv: !!values['allow-missing-env'],
             json: !!values.json,
+            timeline: !!values.timeline,
+            ...words,
+            workingDir: text('working-dir'),
+            runtimeEnvJson: text('runtime-env-json'),
+            noWait: !!values['no-wait'],
+            rest: after,
+            nodes: values.node ?? [],
+            all: !!values.all,
+            workers: !!values.workers,
+            format: envFormat(text('format')),
+            showToken: !!values['show-token'],
+            sinceSec: text('since') === undefined ? undefined : durationSec(text('since'), '--since'),
+            output: text('output'),
+            port: args_port(text('port'), DEFAULT_DASHBOARD_PORT, '--port'),
+            clientPort: args_port(text('client-port'), DEFAULT_CLIENT_PORT, '--client-port'),
         },
     };
+}
+/** The words after the command (job's action and id) and after `--`, checked against the command. */
+function commandWords(cmd, extra, after, v) {
+    const onlyFor = (flag, what, allowed) => {
+        if (!allowed)
+            throw new UsageError(`${flag} is only for ${what}`);
+    };
+    const submit = cmd === 'job' && extra[0] === 'submit';
+    onlyFor('--working-dir', 'job submit', v['working-dir'] === undefined || submit);
+    onlyFor('--runtime-env-json', 'job submit', v['runtime-env-json'] === undefined || submit);
+    onlyFor('--no-wait', 'job submit', !v['no-wait'] || submit);
+    onlyFor('--node', 'exec and logs', !v.node || cmd === 'exec' || cmd === 'logs');
+    onlyFor('--all/--workers', 'exec', (!v.all && !v.workers) || cmd === 'exec');
+    onlyFor('--format/--show-token', 'env', (v.format === undefined && !v['show-token']) || cmd === 'env');
+    if (v.all && (v.workers || v.node))
+        throw new UsageError('--all already names every node: drop --workers/--node');
+    if (cmd === 'job') {
+        const [action, jobId, more] = extra;
+        if (!action)
+            throw new UsageError(`job needs an action: ${JOB_ACTIONS.join(', ')}`);
+        if (!JOB_ACTIONS.includes(action)) {
+            const match = closestMatch(action, JOB_ACTIONS);
+            throw new UsageError(`unknown job action "${action}"${match ? `: did you mean "job ${match}"?` : `: expected one of ${JOB_ACTIONS.join(', ')}`}`);
+        }
+        if (action === 'submit') {
+            if (jobId !== undefined)
+                throw new UsageError(`unexpected argument "${jobId}": put the entrypoint after --`);
+            if (!after.length)
+                throw new UsageError('job submit needs an entrypoint after --, e.g. -- python script.py');
+        }
+        else if (action === 'list') {
+            if (jobId !== undefined)
+                throw new UsageError(`unexpected argument "${jobId}"`);
+        }
+        else {
+            if (!jobId)
+                throw new UsageError(`job ${action} needs a JOB_ID (see: nokube ray job list)`);
+            if (more !== undefined)
+                throw new UsageError(`unexpected argument "${more}"`);
+        }
+        if (action !== 'submit' && after.length)
+            throw new UsageError(`job ${action} takes nothing after --`);
+        return { jobAction: action, ...(jobId !== undefined ? { jobId } : {}) };
+    }
+    if (extra.length)
+        throw new UsageError(`unexpected argument "${extra[0]}"${cmd === 'exec' ? ': put the command after --' : ''}`);
+    if (cmd === 'exec' && !after.length)
+        throw new UsageError('exec needs a command after --, e.g. -- ray status');
+    if (cmd !== 'exec' && after.length)
+        throw new UsageError(`ray ${cmd} takes nothing after --`);
+    return {};
+}
+function envFormat(value) {
+    if (value === undefined)
+        return 'sh';
+    if (!ENV_FORMATS.includes(value)) {
+        throw new UsageError(`--format must be one of ${ENV_FORMATS.join(', ')}, got "${value}"`);
+    }
+    return value;
 }
 function positiveInt(value, fallback, flag) {
     if (value === undefined)
@@ -45047,6 +48301,748 @@ function positiveInt(value, fallback, flag) {
         throw new UsageError(`${flag} must be a positive whole number, got "${value}"`);
     }
     return Number(value);
+}
+function args_port(value, fallback, flag) {
+    const n = positiveInt(value, fallback, flag);
+    if (n > 65535)
+        throw new UsageError(`${flag} must be a port from 1 to 65535, got "${value}"`);
+    return n;
+}
+const UNIT_SEC = { s: 1, m: 60, h: 3600, d: 86400 };
+/** "90", "30s", "10m", "2h", "1d" → seconds. */
+function durationSec(value, flag) {
+    const m = /^(\d+)([smhd]?)$/.exec(value.trim());
+    if (!m || Number(m[1]) < 1)
+        throw new UsageError(`${flag} must be a duration such as 30s, 10m, 2h or 1d, got "${value}"`);
+    return Number(m[1]) * UNIT_SEC[m[2] || 's'];
+}
+
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = require("node:stream/promises");
+;// CONCATENATED MODULE: ./src/engine/cluster-access.ts
+// What the day-two commands (logs, dashboard, ...) share: the config read once, the nodes the user
+// named checked against it, and one session to the chosen nodes.
+
+
+/** Reads the config; a session only when it is valid (its diagnostics say why not). */
+function openCluster(options) {
+    const parsed = loadConfig(options.configPath, { defaultUser: options.ssh.defaultUser });
+    if (!parsed.config)
+        return { diagnostics: parsed.diagnostics };
+    return {
+        cluster: parsed.config,
+        session: new ClusterSession(parsed.config, options),
+        diagnostics: parsed.diagnostics,
+    };
+}
+/** A node name the config does not have (bad usage: exit 2). */
+class UnknownNodeError extends Error {
+    names;
+    known;
+    constructor(names, known, configPath) {
+        super(`${configPath} has no node named ${names.map((n) => `"${n}"`).join(', ')} (its nodes: ${known.join(', ')})`);
+        this.names = names;
+        this.known = known;
+        this.name = 'UnknownNodeError';
+    }
+}
+/** The nodes named by `--node` (in config order), or `fallback` when none are named. */
+function cluster_access_chooseNodes(cluster, names, fallback) {
+    if (!names.length)
+        return fallback;
+    const unknown = names.filter((n) => !cluster.nodes.some((node) => node.name === n));
+    if (unknown.length)
+        throw new UnknownNodeError(unknown, cluster.nodes.map((n) => n.name), cluster.file);
+    return cluster.nodes.filter((n) => names.includes(n.name));
+}
+function unknownNodeError(err) {
+    return { message: err.message, hint: 'use a name from the config file (nodes[].name)' };
+}
+
+;// CONCATENATED MODULE: ./src/engine/logs.ts
+// `logs`: read-only. Every chosen node packs its logs (Ray's session logs, remote_lib's own, a facts
+// file) into one bounded archive; each is fetched over the node's SSH connection, in parallel, into
+// `<output>/<node>/`, or, for a `.tar.gz` output, into one archive with a directory per node.
+
+
+
+
+
+
+
+
+
+
+
+
+/** The name of the index written next to the nodes' directories. */
+const LOGS_INDEX = 'nokube-logs.json';
+function isArchivePath(path) {
+    return /\.(tar\.gz|tgz)$/i.test(path);
+}
+async function collectLogs(options, request) {
+    const started = Date.now();
+    const result = {
+        ok: false,
+        invalid: false,
+        configPath: options.configPath,
+        archive: isArchivePath(request.output),
+        nodes: [],
+        diagnostics: [],
+        errors: [],
+        timings: [],
+    };
+    const opened = openCluster(options);
+    result.diagnostics = opened.diagnostics;
+    if (!opened.cluster) {
+        result.invalid = true;
+        return result;
+    }
+    const { cluster, session } = opened;
+    result.clusterName = cluster.clusterName;
+    let chosen;
+    try {
+        chosen = cluster_access_chooseNodes(cluster, request.nodes, cluster.nodes);
+    }
+    catch (err) {
+        if (!(err instanceof UnknownNodeError))
+            throw err;
+        result.invalid = true;
+        result.errors.push(unknownNodeError(err));
+        return result;
+    }
+    const output = (0,external_node_path_namespaceObject.resolve)(request.output);
+    const outputProblem = checkOutput(output, result.archive);
+    if (outputProblem) {
+        result.invalid = true;
+        result.errors.push(outputProblem);
+        return result;
+    }
+    result.output = output;
+    const staging = result.archive ? (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'nokube-logs-')) : output;
+    const t0 = Date.now();
+    try {
+        const handles = await session.connect(chosen);
+        result.timings.push({ phase: 'connect', ms: Date.now() - t0 });
+        const t1 = Date.now();
+        result.nodes = handles.map((h) => emptyNodeLogs(h.node));
+        await mapLimit(handles, options.concurrency, (h, i) => fetchNode(h, result.nodes[i], request, staging, options));
+        result.timings.push({ phase: 'collect', ms: Date.now() - t1 });
+        await (0,external_node_fs_promises_namespaceObject.writeFile)((0,external_node_path_namespaceObject.join)(staging, LOGS_INDEX), JSON.stringify(logsIndex(result, request), null, 2) + '\n');
+        if (result.archive) {
+            const t2 = Date.now();
+            await packArchive(staging, output, [...result.nodes.filter((n) => n.ok).map((n) => n.name), LOGS_INDEX]);
+            result.timings.push({ phase: 'archive', ms: Date.now() - t2 });
+        }
+    }
+    catch (err) {
+        result.errors.push({
+            message: `cannot write the logs to ${output}: ${err.message}`,
+            hint: 'check the disk space and permissions of the output path',
+        });
+    }
+    finally {
+        session.close();
+        if (result.archive)
+            (0,external_node_fs_namespaceObject.rmSync)(staging, { recursive: true, force: true });
+    }
+    for (const n of result.nodes)
+        if (n.error)
+            result.errors.push(n.error);
+    result.ok = result.errors.length === 0;
+    result.timings.push({ phase: 'total', ms: Date.now() - started });
+    return result;
+}
+/** Why the output cannot be written, before any node is contacted. */
+function checkOutput(output, archive) {
+    const problem = (message, hint) => ({ message: `--output ${output}: ${message}`, hint });
+    if (archive) {
+        const dir = (0,external_node_path_namespaceObject.dirname)(output);
+        if (!(0,external_node_fs_namespaceObject.existsSync)(dir))
+            return problem(`the directory ${dir} does not exist`, `create it first (mkdir -p ${dir})`);
+        if ((0,external_node_fs_namespaceObject.existsSync)(output) && (0,external_node_fs_namespaceObject.statSync)(output).isDirectory())
+            return problem('is a directory', 'give a file name ending in .tar.gz');
+        try {
+            (0,external_node_fs_namespaceObject.accessSync)(dir, external_node_fs_namespaceObject.constants.W_OK);
+        }
+        catch {
+            return problem(`the directory ${dir} is not writable`, 'choose a path you may write to');
+        }
+        return undefined;
+    }
+    if ((0,external_node_fs_namespaceObject.existsSync)(output)) {
+        if (!(0,external_node_fs_namespaceObject.statSync)(output).isDirectory())
+            return problem('exists and is not a directory', 'give a new directory, or a path ending in .tar.gz');
+        if ((0,external_node_fs_namespaceObject.readdirSync)(output).length)
+            return problem('is not empty', 'give a new or empty directory (earlier logs are not overwritten)');
+    }
+    try {
+        (0,external_node_fs_namespaceObject.mkdirSync)(output, { recursive: true });
+        (0,external_node_fs_namespaceObject.accessSync)(output, external_node_fs_namespaceObject.constants.W_OK);
+    }
+    catch (err) {
+        const code = err.code ?? err.message;
+        return problem(`cannot create or write the directory (${code})`, 'choose a path you may write to');
+    }
+    return undefined;
+}
+function emptyNodeLogs(node) {
+    return {
+        name: node.name,
+        role: node.role,
+        host: node.host,
+        ok: false,
+        files: [],
+        bytes: 0,
+        cut: [],
+        omitted: [],
+        keyLines: [],
+    };
+}
+/** Fills `out` with one node's bundle (extracted under `into/<node>/`); failures are kept on it, never thrown. */
+async function fetchNode(h, out, request, into, options) {
+    const { node } = h;
+    const { reporter } = options;
+    if (!h.lib || !h.conn) {
+        out.error = h.error ?? { node: node.name, host: node.sshUrl, message: 'not connected' };
+        return;
+    }
+    const t0 = Date.now();
+    try {
+        const answer = await h.lib.call('logs', {
+            role: node.role,
+            python: null,
+            since_sec: request.sinceSec ?? null,
+            ...(request.maxBytesPerNode ? { max_bytes: request.maxBytesPerNode } : {}),
+        });
+        if (!answer.ok)
+            throw Object.assign(new Error(answer.error ?? 'remote_lib logs failed'), { hint: answer.hint });
+        const bundle = await h.conn.readFile(answer.archive);
+        await h.conn.exec(`rm -f -- ${shellQuote(answer.archive)}`).catch(() => undefined);
+        const dir = (0,external_node_path_namespaceObject.join)(into, node.name);
+        (0,external_node_fs_namespaceObject.mkdirSync)(dir, { recursive: true });
+        // node-tar refuses absolute paths and `..` in member names: a node cannot write outside its directory
+        await (0,external_node_stream_promises_namespaceObject.pipeline)(external_node_stream_namespaceObject.Readable.from([bundle]), So({ cwd: dir, strict: true }));
+        Object.assign(out, {
+            ok: true,
+            files: answer.files,
+            bytes: answer.bytes,
+            cut: answer.cut,
+            omitted: answer.omitted,
+            keyLines: answer.key_lines ?? [],
+            session: answer.session ?? null,
+        });
+        out.elapsedMs = Date.now() - t0;
+        const cut = answer.cut.length + answer.omitted.length;
+        reporter.node(node.name, `${answer.files.length} files, ${formatBytes(answer.bytes)} of logs (${formatBytes(bundle.length)} compressed)` +
+            (answer.session ? '' : ', no Ray session on this node') +
+            (cut
+                ? `; cut: ${answer.cut.length} files kept their newest part, ${answer.omitted.length} left out (see ${node.name}/CUT.txt)`
+                : ''), out.elapsedMs);
+    }
+    catch (err) {
+        out.error = nodeError(node, err);
+        reporter.node(node.name, `cannot collect logs: ${out.error.message}`, Date.now() - t0);
+    }
+}
+function logsIndex(result, request) {
+    return {
+        cluster: result.clusterName,
+        config: result.configPath,
+        collected_at: new Date().toISOString(),
+        since_sec: request.sinceSec ?? null,
+        nodes: result.nodes.map((n) => ({
+            name: n.name,
+            role: n.role,
+            host: n.host,
+            ok: n.ok,
+            session: n.session ?? null,
+            bytes: n.bytes,
+            files: n.files,
+            cut: n.cut,
+            omitted: n.omitted,
+            key_lines: n.keyLines,
+            ...(n.error ? { error: n.error.message, hint: n.error.hint ?? null } : {}),
+        })),
+    };
+}
+/** One gzip'd tar of the staging directory, written beside the target and renamed into place. */
+async function packArchive(staging, output, entries) {
+    const tmp = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(output), `.${(0,external_node_path_namespaceObject.basename)(output)}.${process.pid}.tmp`);
+    try {
+        await Qn({ gzip: true, file: tmp, cwd: staging, portable: true }, entries);
+        (0,external_node_fs_namespaceObject.renameSync)(tmp, output);
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.rmSync)(tmp, { force: true });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/render/logs.ts
+
+
+
+function renderLogsText(result) {
+    const lines = [];
+    const got = result.nodes.filter((n) => n.ok).length;
+    if (result.output && got)
+        lines.push(`Logs of ${got} of ${result.nodes.length} node${result.nodes.length === 1 ? '' : 's'} of cluster ${result.clusterName} in ${result.output}`);
+    const rows = result.nodes.map((n) => [
+        n.name,
+        n.ok ? 'collected' : 'failed',
+        n.ok ? String(n.files.length) : '',
+        n.ok ? formatBytes(n.bytes) : '',
+        n.ok ? (n.session ?? '(Ray never ran here)') : (n.error?.message ?? ''),
+        n.cut.length || n.omitted.length ? `${n.cut.length} cut, ${n.omitted.length} left out` : '',
+    ]);
+    if (rows.length)
+        lines.push('', ...textTable(['node', 'logs', 'files', 'size', 'session', 'bounded'], rows));
+    const keys = result.nodes.flatMap((n) => n.keyLines.map((k) => `${n.name}: ${k}`));
+    if (keys.length)
+        lines.push('', "Ray's errors:", ...keys.map((k) => `  ${k}`));
+    if (result.errors.length) {
+        lines.push('');
+        for (const e of result.errors)
+            lines.push(`error: ${e.node ? `${e.node}: ` : ''}${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`);
+    }
+    return lines.join('\n').replace(/^\n+/, '');
+}
+function logsJson(result) {
+    return {
+        ok: result.ok,
+        logs: result.output ?? null,
+        archive: result.archive,
+        nodes: result.nodes.map((n) => ({
+            node: n.name,
+            role: n.role,
+            host: n.host,
+            ok: n.ok,
+            files: n.files,
+            bytes: n.bytes,
+            session: n.session ?? null,
+            cut: n.cut,
+            omitted: n.omitted,
+            key_lines: n.keyLines,
+        })),
+        timings: result.timings,
+        ...(result.errors.length
+            ? { errors: result.errors.map((e) => ({ node: e.node ?? null, message: e.message, hint: e.hint ?? null })) }
+            : {}),
+    };
+}
+/** For the job summary after a failed start: where the bundle is and Ray's error lines, by node. */
+function renderLogsMarkdown(result, maxLines = 60) {
+    const parts = ["### Ray's logs"];
+    const got = result.nodes.filter((n) => n.ok);
+    if (result.output && got.length) {
+        parts.push(`Collected from ${got.map((n) => escapeHtml(n.name)).join(', ')} into ${escapeCode(result.output)} (output \`logs\`: upload it with \`actions/upload-artifact\`).`);
+    }
+    const failed = result.nodes.filter((n) => !n.ok);
+    if (failed.length)
+        parts.push(`Not collected: ${failed.map((n) => `${escapeHtml(n.name)} (${escapeHtml(n.error?.message ?? 'failed')})`).join('; ')}.`);
+    const lines = result.nodes.flatMap((n) => n.keyLines.map((k) => `${n.name}: ${k}`));
+    if (lines.length) {
+        const shown = lines.slice(0, maxLines);
+        const more = lines.length > shown.length ? `\n… and ${lines.length - shown.length} more in the bundle` : '';
+        parts.push(`<pre>${escapeHtml(shown.join('\n') + more)}</pre>`);
+    }
+    else if (got.length)
+        parts.push("No error lines in Ray's logs.");
+    return parts.join('\n\n') + '\n';
+}
+
+;// CONCATENATED MODULE: external "node:http"
+const external_node_http_namespaceObject = require("node:http");
+;// CONCATENATED MODULE: ./src/ssh/local-forward.ts
+// Local port forwards: listeners on 127.0.0.1 whose every connection is carried by a stream the
+// caller opens (an SSH connection's forwardOut). Plain TCP for Ray Client; HTTP for the dashboard,
+// where each request may get headers added (the cluster's token), WebSocket upgrades included.
+
+
+/** A local port that cannot be bound (in use, not allowed): the message names it. */
+class LocalPortError extends Error {
+    port;
+    code;
+    constructor(port, code, message) {
+        super(message);
+        this.port = port;
+        this.code = code;
+        this.name = 'LocalPortError';
+    }
+}
+const LOOPBACK = '127.0.0.1';
+function listen(server, port, what) {
+    return new Promise((resolve, reject) => {
+        const onError = (err) => {
+            const why = err.code === 'EADDRINUSE'
+                ? 'is already in use on this machine'
+                : err.code === 'EACCES'
+                    ? 'may not be bound by this user'
+                    : `cannot be bound (${err.code ?? err.message})`;
+            reject(new LocalPortError(port, err.code, `local port ${LOOPBACK}:${port} for ${what} ${why}`));
+        };
+        server.once('error', onError);
+        server.listen(port, LOOPBACK, () => {
+            server.off('error', onError);
+            const addr = server.address();
+            resolve(typeof addr === 'object' && addr ? addr.port : port);
+        });
+    });
+}
+function closer(server, sockets) {
+    return () => new Promise((resolve) => {
+        for (const s of sockets)
+            s.destroy();
+        server.close(() => resolve());
+    });
+}
+/** Every connection to 127.0.0.1:port is piped to a stream from `open`. */
+async function forwardTcp(port, what, open, onError) {
+    const sockets = new Set();
+    const server = (0,external_node_net_namespaceObject.createServer)((local) => {
+        sockets.add(local);
+        local.on('close', () => sockets.delete(local));
+        local.on('error', () => local.destroy());
+        local.pause();
+        open().then((remote) => {
+            sockets.add(remote);
+            remote.on('close', () => {
+                sockets.delete(remote);
+                local.destroy();
+            });
+            remote.on('error', () => local.destroy());
+            local.on('close', () => remote.destroy());
+            local.pipe(remote).pipe(local);
+            local.resume();
+        }, (err) => {
+            onError(err);
+            local.destroy();
+        });
+    });
+    const bound = await listen(server, port, what);
+    return { port: bound, close: closer(server, sockets) };
+}
+/**
+ * An HTTP proxy on 127.0.0.1:port to the server `open` reaches; `headers` are added to each request
+ * that does not carry them already (an explicit header from the client wins).
+ */
+async function forwardHttp(port, what, open, headers, onError) {
+    const sockets = new Set();
+    const withHeaders = (req) => {
+        const out = {};
+        for (const [k, v] of Object.entries(req.headers))
+            if (v !== undefined)
+                out[k] = v;
+        for (const [k, v] of Object.entries(headers))
+            if (out[k.toLowerCase()] === undefined)
+                out[k.toLowerCase()] = v;
+        return out;
+    };
+    const server = (0,external_node_http_namespaceObject.createServer)((req, res) => {
+        const upstream = (0,external_node_http_namespaceObject.request)({
+            method: req.method,
+            path: req.url,
+            headers: withHeaders(req),
+            // no agent: one stream per request (ssh2 channels are not net.Sockets, so no keep-alive pool)
+            createConnection: (_opts, cb) => {
+                open().then((s) => {
+                    sockets.add(s);
+                    s.on('close', () => sockets.delete(s));
+                    cb(null, s);
+                }, (err) => cb(err));
+                return undefined;
+            },
+        });
+        upstream.on('response', (up) => {
+            res.writeHead(up.statusCode ?? 502, up.rawHeaders);
+            up.pipe(res);
+        });
+        upstream.on('error', (err) => {
+            onError(err);
+            if (!res.headersSent)
+                res.writeHead(502, { 'content-type': 'text/plain' });
+            res.end(`nokube: ${what} cannot be reached: ${err.message}\n`);
+        });
+        req.pipe(upstream);
+    });
+    server.on('upgrade', (req, local, head) => {
+        sockets.add(local);
+        local.on('error', () => local.destroy());
+        open().then((remote) => {
+            sockets.add(remote);
+            const lines = [`${req.method} ${req.url} HTTP/1.1`];
+            for (const [k, v] of Object.entries(withHeaders(req)))
+                for (const one of Array.isArray(v) ? v : [v])
+                    lines.push(`${k}: ${one}`);
+            remote.write(lines.join('\r\n') + '\r\n\r\n');
+            if (head.length)
+                remote.write(head);
+            remote.on('close', () => local.destroy());
+            local.on('close', () => remote.destroy());
+            remote.on('error', () => local.destroy());
+            local.pipe(remote).pipe(local);
+        }, (err) => {
+            onError(err);
+            local.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\n\r\n');
+        });
+    });
+    server.on('connection', (s) => {
+        sockets.add(s);
+        s.on('close', () => sockets.delete(s));
+    });
+    const bound = await listen(server, port, what);
+    return { port: bound, close: closer(server, sockets) };
+}
+
+;// CONCATENATED MODULE: ./src/engine/token.ts
+
+
+/** Why the head cannot be used: unreachable, or no Ray of this cluster runs there. */
+class HeadUnavailable extends Error {
+    error;
+    constructor(error) {
+        super(error.message);
+        this.error = error;
+        this.name = 'HeadUnavailable';
+    }
+}
+/** Connects the head (if needed), checks that Ray of this cluster runs there, and reads its token. */
+async function headAccess(session) {
+    const { cluster, options } = session;
+    const node = cluster.head;
+    const [head] = await session.connect([node]);
+    if (!head.lib)
+        throw new HeadUnavailable(head.error ?? { node: node.name, host: node.sshUrl, message: 'not connected' });
+    let probe;
+    try {
+        probe = await head.lib.probe({ role: 'head', python: cluster.python ?? null, ray_version: null, ports: [] });
+    }
+    catch (err) {
+        throw new HeadUnavailable(nodeError(node, err));
+    }
+    if (!probe.running) {
+        throw new HeadUnavailable({
+            node: node.name,
+            host: node.sshUrl,
+            message: `cluster "${cluster.clusterName}" is down or stopped: no Ray of it runs on the head ${node.name} (${node.sshUrl})`,
+            hint: `start it with: nokube ray start --config ${cluster.file}`,
+        });
+    }
+    const token = probe.auth_token ?? undefined;
+    if (token)
+        options.reporter.secret(token);
+    return {
+        head,
+        ...(token ? { token } : {}),
+        ports: { dashboard: dashboardPort(cluster), client: clientPort(node), gcs: gcsPort(node) },
+        nodeIp: rayArgs(cluster, node, head.ip).node_ip_address,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/engine/dashboard.ts
+// `dashboard`: read-only. Two local ports on 127.0.0.1, carried over the head's SSH connection: the
+// dashboard (an HTTP proxy that adds the cluster's token, so a browser or plain curl just works) and
+// Ray Client (plain TCP; Ray Client sends the token itself, from a local 0600 file).
+
+
+
+
+
+
+
+/** How often the head's connection is checked while the forwards are idle. */
+const HEARTBEAT_MS = 10_000;
+const LOCAL = '127.0.0.1';
+async function openDashboard(options, req) {
+    const t0 = Date.now();
+    const result = { ok: false, invalid: false, diagnostics: [], errors: [], openMs: 0 };
+    const opened = openCluster(options);
+    result.diagnostics = opened.diagnostics;
+    if (!opened.cluster) {
+        result.invalid = true;
+        return result;
+    }
+    const { session } = opened;
+    if (req.port === req.clientPort) {
+        result.invalid = true;
+        result.errors.push({
+            message: `--port and --client-port are both ${req.port}`,
+            hint: 'give the dashboard and Ray Client different local ports',
+        });
+        return result;
+    }
+    const forwards = [];
+    let tokenDir;
+    const cleanup = async () => {
+        await Promise.all(forwards.map((f) => f.close()));
+        session.close();
+        if (tokenDir)
+            (0,external_node_fs_namespaceObject.rmSync)(tokenDir, { recursive: true, force: true });
+    };
+    try {
+        const access = await headAccess(session);
+        const conn = access.head.conn;
+        const debug = (e) => options.reporter.debug(`forward: ${e.message}`);
+        // the dashboard listens on every address of the head (--dashboard-host=0.0.0.0), Ray Client only on its node IP
+        const toDashboard = () => conn.forwardOut(LOCAL, access.ports.dashboard);
+        const headers = access.token ? { authorization: `Bearer ${access.token}` } : {};
+        forwards.push(await forwardHttp(req.port, 'the dashboard', toDashboard, headers, debug));
+        forwards.push(await forwardTcp(req.clientPort, 'Ray Client', () => conn.forwardOut(access.nodeIp, access.ports.client), debug));
+        const rayVersion = await dashboardVersion(forwards[0].port).catch((err) => {
+            options.reporter.warn(`the head's dashboard (127.0.0.1:${access.ports.dashboard} on ${access.head.node.name}) does not answer yet: ${err.message}`);
+            return undefined;
+        });
+        const clientEnv = { RAY_AUTH_MODE: access.token ? 'token' : 'disabled' };
+        let tokenFile;
+        if (access.token) {
+            tokenDir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'nokube-token-'));
+            tokenFile = (0,external_node_path_namespaceObject.join)(tokenDir, 'auth_token');
+            (0,external_node_fs_namespaceObject.writeFileSync)(tokenFile, access.token, { mode: 0o600 });
+            clientEnv.RAY_AUTH_TOKEN_PATH = tokenFile;
+        }
+        let stop = () => undefined;
+        const ended = new Promise((resolve) => (stop = resolve));
+        // the head's connection, looked at while idle: a lost one ends the forwards instead of failing each request
+        const heartbeat = setInterval(() => {
+            conn.realpath('.').catch((err) => {
+                clearInterval(heartbeat);
+                stop({
+                    node: access.head.node.name,
+                    host: access.head.node.sshUrl,
+                    message: `the SSH connection to the head was lost: ${err.message}`,
+                    hint: 'run nokube ray dashboard again',
+                });
+            });
+        }, HEARTBEAT_MS);
+        heartbeat.unref();
+        result.forward = {
+            dashboardUrl: `http://${LOCAL}:${forwards[0].port}`,
+            clientAddress: `ray://${LOCAL}:${forwards[1].port}`,
+            ...(rayVersion ? { rayVersion } : {}),
+            ...(tokenFile ? { tokenFile } : {}),
+            clientEnv,
+            ended,
+            close: async () => {
+                clearInterval(heartbeat);
+                await cleanup();
+            },
+        };
+        result.ok = true;
+    }
+    catch (err) {
+        await cleanup();
+        if (err instanceof HeadUnavailable)
+            result.errors.push(err.error);
+        else if (err instanceof LocalPortError) {
+            result.errors.push({
+                message: err.message,
+                hint: err.code === 'EADDRINUSE'
+                    ? `choose another with ${err.port === req.port ? '--port' : '--client-port'} N (is another nokube ray dashboard or a local Ray running?)`
+                    : 'choose a port above 1024',
+            });
+        }
+        else
+            throw err;
+    }
+    result.openMs = Date.now() - t0;
+    return result;
+}
+/** GET /api/version through the local forward: proves the whole path, token included. */
+function dashboardVersion(port) {
+    return new Promise((resolve, reject) => {
+        const r = (0,external_node_http_namespaceObject.request)({ host: LOCAL, port, path: '/api/version', timeout: 15_000 }, (res) => {
+            let body = '';
+            res.on('data', (d) => (body += d.toString()));
+            res.on('end', () => {
+                if (res.statusCode !== 200)
+                    return reject(new Error(`HTTP ${res.statusCode}: ${body.trim().slice(0, 200)}`));
+                try {
+                    resolve(JSON.parse(body).ray_version);
+                }
+                catch {
+                    resolve(undefined);
+                }
+            });
+        });
+        r.on('timeout', () => r.destroy(new Error('no answer within 15 s')));
+        r.on('error', reject);
+        r.end();
+    });
+}
+
+;// CONCATENATED MODULE: ./src/cli/dashboard.ts
+// `nokube ray dashboard`: opens the forwards, says where they are, and holds them until Ctrl-C.
+
+
+
+async function dashboardCommand(settings, options, io, mask) {
+    const result = await openDashboard(options, { port: settings.port, clientPort: settings.clientPort });
+    for (const d of result.diagnostics)
+        io.stderr(formatDiagnostic(d) + '\n');
+    if (!result.forward) {
+        for (const e of result.errors)
+            io.stderr(mask.apply(`nokube: ${e.node ? `${e.node}: ` : ''}${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`) + '\n');
+        return result.invalid ? 2 : 1;
+    }
+    const f = result.forward;
+    const env = Object.entries(f.clientEnv)
+        .map(([k, v]) => `${k}=${shellQuote(v)}`)
+        .join(' ');
+    if (settings.json) {
+        const doc = {
+            'dashboard-url': f.dashboardUrl,
+            'client-address': f.clientAddress,
+            ray_version: f.rayVersion ?? null,
+            client_env: f.clientEnv,
+        };
+        io.stdout(mask.apply(JSON.stringify(doc)) + '\n');
+    }
+    else {
+        io.stdout(mask.apply([
+            `Dashboard:  ${f.dashboardUrl}${f.tokenFile ? '   (the cluster token is added for you)' : ''}`,
+            `Ray Client: ${f.clientAddress}`,
+            `  e.g. ${env} python -c 'import ray; ray.init("${f.clientAddress}")'`,
+            `Forwarded over SSH through the head${f.rayVersion ? ` (Ray ${f.rayVersion})` : ''} in ${(result.openMs / 1000).toFixed(1)}s. Ctrl-C closes them.`,
+        ].join('\n')) + '\n');
+    }
+    const outcome = await new Promise((resolve) => {
+        const onSignal = () => resolve(0);
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        void f.ended.then((e) => {
+            io.stderr(mask.apply(`nokube: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`) + '\n');
+            resolve(1);
+        });
+    });
+    await f.close();
+    if (outcome === 0)
+        io.stderr('nokube: forwards closed\n');
+    return outcome;
+}
+
+;// CONCATENATED MODULE: ./src/cli/day-two.ts
+// The CLI's day-two commands (logs, dashboard): each runs its own engine story and prints its own result.
+
+
+
+
+async function dayTwo(command, settings, options, io, mask) {
+    if (command === 'dashboard')
+        return dashboardCommand(settings, options, io, mask);
+    const result = await collectLogs(options, {
+        nodes: settings.nodes,
+        sinceSec: settings.sinceSec,
+        output: settings.output,
+    });
+    for (const d of result.diagnostics)
+        io.stderr(formatDiagnostic(d) + '\n');
+    if (settings.json)
+        io.stdout(mask.apply(JSON.stringify(logsJson(result), null, 2)) + '\n');
+    else if (!result.invalid || result.errors.length) {
+        const text = renderLogsText(result);
+        (result.ok ? io.stdout : io.stderr)(mask.apply(text) + '\n');
+    }
+    return result.invalid ? 2 : result.ok ? 0 : 1;
 }
 
 ;// CONCATENATED MODULE: ./src/render/secret-mask.ts
@@ -45082,6 +49078,76 @@ class SecretMask {
     }
 }
 
+;// CONCATENATED MODULE: ./src/cli/completion.ts
+// `nokube completion bash|zsh`: shell completion scripts generated from the CLI's flag table.
+
+const flagsOf = (command) => FLAGS.filter((f) => f.commands.includes(command)).map((f) => `--${f.name}`);
+function bashCompletion() {
+    const cases = args_COMMANDS.map((c) => `      ${c}) flags="${flagsOf(c).join(' ')}" ;;`).join('\n');
+    const fileFlags = FLAGS.filter((f) => f.file)
+        .map((f) => `--${f.name}`)
+        .join('|');
+    return `# bash completion for nokube: source <(nokube completion bash)
+_nokube() {
+  local cur prev flags
+  cur="\${COMP_WORDS[COMP_CWORD]}"
+  prev="\${COMP_WORDS[COMP_CWORD-1]}"
+  case "$prev" in
+    ${fileFlags}) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+  esac
+  if [ "$COMP_CWORD" -eq 1 ]; then
+    COMPREPLY=($(compgen -W "ray completion --help --version" -- "$cur")); return
+  fi
+  if [ "\${COMP_WORDS[1]}" = completion ]; then
+    COMPREPLY=($(compgen -W "bash zsh" -- "$cur")); return
+  fi
+  if [ "$COMP_CWORD" -eq 2 ]; then
+    COMPREPLY=($(compgen -W "${args_COMMANDS.join(' ')}" -- "$cur")); return
+  fi
+  case "\${COMP_WORDS[2]}" in
+${cases}
+      *) flags="" ;;
+  esac
+  COMPREPLY=($(compgen -W "$flags" -- "$cur"))
+}
+complete -F _nokube nokube
+`;
+}
+function zshCompletion() {
+    const commands = args_COMMANDS.map((c) => `    '${c}:${COMMAND_WORDS[c].replace(/'/g, "'\\''")}'`).join('\n');
+    const cases = args_COMMANDS.map((c) => {
+        const specs = FLAGS.filter((f) => f.commands.includes(c)).map((f) => {
+            const help = f.help.replace(/[[\]']/g, ' ').replace(/:/g, '\\:');
+            const value = f.value ? `:${f.value}:${f.file ? '_files' : ' '}` : '';
+            return `        '${f.multiple ? '*' : ''}--${f.name}[${help}]${value}'`;
+        });
+        return `      ${c})\n        _arguments \\\n${specs.join(' \\\n')}\n        ;;`;
+    }).join('\n');
+    return `#compdef nokube
+# zsh completion for nokube: nokube completion zsh > "\${fpath[1]}/_nokube"
+_nokube() {
+  local -a commands
+  commands=(
+${commands}
+  )
+  if (( CURRENT == 2 )); then
+    _values 'nokube' ray completion --help --version; return
+  fi
+  if [[ $words[2] == completion ]]; then
+    _values 'shell' bash zsh; return
+  fi
+  if (( CURRENT == 3 )); then
+    _describe 'command' commands; return
+  fi
+  shift 2 words; (( CURRENT -= 2 ))
+  case $words[1] in
+${cases}
+  esac
+}
+_nokube "$@"
+`;
+}
+
 ;// CONCATENATED MODULE: ./src/cli/reporter.ts
 function terminalReporter(write, mask, debug) {
     const started = Date.now();
@@ -45099,8 +49165,176 @@ function terminalReporter(write, mask, debug) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/cli/use-output.ts
+// What `job`, `exec` and `env` print: their result in the user's words (or --json), and the live
+// output of what runs on the cluster (a job's log as it is; exec's lines prefixed with the node).
+
+
+
+
+
+/** Exit status of an interrupted run (128 + SIGINT), as shells report Ctrl-C. */
+const INTERRUPTED = 130;
+/** Live output: a job's log goes to stdout as it is; exec's lines get a `node | ` prefix. */
+function liveOutput(io, mask, prefixNodes) {
+    const pending = new Map();
+    const write = (stream, text) => (stream === 'stdout' ? io.stdout : io.stderr)(text);
+    return {
+        output(text, stream, node) {
+            if (!prefixNodes || !node)
+                return write(stream, mask.apply(text));
+            const key = `${node}\0${stream}`;
+            const buf = (pending.get(key) ?? '') + text;
+            const cut = buf.lastIndexOf('\n');
+            pending.set(key, cut < 0 ? buf : buf.slice(cut + 1));
+            if (cut < 0)
+                return;
+            const lines = buf.slice(0, cut).split('\n');
+            write(stream, lines.map((l) => `${node} | ${mask.apply(l)}\n`).join(''));
+        },
+        /** Whatever a node printed without a final newline. */
+        flush() {
+            for (const [key, rest] of pending) {
+                if (!rest)
+                    continue;
+                const [node, stream] = key.split('\0');
+                write(stream, `${node} | ${mask.apply(rest)}\n`);
+            }
+            pending.clear();
+        },
+    };
+}
+function when(ms) {
+    return ms ? new Date(ms).toISOString().replace('.000Z', 'Z') : '-';
+}
+function jobJson(j) {
+    return { job_id: j.job_id, status: j.status, message: j.message, start_time: j.start_time, end_time: j.end_time };
+}
+function errorLines(result) {
+    return result.errors
+        .map((e) => `error: ${e.node ? `${e.node}: ` : ''}${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}\n`)
+        .join('');
+}
+/** Prints a job/exec/env result; returns the exit code. */
+function printUseResult(result, s, io, mask) {
+    const out = (t) => io.stdout(mask.apply(t));
+    const err = (t) => io.stderr(mask.apply(t));
+    const code = useExitCode(result);
+    if (result.command === 'exec') {
+        if (s.json)
+            out(JSON.stringify(result.exec ?? [], null, 2) + '\n');
+        else if (!result.exec?.length || result.badInput)
+            err(errorLines(result));
+        else {
+            for (const r of result.exec.filter((x) => x.exit_code !== 0)) {
+                err(`${r.node}: ${r.error ?? `exit ${r.exit_code}`}\n`);
+            }
+        }
+        return code;
+    }
+    if (result.command === 'env')
+        return printEnv(result, s, io, mask, code);
+    // job
+    if (s.json) {
+        if (result.jobs)
+            out(JSON.stringify(result.jobs.map(jobJson), null, 2) + '\n');
+        else if (result.job)
+            out(JSON.stringify(jobJson(result.job), null, 2) + '\n');
+        else if (result.jobLogs !== undefined)
+            out(JSON.stringify({ logs: result.jobLogs }) + '\n');
+        else
+            out(JSON.stringify({ errors: result.errors }, null, 2) + '\n');
+        if (result.job || result.jobs)
+            err(errorLines(result));
+        return code;
+    }
+    if (result.jobLogs !== undefined)
+        out(result.jobLogs);
+    if (result.jobs) {
+        const rows = result.jobs.map((j) => [j.job_id, j.status, when(j.start_time), when(j.end_time), j.entrypoint ?? '']);
+        const head = ['JOB ID', 'STATUS', 'STARTED', 'ENDED', 'ENTRYPOINT'];
+        const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+        const line = (r) => r.map((c, i) => (i < r.length - 1 ? c.padEnd(widths[i]) : c)).join('  ') + '\n';
+        out(rows.length ? [head, ...rows].map(line).join('') : 'no jobs on this cluster\n');
+    }
+    const job = result.job;
+    if (job && s.jobAction !== 'list') {
+        const stopHint = `nokube ray job stop --config ${s.config} ${job.job_id}`;
+        if (result.interrupted) {
+            err(`\nstopped following job ${job.job_id} (${job.status}); it keeps running on the cluster.\n`);
+            err(`  its log:   nokube ray job logs --config ${s.config} ${job.job_id}\n  stop it:   ${stopHint}\n`);
+            return code;
+        }
+        if (job.log_tail && (s.noWait || s.jobAction !== 'submit')) {
+            err(`last lines of its log:\n${job.log_tail.replace(/^/gm, '  ')}\n`);
+        }
+        err(`job ${job.job_id}: ${job.status}${job.message ? ` (${shortJobMessage(job.message)})` : ''}\n`);
+        // the line above already says why the job failed
+        result = { ...result, errors: result.errors.filter((e) => !e.message.startsWith(`job ${job.job_id} `)) };
+        if (s.jobAction === 'submit' && s.noWait) {
+            err(`  follow it: nokube ray job logs --config ${s.config} ${job.job_id}\n  stop it:   ${stopHint}\n`);
+        }
+    }
+    err(errorLines(result));
+    return code;
+}
+function useExitCode(result) {
+    if (result.badInput)
+        return 2;
+    if (result.interrupted)
+        return INTERRUPTED;
+    if (result.command === 'exec' && result.exec?.length)
+        return worstExit(result.exec);
+    return result.ok ? 0 : 1;
+}
+function shellWord(v) {
+    return `'${v.replace(/'/g, `'\\''`)}'`;
+}
+/** env: exports for the shell. The token goes to a local 0600 file unless --show-token. */
+function printEnv(result, s, io, mask, code) {
+    const env = result.env;
+    if (!env) {
+        io.stderr(mask.apply(errorLines(result)));
+        return code;
+    }
+    const vars = [
+        ['RAY_ADDRESS', env.jobAddress],
+        ['RAY_CLIENT_ADDRESS', env.clientAddress],
+        ['RAY_GCS_ADDRESS', env.gcsAddress],
+        ['RAY_AUTH_MODE', env.authMode],
+    ];
+    if (env.token) {
+        if (s.showToken)
+            vars.push(['RAY_AUTH_TOKEN', env.token]);
+        else
+            vars.push(['RAY_AUTH_TOKEN_PATH', writeTokenFile(result.clusterName ?? 'default', env.token, io.env)]);
+    }
+    // the token is printed here on purpose (only with --show-token): not through the mask
+    if (s.format === 'json')
+        io.stdout(JSON.stringify(Object.fromEntries(vars), null, 2) + '\n');
+    else if (s.format === 'fish')
+        io.stdout(vars.map(([k, v]) => `set -gx ${k} ${shellWord(v)};\n`).join(''));
+    else
+        io.stdout(vars.map(([k, v]) => `export ${k}=${shellWord(v)}\n`).join(''));
+    return code;
+}
+/** ~/.nokube/<cluster>/auth_token, mode 0600 (its directory 0700): Ray's tools read RAY_AUTH_TOKEN_PATH. */
+function writeTokenFile(cluster, token, env) {
+    const dir = (0,external_node_path_namespaceObject.join)(env.HOME || (0,external_node_os_namespaceObject.homedir)(), '.nokube', cluster);
+    (0,external_node_fs_namespaceObject.mkdirSync)(dir, { recursive: true, mode: 0o700 });
+    const file = (0,external_node_path_namespaceObject.join)(dir, 'auth_token');
+    (0,external_node_fs_namespaceObject.writeFileSync)(file, token + '\n', { mode: 0o600 });
+    (0,external_node_fs_namespaceObject.chmodSync)(file, 0o600);
+    return file;
+}
+
 ;// CONCATENATED MODULE: ./src/cli/main.ts
 // The `nokube` CLI: flags into RunOptions, the engine's result onto the terminal, an exit code.
+
+
+
+
+
 
 
 
@@ -45119,7 +49353,11 @@ async function main(argv, io) {
     try {
         const parsed = parseCliArgs(argv);
         if ('help' in parsed) {
-            io.stdout(USAGE + '\n');
+            io.stdout(parsed.help + '\n');
+            return 0;
+        }
+        if ('completion' in parsed) {
+            io.stdout(parsed.completion === 'bash' ? bashCompletion() : zshCompletion());
             return 0;
         }
         if ('version' in parsed) {
@@ -45137,16 +49375,29 @@ async function main(argv, io) {
     }
     const mask = new SecretMask();
     const debug = ['1', 'true', 'yes'].includes((io.env.NOKUBE_DEBUG ?? '').toLowerCase());
-    const reporter = terminalReporter(io.stderr, mask, debug);
+    const uses = USE_COMMANDS.includes(settings.command);
+    const live = liveOutput(io, mask, settings.command === 'exec');
+    const reporter = {
+        ...terminalReporter(io.stderr, mask, debug),
+        ...(uses && !settings.json ? { output: live.output } : {}),
+    };
     let options;
     try {
-        options = buildOptions(settings, io.env, reporter);
+        options = buildOptions(settings, io.env, reporter, io.signal);
+        options.ssh.protocolDebug = debug;
     }
     catch (err) {
         io.stderr(`nokube: ${err.message}\n`);
         return 2;
     }
-    const result = await run(options);
+    const command = settings.command;
+    if (DAY_TWO_COMMANDS.includes(command))
+        return dayTwo(command, settings, options, io, mask);
+    const result = await engine_run({ ...options, command: command });
+    if (uses && !result.diagnostics.some((d) => d.severity === 'error')) {
+        live.flush();
+        return printUseResult(result, settings, io, mask);
+    }
     const invalid = result.diagnostics.some((d) => d.severity === 'error');
     if (settings.json) {
         const doc = { ...runOutputs(result) };
@@ -45154,13 +49405,15 @@ async function main(argv, io) {
             doc.errors = runErrors(result);
         if (result.warnings.length)
             doc.warnings = result.warnings;
+        if (settings.timeline)
+            doc.timeline = result.timeline ?? [];
         io.stdout(mask.apply(JSON.stringify(doc, null, 2)) + '\n');
     }
     else {
-        for (const d of result.diagnostics)
+        for (const d of errorsFirst(result.diagnostics))
             io.stderr(formatDiagnostic(d) + '\n');
         if (!invalid)
-            io.stdout(mask.apply(renderTerminal(result, { color: io.isTTY && !io.env.NO_COLOR })) + '\n');
+            io.stdout(mask.apply(renderTerminal(result, { color: io.isTTY && !io.env.NO_COLOR, timeline: settings.timeline })) + '\n');
     }
     return exitCode(result);
 }
@@ -45168,7 +49421,7 @@ const EXIT_CODES = { pass: 0, invalid: 2, failed: 1, unhealthy: 1 };
 function exitCode(result) {
     return EXIT_CODES[verdict(result)];
 }
-function buildOptions(s, env, reporter) {
+function buildOptions(s, env, reporter, signal) {
     const ssh = (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.homedir)(), '.ssh');
     const explicit = s.identities.length > 0;
     const keyFiles = explicit ? s.identities : DEFAULT_KEYS.map((k) => (0,external_node_path_namespaceObject.join)(ssh, k)).filter((f) => (0,external_node_fs_namespaceObject.existsSync)(f));
@@ -45205,7 +49458,6 @@ function buildOptions(s, env, reporter) {
         }
     }
     return {
-        command: s.command,
         configPath: s.config,
         ssh: {
             identities,
@@ -45214,27 +49466,96 @@ function buildOptions(s, env, reporter) {
             knownHosts,
             insecureSkipHostKeyCheck: s.insecureSkipHostKeyCheck,
             defaultUser: s.user,
+            ...(s.proxyJump !== undefined ? { proxyJump: proxyJumpFlag(s.proxyJump) } : {}),
+            ...sshConfigOption(s.sshConfig, ssh, reporter),
             connectTimeoutSec: connectTimeoutSec(s.timeoutSec),
         },
         concurrency: s.concurrency,
         timeoutSec: s.timeoutSec,
         env,
+        allowMissingEnv: s.allowMissingEnv,
         remoteLibDir: findRemoteLibDir(__dirname),
         reporter,
         previousConfigText,
         offline: s.offline || (s.previous !== undefined && s.command === 'plan'),
+        noDrain: s.noDrain,
         // the CLI run as a workflow step names the run in the deploy lock, as the Action does
         deployer: env.GITHUB_RUN_ID ? `run ${env.GITHUB_RUN_ID}` : undefined,
+        ...useRequests(s),
+        signal,
     };
+}
+/** ~/.ssh/config (or --ssh-config FILE) as per-host settings; nothing when absent or "none". */
+function sshConfigOption(flag, sshDir, reporter) {
+    if (flag === 'none')
+        return {};
+    const file = flag ?? (0,external_node_path_namespaceObject.join)(sshDir, 'config');
+    if (flag === undefined && !(0,external_node_fs_namespaceObject.existsSync)(file))
+        return {};
+    let text;
+    try {
+        text = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+    }
+    catch (err) {
+        throw new Error(`cannot read --ssh-config ${file}: ${err.code ?? err.message}`);
+    }
+    const hostSettings = sshConfigSettings({
+        text,
+        label: file,
+        home: (0,external_node_os_namespaceObject.homedir)(),
+        readFile: (p) => (0,external_node_fs_namespaceObject.readFileSync)(p, 'utf8'),
+        debug: (m) => reporter.debug(m),
+        secret: (v) => reporter.secret(v),
+    });
+    return { hostSettings };
+}
+function proxyJumpFlag(text) {
+    const parsed = parseProxyJump(text);
+    if (!parsed.ok)
+        throw new Error(`--proxy-jump: ${parsed.message.replace(/^proxy_jump:? ?/, '')} (${parsed.hint})`);
+    return parsed.hops;
+}
+/** Commands that use a running cluster (their own output, see use-output.ts). */
+const USE_COMMANDS = ['job', 'exec', 'env'];
+function useRequests(s) {
+    if (s.command === 'job') {
+        return {
+            job: {
+                action: s.jobAction,
+                entrypoint: s.rest,
+                workingDir: s.workingDir,
+                runtimeEnvJson: s.runtimeEnvJson,
+                noWait: s.noWait,
+                jobId: s.jobId,
+            },
+        };
+    }
+    if (s.command === 'exec')
+        return { exec: { argv: s.rest, nodes: s.nodes, all: s.all, workers: s.workers } };
+    if (s.command === 'env')
+        return { withToken: true };
+    return {};
 }
 
 ;// CONCATENATED MODULE: ./src/cli/index.ts
 
-main(process.argv.slice(2), {
+// Ctrl-C once: stop following what runs on the cluster (it keeps running) and report; twice: quit.
+// Other commands end at once, as before.
+const argv = process.argv.slice(2);
+const words = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+const follows = words.includes('job') || words.includes('exec');
+const interrupt = new AbortController();
+process.on('SIGINT', () => {
+    if (interrupt.signal.aborted || !follows)
+        process.exit(130);
+    interrupt.abort();
+});
+main(argv, {
     stdout: (t) => process.stdout.write(t),
     stderr: (t) => process.stderr.write(t),
     env: process.env,
     isTTY: !!process.stdout.isTTY,
+    signal: interrupt.signal,
 }).then((code) => {
     process.exitCode = code;
 }, (err) => {

@@ -2,24 +2,43 @@
 """nokube remote library: run on a Ray node as `<python> nokube_remote.py <verb>`.
 
 One JSON object on stdin, one JSON object on stdout, logs on stderr. Python 3.8+, standard library
-only. Verbs: probe, start, status, stop, lock, unlock. See PROTOCOL.md next to this file.
+only. Verbs: probe, start, status, stop, drain, install, lock, unlock, run, ray_env, job, logs.
+See PROTOCOL.md next to this file.
 """
 import errno
-import fcntl
-import hashlib
 import json
 import os
 import re
-import secrets
-import shutil
-import signal
-import socket
-import subprocess
 import sys
 import time
 
 # urllib.request (with http.client, email, ssl) costs ~35 ms to import: only `status` needs it, so it is
-# imported there. Every verb is one short-lived process, so import time is paid on every call.
+# imported there. Every verb is one short-lived process, so import time is paid on every call: the
+# modules a `probe` or `status` may not need are loaded on first use (on a 2-core runner fanning out
+# to 200 test hosts, each millisecond here is 0.1 s of the run).
+
+
+class _OnFirstUse(object):
+    """A module imported on first attribute access (then it replaces itself in this module)."""
+
+    def __init__(self, name):
+        self._name = name
+
+    def __getattr__(self, attr):
+        import importlib
+
+        mod = importlib.import_module(self._name)
+        globals()[self._name] = mod
+        return getattr(mod, attr)
+
+
+fcntl = _OnFirstUse("fcntl")
+hashlib = _OnFirstUse("hashlib")
+secrets = _OnFirstUse("secrets")
+shutil = _OnFirstUse("shutil")
+signal = _OnFirstUse("signal")
+socket = _OnFirstUse("socket")
+subprocess = _OnFirstUse("subprocess")
 
 LIB_VERSION = 1
 MARK_ENV = "NOKUBE_RAY_MARK"  # exported to `ray start`; every Ray process of the cluster inherits it
@@ -564,6 +583,10 @@ def verb_probe(inp):
         "applied": read_json_file(os.path.join(state_dir(storage), "applied.json")),
         "temp_dir": temp_dir_for(cluster, storage),
     }
+    if pids:
+        # the Ray the running processes were started with (an upgrade installs another one beside it)
+        out["running_ray_version"] = (read_json_file(os.path.join(state_dir(storage), "runtime.json")) or {}).get(
+            "ray_version")
     if err:
         out["storage"]["error"] = err
     if inp.get("role") == "head":
@@ -599,15 +622,23 @@ def _label_arg(labels, ray_version):
     return ",".join("%s=%s" % kv for kv in items)
 
 
+def head_port(args, key):
+    """A head port from the engine's arguments: the engine fills in every default (none here)."""
+    value = (args or {}).get(key)
+    if value is None:
+        raise Fail("head start needs %s in its arguments" % key)
+    return int(value)
+
+
 def build_start_argv(role, args, temp_dir, head_address=None, ray_version=None, base=("ray",)):
-    """The `ray start` argv (a list: never a shell string)."""
+    """The `ray start` argv (a list: never a shell string). Flags follow src/config/ray-keys.ts."""
     a = dict(args or {})
     argv = list(base) + ["start"]
     if role == "head":
-        argv += ["--head", "--port=%d" % int(a.get("gcs_port") or 6379)]
+        argv += ["--head", "--port=%d" % head_port(a, "gcs_port")]
         if a.get("port") is not None:
             argv.append("--ray-client-server-port=%d" % int(a["port"]))
-        argv += ["--dashboard-host=0.0.0.0", "--dashboard-port=%d" % int(a.get("dashboard_port") or 8265),
+        argv += ["--dashboard-host=0.0.0.0", "--dashboard-port=%d" % head_port(a, "dashboard_port"),
                  "--include-dashboard=true"]
     elif role == "worker":
         if not head_address:
@@ -714,7 +745,8 @@ def verb_start(inp):
     cluster = cluster_name(inp)
     storage = storage_path(inp)
     role = inp.get("role")
-    args = inp.get("args") or {}
+    # the Ray arguments travel once, inside the spec stored as applied.json
+    args = (inp.get("applied") or {}).get("ray") or {}
     writable, err = storage_check(storage)
     if not writable:
         raise Fail(err)
@@ -740,8 +772,8 @@ def verb_start(inp):
     # ports we are about to bind: refuse early with a precise message
     wanted = []
     if role == "head":
-        wanted = [("gcs_port", int(args.get("gcs_port") or 6379)),
-                  ("dashboard_port", int(args.get("dashboard_port") or 8265))]
+        wanted = [("gcs_port", head_port(args, "gcs_port")),
+                  ("dashboard_port", head_port(args, "dashboard_port"))]
         if args.get("port") is not None:
             wanted.append(("port", int(args["port"])))
     if role == "worker" and inp.get("head_address"):
@@ -840,8 +872,8 @@ def verb_start(inp):
     runtime = {"temp_dir": temp, "role": role, "ray_version": ray["version"], "python": ray["python"],
                "python_version": ray["python_version"], "node_id": node_id, "auth": auth,
                "started_at": int(time.time()), "mark": cluster_mark(cluster, storage),
-               "dashboard_port": int(args.get("dashboard_port") or 8265) if role == "head" else None,
-               "gcs_port": int(args.get("gcs_port") or 6379) if role == "head" else None,
+               "dashboard_port": head_port(args, "dashboard_port") if role == "head" else None,
+               "gcs_port": head_port(args, "gcs_port") if role == "head" else None,
                "argv": argv[len(ray_cmd(ray)):]}
     write_json_atomic(os.path.join(state_dir(storage), "runtime.json"), runtime)
     write_json_atomic(os.path.join(state_dir(storage), "applied.json"), inp.get("applied") or {})
@@ -931,8 +963,9 @@ def verb_status(inp, pids=None):
         out["python_version"] = ray["python_version"] if ray else pyinfo.get("version")
     role = inp.get("role") or runtime.get("role")
     if pids and role == "head":
-        dport = int(inp.get("dashboard_port") or runtime.get("dashboard_port") or 8265)
-        gport = int(inp.get("gcs_port") or runtime.get("gcs_port") or 6379)
+        # the engine's ports win; a status without them reads what the head was started with
+        ports = dict(runtime, **{k: inp[k] for k in ("dashboard_port", "gcs_port") if inp.get(k)})
+        dport, gport = head_port(ports, "dashboard_port"), head_port(ports, "gcs_port")
         token_path = os.path.join(sd, "auth_token")
         token = read_token(token_path) if runtime.get("auth") == "token" else None
         try:
@@ -955,6 +988,182 @@ def verb_status(inp, pids=None):
                 out["cluster"] = None
                 out["cluster_error"] = "cannot read the cluster view: dashboard: %s; ray.nodes(): %s" % (e, e2)
     return out
+
+
+_DRAIN_SNIPPET = r"""
+import json, sys, ray
+from ray.core.generated import autoscaler_pb2
+gcs = ray._raylet.GcsClient(address=sys.argv[1])
+accepted, message = gcs.drain_node(sys.argv[2], autoscaler_pb2.DrainNodeReason.Value("DRAIN_NODE_REASON_PREEMPTION"),
+                                   "nokube: stopping this node for a deploy", int(sys.argv[3]))
+print("NOKUBE_DRAIN=" + json.dumps({"accepted": bool(accepted), "message": message}))
+"""
+
+
+def _running_tasks(port, token, node_id, timeout=5.0):
+    """Tasks the state API lists as RUNNING on one node (None when it cannot tell)."""
+    import urllib.request
+
+    q = ("filter_keys=node_id&filter_predicates=%3D&filter_values={0}"
+         "&filter_keys=state&filter_predicates=%3D&filter_values=RUNNING").format(node_id)
+    url = "http://127.0.0.1:%d/api/v0/tasks?limit=10000&detail=false&timeout=%d&%s" % (port, int(timeout), q)
+    req = urllib.request.Request(url)
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            body = json.loads(r.read().decode())
+        data = body.get("data", {}).get("result", {})
+        rows = data.get("result", data) if isinstance(data, dict) else data
+        return len(rows)
+    except Exception as e:
+        log("task count on %s failed: %s" % (node_id, e))
+        return None
+
+
+def verb_drain(inp):
+    """Head: drains one node through the GCS (Ray's DrainNode, as `ray drain-node` sends it), then
+    waits until the node has left the cluster (its raylet exits once idle) or the deadline passes."""
+    cluster = cluster_name(inp)
+    storage = storage_path(inp)
+    sd = state_dir(storage)
+    runtime = read_json_file(os.path.join(sd, "runtime.json")) or {}
+    node_id = str(inp.get("node_id") or "")
+    if not re.match(r"^[0-9a-f]{8,}$", node_id):
+        raise Fail("drain needs the node's hex id, got %r" % node_id)
+    deadline_sec = max(0.0, float(inp.get("deadline_sec") or 0))
+    dport = int(inp.get("dashboard_port") or runtime.get("dashboard_port") or 8265)
+    gport = int(inp.get("gcs_port") or runtime.get("gcs_port") or 6379)
+    token_path = os.path.join(sd, "auth_token")
+    token = read_token(token_path) if runtime.get("auth") == "token" else None
+    python = runtime.get("python") or (find_ray(inp.get("python"))[0] or {}).get("python")
+    if not python:
+        raise Fail("no Ray found on the head to send the drain request with")
+    env = dict(os.environ)
+    env.pop("RAY_ADDRESS", None)
+    env["RAY_AUTH_MODE"] = "token" if token else "disabled"
+    if token:
+        env["RAY_AUTH_TOKEN_PATH"] = token_path
+    t0 = time.time()
+    deadline_ms = int((t0 + deadline_sec) * 1000)
+    p = subprocess.run([python, "-c", _DRAIN_SNIPPET, "127.0.0.1:%d" % gport, node_id, str(deadline_ms)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env, timeout=120)
+    answer = None
+    for line in p.stdout.decode(errors="replace").splitlines():
+        if line.startswith("NOKUBE_DRAIN="):
+            answer = json.loads(line[len("NOKUBE_DRAIN="):])
+    if answer is None:
+        raise Fail("the drain request failed: %s" % p.stderr.decode(errors="replace").strip()[-500:])
+    if not answer["accepted"]:
+        return {"ok": True, "accepted": False, "message": answer["message"], "drained": False,
+                "waited_ms": int((time.time() - t0) * 1000)}
+    end = t0 + deadline_sec
+    drained = False
+    while True:
+        try:
+            view = [n for n in _http_nodes(dport, token) if n.get("node_id") == node_id]
+        except Exception as e:  # the dashboard is busy: look again
+            log("node view failed: %s" % e)
+            view = None
+        if view is not None and not any(n.get("alive") for n in view):
+            drained = True
+            break
+        if time.time() >= end:
+            break
+        time.sleep(0.25)
+    out = {"ok": True, "accepted": True, "drained": drained, "waited_ms": int((time.time() - t0) * 1000)}
+    if not drained:
+        out["running_tasks"] = _running_tasks(dport, token, node_id)
+    return out
+
+
+VENV_DONE = ".nokube-installed"  # written last: a venv without it is a failed or interrupted install
+
+
+def venv_dir(storage, ray_version):
+    return os.path.join(storage, "venvs", "ray-" + ray_version)
+
+
+def installed_python(storage, ray_version):
+    """The interpreter of a complete tool-installed venv for this Ray version, else None."""
+    d = venv_dir(storage, ray_version)
+    py = os.path.join(d, "bin", "python")
+    return py if os.path.isfile(os.path.join(d, VENV_DONE)) and os.access(py, os.X_OK) else None
+
+
+def pip_command(python, ray_version, extras, index_url=None, find_links=None):
+    req = "ray[%s]==%s" % (",".join(extras), ray_version) if extras else "ray==%s" % ray_version
+    argv = [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", req]
+    if index_url:
+        argv += ["--index-url", index_url]
+    if find_links:
+        argv += ["--find-links", find_links]
+    # pip ignores a plain-http index or links page unless its host is trusted
+    for url in (index_url, find_links):
+        m = re.match(r"^http://([^/:]+|\[[^\]]+\])", url or "")
+        if m and m.group(1) not in argv:
+            argv += ["--trusted-host", m.group(1)]
+    return argv
+
+
+def verb_install(inp):
+    """Installs ray[<extras>]==<ray_version> into <storage>/venvs/ray-<version>, made from `base_python`.
+    A failed install removes its half-made venv: whatever Ray the node had before stays as it was."""
+    storage = storage_path(inp)
+    version = str(inp.get("ray_version") or "")
+    if not re.match(r"^[0-9][A-Za-z0-9.+-]*$", version):
+        raise Fail("install needs a Ray version, got %r" % version)
+    extras = [str(e) for e in (inp.get("extras") or [])]
+    done = installed_python(storage, version)
+    if done:
+        return {"ok": True, "installed": False, "python": done}
+    writable, err = storage_check(storage)
+    if not writable:
+        raise Fail(err)
+    base = inp.get("base_python") or "python3"
+    exe = base if os.sep in base else shutil.which(base)
+    if not exe:
+        raise Fail("python interpreter %r not found on PATH" % base, "install python3, or set ray_spec.python")
+    d = venv_dir(storage, version)
+    shutil.rmtree(d, ignore_errors=True)  # an earlier failed attempt
+    os.makedirs(os.path.dirname(d), exist_ok=True)
+    log_path = os.path.join(storage, "logs", "install-ray-%s.log" % version)
+    os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    timeout = float(inp.get("timeout_sec") or 1800)
+    pip = pip_command(os.path.join(d, "bin", "python"), version, extras, inp.get("index_url"), inp.get("find_links"))
+    steps = [([exe, "-m", "venv", d], "%s -m venv %s" % (exe, d)), (pip, " ".join(pip))]
+    t0 = time.time()
+    with open(log_path, "wb") as logf:
+        for argv, shown in steps:
+            logf.write(("$ %s\n" % shown).encode())
+            logf.flush()
+            try:
+                p = subprocess.run(argv, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   timeout=max(1.0, timeout - (time.time() - t0)))
+                rc = p.returncode
+            except subprocess.TimeoutExpired:
+                rc = "timeout after %ds" % timeout
+            except OSError as e:
+                rc = e.strerror
+            if rc != 0:
+                shutil.rmtree(d, ignore_errors=True)
+                tail = _ANSI.sub("", tail_text(log_path, lines=15))
+                hint = "read the whole output in %s" % log_path
+                if argv[1:3] == ["-m", "venv"]:
+                    hint = "the node's Python cannot make a virtual environment: install python3-venv (Debian/Ubuntu: apt-get install python3-venv); " + hint
+                elif "No space left" in tail:
+                    hint = "the disk holding %s is full: free space there; %s" % (storage, hint)
+                return {"ok": False, "error": "%s failed (%s)" % ("making the venv" if argv is not pip else "pip install",
+                                                                  "exit %s" % rc if isinstance(rc, int) else rc),
+                        "hint": hint, "command": shown, "log_tail": tail, "installed": False}
+    info = interpreter_info(os.path.join(d, "bin", "python"))
+    if info.get("ray_version") != version:
+        shutil.rmtree(d, ignore_errors=True)
+        raise Fail("pip finished but Ray %s is not importable from %s (found %s)" % (version, d, info.get("ray_version")))
+    with open(os.path.join(d, VENV_DONE), "w") as f:
+        f.write(json.dumps({"ray_version": version, "extras": extras, "at": time.time()}))
+    return {"ok": True, "installed": True, "python": os.path.join(d, "bin", "python"),
+            "install_ms": int((time.time() - t0) * 1000)}
 
 
 def verb_stop(inp):
@@ -1032,8 +1241,501 @@ def verb_unlock(inp):
     return {"ok": True, "released": True}
 
 
-VERBS = {"probe": verb_probe, "start": verb_start, "status": verb_status, "stop": verb_stop,
-         "lock": verb_lock, "unlock": verb_unlock}
+# ----------------------------------------------------------------------------------------------
+# using the cluster: a node's Ray environment (run, ray_env) and Ray jobs through the head (job)
+
+RUN_FAILED = 125  # `run` could not start the command (like env(1)); stderr has RUN_ERROR_PREFIX + JSON
+RUN_ERROR_PREFIX = "nokube-remote-error: "
+# Ray 2.60 refuses a working_dir package (the zip it uploads to the GCS) of this size or more
+# (ray._private.runtime_env.packaging.GCS_STORAGE_MAX_SIZE, RAY_max_grpc_message_size).
+RAY_PACKAGE_MAX_BYTES = 512 * 1024 * 1024
+TERMINAL_JOB_STATES = ("SUCCEEDED", "FAILED", "STOPPED")
+
+
+def ray_environment(inp):
+    """What a command needs to run "in the node's Ray environment": env additions and facts.
+
+    The interpreter is the one `start` ran Ray with (state/runtime.json) while the cluster runs, else
+    the one find_ray picks (ray_spec.python, this interpreter, `ray` on PATH)."""
+    cluster = cluster_name(inp)
+    storage = storage_path(inp)
+    sd = state_dir(storage)
+    runtime = read_json_file(os.path.join(sd, "runtime.json")) or {}
+    running = bool(cluster_pids(cluster, storage))
+    python = runtime.get("python") if running else None
+    ray_version = runtime.get("ray_version") if running else None
+    if not python or not os.path.exists(python):
+        ray, pyinfo, err = find_ray(inp.get("python"))
+        if not ray:
+            raise Fail("Ray not found on this node: %s" % err,
+                       "install ray (pip install 'ray[default]') or set ray_spec.python")
+        python, ray_version = ray["python"], ray["version"]
+    bin_dir = os.path.dirname(python)
+    env = {"PATH": bin_dir + os.pathsep + os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
+           "RAY_USAGE_STATS_ENABLED": "0"}
+    # a venv's interpreter is <venv>/bin/python: say so, as `activate` would
+    if os.path.isfile(os.path.join(os.path.dirname(bin_dir), "pyvenv.cfg")):
+        env["VIRTUAL_ENV"] = os.path.dirname(bin_dir)
+    token_path = os.path.join(sd, "auth_token")
+    auth = runtime.get("auth") or ("token" if os.path.exists(token_path) else "none")
+    if auth == "token" and os.path.exists(token_path):
+        env["RAY_AUTH_MODE"] = "token"
+        env["RAY_AUTH_TOKEN_PATH"] = token_path
+    else:
+        auth = "none"
+    if inp.get("ray_address"):
+        env["RAY_ADDRESS"] = str(inp["ray_address"])
+    return {"python": python, "bin_dir": bin_dir, "ray_version": ray_version, "auth": auth,
+            "token_path": token_path if auth == "token" else None, "running": running, "env": env,
+            "dashboard_port": runtime.get("dashboard_port"), "gcs_port": runtime.get("gcs_port"),
+            "storage": storage}
+
+
+def verb_ray_env(inp):
+    e = ray_environment(inp)
+    out = {"ok": True}
+    out.update(e)
+    if inp.get("with_token") and e["token_path"]:
+        out["auth_token"] = read_token(e["token_path"])
+    return out
+
+
+def verb_run(inp):
+    """Replaces itself with `argv` in the node's Ray environment; its output and exit status are the
+    command's. When it cannot start the command: exit RUN_FAILED, stderr RUN_ERROR_PREFIX + JSON."""
+    argv = inp.get("argv")
+    if not isinstance(argv, list) or not argv or not all(isinstance(a, str) for a in argv):
+        raise Fail("'argv' must be a non-empty list of strings")
+    e = ray_environment(inp)
+    env = dict(os.environ)
+    env.pop("RAY_AUTH_TOKEN", None)
+    env.update(e["env"])
+    cwd = inp.get("cwd")
+    if cwd:
+        try:
+            os.chdir(os.path.expanduser(cwd))
+        except OSError as err:
+            raise Fail("cannot enter %s: %s" % (cwd, err.strerror))
+    exe = argv[0] if os.sep in argv[0] else shutil.which(argv[0], path=env["PATH"])
+    if not exe:
+        raise Fail("command not found on this node: %s (PATH=%s)" % (argv[0], env["PATH"]), exit_code=127)
+    sys.stdout.flush()
+    try:
+        os.execve(exe, argv, env)
+    except OSError as err:
+        raise Fail("cannot run %s: %s" % (exe, err.strerror), exit_code=126)
+
+
+def _dashboard_request(inp, method, path, body=None, timeout=30.0):
+    """(status, parsed JSON or text) of the head's dashboard (the job REST API), token supplied."""
+    import urllib.error
+    import urllib.request
+
+    e = ray_environment(inp)
+    if not e["running"]:
+        raise Fail("Ray of cluster %s is not running on the head" % cluster_name(inp),
+                   "start it: nokube ray start --config <file>", cluster_down=True)
+    port = int(inp.get("dashboard_port") or e.get("dashboard_port") or 8265)
+    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), method=method,
+                                 data=json.dumps(body).encode() if body is not None else None)
+    req.add_header("Content-Type", "application/json")
+    token = read_token(e["token_path"]) if e["token_path"] else None
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            status, raw = r.status, r.read().decode(errors="replace")
+    except urllib.error.HTTPError as err:
+        status, raw = err.code, err.read().decode(errors="replace")
+    except OSError as err:
+        raise Fail("the head's dashboard on 127.0.0.1:%d does not answer: %s" % (port, getattr(err, "reason", err)),
+                   "check `nokube ray status`; the dashboard log is ray/session_latest/logs/dashboard.log "
+                   "under the head's storage")
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        return status, raw
+
+
+def job_record(d):
+    """Ray's JobDetails reduced to what the CLI prints: {job_id, status, message, start_time, end_time, ...}."""
+    return {"job_id": d.get("submission_id") or d.get("job_id"), "status": d.get("status"),
+            "message": d.get("message"), "start_time": d.get("start_time"), "end_time": d.get("end_time"),
+            "entrypoint": d.get("entrypoint"), "error_type": d.get("error_type"),
+            "driver_node_id": (d.get("driver_info") or {}).get("node_id")}
+
+
+def _not_found(job_id):
+    return Fail("no job %s on this cluster" % job_id, "list the jobs: nokube ray job list --config <file>",
+                not_found=True)
+
+
+def _job_id(inp):
+    job_id = inp.get("job_id")
+    if not isinstance(job_id, str) or not re.match(r"^[A-Za-z0-9._:-]{1,200}$", job_id):
+        raise Fail("invalid job id %r" % (job_id,), "job ids look like raysubmit_XXXXXXXXXXXXXXXX")
+    return job_id
+
+
+def _job_get(inp, job_id):
+    status, body = _dashboard_request(inp, "GET", "/api/jobs/%s" % job_id)
+    if status == 404:
+        raise _not_found(job_id)
+    if status != 200 or not isinstance(body, dict):
+        raise Fail("the dashboard answered %s for job %s: %s" % (status, job_id, str(body)[:500]))
+    return job_record(body)
+
+
+def _log_tail(text, lines=20):
+    return "\n".join((text or "").rstrip("\n").split("\n")[-lines:])
+
+
+def _job_logs(inp, job_id):
+    status, body = _dashboard_request(inp, "GET", "/api/jobs/%s/logs" % job_id)
+    if status == 404:
+        raise _not_found(job_id)
+    if status != 200 or not isinstance(body, dict):
+        raise Fail("the dashboard answered %s for the logs of job %s: %s" % (status, job_id, str(body)[:500]))
+    return body.get("logs") or ""
+
+
+def unpack_working_dir(archive, dest):
+    """Extracts the uploaded .tar.gz of a working dir; refuses members that would land outside `dest`."""
+    import tarfile
+
+    dest = os.path.realpath(dest)
+    os.makedirs(dest, exist_ok=True)
+    with tarfile.open(archive, "r:gz") as tf:
+        members = []
+        for m in tf.getmembers():
+            target = os.path.realpath(os.path.join(dest, m.name))
+            if target != dest and not target.startswith(dest + os.sep):
+                raise Fail("refusing working-dir archive member outside the directory: %s" % m.name)
+            if m.issym() or m.islnk():
+                link = os.path.realpath(os.path.join(os.path.dirname(target), m.linkname))
+                if link != dest and not link.startswith(dest + os.sep):
+                    raise Fail("refusing a link out of the working dir: %s -> %s" % (m.name, m.linkname))
+            if m.isdev():
+                continue
+            members.append(m)
+        tf.extractall(dest, members=members)
+    return dest
+
+
+# Run under Ray's interpreter: Ray's own client uploads the working dir (its rules: .gitignore,
+# .rayignore, excludes, the package size limit), submits, and tails the log as it comes.
+_JOB_SUBMIT_SNIPPET = r"""
+import asyncio, json, os, shutil, sys, time
+inp = json.loads(sys.stdin.readline())
+def emit(**e):
+    sys.stdout.write(json.dumps(e) + "\n")
+    sys.stdout.flush()
+from ray.job_submission import JobSubmissionClient
+client = JobSubmissionClient(inp["address"])
+try:
+    job_id = client.submit_job(entrypoint=inp["entrypoint"], runtime_env=inp.get("runtime_env") or None,
+                               submission_id=inp.get("submission_id"), metadata=inp.get("metadata") or None)
+except Exception as e:
+    emit(result={"ok": False, "error": "Ray did not accept the job: %s" % (str(e).strip() or type(e).__name__),
+                 "rejected": True})
+    sys.exit(0)
+finally:
+    if inp.get("cleanup"):
+        shutil.rmtree(inp["cleanup"], ignore_errors=True)
+emit(event="submitted", job_id=job_id)
+if inp.get("follow"):
+    async def tail():
+        async for chunk in client.tail_job_logs(job_id):
+            emit(event="log", text=chunk)
+    try:
+        asyncio.run(tail())
+    except Exception as e:
+        emit(event="warning", text="the log stream ended early: %s" % e)
+    while str(client.get_job_status(job_id)) not in ("SUCCEEDED", "FAILED", "STOPPED"):
+        time.sleep(0.2)
+emit(result={"ok": True, "job_id": job_id})
+"""
+
+
+def _job_submit(inp):
+    entrypoint = inp.get("entrypoint")
+    if not isinstance(entrypoint, str) or not entrypoint.strip():
+        raise Fail("'entrypoint' must be a non-empty shell command")
+    e = ray_environment(inp)
+    if not e["running"]:
+        raise Fail("Ray of cluster %s is not running on the head" % cluster_name(inp),
+                   "start it: nokube ray start --config <file>", cluster_down=True)
+    runtime_env = dict(inp.get("runtime_env") or {})
+    env_vars = dict(runtime_env.get("env_vars") or {})
+    # `python` in the entrypoint (and in tasks) is the interpreter that runs Ray: Ray expands ${PATH}
+    env_vars.setdefault("PATH", e["bin_dir"] + ":${PATH}")
+    runtime_env["env_vars"] = env_vars
+    cleanup = None
+    if inp.get("archive"):
+        dest = os.path.join(e["storage"], "jobs", "upload-%d-%d" % (int(time.time() * 1000), os.getpid()))
+        try:
+            runtime_env["working_dir"] = unpack_working_dir(inp["archive"], dest)
+        finally:
+            try:
+                os.unlink(inp["archive"])
+            except OSError:
+                pass
+        cleanup = dest
+    port = int(inp.get("dashboard_port") or e.get("dashboard_port") or 8265)
+    child_in = {"address": "http://127.0.0.1:%d" % port, "entrypoint": entrypoint, "runtime_env": runtime_env,
+                "submission_id": inp.get("submission_id"), "metadata": inp.get("metadata"),
+                "follow": bool(inp.get("follow")), "cleanup": cleanup}
+    env = dict(os.environ)
+    env.pop("RAY_AUTH_TOKEN", None)
+    env.pop("RAY_ADDRESS", None)
+    env.update(e["env"])
+    p = subprocess.Popen([e["python"], "-c", _JOB_SUBMIT_SNIPPET], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=env, cwd=e["storage"])
+    p.stdin.write((json.dumps(child_in) + "\n").encode())
+    p.stdin.close()
+    result = None
+    job_id = None
+    for raw in p.stdout:
+        try:
+            ev = json.loads(raw.decode(errors="replace"))
+        except ValueError:
+            continue
+        if "result" in ev:
+            result = ev["result"]
+            continue
+        if ev.get("event") == "submitted":
+            job_id = ev.get("job_id")
+        sys.stdout.write(json.dumps(ev) + "\n")
+        sys.stdout.flush()
+    err = p.stderr.read().decode(errors="replace")
+    p.wait()
+    if cleanup:
+        shutil.rmtree(cleanup, ignore_errors=True)
+    if result is None:
+        raise Fail("submitting the job failed (exit %s): %s" % (p.returncode, _log_tail(_ANSI.sub("", err), 8)))
+    if not result.get("ok"):
+        raise Fail(result.get("error"), _package_hint(result.get("error") or ""), rejected=True)
+    out = {"ok": True, "job": _job_get(inp, job_id)}
+    if out["job"]["status"] in ("FAILED", "STOPPED"):
+        out["log_tail"] = _log_tail(_job_logs(inp, job_id), int(inp.get("tail") or 20))
+    return out
+
+
+def _package_hint(error):
+    if "exceeds the maximum size" in error:
+        return ("Ray uploads the working dir as one zip of less than %d MiB: leave large files out with "
+                ".gitignore / .rayignore in it or runtime_env excludes, or give a remote URI "
+                "(s3://, https://...) as working_dir" % (RAY_PACKAGE_MAX_BYTES // (1024 * 1024)))
+    return None
+
+
+def verb_job(inp):
+    """Ray jobs through the head's dashboard: action submit | status | logs | stop | list."""
+    action = inp.get("action")
+    if action == "submit":
+        return _job_submit(inp)
+    if action == "list":
+        status, body = _dashboard_request(inp, "GET", "/api/jobs/")
+        if status != 200 or not isinstance(body, list):
+            raise Fail("the dashboard answered %s for the job list: %s" % (status, str(body)[:500]))
+        jobs = [job_record(d) for d in body]
+        jobs.sort(key=lambda j: j.get("start_time") or 0)
+        return {"ok": True, "jobs": jobs}
+    job_id = _job_id(inp)
+    if action == "status":
+        out = {"ok": True, "job": _job_get(inp, job_id)}
+        if inp.get("tail") and out["job"]["status"] in ("FAILED", "STOPPED"):
+            out["log_tail"] = _log_tail(_job_logs(inp, job_id), int(inp.get("tail")))
+        return out
+    if action == "logs":
+        return {"ok": True, "logs": _job_logs(inp, job_id)}
+    if action == "stop":
+        job = _job_get(inp, job_id)
+        if job["status"] in TERMINAL_JOB_STATES:
+            return {"ok": True, "stopped": False, "job": job}
+        status, body = _dashboard_request(inp, "POST", "/api/jobs/%s/stop" % job_id)
+        if status != 200:
+            raise Fail("the dashboard answered %s to stopping job %s: %s" % (status, job_id, str(body)[:500]))
+        deadline = time.time() + float(inp.get("wait_sec") or 30)
+        while time.time() < deadline:
+            job = _job_get(inp, job_id)
+            if job["status"] in TERMINAL_JOB_STATES:
+                break
+            time.sleep(0.3)
+        return {"ok": True, "stopped": True, "job": job}
+    raise Fail("unknown job action %r: expected submit, status, logs, stop or list" % (action,))
+
+
+
+
+# logs: this node's logs packed into one archive the engine fetches over SFTP
+
+LOGS_MAX_BYTES = 20 * 1024 * 1024  # per node, uncompressed
+LOGS_FILE_MAX_BYTES = 4 * 1024 * 1024  # per file: a longer file keeps its newest part
+# Ray's session logs, most useful first (the rest of the directory follows while room is left)
+_LOG_ORDER = (r"raylet\.(out|err)$", r"gcs_server\.(out|err)$", r"dashboard(\.log|\.err|\.out)$",
+              r"monitor\.(log|out|err)$", r"worker-.*\.(out|err)$", r"python-core-driver-.*\.log$",
+              r"(log_monitor|dashboard_agent|runtime_env_agent|ray_client_server).*", r".")
+
+
+# Ray's error lines: glog "[ts E pid tid]" / "F" (C++ daemons), Python logging's ERROR, a traceback's
+# last line ("SomethingError: ..."), and `ray start`'s own "ERROR"/"Error:" lines.
+_KEY_LINE = re.compile(r"^\[[^\]]* [EF] \d+ \d+\]|\b(ERROR|FATAL|CRITICAL)\b|^[A-Za-z_.]*(Error|Exception): |^Error: ")
+KEY_LINES_MAX = 20  # per node, most useful logs first
+KEY_LINES_PER_FILE = 5  # the newest of each log
+
+
+def key_lines(name, data, out):
+    """Appends "name: line" for a log's newest error lines while the node's list has room."""
+    found = []
+    for line in data.decode("utf-8", "replace").splitlines():
+        line = _ANSI.sub("", line).strip()
+        if line and _KEY_LINE.search(line):
+            found.append("%s: %s" % (name, line[:500]))
+    out.extend(found[-KEY_LINES_PER_FILE:][:max(0, KEY_LINES_MAX - len(out))])
+
+
+def _log_rank(rel):
+    base = os.path.basename(rel)
+    for i, pat in enumerate(_LOG_ORDER):
+        if re.match(pat, base):
+            return i
+    return len(_LOG_ORDER)
+
+
+def _files_under(root):
+    out = []
+    for d, dirs, files in os.walk(root):
+        dirs.sort()
+        for f in sorted(files):
+            full = os.path.join(d, f)
+            if os.path.isfile(full) and not os.path.islink(full):
+                out.append((os.path.relpath(full, root), full))
+    return out
+
+
+def _disk(path):
+    try:
+        st = os.statvfs(path)
+        return {"path": path, "total_bytes": st.f_blocks * st.f_frsize, "free_bytes": st.f_bavail * st.f_frsize}
+    except OSError as e:
+        return {"path": path, "error": e.strerror or str(e)}
+
+
+def log_facts(cluster, storage, inp):
+    """What a reader of the logs needs to know about the node: versions, resources, disk, /dev/shm."""
+    ray, pyinfo, ray_error = find_ray(inp.get("python"))
+    pids = cluster_pids(cluster, storage)
+    sd = state_dir(storage)
+    runtime = read_json_file(os.path.join(sd, "runtime.json"))
+    return {
+        "hostname": socket.gethostname(), "user": current_user(), "time": int(time.time()),
+        "uname": " ".join(os.uname()), "uptime_sec": float((_read("/proc/uptime") or "0").split()[0]),
+        "loadavg": (_read("/proc/loadavg") or "").strip(),
+        "python": {"path": pyinfo.get("python"), "version": pyinfo.get("version")},
+        "ray": {"version": ray["version"], "python": ray["python"], "python_version": ray["python_version"]}
+        if ray else None,
+        "ray_error": None if ray else ray_error,
+        "cpus": cpu_count(), "memory_bytes": meminfo_bytes(),
+        "shm": _disk("/dev/shm"), "storage_disk": _disk(storage),
+        "temp_dir": temp_dir_for(cluster, storage),
+        "running": bool(pids), "processes": [{"pid": p, "comm": _comm(p)} for p in pids],
+        "runtime": runtime, "applied": read_json_file(os.path.join(sd, "applied.json")),
+    }
+
+
+def verb_logs(inp, now=None):
+    import io
+    import tarfile
+
+    cluster = cluster_name(inp)
+    storage = storage_path(inp)
+    now = time.time() if now is None else now
+    since = inp.get("since_sec")
+    oldest = now - float(since) if since else None
+    budget = int(inp.get("max_bytes") or LOGS_MAX_BYTES)
+    file_max = int(inp.get("file_max_bytes") or LOGS_FILE_MAX_BYTES)
+    temp = temp_dir_for(cluster, storage)
+    session = os.path.join(temp, "session_latest")
+    session_name = os.path.basename(os.path.realpath(session)) if os.path.exists(session) else None
+    # (name in the archive, file) in order of use; the library's own log and state first (small)
+    picked = [("nokube/" + rel, full) for rel, full in _files_under(os.path.join(storage, "logs"))
+              if not rel.startswith("bundles/")]
+    for f in ("runtime.json", "applied.json", "members.json"):
+        full = os.path.join(state_dir(storage), f)
+        if os.path.isfile(full):
+            picked.append(("nokube/state/" + f, full))
+    ray_logs = _files_under(os.path.join(session, "logs")) if session_name else []
+    ray_logs.sort(key=lambda rf: (_log_rank(rf[0]), rf[0]))
+    picked += [("ray/" + rel, full) for rel, full in ray_logs]
+
+    cut, omitted, skipped_old, files, used, errors, redacted = [], [], 0, [], 0, [], []
+    token = (read_token(os.path.join(state_dir(storage), "auth_token")) or "").encode() or None
+    out_dir = os.path.join(storage, "logs", "bundles")
+    os.makedirs(out_dir, exist_ok=True)
+    for old in os.listdir(out_dir):  # left behind by a run that never fetched its bundle
+        try:
+            if now - os.path.getmtime(os.path.join(out_dir, old)) > 3600:
+                os.unlink(os.path.join(out_dir, old))
+        except OSError:
+            pass
+    archive = os.path.join(out_dir, "logs-%d-%s.tar.gz" % (int(now), secrets.token_hex(4)))
+    fd = os.open(archive, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as raw, tarfile.open(fileobj=raw, mode="w:gz") as tar:
+        def add(name, data, mtime):
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime, info.mode = len(data), int(mtime), 0o644
+            tar.addfile(info, io.BytesIO(data))
+
+        for name, full in picked:
+            try:
+                st = os.stat(full)
+            except OSError:
+                continue
+            if oldest is not None and st.st_mtime < oldest:
+                skipped_old += 1
+                continue
+            room = min(file_max, budget - used)
+            if room <= 0:
+                omitted.append(name)
+                continue
+            try:
+                with open(full, "rb") as f:
+                    if st.st_size > room:
+                        f.seek(st.st_size - room)
+                    data = f.read(room)
+            except OSError as e:
+                log("cannot read %s: %s" % (full, e.strerror))
+                continue
+            if st.st_size > len(data):
+                cut.append("%s: kept the last %d of %d bytes" % (name, len(data), st.st_size))
+            if token and token in data:  # the cluster's token never leaves the node in a bundle
+                data = data.replace(token, b"<the cluster token>")
+                redacted.append(name)
+            used += len(data)
+            files.append(name)
+            if name.endswith((".out", ".err", ".log")) and not name.startswith("ray/events/"):
+                key_lines(name, data, errors)
+            add(name, data, st.st_mtime)
+        facts = log_facts(cluster, storage, inp)
+        facts.update({"session": session_name, "since_sec": since, "max_bytes": budget, "cut": cut,
+                      "omitted": omitted, "skipped_older_than_since": skipped_old})
+        add("facts.json", (json.dumps(facts, indent=1, sort_keys=True) + "\n").encode(), now)
+        files.append("facts.json")
+        if cut or omitted:
+            note = "This node's logs were cut to %d bytes (max_bytes).\n" % budget
+            note += "".join("%s\n" % c for c in cut)
+            note += "".join("%s: left out (no room left)\n" % o for o in omitted)
+            add("CUT.txt", note.encode(), now)
+            files.append("CUT.txt")
+    return {"ok": True, "archive": archive, "size": os.path.getsize(archive), "files": files, "cut": cut,
+            "omitted": omitted, "skipped_old": skipped_old, "session": session_name, "temp_dir": temp,
+            "bytes": used, "key_lines": errors, "redacted": redacted}
+
+
+VERBS = {"probe": verb_probe, "start": verb_start, "status": verb_status, "stop": verb_stop, "drain": verb_drain,
+         "install": verb_install, "lock": verb_lock, "unlock": verb_unlock, "run": verb_run, "ray_env": verb_ray_env,
+         "job": verb_job, "logs": verb_logs}
 
 
 def main(argv=None):
@@ -1051,6 +1753,11 @@ def main(argv=None):
     else:
         t0 = time.time()
         try:
+            if inp.get("ray_venv") and argv[0] != "install":
+                # ray_spec.install: a complete tool-installed venv of that Ray version is the node's Ray
+                venv_python = installed_python(storage_path(inp), str(inp["ray_venv"]))
+                if venv_python:
+                    inp["python"] = venv_python
             out = VERBS[argv[0]](inp)
         except Fail as e:
             out = {"ok": False, "error": e.error}
@@ -1059,6 +1766,11 @@ def main(argv=None):
             out.update(e.extra)
         out["elapsed_ms"] = int((time.time() - t0) * 1000)
     out["lib_version"] = LIB_VERSION
+    if argv[0] == "run":
+        # only reached when the command could not be started: stdout belongs to the command
+        sys.stderr.write(RUN_ERROR_PREFIX + json.dumps(out, sort_keys=True) + "\n")
+        sys.stderr.flush()
+        return RUN_FAILED
     sys.stdout.write(json.dumps(out, sort_keys=True) + "\n")
     sys.stdout.flush()
     return 0
