@@ -53,6 +53,20 @@ const RUN_ERROR_PREFIX = 'nokube-remote-error: ';
 
 type ExecExtras = NonNullable<Parameters<RemoteShell['exec']>[1]>;
 
+/** remote_lib's JSON answer, or a RemoteError with the end of its stderr when there is none. */
+function parseAnswer<T>(verb: string, text: string, res: { code: number | null; signal?: string; stderr: string }): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    const tail = res.stderr.trim().split('\n').slice(-5).join('\n');
+    throw new RemoteError(
+      `remote_lib ${verb} failed (exit ${res.code ?? res.signal})${tail ? `: ${tail}` : ''}`,
+      'run with NOKUBE_DEBUG=1 to see the remote command and its output',
+      res.stderr,
+    );
+  }
+}
+
 export function loadRemoteLib(dir: string): RemoteLibSource {
   const content = readFileSync(join(dir, 'nokube_remote.py'), 'utf8');
   return { content, hash: createHash('sha256').update(content).digest('hex').slice(0, 12) };
@@ -147,18 +161,7 @@ export class RemoteLib {
         res.stderr,
       );
     }
-    let answer: T;
-    try {
-      answer = JSON.parse(res.stdout) as T;
-    } catch {
-      const tail = res.stderr.trim().split('\n').slice(-5).join('\n');
-      throw new RemoteError(
-        `remote_lib ${verb} failed (exit ${res.code ?? res.signal})${tail ? `: ${tail}` : ''}`,
-        'run with NOKUBE_DEBUG=1 to see the remote command and its output',
-        res.stderr,
-      );
-    }
-    return answer;
+    return parseAnswer<T>(verb, res.stdout, res);
   }
 
   /**
@@ -197,17 +200,7 @@ export class RemoteLib {
     if (res.aborted) return { ok: false, aborted: true } as T & { aborted?: boolean };
     if (res.stderr.trim()) this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
     if (pending.trim()) take(pending);
-    const answer = last.trim();
-    try {
-      return JSON.parse(answer) as T;
-    } catch {
-      const tail = res.stderr.trim().split('\n').slice(-5).join('\n');
-      throw new RemoteError(
-        `remote_lib ${verb} failed (exit ${res.code ?? res.signal})${tail ? `: ${tail}` : ''}`,
-        'run with NOKUBE_DEBUG=1 to see the remote command and its output',
-        res.stderr,
-      );
-    }
+    return parseAnswer<T>(verb, last.trim(), res);
   }
 
   /**
