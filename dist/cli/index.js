@@ -43652,6 +43652,16 @@ const MISSING_LIB = 97;
 /** `run` could not start the command: its stderr has RUN_ERROR_PREFIX and remote_lib's answer. */
 const RUN_FAILED = 125;
 const RUN_ERROR_PREFIX = 'nokube-remote-error: ';
+/** remote_lib's JSON answer, or a RemoteError with the end of its stderr when there is none. */
+function parseAnswer(verb, text, res) {
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        const tail = res.stderr.trim().split('\n').slice(-5).join('\n');
+        throw new RemoteError(`remote_lib ${verb} failed (exit ${res.code ?? res.signal})${tail ? `: ${tail}` : ''}`, 'run with NOKUBE_DEBUG=1 to see the remote command and its output', res.stderr);
+    }
+}
 function loadRemoteLib(dir) {
     const content = (0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(dir, 'nokube_remote.py'), 'utf8');
     return { content, hash: (0,external_node_crypto_namespaceObject.createHash)('sha256').update(content).digest('hex').slice(0, 12) };
@@ -43725,15 +43735,7 @@ class RemoteLib {
         if (res.code === 127) {
             throw new RemoteError(`the interpreter "${python}" was not found on the node`, 'install Python 3.8+ on the node, or set ray_spec.python to its path', res.stderr);
         }
-        let answer;
-        try {
-            answer = JSON.parse(res.stdout);
-        }
-        catch {
-            const tail = res.stderr.trim().split('\n').slice(-5).join('\n');
-            throw new RemoteError(`remote_lib ${verb} failed (exit ${res.code ?? res.signal})${tail ? `: ${tail}` : ''}`, 'run with NOKUBE_DEBUG=1 to see the remote command and its output', res.stderr);
-        }
-        return answer;
+        return parseAnswer(verb, res.stdout, res);
     }
     /**
      * A verb that streams: each stdout line with an `event` key is handed to `onEvent` as it comes;
@@ -43773,14 +43775,7 @@ class RemoteLib {
             this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
         if (pending.trim())
             take(pending);
-        const answer = last.trim();
-        try {
-            return JSON.parse(answer);
-        }
-        catch {
-            const tail = res.stderr.trim().split('\n').slice(-5).join('\n');
-            throw new RemoteError(`remote_lib ${verb} failed (exit ${res.code ?? res.signal})${tail ? `: ${tail}` : ''}`, 'run with NOKUBE_DEBUG=1 to see the remote command and its output', res.stderr);
-        }
+        return parseAnswer(verb, last.trim(), res);
     }
     /**
      * Runs `argv` on the node in its Ray environment (the `run` verb replaces itself with the command):
@@ -49540,12 +49535,15 @@ function useRequests(s) {
 ;// CONCATENATED MODULE: ./src/cli/index.ts
 
 // Ctrl-C once: stop following what runs on the cluster (it keeps running) and report; twice: quit.
-// Other commands end at once, as before.
+// `dashboard` closes its forwards on SIGINT itself (exit 0). Other commands end at once, as before.
 const argv = process.argv.slice(2);
 const words = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
 const follows = words.includes('job') || words.includes('exec');
+const ownHandler = words.includes('dashboard');
 const interrupt = new AbortController();
 process.on('SIGINT', () => {
+    if (ownHandler)
+        return;
     if (interrupt.signal.aborted || !follows)
         process.exit(130);
     interrupt.abort();

@@ -1,12 +1,14 @@
 import { main } from './main';
 
 // Ctrl-C once: stop following what runs on the cluster (it keeps running) and report; twice: quit.
-// Other commands end at once, as before.
+// `dashboard` closes its forwards on SIGINT itself (exit 0). Other commands end at once, as before.
 const argv = process.argv.slice(2);
 const words = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
 const follows = words.includes('job') || words.includes('exec');
+const ownHandler = words.includes('dashboard');
 const interrupt = new AbortController();
 process.on('SIGINT', () => {
+  if (ownHandler) return;
   if (interrupt.signal.aborted || !follows) process.exit(130);
   interrupt.abort();
 });
