@@ -58,6 +58,8 @@ describe('nokube ray arguments', () => {
       '4',
       '--timeout',
       '60',
+      '--wait-lock',
+      '90',
       '--json',
     ]);
     expect(parsed).toEqual({
@@ -70,6 +72,7 @@ describe('nokube ray arguments', () => {
         insecureSkipHostKeyCheck: true,
         concurrency: 4,
         timeoutSec: 60,
+        waitLockSec: 90,
         previous: undefined,
         offline: false,
         json: true,

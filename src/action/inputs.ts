@@ -21,6 +21,7 @@ export interface ActionInputs {
   failOnUnhealthy: boolean;
   concurrency: number;
   timeoutSec: number;
+  waitLockSec: number;
 }
 
 /** A problem with one input; the message names it. */
@@ -58,6 +59,7 @@ export function readInputs(secrets: SecretRegistry): ActionInputs {
     failOnUnhealthy: bool('fail-on-unhealthy', true),
     concurrency: positiveInt('concurrency', 16, 1024),
     timeoutSec: positiveInt('timeout', 300, 86_400),
+    waitLockSec: positiveInt('wait-lock', 0, 86_400),
   };
 }
 

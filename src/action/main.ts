@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import * as core from '@actions/core';
 import { run as runEngine } from '../engine';
+import { mapStrings } from '../render/safe-text';
 import type { Command, RunOptions, RunResult } from '../engine/types';
 import { findRemoteLibDir } from '../remote/locate';
 import { planCommentMarker, renderPlanComment, renderSummary } from '../render';
@@ -96,6 +97,7 @@ async function deploy(
     },
     concurrency: inputs.concurrency,
     timeoutSec: inputs.timeoutSec,
+    waitLockSec: inputs.waitLockSec,
     env: engineEnv(ctx.env),
     remoteLibDir: remoteLib.dir,
     reporter: actionReporter(secrets),
@@ -107,7 +109,8 @@ async function deploy(
   core.startGroup(`nokube ray ${inputs.command} --config ${repoPath}`);
   let result: RunResult;
   try {
-    result = await runEngine(options);
+    // masked on the raw text, before any renderer escapes or JSON-encodes it
+    result = mapStrings(await runEngine(options), (s) => secrets.mask(s));
   } catch (err) {
     // A bundle copied without its remote_lib/: say so, not a bare ENOENT.
     if (remoteLib.error && (err as NodeJS.ErrnoException).code === 'ENOENT') throw remoteLib.error;

@@ -19,6 +19,8 @@ Options:
   --timeout S                      seconds per node for one command (default: 300)
   --previous FILE                  plan: compare against this config instead of the live cluster
   --offline                        plan: do not contact the nodes
+  --wait-lock S                    start/stop: wait up to S seconds for another deploy's lock
+                                   (default: fail at once, naming the holder)
   --json                           print one JSON document (keys: the Action's outputs)
   -h, --help                       this help
   --version                        the version
@@ -41,6 +43,7 @@ export interface CliSettings {
   timeoutSec: number;
   previous?: string;
   offline: boolean;
+  waitLockSec: number;
   json: boolean;
 }
 
@@ -65,6 +68,7 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
         timeout: { type: 'string' },
         previous: { type: 'string' },
         offline: { type: 'boolean' },
+        'wait-lock': { type: 'string' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
@@ -95,6 +99,7 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
       timeoutSec: positiveInt(values.timeout, 300, '--timeout'),
       previous: values.previous,
       offline: !!values.offline,
+      waitLockSec: values['wait-lock'] === undefined ? 0 : positiveInt(values['wait-lock'], 0, '--wait-lock'),
       json: !!values.json,
     },
   };

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { version } from '../../package.json';
 import { formatDiagnostic } from '../config';
 import { run } from '../engine';
+import { escapeControls, mapStrings } from '../render/safe-text';
 import type { PrivateKeySource, RunOptions, RunResult } from '../engine/types';
 import { findRemoteLibDir } from '../remote/locate';
 import { runErrors, runOutputs } from '../render/outputs';
@@ -54,7 +55,10 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     return 2;
   }
 
-  const result = await run(options);
+  // secrets masked on the raw text first (escaping or JSON-encoding would change their spelling),
+  // then control characters escaped for the terminal
+  const masked = mapStrings(await run(options), (s) => mask.apply(s));
+  const result = settings.json ? masked : mapStrings(masked, escapeControls);
   const invalid = result.diagnostics.some((d) => d.severity === 'error');
   if (settings.json) {
     const doc: Record<string, unknown> = { ...runOutputs(result) };
@@ -132,6 +136,7 @@ function buildOptions(
     },
     concurrency: s.concurrency,
     timeoutSec: s.timeoutSec,
+    waitLockSec: s.waitLockSec,
     env,
     remoteLibDir: findRemoteLibDir(__dirname),
     reporter,

@@ -1,13 +1,13 @@
 // `start`: converge the cluster to the config. Connect all → preflight all → head → workers in
 // parallel → wait until the head's view lists every configured node alive as configured.
 // A node already running as configured is left alone.
-import { hostname } from 'node:os';
 import type { ClusterConfig, NodeSpec } from '../config/types';
 import type { AppliedSpec, ClusterMember, MembersRecord, ProbeAnswer, StatusAnswer } from '../remote/types';
 import { mapLimit } from '../ssh';
 import { clientPort, dashboardPort, desiredSpec, gcsPort, hostForUrl, rayArgs } from './desired';
 import { assessCluster, type NodeObservation } from './health';
 import { countChanges, livePlan, type LiveNode } from './plan';
+import { takeLock, type HeldLock } from './lock';
 import { preflightProblems } from './preflight';
 import { fail, type PhaseClock } from './result';
 import { nodeError, type ClusterSession, type NodeHandle } from './session';
@@ -105,9 +105,38 @@ export function liveNodes(cluster: ClusterConfig, session: ClusterSession, probe
 }
 
 export async function startCluster(session: ClusterSession, result: RunResult, clock: PhaseClock): Promise<void> {
+  const { cluster } = session;
+  const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
+  // The lock comes before the look at the nodes: a run that waited for it plans from what the
+  // previous holder left, never from what it saw before.
+  const head = session.handle(cluster.head);
+  const held = head.lib ? await clock.phase('lock', () => takeLock(session, head)) : undefined;
+  if (held?.error) {
+    fail(result, held.error);
+    result.status = 'unknown';
+    return;
+  }
+  try {
+    await startLocked(session, result, clock, handles, held?.lock);
+  } finally {
+    // the members record goes with the unlock (one round trip), and only after a clean apply
+    const members = held?.lock && result.errors.length === 0 && result.changes > 0 ? membersRecord(session) : undefined;
+    const answer = await held?.lock?.release(members ? { members } : {});
+    if (members && !answer?.ok) {
+      result.warnings.push(`could not record the applied nodes on the head: ${answer?.error ?? 'unlock failed'}`);
+    }
+  }
+}
+
+async function startLocked(
+  session: ClusterSession,
+  result: RunResult,
+  clock: PhaseClock,
+  handles: NodeHandle[],
+  lock: HeldLock | undefined,
+): Promise<void> {
   const { cluster, options } = session;
   const { reporter } = options;
-  const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
   const probed = await clock.phase('preflight', () => probeAll(session, handles, true));
   const wanted = wantedSpecs(session);
   const headProbe = probed.probes.get(cluster.head.name);
@@ -131,41 +160,13 @@ export async function startCluster(session: ClusterSession, result: RunResult, c
   if (result.changes === 0) {
     reporter.info('every node already runs as configured: nothing to do');
   }
-  const owner = `${process.env.GITHUB_RUN_ID ? `run ${process.env.GITHUB_RUN_ID} ` : ''}${hostname()} pid ${process.pid}`;
-  const head = session.handle(cluster.head);
-  const locked = result.changes > 0;
-  if (locked) {
-    const lock = await head.lib!.lock({ owner, ttl_sec: options.timeoutSec * 2 + 60 });
-    if (!lock.acquired) {
-      fail(result, {
-        node: cluster.head.name,
-        host: cluster.head.sshUrl,
-        message: `another deploy of cluster "${cluster.clusterName}" holds the lock (${lock.holder?.owner ?? 'unknown'} since ${lock.holder?.since ?? '?'})`,
-        hint: 'wait for it to finish; use a `concurrency:` group in the workflow so deploys queue',
-      });
-      markNodes(result, plan, []);
-      return;
-    }
-  }
-  try {
-    await clock.phase('apply', () => applyPlan(session, plan, wanted, probed, result));
-    if (result.errors.length === 0 || result.errors.every((e) => e.node !== cluster.head.name)) {
-      // nothing changed: the head's view from the preflight probe already shows whether every node
-      // is alive as configured; only a cluster that is not settled yet is polled
-      const seen = result.changes === 0 ? probed.headView : undefined;
-      await clock.phase('wait', () => waitForNodes(session, wanted, probed, result, seen));
-    }
-  } finally {
-    if (locked) {
-      // the members record goes with the unlock (one round trip), and only after a clean apply
-      const members = result.errors.length === 0 ? membersRecord(session) : undefined;
-      const answer = await head
-        .lib!.unlock({ owner, ttl_sec: 0, ...(members ? { members } : {}) })
-        .catch(() => undefined);
-      if (members && !answer?.ok) {
-        result.warnings.push(`could not record the applied nodes on the head: ${answer?.error ?? 'unlock failed'}`);
-      }
-    }
+  if (!lock) return; // unreachable head: reported by the preflight above
+  await clock.phase('apply', () => applyPlan(session, plan, wanted, probed, result));
+  if (result.errors.length === 0 || result.errors.every((e) => e.node !== cluster.head.name)) {
+    // nothing changed: the head's view from the preflight probe already shows whether every node
+    // is alive as configured; only a cluster that is not settled yet is polled
+    const seen = result.changes === 0 ? probed.headView : undefined;
+    await clock.phase('wait', () => waitForNodes(session, wanted, probed, result, seen));
   }
 }
 

@@ -1,6 +1,7 @@
 // `stop`: workers in parallel, then the head; only this cluster's Ray processes; verified gone.
 import type { NodeSpec } from '../config/types';
 import { mapLimit } from '../ssh';
+import { takeLock } from './lock';
 import { fail, type PhaseClock } from './result';
 import { nodeError, type ClusterSession } from './session';
 import type { NodeReport, RunResult } from './types';
@@ -8,6 +9,27 @@ import type { NodeReport, RunResult } from './types';
 export async function stopCluster(session: ClusterSession, result: RunResult, clock: PhaseClock): Promise<void> {
   const { cluster, options } = session;
   await clock.phase('connect', () => session.connect(cluster.nodes));
+  // the same lock as start: a stop never runs into the middle of a deploy
+  const head = session.handle(cluster.head);
+  const held = head.lib ? await clock.phase('lock', () => takeLock(session, head)) : undefined;
+  if (held?.error) {
+    fail(result, held.error);
+    result.status = 'unknown';
+    return;
+  }
+  if (!held)
+    options.reporter.warn(
+      `the head ${cluster.head.name} is unreachable: stopping the other nodes without the deploy lock`,
+    );
+  try {
+    await stopAll(session, result, clock);
+  } finally {
+    await held?.lock.release();
+  }
+}
+
+async function stopAll(session: ClusterSession, result: RunResult, clock: PhaseClock): Promise<void> {
+  const { cluster, options } = session;
   const reports = new Map<string, NodeReport>(result.nodes.map((n) => [n.name, n]));
 
   const stopNode = async (node: NodeSpec) => {

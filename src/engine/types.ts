@@ -66,6 +66,8 @@ export interface RunOptions {
   previousConfigText?: string;
   /** plan only: do not contact nodes even if credentials are present. */
   offline?: boolean;
+  /** start/stop: seconds to wait for another run's deploy lock before failing (default 0: fail fast). */
+  waitLockSec?: number;
 }
 
 export type PlanAction = 'start' | 'restart' | 'keep' | 'stop';

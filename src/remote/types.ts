@@ -27,7 +27,8 @@ export interface PortCheck {
 export interface ProbeAnswer extends RemoteAnswer {
   hostname: string;
   user: string;
-  storage: { path: string; writable: boolean; error?: string };
+  /** `unsafe`: another user could write it, or it is /, /tmp, /var/tmp, /dev/shm or the home itself. */
+  storage: { path: string; writable: boolean; error?: string; unsafe?: boolean };
   python: { path: string; version: string };
   ray: { version: string; python: string; ray_bin?: string; token_auth?: boolean } | null;
   ray_error?: string;
@@ -101,4 +102,6 @@ export interface StopAnswer extends RemoteAnswer {
 export interface LockAnswer extends RemoteAnswer {
   acquired: boolean;
   holder?: { owner: string; since: string | number };
+  /** A lock this call replaced because its holder is provably gone (its SSH session ended). */
+  replaced_stale?: { owner: string; since: string | number; reason?: string };
 }
