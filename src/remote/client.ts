@@ -21,6 +21,8 @@ export interface RemoteLibSource {
   content: string;
   /** First 12 hex digits of the content's sha256: part of the remote file name. */
   hash: string;
+  /** The whole sha256: the file on the node is run only when its content still has it. */
+  sha256: string;
 }
 
 /** Exit code the bootstrap line uses to say "library not uploaded yet". */
@@ -28,7 +30,8 @@ const MISSING_LIB = 97;
 
 export function loadRemoteLib(dir: string): RemoteLibSource {
   const content = readFileSync(join(dir, 'nokube_remote.py'), 'utf8');
-  return { content, hash: createHash('sha256').update(content).digest('hex').slice(0, 12) };
+  const sha256 = createHash('sha256').update(content).digest('hex');
+  return { content, hash: sha256.slice(0, 12), sha256 };
 }
 
 export class RemoteError extends Error {
@@ -81,7 +84,11 @@ export class RemoteLib {
 
   async call<T extends RemoteAnswer>(verb: string, input: Record<string, unknown>): Promise<T> {
     const python = this.opts.python ?? 'python3';
-    const line = `f=${this.remotePathWord()}; [ -f "$f" ] || exit ${MISSING_LIB}; exec ${shq(python)} "$f" ${verb}`;
+    // A file whose content no longer matches its hash (changed on the node) counts as missing:
+    // it is uploaded again, never run.
+    const line =
+      `f=${this.remotePathWord()}; [ -f "$f" ] && [ "$(sha256sum < "$f")" = "${this.lib.sha256}  -" ] || exit ${MISSING_LIB}; ` +
+      `exec ${shq(python)} "$f" ${verb}`;
     const stdin = JSON.stringify({ cluster: this.opts.cluster, storage: this.opts.storage ?? null, ...input });
     this.opts.debug?.(`remote: ${verb} (${line})`);
     let res = await this.shell.exec(line, { stdin, timeoutMs: this.opts.timeoutMs });
