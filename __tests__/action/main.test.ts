@@ -358,6 +358,44 @@ describe('the plan comment (engine mocked)', () => {
     expect(summary()).not.toContain('resolved-password-42');
   });
 
+  it('masks a secret before it is escaped or JSON-encoded: summary, comment and outputs', async () => {
+    pullRequest(false);
+    const secret = 'pa<ss"wo&rd\n42';
+    engine.run.mockImplementation(async (options) => {
+      options.reporter.secret(secret);
+      const r = planned();
+      return { ...r, warnings: [`login with ${secret} failed`], errors: [{ node: 'head', message: `bad ${secret}` }] };
+    });
+    await run();
+    const body = (github.writes()[0].body as { body: string }).body;
+    // (the runner learns each secret from its own ::add-mask:: line)
+    const logged = log()
+      .split('\n')
+      .filter((l) => !l.startsWith('::add-mask::'))
+      .join('\n');
+    for (const text of [body, summary(), logged]) {
+      expect(text).not.toContain('pa&lt;ss');
+      expect(text).not.toContain('pa<ss');
+      expect(text).not.toContain('wo&amp;rd');
+      expect(text).not.toContain('pa\\u003css');
+      expect(text).not.toContain('pa<ss\\"wo');
+    }
+    expect(summary()).toContain('login with *** failed');
+  });
+
+  it('remote output cannot issue workflow commands: every echoed line is prefixed', async () => {
+    pullRequest(false);
+    engine.run.mockImplementation(async (options) => {
+      options.reporter.node('w1', "Ray's output:\n::stop-commands::pwn\n  ::add-mask::x\n::error::forged");
+      options.reporter.info('hint from a node:\n::warning::forged');
+      return planned();
+    });
+    await run();
+    const lines = log().split('\n');
+    expect(lines.filter((l) => /^\s*::(stop-commands|add-mask::x|error::forged|warning::forged)/.test(l))).toEqual([]);
+    expect(log()).toContain('w1: ::stop-commands::pwn');
+  });
+
   it('turns a 404 on the comment into a warning', async () => {
     pullRequest(false);
     github.refuseCommentWrites = 404;
