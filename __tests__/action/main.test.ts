@@ -344,6 +344,28 @@ describe('the plan comment (engine mocked)', () => {
     expect(process.exitCode).toBeUndefined();
   });
 
+  it("a live plan on a pull request distrusts the pull request's own host_key pins; ${NAME} never sees the runner's tokens", async () => {
+    pullRequest(false);
+    process.env.GH_TOKEN = 'gho_secret';
+    process.env.ACTIONS_SOMETHING_TOKEN = 'act';
+    process.env.MY_PASSWORD = 'mine';
+    try {
+      engine.run.mockResolvedValue(planned());
+      await run();
+      const options = engine.run.mock.calls[0][0];
+      expect(options.distrustChangedPins).toBe(true);
+      expect(options.env.GH_TOKEN).toBeUndefined();
+      expect(options.env.ACTIONS_SOMETHING_TOKEN).toBeUndefined();
+      expect(options.env.GITHUB_TOKEN).toBeUndefined();
+      expect(Object.keys(options.env).filter((k) => /^INPUT_/.test(k))).toEqual([]);
+      expect(options.env.MY_PASSWORD).toBe('mine');
+    } finally {
+      delete process.env.GH_TOKEN;
+      delete process.env.ACTIONS_SOMETHING_TOKEN;
+      delete process.env.MY_PASSWORD;
+    }
+  });
+
   it('masks a secret the engine learnt in the comment and the summary', async () => {
     pullRequest(false);
     engine.run.mockImplementation(async (options) => {

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import * as core from '@actions/core';
 import { run as runEngine } from '../engine';
+import { isRunnerVariable } from '../config/credentials';
 import { mapStrings } from '../render/safe-text';
 import type { Command, RunOptions, RunResult } from '../engine/types';
 import { findRemoteLibDir } from '../remote/locate';
@@ -104,6 +105,8 @@ async function deploy(
     previousConfigText,
     // A fork's code must never reach machines with this repository's credentials.
     offline: pr?.fork ? true : undefined,
+    // nor may a pull request vouch for a machine's key: its own host_key pins are not trusted
+    distrustChangedPins: pr ? true : undefined,
   };
 
   core.startGroup(`nokube ray ${inputs.command} --config ${repoPath}`);
@@ -310,8 +313,7 @@ function enginePath(configFile: string): string {
 function engineEnv(env: Record<string, string | undefined>): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(env)) {
-    if (/^(INPUT_|ACTIONS_RUNTIME_|ACTIONS_ID_TOKEN_|ACTIONS_CACHE_|ACTIONS_RESULTS_)/.test(k) || k === 'GITHUB_TOKEN')
-      continue;
+    if (isRunnerVariable(k)) continue; // the config checks refuse them too; this keeps them out regardless
     out[k] = v;
   }
   if (core.isDebug()) out.NOKUBE_DEBUG = '1';

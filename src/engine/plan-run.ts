@@ -3,6 +3,7 @@
 import { parseConfig } from '../config';
 import type { ClusterConfig } from '../config/types';
 import { countChanges, livePlan, offlinePlan } from './plan';
+import { reviewHostKeyPins } from './pinned-host-keys';
 import type { PhaseClock } from './result';
 import type { ClusterSession } from './session';
 import { liveNodes, probeAll, recordedMembers, wantedSpecs } from './start';
@@ -29,7 +30,13 @@ export async function planCluster(session: ClusterSession, result: RunResult, cl
   if (options.offline || !hasCredentials(cluster, options)) {
     result.plan = offlinePlan(cluster, previous);
   } else {
-    const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
+    let nodes = cluster.nodes;
+    if (options.distrustChangedPins) {
+      const review = reviewHostKeyPins(cluster, previous);
+      nodes = review.nodes;
+      result.warnings.push(...review.warnings);
+    }
+    const handles = await clock.phase('connect', () => session.connect(nodes));
     const probed = await clock.phase('inspect', () => probeAll(session, handles, false));
     const recorded = recordedMembers(session, probed);
     const members = recorded.length

@@ -66,6 +66,11 @@ export interface RunOptions {
   previousConfigText?: string;
   /** plan only: do not contact nodes even if credentials are present. */
   offline?: boolean;
+  /**
+   * plan on a pull request: `host_key` pins that differ from `previousConfigText` (the base) are not
+   * trusted, since the pull request wrote them.
+   */
+  distrustChangedPins?: boolean;
   /** start/stop: seconds to wait for another run's deploy lock before failing (default 0: fail fast). */
   waitLockSec?: number;
 }
