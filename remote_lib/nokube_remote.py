@@ -552,8 +552,7 @@ def storage_check(storage):
     except OSError as e:
         where = e.filename or storage
         user = current_user()
-        return False, "storage path %s is not writable by %s: %s (hint: sudo mkdir -p %s && sudo chown -R %s %s)" % (
-            where, user, e.strerror or e, storage, user, storage)
+        return False, "cannot create %s as %s: %s" % (where, user, e.strerror or e)
 
 
 def _user_name(uid):
@@ -733,7 +732,18 @@ def _label_arg(labels, ray_version):
     return ",".join("%s=%s" % kv for kv in items)
 
 
-def build_start_argv(role, args, temp_dir, head_address=None, ray_version=None, base=("ray",)):
+def dashboard_host(args, token_auth):
+    """Where the head's dashboard (and so the Jobs API, which runs any code) listens. With token
+    auth, every interface; without it (Ray before 2.52) only the node's own address, unless
+    ray_config.dashboard_host says otherwise."""
+    if args.get("dashboard_host"):
+        return str(args["dashboard_host"])
+    if token_auth:
+        return "0.0.0.0"
+    return str(args.get("node_ip_address") or "127.0.0.1")
+
+
+def build_start_argv(role, args, temp_dir, head_address=None, ray_version=None, base=("ray",), token_auth=True):
     """The `ray start` argv (a list: never a shell string)."""
     a = dict(args or {})
     argv = list(base) + ["start"]
@@ -741,7 +751,8 @@ def build_start_argv(role, args, temp_dir, head_address=None, ray_version=None, 
         argv += ["--head", "--port=%d" % int(a.get("gcs_port") or 6379)]
         if a.get("port") is not None:
             argv.append("--ray-client-server-port=%d" % int(a["port"]))
-        argv += ["--dashboard-host=0.0.0.0", "--dashboard-port=%d" % int(a.get("dashboard_port") or 8265),
+        argv += ["--dashboard-host=%s" % dashboard_host(a, token_auth),
+                 "--dashboard-port=%d" % int(a.get("dashboard_port") or 8265),
                  "--include-dashboard=true"]
     elif role == "worker":
         if not head_address:
@@ -925,7 +936,8 @@ def _start_locked(inp, cluster, storage):
         env["RAY_AUTH_MODE"] = "disabled"
         env.pop("RAY_AUTH_TOKEN_PATH", None)
 
-    argv = build_start_argv(role, args, temp, inp.get("head_address"), ray["version"], ray_cmd(ray))
+    argv = build_start_argv(role, args, temp, inp.get("head_address"), ray["version"], ray_cmd(ray),
+                            token_auth=auth == "token")
     log_path = os.path.join(storage, "logs", "ray-start.log")
     timeout = float(inp.get("timeout_sec") or 180)
     t0 = time.time()

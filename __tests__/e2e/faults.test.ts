@@ -286,3 +286,134 @@ describe.skipIf(!e2eEnabled)('faults: unsafe storage, temp dirs and libraries on
     expect(hostExec('nkh4', 'test -e /tmp/pwned && echo PWNED || echo clean').stdout.trim()).toBe('clean');
   });
 });
+
+describe.skipIf(!e2eEnabled)('faults: a storage path or interpreter the login user may not use', () => {
+  let info: HostsInfo;
+  let dir: string;
+  let flags: string[];
+  const run = (name: string, text: string) => {
+    const p = join(dir, name);
+    writeFileSync(p, text);
+    return nokube(['ray', 'start', '--config', p, ...flags, '--json']);
+  };
+  const two = (headStorage: string, extra = '') => `ray_spec:
+  cluster_name: perms
+${extra}nodes:
+  - {ssh_url: "10.88.0.11:22", name: head, role: head, ray_config: {num_cpus: 1}, storage: {type: local, path: ${headStorage}}}
+  - {ssh_url: "10.88.0.12:22", name: w1, role: worker, ray_config: {num_cpus: 1}, storage: {type: local, path: /opt/nokube/data/perms}}
+`;
+  beforeAll(() => {
+    info = requireTestHosts();
+    rayStopAll(info);
+    dir = mkdtempSync(join(tmpdir(), 'nokube-faults-'));
+    flags = ['--user', 'nokube', '--identity', info.client.keys.ed25519, '--known-hosts', info.client.known_hosts];
+    flags.push('--timeout', '60');
+  });
+  afterAll(() => {
+    if (info) rayStopAll(info);
+  });
+
+  it('an unwritable storage path is named as configured and its node is failed, not unreachable', async () => {
+    // /opt/nokube is root's: the login user cannot create anything in it
+    const r = await run('ro.yaml', two('/opt/nokube/cannot-write'));
+    expect(r.code).toBe(1);
+    const err = r.json!.errors!.find((e) => e.node === 'head')!;
+    expect(err.message).toMatch(/storage path \/opt\/nokube\/cannot-write .*not writable/);
+    expect(err.hint).toBeTruthy();
+    expect(r.json!.nodes.map((n) => `${n.name}:${n.state}`)).toEqual(['head:failed', 'w1:stopped']);
+    expect(count('nkh2', '-x raylet')).toBe(0);
+  });
+
+  it('an interpreter the login user may not execute is said so, and its node is failed, not unreachable', async () => {
+    hostExec('nkh1', 'cp /usr/bin/python3 /opt/nokube/python-root-only && chmod 0700 /opt/nokube/python-root-only');
+    const r = await run('py.yaml', two('/opt/nokube/data/perms', '  python: /opt/nokube/python-root-only\n'));
+    expect(r.code).toBe(1);
+    const err = r.json!.errors!.find((e) => e.node === 'head')!;
+    expect(err.message).toMatch(/interpreter "\/opt\/nokube\/python-root-only" cannot be run .*permission denied/);
+    expect(r.json!.nodes.find((n) => n.name === 'head')!.state).toBe('failed');
+  });
+});
+
+describe.skipIf(!e2eEnabled)('faults: dropped connections, dying and rebooted nodes', () => {
+  let info: HostsInfo;
+  let dir: string;
+  let flags: string[];
+  let file: string;
+  const cli = (cmd: string, more: string[] = []): Promise<CliRun> =>
+    nokube(['ray', cmd, '--config', file, ...flags, '--json', ...more]);
+
+  beforeAll(() => {
+    info = requireTestHosts();
+    rayStopAll(info);
+    dir = mkdtempSync(join(tmpdir(), 'nokube-faults-'));
+    flags = ['--user', 'nokube', '--identity', info.client.keys.ed25519, '--known-hosts', info.client.known_hosts];
+    flags.push('--timeout', '45');
+    file = join(dir, 'three.yaml');
+    writeFileSync(file, clusterConfig('drops', THREE));
+  });
+  afterAll(() => {
+    if (info) {
+      hostExec('nkh3', 'pkill -CONT -f "sshd: /usr/sbin/sshd" || true');
+      rayStopAll(info);
+    }
+  });
+
+  it('a worker whose SSH session is killed during start is reported, the others go on, and a re-run repairs it', async () => {
+    const run = spawnCli(['ray', 'start', '--config', file, ...flags, '--json']);
+    await until(() => /w2\s+starting/.test(run.output()), 120_000);
+    hostExec('nkh3', 'pkill -KILL -f "sshd: nokube" || true');
+    expect(await run.done).toBe(1);
+    const doc = JSON.parse(run.output().slice(run.output().indexOf('{\n')));
+    const w2 = doc.nodes.find((n: { name: string }) => n.name === 'w2');
+    expect(['unreachable', 'failed']).toContain(w2.state);
+    expect(doc.nodes.find((n: { name: string }) => n.name === 'w1').state).toBe('running');
+    const again = await cli('start');
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.json!.status).toBe('healthy');
+    for (const h of ['nkh1', 'nkh2', 'nkh3']) expect(count(h, '-x raylet'), h).toBe(1);
+  }, 300_000);
+
+  it('a rebooted worker (all its Ray processes gone) is missing in status, and start restarts it alone', async () => {
+    const keep = ['nkh1', 'nkh2'].map((h) => hostExec(h, 'pgrep -x raylet').stdout.trim());
+    hostExec('nkh3', 'pkill -KILL -u nokube || true');
+    await new Promise((r) => setTimeout(r, 1000));
+    const st = await cli('status');
+    expect(st.code).toBe(1);
+    expect(st.json!.nodes.find((n) => n.name === 'w2')!.state).toBe('missing');
+    const r = await cli('start');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.json!.plan.map((p) => `${p.node}:${p.action}`)).toEqual(['head:keep', 'w1:keep', 'w2:start']);
+    expect(['nkh1', 'nkh2'].map((h) => hostExec(h, 'pgrep -x raylet').stdout.trim())).toEqual(keep);
+  }, 300_000);
+
+  it('stop with a worker unreachable stops every other node, names it and exits 1', async () => {
+    hostExec('nkh3', 'pkill -STOP -f "sshd: /usr/sbin/sshd"'); // its sshd answers no more
+    try {
+      const r = await cli('stop', ['--timeout', '8']);
+      expect(r.code).toBe(1);
+      expect(r.json!.nodes.map((n) => `${n.name}:${n.state}`)).toEqual([
+        'head:stopped',
+        'w1:stopped',
+        'w2:unreachable',
+      ]);
+      expect(r.json!.errors!.map((e) => e.node)).toContain('w2');
+      for (const h of ['nkh1', 'nkh2'])
+        expect(hostExec(h, 'pgrep -u nokube -c -f "raylet|gcs_server|ray::" || true').stdout.trim(), h).toBe('0');
+      expect(count('nkh3', '-x raylet')).toBe(1); // untouched
+    } finally {
+      hostExec('nkh3', 'pkill -CONT -f "sshd: /usr/sbin/sshd"');
+    }
+  }, 300_000);
+
+  it('a worker whose raylet dies just after it started makes start end degraded, naming it', async () => {
+    rayStopAll(info);
+    const run = spawnCli(['ray', 'start', '--config', file, ...flags, '--json']);
+    await until(() => /w1\s+started/.test(run.output()), 180_000);
+    hostExec('nkh2', 'pkill -KILL -x raylet');
+    expect(await run.done).toBe(1);
+    const doc = JSON.parse(run.output().slice(run.output().indexOf('{\n')));
+    expect(doc.status).toBe('degraded');
+    expect(doc.nodes.find((n: { name: string }) => n.name === 'w1').state).not.toBe('running');
+    expect(JSON.stringify(doc.errors)).toContain('w1');
+  }, 300_000);
+});

@@ -3,6 +3,7 @@
 import { parseConfig } from '../config';
 import type { ClusterConfig } from '../config/types';
 import { countChanges, livePlan, offlinePlan } from './plan';
+import { noTokenAuthWarning } from './no-token-auth';
 import { reviewHostKeyPins } from './pinned-host-keys';
 import type { PhaseClock } from './result';
 import type { ClusterSession } from './session';
@@ -38,6 +39,8 @@ export async function planCluster(session: ClusterSession, result: RunResult, cl
     }
     const handles = await clock.phase('connect', () => session.connect(nodes));
     const probed = await clock.phase('inspect', () => probeAll(session, handles, false));
+    const unauthenticated = noTokenAuthWarning(cluster, probed.probes.get(cluster.head.name));
+    if (unauthenticated) result.warnings.push(unauthenticated);
     const recorded = recordedMembers(session, probed);
     const members = recorded.length
       ? recorded

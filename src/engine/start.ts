@@ -3,11 +3,13 @@
 // A node already running as configured is left alone.
 import type { ClusterConfig, NodeSpec } from '../config/types';
 import type { AppliedSpec, ClusterMember, MembersRecord, ProbeAnswer, StatusAnswer } from '../remote/types';
+import { RemoteError } from '../remote/client';
 import { mapLimit } from '../ssh';
 import { clientPort, dashboardPort, desiredSpec, gcsPort, hostForUrl, rayArgs } from './desired';
 import { assessCluster, type NodeObservation } from './health';
 import { countChanges, livePlan, type LiveNode } from './plan';
 import { takeLock, type HeldLock } from './lock';
+import { noTokenAuthWarning } from './no-token-auth';
 import { preflightProblems } from './preflight';
 import { fail, type PhaseClock } from './result';
 import { nodeError, type ClusterSession, type NodeHandle } from './session';
@@ -52,6 +54,7 @@ export async function probeAll(session: ClusterSession, handles: NodeHandle[], w
       );
     } catch (err) {
       h.error = nodeError(h.node, err);
+      h.answered = err instanceof RemoteError;
     }
   });
   const head = session.handle(cluster.head);
@@ -89,7 +92,8 @@ export function liveNodes(cluster: ClusterConfig, session: ClusterSession, probe
     const h = session.handle(node);
     const p = probed.probes.get(node.name);
     if (!p) {
-      live.set(node.name, { reachable: false, running: false, applied: null, error: h.error?.message });
+      // a node that answered but could not be probed (storage, interpreter) is failed, not unreachable
+      live.set(node.name, { reachable: !!h.answered, running: false, applied: null, error: h.error?.message });
       continue;
     }
     const seen = probed.headView?.cluster?.filter((v) => v.name === node.name);
@@ -140,6 +144,11 @@ async function startLocked(
   const probed = await clock.phase('preflight', () => probeAll(session, handles, true));
   const wanted = wantedSpecs(session);
   const headProbe = probed.probes.get(cluster.head.name);
+  const unauthenticated = noTokenAuthWarning(cluster, headProbe);
+  if (unauthenticated) {
+    result.warnings.push(unauthenticated);
+    reporter.warn(unauthenticated);
+  }
   const members = recordedMembers(session, probed);
   const plan = livePlan(cluster, wanted, liveNodes(cluster, session, probed), members);
   result.plan = plan;

@@ -77,8 +77,18 @@ export class RemoteLib {
 
   private async upload(): Promise<void> {
     const base = this.opts.storage ?? `${await this.shell.realpath('.')}/.nokube/${this.opts.cluster}`;
-    await this.shell.mkdirp(`${base}/lib`);
-    await this.shell.uploadFile(this.lib.content, `${base}/lib/${this.fileName}`, 0o644);
+    try {
+      await this.shell.mkdirp(`${base}/lib`);
+      await this.shell.uploadFile(this.lib.content, `${base}/lib/${this.fileName}`, 0o644);
+    } catch (err) {
+      // the node answered: its storage path is the trouble, not the connection
+      const e = err as { message?: string; kind?: string };
+      if (e.kind === 'unreachable' || e.kind === 'timeout') throw err;
+      throw new RemoteError(
+        `storage path ${base} is not writable: cannot create ${base}/lib (${e.message ?? String(err)})`,
+        `create it for the login user (sudo mkdir -p ${base} && sudo chown -R <user> ${base}), or set storage.path to a directory the login user owns`,
+      );
+    }
     this.uploaded = true;
   }
 
@@ -102,6 +112,13 @@ export class RemoteLib {
       throw new RemoteError(
         `the interpreter "${python}" was not found on the node`,
         'install Python 3.8+ on the node, or set ray_spec.python to its path',
+        res.stderr,
+      );
+    }
+    if (res.code === 126) {
+      throw new RemoteError(
+        `the interpreter "${python}" cannot be run by the login user (permission denied)`,
+        `make it executable for the login user (chmod a+rx ${python}, and its directories), or set ray_spec.python to one it may run`,
         res.stderr,
       );
     }
