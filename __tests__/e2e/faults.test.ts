@@ -179,7 +179,7 @@ describe.skipIf(!e2eEnabled)('faults: stop signals only this cluster of this use
     // another user's own Ray on a worker machine (default temp dir /tmp/ray)
     const other = hostExec(
       'nkh2',
-      'cd /tmp && ray start --head --port=6500 --dashboard-port=8500 --ray-client-server-port=10500 --num-cpus=1 --disable-usage-stats --include-dashboard=false >/tmp/other.log 2>&1; echo rc=$?',
+      'cd /tmp && ray start --head --port=6500 --dashboard-port=8500 --ray-client-server-port=20500 --num-cpus=1 --disable-usage-stats --include-dashboard=false >/tmp/other.log 2>&1; echo rc=$?',
       { user: 'nokubepw', timeoutMs: 180_000 },
     );
     expect(other.stdout, hostExec('nkh2', 'cat /tmp/other.log; ls -la /tmp/ray').stdout).toContain('rc=0');
