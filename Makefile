@@ -7,8 +7,30 @@ DEMO_FLAGS := --config $(DEMO_CONFIG) --user nokube --identity $(HOSTS)/client/i
 
 .PHONY: demo demo-status demo-stop demo-clean test deps node-deps lint check-dist ci bench
 
+# The test hosts are network namespaces with their own sshd: these goals need root. Run as root (a
+# fresh Debian machine, no sudo installed) they run as they are; otherwise make runs itself again
+# through sudo (a laptop), keeping PATH so root finds the same node and npm.
+NEEDS_ROOT := demo demo-status demo-stop demo-clean test ci bench
+GOALS := $(or $(MAKECMDGOALS),demo)
+ifneq ($(shell id -u),0)
+ifneq ($(filter $(NEEDS_ROOT),$(GOALS)),)
+ifneq ($(shell command -v sudo 2>/dev/null),)
+AGAIN_WITH_SUDO := 1
+endif
+endif
+endif
+
+ifdef AGAIN_WITH_SUDO
+$(firstword $(GOALS)):
+	@echo "make $(GOALS): the test hosts need root; running it again with sudo" >&2
+	@sudo -E env "PATH=$$PATH" $(MAKE) --no-print-directory $(GOALS)
+$(wordlist 2,$(words $(GOALS)),$(GOALS)): $(firstword $(GOALS))
+	@:
+else
+
 ## demo: three local test hosts (root), the example cluster deployed on them with the real CLI, its status.
 demo:
+	@[ "$$(id -u)" = 0 ] || { echo "make demo needs root (the test hosts are network namespaces): run it as root, or install sudo" >&2; exit 2; }
 	@bash scripts/setup-test-env.sh
 	@bash scripts/testhosts.sh up 3
 	$(CLI) ray start $(DEMO_FLAGS)
@@ -33,7 +55,7 @@ node-deps:
 	@[ -d node_modules/.bin ] && [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund
 
 deps: node-deps
-	@bash scripts/setup-test-env.sh
+	@if [ "$$(id -u)" = 0 ]; then bash scripts/setup-test-env.sh; else echo "not root and no sudo: the end-to-end tests' packages are not installed (those tests skip)" >&2; fi
 
 ## test: every test: unit (vitest), remote_lib (pytest), end to end on real sshd + Ray test hosts (root).
 test: deps
@@ -54,3 +76,5 @@ ci: lint check-dist test
 
 bench: deps
 	npm run bench
+
+endif

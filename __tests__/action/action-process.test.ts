@@ -183,7 +183,8 @@ describe('plan on a pull request', () => {
         (r) => r.path === '/repos/acme/cluster/contents/ray-config.yaml' && r.query.get('ref') === BASE_SHA,
       ),
     ).toBe(true);
-    expect(github.requests.every((r) => r.headers.authorization === `Bearer ${TOKEN}`)).toBe(true);
+    // Octokit's scheme is `token` (GitHub takes it and `Bearer` alike)
+    expect(github.requests.every((r) => r.headers.authorization === `token ${TOKEN}`)).toBe(true);
 
     // The comment is now the 5th: page 3 at 2 per page. A new push changes the plan.
     writeFileSync(join(workspace, 'ray-config.yaml'), config(8, true));
@@ -201,7 +202,7 @@ describe('plan on a pull request', () => {
     expect(patches[0].path).toBe(`/repos/acme/cluster/issues/comments/${github.comments.get(7)![4].id}`);
     expect(github.comments.get(7)!.filter((c) => c.body.startsWith(MARKER))).toHaveLength(1);
     expect(github.comments.get(7)![4].body).toMatch(/2 → 8/);
-  });
+  }, 20_000); // two runs of the Action, each its own node process
 
   it('plans every node as new when the base branch has no config (404)', async () => {
     writeFileSync(join(workspace, 'ray-config.yaml'), config(2));

@@ -1,6 +1,6 @@
-// A local stand-in for the five GitHub REST endpoints the Action calls (GitHub itself cannot be
-// reached from tests): pull request files, contents, issue comments (list, create, update). Lists
-// are paginated with Link headers; every request is recorded; failures can be injected.
+// A local stand-in for the six GitHub REST endpoints the Action calls (GitHub itself cannot be
+// reached from tests): the token's user, pull request files, contents, issue comments (list, create,
+// update). Lists are paginated with Link headers; every request is recorded; failures can be injected.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -31,6 +31,13 @@ export class FakeGitHub {
   refuseCommentWrites?: number;
   /** Answer this many requests with 502 first. */
   failFirst = 0;
+  /**
+   * The token's own login (a personal token): GET /user answers it and new comments are its. Unset,
+   * the token is the workflow's GITHUB_TOKEN: /user is refused and comments are the Actions bot's.
+   */
+  tokenLogin?: string;
+  /** Replaces every Link header's origin (a server pointing its pages elsewhere). */
+  linkOrigin?: string;
   private nextId = 1000;
   private server?: Server;
   url = '';
@@ -78,7 +85,14 @@ export class FakeGitHub {
       this.failFirst -= 1;
       return send(502, { message: 'Bad Gateway' });
     }
-    if (req.headers.authorization !== 'Bearer test-token-123') return send(401, { message: 'Bad credentials' });
+    // GitHub takes both schemes; Octokit sends `token`
+    if (!/^(bearer|token) test-token-123$/i.test(req.headers.authorization ?? ''))
+      return send(401, { message: 'Bad credentials' });
+
+    if (record.method === 'GET' && url.pathname === '/user') {
+      if (!this.tokenLogin) return send(403, { message: 'Resource not accessible by integration' });
+      return send(200, { login: this.tokenLogin, type: 'User' });
+    }
 
     let m: RegExpMatchArray | null;
     if (record.method === 'GET' && (m = url.pathname.match(/^\/repos\/[^/]+\/[^/]+\/pulls\/(\d+)\/files$/))) {
@@ -102,10 +116,11 @@ export class FakeGitHub {
       if (record.method === 'POST') {
         if (this.refuseCommentWrites)
           return send(this.refuseCommentWrites, { message: 'Resource not accessible by integration' });
-        const c = this.addComment(issue, (record.body as { body: string }).body, {
-          login: 'github-actions[bot]',
-          type: 'Bot',
-        });
+        const c = this.addComment(
+          issue,
+          (record.body as { body: string }).body,
+          this.tokenLogin ? { login: this.tokenLogin, type: 'User' } : { login: 'github-actions[bot]', type: 'Bot' },
+        );
         return send(201, c);
       }
     }
@@ -131,6 +146,7 @@ export class FakeGitHub {
     const link = (p: number, rel: string) => {
       const u = new URL(url);
       u.searchParams.set('page', String(p));
+      if (this.linkOrigin) return `<${this.linkOrigin}${u.pathname}${u.search}>; rel="${rel}"`;
       return `<${u.toString()}>; rel="${rel}"`;
     };
     const links = [];

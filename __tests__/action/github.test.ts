@@ -1,21 +1,15 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { GitHubClient, GitHubError, nextLink } from '../../src/action/github';
+import { ACTIONS_BOT, GitHubClient, GitHubError } from '../../src/action/github';
 import { findStickyComment, upsertStickyComment } from '../../src/action/comment';
 import { FakeGitHub } from './fake-github';
 
 const repo = { owner: 'acme', repo: 'cluster' };
 let github: FakeGitHub;
 let client: GitHubClient;
-const waits: number[] = [];
 
 beforeEach(async () => {
   github = await new FakeGitHub().start();
-  waits.length = 0;
-  client = new GitHubClient({
-    token: 'test-token-123',
-    apiUrl: `${github.url}/`,
-    sleep: async (ms) => void waits.push(ms),
-  });
+  client = new GitHubClient({ token: 'test-token-123', apiUrl: `${github.url}/`, retryUnitMs: 1 });
 });
 afterEach(() => github.stop());
 
@@ -30,22 +24,38 @@ describe('GitHubClient', () => {
     expect(gets[0].headers['x-github-api-version']).toBe('2022-11-28');
   });
 
+  it('follows no Link off the API origin, so the token never goes there', async () => {
+    const elsewhere = await new FakeGitHub().start();
+    try {
+      for (let i = 0; i < 5; i += 1) github.addComment(3, `c${i}`);
+      github.linkOrigin = elsewhere.url;
+      const err = await client.listIssueComments(repo, 3).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(GitHubError);
+      expect((err as Error).message).toContain(`refusing a link off the API's origin ${github.url}`);
+      expect(elsewhere.requests).toHaveLength(0);
+    } finally {
+      await elsewhere.stop();
+    }
+  });
+
   it('decodes file contents and answers undefined for a missing file', async () => {
     github.contents.set('deploy/ray config.yaml@abc', 'nodes: []\n# ünïcode\n');
     expect(await client.getFileContent(repo, 'deploy/ray config.yaml', 'abc')).toBe('nodes: []\n# ünïcode\n');
-    expect(github.requests[0].path).toBe('/repos/acme/cluster/contents/deploy/ray%20config.yaml');
+    expect(decodeURIComponent(github.requests[0].path)).toBe('/repos/acme/cluster/contents/deploy/ray config.yaml');
+    expect(github.requests[0].query.get('ref')).toBe('abc');
     expect(await client.getFileContent(repo, 'missing.yaml', 'abc')).toBeUndefined();
   });
 
-  it('retries server errors with backoff, a bounded number of times', async () => {
+  it('retries server errors a bounded number of times', async () => {
     github.failFirst = 2;
     github.prFiles.set(1, [{ filename: 'a', status: 'added' }]);
     expect(await client.listPullRequestFiles(repo, 1)).toEqual([{ filename: 'a', status: 'added' }]);
-    expect(waits).toEqual([1000, 2000]);
+    expect(github.requests).toHaveLength(3);
 
+    github.requests.length = 0;
     github.failFirst = 10;
     await expect(client.listPullRequestFiles(repo, 1)).rejects.toMatchObject({ status: 502 });
-    expect(waits).toHaveLength(5);
+    expect(github.requests).toHaveLength(4);
   });
 
   it('does not retry a refusal', async () => {
@@ -54,15 +64,14 @@ describe('GitHubClient', () => {
     expect(err).toBeInstanceOf(GitHubError);
     expect((err as GitHubError).status).toBe(403);
     expect((err as GitHubError).message).toContain('Resource not accessible by integration');
-    expect(waits).toEqual([]);
+    expect(github.writes()).toHaveLength(1);
   });
 
-  it('reads the next link among others', () => {
-    expect(
-      nextLink('<https://a/x?page=1>; rel="prev", <https://a/x?page=3>; rel="next", <https://a/x?page=9>; rel="last"'),
-    ).toBe('https://a/x?page=3');
-    expect(nextLink('<https://a/x?page=1>; rel="first"')).toBeUndefined();
-    expect(nextLink(null)).toBeUndefined();
+  it("writes comments as the token's user, or as the Actions bot when /user is refused", async () => {
+    expect(await client.commentAuthor()).toBe(ACTIONS_BOT);
+    github.tokenLogin = 'deploy-user';
+    const personal = new GitHubClient({ token: 'test-token-123', apiUrl: github.url, retryUnitMs: 1 });
+    expect(await personal.commentAuthor()).toBe('deploy-user');
   });
 });
 
@@ -89,7 +98,7 @@ describe('sticky comment', () => {
     });
     for (let i = 0; i < 3; i += 1) github.addComment(9, `chatter ${i}`);
     const ours = github.addComment(9, `${marker}\nold`, { login: 'github-actions[bot]', type: 'Bot' });
-    expect((await findStickyComment(client, repo, 9, marker))?.id).toBe(ours.id);
+    expect((await findStickyComment(client, repo, 9, marker, ACTIONS_BOT))?.id).toBe(ours.id);
     expect(await findStickyComment(client, repo, 9, marker, 'someone-else')).toBeUndefined();
     await upsertStickyComment(client, repo, 9, marker, `${marker}\nnew`);
     expect(github.requests.filter((r) => r.method === 'POST')).toHaveLength(0);
@@ -98,10 +107,31 @@ describe('sticky comment', () => {
     ]);
   });
 
-  it('prefers the bot copy over a person who pasted the marker line', async () => {
-    github.addComment(9, `${marker}\ncopied`);
-    const bot = github.addComment(9, `${marker}\nours`, { login: 'github-actions[bot]', type: 'Bot' });
-    expect((await findStickyComment(client, repo, 9, marker))?.id).toBe(bot.id);
+  it('never edits a comment a person wrote, even one that starts with the marker line', async () => {
+    const pasted = github.addComment(9, `${marker}\ncopied by a person`);
+    const result = await upsertStickyComment(client, repo, 9, marker, `${marker}\nours`);
+    expect(result.action).toBe('created');
+    expect(result.commentId).not.toBe(pasted.id);
+    expect(github.requests.filter((r) => r.method === 'PATCH')).toHaveLength(0);
+    expect(github.comments.get(9)!.find((c) => c.id === pasted.id)!.body).toBe(`${marker}\ncopied by a person`);
+  });
+
+  it("with a personal token: edits only that user's own copy, not the Actions bot's", async () => {
+    github.tokenLogin = 'deploy-user';
+    const bot = github.addComment(9, `${marker}\nbot's`, { login: 'github-actions[bot]', type: 'Bot' });
+    const mine = github.addComment(9, `${marker}\nmine`, { login: 'deploy-user', type: 'User' });
+    const result = await upsertStickyComment(client, repo, 9, marker, `${marker}\nnew`);
+    expect(result).toEqual({ action: 'updated', commentId: mine.id });
+    expect(github.comments.get(9)!.find((c) => c.id === bot.id)!.body).toBe(`${marker}\nbot's`);
+  });
+
+  it('writes nothing when it cannot tell who it is (GitHub failing on /user)', async () => {
+    github.addComment(9, `${marker}\nsomeone's`);
+    github.failFirst = 100;
+    await expect(upsertStickyComment(client, repo, 9, marker, `${marker}\nnew`)).rejects.toMatchObject({
+      status: 502,
+    });
+    expect(github.writes()).toHaveLength(0);
   });
 
   it('refuses a body without its marker', async () => {

@@ -249,6 +249,31 @@ describe('RunOptions', () => {
     expect(log()).toContain('::add-mask::hunter2-hunter2');
     expect(log()).toContain('ray-head: started with *** (1.50s)');
     expect(log()).toContain('::debug::remote stderr');
+    // The deploy lock names the workflow run (the engine no longer reads GITHUB_RUN_ID itself).
+    expect(options.deployer).toBe('run 99');
+  });
+
+  it('shows each phase of the run as its own collapsible group of the log', async () => {
+    inputs({ command: 'start' });
+    engine.run.mockImplementation(async (options) => {
+      for (const phase of ['connect', 'preflight', 'head', 'workers', 'wait']) {
+        const end = options.reporter.phase!(phase);
+        options.reporter.node('ray-head', `in ${phase}`);
+        end();
+      }
+      return result({ command: 'start' });
+    });
+    await run();
+    const lines = log()
+      .split('\n')
+      .filter((l) => /^::(group|endgroup)::|^ray-head: in /.test(l));
+    expect(lines).toEqual(
+      ['connect', 'preflight', 'head', 'workers', 'wait'].flatMap((p) => [
+        `::group::nokube ray start: ${p}`,
+        `ray-head: in ${p}`,
+        '::endgroup::',
+      ]),
+    );
   });
 
   it('annotates diagnostics on the file relative to the workspace', async () => {

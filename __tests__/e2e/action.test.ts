@@ -228,6 +228,11 @@ describe.skipIf(!e2eEnabled)('the Action (node index.js) on real test hosts', ()
     expect(r.outputs['alive-nodes']).toBe('3');
     expect(r.outputs['expected-nodes']).toBe('3');
     expect(r.outputs.changes).toBe('3'); // Ray was stopped everywhere: every node starts
+    // each phase of the run is its own collapsible group of the workflow log
+    const groups = r.stdout.split('\n').filter((l) => l.startsWith('::group::'));
+    expect(groups).toEqual(
+      ['connect', 'preflight', 'head', 'workers', 'wait'].map((p) => `::group::nokube ray start: ${p}`),
+    );
     const plan = JSON.parse(r.outputs.plan) as { node: string; action: string }[];
     expect(plan.map((p) => p.action)).toEqual(['start', 'start', 'start']);
     const nodes = nodesOf(r);

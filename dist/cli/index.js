@@ -43374,227 +43374,6 @@ async function mapLimit(items, limit, fn) {
 
 
 
-;// CONCATENATED MODULE: ./src/engine/health.ts
-
-/** Ray's name for each configured resource; memory sizes may be rounded by Ray, counts may not. */
-const RESOURCE_KEYS = [
-    { key: 'numCpus', ray: 'CPU', sized: false },
-    { key: 'numGpus', ray: 'GPU', sized: false },
-    { key: 'memory', ray: 'memory', sized: true },
-    { key: 'objectStoreMemory', ray: 'object_store_memory', sized: true },
-];
-/** Configured resources that the head's view shows with another value. */
-function resourceMismatches(node, seen) {
-    const out = [];
-    const check = (name, want, sized) => {
-        const got = seen[name] ?? 0;
-        const same = sized ? Math.abs(got - want) <= Math.max(1, want * 0.01) : got === want;
-        if (!same)
-            out.push(`${name} ${got} (configured ${want})`);
-    };
-    for (const { key, ray, sized } of RESOURCE_KEYS) {
-        const want = node.ray[key];
-        if (typeof want === 'number' && !(want === 0 && seen[ray] === undefined))
-            check(ray, want, sized);
-    }
-    for (const [name, want] of Object.entries(node.ray.resources ?? {}))
-        check(name, want, false);
-    return out;
-}
-/** The head's view of one configured node: the alive entry when there is one. */
-function findInView(view, name) {
-    const entries = (view ?? []).filter((v) => v.name === name);
-    return entries.find((v) => v.alive) ?? entries[0];
-}
-function assessCluster(cluster, wanted, observed) {
-    const headObs = observed.get(cluster.head.name);
-    const view = headObs?.status?.running ? headObs.status.cluster : undefined;
-    const problems = [];
-    let alive = 0;
-    const nodes = cluster.nodes.map((node) => {
-        const obs = observed.get(node.name);
-        const report = { name: node.name, role: node.role, host: node.host, state: 'unknown' };
-        if (!obs || !obs.reachable) {
-            report.state = 'unreachable';
-            report.reachable = false;
-            report.error = obs?.error ?? 'not checked';
-            problems.push(`${node.name} (${node.host}) is unreachable: ${report.error}`);
-            return report;
-        }
-        const st = obs.status;
-        report.reachable = true;
-        report.rayRunning = !!st?.running;
-        report.rayVersion = st?.ray_version;
-        report.pythonVersion = st?.python_version;
-        report.nodeId = st?.node_id;
-        if (obs.error)
-            report.error = obs.error;
-        if (!st?.running) {
-            report.state = 'stopped';
-            problems.push(`${node.name} (${node.host}) is not running Ray`);
-            return report;
-        }
-        if (st.raylet === false) {
-            report.state = 'missing';
-            report.error = 'its raylet is not running';
-            problems.push(`${node.name} (${node.host}) runs some Ray processes but not its raylet`);
-            return report;
-        }
-        const seen = findInView(view, node.name);
-        if (seen) {
-            report.nodeId = seen.node_id;
-            report.resources = seen.resources;
-        }
-        if (!seen?.alive) {
-            report.state = 'missing';
-            const why = view ? "is not alive in the head's view" : 'cannot be checked: the head is not running';
-            problems.push(`${node.name} (${node.host}) runs Ray but ${why}`);
-            return report;
-        }
-        alive += 1;
-        const drift = specDrift(st.applied, wanted.get(node.name)).map((d) => `${d.field} ${d.from} → ${d.to}`);
-        const mismatched = resourceMismatches(node, seen.resources);
-        if (drift.length || mismatched.length) {
-            report.state = 'drifted';
-            const what = [...drift, ...mismatched.map((m) => `resource ${m}`)].join('; ');
-            report.error = `not as configured: ${what}`;
-            problems.push(`${node.name} (${node.host}) is ${report.error}`);
-            return report;
-        }
-        report.state = 'running';
-        return report;
-    });
-    const head = nodes.find((n) => n.role === 'head');
-    let status;
-    if (head.state === 'unreachable' || head.state === 'stopped' || head.state === 'missing') {
-        const nothingRuns = nodes.every((n) => n.reachable && !n.rayRunning);
-        status = nothingRuns ? 'stopped' : 'down';
-    }
-    else {
-        status = nodes.every((n) => n.state === 'running') ? 'healthy' : 'degraded';
-    }
-    return { status, nodes, alive, expected: cluster.nodes.length, problems };
-}
-
-;// CONCATENATED MODULE: ./src/engine/preflight.ts
-const INSTALL_RAY = 'install Ray on the node: pip install "ray[default]" (or set ray_spec.python to the interpreter that has it)';
-function preflightProblems(cluster, probes) {
-    const problems = [];
-    const headProbe = probes.get(cluster.head.name);
-    const wantRay = cluster.rayVersion ?? headProbe?.ray?.version;
-    const wantPython = minor(headProbe?.python?.version);
-    for (const node of cluster.nodes) {
-        const p = probes.get(node.name);
-        if (!p)
-            continue; // unreachable: reported by the connect step
-        const at = { node: node.name, host: node.sshUrl };
-        if (!p.ok) {
-            problems.push({ ...at, message: p.error ?? 'probe failed', hint: p.hint });
-            continue;
-        }
-        if (!p.storage.writable) {
-            problems.push({
-                ...at,
-                message: `storage path ${p.storage.path} is not writable by ${p.user}${p.storage.error ? `: ${p.storage.error}` : ''}`,
-                hint: `sudo mkdir -p ${p.storage.path} && sudo chown -R ${p.user}:${p.user} ${p.storage.path}, or set storage.path to a directory ${p.user} owns`,
-            });
-        }
-        if (!p.ray) {
-            problems.push({
-                ...at,
-                message: `Ray is not installed for ${p.python?.path ?? 'python3'}${p.ray_error ? ` (${p.ray_error})` : ''}`,
-                hint: INSTALL_RAY,
-            });
-        }
-        else if (wantRay && p.ray.version !== wantRay) {
-            const source = cluster.rayVersion ? 'ray_spec.ray_version' : `the head (${cluster.head.name})`;
-            problems.push({
-                ...at,
-                message: `Ray ${p.ray.version} is installed, but ${source} has ${wantRay}: every node must run the same Ray version`,
-                hint: `pip install "ray[default]==${wantRay}" on ${node.name}`,
-            });
-        }
-        if (wantPython && node !== cluster.head && minor(p.python?.version) !== wantPython) {
-            problems.push({
-                ...at,
-                message: `Python ${p.python.version} here, Python ${headProbe?.python.version} on the head: Ray needs the same Python version on every node`,
-                hint: `use Python ${wantPython} on every node (ray_spec.python selects the interpreter)`,
-            });
-        }
-        for (const port of p.ports ?? []) {
-            if (port.in_use && !port.by_this_cluster) {
-                problems.push({
-                    ...at,
-                    message: `port ${port.port} (${port.name}) is already in use on ${node.host} by another process`,
-                    hint: `find it with: netstat -tlnp | grep :${port.port} (or ss -tlnp); stop it, or choose another ray_config.${port.name}`,
-                });
-            }
-        }
-    }
-    return problems;
-}
-function minor(version) {
-    return version?.split('.').slice(0, 2).join('.');
-}
-
-;// CONCATENATED MODULE: ./src/engine/result.ts
-
-function emptyResult(command, configPath, diagnostics = []) {
-    return {
-        command,
-        configPath,
-        ok: !diagnostics.some((d) => d.severity === 'error'),
-        status: 'unknown',
-        nodes: [],
-        aliveNodes: 0,
-        expectedNodes: 0,
-        changes: 0,
-        diagnostics,
-        errors: [],
-        warnings: diagnostics.filter((d) => d.severity === 'warning').map((d) => `${d.path}: ${d.message}`),
-        timings: [],
-    };
-}
-/** A result for a valid config: addresses and the unknown state of every node filled in. */
-function clusterResult(command, cluster, diagnostics) {
-    const result = emptyResult(command, cluster.file, diagnostics);
-    const { headAddress, clientAddress, dashboardUrl } = addresses(cluster);
-    Object.assign(result, {
-        headAddress,
-        clientAddress,
-        dashboardUrl,
-        clusterName: cluster.clusterName,
-        config: cluster,
-    });
-    result.expectedNodes = cluster.nodes.length;
-    result.nodes = cluster.nodes.map((n) => ({ name: n.name, role: n.role, host: n.host, state: 'unknown' }));
-    return result;
-}
-/** Times each phase of a run into result.timings. */
-class PhaseClock {
-    result;
-    started = Date.now();
-    constructor(result) {
-        this.result = result;
-    }
-    async phase(name, work) {
-        const t0 = Date.now();
-        try {
-            return await work();
-        }
-        finally {
-            this.result.timings.push({ phase: name, ms: Date.now() - t0 });
-        }
-    }
-    total() {
-        this.result.timings.push({ phase: 'total', ms: Date.now() - this.started });
-    }
-}
-function fail(result, error) {
-    result.ok = false;
-    result.errors.push(error);
-}
-
 ;// CONCATENATED MODULE: external "node:dns/promises"
 const promises_namespaceObject = require("node:dns/promises");
 ;// CONCATENATED MODULE: ./src/ssh/quote.ts
@@ -43789,22 +43568,10 @@ function nodeError(node, err) {
     return { node: node.name, host: node.sshUrl, message, ...(hint ? { hint } : {}) };
 }
 
-;// CONCATENATED MODULE: ./src/engine/start.ts
-// `start`: converge the cluster to the config. Connect all → preflight all → head → workers in
-// parallel → wait until the head's view lists every configured node alive as configured.
-// A node already running as configured is left alone.
+;// CONCATENATED MODULE: ./src/engine/inspect.ts
 
 
 
-
-
-
-
-
-/** Between two looks at the head's view (each look is itself one SSH round trip, ~0.1–0.2 s). */
-const POLL_MS = 100;
-/** How long the wait polls the head's dashboard before it also accepts the `ray.nodes()` fallback. */
-const FALLBACK_AFTER_MS = 20_000;
 /** Probes every reachable node (in parallel) and asks a running head for its view. */
 async function probeAll(session, handles, withPorts) {
     const { cluster } = session;
@@ -43860,6 +43627,7 @@ function wantedSpecs(session) {
     const headAddress = `${hostForUrl(headIp)}:${gcsPort(cluster.head)}`;
     return new Map(cluster.nodes.map((n) => [n.name, desiredSpec(cluster, n, session.handle(n).ip, headAddress)]));
 }
+/** Each configured node as the probes and the head's view found it, for the live plan. */
 function liveNodes(cluster, session, probed) {
     const live = new Map();
     for (const node of cluster.nodes) {
@@ -43880,270 +43648,10 @@ function liveNodes(cluster, session, probed) {
     }
     return live;
 }
-async function startCluster(session, result, clock) {
-    const { cluster, options } = session;
-    const { reporter } = options;
-    const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
-    const probed = await clock.phase('preflight', () => probeAll(session, handles, true));
-    const wanted = wantedSpecs(session);
-    const headProbe = probed.probes.get(cluster.head.name);
-    const members = recordedMembers(session, probed);
-    const plan = livePlan(cluster, wanted, liveNodes(cluster, session, probed), members);
-    result.plan = plan;
-    result.changes = countChanges(plan);
-    const problems = [
-        ...handles.filter((h) => h.error).map((h) => h.error),
-        ...preflightProblems(cluster, probed.probes),
-    ];
-    if (problems.length) {
-        for (const p of problems)
-            fail(result, p);
-        reporter.warn('preflight failed: nothing was started or stopped');
-        markNodes(result, plan, problems);
-        result.status = headProbe?.running ? 'degraded' : 'down';
-        return;
-    }
-    if (result.changes === 0) {
-        reporter.info('every node already runs as configured: nothing to do');
-    }
-    const owner = `${process.env.GITHUB_RUN_ID ? `run ${process.env.GITHUB_RUN_ID} ` : ''}${(0,external_node_os_namespaceObject.hostname)()} pid ${process.pid}`;
-    const head = session.handle(cluster.head);
-    const locked = result.changes > 0;
-    if (locked) {
-        const lock = await head.lib.lock({ owner, ttl_sec: options.timeoutSec * 2 + 60 });
-        if (!lock.acquired) {
-            fail(result, {
-                node: cluster.head.name,
-                host: cluster.head.sshUrl,
-                message: `another deploy of cluster "${cluster.clusterName}" holds the lock (${lock.holder?.owner ?? 'unknown'} since ${lock.holder?.since ?? '?'})`,
-                hint: 'wait for it to finish; use a `concurrency:` group in the workflow so deploys queue',
-            });
-            markNodes(result, plan, []);
-            return;
-        }
-    }
-    try {
-        await clock.phase('apply', () => applyPlan(session, plan, wanted, probed, result));
-        if (result.errors.length === 0 || result.errors.every((e) => e.node !== cluster.head.name)) {
-            // nothing changed: the head's view from the preflight probe already shows whether every node
-            // is alive as configured; only a cluster that is not settled yet is polled
-            const seen = result.changes === 0 ? probed.headView : undefined;
-            await clock.phase('wait', () => waitForNodes(session, wanted, probed, result, seen));
-        }
-    }
-    finally {
-        if (locked) {
-            // the members record goes with the unlock (one round trip), and only after a clean apply
-            const members = result.errors.length === 0 ? membersRecord(session) : undefined;
-            const answer = await head
-                .lib.unlock({ owner, ttl_sec: 0, ...(members ? { members } : {}) })
-                .catch(() => undefined);
-            if (members && !answer?.ok) {
-                result.warnings.push(`could not record the applied nodes on the head: ${answer?.error ?? 'unlock failed'}`);
-            }
-        }
-    }
-}
-async function applyPlan(session, plan, wanted, probed, result) {
-    const { cluster, options } = session;
-    const action = new Map(plan.map((p) => [p.node, p.action]));
-    const headProbe = probed.probes.get(cluster.head.name);
-    let token = headProbe?.auth_token ?? undefined;
-    const startNode = async (node) => {
-        const act = action.get(node.name);
-        if (act !== 'start' && act !== 'restart')
-            return true;
-        const h = session.handle(node);
-        const t0 = Date.now();
-        options.reporter.node(node.name, act === 'restart' ? 'restarting' : 'starting');
-        try {
-            const spec = wanted.get(node.name);
-            const answer = await h.lib.start({
-                role: node.role,
-                restart: act === 'restart' || !!probed.probes.get(node.name)?.running,
-                applied: spec,
-                args: spec.ray,
-                python: cluster.python ?? null,
-                head_address: spec.head_address ?? null,
-                auth_token: token ?? null,
-            });
-            if (!answer.ok) {
-                if (answer.log_tail) {
-                    const tail = answer.log_tail.trimEnd().split('\n').slice(-15).join('\n');
-                    options.reporter.node(node.name, `Ray's output:\n${tail}`);
-                }
-                throw Object.assign(new Error(answer.error ?? 'ray start failed'), { hint: answer.hint });
-            }
-            if (answer.auth_token) {
-                options.reporter.secret(answer.auth_token);
-                token = answer.auth_token;
-            }
-            options.reporter.node(node.name, `${act === 'restart' ? 'restarted' : 'started'}`, Date.now() - t0);
-            return true;
-        }
-        catch (err) {
-            const e = nodeError(node, err);
-            fail(result, e);
-            options.reporter.node(node.name, `failed: ${e.message.split('\n')[0]}`, Date.now() - t0);
-            return false;
-        }
-    };
-    if (token)
-        options.reporter.secret(token);
-    if (!(await startNode(cluster.head))) {
-        markNodes(result, plan, result.errors);
-        result.status = 'down';
-        return;
-    }
-    await mapLimit(cluster.workers, options.concurrency, startNode);
-    await stopRemoved(session, plan, probed, result);
-}
-/** Nodes the last applied config had and this one drops: stopped with the same credentials. */
-async function stopRemoved(session, plan, probed, result) {
-    const members = recordedMembers(session, probed);
-    const gone = plan.filter((p) => p.action === 'stop').map((p) => members.find((m) => m.name === p.node));
-    await mapLimit(gone, session.options.concurrency, async (member) => {
-        const node = memberNode(member, session.cluster);
-        await session.connect([node], { defaultUser: member.user ?? session.options.ssh.defaultUser });
-        const h = session.handle(node);
-        try {
-            if (h.error)
-                throw Object.assign(new Error(h.error.message), { hint: h.error.hint });
-            const answer = await h.lib.stop();
-            if (!answer.ok)
-                throw new Error(answer.error ?? 'stop failed');
-            session.options.reporter.node(node.name, 'stopped (removed from config)');
-        }
-        catch (err) {
-            result.warnings.push(`${node.name} was removed from the config but could not be stopped: ${nodeError(node, err).message}`);
-        }
-    });
-}
-function memberNode(m, cluster) {
-    const match = /^\[?(.*?)\]?(?::(\d+))?$/.exec(m.ssh_url);
-    return {
-        name: m.name,
-        role: m.role,
-        sshUrl: m.ssh_url,
-        host: match[1],
-        sshPort: match[2] ? Number(match[2]) : 22,
-        ray: {},
-        storage: { type: 'local', path: m.storage ?? undefined },
-        users: [],
-        index: -1,
-        pos: cluster.head.pos,
-    };
-}
-/** Polls the head's view until every configured node is alive as configured, or the timeout. */
-async function waitForNodes(session, wanted, probed, result, firstView) {
-    const { cluster, options } = session;
-    const head = session.handle(cluster.head);
-    const deadline = Date.now() + options.timeoutSec * 1000;
-    const failed = new Set(result.errors.map((e) => e.node));
-    const seenAlive = new Set();
-    const t0 = Date.now();
-    for (;;) {
-        const observed = new Map();
-        let view = firstView;
-        firstView = undefined;
-        if (!view) {
-            try {
-                // while Ray is starting, the dashboard answers within seconds: poll it alone, and only fall
-                // back to `ray.nodes()` (an `import ray`, seconds of CPU) when it stays silent
-                view = await headStatus(session, head, Date.now() - t0 > FALLBACK_AFTER_MS);
-            }
-            catch (err) {
-                view = undefined;
-                options.reporter.debug(`head status failed: ${err.message}`);
-            }
-        }
-        for (const node of cluster.nodes) {
-            if (node === cluster.head) {
-                observed.set(node.name, { reachable: true, status: view });
-                continue;
-            }
-            const probe = probed.probes.get(node.name);
-            const started = !failed.has(node.name);
-            observed.set(node.name, {
-                reachable: true,
-                status: {
-                    ok: true,
-                    running: started,
-                    applied: started ? wanted.get(node.name) : (probe?.applied ?? null),
-                    ray_version: probe?.ray?.version,
-                    python_version: probe?.python?.version,
-                },
-            });
-        }
-        const assessment = assessCluster(cluster, wanted, observed);
-        for (const n of assessment.nodes) {
-            if (n.state === 'running' && !seenAlive.has(n.name)) {
-                seenAlive.add(n.name);
-                options.reporter.node(n.name, "alive in the head's view", Date.now() - t0);
-            }
-            const probe = probed.probes.get(n.name);
-            n.rayVersion ??= probe?.ray?.version;
-            n.pythonVersion ??= probe?.python?.version;
-        }
-        const settled = assessment.nodes.every((n) => n.state === 'running' || failed.has(n.name));
-        if (settled || Date.now() > deadline) {
-            result.nodes = assessment.nodes.map((n) => (failed.has(n.name) ? { ...n, state: 'failed' } : n));
-            result.aliveNodes = assessment.alive;
-            result.status = assessment.status;
-            if (!settled) {
-                for (const n of assessment.nodes.filter((x) => x.state !== 'running' && !failed.has(x.name))) {
-                    fail(result, {
-                        node: n.name,
-                        host: n.host,
-                        message: `not alive as configured in the head's view after ${options.timeoutSec}s (${n.error ?? n.state})`,
-                        hint: `check that ${n.host} can reach ${result.headAddress} (firewall) and read Ray's logs in the node's storage (ray/session_latest/logs/raylet.err)`,
-                    });
-                }
-            }
-            return;
-        }
-        await new Promise((r) => setTimeout(r, POLL_MS));
-    }
-}
-/** What the head remembers (state/members.json) of this config, so a later run can stop dropped nodes. */
-function membersRecord(session) {
-    const { cluster } = session;
-    const members = cluster.nodes.map((n) => ({
-        name: n.name,
-        role: n.role,
-        ssh_url: n.sshUrl,
-        user: session.handle(n).conn?.user,
-        storage: n.storage.path ?? null,
-    }));
-    return { cluster: cluster.clusterName, nodes: members };
-}
 /** What the head remembers of the last applied config (ignored when another cluster wrote it). */
 function recordedMembers(session, probed) {
     const record = probed.probes.get(session.cluster.head.name)?.members;
     return record && record.cluster === session.cluster.clusterName ? record.nodes : [];
-}
-/**
- * Where each node stands when `start` ends early (preflight, lock or head failure): nothing after the
- * failure ran, so a node is as it was found, which its plan item says.
- */
-function markNodes(result, plan, errors) {
-    const byNode = new Map(errors.map((e) => [e.node, e.message]));
-    result.nodes = result.nodes.map((n) => {
-        const err = byNode.get(n.name);
-        const planned = plan.find((p) => p.node === n.name);
-        let state = 'not-started';
-        if (planned?.reason.startsWith('unreachable'))
-            state = 'unreachable';
-        else if (err)
-            state = 'failed';
-        else if (planned?.action === 'keep')
-            state = 'running';
-        else if (planned?.action === 'restart')
-            state = 'drifted';
-        else if (planned?.reason === 'not running')
-            state = 'stopped';
-        return { ...n, state, ...(err ? { error: err } : {}) };
-    });
 }
 
 ;// CONCATENATED MODULE: ./src/engine/plan-run.ts
@@ -44197,6 +43705,526 @@ async function planCluster(session, result, clock) {
         }
     }
     result.changes = countChanges(result.plan);
+}
+
+;// CONCATENATED MODULE: ./src/engine/result.ts
+
+function emptyResult(command, configPath, diagnostics = []) {
+    return {
+        command,
+        configPath,
+        ok: !diagnostics.some((d) => d.severity === 'error'),
+        status: 'unknown',
+        nodes: [],
+        aliveNodes: 0,
+        expectedNodes: 0,
+        changes: 0,
+        diagnostics,
+        errors: [],
+        warnings: diagnostics.filter((d) => d.severity === 'warning').map((d) => `${d.path}: ${d.message}`),
+        timings: [],
+    };
+}
+/** A result for a valid config: addresses and the unknown state of every node filled in. */
+function clusterResult(command, cluster, diagnostics) {
+    const result = emptyResult(command, cluster.file, diagnostics);
+    const { headAddress, clientAddress, dashboardUrl } = addresses(cluster);
+    Object.assign(result, {
+        headAddress,
+        clientAddress,
+        dashboardUrl,
+        clusterName: cluster.clusterName,
+        config: cluster,
+    });
+    result.expectedNodes = cluster.nodes.length;
+    result.nodes = cluster.nodes.map((n) => ({ name: n.name, role: n.role, host: n.host, state: 'unknown' }));
+    return result;
+}
+/** Times each phase of a run into result.timings, and tells the reporter where each begins and ends. */
+class PhaseClock {
+    result;
+    reporter;
+    started = Date.now();
+    constructor(result, reporter) {
+        this.result = result;
+        this.reporter = reporter;
+    }
+    async phase(name, work) {
+        const t0 = Date.now();
+        const end = this.reporter?.phase?.(name);
+        try {
+            return await work();
+        }
+        finally {
+            end?.();
+            this.result.timings.push({ phase: name, ms: Date.now() - t0 });
+        }
+    }
+    total() {
+        this.result.timings.push({ phase: 'total', ms: Date.now() - this.started });
+    }
+}
+function fail(result, error) {
+    result.ok = false;
+    result.errors.push(error);
+}
+
+;// CONCATENATED MODULE: ./src/engine/health.ts
+
+/** Ray's name for each configured resource; memory sizes may be rounded by Ray, counts may not. */
+const RESOURCE_KEYS = [
+    { key: 'numCpus', ray: 'CPU', sized: false },
+    { key: 'numGpus', ray: 'GPU', sized: false },
+    { key: 'memory', ray: 'memory', sized: true },
+    { key: 'objectStoreMemory', ray: 'object_store_memory', sized: true },
+];
+/** Configured resources that the head's view shows with another value. */
+function resourceMismatches(node, seen) {
+    const out = [];
+    const check = (name, want, sized) => {
+        const got = seen[name] ?? 0;
+        const same = sized ? Math.abs(got - want) <= Math.max(1, want * 0.01) : got === want;
+        if (!same)
+            out.push(`${name} ${got} (configured ${want})`);
+    };
+    for (const { key, ray, sized } of RESOURCE_KEYS) {
+        const want = node.ray[key];
+        if (typeof want === 'number' && !(want === 0 && seen[ray] === undefined))
+            check(ray, want, sized);
+    }
+    for (const [name, want] of Object.entries(node.ray.resources ?? {}))
+        check(name, want, false);
+    return out;
+}
+/** The head's view of one configured node: the alive entry when there is one. */
+function findInView(view, name) {
+    const entries = (view ?? []).filter((v) => v.name === name);
+    return entries.find((v) => v.alive) ?? entries[0];
+}
+function assessCluster(cluster, wanted, observed) {
+    const view = viewOf(observed.get(cluster.head.name)?.status);
+    const problems = [];
+    const nodes = cluster.nodes.map((node) => assessNode(node, observed.get(node.name), view, wanted, problems));
+    return summarize(cluster, nodes, problems);
+}
+/**
+ * While `start` waits for its nodes: the head is judged by its own answer, a worker `start` started
+ * or kept runs what it was given, so the head's view alone says whether it is there; a worker whose
+ * start failed is `failed`.
+ */
+function assessStarted(cluster, wanted, headStatus, failed) {
+    const view = viewOf(headStatus);
+    const problems = [];
+    const nodes = cluster.nodes.map((node) => {
+        if (node === cluster.head)
+            return assessNode(node, { reachable: true, status: headStatus }, view, wanted, problems);
+        const report = { name: node.name, role: node.role, host: node.host, state: 'failed', reachable: true };
+        if (failed.has(node.name)) {
+            report.rayRunning = false;
+            return report;
+        }
+        report.rayRunning = true;
+        judgeInView(node, report, view, wanted.get(node.name), wanted, problems);
+        return report;
+    });
+    return summarize(cluster, nodes, problems);
+}
+function viewOf(headStatus) {
+    return headStatus?.running ? headStatus.cluster : undefined;
+}
+/** One node from its own answer and the head's view. */
+function assessNode(node, obs, view, wanted, problems) {
+    const report = { name: node.name, role: node.role, host: node.host, state: 'unknown' };
+    if (!obs || !obs.reachable) {
+        report.state = 'unreachable';
+        report.reachable = false;
+        report.error = obs?.error ?? 'not checked';
+        problems.push(`${node.name} (${node.host}) is unreachable: ${report.error}`);
+        return report;
+    }
+    const st = obs.status;
+    report.reachable = true;
+    report.rayRunning = !!st?.running;
+    report.rayVersion = st?.ray_version;
+    report.pythonVersion = st?.python_version;
+    report.nodeId = st?.node_id;
+    if (obs.error)
+        report.error = obs.error;
+    if (!st?.running) {
+        report.state = 'stopped';
+        problems.push(`${node.name} (${node.host}) is not running Ray`);
+        return report;
+    }
+    if (st.raylet === false) {
+        report.state = 'missing';
+        report.error = 'its raylet is not running';
+        problems.push(`${node.name} (${node.host}) runs some Ray processes but not its raylet`);
+        return report;
+    }
+    judgeInView(node, report, view, st.applied, wanted, problems);
+    return report;
+}
+/** A node that runs Ray: alive in the head's view, running what it should, with the configured resources. */
+function judgeInView(node, report, view, applied, wanted, problems) {
+    const seen = findInView(view, node.name);
+    if (seen) {
+        report.nodeId = seen.node_id;
+        report.resources = seen.resources;
+    }
+    if (!seen?.alive) {
+        report.state = 'missing';
+        const why = view ? "is not alive in the head's view" : 'cannot be checked: the head is not running';
+        problems.push(`${node.name} (${node.host}) runs Ray but ${why}`);
+        return;
+    }
+    const drift = specDrift(applied, wanted.get(node.name)).map((d) => `${d.field} ${d.from} → ${d.to}`);
+    const mismatched = resourceMismatches(node, seen.resources);
+    if (drift.length || mismatched.length) {
+        report.state = 'drifted';
+        const what = [...drift, ...mismatched.map((m) => `resource ${m}`)].join('; ');
+        report.error = `not as configured: ${what}`;
+        problems.push(`${node.name} (${node.host}) is ${report.error}`);
+        return;
+    }
+    report.state = 'running';
+}
+/** The cluster's status from its nodes': a head that is not up means the cluster is down (or stopped). */
+function summarize(cluster, nodes, problems) {
+    const head = nodes.find((n) => n.role === 'head');
+    let status;
+    if (head.state === 'unreachable' || head.state === 'stopped' || head.state === 'missing') {
+        const nothingRuns = nodes.every((n) => n.reachable && !n.rayRunning);
+        status = nothingRuns ? 'stopped' : 'down';
+    }
+    else {
+        status = nodes.every((n) => n.state === 'running') ? 'healthy' : 'degraded';
+    }
+    const alive = nodes.filter((n) => n.state === 'running' || n.state === 'drifted').length;
+    return { status, nodes, alive, expected: cluster.nodes.length, problems };
+}
+
+;// CONCATENATED MODULE: ./src/engine/preflight.ts
+const INSTALL_RAY = 'install Ray on the node: pip install "ray[default]" (or set ray_spec.python to the interpreter that has it)';
+function preflightProblems(cluster, probes) {
+    const problems = [];
+    const headProbe = probes.get(cluster.head.name);
+    const wantRay = cluster.rayVersion ?? headProbe?.ray?.version;
+    const wantPython = minor(headProbe?.python?.version);
+    for (const node of cluster.nodes) {
+        const p = probes.get(node.name);
+        if (!p)
+            continue; // unreachable: reported by the connect step
+        const at = { node: node.name, host: node.sshUrl };
+        if (!p.ok) {
+            problems.push({ ...at, message: p.error ?? 'probe failed', hint: p.hint });
+            continue;
+        }
+        if (!p.storage.writable) {
+            problems.push({
+                ...at,
+                message: `storage path ${p.storage.path} is not writable by ${p.user}${p.storage.error ? `: ${p.storage.error}` : ''}`,
+                hint: `sudo mkdir -p ${p.storage.path} && sudo chown -R ${p.user}:${p.user} ${p.storage.path}, or set storage.path to a directory ${p.user} owns`,
+            });
+        }
+        if (!p.ray) {
+            problems.push({
+                ...at,
+                message: `Ray is not installed for ${p.python?.path ?? 'python3'}${p.ray_error ? ` (${p.ray_error})` : ''}`,
+                hint: INSTALL_RAY,
+            });
+        }
+        else if (wantRay && p.ray.version !== wantRay) {
+            const source = cluster.rayVersion ? 'ray_spec.ray_version' : `the head (${cluster.head.name})`;
+            problems.push({
+                ...at,
+                message: `Ray ${p.ray.version} is installed, but ${source} has ${wantRay}: every node must run the same Ray version`,
+                hint: `pip install "ray[default]==${wantRay}" on ${node.name}`,
+            });
+        }
+        if (wantPython && node !== cluster.head && minor(p.python?.version) !== wantPython) {
+            problems.push({
+                ...at,
+                message: `Python ${p.python.version} here, Python ${headProbe?.python.version} on the head: Ray needs the same Python version on every node`,
+                hint: `use Python ${wantPython} on every node (ray_spec.python selects the interpreter)`,
+            });
+        }
+        for (const port of p.ports ?? []) {
+            if (port.in_use && !port.by_this_cluster) {
+                problems.push({
+                    ...at,
+                    message: `port ${port.port} (${port.name}) is already in use on ${node.host} by another process`,
+                    hint: `find it with: netstat -tlnp | grep :${port.port} (or ss -tlnp); stop it, or choose another ray_config.${port.name}`,
+                });
+            }
+        }
+    }
+    return problems;
+}
+function minor(version) {
+    return version?.split('.').slice(0, 2).join('.');
+}
+
+;// CONCATENATED MODULE: ./src/engine/start.ts
+// `start`: converge the cluster to the config. Connect all → preflight all → head → workers in
+// parallel → wait until the head's view lists every configured node alive as configured.
+// A node already running as configured is left alone.
+
+
+
+
+
+
+
+
+
+/** Between two looks at the head's view (each look is itself one SSH round trip, ~0.1–0.2 s). */
+const POLL_MS = 100;
+/** How long the wait polls the head's dashboard before it also accepts the `ray.nodes()` fallback. */
+const FALLBACK_AFTER_MS = 20_000;
+async function startCluster(session, result, clock) {
+    const { cluster, options } = session;
+    const { reporter } = options;
+    const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
+    const probed = await clock.phase('preflight', () => probeAll(session, handles, true));
+    const wanted = wantedSpecs(session);
+    const headProbe = probed.probes.get(cluster.head.name);
+    const members = recordedMembers(session, probed);
+    const plan = livePlan(cluster, wanted, liveNodes(cluster, session, probed), members);
+    result.plan = plan;
+    result.changes = countChanges(plan);
+    const problems = [
+        ...handles.filter((h) => h.error).map((h) => h.error),
+        ...preflightProblems(cluster, probed.probes),
+    ];
+    if (problems.length) {
+        for (const p of problems)
+            fail(result, p);
+        reporter.warn('preflight failed: nothing was started or stopped');
+        markNodes(result, plan, problems);
+        result.status = headProbe?.running ? 'degraded' : 'down';
+        return;
+    }
+    if (result.changes === 0) {
+        reporter.info('every node already runs as configured: nothing to do');
+    }
+    const owner = `${options.deployer ? `${options.deployer} ` : ''}${(0,external_node_os_namespaceObject.hostname)()} pid ${process.pid}`;
+    const head = session.handle(cluster.head);
+    const locked = result.changes > 0;
+    if (locked) {
+        const lock = await head.lib.lock({ owner, ttl_sec: options.timeoutSec * 2 + 60 });
+        if (!lock.acquired) {
+            fail(result, {
+                node: cluster.head.name,
+                host: cluster.head.sshUrl,
+                message: `another deploy of cluster "${cluster.clusterName}" holds the lock (${lock.holder?.owner ?? 'unknown'} since ${lock.holder?.since ?? '?'})`,
+                hint: 'wait for it to finish; use a `concurrency:` group in the workflow so deploys queue',
+            });
+            markNodes(result, plan, []);
+            return;
+        }
+    }
+    try {
+        await applyPlan(session, plan, wanted, probed, result, clock);
+        if (result.errors.length === 0 || result.errors.every((e) => e.node !== cluster.head.name)) {
+            // nothing changed: the head's view from the preflight probe already shows whether every node
+            // is alive as configured; only a cluster that is not settled yet is polled
+            const seen = result.changes === 0 ? probed.headView : undefined;
+            await clock.phase('wait', () => waitForNodes(session, wanted, probed, result, seen));
+        }
+    }
+    finally {
+        if (locked) {
+            // the members record goes with the unlock (one round trip), and only after a clean apply
+            const members = result.errors.length === 0 ? membersRecord(session) : undefined;
+            const answer = await head
+                .lib.unlock({ owner, ttl_sec: 0, ...(members ? { members } : {}) })
+                .catch(() => undefined);
+            if (members && !answer?.ok) {
+                result.warnings.push(`could not record the applied nodes on the head: ${answer?.error ?? 'unlock failed'}`);
+            }
+        }
+    }
+}
+async function applyPlan(session, plan, wanted, probed, result, clock) {
+    const { cluster, options } = session;
+    const action = new Map(plan.map((p) => [p.node, p.action]));
+    const headProbe = probed.probes.get(cluster.head.name);
+    let token = headProbe?.auth_token ?? undefined;
+    const startNode = async (node) => {
+        const act = action.get(node.name);
+        if (act !== 'start' && act !== 'restart')
+            return true;
+        const h = session.handle(node);
+        const t0 = Date.now();
+        options.reporter.node(node.name, act === 'restart' ? 'restarting' : 'starting');
+        try {
+            const spec = wanted.get(node.name);
+            const answer = await h.lib.start({
+                role: node.role,
+                restart: act === 'restart' || !!probed.probes.get(node.name)?.running,
+                applied: spec,
+                args: spec.ray,
+                python: cluster.python ?? null,
+                head_address: spec.head_address ?? null,
+                auth_token: token ?? null,
+            });
+            if (!answer.ok) {
+                if (answer.log_tail) {
+                    const tail = answer.log_tail.trimEnd().split('\n').slice(-15).join('\n');
+                    options.reporter.node(node.name, `Ray's output:\n${tail}`);
+                }
+                throw Object.assign(new Error(answer.error ?? 'ray start failed'), { hint: answer.hint });
+            }
+            if (answer.auth_token) {
+                options.reporter.secret(answer.auth_token);
+                token = answer.auth_token;
+            }
+            options.reporter.node(node.name, `${act === 'restart' ? 'restarted' : 'started'}`, Date.now() - t0);
+            return true;
+        }
+        catch (err) {
+            const e = nodeError(node, err);
+            fail(result, e);
+            options.reporter.node(node.name, `failed: ${e.message.split('\n')[0]}`, Date.now() - t0);
+            return false;
+        }
+    };
+    if (token)
+        options.reporter.secret(token);
+    if (!(await clock.phase('head', () => startNode(cluster.head)))) {
+        markNodes(result, plan, result.errors);
+        result.status = 'down';
+        return;
+    }
+    await clock.phase('workers', async () => {
+        await mapLimit(cluster.workers, options.concurrency, startNode);
+        await stopRemoved(session, plan, probed, result);
+    });
+}
+/** Nodes the last applied config had and this one drops: stopped with the same credentials. */
+async function stopRemoved(session, plan, probed, result) {
+    const members = recordedMembers(session, probed);
+    const gone = plan.filter((p) => p.action === 'stop').map((p) => members.find((m) => m.name === p.node));
+    await mapLimit(gone, session.options.concurrency, async (member) => {
+        const node = memberNode(member, session.cluster);
+        await session.connect([node], { defaultUser: member.user ?? session.options.ssh.defaultUser });
+        const h = session.handle(node);
+        try {
+            if (h.error)
+                throw Object.assign(new Error(h.error.message), { hint: h.error.hint });
+            const answer = await h.lib.stop();
+            if (!answer.ok)
+                throw new Error(answer.error ?? 'stop failed');
+            session.options.reporter.node(node.name, 'stopped (removed from config)');
+        }
+        catch (err) {
+            result.warnings.push(`${node.name} was removed from the config but could not be stopped: ${nodeError(node, err).message}`);
+        }
+    });
+}
+/** A node the head remembers but the config no longer has, to connect to and stop. */
+function memberNode(m, cluster) {
+    // the record holds an ssh_url a valid config had; should it not parse, it is still tried as a host name
+    const url = parseSshUrl(m.ssh_url);
+    return {
+        name: m.name,
+        role: m.role,
+        sshUrl: m.ssh_url,
+        host: url.ok ? url.host : m.ssh_url,
+        sshPort: url.ok ? url.port : 22,
+        ray: {},
+        storage: { type: 'local', path: m.storage ?? undefined },
+        users: [],
+        index: -1,
+        pos: cluster.head.pos,
+    };
+}
+/** Polls the head's view until every configured node is alive as configured, or the timeout. */
+async function waitForNodes(session, wanted, probed, result, firstView) {
+    const { cluster, options } = session;
+    const head = session.handle(cluster.head);
+    const deadline = Date.now() + options.timeoutSec * 1000;
+    const failed = new Set(result.errors.flatMap((e) => (e.node ? [e.node] : [])));
+    const seenAlive = new Set();
+    const t0 = Date.now();
+    for (;;) {
+        let view = firstView;
+        firstView = undefined;
+        if (!view) {
+            try {
+                // while Ray is starting, the dashboard answers within seconds: poll it alone, and only fall
+                // back to `ray.nodes()` (an `import ray`, seconds of CPU) when it stays silent
+                view = await headStatus(session, head, Date.now() - t0 > FALLBACK_AFTER_MS);
+            }
+            catch (err) {
+                view = undefined;
+                options.reporter.debug(`head status failed: ${err.message}`);
+            }
+        }
+        const assessment = assessStarted(cluster, wanted, view, failed);
+        for (const n of assessment.nodes) {
+            if (n.state === 'running' && !seenAlive.has(n.name)) {
+                seenAlive.add(n.name);
+                options.reporter.node(n.name, "alive in the head's view", Date.now() - t0);
+            }
+            const probe = probed.probes.get(n.name);
+            n.rayVersion ??= probe?.ray?.version;
+            n.pythonVersion ??= probe?.python?.version;
+        }
+        const settled = assessment.nodes.every((n) => n.state === 'running' || n.state === 'failed');
+        if (settled || Date.now() > deadline) {
+            result.nodes = assessment.nodes;
+            result.aliveNodes = assessment.alive;
+            result.status = assessment.status;
+            if (!settled) {
+                for (const n of assessment.nodes.filter((x) => x.state !== 'running' && x.state !== 'failed')) {
+                    fail(result, {
+                        node: n.name,
+                        host: n.host,
+                        message: `not alive as configured in the head's view after ${options.timeoutSec}s (${n.error ?? n.state})`,
+                        hint: `check that ${n.host} can reach ${result.headAddress} (firewall) and read Ray's logs in the node's storage (ray/session_latest/logs/raylet.err)`,
+                    });
+                }
+            }
+            return;
+        }
+        await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+}
+/** What the head remembers (state/members.json) of this config, so a later run can stop dropped nodes. */
+function membersRecord(session) {
+    const { cluster } = session;
+    const members = cluster.nodes.map((n) => ({
+        name: n.name,
+        role: n.role,
+        ssh_url: n.sshUrl,
+        user: session.handle(n).conn?.user,
+        storage: n.storage.path ?? null,
+    }));
+    return { cluster: cluster.clusterName, nodes: members };
+}
+/**
+ * Where each node stands when `start` ends early (preflight, lock or head failure): nothing after the
+ * failure ran, so a node is as it was found, which its plan item says.
+ */
+function markNodes(result, plan, errors) {
+    const byNode = new Map(errors.map((e) => [e.node, e.message]));
+    result.nodes = result.nodes.map((n) => {
+        const err = byNode.get(n.name);
+        const planned = plan.find((p) => p.node === n.name);
+        let state = 'not-started';
+        if (planned?.reason.startsWith('unreachable'))
+            state = 'unreachable';
+        else if (err)
+            state = 'failed';
+        else if (planned?.action === 'keep')
+            state = 'running';
+        else if (planned?.action === 'restart')
+            state = 'drifted';
+        else if (planned?.reason === 'not running')
+            state = 'stopped';
+        return { ...n, state, ...(err ? { error: err } : {}) };
+    });
 }
 
 ;// CONCATENATED MODULE: ./src/engine/status.ts
@@ -44288,8 +44316,36 @@ async function stopCluster(session, result, clock) {
     result.aliveNodes = 0;
 }
 
+;// CONCATENATED MODULE: ./src/engine/defaults.ts
+const COMMANDS = ['validate', 'plan', 'start', 'status', 'stop'];
+const DEFAULT_CONFIG = 'ray-config.yaml';
+/** Nodes worked on at once. */
+const DEFAULT_CONCURRENCY = 16;
+/** Seconds per node for one command. */
+const DEFAULT_TIMEOUT_SEC = 300;
+/** A TCP connect + handshake gets 30 s at most, and never more than the whole per-node timeout. */
+function connectTimeoutSec(timeoutSec) {
+    return Math.min(30, timeoutSec);
+}
+
+;// CONCATENATED MODULE: ./src/engine/verdict.ts
+/** `failOnUnhealthy: false` lets `status` pass on an unhealthy cluster; `start` must leave it healthy. */
+function verdict(result, failOnUnhealthy = true) {
+    if (result.diagnostics.some((d) => d.severity === 'error'))
+        return 'invalid';
+    if (!result.ok)
+        return 'failed';
+    if (result.command === 'start' && result.status !== 'healthy')
+        return 'unhealthy';
+    if (result.command === 'status' && failOnUnhealthy && result.status !== 'healthy')
+        return 'unhealthy';
+    return 'pass';
+}
+
 ;// CONCATENATED MODULE: ./src/engine/index.ts
 // The engine's single entry point: both front ends call run() and render its RunResult.
+
+
 
 
 
@@ -44308,7 +44364,7 @@ async function run(options) {
     }
     const cluster = parsed.config;
     const result = clusterResult(options.command, cluster, parsed.diagnostics);
-    const clock = new PhaseClock(result);
+    const clock = new PhaseClock(result, options.reporter);
     if (options.command === 'validate') {
         clock.total();
         return result;
@@ -44899,20 +44955,20 @@ const external_node_util_namespaceObject = require("node:util");
 ;// CONCATENATED MODULE: ./src/cli/args.ts
 // `nokube ray <command> [flags]`: argv into typed CLI settings, or a usage error (exit 2).
 
-const COMMANDS = ['validate', 'plan', 'start', 'status', 'stop'];
+
 const USAGE = `Usage: nokube ray <validate|plan|start|status|stop> [options]
 
 Deploy, check and stop a Ray cluster on your own machines over SSH, from one ray-config.yaml.
 
 Options:
-  --config FILE                    cluster config (default: ray-config.yaml)
+  --config FILE                    cluster config (default: ${DEFAULT_CONFIG})
   --identity KEYFILE               private key to log in with; repeatable
                                    (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa, and ssh-agent)
   --known-hosts FILE               known_hosts to verify host keys (default: ~/.ssh/known_hosts)
   --user NAME                      login user for nodes whose config has no users
   --insecure-skip-host-key-check   connect to hosts whose key is not known (not recommended)
-  --concurrency N                  nodes worked on at once (default: 16)
-  --timeout S                      seconds per node for one command (default: 300)
+  --concurrency N                  nodes worked on at once (default: ${DEFAULT_CONCURRENCY})
+  --timeout S                      seconds per node for one command (default: ${DEFAULT_TIMEOUT_SEC})
   --previous FILE                  plan: compare against this config instead of the live cluster
   --offline                        plan: do not contact the nodes
   --json                           print one JSON document (keys: the Action's outputs)
@@ -44971,13 +45027,13 @@ function parseCliArgs(argv) {
     return {
         settings: {
             command: command,
-            config: values.config ?? 'ray-config.yaml',
+            config: values.config ?? DEFAULT_CONFIG,
             identities: values.identity ?? [],
             knownHosts: values['known-hosts'],
             user: values.user,
             insecureSkipHostKeyCheck: !!values['insecure-skip-host-key-check'],
-            concurrency: positiveInt(values.concurrency, 16, '--concurrency'),
-            timeoutSec: positiveInt(values.timeout, 300, '--timeout'),
+            concurrency: positiveInt(values.concurrency, DEFAULT_CONCURRENCY, '--concurrency'),
+            timeoutSec: positiveInt(values.timeout, DEFAULT_TIMEOUT_SEC, '--timeout'),
             previous: values.previous,
             offline: !!values.offline,
             json: !!values.json,
@@ -45106,18 +45162,11 @@ async function main(argv, io) {
         if (!invalid)
             io.stdout(mask.apply(renderTerminal(result, { color: io.isTTY && !io.env.NO_COLOR })) + '\n');
     }
-    return exitCode(result, invalid);
+    return exitCode(result);
 }
-function exitCode(result, invalid) {
-    if (invalid)
-        return 2;
-    if (!result.ok)
-        return 1;
-    if (result.command === 'status' && result.status !== 'healthy')
-        return 1;
-    if (result.command === 'start' && result.status !== 'healthy')
-        return 1;
-    return 0;
+const EXIT_CODES = { pass: 0, invalid: 2, failed: 1, unhealthy: 1 };
+function exitCode(result) {
+    return EXIT_CODES[verdict(result)];
 }
 function buildOptions(s, env, reporter) {
     const ssh = (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.homedir)(), '.ssh');
@@ -45165,7 +45214,7 @@ function buildOptions(s, env, reporter) {
             knownHosts,
             insecureSkipHostKeyCheck: s.insecureSkipHostKeyCheck,
             defaultUser: s.user,
-            connectTimeoutSec: Math.min(30, s.timeoutSec),
+            connectTimeoutSec: connectTimeoutSec(s.timeoutSec),
         },
         concurrency: s.concurrency,
         timeoutSec: s.timeoutSec,
@@ -45174,6 +45223,8 @@ function buildOptions(s, env, reporter) {
         reporter,
         previousConfigText,
         offline: s.offline || (s.previous !== undefined && s.command === 'plan'),
+        // the CLI run as a workflow step names the run in the deploy lock, as the Action does
+        deployer: env.GITHUB_RUN_ID ? `run ${env.GITHUB_RUN_ID}` : undefined,
     };
 }
 

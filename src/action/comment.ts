@@ -1,5 +1,6 @@
 // The sticky plan comment: one per config path, found again by the hidden marker on its first line
-// and updated in place, so a pull request never collects a second copy.
+// and its author (this token's own login), and updated in place, so a pull request never collects a
+// second copy and a comment a person wrote (or quoted the marker in) is never edited.
 import type { GitHubClient, IssueComment, RepoRef } from './github';
 
 export interface StickyResult {
@@ -8,20 +9,18 @@ export interface StickyResult {
 }
 
 /**
- * The comment this Action posted before for `marker`, or undefined. Every page is read: on a busy
- * pull request the comment may be far down the list. When an author is known, only theirs count;
- * among several matches a bot's is preferred (a person may have quoted the marker).
+ * The comment `author` posted before for `marker`, or undefined. Every page is read: on a busy pull
+ * request the comment may be far down the list.
  */
 export async function findStickyComment(
   client: GitHubClient,
   repo: RepoRef,
   issueNumber: number,
   marker: string,
-  author?: string,
+  author: string,
 ): Promise<IssueComment | undefined> {
   const comments = await client.listIssueComments(repo, issueNumber);
-  const matches = comments.filter((c) => firstLine(c.body) === marker && (!author || c.user?.login === author));
-  return matches.find((c) => c.user?.type === 'Bot') ?? matches[0];
+  return comments.find((c) => firstLine(c.body) === marker && c.user?.login === author);
 }
 
 export async function upsertStickyComment(
@@ -30,9 +29,9 @@ export async function upsertStickyComment(
   issueNumber: number,
   marker: string,
   body: string,
-  author?: string,
 ): Promise<StickyResult> {
   if (firstLine(body) !== marker) throw new Error('the comment body must start with its marker line');
+  const author = await client.commentAuthor();
   const existing = await findStickyComment(client, repo, issueNumber, marker, author);
   if (!existing) {
     const created = await client.createComment(repo, issueNumber, body);

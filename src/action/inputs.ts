@@ -1,10 +1,9 @@
 // The Action's inputs as one typed object. This is the only file that reads core.getInput, and it
 // registers every secret input with the runner before it looks at anything else.
 import * as core from '@actions/core';
+import { COMMANDS, DEFAULT_CONCURRENCY, DEFAULT_CONFIG, DEFAULT_TIMEOUT_SEC } from '../engine/defaults';
 import type { Command } from '../engine/types';
 import type { SecretRegistry } from './secrets';
-
-export const COMMANDS: readonly Command[] = ['validate', 'plan', 'start', 'status', 'stop'];
 
 export interface ActionInputs {
   command: Command;
@@ -48,7 +47,7 @@ export function readInputs(secrets: SecretRegistry): ActionInputs {
 
   return {
     command: oneOf('command', 'plan', COMMANDS),
-    config: text('config') || 'ray-config.yaml',
+    config: text('config') || DEFAULT_CONFIG,
     sshPrivateKeys: keys,
     sshPassphrase: passphrase || undefined,
     sshUser: text('ssh-user') || undefined,
@@ -57,8 +56,8 @@ export function readInputs(secrets: SecretRegistry): ActionInputs {
     githubToken: token.trim() || undefined,
     commentOnPr: bool('comment-on-pr', true),
     failOnUnhealthy: bool('fail-on-unhealthy', true),
-    concurrency: positiveInt('concurrency', 16, 1024),
-    timeoutSec: positiveInt('timeout', 300, 86_400),
+    concurrency: positiveInt('concurrency', DEFAULT_CONCURRENCY, 1024),
+    timeoutSec: positiveInt('timeout', DEFAULT_TIMEOUT_SEC, 86_400),
     waitLockSec: positiveInt('wait-lock', 0, 86_400),
   };
 }

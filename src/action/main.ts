@@ -1,29 +1,24 @@
 // The Action, as the story of one run: read the inputs, find the pull request (if any), run the
 // engine, then annotate, set outputs, write the job summary and, for a plan, the sticky PR comment.
 import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import * as core from '@actions/core';
 import { run as runEngine } from '../engine';
 import { isRunnerVariable } from '../config/credentials';
 import { mapStrings } from '../render/safe-text';
+import { connectTimeoutSec } from '../engine/defaults';
 import type { Command, RunOptions, RunResult } from '../engine/types';
 import { findRemoteLibDir } from '../remote/locate';
-import { planCommentMarker, renderPlanComment, renderSummary } from '../render';
-import { runOutputs } from '../render/outputs';
+import { planCommentMarker, renderPlanComment } from '../render';
 import { upsertStickyComment } from './comment';
 import { literalPasswords } from './config-secrets';
+import { failureMessage } from './failure';
 import { GitHubClient, GitHubError } from './github';
 import { readInputs, type ActionInputs } from './inputs';
+import { annotate, setOutputs, thrownResult, toPosix, writeSummary, type RunContext } from './publish';
 import { baseConfigText, configChange, readPullRequestContext, type PullRequestContext } from './pull-request';
 import { actionReporter } from './reporter';
 import { SecretRegistry } from './secrets';
-
-interface RunContext {
-  env: Record<string, string | undefined>;
-  workspace: string;
-  sha?: string;
-  runUrl?: string;
-}
 
 export async function run(): Promise<void> {
   const secrets = new SecretRegistry();
@@ -70,7 +65,7 @@ async function deploy(
     );
   }
   const github = inputs.githubToken
-    ? new GitHubClient({ token: inputs.githubToken, apiUrl: ctx.env.GITHUB_API_URL })
+    ? new GitHubClient({ token: inputs.githubToken, apiUrl: ctx.env.GITHUB_API_URL, log: (m) => core.info(m) })
     : undefined;
   let previousConfigText: string | undefined;
   let touched = false;
@@ -94,22 +89,24 @@ async function deploy(
       knownHosts: inputs.knownHosts,
       insecureSkipHostKeyCheck: inputs.insecureSkipHostKeyCheck,
       defaultUser: inputs.sshUser,
-      connectTimeoutSec: Math.min(30, inputs.timeoutSec),
+      connectTimeoutSec: connectTimeoutSec(inputs.timeoutSec),
     },
     concurrency: inputs.concurrency,
     timeoutSec: inputs.timeoutSec,
     waitLockSec: inputs.waitLockSec,
     env: engineEnv(ctx.env),
     remoteLibDir: remoteLib.dir,
-    reporter: actionReporter(secrets),
+    reporter: actionReporter(secrets, (phase) => `nokube ray ${inputs.command}: ${phase}`),
     previousConfigText,
     // A fork's code must never reach machines with this repository's credentials.
     offline: pr?.fork ? true : undefined,
     // nor may a pull request vouch for a machine's key: its own host_key pins are not trusted
     distrustChangedPins: pr ? true : undefined,
+    deployer: ctx.env.GITHUB_RUN_ID ? `run ${ctx.env.GITHUB_RUN_ID}` : undefined,
   };
 
-  core.startGroup(`nokube ray ${inputs.command} --config ${repoPath}`);
+  // each phase of the run is its own group (the reporter opens and closes them)
+  core.info(`nokube ray ${inputs.command} --config ${repoPath}`);
   let result: RunResult;
   try {
     // masked on the raw text, before any renderer escapes or JSON-encodes it
@@ -118,8 +115,6 @@ async function deploy(
     // A bundle copied without its remote_lib/: say so, not a bare ENOENT.
     if (remoteLib.error && (err as NodeJS.ErrnoException).code === 'ENOENT') throw remoteLib.error;
     throw err;
-  } finally {
-    core.endGroup();
   }
   registerResultPasswords(result, secrets);
 
@@ -202,95 +197,6 @@ async function postPlanComment(
   }
 }
 
-/** Why the step fails, or undefined when it passes. */
-export function failureMessage(
-  result: RunResult,
-  inputs: Pick<ActionInputs, 'command' | 'failOnUnhealthy'>,
-): string | undefined {
-  const invalid = result.diagnostics.filter((d) => d.severity === 'error').length;
-  if (invalid)
-    return `${result.configPath} is invalid: ${invalid} error${invalid === 1 ? '' : 's'} (see the annotations and the job summary)`;
-  if (!result.ok) {
-    const first = result.errors[0];
-    const more = result.errors.length > 1 ? ` (and ${result.errors.length - 1} more: see the job summary)` : '';
-    return `${inputs.command} failed: ${first ? `${first.node ? `${first.node}: ` : ''}${first.message}` : 'see the job summary'}${more}`;
-  }
-  if (inputs.command === 'start' && result.status !== 'healthy')
-    return `start finished but the cluster is ${result.status}${notRunning(result)}`;
-  if (inputs.command === 'status' && inputs.failOnUnhealthy && result.status !== 'healthy') {
-    return `the cluster is ${result.status}: ${result.aliveNodes} of ${result.expectedNodes} nodes alive${notRunning(result)} (fail-on-unhealthy is true)`;
-  }
-  return undefined;
-}
-
-/** `, ray-worker-1 is missing, ray-worker-2 is unreachable`: the nodes an unhealthy cluster lacks, by name. */
-function notRunning(result: RunResult): string {
-  const shown = 10;
-  const nodes = result.nodes.filter((n) => n.state !== 'running');
-  // A stopped cluster lacks every node: naming them all says nothing more.
-  if (!nodes.length || result.status === 'stopped') return '';
-  const named = nodes.slice(0, shown).map((n) => `${n.name} is ${n.state}`);
-  const more = nodes.length > shown ? ` and ${nodes.length - shown} more` : '';
-  return `, ${named.join(', ')}${more}`;
-}
-
-/** Config diagnostics as annotations on the exact YAML lines; node errors as plain error annotations. */
-function annotate(result: RunResult, ctx: RunContext, secrets: SecretRegistry): void {
-  for (const d of result.diagnostics) {
-    const file = toPosix(relative(ctx.workspace, resolve(d.file)));
-    const message = secrets.mask(`${d.path ? `${d.path}: ` : ''}${d.message}${d.hint ? ` (${d.hint})` : ''}`);
-    const props = {
-      file,
-      startLine: d.line,
-      startColumn: d.col,
-      title: d.severity === 'error' ? 'invalid Ray config' : 'Ray config warning',
-    };
-    if (d.severity === 'error') core.error(message, props);
-    else core.warning(message, props);
-  }
-  for (const e of result.errors) {
-    core.error(secrets.mask(`${e.message}${e.hint ? ` (hint: ${e.hint})` : ''}`), {
-      title: e.node ?? `nokube ray ${result.command}`,
-    });
-  }
-}
-
-function setOutputs(result: RunResult, secrets: SecretRegistry): void {
-  for (const [name, value] of Object.entries(runOutputs(result))) {
-    core.setOutput(name, secrets.mask(typeof value === 'string' ? value : JSON.stringify(value)));
-  }
-}
-
-async function writeSummary(result: RunResult, ctx: RunContext, secrets: SecretRegistry): Promise<void> {
-  if (!ctx.env.GITHUB_STEP_SUMMARY) {
-    core.debug('GITHUB_STEP_SUMMARY is not set: no job summary');
-    return;
-  }
-  try {
-    await core.summary.addRaw(secrets.mask(renderSummary(result, { runUrl: ctx.runUrl, sha: ctx.sha })), true).write();
-  } catch (err) {
-    core.warning(`the job summary could not be written: ${(err as Error).message}`);
-  }
-}
-
-/** A RunResult for a run that never reached the engine, so the summary and outputs still say why. */
-function thrownResult(command: Command, configPath: string, message: string): RunResult {
-  return {
-    command,
-    configPath,
-    ok: false,
-    status: 'unknown',
-    nodes: [],
-    aliveNodes: 0,
-    expectedNodes: 0,
-    changes: 0,
-    diagnostics: [],
-    errors: [{ message }],
-    warnings: [],
-    timings: [],
-  };
-}
-
 function runContext(env: Record<string, string | undefined>): RunContext {
   const server = env.GITHUB_SERVER_URL || 'https://github.com';
   const runUrl =
@@ -349,8 +255,4 @@ function registerResultPasswords(result: RunResult, secrets: SecretRegistry): vo
   for (const node of result.config?.nodes ?? []) {
     for (const user of node.users) if (user.password && !user.password.includes('${')) secrets.add(user.password);
   }
-}
-
-function toPosix(path: string): string {
-  return path.split(sep).join('/');
 }

@@ -1,13 +1,18 @@
-// The engine's Reporter in a workflow: progress to the log, warnings as annotations, debug lines only
-// in the runner's debug mode, every secret masked.
+// The engine's Reporter in a workflow: each phase a collapsible group of the log, progress lines in
+// it, warnings as annotations, debug lines only in the runner's debug mode, every secret masked.
 import * as core from '@actions/core';
 import type { Reporter } from '../engine/types';
 import { logLines } from '../render/safe-text';
 import type { SecretRegistry } from './secrets';
 
-export function actionReporter(secrets: SecretRegistry): Reporter {
+/** `title` names a phase's group (`nokube ray start: connect`). */
+export function actionReporter(secrets: SecretRegistry, title = (phase: string) => phase): Reporter {
   return {
     // every line (Ray's output too) starts with the node's name: none can be a workflow command
+    phase: (name) => {
+      core.startGroup(secrets.mask(title(name)));
+      return () => core.endGroup();
+    },
     node: (name, message, elapsedMs) =>
       core.info(
         logLines(

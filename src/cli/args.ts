@@ -1,22 +1,21 @@
 // `nokube ray <command> [flags]`: argv into typed CLI settings, or a usage error (exit 2).
 import { parseArgs } from 'node:util';
+import { COMMANDS, DEFAULT_CONCURRENCY, DEFAULT_CONFIG, DEFAULT_TIMEOUT_SEC } from '../engine/defaults';
 import type { Command } from '../engine/types';
-
-export const COMMANDS: Command[] = ['validate', 'plan', 'start', 'status', 'stop'];
 
 export const USAGE = `Usage: nokube ray <validate|plan|start|status|stop> [options]
 
 Deploy, check and stop a Ray cluster on your own machines over SSH, from one ray-config.yaml.
 
 Options:
-  --config FILE                    cluster config (default: ray-config.yaml)
+  --config FILE                    cluster config (default: ${DEFAULT_CONFIG})
   --identity KEYFILE               private key to log in with; repeatable
                                    (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa, and ssh-agent)
   --known-hosts FILE               known_hosts to verify host keys (default: ~/.ssh/known_hosts)
   --user NAME                      login user for nodes whose config has no users
   --insecure-skip-host-key-check   connect to hosts whose key is not known (not recommended)
-  --concurrency N                  nodes worked on at once (default: 16)
-  --timeout S                      seconds per node for one command (default: 300)
+  --concurrency N                  nodes worked on at once (default: ${DEFAULT_CONCURRENCY})
+  --timeout S                      seconds per node for one command (default: ${DEFAULT_TIMEOUT_SEC})
   --previous FILE                  plan: compare against this config instead of the live cluster
   --offline                        plan: do not contact the nodes
   --wait-lock S                    start/stop: wait up to S seconds for another deploy's lock
@@ -90,13 +89,13 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
   return {
     settings: {
       command: command as Command,
-      config: values.config ?? 'ray-config.yaml',
+      config: values.config ?? DEFAULT_CONFIG,
       identities: values.identity ?? [],
       knownHosts: values['known-hosts'],
       user: values.user,
       insecureSkipHostKeyCheck: !!values['insecure-skip-host-key-check'],
-      concurrency: positiveInt(values.concurrency, 16, '--concurrency'),
-      timeoutSec: positiveInt(values.timeout, 300, '--timeout'),
+      concurrency: positiveInt(values.concurrency, DEFAULT_CONCURRENCY, '--concurrency'),
+      timeoutSec: positiveInt(values.timeout, DEFAULT_TIMEOUT_SEC, '--timeout'),
       previous: values.previous,
       offline: !!values.offline,
       waitLockSec: values['wait-lock'] === undefined ? 0 : positiveInt(values['wait-lock'], 0, '--wait-lock'),

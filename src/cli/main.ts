@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { version } from '../../package.json';
 import { formatDiagnostic } from '../config';
-import { run } from '../engine';
+import { connectTimeoutSec, run, verdict, type Verdict } from '../engine';
 import { escapeControls, mapStrings } from '../render/safe-text';
 import type { PrivateKeySource, RunOptions, RunResult } from '../engine/types';
 import { findRemoteLibDir } from '../remote/locate';
@@ -69,15 +69,13 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     for (const d of result.diagnostics) io.stderr(formatDiagnostic(d) + '\n');
     if (!invalid) io.stdout(mask.apply(renderTerminal(result, { color: io.isTTY && !io.env.NO_COLOR })) + '\n');
   }
-  return exitCode(result, invalid);
+  return exitCode(result);
 }
 
-export function exitCode(result: RunResult, invalid: boolean): number {
-  if (invalid) return 2;
-  if (!result.ok) return 1;
-  if (result.command === 'status' && result.status !== 'healthy') return 1;
-  if (result.command === 'start' && result.status !== 'healthy') return 1;
-  return 0;
+const EXIT_CODES: Record<Verdict, number> = { pass: 0, invalid: 2, failed: 1, unhealthy: 1 };
+
+export function exitCode(result: RunResult): number {
+  return EXIT_CODES[verdict(result)];
 }
 
 function buildOptions(
@@ -132,7 +130,7 @@ function buildOptions(
       knownHosts,
       insecureSkipHostKeyCheck: s.insecureSkipHostKeyCheck,
       defaultUser: s.user,
-      connectTimeoutSec: Math.min(30, s.timeoutSec),
+      connectTimeoutSec: connectTimeoutSec(s.timeoutSec),
     },
     concurrency: s.concurrency,
     timeoutSec: s.timeoutSec,
@@ -142,5 +140,7 @@ function buildOptions(
     reporter,
     previousConfigText,
     offline: s.offline || (s.previous !== undefined && s.command === 'plan'),
+    // the CLI run as a workflow step names the run in the deploy lock, as the Action does
+    deployer: env.GITHUB_RUN_ID ? `run ${env.GITHUB_RUN_ID}` : undefined,
   };
 }

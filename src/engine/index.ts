@@ -11,6 +11,8 @@ import type { RunOptions, RunResult } from './types';
 export type * from './types';
 export { offlinePlan, livePlan, countChanges } from './plan';
 export { assessCluster } from './health';
+export { COMMANDS, DEFAULT_CONCURRENCY, DEFAULT_CONFIG, DEFAULT_TIMEOUT_SEC, connectTimeoutSec } from './defaults';
+export { verdict, type Verdict } from './verdict';
 
 export async function run(options: RunOptions): Promise<RunResult> {
   const parsed = loadConfig(options.configPath, { defaultUser: options.ssh.defaultUser });
@@ -21,7 +23,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
   }
   const cluster = parsed.config;
   const result = clusterResult(options.command, cluster, parsed.diagnostics);
-  const clock = new PhaseClock(result);
+  const clock = new PhaseClock(result, options.reporter);
   if (options.command === 'validate') {
     clock.total();
     return result;

@@ -25,9 +25,9 @@ export function lockTime(since: string | number | undefined): string {
   return new Date(Math.round(n) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** Who this run is, as another run reads it in "held by ...". */
-export function lockOwner(): string {
-  return `${process.env.GITHUB_RUN_ID ? `run ${process.env.GITHUB_RUN_ID} ` : ''}${hostname()} pid ${process.pid}`;
+/** Who this run is, as another run reads it in "held by ...": the front end's deployer ("run 123"). */
+export function lockOwner(deployer: string | undefined): string {
+  return `${deployer ? `${deployer} ` : ''}${hostname()} pid ${process.pid}`;
 }
 
 /**
@@ -39,7 +39,7 @@ export async function takeLock(
   head: NodeHandle,
 ): Promise<{ lock: HeldLock; error?: undefined } | { lock?: undefined; error: RunError }> {
   const { cluster, options } = session;
-  const owner = lockOwner();
+  const owner = lockOwner(options.deployer);
   const deadline = Date.now() + (options.waitLockSec ?? 0) * 1000;
   let told = false;
   for (;;) {

@@ -7,7 +7,7 @@ import { noTokenAuthWarning } from './no-token-auth';
 import { reviewHostKeyPins } from './pinned-host-keys';
 import type { PhaseClock } from './result';
 import type { ClusterSession } from './session';
-import { liveNodes, probeAll, recordedMembers, wantedSpecs } from './start';
+import { liveNodes, probeAll, recordedMembers, wantedSpecs } from './inspect';
 import type { RunOptions, RunResult } from './types';
 
 /** Whether a live look is possible at all: some key, agent or password to log in with. */

@@ -1,7 +1,7 @@
 // Building a RunResult: the one shape every command returns and both front ends render.
 import type { ClusterConfig, Diagnostic } from '../config/types';
 import { addresses } from './desired';
-import type { Command, RunError, RunResult } from './types';
+import type { Command, Reporter, RunError, RunResult } from './types';
 
 export function emptyResult(command: Command, configPath: string, diagnostics: Diagnostic[] = []): RunResult {
   return {
@@ -36,16 +36,21 @@ export function clusterResult(command: Command, cluster: ClusterConfig, diagnost
   return result;
 }
 
-/** Times each phase of a run into result.timings. */
+/** Times each phase of a run into result.timings, and tells the reporter where each begins and ends. */
 export class PhaseClock {
   private readonly started = Date.now();
-  constructor(private readonly result: RunResult) {}
+  constructor(
+    private readonly result: RunResult,
+    private readonly reporter?: Reporter,
+  ) {}
 
   async phase<T>(name: string, work: () => Promise<T>): Promise<T> {
     const t0 = Date.now();
+    const end = this.reporter?.phase?.(name);
     try {
       return await work();
     } finally {
+      end?.();
       this.result.timings.push({ phase: name, ms: Date.now() - t0 });
     }
   }

@@ -2,12 +2,12 @@
 // parallel → wait until the head's view lists every configured node alive as configured.
 // A node already running as configured is left alone.
 import type { ClusterConfig, NodeSpec } from '../config/types';
-import type { AppliedSpec, ClusterMember, MembersRecord, ProbeAnswer, StatusAnswer } from '../remote/types';
-import { RemoteError } from '../remote/client';
+import { parseSshUrl } from '../config';
+import type { AppliedSpec, ClusterMember, MembersRecord, StatusAnswer } from '../remote/types';
 import { mapLimit } from '../ssh';
-import { clientPort, dashboardPort, desiredSpec, gcsPort, hostForUrl, rayArgs } from './desired';
-import { assessCluster, type NodeObservation } from './health';
-import { countChanges, livePlan, type LiveNode } from './plan';
+import { assessStarted } from './health';
+import { headStatus, liveNodes, probeAll, recordedMembers, wantedSpecs, type Probed } from './inspect';
+import { countChanges, livePlan } from './plan';
 import { takeLock, type HeldLock } from './lock';
 import { noTokenAuthWarning } from './no-token-auth';
 import { preflightProblems } from './preflight';
@@ -19,94 +19,6 @@ import type { NodeState, PlanItem, RunResult } from './types';
 const POLL_MS = 100;
 /** How long the wait polls the head's dashboard before it also accepts the `ray.nodes()` fallback. */
 const FALLBACK_AFTER_MS = 20_000;
-
-export interface Probed {
-  probes: Map<string, ProbeAnswer>;
-  headView?: StatusAnswer;
-}
-
-/** Probes every reachable node (in parallel) and asks a running head for its view. */
-export async function probeAll(session: ClusterSession, handles: NodeHandle[], withPorts: boolean): Promise<Probed> {
-  const { cluster } = session;
-  const probes = new Map<string, ProbeAnswer>();
-  await mapLimit(handles, session.options.concurrency, async (h) => {
-    if (!h.lib) return;
-    const head = h.node.role === 'head';
-    const ports =
-      head && withPorts
-        ? [
-            { name: 'port', port: clientPort(h.node) },
-            { name: 'gcs_port', port: gcsPort(h.node) },
-            { name: 'dashboard_port', port: dashboardPort(cluster) },
-          ]
-        : [];
-    try {
-      probes.set(
-        h.node.name,
-        await h.lib.probe({
-          role: h.node.role,
-          ports,
-          python: cluster.python ?? null,
-          ray_version: cluster.rayVersion ?? null,
-          // the head's view in the same round trip (only computed when the head runs)
-          ...(head ? { view: { dashboard_port: dashboardPort(cluster), gcs_port: gcsPort(h.node) } } : {}),
-        }),
-      );
-    } catch (err) {
-      h.error = nodeError(h.node, err);
-      h.answered = err instanceof RemoteError;
-    }
-  });
-  const head = session.handle(cluster.head);
-  const headProbe = probes.get(cluster.head.name);
-  let headView: StatusAnswer | undefined = headProbe?.running ? headProbe.view : undefined;
-  if (head.lib && headProbe?.running && !headView) {
-    headView = await headStatus(session, head).catch(() => undefined);
-  }
-  return { probes, headView };
-}
-
-/** The head's status with its view; `fallback: false` skips `ray.nodes()` when the dashboard is not up yet. */
-export function headStatus(session: ClusterSession, head: NodeHandle, fallback = true): Promise<StatusAnswer> {
-  return head.lib!.status({
-    role: 'head',
-    python: session.cluster.python ?? null,
-    dashboard_port: dashboardPort(session.cluster),
-    gcs_port: gcsPort(head.node),
-    ...(fallback ? {} : { fallback: false }),
-  });
-}
-
-/** What every configured node should run, given the addresses the nodes were reached at. */
-export function wantedSpecs(session: ClusterSession): Map<string, AppliedSpec> {
-  const { cluster } = session;
-  const head = session.handle(cluster.head);
-  const headIp = rayArgs(cluster, cluster.head, head.ip).node_ip_address as string;
-  const headAddress = `${hostForUrl(headIp)}:${gcsPort(cluster.head)}`;
-  return new Map(cluster.nodes.map((n) => [n.name, desiredSpec(cluster, n, session.handle(n).ip, headAddress)]));
-}
-
-export function liveNodes(cluster: ClusterConfig, session: ClusterSession, probed: Probed): Map<string, LiveNode> {
-  const live = new Map<string, LiveNode>();
-  for (const node of cluster.nodes) {
-    const h = session.handle(node);
-    const p = probed.probes.get(node.name);
-    if (!p) {
-      // a node that answered but could not be probed (storage, interpreter) is failed, not unreachable
-      live.set(node.name, { reachable: !!h.answered, running: false, applied: null, error: h.error?.message });
-      continue;
-    }
-    const seen = probed.headView?.cluster?.filter((v) => v.name === node.name);
-    live.set(node.name, {
-      reachable: true,
-      running: p.running,
-      applied: p.applied,
-      // A node without its raylet is gone, even while the head's view has not noticed yet.
-      alive: p.raylet === false ? false : probed.headView?.cluster ? !!seen?.some((v) => v.alive) : undefined,
-    });
-  }
-  return live;
-}
 
 export async function startCluster(session: ClusterSession, result: RunResult, clock: PhaseClock): Promise<void> {
   const { cluster } = session;
@@ -170,7 +82,7 @@ async function startLocked(
     reporter.info('every node already runs as configured: nothing to do');
   }
   if (!lock) return; // unreachable head: reported by the preflight above
-  await clock.phase('apply', () => applyPlan(session, plan, wanted, probed, result));
+  await applyPlan(session, plan, wanted, probed, result, clock);
   if (result.errors.length === 0 || result.errors.every((e) => e.node !== cluster.head.name)) {
     // nothing changed: the head's view from the preflight probe already shows whether every node
     // is alive as configured; only a cluster that is not settled yet is polled
@@ -185,6 +97,7 @@ async function applyPlan(
   wanted: Map<string, AppliedSpec>,
   probed: Probed,
   result: RunResult,
+  clock: PhaseClock,
 ): Promise<void> {
   const { cluster, options } = session;
   const action = new Map(plan.map((p) => [p.node, p.action]));
@@ -230,13 +143,15 @@ async function applyPlan(
   };
 
   if (token) options.reporter.secret(token);
-  if (!(await startNode(cluster.head))) {
+  if (!(await clock.phase('head', () => startNode(cluster.head)))) {
     markNodes(result, plan, result.errors);
     result.status = 'down';
     return;
   }
-  await mapLimit(cluster.workers, options.concurrency, startNode);
-  await stopRemoved(session, plan, probed, result);
+  await clock.phase('workers', async () => {
+    await mapLimit(cluster.workers, options.concurrency, startNode);
+    await stopRemoved(session, plan, probed, result);
+  });
 }
 
 /** Nodes the last applied config had and this one drops: stopped with the same credentials. */
@@ -265,14 +180,16 @@ async function stopRemoved(
   });
 }
 
+/** A node the head remembers but the config no longer has, to connect to and stop. */
 function memberNode(m: ClusterMember, cluster: ClusterConfig): NodeSpec {
-  const match = /^\[?(.*?)\]?(?::(\d+))?$/.exec(m.ssh_url)!;
+  // the record holds an ssh_url a valid config had; should it not parse, it is still tried as a host name
+  const url = parseSshUrl(m.ssh_url);
   return {
     name: m.name,
     role: m.role,
     sshUrl: m.ssh_url,
-    host: match[1],
-    sshPort: match[2] ? Number(match[2]) : 22,
+    host: url.ok ? url.host : m.ssh_url,
+    sshPort: url.ok ? url.port : 22,
     ray: {},
     storage: { type: 'local', path: m.storage ?? undefined },
     users: [],
@@ -292,11 +209,10 @@ async function waitForNodes(
   const { cluster, options } = session;
   const head = session.handle(cluster.head);
   const deadline = Date.now() + options.timeoutSec * 1000;
-  const failed = new Set(result.errors.map((e) => e.node));
+  const failed = new Set(result.errors.flatMap((e) => (e.node ? [e.node] : [])));
   const seenAlive = new Set<string>();
   const t0 = Date.now();
   for (;;) {
-    const observed = new Map<string, NodeObservation>();
     let view: StatusAnswer | undefined = firstView;
     firstView = undefined;
     if (!view) {
@@ -309,25 +225,7 @@ async function waitForNodes(
         options.reporter.debug(`head status failed: ${(err as Error).message}`);
       }
     }
-    for (const node of cluster.nodes) {
-      if (node === cluster.head) {
-        observed.set(node.name, { reachable: true, status: view });
-        continue;
-      }
-      const probe = probed.probes.get(node.name);
-      const started = !failed.has(node.name);
-      observed.set(node.name, {
-        reachable: true,
-        status: {
-          ok: true,
-          running: started,
-          applied: started ? wanted.get(node.name)! : (probe?.applied ?? null),
-          ray_version: probe?.ray?.version,
-          python_version: probe?.python?.version,
-        },
-      });
-    }
-    const assessment = assessCluster(cluster, wanted, observed);
+    const assessment = assessStarted(cluster, wanted, view, failed);
     for (const n of assessment.nodes) {
       if (n.state === 'running' && !seenAlive.has(n.name)) {
         seenAlive.add(n.name);
@@ -337,13 +235,13 @@ async function waitForNodes(
       n.rayVersion ??= probe?.ray?.version;
       n.pythonVersion ??= probe?.python?.version;
     }
-    const settled = assessment.nodes.every((n) => n.state === 'running' || failed.has(n.name));
+    const settled = assessment.nodes.every((n) => n.state === 'running' || n.state === 'failed');
     if (settled || Date.now() > deadline) {
-      result.nodes = assessment.nodes.map((n) => (failed.has(n.name) ? { ...n, state: 'failed' } : n));
+      result.nodes = assessment.nodes;
       result.aliveNodes = assessment.alive;
       result.status = assessment.status;
       if (!settled) {
-        for (const n of assessment.nodes.filter((x) => x.state !== 'running' && !failed.has(x.name))) {
+        for (const n of assessment.nodes.filter((x) => x.state !== 'running' && x.state !== 'failed')) {
           fail(result, {
             node: n.name,
             host: n.host,
@@ -369,12 +267,6 @@ function membersRecord(session: ClusterSession): MembersRecord {
     storage: n.storage.path ?? null,
   }));
   return { cluster: cluster.clusterName, nodes: members };
-}
-
-/** What the head remembers of the last applied config (ignored when another cluster wrote it). */
-export function recordedMembers(session: ClusterSession, probed: Probed): ClusterMember[] {
-  const record = probed.probes.get(session.cluster.head.name)?.members;
-  return record && record.cluster === session.cluster.clusterName ? record.nodes : [];
 }
 
 /**

@@ -3,7 +3,7 @@ import { mapLimit } from '../ssh';
 import { assessCluster, type NodeObservation } from './health';
 import type { PhaseClock } from './result';
 import { nodeError, type ClusterSession } from './session';
-import { headStatus, wantedSpecs } from './start';
+import { headStatus, wantedSpecs } from './inspect';
 import type { RunResult } from './types';
 
 export async function clusterStatus(session: ClusterSession, result: RunResult, clock: PhaseClock): Promise<void> {

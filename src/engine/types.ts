@@ -47,6 +47,11 @@ export interface Reporter {
   debug(message: string): void;
   /** Registers a value that must never be printed (masked everywhere from now on). */
   secret(value: string): void;
+  /**
+   * A phase of the run begins (connect, preflight, head, workers, wait, ...); the function returned
+   * ends it. The Action shows each phase as a collapsible group of the workflow log.
+   */
+  phase?(name: string): () => void;
 }
 
 export interface RunOptions {
@@ -73,6 +78,8 @@ export interface RunOptions {
   distrustChangedPins?: boolean;
   /** start/stop: seconds to wait for another run's deploy lock before failing (default 0: fail fast). */
   waitLockSec?: number;
+  /** Who deploys, as the front end knows it ("run 123" in a workflow), named in the deploy lock. */
+  deployer?: string;
 }
 
 export type PlanAction = 'start' | 'restart' | 'keep' | 'stop';

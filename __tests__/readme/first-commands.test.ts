@@ -1,0 +1,76 @@
+// The README's first two commands, `make demo` and `make test`, as written: run as root they run
+// directly (a fresh Debian machine has no sudo), otherwise make runs itself again through sudo.
+// `make -n` shows what would run without running it; a stand-in `sudo` on PATH prints its arguments.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = join(__dirname, '..', '..');
+const isRoot = process.getuid?.() === 0;
+const hasMake = spawnSync('make', ['--version']).status === 0;
+const hasSetpriv = spawnSync('setpriv', ['--version']).status === 0;
+
+/** Runs make in the repository, as root or (from root, with setpriv) as nobody. */
+function make(args: string[], opts: { asNobody?: boolean; path?: string } = {}) {
+  const env = { ...process.env, PATH: opts.path ?? process.env.PATH ?? '' };
+  const cmd = opts.asNobody
+    ? ['setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'make', '-C', root, ...args]]
+    : ['make', ['-C', root, ...args]];
+  const r = spawnSync(cmd[0] as string, cmd[1] as string[], { env, encoding: 'utf8' });
+  return { status: r.status, out: `${r.stdout}${r.stderr}` };
+}
+
+describe('the README', () => {
+  it('starts with `make demo` and `make test`, never `sudo make`', () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const firstBlock = /```bash\n([\s\S]*?)```/.exec(readme)![1];
+    const commands = firstBlock.split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(commands).toEqual(['make demo', 'make test']);
+    expect(readme).not.toMatch(/sudo make/);
+  });
+});
+
+describe.skipIf(!hasMake || !isRoot || !hasSetpriv)('make demo and make test (needs root to switch users)', () => {
+  const fakeSudoDir = mkdtempSync(join(tmpdir(), 'nokube-fake-sudo-'));
+  writeFileSync(join(fakeSudoDir, 'sudo'), '#!/bin/sh\necho "SUDO $*"\n');
+  chmodSync(join(fakeSudoDir, 'sudo'), 0o755);
+  chmodSync(fakeSudoDir, 0o755);
+  const withSudo = `${fakeSudoDir}:${process.env.PATH}`;
+  const withoutSudo = (process.env.PATH ?? '')
+    .split(':')
+    .filter((d) => spawnSync('test', ['-x', join(d, 'sudo')]).status !== 0)
+    .join(':');
+
+  it('as root: runs the recipe itself, without sudo', () => {
+    const r = make(['-n', 'demo'], { path: withSudo });
+    expect(r.out).toContain('scripts/testhosts.sh up 3');
+    expect(r.out).not.toContain('SUDO');
+  });
+
+  it('not root, sudo installed: runs the same goals again through sudo, keeping PATH', () => {
+    for (const goal of [[], ['demo'], ['test'], ['lint', 'test']]) {
+      const r = make(goal, { asNobody: true, path: withSudo });
+      expect(r.status).toBe(0);
+      const wanted = (goal.length ? goal : ['demo']).join(' ');
+      expect(r.out).toContain(`SUDO -E env PATH=${withSudo} make --no-print-directory ${wanted}`);
+      expect(r.out.match(/SUDO/g)).toHaveLength(1);
+    }
+  });
+
+  it('not root, no sudo: make demo says it needs root; make test would still run the unit tests', () => {
+    const demo = make(['demo'], { asNobody: true, path: withoutSudo });
+    expect(demo.status).toBe(2);
+    expect(demo.out).toContain('make demo needs root');
+    const test = make(['-n', 'test'], { asNobody: true, path: withoutSudo });
+    expect(test.out).toContain('scripts/run-tests.sh');
+    expect(test.out).not.toContain('SUDO');
+  });
+
+  it('goals that do not need root never ask for sudo', () => {
+    const r = make(['-n', 'lint'], { asNobody: true, path: withSudo });
+    expect(r.out).toContain('npx eslint .');
+    expect(r.out).not.toContain('SUDO');
+  });
+});

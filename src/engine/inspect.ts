@@ -1,0 +1,104 @@
+// Looking at the cluster as it runs now, shared by `plan`, `start` and `status`: every node probed
+// in parallel, the head's view, what each node should run, and what the head remembers.
+import type { ClusterConfig } from '../config/types';
+import type { AppliedSpec, ClusterMember, ProbeAnswer, StatusAnswer } from '../remote/types';
+import { RemoteError } from '../remote/client';
+import { mapLimit } from '../ssh';
+import { clientPort, dashboardPort, desiredSpec, gcsPort, hostForUrl, rayArgs } from './desired';
+import type { LiveNode } from './plan';
+import { nodeError, type ClusterSession, type NodeHandle } from './session';
+
+export interface Probed {
+  probes: Map<string, ProbeAnswer>;
+  headView?: StatusAnswer;
+}
+
+/** Probes every reachable node (in parallel) and asks a running head for its view. */
+export async function probeAll(session: ClusterSession, handles: NodeHandle[], withPorts: boolean): Promise<Probed> {
+  const { cluster } = session;
+  const probes = new Map<string, ProbeAnswer>();
+  await mapLimit(handles, session.options.concurrency, async (h) => {
+    if (!h.lib) return;
+    const head = h.node.role === 'head';
+    const ports =
+      head && withPorts
+        ? [
+            { name: 'port', port: clientPort(h.node) },
+            { name: 'gcs_port', port: gcsPort(h.node) },
+            { name: 'dashboard_port', port: dashboardPort(cluster) },
+          ]
+        : [];
+    try {
+      probes.set(
+        h.node.name,
+        await h.lib.probe({
+          role: h.node.role,
+          ports,
+          python: cluster.python ?? null,
+          ray_version: cluster.rayVersion ?? null,
+          // the head's view in the same round trip (only computed when the head runs)
+          ...(head ? { view: { dashboard_port: dashboardPort(cluster), gcs_port: gcsPort(h.node) } } : {}),
+        }),
+      );
+    } catch (err) {
+      h.error = nodeError(h.node, err);
+      h.answered = err instanceof RemoteError;
+    }
+  });
+  const head = session.handle(cluster.head);
+  const headProbe = probes.get(cluster.head.name);
+  let headView: StatusAnswer | undefined = headProbe?.running ? headProbe.view : undefined;
+  if (head.lib && headProbe?.running && !headView) {
+    headView = await headStatus(session, head).catch(() => undefined);
+  }
+  return { probes, headView };
+}
+
+/** The head's status with its view; `fallback: false` skips `ray.nodes()` when the dashboard is not up yet. */
+export function headStatus(session: ClusterSession, head: NodeHandle, fallback = true): Promise<StatusAnswer> {
+  return head.lib!.status({
+    role: 'head',
+    python: session.cluster.python ?? null,
+    dashboard_port: dashboardPort(session.cluster),
+    gcs_port: gcsPort(head.node),
+    ...(fallback ? {} : { fallback: false }),
+  });
+}
+
+/** What every configured node should run, given the addresses the nodes were reached at. */
+export function wantedSpecs(session: ClusterSession): Map<string, AppliedSpec> {
+  const { cluster } = session;
+  const head = session.handle(cluster.head);
+  const headIp = rayArgs(cluster, cluster.head, head.ip).node_ip_address as string;
+  const headAddress = `${hostForUrl(headIp)}:${gcsPort(cluster.head)}`;
+  return new Map(cluster.nodes.map((n) => [n.name, desiredSpec(cluster, n, session.handle(n).ip, headAddress)]));
+}
+
+/** Each configured node as the probes and the head's view found it, for the live plan. */
+export function liveNodes(cluster: ClusterConfig, session: ClusterSession, probed: Probed): Map<string, LiveNode> {
+  const live = new Map<string, LiveNode>();
+  for (const node of cluster.nodes) {
+    const h = session.handle(node);
+    const p = probed.probes.get(node.name);
+    if (!p) {
+      // a node that answered but could not be probed (storage, interpreter) is failed, not unreachable
+      live.set(node.name, { reachable: !!h.answered, running: false, applied: null, error: h.error?.message });
+      continue;
+    }
+    const seen = probed.headView?.cluster?.filter((v) => v.name === node.name);
+    live.set(node.name, {
+      reachable: true,
+      running: p.running,
+      applied: p.applied,
+      // A node without its raylet is gone, even while the head's view has not noticed yet.
+      alive: p.raylet === false ? false : probed.headView?.cluster ? !!seen?.some((v) => v.alive) : undefined,
+    });
+  }
+  return live;
+}
+
+/** What the head remembers of the last applied config (ignored when another cluster wrote it). */
+export function recordedMembers(session: ClusterSession, probed: Probed): ClusterMember[] {
+  const record = probed.probes.get(session.cluster.head.name)?.members;
+  return record && record.cluster === session.cluster.clusterName ? record.nodes : [];
+}
