@@ -34,4 +34,22 @@ export default tseslint.config(
     files: PARTS,
     rules: { 'no-restricted-imports': ['error', { patterns: [actionsOnly, partsStayDown] }] },
   },
+  {
+    // Arrows point down: the SSH part knows nothing of the engine or the front ends.
+    files: ['src/ssh/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@actions/*'], message: 'Only src/action/ may import @actions/*.' },
+            {
+              group: ['**/engine', '**/engine/*', '**/action', '**/action/*', '**/cli', '**/cli/*'],
+              message: 'src/ssh must not import the engine or the front ends: take what it needs as options.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

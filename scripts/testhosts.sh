@@ -9,24 +9,33 @@
 #
 # usage:
 #   testhosts.sh up N [--no-ray NAME]...   (re)create hosts nkh1..nkhN (N=0 allowed), fresh state
-#   testhosts.sh add NAME [--no-ray]       add one host (keeps the others running)
+#   testhosts.sh add NAME [--no-ray] [--no-sftp] [--no-forwarding] [--inner|--bastion] [--ipv6]
+#                                          add one host (keeps the others running):
+#                                          --no-sftp        sshd without the sftp subsystem
+#                                          --no-forwarding  sshd with AllowTcpForwarding no
+#                                          --inner          only on the second bridge (nkbr0i, 10.87.0.0/24),
+#                                                           which the test process cannot reach: behind a bastion
+#                                          --bastion        on both bridges (the jump host to --inner hosts)
+#                                          --ipv6           an IPv6 address too (fd00::<n>, bridge fd00::1)
 #   testhosts.sh rm NAME                   remove one host
 #   testhosts.sh down                      remove every host, the bridge and the veths (idempotent)
 #   testhosts.sh status                    list hosts; exit 1 when none is up
 #   testhosts.sh exec NAME [--user U] -- CMD...   run CMD inside the host's namespaces
 #   testhosts.sh keys                      print client key paths and facts (KEY=VALUE lines)
 #
-# NOKUBE_TESTHOSTS_POOL=<p> selects a separate pool (hosts nk<p>N, bridge nkbr-<p>, its own /24 and
-# state dir /var/lib/nokube-testhosts-<p>, veths nv<p>-*); unset = the default pool below. Benchmarks use pool "b".
+# NOKUBE_TESTHOSTS_POOL=<p> selects a separate pool (hosts nk<p>N, bridge nkbr-<p>, its own /22 and
+# state dir, veths nv<p>-*); unset = the default pool below. Benchmarks use pool "b". A pool holds up
+# to 700 hosts (the default pool 80).
 #
 # Written: /var/lib/nokube-testhosts/hosts.json and client/known_hosts.
 # Never run `ray stop` outside a host: use `testhosts.sh exec NAME -- ray stop`.
 set -euo pipefail
 
 # Pools: NOKUBE_TESTHOSTS_POOL=<p> (1-4 chars: a lowercase letter, then letters/digits) gives a
-# separate, independent set of hosts: names nk<p>1..nk<p>N, bridge nkbr-<p>, subnet from
-# NOKUBE_TESTHOSTS_SUBNET (A.B.C; default 10.89.0 for pool "b", else from a checksum of the name), state
-# /var/lib/nokube-testhosts-<p>, veths nv<p>-<name>. `up`/`down` of a pool touch only that pool.
+# separate, independent set of hosts: names nk<p>1..nk<p>N, bridge nkbr-<p>, subnet A.B.C.0/22 from
+# NOKUBE_TESTHOSTS_SUBNET (A.B.C, C a multiple of 4; default 10.89.0 for pool "b", else from a checksum
+# of the name), state /var/lib/nokube-testhosts-<p>, veths nv<p>-<name>. `up`/`down` of a pool touch
+# only that pool.
 # Unset: the default pool exactly as before (nkh*, nkbr0, 10.88.0.0/24, vnk* veths).
 POOL=${NOKUBE_TESTHOSTS_POOL:-}
 # NOKUBE_TESTHOSTS_BASE (set by scripts/sandbox.sh) moves every pool's state dir: state paths are how
@@ -42,16 +51,31 @@ else
   [[ "$POOL" =~ ^[a-z][a-z0-9]{0,3}$ ]] && [ "$POOL" != h ] || { echo "testhosts: bad NOKUBE_TESTHOSTS_POOL '$POOL' (1-4 chars: [a-z][a-z0-9]*, not 'h')" >&2; exit 2; }
   STATE=${NOKUBE_TESTHOSTS_DIR:-$BASE/nokube-testhosts-$POOL}
   BRIDGE=nkbr-$POOL
-  # one /24 per pool: 10.89.0 for pool "b" .. by default derived from the pool name's checksum (10.89..10.120)
+  # one /22 per pool (room for a few hundred hosts): 10.89.0 for pool "b", by default derived from the
+  # pool name's checksum (10.89..10.120)
   PREFIX=${NOKUBE_TESTHOSTS_SUBNET:-10.$((89 + $(printf '%s' "$POOL" | cksum | cut -d' ' -f1) % 32)).0}
   [ "$POOL" = b ] && [ -z "${NOKUBE_TESTHOSTS_SUBNET:-}" ] && PREFIX=10.89.0
-  [[ "$PREFIX" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || { echo "testhosts: NOKUBE_TESTHOSTS_SUBNET must be A.B.C (a /24)" >&2; exit 2; }
+  [[ "$PREFIX" =~ ^[0-9]+\.[0-9]+\.([0-9]+)$ ]] && [ $((BASH_REMATCH[1] % 4)) = 0 ] && [ "${BASH_REMATCH[1]}" -le 252 ] ||
+    { echo "testhosts: NOKUBE_TESTHOSTS_SUBNET must be A.B.C with C a multiple of 4 (the start of a /22)" >&2; exit 2; }
   [ "$PREFIX" != 10.88.0 ] || { echo "testhosts: 10.88.0 is the default pool's subnet" >&2; exit 2; }
   HOST_PREFIX=nk$POOL
   VETH_PREFIX=nv$POOL-   # never vnk*: the default pool's `down` removes stray vnk* veths
+  PREFIX_LEN=22
+  MAX_HOSTS=700
 fi
+PREFIX_LEN=${PREFIX_LEN:-24}
+MAX_HOSTS=${MAX_HOSTS:-80}
 CLIENT="$STATE/client"
 BRIDGE_IP=$PREFIX.1
+# The second bridge (--inner, --bastion): no address in the test process's namespace, so only a
+# bastion reaches it. IPv6 (--ipv6): a ULA /64 on the main bridge.
+BRIDGE2=${BRIDGE}i
+if [ -z "$POOL" ]; then
+  PREFIX2=10.87.0; V6_BASE=fd00
+else
+  second=$(cut -d. -f2 <<<"$PREFIX"); PREFIX2=10.$((second + 40)).0; V6_BASE=fd00:$second
+fi
+BRIDGE_IP6=$V6_BASE::1
 VENV=${NOKUBE_VENV:-/opt/nokube-venv}
 RAY_PATH="$VENV/bin:/usr/local/bin:/usr/bin:/bin"
 PLAIN_PATH="/usr/local/bin:/usr/bin:/bin"
@@ -90,15 +114,28 @@ host_pid() {
 
 host_ip() { cat "$STATE/$1/ip"; }
 
+# Host N: A.B.C.(10+N) for N <= 240 (the default pool: N <= 80, as before); a pool's /22 goes on
+# in C+1 and C+2 (240 hosts each). Other names: the first free address of .100-.250 in C (the default
+# pool) or of C+3 (a pool).
 alloc_ip() {
-  local name=$1 n
-  if [[ "$name" =~ ^$HOST_PREFIX([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" -ge 1 ] && [ "${BASH_REMATCH[1]}" -le 80 ]; then
-    echo "$PREFIX.$((10 + BASH_REMATCH[1]))"; return
+  local name=$1 prefix=${2:-$PREFIX} n base=${PREFIX%.*} c=${PREFIX##*.}
+  if [ "$prefix" != "$PREFIX" ]; then
+    local used2
+    used2=$(cat "$STATE"/*/ip "$STATE"/*/ip2 2>/dev/null || true)
+    for n in $(seq 11 250); do
+      if ! grep -qx "$prefix.$n" <<<"$used2"; then echo "$prefix.$n"; return; fi
+    done
+    die "no free address on $BRIDGE2"
   fi
-  local used
+  if [[ "$name" =~ ^$HOST_PREFIX([0-9]+)$ ]] && [ "${BASH_REMATCH[1]}" -ge 1 ] && [ "${BASH_REMATCH[1]}" -le "$MAX_HOSTS" ]; then
+    n=$((BASH_REMATCH[1] - 1))
+    echo "$base.$((c + n / 240)).$((11 + n % 240))"; return
+  fi
+  local used net=$PREFIX
+  [ "$PREFIX_LEN" = 24 ] || net=$base.$((c + 3))
   used=$(cat "$STATE"/*/ip 2>/dev/null || true)
   for n in $(seq 100 250); do
-    if ! grep -qx "$PREFIX.$n" <<<"$used"; then echo "$PREFIX.$n"; return; fi
+    if ! grep -qx "$net.$n" <<<"$used"; then echo "$net.$n"; return; fi
   done
   die "no free address"
 }
@@ -126,16 +163,31 @@ ensure_bridge() {
   if ! ip link show "$BRIDGE" >/dev/null 2>&1; then
     ip link add "$BRIDGE" type bridge
   fi
-  ip addr replace "$BRIDGE_IP/24" dev "$BRIDGE"
+  ip addr replace "$BRIDGE_IP/$PREFIX_LEN" dev "$BRIDGE"
   ip link set "$BRIDGE" up
 }
 
+ensure_bridge2() {
+  ip link show "$BRIDGE2" >/dev/null 2>&1 || ip link add "$BRIDGE2" type bridge
+  ip link set "$BRIDGE2" up
+}
+
+ensure_bridge_ip6() {
+  ip -6 addr replace "$BRIDGE_IP6/64" dev "$BRIDGE" nodad
+}
+
+has_flag() { [[ " $(cat "$STATE/$1/flags" 2>/dev/null) " == *" $2 "* ]]; }
+
 write_sshd_config() {
-  local d=$1 path=$2
+  local d=$1 path=$2 flags=" ${3:-} " forwarding=yes subsystem="Subsystem sftp /usr/lib/openssh/sftp-server" listen6=""
+  [[ "$flags" == *" --no-forwarding "* ]] && forwarding=no
+  [[ "$flags" == *" --no-sftp "* ]] && subsystem="# no sftp subsystem (--no-sftp)"
+  [[ "$flags" == *" --ipv6 "* ]] && listen6="ListenAddress ::"
   cat >"$d/sshd_config" <<EOF
 # generated by testhosts.sh
 Port 22
 ListenAddress 0.0.0.0
+$listen6
 HostKey $d/ssh_host_ed25519_key
 HostKey $d/ssh_host_ecdsa_key
 HostKey $d/ssh_host_rsa_key
@@ -156,10 +208,10 @@ ClientAliveInterval 0
 PrintMotd no
 PrintLastLog no
 X11Forwarding no
-AllowTcpForwarding yes
+AllowTcpForwarding $forwarding
 AcceptEnv LANG LC_*
 SetEnv PATH=$path
-Subsystem sftp /usr/lib/openssh/sftp-server
+$subsystem
 EOF
 }
 
@@ -239,33 +291,54 @@ kill_host() {
   fi
   rm -f "$STATE/$name/init.pid"
   ip link del "$VETH_PREFIX$name" 2>/dev/null || true
+  ip link del "${VETH_PREFIX}i$name" 2>/dev/null || true
   ip netns del "$name" 2>/dev/null || true
 }
 
 start_host() {
-  local name=$1 noray=$2 d="$STATE/$1" ip pid
+  local name=$1 noray=$2 flags=${3:-} d="$STATE/$1" ip ip2="" ip6="" pid
   valid_name "$name"
   kill_host "$name"
   mkdir -p "$d"
-  ip=$(alloc_ip "$name")
+  rm -f "$d/ip2" "$d/ip6"
+  echo "$flags" >"$d/flags"
+  if [[ " $flags " == *" --inner "* ]]; then
+    ensure_bridge2; ip=$(alloc_ip "$name" "$PREFIX2")
+  else
+    ip=$(alloc_ip "$name")
+  fi
   echo "$ip" >"$d/ip"
+  if [[ " $flags " == *" --bastion "* ]]; then ensure_bridge2; ip2=$(alloc_ip "$name" "$PREFIX2"); echo "$ip2" >"$d/ip2"; fi
+  if [[ " $flags " == *" --ipv6 "* ]]; then ensure_bridge_ip6; ip6="$V6_BASE::${ip##*.}"; echo "$ip6" >"$d/ip6"; fi
   if [ "$noray" = 1 ]; then echo false >"$d/ray"; else echo true >"$d/ray"; fi
   for t in ed25519 ecdsa rsa; do
     [ -f "$d/ssh_host_${t}_key" ] || ssh-keygen -q -t "$t" -N '' -C "root@$name" -f "$d/ssh_host_${t}_key"
   done
-  if [ "$noray" = 1 ]; then write_sshd_config "$d" "$PLAIN_PATH"; else write_sshd_config "$d" "$RAY_PATH"; fi
+  if [ "$noray" = 1 ]; then write_sshd_config "$d" "$PLAIN_PATH" "$flags"; else write_sshd_config "$d" "$RAY_PATH" "$flags"; fi
   seed_host_files "$name" "$ip"
   write_init "$name"
   mkdir -p /opt/nokube
   : >"$d/sshd.log"
 
   ip netns add "$name"
+  local br=$BRIDGE
+  [[ " $flags " == *" --inner "* ]] && br=$BRIDGE2
   ip link add "$VETH_PREFIX$name" type veth peer name eth0 netns "$name"
-  ip link set "$VETH_PREFIX$name" master "$BRIDGE" up
+  ip link set "$VETH_PREFIX$name" master "$br" up
   ip -n "$name" link set lo up
-  ip -n "$name" addr add "$ip/24" dev eth0
+  ip -n "$name" addr add "$ip/$PREFIX_LEN" dev eth0
   ip -n "$name" link set eth0 up
-  ip -n "$name" route add default via "$BRIDGE_IP"
+  # an --inner host has no way out: only hosts on its bridge (and the bastion) reach it
+  [ "$br" = "$BRIDGE" ] && ip -n "$name" route add default via "$BRIDGE_IP"
+  if [ -n "$ip2" ]; then
+    ip link add "${VETH_PREFIX}i$name" type veth peer name eth1 netns "$name"
+    ip link set "${VETH_PREFIX}i$name" master "$BRIDGE2" up
+    ip -n "$name" addr add "$ip2/24" dev eth1
+    ip -n "$name" link set eth1 up
+  fi
+  if [ -n "$ip6" ]; then
+    ip -n "$name" -6 addr add "$ip6/64" dev eth0 nodad
+  fi
 
   setsid ip netns exec "$name" unshare --pid --fork --mount --uts --mount-proc --propagation private \
     /bin/bash "$d/init.sh" </dev/null >>"$d/init.log" 2>&1 9>&- &
@@ -286,7 +359,8 @@ wait_ssh() {
   local name=$1 ip
   ip=$(host_ip "$name")
   for _ in $(seq 200); do
-    if timeout 1 bash -c "exec 3<>/dev/tcp/$ip/22" 2>/dev/null; then return 0; fi
+    # from inside the host: an --inner host is not reachable from here
+    if ip netns exec "$name" timeout 1 bash -c "exec 3<>/dev/tcp/$ip/22" 2>/dev/null; then return 0; fi
     sleep 0.1
   done
   die "$name: sshd does not accept TCP on $ip:22 (see $STATE/$name/sshd.log)"
@@ -299,7 +373,7 @@ running_hosts() {
     [ "$name" = client ] && continue
     [ -f "$d/ip" ] || continue
     host_pid "$name" >/dev/null && echo "$(cat "$d/ip") $name"
-  done | sort -t. -k4,4n | awk '{print $2}'
+  done | sort -t. -k3,3n -k4,4n | awk '{print $2}'
 }
 
 write_facts() {
@@ -308,7 +382,9 @@ write_facts() {
   : >"$CLIENT/known_hosts.tmp"
   for n in $names; do
     for t in ed25519 ecdsa rsa; do
-      printf '%s %s\n' "$(host_ip "$n")" "$(cut -d' ' -f1,2 "$STATE/$n/ssh_host_${t}_key.pub")" >>"$CLIENT/known_hosts.tmp"
+      for a in "$(host_ip "$n")" $(cat "$STATE/$n/ip6" "$STATE/$n/ip2" 2>/dev/null); do
+        printf '%s %s\n' "$a" "$(cut -d' ' -f1,2 "$STATE/$n/ssh_host_${t}_key.pub")" >>"$CLIENT/known_hosts.tmp"
+      done
     done
   done
   mv "$CLIENT/known_hosts.tmp" "$CLIENT/known_hosts"
@@ -327,7 +403,21 @@ for n in os.environ["NAMES"].split():
         ip = f.read().strip()
     with open(os.path.join(d, "ray")) as f:
         ray = f.read().strip() == "true"
-    hosts.append({"name": n, "ip": ip, "ssh_port": 22, "ray": ray, "host_keys": keys})
+    def opt(fn):
+        try:
+            with open(os.path.join(d, fn)) as f:
+                return f.read().strip()
+        except FileNotFoundError:
+            return ""
+    flags = opt("flags").split()
+    h = {"name": n, "ip": ip, "ssh_port": 22, "ray": ray, "host_keys": keys,
+         "sftp": "--no-sftp" not in flags, "forwarding": "--no-forwarding" not in flags,
+         "network": "inner" if "--inner" in flags else "bastion" if "--bastion" in flags else "main"}
+    if opt("ip2"):
+        h["inner_ip"] = opt("ip2")
+    if opt("ip6"):
+        h["ipv6"] = opt("ip6")
+    hosts.append(h)
 info = {
     "bridge_ip": os.environ["BRIDGE_IP"],
     "hosts": hosts,
@@ -373,29 +463,39 @@ cmd_up() {
   for h in $(all_known_hosts); do kill_host "$h"; rm -f "$STATE/$h/ip"; done
   ensure_users; ensure_client_keys; ensure_bridge
   local i names=()
-  [ "$n" -le 80 ] || die "up: at most 80 hosts"
+  [ "$n" -le "$MAX_HOSTS" ] || die "up: at most $MAX_HOSTS hosts in this pool"
   for i in $(seq 1 "$n"); do names+=("$HOST_PREFIX$i"); done
   for h in $noray; do
     [[ " ${names[*]} " == *" $h "* ]] || names+=("$h")
   done
+  # a few hosts at a time (hundreds of hosts one by one take minutes)
+  local pids=() k=0
   for h in "${names[@]}"; do
-    if [[ "$noray" == *" $h "* ]]; then start_host "$h" 1; else start_host "$h" 0; fi
+    if [[ "$noray" == *" $h "* ]]; then start_host "$h" 1 & else start_host "$h" 0 & fi
+    pids+=($!)
+    if [ $((++k % 16)) = 0 ]; then for p in "${pids[@]}"; do wait "$p" || die "up: a host did not start"; done; pids=(); fi
   done
+  for p in "${pids[@]}"; do wait "$p" || die "up: a host did not start"; done
   for h in "${names[@]}"; do wait_ssh "$h"; done
   write_facts
   log "up: ${names[*]:-none} (facts: $STATE/hosts.json)"
 }
 
 cmd_add() {
-  local name=${1:-} noray=0; shift || true
-  [ -n "$name" ] || die "usage: add NAME [--no-ray]"
+  local name=${1:-} noray=0 flags=""; shift || true
+  [ -n "$name" ] || die "usage: add NAME [--no-ray] [--no-sftp] [--no-forwarding] [--inner|--bastion] [--ipv6]"
   while [ $# -gt 0 ]; do
-    case $1 in --no-ray) noray=1; shift ;; *) die "add: unknown argument $1" ;; esac
+    case $1 in
+      --no-ray) noray=1; shift ;;
+      --no-sftp|--no-forwarding|--inner|--bastion|--ipv6) flags="$flags $1"; shift ;;
+      *) die "add: unknown argument $1" ;;
+    esac
   done
+  [[ "$flags" == *--inner* && "$flags" == *--bastion* ]] && die "add: --inner and --bastion exclude each other"
   need_root; with_lock
   ensure_users; ensure_client_keys; ensure_bridge
   rm -f "$STATE/$name/ip"
-  start_host "$name" "$noray"
+  start_host "$name" "$noray" "${flags# }"
   wait_ssh "$name"
   write_facts
   log "added $name ($(host_ip "$name"))"
@@ -418,6 +518,7 @@ cmd_down() {
     ip link del "$l" 2>/dev/null || true
   done
   ip link del "$BRIDGE" 2>/dev/null || true
+  ip link del "$BRIDGE2" 2>/dev/null || true
   if [ -d "$CLIENT" ]; then write_facts; fi
   log "down"
 }

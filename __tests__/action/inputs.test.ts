@@ -36,6 +36,8 @@ describe('readInputs', () => {
       sshPrivateKeys: [],
       sshPassphrase: undefined,
       sshUser: undefined,
+      proxyJump: undefined,
+      sshConfig: '',
       knownHosts: '',
       insecureSkipHostKeyCheck: false,
       githubToken: undefined,
@@ -81,6 +83,7 @@ describe('readInputs', () => {
     ['comment-on-pr', 'maybe', /input comment-on-pr: "maybe" is not a boolean/],
     ['fail-on-unhealthy', 'yes please', /input fail-on-unhealthy/],
     ['insecure-skip-host-key-check', '1', /input insecure-skip-host-key-check/],
+    ['proxy-jump', 'a,b,c,d', /input proxy-jump: .*4 hops; at most 3/],
   ])('names the bad input %s=%s', (name, value, message) => {
     setInputs({ [name]: value });
     expect(() => readInputs(new SecretRegistry())).toThrow(message);

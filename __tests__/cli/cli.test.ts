@@ -61,6 +61,7 @@ describe('nokube ray arguments', () => {
       '--wait-lock',
       '90',
       '--json',
+      '--timeline',
     ]);
     expect(parsed).toEqual({
       settings: {
@@ -76,6 +77,7 @@ describe('nokube ray arguments', () => {
         previous: undefined,
         offline: false,
         json: true,
+        timeline: true,
       },
     });
   });
@@ -161,6 +163,20 @@ describe('nokube exit codes and output', () => {
     const r = await runCli(['ray', 'status', '--config', configFile(VALID), '--identity', '/nonexistent/key']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('nokube: cannot read --identity /nonexistent/key: ENOENT\n');
+  });
+});
+
+describe('--proxy-jump and --ssh-config', () => {
+  it('a bad --proxy-jump is a usage error (exit 2) naming the hop', async () => {
+    const r = await runCli(['ray', 'status', '--config', configFile(VALID), '--proxy-jump', 'bastion:0']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^nokube: --proxy-jump: .*the port 0 is outside 1–65535/);
+  });
+
+  it('an unreadable --ssh-config is a usage error (exit 2)', async () => {
+    const r = await runCli(['ray', 'status', '--config', configFile(VALID), '--ssh-config', '/nonexistent/config']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('nokube: cannot read --ssh-config /nonexistent/config: ENOENT\n');
   });
 });
 

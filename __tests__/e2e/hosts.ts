@@ -39,6 +39,16 @@ export interface TestHost {
   ray: boolean;
   /** "type base64" lines */
   host_keys: string[];
+  /** false for hosts added with --no-sftp (sshd without the sftp subsystem) */
+  sftp?: boolean;
+  /** false for hosts added with --no-forwarding (AllowTcpForwarding no) */
+  forwarding?: boolean;
+  /** "inner": only on the second bridge (reached through a bastion); "bastion": on both */
+  network?: 'main' | 'inner' | 'bastion';
+  /** a bastion's address on the second bridge */
+  inner_ip?: string;
+  /** the host's IPv6 address (--ipv6) */
+  ipv6?: string;
 }
 
 export interface HostsInfo {

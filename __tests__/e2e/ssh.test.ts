@@ -371,7 +371,7 @@ describe.skipIf(!e2eEnabled)('ssh against the test hosts', () => {
     expect(bad.kind).toBe('sftp');
   });
 
-  it('logs SSH negotiation only with NOKUBE_DEBUG, and never a password', async () => {
+  it('logs SSH negotiation only in debug mode (protocolDebug, set by NOKUBE_DEBUG / runner debug), and never a password', async () => {
     const node = nodeSpec(ip, { users: [user('nokube', { password: '${NK_TEST_PW}' })] });
     const quiet = reporter();
     await connect(node, base({ identities: [] }), { NK_TEST_PW: info.client.password }, quiet);
@@ -379,8 +379,8 @@ describe.skipIf(!e2eEnabled)('ssh against the test hosts', () => {
     const loud = reporter();
     const c = await connect(
       node,
-      base({ identities: [] }),
-      { NK_TEST_PW: info.client.password, NOKUBE_DEBUG: '1' },
+      base({ identities: [], protocolDebug: true }),
+      { NK_TEST_PW: info.client.password },
       loud,
     );
     await c.exec('true');

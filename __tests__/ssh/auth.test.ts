@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SshOptions } from '../../src/engine/types';
+import type { SshOptions } from '../../src/ssh/types';
 import { planLogins, type AuthStep } from '../../src/ssh/auth';
 import { SshError } from '../../src/ssh/errors';
 import { loadKey } from '../../src/ssh/keys';

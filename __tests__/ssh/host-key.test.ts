@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SshOptions } from '../../src/engine/types';
+import type { SshOptions } from '../../src/ssh/types';
 import { SshError } from '../../src/ssh/errors';
 import { hostKeyCheck } from '../../src/ssh/host-key';
 import { blobOf, makeTestKeys, type TestKeys } from './keygen';
@@ -70,19 +70,48 @@ describe('hostKeyCheck', () => {
     expect(check.failure!.hint).toContain('replace known_hosts line 1');
   });
 
-  it('lets insecureSkipHostKeyCheck through unknown and changed keys with a warning naming the fingerprint', () => {
+  it('lets insecureSkipHostKeyCheck through an unknown key only, with a warning naming the fingerprint', () => {
+    const r = recordingReporter();
+    const check = hostKeyCheck(testNode(), options({ insecureSkipHostKeyCheck: true }), r);
+    expect(check.verify(blobOf(keys.ed25519.pub))).toBe(true);
+    expect(check.failure).toBeUndefined();
+    expect(check.accepted?.via).toContain('NOT VERIFIED');
+    expect(r.warnings).toHaveLength(1);
+    expect(r.warnings[0]).toContain(keys.ed25519.fingerprint);
+  });
+
+  it('refuses a key that contradicts known_hosts even with insecureSkipHostKeyCheck', () => {
     const r = recordingReporter();
     const check = hostKeyCheck(
       testNode(),
       options({ insecureSkipHostKeyCheck: true, knownHosts: `10.0.0.5 ${keyPart(keys.other.pub)}` }),
       r,
     );
-    expect(check.verify(blobOf(keys.ed25519.pub))).toBe(true);
-    expect(check.failure).toBeUndefined();
-    expect(check.accepted?.via).toContain('NOT VERIFIED');
-    expect(r.warnings).toHaveLength(1);
-    expect(r.warnings[0]).toContain(keys.ed25519.fingerprint);
-    expect(r.warnings[0]).toContain('DIFFERS');
+    expect(check.verify(blobOf(keys.ed25519.pub))).toBe(false);
+    expect(check.failure).toMatchObject({ kind: 'host-key-changed', fingerprint: keys.ed25519.fingerprint });
+    expect(check.failure!.message).toContain('REMOTE HOST KEY CHANGED');
+    expect(check.accepted).toBeUndefined();
+    expect(r.warnings).toHaveLength(0);
+  });
+
+  it('refuses a key that contradicts the host_key pin even with insecureSkipHostKeyCheck', () => {
+    const byLine = hostKeyCheck(
+      testNode({ hostKey: keys.other.pub }),
+      options({ insecureSkipHostKeyCheck: true }),
+      recordingReporter(),
+    );
+    expect(byLine.verify(blobOf(keys.ed25519.pub))).toBe(false);
+    expect(byLine.failure?.kind).toBe('host-key-changed');
+
+    const byFp = hostKeyCheck(
+      testNode({ hostKey: keys.rsaPem.fingerprint }),
+      options({ insecureSkipHostKeyCheck: true }),
+      recordingReporter(),
+    );
+    expect(byFp.verify(blobOf(keys.ed25519.pub))).toBe(false);
+    // The pin may be of the host's RSA key: ask for it rather than give up or let the ed25519 key in.
+    expect(byFp.retryOtherKeyType).toBe(true);
+    expect(byFp.failure?.kind).toBe('host-key-changed');
   });
 
   it('never accepts a @revoked key, not even with insecureSkipHostKeyCheck', () => {

@@ -1,6 +1,8 @@
 // The Action's inputs as one typed object. This is the only file that reads core.getInput, and it
 // registers every secret input with the runner before it looks at anything else.
 import * as core from '@actions/core';
+import { parseProxyJump } from '../config/proxy-jump';
+import type { JumpHop } from '../config/types';
 import { COMMANDS, DEFAULT_CONCURRENCY, DEFAULT_CONFIG, DEFAULT_TIMEOUT_SEC } from '../engine/defaults';
 import type { Command } from '../engine/types';
 import type { SecretRegistry } from './secrets';
@@ -13,6 +15,10 @@ export interface ActionInputs {
   sshPrivateKeys: string[];
   sshPassphrase?: string;
   sshUser?: string;
+  /** OpenSSH client config text (Host aliases); '' = none. */
+  sshConfig: string;
+  /** Jump hosts for nodes whose config gives no proxy_jump. */
+  proxyJump?: JumpHop[];
   knownHosts: string;
   insecureSkipHostKeyCheck: boolean;
   githubToken?: string;
@@ -51,6 +57,8 @@ export function readInputs(secrets: SecretRegistry): ActionInputs {
     sshPrivateKeys: keys,
     sshPassphrase: passphrase || undefined,
     sshUser: text('ssh-user') || undefined,
+    proxyJump: proxyJump('proxy-jump'),
+    sshConfig: raw('ssh-config'),
     knownHosts: raw('known-hosts'),
     insecureSkipHostKeyCheck: bool('insecure-skip-host-key-check', false),
     githubToken: token.trim() || undefined,
@@ -60,6 +68,14 @@ export function readInputs(secrets: SecretRegistry): ActionInputs {
     timeoutSec: positiveInt('timeout', DEFAULT_TIMEOUT_SEC, 86_400),
     waitLockSec: positiveInt('wait-lock', 0, 86_400),
   };
+}
+
+function proxyJump(name: string): JumpHop[] | undefined {
+  const value = text(name);
+  if (!value) return undefined;
+  const parsed = parseProxyJump(value);
+  if (!parsed.ok) throw new InputError(name, `${parsed.message.replace(/^proxy_jump:? ?/, '')} (${parsed.hint})`);
+  return parsed.hops;
 }
 
 /**

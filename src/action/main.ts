@@ -1,6 +1,7 @@
 // The Action, as the story of one run: read the inputs, find the pull request (if any), run the
 // engine, then annotate, set outputs, write the job summary and, for a plan, the sticky PR comment.
 import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import * as core from '@actions/core';
 import { run as runEngine } from '../engine';
@@ -14,6 +15,7 @@ import { upsertStickyComment } from './comment';
 import { literalPasswords } from './config-secrets';
 import { failureMessage } from './failure';
 import { GitHubClient, GitHubError } from './github';
+import { sshConfigSettings } from '../ssh/ssh-config';
 import { readInputs, type ActionInputs } from './inputs';
 import { annotate, setOutputs, thrownResult, toPosix, writeSummary, type RunContext } from './publish';
 import { baseConfigText, configChange, readPullRequestContext, type PullRequestContext } from './pull-request';
@@ -89,7 +91,21 @@ async function deploy(
       knownHosts: inputs.knownHosts,
       insecureSkipHostKeyCheck: inputs.insecureSkipHostKeyCheck,
       defaultUser: inputs.sshUser,
+      ...(inputs.proxyJump ? { proxyJump: inputs.proxyJump } : {}),
+      ...(inputs.sshConfig.trim()
+        ? {
+            hostSettings: sshConfigSettings({
+              text: inputs.sshConfig,
+              label: 'the ssh-config input',
+              home: homedir(),
+              readFile: (p) => readFileSync(p, 'utf8'),
+              debug: (m) => core.debug(m),
+              secret: (v) => secrets.add(v),
+            }),
+          }
+        : {}),
       connectTimeoutSec: connectTimeoutSec(inputs.timeoutSec),
+      protocolDebug: core.isDebug(),
     },
     concurrency: inputs.concurrency,
     timeoutSec: inputs.timeoutSec,

@@ -13,6 +13,10 @@ Options:
                                    (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa, and ssh-agent)
   --known-hosts FILE               known_hosts to verify host keys (default: ~/.ssh/known_hosts)
   --user NAME                      login user for nodes whose config has no users
+  --proxy-jump [USER@]HOST[:PORT]  reach the nodes through this jump host (as ssh -J; comma-separated
+                                   chain of up to 3) unless the config gives proxy_jump
+  --ssh-config FILE                OpenSSH client config for Host aliases (default: ~/.ssh/config;
+                                   "none" reads none)
   --insecure-skip-host-key-check   connect to hosts whose key is not known (not recommended)
   --concurrency N                  nodes worked on at once (default: ${DEFAULT_CONCURRENCY})
   --timeout S                      seconds per node for one command (default: ${DEFAULT_TIMEOUT_SEC})
@@ -21,6 +25,7 @@ Options:
   --wait-lock S                    start/stop: wait up to S seconds for another deploy's lock
                                    (default: fail at once, naming the holder)
   --json                           print one JSON document (keys: the Action's outputs)
+  --timeline                       also show when each node spent its time in which phase
   -h, --help                       this help
   --version                        the version
 
@@ -37,6 +42,10 @@ export interface CliSettings {
   identities: string[];
   knownHosts?: string;
   user?: string;
+  /** --ssh-config as given (undefined = ~/.ssh/config when it exists). */
+  sshConfig?: string;
+  /** --proxy-jump as given (parsed when the options are built). */
+  proxyJump?: string;
   insecureSkipHostKeyCheck: boolean;
   concurrency: number;
   timeoutSec: number;
@@ -44,6 +53,7 @@ export interface CliSettings {
   offline: boolean;
   waitLockSec: number;
   json: boolean;
+  timeline: boolean;
 }
 
 export class UsageError extends Error {}
@@ -62,6 +72,8 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
         identity: { type: 'string', short: 'i', multiple: true },
         'known-hosts': { type: 'string' },
         user: { type: 'string', short: 'u' },
+        'proxy-jump': { type: 'string', short: 'J' },
+        'ssh-config': { type: 'string', short: 'F' },
         'insecure-skip-host-key-check': { type: 'boolean' },
         concurrency: { type: 'string' },
         timeout: { type: 'string' },
@@ -69,6 +81,7 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
         offline: { type: 'boolean' },
         'wait-lock': { type: 'string' },
         json: { type: 'boolean' },
+        timeline: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean' },
       },
@@ -93,6 +106,8 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
       identities: values.identity ?? [],
       knownHosts: values['known-hosts'],
       user: values.user,
+      proxyJump: values['proxy-jump'],
+      sshConfig: values['ssh-config'],
       insecureSkipHostKeyCheck: !!values['insecure-skip-host-key-check'],
       concurrency: positiveInt(values.concurrency, DEFAULT_CONCURRENCY, '--concurrency'),
       timeoutSec: positiveInt(values.timeout, DEFAULT_TIMEOUT_SEC, '--timeout'),
@@ -100,6 +115,7 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
       offline: !!values.offline,
       waitLockSec: values['wait-lock'] === undefined ? 0 : positiveInt(values['wait-lock'], 0, '--wait-lock'),
       json: !!values.json,
+      timeline: !!values.timeline,
     },
   };
 }

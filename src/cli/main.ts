@@ -4,6 +4,9 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { version } from '../../package.json';
 import { formatDiagnostic } from '../config';
+import { parseProxyJump } from '../config/proxy-jump';
+import { sshConfigSettings } from '../ssh/ssh-config';
+import type { JumpHop } from '../config/types';
 import { connectTimeoutSec, run, verdict, type Verdict } from '../engine';
 import { escapeControls, mapStrings } from '../render/safe-text';
 import type { PrivateKeySource, RunOptions, RunResult } from '../engine/types';
@@ -50,6 +53,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   let options: RunOptions;
   try {
     options = buildOptions(settings, io.env, reporter);
+    options.ssh.protocolDebug = debug;
   } catch (err) {
     io.stderr(`nokube: ${(err as Error).message}\n`);
     return 2;
@@ -64,10 +68,14 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     const doc: Record<string, unknown> = { ...runOutputs(result) };
     if (!result.ok) doc.errors = runErrors(result);
     if (result.warnings.length) doc.warnings = result.warnings;
+    if (settings.timeline) doc.timeline = result.timeline ?? [];
     io.stdout(mask.apply(JSON.stringify(doc, null, 2)) + '\n');
   } else {
     for (const d of result.diagnostics) io.stderr(formatDiagnostic(d) + '\n');
-    if (!invalid) io.stdout(mask.apply(renderTerminal(result, { color: io.isTTY && !io.env.NO_COLOR })) + '\n');
+    if (!invalid)
+      io.stdout(
+        mask.apply(renderTerminal(result, { color: io.isTTY && !io.env.NO_COLOR, timeline: settings.timeline })) + '\n',
+      );
   }
   return exitCode(result);
 }
@@ -130,6 +138,8 @@ function buildOptions(
       knownHosts,
       insecureSkipHostKeyCheck: s.insecureSkipHostKeyCheck,
       defaultUser: s.user,
+      ...(s.proxyJump !== undefined ? { proxyJump: proxyJumpFlag(s.proxyJump) } : {}),
+      ...sshConfigOption(s.sshConfig, ssh, reporter),
       connectTimeoutSec: connectTimeoutSec(s.timeoutSec),
     },
     concurrency: s.concurrency,
@@ -143,4 +153,38 @@ function buildOptions(
     // the CLI run as a workflow step names the run in the deploy lock, as the Action does
     deployer: env.GITHUB_RUN_ID ? `run ${env.GITHUB_RUN_ID}` : undefined,
   };
+}
+
+/** ~/.ssh/config (or --ssh-config FILE) as per-host settings; nothing when absent or "none". */
+function sshConfigOption(
+  flag: string | undefined,
+  sshDir: string,
+  reporter: RunOptions['reporter'],
+): Pick<RunOptions['ssh'], 'hostSettings'> {
+  if (flag === 'none') return {};
+  const file = flag ?? join(sshDir, 'config');
+  if (flag === undefined && !existsSync(file)) return {};
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new Error(
+      `cannot read --ssh-config ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
+  }
+  const hostSettings = sshConfigSettings({
+    text,
+    label: file,
+    home: homedir(),
+    readFile: (p) => readFileSync(p, 'utf8'),
+    debug: (m) => reporter.debug(m),
+    secret: (v) => reporter.secret(v),
+  });
+  return { hostSettings };
+}
+
+function proxyJumpFlag(text: string): JumpHop[] {
+  const parsed = parseProxyJump(text);
+  if (!parsed.ok) throw new Error(`--proxy-jump: ${parsed.message.replace(/^proxy_jump:? ?/, '')} (${parsed.hint})`);
+  return parsed.hops;
 }

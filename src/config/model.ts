@@ -1,6 +1,7 @@
 // The checked plain tree -> the typed ClusterConfig the engine uses, with defaults filled in.
 // Only called when there are no errors, so values have the shape the schema promises.
 import { asList, asMap, asString, type PlainMap } from './plain';
+import { parseProxyJump } from './proxy-jump';
 import { parseSshUrl } from './ssh-url';
 import {
   DEFAULT_CLIENT_PORT,
@@ -17,7 +18,17 @@ import type { SourceIndex } from './yaml-source';
 export function buildConfig(root: PlainMap, file: string, index: SourceIndex): ClusterConfig {
   const raySpec = asMap(root.ray_spec) ?? {};
   const dashboardPort = (raySpec.dashboard_port as number | undefined) ?? DEFAULT_DASHBOARD_PORT;
-  const nodes = asList(root.nodes).map((entry, i) => buildNode(entry as PlainMap, i, dashboardPort, index));
+  const clusterJump = asString(raySpec.proxy_jump);
+  const nodes = asList(root.nodes).map((entry, i) => {
+    const spec = buildNode(entry as PlainMap, i, dashboardPort, index);
+    const jump = asString((entry as PlainMap).proxy_jump) ?? clusterJump;
+    if (jump !== undefined) {
+      const parsed = parseProxyJump(jump);
+      if (!parsed.ok) throw new Error(`internal: proxy_jump of nodes[${i}] was checked but does not parse`);
+      spec.proxyJump = parsed.hops;
+    }
+    return spec;
+  });
   const head = nodes.find((n) => n.role === 'head')!;
   const config: ClusterConfig = {
     file,

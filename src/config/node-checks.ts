@@ -6,6 +6,7 @@ import type { Findings } from './diagnostics';
 import { checkHostKey, checkPublicKeyLine } from './keys';
 import { asInteger, asList, asMap, asString, type PlainMap } from './plain';
 import { joinPath } from './paths';
+import { parseProxyJump } from './proxy-jump';
 import { parseSshUrl } from './ssh-url';
 import { DEFAULT_CLIENT_PORT, DEFAULT_DASHBOARD_PORT, DEFAULT_GCS_PORT, type SourcePos } from './types';
 import { looksLikePrivateKey } from './values';
@@ -69,7 +70,20 @@ export function checkNode(node: PlainMap, i: number, ctx: NodeCheckContext): Nod
     const problem = checkHostKey(hostKey);
     if (problem) ctx.findings.error(`${at}.host_key`, problem.message, { hint: problem.hint });
   }
+  checkProxyJump(node, at, ctx);
   return facts;
+}
+
+/** `proxy_jump` of a node or of ray_spec (`at` is the mapping holding it). */
+export function checkProxyJump(
+  map: PlainMap,
+  at: string,
+  ctx: Pick<NodeCheckContext, 'findings' | 'shapeProblems'>,
+): void {
+  const jump = asString(map.proxy_jump);
+  if (jump === undefined || ctx.shapeProblems.has(`${at}.proxy_jump`)) return;
+  const parsed = parseProxyJump(jump);
+  if (!parsed.ok) ctx.findings.error(`${at}.proxy_jump`, parsed.message, { hint: parsed.hint });
 }
 
 function checkRayConfig(

@@ -100,6 +100,11 @@ const node = {
       minLength: 1,
       'x-expected': 'a public key line ("ssh-ed25519 AAAA...") or a "SHA256:..." fingerprint',
     },
+    proxy_jump: {
+      type: 'string',
+      minLength: 1,
+      'x-expected': 'jump hosts as for ssh -J: "[user@]host[:port]", comma-separated (at most 3), or "none"',
+    },
   },
 };
 
@@ -127,6 +132,11 @@ export const configSchema = {
           pattern: '^[A-Za-z0-9_./+@][A-Za-z0-9_./+@-]*$',
           'x-expected':
             'one interpreter path or command, e.g. /opt/venv/bin/python3 or python3 (no spaces, quotes or shell characters)',
+        },
+        proxy_jump: {
+          type: 'string',
+          minLength: 1,
+          'x-expected': 'jump hosts as for ssh -J: "[user@]host[:port]", comma-separated (at most 3), or "none"',
         },
       },
     },

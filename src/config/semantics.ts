@@ -1,6 +1,6 @@
 // Checks across nodes: exactly one head, unique names and ssh_urls, max_workers, shared state on one host.
 import type { Findings } from './diagnostics';
-import { checkNode, type NodeFacts } from './node-checks';
+import { checkNode, checkProxyJump, type NodeFacts } from './node-checks';
 import { asInteger, asList, asMap } from './plain';
 import { endpointKey } from './ssh-url';
 import type { SourceIndex } from './yaml-source';
@@ -23,6 +23,8 @@ export function checkSemantics(
     ? undefined
     : asInteger(raySpec?.dashboard_port);
   const ctx = { findings, index, shapeProblems, defaultUser: opts.defaultUser, clusterDashboardPort };
+
+  if (raySpec) checkProxyJump(raySpec, 'ray_spec', ctx);
 
   const facts: NodeFacts[] = [];
   asList(top.nodes).forEach((entry, i) => {

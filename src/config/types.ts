@@ -60,6 +60,14 @@ export interface StorageSpec {
   path?: string;
 }
 
+/** One hop of a ProxyJump chain: `[user@]host[:port]`. */
+export interface JumpHop {
+  /** The login user the hop names; else the run's default user. */
+  user?: string;
+  host: string;
+  port: number;
+}
+
 export interface NodeSpec {
   name: string;
   role: Role;
@@ -75,6 +83,11 @@ export interface NodeSpec {
   users: UserSpec[];
   /** Pinned host key ("ssh-ed25519 AAAA...") or "SHA256:..." fingerprint. */
   hostKey?: string;
+  /**
+   * Jump hosts to reach the node through, first hop first (`proxy_jump` of the node, else of
+   * ray_spec). [] = connect directly ("none"); undefined = the run's default (--proxy-jump).
+   */
+  proxyJump?: JumpHop[];
   /** Index in `nodes`. */
   index: number;
   pos: SourcePos;

@@ -41,6 +41,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
   } finally {
     session.close();
   }
+  result.timeline = session.timeline.result(cluster.nodes.map((n) => n.name));
   clock.total();
   return result;
 }

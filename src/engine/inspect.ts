@@ -3,7 +3,7 @@
 import type { ClusterConfig } from '../config/types';
 import type { AppliedSpec, ClusterMember, ProbeAnswer, StatusAnswer } from '../remote/types';
 import { RemoteError } from '../remote/client';
-import { mapLimit } from '../ssh';
+import { mapLimit } from './concurrency';
 import { clientPort, dashboardPort, desiredSpec, gcsPort, hostForUrl, rayArgs } from './desired';
 import type { LiveNode } from './plan';
 import { nodeError, type ClusterSession, type NodeHandle } from './session';

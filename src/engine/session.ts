@@ -4,8 +4,10 @@ import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { ClusterConfig, NodeSpec } from '../config/types';
 import { RemoteLib, loadRemoteLib, type RemoteLibSource } from '../remote/client';
-import { connectNode, mapLimit, type NodeConnection } from '../ssh';
-import type { RunError, RunOptions } from './types';
+import { JumpHosts, connectNode, type NodeConnection } from '../ssh';
+import { mapLimit } from './concurrency';
+import { TimelineRecorder } from './timeline';
+import type { NodePhase, RunError, RunOptions } from './types';
 
 export interface NodeHandle {
   node: NodeSpec;
@@ -21,7 +23,11 @@ export interface NodeHandle {
 
 export class ClusterSession {
   readonly handles = new Map<string, NodeHandle>();
+  /** Per node, when each phase ran (RunResult.timeline). */
+  readonly timeline = new TimelineRecorder();
   private readonly libSource: RemoteLibSource;
+  /** Jump host connections, one per hop, shared by every node behind it. */
+  private readonly jumps = new JumpHosts();
 
   constructor(
     readonly cluster: ClusterConfig,
@@ -51,27 +57,43 @@ export class ClusterSession {
       if (h.conn || h.error) return;
       const t0 = Date.now();
       try {
-        h.conn = await connectNode(node, ssh, { env, reporter });
-        h.ip = await addressOf(node.host);
+        h.conn = await connectNode(node, ssh, { env, reporter, jumps: this.jumps });
+        h.ip = await addressOf(h.conn.host); // after ~/.ssh/config's HostName
         h.lib = new RemoteLib(h.conn, this.libSource, {
           cluster: this.cluster.clusterName,
           storage: node.storage.path,
           python: this.cluster.python,
           timeoutMs: this.options.timeoutSec * 1000,
           debug: (m) => reporter.debug(`[${node.name}] ${m}`),
+          timed: (what, a, b) => {
+            const phase = this.phaseOf(what);
+            if (phase) this.timeline.span(node.name, phase, a, b);
+          },
         });
         h.connectMs = Date.now() - t0;
+        this.timeline.span(node.name, 'connect', t0);
         reporter.node(node.name, `connected as ${h.conn.user}`, h.connectMs);
       } catch (err) {
         h.error = nodeError(node, err);
+        this.timeline.span(node.name, 'connect', t0);
         reporter.node(node.name, `cannot connect: ${h.error.message}`, Date.now() - t0);
       }
     });
     return nodes.map((n) => this.handle(n));
   }
 
+  /** The timeline phase of a remote_lib call; the head's status polls while starting are `alive`, drawn apart. */
+  private phaseOf(what: string): NodePhase | undefined {
+    const command = this.options.command;
+    if (what === 'probe') return command === 'plan' ? 'inspect' : 'preflight';
+    if (what === 'status') return command === 'status' ? 'status' : undefined;
+    if (what === 'upload' || what === 'start' || what === 'stop') return what;
+    return undefined; // lock, unlock
+  }
+
   close(): void {
     for (const h of this.handles.values()) h.conn?.close();
+    this.jumps.close();
   }
 }
 

@@ -4,7 +4,7 @@
 import type { ClusterConfig, NodeSpec } from '../config/types';
 import { parseSshUrl } from '../config';
 import type { AppliedSpec, ClusterMember, MembersRecord, StatusAnswer } from '../remote/types';
-import { mapLimit } from '../ssh';
+import { mapLimit } from './concurrency';
 import { assessStarted } from './health';
 import { headStatus, liveNodes, probeAll, recordedMembers, wantedSpecs, type Probed } from './inspect';
 import { countChanges, livePlan } from './plan';
@@ -229,6 +229,7 @@ async function waitForNodes(
     for (const n of assessment.nodes) {
       if (n.state === 'running' && !seenAlive.has(n.name)) {
         seenAlive.add(n.name);
+        session.timeline.alive(n.name);
         options.reporter.node(n.name, "alive in the head's view", Date.now() - t0);
       }
       const probe = probed.probes.get(n.name);

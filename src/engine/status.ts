@@ -1,5 +1,5 @@
 // `status`: read-only. Every node says whether Ray runs there; the head says who is alive.
-import { mapLimit } from '../ssh';
+import { mapLimit } from './concurrency';
 import { assessCluster, type NodeObservation } from './health';
 import type { PhaseClock } from './result';
 import { nodeError, type ClusterSession } from './session';

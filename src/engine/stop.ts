@@ -1,6 +1,6 @@
 // `stop`: workers in parallel, then the head; only this cluster's Ray processes; verified gone.
 import type { NodeSpec } from '../config/types';
-import { mapLimit } from '../ssh';
+import { mapLimit } from './concurrency';
 import { takeLock } from './lock';
 import { fail, type PhaseClock } from './result';
 import { nodeError, type ClusterSession } from './session';

@@ -1,6 +1,7 @@
 // What a run takes and what it returns. Both front ends (Action, CLI) build RunOptions
 // and render RunResult; the engine never knows which one called it.
 import type { ClusterConfig, Diagnostic } from '../config/types';
+import type { SshOptions } from '../ssh/types';
 
 export type Command = 'validate' | 'plan' | 'start' | 'status' | 'stop';
 
@@ -17,26 +18,7 @@ export type NodeState =
   | 'not-started' // skipped because an earlier step failed
   | 'unknown'; // not looked at (offline plan, validate)
 
-/** A private key supplied by the user (Action input, --identity file). Never logged. */
-export interface PrivateKeySource {
-  /** Where it came from, for messages: "ssh-private-key input #1", "/home/u/.ssh/id_ed25519". */
-  label: string;
-  key: string;
-}
-
-export interface SshOptions {
-  identities: PrivateKeySource[];
-  passphrase?: string;
-  /** ssh-agent socket (SSH_AUTH_SOCK), if any. */
-  agentSocket?: string;
-  /** Contents of known_hosts (input, --known-hosts file, ~/.ssh/known_hosts). */
-  knownHosts: string;
-  insecureSkipHostKeyCheck: boolean;
-  /** Login user for nodes whose config has no `users`. */
-  defaultUser?: string;
-  /** Seconds to wait for a TCP connect + handshake. */
-  connectTimeoutSec: number;
-}
+export type { PrivateKeySource, SshOptions } from '../ssh/types';
 
 export interface Reporter {
   /** One line per node as it progresses. */
@@ -129,6 +111,21 @@ export interface Timing {
   ms: number;
 }
 
+/** One node's phases, as a timeline shows them. */
+export type NodePhase = 'connect' | 'preflight' | 'inspect' | 'upload' | 'start' | 'alive' | 'status' | 'stop';
+
+export interface PhaseSpan {
+  phase: NodePhase;
+  /** From the start of the run. */
+  startMs: number;
+  endMs: number;
+}
+
+export interface NodeTimeline {
+  node: string;
+  spans: PhaseSpan[];
+}
+
 export interface RunResult {
   command: Command;
   configPath: string;
@@ -150,6 +147,8 @@ export interface RunResult {
   errors: RunError[];
   warnings: string[];
   timings: Timing[];
+  /** Per node, when each of its phases ran (commands that contact nodes). */
+  timeline?: NodeTimeline[];
   /** The parsed config, when it was valid (renderers use it for tables). */
   config?: ClusterConfig;
 }

@@ -53,6 +53,8 @@ export interface RemoteLibOptions {
   python?: string;
   timeoutMs: number;
   debug?: (message: string) => void;
+  /** Told how long each call (by verb) and each upload of the library (`upload`) took, in epoch ms. */
+  timed?: (what: string, t0: number, t1: number) => void;
 }
 
 export class RemoteLib {
@@ -101,12 +103,17 @@ export class RemoteLib {
       `exec ${shq(python)} "$f" ${verb}`;
     const stdin = JSON.stringify({ cluster: this.opts.cluster, storage: this.opts.storage ?? null, ...input });
     this.opts.debug?.(`remote: ${verb} (${line})`);
+    let t0 = Date.now();
     let res = await this.shell.exec(line, { stdin, timeoutMs: this.opts.timeoutMs });
     if (res.code === MISSING_LIB && !this.uploaded) {
       this.opts.debug?.(`remote: uploading ${this.fileName}`);
+      const u0 = Date.now();
       await this.upload();
+      t0 = Date.now();
+      this.opts.timed?.('upload', u0, t0);
       res = await this.shell.exec(line, { stdin, timeoutMs: this.opts.timeoutMs });
     }
+    this.opts.timed?.(verb, t0, Date.now());
     if (res.stderr.trim()) this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
     if (res.code === 127) {
       throw new RemoteError(

@@ -6,3 +6,4 @@ export { renderPlanText } from './plan-text';
 export { escapeHtml, escapeText, escapeCell, escapeCode, escapeComment, stripAnsi } from './escape';
 export { runOutputs, runErrors, type RunOutputs, type NodeOutput } from './outputs';
 export { planCounts, statusLine, formatResources, formatBytes, formatDuration, type PlanCounts } from './model';
+export { renderTimelineText, timelineTable, timelineMermaid, timelineRows } from './timeline';

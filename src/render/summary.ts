@@ -1,6 +1,6 @@
 // The job summary: every command, also on failure. Config-derived values are HTML-escaped; the whole
 // document stays under GitHub's 1 MiB step-summary limit by cutting the long tables and lists.
-import type { RunResult } from '../engine/types';
+import type { NodeTimeline, RunResult } from '../engine/types';
 import { escapeCode, escapeHtml, escapeText } from './escape';
 import { byteLength, fitLimit, hardCut, markdownList, markdownTable } from './markdown';
 import {
@@ -14,6 +14,7 @@ import {
   planRows,
   statusLine,
 } from './model';
+import { timelineMermaid, timelineTable } from './timeline';
 
 export interface SummaryContext {
   runUrl?: string;
@@ -83,6 +84,8 @@ function summaryAt(result: RunResult, ctx: SummaryContext, limit: number): strin
     parts.push(`### Timings\n\n${markdownTable(['phase', 'time'], rows)}`);
   }
 
+  if (result.timeline?.length) parts.push(timelineSection(result.timeline, limit));
+
   const footer = [
     ctx.sha ? `commit ${escapeCode(ctx.sha.slice(0, 7))}` : '',
     ctx.runUrl ? `<a href="${escapeHtml(ctx.runUrl)}">workflow run</a>` : '',
@@ -92,6 +95,21 @@ function summaryAt(result: RunResult, ctx: SummaryContext, limit: number): strin
   if (footer) parts.push(`<sub>${footer}</sub>`);
   return parts.join('\n\n') + '\n';
 }
+
+/**
+ * Text bars first: they render wherever markdown does. The Mermaid gantt chart (GitHub renders
+ * ```mermaid blocks in markdown) is folded below them, so a viewer without Mermaid shows its source
+ * only on request. Charts beyond MERMAID_MAX_NODES rows are left out (too tall to read).
+ */
+function timelineSection(timeline: NodeTimeline[], limit: number): string {
+  const chart =
+    timeline.length <= MERMAID_MAX_NODES
+      ? `\n\n<details><summary>Gantt chart</summary>\n\n${timelineMermaid(timeline, limit)}\n\n</details>`
+      : '';
+  return `### Timeline\n\n${timelineTable(timeline, limit)}${chart}`;
+}
+
+export const MERMAID_MAX_NODES = 100;
 
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);

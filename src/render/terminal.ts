@@ -12,9 +12,12 @@ import {
   statusLine,
   type Row,
 } from './model';
+import { renderTimelineText } from './timeline';
 
 export interface TerminalOptions {
   color: boolean;
+  /** Also draw the per-node timeline (`--timeline`). */
+  timeline?: boolean;
 }
 
 const CODES = { red: 31, green: 32, yellow: 33, bold: 1, dim: 2 } as const;
@@ -89,6 +92,7 @@ export function renderTerminal(result: RunResult, options: TerminalOptions): str
       `${paint('timings', 'bold')}: ${[...timings, ...(total ? [total] : [])].map((t) => `${t.phase} ${formatDuration(t.ms)}`).join(', ')}`,
     );
   }
+  if (options.timeline) out.push('', renderTimelineText(result));
   return out.join('\n');
 }
 

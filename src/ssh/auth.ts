@@ -3,9 +3,9 @@
 // public half matches its `sshkey`. Without `users`: the default user with every supplied key, then
 // the agent. Secrets stay inside the plan; only `describe` strings reach messages.
 import type { BaseAgent, ParsedKey } from 'ssh2';
-import type { NodeSpec, UserSpec } from '../config/types';
+import type { UserSpec } from '../config/types';
 import { ConfigError, resolveCredential } from '../config/credentials';
-import type { Reporter, SshOptions } from '../engine/types';
+import { describeTarget, type SshLog, type SshOptions, type SshTarget } from './types';
 import { agentKeys, FilteredAgent, openAgent } from './agent';
 import { SshError, authHint } from './errors';
 import { loadKeyRing, type LoadedKey } from './keys';
@@ -25,7 +25,7 @@ export interface LoginPlan {
 
 export interface PlanContext {
   env: Record<string, string | undefined>;
-  reporter: Reporter;
+  reporter: SshLog;
 }
 
 /** The SSH protocol method a step uses (what the server's "methods that can continue" lists). */
@@ -43,7 +43,7 @@ export interface LoginPlans {
  * One plan per user, in config order. Throws (kind `config`) when nobody can even try: no user, an
  * unset ${NAME}, or no user whose key was supplied.
  */
-export async function planLogins(node: NodeSpec, opts: SshOptions, ctx: PlanContext): Promise<LoginPlans> {
+export async function planLogins(node: SshTarget, opts: SshOptions, ctx: PlanContext): Promise<LoginPlans> {
   if (node.users.length === 0) return { plans: [await defaultLogin(node, opts, ctx)], skipped: [] };
   const plans: LoginPlan[] = [];
   const skipped: SshError[] = [];
@@ -60,7 +60,7 @@ export async function planLogins(node: NodeSpec, opts: SshOptions, ctx: PlanCont
   return { plans, skipped };
 }
 
-function configError(node: NodeSpec, message: string, hint: string, user?: string, cause?: unknown): SshError {
+function configError(node: SshTarget, message: string, hint: string, user?: string, cause?: unknown): SshError {
   return new SshError(message, {
     kind: 'config',
     node: node.name,
@@ -72,7 +72,7 @@ function configError(node: NodeSpec, message: string, hint: string, user?: strin
   });
 }
 
-function resolve(node: NodeSpec, value: string, field: string, ctx: PlanContext, user: string): string {
+function resolve(node: SshTarget, value: string, field: string, ctx: PlanContext, user: string): string {
   try {
     return resolveCredential(value, ctx.env, { node: node.name, field });
   } catch (err) {
@@ -83,20 +83,20 @@ function resolve(node: NodeSpec, value: string, field: string, ctx: PlanContext,
   }
 }
 
-async function defaultLogin(node: NodeSpec, opts: SshOptions, ctx: PlanContext): Promise<LoginPlan> {
+async function defaultLogin(node: SshTarget, opts: SshOptions, ctx: PlanContext): Promise<LoginPlan> {
   const user = opts.defaultUser;
   if (!user) {
     throw configError(
       node,
-      `no user for node ${node.name}: add users: to the config or pass --user / ssh-user`,
-      `add "users: [{userid: NAME, sshkey: ...}]" to node ${node.name} in the config, or pass --user NAME (CLI) / ssh-user (Action)`,
+      `no user for ${describeTarget(node)}: add users: to the config or pass --user / ssh-user`,
+      `add "users: [{userid: NAME, sshkey: ...}]" to ${describeTarget(node)} in the config, or pass --user NAME (CLI) / ssh-user (Action)`,
     );
   }
   const ring = loadKeyRing(opts, ctx.reporter);
   const notes: string[] = [];
   for (const bad of ring.unusable) {
     notes.push(bad.problem);
-    ctx.reporter.warn(`node ${node.name}: ${bad.problem}; skipping it`);
+    ctx.reporter.warn(`${describeTarget(node)}: ${bad.problem}; skipping it`);
   }
   const steps: AuthStep[] = ring.usable.map((key) => ({ type: 'publickey', key, describe: describeKey(key) }));
   if (opts.agentSocket) steps.push({ type: 'agent', agent: openAgent(opts.agentSocket), describe: 'agent' });
@@ -104,7 +104,7 @@ async function defaultLogin(node: NodeSpec, opts: SshOptions, ctx: PlanContext):
     const why = notes.length ? `: ${notes.join('; ')}` : '';
     throw configError(
       node,
-      `no way to log in to node ${node.name} as ${user}: no usable private key and no ssh-agent${why}`,
+      `no way to log in to ${describeTarget(node)} as ${user}: no usable private key and no ssh-agent${why}`,
       'supply a private key (ssh-private-key input, --identity FILE) with its passphrase if it has one, run an ssh-agent, or add users: with a password to the config',
       user,
     );
@@ -113,7 +113,7 @@ async function defaultLogin(node: NodeSpec, opts: SshOptions, ctx: PlanContext):
 }
 
 async function userLogin(
-  node: NodeSpec,
+  node: SshTarget,
   spec: UserSpec,
   opts: SshOptions,
   ctx: PlanContext,
@@ -128,7 +128,7 @@ async function userLogin(
   if (spec.sshkey === undefined) {
     throw configError(
       node,
-      `node ${node.name}: user ${user} has neither password nor sshkey`,
+      `${describeTarget(node)}: user ${user} has neither password nor sshkey`,
       'give each user exactly one of password or sshkey',
       user,
     );
@@ -138,7 +138,7 @@ async function userLogin(
   if (!wanted) {
     throw configError(
       node,
-      `node ${node.name}: user ${user}: sshkey is not a public key line ("ssh-ed25519 AAAA... comment")`,
+      `${describeTarget(node)}: user ${user}: sshkey is not a public key line ("ssh-ed25519 AAAA... comment")`,
       'put the contents of the .pub file in sshkey; the private key goes in the ssh-private-key input / --identity',
       user,
     );
@@ -153,7 +153,7 @@ async function userLogin(
   if (locked) {
     return configError(
       node,
-      `node ${node.name}: user ${user}: ${locked.problem} (it is the key of sshkey ${wanted.type} ${wantedFp})`,
+      `${describeTarget(node)}: user ${user}: ${locked.problem} (it is the key of sshkey ${wanted.type} ${wantedFp})`,
       "pass the key's passphrase (ssh-passphrase input, NOKUBE_SSH_PASSPHRASE), or supply the key unencrypted from a secret",
       user,
     );
@@ -182,7 +182,7 @@ async function userLogin(
   ].join('; ');
   return configError(
     node,
-    `node ${node.name}: user ${user}: no supplied private key matches sshkey ${wanted.type} ${wantedFp} (${have})`,
+    `${describeTarget(node)}: user ${user}: no supplied private key matches sshkey ${wanted.type} ${wantedFp} (${have})`,
     `supply the private key whose public half is ${wantedFp} (ssh-private-key input, --identity FILE or ssh-agent); ` +
       'compare with `ssh-keygen -lf KEYFILE`',
     user,
@@ -194,7 +194,7 @@ export function describeKey(key: LoadedKey): string {
 }
 
 /** Assembles the auth error once every user's every method was refused. */
-export function authFailure(node: NodeSpec, logins: LoginPlans, tried: string[], extra: string[]): SshError {
+export function authFailure(node: SshTarget, logins: LoginPlans, tried: string[], extra: string[]): SshError {
   const users = logins.plans.map((p) => p.user);
   const notes = [
     ...new Set(
@@ -207,7 +207,7 @@ export function authFailure(node: NodeSpec, logins: LoginPlans, tried: string[],
     ),
   ];
   const msg =
-    `authentication failed on node ${node.name} (${node.host}:${node.sshPort}) for ${users.length > 1 ? 'users' : 'user'} ` +
+    `authentication failed on ${describeTarget(node)} (${node.host}:${node.sshPort}) for ${users.length > 1 ? 'users' : 'user'} ` +
     `${users.join(', ')}; tried: ${tried.length ? tried.join(', ') : 'nothing'}` +
     (notes.length ? `; ${notes.join('; ')}` : '');
   return new SshError(msg, {

@@ -3,17 +3,25 @@
 // gets a fresh connection) until one is let in.
 import ssh2 from 'ssh2';
 import type { AnyAuthMethod, AuthenticationType, Client, ConnectConfig, NextAuthHandler } from 'ssh2';
+import type { Duplex } from 'node:stream';
 import type { NodeSpec } from '../config/types';
-import type { Reporter, SshOptions } from '../engine/types';
+import type { SshLog, SshOptions, SshTarget } from './types';
+import { describeTarget } from './types';
 import { authFailure, planLogins, protocolMethod, type AuthStep, type LoginPlan } from './auth';
 import { SshError, hostPort, transportHint } from './errors';
 import { hostKeyCheck, type HostKeyCheck } from './host-key';
 import { SshConnection, type NodeConnection } from './connection';
+import { applyHostSettings } from './ssh-config';
+import { JumpHosts } from './jump';
+import { retryThrottled } from './throttle';
 
 export interface ConnectContext {
+  /** For `${NAME}` references in credentials. */
   env: Record<string, string | undefined>;
-  reporter: Reporter;
+  reporter: SshLog;
   signal?: AbortSignal;
+  /** The run's jump host connections, shared by every node behind them (one per hop). */
+  jumps?: JumpHosts;
 }
 
 const KEEPALIVE_MS = 10_000;
@@ -23,32 +31,68 @@ const KEEPALIVE_MS = 10_000;
  */
 const AUTH_STEP_MS = 10_000;
 
-/** True when NOKUBE_DEBUG (or the runner's debug mode) asks for SSH negotiation detail. */
-export function sshDebugEnabled(env: Record<string, string | undefined>): boolean {
-  const on = (v: string | undefined) => ['1', 'true', 'yes', 'on'].includes((v ?? '').toLowerCase());
-  return on(env.NOKUBE_DEBUG) || on(env.RUNNER_DEBUG);
+export async function connectNode(spec: NodeSpec, runOpts: SshOptions, ctx: ConnectContext): Promise<NodeConnection> {
+  // The node's own proxy_jump, else its ssh config entry's ProxyJump, else the run's --proxy-jump.
+  const { target: node, opts, proxyJump } = applyHostSettings(spec, runOpts);
+  const chain = spec.proxyJump ?? proxyJump ?? opts.proxyJump ?? [];
+  const jumps = chain.length ? (ctx.jumps ?? new JumpHosts()) : undefined;
+  const tunnel = jumps ? () => jumps.tunnel(chain, node, opts, ctx) : undefined;
+  const session = await loginAny(node, opts, ctx, tunnel);
+  return new SshConnection(session.client, {
+    node,
+    user: session.user,
+    authMethod: session.authMethod,
+    methodsTried: session.methodsTried,
+    hostKey: session.hostKey,
+    reporter: ctx.reporter,
+  });
 }
 
-export async function connectNode(node: NodeSpec, opts: SshOptions, ctx: ConnectContext): Promise<NodeConnection> {
-  const logins = await planLogins(node, opts, ctx);
-  const hostKey = hostKeyCheck(node, opts, ctx.reporter);
+/** A logged-in ssh2 client and how it got in. */
+export interface LoggedIn {
+  client: Client;
+  user: string;
+  authMethod: string;
+  methodsTried: string[];
+  hostKey: NonNullable<HostKeyCheck['accepted']>;
+}
+
+/**
+ * Logs in to a node or a jump host: each of its users in turn. `tunnel` opens the stream to reach
+ * it through its jump hosts (called once per connection attempt); without it, a direct TCP connect.
+ */
+export async function loginAny(
+  target: SshTarget,
+  opts: SshOptions,
+  ctx: ConnectContext,
+  tunnel?: () => Promise<Duplex>,
+): Promise<LoggedIn> {
+  const logins = await planLogins(target, opts, ctx);
+  const hostKey = hostKeyCheck(target, opts, ctx.reporter);
   const tried: string[] = [];
   const extra: string[] = [];
   for (const plan of logins.plans) {
     let attempt: Attempt = {};
     let refused: SshError | undefined;
     do {
-      attempt = await login(node, plan, hostKey, opts, ctx, tried, refused);
+      const before = refused;
+      attempt = await retryThrottled(
+        async () => login({ target, plan, hostKey, opts, ctx, tried, refusedBefore: before, sock: await tunnel?.() }),
+        {
+          budgetMs: Math.max(1, opts.connectTimeoutSec) * 1000,
+          debug: (m) => ctx.reporter.debug(`[${target.name}] ${m}`),
+        },
+      );
       refused = attempt.refused;
     } while (attempt.retry);
-    if (attempt.connection) return attempt.connection;
+    if (attempt.session) return attempt.session;
     if (attempt.note) extra.push(attempt.note);
   }
-  throw authFailure(node, logins, tried, extra);
+  throw authFailure(target, logins, tried, extra);
 }
 
 interface Attempt {
-  connection?: NodeConnection;
+  session?: LoggedIn;
   /** Why this user was not let in, beyond "refused" (e.g. the server dropped us). */
   note?: string;
   /** Connect again: the host key check wants to see another of the host's keys. */
@@ -57,46 +101,138 @@ interface Attempt {
   refused?: SshError;
 }
 
-/** One connection as one user: resolves with the connection, or with no connection when refused. */
-function login(
-  node: NodeSpec,
-  plan: LoginPlan,
-  hostKey: HostKeyCheck,
-  opts: SshOptions,
-  ctx: ConnectContext,
-  tried: string[],
+interface LoginRequest {
+  target: SshTarget;
+  plan: LoginPlan;
+  hostKey: HostKeyCheck;
+  opts: SshOptions;
+  ctx: ConnectContext;
+  /** Every method tried so far, across users (grows). */
+  tried: string[];
   /** Set when this is a retry after a fingerprint pin did not match the key first presented. */
-  refusedBefore?: SshError,
-): Promise<Attempt> {
-  const { host, sshPort: port } = node;
+  refusedBefore?: SshError;
+  /** The stream through the jump hosts, if any. */
+  sock?: Duplex;
+}
+
+/** Where a login attempt stands when ssh2 reports an error or a close. */
+interface LoginState {
+  authStarted: boolean;
+  /** Why ssh-agent could not help, kept for the error if every method is refused. */
+  agentProblem?: string;
+}
+
+/** What an ssh2 error (or a close) means for this attempt. */
+type Outcome =
+  | { kind: 'go-on' } // ssh2 continues with the next method by itself
+  | { kind: 'refused'; note?: string } // this user is not let in: try the next one
+  | { kind: 'retry'; refused: SshError } // connect again for another host key type
+  | { kind: 'fail'; error: SshError }; // give up on this target
+
+type TransportError = Error & { level?: string; code?: string };
+
+/** The small error classifier: an ssh2 error, or a close (`err` undefined), to an outcome. */
+function classify(req: LoginRequest, state: LoginState, err: TransportError | undefined): Outcome {
+  const { target, plan, hostKey, opts } = req;
+  const { host, sshPort: port } = target;
   const hp = hostPort(host, port);
-  const debug = (m: string) => ctx.reporter.debug(`[${node.name}] ${m}`);
+  const who = describeTarget(target);
+  const error = (message: string, kind: SshError['kind'], hint: string, extra: Partial<SshError> = {}) =>
+    new SshError(message, { kind, node: target.name, host, port, user: plan.user, hint, ...extra });
+
+  if (hostKey.failure) {
+    return hostKey.retryOtherKeyType
+      ? { kind: 'retry', refused: hostKey.failure }
+      : { kind: 'fail', error: hostKey.failure };
+  }
+  if (err === undefined) {
+    if (state.authStarted)
+      return { kind: 'refused', note: `${hp} closed the connection while logging in as ${plan.user}` };
+    return {
+      kind: 'fail',
+      error: error(
+        `${who} (${hp}) closed the connection before the SSH handshake finished`,
+        'unreachable',
+        transportHint('ECONNRESET', host, port),
+      ),
+    };
+  }
+  // Asked for the key types not seen yet and the host has none: the pin matched nothing.
+  if (req.refusedBefore && err.level === 'handshake') return { kind: 'fail', error: req.refusedBefore };
+  if (err.level === 'agent') {
+    state.agentProblem = `ssh-agent (${opts.agentSocket ?? 'socket'}) could not be used: ${err.message}`;
+    return { kind: 'go-on' };
+  }
+  if (err.level === 'client-authentication') return { kind: 'refused', note: state.agentProblem };
+  if (err.level === 'client-timeout') {
+    const message = state.authStarted
+      ? `${who} (${hp}) did not answer the login as ${plan.user} in time`
+      : `no SSH handshake with ${who} (${hp}) within ${opts.connectTimeoutSec} s`;
+    return {
+      kind: 'fail',
+      error: error(message, 'timeout', transportHint('timeout', host, port), {
+        methodsTried: [...req.tried],
+        cause: err,
+      }),
+    };
+  }
+  // sshd dropped us mid-login (MaxAuthTries, PAM, ...): this user is out, try the next one.
+  if (state.authStarted)
+    return { kind: 'refused', note: `${hp} closed the connection while logging in as ${plan.user} (${err.message})` };
+  const code = err.code ?? (err.level === 'client-dns' ? 'ENOTFOUND' : undefined);
+  return {
+    kind: 'fail',
+    error: error(
+      `cannot reach ${who} at ${hp}: ${err.message}`,
+      code === 'ETIMEDOUT' ? 'timeout' : 'unreachable',
+      transportHint(code, host, port),
+      { cause: err },
+    ),
+  };
+}
+
+/** One connection as one user: resolves with the session, or with no session when refused. */
+function login(req: LoginRequest): Promise<Attempt> {
+  const { target, plan, hostKey, opts, ctx } = req;
+  const { host, sshPort: port } = target;
+  const hp = hostPort(host, port);
+  const who = describeTarget(target);
+  const debug = (m: string) => ctx.reporter.debug(`[${target.name}] ${m}`);
   const client: Client = new ssh2.Client();
+  const state: LoginState = { authStarted: false };
   let current: AuthStep | undefined;
-  let authStarted = false;
-  let agentProblem: string | undefined;
   hostKey.failure = undefined;
   hostKey.retryOtherKeyType = false;
+  const timeoutError = () =>
+    new SshError(`no SSH handshake with ${who} (${hp}) within ${opts.connectTimeoutSec} s`, {
+      kind: 'timeout',
+      node: target.name,
+      host,
+      port,
+      user: plan.user,
+      hint: transportHint('timeout', host, port),
+    });
 
   return new Promise<Attempt>((resolve, reject) => {
     let done = false;
-    const settle = (fn: () => void) => {
+    const settle = (attempt: Attempt | SshError) => {
       if (done) return;
       done = true;
       clearTimeout(handshakeTimer);
       ctx.signal?.removeEventListener('abort', onAbort);
-      fn();
-    };
-    const fail = (err: SshError) =>
-      settle(() => {
+      if (attempt instanceof SshError) {
         client.end();
-        reject(err);
-      });
+        reject(attempt);
+      } else {
+        if (!attempt.session) client.end();
+        resolve(attempt);
+      }
+    };
     const onAbort = () =>
-      fail(
-        new SshError(`connecting to node ${node.name} (${hp}) was aborted`, {
+      settle(
+        new SshError(`connecting to ${who} (${hp}) was aborted`, {
           kind: 'timeout',
-          node: node.name,
+          node: target.name,
           host,
           port,
           user: plan.user,
@@ -104,37 +240,37 @@ function login(
         }),
       );
     // connectTimeoutSec bounds TCP connect + key exchange; the login after it has its own budget.
-    const handshakeTimer = setTimeout(
-      () =>
-        fail(
-          new SshError(`no SSH handshake with node ${node.name} (${hp}) within ${opts.connectTimeoutSec} s`, {
-            kind: 'timeout',
-            node: node.name,
-            host,
-            port,
-            user: plan.user,
-            hint: transportHint('timeout', host, port),
-          }),
-        ),
-      Math.max(1, opts.connectTimeoutSec) * 1000,
-    );
+    const handshakeTimer = setTimeout(() => settle(timeoutError()), Math.max(1, opts.connectTimeoutSec) * 1000);
     if (ctx.signal?.aborted) return onAbort();
     ctx.signal?.addEventListener('abort', onAbort, { once: true });
 
+    const apply = (outcome: Outcome) => {
+      switch (outcome.kind) {
+        case 'go-on':
+          return;
+        case 'refused':
+          return settle(outcome.note ? { note: outcome.note } : {});
+        case 'retry':
+          return settle({ retry: true, refused: outcome.refused });
+        case 'fail':
+          return settle(outcome.error);
+      }
+    };
+
     let next = 0;
     const authHandler = (methodsLeft: AuthenticationType[] | null, _partial: boolean | null, cb: NextAuthHandler) => {
-      authStarted = true;
+      state.authStarted = true;
       clearTimeout(handshakeTimer);
       if (current) debug(`${current.describe} as ${plan.user}: refused`);
       while (next < plan.steps.length) {
         const step = plan.steps[next++];
         const method = protocolMethod(step);
         if (methodsLeft && !methodsLeft.includes(method)) {
-          tried.push(`${step.describe} as ${plan.user} (server does not accept ${method})`);
+          req.tried.push(`${step.describe} as ${plan.user} (server does not accept ${method})`);
           continue;
         }
         current = step;
-        tried.push(`${step.describe} as ${plan.user}`);
+        req.tried.push(`${step.describe} as ${plan.user}`);
         debug(`trying ${step.describe} as ${plan.user}`);
         return cb(toSsh2(step, plan.user));
       }
@@ -152,114 +288,39 @@ function login(
       hostVerifier: (key: Buffer) => hostKey.verify(key),
       authHandler: authHandler as unknown as ConnectConfig['authHandler'],
     };
+    if (req.sock) config.sock = req.sock;
     if (hostKey.serverHostKey) config.algorithms = { serverHostKey: hostKey.serverHostKey as never };
-    if (sshDebugEnabled(ctx.env)) config.debug = (m: string) => debug(`ssh: ${m}`);
+    if (opts.protocolDebug) config.debug = (m: string) => debug(`ssh: ${m}`);
 
-    client.once('ready', () =>
-      settle(() => {
-        client.removeAllListeners('error');
-        debug(`logged in to ${hp} as ${plan.user} with ${current?.describe}`);
-        resolve({
-          connection: new SshConnection(client, {
-            node,
-            user: plan.user,
-            authMethod: current?.describe ?? 'none',
-            methodsTried: [...tried],
-            hostKey: hostKey.accepted!,
-            reporter: ctx.reporter,
-          }),
-        });
-      }),
-    );
-    const hostKeyRefused = () => {
-      if (!hostKey.retryOtherKeyType) return fail(hostKey.failure!);
-      const refused = hostKey.failure!;
-      settle(() => {
-        client.end();
-        resolve({ retry: true, refused });
-      });
-    };
-    client.on('error', (err: Error & { level?: string; code?: string }) => {
-      debug(`connection error (${err.level ?? 'unknown'}): ${err.message}`);
-      if (hostKey.failure) return hostKeyRefused();
-      // Asked for the key types not seen yet and the host has none: the pin matched nothing.
-      if (refusedBefore && err.level === 'handshake') return fail(refusedBefore);
-      if (err.level === 'agent') {
-        // ssh2 goes on with the next method by itself; keep why the agent did not help.
-        agentProblem = `ssh-agent (${opts.agentSocket ?? 'socket'}) could not be used: ${err.message}`;
-        return;
-      }
-      if (err.level === 'client-authentication') {
-        return settle(() => {
-          client.end();
-          resolve(agentProblem ? { note: agentProblem } : {});
-        });
-      }
-      if (err.level === 'client-timeout') {
-        return fail(
-          new SshError(
-            authStarted
-              ? `node ${node.name} (${hp}) did not answer the login as ${plan.user} in time`
-              : `no SSH handshake with node ${node.name} (${hp}) within ${opts.connectTimeoutSec} s`,
-            {
-              kind: 'timeout',
-              node: node.name,
-              host,
-              port,
-              user: plan.user,
-              methodsTried: [...tried],
-              hint: transportHint('timeout', host, port),
-              cause: err,
-            },
-          ),
-        );
-      }
-      if (authStarted) {
-        // sshd dropped us mid-login (MaxAuthTries, PAM, ...): this user is out, try the next one.
-        return settle(() => {
-          client.end();
-          resolve({ note: `${hp} closed the connection while logging in as ${plan.user} (${err.message})` });
-        });
-      }
-      const code = err.code ?? (err.level === 'client-dns' ? 'ENOTFOUND' : undefined);
-      const timeout = code === 'ETIMEDOUT';
-      fail(
-        new SshError(`cannot reach node ${node.name} at ${hp}: ${err.message}`, {
-          kind: timeout ? 'timeout' : 'unreachable',
-          node: node.name,
-          host,
-          port,
+    client.once('ready', () => {
+      client.removeAllListeners('error');
+      debug(`logged in to ${hp} as ${plan.user} with ${current?.describe}`);
+      settle({
+        session: {
+          client,
           user: plan.user,
-          hint: transportHint(code, host, port),
-          cause: err,
-        }),
-      );
+          authMethod: current?.describe ?? 'none',
+          methodsTried: [...req.tried],
+          hostKey: hostKey.accepted!,
+        },
+      });
+    });
+    client.on('error', (err: TransportError) => {
+      debug(`connection error (${err.level ?? 'unknown'}): ${err.message}`);
+      apply(classify(req, state, err));
     });
     client.on('close', () => {
-      if (done) return;
-      if (hostKey.failure) return hostKeyRefused();
-      if (authStarted)
-        return settle(() => resolve({ note: `${hp} closed the connection while logging in as ${plan.user}` }));
-      fail(
-        new SshError(`node ${node.name} (${hp}) closed the connection before the SSH handshake finished`, {
-          kind: 'unreachable',
-          node: node.name,
-          host,
-          port,
-          user: plan.user,
-          hint: transportHint('ECONNRESET', host, port),
-        }),
-      );
+      if (!done) apply(classify(req, state, undefined));
     });
 
-    debug(`connecting to ${hp} as ${plan.user}`);
+    debug(`connecting to ${hp} as ${plan.user}${req.sock ? ' through its jump host' : ''}`);
     try {
       client.connect(config);
     } catch (err) {
-      fail(
-        new SshError(`cannot connect to node ${node.name} (${hp}): ${(err as Error).message}`, {
+      settle(
+        new SshError(`cannot connect to ${who} (${hp}): ${(err as Error).message}`, {
           kind: 'config',
-          node: node.name,
+          node: target.name,
           host,
           port,
           user: plan.user,

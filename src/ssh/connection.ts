@@ -4,13 +4,22 @@ import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Client, ClientChannel, SFTPWrapper, Stats } from 'ssh2';
 import type { NodeSpec } from '../config/types';
-import type { Reporter } from '../engine/types';
+import type { SshLog } from './types';
 import { SshError, hostPort, transportHint, type SshErrorKind } from './errors';
+import {
+  ExecFileError,
+  existsOverExec,
+  homeOverExec,
+  mkdirpOverExec,
+  realpathOverExec,
+  uploadOverExec,
+  type Exec,
+} from './exec-files';
 import type { AcceptedHostKey } from './host-key';
 
 export interface ExecOptions {
   /** Written to the command's stdin, then stdin is closed (never logged). */
-  stdin?: string;
+  stdin?: string | Buffer;
   /** Kill the channel and reject (kind `timeout`) after this long. */
   timeoutMs?: number;
 }
@@ -54,7 +63,7 @@ export interface ConnectionInfo {
   authMethod: string;
   methodsTried: string[];
   hostKey: AcceptedHostKey;
-  reporter: Reporter;
+  reporter: SshLog;
 }
 
 export class SshConnection implements NodeConnection {
@@ -65,8 +74,10 @@ export class SshConnection implements NodeConnection {
   readonly authMethod: string;
   readonly methodsTried: readonly string[];
   readonly hostKey: AcceptedHostKey;
-  private readonly reporter: Reporter;
+  private readonly reporter: SshLog;
   private sftpSession?: Promise<SFTPWrapper>;
+  /** Set once the server refused the SFTP subsystem: file steps go over exec channels. */
+  private noSftp = false;
   private home?: Promise<string>;
   private lost?: SshError;
   private closed = false;
@@ -240,6 +251,34 @@ export class SshConnection implements NodeConnection {
     });
   }
 
+  /** The SFTP session, or undefined when the server refuses the subsystem (then use exec). */
+  private async files(): Promise<SFTPWrapper | undefined> {
+    if (this.noSftp) {
+      this.checkOpen();
+      return undefined;
+    }
+    try {
+      return await this.sftp();
+    } catch (err) {
+      if (this.lost || this.closed) throw err;
+      this.noSftp = true;
+      this.debug(`${(err as Error).message}: moving files over the exec channel instead (no SFTP)`);
+      return undefined;
+    }
+  }
+
+  private readonly execFiles: Exec = (command, opts) => this.exec(command, opts);
+
+  /** A file step over exec, its failure as an SshError like the SFTP one. */
+  private async overExec<T>(action: string, path: string, work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (err) {
+      if (err instanceof ExecFileError) throw this.sftpError(action, path, err);
+      throw err;
+    }
+  }
+
   private sftp(): Promise<SFTPWrapper> {
     this.checkOpen();
     if (!this.sftpSession) {
@@ -287,7 +326,11 @@ export class SshConnection implements NodeConnection {
   /** The login user's home (SFTP starts there). */
   private homeDir(): Promise<string> {
     if (!this.home) {
-      const h = this.sftp().then((s) => call<string>((cb) => s.realpath('.', cb)));
+      const h = this.files().then((s) =>
+        s
+          ? call<string>((cb) => s.realpath('.', cb))
+          : this.overExec('resolving', '~', () => homeOverExec(this.execFiles)),
+      );
       h.catch(() => {
         if (this.home === h) this.home = undefined;
       });
@@ -304,8 +347,9 @@ export class SshConnection implements NodeConnection {
   }
 
   async realpath(remotePath: string): Promise<string> {
-    const sftp = await this.sftp();
+    const sftp = await this.files();
     const p = await this.absolute(remotePath);
+    if (!sftp) return this.overExec('resolving', remotePath, () => realpathOverExec(this.execFiles, p));
     try {
       return await call<string>((cb) => sftp.realpath(p, cb));
     } catch (err) {
@@ -314,8 +358,9 @@ export class SshConnection implements NodeConnection {
   }
 
   async fileExists(remotePath: string): Promise<boolean> {
-    const sftp = await this.sftp();
+    const sftp = await this.files();
     const p = await this.absolute(remotePath);
+    if (!sftp) return existsOverExec(this.execFiles, p);
     try {
       await call<Stats>((cb) => sftp.stat(p, cb));
       return true;
@@ -326,9 +371,10 @@ export class SshConnection implements NodeConnection {
   }
 
   async mkdirp(remotePath: string): Promise<void> {
-    const sftp = await this.sftp();
+    const sftp = await this.files();
     const target = await this.absolute(remotePath);
     this.debug(`mkdir -p ${target}`);
+    if (!sftp) return this.overExec('creating directory', target, () => mkdirpOverExec(this.execFiles, target));
     let dir = '/';
     for (const part of target.split('/').filter(Boolean)) {
       dir = posix.join(dir, part);
@@ -345,14 +391,15 @@ export class SshConnection implements NodeConnection {
   }
 
   async uploadFile(content: Buffer | string, remotePath: string, mode = 0o644): Promise<void> {
-    const sftp = await this.sftp();
+    const sftp = await this.files();
     const target = await this.absolute(remotePath);
     const tmp = posix.join(
       posix.dirname(target),
       `.${posix.basename(target)}.nokube-${randomBytes(6).toString('hex')}.tmp`,
     );
     const data = typeof content === 'string' ? Buffer.from(content, 'utf8') : content;
-    this.debug(`upload ${data.length} bytes to ${target} (mode ${mode.toString(8)})`);
+    this.debug(`upload ${data.length} bytes to ${target} (mode ${mode.toString(8)})${sftp ? '' : ' over exec'}`);
+    if (!sftp) return this.overExec('uploading', target, () => uploadOverExec(this.execFiles, data, tmp, target, mode));
     try {
       await call<void>((cb) => sftp.writeFile(tmp, data, { mode }, cb));
       await call<void>((cb) => sftp.chmod(tmp, mode, cb)); // writeFile's mode is subject to umask

@@ -1,10 +1,9 @@
 // Host key verification (SPEC section 7): on by default, fail closed. A key is accepted when it
 // matches the node's pinned `host_key` (a key line or a SHA256 fingerprint) or a known_hosts entry
 // for the host. An unknown key is refused with its fingerprint and a ready-to-paste known_hosts
-// line; a key that differs from the one on record is refused louder. Only
-// insecureSkipHostKeyCheck gets past either, with a warning; a @revoked key is refused always.
-import type { NodeSpec } from '../config/types';
-import type { Reporter, SshOptions } from '../engine/types';
+// line; a key that differs from the one on record is refused louder. insecureSkipHostKeyCheck gets
+// past an unknown key only, with a warning; a changed or @revoked key is refused always.
+import { describeTarget, type SshLog, type SshOptions, type SshTarget } from './types';
 import { SshError, hostPort } from './errors';
 import { checkHostKey, knownKeyTypes, parseKnownHosts, type KnownHosts } from './known-hosts';
 import {
@@ -57,7 +56,7 @@ export interface HostKeyCheck {
 
 const parsedKnownHosts = new WeakMap<SshOptions, KnownHosts>();
 
-function knownHostsOf(opts: SshOptions, reporter: Reporter): KnownHosts {
+function knownHostsOf(opts: SshOptions, reporter: SshLog): KnownHosts {
   let kh = parsedKnownHosts.get(opts);
   if (!kh) {
     kh = parseKnownHosts(opts.knownHosts ?? '');
@@ -69,13 +68,13 @@ function knownHostsOf(opts: SshOptions, reporter: Reporter): KnownHosts {
 
 type Pin = { fingerprint: string } | { key: PublicKey };
 
-function parsePin(node: NodeSpec): Pin | undefined {
+function parsePin(node: SshTarget): Pin | undefined {
   const raw = node.hostKey?.trim();
   if (!raw) return undefined;
   if (isFingerprint(raw)) return { fingerprint: normalizeFingerprint(raw) };
   const key = parsePublicKeyLine(raw);
   if (key) return { key };
-  throw new SshError(`node ${node.name}: host_key is neither a public key line nor a SHA256: fingerprint`, {
+  throw new SshError(`${describeTarget(node)}: host_key is neither a public key line nor a SHA256: fingerprint`, {
     kind: 'config',
     node: node.name,
     host: node.host,
@@ -96,7 +95,7 @@ function hostFileName(type: string): string {
 }
 
 /** Prepares the check for one node; call `verify` from ssh2's hostVerifier. */
-export function hostKeyCheck(node: NodeSpec, opts: SshOptions, reporter: Reporter): HostKeyCheck {
+export function hostKeyCheck(node: SshTarget, opts: SshOptions, reporter: SshLog): HostKeyCheck {
   const pin = parsePin(node);
   const kh = knownHostsOf(opts, reporter);
   const { host, sshPort: port } = node;
@@ -126,16 +125,18 @@ export function hostKeyCheck(node: NodeSpec, opts: SshOptions, reporter: Reporte
       reporter.debug(`[${node.name}] host key ${type} ${fp} accepted (${via})`);
       return true;
     };
+    // Fail closed. insecureSkipHostKeyCheck lets through only a key nothing is on record for: a key
+    // that contradicts a pin or a known_hosts entry (or is @revoked) is refused with it on too.
     const refuse = (err: SshError): boolean => {
-      if (!opts.insecureSkipHostKeyCheck || err.message.includes('REVOKED')) {
-        check.failure = err;
-        return false;
-      }
+      check.failure = err;
+      return false;
+    };
+    const unknown = (err: SshError): boolean => {
+      if (!opts.insecureSkipHostKeyCheck) return refuse(err);
       if (!warned) {
         warned = true;
         reporter.warn(
-          `node ${node.name}: host key of ${hp} NOT VERIFIED (insecure-skip-host-key-check): ${type} ${fp}` +
-            (err.kind === 'host-key-changed' ? ' — it DIFFERS from the key on record' : '') +
+          `${describeTarget(node)}: host key of ${hp} NOT VERIFIED (insecure-skip-host-key-check): ${type} ${fp}` +
             `; to verify it, add to known_hosts: ${line}`,
         );
       }
@@ -154,7 +155,7 @@ export function hostKeyCheck(node: NodeSpec, opts: SshOptions, reporter: Reporte
         // A pin of another key type cannot speak about this key; known_hosts still may.
         const verdict = checkHostKey(kh, host, port, { type, blob });
         if (verdict.status === 'known' && !sameType) return accept(`known_hosts line ${verdict.line}`);
-        if ('fingerprint' in pin && !opts.insecureSkipHostKeyCheck) {
+        if ('fingerprint' in pin) {
           // The fingerprint may be of another of the host's keys: ask for the types not seen yet.
           const rest = DEFAULT_HOST_KEY_ALGORITHMS.filter((a) => !seen.has(keyTypeOfAlgorithm(a)));
           if (rest.length) {
@@ -168,7 +169,7 @@ export function hostKeyCheck(node: NodeSpec, opts: SshOptions, reporter: Reporte
         const pinned = 'fingerprint' in pin ? pin.fingerprint : `${pin.key.type} ${fingerprint(pin.key.blob)}`;
         return refuse(
           new SshError(
-            `REMOTE HOST KEY CHANGED? node ${node.name} (${hp}) presented ${type} ${fp}, which does not match ` +
+            `REMOTE HOST KEY CHANGED? ${describeTarget(node)} (${hp}) presented ${type} ${fp}, which does not match ` +
               `host_key pinned in the config (${pinned}). Refusing to connect: someone may be intercepting the connection, ` +
               'or the host was reinstalled.',
             {
@@ -176,7 +177,7 @@ export function hostKeyCheck(node: NodeSpec, opts: SshOptions, reporter: Reporte
               ...fields,
               hint:
                 `check the key on the host itself (ssh-keygen -lf /etc/ssh/${hostFileName(type)}); if the change is legitimate, ` +
-                `set host_key for node ${node.name} to "${fp}"` +
+                `set host_key for ${describeTarget(node)} to "${fp}"` +
                 ('fingerprint' in pin ? ` (a fingerprint pin must be of the host's ${type} key)` : ''),
             },
           ),
@@ -191,7 +192,7 @@ export function hostKeyCheck(node: NodeSpec, opts: SshOptions, reporter: Reporte
       case 'revoked':
         return refuse(
           new SshError(
-            `host key of node ${node.name} (${hp}) is REVOKED (known_hosts line ${verdict.line}): ${type} ${fp}. Refusing to connect.`,
+            `host key of ${describeTarget(node)} (${hp}) is REVOKED (known_hosts line ${verdict.line}): ${type} ${fp}. Refusing to connect.`,
             {
               kind: 'host-key',
               ...fields,
@@ -202,7 +203,7 @@ export function hostKeyCheck(node: NodeSpec, opts: SshOptions, reporter: Reporte
       case 'changed':
         return refuse(
           new SshError(
-            `REMOTE HOST KEY CHANGED for node ${node.name} (${hp}): it presented ${type} ${fp}, but known_hosts ` +
+            `REMOTE HOST KEY CHANGED for ${describeTarget(node)} (${hp}): it presented ${type} ${fp}, but known_hosts ` +
               `line ${verdict.lines.join(', ')} has another ${type} key for it. Refusing to connect: someone may be ` +
               'intercepting the connection (man-in-the-middle), or the host was reinstalled.',
             {
@@ -215,15 +216,17 @@ export function hostKeyCheck(node: NodeSpec, opts: SshOptions, reporter: Reporte
           ),
         );
       case 'unknown':
-        return refuse(
+        return unknown(
           new SshError(
-            `host key of node ${node.name} (${hp}) is not known: ${type} ${fp}. Refusing to connect (host keys are verified by default).`,
+            `host key of ${describeTarget(node)} (${hp}) is not known: ${type} ${fp}. Refusing to connect (host keys are verified by default).`,
             {
               kind: 'host-key',
               ...fields,
               hint:
                 `if this is the host's key (check on the host: ssh-keygen -lf /etc/ssh/${hostFileName(type)}), add this line to ` +
-                `known-hosts / --known-hosts: ${line} — or pin it in the config: host_key: "${fp}"`,
+                `known-hosts / --known-hosts: ${line}` +
+                // A jump host has no host_key of its own in the config: known_hosts is its only record.
+                (node.label ? '' : ` — or pin it in the config: host_key: "${fp}"`),
             },
           ),
         );

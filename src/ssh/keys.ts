@@ -3,7 +3,7 @@
 // secrets with the reporter before anything else happens to them.
 import ssh2 from 'ssh2';
 import type { ParsedKey } from 'ssh2';
-import type { PrivateKeySource, Reporter, SshOptions } from '../engine/types';
+import type { PrivateKeySource, SshLog, SshOptions } from './types';
 import { blobKeyType, fingerprint } from './public-key';
 
 export interface LoadedKey {
@@ -32,7 +32,7 @@ export interface KeyRing {
 const rings = new WeakMap<SshOptions, KeyRing>();
 
 /** Every supplied key, parsed (with the passphrase when encrypted). Cached per SshOptions. */
-export function loadKeyRing(opts: SshOptions, reporter: Reporter): KeyRing {
+export function loadKeyRing(opts: SshOptions, reporter: SshLog): KeyRing {
   const cached = rings.get(opts);
   if (cached) return cached;
   if (opts.passphrase) reporter.secret(opts.passphrase);
@@ -47,7 +47,7 @@ export function loadKeyRing(opts: SshOptions, reporter: Reporter): KeyRing {
 }
 
 /** Registers a private key as a secret: whole, and line by line (masking works per line in logs). */
-export function registerKeySecret(key: string, reporter: Reporter): void {
+export function registerKeySecret(key: string, reporter: SshLog): void {
   reporter.secret(key);
   for (const line of key.split(/\r?\n/)) {
     const s = line.trim();
@@ -58,7 +58,7 @@ export function registerKeySecret(key: string, reporter: Reporter): void {
 export function loadKey(
   source: PrivateKeySource,
   passphrase: string | undefined,
-  reporter: Reporter,
+  reporter: SshLog,
 ): LoadedKey | UnusableKey {
   registerKeySecret(source.key, reporter);
   const { label } = source;
