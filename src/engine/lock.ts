@@ -3,8 +3,9 @@
 // or cancelled loses it as soon as its connection closes, and the next run replaces it at once (and
 // says so); a live run keeps it however long its apply takes, renewing it as it goes.
 import { hostname } from 'node:os';
+import { RemoteError } from '../remote/client';
 import type { LockAnswer } from '../remote/types';
-import type { ClusterSession, NodeHandle } from './session';
+import { nodeError, type ClusterSession, type NodeHandle } from './session';
 import type { RunError } from './types';
 
 /** The lease a holder without a recognisable sshd session falls back to; renewed well within it. */
@@ -35,6 +36,22 @@ export function lockOwner(deployer: string | undefined): string {
  * lock, or the error that names the holder and since when it holds it.
  */
 export async function takeLock(
+  session: ClusterSession,
+  head: NodeHandle,
+): Promise<{ lock: HeldLock; error?: undefined } | { lock?: undefined; error: RunError }> {
+  try {
+    return await takeLockOnce(session, head);
+  } catch (err) {
+    if (!(err instanceof RemoteError)) throw err;
+    // The head answered but remote_lib cannot run there (its storage path, its interpreter): that is
+    // the head's own failure, reported on the head like any other node's, not the run's.
+    head.error = nodeError(head.node, err);
+    head.answered = true;
+    return { error: head.error };
+  }
+}
+
+async function takeLockOnce(
   session: ClusterSession,
   head: NodeHandle,
 ): Promise<{ lock: HeldLock; error?: undefined } | { lock?: undefined; error: RunError }> {

@@ -27,7 +27,8 @@ export async function startCluster(session: ClusterSession, result: RunResult, c
   // previous holder left, never from what it saw before.
   const head = session.handle(cluster.head);
   const held = head.lib ? await clock.phase('lock', () => takeLock(session, head)) : undefined;
-  if (held?.error) {
+  // a head that answered but cannot run remote_lib (storage, interpreter) is failed by the preflight
+  if (held?.error && !head.answered) {
     fail(result, held.error);
     result.status = 'unknown';
     return;

@@ -12,19 +12,21 @@ export async function stopCluster(session: ClusterSession, result: RunResult, cl
   // the same lock as start: a stop never runs into the middle of a deploy
   const head = session.handle(cluster.head);
   const held = head.lib ? await clock.phase('lock', () => takeLock(session, head)) : undefined;
-  if (held?.error) {
+  if (held?.error && !head.answered) {
     fail(result, held.error);
     result.status = 'unknown';
     return;
   }
-  if (!held)
+  if (!held?.lock)
     options.reporter.warn(
-      `the head ${cluster.head.name} is unreachable: stopping the other nodes without the deploy lock`,
+      held?.error
+        ? `the deploy lock cannot be taken on the head ${cluster.head.name} (${held.error.message}): stopping the nodes without it`
+        : `the head ${cluster.head.name} is unreachable: stopping the other nodes without the deploy lock`,
     );
   try {
     await stopAll(session, result, clock);
   } finally {
-    await held?.lock.release();
+    await held?.lock?.release();
   }
 }
 
