@@ -11,6 +11,7 @@ import { countChanges, livePlan } from './plan';
 import { takeLock, type HeldLock } from './lock';
 import { noTokenAuthWarning } from './no-token-auth';
 import { preflightProblems } from './preflight';
+import { confirmStarted } from './still-alive';
 import { fail, type PhaseClock } from './result';
 import { nodeError, type ClusterSession, type NodeHandle } from './session';
 import type { NodeState, PlanItem, RunResult } from './types';
@@ -89,6 +90,7 @@ async function startLocked(
     // is alive as configured; only a cluster that is not settled yet is polled
     const seen = result.changes === 0 ? probed.headView : undefined;
     await clock.phase('wait', () => waitForNodes(session, wanted, probed, result, seen));
+    if (result.changes > 0) await clock.phase('wait', () => confirmStarted(session, result));
   }
 }
 
