@@ -192,7 +192,8 @@ describe.skipIf(!e2eEnabled)('faults: stop signals only this cluster of this use
     );
     hostExec(
       'nkh2',
-      "cd /opt/nokube/data/o && nohup bash -c 'exec tail -f /opt/nokube/data/o/ray/session_latest/logs/raylet.out' >/dev/null 2>&1 &",
+      // `;`, not `&&`: `a && b &` backgrounds a subshell that keeps hostExec's stdout open until tail ends
+      "cd /opt/nokube/data/o || exit 1; nohup bash -c 'exec tail -f /opt/nokube/data/o/ray/session_latest/logs/raylet.out' >/dev/null 2>&1 &",
       { user: 'nokube' },
     );
     const tails = () =>
