@@ -196,10 +196,11 @@ describe.skipIf(!e2eEnabled)('faults: stop signals only this cluster of this use
       "cd /opt/nokube/data/o || exit 1; nohup bash -c 'exec tail -f /opt/nokube/data/o/ray/session_latest/logs/raylet.out' >/dev/null 2>&1 &",
       { user: 'nokube' },
     );
+    // "[t]ail": the pattern must not match the command line of the bash that runs pgrep
     const tails = () =>
-      hostExec('nkh1', 'pgrep -c -f "tail -f /opt/nokube" || true').stdout.trim() +
+      hostExec('nkh1', 'pgrep -c -f "[t]ail -f /opt/nokube" || true').stdout.trim() +
       '/' +
-      hostExec('nkh2', 'pgrep -c -f "tail -f /opt/nokube" || true').stdout.trim();
+      hostExec('nkh2', 'pgrep -c -f "[t]ail -f /opt/nokube" || true').stdout.trim();
     expect(tails()).toBe('1/1');
 
     const stop = await cli('stop', files.outer);
