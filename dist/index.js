@@ -75356,6 +75356,14 @@ class ConfigError extends Error {
     }
 }
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * Variables the runner, GitHub or the gh CLI set, never a workflow on purpose: a config that could
+ * name them could send the job's own token to a machine as a password. `${NAME}` never reads them.
+ */
+const RUNNER_VARIABLE = /^(GITHUB_|RUNNER_|ACTIONS_|INPUT_|STATE_)|^(GH_TOKEN|GH_ENTERPRISE_TOKEN|GITHUB_TOKEN)$/i;
+function isRunnerVariable(name) {
+    return RUNNER_VARIABLE.test(name);
+}
 const SYNTAX_HINT = 'write ${NAME} with letters, digits and _ (not starting with a digit); for a literal "${" write "$${"';
 /**
  * Malformed references in a value. `showNames` is false for passwords: what follows `${` might be
@@ -75384,6 +75392,13 @@ function checkReferences(value, showNames = true) {
         else if (!VARIABLE_NAME.test(name)) {
             const shown = showNames && name.length <= 64 ? ` "${name}"` : '';
             problems.push({ offset: start, message: `invalid variable name${shown} in \${...}`, hint: SYNTAX_HINT });
+        }
+        else if (isRunnerVariable(name)) {
+            problems.push({
+                offset: start,
+                message: `\${${showNames ? name : '...'}} names a variable of the runner or GitHub (GITHUB_*, RUNNER_*, ACTIONS_*, INPUT_*, STATE_*, GH_TOKEN): a config never reads those`,
+                hint: 'map the secret you mean under a name of your own, e.g. env: NODE_PASSWORD: ${{ secrets.NODE_PASSWORD }}, and write ${NODE_PASSWORD}',
+            });
         }
         at = close + 1;
     }
@@ -76753,33 +76768,34 @@ function withUnknownLiveState(live, offline, unknown, next) {
     return withDisruption(merged, next.rollout);
 }
 
-;// CONCATENATED MODULE: ./src/engine/concurrency.ts
-// Bounded parallelism: work on at most `limit` nodes at once (the `concurrency` input).
-/**
- * Runs `fn` over `items` with at most `limit` calls in flight. Never rejects: every item settles, and
- * the result keeps the order of `items` (`fulfilled` with the value or `rejected` with the error).
- */
-async function mapLimit(items, limit, fn) {
-    const results = new Array(items.length);
-    const width = Math.max(1, Math.min(Number.isFinite(limit) ? Math.floor(limit) : items.length, items.length));
-    let next = 0;
-    async function worker() {
-        while (next < items.length) {
-            const i = next++;
-            try {
-                results[i] = { status: 'fulfilled', value: await fn(items[i], i) };
-            }
-            catch (reason) {
-                results[i] = { status: 'rejected', reason };
-            }
-        }
-    }
-    await Promise.all(Array.from({ length: items.length === 0 ? 0 : width }, worker));
-    return results;
+;// CONCATENATED MODULE: ./src/engine/no-token-auth.ts
+
+function noTokenAuthWarning(cluster, headProbe) {
+    const ray = headProbe?.ray;
+    if (!ray || ray.token_auth !== false)
+        return undefined;
+    return (`the head ${cluster.head.name} runs Ray ${ray.version}, which has no token authentication (Ray 2.52 and later have it): ` +
+        `anyone who can reach its dashboard port ${dashboardPort(cluster)} can submit jobs; it is bound to the node's own address ` +
+        `(${cluster.head.host}), so keep that port behind a firewall, or upgrade Ray`);
 }
 
-;// CONCATENATED MODULE: external "node:dns/promises"
-const promises_namespaceObject = require("node:dns/promises");
+;// CONCATENATED MODULE: ./src/engine/pinned-host-keys.ts
+function reviewHostKeyPins(cluster, base) {
+    const warnings = [];
+    const nodes = cluster.nodes.map((node) => {
+        if (node.hostKey === undefined)
+            return node;
+        const before = base?.nodes.find((b) => b.name === node.name && b.host === node.host && b.sshPort === node.sshPort);
+        if (before?.hostKey !== undefined && before.hostKey === node.hostKey)
+            return node;
+        warnings.push(`${node.name}: its host_key is ${before?.hostKey !== undefined ? 'changed' : 'new'} in this pull request, so it is not trusted for the live plan` +
+            (before?.hostKey !== undefined ? ' (the base config’s pin is used)' : ' (known_hosts decides)'));
+        const { hostKey: _dropped, ...rest } = node;
+        return before?.hostKey !== undefined ? { ...rest, hostKey: before.hostKey } : rest;
+    });
+    return { nodes, warnings };
+}
+
 // EXTERNAL MODULE: external "node:crypto"
 var external_node_crypto_ = __nccwpck_require__(7598);
 ;// CONCATENATED MODULE: ./src/ssh/quote.ts
@@ -76823,7 +76839,8 @@ function parseAnswer(verb, text, res) {
 }
 function loadRemoteLib(dir) {
     const content = (0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(dir, 'nokube_remote.py'), 'utf8');
-    return { content, hash: (0,external_node_crypto_.createHash)('sha256').update(content).digest('hex').slice(0, 12) };
+    const sha256 = (0,external_node_crypto_.createHash)('sha256').update(content).digest('hex');
+    return { content, hash: sha256.slice(0, 12), sha256 };
 }
 class RemoteError extends Error {
     hint;
@@ -76857,14 +76874,26 @@ class RemoteLib {
     }
     async upload() {
         const base = this.opts.storage ?? `${await this.shell.realpath('.')}/.nokube/${this.opts.cluster}`;
-        await this.shell.mkdirp(`${base}/lib`);
-        await this.shell.uploadFile(this.lib.content, `${base}/lib/${this.fileName}`, 0o644);
+        try {
+            await this.shell.mkdirp(`${base}/lib`);
+            await this.shell.uploadFile(this.lib.content, `${base}/lib/${this.fileName}`, 0o644);
+        }
+        catch (err) {
+            // the node answered: its storage path is the trouble, not the connection
+            const e = err;
+            if (e.kind === 'unreachable' || e.kind === 'timeout')
+                throw err;
+            throw new RemoteError(`storage path ${base} is not writable: cannot create ${base}/lib (${e.message ?? String(err)})`, `create it for the login user (sudo mkdir -p ${base} && sudo chown -R <user> ${base}), or set storage.path to a directory the login user owns`);
+        }
         this.uploaded = true;
     }
     /** Runs a verb once (uploading the library first when the node lacks it); the raw exec result. */
     async execVerb(verb, input, extra = {}) {
         const python = this.opts.python ?? 'python3';
-        const line = `f=${this.remotePathWord()}; [ -f "$f" ] || exit ${MISSING_LIB}; exec ${shellQuote(python)} "$f" ${verb}`;
+        // A file whose content no longer matches its hash (changed on the node) counts as missing:
+        // it is uploaded again, never run.
+        const line = `f=${this.remotePathWord()}; [ -f "$f" ] && [ "$(sha256sum < "$f")" = "${this.lib.sha256}  -" ] || exit ${MISSING_LIB}; ` +
+            `exec ${shellQuote(python)} "$f" ${verb}`;
         const stdin = JSON.stringify({
             cluster: this.opts.cluster,
             storage: this.opts.storage ?? null,
@@ -76893,6 +76922,9 @@ class RemoteLib {
             this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
         if (res.code === 127) {
             throw new RemoteError(`the interpreter "${python}" was not found on the node`, 'install Python 3.8+ on the node, or set ray_spec.python to its path', res.stderr);
+        }
+        if (res.code === 126) {
+            throw new RemoteError(`the interpreter "${python}" cannot be run by the login user (permission denied)`, `make it executable for the login user (chmod a+rx ${python}, and its directories), or set ray_spec.python to one it may run`, res.stderr);
         }
         return parseAnswer(verb, res.stdout, res);
     }
@@ -77017,6 +77049,33 @@ class RemoteLib {
     }
 }
 
+;// CONCATENATED MODULE: ./src/engine/concurrency.ts
+// Bounded parallelism: work on at most `limit` nodes at once (the `concurrency` input).
+/**
+ * Runs `fn` over `items` with at most `limit` calls in flight. Never rejects: every item settles, and
+ * the result keeps the order of `items` (`fulfilled` with the value or `rejected` with the error).
+ */
+async function mapLimit(items, limit, fn) {
+    const results = new Array(items.length);
+    const width = Math.max(1, Math.min(Number.isFinite(limit) ? Math.floor(limit) : items.length, items.length));
+    let next = 0;
+    async function worker() {
+        while (next < items.length) {
+            const i = next++;
+            try {
+                results[i] = { status: 'fulfilled', value: await fn(items[i], i) };
+            }
+            catch (reason) {
+                results[i] = { status: 'rejected', reason };
+            }
+        }
+    }
+    await Promise.all(Array.from({ length: items.length === 0 ? 0 : width }, worker));
+    return results;
+}
+
+;// CONCATENATED MODULE: external "node:dns/promises"
+const promises_namespaceObject = require("node:dns/promises");
 // EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
 var lib = __nccwpck_require__(5472);
 var lib_default = /*#__PURE__*/__nccwpck_require__.n(lib);
@@ -77375,7 +77434,8 @@ async function defaultLogin(node, opts, ctx) {
     return { user, steps, notes };
 }
 async function userLogin(node, spec, opts, ctx) {
-    const user = spec.userid;
+    // `userid: ${NAME}` is a credential like the others: expanded from the environment
+    const user = resolve(node, spec.userid, 'userid', ctx, spec.userid);
     if (spec.password !== undefined) {
         const password = resolve(node, spec.password, `users[${user}].password`, ctx, user);
         ctx.reporter.secret(password);
@@ -79530,6 +79590,7 @@ function nodeError(node, err) {
 
 
 
+
 /** Probes every reachable node (in parallel) and asks a running head for its view. */
 async function probeAll(session, handles, withPorts) {
     const { cluster } = session;
@@ -79557,6 +79618,7 @@ async function probeAll(session, handles, withPorts) {
         }
         catch (err) {
             h.error = nodeError(h.node, err);
+            h.answered = err instanceof RemoteError;
         }
     });
     const head = session.handle(cluster.head);
@@ -79592,7 +79654,8 @@ function liveNodes(cluster, session, probed) {
         const h = session.handle(node);
         const p = probed.probes.get(node.name);
         if (!p) {
-            live.set(node.name, { reachable: false, running: false, applied: null, error: h.error?.message });
+            // a node that answered but could not be probed (storage, interpreter) is failed, not unreachable
+            live.set(node.name, { reachable: !!h.answered, running: false, applied: null, error: h.error?.message });
             continue;
         }
         const seen = probed.headView?.cluster?.filter((v) => v.name === node.name);
@@ -79616,6 +79679,8 @@ function recordedMembers(session, probed) {
 ;// CONCATENATED MODULE: ./src/engine/plan-run.ts
 // `plan`: what `start` would do. Offline from the previous config (a PR's base branch);
 // live, when credentials are present, from what runs on the nodes now.
+
+
 
 
 
@@ -79644,8 +79709,17 @@ async function planCluster(session, result, clock) {
         result.plan = offlinePlan(cluster, previous);
     }
     else {
-        const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
+        let nodes = cluster.nodes;
+        if (options.distrustChangedPins) {
+            const review = reviewHostKeyPins(cluster, previous);
+            nodes = review.nodes;
+            result.warnings.push(...review.warnings);
+        }
+        const handles = await clock.phase('connect', () => session.connect(nodes));
         const probed = await clock.phase('inspect', () => probeAll(session, handles, false));
+        const unauthenticated = noTokenAuthWarning(cluster, probed.probes.get(cluster.head.name));
+        if (unauthenticated)
+            result.warnings.push(unauthenticated);
         const recorded = recordedMembers(session, probed);
         const members = recorded.length
             ? recorded
@@ -79811,6 +79885,14 @@ function assessNode(node, obs, view, wanted, problems) {
     report.nodeId = st?.node_id;
     if (obs.error)
         report.error = obs.error;
+    if (!st?.running && node.role === 'worker' && view && st?.applied) {
+        // it was started (its applied record is there) and the cluster runs, but all its Ray
+        // processes are gone: rebooted or killed, not stopped on purpose
+        report.state = 'missing';
+        report.error = 'Ray is not running on it any more (rebooted, or its processes were killed)';
+        problems.push(`${node.name} (${node.host}) was started but runs no Ray process now`);
+        return report;
+    }
     if (!st?.running) {
         report.state = 'stopped';
         problems.push(`${node.name} (${node.host}) is not running Ray`);
@@ -79970,6 +80052,110 @@ async function installRay(session, nodes) {
     return errors;
 }
 
+;// CONCATENATED MODULE: ./src/engine/lock.ts
+// The deploy lock on the head (remote_lib's `lock` verb, state/lock.json): one `start` or `stop` of a
+// cluster at a time. It belongs to the holder's SSH connection to the head, so a run that was killed
+// or cancelled loses it as soon as its connection closes, and the next run replaces it at once (and
+// says so); a live run keeps it however long its apply takes, renewing it as it goes.
+
+
+
+/** The lease a holder without a recognisable sshd session falls back to; renewed well within it. */
+const LEASE_SEC = 120;
+const RENEW_MS = 30_000;
+const RETRY_MS = 2_000;
+/** "2026-12-01T09:30:00Z" from remote_lib's epoch seconds. */
+function lockTime(since) {
+    const n = Number(since);
+    if (!Number.isFinite(n) || n <= 0)
+        return String(since ?? '?');
+    return new Date(Math.round(n) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+/** Who this run is, as another run reads it in "held by ...": the front end's deployer ("run 123"). */
+function lockOwner(deployer) {
+    return `${deployer ? `${deployer} ` : ''}${(0,external_node_os_namespaceObject.hostname)()} pid ${process.pid}`;
+}
+/**
+ * Takes the lock on the head, waiting up to `options.waitLockSec` for another holder. Returns the held
+ * lock, or the error that names the holder and since when it holds it.
+ */
+async function takeLock(session, head) {
+    try {
+        return await takeLockOnce(session, head);
+    }
+    catch (err) {
+        if (!(err instanceof RemoteError))
+            throw err;
+        // The head answered but remote_lib cannot run there (its storage path, its interpreter): that is
+        // the head's own failure, reported on the head like any other node's, not the run's.
+        head.error = nodeError(head.node, err);
+        head.answered = true;
+        return { error: head.error };
+    }
+}
+async function takeLockOnce(session, head) {
+    const { cluster, options } = session;
+    const owner = lockOwner(options.deployer);
+    const deadline = Date.now() + (options.waitLockSec ?? 0) * 1000;
+    let told = false;
+    for (;;) {
+        const answer = await head.lib.lock({ owner, ttl_sec: LEASE_SEC });
+        if (!answer.ok) {
+            return {
+                error: {
+                    node: head.node.name,
+                    host: head.node.sshUrl,
+                    message: `cannot take the deploy lock: ${answer.error}`,
+                    hint: answer.hint,
+                },
+            };
+        }
+        if (answer.acquired) {
+            const stale = answer.replaced_stale;
+            if (stale) {
+                options.reporter.warn(`the deploy lock was held by ${stale.owner} (since ${lockTime(stale.since)}), which is gone: ${stale.reason ?? 'stale'}; replaced it`);
+            }
+            return { lock: heldLock(session, head, owner) };
+        }
+        const holder = `${answer.holder?.owner ?? 'unknown'} since ${lockTime(answer.holder?.since)}`;
+        if (Date.now() + RETRY_MS > deadline) {
+            return {
+                error: {
+                    node: head.node.name,
+                    host: head.node.sshUrl,
+                    message: `another deploy of cluster "${cluster.clusterName}" holds the lock (${holder})`,
+                    hint: 'wait for it to finish, or pass --wait-lock SECONDS (Action input wait-lock) to queue behind it; a `concurrency:` group in the workflow queues deploys too',
+                },
+            };
+        }
+        if (!told) {
+            options.reporter.info(`waiting for the lock held by ${holder} (up to ${options.waitLockSec}s)`);
+            told = true;
+        }
+        await new Promise((r) => setTimeout(r, RETRY_MS));
+    }
+}
+function heldLock(session, head, owner) {
+    const { reporter } = session.options;
+    const timer = setInterval(() => {
+        head
+            .lib.lock({ owner, ttl_sec: LEASE_SEC })
+            .then((a) => {
+            if (!a.acquired)
+                reporter.warn(`lost the deploy lock to ${a.holder?.owner ?? 'another run'}`);
+        })
+            .catch((err) => reporter.debug(`renewing the lock failed: ${err.message}`));
+    }, RENEW_MS);
+    timer.unref();
+    return {
+        owner,
+        release: (extra = {}) => {
+            clearInterval(timer);
+            return head.lib.unlock({ owner, ...extra }).catch(() => undefined);
+        },
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/preflight.ts
 const INSTALL_RAY = 'install Ray on the node: pip install "ray[default]" (or set ray_spec.python to the interpreter that has it, or ray_version and ray_spec.install to let nokube install it)';
 function preflightProblems(cluster, probes) {
@@ -79986,7 +80172,14 @@ function preflightProblems(cluster, probes) {
             problems.push({ ...at, message: p.error ?? 'probe failed', hint: p.hint });
             continue;
         }
-        if (!p.storage.writable) {
+        if (p.storage.unsafe) {
+            problems.push({
+                ...at,
+                message: `${p.storage.error ?? `storage path ${p.storage.path} is not safe`}: refused (it holds the cluster's token and the code run on the node)`,
+                hint: `set storage.path to a directory that only ${p.user} can write, e.g. /opt/ray/<cluster> owned by ${p.user} with mode 0755 (chmod go-w)`,
+            });
+        }
+        else if (!p.storage.writable) {
             problems.push({
                 ...at,
                 message: `storage path ${p.storage.path} is not writable by ${p.user}${p.storage.error ? `: ${p.storage.error}` : ''}`,
@@ -80029,6 +80222,44 @@ function preflightProblems(cluster, probes) {
 }
 function minor(version) {
     return version?.split('.').slice(0, 2).join('.');
+}
+
+;// CONCATENATED MODULE: ./src/engine/still-alive.ts
+// The last look of `start` at the nodes it started: a raylet that died right after `ray start`
+// returned is still "alive" in the head's view for Ray's whole health-check window (tens of
+// seconds), so the head's view alone would call such a cluster healthy. Each started node is asked
+// itself (one round trip each, in parallel) whether its raylet still runs.
+
+
+async function confirmStarted(session, result) {
+    const { cluster, options } = session;
+    const started = new Set((result.plan ?? []).filter((p) => p.action === 'start' || p.action === 'restart').map((p) => p.node));
+    const check = result.nodes.filter((n) => started.has(n.name) && n.state === 'running');
+    const gone = new Set();
+    await mapLimit(check, options.concurrency, async (n) => {
+        const h = session.handle(cluster.nodes.find((x) => x.name === n.name));
+        // this node's own raylet only (the head's view is what still lists it): asked as a worker would be
+        const answer = await h.lib?.status({ role: 'worker', python: cluster.python ?? null }).catch(() => undefined);
+        if (answer?.ok && answer.raylet === false)
+            gone.add(n.name);
+    });
+    if (!gone.size)
+        return;
+    result.nodes = result.nodes.map((n) => {
+        if (!gone.has(n.name))
+            return n;
+        const error = `its raylet died just after it started (the head still lists it until Ray's health check notices)`;
+        fail(result, {
+            node: n.name,
+            host: n.host,
+            message: `${n.name}: ${error}`,
+            hint: `read Ray's logs in the node's storage (ray/session_latest/logs/raylet.out, raylet.err) and run start again`,
+        });
+        options.reporter.node(n.name, 'failed: its raylet died just after it started');
+        return { ...n, state: 'failed', error };
+    });
+    result.aliveNodes = result.nodes.filter((n) => n.state === 'running').length;
+    result.status = gone.has(cluster.head.name) ? 'down' : 'degraded';
 }
 
 ;// CONCATENATED MODULE: ./src/engine/rollout.ts
@@ -80123,9 +80354,8 @@ async function waitAlive(session, nodes, result) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/start.ts
-// `start`: converge the cluster to the config. Connect all → preflight all → head → workers in
-// parallel → wait until the head's view lists every configured node alive as configured.
-// A node already running as configured is left alone.
+
+
 
 
 
@@ -80144,9 +80374,33 @@ const start_POLL_MS = 100;
 /** How long the wait polls the head's dashboard before it also accepts the `ray.nodes()` fallback. */
 const start_FALLBACK_AFTER_MS = 20_000;
 async function startCluster(session, result, clock) {
+    const { cluster } = session;
+    const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
+    // The lock comes before the look at the nodes: a run that waited for it plans from what the
+    // previous holder left, never from what it saw before.
+    const head = session.handle(cluster.head);
+    const held = head.lib ? await clock.phase('lock', () => takeLock(session, head)) : undefined;
+    // a head that answered but cannot run remote_lib (storage, interpreter) is failed by the preflight
+    if (held?.error && !head.answered) {
+        fail(result, held.error);
+        result.status = 'unknown';
+        return;
+    }
+    try {
+        await startLocked(session, result, clock, handles, held?.lock);
+    }
+    finally {
+        // the members record goes with the unlock (one round trip), and only after a clean apply
+        const members = held?.lock && result.errors.length === 0 && result.changes > 0 ? membersRecord(session) : undefined;
+        const answer = await held?.lock?.release(members ? { members } : {});
+        if (members && !answer?.ok) {
+            result.warnings.push(`could not record the applied nodes on the head: ${answer?.error ?? 'unlock failed'}`);
+        }
+    }
+}
+async function startLocked(session, result, clock, handles, lock) {
     const { cluster, options } = session;
     const { reporter } = options;
-    const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
     const probed = await clock.phase('preflight', () => probeAll(session, handles, true));
     const installing = nodesToInstall(session, probed.probes);
     const installErrors = installing.length ? await clock.phase('install', () => installRay(session, installing)) : [];
@@ -80160,6 +80414,11 @@ async function startCluster(session, result, clock) {
     }
     const wanted = wantedSpecs(session);
     const headProbe = probed.probes.get(cluster.head.name);
+    const unauthenticated = noTokenAuthWarning(cluster, headProbe);
+    if (unauthenticated) {
+        result.warnings.push(unauthenticated);
+        reporter.warn(unauthenticated);
+    }
     const members = recordedMembers(session, probed);
     const plan = livePlan(cluster, wanted, liveNodes(cluster, session, probed), members);
     result.plan = plan;
@@ -80181,42 +80440,16 @@ async function startCluster(session, result, clock) {
     if (result.changes === 0) {
         reporter.info('every node already runs as configured: nothing to do');
     }
-    const owner = `${options.deployer ? `${options.deployer} ` : ''}${(0,external_node_os_namespaceObject.hostname)()} pid ${process.pid}`;
-    const head = session.handle(cluster.head);
-    const locked = result.changes > 0;
-    if (locked) {
-        const lock = await head.lib.lock({ owner, ttl_sec: options.timeoutSec * 2 + 60 });
-        if (!lock.acquired) {
-            fail(result, {
-                node: cluster.head.name,
-                host: cluster.head.sshUrl,
-                message: `another deploy of cluster "${cluster.clusterName}" holds the lock (${lock.holder?.owner ?? 'unknown'} since ${lock.holder?.since ?? '?'})`,
-                hint: 'wait for it to finish; use a `concurrency:` group in the workflow so deploys queue',
-            });
-            markNodes(result, plan, []);
-            return;
-        }
-    }
-    try {
-        await applyPlan(session, plan, wanted, probed, result, clock);
-        if (result.errors.length === 0 || result.errors.every((e) => e.node !== cluster.head.name)) {
-            // nothing changed: the head's view from the preflight probe already shows whether every node
-            // is alive as configured; only a cluster that is not settled yet is polled
-            const seen = result.changes === 0 ? probed.headView : undefined;
-            await clock.phase('wait', () => waitForNodes(session, wanted, probed, result, seen));
-        }
-    }
-    finally {
-        if (locked) {
-            // the members record goes with the unlock (one round trip), and only after a clean apply
-            const members = result.errors.length === 0 ? membersRecord(session) : undefined;
-            const answer = await head
-                .lib.unlock({ owner, ttl_sec: 0, ...(members ? { members } : {}) })
-                .catch(() => undefined);
-            if (members && !answer?.ok) {
-                result.warnings.push(`could not record the applied nodes on the head: ${answer?.error ?? 'unlock failed'}`);
-            }
-        }
+    if (!lock)
+        return; // unreachable head: reported by the preflight above
+    await applyPlan(session, plan, wanted, probed, result, clock);
+    if (result.errors.length === 0 || result.errors.every((e) => e.node !== cluster.head.name)) {
+        // nothing changed: the head's view from the preflight probe already shows whether every node
+        // is alive as configured; only a cluster that is not settled yet is polled
+        const seen = result.changes === 0 ? probed.headView : undefined;
+        await clock.phase('wait', () => waitForNodes(session, wanted, probed, result, seen));
+        if (result.changes > 0)
+            await clock.phase('wait', () => confirmStarted(session, result));
     }
 }
 async function applyPlan(session, plan, wanted, probed, result, clock) {
@@ -80476,9 +80709,31 @@ async function clusterStatus(session, result, clock) {
 
 
 
+
 async function stopCluster(session, result, clock) {
     const { cluster, options } = session;
     await clock.phase('connect', () => session.connect(cluster.nodes));
+    // the same lock as start: a stop never runs into the middle of a deploy
+    const head = session.handle(cluster.head);
+    const held = head.lib ? await clock.phase('lock', () => takeLock(session, head)) : undefined;
+    if (held?.error && !head.answered) {
+        fail(result, held.error);
+        result.status = 'unknown';
+        return;
+    }
+    if (!held?.lock)
+        options.reporter.warn(held?.error
+            ? `the deploy lock cannot be taken on the head ${cluster.head.name} (${held.error.message}): stopping the nodes without it`
+            : `the head ${cluster.head.name} is unreachable: stopping the other nodes without the deploy lock`);
+    try {
+        await stopAll(session, result, clock);
+    }
+    finally {
+        await held?.lock?.release();
+    }
+}
+async function stopAll(session, result, clock) {
+    const { cluster, options } = session;
     const reports = new Map(result.nodes.map((n) => [n.name, n]));
     // the head's view names each worker's Ray node id, which the drain needs
     const head = session.handle(cluster.head);
@@ -81007,6 +81262,48 @@ async function engine_run(options) {
     return result;
 }
 
+;// CONCATENATED MODULE: ./src/render/safe-text.ts
+// Text from the config and from the nodes (names, hosts, error messages, Ray's output) is data: it
+// must not steer a terminal (control characters), a workflow log (`::command::` lines) or markdown
+// (headings, links, images, @mentions). Secrets are masked first, on the raw text, since escaping or
+// JSON-encoding a secret changes its spelling and a mask applied afterwards would miss it.
+/** Every string inside `value` (objects and arrays, deeply) passed through `f`; the input is not changed. */
+function mapStrings(value, f) {
+    if (typeof value === 'string')
+        return f(value);
+    if (Array.isArray(value))
+        return value.map((v) => mapStrings(v, f));
+    if (value && typeof value === 'object') {
+        const out = {};
+        for (const [k, v] of Object.entries(value))
+            out[k] = mapStrings(v, f);
+        return out;
+    }
+    return value;
+}
+/**
+ * C0 and C1 control characters (ESC, CR, BEL, backspace, CSI ...) shown as `\xNN`, so a value cannot
+ * move the cursor, recolour, retitle or clear the terminal. Newlines and tabs stay.
+ */
+function escapeControls(text) {
+    // eslint-disable-next-line no-control-regex
+    return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+/**
+ * Each line of `text` prefixed with `prefix` for a workflow log: the runner executes a line that
+ * starts (after spaces) with `::` (`::add-mask::`, `::stop-commands::`, `::error::`), so no line of
+ * ours may start with one. Without a prefix, only such lines get `| ` in front.
+ */
+function logLines(prefix, text) {
+    return text
+        .split(/\r\n|\r|\n/)
+        .map((line) => {
+        const out = `${prefix}${line}`;
+        return out.trimStart().startsWith('::') ? `| ${out}` : out;
+    })
+        .join('\n');
+}
+
 ;// CONCATENATED MODULE: ./src/engine/defaults.ts
 const COMMANDS = ['validate', 'plan', 'start', 'status', 'stop', 'job'];
 /** Commands only a terminal has: they print to it or keep it open. */
@@ -81046,14 +81343,27 @@ const HTML = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39
 function escapeHtml(text) {
     return text.replace(/[&<>"']/g, (c) => HTML[c]);
 }
-/** Escapes one table cell: HTML, the column separator `|`, and line breaks (a cell is one line). */
+/**
+ * Text from the config or a node as markdown prose: HTML escaped, `[` `]` as entities (no link or
+ * image), `@` as an entity (no mention), a leading `#` escaped (no heading), line breaks as `<br>` (a
+ * line cannot start a heading or a list) and no autolinks (a zero-width space breaks `://` and `www.`).
+ */
+function escapeText(text) {
+    // one pass: the comment and summary are re-rendered many times while fitted to their size caps
+    return text
+        .replace(/^(\s*)#/, '$1&#35;')
+        .replace(TEXT_SPECIAL, (m) => TEXT_ENTITY[m] ?? (m[0] === '\r' || m[0] === '\n' ? '<br>' : `${m.slice(0, -1)}\u200b${m.slice(-1)}`));
+}
+const TEXT_ENTITY = { ...HTML, '[': '&#91;', ']': '&#93;', '@': '&#64;' };
+const TEXT_SPECIAL = /[&<>"'[\]@]|\r\n|\r|\n|:\/(?=\/)|\bwww(?=\.)/gi;
+/** Escapes one table cell: HTML, markdown, the column separator `|`, and line breaks (a cell is one line). */
 function escapeCell(text, maxChars = 500) {
     const clipped = text.length > maxChars ? `${text.slice(0, maxChars - 1)}…` : text;
-    return escapeHtml(clipped).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+    return escapeText(clipped).replace(/\|/g, '\\|');
 }
 /** Inline code as HTML: a markdown code span would show `&lt;` literally, and cannot hold a backtick. */
 function escapeCode(text) {
-    return `<code>${escapeHtml(text).replace(/\|/g, '&#124;')}</code>`;
+    return `<code>${escapeText(text).replace(/\|/g, '&#124;')}</code>`;
 }
 /** A value safe inside an HTML comment (the sticky marker): no `--` and no `>`. */
 function escapeComment(text) {
@@ -81448,8 +81758,8 @@ function renderSummary(result, ctx = {}, maxBytes = SUMMARY_MAX_BYTES) {
 }
 function summaryAt(result, ctx, limit) {
     const parts = [];
-    parts.push(`## nokube ray ${result.command}: ${escapeHtml(result.configPath)}`);
-    parts.push(`**${capitalize(model_headline(result))}**. ${escapeHtml(model_statusLine(result))}`);
+    parts.push(`## nokube ray ${result.command}: ${escapeText(result.configPath)}`);
+    parts.push(`**${capitalize(model_headline(result))}**. ${escapeText(model_statusLine(result))}`);
     const addresses = [
         result.headAddress ? `head address ${escapeCode(result.headAddress)}` : '',
         result.clientAddress ? `client ${escapeCode(result.clientAddress)}` : '',
@@ -81463,13 +81773,13 @@ function summaryAt(result, ctx, limit) {
     if (result.job)
         parts.push(jobSection(result.job));
     if (result.errors.length) {
-        const items = result.errors.map((e) => `${e.node ? `<b>${escapeHtml(e.node)}</b>${e.host ? ` (${escapeHtml(e.host)})` : ''}: ` : ''}${escapeHtml(e.message)}` +
-            (e.hint ? `<br>hint: ${escapeHtml(e.hint)}` : ''));
+        const items = result.errors.map((e) => `${e.node ? `<b>${escapeText(e.node)}</b>${e.host ? ` (${escapeText(e.host)})` : ''}: ` : ''}${escapeText(e.message)}` +
+            (e.hint ? `<br>hint: ${escapeText(e.hint)}` : ''));
         parts.push(`### Errors\n\n${markdownList(items, limit, 'errors')}`);
     }
     if (result.diagnostics.length) {
-        const items = result.diagnostics.map((d) => `${d.severity} ${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeHtml(d.message)}` +
-            (d.hint ? `<br>hint: ${escapeHtml(d.hint)}` : ''));
+        const items = result.diagnostics.map((d) => `${d.severity} ${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeText(d.message)}` +
+            (d.hint ? `<br>hint: ${escapeText(d.hint)}` : ''));
         parts.push(`### Config diagnostics\n\n${markdownList(items, limit, 'diagnostics')}`);
     }
     const nodes = model_nodeRows(result);
@@ -81486,7 +81796,7 @@ function summaryAt(result, ctx, limit) {
         parts.push(`### Rollout\n\n${escapeHtml(rollout)}`);
     const warnings = model_extraWarnings(result);
     if (warnings.length)
-        parts.push(`### Warnings\n\n${markdownList(warnings.map(escapeHtml), limit, 'warnings')}`);
+        parts.push(`### Warnings\n\n${markdownList(warnings.map(escapeText), limit, 'warnings')}`);
     if (result.timings.length) {
         const rows = result.timings.map((t) => [t.phase, model_formatDuration(t.ms)]);
         parts.push(`### Timings\n\n${markdownTable(['phase', 'time'], rows)}`);
@@ -81571,8 +81881,8 @@ function summaryPart(result, ctx, limit) {
     const warningCount = result.diagnostics.length - errors.length;
     if (errors.length) {
         parts.push(`**Config is invalid**: ${errors.length} error${errors.length === 1 ? '' : 's'}. Nothing can be planned until they are fixed.`);
-        const items = errors.map((d) => `${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeHtml(d.message)}` +
-            (d.hint ? `<br>hint: ${escapeHtml(d.hint)}` : ''));
+        const items = errors.map((d) => `${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeText(d.message)}` +
+            (d.hint ? `<br>hint: ${escapeText(d.hint)}` : ''));
         parts.push(markdownList(items, limit, 'errors'));
     }
     else {
@@ -81595,7 +81905,7 @@ function summaryPart(result, ctx, limit) {
         }
     }
     if (result.errors.length) {
-        const items = result.errors.map((e) => `${e.node ? `<b>${escapeHtml(e.node)}</b>: ` : ''}${escapeHtml(e.message)}${e.hint ? `<br>hint: ${escapeHtml(e.hint)}` : ''}`);
+        const items = result.errors.map((e) => `${e.node ? `<b>${escapeText(e.node)}</b>: ` : ''}${escapeText(e.message)}${e.hint ? `<br>hint: ${escapeText(e.hint)}` : ''}`);
         parts.push(`**Errors**\n\n${markdownList(items, limit, 'errors')}`);
     }
     const warnings = commentWarnings(result);
@@ -81607,20 +81917,20 @@ function summaryPart(result, ctx, limit) {
 function commentWarnings(result) {
     const items = result.diagnostics
         .filter((d) => d.severity === 'warning')
-        .map((d) => `${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeHtml(d.message)}${d.hint ? ` (${escapeHtml(d.hint)})` : ''}`);
+        .map((d) => `${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeText(d.message)}${d.hint ? ` (${escapeText(d.hint)})` : ''}`);
     const unpinned = unpinnedHostKeys(result);
     if (unpinned.length) {
-        const names = unpinned.slice(0, 20).map(escapeHtml).join(', ') +
+        const names = unpinned.slice(0, 20).map(escapeText).join(', ') +
             (unpinned.length > 20 ? ` and ${unpinned.length - 20} more` : '');
         items.push(`host key not pinned for ${unpinned.length} node${unpinned.length === 1 ? '' : 's'} (${names}): the deploy needs them in the <code>known-hosts</code> input or a <code>host_key</code> in the config, or it fails closed`);
     }
-    items.push(...model_extraWarnings(result).map(escapeHtml));
+    items.push(...model_extraWarnings(result).map(escapeText));
     return items;
 }
 function detailsPart(result, limit) {
     const sections = [];
     if (result.diagnostics.length) {
-        const items = result.diagnostics.map((d) => `${d.severity} ${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeHtml(d.message)}${d.hint ? `<br>hint: ${escapeHtml(d.hint)}` : ''}`);
+        const items = result.diagnostics.map((d) => `${d.severity} ${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeText(d.message)}${d.hint ? `<br>hint: ${escapeText(d.hint)}` : ''}`);
         sections.push(`**Diagnostics**\n\n${markdownList(items, limit, 'diagnostics')}`);
     }
     const drifted = (result.plan ?? []).filter((p) => p.drift.length > 0);
@@ -87758,6 +88068,7 @@ function readInputs(secrets) {
         concurrency: positiveInt('concurrency', DEFAULT_CONCURRENCY, 1024),
         timeoutSec: positiveInt('timeout', DEFAULT_TIMEOUT_SEC, 86_400),
         ...jobInputs(),
+        waitLockSec: positiveInt('wait-lock', 0, 86_400),
     };
 }
 function proxyJump(name) {
@@ -87991,15 +88302,17 @@ async function baseConfigText(client, pr, basePath) {
 // The engine's Reporter in a workflow: each phase a collapsible group of the log, progress lines in
 // it, warnings as annotations, debug lines only in the runner's debug mode, every secret masked.
 
+
 /** `title` names a phase's group (`nokube ray start: connect`). */
 function actionReporter(secrets, title = (phase) => phase) {
     return {
+        // every line (Ray's output too) starts with the node's name: none can be a workflow command
         phase: (name) => {
             startGroup(secrets.mask(title(name)));
             return () => endGroup();
         },
-        node: (name, message, elapsedMs) => info(secrets.mask(`${name}: ${message}${elapsedMs !== undefined ? ` (${(elapsedMs / 1000).toFixed(2)}s)` : ''}`)),
-        info: (message) => info(secrets.mask(message)),
+        node: (name, message, elapsedMs) => info(logLines(`${name}: `, secrets.mask(`${message}${elapsedMs !== undefined ? ` (${(elapsedMs / 1000).toFixed(2)}s)` : ''}`))),
+        info: (message) => info(logLines('', secrets.mask(message))),
         warn: (message) => warning(secrets.mask(message)),
         debug: (message) => core_debug(secrets.mask(message)),
         secret: (value) => secrets.add(value),
@@ -88075,6 +88388,8 @@ class SecretRegistry {
 ;// CONCATENATED MODULE: ./src/action/main.ts
 // The Action, as the story of one run: read the inputs, find the pull request (if any), run the
 // engine, then annotate, set outputs, write the job summary and, for a plan, the sticky PR comment.
+
+
 
 
 
@@ -88175,6 +88490,7 @@ async function deploy(inputs, secrets, ctx, onSummary) {
         },
         concurrency: inputs.concurrency,
         timeoutSec: inputs.timeoutSec,
+        waitLockSec: inputs.waitLockSec,
         env: engineEnv(ctx.env),
         // A pull request's plan runs where secrets are absent by design (always so from a fork).
         allowMissingEnv: inputs.allowMissingEnv || (inputs.command === 'plan' && pr !== undefined),
@@ -88183,6 +88499,8 @@ async function deploy(inputs, secrets, ctx, onSummary) {
         previousConfigText,
         // A fork's code must never reach machines with this repository's credentials.
         offline: pr?.fork ? true : undefined,
+        // nor may a pull request vouch for a machine's key: its own host_key pins are not trusted
+        distrustChangedPins: pr ? true : undefined,
         deployer: ctx.env.GITHUB_RUN_ID ? `run ${ctx.env.GITHUB_RUN_ID}` : undefined,
         ...(inputs.job
             ? {
@@ -88200,7 +88518,8 @@ async function deploy(inputs, secrets, ctx, onSummary) {
     info(`nokube ray ${inputs.command} --config ${repoPath}`);
     let result;
     try {
-        result = await engine_run(options);
+        // masked on the raw text, before any renderer escapes or JSON-encodes it
+        result = mapStrings(await engine_run(options), (s) => secrets.mask(s));
     }
     catch (err) {
         // A bundle copied without its remote_lib/: say so, not a bare ENOENT.
@@ -88287,8 +88606,8 @@ function enginePath(configFile) {
 function engineEnv(env) {
     const out = {};
     for (const [k, v] of Object.entries(env)) {
-        if (/^(INPUT_|ACTIONS_RUNTIME_|ACTIONS_ID_TOKEN_|ACTIONS_CACHE_|ACTIONS_RESULTS_)/.test(k) || k === 'GITHUB_TOKEN')
-            continue;
+        if (isRunnerVariable(k))
+            continue; // the config checks refuse them too; this keeps them out regardless
         out[k] = v;
     }
     if (isDebug())

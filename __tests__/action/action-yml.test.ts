@@ -38,6 +38,7 @@ describe('action.yml', () => {
       'fail-on-unhealthy': 'true',
       concurrency: '16',
       timeout: '300',
+      'wait-lock': '',
     });
     for (const [name, input] of Object.entries(action.inputs)) {
       expect(input.description, name).toMatch(/\w{3}/);

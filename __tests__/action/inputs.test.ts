@@ -46,6 +46,7 @@ describe('readInputs', () => {
       failOnUnhealthy: true,
       concurrency: 16,
       timeoutSec: 300,
+      waitLockSec: 0,
     });
   });
 

@@ -369,6 +369,28 @@ describe('the plan comment (engine mocked)', () => {
     expect(process.exitCode).toBeUndefined();
   });
 
+  it("a live plan on a pull request distrusts the pull request's own host_key pins; ${NAME} never sees the runner's tokens", async () => {
+    pullRequest(false);
+    process.env.GH_TOKEN = 'gho_secret';
+    process.env.ACTIONS_SOMETHING_TOKEN = 'act';
+    process.env.MY_PASSWORD = 'mine';
+    try {
+      engine.run.mockResolvedValue(planned());
+      await run();
+      const options = engine.run.mock.calls[0][0];
+      expect(options.distrustChangedPins).toBe(true);
+      expect(options.env.GH_TOKEN).toBeUndefined();
+      expect(options.env.ACTIONS_SOMETHING_TOKEN).toBeUndefined();
+      expect(options.env.GITHUB_TOKEN).toBeUndefined();
+      expect(Object.keys(options.env).filter((k) => /^INPUT_/.test(k))).toEqual([]);
+      expect(options.env.MY_PASSWORD).toBe('mine');
+    } finally {
+      delete process.env.GH_TOKEN;
+      delete process.env.ACTIONS_SOMETHING_TOKEN;
+      delete process.env.MY_PASSWORD;
+    }
+  });
+
   it('masks a secret the engine learnt in the comment and the summary', async () => {
     pullRequest(false);
     engine.run.mockImplementation(async (options) => {
@@ -381,6 +403,44 @@ describe('the plan comment (engine mocked)', () => {
     expect(body).toContain('login with *** failed');
     expect(summary()).toContain('login with *** failed');
     expect(summary()).not.toContain('resolved-password-42');
+  });
+
+  it('masks a secret before it is escaped or JSON-encoded: summary, comment and outputs', async () => {
+    pullRequest(false);
+    const secret = 'pa<ss"wo&rd\n42';
+    engine.run.mockImplementation(async (options) => {
+      options.reporter.secret(secret);
+      const r = planned();
+      return { ...r, warnings: [`login with ${secret} failed`], errors: [{ node: 'head', message: `bad ${secret}` }] };
+    });
+    await run();
+    const body = (github.writes()[0].body as { body: string }).body;
+    // (the runner learns each secret from its own ::add-mask:: line)
+    const logged = log()
+      .split('\n')
+      .filter((l) => !l.startsWith('::add-mask::'))
+      .join('\n');
+    for (const text of [body, summary(), logged]) {
+      expect(text).not.toContain('pa&lt;ss');
+      expect(text).not.toContain('pa<ss');
+      expect(text).not.toContain('wo&amp;rd');
+      expect(text).not.toContain('pa\\u003css');
+      expect(text).not.toContain('pa<ss\\"wo');
+    }
+    expect(summary()).toContain('login with *** failed');
+  });
+
+  it('remote output cannot issue workflow commands: every echoed line is prefixed', async () => {
+    pullRequest(false);
+    engine.run.mockImplementation(async (options) => {
+      options.reporter.node('w1', "Ray's output:\n::stop-commands::pwn\n  ::add-mask::x\n::error::forged");
+      options.reporter.info('hint from a node:\n::warning::forged');
+      return planned();
+    });
+    await run();
+    const lines = log().split('\n');
+    expect(lines.filter((l) => /^\s*::(stop-commands|add-mask::x|error::forged|warning::forged)/.test(l))).toEqual([]);
+    expect(log()).toContain('w1: ::stop-commands::pwn');
   });
 
   it('turns a 404 on the comment into a warning', async () => {

@@ -59,6 +59,8 @@ describe('nokube ray arguments', () => {
       '4',
       '--timeout',
       '60',
+      '--wait-lock',
+      '90',
       '--json',
       '--timeline',
     ]);
@@ -72,6 +74,7 @@ describe('nokube ray arguments', () => {
         insecureSkipHostKeyCheck: true,
         concurrency: 4,
         timeoutSec: 60,
+        waitLockSec: 90,
         previous: undefined,
         offline: false,
         noDrain: false,

@@ -121,3 +121,39 @@ describe('credentials in a config', () => {
     expect(JSON.stringify(result.diagnostics)).not.toContain('123456');
   });
 });
+
+describe('${NAME} reads only variables the workflow maps on purpose', () => {
+  const env = {
+    GITHUB_TOKEN: 'ghs_x',
+    GH_TOKEN: 'gho_x',
+    ACTIONS_RUNTIME_TOKEN: 'rt',
+    INPUT_GITHUB_TOKEN: 'in',
+    MINE: 'ok',
+  };
+
+  it('never expands a variable of the runner, GitHub or gh', () => {
+    for (const name of ['GITHUB_TOKEN', 'GH_TOKEN', 'ACTIONS_RUNTIME_TOKEN', 'INPUT_GITHUB_TOKEN', 'RUNNER_TEMP']) {
+      expect(() => resolveCredential(`\${${name}}`, env, { node: 'head', field: 'password' }), name).toThrow(
+        ConfigError,
+      );
+    }
+    expect(resolveCredential('${MINE}', env, { node: 'head', field: 'password' })).toBe('ok');
+  });
+
+  it('is a config error at validate time, at the reference', () => {
+    const text = [
+      'nodes:',
+      '  - ssh_url: h1',
+      '    name: head',
+      '    role: head',
+      '    users:',
+      '      - userid: deploy',
+      '        password: ${GITHUB_TOKEN}',
+      '',
+    ].join('\n');
+    const result = parseConfig(text, 'ray-config.yaml');
+    const errors = result.diagnostics.filter((d) => d.severity === 'error');
+    expect(errors.map((d) => d.message).join('\n')).toMatch(/variable of the runner or GitHub/);
+    expect(errors[0]).toMatchObject({ line: 7, col: 19 });
+  });
+});

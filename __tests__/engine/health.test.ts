@@ -46,6 +46,12 @@ describe('cluster status', () => {
     expect(a.nodes[1].resources?.CPU).toBe(2);
   });
 
+  it('a rebooted worker (started once, no Ray process now) is missing, not stopped', () => {
+    const a = assessCluster(c, wanted, observe(view({ w2: { alive: false } }), { w2: false }));
+    expect(a.status).toBe('degraded');
+    expect(a.nodes.find((n) => n.name === 'w2')!.state).toBe('missing');
+  });
+
   it('degraded: a worker whose raylet died is not alive in the head view', () => {
     const a = assessCluster(c, wanted, observe(view({ w2: { alive: false } })));
     expect(a.status).toBe('degraded');

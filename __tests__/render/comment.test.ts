@@ -92,7 +92,7 @@ describe('renderPlanComment', () => {
     );
     expect(body).toContain('**Config is invalid**: 1 error.');
     expect(body).toContain(
-      '<code>ray-config.yaml:3:5</code> <code>nodes[0].role</code>: unknown role &quot;haed&quot;',
+      '<code>ray-config.yaml:3:5</code> <code>nodes&#91;0&#93;.role</code>: unknown role &quot;haed&quot;',
     );
   });
 

@@ -103,7 +103,7 @@ describe('renderSummary', () => {
     );
     expect(md).toContain('**Invalid config**. Config ray-config.yaml is invalid: 1 error. Nothing was changed.');
     expect(md).toContain(
-      'error <code>ray-config.yaml:3:5</code> <code>nodes[0].role</code>: unknown role &quot;haed&quot;<br>hint: allowed: head | worker',
+      'error <code>ray-config.yaml:3:5</code> <code>nodes&#91;0&#93;.role</code>: unknown role &quot;haed&quot;<br>hint: allowed: head | worker',
     );
   });
 

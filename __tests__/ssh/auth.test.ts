@@ -90,6 +90,15 @@ describe('planLogins', () => {
     ]);
   });
 
+  it('expands ${NAME} in userid like the other credentials (never logs in as the literal text)', async () => {
+    const r = recordingReporter();
+    const node = testNode({ users: [testUser('${RAY_USER}', { password: 'pw' })] });
+    const { plans } = await planLogins(node, options(), { env: { RAY_USER: 'deploy' }, reporter: r });
+    expect(plans[0].user).toBe('deploy');
+    const err = await configError(planLogins(node, options(), { env: {}, reporter: r }));
+    expect(err.message).toContain('RAY_USER');
+  });
+
   it('expands ${NAME} in passwords and registers the result as a secret', async () => {
     const r = recordingReporter();
     const node = testNode({ users: [testUser('admin', { password: 'pre-${RAY_PW}' })] });

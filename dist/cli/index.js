@@ -41411,6 +41411,14 @@ class ConfigError extends Error {
     }
 }
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * Variables the runner, GitHub or the gh CLI set, never a workflow on purpose: a config that could
+ * name them could send the job's own token to a machine as a password. `${NAME}` never reads them.
+ */
+const RUNNER_VARIABLE = /^(GITHUB_|RUNNER_|ACTIONS_|INPUT_|STATE_)|^(GH_TOKEN|GH_ENTERPRISE_TOKEN|GITHUB_TOKEN)$/i;
+function isRunnerVariable(name) {
+    return RUNNER_VARIABLE.test(name);
+}
 const SYNTAX_HINT = 'write ${NAME} with letters, digits and _ (not starting with a digit); for a literal "${" write "$${"';
 /**
  * Malformed references in a value. `showNames` is false for passwords: what follows `${` might be
@@ -41439,6 +41447,13 @@ function checkReferences(value, showNames = true) {
         else if (!VARIABLE_NAME.test(name)) {
             const shown = showNames && name.length <= 64 ? ` "${name}"` : '';
             problems.push({ offset: start, message: `invalid variable name${shown} in \${...}`, hint: SYNTAX_HINT });
+        }
+        else if (isRunnerVariable(name)) {
+            problems.push({
+                offset: start,
+                message: `\${${showNames ? name : '...'}} names a variable of the runner or GitHub (GITHUB_*, RUNNER_*, ACTIONS_*, INPUT_*, STATE_*, GH_TOKEN): a config never reads those`,
+                hint: 'map the secret you mean under a name of your own, e.g. env: NODE_PASSWORD: ${{ secrets.NODE_PASSWORD }}, and write ${NODE_PASSWORD}',
+            });
         }
         at = close + 1;
     }
@@ -43594,33 +43609,34 @@ function withUnknownLiveState(live, offline, unknown, next) {
     return withDisruption(merged, next.rollout);
 }
 
-;// CONCATENATED MODULE: ./src/engine/concurrency.ts
-// Bounded parallelism: work on at most `limit` nodes at once (the `concurrency` input).
-/**
- * Runs `fn` over `items` with at most `limit` calls in flight. Never rejects: every item settles, and
- * the result keeps the order of `items` (`fulfilled` with the value or `rejected` with the error).
- */
-async function mapLimit(items, limit, fn) {
-    const results = new Array(items.length);
-    const width = Math.max(1, Math.min(Number.isFinite(limit) ? Math.floor(limit) : items.length, items.length));
-    let next = 0;
-    async function worker() {
-        while (next < items.length) {
-            const i = next++;
-            try {
-                results[i] = { status: 'fulfilled', value: await fn(items[i], i) };
-            }
-            catch (reason) {
-                results[i] = { status: 'rejected', reason };
-            }
-        }
-    }
-    await Promise.all(Array.from({ length: items.length === 0 ? 0 : width }, worker));
-    return results;
+;// CONCATENATED MODULE: ./src/engine/no-token-auth.ts
+
+function noTokenAuthWarning(cluster, headProbe) {
+    const ray = headProbe?.ray;
+    if (!ray || ray.token_auth !== false)
+        return undefined;
+    return (`the head ${cluster.head.name} runs Ray ${ray.version}, which has no token authentication (Ray 2.52 and later have it): ` +
+        `anyone who can reach its dashboard port ${dashboardPort(cluster)} can submit jobs; it is bound to the node's own address ` +
+        `(${cluster.head.host}), so keep that port behind a firewall, or upgrade Ray`);
 }
 
-;// CONCATENATED MODULE: external "node:dns/promises"
-const promises_namespaceObject = require("node:dns/promises");
+;// CONCATENATED MODULE: ./src/engine/pinned-host-keys.ts
+function reviewHostKeyPins(cluster, base) {
+    const warnings = [];
+    const nodes = cluster.nodes.map((node) => {
+        if (node.hostKey === undefined)
+            return node;
+        const before = base?.nodes.find((b) => b.name === node.name && b.host === node.host && b.sshPort === node.sshPort);
+        if (before?.hostKey !== undefined && before.hostKey === node.hostKey)
+            return node;
+        warnings.push(`${node.name}: its host_key is ${before?.hostKey !== undefined ? 'changed' : 'new'} in this pull request, so it is not trusted for the live plan` +
+            (before?.hostKey !== undefined ? ' (the base config’s pin is used)' : ' (known_hosts decides)'));
+        const { hostKey: _dropped, ...rest } = node;
+        return before?.hostKey !== undefined ? { ...rest, hostKey: before.hostKey } : rest;
+    });
+    return { nodes, warnings };
+}
+
 ;// CONCATENATED MODULE: external "node:crypto"
 const external_node_crypto_namespaceObject = require("node:crypto");
 ;// CONCATENATED MODULE: ./src/ssh/quote.ts
@@ -43664,7 +43680,8 @@ function parseAnswer(verb, text, res) {
 }
 function loadRemoteLib(dir) {
     const content = (0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(dir, 'nokube_remote.py'), 'utf8');
-    return { content, hash: (0,external_node_crypto_namespaceObject.createHash)('sha256').update(content).digest('hex').slice(0, 12) };
+    const sha256 = (0,external_node_crypto_namespaceObject.createHash)('sha256').update(content).digest('hex');
+    return { content, hash: sha256.slice(0, 12), sha256 };
 }
 class RemoteError extends Error {
     hint;
@@ -43698,14 +43715,26 @@ class RemoteLib {
     }
     async upload() {
         const base = this.opts.storage ?? `${await this.shell.realpath('.')}/.nokube/${this.opts.cluster}`;
-        await this.shell.mkdirp(`${base}/lib`);
-        await this.shell.uploadFile(this.lib.content, `${base}/lib/${this.fileName}`, 0o644);
+        try {
+            await this.shell.mkdirp(`${base}/lib`);
+            await this.shell.uploadFile(this.lib.content, `${base}/lib/${this.fileName}`, 0o644);
+        }
+        catch (err) {
+            // the node answered: its storage path is the trouble, not the connection
+            const e = err;
+            if (e.kind === 'unreachable' || e.kind === 'timeout')
+                throw err;
+            throw new RemoteError(`storage path ${base} is not writable: cannot create ${base}/lib (${e.message ?? String(err)})`, `create it for the login user (sudo mkdir -p ${base} && sudo chown -R <user> ${base}), or set storage.path to a directory the login user owns`);
+        }
         this.uploaded = true;
     }
     /** Runs a verb once (uploading the library first when the node lacks it); the raw exec result. */
     async execVerb(verb, input, extra = {}) {
         const python = this.opts.python ?? 'python3';
-        const line = `f=${this.remotePathWord()}; [ -f "$f" ] || exit ${MISSING_LIB}; exec ${shellQuote(python)} "$f" ${verb}`;
+        // A file whose content no longer matches its hash (changed on the node) counts as missing:
+        // it is uploaded again, never run.
+        const line = `f=${this.remotePathWord()}; [ -f "$f" ] && [ "$(sha256sum < "$f")" = "${this.lib.sha256}  -" ] || exit ${MISSING_LIB}; ` +
+            `exec ${shellQuote(python)} "$f" ${verb}`;
         const stdin = JSON.stringify({
             cluster: this.opts.cluster,
             storage: this.opts.storage ?? null,
@@ -43734,6 +43763,9 @@ class RemoteLib {
             this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
         if (res.code === 127) {
             throw new RemoteError(`the interpreter "${python}" was not found on the node`, 'install Python 3.8+ on the node, or set ray_spec.python to its path', res.stderr);
+        }
+        if (res.code === 126) {
+            throw new RemoteError(`the interpreter "${python}" cannot be run by the login user (permission denied)`, `make it executable for the login user (chmod a+rx ${python}, and its directories), or set ray_spec.python to one it may run`, res.stderr);
         }
         return parseAnswer(verb, res.stdout, res);
     }
@@ -43858,6 +43890,33 @@ class RemoteLib {
     }
 }
 
+;// CONCATENATED MODULE: ./src/engine/concurrency.ts
+// Bounded parallelism: work on at most `limit` nodes at once (the `concurrency` input).
+/**
+ * Runs `fn` over `items` with at most `limit` calls in flight. Never rejects: every item settles, and
+ * the result keeps the order of `items` (`fulfilled` with the value or `rejected` with the error).
+ */
+async function mapLimit(items, limit, fn) {
+    const results = new Array(items.length);
+    const width = Math.max(1, Math.min(Number.isFinite(limit) ? Math.floor(limit) : items.length, items.length));
+    let next = 0;
+    async function worker() {
+        while (next < items.length) {
+            const i = next++;
+            try {
+                results[i] = { status: 'fulfilled', value: await fn(items[i], i) };
+            }
+            catch (reason) {
+                results[i] = { status: 'rejected', reason };
+            }
+        }
+    }
+    await Promise.all(Array.from({ length: items.length === 0 ? 0 : width }, worker));
+    return results;
+}
+
+;// CONCATENATED MODULE: external "node:dns/promises"
+const promises_namespaceObject = require("node:dns/promises");
 // EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
 var lib = __nccwpck_require__(5472);
 var lib_default = /*#__PURE__*/__nccwpck_require__.n(lib);
@@ -44216,7 +44275,8 @@ async function defaultLogin(node, opts, ctx) {
     return { user, steps, notes };
 }
 async function userLogin(node, spec, opts, ctx) {
-    const user = spec.userid;
+    // `userid: ${NAME}` is a credential like the others: expanded from the environment
+    const user = resolve(node, spec.userid, 'userid', ctx, spec.userid);
     if (spec.password !== undefined) {
         const password = resolve(node, spec.password, `users[${user}].password`, ctx, user);
         ctx.reporter.secret(password);
@@ -45585,6 +45645,7 @@ function nodeError(node, err) {
 
 
 
+
 /** Probes every reachable node (in parallel) and asks a running head for its view. */
 async function probeAll(session, handles, withPorts) {
     const { cluster } = session;
@@ -45612,6 +45673,7 @@ async function probeAll(session, handles, withPorts) {
         }
         catch (err) {
             h.error = nodeError(h.node, err);
+            h.answered = err instanceof RemoteError;
         }
     });
     const head = session.handle(cluster.head);
@@ -45647,7 +45709,8 @@ function liveNodes(cluster, session, probed) {
         const h = session.handle(node);
         const p = probed.probes.get(node.name);
         if (!p) {
-            live.set(node.name, { reachable: false, running: false, applied: null, error: h.error?.message });
+            // a node that answered but could not be probed (storage, interpreter) is failed, not unreachable
+            live.set(node.name, { reachable: !!h.answered, running: false, applied: null, error: h.error?.message });
             continue;
         }
         const seen = probed.headView?.cluster?.filter((v) => v.name === node.name);
@@ -45671,6 +45734,8 @@ function recordedMembers(session, probed) {
 ;// CONCATENATED MODULE: ./src/engine/plan-run.ts
 // `plan`: what `start` would do. Offline from the previous config (a PR's base branch);
 // live, when credentials are present, from what runs on the nodes now.
+
+
 
 
 
@@ -45699,8 +45764,17 @@ async function planCluster(session, result, clock) {
         result.plan = offlinePlan(cluster, previous);
     }
     else {
-        const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
+        let nodes = cluster.nodes;
+        if (options.distrustChangedPins) {
+            const review = reviewHostKeyPins(cluster, previous);
+            nodes = review.nodes;
+            result.warnings.push(...review.warnings);
+        }
+        const handles = await clock.phase('connect', () => session.connect(nodes));
         const probed = await clock.phase('inspect', () => probeAll(session, handles, false));
+        const unauthenticated = noTokenAuthWarning(cluster, probed.probes.get(cluster.head.name));
+        if (unauthenticated)
+            result.warnings.push(unauthenticated);
         const recorded = recordedMembers(session, probed);
         const members = recorded.length
             ? recorded
@@ -45866,6 +45940,14 @@ function assessNode(node, obs, view, wanted, problems) {
     report.nodeId = st?.node_id;
     if (obs.error)
         report.error = obs.error;
+    if (!st?.running && node.role === 'worker' && view && st?.applied) {
+        // it was started (its applied record is there) and the cluster runs, but all its Ray
+        // processes are gone: rebooted or killed, not stopped on purpose
+        report.state = 'missing';
+        report.error = 'Ray is not running on it any more (rebooted, or its processes were killed)';
+        problems.push(`${node.name} (${node.host}) was started but runs no Ray process now`);
+        return report;
+    }
     if (!st?.running) {
         report.state = 'stopped';
         problems.push(`${node.name} (${node.host}) is not running Ray`);
@@ -46025,6 +46107,110 @@ async function installRay(session, nodes) {
     return errors;
 }
 
+;// CONCATENATED MODULE: ./src/engine/lock.ts
+// The deploy lock on the head (remote_lib's `lock` verb, state/lock.json): one `start` or `stop` of a
+// cluster at a time. It belongs to the holder's SSH connection to the head, so a run that was killed
+// or cancelled loses it as soon as its connection closes, and the next run replaces it at once (and
+// says so); a live run keeps it however long its apply takes, renewing it as it goes.
+
+
+
+/** The lease a holder without a recognisable sshd session falls back to; renewed well within it. */
+const LEASE_SEC = 120;
+const RENEW_MS = 30_000;
+const RETRY_MS = 2_000;
+/** "2026-12-01T09:30:00Z" from remote_lib's epoch seconds. */
+function lockTime(since) {
+    const n = Number(since);
+    if (!Number.isFinite(n) || n <= 0)
+        return String(since ?? '?');
+    return new Date(Math.round(n) * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+/** Who this run is, as another run reads it in "held by ...": the front end's deployer ("run 123"). */
+function lockOwner(deployer) {
+    return `${deployer ? `${deployer} ` : ''}${(0,external_node_os_namespaceObject.hostname)()} pid ${process.pid}`;
+}
+/**
+ * Takes the lock on the head, waiting up to `options.waitLockSec` for another holder. Returns the held
+ * lock, or the error that names the holder and since when it holds it.
+ */
+async function takeLock(session, head) {
+    try {
+        return await takeLockOnce(session, head);
+    }
+    catch (err) {
+        if (!(err instanceof RemoteError))
+            throw err;
+        // The head answered but remote_lib cannot run there (its storage path, its interpreter): that is
+        // the head's own failure, reported on the head like any other node's, not the run's.
+        head.error = nodeError(head.node, err);
+        head.answered = true;
+        return { error: head.error };
+    }
+}
+async function takeLockOnce(session, head) {
+    const { cluster, options } = session;
+    const owner = lockOwner(options.deployer);
+    const deadline = Date.now() + (options.waitLockSec ?? 0) * 1000;
+    let told = false;
+    for (;;) {
+        const answer = await head.lib.lock({ owner, ttl_sec: LEASE_SEC });
+        if (!answer.ok) {
+            return {
+                error: {
+                    node: head.node.name,
+                    host: head.node.sshUrl,
+                    message: `cannot take the deploy lock: ${answer.error}`,
+                    hint: answer.hint,
+                },
+            };
+        }
+        if (answer.acquired) {
+            const stale = answer.replaced_stale;
+            if (stale) {
+                options.reporter.warn(`the deploy lock was held by ${stale.owner} (since ${lockTime(stale.since)}), which is gone: ${stale.reason ?? 'stale'}; replaced it`);
+            }
+            return { lock: heldLock(session, head, owner) };
+        }
+        const holder = `${answer.holder?.owner ?? 'unknown'} since ${lockTime(answer.holder?.since)}`;
+        if (Date.now() + RETRY_MS > deadline) {
+            return {
+                error: {
+                    node: head.node.name,
+                    host: head.node.sshUrl,
+                    message: `another deploy of cluster "${cluster.clusterName}" holds the lock (${holder})`,
+                    hint: 'wait for it to finish, or pass --wait-lock SECONDS (Action input wait-lock) to queue behind it; a `concurrency:` group in the workflow queues deploys too',
+                },
+            };
+        }
+        if (!told) {
+            options.reporter.info(`waiting for the lock held by ${holder} (up to ${options.waitLockSec}s)`);
+            told = true;
+        }
+        await new Promise((r) => setTimeout(r, RETRY_MS));
+    }
+}
+function heldLock(session, head, owner) {
+    const { reporter } = session.options;
+    const timer = setInterval(() => {
+        head
+            .lib.lock({ owner, ttl_sec: LEASE_SEC })
+            .then((a) => {
+            if (!a.acquired)
+                reporter.warn(`lost the deploy lock to ${a.holder?.owner ?? 'another run'}`);
+        })
+            .catch((err) => reporter.debug(`renewing the lock failed: ${err.message}`));
+    }, RENEW_MS);
+    timer.unref();
+    return {
+        owner,
+        release: (extra = {}) => {
+            clearInterval(timer);
+            return head.lib.unlock({ owner, ...extra }).catch(() => undefined);
+        },
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/preflight.ts
 const INSTALL_RAY = 'install Ray on the node: pip install "ray[default]" (or set ray_spec.python to the interpreter that has it, or ray_version and ray_spec.install to let nokube install it)';
 function preflightProblems(cluster, probes) {
@@ -46041,7 +46227,14 @@ function preflightProblems(cluster, probes) {
             problems.push({ ...at, message: p.error ?? 'probe failed', hint: p.hint });
             continue;
         }
-        if (!p.storage.writable) {
+        if (p.storage.unsafe) {
+            problems.push({
+                ...at,
+                message: `${p.storage.error ?? `storage path ${p.storage.path} is not safe`}: refused (it holds the cluster's token and the code run on the node)`,
+                hint: `set storage.path to a directory that only ${p.user} can write, e.g. /opt/ray/<cluster> owned by ${p.user} with mode 0755 (chmod go-w)`,
+            });
+        }
+        else if (!p.storage.writable) {
             problems.push({
                 ...at,
                 message: `storage path ${p.storage.path} is not writable by ${p.user}${p.storage.error ? `: ${p.storage.error}` : ''}`,
@@ -46084,6 +46277,44 @@ function preflightProblems(cluster, probes) {
 }
 function minor(version) {
     return version?.split('.').slice(0, 2).join('.');
+}
+
+;// CONCATENATED MODULE: ./src/engine/still-alive.ts
+// The last look of `start` at the nodes it started: a raylet that died right after `ray start`
+// returned is still "alive" in the head's view for Ray's whole health-check window (tens of
+// seconds), so the head's view alone would call such a cluster healthy. Each started node is asked
+// itself (one round trip each, in parallel) whether its raylet still runs.
+
+
+async function confirmStarted(session, result) {
+    const { cluster, options } = session;
+    const started = new Set((result.plan ?? []).filter((p) => p.action === 'start' || p.action === 'restart').map((p) => p.node));
+    const check = result.nodes.filter((n) => started.has(n.name) && n.state === 'running');
+    const gone = new Set();
+    await mapLimit(check, options.concurrency, async (n) => {
+        const h = session.handle(cluster.nodes.find((x) => x.name === n.name));
+        // this node's own raylet only (the head's view is what still lists it): asked as a worker would be
+        const answer = await h.lib?.status({ role: 'worker', python: cluster.python ?? null }).catch(() => undefined);
+        if (answer?.ok && answer.raylet === false)
+            gone.add(n.name);
+    });
+    if (!gone.size)
+        return;
+    result.nodes = result.nodes.map((n) => {
+        if (!gone.has(n.name))
+            return n;
+        const error = `its raylet died just after it started (the head still lists it until Ray's health check notices)`;
+        fail(result, {
+            node: n.name,
+            host: n.host,
+            message: `${n.name}: ${error}`,
+            hint: `read Ray's logs in the node's storage (ray/session_latest/logs/raylet.out, raylet.err) and run start again`,
+        });
+        options.reporter.node(n.name, 'failed: its raylet died just after it started');
+        return { ...n, state: 'failed', error };
+    });
+    result.aliveNodes = result.nodes.filter((n) => n.state === 'running').length;
+    result.status = gone.has(cluster.head.name) ? 'down' : 'degraded';
 }
 
 ;// CONCATENATED MODULE: ./src/engine/rollout.ts
@@ -46178,9 +46409,8 @@ async function waitAlive(session, nodes, result) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/start.ts
-// `start`: converge the cluster to the config. Connect all → preflight all → head → workers in
-// parallel → wait until the head's view lists every configured node alive as configured.
-// A node already running as configured is left alone.
+
+
 
 
 
@@ -46199,9 +46429,33 @@ const start_POLL_MS = 100;
 /** How long the wait polls the head's dashboard before it also accepts the `ray.nodes()` fallback. */
 const start_FALLBACK_AFTER_MS = 20_000;
 async function startCluster(session, result, clock) {
+    const { cluster } = session;
+    const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
+    // The lock comes before the look at the nodes: a run that waited for it plans from what the
+    // previous holder left, never from what it saw before.
+    const head = session.handle(cluster.head);
+    const held = head.lib ? await clock.phase('lock', () => takeLock(session, head)) : undefined;
+    // a head that answered but cannot run remote_lib (storage, interpreter) is failed by the preflight
+    if (held?.error && !head.answered) {
+        fail(result, held.error);
+        result.status = 'unknown';
+        return;
+    }
+    try {
+        await startLocked(session, result, clock, handles, held?.lock);
+    }
+    finally {
+        // the members record goes with the unlock (one round trip), and only after a clean apply
+        const members = held?.lock && result.errors.length === 0 && result.changes > 0 ? membersRecord(session) : undefined;
+        const answer = await held?.lock?.release(members ? { members } : {});
+        if (members && !answer?.ok) {
+            result.warnings.push(`could not record the applied nodes on the head: ${answer?.error ?? 'unlock failed'}`);
+        }
+    }
+}
+async function startLocked(session, result, clock, handles, lock) {
     const { cluster, options } = session;
     const { reporter } = options;
-    const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
     const probed = await clock.phase('preflight', () => probeAll(session, handles, true));
     const installing = nodesToInstall(session, probed.probes);
     const installErrors = installing.length ? await clock.phase('install', () => installRay(session, installing)) : [];
@@ -46215,6 +46469,11 @@ async function startCluster(session, result, clock) {
     }
     const wanted = wantedSpecs(session);
     const headProbe = probed.probes.get(cluster.head.name);
+    const unauthenticated = noTokenAuthWarning(cluster, headProbe);
+    if (unauthenticated) {
+        result.warnings.push(unauthenticated);
+        reporter.warn(unauthenticated);
+    }
     const members = recordedMembers(session, probed);
     const plan = livePlan(cluster, wanted, liveNodes(cluster, session, probed), members);
     result.plan = plan;
@@ -46236,42 +46495,16 @@ async function startCluster(session, result, clock) {
     if (result.changes === 0) {
         reporter.info('every node already runs as configured: nothing to do');
     }
-    const owner = `${options.deployer ? `${options.deployer} ` : ''}${(0,external_node_os_namespaceObject.hostname)()} pid ${process.pid}`;
-    const head = session.handle(cluster.head);
-    const locked = result.changes > 0;
-    if (locked) {
-        const lock = await head.lib.lock({ owner, ttl_sec: options.timeoutSec * 2 + 60 });
-        if (!lock.acquired) {
-            fail(result, {
-                node: cluster.head.name,
-                host: cluster.head.sshUrl,
-                message: `another deploy of cluster "${cluster.clusterName}" holds the lock (${lock.holder?.owner ?? 'unknown'} since ${lock.holder?.since ?? '?'})`,
-                hint: 'wait for it to finish; use a `concurrency:` group in the workflow so deploys queue',
-            });
-            markNodes(result, plan, []);
-            return;
-        }
-    }
-    try {
-        await applyPlan(session, plan, wanted, probed, result, clock);
-        if (result.errors.length === 0 || result.errors.every((e) => e.node !== cluster.head.name)) {
-            // nothing changed: the head's view from the preflight probe already shows whether every node
-            // is alive as configured; only a cluster that is not settled yet is polled
-            const seen = result.changes === 0 ? probed.headView : undefined;
-            await clock.phase('wait', () => waitForNodes(session, wanted, probed, result, seen));
-        }
-    }
-    finally {
-        if (locked) {
-            // the members record goes with the unlock (one round trip), and only after a clean apply
-            const members = result.errors.length === 0 ? membersRecord(session) : undefined;
-            const answer = await head
-                .lib.unlock({ owner, ttl_sec: 0, ...(members ? { members } : {}) })
-                .catch(() => undefined);
-            if (members && !answer?.ok) {
-                result.warnings.push(`could not record the applied nodes on the head: ${answer?.error ?? 'unlock failed'}`);
-            }
-        }
+    if (!lock)
+        return; // unreachable head: reported by the preflight above
+    await applyPlan(session, plan, wanted, probed, result, clock);
+    if (result.errors.length === 0 || result.errors.every((e) => e.node !== cluster.head.name)) {
+        // nothing changed: the head's view from the preflight probe already shows whether every node
+        // is alive as configured; only a cluster that is not settled yet is polled
+        const seen = result.changes === 0 ? probed.headView : undefined;
+        await clock.phase('wait', () => waitForNodes(session, wanted, probed, result, seen));
+        if (result.changes > 0)
+            await clock.phase('wait', () => confirmStarted(session, result));
     }
 }
 async function applyPlan(session, plan, wanted, probed, result, clock) {
@@ -46531,9 +46764,31 @@ async function clusterStatus(session, result, clock) {
 
 
 
+
 async function stopCluster(session, result, clock) {
     const { cluster, options } = session;
     await clock.phase('connect', () => session.connect(cluster.nodes));
+    // the same lock as start: a stop never runs into the middle of a deploy
+    const head = session.handle(cluster.head);
+    const held = head.lib ? await clock.phase('lock', () => takeLock(session, head)) : undefined;
+    if (held?.error && !head.answered) {
+        fail(result, held.error);
+        result.status = 'unknown';
+        return;
+    }
+    if (!held?.lock)
+        options.reporter.warn(held?.error
+            ? `the deploy lock cannot be taken on the head ${cluster.head.name} (${held.error.message}): stopping the nodes without it`
+            : `the head ${cluster.head.name} is unreachable: stopping the other nodes without the deploy lock`);
+    try {
+        await stopAll(session, result, clock);
+    }
+    finally {
+        await held?.lock?.release();
+    }
+}
+async function stopAll(session, result, clock) {
+    const { cluster, options } = session;
     const reports = new Map(result.nodes.map((n) => [n.name, n]));
     // the head's view names each worker's Ray node id, which the drain needs
     const head = session.handle(cluster.head);
@@ -47102,6 +47357,48 @@ async function engine_run(options) {
     return result;
 }
 
+;// CONCATENATED MODULE: ./src/render/safe-text.ts
+// Text from the config and from the nodes (names, hosts, error messages, Ray's output) is data: it
+// must not steer a terminal (control characters), a workflow log (`::command::` lines) or markdown
+// (headings, links, images, @mentions). Secrets are masked first, on the raw text, since escaping or
+// JSON-encoding a secret changes its spelling and a mask applied afterwards would miss it.
+/** Every string inside `value` (objects and arrays, deeply) passed through `f`; the input is not changed. */
+function mapStrings(value, f) {
+    if (typeof value === 'string')
+        return f(value);
+    if (Array.isArray(value))
+        return value.map((v) => mapStrings(v, f));
+    if (value && typeof value === 'object') {
+        const out = {};
+        for (const [k, v] of Object.entries(value))
+            out[k] = mapStrings(v, f);
+        return out;
+    }
+    return value;
+}
+/**
+ * C0 and C1 control characters (ESC, CR, BEL, backspace, CSI ...) shown as `\xNN`, so a value cannot
+ * move the cursor, recolour, retitle or clear the terminal. Newlines and tabs stay.
+ */
+function escapeControls(text) {
+    // eslint-disable-next-line no-control-regex
+    return text.replace(/[\x00-\x08\x0b-\x1f\x7f-\x9f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+/**
+ * Each line of `text` prefixed with `prefix` for a workflow log: the runner executes a line that
+ * starts (after spaces) with `::` (`::add-mask::`, `::stop-commands::`, `::error::`), so no line of
+ * ours may start with one. Without a prefix, only such lines get `| ` in front.
+ */
+function logLines(prefix, text) {
+    return text
+        .split(/\r\n|\r|\n/)
+        .map((line) => {
+        const out = `${prefix}${line}`;
+        return out.trimStart().startsWith('::') ? `| ${out}` : out;
+    })
+        .join('\n');
+}
+
 ;// CONCATENATED MODULE: ./src/remote/locate.ts
 // Where remote_lib is: beside the bundle (dist/remote_lib), or in the repository when run from source.
 
@@ -47160,14 +47457,27 @@ const HTML = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39
 function escape_escapeHtml(text) {
     return text.replace(/[&<>"']/g, (c) => HTML[c]);
 }
-/** Escapes one table cell: HTML, the column separator `|`, and line breaks (a cell is one line). */
+/**
+ * Text from the config or a node as markdown prose: HTML escaped, `[` `]` as entities (no link or
+ * image), `@` as an entity (no mention), a leading `#` escaped (no heading), line breaks as `<br>` (a
+ * line cannot start a heading or a list) and no autolinks (a zero-width space breaks `://` and `www.`).
+ */
+function escape_escapeText(text) {
+    // one pass: the comment and summary are re-rendered many times while fitted to their size caps
+    return text
+        .replace(/^(\s*)#/, '$1&#35;')
+        .replace(TEXT_SPECIAL, (m) => TEXT_ENTITY[m] ?? (m[0] === '\r' || m[0] === '\n' ? '<br>' : `${m.slice(0, -1)}\u200b${m.slice(-1)}`));
+}
+const TEXT_ENTITY = { ...HTML, '[': '&#91;', ']': '&#93;', '@': '&#64;' };
+const TEXT_SPECIAL = /[&<>"'[\]@]|\r\n|\r|\n|:\/(?=\/)|\bwww(?=\.)/gi;
+/** Escapes one table cell: HTML, markdown, the column separator `|`, and line breaks (a cell is one line). */
 function escape_escapeCell(text, maxChars = 500) {
     const clipped = text.length > maxChars ? `${text.slice(0, maxChars - 1)}…` : text;
-    return escape_escapeHtml(clipped).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+    return escape_escapeText(clipped).replace(/\|/g, '\\|');
 }
 /** Inline code as HTML: a markdown code span would show `&lt;` literally, and cannot hold a backtick. */
 function escape_escapeCode(text) {
-    return `<code>${escape_escapeHtml(text).replace(/\|/g, '&#124;')}</code>`;
+    return `<code>${escape_escapeText(text).replace(/\|/g, '&#124;')}</code>`;
 }
 /** A value safe inside an HTML comment (the sticky marker): no `--` and no `>`. */
 function escape_escapeComment(text) {
@@ -47544,8 +47854,8 @@ function renderSummary(result, ctx = {}, maxBytes = SUMMARY_MAX_BYTES) {
 }
 function summaryAt(result, ctx, limit) {
     const parts = [];
-    parts.push(`## nokube ray ${result.command}: ${escapeHtml(result.configPath)}`);
-    parts.push(`**${capitalize(headline(result))}**. ${escapeHtml(statusLine(result))}`);
+    parts.push(`## nokube ray ${result.command}: ${escapeText(result.configPath)}`);
+    parts.push(`**${capitalize(headline(result))}**. ${escapeText(statusLine(result))}`);
     const addresses = [
         result.headAddress ? `head address ${escapeCode(result.headAddress)}` : '',
         result.clientAddress ? `client ${escapeCode(result.clientAddress)}` : '',
@@ -47559,13 +47869,13 @@ function summaryAt(result, ctx, limit) {
     if (result.job)
         parts.push(jobSection(result.job));
     if (result.errors.length) {
-        const items = result.errors.map((e) => `${e.node ? `<b>${escapeHtml(e.node)}</b>${e.host ? ` (${escapeHtml(e.host)})` : ''}: ` : ''}${escapeHtml(e.message)}` +
-            (e.hint ? `<br>hint: ${escapeHtml(e.hint)}` : ''));
+        const items = result.errors.map((e) => `${e.node ? `<b>${escapeText(e.node)}</b>${e.host ? ` (${escapeText(e.host)})` : ''}: ` : ''}${escapeText(e.message)}` +
+            (e.hint ? `<br>hint: ${escapeText(e.hint)}` : ''));
         parts.push(`### Errors\n\n${markdownList(items, limit, 'errors')}`);
     }
     if (result.diagnostics.length) {
-        const items = result.diagnostics.map((d) => `${d.severity} ${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeHtml(d.message)}` +
-            (d.hint ? `<br>hint: ${escapeHtml(d.hint)}` : ''));
+        const items = result.diagnostics.map((d) => `${d.severity} ${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeText(d.message)}` +
+            (d.hint ? `<br>hint: ${escapeText(d.hint)}` : ''));
         parts.push(`### Config diagnostics\n\n${markdownList(items, limit, 'diagnostics')}`);
     }
     const nodes = nodeRows(result);
@@ -47582,7 +47892,7 @@ function summaryAt(result, ctx, limit) {
         parts.push(`### Rollout\n\n${escapeHtml(rollout)}`);
     const warnings = extraWarnings(result);
     if (warnings.length)
-        parts.push(`### Warnings\n\n${markdownList(warnings.map(escapeHtml), limit, 'warnings')}`);
+        parts.push(`### Warnings\n\n${markdownList(warnings.map(escapeText), limit, 'warnings')}`);
     if (result.timings.length) {
         const rows = result.timings.map((t) => [t.phase, formatDuration(t.ms)]);
         parts.push(`### Timings\n\n${markdownTable(['phase', 'time'], rows)}`);
@@ -47667,8 +47977,8 @@ function summaryPart(result, ctx, limit) {
     const warningCount = result.diagnostics.length - errors.length;
     if (errors.length) {
         parts.push(`**Config is invalid**: ${errors.length} error${errors.length === 1 ? '' : 's'}. Nothing can be planned until they are fixed.`);
-        const items = errors.map((d) => `${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeHtml(d.message)}` +
-            (d.hint ? `<br>hint: ${escapeHtml(d.hint)}` : ''));
+        const items = errors.map((d) => `${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeText(d.message)}` +
+            (d.hint ? `<br>hint: ${escapeText(d.hint)}` : ''));
         parts.push(markdownList(items, limit, 'errors'));
     }
     else {
@@ -47691,7 +48001,7 @@ function summaryPart(result, ctx, limit) {
         }
     }
     if (result.errors.length) {
-        const items = result.errors.map((e) => `${e.node ? `<b>${escapeHtml(e.node)}</b>: ` : ''}${escapeHtml(e.message)}${e.hint ? `<br>hint: ${escapeHtml(e.hint)}` : ''}`);
+        const items = result.errors.map((e) => `${e.node ? `<b>${escapeText(e.node)}</b>: ` : ''}${escapeText(e.message)}${e.hint ? `<br>hint: ${escapeText(e.hint)}` : ''}`);
         parts.push(`**Errors**\n\n${markdownList(items, limit, 'errors')}`);
     }
     const warnings = commentWarnings(result);
@@ -47703,20 +48013,20 @@ function summaryPart(result, ctx, limit) {
 function commentWarnings(result) {
     const items = result.diagnostics
         .filter((d) => d.severity === 'warning')
-        .map((d) => `${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeHtml(d.message)}${d.hint ? ` (${escapeHtml(d.hint)})` : ''}`);
+        .map((d) => `${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeText(d.message)}${d.hint ? ` (${escapeText(d.hint)})` : ''}`);
     const unpinned = unpinnedHostKeys(result);
     if (unpinned.length) {
-        const names = unpinned.slice(0, 20).map(escapeHtml).join(', ') +
+        const names = unpinned.slice(0, 20).map(escapeText).join(', ') +
             (unpinned.length > 20 ? ` and ${unpinned.length - 20} more` : '');
         items.push(`host key not pinned for ${unpinned.length} node${unpinned.length === 1 ? '' : 's'} (${names}): the deploy needs them in the <code>known-hosts</code> input or a <code>host_key</code> in the config, or it fails closed`);
     }
-    items.push(...extraWarnings(result).map(escapeHtml));
+    items.push(...extraWarnings(result).map(escapeText));
     return items;
 }
 function detailsPart(result, limit) {
     const sections = [];
     if (result.diagnostics.length) {
-        const items = result.diagnostics.map((d) => `${d.severity} ${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeHtml(d.message)}${d.hint ? `<br>hint: ${escapeHtml(d.hint)}` : ''}`);
+        const items = result.diagnostics.map((d) => `${d.severity} ${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeText(d.message)}${d.hint ? `<br>hint: ${escapeText(d.hint)}` : ''}`);
         sections.push(`**Diagnostics**\n\n${markdownList(items, limit, 'diagnostics')}`);
     }
     const drifted = (result.plan ?? []).filter((p) => p.drift.length > 0);
@@ -47996,6 +48306,12 @@ const FLAGS = [
         commands: ['plan'],
     },
     { name: 'offline', help: 'do not contact the nodes', commands: ['plan'] },
+    {
+        name: 'wait-lock',
+        value: 'S',
+        help: "wait up to S seconds for another deploy's lock (default: fail at once, naming the holder)",
+        commands: ['start', 'stop'],
+    },
     { name: 'no-drain', help: 'stop workers at once, without letting running tasks finish', commands: ['stop'] },
     {
         name: 'working-dir',
@@ -48211,6 +48527,7 @@ function parseCliArgs(argv) {
             offline: !!values.offline,
             noDrain: !!values['no-drain'],
             allowMissingEnv: !!values['allow-missing-env'],
+            waitLockSec: text('wait-lock') === undefined ? 0 : positiveInt(text('wait-lock'), 0, '--wait-lock'),
             json: !!values.json,
             timeline: !!values.timeline,
             ...words,
@@ -49144,10 +49461,12 @@ _nokube "$@"
 }
 
 ;// CONCATENATED MODULE: ./src/cli/reporter.ts
+
 function terminalReporter(write, mask, debug) {
     const started = Date.now();
     const stamp = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s`;
-    const out = (line) => write(mask.apply(line) + '\n');
+    // masked on the raw text, then control characters (from nodes, from the config) made visible
+    const out = (line) => write(escapeControls(mask.apply(line)) + '\n');
     return {
         node: (name, message, elapsedMs) => out(`${stamp()}  ${name.padEnd(20)} ${message}${elapsedMs !== undefined ? ` (${(elapsedMs / 1000).toFixed(2)}s)` : ''}`),
         info: (message) => out(`${stamp()}  ${message}`),
@@ -49342,6 +49661,7 @@ function writeTokenFile(cluster, token, env) {
 
 
 
+
 const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 async function main(argv, io) {
     let settings;
@@ -49388,11 +49708,15 @@ async function main(argv, io) {
     const command = settings.command;
     if (DAY_TWO_COMMANDS.includes(command))
         return dayTwo(command, settings, options, io, mask);
-    const result = await engine_run({ ...options, command: command });
-    if (uses && !result.diagnostics.some((d) => d.severity === 'error')) {
+    const raw = await engine_run({ ...options, command: command });
+    if (uses && !raw.diagnostics.some((d) => d.severity === 'error')) {
         live.flush();
-        return printUseResult(result, settings, io, mask);
+        return printUseResult(raw, settings, io, mask);
     }
+    // secrets masked on the raw text first (escaping or JSON-encoding would change their spelling),
+    // then control characters escaped for the terminal
+    const masked = mapStrings(raw, (s) => mask.apply(s));
+    const result = settings.json ? masked : mapStrings(masked, escapeControls);
     const invalid = result.diagnostics.some((d) => d.severity === 'error');
     if (settings.json) {
         const doc = { ...runOutputs(result) };
@@ -49467,6 +49791,7 @@ function buildOptions(s, env, reporter, signal) {
         },
         concurrency: s.concurrency,
         timeoutSec: s.timeoutSec,
+        waitLockSec: s.waitLockSec,
         env,
         allowMissingEnv: s.allowMissingEnv,
         remoteLibDir: findRemoteLibDir(__dirname),

@@ -53,7 +53,10 @@ TOKEN_AUTH_MIN = (2, 52)  # first Ray with RAY_AUTH_MODE=token (also checked by 
 
 
 def log(*a):
-    print("nokube_remote:", *a, file=sys.stderr, flush=True)
+    try:
+        print("nokube_remote:", *a, file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass  # the SSH session that called us is gone: carry on (and clean up) without a log
 
 
 class Fail(Exception):
@@ -94,7 +97,8 @@ def temp_dir_for(cluster, storage):
     preferred = os.path.join(storage, "ray")
     if len(preferred.encode()) <= MAX_TEMP_DIR_LEN:
         return preferred
-    return "/tmp/ray/nk-" + hashlib.sha1(("%s\0%s" % (cluster, storage)).encode()).hexdigest()[:10]
+    # Ray makes its temp dir 0777: it goes inside a 0700 directory of ours (own_temp_dir)
+    return "/tmp/ray/nk-" + hashlib.sha1(("%s\0%s" % (cluster, storage)).encode()).hexdigest()[:10] + "/ray"
 
 
 def state_dir(storage):
@@ -109,13 +113,30 @@ def read_json_file(path):
         return None
 
 
+def write_file_atomic(path, data, mode=0o644):
+    """Writes `data` to a new file next to `path` (mkstemp: O_CREAT|O_EXCL, so a planted symlink is
+    never followed), then renames it over `path` (rename replaces a symlink, it does not follow it).
+    A reader sees the old file or the whole new one, never half of it."""
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", dir=os.path.dirname(path))
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
 def write_json_atomic(path, obj, mode=0o644):
-    tmp = "%s.tmp.%d" % (path, os.getpid())
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=1, sort_keys=True)
-        f.write("\n")
-    os.replace(tmp, path)
+    write_file_atomic(path, json.dumps(obj, indent=1, sort_keys=True) + "\n", mode)
 
 
 def ensure_dirs(storage):
@@ -151,27 +172,51 @@ def _ancestors():
     return out
 
 
-def _arg_names_dir(arg, d, d_slash, d_eq):
-    return arg == d or arg.startswith(d_slash) or (d_eq in arg and (arg.endswith(d_eq) or (d_eq + b"/") in arg))
+def _flag_names_dir(arg, d_eq):
+    """`--some-flag=<dir>` or `--some-flag=<dir>/...` (how Ray passes its temp, session and log dirs).
+    A bare path (`tail -f <dir>/session_latest/logs/raylet.out`) is not Ray's."""
+    if not arg.startswith(b"-"):
+        return False
+    i = arg.find(d_eq)
+    if i < 0:
+        return False
+    rest = arg[i + len(d_eq):]
+    return rest == b"" or rest.startswith(b"/")
 
 
-def cluster_pids(cluster, storage, proc="/proc"):
-    """PIDs of this cluster's processes on this node. A process belongs to the cluster when
-    - its environ has NOKUBE_RAY_MARK=<mark> (exported to `ray start`, inherited by Ray's daemons), or
-    - its cmdline names the cluster's Ray temp dir (raylet, gcs_server, log_monitor, ... all get it), or
-    - it descends from such a process (Ray's agents and workers rewrite their proctitle, which also
+# Executables of Ray's own daemons (argv[0] basename) and the prefix of the proctitle its Python
+# processes (workers, agents) set for themselves.
+RAY_EXES = (b"raylet", b"gcs_server", b"plasma_store", b"ray")
+RAY_TITLE = b"ray::"
+
+
+def _uid_of(pid, proc="/proc"):
+    try:
+        return os.stat("%s/%d" % (proc, pid)).st_uid
+    except OSError:
+        return None
+
+
+def cluster_pids(cluster, storage, proc="/proc", uid=None):
+    """PIDs of this cluster's processes on this node: processes of the login user (uid) that
+    - have NOKUBE_RAY_MARK=<mark> in their environ (exported to `ray start`, inherited by Ray's daemons), or
+    - pass the cluster's exact Ray temp dir as a flag value (`--temp-dir=<temp>`, `--log_dir=<temp>/...`), or
+    - descend from such a process (Ray's agents and workers rewrite their proctitle, which also
       clobbers /proc/<pid>/environ, e.g. `ray::DashboardAgent`), or
-    - its cmdline mentions ray and it has a file open under the temp dir or its cwd is inside the
-      storage path (orphans of the above whose parent is gone).
+    - are Ray processes by name (raylet, gcs_server, `ray::...`) holding a file open under the temp dir
+      (orphans of the above whose parent is gone).
+    Never by a substring of "ray", a path argument or a working directory: another cluster whose
+    storage lies inside this one's, and an operator's `tail -f <temp>/.../raylet.out`, are not ours.
     Zombies (empty cmdline) and this process's ancestors are excluded."""
+    uid = os.getuid() if uid is None else uid
     mark = ("%s=%s" % (MARK_ENV, cluster_mark(cluster, storage))).encode()
     temp = temp_dir_for(cluster, storage)
-    tb = temp.encode()
-    tb_slash, tb_eq = tb + b"/", b"=" + tb
+    tb_eq = b"=" + temp.encode()
     skip = _ancestors()
     hits = set()
     maybe = []
     children = {}
+    mine = set()
     try:
         names = os.listdir(proc)
     except OSError:
@@ -191,32 +236,28 @@ def cluster_pids(cluster, storage, proc="/proc"):
                 children.setdefault(int(st.rsplit(")", 1)[1].split()[1]), []).append(pid)
             except (IndexError, ValueError):
                 pass
-        if any(_arg_names_dir(arg, tb, tb_slash, tb_eq) for arg in cmd.split(b"\0")):
+        if _uid_of(pid, proc) != uid:
+            continue  # another user's process is never ours (and we could not signal it)
+        mine.add(pid)
+        args = cmd.split(b"\0")
+        if any(_flag_names_dir(arg, tb_eq) for arg in args):
             hits.add(pid)
             continue
         env = _read("%s/%s/environ" % (proc, n), binary=True)
         if env and mark in env.split(b"\0"):
             hits.add(pid)
             continue
-        if b"ray" in cmd.lower():
+        if cmd.startswith(RAY_TITLE) or os.path.basename(args[0].split(b" ", 1)[0]) in RAY_EXES:
             maybe.append(pid)
     # descendants of hits
     todo = list(hits)
     while todo:
         for c in children.get(todo.pop(), ()):
-            if c not in hits and c not in skip:
+            if c not in hits and c not in skip and c in mine:
                 hits.add(c)
                 todo.append(c)
-    sp = os.path.join(storage, "")
     for pid in maybe:
         if pid in hits:
-            continue
-        try:
-            cwd = os.readlink("%s/%d/cwd" % (proc, pid))
-        except OSError:
-            cwd = ""
-        if cwd == storage or cwd.startswith(sp) or cwd == temp or cwd.startswith(temp + "/"):
-            hits.add(pid)
             continue
         fdd = "%s/%d/fd" % (proc, pid)
         try:
@@ -516,10 +557,13 @@ def ray_cmd(ray):
 
 def storage_check(storage):
     """(writable, error)"""
+    unsafe = storage_safety(storage)
+    if unsafe:
+        return False, unsafe
     try:
         ensure_dirs(storage)
         fd, path = None, os.path.join(storage, "state", ".probe.%d" % os.getpid())
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         os.write(fd, b"ok")
         os.close(fd)
         os.unlink(path)
@@ -527,8 +571,96 @@ def storage_check(storage):
     except OSError as e:
         where = e.filename or storage
         user = current_user()
-        return False, "storage path %s is not writable by %s: %s (hint: sudo mkdir -p %s && sudo chown -R %s %s)" % (
-            where, user, e.strerror or e, storage, user, storage)
+        return False, "cannot create %s as %s: %s" % (where, user, e.strerror or e)
+
+
+def _user_name(uid):
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (KeyError, ImportError):
+        return str(uid)
+
+
+def own_temp_dir(temp):
+    """Creates Ray's temp dir. The /tmp/ray/nk-<hash> fallback is a 0700 directory of ours (Ray
+    itself makes the temp dir inside it 0777); one that someone else made first (the name is
+    guessable) is refused: its owner could read the session's sockets and logs, or swap files."""
+    private = os.path.dirname(temp)
+    if os.path.dirname(private) == "/tmp/ray":
+        if not os.path.isdir("/tmp/ray"):
+            try:
+                os.mkdir("/tmp/ray")
+                os.chmod("/tmp/ray", 0o1777)  # shared like /tmp (other users' Ray uses /tmp/ray too)
+            except FileExistsError:
+                pass
+            except OSError as e:
+                raise Fail("cannot create /tmp/ray: %s" % e.strerror)
+        private_dir(private)
+    try:
+        os.makedirs(temp, exist_ok=True)
+    except OSError as e:
+        raise Fail("cannot create Ray temp dir %s: %s" % (temp, e.strerror))
+
+
+def private_dir(path):
+    """`path` as a directory of the login user with mode 0700, or Fail."""
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as e:
+        raise Fail("cannot create Ray temp dir %s: %s" % (path, e.strerror))
+    temp = path
+    st = os.lstat(temp)
+    import stat as stat_mod
+
+    if not stat_mod.S_ISDIR(st.st_mode):
+        raise Fail("Ray temp dir %s exists and is not a directory (a symlink?)" % temp,
+                   "remove it: rm %s" % temp)
+    if st.st_uid != os.getuid():
+        raise Fail("Ray temp dir %s exists and belongs to %s, not %s" % (temp, _user_name(st.st_uid), current_user()),
+                   "another user made it first; remove it (sudo rm -rf %s) or set a shorter storage.path" % temp)
+    if st.st_mode & 0o077:
+        os.chmod(temp, 0o700)
+    return path
+
+
+# Directories that are shared by every user of the machine, or that hold more than this cluster.
+UNSAFE_STORAGE = ("/", "/tmp", "/var/tmp", "/dev/shm")
+
+
+def storage_safety(storage):
+    """Why `storage` is not a safe place for this cluster's state (token, libraries it runs), or None.
+    Like OpenSSH's StrictModes: the path and every existing parent must be owned by root or the login
+    user and not writable by group or others (a sticky parent like /tmp may be world-writable)."""
+    import stat as stat_mod
+
+    uid = os.getuid()
+    if storage in UNSAFE_STORAGE:
+        return "storage path %s is shared by every user of the machine" % storage
+    home = os.path.normpath(os.path.expanduser("~"))
+    if storage == home:
+        return "storage path %s is the login user's home directory (its files would be mixed with the cluster's)" % storage
+    p = storage
+    while True:
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:
+            st = None
+        except OSError:
+            st = None
+        if st is not None:
+            sticky = p != storage and st.st_mode & stat_mod.S_ISVTX
+            if st.st_uid not in (0, uid):
+                return "storage path %s: %s belongs to %s, not %s or root" % (storage, p, _user_name(st.st_uid),
+                                                                            current_user())
+            if st.st_mode & 0o022 and not sticky:
+                return "storage path %s: %s is writable by other users (mode %o)" % (storage, p, st.st_mode & 0o7777)
+        if p == "/":
+            return None
+        p = os.path.dirname(p)
 
 
 def current_user():
@@ -589,6 +721,7 @@ def verb_probe(inp):
             "ray_version")
     if err:
         out["storage"]["error"] = err
+        out["storage"]["unsafe"] = storage_safety(storage) is not None
     if inp.get("role") == "head":
         # What the last `start` applied (nodes it may have to stop later) and, while the cluster
         # runs, its token so workers started now can join a head that is kept.
@@ -630,7 +763,18 @@ def head_port(args, key):
     return int(value)
 
 
-def build_start_argv(role, args, temp_dir, head_address=None, ray_version=None, base=("ray",)):
+def dashboard_host(args, token_auth):
+    """Where the head's dashboard (and so the Jobs API, which runs any code) listens. With token
+    auth, every interface; without it (Ray before 2.52) only the node's own address, unless
+    ray_config.dashboard_host says otherwise."""
+    if args.get("dashboard_host"):
+        return str(args["dashboard_host"])
+    if token_auth:
+        return "0.0.0.0"
+    return str(args.get("node_ip_address") or "127.0.0.1")
+
+
+def build_start_argv(role, args, temp_dir, head_address=None, ray_version=None, base=("ray",), token_auth=True):
     """The `ray start` argv (a list: never a shell string). Flags follow src/config/ray-keys.ts."""
     a = dict(args or {})
     argv = list(base) + ["start"]
@@ -638,7 +782,8 @@ def build_start_argv(role, args, temp_dir, head_address=None, ray_version=None, 
         argv += ["--head", "--port=%d" % head_port(a, "gcs_port")]
         if a.get("port") is not None:
             argv.append("--ray-client-server-port=%d" % int(a["port"]))
-        argv += ["--dashboard-host=0.0.0.0", "--dashboard-port=%d" % head_port(a, "dashboard_port"),
+        argv += ["--dashboard-host=%s" % dashboard_host(a, token_auth),
+                 "--dashboard-port=%d" % head_port(a, "dashboard_port"),
                  "--include-dashboard=true"]
     elif role == "worker":
         if not head_address:
@@ -733,23 +878,29 @@ def read_token(path):
 
 
 def write_token(path, token):
-    tmp = "%s.tmp.%d" % (path, os.getpid())
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(token)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+    write_file_atomic(path, token, 0o600)
 
 
 def verb_start(inp):
     cluster = cluster_name(inp)
     storage = storage_path(inp)
-    role = inp.get("role")
-    # the Ray arguments travel once, inside the spec stored as applied.json
-    args = (inp.get("applied") or {}).get("ray") or {}
     writable, err = storage_check(storage)
     if not writable:
         raise Fail(err)
+    # One start per node at a time: a start left running by a cancelled run (its SSH session gone,
+    # the verb still in `ray start`) finishes or cleans up before this one looks at the processes,
+    # so a node never gets two Ray instances.
+    timeout = float(inp.get("timeout_sec") or 180)
+    with _Guard(os.path.join(state_dir(storage), ".start.guard"), wait_sec=timeout + 30,
+                busy="another start of cluster %s is still running on this node" % cluster):
+        return _start_locked(inp, cluster, storage)
+
+
+def _start_locked(inp, cluster, storage):
+    role = inp.get("role")
+    # the Ray arguments travel once, inside the spec stored as applied.json
+    args = (inp.get("applied") or {}).get("ray") or {}
+    caller = os.getppid()
     ray, pyinfo, ray_error = find_ray(inp.get("python"))
     if not ray:
         raise Fail("Ray not found on this node: %s" % ray_error,
@@ -764,10 +915,7 @@ def verb_start(inp):
             raise Fail("Ray of cluster %s is already running on this node" % cluster,
                        "start with restart: true to restart it")
     temp = temp_dir_for(cluster, storage)
-    try:
-        os.makedirs(temp, exist_ok=True)
-    except OSError as e:
-        raise Fail("cannot create Ray temp dir %s: %s" % (temp, e.strerror))
+    own_temp_dir(temp)
 
     # ports we are about to bind: refuse early with a precise message
     wanted = []
@@ -820,7 +968,8 @@ def verb_start(inp):
         env["RAY_AUTH_MODE"] = "disabled"
         env.pop("RAY_AUTH_TOKEN_PATH", None)
 
-    argv = build_start_argv(role, args, temp, inp.get("head_address"), ray["version"], ray_cmd(ray))
+    argv = build_start_argv(role, args, temp, inp.get("head_address"), ray["version"], ray_cmd(ray),
+                            token_auth=auth == "token")
     log_path = os.path.join(storage, "logs", "ray-start.log")
     timeout = float(inp.get("timeout_sec") or 180)
     t0 = time.time()
@@ -843,6 +992,14 @@ def verb_start(inp):
             # a worker whose token the head rejects retries forever: stop early
             if role == "worker" and "InvalidAuthToken" in tail_text(log_path, 20):
                 auth_rejected = True
+            if os.getppid() != caller:
+                # the run that asked for this start is gone (killed, cancelled, connection dropped):
+                # leave nothing half-started behind for the next run to trip over
+                log("the caller went away during ray start: stopping what it left")
+                p.kill()
+                p.wait()
+                stop_cluster(cluster, storage, 5.0)
+                raise Fail("the run that started this node went away during ray start")
             if auth_rejected or time.time() - t0 > timeout:
                 p.kill()
                 p.wait()
@@ -1181,41 +1338,109 @@ def verb_stop(inp):
 
 
 class _Guard:
-    def __init__(self, path):
+    """flock on a file: the kernel releases it when its holder dies, however it dies."""
+
+    def __init__(self, path, wait_sec=None, busy=None):
         self.path = path
+        self.wait_sec = wait_sec
+        self.busy = busy
 
     def __enter__(self):
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-        return self
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        if self.wait_sec is None:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            return self
+        deadline = time.time() + self.wait_sec
+        while True:
+            try:
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                if time.time() > deadline:
+                    os.close(self.fd)
+                    raise Fail(self.busy or "%s is held by another process" % self.path)
+                time.sleep(0.1)
 
     def __exit__(self, *a):
         fcntl.flock(self.fd, fcntl.LOCK_UN)
         os.close(self.fd)
 
 
-def verb_lock(inp, now=None):
+def _stat_fields(pid):
+    st = _read("/proc/%d/stat" % pid)
+    if not st:
+        return None
+    return st.rsplit(")", 1)[1].split()
+
+
+def _boot_id():
+    return (_read("/proc/sys/kernel/random/boot_id") or "").strip()
+
+
+def caller_session():
+    """The sshd process serving the SSH connection that runs this verb (the nearest ancestor named
+    sshd*), as {pid, start, boot}: it lives exactly as long as that connection."""
+    pid = os.getppid()
+    for _ in range(16):
+        if pid <= 1:
+            return None
+        f = _stat_fields(pid)
+        if not f:
+            return None
+        if _comm(pid).startswith("sshd"):
+            return {"pid": pid, "start": f[19], "boot": _boot_id()}
+        try:
+            pid = int(f[1])
+        except (IndexError, ValueError):
+            return None
+    return None
+
+
+def session_alive(sess):
+    """True/False when the holder's SSH session can be checked on this machine, None when unknown."""
+    if not isinstance(sess, dict) or not sess.get("pid"):
+        return None
+    if sess.get("boot") != _boot_id():
+        return False  # rebooted since
+    f = _stat_fields(int(sess["pid"]))
+    return bool(f) and f[19] == sess.get("start") and f[0] != "Z"
+
+
+def verb_lock(inp, now=None, session=None):
+    """The deploy lock. It belongs to the SSH connection of the run that took it: while that
+    connection lives (however long the apply takes) nobody else gets it; once it is gone (the run
+    was killed, cancelled, or lost its connection) the next run replaces it at once and says so.
+    Without a recognisable sshd ancestor the lock falls back to a lease of ttl_sec, renewed by
+    every call of the same owner."""
     storage = storage_path(inp)
     cluster_name(inp)
     owner = str(inp.get("owner") or "")
     if not owner:
         raise Fail("lock needs an owner")
-    ttl = int(inp.get("ttl_sec") or 900)
+    ttl = int(inp.get("ttl_sec") or 120)
     ensure_dirs(storage)
     sd = state_dir(storage)
     path = os.path.join(sd, "lock.json")
     now = time.time() if now is None else now
+    session = caller_session() if session is None else session
     with _Guard(os.path.join(sd, ".lock.guard")):
         cur = read_json_file(path)
-        if cur and cur.get("owner") != owner and now - float(cur.get("since", 0)) < float(cur.get("ttl_sec", ttl)):
-            return {"ok": True, "acquired": False, "holder": {"owner": cur.get("owner"), "since": cur.get("since")}}
-        stale = cur if cur and cur.get("owner") != owner else None
+        stale = None
+        if cur and cur.get("owner") != owner:
+            alive = session_alive(cur.get("session"))
+            renewed = float(cur.get("renewed") or cur.get("since") or 0)
+            if alive or (alive is None and now - renewed < float(cur.get("ttl_sec") or ttl)):
+                return {"ok": True, "acquired": False,
+                        "holder": {"owner": cur.get("owner"), "since": cur.get("since")}}
+            reason = ("its SSH session is gone (the run was cancelled or lost its connection)" if alive is False
+                      else "it was not renewed for %ds" % int(now - renewed))
+            stale = {"owner": cur.get("owner"), "since": cur.get("since"), "reason": reason}
         since = cur.get("since") if cur and cur.get("owner") == owner else now
         write_json_atomic(path, {"owner": owner, "since": since, "renewed": now, "ttl_sec": ttl,
-                                 "host": socket.gethostname(), "pid": os.getpid()})
+                                 "host": socket.gethostname(), "session": session}, mode=0o600)
     out = {"ok": True, "acquired": True, "holder": {"owner": owner, "since": since}}
     if stale:
-        out["replaced_stale"] = {"owner": stale.get("owner"), "since": stale.get("since")}
+        out["replaced_stale"] = stale
     return out
 
 

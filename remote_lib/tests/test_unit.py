@@ -39,6 +39,17 @@ def test_head_argv(lib):
         "--temp-dir=/srv/x/ray", "--disable-usage-stats"]
 
 
+def test_dashboard_bound_to_the_node_without_token_auth(lib):
+    """Ray before 2.52 has no token auth: its dashboard and Jobs API must not listen everywhere."""
+    ports = {"gcs_port": 6379, "dashboard_port": 8265}
+    args = dict(ports, node_ip_address="10.0.0.1")
+    assert "--dashboard-host=0.0.0.0" in lib.build_start_argv("head", args, "/t", token_auth=True)
+    assert "--dashboard-host=10.0.0.1" in lib.build_start_argv("head", args, "/t", token_auth=False)
+    assert "--dashboard-host=127.0.0.1" in lib.build_start_argv("head", ports, "/t", token_auth=False)
+    chosen = dict(args, dashboard_host="0.0.0.0")
+    assert "--dashboard-host=0.0.0.0" in lib.build_start_argv("head", chosen, "/t", token_auth=False)
+
+
 def test_worker_argv_and_defaults(lib):
     argv = lib.build_start_argv("worker", {"labels": {"nokube.io/node": "w1"}}, "/t", head_address="h:6379",
                                 ray_version="2.60.0")
@@ -69,7 +80,7 @@ def test_temp_dir_fallback(lib):
     assert lib.temp_dir_for("c", "/opt/nokube/data/ray/head") == "/opt/nokube/data/ray/head/ray"
     long_storage = "/home/someone/projects/ray-clusters/production/storage"
     t = lib.temp_dir_for("c", long_storage)
-    assert t.startswith("/tmp/ray/nk-") and len(t) == len("/tmp/ray/nk-") + 10
+    assert t.startswith("/tmp/ray/nk-") and len(t) == len("/tmp/ray/nk-") + 10 + len("/ray")
     assert t != lib.temp_dir_for("other", long_storage)
     assert t == lib.temp_dir_for("c", long_storage)
     # the longest socket Ray creates must fit in AF_UNIX's 107 bytes
@@ -86,6 +97,7 @@ def test_version_tuple(lib):
 
 def test_lock_semantics(lib, tmp_path):
     base = {"cluster": "c", "storage": str(tmp_path / "s"), "ttl_sec": 60}
+    lib.caller_session = lambda: None  # no sshd here: the lease (ttl_sec) decides
     r = lib.verb_lock(dict(base, owner="run-1"), now=1000)
     assert r["acquired"] and r["holder"]["owner"] == "run-1"
     r = lib.verb_lock(dict(base, owner="run-2"), now=1010)
@@ -100,6 +112,83 @@ def test_lock_semantics(lib, tmp_path):
     assert lib.verb_unlock(dict(base, owner="run-2")) == {"ok": True, "released": False}
     assert lib.verb_lock(dict(base, owner="run-3"))["acquired"]
     assert lib.verb_unlock(dict(base, owner="someone", force=True))["released"]
+
+
+def test_lock_lives_as_long_as_the_holders_ssh_session(lib, tmp_path):
+    """A holder whose SSH session is gone (the run was killed) loses the lock at once, whatever its
+    lease says; a live session keeps it past any lease (a long apply)."""
+    base = {"cluster": "c", "storage": str(tmp_path / "s"), "ttl_sec": 60}
+    holder = subprocess.Popen(["sleep", "300"])
+    try:
+        fields = lib._stat_fields(holder.pid)
+        live = {"pid": holder.pid, "start": fields[19], "boot": lib._boot_id()}
+        assert lib.verb_lock(dict(base, owner="run-1"), now=1000, session=live)["acquired"]
+        # long after the lease: still held, because its session lives
+        r = lib.verb_lock(dict(base, owner="run-2"), now=1000 + 3600, session=None)
+        assert not r["acquired"] and r["holder"]["owner"] == "run-1"
+        holder.kill()
+        holder.wait()
+        # within the lease, but the session is gone: replaced, and the answer says why
+        r = lib.verb_lock(dict(base, owner="run-2"), now=1001, session=None)
+        assert r["acquired"]
+        assert r["replaced_stale"]["owner"] == "run-1" and "SSH session is gone" in r["replaced_stale"]["reason"]
+        # a pid reused by another process (other start time) or another boot is not the holder either
+        assert lib.session_alive(dict(live, pid=os.getpid())) is False
+        assert lib.session_alive(dict(live, boot="other")) is False
+        assert lib.session_alive(None) is None
+    finally:
+        holder.kill()
+
+
+def test_state_files_never_follow_symlinks(lib, tmp_path, monkeypatch):
+    d = tmp_path / "state"
+    d.mkdir()
+    victim = tmp_path / "victim"
+    victim.write_text("precious")
+    monkeypatch.setattr(os, "getpid", lambda: 4242)
+    # the names the old code wrote through (predictable pid) and the target itself
+    for name in ("auth_token.tmp.4242", "runtime.json.tmp.4242"):
+        os.symlink(str(victim), str(d / name))
+    os.symlink(str(victim), str(d / "applied.json"))
+    lib.write_token(str(d / "auth_token"), "secret")
+    lib.write_json_atomic(str(d / "runtime.json"), {"a": 1})
+    lib.write_json_atomic(str(d / "applied.json"), {"b": 2})
+    assert victim.read_text() == "precious"
+    assert (d / "auth_token").read_text() == "secret" and not os.path.islink(str(d / "auth_token"))
+    assert oct(os.stat(str(d / "auth_token")).st_mode & 0o777) == "0o600"
+    assert json.loads((d / "applied.json").read_text()) == {"b": 2} and not os.path.islink(str(d / "applied.json"))
+    assert not [n for n in os.listdir(str(d)) if n.startswith(".")]  # no temp file left behind
+
+
+def test_unsafe_storage_paths_are_refused(lib, tmp_path):
+    for p in ("/", "/tmp", "/var/tmp", "/dev/shm", os.path.expanduser("~")):
+        assert lib.storage_safety(p), p
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(str(shared), 0o777)
+    assert "writable by other users" in lib.storage_safety(str(shared / "c"))
+    assert "writable by other users" in lib.storage_safety(str(shared))
+    os.chmod(str(shared), 0o755)
+    assert lib.storage_safety(str(shared / "c")) is None
+    ok, err = lib.storage_check("/tmp")
+    assert not ok and "/tmp" in err
+
+
+def test_temp_dir_fallback_is_private(lib, tmp_path, monkeypatch):
+    t = tmp_path / "nk-abc"
+    lib.private_dir(str(t))
+    assert oct(os.stat(str(t)).st_mode & 0o777) == "0o700"
+    os.chmod(str(t), 0o755)
+    lib.private_dir(str(t))  # ours: made private again
+    assert oct(os.stat(str(t)).st_mode & 0o777) == "0o700"
+    monkeypatch.setattr(os, "getuid", lambda: 12345)
+    with pytest.raises(lib.Fail) as e:
+        lib.private_dir(str(t))
+    assert "belongs to" in e.value.error
+    link = tmp_path / "nk-link"
+    os.symlink(str(tmp_path), str(link))
+    with pytest.raises(lib.Fail):
+        lib.private_dir(str(link))
 
 
 def run_lib(lib_path, verb, inp, python=sys.executable, env=None):
@@ -163,7 +252,7 @@ def test_probe_unwritable_storage_as_nobody(lib_path, tmp_path):
     out = json.loads(p.stdout.decode())
     assert out["storage"]["writable"] is False
     err = out["storage"]["error"]
-    assert str(target / "data") in err and "Permission denied" in err and "sudo chown -R nobody" in err
+    assert str(target / "data") in err and "Permission denied" in err  # the engine adds the chown hint
 
 
 def test_bad_input(lib_path):
@@ -197,12 +286,22 @@ def test_stop_kills_only_this_cluster(lib, lib_path, tmp_path):
     parent = _spawn(["bash", "-c", "env -u %s sleep 300 & wait" % lib.MARK_ENV], {lib.MARK_ENV: mark})
     ignores_term = _spawn([sys.executable, "-c", "import signal,time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
                            "time.sleep(300)"], {lib.MARK_ENV: mark})
-    procs = [marked, other_cluster, unmarked, by_argv, by_argv_other, parent, ignores_term]
+    # an operator reading the logs, and a second cluster whose storage lies inside this one's
+    os.makedirs(temp + "/session_latest/logs", exist_ok=True)
+    open(temp + "/session_latest/logs/raylet.out", "w").close()
+    tail = _spawn(["tail", "-f", temp + "/session_latest/logs/raylet.out"])
+    inner_storage = os.path.join(storage, "inner")
+    os.makedirs(inner_storage, exist_ok=True)
+    nested = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)", "ray"], cwd=inner_storage,
+                              env=dict(os.environ, **{lib.MARK_ENV: lib.cluster_mark("c9", inner_storage)}),
+                              start_new_session=True)
+    procs = [marked, other_cluster, unmarked, by_argv, by_argv_other, parent, ignores_term, tail, nested]
     try:
         time.sleep(0.5)
         found = set(lib.cluster_pids("c1", storage))
         assert {marked.pid, by_argv.pid, parent.pid, ignores_term.pid} <= found
-        assert not found & {other_cluster.pid, unmarked.pid, by_argv_other.pid}
+        assert not found & {other_cluster.pid, unmarked.pid, by_argv_other.pid, tail.pid, nested.pid}
+        assert lib.cluster_pids("c1", storage, uid=os.getuid() + 1) == []  # another user's are never ours
         assert len(found) == 5  # + the bash child
 
         t0 = time.time()
@@ -212,7 +311,7 @@ def test_stop_kills_only_this_cluster(lib, lib_path, tmp_path):
         assert time.time() - t0 < 10
         for p in (marked, by_argv, parent, ignores_term):
             assert p.wait(timeout=5) is not None
-        for p in (other_cluster, unmarked, by_argv_other):
+        for p in (other_cluster, unmarked, by_argv_other, tail, nested):
             assert p.poll() is None, "a process of another cluster was killed"
         out = run_lib(lib_path, "stop", {"cluster": "c1", "storage": storage})
         assert out == dict(out, ok=True, was_running=False, killed=0, remaining=0)

@@ -30,6 +30,7 @@ export interface ActionInputs {
   timeoutSec: number;
   /** command: job */
   job?: { entrypoint: string; workingDirectory?: string; runtimeEnvJson?: string };
+  waitLockSec: number;
 }
 
 /** A problem with one input; the message names it. */
@@ -71,6 +72,7 @@ export function readInputs(secrets: SecretRegistry): ActionInputs {
     concurrency: positiveInt('concurrency', DEFAULT_CONCURRENCY, 1024),
     timeoutSec: positiveInt('timeout', DEFAULT_TIMEOUT_SEC, 86_400),
     ...jobInputs(),
+    waitLockSec: positiveInt('wait-lock', 0, 86_400),
   };
 }
 

@@ -5,6 +5,8 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import * as core from '@actions/core';
 import { run as runEngine } from '../engine';
+import { isRunnerVariable } from '../config/credentials';
+import { mapStrings } from '../render/safe-text';
 import { connectTimeoutSec } from '../engine/defaults';
 import type { Command, RunOptions, RunResult } from '../engine/types';
 import { findRemoteLibDir } from '../remote/locate';
@@ -108,6 +110,7 @@ async function deploy(
     },
     concurrency: inputs.concurrency,
     timeoutSec: inputs.timeoutSec,
+    waitLockSec: inputs.waitLockSec,
     env: engineEnv(ctx.env),
     // A pull request's plan runs where secrets are absent by design (always so from a fork).
     allowMissingEnv: inputs.allowMissingEnv || (inputs.command === 'plan' && pr !== undefined),
@@ -116,6 +119,8 @@ async function deploy(
     previousConfigText,
     // A fork's code must never reach machines with this repository's credentials.
     offline: pr?.fork ? true : undefined,
+    // nor may a pull request vouch for a machine's key: its own host_key pins are not trusted
+    distrustChangedPins: pr ? true : undefined,
     deployer: ctx.env.GITHUB_RUN_ID ? `run ${ctx.env.GITHUB_RUN_ID}` : undefined,
     ...(inputs.job
       ? {
@@ -134,7 +139,8 @@ async function deploy(
   core.info(`nokube ray ${inputs.command} --config ${repoPath}`);
   let result: RunResult;
   try {
-    result = await runEngine(options);
+    // masked on the raw text, before any renderer escapes or JSON-encodes it
+    result = mapStrings(await runEngine(options), (s) => secrets.mask(s));
   } catch (err) {
     // A bundle copied without its remote_lib/: say so, not a bare ENOENT.
     if (remoteLib.error && (err as NodeJS.ErrnoException).code === 'ENOENT') throw remoteLib.error;
@@ -244,8 +250,7 @@ function enginePath(configFile: string): string {
 function engineEnv(env: Record<string, string | undefined>): Record<string, string | undefined> {
   const out: Record<string, string | undefined> = {};
   for (const [k, v] of Object.entries(env)) {
-    if (/^(INPUT_|ACTIONS_RUNTIME_|ACTIONS_ID_TOKEN_|ACTIONS_CACHE_|ACTIONS_RESULTS_)/.test(k) || k === 'GITHUB_TOKEN')
-      continue;
+    if (isRunnerVariable(k)) continue; // the config checks refuse them too; this keeps them out regardless
     out[k] = v;
   }
   if (core.isDebug()) out.NOKUBE_DEBUG = '1';

@@ -2,20 +2,25 @@
 // it, warnings as annotations, debug lines only in the runner's debug mode, every secret masked.
 import * as core from '@actions/core';
 import type { Reporter } from '../engine/types';
+import { logLines } from '../render/safe-text';
 import type { SecretRegistry } from './secrets';
 
 /** `title` names a phase's group (`nokube ray start: connect`). */
 export function actionReporter(secrets: SecretRegistry, title = (phase: string) => phase): Reporter {
   return {
+    // every line (Ray's output too) starts with the node's name: none can be a workflow command
     phase: (name) => {
       core.startGroup(secrets.mask(title(name)));
       return () => core.endGroup();
     },
     node: (name, message, elapsedMs) =>
       core.info(
-        secrets.mask(`${name}: ${message}${elapsedMs !== undefined ? ` (${(elapsedMs / 1000).toFixed(2)}s)` : ''}`),
+        logLines(
+          `${name}: `,
+          secrets.mask(`${message}${elapsedMs !== undefined ? ` (${(elapsedMs / 1000).toFixed(2)}s)` : ''}`),
+        ),
       ),
-    info: (message) => core.info(secrets.mask(message)),
+    info: (message) => core.info(logLines('', secrets.mask(message))),
     warn: (message) => core.warning(secrets.mask(message)),
     debug: (message) => core.debug(secrets.mask(message)),
     secret: (value) => secrets.add(value),

@@ -145,6 +145,12 @@ export const FLAGS: readonly FlagSpec[] = [
     commands: ['plan'],
   },
   { name: 'offline', help: 'do not contact the nodes', commands: ['plan'] },
+  {
+    name: 'wait-lock',
+    value: 'S',
+    help: "wait up to S seconds for another deploy's lock (default: fail at once, naming the holder)",
+    commands: ['start', 'stop'],
+  },
   { name: 'no-drain', help: 'stop workers at once, without letting running tasks finish', commands: ['stop'] },
   {
     name: 'working-dir',
@@ -280,6 +286,7 @@ export interface CliSettings {
   offline: boolean;
   noDrain: boolean;
   allowMissingEnv: boolean;
+  waitLockSec: number;
   json: boolean;
   timeline: boolean;
   /** job: the action and, for status | logs | stop, the job id. */
@@ -412,6 +419,7 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
       offline: !!values.offline,
       noDrain: !!values['no-drain'],
       allowMissingEnv: !!values['allow-missing-env'],
+      waitLockSec: text('wait-lock') === undefined ? 0 : positiveInt(text('wait-lock'), 0, '--wait-lock'),
       json: !!values.json,
       timeline: !!values.timeline,
       ...words,

@@ -9,6 +9,7 @@ import { sshConfigSettings } from '../ssh/ssh-config';
 import type { JumpHop } from '../config/types';
 import { connectTimeoutSec, run, verdict, type Verdict } from '../engine';
 import type { SessionOptions } from '../engine/session';
+import { escapeControls, mapStrings } from '../render/safe-text';
 import type { PrivateKeySource, RunOptions, RunResult } from '../engine/types';
 import { findRemoteLibDir } from '../remote/locate';
 import { runErrors, runOutputs } from '../render/outputs';
@@ -76,11 +77,15 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   const command = settings.command;
   if ((DAY_TWO_COMMANDS as readonly string[]).includes(command))
     return dayTwo(command as DayTwoCommand, settings, options, io, mask);
-  const result = await run({ ...options, command: command as RunOptions['command'] });
-  if (uses && !result.diagnostics.some((d) => d.severity === 'error')) {
+  const raw = await run({ ...options, command: command as RunOptions['command'] });
+  if (uses && !raw.diagnostics.some((d) => d.severity === 'error')) {
     live.flush();
-    return printUseResult(result, settings, io, mask);
+    return printUseResult(raw, settings, io, mask);
   }
+  // secrets masked on the raw text first (escaping or JSON-encoding would change their spelling),
+  // then control characters escaped for the terminal
+  const masked = mapStrings(raw, (s) => mask.apply(s));
+  const result = settings.json ? masked : mapStrings(masked, escapeControls);
   const invalid = result.diagnostics.some((d) => d.severity === 'error');
   if (settings.json) {
     const doc: Record<string, unknown> = { ...runOutputs(result) };
@@ -162,6 +167,7 @@ function buildOptions(
     },
     concurrency: s.concurrency,
     timeoutSec: s.timeoutSec,
+    waitLockSec: s.waitLockSec,
     env,
     allowMissingEnv: s.allowMissingEnv,
     remoteLibDir: findRemoteLibDir(__dirname),

@@ -26,6 +26,16 @@ export interface ReferenceProblem {
 }
 
 const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * Variables the runner, GitHub or the gh CLI set, never a workflow on purpose: a config that could
+ * name them could send the job's own token to a machine as a password. `${NAME}` never reads them.
+ */
+const RUNNER_VARIABLE = /^(GITHUB_|RUNNER_|ACTIONS_|INPUT_|STATE_)|^(GH_TOKEN|GH_ENTERPRISE_TOKEN|GITHUB_TOKEN)$/i;
+
+export function isRunnerVariable(name: string): boolean {
+  return RUNNER_VARIABLE.test(name);
+}
 const SYNTAX_HINT =
   'write ${NAME} with letters, digits and _ (not starting with a digit); for a literal "${" write "$${"';
 
@@ -54,6 +64,12 @@ export function checkReferences(value: string, showNames = true): ReferenceProbl
     } else if (!VARIABLE_NAME.test(name)) {
       const shown = showNames && name.length <= 64 ? ` "${name}"` : '';
       problems.push({ offset: start, message: `invalid variable name${shown} in \${...}`, hint: SYNTAX_HINT });
+    } else if (isRunnerVariable(name)) {
+      problems.push({
+        offset: start,
+        message: `\${${showNames ? name : '...'}} names a variable of the runner or GitHub (GITHUB_*, RUNNER_*, ACTIONS_*, INPUT_*, STATE_*, GH_TOKEN): a config never reads those`,
+        hint: 'map the secret you mean under a name of your own, e.g. env: NODE_PASSWORD: ${{ secrets.NODE_PASSWORD }}, and write ${NODE_PASSWORD}',
+      });
     }
     at = close + 1;
   }

@@ -108,6 +108,14 @@ function assessNode(
   report.pythonVersion = st?.python_version;
   report.nodeId = st?.node_id;
   if (obs.error) report.error = obs.error;
+  if (!st?.running && node.role === 'worker' && view && st?.applied) {
+    // it was started (its applied record is there) and the cluster runs, but all its Ray
+    // processes are gone: rebooted or killed, not stopped on purpose
+    report.state = 'missing';
+    report.error = 'Ray is not running on it any more (rebooted, or its processes were killed)';
+    problems.push(`${node.name} (${node.host}) was started but runs no Ray process now`);
+    return report;
+  }
   if (!st?.running) {
     report.state = 'stopped';
     problems.push(`${node.name} (${node.host}) is not running Ray`);

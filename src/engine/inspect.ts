@@ -2,6 +2,7 @@
 // in parallel, the head's view, what each node should run, and what the head remembers.
 import type { ClusterConfig } from '../config/types';
 import type { AppliedSpec, ClusterMember, ProbeAnswer, StatusAnswer } from '../remote/types';
+import { RemoteError } from '../remote/client';
 import { mapLimit } from './concurrency';
 import { clientPort, dashboardPort, desiredSpec, gcsPort, hostForUrl, rayArgs } from './desired';
 import type { LiveNode } from './plan';
@@ -41,6 +42,7 @@ export async function probeAll(session: ClusterSession, handles: NodeHandle[], w
       );
     } catch (err) {
       h.error = nodeError(h.node, err);
+      h.answered = err instanceof RemoteError;
     }
   });
   const head = session.handle(cluster.head);
@@ -79,7 +81,8 @@ export function liveNodes(cluster: ClusterConfig, session: ClusterSession, probe
     const h = session.handle(node);
     const p = probed.probes.get(node.name);
     if (!p) {
-      live.set(node.name, { reachable: false, running: false, applied: null, error: h.error?.message });
+      // a node that answered but could not be probed (storage, interpreter) is failed, not unreachable
+      live.set(node.name, { reachable: !!h.answered, running: false, applied: null, error: h.error?.message });
       continue;
     }
     const seen = probed.headView?.cluster?.filter((v) => v.name === node.name);

@@ -4,6 +4,8 @@ import { findCredentialRefs, parseConfig } from '../config';
 import type { ClusterConfig } from '../config/types';
 import { clusterDisruption } from './disruption';
 import { countChanges, livePlan, offlinePlan, withUnknownLiveState } from './plan';
+import { noTokenAuthWarning } from './no-token-auth';
+import { reviewHostKeyPins } from './pinned-host-keys';
 import type { PhaseClock } from './result';
 import type { ClusterSession } from './session';
 import { liveNodes, probeAll, recordedMembers, wantedSpecs } from './inspect';
@@ -35,8 +37,16 @@ export async function planCluster(session: ClusterSession, result: RunResult, cl
   if (options.offline || !hasCredentials(cluster, options)) {
     result.plan = offlinePlan(cluster, previous);
   } else {
-    const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
+    let nodes = cluster.nodes;
+    if (options.distrustChangedPins) {
+      const review = reviewHostKeyPins(cluster, previous);
+      nodes = review.nodes;
+      result.warnings.push(...review.warnings);
+    }
+    const handles = await clock.phase('connect', () => session.connect(nodes));
     const probed = await clock.phase('inspect', () => probeAll(session, handles, false));
+    const unauthenticated = noTokenAuthWarning(cluster, probed.probes.get(cluster.head.name));
+    if (unauthenticated) result.warnings.push(unauthenticated);
     const recorded = recordedMembers(session, probed);
     const members = recorded.length
       ? recorded

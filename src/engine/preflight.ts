@@ -21,7 +21,13 @@ export function preflightProblems(cluster: ClusterConfig, probes: Map<string, Pr
       problems.push({ ...at, message: p.error ?? 'probe failed', hint: p.hint });
       continue;
     }
-    if (!p.storage.writable) {
+    if (p.storage.unsafe) {
+      problems.push({
+        ...at,
+        message: `${p.storage.error ?? `storage path ${p.storage.path} is not safe`}: refused (it holds the cluster's token and the code run on the node)`,
+        hint: `set storage.path to a directory that only ${p.user} can write, e.g. /opt/ray/<cluster> owned by ${p.user} with mode 0755 (chmod go-w)`,
+      });
+    } else if (!p.storage.writable) {
       problems.push({
         ...at,
         message: `storage path ${p.storage.path} is not writable by ${p.user}${p.storage.error ? `: ${p.storage.error}` : ''}`,

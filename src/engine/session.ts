@@ -16,6 +16,8 @@ export interface NodeHandle {
   /** The address the node was reached at (default node_ip_address). */
   ip: string;
   error?: RunError;
+  /** The node answered over SSH but a step on it failed (its storage, its interpreter). */
+  answered?: boolean;
   connectMs?: number;
 }
 

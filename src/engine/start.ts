@@ -1,7 +1,6 @@
 // `start`: converge the cluster to the config. Connect all → preflight all → head → workers in
 // parallel → wait until the head's view lists every configured node alive as configured.
 // A node already running as configured is left alone.
-import { hostname } from 'node:os';
 import type { ClusterConfig, NodeSpec } from '../config/types';
 import { parseSshUrl } from '../config';
 import type { AppliedSpec, ClusterMember, MembersRecord, StatusAnswer } from '../remote/types';
@@ -12,10 +11,13 @@ import { assessStarted } from './health';
 import { headStatus, liveNodes, probeAll, recordedMembers, wantedSpecs, type Probed } from './inspect';
 import { installRay, nodesToInstall } from './install';
 import { countChanges, livePlan } from './plan';
+import { takeLock, type HeldLock } from './lock';
+import { noTokenAuthWarning } from './no-token-auth';
 import { preflightProblems } from './preflight';
+import { confirmStarted } from './still-alive';
 import { fail, type PhaseClock } from './result';
 import { rollWorkers } from './rollout';
-import { nodeError, type ClusterSession } from './session';
+import { nodeError, type ClusterSession, type NodeHandle } from './session';
 import type { NodeState, PlanItem, RunResult } from './types';
 
 /** Between two looks at the head's view (each look is itself one SSH round trip, ~0.1–0.2 s). */
@@ -24,9 +26,39 @@ const POLL_MS = 100;
 const FALLBACK_AFTER_MS = 20_000;
 
 export async function startCluster(session: ClusterSession, result: RunResult, clock: PhaseClock): Promise<void> {
+  const { cluster } = session;
+  const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
+  // The lock comes before the look at the nodes: a run that waited for it plans from what the
+  // previous holder left, never from what it saw before.
+  const head = session.handle(cluster.head);
+  const held = head.lib ? await clock.phase('lock', () => takeLock(session, head)) : undefined;
+  // a head that answered but cannot run remote_lib (storage, interpreter) is failed by the preflight
+  if (held?.error && !head.answered) {
+    fail(result, held.error);
+    result.status = 'unknown';
+    return;
+  }
+  try {
+    await startLocked(session, result, clock, handles, held?.lock);
+  } finally {
+    // the members record goes with the unlock (one round trip), and only after a clean apply
+    const members = held?.lock && result.errors.length === 0 && result.changes > 0 ? membersRecord(session) : undefined;
+    const answer = await held?.lock?.release(members ? { members } : {});
+    if (members && !answer?.ok) {
+      result.warnings.push(`could not record the applied nodes on the head: ${answer?.error ?? 'unlock failed'}`);
+    }
+  }
+}
+
+async function startLocked(
+  session: ClusterSession,
+  result: RunResult,
+  clock: PhaseClock,
+  handles: NodeHandle[],
+  lock: HeldLock | undefined,
+): Promise<void> {
   const { cluster, options } = session;
   const { reporter } = options;
-  const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
   const probed = await clock.phase('preflight', () => probeAll(session, handles, true));
   const installing = nodesToInstall(session, probed.probes);
   const installErrors = installing.length ? await clock.phase('install', () => installRay(session, installing)) : [];
@@ -42,6 +74,11 @@ export async function startCluster(session: ClusterSession, result: RunResult, c
   }
   const wanted = wantedSpecs(session);
   const headProbe = probed.probes.get(cluster.head.name);
+  const unauthenticated = noTokenAuthWarning(cluster, headProbe);
+  if (unauthenticated) {
+    result.warnings.push(unauthenticated);
+    reporter.warn(unauthenticated);
+  }
   const members = recordedMembers(session, probed);
   const plan = livePlan(cluster, wanted, liveNodes(cluster, session, probed), members);
   result.plan = plan;
@@ -64,41 +101,14 @@ export async function startCluster(session: ClusterSession, result: RunResult, c
   if (result.changes === 0) {
     reporter.info('every node already runs as configured: nothing to do');
   }
-  const owner = `${options.deployer ? `${options.deployer} ` : ''}${hostname()} pid ${process.pid}`;
-  const head = session.handle(cluster.head);
-  const locked = result.changes > 0;
-  if (locked) {
-    const lock = await head.lib!.lock({ owner, ttl_sec: options.timeoutSec * 2 + 60 });
-    if (!lock.acquired) {
-      fail(result, {
-        node: cluster.head.name,
-        host: cluster.head.sshUrl,
-        message: `another deploy of cluster "${cluster.clusterName}" holds the lock (${lock.holder?.owner ?? 'unknown'} since ${lock.holder?.since ?? '?'})`,
-        hint: 'wait for it to finish; use a `concurrency:` group in the workflow so deploys queue',
-      });
-      markNodes(result, plan, []);
-      return;
-    }
-  }
-  try {
-    await applyPlan(session, plan, wanted, probed, result, clock);
-    if (result.errors.length === 0 || result.errors.every((e) => e.node !== cluster.head.name)) {
-      // nothing changed: the head's view from the preflight probe already shows whether every node
-      // is alive as configured; only a cluster that is not settled yet is polled
-      const seen = result.changes === 0 ? probed.headView : undefined;
-      await clock.phase('wait', () => waitForNodes(session, wanted, probed, result, seen));
-    }
-  } finally {
-    if (locked) {
-      // the members record goes with the unlock (one round trip), and only after a clean apply
-      const members = result.errors.length === 0 ? membersRecord(session) : undefined;
-      const answer = await head
-        .lib!.unlock({ owner, ttl_sec: 0, ...(members ? { members } : {}) })
-        .catch(() => undefined);
-      if (members && !answer?.ok) {
-        result.warnings.push(`could not record the applied nodes on the head: ${answer?.error ?? 'unlock failed'}`);
-      }
-    }
+  if (!lock) return; // unreachable head: reported by the preflight above
+  await applyPlan(session, plan, wanted, probed, result, clock);
+  if (result.errors.length === 0 || result.errors.every((e) => e.node !== cluster.head.name)) {
+    // nothing changed: the head's view from the preflight probe already shows whether every node
+    // is alive as configured; only a cluster that is not settled yet is polled
+    const seen = result.changes === 0 ? probed.headView : undefined;
+    await clock.phase('wait', () => waitForNodes(session, wanted, probed, result, seen));
+    if (result.changes > 0) await clock.phase('wait', () => confirmStarted(session, result));
   }
 }
 

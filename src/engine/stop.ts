@@ -2,6 +2,7 @@
 import type { NodeSpec } from '../config/types';
 import { mapLimit } from './concurrency';
 import { drainNode } from './drain';
+import { takeLock } from './lock';
 import { fail, type PhaseClock } from './result';
 import { nodeError, type ClusterSession } from './session';
 import { headStatus } from './inspect';
@@ -10,6 +11,29 @@ import type { NodeReport, RunResult } from './types';
 export async function stopCluster(session: ClusterSession, result: RunResult, clock: PhaseClock): Promise<void> {
   const { cluster, options } = session;
   await clock.phase('connect', () => session.connect(cluster.nodes));
+  // the same lock as start: a stop never runs into the middle of a deploy
+  const head = session.handle(cluster.head);
+  const held = head.lib ? await clock.phase('lock', () => takeLock(session, head)) : undefined;
+  if (held?.error && !head.answered) {
+    fail(result, held.error);
+    result.status = 'unknown';
+    return;
+  }
+  if (!held?.lock)
+    options.reporter.warn(
+      held?.error
+        ? `the deploy lock cannot be taken on the head ${cluster.head.name} (${held.error.message}): stopping the nodes without it`
+        : `the head ${cluster.head.name} is unreachable: stopping the other nodes without the deploy lock`,
+    );
+  try {
+    await stopAll(session, result, clock);
+  } finally {
+    await held?.lock?.release();
+  }
+}
+
+async function stopAll(session: ClusterSession, result: RunResult, clock: PhaseClock): Promise<void> {
+  const { cluster, options } = session;
   const reports = new Map<string, NodeReport>(result.nodes.map((n) => [n.name, n]));
   // the head's view names each worker's Ray node id, which the drain needs
   const head = session.handle(cluster.head);

@@ -95,6 +95,13 @@ export interface RunOptions {
   withToken?: boolean;
   /** Interrupts what follows a running thing (a job's log): the run ends, the thing keeps running. */
   signal?: AbortSignal;
+  /**
+   * plan on a pull request: `host_key` pins that differ from `previousConfigText` (the base) are not
+   * trusted, since the pull request wrote them.
+   */
+  distrustChangedPins?: boolean;
+  /** start/stop: seconds to wait for another run's deploy lock before failing (default 0: fail fast). */
+  waitLockSec?: number;
   /** Who deploys, as the front end knows it ("run 123" in a workflow), named in the deploy lock. */
   deployer?: string;
 }

@@ -43,6 +43,8 @@ export interface RemoteLibSource {
   content: string;
   /** First 12 hex digits of the content's sha256: part of the remote file name. */
   hash: string;
+  /** The whole sha256: the file on the node is run only when its content still has it. */
+  sha256: string;
 }
 
 /** Exit code the bootstrap line uses to say "library not uploaded yet". */
@@ -69,7 +71,8 @@ function parseAnswer<T>(verb: string, text: string, res: { code: number | null; 
 
 export function loadRemoteLib(dir: string): RemoteLibSource {
   const content = readFileSync(join(dir, 'nokube_remote.py'), 'utf8');
-  return { content, hash: createHash('sha256').update(content).digest('hex').slice(0, 12) };
+  const sha256 = createHash('sha256').update(content).digest('hex');
+  return { content, hash: sha256.slice(0, 12), sha256 };
 }
 
 export class RemoteError extends Error {
@@ -119,15 +122,29 @@ export class RemoteLib {
 
   private async upload(): Promise<void> {
     const base = this.opts.storage ?? `${await this.shell.realpath('.')}/.nokube/${this.opts.cluster}`;
-    await this.shell.mkdirp(`${base}/lib`);
-    await this.shell.uploadFile(this.lib.content, `${base}/lib/${this.fileName}`, 0o644);
+    try {
+      await this.shell.mkdirp(`${base}/lib`);
+      await this.shell.uploadFile(this.lib.content, `${base}/lib/${this.fileName}`, 0o644);
+    } catch (err) {
+      // the node answered: its storage path is the trouble, not the connection
+      const e = err as { message?: string; kind?: string };
+      if (e.kind === 'unreachable' || e.kind === 'timeout') throw err;
+      throw new RemoteError(
+        `storage path ${base} is not writable: cannot create ${base}/lib (${e.message ?? String(err)})`,
+        `create it for the login user (sudo mkdir -p ${base} && sudo chown -R <user> ${base}), or set storage.path to a directory the login user owns`,
+      );
+    }
     this.uploaded = true;
   }
 
   /** Runs a verb once (uploading the library first when the node lacks it); the raw exec result. */
   private async execVerb(verb: string, input: object, extra: ExecExtras = {}) {
     const python = this.opts.python ?? 'python3';
-    const line = `f=${this.remotePathWord()}; [ -f "$f" ] || exit ${MISSING_LIB}; exec ${shq(python)} "$f" ${verb}`;
+    // A file whose content no longer matches its hash (changed on the node) counts as missing:
+    // it is uploaded again, never run.
+    const line =
+      `f=${this.remotePathWord()}; [ -f "$f" ] && [ "$(sha256sum < "$f")" = "${this.lib.sha256}  -" ] || exit ${MISSING_LIB}; ` +
+      `exec ${shq(python)} "$f" ${verb}`;
     const stdin = JSON.stringify({
       cluster: this.opts.cluster,
       storage: this.opts.storage ?? null,
@@ -158,6 +175,13 @@ export class RemoteLib {
       throw new RemoteError(
         `the interpreter "${python}" was not found on the node`,
         'install Python 3.8+ on the node, or set ray_spec.python to its path',
+        res.stderr,
+      );
+    }
+    if (res.code === 126) {
+      throw new RemoteError(
+        `the interpreter "${python}" cannot be run by the login user (permission denied)`,
+        `make it executable for the login user (chmod a+rx ${python}, and its directories), or set ray_spec.python to one it may run`,
         res.stderr,
       );
     }

@@ -53,7 +53,8 @@ export interface StopRequest {
 
 export interface LockRequest {
   owner: string;
-  ttl_sec: number;
+  /** lock only: seconds the lease lasts unless renewed. */
+  ttl_sec?: number;
   /** Unlock only: the nodes this start applied, recorded on the head. */
   members?: MembersRecord;
 }
@@ -74,7 +75,8 @@ export interface PortCheck {
 export interface ProbeAnswer extends RemoteAnswer {
   hostname: string;
   user: string;
-  storage: { path: string; writable: boolean; error?: string };
+  /** `unsafe`: another user could write it, or it is /, /tmp, /var/tmp, /dev/shm or the home itself. */
+  storage: { path: string; writable: boolean; error?: string; unsafe?: boolean };
   python: { path: string; version: string };
   ray: { version: string; python: string; ray_bin?: string; token_auth?: boolean } | null;
   ray_error?: string;
@@ -173,6 +175,8 @@ export interface StopAnswer extends RemoteAnswer {
 export interface LockAnswer extends RemoteAnswer {
   acquired: boolean;
   holder?: { owner: string; since: string | number };
+  /** A lock this call replaced because its holder is provably gone (its SSH session ended). */
+  replaced_stale?: { owner: string; since: string | number; reason?: string };
 }
 
 /** `ray_env`: what running a command "in the node's Ray environment" means there. */

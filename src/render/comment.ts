@@ -2,7 +2,7 @@
 // marker. The summary (verdict, counts, per-node plan, warnings) comes first; when the comment would
 // pass GitHub's 65,536-character limit the collapsed details are cut first, then the table.
 import type { RunResult } from '../engine/types';
-import { escapeCode, escapeComment, escapeHtml } from './escape';
+import { escapeCode, escapeComment, escapeHtml, escapeText } from './escape';
 import { fitLimit, hardCut, markdownList, markdownTable } from './markdown';
 import {
   countsText,
@@ -64,8 +64,8 @@ function summaryPart(result: RunResult, ctx: PlanCommentContext, limit: number):
     );
     const items = errors.map(
       (d) =>
-        `${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeHtml(d.message)}` +
-        (d.hint ? `<br>hint: ${escapeHtml(d.hint)}` : ''),
+        `${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeText(d.message)}` +
+        (d.hint ? `<br>hint: ${escapeText(d.hint)}` : ''),
     );
     parts.push(markdownList(items, limit, 'errors'));
   } else {
@@ -91,7 +91,7 @@ function summaryPart(result: RunResult, ctx: PlanCommentContext, limit: number):
   if (result.errors.length) {
     const items = result.errors.map(
       (e) =>
-        `${e.node ? `<b>${escapeHtml(e.node)}</b>: ` : ''}${escapeHtml(e.message)}${e.hint ? `<br>hint: ${escapeHtml(e.hint)}` : ''}`,
+        `${e.node ? `<b>${escapeText(e.node)}</b>: ` : ''}${escapeText(e.message)}${e.hint ? `<br>hint: ${escapeText(e.hint)}` : ''}`,
     );
     parts.push(`**Errors**\n\n${markdownList(items, limit, 'errors')}`);
   }
@@ -106,18 +106,18 @@ function commentWarnings(result: RunResult): string[] {
     .filter((d) => d.severity === 'warning')
     .map(
       (d) =>
-        `${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeHtml(d.message)}${d.hint ? ` (${escapeHtml(d.hint)})` : ''}`,
+        `${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeText(d.message)}${d.hint ? ` (${escapeText(d.hint)})` : ''}`,
     );
   const unpinned = unpinnedHostKeys(result);
   if (unpinned.length) {
     const names =
-      unpinned.slice(0, 20).map(escapeHtml).join(', ') +
+      unpinned.slice(0, 20).map(escapeText).join(', ') +
       (unpinned.length > 20 ? ` and ${unpinned.length - 20} more` : '');
     items.push(
       `host key not pinned for ${unpinned.length} node${unpinned.length === 1 ? '' : 's'} (${names}): the deploy needs them in the <code>known-hosts</code> input or a <code>host_key</code> in the config, or it fails closed`,
     );
   }
-  items.push(...extraWarnings(result).map(escapeHtml));
+  items.push(...extraWarnings(result).map(escapeText));
   return items;
 }
 
@@ -126,7 +126,7 @@ function detailsPart(result: RunResult, limit: number): string {
   if (result.diagnostics.length) {
     const items = result.diagnostics.map(
       (d) =>
-        `${d.severity} ${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeHtml(d.message)}${d.hint ? `<br>hint: ${escapeHtml(d.hint)}` : ''}`,
+        `${d.severity} ${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeText(d.message)}${d.hint ? `<br>hint: ${escapeText(d.hint)}` : ''}`,
     );
     sections.push(`**Diagnostics**\n\n${markdownList(items, limit, 'diagnostics')}`);
   }

@@ -8,15 +8,33 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => HTML[c]);
 }
 
-/** Escapes one table cell: HTML, the column separator `|`, and line breaks (a cell is one line). */
+/**
+ * Text from the config or a node as markdown prose: HTML escaped, `[` `]` as entities (no link or
+ * image), `@` as an entity (no mention), a leading `#` escaped (no heading), line breaks as `<br>` (a
+ * line cannot start a heading or a list) and no autolinks (a zero-width space breaks `://` and `www.`).
+ */
+export function escapeText(text: string): string {
+  // one pass: the comment and summary are re-rendered many times while fitted to their size caps
+  return text
+    .replace(/^(\s*)#/, '$1&#35;')
+    .replace(
+      TEXT_SPECIAL,
+      (m) => TEXT_ENTITY[m] ?? (m[0] === '\r' || m[0] === '\n' ? '<br>' : `${m.slice(0, -1)}\u200b${m.slice(-1)}`),
+    );
+}
+
+const TEXT_ENTITY: Record<string, string> = { ...HTML, '[': '&#91;', ']': '&#93;', '@': '&#64;' };
+const TEXT_SPECIAL = /[&<>"'[\]@]|\r\n|\r|\n|:\/(?=\/)|\bwww(?=\.)/gi;
+
+/** Escapes one table cell: HTML, markdown, the column separator `|`, and line breaks (a cell is one line). */
 export function escapeCell(text: string, maxChars = 500): string {
   const clipped = text.length > maxChars ? `${text.slice(0, maxChars - 1)}…` : text;
-  return escapeHtml(clipped).replace(/\|/g, '\\|').replace(/\r?\n/g, '<br>');
+  return escapeText(clipped).replace(/\|/g, '\\|');
 }
 
 /** Inline code as HTML: a markdown code span would show `&lt;` literally, and cannot hold a backtick. */
 export function escapeCode(text: string): string {
-  return `<code>${escapeHtml(text).replace(/\|/g, '&#124;')}</code>`;
+  return `<code>${escapeText(text).replace(/\|/g, '&#124;')}</code>`;
 }
 
 /** A value safe inside an HTML comment (the sticky marker): no `--` and no `>`. */

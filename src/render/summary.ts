@@ -1,7 +1,7 @@
 // The job summary: every command, also on failure. Config-derived values are HTML-escaped; the whole
 // document stays under GitHub's 1 MiB step-summary limit by cutting the long tables and lists.
 import type { NodeTimeline, RunResult } from '../engine/types';
-import { escapeCode, escapeHtml } from './escape';
+import { escapeCode, escapeHtml, escapeText } from './escape';
 import { byteLength, fitLimit, hardCut, markdownList, markdownTable } from './markdown';
 import { dashboardCommandLine } from './reach';
 import {
@@ -40,8 +40,8 @@ export function renderSummary(result: RunResult, ctx: SummaryContext = {}, maxBy
 
 function summaryAt(result: RunResult, ctx: SummaryContext, limit: number): string {
   const parts: string[] = [];
-  parts.push(`## nokube ray ${result.command}: ${escapeHtml(result.configPath)}`);
-  parts.push(`**${capitalize(headline(result))}**. ${escapeHtml(statusLine(result))}`);
+  parts.push(`## nokube ray ${result.command}: ${escapeText(result.configPath)}`);
+  parts.push(`**${capitalize(headline(result))}**. ${escapeText(statusLine(result))}`);
 
   const addresses = [
     result.headAddress ? `head address ${escapeCode(result.headAddress)}` : '',
@@ -60,8 +60,8 @@ function summaryAt(result: RunResult, ctx: SummaryContext, limit: number): strin
   if (result.errors.length) {
     const items = result.errors.map(
       (e) =>
-        `${e.node ? `<b>${escapeHtml(e.node)}</b>${e.host ? ` (${escapeHtml(e.host)})` : ''}: ` : ''}${escapeHtml(e.message)}` +
-        (e.hint ? `<br>hint: ${escapeHtml(e.hint)}` : ''),
+        `${e.node ? `<b>${escapeText(e.node)}</b>${e.host ? ` (${escapeText(e.host)})` : ''}: ` : ''}${escapeText(e.message)}` +
+        (e.hint ? `<br>hint: ${escapeText(e.hint)}` : ''),
     );
     parts.push(`### Errors\n\n${markdownList(items, limit, 'errors')}`);
   }
@@ -69,8 +69,8 @@ function summaryAt(result: RunResult, ctx: SummaryContext, limit: number): strin
   if (result.diagnostics.length) {
     const items = result.diagnostics.map(
       (d) =>
-        `${d.severity} ${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeHtml(d.message)}` +
-        (d.hint ? `<br>hint: ${escapeHtml(d.hint)}` : ''),
+        `${d.severity} ${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeText(d.message)}` +
+        (d.hint ? `<br>hint: ${escapeText(d.hint)}` : ''),
     );
     parts.push(`### Config diagnostics\n\n${markdownList(items, limit, 'diagnostics')}`);
   }
@@ -91,7 +91,7 @@ function summaryAt(result: RunResult, ctx: SummaryContext, limit: number): strin
   if (rollout) parts.push(`### Rollout\n\n${escapeHtml(rollout)}`);
 
   const warnings = extraWarnings(result);
-  if (warnings.length) parts.push(`### Warnings\n\n${markdownList(warnings.map(escapeHtml), limit, 'warnings')}`);
+  if (warnings.length) parts.push(`### Warnings\n\n${markdownList(warnings.map(escapeText), limit, 'warnings')}`);
 
   if (result.timings.length) {
     const rows = result.timings.map((t) => [t.phase, formatDuration(t.ms)]);

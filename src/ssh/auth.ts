@@ -118,7 +118,8 @@ async function userLogin(
   opts: SshOptions,
   ctx: PlanContext,
 ): Promise<LoginPlan | SshError> {
-  const user = spec.userid;
+  // `userid: ${NAME}` is a credential like the others: expanded from the environment
+  const user = resolve(node, spec.userid, 'userid', ctx, spec.userid);
   if (spec.password !== undefined) {
     const password = resolve(node, spec.password, `users[${user}].password`, ctx, user);
     ctx.reporter.secret(password);
