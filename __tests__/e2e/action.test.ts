@@ -231,7 +231,7 @@ describe.skipIf(!e2eEnabled)('the Action (node index.js) on real test hosts', ()
     // each phase of the run is its own collapsible group of the workflow log
     const groups = r.stdout.split('\n').filter((l) => l.startsWith('::group::'));
     expect(groups).toEqual(
-      ['connect', 'preflight', 'head', 'workers', 'wait'].map((p) => `::group::nokube ray start: ${p}`),
+      ['connect', 'lock', 'preflight', 'head', 'workers', 'wait'].map((p) => `::group::nokube ray start: ${p}`),
     );
     const plan = JSON.parse(r.outputs.plan) as { node: string; action: string }[];
     expect(plan.map((p) => p.action)).toEqual(['start', 'start', 'start']);

@@ -107,8 +107,11 @@ async function startLocked(
     // nothing changed: the head's view from the preflight probe already shows whether every node
     // is alive as configured; only a cluster that is not settled yet is polled
     const seen = result.changes === 0 ? probed.headView : undefined;
-    await clock.phase('wait', () => waitForNodes(session, wanted, probed, result, seen));
-    if (result.changes > 0) await clock.phase('wait', () => confirmStarted(session, result));
+    await clock.phase('wait', async () => {
+      await waitForNodes(session, wanted, probed, result, seen);
+      // a node the head still lists may have lost its raylet since it started: ask the ones started
+      if (result.changes > 0) await confirmStarted(session, result);
+    });
   }
 }
 
