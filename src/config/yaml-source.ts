@@ -323,8 +323,8 @@ export interface ReadOptions {
   sliceBytes?: number;
 }
 
-/** A slice of ~16 KB: a few dozen nodes. Big enough that a YAML document per slice costs nothing. */
-const SLICE_BYTES = 16_384;
+/** A slice of ~4 KB: about a dozen nodes (smaller and the YAML documents per slice start to cost). */
+const SLICE_BYTES = 4096;
 
 export function readYaml(input: string, file: string, opts: ReadOptions = {}): YamlSource {
   const text = normalized(input);
