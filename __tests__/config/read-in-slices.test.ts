@@ -97,6 +97,9 @@ function compare(text: string) {
   expect(sliced.root).toEqual(whole.root);
   expect(sliced.diagnostics).toEqual(whole.diagnostics);
   expect(sliced.index.keyPositions()).toEqual(whole.index.keyPositions());
+  const values = (source: typeof whole) =>
+    Object.keys(source.index.keyPositions()).map((path) => [path, source.index.positionOf(path, 'value')]);
+  expect(values(sliced)).toEqual(values(whole));
   return sliced;
 }
 
