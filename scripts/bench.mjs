@@ -19,7 +19,7 @@
 //   NOKUBE_BENCH_ONLY=a,b,...     figures to run: cold,keep,status,stop,plan,fanstatus,rayup,jump,rolling,install
 //                                 (default all); the pool holds only the hosts the chosen figures need
 //   NOKUBE_BENCH_ROLLING_NODES=5  cluster size of the rolling / install figures (one worker of five changes)
-//   NOKUBE_BENCH_NOOP_PAIRS=3     no-op starts with and without ray_spec.install per round (alternating)
+//   NOKUBE_BENCH_NOOP_PAIRS=5     no-op starts with and without ray_spec.install per round (alternating)
 //   NOKUBE_BENCH_CLI=FILE         the CLI bundle to measure (default dist/cli/index.js)
 //   NOKUBE_BENCH_ACTION=FILE      the Action bundle to measure (default dist/index.js)
 //   NOKUBE_BENCH_ONLY=validate    only the config figures (no test hosts needed, no root): a
@@ -58,7 +58,7 @@ const STATE = `${process.env.NOKUBE_TESTHOSTS_BASE ?? '/var/lib'}/nokube-testhos
 const WORK = join(STATE, 'bench');
 const POOL_ENV = { ...process.env, NOKUBE_TESTHOSTS_POOL: POOL, NOKUBE_TESTHOSTS_QUIET: '1' };
 const ROLLING_NODES = Math.max(2, Number(process.env.NOKUBE_BENCH_ROLLING_NODES || 5));
-const NOOP_PAIRS = Math.max(1, Number(process.env.NOKUBE_BENCH_NOOP_PAIRS || 3));
+const NOOP_PAIRS = Math.max(1, Number(process.env.NOKUBE_BENCH_NOOP_PAIRS || 5));
 // the figures that run per cluster size of SIZES, and the ones with a pool of their own size
 const SIZED = ['cold', 'keep', 'status', 'stop', 'rayup'].some((f) => ONLY.has(f));
 const ROLLING = ONLY.has('rolling') || ONLY.has('install');
