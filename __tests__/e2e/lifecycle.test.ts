@@ -251,7 +251,7 @@ describe.skipIf(!e2eEnabled)('preflight catches trouble before anything starts',
     expect(r.code).toBe(1);
     const err = r.json!.errors!.find((e) => e.node === 'w')!;
     expect(err.message).toContain('Ray is not installed');
-    expect(err.hint).toContain('pip install "ray[default]"');
+    expect(err.hint).toMatch(/python3 -m pip install "ray\[default\]==2\.60\.0"/);
     expect(r.json!.nodes.map((n) => `${n.name}:${n.state}`)).toEqual(['head:stopped', 'w:failed']);
     expect(rayProcesses('nkh1')).toBe('');
   });

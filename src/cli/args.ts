@@ -151,7 +151,11 @@ export const FLAGS: readonly FlagSpec[] = [
     help: "wait up to S seconds for another deploy's lock (default: fail at once, naming the holder)",
     commands: ['start', 'stop'],
   },
-  { name: 'no-drain', help: 'stop workers at once, without letting running tasks finish', commands: ['stop'] },
+  {
+    name: 'no-drain',
+    help: 'stop or restart workers at once, without letting running tasks finish (as drain_timeout: 0)',
+    commands: ['start', 'stop'],
+  },
   {
     name: 'working-dir',
     value: 'DIR',
