@@ -43559,7 +43559,7 @@ function clusterDisruption(plan, rollout, workers) {
         const size = batchSize(rollout, workers);
         const drain = rollout.drainTimeoutSec > 0
             ? `each drained first (running tasks get up to ${rollout.drainTimeoutSec} s to finish)`
-            : 'not drained (drain_timeout: 0): their running tasks are lost';
+            : 'not drained: their running tasks are lost';
         parts.push(`${rolling} worker${rolling === 1 ? '' : 's'} restart${rolling === 1 ? 's' : ''} rolling, ${size} at a time, ${drain}`);
     }
     if (stopping)
@@ -46412,7 +46412,10 @@ function heldLock(session, head, owner) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/preflight.ts
-const INSTALL_RAY = 'install Ray on the node: pip install "ray[default]" (or set ray_spec.python to the interpreter that has it, or ray_version and ray_spec.install to let nokube install it)';
+/** The pip command that installs the wanted Ray for the node's own interpreter (its `pip` may be another's). */
+function pipCommand(python, version) {
+    return `${python ?? 'python3'} -m pip install "ray[default]${version ? `==${version}` : ''}"`;
+}
 function preflightProblems(cluster, probes) {
     const problems = [];
     const headProbe = probes.get(cluster.head.name);
@@ -46445,7 +46448,7 @@ function preflightProblems(cluster, probes) {
             problems.push({
                 ...at,
                 message: `Ray is not installed for ${p.python?.path ?? 'python3'}${p.ray_error ? ` (${p.ray_error})` : ''}`,
-                hint: INSTALL_RAY,
+                hint: `install Ray on the node: ${pipCommand(p.python?.path, wantRay)} (or set ray_spec.python to an interpreter that has it, or ray_version and ray_spec.install to let nokube install it in a venv)`,
             });
         }
         else if (wantRay && p.ray.version !== wantRay) {
@@ -46453,7 +46456,7 @@ function preflightProblems(cluster, probes) {
             problems.push({
                 ...at,
                 message: `Ray ${p.ray.version} is installed, but ${source} has ${wantRay}: every node must run the same Ray version`,
-                hint: `pip install "ray[default]==${wantRay}" on ${node.name} (or set ray_spec.install to let nokube install it)`,
+                hint: `${pipCommand(p.ray.python, wantRay)} on ${node.name} (or set ray_spec.install to let nokube install it in a venv)`,
             });
         }
         if (wantPython && node !== cluster.head && minor(p.python?.version) !== wantPython) {
@@ -47525,7 +47528,11 @@ async function engine_run(options) {
         result.ok = false;
         return result;
     }
-    const cluster = parsed.config;
+    // --no-drain (the Action's no-drain input): this run stops and restarts workers as drain_timeout: 0
+    // would, and its plan texts say so
+    const cluster = options.noDrain
+        ? { ...parsed.config, rollout: { ...parsed.config.rollout, drainTimeoutSec: 0 } }
+        : parsed.config;
     const result = clusterResult(options.command, cluster, parsed.diagnostics);
     const clock = new PhaseClock(result, options.reporter);
     if (options.command === 'validate') {
@@ -48536,7 +48543,11 @@ const FLAGS = [
         help: "wait up to S seconds for another deploy's lock (default: fail at once, naming the holder)",
         commands: ['start', 'stop'],
     },
-    { name: 'no-drain', help: 'stop workers at once, without letting running tasks finish', commands: ['stop'] },
+    {
+        name: 'no-drain',
+        help: 'stop or restart workers at once, without letting running tasks finish (as drain_timeout: 0)',
+        commands: ['start', 'stop'],
+    },
     {
         name: 'working-dir',
         value: 'DIR',
