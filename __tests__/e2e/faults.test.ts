@@ -8,33 +8,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CLI, ensureDist, nokube, type CliRun } from '../helpers/cli';
+import { clusterConfig, type TestNode } from './cluster-config';
 import { e2eEnabled, hostExec, rayStopAll, requireTestHosts, type HostsInfo } from './hosts';
 
-interface NodeOpt {
-  ip: string;
-  name: string;
-  role: 'head' | 'worker';
-  storage: string;
-}
-
 /** A cluster config; the head's ports can be moved so two clusters share one machine. */
-function clusterConfig(name: string, nodes: NodeOpt[], ports = { gcs: 6379, dash: 8265, client: 10001 }): string {
-  const lines = nodes.map(
-    (n) => `  - ssh_url: "${n.ip}:22"
-    name: ${n.name}
-    role: ${n.role}
-    ray_config: {num_cpus: 1, object_store_memory: 100000000${n.role === 'head' ? `, port: ${ports.client}, gcs_port: ${ports.gcs}` : ''}}
-    storage: {type: local, path: ${n.storage}}`,
-  );
-  return `ray_spec:
-  cluster_name: ${name}
-  dashboard_port: ${ports.dash}
-nodes:
-${lines.join('\n')}
-`;
+function config(name: string, nodes: TestNode[], ports = { gcs: 6379, dash: 8265, client: 10001 }): string {
+  return clusterConfig({
+    name,
+    spec: { dashboard_port: ports.dash },
+    nodes: nodes.map((n) =>
+      n.role === 'head' ? { ...n, ray: { port: ports.client, gcs_port: ports.gcs, ...n.ray } } : n,
+    ),
+  });
 }
 
-const THREE: NodeOpt[] = [
+const THREE: TestNode[] = [
   { ip: '10.88.0.11', name: 'head', role: 'head', storage: '/opt/nokube/data/f/head' },
   { ip: '10.88.0.12', name: 'w1', role: 'worker', storage: '/opt/nokube/data/f/w1' },
   { ip: '10.88.0.13', name: 'w2', role: 'worker', storage: '/opt/nokube/data/f/w2' },
@@ -79,7 +67,7 @@ describe.skipIf(!e2eEnabled)('faults: cancelled runs and concurrent deploys', ()
     flags = ['--user', 'nokube', '--identity', info.client.keys.ed25519, '--known-hosts', info.client.known_hosts];
     flags.push('--timeout', '120');
     file = join(dir, 'three.yaml');
-    writeFileSync(file, clusterConfig('faults', THREE));
+    writeFileSync(file, config('faults', THREE));
   });
   afterAll(async () => {
     if (file) await cli('stop', file);
@@ -145,12 +133,12 @@ describe.skipIf(!e2eEnabled)('faults: stop signals only this cluster of this use
   let info: HostsInfo;
   let dir: string;
   let flags: string[];
-  const outer: NodeOpt[] = [
+  const outer: TestNode[] = [
     { ip: '10.88.0.11', name: 'head', role: 'head', storage: '/opt/nokube/data/o' },
     { ip: '10.88.0.12', name: 'w1', role: 'worker', storage: '/opt/nokube/data/o' },
   ];
   // a second cluster whose storage lies inside the first one's
-  const inner: NodeOpt[] = [{ ip: '10.88.0.11', name: 'ihead', role: 'head', storage: '/opt/nokube/data/o/in' }];
+  const inner: TestNode[] = [{ ip: '10.88.0.11', name: 'ihead', role: 'head', storage: '/opt/nokube/data/o/in' }];
   const cli = (cmd: string, f: string): Promise<CliRun> => nokube(['ray', cmd, '--config', f, ...flags, '--json']);
   const files = { outer: '', inner: '' };
 
@@ -162,8 +150,8 @@ describe.skipIf(!e2eEnabled)('faults: stop signals only this cluster of this use
     flags.push('--timeout', '120');
     files.outer = join(dir, 'outer.yaml');
     files.inner = join(dir, 'inner.yaml');
-    writeFileSync(files.outer, clusterConfig('outer', outer));
-    writeFileSync(files.inner, clusterConfig('inner', inner, { gcs: 6390, dash: 8275, client: 10011 }));
+    writeFileSync(files.outer, config('outer', outer));
+    writeFileSync(files.inner, config('inner', inner, { gcs: 6390, dash: 8275, client: 10011 }));
   });
   afterAll(() => {
     if (info) rayStopAll(info);
@@ -227,7 +215,7 @@ describe.skipIf(!e2eEnabled)('faults: unsafe storage, temp dirs and libraries on
     return p;
   };
   const one = (storage: string, name = 'solo') =>
-    clusterConfig(name, [{ ip: '10.88.0.14', name: 'head', role: 'head', storage }]);
+    config(name, [{ ip: '10.88.0.14', name: 'head', role: 'head', storage }]);
   const cli = (cmd: string, f: string): Promise<CliRun> => nokube(['ray', cmd, '--config', f, ...flags, '--json']);
 
   beforeAll(() => {
@@ -351,7 +339,7 @@ describe.skipIf(!e2eEnabled)('faults: dropped connections, dying and rebooted no
     flags = ['--user', 'nokube', '--identity', info.client.keys.ed25519, '--known-hosts', info.client.known_hosts];
     flags.push('--timeout', '45');
     file = join(dir, 'three.yaml');
-    writeFileSync(file, clusterConfig('drops', THREE));
+    writeFileSync(file, config('drops', THREE));
   });
   afterAll(() => {
     if (info) {
