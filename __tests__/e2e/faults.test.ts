@@ -286,12 +286,15 @@ describe.skipIf(!e2eEnabled)('faults: a storage path or interpreter the login us
     writeFileSync(p, text);
     return nokube(['ray', 'start', '--config', p, ...flags, '--json']);
   };
-  const two = (headStorage: string, extra = '') => `ray_spec:
-  cluster_name: perms
-${extra}nodes:
-  - {ssh_url: "10.88.0.11:22", name: head, role: head, ray_config: {num_cpus: 1}, storage: {type: local, path: ${headStorage}}}
-  - {ssh_url: "10.88.0.12:22", name: w1, role: worker, ray_config: {num_cpus: 1}, storage: {type: local, path: /opt/nokube/data/perms}}
-`;
+  const two = (headStorage: string, spec: Record<string, unknown> = {}) =>
+    clusterConfig({
+      name: 'perms',
+      spec,
+      nodes: [
+        { ip: '10.88.0.11', name: 'head', role: 'head', storage: headStorage },
+        { ip: '10.88.0.12', name: 'w1', role: 'worker', storage: '/opt/nokube/data/perms' },
+      ],
+    });
   beforeAll(() => {
     info = requireTestHosts();
     rayStopAll(info);
@@ -316,7 +319,7 @@ ${extra}nodes:
 
   it('an interpreter the login user may not execute is said so, and its node is failed, not unreachable', async () => {
     hostExec('nkh1', 'cp /usr/bin/python3 /opt/nokube/python-root-only && chmod 0700 /opt/nokube/python-root-only');
-    const r = await run('py.yaml', two('/opt/nokube/data/perms', '  python: /opt/nokube/python-root-only\n'));
+    const r = await run('py.yaml', two('/opt/nokube/data/perms', { python: '/opt/nokube/python-root-only' }));
     expect(r.code).toBe(1);
     const err = r.json!.errors!.find((e) => e.node === 'head')!;
     expect(err.message).toMatch(/interpreter "\/opt\/nokube\/python-root-only" cannot be run .*permission denied/);
@@ -406,4 +409,65 @@ describe.skipIf(!e2eEnabled)('faults: dropped connections, dying and rebooted no
     expect(doc.nodes.find((n: { name: string }) => n.name === 'w1').state).not.toBe('running');
     expect(JSON.stringify(doc.errors)).toContain('w1');
   }, 300_000);
+});
+
+describe.skipIf(!e2eEnabled)('faults: a dashboard bound to one address (ray_config.dashboard_host)', () => {
+  let info: HostsInfo;
+  let dir: string;
+  let flags: string[];
+  let file: string;
+  const cli = (cmd: string, f: string, more: string[] = []): Promise<CliRun> =>
+    nokube(['ray', cmd, '--config', f, ...flags, ...more]);
+  const bound = (dashboardHost?: string) =>
+    config('bound', [
+      { ...THREE[0]!, storage: '/opt/nokube/data/b/head', ray: dashboardHost ? { dashboard_host: dashboardHost } : {} },
+      { ...THREE[1]!, storage: '/opt/nokube/data/b/w1' },
+    ]);
+  /** Whether a TCP connect from inside the head to host:port succeeds. */
+  const answers = (host: string, port: number) =>
+    hostExec(
+      'nkh1',
+      `python3 -c "import socket; s=socket.socket(); s.settimeout(3); print('open' if s.connect_ex(('${host}', ${port}))==0 else 'closed')"`,
+    ).stdout.trim();
+
+  beforeAll(() => {
+    info = requireTestHosts();
+    rayStopAll(info);
+    dir = mkdtempSync(join(tmpdir(), 'nokube-faults-'));
+    flags = ['--user', 'nokube', '--identity', info.client.keys.ed25519, '--known-hosts', info.client.known_hosts];
+    flags.push('--timeout', '120');
+    file = join(dir, 'bound.yaml');
+    writeFileSync(file, bound('10.88.0.11'));
+  });
+  afterAll(async () => {
+    if (file) await cli('stop', file);
+    if (info) rayStopAll(info);
+  });
+
+  it("binds the head's dashboard there only, and status and jobs still reach it", async () => {
+    const start = await cli('start', file, ['--json']);
+    expect(start.code, start.stderr).toBe(0);
+    expect(start.json!.status).toBe('healthy');
+    // from the head itself: the dashboard answers on its own address, not on loopback (so not on 0.0.0.0)
+    expect(answers('10.88.0.11', 8265)).toBe('open');
+    expect(answers('127.0.0.1', 8265)).toBe('closed');
+    const status = await cli('status', file, ['--json']);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.json!.status).toBe('healthy');
+    // the job API through the head (remote_lib talks to the dashboard where start bound it)
+    const job = await cli('job', file, ['submit', '--', 'echo', 'bound-dashboard-ok']);
+    expect(job.code, job.stderr).toBe(0);
+    expect(job.stdout).toContain('bound-dashboard-ok');
+  }, 420_000);
+
+  it('leaving it out is a drift of the head: plan says restart, naming the field', async () => {
+    const open = join(dir, 'open.yaml');
+    writeFileSync(open, bound());
+    const plan = await cli('plan', open, ['--json']);
+    expect(plan.code, plan.stderr).toBe(0);
+    const head = plan.json!.plan.find((p) => p.node === 'head')!;
+    expect(head.action).toBe('restart');
+    expect(head.drift).toContainEqual({ field: 'ray_config.dashboard_host', from: '10.88.0.11', to: '(unset)' });
+    expect(plan.json!.plan.find((p) => p.node === 'w1')!.action).toBe('keep');
+  });
 });
