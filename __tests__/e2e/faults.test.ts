@@ -398,6 +398,36 @@ describe.skipIf(!e2eEnabled)('faults: dropped connections, dying and rebooted no
     }
   }, 300_000);
 
+  it('a worker whose SSH session is killed during stop is reported, the others are stopped, and a re-run finishes it', async () => {
+    const up = await cli('start');
+    expect(up.code, up.stderr).toBe(0);
+    // w2's raylet frozen: its stop waits out the grace period with SIGTERM pending, a window to cut the session in
+    hostExec('nkh3', 'pkill -STOP -x raylet');
+    try {
+      const run = spawnCli(['ray', 'stop', '--config', file, ...flags, '--json', '--no-drain']);
+      const sigtermPending = () =>
+        hostExec('nkh3', 'for p in $(pgrep -x raylet); do grep -E "^(SigPnd|ShdPnd)" /proc/$p/status; done')
+          .stdout.match(/[0-9a-f]{16}/g)
+          ?.some((mask) => (BigInt(`0x${mask}`) & 0x4000n) !== 0n) ?? false;
+      await until(sigtermPending, 120_000);
+      hostExec('nkh3', 'pkill -KILL -f "sshd: nokube" || true');
+      expect(await run.done).toBe(1);
+      const doc = JSON.parse(run.output().slice(run.output().indexOf('{\n')));
+      const states = Object.fromEntries(doc.nodes.map((n: { name: string; state: string }) => [n.name, n.state]));
+      expect(states.head).toBe('stopped');
+      expect(states.w1).toBe('stopped');
+      expect(['unreachable', 'failed']).toContain(states.w2);
+      expect(JSON.stringify(doc.errors)).toContain('w2');
+      for (const h of ['nkh1', 'nkh2'])
+        expect(hostExec(h, 'pgrep -u nokube -c -f "raylet|gcs_server|ray::" || true').stdout.trim(), h).toBe('0');
+    } finally {
+      hostExec('nkh3', 'pkill -CONT -x raylet || true');
+    }
+    const again = await cli('stop');
+    expect(again.code, again.stderr).toBe(0);
+    expect(count('nkh3', '-x raylet')).toBe(0);
+  }, 300_000);
+
   it('a worker whose raylet dies just after it started makes start end degraded, naming it', async () => {
     rayStopAll(info);
     const run = spawnCli(['ray', 'start', '--config', file, ...flags, '--json']);
