@@ -498,6 +498,7 @@ describe.skipIf(!e2eEnabled)('faults: a dashboard bound to one address (ray_conf
     const head = plan.json!.plan.find((p) => p.node === 'head')!;
     expect(head.action).toBe('restart');
     expect(head.drift).toContainEqual({ field: 'ray_config.dashboard_host', from: '10.88.0.11', to: '(unset)' });
-    expect(plan.json!.plan.find((p) => p.node === 'w1')!.action).toBe('keep');
+    // (a restarted head restarts its workers too: they must rejoin it)
+    expect(plan.json!.plan.find((p) => p.node === 'w1')!.action).toBe('restart');
   });
 });
