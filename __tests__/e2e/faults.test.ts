@@ -453,6 +453,8 @@ describe.skipIf(!e2eEnabled)('faults: a dashboard bound to one address (ray_conf
       { ...THREE[0]!, storage: '/opt/nokube/data/b/head', ray: dashboardHost ? { dashboard_host: dashboardHost } : {} },
       { ...THREE[1]!, storage: '/opt/nokube/data/b/w1' },
     ]);
+  /** The dashboard command has opened its forwards (its JSON line is out), or has ended. */
+  const opened = (output: string) => output.includes('"dashboard-url"') || output.includes('nokube:');
   /** Whether a TCP connect from inside the head to host:port succeeds. */
   const answers = (host: string, port: number) =>
     hostExec(
@@ -488,6 +490,29 @@ describe.skipIf(!e2eEnabled)('faults: a dashboard bound to one address (ray_conf
     const job = await cli('job', file, ['submit', '--', 'echo', 'bound-dashboard-ok']);
     expect(job.code, job.stderr).toBe(0);
     expect(job.stdout).toContain('bound-dashboard-ok');
+    // nokube ray dashboard forwards to where the dashboard listens, not to the head's loopback
+    const dash = spawnCli([
+      'ray',
+      'dashboard',
+      '--config',
+      file,
+      ...flags,
+      '--json',
+      '--port',
+      '18365',
+      '--client-port',
+      '18101',
+    ]);
+    try {
+      await until(() => opened(dash.output()), 180_000);
+      expect(dash.output()).toContain('"dashboard-url":"http://127.0.0.1:18365"');
+      const version = await fetch('http://127.0.0.1:18365/api/version');
+      expect(version.status).toBe(200);
+      expect(((await version.json()) as { ray_version: string }).ray_version).toBe('2.60.0');
+    } finally {
+      dash.child.kill('SIGINT');
+      await dash.done;
+    }
   }, 420_000);
 
   it('leaving it out is a drift of the head: plan says restart, naming the field', async () => {
