@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Idempotent: a local package index of Ray wheels for the install e2e tests (the test hosts reach no
-# network but the bridge). Downloads ray[default] at two versions (an upgrade between them) with their
+# network but the bridge). Downloads ray[default] at two versions (an upgrade between them) and the newest
+# Ray without token authentication (2.51.2, before 2.52: the old-ray tests) with their
 # dependencies for the test hosts' Python (/usr/bin/python3), once, into a cache outside the repo:
 #   $NOKUBE_WHEELS (default /var/cache/nokube-wheels)/files/*.whl      (pip download)
 #   $NOKUBE_WHEELS/simple/<project>/<file>  symlinks: a PEP 503 index `python3 -m http.server` can serve
 # A re-run with the cache complete costs one directory check.
 set -euo pipefail
 DIR=${NOKUBE_WHEELS:-/var/cache/nokube-wheels}
-VERSIONS=${NOKUBE_WHEEL_RAY_VERSIONS:-"2.59.0 2.60.0"}
+VERSIONS=${NOKUBE_WHEEL_RAY_VERSIONS:-"2.51.2 2.59.0 2.60.0"}
 say() { echo "prepare-wheels: $*" >&2; }
 mkdir -p "$DIR/files"
 for v in $VERSIONS; do

@@ -3,16 +3,15 @@
 // is, an upgrade between two Ray versions, and an install that fails and leaves the node as it was.
 // The wheels come from scripts/prepare-wheels.sh (run by setup-test-env.sh, cached outside the repo).
 // Installs are slow on a small machine, so the suite does two: 2.60.0 and 2.59.0, both on nkbare.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nokube, type CliRun } from '../helpers/cli';
 import { e2eEnabled, hostExec, rayStopAll, requireTestHosts, type HostsInfo } from './hosts';
+import { INDEX, serveWheelIndex } from './wheel-index';
 
-const WHEELS = process.env.NOKUBE_WHEELS ?? '/var/cache/nokube-wheels';
-const INDEX = 'http://10.88.0.1:8099/simple/';
 const BARE_STORAGE = '/opt/nokube/data/ray/bare';
 
 function install(version: string, withHead: boolean, cluster: string): string {
@@ -59,26 +58,10 @@ describe.skipIf(!e2eEnabled)('Ray installed by the tool on real test hosts', () 
   beforeAll(async () => {
     info = requireTestHosts();
     rayStopAll(info);
-    if (!existsSync(join(WHEELS, 'simple', 'ray'))) {
-      throw new Error(
-        `${WHEELS}/simple is missing: run scripts/setup-test-env.sh (it calls scripts/prepare-wheels.sh)`,
-      );
-    }
     dir = mkdtempSync(join(tmpdir(), 'nokube-install-'));
     flags = ['--user', 'nokube', '--identity', info.client.keys.ed25519, '--known-hosts', info.client.known_hosts];
     flags.push('--timeout', '240');
-    index = spawn('python3', ['-m', 'http.server', '8099', '--bind', '10.88.0.1', '--directory', WHEELS], {
-      stdio: 'ignore',
-    });
-    for (let i = 0; i < 50; i++) {
-      const ok = await fetch(INDEX + 'ray/').then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) return;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error(`the package index at ${INDEX} did not come up`);
+    index = await serveWheelIndex();
   });
   afterAll(() => {
     index?.kill();
