@@ -38,6 +38,24 @@ describe('a head without token authentication (Ray < 2.52)', () => {
     expect(noTokenAuthWarning(c, undefined)).toBeUndefined();
   });
 
+  it('judges by ray_spec.ray_version when the head has not got that Ray yet (a plan before the install)', () => {
+    const old = (rayVersion: string) =>
+      cluster([node('head', 'head', '10.0.0.1'), node('w1', 'worker', '10.0.0.2')], {
+        rayVersion,
+        install: { extras: ['default'] },
+      });
+    for (const now of [undefined, { ok: true, ray: null } as unknown as ProbeAnswer, probe('2.60.0', true)]) {
+      expect(noTokenAuthWarning(old('2.51.2'), now)).toMatch(
+        /head head gets Ray 2\.51\.2 \(ray_spec\.ray_version\), which has no token authentication/,
+      );
+    }
+    expect(noTokenAuthWarning(old('2.51.2'), probe('2.51.2', false))).toMatch(/head head runs Ray 2\.51\.2, which/);
+    // the head's old Ray is replaced by one with token auth: nothing to warn about
+    for (const v of ['2.52.0', '2.60.0', '3.0.0'])
+      expect(noTokenAuthWarning(old(v), probe('2.40.0', false))).toBeUndefined();
+    expect(noTokenAuthWarning(old('1.13.1'), undefined)).toContain('no token authentication');
+  });
+
   it('the warning reaches the terminal output, the summary and the PR comment', () => {
     const r = result({ command: 'plan', warnings: [noTokenAuthWarning(c, probe('2.40.0', false))!] });
     expect(renderTerminal(r, { color: false })).toContain('no token authentication');

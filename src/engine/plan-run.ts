@@ -36,6 +36,8 @@ export async function planCluster(session: ClusterSession, result: RunResult, cl
   const previous = previousConfig(options, result);
   if (options.offline || !hasCredentials(cluster, options)) {
     result.plan = offlinePlan(cluster, previous);
+    const unauthenticated = noTokenAuthWarning(cluster, undefined);
+    if (unauthenticated) result.warnings.push(unauthenticated);
   } else {
     let nodes = cluster.nodes;
     if (options.distrustChangedPins) {
