@@ -2,7 +2,7 @@
 # Idempotent installer of what the end-to-end tests need on a fresh Debian machine (run as root):
 #   - packages: openssh-server iproute2 procps util-linux python3-venv rsync (apt-get update once, only when missing)
 #   - venv /opt/nokube-venv from /usr/bin/python3 with ray[default]==${RAY_VERSION:-2.60.0}
-#   - a local package index of Ray wheels (two versions) for the install tests: scripts/prepare-wheels.sh
+#   - a local package index of Ray wheels (2.51.2, 2.59.0, 2.60.0) for the install and old-Ray tests: scripts/prepare-wheels.sh
 #   - pytest for `python3 -m pytest` (the python3 first on PATH, e.g. pyenv's, else /usr/bin/python3)
 # Quiet on success; prints what it does and fails loudly otherwise.
 set -euo pipefail
