@@ -137,20 +137,26 @@ ${nodeExtra}  - ssh_url: "${in2.ip}"
     expect(chain.json!.status).toBe('healthy');
   });
 
-  it('ssh_url names a Host of ~/.ssh/config: HostName, User, IdentityFile, ProxyJump, UserKnownHostsFile as ssh would', async () => {
+  it('ssh_url names a Host of ~/.ssh/config (through Include): HostName, User, IdentityFile, ProxyJump, UserKnownHostsFile as ssh would, and Ray gets the HostName', async () => {
     const home = mkdtempSync(join(tmpdir(), 'nokube-e2e-home-'));
-    mkdirSync(join(home, '.ssh'), { mode: 0o700 });
+    mkdirSync(join(home, '.ssh', 'config.d'), { recursive: true, mode: 0o700 });
     copyFileSync(info.client.keys.ed25519, join(home, '.ssh', 'id_test'));
     chmodSync(join(home, '.ssh', 'id_test'), 0o600);
     copyFileSync(info.client.known_hosts, join(home, '.ssh', 'test_known_hosts'));
+    // The GPU hosts live in an included file, as site-wide host lists often do.
     writeFileSync(
-      join(home, '.ssh', 'config'),
+      join(home, '.ssh', 'config.d', 'gpu.conf'),
       `Host gpu-head
   HostName ${in1.ip}
   ProxyJump bastion
 Host gpu-worker
   HostName ${in2.ip}
   ProxyJump bastion
+`,
+    );
+    writeFileSync(
+      join(home, '.ssh', 'config'),
+      `Include config.d/*.conf
 Host bastion
   HostName ${jump.ip}
 Match host gpu-*
@@ -166,14 +172,22 @@ Host *
       behindBastion().replace(`"${in1.ip}:22"`, 'gpu-head').replace(`"${in2.ip}"`, 'gpu-worker'),
     );
     // No --user, --identity or --known-hosts: everything comes from the ssh config, as for `ssh gpu-head`.
-    const r = await nokube(['ray', 'status', '--config', file, '--json'], {
-      HOME: home,
-      SSH_AUTH_SOCK: '',
-      NOKUBE_DEBUG: '1',
-    });
+    const env = { HOME: home, SSH_AUTH_SOCK: '', NOKUBE_DEBUG: '1' };
+    const r = await nokube(['ray', 'start', '--config', file, '--json'], env);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(r.json!.status).toBe('healthy');
     expect(r.stderr).toMatch(/skipping "Match host gpu-\*"/);
+    // The aliases mean the addresses the cluster already runs with: nothing to restart.
+    expect(r.json!.changes).toBe(0);
+    // Ray and the user are given the HostName, never the alias only this machine's ssh config knows.
+    expect(r.json!['head-address']).toBe(`${in1.ip}:6379`);
+    expect(r.json!['dashboard-url']).toBe(`http://${in1.ip}:8265`);
+    expect((r.json!.nodes as unknown as { host: string }[]).map((n) => n.host)).toEqual([in1.ip, in2.ip]);
+    expect(aliveOnHead(in1, '/opt/nokube/data/ray/head')).toEqual([in1.ip, in2.ip].sort());
+    const status = await nokube(['ray', 'status', '--config', file], env);
+    expect(status.code, status.stderr + status.stdout).toBe(0);
+    expect(status.stdout).toContain(`${in1.ip}:6379`);
+    expect(status.stdout).not.toMatch(/gpu-head:6379|\/\/gpu-head/);
   });
 
   it('a node-level proxy_jump: none connects that node directly', async () => {

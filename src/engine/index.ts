@@ -3,6 +3,7 @@ import { loadConfig } from '../config';
 import { planCluster } from './plan-run';
 import { PhaseClock, clusterResult, emptyResult, fail } from './result';
 import { ClusterSession } from './session';
+import { useSshConfigHostNames } from './ssh-config-hosts';
 import { startCluster } from './start';
 import { clusterStatus } from './status';
 import { stopCluster } from './stop';
@@ -31,6 +32,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
     return result;
   }
   const cluster = parsed.config;
+  useSshConfigHostNames(cluster, options.ssh, options.reporter);
   const result = clusterResult(options.command, cluster, parsed.diagnostics);
   const clock = new PhaseClock(result, options.reporter);
   if (options.command === 'validate') {

@@ -14,6 +14,7 @@ import { countChanges, livePlan } from './plan';
 import { takeLock, type HeldLock } from './lock';
 import { noTokenAuthWarning } from './no-token-auth';
 import { preflightProblems } from './preflight';
+import { rayOnIpv6Problems } from './ray-on-ipv6';
 import { confirmStarted } from './still-alive';
 import { fail, type PhaseClock } from './result';
 import { rollWorkers } from './rollout';
@@ -85,8 +86,14 @@ async function startLocked(
   result.changes = countChanges(plan);
   result.disruption = clusterDisruption(plan, cluster.rollout, cluster.workers.length);
 
+  const onIpv6 = rayOnIpv6Problems(cluster, probed.probes, wanted);
+  for (const w of onIpv6.warnings) {
+    result.warnings.push(w);
+    reporter.warn(w);
+  }
   const problems = [
     ...installErrors,
+    ...onIpv6.problems,
     ...handles.filter((h) => h.error).map((h) => h.error!),
     ...preflightProblems(cluster, probed.probes).filter((p) => !installErrors.some((e) => e.node === p.node)),
   ];

@@ -33,7 +33,8 @@ const AUTH_STEP_MS = 10_000;
 
 export async function connectNode(spec: NodeSpec, runOpts: SshOptions, ctx: ConnectContext): Promise<NodeConnection> {
   // The node's own proxy_jump, else its ssh config entry's ProxyJump, else the run's --proxy-jump.
-  const { target: node, opts, proxyJump } = applyHostSettings(spec, runOpts);
+  // Looked up by the name ssh_url gives (the engine may have put its HostName in `host` already).
+  const { target: node, opts, proxyJump } = applyHostSettings({ ...spec, host: spec.sshAlias ?? spec.host }, runOpts);
   const chain = spec.proxyJump ?? proxyJump ?? opts.proxyJump ?? [];
   const jumps = chain.length ? (ctx.jumps ?? new JumpHosts()) : undefined;
   const tunnel = jumps ? () => jumps.tunnel(chain, node, opts, ctx) : undefined;

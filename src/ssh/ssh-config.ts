@@ -148,3 +148,8 @@ export function applyHostSettings<T extends SshTarget>(
   if (s.knownHosts) withSettings.knownHosts = `${s.knownHosts}\n${opts.knownHosts}`;
   return { target: resolved, opts: withSettings, ...(s.proxyJump ? { proxyJump: s.proxyJump } : {}) };
 }
+
+/** The HostName the ssh config gives `host` (what `ssh host` connects to), if it gives one. */
+export function configuredHostName(host: string, opts: SshOptions): string | undefined {
+  return opts.hostSettings?.(host)?.hostName;
+}
