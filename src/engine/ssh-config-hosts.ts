@@ -6,7 +6,11 @@ import { configuredHostName, type SshOptions } from '../ssh';
 import type { Reporter } from './types';
 
 /** Puts each node's ssh config HostName in `host`, keeping the alias in `sshAlias` (in place). */
-export function useSshConfigHostNames(cluster: ClusterConfig, ssh: SshOptions, reporter: Pick<Reporter, 'debug'>): void {
+export function useSshConfigHostNames(
+  cluster: ClusterConfig,
+  ssh: SshOptions,
+  reporter: Pick<Reporter, 'debug'>,
+): void {
   if (!ssh.hostSettings) return;
   for (const node of cluster.nodes) {
     const alias = node.sshAlias ?? node.host;
