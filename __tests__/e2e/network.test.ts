@@ -29,6 +29,9 @@ const EXTRA: Record<string, string[]> = {
   nkv6: ['--ipv6'], // an IPv6 address beside its IPv4 one
 };
 
+/** The Ray release before IPv6 support, installed by scripts/setup-test-env.sh. */
+const OLD_RAY = '2.48.0';
+
 /** Ray's alive nodes as the head itself sees them (its own state API, not nokube). */
 function aliveOnHead(host: TestHost, storage: string): string[] {
   const py = `
@@ -353,5 +356,37 @@ print(json.dumps(sorted(n['NodeManagerAddress'] for n in ray.nodes() if n['Alive
     const stop = await cli('stop', file);
     expect(stop.code, stop.stderr + stop.stdout).toBe(0);
     expect(hostExec('nkv6', 'pgrep -x raylet || true').stdout.trim()).toBe('');
+  });
+
+  it('a node whose Ray predates IPv6 (Ray 2.48): preflight names it and what to set; its IPv4 node_ip_address then starts it', async () => {
+    // A real Ray 2.48.0 (scripts/setup-test-env.sh): it builds "fd00::n:6379" as its GCS address and fails.
+    const old = `/opt/nokube-ray-${OLD_RAY}/bin/python`;
+    const host = testHost('nkv6', info);
+    const node = (extra: string) => `ray_spec: {cluster_name: e2e-oldv6, python: ${old}}
+nodes:
+  - ssh_url: "[${host.ipv6}]:22"
+    name: old-ray-head
+    role: head
+    ray_config: {port: 10001, num_cpus: 1, object_store_memory: 100000000${extra}}
+    storage: {type: local, path: /opt/nokube/data/ray/oldv6}
+`;
+    const r = await cli('start', cfg('oldv6.yaml', node('')));
+    expect(r.code, r.stderr + r.stdout).toBe(1);
+    const [e] = r.json!.errors!;
+    expect(e.node).toBe('old-ray-head');
+    expect(e.message).toBe(
+      `Ray ${OLD_RAY} on old-ray-head cannot run on IPv6: its Ray address would be ${host.ipv6} (from its ssh_url), and Ray runs on IPv6 only from 2.49.0`,
+    );
+    expect(e.hint).toMatch(/^set ray_config\.node_ip_address of old-ray-head to its IPv4 address/);
+    expect(hostExec('nkv6', 'pgrep -x raylet || true').stdout.trim()).toBe(''); // nothing was started
+    // What the message says to set: SSH stays on IPv6, Ray runs on the node's IPv4 address.
+    const fixed = cfg('oldv6-fixed.yaml', node(`, node_ip_address: "${host.ip}"`));
+    const ok = await cli('start', fixed);
+    expect(ok.code, ok.stderr + ok.stdout).toBe(0);
+    expect(ok.json!['head-address']).toBe(`${host.ip}:6379`);
+    const v = hostExec('nkv6', `pgrep -a raylet | grep -c nokube-ray-${OLD_RAY} || true`);
+    expect(v.stdout.trim()).toBe('1');
+    const stop = await cli('stop', fixed);
+    expect(stop.code, stop.stderr + stop.stdout).toBe(0);
   });
 });

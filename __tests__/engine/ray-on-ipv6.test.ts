@@ -38,28 +38,28 @@ describe('preflight: Ray on IPv6', () => {
 
   it('a node whose Ray predates IPv6 sockets is named, with the IPv4 node_ip_address to set instead', () => {
     const c = cluster([node('head', 'head', '10.0.0.1'), node('gpu-1', 'worker', 'fd00::12')]);
-    const { problems } = check(c, { head: '2.51.0', 'gpu-1': '2.51.0' });
+    const { problems } = check(c, { head: '2.48.0', 'gpu-1': '2.48.0' });
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatchObject({ node: 'gpu-1', host: 'fd00::12:22' });
     expect(problems[0].message).toBe(
-      'Ray 2.51.0 on gpu-1 cannot run on IPv6: its Ray address would be fd00::12 (from its ssh_url), and Ray listens on IPv6 only from 2.52.0',
+      'Ray 2.48.0 on gpu-1 cannot run on IPv6: its Ray address would be fd00::12 (from its ssh_url), and Ray runs on IPv6 only from 2.49.0',
     );
     expect(problems[0].hint).toMatch(/^set ray_config\.node_ip_address of gpu-1 to its IPv4 address/);
-    expect(problems[0].hint).toContain('Ray 2.52.0 or later');
+    expect(problems[0].hint).toContain('Ray 2.49.0 or later');
   });
 
   it('an IPv4 node_ip_address fixes it; an IPv6 one written by hand is named as the source', () => {
     const fixed = cluster([node('head', 'head', 'fd00::11', { nodeIpAddress: '10.0.0.1' })]);
-    expect(check(fixed, { head: '2.49.2' }).problems).toEqual([]);
+    expect(check(fixed, { head: '2.48.0' }).problems).toEqual([]);
     const written = cluster([node('head', 'head', '10.0.0.1', { nodeIpAddress: 'fd00::11' })]);
-    expect(check(written, { head: '2.49.2' }).problems[0].message).toContain(
+    expect(check(written, { head: '2.48.0' }).problems[0].message).toContain(
       'fd00::11 (from its ray_config.node_ip_address)',
     );
   });
 
   it('an old-Ray worker cannot join an IPv6 head: it is named, and the fix is on the head', () => {
     const c = cluster([node('head', 'head', 'fd00::11'), node('w1', 'worker', '10.0.0.2')]);
-    const { problems } = check(c, { w1: '2.49.2' });
+    const { problems } = check(c, { w1: '2.48.0' });
     expect(problems.map((p) => p.node)).toEqual(['w1']);
     expect(problems[0].message).toContain('cannot join a head on IPv6 ([fd00::11])');
     expect(problems[0].hint).toMatch(/node_ip_address of the head head to its IPv4 address/);

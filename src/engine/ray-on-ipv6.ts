@@ -1,6 +1,7 @@
-// Preflight for nodes whose Ray would run on IPv6 (pure). Ray binds and dials IPv6 sockets from
-// 2.52.0 on (ray-project/ray#56147, "[4/n] IPv6 support: sockets"): an older Ray started with
-// an IPv6 node_ip_address listens on IPv4 only and never joins: a preflight error. Nodes also
+// Preflight for nodes whose Ray would run on IPv6 (pure). Ray parses `[v6]:port` addresses from
+// 2.49.0 on (ray-project/ray#55281, "[1/n] IPv6 support: address <-> host:port"): Ray 2.48 and
+// older build the GCS address as "fd00::11:6379" ("Invalid gcs_address") and split a worker's
+// head address on ":", so neither a head nor a worker starts there: a preflight error. Nodes also
 // reach each other on the addresses they advertise, so a cluster mixing IPv4 and IPv6 forms only
 // where every node has both: a warning.
 import { isIPv6 } from 'node:net';
@@ -9,7 +10,7 @@ import type { AppliedSpec, ProbeAnswer } from '../remote/types';
 import type { RunError } from './types';
 
 /** The first Ray release whose sockets follow an IPv6 node address. */
-export const FIRST_IPV6_RAY = '2.52.0';
+export const FIRST_IPV6_RAY = '2.49.0';
 
 export function rayOnIpv6Problems(
   cluster: ClusterConfig,
@@ -34,7 +35,7 @@ export function rayOnIpv6Problems(
       problems.push({
         ...at,
         message: isIPv6(ip)
-          ? `Ray ${p.ray.version} on ${node.name} cannot run on IPv6: its Ray address would be ${ip} (from ${from}), and Ray listens on IPv6 only from ${FIRST_IPV6_RAY}`
+          ? `Ray ${p.ray.version} on ${node.name} cannot run on IPv6: its Ray address would be ${ip} (from ${from}), and Ray runs on IPv6 only from ${FIRST_IPV6_RAY}`
           : `Ray ${p.ray.version} on ${node.name} cannot join a head on IPv6 ([${headIp}]): Ray parses and dials IPv6 addresses only from ${FIRST_IPV6_RAY}`,
         hint: isIPv6(ip)
           ? `${setInstead}, or run Ray ${FIRST_IPV6_RAY} or later on every node (ray_spec.ray_version with ray_spec.install)`
@@ -54,7 +55,7 @@ export function rayOnIpv6Problems(
   return { problems, warnings };
 }
 
-/** a < b for dotted release numbers ("2.51.0" < "2.52.0"); pre-release tails are ignored. */
+/** a < b for dotted release numbers ("2.48.0" < "2.49.0"); pre-release tails are ignored. */
 function older(a: string, b: string): boolean {
   const pa = a.split(/[.+-]/).map((x) => parseInt(x, 10));
   const pb = b.split('.').map((x) => parseInt(x, 10));
