@@ -2,7 +2,7 @@
 // bridge the test process cannot reach, jump hosts that are unreachable, unknown, changed or refuse
 // forwarding, and a node whose sshd has no SFTP. The suite adds its own hosts once and removes them.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -358,19 +358,20 @@ print(json.dumps(sorted(n['NodeManagerAddress'] for n in ray.nodes() if n['Alive
     expect(hostExec('nkv6', 'pgrep -x raylet || true').stdout.trim()).toBe('');
   });
 
-  it('a node whose Ray predates IPv6 (Ray 2.48): preflight names it and what to set; its IPv4 node_ip_address then starts it', async () => {
+  it('a node whose Ray predates IPv6 (Ray 2.48): preflight names it and what to set, and starts nothing', async () => {
     // A real Ray 2.48.0 (scripts/setup-test-env.sh): it builds "fd00::n:6379" as its GCS address and fails.
     const old = `/opt/nokube-ray-${OLD_RAY}/bin/python`;
+    expect(existsSync(old), `${old} is missing: run scripts/setup-test-env.sh`).toBe(true);
     const host = testHost('nkv6', info);
-    const node = (extra: string) => `ray_spec: {cluster_name: e2e-oldv6, python: ${old}}
+    const text = `ray_spec: {cluster_name: e2e-oldv6, python: ${old}}
 nodes:
   - ssh_url: "[${host.ipv6}]:22"
     name: old-ray-head
     role: head
-    ray_config: {port: 10001, num_cpus: 1, object_store_memory: 100000000${extra}}
+    ray_config: {port: 10001, num_cpus: 1, object_store_memory: 100000000}
     storage: {type: local, path: /opt/nokube/data/ray/oldv6}
 `;
-    const r = await cli('start', cfg('oldv6.yaml', node('')));
+    const r = await cli('start', cfg('oldv6.yaml', text));
     expect(r.code, r.stderr + r.stdout).toBe(1);
     const [e] = r.json!.errors!;
     expect(e.node).toBe('old-ray-head');
@@ -379,14 +380,5 @@ nodes:
     );
     expect(e.hint).toMatch(/^set ray_config\.node_ip_address of old-ray-head to its IPv4 address/);
     expect(hostExec('nkv6', 'pgrep -x raylet || true').stdout.trim()).toBe(''); // nothing was started
-    // What the message says to set: SSH stays on IPv6, Ray runs on the node's IPv4 address.
-    const fixed = cfg('oldv6-fixed.yaml', node(`, node_ip_address: "${host.ip}"`));
-    const ok = await cli('start', fixed);
-    expect(ok.code, ok.stderr + ok.stdout).toBe(0);
-    expect(ok.json!['head-address']).toBe(`${host.ip}:6379`);
-    const v = hostExec('nkv6', `pgrep -a raylet | grep -c nokube-ray-${OLD_RAY} || true`);
-    expect(v.stdout.trim()).toBe('1');
-    const stop = await cli('stop', fixed);
-    expect(stop.code, stop.stderr + stop.stdout).toBe(0);
   });
 });

@@ -11,6 +11,6 @@ export function noTokenAuthWarning(cluster: ClusterConfig, headProbe: ProbeAnswe
   return (
     `the head ${cluster.head.name} runs Ray ${ray.version}, which has no token authentication (Ray 2.52 and later have it): ` +
     `anyone who can reach its dashboard port ${dashboardPort(cluster)} can submit jobs; it is bound to the node's own address ` +
-    `(${cluster.head.host}), so keep that port behind a firewall, or upgrade Ray`
+    `(${cluster.head.ray.nodeIpAddress ?? cluster.head.host}), so keep that port behind a firewall, or upgrade Ray`
   );
 }
