@@ -10,6 +10,9 @@
 //   NOKUBE_BENCH_FANOUT=200       hosts (sshd only) for the live `plan` / `status` fan-out figures (0 skips)
 //   NOKUBE_BENCH_FANOUT_CONCURRENCY=32  --concurrency of those figures (and of their OpenSSH baseline)
 //   NOKUBE_BENCH_SIZES=3,8        cluster sizes for the start/status/stop figures
+//   NOKUBE_BENCH_HEALTHY_SIZES=16 cluster sizes measured healthy only: started once (untimed, no
+//                                 baseline: a cold start of 16 Ray nodes on 2 cores is not a figure),
+//                                 then the no-op start and status of it, each ROUNDS times ('' skips)
 //   NOKUBE_BENCH_RAY_UP=1         0 skips the `ray up` column (it installs rsync when missing: Ray's
 //                                 local provider needs it)
 //   RAY_UP_enable_autoscaler_v2=1 `ray up` with autoscaler v2, Ray's default (default here: v1)
@@ -43,6 +46,10 @@ const SIZES = (process.env.NOKUBE_BENCH_SIZES || '3,8')
   .split(',')
   .map(Number)
   .filter((n) => n >= 2);
+const HEALTHY_SIZES = (process.env.NOKUBE_BENCH_HEALTHY_SIZES ?? '16')
+  .split(',')
+  .map(Number)
+  .filter((n) => n >= 2 && !SIZES.includes(n));
 const RAY_UP = process.env.NOKUBE_BENCH_RAY_UP !== '0';
 const ONLY = new Set(
   (process.env.NOKUBE_BENCH_ONLY || 'validate,cold,keep,status,stop,plan,fanstatus,rayup,jump,rolling,install').split(
@@ -54,7 +61,7 @@ const VENV = process.env.NOKUBE_VENV || '/opt/nokube-venv';
 const STATE = `${process.env.NOKUBE_TESTHOSTS_BASE ?? '/var/lib'}/nokube-testhosts-${POOL}`;
 const WORK = join(STATE, 'bench');
 const POOL_ENV = { ...process.env, NOKUBE_TESTHOSTS_POOL: POOL, NOKUBE_TESTHOSTS_QUIET: '1' };
-const MAX_HOSTS = Math.max(FANOUT, ...SIZES);
+const MAX_HOSTS = Math.max(FANOUT, ...SIZES, ...HEALTHY_SIZES);
 const GCS_PORT = 6379;
 const DASH_PORT = 8265;
 const CLIENT_PORT = 10001;
@@ -168,7 +175,7 @@ async function cleanup(reason) {
   // Ray's SSH control sockets (always under /tmp): remove the directories this run created
   for (const d of sshControlDirs().filter((x) => !sshDirsBefore.has(x))) rmSync(d, { recursive: true, force: true });
   if (hosts.length) {
-    await Promise.race([killRay(Math.min(hosts.length, Math.max(...SIZES, 1))), sleep(30_000)]);
+    await Promise.race([killRay(Math.min(hosts.length, Math.max(...SIZES, ...HEALTHY_SIZES, 1))), sleep(30_000)]);
   }
   if (!poolTouched) return; // the config figures alone never bring the pool up
   if (process.env.NOKUBE_BENCH_KEEP_HOSTS === '1') {
@@ -817,6 +824,38 @@ async function validateFigures(results) {
   ].join('\n');
 }
 
+/**
+ * A cluster measured healthy only (NOKUBE_BENCH_HEALTHY_SIZES): one untimed start, then ROUNDS no-op
+ * starts and statuses of it, then a stop. Ray's own start of that many nodes on the bench's cores is
+ * slow: the start may take up to the CLI's --timeout (600 s per node here), and is retried once.
+ */
+async function healthyFigures(n, ips, add) {
+  const name = `bench${n}`;
+  const cfg = join(WORK, `${name}.yaml`);
+  writeFileSync(cfg, nokubeConfig(name, n, ips));
+  must(await nokube(['stop'], cfg), 'warm-up stop');
+  log(`${n} nodes (healthy figures only): starting (untimed)`);
+  let s;
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    s = await nokube(['start'], cfg, ['--timeout', '600'], { timeoutMs: 1_200_000 });
+    if (s.code === 0 && parseJson(s)?.status === 'healthy') break;
+    log(`  start ${attempt}/2 of ${n} nodes did not end healthy (exit ${s.code}): ${s.stderr.slice(-300)}`);
+    if (attempt === 2) throw new Error(`nokube start of ${n} nodes: ${s.stdout.slice(-2000)}${s.stderr.slice(-2000)}`);
+  }
+  log(`  started in ${fmtS(s.ms)} s`);
+  for (let round = 0; round < ROUNDS; round++) {
+    const k = await nokube(['start'], cfg);
+    if (k.code !== 0 || parseJson(k)?.changes !== 0) throw new Error(`nokube keep start: ${k.stdout.slice(-2000)}`);
+    add(`keep${n}`, k.ms);
+    const st = await nokube(['status'], cfg);
+    if (st.code !== 0 || parseJson(st)?.status !== 'healthy')
+      throw new Error(`nokube status: ${st.stdout.slice(-2000)}`);
+    add(`status${n}`, st.ms);
+    log(`  ${n} nodes, round ${round + 1}/${ROUNDS}: keep ${fmtS(k.ms)} s, status ${fmtS(st.ms)} s`);
+  }
+  must(await nokube(['stop'], cfg), `nokube stop of ${n} nodes`);
+}
+
 async function main() {
   const loadBefore = readFileSync('/proc/loadavg', 'utf8').trim();
   if (ONLY.has('validate')) {
@@ -851,7 +890,7 @@ async function main() {
 
   // the baseline's token: the same token auth nokube turns on, one file per host (untimed setup)
   benchToken = (await run(['openssl', 'rand', '-hex', '32'])).stdout.trim();
-  const maxSize = Math.max(...SIZES);
+  const maxSize = Math.max(...SIZES, ...HEALTHY_SIZES);
   await Promise.all(
     Array.from({ length: maxSize }, (_, i) =>
       run(
@@ -927,7 +966,7 @@ async function main() {
       }
       await killRay(n); // nothing may linger into the next round (both sides stopped already)
     }
-    if (n === maxSize && n >= 2 && (ONLY.has('rolling') || ONLY.has('install'))) {
+    if (n === Math.max(...SIZES) && n >= 2 && (ONLY.has('rolling') || ONLY.has('install'))) {
       const rolled = join(WORK, `${name}-rolled.yaml`);
       const installCfg = join(WORK, `${name}-install.yaml`);
       writeFileSync(rolled, nokubeConfig(name, n, ips, { lastCpus: 2 }));
@@ -1001,6 +1040,11 @@ async function main() {
   }
 
   // A start through a bastion (--proxy-jump, one shared connection to it) next to the same start direct.
+  for (const n of HEALTHY_SIZES) {
+    if (!ONLY.has('keep') && !ONLY.has('status')) break;
+    await healthyFigures(n, ips, add);
+    await killRay(n);
+  }
   if (ONLY.has('jump') && SIZES.length) {
     const n = SIZES[0];
     const bastion = `nk${POOL}jump`;
@@ -1035,7 +1079,7 @@ async function main() {
   // ---- the table
   const F = results.figures;
   const rows = [];
-  for (const n of SIZES) {
+  for (const n of [...SIZES, ...HEALTHY_SIZES]) {
     if (F[`cold${n}`] && F[`plainStart${n}`]) {
       const a = stat(F[`cold${n}`]);
       const b = stat(F[`plainStart${n}`]);
