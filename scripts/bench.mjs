@@ -518,6 +518,11 @@ async function rayUp(n, ips) {
 // /usr/bin/time; per-node phase times from `--timeline`. A 1-host `plan` gives the fixed cost (the
 // CLI's start-up) and, with the big one's peak RSS, the memory per connection.
 
+/** A worker's `ray start` gave up on its raylet's registration with the head (node.py's fixed 30 s). */
+function registrationTimeout(text) {
+  return /cannot reach the head's GCS|timed out during startup|GCS has become overloaded/.test(text);
+}
+
 /** The targets of issue 14: a no-op start / status of a healthy cluster. */
 function noOpLimitMs(n) {
   return n <= 3 ? 1000 : n <= 16 ? 2000 : undefined;
@@ -944,7 +949,16 @@ async function main() {
       const nokubeFirst = round % 2 === 0;
       const doNokube = async () => {
         if (ONLY.has('cold') || ONLY.has('keep') || ONLY.has('status') || ONLY.has('stop')) {
-          const s = await nokube(['start'], cfg);
+          let s = await nokube(['start'], cfg);
+          if (s.code !== 0 && registrationTimeout(s.stdout + s.stderr)) {
+            // Ray's own 30 s for a raylet to register (not configurable) ran out on the loaded
+            // cores: once more, from scratch, and the retry is kept in the results
+            add(`coldRetry${n}`, 'nokube');
+            log(`  nokube cold start: a raylet did not register within Ray's 30 s; stopping and trying again`);
+            await nokube(['stop'], cfg);
+            await killRay(n);
+            s = await nokube(['start'], cfg);
+          }
           const j = parseJson(s);
           if (s.code !== 0 || j?.status !== 'healthy')
             throw new Error(`nokube start: ${s.stdout.slice(-2000)}${s.stderr.slice(-2000)}`);
@@ -967,7 +981,17 @@ async function main() {
       };
       const doPlain = async () => {
         if (!ONLY.has('cold') && !ONLY.has('stop')) return;
-        const s = await plainStart(n, ips);
+        let s;
+        try {
+          s = await plainStart(n, ips);
+        } catch (err) {
+          // the same once-more as nokube's (a worker's `ray start` gave up, or the nodes never all joined)
+          add(`coldRetry${n}`, 'plain');
+          log(`  plain ssh start failed (${String(err.message).slice(0, 120)}); stopping and trying again`);
+          await plainStop(n, ips).catch(() => undefined);
+          await killRay(n);
+          s = await plainStart(n, ips);
+        }
         add(`plainStart${n}`, s);
         const sp = await plainStop(n, ips);
         add(`plainStop${n}`, sp);
@@ -1111,7 +1135,7 @@ async function main() {
           : F[`rayUpError${n}`]
             ? `failed: ${F[`rayUpError${n}`][0].slice(0, 60)}`
             : undefined,
-        target: '≤ 1.0×',
+        target: F[`coldRetry${n}`] ? `≤ 1.0× (retried: ${F[`coldRetry${n}`].join(', ')})` : '≤ 1.0×',
         ok: a.median / b.median <= 1.0,
       });
     }
