@@ -1,6 +1,6 @@
 # The two commands of the README, and what CI runs. Each target installs what it needs.
 SHELL := /bin/bash
-HOSTS := /var/lib/nokube-testhosts
+HOSTS := $(or $(NOKUBE_TESTHOSTS_BASE),/var/lib)/nokube-testhosts
 CLI := node dist/cli/index.js
 DEMO_CONFIG := examples/testhosts-ray-config.yaml
 DEMO_FLAGS := --config $(DEMO_CONFIG) --user nokube --identity $(HOSTS)/client/id_ed25519 --known-hosts $(HOSTS)/client/known_hosts

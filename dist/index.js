@@ -80765,7 +80765,9 @@ async function stopAll(session, result, clock) {
             report.state = 'stopped';
             report.reachable = true;
             report.rayRunning = false;
-            options.reporter.node(node.name, answer.was_running ? `stopped (${answer.killed} processes)` : 'was not running', Date.now() - t0);
+            options.reporter.node(node.name, answer.was_running
+                ? `stopped (${answer.killed} ${answer.killed === 1 ? 'process' : 'processes'})`
+                : 'was not running', Date.now() - t0);
         }
         catch (err) {
             const e = nodeError(node, err);

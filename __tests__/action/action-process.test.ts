@@ -58,6 +58,19 @@ nodes:
     role: haed
 `;
 
+/** A head and `workers` workers without `users` (the design note's style), one mistake near the end. */
+function bigConfigWithOneMistake(workers: number): string {
+  const lines = ['nodes:', '  - {ssh_url: "10.0.0.1:22", name: ray-head, role: head}'];
+  for (let i = 1; i <= workers; i++) {
+    lines.push(`  - ssh_url: "10.1.${i >> 8}.${i & 255}:22"`, `    name: ray-worker-${i}`, '    role: worker');
+    if (i === workers - 1) lines.push('    ray_config: {num_cpus: four}');
+  }
+  return lines.join('\n') + '\n';
+}
+// as the summary and the comment escape it (`[` `]` as entities: no markdown link)
+const BIG_ERROR = 'nodes&#91;298&#93;.ray_config.num_cpus';
+const BIG_WARNING = 'no users and no default login user was given (300 nodes: ray-head, ray-worker-1,';
+
 function prEvent(number: number, fork = false) {
   return {
     number,
@@ -144,6 +157,23 @@ describe('validate', () => {
     ]);
     expect(r.summary).toContain('Config ray-config.yaml is valid: 2 nodes');
     expect(r.summary).toContain('https://github.example/acme/cluster/actions/runs/4242');
+  });
+
+  it('a 300-node config with one mistake: the summary shows the error first, then one warning naming the nodes', async () => {
+    writeFileSync(join(workspace, 'ray-config.yaml'), bigConfigWithOneMistake(299));
+    const r = await runAction({ inputs: { command: 'validate' }, workspace });
+    expect(r.code).toBe(1);
+    const diagnostics = r.summary.slice(r.summary.indexOf('### Config diagnostics'));
+    const items = diagnostics.split('\n').filter((l) => l.startsWith('- '));
+    expect(items).toHaveLength(2);
+    expect(items[0]).toMatch(
+      /^- error <code>ray-config\.yaml:897:28<\/code> <code>nodes&#91;298&#93;\.ray_config\.num_cpus<\/code>: expected a non-negative integer/,
+    );
+    expect(items[1]).toMatch(/^- warning <code>ray-config\.yaml:2:5<\/code> <code>nodes&#91;&#93;<\/code>: no users/);
+    expect(items[1]).toContain(BIG_WARNING);
+    expect(items[1]).toContain('and 290 more');
+    // the annotation of the grouped warning is one, at the first node's line
+    expect(r.stdout.match(/^::warning [^\n]*no users and no default login user/gm)).toHaveLength(1);
   });
 
   it('names a bad input', async () => {
@@ -263,6 +293,22 @@ describe('plan on a pull request', () => {
     const body = (github.writes()[0].body as { body: string }).body;
     expect(body).toContain('**Config is invalid**');
     expect(body).toContain('<code>ray-config.yaml:6:11</code>');
+  });
+
+  it('on a 300-node config with one mistake the comment shows the error before the one warning', async () => {
+    writeFileSync(join(workspace, 'ray-config.yaml'), bigConfigWithOneMistake(299));
+    github.prFiles.set(7, [{ filename: 'ray-config.yaml', status: 'modified' }]);
+    const r = await plan({ inputs: { 'ssh-user': '' } });
+    expect(r.code).toBe(1);
+    const body = (github.writes()[0].body as { body: string }).body;
+    const errorAt = body.indexOf(BIG_ERROR);
+    const warningAt = body.indexOf(BIG_WARNING);
+    expect(errorAt).toBeGreaterThan(0);
+    expect(warningAt).toBeGreaterThan(errorAt);
+    // said once in the comment's summary and once in its details, never per node
+    expect(body.split('no users and no default login user').length - 1).toBe(2);
+    const details = body.slice(body.indexOf('<details>'));
+    expect(details.indexOf(BIG_ERROR)).toBeLessThan(details.indexOf(BIG_WARNING));
   });
 
   it('retries a 502 from the API', async () => {

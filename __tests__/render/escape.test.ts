@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { escapeCell, escapeCode, escapeComment, escapeHtml, stripAnsi } from '../../src/render/escape';
+import { mapStrings } from '../../src/render/safe-text';
 
 describe('escaping', () => {
   it('HTML-escapes markup and quotes', () => {
@@ -30,5 +31,17 @@ describe('escaping', () => {
 
   it('strips colour codes', () => {
     expect(stripAnsi('\x1b[32mok\x1b[0m')).toBe('ok');
+  });
+});
+
+describe('mapStrings', () => {
+  it('maps every string deeply without changing the input, and copies only what changed', () => {
+    const input = { a: 'x secret y', list: ['secret', 'plain', 3], same: { b: 'plain', n: [1, 2] } };
+    const out = mapStrings(input, (s) => s.replace('secret', '***'));
+    expect(out).toEqual({ a: 'x *** y', list: ['***', 'plain', 3], same: { b: 'plain', n: [1, 2] } });
+    expect(input.a).toBe('x secret y');
+    expect(input.list[0]).toBe('secret');
+    expect(out.same).toBe(input.same);
+    expect(mapStrings(input.same, (s) => s)).toBe(input.same);
   });
 });

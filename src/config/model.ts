@@ -41,9 +41,10 @@ export function buildConfig(root: PlainMap, file: string, index: SourceIndex): C
     workers: nodes.filter((n) => n.role === 'worker'),
   };
   // Computed when first read: a line:col for every key of a 5 MB config is most of its validate time.
+  // Not enumerable, so copying or masking the result (mapStrings, JSON) does not compute it.
   let positions: ClusterConfig['positions'];
   Object.defineProperty(config, 'positions', {
-    enumerable: true,
+    enumerable: false,
     get: () => (positions ??= index.keyPositions()),
   });
   if (typeof raySpec.max_workers === 'number') config.maxWorkers = raySpec.max_workers;

@@ -93,6 +93,8 @@ export interface YamlSource {
   root?: unknown;
   index: SourceIndex;
   diagnostics: Diagnostic[];
+  /** How many slices the nodes list was read in; absent when the file was read as one document. */
+  slices?: number;
 }
 
 // Aliases can expand exponentially ("billion laughs"): any number of them is fine, but the tree they
@@ -102,34 +104,350 @@ const MIN_EXPANDED_VALUES = 100_000;
 const EXPANSION_FACTOR = 10;
 const MAX_DEPTH = 64;
 
+/** Thrown when a slice of the nodes list does not read cleanly: the whole document is read instead. */
+class NotInSlices extends Error {}
+
+/** The nodes list read a slice at a time, in place of the empty `nodes:` of the rest of the document. */
+interface NodesInSlices {
+  /** Offset of the `nodes` key. */
+  key: number;
+  /** Offset of the first item's `-` (where the list's value starts). */
+  value: number;
+  read: (path: string, depth: number) => unknown[];
+}
+
 /**
- * Anchors by name, in document order, and the number of values written: one walk of the document.
- * (yaml's own Alias.resolve walks the whole document for every alias: quadratic on big configs.)
+ * The YAML nodes of one or more documents -> plain values, recording where each path was written.
+ * Anchors are known across documents (a slice of the nodes list uses the anchors above it).
  */
-function anchorsOf(doc: Document.Parsed): { anchors: Map<string, YamlNode[]>; written: number } {
-  const anchors = new Map<string, YamlNode[]>();
-  let written = 0;
-  visit(doc, (_key, node) => {
-    if (!isScalar(node) && !isMap(node) && !isSeq(node)) return;
-    written += 1;
-    const name = node.anchor;
-    if (name) anchors.set(name, [...(anchors.get(name) ?? []), node as YamlNode]);
-  });
-  return { anchors, written };
+class PlainBuilder {
+  /** Anchors by name, in document order. */
+  private readonly anchors = new Map<string, YamlNode[]>();
+  private written = 0;
+  private expanded = 0;
+  bombReported = false;
+  /** The anchors being expanded right now: an alias to one of them refers to itself. */
+  private readonly expanding = new Set<YamlNode>();
+  nodesInSlices?: NodesInSlices;
+
+  constructor(
+    private readonly index: SourceIndex,
+    private readonly error: (offset: number, message: string, hint: string) => void,
+  ) {}
+
+  /**
+   * Takes a document's nodes in: moves their ranges by `shift` (a slice's offsets -> the file's),
+   * remembers the anchors and counts the values written. One walk; yaml's own Alias.resolve walks
+   * the whole document for every alias (quadratic on big configs).
+   */
+  add(root: YamlNode | null, shift?: (offset: number) => number): void {
+    const walk = (node: unknown): void => {
+      if (!node || typeof node !== 'object') return;
+      const n = node as YamlNode;
+      if (shift && n.range) n.range = [shift(n.range[0]), shift(n.range[1]), shift(n.range[2])];
+      if (isAlias(n)) return;
+      if (!isScalar(n) && !isMap(n) && !isSeq(n)) return;
+      this.written += 1;
+      if (n.anchor) {
+        const list = this.anchors.get(n.anchor);
+        if (list) list.push(n);
+        else this.anchors.set(n.anchor, [n]);
+      }
+      if (isMap(n)) {
+        for (const pair of n.items) {
+          walk(pair.key);
+          walk(pair.value);
+        }
+      } else if (isSeq(n)) for (const item of n.items) walk(item);
+    };
+    walk(root);
+  }
+
+  /** The anchor an alias refers to: the last one of that name before it. */
+  private resolveAlias(name: string, at: number): YamlNode | undefined {
+    let found: YamlNode | undefined;
+    for (const node of this.anchors.get(name) ?? []) if ((node.range?.[0] ?? 0) < at) found = node;
+    return found;
+  }
+
+  private get maxExpanded(): number {
+    return Math.max(MIN_EXPANDED_VALUES, EXPANSION_FACTOR * this.written);
+  }
+
+  private tooBig(node: YamlNode): void {
+    if (!this.bombReported)
+      this.error(
+        node.range?.[0] ?? 0,
+        `too many aliases: they expand to more than ${this.maxExpanded.toLocaleString('en')} values`,
+        'an alias refers to a list or mapping that itself repeats aliases (an "alias bomb"): write the values out',
+      );
+    this.bombReported = true;
+  }
+
+  toPlain(node: YamlNode | null | undefined, path: string, depth: number): unknown {
+    if (node === null || node === undefined || this.bombReported) return null;
+    if (++this.expanded > this.maxExpanded) {
+      this.tooBig(node);
+      return null;
+    }
+    if (depth > MAX_DEPTH) return null;
+    if (isAlias(node)) {
+      const target = this.resolveAlias(node.source, node.range?.[0] ?? 0);
+      if (!target) {
+        this.error(
+          node.range?.[0] ?? 0,
+          `unknown alias *${node.source}: no anchor &${node.source} above it`,
+          'define the anchor first, or write the value out',
+        );
+        return null;
+      }
+      if (this.expanding.has(target)) {
+        this.error(
+          node.range?.[0] ?? 0,
+          `alias *${node.source} refers to itself (it is inside its own anchor &${node.source})`,
+          'move the anchor to a value that does not contain the alias',
+        );
+        return null;
+      }
+      return this.toPlain(target, path, depth + 1);
+    }
+    if (isScalar(node)) return node.value;
+    if (!node.anchor) return this.collection(node, path, depth);
+    this.expanding.add(node);
+    try {
+      return this.collection(node, path, depth);
+    } finally {
+      this.expanding.delete(node);
+    }
+  }
+
+  /** The items of a list, from `first` on: `nodes[first]`, `nodes[first + 1]`, ... */
+  items(node: YamlNode, path: string, depth: number, first = 0): unknown[] {
+    if (!isSeq(node)) return [];
+    return node.items.map((item, i) => {
+      const itemPath = joinPath(path, first + i);
+      const offset = (item as YamlNode | null)?.range?.[0] ?? node.range?.[0] ?? 0;
+      this.index.record(itemPath, { key: offset, value: offset });
+      return this.toPlain(item as YamlNode | null, itemPath, depth + 1);
+    });
+  }
+
+  private collection(node: YamlNode, path: string, depth: number): unknown {
+    if (isSeq(node)) return this.items(node, path, depth);
+    if (isMap(node)) {
+      const out: Record<string, unknown> = {};
+      const merges: YamlNode[] = [];
+      // A key written twice (reported above): the later one is used, as YAML loaders do, and only it
+      // is recorded, so later findings point at the value that is used.
+      const last = new Map<unknown, number>();
+      node.items.forEach((pair, i) => {
+        if (isScalar(pair.key)) last.set(pair.key.value, i);
+      });
+      for (const [i, pair] of node.items.entries()) {
+        if (isScalar(pair.key) && last.get(pair.key.value) !== i) continue;
+        const keyNode = pair.key as YamlNode | null;
+        if (keyNode && !isScalar(keyNode)) {
+          this.error(
+            keyNode.range?.[0] ?? 0,
+            'a key must be a plain word, not a list or mapping',
+            'write keys like `name:`',
+          );
+          continue;
+        }
+        // `<<: *defaults` (or a list of them): YAML's merge key, the usual way to share settings.
+        if (keyNode?.value === '<<' && keyNode.type === Scalar.PLAIN) {
+          if (pair.value) merges.push(pair.value as YamlNode);
+          continue;
+        }
+        const key = String(keyNode?.value ?? '');
+        const keyPath = joinPath(path, key);
+        const keyOffset = keyNode?.range?.[0] ?? node.range?.[0] ?? 0;
+        const slices = this.nodesInSlices;
+        if (slices && path === '' && key === 'nodes' && keyOffset === slices.key) {
+          this.index.record(keyPath, { key: keyOffset, value: slices.value });
+          // counted once, as the list it stands for
+          this.expanded += 1;
+          out[key] = slices.read(keyPath, depth + 1);
+          continue;
+        }
+        const valueNode = pair.value as YamlNode | null;
+        // `storage:` with nothing after it: point at the key, not at the empty spot after the colon.
+        const emptyValue =
+          !valueNode ||
+          (isScalar(valueNode) && valueNode.value === null && valueNode.range?.[0] === valueNode.range?.[1]);
+        this.index.record(keyPath, {
+          key: keyOffset,
+          value: emptyValue ? keyOffset : (valueNode.range?.[0] ?? keyOffset),
+        });
+        if (key === '__proto__') continue;
+        out[key] = this.toPlain(valueNode, keyPath, depth + 1);
+      }
+      // Keys written here win over merged ones, and an earlier merged mapping over a later one.
+      // Merged values keep the positions of where they are written (the anchor's lines).
+      for (const source of merges.flatMap((m) => (isSeq(m) ? (m.items as YamlNode[]) : [m]))) {
+        const merged = this.mergeSource(source, path, depth);
+        for (const [key, value] of Object.entries(merged ?? {})) if (!(key in out)) out[key] = value;
+      }
+      return out;
+    }
+    return null;
+  }
+
+  /** The mapping a `<<` value brings in, expanded under the merging mapping's path. */
+  private mergeSource(source: YamlNode, path: string, depth: number): Record<string, unknown> | undefined {
+    const target = isAlias(source) ? this.resolveAlias(source.source, source.range?.[0] ?? 0) : source;
+    if (target && !isMap(target)) {
+      this.error(
+        source.range?.[0] ?? 0,
+        '`<<` merges a mapping, but this is ' + (isSeq(target) ? 'a list' : 'a single value'),
+        'write `<<: *name` where `&name` is on a mapping, or `<<: [*a, *b]` for several',
+      );
+      return undefined;
+    }
+    const value = this.toPlain(source, path, depth + 1);
+    return value !== null && typeof value === 'object' && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  }
 }
 
-/** The anchor an alias refers to: the last one of that name before it. */
-function resolveAlias(anchors: Map<string, YamlNode[]>, name: string, at: number): YamlNode | undefined {
-  let found: YamlNode | undefined;
-  for (const node of anchors.get(name) ?? []) if ((node.range?.[0] ?? 0) < at) found = node;
-  return found;
-}
-
-export function readYaml(input: string, file: string): YamlSource {
+/** Text as YAML reads it, with the same length, so every offset still points into the user's file. */
+function normalized(input: string): string {
   // Editors show a byte-order mark as nothing; columns must not count it.
-  // Lone CR line endings (old Mac editors) are one line to YAML: read them as line breaks. Same
-  // length, so every offset still points into the user's file.
-  const text = input.replace(/^\uFEFF/, '').replace(/\r(?!\n)/g, '\n');
+  // Lone CR line endings (old Mac editors) are one line to YAML: read them as line breaks.
+  return input.replace(/^\uFEFF/, '').replace(/\r(?!\n)/g, '\n');
+}
+
+export interface ReadOptions {
+  /** About how many bytes of the nodes list are read as one document (tests make it small). */
+  sliceBytes?: number;
+}
+
+/** A slice of ~4 KB: about a dozen nodes (smaller and the YAML documents per slice start to cost). */
+const SLICE_BYTES = 4096;
+
+export function readYaml(input: string, file: string, opts: ReadOptions = {}): YamlSource {
+  const text = normalized(input);
+  return readInSlices(text, file, opts.sliceBytes ?? SLICE_BYTES) ?? readWhole(text, file);
+}
+
+const PARSE_OPTIONS = { uniqueKeys: true, prettyErrors: false } as const;
+
+/**
+ * Where the items of a block-style top-level `nodes:` list start, and where the list ends. Undefined
+ * for anything else (a flow list, an anchor or tag on the list, tabs, odd indentation): such a file
+ * is read whole. The lines are only a guess at the structure: every slice must read cleanly on its
+ * own, and the rest of the file too, or the file is read whole (which then says what is wrong).
+ */
+function nodesListItems(text: string): { key: number; items: number[]; end: number } | undefined {
+  const keyLine = /^nodes:[ ]*(?:#.*)?\r?$/m.exec(text);
+  if (!keyLine) return undefined;
+  const items: number[] = [];
+  let indent: number | undefined;
+  let pos = text.indexOf('\n', keyLine.index) + 1;
+  if (pos === 0) return undefined;
+  let end = text.length;
+  while (pos < text.length) {
+    const eol = text.indexOf('\n', pos);
+    const lineEnd = eol < 0 ? text.length : eol;
+    let i = pos;
+    while (text.charCodeAt(i) === 32) i += 1;
+    const c = text[i];
+    if (i === lineEnd || c === '\r' || c === '#') {
+      pos = lineEnd + 1;
+      continue;
+    }
+    if (c === '\t') return undefined;
+    const n = i - pos;
+    const next = text[i + 1];
+    const item = c === '-' && (next === ' ' || next === '\n' || next === '\r' || next === undefined);
+    if (indent === undefined) {
+      if (!item) return undefined;
+      indent = n;
+    }
+    if (n === indent && item) items.push(pos);
+    else if (n <= indent) {
+      if (n !== 0) return undefined;
+      end = pos;
+      break;
+    }
+    pos = lineEnd + 1;
+  }
+  return items.length ? { key: keyLine.index, items, end } : undefined;
+}
+
+/**
+ * A big config read a slice of nodes at a time: the rest of the file is one small document, each
+ * slice of the nodes list another, so only the plain values are ever held for the whole file (a
+ * 5 MB config as one YAML document took 450 MB). Undefined when the file is not of that plain shape
+ * or any part of it does not read cleanly: readWhole then reads it and reports what it finds.
+ */
+function readInSlices(text: string, file: string, sliceBytes: number): YamlSource | undefined {
+  if (text.length <= sliceBytes) return undefined;
+  const list = nodesListItems(text);
+  if (!list) return undefined;
+  const { items, end } = list;
+  const start = items[0]!;
+  const cut = end - start;
+  const clean = (docs: Document.Parsed[]) =>
+    docs.length === 1 && docs[0]!.errors.length === 0 && docs[0]!.warnings.length === 0;
+
+  const rest = parseAllDocuments(text.slice(0, start) + text.slice(end), PARSE_OPTIONS);
+  if (!Array.isArray(rest) || !clean(rest)) return undefined;
+  const top = rest[0]!.contents;
+  if (!isMap(top)) return undefined;
+  // the `nodes:` line found in the text is the top-level key, with nothing after it but the list
+  const nodesPair = top.items.find((p) => isScalar(p.key) && p.key.value === 'nodes');
+  const keyNode = nodesPair?.key as Scalar | undefined;
+  if (keyNode?.range?.[0] !== list.key || !isScalar(nodesPair!.value) || nodesPair!.value.value !== null)
+    return undefined;
+
+  const lines = new LineCounter();
+  lines.addNewLine(0);
+  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) lines.addNewLine(at + 1);
+  const index = new SourceIndex(text, lines);
+  const diagnostics: Diagnostic[] = [];
+  const builder = new PlainBuilder(index, (offset, message, hint) =>
+    diagnostics.push({ severity: 'error', file, ...index.positionAt(offset), path: '', message, hint }),
+  );
+  builder.add(top, (offset) => (offset >= start ? offset + cut : offset));
+  let slices: number | undefined;
+  builder.nodesInSlices = {
+    key: list.key,
+    value: text.indexOf('-', start),
+    read: (path, depth) => {
+      const out: unknown[] = [];
+      slices = 0;
+      for (let i = 0; i < items.length;) {
+        let j = i + 1;
+        while (j < items.length && items[j]! - items[i]! < sliceBytes) j += 1;
+        const from = items[i]!;
+        const to = j < items.length ? items[j]! : end;
+        const docs = parseAllDocuments(text.slice(from, to), PARSE_OPTIONS);
+        slices += 1;
+        if (!Array.isArray(docs) || !clean(docs)) throw new NotInSlices();
+        const seq = docs[0]!.contents;
+        if (!isSeq(seq) || seq.items.length !== j - i) throw new NotInSlices();
+        builder.add(seq, (offset) => offset + from);
+        for (const value of builder.items(seq, path, depth, i)) out.push(value);
+        i = j;
+      }
+      return out;
+    },
+  };
+  try {
+    index.record('', { key: top.range[0], value: top.range[0] });
+    const root = builder.toPlain(top, '', 0);
+    if (builder.bombReported) return { index, diagnostics: dedupeByPosition(diagnostics), slices };
+    return { root, index, diagnostics: dedupeByPosition(diagnostics), slices };
+  } catch (err) {
+    if (err instanceof NotInSlices) return undefined;
+    throw err;
+  }
+}
+
+/** The whole file as one YAML document, with every syntax problem in plain words. */
+function readWhole(text: string, file: string): YamlSource {
   const lines = new LineCounter();
   const index = new SourceIndex(text, lines);
   const diagnostics: Diagnostic[] = [];
@@ -145,7 +463,7 @@ export function readYaml(input: string, file: string): YamlSource {
       'start from examples/remote-ray-config.yaml: a `nodes:` list with one head',
     );
   };
-  const parsed = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+  const parsed = parseAllDocuments(text, { lineCounter: lines, ...PARSE_OPTIONS });
   const docs: Document.Parsed[] = Array.isArray(parsed) ? parsed : [];
   const doc = docs[0];
 
@@ -204,139 +522,11 @@ export function readYaml(input: string, file: string): YamlSource {
     return { index, diagnostics };
   }
 
-  const { anchors, written } = anchorsOf(doc);
-  const maxExpanded = Math.max(MIN_EXPANDED_VALUES, EXPANSION_FACTOR * written);
-  let expanded = 0;
-  let bombReported = false;
-  // The anchors being expanded right now: an alias to one of them refers to itself.
-  const expanding = new Set<YamlNode>();
-  const tooBig = (node: YamlNode) => {
-    if (!bombReported)
-      error(
-        node.range?.[0] ?? 0,
-        `too many aliases: they expand to more than ${maxExpanded.toLocaleString('en')} values`,
-        'an alias refers to a list or mapping that itself repeats aliases (an "alias bomb"): write the values out',
-      );
-    bombReported = true;
-  };
-
-  const toPlain = (node: YamlNode | null | undefined, path: string, depth: number): unknown => {
-    if (node === null || node === undefined || bombReported) return null;
-    if (++expanded > maxExpanded) {
-      tooBig(node);
-      return null;
-    }
-    if (depth > MAX_DEPTH) return null;
-    if (isAlias(node)) {
-      const target = resolveAlias(anchors, node.source, node.range?.[0] ?? 0);
-      if (!target) {
-        error(
-          node.range?.[0] ?? 0,
-          `unknown alias *${node.source}: no anchor &${node.source} above it`,
-          'define the anchor first, or write the value out',
-        );
-        return null;
-      }
-      if (expanding.has(target)) {
-        error(
-          node.range?.[0] ?? 0,
-          `alias *${node.source} refers to itself (it is inside its own anchor &${node.source})`,
-          'move the anchor to a value that does not contain the alias',
-        );
-        return null;
-      }
-      return toPlain(target, path, depth + 1);
-    }
-    if (isScalar(node)) return node.value;
-    if (!node.anchor) return collection(node, path, depth);
-    expanding.add(node);
-    try {
-      return collection(node, path, depth);
-    } finally {
-      expanding.delete(node);
-    }
-  };
-
-  const collection = (node: YamlNode, path: string, depth: number): unknown => {
-    if (isSeq(node)) {
-      return node.items.map((item, i) => {
-        const itemPath = joinPath(path, i);
-        const offset = (item as YamlNode | null)?.range?.[0] ?? node.range?.[0] ?? 0;
-        index.record(itemPath, { key: offset, value: offset });
-        return toPlain(item as YamlNode | null, itemPath, depth + 1);
-      });
-    }
-    if (isMap(node)) {
-      const out: Record<string, unknown> = {};
-      const merges: YamlNode[] = [];
-      // A key written twice (reported above): the later one is used, as YAML loaders do, and only it
-      // is recorded, so later findings point at the value that is used.
-      const last = new Map<unknown, number>();
-      node.items.forEach((pair, i) => {
-        if (isScalar(pair.key)) last.set(pair.key.value, i);
-      });
-      for (const [i, pair] of node.items.entries()) {
-        if (isScalar(pair.key) && last.get(pair.key.value) !== i) continue;
-        const keyNode = pair.key as YamlNode | null;
-        if (keyNode && !isScalar(keyNode)) {
-          error(
-            keyNode.range?.[0] ?? 0,
-            'a key must be a plain word, not a list or mapping',
-            'write keys like `name:`',
-          );
-          continue;
-        }
-        // `<<: *defaults` (or a list of them): YAML's merge key, the usual way to share settings.
-        if (keyNode?.value === '<<' && keyNode.type === Scalar.PLAIN) {
-          if (pair.value) merges.push(pair.value as YamlNode);
-          continue;
-        }
-        const key = String(keyNode?.value ?? '');
-        const keyPath = joinPath(path, key);
-        const keyOffset = keyNode?.range?.[0] ?? node.range?.[0] ?? 0;
-        const valueNode = pair.value as YamlNode | null;
-        // `storage:` with nothing after it: point at the key, not at the empty spot after the colon.
-        const emptyValue =
-          !valueNode ||
-          (isScalar(valueNode) && valueNode.value === null && valueNode.range?.[0] === valueNode.range?.[1]);
-        index.record(keyPath, {
-          key: keyOffset,
-          value: emptyValue ? keyOffset : (valueNode.range?.[0] ?? keyOffset),
-        });
-        if (key === '__proto__') continue;
-        out[key] = toPlain(valueNode, keyPath, depth + 1);
-      }
-      // Keys written here win over merged ones, and an earlier merged mapping over a later one.
-      // Merged values keep the positions of where they are written (the anchor's lines).
-      for (const source of merges.flatMap((m) => (isSeq(m) ? (m.items as YamlNode[]) : [m]))) {
-        const merged = mergeSource(source, path, depth);
-        for (const [key, value] of Object.entries(merged ?? {})) if (!(key in out)) out[key] = value;
-      }
-      return out;
-    }
-    return null;
-  };
-
-  /** The mapping a `<<` value brings in, expanded under the merging mapping's path. */
-  const mergeSource = (source: YamlNode, path: string, depth: number): Record<string, unknown> | undefined => {
-    const target = isAlias(source) ? resolveAlias(anchors, source.source, source.range?.[0] ?? 0) : source;
-    if (target && !isMap(target)) {
-      error(
-        source.range?.[0] ?? 0,
-        '`<<` merges a mapping, but this is ' + (isSeq(target) ? 'a list' : 'a single value'),
-        'write `<<: *name` where `&name` is on a mapping, or `<<: [*a, *b]` for several',
-      );
-      return undefined;
-    }
-    const value = toPlain(source, path, depth + 1);
-    return value !== null && typeof value === 'object' && !Array.isArray(value)
-      ? (value as Record<string, unknown>)
-      : undefined;
-  };
-
+  const builder = new PlainBuilder(index, error);
+  builder.add(doc.contents);
   index.record('', { key: doc.contents.range[0], value: doc.contents.range[0] });
-  const root = toPlain(doc.contents, '', 0);
-  if (bombReported) return { index, diagnostics: dedupeByPosition(diagnostics) };
+  const root = builder.toPlain(doc.contents, '', 0);
+  if (builder.bombReported) return { index, diagnostics: dedupeByPosition(diagnostics) };
   return { root, index, diagnostics: dedupeByPosition(diagnostics) };
 }
 

@@ -64,7 +64,9 @@ async function stopAll(session: ClusterSession, result: RunResult, clock: PhaseC
       report.rayRunning = false;
       options.reporter.node(
         node.name,
-        answer.was_running ? `stopped (${answer.killed} processes)` : 'was not running',
+        answer.was_running
+          ? `stopped (${answer.killed} ${answer.killed === 1 ? 'process' : 'processes'})`
+          : 'was not running',
         Date.now() - t0,
       );
     } catch (err) {

@@ -2,6 +2,7 @@
 // marker. The summary (verdict, counts, per-node plan, warnings) comes first; when the comment would
 // pass GitHub's 65,536-character limit the collapsed details are cut first, then the table.
 import type { RunResult } from '../engine/types';
+import { errorsFirst } from '../config/diagnostics';
 import { escapeCode, escapeComment, escapeHtml, escapeText } from './escape';
 import { fitLimit, hardCut, markdownList, markdownTable } from './markdown';
 import {
@@ -124,7 +125,7 @@ function commentWarnings(result: RunResult): string[] {
 function detailsPart(result: RunResult, limit: number): string {
   const sections: string[] = [];
   if (result.diagnostics.length) {
-    const items = result.diagnostics.map(
+    const items = errorsFirst(result.diagnostics).map(
       (d) =>
         `${d.severity} ${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeText(d.message)}${d.hint ? `<br>hint: ${escapeText(d.hint)}` : ''}`,
     );

@@ -3,14 +3,27 @@
 // (headings, links, images, @mentions). Secrets are masked first, on the raw text, since escaping or
 // JSON-encoding a secret changes its spelling and a mask applied afterwards would miss it.
 
-/** Every string inside `value` (objects and arrays, deeply) passed through `f`; the input is not changed. */
+/**
+ * Every string inside `value` (objects and arrays, deeply) passed through `f`; the input is not changed.
+ * What `f` leaves as it is, is not copied (a 17,000-node result was copied whole, twice, to mask nothing).
+ */
 export function mapStrings<T>(value: T, f: (s: string) => string): T {
   if (typeof value === 'string') return f(value) as T;
-  if (Array.isArray(value)) return value.map((v) => mapStrings(v, f)) as T;
+  if (Array.isArray(value)) {
+    let out: unknown[] | undefined;
+    value.forEach((v, i) => {
+      const mapped = mapStrings(v, f);
+      if (mapped !== v) (out ??= [...value])[i] = mapped;
+    });
+    return (out ?? value) as T;
+  }
   if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) out[k] = mapStrings(v, f);
-    return out as T;
+    let out: Record<string, unknown> | undefined;
+    for (const [k, v] of Object.entries(value)) {
+      const mapped = mapStrings(v, f);
+      if (mapped !== v) (out ??= { ...(value as Record<string, unknown>) })[k] = mapped;
+    }
+    return (out ?? value) as T;
   }
   return value;
 }

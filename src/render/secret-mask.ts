@@ -8,6 +8,8 @@ function isPublicFraming(line: string): boolean {
 
 export class SecretMask {
   private readonly values = new Set<string>();
+  /** The values to replace, longest first; rebuilt after an add (apply runs on every string of a result). */
+  private ordered: string[] | undefined;
 
   /** Registers a secret and each of its lines; returns the pieces that were new. */
   add(value: string | undefined): string[] {
@@ -16,6 +18,7 @@ export class SecretMask {
     for (const v of [value, ...value.split(/\r?\n/)].map((s) => s.trim())) {
       if (!v || this.values.has(v) || isPublicFraming(v)) continue;
       this.values.add(v);
+      this.ordered = undefined;
       added.push(v);
     }
     return added;
@@ -23,8 +26,9 @@ export class SecretMask {
 
   /** The text with every registered secret replaced by `***`. */
   apply(text: string): string {
+    this.ordered ??= [...this.values].filter((v) => v.length >= 3).sort((a, b) => b.length - a.length);
     let out = text;
-    for (const s of [...this.values].filter((v) => v.length >= 3).sort((a, b) => b.length - a.length)) {
+    for (const s of this.ordered) {
       if (out.includes(s)) out = out.split(s).join('***');
     }
     return out;

@@ -1,6 +1,7 @@
 // The job summary: every command, also on failure. Config-derived values are HTML-escaped; the whole
 // document stays under GitHub's 1 MiB step-summary limit by cutting the long tables and lists.
 import type { NodeTimeline, RunResult } from '../engine/types';
+import { errorsFirst } from '../config/diagnostics';
 import { escapeCode, escapeHtml, escapeText } from './escape';
 import { byteLength, fitLimit, hardCut, markdownList, markdownTable } from './markdown';
 import { dashboardCommandLine } from './reach';
@@ -15,6 +16,7 @@ import {
   planRows,
   rolloutText,
   statusLine,
+  type Row,
 } from './model';
 import { timelineMermaid, timelineTable } from './timeline';
 
@@ -34,11 +36,27 @@ export function renderSummary(result: RunResult, ctx: SummaryContext = {}, maxBy
     result.errors.length,
     result.warnings.length,
   );
-  const text = fitLimit((limit) => summaryAt(result, ctx, limit), byteLength, maxBytes, longest);
+  // The rows once: fitting the size cap renders the summary ~15 times for a 17,000-node config.
+  const rows = { nodes: nodeRows(result), plan: planRows(result), diagnostics: diagnosticItems(result) };
+  const text = fitLimit((limit) => summaryAt(result, ctx, limit, rows), byteLength, maxBytes, longest);
   return hardCut(text, byteLength, maxBytes);
 }
 
-function summaryAt(result: RunResult, ctx: SummaryContext, limit: number): string {
+/** Errors before warnings (the one real error is never below a page of warnings), each with its hint. */
+function diagnosticItems(result: RunResult): string[] {
+  return errorsFirst(result.diagnostics).map(
+    (d) =>
+      `${d.severity} ${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeText(d.message)}` +
+      (d.hint ? `<br>hint: ${escapeText(d.hint)}` : ''),
+  );
+}
+
+function summaryAt(
+  result: RunResult,
+  ctx: SummaryContext,
+  limit: number,
+  rows: { nodes: Row[]; plan: Row[]; diagnostics: string[] },
+): string {
   const parts: string[] = [];
   parts.push(`## nokube ray ${result.command}: ${escapeText(result.configPath)}`);
   parts.push(`**${capitalize(headline(result))}**. ${escapeText(statusLine(result))}`);
@@ -66,21 +84,15 @@ function summaryAt(result: RunResult, ctx: SummaryContext, limit: number): strin
     parts.push(`### Errors\n\n${markdownList(items, limit, 'errors')}`);
   }
 
-  if (result.diagnostics.length) {
-    const items = result.diagnostics.map(
-      (d) =>
-        `${d.severity} ${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeText(d.message)}` +
-        (d.hint ? `<br>hint: ${escapeText(d.hint)}` : ''),
-    );
-    parts.push(`### Config diagnostics\n\n${markdownList(items, limit, 'diagnostics')}`);
-  }
+  if (rows.diagnostics.length)
+    parts.push(`### Config diagnostics\n\n${markdownList(rows.diagnostics, limit, 'diagnostics')}`);
 
-  const nodes = nodeRows(result);
+  const nodes = rows.nodes;
   // a job run looks at the head only: a table of unknown nodes would say nothing
   if (nodes.length && result.command !== 'job')
     parts.push(`### Nodes\n\n${markdownTable(NODE_COLUMNS, nodes, limit, 'nodes')}`);
 
-  const plan = planRows(result);
+  const plan = rows.plan;
   if (result.plan) {
     parts.push(
       `### Plan\n\n${plan.length ? markdownTable(PLAN_COLUMNS, plan, limit, 'plan items') : 'Nothing to do.'}` +
