@@ -1252,6 +1252,6 @@ try {
   log(`FAILED: ${err.stack ?? err}`);
   code = 2;
 } finally {
-  await cleanup(code === 0 ? 'done' : 'after failure');
+  await cleanup(code === 0 ? 'done' : code === 1 ? 'done, a target was missed' : 'after failure');
 }
 process.exit(code);
