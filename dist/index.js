@@ -74620,9 +74620,10 @@ function buildConfig(root, file, index) {
         workers: nodes.filter((n) => n.role === 'worker'),
     };
     // Computed when first read: a line:col for every key of a 5 MB config is most of its validate time.
+    // Not enumerable, so copying or masking the result (mapStrings, JSON) does not compute it.
     let positions;
     Object.defineProperty(config, 'positions', {
-        enumerable: true,
+        enumerable: false,
         get: () => (positions ??= index.keyPositions()),
     });
     if (typeof raySpec.max_workers === 'number')
@@ -75222,7 +75223,17 @@ function typeMixUpHint(value, expected, raw, secret = false) {
 let compiled;
 function validator() {
     if (!compiled) {
-        const ajv = new (ajv_default())({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
+        // The schema is our own and checked against the meta-schema by a test (json-schema.test.ts): at
+        // run time compiling the meta-schema and optimizing the code was half the start-up of `validate`.
+        const ajv = new (ajv_default())({
+            allErrors: true,
+            verbose: true,
+            strict: true,
+            allowUnionTypes: true,
+            validateSchema: false,
+            meta: false,
+            code: { optimize: false },
+        });
         ajv.addKeyword({ keyword: 'x-expected', schemaType: 'string' });
         ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' });
         compiled = ajv.compile(configSchema);
@@ -75975,36 +75986,339 @@ function parentPath(path) {
 const MIN_EXPANDED_VALUES = 100_000;
 const EXPANSION_FACTOR = 10;
 const MAX_DEPTH = 64;
+/** Thrown when a slice of the nodes list does not read cleanly: the whole document is read instead. */
+class NotInSlices extends Error {
+}
 /**
- * Anchors by name, in document order, and the number of values written: one walk of the document.
- * (yaml's own Alias.resolve walks the whole document for every alias: quadratic on big configs.)
+ * The YAML nodes of one or more documents -> plain values, recording where each path was written.
+ * Anchors are known across documents (a slice of the nodes list uses the anchors above it).
  */
-function anchorsOf(doc) {
-    const anchors = new Map();
-    let written = 0;
-    (0,dist/* visit */.YR)(doc, (_key, node) => {
-        if (!(0,dist/* isScalar */.jn)(node) && !(0,dist/* isMap */.jh)(node) && !(0,dist/* isSeq */.oP)(node))
-            return;
-        written += 1;
-        const name = node.anchor;
-        if (name)
-            anchors.set(name, [...(anchors.get(name) ?? []), node]);
-    });
-    return { anchors, written };
+class PlainBuilder {
+    index;
+    error;
+    /** Anchors by name, in document order. */
+    anchors = new Map();
+    written = 0;
+    expanded = 0;
+    bombReported = false;
+    /** The anchors being expanded right now: an alias to one of them refers to itself. */
+    expanding = new Set();
+    nodesInSlices;
+    constructor(index, error) {
+        this.index = index;
+        this.error = error;
+    }
+    /**
+     * Takes a document's nodes in: moves their ranges by `shift` (a slice's offsets -> the file's),
+     * remembers the anchors and counts the values written. One walk; yaml's own Alias.resolve walks
+     * the whole document for every alias (quadratic on big configs).
+     */
+    add(root, shift) {
+        const walk = (node) => {
+            if (!node || typeof node !== 'object')
+                return;
+            const n = node;
+            if (shift && n.range)
+                n.range = [shift(n.range[0]), shift(n.range[1]), shift(n.range[2])];
+            if ((0,dist/* isAlias */.Vj)(n))
+                return;
+            if (!(0,dist/* isScalar */.jn)(n) && !(0,dist/* isMap */.jh)(n) && !(0,dist/* isSeq */.oP)(n))
+                return;
+            this.written += 1;
+            if (n.anchor) {
+                const list = this.anchors.get(n.anchor);
+                if (list)
+                    list.push(n);
+                else
+                    this.anchors.set(n.anchor, [n]);
+            }
+            if ((0,dist/* isMap */.jh)(n)) {
+                for (const pair of n.items) {
+                    walk(pair.key);
+                    walk(pair.value);
+                }
+            }
+            else if ((0,dist/* isSeq */.oP)(n))
+                for (const item of n.items)
+                    walk(item);
+        };
+        walk(root);
+    }
+    /** The anchor an alias refers to: the last one of that name before it. */
+    resolveAlias(name, at) {
+        let found;
+        for (const node of this.anchors.get(name) ?? [])
+            if ((node.range?.[0] ?? 0) < at)
+                found = node;
+        return found;
+    }
+    get maxExpanded() {
+        return Math.max(MIN_EXPANDED_VALUES, EXPANSION_FACTOR * this.written);
+    }
+    tooBig(node) {
+        if (!this.bombReported)
+            this.error(node.range?.[0] ?? 0, `too many aliases: they expand to more than ${this.maxExpanded.toLocaleString('en')} values`, 'an alias refers to a list or mapping that itself repeats aliases (an "alias bomb"): write the values out');
+        this.bombReported = true;
+    }
+    toPlain(node, path, depth) {
+        if (node === null || node === undefined || this.bombReported)
+            return null;
+        if (++this.expanded > this.maxExpanded) {
+            this.tooBig(node);
+            return null;
+        }
+        if (depth > MAX_DEPTH)
+            return null;
+        if ((0,dist/* isAlias */.Vj)(node)) {
+            const target = this.resolveAlias(node.source, node.range?.[0] ?? 0);
+            if (!target) {
+                this.error(node.range?.[0] ?? 0, `unknown alias *${node.source}: no anchor &${node.source} above it`, 'define the anchor first, or write the value out');
+                return null;
+            }
+            if (this.expanding.has(target)) {
+                this.error(node.range?.[0] ?? 0, `alias *${node.source} refers to itself (it is inside its own anchor &${node.source})`, 'move the anchor to a value that does not contain the alias');
+                return null;
+            }
+            return this.toPlain(target, path, depth + 1);
+        }
+        if ((0,dist/* isScalar */.jn)(node))
+            return node.value;
+        if (!node.anchor)
+            return this.collection(node, path, depth);
+        this.expanding.add(node);
+        try {
+            return this.collection(node, path, depth);
+        }
+        finally {
+            this.expanding.delete(node);
+        }
+    }
+    /** The items of a list, from `first` on: `nodes[first]`, `nodes[first + 1]`, ... */
+    items(node, path, depth, first = 0) {
+        if (!(0,dist/* isSeq */.oP)(node))
+            return [];
+        return node.items.map((item, i) => {
+            const itemPath = joinPath(path, first + i);
+            const offset = item?.range?.[0] ?? node.range?.[0] ?? 0;
+            this.index.record(itemPath, { key: offset, value: offset });
+            return this.toPlain(item, itemPath, depth + 1);
+        });
+    }
+    collection(node, path, depth) {
+        if ((0,dist/* isSeq */.oP)(node))
+            return this.items(node, path, depth);
+        if ((0,dist/* isMap */.jh)(node)) {
+            const out = {};
+            const merges = [];
+            // A key written twice (reported above): the later one is used, as YAML loaders do, and only it
+            // is recorded, so later findings point at the value that is used.
+            const last = new Map();
+            node.items.forEach((pair, i) => {
+                if ((0,dist/* isScalar */.jn)(pair.key))
+                    last.set(pair.key.value, i);
+            });
+            for (const [i, pair] of node.items.entries()) {
+                if ((0,dist/* isScalar */.jn)(pair.key) && last.get(pair.key.value) !== i)
+                    continue;
+                const keyNode = pair.key;
+                if (keyNode && !(0,dist/* isScalar */.jn)(keyNode)) {
+                    this.error(keyNode.range?.[0] ?? 0, 'a key must be a plain word, not a list or mapping', 'write keys like `name:`');
+                    continue;
+                }
+                // `<<: *defaults` (or a list of them): YAML's merge key, the usual way to share settings.
+                if (keyNode?.value === '<<' && keyNode.type === dist/* Scalar */.X5.PLAIN) {
+                    if (pair.value)
+                        merges.push(pair.value);
+                    continue;
+                }
+                const key = String(keyNode?.value ?? '');
+                const keyPath = joinPath(path, key);
+                const keyOffset = keyNode?.range?.[0] ?? node.range?.[0] ?? 0;
+                const slices = this.nodesInSlices;
+                if (slices && path === '' && key === 'nodes' && keyOffset === slices.key) {
+                    this.index.record(keyPath, { key: keyOffset, value: slices.value });
+                    // counted once, as the list it stands for
+                    this.expanded += 1;
+                    out[key] = slices.read(keyPath, depth + 1);
+                    continue;
+                }
+                const valueNode = pair.value;
+                // `storage:` with nothing after it: point at the key, not at the empty spot after the colon.
+                const emptyValue = !valueNode ||
+                    ((0,dist/* isScalar */.jn)(valueNode) && valueNode.value === null && valueNode.range?.[0] === valueNode.range?.[1]);
+                this.index.record(keyPath, {
+                    key: keyOffset,
+                    value: emptyValue ? keyOffset : (valueNode.range?.[0] ?? keyOffset),
+                });
+                if (key === '__proto__')
+                    continue;
+                out[key] = this.toPlain(valueNode, keyPath, depth + 1);
+            }
+            // Keys written here win over merged ones, and an earlier merged mapping over a later one.
+            // Merged values keep the positions of where they are written (the anchor's lines).
+            for (const source of merges.flatMap((m) => ((0,dist/* isSeq */.oP)(m) ? m.items : [m]))) {
+                const merged = this.mergeSource(source, path, depth);
+                for (const [key, value] of Object.entries(merged ?? {}))
+                    if (!(key in out))
+                        out[key] = value;
+            }
+            return out;
+        }
+        return null;
+    }
+    /** The mapping a `<<` value brings in, expanded under the merging mapping's path. */
+    mergeSource(source, path, depth) {
+        const target = (0,dist/* isAlias */.Vj)(source) ? this.resolveAlias(source.source, source.range?.[0] ?? 0) : source;
+        if (target && !(0,dist/* isMap */.jh)(target)) {
+            this.error(source.range?.[0] ?? 0, '`<<` merges a mapping, but this is ' + ((0,dist/* isSeq */.oP)(target) ? 'a list' : 'a single value'), 'write `<<: *name` where `&name` is on a mapping, or `<<: [*a, *b]` for several');
+            return undefined;
+        }
+        const value = this.toPlain(source, path, depth + 1);
+        return value !== null && typeof value === 'object' && !Array.isArray(value)
+            ? value
+            : undefined;
+    }
 }
-/** The anchor an alias refers to: the last one of that name before it. */
-function resolveAlias(anchors, name, at) {
-    let found;
-    for (const node of anchors.get(name) ?? [])
-        if ((node.range?.[0] ?? 0) < at)
-            found = node;
-    return found;
-}
-function readYaml(input, file) {
+/** Text as YAML reads it, with the same length, so every offset still points into the user's file. */
+function normalized(input) {
     // Editors show a byte-order mark as nothing; columns must not count it.
-    // Lone CR line endings (old Mac editors) are one line to YAML: read them as line breaks. Same
-    // length, so every offset still points into the user's file.
-    const text = input.replace(/^\uFEFF/, '').replace(/\r(?!\n)/g, '\n');
+    // Lone CR line endings (old Mac editors) are one line to YAML: read them as line breaks.
+    return input.replace(/^\uFEFF/, '').replace(/\r(?!\n)/g, '\n');
+}
+/** A slice of ~4 KB: about a dozen nodes (smaller and the YAML documents per slice start to cost). */
+const SLICE_BYTES = 4096;
+function readYaml(input, file, opts = {}) {
+    const text = normalized(input);
+    return readInSlices(text, file, opts.sliceBytes ?? SLICE_BYTES) ?? readWhole(text, file);
+}
+const PARSE_OPTIONS = { uniqueKeys: true, prettyErrors: false };
+/**
+ * Where the items of a block-style top-level `nodes:` list start, and where the list ends. Undefined
+ * for anything else (a flow list, an anchor or tag on the list, tabs, odd indentation): such a file
+ * is read whole. The lines are only a guess at the structure: every slice must read cleanly on its
+ * own, and the rest of the file too, or the file is read whole (which then says what is wrong).
+ */
+function nodesListItems(text) {
+    const keyLine = /^nodes:[ ]*(?:#.*)?\r?$/m.exec(text);
+    if (!keyLine)
+        return undefined;
+    const items = [];
+    let indent;
+    let pos = text.indexOf('\n', keyLine.index) + 1;
+    if (pos === 0)
+        return undefined;
+    let end = text.length;
+    while (pos < text.length) {
+        const eol = text.indexOf('\n', pos);
+        const lineEnd = eol < 0 ? text.length : eol;
+        let i = pos;
+        while (text.charCodeAt(i) === 32)
+            i += 1;
+        const c = text[i];
+        if (i === lineEnd || c === '\r' || c === '#') {
+            pos = lineEnd + 1;
+            continue;
+        }
+        if (c === '\t')
+            return undefined;
+        const n = i - pos;
+        const next = text[i + 1];
+        const item = c === '-' && (next === ' ' || next === '\n' || next === '\r' || next === undefined);
+        if (indent === undefined) {
+            if (!item)
+                return undefined;
+            indent = n;
+        }
+        if (n === indent && item)
+            items.push(pos);
+        else if (n <= indent) {
+            if (n !== 0)
+                return undefined;
+            end = pos;
+            break;
+        }
+        pos = lineEnd + 1;
+    }
+    return items.length ? { key: keyLine.index, items, end } : undefined;
+}
+/**
+ * A big config read a slice of nodes at a time: the rest of the file is one small document, each
+ * slice of the nodes list another, so only the plain values are ever held for the whole file (a
+ * 5 MB config as one YAML document took 450 MB). Undefined when the file is not of that plain shape
+ * or any part of it does not read cleanly: readWhole then reads it and reports what it finds.
+ */
+function readInSlices(text, file, sliceBytes) {
+    if (text.length <= sliceBytes)
+        return undefined;
+    const list = nodesListItems(text);
+    if (!list)
+        return undefined;
+    const { items, end } = list;
+    const start = items[0];
+    const cut = end - start;
+    const clean = (docs) => docs.length === 1 && docs[0].errors.length === 0 && docs[0].warnings.length === 0;
+    const rest = (0,dist/* parseAllDocuments */.hR)(text.slice(0, start) + text.slice(end), PARSE_OPTIONS);
+    if (!Array.isArray(rest) || !clean(rest))
+        return undefined;
+    const top = rest[0].contents;
+    if (!(0,dist/* isMap */.jh)(top))
+        return undefined;
+    // the `nodes:` line found in the text is the top-level key, with nothing after it but the list
+    const nodesPair = top.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && p.key.value === 'nodes');
+    const keyNode = nodesPair?.key;
+    if (keyNode?.range?.[0] !== list.key || !(0,dist/* isScalar */.jn)(nodesPair.value) || nodesPair.value.value !== null)
+        return undefined;
+    const lines = new dist/* LineCounter */.HN();
+    lines.addNewLine(0);
+    for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1))
+        lines.addNewLine(at + 1);
+    const index = new SourceIndex(text, lines);
+    const diagnostics = [];
+    const builder = new PlainBuilder(index, (offset, message, hint) => diagnostics.push({ severity: 'error', file, ...index.positionAt(offset), path: '', message, hint }));
+    builder.add(top, (offset) => (offset >= start ? offset + cut : offset));
+    let slices;
+    builder.nodesInSlices = {
+        key: list.key,
+        value: text.indexOf('-', start),
+        read: (path, depth) => {
+            const out = [];
+            slices = 0;
+            for (let i = 0; i < items.length;) {
+                let j = i + 1;
+                while (j < items.length && items[j] - items[i] < sliceBytes)
+                    j += 1;
+                const from = items[i];
+                const to = j < items.length ? items[j] : end;
+                const docs = (0,dist/* parseAllDocuments */.hR)(text.slice(from, to), PARSE_OPTIONS);
+                slices += 1;
+                if (!Array.isArray(docs) || !clean(docs))
+                    throw new NotInSlices();
+                const seq = docs[0].contents;
+                if (!(0,dist/* isSeq */.oP)(seq) || seq.items.length !== j - i)
+                    throw new NotInSlices();
+                builder.add(seq, (offset) => offset + from);
+                for (const value of builder.items(seq, path, depth, i))
+                    out.push(value);
+                i = j;
+            }
+            return out;
+        },
+    };
+    try {
+        index.record('', { key: top.range[0], value: top.range[0] });
+        const root = builder.toPlain(top, '', 0);
+        if (builder.bombReported)
+            return { index, diagnostics: dedupeByPosition(diagnostics), slices };
+        return { root, index, diagnostics: dedupeByPosition(diagnostics), slices };
+    }
+    catch (err) {
+        if (err instanceof NotInSlices)
+            return undefined;
+        throw err;
+    }
+}
+/** The whole file as one YAML document, with every syntax problem in plain words. */
+function readWhole(text, file) {
     const lines = new dist/* LineCounter */.HN();
     const index = new SourceIndex(text, lines);
     const diagnostics = [];
@@ -76014,7 +76328,7 @@ function readYaml(input, file) {
         const onlyComments = /^\s*#/m.test(text);
         error(0, onlyComments ? 'the file has only comments: there is no `nodes:` list' : 'the file is empty', 'start from examples/remote-ray-config.yaml: a `nodes:` list with one head');
     };
-    const parsed = (0,dist/* parseAllDocuments */.hR)(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
+    const parsed = (0,dist/* parseAllDocuments */.hR)(text, { lineCounter: lines, ...PARSE_OPTIONS });
     const docs = Array.isArray(parsed) ? parsed : [];
     const doc = docs[0];
     if (docs.length > 1) {
@@ -76064,125 +76378,11 @@ function readYaml(input, file) {
             : 'start from examples/remote-ray-config.yaml');
         return { index, diagnostics };
     }
-    const { anchors, written } = anchorsOf(doc);
-    const maxExpanded = Math.max(MIN_EXPANDED_VALUES, EXPANSION_FACTOR * written);
-    let expanded = 0;
-    let bombReported = false;
-    // The anchors being expanded right now: an alias to one of them refers to itself.
-    const expanding = new Set();
-    const tooBig = (node) => {
-        if (!bombReported)
-            error(node.range?.[0] ?? 0, `too many aliases: they expand to more than ${maxExpanded.toLocaleString('en')} values`, 'an alias refers to a list or mapping that itself repeats aliases (an "alias bomb"): write the values out');
-        bombReported = true;
-    };
-    const toPlain = (node, path, depth) => {
-        if (node === null || node === undefined || bombReported)
-            return null;
-        if (++expanded > maxExpanded) {
-            tooBig(node);
-            return null;
-        }
-        if (depth > MAX_DEPTH)
-            return null;
-        if ((0,dist/* isAlias */.Vj)(node)) {
-            const target = resolveAlias(anchors, node.source, node.range?.[0] ?? 0);
-            if (!target) {
-                error(node.range?.[0] ?? 0, `unknown alias *${node.source}: no anchor &${node.source} above it`, 'define the anchor first, or write the value out');
-                return null;
-            }
-            if (expanding.has(target)) {
-                error(node.range?.[0] ?? 0, `alias *${node.source} refers to itself (it is inside its own anchor &${node.source})`, 'move the anchor to a value that does not contain the alias');
-                return null;
-            }
-            return toPlain(target, path, depth + 1);
-        }
-        if ((0,dist/* isScalar */.jn)(node))
-            return node.value;
-        if (!node.anchor)
-            return collection(node, path, depth);
-        expanding.add(node);
-        try {
-            return collection(node, path, depth);
-        }
-        finally {
-            expanding.delete(node);
-        }
-    };
-    const collection = (node, path, depth) => {
-        if ((0,dist/* isSeq */.oP)(node)) {
-            return node.items.map((item, i) => {
-                const itemPath = joinPath(path, i);
-                const offset = item?.range?.[0] ?? node.range?.[0] ?? 0;
-                index.record(itemPath, { key: offset, value: offset });
-                return toPlain(item, itemPath, depth + 1);
-            });
-        }
-        if ((0,dist/* isMap */.jh)(node)) {
-            const out = {};
-            const merges = [];
-            // A key written twice (reported above): the later one is used, as YAML loaders do, and only it
-            // is recorded, so later findings point at the value that is used.
-            const last = new Map();
-            node.items.forEach((pair, i) => {
-                if ((0,dist/* isScalar */.jn)(pair.key))
-                    last.set(pair.key.value, i);
-            });
-            for (const [i, pair] of node.items.entries()) {
-                if ((0,dist/* isScalar */.jn)(pair.key) && last.get(pair.key.value) !== i)
-                    continue;
-                const keyNode = pair.key;
-                if (keyNode && !(0,dist/* isScalar */.jn)(keyNode)) {
-                    error(keyNode.range?.[0] ?? 0, 'a key must be a plain word, not a list or mapping', 'write keys like `name:`');
-                    continue;
-                }
-                // `<<: *defaults` (or a list of them): YAML's merge key, the usual way to share settings.
-                if (keyNode?.value === '<<' && keyNode.type === dist/* Scalar */.X5.PLAIN) {
-                    if (pair.value)
-                        merges.push(pair.value);
-                    continue;
-                }
-                const key = String(keyNode?.value ?? '');
-                const keyPath = joinPath(path, key);
-                const keyOffset = keyNode?.range?.[0] ?? node.range?.[0] ?? 0;
-                const valueNode = pair.value;
-                // `storage:` with nothing after it: point at the key, not at the empty spot after the colon.
-                const emptyValue = !valueNode ||
-                    ((0,dist/* isScalar */.jn)(valueNode) && valueNode.value === null && valueNode.range?.[0] === valueNode.range?.[1]);
-                index.record(keyPath, {
-                    key: keyOffset,
-                    value: emptyValue ? keyOffset : (valueNode.range?.[0] ?? keyOffset),
-                });
-                if (key === '__proto__')
-                    continue;
-                out[key] = toPlain(valueNode, keyPath, depth + 1);
-            }
-            // Keys written here win over merged ones, and an earlier merged mapping over a later one.
-            // Merged values keep the positions of where they are written (the anchor's lines).
-            for (const source of merges.flatMap((m) => ((0,dist/* isSeq */.oP)(m) ? m.items : [m]))) {
-                const merged = mergeSource(source, path, depth);
-                for (const [key, value] of Object.entries(merged ?? {}))
-                    if (!(key in out))
-                        out[key] = value;
-            }
-            return out;
-        }
-        return null;
-    };
-    /** The mapping a `<<` value brings in, expanded under the merging mapping's path. */
-    const mergeSource = (source, path, depth) => {
-        const target = (0,dist/* isAlias */.Vj)(source) ? resolveAlias(anchors, source.source, source.range?.[0] ?? 0) : source;
-        if (target && !(0,dist/* isMap */.jh)(target)) {
-            error(source.range?.[0] ?? 0, '`<<` merges a mapping, but this is ' + ((0,dist/* isSeq */.oP)(target) ? 'a list' : 'a single value'), 'write `<<: *name` where `&name` is on a mapping, or `<<: [*a, *b]` for several');
-            return undefined;
-        }
-        const value = toPlain(source, path, depth + 1);
-        return value !== null && typeof value === 'object' && !Array.isArray(value)
-            ? value
-            : undefined;
-    };
+    const builder = new PlainBuilder(index, error);
+    builder.add(doc.contents);
     index.record('', { key: doc.contents.range[0], value: doc.contents.range[0] });
-    const root = toPlain(doc.contents, '', 0);
-    if (bombReported)
+    const root = builder.toPlain(doc.contents, '', 0);
+    if (builder.bombReported)
         return { index, diagnostics: dedupeByPosition(diagnostics) };
     return { root, index, diagnostics: dedupeByPosition(diagnostics) };
 }
@@ -76518,7 +76718,7 @@ function clusterDisruption(plan, rollout, workers) {
         const size = batchSize(rollout, workers);
         const drain = rollout.drainTimeoutSec > 0
             ? `each drained first (running tasks get up to ${rollout.drainTimeoutSec} s to finish)`
-            : 'not drained (drain_timeout: 0): their running tasks are lost';
+            : 'not drained: their running tasks are lost';
         parts.push(`${rolling} worker${rolling === 1 ? '' : 's'} restart${rolling === 1 ? 's' : ''} rolling, ${size} at a time, ${drain}`);
     }
     if (stopping)
@@ -80157,7 +80357,10 @@ function heldLock(session, head, owner) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/preflight.ts
-const INSTALL_RAY = 'install Ray on the node: pip install "ray[default]" (or set ray_spec.python to the interpreter that has it, or ray_version and ray_spec.install to let nokube install it)';
+/** The pip command that installs the wanted Ray for the node's own interpreter (its `pip` may be another's). */
+function pipCommand(python, version) {
+    return `${python ?? 'python3'} -m pip install "ray[default]${version ? `==${version}` : ''}"`;
+}
 function preflightProblems(cluster, probes) {
     const problems = [];
     const headProbe = probes.get(cluster.head.name);
@@ -80190,7 +80393,7 @@ function preflightProblems(cluster, probes) {
             problems.push({
                 ...at,
                 message: `Ray is not installed for ${p.python?.path ?? 'python3'}${p.ray_error ? ` (${p.ray_error})` : ''}`,
-                hint: INSTALL_RAY,
+                hint: `install Ray on the node: ${pipCommand(p.python?.path, wantRay)} (or set ray_spec.python to an interpreter that has it, or ray_version and ray_spec.install to let nokube install it in a venv)`,
             });
         }
         else if (wantRay && p.ray.version !== wantRay) {
@@ -80198,7 +80401,7 @@ function preflightProblems(cluster, probes) {
             problems.push({
                 ...at,
                 message: `Ray ${p.ray.version} is installed, but ${source} has ${wantRay}: every node must run the same Ray version`,
-                hint: `pip install "ray[default]==${wantRay}" on ${node.name} (or set ray_spec.install to let nokube install it)`,
+                hint: `${pipCommand(p.ray.python, wantRay)} on ${node.name} (or set ray_spec.install to let nokube install it in a venv)`,
             });
         }
         if (wantPython && node !== cluster.head && minor(p.python?.version) !== wantPython) {
@@ -81230,7 +81433,11 @@ async function engine_run(options) {
         result.ok = false;
         return result;
     }
-    const cluster = parsed.config;
+    // --no-drain (the Action's no-drain input): this run stops and restarts workers as drain_timeout: 0
+    // would, and its plan texts say so
+    const cluster = options.noDrain
+        ? { ...parsed.config, rollout: { ...parsed.config.rollout, drainTimeoutSec: 0 } }
+        : parsed.config;
     const result = clusterResult(options.command, cluster, parsed.diagnostics);
     const clock = new PhaseClock(result, options.reporter);
     if (options.command === 'validate') {
@@ -81272,17 +81479,30 @@ async function engine_run(options) {
 // must not steer a terminal (control characters), a workflow log (`::command::` lines) or markdown
 // (headings, links, images, @mentions). Secrets are masked first, on the raw text, since escaping or
 // JSON-encoding a secret changes its spelling and a mask applied afterwards would miss it.
-/** Every string inside `value` (objects and arrays, deeply) passed through `f`; the input is not changed. */
+/**
+ * Every string inside `value` (objects and arrays, deeply) passed through `f`; the input is not changed.
+ * What `f` leaves as it is, is not copied (a 17,000-node result was copied whole, twice, to mask nothing).
+ */
 function mapStrings(value, f) {
     if (typeof value === 'string')
         return f(value);
-    if (Array.isArray(value))
-        return value.map((v) => mapStrings(v, f));
+    if (Array.isArray(value)) {
+        let out;
+        value.forEach((v, i) => {
+            const mapped = mapStrings(v, f);
+            if (mapped !== v)
+                (out ??= [...value])[i] = mapped;
+        });
+        return (out ?? value);
+    }
     if (value && typeof value === 'object') {
-        const out = {};
-        for (const [k, v] of Object.entries(value))
-            out[k] = mapStrings(v, f);
-        return out;
+        let out;
+        for (const [k, v] of Object.entries(value)) {
+            const mapped = mapStrings(v, f);
+            if (mapped !== v)
+                (out ??= { ...value })[k] = mapped;
+        }
+        return (out ?? value);
     }
     return value;
 }
@@ -81754,14 +81974,22 @@ function timelineMermaid(timeline, limit = Infinity) {
 
 
 
+
 /** GitHub refuses step summaries over 1 MiB; keep a margin for what other steps append. */
 const SUMMARY_MAX_BYTES = 1024 * 1024 - 4096;
 function renderSummary(result, ctx = {}, maxBytes = SUMMARY_MAX_BYTES) {
     const longest = Math.max(result.nodes.length, result.plan?.length ?? 0, result.diagnostics.length, result.errors.length, result.warnings.length);
-    const text = fitLimit((limit) => summaryAt(result, ctx, limit), byteLength, maxBytes, longest);
+    // The rows once: fitting the size cap renders the summary ~15 times for a 17,000-node config.
+    const rows = { nodes: model_nodeRows(result), plan: model_planRows(result), diagnostics: diagnosticItems(result) };
+    const text = fitLimit((limit) => summaryAt(result, ctx, limit, rows), byteLength, maxBytes, longest);
     return hardCut(text, byteLength, maxBytes);
 }
-function summaryAt(result, ctx, limit) {
+/** Errors before warnings (the one real error is never below a page of warnings), each with its hint. */
+function diagnosticItems(result) {
+    return errorsFirst(result.diagnostics).map((d) => `${d.severity} ${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeText(d.message)}` +
+        (d.hint ? `<br>hint: ${escapeText(d.hint)}` : ''));
+}
+function summaryAt(result, ctx, limit, rows) {
     const parts = [];
     parts.push(`## nokube ray ${result.command}: ${escapeText(result.configPath)}`);
     parts.push(`**${capitalize(model_headline(result))}**. ${escapeText(model_statusLine(result))}`);
@@ -81782,16 +82010,13 @@ function summaryAt(result, ctx, limit) {
             (e.hint ? `<br>hint: ${escapeText(e.hint)}` : ''));
         parts.push(`### Errors\n\n${markdownList(items, limit, 'errors')}`);
     }
-    if (result.diagnostics.length) {
-        const items = result.diagnostics.map((d) => `${d.severity} ${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeText(d.message)}` +
-            (d.hint ? `<br>hint: ${escapeText(d.hint)}` : ''));
-        parts.push(`### Config diagnostics\n\n${markdownList(items, limit, 'diagnostics')}`);
-    }
-    const nodes = model_nodeRows(result);
+    if (rows.diagnostics.length)
+        parts.push(`### Config diagnostics\n\n${markdownList(rows.diagnostics, limit, 'diagnostics')}`);
+    const nodes = rows.nodes;
     // a job run looks at the head only: a table of unknown nodes would say nothing
     if (nodes.length && result.command !== 'job')
         parts.push(`### Nodes\n\n${markdownTable(model_NODE_COLUMNS, nodes, limit, 'nodes')}`);
-    const plan = model_planRows(result);
+    const plan = rows.plan;
     if (result.plan) {
         parts.push(`### Plan\n\n${plan.length ? markdownTable(model_PLAN_COLUMNS, plan, limit, 'plan items') : 'Nothing to do.'}` +
             (result.disruption && plan.length ? `\n\n**Disruption**: ${escapeHtml(result.disruption)}.` : ''));
@@ -81850,6 +82075,7 @@ function capitalize(text) {
 }
 
 ;// CONCATENATED MODULE: ./src/render/comment.ts
+
 
 
 
@@ -81935,7 +82161,7 @@ function commentWarnings(result) {
 function detailsPart(result, limit) {
     const sections = [];
     if (result.diagnostics.length) {
-        const items = result.diagnostics.map((d) => `${d.severity} ${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeText(d.message)}${d.hint ? `<br>hint: ${escapeText(d.hint)}` : ''}`);
+        const items = errorsFirst(result.diagnostics).map((d) => `${d.severity} ${escapeCode(diagnosticLocation(d))}${d.path ? ` ${escapeCode(d.path)}` : ''}: ${escapeText(d.message)}${d.hint ? `<br>hint: ${escapeText(d.hint)}` : ''}`);
         sections.push(`**Diagnostics**\n\n${markdownList(items, limit, 'diagnostics')}`);
     }
     const drifted = (result.plan ?? []).filter((p) => p.drift.length > 0);
@@ -88074,6 +88300,7 @@ function readInputs(secrets) {
         timeoutSec: positiveInt('timeout', DEFAULT_TIMEOUT_SEC, 86_400),
         ...jobInputs(),
         waitLockSec: positiveInt('wait-lock', 0, 86_400),
+        noDrain: bool('no-drain', false),
     };
 }
 function proxyJump(name) {
@@ -88347,6 +88574,8 @@ function isPublicFraming(line) {
 }
 class SecretMask {
     values = new Set();
+    /** The values to replace, longest first; rebuilt after an add (apply runs on every string of a result). */
+    ordered;
     /** Registers a secret and each of its lines; returns the pieces that were new. */
     add(value) {
         if (!value)
@@ -88356,14 +88585,16 @@ class SecretMask {
             if (!v || this.values.has(v) || isPublicFraming(v))
                 continue;
             this.values.add(v);
+            this.ordered = undefined;
             added.push(v);
         }
         return added;
     }
     /** The text with every registered secret replaced by `***`. */
     apply(text) {
+        this.ordered ??= [...this.values].filter((v) => v.length >= 3).sort((a, b) => b.length - a.length);
         let out = text;
-        for (const s of [...this.values].filter((v) => v.length >= 3).sort((a, b) => b.length - a.length)) {
+        for (const s of this.ordered) {
             if (out.includes(s))
                 out = out.split(s).join('***');
         }
@@ -88496,6 +88727,7 @@ async function deploy(inputs, secrets, ctx, onSummary) {
         concurrency: inputs.concurrency,
         timeoutSec: inputs.timeoutSec,
         waitLockSec: inputs.waitLockSec,
+        noDrain: inputs.noDrain,
         env: engineEnv(ctx.env),
         // A pull request's plan runs where secrets are absent by design (always so from a fork).
         allowMissingEnv: inputs.allowMissingEnv || (inputs.command === 'plan' && pr !== undefined),

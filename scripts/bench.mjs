@@ -19,7 +19,10 @@
 //   NOKUBE_BENCH_REUSE_HOSTS=1    use the pool if it is already up with enough hosts (no `up`)
 //   NOKUBE_BENCH_KEEP_HOSTS=1     leave the pool up at the end (Ray is still stopped)
 //   NOKUBE_BENCH_OUT=FILE         also write the results as JSON (default bench-results.json in the pool dir)
-//   NOKUBE_BENCH_ONLY=a,b,...     figures to run: cold,keep,status,stop,plan,fanstatus,rayup,jump (default all)
+//   NOKUBE_BENCH_ONLY=a,b,...     figures to run: cold,keep,status,stop,plan,fanstatus,rayup,jump,rolling,install
+//                                 (default all); the pool holds only the hosts the chosen figures need
+//   NOKUBE_BENCH_ROLLING_NODES=5  cluster size of the rolling / install figures (one worker of five changes)
+//   NOKUBE_BENCH_NOOP_PAIRS=5     no-op starts with and without ray_spec.install per round (alternating)
 //   NOKUBE_BENCH_CLI=FILE         the CLI bundle to measure (default dist/cli/index.js)
 //   NOKUBE_BENCH_ACTION=FILE      the Action bundle to measure (default dist/index.js)
 //   NOKUBE_BENCH_ONLY=validate    only the config figures (no test hosts needed, no root): a
@@ -69,7 +72,22 @@ const POOL_ENV = {
   NOKUBE_TESTHOSTS_QUIET: '1',
   NOKUBE_TESTHOSTS_PAM: process.env.NOKUBE_TESTHOSTS_PAM ?? 'no',
 };
-const MAX_HOSTS = Math.max(FANOUT, ...SIZES, ...HEALTHY_SIZES);
+const ROLLING_NODES = Math.max(2, Number(process.env.NOKUBE_BENCH_ROLLING_NODES || 5));
+const NOOP_PAIRS = Math.max(1, Number(process.env.NOKUBE_BENCH_NOOP_PAIRS || 5));
+// the figures that run per cluster size of SIZES, and the ones with a pool of their own size
+const SIZED = ['cold', 'keep', 'status', 'stop', 'rayup'].some((f) => ONLY.has(f));
+const ROLLING = ONLY.has('rolling') || ONLY.has('install');
+const FANNING = FANOUT > 0 && (ONLY.has('plan') || ONLY.has('fanstatus'));
+/** The Ray clusters' sizes this run starts (tokens written, Ray killed on exit). */
+const RAY_HOSTS = Math.max(
+  1,
+  ...(SIZED ? SIZES : []),
+  ...(ONLY.has('jump') && SIZES.length ? [SIZES[0]] : []),
+  ...(ROLLING ? [ROLLING_NODES] : []),
+  ...(ONLY.has('keep') || ONLY.has('status') ? HEALTHY_SIZES : []),
+);
+// a 200-host pool only when the fan-out figures run (bringing it up takes minutes on a loaded machine)
+const MAX_HOSTS = Math.max(RAY_HOSTS, FANNING ? FANOUT : 0);
 const GCS_PORT = 6379;
 const DASH_PORT = 8265;
 const CLIENT_PORT = 10001;
@@ -183,7 +201,7 @@ async function cleanup(reason) {
   // Ray's SSH control sockets (always under /tmp): remove the directories this run created
   for (const d of sshControlDirs().filter((x) => !sshDirsBefore.has(x))) rmSync(d, { recursive: true, force: true });
   if (hosts.length) {
-    await Promise.race([killRay(Math.min(hosts.length, Math.max(...SIZES, ...HEALTHY_SIZES, 1))), sleep(30_000)]);
+    await Promise.race([killRay(Math.min(hosts.length, RAY_HOSTS)), sleep(30_000)]);
   }
   if (!poolTouched) return; // the config figures alone never bring the pool up
   if (process.env.NOKUBE_BENCH_KEEP_HOSTS === '1') {
@@ -248,8 +266,6 @@ function parseJson(r) {
     return undefined;
   }
 }
-
-const F_last = (results, key) => results.figures[key]?.at(-1);
 
 // ---------------------------------------------------------------------------------------------
 // the plain-ssh baseline: OpenSSH, one connection per command, exactly Ray's commands
@@ -507,6 +523,75 @@ async function rayUp(n, ips) {
     if (rayUpActive) {
       await rayDownQuiet(yaml);
       rayUpActive = undefined;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// changing a running cluster (issue 9), on one cluster of ROLLING_NODES nodes
+
+/**
+ * A rolling change of the last worker (num_cpus 1 → 2: drained, restarted, until the head lists it
+ * alive again as configured) next to plain ssh `ray stop` + `ray start` of that worker; and `start`
+ * with ray_spec.install and nothing to install next to the same no-op start without it, NOOP_PAIRS
+ * of each per round, alternating, on the same running cluster.
+ */
+async function rollingBench(n, ips, results, add) {
+  const name = `roll${n}`;
+  const cfg = join(WORK, `${name}.yaml`);
+  const rolled = join(WORK, `${name}-rolled.yaml`);
+  const installCfg = join(WORK, `${name}-install.yaml`);
+  writeFileSync(cfg, nokubeConfig(name, n, ips));
+  writeFileSync(rolled, nokubeConfig(name, n, ips, { lastCpus: 2 }));
+  writeFileSync(installCfg, nokubeConfig(name, n, ips, { install: true }));
+  must(await nokube(['stop'], cfg), 'warm-up stop'); // uploads remote_lib once, as after a first deploy
+  const noOp = async (which) => {
+    const r = await nokube(['start'], which === 'keep' ? cfg : installCfg);
+    if (r.code !== 0 || parseJson(r)?.changes !== 0 || /installing/.test(r.stderr))
+      throw new Error(`nokube ${which} no-op start: ${r.stdout.slice(-2000)}${r.stderr.slice(-1000)}`);
+    return r.ms;
+  };
+  for (let round = 0; round < ROUNDS; round++) {
+    log(`${n} nodes, rolling/install round ${round + 1}/${ROUNDS}`);
+    const doNokube = async () => {
+      const s = await nokube(['start'], cfg);
+      if (s.code !== 0 || parseJson(s)?.status !== 'healthy')
+        throw new Error(`nokube start before the rolling change: ${s.stdout.slice(-2000)}${s.stderr.slice(-1000)}`);
+      if (ONLY.has('install')) {
+        // untimed: the first look after a cold start meets a head still settling (dashboard, GCS)
+        await noOp('keep');
+        for (let k = 0; k < NOOP_PAIRS; k++) {
+          const pair = (round + k) % 2 === 0 ? ['keep', 'install'] : ['install', 'keep'];
+          const ms = {};
+          for (const which of pair) {
+            ms[which] = await noOp(which);
+            add(which === 'keep' ? `noopKeep${n}` : `noopInstall${n}`, ms[which]);
+          }
+          log(`  no-op start ${fmtS(ms.keep)} s, with install (nothing to install) ${fmtS(ms.install)} s`);
+        }
+      }
+      if (ONLY.has('rolling')) {
+        const r = await nokube(['start'], rolled);
+        const j = parseJson(r);
+        if (r.code !== 0 || j?.status !== 'healthy' || j?.changes !== 1)
+          throw new Error(`nokube rolling start: ${r.stdout.slice(-2000)}${r.stderr.slice(-1000)}`);
+        add(`rolling${n}`, r.ms);
+        log(`  nokube rolling change of 1 worker ${fmtS(r.ms)} s`);
+      }
+      must(await nokube(['stop'], cfg), 'nokube stop after the rolling change');
+    };
+    const doPlain = async () => {
+      if (!ONLY.has('rolling')) return;
+      await plainStart(n, ips);
+      const t = await plainRestartLast(n, ips);
+      add(`plainRestart${n}`, t);
+      log(`  plain ssh ray stop + ray start of 1 worker ${fmtS(t)} s`);
+      await plainStop(n, ips);
+    };
+    // nothing of one side may linger into the other's start
+    for (const side of round % 2 === 0 ? [doNokube, doPlain] : [doPlain, doNokube]) {
+      await side();
+      await killRay(n);
     }
   }
 }
@@ -918,9 +1003,8 @@ async function main() {
 
   // the baseline's token: the same token auth nokube turns on, one file per host (untimed setup)
   benchToken = (await run(['openssl', 'rand', '-hex', '32'])).stdout.trim();
-  const maxSize = Math.max(...SIZES, ...HEALTHY_SIZES);
   await Promise.all(
-    Array.from({ length: maxSize }, (_, i) =>
+    Array.from({ length: RAY_HOSTS }, (_, i) =>
       run(
         [
           TESTHOSTS,
@@ -940,12 +1024,12 @@ async function main() {
       ),
     ),
   );
-  await killRay(maxSize);
+  await killRay(RAY_HOSTS);
 
   const results = { rounds: ROUNDS, figures: {} };
   const add = (key, v) => (results.figures[key] ??= []).push(v);
 
-  for (const n of SIZES) {
+  for (const n of SIZED ? SIZES : []) {
     const name = `bench${n}`;
     const cfg = join(WORK, `${name}.yaml`);
     writeFileSync(cfg, nokubeConfig(name, n, ips));
@@ -1013,53 +1097,6 @@ async function main() {
       }
       await killRay(n); // nothing may linger into the next round (both sides stopped already)
     }
-    if (n === Math.max(...SIZES) && n >= 2 && (ONLY.has('rolling') || ONLY.has('install'))) {
-      const rolled = join(WORK, `${name}-rolled.yaml`);
-      const installCfg = join(WORK, `${name}-install.yaml`);
-      writeFileSync(rolled, nokubeConfig(name, n, ips, { lastCpus: 2 }));
-      writeFileSync(installCfg, nokubeConfig(name, n, ips, { install: true }));
-      for (let round = 0; round < ROUNDS; round++) {
-        log(`${n} nodes, rolling/install round ${round + 1}/${ROUNDS}`);
-        const doNokube = async () => {
-          must(await nokube(['start'], cfg), 'nokube start before the rolling change');
-          if (ONLY.has('install')) {
-            // nothing to install (Ray 2.60.0 is there) next to the same no-op start without install
-            const pair = round % 2 === 0 ? ['keep', 'install'] : ['install', 'keep'];
-            for (const which of pair) {
-              const r = await nokube(['start'], which === 'keep' ? cfg : installCfg);
-              if (r.code !== 0 || parseJson(r)?.changes !== 0 || /installing/.test(r.stderr))
-                throw new Error(`nokube ${which} no-op start: ${r.stdout.slice(-2000)}${r.stderr.slice(-1000)}`);
-              add(which === 'keep' ? `noopKeep${n}` : `noopInstall${n}`, r.ms);
-            }
-            log(
-              `  no-op start ${fmtS(F_last(results, `noopKeep${n}`))} s, with install ${fmtS(F_last(results, `noopInstall${n}`))} s`,
-            );
-          }
-          if (ONLY.has('rolling')) {
-            const r = await nokube(['start'], rolled);
-            const j = parseJson(r);
-            if (r.code !== 0 || j?.status !== 'healthy' || j?.changes !== 1)
-              throw new Error(`nokube rolling start: ${r.stdout.slice(-2000)}${r.stderr.slice(-1000)}`);
-            add(`rolling${n}`, r.ms);
-            log(`  nokube rolling change of 1 worker ${fmtS(r.ms)} s`);
-          }
-          must(await nokube(['stop'], cfg), 'nokube stop after the rolling change');
-        };
-        const doPlain = async () => {
-          if (!ONLY.has('rolling')) return;
-          await plainStart(n, ips);
-          const t = await plainRestartLast(n, ips);
-          add(`plainRestart${n}`, t);
-          log(`  plain ssh ray stop + ray start of 1 worker ${fmtS(t)} s`);
-          await plainStop(n, ips);
-        };
-        // nothing of one side may linger into the other's start
-        for (const side of round % 2 === 0 ? [doNokube, doPlain] : [doPlain, doNokube]) {
-          await side();
-          await killRay(n);
-        }
-      }
-    }
     if (RAY_UP && ONLY.has('rayup')) {
       await rayUpBashrc(n, true);
       for (let round = 0; round < ROUNDS; round++) {
@@ -1085,6 +1122,8 @@ async function main() {
       await rayUpBashrc(n, false);
     }
   }
+
+  if (ROLLING) await rollingBench(ROLLING_NODES, ips, results, add);
 
   // A start through a bastion (--proxy-jump, one shared connection to it) next to the same start direct.
   for (const n of HEALTHY_SIZES) {
@@ -1205,12 +1244,11 @@ async function main() {
       target: '–',
     });
   }
-  const big = Math.max(...SIZES);
-  if (F[`rolling${big}`] && F[`plainRestart${big}`]) {
-    const a = stat(F[`rolling${big}`]);
-    const b = stat(F[`plainRestart${big}`]);
+  if (F[`rolling${ROLLING_NODES}`] && F[`plainRestart${ROLLING_NODES}`]) {
+    const a = stat(F[`rolling${ROLLING_NODES}`]);
+    const b = stat(F[`plainRestart${ROLLING_NODES}`]);
     rows.push({
-      figure: `rolling change of 1 worker, ${big} nodes (drained, until alive again)`,
+      figure: `rolling change of 1 worker of ${ROLLING_NODES} nodes (num_cpus 1 → 2: drained, restarted, until alive again)`,
       nokube: a,
       baseline: b,
       baselineName: 'plain ssh ray stop + ray start',
@@ -1218,11 +1256,11 @@ async function main() {
       target: '–',
     });
   }
-  if (F[`noopInstall${big}`] && F[`noopKeep${big}`]) {
-    const a = stat(F[`noopInstall${big}`]);
-    const b = stat(F[`noopKeep${big}`]);
+  if (F[`noopInstall${ROLLING_NODES}`] && F[`noopKeep${ROLLING_NODES}`]) {
+    const a = stat(F[`noopInstall${ROLLING_NODES}`]);
+    const b = stat(F[`noopKeep${ROLLING_NODES}`]);
     rows.push({
-      figure: `start with ray_spec.install, nothing to install, ${big} nodes`,
+      figure: `start with ray_spec.install, nothing to install, ${ROLLING_NODES} nodes (${NOOP_PAIRS} pairs per round)`,
       nokube: a,
       baseline: b,
       baselineName: 'no-op start without install',
@@ -1235,7 +1273,7 @@ async function main() {
   const ray = runSync([`${VENV}/bin/ray`, '--version']).stdout.trim();
   const machine = `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Linux ${release()}, Node ${process.version}, ${ray}, test hosts' sshd UsePAM ${POOL_ENV.NOKUBE_TESTHOSTS_PAM}`;
   const upTable = rayUpTable(F);
-  const text = `${table(rows)}\n\n${upTable ? `${upTable}\n\n` : ''}${ROUNDS} rounds per figure; ${machine}; load average at the start: ${loadBefore}`;
+  const text = `${table(rows)}\n\n${upTable ? `${upTable}\n\n` : ''}${ROUNDS} rounds per figure; ${machine}; load average at the start: ${loadBefore}; at the end: ${readFileSync('/proc/loadavg', 'utf8').trim()}`;
   process.stdout.write(`\n${text}\n`);
   results.rows = rows;
   results.machine = machine;

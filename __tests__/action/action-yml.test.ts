@@ -39,6 +39,7 @@ describe('action.yml', () => {
       concurrency: '16',
       timeout: '300',
       'wait-lock': '',
+      'no-drain': 'false',
     });
     for (const [name, input] of Object.entries(action.inputs)) {
       expect(input.description, name).toMatch(/\w{3}/);

@@ -47,6 +47,7 @@ describe('readInputs', () => {
       concurrency: 16,
       timeoutSec: 300,
       waitLockSec: 0,
+      noDrain: false,
     });
   });
 
@@ -62,6 +63,7 @@ describe('readInputs', () => {
       'fail-on-unhealthy': 'False',
       concurrency: '4',
       timeout: '60',
+      'no-drain': 'true',
     });
     const inputs = readInputs(new SecretRegistry());
     expect(inputs).toMatchObject({
@@ -75,6 +77,7 @@ describe('readInputs', () => {
       failOnUnhealthy: false,
       concurrency: 4,
       timeoutSec: 60,
+      noDrain: true,
     });
   });
 
@@ -104,6 +107,7 @@ describe('readInputs', () => {
     ['comment-on-pr', 'maybe', /input comment-on-pr: "maybe" is not a boolean/],
     ['fail-on-unhealthy', 'yes please', /input fail-on-unhealthy/],
     ['insecure-skip-host-key-check', '1', /input insecure-skip-host-key-check/],
+    ['no-drain', 'skip', /input no-drain: "skip" is not a boolean/],
     ['proxy-jump', 'a,b,c,d', /input proxy-jump: .*4 hops; at most 3/],
   ])('names the bad input %s=%s', (name, value, message) => {
     setInputs({ [name]: value });

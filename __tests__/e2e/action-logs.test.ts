@@ -8,22 +8,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { actionBundle, runAction, visibleLog } from '../action/runner';
+import { clusterConfig } from './cluster-config';
 import { e2eEnabled, hostExec, rayStopAll, requireTestHosts, type HostsInfo } from './hosts';
 
-const CONFIG = `ray_spec:
-  cluster_name: e2e-failed
-nodes:
-  - ssh_url: "10.88.0.11:22"
-    name: ray-head
-    role: head
-    ray_config: {port: 10001, dashboard_port: 8265, num_cpus: 1, object_store_memory: 100000000}
-    storage: {type: local, path: /opt/nokube/data/fl/h}
-  - ssh_url: "10.88.0.12:22"
-    name: ray-worker-1
-    role: worker
-    ray_config: {num_cpus: 1, object_store_memory: 900000000000}
-    storage: {type: local, path: /opt/nokube/data/fl/w1}
-`;
+const CONFIG = clusterConfig({
+  name: 'e2e-failed',
+  nodes: [
+    {
+      ip: '10.88.0.11',
+      name: 'ray-head',
+      role: 'head',
+      ray: { dashboard_port: 8265 },
+      storage: '/opt/nokube/data/fl/h',
+    },
+    // an object store larger than the machine: Ray refuses to start
+    {
+      ip: '10.88.0.12',
+      name: 'ray-worker-1',
+      role: 'worker',
+      ray: { object_store_memory: 900000000000 },
+      storage: '/opt/nokube/data/fl/w1',
+    },
+  ],
+});
 
 describe.skipIf(!e2eEnabled)('the Action collects the logs after a failed start', () => {
   let info: HostsInfo;

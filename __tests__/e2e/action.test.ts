@@ -9,6 +9,7 @@ import { dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeGitHub } from '../action/fake-github';
 import { REPO, actionBundle, runAction, visibleLog, type ActionRun } from '../action/runner';
+import { clusterConfig } from './cluster-config';
 import { e2eEnabled, hostExec, knownHostsLines, rayStopAll, requireTestHosts, type HostsInfo } from './hosts';
 
 const TOKEN = 'test-token-123'; // the one FakeGitHub accepts
@@ -30,41 +31,28 @@ interface NodeOut {
 
 /** head nkh1 picks its key by `sshkey`; worker-1 has no users (ssh-user input); worker-2 logs in by password. */
 function config(headPublicKey: string): string {
-  return `ray_spec:
-  dashboard_port: 8265
-  max_workers: 4
-  cluster_name: e2e-action
-nodes:
-  - ssh_url: "10.88.0.11:22"
-    name: ray-head
-    role: head
-    ray_config:
-      port: 10001
-      dashboard_port: 8265
-      num_cpus: 1
-      object_store_memory: 100000000
-    storage: {type: local, path: /opt/nokube/data/ray/action-head}
-    users:
-      - userid: nokube
-        sshkey: "${headPublicKey}"
-  - ssh_url: "10.88.0.12:22"
-    name: ray-worker-1
-    role: worker
-    ray_config:
-      num_cpus: 1
-      object_store_memory: 100000000
-    storage: {type: local, path: /opt/nokube/data/ray/action-w1}
-  - ssh_url: "10.88.0.13:22"
-    name: ray-worker-2
-    role: worker
-    ray_config:
-      num_cpus: 1
-      object_store_memory: 100000000
-    storage: {type: local, path: /opt/nokube/data/ray/action-w2}
-    users:
-      - userid: nokube
-        password: \${${PASSWORD_ENV}}
-`;
+  return clusterConfig({
+    name: 'e2e-action',
+    spec: { dashboard_port: 8265, max_workers: 4 },
+    nodes: [
+      {
+        ip: '10.88.0.11',
+        name: 'ray-head',
+        role: 'head',
+        ray: { dashboard_port: 8265 },
+        storage: '/opt/nokube/data/ray/action-head',
+        extra: ['users:', '  - userid: nokube', `    sshkey: "${headPublicKey}"`],
+      },
+      { ip: '10.88.0.12', name: 'ray-worker-1', role: 'worker', storage: '/opt/nokube/data/ray/action-w1' },
+      {
+        ip: '10.88.0.13',
+        name: 'ray-worker-2',
+        role: 'worker',
+        storage: '/opt/nokube/data/ray/action-w2',
+        extra: ['users:', '  - userid: nokube', `    password: \${${PASSWORD_ENV}}`],
+      },
+    ],
+  });
 }
 
 function prEvent(number: number) {

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, ensureDist, nokube, type CliRun } from '../helpers/cli';
+import { clusterConfig } from './cluster-config';
 import { e2eEnabled, hostExec, rayStopAll, requireTestHosts, type HostsInfo } from './hosts';
 
 const NODES = ['ray-head', 'ray-worker-1', 'ray-worker-2'];
@@ -19,18 +20,16 @@ const STORAGE: Record<string, string> = {
 };
 
 function config(cluster = 'daytwo', storageRoot = ''): string {
-  const node = (i: number, name: string, role: string, extra = '') => `
-  - ssh_url: "10.88.0.${11 + i}:22"
-    name: ${name}
-    role: ${role}
-    ray_config:
-${extra}      num_cpus: 1
-      object_store_memory: 100000000
-    storage: {type: local, path: ${storageRoot ? `${storageRoot}/${i}` : STORAGE[name]}}`;
-  return `ray_spec:
-  cluster_name: ${cluster}
-nodes:${node(0, 'ray-head', 'head', '      port: 10001\n      dashboard_port: 8265\n')}${node(1, 'ray-worker-1', 'worker')}${node(2, 'ray-worker-2', 'worker')}
-`;
+  return clusterConfig({
+    name: cluster,
+    nodes: NODES.map((name, i) => ({
+      ip: `10.88.0.${11 + i}`,
+      name,
+      role: i === 0 ? 'head' : 'worker',
+      ...(i === 0 ? { ray: { dashboard_port: 8265 } } : {}),
+      storage: storageRoot ? `${storageRoot}/${i}` : STORAGE[name],
+    })),
+  });
 }
 
 describe.skipIf(!e2eEnabled)('day-two commands on real test hosts', () => {

@@ -8,33 +8,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CLI, ensureDist, nokube, type CliRun } from '../helpers/cli';
+import { clusterConfig, type TestNode } from './cluster-config';
 import { e2eEnabled, hostExec, rayStopAll, requireTestHosts, type HostsInfo } from './hosts';
 
-interface NodeOpt {
-  ip: string;
-  name: string;
-  role: 'head' | 'worker';
-  storage: string;
-}
-
 /** A cluster config; the head's ports can be moved so two clusters share one machine. */
-function clusterConfig(name: string, nodes: NodeOpt[], ports = { gcs: 6379, dash: 8265, client: 10001 }): string {
-  const lines = nodes.map(
-    (n) => `  - ssh_url: "${n.ip}:22"
-    name: ${n.name}
-    role: ${n.role}
-    ray_config: {num_cpus: 1, object_store_memory: 100000000${n.role === 'head' ? `, port: ${ports.client}, gcs_port: ${ports.gcs}` : ''}}
-    storage: {type: local, path: ${n.storage}}`,
-  );
-  return `ray_spec:
-  cluster_name: ${name}
-  dashboard_port: ${ports.dash}
-nodes:
-${lines.join('\n')}
-`;
+function config(name: string, nodes: TestNode[], ports = { gcs: 6379, dash: 8265, client: 10001 }): string {
+  return clusterConfig({
+    name,
+    spec: { dashboard_port: ports.dash },
+    nodes: nodes.map((n) =>
+      n.role === 'head' ? { ...n, ray: { port: ports.client, gcs_port: ports.gcs, ...n.ray } } : n,
+    ),
+  });
 }
 
-const THREE: NodeOpt[] = [
+const THREE: TestNode[] = [
   { ip: '10.88.0.11', name: 'head', role: 'head', storage: '/opt/nokube/data/f/head' },
   { ip: '10.88.0.12', name: 'w1', role: 'worker', storage: '/opt/nokube/data/f/w1' },
   { ip: '10.88.0.13', name: 'w2', role: 'worker', storage: '/opt/nokube/data/f/w2' },
@@ -79,7 +67,7 @@ describe.skipIf(!e2eEnabled)('faults: cancelled runs and concurrent deploys', ()
     flags = ['--user', 'nokube', '--identity', info.client.keys.ed25519, '--known-hosts', info.client.known_hosts];
     flags.push('--timeout', '120');
     file = join(dir, 'three.yaml');
-    writeFileSync(file, clusterConfig('faults', THREE));
+    writeFileSync(file, config('faults', THREE));
   });
   afterAll(async () => {
     if (file) await cli('stop', file);
@@ -145,12 +133,12 @@ describe.skipIf(!e2eEnabled)('faults: stop signals only this cluster of this use
   let info: HostsInfo;
   let dir: string;
   let flags: string[];
-  const outer: NodeOpt[] = [
+  const outer: TestNode[] = [
     { ip: '10.88.0.11', name: 'head', role: 'head', storage: '/opt/nokube/data/o' },
     { ip: '10.88.0.12', name: 'w1', role: 'worker', storage: '/opt/nokube/data/o' },
   ];
   // a second cluster whose storage lies inside the first one's
-  const inner: NodeOpt[] = [{ ip: '10.88.0.11', name: 'ihead', role: 'head', storage: '/opt/nokube/data/o/in' }];
+  const inner: TestNode[] = [{ ip: '10.88.0.11', name: 'ihead', role: 'head', storage: '/opt/nokube/data/o/in' }];
   const cli = (cmd: string, f: string): Promise<CliRun> => nokube(['ray', cmd, '--config', f, ...flags, '--json']);
   const files = { outer: '', inner: '' };
 
@@ -162,8 +150,8 @@ describe.skipIf(!e2eEnabled)('faults: stop signals only this cluster of this use
     flags.push('--timeout', '120');
     files.outer = join(dir, 'outer.yaml');
     files.inner = join(dir, 'inner.yaml');
-    writeFileSync(files.outer, clusterConfig('outer', outer));
-    writeFileSync(files.inner, clusterConfig('inner', inner, { gcs: 6390, dash: 8275, client: 10011 }));
+    writeFileSync(files.outer, config('outer', outer));
+    writeFileSync(files.inner, config('inner', inner, { gcs: 6390, dash: 8275, client: 10011 }));
   });
   afterAll(() => {
     if (info) rayStopAll(info);
@@ -227,7 +215,7 @@ describe.skipIf(!e2eEnabled)('faults: unsafe storage, temp dirs and libraries on
     return p;
   };
   const one = (storage: string, name = 'solo') =>
-    clusterConfig(name, [{ ip: '10.88.0.14', name: 'head', role: 'head', storage }]);
+    config(name, [{ ip: '10.88.0.14', name: 'head', role: 'head', storage }]);
   const cli = (cmd: string, f: string): Promise<CliRun> => nokube(['ray', cmd, '--config', f, ...flags, '--json']);
 
   beforeAll(() => {
@@ -298,12 +286,15 @@ describe.skipIf(!e2eEnabled)('faults: a storage path or interpreter the login us
     writeFileSync(p, text);
     return nokube(['ray', 'start', '--config', p, ...flags, '--json']);
   };
-  const two = (headStorage: string, extra = '') => `ray_spec:
-  cluster_name: perms
-${extra}nodes:
-  - {ssh_url: "10.88.0.11:22", name: head, role: head, ray_config: {num_cpus: 1}, storage: {type: local, path: ${headStorage}}}
-  - {ssh_url: "10.88.0.12:22", name: w1, role: worker, ray_config: {num_cpus: 1}, storage: {type: local, path: /opt/nokube/data/perms}}
-`;
+  const two = (headStorage: string, spec: Record<string, unknown> = {}) =>
+    clusterConfig({
+      name: 'perms',
+      spec,
+      nodes: [
+        { ip: '10.88.0.11', name: 'head', role: 'head', storage: headStorage },
+        { ip: '10.88.0.12', name: 'w1', role: 'worker', storage: '/opt/nokube/data/perms' },
+      ],
+    });
   beforeAll(() => {
     info = requireTestHosts();
     rayStopAll(info);
@@ -328,7 +319,7 @@ ${extra}nodes:
 
   it('an interpreter the login user may not execute is said so, and its node is failed, not unreachable', async () => {
     hostExec('nkh1', 'cp /usr/bin/python3 /opt/nokube/python-root-only && chmod 0700 /opt/nokube/python-root-only');
-    const r = await run('py.yaml', two('/opt/nokube/data/perms', '  python: /opt/nokube/python-root-only\n'));
+    const r = await run('py.yaml', two('/opt/nokube/data/perms', { python: '/opt/nokube/python-root-only' }));
     expect(r.code).toBe(1);
     const err = r.json!.errors!.find((e) => e.node === 'head')!;
     expect(err.message).toMatch(/interpreter "\/opt\/nokube\/python-root-only" cannot be run .*permission denied/);
@@ -351,7 +342,7 @@ describe.skipIf(!e2eEnabled)('faults: dropped connections, dying and rebooted no
     flags = ['--user', 'nokube', '--identity', info.client.keys.ed25519, '--known-hosts', info.client.known_hosts];
     flags.push('--timeout', '45');
     file = join(dir, 'three.yaml');
-    writeFileSync(file, clusterConfig('drops', THREE));
+    writeFileSync(file, config('drops', THREE));
   });
   afterAll(() => {
     if (info) {
@@ -407,6 +398,36 @@ describe.skipIf(!e2eEnabled)('faults: dropped connections, dying and rebooted no
     }
   }, 300_000);
 
+  it('a worker whose SSH session is killed during stop is reported, the others are stopped, and a re-run finishes it', async () => {
+    const up = await cli('start');
+    expect(up.code, up.stderr).toBe(0);
+    // w2's raylet frozen: its stop waits out the grace period with SIGTERM pending, a window to cut the session in
+    hostExec('nkh3', 'pkill -STOP -x raylet');
+    try {
+      const run = spawnCli(['ray', 'stop', '--config', file, ...flags, '--json', '--no-drain']);
+      const sigtermPending = () =>
+        hostExec('nkh3', 'for p in $(pgrep -x raylet); do grep -E "^(SigPnd|ShdPnd)" /proc/$p/status; done')
+          .stdout.match(/[0-9a-f]{16}/g)
+          ?.some((mask) => (BigInt(`0x${mask}`) & 0x4000n) !== 0n) ?? false;
+      await until(sigtermPending, 120_000);
+      hostExec('nkh3', 'pkill -KILL -f "sshd: nokube" || true');
+      expect(await run.done).toBe(1);
+      const doc = JSON.parse(run.output().slice(run.output().indexOf('{\n')));
+      const states = Object.fromEntries(doc.nodes.map((n: { name: string; state: string }) => [n.name, n.state]));
+      expect(states.head).toBe('stopped');
+      expect(states.w1).toBe('stopped');
+      expect(['unreachable', 'failed']).toContain(states.w2);
+      expect(JSON.stringify(doc.errors)).toContain('w2');
+      for (const h of ['nkh1', 'nkh2'])
+        expect(hostExec(h, 'pgrep -u nokube -c -f "raylet|gcs_server|ray::" || true').stdout.trim(), h).toBe('0');
+    } finally {
+      hostExec('nkh3', 'pkill -CONT -x raylet || true');
+    }
+    const again = await cli('stop');
+    expect(again.code, again.stderr).toBe(0);
+    expect(count('nkh3', '-x raylet')).toBe(0);
+  }, 300_000);
+
   it('a worker whose raylet dies just after it started makes start end degraded, naming it', async () => {
     rayStopAll(info);
     const run = spawnCli(['ray', 'start', '--config', file, ...flags, '--json']);
@@ -418,4 +439,91 @@ describe.skipIf(!e2eEnabled)('faults: dropped connections, dying and rebooted no
     expect(doc.nodes.find((n: { name: string }) => n.name === 'w1').state).not.toBe('running');
     expect(JSON.stringify(doc.errors)).toContain('w1');
   }, 300_000);
+});
+
+describe.skipIf(!e2eEnabled)('faults: a dashboard bound to one address (ray_config.dashboard_host)', () => {
+  let info: HostsInfo;
+  let dir: string;
+  let flags: string[];
+  let file: string;
+  const cli = (cmd: string, f: string, more: string[] = []): Promise<CliRun> =>
+    nokube(['ray', cmd, '--config', f, ...flags, ...more]);
+  const bound = (dashboardHost?: string) =>
+    config('bound', [
+      { ...THREE[0]!, storage: '/opt/nokube/data/b/head', ray: dashboardHost ? { dashboard_host: dashboardHost } : {} },
+      { ...THREE[1]!, storage: '/opt/nokube/data/b/w1' },
+    ]);
+  /** The dashboard command has opened its forwards (its JSON line is out), or has ended. */
+  const opened = (output: string) => output.includes('"dashboard-url"') || output.includes('nokube:');
+  /** Whether a TCP connect from inside the head to host:port succeeds. */
+  const answers = (host: string, port: number) =>
+    hostExec(
+      'nkh1',
+      `python3 -c "import socket; s=socket.socket(); s.settimeout(3); print('open' if s.connect_ex(('${host}', ${port}))==0 else 'closed')"`,
+    ).stdout.trim();
+
+  beforeAll(() => {
+    info = requireTestHosts();
+    rayStopAll(info);
+    dir = mkdtempSync(join(tmpdir(), 'nokube-faults-'));
+    flags = ['--user', 'nokube', '--identity', info.client.keys.ed25519, '--known-hosts', info.client.known_hosts];
+    flags.push('--timeout', '120');
+    file = join(dir, 'bound.yaml');
+    writeFileSync(file, bound('10.88.0.11'));
+  });
+  afterAll(async () => {
+    if (file) await cli('stop', file);
+    if (info) rayStopAll(info);
+  });
+
+  it("binds the head's dashboard there only, and status and jobs still reach it", async () => {
+    const start = await cli('start', file, ['--json']);
+    expect(start.code, start.stderr).toBe(0);
+    expect(start.json!.status).toBe('healthy');
+    // from the head itself: the dashboard answers on its own address, not on loopback (so not on 0.0.0.0)
+    expect(answers('10.88.0.11', 8265)).toBe('open');
+    expect(answers('127.0.0.1', 8265)).toBe('closed');
+    const status = await cli('status', file, ['--json']);
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.json!.status).toBe('healthy');
+    // the job API through the head (remote_lib talks to the dashboard where start bound it)
+    const job = await cli('job', file, ['submit', '--', 'echo', 'bound-dashboard-ok']);
+    expect(job.code, job.stderr).toBe(0);
+    expect(job.stdout).toContain('bound-dashboard-ok');
+    // nokube ray dashboard forwards to where the dashboard listens, not to the head's loopback
+    const dash = spawnCli([
+      'ray',
+      'dashboard',
+      '--config',
+      file,
+      ...flags,
+      '--json',
+      '--port',
+      '18365',
+      '--client-port',
+      '18101',
+    ]);
+    try {
+      await until(() => opened(dash.output()), 180_000);
+      expect(dash.output()).toContain('"dashboard-url":"http://127.0.0.1:18365"');
+      const version = await fetch('http://127.0.0.1:18365/api/version');
+      expect(version.status).toBe(200);
+      expect(((await version.json()) as { ray_version: string }).ray_version).toBe('2.60.0');
+    } finally {
+      dash.child.kill('SIGINT');
+      await dash.done;
+    }
+  }, 420_000);
+
+  it('leaving it out is a drift of the head: plan says restart, naming the field', async () => {
+    const open = join(dir, 'open.yaml');
+    writeFileSync(open, bound());
+    const plan = await cli('plan', open, ['--json']);
+    expect(plan.code, plan.stderr).toBe(0);
+    const head = plan.json!.plan.find((p) => p.node === 'head')!;
+    expect(head.action).toBe('restart');
+    expect(head.drift).toContainEqual({ field: 'ray_config.dashboard_host', from: '10.88.0.11', to: '(unset)' });
+    // (a restarted head restarts its workers too: they must rejoin it)
+    expect(plan.json!.plan.find((p) => p.node === 'w1')!.action).toBe('restart');
+  });
 });

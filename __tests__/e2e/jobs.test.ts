@@ -7,29 +7,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, REPO, ensureDist, nokube, type CliRun } from '../helpers/cli';
+import { clusterConfig } from './cluster-config';
 import { e2eEnabled, hostExec, rayStopAll, requireTestHosts, type HostsInfo } from './hosts';
 
-const CONFIG = `ray_spec:
-  dashboard_port: 8265
-  max_workers: 10
-  cluster_name: e2e-jobs
-nodes:
-  - ssh_url: "10.88.0.11:22"
-    name: ray-head
-    role: head
-    ray_config: {port: 10001, dashboard_port: 8265, num_cpus: 1, object_store_memory: 100000000}
-    storage: {type: local, path: /opt/nokube/data/ray/head}
-  - ssh_url: "10.88.0.12:22"
-    name: ray-worker-1
-    role: worker
-    ray_config: {num_cpus: 1, object_store_memory: 100000000}
-    storage: {type: local, path: /opt/nokube/data/ray/w1}
-  - ssh_url: "10.88.0.13:22"
-    name: ray-worker-2
-    role: worker
-    ray_config: {num_cpus: 1, object_store_memory: 100000000}
-    storage: {type: local, path: /opt/nokube/data/ray/w2}
-`;
+const CONFIG = clusterConfig({
+  name: 'e2e-jobs',
+  spec: { dashboard_port: 8265, max_workers: 10 },
+  nodes: [
+    {
+      ip: '10.88.0.11',
+      name: 'ray-head',
+      role: 'head',
+      ray: { dashboard_port: 8265 },
+      storage: '/opt/nokube/data/ray/head',
+    },
+    { ip: '10.88.0.12', name: 'ray-worker-1', role: 'worker', storage: '/opt/nokube/data/ray/w1' },
+    { ip: '10.88.0.13', name: 'ray-worker-2', role: 'worker', storage: '/opt/nokube/data/ray/w2' },
+  ],
+});
 
 // One task pinned to each alive node; each reads a file of the working dir on its own node.
 const HOSTNAMES_PY = `import socket, sys

@@ -5,40 +5,32 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { nokube, type CliRun } from '../helpers/cli';
+import { clusterConfig } from './cluster-config';
 import { e2eEnabled, hostExec, rayStopAll, requireTestHosts, type HostsInfo } from './hosts';
 
 const RAY_PROCS = 'raylet|gcs_server|dashboard|default_worker|ray_client_server|log_monitor';
 
-function config(workerCpus: number[], extra = ''): string {
-  const workers = workerCpus
-    .map(
-      (cpus, i) => `
-  - ssh_url: "10.88.0.${12 + i}:22"
-    name: ray-worker-${i + 1}
-    role: worker
-    ray_config:
-      num_cpus: ${cpus}
-      object_store_memory: 100000000
-      resources: {slot: 1}
-    storage: {type: local, path: /opt/nokube/data/ray/worker-${i + 1}}`,
-    )
-    .join('');
-  return `ray_spec:
-  dashboard_port: 8265
-  max_workers: 10
-  cluster_name: e2e
-${extra}nodes:
-  - ssh_url: "10.88.0.11:22"
-    name: ray-head
-    role: head
-    ray_config:
-      port: 10001
-      dashboard_port: 8265
-      num_cpus: 1
-      object_store_memory: 100000000
-    storage: {type: local, path: /opt/nokube/data/ray/head}
-${workers}
-`;
+function config(workerCpus: number[]): string {
+  return clusterConfig({
+    name: 'e2e',
+    spec: { dashboard_port: 8265, max_workers: 10 },
+    nodes: [
+      {
+        ip: '10.88.0.11',
+        name: 'ray-head',
+        role: 'head',
+        ray: { dashboard_port: 8265 },
+        storage: '/opt/nokube/data/ray/head',
+      },
+      ...workerCpus.map((cpus, i) => ({
+        ip: `10.88.0.${12 + i}`,
+        name: `ray-worker-${i + 1}`,
+        role: 'worker' as const,
+        ray: { num_cpus: cpus, resources: { slot: 1 } },
+        storage: `/opt/nokube/data/ray/worker-${i + 1}`,
+      })),
+    ],
+  });
 }
 
 /** PIDs of the raylet on a host (its node process), from inside the host. */
@@ -229,10 +221,14 @@ describe.skipIf(!e2eEnabled)('preflight catches trouble before anything starts',
     writeFileSync(p, text);
     return nokube(['ray', 'start', '--config', p, ...flags, '--json', ...more]);
   };
-  const two = (workerUrl: string) => `nodes:
-  - {ssh_url: "10.88.0.11:22", name: head, role: head, ray_config: {port: 10001, num_cpus: 1}}
-  - {ssh_url: "${workerUrl}", name: w, role: worker, ray_config: {num_cpus: 1}}
-`;
+  const two = (workerUrl: string) =>
+    clusterConfig({
+      name: 'default',
+      nodes: [
+        { ip: '10.88.0.11', name: 'head', role: 'head' },
+        { sshUrl: workerUrl, name: 'w', role: 'worker' },
+      ],
+    });
 
   it('an unreachable node: named, with a hint, and nothing started elsewhere', async () => {
     const r = await run(two('10.88.0.250:22'), ['--timeout', '5']);
@@ -251,7 +247,7 @@ describe.skipIf(!e2eEnabled)('preflight catches trouble before anything starts',
     expect(r.code).toBe(1);
     const err = r.json!.errors!.find((e) => e.node === 'w')!;
     expect(err.message).toContain('Ray is not installed');
-    expect(err.hint).toContain('pip install "ray[default]"');
+    expect(err.hint).toMatch(/python3 -m pip install "ray\[default\]==2\.60\.0"/);
     expect(r.json!.nodes.map((n) => `${n.name}:${n.state}`)).toEqual(['head:stopped', 'w:failed']);
     expect(rayProcesses('nkh1')).toBe('');
   });

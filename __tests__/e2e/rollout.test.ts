@@ -3,16 +3,18 @@
 // a worker running a long task is drained (the task finishes before the node restarts), and `stop`
 // drains every worker before it stops it.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO, runAction, visibleLog, type ActionRun } from '../action/runner';
 import { nokube, type CliRun } from '../helpers/cli';
 import { e2eEnabled, hostExec, rayStopAll, requireTestHosts, TESTHOSTS_SH, type HostsInfo } from './hosts';
 
 const TOKEN_PATH = '/opt/nokube/data/ray/head/state/auth_token';
 
-function config(workerCpus: number[], rollout: string): string {
+/** `objectStore`: the workers' object_store_memory (100 GB is more than a test host has: Ray refuses it). */
+function config(workerCpus: number[], rollout: string, objectStore = 100_000_000): string {
   const workers = workerCpus
     .map(
       (cpus, i) => `
@@ -21,7 +23,7 @@ function config(workerCpus: number[], rollout: string): string {
     role: worker
     ray_config:
       num_cpus: ${cpus}
-      object_store_memory: 100000000
+      object_store_memory: ${objectStore}
       resources: {slot-${i + 1}: 1}
     storage: {type: local, path: /opt/nokube/data/ray/worker-${i + 1}}`,
     )
@@ -118,6 +120,19 @@ print('TASK_RESULT', ray.get(ref), flush=True)
   });
 }
 
+/** Waits until a task of longTask runs on `host` (a Ray worker process named ray::work). */
+async function taskRunningOn(host: string): Promise<void> {
+  const t0 = Date.now();
+  // anchored: the shell running pgrep has the pattern in its own command line
+  while (!hostExec(host, "pgrep -f '^ray::work' || true").stdout.trim()) {
+    if (Date.now() - t0 > 90_000) throw new Error(`the long task never started on ${host}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** The raylet's pid on a host ('' when none runs). */
+const raylet = (host: string) => hostExec(host, 'pgrep -x raylet || true').stdout.trim();
+
 describe.skipIf(!e2eEnabled)('rolling changes with drain on real test hosts', () => {
   let info: HostsInfo;
   let dir: string;
@@ -175,15 +190,7 @@ describe.skipIf(!e2eEnabled)('rolling changes with drain on real test hosts', ()
 
   it('a worker running a long task is drained: the task finishes, then the node restarts', async () => {
     const task = longTask('slot-1', 25);
-    // wait until the task runs on worker-1
-    const t0 = Date.now();
-    for (;;) {
-      // anchored: the shell running pgrep has the pattern in its own command line
-      const r = hostExec('nkh2', "pgrep -f '^ray::work' || true");
-      if (r.stdout.trim()) break;
-      if (Date.now() - t0 > 90_000) throw new Error('the long task never started on ray-worker-1');
-      await new Promise((r2) => setTimeout(r2, 500));
-    }
+    await taskRunningOn('nkh2');
     const file = cfg('w1cpus3.yaml', config([3, 2, 2], '    drain_timeout: 120'));
     const run = await cli('start', file);
     const result = await task;
@@ -200,11 +207,104 @@ describe.skipIf(!e2eEnabled)('rolling changes with drain on real test hosts', ()
     expect(out).not.toMatch(/ray-worker-2\s+draining/);
   });
 
+  it('a task longer than drain_timeout: the deadline is reached with 1 task still running, then the node restarts', async () => {
+    const task = longTask('slot-2', 120);
+    await taskRunningOn('nkh3');
+    const run = await cli('start', cfg('w2cpus3.yaml', config([3, 3, 2], '    drain_timeout: 3')));
+    const out = run.stderr + run.stdout;
+    expect(run.code, out).toBe(0);
+    const deadline = /ray-worker-2\s+drain deadline reached \(3 s\) with 1 task still running: stopping it/.exec(out);
+    expect(deadline, out).not.toBeNull();
+    expect(out.search(/ray-worker-2\s+draining/)).toBeLessThan(deadline!.index);
+    expect(out.search(/ray-worker-2\s+restarted/)).toBeGreaterThan(deadline!.index);
+    // the operator is told that work was lost, and how to wait longer
+    expect(out).toMatch(/ray-worker-2: drain deadline reached .* \(raise ray_spec\.rollout\.drain_timeout/);
+    const result = await task;
+    expect(result.out).not.toContain('TASK_RESULT finished');
+    expect(result.code).not.toBe(0);
+  });
+
+  it('a failed batch stops the rollout: the result names the failed worker and the two left untouched', async () => {
+    const before = { nkh3: raylet('nkh3'), nkh4: raylet('nkh4') };
+    expect(before.nkh3).not.toBe('');
+    // one zero too many in object_store_memory: Ray refuses to start a node with more than it has
+    const file = cfg(
+      'osm-100g.yaml',
+      config([3, 3, 2], '    max_unavailable: 1\n    max_failures: 0', 100_000_000_000),
+    );
+    const run = await cli('start', file);
+    const out = run.stderr + run.stdout;
+    expect(run.code, out).toBe(1);
+    expect(out).toMatch(/ray-worker-1\s+restarting/);
+    expect(out).toMatch(/ray-worker-1\s+failed: /);
+    expect(out).toContain(
+      'the rollout stopped after 1 failed worker (ray_spec.rollout.max_failures is 0): ray-worker-2, ray-worker-3 left as they were',
+    );
+    expect(out).toContain('rollout done: none; failed: ray-worker-1; untouched: ray-worker-2, ray-worker-3');
+    // the workers after the failed batch were neither drained nor restarted
+    expect(out).not.toMatch(/ray-worker-[23]\s+(draining|restarting)/);
+    expect({ nkh3: raylet('nkh3'), nkh4: raylet('nkh4') }).toEqual(before);
+    const nodes = await headNodes(token);
+    expect(nodes.find((n) => n.name === 'ray-worker-2' && n.alive)?.cpus).toBe(3);
+
+    // start again with a good config: the failed worker comes back, the others are kept
+    const again = await cli('start', cfg('w2cpus3.yaml', config([3, 3, 2], '    drain_timeout: 3')));
+    expect(again.code, again.stderr + again.stdout).toBe(0);
+    expect(again.stderr + again.stdout).toMatch(/ray-worker-1\s+started/);
+    expect(raylet('nkh3')).toBe(before.nkh3);
+  });
+
+  it("the Action's no-drain input: start restarts a worker at once (its task is lost), stop stops without draining", async () => {
+    const workspace = mkdtempSync(join(tmpdir(), 'nokube-rollout-ws-'));
+    writeFileSync(join(workspace, 'ray-config.yaml'), config([3, 3, 3], '    drain_timeout: 120'));
+    const action = (command: string): Promise<ActionRun> =>
+      runAction({
+        inputs: {
+          command,
+          config: 'ray-config.yaml',
+          'ssh-private-key': readFileSync(info.client.keys.ed25519, 'utf8'),
+          'known-hosts': readFileSync(info.client.known_hosts, 'utf8'),
+          'ssh-user': 'nokube',
+          timeout: '150',
+          'no-drain': 'true',
+        },
+        workspace,
+        entry: join(REPO, 'dist', 'index.js'),
+        timeoutMs: 280_000,
+      });
+    // a task that a drain (up to 120 s) would let finish
+    const task = longTask('slot-3', 40);
+    await taskRunningOn('nkh4');
+    const start = await action('start');
+    const startLog = visibleLog(start.stdout);
+    expect(start.code, startLog).toBe(0);
+    expect(startLog).toMatch(/ray-worker-3: restarted/);
+    expect(startLog).not.toMatch(/draining/);
+    expect(start.outputs.status).toBe('healthy');
+    const lost = await task;
+    expect(lost.out).not.toContain('TASK_RESULT finished');
+
+    const again = longTask('slot-3', 100);
+    await taskRunningOn('nkh4');
+    const t0 = Date.now();
+    const stop = await action('stop');
+    const stopLog = visibleLog(stop.stdout);
+    expect(stop.code, stopLog).toBe(0);
+    expect(stop.outputs.status).toBe('stopped');
+    expect(stopLog).not.toMatch(/draining/);
+    // a drain would have waited for the task (100 s)
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    expect((await again).out).not.toContain('TASK_RESULT finished');
+    for (const host of ['nkh2', 'nkh3', 'nkh4']) expect(raylet(host)).toBe('');
+  });
+
   it('stop drains every worker before stopping it', async () => {
-    const r = await cli('stop', cfg('w1cpus3.yaml', config([3, 2, 2], '    drain_timeout: 120')));
+    const file = cfg('w1cpus3.yaml', config([3, 2, 2], '    drain_timeout: 120'));
+    const up = await cli('start', file);
+    expect(up.code, up.stderr + up.stdout).toBe(0);
+    const r = await cli('stop', file);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     for (const w of workers) expect(r.stderr + r.stdout).toMatch(new RegExp(`${w}\\s+drained after`));
-    for (const host of ['nkh2', 'nkh3', 'nkh4'])
-      expect(hostExec(host, 'pgrep -x raylet || true').stdout.trim()).toBe('');
+    for (const host of ['nkh2', 'nkh3', 'nkh4']) expect(raylet(host)).toBe('');
   });
 });

@@ -79,7 +79,7 @@ describe('disruption classes', () => {
     const plan = offlinePlan(next, base);
     expect(plan.find((p) => p.node === 'w2')?.disruption).toBe('stop: its running tasks are lost');
     expect(clusterDisruption(plan, next.rollout, 1)).toBe(
-      '1 worker restarts rolling, 1 at a time, not drained (drain_timeout: 0): their running tasks are lost; 1 node removed from the config stops; the head and its jobs keep running',
+      '1 worker restarts rolling, 1 at a time, not drained: their running tasks are lost; 1 node removed from the config stops; the head and its jobs keep running',
     );
   });
 });

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config';
+import { desiredSpec, specDrift } from '../../src/engine/desired';
 import { noTokenAuthWarning } from '../../src/engine/no-token-auth';
 import type { ProbeAnswer } from '../../src/remote/types';
+import { renderTerminal } from '../../src/render';
 import { renderPlanComment } from '../../src/render/comment';
 import { renderSummary } from '../../src/render/summary';
 import { result } from '../render/fixtures';
@@ -9,20 +12,88 @@ import { cluster, node } from './fixtures';
 const probe = (version: string, tokenAuth: boolean) =>
   ({ ok: true, ray: { version, python: '/usr/bin/python3', token_auth: tokenAuth } }) as unknown as ProbeAnswer;
 
+function parsed(headRay: string, workerRay = '{num_cpus: 1}') {
+  const text = [
+    'nodes:',
+    '  - ssh_url: "10.0.0.1:22"',
+    '    name: head',
+    '    role: head',
+    `    ray_config: ${headRay}`,
+    '  - ssh_url: "10.0.0.2:22"',
+    '    name: w1',
+    '    role: worker',
+    `    ray_config: ${workerRay}`,
+  ].join('\n');
+  return parseConfig(text, 'ray-config.yaml', { defaultUser: 'u' });
+}
+
 describe('a head without token authentication (Ray < 2.52)', () => {
   const c = cluster([node('head', 'head', '10.0.0.1'), node('w1', 'worker', '10.0.0.2')]);
 
   it('is warned about, naming the head, its Ray and where the dashboard listens', () => {
     const w = noTokenAuthWarning(c, probe('2.40.0', false))!;
     expect(w).toMatch(/head head runs Ray 2\.40\.0, which has no token authentication/);
-    expect(w).toContain('10.0.0.1');
+    expect(w).toContain("bound to the node's own address (10.0.0.1)");
     expect(noTokenAuthWarning(c, probe('2.60.0', true))).toBeUndefined();
     expect(noTokenAuthWarning(c, undefined)).toBeUndefined();
   });
 
-  it('the warning reaches the summary and the PR comment', () => {
+  it('the warning reaches the terminal output, the summary and the PR comment', () => {
     const r = result({ command: 'plan', warnings: [noTokenAuthWarning(c, probe('2.40.0', false))!] });
+    expect(renderTerminal(r, { color: false })).toContain('no token authentication');
     expect(renderSummary(r, {})).toContain('no token authentication');
     expect(renderPlanComment(r, { configPath: 'ray-config.yaml' })).toContain('no token authentication');
+  });
+
+  it('says where ray_config.dashboard_host puts the dashboard, every interface included', () => {
+    const open = cluster([
+      node('head', 'head', '10.0.0.1', { dashboardHost: '0.0.0.0' }),
+      node('w1', 'worker', '10.0.0.2'),
+    ]);
+    expect(noTokenAuthWarning(open, probe('2.40.0', false))).toContain(
+      'ray_config.dashboard_host 0.0.0.0 makes it listen on every interface of the head',
+    );
+    const local = cluster([
+      node('head', 'head', '10.0.0.1', { dashboardHost: '127.0.0.1' }),
+      node('w1', 'worker', '10.0.0.2'),
+    ]);
+    expect(noTokenAuthWarning(local, probe('2.40.0', false))).toContain(
+      'bound to 127.0.0.1 (ray_config.dashboard_host)',
+    );
+  });
+});
+
+describe('ray_config.dashboard_host', () => {
+  it('is accepted on the head and reaches the ray start arguments (remote_lib passes --dashboard-host)', () => {
+    const { config, diagnostics } = parsed('{port: 10001, dashboard_host: "127.0.0.1"}');
+    expect(diagnostics.filter((d) => d.severity === 'error')).toEqual([]);
+    expect(config!.head.ray.dashboardHost).toBe('127.0.0.1');
+    expect(desiredSpec(config!, config!.head, '10.0.0.1', undefined).ray.dashboard_host).toBe('127.0.0.1');
+    // workers have no dashboard: nothing is sent for them
+    expect(desiredSpec(config!, config!.workers[0]!, '10.0.0.2', '10.0.0.1:6379').ray).not.toHaveProperty(
+      'dashboard_host',
+    );
+  });
+
+  it('changing it restarts the head (drift names the field, old and new value)', () => {
+    const before = parsed('{port: 10001}').config!;
+    const after = parsed('{port: 10001, dashboard_host: "10.0.0.1"}').config!;
+    const drift = specDrift(
+      desiredSpec(before, before.head, '10.0.0.1', undefined),
+      desiredSpec(after, after.head, '10.0.0.1', undefined),
+    );
+    expect(drift).toEqual([{ field: 'ray_config.dashboard_host', from: '(unset)', to: '10.0.0.1' }]);
+  });
+
+  it('refuses a value that is not an address, at its line, and the key on a worker', () => {
+    const bad = parsed('{port: 10001, dashboard_host: "every-where"}');
+    const error = bad.diagnostics.find((d) => d.path === 'nodes[0].ray_config.dashboard_host')!;
+    expect(error.message).toBe('"every-where" is not an IPv4 or IPv6 address');
+    expect(error.hint).toContain('0.0.0.0 (every interface)');
+    expect(error.line).toBe(5);
+    const onWorker = parsed('{port: 10001}', '{dashboard_host: "0.0.0.0"}');
+    expect(onWorker.diagnostics.find((d) => d.path === 'nodes[1].ray_config.dashboard_host')?.message).toBe(
+      'dashboard_host is a head-only setting, but this node is a worker (the dashboard runs on the head)',
+    );
   });
 });

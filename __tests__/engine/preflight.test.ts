@@ -45,13 +45,15 @@ describe('preflight', () => {
     expect(byNode('head')[0].message).toContain('port 6379 (gcs_port)');
     expect(byNode('head')[0].hint).toContain('netstat -tlnp | grep :6379');
     expect(byNode('w1')[0].message).toContain('Ray is not installed');
-    expect(byNode('w1')[0].hint).toContain('pip install "ray[default]"');
+    // the exact command, for the node's own interpreter and the head's Ray version
+    expect(byNode('w1')[0].hint).toContain('/usr/bin/python3 -m pip install "ray[default]==2.60.0"');
     expect(
       byNode('w2')
         .map((p) => p.message)
         .join('\n'),
     ).toMatch(/not writable[\s\S]*Ray 2\.59\.0 is installed, but the head \(head\) has 2\.60\.0/);
     expect(byNode('w2')[0].hint).toContain('chown -R ray:ray /opt/x');
+    expect(byNode('w2')[1].hint).toContain('x -m pip install "ray[default]==2.60.0" on w2');
   });
 
   it('ray_spec.ray_version is checked on every node, the head included', () => {
@@ -59,6 +61,7 @@ describe('preflight', () => {
     const problems = preflightProblems(c2, new Map(c.nodes.map((n) => [n.name, probe()])));
     expect(problems).toHaveLength(3);
     expect(problems[0].message).toContain('ray_spec.ray_version has 2.58.1');
+    expect(problems[0].hint).toContain('/usr/bin/python3 -m pip install "ray[default]==2.58.1"');
   });
 
   it('a port held by this cluster is not a conflict; a Python mismatch is', () => {

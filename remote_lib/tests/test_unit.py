@@ -50,6 +50,14 @@ def test_dashboard_bound_to_the_node_without_token_auth(lib):
     assert "--dashboard-host=0.0.0.0" in lib.build_start_argv("head", chosen, "/t", token_auth=False)
 
 
+
+def test_the_head_reaches_its_dashboard_where_start_bound_it(lib):
+    """status, drain and jobs talk to the dashboard on the head: bound to an address, loopback fails."""
+    assert lib.dashboard_base({"dashboard_host": "0.0.0.0"}, 8265) == "http://127.0.0.1:8265"
+    assert lib.dashboard_base({}, 8265) == "http://127.0.0.1:8265"  # a head started before the field
+    assert lib.dashboard_base({"dashboard_host": "10.0.0.1"}, 8300) == "http://10.0.0.1:8300"
+    assert lib.dashboard_base({"dashboard_host": "fd00::1"}, 8265) == "http://[fd00::1]:8265"
+
 def test_worker_argv_and_defaults(lib):
     argv = lib.build_start_argv("worker", {"labels": {"nokube.io/node": "w1"}}, "/t", head_address="h:6379",
                                 ray_version="2.60.0")

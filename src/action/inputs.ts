@@ -31,6 +31,8 @@ export interface ActionInputs {
   /** command: job */
   job?: { entrypoint: string; workingDirectory?: string; runtimeEnvJson?: string };
   waitLockSec: number;
+  /** start/stop: no drain before a worker stops (as drain_timeout: 0). */
+  noDrain: boolean;
 }
 
 /** A problem with one input; the message names it. */
@@ -73,6 +75,7 @@ export function readInputs(secrets: SecretRegistry): ActionInputs {
     timeoutSec: positiveInt('timeout', DEFAULT_TIMEOUT_SEC, 86_400),
     ...jobInputs(),
     waitLockSec: positiveInt('wait-lock', 0, 86_400),
+    noDrain: bool('no-drain', false),
   };
 }
 

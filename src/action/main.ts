@@ -111,6 +111,7 @@ async function deploy(
     concurrency: inputs.concurrency,
     timeoutSec: inputs.timeoutSec,
     waitLockSec: inputs.waitLockSec,
+    noDrain: inputs.noDrain,
     env: engineEnv(ctx.env),
     // A pull request's plan runs where secrets are absent by design (always so from a fork).
     allowMissingEnv: inputs.allowMissingEnv || (inputs.command === 'plan' && pr !== undefined),

@@ -7,20 +7,18 @@ import { DEFAULT_CLIENT_PORT, DEFAULT_DASHBOARD_PORT } from '../config/types';
 import {
   CLI_ONLY_COMMANDS,
   COMMANDS as SHARED_COMMANDS,
-  DAY_TWO_COMMANDS,
   DEFAULT_CONCURRENCY,
   DEFAULT_CONFIG,
   DEFAULT_TIMEOUT_SEC,
   JOB_ACTIONS,
-  type DayTwoCommand,
+  type CliOnlyCommand,
 } from '../engine/defaults';
 import type { Command, JobAction } from '../engine/types';
 
-export { DAY_TWO_COMMANDS, type DayTwoCommand };
-/** run() commands, and the day-two commands that have stories of their own (engine/logs.ts, dashboard.ts). */
-export type CliCommand = Command | DayTwoCommand;
+/** The commands the Action has too, and those only a terminal has. */
+export type CliCommand = Command | CliOnlyCommand;
 
-export const COMMANDS: readonly CliCommand[] = [...SHARED_COMMANDS, ...CLI_ONLY_COMMANDS, ...DAY_TWO_COMMANDS];
+export const COMMANDS: readonly CliCommand[] = [...SHARED_COMMANDS, ...CLI_ONLY_COMMANDS];
 export const ENV_FORMATS = ['sh', 'fish', 'json'] as const;
 
 /** What each command does, in one line (help and completion). */
@@ -151,7 +149,11 @@ export const FLAGS: readonly FlagSpec[] = [
     help: "wait up to S seconds for another deploy's lock (default: fail at once, naming the holder)",
     commands: ['start', 'stop'],
   },
-  { name: 'no-drain', help: 'stop workers at once, without letting running tasks finish', commands: ['stop'] },
+  {
+    name: 'no-drain',
+    help: 'stop or restart workers at once, without letting running tasks finish (as drain_timeout: 0)',
+    commands: ['start', 'stop'],
+  },
   {
     name: 'working-dir',
     value: 'DIR',

@@ -3,23 +3,20 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { version } from '../../package.json';
-import { errorsFirst, formatDiagnostic } from '../config';
 import { parseProxyJump } from '../config/proxy-jump';
 import { sshConfigSettings } from '../ssh/ssh-config';
 import type { JumpHop } from '../config/types';
-import { connectTimeoutSec, run, verdict, type Verdict } from '../engine';
+import { connectTimeoutSec, run } from '../engine';
 import type { SessionOptions } from '../engine/session';
-import { escapeControls, mapStrings } from '../render/safe-text';
-import type { PrivateKeySource, RunOptions, RunResult } from '../engine/types';
+import type { PrivateKeySource, RunOptions } from '../engine/types';
 import { findRemoteLibDir } from '../remote/locate';
-import { runErrors, runOutputs } from '../render/outputs';
-import { renderTerminal } from '../render';
-import { DAY_TWO_COMMANDS, USAGE, UsageError, parseCliArgs, type CliSettings, type DayTwoCommand } from './args';
-import { dayTwo } from './day-two';
+import { USAGE, UsageError, parseCliArgs, type CliSettings } from './args';
 import { SecretMask } from '../render/secret-mask';
 import { bashCompletion, zshCompletion } from './completion';
 import { terminalReporter } from './reporter';
-import { liveOutput, printUseResult } from './use-output';
+import { printRunResult } from './run-output';
+import { useCommand } from './use-commands';
+import { liveOutput } from './use-output';
 
 export interface CliIO {
   stdout: (text: string) => void;
@@ -59,11 +56,10 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
 
   const mask = new SecretMask();
   const debug = ['1', 'true', 'yes'].includes((io.env.NOKUBE_DEBUG ?? '').toLowerCase());
-  const uses = USE_COMMANDS.includes(settings.command);
   const live = liveOutput(io, mask, settings.command === 'exec');
   const reporter = {
     ...terminalReporter(io.stderr, mask, debug),
-    ...(uses && !settings.json ? { output: live.output } : {}),
+    ...(useCommand(settings.command) && !settings.json ? { output: live.output } : {}),
   };
   let options: SessionOptions;
   try {
@@ -74,40 +70,13 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     return 2;
   }
 
-  const command = settings.command;
-  if ((DAY_TWO_COMMANDS as readonly string[]).includes(command))
-    return dayTwo(command as DayTwoCommand, settings, options, io, mask);
-  const raw = await run({ ...options, command: command as RunOptions['command'] });
-  if (uses && !raw.diagnostics.some((d) => d.severity === 'error')) {
-    live.flush();
-    return printUseResult(raw, settings, io, mask);
-  }
-  // secrets masked on the raw text first (escaping or JSON-encoding would change their spelling),
-  // then control characters escaped for the terminal
-  const masked = mapStrings(raw, (s) => mask.apply(s));
-  const result = settings.json ? masked : mapStrings(masked, escapeControls);
-  const invalid = result.diagnostics.some((d) => d.severity === 'error');
-  if (settings.json) {
-    const doc: Record<string, unknown> = { ...runOutputs(result) };
-    if (!result.ok) doc.errors = runErrors(result);
-    if (result.warnings.length) doc.warnings = result.warnings;
-    if (settings.timeline) doc.timeline = result.timeline ?? [];
-    io.stdout(mask.apply(JSON.stringify(doc, null, 2)) + '\n');
-  } else {
-    for (const d of errorsFirst(result.diagnostics)) io.stderr(formatDiagnostic(d) + '\n');
-    if (!invalid)
-      io.stdout(
-        mask.apply(renderTerminal(result, { color: io.isTTY && !io.env.NO_COLOR, timeline: settings.timeline })) + '\n',
-      );
-  }
-  return exitCode(result);
+  const use = useCommand(settings.command);
+  if (use) return use({ settings, options, io, mask, live });
+  const raw = await run({ ...options, command: settings.command as RunOptions['command'] });
+  return printRunResult(raw, settings, io, mask);
 }
 
-const EXIT_CODES: Record<Verdict, number> = { pass: 0, invalid: 2, failed: 1, unhealthy: 1 };
-
-export function exitCode(result: RunResult): number {
-  return EXIT_CODES[verdict(result)];
-}
+export { exitCode } from './run-output';
 
 function buildOptions(
   s: CliSettings,
@@ -215,9 +184,6 @@ function proxyJumpFlag(text: string): JumpHop[] {
   if (!parsed.ok) throw new Error(`--proxy-jump: ${parsed.message.replace(/^proxy_jump:? ?/, '')} (${parsed.hint})`);
   return parsed.hops;
 }
-
-/** Commands that use a running cluster (their own output, see use-output.ts). */
-const USE_COMMANDS: CliSettings['command'][] = ['job', 'exec', 'env'];
 
 function useRequests(s: CliSettings): Pick<RunOptions, 'job' | 'exec' | 'withToken'> {
   if (s.command === 'job') {

@@ -110,7 +110,8 @@ function buildRayConfig(raw: PlainMap, role: NodeSpec['role'], clusterDashboardP
   for (const key of RAY_KEYS) {
     let value = raw[key.yaml];
     if (value === undefined || value === null) continue;
-    if (key.model === 'nodeIpAddress') value = String(value).replace(/^\[(.*)\]$/, '$1');
+    if (key.model === 'nodeIpAddress' || key.model === 'dashboardHost')
+      value = String(value).replace(/^\[(.*)\]$/, '$1');
     else if (typeof value === 'object') value = { ...(value as PlainMap) };
     ray[key.model] = value;
   }

@@ -8,7 +8,7 @@ import { asInteger, asList, asMap, asString, type PlainMap } from './plain';
 import { joinPath } from './paths';
 import { parseProxyJump } from './proxy-jump';
 import { parseSshUrl } from './ssh-url';
-import { DEFAULT_DASHBOARD_PORT, HEAD_ONLY_RAY_KEYS, RESOURCE_RAY_KEYS } from './ray-keys';
+import { DEFAULT_DASHBOARD_PORT, HEAD_ONLY_RAY_KEYS, HEAD_PORT_RAY_KEYS, RESOURCE_RAY_KEYS } from './ray-keys';
 import type { SourcePos } from './types';
 import { looksLikePrivateKey } from './values';
 import type { SourceIndex } from './yaml-source';
@@ -131,15 +131,17 @@ function checkRayConfig(
     }
   }
 
-  const ip = asString(rayConfig.node_ip_address);
-  if (
-    ip !== undefined &&
-    !ctx.shapeProblems.has(`${at}.node_ip_address`) &&
-    isIP(ip.replace(/^\[(.*)\]$/, '$1')) === 0
-  ) {
-    ctx.findings.error(`${at}.node_ip_address`, `"${ip.slice(0, 60)}" is not an IPv4 or IPv6 address`, {
-      hint: 'give the address other nodes reach this one at, e.g. 10.0.0.5; leave it out to use the address in ssh_url',
-    });
+  const addressHints: Record<string, string> = {
+    node_ip_address:
+      'give the address other nodes reach this one at, e.g. 10.0.0.5; leave it out to use the address in ssh_url',
+    dashboard_host:
+      "give one of the head's addresses, e.g. 10.0.0.5, 127.0.0.1 (only over SSH: nokube ray dashboard) or 0.0.0.0 (every interface)",
+  };
+  for (const [key, hint] of Object.entries(addressHints)) {
+    const ip = asString(rayConfig[key]);
+    if (ip === undefined || ctx.shapeProblems.has(`${at}.${key}`) || isIP(ip.replace(/^\[(.*)\]$/, '$1')) !== 0)
+      continue;
+    ctx.findings.error(`${at}.${key}`, `"${ip.slice(0, 60)}" is not an IPv4 or IPv6 address`, { hint });
   }
 }
 
@@ -161,7 +163,7 @@ function checkHeadPorts(rayConfig: PlainMap, at: string, ctx: NodeCheckContext):
   }
   const written = (key: string) => (ctx.shapeProblems.has(`${at}.${key}`) ? undefined : asInteger(rayConfig[key]));
   // The head's ports as the model will fill them in: written, else the table's default.
-  const ports: HeadPort[] = HEAD_ONLY_RAY_KEYS.map(({ yaml: key, default: fallback }) => {
+  const ports: HeadPort[] = HEAD_PORT_RAY_KEYS.map(({ yaml: key, default: fallback }) => {
     const value = written(key);
     if (value !== undefined) return { key, value, path: `${at}.${key}`, default: false };
     if (fallback === 'ray_spec.dashboard_port') {
@@ -169,7 +171,7 @@ function checkHeadPorts(rayConfig: PlainMap, at: string, ctx: NodeCheckContext):
         return { key, value: ctx.clusterDashboardPort, path: 'ray_spec.dashboard_port', default: false };
       return { key, value: DEFAULT_DASHBOARD_PORT, default: true };
     }
-    return { key, value: fallback as number, default: true };
+    return { key, value: fallback, default: true };
   });
   const client = ports.find((p) => p.key === 'port')!;
   if (client.path !== undefined && client.value < 1024) {

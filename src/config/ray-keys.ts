@@ -74,6 +74,16 @@ export const RAY_KEYS: readonly RayKey[] = [
     example: 8265,
   },
   {
+    yaml: 'dashboard_host',
+    model: 'dashboardHost',
+    flag: '--dashboard-host',
+    headOnly: 'the dashboard runs on the head',
+    schema: { type: 'string', 'x-expected': 'an IPv4 or IPv6 address of the head, or 0.0.0.0 for every interface' },
+    description:
+      "Head only. The address the dashboard (and Ray's Jobs API) listens on. When left out: every interface (0.0.0.0) when the head's Ray checks a token (2.52 and later), else only the head's own address (node_ip_address), since an older Ray's Jobs API runs code for anyone.",
+    example: '10.0.0.5',
+  },
+  {
     yaml: 'num_cpus',
     model: 'numCpus',
     flag: '--num-cpus',
@@ -156,6 +166,11 @@ export function rayKey(yaml: string): RayKey | undefined {
 }
 
 export const HEAD_ONLY_RAY_KEYS = RAY_KEYS.filter((k) => k.headOnly !== undefined);
+
+/** The head's ports (each has a default, so Ray's port clashes can be checked before it starts). */
+export const HEAD_PORT_RAY_KEYS = HEAD_ONLY_RAY_KEYS.filter(
+  (k): k is RayKey & { default: RayKeyDefault } => k.default !== undefined,
+);
 
 /** Keys Ray reports among a node's resources (num_cpus -> CPU, ...), in the table's order. */
 export const RESOURCE_RAY_KEYS = RAY_KEYS.filter((k): k is RayKey & { resource: string } => k.resource !== undefined);

@@ -45,6 +45,8 @@ export interface RayNodeConfig {
   gcsPort?: number;
   /** Head only: dashboard port (default ray_spec.dashboard_port, then 8265). */
   dashboardPort?: number;
+  /** Head only: where the dashboard listens (default: 0.0.0.0 with token auth, else the node's address). */
+  dashboardHost?: string;
   numCpus?: number;
   numGpus?: number;
   /** Bytes. */

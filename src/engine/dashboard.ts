@@ -72,11 +72,11 @@ export async function openDashboard(options: AccessOptions, req: DashboardReques
     if (tokenDir) rmSync(tokenDir, { recursive: true, force: true });
   };
   try {
-    const access = await headAccess(session);
+    const access = await headAccess(session, { withToken: true });
     const conn = access.head.conn!;
     const debug = (e: Error) => options.reporter.debug(`forward: ${e.message}`);
-    // the dashboard listens on every address of the head (--dashboard-host=0.0.0.0), Ray Client only on its node IP
-    const toDashboard = () => conn.forwardOut(LOCAL, access.ports.dashboard);
+    // the dashboard where start bound it (every interface, or ray_config.dashboard_host), Ray Client on its node IP
+    const toDashboard = () => conn.forwardOut(access.dashboardHost, access.ports.dashboard);
     const headers: Record<string, string> = access.token ? { authorization: `Bearer ${access.token}` } : {};
     forwards.push(await forwardHttp(req.port, 'the dashboard', toDashboard, headers, debug));
     forwards.push(
@@ -84,7 +84,7 @@ export async function openDashboard(options: AccessOptions, req: DashboardReques
     );
     const rayVersion = await dashboardVersion(forwards[0].port).catch((err: Error) => {
       options.reporter.warn(
-        `the head's dashboard (127.0.0.1:${access.ports.dashboard} on ${access.head.node.name}) does not answer yet: ${err.message}`,
+        `the head's dashboard (${access.dashboardHost}:${access.ports.dashboard} on ${access.head.node.name}) does not answer yet: ${err.message}`,
       );
       return undefined;
     });

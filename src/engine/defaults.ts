@@ -3,13 +3,14 @@
 import type { Command, JobAction } from './types';
 
 export const COMMANDS: readonly Command[] = ['validate', 'plan', 'start', 'status', 'stop', 'job'];
-/** Commands only a terminal has: they print to it or keep it open. */
-export const CLI_ONLY_COMMANDS: readonly Command[] = ['exec', 'env'];
+/**
+ * Commands only a terminal has: they print to it or keep it open. exec and env run through run();
+ * logs (an archive on disk) and dashboard (forwards held open) are stories of their own.
+ */
+export const CLI_ONLY_COMMANDS = ['exec', 'env', 'logs', 'dashboard'] as const;
+export type CliOnlyCommand = (typeof CLI_ONLY_COMMANDS)[number];
 /** `job`'s actions (the Action's `command: job` is `submit`). */
 export const JOB_ACTIONS: readonly JobAction[] = ['submit', 'status', 'logs', 'stop', 'list'];
-/** Commands for a running cluster, outside run(): each has its own story (engine/logs.ts, dashboard.ts). */
-export const DAY_TWO_COMMANDS = ['logs', 'dashboard'] as const;
-export type DayTwoCommand = (typeof DAY_TWO_COMMANDS)[number];
 
 export const DEFAULT_CONFIG = 'ray-config.yaml';
 /** Nodes worked on at once. */

@@ -57,7 +57,7 @@ export function clusterDisruption(plan: PlanItem[], rollout: RolloutSpec, worker
     const drain =
       rollout.drainTimeoutSec > 0
         ? `each drained first (running tasks get up to ${rollout.drainTimeoutSec} s to finish)`
-        : 'not drained (drain_timeout: 0): their running tasks are lost';
+        : 'not drained: their running tasks are lost';
     parts.push(
       `${rolling} worker${rolling === 1 ? '' : 's'} restart${rolling === 1 ? 's' : ''} rolling, ${size} at a time, ${drain}`,
     );

@@ -30,7 +30,11 @@ export async function run(options: RunOptions): Promise<RunResult> {
     result.ok = false;
     return result;
   }
-  const cluster = parsed.config;
+  // --no-drain (the Action's no-drain input): this run stops and restarts workers as drain_timeout: 0
+  // would, and its plan texts say so
+  const cluster = options.noDrain
+    ? { ...parsed.config, rollout: { ...parsed.config.rollout, drainTimeoutSec: 0 } }
+    : parsed.config;
   const result = clusterResult(options.command, cluster, parsed.diagnostics);
   const clock = new PhaseClock(result, options.reporter);
   if (options.command === 'validate') {

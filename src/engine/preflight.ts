@@ -4,8 +4,10 @@ import type { ClusterConfig } from '../config/types';
 import type { ProbeAnswer } from '../remote/types';
 import type { RunError } from './types';
 
-const INSTALL_RAY =
-  'install Ray on the node: pip install "ray[default]" (or set ray_spec.python to the interpreter that has it, or ray_version and ray_spec.install to let nokube install it)';
+/** The pip command that installs the wanted Ray for the node's own interpreter (its `pip` may be another's). */
+function pipCommand(python: string | undefined, version: string | undefined): string {
+  return `${python ?? 'python3'} -m pip install "ray[default]${version ? `==${version}` : ''}"`;
+}
 
 export function preflightProblems(cluster: ClusterConfig, probes: Map<string, ProbeAnswer>): RunError[] {
   const problems: RunError[] = [];
@@ -38,14 +40,14 @@ export function preflightProblems(cluster: ClusterConfig, probes: Map<string, Pr
       problems.push({
         ...at,
         message: `Ray is not installed for ${p.python?.path ?? 'python3'}${p.ray_error ? ` (${p.ray_error})` : ''}`,
-        hint: INSTALL_RAY,
+        hint: `install Ray on the node: ${pipCommand(p.python?.path, wantRay)} (or set ray_spec.python to an interpreter that has it, or ray_version and ray_spec.install to let nokube install it in a venv)`,
       });
     } else if (wantRay && p.ray.version !== wantRay) {
       const source = cluster.rayVersion ? 'ray_spec.ray_version' : `the head (${cluster.head.name})`;
       problems.push({
         ...at,
         message: `Ray ${p.ray.version} is installed, but ${source} has ${wantRay}: every node must run the same Ray version`,
-        hint: `pip install "ray[default]==${wantRay}" on ${node.name} (or set ray_spec.install to let nokube install it)`,
+        hint: `${pipCommand(p.ray.python, wantRay)} on ${node.name} (or set ray_spec.install to let nokube install it in a venv)`,
       });
     }
     if (wantPython && node !== cluster.head && minor(p.python?.version) !== wantPython) {

@@ -87,7 +87,7 @@ export interface RunOptions {
   previousConfigText?: string;
   /** plan only: do not contact nodes even if credentials are present. */
   offline?: boolean;
-  /** stop only: stop workers without draining them first. */
+  /** start/stop: stop or restart workers without draining them first (as drain_timeout: 0). */
   noDrain?: boolean;
   job?: JobRequest;
   exec?: ExecRequest;

@@ -199,6 +199,8 @@ export interface RayEnvAnswer extends RemoteAnswer {
   env: Record<string, string>;
   dashboard_port?: number | null;
   gcs_port?: number | null;
+  /** Where `start` bound the head's dashboard (runtime.json), while it runs. */
+  dashboard_host?: string | null;
   /** Only when asked (`with_token`); the engine masks it. */
   auth_token?: string | null;
 }

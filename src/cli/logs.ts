@@ -1,21 +1,18 @@
-// The CLI's day-two commands (logs, dashboard): each runs its own engine story and prints its own result.
+// `nokube ray logs`: the nodes' logs into a directory or one archive, and where they went.
 import { formatDiagnostic } from '../config';
 import { collectLogs } from '../engine/logs';
 import type { SessionOptions } from '../engine/session';
 import { logsJson, renderLogsText } from '../render/logs';
 import type { SecretMask } from '../render/secret-mask';
-import type { CliSettings, DayTwoCommand } from './args';
-import { dashboardCommand } from './dashboard';
+import type { CliSettings } from './args';
 import type { CliIO } from './main';
 
-export async function dayTwo(
-  command: DayTwoCommand,
+export async function logsCommand(
   settings: CliSettings,
   options: SessionOptions,
   io: CliIO,
   mask: SecretMask,
 ): Promise<number> {
-  if (command === 'dashboard') return dashboardCommand(settings, options, io, mask);
   const result = await collectLogs(options, {
     nodes: settings.nodes,
     sinceSec: settings.sinceSec,
