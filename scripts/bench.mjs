@@ -1125,12 +1125,12 @@ async function main() {
 
   if (ROLLING) await rollingBench(ROLLING_NODES, ips, results, add);
 
-  // A start through a bastion (--proxy-jump, one shared connection to it) next to the same start direct.
   for (const n of HEALTHY_SIZES) {
     if (!ONLY.has('keep') && !ONLY.has('status')) break;
     await healthyFigures(n, ips, add);
     await killRay(n);
   }
+  // A start through a bastion (--proxy-jump, one shared connection to it) next to the same start direct.
   if (ONLY.has('jump') && SIZES.length) {
     const n = SIZES[0];
     const bastion = `nk${POOL}jump`;
