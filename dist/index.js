@@ -74146,6 +74146,15 @@ const RAY_KEYS = [
         example: 8265,
     },
     {
+        yaml: 'dashboard_host',
+        model: 'dashboardHost',
+        flag: '--dashboard-host',
+        headOnly: 'the dashboard runs on the head',
+        schema: { type: 'string', 'x-expected': 'an IPv4 or IPv6 address of the head, or 0.0.0.0 for every interface' },
+        description: "Head only. The address the dashboard (and Ray's Jobs API) listens on. When left out: every interface (0.0.0.0) when the head's Ray checks a token (2.52 and later), else only the head's own address (node_ip_address), since an older Ray's Jobs API runs code for anyone.",
+        example: '10.0.0.5',
+    },
+    {
         yaml: 'num_cpus',
         model: 'numCpus',
         flag: '--num-cpus',
@@ -74225,6 +74234,8 @@ function rayKey(yaml) {
     return RAY_KEYS.find((k) => k.yaml === yaml);
 }
 const HEAD_ONLY_RAY_KEYS = RAY_KEYS.filter((k) => k.headOnly !== undefined);
+/** The head's ports (each has a default, so Ray's port clashes can be checked before it starts). */
+const HEAD_PORT_RAY_KEYS = HEAD_ONLY_RAY_KEYS.filter((k) => k.default !== undefined);
 /** Keys Ray reports among a node's resources (num_cpus -> CPU, ...), in the table's order. */
 const RESOURCE_RAY_KEYS = RAY_KEYS.filter((k) => k.resource !== undefined);
 
@@ -74694,7 +74705,7 @@ function buildRayConfig(raw, role, clusterDashboardPort) {
         let value = raw[key.yaml];
         if (value === undefined || value === null)
             continue;
-        if (key.model === 'nodeIpAddress')
+        if (key.model === 'nodeIpAddress' || key.model === 'dashboardHost')
             value = String(value).replace(/^\[(.*)\]$/, '$1');
         else if (typeof value === 'object')
             value = { ...value };
@@ -75552,13 +75563,15 @@ function checkRayConfig(rayConfig, at, role, ctx) {
             });
         }
     }
-    const ip = asString(rayConfig.node_ip_address);
-    if (ip !== undefined &&
-        !ctx.shapeProblems.has(`${at}.node_ip_address`) &&
-        (0,external_node_net_.isIP)(ip.replace(/^\[(.*)\]$/, '$1')) === 0) {
-        ctx.findings.error(`${at}.node_ip_address`, `"${ip.slice(0, 60)}" is not an IPv4 or IPv6 address`, {
-            hint: 'give the address other nodes reach this one at, e.g. 10.0.0.5; leave it out to use the address in ssh_url',
-        });
+    const addressHints = {
+        node_ip_address: 'give the address other nodes reach this one at, e.g. 10.0.0.5; leave it out to use the address in ssh_url',
+        dashboard_host: "give one of the head's addresses, e.g. 10.0.0.5, 127.0.0.1 (only over SSH: nokube ray dashboard) or 0.0.0.0 (every interface)",
+    };
+    for (const [key, hint] of Object.entries(addressHints)) {
+        const ip = asString(rayConfig[key]);
+        if (ip === undefined || ctx.shapeProblems.has(`${at}.${key}`) || (0,external_node_net_.isIP)(ip.replace(/^\[(.*)\]$/, '$1')) !== 0)
+            continue;
+        ctx.findings.error(`${at}.${key}`, `"${ip.slice(0, 60)}" is not an IPv4 or IPv6 address`, { hint });
     }
 }
 // Ray refuses its own resource names as custom resources: each has its own key.
@@ -75570,7 +75583,7 @@ const RESERVED_RESOURCES = Object.fromEntries(RESOURCE_RAY_KEYS.map((k) => [k.re
 function checkHeadPorts(rayConfig, at, ctx) {
     const written = (key) => (ctx.shapeProblems.has(`${at}.${key}`) ? undefined : asInteger(rayConfig[key]));
     // The head's ports as the model will fill them in: written, else the table's default.
-    const ports = HEAD_ONLY_RAY_KEYS.map(({ yaml: key, default: fallback }) => {
+    const ports = HEAD_PORT_RAY_KEYS.map(({ yaml: key, default: fallback }) => {
         const value = written(key);
         if (value !== undefined)
             return { key, value, path: `${at}.${key}`, default: false };
@@ -76970,13 +76983,21 @@ function withUnknownLiveState(live, offline, unknown, next) {
 
 ;// CONCATENATED MODULE: ./src/engine/no-token-auth.ts
 
+const EVERY_INTERFACE = new Set(['0.0.0.0', '::']);
 function noTokenAuthWarning(cluster, headProbe) {
     const ray = headProbe?.ray;
     if (!ray || ray.token_auth !== false)
         return undefined;
-    return (`the head ${cluster.head.name} runs Ray ${ray.version}, which has no token authentication (Ray 2.52 and later have it): ` +
-        `anyone who can reach its dashboard port ${dashboardPort(cluster)} can submit jobs; it is bound to the node's own address ` +
-        `(${cluster.head.host}), so keep that port behind a firewall, or upgrade Ray`);
+    const head = cluster.head;
+    const chosen = head.ray.dashboardHost;
+    const where = chosen !== undefined && EVERY_INTERFACE.has(chosen)
+        ? `ray_config.dashboard_host ${chosen} makes it listen on every interface of the head`
+        : chosen !== undefined
+            ? `it is bound to ${chosen} (ray_config.dashboard_host)`
+            : `it is bound to the node's own address (${head.ray.nodeIpAddress ?? head.host})`;
+    return (`the head ${head.name} runs Ray ${ray.version}, which has no token authentication (Ray 2.52 and later have it): ` +
+        `anyone who can reach its dashboard port ${dashboardPort(cluster)} can submit jobs; ${where}, ` +
+        `so keep that port behind a firewall, or upgrade Ray`);
 }
 
 ;// CONCATENATED MODULE: ./src/engine/pinned-host-keys.ts
@@ -81367,6 +81388,61 @@ function worstExit(runs) {
     return runs.reduce((worst, r) => Math.max(worst, r.exit_code ?? NOT_RUN), 0);
 }
 
+;// CONCATENATED MODULE: ./src/engine/token.ts
+
+
+/** Why the head cannot be used: unreachable (`down`), or no Ray of this cluster runs there (`stopped`). */
+class HeadUnavailable extends Error {
+    error;
+    status;
+    constructor(error, status = 'down') {
+        super(error.message);
+        this.error = error;
+        this.status = status;
+        this.name = 'HeadUnavailable';
+    }
+}
+/** Connects the head (if needed), checks that Ray of this cluster runs there, and reads its token. */
+async function headAccess(session, opts = {}) {
+    const { cluster, options } = session;
+    const node = cluster.head;
+    const timed = (name, work) => (opts.clock ? opts.clock.clock.phase(name, work) : work());
+    const [head] = await timed('connect', () => session.connect([node]));
+    if (!head.lib)
+        throw new HeadUnavailable(head.error ?? { node: node.name, host: node.sshUrl, message: 'not connected' });
+    let answer;
+    try {
+        answer = await timed(opts.clock?.phase ?? 'head', () => head.lib.rayEnv({ python: cluster.python ?? null, with_token: !!opts.withToken }));
+    }
+    catch (err) {
+        throw new HeadUnavailable(nodeError(node, err));
+    }
+    if (!answer.ok) {
+        throw new HeadUnavailable({ node: node.name, host: node.sshUrl, message: answer.error ?? 'cannot read the head' });
+    }
+    if (!answer.running) {
+        throw new HeadUnavailable({
+            node: node.name,
+            host: node.sshUrl,
+            message: `cluster "${cluster.clusterName}" is down or stopped: its Ray is not running on the head ${node.name} (${node.sshUrl})`,
+            hint: `start it with: nokube ray start --config ${cluster.file}`,
+        }, 'stopped');
+    }
+    const token = answer.auth_token ?? undefined;
+    if (token)
+        options.reporter.secret(token);
+    const nodeIp = rayArgs(cluster, node, head.ip).node_ip_address;
+    const bound = answer.dashboard_host ?? '0.0.0.0';
+    return {
+        head,
+        authMode: answer.auth === 'token' ? 'token' : 'disabled',
+        ...(token ? { token } : {}),
+        ports: { dashboard: dashboardPort(cluster), client: clientPort(node), gcs: gcsPort(node) },
+        nodeIp,
+        dashboardHost: bound === '0.0.0.0' || bound === '::' ? '127.0.0.1' : bound,
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/env.ts
 // `env`: what a terminal needs to use the cluster with Ray's own tools where its ports are reachable:
 // the job API address (RAY_ADDRESS), the Ray Client address, the auth mode and, asked for, the token.
@@ -81374,33 +81450,27 @@ function worstExit(runs) {
 
 
 
+
 async function clusterEnv(session, result, clock) {
     const { cluster, options } = session;
-    const head = await connectHead(session, result, clock);
-    if (!head)
-        return;
-    const answer = await clock.phase('env', () => head.lib.rayEnv({ python: cluster.python ?? null, with_token: !!options.withToken }));
-    if (!answer.ok || !answer.running) {
-        result.status = answer.ok ? 'stopped' : 'down';
-        fail(result, {
-            node: cluster.head.name,
-            host: cluster.head.sshUrl,
-            message: answer.ok
-                ? `Ray of cluster "${cluster.clusterName}" is not running on the head`
-                : (answer.error ?? 'cannot read the head'),
-            hint: `start it: nokube ray start --config ${cluster.file}`,
-        });
+    let access;
+    try {
+        access = await headAccess(session, { withToken: !!options.withToken, clock: { clock, phase: 'env' } });
+    }
+    catch (err) {
+        if (!(err instanceof HeadUnavailable))
+            throw err;
+        result.status = err.status;
+        fail(result, err.error);
         return;
     }
-    if (answer.auth_token)
-        options.reporter.secret(answer.auth_token);
     result.status = 'healthy';
     result.env = {
         jobAddress: jobAddress(session),
         clientAddress: `ray://${hostForUrl(cluster.head.host)}:${clientPort(cluster.head)}`,
         gcsAddress: gcsAddress(session),
-        authMode: answer.auth === 'token' ? 'token' : 'disabled',
-        ...(answer.auth_token ? { token: answer.auth_token } : {}),
+        authMode: access.authMode,
+        ...(access.token ? { token: access.token } : {}),
     };
 }
 
@@ -81531,12 +81601,13 @@ function logLines(prefix, text) {
 
 ;// CONCATENATED MODULE: ./src/engine/defaults.ts
 const COMMANDS = ['validate', 'plan', 'start', 'status', 'stop', 'job'];
-/** Commands only a terminal has: they print to it or keep it open. */
-const CLI_ONLY_COMMANDS = (/* unused pure expression or super */ null && (['exec', 'env']));
+/**
+ * Commands only a terminal has: they print to it or keep it open. exec and env run through run();
+ * logs (an archive on disk) and dashboard (forwards held open) are stories of their own.
+ */
+const CLI_ONLY_COMMANDS = (/* unused pure expression or super */ null && (['exec', 'env', 'logs', 'dashboard']));
 /** `job`'s actions (the Action's `command: job` is `submit`). */
 const JOB_ACTIONS = (/* unused pure expression or super */ null && (['submit', 'status', 'logs', 'stop', 'list']));
-/** Commands for a running cluster, outside run(): each has its own story (engine/logs.ts, dashboard.ts). */
-const DAY_TWO_COMMANDS = (/* unused pure expression or super */ null && (['logs', 'dashboard']));
 const DEFAULT_CONFIG = 'ray-config.yaml';
 /** Nodes worked on at once. */
 const DEFAULT_CONCURRENCY = 16;

@@ -40158,6 +40158,937 @@ const external_node_os_namespaceObject = require("node:os");
 const external_node_path_namespaceObject = require("node:path");
 ;// CONCATENATED MODULE: ./package.json
 const package_namespaceObject = {"rE":"0.1.0"};
+;// CONCATENATED MODULE: external "node:net"
+const external_node_net_namespaceObject = require("node:net");
+;// CONCATENATED MODULE: ./src/config/ssh-url.ts
+// `ssh_url`: where a node is reached. `host:port` with host = name, IPv4 or [IPv6]; port 22 when omitted.
+
+const DEFAULT_SSH_PORT = 22;
+const EXAMPLE = 'e.g. "prod-server-1:22", "10.0.0.5", "[2001:db8::5]:2222"';
+function parseSshUrl(text) {
+    const fail = (message, hint) => ({ ok: false, message, hint });
+    const url = text.trim();
+    if (url === '')
+        return fail('ssh_url is empty', `write host or host:port, ${EXAMPLE}`);
+    if (/\$\{/.test(url))
+        return fail('ssh_url cannot use ${...}', 'only credentials under users are read from the environment: write the host literally');
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url);
+    if (scheme) {
+        const rest = url
+            .slice(scheme[0].length)
+            .replace(/^[^@/]*@/, '')
+            .replace(/\/.*$/, '');
+        return fail(`ssh_url takes host:port, not a URL with a scheme (${scheme[1]}://)`, `drop the scheme: "${rest || 'host:22'}"`);
+    }
+    if (/\s/.test(url))
+        return fail('ssh_url contains spaces', `write host or host:port, ${EXAMPLE}`);
+    if (url.includes('@')) {
+        return fail('ssh_url cannot hold the login user (user@host)', `write only the host ("${url.slice(url.lastIndexOf('@') + 1)}") and put the user under users: - userid: ${url.slice(0, url.indexOf('@')) || 'NAME'} (or pass --user / the ssh-user input)`);
+    }
+    let host;
+    let portText;
+    if (url.startsWith('[')) {
+        const close = url.indexOf(']');
+        if (close < 0)
+            return fail('ssh_url has "[" without "]"', 'write an IPv6 address as [2001:db8::5]:22');
+        host = url.slice(1, close);
+        const after = url.slice(close + 1);
+        if (after !== '' && !after.startsWith(':'))
+            return fail(`unexpected "${after}" after "]"`, 'write [IPv6]:port, e.g. [2001:db8::5]:22');
+        portText = after === '' ? undefined : after.slice(1);
+        if (!(0,external_node_net_namespaceObject.isIPv6)(host))
+            return fail(`"${host}" in brackets is not an IPv6 address`, 'brackets are only for IPv6 addresses; write a host name or IPv4 without them');
+    }
+    else {
+        const colons = url.split(':').length - 1;
+        if (colons > 1) {
+            const lastColon = url.lastIndexOf(':');
+            if ((0,external_node_net_namespaceObject.isIPv6)(url)) {
+                // `2001:db8::10:22` is itself an address: it may or may not end in a port.
+                const withPort = (0,external_node_net_namespaceObject.isIPv6)(url.slice(0, lastColon))
+                    ? ` or, if ${url.slice(lastColon + 1)} is the port, "[${url.slice(0, lastColon)}]:${url.slice(lastColon + 1)}"`
+                    : '';
+                return fail('an IPv6 address in ssh_url needs brackets', `write "[${url}]:22"${withPort}`);
+            }
+            if ((0,external_node_net_namespaceObject.isIPv6)(url.slice(0, lastColon))) {
+                return fail('an IPv6 address in ssh_url needs brackets', `write "[${url.slice(0, lastColon)}]:${url.slice(lastColon + 1)}"`);
+            }
+            return fail(`"${url}" is not host:port`, `write host or host:port, ${EXAMPLE}`);
+        }
+        const colon = url.indexOf(':');
+        host = colon < 0 ? url : url.slice(0, colon);
+        portText = colon < 0 ? undefined : url.slice(colon + 1);
+        const hostProblem = checkHost(host);
+        if (hostProblem)
+            return fail(hostProblem, `write host or host:port, ${EXAMPLE}`);
+    }
+    if (portText === undefined)
+        return { ok: true, host, port: DEFAULT_SSH_PORT };
+    if (portText === '')
+        return fail('ssh_url ends with ":" but has no port', `write the port after the colon, or leave ":" out for port ${DEFAULT_SSH_PORT}`);
+    if (!/^\d+$/.test(portText))
+        return fail(`the port "${portText}" is not a number`, 'the SSH port is a number from 1 to 65535 (22 when omitted)');
+    const port = Number(portText);
+    if (port < 1 || port > 65535)
+        return fail(`the port ${portText} is outside 1–65535`, 'the SSH port is a number from 1 to 65535 (22 when omitted)');
+    return { ok: true, host, port };
+}
+/** A host name (letters, digits, "-", "_", dot-separated) or a dotted IPv4 address. */
+function checkHost(host) {
+    if (host === '')
+        return 'ssh_url has no host before ":"';
+    if (/^[\d.]+$/.test(host))
+        return (0,external_node_net_namespaceObject.isIPv4)(host) ? undefined : `"${host}" is not a valid IPv4 address`;
+    if (host.length > 253)
+        return 'the host name is longer than 253 characters';
+    // A trailing dot is a fully qualified name (`worker-4.example.com.`), which ssh and DNS accept.
+    for (const label of host.replace(/(?<=.)\.$/, '').split('.')) {
+        if (!/^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(label)) {
+            return `"${host}" is not a valid host name (letters, digits and "-", in dot-separated parts)`;
+        }
+    }
+    return undefined;
+}
+/**
+ * Same machine and port, whatever the spelling: host names ignore case and a trailing dot, IPv6 is
+ * compared as written.
+ */
+function endpointKey(host, port) {
+    return `${host.toLowerCase().replace(/(?<=.)\.$/, '')}:${port}`;
+}
+
+;// CONCATENATED MODULE: ./src/config/proxy-jump.ts
+// `proxy_jump` (node or ray_spec), `--proxy-jump`, the `proxy-jump` input: OpenSSH's ProxyJump form,
+// `[user@]host[:port]`, comma-separated, the first hop first; "none" means a direct connection.
+
+/** OpenSSH allows longer chains; three hops is where a deploy should stop and ask why. */
+const MAX_JUMP_HOPS = 3;
+const proxy_jump_EXAMPLE = 'e.g. "admin@bastion.example.com:22" or "jump1,admin@jump2:2222"';
+function parseProxyJump(text) {
+    const value = text.trim();
+    if (value === '' || value.toLowerCase() === 'none')
+        return { ok: true, hops: [] };
+    const parts = value.split(',').map((p) => p.trim());
+    if (parts.length > MAX_JUMP_HOPS) {
+        return {
+            ok: false,
+            message: `proxy_jump has ${parts.length} hops; at most ${MAX_JUMP_HOPS} are supported`,
+            hint: `shorten the chain to ${MAX_JUMP_HOPS} jump hosts (reach the inner ones from a closer bastion, or run the deploy from inside the network)`,
+        };
+    }
+    const hops = [];
+    for (const [i, part] of parts.entries()) {
+        const which = parts.length > 1 ? `hop ${i + 1} ("${part}")` : `"${part}"`;
+        if (part === '')
+            return {
+                ok: false,
+                message: `proxy_jump has an empty hop`,
+                hint: `write hosts separated by single commas, ${proxy_jump_EXAMPLE}`,
+            };
+        if (/^ssh:\/\//i.test(part))
+            return { ok: false, message: `proxy_jump ${which}: write [user@]host[:port], not an ssh:// URL`, hint: proxy_jump_EXAMPLE };
+        const at = part.lastIndexOf('@');
+        const user = at >= 0 ? part.slice(0, at) : undefined;
+        if (user !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(user))
+            return { ok: false, message: `proxy_jump ${which}: "${user}" is not a login name`, hint: proxy_jump_EXAMPLE };
+        const endpoint = parseSshUrl(at >= 0 ? part.slice(at + 1) : part);
+        if (!endpoint.ok)
+            return {
+                ok: false,
+                message: `proxy_jump ${which}: ${endpoint.message.replace(/^ssh_url\b/, 'the host')}`,
+                hint: endpoint.hint,
+            };
+        hops.push({ ...(user ? { user } : {}), host: endpoint.host, port: endpoint.port });
+    }
+    return { ok: true, hops };
+}
+
+;// CONCATENATED MODULE: ./node_modules/ssh-config/lib/glob.js
+function escapeChars(text, chars) {
+    for (let char of chars) {
+        text = text.replace(new RegExp('\\' + char, 'g'), '\\' + char);
+    }
+    return text;
+}
+function match(pattern, text) {
+    pattern = escapeChars(pattern, '\\()[]{}.+^$|');
+    pattern = pattern
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.?');
+    return new RegExp('^(?:' + pattern + ')$').test(text);
+}
+/**
+ * A helper function to match input against [pattern-list](https://www.freebsd.org/cgi/man.cgi?query=ssh_config&sektion=5#PATTERNS).
+ * According to `man ssh_config`, negated patterns shall be matched first.
+ *
+ * @param {string|string[]} patternList one or more glob patterns to match
+ * @param {string} text the text to match
+ */
+function glob(patternList, text) {
+    const patterns = Array.isArray(patternList) ? patternList : patternList.split(/,/);
+    // > If a negated entry is matched, then the Host entry is ignored, regardless of whether any other patterns on the line match.
+    let result = false;
+    for (const pattern of patterns) {
+        const negate = pattern[0] == '!';
+        if (negate && match(pattern.slice(1), text)) {
+            return false;
+        }
+        else if (match(pattern, text)) {
+            // wait until all of the pattern match results because there might be a negated pattern
+            result = true;
+        }
+    }
+    return result;
+}
+/* harmony default export */ const lib_glob = (glob);
+//# sourceMappingURL=glob.js.map
+;// CONCATENATED MODULE: external "node:child_process"
+const external_node_child_process_namespaceObject = require("node:child_process");
+;// CONCATENATED MODULE: ./node_modules/ssh-config/lib/ssh-config.js
+
+
+
+const RE_SPACE = /\s/;
+const RE_LINE_BREAK = /\r|\n/;
+const RE_SECTION_DIRECTIVE = /^(Host|Match)$/i;
+const RE_MULTI_VALUE_DIRECTIVE = /^(GlobalKnownHostsFile|Host|IPQoS|SendEnv|UserKnownHostsFile|ProxyCommand|KnownHostsCommand|Match|CanonicalDomains|Include)$/i;
+const RE_COMMAND_DIRECTIVE = /^(ProxyCommand|KnownHostsCommand)$/i;
+const RE_QUOTE_DIRECTIVE = /^(?:CertificateFile|IdentityFile|IdentityAgent|User|Include)$/i;
+const RE_SINGLE_LINE_DIRECTIVE = /^(Include|IdentityFile)$/i;
+/**
+ * A type of line in an ssh-config file. Differentiates between directives,
+ * comments, and empty lines.
+ */
+var LineType;
+(function (LineType) {
+    /** line with a directive in an ssh-config file */
+    LineType[LineType["DIRECTIVE"] = 1] = "DIRECTIVE";
+    /** line with a comment in an ssh-config file */
+    LineType[LineType["COMMENT"] = 2] = "COMMENT";
+    /** empty line in an ssh-config file */
+    LineType[LineType["EMPTY"] = 3] = "EMPTY";
+})(LineType || (LineType = {}));
+const REPEATABLE_DIRECTIVES = [
+    'IdentityFile',
+    'LocalForward',
+    'RemoteForward',
+    'DynamicForward',
+    'CertificateFile',
+];
+function compare(line, opts) {
+    // @ts-ignore
+    return opts.hasOwnProperty(line.param) && opts[line.param] === line.value;
+}
+function getIndent(config) {
+    for (const line of config) {
+        if (line.type === LineType.DIRECTIVE && 'config' in line) {
+            for (const subline of line.config) {
+                if (subline.before) {
+                    return subline.before;
+                }
+            }
+        }
+    }
+    return '  ';
+}
+function ssh_config_match(criteria, context) {
+    const testCriterion = (key, criterion) => {
+        switch (key.toLowerCase()) {
+            case 'all':
+                return true;
+            case 'final':
+                if (context.inFinalPass) {
+                    return true;
+                }
+                context.doFinalPass = true;
+                return false;
+            case 'exec':
+                if (!context.options.matchExec) {
+                    return false;
+                }
+                const command = `function main {
+          ${criterion}
+        }
+        main`;
+                return (0,external_node_child_process_namespaceObject.spawnSync)(command, { shell: true }).status === 0;
+            case 'host':
+                return lib_glob(criterion, context.params.HostName);
+            case 'originalhost':
+                return lib_glob(criterion, context.params.OriginalHost);
+            case 'user':
+                return lib_glob(criterion, context.params.User);
+            case 'localuser':
+                return lib_glob(criterion, context.params.LocalUser);
+        }
+    };
+    for (const key in criteria) {
+        const criterion = criteria[key];
+        const values = Array.isArray(criterion) ? criterion.map(({ val }) => val) : criterion;
+        if (!testCriterion(key, values)) {
+            return false;
+        }
+    }
+    return true;
+}
+/**
+ * Represents parsed SSH config. Main element of this library.
+ *
+ * A parsed SSH config is modelled as an array of {@link Line}s.
+ */
+class SSHConfig extends Array {
+    /** shortcut to access {@link LineType.DIRECTIVE} */
+    static DIRECTIVE = LineType.DIRECTIVE;
+    /** shortcut to access {@link LineType.COMMENT} */
+    static COMMENT = LineType.COMMENT;
+    /** shortcut to access {@link LineType.EMPTY} */
+    static EMPTY = LineType.EMPTY;
+    /**
+     * Parse SSH config text into structured object.
+     */
+    static parse(text) {
+        return parse(text);
+    }
+    /**
+     * Stringify structured object into SSH config text.
+     */
+    static stringify(config) {
+        return stringify(config);
+    }
+    compute(opts, computeOpts) {
+        if (typeof opts === 'string')
+            opts = { Host: opts };
+        let userInfo;
+        try {
+            userInfo = external_node_os_namespaceObject.userInfo();
+        }
+        catch {
+            // os.userInfo() throws a SystemError if a user has no username or homedir.
+            userInfo = { username: process.env.USER || process.env.USERNAME || '' };
+        }
+        const context = {
+            params: {
+                Host: opts.Host,
+                HostName: opts.Host,
+                OriginalHost: opts.Host,
+                User: userInfo.username,
+                LocalUser: userInfo.username,
+            },
+            options: {
+                ignoreCase: computeOpts?.ignoreCase === true,
+                matchExec: computeOpts?.matchExec !== false,
+            },
+            inFinalPass: false,
+            doFinalPass: false,
+        };
+        const obj = {};
+        const setProperty = (name, value) => {
+            const key = computeOpts?.ignoreCase ? name.toLowerCase() : name;
+            let val;
+            if (Array.isArray(value)) {
+                if (RE_COMMAND_DIRECTIVE.test(key)) {
+                    val = value.map(({ val, separator, quoted }) => {
+                        return `${separator}${quoted ? `"${val.replace(/"/g, '\\"')}"` : val}`;
+                    }).join('').trim();
+                }
+                else {
+                    val = value.map(({ val }) => val);
+                }
+            }
+            else {
+                val = value;
+            }
+            const val0 = Array.isArray(val) ? val[0] : val;
+            // Use case-insensitive check for repeatable directives
+            const isRepeatable = REPEATABLE_DIRECTIVES.some(d => d.toLowerCase() === name.toLowerCase());
+            if (isRepeatable) {
+                const list = (obj[key] || (obj[key] = []));
+                list.push(...[].concat(val));
+            }
+            else if (obj[key] == null) {
+                if (name === 'HostName') {
+                    context.params.HostName = val0;
+                }
+                else if (name === 'User') {
+                    context.params.User = val0;
+                }
+                obj[key] = val;
+            }
+        };
+        if (opts.User !== undefined) {
+            setProperty('User', opts.User);
+        }
+        const doPass = () => {
+            for (const line of this) {
+                if (line.type !== LineType.DIRECTIVE)
+                    continue;
+                // Host and Match directives are always case-insensitive (per OpenSSH behavior)
+                if (/^host$/i.test(line.param) && lib_glob(Array.isArray(line.value) ? line.value.map(({ val }) => val) : line.value, context.params.Host)) {
+                    let canonicalizeHostName = false;
+                    let canonicalDomains = [];
+                    setProperty(line.param, line.value);
+                    for (const subline of line.config) {
+                        if (subline.type === LineType.DIRECTIVE) {
+                            setProperty(subline.param, subline.value);
+                            if (/^CanonicalizeHostName$/i.test(subline.param) && subline.value === 'yes') {
+                                canonicalizeHostName = true;
+                            }
+                            if (/^CanonicalDomains$/i.test(subline.param) && Array.isArray(subline.value)) {
+                                canonicalDomains = subline.value.map(({ val }) => val);
+                            }
+                        }
+                    }
+                    if (canonicalDomains.length > 0 && canonicalizeHostName && context.params.Host === context.params.OriginalHost) {
+                        for (const domain of canonicalDomains) {
+                            const host = `${context.params.OriginalHost}.${domain}`;
+                            const { status, stderr } = (0,external_node_child_process_namespaceObject.spawnSync)('nslookup', [host]);
+                            if (status === 0 && !/can't find/.test(stderr.toString())) {
+                                context.params.Host = host;
+                                setProperty('Host', host);
+                                doPass();
+                                break;
+                            }
+                        }
+                    }
+                }
+                else if (/^match$/i.test(line.param) && 'criteria' in line && ssh_config_match(line.criteria, context)) {
+                    for (const subline of line.config) {
+                        if (subline.type === LineType.DIRECTIVE) {
+                            setProperty(subline.param, subline.value);
+                        }
+                    }
+                }
+                else if (!/^(host|match)$/i.test(line.param)) {
+                    setProperty(line.param, line.value);
+                }
+            }
+        };
+        doPass();
+        if (context.doFinalPass) {
+            context.inFinalPass = true;
+            context.params.Host = context.params.HostName;
+            doPass();
+        }
+        return obj;
+    }
+    find(opts) {
+        if (typeof opts === 'function')
+            return super.find(opts);
+        if (!(opts && ('Host' in opts || 'Match' in opts))) {
+            throw new Error('Can only find by Host or Match');
+        }
+        return super.find((line) => 'param' in line && compare(line, opts));
+    }
+    remove(opts) {
+        let index;
+        if (typeof opts === 'function') {
+            index = super.findIndex(opts);
+        }
+        else if (!(opts && ('Host' in opts || 'Match' in opts))) {
+            throw new Error('Can only remove by Host or Match');
+        }
+        else {
+            index = super.findIndex((line) => 'param' in line && compare(line, opts));
+        }
+        if (index >= 0)
+            return this.splice(index, 1);
+    }
+    /**
+     * Convert this SSH config to its textual presentation via {@link stringify}.
+     */
+    toString() {
+        return stringify(this);
+    }
+    /**
+     * Append new section to existing SSH config.
+     */
+    append(opts) {
+        const indent = getIndent(this);
+        const lastEntry = this.length > 0 ? this[this.length - 1] : null;
+        let config = lastEntry && lastEntry.config || this;
+        let configWas = this;
+        let lastLine = config.length > 0 ? config[config.length - 1] : lastEntry;
+        if (lastLine && !lastLine.after)
+            lastLine.after = '\n';
+        let sectionLineFound = config !== configWas;
+        for (const param in opts) {
+            const value = opts[param];
+            const line = {
+                type: LineType.DIRECTIVE,
+                param,
+                separator: ' ',
+                value: Array.isArray(value) ? value.map((val, i) => ({ val, separator: i === 0 ? '' : ' ' })) : value,
+                before: sectionLineFound ? indent : indent.replace(/  |\t/, ''),
+                after: '\n',
+            };
+            if (RE_SECTION_DIRECTIVE.test(param)) {
+                sectionLineFound = true;
+                line.before = indent.replace(/  |\t/, '');
+                config = configWas;
+                // separate sections with an extra newline
+                // https://github.com/cyjake/ssh-config/issues/23#issuecomment-564768248
+                if (lastLine && lastLine.after === '\n')
+                    lastLine.after += '\n';
+                config.push(line);
+                config = line.config = new SSHConfig();
+            }
+            else {
+                config.push(line);
+            }
+            lastLine = line;
+        }
+        return configWas;
+    }
+    /**
+     * Prepend new section to existing SSH config.
+     */
+    prepend(opts, beforeFirstSection = false) {
+        const indent = getIndent(this);
+        let config = this;
+        let i = 0;
+        // insert above known sections
+        if (beforeFirstSection) {
+            while (i < this.length && !('config' in this[i])) {
+                i += 1;
+            }
+            if (i >= this.length) { // No sections in original config
+                return this.append(opts);
+            }
+        }
+        // Prepend new section above the first section
+        let sectionLineFound = false;
+        let processedLines = 0;
+        for (const param in opts) {
+            processedLines += 1;
+            const value = opts[param];
+            const line = {
+                type: LineType.DIRECTIVE,
+                param,
+                separator: ' ',
+                value: Array.isArray(value) ? value.map((val, i) => ({ val, separator: i === 0 ? '' : ' ' })) : value,
+                before: '',
+                after: '\n',
+            };
+            if (RE_SECTION_DIRECTIVE.test(param)) {
+                line.before = indent.replace(/  |\t/, '');
+                config.splice(i, 0, line);
+                config = line.config = new SSHConfig();
+                sectionLineFound = true;
+                continue;
+            }
+            // separate from previous sections with an extra newline
+            if (processedLines === Object.keys(opts).length) {
+                line.after += '\n';
+            }
+            if (!sectionLineFound) {
+                config.splice(i, 0, line);
+                i += 1;
+                // Add an extra newline if a single line directive like Include
+                if (RE_SINGLE_LINE_DIRECTIVE.test(param)) {
+                    line.after += '\n';
+                }
+                continue;
+            }
+            line.before = indent;
+            config.push(line);
+        }
+        return config;
+    }
+}
+/**
+ * Parse SSH config text into structured object.
+ */
+function parse(text) {
+    // Handle Buffer input by converting to string
+    const input = typeof text === 'string' ? text : text.toString('utf-8');
+    let i = 0;
+    let chr = next();
+    let config = new SSHConfig();
+    let configWas = config;
+    function next() {
+        return input[i++];
+    }
+    function space() {
+        let spaces = '';
+        while (RE_SPACE.test(chr)) {
+            spaces += chr;
+            chr = next();
+        }
+        return spaces;
+    }
+    function linebreak() {
+        let breaks = '';
+        while (RE_LINE_BREAK.test(chr)) {
+            breaks += chr;
+            chr = next();
+        }
+        return breaks;
+    }
+    function parameter() {
+        let param = '';
+        while (chr && /[^ \t=]/.test(chr)) {
+            param += chr;
+            chr = next();
+        }
+        return param;
+    }
+    function separator() {
+        let sep = space();
+        if (chr === '=') {
+            sep += chr;
+            chr = next();
+        }
+        return (sep + space());
+    }
+    function value() {
+        let val = '';
+        let quoted = false;
+        let escaped = false;
+        while (chr && !RE_LINE_BREAK.test(chr)) {
+            // backslash escapes only double quotes
+            if (escaped) {
+                val += chr === '"' ? chr : `\\${chr}`;
+                escaped = false;
+            }
+            // ProxyCommand ssh -W "%h:%p" firewall.example.org
+            else if (chr === '"' && (!val || quoted)) {
+                quoted = !quoted;
+            }
+            else if (chr === '\\') {
+                escaped = true;
+            }
+            else if (chr === '#' && !quoted) {
+                break;
+            }
+            else {
+                val += chr;
+            }
+            chr = next();
+        }
+        if (quoted || escaped) {
+            throw new Error(`Unexpected line break at ${val}`);
+        }
+        return val.trim();
+    }
+    function comment() {
+        const type = LineType.COMMENT;
+        let content = '';
+        while (chr && !RE_LINE_BREAK.test(chr)) {
+            content += chr;
+            chr = next();
+        }
+        return { type, content, before: '', after: '' };
+    }
+    // Host *.co.uk
+    // Host * !local.dev
+    // Host "foo bar"
+    function values() {
+        const results = [];
+        let val = '';
+        // whether current value is quoted or not
+        let valQuoted = false;
+        // the separator preceding current value
+        let valSeparator = ' ';
+        // whether current context is within quotations or not
+        let quoted = false;
+        let escaped = false;
+        while (chr && !RE_LINE_BREAK.test(chr)) {
+            if (escaped) {
+                val += chr === '"' ? chr : `\\${chr}`;
+                escaped = false;
+            }
+            else if (chr === '"') {
+                quoted = !quoted;
+            }
+            else if (chr === '\\') {
+                escaped = true;
+            }
+            else if (quoted) {
+                val += chr;
+                valQuoted = true;
+            }
+            else if (/[ \t=]/.test(chr)) {
+                if (val) {
+                    results.push({ val, separator: valSeparator, quoted: valQuoted });
+                    val = '';
+                    valQuoted = false;
+                    valSeparator = chr;
+                }
+                // otherwise ignore the space
+            }
+            else if (chr === '#' && results.length > 0) {
+                break;
+            }
+            else {
+                val += chr;
+            }
+            chr = next();
+        }
+        if (quoted || escaped) {
+            throw new Error(`Unexpected line break at ${results.map(({ val }) => val).concat(val).join(' ')}`);
+        }
+        if (val)
+            results.push({ val, separator: valSeparator, quoted: valQuoted });
+        return results.length > 1 ? results : results[0].val;
+    }
+    function directive() {
+        const type = LineType.DIRECTIVE;
+        const param = parameter();
+        // Host "foo bar" baz
+        const multiple = RE_MULTI_VALUE_DIRECTIVE.test(param);
+        const result = {
+            type,
+            param,
+            separator: separator(),
+            quoted: !multiple && chr === '"',
+            value: multiple ? values() : value(),
+            before: '',
+            after: '',
+        };
+        if (!result.quoted)
+            delete result.quoted;
+        if (/^Match$/i.test(param)) {
+            const criteria = {};
+            if (typeof result.value === 'string') {
+                result.value = [{ val: result.value, separator: '', quoted: result.quoted }];
+            }
+            let i = 0;
+            while (i < result.value.length) {
+                const { val: keyword } = result.value[i];
+                switch (keyword.toLowerCase()) {
+                    case 'all':
+                    case 'canonical':
+                    case 'final':
+                        criteria[keyword] = [];
+                        i += 1;
+                        break;
+                    default:
+                        if (i + 1 >= result.value.length) {
+                            throw new Error(`Missing value for match criteria ${keyword}`);
+                        }
+                        criteria[keyword] = result.value[i + 1].val;
+                        i += 2;
+                        break;
+                }
+            }
+            result.criteria = criteria;
+        }
+        return result;
+    }
+    function line() {
+        const before = space();
+        const node = chr === '#' ? comment() : directive();
+        const after = linebreak();
+        node.before = before;
+        node.after = after;
+        return node;
+    }
+    while (chr) {
+        let node = line();
+        if (node.type === LineType.DIRECTIVE && RE_SECTION_DIRECTIVE.test(node.param)) {
+            config = configWas;
+            config.push(node);
+            config = node.config = new SSHConfig();
+        }
+        else if (node.type === LineType.DIRECTIVE && !node.param) {
+            // blank lines at file end
+            if (config.length === 0) {
+                if (configWas.length === 0) {
+                    configWas.push({ type: LineType.EMPTY, before: '', after: node.before });
+                }
+                else {
+                    configWas[configWas.length - 1].after += node.before;
+                }
+            }
+            else {
+                config[config.length - 1].after += node.before;
+            }
+        }
+        else {
+            config.push(node);
+        }
+    }
+    return configWas;
+}
+/**
+ * Stringify structured object into SSH config text.
+ */
+function stringify(config) {
+    let str = '';
+    function formatValue(value, quoted) {
+        if (Array.isArray(value)) {
+            let result = '';
+            for (const { val, separator, quoted } of value) {
+                result += (result ? separator : '') + formatValue(val, quoted || RE_SPACE.test(val));
+            }
+            return result;
+        }
+        return quoted ? `"${value}"` : value;
+    }
+    function formatDirective(line) {
+        const quoted = line.quoted
+            || (RE_QUOTE_DIRECTIVE.test(line.param) && typeof line.value === 'string' && RE_SPACE.test(line.value));
+        const value = formatValue(line.value, quoted);
+        return `${line.param}${line.separator}${value}`;
+    }
+    const format = (line) => {
+        str += line.before;
+        if (line.type === LineType.COMMENT) {
+            str += line.content;
+        }
+        else if (line.type === LineType.DIRECTIVE && REPEATABLE_DIRECTIVES.includes(line.param)) {
+            (Array.isArray(line.value) ? line.value : [line.value]).forEach((value, i, values) => {
+                str += formatDirective({ ...line, value: typeof value !== 'string' ? value.val : value });
+                if (i < values.length - 1)
+                    str += `\n${line.before}`;
+            });
+        }
+        else if (line.type === LineType.DIRECTIVE) {
+            str += formatDirective(line);
+        }
+        str += line.after;
+        if ('config' in line) {
+            line.config.forEach(format);
+        }
+    };
+    config.forEach(format);
+    return str;
+}
+
+//# sourceMappingURL=ssh-config.js.map
+;// CONCATENATED MODULE: ./src/ssh/ssh-config.ts
+// `~/.ssh/config` (the CLI; the Action with its `ssh-config` input): `Host` blocks give a name its
+// HostName, User, Port, IdentityFile, ProxyJump and UserKnownHostsFile, read as OpenSSH reads them
+// (the first value wins, `Host *` supplies defaults). Parsed by the `ssh-config` package; `Match`
+// and `Include` blocks are skipped with a debug note (Match exec would run commands).
+
+
+/** The per-host settings function for SshOptions.hostSettings. */
+function sshConfigSettings(src) {
+    const parsed = SSHConfig.parse(src.text);
+    const kept = new SSHConfig();
+    for (const line of parsed) {
+        if ('param' in line && /^(match|include)$/i.test(line.param)) {
+            src.debug(`${src.label}: skipping "${line.param} ${valueText(line.value)}" (not supported; Host blocks are read)`);
+            continue;
+        }
+        kept.push(line);
+    }
+    const cache = new Map();
+    return (host) => {
+        if (cache.has(host))
+            return cache.get(host);
+        const c = kept.compute(host, { ignoreCase: true });
+        const settings = toSettings(host, c, src);
+        cache.set(host, settings);
+        if (settings)
+            src.debug(`${src.label}: Host ${host} → ${describe(settings)}`);
+        return settings;
+    };
+}
+function valueText(v) {
+    if (typeof v === 'string')
+        return v;
+    if (Array.isArray(v))
+        return v.map((x) => (typeof x === 'string' ? x : x.val)).join(' ');
+    return '';
+}
+function first(c, key) {
+    const v = c[key];
+    return Array.isArray(v) ? v[0] : v;
+}
+function ssh_config_all(c, key) {
+    const v = c[key];
+    if (v === undefined)
+        return [];
+    return (Array.isArray(v) ? v : [v]).flatMap((x) => x.split(/\s+/)).filter(Boolean);
+}
+/** OpenSSH's `~` and the few %-tokens that make sense here. */
+function expand(path, host, src, user) {
+    return path
+        .replace(/^~(?=\/|$)/, src.home)
+        .replace(/%(.)/g, (m, t) => t === '%' ? '%' : t === 'h' ? host : t === 'd' ? src.home : t === 'r' && user ? user : m);
+}
+function toSettings(host, c, src) {
+    const out = { identities: [] };
+    const hostName = first(c, 'hostname');
+    if (hostName)
+        out.hostName = expand(hostName, host, src);
+    const user = first(c, 'user');
+    if (user)
+        out.user = user;
+    const port = first(c, 'port');
+    if (port !== undefined) {
+        if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535)
+            throw new Error(`${src.label}: Port "${port}" for Host ${host} is not a port number (1-65535)`);
+        out.port = Number(port);
+    }
+    for (const file of ssh_config_all(c, 'identityfile')) {
+        const path = expand(file, host, src, out.user);
+        let key;
+        try {
+            key = src.readFile(path);
+        }
+        catch (err) {
+            // OpenSSH skips IdentityFiles that do not exist (Host * often lists several).
+            src.debug(`${src.label}: IdentityFile ${path} for Host ${host}: ${err.code ?? err}`);
+            continue;
+        }
+        src.secret(key);
+        out.identities.push({ label: `${path} (IdentityFile in ${src.label})`, key });
+    }
+    const jump = first(c, 'proxyjump');
+    if (jump) {
+        const parsed = parseProxyJump(jump);
+        if (!parsed.ok)
+            throw new Error(`${src.label}: ProxyJump for Host ${host}: ${parsed.message} (${parsed.hint})`);
+        out.proxyJump = parsed.hops;
+    }
+    const knownHosts = [];
+    for (const file of ssh_config_all(c, 'userknownhostsfile')) {
+        const path = expand(file, host, src, out.user);
+        try {
+            knownHosts.push(src.readFile(path));
+        }
+        catch (err) {
+            src.debug(`${src.label}: UserKnownHostsFile ${path}: ${err.code ?? err}`);
+        }
+    }
+    if (knownHosts.length)
+        out.knownHosts = knownHosts.join('\n');
+    const any = out.hostName || out.user || out.port !== undefined || out.identities.length || out.proxyJump || out.knownHosts;
+    return any ? out : undefined;
+}
+function describe(s) {
+    const parts = [
+        s.hostName && `HostName ${s.hostName}`,
+        s.user && `User ${s.user}`,
+        s.port !== undefined && `Port ${s.port}`,
+        s.identities.length && `${s.identities.length} IdentityFile(s)`,
+        s.proxyJump && `ProxyJump (${s.proxyJump.length} hop(s))`,
+        s.knownHosts && 'UserKnownHostsFile',
+    ];
+    return parts.filter(Boolean).join(', ');
+}
+/**
+ * A target as its ssh config entry says to reach it: HostName and Port (a port written in
+ * ssh_url or the hop other than the default 22 wins), the User as the default login, IdentityFile
+ * keys first, UserKnownHostsFile besides known_hosts. `proxyJump` is the entry's ProxyJump.
+ */
+function applyHostSettings(target, opts) {
+    const s = opts.hostSettings?.(target.host);
+    if (!s)
+        return { target, opts };
+    const resolved = { ...target, host: s.hostName ?? target.host };
+    if (s.port !== undefined && target.sshPort === 22)
+        resolved.sshPort = s.port;
+    const withSettings = { ...opts, identities: [...s.identities, ...opts.identities] };
+    if (s.user)
+        withSettings.defaultUser = s.user;
+    if (s.knownHosts)
+        withSettings.knownHosts = `${s.knownHosts}\n${opts.knownHosts}`;
+    return { target: resolved, opts: withSettings, ...(s.proxyJump ? { proxyJump: s.proxyJump } : {}) };
+}
+
 ;// CONCATENATED MODULE: ./src/config/ray-keys.ts
 const DEFAULT_CLIENT_PORT = 10001;
 const DEFAULT_GCS_PORT = 6379;
@@ -40199,6 +41130,15 @@ const RAY_KEYS = [
         schema: port(''),
         description: "Head only. The dashboard's port; when left out, ray_spec.dashboard_port (default 8265).",
         example: 8265,
+    },
+    {
+        yaml: 'dashboard_host',
+        model: 'dashboardHost',
+        flag: '--dashboard-host',
+        headOnly: 'the dashboard runs on the head',
+        schema: { type: 'string', 'x-expected': 'an IPv4 or IPv6 address of the head, or 0.0.0.0 for every interface' },
+        description: "Head only. The address the dashboard (and Ray's Jobs API) listens on. When left out: every interface (0.0.0.0) when the head's Ray checks a token (2.52 and later), else only the head's own address (node_ip_address), since an older Ray's Jobs API runs code for anyone.",
+        example: '10.0.0.5',
     },
     {
         yaml: 'num_cpus',
@@ -40280,6 +41220,8 @@ function rayKey(yaml) {
     return RAY_KEYS.find((k) => k.yaml === yaml);
 }
 const HEAD_ONLY_RAY_KEYS = RAY_KEYS.filter((k) => k.headOnly !== undefined);
+/** The head's ports (each has a default, so Ray's port clashes can be checked before it starts). */
+const HEAD_PORT_RAY_KEYS = HEAD_ONLY_RAY_KEYS.filter((k) => k.default !== undefined);
 /** Keys Ray reports among a node's resources (num_cpus -> CPU, ...), in the table's order. */
 const RESOURCE_RAY_KEYS = RAY_KEYS.filter((k) => k.resource !== undefined);
 
@@ -40496,151 +41438,6 @@ function asInteger(value) {
     return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
 }
 
-;// CONCATENATED MODULE: external "node:net"
-const external_node_net_namespaceObject = require("node:net");
-;// CONCATENATED MODULE: ./src/config/ssh-url.ts
-// `ssh_url`: where a node is reached. `host:port` with host = name, IPv4 or [IPv6]; port 22 when omitted.
-
-const DEFAULT_SSH_PORT = 22;
-const EXAMPLE = 'e.g. "prod-server-1:22", "10.0.0.5", "[2001:db8::5]:2222"';
-function parseSshUrl(text) {
-    const fail = (message, hint) => ({ ok: false, message, hint });
-    const url = text.trim();
-    if (url === '')
-        return fail('ssh_url is empty', `write host or host:port, ${EXAMPLE}`);
-    if (/\$\{/.test(url))
-        return fail('ssh_url cannot use ${...}', 'only credentials under users are read from the environment: write the host literally');
-    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url);
-    if (scheme) {
-        const rest = url
-            .slice(scheme[0].length)
-            .replace(/^[^@/]*@/, '')
-            .replace(/\/.*$/, '');
-        return fail(`ssh_url takes host:port, not a URL with a scheme (${scheme[1]}://)`, `drop the scheme: "${rest || 'host:22'}"`);
-    }
-    if (/\s/.test(url))
-        return fail('ssh_url contains spaces', `write host or host:port, ${EXAMPLE}`);
-    if (url.includes('@')) {
-        return fail('ssh_url cannot hold the login user (user@host)', `write only the host ("${url.slice(url.lastIndexOf('@') + 1)}") and put the user under users: - userid: ${url.slice(0, url.indexOf('@')) || 'NAME'} (or pass --user / the ssh-user input)`);
-    }
-    let host;
-    let portText;
-    if (url.startsWith('[')) {
-        const close = url.indexOf(']');
-        if (close < 0)
-            return fail('ssh_url has "[" without "]"', 'write an IPv6 address as [2001:db8::5]:22');
-        host = url.slice(1, close);
-        const after = url.slice(close + 1);
-        if (after !== '' && !after.startsWith(':'))
-            return fail(`unexpected "${after}" after "]"`, 'write [IPv6]:port, e.g. [2001:db8::5]:22');
-        portText = after === '' ? undefined : after.slice(1);
-        if (!(0,external_node_net_namespaceObject.isIPv6)(host))
-            return fail(`"${host}" in brackets is not an IPv6 address`, 'brackets are only for IPv6 addresses; write a host name or IPv4 without them');
-    }
-    else {
-        const colons = url.split(':').length - 1;
-        if (colons > 1) {
-            const lastColon = url.lastIndexOf(':');
-            if ((0,external_node_net_namespaceObject.isIPv6)(url)) {
-                // `2001:db8::10:22` is itself an address: it may or may not end in a port.
-                const withPort = (0,external_node_net_namespaceObject.isIPv6)(url.slice(0, lastColon))
-                    ? ` or, if ${url.slice(lastColon + 1)} is the port, "[${url.slice(0, lastColon)}]:${url.slice(lastColon + 1)}"`
-                    : '';
-                return fail('an IPv6 address in ssh_url needs brackets', `write "[${url}]:22"${withPort}`);
-            }
-            if ((0,external_node_net_namespaceObject.isIPv6)(url.slice(0, lastColon))) {
-                return fail('an IPv6 address in ssh_url needs brackets', `write "[${url.slice(0, lastColon)}]:${url.slice(lastColon + 1)}"`);
-            }
-            return fail(`"${url}" is not host:port`, `write host or host:port, ${EXAMPLE}`);
-        }
-        const colon = url.indexOf(':');
-        host = colon < 0 ? url : url.slice(0, colon);
-        portText = colon < 0 ? undefined : url.slice(colon + 1);
-        const hostProblem = checkHost(host);
-        if (hostProblem)
-            return fail(hostProblem, `write host or host:port, ${EXAMPLE}`);
-    }
-    if (portText === undefined)
-        return { ok: true, host, port: DEFAULT_SSH_PORT };
-    if (portText === '')
-        return fail('ssh_url ends with ":" but has no port', `write the port after the colon, or leave ":" out for port ${DEFAULT_SSH_PORT}`);
-    if (!/^\d+$/.test(portText))
-        return fail(`the port "${portText}" is not a number`, 'the SSH port is a number from 1 to 65535 (22 when omitted)');
-    const port = Number(portText);
-    if (port < 1 || port > 65535)
-        return fail(`the port ${portText} is outside 1–65535`, 'the SSH port is a number from 1 to 65535 (22 when omitted)');
-    return { ok: true, host, port };
-}
-/** A host name (letters, digits, "-", "_", dot-separated) or a dotted IPv4 address. */
-function checkHost(host) {
-    if (host === '')
-        return 'ssh_url has no host before ":"';
-    if (/^[\d.]+$/.test(host))
-        return (0,external_node_net_namespaceObject.isIPv4)(host) ? undefined : `"${host}" is not a valid IPv4 address`;
-    if (host.length > 253)
-        return 'the host name is longer than 253 characters';
-    // A trailing dot is a fully qualified name (`worker-4.example.com.`), which ssh and DNS accept.
-    for (const label of host.replace(/(?<=.)\.$/, '').split('.')) {
-        if (!/^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$/.test(label)) {
-            return `"${host}" is not a valid host name (letters, digits and "-", in dot-separated parts)`;
-        }
-    }
-    return undefined;
-}
-/**
- * Same machine and port, whatever the spelling: host names ignore case and a trailing dot, IPv6 is
- * compared as written.
- */
-function endpointKey(host, port) {
-    return `${host.toLowerCase().replace(/(?<=.)\.$/, '')}:${port}`;
-}
-
-;// CONCATENATED MODULE: ./src/config/proxy-jump.ts
-// `proxy_jump` (node or ray_spec), `--proxy-jump`, the `proxy-jump` input: OpenSSH's ProxyJump form,
-// `[user@]host[:port]`, comma-separated, the first hop first; "none" means a direct connection.
-
-/** OpenSSH allows longer chains; three hops is where a deploy should stop and ask why. */
-const MAX_JUMP_HOPS = 3;
-const proxy_jump_EXAMPLE = 'e.g. "admin@bastion.example.com:22" or "jump1,admin@jump2:2222"';
-function parseProxyJump(text) {
-    const value = text.trim();
-    if (value === '' || value.toLowerCase() === 'none')
-        return { ok: true, hops: [] };
-    const parts = value.split(',').map((p) => p.trim());
-    if (parts.length > MAX_JUMP_HOPS) {
-        return {
-            ok: false,
-            message: `proxy_jump has ${parts.length} hops; at most ${MAX_JUMP_HOPS} are supported`,
-            hint: `shorten the chain to ${MAX_JUMP_HOPS} jump hosts (reach the inner ones from a closer bastion, or run the deploy from inside the network)`,
-        };
-    }
-    const hops = [];
-    for (const [i, part] of parts.entries()) {
-        const which = parts.length > 1 ? `hop ${i + 1} ("${part}")` : `"${part}"`;
-        if (part === '')
-            return {
-                ok: false,
-                message: `proxy_jump has an empty hop`,
-                hint: `write hosts separated by single commas, ${proxy_jump_EXAMPLE}`,
-            };
-        if (/^ssh:\/\//i.test(part))
-            return { ok: false, message: `proxy_jump ${which}: write [user@]host[:port], not an ssh:// URL`, hint: proxy_jump_EXAMPLE };
-        const at = part.lastIndexOf('@');
-        const user = at >= 0 ? part.slice(0, at) : undefined;
-        if (user !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(user))
-            return { ok: false, message: `proxy_jump ${which}: "${user}" is not a login name`, hint: proxy_jump_EXAMPLE };
-        const endpoint = parseSshUrl(at >= 0 ? part.slice(at + 1) : part);
-        if (!endpoint.ok)
-            return {
-                ok: false,
-                message: `proxy_jump ${which}: ${endpoint.message.replace(/^ssh_url\b/, 'the host')}`,
-                hint: endpoint.hint,
-            };
-        hops.push({ ...(user ? { user } : {}), host: endpoint.host, port: endpoint.port });
-    }
-    return { ok: true, hops };
-}
-
 ;// CONCATENATED MODULE: ./src/config/model.ts
 // The checked plain tree -> the typed ClusterConfig the engine uses, with defaults filled in.
 // Only called when there are no errors, so values have the shape the schema promises.
@@ -40749,7 +41546,7 @@ function buildRayConfig(raw, role, clusterDashboardPort) {
         let value = raw[key.yaml];
         if (value === undefined || value === null)
             continue;
-        if (key.model === 'nodeIpAddress')
+        if (key.model === 'nodeIpAddress' || key.model === 'dashboardHost')
             value = String(value).replace(/^\[(.*)\]$/, '$1');
         else if (typeof value === 'object')
             value = { ...value };
@@ -41607,13 +42404,15 @@ function checkRayConfig(rayConfig, at, role, ctx) {
             });
         }
     }
-    const ip = asString(rayConfig.node_ip_address);
-    if (ip !== undefined &&
-        !ctx.shapeProblems.has(`${at}.node_ip_address`) &&
-        (0,external_node_net_namespaceObject.isIP)(ip.replace(/^\[(.*)\]$/, '$1')) === 0) {
-        ctx.findings.error(`${at}.node_ip_address`, `"${ip.slice(0, 60)}" is not an IPv4 or IPv6 address`, {
-            hint: 'give the address other nodes reach this one at, e.g. 10.0.0.5; leave it out to use the address in ssh_url',
-        });
+    const addressHints = {
+        node_ip_address: 'give the address other nodes reach this one at, e.g. 10.0.0.5; leave it out to use the address in ssh_url',
+        dashboard_host: "give one of the head's addresses, e.g. 10.0.0.5, 127.0.0.1 (only over SSH: nokube ray dashboard) or 0.0.0.0 (every interface)",
+    };
+    for (const [key, hint] of Object.entries(addressHints)) {
+        const ip = asString(rayConfig[key]);
+        if (ip === undefined || ctx.shapeProblems.has(`${at}.${key}`) || (0,external_node_net_namespaceObject.isIP)(ip.replace(/^\[(.*)\]$/, '$1')) !== 0)
+            continue;
+        ctx.findings.error(`${at}.${key}`, `"${ip.slice(0, 60)}" is not an IPv4 or IPv6 address`, { hint });
     }
 }
 // Ray refuses its own resource names as custom resources: each has its own key.
@@ -41625,7 +42424,7 @@ const RESERVED_RESOURCES = Object.fromEntries(RESOURCE_RAY_KEYS.map((k) => [k.re
 function checkHeadPorts(rayConfig, at, ctx) {
     const written = (key) => (ctx.shapeProblems.has(`${at}.${key}`) ? undefined : asInteger(rayConfig[key]));
     // The head's ports as the model will fill them in: written, else the table's default.
-    const ports = HEAD_ONLY_RAY_KEYS.map(({ yaml: key, default: fallback }) => {
+    const ports = HEAD_PORT_RAY_KEYS.map(({ yaml: key, default: fallback }) => {
         const value = written(key);
         if (value !== undefined)
             return { key, value, path: `${at}.${key}`, default: false };
@@ -42720,792 +43519,6 @@ function unreadable(file, message, hint) {
 
 
 
-;// CONCATENATED MODULE: ./node_modules/ssh-config/lib/glob.js
-function escapeChars(text, chars) {
-    for (let char of chars) {
-        text = text.replace(new RegExp('\\' + char, 'g'), '\\' + char);
-    }
-    return text;
-}
-function match(pattern, text) {
-    pattern = escapeChars(pattern, '\\()[]{}.+^$|');
-    pattern = pattern
-        .replace(/\*/g, '.*')
-        .replace(/\?/g, '.?');
-    return new RegExp('^(?:' + pattern + ')$').test(text);
-}
-/**
- * A helper function to match input against [pattern-list](https://www.freebsd.org/cgi/man.cgi?query=ssh_config&sektion=5#PATTERNS).
- * According to `man ssh_config`, negated patterns shall be matched first.
- *
- * @param {string|string[]} patternList one or more glob patterns to match
- * @param {string} text the text to match
- */
-function glob(patternList, text) {
-    const patterns = Array.isArray(patternList) ? patternList : patternList.split(/,/);
-    // > If a negated entry is matched, then the Host entry is ignored, regardless of whether any other patterns on the line match.
-    let result = false;
-    for (const pattern of patterns) {
-        const negate = pattern[0] == '!';
-        if (negate && match(pattern.slice(1), text)) {
-            return false;
-        }
-        else if (match(pattern, text)) {
-            // wait until all of the pattern match results because there might be a negated pattern
-            result = true;
-        }
-    }
-    return result;
-}
-/* harmony default export */ const lib_glob = (glob);
-//# sourceMappingURL=glob.js.map
-;// CONCATENATED MODULE: external "node:child_process"
-const external_node_child_process_namespaceObject = require("node:child_process");
-;// CONCATENATED MODULE: ./node_modules/ssh-config/lib/ssh-config.js
-
-
-
-const RE_SPACE = /\s/;
-const RE_LINE_BREAK = /\r|\n/;
-const RE_SECTION_DIRECTIVE = /^(Host|Match)$/i;
-const RE_MULTI_VALUE_DIRECTIVE = /^(GlobalKnownHostsFile|Host|IPQoS|SendEnv|UserKnownHostsFile|ProxyCommand|KnownHostsCommand|Match|CanonicalDomains|Include)$/i;
-const RE_COMMAND_DIRECTIVE = /^(ProxyCommand|KnownHostsCommand)$/i;
-const RE_QUOTE_DIRECTIVE = /^(?:CertificateFile|IdentityFile|IdentityAgent|User|Include)$/i;
-const RE_SINGLE_LINE_DIRECTIVE = /^(Include|IdentityFile)$/i;
-/**
- * A type of line in an ssh-config file. Differentiates between directives,
- * comments, and empty lines.
- */
-var LineType;
-(function (LineType) {
-    /** line with a directive in an ssh-config file */
-    LineType[LineType["DIRECTIVE"] = 1] = "DIRECTIVE";
-    /** line with a comment in an ssh-config file */
-    LineType[LineType["COMMENT"] = 2] = "COMMENT";
-    /** empty line in an ssh-config file */
-    LineType[LineType["EMPTY"] = 3] = "EMPTY";
-})(LineType || (LineType = {}));
-const REPEATABLE_DIRECTIVES = [
-    'IdentityFile',
-    'LocalForward',
-    'RemoteForward',
-    'DynamicForward',
-    'CertificateFile',
-];
-function compare(line, opts) {
-    // @ts-ignore
-    return opts.hasOwnProperty(line.param) && opts[line.param] === line.value;
-}
-function getIndent(config) {
-    for (const line of config) {
-        if (line.type === LineType.DIRECTIVE && 'config' in line) {
-            for (const subline of line.config) {
-                if (subline.before) {
-                    return subline.before;
-                }
-            }
-        }
-    }
-    return '  ';
-}
-function ssh_config_match(criteria, context) {
-    const testCriterion = (key, criterion) => {
-        switch (key.toLowerCase()) {
-            case 'all':
-                return true;
-            case 'final':
-                if (context.inFinalPass) {
-                    return true;
-                }
-                context.doFinalPass = true;
-                return false;
-            case 'exec':
-                if (!context.options.matchExec) {
-                    return false;
-                }
-                const command = `function main {
-          ${criterion}
-        }
-        main`;
-                return (0,external_node_child_process_namespaceObject.spawnSync)(command, { shell: true }).status === 0;
-            case 'host':
-                return lib_glob(criterion, context.params.HostName);
-            case 'originalhost':
-                return lib_glob(criterion, context.params.OriginalHost);
-            case 'user':
-                return lib_glob(criterion, context.params.User);
-            case 'localuser':
-                return lib_glob(criterion, context.params.LocalUser);
-        }
-    };
-    for (const key in criteria) {
-        const criterion = criteria[key];
-        const values = Array.isArray(criterion) ? criterion.map(({ val }) => val) : criterion;
-        if (!testCriterion(key, values)) {
-            return false;
-        }
-    }
-    return true;
-}
-/**
- * Represents parsed SSH config. Main element of this library.
- *
- * A parsed SSH config is modelled as an array of {@link Line}s.
- */
-class SSHConfig extends Array {
-    /** shortcut to access {@link LineType.DIRECTIVE} */
-    static DIRECTIVE = LineType.DIRECTIVE;
-    /** shortcut to access {@link LineType.COMMENT} */
-    static COMMENT = LineType.COMMENT;
-    /** shortcut to access {@link LineType.EMPTY} */
-    static EMPTY = LineType.EMPTY;
-    /**
-     * Parse SSH config text into structured object.
-     */
-    static parse(text) {
-        return parse(text);
-    }
-    /**
-     * Stringify structured object into SSH config text.
-     */
-    static stringify(config) {
-        return stringify(config);
-    }
-    compute(opts, computeOpts) {
-        if (typeof opts === 'string')
-            opts = { Host: opts };
-        let userInfo;
-        try {
-            userInfo = external_node_os_namespaceObject.userInfo();
-        }
-        catch {
-            // os.userInfo() throws a SystemError if a user has no username or homedir.
-            userInfo = { username: process.env.USER || process.env.USERNAME || '' };
-        }
-        const context = {
-            params: {
-                Host: opts.Host,
-                HostName: opts.Host,
-                OriginalHost: opts.Host,
-                User: userInfo.username,
-                LocalUser: userInfo.username,
-            },
-            options: {
-                ignoreCase: computeOpts?.ignoreCase === true,
-                matchExec: computeOpts?.matchExec !== false,
-            },
-            inFinalPass: false,
-            doFinalPass: false,
-        };
-        const obj = {};
-        const setProperty = (name, value) => {
-            const key = computeOpts?.ignoreCase ? name.toLowerCase() : name;
-            let val;
-            if (Array.isArray(value)) {
-                if (RE_COMMAND_DIRECTIVE.test(key)) {
-                    val = value.map(({ val, separator, quoted }) => {
-                        return `${separator}${quoted ? `"${val.replace(/"/g, '\\"')}"` : val}`;
-                    }).join('').trim();
-                }
-                else {
-                    val = value.map(({ val }) => val);
-                }
-            }
-            else {
-                val = value;
-            }
-            const val0 = Array.isArray(val) ? val[0] : val;
-            // Use case-insensitive check for repeatable directives
-            const isRepeatable = REPEATABLE_DIRECTIVES.some(d => d.toLowerCase() === name.toLowerCase());
-            if (isRepeatable) {
-                const list = (obj[key] || (obj[key] = []));
-                list.push(...[].concat(val));
-            }
-            else if (obj[key] == null) {
-                if (name === 'HostName') {
-                    context.params.HostName = val0;
-                }
-                else if (name === 'User') {
-                    context.params.User = val0;
-                }
-                obj[key] = val;
-            }
-        };
-        if (opts.User !== undefined) {
-            setProperty('User', opts.User);
-        }
-        const doPass = () => {
-            for (const line of this) {
-                if (line.type !== LineType.DIRECTIVE)
-                    continue;
-                // Host and Match directives are always case-insensitive (per OpenSSH behavior)
-                if (/^host$/i.test(line.param) && lib_glob(Array.isArray(line.value) ? line.value.map(({ val }) => val) : line.value, context.params.Host)) {
-                    let canonicalizeHostName = false;
-                    let canonicalDomains = [];
-                    setProperty(line.param, line.value);
-                    for (const subline of line.config) {
-                        if (subline.type === LineType.DIRECTIVE) {
-                            setProperty(subline.param, subline.value);
-                            if (/^CanonicalizeHostName$/i.test(subline.param) && subline.value === 'yes') {
-                                canonicalizeHostName = true;
-                            }
-                            if (/^CanonicalDomains$/i.test(subline.param) && Array.isArray(subline.value)) {
-                                canonicalDomains = subline.value.map(({ val }) => val);
-                            }
-                        }
-                    }
-                    if (canonicalDomains.length > 0 && canonicalizeHostName && context.params.Host === context.params.OriginalHost) {
-                        for (const domain of canonicalDomains) {
-                            const host = `${context.params.OriginalHost}.${domain}`;
-                            const { status, stderr } = (0,external_node_child_process_namespaceObject.spawnSync)('nslookup', [host]);
-                            if (status === 0 && !/can't find/.test(stderr.toString())) {
-                                context.params.Host = host;
-                                setProperty('Host', host);
-                                doPass();
-                                break;
-                            }
-                        }
-                    }
-                }
-                else if (/^match$/i.test(line.param) && 'criteria' in line && ssh_config_match(line.criteria, context)) {
-                    for (const subline of line.config) {
-                        if (subline.type === LineType.DIRECTIVE) {
-                            setProperty(subline.param, subline.value);
-                        }
-                    }
-                }
-                else if (!/^(host|match)$/i.test(line.param)) {
-                    setProperty(line.param, line.value);
-                }
-            }
-        };
-        doPass();
-        if (context.doFinalPass) {
-            context.inFinalPass = true;
-            context.params.Host = context.params.HostName;
-            doPass();
-        }
-        return obj;
-    }
-    find(opts) {
-        if (typeof opts === 'function')
-            return super.find(opts);
-        if (!(opts && ('Host' in opts || 'Match' in opts))) {
-            throw new Error('Can only find by Host or Match');
-        }
-        return super.find((line) => 'param' in line && compare(line, opts));
-    }
-    remove(opts) {
-        let index;
-        if (typeof opts === 'function') {
-            index = super.findIndex(opts);
-        }
-        else if (!(opts && ('Host' in opts || 'Match' in opts))) {
-            throw new Error('Can only remove by Host or Match');
-        }
-        else {
-            index = super.findIndex((line) => 'param' in line && compare(line, opts));
-        }
-        if (index >= 0)
-            return this.splice(index, 1);
-    }
-    /**
-     * Convert this SSH config to its textual presentation via {@link stringify}.
-     */
-    toString() {
-        return stringify(this);
-    }
-    /**
-     * Append new section to existing SSH config.
-     */
-    append(opts) {
-        const indent = getIndent(this);
-        const lastEntry = this.length > 0 ? this[this.length - 1] : null;
-        let config = lastEntry && lastEntry.config || this;
-        let configWas = this;
-        let lastLine = config.length > 0 ? config[config.length - 1] : lastEntry;
-        if (lastLine && !lastLine.after)
-            lastLine.after = '\n';
-        let sectionLineFound = config !== configWas;
-        for (const param in opts) {
-            const value = opts[param];
-            const line = {
-                type: LineType.DIRECTIVE,
-                param,
-                separator: ' ',
-                value: Array.isArray(value) ? value.map((val, i) => ({ val, separator: i === 0 ? '' : ' ' })) : value,
-                before: sectionLineFound ? indent : indent.replace(/  |\t/, ''),
-                after: '\n',
-            };
-            if (RE_SECTION_DIRECTIVE.test(param)) {
-                sectionLineFound = true;
-                line.before = indent.replace(/  |\t/, '');
-                config = configWas;
-                // separate sections with an extra newline
-                // https://github.com/cyjake/ssh-config/issues/23#issuecomment-564768248
-                if (lastLine && lastLine.after === '\n')
-                    lastLine.after += '\n';
-                config.push(line);
-                config = line.config = new SSHConfig();
-            }
-            else {
-                config.push(line);
-            }
-            lastLine = line;
-        }
-        return configWas;
-    }
-    /**
-     * Prepend new section to existing SSH config.
-     */
-    prepend(opts, beforeFirstSection = false) {
-        const indent = getIndent(this);
-        let config = this;
-        let i = 0;
-        // insert above known sections
-        if (beforeFirstSection) {
-            while (i < this.length && !('config' in this[i])) {
-                i += 1;
-            }
-            if (i >= this.length) { // No sections in original config
-                return this.append(opts);
-            }
-        }
-        // Prepend new section above the first section
-        let sectionLineFound = false;
-        let processedLines = 0;
-        for (const param in opts) {
-            processedLines += 1;
-            const value = opts[param];
-            const line = {
-                type: LineType.DIRECTIVE,
-                param,
-                separator: ' ',
-                value: Array.isArray(value) ? value.map((val, i) => ({ val, separator: i === 0 ? '' : ' ' })) : value,
-                before: '',
-                after: '\n',
-            };
-            if (RE_SECTION_DIRECTIVE.test(param)) {
-                line.before = indent.replace(/  |\t/, '');
-                config.splice(i, 0, line);
-                config = line.config = new SSHConfig();
-                sectionLineFound = true;
-                continue;
-            }
-            // separate from previous sections with an extra newline
-            if (processedLines === Object.keys(opts).length) {
-                line.after += '\n';
-            }
-            if (!sectionLineFound) {
-                config.splice(i, 0, line);
-                i += 1;
-                // Add an extra newline if a single line directive like Include
-                if (RE_SINGLE_LINE_DIRECTIVE.test(param)) {
-                    line.after += '\n';
-                }
-                continue;
-            }
-            line.before = indent;
-            config.push(line);
-        }
-        return config;
-    }
-}
-/**
- * Parse SSH config text into structured object.
- */
-function parse(text) {
-    // Handle Buffer input by converting to string
-    const input = typeof text === 'string' ? text : text.toString('utf-8');
-    let i = 0;
-    let chr = next();
-    let config = new SSHConfig();
-    let configWas = config;
-    function next() {
-        return input[i++];
-    }
-    function space() {
-        let spaces = '';
-        while (RE_SPACE.test(chr)) {
-            spaces += chr;
-            chr = next();
-        }
-        return spaces;
-    }
-    function linebreak() {
-        let breaks = '';
-        while (RE_LINE_BREAK.test(chr)) {
-            breaks += chr;
-            chr = next();
-        }
-        return breaks;
-    }
-    function parameter() {
-        let param = '';
-        while (chr && /[^ \t=]/.test(chr)) {
-            param += chr;
-            chr = next();
-        }
-        return param;
-    }
-    function separator() {
-        let sep = space();
-        if (chr === '=') {
-            sep += chr;
-            chr = next();
-        }
-        return (sep + space());
-    }
-    function value() {
-        let val = '';
-        let quoted = false;
-        let escaped = false;
-        while (chr && !RE_LINE_BREAK.test(chr)) {
-            // backslash escapes only double quotes
-            if (escaped) {
-                val += chr === '"' ? chr : `\\${chr}`;
-                escaped = false;
-            }
-            // ProxyCommand ssh -W "%h:%p" firewall.example.org
-            else if (chr === '"' && (!val || quoted)) {
-                quoted = !quoted;
-            }
-            else if (chr === '\\') {
-                escaped = true;
-            }
-            else if (chr === '#' && !quoted) {
-                break;
-            }
-            else {
-                val += chr;
-            }
-            chr = next();
-        }
-        if (quoted || escaped) {
-            throw new Error(`Unexpected line break at ${val}`);
-        }
-        return val.trim();
-    }
-    function comment() {
-        const type = LineType.COMMENT;
-        let content = '';
-        while (chr && !RE_LINE_BREAK.test(chr)) {
-            content += chr;
-            chr = next();
-        }
-        return { type, content, before: '', after: '' };
-    }
-    // Host *.co.uk
-    // Host * !local.dev
-    // Host "foo bar"
-    function values() {
-        const results = [];
-        let val = '';
-        // whether current value is quoted or not
-        let valQuoted = false;
-        // the separator preceding current value
-        let valSeparator = ' ';
-        // whether current context is within quotations or not
-        let quoted = false;
-        let escaped = false;
-        while (chr && !RE_LINE_BREAK.test(chr)) {
-            if (escaped) {
-                val += chr === '"' ? chr : `\\${chr}`;
-                escaped = false;
-            }
-            else if (chr === '"') {
-                quoted = !quoted;
-            }
-            else if (chr === '\\') {
-                escaped = true;
-            }
-            else if (quoted) {
-                val += chr;
-                valQuoted = true;
-            }
-            else if (/[ \t=]/.test(chr)) {
-                if (val) {
-                    results.push({ val, separator: valSeparator, quoted: valQuoted });
-                    val = '';
-                    valQuoted = false;
-                    valSeparator = chr;
-                }
-                // otherwise ignore the space
-            }
-            else if (chr === '#' && results.length > 0) {
-                break;
-            }
-            else {
-                val += chr;
-            }
-            chr = next();
-        }
-        if (quoted || escaped) {
-            throw new Error(`Unexpected line break at ${results.map(({ val }) => val).concat(val).join(' ')}`);
-        }
-        if (val)
-            results.push({ val, separator: valSeparator, quoted: valQuoted });
-        return results.length > 1 ? results : results[0].val;
-    }
-    function directive() {
-        const type = LineType.DIRECTIVE;
-        const param = parameter();
-        // Host "foo bar" baz
-        const multiple = RE_MULTI_VALUE_DIRECTIVE.test(param);
-        const result = {
-            type,
-            param,
-            separator: separator(),
-            quoted: !multiple && chr === '"',
-            value: multiple ? values() : value(),
-            before: '',
-            after: '',
-        };
-        if (!result.quoted)
-            delete result.quoted;
-        if (/^Match$/i.test(param)) {
-            const criteria = {};
-            if (typeof result.value === 'string') {
-                result.value = [{ val: result.value, separator: '', quoted: result.quoted }];
-            }
-            let i = 0;
-            while (i < result.value.length) {
-                const { val: keyword } = result.value[i];
-                switch (keyword.toLowerCase()) {
-                    case 'all':
-                    case 'canonical':
-                    case 'final':
-                        criteria[keyword] = [];
-                        i += 1;
-                        break;
-                    default:
-                        if (i + 1 >= result.value.length) {
-                            throw new Error(`Missing value for match criteria ${keyword}`);
-                        }
-                        criteria[keyword] = result.value[i + 1].val;
-                        i += 2;
-                        break;
-                }
-            }
-            result.criteria = criteria;
-        }
-        return result;
-    }
-    function line() {
-        const before = space();
-        const node = chr === '#' ? comment() : directive();
-        const after = linebreak();
-        node.before = before;
-        node.after = after;
-        return node;
-    }
-    while (chr) {
-        let node = line();
-        if (node.type === LineType.DIRECTIVE && RE_SECTION_DIRECTIVE.test(node.param)) {
-            config = configWas;
-            config.push(node);
-            config = node.config = new SSHConfig();
-        }
-        else if (node.type === LineType.DIRECTIVE && !node.param) {
-            // blank lines at file end
-            if (config.length === 0) {
-                if (configWas.length === 0) {
-                    configWas.push({ type: LineType.EMPTY, before: '', after: node.before });
-                }
-                else {
-                    configWas[configWas.length - 1].after += node.before;
-                }
-            }
-            else {
-                config[config.length - 1].after += node.before;
-            }
-        }
-        else {
-            config.push(node);
-        }
-    }
-    return configWas;
-}
-/**
- * Stringify structured object into SSH config text.
- */
-function stringify(config) {
-    let str = '';
-    function formatValue(value, quoted) {
-        if (Array.isArray(value)) {
-            let result = '';
-            for (const { val, separator, quoted } of value) {
-                result += (result ? separator : '') + formatValue(val, quoted || RE_SPACE.test(val));
-            }
-            return result;
-        }
-        return quoted ? `"${value}"` : value;
-    }
-    function formatDirective(line) {
-        const quoted = line.quoted
-            || (RE_QUOTE_DIRECTIVE.test(line.param) && typeof line.value === 'string' && RE_SPACE.test(line.value));
-        const value = formatValue(line.value, quoted);
-        return `${line.param}${line.separator}${value}`;
-    }
-    const format = (line) => {
-        str += line.before;
-        if (line.type === LineType.COMMENT) {
-            str += line.content;
-        }
-        else if (line.type === LineType.DIRECTIVE && REPEATABLE_DIRECTIVES.includes(line.param)) {
-            (Array.isArray(line.value) ? line.value : [line.value]).forEach((value, i, values) => {
-                str += formatDirective({ ...line, value: typeof value !== 'string' ? value.val : value });
-                if (i < values.length - 1)
-                    str += `\n${line.before}`;
-            });
-        }
-        else if (line.type === LineType.DIRECTIVE) {
-            str += formatDirective(line);
-        }
-        str += line.after;
-        if ('config' in line) {
-            line.config.forEach(format);
-        }
-    };
-    config.forEach(format);
-    return str;
-}
-
-//# sourceMappingURL=ssh-config.js.map
-;// CONCATENATED MODULE: ./src/ssh/ssh-config.ts
-// `~/.ssh/config` (the CLI; the Action with its `ssh-config` input): `Host` blocks give a name its
-// HostName, User, Port, IdentityFile, ProxyJump and UserKnownHostsFile, read as OpenSSH reads them
-// (the first value wins, `Host *` supplies defaults). Parsed by the `ssh-config` package; `Match`
-// and `Include` blocks are skipped with a debug note (Match exec would run commands).
-
-
-/** The per-host settings function for SshOptions.hostSettings. */
-function sshConfigSettings(src) {
-    const parsed = SSHConfig.parse(src.text);
-    const kept = new SSHConfig();
-    for (const line of parsed) {
-        if ('param' in line && /^(match|include)$/i.test(line.param)) {
-            src.debug(`${src.label}: skipping "${line.param} ${valueText(line.value)}" (not supported; Host blocks are read)`);
-            continue;
-        }
-        kept.push(line);
-    }
-    const cache = new Map();
-    return (host) => {
-        if (cache.has(host))
-            return cache.get(host);
-        const c = kept.compute(host, { ignoreCase: true });
-        const settings = toSettings(host, c, src);
-        cache.set(host, settings);
-        if (settings)
-            src.debug(`${src.label}: Host ${host} → ${describe(settings)}`);
-        return settings;
-    };
-}
-function valueText(v) {
-    if (typeof v === 'string')
-        return v;
-    if (Array.isArray(v))
-        return v.map((x) => (typeof x === 'string' ? x : x.val)).join(' ');
-    return '';
-}
-function first(c, key) {
-    const v = c[key];
-    return Array.isArray(v) ? v[0] : v;
-}
-function ssh_config_all(c, key) {
-    const v = c[key];
-    if (v === undefined)
-        return [];
-    return (Array.isArray(v) ? v : [v]).flatMap((x) => x.split(/\s+/)).filter(Boolean);
-}
-/** OpenSSH's `~` and the few %-tokens that make sense here. */
-function expand(path, host, src, user) {
-    return path
-        .replace(/^~(?=\/|$)/, src.home)
-        .replace(/%(.)/g, (m, t) => t === '%' ? '%' : t === 'h' ? host : t === 'd' ? src.home : t === 'r' && user ? user : m);
-}
-function toSettings(host, c, src) {
-    const out = { identities: [] };
-    const hostName = first(c, 'hostname');
-    if (hostName)
-        out.hostName = expand(hostName, host, src);
-    const user = first(c, 'user');
-    if (user)
-        out.user = user;
-    const port = first(c, 'port');
-    if (port !== undefined) {
-        if (!/^\d+$/.test(port) || Number(port) < 1 || Number(port) > 65535)
-            throw new Error(`${src.label}: Port "${port}" for Host ${host} is not a port number (1-65535)`);
-        out.port = Number(port);
-    }
-    for (const file of ssh_config_all(c, 'identityfile')) {
-        const path = expand(file, host, src, out.user);
-        let key;
-        try {
-            key = src.readFile(path);
-        }
-        catch (err) {
-            // OpenSSH skips IdentityFiles that do not exist (Host * often lists several).
-            src.debug(`${src.label}: IdentityFile ${path} for Host ${host}: ${err.code ?? err}`);
-            continue;
-        }
-        src.secret(key);
-        out.identities.push({ label: `${path} (IdentityFile in ${src.label})`, key });
-    }
-    const jump = first(c, 'proxyjump');
-    if (jump) {
-        const parsed = parseProxyJump(jump);
-        if (!parsed.ok)
-            throw new Error(`${src.label}: ProxyJump for Host ${host}: ${parsed.message} (${parsed.hint})`);
-        out.proxyJump = parsed.hops;
-    }
-    const knownHosts = [];
-    for (const file of ssh_config_all(c, 'userknownhostsfile')) {
-        const path = expand(file, host, src, out.user);
-        try {
-            knownHosts.push(src.readFile(path));
-        }
-        catch (err) {
-            src.debug(`${src.label}: UserKnownHostsFile ${path}: ${err.code ?? err}`);
-        }
-    }
-    if (knownHosts.length)
-        out.knownHosts = knownHosts.join('\n');
-    const any = out.hostName || out.user || out.port !== undefined || out.identities.length || out.proxyJump || out.knownHosts;
-    return any ? out : undefined;
-}
-function describe(s) {
-    const parts = [
-        s.hostName && `HostName ${s.hostName}`,
-        s.user && `User ${s.user}`,
-        s.port !== undefined && `Port ${s.port}`,
-        s.identities.length && `${s.identities.length} IdentityFile(s)`,
-        s.proxyJump && `ProxyJump (${s.proxyJump.length} hop(s))`,
-        s.knownHosts && 'UserKnownHostsFile',
-    ];
-    return parts.filter(Boolean).join(', ');
-}
-/**
- * A target as its ssh config entry says to reach it: HostName and Port (a port written in
- * ssh_url or the hop other than the default 22 wins), the User as the default login, IdentityFile
- * keys first, UserKnownHostsFile besides known_hosts. `proxyJump` is the entry's ProxyJump.
- */
-function applyHostSettings(target, opts) {
-    const s = opts.hostSettings?.(target.host);
-    if (!s)
-        return { target, opts };
-    const resolved = { ...target, host: s.hostName ?? target.host };
-    if (s.port !== undefined && target.sshPort === 22)
-        resolved.sshPort = s.port;
-    const withSettings = { ...opts, identities: [...s.identities, ...opts.identities] };
-    if (s.user)
-        withSettings.defaultUser = s.user;
-    if (s.knownHosts)
-        withSettings.knownHosts = `${s.knownHosts}\n${opts.knownHosts}`;
-    return { target: resolved, opts: withSettings, ...(s.proxyJump ? { proxyJump: s.proxyJump } : {}) };
-}
-
 ;// CONCATENATED MODULE: ./src/engine/disruption.ts
 const HEAD_RESTART = 'restart head: running jobs and actors are lost, every worker follows';
 /** The disruption of one plan item, given whether the head restarts in the same plan. */
@@ -43811,13 +43824,21 @@ function withUnknownLiveState(live, offline, unknown, next) {
 
 ;// CONCATENATED MODULE: ./src/engine/no-token-auth.ts
 
+const EVERY_INTERFACE = new Set(['0.0.0.0', '::']);
 function noTokenAuthWarning(cluster, headProbe) {
     const ray = headProbe?.ray;
     if (!ray || ray.token_auth !== false)
         return undefined;
-    return (`the head ${cluster.head.name} runs Ray ${ray.version}, which has no token authentication (Ray 2.52 and later have it): ` +
-        `anyone who can reach its dashboard port ${dashboardPort(cluster)} can submit jobs; it is bound to the node's own address ` +
-        `(${cluster.head.host}), so keep that port behind a firewall, or upgrade Ray`);
+    const head = cluster.head;
+    const chosen = head.ray.dashboardHost;
+    const where = chosen !== undefined && EVERY_INTERFACE.has(chosen)
+        ? `ray_config.dashboard_host ${chosen} makes it listen on every interface of the head`
+        : chosen !== undefined
+            ? `it is bound to ${chosen} (ray_config.dashboard_host)`
+            : `it is bound to the node's own address (${head.ray.nodeIpAddress ?? head.host})`;
+    return (`the head ${head.name} runs Ray ${ray.version}, which has no token authentication (Ray 2.52 and later have it): ` +
+        `anyone who can reach its dashboard port ${dashboardPort(cluster)} can submit jobs; ${where}, ` +
+        `so keep that port behind a firewall, or upgrade Ray`);
 }
 
 ;// CONCATENATED MODULE: ./src/engine/pinned-host-keys.ts
@@ -47430,6 +47451,61 @@ function worstExit(runs) {
     return runs.reduce((worst, r) => Math.max(worst, r.exit_code ?? NOT_RUN), 0);
 }
 
+;// CONCATENATED MODULE: ./src/engine/token.ts
+
+
+/** Why the head cannot be used: unreachable (`down`), or no Ray of this cluster runs there (`stopped`). */
+class HeadUnavailable extends Error {
+    error;
+    status;
+    constructor(error, status = 'down') {
+        super(error.message);
+        this.error = error;
+        this.status = status;
+        this.name = 'HeadUnavailable';
+    }
+}
+/** Connects the head (if needed), checks that Ray of this cluster runs there, and reads its token. */
+async function headAccess(session, opts = {}) {
+    const { cluster, options } = session;
+    const node = cluster.head;
+    const timed = (name, work) => (opts.clock ? opts.clock.clock.phase(name, work) : work());
+    const [head] = await timed('connect', () => session.connect([node]));
+    if (!head.lib)
+        throw new HeadUnavailable(head.error ?? { node: node.name, host: node.sshUrl, message: 'not connected' });
+    let answer;
+    try {
+        answer = await timed(opts.clock?.phase ?? 'head', () => head.lib.rayEnv({ python: cluster.python ?? null, with_token: !!opts.withToken }));
+    }
+    catch (err) {
+        throw new HeadUnavailable(nodeError(node, err));
+    }
+    if (!answer.ok) {
+        throw new HeadUnavailable({ node: node.name, host: node.sshUrl, message: answer.error ?? 'cannot read the head' });
+    }
+    if (!answer.running) {
+        throw new HeadUnavailable({
+            node: node.name,
+            host: node.sshUrl,
+            message: `cluster "${cluster.clusterName}" is down or stopped: its Ray is not running on the head ${node.name} (${node.sshUrl})`,
+            hint: `start it with: nokube ray start --config ${cluster.file}`,
+        }, 'stopped');
+    }
+    const token = answer.auth_token ?? undefined;
+    if (token)
+        options.reporter.secret(token);
+    const nodeIp = rayArgs(cluster, node, head.ip).node_ip_address;
+    const bound = answer.dashboard_host ?? '0.0.0.0';
+    return {
+        head,
+        authMode: answer.auth === 'token' ? 'token' : 'disabled',
+        ...(token ? { token } : {}),
+        ports: { dashboard: dashboardPort(cluster), client: clientPort(node), gcs: gcsPort(node) },
+        nodeIp,
+        dashboardHost: bound === '0.0.0.0' || bound === '::' ? '127.0.0.1' : bound,
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/env.ts
 // `env`: what a terminal needs to use the cluster with Ray's own tools where its ports are reachable:
 // the job API address (RAY_ADDRESS), the Ray Client address, the auth mode and, asked for, the token.
@@ -47437,44 +47513,39 @@ function worstExit(runs) {
 
 
 
+
 async function clusterEnv(session, result, clock) {
     const { cluster, options } = session;
-    const head = await connectHead(session, result, clock);
-    if (!head)
-        return;
-    const answer = await clock.phase('env', () => head.lib.rayEnv({ python: cluster.python ?? null, with_token: !!options.withToken }));
-    if (!answer.ok || !answer.running) {
-        result.status = answer.ok ? 'stopped' : 'down';
-        fail(result, {
-            node: cluster.head.name,
-            host: cluster.head.sshUrl,
-            message: answer.ok
-                ? `Ray of cluster "${cluster.clusterName}" is not running on the head`
-                : (answer.error ?? 'cannot read the head'),
-            hint: `start it: nokube ray start --config ${cluster.file}`,
-        });
+    let access;
+    try {
+        access = await headAccess(session, { withToken: !!options.withToken, clock: { clock, phase: 'env' } });
+    }
+    catch (err) {
+        if (!(err instanceof HeadUnavailable))
+            throw err;
+        result.status = err.status;
+        fail(result, err.error);
         return;
     }
-    if (answer.auth_token)
-        options.reporter.secret(answer.auth_token);
     result.status = 'healthy';
     result.env = {
         jobAddress: jobAddress(session),
         clientAddress: `ray://${hostForUrl(cluster.head.host)}:${clientPort(cluster.head)}`,
         gcsAddress: gcsAddress(session),
-        authMode: answer.auth === 'token' ? 'token' : 'disabled',
-        ...(answer.auth_token ? { token: answer.auth_token } : {}),
+        authMode: access.authMode,
+        ...(access.token ? { token: access.token } : {}),
     };
 }
 
 ;// CONCATENATED MODULE: ./src/engine/defaults.ts
 const COMMANDS = ['validate', 'plan', 'start', 'status', 'stop', 'job'];
-/** Commands only a terminal has: they print to it or keep it open. */
-const CLI_ONLY_COMMANDS = ['exec', 'env'];
+/**
+ * Commands only a terminal has: they print to it or keep it open. exec and env run through run();
+ * logs (an archive on disk) and dashboard (forwards held open) are stories of their own.
+ */
+const CLI_ONLY_COMMANDS = ['exec', 'env', 'logs', 'dashboard'];
 /** `job`'s actions (the Action's `command: job` is `submit`). */
 const JOB_ACTIONS = ['submit', 'status', 'logs', 'stop', 'list'];
-/** Commands for a running cluster, outside run(): each has its own story (engine/logs.ts, dashboard.ts). */
-const DAY_TWO_COMMANDS = ['logs', 'dashboard'];
 const DEFAULT_CONFIG = 'ray-config.yaml';
 /** Nodes worked on at once. */
 const DEFAULT_CONCURRENCY = 16;
@@ -47569,6 +47640,571 @@ async function engine_run(options) {
     return result;
 }
 
+;// CONCATENATED MODULE: ./src/remote/locate.ts
+// Where remote_lib is: beside the bundle (dist/remote_lib), or in the repository when run from source.
+
+
+function findRemoteLibDir(from) {
+    const candidates = [(0,external_node_path_namespaceObject.join)(from, 'remote_lib'), (0,external_node_path_namespaceObject.join)(from, '..', 'remote_lib'), (0,external_node_path_namespaceObject.join)(from, '..', '..', 'remote_lib')];
+    for (const dir of candidates) {
+        if ((0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(dir, 'nokube_remote.py')))
+            return (0,external_node_path_namespaceObject.resolve)(dir);
+    }
+    throw new Error(`remote_lib/nokube_remote.py not found near ${from}: the installation is incomplete`);
+}
+
+;// CONCATENATED MODULE: external "node:util"
+const external_node_util_namespaceObject = require("node:util");
+;// CONCATENATED MODULE: ./src/cli/args.ts
+// `nokube ray <command> [flags]`: argv into typed CLI settings, or a usage error (exit 2).
+// One table of flags gives the parser, `nokube ray --help`, `nokube ray <command> --help` and the
+// shell completion scripts (completion.ts), so they never disagree.
+
+
+
+
+const args_COMMANDS = [...COMMANDS, ...CLI_ONLY_COMMANDS];
+const ENV_FORMATS = ['sh', 'fish', 'json'];
+/** What each command does, in one line (help and completion). */
+const COMMAND_WORDS = {
+    validate: 'check the config file, offline (exit 2 when invalid)',
+    plan: 'show what start would change (live with credentials, else against --previous)',
+    start: 'bring the cluster to the config: start, restart or stop nodes',
+    status: "show every node's state (exit 1 unless healthy)",
+    stop: "stop the cluster's Ray on every node",
+    job: 'submit | status | logs | stop | list Ray jobs through the head over SSH',
+    exec: 'run a command on nodes in their Ray environment (default: the head)',
+    env: "print the exports Ray's own tools need (addresses, auth mode, token)",
+    logs: "collect Ray's and nokube's logs of the chosen nodes (default: all) into a directory or one archive",
+    dashboard: 'forward the dashboard and Ray Client to 127.0.0.1 over SSH, the token supplied',
+};
+/** Extra usage lines of commands that take words of their own. */
+const COMMAND_USAGE = {
+    job: `nokube ray job submit [options] [--working-dir DIR] [--runtime-env-json JSON] [--no-wait] -- ENTRYPOINT...
+       nokube ray job status|logs|stop JOB_ID [options]
+       nokube ray job list [options]`,
+    exec: 'nokube ray exec [options] [--node NAME]... [--all | --workers] -- COMMAND...',
+    env: 'nokube ray env [options] [--format sh|fish|json] [--show-token]',
+    logs: 'nokube ray logs --output DIR|FILE.tar.gz [--node NAME]... [--since DURATION] [options]',
+    dashboard: 'nokube ray dashboard [--port 8265] [--client-port 10001] [options]',
+};
+const CONNECTING = [
+    'plan',
+    'start',
+    'status',
+    'stop',
+    'job',
+    'exec',
+    'env',
+    'logs',
+    'dashboard',
+];
+const FLAGS = [
+    {
+        name: 'config',
+        short: 'c',
+        value: 'FILE',
+        file: true,
+        help: `cluster config (default: ${DEFAULT_CONFIG})`,
+        commands: args_COMMANDS,
+    },
+    {
+        name: 'identity',
+        short: 'i',
+        value: 'KEYFILE',
+        file: true,
+        multiple: true,
+        help: 'private key to log in with; repeatable (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa, and ssh-agent)',
+        commands: CONNECTING,
+    },
+    {
+        name: 'known-hosts',
+        value: 'FILE',
+        file: true,
+        help: 'known_hosts to verify host keys (default: ~/.ssh/known_hosts)',
+        commands: CONNECTING,
+    },
+    {
+        name: 'user',
+        short: 'u',
+        value: 'NAME',
+        help: 'login user for nodes whose config has no users',
+        commands: args_COMMANDS,
+    },
+    {
+        name: 'proxy-jump',
+        short: 'J',
+        value: '[USER@]HOST[:PORT]',
+        help: 'reach the nodes through this jump host (as ssh -J; a comma-separated chain of up to 3) unless the config gives proxy_jump',
+        commands: CONNECTING,
+    },
+    {
+        name: 'ssh-config',
+        short: 'F',
+        value: 'FILE',
+        file: true,
+        help: 'OpenSSH client config for Host aliases (default: ~/.ssh/config; "none" reads none)',
+        commands: CONNECTING,
+    },
+    {
+        name: 'insecure-skip-host-key-check',
+        help: 'connect to hosts whose key is not known (not recommended)',
+        commands: CONNECTING,
+    },
+    {
+        name: 'concurrency',
+        value: 'N',
+        help: `nodes worked on at once (default: ${DEFAULT_CONCURRENCY})`,
+        commands: CONNECTING,
+    },
+    {
+        name: 'timeout',
+        value: 'S',
+        help: `seconds per node for one command (default: ${DEFAULT_TIMEOUT_SEC})`,
+        commands: CONNECTING,
+    },
+    {
+        name: 'previous',
+        value: 'FILE',
+        file: true,
+        help: 'compare against this config instead of the live cluster',
+        commands: ['plan'],
+    },
+    { name: 'offline', help: 'do not contact the nodes', commands: ['plan'] },
+    {
+        name: 'wait-lock',
+        value: 'S',
+        help: "wait up to S seconds for another deploy's lock (default: fail at once, naming the holder)",
+        commands: ['start', 'stop'],
+    },
+    {
+        name: 'no-drain',
+        help: 'stop or restart workers at once, without letting running tasks finish (as drain_timeout: 0)',
+        commands: ['start', 'stop'],
+    },
+    {
+        name: 'working-dir',
+        value: 'DIR',
+        file: true,
+        help: "job submit: uploaded as Ray's working_dir (the entrypoint runs in it)",
+        commands: ['job'],
+    },
+    {
+        name: 'runtime-env-json',
+        value: 'JSON',
+        help: 'job submit: Ray runtime env, e.g. \'{"pip": ["requests"]}\'',
+        commands: ['job'],
+    },
+    { name: 'no-wait', help: 'job submit: print the job id and return; do not follow the job', commands: ['job'] },
+    {
+        name: 'node',
+        value: 'NAME',
+        multiple: true,
+        help: 'exec: run on this node (default: the head); logs: only this node (default: all); repeatable',
+        commands: ['exec', 'logs'],
+    },
+    { name: 'all', help: 'exec: run on every node', commands: ['exec'] },
+    { name: 'workers', help: 'exec: run on every worker', commands: ['exec'] },
+    {
+        name: 'format',
+        value: 'sh|fish|json',
+        help: 'env: the shell to print exports for (default: sh)',
+        commands: ['env'],
+    },
+    {
+        name: 'show-token',
+        help: 'env: print the token itself instead of the path of a local 0600 file',
+        commands: ['env'],
+    },
+    {
+        name: 'allow-missing-env',
+        help: 'an unset ${NAME} in a credential is a warning, not an error (always so for plan --offline)',
+        commands: args_COMMANDS,
+    },
+    {
+        name: 'output',
+        short: 'o',
+        value: 'PATH',
+        file: true,
+        help: 'logs: a new directory, or a file ending in .tar.gz',
+        commands: ['logs'],
+    },
+    {
+        name: 'since',
+        value: 'DURATION',
+        help: 'logs: only files written in the last DURATION (30s, 10m, 2h, 1d)',
+        commands: ['logs'],
+    },
+    {
+        name: 'port',
+        value: 'N',
+        help: `dashboard: local port of the dashboard (default: ${DEFAULT_DASHBOARD_PORT})`,
+        commands: ['dashboard'],
+    },
+    {
+        name: 'client-port',
+        value: 'N',
+        help: `dashboard: local port of Ray Client (default: ${DEFAULT_CLIENT_PORT})`,
+        commands: ['dashboard'],
+    },
+    { name: 'json', help: "print one JSON document (keys: the Action's outputs)", commands: args_COMMANDS },
+    {
+        name: 'timeline',
+        help: 'also show when each node spent its time in which phase',
+        commands: ['plan', 'start', 'status', 'stop'],
+    },
+    { name: 'help', short: 'h', help: 'this help', commands: args_COMMANDS },
+];
+const GLOBAL_FLAGS = [{ name: 'version', help: 'the version', commands: [] }];
+function flagLines(flags) {
+    const left = (f) => `${f.short ? `-${f.short}, ` : '    '}--${f.name}${f.value ? ` ${f.value}` : ''}`;
+    const width = Math.max(...flags.map((f) => left(f).length)) + 3;
+    return flags.map((f) => `  ${left(f).padEnd(width)}${f.help}`);
+}
+const FOOTER = `Environment:
+  NOKUBE_DEBUG=1      log every remote command and SSH detail (secrets masked)
+  NOKUBE_SSH_PASSPHRASE  passphrase of the identity files
+  \${NAME} in a config credential is read from the environment.
+
+Exit codes: 0 ok, 1 failed or unhealthy, 2 bad usage or invalid config.`;
+const USAGE = `Usage: nokube ray <${args_COMMANDS.join('|')}> [options]
+${Object.values(COMMAND_USAGE)
+    .map((u) => `       ${u}`)
+    .join('\n')}
+       nokube completion <bash|zsh>
+
+Deploy, check and stop a Ray cluster on your own machines over SSH, from one ray-config.yaml.
+
+Commands:
+${args_COMMANDS.map((c) => `  ${c.padEnd(10)}${COMMAND_WORDS[c]}`).join('\n')}
+
+Options (nokube ray <command> --help shows those of one command):
+${flagLines([...FLAGS, ...GLOBAL_FLAGS]).join('\n')}
+
+${FOOTER}`;
+/** `nokube ray <command> --help`: that command's flags only. */
+function commandHelp(command) {
+    return `Usage: ${COMMAND_USAGE[command] ?? `nokube ray ${command} [options]`}
+
+${COMMAND_WORDS[command]}.
+
+Options:
+${flagLines(FLAGS.filter((f) => f.commands.includes(command))).join('\n')}
+
+${FOOTER}`;
+}
+class UsageError extends Error {
+}
+/** An unknown `--flag` or `-x`, with the closest known one. */
+function checkFlags(argv) {
+    const known = [...FLAGS, ...GLOBAL_FLAGS];
+    for (const token of argv) {
+        if (token === '--')
+            break;
+        if (token.startsWith('--')) {
+            const name = token.slice(2).split('=')[0];
+            if (known.some((f) => f.name === name))
+                continue;
+            const match = closestMatch(name, known.map((f) => f.name));
+            throw new UsageError(`unknown flag --${name}${match ? ` (did you mean --${match}?)` : ''}`);
+        }
+        if (/^-[A-Za-z]$/.test(token) && !known.some((f) => f.short === token[1])) {
+            throw new UsageError(`unknown flag ${token}`);
+        }
+    }
+}
+function parseCliArgs(argv) {
+    if (argv[0] === 'completion') {
+        const shell = argv[1];
+        if (shell === 'bash' || shell === 'zsh')
+            return { completion: shell };
+        throw new UsageError(shell ? `no completion for "${shell}": use bash or zsh` : 'missing shell: nokube completion bash (or zsh)');
+    }
+    // the words after the first `--` belong to the entrypoint / command, as they are
+    const dashdash = argv.indexOf('--');
+    const after = dashdash >= 0 ? argv.slice(dashdash + 1) : [];
+    const before = dashdash >= 0 ? argv.slice(0, dashdash) : argv;
+    checkFlags(before);
+    let parsed;
+    try {
+        parsed = (0,external_node_util_namespaceObject.parseArgs)({
+            args: before,
+            allowPositionals: true,
+            strict: true,
+            options: Object.fromEntries([...FLAGS, ...GLOBAL_FLAGS].map((f) => [
+                f.name,
+                {
+                    type: f.value ? 'string' : 'boolean',
+                    ...(f.short ? { short: f.short } : {}),
+                    ...(f.multiple ? { multiple: true } : {}),
+                },
+            ])),
+        });
+    }
+    catch (err) {
+        throw new UsageError(err.message.replace(/\. To specify a positional argument.*$/s, ''));
+    }
+    const values = parsed.values;
+    const { positionals } = parsed;
+    if (values.version)
+        return { version: true };
+    const [group, command, ...extra] = positionals;
+    if (group === undefined) {
+        if (values.help)
+            return { help: USAGE };
+        throw new UsageError('missing command: nokube ray <command>');
+    }
+    if (group !== 'ray') {
+        const match = closestMatch(group, ['ray', 'completion']);
+        const asCommand = closestMatch(group, args_COMMANDS);
+        const hint = match
+            ? ` (did you mean "nokube ${match}"?)`
+            : asCommand
+                ? ` (did you mean "nokube ray ${asCommand}"?)`
+                : '';
+        throw new UsageError(`unknown command "${group}": expected "nokube ray <command>"${hint}`);
+    }
+    if (!command) {
+        if (values.help)
+            return { help: USAGE };
+        throw new UsageError(`missing command: nokube ray <${args_COMMANDS.join('|')}>`);
+    }
+    if (!args_COMMANDS.includes(command)) {
+        const match = closestMatch(command, args_COMMANDS);
+        throw new UsageError(`unknown command "ray ${command}"${match ? `: did you mean "nokube ray ${match}"?` : `: expected one of ${args_COMMANDS.join(', ')}`}`);
+    }
+    if (values.help)
+        return { help: commandHelp(command) };
+    const text = (name) => values[name];
+    const words = commandWords(command, extra, after, values);
+    if (command === 'logs' && !values.output) {
+        throw new UsageError('ray logs needs --output PATH (a new directory, or a file ending in .tar.gz)');
+    }
+    return {
+        settings: {
+            command: command,
+            config: text('config') ?? DEFAULT_CONFIG,
+            identities: values.identity ?? [],
+            knownHosts: text('known-hosts'),
+            user: text('user'),
+            proxyJump: text('proxy-jump'),
+            sshConfig: text('ssh-config'),
+            insecureSkipHostKeyCheck: !!values['insecure-skip-host-key-check'],
+            concurrency: positiveInt(text('concurrency'), DEFAULT_CONCURRENCY, '--concurrency'),
+            timeoutSec: positiveInt(text('timeout'), DEFAULT_TIMEOUT_SEC, '--timeout'),
+            previous: text('previous'),
+            offline: !!values.offline,
+            noDrain: !!values['no-drain'],
+            allowMissingEnv: !!values['allow-missing-env'],
+            waitLockSec: text('wait-lock') === undefined ? 0 : positiveInt(text('wait-lock'), 0, '--wait-lock'),
+            json: !!values.json,
+            timeline: !!values.timeline,
+            ...words,
+            workingDir: text('working-dir'),
+            runtimeEnvJson: text('runtime-env-json'),
+            noWait: !!values['no-wait'],
+            rest: after,
+            nodes: values.node ?? [],
+            all: !!values.all,
+            workers: !!values.workers,
+            format: envFormat(text('format')),
+            showToken: !!values['show-token'],
+            sinceSec: text('since') === undefined ? undefined : durationSec(text('since'), '--since'),
+            output: text('output'),
+            port: args_port(text('port'), DEFAULT_DASHBOARD_PORT, '--port'),
+            clientPort: args_port(text('client-port'), DEFAULT_CLIENT_PORT, '--client-port'),
+        },
+    };
+}
+/** The words after the command (job's action and id) and after `--`, checked against the command. */
+function commandWords(cmd, extra, after, v) {
+    const onlyFor = (flag, what, allowed) => {
+        if (!allowed)
+            throw new UsageError(`${flag} is only for ${what}`);
+    };
+    const submit = cmd === 'job' && extra[0] === 'submit';
+    onlyFor('--working-dir', 'job submit', v['working-dir'] === undefined || submit);
+    onlyFor('--runtime-env-json', 'job submit', v['runtime-env-json'] === undefined || submit);
+    onlyFor('--no-wait', 'job submit', !v['no-wait'] || submit);
+    onlyFor('--node', 'exec and logs', !v.node || cmd === 'exec' || cmd === 'logs');
+    onlyFor('--all/--workers', 'exec', (!v.all && !v.workers) || cmd === 'exec');
+    onlyFor('--format/--show-token', 'env', (v.format === undefined && !v['show-token']) || cmd === 'env');
+    if (v.all && (v.workers || v.node))
+        throw new UsageError('--all already names every node: drop --workers/--node');
+    if (cmd === 'job') {
+        const [action, jobId, more] = extra;
+        if (!action)
+            throw new UsageError(`job needs an action: ${JOB_ACTIONS.join(', ')}`);
+        if (!JOB_ACTIONS.includes(action)) {
+            const match = closestMatch(action, JOB_ACTIONS);
+            throw new UsageError(`unknown job action "${action}"${match ? `: did you mean "job ${match}"?` : `: expected one of ${JOB_ACTIONS.join(', ')}`}`);
+        }
+        if (action === 'submit') {
+            if (jobId !== undefined)
+                throw new UsageError(`unexpected argument "${jobId}": put the entrypoint after --`);
+            if (!after.length)
+                throw new UsageError('job submit needs an entrypoint after --, e.g. -- python script.py');
+        }
+        else if (action === 'list') {
+            if (jobId !== undefined)
+                throw new UsageError(`unexpected argument "${jobId}"`);
+        }
+        else {
+            if (!jobId)
+                throw new UsageError(`job ${action} needs a JOB_ID (see: nokube ray job list)`);
+            if (more !== undefined)
+                throw new UsageError(`unexpected argument "${more}"`);
+        }
+        if (action !== 'submit' && after.length)
+            throw new UsageError(`job ${action} takes nothing after --`);
+        return { jobAction: action, ...(jobId !== undefined ? { jobId } : {}) };
+    }
+    if (extra.length)
+        throw new UsageError(`unexpected argument "${extra[0]}"${cmd === 'exec' ? ': put the command after --' : ''}`);
+    if (cmd === 'exec' && !after.length)
+        throw new UsageError('exec needs a command after --, e.g. -- ray status');
+    if (cmd !== 'exec' && after.length)
+        throw new UsageError(`ray ${cmd} takes nothing after --`);
+    return {};
+}
+function envFormat(value) {
+    if (value === undefined)
+        return 'sh';
+    if (!ENV_FORMATS.includes(value)) {
+        throw new UsageError(`--format must be one of ${ENV_FORMATS.join(', ')}, got "${value}"`);
+    }
+    return value;
+}
+function positiveInt(value, fallback, flag) {
+    if (value === undefined)
+        return fallback;
+    if (!/^\d+$/.test(value) || Number(value) < 1) {
+        throw new UsageError(`${flag} must be a positive whole number, got "${value}"`);
+    }
+    return Number(value);
+}
+function args_port(value, fallback, flag) {
+    const n = positiveInt(value, fallback, flag);
+    if (n > 65535)
+        throw new UsageError(`${flag} must be a port from 1 to 65535, got "${value}"`);
+    return n;
+}
+const UNIT_SEC = { s: 1, m: 60, h: 3600, d: 86400 };
+/** "90", "30s", "10m", "2h", "1d" → seconds. */
+function durationSec(value, flag) {
+    const m = /^(\d+)([smhd]?)$/.exec(value.trim());
+    if (!m || Number(m[1]) < 1)
+        throw new UsageError(`${flag} must be a duration such as 30s, 10m, 2h or 1d, got "${value}"`);
+    return Number(m[1]) * UNIT_SEC[m[2] || 's'];
+}
+
+;// CONCATENATED MODULE: ./src/render/secret-mask.ts
+// Secrets masked in everything we print or write, by both front ends: a key is registered whole and
+// line by line (logs are read line by line), longest first so a key hides its own lines.
+/** PEM framing and header lines of a key: not secret, and masking them would garble every log. */
+function isPublicFraming(line) {
+    return /^-----(BEGIN|END) [A-Z0-9 ]+-----$/.test(line) || /^(Proc-Type|DEK-Info|Comment):/.test(line);
+}
+class SecretMask {
+    values = new Set();
+    /** The values to replace, longest first; rebuilt after an add (apply runs on every string of a result). */
+    ordered;
+    /** Registers a secret and each of its lines; returns the pieces that were new. */
+    add(value) {
+        if (!value)
+            return [];
+        const added = [];
+        for (const v of [value, ...value.split(/\r?\n/)].map((s) => s.trim())) {
+            if (!v || this.values.has(v) || isPublicFraming(v))
+                continue;
+            this.values.add(v);
+            this.ordered = undefined;
+            added.push(v);
+        }
+        return added;
+    }
+    /** The text with every registered secret replaced by `***`. */
+    apply(text) {
+        this.ordered ??= [...this.values].filter((v) => v.length >= 3).sort((a, b) => b.length - a.length);
+        let out = text;
+        for (const s of this.ordered) {
+            if (out.includes(s))
+                out = out.split(s).join('***');
+        }
+        return out;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/cli/completion.ts
+// `nokube completion bash|zsh`: shell completion scripts generated from the CLI's flag table.
+
+const flagsOf = (command) => FLAGS.filter((f) => f.commands.includes(command)).map((f) => `--${f.name}`);
+function bashCompletion() {
+    const cases = args_COMMANDS.map((c) => `      ${c}) flags="${flagsOf(c).join(' ')}" ;;`).join('\n');
+    const fileFlags = FLAGS.filter((f) => f.file)
+        .map((f) => `--${f.name}`)
+        .join('|');
+    return `# bash completion for nokube: source <(nokube completion bash)
+_nokube() {
+  local cur prev flags
+  cur="\${COMP_WORDS[COMP_CWORD]}"
+  prev="\${COMP_WORDS[COMP_CWORD-1]}"
+  case "$prev" in
+    ${fileFlags}) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+  esac
+  if [ "$COMP_CWORD" -eq 1 ]; then
+    COMPREPLY=($(compgen -W "ray completion --help --version" -- "$cur")); return
+  fi
+  if [ "\${COMP_WORDS[1]}" = completion ]; then
+    COMPREPLY=($(compgen -W "bash zsh" -- "$cur")); return
+  fi
+  if [ "$COMP_CWORD" -eq 2 ]; then
+    COMPREPLY=($(compgen -W "${args_COMMANDS.join(' ')}" -- "$cur")); return
+  fi
+  case "\${COMP_WORDS[2]}" in
+${cases}
+      *) flags="" ;;
+  esac
+  COMPREPLY=($(compgen -W "$flags" -- "$cur"))
+}
+complete -F _nokube nokube
+`;
+}
+function zshCompletion() {
+    const commands = args_COMMANDS.map((c) => `    '${c}:${COMMAND_WORDS[c].replace(/'/g, "'\\''")}'`).join('\n');
+    const cases = args_COMMANDS.map((c) => {
+        const specs = FLAGS.filter((f) => f.commands.includes(c)).map((f) => {
+            const help = f.help.replace(/[[\]']/g, ' ').replace(/:/g, '\\:');
+            const value = f.value ? `:${f.value}:${f.file ? '_files' : ' '}` : '';
+            return `        '${f.multiple ? '*' : ''}--${f.name}[${help}]${value}'`;
+        });
+        return `      ${c})\n        _arguments \\\n${specs.join(' \\\n')}\n        ;;`;
+    }).join('\n');
+    return `#compdef nokube
+# zsh completion for nokube: nokube completion zsh > "\${fpath[1]}/_nokube"
+_nokube() {
+  local -a commands
+  commands=(
+${commands}
+  )
+  if (( CURRENT == 2 )); then
+    _values 'nokube' ray completion --help --version; return
+  fi
+  if [[ $words[2] == completion ]]; then
+    _values 'shell' bash zsh; return
+  fi
+  if (( CURRENT == 3 )); then
+    _describe 'command' commands; return
+  fi
+  shift 2 words; (( CURRENT -= 2 ))
+  case $words[1] in
+${cases}
+  esac
+}
+_nokube "$@"
+`;
+}
+
 ;// CONCATENATED MODULE: ./src/render/safe-text.ts
 // Text from the config and from the nodes (names, hosts, error messages, Ray's output) is data: it
 // must not steer a terminal (control characters), a workflow log (`::command::` lines) or markdown
@@ -47624,54 +48260,23 @@ function logLines(prefix, text) {
         .join('\n');
 }
 
-;// CONCATENATED MODULE: ./src/remote/locate.ts
-// Where remote_lib is: beside the bundle (dist/remote_lib), or in the repository when run from source.
+;// CONCATENATED MODULE: ./src/cli/reporter.ts
 
-
-function findRemoteLibDir(from) {
-    const candidates = [(0,external_node_path_namespaceObject.join)(from, 'remote_lib'), (0,external_node_path_namespaceObject.join)(from, '..', 'remote_lib'), (0,external_node_path_namespaceObject.join)(from, '..', '..', 'remote_lib')];
-    for (const dir of candidates) {
-        if ((0,external_node_fs_namespaceObject.existsSync)((0,external_node_path_namespaceObject.join)(dir, 'nokube_remote.py')))
-            return (0,external_node_path_namespaceObject.resolve)(dir);
-    }
-    throw new Error(`remote_lib/nokube_remote.py not found near ${from}: the installation is incomplete`);
-}
-
-;// CONCATENATED MODULE: ./src/render/outputs.ts
-function runOutputs(result) {
+function terminalReporter(write, mask, debug) {
+    const started = Date.now();
+    const stamp = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s`;
+    // masked on the raw text, then control characters (from nodes, from the config) made visible
+    const out = (line) => write(escapeControls(mask.apply(line)) + '\n');
     return {
-        status: result.status,
-        'head-address': result.headAddress ?? '',
-        'client-address': result.clientAddress ?? '',
-        'dashboard-url': result.dashboardUrl ?? '',
-        nodes: result.nodes.map((n) => ({
-            name: n.name,
-            role: n.role,
-            host: n.host,
-            state: n.state,
-            ray_version: n.rayVersion ?? null,
-            resources: n.resources ?? null,
-        })),
-        'alive-nodes': result.aliveNodes,
-        'expected-nodes': result.expectedNodes,
-        changes: result.changes,
-        plan: result.plan ?? [],
-        'job-id': result.job?.job_id ?? '',
-        'job-status': result.job?.status ?? '',
+        node: (name, message, elapsedMs) => out(`${stamp()}  ${name.padEnd(20)} ${message}${elapsedMs !== undefined ? ` (${(elapsedMs / 1000).toFixed(2)}s)` : ''}`),
+        info: (message) => out(`${stamp()}  ${message}`),
+        warn: (message) => out(`${stamp()}  warning: ${message}`),
+        debug: (message) => {
+            if (debug)
+                out(`${stamp()}  debug: ${message}`);
+        },
+        secret: (value) => mask.add(value),
     };
-}
-/** Errors of a failed run for machines: config diagnostics first, then node errors. */
-function runErrors(result) {
-    return [
-        ...result.diagnostics
-            .filter((d) => d.severity === 'error')
-            .map((d) => ({
-            node: d.node ?? null,
-            message: `${d.file}:${d.line}:${d.col}: ${d.path ? `${d.path}: ` : ''}${d.message}`,
-            hint: d.hint ?? null,
-        })),
-        ...result.errors.map((e) => ({ node: e.node ?? null, message: e.message, hint: e.hint ?? null })),
-    ];
 }
 
 ;// CONCATENATED MODULE: ./src/render/escape.ts
@@ -48418,454 +49023,223 @@ function renderPlanText(result) {
 
 
 
-;// CONCATENATED MODULE: external "node:util"
-const external_node_util_namespaceObject = require("node:util");
-;// CONCATENATED MODULE: ./src/cli/args.ts
-// `nokube ray <command> [flags]`: argv into typed CLI settings, or a usage error (exit 2).
-// One table of flags gives the parser, `nokube ray --help`, `nokube ray <command> --help` and the
-// shell completion scripts (completion.ts), so they never disagree.
-
-
-
-
-
-const args_COMMANDS = [...COMMANDS, ...CLI_ONLY_COMMANDS, ...DAY_TWO_COMMANDS];
-const ENV_FORMATS = ['sh', 'fish', 'json'];
-/** What each command does, in one line (help and completion). */
-const COMMAND_WORDS = {
-    validate: 'check the config file, offline (exit 2 when invalid)',
-    plan: 'show what start would change (live with credentials, else against --previous)',
-    start: 'bring the cluster to the config: start, restart or stop nodes',
-    status: "show every node's state (exit 1 unless healthy)",
-    stop: "stop the cluster's Ray on every node",
-    job: 'submit | status | logs | stop | list Ray jobs through the head over SSH',
-    exec: 'run a command on nodes in their Ray environment (default: the head)',
-    env: "print the exports Ray's own tools need (addresses, auth mode, token)",
-    logs: "collect Ray's and nokube's logs of the chosen nodes (default: all) into a directory or one archive",
-    dashboard: 'forward the dashboard and Ray Client to 127.0.0.1 over SSH, the token supplied',
-};
-/** Extra usage lines of commands that take words of their own. */
-const COMMAND_USAGE = {
-    job: `nokube ray job submit [options] [--working-dir DIR] [--runtime-env-json JSON] [--no-wait] -- ENTRYPOINT...
-       nokube ray job status|logs|stop JOB_ID [options]
-       nokube ray job list [options]`,
-    exec: 'nokube ray exec [options] [--node NAME]... [--all | --workers] -- COMMAND...',
-    env: 'nokube ray env [options] [--format sh|fish|json] [--show-token]',
-    logs: 'nokube ray logs --output DIR|FILE.tar.gz [--node NAME]... [--since DURATION] [options]',
-    dashboard: 'nokube ray dashboard [--port 8265] [--client-port 10001] [options]',
-};
-const CONNECTING = [
-    'plan',
-    'start',
-    'status',
-    'stop',
-    'job',
-    'exec',
-    'env',
-    'logs',
-    'dashboard',
-];
-const FLAGS = [
-    {
-        name: 'config',
-        short: 'c',
-        value: 'FILE',
-        file: true,
-        help: `cluster config (default: ${DEFAULT_CONFIG})`,
-        commands: args_COMMANDS,
-    },
-    {
-        name: 'identity',
-        short: 'i',
-        value: 'KEYFILE',
-        file: true,
-        multiple: true,
-        help: 'private key to log in with; repeatable (default: ~/.ssh/id_ed25519, id_ecdsa, id_rsa, and ssh-agent)',
-        commands: CONNECTING,
-    },
-    {
-        name: 'known-hosts',
-        value: 'FILE',
-        file: true,
-        help: 'known_hosts to verify host keys (default: ~/.ssh/known_hosts)',
-        commands: CONNECTING,
-    },
-    {
-        name: 'user',
-        short: 'u',
-        value: 'NAME',
-        help: 'login user for nodes whose config has no users',
-        commands: args_COMMANDS,
-    },
-    {
-        name: 'proxy-jump',
-        short: 'J',
-        value: '[USER@]HOST[:PORT]',
-        help: 'reach the nodes through this jump host (as ssh -J; a comma-separated chain of up to 3) unless the config gives proxy_jump',
-        commands: CONNECTING,
-    },
-    {
-        name: 'ssh-config',
-        short: 'F',
-        value: 'FILE',
-        file: true,
-        help: 'OpenSSH client config for Host aliases (default: ~/.ssh/config; "none" reads none)',
-        commands: CONNECTING,
-    },
-    {
-        name: 'insecure-skip-host-key-check',
-        help: 'connect to hosts whose key is not known (not recommended)',
-        commands: CONNECTING,
-    },
-    {
-        name: 'concurrency',
-        value: 'N',
-        help: `nodes worked on at once (default: ${DEFAULT_CONCURRENCY})`,
-        commands: CONNECTING,
-    },
-    {
-        name: 'timeout',
-        value: 'S',
-        help: `seconds per node for one command (default: ${DEFAULT_TIMEOUT_SEC})`,
-        commands: CONNECTING,
-    },
-    {
-        name: 'previous',
-        value: 'FILE',
-        file: true,
-        help: 'compare against this config instead of the live cluster',
-        commands: ['plan'],
-    },
-    { name: 'offline', help: 'do not contact the nodes', commands: ['plan'] },
-    {
-        name: 'wait-lock',
-        value: 'S',
-        help: "wait up to S seconds for another deploy's lock (default: fail at once, naming the holder)",
-        commands: ['start', 'stop'],
-    },
-    {
-        name: 'no-drain',
-        help: 'stop or restart workers at once, without letting running tasks finish (as drain_timeout: 0)',
-        commands: ['start', 'stop'],
-    },
-    {
-        name: 'working-dir',
-        value: 'DIR',
-        file: true,
-        help: "job submit: uploaded as Ray's working_dir (the entrypoint runs in it)",
-        commands: ['job'],
-    },
-    {
-        name: 'runtime-env-json',
-        value: 'JSON',
-        help: 'job submit: Ray runtime env, e.g. \'{"pip": ["requests"]}\'',
-        commands: ['job'],
-    },
-    { name: 'no-wait', help: 'job submit: print the job id and return; do not follow the job', commands: ['job'] },
-    {
-        name: 'node',
-        value: 'NAME',
-        multiple: true,
-        help: 'exec: run on this node (default: the head); logs: only this node (default: all); repeatable',
-        commands: ['exec', 'logs'],
-    },
-    { name: 'all', help: 'exec: run on every node', commands: ['exec'] },
-    { name: 'workers', help: 'exec: run on every worker', commands: ['exec'] },
-    {
-        name: 'format',
-        value: 'sh|fish|json',
-        help: 'env: the shell to print exports for (default: sh)',
-        commands: ['env'],
-    },
-    {
-        name: 'show-token',
-        help: 'env: print the token itself instead of the path of a local 0600 file',
-        commands: ['env'],
-    },
-    {
-        name: 'allow-missing-env',
-        help: 'an unset ${NAME} in a credential is a warning, not an error (always so for plan --offline)',
-        commands: args_COMMANDS,
-    },
-    {
-        name: 'output',
-        short: 'o',
-        value: 'PATH',
-        file: true,
-        help: 'logs: a new directory, or a file ending in .tar.gz',
-        commands: ['logs'],
-    },
-    {
-        name: 'since',
-        value: 'DURATION',
-        help: 'logs: only files written in the last DURATION (30s, 10m, 2h, 1d)',
-        commands: ['logs'],
-    },
-    {
-        name: 'port',
-        value: 'N',
-        help: `dashboard: local port of the dashboard (default: ${DEFAULT_DASHBOARD_PORT})`,
-        commands: ['dashboard'],
-    },
-    {
-        name: 'client-port',
-        value: 'N',
-        help: `dashboard: local port of Ray Client (default: ${DEFAULT_CLIENT_PORT})`,
-        commands: ['dashboard'],
-    },
-    { name: 'json', help: "print one JSON document (keys: the Action's outputs)", commands: args_COMMANDS },
-    {
-        name: 'timeline',
-        help: 'also show when each node spent its time in which phase',
-        commands: ['plan', 'start', 'status', 'stop'],
-    },
-    { name: 'help', short: 'h', help: 'this help', commands: args_COMMANDS },
-];
-const GLOBAL_FLAGS = [{ name: 'version', help: 'the version', commands: [] }];
-function flagLines(flags) {
-    const left = (f) => `${f.short ? `-${f.short}, ` : '    '}--${f.name}${f.value ? ` ${f.value}` : ''}`;
-    const width = Math.max(...flags.map((f) => left(f).length)) + 3;
-    return flags.map((f) => `  ${left(f).padEnd(width)}${f.help}`);
-}
-const FOOTER = `Environment:
-  NOKUBE_DEBUG=1      log every remote command and SSH detail (secrets masked)
-  NOKUBE_SSH_PASSPHRASE  passphrase of the identity files
-  \${NAME} in a config credential is read from the environment.
-
-Exit codes: 0 ok, 1 failed or unhealthy, 2 bad usage or invalid config.`;
-const USAGE = `Usage: nokube ray <${args_COMMANDS.join('|')}> [options]
-${Object.values(COMMAND_USAGE)
-    .map((u) => `       ${u}`)
-    .join('\n')}
-       nokube completion <bash|zsh>
-
-Deploy, check and stop a Ray cluster on your own machines over SSH, from one ray-config.yaml.
-
-Commands:
-${args_COMMANDS.map((c) => `  ${c.padEnd(10)}${COMMAND_WORDS[c]}`).join('\n')}
-
-Options (nokube ray <command> --help shows those of one command):
-${flagLines([...FLAGS, ...GLOBAL_FLAGS]).join('\n')}
-
-${FOOTER}`;
-/** `nokube ray <command> --help`: that command's flags only. */
-function commandHelp(command) {
-    return `Usage: ${COMMAND_USAGE[command] ?? `nokube ray ${command} [options]`}
-
-${COMMAND_WORDS[command]}.
-
-Options:
-${flagLines(FLAGS.filter((f) => f.commands.includes(command))).join('\n')}
-
-${FOOTER}`;
-}
-class UsageError extends Error {
-}
-/** An unknown `--flag` or `-x`, with the closest known one. */
-function checkFlags(argv) {
-    const known = [...FLAGS, ...GLOBAL_FLAGS];
-    for (const token of argv) {
-        if (token === '--')
-            break;
-        if (token.startsWith('--')) {
-            const name = token.slice(2).split('=')[0];
-            if (known.some((f) => f.name === name))
-                continue;
-            const match = closestMatch(name, known.map((f) => f.name));
-            throw new UsageError(`unknown flag --${name}${match ? ` (did you mean --${match}?)` : ''}`);
-        }
-        if (/^-[A-Za-z]$/.test(token) && !known.some((f) => f.short === token[1])) {
-            throw new UsageError(`unknown flag ${token}`);
-        }
-    }
-}
-function parseCliArgs(argv) {
-    if (argv[0] === 'completion') {
-        const shell = argv[1];
-        if (shell === 'bash' || shell === 'zsh')
-            return { completion: shell };
-        throw new UsageError(shell ? `no completion for "${shell}": use bash or zsh` : 'missing shell: nokube completion bash (or zsh)');
-    }
-    // the words after the first `--` belong to the entrypoint / command, as they are
-    const dashdash = argv.indexOf('--');
-    const after = dashdash >= 0 ? argv.slice(dashdash + 1) : [];
-    const before = dashdash >= 0 ? argv.slice(0, dashdash) : argv;
-    checkFlags(before);
-    let parsed;
-    try {
-        parsed = (0,external_node_util_namespaceObject.parseArgs)({
-            args: before,
-            allowPositionals: true,
-            strict: true,
-            options: Object.fromEntries([...FLAGS, ...GLOBAL_FLAGS].map((f) => [
-                f.name,
-                {
-                    type: f.value ? 'string' : 'boolean',
-                    ...(f.short ? { short: f.short } : {}),
-                    ...(f.multiple ? { multiple: true } : {}),
-                },
-            ])),
-        });
-    }
-    catch (err) {
-        throw new UsageError(err.message.replace(/\. To specify a positional argument.*$/s, ''));
-    }
-    const values = parsed.values;
-    const { positionals } = parsed;
-    if (values.version)
-        return { version: true };
-    const [group, command, ...extra] = positionals;
-    if (group === undefined) {
-        if (values.help)
-            return { help: USAGE };
-        throw new UsageError('missing command: nokube ray <command>');
-    }
-    if (group !== 'ray') {
-        const match = closestMatch(group, ['ray', 'completion']);
-        const asCommand = closestMatch(group, args_COMMANDS);
-        const hint = match
-            ? ` (did you mean "nokube ${match}"?)`
-            : asCommand
-                ? ` (did you mean "nokube ray ${asCommand}"?)`
-                : '';
-        throw new UsageError(`unknown command "${group}": expected "nokube ray <command>"${hint}`);
-    }
-    if (!command) {
-        if (values.help)
-            return { help: USAGE };
-        throw new UsageError(`missing command: nokube ray <${args_COMMANDS.join('|')}>`);
-    }
-    if (!args_COMMANDS.includes(command)) {
-        const match = closestMatch(command, args_COMMANDS);
-        throw new UsageError(`unknown command "ray ${command}"${match ? `: did you mean "nokube ray ${match}"?` : `: expected one of ${args_COMMANDS.join(', ')}`}`);
-    }
-    if (values.help)
-        return { help: commandHelp(command) };
-    const text = (name) => values[name];
-    const words = commandWords(command, extra, after, values);
-    if (command === 'logs' && !values.output) {
-        throw new UsageError('ray logs needs --output PATH (a new directory, or a file ending in .tar.gz)');
-    }
+;// CONCATENATED MODULE: ./src/render/outputs.ts
+function runOutputs(result) {
     return {
-        settings: {
-            command: command,
-            config: text('config') ?? DEFAULT_CONFIG,
-            identities: values.identity ?? [],
-            knownHosts: text('known-hosts'),
-            user: text('user'),
-            proxyJump: text('proxy-jump'),
-            sshConfig: text('ssh-config'),
-            insecureSkipHostKeyCheck: !!values['insecure-skip-host-key-check'],
-            concurrency: positiveInt(text('concurrency'), DEFAULT_CONCURRENCY, '--concurrency'),
-            timeoutSec: positiveInt(text('timeout'), DEFAULT_TIMEOUT_SEC, '--timeout'),
-            previous: text('previous'),
-            offline: !!values.offline,
-            noDrain: !!values['no-drain'],
-            allowMissingEnv: !!values['allow-missing-env'],
-            waitLockSec: text('wait-lock') === undefined ? 0 : positiveInt(text('wait-lock'), 0, '--wait-lock'),
-            json: !!values.json,
-            timeline: !!values.timeline,
-            ...words,
-            workingDir: text('working-dir'),
-            runtimeEnvJson: text('runtime-env-json'),
-            noWait: !!values['no-wait'],
-            rest: after,
-            nodes: values.node ?? [],
-            all: !!values.all,
-            workers: !!values.workers,
-            format: envFormat(text('format')),
-            showToken: !!values['show-token'],
-            sinceSec: text('since') === undefined ? undefined : durationSec(text('since'), '--since'),
-            output: text('output'),
-            port: args_port(text('port'), DEFAULT_DASHBOARD_PORT, '--port'),
-            clientPort: args_port(text('client-port'), DEFAULT_CLIENT_PORT, '--client-port'),
-        },
+        status: result.status,
+        'head-address': result.headAddress ?? '',
+        'client-address': result.clientAddress ?? '',
+        'dashboard-url': result.dashboardUrl ?? '',
+        nodes: result.nodes.map((n) => ({
+            name: n.name,
+            role: n.role,
+            host: n.host,
+            state: n.state,
+            ray_version: n.rayVersion ?? null,
+            resources: n.resources ?? null,
+        })),
+        'alive-nodes': result.aliveNodes,
+        'expected-nodes': result.expectedNodes,
+        changes: result.changes,
+        plan: result.plan ?? [],
+        'job-id': result.job?.job_id ?? '',
+        'job-status': result.job?.status ?? '',
     };
 }
-/** The words after the command (job's action and id) and after `--`, checked against the command. */
-function commandWords(cmd, extra, after, v) {
-    const onlyFor = (flag, what, allowed) => {
-        if (!allowed)
-            throw new UsageError(`${flag} is only for ${what}`);
-    };
-    const submit = cmd === 'job' && extra[0] === 'submit';
-    onlyFor('--working-dir', 'job submit', v['working-dir'] === undefined || submit);
-    onlyFor('--runtime-env-json', 'job submit', v['runtime-env-json'] === undefined || submit);
-    onlyFor('--no-wait', 'job submit', !v['no-wait'] || submit);
-    onlyFor('--node', 'exec and logs', !v.node || cmd === 'exec' || cmd === 'logs');
-    onlyFor('--all/--workers', 'exec', (!v.all && !v.workers) || cmd === 'exec');
-    onlyFor('--format/--show-token', 'env', (v.format === undefined && !v['show-token']) || cmd === 'env');
-    if (v.all && (v.workers || v.node))
-        throw new UsageError('--all already names every node: drop --workers/--node');
-    if (cmd === 'job') {
-        const [action, jobId, more] = extra;
-        if (!action)
-            throw new UsageError(`job needs an action: ${JOB_ACTIONS.join(', ')}`);
-        if (!JOB_ACTIONS.includes(action)) {
-            const match = closestMatch(action, JOB_ACTIONS);
-            throw new UsageError(`unknown job action "${action}"${match ? `: did you mean "job ${match}"?` : `: expected one of ${JOB_ACTIONS.join(', ')}`}`);
-        }
-        if (action === 'submit') {
-            if (jobId !== undefined)
-                throw new UsageError(`unexpected argument "${jobId}": put the entrypoint after --`);
-            if (!after.length)
-                throw new UsageError('job submit needs an entrypoint after --, e.g. -- python script.py');
-        }
-        else if (action === 'list') {
-            if (jobId !== undefined)
-                throw new UsageError(`unexpected argument "${jobId}"`);
-        }
-        else {
-            if (!jobId)
-                throw new UsageError(`job ${action} needs a JOB_ID (see: nokube ray job list)`);
-            if (more !== undefined)
-                throw new UsageError(`unexpected argument "${more}"`);
-        }
-        if (action !== 'submit' && after.length)
-            throw new UsageError(`job ${action} takes nothing after --`);
-        return { jobAction: action, ...(jobId !== undefined ? { jobId } : {}) };
-    }
-    if (extra.length)
-        throw new UsageError(`unexpected argument "${extra[0]}"${cmd === 'exec' ? ': put the command after --' : ''}`);
-    if (cmd === 'exec' && !after.length)
-        throw new UsageError('exec needs a command after --, e.g. -- ray status');
-    if (cmd !== 'exec' && after.length)
-        throw new UsageError(`ray ${cmd} takes nothing after --`);
-    return {};
-}
-function envFormat(value) {
-    if (value === undefined)
-        return 'sh';
-    if (!ENV_FORMATS.includes(value)) {
-        throw new UsageError(`--format must be one of ${ENV_FORMATS.join(', ')}, got "${value}"`);
-    }
-    return value;
-}
-function positiveInt(value, fallback, flag) {
-    if (value === undefined)
-        return fallback;
-    if (!/^\d+$/.test(value) || Number(value) < 1) {
-        throw new UsageError(`${flag} must be a positive whole number, got "${value}"`);
-    }
-    return Number(value);
-}
-function args_port(value, fallback, flag) {
-    const n = positiveInt(value, fallback, flag);
-    if (n > 65535)
-        throw new UsageError(`${flag} must be a port from 1 to 65535, got "${value}"`);
-    return n;
-}
-const UNIT_SEC = { s: 1, m: 60, h: 3600, d: 86400 };
-/** "90", "30s", "10m", "2h", "1d" → seconds. */
-function durationSec(value, flag) {
-    const m = /^(\d+)([smhd]?)$/.exec(value.trim());
-    if (!m || Number(m[1]) < 1)
-        throw new UsageError(`${flag} must be a duration such as 30s, 10m, 2h or 1d, got "${value}"`);
-    return Number(m[1]) * UNIT_SEC[m[2] || 's'];
+/** Errors of a failed run for machines: config diagnostics first, then node errors. */
+function runErrors(result) {
+    return [
+        ...result.diagnostics
+            .filter((d) => d.severity === 'error')
+            .map((d) => ({
+            node: d.node ?? null,
+            message: `${d.file}:${d.line}:${d.col}: ${d.path ? `${d.path}: ` : ''}${d.message}`,
+            hint: d.hint ?? null,
+        })),
+        ...result.errors.map((e) => ({ node: e.node ?? null, message: e.message, hint: e.hint ?? null })),
+    ];
 }
 
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = require("node:stream/promises");
+;// CONCATENATED MODULE: ./src/cli/run-output.ts
+// What validate, plan, start, status and stop print (and job, exec, env when the config is invalid):
+// the engine's result as tables, or --json, and the exit code.
+
+
+
+
+
+function printRunResult(raw, settings, io, mask) {
+    // secrets masked on the raw text first (escaping or JSON-encoding would change their spelling),
+    // then control characters escaped for the terminal
+    const masked = mapStrings(raw, (s) => mask.apply(s));
+    const result = settings.json ? masked : mapStrings(masked, escapeControls);
+    const invalid = result.diagnostics.some((d) => d.severity === 'error');
+    if (settings.json) {
+        const doc = { ...runOutputs(result) };
+        if (!result.ok)
+            doc.errors = runErrors(result);
+        if (result.warnings.length)
+            doc.warnings = result.warnings;
+        if (settings.timeline)
+            doc.timeline = result.timeline ?? [];
+        io.stdout(mask.apply(JSON.stringify(doc, null, 2)) + '\n');
+    }
+    else {
+        for (const d of diagnostics_errorsFirst(result.diagnostics))
+            io.stderr(formatDiagnostic(d) + '\n');
+        if (!invalid)
+            io.stdout(mask.apply(renderTerminal(result, { color: io.isTTY && !io.env.NO_COLOR, timeline: settings.timeline })) + '\n');
+    }
+    return exitCode(result);
+}
+const EXIT_CODES = { pass: 0, invalid: 2, failed: 1, unhealthy: 1 };
+function exitCode(result) {
+    return EXIT_CODES[verdict(result)];
+}
+
+;// CONCATENATED MODULE: external "node:http"
+const external_node_http_namespaceObject = require("node:http");
+;// CONCATENATED MODULE: ./src/ssh/local-forward.ts
+// Local port forwards: listeners on 127.0.0.1 whose every connection is carried by a stream the
+// caller opens (an SSH connection's forwardOut). Plain TCP for Ray Client; HTTP for the dashboard,
+// where each request may get headers added (the cluster's token), WebSocket upgrades included.
+
+
+/** A local port that cannot be bound (in use, not allowed): the message names it. */
+class LocalPortError extends Error {
+    port;
+    code;
+    constructor(port, code, message) {
+        super(message);
+        this.port = port;
+        this.code = code;
+        this.name = 'LocalPortError';
+    }
+}
+const LOOPBACK = '127.0.0.1';
+function listen(server, port, what) {
+    return new Promise((resolve, reject) => {
+        const onError = (err) => {
+            const why = err.code === 'EADDRINUSE'
+                ? 'is already in use on this machine'
+                : err.code === 'EACCES'
+                    ? 'may not be bound by this user'
+                    : `cannot be bound (${err.code ?? err.message})`;
+            reject(new LocalPortError(port, err.code, `local port ${LOOPBACK}:${port} for ${what} ${why}`));
+        };
+        server.once('error', onError);
+        server.listen(port, LOOPBACK, () => {
+            server.off('error', onError);
+            const addr = server.address();
+            resolve(typeof addr === 'object' && addr ? addr.port : port);
+        });
+    });
+}
+function closer(server, sockets) {
+    return () => new Promise((resolve) => {
+        for (const s of sockets)
+            s.destroy();
+        server.close(() => resolve());
+    });
+}
+/** Every connection to 127.0.0.1:port is piped to a stream from `open`. */
+async function forwardTcp(port, what, open, onError) {
+    const sockets = new Set();
+    const server = (0,external_node_net_namespaceObject.createServer)((local) => {
+        sockets.add(local);
+        local.on('close', () => sockets.delete(local));
+        local.on('error', () => local.destroy());
+        local.pause();
+        open().then((remote) => {
+            sockets.add(remote);
+            remote.on('close', () => {
+                sockets.delete(remote);
+                local.destroy();
+            });
+            remote.on('error', () => local.destroy());
+            local.on('close', () => remote.destroy());
+            local.pipe(remote).pipe(local);
+            local.resume();
+        }, (err) => {
+            onError(err);
+            local.destroy();
+        });
+    });
+    const bound = await listen(server, port, what);
+    return { port: bound, close: closer(server, sockets) };
+}
+/**
+ * An HTTP proxy on 127.0.0.1:port to the server `open` reaches; `headers` are added to each request
+ * that does not carry them already (an explicit header from the client wins).
+ */
+async function forwardHttp(port, what, open, headers, onError) {
+    const sockets = new Set();
+    const withHeaders = (req) => {
+        const out = {};
+        for (const [k, v] of Object.entries(req.headers))
+            if (v !== undefined)
+                out[k] = v;
+        for (const [k, v] of Object.entries(headers))
+            if (out[k.toLowerCase()] === undefined)
+                out[k.toLowerCase()] = v;
+        return out;
+    };
+    const server = (0,external_node_http_namespaceObject.createServer)((req, res) => {
+        const upstream = (0,external_node_http_namespaceObject.request)({
+            method: req.method,
+            path: req.url,
+            headers: withHeaders(req),
+            // no agent: one stream per request (ssh2 channels are not net.Sockets, so no keep-alive pool)
+            createConnection: (_opts, cb) => {
+                open().then((s) => {
+                    sockets.add(s);
+                    s.on('close', () => sockets.delete(s));
+                    cb(null, s);
+                }, (err) => cb(err));
+                return undefined;
+            },
+        });
+        upstream.on('response', (up) => {
+            res.writeHead(up.statusCode ?? 502, up.rawHeaders);
+            up.pipe(res);
+        });
+        upstream.on('error', (err) => {
+            onError(err);
+            if (!res.headersSent)
+                res.writeHead(502, { 'content-type': 'text/plain' });
+            res.end(`nokube: ${what} cannot be reached: ${err.message}\n`);
+        });
+        req.pipe(upstream);
+    });
+    server.on('upgrade', (req, local, head) => {
+        sockets.add(local);
+        local.on('error', () => local.destroy());
+        open().then((remote) => {
+            sockets.add(remote);
+            const lines = [`${req.method} ${req.url} HTTP/1.1`];
+            for (const [k, v] of Object.entries(withHeaders(req)))
+                for (const one of Array.isArray(v) ? v : [v])
+                    lines.push(`${k}: ${one}`);
+            remote.write(lines.join('\r\n') + '\r\n\r\n');
+            if (head.length)
+                remote.write(head);
+            remote.on('close', () => local.destroy());
+            local.on('close', () => remote.destroy());
+            remote.on('error', () => local.destroy());
+            local.pipe(remote).pipe(local);
+        }, (err) => {
+            onError(err);
+            local.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\n\r\n');
+        });
+    });
+    server.on('connection', (s) => {
+        sockets.add(s);
+        s.on('close', () => sockets.delete(s));
+    });
+    const bound = await listen(server, port, what);
+    return { port: bound, close: closer(server, sockets) };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/cluster-access.ts
 // What the day-two commands (logs, dashboard, ...) share: the config read once, the nodes the user
 // named checked against it, and one session to the chosen nodes.
@@ -48906,6 +49280,189 @@ function unknownNodeError(err) {
     return { message: err.message, hint: 'use a name from the config file (nodes[].name)' };
 }
 
+;// CONCATENATED MODULE: ./src/engine/dashboard.ts
+// `dashboard`: read-only. Two local ports on 127.0.0.1, carried over the head's SSH connection: the
+// dashboard (an HTTP proxy that adds the cluster's token, so a browser or plain curl just works) and
+// Ray Client (plain TCP; Ray Client sends the token itself, from a local 0600 file).
+
+
+
+
+
+
+
+/** How often the head's connection is checked while the forwards are idle. */
+const HEARTBEAT_MS = 10_000;
+const LOCAL = '127.0.0.1';
+async function openDashboard(options, req) {
+    const t0 = Date.now();
+    const result = { ok: false, invalid: false, diagnostics: [], errors: [], openMs: 0 };
+    const opened = openCluster(options);
+    result.diagnostics = opened.diagnostics;
+    if (!opened.cluster) {
+        result.invalid = true;
+        return result;
+    }
+    const { session } = opened;
+    if (req.port === req.clientPort) {
+        result.invalid = true;
+        result.errors.push({
+            message: `--port and --client-port are both ${req.port}`,
+            hint: 'give the dashboard and Ray Client different local ports',
+        });
+        return result;
+    }
+    const forwards = [];
+    let tokenDir;
+    const cleanup = async () => {
+        await Promise.all(forwards.map((f) => f.close()));
+        session.close();
+        if (tokenDir)
+            (0,external_node_fs_namespaceObject.rmSync)(tokenDir, { recursive: true, force: true });
+    };
+    try {
+        const access = await headAccess(session, { withToken: true });
+        const conn = access.head.conn;
+        const debug = (e) => options.reporter.debug(`forward: ${e.message}`);
+        // the dashboard where start bound it (every interface, or ray_config.dashboard_host), Ray Client on its node IP
+        const toDashboard = () => conn.forwardOut(access.dashboardHost, access.ports.dashboard);
+        const headers = access.token ? { authorization: `Bearer ${access.token}` } : {};
+        forwards.push(await forwardHttp(req.port, 'the dashboard', toDashboard, headers, debug));
+        forwards.push(await forwardTcp(req.clientPort, 'Ray Client', () => conn.forwardOut(access.nodeIp, access.ports.client), debug));
+        const rayVersion = await dashboardVersion(forwards[0].port).catch((err) => {
+            options.reporter.warn(`the head's dashboard (${access.dashboardHost}:${access.ports.dashboard} on ${access.head.node.name}) does not answer yet: ${err.message}`);
+            return undefined;
+        });
+        const clientEnv = { RAY_AUTH_MODE: access.token ? 'token' : 'disabled' };
+        let tokenFile;
+        if (access.token) {
+            tokenDir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'nokube-token-'));
+            tokenFile = (0,external_node_path_namespaceObject.join)(tokenDir, 'auth_token');
+            (0,external_node_fs_namespaceObject.writeFileSync)(tokenFile, access.token, { mode: 0o600 });
+            clientEnv.RAY_AUTH_TOKEN_PATH = tokenFile;
+        }
+        let stop = () => undefined;
+        const ended = new Promise((resolve) => (stop = resolve));
+        // the head's connection, looked at while idle: a lost one ends the forwards instead of failing each request
+        const heartbeat = setInterval(() => {
+            conn.realpath('.').catch((err) => {
+                clearInterval(heartbeat);
+                stop({
+                    node: access.head.node.name,
+                    host: access.head.node.sshUrl,
+                    message: `the SSH connection to the head was lost: ${err.message}`,
+                    hint: 'run nokube ray dashboard again',
+                });
+            });
+        }, HEARTBEAT_MS);
+        heartbeat.unref();
+        result.forward = {
+            dashboardUrl: `http://${LOCAL}:${forwards[0].port}`,
+            clientAddress: `ray://${LOCAL}:${forwards[1].port}`,
+            ...(rayVersion ? { rayVersion } : {}),
+            ...(tokenFile ? { tokenFile } : {}),
+            clientEnv,
+            ended,
+            close: async () => {
+                clearInterval(heartbeat);
+                await cleanup();
+            },
+        };
+        result.ok = true;
+    }
+    catch (err) {
+        await cleanup();
+        if (err instanceof HeadUnavailable)
+            result.errors.push(err.error);
+        else if (err instanceof LocalPortError) {
+            result.errors.push({
+                message: err.message,
+                hint: err.code === 'EADDRINUSE'
+                    ? `choose another with ${err.port === req.port ? '--port' : '--client-port'} N (is another nokube ray dashboard or a local Ray running?)`
+                    : 'choose a port above 1024',
+            });
+        }
+        else
+            throw err;
+    }
+    result.openMs = Date.now() - t0;
+    return result;
+}
+/** GET /api/version through the local forward: proves the whole path, token included. */
+function dashboardVersion(port) {
+    return new Promise((resolve, reject) => {
+        const r = (0,external_node_http_namespaceObject.request)({ host: LOCAL, port, path: '/api/version', timeout: 15_000 }, (res) => {
+            let body = '';
+            res.on('data', (d) => (body += d.toString()));
+            res.on('end', () => {
+                if (res.statusCode !== 200)
+                    return reject(new Error(`HTTP ${res.statusCode}: ${body.trim().slice(0, 200)}`));
+                try {
+                    resolve(JSON.parse(body).ray_version);
+                }
+                catch {
+                    resolve(undefined);
+                }
+            });
+        });
+        r.on('timeout', () => r.destroy(new Error('no answer within 15 s')));
+        r.on('error', reject);
+        r.end();
+    });
+}
+
+;// CONCATENATED MODULE: ./src/cli/dashboard.ts
+// `nokube ray dashboard`: opens the forwards, says where they are, and holds them until Ctrl-C.
+
+
+
+async function dashboardCommand(settings, options, io, mask) {
+    const result = await openDashboard(options, { port: settings.port, clientPort: settings.clientPort });
+    for (const d of result.diagnostics)
+        io.stderr(formatDiagnostic(d) + '\n');
+    if (!result.forward) {
+        for (const e of result.errors)
+            io.stderr(mask.apply(`nokube: ${e.node ? `${e.node}: ` : ''}${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`) + '\n');
+        return result.invalid ? 2 : 1;
+    }
+    const f = result.forward;
+    const env = Object.entries(f.clientEnv)
+        .map(([k, v]) => `${k}=${shellQuote(v)}`)
+        .join(' ');
+    if (settings.json) {
+        const doc = {
+            'dashboard-url': f.dashboardUrl,
+            'client-address': f.clientAddress,
+            ray_version: f.rayVersion ?? null,
+            client_env: f.clientEnv,
+        };
+        io.stdout(mask.apply(JSON.stringify(doc)) + '\n');
+    }
+    else {
+        io.stdout(mask.apply([
+            `Dashboard:  ${f.dashboardUrl}${f.tokenFile ? '   (the cluster token is added for you)' : ''}`,
+            `Ray Client: ${f.clientAddress}`,
+            `  e.g. ${env} python -c 'import ray; ray.init("${f.clientAddress}")'`,
+            `Forwarded over SSH through the head${f.rayVersion ? ` (Ray ${f.rayVersion})` : ''} in ${(result.openMs / 1000).toFixed(1)}s. Ctrl-C closes them.`,
+        ].join('\n')) + '\n');
+    }
+    const outcome = await new Promise((resolve) => {
+        const onSignal = () => resolve(0);
+        process.once('SIGINT', onSignal);
+        process.once('SIGTERM', onSignal);
+        void f.ended.then((e) => {
+            io.stderr(mask.apply(`nokube: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`) + '\n');
+            resolve(1);
+        });
+    });
+    await f.close();
+    if (outcome === 0)
+        io.stderr('nokube: forwards closed\n');
+    return outcome;
+}
+
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = require("node:stream/promises");
 ;// CONCATENATED MODULE: ./src/engine/logs.ts
 // `logs`: read-only. Every chosen node packs its logs (Ray's session logs, remote_lib's own, a facts
 // file) into one bounded archive; each is fetched over the node's SSH connection, in parallel, into
@@ -49198,384 +49755,12 @@ function renderLogsMarkdown(result, maxLines = 60) {
     return parts.join('\n\n') + '\n';
 }
 
-;// CONCATENATED MODULE: external "node:http"
-const external_node_http_namespaceObject = require("node:http");
-;// CONCATENATED MODULE: ./src/ssh/local-forward.ts
-// Local port forwards: listeners on 127.0.0.1 whose every connection is carried by a stream the
-// caller opens (an SSH connection's forwardOut). Plain TCP for Ray Client; HTTP for the dashboard,
-// where each request may get headers added (the cluster's token), WebSocket upgrades included.
-
-
-/** A local port that cannot be bound (in use, not allowed): the message names it. */
-class LocalPortError extends Error {
-    port;
-    code;
-    constructor(port, code, message) {
-        super(message);
-        this.port = port;
-        this.code = code;
-        this.name = 'LocalPortError';
-    }
-}
-const LOOPBACK = '127.0.0.1';
-function listen(server, port, what) {
-    return new Promise((resolve, reject) => {
-        const onError = (err) => {
-            const why = err.code === 'EADDRINUSE'
-                ? 'is already in use on this machine'
-                : err.code === 'EACCES'
-                    ? 'may not be bound by this user'
-                    : `cannot be bound (${err.code ?? err.message})`;
-            reject(new LocalPortError(port, err.code, `local port ${LOOPBACK}:${port} for ${what} ${why}`));
-        };
-        server.once('error', onError);
-        server.listen(port, LOOPBACK, () => {
-            server.off('error', onError);
-            const addr = server.address();
-            resolve(typeof addr === 'object' && addr ? addr.port : port);
-        });
-    });
-}
-function closer(server, sockets) {
-    return () => new Promise((resolve) => {
-        for (const s of sockets)
-            s.destroy();
-        server.close(() => resolve());
-    });
-}
-/** Every connection to 127.0.0.1:port is piped to a stream from `open`. */
-async function forwardTcp(port, what, open, onError) {
-    const sockets = new Set();
-    const server = (0,external_node_net_namespaceObject.createServer)((local) => {
-        sockets.add(local);
-        local.on('close', () => sockets.delete(local));
-        local.on('error', () => local.destroy());
-        local.pause();
-        open().then((remote) => {
-            sockets.add(remote);
-            remote.on('close', () => {
-                sockets.delete(remote);
-                local.destroy();
-            });
-            remote.on('error', () => local.destroy());
-            local.on('close', () => remote.destroy());
-            local.pipe(remote).pipe(local);
-            local.resume();
-        }, (err) => {
-            onError(err);
-            local.destroy();
-        });
-    });
-    const bound = await listen(server, port, what);
-    return { port: bound, close: closer(server, sockets) };
-}
-/**
- * An HTTP proxy on 127.0.0.1:port to the server `open` reaches; `headers` are added to each request
- * that does not carry them already (an explicit header from the client wins).
- */
-async function forwardHttp(port, what, open, headers, onError) {
-    const sockets = new Set();
-    const withHeaders = (req) => {
-        const out = {};
-        for (const [k, v] of Object.entries(req.headers))
-            if (v !== undefined)
-                out[k] = v;
-        for (const [k, v] of Object.entries(headers))
-            if (out[k.toLowerCase()] === undefined)
-                out[k.toLowerCase()] = v;
-        return out;
-    };
-    const server = (0,external_node_http_namespaceObject.createServer)((req, res) => {
-        const upstream = (0,external_node_http_namespaceObject.request)({
-            method: req.method,
-            path: req.url,
-            headers: withHeaders(req),
-            // no agent: one stream per request (ssh2 channels are not net.Sockets, so no keep-alive pool)
-            createConnection: (_opts, cb) => {
-                open().then((s) => {
-                    sockets.add(s);
-                    s.on('close', () => sockets.delete(s));
-                    cb(null, s);
-                }, (err) => cb(err));
-                return undefined;
-            },
-        });
-        upstream.on('response', (up) => {
-            res.writeHead(up.statusCode ?? 502, up.rawHeaders);
-            up.pipe(res);
-        });
-        upstream.on('error', (err) => {
-            onError(err);
-            if (!res.headersSent)
-                res.writeHead(502, { 'content-type': 'text/plain' });
-            res.end(`nokube: ${what} cannot be reached: ${err.message}\n`);
-        });
-        req.pipe(upstream);
-    });
-    server.on('upgrade', (req, local, head) => {
-        sockets.add(local);
-        local.on('error', () => local.destroy());
-        open().then((remote) => {
-            sockets.add(remote);
-            const lines = [`${req.method} ${req.url} HTTP/1.1`];
-            for (const [k, v] of Object.entries(withHeaders(req)))
-                for (const one of Array.isArray(v) ? v : [v])
-                    lines.push(`${k}: ${one}`);
-            remote.write(lines.join('\r\n') + '\r\n\r\n');
-            if (head.length)
-                remote.write(head);
-            remote.on('close', () => local.destroy());
-            local.on('close', () => remote.destroy());
-            remote.on('error', () => local.destroy());
-            local.pipe(remote).pipe(local);
-        }, (err) => {
-            onError(err);
-            local.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\n\r\n');
-        });
-    });
-    server.on('connection', (s) => {
-        sockets.add(s);
-        s.on('close', () => sockets.delete(s));
-    });
-    const bound = await listen(server, port, what);
-    return { port: bound, close: closer(server, sockets) };
-}
-
-;// CONCATENATED MODULE: ./src/engine/token.ts
-
-
-/** Why the head cannot be used: unreachable, or no Ray of this cluster runs there. */
-class HeadUnavailable extends Error {
-    error;
-    constructor(error) {
-        super(error.message);
-        this.error = error;
-        this.name = 'HeadUnavailable';
-    }
-}
-/** Connects the head (if needed), checks that Ray of this cluster runs there, and reads its token. */
-async function headAccess(session) {
-    const { cluster, options } = session;
-    const node = cluster.head;
-    const [head] = await session.connect([node]);
-    if (!head.lib)
-        throw new HeadUnavailable(head.error ?? { node: node.name, host: node.sshUrl, message: 'not connected' });
-    let probe;
-    try {
-        probe = await head.lib.probe({ role: 'head', python: cluster.python ?? null, ray_version: null, ports: [] });
-    }
-    catch (err) {
-        throw new HeadUnavailable(nodeError(node, err));
-    }
-    if (!probe.running) {
-        throw new HeadUnavailable({
-            node: node.name,
-            host: node.sshUrl,
-            message: `cluster "${cluster.clusterName}" is down or stopped: no Ray of it runs on the head ${node.name} (${node.sshUrl})`,
-            hint: `start it with: nokube ray start --config ${cluster.file}`,
-        });
-    }
-    const token = probe.auth_token ?? undefined;
-    if (token)
-        options.reporter.secret(token);
-    return {
-        head,
-        ...(token ? { token } : {}),
-        ports: { dashboard: dashboardPort(cluster), client: clientPort(node), gcs: gcsPort(node) },
-        nodeIp: rayArgs(cluster, node, head.ip).node_ip_address,
-    };
-}
-
-;// CONCATENATED MODULE: ./src/engine/dashboard.ts
-// `dashboard`: read-only. Two local ports on 127.0.0.1, carried over the head's SSH connection: the
-// dashboard (an HTTP proxy that adds the cluster's token, so a browser or plain curl just works) and
-// Ray Client (plain TCP; Ray Client sends the token itself, from a local 0600 file).
+;// CONCATENATED MODULE: ./src/cli/logs.ts
+// `nokube ray logs`: the nodes' logs into a directory or one archive, and where they went.
 
 
 
-
-
-
-
-/** How often the head's connection is checked while the forwards are idle. */
-const HEARTBEAT_MS = 10_000;
-const LOCAL = '127.0.0.1';
-async function openDashboard(options, req) {
-    const t0 = Date.now();
-    const result = { ok: false, invalid: false, diagnostics: [], errors: [], openMs: 0 };
-    const opened = openCluster(options);
-    result.diagnostics = opened.diagnostics;
-    if (!opened.cluster) {
-        result.invalid = true;
-        return result;
-    }
-    const { session } = opened;
-    if (req.port === req.clientPort) {
-        result.invalid = true;
-        result.errors.push({
-            message: `--port and --client-port are both ${req.port}`,
-            hint: 'give the dashboard and Ray Client different local ports',
-        });
-        return result;
-    }
-    const forwards = [];
-    let tokenDir;
-    const cleanup = async () => {
-        await Promise.all(forwards.map((f) => f.close()));
-        session.close();
-        if (tokenDir)
-            (0,external_node_fs_namespaceObject.rmSync)(tokenDir, { recursive: true, force: true });
-    };
-    try {
-        const access = await headAccess(session);
-        const conn = access.head.conn;
-        const debug = (e) => options.reporter.debug(`forward: ${e.message}`);
-        // the dashboard listens on every address of the head (--dashboard-host=0.0.0.0), Ray Client only on its node IP
-        const toDashboard = () => conn.forwardOut(LOCAL, access.ports.dashboard);
-        const headers = access.token ? { authorization: `Bearer ${access.token}` } : {};
-        forwards.push(await forwardHttp(req.port, 'the dashboard', toDashboard, headers, debug));
-        forwards.push(await forwardTcp(req.clientPort, 'Ray Client', () => conn.forwardOut(access.nodeIp, access.ports.client), debug));
-        const rayVersion = await dashboardVersion(forwards[0].port).catch((err) => {
-            options.reporter.warn(`the head's dashboard (127.0.0.1:${access.ports.dashboard} on ${access.head.node.name}) does not answer yet: ${err.message}`);
-            return undefined;
-        });
-        const clientEnv = { RAY_AUTH_MODE: access.token ? 'token' : 'disabled' };
-        let tokenFile;
-        if (access.token) {
-            tokenDir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'nokube-token-'));
-            tokenFile = (0,external_node_path_namespaceObject.join)(tokenDir, 'auth_token');
-            (0,external_node_fs_namespaceObject.writeFileSync)(tokenFile, access.token, { mode: 0o600 });
-            clientEnv.RAY_AUTH_TOKEN_PATH = tokenFile;
-        }
-        let stop = () => undefined;
-        const ended = new Promise((resolve) => (stop = resolve));
-        // the head's connection, looked at while idle: a lost one ends the forwards instead of failing each request
-        const heartbeat = setInterval(() => {
-            conn.realpath('.').catch((err) => {
-                clearInterval(heartbeat);
-                stop({
-                    node: access.head.node.name,
-                    host: access.head.node.sshUrl,
-                    message: `the SSH connection to the head was lost: ${err.message}`,
-                    hint: 'run nokube ray dashboard again',
-                });
-            });
-        }, HEARTBEAT_MS);
-        heartbeat.unref();
-        result.forward = {
-            dashboardUrl: `http://${LOCAL}:${forwards[0].port}`,
-            clientAddress: `ray://${LOCAL}:${forwards[1].port}`,
-            ...(rayVersion ? { rayVersion } : {}),
-            ...(tokenFile ? { tokenFile } : {}),
-            clientEnv,
-            ended,
-            close: async () => {
-                clearInterval(heartbeat);
-                await cleanup();
-            },
-        };
-        result.ok = true;
-    }
-    catch (err) {
-        await cleanup();
-        if (err instanceof HeadUnavailable)
-            result.errors.push(err.error);
-        else if (err instanceof LocalPortError) {
-            result.errors.push({
-                message: err.message,
-                hint: err.code === 'EADDRINUSE'
-                    ? `choose another with ${err.port === req.port ? '--port' : '--client-port'} N (is another nokube ray dashboard or a local Ray running?)`
-                    : 'choose a port above 1024',
-            });
-        }
-        else
-            throw err;
-    }
-    result.openMs = Date.now() - t0;
-    return result;
-}
-/** GET /api/version through the local forward: proves the whole path, token included. */
-function dashboardVersion(port) {
-    return new Promise((resolve, reject) => {
-        const r = (0,external_node_http_namespaceObject.request)({ host: LOCAL, port, path: '/api/version', timeout: 15_000 }, (res) => {
-            let body = '';
-            res.on('data', (d) => (body += d.toString()));
-            res.on('end', () => {
-                if (res.statusCode !== 200)
-                    return reject(new Error(`HTTP ${res.statusCode}: ${body.trim().slice(0, 200)}`));
-                try {
-                    resolve(JSON.parse(body).ray_version);
-                }
-                catch {
-                    resolve(undefined);
-                }
-            });
-        });
-        r.on('timeout', () => r.destroy(new Error('no answer within 15 s')));
-        r.on('error', reject);
-        r.end();
-    });
-}
-
-;// CONCATENATED MODULE: ./src/cli/dashboard.ts
-// `nokube ray dashboard`: opens the forwards, says where they are, and holds them until Ctrl-C.
-
-
-
-async function dashboardCommand(settings, options, io, mask) {
-    const result = await openDashboard(options, { port: settings.port, clientPort: settings.clientPort });
-    for (const d of result.diagnostics)
-        io.stderr(formatDiagnostic(d) + '\n');
-    if (!result.forward) {
-        for (const e of result.errors)
-            io.stderr(mask.apply(`nokube: ${e.node ? `${e.node}: ` : ''}${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`) + '\n');
-        return result.invalid ? 2 : 1;
-    }
-    const f = result.forward;
-    const env = Object.entries(f.clientEnv)
-        .map(([k, v]) => `${k}=${shellQuote(v)}`)
-        .join(' ');
-    if (settings.json) {
-        const doc = {
-            'dashboard-url': f.dashboardUrl,
-            'client-address': f.clientAddress,
-            ray_version: f.rayVersion ?? null,
-            client_env: f.clientEnv,
-        };
-        io.stdout(mask.apply(JSON.stringify(doc)) + '\n');
-    }
-    else {
-        io.stdout(mask.apply([
-            `Dashboard:  ${f.dashboardUrl}${f.tokenFile ? '   (the cluster token is added for you)' : ''}`,
-            `Ray Client: ${f.clientAddress}`,
-            `  e.g. ${env} python -c 'import ray; ray.init("${f.clientAddress}")'`,
-            `Forwarded over SSH through the head${f.rayVersion ? ` (Ray ${f.rayVersion})` : ''} in ${(result.openMs / 1000).toFixed(1)}s. Ctrl-C closes them.`,
-        ].join('\n')) + '\n');
-    }
-    const outcome = await new Promise((resolve) => {
-        const onSignal = () => resolve(0);
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
-        void f.ended.then((e) => {
-            io.stderr(mask.apply(`nokube: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`) + '\n');
-            resolve(1);
-        });
-    });
-    await f.close();
-    if (outcome === 0)
-        io.stderr('nokube: forwards closed\n');
-    return outcome;
-}
-
-;// CONCATENATED MODULE: ./src/cli/day-two.ts
-// The CLI's day-two commands (logs, dashboard): each runs its own engine story and prints its own result.
-
-
-
-
-async function dayTwo(command, settings, options, io, mask) {
-    if (command === 'dashboard')
-        return dashboardCommand(settings, options, io, mask);
+async function logsCommand(settings, options, io, mask) {
     const result = await collectLogs(options, {
         nodes: settings.nodes,
         sinceSec: settings.sinceSec,
@@ -49590,132 +49775,6 @@ async function dayTwo(command, settings, options, io, mask) {
         (result.ok ? io.stdout : io.stderr)(mask.apply(text) + '\n');
     }
     return result.invalid ? 2 : result.ok ? 0 : 1;
-}
-
-;// CONCATENATED MODULE: ./src/render/secret-mask.ts
-// Secrets masked in everything we print or write, by both front ends: a key is registered whole and
-// line by line (logs are read line by line), longest first so a key hides its own lines.
-/** PEM framing and header lines of a key: not secret, and masking them would garble every log. */
-function isPublicFraming(line) {
-    return /^-----(BEGIN|END) [A-Z0-9 ]+-----$/.test(line) || /^(Proc-Type|DEK-Info|Comment):/.test(line);
-}
-class SecretMask {
-    values = new Set();
-    /** The values to replace, longest first; rebuilt after an add (apply runs on every string of a result). */
-    ordered;
-    /** Registers a secret and each of its lines; returns the pieces that were new. */
-    add(value) {
-        if (!value)
-            return [];
-        const added = [];
-        for (const v of [value, ...value.split(/\r?\n/)].map((s) => s.trim())) {
-            if (!v || this.values.has(v) || isPublicFraming(v))
-                continue;
-            this.values.add(v);
-            this.ordered = undefined;
-            added.push(v);
-        }
-        return added;
-    }
-    /** The text with every registered secret replaced by `***`. */
-    apply(text) {
-        this.ordered ??= [...this.values].filter((v) => v.length >= 3).sort((a, b) => b.length - a.length);
-        let out = text;
-        for (const s of this.ordered) {
-            if (out.includes(s))
-                out = out.split(s).join('***');
-        }
-        return out;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/cli/completion.ts
-// `nokube completion bash|zsh`: shell completion scripts generated from the CLI's flag table.
-
-const flagsOf = (command) => FLAGS.filter((f) => f.commands.includes(command)).map((f) => `--${f.name}`);
-function bashCompletion() {
-    const cases = args_COMMANDS.map((c) => `      ${c}) flags="${flagsOf(c).join(' ')}" ;;`).join('\n');
-    const fileFlags = FLAGS.filter((f) => f.file)
-        .map((f) => `--${f.name}`)
-        .join('|');
-    return `# bash completion for nokube: source <(nokube completion bash)
-_nokube() {
-  local cur prev flags
-  cur="\${COMP_WORDS[COMP_CWORD]}"
-  prev="\${COMP_WORDS[COMP_CWORD-1]}"
-  case "$prev" in
-    ${fileFlags}) COMPREPLY=($(compgen -f -- "$cur")); return ;;
-  esac
-  if [ "$COMP_CWORD" -eq 1 ]; then
-    COMPREPLY=($(compgen -W "ray completion --help --version" -- "$cur")); return
-  fi
-  if [ "\${COMP_WORDS[1]}" = completion ]; then
-    COMPREPLY=($(compgen -W "bash zsh" -- "$cur")); return
-  fi
-  if [ "$COMP_CWORD" -eq 2 ]; then
-    COMPREPLY=($(compgen -W "${args_COMMANDS.join(' ')}" -- "$cur")); return
-  fi
-  case "\${COMP_WORDS[2]}" in
-${cases}
-      *) flags="" ;;
-  esac
-  COMPREPLY=($(compgen -W "$flags" -- "$cur"))
-}
-complete -F _nokube nokube
-`;
-}
-function zshCompletion() {
-    const commands = args_COMMANDS.map((c) => `    '${c}:${COMMAND_WORDS[c].replace(/'/g, "'\\''")}'`).join('\n');
-    const cases = args_COMMANDS.map((c) => {
-        const specs = FLAGS.filter((f) => f.commands.includes(c)).map((f) => {
-            const help = f.help.replace(/[[\]']/g, ' ').replace(/:/g, '\\:');
-            const value = f.value ? `:${f.value}:${f.file ? '_files' : ' '}` : '';
-            return `        '${f.multiple ? '*' : ''}--${f.name}[${help}]${value}'`;
-        });
-        return `      ${c})\n        _arguments \\\n${specs.join(' \\\n')}\n        ;;`;
-    }).join('\n');
-    return `#compdef nokube
-# zsh completion for nokube: nokube completion zsh > "\${fpath[1]}/_nokube"
-_nokube() {
-  local -a commands
-  commands=(
-${commands}
-  )
-  if (( CURRENT == 2 )); then
-    _values 'nokube' ray completion --help --version; return
-  fi
-  if [[ $words[2] == completion ]]; then
-    _values 'shell' bash zsh; return
-  fi
-  if (( CURRENT == 3 )); then
-    _describe 'command' commands; return
-  fi
-  shift 2 words; (( CURRENT -= 2 ))
-  case $words[1] in
-${cases}
-  esac
-}
-_nokube "$@"
-`;
-}
-
-;// CONCATENATED MODULE: ./src/cli/reporter.ts
-
-function terminalReporter(write, mask, debug) {
-    const started = Date.now();
-    const stamp = () => `${((Date.now() - started) / 1000).toFixed(1).padStart(5)}s`;
-    // masked on the raw text, then control characters (from nodes, from the config) made visible
-    const out = (line) => write(escapeControls(mask.apply(line)) + '\n');
-    return {
-        node: (name, message, elapsedMs) => out(`${stamp()}  ${name.padEnd(20)} ${message}${elapsedMs !== undefined ? ` (${(elapsedMs / 1000).toFixed(2)}s)` : ''}`),
-        info: (message) => out(`${stamp()}  ${message}`),
-        warn: (message) => out(`${stamp()}  warning: ${message}`),
-        debug: (message) => {
-            if (debug)
-                out(`${stamp()}  debug: ${message}`);
-        },
-        secret: (value) => mask.add(value),
-    };
 }
 
 ;// CONCATENATED MODULE: ./src/cli/use-output.ts
@@ -49881,11 +49940,38 @@ function writeTokenFile(cluster, token, env) {
     return file;
 }
 
+;// CONCATENATED MODULE: ./src/cli/use-commands.ts
+// The commands that use a running cluster (the design note's day two: job, exec, env, logs,
+// dashboard), in one shape: each gets the CLI's settings and the session options, prints its own
+// result and returns its exit code. job, exec and env are stories of the engine's run() (a RunResult);
+// logs and dashboard are stories of their own (an archive on disk; forwards held open until Ctrl-C).
+
+
+
+
+
+async function viaRun(u) {
+    const raw = await engine_run({ ...u.options, command: u.settings.command });
+    // an invalid config is reported as by every other command
+    if (raw.diagnostics.some((d) => d.severity === 'error'))
+        return printRunResult(raw, u.settings, u.io, u.mask);
+    u.live.flush();
+    return printUseResult(raw, u.settings, u.io, u.mask);
+}
+const USE_COMMANDS = {
+    job: viaRun,
+    exec: viaRun,
+    env: viaRun,
+    logs: (u) => logsCommand(u.settings, u.options, u.io, u.mask),
+    dashboard: (u) => dashboardCommand(u.settings, u.options, u.io, u.mask),
+};
+/** How a command that uses a running cluster runs; undefined for the others (validate ... stop). */
+function useCommand(command) {
+    return USE_COMMANDS[command];
+}
+
 ;// CONCATENATED MODULE: ./src/cli/main.ts
 // The `nokube` CLI: flags into RunOptions, the engine's result onto the terminal, an exit code.
-
-
-
 
 
 
@@ -49929,11 +50015,10 @@ async function main(argv, io) {
     }
     const mask = new SecretMask();
     const debug = ['1', 'true', 'yes'].includes((io.env.NOKUBE_DEBUG ?? '').toLowerCase());
-    const uses = USE_COMMANDS.includes(settings.command);
     const live = liveOutput(io, mask, settings.command === 'exec');
     const reporter = {
         ...terminalReporter(io.stderr, mask, debug),
-        ...(uses && !settings.json ? { output: live.output } : {}),
+        ...(useCommand(settings.command) && !settings.json ? { output: live.output } : {}),
     };
     let options;
     try {
@@ -49944,41 +50029,13 @@ async function main(argv, io) {
         io.stderr(`nokube: ${err.message}\n`);
         return 2;
     }
-    const command = settings.command;
-    if (DAY_TWO_COMMANDS.includes(command))
-        return dayTwo(command, settings, options, io, mask);
-    const raw = await engine_run({ ...options, command: command });
-    if (uses && !raw.diagnostics.some((d) => d.severity === 'error')) {
-        live.flush();
-        return printUseResult(raw, settings, io, mask);
-    }
-    // secrets masked on the raw text first (escaping or JSON-encoding would change their spelling),
-    // then control characters escaped for the terminal
-    const masked = mapStrings(raw, (s) => mask.apply(s));
-    const result = settings.json ? masked : mapStrings(masked, escapeControls);
-    const invalid = result.diagnostics.some((d) => d.severity === 'error');
-    if (settings.json) {
-        const doc = { ...runOutputs(result) };
-        if (!result.ok)
-            doc.errors = runErrors(result);
-        if (result.warnings.length)
-            doc.warnings = result.warnings;
-        if (settings.timeline)
-            doc.timeline = result.timeline ?? [];
-        io.stdout(mask.apply(JSON.stringify(doc, null, 2)) + '\n');
-    }
-    else {
-        for (const d of diagnostics_errorsFirst(result.diagnostics))
-            io.stderr(formatDiagnostic(d) + '\n');
-        if (!invalid)
-            io.stdout(mask.apply(renderTerminal(result, { color: io.isTTY && !io.env.NO_COLOR, timeline: settings.timeline })) + '\n');
-    }
-    return exitCode(result);
+    const use = useCommand(settings.command);
+    if (use)
+        return use({ settings, options, io, mask, live });
+    const raw = await engine_run({ ...options, command: settings.command });
+    return printRunResult(raw, settings, io, mask);
 }
-const EXIT_CODES = { pass: 0, invalid: 2, failed: 1, unhealthy: 1 };
-function exitCode(result) {
-    return EXIT_CODES[verdict(result)];
-}
+
 function buildOptions(s, env, reporter, signal) {
     const ssh = (0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.homedir)(), '.ssh');
     const explicit = s.identities.length > 0;
@@ -50074,8 +50131,6 @@ function proxyJumpFlag(text) {
         throw new Error(`--proxy-jump: ${parsed.message.replace(/^proxy_jump:? ?/, '')} (${parsed.hint})`);
     return parsed.hops;
 }
-/** Commands that use a running cluster (their own output, see use-output.ts). */
-const USE_COMMANDS = ['job', 'exec', 'env'];
 function useRequests(s) {
     if (s.command === 'job') {
         return {
