@@ -32320,7 +32320,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2279:
+/***/ 9898:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -33271,7 +33271,7 @@ module.exports.request = __nccwpck_require__(4043)
 module.exports.stream = __nccwpck_require__(3560)
 module.exports.pipeline = __nccwpck_require__(6862)
 module.exports.upgrade = __nccwpck_require__(1882)
-module.exports.connect = __nccwpck_require__(2279)
+module.exports.connect = __nccwpck_require__(9898)
 
 
 /***/ }),
@@ -40005,7 +40005,7 @@ module.exports = EnvHttpProxyAgent
 
 /***/ }),
 
-/***/ 4660:
+/***/ 2279:
 /***/ ((module) => {
 
 "use strict";
@@ -40137,7 +40137,7 @@ module.exports = class FixedQueue {
 
 
 const DispatcherBase = __nccwpck_require__(1841)
-const FixedQueue = __nccwpck_require__(4660)
+const FixedQueue = __nccwpck_require__(2279)
 const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(6443)
 const PoolStats = __nccwpck_require__(3246)
 
@@ -59202,7 +59202,7 @@ module.exports = {
 
 const { WebsocketFrameSend } = __nccwpck_require__(3264)
 const { opcodes, sendHints } = __nccwpck_require__(736)
-const FixedQueue = __nccwpck_require__(4660)
+const FixedQueue = __nccwpck_require__(2279)
 
 /** @type {typeof Uint8Array} */
 const FastBuffer = Buffer[Symbol.species]
@@ -74146,6 +74146,15 @@ const RAY_KEYS = [
         example: 8265,
     },
     {
+        yaml: 'dashboard_host',
+        model: 'dashboardHost',
+        flag: '--dashboard-host',
+        headOnly: 'the dashboard runs on the head',
+        schema: { type: 'string', 'x-expected': 'an IPv4 or IPv6 address of the head, or 0.0.0.0 for every interface' },
+        description: "Head only. The address the dashboard (and Ray's Jobs API) listens on. When left out: every interface (0.0.0.0) when the head's Ray checks a token (2.52 and later), else only the head's own address (node_ip_address), since an older Ray's Jobs API runs code for anyone.",
+        example: '10.0.0.5',
+    },
+    {
         yaml: 'num_cpus',
         model: 'numCpus',
         flag: '--num-cpus',
@@ -74225,6 +74234,8 @@ function rayKey(yaml) {
     return RAY_KEYS.find((k) => k.yaml === yaml);
 }
 const HEAD_ONLY_RAY_KEYS = RAY_KEYS.filter((k) => k.headOnly !== undefined);
+/** The head's ports (each has a default, so Ray's port clashes can be checked before it starts). */
+const HEAD_PORT_RAY_KEYS = HEAD_ONLY_RAY_KEYS.filter((k) => k.default !== undefined);
 /** Keys Ray reports among a node's resources (num_cpus -> CPU, ...), in the table's order. */
 const RESOURCE_RAY_KEYS = RAY_KEYS.filter((k) => k.resource !== undefined);
 
@@ -74694,7 +74705,7 @@ function buildRayConfig(raw, role, clusterDashboardPort) {
         let value = raw[key.yaml];
         if (value === undefined || value === null)
             continue;
-        if (key.model === 'nodeIpAddress')
+        if (key.model === 'nodeIpAddress' || key.model === 'dashboardHost')
             value = String(value).replace(/^\[(.*)\]$/, '$1');
         else if (typeof value === 'object')
             value = { ...value };
@@ -75552,13 +75563,15 @@ function checkRayConfig(rayConfig, at, role, ctx) {
             });
         }
     }
-    const ip = asString(rayConfig.node_ip_address);
-    if (ip !== undefined &&
-        !ctx.shapeProblems.has(`${at}.node_ip_address`) &&
-        (0,external_node_net_.isIP)(ip.replace(/^\[(.*)\]$/, '$1')) === 0) {
-        ctx.findings.error(`${at}.node_ip_address`, `"${ip.slice(0, 60)}" is not an IPv4 or IPv6 address`, {
-            hint: 'give the address other nodes reach this one at, e.g. 10.0.0.5; leave it out to use the address in ssh_url',
-        });
+    const addressHints = {
+        node_ip_address: 'give the address other nodes reach this one at, e.g. 10.0.0.5; leave it out to use the address in ssh_url',
+        dashboard_host: "give one of the head's addresses, e.g. 10.0.0.5, 127.0.0.1 (only over SSH: nokube ray dashboard) or 0.0.0.0 (every interface)",
+    };
+    for (const [key, hint] of Object.entries(addressHints)) {
+        const ip = asString(rayConfig[key]);
+        if (ip === undefined || ctx.shapeProblems.has(`${at}.${key}`) || (0,external_node_net_.isIP)(ip.replace(/^\[(.*)\]$/, '$1')) !== 0)
+            continue;
+        ctx.findings.error(`${at}.${key}`, `"${ip.slice(0, 60)}" is not an IPv4 or IPv6 address`, { hint });
     }
 }
 // Ray refuses its own resource names as custom resources: each has its own key.
@@ -75570,7 +75583,7 @@ const RESERVED_RESOURCES = Object.fromEntries(RESOURCE_RAY_KEYS.map((k) => [k.re
 function checkHeadPorts(rayConfig, at, ctx) {
     const written = (key) => (ctx.shapeProblems.has(`${at}.${key}`) ? undefined : asInteger(rayConfig[key]));
     // The head's ports as the model will fill them in: written, else the table's default.
-    const ports = HEAD_ONLY_RAY_KEYS.map(({ yaml: key, default: fallback }) => {
+    const ports = HEAD_PORT_RAY_KEYS.map(({ yaml: key, default: fallback }) => {
         const value = written(key);
         if (value !== undefined)
             return { key, value, path: `${at}.${key}`, default: false };
@@ -76970,13 +76983,21 @@ function withUnknownLiveState(live, offline, unknown, next) {
 
 ;// CONCATENATED MODULE: ./src/engine/no-token-auth.ts
 
+const EVERY_INTERFACE = new Set(['0.0.0.0', '::']);
 function noTokenAuthWarning(cluster, headProbe) {
     const ray = headProbe?.ray;
     if (!ray || ray.token_auth !== false)
         return undefined;
-    return (`the head ${cluster.head.name} runs Ray ${ray.version}, which has no token authentication (Ray 2.52 and later have it): ` +
-        `anyone who can reach its dashboard port ${dashboardPort(cluster)} can submit jobs; it is bound to the node's own address ` +
-        `(${cluster.head.host}), so keep that port behind a firewall, or upgrade Ray`);
+    const head = cluster.head;
+    const chosen = head.ray.dashboardHost;
+    const where = chosen !== undefined && EVERY_INTERFACE.has(chosen)
+        ? `ray_config.dashboard_host ${chosen} makes it listen on every interface of the head`
+        : chosen !== undefined
+            ? `it is bound to ${chosen} (ray_config.dashboard_host)`
+            : `it is bound to the node's own address (${head.ray.nodeIpAddress ?? head.host})`;
+    return (`the head ${head.name} runs Ray ${ray.version}, which has no token authentication (Ray 2.52 and later have it): ` +
+        `anyone who can reach its dashboard port ${dashboardPort(cluster)} can submit jobs; ${where}, ` +
+        `so keep that port behind a firewall, or upgrade Ray`);
 }
 
 ;// CONCATENATED MODULE: ./src/engine/pinned-host-keys.ts
@@ -79792,7 +79813,7 @@ function nodeError(node, err) {
 
 
 /** Probes every reachable node (in parallel) and asks a running head for its view. */
-async function probeAll(session, handles, withPorts) {
+async function probeAll(session, handles, withPorts, lock) {
     const { cluster } = session;
     const probes = new Map();
     await mapLimit(handles, session.options.concurrency, async (h) => {
@@ -79814,6 +79835,7 @@ async function probeAll(session, handles, withPorts) {
                 ray_version: cluster.rayVersion ?? null,
                 // the head's view in the same round trip (only computed when the head runs)
                 ...(head ? { view: { dashboard_port: dashboardPort(cluster), gcs_port: gcsPort(h.node) } } : {}),
+                ...(head && lock ? { lock } : {}),
             }));
         }
         catch (err) {
@@ -80295,11 +80317,11 @@ async function takeLock(session, head) {
 }
 async function takeLockOnce(session, head) {
     const { cluster, options } = session;
-    const owner = lockOwner(options.deployer);
+    const { owner, ttl_sec } = lockRequest(session);
     const deadline = Date.now() + (options.waitLockSec ?? 0) * 1000;
     let told = false;
     for (;;) {
-        const answer = await head.lib.lock({ owner, ttl_sec: LEASE_SEC });
+        const answer = await head.lib.lock({ owner, ttl_sec });
         if (!answer.ok) {
             return {
                 error: {
@@ -80311,10 +80333,7 @@ async function takeLockOnce(session, head) {
             };
         }
         if (answer.acquired) {
-            const stale = answer.replaced_stale;
-            if (stale) {
-                options.reporter.warn(`the deploy lock was held by ${stale.owner} (since ${lockTime(stale.since)}), which is gone: ${stale.reason ?? 'stale'}; replaced it`);
-            }
+            warnReplaced(session, answer);
             return { lock: heldLock(session, head, owner) };
         }
         const holder = `${answer.holder?.owner ?? 'unknown'} since ${lockTime(answer.holder?.since)}`;
@@ -80335,6 +80354,18 @@ async function takeLockOnce(session, head) {
         await new Promise((r) => setTimeout(r, RETRY_MS));
     }
 }
+/** What a lock call of this run sends (`lock` verb, or a head's probe that takes the lock). */
+function lockRequest(session) {
+    return { owner: lockOwner(session.options.deployer), ttl_sec: LEASE_SEC };
+}
+/** Says so when the lock just taken replaced a holder that is gone. */
+function warnReplaced(session, answer) {
+    const stale = answer.replaced_stale;
+    if (stale) {
+        session.options.reporter.warn(`the deploy lock was held by ${stale.owner} (since ${lockTime(stale.since)}), which is gone: ${stale.reason ?? 'stale'}; replaced it`);
+    }
+}
+/** The lock as held once acquired: renewed every RENEW_MS until released. */
 function heldLock(session, head, owner) {
     const { reporter } = session.options;
     const timer = setInterval(() => {
@@ -80354,6 +80385,55 @@ function heldLock(session, head, owner) {
             return head.lib.unlock({ owner, ...extra }).catch(() => undefined);
         },
     };
+}
+
+;// CONCATENATED MODULE: ./src/engine/locked-probe.ts
+
+
+/**
+ * The release time and `now` both come from the head's clock, and the look's duration bounds how far
+ * apart the head's lock and any worker's probe ran: this margin only covers a clock step between them.
+ */
+const MARGIN_SEC = 0.1;
+async function probeTakingLock(session, handles) {
+    const { cluster } = session;
+    const head = session.handle(cluster.head);
+    const request = lockRequest(session);
+    const t0 = Date.now();
+    const probed = await probeAll(session, handles, true, request);
+    const lookSec = (Date.now() - t0) / 1000;
+    const answer = probed.probes.get(cluster.head.name)?.lock;
+    if (head.error) {
+        // the head answered but its probe failed (storage, interpreter): the preflight reports it
+        return head.answered ? { held: { error: head.error }, probed } : {};
+    }
+    if (!answer || (answer.ok && !answer.acquired))
+        return {};
+    if (!answer.ok) {
+        const error = {
+            node: cluster.head.name,
+            host: cluster.head.sshUrl,
+            message: `cannot take the deploy lock: ${answer.error}`,
+            hint: answer.hint,
+        };
+        return { held: { error }, probed };
+    }
+    warnReplaced(session, answer);
+    const lock = heldLock(session, head, request.owner);
+    if (!lockWasIdle(answer, lookSec)) {
+        // a deploy may have ended while the workers were probed: look at them again, under the lock
+        const workers = handles.filter((h) => h.node.role !== 'head');
+        const again = await probeAll(session, workers, true);
+        for (const [name, p] of again.probes)
+            probed.probes.set(name, p);
+    }
+    return { held: { lock }, probed };
+}
+/** Whether no deploy held the lock, nor released it, while a look of `lookSec` seconds was taken. */
+function lockWasIdle(answer, lookSec) {
+    if (!answer.acquired || !answer.was_free || answer.replaced_stale || typeof answer.now !== 'number')
+        return false;
+    return answer.released_at == null || answer.released_at < answer.now - lookSec - MARGIN_SEC;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/preflight.ts
@@ -80572,6 +80652,7 @@ async function waitAlive(session, nodes, result) {
 
 
 
+
 /** Between two looks at the head's view (each look is itself one SSH round trip, ~0.1–0.2 s). */
 const start_POLL_MS = 100;
 /** How long the wait polls the head's dashboard before it also accepts the `ray.nodes()` fallback. */
@@ -80582,7 +80663,10 @@ async function startCluster(session, result, clock) {
     // The lock comes before the look at the nodes: a run that waited for it plans from what the
     // previous holder left, never from what it saw before.
     const head = session.handle(cluster.head);
-    const held = head.lib ? await clock.phase('lock', () => takeLock(session, head)) : undefined;
+    // the head's probe takes the lock in the same call (locked-probe.ts); held by another run, the
+    // lock is waited for on its own and the nodes are looked at again
+    const look = head.lib ? await clock.phase('preflight', () => probeTakingLock(session, handles)) : undefined;
+    const held = look?.held ?? (head.lib ? await clock.phase('lock', () => takeLock(session, head)) : undefined);
     // a head that answered but cannot run remote_lib (storage, interpreter) is failed by the preflight
     if (held?.error && !head.answered) {
         fail(result, held.error);
@@ -80590,7 +80674,7 @@ async function startCluster(session, result, clock) {
         return;
     }
     try {
-        await startLocked(session, result, clock, handles, held?.lock);
+        await startLocked(session, result, clock, handles, held?.lock, look?.probed);
     }
     finally {
         // the members record goes with the unlock (one round trip), and only after a clean apply
@@ -80601,10 +80685,10 @@ async function startCluster(session, result, clock) {
         }
     }
 }
-async function startLocked(session, result, clock, handles, lock) {
+async function startLocked(session, result, clock, handles, lock, looked) {
     const { cluster, options } = session;
     const { reporter } = options;
-    const probed = await clock.phase('preflight', () => probeAll(session, handles, true));
+    const probed = looked ?? (await clock.phase('preflight', () => probeAll(session, handles, true)));
     const installing = nodesToInstall(session, probed.probes);
     const installErrors = installing.length ? await clock.phase('install', () => installRay(session, installing)) : [];
     if (installing.length > installErrors.length) {
@@ -81367,6 +81451,61 @@ function worstExit(runs) {
     return runs.reduce((worst, r) => Math.max(worst, r.exit_code ?? NOT_RUN), 0);
 }
 
+;// CONCATENATED MODULE: ./src/engine/token.ts
+
+
+/** Why the head cannot be used: unreachable (`down`), or no Ray of this cluster runs there (`stopped`). */
+class HeadUnavailable extends Error {
+    error;
+    status;
+    constructor(error, status = 'down') {
+        super(error.message);
+        this.error = error;
+        this.status = status;
+        this.name = 'HeadUnavailable';
+    }
+}
+/** Connects the head (if needed), checks that Ray of this cluster runs there, and reads its token. */
+async function headAccess(session, opts = {}) {
+    const { cluster, options } = session;
+    const node = cluster.head;
+    const timed = (name, work) => (opts.clock ? opts.clock.clock.phase(name, work) : work());
+    const [head] = await timed('connect', () => session.connect([node]));
+    if (!head.lib)
+        throw new HeadUnavailable(head.error ?? { node: node.name, host: node.sshUrl, message: 'not connected' });
+    let answer;
+    try {
+        answer = await timed(opts.clock?.phase ?? 'head', () => head.lib.rayEnv({ python: cluster.python ?? null, with_token: !!opts.withToken }));
+    }
+    catch (err) {
+        throw new HeadUnavailable(nodeError(node, err));
+    }
+    if (!answer.ok) {
+        throw new HeadUnavailable({ node: node.name, host: node.sshUrl, message: answer.error ?? 'cannot read the head' });
+    }
+    if (!answer.running) {
+        throw new HeadUnavailable({
+            node: node.name,
+            host: node.sshUrl,
+            message: `cluster "${cluster.clusterName}" is down or stopped: its Ray is not running on the head ${node.name} (${node.sshUrl})`,
+            hint: `start it with: nokube ray start --config ${cluster.file}`,
+        }, 'stopped');
+    }
+    const token = answer.auth_token ?? undefined;
+    if (token)
+        options.reporter.secret(token);
+    const nodeIp = rayArgs(cluster, node, head.ip).node_ip_address;
+    const bound = answer.dashboard_host ?? '0.0.0.0';
+    return {
+        head,
+        authMode: answer.auth === 'token' ? 'token' : 'disabled',
+        ...(token ? { token } : {}),
+        ports: { dashboard: dashboardPort(cluster), client: clientPort(node), gcs: gcsPort(node) },
+        nodeIp,
+        dashboardHost: bound === '0.0.0.0' || bound === '::' ? '127.0.0.1' : bound,
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/env.ts
 // `env`: what a terminal needs to use the cluster with Ray's own tools where its ports are reachable:
 // the job API address (RAY_ADDRESS), the Ray Client address, the auth mode and, asked for, the token.
@@ -81374,33 +81513,27 @@ function worstExit(runs) {
 
 
 
+
 async function clusterEnv(session, result, clock) {
     const { cluster, options } = session;
-    const head = await connectHead(session, result, clock);
-    if (!head)
-        return;
-    const answer = await clock.phase('env', () => head.lib.rayEnv({ python: cluster.python ?? null, with_token: !!options.withToken }));
-    if (!answer.ok || !answer.running) {
-        result.status = answer.ok ? 'stopped' : 'down';
-        fail(result, {
-            node: cluster.head.name,
-            host: cluster.head.sshUrl,
-            message: answer.ok
-                ? `Ray of cluster "${cluster.clusterName}" is not running on the head`
-                : (answer.error ?? 'cannot read the head'),
-            hint: `start it: nokube ray start --config ${cluster.file}`,
-        });
+    let access;
+    try {
+        access = await headAccess(session, { withToken: !!options.withToken, clock: { clock, phase: 'env' } });
+    }
+    catch (err) {
+        if (!(err instanceof HeadUnavailable))
+            throw err;
+        result.status = err.status;
+        fail(result, err.error);
         return;
     }
-    if (answer.auth_token)
-        options.reporter.secret(answer.auth_token);
     result.status = 'healthy';
     result.env = {
         jobAddress: jobAddress(session),
         clientAddress: `ray://${hostForUrl(cluster.head.host)}:${clientPort(cluster.head)}`,
         gcsAddress: gcsAddress(session),
-        authMode: answer.auth === 'token' ? 'token' : 'disabled',
-        ...(answer.auth_token ? { token: answer.auth_token } : {}),
+        authMode: access.authMode,
+        ...(access.token ? { token: access.token } : {}),
     };
 }
 
@@ -81531,12 +81664,13 @@ function logLines(prefix, text) {
 
 ;// CONCATENATED MODULE: ./src/engine/defaults.ts
 const COMMANDS = ['validate', 'plan', 'start', 'status', 'stop', 'job'];
-/** Commands only a terminal has: they print to it or keep it open. */
-const CLI_ONLY_COMMANDS = (/* unused pure expression or super */ null && (['exec', 'env']));
+/**
+ * Commands only a terminal has: they print to it or keep it open. exec and env run through run();
+ * logs (an archive on disk) and dashboard (forwards held open) are stories of their own.
+ */
+const CLI_ONLY_COMMANDS = (/* unused pure expression or super */ null && (['exec', 'env', 'logs', 'dashboard']));
 /** `job`'s actions (the Action's `command: job` is `submit`). */
 const JOB_ACTIONS = (/* unused pure expression or super */ null && (['submit', 'status', 'logs', 'stop', 'list']));
-/** Commands for a running cluster, outside run(): each has its own story (engine/logs.ts, dashboard.ts). */
-const DAY_TWO_COMMANDS = (/* unused pure expression or super */ null && (['logs', 'dashboard']));
 const DEFAULT_CONFIG = 'ray-config.yaml';
 /** Nodes worked on at once. */
 const DEFAULT_CONCURRENCY = 16;

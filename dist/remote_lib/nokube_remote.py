@@ -696,6 +696,19 @@ def cpu_count():
 def verb_probe(inp):
     cluster = cluster_name(inp)
     storage = storage_path(inp)
+    if isinstance(inp.get("lock"), dict):
+        # the deploy lock first, in the same call (saves `start` a round trip to the head): the
+        # probe below then sees what the previous holder left
+        try:
+            lock = verb_lock(dict(inp["lock"], cluster=inp.get("cluster"), storage=inp.get("storage")))
+        except Fail as e:
+            lock = {"ok": False, "acquired": False, "error": e.error}
+            if e.hint:
+                lock["hint"] = e.hint
+        except OSError as e:  # the storage path: the probe below reports it
+            lock = {"ok": False, "acquired": False, "error": "%s: %s" % (e.filename or storage, e.strerror)}
+        if lock.get("ok") and not lock.get("acquired"):
+            return {"ok": True, "lock": lock}  # held by another run: the caller waits, then probes again
     writable, err = storage_check(storage)
     ray, pyinfo, ray_error = find_ray(inp.get("python"))
     pids = cluster_pids(cluster, storage)
@@ -733,6 +746,8 @@ def verb_probe(inp):
             v.update({"cluster": cluster, "storage": inp.get("storage"), "role": "head",
                       "python": inp.get("python")})
             out["view"] = verb_status(v, pids=pids)
+    if isinstance(inp.get("lock"), dict):
+        out["lock"] = lock
     if ray:
         out["ray"] = {"version": ray["version"], "python": ray["python"], "ray_bin": ray["ray_bin"],
                       "python_version": ray["python_version"], "token_auth": supports_token_auth(ray)}
@@ -772,6 +787,15 @@ def dashboard_host(args, token_auth):
     if token_auth:
         return "0.0.0.0"
     return str(args.get("node_ip_address") or "127.0.0.1")
+
+
+def dashboard_base(runtime, port):
+    """The URL the head's own tools reach its dashboard at: where `start` bound it (runtime.json's
+    dashboard_host), loopback when it listens on every interface or the head predates that field."""
+    host = str((runtime or {}).get("dashboard_host") or "")
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return "http://%s:%d" % ("[%s]" % host if ":" in host else host, int(port))
 
 
 def build_start_argv(role, args, temp_dir, head_address=None, ray_version=None, base=("ray",), token_auth=True):
@@ -1030,6 +1054,7 @@ def _start_locked(inp, cluster, storage):
                "python_version": ray["python_version"], "node_id": node_id, "auth": auth,
                "started_at": int(time.time()), "mark": cluster_mark(cluster, storage),
                "dashboard_port": head_port(args, "dashboard_port") if role == "head" else None,
+               "dashboard_host": dashboard_host(args, auth == "token") if role == "head" else None,
                "gcs_port": head_port(args, "gcs_port") if role == "head" else None,
                "argv": argv[len(ray_cmd(ray)):]}
     write_json_atomic(os.path.join(state_dir(storage), "runtime.json"), runtime)
@@ -1041,10 +1066,10 @@ def _start_locked(inp, cluster, storage):
     return out
 
 
-def _http_nodes(port, token, timeout=5.0):
+def _http_nodes(base, token, timeout=5.0):
     import urllib.request
 
-    url = "http://127.0.0.1:%d/api/v0/nodes?detail=true&limit=10000&timeout=%d" % (port, max(1, int(timeout)))
+    url = "%s/api/v0/nodes?detail=true&limit=10000&timeout=%d" % (base, max(1, int(timeout)))
     req = urllib.request.Request(url)
     if token:
         req.add_header("Authorization", "Bearer " + token)
@@ -1126,16 +1151,16 @@ def verb_status(inp, pids=None):
         token_path = os.path.join(sd, "auth_token")
         token = read_token(token_path) if runtime.get("auth") == "token" else None
         try:
-            out["cluster"] = _http_nodes(dport, token)
+            out["cluster"] = _http_nodes(dashboard_base(runtime, dport), token)
             out["cluster_source"] = "dashboard"
         except Exception as e:  # dashboard down or still starting
             if inp.get("fallback") is False:
                 # the caller polls again shortly: `import ray` in a child (seconds of CPU while Ray's
                 # own daemons are starting) would only slow down the start it is waiting for
                 out["cluster"] = None
-                out["cluster_error"] = "the dashboard on 127.0.0.1:%d does not answer yet: %s" % (dport, e)
+                out["cluster_error"] = "the dashboard at %s does not answer yet: %s" % (dashboard_base(runtime, dport), e)
                 return out
-            log("dashboard API on 127.0.0.1:%d failed (%s); falling back to ray.nodes()" % (dport, e))
+            log("dashboard API at %s failed (%s); falling back to ray.nodes()" % (dashboard_base(runtime, dport), e))
             try:
                 python = runtime.get("python") or (find_ray(inp.get("python"))[0] or {}).get("python")
                 out["cluster"] = _python_nodes(python, "127.0.0.1:%d" % gport,
@@ -1157,13 +1182,13 @@ print("NOKUBE_DRAIN=" + json.dumps({"accepted": bool(accepted), "message": messa
 """
 
 
-def _running_tasks(port, token, node_id, timeout=5.0):
+def _running_tasks(base, token, node_id, timeout=5.0):
     """Tasks the state API lists as RUNNING on one node (None when it cannot tell)."""
     import urllib.request
 
     q = ("filter_keys=node_id&filter_predicates=%3D&filter_values={0}"
          "&filter_keys=state&filter_predicates=%3D&filter_values=RUNNING").format(node_id)
-    url = "http://127.0.0.1:%d/api/v0/tasks?limit=10000&detail=false&timeout=%d&%s" % (port, int(timeout), q)
+    url = "%s/api/v0/tasks?limit=10000&detail=false&timeout=%d&%s" % (base, int(timeout), q)
     req = urllib.request.Request(url)
     if token:
         req.add_header("Authorization", "Bearer " + token)
@@ -1218,7 +1243,7 @@ def verb_drain(inp):
     drained = False
     while True:
         try:
-            view = [n for n in _http_nodes(dport, token) if n.get("node_id") == node_id]
+            view = [n for n in _http_nodes(dashboard_base(runtime, dport), token) if n.get("node_id") == node_id]
         except Exception as e:  # the dashboard is busy: look again
             log("node view failed: %s" % e)
             view = None
@@ -1230,7 +1255,7 @@ def verb_drain(inp):
         time.sleep(0.25)
     out = {"ok": True, "accepted": True, "drained": drained, "waited_ms": int((time.time() - t0) * 1000)}
     if not drained:
-        out["running_tasks"] = _running_tasks(dport, token, node_id)
+        out["running_tasks"] = _running_tasks(dashboard_base(runtime, dport), token, node_id)
     return out
 
 
@@ -1438,7 +1463,11 @@ def verb_lock(inp, now=None, session=None):
         since = cur.get("since") if cur and cur.get("owner") == owner else now
         write_json_atomic(path, {"owner": owner, "since": since, "renewed": now, "ttl_sec": ttl,
                                  "host": socket.gethostname(), "session": session}, mode=0o600)
-    out = {"ok": True, "acquired": True, "holder": {"owner": owner, "since": since}}
+    # `now` and the last release (head's clock) tell a caller that probed the other nodes while this
+    # call ran whether a deploy could have ended in the meantime (engine/lock.ts: lockWasIdle)
+    released = (read_json_file(os.path.join(sd, "lock.released")) or {}).get("at")
+    out = {"ok": True, "acquired": True, "holder": {"owner": owner, "since": since}, "now": now,
+           "was_free": not cur, "released_at": released}
     if stale:
         out["replaced_stale"] = stale
     return out
@@ -1462,6 +1491,8 @@ def verb_unlock(inp):
             write_json_atomic(os.path.join(sd, "members.json"), inp["members"], mode=0o600)
         if not cur:
             return {"ok": True, "released": False}
+        write_json_atomic(os.path.join(sd, "lock.released"), {"at": time.time(), "owner": cur.get("owner")},
+                          mode=0o600)
         os.unlink(path)
     return {"ok": True, "released": True}
 
@@ -1513,7 +1544,7 @@ def ray_environment(inp):
     return {"python": python, "bin_dir": bin_dir, "ray_version": ray_version, "auth": auth,
             "token_path": token_path if auth == "token" else None, "running": running, "env": env,
             "dashboard_port": runtime.get("dashboard_port"), "gcs_port": runtime.get("gcs_port"),
-            "storage": storage}
+            "dashboard_host": runtime.get("dashboard_host") if running else None, "storage": storage}
 
 
 def verb_ray_env(inp):
@@ -1561,7 +1592,8 @@ def _dashboard_request(inp, method, path, body=None, timeout=30.0):
         raise Fail("Ray of cluster %s is not running on the head" % cluster_name(inp),
                    "start it: nokube ray start --config <file>", cluster_down=True)
     port = int(inp.get("dashboard_port") or e.get("dashboard_port") or 8265)
-    req = urllib.request.Request("http://127.0.0.1:%d%s" % (port, path), method=method,
+    base = dashboard_base(e, port)
+    req = urllib.request.Request(base + path, method=method,
                                  data=json.dumps(body).encode() if body is not None else None)
     req.add_header("Content-Type", "application/json")
     token = read_token(e["token_path"]) if e["token_path"] else None
@@ -1573,7 +1605,7 @@ def _dashboard_request(inp, method, path, body=None, timeout=30.0):
     except urllib.error.HTTPError as err:
         status, raw = err.code, err.read().decode(errors="replace")
     except OSError as err:
-        raise Fail("the head's dashboard on 127.0.0.1:%d does not answer: %s" % (port, getattr(err, "reason", err)),
+        raise Fail("the head's dashboard at %s does not answer: %s" % (base, getattr(err, "reason", err)),
                    "check `nokube ray status`; the dashboard log is ray/session_latest/logs/dashboard.log "
                    "under the head's storage")
     try:
@@ -1707,7 +1739,7 @@ def _job_submit(inp):
                 pass
         cleanup = dest
     port = int(inp.get("dashboard_port") or e.get("dashboard_port") or 8265)
-    child_in = {"address": "http://127.0.0.1:%d" % port, "entrypoint": entrypoint, "runtime_env": runtime_env,
+    child_in = {"address": dashboard_base(e, port), "entrypoint": entrypoint, "runtime_env": runtime_env,
                 "submission_id": inp.get("submission_id"), "metadata": inp.get("metadata"),
                 "follow": bool(inp.get("follow")), "cleanup": cleanup}
     env = dict(os.environ)
