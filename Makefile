@@ -76,6 +76,7 @@ lint: node-deps
 check-dist: node-deps
 	npm run bundle
 	@git diff --exit-code --stat -- dist/ || { echo "dist/ differs from a fresh build of src/: run 'npm run bundle' and commit dist/"; exit 1; }
+	@[ -z "$$(git ls-files --others --exclude-standard -- dist/)" ] || { git ls-files --others --exclude-standard -- dist/; echo "the build wrote files in dist/ that are not committed: commit them"; exit 1; }
 	@[ -z "$$(git status --porcelain -- dist/)" ] || { git status --short -- dist/; echo "dist/ has files a fresh build does not: rebuild and commit"; exit 1; }
 
 ci: lint check-dist test

@@ -32320,7 +32320,7 @@ module.exports = {
 
 /***/ }),
 
-/***/ 2279:
+/***/ 9898:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
 "use strict";
@@ -33271,7 +33271,7 @@ module.exports.request = __nccwpck_require__(4043)
 module.exports.stream = __nccwpck_require__(3560)
 module.exports.pipeline = __nccwpck_require__(6862)
 module.exports.upgrade = __nccwpck_require__(1882)
-module.exports.connect = __nccwpck_require__(2279)
+module.exports.connect = __nccwpck_require__(9898)
 
 
 /***/ }),
@@ -40005,7 +40005,7 @@ module.exports = EnvHttpProxyAgent
 
 /***/ }),
 
-/***/ 4660:
+/***/ 2279:
 /***/ ((module) => {
 
 "use strict";
@@ -40137,7 +40137,7 @@ module.exports = class FixedQueue {
 
 
 const DispatcherBase = __nccwpck_require__(1841)
-const FixedQueue = __nccwpck_require__(4660)
+const FixedQueue = __nccwpck_require__(2279)
 const { kConnected, kSize, kRunning, kPending, kQueued, kBusy, kFree, kUrl, kClose, kDestroy, kDispatch } = __nccwpck_require__(6443)
 const PoolStats = __nccwpck_require__(3246)
 
@@ -59202,7 +59202,7 @@ module.exports = {
 
 const { WebsocketFrameSend } = __nccwpck_require__(3264)
 const { opcodes, sendHints } = __nccwpck_require__(736)
-const FixedQueue = __nccwpck_require__(4660)
+const FixedQueue = __nccwpck_require__(2279)
 
 /** @type {typeof Uint8Array} */
 const FastBuffer = Buffer[Symbol.species]
@@ -79813,7 +79813,7 @@ function nodeError(node, err) {
 
 
 /** Probes every reachable node (in parallel) and asks a running head for its view. */
-async function probeAll(session, handles, withPorts) {
+async function probeAll(session, handles, withPorts, lock) {
     const { cluster } = session;
     const probes = new Map();
     await mapLimit(handles, session.options.concurrency, async (h) => {
@@ -79835,6 +79835,7 @@ async function probeAll(session, handles, withPorts) {
                 ray_version: cluster.rayVersion ?? null,
                 // the head's view in the same round trip (only computed when the head runs)
                 ...(head ? { view: { dashboard_port: dashboardPort(cluster), gcs_port: gcsPort(h.node) } } : {}),
+                ...(head && lock ? { lock } : {}),
             }));
         }
         catch (err) {
@@ -80316,11 +80317,11 @@ async function takeLock(session, head) {
 }
 async function takeLockOnce(session, head) {
     const { cluster, options } = session;
-    const owner = lockOwner(options.deployer);
+    const { owner, ttl_sec } = lockRequest(session);
     const deadline = Date.now() + (options.waitLockSec ?? 0) * 1000;
     let told = false;
     for (;;) {
-        const answer = await head.lib.lock({ owner, ttl_sec: LEASE_SEC });
+        const answer = await head.lib.lock({ owner, ttl_sec });
         if (!answer.ok) {
             return {
                 error: {
@@ -80332,10 +80333,7 @@ async function takeLockOnce(session, head) {
             };
         }
         if (answer.acquired) {
-            const stale = answer.replaced_stale;
-            if (stale) {
-                options.reporter.warn(`the deploy lock was held by ${stale.owner} (since ${lockTime(stale.since)}), which is gone: ${stale.reason ?? 'stale'}; replaced it`);
-            }
+            warnReplaced(session, answer);
             return { lock: heldLock(session, head, owner) };
         }
         const holder = `${answer.holder?.owner ?? 'unknown'} since ${lockTime(answer.holder?.since)}`;
@@ -80356,6 +80354,18 @@ async function takeLockOnce(session, head) {
         await new Promise((r) => setTimeout(r, RETRY_MS));
     }
 }
+/** What a lock call of this run sends (`lock` verb, or a head's probe that takes the lock). */
+function lockRequest(session) {
+    return { owner: lockOwner(session.options.deployer), ttl_sec: LEASE_SEC };
+}
+/** Says so when the lock just taken replaced a holder that is gone. */
+function warnReplaced(session, answer) {
+    const stale = answer.replaced_stale;
+    if (stale) {
+        session.options.reporter.warn(`the deploy lock was held by ${stale.owner} (since ${lockTime(stale.since)}), which is gone: ${stale.reason ?? 'stale'}; replaced it`);
+    }
+}
+/** The lock as held once acquired: renewed every RENEW_MS until released. */
 function heldLock(session, head, owner) {
     const { reporter } = session.options;
     const timer = setInterval(() => {
@@ -80375,6 +80385,55 @@ function heldLock(session, head, owner) {
             return head.lib.unlock({ owner, ...extra }).catch(() => undefined);
         },
     };
+}
+
+;// CONCATENATED MODULE: ./src/engine/locked-probe.ts
+
+
+/**
+ * The release time and `now` both come from the head's clock, and the look's duration bounds how far
+ * apart the head's lock and any worker's probe ran: this margin only covers a clock step between them.
+ */
+const MARGIN_SEC = 0.1;
+async function probeTakingLock(session, handles) {
+    const { cluster } = session;
+    const head = session.handle(cluster.head);
+    const request = lockRequest(session);
+    const t0 = Date.now();
+    const probed = await probeAll(session, handles, true, request);
+    const lookSec = (Date.now() - t0) / 1000;
+    const answer = probed.probes.get(cluster.head.name)?.lock;
+    if (head.error) {
+        // the head answered but its probe failed (storage, interpreter): the preflight reports it
+        return head.answered ? { held: { error: head.error }, probed } : {};
+    }
+    if (!answer || (answer.ok && !answer.acquired))
+        return {};
+    if (!answer.ok) {
+        const error = {
+            node: cluster.head.name,
+            host: cluster.head.sshUrl,
+            message: `cannot take the deploy lock: ${answer.error}`,
+            hint: answer.hint,
+        };
+        return { held: { error }, probed };
+    }
+    warnReplaced(session, answer);
+    const lock = heldLock(session, head, request.owner);
+    if (!lockWasIdle(answer, lookSec)) {
+        // a deploy may have ended while the workers were probed: look at them again, under the lock
+        const workers = handles.filter((h) => h.node.role !== 'head');
+        const again = await probeAll(session, workers, true);
+        for (const [name, p] of again.probes)
+            probed.probes.set(name, p);
+    }
+    return { held: { lock }, probed };
+}
+/** Whether no deploy held the lock, nor released it, while a look of `lookSec` seconds was taken. */
+function lockWasIdle(answer, lookSec) {
+    if (!answer.acquired || !answer.was_free || answer.replaced_stale || typeof answer.now !== 'number')
+        return false;
+    return answer.released_at == null || answer.released_at < answer.now - lookSec - MARGIN_SEC;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/preflight.ts
@@ -80593,6 +80652,7 @@ async function waitAlive(session, nodes, result) {
 
 
 
+
 /** Between two looks at the head's view (each look is itself one SSH round trip, ~0.1–0.2 s). */
 const start_POLL_MS = 100;
 /** How long the wait polls the head's dashboard before it also accepts the `ray.nodes()` fallback. */
@@ -80603,7 +80663,10 @@ async function startCluster(session, result, clock) {
     // The lock comes before the look at the nodes: a run that waited for it plans from what the
     // previous holder left, never from what it saw before.
     const head = session.handle(cluster.head);
-    const held = head.lib ? await clock.phase('lock', () => takeLock(session, head)) : undefined;
+    // the head's probe takes the lock in the same call (locked-probe.ts); held by another run, the
+    // lock is waited for on its own and the nodes are looked at again
+    const look = head.lib ? await clock.phase('preflight', () => probeTakingLock(session, handles)) : undefined;
+    const held = look?.held ?? (head.lib ? await clock.phase('lock', () => takeLock(session, head)) : undefined);
     // a head that answered but cannot run remote_lib (storage, interpreter) is failed by the preflight
     if (held?.error && !head.answered) {
         fail(result, held.error);
@@ -80611,7 +80674,7 @@ async function startCluster(session, result, clock) {
         return;
     }
     try {
-        await startLocked(session, result, clock, handles, held?.lock);
+        await startLocked(session, result, clock, handles, held?.lock, look?.probed);
     }
     finally {
         // the members record goes with the unlock (one round trip), and only after a clean apply
@@ -80622,10 +80685,10 @@ async function startCluster(session, result, clock) {
         }
     }
 }
-async function startLocked(session, result, clock, handles, lock) {
+async function startLocked(session, result, clock, handles, lock, looked) {
     const { cluster, options } = session;
     const { reporter } = options;
-    const probed = await clock.phase('preflight', () => probeAll(session, handles, true));
+    const probed = looked ?? (await clock.phase('preflight', () => probeAll(session, handles, true)));
     const installing = nodesToInstall(session, probed.probes);
     const installErrors = installing.length ? await clock.phase('install', () => installRay(session, installing)) : [];
     if (installing.length > installErrors.length) {

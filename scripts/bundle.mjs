@@ -1,9 +1,9 @@
 // Bundles the two front ends with ncc into self-contained CommonJS files:
 //   dist/index.js      the Action (action.yml: runs.main)
-//   dist/cli/index.js  the `nokube` CLI (package.json: bin.nokube)
+//   dist/cli/index.js  the `nokube` CLI (package.json: bin.nokube): runs dist/cli/cli.js, the bundle
 // remote_lib/ is copied beside each bundle so both find it relative to themselves.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync, readFileSync, chmodSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, chmodSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -31,9 +31,10 @@ function assertNoNative(dir) {
 }
 assertNoNative(dist);
 
+// dist/cli/index.js is the entry: it runs the bundle (cli.js) with a V8 code cache (see the file)
 const cli = join(dist, 'cli', 'index.js');
-const body = readFileSync(cli, 'utf8');
-if (!body.startsWith('#!')) writeFileSync(cli, '#!/usr/bin/env node\n' + body);
+renameSync(cli, join(dist, 'cli', 'cli.js'));
+cpSync(join(root, 'scripts', 'cli-compile-cache.cjs'), cli);
 chmodSync(cli, 0o755);
 
 mkdirSync(join(dist, 'remote_lib'), { recursive: true });

@@ -3,6 +3,7 @@
 #   - packages: openssh-server iproute2 procps util-linux python3-venv rsync (apt-get update once, only when missing)
 #   - venv /opt/nokube-venv from /usr/bin/python3 with ray[default]==${RAY_VERSION:-2.60.0}
 #   - a local package index of Ray wheels (2.51.2, 2.59.0, 2.60.0) for the install and old-Ray tests: scripts/prepare-wheels.sh
+#   - /opt/nokube-ray-${OLD_RAY_VERSION:-2.48.0}: an interpreter whose Ray predates IPv6 (network e2e's preflight)
 #   - pytest for `python3 -m pytest` (the python3 first on PATH, e.g. pyenv's, else /usr/bin/python3)
 # Quiet on success; prints what it does and fails loudly otherwise.
 set -euo pipefail
@@ -48,6 +49,22 @@ if [ "$(venv_ray_version)" != "$RAY_VERSION" ]; then
   [ "$(venv_ray_version)" = "$RAY_VERSION" ] || die "ray $RAY_VERSION not importable from $VENV"
 fi
 chmod -R a+rX "$VENV" 2>/dev/null || true
+
+# --- a Ray that cannot run on IPv6 (the network suite's preflight test) ----------------------------
+# Only the ray package itself, at the old version; its dependencies come from $VENV (a .pth after it).
+OLD_RAY_VERSION=${OLD_RAY_VERSION:-2.48.0}
+OLD_RAY=/opt/nokube-ray-$OLD_RAY_VERSION
+if [ "$("$OLD_RAY/bin/python" -c 'import ray; print(ray.__version__)' 2>/dev/null || true)" != "$OLD_RAY_VERSION" ]; then
+  say "installing ray==$OLD_RAY_VERSION (no dependencies) into $OLD_RAY"
+  rm -rf "$OLD_RAY"
+  /usr/bin/python3 -m venv --without-pip "$OLD_RAY"
+  site=$("$OLD_RAY/bin/python" -c 'import site; print(site.getsitepackages()[0])')
+  "$VENV/bin/pip" install -q --disable-pip-version-check --no-deps --target "$site" "ray==$OLD_RAY_VERSION"
+  "$VENV/bin/python" -c 'import site; print(site.getsitepackages()[0])' >"$site/zz-nokube-venv-deps.pth"
+  [ "$("$OLD_RAY/bin/python" -c 'import ray; print(ray.__version__)')" = "$OLD_RAY_VERSION" ] ||
+    die "ray $OLD_RAY_VERSION not importable from $OLD_RAY"
+fi
+chmod -R a+rX "$OLD_RAY" 2>/dev/null || true
 
 # --- Ray wheels for ray_spec.install tests (cached outside the repo; a no-op once complete) ---------
 "$(dirname "$(readlink -f "$0")")/prepare-wheels.sh"

@@ -76,6 +76,11 @@ else
   second=$(cut -d. -f2 <<<"$PREFIX"); PREFIX2=10.$((second + 40)).0; V6_BASE=fd00:$second
 fi
 BRIDGE_IP6=$V6_BASE::1
+# NOKUBE_TESTHOSTS_PAM=no: sshd without PAM (the bench's pools: a login then skips PAM's session
+# modules, pam_motd running /etc/update-motd.d among them; password logins still work, from
+# /etc/shadow). Only for the next `up`/`add`; the default is Debian's UsePAM yes.
+SSHD_PAM=${NOKUBE_TESTHOSTS_PAM:-yes}
+[[ "$SSHD_PAM" =~ ^(yes|no)$ ]] || { echo "testhosts: NOKUBE_TESTHOSTS_PAM must be yes or no" >&2; exit 2; }
 VENV=${NOKUBE_VENV:-/opt/nokube-venv}
 RAY_PATH="$VENV/bin:/usr/local/bin:/usr/bin:/bin"
 PLAIN_PATH="/usr/local/bin:/usr/bin:/bin"
@@ -196,7 +201,7 @@ PasswordAuthentication yes
 PubkeyAuthentication yes
 KbdInteractiveAuthentication no
 PermitRootLogin no
-UsePAM yes
+UsePAM $SSHD_PAM
 UseDNS no
 AuthorizedKeysFile .ssh/authorized_keys
 StrictModes yes

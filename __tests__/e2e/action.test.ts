@@ -219,7 +219,7 @@ describe.skipIf(!e2eEnabled)('the Action (node index.js) on real test hosts', ()
     // each phase of the run is its own collapsible group of the workflow log
     const groups = r.stdout.split('\n').filter((l) => l.startsWith('::group::'));
     expect(groups).toEqual(
-      ['connect', 'lock', 'preflight', 'head', 'workers', 'wait'].map((p) => `::group::nokube ray start: ${p}`),
+      ['connect', 'preflight', 'head', 'workers', 'wait'].map((p) => `::group::nokube ray start: ${p}`),
     );
     const plan = JSON.parse(r.outputs.plan) as { node: string; action: string }[];
     expect(plan.map((p) => p.action)).toEqual(['start', 'start', 'start']);
@@ -245,6 +245,17 @@ describe.skipIf(!e2eEnabled)('the Action (node index.js) on real test hosts', ()
         new RegExp(`^\\| ${name} \\| (head|worker) \\| ${host.replace(/\./g, '\\.')} \\| running \\|`, 'm'),
       );
     expect(r.summary).toContain('### Timings');
+    // where the run's time went, per node: a table of text bars (renders everywhere) and the same as a
+    // Mermaid gantt chart (GitHub renders ```mermaid blocks in job summaries), one section per node
+    const timeline = r.summary.slice(r.summary.indexOf('### Timeline'));
+    for (const name of ['ray-head', 'ray-worker-1', 'ray-worker-2']) {
+      expect(timeline).toMatch(
+        new RegExp(`^\\| (\\*\\*)?${name}(\\*\\*)?( \\(slowest\\))? \\| <code>[a-z·\\u00a0]+</code> \\| `, 'm'),
+      );
+      expect(timeline).toContain(`  section ${name}\n  connect : `);
+    }
+    expect(timeline).toMatch(/<details><summary>Gantt chart<\/summary>\n\n```mermaid\ngantt\n/);
+    expect(timeline).toMatch(/^ {2}start : \d+, \d+$/m);
     // remote_lib reached the nodes from the bundle (uploaded into the node's storage path).
     expect(hostExec('nkh1', 'ls -R /opt/nokube/data/ray/action-head').stdout).toMatch(/nokube_remote/);
   });

@@ -2,7 +2,7 @@
 // bridge the test process cannot reach, jump hosts that are unreachable, unknown, changed or refuse
 // forwarding, and a node whose sshd has no SFTP. The suite adds its own hosts once and removes them.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +28,9 @@ const EXTRA: Record<string, string[]> = {
   nknosftp: ['--no-sftp', '--ipv6'], // a Ray node whose sshd has no sftp subsystem
   nkv6: ['--ipv6'], // an IPv6 address beside its IPv4 one
 };
+
+/** The Ray release before IPv6 support, installed by scripts/setup-test-env.sh. */
+const OLD_RAY = '2.48.0';
 
 /** Ray's alive nodes as the head itself sees them (its own state API, not nokube). */
 function aliveOnHead(host: TestHost, storage: string): string[] {
@@ -137,20 +140,26 @@ ${nodeExtra}  - ssh_url: "${in2.ip}"
     expect(chain.json!.status).toBe('healthy');
   });
 
-  it('ssh_url names a Host of ~/.ssh/config: HostName, User, IdentityFile, ProxyJump, UserKnownHostsFile as ssh would', async () => {
+  it('ssh_url names a Host of ~/.ssh/config (through Include): HostName, User, IdentityFile, ProxyJump, UserKnownHostsFile as ssh would, and Ray gets the HostName', async () => {
     const home = mkdtempSync(join(tmpdir(), 'nokube-e2e-home-'));
-    mkdirSync(join(home, '.ssh'), { mode: 0o700 });
+    mkdirSync(join(home, '.ssh', 'config.d'), { recursive: true, mode: 0o700 });
     copyFileSync(info.client.keys.ed25519, join(home, '.ssh', 'id_test'));
     chmodSync(join(home, '.ssh', 'id_test'), 0o600);
     copyFileSync(info.client.known_hosts, join(home, '.ssh', 'test_known_hosts'));
+    // The GPU hosts live in an included file, as site-wide host lists often do.
     writeFileSync(
-      join(home, '.ssh', 'config'),
+      join(home, '.ssh', 'config.d', 'gpu.conf'),
       `Host gpu-head
   HostName ${in1.ip}
   ProxyJump bastion
 Host gpu-worker
   HostName ${in2.ip}
   ProxyJump bastion
+`,
+    );
+    writeFileSync(
+      join(home, '.ssh', 'config'),
+      `Include config.d/*.conf
 Host bastion
   HostName ${jump.ip}
 Match host gpu-*
@@ -166,14 +175,22 @@ Host *
       behindBastion().replace(`"${in1.ip}:22"`, 'gpu-head').replace(`"${in2.ip}"`, 'gpu-worker'),
     );
     // No --user, --identity or --known-hosts: everything comes from the ssh config, as for `ssh gpu-head`.
-    const r = await nokube(['ray', 'status', '--config', file, '--json'], {
-      HOME: home,
-      SSH_AUTH_SOCK: '',
-      NOKUBE_DEBUG: '1',
-    });
+    const env = { HOME: home, SSH_AUTH_SOCK: '', NOKUBE_DEBUG: '1' };
+    const r = await nokube(['ray', 'start', '--config', file, '--json'], env);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(r.json!.status).toBe('healthy');
     expect(r.stderr).toMatch(/skipping "Match host gpu-\*"/);
+    // The aliases mean the addresses the cluster already runs with: nothing to restart.
+    expect(r.json!.changes).toBe(0);
+    // Ray and the user are given the HostName, never the alias only this machine's ssh config knows.
+    expect(r.json!['head-address']).toBe(`${in1.ip}:6379`);
+    expect(r.json!['dashboard-url']).toBe(`http://${in1.ip}:8265`);
+    expect((r.json!.nodes as unknown as { host: string }[]).map((n) => n.host)).toEqual([in1.ip, in2.ip]);
+    expect(aliveOnHead(in1, '/opt/nokube/data/ray/head')).toEqual([in1.ip, in2.ip].sort());
+    const status = await nokube(['ray', 'status', '--config', file], env);
+    expect(status.code, status.stderr + status.stdout).toBe(0);
+    expect(status.stdout).toContain(`${in1.ip}:6379`);
+    expect(status.stdout).not.toMatch(/gpu-head:6379|\/\/gpu-head/);
   });
 
   it('a node-level proxy_jump: none connects that node directly', async () => {
@@ -339,5 +356,29 @@ print(json.dumps(sorted(n['NodeManagerAddress'] for n in ray.nodes() if n['Alive
     const stop = await cli('stop', file);
     expect(stop.code, stop.stderr + stop.stdout).toBe(0);
     expect(hostExec('nkv6', 'pgrep -x raylet || true').stdout.trim()).toBe('');
+  });
+
+  it('a node whose Ray predates IPv6 (Ray 2.48): preflight names it and what to set, and starts nothing', async () => {
+    // A real Ray 2.48.0 (scripts/setup-test-env.sh): it builds "fd00::n:6379" as its GCS address and fails.
+    const old = `/opt/nokube-ray-${OLD_RAY}/bin/python`;
+    expect(existsSync(old), `${old} is missing: run scripts/setup-test-env.sh`).toBe(true);
+    const host = testHost('nkv6', info);
+    const text = `ray_spec: {cluster_name: e2e-oldv6, python: ${old}}
+nodes:
+  - ssh_url: "[${host.ipv6}]:22"
+    name: old-ray-head
+    role: head
+    ray_config: {port: 10001, num_cpus: 1, object_store_memory: 100000000}
+    storage: {type: local, path: /opt/nokube/data/ray/oldv6}
+`;
+    const r = await cli('start', cfg('oldv6.yaml', text));
+    expect(r.code, r.stderr + r.stdout).toBe(1);
+    const [e] = r.json!.errors!;
+    expect(e.node).toBe('old-ray-head');
+    expect(e.message).toBe(
+      `Ray ${OLD_RAY} on old-ray-head cannot run on IPv6: its Ray address would be ${host.ipv6} (from its ssh_url), and Ray runs on IPv6 only from 2.49.0`,
+    );
+    expect(e.hint).toMatch(/^set ray_config\.node_ip_address of old-ray-head to its IPv4 address/);
+    expect(hostExec('nkv6', 'pgrep -x raylet || true').stdout.trim()).toBe(''); // nothing was started
   });
 });

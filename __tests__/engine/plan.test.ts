@@ -60,6 +60,12 @@ describe('desired spec', () => {
     expect(addresses(c).headAddress).toBe('[fd00::1]:6379');
   });
 
+  it("the head address is the head's node_ip_address when set (what workers join); SSH may stay on IPv6", () => {
+    const c = cluster([node('h', 'head', 'fd00::1', { port: 10001, nodeIpAddress: '10.0.0.1' })]);
+    expect(addresses(c).headAddress).toBe('10.0.0.1:6379');
+    expect(addresses(c).clientAddress).toBe('ray://[fd00::1]:10001');
+  });
+
   it('names drifted fields in config words', () => {
     const a = threeNodes(2);
     const b = threeNodes(4);

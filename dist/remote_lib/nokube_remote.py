@@ -696,6 +696,19 @@ def cpu_count():
 def verb_probe(inp):
     cluster = cluster_name(inp)
     storage = storage_path(inp)
+    if isinstance(inp.get("lock"), dict):
+        # the deploy lock first, in the same call (saves `start` a round trip to the head): the
+        # probe below then sees what the previous holder left
+        try:
+            lock = verb_lock(dict(inp["lock"], cluster=inp.get("cluster"), storage=inp.get("storage")))
+        except Fail as e:
+            lock = {"ok": False, "acquired": False, "error": e.error}
+            if e.hint:
+                lock["hint"] = e.hint
+        except OSError as e:  # the storage path: the probe below reports it
+            lock = {"ok": False, "acquired": False, "error": "%s: %s" % (e.filename or storage, e.strerror)}
+        if lock.get("ok") and not lock.get("acquired"):
+            return {"ok": True, "lock": lock}  # held by another run: the caller waits, then probes again
     writable, err = storage_check(storage)
     ray, pyinfo, ray_error = find_ray(inp.get("python"))
     pids = cluster_pids(cluster, storage)
@@ -733,6 +746,8 @@ def verb_probe(inp):
             v.update({"cluster": cluster, "storage": inp.get("storage"), "role": "head",
                       "python": inp.get("python")})
             out["view"] = verb_status(v, pids=pids)
+    if isinstance(inp.get("lock"), dict):
+        out["lock"] = lock
     if ray:
         out["ray"] = {"version": ray["version"], "python": ray["python"], "ray_bin": ray["ray_bin"],
                       "python_version": ray["python_version"], "token_auth": supports_token_auth(ray)}
@@ -1448,7 +1463,11 @@ def verb_lock(inp, now=None, session=None):
         since = cur.get("since") if cur and cur.get("owner") == owner else now
         write_json_atomic(path, {"owner": owner, "since": since, "renewed": now, "ttl_sec": ttl,
                                  "host": socket.gethostname(), "session": session}, mode=0o600)
-    out = {"ok": True, "acquired": True, "holder": {"owner": owner, "since": since}}
+    # `now` and the last release (head's clock) tell a caller that probed the other nodes while this
+    # call ran whether a deploy could have ended in the meantime (engine/lock.ts: lockWasIdle)
+    released = (read_json_file(os.path.join(sd, "lock.released")) or {}).get("at")
+    out = {"ok": True, "acquired": True, "holder": {"owner": owner, "since": since}, "now": now,
+           "was_free": not cur, "released_at": released}
     if stale:
         out["replaced_stale"] = stale
     return out
@@ -1472,6 +1491,8 @@ def verb_unlock(inp):
             write_json_atomic(os.path.join(sd, "members.json"), inp["members"], mode=0o600)
         if not cur:
             return {"ok": True, "released": False}
+        write_json_atomic(os.path.join(sd, "lock.released"), {"at": time.time(), "owner": cur.get("owner")},
+                          mode=0o600)
         os.unlink(path)
     return {"ok": True, "released": True}
 

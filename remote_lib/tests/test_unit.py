@@ -122,6 +122,28 @@ def test_lock_semantics(lib, tmp_path):
     assert lib.verb_unlock(dict(base, owner="someone", force=True))["released"]
 
 
+def test_probe_takes_the_lock_in_the_same_call(lib, tmp_path):
+    """`probe` with `lock` takes the deploy lock before it looks (one call instead of two); held by
+    another run it looks at nothing; the answer tells when the lock was last released."""
+    storage = str(tmp_path / "s")
+    lib.caller_session = lambda: None
+    first = lib.verb_probe({"cluster": "c", "storage": storage, "role": "head", "lock": {"owner": "run-1", "ttl_sec": 60}})
+    lock = first["lock"]
+    assert first["ok"] and "storage" in first  # the probe itself ran
+    assert lock["acquired"] and lock["was_free"] and lock["released_at"] is None
+    assert abs(lock["now"] - lib.time.time()) < 60
+    other = lib.verb_probe({"cluster": "c", "storage": storage, "role": "head", "lock": {"owner": "run-2", "ttl_sec": 60}})
+    assert other == {"ok": True, "lock": {"ok": True, "acquired": False, "holder": lock["holder"]}}
+    assert lib.verb_unlock({"cluster": "c", "storage": storage, "owner": "run-1"})["released"]
+    again = lib.verb_probe({"cluster": "c", "storage": storage, "role": "head", "lock": {"owner": "run-2", "ttl_sec": 60}})
+    assert again["lock"]["acquired"] and again["lock"]["was_free"]
+    assert lock["now"] <= again["lock"]["released_at"] <= again["lock"]["now"]
+    # a storage path the lock cannot use: the probe still answers (it reports the storage), the lock says why
+    bad = lib.verb_probe({"cluster": "c", "storage": "/proc/nokube-nowhere", "role": "head", "lock": {"owner": "run-3"}})
+    assert bad["ok"] and not bad["storage"]["writable"]
+    assert bad["lock"]["ok"] is False and bad["lock"]["error"]
+
+
 def test_lock_lives_as_long_as_the_holders_ssh_session(lib, tmp_path):
     """A holder whose SSH session is gone (the run was killed) loses the lock at once, whatever its
     lease says; a live session keeps it past any lease (a long apply)."""

@@ -1,6 +1,6 @@
 // The Action, as the story of one run: read the inputs, find the pull request (if any), run the
 // engine, then annotate, set outputs, write the job summary and, for a plan, the sticky PR comment.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import * as core from '@actions/core';
@@ -100,6 +100,7 @@ async function deploy(
               label: 'the ssh-config input',
               home: homedir(),
               readFile: (p) => readFileSync(p, 'utf8'),
+              listDir: (p) => readdirSync(p),
               debug: (m) => core.debug(m),
               secret: (v) => secrets.add(v),
             }),

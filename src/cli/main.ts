@@ -1,5 +1,5 @@
 // The `nokube` CLI: flags into RunOptions, the engine's result onto the terminal, an exit code.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { version } from '../../package.json';
@@ -173,6 +173,7 @@ function sshConfigOption(
     label: file,
     home: homedir(),
     readFile: (p) => readFileSync(p, 'utf8'),
+    listDir: (p) => readdirSync(p),
     debug: (m) => reporter.debug(m),
     secret: (v) => reporter.secret(v),
   });

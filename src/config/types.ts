@@ -78,8 +78,13 @@ export interface NodeSpec {
   role: Role;
   /** As written: "host:port". */
   sshUrl: string;
-  /** Host name, IPv4, or IPv6 without brackets. */
+  /** Host name, IPv4, or IPv6 without brackets (an ssh config Host's HostName: see sshAlias). */
   host: string;
+  /**
+   * When ssh_url names a Host of ~/.ssh/config with a HostName: the name as written (what the SSH
+   * part looks up), `host` being the HostName (what Ray and the user are given). Set by the engine.
+   */
+  sshAlias?: string;
   /** SSH port, 22 when omitted. */
   sshPort: number;
   ray: RayNodeConfig;

@@ -3,6 +3,7 @@
 import { loadConfig } from '../config';
 import type { ClusterConfig, Diagnostic, NodeSpec } from '../config/types';
 import { ClusterSession, type SessionOptions } from './session';
+import { useSshConfigHostNames } from './ssh-config-hosts';
 import type { RunError } from './types';
 
 /** A day-two command's options: a run's, without what only plan/start read. */
@@ -16,6 +17,7 @@ export type OpenedCluster =
 export function openCluster(options: AccessOptions): OpenedCluster {
   const parsed = loadConfig(options.configPath, { defaultUser: options.ssh.defaultUser });
   if (!parsed.config) return { diagnostics: parsed.diagnostics };
+  useSshConfigHostNames(parsed.config, options.ssh, options.reporter);
   return {
     cluster: parsed.config,
     session: new ClusterSession(parsed.config, options),

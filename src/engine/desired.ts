@@ -37,8 +37,9 @@ export interface Addresses {
 export function addresses(cluster: ClusterConfig): Addresses {
   const head = cluster.head;
   const host = hostForUrl(head.host);
+  // The GCS address is the one workers join: the head's node_ip_address when set (as in rayArgs).
   return {
-    headAddress: `${host}:${gcsPort(head)}`,
+    headAddress: `${hostForUrl(head.ray.nodeIpAddress ?? head.host)}:${gcsPort(head)}`,
     clientAddress: `ray://${host}:${clientPort(head)}`,
     dashboardUrl: `http://${host}:${dashboardPort(cluster)}`,
   };

@@ -3,6 +3,7 @@ import { loadConfig } from '../config';
 import { planCluster } from './plan-run';
 import { PhaseClock, clusterResult, emptyResult, fail } from './result';
 import { ClusterSession } from './session';
+import { useSshConfigHostNames } from './ssh-config-hosts';
 import { startCluster } from './start';
 import { clusterStatus } from './status';
 import { stopCluster } from './stop';
@@ -35,6 +36,7 @@ export async function run(options: RunOptions): Promise<RunResult> {
   const cluster = options.noDrain
     ? { ...parsed.config, rollout: { ...parsed.config.rollout, drainTimeoutSec: 0 } }
     : parsed.config;
+  useSshConfigHostNames(cluster, options.ssh, options.reporter);
   const result = clusterResult(options.command, cluster, parsed.diagnostics);
   const clock = new PhaseClock(result, options.reporter);
   if (options.command === 'validate') {

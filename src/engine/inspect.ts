@@ -1,7 +1,7 @@
 // Looking at the cluster as it runs now, shared by `plan`, `start` and `status`: every node probed
 // in parallel, the head's view, what each node should run, and what the head remembers.
 import type { ClusterConfig } from '../config/types';
-import type { AppliedSpec, ClusterMember, ProbeAnswer, StatusAnswer } from '../remote/types';
+import type { AppliedSpec, ClusterMember, LockRequest, ProbeAnswer, StatusAnswer } from '../remote/types';
 import { RemoteError } from '../remote/client';
 import { mapLimit } from './concurrency';
 import { clientPort, dashboardPort, desiredSpec, gcsPort, hostForUrl, rayArgs } from './desired';
@@ -14,7 +14,12 @@ export interface Probed {
 }
 
 /** Probes every reachable node (in parallel) and asks a running head for its view. */
-export async function probeAll(session: ClusterSession, handles: NodeHandle[], withPorts: boolean): Promise<Probed> {
+export async function probeAll(
+  session: ClusterSession,
+  handles: NodeHandle[],
+  withPorts: boolean,
+  lock?: LockRequest,
+): Promise<Probed> {
   const { cluster } = session;
   const probes = new Map<string, ProbeAnswer>();
   await mapLimit(handles, session.options.concurrency, async (h) => {
@@ -38,6 +43,7 @@ export async function probeAll(session: ClusterSession, handles: NodeHandle[], w
           ray_version: cluster.rayVersion ?? null,
           // the head's view in the same round trip (only computed when the head runs)
           ...(head ? { view: { dashboard_port: dashboardPort(cluster), gcs_port: gcsPort(h.node) } } : {}),
+          ...(head && lock ? { lock } : {}),
         }),
       );
     } catch (err) {

@@ -4,7 +4,7 @@
 // says so); a live run keeps it however long its apply takes, renewing it as it goes.
 import { hostname } from 'node:os';
 import { RemoteError } from '../remote/client';
-import type { LockAnswer } from '../remote/types';
+import type { LockAnswer, LockRequest } from '../remote/types';
 import { nodeError, type ClusterSession, type NodeHandle } from './session';
 import type { RunError } from './types';
 
@@ -56,11 +56,11 @@ async function takeLockOnce(
   head: NodeHandle,
 ): Promise<{ lock: HeldLock; error?: undefined } | { lock?: undefined; error: RunError }> {
   const { cluster, options } = session;
-  const owner = lockOwner(options.deployer);
+  const { owner, ttl_sec } = lockRequest(session);
   const deadline = Date.now() + (options.waitLockSec ?? 0) * 1000;
   let told = false;
   for (;;) {
-    const answer = await head.lib!.lock({ owner, ttl_sec: LEASE_SEC });
+    const answer = await head.lib!.lock({ owner, ttl_sec });
     if (!answer.ok) {
       return {
         error: {
@@ -72,12 +72,7 @@ async function takeLockOnce(
       };
     }
     if (answer.acquired) {
-      const stale = answer.replaced_stale;
-      if (stale) {
-        options.reporter.warn(
-          `the deploy lock was held by ${stale.owner} (since ${lockTime(stale.since)}), which is gone: ${stale.reason ?? 'stale'}; replaced it`,
-        );
-      }
+      warnReplaced(session, answer);
       return { lock: heldLock(session, head, owner) };
     }
     const holder = `${answer.holder?.owner ?? 'unknown'} since ${lockTime(answer.holder?.since)}`;
@@ -99,7 +94,23 @@ async function takeLockOnce(
   }
 }
 
-function heldLock(session: ClusterSession, head: NodeHandle, owner: string): HeldLock {
+/** What a lock call of this run sends (`lock` verb, or a head's probe that takes the lock). */
+export function lockRequest(session: ClusterSession): LockRequest {
+  return { owner: lockOwner(session.options.deployer), ttl_sec: LEASE_SEC };
+}
+
+/** Says so when the lock just taken replaced a holder that is gone. */
+export function warnReplaced(session: ClusterSession, answer: LockAnswer): void {
+  const stale = answer.replaced_stale;
+  if (stale) {
+    session.options.reporter.warn(
+      `the deploy lock was held by ${stale.owner} (since ${lockTime(stale.since)}), which is gone: ${stale.reason ?? 'stale'}; replaced it`,
+    );
+  }
+}
+
+/** The lock as held once acquired: renewed every RENEW_MS until released. */
+export function heldLock(session: ClusterSession, head: NodeHandle, owner: string): HeldLock {
   const { reporter } = session.options;
   const timer = setInterval(() => {
     head

@@ -6,6 +6,7 @@ import { clusterDisruption } from './disruption';
 import { countChanges, livePlan, offlinePlan, withUnknownLiveState } from './plan';
 import { noTokenAuthWarning } from './no-token-auth';
 import { reviewHostKeyPins } from './pinned-host-keys';
+import { useSshConfigHostNames } from './ssh-config-hosts';
 import type { PhaseClock } from './result';
 import type { ClusterSession } from './session';
 import { liveNodes, probeAll, recordedMembers, wantedSpecs } from './inspect';
@@ -28,6 +29,8 @@ export function previousConfig(options: RunOptions, result: RunResult): ClusterC
   if (!parsed.config) {
     result.warnings.push('the previous config is not valid, so every node is planned as new');
   }
+  // named as this run's config is, so an alias compares with its HostName unchanged
+  else useSshConfigHostNames(parsed.config, options.ssh, options.reporter);
   return parsed.config;
 }
 

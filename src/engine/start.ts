@@ -12,8 +12,10 @@ import { headStatus, liveNodes, probeAll, recordedMembers, wantedSpecs, type Pro
 import { installRay, nodesToInstall } from './install';
 import { countChanges, livePlan } from './plan';
 import { takeLock, type HeldLock } from './lock';
+import { probeTakingLock } from './locked-probe';
 import { noTokenAuthWarning } from './no-token-auth';
 import { preflightProblems } from './preflight';
+import { rayOnIpv6Problems } from './ray-on-ipv6';
 import { confirmStarted } from './still-alive';
 import { fail, type PhaseClock } from './result';
 import { rollWorkers } from './rollout';
@@ -31,7 +33,10 @@ export async function startCluster(session: ClusterSession, result: RunResult, c
   // The lock comes before the look at the nodes: a run that waited for it plans from what the
   // previous holder left, never from what it saw before.
   const head = session.handle(cluster.head);
-  const held = head.lib ? await clock.phase('lock', () => takeLock(session, head)) : undefined;
+  // the head's probe takes the lock in the same call (locked-probe.ts); held by another run, the
+  // lock is waited for on its own and the nodes are looked at again
+  const look = head.lib ? await clock.phase('preflight', () => probeTakingLock(session, handles)) : undefined;
+  const held = look?.held ?? (head.lib ? await clock.phase('lock', () => takeLock(session, head)) : undefined);
   // a head that answered but cannot run remote_lib (storage, interpreter) is failed by the preflight
   if (held?.error && !head.answered) {
     fail(result, held.error);
@@ -39,7 +44,7 @@ export async function startCluster(session: ClusterSession, result: RunResult, c
     return;
   }
   try {
-    await startLocked(session, result, clock, handles, held?.lock);
+    await startLocked(session, result, clock, handles, held?.lock, look?.probed);
   } finally {
     // the members record goes with the unlock (one round trip), and only after a clean apply
     const members = held?.lock && result.errors.length === 0 && result.changes > 0 ? membersRecord(session) : undefined;
@@ -56,10 +61,11 @@ async function startLocked(
   clock: PhaseClock,
   handles: NodeHandle[],
   lock: HeldLock | undefined,
+  looked?: Probed,
 ): Promise<void> {
   const { cluster, options } = session;
   const { reporter } = options;
-  const probed = await clock.phase('preflight', () => probeAll(session, handles, true));
+  const probed = looked ?? (await clock.phase('preflight', () => probeAll(session, handles, true)));
   const installing = nodesToInstall(session, probed.probes);
   const installErrors = installing.length ? await clock.phase('install', () => installRay(session, installing)) : [];
   if (installing.length > installErrors.length) {
@@ -85,8 +91,14 @@ async function startLocked(
   result.changes = countChanges(plan);
   result.disruption = clusterDisruption(plan, cluster.rollout, cluster.workers.length);
 
+  const onIpv6 = rayOnIpv6Problems(cluster, probed.probes, wanted);
+  for (const w of onIpv6.warnings) {
+    result.warnings.push(w);
+    reporter.warn(w);
+  }
   const problems = [
     ...installErrors,
+    ...onIpv6.problems,
     ...handles.filter((h) => h.error).map((h) => h.error!),
     ...preflightProblems(cluster, probed.probes).filter((p) => !installErrors.some((e) => e.node === p.node)),
   ];

@@ -31,6 +31,8 @@ export interface ProbeRequest {
   ray_version: string | null;
   /** Head only: also return the head's status answer when it runs. */
   view?: HeadPorts;
+  /** Head only: take the deploy lock first, in the same call (the answer's `lock`). */
+  lock?: LockRequest;
 }
 
 export interface StartRequest {
@@ -99,6 +101,8 @@ export interface ProbeAnswer extends RemoteAnswer {
   auth_token?: string | null;
   /** Head only, running, when the probe asked for `view`: the head's `status` answer. */
   view?: StatusAnswer;
+  /** Head only, when the probe asked for `lock`; held by another run, the answer has nothing else. */
+  lock?: LockAnswer;
 }
 
 /** `state/members.json` on the head, written by the engine after a successful start. */
@@ -177,6 +181,10 @@ export interface LockAnswer extends RemoteAnswer {
   holder?: { owner: string; since: string | number };
   /** A lock this call replaced because its holder is provably gone (its SSH session ended). */
   replaced_stale?: { owner: string; since: string | number; reason?: string };
+  /** Acquired: the head's clock (epoch seconds), whether no lock was there, and its last release. */
+  now?: number;
+  was_free?: boolean;
+  released_at?: number | null;
 }
 
 /** `ray_env`: what running a command "in the node's Ray environment" means there. */

@@ -12,7 +12,7 @@ import { SshError, hostPort, transportHint } from './errors';
 import { hostKeyCheck, type HostKeyCheck } from './host-key';
 import { SshConnection, type NodeConnection } from './connection';
 import { applyHostSettings } from './ssh-config';
-import { JumpHosts } from './jump';
+import { JumpHosts, fullChain } from './jump';
 import { retryThrottled } from './throttle';
 
 export interface ConnectContext {
@@ -33,8 +33,9 @@ const AUTH_STEP_MS = 10_000;
 
 export async function connectNode(spec: NodeSpec, runOpts: SshOptions, ctx: ConnectContext): Promise<NodeConnection> {
   // The node's own proxy_jump, else its ssh config entry's ProxyJump, else the run's --proxy-jump.
-  const { target: node, opts, proxyJump } = applyHostSettings(spec, runOpts);
-  const chain = spec.proxyJump ?? proxyJump ?? opts.proxyJump ?? [];
+  // Looked up by the name ssh_url gives (the engine may have put its HostName in `host` already).
+  const { target: node, opts, proxyJump } = applyHostSettings({ ...spec, host: spec.sshAlias ?? spec.host }, runOpts);
+  const chain = fullChain(spec.proxyJump ?? proxyJump ?? opts.proxyJump ?? [], opts);
   const jumps = chain.length ? (ctx.jumps ?? new JumpHosts()) : undefined;
   const tunnel = jumps ? () => jumps.tunnel(chain, node, opts, ctx) : undefined;
   const session = await loginAny(node, opts, ctx, tunnel);

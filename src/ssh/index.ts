@@ -1,6 +1,7 @@
 // SSH to the nodes: connect (host key verification, auth selection), run commands, move files.
 export { connectNode, type ConnectContext } from './connect';
 export { JumpHosts } from './jump';
+export { configuredHostName } from './ssh-config';
 export type { PrivateKeySource, SshLog, SshOptions } from './types';
 export type { NodeConnection, ExecOptions, ExecResult } from './connection';
 export { SshError, isSshError, type SshErrorKind } from './errors';

@@ -4,6 +4,7 @@
 // prefix) is shared by every node behind it for the whole run.
 import type { Client } from 'ssh2';
 import type { Duplex } from 'node:stream';
+import { MAX_JUMP_HOPS } from '../config/proxy-jump';
 import type { JumpHop } from '../config/types';
 import { loginAny, type ConnectContext } from './connect';
 import { SshError, hostPort } from './errors';
@@ -18,6 +19,40 @@ export function hopText(hop: JumpHop): string {
 
 function hopTarget(hop: JumpHop): SshTarget {
   return { name: hopText(hop), host: hop.host, sshPort: hop.port, users: [], label: `jump host ${hopText(hop)}` };
+}
+
+/**
+ * The chain as ssh runs it: `-J a,b` reaches `a` with `ssh a`, so a's own ProxyJump in the ssh config
+ * (and its first hop's, and so on) comes first; the later hops are reached through the earlier ones,
+ * so theirs do not count. A chain that grows beyond three hops, or loops, is named as the hop.
+ */
+export function fullChain(chain: readonly JumpHop[], opts: SshOptions): JumpHop[] {
+  const out = [...chain];
+  const seen = new Set<string>();
+  while (out.length) {
+    const first = out[0];
+    const before = opts.hostSettings?.(first.host)?.proxyJump;
+    if (!before?.length) break;
+    const key = first.host.toLowerCase();
+    const total = out.length + before.length;
+    if (seen.has(key) || total > MAX_JUMP_HOPS) {
+      throw new SshError(
+        seen.has(key)
+          ? `jump host ${hopText(first)}: its ProxyJump in the ssh config leads back to itself`
+          : `jump host ${hopText(first)}: its ProxyJump in the ssh config (${before.map(hopText).join(',')}) makes a chain of ${total} hops; at most ${MAX_JUMP_HOPS} are supported`,
+        {
+          kind: 'config',
+          node: hopText(first),
+          host: first.host,
+          port: first.port,
+          hint: `shorten the chain: remove ProxyJump from Host ${first.host} in the ssh config, or name fewer hops in proxy_jump / --proxy-jump`,
+        },
+      );
+    }
+    seen.add(key);
+    out.unshift(...before);
+  }
+  return out;
 }
 
 export class JumpHosts {

@@ -1,8 +1,9 @@
 // `~/.ssh/config` (the CLI; the Action with its `ssh-config` input): `Host` blocks give a name its
 // HostName, User, Port, IdentityFile, ProxyJump and UserKnownHostsFile, read as OpenSSH reads them
-// (the first value wins, `Host *` supplies defaults). Parsed by the `ssh-config` package; `Match`
-// and `Include` blocks are skipped with a debug note (Match exec would run commands).
-import SSHConfig from 'ssh-config';
+// (the first value wins, `Host *` supplies defaults, `Include` read in place). Parsed by the
+// `ssh-config` package; `Match` blocks are skipped with a debug note (Match exec would run commands).
+import SSHConfig, { glob } from 'ssh-config';
+import { readIncludes } from './ssh-config-include';
 import { parseProxyJump } from '../config/proxy-jump';
 import type { JumpHop } from '../config/types';
 import type { HostSettings, PrivateKeySource, SshOptions, SshTarget } from './types';
@@ -14,8 +15,10 @@ export interface SshConfigSource {
   label: string;
   /** The login user's home, for `~/` in IdentityFile and UserKnownHostsFile. */
   home: string;
-  /** Reads an IdentityFile / UserKnownHostsFile (the front end does the I/O). */
+  /** Reads an IdentityFile / UserKnownHostsFile / Include (the front end does the I/O). */
   readFile(path: string): string;
+  /** The names in a directory (for Include's globs). */
+  listDir(path: string): string[];
   debug(message: string): void;
   /** Registers a private key read from an IdentityFile as a secret. */
   secret(value: string): void;
@@ -25,20 +28,14 @@ type Computed = Record<string, string | string[] | undefined>;
 
 /** The per-host settings function for SshOptions.hostSettings. */
 export function sshConfigSettings(src: SshConfigSource): (host: string) => HostSettings | undefined {
-  const parsed = SSHConfig.parse(src.text);
-  const kept = new SSHConfig();
-  for (const line of parsed) {
-    if ('param' in line && /^(match|include)$/i.test(line.param)) {
-      src.debug(
-        `${src.label}: skipping "${line.param} ${valueText(line.value)}" (not supported; Host blocks are read)`,
-      );
-      continue;
-    }
-    kept.push(line);
-  }
+  const directives = readIncludes(src);
   const cache = new Map<string, HostSettings | undefined>();
   return (host: string) => {
     if (cache.has(host)) return cache.get(host);
+    // The directives whose Host lines (each enclosing one, with Include inside Host) match, in file
+    // order: the package's compute then applies first-value-wins and the repeatable keys.
+    const kept = new SSHConfig();
+    for (const d of directives) if (d.hosts.every((patterns) => matchesHost(patterns, host))) kept.push(d.line);
     const c = kept.compute(host, { ignoreCase: true }) as Computed;
     const settings = toSettings(host, c, src);
     cache.set(host, settings);
@@ -47,10 +44,12 @@ export function sshConfigSettings(src: SshConfigSource): (host: string) => HostS
   };
 }
 
-function valueText(v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (Array.isArray(v)) return v.map((x) => (typeof x === 'string' ? x : (x as { val: string }).val)).join(' ');
-  return '';
+/** OpenSSH compares Host patterns with the name as typed, ignoring case. */
+function matchesHost(patterns: string[], host: string): boolean {
+  return glob(
+    patterns.map((p) => p.toLowerCase()),
+    host.toLowerCase(),
+  );
 }
 
 function first(c: Computed, key: string): string | undefined {
@@ -148,4 +147,9 @@ export function applyHostSettings<T extends SshTarget>(
   if (s.user) withSettings.defaultUser = s.user;
   if (s.knownHosts) withSettings.knownHosts = `${s.knownHosts}\n${opts.knownHosts}`;
   return { target: resolved, opts: withSettings, ...(s.proxyJump ? { proxyJump: s.proxyJump } : {}) };
+}
+
+/** The HostName the ssh config gives `host` (what `ssh host` connects to), if it gives one. */
+export function configuredHostName(host: string, opts: SshOptions): string | undefined {
+  return opts.hostSettings?.(host)?.hostName;
 }
