@@ -56,6 +56,13 @@ describe('a head without token authentication (Ray < 2.52)', () => {
     expect(noTokenAuthWarning(old('1.13.1'), undefined)).toContain('no token authentication');
   });
 
+  it("says the dashboard is on loopback when the head's address is IPv6 (an old Ray's dashboard cannot bind one)", () => {
+    const v6 = cluster([node('head', 'head', 'fd00::11'), node('w1', 'worker', '10.0.0.2')]);
+    expect(noTokenAuthWarning(v6, probe('2.51.2', false))).toContain(
+      "it is bound to 127.0.0.1 (the head's address is IPv6, which this Ray's dashboard cannot bind",
+    );
+  });
+
   it('the warning reaches the terminal output, the summary and the PR comment', () => {
     const r = result({ command: 'plan', warnings: [noTokenAuthWarning(c, probe('2.40.0', false))!] });
     expect(renderTerminal(r, { color: false })).toContain('no token authentication');

@@ -48,6 +48,9 @@ def test_dashboard_bound_to_the_node_without_token_auth(lib):
     assert "--dashboard-host=127.0.0.1" in lib.build_start_argv("head", ports, "/t", token_auth=False)
     chosen = dict(args, dashboard_host="0.0.0.0")
     assert "--dashboard-host=0.0.0.0" in lib.build_start_argv("head", chosen, "/t", token_auth=False)
+    # Ray before 2.52 cannot bind its dashboard to an IPv6 address (seen with a real Ray 2.51.2)
+    v6 = dict(args, node_ip_address="fd00::11")
+    assert "--dashboard-host=127.0.0.1" in lib.build_start_argv("head", v6, "/t", token_auth=False)
 
 
 

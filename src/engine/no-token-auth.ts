@@ -1,6 +1,7 @@
 // A head whose Ray has no token authentication (before 2.52) serves its dashboard and Jobs API (which
 // runs any code it is sent) to whoever reaches the port: say so in every output, and say where it
 // listens (remote_lib binds it to the node's own address unless ray_config.dashboard_host says otherwise).
+import { isIPv6 } from 'node:net';
 import type { ClusterConfig } from '../config/types';
 import type { ProbeAnswer } from '../remote/types';
 import { dashboardPort } from './desired';
@@ -34,7 +35,10 @@ export function noTokenAuthWarning(cluster: ClusterConfig, headProbe: ProbeAnswe
       ? `ray_config.dashboard_host ${chosen} makes it listen on every interface of the head`
       : chosen !== undefined
         ? `it is bound to ${chosen} (ray_config.dashboard_host)`
-        : `it is bound to the node's own address (${head.ray.nodeIpAddress ?? head.host})`;
+        : isIPv6(head.ray.nodeIpAddress ?? head.host)
+          ? // remote_lib binds it to loopback: an old Ray's dashboard cannot bind an IPv6 address
+            `it is bound to 127.0.0.1 (the head's address is IPv6, which this Ray's dashboard cannot bind; open it with nokube ray dashboard)`
+          : `it is bound to the node's own address (${head.ray.nodeIpAddress ?? head.host})`;
   return (
     `the head ${head.name} ${ray.runs}, which has no token authentication (Ray 2.52 and later have it): ` +
     `anyone who can reach its dashboard port ${dashboardPort(cluster)} can submit jobs; ${where}, ` +
