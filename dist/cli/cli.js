@@ -7160,6 +7160,2516 @@ function escapeJsonPtr(str) {
 
 /***/ }),
 
+/***/ 4006:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+"use strict";
+
+
+const pico = __nccwpck_require__(8016);
+const utils = __nccwpck_require__(4059);
+
+function picomatch(glob, options, returnState = false) {
+  // default to os.platform()
+  if (options && (options.windows === null || options.windows === undefined)) {
+    // don't mutate the original options object
+    options = { ...options, windows: utils.isWindows() };
+  }
+
+  return pico(glob, options, returnState);
+}
+
+Object.assign(picomatch, pico);
+module.exports = picomatch;
+
+
+/***/ }),
+
+/***/ 5595:
+/***/ ((module) => {
+
+"use strict";
+
+
+const WIN_SLASH = '\\\\/';
+const WIN_NO_SLASH = `[^${WIN_SLASH}]`;
+
+const DEFAULT_MAX_EXTGLOB_RECURSION = 0;
+
+/**
+ * Posix glob regex
+ */
+
+const DOT_LITERAL = '\\.';
+const PLUS_LITERAL = '\\+';
+const QMARK_LITERAL = '\\?';
+const SLASH_LITERAL = '\\/';
+const ONE_CHAR = '(?=.)';
+const QMARK = '[^/]';
+const END_ANCHOR = `(?:${SLASH_LITERAL}|$)`;
+const START_ANCHOR = `(?:^|${SLASH_LITERAL})`;
+const DOTS_SLASH = `${DOT_LITERAL}{1,2}${END_ANCHOR}`;
+const NO_DOT = `(?!${DOT_LITERAL})`;
+const NO_DOTS = `(?!${START_ANCHOR}${DOTS_SLASH})`;
+const NO_DOT_SLASH = `(?!${DOT_LITERAL}{0,1}${END_ANCHOR})`;
+const NO_DOTS_SLASH = `(?!${DOTS_SLASH})`;
+const QMARK_NO_DOT = `[^.${SLASH_LITERAL}]`;
+const STAR = `${QMARK}*?`;
+const SEP = '/';
+
+const POSIX_CHARS = {
+  DOT_LITERAL,
+  PLUS_LITERAL,
+  QMARK_LITERAL,
+  SLASH_LITERAL,
+  ONE_CHAR,
+  QMARK,
+  END_ANCHOR,
+  DOTS_SLASH,
+  NO_DOT,
+  NO_DOTS,
+  NO_DOT_SLASH,
+  NO_DOTS_SLASH,
+  QMARK_NO_DOT,
+  STAR,
+  START_ANCHOR,
+  SEP
+};
+
+/**
+ * Windows glob regex
+ */
+
+const WINDOWS_CHARS = {
+  ...POSIX_CHARS,
+
+  SLASH_LITERAL: `[${WIN_SLASH}]`,
+  QMARK: WIN_NO_SLASH,
+  STAR: `${WIN_NO_SLASH}*?`,
+  DOTS_SLASH: `${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$)`,
+  NO_DOT: `(?!${DOT_LITERAL})`,
+  NO_DOTS: `(?!(?:^|[${WIN_SLASH}])${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$))`,
+  NO_DOT_SLASH: `(?!${DOT_LITERAL}{0,1}(?:[${WIN_SLASH}]|$))`,
+  NO_DOTS_SLASH: `(?!${DOT_LITERAL}{1,2}(?:[${WIN_SLASH}]|$))`,
+  QMARK_NO_DOT: `[^.${WIN_SLASH}]`,
+  START_ANCHOR: `(?:^|[${WIN_SLASH}])`,
+  END_ANCHOR: `(?:[${WIN_SLASH}]|$)`,
+  SEP: '\\'
+};
+
+/**
+ * POSIX Bracket Regex
+ */
+
+const POSIX_REGEX_SOURCE = {
+  __proto__: null,
+  alnum: 'a-zA-Z0-9',
+  alpha: 'a-zA-Z',
+  ascii: '\\x00-\\x7F',
+  blank: ' \\t',
+  cntrl: '\\x00-\\x1F\\x7F',
+  digit: '0-9',
+  graph: '\\x21-\\x7E',
+  lower: 'a-z',
+  print: '\\x20-\\x7E ',
+  punct: '\\-!"#$%&\'()\\*+,./:;<=>?@[\\]^_`{|}~',
+  space: ' \\t\\r\\n\\v\\f',
+  upper: 'A-Z',
+  word: 'A-Za-z0-9_',
+  xdigit: 'A-Fa-f0-9'
+};
+
+module.exports = {
+  DEFAULT_MAX_EXTGLOB_RECURSION,
+  MAX_LENGTH: 1024 * 64,
+  POSIX_REGEX_SOURCE,
+
+  // regular expressions
+  REGEX_BACKSLASH: /\\(?![*+?^${}(|)[\]])/g,
+  REGEX_NON_SPECIAL_CHARS: /^[^@![\].,$*+?^{}()|\\/]+/,
+  REGEX_SPECIAL_CHARS: /[-*+?.^${}(|)[\]]/,
+  REGEX_SPECIAL_CHARS_BACKREF: /(\\?)((\W)(\3*))/g,
+  REGEX_SPECIAL_CHARS_GLOBAL: /([-*+?.^${}(|)[\]])/g,
+  REGEX_REMOVE_BACKSLASH: /(?:\[.*?[^\\]\]|\\(?=.))/g,
+
+  // Replace globs with equivalent patterns to reduce parsing time.
+  REPLACEMENTS: {
+    __proto__: null,
+    '***': '*',
+    '**/**': '**',
+    '**/**/**': '**'
+  },
+
+  // Digits
+  CHAR_0: 48, /* 0 */
+  CHAR_9: 57, /* 9 */
+
+  // Alphabet chars.
+  CHAR_UPPERCASE_A: 65, /* A */
+  CHAR_LOWERCASE_A: 97, /* a */
+  CHAR_UPPERCASE_Z: 90, /* Z */
+  CHAR_LOWERCASE_Z: 122, /* z */
+
+  CHAR_LEFT_PARENTHESES: 40, /* ( */
+  CHAR_RIGHT_PARENTHESES: 41, /* ) */
+
+  CHAR_ASTERISK: 42, /* * */
+
+  // Non-alphabetic chars.
+  CHAR_AMPERSAND: 38, /* & */
+  CHAR_AT: 64, /* @ */
+  CHAR_BACKWARD_SLASH: 92, /* \ */
+  CHAR_CARRIAGE_RETURN: 13, /* \r */
+  CHAR_CIRCUMFLEX_ACCENT: 94, /* ^ */
+  CHAR_COLON: 58, /* : */
+  CHAR_COMMA: 44, /* , */
+  CHAR_DOT: 46, /* . */
+  CHAR_DOUBLE_QUOTE: 34, /* " */
+  CHAR_EQUAL: 61, /* = */
+  CHAR_EXCLAMATION_MARK: 33, /* ! */
+  CHAR_FORM_FEED: 12, /* \f */
+  CHAR_FORWARD_SLASH: 47, /* / */
+  CHAR_GRAVE_ACCENT: 96, /* ` */
+  CHAR_HASH: 35, /* # */
+  CHAR_HYPHEN_MINUS: 45, /* - */
+  CHAR_LEFT_ANGLE_BRACKET: 60, /* < */
+  CHAR_LEFT_CURLY_BRACE: 123, /* { */
+  CHAR_LEFT_SQUARE_BRACKET: 91, /* [ */
+  CHAR_LINE_FEED: 10, /* \n */
+  CHAR_NO_BREAK_SPACE: 160, /* \u00A0 */
+  CHAR_PERCENT: 37, /* % */
+  CHAR_PLUS: 43, /* + */
+  CHAR_QUESTION_MARK: 63, /* ? */
+  CHAR_RIGHT_ANGLE_BRACKET: 62, /* > */
+  CHAR_RIGHT_CURLY_BRACE: 125, /* } */
+  CHAR_RIGHT_SQUARE_BRACKET: 93, /* ] */
+  CHAR_SEMICOLON: 59, /* ; */
+  CHAR_SINGLE_QUOTE: 39, /* ' */
+  CHAR_SPACE: 32, /*   */
+  CHAR_TAB: 9, /* \t */
+  CHAR_UNDERSCORE: 95, /* _ */
+  CHAR_VERTICAL_LINE: 124, /* | */
+  CHAR_ZERO_WIDTH_NOBREAK_SPACE: 65279, /* \uFEFF */
+
+  /**
+   * Create EXTGLOB_CHARS
+   */
+
+  extglobChars(chars) {
+    return {
+      '!': { type: 'negate', open: '(?:(?!(?:', close: `))${chars.STAR})` },
+      '?': { type: 'qmark', open: '(?:', close: ')?' },
+      '+': { type: 'plus', open: '(?:', close: ')+' },
+      '*': { type: 'star', open: '(?:', close: ')*' },
+      '@': { type: 'at', open: '(?:', close: ')' }
+    };
+  },
+
+  /**
+   * Create GLOB_CHARS
+   */
+
+  globChars(win32) {
+    return win32 === true ? WINDOWS_CHARS : POSIX_CHARS;
+  }
+};
+
+
+/***/ }),
+
+/***/ 8265:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+"use strict";
+
+
+const constants = __nccwpck_require__(5595);
+const utils = __nccwpck_require__(4059);
+
+/**
+ * Constants
+ */
+
+const {
+  MAX_LENGTH,
+  POSIX_REGEX_SOURCE,
+  REGEX_NON_SPECIAL_CHARS,
+  REGEX_SPECIAL_CHARS_BACKREF,
+  REPLACEMENTS
+} = constants;
+
+/**
+ * Helpers
+ */
+
+const expandRange = (args, options) => {
+  if (typeof options.expandRange === 'function') {
+    return options.expandRange(...args, options);
+  }
+
+  args.sort();
+  const value = `[${args.join('-')}]`;
+
+  try {
+    /* eslint-disable-next-line no-new */
+    new RegExp(value);
+  } catch (ex) {
+    return args.map(v => utils.escapeRegex(v)).join('..');
+  }
+
+  return value;
+};
+
+/**
+ * Create the message for a syntax error
+ */
+
+const syntaxError = (type, char) => {
+  return `Missing ${type}: "${char}" - use "\\\\${char}" to match literal characters`;
+};
+
+const splitTopLevel = input => {
+  const parts = [];
+  let bracket = 0;
+  let paren = 0;
+  let quote = 0;
+  let value = '';
+  let escaped = false;
+
+  for (const ch of input) {
+    if (escaped === true) {
+      value += ch;
+      escaped = false;
+      continue;
+    }
+
+    if (ch === '\\') {
+      value += ch;
+      escaped = true;
+      continue;
+    }
+
+    if (ch === '"') {
+      quote = quote === 1 ? 0 : 1;
+      value += ch;
+      continue;
+    }
+
+    if (quote === 0) {
+      if (ch === '[') {
+        bracket++;
+      } else if (ch === ']' && bracket > 0) {
+        bracket--;
+      } else if (bracket === 0) {
+        if (ch === '(') {
+          paren++;
+        } else if (ch === ')' && paren > 0) {
+          paren--;
+        } else if (ch === '|' && paren === 0) {
+          parts.push(value);
+          value = '';
+          continue;
+        }
+      }
+    }
+
+    value += ch;
+  }
+
+  parts.push(value);
+  return parts;
+};
+
+const isPlainBranch = branch => {
+  let escaped = false;
+
+  for (const ch of branch) {
+    if (escaped === true) {
+      escaped = false;
+      continue;
+    }
+
+    if (ch === '\\') {
+      escaped = true;
+      continue;
+    }
+
+    if (/[?*+@!()[\]{}]/.test(ch)) {
+      return false;
+    }
+  }
+
+  return true;
+};
+
+const normalizeSimpleBranch = branch => {
+  let value = branch.trim();
+  let changed = true;
+
+  while (changed === true) {
+    changed = false;
+
+    if (/^@\([^\\()[\]{}|]+\)$/.test(value)) {
+      value = value.slice(2, -1);
+      changed = true;
+    }
+  }
+
+  if (!isPlainBranch(value)) {
+    return;
+  }
+
+  return value.replace(/\\(.)/g, '$1');
+};
+
+const hasRepeatedCharPrefixOverlap = branches => {
+  const values = branches.map(normalizeSimpleBranch).filter(Boolean);
+
+  for (let i = 0; i < values.length; i++) {
+    for (let j = i + 1; j < values.length; j++) {
+      const a = values[i];
+      const b = values[j];
+      const char = a[0];
+
+      if (!char || a !== char.repeat(a.length) || b !== char.repeat(b.length)) {
+        continue;
+      }
+
+      if (a === b || a.startsWith(b) || b.startsWith(a)) {
+        return true;
+      }
+    }
+  }
+
+  return false;
+};
+
+const parseRepeatedExtglob = (pattern, requireEnd = true) => {
+  if ((pattern[0] !== '+' && pattern[0] !== '*') || pattern[1] !== '(') {
+    return;
+  }
+
+  let bracket = 0;
+  let paren = 0;
+  let quote = 0;
+  let escaped = false;
+
+  for (let i = 1; i < pattern.length; i++) {
+    const ch = pattern[i];
+
+    if (escaped === true) {
+      escaped = false;
+      continue;
+    }
+
+    if (ch === '\\') {
+      escaped = true;
+      continue;
+    }
+
+    if (ch === '"') {
+      quote = quote === 1 ? 0 : 1;
+      continue;
+    }
+
+    if (quote === 1) {
+      continue;
+    }
+
+    if (ch === '[') {
+      bracket++;
+      continue;
+    }
+
+    if (ch === ']' && bracket > 0) {
+      bracket--;
+      continue;
+    }
+
+    if (bracket > 0) {
+      continue;
+    }
+
+    if (ch === '(') {
+      paren++;
+      continue;
+    }
+
+    if (ch === ')') {
+      paren--;
+
+      if (paren === 0) {
+        if (requireEnd === true && i !== pattern.length - 1) {
+          return;
+        }
+
+        return {
+          type: pattern[0],
+          body: pattern.slice(2, i),
+          end: i
+        };
+      }
+    }
+  }
+};
+
+const buildCharClassStar = chars => {
+  const source = chars.length === 1
+    ? utils.escapeRegex(chars[0])
+    : `[${chars.map(ch => utils.escapeRegex(ch)).join('')}]`;
+
+  return `${source}*`;
+};
+
+const getStarExtglobSequenceChars = pattern => {
+  let index = 0;
+  const chars = [];
+
+  while (index < pattern.length) {
+    const match = parseRepeatedExtglob(pattern.slice(index), false);
+
+    if (!match || match.type !== '*') {
+      return;
+    }
+
+    const branches = splitTopLevel(match.body).map(branch => branch.trim());
+    if (branches.length !== 1) {
+      return;
+    }
+
+    const branch = normalizeSimpleBranch(branches[0]);
+    if (!branch || branch.length !== 1) {
+      return;
+    }
+
+    chars.push(branch);
+    index += match.end + 1;
+  }
+
+  if (chars.length < 1) {
+    return;
+  }
+
+  return chars;
+};
+
+const repeatedExtglobRecursion = pattern => {
+  let depth = 0;
+  let value = pattern.trim();
+  let match = parseRepeatedExtglob(value);
+
+  while (match) {
+    depth++;
+    value = match.body.trim();
+    match = parseRepeatedExtglob(value);
+  }
+
+  return depth;
+};
+
+const analyzeRepeatedExtglob = (body, options) => {
+  if (options.maxExtglobRecursion === false) {
+    return { risky: false };
+  }
+
+  const max =
+    typeof options.maxExtglobRecursion === 'number'
+      ? options.maxExtglobRecursion
+      : constants.DEFAULT_MAX_EXTGLOB_RECURSION;
+
+  const branches = splitTopLevel(body).map(branch => branch.trim());
+
+  if (branches.length > 1) {
+    if (
+      branches.some(branch => branch === '') ||
+      branches.some(branch => /^[*?]+$/.test(branch)) ||
+      hasRepeatedCharPrefixOverlap(branches)
+    ) {
+      return { risky: true };
+    }
+  }
+
+  // A repeated extglob is "risky" (prone to catastrophic backtracking) when a
+  // branch is itself a `*(...)` sequence, since that nests an unbounded quantifier
+  // inside the outer `+(...)`/`*(...)`. When *every* branch reduces to single
+  // characters we can emit one flat, ReDoS-safe character class that preserves the
+  // meaning of ALL branches (e.g. `+(*(a)|*(b))` -> `[ab]*`), rather than dropping
+  // every branch but the first.
+  const safeChars = [];
+  let sawStarSequence = false;
+  let combinable = true;
+
+  for (const branch of branches) {
+    const chars = getStarExtglobSequenceChars(branch);
+    if (chars) {
+      sawStarSequence = true;
+      safeChars.push(...chars);
+      continue;
+    }
+
+    const literal = normalizeSimpleBranch(branch);
+    if (literal && literal.length === 1) {
+      safeChars.push(literal);
+      continue;
+    }
+
+    combinable = false;
+
+    if (repeatedExtglobRecursion(branch) > max) {
+      return { risky: true };
+    }
+  }
+
+  if (sawStarSequence) {
+    return combinable
+      ? { risky: true, safeOutput: buildCharClassStar([...new Set(safeChars)]) }
+      : { risky: true };
+  }
+
+  return { risky: false };
+};
+
+/**
+ * Parse the given input string.
+ * @param {String} input
+ * @param {Object} options
+ * @return {Object}
+ */
+
+const parse = (input, options) => {
+  if (typeof input !== 'string') {
+    throw new TypeError('Expected a string');
+  }
+
+  input = REPLACEMENTS[input] || input;
+
+  const opts = { ...options };
+  const max = typeof opts.maxLength === 'number' ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
+
+  let len = input.length;
+  if (len > max) {
+    throw new SyntaxError(`Input length: ${len}, exceeds maximum allowed length: ${max}`);
+  }
+
+  const bos = { type: 'bos', value: '', output: opts.prepend || '' };
+  const tokens = [bos];
+
+  const capture = opts.capture ? '' : '?:';
+
+  // create constants based on platform, for windows or posix
+  const PLATFORM_CHARS = constants.globChars(opts.windows);
+  const EXTGLOB_CHARS = constants.extglobChars(PLATFORM_CHARS);
+
+  const {
+    DOT_LITERAL,
+    PLUS_LITERAL,
+    SLASH_LITERAL,
+    ONE_CHAR,
+    DOTS_SLASH,
+    NO_DOT,
+    NO_DOT_SLASH,
+    NO_DOTS_SLASH,
+    QMARK,
+    QMARK_NO_DOT,
+    STAR,
+    START_ANCHOR
+  } = PLATFORM_CHARS;
+
+  const globstar = opts => {
+    return `(${capture}(?:(?!${START_ANCHOR}${opts.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
+  };
+
+  const nodot = opts.dot ? '' : NO_DOT;
+  const qmarkNoDot = opts.dot ? QMARK : QMARK_NO_DOT;
+  let star = opts.bash === true ? globstar(opts) : STAR;
+
+  if (opts.capture) {
+    star = `(${star})`;
+  }
+
+  // minimatch options support
+  if (typeof opts.noext === 'boolean') {
+    opts.noextglob = opts.noext;
+  }
+
+  const state = {
+    input,
+    index: -1,
+    start: 0,
+    dot: opts.dot === true,
+    consumed: '',
+    output: '',
+    prefix: '',
+    backtrack: false,
+    negated: false,
+    brackets: 0,
+    braces: 0,
+    parens: 0,
+    quotes: 0,
+    globstar: false,
+    tokens
+  };
+
+  input = utils.removePrefix(input, state);
+  len = input.length;
+
+  const extglobs = [];
+  const braces = [];
+  const stack = [];
+  let prev = bos;
+  let value;
+
+  /**
+   * Tokenizing helpers
+   */
+
+  const eos = () => state.index === len - 1;
+  const peek = state.peek = (n = 1) => input[state.index + n];
+  const advance = state.advance = () => input[++state.index] || '';
+  const remaining = () => input.slice(state.index + 1);
+  const consume = (value = '', num = 0) => {
+    state.consumed += value;
+    state.index += num;
+  };
+
+  const append = token => {
+    state.output += token.output != null ? token.output : token.value;
+    consume(token.value);
+  };
+
+  const negate = () => {
+    let count = 1;
+
+    while (peek() === '!' && (peek(2) !== '(' || peek(3) === '?')) {
+      advance();
+      state.start++;
+      count++;
+    }
+
+    if (count % 2 === 0) {
+      return false;
+    }
+
+    state.negated = true;
+    state.start++;
+    return true;
+  };
+
+  const increment = type => {
+    state[type]++;
+    stack.push(type);
+  };
+
+  const decrement = type => {
+    state[type]--;
+    stack.pop();
+  };
+
+  /**
+   * Push tokens onto the tokens array. This helper speeds up
+   * tokenizing by 1) helping us avoid backtracking as much as possible,
+   * and 2) helping us avoid creating extra tokens when consecutive
+   * characters are plain text. This improves performance and simplifies
+   * lookbehinds.
+   */
+
+  const push = tok => {
+    if (prev.type === 'globstar') {
+      const isBrace = state.braces > 0 && (tok.type === 'comma' || tok.type === 'brace');
+      const isExtglob = tok.extglob === true || (extglobs.length && (tok.type === 'pipe' || tok.type === 'paren'));
+
+      if (tok.type !== 'slash' && tok.type !== 'paren' && !isBrace && !isExtglob) {
+        state.output = state.output.slice(0, -prev.output.length);
+        prev.type = 'star';
+        prev.value = '*';
+        prev.output = star;
+        state.output += prev.output;
+      }
+    }
+
+    if (extglobs.length && tok.type !== 'paren') {
+      extglobs[extglobs.length - 1].inner += tok.value;
+    }
+
+    if (tok.value || tok.output) append(tok);
+    if (prev && prev.type === 'text' && tok.type === 'text') {
+      prev.output = (prev.output || prev.value) + tok.value;
+      prev.value += tok.value;
+      return;
+    }
+
+    tok.prev = prev;
+    tokens.push(tok);
+    prev = tok;
+  };
+
+  const extglobOpen = (type, value) => {
+    const token = { ...EXTGLOB_CHARS[value], conditions: 1, inner: '' };
+
+    token.prev = prev;
+    token.parens = state.parens;
+    token.output = state.output;
+    token.startIndex = state.index;
+    token.tokensIndex = tokens.length;
+    const output = (opts.capture ? '(' : '') + token.open;
+
+    increment('parens');
+    push({ type, value, output: state.output ? '' : ONE_CHAR });
+    push({ type: 'paren', extglob: true, value: advance(), output });
+    extglobs.push(token);
+  };
+
+  const extglobClose = token => {
+    const literal = input.slice(token.startIndex, state.index + 1);
+    const body = input.slice(token.startIndex + 2, state.index);
+    const analysis = analyzeRepeatedExtglob(body, opts);
+
+    if ((token.type === 'plus' || token.type === 'star') && analysis.risky) {
+      const safeOutput = analysis.safeOutput
+        ? (token.output ? '' : ONE_CHAR) + (opts.capture ? `(${analysis.safeOutput})` : analysis.safeOutput)
+        : undefined;
+      const open = tokens[token.tokensIndex];
+
+      open.type = 'text';
+      open.value = literal;
+      open.output = safeOutput || utils.escapeRegex(literal);
+
+      for (let i = token.tokensIndex + 1; i < tokens.length; i++) {
+        tokens[i].value = '';
+        tokens[i].output = '';
+        delete tokens[i].suffix;
+      }
+
+      state.output = token.output + open.output;
+      state.backtrack = true;
+
+      push({ type: 'paren', extglob: true, value, output: '' });
+      decrement('parens');
+      return;
+    }
+
+    let output = token.close + (opts.capture ? ')' : '');
+    let rest;
+
+    if (token.type === 'negate') {
+      let extglobStar = star;
+
+      if (token.inner && token.inner.length > 1 && token.inner.includes('/')) {
+        extglobStar = globstar(opts);
+      }
+
+      if (extglobStar !== star || eos() || /^\)+$/.test(remaining())) {
+        output = token.close = `)$))${extglobStar}`;
+      }
+
+      if (token.inner.includes('*') && (rest = remaining()) && /^\.[^\\/.]+$/.test(rest)) {
+        // Any non-magical string (`.ts`) or even nested expression (`.{ts,tsx}`) can follow after the closing parenthesis.
+        // In this case, we need to parse the string and use it in the output of the original pattern.
+        // Suitable patterns: `/!(*.d).ts`, `/!(*.d).{ts,tsx}`, `**/!(*-dbg).@(js)`.
+        //
+        // Disabling the `fastpaths` option due to a problem with parsing strings as `.ts` in the pattern like `**/!(*.d).ts`.
+        const expression = parse(rest, { ...options, fastpaths: false }).output;
+
+        output = token.close = `)${expression})${extglobStar})`;
+      }
+
+      if (token.prev.type === 'bos') {
+        state.negatedExtglob = true;
+      }
+    }
+
+    push({ type: 'paren', extglob: true, value, output });
+    decrement('parens');
+  };
+
+  /**
+   * Fast paths
+   */
+
+  if (opts.fastpaths !== false && !/(^[*!]|[/()[\]{}"])/.test(input)) {
+    let backslashes = false;
+
+    let output = input.replace(REGEX_SPECIAL_CHARS_BACKREF, (m, esc, chars, first, rest, index) => {
+      if (first === '\\') {
+        backslashes = true;
+        return m;
+      }
+
+      if (first === '?') {
+        if (esc) {
+          return esc + first + (rest ? QMARK.repeat(rest.length) : '');
+        }
+        if (index === 0) {
+          return qmarkNoDot + (rest ? QMARK.repeat(rest.length) : '');
+        }
+        return QMARK.repeat(chars.length);
+      }
+
+      if (first === '.') {
+        return DOT_LITERAL.repeat(chars.length);
+      }
+
+      if (first === '*') {
+        if (esc) {
+          return esc + first + (rest ? star : '');
+        }
+        return star;
+      }
+      return esc ? m : `\\${m}`;
+    });
+
+    if (backslashes === true) {
+      if (opts.unescape === true) {
+        output = output.replace(/\\/g, '');
+      } else {
+        output = output.replace(/\\+/g, m => {
+          return m.length % 2 === 0 ? '\\\\' : (m ? '\\' : '');
+        });
+      }
+    }
+
+    if (output === input && opts.contains === true) {
+      state.output = input;
+      return state;
+    }
+
+    state.output = utils.wrapOutput(output, state, options);
+    return state;
+  }
+
+  /**
+   * Tokenize input until we reach end-of-string
+   */
+
+  while (!eos()) {
+    value = advance();
+
+    if (value === '\u0000') {
+      continue;
+    }
+
+    /**
+     * Escaped characters
+     */
+
+    if (value === '\\') {
+      const next = peek();
+
+      if (next === '/' && opts.bash !== true) {
+        continue;
+      }
+
+      if (next === '.' || next === ';') {
+        continue;
+      }
+
+      if (!next) {
+        value += '\\';
+        push({ type: 'text', value });
+        continue;
+      }
+
+      // collapse slashes to reduce potential for exploits
+      const match = /^\\+/.exec(remaining());
+      let slashes = 0;
+
+      if (match && match[0].length > 2) {
+        slashes = match[0].length;
+        state.index += slashes;
+        if (slashes % 2 !== 0) {
+          value += '\\';
+        }
+      }
+
+      if (opts.unescape === true) {
+        value = advance();
+      } else {
+        value += advance();
+      }
+
+      if (state.brackets === 0) {
+        push({ type: 'text', value });
+        continue;
+      }
+    }
+
+    /**
+     * If we're inside a regex character class, continue
+     * until we reach the closing bracket.
+     */
+
+    if (state.brackets > 0 && (value !== ']' || prev.value === '[' || prev.value === '[^')) {
+      if (opts.posix !== false && value === ':') {
+        const inner = prev.value.slice(1);
+        if (inner.includes('[')) {
+          prev.posix = true;
+
+          if (inner.includes(':')) {
+            const idx = prev.value.lastIndexOf('[');
+            const pre = prev.value.slice(0, idx);
+            const rest = prev.value.slice(idx + 2);
+            const posix = POSIX_REGEX_SOURCE[rest];
+            if (posix) {
+              prev.value = pre + posix;
+              state.backtrack = true;
+              advance();
+
+              if (!bos.output && tokens.indexOf(prev) === 1) {
+                bos.output = ONE_CHAR;
+              }
+              continue;
+            }
+          }
+        }
+      }
+
+      if ((value === '[' && peek() !== ':') || (value === '-' && peek() === ']')) {
+        value = `\\${value}`;
+      }
+
+      if (value === ']' && (prev.value === '[' || prev.value === '[^')) {
+        value = `\\${value}`;
+      }
+
+      if (opts.posix === true && value === '!' && prev.value === '[') {
+        value = '^';
+      }
+
+      prev.value += value;
+      append({ value });
+      continue;
+    }
+
+    /**
+     * If we're inside a quoted string, continue
+     * until we reach the closing double quote.
+     */
+
+    if (state.quotes === 1 && value !== '"') {
+      value = utils.escapeRegex(value);
+      prev.value += value;
+      append({ value });
+      continue;
+    }
+
+    /**
+     * Double quotes
+     */
+
+    if (value === '"') {
+      state.quotes = state.quotes === 1 ? 0 : 1;
+      if (opts.keepQuotes === true) {
+        push({ type: 'text', value });
+      }
+      continue;
+    }
+
+    /**
+     * Parentheses
+     */
+
+    if (value === '(') {
+      increment('parens');
+      push({ type: 'paren', value });
+      continue;
+    }
+
+    if (value === ')') {
+      if (state.parens === 0 && opts.strictBrackets === true) {
+        throw new SyntaxError(syntaxError('opening', '('));
+      }
+
+      const extglob = extglobs[extglobs.length - 1];
+      if (extglob && state.parens === extglob.parens + 1) {
+        extglobClose(extglobs.pop());
+        continue;
+      }
+
+      push({ type: 'paren', value, output: state.parens ? ')' : '\\)' });
+      decrement('parens');
+      continue;
+    }
+
+    /**
+     * Square brackets
+     */
+
+    if (value === '[') {
+      if (opts.nobracket === true || !remaining().includes(']')) {
+        if (opts.nobracket !== true && opts.strictBrackets === true) {
+          throw new SyntaxError(syntaxError('closing', ']'));
+        }
+
+        value = `\\${value}`;
+      } else {
+        increment('brackets');
+      }
+
+      push({ type: 'bracket', value });
+      continue;
+    }
+
+    if (value === ']') {
+      if (opts.nobracket === true || (prev && prev.type === 'bracket' && prev.value.length === 1)) {
+        push({ type: 'text', value, output: `\\${value}` });
+        continue;
+      }
+
+      if (state.brackets === 0) {
+        if (opts.strictBrackets === true) {
+          throw new SyntaxError(syntaxError('opening', '['));
+        }
+
+        push({ type: 'text', value, output: `\\${value}` });
+        continue;
+      }
+
+      decrement('brackets');
+
+      const prevValue = prev.value.slice(1);
+      if (prev.posix !== true && prevValue[0] === '^' && !prevValue.includes('/')) {
+        value = `/${value}`;
+      }
+
+      prev.value += value;
+      append({ value });
+
+      // when literal brackets are explicitly disabled
+      // assume we should match with a regex character class
+      if (opts.literalBrackets === false || utils.hasRegexChars(prevValue)) {
+        continue;
+      }
+
+      const escaped = utils.escapeRegex(prev.value);
+      state.output = state.output.slice(0, -prev.value.length);
+
+      // when literal brackets are explicitly enabled
+      // assume we should escape the brackets to match literal characters
+      if (opts.literalBrackets === true) {
+        state.output += escaped;
+        prev.value = escaped;
+        continue;
+      }
+
+      // when the user specifies nothing, try to match both
+      prev.value = `(${capture}${escaped}|${prev.value})`;
+      state.output += prev.value;
+      continue;
+    }
+
+    /**
+     * Braces
+     */
+
+    if (value === '{' && opts.nobrace !== true) {
+      increment('braces');
+
+      const open = {
+        type: 'brace',
+        value,
+        output: '(',
+        outputIndex: state.output.length,
+        tokensIndex: state.tokens.length
+      };
+
+      braces.push(open);
+      push(open);
+      continue;
+    }
+
+    if (value === '}') {
+      const brace = braces[braces.length - 1];
+
+      if (opts.nobrace === true || !brace) {
+        push({ type: 'text', value, output: value });
+        continue;
+      }
+
+      let output = ')';
+
+      if (brace.dots === true) {
+        const arr = tokens.slice();
+        const range = [];
+
+        for (let i = arr.length - 1; i >= 0; i--) {
+          tokens.pop();
+          if (arr[i].type === 'brace') {
+            break;
+          }
+          if (arr[i].type !== 'dots') {
+            range.unshift(arr[i].value);
+          }
+        }
+
+        output = expandRange(range, opts);
+        state.backtrack = true;
+      }
+
+      if (brace.comma !== true && brace.dots !== true) {
+        const out = state.output.slice(0, brace.outputIndex);
+        const toks = state.tokens.slice(brace.tokensIndex);
+        brace.value = brace.output = '\\{';
+        value = output = '\\}';
+        state.output = out;
+        for (const t of toks) {
+          state.output += (t.output || t.value);
+        }
+      }
+
+      push({ type: 'brace', value, output });
+      decrement('braces');
+      braces.pop();
+      continue;
+    }
+
+    /**
+     * Pipes
+     */
+
+    if (value === '|') {
+      if (extglobs.length > 0) {
+        extglobs[extglobs.length - 1].conditions++;
+      }
+      push({ type: 'text', value });
+      continue;
+    }
+
+    /**
+     * Commas
+     */
+
+    if (value === ',') {
+      let output = value;
+
+      const brace = braces[braces.length - 1];
+      if (brace && stack[stack.length - 1] === 'braces') {
+        brace.comma = true;
+        output = '|';
+      }
+
+      push({ type: 'comma', value, output });
+      continue;
+    }
+
+    /**
+     * Slashes
+     */
+
+    if (value === '/') {
+      // if the beginning of the glob is "./", advance the start
+      // to the current index, and don't add the "./" characters
+      // to the state. This greatly simplifies lookbehinds when
+      // checking for BOS characters like "!" and "." (not "./")
+      if (prev.type === 'dot' && state.index === state.start + 1) {
+        state.start = state.index + 1;
+        state.consumed = '';
+        state.output = '';
+        tokens.pop();
+        prev = bos; // reset "prev" to the first token
+        continue;
+      }
+
+      push({ type: 'slash', value, output: SLASH_LITERAL });
+      continue;
+    }
+
+    /**
+     * Dots
+     */
+
+    if (value === '.') {
+      if (state.braces > 0 && prev.type === 'dot') {
+        if (prev.value === '.') prev.output = DOT_LITERAL;
+        const brace = braces[braces.length - 1];
+        prev.type = 'dots';
+        prev.output += value;
+        prev.value += value;
+        brace.dots = true;
+        continue;
+      }
+
+      if ((state.braces + state.parens) === 0 && prev.type !== 'bos' && prev.type !== 'slash') {
+        push({ type: 'text', value, output: DOT_LITERAL });
+        continue;
+      }
+
+      push({ type: 'dot', value, output: DOT_LITERAL });
+      continue;
+    }
+
+    /**
+     * Question marks
+     */
+
+    if (value === '?') {
+      const isGroup = prev && prev.value === '(';
+      if (!isGroup && opts.noextglob !== true && peek() === '(' && peek(2) !== '?') {
+        extglobOpen('qmark', value);
+        continue;
+      }
+
+      if (prev && prev.type === 'paren') {
+        const next = peek();
+        let output = value;
+
+        if ((prev.value === '(' && !/[!=<:]/.test(next)) || (next === '<' && !/<([!=]|\w+>)/.test(remaining()))) {
+          output = `\\${value}`;
+        }
+
+        push({ type: 'text', value, output });
+        continue;
+      }
+
+      if (opts.dot !== true && (prev.type === 'slash' || prev.type === 'bos')) {
+        push({ type: 'qmark', value, output: QMARK_NO_DOT });
+        continue;
+      }
+
+      push({ type: 'qmark', value, output: QMARK });
+      continue;
+    }
+
+    /**
+     * Exclamation
+     */
+
+    if (value === '!') {
+      if (opts.noextglob !== true && peek() === '(') {
+        if (peek(2) !== '?' || !/[!=<:]/.test(peek(3))) {
+          extglobOpen('negate', value);
+          continue;
+        }
+      }
+
+      if (opts.nonegate !== true && state.index === 0) {
+        negate();
+        continue;
+      }
+    }
+
+    /**
+     * Plus
+     */
+
+    if (value === '+') {
+      if (opts.noextglob !== true && peek() === '(' && peek(2) !== '?') {
+        extglobOpen('plus', value);
+        continue;
+      }
+
+      if ((prev && prev.value === '(') || opts.regex === false) {
+        push({ type: 'plus', value, output: PLUS_LITERAL });
+        continue;
+      }
+
+      if ((prev && (prev.type === 'bracket' || prev.type === 'paren' || prev.type === 'brace')) || state.parens > 0) {
+        push({ type: 'plus', value });
+        continue;
+      }
+
+      push({ type: 'plus', value: PLUS_LITERAL });
+      continue;
+    }
+
+    /**
+     * Plain text
+     */
+
+    if (value === '@') {
+      if (opts.noextglob !== true && peek() === '(' && peek(2) !== '?') {
+        push({ type: 'at', extglob: true, value, output: '' });
+        continue;
+      }
+
+      push({ type: 'text', value });
+      continue;
+    }
+
+    /**
+     * Plain text
+     */
+
+    if (value !== '*') {
+      if (value === '$' || value === '^') {
+        value = `\\${value}`;
+      }
+
+      const match = REGEX_NON_SPECIAL_CHARS.exec(remaining());
+      if (match) {
+        value += match[0];
+        state.index += match[0].length;
+      }
+
+      push({ type: 'text', value });
+      continue;
+    }
+
+    /**
+     * Stars
+     */
+
+    if (prev && (prev.type === 'globstar' || prev.star === true)) {
+      prev.type = 'star';
+      prev.star = true;
+      prev.value += value;
+      prev.output = star;
+      state.backtrack = true;
+      state.globstar = true;
+      consume(value);
+      continue;
+    }
+
+    let rest = remaining();
+    if (opts.noextglob !== true && /^\([^?]/.test(rest)) {
+      extglobOpen('star', value);
+      continue;
+    }
+
+    if (prev.type === 'star') {
+      if (opts.noglobstar === true) {
+        consume(value);
+        continue;
+      }
+
+      const prior = prev.prev;
+      const before = prior.prev;
+      const isStart = prior.type === 'slash' || prior.type === 'bos';
+      const afterStar = before && (before.type === 'star' || before.type === 'globstar');
+
+      if (opts.bash === true && (!isStart || (rest[0] && rest[0] !== '/'))) {
+        push({ type: 'star', value, output: '' });
+        continue;
+      }
+
+      const isBrace = state.braces > 0 && (prior.type === 'comma' || prior.type === 'brace');
+      const isExtglob = extglobs.length && (prior.type === 'pipe' || prior.type === 'paren');
+      if (!isStart && prior.type !== 'paren' && !isBrace && !isExtglob) {
+        push({ type: 'star', value, output: '' });
+        continue;
+      }
+
+      // strip consecutive `/**/`
+      while (rest.slice(0, 3) === '/**') {
+        const after = input[state.index + 4];
+        if (after && after !== '/') {
+          break;
+        }
+        rest = rest.slice(3);
+        consume('/**', 3);
+      }
+
+      // A globstar followed only by balanced closing parens is at the logical end of patterns like
+      // `test(/utils/**)` and `test?(/utils/**)`. Treat it as EOS so the trailing `/**` can match its
+      // parent path, except in negated extglobs where that would change the exclusion semantics.
+      const isEnd = eos() || (
+        state.parens > 0
+        && rest === ')'.repeat(state.parens)
+        && !extglobs.some(extglob => extglob.type === 'negate')
+      );
+
+      if (prior.type === 'bos' && eos()) {
+        prev.type = 'globstar';
+        prev.value += value;
+        prev.output = globstar(opts);
+        state.output = prev.output;
+        state.globstar = true;
+        consume(value);
+        continue;
+      }
+
+      if (prior.type === 'slash' && prior.prev.type !== 'bos' && !afterStar && isEnd) {
+        state.output = state.output.slice(0, -(prior.output + prev.output).length);
+        prior.output = `(?:${prior.output}`;
+
+        prev.type = 'globstar';
+        prev.output = globstar(opts) + (opts.strictSlashes ? ')' : '|$)');
+        prev.value += value;
+        state.globstar = true;
+        state.output += prior.output + prev.output;
+        consume(value);
+        continue;
+      }
+
+      if (prior.type === 'slash' && prior.prev.type !== 'bos' && rest[0] === '/') {
+        const end = rest[1] !== void 0 ? '|$' : '';
+
+        state.output = state.output.slice(0, -(prior.output + prev.output).length);
+        prior.output = `(?:${prior.output}`;
+
+        prev.type = 'globstar';
+        prev.output = `${globstar(opts)}${SLASH_LITERAL}|${SLASH_LITERAL}${end})`;
+        prev.value += value;
+
+        state.output += prior.output + prev.output;
+        state.globstar = true;
+
+        consume(value + advance());
+
+        push({ type: 'slash', value: '/', output: '' });
+        continue;
+      }
+
+      if (prior.type === 'bos' && rest[0] === '/') {
+        prev.type = 'globstar';
+        prev.value += value;
+        prev.output = `(?:^|${SLASH_LITERAL}|${globstar(opts)}${SLASH_LITERAL})`;
+        state.output = prev.output;
+        state.globstar = true;
+        consume(value + advance());
+        push({ type: 'slash', value: '/', output: '' });
+        continue;
+      }
+
+      // remove single star from output
+      state.output = state.output.slice(0, -prev.output.length);
+
+      // reset previous token to globstar
+      prev.type = 'globstar';
+      prev.output = globstar(opts);
+      prev.value += value;
+
+      // reset output with globstar
+      state.output += prev.output;
+      state.globstar = true;
+      consume(value);
+      continue;
+    }
+
+    const token = { type: 'star', value, output: star };
+
+    if (opts.bash === true) {
+      token.output = '.*?';
+      if (prev.type === 'bos' || prev.type === 'slash') {
+        token.output = nodot + token.output;
+      }
+      push(token);
+      continue;
+    }
+
+    if (prev && (prev.type === 'bracket' || prev.type === 'paren') && opts.regex === true) {
+      token.output = value;
+      push(token);
+      continue;
+    }
+
+    if (state.index === state.start || prev.type === 'slash' || prev.type === 'dot') {
+      if (prev.type === 'dot') {
+        state.output += NO_DOT_SLASH;
+        prev.output += NO_DOT_SLASH;
+
+      } else if (opts.dot === true) {
+        state.output += NO_DOTS_SLASH;
+        prev.output += NO_DOTS_SLASH;
+
+      } else {
+        state.output += nodot;
+        prev.output += nodot;
+      }
+
+      if (peek() !== '*') {
+        state.output += ONE_CHAR;
+        prev.output += ONE_CHAR;
+      }
+    }
+
+    push(token);
+  }
+
+  while (state.brackets > 0) {
+    if (opts.strictBrackets === true) throw new SyntaxError(syntaxError('closing', ']'));
+    state.output = utils.escapeLast(state.output, '[');
+    decrement('brackets');
+  }
+
+  while (state.parens > 0) {
+    if (opts.strictBrackets === true) throw new SyntaxError(syntaxError('closing', ')'));
+    state.output = utils.escapeLast(state.output, '(');
+    decrement('parens');
+  }
+
+  while (state.braces > 0) {
+    if (opts.strictBrackets === true) throw new SyntaxError(syntaxError('closing', '}'));
+    state.output = utils.escapeLast(state.output, '{');
+    decrement('braces');
+  }
+
+  if (opts.strictSlashes !== true && (prev.type === 'star' || prev.type === 'bracket')) {
+    push({ type: 'maybe_slash', value: '', output: `${SLASH_LITERAL}?` });
+  }
+
+  // rebuild the output if we had to backtrack at any point
+  if (state.backtrack === true) {
+    state.output = '';
+
+    for (const token of state.tokens) {
+      state.output += token.output != null ? token.output : token.value;
+
+      if (token.suffix) {
+        state.output += token.suffix;
+      }
+    }
+  }
+
+  return state;
+};
+
+/**
+ * Fast paths for creating regular expressions for common glob patterns.
+ * This can significantly speed up processing and has very little downside
+ * impact when none of the fast paths match.
+ */
+
+parse.fastpaths = (input, options) => {
+  const opts = { ...options };
+  const max = typeof opts.maxLength === 'number' ? Math.min(MAX_LENGTH, opts.maxLength) : MAX_LENGTH;
+  const len = input.length;
+  if (len > max) {
+    throw new SyntaxError(`Input length: ${len}, exceeds maximum allowed length: ${max}`);
+  }
+
+  input = REPLACEMENTS[input] || input;
+
+  // create constants based on platform, for windows or posix
+  const {
+    DOT_LITERAL,
+    SLASH_LITERAL,
+    ONE_CHAR,
+    DOTS_SLASH,
+    NO_DOT,
+    NO_DOTS,
+    NO_DOTS_SLASH,
+    STAR,
+    START_ANCHOR
+  } = constants.globChars(opts.windows);
+
+  const nodot = opts.dot ? NO_DOTS : NO_DOT;
+  const slashDot = opts.dot ? NO_DOTS_SLASH : NO_DOT;
+  const capture = opts.capture ? '' : '?:';
+  const state = { negated: false, prefix: '' };
+  let star = opts.bash === true ? '.*?' : STAR;
+
+  if (opts.capture) {
+    star = `(${star})`;
+  }
+
+  const globstar = opts => {
+    if (opts.noglobstar === true) return star;
+    return `(${capture}(?:(?!${START_ANCHOR}${opts.dot ? DOTS_SLASH : DOT_LITERAL}).)*?)`;
+  };
+
+  const create = str => {
+    switch (str) {
+      case '*':
+        return `${nodot}${ONE_CHAR}${star}`;
+
+      case '.*':
+        return `${DOT_LITERAL}${ONE_CHAR}${star}`;
+
+      case '*.*':
+        return `${nodot}${star}${DOT_LITERAL}${ONE_CHAR}${star}`;
+
+      case '*/*':
+        return `${nodot}${star}${SLASH_LITERAL}${ONE_CHAR}${slashDot}${star}`;
+
+      case '**':
+        return nodot + globstar(opts);
+
+      case '**/*':
+        return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${slashDot}${ONE_CHAR}${star}`;
+
+      case '**/*.*':
+        return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${slashDot}${star}${DOT_LITERAL}${ONE_CHAR}${star}`;
+
+      case '**/.*':
+        return `(?:${nodot}${globstar(opts)}${SLASH_LITERAL})?${DOT_LITERAL}${ONE_CHAR}${star}`;
+
+      default: {
+        const match = /^(.*?)\.(\w+)$/.exec(str);
+        if (!match) return;
+
+        const source = create(match[1]);
+        if (!source) return;
+
+        return source + DOT_LITERAL + match[2];
+      }
+    }
+  };
+
+  const output = utils.removePrefix(input, state);
+  let source = create(output);
+
+  if (source && opts.strictSlashes !== true) {
+    source += `${SLASH_LITERAL}?`;
+  }
+
+  return source;
+};
+
+module.exports = parse;
+
+
+/***/ }),
+
+/***/ 8016:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+"use strict";
+
+
+const scan = __nccwpck_require__(1781);
+const parse = __nccwpck_require__(8265);
+const utils = __nccwpck_require__(4059);
+const constants = __nccwpck_require__(5595);
+const isObject = val => val && typeof val === 'object' && !Array.isArray(val);
+
+/**
+ * Creates a matcher function from one or more glob patterns. The
+ * returned function takes a string to match as its first argument,
+ * and returns true if the string is a match. The returned matcher
+ * function also takes a boolean as the second argument that, when true,
+ * returns an object with additional information.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * // picomatch(glob[, options]);
+ *
+ * const isMatch = picomatch('*.!(*a)');
+ * console.log(isMatch('a.a')); //=> false
+ * console.log(isMatch('a.b')); //=> true
+ *
+ * // For environments without `node.js`, `picomatch/posix` provides you a dependency-free matcher, without automatic OS detection.
+ * const picomatch = require('picomatch/posix');
+ * // the same API, defaulting to posix paths
+ * const isMatch = picomatch('a/*');
+ * console.log(isMatch('a\\b')); //=> false
+ * console.log(isMatch('a/b')); //=> true
+ *
+ * // you can still configure the matcher function to accept windows paths
+ * const isMatch = picomatch('a/*', { options: windows });
+ * console.log(isMatch('a\\b')); //=> true
+ * console.log(isMatch('a/b')); //=> true
+ * ```
+ * @name picomatch
+ * @param {String|Array} `globs` One or more glob patterns.
+ * @param {Object=} `options`
+ * @return {Function=} Returns a matcher function.
+ * @api public
+ */
+
+const picomatch = (glob, options, returnState = false) => {
+  if (Array.isArray(glob)) {
+    const fns = glob.map(input => picomatch(input, options, returnState));
+    const arrayMatcher = str => {
+      for (const isMatch of fns) {
+        const state = isMatch(str);
+        if (state) return state;
+      }
+      return false;
+    };
+    return arrayMatcher;
+  }
+
+  const isState = isObject(glob) && glob.tokens && glob.input;
+
+  if (glob === '' || (typeof glob !== 'string' && !isState)) {
+    throw new TypeError('Expected pattern to be a non-empty string');
+  }
+
+  const opts = options || {};
+  const posix = opts.windows;
+  const regex = isState
+    ? picomatch.compileRe(glob, options)
+    : picomatch.makeRe(glob, options, false, true);
+
+  const state = regex.state;
+  delete regex.state;
+
+  let isIgnored = () => false;
+  if (opts.ignore) {
+    const ignoreOpts = { ...options, ignore: null, onMatch: null, onResult: null };
+    isIgnored = picomatch(opts.ignore, ignoreOpts, returnState);
+  }
+
+  const matcher = (input, returnObject = false) => {
+    const { isMatch, match, output } = picomatch.test(input, regex, options, { glob, posix });
+    const result = { glob, state, regex, posix, input, output, match, isMatch };
+
+    if (typeof opts.onResult === 'function') {
+      opts.onResult(result);
+    }
+
+    if (isMatch === false) {
+      result.isMatch = false;
+      return returnObject ? result : false;
+    }
+
+    if (isIgnored(input)) {
+      if (typeof opts.onIgnore === 'function') {
+        opts.onIgnore(result);
+      }
+      result.isMatch = false;
+      return returnObject ? result : false;
+    }
+
+    if (typeof opts.onMatch === 'function') {
+      opts.onMatch(result);
+    }
+    return returnObject ? result : true;
+  };
+
+  if (returnState) {
+    matcher.state = state;
+  }
+
+  return matcher;
+};
+
+/**
+ * Test `input` with the given `regex`. This is used by the main
+ * `picomatch()` function to test the input string.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * // picomatch.test(input, regex[, options]);
+ *
+ * console.log(picomatch.test('foo/bar', /^(?:([^/]*?)\/([^/]*?))$/));
+ * // { isMatch: true, match: [ 'foo/', 'foo', 'bar' ], output: 'foo/bar' }
+ * ```
+ * @param {String} `input` String to test.
+ * @param {RegExp} `regex`
+ * @return {Object} Returns an object with matching info.
+ * @api public
+ */
+
+picomatch.test = (input, regex, options, { glob, posix } = {}) => {
+  if (typeof input !== 'string') {
+    throw new TypeError('Expected input to be a string');
+  }
+
+  if (input === '') {
+    return { isMatch: false, output: '' };
+  }
+
+  const opts = options || {};
+  const format = opts.format || (posix ? utils.toPosixSlashes : null);
+  let match = input === glob;
+  let output = (match && format) ? format(input) : input;
+
+  if (match === false) {
+    output = format ? format(input) : input;
+    match = output === glob;
+  }
+
+  if (match === false || opts.capture === true) {
+    if (opts.matchBase === true || opts.basename === true) {
+      match = picomatch.matchBase(input, regex, options, posix);
+    } else {
+      match = regex.exec(output);
+    }
+  }
+
+  return { isMatch: Boolean(match), match, output };
+};
+
+/**
+ * Match the basename of a filepath.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * // picomatch.matchBase(input, glob[, options]);
+ * console.log(picomatch.matchBase('foo/bar.js', '*.js'); // true
+ * ```
+ * @param {String} `input` String to test.
+ * @param {RegExp|String} `glob` Glob pattern or regex created by [.makeRe](#makeRe).
+ * @return {Boolean}
+ * @api public
+ */
+
+picomatch.matchBase = (input, glob, options, posix = options && options.windows) => {
+  const regex = glob instanceof RegExp ? glob : picomatch.makeRe(glob, options);
+  return regex.test(utils.basename(input, { windows: posix }));
+};
+
+/**
+ * Returns true if **any** of the given glob `patterns` match the specified `string`.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * // picomatch.isMatch(string, patterns[, options]);
+ *
+ * console.log(picomatch.isMatch('a.a', ['b.*', '*.a'])); //=> true
+ * console.log(picomatch.isMatch('a.a', 'b.*')); //=> false
+ * ```
+ * @param {String|Array} str The string to test.
+ * @param {String|Array} patterns One or more glob patterns to use for matching.
+ * @param {Object} [options] See available [options](#options).
+ * @return {Boolean} Returns true if any patterns match `str`
+ * @api public
+ */
+
+picomatch.isMatch = (str, patterns, options) => picomatch(patterns, options)(str);
+
+/**
+ * Parse a glob pattern to create the source string for a regular
+ * expression.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * const result = picomatch.parse(pattern[, options]);
+ * ```
+ * @param {String} `pattern`
+ * @param {Object} `options`
+ * @return {Object} Returns an object with useful properties and output to be used as a regex source string.
+ * @api public
+ */
+
+picomatch.parse = (pattern, options) => {
+  if (Array.isArray(pattern)) return pattern.map(p => picomatch.parse(p, options));
+  return parse(pattern, { ...options, fastpaths: false });
+};
+
+/**
+ * Scan a glob pattern to separate the pattern into segments.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * // picomatch.scan(input[, options]);
+ *
+ * const result = picomatch.scan('!./foo/*.js');
+ * console.log(result);
+ * { prefix: '!./',
+ *   input: '!./foo/*.js',
+ *   start: 3,
+ *   base: 'foo',
+ *   glob: '*.js',
+ *   isBrace: false,
+ *   isBracket: false,
+ *   isGlob: true,
+ *   isExtglob: false,
+ *   isGlobstar: false,
+ *   negated: true }
+ * ```
+ * @param {String} `input` Glob pattern to scan.
+ * @param {Object} `options`
+ * @return {Object} Returns an object with
+ * @api public
+ */
+
+picomatch.scan = (input, options) => scan(input, options);
+
+/**
+ * Compile a regular expression from the `state` object returned by the
+ * [parse()](#parse) method.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * const state = picomatch.parse('*.js');
+ * // picomatch.compileRe(state[, options]);
+ *
+ * console.log(picomatch.compileRe(state));
+ * //=> /^(?:(?!\.)(?=.)[^/]*?\.js)$/
+ * ```
+ * @param {Object} `state`
+ * @param {Object} `options`
+ * @param {Boolean} `returnOutput` Intended for implementors, this argument allows you to return the raw output from the parser.
+ * @param {Boolean} `returnState` Adds the state to a `state` property on the returned regex. Useful for implementors and debugging.
+ * @return {RegExp}
+ * @api public
+ */
+
+picomatch.compileRe = (state, options, returnOutput = false, returnState = false) => {
+  if (returnOutput === true) {
+    return state.output;
+  }
+
+  const opts = options || {};
+  const prepend = opts.contains ? '' : '^';
+  const append = opts.contains ? '' : '$';
+
+  let source = `${prepend}(?:${state.output})${append}`;
+  if (state && state.negated === true) {
+    source = `^(?!${source}).*$`;
+  }
+
+  const regex = picomatch.toRegex(source, options);
+  if (returnState === true) {
+    regex.state = state;
+  }
+
+  return regex;
+};
+
+/**
+ * Create a regular expression from a parsed glob pattern.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * // picomatch.makeRe(state[, options]);
+ *
+ * const result = picomatch.makeRe('*.js');
+ * console.log(result);
+ * //=> /^(?:(?!\.)(?=.)[^/]*?\.js)$/
+ * ```
+ * @param {String} `state` The object returned from the `.parse` method.
+ * @param {Object} `options`
+ * @param {Boolean} `returnOutput` Implementors may use this argument to return the compiled output, instead of a regular expression. This is not exposed on the options to prevent end-users from mutating the result.
+ * @param {Boolean} `returnState` Implementors may use this argument to return the state from the parsed glob with the returned regular expression.
+ * @return {RegExp} Returns a regex created from the given pattern.
+ * @api public
+ */
+
+picomatch.makeRe = (input, options = {}, returnOutput = false, returnState = false) => {
+  if (!input || typeof input !== 'string') {
+    throw new TypeError('Expected a non-empty string');
+  }
+
+  let parsed = { negated: false, fastpaths: true };
+
+  if (options.fastpaths !== false && (input[0] === '.' || input[0] === '*')) {
+    parsed.output = parse.fastpaths(input, options);
+  }
+
+  if (!parsed.output) {
+    parsed = parse(input, options);
+  }
+
+  return picomatch.compileRe(parsed, options, returnOutput, returnState);
+};
+
+/**
+ * Create a regular expression from the given regex source string.
+ *
+ * ```js
+ * const picomatch = require('picomatch');
+ * // picomatch.toRegex(source[, options]);
+ *
+ * const { output } = picomatch.parse('*.js');
+ * console.log(picomatch.toRegex(output));
+ * //=> /^(?:(?!\.)(?=.)[^/]*?\.js)$/
+ * ```
+ * @param {String} `source` Regular expression source string.
+ * @param {Object} `options`
+ * @return {RegExp}
+ * @api public
+ */
+
+picomatch.toRegex = (source, options) => {
+  try {
+    const opts = options || {};
+    return new RegExp(source, opts.flags || (opts.nocase ? 'i' : ''));
+  } catch (err) {
+    if (options && options.debug === true) throw err;
+    return /$^/;
+  }
+};
+
+/**
+ * Picomatch constants.
+ * @return {Object}
+ */
+
+picomatch.constants = constants;
+
+/**
+ * Expose "picomatch"
+ */
+
+module.exports = picomatch;
+
+
+/***/ }),
+
+/***/ 1781:
+/***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
+
+"use strict";
+
+
+const utils = __nccwpck_require__(4059);
+const {
+  CHAR_ASTERISK,             /* * */
+  CHAR_AT,                   /* @ */
+  CHAR_BACKWARD_SLASH,       /* \ */
+  CHAR_COMMA,                /* , */
+  CHAR_DOT,                  /* . */
+  CHAR_EXCLAMATION_MARK,     /* ! */
+  CHAR_FORWARD_SLASH,        /* / */
+  CHAR_LEFT_CURLY_BRACE,     /* { */
+  CHAR_LEFT_PARENTHESES,     /* ( */
+  CHAR_LEFT_SQUARE_BRACKET,  /* [ */
+  CHAR_PLUS,                 /* + */
+  CHAR_QUESTION_MARK,        /* ? */
+  CHAR_RIGHT_CURLY_BRACE,    /* } */
+  CHAR_RIGHT_PARENTHESES,    /* ) */
+  CHAR_RIGHT_SQUARE_BRACKET  /* ] */
+} = __nccwpck_require__(5595);
+
+const isPathSeparator = code => {
+  return code === CHAR_FORWARD_SLASH || code === CHAR_BACKWARD_SLASH;
+};
+
+const depth = token => {
+  if (token.isPrefix !== true) {
+    token.depth = token.isGlobstar ? Infinity : 1;
+  }
+};
+
+/**
+ * Quickly scans a glob pattern and returns an object with a handful of
+ * useful properties, like `isGlob`, `path` (the leading non-glob, if it exists),
+ * `glob` (the actual pattern), `negated` (true if the path starts with `!` but not
+ * with `!(`) and `negatedExtglob` (true if the path starts with `!(`).
+ *
+ * ```js
+ * const pm = require('picomatch');
+ * console.log(pm.scan('foo/bar/*.js'));
+ * { isGlob: true, input: 'foo/bar/*.js', base: 'foo/bar', glob: '*.js' }
+ * ```
+ * @param {String} `str`
+ * @param {Object} `options`
+ * @return {Object} Returns an object with tokens and regex source string.
+ * @api public
+ */
+
+const scan = (input, options) => {
+  const opts = options || {};
+
+  const length = input.length - 1;
+  const scanToEnd = opts.parts === true || opts.tokens === true || opts.scanToEnd === true;
+  const slashes = [];
+  const tokens = [];
+  const parts = [];
+
+  let str = input;
+  let index = -1;
+  let start = 0;
+  let lastIndex = 0;
+  let isBrace = false;
+  let isBracket = false;
+  let isGlob = false;
+  let isExtglob = false;
+  let isGlobstar = false;
+  let braceEscaped = false;
+  let backslashes = false;
+  let negated = false;
+  let negatedExtglob = false;
+  let finished = false;
+  let braces = 0;
+  let prev;
+  let code;
+  let token = { value: '', depth: 0, isGlob: false };
+
+  const eos = () => index >= length;
+  const peek = () => str.charCodeAt(index + 1);
+  const advance = () => {
+    prev = code;
+    return str.charCodeAt(++index);
+  };
+
+  while (index < length) {
+    code = advance();
+    let next;
+
+    if (code === CHAR_BACKWARD_SLASH) {
+      backslashes = token.backslashes = true;
+      code = advance();
+
+      if (code === CHAR_LEFT_CURLY_BRACE) {
+        braceEscaped = true;
+      }
+      continue;
+    }
+
+    if (braceEscaped === true || code === CHAR_LEFT_CURLY_BRACE) {
+      braces++;
+
+      while (eos() !== true && (code = advance())) {
+        if (code === CHAR_BACKWARD_SLASH) {
+          backslashes = token.backslashes = true;
+          advance();
+          continue;
+        }
+
+        if (code === CHAR_LEFT_CURLY_BRACE) {
+          braces++;
+          continue;
+        }
+
+        if (braceEscaped !== true && code === CHAR_DOT && (code = advance()) === CHAR_DOT) {
+          isBrace = token.isBrace = true;
+          isGlob = token.isGlob = true;
+          finished = true;
+
+          if (scanToEnd === true) {
+            continue;
+          }
+
+          break;
+        }
+
+        if (braceEscaped !== true && code === CHAR_COMMA) {
+          isBrace = token.isBrace = true;
+          isGlob = token.isGlob = true;
+          finished = true;
+
+          if (scanToEnd === true) {
+            continue;
+          }
+
+          break;
+        }
+
+        if (code === CHAR_RIGHT_CURLY_BRACE) {
+          braces--;
+
+          if (braces === 0) {
+            braceEscaped = false;
+            isBrace = token.isBrace = true;
+            finished = true;
+            break;
+          }
+        }
+      }
+
+      if (scanToEnd === true) {
+        continue;
+      }
+
+      break;
+    }
+
+    if (code === CHAR_FORWARD_SLASH) {
+      slashes.push(index);
+      tokens.push(token);
+      token = { value: '', depth: 0, isGlob: false };
+
+      if (finished === true) continue;
+      if (prev === CHAR_DOT && index === (start + 1)) {
+        start += 2;
+        continue;
+      }
+
+      lastIndex = index + 1;
+      continue;
+    }
+
+    if (opts.noext !== true) {
+      const isExtglobChar = code === CHAR_PLUS
+        || code === CHAR_AT
+        || code === CHAR_ASTERISK
+        || code === CHAR_QUESTION_MARK
+        || code === CHAR_EXCLAMATION_MARK;
+
+      if (isExtglobChar === true && peek() === CHAR_LEFT_PARENTHESES) {
+        isGlob = token.isGlob = true;
+        isExtglob = token.isExtglob = true;
+        finished = true;
+        if (code === CHAR_EXCLAMATION_MARK && index === start) {
+          negatedExtglob = true;
+        }
+
+        if (scanToEnd === true) {
+          let parens = 0;
+
+          while (eos() !== true && (code = advance())) {
+            if (code === CHAR_BACKWARD_SLASH) {
+              backslashes = token.backslashes = true;
+              advance();
+              continue;
+            }
+
+            if (code === CHAR_LEFT_PARENTHESES) {
+              parens++;
+              continue;
+            }
+
+            if (code === CHAR_RIGHT_PARENTHESES && --parens === 0) {
+              finished = true;
+              break;
+            }
+          }
+          continue;
+        }
+        break;
+      }
+    }
+
+    if (code === CHAR_ASTERISK) {
+      if (prev === CHAR_ASTERISK) isGlobstar = token.isGlobstar = true;
+      isGlob = token.isGlob = true;
+      finished = true;
+
+      if (scanToEnd === true) {
+        continue;
+      }
+      break;
+    }
+
+    if (code === CHAR_QUESTION_MARK) {
+      isGlob = token.isGlob = true;
+      finished = true;
+
+      if (scanToEnd === true) {
+        continue;
+      }
+      break;
+    }
+
+    if (code === CHAR_LEFT_SQUARE_BRACKET) {
+      while (eos() !== true && (next = advance())) {
+        if (next === CHAR_BACKWARD_SLASH) {
+          backslashes = token.backslashes = true;
+          advance();
+          continue;
+        }
+
+        if (next === CHAR_RIGHT_SQUARE_BRACKET) {
+          isBracket = token.isBracket = true;
+          isGlob = token.isGlob = true;
+          finished = true;
+          break;
+        }
+      }
+
+      if (scanToEnd === true) {
+        continue;
+      }
+
+      break;
+    }
+
+    if (opts.nonegate !== true && code === CHAR_EXCLAMATION_MARK && index === start) {
+      negated = token.negated = true;
+      start++;
+      continue;
+    }
+
+    if (opts.noparen !== true && code === CHAR_LEFT_PARENTHESES) {
+      isGlob = token.isGlob = true;
+
+      if (scanToEnd === true) {
+        let parens = 1;
+
+        while (eos() !== true && (code = advance())) {
+          if (code === CHAR_BACKWARD_SLASH) {
+            backslashes = token.backslashes = true;
+            advance();
+            continue;
+          }
+
+          if (code === CHAR_LEFT_PARENTHESES) {
+            parens++;
+            continue;
+          }
+
+          if (code === CHAR_RIGHT_PARENTHESES && --parens === 0) {
+            finished = true;
+            break;
+          }
+        }
+        continue;
+      }
+      break;
+    }
+
+    if (isGlob === true) {
+      finished = true;
+
+      if (scanToEnd === true) {
+        continue;
+      }
+
+      break;
+    }
+  }
+
+  if (opts.noext === true) {
+    isExtglob = false;
+    isGlob = false;
+  }
+
+  let base = str;
+  let prefix = '';
+  let glob = '';
+
+  if (start > 0) {
+    prefix = str.slice(0, start);
+    str = str.slice(start);
+    lastIndex -= start;
+  }
+
+  if (base && isGlob === true && lastIndex > 0) {
+    base = str.slice(0, lastIndex);
+    glob = str.slice(lastIndex);
+  } else if (isGlob === true) {
+    base = '';
+    glob = str;
+  } else {
+    base = str;
+  }
+
+  if (base && base !== '' && base !== '/' && base !== str) {
+    if (isPathSeparator(base.charCodeAt(base.length - 1))) {
+      base = base.slice(0, -1);
+    }
+  }
+
+  if (opts.unescape === true) {
+    if (glob) glob = utils.removeBackslashes(glob);
+
+    if (base && backslashes === true) {
+      base = utils.removeBackslashes(base);
+    }
+  }
+
+  const state = {
+    prefix,
+    input,
+    start,
+    base,
+    glob,
+    isBrace,
+    isBracket,
+    isGlob,
+    isExtglob,
+    isGlobstar,
+    negated,
+    negatedExtglob
+  };
+
+  if (opts.tokens === true) {
+    state.maxDepth = 0;
+    if (!isPathSeparator(code)) {
+      tokens.push(token);
+    }
+    state.tokens = tokens;
+  }
+
+  if (opts.parts === true || opts.tokens === true) {
+    let prevIndex;
+
+    for (let idx = 0; idx < slashes.length; idx++) {
+      const n = prevIndex !== undefined ? prevIndex + 1 : start;
+      const i = slashes[idx];
+      const value = input.slice(n, i);
+      if (opts.tokens) {
+        if (idx === 0 && start !== 0) {
+          tokens[idx].isPrefix = true;
+          tokens[idx].value = prefix;
+        } else {
+          tokens[idx].value = value;
+        }
+        depth(tokens[idx]);
+        state.maxDepth += tokens[idx].depth;
+      }
+      if (i >= start) {
+        parts.push(value);
+        prevIndex = i;
+      }
+    }
+
+    const n = prevIndex !== undefined ? prevIndex + 1 : start;
+    const value = input.slice(n);
+    parts.push(value);
+
+    if (opts.tokens && prevIndex && prevIndex + 1 < input.length) {
+      tokens[tokens.length - 1].value = value;
+      depth(tokens[tokens.length - 1]);
+      state.maxDepth += tokens[tokens.length - 1].depth;
+    }
+
+    state.slashes = slashes;
+    state.parts = parts;
+  }
+
+  return state;
+};
+
+module.exports = scan;
+
+
+/***/ }),
+
+/***/ 4059:
+/***/ ((__unused_webpack_module, exports, __nccwpck_require__) => {
+
+"use strict";
+/*global navigator*/
+
+
+const {
+  REGEX_BACKSLASH,
+  REGEX_REMOVE_BACKSLASH,
+  REGEX_SPECIAL_CHARS,
+  REGEX_SPECIAL_CHARS_GLOBAL
+} = __nccwpck_require__(5595);
+
+exports.isObject = val => val !== null && typeof val === 'object' && !Array.isArray(val);
+exports.hasRegexChars = str => REGEX_SPECIAL_CHARS.test(str);
+exports.isRegexChar = str => str.length === 1 && exports.hasRegexChars(str);
+exports.escapeRegex = str => str.replace(REGEX_SPECIAL_CHARS_GLOBAL, '\\$1');
+exports.toPosixSlashes = str => str.replace(REGEX_BACKSLASH, '/');
+
+exports.isWindows = () => {
+  if (typeof navigator !== 'undefined' && navigator.platform) {
+    const platform = navigator.platform.toLowerCase();
+    return platform === 'win32' || platform === 'windows';
+  }
+
+  if (typeof process !== 'undefined' && process.platform) {
+    return process.platform === 'win32';
+  }
+
+  return false;
+};
+
+exports.removeBackslashes = str => {
+  return str.replace(REGEX_REMOVE_BACKSLASH, match => {
+    return match === '\\' ? '' : match;
+  });
+};
+
+exports.escapeLast = (input, char, lastIdx) => {
+  const idx = input.lastIndexOf(char, lastIdx);
+  if (idx === -1) return input;
+  if (input[idx - 1] === '\\') return exports.escapeLast(input, char, idx - 1);
+  return `${input.slice(0, idx)}\\${input.slice(idx)}`;
+};
+
+exports.removePrefix = (input, state = {}) => {
+  let output = input;
+  if (output.startsWith('./')) {
+    output = output.slice(2);
+    state.prefix = './';
+  }
+  return output;
+};
+
+exports.wrapOutput = (input, state = {}, options = {}) => {
+  const prepend = options.contains ? '' : '^';
+  const append = options.contains ? '' : '$';
+
+  let output = `${prepend}(?:${input})${append}`;
+  if (state.negated === true) {
+    output = `(?:^(?!${output}).*$)`;
+  }
+  return output;
+};
+
+exports.basename = (path, { windows } = {}) => {
+  const segs = path.split(windows ? /[\\/]/ : '/');
+  const last = segs[segs.length - 1];
+
+  if (last === '') {
+    return segs[segs.length - 2];
+  }
+
+  return last;
+};
+
+
+/***/ }),
+
 /***/ 2803:
 /***/ ((module, __unused_webpack_exports, __nccwpck_require__) => {
 
@@ -40954,28 +43464,139 @@ function stringify(config) {
 }
 
 //# sourceMappingURL=ssh-config.js.map
+// EXTERNAL MODULE: ./node_modules/picomatch/index.js
+var picomatch = __nccwpck_require__(4006);
+var picomatch_default = /*#__PURE__*/__nccwpck_require__.n(picomatch);
+;// CONCATENATED MODULE: ./src/ssh/ssh-config-include.ts
+// `Include` in an ssh config, read the way OpenSSH's readconf.c reads it: each argument is a path
+// (relative ones under ~/.ssh, `~/` the home), glob patterns expanded in sorted order, a pattern
+// that matches nothing skipped, includes nested up to 16 deep. An Include inside a Host block only
+// counts when that Host matches, and its file's own Host blocks must match too; after the included
+// file, the including file goes on in its own block. Parsing stays the `ssh-config` package's.
+
+
+
+/** OpenSSH's READCONF_MAX_DEPTH. */
+const MAX_DEPTH = 16;
+/** Every directive of the config and the files it includes, in the order OpenSSH reads them. */
+function readIncludes(src) {
+    const out = [];
+    walk(SSHConfig.parse(src.text), [], src.label, 0, src, out);
+    return out;
+}
+function walk(lines, hosts, file, depth, src, out) {
+    for (const line of lines) {
+        if (line.type !== LineType.DIRECTIVE)
+            continue;
+        if (/^match$/i.test(line.param)) {
+            src.debug(`${file}: skipping "Match ${valueText(line.value)}" (not supported; Host blocks are read)`);
+            continue;
+        }
+        if (/^host$/i.test(line.param)) {
+            walk(line.config, [...hosts, values(line.value)], file, depth, src, out);
+            continue;
+        }
+        if (/^include$/i.test(line.param)) {
+            include(line, hosts, file, depth, src, out);
+            continue;
+        }
+        out.push({ line, hosts });
+    }
+}
+function include(line, hosts, file, depth, src, out) {
+    if (depth + 1 > MAX_DEPTH)
+        throw new Error(`${file}: Include ${valueText(line.value)}: more than ${MAX_DEPTH} nested includes (an Include loop?)`);
+    for (const arg of values(line.value)) {
+        const pattern = anchored(arg, src.home);
+        const files = expandGlob(pattern, src);
+        if (!files.length) {
+            src.debug(`${file}: Include ${arg} matched no files`);
+            continue;
+        }
+        for (const path of files) {
+            let text;
+            try {
+                text = src.readFile(path);
+            }
+            catch (err) {
+                const code = err.code;
+                // OpenSSH skips a file that is gone; any other read error is an error.
+                if (code === 'ENOENT')
+                    continue;
+                throw new Error(`${file}: Include ${path}: ${code ?? err.message}`);
+            }
+            src.debug(`${file}: including ${path}${hosts.length ? ` (inside Host ${hosts.map((h) => h.join(' ')).join(' > ')})` : ''}`);
+            walk(SSHConfig.parse(text), hosts, path, depth + 1, src, out);
+        }
+    }
+}
+/** A user config's Include path: `~/...` under the home, a relative one under ~/.ssh. */
+function anchored(arg, home) {
+    if (arg === '~' || arg.startsWith('~/'))
+        return external_node_path_namespaceObject.posix.join(home, arg.slice(1));
+    if (external_node_path_namespaceObject.posix.isAbsolute(arg))
+        return arg;
+    return external_node_path_namespaceObject.posix.join(home, '.ssh', arg);
+}
+const GLOB_CHARS = /[*?[]/;
+/** glob(3) on an absolute path: each segment with a wildcard matched against its directory, sorted. */
+function expandGlob(pattern, src) {
+    if (!GLOB_CHARS.test(pattern))
+        return [pattern];
+    let paths = ['/'];
+    for (const segment of pattern.split('/').filter(Boolean)) {
+        if (!GLOB_CHARS.test(segment)) {
+            paths = paths.map((p) => external_node_path_namespaceObject.posix.join(p, segment));
+            continue;
+        }
+        // glob(3): no braces or extglobs, and a leading dot is only matched by a leading dot
+        const matches = picomatch_default()(segment, { dot: segment.startsWith('.'), nobrace: true, noextglob: true });
+        paths = paths.flatMap((dir) => {
+            let names;
+            try {
+                names = src.listDir(dir);
+            }
+            catch {
+                return [];
+            }
+            return names
+                .filter((n) => matches(n))
+                .sort()
+                .map((n) => external_node_path_namespaceObject.posix.join(dir, n));
+        });
+    }
+    return paths;
+}
+function values(v) {
+    if (typeof v === 'string')
+        return v.split(/\s+/).filter(Boolean);
+    return v.map((x) => x.val);
+}
+function valueText(v) {
+    return values(v).join(' ');
+}
+
 ;// CONCATENATED MODULE: ./src/ssh/ssh-config.ts
 // `~/.ssh/config` (the CLI; the Action with its `ssh-config` input): `Host` blocks give a name its
 // HostName, User, Port, IdentityFile, ProxyJump and UserKnownHostsFile, read as OpenSSH reads them
-// (the first value wins, `Host *` supplies defaults). Parsed by the `ssh-config` package; `Match`
-// and `Include` blocks are skipped with a debug note (Match exec would run commands).
+// (the first value wins, `Host *` supplies defaults, `Include` read in place). Parsed by the
+// `ssh-config` package; `Match` blocks are skipped with a debug note (Match exec would run commands).
+
 
 
 /** The per-host settings function for SshOptions.hostSettings. */
 function sshConfigSettings(src) {
-    const parsed = SSHConfig.parse(src.text);
-    const kept = new SSHConfig();
-    for (const line of parsed) {
-        if ('param' in line && /^(match|include)$/i.test(line.param)) {
-            src.debug(`${src.label}: skipping "${line.param} ${valueText(line.value)}" (not supported; Host blocks are read)`);
-            continue;
-        }
-        kept.push(line);
-    }
+    const directives = readIncludes(src);
     const cache = new Map();
     return (host) => {
         if (cache.has(host))
             return cache.get(host);
+        // The directives whose Host lines (each enclosing one, with Include inside Host) match, in file
+        // order: the package's compute then applies first-value-wins and the repeatable keys.
+        const kept = new SSHConfig();
+        for (const d of directives)
+            if (d.hosts.every((patterns) => matchesHost(patterns, host)))
+                kept.push(d.line);
         const c = kept.compute(host, { ignoreCase: true });
         const settings = toSettings(host, c, src);
         cache.set(host, settings);
@@ -40984,12 +43605,9 @@ function sshConfigSettings(src) {
         return settings;
     };
 }
-function valueText(v) {
-    if (typeof v === 'string')
-        return v;
-    if (Array.isArray(v))
-        return v.map((x) => (typeof x === 'string' ? x : x.val)).join(' ');
-    return '';
+/** OpenSSH compares Host patterns with the name as typed, ignoring case. */
+function matchesHost(patterns, host) {
+    return lib_glob(patterns.map((p) => p.toLowerCase()), host.toLowerCase());
 }
 function first(c, key) {
     const v = c[key];
@@ -41086,6 +43704,10 @@ function applyHostSettings(target, opts) {
     if (s.knownHosts)
         withSettings.knownHosts = `${s.knownHosts}\n${opts.knownHosts}`;
     return { target: resolved, opts: withSettings, ...(s.proxyJump ? { proxyJump: s.proxyJump } : {}) };
+}
+/** The HostName the ssh config gives `host` (what `ssh host` connects to), if it gives one. */
+function configuredHostName(host, opts) {
+    return opts.hostSettings?.(host)?.hostName;
 }
 
 ;// CONCATENATED MODULE: ./src/config/ray-keys.ts
@@ -42838,7 +45460,7 @@ function parentPath(path) {
 // so a bomb stops early while a config that shares settings with anchors never comes near it.
 const MIN_EXPANDED_VALUES = 100_000;
 const EXPANSION_FACTOR = 10;
-const MAX_DEPTH = 64;
+const yaml_source_MAX_DEPTH = 64;
 /** Thrown when a slice of the nodes list does not read cleanly: the whole document is read instead. */
 class NotInSlices extends Error {
 }
@@ -42920,7 +45542,7 @@ class PlainBuilder {
             this.tooBig(node);
             return null;
         }
-        if (depth > MAX_DEPTH)
+        if (depth > yaml_source_MAX_DEPTH)
             return null;
         if ((0,dist/* isAlias */.Vj)(node)) {
             const target = this.resolveAlias(node.source, node.range?.[0] ?? 0);
@@ -43609,8 +46231,9 @@ function hostForUrl(host) {
 function addresses(cluster) {
     const head = cluster.head;
     const host = hostForUrl(head.host);
+    // The GCS address is the one workers join: the head's node_ip_address when set (as in rayArgs).
     return {
-        headAddress: `${host}:${gcsPort(head)}`,
+        headAddress: `${hostForUrl(head.ray.nodeIpAddress ?? head.host)}:${gcsPort(head)}`,
         clientAddress: `ray://${host}:${clientPort(head)}`,
         dashboardUrl: `http://${host}:${dashboardPort(cluster)}`,
     };
@@ -43857,286 +46480,6 @@ function reviewHostKeyPins(cluster, base) {
     return { nodes, warnings };
 }
 
-;// CONCATENATED MODULE: external "node:crypto"
-const external_node_crypto_namespaceObject = require("node:crypto");
-;// CONCATENATED MODULE: ./src/ssh/quote.ts
-// POSIX shell quoting. Every value that comes from the config or the user goes through here before it
-// reaches a command line: nothing is spliced into a shell line unquoted (SPEC section 7).
-const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
-/** Quotes one argument for a POSIX shell: `it's` → `'it'\''s'`. Plain words stay readable. */
-function shellQuote(arg) {
-    if (arg.includes('\0'))
-        throw new Error('shellQuote: argument contains a NUL byte');
-    if (SAFE.test(arg))
-        return arg;
-    return `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-/** Quotes each argument and joins them with spaces: a command line from argv. */
-function shellJoin(argv) {
-    return argv.map(shellQuote).join(' ');
-}
-
-;// CONCATENATED MODULE: ./src/remote/client.ts
-// A typed client of remote_lib's JSON verbs over one node's SSH connection.
-// The library is uploaded once per content hash; a call is one SSH exec in the common case.
-
-
-
-
-/** Exit code the bootstrap line uses to say "library not uploaded yet". */
-const MISSING_LIB = 97;
-/** `run` could not start the command: its stderr has RUN_ERROR_PREFIX and remote_lib's answer. */
-const RUN_FAILED = 125;
-const RUN_ERROR_PREFIX = 'nokube-remote-error: ';
-/** remote_lib's JSON answer, or a RemoteError with the end of its stderr when there is none. */
-function parseAnswer(verb, text, res) {
-    try {
-        return JSON.parse(text);
-    }
-    catch {
-        const tail = res.stderr.trim().split('\n').slice(-5).join('\n');
-        throw new RemoteError(`remote_lib ${verb} failed (exit ${res.code ?? res.signal})${tail ? `: ${tail}` : ''}`, 'run with NOKUBE_DEBUG=1 to see the remote command and its output', res.stderr);
-    }
-}
-function loadRemoteLib(dir) {
-    const content = (0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(dir, 'nokube_remote.py'), 'utf8');
-    const sha256 = (0,external_node_crypto_namespaceObject.createHash)('sha256').update(content).digest('hex');
-    return { content, hash: sha256.slice(0, 12), sha256 };
-}
-class RemoteError extends Error {
-    hint;
-    stderr;
-    constructor(message, hint, stderr) {
-        super(message);
-        this.hint = hint;
-        this.stderr = stderr;
-        this.name = 'RemoteError';
-    }
-}
-class RemoteLib {
-    shell;
-    lib;
-    opts;
-    uploaded = false;
-    constructor(shell, lib, opts) {
-        this.shell = shell;
-        this.lib = lib;
-        this.opts = opts;
-    }
-    get fileName() {
-        return `nokube_remote.${this.lib.hash}.py`;
-    }
-    /** The library's path as a shell word: `$HOME` stays expandable for the default storage. */
-    remotePathWord() {
-        const rel = `lib/${this.fileName}`;
-        if (this.opts.storage)
-            return shellQuote(`${this.opts.storage}/${rel}`);
-        return `"$HOME"/${shellQuote(`.nokube/${this.opts.cluster}/${rel}`)}`;
-    }
-    async upload() {
-        const base = this.opts.storage ?? `${await this.shell.realpath('.')}/.nokube/${this.opts.cluster}`;
-        try {
-            await this.shell.mkdirp(`${base}/lib`);
-            await this.shell.uploadFile(this.lib.content, `${base}/lib/${this.fileName}`, 0o644);
-        }
-        catch (err) {
-            // the node answered: its storage path is the trouble, not the connection
-            const e = err;
-            if (e.kind === 'unreachable' || e.kind === 'timeout')
-                throw err;
-            throw new RemoteError(`storage path ${base} is not writable: cannot create ${base}/lib (${e.message ?? String(err)})`, `create it for the login user (sudo mkdir -p ${base} && sudo chown -R <user> ${base}), or set storage.path to a directory the login user owns`);
-        }
-        this.uploaded = true;
-    }
-    /** Runs a verb once (uploading the library first when the node lacks it); the raw exec result. */
-    async execVerb(verb, input, extra = {}) {
-        const python = this.opts.python ?? 'python3';
-        // A file whose content no longer matches its hash (changed on the node) counts as missing:
-        // it is uploaded again, never run.
-        const line = `f=${this.remotePathWord()}; [ -f "$f" ] && [ "$(sha256sum < "$f")" = "${this.lib.sha256}  -" ] || exit ${MISSING_LIB}; ` +
-            `exec ${shellQuote(python)} "$f" ${verb}`;
-        const stdin = JSON.stringify({
-            cluster: this.opts.cluster,
-            storage: this.opts.storage ?? null,
-            ...(this.opts.rayVenv ? { ray_venv: this.opts.rayVenv } : {}),
-            ...input,
-        });
-        this.opts.debug?.(`remote: ${verb} (${line})`);
-        const options = { stdin, timeoutMs: this.opts.timeoutMs, ...extra };
-        let t0 = Date.now();
-        let res = await this.shell.exec(line, options);
-        if (res.code === MISSING_LIB && !this.uploaded) {
-            this.opts.debug?.(`remote: uploading ${this.fileName}`);
-            const u0 = Date.now();
-            await this.upload();
-            t0 = Date.now();
-            this.opts.timed?.('upload', u0, t0);
-            res = await this.shell.exec(line, options);
-        }
-        this.opts.timed?.(verb, t0, Date.now());
-        return { res, python };
-    }
-    /** `timeoutMs` overrides the per-call timeout (a drain or an install may take longer than one command). */
-    async call(verb, input, timeoutMs) {
-        const { res, python } = await this.execVerb(verb, input, timeoutMs ? { timeoutMs } : {});
-        if (res.stderr.trim())
-            this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
-        if (res.code === 127) {
-            throw new RemoteError(`the interpreter "${python}" was not found on the node`, 'install Python 3.8+ on the node, or set ray_spec.python to its path', res.stderr);
-        }
-        if (res.code === 126) {
-            throw new RemoteError(`the interpreter "${python}" cannot be run by the login user (permission denied)`, `make it executable for the login user (chmod a+rx ${python}, and its directories), or set ray_spec.python to one it may run`, res.stderr);
-        }
-        return parseAnswer(verb, res.stdout, res);
-    }
-    /**
-     * A verb that streams: each stdout line with an `event` key is handed to `onEvent` as it comes;
-     * the line without one (the last) is the answer. An aborted call answers `{ok: false, aborted: true}`.
-     */
-    async stream(verb, input, onEvent, extra = {}) {
-        let pending = '';
-        let last = '';
-        const onStdout = (chunk) => {
-            pending += chunk;
-            let nl;
-            while ((nl = pending.indexOf('\n')) >= 0) {
-                const line = pending.slice(0, nl);
-                pending = pending.slice(nl + 1);
-                if (line.trim())
-                    take(line);
-            }
-        };
-        // events carry an `event` key and go on at once; the line without one is the answer
-        const take = (line) => {
-            let parsed;
-            try {
-                parsed = JSON.parse(line);
-            }
-            catch {
-                parsed = undefined;
-            }
-            if (parsed && typeof parsed.event === 'string')
-                onEvent(parsed);
-            else
-                last = line;
-        };
-        const { res } = await this.execVerb(verb, input, { ...extra, onStdout });
-        if (res.aborted)
-            return { ok: false, aborted: true };
-        if (res.stderr.trim())
-            this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
-        if (pending.trim())
-            take(pending);
-        return parseAnswer(verb, last.trim(), res);
-    }
-    /**
-     * Runs `argv` on the node in its Ray environment (the `run` verb replaces itself with the command):
-     * output streams to the callbacks, the exit status is the command's. When the command could not be
-     * started, throws a RemoteError saying why (exit 125 and remote_lib's answer on stderr).
-     */
-    async run(input, extra = {}) {
-        // stderr goes on line by line so remote_lib's own error line never reaches the caller's output
-        let held = '';
-        const onStderr = extra.onStderr
-            ? (chunk) => {
-                held += chunk;
-                const cut = held.lastIndexOf('\n');
-                if (cut < 0)
-                    return;
-                const lines = held.slice(0, cut + 1);
-                held = held.slice(cut + 1);
-                const shown = lines
-                    .split(/(?<=\n)/)
-                    .filter((l) => !l.startsWith(RUN_ERROR_PREFIX))
-                    .join('');
-                if (shown)
-                    extra.onStderr(shown);
-            }
-            : undefined;
-        const { res } = await this.execVerb('run', input, { ...extra, ...(onStderr ? { onStderr } : {}) });
-        if (held && extra.onStderr && !held.startsWith(RUN_ERROR_PREFIX))
-            extra.onStderr(held);
-        const marker = res.stderr.split('\n').find((l) => l.startsWith(RUN_ERROR_PREFIX));
-        if (res.code === RUN_FAILED && marker) {
-            const answer = JSON.parse(marker.slice(RUN_ERROR_PREFIX.length));
-            throw Object.assign(new RemoteError(answer.error ?? 'the command could not be started', answer.hint), {
-                exitCode: answer.exit_code ?? RUN_FAILED,
-            });
-        }
-        if (res.code === 127 && /not found/.test(res.stderr) && !res.stdout) {
-            throw new RemoteError(`the interpreter "${this.opts.python ?? 'python3'}" was not found on the node`, 'install Python 3.8+ on the node, or set ray_spec.python to its path', res.stderr);
-        }
-        return { ...res, stderr: res.stderr.replace(/^nokube-remote-error: .*\n?/m, '') };
-    }
-    rayEnv(input) {
-        return this.call('ray_env', input);
-    }
-    job(input) {
-        return this.call('job', input);
-    }
-    /** Uploads a file under the node's storage (`<storage>/<rel>`); returns its absolute path. */
-    async uploadToStorage(rel, content, mode = 0o600) {
-        const base = this.opts.storage ?? `${await this.shell.realpath('.')}/.nokube/${this.opts.cluster}`;
-        const path = `${base}/${rel}`;
-        await this.shell.mkdirp(path.slice(0, path.lastIndexOf('/')));
-        await this.shell.uploadFile(content, path, mode);
-        return path;
-    }
-    probe(input) {
-        return this.call('probe', input);
-    }
-    start(input) {
-        return this.call('start', input);
-    }
-    status(input) {
-        return this.call('status', input);
-    }
-    stop(input = {}) {
-        return this.call('stop', input);
-    }
-    /** Installs Ray into a venv under the storage path (nothing when it is there already). */
-    install(input, timeoutMs) {
-        return this.call('install', input, timeoutMs);
-    }
-    /** Head: drains one node through Ray's GCS and waits (up to `deadline_sec`) until it has left. */
-    drain(input, timeoutMs) {
-        return this.call('drain', input, timeoutMs);
-    }
-    lock(input) {
-        return this.call('lock', input);
-    }
-    unlock(input) {
-        return this.call('unlock', input);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/concurrency.ts
-// Bounded parallelism: work on at most `limit` nodes at once (the `concurrency` input).
-/**
- * Runs `fn` over `items` with at most `limit` calls in flight. Never rejects: every item settles, and
- * the result keeps the order of `items` (`fulfilled` with the value or `rejected` with the error).
- */
-async function mapLimit(items, limit, fn) {
-    const results = new Array(items.length);
-    const width = Math.max(1, Math.min(Number.isFinite(limit) ? Math.floor(limit) : items.length, items.length));
-    let next = 0;
-    async function worker() {
-        while (next < items.length) {
-            const i = next++;
-            try {
-                results[i] = { status: 'fulfilled', value: await fn(items[i], i) };
-            }
-            catch (reason) {
-                results[i] = { status: 'rejected', reason };
-            }
-        }
-    }
-    await Promise.all(Array.from({ length: items.length === 0 ? 0 : width }, worker));
-    return results;
-}
-
-;// CONCATENATED MODULE: external "node:dns/promises"
-const promises_namespaceObject = require("node:dns/promises");
 // EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
 var lib = __nccwpck_require__(5472);
 var lib_default = /*#__PURE__*/__nccwpck_require__.n(lib);
@@ -44253,6 +46596,8 @@ function authHint(host, port, user) {
         'to see what the server accepts, and `ssh-add -l` to list agent keys');
 }
 
+;// CONCATENATED MODULE: external "node:crypto"
+const external_node_crypto_namespaceObject = require("node:crypto");
 ;// CONCATENATED MODULE: ./src/ssh/public-key.ts
 // Public keys as OpenSSH shows them: "type base64 [comment]" lines, the wire blob, and the
 // `SHA256:` fingerprint `ssh-keygen -lf` prints. No secrets here: public halves only.
@@ -44858,6 +47203,23 @@ function hostKeyCheck(node, opts, reporter) {
     return check;
 }
 
+;// CONCATENATED MODULE: ./src/ssh/quote.ts
+// POSIX shell quoting. Every value that comes from the config or the user goes through here before it
+// reaches a command line: nothing is spliced into a shell line unquoted (SPEC section 7).
+const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+/** Quotes one argument for a POSIX shell: `it's` → `'it'\''s'`. Plain words stay readable. */
+function shellQuote(arg) {
+    if (arg.includes('\0'))
+        throw new Error('shellQuote: argument contains a NUL byte');
+    if (SAFE.test(arg))
+        return arg;
+    return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+/** Quotes each argument and joins them with spaces: a command line from argv. */
+function shellJoin(argv) {
+    return argv.map(shellQuote).join(' ');
+}
+
 ;// CONCATENATED MODULE: ./src/ssh/exec-files.ts
 // File steps over plain exec channels, for servers that refuse the SFTP subsystem (hardened sshd
 // without `Subsystem sftp`). POSIX sh and coreutils only. An upload goes to a temporary name next
@@ -45320,6 +47682,7 @@ function truncate(s, max) {
 
 
 
+
 /** `[user@]host[:port]` as OpenSSH writes it (port only when not 22, brackets around IPv6 then). */
 function hopText(hop) {
     const at = hop.port === 22 ? hop.host : hostPort(hop.host, hop.port);
@@ -45327,6 +47690,37 @@ function hopText(hop) {
 }
 function hopTarget(hop) {
     return { name: hopText(hop), host: hop.host, sshPort: hop.port, users: [], label: `jump host ${hopText(hop)}` };
+}
+/**
+ * The chain as ssh runs it: `-J a,b` reaches `a` with `ssh a`, so a's own ProxyJump in the ssh config
+ * (and its first hop's, and so on) comes first; the later hops are reached through the earlier ones,
+ * so theirs do not count. A chain that grows beyond three hops, or loops, is named as the hop.
+ */
+function fullChain(chain, opts) {
+    const out = [...chain];
+    const seen = new Set();
+    while (out.length) {
+        const first = out[0];
+        const before = opts.hostSettings?.(first.host)?.proxyJump;
+        if (!before?.length)
+            break;
+        const key = first.host.toLowerCase();
+        const total = out.length + before.length;
+        if (seen.has(key) || total > MAX_JUMP_HOPS) {
+            throw new SshError(seen.has(key)
+                ? `jump host ${hopText(first)}: its ProxyJump in the ssh config leads back to itself`
+                : `jump host ${hopText(first)}: its ProxyJump in the ssh config (${before.map(hopText).join(',')}) makes a chain of ${total} hops; at most ${MAX_JUMP_HOPS} are supported`, {
+                kind: 'config',
+                node: hopText(first),
+                host: first.host,
+                port: first.port,
+                hint: `shorten the chain: remove ProxyJump from Host ${first.host} in the ssh config, or name fewer hops in proxy_jump / --proxy-jump`,
+            });
+        }
+        seen.add(key);
+        out.unshift(...before);
+    }
+    return out;
 }
 class JumpHosts {
     hops = new Map();
@@ -45463,8 +47857,9 @@ const KEEPALIVE_MS = 10_000;
 const AUTH_STEP_MS = 10_000;
 async function connectNode(spec, runOpts, ctx) {
     // The node's own proxy_jump, else its ssh config entry's ProxyJump, else the run's --proxy-jump.
-    const { target: node, opts, proxyJump } = applyHostSettings(spec, runOpts);
-    const chain = spec.proxyJump ?? proxyJump ?? opts.proxyJump ?? [];
+    // Looked up by the name ssh_url gives (the engine may have put its HostName in `host` already).
+    const { target: node, opts, proxyJump } = applyHostSettings({ ...spec, host: spec.sshAlias ?? spec.host }, runOpts);
+    const chain = fullChain(spec.proxyJump ?? proxyJump ?? opts.proxyJump ?? [], opts);
     const jumps = chain.length ? (ctx.jumps ?? new JumpHosts()) : undefined;
     const tunnel = jumps ? () => jumps.tunnel(chain, node, opts, ctx) : undefined;
     const session = await loginAny(node, opts, ctx, tunnel);
@@ -45712,6 +48107,291 @@ function toSsh2(step, username) {
 
 
 
+
+;// CONCATENATED MODULE: ./src/engine/ssh-config-hosts.ts
+
+/** Puts each node's ssh config HostName in `host`, keeping the alias in `sshAlias` (in place). */
+function useSshConfigHostNames(cluster, ssh, reporter) {
+    if (!ssh.hostSettings)
+        return;
+    for (const node of cluster.nodes) {
+        const alias = node.sshAlias ?? node.host;
+        let hostName;
+        try {
+            hostName = configuredHostName(alias, ssh);
+        }
+        catch {
+            continue; // a bad entry (Port, ProxyJump) is reported by the connect step, on the node
+        }
+        if (!hostName || hostName === alias)
+            continue;
+        node.sshAlias = alias;
+        node.host = hostName;
+        reporter.debug(`[${node.name}] ssh_url ${node.sshUrl}: Host ${alias} of the ssh config, HostName ${hostName}`);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/remote/client.ts
+// A typed client of remote_lib's JSON verbs over one node's SSH connection.
+// The library is uploaded once per content hash; a call is one SSH exec in the common case.
+
+
+
+
+/** Exit code the bootstrap line uses to say "library not uploaded yet". */
+const MISSING_LIB = 97;
+/** `run` could not start the command: its stderr has RUN_ERROR_PREFIX and remote_lib's answer. */
+const RUN_FAILED = 125;
+const RUN_ERROR_PREFIX = 'nokube-remote-error: ';
+/** remote_lib's JSON answer, or a RemoteError with the end of its stderr when there is none. */
+function parseAnswer(verb, text, res) {
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        const tail = res.stderr.trim().split('\n').slice(-5).join('\n');
+        throw new RemoteError(`remote_lib ${verb} failed (exit ${res.code ?? res.signal})${tail ? `: ${tail}` : ''}`, 'run with NOKUBE_DEBUG=1 to see the remote command and its output', res.stderr);
+    }
+}
+function loadRemoteLib(dir) {
+    const content = (0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(dir, 'nokube_remote.py'), 'utf8');
+    const sha256 = (0,external_node_crypto_namespaceObject.createHash)('sha256').update(content).digest('hex');
+    return { content, hash: sha256.slice(0, 12), sha256 };
+}
+class RemoteError extends Error {
+    hint;
+    stderr;
+    constructor(message, hint, stderr) {
+        super(message);
+        this.hint = hint;
+        this.stderr = stderr;
+        this.name = 'RemoteError';
+    }
+}
+class RemoteLib {
+    shell;
+    lib;
+    opts;
+    uploaded = false;
+    constructor(shell, lib, opts) {
+        this.shell = shell;
+        this.lib = lib;
+        this.opts = opts;
+    }
+    get fileName() {
+        return `nokube_remote.${this.lib.hash}.py`;
+    }
+    /** The library's path as a shell word: `$HOME` stays expandable for the default storage. */
+    remotePathWord() {
+        const rel = `lib/${this.fileName}`;
+        if (this.opts.storage)
+            return shellQuote(`${this.opts.storage}/${rel}`);
+        return `"$HOME"/${shellQuote(`.nokube/${this.opts.cluster}/${rel}`)}`;
+    }
+    async upload() {
+        const base = this.opts.storage ?? `${await this.shell.realpath('.')}/.nokube/${this.opts.cluster}`;
+        try {
+            await this.shell.mkdirp(`${base}/lib`);
+            await this.shell.uploadFile(this.lib.content, `${base}/lib/${this.fileName}`, 0o644);
+        }
+        catch (err) {
+            // the node answered: its storage path is the trouble, not the connection
+            const e = err;
+            if (e.kind === 'unreachable' || e.kind === 'timeout')
+                throw err;
+            throw new RemoteError(`storage path ${base} is not writable: cannot create ${base}/lib (${e.message ?? String(err)})`, `create it for the login user (sudo mkdir -p ${base} && sudo chown -R <user> ${base}), or set storage.path to a directory the login user owns`);
+        }
+        this.uploaded = true;
+    }
+    /** Runs a verb once (uploading the library first when the node lacks it); the raw exec result. */
+    async execVerb(verb, input, extra = {}) {
+        const python = this.opts.python ?? 'python3';
+        // A file whose content no longer matches its hash (changed on the node) counts as missing:
+        // it is uploaded again, never run.
+        const line = `f=${this.remotePathWord()}; [ -f "$f" ] && [ "$(sha256sum < "$f")" = "${this.lib.sha256}  -" ] || exit ${MISSING_LIB}; ` +
+            `exec ${shellQuote(python)} "$f" ${verb}`;
+        const stdin = JSON.stringify({
+            cluster: this.opts.cluster,
+            storage: this.opts.storage ?? null,
+            ...(this.opts.rayVenv ? { ray_venv: this.opts.rayVenv } : {}),
+            ...input,
+        });
+        this.opts.debug?.(`remote: ${verb} (${line})`);
+        const options = { stdin, timeoutMs: this.opts.timeoutMs, ...extra };
+        let t0 = Date.now();
+        let res = await this.shell.exec(line, options);
+        if (res.code === MISSING_LIB && !this.uploaded) {
+            this.opts.debug?.(`remote: uploading ${this.fileName}`);
+            const u0 = Date.now();
+            await this.upload();
+            t0 = Date.now();
+            this.opts.timed?.('upload', u0, t0);
+            res = await this.shell.exec(line, options);
+        }
+        this.opts.timed?.(verb, t0, Date.now());
+        return { res, python };
+    }
+    /** `timeoutMs` overrides the per-call timeout (a drain or an install may take longer than one command). */
+    async call(verb, input, timeoutMs) {
+        const { res, python } = await this.execVerb(verb, input, timeoutMs ? { timeoutMs } : {});
+        if (res.stderr.trim())
+            this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
+        if (res.code === 127) {
+            throw new RemoteError(`the interpreter "${python}" was not found on the node`, 'install Python 3.8+ on the node, or set ray_spec.python to its path', res.stderr);
+        }
+        if (res.code === 126) {
+            throw new RemoteError(`the interpreter "${python}" cannot be run by the login user (permission denied)`, `make it executable for the login user (chmod a+rx ${python}, and its directories), or set ray_spec.python to one it may run`, res.stderr);
+        }
+        return parseAnswer(verb, res.stdout, res);
+    }
+    /**
+     * A verb that streams: each stdout line with an `event` key is handed to `onEvent` as it comes;
+     * the line without one (the last) is the answer. An aborted call answers `{ok: false, aborted: true}`.
+     */
+    async stream(verb, input, onEvent, extra = {}) {
+        let pending = '';
+        let last = '';
+        const onStdout = (chunk) => {
+            pending += chunk;
+            let nl;
+            while ((nl = pending.indexOf('\n')) >= 0) {
+                const line = pending.slice(0, nl);
+                pending = pending.slice(nl + 1);
+                if (line.trim())
+                    take(line);
+            }
+        };
+        // events carry an `event` key and go on at once; the line without one is the answer
+        const take = (line) => {
+            let parsed;
+            try {
+                parsed = JSON.parse(line);
+            }
+            catch {
+                parsed = undefined;
+            }
+            if (parsed && typeof parsed.event === 'string')
+                onEvent(parsed);
+            else
+                last = line;
+        };
+        const { res } = await this.execVerb(verb, input, { ...extra, onStdout });
+        if (res.aborted)
+            return { ok: false, aborted: true };
+        if (res.stderr.trim())
+            this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
+        if (pending.trim())
+            take(pending);
+        return parseAnswer(verb, last.trim(), res);
+    }
+    /**
+     * Runs `argv` on the node in its Ray environment (the `run` verb replaces itself with the command):
+     * output streams to the callbacks, the exit status is the command's. When the command could not be
+     * started, throws a RemoteError saying why (exit 125 and remote_lib's answer on stderr).
+     */
+    async run(input, extra = {}) {
+        // stderr goes on line by line so remote_lib's own error line never reaches the caller's output
+        let held = '';
+        const onStderr = extra.onStderr
+            ? (chunk) => {
+                held += chunk;
+                const cut = held.lastIndexOf('\n');
+                if (cut < 0)
+                    return;
+                const lines = held.slice(0, cut + 1);
+                held = held.slice(cut + 1);
+                const shown = lines
+                    .split(/(?<=\n)/)
+                    .filter((l) => !l.startsWith(RUN_ERROR_PREFIX))
+                    .join('');
+                if (shown)
+                    extra.onStderr(shown);
+            }
+            : undefined;
+        const { res } = await this.execVerb('run', input, { ...extra, ...(onStderr ? { onStderr } : {}) });
+        if (held && extra.onStderr && !held.startsWith(RUN_ERROR_PREFIX))
+            extra.onStderr(held);
+        const marker = res.stderr.split('\n').find((l) => l.startsWith(RUN_ERROR_PREFIX));
+        if (res.code === RUN_FAILED && marker) {
+            const answer = JSON.parse(marker.slice(RUN_ERROR_PREFIX.length));
+            throw Object.assign(new RemoteError(answer.error ?? 'the command could not be started', answer.hint), {
+                exitCode: answer.exit_code ?? RUN_FAILED,
+            });
+        }
+        if (res.code === 127 && /not found/.test(res.stderr) && !res.stdout) {
+            throw new RemoteError(`the interpreter "${this.opts.python ?? 'python3'}" was not found on the node`, 'install Python 3.8+ on the node, or set ray_spec.python to its path', res.stderr);
+        }
+        return { ...res, stderr: res.stderr.replace(/^nokube-remote-error: .*\n?/m, '') };
+    }
+    rayEnv(input) {
+        return this.call('ray_env', input);
+    }
+    job(input) {
+        return this.call('job', input);
+    }
+    /** Uploads a file under the node's storage (`<storage>/<rel>`); returns its absolute path. */
+    async uploadToStorage(rel, content, mode = 0o600) {
+        const base = this.opts.storage ?? `${await this.shell.realpath('.')}/.nokube/${this.opts.cluster}`;
+        const path = `${base}/${rel}`;
+        await this.shell.mkdirp(path.slice(0, path.lastIndexOf('/')));
+        await this.shell.uploadFile(content, path, mode);
+        return path;
+    }
+    probe(input) {
+        return this.call('probe', input);
+    }
+    start(input) {
+        return this.call('start', input);
+    }
+    status(input) {
+        return this.call('status', input);
+    }
+    stop(input = {}) {
+        return this.call('stop', input);
+    }
+    /** Installs Ray into a venv under the storage path (nothing when it is there already). */
+    install(input, timeoutMs) {
+        return this.call('install', input, timeoutMs);
+    }
+    /** Head: drains one node through Ray's GCS and waits (up to `deadline_sec`) until it has left. */
+    drain(input, timeoutMs) {
+        return this.call('drain', input, timeoutMs);
+    }
+    lock(input) {
+        return this.call('lock', input);
+    }
+    unlock(input) {
+        return this.call('unlock', input);
+    }
+}
+
+;// CONCATENATED MODULE: ./src/engine/concurrency.ts
+// Bounded parallelism: work on at most `limit` nodes at once (the `concurrency` input).
+/**
+ * Runs `fn` over `items` with at most `limit` calls in flight. Never rejects: every item settles, and
+ * the result keeps the order of `items` (`fulfilled` with the value or `rejected` with the error).
+ */
+async function mapLimit(items, limit, fn) {
+    const results = new Array(items.length);
+    const width = Math.max(1, Math.min(Number.isFinite(limit) ? Math.floor(limit) : items.length, items.length));
+    let next = 0;
+    async function worker() {
+        while (next < items.length) {
+            const i = next++;
+            try {
+                results[i] = { status: 'fulfilled', value: await fn(items[i], i) };
+            }
+            catch (reason) {
+                results[i] = { status: 'rejected', reason };
+            }
+        }
+    }
+    await Promise.all(Array.from({ length: items.length === 0 ? 0 : width }, worker));
+    return results;
+}
+
+;// CONCATENATED MODULE: external "node:dns/promises"
+const promises_namespaceObject = require("node:dns/promises");
 ;// CONCATENATED MODULE: ./src/engine/timeline.ts
 class TimelineRecorder {
     origin;
@@ -45961,6 +48641,7 @@ function recordedMembers(session, probed) {
 
 
 
+
 /** Whether a live look is possible at all: some key, agent or password (its variables set) to log in with. */
 function hasCredentials(cluster, options) {
     const { ssh, env } = options;
@@ -45976,6 +48657,9 @@ function previousConfig(options, result) {
     if (!parsed.config) {
         result.warnings.push('the previous config is not valid, so every node is planned as new');
     }
+    // named as this run's config is, so an alias compares with its HostName unchanged
+    else
+        useSshConfigHostNames(parsed.config, options.ssh, options.reporter);
     return parsed.config;
 }
 async function planCluster(session, result, clock) {
@@ -46561,6 +49245,65 @@ function minor(version) {
     return version?.split('.').slice(0, 2).join('.');
 }
 
+;// CONCATENATED MODULE: ./src/engine/ray-on-ipv6.ts
+// Preflight for nodes whose Ray would run on IPv6 (pure). Ray parses `[v6]:port` addresses from
+// 2.49.0 on (ray-project/ray#55281, "[1/n] IPv6 support: address <-> host:port"): Ray 2.48 and
+// older build the GCS address as "fd00::11:6379" ("Invalid gcs_address") and split a worker's
+// head address on ":", so neither a head nor a worker starts there: a preflight error. Nodes also
+// reach each other on the addresses they advertise, so a cluster mixing IPv4 and IPv6 forms only
+// where every node has both: a warning.
+
+/** The first Ray release whose sockets follow an IPv6 node address. */
+const FIRST_IPV6_RAY = '2.49.0';
+function rayOnIpv6Problems(cluster, probes, wanted) {
+    const problems = [];
+    const warnings = [];
+    const address = (n) => wanted.get(n.name)?.ray.node_ip_address;
+    const headIp = address(cluster.head);
+    for (const node of cluster.nodes) {
+        const p = probes.get(node.name);
+        const ip = address(node);
+        if (!p?.ok || !ip)
+            continue;
+        const at = { node: node.name, host: node.sshUrl };
+        const from = node.ray.nodeIpAddress
+            ? 'its ray_config.node_ip_address'
+            : `its ssh_url${node.sshAlias ? ` (HostName of ${node.sshAlias})` : ''}`;
+        const setInstead = `set ray_config.node_ip_address of ${node.name} to its IPv4 address (ssh_url can stay IPv6: only nokube's SSH uses it)`;
+        const joinsV6Head = node !== cluster.head && !!headIp && (0,external_node_net_namespaceObject.isIPv6)(headIp);
+        if (((0,external_node_net_namespaceObject.isIPv6)(ip) || joinsV6Head) && p.ray && older(p.ray.version, FIRST_IPV6_RAY)) {
+            problems.push({
+                ...at,
+                message: (0,external_node_net_namespaceObject.isIPv6)(ip)
+                    ? `Ray ${p.ray.version} on ${node.name} cannot run on IPv6: its Ray address would be ${ip} (from ${from}), and Ray runs on IPv6 only from ${FIRST_IPV6_RAY}`
+                    : `Ray ${p.ray.version} on ${node.name} cannot join a head on IPv6 ([${headIp}]): Ray parses and dials IPv6 addresses only from ${FIRST_IPV6_RAY}`,
+                hint: (0,external_node_net_namespaceObject.isIPv6)(ip)
+                    ? `${setInstead}, or run Ray ${FIRST_IPV6_RAY} or later on every node (ray_spec.ray_version with ray_spec.install)`
+                    : `set ray_config.node_ip_address of the head ${cluster.head.name} to its IPv4 address, or run Ray ${FIRST_IPV6_RAY} or later on every node (ray_spec.ray_version with ray_spec.install)`,
+            });
+            continue;
+        }
+        if (node !== cluster.head && headIp && (0,external_node_net_namespaceObject.isIPv6)(ip) !== (0,external_node_net_namespaceObject.isIPv6)(headIp)) {
+            const [mine, theirs] = (0,external_node_net_namespaceObject.isIPv6)(ip) ? ['IPv6', 'IPv4'] : ['IPv4', 'IPv6'];
+            warnings.push(`${node.name} would join Ray on ${mine} (${ip}, from ${from}) but the head ${cluster.head.name} is on ${theirs} (${headIp}): ` +
+                `Ray's nodes dial the addresses the others advertise, so this works only where every node has both; ` +
+                `if ${node.name} does not join, set its ray_config.node_ip_address to its ${theirs} address`);
+        }
+    }
+    return { problems, warnings };
+}
+/** a < b for dotted release numbers ("2.48.0" < "2.49.0"); pre-release tails are ignored. */
+function older(a, b) {
+    const pa = a.split(/[.+-]/).map((x) => parseInt(x, 10));
+    const pb = b.split('.').map((x) => parseInt(x, 10));
+    for (let i = 0; i < pb.length; i++) {
+        const x = Number.isNaN(pa[i]) || pa[i] === undefined ? 0 : pa[i];
+        if (x !== pb[i])
+            return x < pb[i];
+    }
+    return false;
+}
+
 ;// CONCATENATED MODULE: ./src/engine/still-alive.ts
 // The last look of `start` at the nodes it started: a raylet that died right after `ray start`
 // returned is still "alive" in the head's view for Ray's whole health-check window (tens of
@@ -46707,6 +49450,7 @@ async function waitAlive(session, nodes, result) {
 
 
 
+
 /** Between two looks at the head's view (each look is itself one SSH round trip, ~0.1–0.2 s). */
 const start_POLL_MS = 100;
 /** How long the wait polls the head's dashboard before it also accepts the `ray.nodes()` fallback. */
@@ -46765,8 +49509,14 @@ async function startLocked(session, result, clock, handles, lock, looked) {
     result.plan = plan;
     result.changes = countChanges(plan);
     result.disruption = clusterDisruption(plan, cluster.rollout, cluster.workers.length);
+    const onIpv6 = rayOnIpv6Problems(cluster, probed.probes, wanted);
+    for (const w of onIpv6.warnings) {
+        result.warnings.push(w);
+        reporter.warn(w);
+    }
     const problems = [
         ...installErrors,
+        ...onIpv6.problems,
         ...handles.filter((h) => h.error).map((h) => h.error),
         ...preflightProblems(cluster, probed.probes).filter((p) => !installErrors.some((e) => e.node === p.node)),
     ];
@@ -47650,6 +50400,7 @@ function verdict(result, failOnUnhealthy = true) {
 
 
 
+
 async function engine_run(options) {
     const parsed = loadConfig(options.configPath, {
         defaultUser: options.ssh.defaultUser,
@@ -47666,6 +50417,7 @@ async function engine_run(options) {
     const cluster = options.noDrain
         ? { ...parsed.config, rollout: { ...parsed.config.rollout, drainTimeoutSec: 0 } }
         : parsed.config;
+    useSshConfigHostNames(cluster, options.ssh, options.reporter);
     const result = clusterResult(options.command, cluster, parsed.diagnostics);
     const clock = new PhaseClock(result, options.reporter);
     if (options.command === 'validate') {
@@ -49307,11 +52059,13 @@ async function forwardHttp(port, what, open, headers, onError) {
 // named checked against it, and one session to the chosen nodes.
 
 
+
 /** Reads the config; a session only when it is valid (its diagnostics say why not). */
 function openCluster(options) {
     const parsed = loadConfig(options.configPath, { defaultUser: options.ssh.defaultUser });
     if (!parsed.config)
         return { diagnostics: parsed.diagnostics };
+    useSshConfigHostNames(parsed.config, options.ssh, options.reporter);
     return {
         cluster: parsed.config,
         session: new ClusterSession(parsed.config, options),
@@ -50182,6 +52936,7 @@ function sshConfigOption(flag, sshDir, reporter) {
         label: file,
         home: (0,external_node_os_namespaceObject.homedir)(),
         readFile: (p) => (0,external_node_fs_namespaceObject.readFileSync)(p, 'utf8'),
+        listDir: (p) => (0,external_node_fs_namespaceObject.readdirSync)(p),
         debug: (m) => reporter.debug(m),
         secret: (v) => reporter.secret(v),
     });
