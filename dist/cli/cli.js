@@ -43758,7 +43758,7 @@ const RAY_KEYS = [
         flag: '--dashboard-host',
         headOnly: 'the dashboard runs on the head',
         schema: { type: 'string', 'x-expected': 'an IPv4 or IPv6 address of the head, or 0.0.0.0 for every interface' },
-        description: "Head only. The address the dashboard (and Ray's Jobs API) listens on. When left out: every interface (0.0.0.0) when the head's Ray checks a token (2.52 and later), else only the head's own address (node_ip_address), since an older Ray's Jobs API runs code for anyone.",
+        description: "Head only. The address the dashboard (and Ray's Jobs API) listens on. When left out: every interface (0.0.0.0) when the head's Ray checks a token (2.52 and later), else only the head's own address (node_ip_address), or 127.0.0.1 on an IPv6 head (an older Ray checks the dashboard port over IPv4 only; reach it with `nokube ray dashboard`), since an older Ray's Jobs API runs code for anyone.",
         example: '10.0.0.5',
     },
     {
@@ -46445,11 +46445,30 @@ function withUnknownLiveState(live, offline, unknown, next) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/no-token-auth.ts
+// A head whose Ray has no token authentication (before 2.52) serves its dashboard and Jobs API (which
+// runs any code it is sent) to whoever reaches the port: say so in every output, and say where it
+// listens (remote_lib binds it to the node's own address unless ray_config.dashboard_host says otherwise).
+
 
 const EVERY_INTERFACE = new Set(['0.0.0.0', '::']);
+/** Ray 2.52 is the first with token authentication (remote_lib's TOKEN_AUTH_MIN). */
+function hasTokenAuth(version) {
+    const [major = 0, minor = 0] = version.split('.').map((p) => parseInt(p, 10) || 0);
+    return major > 2 || (major === 2 && minor >= 52);
+}
+/**
+ * The head's Ray as its probe found it; when ray_spec.ray_version asks for another one (or the head
+ * has none yet, or was not looked at), the one the head gets: a plan before the install warns too.
+ */
 function noTokenAuthWarning(cluster, headProbe) {
-    const ray = headProbe?.ray;
-    if (!ray || ray.token_auth !== false)
+    const found = headProbe?.ray;
+    const wanted = cluster.rayVersion;
+    const ray = found && (!wanted || found.version === wanted)
+        ? { tokenAuth: found.token_auth, runs: `runs Ray ${found.version}` }
+        : wanted
+            ? { tokenAuth: hasTokenAuth(wanted), runs: `gets Ray ${wanted} (ray_spec.ray_version)` }
+            : undefined;
+    if (!ray || ray.tokenAuth !== false)
         return undefined;
     const head = cluster.head;
     const chosen = head.ray.dashboardHost;
@@ -46457,8 +46476,11 @@ function noTokenAuthWarning(cluster, headProbe) {
         ? `ray_config.dashboard_host ${chosen} makes it listen on every interface of the head`
         : chosen !== undefined
             ? `it is bound to ${chosen} (ray_config.dashboard_host)`
-            : `it is bound to the node's own address (${head.ray.nodeIpAddress ?? head.host})`;
-    return (`the head ${head.name} runs Ray ${ray.version}, which has no token authentication (Ray 2.52 and later have it): ` +
+            : (0,external_node_net_namespaceObject.isIPv6)(head.ray.nodeIpAddress ?? head.host)
+                ? // remote_lib binds it to loopback: an old Ray's dashboard cannot bind an IPv6 address
+                    `it is bound to 127.0.0.1 (the head's address is IPv6, which this Ray's dashboard cannot bind; open it with nokube ray dashboard)`
+                : `it is bound to the node's own address (${head.ray.nodeIpAddress ?? head.host})`;
+    return (`the head ${head.name} ${ray.runs}, which has no token authentication (Ray 2.52 and later have it): ` +
         `anyone who can reach its dashboard port ${dashboardPort(cluster)} can submit jobs; ${where}, ` +
         `so keep that port behind a firewall, or upgrade Ray`);
 }
@@ -48667,6 +48689,9 @@ async function planCluster(session, result, clock) {
     const previous = previousConfig(options, result);
     if (options.offline || !hasCredentials(cluster, options)) {
         result.plan = offlinePlan(cluster, previous);
+        const unauthenticated = noTokenAuthWarning(cluster, undefined);
+        if (unauthenticated)
+            result.warnings.push(unauthenticated);
     }
     else {
         let nodes = cluster.nodes;

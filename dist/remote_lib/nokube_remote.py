@@ -786,7 +786,10 @@ def dashboard_host(args, token_auth):
         return str(args["dashboard_host"])
     if token_auth:
         return "0.0.0.0"
-    return str(args.get("node_ip_address") or "127.0.0.1")
+    node_ip = str(args.get("node_ip_address") or "127.0.0.1")
+    # Ray before 2.52 tests the dashboard's port with an IPv4 socket ("Address family for hostname
+    # not supported" for an IPv6 address: the head fails to start): loopback there, reached by SSH
+    return "127.0.0.1" if ":" in node_ip else node_ip
 
 
 def dashboard_base(runtime, port):

@@ -80,7 +80,7 @@ export const RAY_KEYS: readonly RayKey[] = [
     headOnly: 'the dashboard runs on the head',
     schema: { type: 'string', 'x-expected': 'an IPv4 or IPv6 address of the head, or 0.0.0.0 for every interface' },
     description:
-      "Head only. The address the dashboard (and Ray's Jobs API) listens on. When left out: every interface (0.0.0.0) when the head's Ray checks a token (2.52 and later), else only the head's own address (node_ip_address), since an older Ray's Jobs API runs code for anyone.",
+      "Head only. The address the dashboard (and Ray's Jobs API) listens on. When left out: every interface (0.0.0.0) when the head's Ray checks a token (2.52 and later), else only the head's own address (node_ip_address), or 127.0.0.1 on an IPv6 head (an older Ray checks the dashboard port over IPv4 only; reach it with `nokube ray dashboard`), since an older Ray's Jobs API runs code for anyone.",
     example: '10.0.0.5',
   },
   {
