@@ -82041,6 +82041,8 @@ function login(req) {
         debug(`connecting to ${hp} as ${plan.user}${req.sock ? ' through its jump host' : ''}`);
         try {
             client.connect(config);
+            // SSH's small handshake packets must not wait for the peer's delayed ACK (Nagle: 40 ms a stall)
+            client.setNoDelay(true);
         }
         catch (err) {
             settle(new SshError(`cannot connect to ${who} (${hp}): ${err.message}`, {
