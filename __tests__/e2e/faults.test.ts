@@ -269,6 +269,9 @@ describe.skipIf(!e2eEnabled)('faults: unsafe storage, temp dirs and libraries on
     expect((await cli('stop', f)).code).toBe(0); // uploads the library
     const lib = hostExec('nkh4', 'ls /opt/nokube/data/libcheck/lib/nokube_remote.*.py').stdout.trim();
     expect(lib).not.toBe('');
+    // it ran as a module: Python keeps its bytecode beside it, so the next call does not compile it
+    const cached = hostExec('nkh4', 'ls /opt/nokube/data/libcheck/lib/__pycache__/').stdout;
+    expect(cached).toMatch(/^nokube_remote\.[0-9a-f]{12}\.cpython-\d+\.pyc$/m);
     // someone swaps the file's content (its name still claims the old hash)
     hostExec('nkh4', `printf 'import os\\nopen("/tmp/pwned","w").write("x")\\n' > ${lib}`, { user: 'nokube' });
     const r = await cli('stop', f);

@@ -33,7 +33,6 @@ class _OnFirstUse(object):
 
 
 fcntl = _OnFirstUse("fcntl")
-hashlib = _OnFirstUse("hashlib")
 secrets = _OnFirstUse("secrets")
 shutil = _OnFirstUse("shutil")
 signal = _OnFirstUse("signal")
@@ -88,8 +87,17 @@ def storage_path(inp):
     return os.path.normpath(s)
 
 
+def _cluster_digest(cluster, storage):
+    """sha1 hex of the cluster's identity; CPython's built-in sha1 spares hashlib's OpenSSL load (ms a call)."""
+    try:
+        from _sha1 import sha1
+    except ImportError:
+        from hashlib import sha1
+    return sha1(("%s\0%s" % (cluster, storage)).encode()).hexdigest()
+
+
 def cluster_mark(cluster, storage):
-    return hashlib.sha1(("%s\0%s" % (cluster, storage)).encode()).hexdigest()[:16]
+    return _cluster_digest(cluster, storage)[:16]
 
 
 def temp_dir_for(cluster, storage):
@@ -98,7 +106,7 @@ def temp_dir_for(cluster, storage):
     if len(preferred.encode()) <= MAX_TEMP_DIR_LEN:
         return preferred
     # Ray makes its temp dir 0777: it goes inside a 0700 directory of ours (own_temp_dir)
-    return "/tmp/ray/nk-" + hashlib.sha1(("%s\0%s" % (cluster, storage)).encode()).hexdigest()[:10] + "/ray"
+    return "/tmp/ray/nk-" + _cluster_digest(cluster, storage)[:10] + "/ray"
 
 
 def state_dir(storage):
@@ -714,7 +722,7 @@ def verb_probe(inp):
     pids = cluster_pids(cluster, storage)
     out = {
         "ok": True,
-        "hostname": socket.gethostname(),
+        "hostname": os.uname()[1],
         "user": current_user(),
         "storage": {"path": storage, "writable": writable},
         "python": {"path": pyinfo.get("python"), "version": pyinfo.get("version")},
@@ -1889,7 +1897,7 @@ def log_facts(cluster, storage, inp):
     sd = state_dir(storage)
     runtime = read_json_file(os.path.join(sd, "runtime.json"))
     return {
-        "hostname": socket.gethostname(), "user": current_user(), "time": int(time.time()),
+        "hostname": os.uname()[1], "user": current_user(), "time": int(time.time()),
         "uname": " ".join(os.uname()), "uptime_sec": float((_read("/proc/uptime") or "0").split()[0]),
         "loadavg": (_read("/proc/loadavg") or "").strip(),
         "python": {"path": pyinfo.get("python"), "version": pyinfo.get("version")},

@@ -100,6 +100,20 @@ export interface RemoteLibOptions {
   timed?: (what: string, t0: number, t1: number) => void;
 }
 
+/**
+ * `<python> <file> <verb>`, but loaded as a module: Python then keeps the library's bytecode in
+ * `lib/__pycache__/` and a call no longer compiles the 88 KB file (about 20 ms of the node's CPU,
+ * 40 % of a `probe`). The shell has checked the file's hash before this runs.
+ */
+const RUN_AS_MODULE = [
+  'import sys, types',
+  'from importlib.machinery import SourceFileLoader',
+  'lib = types.ModuleType("nokube_remote")',
+  'lib.__file__ = sys.argv[1]',
+  'SourceFileLoader(lib.__name__, sys.argv[1]).exec_module(lib)',
+  'sys.exit(lib.main(sys.argv[2:]))',
+].join('; ');
+
 export class RemoteLib {
   private uploaded = false;
 
@@ -144,7 +158,7 @@ export class RemoteLib {
     // it is uploaded again, never run.
     const line =
       `f=${this.remotePathWord()}; [ -f "$f" ] && [ "$(sha256sum < "$f")" = "${this.lib.sha256}  -" ] || exit ${MISSING_LIB}; ` +
-      `exec ${shq(python)} "$f" ${verb}`;
+      `exec ${shq(python)} -c ${shq(RUN_AS_MODULE)} "$f" ${verb}`;
     const stdin = JSON.stringify({
       cluster: this.opts.cluster,
       storage: this.opts.storage ?? null,
