@@ -87,17 +87,17 @@ def storage_path(inp):
     return os.path.normpath(s)
 
 
-def _cluster_digest(cluster, storage):
-    """sha1 hex of the cluster's identity; CPython's built-in sha1 spares hashlib's OpenSSL load (ms a call)."""
+def _digest(text):
+    """sha1 hex of a text; CPython's built-in sha1 spares hashlib's OpenSSL load (ms a call)."""
     try:
         from _sha1 import sha1
     except ImportError:
         from hashlib import sha1
-    return sha1(("%s\0%s" % (cluster, storage)).encode()).hexdigest()
+    return sha1(text.encode()).hexdigest()
 
 
 def cluster_mark(cluster, storage):
-    return _cluster_digest(cluster, storage)[:16]
+    return _digest("%s\0%s" % (cluster, storage))[:16]
 
 
 def temp_dir_for(cluster, storage):
@@ -106,7 +106,7 @@ def temp_dir_for(cluster, storage):
     if len(preferred.encode()) <= MAX_TEMP_DIR_LEN:
         return preferred
     # Ray makes its temp dir 0777: it goes inside a 0700 directory of ours (own_temp_dir)
-    return "/tmp/ray/nk-" + _cluster_digest(cluster, storage)[:10] + "/ray"
+    return "/tmp/ray/nk-" + _digest("%s\0%s" % (cluster, storage))[:10] + "/ray"
 
 
 def state_dir(storage):
@@ -1100,6 +1100,34 @@ def _http_nodes(base, token, timeout=5.0):
     return out
 
 
+def view_key(nodes):
+    """A short digest of which nodes are alive (node IDs): equal keys, the same alive set."""
+    ids = sorted(str(n.get("node_id")) for n in nodes if n.get("alive"))
+    return _digest("\n".join(ids))[:16]
+
+
+MAX_WAIT_MS = 10000
+
+
+def _http_nodes_changed(base, token, wait):
+    """The dashboard's node table. With `wait` ({key, ms}): looked at here every 100 ms until the
+    alive set differs from `key` (a view_key the caller holds) or `ms` pass, and the last table (or
+    the dashboard's error) is the answer: one call while a start settles, instead of one SSH exec and
+    one Python per look (each of those costs the starting head's CPU)."""
+    if not isinstance(wait, dict):
+        return _http_nodes(base, token)
+    deadline = time.time() + min(max(int(wait.get("ms") or 0), 0), MAX_WAIT_MS) / 1000.0
+    while True:
+        try:
+            nodes = _http_nodes(base, token)
+            if view_key(nodes) != wait.get("key") or time.time() >= deadline:
+                return nodes
+        except Exception:
+            if time.time() >= deadline:
+                raise
+        time.sleep(0.1)
+
+
 _NODES_SNIPPET = r"""
 import json, sys, ray
 ray.init(address=sys.argv[1], logging_level="ERROR", log_to_driver=False)
@@ -1162,8 +1190,9 @@ def verb_status(inp, pids=None):
         token_path = os.path.join(sd, "auth_token")
         token = read_token(token_path) if runtime.get("auth") == "token" else None
         try:
-            out["cluster"] = _http_nodes(dashboard_base(runtime, dport), token)
+            out["cluster"] = _http_nodes_changed(dashboard_base(runtime, dport), token, inp.get("wait"))
             out["cluster_source"] = "dashboard"
+            out["view_key"] = view_key(out["cluster"])
         except Exception as e:  # dashboard down or still starting
             if inp.get("fallback") is False:
                 # the caller polls again shortly: `import ray` in a child (seconds of CPU while Ray's

@@ -48623,13 +48623,14 @@ async function probeAll(session, handles, withPorts, lock) {
     return { probes, headView };
 }
 /** The head's status with its view; `fallback: false` skips `ray.nodes()` when the dashboard is not up yet. */
-function headStatus(session, head, fallback = true) {
+function headStatus(session, head, fallback = true, wait) {
     return head.lib.status({
         role: 'head',
         python: session.cluster.python ?? null,
         dashboard_port: dashboardPort(session.cluster),
         gcs_port: gcsPort(head.node),
         ...(fallback ? {} : { fallback: false }),
+        ...(wait ? { wait } : {}),
     });
 }
 /** What every configured node should run, given the addresses the nodes were reached at. */
@@ -49491,8 +49492,14 @@ async function waitAlive(session, nodes, result) {
 
 
 
-/** Between two looks at the head's view (each look is itself one SSH round trip, ~0.1–0.2 s). */
+/** After a look at the head's view failed, before the next. */
 const start_POLL_MS = 100;
+/**
+ * One look waits on the head up to this long for the alive set to change (the head polls its own
+ * dashboard every 100 ms): one SSH exec and one Python per change, not per 100 ms, so the wait
+ * takes little of the CPU the starting head and workers need.
+ */
+const VIEW_WAIT_MS = 2_000;
 /** How long the wait polls the head's dashboard before it also accepts the `ray.nodes()` fallback. */
 const start_FALLBACK_AFTER_MS = 20_000;
 async function startCluster(session, result, clock) {
@@ -49710,14 +49717,20 @@ async function waitForNodes(session, wanted, probed, result, firstView) {
     const untouched = new Set(result.rollout?.untouched ?? []);
     const seenAlive = new Set();
     const t0 = Date.now();
+    let lastKey = null;
     for (;;) {
         let view = firstView;
         firstView = undefined;
+        let looked = false;
         if (!view) {
             try {
                 // while Ray is starting, the dashboard answers within seconds: poll it alone, and only fall
                 // back to `ray.nodes()` (an `import ray`, seconds of CPU) when it stays silent
-                view = await headStatus(session, head, Date.now() - t0 > start_FALLBACK_AFTER_MS);
+                const fallback = Date.now() - t0 > start_FALLBACK_AFTER_MS;
+                view = await headStatus(session, head, fallback, fallback ? undefined : { key: lastKey, ms: VIEW_WAIT_MS });
+                lastKey = view.view_key ?? null;
+                // the head waited for a change (or for its dashboard) already: no pause before the next look
+                looked = !fallback;
             }
             catch (err) {
                 view = undefined;
@@ -49756,7 +49769,8 @@ async function waitForNodes(session, wanted, probed, result, firstView) {
             }
             return;
         }
-        await new Promise((r) => setTimeout(r, start_POLL_MS));
+        if (!looked)
+            await new Promise((r) => setTimeout(r, start_POLL_MS));
     }
 }
 /** What the head remembers (state/members.json) of this config, so a later run can stop dropped nodes. */

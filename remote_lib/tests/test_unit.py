@@ -388,3 +388,63 @@ def test_start_without_ray_fails_cleanly(lib_path, tmp_path):
     out = run_lib(lib_path, "start", {"cluster": "c", "storage": str(tmp_path / "s"), "python": "/usr/bin/python3",
                                       "role": "head", "applied": {"ray": {}}}, python="/usr/bin/python3", env=env)
     assert out["ok"] is False and "Ray not found" in out["error"] and "hint" in out
+
+
+class _NodeTable(object):
+    """A dashboard stand-in serving /api/v0/nodes: the alive set grows after `grow_after` looks."""
+
+    def __init__(self, grow_after):
+        import http.server
+        import threading
+
+        self.looks = 0
+        table = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                table.looks += 1
+                rows = [{"node_id": "a" * 56, "state": "ALIVE", "labels": {"nokube.io/node": "h"}}]
+                if table.looks > grow_after:
+                    rows.append({"node_id": "b" * 56, "state": "ALIVE", "labels": {"nokube.io/node": "w"}})
+                body = json.dumps({"result": True, "data": {"result": {"result": rows}}}).encode()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *a):
+                pass
+
+        self.server = http.server.HTTPServer(("127.0.0.1", 0), Handler)
+        self.base = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_view_wait_answers_when_the_alive_set_changes(lib):
+    table = _NodeTable(grow_after=3)
+    try:
+        first = lib._http_nodes_changed(table.base, None, {"key": None, "ms": 5000})
+        assert [n["name"] for n in first] == ["h"] and table.looks == 1  # no key yet: the first table
+        key = lib.view_key(first)
+        t0 = time.time()
+        second = lib._http_nodes_changed(table.base, None, {"key": key, "ms": 5000})
+        assert sorted(n["name"] for n in second) == ["h", "w"]
+        assert table.looks == 4 and time.time() - t0 < 2  # looked every 100 ms until the worker joined
+        assert lib.view_key(second) != key
+        # nothing changes: the answer comes after `ms`, with the same table
+        t0 = time.time()
+        third = lib._http_nodes_changed(table.base, None, {"key": lib.view_key(second), "ms": 300})
+        assert 0.3 <= time.time() - t0 < 2 and lib.view_key(third) == lib.view_key(second)
+    finally:
+        table.close()
+
+
+def test_view_wait_gives_up_on_a_silent_dashboard_after_ms(lib):
+    t0 = time.time()
+    with pytest.raises(Exception):
+        lib._http_nodes_changed("http://127.0.0.1:9", None, {"key": None, "ms": 300})
+    assert 0.3 <= time.time() - t0 < 3

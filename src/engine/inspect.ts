@@ -1,7 +1,7 @@
 // Looking at the cluster as it runs now, shared by `plan`, `start` and `status`: every node probed
 // in parallel, the head's view, what each node should run, and what the head remembers.
 import type { ClusterConfig } from '../config/types';
-import type { AppliedSpec, ClusterMember, LockRequest, ProbeAnswer, StatusAnswer } from '../remote/types';
+import type { AppliedSpec, ClusterMember, LockRequest, ProbeAnswer, StatusAnswer, ViewWait } from '../remote/types';
 import { RemoteError } from '../remote/client';
 import { mapLimit } from './concurrency';
 import { clientPort, dashboardPort, desiredSpec, gcsPort, hostForUrl, rayArgs } from './desired';
@@ -61,13 +61,19 @@ export async function probeAll(
 }
 
 /** The head's status with its view; `fallback: false` skips `ray.nodes()` when the dashboard is not up yet. */
-export function headStatus(session: ClusterSession, head: NodeHandle, fallback = true): Promise<StatusAnswer> {
+export function headStatus(
+  session: ClusterSession,
+  head: NodeHandle,
+  fallback = true,
+  wait?: ViewWait,
+): Promise<StatusAnswer> {
   return head.lib!.status({
     role: 'head',
     python: session.cluster.python ?? null,
     dashboard_port: dashboardPort(session.cluster),
     gcs_port: gcsPort(head.node),
     ...(fallback ? {} : { fallback: false }),
+    ...(wait ? { wait } : {}),
   });
 }
 

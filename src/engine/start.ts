@@ -22,8 +22,14 @@ import { rollWorkers } from './rollout';
 import { nodeError, type ClusterSession, type NodeHandle } from './session';
 import type { NodeState, PlanItem, RunResult } from './types';
 
-/** Between two looks at the head's view (each look is itself one SSH round trip, ~0.1–0.2 s). */
+/** After a look at the head's view failed, before the next. */
 const POLL_MS = 100;
+/**
+ * One look waits on the head up to this long for the alive set to change (the head polls its own
+ * dashboard every 100 ms): one SSH exec and one Python per change, not per 100 ms, so the wait
+ * takes little of the CPU the starting head and workers need.
+ */
+const VIEW_WAIT_MS = 2_000;
 /** How long the wait polls the head's dashboard before it also accepts the `ray.nodes()` fallback. */
 const FALLBACK_AFTER_MS = 20_000;
 
@@ -268,14 +274,20 @@ async function waitForNodes(
   const untouched = new Set(result.rollout?.untouched ?? []);
   const seenAlive = new Set<string>();
   const t0 = Date.now();
+  let lastKey: string | null = null;
   for (;;) {
     let view: StatusAnswer | undefined = firstView;
     firstView = undefined;
+    let looked = false;
     if (!view) {
       try {
         // while Ray is starting, the dashboard answers within seconds: poll it alone, and only fall
         // back to `ray.nodes()` (an `import ray`, seconds of CPU) when it stays silent
-        view = await headStatus(session, head, Date.now() - t0 > FALLBACK_AFTER_MS);
+        const fallback = Date.now() - t0 > FALLBACK_AFTER_MS;
+        view = await headStatus(session, head, fallback, fallback ? undefined : { key: lastKey, ms: VIEW_WAIT_MS });
+        lastKey = view.view_key ?? null;
+        // the head waited for a change (or for its dashboard) already: no pause before the next look
+        looked = !fallback;
       } catch (err) {
         view = undefined;
         options.reporter.debug(`head status failed: ${(err as Error).message}`);
@@ -315,7 +327,7 @@ async function waitForNodes(
       }
       return;
     }
-    await new Promise((r) => setTimeout(r, POLL_MS));
+    if (!looked) await new Promise((r) => setTimeout(r, POLL_MS));
   }
 }
 

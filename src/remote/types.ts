@@ -45,8 +45,18 @@ export interface StartRequest {
   auth_token: string | null;
 }
 
+/**
+ * `wait` (head only): the head looks at its dashboard every 100 ms itself and answers once the alive
+ * set differs from the view with `view_key` `key` (none yet: the first table it gets), or after `ms`.
+ */
+export interface ViewWait {
+  key: string | null;
+  ms: number;
+}
+
 export type StatusRequest =
-  ({ role: 'head'; python: string | null; fallback?: false } & HeadPorts) | { role: 'worker'; python: string | null };
+  | ({ role: 'head'; python: string | null; fallback?: false; wait?: ViewWait } & HeadPorts)
+  | { role: 'worker'; python: string | null };
 
 export interface StopRequest {
   /** Seconds between SIGTERM and SIGKILL. */
@@ -145,6 +155,8 @@ export interface StatusAnswer extends RemoteAnswer {
   python_version?: string;
   node_id?: string;
   cluster?: ViewNode[];
+  /** With `cluster` from the dashboard: a digest of its alive node IDs (absent from older libraries). */
+  view_key?: string;
 }
 
 export interface InstallAnswer extends RemoteAnswer {
