@@ -1101,9 +1101,9 @@ def _http_nodes(base, token, timeout=5.0):
 
 
 def view_key(nodes):
-    """A short digest of which nodes are alive (node IDs): equal keys, the same alive set."""
-    ids = sorted(str(n.get("node_id")) for n in nodes if n.get("alive"))
-    return _digest("\n".join(ids))[:16]
+    """A short digest of the alive nodes as the engine reads them (IDs, names, resources, labels)."""
+    alive = sorted(json.dumps(n, sort_keys=True) for n in nodes if n.get("alive"))
+    return _digest("\n".join(alive))[:16]
 
 
 MAX_WAIT_MS = 10000
@@ -1111,7 +1111,7 @@ MAX_WAIT_MS = 10000
 
 def _http_nodes_changed(base, token, wait):
     """The dashboard's node table. With `wait` ({key, ms}): looked at here every 100 ms until the
-    alive set differs from `key` (a view_key the caller holds) or `ms` pass, and the last table (or
+    alive nodes differ from `key` (a view_key the caller holds) or `ms` pass, and the last table (or
     the dashboard's error) is the answer: one call while a start settles, instead of one SSH exec and
     one Python per look (each of those costs the starting head's CPU)."""
     if not isinstance(wait, dict):
