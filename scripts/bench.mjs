@@ -178,7 +178,7 @@ async function killRay(n) {
     Array.from({ length: n }, (_, i) =>
       hostExec(
         i,
-        `pkill -KILL -u nokube -f 'ray|raylet|gcs_server|default_worker' 2>/dev/null; for _ in $(seq 50); do pgrep -u nokube -f 'raylet|gcs_server' >/dev/null || break; sleep 0.1; done; rm -rf /tmp/ray; true`,
+        `pkill -KILL -u nokube -f 'ray|raylet|gcs_server|default_worker' 2>/dev/null; for _ in $(seq 50); do pgrep -u nokube -f 'raylet|gcs_server' >/dev/null || break; sleep 0.1; done; rm -rf /tmp/ray /opt/nokube/data/plain; true`,
       ),
     ),
   );
@@ -291,10 +291,13 @@ function sshArgv(ip, line) {
 const TOKEN_FILE = '.nokube-bench-token';
 let benchToken = '';
 
-/** Same switches as nokube gives `ray start`: token auth, dashboard on, num_cpus, object store. */
+/** Where the baseline's Ray keeps its temp dir: on the same disk as nokube's (`<storage>/ray`), not tmpfs. */
+const PLAIN_TEMP = '/opt/nokube/data/plain/ray';
+
+/** Same switches as nokube gives `ray start`: token auth, dashboard on, num_cpus, object store, temp dir. */
 function plainStartLine(head, headIp, ip, i) {
   const env = `RAY_AUTH_MODE=token RAY_AUTH_TOKEN_PATH="$HOME/${TOKEN_FILE}" RAY_USAGE_STATS_ENABLED=0`;
-  const common = `--node-ip-address=${ip} --num-cpus=1 --object-store-memory=${OSM} --labels=nokube.io/node=plain-n${i + 1} --disable-usage-stats`;
+  const common = `--node-ip-address=${ip} --num-cpus=1 --object-store-memory=${OSM} --labels=nokube.io/node=plain-n${i + 1} --temp-dir=${PLAIN_TEMP} --disable-usage-stats`;
   return head
     ? `${env} ray start --head --port=${GCS_PORT} --ray-client-server-port=${CLIENT_PORT} --dashboard-host=0.0.0.0 --dashboard-port=${DASH_PORT} --include-dashboard=true ${common} >/dev/null 2>&1`
     : `${env} ray start --address=${headIp}:${GCS_PORT} ${common} >/dev/null 2>&1`;
