@@ -49492,7 +49492,7 @@ async function waitAlive(session, nodes, result) {
 
 
 
-/** After a look at the head's view failed, before the next. */
+/** The least time between two looks at the head's view. */
 const start_POLL_MS = 100;
 /**
  * One look waits on the head up to this long for the alive set to change (the head polls its own
@@ -49721,7 +49721,7 @@ async function waitForNodes(session, wanted, probed, result, firstView) {
     for (;;) {
         let view = firstView;
         firstView = undefined;
-        let looked = false;
+        const asked = Date.now();
         if (!view) {
             try {
                 // while Ray is starting, the dashboard answers within seconds: poll it alone, and only fall
@@ -49729,8 +49729,6 @@ async function waitForNodes(session, wanted, probed, result, firstView) {
                 const fallback = Date.now() - t0 > start_FALLBACK_AFTER_MS;
                 view = await headStatus(session, head, fallback, fallback ? undefined : { key: lastKey, ms: VIEW_WAIT_MS });
                 lastKey = view.view_key ?? null;
-                // the head waited for a change (or for its dashboard) already: no pause before the next look
-                looked = !fallback;
             }
             catch (err) {
                 view = undefined;
@@ -49769,8 +49767,11 @@ async function waitForNodes(session, wanted, probed, result, firstView) {
             }
             return;
         }
-        if (!looked)
-            await new Promise((r) => setTimeout(r, start_POLL_MS));
+        // a look that waited on the head (for a change, or for its dashboard) needs no pause after it;
+        // one that came back at once (a change, an error, a head without Ray) gets one
+        const waited = Date.now() - asked;
+        if (waited < start_POLL_MS)
+            await new Promise((r) => setTimeout(r, start_POLL_MS - waited));
     }
 }
 /** What the head remembers (state/members.json) of this config, so a later run can stop dropped nodes. */

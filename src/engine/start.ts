@@ -22,7 +22,7 @@ import { rollWorkers } from './rollout';
 import { nodeError, type ClusterSession, type NodeHandle } from './session';
 import type { NodeState, PlanItem, RunResult } from './types';
 
-/** After a look at the head's view failed, before the next. */
+/** The least time between two looks at the head's view. */
 const POLL_MS = 100;
 /**
  * One look waits on the head up to this long for the alive set to change (the head polls its own
@@ -278,7 +278,7 @@ async function waitForNodes(
   for (;;) {
     let view: StatusAnswer | undefined = firstView;
     firstView = undefined;
-    let looked = false;
+    const asked = Date.now();
     if (!view) {
       try {
         // while Ray is starting, the dashboard answers within seconds: poll it alone, and only fall
@@ -286,8 +286,6 @@ async function waitForNodes(
         const fallback = Date.now() - t0 > FALLBACK_AFTER_MS;
         view = await headStatus(session, head, fallback, fallback ? undefined : { key: lastKey, ms: VIEW_WAIT_MS });
         lastKey = view.view_key ?? null;
-        // the head waited for a change (or for its dashboard) already: no pause before the next look
-        looked = !fallback;
       } catch (err) {
         view = undefined;
         options.reporter.debug(`head status failed: ${(err as Error).message}`);
@@ -327,7 +325,10 @@ async function waitForNodes(
       }
       return;
     }
-    if (!looked) await new Promise((r) => setTimeout(r, POLL_MS));
+    // a look that waited on the head (for a change, or for its dashboard) needs no pause after it;
+    // one that came back at once (a change, an error, a head without Ray) gets one
+    const waited = Date.now() - asked;
+    if (waited < POLL_MS) await new Promise((r) => setTimeout(r, POLL_MS - waited));
   }
 }
 
