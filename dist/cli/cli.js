@@ -48633,6 +48633,43 @@ function headStatus(session, head, fallback = true, wait) {
         ...(wait ? { wait } : {}),
     });
 }
+/** The least time between two looks of a watch. */
+const WATCH_PAUSE_MS = 100;
+/**
+ * How long one look waits on the head for its view to change (the head polls its own dashboard
+ * every 100 ms): one SSH exec and one Python per change, not per 100 ms, so a wait takes little of
+ * the CPU a starting head and its workers need.
+ */
+const WATCH_WAIT_MS = 2_000;
+/** How long a watch asks the dashboard alone before it also accepts the `ray.nodes()` fallback. */
+const WATCH_FALLBACK_AFTER_MS = 20_000;
+/**
+ * Repeated looks at the head's view while nodes start: each call answers once the alive nodes differ
+ * from the last look's (or after 2 s), at most one look per 100 ms; a failed look is `undefined`.
+ * While Ray is starting the dashboard answers within seconds, so it is asked alone at first, and
+ * `ray.nodes()` (an `import ray`, seconds of CPU) is accepted only when it stays silent.
+ */
+function watchHeadView(session, head) {
+    const t0 = Date.now();
+    let key = null;
+    let asked = 0;
+    return async () => {
+        const since = Date.now() - asked;
+        if (since < WATCH_PAUSE_MS)
+            await new Promise((r) => setTimeout(r, WATCH_PAUSE_MS - since));
+        asked = Date.now();
+        const fallback = asked - t0 > WATCH_FALLBACK_AFTER_MS;
+        try {
+            const view = await headStatus(session, head, fallback, fallback ? undefined : { key, ms: WATCH_WAIT_MS });
+            key = view.view_key ?? null;
+            return view;
+        }
+        catch (err) {
+            session.options.reporter.debug(`head status failed: ${err.message}`);
+            return undefined;
+        }
+    };
+}
 /** What every configured node should run, given the addresses the nodes were reached at. */
 function wantedSpecs(session) {
     const { cluster } = session;
@@ -49389,9 +49426,6 @@ async function confirmStarted(session, result) {
 
 
 
-const POLL_MS = 200;
-/** As in start's wait: the dashboard alone first, `ray.nodes()` only when it stays silent. */
-const FALLBACK_AFTER_MS = 20_000;
 /**
  * Drains and restarts `workers` batch by batch. `restart` runs one node's `ray start` (and reports
  * its own failure). Returns the workers left untouched because the rollout stopped.
@@ -49442,11 +49476,9 @@ async function waitAlive(session, nodes, result) {
     const deadline = t0 + options.timeoutSec * 1000;
     const waiting = new Map(nodes.map((n) => [n.name, n]));
     let last = '';
+    const look = watchHeadView(session, head);
     for (;;) {
-        const view = await headStatus(session, head, Date.now() - t0 > FALLBACK_AFTER_MS).catch((err) => {
-            options.reporter.debug(`head status failed: ${err.message}`);
-            return undefined;
-        });
+        const view = await look();
         for (const node of [...waiting.values()]) {
             const seen = findInView(view?.cluster ?? undefined, node.name);
             const mismatched = seen?.alive ? resourceMismatches(node, seen.resources) : ['not alive'];
@@ -49461,7 +49493,6 @@ async function waitAlive(session, nodes, result) {
             return 0;
         if (Date.now() > deadline)
             break;
-        await new Promise((r) => setTimeout(r, POLL_MS));
     }
     for (const node of waiting.values()) {
         fail(result, {
@@ -49492,16 +49523,6 @@ async function waitAlive(session, nodes, result) {
 
 
 
-/** The least time between two looks at the head's view. */
-const start_POLL_MS = 100;
-/**
- * One look waits on the head up to this long for the alive set to change (the head polls its own
- * dashboard every 100 ms): one SSH exec and one Python per change, not per 100 ms, so the wait
- * takes little of the CPU the starting head and workers need.
- */
-const VIEW_WAIT_MS = 2_000;
-/** How long the wait polls the head's dashboard before it also accepts the `ray.nodes()` fallback. */
-const start_FALLBACK_AFTER_MS = 20_000;
 async function startCluster(session, result, clock) {
     const { cluster } = session;
     const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
@@ -49717,24 +49738,10 @@ async function waitForNodes(session, wanted, probed, result, firstView) {
     const untouched = new Set(result.rollout?.untouched ?? []);
     const seenAlive = new Set();
     const t0 = Date.now();
-    let lastKey = null;
+    const look = watchHeadView(session, head);
     for (;;) {
-        let view = firstView;
+        const view = firstView ?? (await look());
         firstView = undefined;
-        const asked = Date.now();
-        if (!view) {
-            try {
-                // while Ray is starting, the dashboard answers within seconds: poll it alone, and only fall
-                // back to `ray.nodes()` (an `import ray`, seconds of CPU) when it stays silent
-                const fallback = Date.now() - t0 > start_FALLBACK_AFTER_MS;
-                view = await headStatus(session, head, fallback, fallback ? undefined : { key: lastKey, ms: VIEW_WAIT_MS });
-                lastKey = view.view_key ?? null;
-            }
-            catch (err) {
-                view = undefined;
-                options.reporter.debug(`head status failed: ${err.message}`);
-            }
-        }
         const assessment = assessStarted(cluster, wanted, view, failed);
         for (const n of assessment.nodes.filter((x) => untouched.has(x.name))) {
             n.state = 'drifted';
@@ -49767,11 +49774,6 @@ async function waitForNodes(session, wanted, probed, result, firstView) {
             }
             return;
         }
-        // a look that waited on the head (for a change, or for its dashboard) needs no pause after it;
-        // one that came back at once (a change, an error, a head without Ray) gets one
-        const waited = Date.now() - asked;
-        if (waited < start_POLL_MS)
-            await new Promise((r) => setTimeout(r, start_POLL_MS - waited));
     }
 }
 /** What the head remembers (state/members.json) of this config, so a later run can stop dropped nodes. */

@@ -1110,18 +1110,18 @@ MAX_WAIT_MS = 10000
 
 
 def _http_nodes_changed(base, token, wait):
-    """The dashboard's node table. With `wait` ({key, ms}): looked at here every 100 ms until the
-    alive nodes differ from `key` (a view_key the caller holds) or `ms` pass, and the last table (or
-    the dashboard's error) is the answer: one call while a start settles, instead of one SSH exec and
-    one Python per look (each of those costs the starting head's CPU)."""
-    if not isinstance(wait, dict):
-        return _http_nodes(base, token)
+    """(the dashboard's node table, its view_key). With `wait` ({key, ms}): looked at here every
+    100 ms until the alive nodes differ from `key` (a view_key the caller holds) or `ms` pass, and
+    the last table (or the dashboard's error) is the answer: one call while a start settles, instead
+    of one SSH exec and one Python per look (each of those costs the starting head's CPU)."""
+    wait = wait if isinstance(wait, dict) else {"ms": 0}
     deadline = time.time() + min(max(int(wait.get("ms") or 0), 0), MAX_WAIT_MS) / 1000.0
     while True:
         try:
             nodes = _http_nodes(base, token)
-            if view_key(nodes) != wait.get("key") or time.time() >= deadline:
-                return nodes
+            key = view_key(nodes)
+            if key != wait.get("key") or time.time() >= deadline:
+                return nodes, key
         except Exception:
             if time.time() >= deadline:
                 raise
@@ -1190,9 +1190,9 @@ def verb_status(inp, pids=None):
         token_path = os.path.join(sd, "auth_token")
         token = read_token(token_path) if runtime.get("auth") == "token" else None
         try:
-            out["cluster"] = _http_nodes_changed(dashboard_base(runtime, dport), token, inp.get("wait"))
+            out["cluster"], out["view_key"] = _http_nodes_changed(dashboard_base(runtime, dport), token,
+                                                                   inp.get("wait"))
             out["cluster_source"] = "dashboard"
-            out["view_key"] = view_key(out["cluster"])
         except Exception as e:  # dashboard down or still starting
             if inp.get("fallback") is False:
                 # the caller polls again shortly: `import ray` in a child (seconds of CPU while Ray's

@@ -427,17 +427,17 @@ class _NodeTable(object):
 def test_view_wait_answers_when_the_alive_set_changes(lib):
     table = _NodeTable(grow_after=3)
     try:
-        first = lib._http_nodes_changed(table.base, None, {"key": None, "ms": 5000})
+        first, key = lib._http_nodes_changed(table.base, None, {"key": None, "ms": 5000})
         assert [n["name"] for n in first] == ["h"] and table.looks == 1  # no key yet: the first table
-        key = lib.view_key(first)
+        assert key == lib.view_key(first)
         t0 = time.time()
-        second = lib._http_nodes_changed(table.base, None, {"key": key, "ms": 5000})
+        second, _ = lib._http_nodes_changed(table.base, None, {"key": key, "ms": 5000})
         assert sorted(n["name"] for n in second) == ["h", "w"]
         assert table.looks == 4 and time.time() - t0 < 2  # looked every 100 ms until the worker joined
         assert lib.view_key(second) != key
         # nothing changes: the answer comes after `ms`, with the same table
         t0 = time.time()
-        third = lib._http_nodes_changed(table.base, None, {"key": lib.view_key(second), "ms": 300})
+        third, _ = lib._http_nodes_changed(table.base, None, {"key": lib.view_key(second), "ms": 300})
         assert 0.3 <= time.time() - t0 < 2 and lib.view_key(third) == lib.view_key(second)
     finally:
         table.close()

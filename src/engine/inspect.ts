@@ -77,6 +77,43 @@ export function headStatus(
   });
 }
 
+/** The least time between two looks of a watch. */
+const WATCH_PAUSE_MS = 100;
+/**
+ * How long one look waits on the head for its view to change (the head polls its own dashboard
+ * every 100 ms): one SSH exec and one Python per change, not per 100 ms, so a wait takes little of
+ * the CPU a starting head and its workers need.
+ */
+const WATCH_WAIT_MS = 2_000;
+/** How long a watch asks the dashboard alone before it also accepts the `ray.nodes()` fallback. */
+const WATCH_FALLBACK_AFTER_MS = 20_000;
+
+/**
+ * Repeated looks at the head's view while nodes start: each call answers once the alive nodes differ
+ * from the last look's (or after 2 s), at most one look per 100 ms; a failed look is `undefined`.
+ * While Ray is starting the dashboard answers within seconds, so it is asked alone at first, and
+ * `ray.nodes()` (an `import ray`, seconds of CPU) is accepted only when it stays silent.
+ */
+export function watchHeadView(session: ClusterSession, head: NodeHandle): () => Promise<StatusAnswer | undefined> {
+  const t0 = Date.now();
+  let key: string | null = null;
+  let asked = 0;
+  return async () => {
+    const since = Date.now() - asked;
+    if (since < WATCH_PAUSE_MS) await new Promise((r) => setTimeout(r, WATCH_PAUSE_MS - since));
+    asked = Date.now();
+    const fallback = asked - t0 > WATCH_FALLBACK_AFTER_MS;
+    try {
+      const view = await headStatus(session, head, fallback, fallback ? undefined : { key, ms: WATCH_WAIT_MS });
+      key = view.view_key ?? null;
+      return view;
+    } catch (err) {
+      session.options.reporter.debug(`head status failed: ${(err as Error).message}`);
+      return undefined;
+    }
+  };
+}
+
 /** What every configured node should run, given the addresses the nodes were reached at. */
 export function wantedSpecs(session: ClusterSession): Map<string, AppliedSpec> {
   const { cluster } = session;

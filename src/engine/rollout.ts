@@ -8,12 +8,8 @@ import { drainNode } from './drain';
 import { findInView, resourceMismatches } from './health';
 import { fail } from './result';
 import type { ClusterSession } from './session';
-import { headStatus } from './inspect';
+import { headStatus, watchHeadView } from './inspect';
 import type { RunResult } from './types';
-
-const POLL_MS = 200;
-/** As in start's wait: the dashboard alone first, `ray.nodes()` only when it stays silent. */
-const FALLBACK_AFTER_MS = 20_000;
 
 /**
  * Drains and restarts `workers` batch by batch. `restart` runs one node's `ray start` (and reports
@@ -70,11 +66,9 @@ async function waitAlive(session: ClusterSession, nodes: NodeSpec[], result: Run
   const deadline = t0 + options.timeoutSec * 1000;
   const waiting = new Map(nodes.map((n) => [n.name, n]));
   let last = '';
+  const look = watchHeadView(session, head);
   for (;;) {
-    const view = await headStatus(session, head, Date.now() - t0 > FALLBACK_AFTER_MS).catch((err: Error) => {
-      options.reporter.debug(`head status failed: ${err.message}`);
-      return undefined;
-    });
+    const view = await look();
     for (const node of [...waiting.values()]) {
       const seen = findInView(view?.cluster ?? undefined, node.name);
       const mismatched = seen?.alive ? resourceMismatches(node, seen.resources) : ['not alive'];
@@ -85,7 +79,6 @@ async function waitAlive(session: ClusterSession, nodes: NodeSpec[], result: Run
     }
     if (!waiting.size) return 0;
     if (Date.now() > deadline) break;
-    await new Promise((r) => setTimeout(r, POLL_MS));
   }
   for (const node of waiting.values()) {
     fail(result, {

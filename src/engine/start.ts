@@ -8,7 +8,7 @@ import { mapLimit } from './concurrency';
 import { clusterDisruption } from './disruption';
 import { drainNode } from './drain';
 import { assessStarted } from './health';
-import { headStatus, liveNodes, probeAll, recordedMembers, wantedSpecs, type Probed } from './inspect';
+import { liveNodes, probeAll, recordedMembers, wantedSpecs, watchHeadView, type Probed } from './inspect';
 import { installRay, nodesToInstall } from './install';
 import { countChanges, livePlan } from './plan';
 import { takeLock, type HeldLock } from './lock';
@@ -21,17 +21,6 @@ import { fail, type PhaseClock } from './result';
 import { rollWorkers } from './rollout';
 import { nodeError, type ClusterSession, type NodeHandle } from './session';
 import type { NodeState, PlanItem, RunResult } from './types';
-
-/** The least time between two looks at the head's view. */
-const POLL_MS = 100;
-/**
- * One look waits on the head up to this long for the alive set to change (the head polls its own
- * dashboard every 100 ms): one SSH exec and one Python per change, not per 100 ms, so the wait
- * takes little of the CPU the starting head and workers need.
- */
-const VIEW_WAIT_MS = 2_000;
-/** How long the wait polls the head's dashboard before it also accepts the `ray.nodes()` fallback. */
-const FALLBACK_AFTER_MS = 20_000;
 
 export async function startCluster(session: ClusterSession, result: RunResult, clock: PhaseClock): Promise<void> {
   const { cluster } = session;
@@ -274,23 +263,10 @@ async function waitForNodes(
   const untouched = new Set(result.rollout?.untouched ?? []);
   const seenAlive = new Set<string>();
   const t0 = Date.now();
-  let lastKey: string | null = null;
+  const look = watchHeadView(session, head);
   for (;;) {
-    let view: StatusAnswer | undefined = firstView;
+    const view: StatusAnswer | undefined = firstView ?? (await look());
     firstView = undefined;
-    const asked = Date.now();
-    if (!view) {
-      try {
-        // while Ray is starting, the dashboard answers within seconds: poll it alone, and only fall
-        // back to `ray.nodes()` (an `import ray`, seconds of CPU) when it stays silent
-        const fallback = Date.now() - t0 > FALLBACK_AFTER_MS;
-        view = await headStatus(session, head, fallback, fallback ? undefined : { key: lastKey, ms: VIEW_WAIT_MS });
-        lastKey = view.view_key ?? null;
-      } catch (err) {
-        view = undefined;
-        options.reporter.debug(`head status failed: ${(err as Error).message}`);
-      }
-    }
     const assessment = assessStarted(cluster, wanted, view, failed);
     for (const n of assessment.nodes.filter((x) => untouched.has(x.name))) {
       n.state = 'drifted';
@@ -325,10 +301,6 @@ async function waitForNodes(
       }
       return;
     }
-    // a look that waited on the head (for a change, or for its dashboard) needs no pause after it;
-    // one that came back at once (a change, an error, a head without Ray) gets one
-    const waited = Date.now() - asked;
-    if (waited < POLL_MS) await new Promise((r) => setTimeout(r, POLL_MS - waited));
   }
 }
 
