@@ -48195,14 +48195,19 @@ class RemoteError extends Error {
 /**
  * `<python> <file> <verb>`, but loaded as a module: Python then keeps the library's bytecode in
  * `lib/__pycache__/` and a call no longer compiles the 88 KB file (about 20 ms of the node's CPU,
- * 40 % of a `probe`). The shell has checked the file's hash before this runs.
+ * 40 % of a `probe`). The shell has checked the file's hash before this runs. The cache is written
+ * even where PYTHONDONTWRITEBYTECODE is set (common in container images): it is the library's own,
+ * in nokube's storage; any other module the call imports keeps the node's setting.
  */
 const RUN_AS_MODULE = [
-    'import sys, types',
+    'import sys',
     'from importlib.machinery import SourceFileLoader',
-    'lib = types.ModuleType("nokube_remote")',
+    'lib = type(sys)("nokube_remote")',
     'lib.__file__ = sys.argv[1]',
+    'keep = sys.dont_write_bytecode',
+    'sys.dont_write_bytecode = False',
     'SourceFileLoader(lib.__name__, sys.argv[1]).exec_module(lib)',
+    'sys.dont_write_bytecode = keep',
     'sys.exit(lib.main(sys.argv[2:]))',
 ].join('; ');
 class RemoteLib {

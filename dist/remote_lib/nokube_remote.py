@@ -6,16 +6,16 @@ only. Verbs: probe, start, status, stop, drain, install, lock, unlock, run, ray_
 See PROTOCOL.md next to this file.
 """
 import errno
-import json
 import os
-import re
 import sys
 import time
 
 # urllib.request (with http.client, email, ssl) costs ~35 ms to import: only `status` needs it, so it is
 # imported there. Every verb is one short-lived process, so import time is paid on every call: the
 # modules a `probe` or `status` may not need are loaded on first use (on a 2-core runner fanning out
-# to 200 test hosts, each millisecond here is 0.1 s of the run).
+# to 200 test hosts, each millisecond here is 0.1 s of the run). `json`, `re` and `shutil` are among
+# them: together with the `enum`, `functools` and `collections` they pull in, they were a third of a
+# probe's time; the call's own JSON goes through `loads` / `dumps` below instead.
 
 
 class _OnFirstUse(object):
@@ -33,6 +33,8 @@ class _OnFirstUse(object):
 
 
 fcntl = _OnFirstUse("fcntl")
+json = _OnFirstUse("json")
+re = _OnFirstUse("re")
 secrets = _OnFirstUse("secrets")
 shutil = _OnFirstUse("shutil")
 signal = _OnFirstUse("signal")
@@ -58,6 +60,55 @@ def log(*a):
         pass  # the SSH session that called us is gone: carry on (and clean up) without a log
 
 
+def _json_codec():
+    """(loads, dumps with sort_keys) on CPython's `_json` accelerator alone, which the json module
+    itself uses for both; the json module where there is no such accelerator (PyPy) or its calls
+    differ. The answers are byte for byte json.dumps(obj, sort_keys=True)'s (tests/test_unit.py)."""
+    try:
+        import _json
+
+        class _Decoding(object):  # the attributes json.decoder.JSONDecoder gives the scanner
+            strict = True
+            object_hook = None
+            object_pairs_hook = None
+            parse_float = float
+            parse_int = int
+            parse_constant = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}.__getitem__
+            memo = {}
+
+        scan = _json.make_scanner(_Decoding())
+
+        def unserializable(o):
+            raise TypeError("Object of type %s is not JSON serializable" % type(o).__name__)
+
+        # json.encoder.JSONEncoder.iterencode's one-shot encoder (sort_keys, no indent, the default separators)
+        encode = _json.make_encoder({}, unserializable, _json.encode_basestring_ascii, None, ": ", ", ",
+                                    True, False, True)
+        if "".join(encode({"b": [1.5, None, True], "a": "\u00e9"}, 0)) != '{"a": "\\u00e9", "b": [1.5, null, true]}':
+            raise ValueError("another _json")
+    except (ImportError, AttributeError, TypeError, ValueError):
+        return json.loads, lambda obj: json.dumps(obj, sort_keys=True)
+
+    space = " \t\n\r"
+
+    def loads(text):
+        try:
+            obj, end = scan(text, len(text) - len(text.lstrip(space)))
+        except Exception:  # StopIteration, or the scanner's own error, which needs json.decoder loaded
+            end = None
+        if end is None or text[end:].strip(space):
+            return json.loads(text)  # not JSON: the json module says where and why
+        return obj
+
+    def dumps(obj):
+        return "".join(encode(obj, 0))
+
+    return loads, dumps
+
+
+loads, dumps = _json_codec()
+
+
 class Fail(Exception):
     def __init__(self, error, hint=None, **extra):
         Exception.__init__(self, error)
@@ -70,9 +121,12 @@ class Fail(Exception):
 # paths and markers
 
 
+_NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
+
+
 def cluster_name(inp):
     c = inp.get("cluster")
-    if not c or not isinstance(c, str) or not re.match(r"^[A-Za-z0-9._-]{1,100}$", c):
+    if not isinstance(c, str) or not 1 <= len(c) <= 100 or not set(c) <= _NAME_CHARS:
         raise Fail("invalid or missing 'cluster': %r" % (c,))
     return c
 
@@ -116,7 +170,7 @@ def state_dir(storage):
 def read_json_file(path):
     try:
         with open(path) as f:
-            return json.load(f)
+            return loads(f.read())
     except (OSError, ValueError):
         return None
 
@@ -422,50 +476,66 @@ def port_report(ports, cluster, storage, pids=None):
 # python / ray discovery (without importing ray: `import ray` costs ~1 s)
 
 _INFO_SNIPPET = r"""
-import json, os, sys
-r = {"python": sys.executable, "version": "%d.%d.%d" % sys.version_info[:3], "prefix": sys.prefix}
-try:
-    import importlib.util
-    spec = importlib.util.find_spec("ray")
-    if spec is not None and spec.submodule_search_locations:
-        r["ray_dir"] = list(spec.submodule_search_locations)[0]
-        import glob
-        for d in glob.glob(os.path.join(os.path.dirname(r["ray_dir"]), "ray-*.dist-info")):
-            r["ray_version"] = os.path.basename(d)[4:-10]
-        if not r.get("ray_version"):
-            try:
-                import importlib.metadata as md
-                r["ray_version"] = md.version("ray")
-            except Exception:
-                pass
-except Exception as e:
-    r["error"] = str(e)
-print(json.dumps(r))
+import os, sys
+
+
+def interpreter_info():
+    r = {"python": sys.executable, "version": "%d.%d.%d" % sys.version_info[:3], "prefix": sys.prefix}
+    try:
+        # importlib.util.find_spec("ray") without importing importlib.util: the first finder that knows it
+        spec = None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            spec = find("ray", None) if find else None
+            if spec is not None:
+                break
+        if spec is not None and spec.submodule_search_locations:
+            r["ray_dir"] = list(spec.submodule_search_locations)[0]
+            site = os.path.dirname(r["ray_dir"])
+            for d in sorted(os.listdir(site)):
+                if d.startswith("ray-") and d.endswith(".dist-info"):
+                    r["ray_version"] = d[4:-10]
+            if not r.get("ray_version"):
+                try:
+                    import importlib.metadata as md
+                    r["ray_version"] = md.version("ray")
+                except Exception:
+                    pass
+    except Exception as e:
+        r["error"] = str(e)
+    return r
 """
+
+
+_INFO_PRINT = "\nimport json\nprint(json.dumps(interpreter_info()))\n"
 
 
 def interpreter_info(python):
     """{python, version, prefix, ray_dir?, ray_version?} of an interpreter, or raise Fail."""
     if python is None:
         ns = {}
-        import io
-        import contextlib
-
-        buf = io.StringIO()
-        with contextlib.redirect_stdout(buf):
-            exec(_INFO_SNIPPET, ns)  # noqa: S102 - constant snippet
-        return json.loads(buf.getvalue())
-    exe = python if os.sep in python else shutil.which(python)
+        exec(_INFO_SNIPPET, ns)  # noqa: S102 - constant snippet
+        return ns["interpreter_info"]()
+    exe = python if os.sep in python else which(python)
     if not exe:
         raise Fail("python interpreter %r not found on PATH" % python)
     try:
-        p = subprocess.run([exe, "-c", _INFO_SNIPPET], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        p = subprocess.run([exe, "-c", _INFO_SNIPPET + _INFO_PRINT], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                            stdin=subprocess.DEVNULL, timeout=60)
     except OSError as e:
         raise Fail("cannot run %s: %s" % (exe, e.strerror))
     if p.returncode != 0:
         raise Fail("%s failed: %s" % (exe, p.stderr.decode(errors="replace").strip()[-500:]))
     return json.loads(p.stdout.decode())
+
+
+def which(name, path=None):
+    """shutil.which for a bare command name (shutil imports bz2, lzma and fnmatch, ms a call)."""
+    for d in (os.environ.get("PATH", os.defpath) if path is None else path).split(os.pathsep):
+        cand = os.path.join(d or os.curdir, name)
+        if os.path.isfile(cand) and os.access(cand, os.X_OK):
+            return cand
+    return None
 
 
 def _shebang(path):
@@ -480,7 +550,7 @@ def _shebang(path):
     if not parts:
         return None
     if os.path.basename(parts[0]) == "env" and len(parts) > 1:
-        return shutil.which(parts[1])
+        return which(parts[1])
     return parts[0]
 
 
@@ -495,18 +565,18 @@ def find_ray(configured_python):
     errors = []
     first_info = None
     tried = set()
-    ray_on_path = shutil.which("ray")
+    ray_on_path = which("ray")
     if ray_on_path:
         sb = _shebang(ray_on_path)
         if sb:
             candidates.append(sb)
     for c in candidates:
-        key = os.path.realpath(shutil.which(c) or c) + "|" + c
+        key = os.path.realpath(which(c) or c) + "|" + c
         if key in tried:
             continue
         tried.add(key)
         try:
-            same = os.path.abspath(shutil.which(c) or c) == os.path.abspath(sys.executable)
+            same = os.path.abspath(which(c) or c) == os.path.abspath(sys.executable)
             info = interpreter_info(None if same else c)
         except Fail as e:
             errors.append(e.error)
@@ -532,14 +602,13 @@ def find_ray(configured_python):
 
 
 def version_tuple(v):
+    """(2, 52, 0) of "2.52.0"; numbers up to the first part that is not one ("2.53.0rc1" -> (2, 53, 0))."""
     out = []
-    for part in re.split(r"[.+-]", v or ""):
-        if part.isdigit():
-            out.append(int(part))
-        else:
-            m = re.match(r"^(\d+)", part)
-            if m:
-                out.append(int(m.group(1)))
+    for part in (v or "").replace("+", ".").replace("-", ".").split("."):
+        digits = len(part) - len(part.lstrip("0123456789"))
+        if digits:
+            out.append(int(part[:digits]))
+        if digits < len(part) or not digits:
             break
     return tuple(out)
 
@@ -681,9 +750,11 @@ def current_user():
 
 
 def meminfo_bytes():
-    text = _read("/proc/meminfo") or ""
-    m = re.search(r"^MemTotal:\s+(\d+)\s+kB", text, re.M)
-    return int(m.group(1)) * 1024 if m else None
+    for line in (_read("/proc/meminfo") or "").splitlines():
+        f = line.split()
+        if len(f) == 3 and f[0] == "MemTotal:" and f[1].isdigit() and f[2] == "kB":
+            return int(f[1]) * 1024
+    return None
 
 
 def shm_bytes():
@@ -858,11 +929,12 @@ def tail_text(path, lines=40, max_bytes=64 * 1024):
     return "\n".join(data.splitlines()[-lines:])
 
 
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+def strip_ansi(text):
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
 def explain_failure(text, role, args, head_address):
-    t = _ANSI.sub("", text)
+    t = strip_ansi(text)
     m = re.search(r"[Pp]ort (\d+) .*?(already in use|is in use|unavailable)", t) or \
         re.search(r"(\d+).{0,40}[Aa]ddress already in use", t)
     if m:
@@ -1058,7 +1130,7 @@ def _start_locked(inp, cluster, storage):
             error, hint = "ray start did not return within %ds" % timeout, None
         else:
             error, hint = explain_failure(full, role, args, inp.get("head_address"))
-        raise Fail(error, hint, log_tail=_ANSI.sub("", full)[-8000:], ray_version=ray["version"])
+        raise Fail(error, hint, log_tail=strip_ansi(full)[-8000:], ray_version=ray["version"])
 
     node_id = read_node_id(temp)
     runtime = {"temp_dir": temp, "role": role, "ray_version": ray["version"], "python": ray["python"],
@@ -1071,7 +1143,7 @@ def _start_locked(inp, cluster, storage):
     write_json_atomic(os.path.join(state_dir(storage), "runtime.json"), runtime)
     write_json_atomic(os.path.join(state_dir(storage), "applied.json"), inp.get("applied") or {})
     out = {"ok": True, "ray_version": ray["version"], "python_version": ray["python_version"],
-           "node_id": node_id, "auth": auth, "temp_dir": temp, "log_tail": _ANSI.sub("", out_tail)[-4000:]}
+           "node_id": node_id, "auth": auth, "temp_dir": temp, "log_tail": strip_ansi(out_tail)[-4000:]}
     if role == "head" and token:
         out["auth_token"] = token
     return out
@@ -1343,7 +1415,7 @@ def verb_install(inp):
     if not writable:
         raise Fail(err)
     base = inp.get("base_python") or "python3"
-    exe = base if os.sep in base else shutil.which(base)
+    exe = base if os.sep in base else which(base)
     if not exe:
         raise Fail("python interpreter %r not found on PATH" % base, "install python3, or set ray_spec.python")
     d = venv_dir(storage, version)
@@ -1369,7 +1441,7 @@ def verb_install(inp):
                 rc = e.strerror
             if rc != 0:
                 shutil.rmtree(d, ignore_errors=True)
-                tail = _ANSI.sub("", tail_text(log_path, lines=15))
+                tail = strip_ansi(tail_text(log_path, lines=15))
                 hint = "read the whole output in %s" % log_path
                 if argv[1:3] == ["-m", "venv"]:
                     hint = "the node's Python cannot make a virtual environment: install python3-venv (Debian/Ubuntu: apt-get install python3-venv); " + hint
@@ -1612,7 +1684,7 @@ def verb_run(inp):
             os.chdir(os.path.expanduser(cwd))
         except OSError as err:
             raise Fail("cannot enter %s: %s" % (cwd, err.strerror))
-    exe = argv[0] if os.sep in argv[0] else shutil.which(argv[0], path=env["PATH"])
+    exe = argv[0] if os.sep in argv[0] else which(argv[0], path=env["PATH"])
     if not exe:
         raise Fail("command not found on this node: %s (PATH=%s)" % (argv[0], env["PATH"]), exit_code=127)
     sys.stdout.flush()
@@ -1809,7 +1881,7 @@ def _job_submit(inp):
     if cleanup:
         shutil.rmtree(cleanup, ignore_errors=True)
     if result is None:
-        raise Fail("submitting the job failed (exit %s): %s" % (p.returncode, _log_tail(_ANSI.sub("", err), 8)))
+        raise Fail("submitting the job failed (exit %s): %s" % (p.returncode, _log_tail(strip_ansi(err), 8)))
     if not result.get("ok"):
         raise Fail(result.get("error"), _package_hint(result.get("error") or ""), rejected=True)
     out = {"ok": True, "job": _job_get(inp, job_id)}
@@ -1877,7 +1949,7 @@ _LOG_ORDER = (r"raylet\.(out|err)$", r"gcs_server\.(out|err)$", r"dashboard(\.lo
 
 # Ray's error lines: glog "[ts E pid tid]" / "F" (C++ daemons), Python logging's ERROR, a traceback's
 # last line ("SomethingError: ..."), and `ray start`'s own "ERROR"/"Error:" lines.
-_KEY_LINE = re.compile(r"^\[[^\]]* [EF] \d+ \d+\]|\b(ERROR|FATAL|CRITICAL)\b|^[A-Za-z_.]*(Error|Exception): |^Error: ")
+_KEY_LINE = r"^\[[^\]]* [EF] \d+ \d+\]|\b(ERROR|FATAL|CRITICAL)\b|^[A-Za-z_.]*(Error|Exception): |^Error: "
 KEY_LINES_MAX = 20  # per node, most useful logs first
 KEY_LINES_PER_FILE = 5  # the newest of each log
 
@@ -1886,8 +1958,8 @@ def key_lines(name, data, out):
     """Appends "name: line" for a log's newest error lines while the node's list has room."""
     found = []
     for line in data.decode("utf-8", "replace").splitlines():
-        line = _ANSI.sub("", line).strip()
-        if line and _KEY_LINE.search(line):
+        line = strip_ansi(line).strip()
+        if line and re.search(_KEY_LINE, line):
             found.append("%s: %s" % (name, line[:500]))
     out.extend(found[-KEY_LINES_PER_FILE:][:max(0, KEY_LINES_MAX - len(out))])
 
@@ -2042,7 +2114,7 @@ def main(argv=None):
         return 2
     raw = sys.stdin.read()
     try:
-        inp = json.loads(raw) if raw.strip() else {}
+        inp = loads(raw) if raw.strip() else {}
         if not isinstance(inp, dict):
             raise ValueError("input must be a JSON object")
     except ValueError as e:
@@ -2065,10 +2137,10 @@ def main(argv=None):
     out["lib_version"] = LIB_VERSION
     if argv[0] == "run":
         # only reached when the command could not be started: stdout belongs to the command
-        sys.stderr.write(RUN_ERROR_PREFIX + json.dumps(out, sort_keys=True) + "\n")
+        sys.stderr.write(RUN_ERROR_PREFIX + dumps(out) + "\n")
         sys.stderr.flush()
         return RUN_FAILED
-    sys.stdout.write(json.dumps(out, sort_keys=True) + "\n")
+    sys.stdout.write(dumps(out) + "\n")
     sys.stdout.flush()
     return 0
 

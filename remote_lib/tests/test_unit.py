@@ -104,6 +104,68 @@ def test_version_tuple(lib):
     assert lib.version_tuple("2.60.0") == (2, 60, 0)
     assert lib.version_tuple("2.9.0rc1") == (2, 9, 0)
     assert lib.version_tuple("3.0.0.dev0") == (3, 0, 0)
+    assert lib.version_tuple("2.52.0+cu121") == (2, 52, 0)
+    assert lib.version_tuple("2.49-1") == (2, 49, 1)
+    assert lib.version_tuple("nightly") == ()
+    assert lib.version_tuple(None) == ()
+
+
+def test_the_calls_json_reads_and_writes_as_the_json_module_does(lib):
+    assert lib.loads is not json.loads, "on CPython the call's JSON goes through _json, not the json module"
+    values = [{}, [], "", 0, -1, 2 ** 70, 0.1, -0.0, 1e300, None, True, False,
+              {"b": 1, "a": [1, 2.5, None, True, False, {"z": {}, "y": []}]},
+              {"\u00e9t\u00e9": "\u00fc\u2028\x00\"\\/\t\U0001f680", "n": {"x": {"y": [[], {}]}}}]
+    for v in values:
+        assert lib.dumps(v) == json.dumps(v, sort_keys=True)
+        assert lib.loads(json.dumps(v)) == v
+        assert lib.loads(" \n" + json.dumps(v, indent=2) + "\n\t") == v
+    assert lib.dumps({"ratio": float("nan")}) == '{"ratio": NaN}'  # as json.dumps writes it
+    for bad, why in (('{"a": ', "Expecting value"), ("{} {}", "Extra data"), ("{", "property name"), ("", "Expecting")):
+        with pytest.raises(ValueError, match=why):
+            lib.loads(bad)
+    with pytest.raises(TypeError, match="not JSON serializable"):
+        lib.dumps({"a": object()})
+
+
+def test_helpers_that_replace_re_and_shutil(lib, tmp_path, monkeypatch):
+    assert lib.meminfo_bytes() > 0
+    tool = tmp_path / "bin" / "nk-tool"
+    tool.parent.mkdir()
+    tool.write_text("#!/bin/sh\n")
+    tool.chmod(0o755)
+    (tmp_path / "plain").mkdir()
+    (tmp_path / "plain" / "nk-tool").write_text("not executable")
+    path = os.pathsep.join([str(tmp_path / "plain"), str(tool.parent)])
+    assert lib.which("nk-tool", path=path) == str(tool)
+    monkeypatch.setenv("PATH", path)
+    assert lib.which("nk-tool") == str(tool) and lib.which("nk-missing") is None
+    for good in ("c", "ml-prod_2.a", "x" * 100):
+        assert lib.cluster_name({"cluster": good}) == good
+    for bad in ("", "x" * 101, "a b", "a/b", "\u00e9", None, 3):
+        with pytest.raises(lib.Fail):
+            lib.cluster_name({"cluster": bad})
+    assert lib.strip_ansi("\x1b[31mred\x1b[0m plain") == "red plain"
+
+
+def test_a_probe_imports_only_what_it_needs(lib_path, tmp_path):
+    """Each call is a new process: an import a probe does not need is paid on every node, every time."""
+    def imports(*argv, stdin=b""):
+        p = subprocess.run([sys.executable, "-X", "importtime"] + list(argv), input=stdin, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=60)
+        assert p.returncode == 0, p.stderr.decode()[-2000:]
+        names = {ln.split("|")[-1].strip() for ln in p.stderr.decode().splitlines() if ln.startswith("import time:")}
+        return p.stdout, names
+
+    loader = ("import sys; from importlib.machinery import SourceFileLoader; lib = type(sys)('nokube_remote'); "
+              "SourceFileLoader(lib.__name__, sys.argv[1]).exec_module(lib); sys.exit(lib.main(sys.argv[2:]))")
+    _, bare = imports("-c", "pass")  # the interpreter's own start (site, .pth files) is not the library's
+    out, names = imports("-c", loader, lib_path, "probe",
+                         stdin=json.dumps({"cluster": "c", "storage": str(tmp_path / "st"), "ports": []}).encode())
+    assert json.loads(out)["ok"] is True
+    imported = names - bare
+    assert "_json" in imported, "python -X importtime printed nothing of the library's imports"
+    for heavy in ("json", "re", "enum", "shutil", "subprocess", "socket", "hashlib", "urllib.request", "tempfile"):
+        assert heavy not in imported, "a probe imported %s" % heavy
 
 
 def test_lock_semantics(lib, tmp_path):
