@@ -80026,53 +80026,98 @@ function parseKnownHosts(text) {
     });
     return { entries, notes };
 }
-/** `*` and `?` glob match, whole string, case-insensitive (host names are). */
-function globMatch(pattern, name) {
+/** A `*` / `?` glob as a RegExp: whole string, case-insensitive (host names are). */
+function globRegExp(pattern) {
     const re = pattern
         .toLowerCase()
         .replace(/[.+^${}()|[\]\\]/g, '\\$&')
         .replace(/\*/g, '.*')
         .replace(/\?/g, '.');
-    return new RegExp(`^${re}$`, 's').test(name.toLowerCase());
+    return new RegExp(`^${re}$`, 's');
+}
+/** `*` and `?` glob match, whole string, case-insensitive (host names are). */
+function globMatch(pattern, name) {
+    return globRegExp(pattern).test(name.toLowerCase());
 }
 /** HMAC-SHA1 of the name keyed by the salt: the `|1|salt|hash` form `ssh-keygen -H` writes. */
 function hashHostName(name, salt) {
     return `|1|${salt.toString('base64')}|${(0,external_node_crypto_.createHmac)('sha1', salt).update(name).digest('base64')}`;
+}
+/** A known_hosts host field, compiled once: does it match a name (already `[host]:port` when not 22)? */
+function fieldMatcher(field) {
+    if (field.startsWith('|')) {
+        const parts = field.split('|');
+        if (parts.length !== 4 || parts[1] !== '1')
+            return () => false;
+        const salt = Buffer.from(parts[2], 'base64');
+        return (name) => hashHostName(name, salt) === field || hashHostName(name.toLowerCase(), salt) === field;
+    }
+    const patterns = field
+        .split(',')
+        .filter((p) => p)
+        .map((p) => ({ negated: p.startsWith('!'), re: globRegExp(p.startsWith('!') ? p.slice(1) : p) }));
+    return (name) => {
+        const lower = name.toLowerCase();
+        let matched = false;
+        for (const p of patterns) {
+            if (!p.re.test(lower))
+                continue;
+            if (p.negated)
+                return false; // a matching !pattern vetoes the line, whatever else matches
+            matched = true;
+        }
+        return matched;
+    };
 }
 /**
  * Does the host field of a known_hosts line match `name` (already in `[host]:port` form when the
  * port is not 22)? A matching `!pattern` vetoes the line, whatever else matches.
  */
 function hostFieldMatches(field, name) {
-    if (field.startsWith('|')) {
-        const parts = field.split('|');
-        if (parts.length !== 4 || parts[1] !== '1')
-            return false;
-        const salt = Buffer.from(parts[2], 'base64');
-        return hashHostName(name, salt) === field || hashHostName(name.toLowerCase(), salt) === field;
-    }
-    let matched = false;
-    for (const pattern of field.split(',')) {
-        if (!pattern)
+    return fieldMatcher(field)(name);
+}
+const indexes = new WeakMap();
+function hostIndex(kh) {
+    let index = indexes.get(kh);
+    if (index)
+        return index;
+    index = { byName: new Map(), tried: [] };
+    for (const entry of kh.entries) {
+        if (entry.marker !== undefined)
+            continue; // @revoked is checked by key, whatever the host
+        const names = entry.hosts.split(',').filter((p) => p);
+        if (entry.hosts.startsWith('|') || names.some((p) => p.startsWith('!') || /[*?]/.test(p))) {
+            index.tried.push({ entry, matches: fieldMatcher(entry.hosts) });
             continue;
-        if (pattern.startsWith('!')) {
-            if (globMatch(pattern.slice(1), name))
-                return false;
         }
-        else if (globMatch(pattern, name)) {
-            matched = true;
+        for (const name of new Set(names.map((p) => p.toLowerCase()))) {
+            const list = index.byName.get(name);
+            if (list)
+                list.push(entry);
+            else
+                index.byName.set(name, [entry]);
         }
     }
-    return matched;
+    indexes.set(kh, index);
+    return index;
+}
+/** The (unmarked) lines for host:port, in file order. */
+function linesFor(kh, host, port) {
+    const name = knownHostsName(host, port);
+    const index = hostIndex(kh);
+    const found = [...(index.byName.get(name.toLowerCase()) ?? [])];
+    for (const t of index.tried)
+        if (t.matches(name))
+            found.push(t.entry);
+    return found.sort((a, b) => a.line - b.line);
 }
 /** What known_hosts says about `key` presented by host:port. */
 function known_hosts_checkHostKey(kh, host, port, key) {
-    const name = knownHostsName(host, port);
     // A revoked key is never trusted, whichever host presents it.
     const revoked = kh.entries.find((e) => e.marker === 'revoked' && e.key.blob.equals(key.blob));
     if (revoked)
         return { status: 'revoked', line: revoked.line };
-    const forHost = kh.entries.filter((e) => e.marker === undefined && hostFieldMatches(e.hosts, name));
+    const forHost = linesFor(kh, host, port);
     const same = forHost.find((e) => e.key.blob.equals(key.blob));
     if (same)
         return { status: 'known', line: same.line };
@@ -80083,12 +80128,10 @@ function known_hosts_checkHostKey(kh, host, port, key) {
 }
 /** Key types known_hosts has for host:port, in file order (to ask the server for one of those). */
 function knownKeyTypes(kh, host, port) {
-    const name = knownHostsName(host, port);
     const types = [];
-    for (const e of kh.entries) {
-        if (e.marker === undefined && hostFieldMatches(e.hosts, name) && !types.includes(e.key.type))
+    for (const e of linesFor(kh, host, port))
+        if (!types.includes(e.key.type))
             types.push(e.key.type);
-    }
     return types;
 }
 
@@ -82043,6 +82086,7 @@ function login(req) {
             client.connect(config);
             // SSH's small handshake packets must not wait for the peer's delayed ACK (Nagle: 40 ms a stall)
             client.setNoDelay(true);
+            ignoreHostKeyAnnouncement(client, debug);
         }
         catch (err) {
             settle(new SshError(`cannot connect to ${who} (${hp}): ${err.message}`, {
@@ -82056,6 +82100,29 @@ function login(req) {
             }));
         }
     });
+}
+/**
+ * After login, OpenSSH's sshd announces every host key it has (`hostkeys-00@openssh.com`, for a
+ * client's UpdateHostKeys), and ssh2 answers each time by asking the node to prove them all
+ * (`hostkeys-prove-00@openssh.com`): one signature per host key on the node (an RSA-3072 one is
+ * ≈ 2.3 ms of its CPU) and their checks on the runner, on every connection, for keys nokube never
+ * records: the key the connection was checked against is already pinned or in known_hosts. The
+ * announcement is acknowledged and dropped, as `ssh -o UpdateHostKeys=no` does. This reaches into
+ * ssh2's protocol object (pinned in package-lock.json); where it is not there, ssh2 keeps its way.
+ */
+function ignoreHostKeyAnnouncement(client, debug) {
+    const handlers = client._protocol
+        ?._handlers;
+    const handle = handlers?.GLOBAL_REQUEST;
+    if (!handlers || typeof handle !== 'function')
+        return;
+    handlers.GLOBAL_REQUEST = (proto, name, wantReply, data) => {
+        if (name !== 'hostkeys-00@openssh.com')
+            return handle(proto, name, wantReply, data);
+        debug('the node announced its host keys (hostkeys-00@openssh.com): not asked to prove them');
+        if (wantReply)
+            proto.requestSuccess();
+    };
 }
 function toSsh2(step, username) {
     switch (step.type) {

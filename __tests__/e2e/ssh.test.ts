@@ -389,6 +389,16 @@ describe.skipIf(!e2eEnabled)('ssh against the test hosts', () => {
     expect(all).not.toContain(info.client.password);
   });
 
+  it('does not ask the node to prove every host key it announces after login (a signature each, unused)', async () => {
+    const log = reporter();
+    const c = await connect(nodeSpec(ip), base({ protocolDebug: true }), {}, log);
+    await c.exec('true'); // sshd announces its keys right after login: the exec's answer comes after it
+    const all = log.log.debug.join('\n');
+    expect(all).toContain('Inbound: GLOBAL_REQUEST (hostkeys-00@openssh.com)');
+    expect(all).toContain('not asked to prove them');
+    expect(all).not.toContain('hostkeys-prove-00@openssh.com');
+  });
+
   it('rejects work on a closed connection, and an aborted connect', async () => {
     const c = await connect(nodeSpec(ip), base());
     c.close();

@@ -126,3 +126,67 @@ describe('checkHostKey', () => {
     expect(kh.entries).toHaveLength(0);
   });
 });
+
+describe('a known_hosts of many lines', () => {
+  it('finds for every host exactly the lines a check of each line finds, in file order', () => {
+    const ek = keyPart(keys.ed25519.pub);
+    const rk = keyPart(keys.rsaPem.pub);
+    const ok = keyPart(keys.other.pub);
+    const ecdsa = parsePublicKeyLine(keys.ecdsa.pub)!;
+    const salt = Buffer.from('fedcba9876543210fedc', 'latin1');
+    const lines: string[] = [];
+    for (let i = 1; i <= 300; i++) lines.push(`10.1.${i >> 8}.${i & 255},Node-${i}.Example ${i % 3 ? ek : rk}`);
+    lines.push(
+      `*.example ${ok}`,
+      `[10.1.0.7]:2222 ${rk}`,
+      `10.1.0.*,!10.1.0.9 ${ok}`,
+      `${hashHostName('10.2.0.1', salt)} ${rk}`,
+      `@revoked 10.1.0.5 ${keyPart(keys.ecdsa.pub)}`,
+      `node-3.example ${rk}`,
+      `!node-4.example ${ek}`,
+    );
+    const kh = parseKnownHosts(lines.join('\n'));
+    const name = (host: string, port: number) => (port === 22 ? host : `[${host}]:${port}`);
+    // the definition: every unmarked line whose host field matches, in file order
+    const byDefinition = (host: string, port: number) =>
+      kh.entries.filter((e) => e.marker === undefined && hostFieldMatches(e.hosts, name(host, port)));
+    const hosts: [string, number][] = [
+      ['10.1.0.1', 22],
+      ['10.1.0.7', 22],
+      ['10.1.0.7', 2222],
+      ['10.1.0.9', 22],
+      ['10.1.0.42', 22],
+      ['10.2.0.1', 22],
+      ['10.1.1.44', 22],
+      ['NODE-3.example', 22],
+      ['node-4.EXAMPLE', 22],
+      ['node-300.example', 22],
+      ['10.9.9.9', 22],
+      ['other.example', 22],
+    ];
+    for (const [host, port] of hosts) {
+      const want = byDefinition(host, port);
+      const types = [...new Set(want.map((e) => e.key.type))];
+      expect(knownKeyTypes(kh, host, port), `${host}:${port}`).toEqual(types);
+      for (const key of [ed, rsa, other, ecdsa]) {
+        const same = want.find((e) => e.key.blob.equals(key.blob));
+        const changed = want.filter((e) => e.key.type === key.type).map((e) => e.line);
+        const expected =
+          key === ecdsa
+            ? { status: 'revoked', line: 305 } // whichever host presents it
+            : same
+              ? { status: 'known', line: same.line }
+              : changed.length
+                ? { status: 'changed', lines: changed }
+                : { status: 'unknown' };
+        expect(checkHostKey(kh, host, port, key), `${host}:${port} ${key.type}`).toEqual(expected);
+      }
+    }
+    // the plain, wildcard, negated and hashed lines all took part
+    expect(checkHostKey(kh, '10.2.0.1', 22, rsa)).toEqual({ status: 'known', line: 304 });
+    expect(knownKeyTypes(kh, '10.1.0.42', 22)).toEqual(['ssh-rsa', 'ssh-ed25519']);
+    expect(checkHostKey(kh, 'node-3.example', 22, rsa)).toEqual({ status: 'known', line: 3 }); // Node-3.Example
+    expect(checkHostKey(kh, '10.1.0.9', 22, other)).toEqual({ status: 'unknown' });
+    expect(checkHostKey(kh, '10.1.0.8', 22, other)).toEqual({ status: 'known', line: 303 });
+  });
+});

@@ -319,6 +319,7 @@ function login(req: LoginRequest): Promise<Attempt> {
       client.connect(config);
       // SSH's small handshake packets must not wait for the peer's delayed ACK (Nagle: 40 ms a stall)
       client.setNoDelay(true);
+      ignoreHostKeyAnnouncement(client, debug);
     } catch (err) {
       settle(
         new SshError(`cannot connect to ${who} (${hp}): ${(err as Error).message}`, {
@@ -333,6 +334,34 @@ function login(req: LoginRequest): Promise<Attempt> {
       );
     }
   });
+}
+
+type GlobalRequestHandler = (
+  proto: { requestSuccess(): void },
+  name: string,
+  wantReply: boolean,
+  data: unknown,
+) => void;
+
+/**
+ * After login, OpenSSH's sshd announces every host key it has (`hostkeys-00@openssh.com`, for a
+ * client's UpdateHostKeys), and ssh2 answers each time by asking the node to prove them all
+ * (`hostkeys-prove-00@openssh.com`): one signature per host key on the node (an RSA-3072 one is
+ * ≈ 2.3 ms of its CPU) and their checks on the runner, on every connection, for keys nokube never
+ * records: the key the connection was checked against is already pinned or in known_hosts. The
+ * announcement is acknowledged and dropped, as `ssh -o UpdateHostKeys=no` does. This reaches into
+ * ssh2's protocol object (pinned in package-lock.json); where it is not there, ssh2 keeps its way.
+ */
+function ignoreHostKeyAnnouncement(client: Client, debug: (m: string) => void): void {
+  const handlers = (client as unknown as { _protocol?: { _handlers?: Record<string, GlobalRequestHandler> } })._protocol
+    ?._handlers;
+  const handle = handlers?.GLOBAL_REQUEST;
+  if (!handlers || typeof handle !== 'function') return;
+  handlers.GLOBAL_REQUEST = (proto, name, wantReply, data) => {
+    if (name !== 'hostkeys-00@openssh.com') return handle(proto, name, wantReply, data);
+    debug('the node announced its host keys (hostkeys-00@openssh.com): not asked to prove them');
+    if (wantReply) proto.requestSuccess();
+  };
 }
 
 function toSsh2(step: AuthStep, username: string): AnyAuthMethod {
