@@ -530,7 +530,9 @@ def interpreter_info(python):
 
 
 def which(name, path=None):
-    """shutil.which for a bare command name (shutil imports bz2, lzma and fnmatch, ms a call)."""
+    """shutil.which(name, path=path) without importing shutil (it brings bz2, lzma and fnmatch, ms a call)."""
+    if os.sep in name:  # a path is not looked up on PATH
+        return name if os.path.isfile(name) and os.access(name, os.X_OK) else None
     for d in (os.environ.get("PATH", os.defpath) if path is None else path).split(os.pathsep):
         cand = os.path.join(d or os.curdir, name)
         if os.path.isfile(cand) and os.access(cand, os.X_OK):

@@ -139,6 +139,9 @@ def test_helpers_that_replace_re_and_shutil(lib, tmp_path, monkeypatch):
     assert lib.which("nk-tool", path=path) == str(tool)
     monkeypatch.setenv("PATH", path)
     assert lib.which("nk-tool") == str(tool) and lib.which("nk-missing") is None
+    monkeypatch.chdir(tmp_path)
+    assert lib.which("bin/nk-tool") == "bin/nk-tool" and lib.which(str(tool)) == str(tool)  # as shutil.which
+    assert lib.which("plain/nk-tool") is None
     for good in ("c", "ml-prod_2.a", "x" * 100):
         assert lib.cluster_name({"cluster": good}) == good
     for bad in ("", "x" * 101, "a b", "a/b", "\u00e9", None, 3):
