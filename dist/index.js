@@ -82456,12 +82456,7 @@ class TimelineRecorder {
     }
     /** Records that `node` spent [t0, t1] (epoch ms) in `phase`. */
     span(node, phase, t0, t1 = Date.now()) {
-        let row = this.rows.get(node);
-        if (!row) {
-            row = { node, spans: [] };
-            this.rows.set(node, row);
-        }
-        row.spans.push({ phase, startMs: Math.max(0, t0 - this.origin), endMs: Math.max(0, t1 - this.origin) });
+        this.row(node).spans.push({ phase, startMs: Math.max(0, t0 - this.origin), endMs: Math.max(0, t1 - this.origin) });
     }
     /** Runs `work` as one span of `node` in `phase` (also when it throws). */
     async time(node, phase, work) {
@@ -82473,10 +82468,25 @@ class TimelineRecorder {
             this.span(node, phase, t0);
         }
     }
+    /** `ray start` itself ran `ms` on `node` (inside its `start` span; a restart's second start adds up). */
+    rayStart(node, ms) {
+        if (!Number.isFinite(ms) || ms < 0)
+            return;
+        const row = this.row(node);
+        row.rayStartMs = (row.rayStartMs ?? 0) + ms;
+    }
     /** `node` was first seen alive at `t`: its `alive` span runs from the end of its last span. */
     alive(node, t = Date.now()) {
         const last = this.rows.get(node)?.spans.reduce((m, s) => Math.max(m, s.endMs), 0) ?? t - this.origin;
         this.span(node, 'alive', this.origin + last, t);
+    }
+    row(node) {
+        let row = this.rows.get(node);
+        if (!row) {
+            row = { node, spans: [] };
+            this.rows.set(node, row);
+        }
+        return row;
     }
     /** Rows in the order of `order` (the config's nodes); nodes never seen are left out. */
     result(order) {
@@ -83661,6 +83671,8 @@ async function applyPlan(session, plan, wanted, probed, result, clock) {
                 }
                 throw Object.assign(new Error(answer.error ?? 'ray start failed'), { hint: answer.hint });
             }
+            if (typeof answer.ray_start_ms === 'number')
+                session.timeline.rayStart(node.name, answer.ray_start_ms);
             if (answer.auth_token) {
                 options.reporter.secret(answer.auth_token);
                 token = answer.auth_token;
@@ -84928,10 +84940,14 @@ function timelineRows(timeline, width = 40) {
             node: row.node,
             bar: chars.join('').trimEnd(),
             totalMs: end(row),
-            longest: ms >= 0 ? `${phase} ${model_formatDuration(ms)}` : '',
+            longest: ms >= 0 ? `${phase} ${model_formatDuration(ms)}${phase === 'start' ? rayPart(row) : ''}` : '',
             slowest: row === slowest && timeline.length > 1,
         };
     });
+}
+/** " (ray start 13.9 s)": how much of a node's `start` was `ray start` itself, where the node said. */
+function rayPart(row) {
+    return row.rayStartMs === undefined ? '' : ` (ray start ${model_formatDuration(row.rayStartMs)})`;
 }
 /** The phases that occur, as "c connect · p preflight · ...". */
 function timelineLegend(timeline) {

@@ -329,15 +329,42 @@ async function waitAlive(headIp, n, token, timeoutMs) {
   return false;
 }
 
-async function plainStart(n, ips) {
+/** The line, with how long it ran inside the host printed as `RAY_MS <ms>` (its own output goes nowhere). */
+function timedLine(line) {
+  return `s=$(date +%s%N); ${line}; rc=$?; echo "RAY_MS $(( ($(date +%s%N) - s) / 1000000 ))"; exit $rc`;
+}
+
+const rayMsOf = (r) => Number(/RAY_MS (\d+)/.exec(r.stdout)?.[1] ?? NaN);
+
+/**
+ * Plain ssh: the head's `ray start`, then every worker's at once, until the head lists all n alive.
+ * Resolves the wall time; `ray` is Ray's own part of it (the head's `ray start` plus the slowest
+ * worker's, timed inside the hosts), so `ms - ray` is what the SSH logins and the wait added.
+ */
+async function plainStartTimed(n, ips) {
   const t0 = performance.now();
-  must(await run(sshArgv(ips[0], plainStartLine(true, ips[0], ips[0], 0)), { timeoutMs: 180_000 }), 'plain head start');
+  const head = await run(sshArgv(ips[0], timedLine(plainStartLine(true, ips[0], ips[0], 0))), { timeoutMs: 180_000 });
+  must(head, 'plain head start');
   const workers = await Promise.all(
-    ips.slice(1, n).map((ip, k) => run(sshArgv(ip, plainStartLine(false, ips[0], ip, k + 1)), { timeoutMs: 180_000 })),
+    ips
+      .slice(1, n)
+      .map((ip, k) => run(sshArgv(ip, timedLine(plainStartLine(false, ips[0], ip, k + 1))), { timeoutMs: 180_000 })),
   );
   workers.forEach((w, k) => must(w, `plain worker ${k + 1} start`));
   if (!(await waitAlive(ips[0], n, benchToken, 120_000))) throw new Error(`plain: ${n} nodes not alive in 120 s`);
-  return performance.now() - t0;
+  return { ms: performance.now() - t0, ray: rayMsOf(head) + Math.max(0, ...workers.map(rayMsOf)) };
+}
+
+async function plainStart(n, ips) {
+  return (await plainStartTimed(n, ips)).ms;
+}
+
+/** nokube's own timeline (`--timeline`): the head's `ray start` plus the slowest worker's, as the nodes timed them. */
+function rayMsInTimeline(j, headName) {
+  const rows = Array.isArray(j?.timeline) ? j.timeline : [];
+  const head = rows.find((r) => r.node === headName)?.rayStartMs;
+  const workers = rows.filter((r) => r.node !== headName).map((r) => r.rayStartMs ?? NaN);
+  return (head ?? NaN) + Math.max(0, ...workers);
 }
 
 /** Plain ssh: `ray stop` + `ray start` of the last worker, until the head lists every node alive again. */
@@ -1043,7 +1070,7 @@ async function main() {
       const nokubeFirst = round % 2 === 0;
       const doNokube = async () => {
         if (ONLY.has('cold') || ONLY.has('keep') || ONLY.has('status') || ONLY.has('stop')) {
-          let s = await nokube(['start'], cfg);
+          let s = await nokube(['start'], cfg, ['--timeline']);
           if (s.code !== 0 && registrationTimeout(s.stdout + s.stderr)) {
             // Ray's own 30 s for a raylet to register (not configurable) ran out on the loaded
             // cores: once more, from scratch, and the retry is kept in the results
@@ -1051,13 +1078,15 @@ async function main() {
             log(`  nokube cold start: a raylet did not register within Ray's 30 s; stopping and trying again`);
             await nokube(['stop'], cfg);
             await killRay(n);
-            s = await nokube(['start'], cfg);
+            s = await nokube(['start'], cfg, ['--timeline']);
           }
           const j = parseJson(s);
           if (s.code !== 0 || j?.status !== 'healthy')
             throw new Error(`nokube start: ${s.stdout.slice(-2000)}${s.stderr.slice(-2000)}`);
           add(`cold${n}`, s.ms);
-          log(`  nokube cold start ${fmtS(s.ms)} s`);
+          const ray = rayMsInTimeline(j, `${name}-n1`);
+          if (Number.isFinite(ray)) add(`coldBeyondRay${n}`, s.ms - ray);
+          log(`  nokube cold start ${fmtS(s.ms)} s (Ray's own ray start ${fmtS(ray)} s)`);
           const k = await nokube(['start'], cfg);
           if (k.code !== 0 || parseJson(k)?.changes !== 0)
             throw new Error(`nokube keep start: ${k.stdout.slice(-2000)}`);
@@ -1077,19 +1106,20 @@ async function main() {
         if (!ONLY.has('cold') && !ONLY.has('stop')) return;
         let s;
         try {
-          s = await plainStart(n, ips);
+          s = await plainStartTimed(n, ips);
         } catch (err) {
           // the same once-more as nokube's (a worker's `ray start` gave up, or the nodes never all joined)
           add(`coldRetry${n}`, 'plain');
           log(`  plain ssh start failed (${String(err.message).slice(0, 120)}); stopping and trying again`);
           await plainStop(n, ips).catch(() => undefined);
           await killRay(n);
-          s = await plainStart(n, ips);
+          s = await plainStartTimed(n, ips);
         }
-        add(`plainStart${n}`, s);
+        add(`plainStart${n}`, s.ms);
+        if (Number.isFinite(s.ray)) add(`plainBeyondRay${n}`, s.ms - s.ray);
         const sp = await plainStop(n, ips);
         add(`plainStop${n}`, sp);
-        log(`  plain ssh start ${fmtS(s)} s, stop ${fmtS(sp)} s`);
+        log(`  plain ssh start ${fmtS(s.ms)} s (Ray's own ray start ${fmtS(s.ray)} s), stop ${fmtS(sp)} s`);
       };
       if (nokubeFirst) {
         await doNokube();
@@ -1186,6 +1216,21 @@ async function main() {
             : undefined,
         target: F[`coldRetry${n}`] ? `≤ 1.0× (retried: ${F[`coldRetry${n}`].join(', ')})` : '≤ 1.0×',
         ok: a.median / b.median <= 1.0,
+      });
+    }
+    if (F[`coldBeyondRay${n}`] && F[`plainBeyondRay${n}`]) {
+      // the same runs without Ray's own `ray start` (head + slowest worker, timed on the nodes): what
+      // each tool adds; Ray's own time moves by seconds between runs, this part by tenths
+      const a = stat(F[`coldBeyondRay${n}`]);
+      const b = stat(F[`plainBeyondRay${n}`]);
+      rows.push({
+        figure: `cold start, ${n} nodes: beyond Ray's own \`ray start\``,
+        nokube: a,
+        baseline: b,
+        baselineName: 'plain ssh',
+        ratio: a.median / b.median,
+        target: '–',
+        ok: undefined,
       });
     }
     if (F[`healthyError${n}`]) {

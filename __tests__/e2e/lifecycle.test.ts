@@ -95,10 +95,22 @@ describe.skipIf(!e2eEnabled)('cluster lifecycle on real test hosts', () => {
 
   it('start brings up head + 2 workers; the head lists every node alive with its resources', async () => {
     const file = cfg('c1.yaml', config([2, 2]));
-    const r = await cli('start', file);
+    const r = await cli('start', file, ['--timeline']);
     expect(r.code, r.stderr + r.stdout).toBe(0);
     expect(r.json!.status).toBe('healthy');
     expect(r.json!['alive-nodes']).toBe(3);
+    // the timeline tells Ray's own `ray start` apart from the rest of each node's start
+    const timeline = r.json!.timeline as {
+      node: string;
+      spans: { phase: string; startMs: number; endMs: number }[];
+      rayStartMs?: number;
+    }[];
+    expect(timeline.map((t) => t.node)).toEqual(['ray-head', 'ray-worker-1', 'ray-worker-2']);
+    for (const t of timeline) {
+      const start = t.spans.find((s) => s.phase === 'start')!;
+      expect(t.rayStartMs, t.node).toBeGreaterThan(500); // Ray takes seconds to start, never no time
+      expect(t.rayStartMs, t.node).toBeLessThanOrEqual(start.endMs - start.startMs);
+    }
     expect(r.json!['head-address']).toBe('10.88.0.11:6379');
     expect(r.json!['client-address']).toBe('ray://10.88.0.11:10001');
     expect(r.json!.changes).toBe(3);

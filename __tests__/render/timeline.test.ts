@@ -38,6 +38,26 @@ describe('timeline rows', () => {
     expect(normal.bar).toMatch(/^c+·*p+·*s+a+$/);
   });
 
+  it("says how much of a node's start was Ray's own `ray start`, where the node reported it", () => {
+    const nodes = fiftyNodes();
+    nodes[17].rayStartMs = 4380;
+    const rows = timelineRows(nodes);
+    expect(rows.find((r) => r.node === 'ray-w17')!.longest).toBe('start 4.5 s (ray start 4.4 s)');
+    expect(rows.find((r) => r.node === 'ray-w3')!.longest).toBe('start 660 ms');
+    // another phase being the longest: the start's split is not what the column is about
+    const [row] = timelineRows([
+      {
+        node: 'n',
+        rayStartMs: 900,
+        spans: [
+          { phase: 'start', startMs: 0, endMs: 1000 },
+          { phase: 'alive', startMs: 1000, endMs: 9000 },
+        ],
+      },
+    ]);
+    expect(row.longest).toBe('alive 8.0 s');
+  });
+
   it('gives a phase shorter than one cell a cell of its own', () => {
     const [row] = timelineRows(
       [
@@ -109,7 +129,9 @@ describe('TimelineRecorder', () => {
     rec.span('w1', 'connect', 1000, 1200);
     rec.span('head', 'connect', 1000, 1100);
     rec.span('w1', 'start', 1300, 1900);
+    rec.rayStart('w1', 550);
     rec.alive('w1', 2500);
+    rec.rayStart('head', Number.NaN); // nothing usable reported: nothing recorded
     expect(rec.result(['head', 'w1', 'never-seen'])).toEqual([
       { node: 'head', spans: [{ phase: 'connect', startMs: 0, endMs: 100 }] },
       {
@@ -119,7 +141,11 @@ describe('TimelineRecorder', () => {
           { phase: 'start', startMs: 300, endMs: 900 },
           { phase: 'alive', startMs: 900, endMs: 1500 },
         ],
+        rayStartMs: 550,
       },
     ]);
+    // a node started twice in one run (a restart after a drain): both of Ray's starts count
+    rec.rayStart('w1', 450);
+    expect(rec.result(['w1'])[0].rayStartMs).toBe(1000);
   });
 });

@@ -1114,6 +1114,7 @@ def _start_locked(inp, cluster, storage):
                 p.wait()
                 rc = None
                 break
+    ray_start_ms = int((time.time() - t0) * 1000)  # Ray's own part of this call, for the timeline
     out_tail = tail_text(log_path, 40)
     if rc != 0:
         extra_logs = []
@@ -1145,7 +1146,8 @@ def _start_locked(inp, cluster, storage):
     write_json_atomic(os.path.join(state_dir(storage), "runtime.json"), runtime)
     write_json_atomic(os.path.join(state_dir(storage), "applied.json"), inp.get("applied") or {})
     out = {"ok": True, "ray_version": ray["version"], "python_version": ray["python_version"],
-           "node_id": node_id, "auth": auth, "temp_dir": temp, "log_tail": strip_ansi(out_tail)[-4000:]}
+           "node_id": node_id, "auth": auth, "temp_dir": temp, "ray_start_ms": ray_start_ms,
+           "log_tail": strip_ansi(out_tail)[-4000:]}
     if role == "head" and token:
         out["auth_token"] = token
     return out

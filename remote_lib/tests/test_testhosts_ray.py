@@ -88,6 +88,8 @@ def test_head_worker_status_stop(two_hosts):
                                                     "resources": {"pyt": 2},
                                                     "labels": {"nokube.io/node": "h-node"}}}))
         assert hs["ok"], hs
+        # Ray's own part of the call: seconds, and never more than the call itself took
+        assert 500 < hs["ray_start_ms"] <= hs["elapsed_ms"], hs
         if hs["auth"] == "token":
             assert len(hs["auth_token"]) >= 32
             mode = hexec(head["name"], "stat -c %%a %s/state/auth_token" % hstore).stdout.decode().strip()

@@ -158,6 +158,7 @@ async function applyPlan(
         }
         throw Object.assign(new Error(answer.error ?? 'ray start failed'), { hint: answer.hint });
       }
+      if (typeof answer.ray_start_ms === 'number') session.timeline.rayStart(node.name, answer.ray_start_ms);
       if (answer.auth_token) {
         options.reporter.secret(answer.auth_token);
         token = answer.auth_token;

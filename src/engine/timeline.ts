@@ -9,12 +9,7 @@ export class TimelineRecorder {
 
   /** Records that `node` spent [t0, t1] (epoch ms) in `phase`. */
   span(node: string, phase: NodePhase, t0: number, t1 = Date.now()): void {
-    let row = this.rows.get(node);
-    if (!row) {
-      row = { node, spans: [] };
-      this.rows.set(node, row);
-    }
-    row.spans.push({ phase, startMs: Math.max(0, t0 - this.origin), endMs: Math.max(0, t1 - this.origin) });
+    this.row(node).spans.push({ phase, startMs: Math.max(0, t0 - this.origin), endMs: Math.max(0, t1 - this.origin) });
   }
 
   /** Runs `work` as one span of `node` in `phase` (also when it throws). */
@@ -27,10 +22,26 @@ export class TimelineRecorder {
     }
   }
 
+  /** `ray start` itself ran `ms` on `node` (inside its `start` span; a restart's second start adds up). */
+  rayStart(node: string, ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) return;
+    const row = this.row(node);
+    row.rayStartMs = (row.rayStartMs ?? 0) + ms;
+  }
+
   /** `node` was first seen alive at `t`: its `alive` span runs from the end of its last span. */
   alive(node: string, t = Date.now()): void {
     const last = this.rows.get(node)?.spans.reduce((m, s) => Math.max(m, s.endMs), 0) ?? t - this.origin;
     this.span(node, 'alive', this.origin + last, t);
+  }
+
+  private row(node: string): NodeTimeline {
+    let row = this.rows.get(node);
+    if (!row) {
+      row = { node, spans: [] };
+      this.rows.set(node, row);
+    }
+    return row;
   }
 
   /** Rows in the order of `order` (the config's nodes); nodes never seen are left out. */

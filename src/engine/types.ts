@@ -178,6 +178,8 @@ export interface PhaseSpan {
 export interface NodeTimeline {
   node: string;
   spans: PhaseSpan[];
+  /** Of its `start` span, how long Ray's own `ray start` ran on the node (the rest is nokube's). */
+  rayStartMs?: number;
 }
 
 export interface RunResult {

@@ -134,6 +134,8 @@ export interface StartAnswer extends RemoteAnswer {
   ray_version?: string;
   auth_token?: string | null;
   auth?: string;
+  /** How long `ray start` itself ran on the node (absent from older libraries). */
+  ray_start_ms?: number;
   log_tail?: string;
 }
 

@@ -33,7 +33,7 @@ export interface TimelineRow {
   /** `width` characters: a phase's letter where it ran, `·` where the node waited. */
   bar: string;
   totalMs: number;
-  /** The phase that took longest on this node, with its time ("start 2.3 s"). */
+  /** The phase that took longest on this node, with its time ("start 2.3 s (ray start 2.2 s)"). */
   longest: string;
   slowest: boolean;
 }
@@ -66,10 +66,15 @@ export function timelineRows(timeline: NodeTimeline[], width = 40): TimelineRow[
       node: row.node,
       bar: chars.join('').trimEnd(),
       totalMs: end(row),
-      longest: ms >= 0 ? `${phase} ${formatDuration(ms)}` : '',
+      longest: ms >= 0 ? `${phase} ${formatDuration(ms)}${phase === 'start' ? rayPart(row) : ''}` : '',
       slowest: row === slowest && timeline.length > 1,
     };
   });
+}
+
+/** " (ray start 13.9 s)": how much of a node's `start` was `ray start` itself, where the node said. */
+function rayPart(row: NodeTimeline): string {
+  return row.rayStartMs === undefined ? '' : ` (ray start ${formatDuration(row.rayStartMs)})`;
 }
 
 /** The phases that occur, as "c connect · p preflight · ...". */
