@@ -36,6 +36,7 @@ fcntl = _OnFirstUse("fcntl")
 json = _OnFirstUse("json")
 re = _OnFirstUse("re")
 secrets = _OnFirstUse("secrets")
+select = _OnFirstUse("select")
 shutil = _OnFirstUse("shutil")
 signal = _OnFirstUse("signal")
 socket = _OnFirstUse("socket")
@@ -990,6 +991,51 @@ def write_token(path, token):
     write_file_atomic(path, token, 0o600)
 
 
+def pidfd_of(p):
+    """A pidfd of the child (readable once it exits: Linux 5.3+, Python 3.9+), or None."""
+    try:
+        return os.pidfd_open(p.pid)
+    except (AttributeError, OSError):
+        return None
+
+
+def wait_exit(p, pidfd, timeout):
+    """The child's exit code, or None after `timeout` seconds. With a pidfd the wait ends when the
+    child exits; Popen.wait alone polls (every 50 ms at most), a delay on every `ray start`."""
+    if pidfd is None:
+        try:
+            return p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    poller.poll(int(timeout * 1000))
+    return p.poll()
+
+
+def _watch_ray_start(p, pidfd, role, log_path, caller, cluster, storage, t0, timeout):
+    """(`ray start`'s exit code or None when it was killed, whether the head refused the worker's token).
+    Every half second: the caller still there, the head not refusing the token, the time limit."""
+    while True:
+        rc = wait_exit(p, pidfd, 0.5)
+        if rc is not None:
+            return rc, False
+        # a worker whose token the head rejects retries forever: stop early
+        rejected = role == "worker" and "InvalidAuthToken" in tail_text(log_path, 20)
+        if os.getppid() != caller:
+            # the run that asked for this start is gone (killed, cancelled, connection dropped):
+            # leave nothing half-started behind for the next run to trip over
+            log("the caller went away during ray start: stopping what it left")
+            p.kill()
+            p.wait()
+            stop_cluster(cluster, storage, 5.0)
+            raise Fail("the run that started this node went away during ray start")
+        if rejected or time.time() - t0 > timeout:
+            p.kill()
+            p.wait()
+            return None, rejected
+
+
 def verb_start(inp):
     cluster = cluster_name(inp)
     storage = storage_path(inp)
@@ -1090,30 +1136,12 @@ def _start_locked(inp, cluster, storage):
                                  cwd=storage, start_new_session=True)
         except OSError as e:
             raise Fail("cannot run %s: %s" % (argv[0], e.strerror))
-        rc = None
-        auth_rejected = False
-        while True:
-            try:
-                rc = p.wait(timeout=0.5)
-                break
-            except subprocess.TimeoutExpired:
-                pass
-            # a worker whose token the head rejects retries forever: stop early
-            if role == "worker" and "InvalidAuthToken" in tail_text(log_path, 20):
-                auth_rejected = True
-            if os.getppid() != caller:
-                # the run that asked for this start is gone (killed, cancelled, connection dropped):
-                # leave nothing half-started behind for the next run to trip over
-                log("the caller went away during ray start: stopping what it left")
-                p.kill()
-                p.wait()
-                stop_cluster(cluster, storage, 5.0)
-                raise Fail("the run that started this node went away during ray start")
-            if auth_rejected or time.time() - t0 > timeout:
-                p.kill()
-                p.wait()
-                rc = None
-                break
+        pidfd = pidfd_of(p)
+        try:
+            rc, auth_rejected = _watch_ray_start(p, pidfd, role, log_path, caller, cluster, storage, t0, timeout)
+        finally:
+            if pidfd is not None:
+                os.close(pidfd)
     ray_start_ms = int((time.time() - t0) * 1000)  # Ray's own part of this call, for the timeline
     out_tail = tail_text(log_path, 40)
     if rc != 0:

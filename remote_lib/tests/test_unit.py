@@ -127,6 +127,27 @@ def test_the_calls_json_reads_and_writes_as_the_json_module_does(lib):
         lib.dumps({"a": object()})
 
 
+@pytest.mark.parametrize("use_pidfd", [True, False])
+def test_wait_exit_returns_as_the_child_exits(lib, use_pidfd):
+    """`ray start`'s wait: its exit code once it exits, None while it runs (a pidfd, or Popen.wait's polls)."""
+    if use_pidfd and not hasattr(os, "pidfd_open"):
+        pytest.skip("no os.pidfd_open on this Python (< 3.9): the polling fallback is the other case")
+    p = subprocess.Popen([sys.executable, "-c", "import time, sys; time.sleep(0.3); sys.exit(3)"])
+    pidfd = lib.pidfd_of(p) if use_pidfd else None
+    assert (pidfd is not None) == use_pidfd
+    try:
+        t0 = time.time()
+        assert lib.wait_exit(p, pidfd, 0.05) is None  # still running: None once the time is up
+        assert time.time() - t0 >= 0.05
+        rc = None
+        while rc is None and time.time() - t0 < 10:
+            rc = lib.wait_exit(p, pidfd, 0.5)
+        assert rc == 3 and p.returncode == 3  # reaped, its code kept
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+
+
 def test_helpers_that_replace_re_and_shutil(lib, tmp_path, monkeypatch):
     assert lib.meminfo_bytes() > 0
     tool = tmp_path / "bin" / "nk-tool"
