@@ -338,8 +338,9 @@ const rayMsOf = (r) => Number(/RAY_MS (\d+)/.exec(r.stdout)?.[1] ?? NaN);
 
 /**
  * Plain ssh: the head's `ray start`, then every worker's at once, until the head lists all n alive.
- * Resolves the wall time; `ray` is Ray's own part of it (the head's `ray start` plus the slowest
- * worker's, timed inside the hosts), so `ms - ray` is what the SSH logins and the wait added.
+ * Resolves the wall time `ms`, Ray's own part of it `ray` (the head's `ray start` plus the slowest
+ * worker's, timed inside the hosts) and `wait`, from the last `ray start`'s return until all alive:
+ * `ms - ray - wait` is what the SSH logins took.
  */
 async function plainStartTimed(n, ips) {
   const t0 = performance.now();
@@ -351,20 +352,30 @@ async function plainStartTimed(n, ips) {
       .map((ip, k) => run(sshArgv(ip, timedLine(plainStartLine(false, ips[0], ip, k + 1))), { timeoutMs: 180_000 })),
   );
   workers.forEach((w, k) => must(w, `plain worker ${k + 1} start`));
+  const returned = performance.now();
   if (!(await waitAlive(ips[0], n, benchToken, 120_000))) throw new Error(`plain: ${n} nodes not alive in 120 s`);
-  return { ms: performance.now() - t0, ray: rayMsOf(head) + Math.max(0, ...workers.map(rayMsOf)) };
+  const end = performance.now();
+  return { ms: end - t0, ray: rayMsOf(head) + Math.max(0, ...workers.map(rayMsOf)), wait: end - returned };
 }
 
 async function plainStart(n, ips) {
   return (await plainStartTimed(n, ips)).ms;
 }
 
-/** nokube's own timeline (`--timeline`): the head's `ray start` plus the slowest worker's, as the nodes timed them. */
-function rayMsInTimeline(j, headName) {
+/**
+ * From nokube's own timeline (`--timeline`), as plainStartTimed splits its run: `ray`, the head's
+ * `ray start` plus the slowest worker's (timed on the nodes), and `wait`, from the last start's
+ * return until the last node was seen alive in the head's view.
+ */
+function splitOfTimeline(j, headName) {
   const rows = Array.isArray(j?.timeline) ? j.timeline : [];
   const head = rows.find((r) => r.node === headName)?.rayStartMs;
   const workers = rows.filter((r) => r.node !== headName).map((r) => r.rayStartMs ?? NaN);
-  return (head ?? NaN) + Math.max(0, ...workers);
+  const ends = (phase) => rows.flatMap((r) => r.spans.filter((x) => x.phase === phase).map((x) => x.endMs));
+  return {
+    ray: (head ?? NaN) + Math.max(0, ...workers),
+    wait: Math.max(...ends('alive')) - Math.max(...ends('start')),
+  };
 }
 
 /** Plain ssh: `ray stop` + `ray start` of the last worker, until the head lists every node alive again. */
@@ -1084,9 +1095,14 @@ async function main() {
           if (s.code !== 0 || j?.status !== 'healthy')
             throw new Error(`nokube start: ${s.stdout.slice(-2000)}${s.stderr.slice(-2000)}`);
           add(`cold${n}`, s.ms);
-          const ray = rayMsInTimeline(j, `${name}-n1`);
-          if (Number.isFinite(ray)) add(`coldBeyondRay${n}`, s.ms - ray);
-          log(`  nokube cold start ${fmtS(s.ms)} s (Ray's own ray start ${fmtS(ray)} s)`);
+          const split = splitOfTimeline(j, `${name}-n1`);
+          if (Number.isFinite(split.ray + split.wait)) {
+            add(`coldOwn${n}`, s.ms - split.ray - split.wait);
+            add(`coldWait${n}`, split.wait);
+          }
+          log(
+            `  nokube cold start ${fmtS(s.ms)} s (Ray's own ray start ${fmtS(split.ray)} s, then ${fmtS(split.wait)} s until all alive)`,
+          );
           const k = await nokube(['start'], cfg);
           if (k.code !== 0 || parseJson(k)?.changes !== 0)
             throw new Error(`nokube keep start: ${k.stdout.slice(-2000)}`);
@@ -1116,10 +1132,15 @@ async function main() {
           s = await plainStartTimed(n, ips);
         }
         add(`plainStart${n}`, s.ms);
-        if (Number.isFinite(s.ray)) add(`plainBeyondRay${n}`, s.ms - s.ray);
+        if (Number.isFinite(s.ray)) {
+          add(`plainOwn${n}`, s.ms - s.ray - s.wait);
+          add(`plainWait${n}`, s.wait);
+        }
         const sp = await plainStop(n, ips);
         add(`plainStop${n}`, sp);
-        log(`  plain ssh start ${fmtS(s.ms)} s (Ray's own ray start ${fmtS(s.ray)} s), stop ${fmtS(sp)} s`);
+        log(
+          `  plain ssh start ${fmtS(s.ms)} s (Ray's own ray start ${fmtS(s.ray)} s, then ${fmtS(s.wait)} s until all alive), stop ${fmtS(sp)} s`,
+        );
       };
       if (nokubeFirst) {
         await doNokube();
@@ -1218,13 +1239,17 @@ async function main() {
         ok: a.median / b.median <= 1.0,
       });
     }
-    if (F[`coldBeyondRay${n}`] && F[`plainBeyondRay${n}`]) {
-      // the same runs without Ray's own `ray start` (head + slowest worker, timed on the nodes): what
-      // each tool adds; Ray's own time moves by seconds between runs, this part by tenths
-      const a = stat(F[`coldBeyondRay${n}`]);
-      const b = stat(F[`plainBeyondRay${n}`]);
+    // the same runs split: Ray's own `ray start` (head + slowest worker, timed on the nodes) moves by
+    // seconds between runs; what each tool adds around it, and the wait for the head's view after it
+    for (const [key, what] of [
+      ['Own', "the tool's own part (without Ray's `ray start` and the wait)"],
+      ['Wait', 'from the last `ray start` until all alive'],
+    ]) {
+      if (!F[`cold${key}${n}`] || !F[`plain${key}${n}`]) continue;
+      const a = stat(F[`cold${key}${n}`]);
+      const b = stat(F[`plain${key}${n}`]);
       rows.push({
-        figure: `cold start, ${n} nodes: beyond Ray's own \`ray start\``,
+        figure: `cold start, ${n} nodes: ${what}`,
         nokube: a,
         baseline: b,
         baselineName: 'plain ssh',
