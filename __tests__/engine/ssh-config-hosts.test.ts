@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { addresses, rayArgs } from '../../src/engine/desired';
 import { useSshConfigHostNames } from '../../src/engine/ssh-config-hosts';
-import { sshConfigSettings } from '../../src/ssh/ssh-config';
+import { sshConfigSettings } from '../../src/config/ssh-config/settings';
 import type { SshOptions } from '../../src/ssh/types';
 import { cluster, node } from './fixtures';
 

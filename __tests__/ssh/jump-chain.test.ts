@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fullChain } from '../../src/ssh/jump';
-import { sshConfigSettings } from '../../src/ssh/ssh-config';
+import { sshConfigSettings } from '../../src/config/ssh-config/settings';
 import type { SshOptions } from '../../src/ssh/types';
 
 function opts(config: string): SshOptions {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyHostSettings, sshConfigSettings } from '../../src/ssh/ssh-config';
+import { sshConfigSettings } from '../../src/config/ssh-config/settings';
+import { applyHostSettings } from '../../src/ssh/ssh-config';
 import type { SshOptions } from '../../src/ssh/types';
 import { testNode } from './helpers';
 

@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { version } from '../../package.json';
 import { parseProxyJump } from '../config/proxy-jump';
-import { sshConfigSettings } from '../ssh/ssh-config';
+import { sshConfigSettings } from '../config/ssh-config/settings';
 import type { JumpHop } from '../config/types';
 import { connectTimeoutSec, run } from '../engine';
 import type { SessionOptions } from '../engine/session';

@@ -10,7 +10,7 @@ export {
 export { parseConfig, type ParseOptions } from './parse';
 export { loadConfig } from './load';
 export { errorsFirst, formatDiagnostic, sortDiagnostics } from './diagnostics';
-export { ConfigError, findCredentialRefs, resolveCredential, checkReferences } from './credentials';
+export { ConfigError, findCredentialRefs, resolveCredential, checkReferences } from '../credentials/references';
 export { parseSshUrl, DEFAULT_SSH_PORT, type SshUrlResult } from './ssh-url';
 export { checkPublicKeyLine, checkHostKey } from './keys';
 export { configSchema } from './schema';

@@ -1,7 +1,7 @@
 // Checks on one node that the schema cannot express: ssh_url form, head-only keys, the head's three
 // ports, resource and label names, storage path, users and their credentials, host key.
 import { isIP } from 'node:net';
-import { checkReferences, findCredentialRefs, hasCredentialRefs } from './credentials';
+import { checkReferences, findCredentialRefs, hasCredentialRefs } from '../credentials/references';
 import type { Findings } from './diagnostics';
 import { checkHostKey, checkPublicKeyLine, PRIVATE_KEY_HINT } from './keys';
 import { asInteger, asList, asMap, asString, type PlainMap } from './plain';

@@ -3,7 +3,10 @@
 import { parseSshUrl } from './ssh-url';
 import type { JumpHop } from './types';
 
-/** OpenSSH allows longer chains; three hops is where a deploy should stop and ask why. */
+/**
+ * OpenSSH allows longer chains; three hops is where a deploy should stop and ask why. The SSH part
+ * holds the same limit for chains an ssh config lengthens (src/ssh/jump.ts; a test keeps them equal).
+ */
 export const MAX_JUMP_HOPS = 3;
 
 export type ProxyJumpResult = { ok: true; hops: JumpHop[] } | { ok: false; message: string; hint: string };

@@ -2,7 +2,28 @@
 // the typed model and its defaults, the desired state sent to the node, the health check, the
 // rendered tables and the node checks all read it. A new Ray setting is one row here (and the
 // matching `ray start` flag in remote_lib's build_start_argv, which a test compares with this table).
-import type { RayNodeConfig } from './types';
+
+/** A node's typed `ray_config`: one field per row of RAY_KEYS; the model always fills in the head's ports. */
+export interface RayNodeConfig {
+  /** Head only: Ray Client server port (ray://head:port). */
+  port?: number;
+  /** Head only: GCS port workers join (default 6379). */
+  gcsPort?: number;
+  /** Head only: dashboard port (default ray_spec.dashboard_port, then 8265). */
+  dashboardPort?: number;
+  /** Head only: where the dashboard listens (default: 0.0.0.0 with token auth, else the node's address). */
+  dashboardHost?: string;
+  numCpus?: number;
+  numGpus?: number;
+  /** Bytes. */
+  memory?: number;
+  /** Bytes, >= 78643200. */
+  objectStoreMemory?: number;
+  resources?: Record<string, number>;
+  labels?: Record<string, string>;
+  /** Default: the address the node was reached at. */
+  nodeIpAddress?: string;
+}
 
 export const DEFAULT_CLIENT_PORT = 10001;
 export const DEFAULT_GCS_PORT = 6379;

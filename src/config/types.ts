@@ -1,5 +1,8 @@
 // The typed model of a ray-config.yaml, as the rest of the engine sees it.
 // Every value keeps where it came from, so any later check can point at the user's line.
+import type { RayNodeConfig } from './ray-keys';
+
+export type { RayNodeConfig };
 
 export type Role = 'head' | 'worker';
 
@@ -35,28 +38,6 @@ export interface UserSpec {
   /** A public key line: selects which supplied private key to use. */
   sshkey?: string;
   pos: SourcePos;
-}
-
-/** One field per row of RAY_KEYS (ray-keys.ts); the head's ports are always filled in by the model. */
-export interface RayNodeConfig {
-  /** Head only: Ray Client server port (ray://head:port). */
-  port?: number;
-  /** Head only: GCS port workers join (default 6379). */
-  gcsPort?: number;
-  /** Head only: dashboard port (default ray_spec.dashboard_port, then 8265). */
-  dashboardPort?: number;
-  /** Head only: where the dashboard listens (default: 0.0.0.0 with token auth, else the node's address). */
-  dashboardHost?: string;
-  numCpus?: number;
-  numGpus?: number;
-  /** Bytes. */
-  memory?: number;
-  /** Bytes, >= 78643200. */
-  objectStoreMemory?: number;
-  resources?: Record<string, number>;
-  labels?: Record<string, string>;
-  /** Default: the address the node was reached at. */
-  nodeIpAddress?: string;
 }
 
 export interface StorageSpec {

@@ -6,6 +6,7 @@ import type { ClusterConfig, NodeSpec } from '../config/types';
 import { RemoteLib, loadRemoteLib, type RemoteLibSource } from '../remote/client';
 import { JumpHosts, connectNode, type NodeConnection } from '../ssh';
 import { mapLimit } from './concurrency';
+import { sshTarget } from './ssh-target';
 import { TimelineRecorder } from './timeline';
 import type { NodePhase, RunError, RunOptions } from './types';
 
@@ -60,7 +61,7 @@ export class ClusterSession<O extends SessionOptions = RunOptions> {
       if (h.conn || h.error) return;
       const t0 = Date.now();
       try {
-        h.conn = await connectNode(node, ssh, { env, reporter, jumps: this.jumps });
+        h.conn = await connectNode(sshTarget(node), ssh, { env, reporter, jumps: this.jumps });
         h.ip = await addressOf(h.conn.host); // after ~/.ssh/config's HostName
         h.lib = new RemoteLib(h.conn, this.libSource, {
           cluster: this.cluster.clusterName,

@@ -3,9 +3,8 @@
 // public half matches its `sshkey`. Without `users`: the default user with every supplied key, then
 // the agent. Secrets stay inside the plan; only `describe` strings reach messages.
 import type { BaseAgent, ParsedKey } from 'ssh2';
-import type { UserSpec } from '../config/types';
-import { ConfigError, resolveCredential } from '../config/credentials';
-import { describeTarget, type SshLog, type SshOptions, type SshTarget } from './types';
+import { ConfigError, resolveCredential } from '../credentials/references';
+import { describeTarget, type SshLog, type SshOptions, type SshTarget, type SshUser } from './types';
 import { agentKeys, FilteredAgent, openAgent } from './agent';
 import { SshError, authHint } from './errors';
 import { loadKeyRing, type LoadedKey } from './keys';
@@ -114,7 +113,7 @@ async function defaultLogin(node: SshTarget, opts: SshOptions, ctx: PlanContext)
 
 async function userLogin(
   node: SshTarget,
-  spec: UserSpec,
+  spec: SshUser,
   opts: SshOptions,
   ctx: PlanContext,
 ): Promise<LoginPlan | SshError> {

@@ -4,8 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Client, ClientChannel, SFTPWrapper, Stats } from 'ssh2';
-import type { NodeSpec } from '../config/types';
-import type { SshLog } from './types';
+import type { SshLog, SshTarget } from './types';
 import { SshError, hostPort, transportHint, type SshErrorKind } from './errors';
 import {
   ExecFileError,
@@ -42,7 +41,7 @@ export interface ExecResult {
 }
 
 export interface NodeConnection {
-  readonly node: NodeSpec;
+  readonly node: SshTarget;
   readonly user: string;
   readonly host: string;
   readonly port: number;
@@ -70,7 +69,7 @@ const MAX_CHANNELS = 8;
 const SFTP_NO_SUCH_FILE = 2;
 
 export interface ConnectionInfo {
-  node: NodeSpec;
+  node: SshTarget;
   user: string;
   authMethod: string;
   methodsTried: string[];
@@ -79,7 +78,7 @@ export interface ConnectionInfo {
 }
 
 export class SshConnection implements NodeConnection {
-  readonly node: NodeSpec;
+  readonly node: SshTarget;
   readonly user: string;
   readonly host: string;
   readonly port: number;

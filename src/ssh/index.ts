@@ -2,7 +2,7 @@
 export { connectNode, type ConnectContext } from './connect';
 export { JumpHosts } from './jump';
 export { configuredHostName } from './ssh-config';
-export type { PrivateKeySource, SshLog, SshOptions } from './types';
+export type { HostSettings, JumpHop, PrivateKeySource, SshLog, SshOptions, SshTarget, SshUser } from './types';
 export type { NodeConnection, ExecOptions, ExecResult } from './connection';
 export { SshError, isSshError, type SshErrorKind } from './errors';
 export type { AcceptedHostKey } from './host-key';

@@ -4,12 +4,13 @@
 // prefix) is shared by every node behind it for the whole run.
 import type { Client } from 'ssh2';
 import type { Duplex } from 'node:stream';
-import { MAX_JUMP_HOPS } from '../config/proxy-jump';
-import type { JumpHop } from '../config/types';
-import { loginAny, type ConnectContext } from './connect';
 import { SshError, hostPort } from './errors';
+import { loginAny, type LoginContext } from './login';
 import { applyHostSettings } from './ssh-config';
-import { describeTarget, type SshOptions, type SshTarget } from './types';
+import { describeTarget, type JumpHop, type SshOptions, type SshTarget } from './types';
+
+/** OpenSSH allows longer chains; three hops is where a deploy should stop and ask why. */
+export const MAX_JUMP_HOPS = 3;
 
 /** `[user@]host[:port]` as OpenSSH writes it (port only when not 22, brackets around IPv6 then). */
 export function hopText(hop: JumpHop): string {
@@ -60,12 +61,12 @@ export class JumpHosts {
   private readonly open: Client[] = [];
 
   /** A stream to `to` through every hop of `chain` (hops opened once, then reused). */
-  async tunnel(chain: readonly JumpHop[], to: SshTarget, opts: SshOptions, ctx: ConnectContext): Promise<Duplex> {
+  async tunnel(chain: readonly JumpHop[], to: SshTarget, opts: SshOptions, ctx: LoginContext): Promise<Duplex> {
     const last = await this.hop(chain, chain.length - 1, opts, ctx);
     return forward(last, chain[chain.length - 1], to, opts);
   }
 
-  private hop(chain: readonly JumpHop[], i: number, opts: SshOptions, ctx: ConnectContext): Promise<Client> {
+  private hop(chain: readonly JumpHop[], i: number, opts: SshOptions, ctx: LoginContext): Promise<Client> {
     const key = chain
       .slice(0, i + 1)
       .map((h) => hopText(h))

@@ -1,6 +1,24 @@
-// What the SSH part takes from its caller: the credentials and trust settings of a run, and where
-// its lines go. The engine passes its own reporter (it has these three methods).
-import type { JumpHop, NodeSpec } from '../config/types';
+// What the SSH part takes from its caller: the hosts to reach (targets, jump hops, logins), the
+// credentials and trust settings of a run, and where its lines go. Its own types: the engine turns
+// its config nodes into these (src/engine/ssh-target.ts); the reporter it passes has these methods.
+
+/** One hop of a jump chain (OpenSSH's ProxyJump, `ssh -J`), parsed: `[user@]host[:port]`. */
+export interface JumpHop {
+  /** The login user the hop names; else the run's default user. */
+  user?: string;
+  host: string;
+  port: number;
+}
+
+/**
+ * One login to try on a target: the user and its one way in (a password, or the public key line
+ * that picks the supplied private key). Values may hold `${NAME}`, read from the environment at login.
+ */
+export interface SshUser {
+  userid: string;
+  password?: string;
+  sshkey?: string;
+}
 
 /** A private key supplied by the user (Action input, --identity file). Never logged. */
 export interface PrivateKeySource {
@@ -55,15 +73,23 @@ export interface SshLog {
 }
 
 /**
- * What the SSH part connects to: a node, or a jump host on the way to one. A NodeSpec is one;
- * `label` names anything else in messages ("jump host admin@bastion:22").
+ * What the SSH part connects to: a node, or a jump host on the way to one. `label` names anything
+ * but a node in messages ("jump host admin@bastion:22").
  */
 export interface SshTarget {
   name: string;
+  /** As the user wrote it: a name of the ssh config (its HostName applies), a host name or an address. */
   host: string;
   sshPort: number;
-  users: NodeSpec['users'];
+  /** Logins in the order to try them; empty: the default user with the supplied keys and the agent. */
+  users: SshUser[];
+  /** Pinned host key ("ssh-ed25519 AAAA...") or "SHA256:..." fingerprint. */
   hostKey?: string;
+  /**
+   * Jump hosts to reach it through, first hop first. [] = directly; undefined = its ssh config
+   * entry's ProxyJump, else the run's (SshOptions.proxyJump).
+   */
+  proxyJump?: JumpHop[];
   label?: string;
 }
 

@@ -6,7 +6,23 @@
 import SSHConfig, { LineType, type Directive, type Line, type Section } from 'ssh-config';
 import picomatch from 'picomatch';
 import { posix } from 'node:path';
-import type { SshConfigSource } from './ssh-config';
+
+/** An ssh config file to read, and how to read what it names (the front end does the I/O). */
+export interface SshConfigSource {
+  /** The file's text. */
+  text: string;
+  /** For messages: "~/.ssh/config", "ssh-config input". */
+  label: string;
+  /** The login user's home, for `~/` in IdentityFile, UserKnownHostsFile and Include. */
+  home: string;
+  /** Reads an IdentityFile / UserKnownHostsFile / Include. */
+  readFile(path: string): string;
+  /** The names in a directory (for Include's globs). */
+  listDir(path: string): string[];
+  debug(message: string): void;
+  /** Registers a private key read from an IdentityFile as a secret. */
+  secret(value: string): void;
+}
 
 /** A directive, and the Host pattern lists that must all match the name for it to apply. */
 export interface ScopedDirective {

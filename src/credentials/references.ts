@@ -1,5 +1,6 @@
-// `${NAME}` references in users' credentials: checked at validate time, expanded at connect time from
-// the environment (a workflow maps secrets into env). `$${` writes a literal `${`.
+// `${NAME}` references in credentials (users of the config): checked when the config is validated
+// (src/config), expanded from the environment at login (src/ssh). `$${` writes a literal `${`. A leaf
+// both read, so the grammar and the refusal of the runner's own variables live in one place.
 
 /** Thrown by resolveCredential: names the variable and the node, never the value. */
 export class ConfigError extends Error {
