@@ -69,7 +69,7 @@ export const RAY_KEYS: readonly RayKey[] = [
     flag: '--ray-client-server-port',
     headOnly: 'the Ray Client server runs on the head',
     default: DEFAULT_CLIENT_PORT,
-    schema: port(' (the Ray Client port, default 10001)'),
+    schema: port(` (the Ray Client port, default ${DEFAULT_CLIENT_PORT})`),
     description:
       'Head only. The Ray service port of the design note: the Ray Client server, reached as ray://HEAD:port. Must be 1024 or above.',
     example: 10001,
@@ -80,7 +80,7 @@ export const RAY_KEYS: readonly RayKey[] = [
     flag: '--port',
     headOnly: 'workers join the GCS on the head',
     default: DEFAULT_GCS_PORT,
-    schema: port(' (the port workers join, default 6379)'),
+    schema: port(` (the port workers join, default ${DEFAULT_GCS_PORT})`),
     description: "Head only. The GCS port workers join (`ray start --port`); the cluster's address is HEAD:gcs_port.",
     example: 6379,
   },
@@ -91,7 +91,7 @@ export const RAY_KEYS: readonly RayKey[] = [
     headOnly: 'the dashboard runs on the head',
     default: 'ray_spec.dashboard_port',
     schema: port(''),
-    description: "Head only. The dashboard's port; when left out, ray_spec.dashboard_port (default 8265).",
+    description: `Head only. The dashboard's port; when left out, ray_spec.dashboard_port (default ${DEFAULT_DASHBOARD_PORT}).`,
     example: 8265,
   },
   {

@@ -3,7 +3,8 @@
 // a `description` (the design note's meaning) and `examples`: the published editor schema
 // (schema/ray-config.schema.json) and docs/config.md are generated from this object (json-schema.ts).
 // Checks that need more than one value (one head, unique names, port clashes) live in semantics.ts.
-import { RAY_KEYS } from './ray-keys';
+import { DEFAULT_DASHBOARD_PORT, RAY_KEYS } from './ray-keys';
+import { DEFAULT_CLUSTER_NAME, DEFAULT_PYTHON, DEFAULT_ROLLOUT } from './types';
 
 /** Node and cluster names reach file names, lock names and logs. */
 export const NAME_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9._-]{0,62}$';
@@ -99,6 +100,10 @@ const user = {
   },
 };
 
+/** max_unavailable's default as the YAML writes it: a count, or a percentage. */
+const { maxUnavailable } = DEFAULT_ROLLOUT;
+const DEFAULT_MAX_UNAVAILABLE = 'count' in maxUnavailable ? maxUnavailable.count : `${maxUnavailable.percent}%`;
+
 const rollout = {
   type: ['object', 'null'],
   additionalProperties: false,
@@ -114,7 +119,7 @@ const rollout = {
       'x-expected': 'a whole number of seconds from 0 (no drain) to 86400',
       description:
         'Seconds a worker is given to finish its running tasks (Ray drain) before it is restarted or stopped; 0 = no drain.',
-      default: 60,
+      default: DEFAULT_ROLLOUT.drainTimeoutSec,
       examples: [120],
     },
     max_unavailable: {
@@ -123,14 +128,14 @@ const rollout = {
       pattern: '^(100|[1-9][0-9]?)%$',
       'x-expected': 'a number of workers (at least 1) or a percentage of the workers ("1%" to "100%")',
       description: 'How many workers are drained and restarted at once: a count, or a percentage of the workers.',
-      default: 1,
+      default: DEFAULT_MAX_UNAVAILABLE,
       examples: ['25%'],
     },
     max_failures: {
       ...count,
       'x-expected': 'a non-negative integer (failed workers before the rollout stops)',
       description: 'How many workers may fail to come back before the rollout stops (the rest are left untouched).',
-      default: 0,
+      default: DEFAULT_ROLLOUT.maxFailures,
       examples: [1],
     },
   },
@@ -251,7 +256,7 @@ export const configSchema = {
         dashboard_port: {
           ...port,
           description: "The dashboard port for the whole cluster; the head's ray_config.dashboard_port wins.",
-          default: 8265,
+          default: DEFAULT_DASHBOARD_PORT,
           examples: [8265],
         },
         max_workers: {
@@ -263,7 +268,7 @@ export const configSchema = {
         cluster_name: {
           ...name,
           description: "The cluster's name: scopes its state, lock and stop, so two clusters can share machines.",
-          default: 'default',
+          default: DEFAULT_CLUSTER_NAME,
           examples: ['prod'],
         },
         ray_version: {
@@ -279,7 +284,7 @@ export const configSchema = {
           'x-expected':
             'one interpreter path or command, e.g. /opt/venv/bin/python3 or python3 (no spaces, quotes or shell characters)',
           description: 'The Python interpreter on the nodes that has Ray installed.',
-          default: 'python3',
+          default: DEFAULT_PYTHON,
           examples: ['/opt/venv/bin/python3'],
         },
         proxy_jump: {

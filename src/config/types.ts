@@ -135,4 +135,6 @@ export interface ParseResult {
 }
 
 export const DEFAULT_CLUSTER_NAME = 'default';
+/** `ray_spec.python` when left out: the interpreter the nodes run (left unset in the model, named by the schema). */
+export const DEFAULT_PYTHON = 'python3';
 export { DEFAULT_CLIENT_PORT, DEFAULT_DASHBOARD_PORT, DEFAULT_GCS_PORT, RAY_MIN_OBJECT_STORE_MEMORY } from './ray-keys';
