@@ -5,7 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config';
-import { readYaml } from '../../src/config/yaml-source';
+import { readYaml } from '../../src/config/yaml/read';
 
 const REPO = join(__dirname, '..', '..');
 const FIXTURES = join(REPO, '__tests__/fixtures/configs');

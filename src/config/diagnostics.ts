@@ -1,6 +1,6 @@
 // Collecting findings while checking a config, and showing them in a terminal.
 import type { Diagnostic, Severity, SourcePos } from './types';
-import type { SourceIndex } from './yaml-source';
+import type { SourceIndex } from './yaml/source-index';
 
 export interface FindingDetails {
   hint?: string;
@@ -101,4 +101,15 @@ export function formatDiagnostic(d: Diagnostic): string {
   const where = d.path ? `${d.path}: ` : '';
   const hint = d.hint ? ` (hint: ${d.hint})` : '';
   return `${d.file}:${d.line}:${d.col}: ${d.severity}: ${where}${d.message}${hint}`;
+}
+
+/** A diagnostic said once per position (the parser may report one problem twice). */
+export function dedupeByPosition(diagnostics: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diagnostics.filter((d) => {
+    const key = `${d.line}:${d.col}:${d.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }

@@ -14,7 +14,7 @@ import {
   type RolloutSpec,
   type UserSpec,
 } from './types';
-import type { SourceIndex } from './yaml-source';
+import type { SourceIndex } from './yaml/source-index';
 
 export function buildConfig(root: PlainMap, file: string, index: SourceIndex): ClusterConfig {
   const raySpec = asMap(root.ray_spec) ?? {};

@@ -11,7 +11,7 @@ import { parseSshUrl } from './ssh-url';
 import { DEFAULT_DASHBOARD_PORT, HEAD_ONLY_RAY_KEYS, HEAD_PORT_RAY_KEYS, RESOURCE_RAY_KEYS } from './ray-keys';
 import type { SourcePos } from './types';
 import { looksLikePrivateKey } from './values';
-import type { SourceIndex } from './yaml-source';
+import type { SourceIndex } from './yaml/source-index';
 
 export interface NodeCheckContext {
   findings: Findings;

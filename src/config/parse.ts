@@ -8,7 +8,7 @@ import { asList, asMap, asString, type PlainMap } from './plain';
 import { checkSchema } from './schema-check';
 import { checkSemantics } from './semantics';
 import type { Diagnostic, ParseResult } from './types';
-import { readYaml } from './yaml-source';
+import { readYaml } from './yaml/read';
 
 export interface ParseOptions {
   /** Login user for nodes without `users` (ssh-user input / --user); without it such nodes get a warning. */

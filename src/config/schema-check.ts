@@ -6,7 +6,7 @@ import type { Findings } from './diagnostics';
 import { formatPath, segmentsFromPointer } from './paths';
 import { configSchema, KEYS_BY_SECTION, REQUIRED_KEY_WORDS, sectionOf, sectionsHolding } from './schema';
 import { describeFound, typeMixUpHint } from './values';
-import type { SourceIndex } from './yaml-source';
+import type { SourceIndex } from './yaml/source-index';
 
 let compiled: ValidateFunction | undefined;
 

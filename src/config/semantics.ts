@@ -3,7 +3,7 @@ import type { Findings } from './diagnostics';
 import { checkNode, checkProxyJump, type NodeFacts } from './node-checks';
 import { asInteger, asList, asMap } from './plain';
 import { endpointKey } from './ssh-url';
-import type { SourceIndex } from './yaml-source';
+import type { SourceIndex } from './yaml/source-index';
 
 export interface SemanticOptions {
   defaultUser?: string;
