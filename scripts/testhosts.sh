@@ -3,13 +3,17 @@
 #
 # A "host" is a network namespace (veth into bridge nkbr0, 10.88.0.0/24) plus PID + mount + UTS
 # namespaces, running Debian's sshd with its own config and host keys. Per host (private mounts):
-# tmpfs /tmp (so /tmp/ray is private), tmpfs /dev/shm, /home and /opt/nokube bind-mounted from
-# /var/lib/nokube-testhosts/<name>/, /etc/hosts. The rest of the file system is shared, so the
-# venv /opt/nokube-venv (Ray) serves every host.
+# tmpfs /tmp (so /tmp/ray is private), tmpfs /dev/shm, tmpfs /run, /home, /opt/nokube and
+# /var/spool/cron (crontabs) bind-mounted from /var/lib/nokube-testhosts/<name>/, /etc/hosts. The rest
+# of the file system is shared, so the venv /opt/nokube-venv (Ray) serves every host. PID 1 of a host
+# (init.py) runs its daemons (sshd; cron, redis-server when asked) and restarts them when they die.
 #
 # usage:
-#   testhosts.sh up N [--no-ray NAME]...   (re)create hosts nkh1..nkhN (N=0 allowed), fresh state
+#   testhosts.sh up N [--no-ray NAME]... [--cron]
+#                                          (re)create hosts nkh1..nkhN (N=0 allowed), fresh state;
+#                                          --cron: every one of them runs cron (as add --cron)
 #   testhosts.sh add NAME [--no-ray] [--no-sftp] [--no-forwarding] [--inner|--bastion] [--ipv6]
+#                    [--cron] [--decoy-python] [--firewall] [--redis [--redis-password PW] [--redis-port P]]
 #                                          add one host (keeps the others running):
 #                                          --no-sftp        sshd without the sftp subsystem
 #                                          --no-forwarding  sshd with AllowTcpForwarding no
@@ -17,6 +21,23 @@
 #                                                           which the test process cannot reach: behind a bastion
 #                                          --bastion        on both bridges (the jump host to --inner hosts)
 #                                          --ipv6           an IPv6 address too (fd00::<n>, bridge fd00::1)
+#                                          --cron           Debian's cron daemon runs at boot (`crontab` of user
+#                                                           nokube works, @reboot entries run at each boot)
+#                                          --decoy-python   the login PATH (ssh exec and bash -l) has a pyenv-like
+#                                                           shim dir first (~/.pyenv/shims: python, python3 =
+#                                                           /usr/bin/python3, no Ray); Ray stays in /opt/nokube-venv
+#                                          --firewall       an nftables table `inet nokube_test` (chain input,
+#                                                           policy accept) at boot, for rules added by tests
+#                                          --redis          Debian's redis-server at boot, bound to the host's IP
+#                                                           and 127.0.0.1, port 6379 (--redis-port), no persistence,
+#                                                           requirepass when --redis-password is given
+#                    [--systemd]           a Debian bookworm root file system booted by systemd-nspawn (systemd as
+#                                          PID 1, sshd, root login by key, /opt/nokube-venv bound read-only);
+#                                          the rootfs is built once by mmdebstrap into $SYSTEMD_ROOTFS_CACHE
+#   testhosts.sh reboot NAME [--hard]      reboot one host: every process killed (a systemd host is shut down
+#                                          cleanly first, unless --hard), /tmp, /dev/shm and /run emptied, nft
+#                                          rules gone, then its boot again (sshd, cron, redis); name, IP, host
+#                                          keys, /home, /opt/nokube and the crontabs stay; waits for sshd
 #   testhosts.sh rm NAME                   remove one host
 #   testhosts.sh down                      remove every host, the bridge and the veths (idempotent)
 #   testhosts.sh status                    list hosts; exit 1 when none is up
@@ -91,8 +112,14 @@ PW_USER_PW=nokube-pw-only
 ECDSA_PASS=nokube-pass
 SSHD=/usr/sbin/sshd
 SELF=$(readlink -f "$0")
+# --decoy-python: a pyenv-like shim dir, first on the login PATH of such a host
+DECOY_DIR=/home/$USER_NAME/.pyenv/shims
+# --firewall: the nftables table tests add their rules to (inside the host's network namespace)
+NFT_TABLE="inet nokube_test"
 
 die() { echo "testhosts: $*" >&2; exit 1; }
+# need_cmd CMD FLAG PACKAGE: a host flag needs a Debian package installed on the machine
+need_cmd() { command -v "$1" >/dev/null 2>&1 || die "$2 needs Debian's $3 (scripts/setup-test-env.sh installs it)"; }
 log() { [ -n "${NOKUBE_TESTHOSTS_QUIET:-}" ] || echo "testhosts: $*" >&2; }
 need_root() { [ "$(id -u)" = 0 ] || die "must run as root (network/PID namespaces)"; }
 
@@ -183,6 +210,15 @@ ensure_bridge_ip6() {
 
 has_flag() { [[ " $(cat "$STATE/$1/flags" 2>/dev/null) " == *" $2 "* ]]; }
 
+# The PATH of a host's ssh sessions (sshd's SetEnv) and of `exec`: Ray's venv first unless --no-ray,
+# and a decoy python's shims before everything on a --decoy-python host.
+host_path() {
+  local p=$RAY_PATH
+  [ "$(cat "$STATE/$1/ray" 2>/dev/null)" = false ] && p=$PLAIN_PATH
+  has_flag "$1" --decoy-python && p="$DECOY_DIR:$p"
+  echo "$p"
+}
+
 write_sshd_config() {
   local d=$1 path=$2 flags=" ${3:-} " forwarding=yes subsystem="Subsystem sftp /usr/lib/openssh/sftp-server" listen6=""
   [[ "$flags" == *" --no-forwarding "* ]] && forwarding=no
@@ -234,6 +270,44 @@ seed_host_files() {
   chmod 755 "$d/home" "$d/opt-nokube" "$d/home/$USER_NAME" "$d/home/$PW_USER"
   printf '127.0.0.1\tlocalhost\n%s\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' "$ip" "$name" >"$d/etc-hosts"
   printf '%s\n' "$name" >"$d/etc-hostname"
+  # a private crontab spool (every host: `crontab` of one host never shows in another); cron's layout
+  rm -rf "$d/spool-cron"; mkdir -p "$d/spool-cron/crontabs"; chmod 755 "$d/spool-cron"
+  if getent group crontab >/dev/null; then chown root:crontab "$d/spool-cron/crontabs"; fi
+  chmod 1730 "$d/spool-cron/crontabs"
+  if has_flag "$name" --cron; then
+    # the machine's own /etc/crontab and /etc/cron.d (daily jobs...) never run inside a host
+    printf '# test host %s: no system crontab (testhosts.sh)\n' "$name" >"$d/etc-crontab"
+    rm -rf "$d/etc-cron.d"; mkdir -p "$d/etc-cron.d"
+  fi
+  if has_flag "$name" --decoy-python; then
+    # a pyenv-like shim dir with a python that has no Ray, first on the PATH of ssh sessions (sshd's
+    # SetEnv) and of login shells (/etc/profile resets PATH, ~/.profile puts the shims back first)
+    local shims="$d/home/$USER_NAME/.pyenv/shims" py
+    mkdir -p "$shims"
+    for py in python python3; do
+      printf '#!/bin/sh\n# decoy %s (testhosts.sh --decoy-python): the system Python, without Ray\nexec /usr/bin/python3 "$@"\n' "$py" >"$shims/$py"
+      chmod 755 "$shims/$py"
+    done
+    # shellcheck disable=SC2016
+    printf 'export PATH="$HOME/.pyenv/shims:$PATH"\n' | tee -a "$d/home/$USER_NAME/.profile" >>"$d/home/$USER_NAME/.bashrc"
+    chown -R "$USER_NAME:$USER_NAME" "$d/home/$USER_NAME"
+  fi
+  if has_flag "$name" --redis; then
+    rm -rf "$d/redis"; mkdir -p "$d/redis"
+    {
+      echo "# generated by testhosts.sh: the Redis of test host $name"
+      echo "bind $ip 127.0.0.1"
+      echo "port $(cat "$d/redis-port")"
+      echo "protected-mode no"
+      echo "daemonize no"
+      echo "save \"\""
+      echo "appendonly no"
+      echo "dir $d/redis"
+      echo "logfile \"\""
+      [ -s "$d/redis-password" ] && echo "requirepass $(cat "$d/redis-password")"
+    } >"$d/redis.conf"
+    chown redis:redis "$d/redis"; chown root:redis "$d/redis.conf"; chmod 640 "$d/redis.conf"
+  fi
 }
 
 write_init() {
@@ -246,6 +320,11 @@ mount --make-rprivate /
 hostname $name
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
+# /run is fresh at each boot, as on a machine (cron's pid file and @reboot marker live there)
+mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /run
+mkdir -p /run/lock && chmod 1777 /run/lock
+mkdir -p /var/spool/cron
+mount --bind $d/spool-cron /var/spool/cron
 mount --bind $d/home /home
 mount --bind $d/opt-nokube /opt/nokube
 mount --bind $d/etc-hosts /etc/hosts
@@ -253,19 +332,41 @@ mount --bind $d/etc-hostname /etc/hostname
 mkdir -p /sys/fs/cgroup 2>/dev/null
 mountpoint -q /sys/fs/cgroup || mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null || true
 mkdir -p /run/sshd
-exec /usr/bin/python3 -S $d/init.py
 EOF
+  if has_flag "$name" --cron; then
+    cat >>"$d/init.sh" <<EOF
+[ -e /etc/crontab ] && mount --bind $d/etc-crontab /etc/crontab
+mkdir -p /etc/cron.d && mount --bind $d/etc-cron.d /etc/cron.d
+EOF
+  fi
+  if has_flag "$name" --firewall; then
+    cat >>"$d/init.sh" <<EOF
+nft add table $NFT_TABLE && nft add chain $NFT_TABLE input '{ type filter hook input priority 0; policy accept; }'
+EOF
+  fi
+  echo "exec /usr/bin/python3 -S $d/init.py" >>"$d/init.sh"
   cat >"$d/init.py" <<EOF
-# PID 1 of test host $name (generated by testhosts.sh): runs sshd, reaps every orphan
-# (Ray daemonizes), restarts sshd if it dies, forwards SIGTERM to everything.
+# PID 1 of test host $name (generated by testhosts.sh): runs its daemons (sshd; cron, redis when
+# asked), reaps every orphan (Ray daemonizes), restarts a daemon that dies, forwards SIGTERM to everything.
 import os, signal, sys, time
-CMD = ["$SSHD", "-D", "-e", "-f", "$d/sshd_config"]
-def spawn():
+DAEMONS = {"sshd": ["$SSHD", "-D", "-e", "-f", "$d/sshd_config"]}
+EOF
+  if has_flag "$name" --cron; then
+    echo 'DAEMONS["cron"] = ["/usr/sbin/cron", "-f"]' >>"$d/init.py"
+  fi
+  if has_flag "$name" --redis; then
+    echo "DAEMONS[\"redis\"] = [\"/usr/bin/setpriv\", \"--reuid=redis\", \"--regid=redis\", \"--init-groups\", \"--\", \"/usr/bin/redis-server\", \"$d/redis.conf\"]" >>"$d/init.py"
+  fi
+  cat >>"$d/init.py" <<EOF
+def spawn(name):
     pid = os.fork()
     if pid == 0:
-        fd = os.open("$d/sshd.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        os.dup2(fd, 1); os.dup2(fd, 2)
-        os.execv(CMD[0], CMD)
+        try:
+            fd = os.open("$d/%s.log" % name, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            os.dup2(fd, 1); os.dup2(fd, 2)
+            os.execv(DAEMONS[name][0], DAEMONS[name])
+        finally:
+            os._exit(127)
     return pid
 def term(*_):
     try:
@@ -274,16 +375,17 @@ def term(*_):
         os._exit(0)
 signal.signal(signal.SIGTERM, term)
 signal.signal(signal.SIGINT, term)
-sshd = spawn()
+running = {spawn(n): n for n in DAEMONS}
 while True:
     try:
         pid, _ = os.wait()
     except ChildProcessError:
         time.sleep(0.5)
         continue
-    if pid == sshd:
+    if pid in running:
+        name = running.pop(pid)
         time.sleep(0.5)
-        sshd = spawn()
+        running[spawn(name)] = name
 EOF
   chmod 755 "$d/init.sh"
 }
@@ -316,10 +418,15 @@ start_host() {
   if [[ " $flags " == *" --bastion "* ]]; then ensure_bridge2; ip2=$(alloc_ip "$name" "$PREFIX2"); echo "$ip2" >"$d/ip2"; fi
   if [[ " $flags " == *" --ipv6 "* ]]; then ensure_bridge_ip6; ip6="$V6_BASE::${ip##*.}"; echo "$ip6" >"$d/ip6"; fi
   if [ "$noray" = 1 ]; then echo false >"$d/ray"; else echo true >"$d/ray"; fi
+  rm -f "$d/redis-port" "$d/redis-password"
+  if [[ " $flags " == *" --redis "* ]]; then
+    echo "${REDIS_PORT:-6379}" >"$d/redis-port"
+    (umask 077; printf '%s' "${REDIS_PASSWORD:-}" >"$d/redis-password")
+  fi
   for t in ed25519 ecdsa rsa; do
     [ -f "$d/ssh_host_${t}_key" ] || ssh-keygen -q -t "$t" -N '' -C "root@$name" -f "$d/ssh_host_${t}_key"
   done
-  if [ "$noray" = 1 ]; then write_sshd_config "$d" "$PLAIN_PATH" "$flags"; else write_sshd_config "$d" "$RAY_PATH" "$flags"; fi
+  write_sshd_config "$d" "$(host_path "$name")" "$flags"
   seed_host_files "$name" "$ip"
   write_init "$name"
   mkdir -p /opt/nokube
@@ -344,7 +451,13 @@ start_host() {
   if [ -n "$ip6" ]; then
     ip -n "$name" -6 addr add "$ip6/64" dev eth0 nodad
   fi
+  boot_host "$name"
+}
 
+# Runs the host's boot: its PID 1 (init.sh, then init.py) in new PID/mount/UTS namespaces inside its
+# network namespace. Used by start_host and by reboot (the network namespace outlives a reboot).
+boot_host() {
+  local name=$1 d="$STATE/$1" pid
   setsid ip netns exec "$name" unshare --pid --fork --mount --uts --mount-proc --propagation private \
     /bin/bash "$d/init.sh" </dev/null >>"$d/init.log" 2>&1 9>&- &
   # find the namespace init: runs $d/init.sh and is pid 1 in its own PID namespace
@@ -422,6 +535,17 @@ for n in os.environ["NAMES"].split():
         h["inner_ip"] = opt("ip2")
     if opt("ip6"):
         h["ipv6"] = opt("ip6")
+    h["cron"] = "--cron" in flags
+    h["firewall"] = "--firewall" in flags
+    if "--decoy-python" in flags:
+        h["decoy_python"] = "/home/%s/.pyenv/shims" % os.environ["USER_NAME"]
+    if "--redis" in flags:
+        h["redis"] = {"port": int(opt("redis-port") or 6379)}
+        if opt("redis-password"):
+            h["redis"]["password"] = opt("redis-password")
+    if "--systemd" in flags:
+        h["systemd"] = True
+        h["root_login"] = True
     hosts.append(h)
 info = {
     "bridge_ip": os.environ["BRIDGE_IP"],
@@ -456,11 +580,12 @@ all_known_hosts() {
 
 cmd_up() {
   local n=${1:-}; shift || true
-  [[ "$n" =~ ^[0-9]+$ ]] || die "usage: up N [--no-ray NAME]..."
-  local noray=" "
+  [[ "$n" =~ ^[0-9]+$ ]] || die "usage: up N [--no-ray NAME]... [--cron]"
+  local noray=" " flags=""
   while [ $# -gt 0 ]; do
     case $1 in
       --no-ray) [ $# -ge 2 ] || die "--no-ray needs a NAME"; noray="$noray$2 "; shift 2 ;;
+      --cron) need_cmd /usr/sbin/cron --cron cron; flags="--cron"; shift ;;
       *) die "up: unknown argument $1" ;;
     esac
   done
@@ -476,7 +601,7 @@ cmd_up() {
   # a few hosts at a time (hundreds of hosts one by one take minutes)
   local pids=() k=0
   for h in "${names[@]}"; do
-    if [[ "$noray" == *" $h "* ]]; then start_host "$h" 1 & else start_host "$h" 0 & fi
+    if [[ "$noray" == *" $h "* ]]; then start_host "$h" 1 "$flags" & else start_host "$h" 0 "$flags" & fi
     pids+=($!)
     if [ $((++k % 16)) = 0 ]; then for p in "${pids[@]}"; do wait "$p" || die "up: a host did not start"; done; pids=(); fi
   done
@@ -488,15 +613,26 @@ cmd_up() {
 
 cmd_add() {
   local name=${1:-} noray=0 flags=""; shift || true
-  [ -n "$name" ] || die "usage: add NAME [--no-ray] [--no-sftp] [--no-forwarding] [--inner|--bastion] [--ipv6]"
+  [ -n "$name" ] || die "usage: add NAME [--no-ray] [--no-sftp] [--no-forwarding] [--inner|--bastion] [--ipv6] [--cron] [--decoy-python] [--firewall] [--redis [--redis-password PW] [--redis-port P]] [--systemd]"
+  REDIS_PASSWORD="" REDIS_PORT=6379
   while [ $# -gt 0 ]; do
     case $1 in
       --no-ray) noray=1; shift ;;
-      --no-sftp|--no-forwarding|--inner|--bastion|--ipv6) flags="$flags $1"; shift ;;
+      --no-sftp|--no-forwarding|--inner|--bastion|--ipv6|--decoy-python) flags="$flags $1"; shift ;;
+      --cron) need_cmd /usr/sbin/cron "$1" cron; flags="$flags $1"; shift ;;
+      --firewall) need_cmd nft "$1" nftables; flags="$flags $1"; shift ;;
+      --redis) need_cmd /usr/bin/redis-server "$1" redis-server; flags="$flags $1"; shift ;;
+      --redis-password) [ $# -ge 2 ] && [[ "$2" =~ ^[A-Za-z0-9._+=-]+$ ]] || die "--redis-password needs a password of [A-Za-z0-9._+=-]"
+        REDIS_PASSWORD=$2; shift 2 ;;
+      --redis-port) [ $# -ge 2 ] && [[ "$2" =~ ^[0-9]+$ ]] && [ "$2" -ge 1 ] && [ "$2" -le 65535 ] || die "--redis-port needs a port"
+        REDIS_PORT=$2; shift 2 ;;
+      --systemd) flags="$flags $1"; shift ;;
       *) die "add: unknown argument $1" ;;
     esac
   done
   [[ "$flags" == *--inner* && "$flags" == *--bastion* ]] && die "add: --inner and --bastion exclude each other"
+  { [ -n "$REDIS_PASSWORD" ] || [ "$REDIS_PORT" != 6379 ]; } && [[ "$flags" != *--redis* ]] && die "add: --redis-password and --redis-port need --redis"
+  export REDIS_PASSWORD REDIS_PORT
   need_root; with_lock
   ensure_users; ensure_client_keys; ensure_bridge
   rm -f "$STATE/$name/ip"
@@ -504,6 +640,32 @@ cmd_add() {
   wait_ssh "$name"
   write_facts
   log "added $name ($(host_ip "$name"))"
+}
+
+cmd_reboot() {
+  local name=${1:-} hard=0 pid; shift || true
+  [ -n "$name" ] || die "usage: reboot NAME [--hard]"
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --hard) hard=1; shift ;;
+      *) die "reboot: unknown argument $1" ;;
+    esac
+  done
+  need_root; with_lock
+  [ -f "$STATE/$name/ip" ] || die "no test host $name"
+  pid=$(host_pid "$name") || die "host $name is not up"
+  # Power off: PID 1 of the host's PID namespace killed takes every process of the host with it; its
+  # mount namespace (tmpfs /tmp, /dev/shm, /run) goes with the last of them.
+  kill -KILL "$pid" 2>/dev/null || true
+  for _ in $(seq 100); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
+  [ ! -d "/proc/$pid" ] || die "$name: PID 1 ($pid) did not die"
+  rm -f "$STATE/$name/init.pid"
+  # packet filter rules are runtime state: gone at a reboot (a --firewall host's boot makes its table again)
+  if command -v nft >/dev/null 2>&1; then ip netns exec "$name" nft flush ruleset 2>/dev/null || true; fi
+  write_init "$name"
+  boot_host "$name"
+  wait_ssh "$name"
+  log "rebooted $name ($(host_ip "$name"))"
 }
 
 cmd_rm() {
@@ -557,10 +719,11 @@ cmd_exec() {
   need_root
   local pid path home
   pid=$(host_pid "$name") || die "host $name is not up"
-  if [ "$(cat "$STATE/$name/ray" 2>/dev/null)" = false ]; then path=$PLAIN_PATH; else path=$RAY_PATH; fi
+  path=$(host_path "$name")
   if [ "$user" = root ]; then
+    # root's PATH has the sbin dirs too (nft, ip, sshd)
     exec nsenter -t "$pid" -n -p -m -u -- \
-      env -i -C /root HOME=/root USER=root LOGNAME=root SHELL=/bin/bash PATH="$path" LANG=C.UTF-8 \
+      env -i -C /root HOME=/root USER=root LOGNAME=root SHELL=/bin/bash PATH="$path:/usr/local/sbin:/usr/sbin:/sbin" LANG=C.UTF-8 \
       ${TERM:+TERM=$TERM} "$@"
   fi
   home=$(getent passwd "$user" | cut -d: -f6) || die "no user $user"
@@ -582,8 +745,9 @@ case $cmd in
   down) cmd_down ;;
   add) cmd_add "$@" ;;
   rm) cmd_rm "$@" ;;
+  reboot) cmd_reboot "$@" ;;
   status) cmd_status ;;
   exec) cmd_exec "$@" ;;
   keys) cmd_keys ;;
-  *) sed -n '2,20p' "$SELF" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,45p' "$SELF" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
