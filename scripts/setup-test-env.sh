@@ -7,6 +7,7 @@
 #   - venv /opt/nokube-venv from /usr/bin/python3 with ray[default]==${RAY_VERSION:-2.60.0}
 #   - a local package index of Ray wheels (2.51.2, 2.59.0, 2.60.0) for the install and old-Ray tests: scripts/prepare-wheels.sh
 #   - /opt/nokube-ray-${OLD_RAY_VERSION:-2.48.0}: an interpreter whose Ray predates IPv6 (network e2e's preflight)
+#   - the --systemd test hosts' Debian rootfs in /var/cache/nokube-systemd-rootfs (testhosts.sh systemd-rootfs)
 #   - pytest for `python3 -m pytest` (the python3 first on PATH, e.g. pyenv's, else /usr/bin/python3)
 # Quiet on success; prints what it does and fails loudly otherwise.
 set -euo pipefail
@@ -85,6 +86,13 @@ chmod -R a+rX "$OLD_RAY" 2>/dev/null || true
 
 # --- Ray wheels for ray_spec.install tests (cached outside the repo; a no-op once complete) ---------
 "$(dirname "$(readlink -f "$0")")/prepare-wheels.sh"
+
+# --- the root file system of testhosts.sh's --systemd hosts (mmdebstrap from Debian's mirror, once:
+# about 1-2 minutes and 260 MB; a no-op once built). A sandbox has no network: there, only a warning.
+if ! "$(dirname "$(readlink -f "$0")")/testhosts.sh" systemd-rootfs; then
+  [ -n "${NOKUBE_SANDBOX:-}" ] || die "could not build the systemd hosts' rootfs"
+  say "WARNING: no rootfs for --systemd test hosts (build it outside the sandbox: scripts/testhosts.sh systemd-rootfs)"
+fi
 
 # --- pytest ---------------------------------------------------------------------------------
 py=$(command -v python3 || echo /usr/bin/python3)

@@ -33,11 +33,14 @@
 #                                                           requirepass when --redis-password is given
 #                    [--systemd]           a Debian bookworm root file system booted by systemd-nspawn (systemd as
 #                                          PID 1, sshd, root login by key, /opt/nokube-venv bound read-only);
-#                                          the rootfs is built once by mmdebstrap into $SYSTEMD_ROOTFS_CACHE
+#                                          the rootfs: /var/cache/nokube-systemd-rootfs (testhosts.sh systemd-rootfs),
+#                                          each host an overlay on it (its writes kept across reboots)
 #   testhosts.sh reboot NAME [--hard]      reboot one host: every process killed (a systemd host is shut down
 #                                          cleanly first, unless --hard), /tmp, /dev/shm and /run emptied, nft
 #                                          rules gone, then its boot again (sshd, cron, redis); name, IP, host
 #                                          keys, /home, /opt/nokube and the crontabs stay; waits for sshd
+#   testhosts.sh systemd-rootfs            build the --systemd hosts' rootfs now (needs Debian's mirror: not
+#                                          inside scripts/sandbox.sh); a no-op once built
 #   testhosts.sh rm NAME                   remove one host
 #   testhosts.sh down                      remove every host, the bridge and the veths (idempotent)
 #   testhosts.sh status                    list hosts; exit 1 when none is up
@@ -116,6 +119,10 @@ SELF=$(readlink -f "$0")
 DECOY_DIR=/home/$USER_NAME/.pyenv/shims
 # --firewall: the nftables table tests add their rules to (inside the host's network namespace)
 NFT_TABLE="inet nokube_test"
+# --systemd: the Debian root file system every systemd host starts from (built once, read-only lower
+# layer of each host's overlay; shared by every pool and sandbox)
+SYSTEMD_ROOTFS_CACHE=${NOKUBE_SYSTEMD_ROOTFS:-/var/cache/nokube-systemd-rootfs}
+SYSTEMD_PACKAGES=systemd,systemd-sysv,dbus,libpam-systemd,openssh-server,iproute2,python3,procps
 
 die() { echo "testhosts: $*" >&2; exit 1; }
 # need_cmd CMD FLAG PACKAGE: a host flag needs a Debian package installed on the machine
@@ -397,6 +404,8 @@ kill_host() {
     for _ in $(seq 50); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
   fi
   rm -f "$STATE/$name/init.pid"
+  wait_nspawn_gone "$name"
+  if mountpoint -q "$STATE/$name/root" 2>/dev/null; then umount -l "$STATE/$name/root" 2>/dev/null || true; fi
   ip link del "$VETH_PREFIX$name" 2>/dev/null || true
   ip link del "${VETH_PREFIX}i$name" 2>/dev/null || true
   ip netns del "$name" 2>/dev/null || true
@@ -451,13 +460,133 @@ start_host() {
   if [ -n "$ip6" ]; then
     ip -n "$name" -6 addr add "$ip6/64" dev eth0 nodad
   fi
+  [[ " $flags " == *" --systemd "* ]] && seed_systemd_root "$name" "$ip"
   boot_host "$name"
 }
 
+# --- systemd hosts ------------------------------------------------------------------------------
+# A Debian bookworm rootfs (mmdebstrap, once, into $SYSTEMD_ROOTFS_CACHE) is the lower layer of an
+# overlay per host ($d/root; its writes in $d/sd-upper: a disk that survives reboots). systemd-nspawn
+# boots it in the host's network namespace with /opt/nokube-venv bound read-only.
+ensure_systemd_rootfs() {
+  need_cmd systemd-nspawn --systemd systemd-container
+  need_cmd mmdebstrap --systemd mmdebstrap
+  [ -f "$SYSTEMD_ROOTFS_CACHE/.nokube-rootfs" ] && return 0
+  mkdir -p "$(dirname "$SYSTEMD_ROOTFS_CACHE")"
+  exec 8>"$SYSTEMD_ROOTFS_CACHE.lock"
+  flock -w 600 8 || die "could not lock $SYSTEMD_ROOTFS_CACHE.lock"
+  if [ ! -f "$SYSTEMD_ROOTFS_CACHE/.nokube-rootfs" ]; then
+    local tmp="$SYSTEMD_ROOTFS_CACHE.tmp.$$" want have u
+    log "building the systemd hosts' rootfs (mmdebstrap bookworm, about a minute) into $SYSTEMD_ROOTFS_CACHE"
+    rm -rf "$tmp" "$SYSTEMD_ROOTFS_CACHE"
+    mmdebstrap --quiet --variant=minbase --include="$SYSTEMD_PACKAGES" bookworm "$tmp" >"$tmp.log" 2>&1 || {
+      tail -20 "$tmp.log" >&2; rm -rf "$tmp" "$tmp.log"
+      [ -z "${NOKUBE_SANDBOX:-}" ] || die "mmdebstrap failed: a sandbox has no network; build the rootfs outside first ($SELF systemd-rootfs, or scripts/setup-test-env.sh)"
+      die "mmdebstrap failed (log above): it needs Debian's apt mirror"
+    }
+    rm -f "$tmp.log"
+    # Ray's venv runs on the rootfs's /usr/bin/python3: same minor version as the venv's base interpreter
+    want=$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+    have=$(chroot "$tmp" /usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+    [ "$want" = "$have" ] || { rm -rf "$tmp"; die "the rootfs has python $have, $VENV needs $want"; }
+    # per host: host keys, machine id, hostname; no timers that would wake up in a test
+    rm -f "$tmp"/etc/ssh/ssh_host_* "$tmp/etc/machine-id" "$tmp/var/lib/dbus/machine-id"
+    for u in apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer fstrim.timer \
+      systemd-tmpfiles-clean.timer console-getty.service getty@tty1.service; do
+      ln -sf /dev/null "$tmp/etc/systemd/system/$u"
+    done
+    touch "$tmp/.nokube-rootfs"
+    mv "$tmp" "$SYSTEMD_ROOTFS_CACHE"
+  fi
+  exec 8>&-
+}
+
+# A fresh overlay for the host, then what makes it a test host: hostname, host keys, users with the
+# client keys (root too), sshd settings, /opt/nokube.
+seed_systemd_root() {
+  local name=$1 ip=$2 d="$STATE/$1" r="$STATE/$1/root" uid gid pwuid pwgid
+  ensure_systemd_rootfs
+  rm -rf "$d/sd-upper" "$d/sd-work"
+  mkdir -p "$d/sd-upper" "$d/sd-work" "$r"
+  mount_systemd_root "$name"
+  printf '%s\n' "$name" >"$r/etc/hostname"
+  printf '127.0.0.1\tlocalhost\n%s\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' "$ip" "$name" >"$r/etc/hosts"
+  od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$r/etc/machine-id"; echo >>"$r/etc/machine-id"
+  cp "$d"/ssh_host_*_key "$d"/ssh_host_*_key.pub "$r/etc/ssh/"
+  chmod 600 "$r"/etc/ssh/ssh_host_*_key
+  # the machine's uids: files under /opt/nokube-venv and `exec --user` agree inside and out
+  uid=$(id -u "$USER_NAME"); gid=$(id -g "$USER_NAME"); pwuid=$(id -u "$PW_USER"); pwgid=$(id -g "$PW_USER")
+  chroot "$r" groupadd -g "$gid" "$USER_NAME"
+  chroot "$r" useradd -u "$uid" -g "$gid" -m -s /bin/bash "$USER_NAME"
+  chroot "$r" groupadd -g "$pwgid" "$PW_USER"
+  chroot "$r" useradd -u "$pwuid" -g "$pwgid" -m -s /bin/bash "$PW_USER"
+  printf '%s:%s\n%s:%s\n' "$USER_NAME" "$USER_PW" "$PW_USER" "$PW_USER_PW" | chroot "$r" chpasswd
+  mkdir -p "$r/home/$USER_NAME/.ssh" "$r/root/.ssh" "$r/opt/nokube/data" "$r$VENV"
+  cat "$CLIENT/id_ed25519.pub" "$CLIENT/id_rsa.pub" "$CLIENT/id_ecdsa.pub" >"$r/home/$USER_NAME/.ssh/authorized_keys"
+  cp "$r/home/$USER_NAME/.ssh/authorized_keys" "$r/root/.ssh/authorized_keys"
+  chmod 700 "$r/home/$USER_NAME/.ssh" "$r/root/.ssh"; chmod 600 "$r/home/$USER_NAME/.ssh/authorized_keys" "$r/root/.ssh/authorized_keys"
+  chown -R "$uid:$gid" "$r/home/$USER_NAME" "$r/opt/nokube/data"
+  chmod 755 "$r/opt/nokube"
+  # Debian's sshd_config reads sshd_config.d first (first value wins)
+  cat >"$r/etc/ssh/sshd_config.d/nokube-test.conf" <<EOF
+# generated by testhosts.sh: test host $name (systemd)
+PermitRootLogin prohibit-password
+PasswordAuthentication yes
+KbdInteractiveAuthentication no
+UseDNS no
+MaxStartups 500:30:1000
+MaxSessions 200
+MaxAuthTries 20
+PrintMotd no
+PrintLastLog no
+# root deploys too: the sbin dirs on everyone's PATH
+SetEnv PATH=$(host_path "$name"):/usr/local/sbin:/usr/sbin:/sbin
+EOF
+}
+
+mount_systemd_root() {
+  local d="$STATE/$1"
+  mountpoint -q "$d/root" && return 0
+  mount -t overlay overlay -o "lowerdir=$SYSTEMD_ROOTFS_CACHE,upperdir=$d/sd-upper,workdir=$d/sd-work" "$d/root" ||
+    die "$1: could not mount its root file system (overlay on $SYSTEMD_ROOTFS_CACHE)"
+}
+
+nspawn_pid() { pgrep -f -x "systemd-nspawn -D $STATE/$1/root .*" | head -1; }
+
+wait_nspawn_gone() {
+  local pid
+  pid=$(nspawn_pid "$1") || return 0
+  [ -n "$pid" ] || return 0
+  for _ in $(seq 100); do [ -d "/proc/$pid" ] || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+boot_systemd_host() {
+  local name=$1 d="$STATE/$1" np="" pid="" c
+  mount_systemd_root "$name"
+  # --register=no --keep-unit: the machine itself runs no systemd (no machined to register with)
+  setsid systemd-nspawn -D "$d/root" --boot --register=no --keep-unit --machine="$name" \
+    --network-namespace-path="/run/netns/$name" --bind-ro="$VENV" --link-journal=no \
+    --resolv-conf=off --timezone=off --console=read-only </dev/null >>"$d/nspawn.log" 2>&1 9>&- 8>&- &
+  # PID 1 of the container: systemd, a child of systemd-nspawn, pid 1 in its PID namespace
+  for _ in $(seq 200); do
+    np=$(nspawn_pid "$name" || true)
+    for c in $( [ -n "$np" ] && pgrep -P "$np" || true); do
+      if grep -qE "^NSpid:[[:space:]]+$c[[:space:]]+1\$" "/proc/$c/status" 2>/dev/null; then pid=$c; fi
+    done
+    [ -n "$pid" ] && break
+    sleep 0.05
+  done
+  [ -n "$pid" ] || die "$name: systemd-nspawn did not start (see $d/nspawn.log)"
+  echo "$pid" >"$d/init.pid"
+}
+
 # Runs the host's boot: its PID 1 (init.sh, then init.py) in new PID/mount/UTS namespaces inside its
-# network namespace. Used by start_host and by reboot (the network namespace outlives a reboot).
+# network namespace; a --systemd host's is systemd-nspawn's systemd. Used by start_host and by reboot
+# (the network namespace outlives a reboot).
 boot_host() {
   local name=$1 d="$STATE/$1" pid
+  if has_flag "$name" --systemd; then boot_systemd_host "$name"; return; fi
   setsid ip netns exec "$name" unshare --pid --fork --mount --uts --mount-proc --propagation private \
     /bin/bash "$d/init.sh" </dev/null >>"$d/init.log" 2>&1 9>&- &
   # find the namespace init: runs $d/init.sh and is pid 1 in its own PID namespace
@@ -474,14 +603,15 @@ boot_host() {
 }
 
 wait_ssh() {
-  local name=$1 ip
+  local name=$1 ip tries=200
   ip=$(host_ip "$name")
-  for _ in $(seq 200); do
+  has_flag "$name" --systemd && tries=600   # a boot to multi-user takes seconds on a busy machine
+  for _ in $(seq "$tries"); do
     # from inside the host: an --inner host is not reachable from here
     if ip netns exec "$name" timeout 1 bash -c "exec 3<>/dev/tcp/$ip/22" 2>/dev/null; then return 0; fi
     sleep 0.1
   done
-  die "$name: sshd does not accept TCP on $ip:22 (see $STATE/$name/sshd.log)"
+  die "$name: sshd does not accept TCP on $ip:22 (see $STATE/$name/sshd.log or nspawn.log)"
 }
 
 running_hosts() {
@@ -631,6 +761,8 @@ cmd_add() {
     esac
   done
   [[ "$flags" == *--inner* && "$flags" == *--bastion* ]] && die "add: --inner and --bastion exclude each other"
+  [[ "$flags" == *--systemd* ]] && [[ "$flags" =~ --cron|--redis|--decoy-python ]] &&
+    die "add: --systemd runs the rootfs's own systemd: --cron, --redis and --decoy-python are for the other hosts"
   { [ -n "$REDIS_PASSWORD" ] || [ "$REDIS_PORT" != 6379 ]; } && [[ "$flags" != *--redis* ]] && die "add: --redis-password and --redis-port need --redis"
   export REDIS_PASSWORD REDIS_PORT
   need_root; with_lock
@@ -654,15 +786,21 @@ cmd_reboot() {
   need_root; with_lock
   [ -f "$STATE/$name/ip" ] || die "no test host $name"
   pid=$(host_pid "$name") || die "host $name is not up"
+  if has_flag "$name" --systemd && [ "$hard" = 0 ]; then
+    # systemd's poweroff (SIGRTMIN+4): units stopped in order, as `systemctl poweroff` would; at most 30 s
+    kill -s SIGRTMIN+4 "$pid" 2>/dev/null || true
+    for _ in $(seq 300); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
+  fi
   # Power off: PID 1 of the host's PID namespace killed takes every process of the host with it; its
   # mount namespace (tmpfs /tmp, /dev/shm, /run) goes with the last of them.
   kill -KILL "$pid" 2>/dev/null || true
   for _ in $(seq 100); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
   [ ! -d "/proc/$pid" ] || die "$name: PID 1 ($pid) did not die"
   rm -f "$STATE/$name/init.pid"
+  wait_nspawn_gone "$name"
   # packet filter rules are runtime state: gone at a reboot (a --firewall host's boot makes its table again)
   if command -v nft >/dev/null 2>&1; then ip netns exec "$name" nft flush ruleset 2>/dev/null || true; fi
-  write_init "$name"
+  has_flag "$name" --systemd || write_init "$name"
   boot_host "$name"
   wait_ssh "$name"
   log "rebooted $name ($(host_ip "$name"))"
@@ -746,8 +884,9 @@ case $cmd in
   add) cmd_add "$@" ;;
   rm) cmd_rm "$@" ;;
   reboot) cmd_reboot "$@" ;;
+  systemd-rootfs) need_root; ensure_systemd_rootfs ;;
   status) cmd_status ;;
   exec) cmd_exec "$@" ;;
   keys) cmd_keys ;;
-  *) sed -n '2,45p' "$SELF" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,48p' "$SELF" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

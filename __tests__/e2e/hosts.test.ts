@@ -135,6 +135,44 @@ describe.skipIf(!e2eEnabled)('test hosts', () => {
     }
   });
 
+  it('systemd: boots to multi-user with sshd, root and nokube log in, Ray imports, an enabled unit survives a reboot', async () => {
+    const h = addHost('nksd', '--systemd');
+    expect(h.systemd).toBe(true);
+    const state = ok(h, 'timeout 60 systemctl is-system-running --wait || true', 'root');
+    expect(['running', 'degraded']).toContain(state);
+    expect(ok(h, 'hostname; cat /proc/1/comm; id -un', 'root')).toBe('nksd\nsystemd\nroot');
+    expect(ok(h, 'id -un; /opt/nokube-venv/bin/python -c "import ray; print(ray.__version__)"')).toMatch(
+      /^nokube\n\d+\.\d+\.\d+$/,
+    );
+    expect(ok(h, 'python3 -c "import ray, sys; print(sys.version_info[:2])"')).toBe('(3, 11)');
+    // Ray's venv is the machine's, bound read-only
+    const write = sshExec(h, 'touch /opt/nokube-venv/x', { user: 'root' });
+    expect(write.code).not.toBe(0);
+    expect(write.stderr).toContain('Read-only file system');
+    // a root deploy installs a system unit; a user session has its own manager
+    ok(
+      h,
+      `printf '[Unit]\\nDescription=probe\\n[Service]\\nExecStart=/bin/sleep infinity\\n[Install]\\nWantedBy=multi-user.target\\n' >/etc/systemd/system/nk-probe.service && systemctl daemon-reload && systemctl enable --now nk-probe.service`,
+      'root',
+    );
+    expect(ok(h, 'systemctl is-active nk-probe.service', 'root')).toBe('active');
+    expect(ok(h, 'systemctl --user is-system-running || true')).toMatch(/running|degraded/);
+    ok(h, 'touch /tmp/gone ~/kept', 'nokube');
+    const boot = 'cut -d" " -f22 /proc/1/stat; systemctl show -p ActiveEnterTimestampMonotonic --value nk-probe';
+    const started = ok(h, boot, 'root');
+    const before = Date.now();
+    rebootHost('nksd');
+    expect(Date.now() - before).toBeLessThan(60_000);
+    await until(() => {
+      const s = sshExec(h, 'timeout 60 systemctl is-system-running --wait', { user: 'root' }).stdout.trim();
+      return ['running', 'degraded'].includes(s) ? s : undefined;
+    }, 60_000);
+    expect(ok(h, 'systemctl is-active nk-probe.service', 'root')).toBe('active');
+    // a new boot (PID 1 and the unit started again), /tmp is empty, the disk is kept
+    expect(ok(h, boot, 'root')).not.toBe(started);
+    expect(ok(h, 'ls /tmp/gone ~/kept 2>/dev/null || true')).toBe('/home/nokube/kept');
+  });
+
   it('redis: redis-server on the host IP asks for the password, and is back after a reboot', async () => {
     const r = addHost('nkredis', '--redis', '--redis-password', 'rds-test-pw');
     expect(r.redis).toEqual({ port: 6379, password: 'rds-test-pw' });
