@@ -39,6 +39,9 @@
 #                                          cleanly first, unless --hard), /tmp, /dev/shm and /run emptied, nft
 #                                          rules gone, then its boot again (sshd, cron, redis); name, IP, host
 #                                          keys, /home, /opt/nokube and the crontabs stay; waits for sshd
+#   testhosts.sh poweroff NAME [--hard]    the first half of a reboot: the host stays down (in hosts.json,
+#                                          `status` says powered-off) until
+#   testhosts.sh boot NAME                 the second half: its boot again; waits for sshd
 #   testhosts.sh systemd-rootfs            build the --systemd hosts' rootfs now (needs Debian's mirror: not
 #                                          inside scripts/sandbox.sh); a no-op once built
 #   testhosts.sh rm NAME                   remove one host
@@ -403,7 +406,7 @@ kill_host() {
     kill -KILL "$pid" 2>/dev/null || true   # PID 1 of the namespace: the kernel kills everything inside
     for _ in $(seq 50); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
   fi
-  rm -f "$STATE/$name/init.pid"
+  rm -f "$STATE/$name/init.pid" "$STATE/$name/off"
   wait_nspawn_gone "$name"
   if mountpoint -q "$STATE/$name/root" 2>/dev/null; then umount -l "$STATE/$name/root" 2>/dev/null || true; fi
   ip link del "$VETH_PREFIX$name" 2>/dev/null || true
@@ -620,7 +623,8 @@ running_hosts() {
     name=$(basename "$d")
     [ "$name" = client ] && continue
     [ -f "$d/ip" ] || continue
-    host_pid "$name" >/dev/null && echo "$(cat "$d/ip") $name"
+    # a powered-off host keeps its place (its keys stay pinned)
+    { host_pid "$name" >/dev/null || [ -f "$d/off" ]; } && echo "$(cat "$d/ip") $name"
   done | sort -t. -k3,3n -k4,4n | awk '{print $2}'
 }
 
@@ -774,36 +778,71 @@ cmd_add() {
   log "added $name ($(host_ip "$name"))"
 }
 
-cmd_reboot() {
-  local name=${1:-} hard=0 pid; shift || true
-  [ -n "$name" ] || die "usage: reboot NAME [--hard]"
-  while [ $# -gt 0 ]; do
-    case $1 in
-      --hard) hard=1; shift ;;
-      *) die "reboot: unknown argument $1" ;;
-    esac
-  done
-  need_root; with_lock
-  [ -f "$STATE/$name/ip" ] || die "no test host $name"
-  pid=$(host_pid "$name") || die "host $name is not up"
-  if has_flag "$name" --systemd && [ "$hard" = 0 ]; then
-    # systemd's poweroff (SIGRTMIN+4): units stopped in order, as `systemctl poweroff` would; at most 30 s
-    kill -s SIGRTMIN+4 "$pid" 2>/dev/null || true
-    for _ in $(seq 300); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
+# Power off: PID 1 of the host's PID namespace killed takes every process of the host with it; its
+# mount namespace (tmpfs /tmp, /dev/shm, /run) goes with the last of them. The network namespace, the
+# state dir and the host's place in hosts.json stay ($d/off marks it).
+poweroff_host() {
+  local name=$1 hard=$2 pid
+  if pid=$(host_pid "$name"); then
+    if has_flag "$name" --systemd && [ "$hard" = 0 ]; then
+      # systemd's poweroff (SIGRTMIN+4): units stopped in order, as `systemctl poweroff` would; at most 30 s
+      kill -s SIGRTMIN+4 "$pid" 2>/dev/null || true
+      for _ in $(seq 300); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
+    fi
+    kill -KILL "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
+    [ ! -d "/proc/$pid" ] || die "$name: PID 1 ($pid) did not die"
   fi
-  # Power off: PID 1 of the host's PID namespace killed takes every process of the host with it; its
-  # mount namespace (tmpfs /tmp, /dev/shm, /run) goes with the last of them.
-  kill -KILL "$pid" 2>/dev/null || true
-  for _ in $(seq 100); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
-  [ ! -d "/proc/$pid" ] || die "$name: PID 1 ($pid) did not die"
   rm -f "$STATE/$name/init.pid"
   wait_nspawn_gone "$name"
   # packet filter rules are runtime state: gone at a reboot (a --firewall host's boot makes its table again)
   if command -v nft >/dev/null 2>&1; then ip netns exec "$name" nft flush ruleset 2>/dev/null || true; fi
+  touch "$STATE/$name/off"
+}
+
+power_on_host() {
+  local name=$1
   has_flag "$name" --systemd || write_init "$name"
   boot_host "$name"
+  rm -f "$STATE/$name/off"
   wait_ssh "$name"
-  log "rebooted $name ($(host_ip "$name"))"
+}
+
+# NAME [--hard]: the host's name and an optional --hard; dies unless the host exists
+power_args() {
+  local what=$1; shift
+  POWER_NAME=${1:-}; POWER_HARD=0; shift || true
+  [ -n "$POWER_NAME" ] || die "usage: $what NAME [--hard]"
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --hard) POWER_HARD=1; shift ;;
+      *) die "$what: unknown argument $1" ;;
+    esac
+  done
+  need_root; with_lock
+  [ -f "$STATE/$POWER_NAME/ip" ] && ip netns list | grep -qw "^$POWER_NAME" || die "no test host $POWER_NAME"
+}
+
+cmd_reboot() {
+  power_args reboot "$@"
+  host_pid "$POWER_NAME" >/dev/null || die "host $POWER_NAME is not up (boot it: $SELF boot $POWER_NAME)"
+  poweroff_host "$POWER_NAME" "$POWER_HARD"
+  power_on_host "$POWER_NAME"
+  log "rebooted $POWER_NAME ($(host_ip "$POWER_NAME"))"
+}
+
+cmd_poweroff() {
+  power_args poweroff "$@"
+  poweroff_host "$POWER_NAME" "$POWER_HARD"
+  log "powered off $POWER_NAME ($(host_ip "$POWER_NAME")); '$SELF boot $POWER_NAME' starts it again"
+}
+
+cmd_boot() {
+  power_args boot "$@"
+  [ "$POWER_HARD" = 0 ] || die "boot: no --hard"
+  host_pid "$POWER_NAME" >/dev/null && die "host $POWER_NAME is up (reboot it: $SELF reboot $POWER_NAME)"
+  power_on_host "$POWER_NAME"
+  log "booted $POWER_NAME ($(host_ip "$POWER_NAME"))"
 }
 
 cmd_rm() {
@@ -837,6 +876,8 @@ cmd_status() {
       timeout 1 bash -c "exec 3<>/dev/tcp/$ip/22" 2>/dev/null && ok=ssh-ok
       printf '%-10s %-12s pid=%-8s ray=%-5s %s\n' "$name" "$ip" "$pid" "$(cat "$STATE/$name/ray")" "$ok"
       any=1
+    elif [ -f "$STATE/$name/off" ]; then
+      printf '%-10s %-12s %-12s ray=%-5s %s\n' "$name" "$ip" "" "$(cat "$STATE/$name/ray")" "powered-off"
     fi
   done
   [ "$any" = 1 ] || { echo "no test hosts up"; return 1; }
@@ -884,9 +925,11 @@ case $cmd in
   add) cmd_add "$@" ;;
   rm) cmd_rm "$@" ;;
   reboot) cmd_reboot "$@" ;;
+  poweroff) cmd_poweroff "$@" ;;
+  boot) cmd_boot "$@" ;;
   systemd-rootfs) need_root; ensure_systemd_rootfs ;;
   status) cmd_status ;;
   exec) cmd_exec "$@" ;;
   keys) cmd_keys ;;
-  *) sed -n '2,48p' "$SELF" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,51p' "$SELF" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac

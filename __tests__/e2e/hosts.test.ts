@@ -3,10 +3,12 @@
 // mostly over real SSH from the test process.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  bootHost,
   clearFirewall,
   dropPort,
   e2eEnabled,
   hostExec,
+  poweroffHost,
   rebootHost,
   requireTestHosts,
   sshExec,
@@ -68,6 +70,13 @@ describe.skipIf(!e2eEnabled)('test hosts', () => {
     expect(ok(h, 'ls -A /tmp /dev/shm')).toBe('/dev/shm:\n\n/tmp:');
     expect(ok(h, 'cat /opt/nokube/data/kept ~/kept')).toBe('disk\nhome');
     expect(took).toBeLessThan(10_000);
+    // the two halves: down (no answer on port 22, still listed), then up again
+    poweroffHost('nkboot');
+    expect(connect('nkh1', h.ip, 22)).not.toBe(0);
+    expect(testhosts('status').stdout).toMatch(/nkboot .*powered-off/);
+    expect(testHost('nkboot').ip).toBe(h.ip);
+    bootHost('nkboot');
+    expect(ok(h, 'cat ~/kept')).toBe('home');
   });
 
   it('cron: crontab of user nokube is private to the host, and an @reboot entry runs at the next boot', async () => {

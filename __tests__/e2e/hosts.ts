@@ -33,7 +33,8 @@
  *   Its first `add` builds the rootfs (about a minute), later ones copy it.
  * `rebootHost(name)`: every process of the host killed (a systemd host shut down cleanly first),
  * /tmp, /dev/shm and /run emptied, nft rules gone, then its boot (sshd, cron, redis) again; the name,
- * IP, host keys, /home, /opt/nokube and crontabs stay.
+ * IP, host keys, /home, /opt/nokube and crontabs stay. `poweroffHost` and `bootHost` are its two halves,
+ * for a machine that stays down a while.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -187,6 +188,18 @@ export function rayStopAll(info: HostsInfo = requireTestHosts()): void {
 export function rebootHost(name: string, opts: { hard?: boolean } = {}): void {
   const r = testhosts('reboot', name, ...(opts.hard ? ['--hard'] : []));
   if (r.code !== 0) throw new Error(`testhosts.sh reboot ${name} failed (${r.code}): ${r.stderr}`);
+}
+
+/** Powers host `name` off (`testhosts.sh poweroff`): down, unreachable, still in hosts.json, until `bootHost`. */
+export function poweroffHost(name: string, opts: { hard?: boolean } = {}): void {
+  const r = testhosts('poweroff', name, ...(opts.hard ? ['--hard'] : []));
+  if (r.code !== 0) throw new Error(`testhosts.sh poweroff ${name} failed (${r.code}): ${r.stderr}`);
+}
+
+/** Boots a powered-off host (`testhosts.sh boot`): returns when its sshd answers; throws otherwise. */
+export function bootHost(name: string): void {
+  const r = testhosts('boot', name);
+  if (r.code !== 0) throw new Error(`testhosts.sh boot ${name} failed (${r.code}): ${r.stderr}`);
 }
 
 /**
