@@ -474,14 +474,17 @@ start_host() {
 ensure_systemd_rootfs() {
   need_cmd systemd-nspawn --systemd systemd-container
   need_cmd mmdebstrap --systemd mmdebstrap
-  [ -f "$SYSTEMD_ROOTFS_CACHE/.nokube-rootfs" ] && return 0
+  # the marker names what the rootfs was built with: another package list builds it again (a running
+  # systemd host of another sandbox would lose its lower layer then: change the list between runs only)
+  local marker="$SYSTEMD_PACKAGES bookworm"
+  [ "$(cat "$SYSTEMD_ROOTFS_CACHE/.nokube-rootfs" 2>/dev/null)" = "$marker" ] && return 0
   mkdir -p "$(dirname "$SYSTEMD_ROOTFS_CACHE")"
   exec 8>"$SYSTEMD_ROOTFS_CACHE.lock"
   flock -w 600 8 || die "could not lock $SYSTEMD_ROOTFS_CACHE.lock"
-  if [ ! -f "$SYSTEMD_ROOTFS_CACHE/.nokube-rootfs" ]; then
+  if [ "$(cat "$SYSTEMD_ROOTFS_CACHE/.nokube-rootfs" 2>/dev/null)" != "$marker" ]; then
     local tmp="$SYSTEMD_ROOTFS_CACHE.tmp.$$" want have u
-    log "building the systemd hosts' rootfs (mmdebstrap bookworm, about a minute) into $SYSTEMD_ROOTFS_CACHE"
-    rm -rf "$tmp" "$SYSTEMD_ROOTFS_CACHE"
+    log "building the systemd hosts' rootfs (mmdebstrap bookworm, 1-2 minutes) into $SYSTEMD_ROOTFS_CACHE"
+    rm -rf "$tmp"
     mmdebstrap --quiet --variant=minbase --include="$SYSTEMD_PACKAGES" bookworm "$tmp" >"$tmp.log" 2>&1 || {
       tail -20 "$tmp.log" >&2; rm -rf "$tmp" "$tmp.log"
       [ -z "${NOKUBE_SANDBOX:-}" ] || die "mmdebstrap failed: a sandbox has no network; build the rootfs outside first ($SELF systemd-rootfs, or scripts/setup-test-env.sh)"
@@ -498,7 +501,8 @@ ensure_systemd_rootfs() {
       systemd-tmpfiles-clean.timer console-getty.service getty@tty1.service; do
       ln -sf /dev/null "$tmp/etc/systemd/system/$u"
     done
-    touch "$tmp/.nokube-rootfs"
+    echo "$marker" >"$tmp/.nokube-rootfs"
+    rm -rf "$SYSTEMD_ROOTFS_CACHE"
     mv "$tmp" "$SYSTEMD_ROOTFS_CACHE"
   fi
   exec 8>&-

@@ -180,6 +180,12 @@ describe.skipIf(!e2eEnabled)('test hosts', () => {
     // a new boot (PID 1 and the unit started again), /tmp is empty, the disk is kept
     expect(ok(h, boot, 'root')).not.toBe(started);
     expect(ok(h, 'ls /tmp/gone ~/kept 2>/dev/null || true')).toBe('/home/nokube/kept');
+    // its packet filter is the host's own too
+    dropPort('nksd', testHost('nkh1').ip, 22);
+    expect(connect('nkh1', h.ip, 22)).toBe(124);
+    expect(connect('nkh2', h.ip, 22)).toBe(0);
+    clearFirewall('nksd');
+    expect(connect('nkh1', h.ip, 22)).toBe(0);
   });
 
   it('redis: redis-server on the host IP asks for the password, and is back after a reboot', async () => {

@@ -223,9 +223,16 @@ export function sshExec(
 const NFT_TABLE = 'inet nokube_test';
 const NFT_INPUT = `add table ${NFT_TABLE}\nadd chain ${NFT_TABLE} input { type filter hook input priority 0; policy accept; }\n`;
 
+/** The machine's nft in the host's network namespace: the same for every host kind (a --systemd
+ * host's rootfs has no nft of its own). */
 function nft(target: string, script: string): void {
-  const r = hostExec(target, ['nft', '-f', '-'], { input: script, timeoutMs: 30_000 });
-  if (r.code !== 0) throw new Error(`nft on ${target} failed (${r.code}): ${r.stderr}\n${script}`);
+  const r = spawnSync('ip', ['netns', 'exec', target, 'nft', '-f', '-'], {
+    encoding: 'utf8',
+    input: script,
+    timeout: 30_000,
+  });
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw new Error(`nft on ${target} failed (${r.status}): ${r.stderr}\n${script}`);
 }
 
 /**
