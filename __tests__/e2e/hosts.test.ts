@@ -144,7 +144,7 @@ describe.skipIf(!e2eEnabled)('test hosts', () => {
     }
   });
 
-  it('systemd: boots to multi-user with sshd, root and nokube log in, Ray imports, an enabled unit survives a reboot', async () => {
+  it('systemd: boots to multi-user with sshd, root and nokube log in, Ray imports, enabled units (system, and a user unit with linger) survive a reboot', async () => {
     const h = addHost('nksd', '--systemd');
     expect(h.systemd).toBe(true);
     const state = ok(h, 'timeout 60 systemctl is-system-running --wait || true', 'root');
@@ -165,7 +165,13 @@ describe.skipIf(!e2eEnabled)('test hosts', () => {
       'root',
     );
     expect(ok(h, 'systemctl is-active nk-probe.service', 'root')).toBe('active');
-    expect(ok(h, 'systemctl --user is-system-running || true')).toMatch(/running|degraded/);
+    // a user unit of nokube, kept running by linger (started at boot with no login)
+    ok(h, 'loginctl enable-linger nokube', 'root');
+    ok(
+      h,
+      `mkdir -p ~/.config/systemd/user && printf '[Service]\\nExecStart=/bin/sleep infinity\\n[Install]\\nWantedBy=default.target\\n' >~/.config/systemd/user/nk-user.service && systemctl --user daemon-reload && systemctl --user enable --now nk-user.service`,
+    );
+    expect(ok(h, 'systemctl --user is-active nk-user.service')).toBe('active');
     ok(h, 'touch /tmp/gone ~/kept', 'nokube');
     const boot = 'cut -d" " -f22 /proc/1/stat; systemctl show -p ActiveEnterTimestampMonotonic --value nk-probe';
     const started = ok(h, boot, 'root');
@@ -177,6 +183,8 @@ describe.skipIf(!e2eEnabled)('test hosts', () => {
       return ['running', 'degraded'].includes(s) ? s : undefined;
     }, 60_000);
     expect(ok(h, 'systemctl is-active nk-probe.service', 'root')).toBe('active');
+    // no login of nokube since the boot: linger started its manager and unit
+    await until(() => (sshExec(h, 'pgrep -u nokube -x sleep', { user: 'root' }).code === 0 ? true : undefined), 30_000);
     // a new boot (PID 1 and the unit started again), /tmp is empty, the disk is kept
     expect(ok(h, boot, 'root')).not.toBe(started);
     expect(ok(h, 'ls /tmp/gone ~/kept 2>/dev/null || true')).toBe('/home/nokube/kept');
