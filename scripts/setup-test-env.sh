@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # Idempotent installer of what the end-to-end tests need on a fresh Debian machine (run as root):
 #   - packages: openssh-server iproute2 procps util-linux python3-venv rsync (apt-get update once, only when missing)
+#     and what testhosts.sh's host kinds run: cron (--cron), nftables (--firewall), redis-server (--redis),
+#     systemd-container + mmdebstrap (--systemd: systemd-nspawn and the rootfs builder; about 40 MB, 15 s
+#     from a Debian mirror); none of their daemons is started on the machine itself
 #   - venv /opt/nokube-venv from /usr/bin/python3 with ray[default]==${RAY_VERSION:-2.60.0}
 #   - a local package index of Ray wheels (2.51.2, 2.59.0, 2.60.0) for the install and old-Ray tests: scripts/prepare-wheels.sh
 #   - /opt/nokube-ray-${OLD_RAY_VERSION:-2.48.0}: an interpreter whose Ray predates IPv6 (network e2e's preflight)
+#   - the --systemd test hosts' Debian rootfs in /var/cache/nokube-systemd-rootfs (testhosts.sh systemd-rootfs)
 #   - pytest for `python3 -m pytest` (the python3 first on PATH, e.g. pyenv's, else /usr/bin/python3)
 # Quiet on success; prints what it does and fails loudly otherwise.
 set -euo pipefail
@@ -26,11 +30,25 @@ have ssh-keygen || missing+=(openssh-client)
 have rsync || missing+=(rsync)
 have zsh || missing+=(zsh) # the CLI's zsh completion script is checked with zsh -n
 /usr/bin/python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || missing+=(python3-venv)
+have /usr/sbin/cron || missing+=(cron)
+have /usr/sbin/nft || missing+=(nftables)
+{ have /usr/bin/redis-server && have /usr/bin/redis-cli; } || missing+=(redis-server redis-tools)
+have /usr/bin/systemd-nspawn || missing+=(systemd-container)
+have /usr/bin/mmdebstrap || missing+=(mmdebstrap)
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >/dev/null
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # the test hosts run cron and redis-server inside themselves: the packages must not start them on the
+  # machine (a policy-rc.d that says no, for this install only, unless the machine has its own)
+  policy=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    policy=/usr/sbin/policy-rc.d
+    printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy"
+  fi
+  rc=0
+  { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } || rc=$?
+  [ -z "$policy" ] || rm -f "$policy"
+  [ "$rc" = 0 ] || die "apt-get install ${missing[*]} failed"
 fi
 # Debian's sshd refuses to start without its privilege separation directory.
 mkdir -p /run/sshd
@@ -68,6 +86,13 @@ chmod -R a+rX "$OLD_RAY" 2>/dev/null || true
 
 # --- Ray wheels for ray_spec.install tests (cached outside the repo; a no-op once complete) ---------
 "$(dirname "$(readlink -f "$0")")/prepare-wheels.sh"
+
+# --- the root file system of testhosts.sh's --systemd hosts (mmdebstrap from Debian's mirror, once:
+# about 1-2 minutes and 260 MB; a no-op once built). A sandbox has no network: there, only a warning.
+if ! "$(dirname "$(readlink -f "$0")")/testhosts.sh" systemd-rootfs; then
+  [ -n "${NOKUBE_SANDBOX:-}" ] || die "could not build the systemd hosts' rootfs"
+  say "WARNING: no rootfs for --systemd test hosts (build it outside the sandbox: scripts/testhosts.sh systemd-rootfs)"
+fi
 
 # --- pytest ---------------------------------------------------------------------------------
 py=$(command -v python3 || echo /usr/bin/python3)

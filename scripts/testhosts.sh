@@ -3,13 +3,17 @@
 #
 # A "host" is a network namespace (veth into bridge nkbr0, 10.88.0.0/24) plus PID + mount + UTS
 # namespaces, running Debian's sshd with its own config and host keys. Per host (private mounts):
-# tmpfs /tmp (so /tmp/ray is private), tmpfs /dev/shm, /home and /opt/nokube bind-mounted from
-# /var/lib/nokube-testhosts/<name>/, /etc/hosts. The rest of the file system is shared, so the
-# venv /opt/nokube-venv (Ray) serves every host.
+# tmpfs /tmp (so /tmp/ray is private), tmpfs /dev/shm, tmpfs /run, /home, /opt/nokube and
+# /var/spool/cron (crontabs) bind-mounted from /var/lib/nokube-testhosts/<name>/, /etc/hosts. The rest
+# of the file system is shared, so the venv /opt/nokube-venv (Ray) serves every host. PID 1 of a host
+# (init.py) runs its daemons (sshd; cron, redis-server when asked) and restarts them when they die.
 #
 # usage:
-#   testhosts.sh up N [--no-ray NAME]...   (re)create hosts nkh1..nkhN (N=0 allowed), fresh state
+#   testhosts.sh up N [--no-ray NAME]... [--cron]
+#                                          (re)create hosts nkh1..nkhN (N=0 allowed), fresh state;
+#                                          --cron: every one of them runs cron (as add --cron)
 #   testhosts.sh add NAME [--no-ray] [--no-sftp] [--no-forwarding] [--inner|--bastion] [--ipv6]
+#                    [--cron] [--decoy-python] [--firewall] [--redis [--redis-password PW] [--redis-port P]]
 #                                          add one host (keeps the others running):
 #                                          --no-sftp        sshd without the sftp subsystem
 #                                          --no-forwarding  sshd with AllowTcpForwarding no
@@ -17,6 +21,29 @@
 #                                                           which the test process cannot reach: behind a bastion
 #                                          --bastion        on both bridges (the jump host to --inner hosts)
 #                                          --ipv6           an IPv6 address too (fd00::<n>, bridge fd00::1)
+#                                          --cron           Debian's cron daemon runs at boot (`crontab` of user
+#                                                           nokube works, @reboot entries run at each boot)
+#                                          --decoy-python   the login PATH (ssh exec and bash -l) has a pyenv-like
+#                                                           shim dir first (~/.pyenv/shims: python, python3 =
+#                                                           /usr/bin/python3, no Ray); Ray stays in /opt/nokube-venv
+#                                          --firewall       an nftables table `inet nokube_test` (chain input,
+#                                                           policy accept) at boot, for rules added by tests
+#                                          --redis          Debian's redis-server at boot, bound to the host's IP
+#                                                           and 127.0.0.1, port 6379 (--redis-port), no persistence,
+#                                                           requirepass when --redis-password is given
+#                    [--systemd]           a Debian bookworm root file system booted by systemd-nspawn (systemd as
+#                                          PID 1, sshd, root login by key, /opt/nokube-venv bound read-only);
+#                                          the rootfs: /var/cache/nokube-systemd-rootfs (testhosts.sh systemd-rootfs),
+#                                          each host an overlay on it (its writes kept across reboots)
+#   testhosts.sh reboot NAME [--hard]      reboot one host: every process killed (a systemd host is shut down
+#                                          cleanly first, unless --hard), /tmp, /dev/shm and /run emptied, nft
+#                                          rules gone, then its boot again (sshd, cron, redis); name, IP, host
+#                                          keys, /home, /opt/nokube and the crontabs stay; waits for sshd
+#   testhosts.sh poweroff NAME [--hard]    the first half of a reboot: the host stays down (in hosts.json,
+#                                          `status` says powered-off) until
+#   testhosts.sh boot NAME                 the second half: its boot again; waits for sshd
+#   testhosts.sh systemd-rootfs            build the --systemd hosts' rootfs now (needs Debian's mirror: not
+#                                          inside scripts/sandbox.sh); a no-op once built
 #   testhosts.sh rm NAME                   remove one host
 #   testhosts.sh down                      remove every host, the bridge and the veths (idempotent)
 #   testhosts.sh status                    list hosts; exit 1 when none is up
@@ -91,8 +118,18 @@ PW_USER_PW=nokube-pw-only
 ECDSA_PASS=nokube-pass
 SSHD=/usr/sbin/sshd
 SELF=$(readlink -f "$0")
+# --decoy-python: a pyenv-like shim dir, first on the login PATH of such a host
+DECOY_DIR=/home/$USER_NAME/.pyenv/shims
+# --firewall: the nftables table tests add their rules to (inside the host's network namespace)
+NFT_TABLE="inet nokube_test"
+# --systemd: the Debian root file system every systemd host starts from (built once, read-only lower
+# layer of each host's overlay; shared by every pool and sandbox)
+SYSTEMD_ROOTFS_CACHE=${NOKUBE_SYSTEMD_ROOTFS:-/var/cache/nokube-systemd-rootfs}
+SYSTEMD_PACKAGES=systemd,systemd-sysv,dbus,libpam-systemd,openssh-server,iproute2,python3,procps
 
 die() { echo "testhosts: $*" >&2; exit 1; }
+# need_cmd CMD FLAG PACKAGE: a host flag needs a Debian package installed on the machine
+need_cmd() { command -v "$1" >/dev/null 2>&1 || die "$2 needs Debian's $3 (scripts/setup-test-env.sh installs it)"; }
 log() { [ -n "${NOKUBE_TESTHOSTS_QUIET:-}" ] || echo "testhosts: $*" >&2; }
 need_root() { [ "$(id -u)" = 0 ] || die "must run as root (network/PID namespaces)"; }
 
@@ -183,6 +220,15 @@ ensure_bridge_ip6() {
 
 has_flag() { [[ " $(cat "$STATE/$1/flags" 2>/dev/null) " == *" $2 "* ]]; }
 
+# The PATH of a host's ssh sessions (sshd's SetEnv) and of `exec`: Ray's venv first unless --no-ray,
+# and a decoy python's shims before everything on a --decoy-python host.
+host_path() {
+  local p=$RAY_PATH
+  [ "$(cat "$STATE/$1/ray" 2>/dev/null)" = false ] && p=$PLAIN_PATH
+  has_flag "$1" --decoy-python && p="$DECOY_DIR:$p"
+  echo "$p"
+}
+
 write_sshd_config() {
   local d=$1 path=$2 flags=" ${3:-} " forwarding=yes subsystem="Subsystem sftp /usr/lib/openssh/sftp-server" listen6=""
   [[ "$flags" == *" --no-forwarding "* ]] && forwarding=no
@@ -234,6 +280,44 @@ seed_host_files() {
   chmod 755 "$d/home" "$d/opt-nokube" "$d/home/$USER_NAME" "$d/home/$PW_USER"
   printf '127.0.0.1\tlocalhost\n%s\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' "$ip" "$name" >"$d/etc-hosts"
   printf '%s\n' "$name" >"$d/etc-hostname"
+  # a private crontab spool (every host: `crontab` of one host never shows in another); cron's layout
+  rm -rf "$d/spool-cron"; mkdir -p "$d/spool-cron/crontabs"; chmod 755 "$d/spool-cron"
+  if getent group crontab >/dev/null; then chown root:crontab "$d/spool-cron/crontabs"; fi
+  chmod 1730 "$d/spool-cron/crontabs"
+  if has_flag "$name" --cron; then
+    # the machine's own /etc/crontab and /etc/cron.d (daily jobs...) never run inside a host
+    printf '# test host %s: no system crontab (testhosts.sh)\n' "$name" >"$d/etc-crontab"
+    rm -rf "$d/etc-cron.d"; mkdir -p "$d/etc-cron.d"
+  fi
+  if has_flag "$name" --decoy-python; then
+    # a pyenv-like shim dir with a python that has no Ray, first on the PATH of ssh sessions (sshd's
+    # SetEnv) and of login shells (/etc/profile resets PATH, ~/.profile puts the shims back first)
+    local shims="$d/home/$USER_NAME/.pyenv/shims" py
+    mkdir -p "$shims"
+    for py in python python3; do
+      printf '#!/bin/sh\n# decoy %s (testhosts.sh --decoy-python): the system Python, without Ray\nexec /usr/bin/python3 "$@"\n' "$py" >"$shims/$py"
+      chmod 755 "$shims/$py"
+    done
+    # shellcheck disable=SC2016
+    printf 'export PATH="$HOME/.pyenv/shims:$PATH"\n' | tee -a "$d/home/$USER_NAME/.profile" >>"$d/home/$USER_NAME/.bashrc"
+    chown -R "$USER_NAME:$USER_NAME" "$d/home/$USER_NAME"
+  fi
+  if has_flag "$name" --redis; then
+    rm -rf "$d/redis"; mkdir -p "$d/redis"
+    {
+      echo "# generated by testhosts.sh: the Redis of test host $name"
+      echo "bind $ip 127.0.0.1"
+      echo "port $(cat "$d/redis-port")"
+      echo "protected-mode no"
+      echo "daemonize no"
+      echo "save \"\""
+      echo "appendonly no"
+      echo "dir $d/redis"
+      echo "logfile \"\""
+      [ -s "$d/redis-password" ] && echo "requirepass $(cat "$d/redis-password")"
+    } >"$d/redis.conf"
+    chown redis:redis "$d/redis"; chown root:redis "$d/redis.conf"; chmod 640 "$d/redis.conf"
+  fi
 }
 
 write_init() {
@@ -246,6 +330,11 @@ mount --make-rprivate /
 hostname $name
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /dev/shm
+# /run is fresh at each boot, as on a machine (cron's pid file and @reboot marker live there)
+mount -t tmpfs -o mode=755,nosuid,nodev tmpfs /run
+mkdir -p /run/lock && chmod 1777 /run/lock
+mkdir -p /var/spool/cron
+mount --bind $d/spool-cron /var/spool/cron
 mount --bind $d/home /home
 mount --bind $d/opt-nokube /opt/nokube
 mount --bind $d/etc-hosts /etc/hosts
@@ -253,19 +342,41 @@ mount --bind $d/etc-hostname /etc/hostname
 mkdir -p /sys/fs/cgroup 2>/dev/null
 mountpoint -q /sys/fs/cgroup || mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null || true
 mkdir -p /run/sshd
-exec /usr/bin/python3 -S $d/init.py
 EOF
+  if has_flag "$name" --cron; then
+    cat >>"$d/init.sh" <<EOF
+[ -e /etc/crontab ] && mount --bind $d/etc-crontab /etc/crontab
+mkdir -p /etc/cron.d && mount --bind $d/etc-cron.d /etc/cron.d
+EOF
+  fi
+  if has_flag "$name" --firewall; then
+    cat >>"$d/init.sh" <<EOF
+nft add table $NFT_TABLE && nft add chain $NFT_TABLE input '{ type filter hook input priority 0; policy accept; }'
+EOF
+  fi
+  echo "exec /usr/bin/python3 -S $d/init.py" >>"$d/init.sh"
   cat >"$d/init.py" <<EOF
-# PID 1 of test host $name (generated by testhosts.sh): runs sshd, reaps every orphan
-# (Ray daemonizes), restarts sshd if it dies, forwards SIGTERM to everything.
+# PID 1 of test host $name (generated by testhosts.sh): runs its daemons (sshd; cron, redis when
+# asked), reaps every orphan (Ray daemonizes), restarts a daemon that dies, forwards SIGTERM to everything.
 import os, signal, sys, time
-CMD = ["$SSHD", "-D", "-e", "-f", "$d/sshd_config"]
-def spawn():
+DAEMONS = {"sshd": ["$SSHD", "-D", "-e", "-f", "$d/sshd_config"]}
+EOF
+  if has_flag "$name" --cron; then
+    echo 'DAEMONS["cron"] = ["/usr/sbin/cron", "-f"]' >>"$d/init.py"
+  fi
+  if has_flag "$name" --redis; then
+    echo "DAEMONS[\"redis\"] = [\"/usr/bin/setpriv\", \"--reuid=redis\", \"--regid=redis\", \"--init-groups\", \"--\", \"/usr/bin/redis-server\", \"$d/redis.conf\"]" >>"$d/init.py"
+  fi
+  cat >>"$d/init.py" <<EOF
+def spawn(name):
     pid = os.fork()
     if pid == 0:
-        fd = os.open("$d/sshd.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        os.dup2(fd, 1); os.dup2(fd, 2)
-        os.execv(CMD[0], CMD)
+        try:
+            fd = os.open("$d/%s.log" % name, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            os.dup2(fd, 1); os.dup2(fd, 2)
+            os.execv(DAEMONS[name][0], DAEMONS[name])
+        finally:
+            os._exit(127)
     return pid
 def term(*_):
     try:
@@ -274,16 +385,17 @@ def term(*_):
         os._exit(0)
 signal.signal(signal.SIGTERM, term)
 signal.signal(signal.SIGINT, term)
-sshd = spawn()
+running = {spawn(n): n for n in DAEMONS}
 while True:
     try:
         pid, _ = os.wait()
     except ChildProcessError:
         time.sleep(0.5)
         continue
-    if pid == sshd:
+    if pid in running:
+        name = running.pop(pid)
         time.sleep(0.5)
-        sshd = spawn()
+        running[spawn(name)] = name
 EOF
   chmod 755 "$d/init.sh"
 }
@@ -294,7 +406,9 @@ kill_host() {
     kill -KILL "$pid" 2>/dev/null || true   # PID 1 of the namespace: the kernel kills everything inside
     for _ in $(seq 50); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
   fi
-  rm -f "$STATE/$name/init.pid"
+  rm -f "$STATE/$name/init.pid" "$STATE/$name/off"
+  wait_nspawn_gone "$name"
+  if mountpoint -q "$STATE/$name/root" 2>/dev/null; then umount -l "$STATE/$name/root" 2>/dev/null || true; fi
   ip link del "$VETH_PREFIX$name" 2>/dev/null || true
   ip link del "${VETH_PREFIX}i$name" 2>/dev/null || true
   ip netns del "$name" 2>/dev/null || true
@@ -316,10 +430,15 @@ start_host() {
   if [[ " $flags " == *" --bastion "* ]]; then ensure_bridge2; ip2=$(alloc_ip "$name" "$PREFIX2"); echo "$ip2" >"$d/ip2"; fi
   if [[ " $flags " == *" --ipv6 "* ]]; then ensure_bridge_ip6; ip6="$V6_BASE::${ip##*.}"; echo "$ip6" >"$d/ip6"; fi
   if [ "$noray" = 1 ]; then echo false >"$d/ray"; else echo true >"$d/ray"; fi
+  rm -f "$d/redis-port" "$d/redis-password"
+  if [[ " $flags " == *" --redis "* ]]; then
+    echo "${REDIS_PORT:-6379}" >"$d/redis-port"
+    (umask 077; printf '%s' "${REDIS_PASSWORD:-}" >"$d/redis-password")
+  fi
   for t in ed25519 ecdsa rsa; do
     [ -f "$d/ssh_host_${t}_key" ] || ssh-keygen -q -t "$t" -N '' -C "root@$name" -f "$d/ssh_host_${t}_key"
   done
-  if [ "$noray" = 1 ]; then write_sshd_config "$d" "$PLAIN_PATH" "$flags"; else write_sshd_config "$d" "$RAY_PATH" "$flags"; fi
+  write_sshd_config "$d" "$(host_path "$name")" "$flags"
   seed_host_files "$name" "$ip"
   write_init "$name"
   mkdir -p /opt/nokube
@@ -344,7 +463,137 @@ start_host() {
   if [ -n "$ip6" ]; then
     ip -n "$name" -6 addr add "$ip6/64" dev eth0 nodad
   fi
+  [[ " $flags " == *" --systemd "* ]] && seed_systemd_root "$name" "$ip"
+  boot_host "$name"
+}
 
+# --- systemd hosts ------------------------------------------------------------------------------
+# A Debian bookworm rootfs (mmdebstrap, once, into $SYSTEMD_ROOTFS_CACHE) is the lower layer of an
+# overlay per host ($d/root; its writes in $d/sd-upper: a disk that survives reboots). systemd-nspawn
+# boots it in the host's network namespace with /opt/nokube-venv bound read-only.
+ensure_systemd_rootfs() {
+  need_cmd systemd-nspawn --systemd systemd-container
+  need_cmd mmdebstrap --systemd mmdebstrap
+  # the marker names what the rootfs was built with: another package list builds it again (a running
+  # systemd host of another sandbox would lose its lower layer then: change the list between runs only)
+  local marker="$SYSTEMD_PACKAGES bookworm"
+  [ "$(cat "$SYSTEMD_ROOTFS_CACHE/.nokube-rootfs" 2>/dev/null)" = "$marker" ] && return 0
+  mkdir -p "$(dirname "$SYSTEMD_ROOTFS_CACHE")"
+  exec 8>"$SYSTEMD_ROOTFS_CACHE.lock"
+  flock -w 600 8 || die "could not lock $SYSTEMD_ROOTFS_CACHE.lock"
+  if [ "$(cat "$SYSTEMD_ROOTFS_CACHE/.nokube-rootfs" 2>/dev/null)" != "$marker" ]; then
+    local tmp="$SYSTEMD_ROOTFS_CACHE.tmp.$$" want have u
+    log "building the systemd hosts' rootfs (mmdebstrap bookworm, 1-2 minutes) into $SYSTEMD_ROOTFS_CACHE"
+    rm -rf "$tmp"
+    mmdebstrap --quiet --variant=minbase --include="$SYSTEMD_PACKAGES" bookworm "$tmp" >"$tmp.log" 2>&1 || {
+      tail -20 "$tmp.log" >&2; rm -rf "$tmp" "$tmp.log"
+      [ -z "${NOKUBE_SANDBOX:-}" ] || die "mmdebstrap failed: a sandbox has no network; build the rootfs outside first ($SELF systemd-rootfs, or scripts/setup-test-env.sh)"
+      die "mmdebstrap failed (log above): it needs Debian's apt mirror"
+    }
+    rm -f "$tmp.log"
+    # Ray's venv runs on the rootfs's /usr/bin/python3: same minor version as the venv's base interpreter
+    want=$("$VENV/bin/python" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+    have=$(chroot "$tmp" /usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+    [ "$want" = "$have" ] || { rm -rf "$tmp"; die "the rootfs has python $have, $VENV needs $want"; }
+    # per host: host keys, machine id, hostname; no timers that would wake up in a test
+    rm -f "$tmp"/etc/ssh/ssh_host_* "$tmp/etc/machine-id" "$tmp/var/lib/dbus/machine-id"
+    for u in apt-daily.timer apt-daily-upgrade.timer dpkg-db-backup.timer e2scrub_all.timer fstrim.timer \
+      systemd-tmpfiles-clean.timer console-getty.service getty@tty1.service; do
+      ln -sf /dev/null "$tmp/etc/systemd/system/$u"
+    done
+    echo "$marker" >"$tmp/.nokube-rootfs"
+    rm -rf "$SYSTEMD_ROOTFS_CACHE"
+    mv "$tmp" "$SYSTEMD_ROOTFS_CACHE"
+  fi
+  exec 8>&-
+}
+
+# A fresh overlay for the host, then what makes it a test host: hostname, host keys, users with the
+# client keys (root too), sshd settings, /opt/nokube.
+seed_systemd_root() {
+  local name=$1 ip=$2 d="$STATE/$1" r="$STATE/$1/root" uid gid pwuid pwgid
+  ensure_systemd_rootfs
+  rm -rf "$d/sd-upper" "$d/sd-work"
+  mkdir -p "$d/sd-upper" "$d/sd-work" "$r"
+  mount_systemd_root "$name"
+  printf '%s\n' "$name" >"$r/etc/hostname"
+  printf '127.0.0.1\tlocalhost\n%s\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' "$ip" "$name" >"$r/etc/hosts"
+  od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$r/etc/machine-id"; echo >>"$r/etc/machine-id"
+  cp "$d"/ssh_host_*_key "$d"/ssh_host_*_key.pub "$r/etc/ssh/"
+  chmod 600 "$r"/etc/ssh/ssh_host_*_key
+  # the machine's uids: files under /opt/nokube-venv and `exec --user` agree inside and out
+  uid=$(id -u "$USER_NAME"); gid=$(id -g "$USER_NAME"); pwuid=$(id -u "$PW_USER"); pwgid=$(id -g "$PW_USER")
+  chroot "$r" groupadd -g "$gid" "$USER_NAME"
+  chroot "$r" useradd -u "$uid" -g "$gid" -m -s /bin/bash "$USER_NAME"
+  chroot "$r" groupadd -g "$pwgid" "$PW_USER"
+  chroot "$r" useradd -u "$pwuid" -g "$pwgid" -m -s /bin/bash "$PW_USER"
+  printf '%s:%s\n%s:%s\n' "$USER_NAME" "$USER_PW" "$PW_USER" "$PW_USER_PW" | chroot "$r" chpasswd
+  mkdir -p "$r/home/$USER_NAME/.ssh" "$r/root/.ssh" "$r/opt/nokube/data" "$r$VENV"
+  cat "$CLIENT/id_ed25519.pub" "$CLIENT/id_rsa.pub" "$CLIENT/id_ecdsa.pub" >"$r/home/$USER_NAME/.ssh/authorized_keys"
+  cp "$r/home/$USER_NAME/.ssh/authorized_keys" "$r/root/.ssh/authorized_keys"
+  chmod 700 "$r/home/$USER_NAME/.ssh" "$r/root/.ssh"; chmod 600 "$r/home/$USER_NAME/.ssh/authorized_keys" "$r/root/.ssh/authorized_keys"
+  chown -R "$uid:$gid" "$r/home/$USER_NAME" "$r/opt/nokube/data"
+  chmod 755 "$r/opt/nokube"
+  # Debian's sshd_config reads sshd_config.d first (first value wins)
+  cat >"$r/etc/ssh/sshd_config.d/nokube-test.conf" <<EOF
+# generated by testhosts.sh: test host $name (systemd)
+PermitRootLogin prohibit-password
+PasswordAuthentication yes
+KbdInteractiveAuthentication no
+UseDNS no
+MaxStartups 500:30:1000
+MaxSessions 200
+MaxAuthTries 20
+PrintMotd no
+PrintLastLog no
+# root deploys too: the sbin dirs on everyone's PATH
+SetEnv PATH=$(host_path "$name"):/usr/local/sbin:/usr/sbin:/sbin
+EOF
+}
+
+mount_systemd_root() {
+  local d="$STATE/$1"
+  mountpoint -q "$d/root" && return 0
+  mount -t overlay overlay -o "lowerdir=$SYSTEMD_ROOTFS_CACHE,upperdir=$d/sd-upper,workdir=$d/sd-work" "$d/root" ||
+    die "$1: could not mount its root file system (overlay on $SYSTEMD_ROOTFS_CACHE)"
+}
+
+nspawn_pid() { pgrep -f -x "systemd-nspawn -D $STATE/$1/root .*" | head -1; }
+
+wait_nspawn_gone() {
+  local pid
+  pid=$(nspawn_pid "$1") || return 0
+  [ -n "$pid" ] || return 0
+  for _ in $(seq 100); do [ -d "/proc/$pid" ] || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+boot_systemd_host() {
+  local name=$1 d="$STATE/$1" np="" pid="" c
+  mount_systemd_root "$name"
+  # --register=no --keep-unit: the machine itself runs no systemd (no machined to register with)
+  setsid systemd-nspawn -D "$d/root" --boot --register=no --keep-unit --machine="$name" \
+    --network-namespace-path="/run/netns/$name" --bind-ro="$VENV" --link-journal=no \
+    --resolv-conf=off --timezone=off --console=read-only </dev/null >>"$d/nspawn.log" 2>&1 9>&- 8>&- &
+  # PID 1 of the container: systemd, a child of systemd-nspawn, pid 1 in its PID namespace
+  for _ in $(seq 200); do
+    np=$(nspawn_pid "$name" || true)
+    for c in $( [ -n "$np" ] && pgrep -P "$np" || true); do
+      if grep -qE "^NSpid:[[:space:]]+$c[[:space:]]+1\$" "/proc/$c/status" 2>/dev/null; then pid=$c; fi
+    done
+    [ -n "$pid" ] && break
+    sleep 0.05
+  done
+  [ -n "$pid" ] || die "$name: systemd-nspawn did not start (see $d/nspawn.log)"
+  echo "$pid" >"$d/init.pid"
+}
+
+# Runs the host's boot: its PID 1 (init.sh, then init.py) in new PID/mount/UTS namespaces inside its
+# network namespace; a --systemd host's is systemd-nspawn's systemd. Used by start_host and by reboot
+# (the network namespace outlives a reboot).
+boot_host() {
+  local name=$1 d="$STATE/$1" pid
+  if has_flag "$name" --systemd; then boot_systemd_host "$name"; return; fi
   setsid ip netns exec "$name" unshare --pid --fork --mount --uts --mount-proc --propagation private \
     /bin/bash "$d/init.sh" </dev/null >>"$d/init.log" 2>&1 9>&- &
   # find the namespace init: runs $d/init.sh and is pid 1 in its own PID namespace
@@ -361,14 +610,15 @@ start_host() {
 }
 
 wait_ssh() {
-  local name=$1 ip
+  local name=$1 ip tries=200
   ip=$(host_ip "$name")
-  for _ in $(seq 200); do
+  has_flag "$name" --systemd && tries=600   # a boot to multi-user takes seconds on a busy machine
+  for _ in $(seq "$tries"); do
     # from inside the host: an --inner host is not reachable from here
     if ip netns exec "$name" timeout 1 bash -c "exec 3<>/dev/tcp/$ip/22" 2>/dev/null; then return 0; fi
     sleep 0.1
   done
-  die "$name: sshd does not accept TCP on $ip:22 (see $STATE/$name/sshd.log)"
+  die "$name: sshd does not accept TCP on $ip:22 (see $STATE/$name/sshd.log or nspawn.log)"
 }
 
 running_hosts() {
@@ -377,7 +627,8 @@ running_hosts() {
     name=$(basename "$d")
     [ "$name" = client ] && continue
     [ -f "$d/ip" ] || continue
-    host_pid "$name" >/dev/null && echo "$(cat "$d/ip") $name"
+    # a powered-off host keeps its place (its keys stay pinned)
+    { host_pid "$name" >/dev/null || [ -f "$d/off" ]; } && echo "$(cat "$d/ip") $name"
   done | sort -t. -k3,3n -k4,4n | awk '{print $2}'
 }
 
@@ -422,6 +673,17 @@ for n in os.environ["NAMES"].split():
         h["inner_ip"] = opt("ip2")
     if opt("ip6"):
         h["ipv6"] = opt("ip6")
+    h["cron"] = "--cron" in flags
+    h["firewall"] = "--firewall" in flags
+    if "--decoy-python" in flags:
+        h["decoy_python"] = "/home/%s/.pyenv/shims" % os.environ["USER_NAME"]
+    if "--redis" in flags:
+        h["redis"] = {"port": int(opt("redis-port") or 6379)}
+        if opt("redis-password"):
+            h["redis"]["password"] = opt("redis-password")
+    if "--systemd" in flags:
+        h["systemd"] = True
+        h["root_login"] = True
     hosts.append(h)
 info = {
     "bridge_ip": os.environ["BRIDGE_IP"],
@@ -456,11 +718,12 @@ all_known_hosts() {
 
 cmd_up() {
   local n=${1:-}; shift || true
-  [[ "$n" =~ ^[0-9]+$ ]] || die "usage: up N [--no-ray NAME]..."
-  local noray=" "
+  [[ "$n" =~ ^[0-9]+$ ]] || die "usage: up N [--no-ray NAME]... [--cron]"
+  local noray=" " flags=""
   while [ $# -gt 0 ]; do
     case $1 in
       --no-ray) [ $# -ge 2 ] || die "--no-ray needs a NAME"; noray="$noray$2 "; shift 2 ;;
+      --cron) need_cmd /usr/sbin/cron --cron cron; flags="--cron"; shift ;;
       *) die "up: unknown argument $1" ;;
     esac
   done
@@ -476,7 +739,7 @@ cmd_up() {
   # a few hosts at a time (hundreds of hosts one by one take minutes)
   local pids=() k=0
   for h in "${names[@]}"; do
-    if [[ "$noray" == *" $h "* ]]; then start_host "$h" 1 & else start_host "$h" 0 & fi
+    if [[ "$noray" == *" $h "* ]]; then start_host "$h" 1 "$flags" & else start_host "$h" 0 "$flags" & fi
     pids+=($!)
     if [ $((++k % 16)) = 0 ]; then for p in "${pids[@]}"; do wait "$p" || die "up: a host did not start"; done; pids=(); fi
   done
@@ -488,15 +751,28 @@ cmd_up() {
 
 cmd_add() {
   local name=${1:-} noray=0 flags=""; shift || true
-  [ -n "$name" ] || die "usage: add NAME [--no-ray] [--no-sftp] [--no-forwarding] [--inner|--bastion] [--ipv6]"
+  [ -n "$name" ] || die "usage: add NAME [--no-ray] [--no-sftp] [--no-forwarding] [--inner|--bastion] [--ipv6] [--cron] [--decoy-python] [--firewall] [--redis [--redis-password PW] [--redis-port P]] [--systemd]"
+  REDIS_PASSWORD="" REDIS_PORT=6379
   while [ $# -gt 0 ]; do
     case $1 in
       --no-ray) noray=1; shift ;;
-      --no-sftp|--no-forwarding|--inner|--bastion|--ipv6) flags="$flags $1"; shift ;;
+      --no-sftp|--no-forwarding|--inner|--bastion|--ipv6|--decoy-python) flags="$flags $1"; shift ;;
+      --cron) need_cmd /usr/sbin/cron "$1" cron; flags="$flags $1"; shift ;;
+      --firewall) need_cmd nft "$1" nftables; flags="$flags $1"; shift ;;
+      --redis) need_cmd /usr/bin/redis-server "$1" redis-server; flags="$flags $1"; shift ;;
+      --redis-password) [ $# -ge 2 ] && [[ "$2" =~ ^[A-Za-z0-9._+=-]+$ ]] || die "--redis-password needs a password of [A-Za-z0-9._+=-]"
+        REDIS_PASSWORD=$2; shift 2 ;;
+      --redis-port) [ $# -ge 2 ] && [[ "$2" =~ ^[0-9]+$ ]] && [ "$2" -ge 1 ] && [ "$2" -le 65535 ] || die "--redis-port needs a port"
+        REDIS_PORT=$2; shift 2 ;;
+      --systemd) flags="$flags $1"; shift ;;
       *) die "add: unknown argument $1" ;;
     esac
   done
   [[ "$flags" == *--inner* && "$flags" == *--bastion* ]] && die "add: --inner and --bastion exclude each other"
+  [[ "$flags" == *--systemd* ]] && [[ "$flags" =~ --cron|--redis|--decoy-python ]] &&
+    die "add: --systemd runs the rootfs's own systemd: --cron, --redis and --decoy-python are for the other hosts"
+  { [ -n "$REDIS_PASSWORD" ] || [ "$REDIS_PORT" != 6379 ]; } && [[ "$flags" != *--redis* ]] && die "add: --redis-password and --redis-port need --redis"
+  export REDIS_PASSWORD REDIS_PORT
   need_root; with_lock
   ensure_users; ensure_client_keys; ensure_bridge
   rm -f "$STATE/$name/ip"
@@ -504,6 +780,73 @@ cmd_add() {
   wait_ssh "$name"
   write_facts
   log "added $name ($(host_ip "$name"))"
+}
+
+# Power off: PID 1 of the host's PID namespace killed takes every process of the host with it; its
+# mount namespace (tmpfs /tmp, /dev/shm, /run) goes with the last of them. The network namespace, the
+# state dir and the host's place in hosts.json stay ($d/off marks it).
+poweroff_host() {
+  local name=$1 hard=$2 pid
+  if pid=$(host_pid "$name"); then
+    if has_flag "$name" --systemd && [ "$hard" = 0 ]; then
+      # systemd's poweroff (SIGRTMIN+4): units stopped in order, as `systemctl poweroff` would; at most 30 s
+      kill -s SIGRTMIN+4 "$pid" 2>/dev/null || true
+      for _ in $(seq 300); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
+    fi
+    kill -KILL "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do [ -d "/proc/$pid" ] || break; sleep 0.1; done
+    [ ! -d "/proc/$pid" ] || die "$name: PID 1 ($pid) did not die"
+  fi
+  rm -f "$STATE/$name/init.pid"
+  wait_nspawn_gone "$name"
+  # packet filter rules are runtime state: gone at a reboot (a --firewall host's boot makes its table again)
+  if command -v nft >/dev/null 2>&1; then ip netns exec "$name" nft flush ruleset 2>/dev/null || true; fi
+  touch "$STATE/$name/off"
+}
+
+power_on_host() {
+  local name=$1
+  has_flag "$name" --systemd || write_init "$name"
+  boot_host "$name"
+  rm -f "$STATE/$name/off"
+  wait_ssh "$name"
+}
+
+# NAME [--hard]: the host's name and an optional --hard; dies unless the host exists
+power_args() {
+  local what=$1; shift
+  POWER_NAME=${1:-}; POWER_HARD=0; shift || true
+  [ -n "$POWER_NAME" ] || die "usage: $what NAME [--hard]"
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --hard) POWER_HARD=1; shift ;;
+      *) die "$what: unknown argument $1" ;;
+    esac
+  done
+  need_root; with_lock
+  [ -f "$STATE/$POWER_NAME/ip" ] && ip netns list | grep -qw "^$POWER_NAME" || die "no test host $POWER_NAME"
+}
+
+cmd_reboot() {
+  power_args reboot "$@"
+  host_pid "$POWER_NAME" >/dev/null || die "host $POWER_NAME is not up (boot it: $SELF boot $POWER_NAME)"
+  poweroff_host "$POWER_NAME" "$POWER_HARD"
+  power_on_host "$POWER_NAME"
+  log "rebooted $POWER_NAME ($(host_ip "$POWER_NAME"))"
+}
+
+cmd_poweroff() {
+  power_args poweroff "$@"
+  poweroff_host "$POWER_NAME" "$POWER_HARD"
+  log "powered off $POWER_NAME ($(host_ip "$POWER_NAME")); '$SELF boot $POWER_NAME' starts it again"
+}
+
+cmd_boot() {
+  power_args boot "$@"
+  [ "$POWER_HARD" = 0 ] || die "boot: no --hard"
+  host_pid "$POWER_NAME" >/dev/null && die "host $POWER_NAME is up (reboot it: $SELF reboot $POWER_NAME)"
+  power_on_host "$POWER_NAME"
+  log "booted $POWER_NAME ($(host_ip "$POWER_NAME"))"
 }
 
 cmd_rm() {
@@ -537,6 +880,8 @@ cmd_status() {
       timeout 1 bash -c "exec 3<>/dev/tcp/$ip/22" 2>/dev/null && ok=ssh-ok
       printf '%-10s %-12s pid=%-8s ray=%-5s %s\n' "$name" "$ip" "$pid" "$(cat "$STATE/$name/ray")" "$ok"
       any=1
+    elif [ -f "$STATE/$name/off" ]; then
+      printf '%-10s %-12s %-12s ray=%-5s %s\n' "$name" "$ip" "" "$(cat "$STATE/$name/ray")" "powered-off"
     fi
   done
   [ "$any" = 1 ] || { echo "no test hosts up"; return 1; }
@@ -557,10 +902,11 @@ cmd_exec() {
   need_root
   local pid path home
   pid=$(host_pid "$name") || die "host $name is not up"
-  if [ "$(cat "$STATE/$name/ray" 2>/dev/null)" = false ]; then path=$PLAIN_PATH; else path=$RAY_PATH; fi
+  path=$(host_path "$name")
   if [ "$user" = root ]; then
+    # root's PATH has the sbin dirs too (nft, ip, sshd)
     exec nsenter -t "$pid" -n -p -m -u -- \
-      env -i -C /root HOME=/root USER=root LOGNAME=root SHELL=/bin/bash PATH="$path" LANG=C.UTF-8 \
+      env -i -C /root HOME=/root USER=root LOGNAME=root SHELL=/bin/bash PATH="$path:/usr/local/sbin:/usr/sbin:/sbin" LANG=C.UTF-8 \
       ${TERM:+TERM=$TERM} "$@"
   fi
   home=$(getent passwd "$user" | cut -d: -f6) || die "no user $user"
@@ -582,8 +928,12 @@ case $cmd in
   down) cmd_down ;;
   add) cmd_add "$@" ;;
   rm) cmd_rm "$@" ;;
+  reboot) cmd_reboot "$@" ;;
+  poweroff) cmd_poweroff "$@" ;;
+  boot) cmd_boot "$@" ;;
+  systemd-rootfs) need_root; ensure_systemd_rootfs ;;
   status) cmd_status ;;
   exec) cmd_exec "$@" ;;
   keys) cmd_keys ;;
-  *) sed -n '2,20p' "$SELF" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+  *) sed -n '2,51p' "$SELF" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
