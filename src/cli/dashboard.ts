@@ -1,7 +1,7 @@
 // `nokube ray dashboard`: opens the forwards, says where they are, and holds them until Ctrl-C.
 import { formatDiagnostic } from '../config';
 import { openDashboard } from '../engine/dashboard';
-import type { SessionOptions } from '../engine/session';
+import type { SessionOptions } from '../engine/steps/session';
 import type { SecretMask } from '../render/secret-mask';
 import { shellQuote } from '../ssh/quote';
 import type { CliSettings } from './args';

@@ -1,7 +1,7 @@
 // `nokube ray logs`: the nodes' logs into a directory or one archive, and where they went.
 import { formatDiagnostic } from '../config';
 import { collectLogs } from '../engine/logs';
-import type { SessionOptions } from '../engine/session';
+import type { SessionOptions } from '../engine/steps/session';
 import { logsJson, renderLogsText } from '../render/logs';
 import type { SecretMask } from '../render/secret-mask';
 import type { CliSettings } from './args';

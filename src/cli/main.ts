@@ -7,7 +7,7 @@ import { parseProxyJump } from '../config/proxy-jump';
 import { sshConfigSettings } from '../ssh/ssh-config';
 import type { JumpHop } from '../config/types';
 import { connectTimeoutSec, run } from '../engine';
-import type { SessionOptions } from '../engine/session';
+import type { SessionOptions } from '../engine/steps/session';
 import type { PrivateKeySource, RunOptions } from '../engine/types';
 import { findRemoteLibDir } from '../remote/locate';
 import { USAGE, UsageError, parseCliArgs, type CliSettings } from './args';

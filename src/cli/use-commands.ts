@@ -3,7 +3,7 @@
 // result and returns its exit code. job, exec and env are stories of the engine's run() (a RunResult);
 // logs and dashboard are stories of their own (an archive on disk; forwards held open until Ctrl-C).
 import { run } from '../engine';
-import type { SessionOptions } from '../engine/session';
+import type { SessionOptions } from '../engine/steps/session';
 import type { RunOptions } from '../engine/types';
 import type { SecretMask } from '../render/secret-mask';
 import type { CliCommand, CliSettings } from './args';

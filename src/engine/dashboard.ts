@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Diagnostic } from '../config/types';
 import { forwardHttp, forwardTcp, LocalPortError, type LocalForward } from '../ssh/local-forward';
-import { openCluster, type AccessOptions } from './cluster-access';
-import { HeadUnavailable, headAccess } from './token';
+import { openCluster, type AccessOptions } from './steps/load-config';
+import { HeadUnavailable, headAccess } from './steps/head-access';
 import type { RunError } from './types';
 
 export interface DashboardRequest {

@@ -1,9 +1,9 @@
 // The engine's single entry point: both front ends call run() and render its RunResult.
 import { loadConfig } from '../config';
 import { planCluster } from './plan-run';
-import { PhaseClock, clusterResult, emptyResult, fail } from './result';
-import { ClusterSession } from './session';
-import { useSshConfigHostNames } from './ssh-config-hosts';
+import { PhaseClock, clusterResult, emptyResult, fail } from './steps/run-result';
+import { ClusterSession } from './steps/session';
+import { useSshConfigHostNames } from './steps/ssh-config-hosts';
 import { startCluster } from './start';
 import { clusterStatus } from './status';
 import { stopCluster } from './stop';
@@ -13,12 +13,18 @@ import { clusterEnv } from './env';
 import type { RunOptions, RunResult } from './types';
 
 export type * from './types';
-export { offlinePlan, livePlan, countChanges } from './plan';
-export { assessCluster } from './health';
+export { offlinePlan, livePlan, countChanges } from './decisions/plan-diff';
+export { assessCluster } from './decisions/health';
 export { worstExit } from './exec';
 export { parseRuntimeEnv } from './job';
-export { COMMANDS, DEFAULT_CONCURRENCY, DEFAULT_CONFIG, DEFAULT_TIMEOUT_SEC, connectTimeoutSec } from './defaults';
-export { verdict, type Verdict } from './verdict';
+export {
+  COMMANDS,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_CONFIG,
+  DEFAULT_TIMEOUT_SEC,
+  connectTimeoutSec,
+} from './decisions/defaults';
+export { verdict, type Verdict } from './decisions/verdict';
 
 export async function run(options: RunOptions): Promise<RunResult> {
   const parsed = loadConfig(options.configPath, {

@@ -5,11 +5,11 @@
 import { randomBytes } from 'node:crypto';
 import type { JobAnswer, JobRecord } from '../remote/types';
 import { shellJoin } from '../ssh';
-import { connectHead } from './ray-env';
-import { fail, type PhaseClock } from './result';
-import type { ClusterSession, NodeHandle } from './session';
+import { connectHead } from './steps/ray-env';
+import { fail, type PhaseClock } from './steps/run-result';
+import type { ClusterSession, NodeHandle } from './steps/session';
 import type { JobReport, JobRequest, RunResult } from './types';
-import { WorkingDirError, packWorkingDir } from './working-dir';
+import { WorkingDirError, packWorkingDir } from './steps/working-dir';
 
 const JOB_ID = /^[A-Za-z0-9._:-]{1,200}$/;
 

@@ -21,9 +21,9 @@ import * as tar from 'tar';
 import type { NodeSpec } from '../config/types';
 import { formatBytes } from '../render/model';
 import { shellQuote } from '../ssh/quote';
-import { mapLimit } from './concurrency';
-import { chooseNodes, openCluster, UnknownNodeError, unknownNodeError, type AccessOptions } from './cluster-access';
-import { nodeError, type NodeHandle } from './session';
+import { mapLimit } from './steps/concurrency';
+import { chooseNodes, openCluster, UnknownNodeError, unknownNodeError, type AccessOptions } from './steps/load-config';
+import { nodeError, type NodeHandle } from './steps/session';
 import type { LogsResult, NodeLogs, RunError } from './types';
 
 export type { LogsResult, NodeLogs } from './types';

@@ -2,14 +2,14 @@
 // live, when credentials are present, from what runs on the nodes now.
 import { findCredentialRefs, parseConfig } from '../config';
 import type { ClusterConfig } from '../config/types';
-import { clusterDisruption } from './disruption';
-import { countChanges, livePlan, offlinePlan, withUnknownLiveState } from './plan';
-import { noTokenAuthWarning } from './no-token-auth';
-import { reviewHostKeyPins } from './pinned-host-keys';
-import { useSshConfigHostNames } from './ssh-config-hosts';
-import type { PhaseClock } from './result';
-import type { ClusterSession } from './session';
-import { liveNodes, probeAll, recordedMembers, wantedSpecs } from './inspect';
+import { clusterDisruption } from './decisions/disruption';
+import { countChanges, livePlan, offlinePlan, withUnknownLiveState } from './decisions/plan-diff';
+import { noTokenAuthWarning } from './decisions/no-token-auth';
+import { reviewHostKeyPins } from './decisions/pinned-host-keys';
+import { useSshConfigHostNames } from './steps/ssh-config-hosts';
+import type { PhaseClock } from './steps/run-result';
+import type { ClusterSession } from './steps/session';
+import { liveNodes, probeAll, recordedMembers, wantedSpecs } from './steps/inspect';
 import type { RunOptions, RunResult } from './types';
 
 /** Whether a live look is possible at all: some key, agent or password (its variables set) to log in with. */

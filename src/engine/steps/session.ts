@@ -2,12 +2,12 @@
 // parallel (bounded by `concurrency`), reused by every step, closed once at the end.
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import type { ClusterConfig, NodeSpec } from '../config/types';
-import { RemoteLib, loadRemoteLib, type RemoteLibSource } from '../remote/client';
-import { JumpHosts, connectNode, type NodeConnection } from '../ssh';
+import type { ClusterConfig, NodeSpec } from '../../config/types';
+import { RemoteLib, loadRemoteLib, type RemoteLibSource } from '../../remote/client';
+import { JumpHosts, connectNode, type NodeConnection } from '../../ssh';
 import { mapLimit } from './concurrency';
 import { TimelineRecorder } from './timeline';
-import type { NodePhase, RunError, RunOptions } from './types';
+import type { NodePhase, RunError, RunOptions } from '../types';
 
 export interface NodeHandle {
   node: NodeSpec;

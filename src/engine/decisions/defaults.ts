@@ -1,6 +1,6 @@
 // What both front ends offer alike: the commands, the defaults of their flags and inputs, and how long
 // one SSH connect may take. Written once so the CLI and the Action never disagree.
-import type { Command, JobAction } from './types';
+import type { Command, JobAction } from '../types';
 
 export const COMMANDS: readonly Command[] = ['validate', 'plan', 'start', 'status', 'stop', 'job'];
 /**

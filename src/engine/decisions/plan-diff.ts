@@ -1,10 +1,10 @@
 // What `start` would do to each node (pure). Offline: the previous config against this one.
 // Live: what runs now against this config.
-import type { ClusterConfig, NodeSpec } from '../config/types';
-import type { AppliedSpec, ClusterMember } from '../remote/types';
+import type { ClusterConfig, NodeSpec } from '../../config/types';
+import type { AppliedSpec, ClusterMember } from '../../remote/types';
 import { addresses, desiredSpec, specDrift } from './desired';
 import { withDisruption } from './disruption';
-import type { Drift, PlanItem } from './types';
+import type { Drift, PlanItem } from '../types';
 
 function item(node: NodeSpec, action: PlanItem['action'], reason: string, drift: Drift[] = []): PlanItem {
   return { node: node.name, role: node.role, host: node.host, action, drift, reason };

@@ -1,10 +1,10 @@
 // What the day-two commands (logs, dashboard, ...) share: the config read once, the nodes the user
 // named checked against it, and one session to the chosen nodes.
-import { loadConfig } from '../config';
-import type { ClusterConfig, Diagnostic, NodeSpec } from '../config/types';
+import { loadConfig } from '../../config';
+import type { ClusterConfig, Diagnostic, NodeSpec } from '../../config/types';
 import { ClusterSession, type SessionOptions } from './session';
 import { useSshConfigHostNames } from './ssh-config-hosts';
-import type { RunError } from './types';
+import type { RunError } from '../types';
 
 /** A day-two command's options: a run's, without what only plan/start read. */
 export type AccessOptions = Omit<SessionOptions, 'previousConfigText' | 'offline'>;
