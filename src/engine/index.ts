@@ -1,6 +1,6 @@
 // The engine's single entry point: both front ends call run() and render its RunResult.
 import { loadConfig } from '../config';
-import { planCluster } from './plan-run';
+import { planCluster } from './plan';
 import { PhaseClock, clusterResult, emptyResult, fail } from './steps/run-result';
 import { ClusterSession } from './steps/session';
 import { useSshConfigHostNames } from './steps/ssh-config-hosts';
