@@ -153,15 +153,21 @@ export function importCycles(imports: Import[]): string[][] {
  * middle, the parts below; render is a part the front ends use to draw the engine's result.
  */
 const MAY_IMPORT: Record<string, string[]> = {
-  action: ['engine', 'config', 'ssh', 'remote', 'render'],
-  cli: ['engine', 'config', 'ssh', 'remote', 'render'],
-  engine: ['config', 'ssh', 'remote'],
+  action: ['engine', 'config', 'ssh', 'remote', 'render', 'words'],
+  cli: ['engine', 'config', 'ssh', 'remote', 'render', 'words'],
+  engine: ['config', 'ssh', 'remote', 'words'],
   remote: ['ssh'], // the shell quoting of src/ssh/quote.ts
   // the ssh → config arrows go with issue 25's ssh/config split (see the last test)
   ssh: ['config'],
   config: [],
-  render: ['config', 'engine'], // engine: its result types only, checked below
+  // engine: its result types only; ssh: its shell quoting only (both checked below)
+  render: ['config', 'engine', 'ssh', 'words'],
+  // the user's words every layer shares (sizes, Ray's job message): a leaf
+  words: [],
 };
+
+/** The parts of src/ another helper of issue 25 is reworking: their own cycles are checked apart. */
+const PENDING_SPLIT = ['ssh', 'config'];
 
 describe('the import graph of src/', () => {
   it('reads every file and finds its imports', () => {
@@ -170,7 +176,7 @@ describe('the import graph of src/', () => {
   });
 
   it('has no import cycle', () => {
-    const cycles = importCycles(LOCAL);
+    const cycles = importCycles(LOCAL).filter((c) => !c.every((f) => PENDING_SPLIT.includes(layer(f))));
     expect(
       cycles.map((c) => c.join(' → ')),
       'files that import each other, directly or around a loop',
@@ -188,11 +194,25 @@ describe('the import graph of src/', () => {
     ).toEqual([]);
   });
 
+  it('lets render use only the shell quoting of src/ssh', () => {
+    const bad = LOCAL.filter((i) => layer(i.from) === 'render' && layer(i.to) === 'ssh' && i.to !== 'src/ssh/quote.ts');
+    expect(bad.map(show), 'render may import src/ssh/quote.ts, nothing else of src/ssh').toEqual([]);
+  });
+
   it('lets render import only the engine result types, as types', () => {
     const bad = LOCAL.filter(
       (i) => layer(i.from) === 'render' && layer(i.to) === 'engine' && !(i.typeOnly && i.to === 'src/engine/types.ts'),
     );
     expect(bad.map(show), 'render may `import type` from src/engine/types.ts, nothing else of the engine').toEqual([]);
+  });
+
+  it('loads the config in one place: the door of the engine', () => {
+    const loaders = FILES.filter(
+      (f) => layer(f) === 'engine' && /\b(loadConfig|parseConfig)\(/.test(readFileSync(join(ROOT, f), 'utf8')),
+    );
+    expect(loaders, 'only src/engine/steps/load-config.ts reads a config (run() calls it once)').toEqual([
+      'src/engine/steps/load-config.ts',
+    ]);
   });
 
   it('keeps @actions/* inside src/action', () => {
@@ -213,6 +233,17 @@ describe('the import graph of src/', () => {
       return rank[room(i.to)] < rank[room(i.from)];
     });
     expect(bad.map(show), 'a step never imports a story; a decision never imports a step or a story').toEqual([]);
+  });
+
+  // PENDING MERGE (issue 25, the ssh/config helper): passes once that work breaks the cycles inside
+  // src/config (types ↔ ray-keys) and src/ssh (connect ↔ jump, ssh-config ↔ its include reader).
+  // Not skipped: it fails until then.
+  it('has no import cycle inside src/ssh or src/config (after the ssh/config split)', () => {
+    const cycles = importCycles(LOCAL).filter((c) => c.every((f) => PENDING_SPLIT.includes(layer(f))));
+    expect(
+      cycles.map((c) => c.join(' → ')),
+      'files that import each other, directly or around a loop',
+    ).toEqual([]);
   });
 
   // PENDING MERGE (issue 25, the ssh/config helper): passes once src/ssh takes its own target and

@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { entrypointCommand, parseRuntimeEnv, shortJobMessage } from '../../src/engine/job';
+import { entrypointCommand, parseRuntimeEnv } from '../../src/engine/job';
+import { shortJobMessage } from '../../src/words/job-message';
 import { RAY_PACKAGE_LIMIT_BYTES, WorkingDirError, packWorkingDir } from '../../src/engine/steps/working-dir';
 
 describe('job submit input', () => {

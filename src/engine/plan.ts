@@ -1,12 +1,11 @@
 // `plan`: what `start` would do. Offline from the previous config (a PR's base branch);
 // live, when credentials are present, from what runs on the nodes now.
-import { findCredentialRefs, parseConfig } from '../config';
+import { findCredentialRefs } from '../config';
 import type { ClusterConfig } from '../config/types';
 import { clusterDisruption } from './decisions/disruption';
 import { countChanges, livePlan, offlinePlan, withUnknownLiveState } from './decisions/plan-diff';
 import { noTokenAuthWarning } from './decisions/no-token-auth';
 import { reviewHostKeyPins } from './decisions/pinned-host-keys';
-import { useSshConfigHostNames } from './steps/ssh-config-hosts';
 import type { PhaseClock } from './steps/run-result';
 import type { ClusterSession } from './steps/session';
 import { liveNodes, probeAll, recordedMembers, wantedSpecs } from './steps/inspect';
@@ -23,20 +22,14 @@ export function hasCredentials(cluster: ClusterConfig, options: RunOptions): boo
   );
 }
 
-export function previousConfig(options: RunOptions, result: RunResult): ClusterConfig | undefined {
-  if (options.previousConfigText === undefined) return undefined;
-  const parsed = parseConfig(options.previousConfigText, `${options.configPath} (previous)`);
-  if (!parsed.config) {
-    result.warnings.push('the previous config is not valid, so every node is planned as new');
-  }
-  // named as this run's config is, so an alias compares with its HostName unchanged
-  else useSshConfigHostNames(parsed.config, options.ssh, options.reporter);
-  return parsed.config;
-}
-
-export async function planCluster(session: ClusterSession, result: RunResult, clock: PhaseClock): Promise<void> {
+/** `previous`: the config `start` last applied or the pull request's base (read by the door, as this one). */
+export async function planCluster(
+  session: ClusterSession,
+  result: RunResult,
+  clock: PhaseClock,
+  previous: ClusterConfig | undefined,
+): Promise<void> {
   const { cluster, options } = session;
-  const previous = previousConfig(options, result);
   if (options.offline || !hasCredentials(cluster, options)) {
     result.plan = offlinePlan(cluster, previous);
     const unauthenticated = noTokenAuthWarning(cluster, undefined);

@@ -1,55 +1,41 @@
-// What the day-two commands (logs, dashboard, ...) share: the config read once, the nodes the user
-// named checked against it, and one session to the chosen nodes.
-import { loadConfig } from '../../config';
-import type { ClusterConfig, Diagnostic, NodeSpec } from '../../config/types';
-import { ClusterSession, type SessionOptions } from './session';
+// The one load of a run's config, for every command: the file read and checked, `${NAME}` references
+// checked against the environment, ~/.ssh/config's host names applied; for `plan`, the previous config
+// (a pull request's base) read the same way, so the two compare alike.
+import { loadConfig, parseConfig } from '../../config';
+import type { ClusterConfig, Diagnostic } from '../../config/types';
 import { useSshConfigHostNames } from './ssh-config-hosts';
-import type { RunError } from '../types';
+import type { EngineCommand, RunOptions } from '../types';
 
-/** A day-two command's options: a run's, without what only plan/start read. */
-export type AccessOptions = Omit<SessionOptions, 'previousConfigText' | 'offline'>;
-
-export type OpenedCluster =
-  | { cluster: ClusterConfig; session: ClusterSession<AccessOptions>; diagnostics: Diagnostic[] }
-  | { cluster?: undefined; session?: undefined; diagnostics: Diagnostic[] };
-
-/** Reads the config; a session only when it is valid (its diagnostics say why not). */
-export function openCluster(options: AccessOptions): OpenedCluster {
-  const parsed = loadConfig(options.configPath, { defaultUser: options.ssh.defaultUser });
-  if (!parsed.config) return { diagnostics: parsed.diagnostics };
-  useSshConfigHostNames(parsed.config, options.ssh, options.reporter);
-  return {
-    cluster: parsed.config,
-    session: new ClusterSession(parsed.config, options),
-    diagnostics: parsed.diagnostics,
-  };
+export interface LoadedConfig {
+  /** Undefined when the config has errors (its diagnostics say which). */
+  cluster?: ClusterConfig;
+  diagnostics: Diagnostic[];
+  /** plan: the previous config, when one was given and it is valid. */
+  previous?: ClusterConfig;
+  /** What the run should say about the load itself (an invalid previous config). */
+  warnings: string[];
 }
 
-/** A node name the config does not have (bad usage: exit 2). */
-export class UnknownNodeError extends Error {
-  constructor(
-    readonly names: string[],
-    readonly known: string[],
-    configPath: string,
-  ) {
-    super(`${configPath} has no node named ${names.map((n) => `"${n}"`).join(', ')} (its nodes: ${known.join(', ')})`);
-    this.name = 'UnknownNodeError';
+export function loadClusterConfig(options: RunOptions<EngineCommand>): LoadedConfig {
+  const parsed = loadConfig(options.configPath, {
+    defaultUser: options.ssh.defaultUser,
+    env: options.env,
+    allowMissingEnv: options.allowMissingEnv || (options.command === 'plan' && options.offline === true),
+  });
+  if (!parsed.config) return { diagnostics: parsed.diagnostics, warnings: [] };
+  // --no-drain (the Action's no-drain input): this run stops and restarts workers as drain_timeout: 0
+  // would, and its plan texts say so
+  const cluster = options.noDrain
+    ? { ...parsed.config, rollout: { ...parsed.config.rollout, drainTimeoutSec: 0 } }
+    : parsed.config;
+  useSshConfigHostNames(cluster, options.ssh, options.reporter);
+  const loaded: LoadedConfig = { cluster, diagnostics: parsed.diagnostics, warnings: [] };
+  if (options.command === 'plan' && options.previousConfigText !== undefined) {
+    const previous = parseConfig(options.previousConfigText, `${options.configPath} (previous)`);
+    if (!previous.config) loaded.warnings.push('the previous config is not valid, so every node is planned as new');
+    // named as this run's config is, so an alias compares with its HostName unchanged
+    else useSshConfigHostNames(previous.config, options.ssh, options.reporter);
+    loaded.previous = previous.config;
   }
-}
-
-/** The nodes named by `--node` (in config order), or `fallback` when none are named. */
-export function chooseNodes(cluster: ClusterConfig, names: string[], fallback: NodeSpec[]): NodeSpec[] {
-  if (!names.length) return fallback;
-  const unknown = names.filter((n) => !cluster.nodes.some((node) => node.name === n));
-  if (unknown.length)
-    throw new UnknownNodeError(
-      unknown,
-      cluster.nodes.map((n) => n.name),
-      cluster.file,
-    );
-  return cluster.nodes.filter((n) => names.includes(n.name));
-}
-
-export function unknownNodeError(err: UnknownNodeError): RunError {
-  return { message: err.message, hint: 'use a name from the config file (nodes[].name)' };
+  return loaded;
 }

@@ -7,7 +7,7 @@ import { RemoteLib, loadRemoteLib, type RemoteLibSource } from '../../remote/cli
 import { JumpHosts, connectNode, type NodeConnection } from '../../ssh';
 import { mapLimit } from './concurrency';
 import { TimelineRecorder } from './timeline';
-import type { NodePhase, RunError, RunOptions } from '../types';
+import type { NodePhase, RunError, RunOptions, SessionOptions } from '../types';
 
 export interface NodeHandle {
   node: NodeSpec;
@@ -21,8 +21,7 @@ export interface NodeHandle {
   connectMs?: number;
 }
 
-/** What a session reads of a run's options (day-two commands have no `Command` of their own). */
-export type SessionOptions = Omit<RunOptions, 'command'>;
+export type { SessionOptions } from '../types';
 
 export class ClusterSession<O extends SessionOptions = RunOptions> {
   readonly handles = new Map<string, NodeHandle>();
