@@ -19,8 +19,6 @@ import { useCommand } from './use-commands';
 import type { CliIO } from './io';
 import { liveOutput } from '../render/live-output';
 
-export type { CliIO } from './io';
-
 const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 
 export async function main(argv: string[], io: CliIO): Promise<number> {
