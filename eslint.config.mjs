@@ -10,7 +10,7 @@ const partsStayDown = {
     'A part (config, remote, render, ...) must not import the engine or a front end: take a small interface of its own.',
 };
 /** The parts below the engine (src/ssh/ moves here from the list below once it has its own types). */
-const PARTS = ['src/config/**', 'src/remote/**', 'src/render/**'];
+const PARTS = ['src/config/**', 'src/remote/**', 'src/render/**', 'src/words/**'];
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'coverage/', '**/*.py'] },

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config';
 import { RAY_KEYS } from '../../src/config/ray-keys';
 import { KEYS_BY_SECTION } from '../../src/config/schema';
-import { rayArgs } from '../../src/engine/desired';
+import { rayArgs } from '../../src/engine/decisions/desired';
 
 function parse(head: string[], worker: string[] = []) {
   const node = (name: string, role: string, ray: string[]) => [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { mapLimit } from '../../src/engine/concurrency';
+import { mapLimit } from '../../src/engine/steps/concurrency';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ROLLOUT, type RolloutSpec } from '../../src/config/types';
-import { batches, batchSize, clusterDisruption, HEAD_RESTART } from '../../src/engine/disruption';
-import { offlinePlan } from '../../src/engine/plan';
+import { batches, batchSize, clusterDisruption, HEAD_RESTART } from '../../src/engine/decisions/disruption';
+import { offlinePlan } from '../../src/engine/decisions/plan-diff';
 import { cluster, node, threeNodes } from './fixtures';
 
 const rollout = (r: Partial<RolloutSpec>): RolloutSpec => ({ ...DEFAULT_ROLLOUT, ...r });

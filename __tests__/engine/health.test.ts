@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { desiredSpec } from '../../src/engine/desired';
-import { assessCluster, resourceMismatches, type NodeObservation } from '../../src/engine/health';
+import { desiredSpec } from '../../src/engine/decisions/desired';
+import { assessCluster, resourceMismatches, type NodeObservation } from '../../src/engine/decisions/health';
 import type { AppliedSpec, ViewNode } from '../../src/remote/types';
 import { threeNodes } from './fixtures';
 

@@ -3,8 +3,9 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { entrypointCommand, parseRuntimeEnv, shortJobMessage } from '../../src/engine/job';
-import { RAY_PACKAGE_LIMIT_BYTES, WorkingDirError, packWorkingDir } from '../../src/engine/working-dir';
+import { entrypointCommand, parseRuntimeEnv } from '../../src/engine/job';
+import { shortJobMessage } from '../../src/words/job-message';
+import { RAY_PACKAGE_LIMIT_BYTES, WorkingDirError, packWorkingDir } from '../../src/engine/steps/working-dir';
 
 describe('job submit input', () => {
   it('joins entrypoint words quoted; one word is a shell command as written', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { lockWasIdle } from '../../src/engine/locked-probe';
+import { lockWasIdle } from '../../src/engine/steps/locked-probe';
 
 // The workers probed beside the head's lock count only when no deploy can have ended meanwhile.
 describe('lockWasIdle', () => {

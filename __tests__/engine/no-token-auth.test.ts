@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config';
-import { desiredSpec, specDrift } from '../../src/engine/desired';
-import { noTokenAuthWarning } from '../../src/engine/no-token-auth';
+import { desiredSpec, specDrift } from '../../src/engine/decisions/desired';
+import { noTokenAuthWarning } from '../../src/engine/decisions/no-token-auth';
 import type { ProbeAnswer } from '../../src/remote/types';
 import { renderTerminal } from '../../src/render';
 import { renderPlanComment } from '../../src/render/comment';

@@ -1,7 +1,7 @@
 // Every phase a command times is also reported to the front end as it begins and ends, so the
 // Action can show it as its own group of the workflow log; a phase that fails is still ended.
 import { describe, expect, it } from 'vitest';
-import { PhaseClock, emptyResult } from '../../src/engine/result';
+import { PhaseClock, emptyResult } from '../../src/engine/steps/run-result';
 import type { Reporter } from '../../src/engine/types';
 
 function recorder(events: string[]): Reporter {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { reviewHostKeyPins } from '../../src/engine/pinned-host-keys';
+import { reviewHostKeyPins } from '../../src/engine/decisions/pinned-host-keys';
 import { cluster, node } from './fixtures';
 
 const pinned = (name: string, host: string, key?: string) => ({

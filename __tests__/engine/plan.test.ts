@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addresses, desiredSpec, rayArgs, specDrift, workerPortRange } from '../../src/engine/desired';
-import { livePlan, offlinePlan, countChanges, type LiveNode } from '../../src/engine/plan';
+import { addresses, desiredSpec, rayArgs, specDrift, workerPortRange } from '../../src/engine/decisions/desired';
+import { livePlan, offlinePlan, countChanges, type LiveNode } from '../../src/engine/decisions/plan-diff';
 import type { AppliedSpec } from '../../src/remote/types';
 import { cluster, node, threeNodes } from './fixtures';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { preflightProblems } from '../../src/engine/preflight';
+import { preflightProblems } from '../../src/engine/decisions/preflight';
 import type { ProbeAnswer } from '../../src/remote/types';
 import { threeNodes } from './fixtures';
 

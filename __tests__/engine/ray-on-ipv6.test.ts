@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { desiredSpec, hostForUrl } from '../../src/engine/desired';
-import { FIRST_IPV6_RAY, rayOnIpv6Problems } from '../../src/engine/ray-on-ipv6';
+import { desiredSpec, hostForUrl } from '../../src/engine/decisions/desired';
+import { FIRST_IPV6_RAY, rayOnIpv6Problems } from '../../src/engine/decisions/ray-on-ipv6';
 import type { ClusterConfig } from '../../src/config/types';
 import type { ProbeAnswer } from '../../src/remote/types';
 import { cluster, node } from './fixtures';

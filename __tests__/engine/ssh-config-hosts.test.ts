@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addresses, rayArgs } from '../../src/engine/desired';
-import { useSshConfigHostNames } from '../../src/engine/ssh-config-hosts';
+import { addresses, rayArgs } from '../../src/engine/decisions/desired';
+import { useSshConfigHostNames } from '../../src/engine/steps/ssh-config-hosts';
 import { sshConfigSettings } from '../../src/config/ssh-config/settings';
 import type { SshOptions } from '../../src/ssh/types';
 import { cluster, node } from './fixtures';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { NodeTimeline } from '../../src/engine/types';
-import { TimelineRecorder } from '../../src/engine/timeline';
+import { TimelineRecorder } from '../../src/engine/steps/timeline';
 import { renderSummary, renderTerminal } from '../../src/render';
 import { renderTimelineText, timelineMermaid, timelineRows, timelineTable } from '../../src/render/timeline';
 import { result } from './fixtures';

@@ -2,7 +2,7 @@
 // lines into the job summary, and the archive's path as the `logs` output (for actions/upload-artifact).
 import { join } from 'node:path';
 import * as core from '@actions/core';
-import { collectLogs } from '../engine/logs';
+import { run } from '../engine';
 import type { RunOptions, RunResult } from '../engine/types';
 import { renderLogsMarkdown } from '../render/logs';
 import type { SecretRegistry } from './secrets';
@@ -20,12 +20,12 @@ export async function collectFailureLogs(
   secrets: SecretRegistry,
 ): Promise<void> {
   const dir = env.RUNNER_TEMP || workspace;
-  const run = [env.GITHUB_RUN_ID, env.GITHUB_RUN_ATTEMPT].filter(Boolean).join('-') || String(Date.now());
-  const output = join(dir, `nokube-logs-${result.clusterName ?? 'cluster'}-${run}.tar.gz`);
+  const runId = [env.GITHUB_RUN_ID, env.GITHUB_RUN_ATTEMPT].filter(Boolean).join('-') || String(Date.now());
+  const output = join(dir, `nokube-logs-${result.clusterName ?? 'cluster'}-${runId}.tar.gz`);
   core.startGroup("Collecting the nodes' logs after the failed start");
   let logs;
   try {
-    logs = await collectLogs(options, { nodes: [], output });
+    logs = await run({ ...options, command: 'logs', logs: { nodes: [], output } });
   } catch (err) {
     core.warning(secrets.mask(`the nodes' logs could not be collected: ${(err as Error).message}`));
     return;

@@ -1,5 +1,5 @@
 // The message a failed step ends with: why, in one line, from the verdict both front ends share.
-import { verdict } from '../engine/verdict';
+import { verdict } from '../engine/decisions/verdict';
 import type { RunResult } from '../engine/types';
 import type { ActionInputs } from './inputs';
 

@@ -3,7 +3,7 @@
 import * as core from '@actions/core';
 import { parseProxyJump } from '../config/proxy-jump';
 import type { JumpHop } from '../config/types';
-import { COMMANDS, DEFAULT_CONCURRENCY, DEFAULT_CONFIG, DEFAULT_TIMEOUT_SEC } from '../engine/defaults';
+import { COMMANDS, DEFAULT_CONCURRENCY, DEFAULT_CONFIG, DEFAULT_TIMEOUT_SEC } from '../engine/decisions/defaults';
 import type { Command } from '../engine/types';
 import type { SecretRegistry } from './secrets';
 

@@ -7,7 +7,7 @@ import * as core from '@actions/core';
 import { run as runEngine } from '../engine';
 import { isRunnerVariable } from '../credentials/references';
 import { mapStrings } from '../render/safe-text';
-import { connectTimeoutSec } from '../engine/defaults';
+import { connectTimeoutSec } from '../engine/decisions/defaults';
 import type { Command, RunOptions, RunResult } from '../engine/types';
 import { findRemoteLibDir } from '../remote/locate';
 import { planCommentMarker, renderPlanComment } from '../render';

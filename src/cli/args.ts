@@ -12,7 +12,7 @@ import {
   DEFAULT_TIMEOUT_SEC,
   JOB_ACTIONS,
   type CliOnlyCommand,
-} from '../engine/defaults';
+} from '../engine/decisions/defaults';
 import type { Command, JobAction } from '../engine/types';
 
 /** The commands the Action has too, and those only a terminal has. */

@@ -1,11 +1,11 @@
 // `nokube ray logs`: the nodes' logs into a directory or one archive, and where they went.
 import { formatDiagnostic } from '../config';
-import { collectLogs } from '../engine/logs';
-import type { SessionOptions } from '../engine/session';
+import { run } from '../engine';
+import type { SessionOptions } from '../engine/types';
 import { logsJson, renderLogsText } from '../render/logs';
 import type { SecretMask } from '../render/secret-mask';
 import type { CliSettings } from './args';
-import type { CliIO } from './main';
+import type { CliIO } from './io';
 
 export async function logsCommand(
   settings: CliSettings,
@@ -13,10 +13,10 @@ export async function logsCommand(
   io: CliIO,
   mask: SecretMask,
 ): Promise<number> {
-  const result = await collectLogs(options, {
-    nodes: settings.nodes,
-    sinceSec: settings.sinceSec,
-    output: settings.output!,
+  const result = await run({
+    ...options,
+    command: 'logs',
+    logs: { nodes: settings.nodes, sinceSec: settings.sinceSec, output: settings.output! },
   });
   for (const d of result.diagnostics) io.stderr(formatDiagnostic(d) + '\n');
   if (settings.json) io.stdout(mask.apply(JSON.stringify(logsJson(result), null, 2)) + '\n');

@@ -7,7 +7,7 @@ import { parseProxyJump } from '../config/proxy-jump';
 import { sshConfigSettings } from '../config/ssh-config/settings';
 import type { JumpHop } from '../config/types';
 import { connectTimeoutSec, run } from '../engine';
-import type { SessionOptions } from '../engine/session';
+import type { SessionOptions } from '../engine/types';
 import type { PrivateKeySource, RunOptions } from '../engine/types';
 import { findRemoteLibDir } from '../remote/locate';
 import { USAGE, UsageError, parseCliArgs, type CliSettings } from './args';
@@ -16,16 +16,8 @@ import { bashCompletion, zshCompletion } from './completion';
 import { terminalReporter } from './reporter';
 import { printRunResult } from './run-output';
 import { useCommand } from './use-commands';
-import { liveOutput } from './use-output';
-
-export interface CliIO {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-  env: Record<string, string | undefined>;
-  isTTY: boolean;
-  /** Fires on Ctrl-C: a followed job / running exec stops being followed. */
-  signal?: AbortSignal;
-}
+import type { CliIO } from './io';
+import { liveOutput } from '../render/live-output';
 
 const DEFAULT_KEYS = ['id_ed25519', 'id_ecdsa', 'id_rsa'];
 
@@ -56,7 +48,11 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
 
   const mask = new SecretMask();
   const debug = ['1', 'true', 'yes'].includes((io.env.NOKUBE_DEBUG ?? '').toLowerCase());
-  const live = liveOutput(io, mask, settings.command === 'exec');
+  const live = liveOutput(
+    (stream, text) => (stream === 'stdout' ? io.stdout : io.stderr)(text),
+    mask,
+    settings.command === 'exec',
+  );
   const reporter = {
     ...terminalReporter(io.stderr, mask, debug),
     ...(useCommand(settings.command) && !settings.json ? { output: live.output } : {}),

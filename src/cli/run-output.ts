@@ -8,7 +8,7 @@ import { runErrors, runOutputs } from '../render/outputs';
 import { escapeControls, mapStrings } from '../render/safe-text';
 import type { SecretMask } from '../render/secret-mask';
 import type { CliSettings } from './args';
-import type { CliIO } from './main';
+import type { CliIO } from './io';
 
 export function printRunResult(raw: RunResult, settings: CliSettings, io: CliIO, mask: SecretMask): number {
   // secrets masked on the raw text first (escaping or JSON-encoding would change their spelling),

@@ -1,17 +1,18 @@
 // The commands that use a running cluster (the design note's day two: job, exec, env, logs,
 // dashboard), in one shape: each gets the CLI's settings and the session options, prints its own
-// result and returns its exit code. job, exec and env are stories of the engine's run() (a RunResult);
-// logs and dashboard are stories of their own (an archive on disk; forwards held open until Ctrl-C).
+// result and returns its exit code. All go through the engine's run(): job, exec and env return a
+// RunResult; logs and dashboard results of their own (an archive on disk; forwards held open until Ctrl-C).
 import { run } from '../engine';
-import type { SessionOptions } from '../engine/session';
+import type { SessionOptions } from '../engine/types';
 import type { RunOptions } from '../engine/types';
 import type { SecretMask } from '../render/secret-mask';
 import type { CliCommand, CliSettings } from './args';
 import { dashboardCommand } from './dashboard';
 import { logsCommand } from './logs';
-import type { CliIO } from './main';
+import type { CliIO } from './io';
 import { printRunResult } from './run-output';
-import { printUseResult, type liveOutput } from './use-output';
+import { printUseResult } from './use-output';
+import type { LiveOutput } from '../render/live-output';
 
 export interface UseRun {
   settings: CliSettings;
@@ -19,7 +20,7 @@ export interface UseRun {
   io: CliIO;
   mask: SecretMask;
   /** The live output of what runs on the cluster (a job's log, exec's lines). */
-  live: ReturnType<typeof liveOutput>;
+  live: LiveOutput;
 }
 
 type UseCommand = 'job' | 'exec' | 'env' | 'logs' | 'dashboard';

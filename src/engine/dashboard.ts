@@ -7,56 +7,30 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Diagnostic } from '../config/types';
 import { forwardHttp, forwardTcp, LocalPortError, type LocalForward } from '../ssh/local-forward';
-import { openCluster, type AccessOptions } from './cluster-access';
-import { HeadUnavailable, headAccess } from './token';
-import type { RunError } from './types';
+import { HeadUnavailable, headAccess } from './steps/head-access';
+import type { ClusterSession, SessionOptions } from './steps/session';
+import type { DashboardRequest, DashboardResult, RunError } from './types';
 
-export interface DashboardRequest {
-  /** Local port of the dashboard. */
-  port: number;
-  /** Local port of Ray Client. */
-  clientPort: number;
-}
-
-/** The open forwards, until close() or until the head's connection is lost (`ended`). */
-export interface DashboardForward {
-  dashboardUrl: string;
-  clientAddress: string;
-  /** The head's Ray version, as its dashboard reports it through the forward. */
-  rayVersion?: string;
-  /** Token auth: a local 0600 file with the token, and the env Ray Client needs to use it. */
-  tokenFile?: string;
-  clientEnv: Record<string, string>;
-  /** Resolves when the forwards stop by themselves: the SSH connection to the head was lost. */
-  ended: Promise<RunError>;
-  close(): Promise<void>;
-}
-
-export interface DashboardResult {
-  ok: boolean;
-  invalid: boolean;
-  diagnostics: Diagnostic[];
-  errors: RunError[];
-  forward?: DashboardForward;
-  /** Connect + check + bind. */
-  openMs: number;
-}
+export type { DashboardForward, DashboardRequest, DashboardResult } from './types';
 
 /** How often the head's connection is checked while the forwards are idle. */
 const HEARTBEAT_MS = 10_000;
 const LOCAL = '127.0.0.1';
 
-export async function openDashboard(options: AccessOptions, req: DashboardRequest): Promise<DashboardResult> {
-  const t0 = Date.now();
-  const result: DashboardResult = { ok: false, invalid: false, diagnostics: [], errors: [], openMs: 0 };
-  const opened = openCluster(options);
-  result.diagnostics = opened.diagnostics;
-  if (!opened.cluster) {
-    result.invalid = true;
-    return result;
-  }
-  const { session } = opened;
+/**
+ * The story of `dashboard`. The session outlives it: the forwards hold the head's connection until
+ * `forward.close()` (or, when they cannot open, it is closed here). `t0`: when the run began.
+ */
+export async function openDashboard(
+  session: ClusterSession<SessionOptions>,
+  req: DashboardRequest,
+  diagnostics: Diagnostic[],
+  t0: number,
+): Promise<DashboardResult> {
+  const { options } = session;
+  const result: DashboardResult = { ok: false, invalid: false, diagnostics, errors: [], openMs: 0 };
   if (req.port === req.clientPort) {
+    session.close();
     result.invalid = true;
     result.errors.push({
       message: `--port and --client-port are both ${req.port}`,

@@ -1,11 +1,11 @@
 // `env`: what a terminal needs to use the cluster with Ray's own tools where its ports are reachable:
 // the job API address (RAY_ADDRESS), the Ray Client address, the auth mode and, asked for, the token.
 // One round trip to the head, which says whether the cluster runs and reads its token file.
-import { clientPort, hostForUrl } from './desired';
-import { gcsAddress, jobAddress } from './ray-env';
-import { fail, type PhaseClock } from './result';
-import type { ClusterSession } from './session';
-import { HeadUnavailable, headAccess } from './token';
+import { clientPort, hostForUrl } from './decisions/desired';
+import { gcsAddress, jobAddress } from './steps/ray-env';
+import { fail, type PhaseClock } from './steps/run-result';
+import type { ClusterSession } from './steps/session';
+import { HeadUnavailable, headAccess } from './steps/head-access';
 import type { RunResult } from './types';
 
 export async function clusterEnv(session: ClusterSession, result: RunResult, clock: PhaseClock): Promise<void> {

@@ -1,9 +1,9 @@
 // `exec`: a command on the chosen nodes (default the head), in parallel, each in its node's Ray
 // environment; output streams per node as it comes; the run's exit status is the worst one.
-import { mapLimit } from './concurrency';
-import { chooseNodes, runInRayEnv } from './ray-env';
-import { fail, type PhaseClock } from './result';
-import { nodeError, type ClusterSession } from './session';
+import { mapLimit } from './steps/concurrency';
+import { chooseNodes, runInRayEnv } from './steps/ray-env';
+import { fail, type PhaseClock } from './steps/run-result';
+import { nodeError, type ClusterSession } from './steps/session';
 import type { ExecNodeResult, RunResult } from './types';
 
 /** Exit status of a node where the command could not run at all (unreachable, not started). */

@@ -1,57 +1,90 @@
-// The engine's single entry point: both front ends call run() and render its RunResult.
-import { loadConfig } from '../config';
-import { planCluster } from './plan-run';
-import { PhaseClock, clusterResult, emptyResult, fail } from './result';
-import { ClusterSession } from './session';
-import { useSshConfigHostNames } from './ssh-config-hosts';
+// The engine's one door: both front ends call run() for every command and render what it returns.
+// The config is loaded here, once (environment and ~/.ssh/config host names applied), and each
+// command's story (a file of its own beside this one) gets a session to the nodes it names.
+import { clusterEnv } from './env';
+import { openDashboard } from './dashboard';
+import { runExec } from './exec';
+import { runJob } from './job';
+import { collectLogs, emptyLogsResult } from './logs';
+import { planCluster } from './plan';
 import { startCluster } from './start';
 import { clusterStatus } from './status';
 import { stopCluster } from './stop';
-import { runJob } from './job';
-import { runExec } from './exec';
-import { clusterEnv } from './env';
-import type { RunOptions, RunResult } from './types';
+import { loadClusterConfig } from './steps/load-config';
+import { PhaseClock, clusterResult, emptyResult, fail } from './steps/run-result';
+import { ClusterSession } from './steps/session';
+import type {
+  DashboardRequest,
+  DashboardResult,
+  EngineCommand,
+  LogsRequest,
+  LogsResult,
+  RunOptions,
+  RunResult,
+} from './types';
 
 export type * from './types';
-export { offlinePlan, livePlan, countChanges } from './plan';
-export { assessCluster } from './health';
+export { offlinePlan, livePlan, countChanges } from './decisions/plan-diff';
+export { assessCluster } from './decisions/health';
 export { worstExit } from './exec';
 export { parseRuntimeEnv } from './job';
-export { COMMANDS, DEFAULT_CONCURRENCY, DEFAULT_CONFIG, DEFAULT_TIMEOUT_SEC, connectTimeoutSec } from './defaults';
-export { verdict, type Verdict } from './verdict';
+export {
+  COMMANDS,
+  DEFAULT_CONCURRENCY,
+  DEFAULT_CONFIG,
+  DEFAULT_TIMEOUT_SEC,
+  connectTimeoutSec,
+} from './decisions/defaults';
+export { verdict, type Verdict } from './decisions/verdict';
 
-export async function run(options: RunOptions): Promise<RunResult> {
-  const parsed = loadConfig(options.configPath, {
-    defaultUser: options.ssh.defaultUser,
-    env: options.env,
-    allowMissingEnv: options.allowMissingEnv || (options.command === 'plan' && options.offline === true),
-  });
-  if (!parsed.config) {
-    const result = emptyResult(options.command, options.configPath, parsed.diagnostics);
+/** `logs`: the nodes' logs into a directory or one archive. */
+export function run(options: RunOptions<'logs'> & { logs: LogsRequest }): Promise<LogsResult>;
+/** `dashboard`: forwards held open until the result's `forward.close()` (the session lives as long). */
+export function run(options: RunOptions<'dashboard'> & { dashboard: DashboardRequest }): Promise<DashboardResult>;
+/** validate, plan, start, status, stop, job, exec, env: one RunResult. */
+export function run(options: RunOptions): Promise<RunResult>;
+export async function run(options: RunOptions<EngineCommand>): Promise<RunResult | LogsResult | DashboardResult> {
+  const started = Date.now();
+  const loaded = loadClusterConfig(options);
+  const { cluster, diagnostics } = loaded;
+
+  if (options.command === 'logs') {
+    const result = emptyLogsResult(options.configPath, options.logs!, diagnostics);
+    if (!cluster) return { ...result, invalid: true };
+    const session = new ClusterSession(cluster, options);
+    try {
+      return await collectLogs(session, result, options.logs!, started);
+    } finally {
+      session.close();
+    }
+  }
+  if (options.command === 'dashboard') {
+    if (!cluster) return { ok: false, invalid: true, diagnostics, errors: [], openMs: 0 };
+    return openDashboard(new ClusterSession(cluster, options), options.dashboard!, diagnostics, started);
+  }
+
+  const command = options.command;
+  if (!cluster) {
+    const result = emptyResult(command, options.configPath, diagnostics);
     result.ok = false;
     return result;
   }
-  // --no-drain (the Action's no-drain input): this run stops and restarts workers as drain_timeout: 0
-  // would, and its plan texts say so
-  const cluster = options.noDrain
-    ? { ...parsed.config, rollout: { ...parsed.config.rollout, drainTimeoutSec: 0 } }
-    : parsed.config;
-  useSshConfigHostNames(cluster, options.ssh, options.reporter);
-  const result = clusterResult(options.command, cluster, parsed.diagnostics);
+  const result = clusterResult(command, cluster, diagnostics);
+  result.warnings.push(...loaded.warnings);
   const clock = new PhaseClock(result, options.reporter);
-  if (options.command === 'validate') {
+  if (command === 'validate') {
     clock.total();
     return result;
   }
-  const session = new ClusterSession(cluster, options);
+  const session = new ClusterSession(cluster, options as RunOptions);
   try {
-    if (options.command === 'plan') await planCluster(session, result, clock);
-    else if (options.command === 'start') await startCluster(session, result, clock);
-    else if (options.command === 'status') await clusterStatus(session, result, clock);
-    else if (options.command === 'stop') await stopCluster(session, result, clock);
-    else if (options.command === 'job') await runJob(session, result, clock);
-    else if (options.command === 'exec') await runExec(session, result, clock);
-    else if (options.command === 'env') await clusterEnv(session, result, clock);
+    if (command === 'plan') await planCluster(session, result, clock, loaded.previous);
+    else if (command === 'start') await startCluster(session, result, clock);
+    else if (command === 'status') await clusterStatus(session, result, clock);
+    else if (command === 'stop') await stopCluster(session, result, clock);
+    else if (command === 'job') await runJob(session, result, clock);
+    else if (command === 'exec') await runExec(session, result, clock);
+    else if (command === 'env') await clusterEnv(session, result, clock);
   } catch (err) {
     // A bug or an unexpected remote failure: still a result that says where things stand.
     fail(result, { message: (err as Error).message ?? String(err), hint: 'run with NOKUBE_DEBUG=1 for details' });

@@ -5,11 +5,12 @@
 import { randomBytes } from 'node:crypto';
 import type { JobAnswer, JobRecord } from '../remote/types';
 import { shellJoin } from '../ssh';
-import { connectHead } from './ray-env';
-import { fail, type PhaseClock } from './result';
-import type { ClusterSession, NodeHandle } from './session';
+import { connectHead } from './steps/ray-env';
+import { fail, type PhaseClock } from './steps/run-result';
+import type { ClusterSession, NodeHandle } from './steps/session';
 import type { JobReport, JobRequest, RunResult } from './types';
-import { WorkingDirError, packWorkingDir } from './working-dir';
+import { WorkingDirError, packWorkingDir } from './steps/working-dir';
+import { shortJobMessage } from '../words/job-message';
 
 const JOB_ID = /^[A-Za-z0-9._:-]{1,200}$/;
 
@@ -164,11 +165,6 @@ async function submit(
  * Ray's message in one line: a failed entrypoint's message repeats the end of its log ("..., last
  * available logs (truncated to 20,000 chars):\n..."), which the user has already seen.
  */
-export function shortJobMessage(message: string | null | undefined): string {
-  const first = (message ?? '').trim().split('\n')[0];
-  return first.replace(/,? last available logs.*$/i, '').replace(/:$/, '');
-}
-
 /** A job that ended FAILED or STOPPED fails the run, with Ray's message and where to read the log. */
 function judge(session: ClusterSession, result: RunResult): void {
   const job = result.job!;

@@ -18,39 +18,14 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import * as tar from 'tar';
-import type { NodeSpec } from '../config/types';
-import { formatBytes } from '../render/model';
-import { shellQuote } from '../ssh/quote';
-import { mapLimit } from './concurrency';
-import { chooseNodes, openCluster, UnknownNodeError, unknownNodeError, type AccessOptions } from './cluster-access';
-import { nodeError, type NodeHandle } from './session';
-import type { LogsResult, NodeLogs, RunError } from './types';
+import type { Diagnostic, NodeSpec } from '../config/types';
+import { formatBytes } from '../words/bytes';
+import { mapLimit } from './steps/concurrency';
+import { chooseNodes, UnknownNodeError, unknownNodeError } from './steps/named-nodes';
+import { nodeError, type ClusterSession, type NodeHandle, type SessionOptions } from './steps/session';
+import type { LogsRequest, LogsResult, NodeLogs, RunError } from './types';
 
-export type { LogsResult, NodeLogs } from './types';
-
-export interface LogsRequest {
-  /** Node names (`--node`); empty: every node. */
-  nodes: string[];
-  /** Only files written in the last this many seconds. */
-  sinceSec?: number;
-  /** A directory, or a path ending in `.tar.gz` / `.tgz` for one archive. */
-  output: string;
-  /** Bytes of log text per node (remote_lib's default when unset). */
-  maxBytesPerNode?: number;
-}
-
-interface BundleAnswer {
-  ok: boolean;
-  error?: string;
-  hint?: string;
-  archive: string;
-  files: string[];
-  bytes: number;
-  cut: string[];
-  omitted: string[];
-  key_lines?: string[];
-  session?: string | null;
-}
+export type { LogsRequest, LogsResult, NodeLogs } from './types';
 
 /** The name of the index written next to the nodes' directories. */
 export const LOGS_INDEX = 'nokube-logs.json';
@@ -59,25 +34,28 @@ export function isArchivePath(path: string): boolean {
   return /\.(tar\.gz|tgz)$/i.test(path);
 }
 
-export async function collectLogs(options: AccessOptions, request: LogsRequest): Promise<LogsResult> {
-  const started = Date.now();
-  const result: LogsResult = {
+/** What `logs` returns before any node is looked at (an invalid config leaves it so). */
+export function emptyLogsResult(configPath: string, request: LogsRequest, diagnostics: Diagnostic[]): LogsResult {
+  return {
     ok: false,
     invalid: false,
-    configPath: options.configPath,
+    configPath,
     archive: isArchivePath(request.output),
     nodes: [],
-    diagnostics: [],
+    diagnostics,
     errors: [],
     timings: [],
   };
-  const opened = openCluster(options);
-  result.diagnostics = opened.diagnostics;
-  if (!opened.cluster) {
-    result.invalid = true;
-    return result;
-  }
-  const { cluster, session } = opened;
+}
+
+/** The story of `logs` (the door closes the session). `started`: when the run began (its total time). */
+export async function collectLogs(
+  session: ClusterSession<SessionOptions>,
+  result: LogsResult,
+  request: LogsRequest,
+  started: number,
+): Promise<LogsResult> {
+  const { cluster, options } = session;
   result.clusterName = cluster.clusterName;
   let chosen: NodeSpec[];
   try {
@@ -118,7 +96,6 @@ export async function collectLogs(options: AccessOptions, request: LogsRequest):
       hint: 'check the disk space and permissions of the output path',
     });
   } finally {
-    session.close();
     if (result.archive) rmSync(staging, { recursive: true, force: true });
   }
   for (const n of result.nodes) if (n.error) result.errors.push(n.error);
@@ -178,25 +155,24 @@ async function fetchNode(
   out: NodeLogs,
   request: LogsRequest,
   into: string,
-  options: AccessOptions,
+  options: SessionOptions,
 ): Promise<void> {
   const { node } = h;
   const { reporter } = options;
-  if (!h.lib || !h.conn) {
+  if (!h.lib) {
     out.error = h.error ?? { node: node.name, host: node.sshUrl, message: 'not connected' };
     return;
   }
   const t0 = Date.now();
   try {
-    const answer = await h.lib.call<BundleAnswer>('logs', {
+    const { answer, bundle } = await h.lib.logs({
       role: node.role,
       python: null,
       since_sec: request.sinceSec ?? null,
       ...(request.maxBytesPerNode ? { max_bytes: request.maxBytesPerNode } : {}),
     });
-    if (!answer.ok) throw Object.assign(new Error(answer.error ?? 'remote_lib logs failed'), { hint: answer.hint });
-    const bundle = await h.conn.readFile(answer.archive);
-    await h.conn.exec(`rm -f -- ${shellQuote(answer.archive)}`).catch(() => undefined);
+    if (!answer.ok || !bundle)
+      throw Object.assign(new Error(answer.error ?? 'remote_lib logs failed'), { hint: answer.hint });
     const dir = join(into, node.name);
     mkdirSync(dir, { recursive: true });
     // node-tar refuses absolute paths and `..` in member names: a node cannot write outside its directory

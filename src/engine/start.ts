@@ -4,22 +4,22 @@
 import type { ClusterConfig, NodeSpec } from '../config/types';
 import { parseSshUrl } from '../config';
 import type { AppliedSpec, ClusterMember, MembersRecord, StatusAnswer } from '../remote/types';
-import { mapLimit } from './concurrency';
-import { clusterDisruption } from './disruption';
-import { drainNode } from './drain';
-import { assessStarted } from './health';
-import { liveNodes, probeAll, recordedMembers, wantedSpecs, watchHeadView, type Probed } from './inspect';
-import { installRay, nodesToInstall } from './install';
-import { countChanges, livePlan } from './plan';
-import { takeLock, type HeldLock } from './lock';
-import { probeTakingLock } from './locked-probe';
-import { noTokenAuthWarning } from './no-token-auth';
-import { preflightProblems } from './preflight';
-import { rayOnIpv6Problems } from './ray-on-ipv6';
-import { confirmStarted } from './still-alive';
-import { fail, type PhaseClock } from './result';
-import { rollWorkers } from './rollout';
-import { nodeError, type ClusterSession, type NodeHandle } from './session';
+import { mapLimit } from './steps/concurrency';
+import { clusterDisruption } from './decisions/disruption';
+import { drainNode } from './steps/drain';
+import { assessStarted } from './decisions/health';
+import { liveNodes, probeAll, recordedMembers, wantedSpecs, watchHeadView, type Probed } from './steps/inspect';
+import { installRay, nodesToInstall } from './steps/install';
+import { countChanges, livePlan } from './decisions/plan-diff';
+import { takeLock, type HeldLock } from './steps/lock';
+import { probeTakingLock } from './steps/locked-probe';
+import { noTokenAuthWarning } from './decisions/no-token-auth';
+import { preflightProblems } from './decisions/preflight';
+import { rayOnIpv6Problems } from './decisions/ray-on-ipv6';
+import { confirmStarted } from './steps/still-alive';
+import { fail, type PhaseClock } from './steps/run-result';
+import { rollWorkers } from './steps/rollout';
+import { nodeError, type ClusterSession, type NodeHandle } from './steps/session';
 import type { NodeState, PlanItem, RunResult } from './types';
 
 export async function startCluster(session: ClusterSession, result: RunResult, clock: PhaseClock): Promise<void> {

@@ -1,9 +1,9 @@
 // `status`: read-only. Every node says whether Ray runs there; the head says who is alive.
-import { mapLimit } from './concurrency';
-import { assessCluster, type NodeObservation } from './health';
-import type { PhaseClock } from './result';
-import { nodeError, type ClusterSession } from './session';
-import { headStatus, wantedSpecs } from './inspect';
+import { mapLimit } from './steps/concurrency';
+import { assessCluster, type NodeObservation } from './decisions/health';
+import type { PhaseClock } from './steps/run-result';
+import { nodeError, type ClusterSession } from './steps/session';
+import { headStatus, wantedSpecs } from './steps/inspect';
 import type { RunResult } from './types';
 
 export async function clusterStatus(session: ClusterSession, result: RunResult, clock: PhaseClock): Promise<void> {

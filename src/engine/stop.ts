@@ -1,11 +1,11 @@
 // `stop`: workers in parallel, then the head; only this cluster's Ray processes; verified gone.
 import type { NodeSpec } from '../config/types';
-import { mapLimit } from './concurrency';
-import { drainNode } from './drain';
-import { takeLock } from './lock';
-import { fail, type PhaseClock } from './result';
-import { nodeError, type ClusterSession } from './session';
-import { headStatus } from './inspect';
+import { mapLimit } from './steps/concurrency';
+import { drainNode } from './steps/drain';
+import { takeLock } from './steps/lock';
+import { fail, type PhaseClock } from './steps/run-result';
+import { nodeError, type ClusterSession } from './steps/session';
+import { headStatus } from './steps/inspect';
 import type { NodeReport, RunResult } from './types';
 
 export async function stopCluster(session: ClusterSession, result: RunResult, clock: PhaseClock): Promise<void> {

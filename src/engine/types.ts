@@ -3,7 +3,14 @@
 import type { ClusterConfig, Diagnostic } from '../config/types';
 import type { SshOptions } from '../ssh/types';
 
+/** The commands whose result is a RunResult. */
 export type Command = 'validate' | 'plan' | 'start' | 'status' | 'stop' | 'job' | 'exec' | 'env';
+
+/**
+ * Every command run() takes: the RunResult ones, and the two whose result is their own (logs writes
+ * an archive on disk, dashboard holds forwards open).
+ */
+export type EngineCommand = Command | 'logs' | 'dashboard';
 
 export type ClusterStatus = 'healthy' | 'degraded' | 'down' | 'stopped' | 'unknown';
 
@@ -68,8 +75,8 @@ export interface ExecRequest {
   workers?: boolean;
 }
 
-export interface RunOptions {
-  command: Command;
+export interface RunOptions<C extends EngineCommand = Command> {
+  command: C;
   configPath: string;
   ssh: SshOptions;
   /** Max nodes worked on at once. */
@@ -91,6 +98,8 @@ export interface RunOptions {
   noDrain?: boolean;
   job?: JobRequest;
   exec?: ExecRequest;
+  logs?: LogsRequest;
+  dashboard?: DashboardRequest;
   /** env: also fetch the token itself (it is masked everywhere but where the front end prints it). */
   withToken?: boolean;
   /** Interrupts what follows a running thing (a job's log): the run ends, the thing keeps running. */
@@ -105,6 +114,9 @@ export interface RunOptions {
   /** Who deploys, as the front end knows it ("run 123" in a workflow), named in the deploy lock. */
   deployer?: string;
 }
+
+/** What a session reads of a run's options: a run's, without the command (the door has chosen the story). */
+export type SessionOptions = Omit<RunOptions, 'command'>;
 
 export type PlanAction = 'start' | 'restart' | 'keep' | 'stop';
 
@@ -260,6 +272,18 @@ export interface ClusterEnv {
   token?: string;
 }
 
+/** `logs`: which nodes, how far back, and where to. */
+export interface LogsRequest {
+  /** Node names (`--node`); empty: every node. */
+  nodes: string[];
+  /** Only files written in the last this many seconds. */
+  sinceSec?: number;
+  /** A directory, or a path ending in `.tar.gz` / `.tgz` for one archive. */
+  output: string;
+  /** Bytes of log text per node (remote_lib's default when unset). */
+  maxBytesPerNode?: number;
+}
+
 /** `logs`: one node's part of the bundle. */
 export interface NodeLogs {
   name: string;
@@ -295,4 +319,36 @@ export interface LogsResult {
   diagnostics: Diagnostic[];
   errors: RunError[];
   timings: Timing[];
+}
+
+/** `dashboard`: the local ports to listen on. */
+export interface DashboardRequest {
+  /** Local port of the dashboard. */
+  port: number;
+  /** Local port of Ray Client. */
+  clientPort: number;
+}
+
+/** The open forwards, until close() or until the head's connection is lost (`ended`). */
+export interface DashboardForward {
+  dashboardUrl: string;
+  clientAddress: string;
+  /** The head's Ray version, as its dashboard reports it through the forward. */
+  rayVersion?: string;
+  /** Token auth: a local 0600 file with the token, and the env Ray Client needs to use it. */
+  tokenFile?: string;
+  clientEnv: Record<string, string>;
+  /** Resolves when the forwards stop by themselves: the SSH connection to the head was lost. */
+  ended: Promise<RunError>;
+  close(): Promise<void>;
+}
+
+export interface DashboardResult {
+  ok: boolean;
+  invalid: boolean;
+  diagnostics: Diagnostic[];
+  errors: RunError[];
+  forward?: DashboardForward;
+  /** Connect + check + bind. */
+  openMs: number;
 }

@@ -8,6 +8,8 @@ import type {
   DrainAnswer,
   InstallAnswer,
   JobAnswer,
+  LogsAnswer,
+  LogsRequest,
   LockAnswer,
   LockRequest,
   ProbeAnswer,
@@ -35,6 +37,7 @@ export interface RemoteShell {
     },
   ): Promise<{ code: number | null; signal?: string; stdout: string; stderr: string; aborted?: boolean }>;
   uploadFile(content: Buffer | string, remotePath: string, mode?: number): Promise<void>;
+  readFile(remotePath: string): Promise<Buffer>;
   mkdirp(remotePath: string): Promise<void>;
   realpath(remotePath: string): Promise<string>;
 }
@@ -325,6 +328,21 @@ export class RemoteLib {
   /** Head: drains one node through Ray's GCS and waits (up to `deadline_sec`) until it has left. */
   drain(input: Record<string, unknown>, timeoutMs: number): Promise<DrainAnswer> {
     return this.call<DrainAnswer>('drain', input, timeoutMs);
+  }
+  /**
+   * The node packs its logs into one bounded archive; it is read here and removed from the node (a
+   * failed removal is left to the node's clean-up: the bundle is in hand). No bundle when !ok.
+   */
+  async logs(input: LogsRequest): Promise<{ answer: LogsAnswer; bundle?: Buffer }> {
+    const answer = await this.call<LogsAnswer>('logs', input);
+    if (!answer.ok) return { answer };
+    const bundle = await this.shell.readFile(answer.archive);
+    await this.removeFile(answer.archive);
+    return { answer, bundle };
+  }
+  /** Removes a file the library left on the node for us (`rm -f`); never fails the caller. */
+  private async removeFile(path: string): Promise<void> {
+    await this.shell.exec(`rm -f -- ${shq(path)}`).catch(() => undefined);
   }
   lock(input: LockRequest): Promise<LockAnswer> {
     return this.call<LockAnswer>('lock', input);

@@ -241,3 +241,24 @@ export interface JobAnswer extends RemoteAnswer {
   cluster_down?: boolean;
   rejected?: boolean;
 }
+
+/** `logs`: what to pack (every bound in remote_lib when unset). */
+export interface LogsRequest {
+  role: 'head' | 'worker';
+  python: string | null;
+  /** Only files written in the last this many seconds (null: all). */
+  since_sec: number | null;
+  /** Bytes of log text in the archive (remote_lib's default when unset). */
+  max_bytes?: number;
+}
+
+/** `logs`: the archive the node packed (a temporary file under its storage) and what it holds. */
+export interface LogsAnswer extends RemoteAnswer {
+  archive: string;
+  files: string[];
+  bytes: number;
+  cut: string[];
+  omitted: string[];
+  key_lines?: string[];
+  session?: string | null;
+}

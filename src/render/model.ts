@@ -3,6 +3,9 @@
 import { RESOURCE_RAY_KEYS } from '../config/ray-keys';
 import type { Diagnostic, NodeSpec } from '../config/types';
 import type { Drift, NodeReport, PlanAction, PlanItem, RunResult } from '../engine/types';
+import { formatBytes } from '../words/bytes';
+
+export { formatBytes };
 
 export const NODE_COLUMNS = ['node', 'role', 'host', 'state', 'Ray version', 'resources', 'error'] as const;
 export const PLAN_COLUMNS = ['node', 'action', 'disruption', 'changes', 'reason'] as const;
@@ -105,17 +108,6 @@ function rank(key: string, order: string[]): number {
 
 function formatNumber(n: number): string {
   return Number.isInteger(n) ? String(n) : String(Math.round(n * 100) / 100);
-}
-
-export function formatBytes(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = bytes;
-  let u = 0;
-  while (Math.abs(v) >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u += 1;
-  }
-  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
 }
 
 export function formatDuration(ms: number): string {

@@ -1,15 +1,15 @@
 // The rolling part of `start`: workers to restart go in batches of ray_spec.rollout.max_unavailable;
 // each is drained, restarted, and the next batch begins only when the whole batch is alive again in
 // the head's view with its configured resources. More than max_failures failed workers stop it.
-import type { NodeSpec } from '../config/types';
-import type { StatusAnswer } from '../remote/types';
-import { batches, batchSize } from './disruption';
+import type { NodeSpec } from '../../config/types';
+import type { StatusAnswer } from '../../remote/types';
+import { batches, batchSize } from '../decisions/disruption';
 import { drainNode } from './drain';
-import { findInView, resourceMismatches } from './health';
-import { fail } from './result';
+import { findInView, resourceMismatches } from '../decisions/health';
+import { fail } from './run-result';
 import type { ClusterSession } from './session';
 import { headStatus, watchHeadView } from './inspect';
-import type { RunResult } from './types';
+import type { RunResult } from '../types';
 
 /**
  * Drains and restarts `workers` batch by batch. `restart` runs one node's `ray start` (and reports

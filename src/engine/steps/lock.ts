@@ -3,10 +3,10 @@
 // or cancelled loses it as soon as its connection closes, and the next run replaces it at once (and
 // says so); a live run keeps it however long its apply takes, renewing it as it goes.
 import { hostname } from 'node:os';
-import { RemoteError } from '../remote/client';
-import type { LockAnswer, LockRequest } from '../remote/types';
+import { RemoteError } from '../../remote/client';
+import type { LockAnswer, LockRequest } from '../../remote/types';
 import { nodeError, type ClusterSession, type NodeHandle } from './session';
-import type { RunError } from './types';
+import type { RunError } from '../types';
 
 /** The lease a holder without a recognisable sshd session falls back to; renewed well within it. */
 const LEASE_SEC = 120;

@@ -1,8 +1,8 @@
 // Checks made on every node before anything is started (pure): each trouble the design note
 // lists under troubleshooting, reported per node with what to do about it.
-import type { ClusterConfig } from '../config/types';
-import type { ProbeAnswer } from '../remote/types';
-import type { RunError } from './types';
+import type { ClusterConfig } from '../../config/types';
+import type { ProbeAnswer } from '../../remote/types';
+import type { RunError } from '../types';
 
 /** The pip command that installs the wanted Ray for the node's own interpreter (its `pip` may be another's). */
 function pipCommand(python: string | undefined, version: string | undefined): string {

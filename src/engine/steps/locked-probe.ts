@@ -7,11 +7,11 @@
 // which bounds when the workers were probed). Otherwise the workers are probed again, now under the
 // lock. When another run holds the lock, nothing of this look is used: the caller waits for the lock
 // and looks again.
-import type { LockAnswer } from '../remote/types';
+import type { LockAnswer } from '../../remote/types';
 import { probeAll, type Probed } from './inspect';
 import { heldLock, lockRequest, warnReplaced, type HeldLock } from './lock';
 import type { ClusterSession, NodeHandle } from './session';
-import type { RunError } from './types';
+import type { RunError } from '../types';
 
 /**
  * The release time and `now` both come from the head's clock, and the look's duration bounds how far

@@ -1,9 +1,9 @@
 // What each node should be running, derived from the config alone (pure).
 // The same object is stored on the node at start and compared later to find drift.
-import { RAY_KEYS } from '../config/ray-keys';
-import type { ClusterConfig, NodeSpec } from '../config/types';
-import type { AppliedSpec } from '../remote/types';
-import type { Drift } from './types';
+import { RAY_KEYS } from '../../config/ray-keys';
+import type { ClusterConfig, NodeSpec } from '../../config/types';
+import type { AppliedSpec } from '../../remote/types';
+import type { Drift } from '../types';
 
 export const NODE_LABEL = 'nokube.io/node';
 

@@ -3,9 +3,9 @@
 // seconds), so the head's view alone would call such a cluster healthy. Each started node is asked
 // itself (one round trip each, in parallel) whether its raylet still runs.
 import { mapLimit } from './concurrency';
-import { fail } from './result';
+import { fail } from './run-result';
 import type { ClusterSession } from './session';
-import type { RunResult } from './types';
+import type { RunResult } from '../types';
 
 export async function confirmStarted(session: ClusterSession, result: RunResult): Promise<void> {
   const { cluster, options } = session;

@@ -2,13 +2,13 @@
 // parallel (bounded by `concurrency`), reused by every step, closed once at the end.
 import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
-import type { ClusterConfig, NodeSpec } from '../config/types';
-import { RemoteLib, loadRemoteLib, type RemoteLibSource } from '../remote/client';
-import { JumpHosts, connectNode, type NodeConnection } from '../ssh';
+import type { ClusterConfig, NodeSpec } from '../../config/types';
+import { RemoteLib, loadRemoteLib, type RemoteLibSource } from '../../remote/client';
+import { JumpHosts, connectNode, type NodeConnection } from '../../ssh';
 import { mapLimit } from './concurrency';
 import { sshTarget } from './ssh-target';
 import { TimelineRecorder } from './timeline';
-import type { NodePhase, RunError, RunOptions } from './types';
+import type { NodePhase, RunError, RunOptions, SessionOptions } from '../types';
 
 export interface NodeHandle {
   node: NodeSpec;
@@ -22,8 +22,7 @@ export interface NodeHandle {
   connectMs?: number;
 }
 
-/** What a session reads of a run's options (day-two commands have no `Command` of their own). */
-export type SessionOptions = Omit<RunOptions, 'command'>;
+export type { SessionOptions } from '../types';
 
 export class ClusterSession<O extends SessionOptions = RunOptions> {
   readonly handles = new Map<string, NodeHandle>();

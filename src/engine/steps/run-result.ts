@@ -1,7 +1,7 @@
 // Building a RunResult: the one shape every command returns and both front ends render.
-import type { ClusterConfig, Diagnostic } from '../config/types';
-import { addresses } from './desired';
-import type { Command, Reporter, RunError, RunResult } from './types';
+import type { ClusterConfig, Diagnostic } from '../../config/types';
+import { addresses } from '../decisions/desired';
+import type { Command, Reporter, RunError, RunResult } from '../types';
 
 export function emptyResult(command: Command, configPath: string, diagnostics: Diagnostic[] = []): RunResult {
   return {

@@ -1,11 +1,11 @@
 // What both front ends offer alike: the commands, the defaults of their flags and inputs, and how long
 // one SSH connect may take. Written once so the CLI and the Action never disagree.
-import type { Command, JobAction } from './types';
+import type { Command, JobAction } from '../types';
 
 export const COMMANDS: readonly Command[] = ['validate', 'plan', 'start', 'status', 'stop', 'job'];
 /**
- * Commands only a terminal has: they print to it or keep it open. exec and env run through run();
- * logs (an archive on disk) and dashboard (forwards held open) are stories of their own.
+ * Commands only a terminal has: they print to it or keep it open. All go through run(); logs (an
+ * archive on disk) and dashboard (forwards held open) return results of their own.
  */
 export const CLI_ONLY_COMMANDS = ['exec', 'env', 'logs', 'dashboard'] as const;
 export type CliOnlyCommand = (typeof CLI_ONLY_COMMANDS)[number];

@@ -1,6 +1,6 @@
 // Where a run's time went, per node: when each phase (connect, preflight, upload, start, alive, ...)
 // began and ended, in ms from the start of the run. Recorded as the run goes; renderers draw it.
-import type { NodePhase, NodeTimeline } from './types';
+import type { NodePhase, NodeTimeline } from '../types';
 
 export class TimelineRecorder {
   private readonly rows = new Map<string, NodeTimeline>();

@@ -2,8 +2,8 @@
 // runs any code it is sent) to whoever reaches the port: say so in every output, and say where it
 // listens (remote_lib binds it to the node's own address unless ray_config.dashboard_host says otherwise).
 import { isIPv6 } from 'node:net';
-import type { ClusterConfig } from '../config/types';
-import type { ProbeAnswer } from '../remote/types';
+import type { ClusterConfig } from '../../config/types';
+import type { ProbeAnswer } from '../../remote/types';
 import { dashboardPort } from './desired';
 
 const EVERY_INTERFACE = new Set(['0.0.0.0', '::']);

@@ -1,9 +1,9 @@
 // `ssh_url: gpu-box-1` naming a Host of ~/.ssh/config means what `ssh gpu-box-1` means: the node's
 // address (node_ip_address's default, the head address workers join, the head-address output, the
 // dashboard URL, status) is that Host's HostName, never the alias only this machine knows.
-import type { ClusterConfig } from '../config/types';
-import { configuredHostName, type SshOptions } from '../ssh';
-import type { Reporter } from './types';
+import type { ClusterConfig } from '../../config/types';
+import { configuredHostName, type SshOptions } from '../../ssh';
+import type { Reporter } from '../types';
 
 /** Puts each node's ssh config HostName in `host`, keeping the alias in `sshAlias` (in place). */
 export function useSshConfigHostNames(

@@ -1,11 +1,11 @@
 // ray_spec.install: before the preflight checks, every node whose Ray is missing or another version
 // gets ray[<extras>]==<ray_version> in a venv under its storage path, in parallel, with progress per
 // node. A node that has the right Ray already installs nothing.
-import type { NodeSpec } from '../config/types';
-import type { ProbeAnswer } from '../remote/types';
+import type { NodeSpec } from '../../config/types';
+import type { ProbeAnswer } from '../../remote/types';
 import { mapLimit } from './concurrency';
 import { nodeError, type ClusterSession } from './session';
-import type { RunError } from './types';
+import type { RunError } from '../types';
 
 /** pip on a loaded node fetching Ray's ~70 MB wheel and its dependencies. */
 const INSTALL_TIMEOUT_SEC = 1800;

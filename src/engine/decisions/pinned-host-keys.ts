@@ -2,7 +2,7 @@
 // the repository's credentials, so a `host_key` pin the pull request itself added or changed is not
 // trusted (it could vouch for any machine): such a node is checked against known_hosts alone, or
 // against the pin the base config had for the same node and address.
-import type { ClusterConfig, NodeSpec } from '../config/types';
+import type { ClusterConfig, NodeSpec } from '../../config/types';
 
 export interface PinReview {
   /** The nodes to connect to, with every pin the change introduced taken away (or the base's restored). */

@@ -1,9 +1,9 @@
 // Turns what each node reported into per-node states and one cluster status (pure).
-import { RESOURCE_RAY_KEYS } from '../config/ray-keys';
-import type { ClusterConfig, NodeSpec } from '../config/types';
-import type { AppliedSpec, StatusAnswer, ViewNode } from '../remote/types';
+import { RESOURCE_RAY_KEYS } from '../../config/ray-keys';
+import type { ClusterConfig, NodeSpec } from '../../config/types';
+import type { AppliedSpec, StatusAnswer, ViewNode } from '../../remote/types';
 import { specDrift } from './desired';
-import type { ClusterStatus, NodeReport } from './types';
+import type { ClusterStatus, NodeReport } from '../types';
 
 export interface NodeObservation {
   reachable: boolean;

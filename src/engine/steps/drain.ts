@@ -1,10 +1,10 @@
 // Draining a worker before it stops (start's rolling restarts, stop): the head asks Ray's GCS to drain
 // the node (the DrainNode request `ray drain-node` sends), so nothing new is scheduled there, and waits
 // until its running tasks have finished and its raylet has left, or the deadline passes.
-import type { NodeSpec } from '../config/types';
-import type { StatusAnswer } from '../remote/types';
-import { dashboardPort, gcsPort } from './desired';
-import { findInView } from './health';
+import type { NodeSpec } from '../../config/types';
+import type { StatusAnswer } from '../../remote/types';
+import { dashboardPort, gcsPort } from '../decisions/desired';
+import { findInView } from '../decisions/health';
 import type { ClusterSession } from './session';
 
 /** Beyond the drain deadline: the `import ray` of the drain request and one last look at the tasks. */

@@ -2,11 +2,11 @@
 // running a command on a node "in its Ray environment" (the interpreter `start` uses first on PATH,
 // RAY_ADDRESS = the head's GCS address, the token file in RAY_AUTH_TOKEN_PATH). Shared by job, exec,
 // env and the day-two commands.
-import type { NodeSpec } from '../config/types';
-import { dashboardPort, gcsPort, hostForUrl } from './desired';
-import { fail, type PhaseClock } from './result';
+import type { NodeSpec } from '../../config/types';
+import { dashboardPort, gcsPort, hostForUrl } from '../decisions/desired';
+import { fail, type PhaseClock } from './run-result';
 import type { ClusterSession, NodeHandle } from './session';
-import type { RunError, RunResult } from './types';
+import type { RunError, RunResult } from '../types';
 
 /** The head's GCS address as the nodes reach it (what `ray.init()` and `ray status` accept). */
 export function gcsAddress(session: ClusterSession): string {

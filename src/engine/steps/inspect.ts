@@ -1,11 +1,11 @@
 // Looking at the cluster as it runs now, shared by `plan`, `start` and `status`: every node probed
 // in parallel, the head's view, what each node should run, and what the head remembers.
-import type { ClusterConfig } from '../config/types';
-import type { AppliedSpec, ClusterMember, LockRequest, ProbeAnswer, StatusAnswer, ViewWait } from '../remote/types';
-import { RemoteError } from '../remote/client';
+import type { ClusterConfig } from '../../config/types';
+import type { AppliedSpec, ClusterMember, LockRequest, ProbeAnswer, StatusAnswer, ViewWait } from '../../remote/types';
+import { RemoteError } from '../../remote/client';
 import { mapLimit } from './concurrency';
-import { clientPort, dashboardPort, desiredSpec, gcsPort, hostForUrl, rayArgs } from './desired';
-import type { LiveNode } from './plan';
+import { clientPort, dashboardPort, desiredSpec, gcsPort, hostForUrl, rayArgs } from '../decisions/desired';
+import type { LiveNode } from '../decisions/plan-diff';
 import { nodeError, type ClusterSession, type NodeHandle } from './session';
 
 export interface Probed {

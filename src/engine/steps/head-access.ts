@@ -1,11 +1,10 @@
 // The head as a running cluster's entry point: reached over SSH, Ray of this cluster running there,
 // and the token its Ray checks (token auth), read on the head in the same round trip. The one way the
 // commands that talk to Ray for the user (env, dashboard) get at the head and its token.
-import type { AccessOptions } from './cluster-access';
-import { clientPort, dashboardPort, gcsPort, rayArgs } from './desired';
-import type { PhaseClock } from './result';
-import { nodeError, type ClusterSession, type NodeHandle } from './session';
-import type { RunError } from './types';
+import { clientPort, dashboardPort, gcsPort, rayArgs } from '../decisions/desired';
+import type { PhaseClock } from './run-result';
+import { nodeError, type ClusterSession, type NodeHandle, type SessionOptions } from './session';
+import type { RunError } from '../types';
 
 export interface HeadAccess {
   head: NodeHandle;
@@ -41,7 +40,7 @@ export interface HeadAccessOptions {
 
 /** Connects the head (if needed), checks that Ray of this cluster runs there, and reads its token. */
 export async function headAccess(
-  session: ClusterSession<AccessOptions>,
+  session: ClusterSession<SessionOptions>,
   opts: HeadAccessOptions = {},
 ): Promise<HeadAccess> {
   const { cluster, options } = session;

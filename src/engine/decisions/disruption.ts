@@ -1,7 +1,7 @@
 // How disruptive a plan is, per node and for the cluster, in the words a reviewer reads before merging
 // (pure). A worker restart is rolling (drained, in batches); a head restart loses the cluster's jobs.
-import type { RolloutSpec } from '../config/types';
-import type { PlanItem } from './types';
+import type { RolloutSpec } from '../../config/types';
+import type { PlanItem } from '../types';
 
 export const HEAD_RESTART = 'restart head: running jobs and actors are lost, every worker follows';
 

@@ -1,6 +1,6 @@
 // Whether a run passed, the same for both front ends: the CLI turns it into an exit code, the Action
 // into a failed step.
-import type { RunResult } from './types';
+import type { RunResult } from '../types';
 
 /** `invalid`: the config has errors; `failed`: a step failed; `unhealthy`: it ran, the cluster is not healthy. */
 export type Verdict = 'pass' | 'invalid' | 'failed' | 'unhealthy';

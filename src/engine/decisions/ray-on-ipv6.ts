@@ -5,9 +5,9 @@
 // reach each other on the addresses they advertise, so a cluster mixing IPv4 and IPv6 forms only
 // where every node has both: a warning.
 import { isIPv6 } from 'node:net';
-import type { ClusterConfig, NodeSpec } from '../config/types';
-import type { AppliedSpec, ProbeAnswer } from '../remote/types';
-import type { RunError } from './types';
+import type { ClusterConfig, NodeSpec } from '../../config/types';
+import type { AppliedSpec, ProbeAnswer } from '../../remote/types';
+import type { RunError } from '../types';
 
 /** The first Ray release whose sockets follow an IPv6 node address. */
 export const FIRST_IPV6_RAY = '2.49.0';
