@@ -118,6 +118,16 @@ class Fail(Exception):
         self.extra = extra
 
 
+def need(inp, field, verb):
+    """A value the engine sends with every such request. Its defaults are applied once, in nokube's
+    config model: none is filled in here, so a request without it is answered with this error."""
+    value = inp.get(field)
+    if value is None:
+        raise Fail("%s: the request has no %r, which nokube always sends" % (verb, field),
+                   "the nokube that called this library sent an incomplete request: report it as a bug")
+    return value
+
+
 # ---- node.py ----
 # Facts of the node and small readers: /proc files, the login user, PATH lookups, cpus,
 # memory, /dev/shm, the tail of a log.
@@ -979,7 +989,7 @@ def verb_lock(inp, now=None, session=None):
     owner = str(inp.get("owner") or "")
     if not owner:
         raise Fail("lock needs an owner")
-    ttl = int(inp.get("ttl_sec") or 120)
+    ttl = int(need(inp, "ttl_sec", "lock"))
     ensure_dirs(storage)
     sd = state_dir(storage)
     path = os.path.join(sd, "lock.json")
@@ -1463,9 +1473,7 @@ def verb_status(inp, pids=None):
         out["python_version"] = ray["python_version"] if ray else pyinfo.get("version")
     role = inp.get("role") or runtime.get("role")
     if pids and role == "head":
-        # the engine's ports win; a status without them reads what the head was started with
-        ports = dict(runtime, **{k: inp[k] for k in ("dashboard_port", "gcs_port") if inp.get(k)})
-        dport, gport = head_port(ports, "dashboard_port"), head_port(ports, "gcs_port")
+        dport, gport = int(need(inp, "dashboard_port", "status")), int(need(inp, "gcs_port", "status"))
         token_path = os.path.join(sd, "auth_token")
         token = read_token(token_path) if runtime.get("auth") == "token" else None
         try:
@@ -1528,9 +1536,9 @@ def verb_drain(inp):
     node_id = str(inp.get("node_id") or "")
     if not re.match(r"^[0-9a-f]{8,}$", node_id):
         raise Fail("drain needs the node's hex id, got %r" % node_id)
-    deadline_sec = max(0.0, float(inp.get("deadline_sec") or 0))
-    dport = int(inp.get("dashboard_port") or runtime.get("dashboard_port") or 8265)
-    gport = int(inp.get("gcs_port") or runtime.get("gcs_port") or 6379)
+    deadline_sec = max(0.0, float(need(inp, "deadline_sec", "drain")))
+    dport = int(need(inp, "dashboard_port", "drain"))
+    gport = int(need(inp, "gcs_port", "drain"))
     token_path = os.path.join(sd, "auth_token")
     token = read_token(token_path) if runtime.get("auth") == "token" else None
     python = runtime.get("python") or (find_ray(inp.get("python"))[0] or {}).get("python")
@@ -1697,7 +1705,7 @@ def verb_install(inp):
     writable, err = storage_check(storage)
     if not writable:
         raise Fail(err)
-    base = inp.get("base_python") or "python3"
+    base = str(need(inp, "base_python", "install"))
     exe = base if os.sep in base else which(base)
     if not exe:
         raise Fail("python interpreter %r not found on PATH" % base, "install python3, or set ray_spec.python")
@@ -1706,7 +1714,7 @@ def verb_install(inp):
     os.makedirs(os.path.dirname(d), exist_ok=True)
     log_path = os.path.join(storage, "logs", "install-ray-%s.log" % version)
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
-    timeout = float(inp.get("timeout_sec") or 1800)
+    timeout = float(need(inp, "timeout_sec", "install"))
     pip = pip_command(os.path.join(d, "bin", "python"), version, extras, inp.get("index_url"), inp.get("find_links"))
     steps = [([exe, "-m", "venv", d], "%s -m venv %s" % (exe, d)), (pip, " ".join(pip))]
     t0 = time.time()
@@ -1851,7 +1859,7 @@ def _dashboard_request(inp, method, path, body=None, timeout=30.0):
     if not e["running"]:
         raise Fail("Ray of cluster %s is not running on the head" % cluster_name(inp),
                    "start it: nokube ray start --config <file>", cluster_down=True)
-    port = int(inp.get("dashboard_port") or e.get("dashboard_port") or 8265)
+    port = int(need(inp, "dashboard_port", "job"))
     base = dashboard_base(e, port)
     req = urllib.request.Request(base + path, method=method,
                                  data=json.dumps(body).encode() if body is not None else None)
@@ -1947,6 +1955,8 @@ def _job_submit(inp):
     if not e["running"]:
         raise Fail("Ray of cluster %s is not running on the head" % cluster_name(inp),
                    "start it: nokube ray start --config <file>", cluster_down=True)
+    tail = int(need(inp, "tail", "job"))  # before anything is submitted
+    port = int(need(inp, "dashboard_port", "job"))
     runtime_env = dict(inp.get("runtime_env") or {})
     env_vars = dict(runtime_env.get("env_vars") or {})
     # `python` in the entrypoint (and in tasks) is the interpreter that runs Ray: Ray expands ${PATH}
@@ -1963,7 +1973,6 @@ def _job_submit(inp):
             except OSError:
                 pass
         cleanup = dest
-    port = int(inp.get("dashboard_port") or e.get("dashboard_port") or 8265)
     child_in = {"address": dashboard_base(e, port), "entrypoint": entrypoint, "runtime_env": runtime_env,
                 "submission_id": inp.get("submission_id"), "metadata": inp.get("metadata"),
                 "follow": bool(inp.get("follow")), "cleanup": cleanup}
@@ -1999,7 +2008,7 @@ def _job_submit(inp):
         raise Fail(result.get("error"), _package_hint(result.get("error") or ""), rejected=True)
     out = {"ok": True, "job": _job_get(inp, job_id)}
     if out["job"]["status"] in ("FAILED", "STOPPED"):
-        out["log_tail"] = _log_tail(_job_logs(inp, job_id), int(inp.get("tail") or 20))
+        out["log_tail"] = _log_tail(_job_logs(inp, job_id), tail)
     return out
 
 

@@ -3,7 +3,7 @@
 // The joined file is the package's docstring, then each module in PARTS order with the lines that
 // import one module from another (`from .storage import ...`) left out: in one file they share one
 // namespace. A module may import only from modules before it, so the order is also the import order.
-//   node scripts/join-remote-lib.mjs [--out FILE]   (default: remote_lib/nokube_remote.py)
+//   node scripts/join-remote-lib.mjs [--from DIR] [--out FILE]   (default: remote_lib/nokube_remote.py)
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,6 +68,11 @@ export function joinRemoteLib(dir = REMOTE_LIB_SOURCES) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const at = process.argv.indexOf('--out');
-  writeFileSync(at > 0 ? process.argv[at + 1] : REMOTE_LIB_FILE, joinRemoteLib());
+  const arg = (name) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : undefined);
+  try {
+    writeFileSync(arg('--out') ?? REMOTE_LIB_FILE, joinRemoteLib(arg('--from')));
+  } catch (err) {
+    console.error(`join-remote-lib: ${err.message}`);
+    process.exit(1);
+  }
 }

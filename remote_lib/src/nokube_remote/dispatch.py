@@ -2,7 +2,7 @@
 import sys
 import time
 
-from .protocol import Fail, LIB_VERSION, loads
+from .protocol import dumps, Fail, LIB_VERSION, loads
 from .storage import storage_path
 from .lock import verb_lock, verb_unlock
 from .start_stop import verb_start, verb_stop

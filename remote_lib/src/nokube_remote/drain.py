@@ -2,7 +2,7 @@
 import os
 import time
 
-from .protocol import Fail, json, log, re, subprocess
+from .protocol import Fail, json, log, need, re, subprocess
 from .storage import cluster_name, read_json_file, read_token, state_dir, storage_path
 from .ray_programs import _DRAIN_SNIPPET
 from .ray_found import find_ray
@@ -40,9 +40,9 @@ def verb_drain(inp):
     node_id = str(inp.get("node_id") or "")
     if not re.match(r"^[0-9a-f]{8,}$", node_id):
         raise Fail("drain needs the node's hex id, got %r" % node_id)
-    deadline_sec = max(0.0, float(inp.get("deadline_sec") or 0))
-    dport = int(inp.get("dashboard_port") or runtime.get("dashboard_port") or 8265)
-    gport = int(inp.get("gcs_port") or runtime.get("gcs_port") or 6379)
+    deadline_sec = max(0.0, float(need(inp, "deadline_sec", "drain")))
+    dport = int(need(inp, "dashboard_port", "drain"))
+    gport = int(need(inp, "gcs_port", "drain"))
     token_path = os.path.join(sd, "auth_token")
     token = read_token(token_path) if runtime.get("auth") == "token" else None
     python = runtime.get("python") or (find_ray(inp.get("python"))[0] or {}).get("python")

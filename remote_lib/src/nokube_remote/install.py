@@ -3,7 +3,7 @@
 import os
 import time
 
-from .protocol import Fail, json, re, shutil, subprocess
+from .protocol import Fail, json, need, re, shutil, subprocess
 from .node import strip_ansi, tail_text, which
 from .storage import storage_check, storage_path
 from .ray_found import interpreter_info
@@ -52,7 +52,7 @@ def verb_install(inp):
     writable, err = storage_check(storage)
     if not writable:
         raise Fail(err)
-    base = inp.get("base_python") or "python3"
+    base = str(need(inp, "base_python", "install"))
     exe = base if os.sep in base else which(base)
     if not exe:
         raise Fail("python interpreter %r not found on PATH" % base, "install python3, or set ray_spec.python")
@@ -61,7 +61,7 @@ def verb_install(inp):
     os.makedirs(os.path.dirname(d), exist_ok=True)
     log_path = os.path.join(storage, "logs", "install-ray-%s.log" % version)
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
-    timeout = float(inp.get("timeout_sec") or 1800)
+    timeout = float(need(inp, "timeout_sec", "install"))
     pip = pip_command(os.path.join(d, "bin", "python"), version, extras, inp.get("index_url"), inp.get("find_links"))
     steps = [([exe, "-m", "venv", d], "%s -m venv %s" % (exe, d)), (pip, " ".join(pip))]
     t0 = time.time()

@@ -4,7 +4,7 @@ import os
 import sys
 import time
 
-from .protocol import Fail, json, re, shutil, subprocess
+from .protocol import Fail, json, need, re, shutil, subprocess
 from .node import strip_ansi
 from .storage import cluster_name, read_token
 from .ray_programs import _JOB_SUBMIT_SNIPPET
@@ -27,7 +27,7 @@ def _dashboard_request(inp, method, path, body=None, timeout=30.0):
     if not e["running"]:
         raise Fail("Ray of cluster %s is not running on the head" % cluster_name(inp),
                    "start it: nokube ray start --config <file>", cluster_down=True)
-    port = int(inp.get("dashboard_port") or e.get("dashboard_port") or 8265)
+    port = int(need(inp, "dashboard_port", "job"))
     base = dashboard_base(e, port)
     req = urllib.request.Request(base + path, method=method,
                                  data=json.dumps(body).encode() if body is not None else None)
@@ -123,6 +123,8 @@ def _job_submit(inp):
     if not e["running"]:
         raise Fail("Ray of cluster %s is not running on the head" % cluster_name(inp),
                    "start it: nokube ray start --config <file>", cluster_down=True)
+    tail = int(need(inp, "tail", "job"))  # before anything is submitted
+    port = int(need(inp, "dashboard_port", "job"))
     runtime_env = dict(inp.get("runtime_env") or {})
     env_vars = dict(runtime_env.get("env_vars") or {})
     # `python` in the entrypoint (and in tasks) is the interpreter that runs Ray: Ray expands ${PATH}
@@ -139,7 +141,6 @@ def _job_submit(inp):
             except OSError:
                 pass
         cleanup = dest
-    port = int(inp.get("dashboard_port") or e.get("dashboard_port") or 8265)
     child_in = {"address": dashboard_base(e, port), "entrypoint": entrypoint, "runtime_env": runtime_env,
                 "submission_id": inp.get("submission_id"), "metadata": inp.get("metadata"),
                 "follow": bool(inp.get("follow")), "cleanup": cleanup}
@@ -175,7 +176,7 @@ def _job_submit(inp):
         raise Fail(result.get("error"), _package_hint(result.get("error") or ""), rejected=True)
     out = {"ok": True, "job": _job_get(inp, job_id)}
     if out["job"]["status"] in ("FAILED", "STOPPED"):
-        out["log_tail"] = _log_tail(_job_logs(inp, job_id), int(inp.get("tail") or 20))
+        out["log_tail"] = _log_tail(_job_logs(inp, job_id), tail)
     return out
 
 

@@ -3,7 +3,7 @@
 import os
 import time
 
-from .protocol import Fail, fcntl, socket
+from .protocol import Fail, fcntl, need, socket
 from .node import _comm, _read
 from .storage import cluster_name, ensure_dirs, read_json_file, state_dir, storage_path, write_json_atomic
 
@@ -88,7 +88,7 @@ def verb_lock(inp, now=None, session=None):
     owner = str(inp.get("owner") or "")
     if not owner:
         raise Fail("lock needs an owner")
-    ttl = int(inp.get("ttl_sec") or 120)
+    ttl = int(need(inp, "ttl_sec", "lock"))
     ensure_dirs(storage)
     sd = state_dir(storage)
     path = os.path.join(sd, "lock.json")

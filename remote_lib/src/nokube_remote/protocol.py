@@ -101,3 +101,13 @@ class Fail(Exception):
         self.error = error
         self.hint = hint
         self.extra = extra
+
+
+def need(inp, field, verb):
+    """A value the engine sends with every such request. Its defaults are applied once, in nokube's
+    config model: none is filled in here, so a request without it is answered with this error."""
+    value = inp.get(field)
+    if value is None:
+        raise Fail("%s: the request has no %r, which nokube always sends" % (verb, field),
+                   "the nokube that called this library sent an incomplete request: report it as a bug")
+    return value

@@ -3,13 +3,13 @@
 import os
 import time
 
-from .protocol import json, log, subprocess
+from .protocol import json, log, need, subprocess
 from .node import _comm
 from .storage import cluster_name, _digest, read_json_file, read_token, state_dir, storage_path, temp_dir_for
 from .processes import cluster_pids
 from .ray_programs import _NODES_SNIPPET
 from .ray_found import find_ray
-from .start_stop import head_port, read_node_id
+from .start_stop import read_node_id
 
 
 def dashboard_base(runtime, port):
@@ -108,9 +108,7 @@ def verb_status(inp, pids=None):
         out["python_version"] = ray["python_version"] if ray else pyinfo.get("version")
     role = inp.get("role") or runtime.get("role")
     if pids and role == "head":
-        # the engine's ports win; a status without them reads what the head was started with
-        ports = dict(runtime, **{k: inp[k] for k in ("dashboard_port", "gcs_port") if inp.get(k)})
-        dport, gport = head_port(ports, "dashboard_port"), head_port(ports, "gcs_port")
+        dport, gport = int(need(inp, "dashboard_port", "status")), int(need(inp, "gcs_port", "status"))
         token_path = os.path.join(sd, "auth_token")
         token = read_token(token_path) if runtime.get("auth") == "token" else None
         try:
