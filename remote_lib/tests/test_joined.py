@@ -83,11 +83,13 @@ def test_the_modules_import_as_a_package():
                                                   submodule_search_locations=[SOURCES])
     pkg = importlib.util.module_from_spec(spec)
     sys.modules[name] = pkg
+    keep, sys.dont_write_bytecode = sys.dont_write_bytecode, True  # no __pycache__ among the sources
     try:
         spec.loader.exec_module(pkg)
         for mod in MODULES:
             importlib.import_module("%s.%s" % (name, mod))
     finally:
+        sys.dont_write_bytecode = keep
         for k in [k for k in sys.modules if k == name or k.startswith(name + ".")]:
             del sys.modules[k]
 

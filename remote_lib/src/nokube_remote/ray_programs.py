@@ -1,6 +1,6 @@
-# The programs run under another interpreter (Ray's, or the configured one): what it has,
-# the head's view through ray.nodes(), a drain through the GCS, a job submitted by Ray's own client.
-# Each reads its arguments from argv or stdin and prints one JSON line.
+# The programs run under another interpreter (Ray's, or the configured one), as `python -c`: what
+# the interpreter has (also run in this one), the head's view through ray.nodes(), a drain through
+# the GCS, a job submitted by Ray's own client. They take argv or stdin and print JSON lines.
 
 _INFO_SNIPPET = r"""
 import os, sys
