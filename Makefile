@@ -72,9 +72,10 @@ lint: node-deps
 	npx eslint .
 	npx prettier --check .
 
-## check-dist: dist/ must be exactly what src/ builds to.
+## check-dist: dist/ must be exactly what src/ builds to, and remote_lib/nokube_remote.py what its modules join to.
 check-dist: node-deps
 	npm run bundle
+	@git diff --exit-code --stat -- remote_lib/nokube_remote.py || { echo "remote_lib/nokube_remote.py differs from its modules (remote_lib/src/nokube_remote/) joined: run 'npm run bundle' and commit it"; exit 1; }
 	@git diff --exit-code --stat -- dist/ || { echo "dist/ differs from a fresh build of src/: run 'npm run bundle' and commit dist/"; exit 1; }
 	@[ -z "$$(git ls-files --others --exclude-standard -- dist/)" ] || { git ls-files --others --exclude-standard -- dist/; echo "the build wrote files in dist/ that are not committed: commit them"; exit 1; }
 	@[ -z "$$(git status --porcelain -- dist/)" ] || { git status --short -- dist/; echo "dist/ has files a fresh build does not: rebuild and commit"; exit 1; }

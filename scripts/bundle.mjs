@@ -1,10 +1,12 @@
 // Bundles the two front ends with ncc into self-contained CommonJS files:
 //   dist/index.js      the Action (action.yml: runs.main)
 //   dist/cli/index.js  the `nokube` CLI (package.json: bin.nokube): runs dist/cli/cli.js, the bundle
-// remote_lib/ is copied beside each bundle so both find it relative to themselves.
+// remote_lib/nokube_remote.py is joined again from its modules (remote_lib/src/nokube_remote/) and
+// copied beside the bundles (dist/remote_lib) so both find it relative to themselves.
 import { execFileSync } from 'node:child_process';
-import { cpSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, chmodSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { joinRemoteLib, REMOTE_LIB_FILE } from './join-remote-lib.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const ncc = join(root, 'node_modules', '.bin', 'ncc');
@@ -17,6 +19,8 @@ function bundle(entry, outDir) {
   });
 }
 
+// first the file that is uploaded and hashed; it is committed, so check-dist proves it matches its modules
+writeFileSync(REMOTE_LIB_FILE, joinRemoteLib());
 rmSync(dist, { recursive: true, force: true });
 bundle('src/action/index.ts', dist);
 bundle('src/cli/index.ts', join(dist, 'cli'));
@@ -38,4 +42,4 @@ cpSync(join(root, 'scripts', 'cli-compile-cache.cjs'), cli);
 chmodSync(cli, 0o755);
 
 mkdirSync(join(dist, 'remote_lib'), { recursive: true });
-cpSync(join(root, 'remote_lib', 'nokube_remote.py'), join(dist, 'remote_lib', 'nokube_remote.py'));
+cpSync(REMOTE_LIB_FILE, join(dist, 'remote_lib', 'nokube_remote.py'));

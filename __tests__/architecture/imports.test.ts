@@ -153,21 +153,21 @@ export function importCycles(imports: Import[]): string[][] {
  * middle, the parts below; render is a part the front ends use to draw the engine's result.
  */
 const MAY_IMPORT: Record<string, string[]> = {
-  action: ['engine', 'config', 'ssh', 'remote', 'render', 'words'],
-  cli: ['engine', 'config', 'ssh', 'remote', 'render', 'words'],
-  engine: ['config', 'ssh', 'remote', 'words'],
+  action: ['engine', 'config', 'ssh', 'remote', 'render', 'words', 'credentials'],
+  cli: ['engine', 'config', 'ssh', 'remote', 'render', 'words', 'credentials'],
+  engine: ['config', 'ssh', 'remote', 'words', 'credentials'],
   remote: ['ssh'], // the shell quoting of src/ssh/quote.ts
-  // the ssh → config arrows go with issue 25's ssh/config split (see the last test)
-  ssh: ['config'],
-  config: [],
+  // ssh takes its own target types; both it and config read `${NAME}` credentials the same way
+  ssh: ['credentials'],
+  config: ['credentials'],
+  // `${NAME}` references in credentials, read from the environment: a leaf
+  credentials: [],
   // engine: its result types only; ssh: its shell quoting only (both checked below)
   render: ['config', 'engine', 'ssh', 'words'],
   // the user's words every layer shares (sizes, Ray's job message): a leaf
   words: [],
 };
 
-/** The parts of src/ another helper of issue 25 is reworking: their own cycles are checked apart. */
-const PENDING_SPLIT = ['ssh', 'config'];
 
 describe('the import graph of src/', () => {
   it('reads every file and finds its imports', () => {
@@ -176,7 +176,7 @@ describe('the import graph of src/', () => {
   });
 
   it('has no import cycle', () => {
-    const cycles = importCycles(LOCAL).filter((c) => !c.every((f) => PENDING_SPLIT.includes(layer(f))));
+    const cycles = importCycles(LOCAL);
     expect(
       cycles.map((c) => c.join(' → ')),
       'files that import each other, directly or around a loop',
@@ -235,20 +235,7 @@ describe('the import graph of src/', () => {
     expect(bad.map(show), 'a step never imports a story; a decision never imports a step or a story').toEqual([]);
   });
 
-  // PENDING MERGE (issue 25, the ssh/config helper): passes once that work breaks the cycles inside
-  // src/config (types ↔ ray-keys) and src/ssh (connect ↔ jump, ssh-config ↔ its include reader).
-  // Not skipped: it fails until then.
-  it('has no import cycle inside src/ssh or src/config (after the ssh/config split)', () => {
-    const cycles = importCycles(LOCAL).filter((c) => c.every((f) => PENDING_SPLIT.includes(layer(f))));
-    expect(
-      cycles.map((c) => c.join(' → ')),
-      'files that import each other, directly or around a loop',
-    ).toEqual([]);
-  });
-
-  // PENDING MERGE (issue 25, the ssh/config helper): passes once src/ssh takes its own target and
-  // credential types and imports nothing from src/config. Not skipped: it fails until then.
-  it('keeps src/ssh free of src/config (after the ssh/config split)', () => {
+  it('keeps src/ssh free of src/config: it takes its own target and credential types', () => {
     const bad = LOCAL.filter((i) => layer(i.from) === 'ssh' && layer(i.to) === 'config');
     expect(bad.map(show), 'src/ssh imports nothing from src/config: it takes its own small types').toEqual([]);
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { MAX_JUMP_HOPS as CONFIG_MAX_HOPS, parseProxyJump } from '../../src/config/proxy-jump';
-import { sshTarget } from '../../src/engine/ssh-target';
+import { sshTarget } from '../../src/engine/decisions/ssh-target';
 import { MAX_JUMP_HOPS as SSH_MAX_HOPS } from '../../src/ssh/jump';
 import { node } from './fixtures';
 

@@ -47,7 +47,8 @@ def test_no_venv_module_names_the_command_and_python3_venv(lib, storage, tmp_pat
     before = previous_ray(lib, storage)
     py = script(tmp_path / "python3", "echo 'The virtual environment was not created successfully because "
                                       "ensurepip is not available.' >&2\nexit 1\n")
-    out = lib.verb_install({"storage": storage, "ray_version": "2.60.0", "extras": ["default"], "base_python": py})
+    out = lib.verb_install({"storage": storage, "ray_version": "2.60.0", "extras": ["default"], "base_python": py,
+                            "timeout_sec": 1800})
     assert out["ok"] is False
     assert out["error"] == "making the venv failed (exit 1)"
     assert out["command"] == "%s -m venv %s" % (py, lib.venv_dir(storage, "2.60.0"))
@@ -69,7 +70,7 @@ def test_pip_error_names_the_pip_command_and_its_last_lines(lib, storage, tmp_pa
     py = fake_python_whose_pip_says(
         tmp_path, "ERROR: No matching distribution found for ray[default]==2.58.0")
     out = lib.verb_install({"storage": storage, "ray_version": "2.58.0", "extras": ["default"], "base_python": py,
-                            "index_url": "http://10.0.0.1:8099/simple/"})
+                            "index_url": "http://10.0.0.1:8099/simple/", "timeout_sec": 1800})
     assert out["ok"] is False
     assert out["error"] == "pip install failed (exit 1)"
     assert out["command"].endswith(
@@ -84,7 +85,8 @@ def test_pip_error_names_the_pip_command_and_its_last_lines(lib, storage, tmp_pa
 def test_disk_full_says_so(lib, storage, tmp_path):
     py = fake_python_whose_pip_says(
         tmp_path, "ERROR: Could not install packages due to an OSError: [Errno 28] No space left on device")
-    out = lib.verb_install({"storage": storage, "ray_version": "2.60.0", "extras": [], "base_python": py})
+    out = lib.verb_install({"storage": storage, "ray_version": "2.60.0", "extras": [], "base_python": py,
+                            "timeout_sec": 1800})
     assert out["ok"] is False
     assert "No space left on device" in out["log_tail"]
     assert out["hint"].startswith("the disk holding %s is full" % storage)

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type { JobAnswer, JobRecord } from '../remote/types';
 import { shellJoin } from '../ssh';
+import { dashboardPort } from './decisions/desired';
 import { connectHead } from './steps/ray-env';
 import { fail, type PhaseClock } from './steps/run-result';
 import type { ClusterSession, NodeHandle } from './steps/session';
@@ -13,6 +14,8 @@ import { WorkingDirError, packWorkingDir } from './steps/working-dir';
 import { shortJobMessage } from '../words/job-message';
 
 const JOB_ID = /^[A-Za-z0-9._:-]{1,200}$/;
+/** Lines of a failed or stopped job's log shown with its status. */
+const JOB_LOG_TAIL_LINES = 20;
 
 /** Bad input found before anything is sent: the run ends with exit 2. */
 function badInput(result: RunResult, message: string, hint?: string): void {
@@ -81,10 +84,16 @@ export async function runJob(session: ClusterSession, result: RunResult, clock: 
   }
   const head = await connectHead(session, result, clock);
   if (!head) return;
-  if (request.action === 'submit') return submit(session, head, request, runtimeEnv, archive, result, clock);
+  const { action } = request;
+  if (action === 'submit') return submit(session, head, request, runtimeEnv, archive, result, clock);
 
-  const answer = await clock.phase(request.action, () =>
-    head.lib!.job({ action: request.action, job_id: request.jobId ?? null, tail: 20 }),
+  const answer = await clock.phase(action, () =>
+    head.lib!.job({
+      action,
+      job_id: request.jobId ?? null,
+      tail: JOB_LOG_TAIL_LINES,
+      dashboard_port: dashboardPort(session.cluster),
+    }),
   );
   if (!answer.ok) return jobFailed(session, result, answer);
   result.status = 'healthy';
@@ -129,6 +138,8 @@ async function submit(
         archive: remoteArchive ?? null,
         follow: !request.noWait,
         python: session.cluster.python ?? null,
+        tail: JOB_LOG_TAIL_LINES,
+        dashboard_port: dashboardPort(session.cluster),
       },
       (event) => {
         if (event.event === 'submitted') {
@@ -148,7 +159,9 @@ async function submit(
     result.status = 'healthy';
     if (jobId) {
       // one quick look, so the user sees where the job stands as they leave it running
-      const now = await head.lib!.job({ action: 'status', job_id: jobId }).catch(() => undefined);
+      const now = await head
+        .lib!.job({ action: 'status', job_id: jobId, dashboard_port: dashboardPort(session.cluster) })
+        .catch(() => undefined);
       result.job = now?.job
         ? jobReport(now.job)
         : { job_id: jobId, status: 'RUNNING', message: null, start_time: null, end_time: null };

@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import { shellQuote as shq } from '../ssh/quote';
 import type {
   DrainAnswer,
+  DrainRequest,
   InstallAnswer,
+  InstallRequest,
+  JobActionRequest,
   JobAnswer,
   LogsAnswer,
   LogsRequest,
@@ -22,6 +25,7 @@ import type {
   StatusRequest,
   StopAnswer,
   StopRequest,
+  UnlockRequest,
 } from './types';
 
 /** What the client needs of an SSH connection (src/ssh's NodeConnection has it). */
@@ -296,7 +300,7 @@ export class RemoteLib {
   rayEnv(input: Record<string, unknown>): Promise<RayEnvAnswer> {
     return this.call<RayEnvAnswer>('ray_env', input);
   }
-  job<T extends RemoteAnswer = JobAnswer>(input: Record<string, unknown>): Promise<T> {
+  job<T extends RemoteAnswer = JobAnswer>(input: JobActionRequest): Promise<T> {
     return this.call<T>('job', input);
   }
 
@@ -322,11 +326,11 @@ export class RemoteLib {
     return this.call<StopAnswer>('stop', input);
   }
   /** Installs Ray into a venv under the storage path (nothing when it is there already). */
-  install(input: Record<string, unknown>, timeoutMs: number): Promise<InstallAnswer> {
+  install(input: InstallRequest, timeoutMs: number): Promise<InstallAnswer> {
     return this.call<InstallAnswer>('install', input, timeoutMs);
   }
   /** Head: drains one node through Ray's GCS and waits (up to `deadline_sec`) until it has left. */
-  drain(input: Record<string, unknown>, timeoutMs: number): Promise<DrainAnswer> {
+  drain(input: DrainRequest, timeoutMs: number): Promise<DrainAnswer> {
     return this.call<DrainAnswer>('drain', input, timeoutMs);
   }
   /**
@@ -347,7 +351,7 @@ export class RemoteLib {
   lock(input: LockRequest): Promise<LockAnswer> {
     return this.call<LockAnswer>('lock', input);
   }
-  unlock(input: LockRequest): Promise<LockAnswer> {
+  unlock(input: UnlockRequest): Promise<LockAnswer> {
     return this.call<LockAnswer>('unlock', input);
   }
 }

@@ -1,5 +1,6 @@
 // Typed requests and answers of remote_lib's verbs (see remote_lib/PROTOCOL.md). Every request also
-// carries `cluster` and `storage`, added by the client.
+// carries `cluster` and `storage`, added by the client. remote_lib fills in no default: a value it
+// needs is required here, and a request without it is answered with an error naming the field.
 
 /** What a node was started with; stored on the node and compared for drift. */
 export interface AppliedSpec {
@@ -65,10 +66,42 @@ export interface StopRequest {
 
 export interface LockRequest {
   owner: string;
-  /** lock only: seconds the lease lasts unless renewed. */
-  ttl_sec?: number;
-  /** Unlock only: the nodes this start applied, recorded on the head. */
+  /** Seconds the lease lasts unless renewed. */
+  ttl_sec: number;
+}
+
+export interface UnlockRequest {
+  owner: string;
+  force?: boolean;
+  /** The nodes this start applied, recorded on the head. */
   members?: MembersRecord;
+}
+
+/** `drain` (head): one node drained through the GCS, waited on up to `deadline_sec`. */
+export interface DrainRequest extends HeadPorts {
+  python: string | null;
+  node_id: string;
+  deadline_sec: number;
+}
+
+export interface InstallRequest {
+  /** The interpreter the venv is made with (ray_spec.python, else python3). */
+  base_python: string;
+  ray_version: string;
+  extras: string[];
+  index_url: string | null;
+  find_links: string | null;
+  timeout_sec: number;
+}
+
+/** `job` (head) but submit, which streams (client.stream). */
+export interface JobActionRequest {
+  action: 'status' | 'logs' | 'stop' | 'list';
+  job_id?: string | null;
+  /** Lines of a failed or stopped job's log returned with its status. */
+  tail?: number;
+  /** Where the head's dashboard (Ray's job API) listens. */
+  dashboard_port: number;
 }
 
 export interface RemoteAnswer {

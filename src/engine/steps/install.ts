@@ -34,7 +34,7 @@ export async function installRay(session: ClusterSession, nodes: NodeSpec[]): Pr
     try {
       const answer = await h.lib!.install(
         {
-          base_python: cluster.python ?? null,
+          base_python: cluster.python ?? 'python3',
           ray_version: version,
           extras: install.extras,
           index_url: install.indexUrl ?? null,

@@ -6,7 +6,7 @@ import type { ClusterConfig, NodeSpec } from '../../config/types';
 import { RemoteLib, loadRemoteLib, type RemoteLibSource } from '../../remote/client';
 import { JumpHosts, connectNode, type NodeConnection } from '../../ssh';
 import { mapLimit } from './concurrency';
-import { sshTarget } from './ssh-target';
+import { sshTarget } from '../decisions/ssh-target';
 import { TimelineRecorder } from './timeline';
 import type { NodePhase, RunError, RunOptions, SessionOptions } from '../types';
 
