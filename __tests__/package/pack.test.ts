@@ -81,6 +81,16 @@ describe('the npm package', () => {
     expect(pkg.engines.node).toBe('>=20');
   });
 
+  it('passes npm publish --dry-run (offline: the package as npm checks it, nothing sent)', () => {
+    const r = spawnSync('npm', ['publish', '--dry-run', '--offline', '--ignore-scripts'], {
+      cwd: REPO,
+      encoding: 'utf8',
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`+ ${pkg.name}@${pack.version}`);
+    expect(r.stderr).toContain('with tag latest and public access (dry-run)');
+  });
+
   it('is the size the README says, within a quarter', () => {
     const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
     const said = /about (\d+) kB to\s+download, ([\d.]+) MB installed/.exec(readme);
