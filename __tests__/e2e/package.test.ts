@@ -10,6 +10,7 @@ import {
   lstatSync,
   mkdirSync,
   mkdtempSync,
+  readFileSync,
   readdirSync,
   rmSync,
   writeFileSync,
@@ -105,7 +106,11 @@ describe.skipIf(!e2eEnabled)('the npm package, installed globally, runs the demo
     if (root) rmSync(root, { recursive: true, force: true });
   });
 
-  it('installs offline with nothing fetched: the package alone, `nokube` on PATH', () => {
+  it('installs offline with nothing fetched: the package alone, `nokube` on PATH', async () => {
+    const version = await nokube('--version');
+    expect(version.stdout.trim()).toBe(
+      `nokube ${(JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version}`,
+    );
     expect(relative(REPO, work).startsWith('..')).toBe(true);
     const bin = join(prefix, 'bin', 'nokube');
     expect(lstatSync(bin).isSymbolicLink()).toBe(true);
