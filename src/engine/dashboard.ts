@@ -30,6 +30,8 @@ export interface DashboardForward {
   /** Resolves when the forwards stop by themselves: the SSH connection to the head was lost. */
   ended: Promise<RunError>;
   close(): Promise<void>;
+  /** Removes the token file at once, synchronously: for a process `exit` hook, where nothing async runs. */
+  removeTokenFile(): void;
 }
 
 export interface DashboardResult {
@@ -66,10 +68,13 @@ export async function openDashboard(options: AccessOptions, req: DashboardReques
   }
   const forwards: LocalForward[] = [];
   let tokenDir: string | undefined;
+  const removeTokenFile = () => {
+    if (tokenDir) rmSync(tokenDir, { recursive: true, force: true });
+  };
   const cleanup = async () => {
+    removeTokenFile();
     await Promise.all(forwards.map((f) => f.close()));
     session.close();
-    if (tokenDir) rmSync(tokenDir, { recursive: true, force: true });
   };
   try {
     const access = await headAccess(session, { withToken: true });
@@ -122,6 +127,7 @@ export async function openDashboard(options: AccessOptions, req: DashboardReques
         clearInterval(heartbeat);
         await cleanup();
       },
+      removeTokenFile,
     };
     result.ok = true;
   } catch (err) {
