@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FakeGitHub } from './fake-github';
+import { linkedMentions } from '../render/linked-mentions';
 import { actionBundle, runAction, visibleLog } from './runner';
 
 const TOKEN = 'test-token-123';
@@ -235,6 +236,24 @@ describe('plan on a pull request', () => {
     expect(github.comments.get(7)!.filter((c) => c.body.startsWith(MARKER))).toHaveLength(1);
     expect(github.comments.get(7)![4].body).toMatch(/2 → 8/);
   }, 20_000); // two runs of the Action, each its own node process
+
+  it('a resource named "x @octocat" mentions nobody in the comment or the summary', async () => {
+    const withResource = config(2).replace(
+      '      num_cpus: 2\n',
+      '      num_cpus: 2\n      resources: {"x @octocat": 1}\n',
+    );
+    expect(withResource).toContain('x @octocat');
+    writeFileSync(join(workspace, 'ray-config.yaml'), withResource);
+    github.contents.set(`ray-config.yaml@${BASE_SHA}`, config(2));
+    github.prFiles.set(7, [{ filename: 'ray-config.yaml', status: 'modified' }]);
+    const r = await plan();
+    expect(r.code, r.stdout).toBe(0);
+    const body = github.comments.get(7)![0].body;
+    for (const md of [body, r.summary]) {
+      expect(linkedMentions(md)).toEqual([]);
+      expect(md).toMatch(/x @\u200boctocat/); // the name is shown, as written
+    }
+  });
 
   it('plans every node as new when the base branch has no config (404)', async () => {
     writeFileSync(join(workspace, 'ray-config.yaml'), config(2));

@@ -9,6 +9,7 @@ import { dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FakeGitHub } from '../action/fake-github';
 import { REPO, actionBundle, runAction, visibleLog, type ActionRun } from '../action/runner';
+import { workflowCommands } from '../action/workflow-commands';
 import { clusterConfig } from './cluster-config';
 import { e2eEnabled, hostExec, knownHostsLines, rayStopAll, requireTestHosts, type HostsInfo } from './hosts';
 
@@ -388,13 +389,28 @@ describe.skipIf(!e2eEnabled)('the Action (node index.js) on real test hosts', ()
   });
 
   it('job: a failing job fails the step with its error, the tail of its log in the summary', async () => {
+    // the job's log tries workflow commands: the runner must obey none of them
+    const forged = [
+      '::error::forged by the job',
+      '::add-mask::nokube',
+      '::stop-commands::guess',
+      '::guess::',
+      'text ##[warning]forged v1 command',
+    ];
     const r = await action('job (failing)', {
       command: 'job',
-      entrypoint: `python -c "import sys; print('smoke broke here'); sys.exit(5)"`,
+      entrypoint: `python -c "import sys; print('smoke broke here'); print('${forged.join('\\n')}'); sys.exit(5)"`,
     });
     expect(r.code).toBe(1);
     expect(r.outputs['job-status']).toBe('FAILED');
     const log = visibleLog(r.stdout);
+    for (const line of forged) expect(log).toContain(line); // printed as it is
+    const obeyed = workflowCommands(r.stdout);
+    expect(obeyed.filter((c) => /forged|guess|^nokube$/.test(c.data))).toEqual([]);
+    // the Action's own commands after the job's log still are obeyed
+    expect(obeyed.some((c) => c.command === 'error' && c.data.startsWith('job failed: ray-head: job raysubmit_'))).toBe(
+      true,
+    );
     expect(log).toContain('smoke broke here');
     expect(log).toMatch(
       /::error::job failed: ray-head: job raysubmit_\w+ FAILED: Job entrypoint command failed with exit code 5/,

@@ -193,6 +193,30 @@ print('HOSTS', sorted(set(ray.get([where.remote() for _ in range(3)]))))
     expect(existsSync(opened.client_env.RAY_AUTH_TOKEN_PATH)).toBe(false);
   });
 
+  it('dashboard: the token file is removed on SIGHUP and SIGTERM, and when the command ends by an error', async () => {
+    for (const [signal, port] of [
+      ['SIGHUP', 18365],
+      ['SIGTERM', 18465],
+    ] as const) {
+      const dash = startDashboard(['--port', String(port), '--client-port', String(port + 1), '--json']);
+      const opened = JSON.parse(await dash.line());
+      const tokenFile = opened.client_env.RAY_AUTH_TOKEN_PATH as string;
+      expect(existsSync(tokenFile), signal).toBe(true);
+      dash.child.kill(signal); // a closed terminal or ssh session sends SIGHUP; a supervisor SIGTERM
+      expect(await dash.exit, signal).toBe(0);
+      expect(existsSync(tokenFile), `${signal}: ${tokenFile} is left`).toBe(false);
+      expect(await accepts('127.0.0.1', port)).toBe(false);
+    }
+    // the forwards end by themselves (the head's sshd killed): exit 1, the file gone as well
+    const dash = startDashboard(['--port', '18565', '--client-port', '18566', '--json']);
+    const opened = JSON.parse(await dash.line());
+    const tokenFile = opened.client_env.RAY_AUTH_TOKEN_PATH as string;
+    expect(existsSync(tokenFile)).toBe(true);
+    hostExec('nkh1', 'pkill -f "sshd: nokube" || true'); // the head's sessions of the login user
+    expect(await dash.exit).toBe(1);
+    expect(existsSync(tokenFile), `${tokenFile} is left after the connection was lost`).toBe(false);
+  });
+
   it('dashboard of a cluster that is not running: exit 1, says so and how to start it', async () => {
     const other = join(dir, 'other.yaml');
     // its own storage: the same storage paths would mean the same Ray processes, i.e. the running cluster

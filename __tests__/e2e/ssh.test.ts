@@ -8,7 +8,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NodeSpec, UserSpec } from '../../src/config/types';
 import type { PrivateKeySource, Reporter, SshOptions } from '../../src/engine/types';
 import { connectNode, SshError, type NodeConnection } from '../../src/ssh';
-import { e2eEnabled, knownHostsLines, requireTestHosts, testHost, type HostsInfo } from './hosts';
+import {
+  e2eEnabled,
+  hostExec,
+  knownHostsLines,
+  requireTestHosts,
+  testHost,
+  TESTHOSTS_DIR,
+  type HostsInfo,
+} from './hosts';
 
 interface Log {
   warn: string[];
@@ -319,6 +327,63 @@ describe.skipIf(!e2eEnabled)('ssh against the test hosts', () => {
     const wrongFp = await rejection(connectNode(nodeSpec(ip, { hostKey: otherFp }), base({ knownHosts: '' }), noHost));
     expect(wrongFp.kind).toBe('host-key-changed');
     expect(wrongFp.message).toContain(otherFp);
+  });
+
+  it('a host pinned (or in known_hosts) with its ed25519 key that offers only RSA is refused, even with insecureSkipHostKeyCheck', async () => {
+    // A second sshd on nkh1 with the host's own keys that offers only its RSA key: what a
+    // man-in-the-middle without the ed25519 key shows. The password must never be sent to it.
+    const conf = `${TESTHOSTS_DIR}/nkh1/sshd_config`;
+    const started = hostExec(
+      'nkh1',
+      `/usr/sbin/sshd -f ${conf} -p 2222 -o PidFile=/tmp/sshd-rsa-only.pid -E /tmp/sshd-rsa-only.log ` +
+        '-o HostKeyAlgorithms=rsa-sha2-512,rsa-sha2-256',
+    );
+    expect(started.code, started.stderr).toBe(0);
+    try {
+      const [ed25519Line, , rsaLine] = testHost('nkh1', info).host_keys;
+      expect(ed25519Line).toMatch(/^ssh-ed25519 /);
+      expect(rsaLine).toMatch(/^ssh-rsa /);
+      const env = { NK_PW: info.client.password_only_password };
+      const at2222 = (extra: Partial<NodeSpec> = {}) =>
+        nodeSpec(ip, {
+          sshUrl: `${ip}:2222`,
+          sshPort: 2222,
+          users: [user(info.client.password_only_user, { password: '${NK_PW}' })],
+          ...extra,
+        });
+      const skip = base({ identities: [], knownHosts: '', insecureSkipHostKeyCheck: true });
+
+      const rep = reporter();
+      const pinned = await rejection(connectNode(at2222({ hostKey: ed25519Line }), skip, { env, reporter: rep }));
+      expect(pinned.kind).toBe('host-key-changed');
+      expect(pinned.message).toContain('REMOTE HOST KEY CHANGED');
+      expect(pinned.message).toMatch(/pinned in the config: ssh-ed25519 SHA256:/);
+      expect(pinned.message).toContain('offered an ssh-rsa key');
+      expect(pinned.message).toContain('insecure-skip-host-key-check does not let it through');
+      expect(rep.log.warn.join('\n')).not.toContain('NOT VERIFIED');
+
+      const known = await rejection(
+        connectNode(at2222(), { ...skip, knownHosts: `[${ip}]:2222 ${ed25519Line}` }, { env, reporter: reporter() }),
+      );
+      expect(known.kind).toBe('host-key-changed');
+      expect(known.message).toContain('known_hosts line 1 lists ssh-ed25519');
+      expect(known.message).toContain('offered an ssh-rsa key');
+
+      // Control: with nothing on record the flag lets this RSA-only host in, and its log shows the login.
+      const open = await connect(at2222(), skip, env);
+      expect(open.hostKey).toMatchObject({ type: 'ssh-rsa', via: 'NOT VERIFIED (insecure-skip-host-key-check)' });
+      // the pinned host with both keys is verified with the pinned ed25519 key (asked for first)
+      const real = await connect(nodeSpec(ip, { hostKey: ed25519Line }), base({ knownHosts: '' }));
+      expect(real.hostKey).toMatchObject({ type: 'ssh-ed25519', via: 'host_key in the config' });
+
+      await new Promise((r) => setTimeout(r, 300)); // sshd writes its log after the session
+      const log = hostExec('nkh1', 'cat /tmp/sshd-rsa-only.log').stdout;
+      // one password login (the control's), none sent to the refused connections
+      expect(log.match(/Accepted password for nokubepw/g)).toHaveLength(1);
+      expect(log).not.toMatch(/Failed password/);
+    } finally {
+      hostExec('nkh1', 'kill $(cat /tmp/sshd-rsa-only.pid) 2>/dev/null; rm -f /tmp/sshd-rsa-only.*');
+    }
   });
 
   it('reports a closed port as unreachable and an absent host quickly', async () => {

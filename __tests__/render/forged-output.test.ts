@@ -7,9 +7,10 @@ import { escapeControls, logLines } from '../../src/render/safe-text';
 import { SecretMask } from '../../src/render/secret-mask';
 import { renderSummary } from '../../src/render/summary';
 import { nodeReport, planItem, result } from './fixtures';
+import { linkedMentions } from './linked-mentions';
 
 const FORGED =
-  '\n# Approved by security\n[click here](https://evil.example/x) ![x](https://evil.example/i.png) @octo-org/admins www.evil.example';
+  '\n# Approved by security\n[click here](https://evil.example/x) ![x](https://evil.example/i.png) @octo-org/admins www.evil.example x @octocat (fixes #1)';
 
 function hostile() {
   return result({
@@ -22,13 +23,15 @@ function hostile() {
 }
 
 /** What GitHub would turn into structure: a heading line, a link or image, a mention, an autolink. */
-function forgedStructure(markdown: string): string[] {
+function forgedStructure(rendered: string): string[] {
+  // a <pre> block is raw HTML to GitHub (no markdown, autolinks or mentions in it) once escaped
+  const markdown = rendered.replace(/<pre>[^<]*<\/pre>/g, '<pre></pre>');
   const found: string[] = [];
   for (const line of markdown.split('\n')) {
     if (/^\s*(-\s*)?#+\s*Approved|^\s*(-\s*)?#+\s*Heading/.test(line)) found.push(`heading: ${line}`);
   }
   if (/\]\(/.test(markdown)) found.push('link or image');
-  if (/@octo-org/.test(markdown)) found.push('mention');
+  for (const m of linkedMentions(markdown)) found.push(`mention or reference: ${m}`);
   if (/https:\/\/evil/.test(markdown) || /www\.evil/.test(markdown)) found.push('autolink');
   return found;
 }
@@ -47,6 +50,36 @@ describe('markdown from config and node text', () => {
   it('the job summary neither', () => {
     const md = renderSummary({ ...hostile(), command: 'start' }, { runUrl: 'https://github.com/o/r/actions/runs/7' });
     expect(forgedStructure(md)).toEqual([]);
+  });
+
+  it("nor a job's status, Ray's message about it and the end of its log in the summary", () => {
+    const md = renderSummary(
+      result({
+        command: 'job',
+        job: {
+          job_id: `raysubmit_1${FORGED}`,
+          status: `FAILED${FORGED} | forged cell`,
+          message: `Job failed: x @octocat [click](https://evil.example/x)${FORGED}`,
+          start_time: null,
+          end_time: null,
+          entrypoint: `python x.py${FORGED}`,
+          log_tail: `Traceback${FORGED}`,
+        },
+      }),
+      {},
+    );
+    expect(forgedStructure(md)).toEqual([]);
+    const row = md.split('\n').find((l) => l.startsWith('| <code>raysubmit_1'))!;
+    expect(row.split(/(?<!\\)\|/).length).toBe(5); // the status cannot add a column
+  });
+
+  it('linkedMentions finds what GitHub links: a mention spelt as an entity too, none in code', () => {
+    expect(linkedMentions('x &#64;octocat and @octo-org/admins, not a@b or <code>@x</code>')).toEqual([
+      '@octocat',
+      '@octo-org/admins',
+    ]);
+    expect(linkedMentions('fixes #1, not x#2')).toEqual(['#1']);
+    expect(linkedMentions('x @\u200boctocat #\u200b1')).toEqual([]);
   });
 });
 

@@ -114,6 +114,59 @@ describe('hostKeyCheck', () => {
     expect(byFp.failure?.kind).toBe('host-key-changed');
   });
 
+  it('refuses a key of another type than the host_key pin as changed, even with insecureSkipHostKeyCheck', () => {
+    const r = recordingReporter();
+    const check = hostKeyCheck(testNode({ hostKey: keys.ed25519.pub }), options({ insecureSkipHostKeyCheck: true }), r);
+    // the pinned type is asked for first, so a host that has both keys is verified with the pinned one
+    expect(check.serverHostKey?.[0]).toBe('ssh-ed25519');
+    expect(check.verify(blobOf(keys.rsaPem.pub))).toBe(false);
+    expect(check.accepted).toBeUndefined();
+    expect(r.warnings).toHaveLength(0);
+    expect(check.failure).toMatchObject({ kind: 'host-key-changed', fingerprint: keys.rsaPem.fingerprint });
+    const message = check.failure!.message;
+    expect(message).toContain('REMOTE HOST KEY CHANGED');
+    // which type was pinned, which was offered
+    expect(message).toContain(`pinned in the config: ssh-ed25519 ${keys.ed25519.fingerprint}`);
+    expect(message).toContain(`offered an ssh-rsa key (${keys.rsaPem.fingerprint})`);
+    expect(message).toContain('insecure-skip-host-key-check does not let it through');
+    expect(check.failure!.hint).toContain('ssh_host_ed25519_key.pub');
+  });
+
+  it('refuses a key of a type known_hosts does not list for a known host as changed, even with insecureSkipHostKeyCheck', () => {
+    const r = recordingReporter();
+    const check = hostKeyCheck(
+      testNode(),
+      options({ insecureSkipHostKeyCheck: true, knownHosts: `# mine\n10.0.0.5 ${keyPart(keys.ed25519.pub)}\n` }),
+      r,
+    );
+    expect(check.verify(blobOf(keys.rsaPem.pub))).toBe(false);
+    expect(check.accepted).toBeUndefined();
+    expect(r.warnings).toHaveLength(0);
+    expect(check.failure).toMatchObject({ kind: 'host-key-changed', fingerprint: keys.rsaPem.fingerprint });
+    expect(check.failure!.message).toContain('REMOTE HOST KEY CHANGED');
+    expect(check.failure!.message).toContain('offered an ssh-rsa key');
+    expect(check.failure!.message).toContain('known_hosts line 2 lists ssh-ed25519');
+    // without the flag: the same refusal, not "unknown, add it"
+    const strict = hostKeyCheck(
+      testNode(),
+      options({ knownHosts: `10.0.0.5 ${keyPart(keys.ed25519.pub)}\n` }),
+      recordingReporter(),
+    );
+    expect(strict.verify(blobOf(keys.rsaPem.pub))).toBe(false);
+    expect(strict.failure?.kind).toBe('host-key-changed');
+  });
+
+  it('still accepts a key of another type than the pin when known_hosts lists that very key', () => {
+    const check = hostKeyCheck(
+      testNode({ hostKey: keys.ed25519.pub }),
+      options({ knownHosts: `10.0.0.5 ${keyPart(keys.rsaPem.pub)}\n` }),
+      recordingReporter(),
+    );
+    expect(check.serverHostKey?.slice(0, 2)).toEqual(['ssh-ed25519', 'rsa-sha2-512']);
+    expect(check.verify(blobOf(keys.rsaPem.pub))).toBe(true);
+    expect(check.accepted?.via).toBe('known_hosts line 1');
+  });
+
   it('never accepts a @revoked key, not even with insecureSkipHostKeyCheck', () => {
     const kh = `10.0.0.5 ${keyPart(keys.ed25519.pub)}\n@revoked * ${keyPart(keys.ed25519.pub)}\n`;
     const check = hostKeyCheck(

@@ -95,10 +95,11 @@ describe('checkHostKey', () => {
     expect(knownKeyTypes(kh, '10.0.0.1', 2222)).toEqual([]);
   });
 
-  it('calls a different key of a known type "changed", and a key of an unknown type "unknown"', () => {
+  it('calls a different key of a known type "changed", a key of another type than the host\'s "other-type"', () => {
     const kh = parseKnownHosts(`10.0.0.1 ${keyPart(keys.ed25519.pub)}\n`);
     expect(checkHostKey(kh, '10.0.0.1', 22, other)).toEqual({ status: 'changed', lines: [1] });
-    expect(checkHostKey(kh, '10.0.0.1', 22, rsa)).toEqual({ status: 'unknown' });
+    // the host is known: a key of a type it was never recorded with is not "unknown"
+    expect(checkHostKey(kh, '10.0.0.1', 22, rsa)).toEqual({ status: 'other-type', lines: [1], types: ['ssh-ed25519'] });
     expect(checkHostKey(kh, '10.0.0.2', 22, ed)).toEqual({ status: 'unknown' });
     // the same key on another port is another host
     expect(checkHostKey(kh, '10.0.0.1', 2222, ed)).toEqual({ status: 'unknown' });
@@ -178,7 +179,9 @@ describe('a known_hosts of many lines', () => {
               ? { status: 'known', line: same.line }
               : changed.length
                 ? { status: 'changed', lines: changed }
-                : { status: 'unknown' };
+                : want.length
+                  ? { status: 'other-type', lines: want.map((e) => e.line), types }
+                  : { status: 'unknown' };
         expect(checkHostKey(kh, host, port, key), `${host}:${port} ${key.type}`).toEqual(expected);
       }
     }
@@ -186,7 +189,7 @@ describe('a known_hosts of many lines', () => {
     expect(checkHostKey(kh, '10.2.0.1', 22, rsa)).toEqual({ status: 'known', line: 304 });
     expect(knownKeyTypes(kh, '10.1.0.42', 22)).toEqual(['ssh-rsa', 'ssh-ed25519']);
     expect(checkHostKey(kh, 'node-3.example', 22, rsa)).toEqual({ status: 'known', line: 3 }); // Node-3.Example
-    expect(checkHostKey(kh, '10.1.0.9', 22, other)).toEqual({ status: 'unknown' });
+    expect(checkHostKey(kh, '10.1.0.9', 22, other)).toEqual({ status: 'other-type', lines: [9], types: ['ssh-rsa'] });
     expect(checkHostKey(kh, '10.1.0.8', 22, other)).toEqual({ status: 'known', line: 303 });
   });
 });

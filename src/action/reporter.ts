@@ -2,7 +2,7 @@
 // it, warnings as annotations, debug lines only in the runner's debug mode, every secret masked.
 import * as core from '@actions/core';
 import type { Reporter } from '../engine/types';
-import { logLines } from '../render/safe-text';
+import { commandsStopped, logLines } from '../render/safe-text';
 import type { SecretRegistry } from './secrets';
 
 /** `title` names a phase's group (`nokube ray start: connect`). */
@@ -28,14 +28,18 @@ export function actionReporter(secrets: SecretRegistry, title = (phase: string) 
   };
 }
 
-/** What runs on the cluster (a job's log) into the workflow log, line by line, masked. */
+/**
+ * What runs on the cluster (a job's log) into the workflow log, whole lines, masked, as it is: with
+ * workflow commands stopped around each batch, so none of its lines is obeyed (a prefix would not
+ * do: the runner also reads `##[command]` anywhere in a line), while ours in between still are.
+ */
 function jobLog(secrets: SecretRegistry): NonNullable<Reporter['output']> {
   let pending = '';
   return (text) => {
     pending += text;
     const cut = pending.lastIndexOf('\n');
     if (cut < 0) return;
-    for (const line of pending.slice(0, cut).split('\n')) core.info(secrets.mask(line));
+    core.info(commandsStopped(secrets.mask(pending.slice(0, cut))));
     pending = pending.slice(cut + 1);
   };
 }

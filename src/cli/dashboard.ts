@@ -7,11 +7,38 @@ import type { SecretMask } from '../render/secret-mask';
 import type { CliSettings } from './args';
 import type { CliIO } from './io';
 
+/** What ends `dashboard` and closes its forwards: Ctrl-C, a supervisor, a closed terminal or ssh session. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
 export async function dashboardCommand(
   settings: CliSettings,
   options: SessionOptions,
   io: CliIO,
   mask: SecretMask,
+): Promise<number> {
+  // Taken from the start: a signal while the forwards open still closes them and removes the token file.
+  let stopped = false;
+  let stop = () => {
+    stopped = true;
+  };
+  const onSignal = () => stop();
+  for (const s of STOP_SIGNALS) process.on(s, onSignal);
+  try {
+    return await holdForwards(settings, options, io, mask, (resolve) => {
+      stop = resolve;
+      if (stopped) resolve();
+    });
+  } finally {
+    for (const s of STOP_SIGNALS) process.off(s, onSignal);
+  }
+}
+
+async function holdForwards(
+  settings: CliSettings,
+  options: SessionOptions,
+  io: CliIO,
+  mask: SecretMask,
+  onStop: (resolve: () => void) => void,
 ): Promise<number> {
   const result = await run({
     ...options,
@@ -25,17 +52,23 @@ export async function dashboardCommand(
     return result.invalid ? 2 : 1;
   }
   const f = result.forward;
-  io.stdout(mask.apply(opened));
-  const outcome = await new Promise<number>((resolve) => {
-    const onSignal = () => resolve(0);
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    void f.ended.then((e) => {
-      io.stderr(mask.apply(renderDashboardError(e, false)));
-      resolve(1);
+  // Any other end of the process (an error, process.exit) still removes the token file; only
+  // SIGKILL cannot be caught.
+  const onExit = () => f.removeTokenFile();
+  process.on('exit', onExit);
+  try {
+    io.stdout(mask.apply(opened));
+    const outcome = await new Promise<number>((resolve) => {
+      onStop(() => resolve(0));
+      void f.ended.then((e) => {
+        io.stderr(mask.apply(renderDashboardError(e, false)));
+        resolve(1);
+      });
     });
-  });
-  await f.close();
-  if (outcome === 0) io.stderr('nokube: forwards closed\n');
-  return outcome;
+    if (outcome === 0) io.stderr('nokube: forwards closed\n');
+    return outcome;
+  } finally {
+    await f.close();
+    process.off('exit', onExit);
+  }
 }

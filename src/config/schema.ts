@@ -161,7 +161,7 @@ const install = {
       pattern: '^(https?|file)://\\S+$',
       'x-expected': 'a URL (pip --index-url)',
       description:
-        'A package index for pip (--index-url), for a mirror; a plain-http host is passed as --trusted-host.',
+        'A package index for pip (--index-url), for a mirror; a plain-http host is passed as --trusted-host, with a warning (whoever is on the network path can then replace what is installed).',
       examples: ['https://pypi.example.com/simple'],
     },
     find_links: {

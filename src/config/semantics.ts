@@ -1,6 +1,7 @@
 // Checks across nodes: exactly one head, unique names and ssh_urls, max_workers, shared state on one host.
 import type { Findings } from './diagnostics';
 import { checkNode, checkProxyJump, type NodeFacts } from './node-checks';
+import { checkPackageIndex } from './package-index';
 import { asInteger, asList, asMap } from './plain';
 import { endpointKey } from './ssh-url';
 import type { SourceIndex } from './yaml/source-index';
@@ -27,6 +28,7 @@ export function checkSemantics(
   const ctx = { findings, index, shapeProblems, clusterDashboardPort, ...opts };
 
   if (raySpec) checkProxyJump(raySpec, 'ray_spec', ctx);
+  checkPackageIndex(raySpec, findings);
 
   const facts: NodeFacts[] = [];
   asList(top.nodes).forEach((entry, i) => {

@@ -40,10 +40,13 @@ export async function openDashboard(
   }
   const forwards: LocalForward[] = [];
   let tokenDir: string | undefined;
+  const removeTokenFile = () => {
+    if (tokenDir) rmSync(tokenDir, { recursive: true, force: true });
+  };
   const cleanup = async () => {
+    removeTokenFile();
     await Promise.all(forwards.map((f) => f.close()));
     session.close();
-    if (tokenDir) rmSync(tokenDir, { recursive: true, force: true });
   };
   try {
     const access = await headAccess(session, { withToken: true });
@@ -96,6 +99,7 @@ export async function openDashboard(
         clearInterval(heartbeat);
         await cleanup();
       },
+      removeTokenFile,
     };
     result.ok = true;
   } catch (err) {

@@ -341,6 +341,8 @@ export interface DashboardForward {
   /** Resolves when the forwards stop by themselves: the SSH connection to the head was lost. */
   ended: Promise<RunError>;
   close(): Promise<void>;
+  /** Removes the token file at once, synchronously: for a process `exit` hook, where nothing async runs. */
+  removeTokenFile(): void;
 }
 
 export interface DashboardResult {

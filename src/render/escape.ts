@@ -10,21 +10,23 @@ export function escapeHtml(text: string): string {
 
 /**
  * Text from the config or a node as markdown prose: HTML escaped, `[` `]` as entities (no link or
- * image), `@` as an entity (no mention), a leading `#` escaped (no heading), line breaks as `<br>` (a
- * line cannot start a heading or a list) and no autolinks (a zero-width space breaks `://` and `www.`).
+ * image), a leading `#` escaped (no heading), line breaks as `<br>` (a line cannot start a heading or
+ * a list), and no mention, issue reference or autolink: a zero-width space after `@` and before the
+ * digits of `#12`, and inside `://` and `www.`. (An entity would not do for `@`: GitHub decodes
+ * entities before it looks for mentions, so `&#64;octocat` still notifies octocat.)
  */
 export function escapeText(text: string): string {
   // one pass: the comment and summary are re-rendered many times while fitted to their size caps
   return text
-    .replace(/^(\s*)#/, '$1&#35;')
     .replace(
       TEXT_SPECIAL,
       (m) => TEXT_ENTITY[m] ?? (m[0] === '\r' || m[0] === '\n' ? '<br>' : `${m.slice(0, -1)}\u200b${m.slice(-1)}`),
-    );
+    )
+    .replace(/^(\s*)#/, '$1&#35;');
 }
 
-const TEXT_ENTITY: Record<string, string> = { ...HTML, '[': '&#91;', ']': '&#93;', '@': '&#64;' };
-const TEXT_SPECIAL = /[&<>"'[\]@]|\r\n|\r|\n|:\/(?=\/)|\bwww(?=\.)/gi;
+const TEXT_ENTITY: Record<string, string> = { ...HTML, '[': '&#91;', ']': '&#93;', '@': '@\u200b', '#': '#\u200b' };
+const TEXT_SPECIAL = /[&<>"'[\]@]|#(?=\d)|\r\n|\r|\n|:\/(?=\/)|\bwww(?=\.)/gi;
 
 /** Escapes one table cell: HTML, markdown, the column separator `|`, and line breaks (a cell is one line). */
 export function escapeCell(text: string, maxChars = 500): string {

@@ -1,7 +1,7 @@
 // A `logs` run for the terminal and for machines (--json): where the logs went, what each node gave,
 // what was cut, and Ray's error lines.
 import type { LogsResult } from '../engine/types';
-import { escapeCode, escapeHtml } from './escape';
+import { escapeCode, escapeHtml, escapeText } from './escape';
 import { formatBytes } from './model';
 import { textTable } from './terminal';
 
@@ -61,13 +61,13 @@ export function renderLogsMarkdown(result: LogsResult, maxLines = 60): string {
   const got = result.nodes.filter((n) => n.ok);
   if (result.output && got.length) {
     parts.push(
-      `Collected from ${got.map((n) => escapeHtml(n.name)).join(', ')} into ${escapeCode(result.output)} (output \`logs\`: upload it with \`actions/upload-artifact\`).`,
+      `Collected from ${got.map((n) => escapeText(n.name)).join(', ')} into ${escapeCode(result.output)} (output \`logs\`: upload it with \`actions/upload-artifact\`).`,
     );
   }
   const failed = result.nodes.filter((n) => !n.ok);
   if (failed.length)
     parts.push(
-      `Not collected: ${failed.map((n) => `${escapeHtml(n.name)} (${escapeHtml(n.error?.message ?? 'failed')})`).join('; ')}.`,
+      `Not collected: ${failed.map((n) => `${escapeText(n.name)} (${escapeText(n.error?.message ?? 'failed')})`).join('; ')}.`,
     );
   const lines = result.nodes.flatMap((n) => n.keyLines.map((k) => `${n.name}: ${k}`));
   if (lines.length) {

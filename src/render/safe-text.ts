@@ -2,6 +2,7 @@
 // must not steer a terminal (control characters), a workflow log (`::command::` lines) or markdown
 // (headings, links, images, @mentions). Secrets are masked first, on the raw text, since escaping or
 // JSON-encoding a secret changes its spelling and a mask applied afterwards would miss it.
+import { randomBytes } from 'node:crypto';
 
 /**
  * Every string inside `value` (objects and arrays, deeply) passed through `f`; the input is not changed.
@@ -39,15 +40,26 @@ export function escapeControls(text: string): string {
 
 /**
  * Each line of `text` prefixed with `prefix` for a workflow log: the runner executes a line that
- * starts (after spaces) with `::` (`::add-mask::`, `::stop-commands::`, `::error::`), so no line of
- * ours may start with one. Without a prefix, only such lines get `| ` in front.
+ * starts (after white space) with `::` (`::add-mask::`, `::stop-commands::`, `::error::`), so no line
+ * of ours may start with one. Without a prefix, only such lines get `| ` in front. The runner also
+ * obeys the older `##[error]` anywhere in a line: a zero-width space breaks it.
  */
 export function logLines(prefix: string, text: string): string {
   return text
     .split(/\r\n|\r|\n/)
     .map((line) => {
-      const out = `${prefix}${line}`;
-      return out.trimStart().startsWith('::') ? `| ${out}` : out;
+      const out = `${prefix}${line}`.replace(/##\[/g, '##\u200b[');
+      // the runner trims .NET's white space, which (unlike JavaScript's) includes U+0085
+      return out.replace(/^[\s\u0085]+/, '').startsWith('::') ? `| ${out}` : out;
     })
     .join('\n');
+}
+
+/**
+ * Text for a workflow log that must be read as data, whatever it holds (a job's own log, printed as
+ * it is): wrapped in `::stop-commands::TOKEN` ... `::TOKEN::`, as GitHub advises, so the runner
+ * obeys no command in it. A fresh random token each time: the text cannot know it to resume early.
+ */
+export function commandsStopped(text: string, token = randomBytes(16).toString('hex')): string {
+  return `::stop-commands::${token}\n${text}\n::${token}::`;
 }

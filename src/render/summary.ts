@@ -2,7 +2,7 @@
 // document stays under GitHub's 1 MiB step-summary limit by cutting the long tables and lists.
 import type { NodeTimeline, RunResult } from '../engine/types';
 import { errorsFirst } from '../config/diagnostics';
-import { escapeCode, escapeHtml, escapeText } from './escape';
+import { escapeCell, escapeCode, escapeHtml, escapeText } from './escape';
 import { byteLength, fitLimit, hardCut, markdownList, markdownTable } from './markdown';
 import { dashboardCommandLine } from './reach';
 import {
@@ -59,7 +59,7 @@ function summaryAt(
 ): string {
   const parts: string[] = [];
   parts.push(`## nokube ray ${result.command}: ${escapeText(result.configPath)}`);
-  parts.push(`**${capitalize(headline(result))}**. ${escapeText(statusLine(result))}`);
+  parts.push(`**${escapeText(capitalize(headline(result)))}**. ${escapeText(statusLine(result))}`);
 
   const addresses = [
     result.headAddress ? `head address ${escapeCode(result.headAddress)}` : '',
@@ -143,9 +143,9 @@ function jobSection(job: NonNullable<RunResult['job']>): string {
     `### Job\n`,
     `| job id | status | entrypoint |`,
     `| --- | --- | --- |`,
-    `| ${escapeCode(job.job_id)} | ${escapeHtml(job.status)} | ${job.entrypoint ? escapeCode(job.entrypoint) : ''} |`,
+    `| ${escapeCode(job.job_id)} | ${escapeCell(job.status)} | ${job.entrypoint ? escapeCode(job.entrypoint) : ''} |`,
   ];
-  if (job.message) lines.push('', `Ray: ${escapeHtml(job.message.trim().split('\n')[0])}`);
+  if (job.message) lines.push('', `Ray: ${escapeText(job.message.trim().split('\n')[0])}`);
   if (job.log_tail) {
     lines.push(
       '',

@@ -1,7 +1,8 @@
 // Host key verification (SPEC section 7): on by default, fail closed. A key is accepted when it
 // matches the node's pinned `host_key` (a key line or a SHA256 fingerprint) or a known_hosts entry
 // for the host. An unknown key is refused with its fingerprint and a ready-to-paste known_hosts
-// line; a key that differs from the one on record is refused louder. insecureSkipHostKeyCheck gets
+// line; a key that differs from the one on record is refused louder, and so is a key of another type
+// than every key on record for the host (pinned or in known_hosts). insecureSkipHostKeyCheck gets
 // past an unknown key only, with a warning; a changed or @revoked key is refused always.
 import { describeTarget, type SshLog, type SshOptions, type SshTarget } from './types';
 import { SshError, hostPort } from './errors';
@@ -144,48 +145,58 @@ export function hostKeyCheck(node: SshTarget, opts: SshOptions, reporter: SshLog
       return true;
     };
 
-    if (pin) {
+    const verdict = checkHostKey(kh, host, port, { type, blob });
+    // Said in every refusal while the flag is on: it lets through only a host nothing is on record for.
+    const notSkipped = opts.insecureSkipHostKeyCheck ? ' (insecure-skip-host-key-check does not let it through)' : '';
+    if (pin && verdict.status !== 'revoked') {
       if ('fingerprint' in pin) {
         if (pin.fingerprint === fp) return accept('host_key in the config');
       } else if (pin.key.blob.equals(blob)) {
         return accept('host_key in the config');
       }
       const sameType = 'key' in pin && pin.key.type === type;
-      if ('fingerprint' in pin || sameType) {
-        // A pin of another key type cannot speak about this key; known_hosts still may.
-        const verdict = checkHostKey(kh, host, port, { type, blob });
-        if (verdict.status === 'known' && !sameType) return accept(`known_hosts line ${verdict.line}`);
-        if ('fingerprint' in pin) {
-          // The fingerprint may be of another of the host's keys: ask for the types not seen yet.
-          const rest = DEFAULT_HOST_KEY_ALGORITHMS.filter((a) => !seen.has(keyTypeOfAlgorithm(a)));
-          if (rest.length) {
-            check.serverHostKey = rest;
-            check.retryOtherKeyType = true;
-            reporter.debug(
-              `[${node.name}] host key ${type} ${fp} is not the pinned ${pin.fingerprint}; asking for another key type`,
-            );
-          }
+      // A pin of another key type cannot vouch for this key; a known_hosts line with this very key can.
+      if (verdict.status === 'known' && !sameType) return accept(`known_hosts line ${verdict.line}`);
+      if ('fingerprint' in pin) {
+        // The fingerprint may be of another of the host's keys: ask for the types not seen yet.
+        const rest = DEFAULT_HOST_KEY_ALGORITHMS.filter((a) => !seen.has(keyTypeOfAlgorithm(a)));
+        if (rest.length) {
+          check.serverHostKey = rest;
+          check.retryOtherKeyType = true;
+          reporter.debug(
+            `[${node.name}] host key ${type} ${fp} is not the pinned ${pin.fingerprint}; asking for another key type`,
+          );
         }
-        const pinned = 'fingerprint' in pin ? pin.fingerprint : `${pin.key.type} ${fingerprint(pin.key.blob)}`;
-        return refuse(
-          new SshError(
-            `REMOTE HOST KEY CHANGED? ${describeTarget(node)} (${hp}) presented ${type} ${fp}, which does not match ` +
-              `host_key pinned in the config (${pinned}). Refusing to connect: someone may be intercepting the connection, ` +
-              'or the host was reinstalled.',
-            {
-              kind: 'host-key-changed',
-              ...fields,
-              hint:
-                `check the key on the host itself (ssh-keygen -lf /etc/ssh/${hostFileName(type)}); if the change is legitimate, ` +
+      }
+      // A key of another type than the pinned one is a changed key, not an unknown one: a host that
+      // still has its pinned key offers that type first (serverHostKey asks for it first), so only a
+      // man-in-the-middle without the pinned key, or a host whose key was replaced, offers another.
+      const otherType = 'key' in pin && !sameType ? pin.key.type : undefined;
+      const pinned = 'fingerprint' in pin ? pin.fingerprint : `${pin.key.type} ${fingerprint(pin.key.blob)}`;
+      return refuse(
+        new SshError(
+          `REMOTE HOST KEY CHANGED for ${describeTarget(node)} (${hp}): it offered an ${type} key (${fp}), which is not ` +
+            `the host key pinned in the config: ${pinned}` +
+            (otherType
+              ? ` (the pin is of another type, and nothing on record vouches for an ${type} key of this host)`
+              : '') +
+            `. Refusing to connect${notSkipped}: someone may be intercepting the connection (man-in-the-middle), ` +
+            'or the host was reinstalled.',
+          {
+            kind: 'host-key-changed',
+            ...fields,
+            hint: otherType
+              ? `check the keys on the host itself (ssh-keygen -lf /etc/ssh/${hostFileName(otherType)}): a host that still ` +
+                `has its ${otherType} key offers that one; only if it is gone on purpose, pin the ${type} key instead: ` +
+                `host_key: "${fp}"`
+              : `check the key on the host itself (ssh-keygen -lf /etc/ssh/${hostFileName(type)}); if the change is legitimate, ` +
                 `set host_key for ${describeTarget(node)} to "${fp}"` +
                 ('fingerprint' in pin ? ` (a fingerprint pin must be of the host's ${type} key)` : ''),
-            },
-          ),
-        );
-      }
+          },
+        ),
+      );
     }
 
-    const verdict = checkHostKey(kh, host, port, { type, blob });
     switch (verdict.status) {
       case 'known':
         return accept(`known_hosts line ${verdict.line}`);
@@ -212,6 +223,23 @@ export function hostKeyCheck(node: SshTarget, opts: SshOptions, reporter: SshLog
               hint:
                 `check the key on the host itself (ssh-keygen -lf /etc/ssh/${hostFileName(type)}); only if the change is ` +
                 `legitimate, replace known_hosts line ${verdict.lines.join(', ')} with: ${line}`,
+            },
+          ),
+        );
+      case 'other-type':
+        return refuse(
+          new SshError(
+            `REMOTE HOST KEY CHANGED for ${describeTarget(node)} (${hp}): it offered an ${type} key (${fp}), but known_hosts ` +
+              `line ${verdict.lines.join(', ')} lists ${verdict.types.join(', ')} for it, and no ${type} key. Refusing to ` +
+              `connect${notSkipped}: someone may be intercepting the connection with a key of another type ` +
+              '(man-in-the-middle), or the host was reinstalled.',
+            {
+              kind: 'host-key-changed',
+              ...fields,
+              hint:
+                `check the keys on the host itself (ssh-keygen -lf /etc/ssh/${hostFileName(verdict.types[0])}): a host that ` +
+                `still has its ${verdict.types.join(', ')} key offers that one; only if it is gone on purpose, add to ` +
+                `known_hosts: ${line}`,
             },
           ),
         );

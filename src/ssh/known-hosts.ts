@@ -154,6 +154,8 @@ export type HostKeyVerdict =
   | { status: 'known'; line: number }
   | { status: 'revoked'; line: number }
   | { status: 'changed'; lines: number[] }
+  /** The host is on record with keys of other types only: as OpenSSH's "keys of different type are already known". */
+  | { status: 'other-type'; lines: number[]; types: string[] }
   | { status: 'unknown' };
 
 /** What known_hosts says about `key` presented by host:port. */
@@ -166,6 +168,10 @@ export function checkHostKey(kh: KnownHosts, host: string, port: number, key: Pu
   if (same) return { status: 'known', line: same.line };
   const changed = forHost.filter((e) => e.key.type === key.type);
   if (changed.length > 0) return { status: 'changed', lines: changed.map((e) => e.line) };
+  if (forHost.length > 0) {
+    const types = [...new Set(forHost.map((e) => e.key.type))];
+    return { status: 'other-type', lines: forHost.map((e) => e.line), types };
+  }
   return { status: 'unknown' };
 }
 
