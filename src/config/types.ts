@@ -57,6 +57,15 @@ export interface RayNodeConfig {
   labels?: Record<string, string>;
   /** Default: the address the node was reached at. */
   nodeIpAddress?: string;
+  // Ports Ray opens on every node (default: ray_spec.ports, else Ray picks; see NODE_PORT_RAY_KEYS).
+  nodeManagerPort?: number;
+  objectManagerPort?: number;
+  runtimeEnvAgentPort?: number;
+  dashboardAgentListenPort?: number;
+  dashboardAgentGrpcPort?: number;
+  metricsExportPort?: number;
+  minWorkerPort?: number;
+  maxWorkerPort?: number;
 }
 
 export interface StorageSpec {
