@@ -87,6 +87,7 @@ describe('nokube ray arguments', () => {
         all: false,
         workers: false,
         format: 'sh',
+        firewallFormat: 'table',
         showToken: false,
         workingDir: undefined,
         runtimeEnvJson: undefined,

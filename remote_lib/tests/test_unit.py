@@ -39,6 +39,24 @@ def test_head_argv(lib):
         "--temp-dir=/srv/x/ray", "--disable-usage-stats"]
 
 
+def test_pinned_ports_reach_ray_start(lib):
+    """Every port the config pins is a `ray start` flag (Ray's own names), on a worker as on the head."""
+    pinned = {"node_manager_port": 8076, "object_manager_port": 8077, "runtime_env_agent_port": 8078,
+              "dashboard_agent_listen_port": 52365, "dashboard_agent_grpc_port": 8079,
+              "metrics_export_port": 8080, "min_worker_port": 10002, "max_worker_port": 10100}
+    argv = lib.build_start_argv("worker", dict(pinned, node_ip_address="10.0.0.2"), "/t", head_address="h:6379")
+    assert argv == [
+        "ray", "start", "--address=h:6379", "--node-ip-address=10.0.0.2", "--node-manager-port=8076",
+        "--object-manager-port=8077", "--runtime-env-agent-port=8078", "--dashboard-agent-listen-port=52365",
+        "--dashboard-agent-grpc-port=8079", "--metrics-export-port=8080", "--min-worker-port=10002",
+        "--max-worker-port=10100", "--temp-dir=/t", "--disable-usage-stats"]
+    head = lib.build_start_argv("head", dict(pinned, gcs_port=6379, dashboard_port=8265), "/t")
+    assert [a for a in head if a.split("=")[0] in {"--node-manager-port", "--max-worker-port"}] == [
+        "--node-manager-port=8076", "--max-worker-port=10100"]
+    # not pinned: no flag, Ray picks
+    assert not any("manager-port" in a for a in lib.build_start_argv("worker", {}, "/t", head_address="h:1"))
+
+
 def test_dashboard_bound_to_the_node_without_token_auth(lib):
     """Ray before 2.52 has no token auth: its dashboard and Jobs API must not listen everywhere."""
     ports = {"gcs_port": 6379, "dashboard_port": 8265}

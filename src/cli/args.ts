@@ -14,6 +14,7 @@ import {
   type CliOnlyCommand,
 } from '../engine/decisions/defaults';
 import type { Command, JobAction } from '../engine/types';
+import { FIREWALL_FORMATS, type FirewallFormat } from '../render/firewall';
 
 /** The commands the Action has too, and those only a terminal has. */
 export type CliCommand = Command | CliOnlyCommand;
@@ -33,6 +34,7 @@ export const COMMAND_WORDS: Record<CliCommand, string> = {
   env: "print the exports Ray's own tools need (addresses, auth mode, token)",
   logs: "collect Ray's and nokube's logs of the chosen nodes (default: all) into a directory or one archive",
   dashboard: 'forward the dashboard and Ray Client to 127.0.0.1 over SSH, the token supplied',
+  firewall: 'print the firewall rules each node needs for Ray (ufw, firewalld, nftables, iptables), offline',
 };
 
 /** Extra usage lines of commands that take words of their own. */
@@ -44,6 +46,7 @@ const COMMAND_USAGE: Partial<Record<CliCommand, string>> = {
   env: 'nokube ray env [options] [--format sh|fish|json] [--show-token]',
   logs: 'nokube ray logs --output DIR|FILE.tar.gz [--node NAME]... [--since DURATION] [options]',
   dashboard: 'nokube ray dashboard [--port 8265] [--client-port 10001] [options]',
+  firewall: `nokube ray firewall [--format ${FIREWALL_FORMATS.join('|')}] [--node NAME]... [--deployer ADDRESS] [options]`,
 };
 
 const CONNECTING: readonly CliCommand[] = [
@@ -172,16 +175,22 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'node',
     value: 'NAME',
     multiple: true,
-    help: 'exec: run on this node (default: the head); logs: only this node (default: all); repeatable',
-    commands: ['exec', 'logs'],
+    help: 'exec: run on this node (default: the head); logs, firewall: only this node (default: all); repeatable',
+    commands: ['exec', 'logs', 'firewall'],
   },
   { name: 'all', help: 'exec: run on every node', commands: ['exec'] },
   { name: 'workers', help: 'exec: run on every worker', commands: ['exec'] },
   {
     name: 'format',
-    value: 'sh|fish|json',
-    help: 'env: the shell to print exports for (default: sh)',
-    commands: ['env'],
+    value: 'FORMAT',
+    help: `env: the shell to print exports for, ${ENV_FORMATS.join('|')} (default: sh); firewall: ${FIREWALL_FORMATS.join('|')} (default: table)`,
+    commands: ['env', 'firewall'],
+  },
+  {
+    name: 'deployer',
+    value: 'ADDRESS[/PREFIX]',
+    help: 'firewall: where the deployer and users connect from (SSH, dashboard, Ray Client); default: anywhere',
+    commands: ['firewall'],
   },
   {
     name: 'show-token',
@@ -303,6 +312,9 @@ export interface CliSettings {
   all: boolean;
   workers: boolean;
   format: (typeof ENV_FORMATS)[number];
+  /** firewall: --format and --deployer. */
+  firewallFormat: FirewallFormat;
+  deployer?: string;
   showToken: boolean;
   /** logs: --since in seconds. */
   sinceSec?: number;
@@ -432,7 +444,9 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
       nodes: (values.node as string[] | undefined) ?? [],
       all: !!values.all,
       workers: !!values.workers,
-      format: envFormat(text('format')),
+      format: command === 'env' ? envFormat(text('format')) : 'sh',
+      firewallFormat: command === 'firewall' ? firewallFormat(text('format')) : 'table',
+      deployer: text('deployer'),
       showToken: !!values['show-token'],
       sinceSec: text('since') === undefined ? undefined : durationSec(text('since')!, '--since'),
       output: text('output'),
@@ -458,9 +472,11 @@ function commandWords(
   onlyFor('--working-dir', 'job submit', v['working-dir'] === undefined || submit);
   onlyFor('--runtime-env-json', 'job submit', v['runtime-env-json'] === undefined || submit);
   onlyFor('--no-wait', 'job submit', !v['no-wait'] || submit);
-  onlyFor('--node', 'exec and logs', !v.node || cmd === 'exec' || cmd === 'logs');
+  onlyFor('--node', 'exec, logs and firewall', !v.node || cmd === 'exec' || cmd === 'logs' || cmd === 'firewall');
   onlyFor('--all/--workers', 'exec', (!v.all && !v.workers) || cmd === 'exec');
-  onlyFor('--format/--show-token', 'env', (v.format === undefined && !v['show-token']) || cmd === 'env');
+  onlyFor('--format', 'env and firewall', v.format === undefined || cmd === 'env' || cmd === 'firewall');
+  onlyFor('--show-token', 'env', !v['show-token'] || cmd === 'env');
+  onlyFor('--deployer', 'firewall', v.deployer === undefined || cmd === 'firewall');
   if (v.all && (v.workers || v.node)) throw new UsageError('--all already names every node: drop --workers/--node');
   if (cmd === 'job') {
     const [action, jobId, more] = extra;
@@ -496,6 +512,14 @@ function envFormat(value: string | undefined): CliSettings['format'] {
     throw new UsageError(`--format must be one of ${ENV_FORMATS.join(', ')}, got "${value}"`);
   }
   return value as CliSettings['format'];
+}
+
+function firewallFormat(value: string | undefined): FirewallFormat {
+  if (value === undefined) return 'table';
+  if (!(FIREWALL_FORMATS as readonly string[]).includes(value)) {
+    throw new UsageError(`--format must be one of ${FIREWALL_FORMATS.join(', ')}, got "${value}"`);
+  }
+  return value as FirewallFormat;
 }
 
 function positiveInt(value: string | undefined, fallback: number, flag: string): number {

@@ -13,6 +13,7 @@ import { findRemoteLibDir } from '../remote/locate';
 import { USAGE, UsageError, parseCliArgs, type CliSettings } from './args';
 import { SecretMask } from '../render/secret-mask';
 import { bashCompletion, zshCompletion } from './completion';
+import { firewallCommand } from './firewall';
 import { terminalReporter } from './reporter';
 import { printRunResult } from './run-output';
 import { useCommand } from './use-commands';
@@ -45,6 +46,8 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     }
     throw err;
   }
+
+  if (settings.command === 'firewall') return firewallCommand(settings, io);
 
   const mask = new SecretMask();
   const debug = ['1', 'true', 'yes'].includes((io.env.NOKUBE_DEBUG ?? '').toLowerCase());

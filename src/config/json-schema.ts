@@ -80,6 +80,7 @@ export function configReference(): string {
   const sections: Section[] = [
     { title: 'Top level', where: 'ray-config.yaml', schema: root },
     { title: 'ray_spec', where: 'ray_spec:', schema: props.ray_spec! },
+    { title: 'ports', where: 'ray_spec: ports:', schema: specProps.ports! },
     { title: 'rollout', where: 'ray_spec: rollout:', schema: specProps.rollout! },
     { title: 'install', where: 'ray_spec: install:', schema: specProps.install! },
     { title: 'A node', where: 'nodes: - ...', schema: node },

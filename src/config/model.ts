@@ -3,7 +3,7 @@
 import { asList, asMap, asString, type PlainMap } from './plain';
 import { parseProxyJump } from './proxy-jump';
 import { parseSshUrl } from './ssh-url';
-import { DEFAULT_DASHBOARD_PORT, RAY_KEYS } from './ray-keys';
+import { DEFAULT_DASHBOARD_PORT, NODE_PORT_RAY_KEYS, RAY_KEYS } from './ray-keys';
 import {
   DEFAULT_CLUSTER_NAME,
   DEFAULT_ROLLOUT,
@@ -20,8 +20,14 @@ export function buildConfig(root: PlainMap, file: string, index: SourceIndex): C
   const raySpec = asMap(root.ray_spec) ?? {};
   const dashboardPort = (raySpec.dashboard_port as number | undefined) ?? DEFAULT_DASHBOARD_PORT;
   const clusterJump = asString(raySpec.proxy_jump);
+  const clusterPorts = asMap(raySpec.ports) ?? {};
   const nodes = asList(root.nodes).map((entry, i) => {
     const spec = buildNode(entry as PlainMap, i, dashboardPort, index);
+    for (const key of NODE_PORT_RAY_KEYS) {
+      const value = clusterPorts[key.yaml];
+      if (typeof value === 'number' && spec.ray[key.model] === undefined)
+        Object.assign(spec.ray, { [key.model]: value });
+    }
     const jump = asString((entry as PlainMap).proxy_jump) ?? clusterJump;
     if (jump !== undefined) {
       const parsed = parseProxyJump(jump);

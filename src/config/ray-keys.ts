@@ -23,6 +23,15 @@ export interface RayNodeConfig {
   labels?: Record<string, string>;
   /** Default: the address the node was reached at. */
   nodeIpAddress?: string;
+  // Ports Ray opens on every node (default: ray_spec.ports, else Ray picks; see NODE_PORT_RAY_KEYS).
+  nodeManagerPort?: number;
+  objectManagerPort?: number;
+  runtimeEnvAgentPort?: number;
+  dashboardAgentListenPort?: number;
+  dashboardAgentGrpcPort?: number;
+  metricsExportPort?: number;
+  minWorkerPort?: number;
+  maxWorkerPort?: number;
 }
 
 export const DEFAULT_CLIENT_PORT = 10001;
@@ -46,6 +55,8 @@ export interface RayKey {
   sized?: boolean;
   /** Head only: why a worker may not set it. */
   headOnly?: string;
+  /** A port Ray opens on every node: `ray_spec.ports` gives the default for all nodes, a node's own value wins. */
+  nodePort?: true;
   /** Filled in at the model (head only), so everyone downstream sees the value Ray will use. */
   default?: RayKeyDefault;
   /** The JSON Schema of the value (`x-expected` says in plain words what it must be). */
@@ -60,6 +71,22 @@ const port = (what: string) => ({
   minimum: 1,
   maximum: 65535,
   'x-expected': `a port number from 1 to 65535${what}`,
+});
+
+/** Ray's default range for worker processes' ports (`ray start --min-worker-port/--max-worker-port`). */
+export const RAY_WORKER_PORTS = { min: 10002, max: 19999 } as const;
+/** Ray's default port of the dashboard agent's HTTP server; every other node port is random by default. */
+export const RAY_DASHBOARD_AGENT_LISTEN_PORT = 52365;
+/**
+ * Ports the worker range must hold beyond num_cpus: Ray starts up to num_cpus workers for tasks, and each
+ * driver, actor and Ray's own (job supervisor, Serve) takes one more worker, each binding one port.
+ */
+export const WORKER_PORT_MARGIN = 8;
+
+const nodePort = (what: string, randomByDefault = true) => ({
+  nodePort: true as const,
+  schema: port(` (${what})`),
+  description: `${what[0]!.toUpperCase()}${what.slice(1)}; when left out, ray_spec.ports, else ${randomByDefault ? 'a random free port Ray picks' : `Ray's default ${RAY_DASHBOARD_AGENT_LISTEN_PORT}`}. Pin it to write firewall rules (nokube ray firewall).`,
 });
 
 export const RAY_KEYS: readonly RayKey[] = [
@@ -179,6 +206,66 @@ export const RAY_KEYS: readonly RayKey[] = [
     description: 'The address other nodes reach this one at; when left out, the address in ssh_url.',
     example: '10.0.0.5',
   },
+  {
+    yaml: 'node_manager_port',
+    model: 'nodeManagerPort',
+    flag: '--node-manager-port',
+    ...nodePort("the raylet's node manager port, which every other node connects to"),
+    example: 8076,
+  },
+  {
+    yaml: 'object_manager_port',
+    model: 'objectManagerPort',
+    flag: '--object-manager-port',
+    ...nodePort("the raylet's object manager port, which other nodes pull objects from"),
+    example: 8077,
+  },
+  {
+    yaml: 'runtime_env_agent_port',
+    model: 'runtimeEnvAgentPort',
+    flag: '--runtime-env-agent-port',
+    ...nodePort("the runtime environment agent's HTTP port"),
+    example: 8078,
+  },
+  {
+    yaml: 'dashboard_agent_listen_port',
+    model: 'dashboardAgentListenPort',
+    flag: '--dashboard-agent-listen-port',
+    ...nodePort("the dashboard agent's HTTP port (the job API's agent)", false),
+    example: RAY_DASHBOARD_AGENT_LISTEN_PORT,
+  },
+  {
+    yaml: 'dashboard_agent_grpc_port',
+    model: 'dashboardAgentGrpcPort',
+    flag: '--dashboard-agent-grpc-port',
+    ...nodePort("the dashboard agent's gRPC port"),
+    example: 8079,
+  },
+  {
+    yaml: 'metrics_export_port',
+    model: 'metricsExportPort',
+    flag: '--metrics-export-port',
+    ...nodePort("the node's Prometheus metrics port"),
+    example: 8080,
+  },
+  {
+    yaml: 'min_worker_port',
+    model: 'minWorkerPort',
+    flag: '--min-worker-port',
+    nodePort: true,
+    schema: port(' (the lowest port of the worker range)'),
+    description: `The lowest port Ray's worker processes bind (one port each); set together with max_worker_port. When left out, ray_spec.ports, else Ray's ${RAY_WORKER_PORTS.min}.`,
+    example: 10002,
+  },
+  {
+    yaml: 'max_worker_port',
+    model: 'maxWorkerPort',
+    flag: '--max-worker-port',
+    nodePort: true,
+    schema: port(' (the highest port of the worker range)'),
+    description: `The highest port of the worker range; the range must hold num_cpus + ${WORKER_PORT_MARGIN} ports (tasks' workers plus drivers, actors and Ray's own). When left out, ray_spec.ports, else Ray's ${RAY_WORKER_PORTS.max}.`,
+    example: 10100,
+  },
 ];
 
 /** The row of a `ray_config` key, by its YAML name. */
@@ -192,6 +279,9 @@ export const HEAD_ONLY_RAY_KEYS = RAY_KEYS.filter((k) => k.headOnly !== undefine
 export const HEAD_PORT_RAY_KEYS = HEAD_ONLY_RAY_KEYS.filter(
   (k): k is RayKey & { default: RayKeyDefault } => k.default !== undefined,
 );
+
+/** Ports Ray opens on every node, which `ray_spec.ports` may pin for all nodes at once. */
+export const NODE_PORT_RAY_KEYS = RAY_KEYS.filter((k) => k.nodePort);
 
 /** Keys Ray reports among a node's resources (num_cpus -> CPU, ...), in the table's order. */
 export const RESOURCE_RAY_KEYS = RAY_KEYS.filter((k): k is RayKey & { resource: string } => k.resource !== undefined);

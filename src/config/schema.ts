@@ -3,7 +3,7 @@
 // a `description` (the design note's meaning) and `examples`: the published editor schema
 // (schema/ray-config.schema.json) and docs/config.md are generated from this object (json-schema.ts).
 // Checks that need more than one value (one head, unique names, port clashes) live in semantics.ts.
-import { DEFAULT_DASHBOARD_PORT, RAY_KEYS } from './ray-keys';
+import { DEFAULT_DASHBOARD_PORT, NODE_PORT_RAY_KEYS, RAY_KEYS } from './ray-keys';
 import { DEFAULT_CLUSTER_NAME, DEFAULT_PYTHON, DEFAULT_ROLLOUT } from './types';
 
 /** Node and cluster names reach file names, lock names and logs. */
@@ -38,6 +38,18 @@ const rayConfig = {
       },
     ]),
   ),
+};
+
+// One default for every node's ports: a mapping of its own (not flat keys of ray_spec) so it reads as
+// "the ports of each node", with the same names as under ray_config, where a node's own value wins.
+const ports = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  'x-expected': 'a mapping of ports every node opens (node_manager_port: 8076, ...)',
+  description:
+    "The ports every node's Ray opens, pinned for all nodes at once, so a firewall can allow them (nokube ray firewall prints the rules). The same names as under a node's ray_config, where a node's own value wins (e.g. two nodes on one address); a mapping of its own so ray_spec's other keys stay cluster settings.",
+  examples: [{ node_manager_port: 8076, object_manager_port: 8077, min_worker_port: 10002, max_worker_port: 10100 }],
+  properties: Object.fromEntries(NODE_PORT_RAY_KEYS.map((k) => [k.yaml, rayConfig.properties[k.yaml]])),
 };
 
 const storage = {
@@ -295,6 +307,7 @@ export const configSchema = {
             'Jump host(s) for every node, as ssh -J: [user@]host[:port], a comma-separated chain of up to 3 hops.',
           examples: ['admin@bastion.example.com:22'],
         },
+        ports,
         rollout,
         install,
       },
@@ -325,6 +338,7 @@ export const KEYS_BY_SECTION: Record<string, readonly string[]> = {
   ray_spec: Object.keys(configSchema.properties.ray_spec.properties),
   'ray_spec.rollout': Object.keys(rollout.properties),
   'ray_spec.install': Object.keys(install.properties),
+  'ray_spec.ports': Object.keys(ports.properties),
   'nodes[]': Object.keys(node.properties),
   'nodes[].ray_config': Object.keys(rayConfig.properties),
   'nodes[].storage': Object.keys(storage.properties),

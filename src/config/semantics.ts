@@ -3,6 +3,7 @@ import type { Findings } from './diagnostics';
 import { checkNode, checkProxyJump, type NodeFacts } from './node-checks';
 import { checkPackageIndex } from './package-index';
 import { asInteger, asList, asMap } from './plain';
+import { checkPorts } from './port-checks';
 import { endpointKey } from './ssh-url';
 import type { SourceIndex } from './yaml/source-index';
 
@@ -57,6 +58,8 @@ export function checkSemantics(
       hint: 'a cluster has exactly one head: set role: worker here',
     });
   }
+
+  checkPorts(top, facts, ctx);
 
   const names = new Map<string, NodeFacts>();
   for (const f of facts) {

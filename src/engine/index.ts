@@ -96,3 +96,4 @@ export async function run(options: RunOptions<EngineCommand>): Promise<RunResult
   clock.total();
   return result;
 }
+export { firewallPlan } from './decisions/firewall';

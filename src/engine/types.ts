@@ -354,3 +354,36 @@ export interface DashboardResult {
   /** Connect + check + bind. */
   openMs: number;
 }
+
+// `firewall` (engine/firewall.ts): the TCP ports each node must accept, and from whom.
+export interface FirewallRule {
+  /** First and last TCP port (equal for one port). */
+  ports: [number, number];
+  /** What listens there, and its ray_config key(s). */
+  what: string;
+  /** Who connects: the other nodes of the cluster, or the deployer and Ray's users. */
+  from: 'nodes' | 'deployer';
+  /** Pinned in the config (or ssh_url), Ray's fixed default, or a range Ray's random choice falls in. */
+  known: 'config' | 'default' | 'random';
+}
+
+export interface NodeFirewall {
+  node: string;
+  role: 'head' | 'worker';
+  /** The address Ray listens on (node_ip_address, else the host of ssh_url). */
+  address: string;
+  /** The other nodes, whose addresses the `nodes` rules allow. */
+  peers: { node: string; address: string }[];
+  rules: FirewallRule[];
+}
+
+export interface FirewallPlan {
+  cluster: string;
+  /** Where the deployer and users connect from (--deployer); undefined = from anywhere. */
+  deployer?: string;
+  nodes: NodeFirewall[];
+  /** ray_config port keys some node leaves to Ray's random choice: pin them for narrower rules. */
+  unpinned: string[];
+  /** Where unpinned ports fall: Ray's default worker range, and Linux's ephemeral ports for the others. */
+  randomRanges: { workers: [number, number]; others: [number, number] };
+}

@@ -1,6 +1,6 @@
 // What each node should be running, derived from the config alone (pure).
 // The same object is stored on the node at start and compared later to find drift.
-import { RAY_KEYS } from '../../config/ray-keys';
+import { NODE_PORT_RAY_KEYS, RAY_KEYS, RAY_WORKER_PORTS } from '../../config/ray-keys';
 import type { ClusterConfig, NodeSpec } from '../../config/types';
 import type { AppliedSpec } from '../../remote/types';
 import type { Drift } from '../types';
@@ -58,8 +58,9 @@ export function rayArgs(cluster: ClusterConfig, node: NodeSpec, nodeIp: string):
       if (Object.keys(value).length) args.resources = sortKeys(value as Record<string, number>);
     } else if (key.yaml !== 'labels' && key.yaml !== 'node_ip_address') args[key.yaml] = value;
   }
-  if (node.role === 'head') {
-    const range = workerPortRange([clientPort(node), gcsPort(node), dashboardPort(cluster)]);
+  // A pinned worker range is the user's; otherwise Ray's default range, without the node's pinned ports.
+  if (node.ray.minWorkerPort === undefined) {
+    const range = workerPortRange(pinnedPorts(cluster, node).map((p) => p.port));
     if (range) Object.assign(args, range);
   }
   args.labels = sortKeys({ ...(node.ray.labels ?? {}), [NODE_LABEL]: node.name });
@@ -83,8 +84,33 @@ export function desiredSpec(
   return spec;
 }
 
-/** Ray's default range for worker processes' ports: a head port inside it makes `ray start` fail. */
-export const RAY_WORKER_PORTS = { min: 10002, max: 19999 } as const;
+// Ray's default range for worker processes' ports: a pinned port inside it makes `ray start` fail.
+export { RAY_WORKER_PORTS };
+
+/** A single port Ray will listen on at a node, known before it starts: the head's three, then the pinned ones. */
+export interface PinnedPort {
+  /** The ray_config key. */
+  name: string;
+  port: number;
+}
+
+/** The node's single ports known in advance (the worker range is not among them). */
+export function pinnedPorts(cluster: ClusterConfig, node: NodeSpec): PinnedPort[] {
+  const out: PinnedPort[] =
+    node.role === 'head'
+      ? [
+          { name: 'port', port: clientPort(node) },
+          { name: 'gcs_port', port: gcsPort(node) },
+          { name: 'dashboard_port', port: dashboardPort(cluster) },
+        ]
+      : [];
+  for (const key of NODE_PORT_RAY_KEYS) {
+    const port = node.ray[key.model] as number | undefined;
+    if (port !== undefined && key.yaml !== 'min_worker_port' && key.yaml !== 'max_worker_port')
+      out.push({ name: key.yaml, port });
+  }
+  return out;
+}
 
 /**
  * When a configured head port lies in Ray's default worker port range (the design note's own advice

@@ -4,7 +4,7 @@ import type { ClusterConfig } from '../../config/types';
 import type { AppliedSpec, ClusterMember, LockRequest, ProbeAnswer, StatusAnswer, ViewWait } from '../../remote/types';
 import { RemoteError } from '../../remote/client';
 import { mapLimit } from './concurrency';
-import { clientPort, dashboardPort, desiredSpec, gcsPort, hostForUrl, rayArgs } from '../decisions/desired';
+import { clientPort, dashboardPort, desiredSpec, gcsPort, hostForUrl, pinnedPorts, rayArgs } from '../decisions/desired';
 import type { LiveNode } from '../decisions/plan-diff';
 import { nodeError, type ClusterSession, type NodeHandle } from './session';
 
@@ -25,14 +25,7 @@ export async function probeAll(
   await mapLimit(handles, session.options.concurrency, async (h) => {
     if (!h.lib) return;
     const head = h.node.role === 'head';
-    const ports =
-      head && withPorts
-        ? [
-            { name: 'port', port: clientPort(h.node) },
-            { name: 'gcs_port', port: gcsPort(h.node) },
-            { name: 'dashboard_port', port: dashboardPort(cluster) },
-          ]
-        : [];
+    const ports = withPorts ? pinnedPorts(cluster, h.node) : [];
     try {
       probes.set(
         h.node.name,
