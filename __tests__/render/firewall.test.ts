@@ -45,6 +45,7 @@ describe('firewall rules with every port pinned', () => {
       "Firewall rules for Ray cluster prod: TCP ports each node must accept, from the other nodes and from the deployer.
       Print them for a firewall with --format ufw|firewalld|nftables|iptables; run each node's part on that node.
       The deployer's ports (SSH, dashboard, Ray Client) are open to anyone: give --deployer ADDRESS[/PREFIX] to narrow them.
+      The head also listens on 44217 and 44227 (the autoscaler's and the dashboard's Prometheus metrics): no node needs them; open them only to a host that scrapes them.
 
       node ray-head (head, 10.0.0.11); the other nodes: ray-worker-1 10.0.0.12, ray-worker-2 10.0.0.13
         TCP PORT     FROM                            FOR
@@ -90,6 +91,7 @@ describe('firewall rules with every port pinned', () => {
       "# Firewall rules for Ray cluster prod: TCP ports each node must accept, from the other nodes and from the deployer.
       # Run each node's part on that node, as root.
       # The deployer and Ray's users connect from 203.0.113.0/24.
+      # The head also listens on 44217 and 44227 (the autoscaler's and the dashboard's Prometheus metrics): no node needs them; open them only to a host that scrapes them.
 
       # node ray-worker-2 (worker, 10.0.0.13); the other nodes: ray-head 10.0.0.11, ray-worker-1 10.0.0.12
       ufw allow proto tcp from 203.0.113.0/24 to any port 2222 comment 'ray SSH'
@@ -116,6 +118,7 @@ describe('firewall rules with every port pinned', () => {
       "# Firewall rules for Ray cluster prod: TCP ports each node must accept, from the other nodes and from the deployer.
       # Run each node's part on that node, as root.
       # The deployer and Ray's users connect from 203.0.113.0/24.
+      # The head also listens on 44217 and 44227 (the autoscaler's and the dashboard's Prometheus metrics): no node needs them; open them only to a host that scrapes them.
 
       # node ray-head (head, 10.0.0.11); the other nodes: ray-worker-1 10.0.0.12, ray-worker-2 10.0.0.13
       # ray SSH
@@ -158,6 +161,7 @@ describe('firewall rules with every port pinned', () => {
       "# Firewall rules for Ray cluster prod: TCP ports each node must accept, from the other nodes and from the deployer.
       # Load each node's part on that node: nft -f FILE (accept rules at the top of table inet filter's input chain).
       # The deployer and Ray's users connect from 203.0.113.0/24.
+      # The head also listens on 44217 and 44227 (the autoscaler's and the dashboard's Prometheus metrics): no node needs them; open them only to a host that scrapes them.
 
       # node ray-head (head, 10.0.0.11); the other nodes: ray-worker-1 10.0.0.12, ray-worker-2 10.0.0.13
       add table inet filter
@@ -184,6 +188,7 @@ describe('firewall rules with every port pinned', () => {
       "# Firewall rules for Ray cluster prod: TCP ports each node must accept, from the other nodes and from the deployer.
       # Run each node's part on that node, as root.
       # The deployer's ports (SSH, dashboard, Ray Client) are open to anyone: give --deployer ADDRESS[/PREFIX] to narrow them.
+      # The head also listens on 44217 and 44227 (the autoscaler's and the dashboard's Prometheus metrics): no node needs them; open them only to a host that scrapes them.
 
       # node ray-worker-1 (worker, 10.0.0.12); the other nodes: ray-head 10.0.0.11, ray-worker-2 10.0.0.13
       iptables -I INPUT -i lo -m comment --comment "ray: this node to itself" -j ACCEPT
@@ -234,6 +239,7 @@ describe('firewall rules with ports left to Ray', () => {
       "# Firewall rules for Ray cluster default: TCP ports each node must accept, from the other nodes and from the deployer.
       # Load each node's part on that node: nft -f FILE (accept rules at the top of table inet filter's input chain).
       # The deployer's ports (SSH, dashboard, Ray Client) are open to anyone: give --deployer ADDRESS[/PREFIX] to narrow them.
+      # The head also listens on 44217 and 44227 (the autoscaler's and the dashboard's Prometheus metrics): no node needs them; open them only to a host that scrapes them.
       # Not pinned in the config: node_manager_port, object_manager_port, runtime_env_agent_port, dashboard_agent_grpc_port, metrics_export_port, min_worker_port, max_worker_port. Ray picks these at random (workers from Ray's default range 10002-19999, the others from Linux's ephemeral ports 32768-60999), so these rules open those whole ranges to the other nodes;
       # pin them in ray_spec.ports (or a node's ray_config) for narrower rules.
 

@@ -384,6 +384,8 @@ export interface FirewallPlan {
   nodes: NodeFirewall[];
   /** ray_config port keys some node leaves to Ray's random choice: pin them for narrower rules. */
   unpinned: string[];
+  /** Ports the head also listens on that no node needs (its Prometheus metrics): for a monitoring host only. */
+  headMetricsPorts: [number, number];
   /** Where unpinned ports fall: Ray's default worker range, and Linux's ephemeral ports for the others. */
   randomRanges: { workers: [number, number]; others: [number, number] };
 }

@@ -35,6 +35,9 @@ function header(plan: FirewallPlan, format: FirewallFormat): string[] {
       ? `${c}The deployer's ports (SSH, dashboard, Ray Client) are open to anyone: give --deployer ADDRESS[/PREFIX] to narrow them.`
       : `${c}The deployer and Ray's users connect from ${plan.deployer}.`,
   ];
+  lines.push(
+    `${c}The head also listens on ${plan.headMetricsPorts.join(' and ')} (the autoscaler's and the dashboard's Prometheus metrics): no node needs them; open them only to a host that scrapes them.`,
+  );
   if (plan.unpinned.length) {
     lines.push(
       `${c}Not pinned in the config: ${plan.unpinned.join(', ')}. Ray picks these at random (workers from Ray's default range ${portText(plan.randomRanges.workers)}, the others from Linux's ephemeral ports ${portText(plan.randomRanges.others)}), so these rules open those whole ranges to the other nodes;`,

@@ -19,6 +19,9 @@ const WHAT: Record<string, string> = {
   metrics_export_port: 'metrics export',
 };
 
+/** The head's own Prometheus endpoints (autoscaler, dashboard): fixed by Ray, no node connects to them. */
+export const HEAD_METRICS_PORTS: [number, number] = [44217, 44227];
+
 export function nodeAddress(node: NodeSpec): string {
   return node.ray.nodeIpAddress ?? node.host;
 }
@@ -82,6 +85,7 @@ export function firewallPlan(cluster: ClusterConfig, deployer?: string): Firewal
     cluster: cluster.clusterName,
     nodes,
     unpinned: NODE_PORT_RAY_KEYS.map((k) => k.yaml).filter((k) => unpinned.has(k)),
+    headMetricsPorts: HEAD_METRICS_PORTS,
     randomRanges: {
       workers: [RAY_WORKER_PORTS.min, RAY_WORKER_PORTS.max],
       others: [EPHEMERAL_PORTS.min, EPHEMERAL_PORTS.max],
