@@ -32,7 +32,7 @@ def pip_command(python, ray_version, extras, index_url=None, find_links=None):
         argv += ["--find-links", find_links]
     # pip ignores a plain-http index or links page unless its host is trusted
     for url in (index_url, find_links):
-        m = re.match(r"^http://([^/:]+|\[[^\]]+\])", url or "")
+        m = re.match(r"^http://(\[[^\]]+\]|[^/:]+)", url or "")  # [IPv6] first: its colons are no port
         if m and m.group(1) not in argv:
             argv += ["--trusted-host", m.group(1)]
     return argv

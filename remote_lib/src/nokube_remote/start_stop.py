@@ -81,7 +81,12 @@ def build_start_argv(role, args, temp_dir, head_address=None, ray_version=None, 
             if isinstance(v, float) and v.is_integer():
                 v = int(v)
             argv.append("%s=%s" % (flag, v))
-    for key, flag in (("min_worker_port", "--min-worker-port"), ("max_worker_port", "--max-worker-port")):
+    for key, flag in (("node_manager_port", "--node-manager-port"), ("object_manager_port", "--object-manager-port"),
+                      ("runtime_env_agent_port", "--runtime-env-agent-port"),
+                      ("dashboard_agent_listen_port", "--dashboard-agent-listen-port"),
+                      ("dashboard_agent_grpc_port", "--dashboard-agent-grpc-port"),
+                      ("metrics_export_port", "--metrics-export-port"),
+                      ("min_worker_port", "--min-worker-port"), ("max_worker_port", "--max-worker-port")):
         if a.get(key) is not None:
             argv.append("%s=%d" % (flag, int(a[key])))
     if a.get("resources"):

@@ -4,7 +4,7 @@ import type { ClusterConfig } from '../../config/types';
 import type { AppliedSpec, ClusterMember, LockRequest, ProbeAnswer, StatusAnswer, ViewWait } from '../../remote/types';
 import { RemoteError } from '../../remote/client';
 import { mapLimit } from './concurrency';
-import { clientPort, dashboardPort, desiredSpec, gcsPort, hostForUrl, pinnedPorts, rayArgs } from '../decisions/desired';
+import { dashboardPort, desiredSpec, gcsPort, hostForUrl, pinnedPorts, rayArgs } from '../decisions/desired';
 import type { LiveNode } from '../decisions/plan-diff';
 import { nodeError, type ClusterSession, type NodeHandle } from './session';
 
