@@ -44,7 +44,16 @@ export default tseslint.config(
           patterns: [
             { group: ['@actions/*'], message: 'Only src/action/ may import @actions/*.' },
             {
-              group: ['**/engine', '**/engine/*', '**/action', '**/action/*', '**/cli', '**/cli/*', '**/config', '**/config/*'],
+              group: [
+                '**/engine',
+                '**/engine/*',
+                '**/action',
+                '**/action/*',
+                '**/cli',
+                '**/cli/*',
+                '**/config',
+                '**/config/*',
+              ],
               message:
                 'src/ssh must not import the engine, the config or the front ends: take what it needs as options (its own target types).',
             },

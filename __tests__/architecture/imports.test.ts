@@ -168,7 +168,6 @@ const MAY_IMPORT: Record<string, string[]> = {
   words: [],
 };
 
-
 describe('the import graph of src/', () => {
   it('reads every file and finds its imports', () => {
     expect(FILES.length).toBeGreaterThan(50);

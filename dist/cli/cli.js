@@ -42770,7 +42770,10 @@ function endpointKey(host, port) {
 // `proxy_jump` (node or ray_spec), `--proxy-jump`, the `proxy-jump` input: OpenSSH's ProxyJump form,
 // `[user@]host[:port]`, comma-separated, the first hop first; "none" means a direct connection.
 
-/** OpenSSH allows longer chains; three hops is where a deploy should stop and ask why. */
+/**
+ * OpenSSH allows longer chains; three hops is where a deploy should stop and ask why. The SSH part
+ * holds the same limit for chains an ssh config lengthens (src/ssh/jump.ts; a test keeps them equal).
+ */
 const MAX_JUMP_HOPS = 3;
 const proxy_jump_EXAMPLE = 'e.g. "admin@bastion.example.com:22" or "jump1,admin@jump2:2222"';
 function parseProxyJump(text) {
@@ -43467,7 +43470,7 @@ function stringify(config) {
 // EXTERNAL MODULE: ./node_modules/picomatch/index.js
 var picomatch = __nccwpck_require__(4006);
 var picomatch_default = /*#__PURE__*/__nccwpck_require__.n(picomatch);
-;// CONCATENATED MODULE: ./src/ssh/ssh-config-include.ts
+;// CONCATENATED MODULE: ./src/config/ssh-config/include.ts
 // `Include` in an ssh config, read the way OpenSSH's readconf.c reads it: each argument is a path
 // (relative ones under ~/.ssh, `~/` the home), glob patterns expanded in sorted order, a pattern
 // that matches nothing skipped, includes nested up to 16 deep. An Include inside a Host block only
@@ -43576,15 +43579,16 @@ function valueText(v) {
     return values(v).join(' ');
 }
 
-;// CONCATENATED MODULE: ./src/ssh/ssh-config.ts
+;// CONCATENATED MODULE: ./src/config/ssh-config/settings.ts
 // `~/.ssh/config` (the CLI; the Action with its `ssh-config` input): `Host` blocks give a name its
 // HostName, User, Port, IdentityFile, ProxyJump and UserKnownHostsFile, read as OpenSSH reads them
 // (the first value wins, `Host *` supplies defaults, `Include` read in place). Parsed by the
 // `ssh-config` package; `Match` blocks are skipped with a debug note (Match exec would run commands).
+// What it gives is what the SSH part takes as SshOptions.hostSettings: ProxyJump parsed into hops.
 
 
 
-/** The per-host settings function for SshOptions.hostSettings. */
+/** What the file says for a host name, as OpenSSH would read it (the SSH part's hostSettings). */
 function sshConfigSettings(src) {
     const directives = readIncludes(src);
     const cache = new Map();
@@ -43613,7 +43617,7 @@ function first(c, key) {
     const v = c[key];
     return Array.isArray(v) ? v[0] : v;
 }
-function ssh_config_all(c, key) {
+function settings_all(c, key) {
     const v = c[key];
     if (v === undefined)
         return [];
@@ -43639,7 +43643,7 @@ function toSettings(host, c, src) {
             throw new Error(`${src.label}: Port "${port}" for Host ${host} is not a port number (1-65535)`);
         out.port = Number(port);
     }
-    for (const file of ssh_config_all(c, 'identityfile')) {
+    for (const file of settings_all(c, 'identityfile')) {
         const path = expand(file, host, src, out.user);
         let key;
         try {
@@ -43661,7 +43665,7 @@ function toSettings(host, c, src) {
         out.proxyJump = parsed.hops;
     }
     const knownHosts = [];
-    for (const file of ssh_config_all(c, 'userknownhostsfile')) {
+    for (const file of settings_all(c, 'userknownhostsfile')) {
         const path = expand(file, host, src, out.user);
         try {
             knownHosts.push(src.readFile(path));
@@ -43686,31 +43690,12 @@ function describe(s) {
     ];
     return parts.filter(Boolean).join(', ');
 }
-/**
- * A target as its ssh config entry says to reach it: HostName and Port (a port written in
- * ssh_url or the hop other than the default 22 wins), the User as the default login, IdentityFile
- * keys first, UserKnownHostsFile besides known_hosts. `proxyJump` is the entry's ProxyJump.
- */
-function applyHostSettings(target, opts) {
-    const s = opts.hostSettings?.(target.host);
-    if (!s)
-        return { target, opts };
-    const resolved = { ...target, host: s.hostName ?? target.host };
-    if (s.port !== undefined && target.sshPort === 22)
-        resolved.sshPort = s.port;
-    const withSettings = { ...opts, identities: [...s.identities, ...opts.identities] };
-    if (s.user)
-        withSettings.defaultUser = s.user;
-    if (s.knownHosts)
-        withSettings.knownHosts = `${s.knownHosts}\n${opts.knownHosts}`;
-    return { target: resolved, opts: withSettings, ...(s.proxyJump ? { proxyJump: s.proxyJump } : {}) };
-}
-/** The HostName the ssh config gives `host` (what `ssh host` connects to), if it gives one. */
-function configuredHostName(host, opts) {
-    return opts.hostSettings?.(host)?.hostName;
-}
 
 ;// CONCATENATED MODULE: ./src/config/ray-keys.ts
+// The one table of `ray_config` keys. The schema (and the published JSON Schema and docs/config.md),
+// the typed model and its defaults, the desired state sent to the node, the health check, the
+// rendered tables and the node checks all read it. A new Ray setting is one row here (and the
+// matching `ray start` flag in remote_lib's build_start_argv, which a test compares with this table).
 const DEFAULT_CLIENT_PORT = 10001;
 const DEFAULT_GCS_PORT = 6379;
 const DEFAULT_DASHBOARD_PORT = 8265;
@@ -43721,6 +43706,20 @@ const port = (what) => ({
     maximum: 65535,
     'x-expected': `a port number from 1 to 65535${what}`,
 });
+/** Ray's default range for worker processes' ports (`ray start --min-worker-port/--max-worker-port`). */
+const RAY_WORKER_PORTS = { min: 10002, max: 19999 };
+/** Ray's default port of the dashboard agent's HTTP server; every other node port is random by default. */
+const RAY_DASHBOARD_AGENT_LISTEN_PORT = 52365;
+/**
+ * Ports the worker range must hold beyond num_cpus: Ray starts up to num_cpus workers for tasks, and each
+ * driver, actor and Ray's own (job supervisor, Serve) takes one more worker, each binding one port.
+ */
+const WORKER_PORT_MARGIN = 8;
+const nodePort = (what, randomByDefault = true) => ({
+    nodePort: true,
+    schema: port(` (${what})`),
+    description: `${what[0].toUpperCase()}${what.slice(1)}; when left out, ray_spec.ports, else ${randomByDefault ? 'a random free port Ray picks' : `Ray's default ${RAY_DASHBOARD_AGENT_LISTEN_PORT}`}. Pin it to write firewall rules (nokube ray firewall).`,
+});
 const RAY_KEYS = [
     {
         yaml: 'port',
@@ -43728,7 +43727,7 @@ const RAY_KEYS = [
         flag: '--ray-client-server-port',
         headOnly: 'the Ray Client server runs on the head',
         default: DEFAULT_CLIENT_PORT,
-        schema: port(' (the Ray Client port, default 10001)'),
+        schema: port(` (the Ray Client port, default ${DEFAULT_CLIENT_PORT})`),
         description: 'Head only. The Ray service port of the design note: the Ray Client server, reached as ray://HEAD:port. Must be 1024 or above.',
         example: 10001,
     },
@@ -43738,7 +43737,7 @@ const RAY_KEYS = [
         flag: '--port',
         headOnly: 'workers join the GCS on the head',
         default: DEFAULT_GCS_PORT,
-        schema: port(' (the port workers join, default 6379)'),
+        schema: port(` (the port workers join, default ${DEFAULT_GCS_PORT})`),
         description: "Head only. The GCS port workers join (`ray start --port`); the cluster's address is HEAD:gcs_port.",
         example: 6379,
     },
@@ -43749,7 +43748,7 @@ const RAY_KEYS = [
         headOnly: 'the dashboard runs on the head',
         default: 'ray_spec.dashboard_port',
         schema: port(''),
-        description: "Head only. The dashboard's port; when left out, ray_spec.dashboard_port (default 8265).",
+        description: `Head only. The dashboard's port; when left out, ray_spec.dashboard_port (default ${DEFAULT_DASHBOARD_PORT}).`,
         example: 8265,
     },
     {
@@ -43835,6 +43834,66 @@ const RAY_KEYS = [
         description: 'The address other nodes reach this one at; when left out, the address in ssh_url.',
         example: '10.0.0.5',
     },
+    {
+        yaml: 'node_manager_port',
+        model: 'nodeManagerPort',
+        flag: '--node-manager-port',
+        ...nodePort("the raylet's node manager port, which every other node connects to"),
+        example: 8076,
+    },
+    {
+        yaml: 'object_manager_port',
+        model: 'objectManagerPort',
+        flag: '--object-manager-port',
+        ...nodePort("the raylet's object manager port, which other nodes pull objects from"),
+        example: 8077,
+    },
+    {
+        yaml: 'runtime_env_agent_port',
+        model: 'runtimeEnvAgentPort',
+        flag: '--runtime-env-agent-port',
+        ...nodePort("the runtime environment agent's HTTP port"),
+        example: 8078,
+    },
+    {
+        yaml: 'dashboard_agent_listen_port',
+        model: 'dashboardAgentListenPort',
+        flag: '--dashboard-agent-listen-port',
+        ...nodePort("the dashboard agent's HTTP port (the job API's agent)", false),
+        example: RAY_DASHBOARD_AGENT_LISTEN_PORT,
+    },
+    {
+        yaml: 'dashboard_agent_grpc_port',
+        model: 'dashboardAgentGrpcPort',
+        flag: '--dashboard-agent-grpc-port',
+        ...nodePort("the dashboard agent's gRPC port"),
+        example: 8079,
+    },
+    {
+        yaml: 'metrics_export_port',
+        model: 'metricsExportPort',
+        flag: '--metrics-export-port',
+        ...nodePort("the node's Prometheus metrics port"),
+        example: 8080,
+    },
+    {
+        yaml: 'min_worker_port',
+        model: 'minWorkerPort',
+        flag: '--min-worker-port',
+        nodePort: true,
+        schema: port(' (the lowest port of the worker range)'),
+        description: `The lowest port Ray's worker processes bind (one port each); set together with max_worker_port. When left out, ray_spec.ports, else Ray's ${RAY_WORKER_PORTS.min}.`,
+        example: 10002,
+    },
+    {
+        yaml: 'max_worker_port',
+        model: 'maxWorkerPort',
+        flag: '--max-worker-port',
+        nodePort: true,
+        schema: port(' (the highest port of the worker range)'),
+        description: `The highest port of the worker range; the range must hold num_cpus + ${WORKER_PORT_MARGIN} ports (tasks' workers plus drivers, actors and Ray's own). When left out, ray_spec.ports, else Ray's ${RAY_WORKER_PORTS.max}.`,
+        example: 10100,
+    },
 ];
 /** The row of a `ray_config` key, by its YAML name. */
 function rayKey(yaml) {
@@ -43843,2367 +43902,12 @@ function rayKey(yaml) {
 const HEAD_ONLY_RAY_KEYS = RAY_KEYS.filter((k) => k.headOnly !== undefined);
 /** The head's ports (each has a default, so Ray's port clashes can be checked before it starts). */
 const HEAD_PORT_RAY_KEYS = HEAD_ONLY_RAY_KEYS.filter((k) => k.default !== undefined);
+/** Ports Ray opens on every node, which `ray_spec.ports` may pin for all nodes at once. */
+const NODE_PORT_RAY_KEYS = RAY_KEYS.filter((k) => k.nodePort);
 /** Keys Ray reports among a node's resources (num_cpus -> CPU, ...), in the table's order. */
 const RESOURCE_RAY_KEYS = RAY_KEYS.filter((k) => k.resource !== undefined);
 
-;// CONCATENATED MODULE: ./src/config/types.ts
-// The typed model of a ray-config.yaml, as the rest of the engine sees it.
-// Every value keeps where it came from, so any later check can point at the user's line.
-const DEFAULT_ROLLOUT = { drainTimeoutSec: 60, maxUnavailable: { count: 1 }, maxFailures: 0 };
-const DEFAULT_CLUSTER_NAME = 'default';
-
-
-;// CONCATENATED MODULE: ./src/config/diagnostics.ts
-/** Collects diagnostics for one file, placing each at the source position of its path. */
-class Findings {
-    file;
-    index;
-    list = [];
-    constructor(file, index) {
-        this.file = file;
-        this.index = index;
-    }
-    error(path, message, details = {}) {
-        this.add('error', path, message, details);
-    }
-    warning(path, message, details = {}) {
-        this.add('warning', path, message, details);
-    }
-    get hasErrors() {
-        return this.list.some((d) => d.severity === 'error');
-    }
-    add(severity, path, message, details) {
-        const pos = details.pos ?? this.index.positionOf(path, details.at ?? 'value');
-        const diagnostic = { severity, file: this.file, line: pos.line, col: pos.col, path, message };
-        if (details.hint !== undefined)
-            diagnostic.hint = details.hint;
-        if (details.node !== undefined)
-            diagnostic.node = details.node;
-        this.list.push(diagnostic);
-    }
-}
-/** By line, then column; errors before warnings at the same spot. Stable otherwise. */
-function sortDiagnostics(diagnostics) {
-    return diagnostics
-        .map((d, order) => ({ d, order }))
-        .sort((a, b) => a.d.line - b.d.line ||
-        a.d.col - b.d.col ||
-        (a.d.severity === b.d.severity ? 0 : a.d.severity === 'error' ? -1 : 1) ||
-        a.order - b.order)
-        .map(({ d }) => d);
-}
-const NODES_SHOWN = 10;
-/**
- * One warning per kind: the same warning on several nodes (a 1,000-node config without `users`)
- * becomes one, at the first node, naming them all in `nodes` and the first few in its message.
- */
-function groupWarnings(diagnostics) {
-    const kinds = new Map();
-    for (const d of diagnostics) {
-        if (d.severity !== 'warning' || d.node === undefined)
-            continue;
-        const kind = `${d.path.replace(/^nodes\[\d+\]/, 'nodes[]')}\u0000${d.message}\u0000${d.hint ?? ''}`;
-        kinds.set(kind, [...(kinds.get(kind) ?? []), d]);
-    }
-    const merged = new Map();
-    for (const group of kinds.values()) {
-        if (group.length < 2)
-            continue;
-        const [first, ...rest] = group;
-        const names = group.map((d) => d.node);
-        const shown = names.slice(0, NODES_SHOWN).join(', ');
-        const more = names.length > NODES_SHOWN ? ` and ${names.length - NODES_SHOWN} more` : '';
-        const { node: _node, ...place } = first;
-        merged.set(first, {
-            ...place,
-            path: first.path.replace(/^nodes\[\d+\]/, 'nodes[]'),
-            message: `${first.message} (${names.length} nodes: ${shown}${more})`,
-            nodes: names,
-        });
-        for (const d of rest)
-            merged.set(d, null);
-    }
-    if (merged.size === 0)
-        return diagnostics;
-    return diagnostics.flatMap((d) => {
-        const replaced = merged.get(d);
-        return replaced === undefined ? [d] : replaced === null ? [] : [replaced];
-    });
-}
-/** Errors first (by line), then warnings: the one real error is never below a page of warnings. */
-function diagnostics_errorsFirst(diagnostics) {
-    return [...diagnostics.filter((d) => d.severity === 'error'), ...diagnostics.filter((d) => d.severity !== 'error')];
-}
-/** `file:line:col: error: <path>: <message> (hint: ...)`, the shape editors and terminals link. */
-function formatDiagnostic(d) {
-    const where = d.path ? `${d.path}: ` : '';
-    const hint = d.hint ? ` (hint: ${d.hint})` : '';
-    return `${d.file}:${d.line}:${d.col}: ${d.severity}: ${where}${d.message}${hint}`;
-}
-
-;// CONCATENATED MODULE: ./src/config/keys.ts
-// Recognising SSH keys in the config: public key lines (sshkey, host_key), host key fingerprints,
-// and private keys pasted where they must never be (reported without repeating them).
-const PUBLIC_KEY_TYPES = [
-    'ssh-ed25519',
-    'ssh-rsa',
-    'ecdsa-sha2-nistp256',
-    'ecdsa-sha2-nistp384',
-    'ecdsa-sha2-nistp521',
-    'sk-ssh-ed25519@openssh.com',
-    'sk-ecdsa-sha2-nistp256@openssh.com',
-];
-const PUBLIC_KEY_HINT = 'paste the whole line of the .pub file: "ssh-ed25519 AAAA... comment" (ssh-keygen -y -f KEYFILE prints it)';
-/** Problems with a public key line ("ssh-ed25519 AAAAC3... comment"), or undefined when it is fine. */
-function checkPublicKeyLine(line) {
-    const text = line.trim();
-    const [type = '', data = ''] = text.split(/\s+/);
-    if (!PUBLIC_KEY_TYPES.includes(type)) {
-        if (/^(~|\.{0,2}\/)/.test(text))
-            return { message: 'this is a file path, not a public key', hint: PUBLIC_KEY_HINT };
-        if (type === 'ssh-dss')
-            return {
-                message: 'DSA keys are no longer accepted by OpenSSH',
-                hint: 'use an ed25519 key: ssh-keygen -t ed25519',
-            };
-        const embedded = PUBLIC_KEY_TYPES.find((t) => text.includes(` ${t} `));
-        if (embedded)
-            return {
-                message: 'the key line starts with something other than the key type',
-                hint: `start at "${embedded}": no authorized_keys options or host names in front`,
-            };
-        return {
-            message: `not a public key line (it must start with ${PUBLIC_KEY_TYPES.slice(0, 3).join(', ')}, ...)`,
-            hint: PUBLIC_KEY_HINT,
-        };
-    }
-    if (!/^AAAA[A-Za-z0-9+/]+={0,3}$/.test(data))
-        return { message: `the key data after "${type}" is missing or not base64`, hint: PUBLIC_KEY_HINT };
-    // The base64 blob starts with its own type name: a truncated or mixed-up paste shows here.
-    const blob = Buffer.from(data, 'base64');
-    const length = blob.length >= 4 ? blob.readUInt32BE(0) : -1;
-    const inner = length > 0 && length <= blob.length - 4 ? blob.subarray(4, 4 + length).toString('latin1') : '';
-    if (inner === type && !wellFormedBlob(blob))
-        return { message: 'the key data is truncated or damaged', hint: PUBLIC_KEY_HINT };
-    if (inner !== type) {
-        return {
-            message: inner && PUBLIC_KEY_TYPES.includes(inner)
-                ? `the key says "${type}" but its data is a "${inner}" key`
-                : 'the key data is truncated or damaged',
-            hint: PUBLIC_KEY_HINT,
-        };
-    }
-    return undefined;
-}
-/** An SSH key blob is a sequence of length-prefixed fields that uses up every byte: a cut paste does not. */
-function wellFormedBlob(blob) {
-    let at = 0;
-    let fields = 0;
-    while (at < blob.length) {
-        if (at + 4 > blob.length)
-            return false;
-        const length = blob.readUInt32BE(at);
-        at += 4 + length;
-        fields += 1;
-    }
-    return at === blob.length && fields >= 2;
-}
-/** A pinned host key: a public key line, or the `SHA256:...` fingerprint `ssh-keygen -lf` prints. */
-function checkHostKey(value) {
-    const text = value.trim();
-    if (/^SHA256:/.test(text)) {
-        return /^SHA256:[A-Za-z0-9+/]{43}=?$/.test(text)
-            ? undefined
-            : {
-                message: 'the SHA256 fingerprint should be 43 base64 characters after "SHA256:"',
-                hint: 'copy it from ssh-keyscan HOST | ssh-keygen -lf -',
-            };
-    }
-    if (/^(MD5:)?([0-9a-f]{2}:){15}[0-9a-f]{2}$/i.test(text)) {
-        return {
-            message: 'MD5 fingerprints are not accepted',
-            hint: 'use the SHA256 fingerprint: ssh-keyscan HOST | ssh-keygen -lf -',
-        };
-    }
-    const problem = checkPublicKeyLine(text);
-    if (!problem)
-        return undefined;
-    return {
-        message: `expected a host public key line or a SHA256: fingerprint; ${problem.message}`,
-        hint: 'take it from ssh-keyscan HOST (the part after the host name), or its SHA256 fingerprint',
-    };
-}
-/** Offsets in the text where a private key begins. */
-function findPrivateKeys(text) {
-    const offsets = [];
-    for (const match of text.matchAll(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----|PuTTY-User-Key-File-\d+:/g))
-        offsets.push(match.index);
-    return offsets;
-}
-const PRIVATE_KEY_HINT = 'remove it, store it as a secret, and pass it with the ssh-private-key input (or --identity FILE); to choose a key for a user, put its PUBLIC key line in sshkey';
-
-;// CONCATENATED MODULE: ./src/config/plain.ts
-// Reading the plain YAML tree defensively: semantic checks run even when the shape check failed
-// elsewhere, so every accessor tolerates a value of the wrong type.
-function asMap(value) {
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : undefined;
-}
-function asList(value) {
-    return Array.isArray(value) ? value : [];
-}
-function asString(value) {
-    return typeof value === 'string' ? value : undefined;
-}
-/** A whole number, or undefined (the shape check reports anything else). */
-function asInteger(value) {
-    return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
-}
-
-;// CONCATENATED MODULE: ./src/config/model.ts
-// The checked plain tree -> the typed ClusterConfig the engine uses, with defaults filled in.
-// Only called when there are no errors, so values have the shape the schema promises.
-
-
-
-
-
-function buildConfig(root, file, index) {
-    const raySpec = asMap(root.ray_spec) ?? {};
-    const dashboardPort = raySpec.dashboard_port ?? DEFAULT_DASHBOARD_PORT;
-    const clusterJump = asString(raySpec.proxy_jump);
-    const nodes = asList(root.nodes).map((entry, i) => {
-        const spec = buildNode(entry, i, dashboardPort, index);
-        const jump = asString(entry.proxy_jump) ?? clusterJump;
-        if (jump !== undefined) {
-            const parsed = parseProxyJump(jump);
-            if (!parsed.ok)
-                throw new Error(`internal: proxy_jump of nodes[${i}] was checked but does not parse`);
-            spec.proxyJump = parsed.hops;
-        }
-        return spec;
-    });
-    const head = nodes.find((n) => n.role === 'head');
-    const config = {
-        file,
-        clusterName: asString(raySpec.cluster_name) ?? DEFAULT_CLUSTER_NAME,
-        dashboardPort,
-        rollout: buildRollout(asMap(raySpec.rollout) ?? {}),
-        nodes,
-        head,
-        workers: nodes.filter((n) => n.role === 'worker'),
-    };
-    // Computed when first read: a line:col for every key of a 5 MB config is most of its validate time.
-    // Not enumerable, so copying or masking the result (mapStrings, JSON) does not compute it.
-    let positions;
-    Object.defineProperty(config, 'positions', {
-        enumerable: false,
-        get: () => (positions ??= index.keyPositions()),
-    });
-    if (typeof raySpec.max_workers === 'number')
-        config.maxWorkers = raySpec.max_workers;
-    if (typeof raySpec.ray_version === 'string')
-        config.rayVersion = raySpec.ray_version;
-    if (typeof raySpec.python === 'string')
-        config.python = raySpec.python;
-    const install = asMap(raySpec.install);
-    if (install || raySpec.install === null)
-        config.install = buildInstall(install ?? {});
-    return config;
-}
-function buildRollout(raw) {
-    const unavailable = raw.max_unavailable;
-    return {
-        drainTimeoutSec: typeof raw.drain_timeout === 'number' ? raw.drain_timeout : DEFAULT_ROLLOUT.drainTimeoutSec,
-        maxUnavailable: typeof unavailable === 'number'
-            ? { count: unavailable }
-            : typeof unavailable === 'string'
-                ? { percent: parseInt(unavailable, 10) }
-                : DEFAULT_ROLLOUT.maxUnavailable,
-        maxFailures: typeof raw.max_failures === 'number' ? raw.max_failures : DEFAULT_ROLLOUT.maxFailures,
-    };
-}
-function buildInstall(raw) {
-    const spec = { extras: asList(raw.extras).map(String) };
-    const indexUrl = asString(raw.index_url);
-    if (indexUrl !== undefined)
-        spec.indexUrl = indexUrl;
-    const findLinks = asString(raw.find_links);
-    if (findLinks !== undefined)
-        spec.findLinks = findLinks;
-    return spec;
-}
-function buildNode(node, i, clusterDashboardPort, index) {
-    const at = `nodes[${i}]`;
-    const sshUrl = node.ssh_url;
-    const endpoint = parseSshUrl(sshUrl);
-    if (!endpoint.ok)
-        throw new Error(`internal: ${at}.ssh_url was checked but does not parse`);
-    const role = node.role;
-    const storage = asMap(node.storage);
-    const spec = {
-        name: node.name,
-        role,
-        sshUrl,
-        host: endpoint.host,
-        sshPort: endpoint.port,
-        ray: buildRayConfig(asMap(node.ray_config) ?? {}, role, clusterDashboardPort),
-        storage: { type: 'local' },
-        users: asList(node.users).map((entry, j) => buildUser(entry, index.positionOf(`${at}.users[${j}]`))),
-        index: i,
-        pos: index.positionOf(at),
-    };
-    const path = asString(storage?.path);
-    if (path !== undefined)
-        spec.storage.path = path;
-    const hostKey = asString(node.host_key);
-    if (hostKey !== undefined)
-        spec.hostKey = hostKey.trim();
-    return spec;
-}
-/** Every RAY_KEYS row as written, then (head only) the defaults. */
-function buildRayConfig(raw, role, clusterDashboardPort) {
-    const ray = {};
-    for (const key of RAY_KEYS) {
-        let value = raw[key.yaml];
-        if (value === undefined || value === null)
-            continue;
-        if (key.model === 'nodeIpAddress' || key.model === 'dashboardHost')
-            value = String(value).replace(/^\[(.*)\]$/, '$1');
-        else if (typeof value === 'object')
-            value = { ...value };
-        ray[key.model] = value;
-    }
-    return role === 'head' ? withHeadDefaults(ray, clusterDashboardPort) : ray;
-}
-/**
- * The head's ports filled in from RAY_KEYS' defaults: the one place defaults are applied, so everyone
- * downstream (desired state, health, plan, remote_lib) sees the values Ray will use. `port` is optional
- * on the head although every note example writes it: a head without it works on Ray Client's 10001.
- */
-function withHeadDefaults(ray, clusterDashboardPort = DEFAULT_DASHBOARD_PORT) {
-    const out = { ...ray };
-    for (const key of RAY_KEYS) {
-        if (key.default === undefined || out[key.model] !== undefined)
-            continue;
-        out[key.model] = key.default === 'ray_spec.dashboard_port' ? clusterDashboardPort : key.default;
-    }
-    return out;
-}
-function buildUser(raw, pos) {
-    const user = { userid: raw.userid, pos };
-    if (typeof raw.password === 'string')
-        user.password = raw.password;
-    if (typeof raw.sshkey === 'string')
-        user.sshkey = raw.sshkey.trim();
-    return user;
-}
-
-;// CONCATENATED MODULE: ./src/config/paths.ts
-// YAML paths in the user's words: `nodes[1].ray_config.num_cpus`, `ray_config.labels["nokube.io/zone"]`.
-// Every diagnostic and every recorded source position is keyed by this one spelling.
-const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-function formatPath(segments) {
-    let out = '';
-    for (const segment of segments) {
-        if (typeof segment === 'number')
-            out += `[${segment}]`;
-        else if (PLAIN_KEY.test(segment))
-            out += out === '' ? segment : `.${segment}`;
-        else
-            out += `[${JSON.stringify(segment)}]`;
-    }
-    return out;
-}
-/** Turns an ajv instancePath (JSON pointer) into segments; numbers stay numbers where the data is a list. */
-function segmentsFromPointer(pointer, root) {
-    if (pointer === '')
-        return [];
-    const segments = [];
-    let current = root;
-    for (const raw of pointer.slice(1).split('/')) {
-        const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-        if (Array.isArray(current)) {
-            const index = Number(key);
-            segments.push(index);
-            current = current[index];
-        }
-        else {
-            segments.push(key);
-            current = current !== null && typeof current === 'object' ? current[key] : undefined;
-        }
-    }
-    return segments;
-}
-/** `nodes[3].users[0].password` -> 3: the node a path is about, if any. */
-function nodeIndexOf(path) {
-    const match = /^nodes\[(\d+)\]/.exec(path);
-    return match ? Number(match[1]) : undefined;
-}
-/** `joinPath('nodes[0].ray_config.labels', 'nokube.io/zone')` -> `nodes[0].ray_config.labels["nokube.io/zone"]`. */
-function joinPath(base, key) {
-    if (typeof key === 'number')
-        return `${base}[${key}]`;
-    if (PLAIN_KEY.test(key))
-        return base === '' ? key : `${base}.${key}`;
-    return `${base}[${JSON.stringify(key)}]`;
-}
-
-// EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
-var dist_ajv = __nccwpck_require__(2463);
-var ajv_default = /*#__PURE__*/__nccwpck_require__.n(dist_ajv);
-;// CONCATENATED MODULE: ./src/config/did-you-mean.ts
-// "Did you mean" for mistyped keys and values: `num_cpu` -> `num_cpus`, `ssh_ulr` -> `ssh_url`, `haed` -> `head`.
-/** Optimal string alignment distance: Levenshtein plus swapping two neighbours (the commonest typo). */
-function editDistance(a, b) {
-    const rows = a.length + 1;
-    const cols = b.length + 1;
-    const d = Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-    for (let i = 1; i < rows; i++) {
-        for (let j = 1; j < cols; j++) {
-            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-            let best = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-                best = Math.min(best, d[i - 2][j - 2] + 1);
-            d[i][j] = best;
-        }
-    }
-    return d[a.length][b.length];
-}
-// `numCpus`, `num-cpus` and `NUM_CPUS` all mean `num_cpus`: compare without case and separators first.
-function squash(word) {
-    return word.toLowerCase().replace(/[-_\s]/g, '');
-}
-/** The closest allowed word, if it is close enough to be a likely typo. */
-function closestMatch(word, allowed) {
-    const squashed = squash(word);
-    const same = allowed.find((candidate) => squash(candidate) === squashed);
-    if (same !== undefined)
-        return same;
-    // One edit per three letters, at least one: `haed` -> `head`, but `port` does not become `role`.
-    const limit = Math.max(1, Math.floor(squashed.length / 3));
-    let best;
-    let bestDistance = Infinity;
-    for (const candidate of allowed) {
-        const distance = editDistance(squashed, squash(candidate));
-        if (distance <= limit && distance < bestDistance) {
-            best = candidate;
-            bestDistance = distance;
-        }
-    }
-    return best;
-}
-
-;// CONCATENATED MODULE: ./src/config/schema.ts
-// The shape of ray-config.yaml as a JSON Schema. `x-expected` says, in plain words, what a value must
-// be; schema-check.ts turns every ajv error into "expected <x-expected>, found <value>". Every key has
-// a `description` (the design note's meaning) and `examples`: the published editor schema
-// (schema/ray-config.schema.json) and docs/config.md are generated from this object (json-schema.ts).
-// Checks that need more than one value (one head, unique names, port clashes) live in semantics.ts.
-
-/** Node and cluster names reach file names, lock names and logs. */
-const NAME_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9._-]{0,62}$';
-const NAME_WORDS = '1–63 letters, digits, ".", "_" or "-", not starting with "." or "-"';
-const schema_port = {
-    type: 'integer',
-    minimum: 1,
-    maximum: 65535,
-    'x-expected': 'a port number from 1 to 65535',
-};
-const count = { type: 'integer', minimum: 0, 'x-expected': 'a non-negative integer' };
-const schema_name = { type: 'string', pattern: NAME_PATTERN, 'x-expected': NAME_WORDS };
-const rayConfig = {
-    type: ['object', 'null'],
-    additionalProperties: false,
-    'x-expected': 'a mapping of Ray settings (num_cpus: 8, ...)',
-    description: "The node's Ray process settings: what `ray start` is run with on this node.",
-    examples: [{ num_cpus: 4, object_store_memory: 1000000000 }],
-    properties: Object.fromEntries(RAY_KEYS.map((k) => [
-        k.yaml,
-        {
-            ...k.schema,
-            description: k.description,
-            examples: [k.example],
-            ...(typeof k.default === 'number' ? { default: k.default } : {}),
-        },
-    ])),
-};
-const storage = {
-    type: ['object', 'null'],
-    additionalProperties: false,
-    'x-expected': 'a mapping {type: local, path: /absolute/path}',
-    description: "Where nokube keeps this node's state, lock, logs and Ray's files; when left out, ~/.nokube/<cluster_name> of the login user.",
-    examples: [{ type: 'local', path: '/opt/nokube/data/ray/head' }],
-    properties: {
-        type: {
-            enum: ['local'],
-            'x-expected': '"local" (the only storage type)',
-            description: 'The storage type: local, a directory on the node itself.',
-            examples: ['local'],
-            'x-hint': "storage is the node's own working directory: use type: local with a path on that node (mount shared storage there yourself if you need it)",
-        },
-        path: {
-            type: 'string',
-            minLength: 1,
-            'x-expected': 'an absolute path on the node, e.g. /opt/nokube/data/ray/head',
-            description: 'An absolute directory on the node, writable by the login user; one per node.',
-            examples: ['/opt/nokube/data/ray/head'],
-        },
-    },
-};
-const user = {
-    type: 'object',
-    required: ['userid'],
-    additionalProperties: false,
-    'x-expected': 'a mapping with userid and one of password or sshkey',
-    description: 'One login for the node: a user name and either a password or the public key of a key you supply.',
-    examples: [{ userid: 'deploy', sshkey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... deploy@ci' }],
-    properties: {
-        userid: {
-            type: 'string',
-            minLength: 1,
-            'x-expected': 'a login name',
-            description: 'The login name on the node; may be ${ENV_NAME}.',
-            examples: ['deploy'],
-        },
-        password: {
-            type: 'string',
-            minLength: 1,
-            'x-expected': 'a non-empty string, best a ${ENV_NAME} reference',
-            description: 'The login password: write ${ENV_NAME} and map a secret into that variable (read at validate and connect; never logged).',
-            examples: ['${RAY_PROD_PASSWORD}'],
-        },
-        sshkey: {
-            type: 'string',
-            minLength: 1,
-            'x-expected': 'a public key line ("ssh-ed25519 AAAA... comment")',
-            description: 'The PUBLIC key line of a private key you supply (ssh-private-key input, --identity or ssh-agent): selects which key logs in as this user.',
-            examples: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... deploy@ci'],
-        },
-    },
-};
-const rollout = {
-    type: ['object', 'null'],
-    additionalProperties: false,
-    'x-expected': 'a mapping {drain_timeout: 60, max_unavailable: 1, max_failures: 0}',
-    description: 'How start changes a running cluster: workers are drained through Ray, then restarted in batches, each batch alive again before the next.',
-    examples: [{ drain_timeout: 60, max_unavailable: 1, max_failures: 0 }],
-    properties: {
-        drain_timeout: {
-            type: 'integer',
-            minimum: 0,
-            maximum: 86400,
-            'x-expected': 'a whole number of seconds from 0 (no drain) to 86400',
-            description: 'Seconds a worker is given to finish its running tasks (Ray drain) before it is restarted or stopped; 0 = no drain.',
-            default: 60,
-            examples: [120],
-        },
-        max_unavailable: {
-            type: ['integer', 'string'],
-            minimum: 1,
-            pattern: '^(100|[1-9][0-9]?)%$',
-            'x-expected': 'a number of workers (at least 1) or a percentage of the workers ("1%" to "100%")',
-            description: 'How many workers are drained and restarted at once: a count, or a percentage of the workers.',
-            default: 1,
-            examples: ['25%'],
-        },
-        max_failures: {
-            ...count,
-            'x-expected': 'a non-negative integer (failed workers before the rollout stops)',
-            description: 'How many workers may fail to come back before the rollout stops (the rest are left untouched).',
-            default: 0,
-            examples: [1],
-        },
-    },
-};
-const install = {
-    type: ['object', 'null'],
-    additionalProperties: false,
-    'x-expected': 'a mapping {extras: [default], index_url: ..., find_links: ...}',
-    description: 'Install Ray by the tool: a node whose Python lacks ray_version gets a venv under its storage path with ray[extras]==ray_version from pip.',
-    examples: [{ extras: ['default'], index_url: 'https://pypi.example.com/simple' }],
-    properties: {
-        extras: {
-            type: ['array', 'null'],
-            'x-expected': 'a list of Ray extras, e.g. [default, serve]',
-            description: "Ray's pip extras to install (ray[default] gives the dashboard and the job API).",
-            examples: [['default', 'serve']],
-            items: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', 'x-expected': 'an extra name such as default' },
-        },
-        index_url: {
-            type: 'string',
-            pattern: '^(https?|file)://\\S+$',
-            'x-expected': 'a URL (pip --index-url)',
-            description: 'A package index for pip (--index-url), for a mirror; a plain-http host is passed as --trusted-host.',
-            examples: ['https://pypi.example.com/simple'],
-        },
-        find_links: {
-            type: 'string',
-            pattern: '^((https?|file)://)?\\S+$',
-            'x-expected': 'a URL or a directory on the nodes (pip --find-links)',
-            description: 'A wheel directory or URL for pip (--find-links), for sites without internet.',
-            examples: ['http://10.0.0.1/wheels'],
-        },
-    },
-};
-const node = {
-    type: 'object',
-    required: ['ssh_url', 'name', 'role'],
-    additionalProperties: false,
-    'x-expected': 'a mapping describing one machine (ssh_url, name, role, ...)',
-    description: 'One machine of the cluster, reached over SSH.',
-    examples: [{ ssh_url: 'prod-server-1:22', name: 'ray-head-prod', role: 'head' }],
-    properties: {
-        ssh_url: {
-            type: 'string',
-            minLength: 1,
-            'x-expected': 'host:port, e.g. "prod-server-1:22"',
-            description: 'The SSH address, host:port (port 22 when left out); IPv6 in brackets and quotes: "[2001:db8::5]:22".',
-            examples: ['prod-server-1:22'],
-        },
-        name: {
-            ...schema_name,
-            description: 'The node name, unique in the cluster; shown in every message and set as the Ray label nokube.io/node.',
-            examples: ['ray-worker-1'],
-        },
-        role: {
-            enum: ['head', 'worker'],
-            'x-expected': 'head or worker',
-            description: 'head (exactly one: runs the GCS, the dashboard and the Ray Client server) or worker.',
-            examples: ['worker'],
-        },
-        ray_config: rayConfig,
-        storage,
-        users: {
-            type: ['array', 'null'],
-            'x-expected': 'a list of users (`- userid: ...` items)',
-            description: 'Logins to try, in order; when left out, the default user (ssh-user input / --user) with the supplied keys or ssh-agent.',
-            examples: [[{ userid: 'deploy', password: '${RAY_PROD_PASSWORD}' }]],
-            items: user,
-        },
-        host_key: {
-            type: 'string',
-            minLength: 1,
-            'x-expected': 'a public key line ("ssh-ed25519 AAAA...") or a "SHA256:..." fingerprint',
-            description: "The node's pinned SSH host key (from ssh-keyscan) or its SHA256 fingerprint; otherwise known_hosts is used.",
-            examples: ['SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU'],
-        },
-        proxy_jump: {
-            type: 'string',
-            minLength: 1,
-            'x-expected': 'jump hosts as for ssh -J: "[user@]host[:port]", comma-separated (at most 3), or "none"',
-            description: 'Jump host(s) for this node, as ssh -J: [user@]host[:port], a comma-separated chain of up to 3; "none" = reached directly.',
-            examples: ['admin@bastion.example.com:22'],
-        },
-    },
-};
-const configSchema = {
-    type: 'object',
-    required: ['nodes'],
-    additionalProperties: false,
-    description: 'A Ray cluster deployed by nokube over SSH: one head and any number of workers.',
-    // `x-worker-defaults: &worker_defaults ...`: a place for anchors to share, as docker compose has.
-    patternProperties: {
-        '^x-': {
-            description: 'Free for YAML anchors to share settings, e.g. x-worker-defaults: &worker_defaults {role: worker, ...} with <<: *worker_defaults in each worker; not read otherwise.',
-            examples: [{ role: 'worker', ray_config: { num_cpus: 4 } }],
-        },
-    },
-    'x-expected': 'a mapping with `nodes:` and optionally `ray_spec:`',
-    properties: {
-        ray_spec: {
-            type: ['object', 'null'],
-            additionalProperties: false,
-            'x-expected': 'a mapping of cluster-wide settings (dashboard_port, max_workers, ...)',
-            description: 'Cluster-wide settings.',
-            examples: [{ dashboard_port: 8265, max_workers: 10 }],
-            properties: {
-                dashboard_port: {
-                    ...schema_port,
-                    description: "The dashboard port for the whole cluster; the head's ray_config.dashboard_port wins.",
-                    default: 8265,
-                    examples: [8265],
-                },
-                max_workers: {
-                    ...count,
-                    'x-expected': 'a non-negative integer (the most worker nodes allowed)',
-                    description: 'The most worker nodes the config may list; more is an error. No bound when left out.',
-                    examples: [10],
-                },
-                cluster_name: {
-                    ...schema_name,
-                    description: "The cluster's name: scopes its state, lock and stop, so two clusters can share machines.",
-                    default: 'default',
-                    examples: ['prod'],
-                },
-                ray_version: {
-                    type: 'string',
-                    pattern: '^\\d+\\.\\d+(\\.\\d+)?([.+-]?[A-Za-z0-9]+)*$',
-                    'x-expected': 'a Ray version such as "2.9.3" (in quotes)',
-                    description: 'The exact Ray version every node must run (checked before anything starts); in quotes.',
-                    examples: ['2.60.0'],
-                },
-                python: {
-                    type: 'string',
-                    pattern: '^[A-Za-z0-9_./+@][A-Za-z0-9_./+@-]*$',
-                    'x-expected': 'one interpreter path or command, e.g. /opt/venv/bin/python3 or python3 (no spaces, quotes or shell characters)',
-                    description: 'The Python interpreter on the nodes that has Ray installed.',
-                    default: 'python3',
-                    examples: ['/opt/venv/bin/python3'],
-                },
-                proxy_jump: {
-                    type: 'string',
-                    minLength: 1,
-                    'x-expected': 'jump hosts as for ssh -J: "[user@]host[:port]", comma-separated (at most 3), or "none"',
-                    description: 'Jump host(s) for every node, as ssh -J: [user@]host[:port], a comma-separated chain of up to 3 hops.',
-                    examples: ['admin@bastion.example.com:22'],
-                },
-                rollout,
-                install,
-            },
-        },
-        nodes: {
-            type: 'array',
-            minItems: 1,
-            'x-expected': 'a list of nodes (`- ssh_url: ...` items), at least one',
-            description: 'The machines of the cluster: exactly one with role: head, any number of workers.',
-            examples: [[{ ssh_url: 'head-server:22', name: 'ray-head', role: 'head' }]],
-            items: node,
-        },
-    },
-};
-/** What a missing required key is for, so the message can say what to add. */
-const REQUIRED_KEY_WORDS = {
-    nodes: 'the list of machines (`nodes:` with `- ssh_url: ...` items)',
-    ssh_url: 'the address to reach the node at, e.g. ssh_url: "prod-server-1:22"',
-    name: 'a unique node name, e.g. name: ray-worker-1',
-    role: 'role: head or role: worker',
-    userid: 'the login name, e.g. userid: deploy',
-};
-/** The keys allowed in each kind of mapping, by the path pattern of that mapping. */
-const KEYS_BY_SECTION = {
-    '': Object.keys(configSchema.properties),
-    ray_spec: Object.keys(configSchema.properties.ray_spec.properties),
-    'ray_spec.rollout': Object.keys(rollout.properties),
-    'ray_spec.install': Object.keys(install.properties),
-    'nodes[]': Object.keys(node.properties),
-    'nodes[].ray_config': Object.keys(rayConfig.properties),
-    'nodes[].storage': Object.keys(storage.properties),
-    'nodes[].users[]': Object.keys(user.properties),
-};
-/** `nodes[3].ray_config` -> `nodes[].ray_config`: which kind of mapping a path is. */
-function sectionOf(path) {
-    return path.replace(/\[\d+\]/g, '[]');
-}
-/** Where a key belongs when it is written at the wrong level ("num_cpus belongs under ray_config"). */
-function sectionsHolding(key) {
-    return Object.entries(KEYS_BY_SECTION)
-        .filter(([, keys]) => keys.includes(key))
-        .map(([section]) => section);
-}
-
-;// CONCATENATED MODULE: ./src/config/values.ts
-// How a found value is shown in a message, and hints for the usual type mix-ups.
-// Credentials and anything that looks like a key are never echoed.
-const MAX_SHOWN = 60;
-function looksLikePrivateKey(value) {
-    return /PRIVATE KEY-----|PuTTY-User-Key-File/.test(value);
-}
-/** `"four"`, `4.5`, `a list`, `nothing`; `a string (not shown)` for secrets. */
-function describeFound(value, secret = false) {
-    if (value === undefined || value === null)
-        return 'nothing (an empty value)';
-    if (Array.isArray(value))
-        return value.length === 0 ? 'an empty list' : 'a list';
-    if (typeof value === 'object')
-        return 'a mapping';
-    if (typeof value === 'string') {
-        if (looksLikePrivateKey(value))
-            return 'a private key (not shown)';
-        if (secret)
-            return 'a string (not shown)';
-        if (value === '')
-            return 'an empty string';
-        const shown = value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN - 1)}…` : value;
-        return JSON.stringify(shown);
-    }
-    if (secret)
-        return `a ${typeof value === 'number' ? 'number' : typeof value}`;
-    return String(value);
-}
-const UNITS = {
-    k: 1e3,
-    kb: 1e3,
-    m: 1e6,
-    mb: 1e6,
-    g: 1e9,
-    gb: 1e9,
-    t: 1e12,
-    tb: 1e12,
-    ki: 2 ** 10,
-    kib: 2 ** 10,
-    mi: 2 ** 20,
-    mib: 2 ** 20,
-    gi: 2 ** 30,
-    gib: 2 ** 30,
-    ti: 2 ** 40,
-    tib: 2 ** 40,
-};
-/**
- * A hint for a value of the wrong type, or undefined.
- * `raw` is the value as written in the file: YAML reads `2.10` as the number 2.1, so quote what was written.
- */
-function typeMixUpHint(value, expected, raw, secret = false) {
-    if (expected === 'integer' || expected === 'number') {
-        if (typeof value === 'string') {
-            const text = value.trim();
-            if (/^-?\d+(\.\d+)?$/.test(text))
-                return `write ${text} without quotes: a quoted number is text in YAML`;
-            if (/^\d{1,3}([_,]\d{3})+$/.test(text))
-                return `write the digits only: ${text.replace(/[_,]/g, '')}`;
-            const sized = /^(\d+(?:\.\d+)?)\s*([kmgt]i?b?)$/i.exec(text);
-            if (sized) {
-                const bytes = Math.round(Number(sized[1]) * UNITS[sized[2].toLowerCase()]);
-                return `sizes are plain numbers of bytes: ${text} is ${bytes}`;
-            }
-        }
-        if (typeof value === 'number' && expected === 'integer' && !Number.isInteger(value))
-            return 'use a whole number';
-        return undefined;
-    }
-    if (expected === 'string' && (typeof value === 'number' || typeof value === 'boolean')) {
-        if (secret || raw === undefined)
-            return 'put the value in quotes';
-        return `put it in quotes: "${raw.trim()}"`;
-    }
-    const glued = typeof value === 'string' ? /^([A-Za-z_][\w-]*):(\S.*)$/.exec(value) : null;
-    if ((expected === 'object' || expected === 'array') && glued) {
-        return `add a space after the colon: \`${glued[1]}: ${glued[2]}\``;
-    }
-    if (expected === 'array' && value !== null && typeof value === 'object' && !Array.isArray(value)) {
-        return 'start each item with `- `';
-    }
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./src/config/schema-check.ts
-// Checks the plain tree against the JSON Schema and rewrites each ajv error into plain words at the
-// offending key or value: `nodes[1].ray_config.num_cpus: expected a non-negative integer, found "four"`.
-
-
-
-
-
-let compiled;
-function validator() {
-    if (!compiled) {
-        // The schema is our own and checked against the meta-schema by a test (json-schema.test.ts): at
-        // run time compiling the meta-schema and optimizing the code was half the start-up of `validate`.
-        const ajv = new (ajv_default())({
-            allErrors: true,
-            verbose: true,
-            strict: true,
-            allowUnionTypes: true,
-            validateSchema: false,
-            meta: false,
-            code: { optimize: false },
-        });
-        ajv.addKeyword({ keyword: 'x-expected', schemaType: 'string' });
-        ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' });
-        compiled = ajv.compile(configSchema);
-    }
-    return compiled;
-}
-/** Reports every shape problem; returns the paths that had one, so later checks can skip them. */
-function checkSchema(root, index, findings) {
-    const validate = validator();
-    const reported = new Set();
-    if (validate(root))
-        return reported;
-    const errors = validate.errors ?? [];
-    // `ssh_ulr:` is both an unknown key and a missing `ssh_url`: say it once, as the typo.
-    const typoFixes = new Set();
-    for (const error of errors) {
-        if (error.keyword !== 'additionalProperties')
-            continue;
-        const key = String(error.params.additionalProperty);
-        const match = closestMatch(key, KEYS_BY_SECTION[sectionOf(formatPath(segmentsFromPointer(error.instancePath, root)))] ?? []);
-        if (match)
-            typoFixes.add(`${error.instancePath}/${match}`);
-    }
-    for (const error of errors) {
-        const segments = segmentsFromPointer(error.instancePath, root);
-        const path = formatPath(segments);
-        if (error.keyword === 'additionalProperties') {
-            const key = String(error.params.additionalProperty);
-            const keyPath = formatPath([...segments, key]);
-            if (reported.has(keyPath))
-                continue;
-            reported.add(keyPath);
-            findings.error(keyPath, `unknown key "${key}"`, { at: 'key', hint: unknownKeyHint(key, path) });
-            continue;
-        }
-        if (error.keyword === 'required') {
-            const key = String(error.params.missingProperty);
-            if (typoFixes.has(`${error.instancePath}/${key}`))
-                continue;
-            const keyPath = formatPath([...segments, key]);
-            if (reported.has(keyPath))
-                continue;
-            reported.add(keyPath);
-            findings.error(path, `missing required key \`${key}\``, { hint: `add ${REQUIRED_KEY_WORDS[key] ?? key}` });
-            continue;
-        }
-        if (reported.has(path))
-            continue;
-        reported.add(path);
-        const { message, hint } = wrongValue(error, path, index);
-        findings.error(path, message, hint ? { hint } : {});
-    }
-    return reported;
-}
-function wrongValue(error, path, index) {
-    const schema = (error.parentSchema ?? {});
-    const secret = /\.password$/.test(path);
-    const expected = schema['x-expected'] ?? String(schema.type ?? 'another value');
-    const message = `expected ${expected}, found ${describeFound(error.data, secret)}`;
-    const staticHint = schema['x-hint'];
-    if (error.keyword === 'enum' && typeof error.data === 'string') {
-        const match = closestMatch(error.data, schema.enum ?? []);
-        if (match)
-            return { message, hint: `did you mean "${match}"?` };
-    }
-    if (error.keyword === 'minimum' && /object_store_memory$/.test(path)) {
-        return { message, hint: 'Ray refuses to start with a smaller object store; leave the key out to let Ray choose' };
-    }
-    const types = [].concat(schema.type ?? []);
-    const mainType = types.find((t) => t !== 'null') ?? '';
-    const hint = staticHint ?? typeMixUpHint(error.data, mainType, index.rawValue(path), secret);
-    return hint ? { message, hint } : { message };
-}
-function unknownKeyHint(key, sectionPath) {
-    const section = sectionOf(sectionPath);
-    const allowed = KEYS_BY_SECTION[section] ?? [];
-    const glued = /^([\w-]+):(\S.*)$/.exec(key);
-    if (glued && allowed.includes(glued[1]))
-        return `add a space after the colon: \`${glued[1]}: ${glued[2]}\``;
-    if (/private|identity/i.test(key)) {
-        return 'private keys do not belong in the config: pass them with the ssh-private-key input or --identity; `sshkey` under users takes the matching PUBLIC key line';
-    }
-    const match = closestMatch(key, allowed);
-    if (match)
-        return `did you mean "${match}"?`;
-    // Prefer a section inside this one: `num_cpus` on a node belongs in its ray_config, not in ray_spec.
-    const elsewhere = sectionsHolding(key)
-        .filter((s) => s !== section)
-        .sort((a, b) => Number(!a.startsWith(section)) - Number(!b.startsWith(section)));
-    if (elsewhere.length > 0)
-        return `${key} belongs ${describeSection(elsewhere[0])}`;
-    return `allowed here: ${allowed.join(', ')}`;
-}
-function describeSection(section) {
-    switch (section) {
-        case '':
-            return 'at the top level';
-        case 'ray_spec':
-            return 'under ray_spec';
-        case 'nodes[]':
-            return 'directly in the node (next to name and role)';
-        case 'nodes[].ray_config':
-            return "under the node's ray_config";
-        case 'nodes[].storage':
-            return "under the node's storage";
-        case 'nodes[].users[]':
-            return "in an item of the node's users list";
-        default:
-            return `under ${section}`;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/config/credentials.ts
-// `${NAME}` references in users' credentials: checked at validate time, expanded at connect time from
-// the environment (a workflow maps secrets into env). `$${` writes a literal `${`.
-/** Thrown by resolveCredential: names the variable and the node, never the value. */
-class ConfigError extends Error {
-    name = 'ConfigError';
-    node;
-    field;
-    variable;
-    hint;
-    constructor(message, details) {
-        super(message);
-        this.node = details.node;
-        this.field = details.field;
-        if (details.variable !== undefined)
-            this.variable = details.variable;
-        if (details.hint !== undefined)
-            this.hint = details.hint;
-    }
-}
-const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/**
- * Variables the runner, GitHub or the gh CLI set, never a workflow on purpose: a config that could
- * name them could send the job's own token to a machine as a password. `${NAME}` never reads them.
- */
-const RUNNER_VARIABLE = /^(GITHUB_|RUNNER_|ACTIONS_|INPUT_|STATE_)|^(GH_TOKEN|GH_ENTERPRISE_TOKEN|GITHUB_TOKEN)$/i;
-function isRunnerVariable(name) {
-    return RUNNER_VARIABLE.test(name);
-}
-const SYNTAX_HINT = 'write ${NAME} with letters, digits and _ (not starting with a digit); for a literal "${" write "$${"';
-/**
- * Malformed references in a value. `showNames` is false for passwords: what follows `${` might be
- * part of the password itself, so it is not repeated.
- */
-function checkReferences(value, showNames = true) {
-    const problems = [];
-    let at = 0;
-    for (;;) {
-        const start = value.indexOf('${', at);
-        if (start < 0)
-            break;
-        if (start > 0 && value[start - 1] === '$') {
-            at = start + 2;
-            continue;
-        }
-        const close = value.indexOf('}', start + 2);
-        if (close < 0) {
-            problems.push({ offset: start, message: '`${` is not closed with `}`', hint: SYNTAX_HINT });
-            break;
-        }
-        const name = value.slice(start + 2, close);
-        if (name === '') {
-            problems.push({ offset: start, message: '`${}` has no variable name', hint: SYNTAX_HINT });
-        }
-        else if (!VARIABLE_NAME.test(name)) {
-            const shown = showNames && name.length <= 64 ? ` "${name}"` : '';
-            problems.push({ offset: start, message: `invalid variable name${shown} in \${...}`, hint: SYNTAX_HINT });
-        }
-        else if (isRunnerVariable(name)) {
-            problems.push({
-                offset: start,
-                message: `\${${showNames ? name : '...'}} names a variable of the runner or GitHub (GITHUB_*, RUNNER_*, ACTIONS_*, INPUT_*, STATE_*, GH_TOKEN): a config never reads those`,
-                hint: 'map the secret you mean under a name of your own, e.g. env: NODE_PASSWORD: ${{ secrets.NODE_PASSWORD }}, and write ${NODE_PASSWORD}',
-            });
-        }
-        at = close + 1;
-    }
-    return problems;
-}
-/** The variables a value refers to, in order, without repeats: `"${A}-${B}"` -> ["A", "B"]. */
-function findCredentialRefs(value) {
-    const names = [];
-    for (const match of value.matchAll(/\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) {
-        const name = match[1];
-        if (name !== undefined && !names.includes(name))
-            names.push(name);
-    }
-    return names;
-}
-/** True when a value holds at least one `${NAME}`: it is not a plaintext literal. */
-function hasCredentialRefs(value) {
-    return findCredentialRefs(value).length > 0;
-}
-/**
- * Expands `${NAME}` from `env`. An unset or empty variable throws a ConfigError naming the variable
- * and the node: GitHub Actions gives an empty string for a secret that does not exist.
- */
-function resolveCredential(value, env, where) {
-    const [problem] = checkReferences(value, false);
-    if (problem) {
-        throw new ConfigError(`node ${where.node}: ${where.field}: ${problem.message}`, { ...where, hint: problem.hint });
-    }
-    return value.replace(/\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name) => {
-        if (name === undefined)
-            return '${';
-        const resolved = env[name];
-        if (resolved === undefined || resolved === '') {
-            throw new ConfigError(`environment variable ${name} is not set (needed by node ${where.node}, ${where.field})`, {
-                ...where,
-                variable: name,
-                hint: `map it into the environment, e.g. env: ${name}: \${{ secrets.${name} }} (an empty value counts as unset)`,
-            });
-        }
-        return resolved;
-    });
-}
-
-;// CONCATENATED MODULE: ./src/config/node-checks.ts
-// Checks on one node that the schema cannot express: ssh_url form, head-only keys, the head's three
-// ports, resource and label names, storage path, users and their credentials, host key.
-
-
-
-
-
-
-
-
-
-function checkNode(node, i, ctx) {
-    const at = `nodes[${i}]`;
-    const facts = { index: i };
-    const name = asString(node.name);
-    if (name !== undefined && !ctx.shapeProblems.has(`${at}.name`))
-        facts.name = name;
-    if (node.role === 'head' || node.role === 'worker')
-        facts.role = node.role;
-    const sshUrl = asString(node.ssh_url);
-    if (sshUrl !== undefined && !ctx.shapeProblems.has(`${at}.ssh_url`)) {
-        const parsed = parseSshUrl(sshUrl);
-        if (parsed.ok) {
-            facts.host = parsed.host;
-            facts.sshPort = parsed.port;
-        }
-        else {
-            ctx.findings.error(`${at}.ssh_url`, parsed.message, { hint: parsed.hint });
-        }
-    }
-    const rayConfig = asMap(node.ray_config);
-    if (rayConfig)
-        checkRayConfig(rayConfig, `${at}.ray_config`, facts.role, ctx);
-    const storage = asMap(node.storage);
-    const path = storage ? asString(storage.path) : undefined;
-    if (path !== undefined && !ctx.shapeProblems.has(`${at}.storage.path`)) {
-        const problem = storagePathProblem(path);
-        if (problem)
-            ctx.findings.error(`${at}.storage.path`, problem.message, { hint: problem.hint });
-        else
-            facts.storagePath = path.replace(/\/+$/, '') || '/';
-    }
-    checkUsers(node, at, ctx);
-    const hostKey = asString(node.host_key);
-    if (hostKey !== undefined && !looksLikePrivateKey(hostKey) && !ctx.shapeProblems.has(`${at}.host_key`)) {
-        const problem = checkHostKey(hostKey);
-        if (problem)
-            ctx.findings.error(`${at}.host_key`, problem.message, { hint: problem.hint });
-    }
-    checkProxyJump(node, at, ctx);
-    return facts;
-}
-/** `proxy_jump` of a node or of ray_spec (`at` is the mapping holding it). */
-function checkProxyJump(map, at, ctx) {
-    const jump = asString(map.proxy_jump);
-    if (jump === undefined || ctx.shapeProblems.has(`${at}.proxy_jump`))
-        return;
-    const parsed = parseProxyJump(jump);
-    if (!parsed.ok)
-        ctx.findings.error(`${at}.proxy_jump`, parsed.message, { hint: parsed.hint });
-}
-function checkRayConfig(rayConfig, at, role, ctx) {
-    if (role === 'worker') {
-        for (const { yaml: key, headOnly: why } of HEAD_ONLY_RAY_KEYS) {
-            if (!(key in rayConfig))
-                continue;
-            ctx.findings.error(`${at}.${key}`, `${key} is a head-only setting, but this node is a worker (${why})`, {
-                at: 'key',
-                hint: "move it to the head's ray_config, or remove it",
-            });
-        }
-    }
-    if (role === 'head')
-        checkHeadPorts(rayConfig, at, ctx);
-    const resources = asMap(rayConfig.resources);
-    for (const resource of Object.keys(resources ?? {})) {
-        const path = joinPath(`${at}.resources`, resource);
-        const own = RESERVED_RESOURCES[resource.toLowerCase()];
-        if (own)
-            ctx.findings.error(path, `"${resource}" is not a custom resource: Ray sets it from ${own}`, {
-                at: 'key',
-                hint: `use ray_config.${own} instead`,
-            });
-        else if (resource.trim() === '')
-            ctx.findings.error(path, 'a resource needs a name', { at: 'key', hint: 'write resources: {my_accelerator: 1}' });
-    }
-    const labels = asMap(rayConfig.labels);
-    for (const [key, value] of Object.entries(labels ?? {})) {
-        const path = joinPath(`${at}.labels`, key);
-        const keyProblem = labelKeyProblem(key);
-        if (keyProblem)
-            ctx.findings.error(path, keyProblem.message, { at: 'key', hint: keyProblem.hint });
-        if (typeof value === 'string' && !LABEL_VALUE.test(value)) {
-            ctx.findings.error(path, `label value ${JSON.stringify(value.slice(0, 70))} is not allowed`, {
-                hint: 'up to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit (or empty)',
-            });
-        }
-    }
-    const addressHints = {
-        node_ip_address: 'give the address other nodes reach this one at, e.g. 10.0.0.5; leave it out to use the address in ssh_url',
-        dashboard_host: "give one of the head's addresses, e.g. 10.0.0.5, 127.0.0.1 (only over SSH: nokube ray dashboard) or 0.0.0.0 (every interface)",
-    };
-    for (const [key, hint] of Object.entries(addressHints)) {
-        const ip = asString(rayConfig[key]);
-        if (ip === undefined || ctx.shapeProblems.has(`${at}.${key}`) || (0,external_node_net_namespaceObject.isIP)(ip.replace(/^\[(.*)\]$/, '$1')) !== 0)
-            continue;
-        ctx.findings.error(`${at}.${key}`, `"${ip.slice(0, 60)}" is not an IPv4 or IPv6 address`, { hint });
-    }
-}
-// Ray refuses its own resource names as custom resources: each has its own key.
-const RESERVED_RESOURCES = Object.fromEntries(RESOURCE_RAY_KEYS.map((k) => [k.resource.toLowerCase(), k.yaml]));
-/**
- * Ray refuses to start when two of its components share a port. Compared with defaults filled in,
- * and reported at the key the user wrote (a clash with a default is fixed by changing the written one).
- */
-function checkHeadPorts(rayConfig, at, ctx) {
-    const written = (key) => (ctx.shapeProblems.has(`${at}.${key}`) ? undefined : asInteger(rayConfig[key]));
-    // The head's ports as the model will fill them in: written, else the table's default.
-    const ports = HEAD_PORT_RAY_KEYS.map(({ yaml: key, default: fallback }) => {
-        const value = written(key);
-        if (value !== undefined)
-            return { key, value, path: `${at}.${key}`, default: false };
-        if (fallback === 'ray_spec.dashboard_port') {
-            if (ctx.clusterDashboardPort !== undefined)
-                return { key, value: ctx.clusterDashboardPort, path: 'ray_spec.dashboard_port', default: false };
-            return { key, value: DEFAULT_DASHBOARD_PORT, default: true };
-        }
-        return { key, value: fallback, default: true };
-    });
-    const client = ports.find((p) => p.key === 'port');
-    if (client.path !== undefined && client.value < 1024) {
-        ctx.findings.error(client.path, `port ${client.value} is below 1024: Ray's Client server only takes ports 1024–65535`, {
-            hint: 'use the default 10001, or another port from 1024 to 65535',
-        });
-    }
-    for (let a = 0; a < ports.length; a++) {
-        for (let b = a + 1; b < ports.length; b++) {
-            const first = ports[a];
-            const second = ports[b];
-            if (first.value !== second.value)
-                continue;
-            const blamed = second.path !== undefined ? second : first;
-            const other = blamed === second ? first : second;
-            if (blamed.path === undefined)
-                continue;
-            const otherName = `${other.key}${other.key === 'port' ? ' (Ray Client)' : ''}`;
-            const otherWords = other.default
-                ? `the default ${otherName}`
-                : other.path === 'ray_spec.dashboard_port'
-                    ? `ray_spec.${otherName}`
-                    : `the head's ${otherName}`;
-            ctx.findings.error(blamed.path, `${blamed.key} ${blamed.value} is also ${otherWords}: Ray refuses to start when two of its components share a port`, {
-                hint: 'port (Ray Client, default 10001), gcs_port (default 6379) and dashboard_port (default 8265) must all differ',
-            });
-        }
-    }
-}
-const LABEL_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
-const LABEL_PREFIX = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/;
-/** Ray labels follow Kubernetes label syntax: `[prefix/]name`; `ray.io/` belongs to Ray, `nokube.io/` to us. */
-function labelKeyProblem(key) {
-    const slash = key.indexOf('/');
-    const prefix = slash < 0 ? undefined : key.slice(0, slash);
-    const name = slash < 0 ? key : key.slice(slash + 1);
-    if (prefix !== undefined && /(^|\.)(ray\.io|nokube\.io)$/.test(prefix)) {
-        return {
-            message: `the label prefix "${prefix}/" is reserved`,
-            hint: `${prefix === 'ray.io' ? 'Ray' : 'nokube'} sets these labels itself: use your own prefix, e.g. example.com/${name}`,
-        };
-    }
-    if (prefix !== undefined && (prefix.length > 253 || !LABEL_PREFIX.test(prefix))) {
-        return {
-            message: `label prefix "${prefix.slice(0, 60)}" is not a DNS name`,
-            hint: 'a prefix is a lowercase DNS name such as example.com, followed by "/"',
-        };
-    }
-    if (!LABEL_NAME.test(name)) {
-        return {
-            message: `label name "${name.slice(0, 70)}" is not allowed`,
-            hint: 'up to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit; optionally prefixed by a DNS name and "/"',
-        };
-    }
-    return undefined;
-}
-function storagePathProblem(path) {
-    if ([...path].some((c) => c.charCodeAt(0) < 0x20))
-        return { message: 'the storage path contains control characters', hint: 'write a plain absolute path' };
-    if (path.startsWith('~')) {
-        return {
-            message: 'the storage path must be absolute; "~" is not expanded',
-            hint: 'write the full path (e.g. /home/USER/.nokube/data), or leave storage out for ~/.nokube/<cluster_name> of the login user',
-        };
-    }
-    if (path.includes('${'))
-        return {
-            message: 'the storage path cannot use ${...}',
-            hint: 'only credentials under users are read from the environment',
-        };
-    if (!path.startsWith('/')) {
-        return {
-            message: `the storage path "${path.slice(0, 60)}" is relative`,
-            hint: `write an absolute path on the node, e.g. /opt/nokube/${path.replace(/^\.\//, '').slice(0, 40)}`,
-        };
-    }
-    return undefined;
-}
-function checkUsers(node, at, ctx) {
-    const users = asList(node.users);
-    if (users.length === 0 && node.users !== undefined && !Array.isArray(node.users) && node.users !== null)
-        return;
-    if (users.length === 0 && !ctx.defaultUser) {
-        ctx.findings.warning(at, 'no users and no default login user was given', {
-            hint: 'add users: - userid: NAME (with sshkey or password), or pass --user / the ssh-user input',
-        });
-    }
-    users.forEach((entry, j) => {
-        const user = asMap(entry);
-        if (!user)
-            return;
-        const path = `${at}.users[${j}]`;
-        const hasPassword = 'password' in user;
-        const hasKey = 'sshkey' in user;
-        if (!hasPassword && !hasKey) {
-            ctx.findings.error(path, 'this user has neither password nor sshkey', {
-                hint: 'add sshkey: "ssh-ed25519 AAAA..." (the public half of a key you supply) or password: ${ENV_NAME}',
-            });
-        }
-        else if (hasPassword && hasKey) {
-            const later = laterKey(ctx.index, `${path}.password`, `${path}.sshkey`);
-            ctx.findings.error(later, 'a user has either password or sshkey, not both', {
-                at: 'key',
-                hint: 'keep one; to try both ways, list the same userid twice, once with each',
-            });
-        }
-        const userid = asString(user.userid);
-        if (userid !== undefined && !ctx.shapeProblems.has(`${path}.userid`)) {
-            reportReferences(userid, `${path}.userid`, ctx, true);
-            const bare = bareReference(userid);
-            if (bare)
-                ctx.findings.warning(`${path}.userid`, `\`$${bare}\` is not read from the environment: the login name is "$${bare}"`, {
-                    hint: BRACES_HINT(bare),
-                });
-            else if (!userid.includes('${') && /[\s@:/]/.test(userid)) {
-                ctx.findings.error(`${path}.userid`, `"${userid.slice(0, 40)}" is not a login name`, {
-                    hint: 'only the user name, e.g. deploy (no spaces, @, : or /)',
-                });
-            }
-        }
-        const password = asString(user.password);
-        if (password !== undefined && !ctx.shapeProblems.has(`${path}.password`) && !looksLikePrivateKey(password)) {
-            reportReferences(password, `${path}.password`, ctx, false);
-            const bare = bareReference(password);
-            if (bare) {
-                ctx.findings.warning(`${path}.password`, `\`$${bare}\` is not read from the environment: the password is this text as written`, {
-                    hint: BRACES_HINT(bare),
-                });
-            }
-            else if (!hasCredentialRefs(password) && !password.includes('${')) {
-                ctx.findings.warning(`${path}.password`, 'a plaintext password is written in the config', {
-                    hint: 'use password: ${ENV_NAME} and map a secret into that variable (or better, use sshkey)',
-                });
-            }
-        }
-        const sshkey = asString(user.sshkey);
-        if (sshkey !== undefined && !ctx.shapeProblems.has(`${path}.sshkey`) && !looksLikePrivateKey(sshkey)) {
-            if (sshkey.includes('${'))
-                reportReferences(sshkey, `${path}.sshkey`, ctx, true);
-            else {
-                const problem = checkPublicKeyLine(sshkey);
-                const bare = bareReference(sshkey);
-                if (problem)
-                    ctx.findings.error(`${path}.sshkey`, problem.message, { hint: bare ? BRACES_HINT(bare) : problem.hint });
-            }
-        }
-    });
-}
-/**
- * Malformed `${...}` always; with an environment, also every variable that is unset (or empty: a
- * missing GitHub secret maps to "") and any that holds a private key.
- */
-function reportReferences(value, path, ctx, showNames) {
-    const problems = checkReferences(value, showNames);
-    for (const problem of problems) {
-        ctx.findings.error(path, problem.message, {
-            hint: problem.hint,
-            pos: referencePosition(ctx.index, path, value, problem.offset),
-        });
-    }
-    if (!ctx.env || problems.length > 0)
-        return;
-    const field = path.replace(/^nodes\[\d+\]\./, '');
-    for (const name of findCredentialRefs(value)) {
-        const pos = referencePosition(ctx.index, path, value, value.indexOf(`\${${name}}`));
-        const resolved = ctx.env[name];
-        if (resolved === undefined || resolved === '') {
-            const report = ctx.allowMissingEnv ? ctx.findings.warning : ctx.findings.error;
-            report.call(ctx.findings, path, `environment variable ${name} is not set (${field} reads it)`, {
-                pos,
-                hint: ctx.allowMissingEnv
-                    ? 'fine for an offline plan; start, status and stop need it'
-                    : `set it (export ${name}=...), or in a workflow map a secret into it: env: ${name}: \${{ secrets.${name} }}; --allow-missing-env (the allow-missing-env input) makes this a warning for an offline plan`,
-            });
-        }
-        else if (looksLikePrivateKey(resolved)) {
-            ctx.findings.error(path, `environment variable ${name} holds a private key (not shown)`, {
-                pos,
-                hint: field.endsWith('sshkey')
-                    ? `sshkey takes the PUBLIC key line (ssh-keygen -y -f KEYFILE prints it); ${PRIVATE_KEY_HINT}`
-                    : PRIVATE_KEY_HINT,
-            });
-        }
-    }
-}
-/** `$RAY_PW` (no braces), which is not expanded: the name, or undefined. `$$` and `${` are not it. */
-function bareReference(value) {
-    return /(?:^|[^$])\$([A-Za-z_][A-Za-z0-9_]*)/.exec(value)?.[1];
-}
-const BRACES_HINT = (name) => `only \${NAME} with braces is read from the environment: write "\${${name}}"`;
-/** Points at the `${` itself: the n-th `${` after where the value starts in the text. */
-function referencePosition(index, path, value, offsetInValue) {
-    const start = index.valueOffset(path);
-    if (start === undefined)
-        return undefined;
-    const nth = value.slice(0, offsetInValue).split('${').length - 1;
-    let at = start - 1;
-    for (let k = 0; k <= nth; k++) {
-        at = index.text.indexOf('${', at + 1);
-        if (at < 0)
-            return undefined;
-    }
-    return index.positionAt(at);
-}
-function laterKey(index, a, b) {
-    const pa = index.positionOf(a, 'key');
-    const pb = index.positionOf(b, 'key');
-    return pa.line > pb.line || (pa.line === pb.line && pa.col > pb.col) ? a : b;
-}
-
-;// CONCATENATED MODULE: ./src/config/semantics.ts
-
-
-
-function checkSemantics(root, index, findings, shapeProblems, opts) {
-    const top = asMap(root);
-    if (!top)
-        return;
-    const raySpec = asMap(top.ray_spec);
-    const clusterDashboardPort = shapeProblems.has('ray_spec.dashboard_port')
-        ? undefined
-        : asInteger(raySpec?.dashboard_port);
-    const ctx = { findings, index, shapeProblems, clusterDashboardPort, ...opts };
-    if (raySpec)
-        checkProxyJump(raySpec, 'ray_spec', ctx);
-    const facts = [];
-    asList(top.nodes).forEach((entry, i) => {
-        const node = asMap(entry);
-        if (node)
-            facts.push(checkNode(node, i, ctx));
-    });
-    if (!Array.isArray(top.nodes) || facts.length === 0)
-        return;
-    const line = (path) => index.positionOf(path).line;
-    const label = (f) => f.name !== undefined
-        ? `node ${f.name} (line ${line(`nodes[${f.index}]`)})`
-        : `nodes[${f.index}] (line ${line(`nodes[${f.index}]`)})`;
-    // A misspelt role was reported already; "no head" on top of it would only repeat the same mistake.
-    const everyRoleKnown = facts.length === asList(top.nodes).length && facts.every((f) => f.role !== undefined);
-    const heads = facts.filter((f) => f.role === 'head');
-    if (heads.length === 0 && everyRoleKnown) {
-        findings.error('nodes', 'there is no head: exactly one node needs role: head', {
-            at: 'key',
-            hint: 'set role: head on the node that should run the GCS, the dashboard and the Ray Client server',
-        });
-    }
-    for (const extra of heads.slice(1)) {
-        findings.error(`nodes[${extra.index}].role`, `a second head: ${label(heads[0])} is already the head`, {
-            hint: 'a cluster has exactly one head: set role: worker here',
-        });
-    }
-    const names = new Map();
-    for (const f of facts) {
-        if (f.name === undefined)
-            continue;
-        // Names reach file names and logs, where `Head` and `head` would be confused.
-        const key = f.name.toLowerCase();
-        const first = names.get(key);
-        if (first) {
-            findings.error(`nodes[${f.index}].name`, `the name "${f.name}" is already used by ${label(first)}`, {
-                hint: 'node names must be unique (ignoring case): rename one of them',
-            });
-        }
-        else
-            names.set(key, f);
-    }
-    // One Ray node per machine: two entries reaching the same host and SSH port are the same machine, and
-    // two raylets of one cluster there would share Ray's session directory and be stopped together.
-    // The same host with different SSH ports is allowed (containers or VMs behind port forwarding).
-    const endpoints = new Map();
-    for (const f of facts) {
-        if (f.host === undefined || f.sshPort === undefined)
-            continue;
-        const key = endpointKey(f.host, f.sshPort);
-        const first = endpoints.get(key);
-        if (first) {
-            findings.error(`nodes[${f.index}].ssh_url`, `this ssh_url reaches the same host and port as ${label(first)}`, {
-                hint: 'each node is one machine: fix the host or port, or remove the duplicate node',
-            });
-        }
-        else
-            endpoints.set(key, f);
-    }
-    // Same host, different SSH ports: if they are in fact one machine, an identical storage path would
-    // make the two nodes share state, lock and logs. A default path is allowed, it differs per login user.
-    const storage = new Map();
-    for (const f of facts) {
-        if (f.host === undefined || f.storagePath === undefined)
-            continue;
-        const key = `${f.host.toLowerCase()}\u0000${f.storagePath}`;
-        const first = storage.get(key);
-        if (first && endpointKey(first.host, first.sshPort) !== endpointKey(f.host, f.sshPort)) {
-            findings.error(`nodes[${f.index}].storage.path`, `the same storage path on host ${f.host} as ${label(first)}: the two nodes would share their state`, {
-                hint: 'give each node its own storage.path',
-            });
-        }
-        else if (!first)
-            storage.set(key, f);
-    }
-    // The tool installs exactly one version: without it, "install Ray" has no answer to "which one".
-    if (raySpec && 'install' in raySpec && raySpec.ray_version === undefined) {
-        findings.error('ray_spec.install', 'install needs ray_version: which Ray to install on the nodes', {
-            at: 'key',
-            hint: 'add ray_version: "2.60.0" (in quotes) under ray_spec',
-        });
-    }
-    const maxWorkers = shapeProblems.has('ray_spec.max_workers') ? undefined : asInteger(raySpec?.max_workers);
-    const workers = facts.filter((f) => f.role === 'worker');
-    if (maxWorkers !== undefined && workers.length > maxWorkers) {
-        const firstExtra = workers[maxWorkers];
-        findings.error(`nodes[${firstExtra.index}]`, `${workers.length} worker nodes, but ray_spec.max_workers (line ${line('ray_spec.max_workers')}) allows ${maxWorkers}`, {
-            hint: `raise ray_spec.max_workers to ${workers.length}, or remove worker nodes`,
-        });
-    }
-}
-
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./src/config/yaml-source.ts
-// YAML text -> a plain tree of values, plus an index that remembers where every key and value was
-// written, so that any later check can point at the user's line and column.
-// Syntax problems become diagnostics in plain words; nothing here throws for user input.
-
-
-
-/** Where each path (`nodes[1].ray_config.num_cpus`) was written: its key and its value, as offsets. */
-class SourceIndex {
-    text;
-    lines;
-    spots = new Map();
-    constructor(text, lines) {
-        this.text = text;
-        this.lines = lines;
-    }
-    record(path, spot) {
-        if (!this.spots.has(path))
-            this.spots.set(path, spot);
-    }
-    has(path) {
-        return this.spots.has(path);
-    }
-    /** The position of a path's key or value; a path that was never written falls back to its parent. */
-    positionOf(path, which = 'value') {
-        for (let p = path; p !== undefined; p = parentPath(p)) {
-            const spot = this.spots.get(p);
-            if (spot)
-                return this.positionAt(p === path ? spot[which] : spot.value);
-        }
-        return { line: 1, col: 1 };
-    }
-    /** Offset of a path's value in the text, for checks that point inside a value. */
-    valueOffset(path) {
-        return this.spots.get(path)?.value;
-    }
-    /** Every recorded path with the position of its key (list items: the item), for the typed model. */
-    keyPositions() {
-        const out = {};
-        for (const [path, spot] of this.spots)
-            if (path !== '')
-                out[path] = this.positionAt(spot.key);
-        return out;
-    }
-    /** The path whose value starts last at or before an offset: what a finding inside a value is about. */
-    pathAt(offset) {
-        let best = '';
-        let bestOffset = -1;
-        for (const [path, spot] of this.spots) {
-            if (spot.value <= offset && spot.value > bestOffset) {
-                best = path;
-                bestOffset = spot.value;
-            }
-        }
-        return best;
-    }
-    /** A one-line value as written (`2.10`, not the number 2.1), for hints that repeat it. */
-    rawValue(path) {
-        const offset = this.spots.get(path)?.value;
-        if (offset === undefined)
-            return undefined;
-        const end = this.text.indexOf('\n', offset);
-        return this.text
-            .slice(offset, end < 0 ? undefined : end)
-            .replace(/\s+#.*$/, '')
-            .replace(/[,}\]]+$/, '')
-            .trim();
-    }
-    positionAt(offset) {
-        const { line, col } = this.lines.linePos(offset);
-        return { line, col };
-    }
-}
-function parentPath(path) {
-    if (path === '')
-        return undefined;
-    const match = /(\.[^.[\]]+|\[[^\]]*\])$/.exec(path);
-    if (!match)
-        return '';
-    return path.slice(0, match.index);
-}
-// Aliases can expand exponentially ("billion laughs"): any number of them is fine, but the tree they
-// expand to is bounded by the size of what is written (ten times it, and at least 100,000 values),
-// so a bomb stops early while a config that shares settings with anchors never comes near it.
-const MIN_EXPANDED_VALUES = 100_000;
-const EXPANSION_FACTOR = 10;
-const yaml_source_MAX_DEPTH = 64;
-/** Thrown when a slice of the nodes list does not read cleanly: the whole document is read instead. */
-class NotInSlices extends Error {
-}
-/**
- * The YAML nodes of one or more documents -> plain values, recording where each path was written.
- * Anchors are known across documents (a slice of the nodes list uses the anchors above it).
- */
-class PlainBuilder {
-    index;
-    error;
-    /** Anchors by name, in document order. */
-    anchors = new Map();
-    written = 0;
-    expanded = 0;
-    bombReported = false;
-    /** The anchors being expanded right now: an alias to one of them refers to itself. */
-    expanding = new Set();
-    nodesInSlices;
-    constructor(index, error) {
-        this.index = index;
-        this.error = error;
-    }
-    /**
-     * Takes a document's nodes in: moves their ranges by `shift` (a slice's offsets -> the file's),
-     * remembers the anchors and counts the values written. One walk; yaml's own Alias.resolve walks
-     * the whole document for every alias (quadratic on big configs).
-     */
-    add(root, shift) {
-        const walk = (node) => {
-            if (!node || typeof node !== 'object')
-                return;
-            const n = node;
-            if (shift && n.range)
-                n.range = [shift(n.range[0]), shift(n.range[1]), shift(n.range[2])];
-            if ((0,dist/* isAlias */.Vj)(n))
-                return;
-            if (!(0,dist/* isScalar */.jn)(n) && !(0,dist/* isMap */.jh)(n) && !(0,dist/* isSeq */.oP)(n))
-                return;
-            this.written += 1;
-            if (n.anchor) {
-                const list = this.anchors.get(n.anchor);
-                if (list)
-                    list.push(n);
-                else
-                    this.anchors.set(n.anchor, [n]);
-            }
-            if ((0,dist/* isMap */.jh)(n)) {
-                for (const pair of n.items) {
-                    walk(pair.key);
-                    walk(pair.value);
-                }
-            }
-            else if ((0,dist/* isSeq */.oP)(n))
-                for (const item of n.items)
-                    walk(item);
-        };
-        walk(root);
-    }
-    /** The anchor an alias refers to: the last one of that name before it. */
-    resolveAlias(name, at) {
-        let found;
-        for (const node of this.anchors.get(name) ?? [])
-            if ((node.range?.[0] ?? 0) < at)
-                found = node;
-        return found;
-    }
-    get maxExpanded() {
-        return Math.max(MIN_EXPANDED_VALUES, EXPANSION_FACTOR * this.written);
-    }
-    tooBig(node) {
-        if (!this.bombReported)
-            this.error(node.range?.[0] ?? 0, `too many aliases: they expand to more than ${this.maxExpanded.toLocaleString('en')} values`, 'an alias refers to a list or mapping that itself repeats aliases (an "alias bomb"): write the values out');
-        this.bombReported = true;
-    }
-    toPlain(node, path, depth) {
-        if (node === null || node === undefined || this.bombReported)
-            return null;
-        if (++this.expanded > this.maxExpanded) {
-            this.tooBig(node);
-            return null;
-        }
-        if (depth > yaml_source_MAX_DEPTH)
-            return null;
-        if ((0,dist/* isAlias */.Vj)(node)) {
-            const target = this.resolveAlias(node.source, node.range?.[0] ?? 0);
-            if (!target) {
-                this.error(node.range?.[0] ?? 0, `unknown alias *${node.source}: no anchor &${node.source} above it`, 'define the anchor first, or write the value out');
-                return null;
-            }
-            if (this.expanding.has(target)) {
-                this.error(node.range?.[0] ?? 0, `alias *${node.source} refers to itself (it is inside its own anchor &${node.source})`, 'move the anchor to a value that does not contain the alias');
-                return null;
-            }
-            return this.toPlain(target, path, depth + 1);
-        }
-        if ((0,dist/* isScalar */.jn)(node))
-            return node.value;
-        if (!node.anchor)
-            return this.collection(node, path, depth);
-        this.expanding.add(node);
-        try {
-            return this.collection(node, path, depth);
-        }
-        finally {
-            this.expanding.delete(node);
-        }
-    }
-    /** The items of a list, from `first` on: `nodes[first]`, `nodes[first + 1]`, ... */
-    items(node, path, depth, first = 0) {
-        if (!(0,dist/* isSeq */.oP)(node))
-            return [];
-        return node.items.map((item, i) => {
-            const itemPath = joinPath(path, first + i);
-            const offset = item?.range?.[0] ?? node.range?.[0] ?? 0;
-            this.index.record(itemPath, { key: offset, value: offset });
-            return this.toPlain(item, itemPath, depth + 1);
-        });
-    }
-    collection(node, path, depth) {
-        if ((0,dist/* isSeq */.oP)(node))
-            return this.items(node, path, depth);
-        if ((0,dist/* isMap */.jh)(node)) {
-            const out = {};
-            const merges = [];
-            // A key written twice (reported above): the later one is used, as YAML loaders do, and only it
-            // is recorded, so later findings point at the value that is used.
-            const last = new Map();
-            node.items.forEach((pair, i) => {
-                if ((0,dist/* isScalar */.jn)(pair.key))
-                    last.set(pair.key.value, i);
-            });
-            for (const [i, pair] of node.items.entries()) {
-                if ((0,dist/* isScalar */.jn)(pair.key) && last.get(pair.key.value) !== i)
-                    continue;
-                const keyNode = pair.key;
-                if (keyNode && !(0,dist/* isScalar */.jn)(keyNode)) {
-                    this.error(keyNode.range?.[0] ?? 0, 'a key must be a plain word, not a list or mapping', 'write keys like `name:`');
-                    continue;
-                }
-                // `<<: *defaults` (or a list of them): YAML's merge key, the usual way to share settings.
-                if (keyNode?.value === '<<' && keyNode.type === dist/* Scalar */.X5.PLAIN) {
-                    if (pair.value)
-                        merges.push(pair.value);
-                    continue;
-                }
-                const key = String(keyNode?.value ?? '');
-                const keyPath = joinPath(path, key);
-                const keyOffset = keyNode?.range?.[0] ?? node.range?.[0] ?? 0;
-                const slices = this.nodesInSlices;
-                if (slices && path === '' && key === 'nodes' && keyOffset === slices.key) {
-                    this.index.record(keyPath, { key: keyOffset, value: slices.value });
-                    // counted once, as the list it stands for
-                    this.expanded += 1;
-                    out[key] = slices.read(keyPath, depth + 1);
-                    continue;
-                }
-                const valueNode = pair.value;
-                // `storage:` with nothing after it: point at the key, not at the empty spot after the colon.
-                const emptyValue = !valueNode ||
-                    ((0,dist/* isScalar */.jn)(valueNode) && valueNode.value === null && valueNode.range?.[0] === valueNode.range?.[1]);
-                this.index.record(keyPath, {
-                    key: keyOffset,
-                    value: emptyValue ? keyOffset : (valueNode.range?.[0] ?? keyOffset),
-                });
-                if (key === '__proto__')
-                    continue;
-                out[key] = this.toPlain(valueNode, keyPath, depth + 1);
-            }
-            // Keys written here win over merged ones, and an earlier merged mapping over a later one.
-            // Merged values keep the positions of where they are written (the anchor's lines).
-            for (const source of merges.flatMap((m) => ((0,dist/* isSeq */.oP)(m) ? m.items : [m]))) {
-                const merged = this.mergeSource(source, path, depth);
-                for (const [key, value] of Object.entries(merged ?? {}))
-                    if (!(key in out))
-                        out[key] = value;
-            }
-            return out;
-        }
-        return null;
-    }
-    /** The mapping a `<<` value brings in, expanded under the merging mapping's path. */
-    mergeSource(source, path, depth) {
-        const target = (0,dist/* isAlias */.Vj)(source) ? this.resolveAlias(source.source, source.range?.[0] ?? 0) : source;
-        if (target && !(0,dist/* isMap */.jh)(target)) {
-            this.error(source.range?.[0] ?? 0, '`<<` merges a mapping, but this is ' + ((0,dist/* isSeq */.oP)(target) ? 'a list' : 'a single value'), 'write `<<: *name` where `&name` is on a mapping, or `<<: [*a, *b]` for several');
-            return undefined;
-        }
-        const value = this.toPlain(source, path, depth + 1);
-        return value !== null && typeof value === 'object' && !Array.isArray(value)
-            ? value
-            : undefined;
-    }
-}
-/** Text as YAML reads it, with the same length, so every offset still points into the user's file. */
-function normalized(input) {
-    // Editors show a byte-order mark as nothing; columns must not count it.
-    // Lone CR line endings (old Mac editors) are one line to YAML: read them as line breaks.
-    return input.replace(/^\uFEFF/, '').replace(/\r(?!\n)/g, '\n');
-}
-/** A slice of ~4 KB: about a dozen nodes (smaller and the YAML documents per slice start to cost). */
-const SLICE_BYTES = 4096;
-function readYaml(input, file, opts = {}) {
-    const text = normalized(input);
-    return readInSlices(text, file, opts.sliceBytes ?? SLICE_BYTES) ?? readWhole(text, file);
-}
-const PARSE_OPTIONS = { uniqueKeys: true, prettyErrors: false };
-/**
- * Where the items of a block-style top-level `nodes:` list start, and where the list ends. Undefined
- * for anything else (a flow list, an anchor or tag on the list, tabs, odd indentation): such a file
- * is read whole. The lines are only a guess at the structure: every slice must read cleanly on its
- * own, and the rest of the file too, or the file is read whole (which then says what is wrong).
- */
-function nodesListItems(text) {
-    const keyLine = /^nodes:[ ]*(?:#.*)?\r?$/m.exec(text);
-    if (!keyLine)
-        return undefined;
-    const items = [];
-    let indent;
-    let pos = text.indexOf('\n', keyLine.index) + 1;
-    if (pos === 0)
-        return undefined;
-    let end = text.length;
-    while (pos < text.length) {
-        const eol = text.indexOf('\n', pos);
-        const lineEnd = eol < 0 ? text.length : eol;
-        let i = pos;
-        while (text.charCodeAt(i) === 32)
-            i += 1;
-        const c = text[i];
-        if (i === lineEnd || c === '\r' || c === '#') {
-            pos = lineEnd + 1;
-            continue;
-        }
-        if (c === '\t')
-            return undefined;
-        const n = i - pos;
-        const next = text[i + 1];
-        const item = c === '-' && (next === ' ' || next === '\n' || next === '\r' || next === undefined);
-        if (indent === undefined) {
-            if (!item)
-                return undefined;
-            indent = n;
-        }
-        if (n === indent && item)
-            items.push(pos);
-        else if (n <= indent) {
-            if (n !== 0)
-                return undefined;
-            end = pos;
-            break;
-        }
-        pos = lineEnd + 1;
-    }
-    return items.length ? { key: keyLine.index, items, end } : undefined;
-}
-/**
- * A big config read a slice of nodes at a time: the rest of the file is one small document, each
- * slice of the nodes list another, so only the plain values are ever held for the whole file (a
- * 5 MB config as one YAML document took 450 MB). Undefined when the file is not of that plain shape
- * or any part of it does not read cleanly: readWhole then reads it and reports what it finds.
- */
-function readInSlices(text, file, sliceBytes) {
-    if (text.length <= sliceBytes)
-        return undefined;
-    const list = nodesListItems(text);
-    if (!list)
-        return undefined;
-    const { items, end } = list;
-    const start = items[0];
-    const cut = end - start;
-    const clean = (docs) => docs.length === 1 && docs[0].errors.length === 0 && docs[0].warnings.length === 0;
-    const rest = (0,dist/* parseAllDocuments */.hR)(text.slice(0, start) + text.slice(end), PARSE_OPTIONS);
-    if (!Array.isArray(rest) || !clean(rest))
-        return undefined;
-    const top = rest[0].contents;
-    if (!(0,dist/* isMap */.jh)(top))
-        return undefined;
-    // the `nodes:` line found in the text is the top-level key, with nothing after it but the list
-    const nodesPair = top.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && p.key.value === 'nodes');
-    const keyNode = nodesPair?.key;
-    if (keyNode?.range?.[0] !== list.key || !(0,dist/* isScalar */.jn)(nodesPair.value) || nodesPair.value.value !== null)
-        return undefined;
-    const lines = new dist/* LineCounter */.HN();
-    lines.addNewLine(0);
-    for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1))
-        lines.addNewLine(at + 1);
-    const index = new SourceIndex(text, lines);
-    const diagnostics = [];
-    const builder = new PlainBuilder(index, (offset, message, hint) => diagnostics.push({ severity: 'error', file, ...index.positionAt(offset), path: '', message, hint }));
-    builder.add(top, (offset) => (offset >= start ? offset + cut : offset));
-    let slices;
-    builder.nodesInSlices = {
-        key: list.key,
-        value: text.indexOf('-', start),
-        read: (path, depth) => {
-            const out = [];
-            slices = 0;
-            for (let i = 0; i < items.length;) {
-                let j = i + 1;
-                while (j < items.length && items[j] - items[i] < sliceBytes)
-                    j += 1;
-                const from = items[i];
-                const to = j < items.length ? items[j] : end;
-                const docs = (0,dist/* parseAllDocuments */.hR)(text.slice(from, to), PARSE_OPTIONS);
-                slices += 1;
-                if (!Array.isArray(docs) || !clean(docs))
-                    throw new NotInSlices();
-                const seq = docs[0].contents;
-                if (!(0,dist/* isSeq */.oP)(seq) || seq.items.length !== j - i)
-                    throw new NotInSlices();
-                builder.add(seq, (offset) => offset + from);
-                for (const value of builder.items(seq, path, depth, i))
-                    out.push(value);
-                i = j;
-            }
-            return out;
-        },
-    };
-    try {
-        index.record('', { key: top.range[0], value: top.range[0] });
-        const root = builder.toPlain(top, '', 0);
-        if (builder.bombReported)
-            return { index, diagnostics: dedupeByPosition(diagnostics), slices };
-        return { root, index, diagnostics: dedupeByPosition(diagnostics), slices };
-    }
-    catch (err) {
-        if (err instanceof NotInSlices)
-            return undefined;
-        throw err;
-    }
-}
-/** The whole file as one YAML document, with every syntax problem in plain words. */
-function readWhole(text, file) {
-    const lines = new dist/* LineCounter */.HN();
-    const index = new SourceIndex(text, lines);
-    const diagnostics = [];
-    const at = (offset) => index.positionAt(offset);
-    const error = (offset, message, hint) => diagnostics.push({ severity: 'error', file, ...at(offset), path: '', message, hint });
-    const reportEmpty = () => {
-        const onlyComments = /^\s*#/m.test(text);
-        error(0, onlyComments ? 'the file has only comments: there is no `nodes:` list' : 'the file is empty', 'start from examples/remote-ray-config.yaml: a `nodes:` list with one head');
-    };
-    const parsed = (0,dist/* parseAllDocuments */.hR)(text, { lineCounter: lines, ...PARSE_OPTIONS });
-    const docs = Array.isArray(parsed) ? parsed : [];
-    const doc = docs[0];
-    if (docs.length > 1) {
-        const second = docs[1].range[0];
-        const marker = text.lastIndexOf('---', second);
-        error(marker >= 0 ? marker : second, 'more than one YAML document: a `---` line starts a second one', 'keep everything in one document: remove the extra `---` line');
-    }
-    if (!doc) {
-        reportEmpty();
-        return { index, diagnostics };
-    }
-    // After the first real syntax error the parser's recovery reads the rest differently from what the
-    // user meant, so later syntax errors are mostly echoes: report the first one (and every duplicate key).
-    let fatal = false;
-    for (const problem of doc.errors) {
-        const described = describeYamlError(problem, text, doc);
-        if (!described)
-            continue;
-        if (problem.code !== 'DUPLICATE_KEY') {
-            if (fatal)
-                continue;
-            fatal = true;
-        }
-        diagnostics.push({ severity: 'error', file, ...at(described.offset), path: '', ...described.words });
-    }
-    for (const problem of doc.warnings) {
-        diagnostics.push({
-            severity: 'warning',
-            file,
-            ...at(problem.pos[0]),
-            path: '',
-            message: problem.code === 'TAG_RESOLVE_FAILED' ? `${problem.message}; the value is read as plain text` : problem.message,
-        });
-    }
-    if (docs.length > 1)
-        fatal = true;
-    if (fatal)
-        return { index, diagnostics: dedupeByPosition(diagnostics) };
-    if (doc.contents === null || ((0,dist/* isScalar */.jn)(doc.contents) && doc.contents.value === null)) {
-        reportEmpty();
-        return { index, diagnostics };
-    }
-    if (!(0,dist/* isMap */.jh)(doc.contents)) {
-        const found = (0,dist/* isSeq */.oP)(doc.contents) ? 'a list' : 'a single value';
-        error(doc.contents.range?.[0] ?? 0, `the top level must be a mapping with \`nodes:\` (and optionally \`ray_spec:\`), found ${found}`, (0,dist/* isSeq */.oP)(doc.contents)
-            ? 'put the list under a key: `nodes:` on its own line, then the `- ssh_url: ...` items indented below it'
-            : 'start from examples/remote-ray-config.yaml');
-        return { index, diagnostics };
-    }
-    const builder = new PlainBuilder(index, error);
-    builder.add(doc.contents);
-    index.record('', { key: doc.contents.range[0], value: doc.contents.range[0] });
-    const root = builder.toPlain(doc.contents, '', 0);
-    if (builder.bombReported)
-        return { index, diagnostics: dedupeByPosition(diagnostics) };
-    return { root, index, diagnostics: dedupeByPosition(diagnostics) };
-}
-/** Rewrites the YAML library's errors into what happened and what to do, at the most useful spot. */
-function describeYamlError(problem, text, doc) {
-    const [start, end] = problem.pos;
-    if (problem.code !== 'DUPLICATE_KEY') {
-        const slip = commonSlip(text, start);
-        if (slip)
-            return slip;
-    }
-    switch (problem.code) {
-        case 'TAB_AS_INDENT':
-            return {
-                offset: start,
-                words: {
-                    message: 'a tab is used for indentation',
-                    hint: 'YAML indents with spaces only: replace the tab with spaces',
-                },
-            };
-        case 'DUPLICATE_KEY': {
-            const key = /^["']?([^"':\n]*)/.exec(text.slice(start))?.[1]?.trim() ?? '';
-            return {
-                offset: start,
-                words: {
-                    message: `key \`${key}\` appears twice in the same mapping`,
-                    hint: 'the later one is used: remove or rename one of them',
-                },
-            };
-        }
-        case 'MULTILINE_IMPLICIT_KEY': {
-            const newline = text.indexOf('\n', start);
-            let offset = newline >= 0 && newline < end ? newline + 1 : start;
-            while (text[offset] === ' ')
-                offset += 1;
-            return {
-                offset,
-                words: {
-                    message: 'this line is indented deeper than the key above it, so YAML reads it as part of the value before',
-                    hint: 'line it up with the other keys of the same mapping',
-                },
-            };
-        }
-        case 'BLOCK_AS_IMPLICIT_KEY':
-            // Reported together with MULTILINE_IMPLICIT_KEY when the cause is indentation; alone, it is a `: ` in a value.
-            if (doc.errors.some((e) => e.code === 'MULTILINE_IMPLICIT_KEY' && e.pos[0] === start))
-                return undefined;
-            return {
-                offset: start,
-                words: {
-                    message: 'a value cannot contain `: ` unless it is quoted',
-                    hint: 'put the value in quotes, e.g. name: "a: b"',
-                },
-            };
-        case 'BAD_INDENT':
-            if (/flow/i.test(problem.message)) {
-                return {
-                    offset: start,
-                    words: { message: 'a `[` or `{` list is not closed', hint: 'close it with `]` or `}` before the next key' },
-                };
-            }
-            return {
-                offset: start,
-                words: {
-                    message: 'inconsistent indentation: the keys of one mapping must start in the same column',
-                    hint: 'line this key up with the keys above it, using spaces',
-                },
-            };
-        case 'MISSING_CHAR': {
-            const quote = /closing (["'])/.exec(problem.message)?.[1];
-            if (quote) {
-                return {
-                    offset: openingQuote(doc, text, start, quote),
-                    words: {
-                        message: `unclosed ${quote === '"' ? 'double' : 'single'} quote: the string starting here never ends`,
-                        hint: `add the closing ${quote} at the end of the value`,
-                    },
-                };
-            }
-            if (/sequence item/i.test(problem.message)) {
-                let offset = start;
-                while (text[offset] === ' ')
-                    offset += 1;
-                return {
-                    offset,
-                    words: {
-                        message: 'this line is indented less than the list item above it, but more than the list',
-                        hint: 'indent it like the keys of that item, or start a new item with `- `',
-                    },
-                };
-            }
-            break;
-        }
-        case 'UNEXPECTED_TOKEN':
-            if (text[start] === '\t') {
-                return {
-                    offset: start,
-                    words: {
-                        message: 'a tab is used for indentation',
-                        hint: 'YAML indents with spaces only: replace the tab with spaces',
-                    },
-                };
-            }
-            break;
-        case 'MULTIPLE_DOCS':
-            return undefined; // reported once, by the caller
-    }
-    return {
-        offset: start,
-        words: {
-            message: `YAML syntax error: ${problem.message.replace(/\s+at line \d+, column \d+.*$/s, '')}`,
-            hint: 'check the indentation (spaces only) and the quoting on this line and the one above',
-        },
-    };
-}
-const KNOWN_KEYS = new Set(Object.values(KEYS_BY_SECTION).flat());
-/** The line holding an offset: its start offset and its text. */
-function lineAt(text, offset) {
-    const start = text.lastIndexOf('\n', offset - 1) + 1;
-    const end = text.indexOf('\n', offset);
-    return { start, line: text.slice(start, end < 0 ? undefined : end) };
-}
-/**
- * The slips people make every day, which the parser reports in its own terms or on a later line:
- * an unquoted `[IPv6]:port`, `name:ray-head` (no space after the colon), `ray_config: port: 10001`
- * (a mapping on the key's own line).
- */
-function commonSlip(text, offset) {
-    const { start, line } = lineAt(text, offset);
-    const ipv6 = /^(\s*(?:-\s+)?[\w-]+:\s+)(\[[\w.%]*:[\w:.%]*\])(:\d*)?\s*(#.*)?$/.exec(line);
-    if (ipv6) {
-        return {
-            offset: start + ipv6[1].length,
-            words: {
-                message: `an IPv6 address in brackets must be quoted: YAML reads ${ipv6[2]} as a list`,
-                hint: `put it in quotes: "${ipv6[2]}${ipv6[3] ?? ''}"`,
-            },
-        };
-    }
-    const inline = /^(\s*(?:-\s+)?)([\w-]+):\s+([\w-]+):\s+(\S.*)$/.exec(line);
-    if (inline && KNOWN_KEYS.has(inline[3])) {
-        return {
-            offset: start + line.indexOf(inline[3], inline[1].length + inline[2].length + 1),
-            words: {
-                message: `\`${inline[3]}\` is a key inside ${inline[2]}, so it needs its own line`,
-                hint: `write \`${inline[2]}:\` alone, then \`${inline[3]}: ${inline[4].trim()}\` on the next line, indented two more spaces (or \`${inline[2]}: {${inline[3]}: ${inline[4].trim()}}\`)`,
-            },
-        };
-    }
-    // `name:ray-head` is one plain word to YAML; the parser trips over it on this line or the next.
-    for (let at = start, n = 0; at > 0 || n === 0; n++) {
-        const here = lineAt(text, at);
-        const glued = /^(\s*(?:-\s+)?)([\w-]+):([^\s/:][^\s]*)\s*(#.*)?$/.exec(here.line);
-        if (glued && KNOWN_KEYS.has(glued[2])) {
-            return {
-                offset: here.start + glued[1].length,
-                words: {
-                    message: `\`${glued[2]}:${glued[3]}\` has no space after the colon, so YAML reads it as one word, not a key and its value`,
-                    hint: `add a space after the colon: \`${glued[2]}: ${glued[3]}\``,
-                },
-            };
-        }
-        if (n >= 2 || here.start === 0)
-            break;
-        at = here.start - 1;
-    }
-    return undefined;
-}
-/** The unclosed quote is where the string starts, not where the file ends. */
-function openingQuote(doc, text, errorOffset, quote) {
-    let best;
-    (0,dist/* visit */.YR)(doc, {
-        Scalar(_key, node) {
-            const type = quote === '"' ? dist/* Scalar */.X5.QUOTE_DOUBLE : dist/* Scalar */.X5.QUOTE_SINGLE;
-            const range = node.range;
-            if (node.type === type && range && range[0] <= errorOffset && range[1] >= errorOffset) {
-                if (best === undefined || range[0] > best)
-                    best = range[0];
-            }
-        },
-    });
-    if (best !== undefined)
-        return best;
-    const fallback = text.lastIndexOf(quote, errorOffset - 1);
-    return fallback >= 0 ? fallback : errorOffset;
-}
-function dedupeByPosition(diagnostics) {
-    const seen = new Set();
-    return diagnostics.filter((d) => {
-        const key = `${d.line}:${d.col}:${d.message}`;
-        if (seen.has(key))
-            return false;
-        seen.add(key);
-        return true;
-    });
-}
-
-;// CONCATENATED MODULE: ./src/config/parse.ts
-// parseConfig: ray-config.yaml text -> typed config + every finding at once. Pure: no I/O; the
-// environment only as given in the options.
-
-
-
-
-
-
-
-
-function parseConfig(text, file, opts = {}) {
-    const source = readYaml(text, file);
-    const findings = new Findings(file, source.index);
-    // Looked for in the raw text, so a key pasted into a comment or breaking the YAML is still caught.
-    for (const offset of findPrivateKeys(source.index.text)) {
-        findings.error(source.index.pathAt(offset), 'a private key is pasted into the config (not shown here)', {
-            pos: source.index.positionAt(offset),
-            hint: PRIVATE_KEY_HINT,
-        });
-    }
-    // readYaml leaves root undefined when the YAML itself could not be read; duplicate keys still give a tree.
-    const readable = source.root !== undefined;
-    if (readable) {
-        const shapeProblems = checkSchema(source.root, source.index, findings);
-        checkSemantics(source.root, source.index, findings, shapeProblems, opts);
-    }
-    const diagnostics = groupWarnings(sortDiagnostics(nameNodes([...source.diagnostics, ...findings.list], source.root)));
-    const result = { diagnostics };
-    if (readable && !diagnostics.some((d) => d.severity === 'error')) {
-        result.config = buildConfig(source.root, file, source.index);
-    }
-    return result;
-}
-/** Every finding under `nodes[i]` names that node, when it has a name. */
-function nameNodes(diagnostics, root) {
-    const nodes = asList(asMap(root)?.nodes);
-    return diagnostics.map((d) => {
-        if (d.node !== undefined)
-            return d;
-        const i = nodeIndexOf(d.path);
-        const name = i === undefined ? undefined : asString(asMap(nodes[i])?.name);
-        return name === undefined ? d : { ...d, node: name };
-    });
-}
-
-;// CONCATENATED MODULE: ./src/config/load.ts
-// loadConfig: the only part of config/ that touches the file system.
-
-
-function loadConfig(path, opts = {}) {
-    let text;
-    try {
-        const bytes = (0,external_node_fs_namespaceObject.readFileSync)(path);
-        if (bytes.includes(0))
-            return unreadable(path, 'the config file is not a text file', 'point --config / the config input at the YAML file');
-        text = bytes.toString('utf8');
-    }
-    catch (error) {
-        const code = error.code;
-        const why = code === 'ENOENT'
-            ? 'the config file does not exist'
-            : code === 'EISDIR'
-                ? 'the config path is a directory'
-                : code === 'EACCES' || code === 'EPERM'
-                    ? 'the config file cannot be read (permission denied)'
-                    : `the config file cannot be read (${code ?? error.message})`;
-        return unreadable(path, why, `check --config / the config input (relative paths start at ${process.cwd()})`);
-    }
-    return parseConfig(text, path, opts);
-}
-function unreadable(file, message, hint) {
-    return { diagnostics: [{ severity: 'error', file, line: 1, col: 1, path: '', message, hint }] };
-}
-
-;// CONCATENATED MODULE: ./src/config/index.ts
-
-
-
-
-
-
-
-
-
-;// CONCATENATED MODULE: ./src/engine/disruption.ts
-const HEAD_RESTART = 'restart head: running jobs and actors are lost, every worker follows';
-/** The disruption of one plan item, given whether the head restarts in the same plan. */
-function nodeDisruption(item, headRestarts, drainTimeoutSec) {
-    switch (item.action) {
-        case 'keep':
-            return 'keep';
-        case 'start':
-            // nothing of this cluster runs there, so nothing running is lost
-            return item.role === 'head' ? 'start head: nothing runs yet' : 'start (joins the running cluster)';
-        case 'stop':
-            return drainTimeoutSec > 0 ? 'stop (drained first)' : 'stop: its running tasks are lost';
-        case 'restart':
-            if (item.role === 'head')
-                return HEAD_RESTART;
-            if (headRestarts)
-                return 'restart (follows the head)';
-            return 'restart (rolling)';
-    }
-}
-/** Fills in each item's disruption (after the plan is complete: a head restart changes the workers'). */
-function withDisruption(plan, rollout) {
-    const headRestarts = plan.some((p) => p.role === 'head' && p.action === 'restart');
-    for (const item of plan)
-        item.disruption = nodeDisruption(item, headRestarts, rollout.drainTimeoutSec);
-    return plan;
-}
-/** How many workers one batch may take down: a count, or a percentage of the workers (at least 1). */
-function batchSize(rollout, workers) {
-    const { maxUnavailable } = rollout;
-    const n = 'count' in maxUnavailable ? maxUnavailable.count : Math.floor((workers * maxUnavailable.percent) / 100);
-    return Math.max(1, Math.min(n, Math.max(workers, 1)));
-}
-/** Splits the workers to restart into batches of at most `size`, in config order. */
-function batches(items, size) {
-    const out = [];
-    for (let i = 0; i < items.length; i += size)
-        out.push(items.slice(i, i + size));
-    return out;
-}
-/** One sentence for the whole cluster: the worst thing the plan does to running work. */
-function clusterDisruption(plan, rollout, workers) {
-    const head = plan.find((p) => p.role === 'head');
-    if (head?.action === 'restart') {
-        return `the head restarts: running jobs and actors are lost, and every worker restarts with it`;
-    }
-    const rolling = plan.filter((p) => p.role === 'worker' && p.action === 'restart').length;
-    const stopping = plan.filter((p) => p.action === 'stop').length;
-    const parts = [];
-    if (rolling) {
-        const size = batchSize(rollout, workers);
-        const drain = rollout.drainTimeoutSec > 0
-            ? `each drained first (running tasks get up to ${rollout.drainTimeoutSec} s to finish)`
-            : 'not drained: their running tasks are lost';
-        parts.push(`${rolling} worker${rolling === 1 ? '' : 's'} restart${rolling === 1 ? 's' : ''} rolling, ${size} at a time, ${drain}`);
-    }
-    if (stopping)
-        parts.push(`${stopping} node${stopping === 1 ? '' : 's'} removed from the config stop${stopping === 1 ? 's' : ''}`);
-    if (head?.action === 'start')
-        return 'the cluster starts: nothing runs yet';
-    return parts.length ? `${parts.join('; ')}; the head and its jobs keep running` : 'no running node is disrupted';
-}
-
-;// CONCATENATED MODULE: ./src/engine/desired.ts
+;// CONCATENATED MODULE: ./src/engine/decisions/desired.ts
 // What each node should be running, derived from the config alone (pure).
 // The same object is stored on the node at start and compared later to find drift.
 
@@ -46255,8 +43959,9 @@ function rayArgs(cluster, node, nodeIp) {
         else if (key.yaml !== 'labels' && key.yaml !== 'node_ip_address')
             args[key.yaml] = value;
     }
-    if (node.role === 'head') {
-        const range = workerPortRange([clientPort(node), gcsPort(node), dashboardPort(cluster)]);
+    // A pinned worker range is the user's; otherwise Ray's default range, without the node's pinned ports.
+    if (node.ray.minWorkerPort === undefined) {
+        const range = workerPortRange(pinnedPorts(cluster, node).map((p) => p.port));
         if (range)
             Object.assign(args, range);
     }
@@ -46276,8 +43981,24 @@ function desiredSpec(cluster, node, nodeIp, headAddress) {
         spec.python = cluster.python;
     return spec;
 }
-/** Ray's default range for worker processes' ports: a head port inside it makes `ray start` fail. */
-const RAY_WORKER_PORTS = { min: 10002, max: 19999 };
+// Ray's default range for worker processes' ports: a pinned port inside it makes `ray start` fail.
+
+/** The node's single ports known in advance (the worker range is not among them). */
+function pinnedPorts(cluster, node) {
+    const out = node.role === 'head'
+        ? [
+            { name: 'port', port: clientPort(node) },
+            { name: 'gcs_port', port: gcsPort(node) },
+            { name: 'dashboard_port', port: dashboardPort(cluster) },
+        ]
+        : [];
+    for (const key of NODE_PORT_RAY_KEYS) {
+        const port = node.ray[key.model];
+        if (port !== undefined && key.yaml !== 'min_worker_port' && key.yaml !== 'max_worker_port')
+            out.push({ name: key.yaml, port });
+    }
+    return out;
+}
 /**
  * When a configured head port lies in Ray's default worker port range (the design note's own advice
  * is to move the client port to 10002), the largest part of that range without it; otherwise none.
@@ -46327,228 +44048,408 @@ function sortKeys(record) {
     return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
-;// CONCATENATED MODULE: ./src/engine/plan.ts
+;// CONCATENATED MODULE: ./src/engine/steps/run-result.ts
 
-
-function item(node, action, reason, drift = []) {
-    return { node: node.name, role: node.role, host: node.host, action, drift, reason };
+function emptyResult(command, configPath, diagnostics = []) {
+    return {
+        command,
+        configPath,
+        ok: !diagnostics.some((d) => d.severity === 'error'),
+        status: 'unknown',
+        nodes: [],
+        aliveNodes: 0,
+        expectedNodes: 0,
+        changes: 0,
+        diagnostics,
+        errors: [],
+        warnings: diagnostics.filter((d) => d.severity === 'warning').map((d) => `${d.path}: ${d.message}`),
+        timings: [],
+    };
 }
-/** Offline: compares the two configs only; undefined previous means every node is new. */
-function offlinePlan(next, previous) {
-    const items = [];
-    const prevByName = new Map((previous?.nodes ?? []).map((n) => [n.name, n]));
-    const headAddr = addresses(next).headAddress;
-    const prevHeadAddr = previous ? addresses(previous).headAddress : undefined;
-    let headChanges = false;
-    for (const node of [next.head, ...next.workers]) {
-        const before = prevByName.get(node.name);
-        if (!previous || !before) {
-            items.push(item(node, 'start', previous ? 'new node' : 'no previous config'));
-            if (node.role === 'head')
-                headChanges = true;
-            continue;
-        }
-        const drift = specDrift(desiredSpec(previous, before, before.host, prevHeadAddr), desiredSpec(next, node, node.host, headAddr));
-        if (before.sshUrl !== node.sshUrl)
-            drift.unshift({ field: 'ssh_url', from: before.sshUrl, to: node.sshUrl });
-        drift.unshift(...versionDrift(previous.rayVersion, next.rayVersion));
-        if (drift.length) {
-            items.push(item(node, 'restart', 'config changed', drift));
-            if (node.role === 'head')
-                headChanges = true;
-        }
-        else if (node.role === 'worker' && headChanges) {
-            items.push(item(node, 'restart', 'the head restarts'));
-        }
-        else {
-            items.push(item(node, 'keep', 'unchanged'));
-        }
-    }
-    const names = new Set(next.nodes.map((n) => n.name));
-    for (const gone of previous?.nodes ?? []) {
-        if (!names.has(gone.name))
-            items.push(item(gone, 'stop', 'removed from config'));
-    }
-    return withDisruption(items, next.rollout);
-}
-/** A ray_version change: the node runs another Ray than the config wants (an upgrade or downgrade). */
-function versionDrift(from, to) {
-    return from && to && from !== to ? [{ field: 'ray_spec.ray_version', from, to }] : [];
-}
-function livePlan(next, wanted, live, members = []) {
-    const items = [];
-    let headStarts = false;
-    for (const node of [next.head, ...next.workers]) {
-        const now = live.get(node.name);
-        const want = wanted.get(node.name);
-        let planned;
-        if (!now || !now.reachable) {
-            planned = item(node, 'start', `unreachable${now?.error ? `: ${now.error}` : ''}`);
-        }
-        else if (!now.running) {
-            planned = item(node, 'start', 'not running');
-        }
-        else {
-            const drift = [...versionDrift(now.rayVersion, next.rayVersion), ...specDrift(now.applied, want)];
-            if (drift.length)
-                planned = item(node, 'restart', 'drifted from config', drift);
-            else if (node.role === 'worker' && headStarts)
-                planned = item(node, 'restart', 'the head restarts');
-            else if (now.alive === false)
-                planned = item(node, 'restart', "not alive in the head's view");
-            else
-                planned = item(node, 'keep', 'running as configured');
-        }
-        if (node.role === 'head' && planned.action !== 'keep')
-            headStarts = true;
-        items.push(planned);
-    }
-    const names = new Set(next.nodes.map((n) => n.name));
-    for (const m of members) {
-        if (!names.has(m.name)) {
-            const host = m.ssh_url.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
-            items.push({ node: m.name, role: m.role, host, action: 'stop', drift: [], reason: 'removed from config' });
-        }
-    }
-    return withDisruption(items, next.rollout);
-}
-function countChanges(plan) {
-    return plan.filter((p) => p.action !== 'keep').length;
-}
-/**
- * A live plan in which some nodes could not be looked at: each of those gets its item from the config
- * diff instead (previous config against this one), marked "live state unknown", so a pull request's
- * plan from a runner without a route to the nodes still shows what the change does.
- */
-function withUnknownLiveState(live, offline, unknown, next) {
-    if (!unknown.size)
-        return live;
-    const fromDiff = new Map(offline.map((p) => [p.node, p]));
-    const merged = live.map((p) => {
-        const diff = fromDiff.get(p.node);
-        if (!unknown.has(p.node) || !diff)
-            return p;
-        return { ...diff, reason: `${diff.reason} (live state unknown: ${unknown.get(p.node)})`, liveStateUnknown: true };
+/** A result for a valid config: addresses and the unknown state of every node filled in. */
+function clusterResult(command, cluster, diagnostics) {
+    const result = emptyResult(command, cluster.file, diagnostics);
+    const { headAddress, clientAddress, dashboardUrl } = addresses(cluster);
+    Object.assign(result, {
+        headAddress,
+        clientAddress,
+        dashboardUrl,
+        clusterName: cluster.clusterName,
+        config: cluster,
     });
-    // a head that restarts (by either view) takes every worker with it
-    const headRestarts = merged.some((p) => p.role === 'head' && p.action !== 'keep' && p.action !== 'stop');
-    for (const [i, p] of merged.entries()) {
-        if (headRestarts && p.role === 'worker' && p.action === 'keep') {
-            merged[i] = {
-                ...p,
-                action: 'restart',
-                reason: `the head restarts${p.liveStateUnknown ? ' (live state unknown)' : ''}`,
-            };
+    result.expectedNodes = cluster.nodes.length;
+    result.nodes = cluster.nodes.map((n) => ({ name: n.name, role: n.role, host: n.host, state: 'unknown' }));
+    return result;
+}
+/** Times each phase of a run into result.timings, and tells the reporter where each begins and ends. */
+class PhaseClock {
+    result;
+    reporter;
+    started = Date.now();
+    constructor(result, reporter) {
+        this.result = result;
+        this.reporter = reporter;
+    }
+    async phase(name, work) {
+        const t0 = Date.now();
+        const end = this.reporter?.phase?.(name);
+        try {
+            return await work();
+        }
+        finally {
+            end?.();
+            this.result.timings.push({ phase: name, ms: Date.now() - t0 });
         }
     }
-    return withDisruption(merged, next.rollout);
+    total() {
+        this.result.timings.push({ phase: 'total', ms: Date.now() - this.started });
+    }
+}
+function fail(result, error) {
+    result.ok = false;
+    result.errors.push(error);
 }
 
-;// CONCATENATED MODULE: ./src/engine/no-token-auth.ts
-// A head whose Ray has no token authentication (before 2.52) serves its dashboard and Jobs API (which
-// runs any code it is sent) to whoever reaches the port: say so in every output, and say where it
-// listens (remote_lib binds it to the node's own address unless ray_config.dashboard_host says otherwise).
+;// CONCATENATED MODULE: ./src/engine/steps/ray-env.ts
 
 
-const EVERY_INTERFACE = new Set(['0.0.0.0', '::']);
-/** Ray 2.52 is the first with token authentication (remote_lib's TOKEN_AUTH_MIN). */
-function hasTokenAuth(version) {
-    const [major = 0, minor = 0] = version.split('.').map((p) => parseInt(p, 10) || 0);
-    return major > 2 || (major === 2 && minor >= 52);
+/** The head's GCS address as the nodes reach it (what `ray.init()` and `ray status` accept). */
+function gcsAddress(session) {
+    const head = session.cluster.head;
+    return `${hostForUrl(head.ray.nodeIpAddress ?? session.handle(head).ip)}:${gcsPort(head)}`;
+}
+/** The job API's address (RAY_ADDRESS for `ray job submit`), as the head is reached from here. */
+function jobAddress(session) {
+    return `http://${hostForUrl(session.cluster.head.host)}:${dashboardPort(session.cluster)}`;
 }
 /**
- * The head's Ray as its probe found it; when ray_spec.ray_version asks for another one (or the head
- * has none yet, or was not looked at), the one the head gets: a plan before the install warns too.
+ * The nodes a command names: `names` (each must be in the config), all nodes, the workers, or by
+ * default the head. Unknown names are a usage error naming them and the nodes that exist.
  */
-function noTokenAuthWarning(cluster, headProbe) {
-    const found = headProbe?.ray;
-    const wanted = cluster.rayVersion;
-    const ray = found && (!wanted || found.version === wanted)
-        ? { tokenAuth: found.token_auth, runs: `runs Ray ${found.version}` }
-        : wanted
-            ? { tokenAuth: hasTokenAuth(wanted), runs: `gets Ray ${wanted} (ray_spec.ray_version)` }
-            : undefined;
-    if (!ray || ray.tokenAuth !== false)
+function chooseNodes(session, choice) {
+    const { cluster } = session;
+    const names = choice.nodes ?? [];
+    const unknown = names.filter((n) => !cluster.nodes.some((x) => x.name === n));
+    if (unknown.length) {
+        return {
+            message: `no node named ${unknown.map((n) => `"${n}"`).join(', ')} in ${cluster.file}`,
+            hint: `the nodes are: ${cluster.nodes.map((n) => n.name).join(', ')}`,
+        };
+    }
+    if (choice.all)
+        return cluster.nodes;
+    const chosen = new Set(names);
+    if (choice.workers)
+        for (const w of cluster.workers)
+            chosen.add(w.name);
+    if (!chosen.size)
+        return [cluster.head];
+    return cluster.nodes.filter((n) => chosen.has(n.name));
+}
+/** Connects the head; an unreachable head fails the run (status `down`) and returns undefined. */
+async function connectHead(session, result, clock) {
+    const [head] = await clock.phase('connect', () => session.connect([session.cluster.head]));
+    if (!head.lib) {
+        fail(result, head.error ?? { node: head.node.name, message: 'cannot connect to the head' });
+        result.status = 'down';
         return undefined;
-    const head = cluster.head;
-    const chosen = head.ray.dashboardHost;
-    const where = chosen !== undefined && EVERY_INTERFACE.has(chosen)
-        ? `ray_config.dashboard_host ${chosen} makes it listen on every interface of the head`
-        : chosen !== undefined
-            ? `it is bound to ${chosen} (ray_config.dashboard_host)`
-            : (0,external_node_net_namespaceObject.isIPv6)(head.ray.nodeIpAddress ?? head.host)
-                ? // remote_lib binds it to loopback: an old Ray's dashboard cannot bind an IPv6 address
-                    `it is bound to 127.0.0.1 (the head's address is IPv6, which this Ray's dashboard cannot bind; open it with nokube ray dashboard)`
-                : `it is bound to the node's own address (${head.ray.nodeIpAddress ?? head.host})`;
-    return (`the head ${head.name} ${ray.runs}, which has no token authentication (Ray 2.52 and later have it): ` +
-        `anyone who can reach its dashboard port ${dashboardPort(cluster)} can submit jobs; ${where}, ` +
-        `so keep that port behind a firewall, or upgrade Ray`);
+    }
+    return head;
+}
+/**
+ * Runs `argv` on a connected node in its Ray environment; each word reaches the command as one
+ * argument (JSON on stdin, execve on the node: no shell re-splits it). Throws when it cannot start.
+ */
+function runInRayEnv(session, handle, argv, opts = {}) {
+    return handle.lib.run({ argv, python: session.cluster.python ?? null, ray_address: gcsAddress(session) }, { timeoutMs: opts.timeoutMs ?? 0, onStdout: opts.onStdout, onStderr: opts.onStderr, signal: opts.signal });
 }
 
-;// CONCATENATED MODULE: ./src/engine/pinned-host-keys.ts
-function reviewHostKeyPins(cluster, base) {
-    const warnings = [];
-    const nodes = cluster.nodes.map((node) => {
-        if (node.hostKey === undefined)
-            return node;
-        const before = base?.nodes.find((b) => b.name === node.name && b.host === node.host && b.sshPort === node.sshPort);
-        if (before?.hostKey !== undefined && before.hostKey === node.hostKey)
-            return node;
-        warnings.push(`${node.name}: its host_key is ${before?.hostKey !== undefined ? 'changed' : 'new'} in this pull request, so it is not trusted for the live plan` +
-            (before?.hostKey !== undefined ? ' (the base config’s pin is used)' : ' (known_hosts decides)'));
-        const { hostKey: _dropped, ...rest } = node;
-        return before?.hostKey !== undefined ? { ...rest, hostKey: before.hostKey } : rest;
-    });
-    return { nodes, warnings };
+;// CONCATENATED MODULE: external "node:dns/promises"
+const promises_namespaceObject = require("node:dns/promises");
+;// CONCATENATED MODULE: external "node:crypto"
+const external_node_crypto_namespaceObject = require("node:crypto");
+;// CONCATENATED MODULE: ./src/ssh/quote.ts
+// POSIX shell quoting. Every value that comes from the config or the user goes through here before it
+// reaches a command line: nothing is spliced into a shell line unquoted (SPEC section 7).
+const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
+/** Quotes one argument for a POSIX shell: `it's` → `'it'\''s'`. Plain words stay readable. */
+function shellQuote(arg) {
+    if (arg.includes('\0'))
+        throw new Error('shellQuote: argument contains a NUL byte');
+    if (SAFE.test(arg))
+        return arg;
+    return `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+/** Quotes each argument and joins them with spaces: a command line from argv. */
+function shellJoin(argv) {
+    return argv.map(shellQuote).join(' ');
 }
 
-// EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
-var lib = __nccwpck_require__(5472);
-var lib_default = /*#__PURE__*/__nccwpck_require__.n(lib);
-;// CONCATENATED MODULE: ./src/ssh/types.ts
-/** "node gpu-1", or the target's own label. */
-function describeTarget(t) {
-    return t.label ?? `node ${t.name}`;
-}
+;// CONCATENATED MODULE: ./src/remote/client.ts
+// A typed client of remote_lib's JSON verbs over one node's SSH connection.
+// The library is uploaded once per content hash; a call is one SSH exec in the common case.
 
-;// CONCATENATED MODULE: ./src/ssh/agent.ts
-// ssh-agent access: list its keys (to pick the one a users[].sshkey names) and offer only that key.
 
-function openAgent(socketPath) {
-    return new (lib_default()).OpenSSHAgent(socketPath);
+
+
+/** Exit code the bootstrap line uses to say "library not uploaded yet". */
+const MISSING_LIB = 97;
+/** `run` could not start the command: its stderr has RUN_ERROR_PREFIX and remote_lib's answer. */
+const RUN_FAILED = 125;
+const RUN_ERROR_PREFIX = 'nokube-remote-error: ';
+/** remote_lib's JSON answer, or a RemoteError with the end of its stderr when there is none. */
+function parseAnswer(verb, text, res) {
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        const tail = res.stderr.trim().split('\n').slice(-5).join('\n');
+        throw new RemoteError(`remote_lib ${verb} failed (exit ${res.code ?? res.signal})${tail ? `: ${tail}` : ''}`, 'run with NOKUBE_DEBUG=1 to see the remote command and its output', res.stderr);
+    }
 }
-/** The agent's public keys; [] when the agent cannot be reached (with the reason). */
-function agentKeys(agent) {
-    return new Promise((resolve) => {
-        agent.getIdentities((err, keys) => {
-            if (err)
-                resolve({ keys: [], problem: `ssh-agent: ${err.message}` });
+function loadRemoteLib(dir) {
+    const content = (0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(dir, 'nokube_remote.py'), 'utf8');
+    const sha256 = (0,external_node_crypto_namespaceObject.createHash)('sha256').update(content).digest('hex');
+    return { content, hash: sha256.slice(0, 12), sha256 };
+}
+class RemoteError extends Error {
+    hint;
+    stderr;
+    constructor(message, hint, stderr) {
+        super(message);
+        this.hint = hint;
+        this.stderr = stderr;
+        this.name = 'RemoteError';
+    }
+}
+/**
+ * `<python> <file> <verb>`, but loaded as a module: Python then keeps the library's bytecode in
+ * `lib/__pycache__/` and a call no longer compiles the 88 KB file (about 20 ms of the node's CPU,
+ * 40 % of a `probe`). The shell has checked the file's hash before this runs. The cache is written
+ * even where PYTHONDONTWRITEBYTECODE is set (common in container images): it is the library's own,
+ * in nokube's storage; any other module the call imports keeps the node's setting.
+ */
+const RUN_AS_MODULE = [
+    'import sys',
+    'from importlib.machinery import SourceFileLoader',
+    'lib = type(sys)("nokube_remote")',
+    'lib.__file__ = sys.argv[1]',
+    'keep = sys.dont_write_bytecode',
+    'sys.dont_write_bytecode = False',
+    'SourceFileLoader(lib.__name__, sys.argv[1]).exec_module(lib)',
+    'sys.dont_write_bytecode = keep',
+    'sys.exit(lib.main(sys.argv[2:]))',
+].join('; ');
+class RemoteLib {
+    shell;
+    lib;
+    opts;
+    uploaded = false;
+    constructor(shell, lib, opts) {
+        this.shell = shell;
+        this.lib = lib;
+        this.opts = opts;
+    }
+    get fileName() {
+        return `nokube_remote.${this.lib.hash}.py`;
+    }
+    /** The library's path as a shell word: `$HOME` stays expandable for the default storage. */
+    remotePathWord() {
+        const rel = `lib/${this.fileName}`;
+        if (this.opts.storage)
+            return shellQuote(`${this.opts.storage}/${rel}`);
+        return `"$HOME"/${shellQuote(`.nokube/${this.opts.cluster}/${rel}`)}`;
+    }
+    async upload() {
+        const base = this.opts.storage ?? `${await this.shell.realpath('.')}/.nokube/${this.opts.cluster}`;
+        try {
+            await this.shell.mkdirp(`${base}/lib`);
+            await this.shell.uploadFile(this.lib.content, `${base}/lib/${this.fileName}`, 0o644);
+        }
+        catch (err) {
+            // the node answered: its storage path is the trouble, not the connection
+            const e = err;
+            if (e.kind === 'unreachable' || e.kind === 'timeout')
+                throw err;
+            throw new RemoteError(`storage path ${base} is not writable: cannot create ${base}/lib (${e.message ?? String(err)})`, `create it for the login user (sudo mkdir -p ${base} && sudo chown -R <user> ${base}), or set storage.path to a directory the login user owns`);
+        }
+        this.uploaded = true;
+    }
+    /** Runs a verb once (uploading the library first when the node lacks it); the raw exec result. */
+    async execVerb(verb, input, extra = {}) {
+        const python = this.opts.python ?? 'python3';
+        // A file whose content no longer matches its hash (changed on the node) counts as missing:
+        // it is uploaded again, never run.
+        const line = `f=${this.remotePathWord()}; [ -f "$f" ] && [ "$(sha256sum < "$f")" = "${this.lib.sha256}  -" ] || exit ${MISSING_LIB}; ` +
+            `exec ${shellQuote(python)} -c ${shellQuote(RUN_AS_MODULE)} "$f" ${verb}`;
+        const stdin = JSON.stringify({
+            cluster: this.opts.cluster,
+            storage: this.opts.storage ?? null,
+            ...(this.opts.rayVenv ? { ray_venv: this.opts.rayVenv } : {}),
+            ...input,
+        });
+        this.opts.debug?.(`remote: ${verb} (${line})`);
+        const options = { stdin, timeoutMs: this.opts.timeoutMs, ...extra };
+        let t0 = Date.now();
+        let res = await this.shell.exec(line, options);
+        if (res.code === MISSING_LIB && !this.uploaded) {
+            this.opts.debug?.(`remote: uploading ${this.fileName}`);
+            const u0 = Date.now();
+            await this.upload();
+            t0 = Date.now();
+            this.opts.timed?.('upload', u0, t0);
+            res = await this.shell.exec(line, options);
+        }
+        this.opts.timed?.(verb, t0, Date.now());
+        return { res, python };
+    }
+    /** `timeoutMs` overrides the per-call timeout (a drain or an install may take longer than one command). */
+    async call(verb, input, timeoutMs) {
+        const { res, python } = await this.execVerb(verb, input, timeoutMs ? { timeoutMs } : {});
+        if (res.stderr.trim())
+            this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
+        if (res.code === 127) {
+            throw new RemoteError(`the interpreter "${python}" was not found on the node`, 'install Python 3.8+ on the node, or set ray_spec.python to its path', res.stderr);
+        }
+        if (res.code === 126) {
+            throw new RemoteError(`the interpreter "${python}" cannot be run by the login user (permission denied)`, `make it executable for the login user (chmod a+rx ${python}, and its directories), or set ray_spec.python to one it may run`, res.stderr);
+        }
+        return parseAnswer(verb, res.stdout, res);
+    }
+    /**
+     * A verb that streams: each stdout line with an `event` key is handed to `onEvent` as it comes;
+     * the line without one (the last) is the answer. An aborted call answers `{ok: false, aborted: true}`.
+     */
+    async stream(verb, input, onEvent, extra = {}) {
+        let pending = '';
+        let last = '';
+        const onStdout = (chunk) => {
+            pending += chunk;
+            let nl;
+            while ((nl = pending.indexOf('\n')) >= 0) {
+                const line = pending.slice(0, nl);
+                pending = pending.slice(nl + 1);
+                if (line.trim())
+                    take(line);
+            }
+        };
+        // events carry an `event` key and go on at once; the line without one is the answer
+        const take = (line) => {
+            let parsed;
+            try {
+                parsed = JSON.parse(line);
+            }
+            catch {
+                parsed = undefined;
+            }
+            if (parsed && typeof parsed.event === 'string')
+                onEvent(parsed);
             else
-                resolve({ keys: (keys ?? []) });
-        });
-    });
-}
-/** An agent that offers only the keys `keep` accepts (OpenSSH's IdentitiesOnly for a chosen key). */
-class FilteredAgent extends (lib_default()).BaseAgent {
-    inner;
-    keep;
-    constructor(inner, keep) {
-        super();
-        this.inner = inner;
-        this.keep = keep;
+                last = line;
+        };
+        const { res } = await this.execVerb(verb, input, { ...extra, onStdout });
+        if (res.aborted)
+            return { ok: false, aborted: true };
+        if (res.stderr.trim())
+            this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
+        if (pending.trim())
+            take(pending);
+        return parseAnswer(verb, last.trim(), res);
     }
-    getIdentities(cb) {
-        this.inner.getIdentities((err, keys) => {
-            if (err)
-                return cb(err);
-            cb(undefined, (keys ?? []).filter((k) => this.keep(k)));
-        });
+    /**
+     * Runs `argv` on the node in its Ray environment (the `run` verb replaces itself with the command):
+     * output streams to the callbacks, the exit status is the command's. When the command could not be
+     * started, throws a RemoteError saying why (exit 125 and remote_lib's answer on stderr).
+     */
+    async run(input, extra = {}) {
+        // stderr goes on line by line so remote_lib's own error line never reaches the caller's output
+        let held = '';
+        const onStderr = extra.onStderr
+            ? (chunk) => {
+                held += chunk;
+                const cut = held.lastIndexOf('\n');
+                if (cut < 0)
+                    return;
+                const lines = held.slice(0, cut + 1);
+                held = held.slice(cut + 1);
+                const shown = lines
+                    .split(/(?<=\n)/)
+                    .filter((l) => !l.startsWith(RUN_ERROR_PREFIX))
+                    .join('');
+                if (shown)
+                    extra.onStderr(shown);
+            }
+            : undefined;
+        const { res } = await this.execVerb('run', input, { ...extra, ...(onStderr ? { onStderr } : {}) });
+        if (held && extra.onStderr && !held.startsWith(RUN_ERROR_PREFIX))
+            extra.onStderr(held);
+        const marker = res.stderr.split('\n').find((l) => l.startsWith(RUN_ERROR_PREFIX));
+        if (res.code === RUN_FAILED && marker) {
+            const answer = JSON.parse(marker.slice(RUN_ERROR_PREFIX.length));
+            throw Object.assign(new RemoteError(answer.error ?? 'the command could not be started', answer.hint), {
+                exitCode: answer.exit_code ?? RUN_FAILED,
+            });
+        }
+        if (res.code === 127 && /not found/.test(res.stderr) && !res.stdout) {
+            throw new RemoteError(`the interpreter "${this.opts.python ?? 'python3'}" was not found on the node`, 'install Python 3.8+ on the node, or set ray_spec.python to its path', res.stderr);
+        }
+        return { ...res, stderr: res.stderr.replace(/^nokube-remote-error: .*\n?/m, '') };
     }
-    sign(pubKey, data, options, cb) {
-        if (typeof options === 'function')
-            this.inner.sign(pubKey, data, {}, options);
-        else
-            this.inner.sign(pubKey, data, options, cb);
+    rayEnv(input) {
+        return this.call('ray_env', input);
+    }
+    job(input) {
+        return this.call('job', input);
+    }
+    /** Uploads a file under the node's storage (`<storage>/<rel>`); returns its absolute path. */
+    async uploadToStorage(rel, content, mode = 0o600) {
+        const base = this.opts.storage ?? `${await this.shell.realpath('.')}/.nokube/${this.opts.cluster}`;
+        const path = `${base}/${rel}`;
+        await this.shell.mkdirp(path.slice(0, path.lastIndexOf('/')));
+        await this.shell.uploadFile(content, path, mode);
+        return path;
+    }
+    probe(input) {
+        return this.call('probe', input);
+    }
+    start(input) {
+        return this.call('start', input);
+    }
+    status(input) {
+        return this.call('status', input);
+    }
+    stop(input = {}) {
+        return this.call('stop', input);
+    }
+    /** Installs Ray into a venv under the storage path (nothing when it is there already). */
+    install(input, timeoutMs) {
+        return this.call('install', input, timeoutMs);
+    }
+    /** Head: drains one node through Ray's GCS and waits (up to `deadline_sec`) until it has left. */
+    drain(input, timeoutMs) {
+        return this.call('drain', input, timeoutMs);
+    }
+    /**
+     * The node packs its logs into one bounded archive; it is read here and removed from the node (a
+     * failed removal is left to the node's clean-up: the bundle is in hand). No bundle when !ok.
+     */
+    async logs(input) {
+        const answer = await this.call('logs', input);
+        if (!answer.ok)
+            return { answer };
+        const bundle = await this.shell.readFile(answer.archive);
+        await this.removeFile(answer.archive);
+        return { answer, bundle };
+    }
+    /** Removes a file the library left on the node for us (`rm -f`); never fails the caller. */
+    async removeFile(path) {
+        await this.shell.exec(`rm -f -- ${shellQuote(path)}`).catch(() => undefined);
+    }
+    lock(input) {
+        return this.call('lock', input);
+    }
+    unlock(input) {
+        return this.call('unlock', input);
     }
 }
 
@@ -46616,673 +44517,6 @@ function transportHint(code, host, port) {
 function authHint(host, port, user) {
     return (`check the user and key (or password) for this node; run \`ssh -v ${user}@${host} -p ${port}\` ` +
         'to see what the server accepts, and `ssh-add -l` to list agent keys');
-}
-
-;// CONCATENATED MODULE: external "node:crypto"
-const external_node_crypto_namespaceObject = require("node:crypto");
-;// CONCATENATED MODULE: ./src/ssh/public-key.ts
-// Public keys as OpenSSH shows them: "type base64 [comment]" lines, the wire blob, and the
-// `SHA256:` fingerprint `ssh-keygen -lf` prints. No secrets here: public halves only.
-
-/** The key type encoded at the start of a wire blob (uint32 length + name). */
-function blobKeyType(blob) {
-    if (blob.length < 4)
-        return 'unknown';
-    const len = blob.readUInt32BE(0);
-    if (len <= 0 || len > 64 || 4 + len > blob.length)
-        return 'unknown';
-    return blob.toString('latin1', 4, 4 + len);
-}
-/** `SHA256:` + unpadded base64 of the blob's SHA-256, exactly as `ssh-keygen -lf` prints it. */
-function fingerprint(blob) {
-    return 'SHA256:' + (0,external_node_crypto_namespaceObject.createHash)('sha256').update(blob).digest('base64').replace(/=+$/, '');
-}
-const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
-/**
- * Parses "type base64 [comment]" (an authorized_keys / .pub / known_hosts key part). Returns
- * undefined when it is not one, or when the type named does not match the blob's own type.
- */
-function parsePublicKeyLine(line) {
-    const parts = line.trim().split(/\s+/);
-    if (parts.length < 2 || !BASE64.test(parts[1]))
-        return undefined;
-    const blob = Buffer.from(parts[1], 'base64');
-    const type = blobKeyType(blob);
-    if (type !== parts[0])
-        return undefined;
-    const comment = parts.slice(2).join(' ');
-    return comment ? { type, blob, comment } : { type, blob };
-}
-/** The host name as known_hosts writes it: bare for port 22, `[host]:port` otherwise. */
-function knownHostsName(host, port) {
-    return port === 22 ? host : `[${host}]:${port}`;
-}
-/** A ready-to-paste known_hosts line for this host and key. */
-function knownHostsLine(host, port, blob) {
-    return `${knownHostsName(host, port)} ${blobKeyType(blob)} ${blob.toString('base64')}`;
-}
-/** True when the string looks like a `SHA256:` fingerprint (base64, padding optional). */
-function isFingerprint(s) {
-    return /^SHA256:[A-Za-z0-9+/]{43}=?$/.test(s.trim());
-}
-/** Normalises a `SHA256:` fingerprint (drops base64 padding and surrounding space). */
-function normalizeFingerprint(s) {
-    return s.trim().replace(/=+$/, '');
-}
-
-;// CONCATENATED MODULE: ./src/ssh/keys.ts
-// Private keys the user supplied (Action input, --identity files), read once per run. A key is only
-// ever named by its label and public fingerprint; the key text and passphrase are registered as
-// secrets with the reporter before anything else happens to them.
-
-
-const rings = new WeakMap();
-/** Every supplied key, parsed (with the passphrase when encrypted). Cached per SshOptions. */
-function loadKeyRing(opts, reporter) {
-    const cached = rings.get(opts);
-    if (cached)
-        return cached;
-    if (opts.passphrase)
-        reporter.secret(opts.passphrase);
-    const ring = { usable: [], unusable: [] };
-    for (const source of opts.identities) {
-        const r = loadKey(source, opts.passphrase, reporter);
-        if ('parsed' in r)
-            ring.usable.push(r);
-        else
-            ring.unusable.push(r);
-    }
-    rings.set(opts, ring);
-    return ring;
-}
-/** Registers a private key as a secret: whole, and line by line (masking works per line in logs). */
-function registerKeySecret(key, reporter) {
-    reporter.secret(key);
-    for (const line of key.split(/\r?\n/)) {
-        const s = line.trim();
-        if (s.length >= 16 && !s.startsWith('-----'))
-            reporter.secret(s);
-    }
-}
-function loadKey(source, passphrase, reporter) {
-    registerKeySecret(source.key, reporter);
-    const { label } = source;
-    const clearBlob = openSshPublicBlob(source.key);
-    const pub = clearBlob ? { blob: clearBlob, fingerprint: fingerprint(clearBlob) } : {};
-    let parsed = keys_parse(source.key, undefined);
-    if (parsed instanceof Error && passphrase && /passphrase|encrypted/i.test(parsed.message)) {
-        parsed = keys_parse(source.key, passphrase);
-        if (parsed instanceof Error) {
-            return {
-                label,
-                ...pub,
-                problem: `private key ${label} could not be decrypted with the passphrase given (wrong passphrase?)`,
-            };
-        }
-    }
-    if (parsed instanceof Error) {
-        if (/no passphrase given/i.test(parsed.message)) {
-            return { label, ...pub, problem: `private key ${label} is encrypted and no passphrase was given` };
-        }
-        return {
-            label,
-            ...pub,
-            problem: `private key ${label} is not a key nokube can read (OpenSSH or PEM; ed25519, RSA, ECDSA): ${parsed.message}`,
-        };
-    }
-    if (!parsed.isPrivateKey()) {
-        return {
-            label,
-            ...pub,
-            problem: `${label} is a public key: supply the private key (the public line belongs in users[].sshkey)`,
-        };
-    }
-    const blob = parsed.getPublicSSH();
-    return { label, parsed, type: blobKeyType(blob), blob, fingerprint: fingerprint(blob) };
-}
-function keys_parse(text, passphrase) {
-    try {
-        const r = lib_default().utils.parseKey(text, passphrase);
-        if (Array.isArray(r))
-            return r[0] ?? new Error('no key found');
-        return r;
-    }
-    catch (err) {
-        return err instanceof Error ? err : new Error(String(err));
-    }
-}
-/**
- * The public blob of an OpenSSH-format private key, read without decrypting it ("openssh-key-v1"
- * keeps the public keys in clear), so an encrypted key can still be matched to a users[].sshkey.
- */
-function openSshPublicBlob(text) {
-    const m = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(text);
-    if (!m)
-        return undefined;
-    const data = Buffer.from(m[1].replace(/\s+/g, ''), 'base64');
-    const magic = Buffer.from('openssh-key-v1\0', 'latin1');
-    if (data.length < magic.length || !data.subarray(0, magic.length).equals(magic))
-        return undefined;
-    let at = magic.length;
-    const readString = () => {
-        if (at + 4 > data.length)
-            return undefined;
-        const len = data.readUInt32BE(at);
-        if (at + 4 + len > data.length)
-            return undefined;
-        const s = data.subarray(at + 4, at + 4 + len);
-        at += 4 + len;
-        return s;
-    };
-    readString(); // cipher name
-    readString(); // kdf name
-    readString(); // kdf options
-    if (at + 4 > data.length || data.readUInt32BE(at) < 1)
-        return undefined;
-    at += 4;
-    return readString();
-}
-
-;// CONCATENATED MODULE: ./src/ssh/auth.ts
-
-
-
-
-
-
-/** The SSH protocol method a step uses (what the server's "methods that can continue" lists). */
-function protocolMethod(step) {
-    return step.type === 'password' ? 'password' : 'publickey';
-}
-/**
- * One plan per user, in config order. Throws (kind `config`) when nobody can even try: no user, an
- * unset ${NAME}, or no user whose key was supplied.
- */
-async function planLogins(node, opts, ctx) {
-    if (node.users.length === 0)
-        return { plans: [await defaultLogin(node, opts, ctx)], skipped: [] };
-    const plans = [];
-    const skipped = [];
-    for (const user of node.users) {
-        const r = await userLogin(node, user, opts, ctx);
-        if (r instanceof SshError)
-            skipped.push(r);
-        else
-            plans.push(r);
-    }
-    if (plans.length === 0) {
-        if (skipped.length === 1)
-            throw skipped[0];
-        throw configError(node, skipped.map((e) => e.message).join('; '), skipped[0].hint);
-    }
-    for (const e of skipped)
-        ctx.reporter.debug(`[${node.name}] skipping user ${e.user}: ${e.message}`);
-    return { plans, skipped };
-}
-function configError(node, message, hint, user, cause) {
-    return new SshError(message, {
-        kind: 'config',
-        node: node.name,
-        host: node.host,
-        port: node.sshPort,
-        hint,
-        ...(user !== undefined ? { user } : {}),
-        ...(cause !== undefined ? { cause } : {}),
-    });
-}
-function resolve(node, value, field, ctx, user) {
-    try {
-        return resolveCredential(value, ctx.env, { node: node.name, field });
-    }
-    catch (err) {
-        if (err instanceof ConfigError) {
-            throw configError(node, err.message, err.hint ?? 'set the variable in the environment', user);
-        }
-        throw err;
-    }
-}
-async function defaultLogin(node, opts, ctx) {
-    const user = opts.defaultUser;
-    if (!user) {
-        throw configError(node, `no user for ${describeTarget(node)}: add users: to the config or pass --user / ssh-user`, `add "users: [{userid: NAME, sshkey: ...}]" to ${describeTarget(node)} in the config, or pass --user NAME (CLI) / ssh-user (Action)`);
-    }
-    const ring = loadKeyRing(opts, ctx.reporter);
-    const notes = [];
-    for (const bad of ring.unusable) {
-        notes.push(bad.problem);
-        ctx.reporter.warn(`${describeTarget(node)}: ${bad.problem}; skipping it`);
-    }
-    const steps = ring.usable.map((key) => ({ type: 'publickey', key, describe: describeKey(key) }));
-    if (opts.agentSocket)
-        steps.push({ type: 'agent', agent: openAgent(opts.agentSocket), describe: 'agent' });
-    if (steps.length === 0) {
-        const why = notes.length ? `: ${notes.join('; ')}` : '';
-        throw configError(node, `no way to log in to ${describeTarget(node)} as ${user}: no usable private key and no ssh-agent${why}`, 'supply a private key (ssh-private-key input, --identity FILE) with its passphrase if it has one, run an ssh-agent, or add users: with a password to the config', user);
-    }
-    return { user, steps, notes };
-}
-async function userLogin(node, spec, opts, ctx) {
-    // `userid: ${NAME}` is a credential like the others: expanded from the environment
-    const user = resolve(node, spec.userid, 'userid', ctx, spec.userid);
-    if (spec.password !== undefined) {
-        const password = resolve(node, spec.password, `users[${user}].password`, ctx, user);
-        ctx.reporter.secret(password);
-        return { user, steps: [{ type: 'password', password, describe: 'password' }], notes: [] };
-    }
-    if (spec.sshkey === undefined) {
-        throw configError(node, `${describeTarget(node)}: user ${user} has neither password nor sshkey`, 'give each user exactly one of password or sshkey', user);
-    }
-    const line = resolve(node, spec.sshkey, `users[${user}].sshkey`, ctx, user);
-    const wanted = parsePublicKeyLine(line);
-    if (!wanted) {
-        throw configError(node, `${describeTarget(node)}: user ${user}: sshkey is not a public key line ("ssh-ed25519 AAAA... comment")`, 'put the contents of the .pub file in sshkey; the private key goes in the ssh-private-key input / --identity', user);
-    }
-    const wantedFp = fingerprint(wanted.blob);
-    const ring = loadKeyRing(opts, ctx.reporter);
-    const key = ring.usable.find((k) => k.blob.equals(wanted.blob));
-    if (key)
-        return { user, steps: [{ type: 'publickey', key, describe: describeKey(key) }], notes: [] };
-    // The matching key was supplied but cannot be used (encrypted, wrong passphrase): say exactly that.
-    const locked = ring.unusable.find((k) => k.blob?.equals(wanted.blob));
-    if (locked) {
-        return configError(node, `${describeTarget(node)}: user ${user}: ${locked.problem} (it is the key of sshkey ${wanted.type} ${wantedFp})`, "pass the key's passphrase (ssh-passphrase input, NOKUBE_SSH_PASSPHRASE), or supply the key unencrypted from a secret", user);
-    }
-    const notes = ring.unusable.map((k) => k.problem);
-    if (opts.agentSocket) {
-        const inner = openAgent(opts.agentSocket);
-        const listed = await agentKeys(inner);
-        if (listed.problem)
-            notes.push(listed.problem);
-        const match = (k) => k.getPublicSSH().equals(wanted.blob);
-        if (listed.keys.some(match)) {
-            return {
-                user,
-                steps: [
-                    { type: 'agent', agent: new FilteredAgent(inner, match), describe: `agent key ${wanted.type} ${wantedFp}` },
-                ],
-                notes,
-            };
-        }
-    }
-    const supplied = ring.usable.map((k) => `${k.label} (${k.type} ${k.fingerprint})`);
-    const have = [
-        supplied.length ? `supplied keys: ${supplied.join(', ')}` : 'no private key supplied',
-        opts.agentSocket ? 'not in ssh-agent either' : 'no ssh-agent',
-        ...notes,
-    ].join('; ');
-    return configError(node, `${describeTarget(node)}: user ${user}: no supplied private key matches sshkey ${wanted.type} ${wantedFp} (${have})`, `supply the private key whose public half is ${wantedFp} (ssh-private-key input, --identity FILE or ssh-agent); ` +
-        'compare with `ssh-keygen -lf KEYFILE`', user);
-}
-function describeKey(key) {
-    return `publickey ${key.type} (${key.label})`;
-}
-/** Assembles the auth error once every user's every method was refused. */
-function authFailure(node, logins, tried, extra) {
-    const users = logins.plans.map((p) => p.user);
-    const notes = [
-        ...new Set(logins.plans
-            .flatMap((p) => p.notes)
-            .concat(logins.skipped.map((e) => e.message), extra)),
-    ];
-    const msg = `authentication failed on ${describeTarget(node)} (${node.host}:${node.sshPort}) for ${users.length > 1 ? 'users' : 'user'} ` +
-        `${users.join(', ')}; tried: ${tried.length ? tried.join(', ') : 'nothing'}` +
-        (notes.length ? `; ${notes.join('; ')}` : '');
-    return new SshError(msg, {
-        kind: 'auth',
-        node: node.name,
-        host: node.host,
-        port: node.sshPort,
-        user: users.join(', '),
-        methodsTried: tried,
-        hint: authHint(node.host, node.sshPort, users[users.length - 1] ?? 'user'),
-    });
-}
-
-;// CONCATENATED MODULE: ./src/ssh/known-hosts.ts
-// OpenSSH known_hosts, read the way `ssh` reads it (sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT"):
-// comma-separated host patterns with `*` / `?` wildcards and `!` negation, `[host]:port` names for
-// ports other than 22, hashed `|1|salt|hash` names (HMAC-SHA1), `@revoked` and `@cert-authority`
-// markers, several keys (types) per host.
-
-
-function parseKnownHosts(text) {
-    const entries = [];
-    const notes = [];
-    text.split(/\r?\n/).forEach((raw, i) => {
-        const line = i + 1;
-        const s = raw.trim();
-        if (!s || s.startsWith('#'))
-            return;
-        let rest = s;
-        let marker;
-        if (rest.startsWith('@')) {
-            const m = /^@(\S+)\s+(.*)$/.exec(rest);
-            const name = m?.[1];
-            if (!m || (name !== 'revoked' && name !== 'cert-authority')) {
-                notes.push(`known_hosts line ${line}: unknown marker ${s.split(/\s/)[0]}, line ignored`);
-                return;
-            }
-            marker = name;
-            rest = m[2];
-        }
-        const m = /^(\S+)\s+(.*)$/.exec(rest);
-        const key = m ? parsePublicKeyLine(m[2]) : undefined;
-        if (!m || !key) {
-            notes.push(`known_hosts line ${line}: not "hosts keytype base64-key", line ignored`);
-            return;
-        }
-        if (marker === 'cert-authority') {
-            notes.push(`known_hosts line ${line}: @cert-authority ignored (host certificates are not supported; pin the host key itself)`);
-        }
-        entries.push(marker ? { line, marker, hosts: m[1], key } : { line, hosts: m[1], key });
-    });
-    return { entries, notes };
-}
-/** A `*` / `?` glob as a RegExp: whole string, case-insensitive (host names are). */
-function globRegExp(pattern) {
-    const re = pattern
-        .toLowerCase()
-        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
-        .replace(/\*/g, '.*')
-        .replace(/\?/g, '.');
-    return new RegExp(`^${re}$`, 's');
-}
-/** `*` and `?` glob match, whole string, case-insensitive (host names are). */
-function globMatch(pattern, name) {
-    return globRegExp(pattern).test(name.toLowerCase());
-}
-/** HMAC-SHA1 of the name keyed by the salt: the `|1|salt|hash` form `ssh-keygen -H` writes. */
-function hashHostName(name, salt) {
-    return `|1|${salt.toString('base64')}|${(0,external_node_crypto_namespaceObject.createHmac)('sha1', salt).update(name).digest('base64')}`;
-}
-/** A known_hosts host field, compiled once: does it match a name (already `[host]:port` when not 22)? */
-function fieldMatcher(field) {
-    if (field.startsWith('|')) {
-        const parts = field.split('|');
-        if (parts.length !== 4 || parts[1] !== '1')
-            return () => false;
-        const salt = Buffer.from(parts[2], 'base64');
-        return (name) => hashHostName(name, salt) === field || hashHostName(name.toLowerCase(), salt) === field;
-    }
-    const patterns = field
-        .split(',')
-        .filter((p) => p)
-        .map((p) => ({ negated: p.startsWith('!'), re: globRegExp(p.startsWith('!') ? p.slice(1) : p) }));
-    return (name) => {
-        const lower = name.toLowerCase();
-        let matched = false;
-        for (const p of patterns) {
-            if (!p.re.test(lower))
-                continue;
-            if (p.negated)
-                return false; // a matching !pattern vetoes the line, whatever else matches
-            matched = true;
-        }
-        return matched;
-    };
-}
-/**
- * Does the host field of a known_hosts line match `name` (already in `[host]:port` form when the
- * port is not 22)? A matching `!pattern` vetoes the line, whatever else matches.
- */
-function hostFieldMatches(field, name) {
-    return fieldMatcher(field)(name);
-}
-const indexes = new WeakMap();
-function hostIndex(kh) {
-    let index = indexes.get(kh);
-    if (index)
-        return index;
-    index = { byName: new Map(), tried: [] };
-    for (const entry of kh.entries) {
-        if (entry.marker !== undefined)
-            continue; // @revoked is checked by key, whatever the host
-        const names = entry.hosts.split(',').filter((p) => p);
-        if (entry.hosts.startsWith('|') || names.some((p) => p.startsWith('!') || /[*?]/.test(p))) {
-            index.tried.push({ entry, matches: fieldMatcher(entry.hosts) });
-            continue;
-        }
-        for (const name of new Set(names.map((p) => p.toLowerCase()))) {
-            const list = index.byName.get(name);
-            if (list)
-                list.push(entry);
-            else
-                index.byName.set(name, [entry]);
-        }
-    }
-    indexes.set(kh, index);
-    return index;
-}
-/** The (unmarked) lines for host:port, in file order. */
-function linesFor(kh, host, port) {
-    const name = knownHostsName(host, port);
-    const index = hostIndex(kh);
-    const found = [...(index.byName.get(name.toLowerCase()) ?? [])];
-    for (const t of index.tried)
-        if (t.matches(name))
-            found.push(t.entry);
-    return found.sort((a, b) => a.line - b.line);
-}
-/** What known_hosts says about `key` presented by host:port. */
-function known_hosts_checkHostKey(kh, host, port, key) {
-    // A revoked key is never trusted, whichever host presents it.
-    const revoked = kh.entries.find((e) => e.marker === 'revoked' && e.key.blob.equals(key.blob));
-    if (revoked)
-        return { status: 'revoked', line: revoked.line };
-    const forHost = linesFor(kh, host, port);
-    const same = forHost.find((e) => e.key.blob.equals(key.blob));
-    if (same)
-        return { status: 'known', line: same.line };
-    const changed = forHost.filter((e) => e.key.type === key.type);
-    if (changed.length > 0)
-        return { status: 'changed', lines: changed.map((e) => e.line) };
-    return { status: 'unknown' };
-}
-/** Key types known_hosts has for host:port, in file order (to ask the server for one of those). */
-function knownKeyTypes(kh, host, port) {
-    const types = [];
-    for (const e of linesFor(kh, host, port))
-        if (!types.includes(e.key.type))
-            types.push(e.key.type);
-    return types;
-}
-
-;// CONCATENATED MODULE: ./src/ssh/host-key.ts
-// Host key verification (SPEC section 7): on by default, fail closed. A key is accepted when it
-// matches the node's pinned `host_key` (a key line or a SHA256 fingerprint) or a known_hosts entry
-// for the host. An unknown key is refused with its fingerprint and a ready-to-paste known_hosts
-// line; a key that differs from the one on record is refused louder. insecureSkipHostKeyCheck gets
-// past an unknown key only, with a warning; a changed or @revoked key is refused always.
-
-
-
-
-/** ssh2's default host key algorithms (Node has Ed25519), in its order. */
-const DEFAULT_HOST_KEY_ALGORITHMS = [
-    'ssh-ed25519',
-    'ecdsa-sha2-nistp256',
-    'ecdsa-sha2-nistp384',
-    'ecdsa-sha2-nistp521',
-    'rsa-sha2-512',
-    'rsa-sha2-256',
-    'ssh-rsa',
-];
-const ALGORITHMS_OF_KEY_TYPE = {
-    'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
-};
-const parsedKnownHosts = new WeakMap();
-function knownHostsOf(opts, reporter) {
-    let kh = parsedKnownHosts.get(opts);
-    if (!kh) {
-        kh = parseKnownHosts(opts.knownHosts ?? '');
-        for (const note of kh.notes)
-            reporter.debug(note);
-        parsedKnownHosts.set(opts, kh);
-    }
-    return kh;
-}
-function parsePin(node) {
-    const raw = node.hostKey?.trim();
-    if (!raw)
-        return undefined;
-    if (isFingerprint(raw))
-        return { fingerprint: normalizeFingerprint(raw) };
-    const key = parsePublicKeyLine(raw);
-    if (key)
-        return { key };
-    throw new SshError(`${describeTarget(node)}: host_key is neither a public key line nor a SHA256: fingerprint`, {
-        kind: 'config',
-        node: node.name,
-        host: node.host,
-        port: node.sshPort,
-        hint: 'use "ssh-ed25519 AAAA..." (from ssh-keyscan or /etc/ssh/ssh_host_ed25519_key.pub on the host) or "SHA256:..." (ssh-keygen -lf)',
-    });
-}
-function keyTypeOfAlgorithm(algorithm) {
-    return algorithm.startsWith('rsa-sha2-') ? 'ssh-rsa' : algorithm;
-}
-function hostFileName(type) {
-    if (type === 'ssh-ed25519')
-        return 'ssh_host_ed25519_key.pub';
-    if (type.startsWith('ecdsa-'))
-        return 'ssh_host_ecdsa_key.pub';
-    if (type === 'ssh-rsa')
-        return 'ssh_host_rsa_key.pub';
-    return 'ssh_host_*_key.pub';
-}
-/** Prepares the check for one node; call `verify` from ssh2's hostVerifier. */
-function hostKeyCheck(node, opts, reporter) {
-    const pin = parsePin(node);
-    const kh = knownHostsOf(opts, reporter);
-    const { host, sshPort: port } = node;
-    const hp = hostPort(host, port);
-    const preferred = [];
-    if (pin && 'key' in pin)
-        preferred.push(pin.key.type);
-    for (const t of knownKeyTypes(kh, host, port))
-        if (!preferred.includes(t))
-            preferred.push(t);
-    const first = preferred
-        .flatMap((t) => ALGORITHMS_OF_KEY_TYPE[t] ?? [t])
-        .filter((a) => DEFAULT_HOST_KEY_ALGORITHMS.includes(a));
-    const check = { verify: () => false };
-    if (first.length)
-        check.serverHostKey = [...first, ...DEFAULT_HOST_KEY_ALGORITHMS.filter((a) => !first.includes(a))];
-    let warned = false;
-    const seen = new Set();
-    check.verify = (blob) => {
-        const type = blobKeyType(blob);
-        seen.add(type);
-        check.retryOtherKeyType = false;
-        const fp = fingerprint(blob);
-        const line = knownHostsLine(host, port, blob);
-        const fields = { node: node.name, host, port, fingerprint: fp, knownHostsLine: line };
-        const accept = (via) => {
-            check.accepted = { type, fingerprint: fp, via };
-            check.failure = undefined;
-            reporter.debug(`[${node.name}] host key ${type} ${fp} accepted (${via})`);
-            return true;
-        };
-        // Fail closed. insecureSkipHostKeyCheck lets through only a key nothing is on record for: a key
-        // that contradicts a pin or a known_hosts entry (or is @revoked) is refused with it on too.
-        const refuse = (err) => {
-            check.failure = err;
-            return false;
-        };
-        const unknown = (err) => {
-            if (!opts.insecureSkipHostKeyCheck)
-                return refuse(err);
-            if (!warned) {
-                warned = true;
-                reporter.warn(`${describeTarget(node)}: host key of ${hp} NOT VERIFIED (insecure-skip-host-key-check): ${type} ${fp}` +
-                    `; to verify it, add to known_hosts: ${line}`);
-            }
-            check.accepted = { type, fingerprint: fp, via: 'NOT VERIFIED (insecure-skip-host-key-check)' };
-            return true;
-        };
-        if (pin) {
-            if ('fingerprint' in pin) {
-                if (pin.fingerprint === fp)
-                    return accept('host_key in the config');
-            }
-            else if (pin.key.blob.equals(blob)) {
-                return accept('host_key in the config');
-            }
-            const sameType = 'key' in pin && pin.key.type === type;
-            if ('fingerprint' in pin || sameType) {
-                // A pin of another key type cannot speak about this key; known_hosts still may.
-                const verdict = known_hosts_checkHostKey(kh, host, port, { type, blob });
-                if (verdict.status === 'known' && !sameType)
-                    return accept(`known_hosts line ${verdict.line}`);
-                if ('fingerprint' in pin) {
-                    // The fingerprint may be of another of the host's keys: ask for the types not seen yet.
-                    const rest = DEFAULT_HOST_KEY_ALGORITHMS.filter((a) => !seen.has(keyTypeOfAlgorithm(a)));
-                    if (rest.length) {
-                        check.serverHostKey = rest;
-                        check.retryOtherKeyType = true;
-                        reporter.debug(`[${node.name}] host key ${type} ${fp} is not the pinned ${pin.fingerprint}; asking for another key type`);
-                    }
-                }
-                const pinned = 'fingerprint' in pin ? pin.fingerprint : `${pin.key.type} ${fingerprint(pin.key.blob)}`;
-                return refuse(new SshError(`REMOTE HOST KEY CHANGED? ${describeTarget(node)} (${hp}) presented ${type} ${fp}, which does not match ` +
-                    `host_key pinned in the config (${pinned}). Refusing to connect: someone may be intercepting the connection, ` +
-                    'or the host was reinstalled.', {
-                    kind: 'host-key-changed',
-                    ...fields,
-                    hint: `check the key on the host itself (ssh-keygen -lf /etc/ssh/${hostFileName(type)}); if the change is legitimate, ` +
-                        `set host_key for ${describeTarget(node)} to "${fp}"` +
-                        ('fingerprint' in pin ? ` (a fingerprint pin must be of the host's ${type} key)` : ''),
-                }));
-            }
-        }
-        const verdict = known_hosts_checkHostKey(kh, host, port, { type, blob });
-        switch (verdict.status) {
-            case 'known':
-                return accept(`known_hosts line ${verdict.line}`);
-            case 'revoked':
-                return refuse(new SshError(`host key of ${describeTarget(node)} (${hp}) is REVOKED (known_hosts line ${verdict.line}): ${type} ${fp}. Refusing to connect.`, {
-                    kind: 'host-key',
-                    ...fields,
-                    hint: 'the key was marked @revoked on purpose: give the host a new key and add that one to known_hosts',
-                }));
-            case 'changed':
-                return refuse(new SshError(`REMOTE HOST KEY CHANGED for ${describeTarget(node)} (${hp}): it presented ${type} ${fp}, but known_hosts ` +
-                    `line ${verdict.lines.join(', ')} has another ${type} key for it. Refusing to connect: someone may be ` +
-                    'intercepting the connection (man-in-the-middle), or the host was reinstalled.', {
-                    kind: 'host-key-changed',
-                    ...fields,
-                    hint: `check the key on the host itself (ssh-keygen -lf /etc/ssh/${hostFileName(type)}); only if the change is ` +
-                        `legitimate, replace known_hosts line ${verdict.lines.join(', ')} with: ${line}`,
-                }));
-            case 'unknown':
-                return unknown(new SshError(`host key of ${describeTarget(node)} (${hp}) is not known: ${type} ${fp}. Refusing to connect (host keys are verified by default).`, {
-                    kind: 'host-key',
-                    ...fields,
-                    hint: `if this is the host's key (check on the host: ssh-keygen -lf /etc/ssh/${hostFileName(type)}), add this line to ` +
-                        `known-hosts / --known-hosts: ${line}` +
-                        // A jump host has no host_key of its own in the config: known_hosts is its only record.
-                        (node.label ? '' : ` — or pin it in the config: host_key: "${fp}"`),
-                }));
-        }
-    };
-    return check;
-}
-
-;// CONCATENATED MODULE: ./src/ssh/quote.ts
-// POSIX shell quoting. Every value that comes from the config or the user goes through here before it
-// reaches a command line: nothing is spliced into a shell line unquoted (SPEC section 7).
-const SAFE = /^[A-Za-z0-9_@%+=:,./-]+$/;
-/** Quotes one argument for a POSIX shell: `it's` → `'it'\''s'`. Plain words stay readable. */
-function shellQuote(arg) {
-    if (arg.includes('\0'))
-        throw new Error('shellQuote: argument contains a NUL byte');
-    if (SAFE.test(arg))
-        return arg;
-    return `'${arg.replace(/'/g, `'\\''`)}'`;
-}
-/** Quotes each argument and joins them with spaces: a command line from argv. */
-function shellJoin(argv) {
-    return argv.map(shellQuote).join(' ');
 }
 
 ;// CONCATENATED MODULE: ./src/ssh/exec-files.ts
@@ -47742,127 +44976,865 @@ function truncate(s, max) {
     return s.length <= max ? s : `${s.slice(0, max)}… (${s.length - max} more chars)`;
 }
 
-;// CONCATENATED MODULE: ./src/ssh/jump.ts
-
-
-
-
-
-/** `[user@]host[:port]` as OpenSSH writes it (port only when not 22, brackets around IPv6 then). */
-function hopText(hop) {
-    const at = hop.port === 22 ? hop.host : hostPort(hop.host, hop.port);
-    return `${hop.user ? `${hop.user}@` : ''}${at}`;
+;// CONCATENATED MODULE: ./src/ssh/ssh-config.ts
+/**
+ * A target as its ssh config entry says to reach it: HostName and Port (a port written in
+ * ssh_url or the hop other than the default 22 wins), the User as the default login, IdentityFile
+ * keys first, UserKnownHostsFile besides known_hosts. `proxyJump` is the entry's ProxyJump.
+ */
+function applyHostSettings(target, opts) {
+    const s = opts.hostSettings?.(target.host);
+    if (!s)
+        return { target, opts };
+    const resolved = { ...target, host: s.hostName ?? target.host };
+    if (s.port !== undefined && target.sshPort === 22)
+        resolved.sshPort = s.port;
+    const withSettings = { ...opts, identities: [...s.identities, ...opts.identities] };
+    if (s.user)
+        withSettings.defaultUser = s.user;
+    if (s.knownHosts)
+        withSettings.knownHosts = `${s.knownHosts}\n${opts.knownHosts}`;
+    return { target: resolved, opts: withSettings, ...(s.proxyJump ? { proxyJump: s.proxyJump } : {}) };
 }
-function hopTarget(hop) {
-    return { name: hopText(hop), host: hop.host, sshPort: hop.port, users: [], label: `jump host ${hopText(hop)}` };
+/** The HostName the ssh config gives `host` (what `ssh host` connects to), if it gives one. */
+function configuredHostName(host, opts) {
+    return opts.hostSettings?.(host)?.hostName;
+}
+
+// EXTERNAL MODULE: ./node_modules/ssh2/lib/index.js
+var lib = __nccwpck_require__(5472);
+var lib_default = /*#__PURE__*/__nccwpck_require__.n(lib);
+;// CONCATENATED MODULE: ./src/ssh/types.ts
+// What the SSH part takes from its caller: the hosts to reach (targets, jump hops, logins), the
+// credentials and trust settings of a run, and where its lines go. Its own types: the engine turns
+// its config nodes into these (src/engine/ssh-target.ts); the reporter it passes has these methods.
+/** "node gpu-1", or the target's own label. */
+function describeTarget(t) {
+    return t.label ?? `node ${t.name}`;
+}
+
+;// CONCATENATED MODULE: ./src/credentials/references.ts
+// `${NAME}` references in credentials (users of the config): checked when the config is validated
+// (src/config), expanded from the environment at login (src/ssh). `$${` writes a literal `${`. A leaf
+// both read, so the grammar and the refusal of the runner's own variables live in one place.
+/** Thrown by resolveCredential: names the variable and the node, never the value. */
+class ConfigError extends Error {
+    name = 'ConfigError';
+    node;
+    field;
+    variable;
+    hint;
+    constructor(message, details) {
+        super(message);
+        this.node = details.node;
+        this.field = details.field;
+        if (details.variable !== undefined)
+            this.variable = details.variable;
+        if (details.hint !== undefined)
+            this.hint = details.hint;
+    }
+}
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * Variables the runner, GitHub or the gh CLI set, never a workflow on purpose: a config that could
+ * name them could send the job's own token to a machine as a password. `${NAME}` never reads them.
+ */
+const RUNNER_VARIABLE = /^(GITHUB_|RUNNER_|ACTIONS_|INPUT_|STATE_)|^(GH_TOKEN|GH_ENTERPRISE_TOKEN|GITHUB_TOKEN)$/i;
+function isRunnerVariable(name) {
+    return RUNNER_VARIABLE.test(name);
+}
+const SYNTAX_HINT = 'write ${NAME} with letters, digits and _ (not starting with a digit); for a literal "${" write "$${"';
+/**
+ * Malformed references in a value. `showNames` is false for passwords: what follows `${` might be
+ * part of the password itself, so it is not repeated.
+ */
+function checkReferences(value, showNames = true) {
+    const problems = [];
+    let at = 0;
+    for (;;) {
+        const start = value.indexOf('${', at);
+        if (start < 0)
+            break;
+        if (start > 0 && value[start - 1] === '$') {
+            at = start + 2;
+            continue;
+        }
+        const close = value.indexOf('}', start + 2);
+        if (close < 0) {
+            problems.push({ offset: start, message: '`${` is not closed with `}`', hint: SYNTAX_HINT });
+            break;
+        }
+        const name = value.slice(start + 2, close);
+        if (name === '') {
+            problems.push({ offset: start, message: '`${}` has no variable name', hint: SYNTAX_HINT });
+        }
+        else if (!VARIABLE_NAME.test(name)) {
+            const shown = showNames && name.length <= 64 ? ` "${name}"` : '';
+            problems.push({ offset: start, message: `invalid variable name${shown} in \${...}`, hint: SYNTAX_HINT });
+        }
+        else if (isRunnerVariable(name)) {
+            problems.push({
+                offset: start,
+                message: `\${${showNames ? name : '...'}} names a variable of the runner or GitHub (GITHUB_*, RUNNER_*, ACTIONS_*, INPUT_*, STATE_*, GH_TOKEN): a config never reads those`,
+                hint: 'map the secret you mean under a name of your own, e.g. env: NODE_PASSWORD: ${{ secrets.NODE_PASSWORD }}, and write ${NODE_PASSWORD}',
+            });
+        }
+        at = close + 1;
+    }
+    return problems;
+}
+/** The variables a value refers to, in order, without repeats: `"${A}-${B}"` -> ["A", "B"]. */
+function findCredentialRefs(value) {
+    const names = [];
+    for (const match of value.matchAll(/\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) {
+        const name = match[1];
+        if (name !== undefined && !names.includes(name))
+            names.push(name);
+    }
+    return names;
+}
+/** True when a value holds at least one `${NAME}`: it is not a plaintext literal. */
+function hasCredentialRefs(value) {
+    return findCredentialRefs(value).length > 0;
 }
 /**
- * The chain as ssh runs it: `-J a,b` reaches `a` with `ssh a`, so a's own ProxyJump in the ssh config
- * (and its first hop's, and so on) comes first; the later hops are reached through the earlier ones,
- * so theirs do not count. A chain that grows beyond three hops, or loops, is named as the hop.
+ * Expands `${NAME}` from `env`. An unset or empty variable throws a ConfigError naming the variable
+ * and the node: GitHub Actions gives an empty string for a secret that does not exist.
  */
-function fullChain(chain, opts) {
-    const out = [...chain];
-    const seen = new Set();
-    while (out.length) {
-        const first = out[0];
-        const before = opts.hostSettings?.(first.host)?.proxyJump;
-        if (!before?.length)
-            break;
-        const key = first.host.toLowerCase();
-        const total = out.length + before.length;
-        if (seen.has(key) || total > MAX_JUMP_HOPS) {
-            throw new SshError(seen.has(key)
-                ? `jump host ${hopText(first)}: its ProxyJump in the ssh config leads back to itself`
-                : `jump host ${hopText(first)}: its ProxyJump in the ssh config (${before.map(hopText).join(',')}) makes a chain of ${total} hops; at most ${MAX_JUMP_HOPS} are supported`, {
-                kind: 'config',
-                node: hopText(first),
-                host: first.host,
-                port: first.port,
-                hint: `shorten the chain: remove ProxyJump from Host ${first.host} in the ssh config, or name fewer hops in proxy_jump / --proxy-jump`,
+function resolveCredential(value, env, where) {
+    const [problem] = checkReferences(value, false);
+    if (problem) {
+        throw new ConfigError(`node ${where.node}: ${where.field}: ${problem.message}`, { ...where, hint: problem.hint });
+    }
+    return value.replace(/\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name) => {
+        if (name === undefined)
+            return '${';
+        const resolved = env[name];
+        if (resolved === undefined || resolved === '') {
+            throw new ConfigError(`environment variable ${name} is not set (needed by node ${where.node}, ${where.field})`, {
+                ...where,
+                variable: name,
+                hint: `map it into the environment, e.g. env: ${name}: \${{ secrets.${name} }} (an empty value counts as unset)`,
             });
         }
-        seen.add(key);
-        out.unshift(...before);
-    }
-    return out;
+        return resolved;
+    });
 }
-class JumpHosts {
-    hops = new Map();
-    open = [];
-    /** A stream to `to` through every hop of `chain` (hops opened once, then reused). */
-    async tunnel(chain, to, opts, ctx) {
-        const last = await this.hop(chain, chain.length - 1, opts, ctx);
-        return forward(last, chain[chain.length - 1], to, opts);
-    }
-    hop(chain, i, opts, ctx) {
-        const key = chain
-            .slice(0, i + 1)
-            .map((h) => hopText(h))
-            .join(',');
-        let pending = this.hops.get(key);
-        if (pending)
-            return pending;
-        // A hop's name may be a Host of the ssh config (its HostName, Port, User, keys).
-        const { target, opts: configured } = applyHostSettings(hopTarget(chain[i]), opts);
-        const tunnel = i === 0 ? undefined : async () => forward(await this.hop(chain, i - 1, opts, ctx), chain[i - 1], target, opts);
-        // The user the hop names, else its ssh config User, else the run's default user.
-        const hopOpts = { ...configured, defaultUser: chain[i].user ?? configured.defaultUser };
-        pending = loginAny(target, hopOpts, ctx, tunnel).then((session) => {
-            const client = session.client;
-            ctx.reporter.debug(`[${target.name}] jump host ready (logged in as ${session.user})`);
-            client.on('error', (err) => ctx.reporter.debug(`[${target.name}] jump host connection: ${err.message}`));
-            client.on('close', () => {
-                if (this.hops.get(key) === pending)
-                    this.hops.delete(key);
-            });
-            this.open.push(client);
-            return client;
+
+;// CONCATENATED MODULE: ./src/ssh/agent.ts
+// ssh-agent access: list its keys (to pick the one a users[].sshkey names) and offer only that key.
+
+function openAgent(socketPath) {
+    return new (lib_default()).OpenSSHAgent(socketPath);
+}
+/** The agent's public keys; [] when the agent cannot be reached (with the reason). */
+function agentKeys(agent) {
+    return new Promise((resolve) => {
+        agent.getIdentities((err, keys) => {
+            if (err)
+                resolve({ keys: [], problem: `ssh-agent: ${err.message}` });
+            else
+                resolve({ keys: (keys ?? []) });
         });
-        // A hop that cannot be reached fails every node behind it with the same error, tried once.
-        this.hops.set(key, pending);
-        return pending;
+    });
+}
+/** An agent that offers only the keys `keep` accepts (OpenSSH's IdentitiesOnly for a chosen key). */
+class FilteredAgent extends (lib_default()).BaseAgent {
+    inner;
+    keep;
+    constructor(inner, keep) {
+        super();
+        this.inner = inner;
+        this.keep = keep;
     }
-    close() {
-        // Last hop first: the inner connections run through the outer ones.
-        for (const client of this.open.reverse())
-            client.end();
-        this.open.length = 0;
-        this.hops.clear();
+    getIdentities(cb) {
+        this.inner.getIdentities((err, keys) => {
+            if (err)
+                return cb(err);
+            cb(undefined, (keys ?? []).filter((k) => this.keep(k)));
+        });
+    }
+    sign(pubKey, data, options, cb) {
+        if (typeof options === 'function')
+            this.inner.sign(pubKey, data, {}, options);
+        else
+            this.inner.sign(pubKey, data, options, cb);
     }
 }
-/** Asks `through` (logged in to `hop`) for a TCP stream to `to` (a direct-tcpip channel). */
-function forward(through, hop, to, opts) {
-    const via = `jump host ${hopText(hop)}`;
-    const dest = `${describeTarget(to)} (${hostPort(to.host, to.sshPort)})`;
-    const error = (message, kind, hint, cause) => new SshError(message, {
-        kind,
-        node: hopText(hop),
-        host: hop.host,
-        port: hop.port,
+
+;// CONCATENATED MODULE: ./src/ssh/public-key.ts
+// Public keys as OpenSSH shows them: "type base64 [comment]" lines, the wire blob, and the
+// `SHA256:` fingerprint `ssh-keygen -lf` prints. No secrets here: public halves only.
+
+/** The key type encoded at the start of a wire blob (uint32 length + name). */
+function blobKeyType(blob) {
+    if (blob.length < 4)
+        return 'unknown';
+    const len = blob.readUInt32BE(0);
+    if (len <= 0 || len > 64 || 4 + len > blob.length)
+        return 'unknown';
+    return blob.toString('latin1', 4, 4 + len);
+}
+/** `SHA256:` + unpadded base64 of the blob's SHA-256, exactly as `ssh-keygen -lf` prints it. */
+function fingerprint(blob) {
+    return 'SHA256:' + (0,external_node_crypto_namespaceObject.createHash)('sha256').update(blob).digest('base64').replace(/=+$/, '');
+}
+const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
+/**
+ * Parses "type base64 [comment]" (an authorized_keys / .pub / known_hosts key part). Returns
+ * undefined when it is not one, or when the type named does not match the blob's own type.
+ */
+function parsePublicKeyLine(line) {
+    const parts = line.trim().split(/\s+/);
+    if (parts.length < 2 || !BASE64.test(parts[1]))
+        return undefined;
+    const blob = Buffer.from(parts[1], 'base64');
+    const type = blobKeyType(blob);
+    if (type !== parts[0])
+        return undefined;
+    const comment = parts.slice(2).join(' ');
+    return comment ? { type, blob, comment } : { type, blob };
+}
+/** The host name as known_hosts writes it: bare for port 22, `[host]:port` otherwise. */
+function knownHostsName(host, port) {
+    return port === 22 ? host : `[${host}]:${port}`;
+}
+/** A ready-to-paste known_hosts line for this host and key. */
+function knownHostsLine(host, port, blob) {
+    return `${knownHostsName(host, port)} ${blobKeyType(blob)} ${blob.toString('base64')}`;
+}
+/** True when the string looks like a `SHA256:` fingerprint (base64, padding optional). */
+function isFingerprint(s) {
+    return /^SHA256:[A-Za-z0-9+/]{43}=?$/.test(s.trim());
+}
+/** Normalises a `SHA256:` fingerprint (drops base64 padding and surrounding space). */
+function normalizeFingerprint(s) {
+    return s.trim().replace(/=+$/, '');
+}
+
+;// CONCATENATED MODULE: ./src/ssh/keys.ts
+// Private keys the user supplied (Action input, --identity files), read once per run. A key is only
+// ever named by its label and public fingerprint; the key text and passphrase are registered as
+// secrets with the reporter before anything else happens to them.
+
+
+const rings = new WeakMap();
+/** Every supplied key, parsed (with the passphrase when encrypted). Cached per SshOptions. */
+function loadKeyRing(opts, reporter) {
+    const cached = rings.get(opts);
+    if (cached)
+        return cached;
+    if (opts.passphrase)
+        reporter.secret(opts.passphrase);
+    const ring = { usable: [], unusable: [] };
+    for (const source of opts.identities) {
+        const r = loadKey(source, opts.passphrase, reporter);
+        if ('parsed' in r)
+            ring.usable.push(r);
+        else
+            ring.unusable.push(r);
+    }
+    rings.set(opts, ring);
+    return ring;
+}
+/** Registers a private key as a secret: whole, and line by line (masking works per line in logs). */
+function registerKeySecret(key, reporter) {
+    reporter.secret(key);
+    for (const line of key.split(/\r?\n/)) {
+        const s = line.trim();
+        if (s.length >= 16 && !s.startsWith('-----'))
+            reporter.secret(s);
+    }
+}
+function loadKey(source, passphrase, reporter) {
+    registerKeySecret(source.key, reporter);
+    const { label } = source;
+    const clearBlob = openSshPublicBlob(source.key);
+    const pub = clearBlob ? { blob: clearBlob, fingerprint: fingerprint(clearBlob) } : {};
+    let parsed = keys_parse(source.key, undefined);
+    if (parsed instanceof Error && passphrase && /passphrase|encrypted/i.test(parsed.message)) {
+        parsed = keys_parse(source.key, passphrase);
+        if (parsed instanceof Error) {
+            return {
+                label,
+                ...pub,
+                problem: `private key ${label} could not be decrypted with the passphrase given (wrong passphrase?)`,
+            };
+        }
+    }
+    if (parsed instanceof Error) {
+        if (/no passphrase given/i.test(parsed.message)) {
+            return { label, ...pub, problem: `private key ${label} is encrypted and no passphrase was given` };
+        }
+        return {
+            label,
+            ...pub,
+            problem: `private key ${label} is not a key nokube can read (OpenSSH or PEM; ed25519, RSA, ECDSA): ${parsed.message}`,
+        };
+    }
+    if (!parsed.isPrivateKey()) {
+        return {
+            label,
+            ...pub,
+            problem: `${label} is a public key: supply the private key (the public line belongs in users[].sshkey)`,
+        };
+    }
+    const blob = parsed.getPublicSSH();
+    return { label, parsed, type: blobKeyType(blob), blob, fingerprint: fingerprint(blob) };
+}
+function keys_parse(text, passphrase) {
+    try {
+        const r = lib_default().utils.parseKey(text, passphrase);
+        if (Array.isArray(r))
+            return r[0] ?? new Error('no key found');
+        return r;
+    }
+    catch (err) {
+        return err instanceof Error ? err : new Error(String(err));
+    }
+}
+/**
+ * The public blob of an OpenSSH-format private key, read without decrypting it ("openssh-key-v1"
+ * keeps the public keys in clear), so an encrypted key can still be matched to a users[].sshkey.
+ */
+function openSshPublicBlob(text) {
+    const m = /-----BEGIN OPENSSH PRIVATE KEY-----([\s\S]*?)-----END OPENSSH PRIVATE KEY-----/.exec(text);
+    if (!m)
+        return undefined;
+    const data = Buffer.from(m[1].replace(/\s+/g, ''), 'base64');
+    const magic = Buffer.from('openssh-key-v1\0', 'latin1');
+    if (data.length < magic.length || !data.subarray(0, magic.length).equals(magic))
+        return undefined;
+    let at = magic.length;
+    const readString = () => {
+        if (at + 4 > data.length)
+            return undefined;
+        const len = data.readUInt32BE(at);
+        if (at + 4 + len > data.length)
+            return undefined;
+        const s = data.subarray(at + 4, at + 4 + len);
+        at += 4 + len;
+        return s;
+    };
+    readString(); // cipher name
+    readString(); // kdf name
+    readString(); // kdf options
+    if (at + 4 > data.length || data.readUInt32BE(at) < 1)
+        return undefined;
+    at += 4;
+    return readString();
+}
+
+;// CONCATENATED MODULE: ./src/ssh/auth.ts
+
+
+
+
+
+
+/** The SSH protocol method a step uses (what the server's "methods that can continue" lists). */
+function protocolMethod(step) {
+    return step.type === 'password' ? 'password' : 'publickey';
+}
+/**
+ * One plan per user, in config order. Throws (kind `config`) when nobody can even try: no user, an
+ * unset ${NAME}, or no user whose key was supplied.
+ */
+async function planLogins(node, opts, ctx) {
+    if (node.users.length === 0)
+        return { plans: [await defaultLogin(node, opts, ctx)], skipped: [] };
+    const plans = [];
+    const skipped = [];
+    for (const user of node.users) {
+        const r = await userLogin(node, user, opts, ctx);
+        if (r instanceof SshError)
+            skipped.push(r);
+        else
+            plans.push(r);
+    }
+    if (plans.length === 0) {
+        if (skipped.length === 1)
+            throw skipped[0];
+        throw configError(node, skipped.map((e) => e.message).join('; '), skipped[0].hint);
+    }
+    for (const e of skipped)
+        ctx.reporter.debug(`[${node.name}] skipping user ${e.user}: ${e.message}`);
+    return { plans, skipped };
+}
+function configError(node, message, hint, user, cause) {
+    return new SshError(message, {
+        kind: 'config',
+        node: node.name,
+        host: node.host,
+        port: node.sshPort,
         hint,
+        ...(user !== undefined ? { user } : {}),
         ...(cause !== undefined ? { cause } : {}),
     });
-    return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(error(`${via} did not open a connection to ${dest} within ${opts.connectTimeoutSec} s`, 'timeout', `check that ${to.host} port ${to.sshPort} is reachable from the jump host (ssh -J ${hopText(hop)} -p ${to.sshPort} USER@${to.host})`)), Math.max(1, opts.connectTimeoutSec) * 1000);
-        try {
-            through.forwardOut('127.0.0.1', 0, to.host, to.sshPort, (err, stream) => {
-                clearTimeout(timer);
-                if (!err)
-                    return resolve(stream);
-                const reason = err.reason;
-                // SSH_OPEN_ADMINISTRATIVELY_PROHIBITED (1): sshd's AllowTcpForwarding no / PermitOpen.
-                if (reason === 1 || /prohibited/i.test(err.message)) {
-                    return reject(error(`${via} refuses to forward connections (needed to reach ${dest}): ${err.message}`, 'config', `allow TCP forwarding on the jump host for this user (AllowTcpForwarding yes, PermitOpen covering ${hostPort(to.host, to.sshPort)} in its sshd_config), or use a jump host that allows it`, err));
-                }
-                reject(error(`${via} could not connect to ${dest}: ${err.message}`, 'unreachable', `the address must be the one the jump host reaches it at: try ssh -J ${hopText(hop)} -p ${to.sshPort} USER@${to.host}`, err));
-            });
+}
+function resolve(node, value, field, ctx, user) {
+    try {
+        return resolveCredential(value, ctx.env, { node: node.name, field });
+    }
+    catch (err) {
+        if (err instanceof ConfigError) {
+            throw configError(node, err.message, err.hint ?? 'set the variable in the environment', user);
         }
-        catch (err) {
-            clearTimeout(timer);
-            reject(error(`${via} is no longer connected (reaching ${dest}): ${err.message}`, 'unreachable', 'run again', err));
+        throw err;
+    }
+}
+async function defaultLogin(node, opts, ctx) {
+    const user = opts.defaultUser;
+    if (!user) {
+        throw configError(node, `no user for ${describeTarget(node)}: add users: to the config or pass --user / ssh-user`, `add "users: [{userid: NAME, sshkey: ...}]" to ${describeTarget(node)} in the config, or pass --user NAME (CLI) / ssh-user (Action)`);
+    }
+    const ring = loadKeyRing(opts, ctx.reporter);
+    const notes = [];
+    for (const bad of ring.unusable) {
+        notes.push(bad.problem);
+        ctx.reporter.warn(`${describeTarget(node)}: ${bad.problem}; skipping it`);
+    }
+    const steps = ring.usable.map((key) => ({ type: 'publickey', key, describe: describeKey(key) }));
+    if (opts.agentSocket)
+        steps.push({ type: 'agent', agent: openAgent(opts.agentSocket), describe: 'agent' });
+    if (steps.length === 0) {
+        const why = notes.length ? `: ${notes.join('; ')}` : '';
+        throw configError(node, `no way to log in to ${describeTarget(node)} as ${user}: no usable private key and no ssh-agent${why}`, 'supply a private key (ssh-private-key input, --identity FILE) with its passphrase if it has one, run an ssh-agent, or add users: with a password to the config', user);
+    }
+    return { user, steps, notes };
+}
+async function userLogin(node, spec, opts, ctx) {
+    // `userid: ${NAME}` is a credential like the others: expanded from the environment
+    const user = resolve(node, spec.userid, 'userid', ctx, spec.userid);
+    if (spec.password !== undefined) {
+        const password = resolve(node, spec.password, `users[${user}].password`, ctx, user);
+        ctx.reporter.secret(password);
+        return { user, steps: [{ type: 'password', password, describe: 'password' }], notes: [] };
+    }
+    if (spec.sshkey === undefined) {
+        throw configError(node, `${describeTarget(node)}: user ${user} has neither password nor sshkey`, 'give each user exactly one of password or sshkey', user);
+    }
+    const line = resolve(node, spec.sshkey, `users[${user}].sshkey`, ctx, user);
+    const wanted = parsePublicKeyLine(line);
+    if (!wanted) {
+        throw configError(node, `${describeTarget(node)}: user ${user}: sshkey is not a public key line ("ssh-ed25519 AAAA... comment")`, 'put the contents of the .pub file in sshkey; the private key goes in the ssh-private-key input / --identity', user);
+    }
+    const wantedFp = fingerprint(wanted.blob);
+    const ring = loadKeyRing(opts, ctx.reporter);
+    const key = ring.usable.find((k) => k.blob.equals(wanted.blob));
+    if (key)
+        return { user, steps: [{ type: 'publickey', key, describe: describeKey(key) }], notes: [] };
+    // The matching key was supplied but cannot be used (encrypted, wrong passphrase): say exactly that.
+    const locked = ring.unusable.find((k) => k.blob?.equals(wanted.blob));
+    if (locked) {
+        return configError(node, `${describeTarget(node)}: user ${user}: ${locked.problem} (it is the key of sshkey ${wanted.type} ${wantedFp})`, "pass the key's passphrase (ssh-passphrase input, NOKUBE_SSH_PASSPHRASE), or supply the key unencrypted from a secret", user);
+    }
+    const notes = ring.unusable.map((k) => k.problem);
+    if (opts.agentSocket) {
+        const inner = openAgent(opts.agentSocket);
+        const listed = await agentKeys(inner);
+        if (listed.problem)
+            notes.push(listed.problem);
+        const match = (k) => k.getPublicSSH().equals(wanted.blob);
+        if (listed.keys.some(match)) {
+            return {
+                user,
+                steps: [
+                    { type: 'agent', agent: new FilteredAgent(inner, match), describe: `agent key ${wanted.type} ${wantedFp}` },
+                ],
+                notes,
+            };
         }
+    }
+    const supplied = ring.usable.map((k) => `${k.label} (${k.type} ${k.fingerprint})`);
+    const have = [
+        supplied.length ? `supplied keys: ${supplied.join(', ')}` : 'no private key supplied',
+        opts.agentSocket ? 'not in ssh-agent either' : 'no ssh-agent',
+        ...notes,
+    ].join('; ');
+    return configError(node, `${describeTarget(node)}: user ${user}: no supplied private key matches sshkey ${wanted.type} ${wantedFp} (${have})`, `supply the private key whose public half is ${wantedFp} (ssh-private-key input, --identity FILE or ssh-agent); ` +
+        'compare with `ssh-keygen -lf KEYFILE`', user);
+}
+function describeKey(key) {
+    return `publickey ${key.type} (${key.label})`;
+}
+/** Assembles the auth error once every user's every method was refused. */
+function authFailure(node, logins, tried, extra) {
+    const users = logins.plans.map((p) => p.user);
+    const notes = [
+        ...new Set(logins.plans
+            .flatMap((p) => p.notes)
+            .concat(logins.skipped.map((e) => e.message), extra)),
+    ];
+    const msg = `authentication failed on ${describeTarget(node)} (${node.host}:${node.sshPort}) for ${users.length > 1 ? 'users' : 'user'} ` +
+        `${users.join(', ')}; tried: ${tried.length ? tried.join(', ') : 'nothing'}` +
+        (notes.length ? `; ${notes.join('; ')}` : '');
+    return new SshError(msg, {
+        kind: 'auth',
+        node: node.name,
+        host: node.host,
+        port: node.sshPort,
+        user: users.join(', '),
+        methodsTried: tried,
+        hint: authHint(node.host, node.sshPort, users[users.length - 1] ?? 'user'),
     });
+}
+
+;// CONCATENATED MODULE: ./src/ssh/known-hosts.ts
+// OpenSSH known_hosts, read the way `ssh` reads it (sshd(8) "SSH_KNOWN_HOSTS FILE FORMAT"):
+// comma-separated host patterns with `*` / `?` wildcards and `!` negation, `[host]:port` names for
+// ports other than 22, hashed `|1|salt|hash` names (HMAC-SHA1), `@revoked` and `@cert-authority`
+// markers, several keys (types) per host.
+
+
+function parseKnownHosts(text) {
+    const entries = [];
+    const notes = [];
+    text.split(/\r?\n/).forEach((raw, i) => {
+        const line = i + 1;
+        const s = raw.trim();
+        if (!s || s.startsWith('#'))
+            return;
+        let rest = s;
+        let marker;
+        if (rest.startsWith('@')) {
+            const m = /^@(\S+)\s+(.*)$/.exec(rest);
+            const name = m?.[1];
+            if (!m || (name !== 'revoked' && name !== 'cert-authority')) {
+                notes.push(`known_hosts line ${line}: unknown marker ${s.split(/\s/)[0]}, line ignored`);
+                return;
+            }
+            marker = name;
+            rest = m[2];
+        }
+        const m = /^(\S+)\s+(.*)$/.exec(rest);
+        const key = m ? parsePublicKeyLine(m[2]) : undefined;
+        if (!m || !key) {
+            notes.push(`known_hosts line ${line}: not "hosts keytype base64-key", line ignored`);
+            return;
+        }
+        if (marker === 'cert-authority') {
+            notes.push(`known_hosts line ${line}: @cert-authority ignored (host certificates are not supported; pin the host key itself)`);
+        }
+        entries.push(marker ? { line, marker, hosts: m[1], key } : { line, hosts: m[1], key });
+    });
+    return { entries, notes };
+}
+/** A `*` / `?` glob as a RegExp: whole string, case-insensitive (host names are). */
+function globRegExp(pattern) {
+    const re = pattern
+        .toLowerCase()
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.');
+    return new RegExp(`^${re}$`, 's');
+}
+/** `*` and `?` glob match, whole string, case-insensitive (host names are). */
+function globMatch(pattern, name) {
+    return globRegExp(pattern).test(name.toLowerCase());
+}
+/** HMAC-SHA1 of the name keyed by the salt: the `|1|salt|hash` form `ssh-keygen -H` writes. */
+function hashHostName(name, salt) {
+    return `|1|${salt.toString('base64')}|${(0,external_node_crypto_namespaceObject.createHmac)('sha1', salt).update(name).digest('base64')}`;
+}
+/** A known_hosts host field, compiled once: does it match a name (already `[host]:port` when not 22)? */
+function fieldMatcher(field) {
+    if (field.startsWith('|')) {
+        const parts = field.split('|');
+        if (parts.length !== 4 || parts[1] !== '1')
+            return () => false;
+        const salt = Buffer.from(parts[2], 'base64');
+        return (name) => hashHostName(name, salt) === field || hashHostName(name.toLowerCase(), salt) === field;
+    }
+    const patterns = field
+        .split(',')
+        .filter((p) => p)
+        .map((p) => ({ negated: p.startsWith('!'), re: globRegExp(p.startsWith('!') ? p.slice(1) : p) }));
+    return (name) => {
+        const lower = name.toLowerCase();
+        let matched = false;
+        for (const p of patterns) {
+            if (!p.re.test(lower))
+                continue;
+            if (p.negated)
+                return false; // a matching !pattern vetoes the line, whatever else matches
+            matched = true;
+        }
+        return matched;
+    };
+}
+/**
+ * Does the host field of a known_hosts line match `name` (already in `[host]:port` form when the
+ * port is not 22)? A matching `!pattern` vetoes the line, whatever else matches.
+ */
+function hostFieldMatches(field, name) {
+    return fieldMatcher(field)(name);
+}
+const indexes = new WeakMap();
+function hostIndex(kh) {
+    let index = indexes.get(kh);
+    if (index)
+        return index;
+    index = { byName: new Map(), tried: [] };
+    for (const entry of kh.entries) {
+        if (entry.marker !== undefined)
+            continue; // @revoked is checked by key, whatever the host
+        const names = entry.hosts.split(',').filter((p) => p);
+        if (entry.hosts.startsWith('|') || names.some((p) => p.startsWith('!') || /[*?]/.test(p))) {
+            index.tried.push({ entry, matches: fieldMatcher(entry.hosts) });
+            continue;
+        }
+        for (const name of new Set(names.map((p) => p.toLowerCase()))) {
+            const list = index.byName.get(name);
+            if (list)
+                list.push(entry);
+            else
+                index.byName.set(name, [entry]);
+        }
+    }
+    indexes.set(kh, index);
+    return index;
+}
+/** The (unmarked) lines for host:port, in file order. */
+function linesFor(kh, host, port) {
+    const name = knownHostsName(host, port);
+    const index = hostIndex(kh);
+    const found = [...(index.byName.get(name.toLowerCase()) ?? [])];
+    for (const t of index.tried)
+        if (t.matches(name))
+            found.push(t.entry);
+    return found.sort((a, b) => a.line - b.line);
+}
+/** What known_hosts says about `key` presented by host:port. */
+function checkHostKey(kh, host, port, key) {
+    // A revoked key is never trusted, whichever host presents it.
+    const revoked = kh.entries.find((e) => e.marker === 'revoked' && e.key.blob.equals(key.blob));
+    if (revoked)
+        return { status: 'revoked', line: revoked.line };
+    const forHost = linesFor(kh, host, port);
+    const same = forHost.find((e) => e.key.blob.equals(key.blob));
+    if (same)
+        return { status: 'known', line: same.line };
+    const changed = forHost.filter((e) => e.key.type === key.type);
+    if (changed.length > 0)
+        return { status: 'changed', lines: changed.map((e) => e.line) };
+    if (forHost.length > 0) {
+        const types = [...new Set(forHost.map((e) => e.key.type))];
+        return { status: 'other-type', lines: forHost.map((e) => e.line), types };
+    }
+    return { status: 'unknown' };
+}
+/** Key types known_hosts has for host:port, in file order (to ask the server for one of those). */
+function knownKeyTypes(kh, host, port) {
+    const types = [];
+    for (const e of linesFor(kh, host, port))
+        if (!types.includes(e.key.type))
+            types.push(e.key.type);
+    return types;
+}
+
+;// CONCATENATED MODULE: ./src/ssh/host-key.ts
+// Host key verification (SPEC section 7): on by default, fail closed. A key is accepted when it
+// matches the node's pinned `host_key` (a key line or a SHA256 fingerprint) or a known_hosts entry
+// for the host. An unknown key is refused with its fingerprint and a ready-to-paste known_hosts
+// line; a key that differs from the one on record is refused louder, and so is a key of another type
+// than every key on record for the host (pinned or in known_hosts). insecureSkipHostKeyCheck gets
+// past an unknown key only, with a warning; a changed or @revoked key is refused always.
+
+
+
+
+/** ssh2's default host key algorithms (Node has Ed25519), in its order. */
+const DEFAULT_HOST_KEY_ALGORITHMS = [
+    'ssh-ed25519',
+    'ecdsa-sha2-nistp256',
+    'ecdsa-sha2-nistp384',
+    'ecdsa-sha2-nistp521',
+    'rsa-sha2-512',
+    'rsa-sha2-256',
+    'ssh-rsa',
+];
+const ALGORITHMS_OF_KEY_TYPE = {
+    'ssh-rsa': ['rsa-sha2-512', 'rsa-sha2-256', 'ssh-rsa'],
+};
+const parsedKnownHosts = new WeakMap();
+function knownHostsOf(opts, reporter) {
+    let kh = parsedKnownHosts.get(opts);
+    if (!kh) {
+        kh = parseKnownHosts(opts.knownHosts ?? '');
+        for (const note of kh.notes)
+            reporter.debug(note);
+        parsedKnownHosts.set(opts, kh);
+    }
+    return kh;
+}
+function parsePin(node) {
+    const raw = node.hostKey?.trim();
+    if (!raw)
+        return undefined;
+    if (isFingerprint(raw))
+        return { fingerprint: normalizeFingerprint(raw) };
+    const key = parsePublicKeyLine(raw);
+    if (key)
+        return { key };
+    throw new SshError(`${describeTarget(node)}: host_key is neither a public key line nor a SHA256: fingerprint`, {
+        kind: 'config',
+        node: node.name,
+        host: node.host,
+        port: node.sshPort,
+        hint: 'use "ssh-ed25519 AAAA..." (from ssh-keyscan or /etc/ssh/ssh_host_ed25519_key.pub on the host) or "SHA256:..." (ssh-keygen -lf)',
+    });
+}
+function keyTypeOfAlgorithm(algorithm) {
+    return algorithm.startsWith('rsa-sha2-') ? 'ssh-rsa' : algorithm;
+}
+function hostFileName(type) {
+    if (type === 'ssh-ed25519')
+        return 'ssh_host_ed25519_key.pub';
+    if (type.startsWith('ecdsa-'))
+        return 'ssh_host_ecdsa_key.pub';
+    if (type === 'ssh-rsa')
+        return 'ssh_host_rsa_key.pub';
+    return 'ssh_host_*_key.pub';
+}
+/** Prepares the check for one node; call `verify` from ssh2's hostVerifier. */
+function hostKeyCheck(node, opts, reporter) {
+    const pin = parsePin(node);
+    const kh = knownHostsOf(opts, reporter);
+    const { host, sshPort: port } = node;
+    const hp = hostPort(host, port);
+    const preferred = [];
+    if (pin && 'key' in pin)
+        preferred.push(pin.key.type);
+    for (const t of knownKeyTypes(kh, host, port))
+        if (!preferred.includes(t))
+            preferred.push(t);
+    const first = preferred
+        .flatMap((t) => ALGORITHMS_OF_KEY_TYPE[t] ?? [t])
+        .filter((a) => DEFAULT_HOST_KEY_ALGORITHMS.includes(a));
+    const check = { verify: () => false };
+    if (first.length)
+        check.serverHostKey = [...first, ...DEFAULT_HOST_KEY_ALGORITHMS.filter((a) => !first.includes(a))];
+    let warned = false;
+    const seen = new Set();
+    check.verify = (blob) => {
+        const type = blobKeyType(blob);
+        seen.add(type);
+        check.retryOtherKeyType = false;
+        const fp = fingerprint(blob);
+        const line = knownHostsLine(host, port, blob);
+        const fields = { node: node.name, host, port, fingerprint: fp, knownHostsLine: line };
+        const accept = (via) => {
+            check.accepted = { type, fingerprint: fp, via };
+            check.failure = undefined;
+            reporter.debug(`[${node.name}] host key ${type} ${fp} accepted (${via})`);
+            return true;
+        };
+        // Fail closed. insecureSkipHostKeyCheck lets through only a key nothing is on record for: a key
+        // that contradicts a pin or a known_hosts entry (or is @revoked) is refused with it on too.
+        const refuse = (err) => {
+            check.failure = err;
+            return false;
+        };
+        const unknown = (err) => {
+            if (!opts.insecureSkipHostKeyCheck)
+                return refuse(err);
+            if (!warned) {
+                warned = true;
+                reporter.warn(`${describeTarget(node)}: host key of ${hp} NOT VERIFIED (insecure-skip-host-key-check): ${type} ${fp}` +
+                    `; to verify it, add to known_hosts: ${line}`);
+            }
+            check.accepted = { type, fingerprint: fp, via: 'NOT VERIFIED (insecure-skip-host-key-check)' };
+            return true;
+        };
+        const verdict = checkHostKey(kh, host, port, { type, blob });
+        // Said in every refusal while the flag is on: it lets through only a host nothing is on record for.
+        const notSkipped = opts.insecureSkipHostKeyCheck ? ' (insecure-skip-host-key-check does not let it through)' : '';
+        if (pin && verdict.status !== 'revoked') {
+            if ('fingerprint' in pin) {
+                if (pin.fingerprint === fp)
+                    return accept('host_key in the config');
+            }
+            else if (pin.key.blob.equals(blob)) {
+                return accept('host_key in the config');
+            }
+            const sameType = 'key' in pin && pin.key.type === type;
+            // A pin of another key type cannot vouch for this key; a known_hosts line with this very key can.
+            if (verdict.status === 'known' && !sameType)
+                return accept(`known_hosts line ${verdict.line}`);
+            if ('fingerprint' in pin) {
+                // The fingerprint may be of another of the host's keys: ask for the types not seen yet.
+                const rest = DEFAULT_HOST_KEY_ALGORITHMS.filter((a) => !seen.has(keyTypeOfAlgorithm(a)));
+                if (rest.length) {
+                    check.serverHostKey = rest;
+                    check.retryOtherKeyType = true;
+                    reporter.debug(`[${node.name}] host key ${type} ${fp} is not the pinned ${pin.fingerprint}; asking for another key type`);
+                }
+            }
+            // A key of another type than the pinned one is a changed key, not an unknown one: a host that
+            // still has its pinned key offers that type first (serverHostKey asks for it first), so only a
+            // man-in-the-middle without the pinned key, or a host whose key was replaced, offers another.
+            const otherType = 'key' in pin && !sameType ? pin.key.type : undefined;
+            const pinned = 'fingerprint' in pin ? pin.fingerprint : `${pin.key.type} ${fingerprint(pin.key.blob)}`;
+            return refuse(new SshError(`REMOTE HOST KEY CHANGED for ${describeTarget(node)} (${hp}): it offered an ${type} key (${fp}), which is not ` +
+                `the host key pinned in the config: ${pinned}` +
+                (otherType
+                    ? ` (the pin is of another type, and nothing on record vouches for an ${type} key of this host)`
+                    : '') +
+                `. Refusing to connect${notSkipped}: someone may be intercepting the connection (man-in-the-middle), ` +
+                'or the host was reinstalled.', {
+                kind: 'host-key-changed',
+                ...fields,
+                hint: otherType
+                    ? `check the keys on the host itself (ssh-keygen -lf /etc/ssh/${hostFileName(otherType)}): a host that still ` +
+                        `has its ${otherType} key offers that one; only if it is gone on purpose, pin the ${type} key instead: ` +
+                        `host_key: "${fp}"`
+                    : `check the key on the host itself (ssh-keygen -lf /etc/ssh/${hostFileName(type)}); if the change is legitimate, ` +
+                        `set host_key for ${describeTarget(node)} to "${fp}"` +
+                        ('fingerprint' in pin ? ` (a fingerprint pin must be of the host's ${type} key)` : ''),
+            }));
+        }
+        switch (verdict.status) {
+            case 'known':
+                return accept(`known_hosts line ${verdict.line}`);
+            case 'revoked':
+                return refuse(new SshError(`host key of ${describeTarget(node)} (${hp}) is REVOKED (known_hosts line ${verdict.line}): ${type} ${fp}. Refusing to connect.`, {
+                    kind: 'host-key',
+                    ...fields,
+                    hint: 'the key was marked @revoked on purpose: give the host a new key and add that one to known_hosts',
+                }));
+            case 'changed':
+                return refuse(new SshError(`REMOTE HOST KEY CHANGED for ${describeTarget(node)} (${hp}): it presented ${type} ${fp}, but known_hosts ` +
+                    `line ${verdict.lines.join(', ')} has another ${type} key for it. Refusing to connect: someone may be ` +
+                    'intercepting the connection (man-in-the-middle), or the host was reinstalled.', {
+                    kind: 'host-key-changed',
+                    ...fields,
+                    hint: `check the key on the host itself (ssh-keygen -lf /etc/ssh/${hostFileName(type)}); only if the change is ` +
+                        `legitimate, replace known_hosts line ${verdict.lines.join(', ')} with: ${line}`,
+                }));
+            case 'other-type':
+                return refuse(new SshError(`REMOTE HOST KEY CHANGED for ${describeTarget(node)} (${hp}): it offered an ${type} key (${fp}), but known_hosts ` +
+                    `line ${verdict.lines.join(', ')} lists ${verdict.types.join(', ')} for it, and no ${type} key. Refusing to ` +
+                    `connect${notSkipped}: someone may be intercepting the connection with a key of another type ` +
+                    '(man-in-the-middle), or the host was reinstalled.', {
+                    kind: 'host-key-changed',
+                    ...fields,
+                    hint: `check the keys on the host itself (ssh-keygen -lf /etc/ssh/${hostFileName(verdict.types[0])}): a host that ` +
+                        `still has its ${verdict.types.join(', ')} key offers that one; only if it is gone on purpose, add to ` +
+                        `known_hosts: ${line}`,
+                }));
+            case 'unknown':
+                return unknown(new SshError(`host key of ${describeTarget(node)} (${hp}) is not known: ${type} ${fp}. Refusing to connect (host keys are verified by default).`, {
+                    kind: 'host-key',
+                    ...fields,
+                    hint: `if this is the host's key (check on the host: ssh-keygen -lf /etc/ssh/${hostFileName(type)}), add this line to ` +
+                        `known-hosts / --known-hosts: ${line}` +
+                        // A jump host has no host_key of its own in the config: known_hosts is its only record.
+                        (node.label ? '' : ` — or pin it in the config: host_key: "${fp}"`),
+                }));
+        }
+    };
+    return check;
 }
 
 ;// CONCATENATED MODULE: ./src/ssh/throttle.ts
@@ -47901,13 +45873,10 @@ async function retryThrottled(work, opts) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/ssh/connect.ts
-// Opening the one connection a run keeps to a node: verify the host key, then log in as each of
-// the node's users in turn (OpenSSH refuses a change of user within one connection, so each user
-// gets a fresh connection) until one is let in.
-
-
-
+;// CONCATENATED MODULE: ./src/ssh/login.ts
+// Logging in to one host, a node or a jump host: verify its host key, then try each of its users in
+// turn (OpenSSH refuses a change of user within one connection, so each user gets a fresh
+// connection) until one is let in.
 
 
 
@@ -47920,23 +45889,6 @@ const KEEPALIVE_MS = 10_000;
  * fail delay, fake auth for unknown users), and that is an auth answer, not a dead host.
  */
 const AUTH_STEP_MS = 10_000;
-async function connectNode(spec, runOpts, ctx) {
-    // The node's own proxy_jump, else its ssh config entry's ProxyJump, else the run's --proxy-jump.
-    // Looked up by the name ssh_url gives (the engine may have put its HostName in `host` already).
-    const { target: node, opts, proxyJump } = applyHostSettings({ ...spec, host: spec.sshAlias ?? spec.host }, runOpts);
-    const chain = fullChain(spec.proxyJump ?? proxyJump ?? opts.proxyJump ?? [], opts);
-    const jumps = chain.length ? (ctx.jumps ?? new JumpHosts()) : undefined;
-    const tunnel = jumps ? () => jumps.tunnel(chain, node, opts, ctx) : undefined;
-    const session = await loginAny(node, opts, ctx, tunnel);
-    return new SshConnection(session.client, {
-        node,
-        user: session.user,
-        authMethod: session.authMethod,
-        methodsTried: session.methodsTried,
-        hostKey: session.hostKey,
-        reporter: ctx.reporter,
-    });
-}
 /**
  * Logs in to a node or a jump host: each of its users in turn. `tunnel` opens the stream to reach
  * it through its jump hosts (called once per connection attempt); without it, a direct TCP connect.
@@ -48189,6 +46141,152 @@ function toSsh2(step, username) {
     }
 }
 
+;// CONCATENATED MODULE: ./src/ssh/jump.ts
+
+
+
+
+/** OpenSSH allows longer chains; three hops is where a deploy should stop and ask why. */
+const jump_MAX_JUMP_HOPS = 3;
+/** `[user@]host[:port]` as OpenSSH writes it (port only when not 22, brackets around IPv6 then). */
+function hopText(hop) {
+    const at = hop.port === 22 ? hop.host : hostPort(hop.host, hop.port);
+    return `${hop.user ? `${hop.user}@` : ''}${at}`;
+}
+function hopTarget(hop) {
+    return { name: hopText(hop), host: hop.host, sshPort: hop.port, users: [], label: `jump host ${hopText(hop)}` };
+}
+/**
+ * The chain as ssh runs it: `-J a,b` reaches `a` with `ssh a`, so a's own ProxyJump in the ssh config
+ * (and its first hop's, and so on) comes first; the later hops are reached through the earlier ones,
+ * so theirs do not count. A chain that grows beyond three hops, or loops, is named as the hop.
+ */
+function fullChain(chain, opts) {
+    const out = [...chain];
+    const seen = new Set();
+    while (out.length) {
+        const first = out[0];
+        const before = opts.hostSettings?.(first.host)?.proxyJump;
+        if (!before?.length)
+            break;
+        const key = first.host.toLowerCase();
+        const total = out.length + before.length;
+        if (seen.has(key) || total > jump_MAX_JUMP_HOPS) {
+            throw new SshError(seen.has(key)
+                ? `jump host ${hopText(first)}: its ProxyJump in the ssh config leads back to itself`
+                : `jump host ${hopText(first)}: its ProxyJump in the ssh config (${before.map(hopText).join(',')}) makes a chain of ${total} hops; at most ${jump_MAX_JUMP_HOPS} are supported`, {
+                kind: 'config',
+                node: hopText(first),
+                host: first.host,
+                port: first.port,
+                hint: `shorten the chain: remove ProxyJump from Host ${first.host} in the ssh config, or name fewer hops in proxy_jump / --proxy-jump`,
+            });
+        }
+        seen.add(key);
+        out.unshift(...before);
+    }
+    return out;
+}
+class JumpHosts {
+    hops = new Map();
+    open = [];
+    /** A stream to `to` through every hop of `chain` (hops opened once, then reused). */
+    async tunnel(chain, to, opts, ctx) {
+        const last = await this.hop(chain, chain.length - 1, opts, ctx);
+        return forward(last, chain[chain.length - 1], to, opts);
+    }
+    hop(chain, i, opts, ctx) {
+        const key = chain
+            .slice(0, i + 1)
+            .map((h) => hopText(h))
+            .join(',');
+        let pending = this.hops.get(key);
+        if (pending)
+            return pending;
+        // A hop's name may be a Host of the ssh config (its HostName, Port, User, keys).
+        const { target, opts: configured } = applyHostSettings(hopTarget(chain[i]), opts);
+        const tunnel = i === 0 ? undefined : async () => forward(await this.hop(chain, i - 1, opts, ctx), chain[i - 1], target, opts);
+        // The user the hop names, else its ssh config User, else the run's default user.
+        const hopOpts = { ...configured, defaultUser: chain[i].user ?? configured.defaultUser };
+        pending = loginAny(target, hopOpts, ctx, tunnel).then((session) => {
+            const client = session.client;
+            ctx.reporter.debug(`[${target.name}] jump host ready (logged in as ${session.user})`);
+            client.on('error', (err) => ctx.reporter.debug(`[${target.name}] jump host connection: ${err.message}`));
+            client.on('close', () => {
+                if (this.hops.get(key) === pending)
+                    this.hops.delete(key);
+            });
+            this.open.push(client);
+            return client;
+        });
+        // A hop that cannot be reached fails every node behind it with the same error, tried once.
+        this.hops.set(key, pending);
+        return pending;
+    }
+    close() {
+        // Last hop first: the inner connections run through the outer ones.
+        for (const client of this.open.reverse())
+            client.end();
+        this.open.length = 0;
+        this.hops.clear();
+    }
+}
+/** Asks `through` (logged in to `hop`) for a TCP stream to `to` (a direct-tcpip channel). */
+function forward(through, hop, to, opts) {
+    const via = `jump host ${hopText(hop)}`;
+    const dest = `${describeTarget(to)} (${hostPort(to.host, to.sshPort)})`;
+    const error = (message, kind, hint, cause) => new SshError(message, {
+        kind,
+        node: hopText(hop),
+        host: hop.host,
+        port: hop.port,
+        hint,
+        ...(cause !== undefined ? { cause } : {}),
+    });
+    return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(error(`${via} did not open a connection to ${dest} within ${opts.connectTimeoutSec} s`, 'timeout', `check that ${to.host} port ${to.sshPort} is reachable from the jump host (ssh -J ${hopText(hop)} -p ${to.sshPort} USER@${to.host})`)), Math.max(1, opts.connectTimeoutSec) * 1000);
+        try {
+            through.forwardOut('127.0.0.1', 0, to.host, to.sshPort, (err, stream) => {
+                clearTimeout(timer);
+                if (!err)
+                    return resolve(stream);
+                const reason = err.reason;
+                // SSH_OPEN_ADMINISTRATIVELY_PROHIBITED (1): sshd's AllowTcpForwarding no / PermitOpen.
+                if (reason === 1 || /prohibited/i.test(err.message)) {
+                    return reject(error(`${via} refuses to forward connections (needed to reach ${dest}): ${err.message}`, 'config', `allow TCP forwarding on the jump host for this user (AllowTcpForwarding yes, PermitOpen covering ${hostPort(to.host, to.sshPort)} in its sshd_config), or use a jump host that allows it`, err));
+                }
+                reject(error(`${via} could not connect to ${dest}: ${err.message}`, 'unreachable', `the address must be the one the jump host reaches it at: try ssh -J ${hopText(hop)} -p ${to.sshPort} USER@${to.host}`, err));
+            });
+        }
+        catch (err) {
+            clearTimeout(timer);
+            reject(error(`${via} is no longer connected (reaching ${dest}): ${err.message}`, 'unreachable', 'run again', err));
+        }
+    });
+}
+
+;// CONCATENATED MODULE: ./src/ssh/connect.ts
+
+
+
+
+async function connectNode(target, runOpts, ctx) {
+    // The target's own jump hosts, else its ssh config entry's ProxyJump, else the run's --proxy-jump.
+    const { target: node, opts, proxyJump } = applyHostSettings(target, runOpts);
+    const chain = fullChain(target.proxyJump ?? proxyJump ?? opts.proxyJump ?? [], opts);
+    const jumps = chain.length ? (ctx.jumps ?? new JumpHosts()) : undefined;
+    const tunnel = jumps ? () => jumps.tunnel(chain, node, opts, ctx) : undefined;
+    const session = await loginAny(node, opts, ctx, tunnel);
+    return new SshConnection(session.client, {
+        node,
+        user: session.user,
+        authMethod: session.authMethod,
+        methodsTried: session.methodsTried,
+        hostKey: session.hostKey,
+        reporter: ctx.reporter,
+    });
+}
+
 ;// CONCATENATED MODULE: ./src/ssh/index.ts
 // SSH to the nodes: connect (host key verification, auth selection), run commands, move files.
 
@@ -48199,282 +46297,7 @@ function toSsh2(step, username) {
 
 
 
-;// CONCATENATED MODULE: ./src/engine/ssh-config-hosts.ts
-
-/** Puts each node's ssh config HostName in `host`, keeping the alias in `sshAlias` (in place). */
-function useSshConfigHostNames(cluster, ssh, reporter) {
-    if (!ssh.hostSettings)
-        return;
-    for (const node of cluster.nodes) {
-        const alias = node.sshAlias ?? node.host;
-        let hostName;
-        try {
-            hostName = configuredHostName(alias, ssh);
-        }
-        catch {
-            continue; // a bad entry (Port, ProxyJump) is reported by the connect step, on the node
-        }
-        if (!hostName || hostName === alias)
-            continue;
-        node.sshAlias = alias;
-        node.host = hostName;
-        reporter.debug(`[${node.name}] ssh_url ${node.sshUrl}: Host ${alias} of the ssh config, HostName ${hostName}`);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/remote/client.ts
-// A typed client of remote_lib's JSON verbs over one node's SSH connection.
-// The library is uploaded once per content hash; a call is one SSH exec in the common case.
-
-
-
-
-/** Exit code the bootstrap line uses to say "library not uploaded yet". */
-const MISSING_LIB = 97;
-/** `run` could not start the command: its stderr has RUN_ERROR_PREFIX and remote_lib's answer. */
-const RUN_FAILED = 125;
-const RUN_ERROR_PREFIX = 'nokube-remote-error: ';
-/** remote_lib's JSON answer, or a RemoteError with the end of its stderr when there is none. */
-function parseAnswer(verb, text, res) {
-    try {
-        return JSON.parse(text);
-    }
-    catch {
-        const tail = res.stderr.trim().split('\n').slice(-5).join('\n');
-        throw new RemoteError(`remote_lib ${verb} failed (exit ${res.code ?? res.signal})${tail ? `: ${tail}` : ''}`, 'run with NOKUBE_DEBUG=1 to see the remote command and its output', res.stderr);
-    }
-}
-function loadRemoteLib(dir) {
-    const content = (0,external_node_fs_namespaceObject.readFileSync)((0,external_node_path_namespaceObject.join)(dir, 'nokube_remote.py'), 'utf8');
-    const sha256 = (0,external_node_crypto_namespaceObject.createHash)('sha256').update(content).digest('hex');
-    return { content, hash: sha256.slice(0, 12), sha256 };
-}
-class RemoteError extends Error {
-    hint;
-    stderr;
-    constructor(message, hint, stderr) {
-        super(message);
-        this.hint = hint;
-        this.stderr = stderr;
-        this.name = 'RemoteError';
-    }
-}
-/**
- * `<python> <file> <verb>`, but loaded as a module: Python then keeps the library's bytecode in
- * `lib/__pycache__/` and a call no longer compiles the 88 KB file (about 20 ms of the node's CPU,
- * 40 % of a `probe`). The shell has checked the file's hash before this runs. The cache is written
- * even where PYTHONDONTWRITEBYTECODE is set (common in container images): it is the library's own,
- * in nokube's storage; any other module the call imports keeps the node's setting.
- */
-const RUN_AS_MODULE = [
-    'import sys',
-    'from importlib.machinery import SourceFileLoader',
-    'lib = type(sys)("nokube_remote")',
-    'lib.__file__ = sys.argv[1]',
-    'keep = sys.dont_write_bytecode',
-    'sys.dont_write_bytecode = False',
-    'SourceFileLoader(lib.__name__, sys.argv[1]).exec_module(lib)',
-    'sys.dont_write_bytecode = keep',
-    'sys.exit(lib.main(sys.argv[2:]))',
-].join('; ');
-class RemoteLib {
-    shell;
-    lib;
-    opts;
-    uploaded = false;
-    constructor(shell, lib, opts) {
-        this.shell = shell;
-        this.lib = lib;
-        this.opts = opts;
-    }
-    get fileName() {
-        return `nokube_remote.${this.lib.hash}.py`;
-    }
-    /** The library's path as a shell word: `$HOME` stays expandable for the default storage. */
-    remotePathWord() {
-        const rel = `lib/${this.fileName}`;
-        if (this.opts.storage)
-            return shellQuote(`${this.opts.storage}/${rel}`);
-        return `"$HOME"/${shellQuote(`.nokube/${this.opts.cluster}/${rel}`)}`;
-    }
-    async upload() {
-        const base = this.opts.storage ?? `${await this.shell.realpath('.')}/.nokube/${this.opts.cluster}`;
-        try {
-            await this.shell.mkdirp(`${base}/lib`);
-            await this.shell.uploadFile(this.lib.content, `${base}/lib/${this.fileName}`, 0o644);
-        }
-        catch (err) {
-            // the node answered: its storage path is the trouble, not the connection
-            const e = err;
-            if (e.kind === 'unreachable' || e.kind === 'timeout')
-                throw err;
-            throw new RemoteError(`storage path ${base} is not writable: cannot create ${base}/lib (${e.message ?? String(err)})`, `create it for the login user (sudo mkdir -p ${base} && sudo chown -R <user> ${base}), or set storage.path to a directory the login user owns`);
-        }
-        this.uploaded = true;
-    }
-    /** Runs a verb once (uploading the library first when the node lacks it); the raw exec result. */
-    async execVerb(verb, input, extra = {}) {
-        const python = this.opts.python ?? 'python3';
-        // A file whose content no longer matches its hash (changed on the node) counts as missing:
-        // it is uploaded again, never run.
-        const line = `f=${this.remotePathWord()}; [ -f "$f" ] && [ "$(sha256sum < "$f")" = "${this.lib.sha256}  -" ] || exit ${MISSING_LIB}; ` +
-            `exec ${shellQuote(python)} -c ${shellQuote(RUN_AS_MODULE)} "$f" ${verb}`;
-        const stdin = JSON.stringify({
-            cluster: this.opts.cluster,
-            storage: this.opts.storage ?? null,
-            ...(this.opts.rayVenv ? { ray_venv: this.opts.rayVenv } : {}),
-            ...input,
-        });
-        this.opts.debug?.(`remote: ${verb} (${line})`);
-        const options = { stdin, timeoutMs: this.opts.timeoutMs, ...extra };
-        let t0 = Date.now();
-        let res = await this.shell.exec(line, options);
-        if (res.code === MISSING_LIB && !this.uploaded) {
-            this.opts.debug?.(`remote: uploading ${this.fileName}`);
-            const u0 = Date.now();
-            await this.upload();
-            t0 = Date.now();
-            this.opts.timed?.('upload', u0, t0);
-            res = await this.shell.exec(line, options);
-        }
-        this.opts.timed?.(verb, t0, Date.now());
-        return { res, python };
-    }
-    /** `timeoutMs` overrides the per-call timeout (a drain or an install may take longer than one command). */
-    async call(verb, input, timeoutMs) {
-        const { res, python } = await this.execVerb(verb, input, timeoutMs ? { timeoutMs } : {});
-        if (res.stderr.trim())
-            this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
-        if (res.code === 127) {
-            throw new RemoteError(`the interpreter "${python}" was not found on the node`, 'install Python 3.8+ on the node, or set ray_spec.python to its path', res.stderr);
-        }
-        if (res.code === 126) {
-            throw new RemoteError(`the interpreter "${python}" cannot be run by the login user (permission denied)`, `make it executable for the login user (chmod a+rx ${python}, and its directories), or set ray_spec.python to one it may run`, res.stderr);
-        }
-        return parseAnswer(verb, res.stdout, res);
-    }
-    /**
-     * A verb that streams: each stdout line with an `event` key is handed to `onEvent` as it comes;
-     * the line without one (the last) is the answer. An aborted call answers `{ok: false, aborted: true}`.
-     */
-    async stream(verb, input, onEvent, extra = {}) {
-        let pending = '';
-        let last = '';
-        const onStdout = (chunk) => {
-            pending += chunk;
-            let nl;
-            while ((nl = pending.indexOf('\n')) >= 0) {
-                const line = pending.slice(0, nl);
-                pending = pending.slice(nl + 1);
-                if (line.trim())
-                    take(line);
-            }
-        };
-        // events carry an `event` key and go on at once; the line without one is the answer
-        const take = (line) => {
-            let parsed;
-            try {
-                parsed = JSON.parse(line);
-            }
-            catch {
-                parsed = undefined;
-            }
-            if (parsed && typeof parsed.event === 'string')
-                onEvent(parsed);
-            else
-                last = line;
-        };
-        const { res } = await this.execVerb(verb, input, { ...extra, onStdout });
-        if (res.aborted)
-            return { ok: false, aborted: true };
-        if (res.stderr.trim())
-            this.opts.debug?.(`remote ${verb} stderr:\n${res.stderr.trimEnd()}`);
-        if (pending.trim())
-            take(pending);
-        return parseAnswer(verb, last.trim(), res);
-    }
-    /**
-     * Runs `argv` on the node in its Ray environment (the `run` verb replaces itself with the command):
-     * output streams to the callbacks, the exit status is the command's. When the command could not be
-     * started, throws a RemoteError saying why (exit 125 and remote_lib's answer on stderr).
-     */
-    async run(input, extra = {}) {
-        // stderr goes on line by line so remote_lib's own error line never reaches the caller's output
-        let held = '';
-        const onStderr = extra.onStderr
-            ? (chunk) => {
-                held += chunk;
-                const cut = held.lastIndexOf('\n');
-                if (cut < 0)
-                    return;
-                const lines = held.slice(0, cut + 1);
-                held = held.slice(cut + 1);
-                const shown = lines
-                    .split(/(?<=\n)/)
-                    .filter((l) => !l.startsWith(RUN_ERROR_PREFIX))
-                    .join('');
-                if (shown)
-                    extra.onStderr(shown);
-            }
-            : undefined;
-        const { res } = await this.execVerb('run', input, { ...extra, ...(onStderr ? { onStderr } : {}) });
-        if (held && extra.onStderr && !held.startsWith(RUN_ERROR_PREFIX))
-            extra.onStderr(held);
-        const marker = res.stderr.split('\n').find((l) => l.startsWith(RUN_ERROR_PREFIX));
-        if (res.code === RUN_FAILED && marker) {
-            const answer = JSON.parse(marker.slice(RUN_ERROR_PREFIX.length));
-            throw Object.assign(new RemoteError(answer.error ?? 'the command could not be started', answer.hint), {
-                exitCode: answer.exit_code ?? RUN_FAILED,
-            });
-        }
-        if (res.code === 127 && /not found/.test(res.stderr) && !res.stdout) {
-            throw new RemoteError(`the interpreter "${this.opts.python ?? 'python3'}" was not found on the node`, 'install Python 3.8+ on the node, or set ray_spec.python to its path', res.stderr);
-        }
-        return { ...res, stderr: res.stderr.replace(/^nokube-remote-error: .*\n?/m, '') };
-    }
-    rayEnv(input) {
-        return this.call('ray_env', input);
-    }
-    job(input) {
-        return this.call('job', input);
-    }
-    /** Uploads a file under the node's storage (`<storage>/<rel>`); returns its absolute path. */
-    async uploadToStorage(rel, content, mode = 0o600) {
-        const base = this.opts.storage ?? `${await this.shell.realpath('.')}/.nokube/${this.opts.cluster}`;
-        const path = `${base}/${rel}`;
-        await this.shell.mkdirp(path.slice(0, path.lastIndexOf('/')));
-        await this.shell.uploadFile(content, path, mode);
-        return path;
-    }
-    probe(input) {
-        return this.call('probe', input);
-    }
-    start(input) {
-        return this.call('start', input);
-    }
-    status(input) {
-        return this.call('status', input);
-    }
-    stop(input = {}) {
-        return this.call('stop', input);
-    }
-    /** Installs Ray into a venv under the storage path (nothing when it is there already). */
-    install(input, timeoutMs) {
-        return this.call('install', input, timeoutMs);
-    }
-    /** Head: drains one node through Ray's GCS and waits (up to `deadline_sec`) until it has left. */
-    drain(input, timeoutMs) {
-        return this.call('drain', input, timeoutMs);
-    }
-    lock(input) {
-        return this.call('lock', input);
-    }
-    unlock(input) {
-        return this.call('unlock', input);
-    }
-}
-
-;// CONCATENATED MODULE: ./src/engine/concurrency.ts
+;// CONCATENATED MODULE: ./src/engine/steps/concurrency.ts
 // Bounded parallelism: work on at most `limit` nodes at once (the `concurrency` input).
 /**
  * Runs `fn` over `items` with at most `limit` calls in flight. Never rejects: every item settles, and
@@ -48499,9 +46322,19 @@ async function mapLimit(items, limit, fn) {
     return results;
 }
 
-;// CONCATENATED MODULE: external "node:dns/promises"
-const promises_namespaceObject = require("node:dns/promises");
-;// CONCATENATED MODULE: ./src/engine/timeline.ts
+;// CONCATENATED MODULE: ./src/engine/decisions/ssh-target.ts
+function sshTarget(node) {
+    return {
+        name: node.name,
+        host: node.sshAlias ?? node.host,
+        sshPort: node.sshPort,
+        users: node.users.map(({ userid, password, sshkey }) => ({ userid, password, sshkey })),
+        hostKey: node.hostKey,
+        proxyJump: node.proxyJump,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/engine/steps/timeline.ts
 class TimelineRecorder {
     origin;
     rows = new Map();
@@ -48548,9 +46381,10 @@ class TimelineRecorder {
     }
 }
 
-;// CONCATENATED MODULE: ./src/engine/session.ts
+;// CONCATENATED MODULE: ./src/engine/steps/session.ts
 // One run's connections: one SSH connection and one remote_lib client per node, opened in
 // parallel (bounded by `concurrency`), reused by every step, closed once at the end.
+
 
 
 
@@ -48592,7 +46426,7 @@ class ClusterSession {
                 return;
             const t0 = Date.now();
             try {
-                h.conn = await connectNode(node, ssh, { env, reporter, jumps: this.jumps });
+                h.conn = await connectNode(sshTarget(node), ssh, { env, reporter, jumps: this.jumps });
                 h.ip = await addressOf(h.conn.host); // after ~/.ssh/config's HostName
                 h.lib = new RemoteLib(h.conn, this.libSource, {
                     cluster: this.cluster.clusterName,
@@ -48660,7 +46494,3641 @@ function nodeError(node, err) {
     return { node: node.name, host: node.sshUrl, message, ...(hint ? { hint } : {}) };
 }
 
-;// CONCATENATED MODULE: ./src/engine/inspect.ts
+;// CONCATENATED MODULE: ./src/engine/steps/head-access.ts
+// The head as a running cluster's entry point: reached over SSH, Ray of this cluster running there,
+// and the token its Ray checks (token auth), read on the head in the same round trip. The one way the
+// commands that talk to Ray for the user (env, dashboard) get at the head and its token.
+
+
+/** Why the head cannot be used: unreachable (`down`), or no Ray of this cluster runs there (`stopped`). */
+class HeadUnavailable extends Error {
+    error;
+    status;
+    constructor(error, status = 'down') {
+        super(error.message);
+        this.error = error;
+        this.status = status;
+        this.name = 'HeadUnavailable';
+    }
+}
+/** Connects the head (if needed), checks that Ray of this cluster runs there, and reads its token. */
+async function headAccess(session, opts = {}) {
+    const { cluster, options } = session;
+    const node = cluster.head;
+    const timed = (name, work) => (opts.clock ? opts.clock.clock.phase(name, work) : work());
+    const [head] = await timed('connect', () => session.connect([node]));
+    if (!head.lib)
+        throw new HeadUnavailable(head.error ?? { node: node.name, host: node.sshUrl, message: 'not connected' });
+    let answer;
+    try {
+        answer = await timed(opts.clock?.phase ?? 'head', () => head.lib.rayEnv({ python: cluster.python ?? null, with_token: !!opts.withToken }));
+    }
+    catch (err) {
+        throw new HeadUnavailable(nodeError(node, err));
+    }
+    if (!answer.ok) {
+        throw new HeadUnavailable({ node: node.name, host: node.sshUrl, message: answer.error ?? 'cannot read the head' });
+    }
+    if (!answer.running) {
+        throw new HeadUnavailable({
+            node: node.name,
+            host: node.sshUrl,
+            message: `cluster "${cluster.clusterName}" is down or stopped: its Ray is not running on the head ${node.name} (${node.sshUrl})`,
+            hint: `start it with: nokube ray start --config ${cluster.file}`,
+        }, 'stopped');
+    }
+    const token = answer.auth_token ?? undefined;
+    if (token)
+        options.reporter.secret(token);
+    const nodeIp = rayArgs(cluster, node, head.ip).node_ip_address;
+    const bound = answer.dashboard_host ?? '0.0.0.0';
+    return {
+        head,
+        authMode: answer.auth === 'token' ? 'token' : 'disabled',
+        ...(token ? { token } : {}),
+        ports: { dashboard: dashboardPort(cluster), client: clientPort(node), gcs: gcsPort(node) },
+        nodeIp,
+        dashboardHost: bound === '0.0.0.0' || bound === '::' ? '127.0.0.1' : bound,
+    };
+}
+
+;// CONCATENATED MODULE: ./src/engine/env.ts
+// `env`: what a terminal needs to use the cluster with Ray's own tools where its ports are reachable:
+// the job API address (RAY_ADDRESS), the Ray Client address, the auth mode and, asked for, the token.
+// One round trip to the head, which says whether the cluster runs and reads its token file.
+
+
+
+
+async function clusterEnv(session, result, clock) {
+    const { cluster, options } = session;
+    let access;
+    try {
+        access = await headAccess(session, { withToken: !!options.withToken, clock: { clock, phase: 'env' } });
+    }
+    catch (err) {
+        if (!(err instanceof HeadUnavailable))
+            throw err;
+        result.status = err.status;
+        fail(result, err.error);
+        return;
+    }
+    result.status = 'healthy';
+    result.env = {
+        jobAddress: jobAddress(session),
+        clientAddress: `ray://${hostForUrl(cluster.head.host)}:${clientPort(cluster.head)}`,
+        gcsAddress: gcsAddress(session),
+        authMode: access.authMode,
+        ...(access.token ? { token: access.token } : {}),
+    };
+}
+
+;// CONCATENATED MODULE: external "node:http"
+const external_node_http_namespaceObject = require("node:http");
+;// CONCATENATED MODULE: ./src/ssh/local-forward.ts
+// Local port forwards: listeners on 127.0.0.1 whose every connection is carried by a stream the
+// caller opens (an SSH connection's forwardOut). Plain TCP for Ray Client; HTTP for the dashboard,
+// where each request may get headers added (the cluster's token), WebSocket upgrades included.
+
+
+/** A local port that cannot be bound (in use, not allowed): the message names it. */
+class LocalPortError extends Error {
+    port;
+    code;
+    constructor(port, code, message) {
+        super(message);
+        this.port = port;
+        this.code = code;
+        this.name = 'LocalPortError';
+    }
+}
+const LOOPBACK = '127.0.0.1';
+function listen(server, port, what) {
+    return new Promise((resolve, reject) => {
+        const onError = (err) => {
+            const why = err.code === 'EADDRINUSE'
+                ? 'is already in use on this machine'
+                : err.code === 'EACCES'
+                    ? 'may not be bound by this user'
+                    : `cannot be bound (${err.code ?? err.message})`;
+            reject(new LocalPortError(port, err.code, `local port ${LOOPBACK}:${port} for ${what} ${why}`));
+        };
+        server.once('error', onError);
+        server.listen(port, LOOPBACK, () => {
+            server.off('error', onError);
+            const addr = server.address();
+            resolve(typeof addr === 'object' && addr ? addr.port : port);
+        });
+    });
+}
+function closer(server, sockets) {
+    return () => new Promise((resolve) => {
+        for (const s of sockets)
+            s.destroy();
+        server.close(() => resolve());
+    });
+}
+/** Every connection to 127.0.0.1:port is piped to a stream from `open`. */
+async function forwardTcp(port, what, open, onError) {
+    const sockets = new Set();
+    const server = (0,external_node_net_namespaceObject.createServer)((local) => {
+        sockets.add(local);
+        local.on('close', () => sockets.delete(local));
+        local.on('error', () => local.destroy());
+        local.pause();
+        open().then((remote) => {
+            sockets.add(remote);
+            remote.on('close', () => {
+                sockets.delete(remote);
+                local.destroy();
+            });
+            remote.on('error', () => local.destroy());
+            local.on('close', () => remote.destroy());
+            local.pipe(remote).pipe(local);
+            local.resume();
+        }, (err) => {
+            onError(err);
+            local.destroy();
+        });
+    });
+    const bound = await listen(server, port, what);
+    return { port: bound, close: closer(server, sockets) };
+}
+/**
+ * An HTTP proxy on 127.0.0.1:port to the server `open` reaches; `headers` are added to each request
+ * that does not carry them already (an explicit header from the client wins).
+ */
+async function forwardHttp(port, what, open, headers, onError) {
+    const sockets = new Set();
+    const withHeaders = (req) => {
+        const out = {};
+        for (const [k, v] of Object.entries(req.headers))
+            if (v !== undefined)
+                out[k] = v;
+        for (const [k, v] of Object.entries(headers))
+            if (out[k.toLowerCase()] === undefined)
+                out[k.toLowerCase()] = v;
+        return out;
+    };
+    const server = (0,external_node_http_namespaceObject.createServer)((req, res) => {
+        const upstream = (0,external_node_http_namespaceObject.request)({
+            method: req.method,
+            path: req.url,
+            headers: withHeaders(req),
+            // no agent: one stream per request (ssh2 channels are not net.Sockets, so no keep-alive pool)
+            createConnection: (_opts, cb) => {
+                open().then((s) => {
+                    sockets.add(s);
+                    s.on('close', () => sockets.delete(s));
+                    cb(null, s);
+                }, (err) => cb(err));
+                return undefined;
+            },
+        });
+        upstream.on('response', (up) => {
+            res.writeHead(up.statusCode ?? 502, up.rawHeaders);
+            up.pipe(res);
+        });
+        upstream.on('error', (err) => {
+            onError(err);
+            if (!res.headersSent)
+                res.writeHead(502, { 'content-type': 'text/plain' });
+            res.end(`nokube: ${what} cannot be reached: ${err.message}\n`);
+        });
+        req.pipe(upstream);
+    });
+    server.on('upgrade', (req, local, head) => {
+        sockets.add(local);
+        local.on('error', () => local.destroy());
+        open().then((remote) => {
+            sockets.add(remote);
+            const lines = [`${req.method} ${req.url} HTTP/1.1`];
+            for (const [k, v] of Object.entries(withHeaders(req)))
+                for (const one of Array.isArray(v) ? v : [v])
+                    lines.push(`${k}: ${one}`);
+            remote.write(lines.join('\r\n') + '\r\n\r\n');
+            if (head.length)
+                remote.write(head);
+            remote.on('close', () => local.destroy());
+            local.on('close', () => remote.destroy());
+            remote.on('error', () => local.destroy());
+            local.pipe(remote).pipe(local);
+        }, (err) => {
+            onError(err);
+            local.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\n\r\n');
+        });
+    });
+    server.on('connection', (s) => {
+        sockets.add(s);
+        s.on('close', () => sockets.delete(s));
+    });
+    const bound = await listen(server, port, what);
+    return { port: bound, close: closer(server, sockets) };
+}
+
+;// CONCATENATED MODULE: ./src/engine/dashboard.ts
+// `dashboard`: read-only. Two local ports on 127.0.0.1, carried over the head's SSH connection: the
+// dashboard (an HTTP proxy that adds the cluster's token, so a browser or plain curl just works) and
+// Ray Client (plain TCP; Ray Client sends the token itself, from a local 0600 file).
+
+
+
+
+
+
+/** How often the head's connection is checked while the forwards are idle. */
+const HEARTBEAT_MS = 10_000;
+const LOCAL = '127.0.0.1';
+/**
+ * The story of `dashboard`. The session outlives it: the forwards hold the head's connection until
+ * `forward.close()` (or, when they cannot open, it is closed here). `t0`: when the run began.
+ */
+async function openDashboard(session, req, diagnostics, t0) {
+    const { options } = session;
+    const result = { ok: false, invalid: false, diagnostics, errors: [], openMs: 0 };
+    if (req.port === req.clientPort) {
+        session.close();
+        result.invalid = true;
+        result.errors.push({
+            message: `--port and --client-port are both ${req.port}`,
+            hint: 'give the dashboard and Ray Client different local ports',
+        });
+        return result;
+    }
+    const forwards = [];
+    let tokenDir;
+    const removeTokenFile = () => {
+        if (tokenDir)
+            (0,external_node_fs_namespaceObject.rmSync)(tokenDir, { recursive: true, force: true });
+    };
+    const cleanup = async () => {
+        removeTokenFile();
+        await Promise.all(forwards.map((f) => f.close()));
+        session.close();
+    };
+    try {
+        const access = await headAccess(session, { withToken: true });
+        const conn = access.head.conn;
+        const debug = (e) => options.reporter.debug(`forward: ${e.message}`);
+        // the dashboard where start bound it (every interface, or ray_config.dashboard_host), Ray Client on its node IP
+        const toDashboard = () => conn.forwardOut(access.dashboardHost, access.ports.dashboard);
+        const headers = access.token ? { authorization: `Bearer ${access.token}` } : {};
+        forwards.push(await forwardHttp(req.port, 'the dashboard', toDashboard, headers, debug));
+        forwards.push(await forwardTcp(req.clientPort, 'Ray Client', () => conn.forwardOut(access.nodeIp, access.ports.client), debug));
+        const rayVersion = await dashboardVersion(forwards[0].port).catch((err) => {
+            options.reporter.warn(`the head's dashboard (${access.dashboardHost}:${access.ports.dashboard} on ${access.head.node.name}) does not answer yet: ${err.message}`);
+            return undefined;
+        });
+        const clientEnv = { RAY_AUTH_MODE: access.token ? 'token' : 'disabled' };
+        let tokenFile;
+        if (access.token) {
+            tokenDir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'nokube-token-'));
+            tokenFile = (0,external_node_path_namespaceObject.join)(tokenDir, 'auth_token');
+            (0,external_node_fs_namespaceObject.writeFileSync)(tokenFile, access.token, { mode: 0o600 });
+            clientEnv.RAY_AUTH_TOKEN_PATH = tokenFile;
+        }
+        let stop = () => undefined;
+        const ended = new Promise((resolve) => (stop = resolve));
+        // the head's connection, looked at while idle: a lost one ends the forwards instead of failing each request
+        const heartbeat = setInterval(() => {
+            conn.realpath('.').catch((err) => {
+                clearInterval(heartbeat);
+                stop({
+                    node: access.head.node.name,
+                    host: access.head.node.sshUrl,
+                    message: `the SSH connection to the head was lost: ${err.message}`,
+                    hint: 'run nokube ray dashboard again',
+                });
+            });
+        }, HEARTBEAT_MS);
+        heartbeat.unref();
+        result.forward = {
+            dashboardUrl: `http://${LOCAL}:${forwards[0].port}`,
+            clientAddress: `ray://${LOCAL}:${forwards[1].port}`,
+            ...(rayVersion ? { rayVersion } : {}),
+            ...(tokenFile ? { tokenFile } : {}),
+            clientEnv,
+            ended,
+            close: async () => {
+                clearInterval(heartbeat);
+                await cleanup();
+            },
+            removeTokenFile,
+        };
+        result.ok = true;
+    }
+    catch (err) {
+        await cleanup();
+        if (err instanceof HeadUnavailable)
+            result.errors.push(err.error);
+        else if (err instanceof LocalPortError) {
+            result.errors.push({
+                message: err.message,
+                hint: err.code === 'EADDRINUSE'
+                    ? `choose another with ${err.port === req.port ? '--port' : '--client-port'} N (is another nokube ray dashboard or a local Ray running?)`
+                    : 'choose a port above 1024',
+            });
+        }
+        else
+            throw err;
+    }
+    result.openMs = Date.now() - t0;
+    return result;
+}
+/** GET /api/version through the local forward: proves the whole path, token included. */
+function dashboardVersion(port) {
+    return new Promise((resolve, reject) => {
+        const r = (0,external_node_http_namespaceObject.request)({ host: LOCAL, port, path: '/api/version', timeout: 15_000 }, (res) => {
+            let body = '';
+            res.on('data', (d) => (body += d.toString()));
+            res.on('end', () => {
+                if (res.statusCode !== 200)
+                    return reject(new Error(`HTTP ${res.statusCode}: ${body.trim().slice(0, 200)}`));
+                try {
+                    resolve(JSON.parse(body).ray_version);
+                }
+                catch {
+                    resolve(undefined);
+                }
+            });
+        });
+        r.on('timeout', () => r.destroy(new Error('no answer within 15 s')));
+        r.on('error', reject);
+        r.end();
+    });
+}
+
+;// CONCATENATED MODULE: ./src/engine/exec.ts
+// `exec`: a command on the chosen nodes (default the head), in parallel, each in its node's Ray
+// environment; output streams per node as it comes; the run's exit status is the worst one.
+
+
+
+
+/** Exit status of a node where the command could not run at all (unreachable, not started). */
+const NOT_RUN = 255;
+async function runExec(session, result, clock) {
+    const { options } = session;
+    const request = options.exec;
+    if (!request?.argv.length) {
+        fail(result, { message: 'exec needs a command after --', hint: 'nokube ray exec --config F --all -- hostname' });
+        result.badInput = true;
+        return;
+    }
+    const chosen = chooseNodes(session, request);
+    if (!Array.isArray(chosen)) {
+        fail(result, chosen);
+        result.badInput = true;
+        return;
+    }
+    const handles = await clock.phase('connect', () => session.connect(chosen));
+    // the head's address for RAY_ADDRESS: its resolved IP, when this run did not connect it
+    if (!chosen.includes(session.cluster.head))
+        await session.resolve(session.cluster.head);
+    const runs = [];
+    await clock.phase('exec', () => mapLimit(handles, options.concurrency, async (h) => {
+        const entry = { node: h.node.name, exit_code: null, stdout: '', stderr: '' };
+        runs.push(entry);
+        if (!h.lib) {
+            entry.error = h.error?.message ?? 'not connected';
+            fail(result, h.error ?? { node: h.node.name, message: entry.error });
+            return;
+        }
+        const t0 = Date.now();
+        const out = (stream) => (chunk) => options.reporter.output?.(chunk, stream, h.node.name);
+        try {
+            const res = await runInRayEnv(session, h, request.argv, {
+                onStdout: out('stdout'),
+                onStderr: out('stderr'),
+                signal: options.signal,
+            });
+            if (res.aborted)
+                result.interrupted = true;
+            entry.exit_code = res.code ?? NOT_RUN;
+            entry.stdout = res.stdout;
+            entry.stderr = res.stderr;
+            if (res.signal)
+                entry.error = `killed by ${res.signal}`;
+            options.reporter.debug(`[${h.node.name}] exit ${res.signal ?? res.code} in ${Date.now() - t0} ms`);
+        }
+        catch (err) {
+            const e = nodeError(h.node, err);
+            entry.error = e.message;
+            entry.exit_code = err.exitCode ?? NOT_RUN;
+            fail(result, e);
+        }
+    }));
+    const order = new Map(chosen.map((n, i) => [n.name, i]));
+    result.exec = runs.sort((a, b) => order.get(a.node) - order.get(b.node));
+    result.status = 'unknown';
+    if (runs.some((r) => r.exit_code !== 0))
+        result.ok = false;
+}
+/** The worst exit status of an exec: the highest one (255 when a node could not run it). */
+function worstExit(runs) {
+    return runs.reduce((worst, r) => Math.max(worst, r.exit_code ?? NOT_RUN), 0);
+}
+
+// EXTERNAL MODULE: external "events"
+var external_events_ = __nccwpck_require__(4434);
+// EXTERNAL MODULE: external "fs"
+var external_fs_ = __nccwpck_require__(9896);
+;// CONCATENATED MODULE: external "node:events"
+const external_node_events_namespaceObject = require("node:events");
+;// CONCATENATED MODULE: external "node:stream"
+const external_node_stream_namespaceObject = require("node:stream");
+;// CONCATENATED MODULE: external "node:string_decoder"
+const external_node_string_decoder_namespaceObject = require("node:string_decoder");
+// EXTERNAL MODULE: external "path"
+var external_path_ = __nccwpck_require__(6928);
+// EXTERNAL MODULE: external "assert"
+var external_assert_ = __nccwpck_require__(2613);
+// EXTERNAL MODULE: external "buffer"
+var external_buffer_ = __nccwpck_require__(181);
+// EXTERNAL MODULE: external "zlib"
+var external_zlib_ = __nccwpck_require__(3106);
+var external_zlib_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_zlib_, 2);
+;// CONCATENATED MODULE: external "node:assert"
+const external_node_assert_namespaceObject = require("node:assert");
+;// CONCATENATED MODULE: external "node:fs/promises"
+const external_node_fs_promises_namespaceObject = require("node:fs/promises");
+;// CONCATENATED MODULE: ./node_modules/tar/dist/esm/index.min.js
+var zr=Object.defineProperty;var Ur=(s,t)=>{for(var e in t)zr(s,e,{get:t[e],enumerable:!0})};var Ds=typeof process=="object"&&process?process:{stdout:null,stderr:null},Wr=s=>!!s&&typeof s=="object"&&(s instanceof A||s instanceof external_node_stream_namespaceObject||Gr(s)||Zr(s)),Gr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_namespaceObject.EventEmitter&&typeof s.pipe=="function"&&s.pipe!==external_node_stream_namespaceObject.Writable.prototype.pipe,Zr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_namespaceObject.EventEmitter&&typeof s.write=="function"&&typeof s.end=="function",Q=Symbol("EOF"),J=Symbol("maybeEmitEnd"),nt=Symbol("emittedEnd"),De=Symbol("emittingEnd"),qt=Symbol("emittedError"),Ne=Symbol("closed"),Ns=Symbol("read"),Ae=Symbol("flush"),As=Symbol("flushChunk"),z=Symbol("encoding"),Mt=Symbol("decoder"),g=Symbol("flowing"),Qt=Symbol("paused"),Bt=Symbol("resume"),b=Symbol("buffer"),N=Symbol("pipes"),_=Symbol("bufferLength"),bi=Symbol("bufferPush"),Ie=Symbol("bufferShift"),L=Symbol("objectMode"),S=Symbol("destroyed"),_i=Symbol("error"),Oi=Symbol("emitData"),Is=Symbol("emitEnd"),Ti=Symbol("emitEnd2"),Z=Symbol("async"),xi=Symbol("abort"),Ce=Symbol("aborted"),Jt=Symbol("signal"),Rt=Symbol("dataListeners"),C=Symbol("discarded"),jt=s=>Promise.resolve().then(s),Yr=s=>s(),Kr=s=>s==="end"||s==="finish"||s==="prefinish",Vr=s=>s instanceof ArrayBuffer||!!s&&typeof s=="object"&&s.constructor&&s.constructor.name==="ArrayBuffer"&&s.byteLength>=0,$r=s=>!Buffer.isBuffer(s)&&ArrayBuffer.isView(s),Fe=class{src;dest;opts;ondrain;constructor(t,e,i){this.src=t,this.dest=e,this.opts=i,this.ondrain=()=>t[Bt](),this.dest.on("drain",this.ondrain)}unpipe(){this.dest.removeListener("drain",this.ondrain)}proxyErrors(t){}end(){this.unpipe(),this.opts.end&&this.dest.end()}},Li=class extends Fe{unpipe(){this.src.removeListener("error",this.proxyErrors),super.unpipe()}constructor(t,e,i){super(t,e,i),this.proxyErrors=r=>this.dest.emit("error",r),t.on("error",this.proxyErrors)}},Xr=s=>!!s.objectMode,qr=s=>!s.objectMode&&!!s.encoding&&s.encoding!=="buffer",A=class extends external_node_events_namespaceObject.EventEmitter{[g]=!1;[Qt]=!1;[N]=[];[b]=[];[L];[z];[Z];[Mt];[Q]=!1;[nt]=!1;[De]=!1;[Ne]=!1;[qt]=null;[_]=0;[S]=!1;[Jt];[Ce]=!1;[Rt]=0;[C]=!1;writable=!0;readable=!0;constructor(...t){let e=t[0]||{};if(super(),e.objectMode&&typeof e.encoding=="string")throw new TypeError("Encoding and objectMode may not be used together");Xr(e)?(this[L]=!0,this[z]=null):qr(e)?(this[z]=e.encoding,this[L]=!1):(this[L]=!1,this[z]=null),this[Z]=!!e.async,this[Mt]=this[z]?new external_node_string_decoder_namespaceObject.StringDecoder(this[z]):null,e&&e.debugExposeBuffer===!0&&Object.defineProperty(this,"buffer",{get:()=>this[b]}),e&&e.debugExposePipes===!0&&Object.defineProperty(this,"pipes",{get:()=>this[N]});let{signal:i}=e;i&&(this[Jt]=i,i.aborted?this[xi]():i.addEventListener("abort",()=>this[xi]()))}get bufferLength(){return this[_]}get encoding(){return this[z]}set encoding(t){throw new Error("Encoding must be set at instantiation time")}setEncoding(t){throw new Error("Encoding must be set at instantiation time")}get objectMode(){return this[L]}set objectMode(t){throw new Error("objectMode must be set at instantiation time")}get async(){return this[Z]}set async(t){this[Z]=this[Z]||!!t}[xi](){this[Ce]=!0,this.emit("abort",this[Jt]?.reason),this.destroy(this[Jt]?.reason)}get aborted(){return this[Ce]}set aborted(t){}write(t,e,i){if(this[Ce])return!1;if(this[Q])throw new Error("write after end");if(this[S])return this.emit("error",Object.assign(new Error("Cannot call write after a stream was destroyed"),{code:"ERR_STREAM_DESTROYED"})),!0;typeof e=="function"&&(i=e,e="utf8"),e||(e="utf8");let r=this[Z]?jt:Yr;if(!this[L]&&!Buffer.isBuffer(t)){if($r(t))t=Buffer.from(t.buffer,t.byteOffset,t.byteLength);else if(Vr(t))t=Buffer.from(t);else if(typeof t!="string")throw new Error("Non-contiguous data written to non-objectMode stream")}return this[L]?(this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):t.length?(typeof t=="string"&&!(e===this[z]&&!this[Mt]?.lastNeed)&&(t=Buffer.from(t,e)),Buffer.isBuffer(t)&&this[z]&&(t=this[Mt].write(t)),this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):(this[_]!==0&&this.emit("readable"),i&&r(i),this[g])}read(t){if(this[S])return null;if(this[C]=!1,this[_]===0||t===0||t&&t>this[_])return this[J](),null;this[L]&&(t=null),this[b].length>1&&!this[L]&&(this[b]=[this[z]?this[b].join(""):Buffer.concat(this[b],this[_])]);let e=this[Ns](t||null,this[b][0]);return this[J](),e}[Ns](t,e){if(this[L])this[Ie]();else{let i=e;t===i.length||t===null?this[Ie]():typeof i=="string"?(this[b][0]=i.slice(t),e=i.slice(0,t),this[_]-=t):(this[b][0]=i.subarray(t),e=i.subarray(0,t),this[_]-=t)}return this.emit("data",e),!this[b].length&&!this[Q]&&this.emit("drain"),e}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e="utf8"),t!==void 0&&this.write(t,e),i&&this.once("end",i),this[Q]=!0,this.writable=!1,(this[g]||!this[Qt])&&this[J](),this}[Bt](){this[S]||(!this[Rt]&&!this[N].length&&(this[C]=!0),this[Qt]=!1,this[g]=!0,this.emit("resume"),this[b].length?this[Ae]():this[Q]?this[J]():this.emit("drain"))}resume(){return this[Bt]()}pause(){this[g]=!1,this[Qt]=!0,this[C]=!1}get destroyed(){return this[S]}get flowing(){return this[g]}get paused(){return this[Qt]}[bi](t){this[L]?this[_]+=1:this[_]+=t.length,this[b].push(t)}[Ie](){return this[L]?this[_]-=1:this[_]-=this[b][0].length,this[b].shift()}[Ae](t=!1){do;while(this[As](this[Ie]())&&this[b].length);!t&&!this[b].length&&!this[Q]&&this.emit("drain")}[As](t){return this.emit("data",t),this[g]}pipe(t,e){if(this[S])return t;this[C]=!1;let i=this[nt];return e=e||{},t===Ds.stdout||t===Ds.stderr?e.end=!1:e.end=e.end!==!1,e.proxyErrors=!!e.proxyErrors,i?e.end&&t.end():(this[N].push(e.proxyErrors?new Li(this,t,e):new Fe(this,t,e)),this[Z]?jt(()=>this[Bt]()):this[Bt]()),t}unpipe(t){let e=this[N].find(i=>i.dest===t);e&&(this[N].length===1?(this[g]&&this[Rt]===0&&(this[g]=!1),this[N]=[]):this[N].splice(this[N].indexOf(e),1),e.unpipe())}addListener(t,e){return this.on(t,e)}on(t,e){let i=super.on(t,e);if(t==="data")this[C]=!1,this[Rt]++,!this[N].length&&!this[g]&&this[Bt]();else if(t==="readable"&&this[_]!==0)super.emit("readable");else if(Kr(t)&&this[nt])super.emit(t),this.removeAllListeners(t);else if(t==="error"&&this[qt]){let r=e;this[Z]?jt(()=>r.call(this,this[qt])):r.call(this,this[qt])}return i}removeListener(t,e){return this.off(t,e)}off(t,e){let i=super.off(t,e);return t==="data"&&(this[Rt]=this.listeners("data").length,this[Rt]===0&&!this[C]&&!this[N].length&&(this[g]=!1)),i}removeAllListeners(t){let e=super.removeAllListeners(t);return(t==="data"||t===void 0)&&(this[Rt]=0,!this[C]&&!this[N].length&&(this[g]=!1)),e}get emittedEnd(){return this[nt]}[J](){!this[De]&&!this[nt]&&!this[S]&&this[b].length===0&&this[Q]&&(this[De]=!0,this.emit("end"),this.emit("prefinish"),this.emit("finish"),this[Ne]&&this.emit("close"),this[De]=!1)}emit(t,...e){let i=e[0];if(t!=="error"&&t!=="close"&&t!==S&&this[S])return!1;if(t==="data")return!this[L]&&!i?!1:this[Z]?(jt(()=>this[Oi](i)),!0):this[Oi](i);if(t==="end")return this[Is]();if(t==="close"){if(this[Ne]=!0,!this[nt]&&!this[S])return!1;let n=super.emit("close");return this.removeAllListeners("close"),n}else if(t==="error"){this[qt]=i,super.emit(_i,i);let n=!this[Jt]||this.listeners("error").length?super.emit("error",i):!1;return this[J](),n}else if(t==="resume"){let n=super.emit("resume");return this[J](),n}else if(t==="finish"||t==="prefinish"){let n=super.emit(t);return this.removeAllListeners(t),n}let r=super.emit(t,...e);return this[J](),r}[Oi](t){for(let i of this[N])i.dest.write(t)===!1&&this.pause();let e=this[C]?!1:super.emit("data",t);return this[J](),e}[Is](){return this[nt]?!1:(this[nt]=!0,this.readable=!1,this[Z]?(jt(()=>this[Ti]()),!0):this[Ti]())}[Ti](){if(this[Mt]){let e=this[Mt].end();if(e){for(let i of this[N])i.dest.write(e);this[C]||super.emit("data",e)}}for(let e of this[N])e.end();let t=super.emit("end");return this.removeAllListeners("end"),t}async collect(){let t=Object.assign([],{dataLength:0});this[L]||(t.dataLength=0);let e=this.promise();return this.on("data",i=>{t.push(i),this[L]||(t.dataLength+=i.length)}),await e,t}async concat(){if(this[L])throw new Error("cannot concat in objectMode");let t=await this.collect();return this[z]?t.join(""):Buffer.concat(t,t.dataLength)}async promise(){return new Promise((t,e)=>{this.on(S,()=>e(new Error("stream destroyed"))),this.on("error",i=>e(i)),this.on("end",()=>t())})}[Symbol.asyncIterator](){this[C]=!1;let t=!1,e=async()=>(this.pause(),t=!0,{value:void 0,done:!0});return{next:()=>{if(t)return e();let r=this.read();if(r!==null)return Promise.resolve({done:!1,value:r});if(this[Q])return e();let n,o,h=d=>{this.off("data",a),this.off("end",l),this.off(S,c),e(),o(d)},a=d=>{this.off("error",h),this.off("end",l),this.off(S,c),this.pause(),n({value:d,done:!!this[Q]})},l=()=>{this.off("error",h),this.off("data",a),this.off(S,c),e(),n({done:!0,value:void 0})},c=()=>h(new Error("stream destroyed"));return new Promise((d,y)=>{o=y,n=d,this.once(S,c),this.once("error",h),this.once("end",l),this.once("data",a)})},throw:e,return:e,[Symbol.asyncIterator](){return this},[Symbol.asyncDispose]:async()=>{}}}[Symbol.iterator](){this[C]=!1;let t=!1,e=()=>(this.pause(),this.off(_i,e),this.off(S,e),this.off("end",e),t=!0,{done:!0,value:void 0}),i=()=>{if(t)return e();let r=this.read();return r===null?e():{done:!1,value:r}};return this.once("end",e),this.once(_i,e),this.once(S,e),{next:i,throw:e,return:e,[Symbol.iterator](){return this},[Symbol.dispose]:()=>{}}}destroy(t){if(this[S])return t?this.emit("error",t):this.emit(S),this;this[S]=!0,this[C]=!0,this[b].length=0,this[_]=0;let e=this;return typeof e.close=="function"&&!this[Ne]&&e.close(),t?this.emit("error",t):this.emit(S),this}static get isStream(){return Wr}};var Jr=external_fs_.writev,ht=Symbol("_autoClose"),H=Symbol("_close"),te=Symbol("_ended"),m=Symbol("_fd"),Ni=Symbol("_finished"),tt=Symbol("_flags"),Ai=Symbol("_flush"),ki=Symbol("_handleChunk"),vi=Symbol("_makeBuf"),ie=Symbol("_mode"),ke=Symbol("_needDrain"),Ut=Symbol("_onerror"),Ht=Symbol("_onopen"),Ii=Symbol("_onread"),Pt=Symbol("_onwrite"),at=Symbol("_open"),U=Symbol("_path"),ot=Symbol("_pos"),Y=Symbol("_queue"),zt=Symbol("_read"),Ci=Symbol("_readSize"),j=Symbol("_reading"),ee=Symbol("_remain"),Fi=Symbol("_size"),ve=Symbol("_write"),gt=Symbol("_writing"),Me=Symbol("_defaultFlag"),bt=Symbol("_errored"),_t=class extends A{[bt]=!1;[m];[U];[Ci];[j]=!1;[Fi];[ee];[ht];constructor(t,e){if(e=e||{},super(e),this.readable=!0,this.writable=!1,typeof t!="string")throw new TypeError("path must be a string");this[bt]=!1,this[m]=typeof e.fd=="number"?e.fd:void 0,this[U]=t,this[Ci]=e.readSize||16*1024*1024,this[j]=!1,this[Fi]=typeof e.size=="number"?e.size:1/0,this[ee]=this[Fi],this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0,typeof this[m]=="number"?this[zt]():this[at]()}get fd(){return this[m]}get path(){return this[U]}write(){throw new TypeError("this is a readable stream")}end(){throw new TypeError("this is a readable stream")}[at](){external_fs_.open(this[U],"r",(t,e)=>this[Ht](t,e))}[Ht](t,e){t?this[Ut](t):(this[m]=e,this.emit("open",e),this[zt]())}[vi](){return Buffer.allocUnsafe(Math.min(this[Ci],this[ee]))}[zt](){if(!this[j]){this[j]=!0;let t=this[vi]();if(t.length===0)return process.nextTick(()=>this[Ii](null,0,t));external_fs_.read(this[m],t,0,t.length,null,(e,i,r)=>this[Ii](e,i,r))}}[Ii](t,e,i){this[j]=!1,t?this[Ut](t):this[ki](e,i)&&this[zt]()}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}[Ut](t){this[j]=!0,this[H](),this.emit("error",t)}[ki](t,e){let i=!1;return this[ee]-=t,t>0&&(i=super.write(t<e.length?e.subarray(0,t):e)),(t===0||this[ee]<=0)&&(i=!1,this[H](),super.end()),i}emit(t,...e){switch(t){case"prefinish":case"finish":return!1;case"drain":return typeof this[m]=="number"&&this[zt](),!1;case"error":return this[bt]?!1:(this[bt]=!0,super.emit(t,...e));default:return super.emit(t,...e)}}},Be=class extends _t{[at](){let t=!0;try{this[Ht](null,external_fs_.openSync(this[U],"r")),t=!1}finally{t&&this[H]()}}[zt](){let t=!0;try{if(!this[j]){this[j]=!0;do{let e=this[vi](),i=e.length===0?0:external_fs_.readSync(this[m],e,0,e.length,null);if(!this[ki](i,e))break}while(!0);this[j]=!1}t=!1}finally{t&&this[H]()}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}},et=class extends external_events_{readable=!1;writable=!0;[bt]=!1;[gt]=!1;[te]=!1;[Y]=[];[ke]=!1;[U];[ie];[ht];[m];[Me];[tt];[Ni]=!1;[ot];constructor(t,e){e=e||{},super(e),this[U]=t,this[m]=typeof e.fd=="number"?e.fd:void 0,this[ie]=e.mode===void 0?438:e.mode,this[ot]=typeof e.start=="number"?e.start:void 0,this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0;let i=this[ot]!==void 0?"r+":"w";this[Me]=e.flags===void 0,this[tt]=e.flags===void 0?i:e.flags,this[m]===void 0&&this[at]()}emit(t,...e){if(t==="error"){if(this[bt])return!1;this[bt]=!0}return super.emit(t,...e)}get fd(){return this[m]}get path(){return this[U]}[Ut](t){this[H](),this[gt]=!0,this.emit("error",t)}[at](){external_fs_.open(this[U],this[tt],this[ie],(t,e)=>this[Ht](t,e))}[Ht](t,e){this[Me]&&this[tt]==="r+"&&t&&t.code==="ENOENT"?(this[tt]="w",this[at]()):t?this[Ut](t):(this[m]=e,this.emit("open",e),this[gt]||this[Ai]())}end(t,e){return t&&this.write(t,e),this[te]=!0,!this[gt]&&!this[Y].length&&typeof this[m]=="number"&&this[Pt](null,0),this}write(t,e){return typeof t=="string"&&(t=Buffer.from(t,e)),this[te]?(this.emit("error",new Error("write() after end()")),!1):this[m]===void 0||this[gt]||this[Y].length?(this[Y].push(t),this[ke]=!0,!1):(this[gt]=!0,this[ve](t),!0)}[ve](t){external_fs_.write(this[m],t,0,t.length,this[ot],(e,i)=>this[Pt](e,i))}[Pt](t,e){t?this[Ut](t):(this[ot]!==void 0&&typeof e=="number"&&(this[ot]+=e),this[Y].length?this[Ai]():(this[gt]=!1,this[te]&&!this[Ni]?(this[Ni]=!0,this[H](),this.emit("finish")):this[ke]&&(this[ke]=!1,this.emit("drain"))))}[Ai](){if(this[Y].length===0)this[te]&&this[Pt](null,0);else if(this[Y].length===1)this[ve](this[Y].pop());else{let t=this[Y];this[Y]=[],Jr(this[m],t,this[ot],(e,i)=>this[Pt](e,i))}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}},Wt=class extends et{[at](){let t;if(this[Me]&&this[tt]==="r+")try{t=external_fs_.openSync(this[U],this[tt],this[ie])}catch(e){if(e?.code==="ENOENT")return this[tt]="w",this[at]();throw e}else t=external_fs_.openSync(this[U],this[tt],this[ie]);this[Ht](null,t)}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}[ve](t){let e=!0;try{this[Pt](null,external_fs_.writeSync(this[m],t,0,t.length,this[ot])),e=!1}finally{if(e)try{this[H]()}catch{}}}};var jr=new Map([["C","cwd"],["f","file"],["z","gzip"],["P","preservePaths"],["U","unlink"],["strip-components","strip"],["stripComponents","strip"],["keep-newer","newer"],["keepNewer","newer"],["keep-newer-files","newer"],["keepNewerFiles","newer"],["k","keep"],["keep-existing","keep"],["keepExisting","keep"],["m","noMtime"],["no-mtime","noMtime"],["p","preserveOwner"],["L","follow"],["h","follow"],["onentry","onReadEntry"]]),Fs=s=>!!s.sync&&!!s.file,ks=s=>!s.sync&&!!s.file,vs=s=>!!s.sync&&!s.file,Ms=s=>!s.sync&&!s.file;var Bs=s=>!!s.file;var tn=s=>{let t=jr.get(s);return t||s},se=(s={})=>{if(!s)return{};let t={};for(let[e,i]of Object.entries(s)){let r=tn(e);t[r]=i}return t.chmod===void 0&&t.noChmod===!1&&(t.chmod=!0),delete t.noChmod,t};var K=(s,t,e,i,r)=>Object.assign((n=[],o,h)=>{Array.isArray(n)&&(o=n,n={}),typeof o=="function"&&(h=o,o=void 0),o=o?Array.from(o):[];let a=se(n);if(r?.(a,o),Fs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return s(a,o)}else if(ks(a)){let l=t(a,o);return h?l.then(()=>h(),h):l}else if(vs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return e(a,o)}else if(Ms(a)){if(typeof h=="function")throw new TypeError("callback only supported with file option");return i(a,o)}throw new Error("impossible options??")},{syncFile:s,asyncFile:t,syncNoFile:e,asyncNoFile:i,validate:r});var sn=external_zlib_.constants||{ZLIB_VERNUM:4736},M=Object.freeze(Object.assign(Object.create(null),{Z_NO_FLUSH:0,Z_PARTIAL_FLUSH:1,Z_SYNC_FLUSH:2,Z_FULL_FLUSH:3,Z_FINISH:4,Z_BLOCK:5,Z_OK:0,Z_STREAM_END:1,Z_NEED_DICT:2,Z_ERRNO:-1,Z_STREAM_ERROR:-2,Z_DATA_ERROR:-3,Z_MEM_ERROR:-4,Z_BUF_ERROR:-5,Z_VERSION_ERROR:-6,Z_NO_COMPRESSION:0,Z_BEST_SPEED:1,Z_BEST_COMPRESSION:9,Z_DEFAULT_COMPRESSION:-1,Z_FILTERED:1,Z_HUFFMAN_ONLY:2,Z_RLE:3,Z_FIXED:4,Z_DEFAULT_STRATEGY:0,DEFLATE:1,INFLATE:2,GZIP:3,GUNZIP:4,DEFLATERAW:5,INFLATERAW:6,UNZIP:7,BROTLI_DECODE:8,BROTLI_ENCODE:9,Z_MIN_WINDOWBITS:8,Z_MAX_WINDOWBITS:15,Z_DEFAULT_WINDOWBITS:15,Z_MIN_CHUNK:64,Z_MAX_CHUNK:1/0,Z_DEFAULT_CHUNK:16384,Z_MIN_MEMLEVEL:1,Z_MAX_MEMLEVEL:9,Z_DEFAULT_MEMLEVEL:8,Z_MIN_LEVEL:-1,Z_MAX_LEVEL:9,Z_DEFAULT_LEVEL:-1,BROTLI_OPERATION_PROCESS:0,BROTLI_OPERATION_FLUSH:1,BROTLI_OPERATION_FINISH:2,BROTLI_OPERATION_EMIT_METADATA:3,BROTLI_MODE_GENERIC:0,BROTLI_MODE_TEXT:1,BROTLI_MODE_FONT:2,BROTLI_DEFAULT_MODE:0,BROTLI_MIN_QUALITY:0,BROTLI_MAX_QUALITY:11,BROTLI_DEFAULT_QUALITY:11,BROTLI_MIN_WINDOW_BITS:10,BROTLI_MAX_WINDOW_BITS:24,BROTLI_LARGE_MAX_WINDOW_BITS:30,BROTLI_DEFAULT_WINDOW:22,BROTLI_MIN_INPUT_BLOCK_BITS:16,BROTLI_MAX_INPUT_BLOCK_BITS:24,BROTLI_PARAM_MODE:0,BROTLI_PARAM_QUALITY:1,BROTLI_PARAM_LGWIN:2,BROTLI_PARAM_LGBLOCK:3,BROTLI_PARAM_DISABLE_LITERAL_CONTEXT_MODELING:4,BROTLI_PARAM_SIZE_HINT:5,BROTLI_PARAM_LARGE_WINDOW:6,BROTLI_PARAM_NPOSTFIX:7,BROTLI_PARAM_NDIRECT:8,BROTLI_DECODER_RESULT_ERROR:0,BROTLI_DECODER_RESULT_SUCCESS:1,BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT:2,BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_PARAM_DISABLE_RING_BUFFER_REALLOCATION:0,BROTLI_DECODER_PARAM_LARGE_WINDOW:1,BROTLI_DECODER_NO_ERROR:0,BROTLI_DECODER_SUCCESS:1,BROTLI_DECODER_NEEDS_MORE_INPUT:2,BROTLI_DECODER_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_NIBBLE:-1,BROTLI_DECODER_ERROR_FORMAT_RESERVED:-2,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_META_NIBBLE:-3,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_ALPHABET:-4,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_SAME:-5,BROTLI_DECODER_ERROR_FORMAT_CL_SPACE:-6,BROTLI_DECODER_ERROR_FORMAT_HUFFMAN_SPACE:-7,BROTLI_DECODER_ERROR_FORMAT_CONTEXT_MAP_REPEAT:-8,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_1:-9,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_2:-10,BROTLI_DECODER_ERROR_FORMAT_TRANSFORM:-11,BROTLI_DECODER_ERROR_FORMAT_DICTIONARY:-12,BROTLI_DECODER_ERROR_FORMAT_WINDOW_BITS:-13,BROTLI_DECODER_ERROR_FORMAT_PADDING_1:-14,BROTLI_DECODER_ERROR_FORMAT_PADDING_2:-15,BROTLI_DECODER_ERROR_FORMAT_DISTANCE:-16,BROTLI_DECODER_ERROR_DICTIONARY_NOT_SET:-19,BROTLI_DECODER_ERROR_INVALID_ARGUMENTS:-20,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MODES:-21,BROTLI_DECODER_ERROR_ALLOC_TREE_GROUPS:-22,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MAP:-25,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1:-26,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_2:-27,BROTLI_DECODER_ERROR_ALLOC_BLOCK_TYPE_TREES:-30,BROTLI_DECODER_ERROR_UNREACHABLE:-31},sn));var rn=external_buffer_.Buffer.concat,zs=Object.getOwnPropertyDescriptor(external_buffer_.Buffer,"concat"),nn=s=>s,Bi=zs?.writable===!0||zs?.set!==void 0?s=>{external_buffer_.Buffer.concat=s?nn:rn}:s=>{},Tt=Symbol("_superWrite"),Gt=class extends Error{code;errno;constructor(t,e){super("zlib: "+t.message,{cause:t}),this.code=t.code,this.errno=t.errno,this.code||(this.code="ZLIB_ERROR"),this.message="zlib: "+t.message,Error.captureStackTrace(this,e??this.constructor)}get name(){return"ZlibError"}},Pi=Symbol("flushFlag"),re=class extends A{#t=!1;#i=!1;#s;#n;#r;#e;#o;get sawError(){return this.#t}get handle(){return this.#e}get flushFlag(){return this.#s}constructor(t,e){if(!t||typeof t!="object")throw new TypeError("invalid options for ZlibBase constructor");if(super(t),this.#s=t.flush??0,this.#n=t.finishFlush??0,this.#r=t.fullFlushFlag??0,typeof external_zlib_namespaceObject[e]!="function")throw new TypeError("Compression method not supported: "+e);try{this.#e=new external_zlib_namespaceObject[e](t)}catch(i){throw new Gt(i,this.constructor)}this.#o=i=>{this.#t||(this.#t=!0,this.close(),this.emit("error",i))},this.#e?.on("error",i=>this.#o(new Gt(i))),this.once("end",()=>this.close)}close(){this.#e&&(this.#e.close(),this.#e=void 0,this.emit("close"))}reset(){if(!this.#t)return external_assert_(this.#e,"zlib binding closed"),this.#e.reset?.()}flush(t){this.ended||(typeof t!="number"&&(t=this.#r),this.write(Object.assign(external_buffer_.Buffer.alloc(0),{[Pi]:t})))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&(e?this.write(t,e):this.write(t)),this.flush(this.#n),this.#i=!0,super.end(i)}get ended(){return this.#i}[Tt](t){return super.write(t)}write(t,e,i){if(typeof e=="function"&&(i=e,e="utf8"),typeof t=="string"&&(t=external_buffer_.Buffer.from(t,e)),this.#t)return;external_assert_(this.#e,"zlib binding closed");let r=this.#e._handle,n=r.close;r.close=()=>{};let o=this.#e.close;this.#e.close=()=>{},Bi(!0);let h;try{let l=typeof t[Pi]=="number"?t[Pi]:this.#s;h=this.#e._processChunk(t,l),Bi(!1)}catch(l){Bi(!1),this.#o(new Gt(l,this.write))}finally{this.#e&&(this.#e._handle=r,r.close=n,this.#e.close=o,this.#e.removeAllListeners("error"))}this.#e&&this.#e.on("error",l=>this.#o(new Gt(l,this.write)));let a;if(h)if(Array.isArray(h)&&h.length>0){let l=h[0];a=this[Tt](external_buffer_.Buffer.from(l));for(let c=1;c<h.length;c++)a=this[Tt](h[c])}else a=this[Tt](external_buffer_.Buffer.from(h));return i&&i(),a}},Pe=class extends re{#t;#i;constructor(t,e){t=t||{},t.flush=t.flush||M.Z_NO_FLUSH,t.finishFlush=t.finishFlush||M.Z_FINISH,t.fullFlushFlag=M.Z_FULL_FLUSH,super(t,e),this.#t=t.level,this.#i=t.strategy}params(t,e){if(!this.sawError){if(!this.handle)throw new Error("cannot switch params when binding is closed");if(!this.handle.params)throw new Error("not supported in this implementation");if(this.#t!==t||this.#i!==e){this.flush(M.Z_SYNC_FLUSH),external_assert_(this.handle,"zlib binding closed");let i=this.handle.flush;this.handle.flush=(r,n)=>{typeof r=="function"&&(n=r,r=this.flushFlag),this.flush(r),n?.()};try{this.handle.params(t,e)}finally{this.handle.flush=i}this.handle&&(this.#t=t,this.#i=e)}}}};var ze=class extends Pe{#t;constructor(t){super(t,"Gzip"),this.#t=t&&!!t.portable}[Tt](t){return this.#t?(this.#t=!1,t[9]=255,super[Tt](t)):super[Tt](t)}};var Ue=class extends Pe{constructor(t){super(t,"Unzip")}},He=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.BROTLI_OPERATION_PROCESS,t.finishFlush=t.finishFlush||M.BROTLI_OPERATION_FINISH,t.fullFlushFlag=M.BROTLI_OPERATION_FLUSH,super(t,e)}},We=class extends He{constructor(t){super(t,"BrotliCompress")}},Ge=class extends He{constructor(t){super(t,"BrotliDecompress")}},Ze=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.ZSTD_e_continue,t.finishFlush=t.finishFlush||M.ZSTD_e_end,t.fullFlushFlag=M.ZSTD_e_flush,super(t,e)}},Ye=class extends Ze{constructor(t){super(t,"ZstdCompress")}},Ke=class extends Ze{constructor(t){super(t,"ZstdDecompress")}};var Us=(s,t)=>{if(Number.isSafeInteger(s))s<0?an(s,t):hn(s,t);else throw Error("cannot encode number outside of javascript safe integer range");return t},hn=(s,t)=>{t[0]=128;for(var e=t.length;e>1;e--)t[e-1]=s&255,s=Math.floor(s/256)},an=(s,t)=>{t[0]=255;var e=!1;s=s*-1;for(var i=t.length;i>1;i--){var r=s&255;s=Math.floor(s/256),e?t[i-1]=Ws(r):r===0?t[i-1]=0:(e=!0,t[i-1]=Gs(r))}},Hs=s=>{let t=s[0],e=t===128?cn(s.subarray(1,s.length)):t===255?ln(s):null;if(e===null)throw Error("invalid base256 encoding");if(!Number.isSafeInteger(e))throw Error("parsed number outside of javascript safe integer range");return e},ln=s=>{for(var t=s.length,e=0,i=!1,r=t-1;r>-1;r--){var n=Number(s[r]),o;i?o=Ws(n):n===0?o=n:(i=!0,o=Gs(n)),o!==0&&(e-=o*Math.pow(256,t-r-1))}return e},cn=s=>{for(var t=s.length,e=0,i=t-1;i>-1;i--){var r=Number(s[i]);r!==0&&(e+=r*Math.pow(256,t-i-1))}return e},Ws=s=>(255^s)&255,Gs=s=>(255^s)+1&255;var Hi={};Ur(Hi,{code:()=>Ve,isCode:()=>ne,isName:()=>dn,name:()=>oe,normalFsTypes:()=>Ui});var ne=s=>oe.has(s),dn=s=>Ve.has(s),Ui=new Set(["0","","1","2","3","4","5","6","7","D"]),oe=new Map([["0","File"],["","OldFile"],["1","Link"],["2","SymbolicLink"],["3","CharacterDevice"],["4","BlockDevice"],["5","Directory"],["6","FIFO"],["7","ContiguousFile"],["g","GlobalExtendedHeader"],["x","ExtendedHeader"],["A","SolarisACL"],["D","GNUDumpDir"],["I","Inode"],["K","NextFileHasLongLinkpath"],["L","NextFileHasLongPath"],["M","ContinuationFile"],["N","OldGnuLongPath"],["S","SparseFile"],["V","TapeVolumeHeader"],["X","OldExtendedHeader"]]),Ve=new Map(Array.from(oe).map(s=>[s[1],s[0]]));var un=s=>s===void 0||s<0?void 0:s,F=class{cksumValid=!1;needPax=!1;nullBlock=!1;block;path;mode;uid;gid;size;cksum;#t="Unsupported";linkpath;uname;gname;devmaj=0;devmin=0;atime;ctime;mtime;charset;comment;constructor(t,e=0,i,r){Buffer.isBuffer(t)?this.decode(t,e||0,i,r):t&&this.#i(t)}decode(t,e,i,r){if(e||(e=0),!t||!(t.length>=e+512))throw new Error("need 512 bytes for header");let n=xt(t,e+156,1),o=Ui.has(n),h=o?i:void 0,a=o?r:void 0;if(this.path=h?.path??xt(t,e,100),this.mode=h?.mode??a?.mode??lt(t,e+100,8),this.uid=h?.uid??a?.uid??lt(t,e+108,8),this.gid=h?.gid??a?.gid??lt(t,e+116,8),this.size=un(h?.size??a?.size??lt(t,e+124,12)),this.mtime=h?.mtime??a?.mtime??Wi(t,e+136,12),this.cksum=lt(t,e+148,12),a&&this.#i(a,!0),h&&this.#i(h),ne(n)&&(this.#t=n||"0"),this.#t==="0"&&this.path.slice(-1)==="/"&&(this.#t="5"),this.#t==="5"&&(this.size=0),this.linkpath=xt(t,e+157,100),t.subarray(e+257,e+265).toString()==="ustar\x0000")if(this.uname=h?.uname??a?.uname??xt(t,e+265,32),this.gname=h?.gname??a?.gname??xt(t,e+297,32),this.devmaj=h?.devmaj??a?.devmaj??lt(t,e+329,8)??0,this.devmin=h?.devmin??a?.devmin??lt(t,e+337,8)??0,t[e+475]!==0){let c=xt(t,e+345,155);this.path=c+"/"+this.path}else{let c=xt(t,e+345,130);c&&(this.path=c+"/"+this.path),this.atime=i?.atime??r?.atime??Wi(t,e+476,12),this.ctime=i?.ctime??r?.ctime??Wi(t,e+488,12)}let l=256;for(let c=e;c<e+148;c++)l+=t[c];for(let c=e+156;c<e+512;c++)l+=t[c];this.cksumValid=l===this.cksum,this.cksum===void 0&&l===256&&(this.nullBlock=!0)}#i(t,e=!1){Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="size"&&Number(r)<0||i==="path"&&e||i==="linkpath"&&e||i==="global"))))}encode(t,e=0){if(t||(t=this.block=Buffer.alloc(512)),this.#t==="Unsupported"&&(this.#t="0"),!(t.length>=e+512))throw new Error("need 512 bytes for header");let i=this.ctime||this.atime?130:155,r=mn(this.path||"",i),n=r[0],o=r[1];this.needPax=!!r[2],this.needPax=Lt(t,e,100,n)||this.needPax,this.needPax=ct(t,e+100,8,this.mode)||this.needPax,this.needPax=ct(t,e+108,8,this.uid)||this.needPax,this.needPax=ct(t,e+116,8,this.gid)||this.needPax,this.needPax=ct(t,e+124,12,this.size)||this.needPax,this.needPax=Gi(t,e+136,12,this.mtime)||this.needPax,t[e+156]=Number(this.#t.codePointAt(0)),this.needPax=Lt(t,e+157,100,this.linkpath)||this.needPax,t.write("ustar\x0000",e+257,8),this.needPax=Lt(t,e+265,32,this.uname)||this.needPax,this.needPax=Lt(t,e+297,32,this.gname)||this.needPax,this.needPax=ct(t,e+329,8,this.devmaj)||this.needPax,this.needPax=ct(t,e+337,8,this.devmin)||this.needPax,this.needPax=Lt(t,e+345,i,o)||this.needPax,t[e+475]!==0?this.needPax=Lt(t,e+345,155,o)||this.needPax:(this.needPax=Lt(t,e+345,130,o)||this.needPax,this.needPax=Gi(t,e+476,12,this.atime)||this.needPax,this.needPax=Gi(t,e+488,12,this.ctime)||this.needPax);let h=256;for(let a=e;a<e+148;a++)h+=t[a];for(let a=e+156;a<e+512;a++)h+=t[a];return this.cksum=h,ct(t,e+148,8,this.cksum),this.cksumValid=!0,this.needPax}get type(){return this.#t==="Unsupported"?this.#t:oe.get(this.#t)}get typeKey(){return this.#t}set type(t){let e=String(Ve.get(t));if(ne(e)||e==="Unsupported")this.#t=e;else if(ne(t))this.#t=t;else throw new TypeError("invalid entry type: "+t)}},mn=(s,t)=>{let i=s,r="",n,o=external_node_path_namespaceObject.posix.parse(s).root||".";if(Buffer.byteLength(i)<100)n=[i,r,!1];else{r=external_node_path_namespaceObject.posix.dirname(i),i=external_node_path_namespaceObject.posix.basename(i);do Buffer.byteLength(i)<=100&&Buffer.byteLength(r)<=t?n=[i,r,!1]:Buffer.byteLength(i)>100&&Buffer.byteLength(r)<=t?n=[i.slice(0,99),r,!0]:(i=external_node_path_namespaceObject.posix.join(external_node_path_namespaceObject.posix.basename(r),i),r=external_node_path_namespaceObject.posix.dirname(r));while(r!==o&&n===void 0);n||(n=[s.slice(0,99),"",!0])}return n},xt=(s,t,e)=>s.subarray(t,t+e).toString("utf8").replace(/\0.*/,""),Wi=(s,t,e)=>pn(lt(s,t,e)),pn=s=>s===void 0?void 0:new Date(s*1e3),lt=(s,t,e)=>Number(s[t])&128?Hs(s.subarray(t,t+e)):wn(s,t,e),En=s=>isNaN(s)?void 0:s,wn=(s,t,e)=>En(parseInt(s.subarray(t,t+e).toString("utf8").replace(/\0.*$/,"").trim(),8)),Sn={12:8589934591,8:2097151},ct=(s,t,e,i)=>i===void 0?!1:i>Sn[e]||i<0?(Us(i,s.subarray(t,t+e)),!0):(yn(s,t,e,i),!1),yn=(s,t,e,i)=>s.write(Rn(i,e),t,e,"ascii"),Rn=(s,t)=>gn(Math.floor(s).toString(8),t),gn=(s,t)=>(s.length===t-1?s:new Array(t-s.length-1).join("0")+s+" ")+"\0",Gi=(s,t,e,i)=>i===void 0?!1:ct(s,t,e,i.getTime()/1e3),bn=new Array(156).join("\0"),Lt=(s,t,e,i)=>i===void 0?!1:(s.write(i+bn,t,e,"utf8"),i.length!==Buffer.byteLength(i)||i.length>e);var ft=class s{atime;mtime;ctime;charset;comment;gid;uid;gname;uname;linkpath;dev;ino;nlink;path;size;mode;global;constructor(t,e=!1){this.atime=t.atime,this.charset=t.charset,this.comment=t.comment,this.ctime=t.ctime,this.dev=t.dev,this.gid=t.gid,this.global=e,this.gname=t.gname,this.ino=t.ino,this.linkpath=t.linkpath,this.mtime=t.mtime,this.nlink=t.nlink,this.path=t.path,this.size=t.size,this.uid=t.uid,this.uname=t.uname}encode(){let t=this.encodeBody();if(t==="")return Buffer.allocUnsafe(0);let e=Buffer.byteLength(t),i=512*Math.ceil(1+e/512),r=Buffer.allocUnsafe(i);for(let n=0;n<512;n++)r[n]=0;new F({path:("PaxHeader/"+(0,external_node_path_namespaceObject.basename)(this.path??"")).slice(0,99),mode:this.mode||420,uid:this.uid,gid:this.gid,size:e,mtime:this.mtime,type:this.global?"GlobalExtendedHeader":"ExtendedHeader",linkpath:"",uname:this.uname||"",gname:this.gname||"",devmaj:0,devmin:0,atime:this.atime,ctime:this.ctime}).encode(r),r.write(t,512,e,"utf8");for(let n=e+512;n<r.length;n++)r[n]=0;return r}encodeBody(){return this.encodeField("path")+this.encodeField("ctime")+this.encodeField("atime")+this.encodeField("dev")+this.encodeField("ino")+this.encodeField("nlink")+this.encodeField("charset")+this.encodeField("comment")+this.encodeField("gid")+this.encodeField("gname")+this.encodeField("linkpath")+this.encodeField("mtime")+this.encodeField("size")+this.encodeField("uid")+this.encodeField("uname")}encodeField(t){if(this[t]===void 0)return"";let e=this[t],i=e instanceof Date?e.getTime()/1e3:e,r=" "+(t==="dev"||t==="ino"||t==="nlink"?"SCHILY.":"")+t+"="+i+`
+`,n=Buffer.byteLength(r),o=Math.floor(Math.log(n)/Math.log(10))+1;return n+o>=Math.pow(10,o)&&(o+=1),o+n+r}static parse(t,e,i=!1){return new s(On(Tn(t),e),i)}},On=(s,t)=>t?Object.assign({},t,s):s,Tn=s=>s.replace(/\n$/,"").split(`
+`).reduce(xn,Object.create(null)),xn=(s,t)=>{let e=parseInt(t,10);if(e!==Buffer.byteLength(t)+1)return s;t=t.slice((e+" ").length);let i=t.split("="),r=i.shift();if(!r)return s;let n=r.replace(/^SCHILY\.(dev|ino|nlink)/,"$1"),o=i.join("=").replace(/\0.*/,"");switch(n){case"path":case"linkpath":case"type":case"charset":case"comment":case"gname":case"uname":s[n]=o;break;case"ctime":case"atime":case"mtime":s[n]=new Date(Number(o)*1e3);break;case"size":let h=+o;h>=0&&(s[n]=h);break;case"gid":case"uid":case"dev":case"ino":case"nlink":case"mode":s[n]=+o;break}return s};var Ln=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,f=Ln!=="win32"?s=>String(s):s=>String(s).replaceAll(/\\/g,"/");var $e=class extends A{extended;globalExtended;header;startBlockSize;blockRemain;remain;type;meta=!1;ignore=!1;path;mode;uid;gid;uname;gname;size=0;mtime;atime;ctime;linkpath;dev;ino;nlink;invalid=!1;absolute;unsupported=!1;constructor(t,e,i){switch(super({}),this.pause(),this.extended=e,this.globalExtended=i,this.header=t,this.remain=t.size??0,this.startBlockSize=512*Math.ceil(this.remain/512),this.blockRemain=this.startBlockSize,this.type=t.type,this.type){case"File":case"OldFile":case"Link":case"SymbolicLink":case"CharacterDevice":case"BlockDevice":case"Directory":case"FIFO":case"ContiguousFile":case"GNUDumpDir":break;case"NextFileHasLongLinkpath":case"NextFileHasLongPath":case"OldGnuLongPath":case"GlobalExtendedHeader":case"ExtendedHeader":case"OldExtendedHeader":this.meta=!0;break;default:this.ignore=!0}if(!t.path)throw new Error("no path provided for tar.ReadEntry");this.path=f(t.path),this.mode=t.mode,this.mode&&(this.mode=this.mode&4095),this.uid=t.uid,this.gid=t.gid,this.uname=t.uname,this.gname=t.gname,this.size=this.remain,this.mtime=t.mtime,this.atime=t.atime,this.ctime=t.ctime,this.linkpath=t.linkpath?f(t.linkpath):void 0,this.uname=t.uname,this.gname=t.gname,e&&this.#t(e),i&&this.#t(i,!0)}write(t){let e=t.length;if(e>this.blockRemain)throw new Error("writing more to entry than is appropriate");let i=this.remain,r=this.blockRemain;return this.remain=Math.max(0,i-e),this.blockRemain=Math.max(0,r-e),this.ignore?!0:i>=e?super.write(t):super.write(t.subarray(0,i))}#t(t,e=!1){t.path&&(t.path=f(t.path)),t.linkpath&&(t.linkpath=f(t.linkpath)),Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="path"&&e))))}};var Dt=(s,t,e,i={})=>{s.file&&(i.file=s.file),s.cwd&&(i.cwd=s.cwd),i.code=e instanceof Error&&e.code||t,i.tarCode=t,!s.strict&&i.recoverable!==!1?(e instanceof Error&&(i=Object.assign(e,i),e=e.message),s.emit("warn",t,e,i)):e instanceof Error?s.emit("error",Object.assign(e,i)):s.emit("error",Object.assign(new Error(`${t}: ${e}`),i))};var Nn=1024*1024,Xi=Buffer.from([31,139]),qi=Buffer.from([40,181,47,253]),An=Math.max(Xi.length,qi.length),B=Symbol("state"),Nt=Symbol("writeEntry"),it=Symbol("readEntry"),Zi=Symbol("nextEntry"),Zs=Symbol("processEntry"),V=Symbol("extendedHeader"),he=Symbol("globalExtendedHeader"),dt=Symbol("meta"),Ys=Symbol("emitMeta"),p=Symbol("buffer"),st=Symbol("queue"),ut=Symbol("ended"),Yi=Symbol("emittedEnd"),At=Symbol("emit"),w=Symbol("unzip"),Xe=Symbol("consumeChunk"),qe=Symbol("consumeChunkSub"),Ki=Symbol("consumeBody"),Ks=Symbol("consumeMeta"),Vs=Symbol("consumeHeader"),ae=Symbol("consuming"),Vi=Symbol("bufferConcat"),Qe=Symbol("maybeEnd"),Yt=Symbol("writing"),$=Symbol("aborted"),Je=Symbol("onDone"),It=Symbol("sawValidEntry"),je=Symbol("sawNullBlock"),ti=Symbol("sawEOF"),$s=Symbol("closeStream"),In=1e3,le=Symbol("compressedBytesRead"),$i=Symbol("decompressedBytesRead"),Xs=Symbol("checkDecompressionRatio"),Cn=()=>!0,rt=class extends external_events_.EventEmitter{file;strict;maxMetaEntrySize;filter;brotli;zstd;maxDecompressionRatio;writable=!0;readable=!1;[st]=[];[p];[it];[Nt];[B]="begin";[dt]="";[V];[he];[ut]=!1;[w];[$]=!1;[It];[je]=!1;[ti]=!1;[Yt]=!1;[ae]=!1;[Yi]=!1;[le]=0;[$i]=0;constructor(t={}){super(),this.file=t.file||"",this.on(Je,()=>{(this[B]==="begin"||this[It]===!1)&&this.warn("TAR_BAD_ARCHIVE","Unrecognized archive format")}),t.ondone?this.on(Je,t.ondone):this.on(Je,()=>{this.emit("prefinish"),this.emit("finish"),this.emit("end")}),this.strict=!!t.strict,this.maxDecompressionRatio=typeof t.maxDecompressionRatio=="number"?t.maxDecompressionRatio:In,this.maxMetaEntrySize=t.maxMetaEntrySize||Nn,this.filter=typeof t.filter=="function"?t.filter:Cn;let e=t.file&&(t.file.endsWith(".tar.br")||t.file.endsWith(".tbr"));this.brotli=!(t.gzip||t.zstd)&&t.brotli!==void 0?t.brotli:e?void 0:!1;let i=t.file&&(t.file.endsWith(".tar.zst")||t.file.endsWith(".tzst"));this.zstd=!(t.gzip||t.brotli)&&t.zstd!==void 0?t.zstd:i?!0:void 0,this.on("end",()=>this[$s]()),typeof t.onwarn=="function"&&this.on("warn",t.onwarn),typeof t.onReadEntry=="function"&&this.on("entry",t.onReadEntry)}warn(t,e,i={}){Dt(this,t,e,i)}[Vs](t,e){this[It]===void 0&&(this[It]=!1);let i;try{i=new F(t,e,this[V],this[he])}catch(r){return this.warn("TAR_ENTRY_INVALID",r)}if(i.nullBlock)this[je]?(this[ti]=!0,this[B]==="begin"&&(this[B]="header"),this[At]("eof")):(this[je]=!0,this[At]("nullBlock"));else if(this[je]=!1,!i.cksumValid)this.warn("TAR_ENTRY_INVALID","checksum failure",{header:i});else if(!i.path)this.warn("TAR_ENTRY_INVALID","path is required",{header:i});else{let r=i.type;if(/^(Symbolic)?Link$/.test(r)&&!i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath required",{header:i});else if(!/^(Symbolic)?Link$/.test(r)&&!/^(Global)?ExtendedHeader$/.test(r)&&i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath forbidden",{header:i});else{let n=this[Nt]=new $e(i,this[V],this[he]);if(!this[It])if(n.remain){let o=()=>{n.invalid||(this[It]=!0)};n.on("end",o)}else this[It]=!0;n.meta?n.size>this.maxMetaEntrySize?(n.ignore=!0,this[At]("ignoredEntry",n),this[B]="ignore",n.resume()):n.size>0&&(this[dt]="",n.on("data",o=>this[dt]+=o),this[B]="meta"):(this[V]=void 0,n.ignore=n.ignore||!this.filter(n.path,n),n.ignore?(this[At]("ignoredEntry",n),this[B]=n.remain?"ignore":"header",n.resume()):(n.remain?this[B]="body":(this[B]="header",n.end()),this[it]?this[st].push(n):(this[st].push(n),this[Zi]())))}}}[$s](){queueMicrotask(()=>this.emit("close"))}[Zs](t){let e=!0;if(!t)this[it]=void 0,e=!1;else if(Array.isArray(t)){let[i,...r]=t;this.emit(i,...r)}else this[it]=t,this.emit("entry",t),t.emittedEnd||(t.on("end",()=>this[Zi]()),e=!1);return e}[Zi](){do;while(this[Zs](this[st].shift()));if(this[st].length===0){let t=this[it];!t||t.flowing||t.size===t.remain?this[Yt]||this.emit("drain"):t.once("drain",()=>this.emit("drain"))}}[Ki](t,e){let i=this[Nt];if(!i)throw new Error("attempt to consume body without entry??");let r=i.blockRemain??0,n=r>=t.length&&e===0?t:t.subarray(e,e+r);return i.write(n),i.blockRemain||(this[B]="header",this[Nt]=void 0,i.end()),n.length}[Ks](t,e){let i=this[Nt],r=this[Ki](t,e);return!this[Nt]&&i&&this[Ys](i),r}[At](t,e,i){this[st].length===0&&!this[it]?this.emit(t,e,i):this[st].push([t,e,i])}[Ys](t){switch(this[At]("meta",this[dt]),t.type){case"ExtendedHeader":case"OldExtendedHeader":this[V]=ft.parse(this[dt],this[V],!1);break;case"GlobalExtendedHeader":this[he]=ft.parse(this[dt],this[he],!0);break;case"NextFileHasLongPath":case"OldGnuLongPath":{let e=this[V]??Object.create(null);this[V]=e,e.path=this[dt].replace(/\0.*/,"");break}case"NextFileHasLongLinkpath":{let e=this[V]||Object.create(null);this[V]=e,e.linkpath=this[dt].replace(/\0.*/,"");break}default:throw new Error("unknown meta: "+t.type)}}abort(t){if(!this[$]){if(this[w]){let e=this[w];e.write=()=>!0,e.end=()=>e,e.emit=()=>!1,e.destroy?.()}this[$]=!0,this.emit("abort",t),this.warn("TAR_ABORT",t,{recoverable:!1})}}[Xs](t){this[$i]+=t.length;let e=this[$i]/this[le];return e>this.maxDecompressionRatio?(this.abort(new Error(`max decompression ratio exceeded: ${e.toFixed(2)} > ${this.maxDecompressionRatio}`)),!1):!0}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this[$])return i?.(),!1;if((this[w]===void 0||this.brotli===void 0&&this[w]===!1)&&t){if(this[p]&&(t=Buffer.concat([this[p],t]),this[p]=void 0),t.length<An)return this[p]=t,i?.(),!0;for(let a=0;this[w]===void 0&&a<Xi.length;a++)t[a]!==Xi[a]&&(this[w]=!1);let o=!1;if(this[w]===!1&&this.zstd!==!1){o=!0;for(let a=0;a<qi.length;a++)if(t[a]!==qi[a]){o=!1;break}}let h=this.brotli===void 0&&!o;if(this[w]===!1&&h)if(t.length<512)if(this[ut])this.brotli=!0;else return this[p]=t,i?.(),!0;else try{new F(t.subarray(0,512)),this.brotli=!1}catch{this.brotli=!0}if(this[w]===void 0||this[w]===!1&&(this.brotli||o)){let a=this[ut];this[ut]=!1,this[w]=this[w]===void 0?new Ue({}):o?new Ke({}):new Ge({}),this[w].on("data",c=>{this[Xs](c)&&this[Xe](c)}),this[w].on("error",c=>{this[$]||this.abort(c)}),this[w].on("end",()=>{this[ut]=!0,this[Xe]()}),this[Yt]=!0,this[le]+=t.length;let l=!!this[w][a?"end":"write"](t);return this[Yt]=!1,i?.(),l}}this[Yt]=!0,this[w]?(this[le]+=t.length,this[w].write(t)):this[Xe](t),this[Yt]=!1;let n=this[st].length>0?!1:this[it]?this[it].flowing:!0;return!n&&this[st].length===0&&this[it]?.once("drain",()=>this.emit("drain")),i?.(),n}[Vi](t){t&&!this[$]&&(this[p]=this[p]?Buffer.concat([this[p],t]):t)}[Qe](){if(this[ut]&&!this[Yi]&&!this[$]&&!this[ae]){this[Yi]=!0;let t=this[Nt];if(t?.blockRemain){let e=this[p]?this[p].length:0;this.warn("TAR_BAD_ARCHIVE",`Truncated input (needed ${t.blockRemain} more bytes, only ${e} available)`,{entry:t}),this[p]&&t.write(this[p]),t.end()}this[At](Je)}}[Xe](t){if(this[ae]&&t)this[Vi](t);else if(!t&&!this[p])this[Qe]();else if(t){if(this[ae]=!0,this[p]){this[Vi](t);let e=this[p];this[p]=void 0,this[qe](e)}else this[qe](t);for(;this[p]&&this[p]?.length>=512&&!this[$]&&!this[ti];){let e=this[p];this[p]=void 0,this[qe](e)}this[ae]=!1}(!this[p]||this[ut])&&this[Qe]()}[qe](t){let e=0,i=t.length;for(;e+512<=i&&!this[$]&&!this[ti];)switch(this[B]){case"begin":case"header":this[Vs](t,e),e+=512;break;case"ignore":case"body":e+=this[Ki](t,e);break;case"meta":e+=this[Ks](t,e);break;default:throw new Error("invalid state: "+this[B])}e<i&&(this[p]=this[p]?Buffer.concat([t.subarray(e),this[p]]):t.subarray(e))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e)),i&&this.once("finish",i),this[$]||(this[w]?(t&&(this[le]+=t.length,this[w].write(t)),this[w].end()):(this[ut]=!0,(this.brotli===void 0||this.zstd===void 0)&&(t=t||Buffer.alloc(0)),t&&this.write(t),this[Qe]())),this}};var mt=s=>{let t=s.length-1,e=-1;for(;t>-1&&s.charAt(t)==="/";)e=t,t--;return e===-1?s:s.slice(0,e)};var vn=s=>{let t=s.onReadEntry;s.onReadEntry=t?e=>{t(e),e.resume()}:e=>e.resume()},Qi=(s,t)=>{let e=new Map(t.map(o=>[mt(o),!0])),i=s.filter,r=100,n=(o,h="",a=0)=>{if(a>=r)return e.set(o,!1),!1;let l=h||(0,external_path_.parse)(o).root||".",c;if(o===l)c=!1;else{let d=e.get(o);c=d!==void 0?d:n((0,external_path_.dirname)(o),l,a+1)}return e.set(o,c),c};s.filter=i?(o,h)=>i(o,h)&&n(mt(o)):o=>n(mt(o))},Mn=s=>{let t=new rt(s),e=s.file,i;try{i=external_node_fs_namespaceObject.openSync(e,"r");let r=external_node_fs_namespaceObject.fstatSync(i),n=s.maxReadSize||16*1024*1024;if(r.size<n){let o=Buffer.allocUnsafe(r.size),h=external_node_fs_namespaceObject.readSync(i,o,0,r.size,0);t.end(h===o.byteLength?o:o.subarray(0,h))}else{let o=0,h=Buffer.allocUnsafe(n);for(;o<r.size;){let a=external_node_fs_namespaceObject.readSync(i,h,0,n,o);if(a===0)break;o+=a,t.write(h.subarray(0,a))}t.end()}}finally{if(typeof i=="number")try{external_node_fs_namespaceObject.closeSync(i)}catch{}}},Bn=(s,t)=>{let e=new rt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("end",o),external_node_fs_namespaceObject.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},Ct=K(Mn,Bn,s=>new rt(s),s=>new rt(s),(s,t)=>{t?.length&&Qi(s,t),s.noResume||vn(s)});var Ji=(s,t,e)=>(s&=4095,e&&(s=(s|384)&-19),t&&(s&256&&(s|=64),s&32&&(s|=8),s&4&&(s|=1)),s);var{isAbsolute:zn,parse:qs}=external_node_path_namespaceObject.win32,ce=s=>{let t="",e=qs(s);for(;zn(s)||e.root;){let i=s.charAt(0)==="/"&&s.slice(0,4)!=="//?/"?"/":e.root;s=s.slice(i.length),t+=i,e=qs(s)}return[t,s]};var ei=["|","<",">","?",":"],ji=ei.map(s=>String.fromCodePoint(61440+Number(s.codePointAt(0)))),Un=new Map(ei.map((s,t)=>[s,ji[t]])),Hn=new Map(ji.map((s,t)=>[s,ei[t]])),ts=s=>ei.reduce((t,e)=>t.split(e).join(Un.get(e)),s),Qs=s=>ji.reduce((t,e)=>t.split(e).join(Hn.get(e)),s);var rr=(s,t)=>t?(s=f(s).replace(/^\.(\/|$)/,""),mt(t)+"/"+s):f(s),Wn=16*1024*1024,tr=Symbol("process"),er=Symbol("file"),ir=Symbol("directory"),is=Symbol("symlink"),sr=Symbol("hardlink"),fe=Symbol("header"),ii=Symbol("read"),ss=Symbol("lstat"),si=Symbol("onlstat"),rs=Symbol("onread"),ns=Symbol("onreadlink"),os=Symbol("openfile"),hs=Symbol("onopenfile"),pt=Symbol("close"),ri=Symbol("mode"),as=Symbol("awaitDrain"),es=Symbol("ondrain"),q=Symbol("prefix"),de=class extends A{path;portable;myuid=process.getuid&&process.getuid()||0;myuser=process.env.USER||"";maxReadSize;linkCache;statCache;preservePaths;cwd;strict;mtime;noPax;noMtime;prefix;fd;blockLen=0;blockRemain=0;buf;pos=0;remain=0;length=0;offset=0;win32;absolute;header;type;linkpath;stat;onWriteEntry;#t=!1;constructor(t,e={}){let i=se(e);super(),this.path=f(t),this.portable=!!i.portable,this.maxReadSize=i.maxReadSize||Wn,this.linkCache=i.linkCache||new Map,this.statCache=i.statCache||new Map,this.preservePaths=!!i.preservePaths,this.cwd=f(i.cwd||process.cwd()),this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.mtime=i.mtime,this.prefix=i.prefix?f(i.prefix):void 0,this.onWriteEntry=i.onWriteEntry,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let r=!1;if(!this.preservePaths){let[o,h]=ce(this.path);o&&typeof h=="string"&&(this.path=h,r=o)}this.win32=!!i.win32||process.platform==="win32",this.win32&&(this.path=Qs(this.path.replaceAll(/\\/g,"/")),t=t.replaceAll(/\\/g,"/")),this.absolute=f(i.absolute||external_path_.resolve(this.cwd,t)),this.path===""&&(this.path="./"),r&&this.warn("TAR_ENTRY_INFO",`stripping ${r} from absolute path`,{entry:this,path:r+this.path});let n=this.statCache.get(this.absolute);n?this[si](n):this[ss]()}warn(t,e,i={}){return Dt(this,t,e,i)}emit(t,...e){return t==="error"&&(this.#t=!0),super.emit(t,...e)}[ss](){external_fs_.lstat(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[si](e)})}[si](t){this.statCache.set(this.absolute,t),this.stat=t,t.isFile()||(t.size=0),this.type=Gn(t),this.emit("stat",t),this[tr]()}[tr](){switch(this.type){case"File":return this[er]();case"Directory":return this[ir]();case"SymbolicLink":return this[is]();default:return this.end()}}[ri](t){return Ji(t,this.type==="Directory",this.portable)}[q](t){return rr(t,this.prefix)}[fe](){if(!this.stat)throw new Error("cannot write header before stat");this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this[ri](this.stat.mode),uid:this.portable?void 0:this.stat.uid,gid:this.portable?void 0:this.stat.gid,size:this.stat.size,mtime:this.noMtime?void 0:this.mtime||this.stat.mtime,type:this.type==="Unsupported"?void 0:this.type,uname:this.portable?void 0:this.stat.uid===this.myuid?this.myuser:"",atime:this.portable?void 0:this.stat.atime,ctime:this.portable?void 0:this.stat.ctime}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.header.atime,ctime:this.portable?void 0:this.header.ctime,gid:this.portable?void 0:this.header.gid,mtime:this.noMtime?void 0:this.mtime||this.header.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.header.size,uid:this.portable?void 0:this.header.uid,uname:this.portable?void 0:this.header.uname,dev:this.portable?void 0:this.stat.dev,ino:this.portable?void 0:this.stat.ino,nlink:this.portable?void 0:this.stat.nlink}).encode());let t=this.header?.block;if(!t)throw new Error("failed to encode header");super.write(t)}[ir](){if(!this.stat)throw new Error("cannot create directory entry without stat");this.path.slice(-1)!=="/"&&(this.path+="/"),this.stat.size=0,this[fe](),this.end()}[is](){external_fs_.readlink(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[ns](e)})}[ns](t){this.linkpath=f(t),this[fe](),this.end()}[sr](t){if(!this.stat)throw new Error("cannot create link entry without stat");this.type="Link",this.linkpath=f(external_path_.relative(this.cwd,t)),this.stat.size=0,this[fe](),this.end()}[er](){if(!this.stat)throw new Error("cannot create file entry without stat");if(this.stat.nlink>1){let t=`${this.stat.dev}:${this.stat.ino}`,e=this.linkCache.get(t);if(e?.indexOf(this.cwd)===0)return this[sr](e);this.linkCache.set(t,this.absolute)}if(this[fe](),this.stat.size===0)return this.end();this[os]()}[os](){external_fs_.open(this.absolute,"r",(t,e)=>{if(t)return this.emit("error",t);this[hs](e)})}[hs](t){if(this.fd=t,this.#t)return this[pt]();if(!this.stat)throw new Error("should stat before calling onopenfile");this.blockLen=512*Math.ceil(this.stat.size/512),this.blockRemain=this.blockLen;let e=Math.min(this.blockLen,this.maxReadSize);this.buf=Buffer.allocUnsafe(e),this.offset=0,this.pos=0,this.remain=this.stat.size,this.length=this.buf.length,this[ii]()}[ii](){let{fd:t,buf:e,offset:i,length:r,pos:n}=this;if(t===void 0||e===void 0)throw new Error("cannot read file without first opening");external_fs_.read(t,e,i,r,n,(o,h)=>{if(o)return this[pt](()=>this.emit("error",o));this[rs](h)})}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.close(this.fd,t)}[rs](t){if(t<=0&&this.remain>0){let r=Object.assign(new Error("encountered unexpected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(t>this.remain){let r=Object.assign(new Error("did not encounter expected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(!this.buf)throw new Error("should have created buffer prior to reading");if(t===this.remain)for(let r=t;r<this.length&&t<this.blockRemain;r++)this.buf[r+this.offset]=0,t++,this.remain++;let e=this.offset===0&&t===this.buf.length?this.buf:this.buf.subarray(this.offset,this.offset+t);this.write(e)?this[es]():this[as](()=>this[es]())}[as](t){this.once("drain",t)}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this.blockRemain<t.length){let r=Object.assign(new Error("writing more data than expected"),{path:this.absolute});return this.emit("error",r)}return this.remain-=t.length,this.blockRemain-=t.length,this.pos+=t.length,this.offset+=t.length,super.write(t,null,i)}[es](){if(!this.remain)return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),this[pt](t=>t?this.emit("error",t):this.end());if(!this.buf)throw new Error("buffer lost somehow in ONDRAIN");this.offset>=this.length&&(this.buf=Buffer.allocUnsafe(Math.min(this.blockRemain,this.buf.length)),this.offset=0),this.length=this.buf.length-this.offset,this[ii]()}},ni=class extends de{sync=!0;[ss](){this[si](external_fs_.lstatSync(this.absolute))}[is](){this[ns](external_fs_.readlinkSync(this.absolute))}[os](){this[hs](external_fs_.openSync(this.absolute,"r"))}[ii](){let t=!0;try{let{fd:e,buf:i,offset:r,length:n,pos:o}=this;if(e===void 0||i===void 0)throw new Error("fd and buf must be set in READ method");let h=external_fs_.readSync(e,i,r,n,o);this[rs](h),t=!1}finally{if(t)try{this[pt](()=>{})}catch{}}}[as](t){t()}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.closeSync(this.fd),t()}},oi=class extends A{blockLen=0;blockRemain=0;buf=0;pos=0;remain=0;length=0;preservePaths;portable;strict;noPax;noMtime;readEntry;type;prefix;path;mode;uid;gid;uname;gname;header;mtime;atime;ctime;linkpath;size;onWriteEntry;warn(t,e,i={}){return Dt(this,t,e,i)}constructor(t,e={}){let i=se(e);super(),this.preservePaths=!!i.preservePaths,this.portable=!!i.portable,this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.onWriteEntry=i.onWriteEntry,this.readEntry=t;let{type:r}=t;if(r==="Unsupported")throw new Error("writing entry that should be ignored");this.type=r,this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.prefix=i.prefix,this.path=f(t.path),this.mode=t.mode!==void 0?this[ri](t.mode):void 0,this.uid=this.portable?void 0:t.uid,this.gid=this.portable?void 0:t.gid,this.uname=this.portable?void 0:t.uname,this.gname=this.portable?void 0:t.gname,this.size=t.size,this.mtime=this.noMtime?void 0:i.mtime||t.mtime,this.atime=this.portable?void 0:t.atime,this.ctime=this.portable?void 0:t.ctime,this.linkpath=t.linkpath!==void 0?f(t.linkpath):void 0,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let n=!1;if(!this.preservePaths){let[h,a]=ce(this.path);h&&typeof a=="string"&&(this.path=a,n=h)}this.remain=t.size,this.blockRemain=t.startBlockSize,this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this.mode,uid:this.portable?void 0:this.uid,gid:this.portable?void 0:this.gid,size:this.size,mtime:this.noMtime?void 0:this.mtime,type:this.type,uname:this.portable?void 0:this.uname,atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime}),n&&this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute path`,{entry:this,path:n+this.path}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime,gid:this.portable?void 0:this.gid,mtime:this.noMtime?void 0:this.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.size,uid:this.portable?void 0:this.uid,uname:this.portable?void 0:this.uname,dev:this.portable?void 0:this.readEntry.dev,ino:this.portable?void 0:this.readEntry.ino,nlink:this.portable?void 0:this.readEntry.nlink}).encode());let o=this.header?.block;if(!o)throw new Error("failed to encode header");super.write(o),t.pipe(this)}[q](t){return rr(t,this.prefix)}[ri](t){return Ji(t,this.type==="Directory",this.portable)}write(t,e,i){typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8"));let r=t.length;if(r>this.blockRemain)throw new Error("writing more to entry than is appropriate");return this.blockRemain-=r,super.write(t,i)}end(t,e,i){return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e??"utf8")),i&&this.once("finish",i),t?super.end(t,i):super.end(i),this}},Gn=s=>s.isFile()?"File":s.isDirectory()?"Directory":s.isSymbolicLink()?"SymbolicLink":"Unsupported";var hi=class s{tail;head;length=0;static create(t=[]){return new s(t)}constructor(t=[]){for(let e of t)this.push(e)}*[Symbol.iterator](){for(let t=this.head;t;t=t.next)yield t.value}removeNode(t){if(t.list!==this)throw new Error("removing node which does not belong to this list");let e=t.next,i=t.prev;return e&&(e.prev=i),i&&(i.next=e),t===this.head&&(this.head=e),t===this.tail&&(this.tail=i),this.length--,t.next=void 0,t.prev=void 0,t.list=void 0,e}unshiftNode(t){if(t===this.head)return;t.list&&t.list.removeNode(t);let e=this.head;t.list=this,t.next=e,e&&(e.prev=t),this.head=t,this.tail||(this.tail=t),this.length++}pushNode(t){if(t===this.tail)return;t.list&&t.list.removeNode(t);let e=this.tail;t.list=this,t.prev=e,e&&(e.next=t),this.tail=t,this.head||(this.head=t),this.length++}push(...t){for(let e=0,i=t.length;e<i;e++)Yn(this,t[e]);return this.length}unshift(...t){for(var e=0,i=t.length;e<i;e++)Kn(this,t[e]);return this.length}pop(){if(!this.tail)return;let t=this.tail.value,e=this.tail;return this.tail=this.tail.prev,this.tail?this.tail.next=void 0:this.head=void 0,e.list=void 0,this.length--,t}shift(){if(!this.head)return;let t=this.head.value,e=this.head;return this.head=this.head.next,this.head?this.head.prev=void 0:this.tail=void 0,e.list=void 0,this.length--,t}forEach(t,e){e=e||this;for(let i=this.head,r=0;i;r++)t.call(e,i.value,r,this),i=i.next}forEachReverse(t,e){e=e||this;for(let i=this.tail,r=this.length-1;i;r--)t.call(e,i.value,r,this),i=i.prev}get(t){let e=0,i=this.head;for(;i&&e<t;e++)i=i.next;if(e===t&&i)return i.value}getReverse(t){let e=0,i=this.tail;for(;i&&e<t;e++)i=i.prev;if(e===t&&i)return i.value}map(t,e){e=e||this;let i=new s;for(let r=this.head;r;)i.push(t.call(e,r.value,this)),r=r.next;return i}mapReverse(t,e){e=e||this;var i=new s;for(let r=this.tail;r;)i.push(t.call(e,r.value,this)),r=r.prev;return i}reduce(t,e){let i,r=this.head;if(arguments.length>1)i=e;else if(this.head)r=this.head.next,i=this.head.value;else throw new TypeError("Reduce of empty list with no initial value");for(var n=0;r;n++)i=t(i,r.value,n),r=r.next;return i}reduceReverse(t,e){let i,r=this.tail;if(arguments.length>1)i=e;else if(this.tail)r=this.tail.prev,i=this.tail.value;else throw new TypeError("Reduce of empty list with no initial value");for(let n=this.length-1;r;n--)i=t(i,r.value,n),r=r.prev;return i}toArray(){let t=new Array(this.length);for(let e=0,i=this.head;i;e++)t[e]=i.value,i=i.next;return t}toArrayReverse(){let t=new Array(this.length);for(let e=0,i=this.tail;i;e++)t[e]=i.value,i=i.prev;return t}slice(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.head,n=0;for(n=0;r&&n<t;n++)r=r.next;for(;r&&n<e;n++,r=r.next)i.push(r.value);return i}sliceReverse(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.length,n=this.tail;for(;n&&r>e;r--)n=n.prev;for(;n&&r>t;r--,n=n.prev)i.push(n.value);return i}splice(t,e=0,...i){t>this.length&&(t=this.length-1),t<0&&(t=this.length+t);let r=this.head;for(let o=0;r&&o<t;o++)r=r.next;let n=[];for(let o=0;r&&o<e;o++)n.push(r.value),r=this.removeNode(r);r?r!==this.tail&&(r=r.prev):r=this.tail;for(let o of i)r=Zn(this,r,o);return n}reverse(){let t=this.head,e=this.tail;for(let i=t;i;i=i.prev){let r=i.prev;i.prev=i.next,i.next=r}return this.head=e,this.tail=t,this}};function Zn(s,t,e){let i=t,r=t?t.next:s.head,n=new ue(e,i,r,s);return n.next===void 0&&(s.tail=n),n.prev===void 0&&(s.head=n),s.length++,n}function Yn(s,t){s.tail=new ue(t,s.tail,void 0,s),s.head||(s.head=s.tail),s.length++}function Kn(s,t){s.head=new ue(t,void 0,s.head,s),s.tail||(s.tail=s.head),s.length++}var ue=class{list;next;prev;value;constructor(t,e,i,r){this.list=r,this.value=t,e?(e.next=this,this.prev=e):this.prev=void 0,i?(i.prev=this,this.next=i):this.next=void 0}};var pi=class{path;absolute;entry;stat;readdir;pending=!1;pendingLink=!1;ignore=!1;piped=!1;constructor(t,e){this.path=t||"./",this.absolute=e}},nr=Buffer.alloc(1024),li=Symbol("onStat"),me=Symbol("ended"),W=Symbol("queue"),pe=Symbol("pendingLinks"),Et=Symbol("current"),Ft=Symbol("process"),Ee=Symbol("processing"),ai=Symbol("processJob"),G=Symbol("jobs"),ls=Symbol("jobDone"),ci=Symbol("addFSEntry"),or=Symbol("addTarEntry"),ds=Symbol("stat"),us=Symbol("readdir"),fi=Symbol("onreaddir"),di=Symbol("pipe"),hr=Symbol("entry"),cs=Symbol("entryOpt"),ui=Symbol("writeEntryClass"),lr=Symbol("write"),fs=Symbol("ondrain"),wt=class extends A{sync=!1;opt;cwd;maxReadSize;preservePaths;strict;noPax;prefix;linkCache;statCache;file;portable;zip;readdirCache;noDirRecurse;follow;noMtime;mtime;filter;jobs;[ui];onWriteEntry;[W];[pe]=new Map;[G]=0;[Ee]=!1;[me]=!1;constructor(t={}){if(super(),this.opt=t,this.file=t.file||"",this.cwd=t.cwd||process.cwd(),this.maxReadSize=t.maxReadSize,this.preservePaths=!!t.preservePaths,this.strict=!!t.strict,this.noPax=!!t.noPax,this.prefix=f(t.prefix||""),this.linkCache=t.linkCache||new Map,this.statCache=t.statCache||new Map,this.readdirCache=t.readdirCache||new Map,this.onWriteEntry=t.onWriteEntry,this[ui]=de,typeof t.onwarn=="function"&&this.on("warn",t.onwarn),this.portable=!!t.portable,t.gzip||t.brotli||t.zstd){if((t.gzip?1:0)+(t.brotli?1:0)+(t.zstd?1:0)>1)throw new TypeError("gzip, brotli, zstd are mutually exclusive");if(t.gzip&&(typeof t.gzip!="object"&&(t.gzip={}),this.portable&&(t.gzip.portable=!0),this.zip=new ze(t.gzip)),t.brotli&&(typeof t.brotli!="object"&&(t.brotli={}),this.zip=new We(t.brotli)),t.zstd&&(typeof t.zstd!="object"&&(t.zstd={}),this.zip=new Ye(t.zstd)),!this.zip)throw new Error("impossible");let e=this.zip;e.on("data",i=>super.write(i)),e.on("end",()=>super.end()),e.on("drain",()=>this[fs]()),this.on("resume",()=>e.resume())}else this.on("drain",this[fs]);this.noDirRecurse=!!t.noDirRecurse,this.follow=!!t.follow,this.noMtime=!!t.noMtime,t.mtime&&(this.mtime=t.mtime),this.filter=typeof t.filter=="function"?t.filter:()=>!0,this[W]=new hi,this[G]=0,this.jobs=Number(t.jobs)||4,this[Ee]=!1,this[me]=!1}[lr](t){return super.write(t)}add(t){return this.write(t),this}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&this.add(t),this[me]=!0,this[Ft](),i&&i(),this}write(t){if(this[me])throw new Error("write after end");return typeof t=="string"?this[ci](t):this[or](t),this.flowing}[or](t){let e=f(external_path_.resolve(this.cwd,t.path));if(!this.filter(t.path,t))t.resume();else{let i=new pi(t.path,e);i.entry=new oi(t,this[cs](i)),i.entry.on("end",()=>this[ls](i)),this[G]+=1,this[W].push(i)}this[Ft]()}[ci](t){let e=f(external_path_.resolve(this.cwd,t));this[W].push(new pi(t,e)),this[Ft]()}[ds](t){t.pending=!0,this[G]+=1;let e=this.follow?"stat":"lstat";external_fs_[e](t.absolute,(i,r)=>{t.pending=!1,this[G]-=1,i?this.emit("error",i):this[li](t,r)})}[li](t,e){if(this.statCache.set(t.absolute,e),t.stat=e,!this.filter(t.path,e))t.ignore=!0;else if(e.isFile()&&e.nlink>1&&!this.linkCache.get(`${e.dev}:${e.ino}`)&&!this.sync)if(t===this[Et])this[ai](t);else{let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);r?r.push(t):this[pe].set(i,[t]),t.pendingLink=!0,t.pending=!0}this[Ft]()}[us](t){t.pending=!0,this[G]+=1,external_fs_.readdir(t.absolute,(e,i)=>{if(t.pending=!1,this[G]-=1,e)return this.emit("error",e);this[fi](t,i)})}[fi](t,e){this.readdirCache.set(t.absolute,e),t.readdir=e,this[Ft]()}[Ft](){if(!this[Ee]){this[Ee]=!0;for(let t=this[W].head;t&&this[G]<this.jobs;t=t.next)if(this[ai](t.value),t.value.ignore){let e=t.next;this[W].removeNode(t),t.next=e}this[Ee]=!1,this[me]&&this[W].length===0&&this[G]===0&&(this.zip?this.zip.end(nr):(super.write(nr),super.end()))}}get[Et](){return this[W]&&this[W].head&&this[W].head.value}[ls](t){this[W].shift(),this[G]-=1;let{stat:e}=t;if(e&&e.isFile()&&e.nlink>1){let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);if(r){this[pe].delete(i);for(let n of r)n.pending=!1,this[ai](n)}}this[Ft]()}[ai](t){if(t.pending&&t.pendingLink&&t===this[Et]&&(t.pending=!1,t.pendingLink=!1),!t.pending){if(t.entry){t===this[Et]&&!t.piped&&this[di](t);return}if(!t.stat){let e=this.statCache.get(t.absolute);e?this[li](t,e):this[ds](t)}if(t.stat&&!t.ignore){if(!this.noDirRecurse&&t.stat.isDirectory()&&!t.readdir){let e=this.readdirCache.get(t.absolute);if(e?this[fi](t,e):this[us](t),!t.readdir)return}if(t.entry=this[hr](t),!t.entry){t.ignore=!0;return}t===this[Et]&&!t.piped&&this[di](t)}}}[cs](t){return{onwarn:(e,i,r)=>this.warn(e,i,r),noPax:this.noPax,cwd:this.cwd,absolute:t.absolute,preservePaths:this.preservePaths,maxReadSize:this.maxReadSize,strict:this.strict,portable:this.portable,linkCache:this.linkCache,statCache:this.statCache,noMtime:this.noMtime,mtime:this.mtime,prefix:this.prefix,onWriteEntry:this.onWriteEntry}}[hr](t){this[G]+=1;try{return new this[ui](t.path,this[cs](t)).on("end",()=>this[ls](t)).on("error",i=>this.emit("error",i))}catch(e){this.emit("error",e)}}[fs](){this[Et]&&this[Et].entry&&this[Et].entry.resume()}[di](t){t.piped=!0,t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)});let e=t.entry,i=this.zip;if(!e)throw new Error("cannot pipe without source");i?e.on("data",r=>{i.write(r)||e.pause()}):e.on("data",r=>{super.write(r)||e.pause()})}pause(){return this.zip&&this.zip.pause(),super.pause()}warn(t,e,i={}){Dt(this,t,e,i)}},kt=class extends wt{sync=!0;constructor(t){super(t),this[ui]=ni}pause(){}resume(){}[ds](t){let e=this.follow?"statSync":"lstatSync";this[li](t,external_fs_[e](t.absolute))}[us](t){this[fi](t,external_fs_.readdirSync(t.absolute))}[di](t){let e=t.entry,i=this.zip;if(t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)}),!e)throw new Error("Cannot pipe without source");i?e.on("data",r=>{i.write(r)}):e.on("data",r=>{super[lr](r)})}};var Vn=(s,t)=>{let e=new kt(s),i=new Wt(s.file,{mode:s.mode||438});e.pipe(i),fr(e,t)},$n=(s,t)=>{let e=new wt(s),i=new et(s.file,{mode:s.mode||438});e.pipe(i);let r=new Promise((n,o)=>{i.on("error",o),i.on("close",n),e.on("error",o)});return dr(e,t).catch(n=>e.emit("error",n)),r},fr=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_namespaceObject.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},dr=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_namespaceObject.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>{s.add(i)}}):s.add(e);s.end()},Xn=(s,t)=>{let e=new kt(s);return fr(e,t),e},qn=(s,t)=>{let e=new wt(s);return dr(e,t).catch(i=>e.emit("error",i)),e},Qn=K(Vn,$n,Xn,qn,(s,t)=>{if(!t?.length)throw new TypeError("no paths specified to add to archive")});var Jn=process.env.__FAKE_PLATFORM__||process.platform,Er=Jn==="win32",{O_CREAT:wr,O_NOFOLLOW:ur,O_TRUNC:Sr,O_WRONLY:yr}=external_fs_.constants,Rr=Number(process.env.__FAKE_FS_O_FILENAME__)||external_fs_.constants.UV_FS_O_FILEMAP||0,jn=Er&&!!Rr,to=512*1024,eo=Rr|Sr|wr|yr,mr=!Er&&typeof ur=="number"?ur|Sr|wr|yr:null,ms=mr!==null?()=>mr:jn?s=>s<to?eo:"w":()=>"w";var ps=(s,t,e)=>{try{return external_node_fs_namespaceObject.lchownSync(s,t,e)}catch(i){if(i?.code!=="ENOENT")throw i}},Ei=(s,t,e,i)=>{external_node_fs_namespaceObject.lchown(s,t,e,r=>{i(r&&r?.code!=="ENOENT"?r:null)})},io=(s,t,e,i,r)=>{if(t.isDirectory())Es(external_node_path_namespaceObject.resolve(s,t.name),e,i,n=>{if(n)return r(n);let o=external_node_path_namespaceObject.resolve(s,t.name);Ei(o,e,i,r)});else{let n=external_node_path_namespaceObject.resolve(s,t.name);Ei(n,e,i,r)}},Es=(s,t,e,i)=>{external_node_fs_namespaceObject.readdir(s,{withFileTypes:!0},(r,n)=>{if(r){if(r.code==="ENOENT")return i();if(r.code!=="ENOTDIR"&&r.code!=="ENOTSUP")return i(r)}if(r||!n.length)return Ei(s,t,e,i);let o=n.length,h=null,a=l=>{if(!h){if(l)return i(h=l);if(--o===0)return Ei(s,t,e,i)}};for(let l of n)io(s,l,t,e,a)})},so=(s,t,e,i)=>{t.isDirectory()&&ws(external_node_path_namespaceObject.resolve(s,t.name),e,i),ps(external_node_path_namespaceObject.resolve(s,t.name),e,i)},ws=(s,t,e)=>{let i;try{i=external_node_fs_namespaceObject.readdirSync(s,{withFileTypes:!0})}catch(r){let n=r;if(n?.code==="ENOENT")return;if(n?.code==="ENOTDIR"||n?.code==="ENOTSUP")return ps(s,t,e);throw n}for(let r of i)so(s,r,t,e);return ps(s,t,e)};var Se=class extends Error{path;code;syscall="chdir";constructor(t,e){super(`${e}: Cannot cd into '${t}'`),this.path=t,this.code=e}get name(){return"CwdError"}};var St=class extends Error{path;symlink;syscall="symlink";code="TAR_SYMLINK_ERROR";constructor(t,e){super("TAR_SYMLINK_ERROR: Cannot extract through symbolic link"),this.symlink=t,this.path=e}get name(){return"SymlinkError"}};var no=(s,t)=>{external_node_fs_namespaceObject.stat(s,(e,i)=>{(e||!i.isDirectory())&&(e=new Se(s,e?.code||"ENOTDIR")),t(e)})},gr=(s,t,e)=>{s=f(s);let i=t.umask??18,r=t.mode|448,n=(r&i)!==0,o=t.uid,h=t.gid,a=typeof o=="number"&&typeof h=="number"&&(o!==t.processUid||h!==t.processGid),l=t.preserve,c=t.unlink,d=f(t.cwd),y=(E,x)=>{E?e(E):x&&a?Es(x,o,h,Le=>y(Le)):n?external_node_fs_namespaceObject.chmod(s,r,e):e()};if(s===d)return no(s,y);if(l)return external_node_fs_promises_namespaceObject.mkdir(s,{mode:r,recursive:!0}).then(E=>y(null,E??void 0),y);let D=f(external_node_path_namespaceObject.relative(d,s)).split("/");Ss(d,D,r,c,d,void 0,y)},Ss=(s,t,e,i,r,n,o)=>{if(t.length===0)return o(null,n);let h=t.shift(),a=f(external_node_path_namespaceObject.resolve(s+"/"+h));external_node_fs_namespaceObject.mkdir(a,e,br(a,t,e,i,r,n,o))},br=(s,t,e,i,r,n,o)=>h=>{h?external_node_fs_namespaceObject.lstat(s,(a,l)=>{if(a)a.path=a.path&&f(a.path),o(a);else if(l.isDirectory())Ss(s,t,e,i,r,n,o);else if(i)external_node_fs_namespaceObject.unlink(s,c=>{if(c)return o(c);external_node_fs_namespaceObject.mkdir(s,e,br(s,t,e,i,r,n,o))});else{if(l.isSymbolicLink())return o(new St(s,s+"/"+t.join("/")));o(h)}}):(n=n||s,Ss(s,t,e,i,r,n,o))},oo=s=>{let t=!1,e;try{t=external_node_fs_namespaceObject.statSync(s).isDirectory()}catch(i){e=i?.code}finally{if(!t)throw new Se(s,e??"ENOTDIR")}},_r=(s,t)=>{s=f(s);let e=t.umask??18,i=t.mode|448,r=(i&e)!==0,n=t.uid,o=t.gid,h=typeof n=="number"&&typeof o=="number"&&(n!==t.processUid||o!==t.processGid),a=t.preserve,l=t.unlink,c=f(t.cwd),d=E=>{E&&h&&ws(E,n,o),r&&external_node_fs_namespaceObject.chmodSync(s,i)};if(s===c)return oo(c),d();if(a)return d(external_node_fs_namespaceObject.mkdirSync(s,{mode:i,recursive:!0})??void 0);let T=f(external_node_path_namespaceObject.relative(c,s)).split("/"),D;for(let E=T.shift(),x=c;E&&(x+="/"+E);E=T.shift()){x=f(external_node_path_namespaceObject.resolve(x));try{external_node_fs_namespaceObject.mkdirSync(x,i),D=D||x}catch{let Le=external_node_fs_namespaceObject.lstatSync(x);if(Le.isDirectory())continue;if(l){external_node_fs_namespaceObject.unlinkSync(x),external_node_fs_namespaceObject.mkdirSync(x,i),D=D||x;continue}else if(Le.isSymbolicLink())return new St(x,x+"/"+T.join("/"))}}return d(D)};var ys=Object.create(null),Or=1e4,Vt=new Set,Tr=s=>{Vt.has(s)?Vt.delete(s):ys[s]=s.normalize("NFD").toLocaleLowerCase("en").toLocaleUpperCase("en"),Vt.add(s);let t=ys[s],e=Vt.size-Or;if(e>Or/10){for(let i of Vt)if(Vt.delete(i),delete ys[i],--e<=0)break}return t};var ho=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,ao=ho==="win32",lo=s=>s.split("/").slice(0,-1).reduce((e,i)=>{let r=e.at(-1);return r!==void 0&&(i=(0,external_node_path_namespaceObject.join)(r,i)),e.push(i||"/"),e},[]),yi=class{#t=new Map;#i=new Map;#s=new Set;reserve(t,e){t=ao?["win32 parallelization disabled"]:t.map(r=>mt((0,external_node_path_namespaceObject.join)(Tr(r))));let i=new Set(t.map(r=>lo(r)).reduce((r,n)=>r.concat(n)));this.#i.set(e,{dirs:i,paths:t});for(let r of t){let n=this.#t.get(r);n?n.push(e):this.#t.set(r,[e])}for(let r of i){let n=this.#t.get(r);if(!n)this.#t.set(r,[new Set([e])]);else{let o=n.at(-1);o instanceof Set?o.add(e):n.push(new Set([e]))}}return this.#r(e)}#n(t){let e=this.#i.get(t);if(!e)throw new Error("function does not have any path reservations");return{paths:e.paths.map(i=>this.#t.get(i)),dirs:[...e.dirs].map(i=>this.#t.get(i))}}check(t){let{paths:e,dirs:i}=this.#n(t);return e.every(r=>r&&r[0]===t)&&i.every(r=>r&&r[0]instanceof Set&&r[0].has(t))}#r(t){return this.#s.has(t)||!this.check(t)?!1:(this.#s.add(t),t(()=>this.#e(t)),!0)}#e(t){if(!this.#s.has(t))return!1;let e=this.#i.get(t);if(!e)throw new Error("invalid reservation");let{paths:i,dirs:r}=e,n=new Set;for(let o of i){let h=this.#t.get(o);if(!h||h?.[0]!==t)continue;let a=h[1];if(!a){this.#t.delete(o);continue}if(h.shift(),typeof a=="function")n.add(a);else for(let l of a)n.add(l)}for(let o of r){let h=this.#t.get(o),a=h?.[0];if(!(!h||!(a instanceof Set)))if(a.size===1&&h.length===1){this.#t.delete(o);continue}else if(a.size===1){h.shift();let l=h[0];typeof l=="function"&&n.add(l)}else a.delete(t)}return this.#s.delete(t),n.forEach(o=>this.#r(o)),!0}};var Lr=()=>process.umask();var Dr=Symbol("onEntry"),_s=Symbol("checkFs"),Nr=Symbol("checkFs2"),Os=Symbol("isReusable"),P=Symbol("makeFs"),Ts=Symbol("file"),xs=Symbol("directory"),gi=Symbol("link"),Ar=Symbol("symlink"),Ir=Symbol("hardlink"),Re=Symbol("ensureNoSymlink"),Cr=Symbol("unsupported"),Fr=Symbol("checkPath"),Rs=Symbol("stripAbsolutePath"),yt=Symbol("mkdir"),O=Symbol("onError"),Ri=Symbol("pending"),kr=Symbol("pend"),$t=Symbol("unpend"),gs=Symbol("ended"),bs=Symbol("maybeClose"),Ls=Symbol("skip"),ge=Symbol("doChown"),be=Symbol("uid"),_e=Symbol("gid"),Oe=Symbol("checkedCwd"),fo=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,Te=fo==="win32",uo=1024,mo=(s,t)=>{if(!Te)return external_node_fs_namespaceObject.unlink(s,t);let e=s+".DELETE."+(0,external_node_crypto_namespaceObject.randomBytes)(16).toString("hex");external_node_fs_namespaceObject.rename(s,e,i=>{if(i)return t(i);external_node_fs_namespaceObject.unlink(e,t)})},po=s=>{if(!Te)return external_node_fs_namespaceObject.unlinkSync(s);let t=s+".DELETE."+(0,external_node_crypto_namespaceObject.randomBytes)(16).toString("hex");external_node_fs_namespaceObject.renameSync(s,t),external_node_fs_namespaceObject.unlinkSync(t)},vr=(s,t,e)=>s!==void 0&&s===s>>>0?s:t!==void 0&&t===t>>>0?t:e,Xt=class extends rt{[gs]=!1;[Oe]=!1;[Ri]=0;reservations=new yi;transform;writable=!0;readable=!1;uid;gid;setOwner;preserveOwner;processGid;processUid;maxDepth;forceChown;win32;newer;keep;noMtime;preservePaths;unlink;cwd;strip;processUmask;umask;dmode;fmode;chmod;constructor(t={}){if(t.ondone=()=>{this[gs]=!0,this[bs]()},super(t),this.transform=t.transform,this.chmod=!!t.chmod,typeof t.uid=="number"||typeof t.gid=="number"){if(typeof t.uid!="number"||typeof t.gid!="number")throw new TypeError("cannot set owner without number uid and gid");if(t.preserveOwner)throw new TypeError("cannot preserve owner in archive and also set owner explicitly");this.uid=t.uid,this.gid=t.gid,this.setOwner=!0}else this.uid=void 0,this.gid=void 0,this.setOwner=!1;this.preserveOwner=t.preserveOwner===void 0&&typeof t.uid!="number"?process.getuid?.()===0:!!t.preserveOwner,this.processUid=(this.preserveOwner||this.setOwner)&&process.getuid?process.getuid():void 0,this.processGid=(this.preserveOwner||this.setOwner)&&process.getgid?process.getgid():void 0,this.maxDepth=typeof t.maxDepth=="number"?t.maxDepth:uo,this.forceChown=t.forceChown===!0,this.win32=!!t.win32||Te,this.newer=!!t.newer,this.keep=!!t.keep,this.noMtime=!!t.noMtime,this.preservePaths=!!t.preservePaths,this.unlink=!!t.unlink,this.cwd=f(external_node_path_namespaceObject.resolve(t.cwd||process.cwd())),this.strip=Number(t.strip)||0,this.processUmask=this.chmod?typeof t.processUmask=="number"?t.processUmask:Lr():0,this.umask=typeof t.umask=="number"?t.umask:this.processUmask,this.dmode=t.dmode||511&~this.umask,this.fmode=t.fmode||438&~this.umask,this.on("entry",e=>this[Dr](e))}warn(t,e,i={}){return(t==="TAR_BAD_ARCHIVE"||t==="TAR_ABORT")&&(i.recoverable=!1),super.warn(t,e,i)}[bs](){this[gs]&&this[Ri]===0&&(this.emit("prefinish"),this.emit("finish"),this.emit("end"))}[Rs](t,e){let i=t[e],{type:r}=t;if(!i||this.preservePaths)return!0;let[n,o]=ce(i),h=o.replaceAll(/\\/g,"/").split("/");if(h.includes("..")||Te&&/^[a-z]:\.\.$/i.test(h[0]??"")){if(e==="path"||r==="Link")return this.warn("TAR_ENTRY_ERROR",`${e} contains '..'`,{entry:t,[e]:i}),!1;let a=external_node_path_namespaceObject.posix.dirname(t.path),l=external_node_path_namespaceObject.posix.normalize(external_node_path_namespaceObject.posix.join(a,h.join("/")));if(l.startsWith("../")||l==="..")return this.warn("TAR_ENTRY_ERROR",`${e} escapes extraction directory`,{entry:t,[e]:i}),!1}return n&&(t[e]=String(o),this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute ${e}`,{entry:t,[e]:i})),!0}[Fr](t){let e=f(t.path),i=e.split("/");if(this.strip){if(i.length<this.strip)return!1;if(t.type==="Link"){let r=f(String(t.linkpath)).split("/");if(r.length>=this.strip)t.linkpath=r.slice(this.strip).join("/");else return!1}i.splice(0,this.strip),t.path=i.join("/")}if(isFinite(this.maxDepth)&&i.length>this.maxDepth)return this.warn("TAR_ENTRY_ERROR","path excessively deep",{entry:t,path:e,depth:i.length,maxDepth:this.maxDepth}),!1;if(!this[Rs](t,"path")||!this[Rs](t,"linkpath"))return!1;if(t.absolute=external_node_path_namespaceObject.isAbsolute(t.path)?f(external_node_path_namespaceObject.resolve(t.path)):f(external_node_path_namespaceObject.resolve(this.cwd,t.path)),!this.preservePaths&&typeof t.absolute=="string"&&t.absolute.indexOf(this.cwd+"/")!==0&&t.absolute!==this.cwd)return this.warn("TAR_ENTRY_ERROR","path escaped extraction target",{entry:t,path:f(t.path),resolvedPath:t.absolute,cwd:this.cwd}),!1;if(t.absolute===this.cwd&&t.type!=="Directory"&&t.type!=="GNUDumpDir")return!1;if(this.win32){let{root:r}=external_node_path_namespaceObject.win32.parse(String(t.absolute));t.absolute=r+ts(String(t.absolute).slice(r.length));let{root:n}=external_node_path_namespaceObject.win32.parse(t.path);t.path=n+ts(t.path.slice(n.length))}return!0}[Dr](t){if(!this[Fr](t))return t.resume();switch(external_node_assert_namespaceObject.equal(typeof t.absolute,"string"),t.type){case"Directory":case"GNUDumpDir":t.mode&&(t.mode=t.mode|448);case"File":case"OldFile":case"ContiguousFile":case"Link":case"SymbolicLink":return this[_s](t);default:return this[Cr](t)}}[O](t,e){t.name==="CwdError"?this.emit("error",t):(this.warn("TAR_ENTRY_ERROR",t,{entry:e}),this[$t](),e.resume())}[yt](t,e,i){gr(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e},i)}[ge](t){return this.forceChown||this.preserveOwner&&(typeof t.uid=="number"&&t.uid!==this.processUid||typeof t.gid=="number"&&t.gid!==this.processGid)||typeof this.uid=="number"&&this.uid!==this.processUid||typeof this.gid=="number"&&this.gid!==this.processGid}[be](t){return vr(this.uid,t.uid,this.processUid)}[_e](t){return vr(this.gid,t.gid,this.processGid)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=new et(String(t.absolute),{flags:ms(t.size),mode:i,autoClose:!1});r.on("error",a=>{r.fd&&external_node_fs_namespaceObject.close(r.fd,()=>{}),r.write=()=>!0,this[O](a,t),e()});let n=1,o=a=>{if(a){r.fd&&external_node_fs_namespaceObject.close(r.fd,()=>{}),this[O](a,t),e();return}--n===0&&r.fd!==void 0&&external_node_fs_namespaceObject.close(r.fd,l=>{l?this[O](l,t):this[$t](),e()})};r.on("finish",()=>{let a=String(t.absolute),l=r.fd;if(typeof l=="number"&&t.mtime&&!this.noMtime){n++;let c=t.atime||new Date,d=t.mtime;external_node_fs_namespaceObject.futimes(l,c,d,y=>y?external_node_fs_namespaceObject.utimes(a,c,d,T=>o(T&&y)):o())}if(typeof l=="number"&&this[ge](t)){n++;let c=this[be](t),d=this[_e](t);typeof c=="number"&&typeof d=="number"&&external_node_fs_namespaceObject.fchown(l,c,d,y=>y?external_node_fs_namespaceObject.chown(a,c,d,T=>o(T&&y)):o())}o()});let h=this.transform&&this.transform(t)||t;h!==t&&(h.on("error",a=>{this[O](a,t),e()}),t.pipe(h)),h.pipe(r)}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode;this[yt](String(t.absolute),i,r=>{if(r){this[O](r,t),e();return}let n=1,o=()=>{--n===0&&(e(),this[$t](),t.resume())};t.mtime&&!this.noMtime&&(n++,external_node_fs_namespaceObject.utimes(String(t.absolute),t.atime||new Date,t.mtime,o)),this[ge](t)&&(n++,external_node_fs_namespaceObject.chown(String(t.absolute),Number(this[be](t)),Number(this[_e](t)),o)),o()})}[Cr](t){t.unsupported=!0,this.warn("TAR_ENTRY_UNSUPPORTED",`unsupported entry type: ${t.type}`,{entry:t}),t.resume()}[Ar](t,e){let i=f(external_node_path_namespaceObject.relative(this.cwd,external_node_path_namespaceObject.resolve(external_node_path_namespaceObject.dirname(String(t.absolute)),String(t.linkpath)))).split("/");this[Re](t,this.cwd,i,()=>this[gi](t,String(t.linkpath),"symlink",e),r=>{this[O](r,t),e()})}[Ir](t,e){let i=f(external_node_path_namespaceObject.resolve(this.cwd,String(t.linkpath))),r=f(String(t.linkpath)).split("/");this[Re](t,this.cwd,r,()=>this[gi](t,i,"link",e),n=>{this[O](n,t),e()})}[Re](t,e,i,r,n){let o=i.shift();if(this.preservePaths||o===void 0)return r();let h=external_node_path_namespaceObject.resolve(e,o);external_node_fs_namespaceObject.lstat(h,(a,l)=>{if(a)return r();if(l?.isSymbolicLink())return n(new St(h,external_node_path_namespaceObject.resolve(h,i.join("/"))));this[Re](t,h,i,r,n)})}[kr](){this[Ri]++}[$t](){this[Ri]--,this[bs]()}[Ls](t){this[$t](),t.resume()}[Os](t,e){return t.type==="File"&&!this.unlink&&e.isFile()&&e.nlink<=1&&!Te}[_s](t){this[kr]();let e=[t.path];t.linkpath&&e.push(t.linkpath),this.reservations.reserve(e,i=>this[Nr](t,i))}[Nr](t,e){let i=h=>{e(h)},r=()=>{this[yt](this.cwd,this.dmode,h=>{if(h){this[O](h,t),i();return}this[Oe]=!0,n()})},n=()=>{if(t.absolute!==this.cwd){let h=f(external_node_path_namespaceObject.dirname(String(t.absolute)));if(h!==this.cwd)return this[yt](h,this.dmode,a=>{if(a){this[O](a,t),i();return}o()})}o()},o=()=>{external_node_fs_namespaceObject.lstat(String(t.absolute),(h,a)=>{if(a&&(this.keep||this.newer&&a.mtime>(t.mtime??a.mtime))){this[Ls](t),i();return}if(h||this[Os](t,a))return this[P](null,t,i);if(a.isDirectory()){if(t.type==="Directory"){let l=this.chmod&&t.mode&&(a.mode&4095)!==t.mode,c=d=>this[P](d??null,t,i);return l?external_node_fs_namespaceObject.chmod(String(t.absolute),Number(t.mode),c):c()}if(t.absolute!==this.cwd)return external_node_fs_namespaceObject.rmdir(String(t.absolute),l=>this[P](l??null,t,i))}if(t.absolute===this.cwd)return this[P](null,t,i);mo(String(t.absolute),l=>this[P](l??null,t,i))})};this[Oe]?n():r()}[P](t,e,i){if(t){this[O](t,e),i();return}switch(e.type){case"File":case"OldFile":case"ContiguousFile":return this[Ts](e,i);case"Link":return this[Ir](e,i);case"SymbolicLink":return this[Ar](e,i);case"Directory":case"GNUDumpDir":return this[xs](e,i)}}[gi](t,e,i,r){external_node_fs_namespaceObject[i](e,String(t.absolute),n=>{n?this[O](n,t):(this[$t](),t.resume()),r()})}},ye=s=>{try{return[null,s()]}catch(t){return[t,null]}},xe=class extends Xt{sync=!0;[P](t,e){return super[P](t,e,()=>{})}[_s](t){if(!this[Oe]){let n=this[yt](this.cwd,this.dmode);if(n)return this[O](n,t);this[Oe]=!0}if(t.absolute!==this.cwd){let n=f(external_node_path_namespaceObject.dirname(String(t.absolute)));if(n!==this.cwd){let o=this[yt](n,this.dmode);if(o)return this[O](o,t)}}let[e,i]=ye(()=>external_node_fs_namespaceObject.lstatSync(String(t.absolute)));if(i&&(this.keep||this.newer&&i.mtime>(t.mtime??i.mtime)))return this[Ls](t);if(e||this[Os](t,i))return this[P](null,t);if(i.isDirectory()){if(t.type==="Directory"){let o=this.chmod&&t.mode&&(i.mode&4095)!==t.mode,[h]=o?ye(()=>{external_node_fs_namespaceObject.chmodSync(String(t.absolute),Number(t.mode))}):[];return this[P](h,t)}let[n]=ye(()=>external_node_fs_namespaceObject.rmdirSync(String(t.absolute)));this[P](n,t)}let[r]=t.absolute===this.cwd?[]:ye(()=>po(String(t.absolute)));this[P](r,t)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=h=>{let a;try{external_node_fs_namespaceObject.closeSync(n)}catch(l){a=l}(h||a)&&this[O](h||a,t),e()},n;try{n=external_node_fs_namespaceObject.openSync(String(t.absolute),ms(t.size),i)}catch(h){return r(h)}let o=this.transform&&this.transform(t)||t;o!==t&&(o.on("error",h=>this[O](h,t)),t.pipe(o)),o.on("data",h=>{try{external_node_fs_namespaceObject.writeSync(n,h,0,h.length)}catch(a){r(a)}}),o.on("end",()=>{let h=null;if(t.mtime&&!this.noMtime){let a=t.atime||new Date,l=t.mtime;try{external_node_fs_namespaceObject.futimesSync(n,a,l)}catch(c){try{external_node_fs_namespaceObject.utimesSync(String(t.absolute),a,l)}catch{h=c}}}if(this[ge](t)){let a=this[be](t),l=this[_e](t);try{external_node_fs_namespaceObject.fchownSync(n,Number(a),Number(l))}catch(c){try{external_node_fs_namespaceObject.chownSync(String(t.absolute),Number(a),Number(l))}catch{h=h||c}}}r(h)})}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode,r=this[yt](String(t.absolute),i);if(r){this[O](r,t),e();return}if(t.mtime&&!this.noMtime)try{external_node_fs_namespaceObject.utimesSync(String(t.absolute),t.atime||new Date,t.mtime)}catch{}if(this[ge](t))try{external_node_fs_namespaceObject.chownSync(String(t.absolute),Number(this[be](t)),Number(this[_e](t)))}catch{}e(),t.resume()}[yt](t,e){try{return _r(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e})}catch(i){return i}}[Re](t,e,i,r,n){if(this.preservePaths||i.length===0)return r();let o=e;for(let h of i){o=external_node_path_namespaceObject.resolve(o,h);let[a,l]=ye(()=>external_node_fs_namespaceObject.lstatSync(o));if(a)return r();if(l.isSymbolicLink())return n(new St(o,external_node_path_namespaceObject.resolve(e,i.join("/"))))}r()}[gi](t,e,i,r){let n=`${i}Sync`;try{external_node_fs_namespaceObject[n](e,String(t.absolute)),r(),t.resume()}catch(o){return this[O](o,t)}}};var Eo=s=>{let t=new xe(s),e=s.file,i=external_node_fs_namespaceObject.statSync(e),r=s.maxReadSize||16*1024*1024;new Be(e,{readSize:r,size:i.size}).pipe(t)},wo=(s,t)=>{let e=new Xt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("close",o),external_node_fs_namespaceObject.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},So=K(Eo,wo,s=>new xe(s),s=>new Xt(s),(s,t)=>{t?.length&&Qi(s,t)});var yo=(s,t)=>{let e=new kt(s),i=!0,r,n;try{try{r=external_node_fs_namespaceObject.openSync(s.file,"r+")}catch(a){if(a?.code==="ENOENT")r=external_node_fs_namespaceObject.openSync(s.file,"w+");else throw a}let o=external_node_fs_namespaceObject.fstatSync(r),h=Buffer.alloc(512);t:for(n=0;n<o.size;n+=512){for(let c=0,d=0;c<512;c+=d){if(d=external_node_fs_namespaceObject.readSync(r,h,c,h.length-c,n+c),n===0&&h[0]===31&&h[1]===139)throw new Error("cannot append to compressed archives");if(!d)break t}let a=new F(h);if(!a.cksumValid)break;let l=512*Math.ceil((a.size||0)/512);if(n+l+512>o.size)break;n+=l,s.mtimeCache&&a.mtime&&s.mtimeCache.set(String(a.path),a.mtime)}i=!1,Ro(s,e,n,r,t)}finally{if(i)try{external_node_fs_namespaceObject.closeSync(r)}catch{}}},Ro=(s,t,e,i,r)=>{let n=new Wt(s.file,{fd:i,start:e});t.pipe(n),bo(t,r)},go=(s,t)=>{t=Array.from(t);let e=new wt(s),i=(n,o,h)=>{let a=(T,D)=>{T?external_node_fs_namespaceObject.close(n,E=>h(T)):h(null,D)},l=0;if(o===0)return a(null,0);let c=0,d=Buffer.alloc(512),y=(T,D)=>{if(T||D===void 0)return a(T);if(c+=D,c<512&&D)return external_node_fs_namespaceObject.read(n,d,c,d.length-c,l+c,y);if(l===0&&d[0]===31&&d[1]===139)return a(new Error("cannot append to compressed archives"));if(c<512)return a(null,l);let E=new F(d);if(!E.cksumValid)return a(null,l);let x=512*Math.ceil((E.size??0)/512);if(l+x+512>o||(l+=x+512,l>=o))return a(null,l);s.mtimeCache&&E.mtime&&s.mtimeCache.set(String(E.path),E.mtime),c=0,external_node_fs_namespaceObject.read(n,d,0,512,l,y)};external_node_fs_namespaceObject.read(n,d,0,512,l,y)};return new Promise((n,o)=>{e.on("error",o);let h="r+",a=(l,c)=>{if(l&&l.code==="ENOENT"&&h==="r+")return h="w+",external_node_fs_namespaceObject.open(s.file,h,a);if(l||!c)return o(l);external_node_fs_namespaceObject.fstat(c,(d,y)=>{if(d)return external_node_fs_namespaceObject.close(c,()=>o(d));i(c,y.size,(T,D)=>{if(T)return o(T);let E=new et(s.file,{fd:c,start:D});e.pipe(E),E.on("error",o),E.on("close",n),_o(e,t)})})};external_node_fs_namespaceObject.open(s.file,h,a)})},bo=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_namespaceObject.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},_o=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_namespaceObject.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e);s.end()},vt=K(yo,go,()=>{throw new TypeError("file is required")},()=>{throw new TypeError("file is required")},(s,t)=>{if(!Bs(s))throw new TypeError("file is required");if(s.gzip||s.brotli||s.zstd||s.file.endsWith(".br")||s.file.endsWith(".tbr"))throw new TypeError("cannot append to compressed archives");if(!t?.length)throw new TypeError("no paths specified to add/replace")});var Oo=K(vt.syncFile,vt.asyncFile,vt.syncNoFile,vt.asyncNoFile,(s,t=[])=>{vt.validate?.(s,t),To(s)}),To=s=>{let t=s.filter;s.mtimeCache||(s.mtimeCache=new Map),s.filter=t?(e,i)=>t(e,i)&&!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0)):(e,i)=>!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0))};
+//# sourceMappingURL=index.min.js.map
+
+;// CONCATENATED MODULE: ./src/engine/steps/working-dir.ts
+// A job's working directory, from this machine to the head: checked against Ray's upload limit, then
+// packed as one .tar.gz (Ray itself zips it on the head, with its own ignore rules, and uploads it
+// to the cluster, so every node's tasks see it).
+
+
+
+/** Ray 2.60 refuses a working_dir package of 512 MiB or more (GCS_STORAGE_MAX_SIZE, the gRPC limit). */
+const RAY_PACKAGE_LIMIT_BYTES = 512 * 1024 * 1024;
+class WorkingDirError extends Error {
+    hint;
+    constructor(message, hint) {
+        super(message);
+        this.hint = hint;
+    }
+}
+function mib(bytes) {
+    return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+}
+/** Checks `dir` (exists, a directory, under Ray's limit) and packs it; throws WorkingDirError. */
+async function packWorkingDir(dir, limit = RAY_PACKAGE_LIMIT_BYTES) {
+    const abs = (0,external_node_path_namespaceObject.resolve)(dir);
+    let st;
+    try {
+        st = (0,external_node_fs_namespaceObject.statSync)(abs);
+    }
+    catch {
+        throw new WorkingDirError(`working directory ${dir} does not exist`, 'give --working-dir (the working-directory input) a directory on this machine');
+    }
+    if (!st.isDirectory()) {
+        throw new WorkingDirError(`working directory ${dir} is not a directory`, 'give a directory, not a file');
+    }
+    // Ray's limit is on its zip of the directory; our gzip of the same files is about that size
+    const chunks = [];
+    let bytes = 0;
+    const stream = Qn({ gzip: true, cwd: abs, portable: true }, ['.']);
+    for await (const chunk of stream) {
+        bytes += chunk.length;
+        if (bytes >= limit) {
+            throw new WorkingDirError(`working directory ${dir} packs to more than ${mib(limit)}: over Ray's upload limit for a working_dir (${mib(limit)}, compressed)`, 'leave large files out (data, .git, .venv: move them to storage the nodes read) or give a remote URI (s3://, https://) as working_dir in --runtime-env-json');
+        }
+        chunks.push(chunk);
+    }
+    return Buffer.concat(chunks);
+}
+
+;// CONCATENATED MODULE: ./src/words/job-message.ts
+// Ray's message for a job, cut to its first line without the "last available logs" Ray appends: the
+// same words in the engine's failure and in the CLI's job line.
+function shortJobMessage(message) {
+    const first = (message ?? '').trim().split('\n')[0];
+    return first.replace(/,? last available logs.*$/i, '').replace(/:$/, '');
+}
+
+;// CONCATENATED MODULE: ./src/engine/job.ts
+// `job`: Ray jobs through the head over SSH (the job API's port need not be reachable from here).
+// submit: connect the head → upload the working dir → Ray's own client submits it on the head and
+// tails its log, streamed here as it comes → the job's end state. status | logs | stop | list: one
+// round trip each to the head's job API, with the token supplied on the head.
+
+
+
+
+
+
+
+const JOB_ID = /^[A-Za-z0-9._:-]{1,200}$/;
+/** Lines of a failed or stopped job's log shown with its status. */
+const JOB_LOG_TAIL_LINES = 20;
+/** Bad input found before anything is sent: the run ends with exit 2. */
+function badInput(result, message, hint) {
+    fail(result, { message, ...(hint ? { hint } : {}) });
+    result.badInput = true;
+}
+/** The runtime env text as an object, or a message saying what is wrong with it. */
+function parseRuntimeEnv(text) {
+    if (!text?.trim())
+        return {};
+    try {
+        const value = JSON.parse(text);
+        if (!value || typeof value !== 'object' || Array.isArray(value)) {
+            return { error: 'the runtime env must be a JSON object, e.g. {"pip": ["requests"]}' };
+        }
+        return { value: value };
+    }
+    catch (err) {
+        return { error: `the runtime env is not valid JSON: ${err.message}` };
+    }
+}
+/** The entrypoint as one shell command: separate words are quoted, one string is taken as written. */
+function entrypointCommand(entrypoint) {
+    if (entrypoint === undefined)
+        return '';
+    if (typeof entrypoint === 'string')
+        return entrypoint.trim();
+    return entrypoint.length === 1 ? entrypoint[0].trim() : shellJoin(entrypoint);
+}
+function jobReport(j, logTail) {
+    return {
+        job_id: j.job_id,
+        status: j.status,
+        message: j.message ?? null,
+        start_time: j.start_time ?? null,
+        end_time: j.end_time ?? null,
+        entrypoint: j.entrypoint ?? null,
+        ...(logTail ? { log_tail: logTail } : {}),
+    };
+}
+async function runJob(session, result, clock) {
+    const request = session.options.job;
+    if (!request)
+        return badInput(result, 'no job action given');
+    if (request.action !== 'submit' && request.action !== 'list') {
+        if (!request.jobId || !JOB_ID.test(request.jobId)) {
+            return badInput(result, `job ${request.action} needs a job id, e.g. raysubmit_XXXXXXXXXXXXXXXX`);
+        }
+    }
+    let runtimeEnv;
+    let archive;
+    if (request.action === 'submit') {
+        if (!entrypointCommand(request.entrypoint)) {
+            return badInput(result, 'job submit needs an entrypoint', 'nokube ray job submit --config F -- python script.py');
+        }
+        const parsed = parseRuntimeEnv(request.runtimeEnvJson);
+        if (parsed.error)
+            return badInput(result, parsed.error);
+        runtimeEnv = parsed.value;
+        if (request.workingDir) {
+            try {
+                archive = await clock.phase('pack', () => packWorkingDir(request.workingDir));
+            }
+            catch (err) {
+                if (err instanceof WorkingDirError)
+                    return badInput(result, err.message, err.hint);
+                throw err;
+            }
+        }
+    }
+    const head = await connectHead(session, result, clock);
+    if (!head)
+        return;
+    const { action } = request;
+    if (action === 'submit')
+        return job_submit(session, head, request, runtimeEnv, archive, result, clock);
+    const answer = await clock.phase(action, () => head.lib.job({
+        action,
+        job_id: request.jobId ?? null,
+        tail: JOB_LOG_TAIL_LINES,
+        dashboard_port: dashboardPort(session.cluster),
+    }));
+    if (!answer.ok)
+        return jobFailed(session, result, answer);
+    result.status = 'healthy';
+    if (answer.jobs)
+        result.jobs = answer.jobs.map((j) => jobReport(j));
+    if (answer.logs !== undefined)
+        result.jobLogs = answer.logs;
+    if (answer.job) {
+        result.job = jobReport(answer.job, answer.log_tail);
+        if (request.action === 'status')
+            judge(session, result);
+        if (request.action === 'stop' && answer.stopped === false) {
+            result.warnings.push(`job ${answer.job.job_id} had already ended (${answer.job.status})`);
+        }
+    }
+}
+async function job_submit(session, head, request, runtimeEnv, archive, result, clock) {
+    const { reporter, signal } = session.options;
+    let remoteArchive;
+    if (archive) {
+        const t0 = Date.now();
+        remoteArchive = await clock.phase('upload', () => head.lib.uploadToStorage(`jobs/upload-${(0,external_node_crypto_namespaceObject.randomBytes)(6).toString('hex')}.tar.gz`, archive));
+        reporter.node(head.node.name, `working dir uploaded (${(archive.length / 1024).toFixed(0)} KiB)`, Date.now() - t0);
+    }
+    let jobId;
+    const t0 = Date.now();
+    const answer = await clock.phase(request.noWait ? 'submit' : 'run', () => head.lib.stream('job', {
+        action: 'submit',
+        entrypoint: entrypointCommand(request.entrypoint),
+        runtime_env: runtimeEnv ?? null,
+        archive: remoteArchive ?? null,
+        follow: !request.noWait,
+        python: session.cluster.python ?? null,
+        tail: JOB_LOG_TAIL_LINES,
+        dashboard_port: dashboardPort(session.cluster),
+    }, (event) => {
+        if (event.event === 'submitted') {
+            jobId = String(event.job_id);
+            reporter.node(head.node.name, `job ${jobId} submitted`, Date.now() - t0);
+        }
+        else if (event.event === 'log') {
+            const text = String(event.text ?? '');
+            if (reporter.output)
+                reporter.output(text, 'stdout');
+            else
+                for (const line of text.replace(/\n$/, '').split('\n'))
+                    reporter.info(line);
+        }
+        else if (event.event === 'warning')
+            reporter.warn(String(event.text));
+    }, { signal, timeoutMs: 0 }));
+    if (answer.aborted) {
+        result.interrupted = true;
+        result.status = 'healthy';
+        if (jobId) {
+            // one quick look, so the user sees where the job stands as they leave it running
+            const now = await head
+                .lib.job({ action: 'status', job_id: jobId, dashboard_port: dashboardPort(session.cluster) })
+                .catch(() => undefined);
+            result.job = now?.job
+                ? jobReport(now.job)
+                : { job_id: jobId, status: 'RUNNING', message: null, start_time: null, end_time: null };
+        }
+        return;
+    }
+    if (!answer.ok)
+        return jobFailed(session, result, answer);
+    result.status = 'healthy';
+    result.job = jobReport(answer.job, answer.log_tail);
+    judge(session, result);
+}
+/**
+ * Ray's message in one line: a failed entrypoint's message repeats the end of its log ("..., last
+ * available logs (truncated to 20,000 chars):\n..."), which the user has already seen.
+ */
+/** A job that ended FAILED or STOPPED fails the run, with Ray's message and where to read the log. */
+function judge(session, result) {
+    const job = result.job;
+    if (job.status !== 'FAILED' && job.status !== 'STOPPED')
+        return;
+    fail(result, {
+        node: session.cluster.head.name,
+        host: session.cluster.head.sshUrl,
+        message: `job ${job.job_id} ${job.status}${job.message ? `: ${shortJobMessage(job.message)}` : ''}`,
+        hint: `its whole log: nokube ray job logs --config ${session.cluster.file} ${job.job_id}`,
+    });
+}
+function jobFailed(session, result, answer) {
+    const head = session.cluster.head;
+    if (answer.cluster_down)
+        result.status = 'down';
+    if (answer.not_found)
+        result.badInput = true;
+    fail(result, {
+        node: head.name,
+        host: head.sshUrl,
+        message: answer.error ?? 'the job request failed',
+        ...(answer.hint ? { hint: answer.hint.replace('<file>', session.cluster.file) } : {}),
+    });
+}
+
+;// CONCATENATED MODULE: external "node:stream/promises"
+const external_node_stream_promises_namespaceObject = require("node:stream/promises");
+;// CONCATENATED MODULE: ./src/words/bytes.ts
+// Sizes in the user's words (1.5 MiB), the same in the engine's progress lines and in every render.
+function formatBytes(bytes) {
+    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+    let v = bytes;
+    let u = 0;
+    while (Math.abs(v) >= 1024 && u < units.length - 1) {
+        v /= 1024;
+        u += 1;
+    }
+    return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}
+
+;// CONCATENATED MODULE: ./src/engine/steps/named-nodes.ts
+/** A node name the config does not have (bad usage: exit 2). */
+class UnknownNodeError extends Error {
+    names;
+    known;
+    constructor(names, known, configPath) {
+        super(`${configPath} has no node named ${names.map((n) => `"${n}"`).join(', ')} (its nodes: ${known.join(', ')})`);
+        this.names = names;
+        this.known = known;
+        this.name = 'UnknownNodeError';
+    }
+}
+/** The nodes named by `--node` (in config order), or `fallback` when none are named. */
+function named_nodes_chooseNodes(cluster, names, fallback) {
+    if (!names.length)
+        return fallback;
+    const unknown = names.filter((n) => !cluster.nodes.some((node) => node.name === n));
+    if (unknown.length)
+        throw new UnknownNodeError(unknown, cluster.nodes.map((n) => n.name), cluster.file);
+    return cluster.nodes.filter((n) => names.includes(n.name));
+}
+function unknownNodeError(err) {
+    return { message: err.message, hint: 'use a name from the config file (nodes[].name)' };
+}
+
+;// CONCATENATED MODULE: ./src/engine/logs.ts
+// `logs`: read-only. Every chosen node packs its logs (Ray's session logs, remote_lib's own, a facts
+// file) into one bounded archive; each is fetched over the node's SSH connection, in parallel, into
+// `<output>/<node>/`, or, for a `.tar.gz` output, into one archive with a directory per node.
+
+
+
+
+
+
+
+
+
+
+
+/** The name of the index written next to the nodes' directories. */
+const LOGS_INDEX = 'nokube-logs.json';
+function isArchivePath(path) {
+    return /\.(tar\.gz|tgz)$/i.test(path);
+}
+/** What `logs` returns before any node is looked at (an invalid config leaves it so). */
+function emptyLogsResult(configPath, request, diagnostics) {
+    return {
+        ok: false,
+        invalid: false,
+        configPath,
+        archive: isArchivePath(request.output),
+        nodes: [],
+        diagnostics,
+        errors: [],
+        timings: [],
+    };
+}
+/** The story of `logs` (the door closes the session). `started`: when the run began (its total time). */
+async function collectLogs(session, result, request, started) {
+    const { cluster, options } = session;
+    result.clusterName = cluster.clusterName;
+    let chosen;
+    try {
+        chosen = named_nodes_chooseNodes(cluster, request.nodes, cluster.nodes);
+    }
+    catch (err) {
+        if (!(err instanceof UnknownNodeError))
+            throw err;
+        result.invalid = true;
+        result.errors.push(unknownNodeError(err));
+        return result;
+    }
+    const output = (0,external_node_path_namespaceObject.resolve)(request.output);
+    const outputProblem = checkOutput(output, result.archive);
+    if (outputProblem) {
+        result.invalid = true;
+        result.errors.push(outputProblem);
+        return result;
+    }
+    result.output = output;
+    const staging = result.archive ? (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'nokube-logs-')) : output;
+    const t0 = Date.now();
+    try {
+        const handles = await session.connect(chosen);
+        result.timings.push({ phase: 'connect', ms: Date.now() - t0 });
+        const t1 = Date.now();
+        result.nodes = handles.map((h) => emptyNodeLogs(h.node));
+        await mapLimit(handles, options.concurrency, (h, i) => fetchNode(h, result.nodes[i], request, staging, options));
+        result.timings.push({ phase: 'collect', ms: Date.now() - t1 });
+        await (0,external_node_fs_promises_namespaceObject.writeFile)((0,external_node_path_namespaceObject.join)(staging, LOGS_INDEX), JSON.stringify(logsIndex(result, request), null, 2) + '\n');
+        if (result.archive) {
+            const t2 = Date.now();
+            await packArchive(staging, output, [...result.nodes.filter((n) => n.ok).map((n) => n.name), LOGS_INDEX]);
+            result.timings.push({ phase: 'archive', ms: Date.now() - t2 });
+        }
+    }
+    catch (err) {
+        result.errors.push({
+            message: `cannot write the logs to ${output}: ${err.message}`,
+            hint: 'check the disk space and permissions of the output path',
+        });
+    }
+    finally {
+        if (result.archive)
+            (0,external_node_fs_namespaceObject.rmSync)(staging, { recursive: true, force: true });
+    }
+    for (const n of result.nodes)
+        if (n.error)
+            result.errors.push(n.error);
+    result.ok = result.errors.length === 0;
+    result.timings.push({ phase: 'total', ms: Date.now() - started });
+    return result;
+}
+/** Why the output cannot be written, before any node is contacted. */
+function checkOutput(output, archive) {
+    const problem = (message, hint) => ({ message: `--output ${output}: ${message}`, hint });
+    if (archive) {
+        const dir = (0,external_node_path_namespaceObject.dirname)(output);
+        if (!(0,external_node_fs_namespaceObject.existsSync)(dir))
+            return problem(`the directory ${dir} does not exist`, `create it first (mkdir -p ${dir})`);
+        if ((0,external_node_fs_namespaceObject.existsSync)(output) && (0,external_node_fs_namespaceObject.statSync)(output).isDirectory())
+            return problem('is a directory', 'give a file name ending in .tar.gz');
+        try {
+            (0,external_node_fs_namespaceObject.accessSync)(dir, external_node_fs_namespaceObject.constants.W_OK);
+        }
+        catch {
+            return problem(`the directory ${dir} is not writable`, 'choose a path you may write to');
+        }
+        return undefined;
+    }
+    if ((0,external_node_fs_namespaceObject.existsSync)(output)) {
+        if (!(0,external_node_fs_namespaceObject.statSync)(output).isDirectory())
+            return problem('exists and is not a directory', 'give a new directory, or a path ending in .tar.gz');
+        if ((0,external_node_fs_namespaceObject.readdirSync)(output).length)
+            return problem('is not empty', 'give a new or empty directory (earlier logs are not overwritten)');
+    }
+    try {
+        (0,external_node_fs_namespaceObject.mkdirSync)(output, { recursive: true });
+        (0,external_node_fs_namespaceObject.accessSync)(output, external_node_fs_namespaceObject.constants.W_OK);
+    }
+    catch (err) {
+        const code = err.code ?? err.message;
+        return problem(`cannot create or write the directory (${code})`, 'choose a path you may write to');
+    }
+    return undefined;
+}
+function emptyNodeLogs(node) {
+    return {
+        name: node.name,
+        role: node.role,
+        host: node.host,
+        ok: false,
+        files: [],
+        bytes: 0,
+        cut: [],
+        omitted: [],
+        keyLines: [],
+    };
+}
+/** Fills `out` with one node's bundle (extracted under `into/<node>/`); failures are kept on it, never thrown. */
+async function fetchNode(h, out, request, into, options) {
+    const { node } = h;
+    const { reporter } = options;
+    if (!h.lib) {
+        out.error = h.error ?? { node: node.name, host: node.sshUrl, message: 'not connected' };
+        return;
+    }
+    const t0 = Date.now();
+    try {
+        const { answer, bundle } = await h.lib.logs({
+            role: node.role,
+            python: null,
+            since_sec: request.sinceSec ?? null,
+            ...(request.maxBytesPerNode ? { max_bytes: request.maxBytesPerNode } : {}),
+        });
+        if (!answer.ok || !bundle)
+            throw Object.assign(new Error(answer.error ?? 'remote_lib logs failed'), { hint: answer.hint });
+        const dir = (0,external_node_path_namespaceObject.join)(into, node.name);
+        (0,external_node_fs_namespaceObject.mkdirSync)(dir, { recursive: true });
+        // node-tar refuses absolute paths and `..` in member names: a node cannot write outside its directory
+        await (0,external_node_stream_promises_namespaceObject.pipeline)(external_node_stream_namespaceObject.Readable.from([bundle]), So({ cwd: dir, strict: true }));
+        Object.assign(out, {
+            ok: true,
+            files: answer.files,
+            bytes: answer.bytes,
+            cut: answer.cut,
+            omitted: answer.omitted,
+            keyLines: answer.key_lines ?? [],
+            session: answer.session ?? null,
+        });
+        out.elapsedMs = Date.now() - t0;
+        const cut = answer.cut.length + answer.omitted.length;
+        reporter.node(node.name, `${answer.files.length} files, ${formatBytes(answer.bytes)} of logs (${formatBytes(bundle.length)} compressed)` +
+            (answer.session ? '' : ', no Ray session on this node') +
+            (cut
+                ? `; cut: ${answer.cut.length} files kept their newest part, ${answer.omitted.length} left out (see ${node.name}/CUT.txt)`
+                : ''), out.elapsedMs);
+    }
+    catch (err) {
+        out.error = nodeError(node, err);
+        reporter.node(node.name, `cannot collect logs: ${out.error.message}`, Date.now() - t0);
+    }
+}
+function logsIndex(result, request) {
+    return {
+        cluster: result.clusterName,
+        config: result.configPath,
+        collected_at: new Date().toISOString(),
+        since_sec: request.sinceSec ?? null,
+        nodes: result.nodes.map((n) => ({
+            name: n.name,
+            role: n.role,
+            host: n.host,
+            ok: n.ok,
+            session: n.session ?? null,
+            bytes: n.bytes,
+            files: n.files,
+            cut: n.cut,
+            omitted: n.omitted,
+            key_lines: n.keyLines,
+            ...(n.error ? { error: n.error.message, hint: n.error.hint ?? null } : {}),
+        })),
+    };
+}
+/** One gzip'd tar of the staging directory, written beside the target and renamed into place. */
+async function packArchive(staging, output, entries) {
+    const tmp = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(output), `.${(0,external_node_path_namespaceObject.basename)(output)}.${process.pid}.tmp`);
+    try {
+        await Qn({ gzip: true, file: tmp, cwd: staging, portable: true }, entries);
+        (0,external_node_fs_namespaceObject.renameSync)(tmp, output);
+    }
+    finally {
+        (0,external_node_fs_namespaceObject.rmSync)(tmp, { force: true });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/config/types.ts
+const DEFAULT_ROLLOUT = { drainTimeoutSec: 60, maxUnavailable: { count: 1 }, maxFailures: 0 };
+const DEFAULT_CLUSTER_NAME = 'default';
+/** `ray_spec.python` when left out: the interpreter the nodes run (left unset in the model, named by the schema). */
+const DEFAULT_PYTHON = 'python3';
+
+
+;// CONCATENATED MODULE: ./src/config/diagnostics.ts
+/** Collects diagnostics for one file, placing each at the source position of its path. */
+class Findings {
+    file;
+    index;
+    list = [];
+    constructor(file, index) {
+        this.file = file;
+        this.index = index;
+    }
+    error(path, message, details = {}) {
+        this.add('error', path, message, details);
+    }
+    warning(path, message, details = {}) {
+        this.add('warning', path, message, details);
+    }
+    get hasErrors() {
+        return this.list.some((d) => d.severity === 'error');
+    }
+    add(severity, path, message, details) {
+        const pos = details.pos ?? this.index.positionOf(path, details.at ?? 'value');
+        const diagnostic = { severity, file: this.file, line: pos.line, col: pos.col, path, message };
+        if (details.hint !== undefined)
+            diagnostic.hint = details.hint;
+        if (details.node !== undefined)
+            diagnostic.node = details.node;
+        this.list.push(diagnostic);
+    }
+}
+/** By line, then column; errors before warnings at the same spot. Stable otherwise. */
+function sortDiagnostics(diagnostics) {
+    return diagnostics
+        .map((d, order) => ({ d, order }))
+        .sort((a, b) => a.d.line - b.d.line ||
+        a.d.col - b.d.col ||
+        (a.d.severity === b.d.severity ? 0 : a.d.severity === 'error' ? -1 : 1) ||
+        a.order - b.order)
+        .map(({ d }) => d);
+}
+const NODES_SHOWN = 10;
+/**
+ * One warning per kind: the same warning on several nodes (a 1,000-node config without `users`)
+ * becomes one, at the first node, naming them all in `nodes` and the first few in its message.
+ */
+function groupWarnings(diagnostics) {
+    const kinds = new Map();
+    for (const d of diagnostics) {
+        if (d.severity !== 'warning' || d.node === undefined)
+            continue;
+        const kind = `${d.path.replace(/^nodes\[\d+\]/, 'nodes[]')}\u0000${d.message}\u0000${d.hint ?? ''}`;
+        kinds.set(kind, [...(kinds.get(kind) ?? []), d]);
+    }
+    const merged = new Map();
+    for (const group of kinds.values()) {
+        if (group.length < 2)
+            continue;
+        const [first, ...rest] = group;
+        const names = group.map((d) => d.node);
+        const shown = names.slice(0, NODES_SHOWN).join(', ');
+        const more = names.length > NODES_SHOWN ? ` and ${names.length - NODES_SHOWN} more` : '';
+        const { node: _node, ...place } = first;
+        merged.set(first, {
+            ...place,
+            path: first.path.replace(/^nodes\[\d+\]/, 'nodes[]'),
+            message: `${first.message} (${names.length} nodes: ${shown}${more})`,
+            nodes: names,
+        });
+        for (const d of rest)
+            merged.set(d, null);
+    }
+    if (merged.size === 0)
+        return diagnostics;
+    return diagnostics.flatMap((d) => {
+        const replaced = merged.get(d);
+        return replaced === undefined ? [d] : replaced === null ? [] : [replaced];
+    });
+}
+/** Errors first (by line), then warnings: the one real error is never below a page of warnings. */
+function diagnostics_errorsFirst(diagnostics) {
+    return [...diagnostics.filter((d) => d.severity === 'error'), ...diagnostics.filter((d) => d.severity !== 'error')];
+}
+/** `file:line:col: error: <path>: <message> (hint: ...)`, the shape editors and terminals link. */
+function formatDiagnostic(d) {
+    const where = d.path ? `${d.path}: ` : '';
+    const hint = d.hint ? ` (hint: ${d.hint})` : '';
+    return `${d.file}:${d.line}:${d.col}: ${d.severity}: ${where}${d.message}${hint}`;
+}
+/** A diagnostic said once per position (the parser may report one problem twice). */
+function dedupeByPosition(diagnostics) {
+    const seen = new Set();
+    return diagnostics.filter((d) => {
+        const key = `${d.line}:${d.col}:${d.message}`;
+        if (seen.has(key))
+            return false;
+        seen.add(key);
+        return true;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/config/keys.ts
+// Recognising SSH keys in the config: public key lines (sshkey, host_key), host key fingerprints,
+// and private keys pasted where they must never be (reported without repeating them).
+const PUBLIC_KEY_TYPES = [
+    'ssh-ed25519',
+    'ssh-rsa',
+    'ecdsa-sha2-nistp256',
+    'ecdsa-sha2-nistp384',
+    'ecdsa-sha2-nistp521',
+    'sk-ssh-ed25519@openssh.com',
+    'sk-ecdsa-sha2-nistp256@openssh.com',
+];
+const PUBLIC_KEY_HINT = 'paste the whole line of the .pub file: "ssh-ed25519 AAAA... comment" (ssh-keygen -y -f KEYFILE prints it)';
+/** Problems with a public key line ("ssh-ed25519 AAAAC3... comment"), or undefined when it is fine. */
+function checkPublicKeyLine(line) {
+    const text = line.trim();
+    const [type = '', data = ''] = text.split(/\s+/);
+    if (!PUBLIC_KEY_TYPES.includes(type)) {
+        if (/^(~|\.{0,2}\/)/.test(text))
+            return { message: 'this is a file path, not a public key', hint: PUBLIC_KEY_HINT };
+        if (type === 'ssh-dss')
+            return {
+                message: 'DSA keys are no longer accepted by OpenSSH',
+                hint: 'use an ed25519 key: ssh-keygen -t ed25519',
+            };
+        const embedded = PUBLIC_KEY_TYPES.find((t) => text.includes(` ${t} `));
+        if (embedded)
+            return {
+                message: 'the key line starts with something other than the key type',
+                hint: `start at "${embedded}": no authorized_keys options or host names in front`,
+            };
+        return {
+            message: `not a public key line (it must start with ${PUBLIC_KEY_TYPES.slice(0, 3).join(', ')}, ...)`,
+            hint: PUBLIC_KEY_HINT,
+        };
+    }
+    if (!/^AAAA[A-Za-z0-9+/]+={0,3}$/.test(data))
+        return { message: `the key data after "${type}" is missing or not base64`, hint: PUBLIC_KEY_HINT };
+    // The base64 blob starts with its own type name: a truncated or mixed-up paste shows here.
+    const blob = Buffer.from(data, 'base64');
+    const length = blob.length >= 4 ? blob.readUInt32BE(0) : -1;
+    const inner = length > 0 && length <= blob.length - 4 ? blob.subarray(4, 4 + length).toString('latin1') : '';
+    if (inner === type && !wellFormedBlob(blob))
+        return { message: 'the key data is truncated or damaged', hint: PUBLIC_KEY_HINT };
+    if (inner !== type) {
+        return {
+            message: inner && PUBLIC_KEY_TYPES.includes(inner)
+                ? `the key says "${type}" but its data is a "${inner}" key`
+                : 'the key data is truncated or damaged',
+            hint: PUBLIC_KEY_HINT,
+        };
+    }
+    return undefined;
+}
+/** An SSH key blob is a sequence of length-prefixed fields that uses up every byte: a cut paste does not. */
+function wellFormedBlob(blob) {
+    let at = 0;
+    let fields = 0;
+    while (at < blob.length) {
+        if (at + 4 > blob.length)
+            return false;
+        const length = blob.readUInt32BE(at);
+        at += 4 + length;
+        fields += 1;
+    }
+    return at === blob.length && fields >= 2;
+}
+/** A pinned host key: a public key line, or the `SHA256:...` fingerprint `ssh-keygen -lf` prints. */
+function keys_checkHostKey(value) {
+    const text = value.trim();
+    if (/^SHA256:/.test(text)) {
+        return /^SHA256:[A-Za-z0-9+/]{43}=?$/.test(text)
+            ? undefined
+            : {
+                message: 'the SHA256 fingerprint should be 43 base64 characters after "SHA256:"',
+                hint: 'copy it from ssh-keyscan HOST | ssh-keygen -lf -',
+            };
+    }
+    if (/^(MD5:)?([0-9a-f]{2}:){15}[0-9a-f]{2}$/i.test(text)) {
+        return {
+            message: 'MD5 fingerprints are not accepted',
+            hint: 'use the SHA256 fingerprint: ssh-keyscan HOST | ssh-keygen -lf -',
+        };
+    }
+    const problem = checkPublicKeyLine(text);
+    if (!problem)
+        return undefined;
+    return {
+        message: `expected a host public key line or a SHA256: fingerprint; ${problem.message}`,
+        hint: 'take it from ssh-keyscan HOST (the part after the host name), or its SHA256 fingerprint',
+    };
+}
+/** Offsets in the text where a private key begins. */
+function findPrivateKeys(text) {
+    const offsets = [];
+    for (const match of text.matchAll(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----|PuTTY-User-Key-File-\d+:/g))
+        offsets.push(match.index);
+    return offsets;
+}
+const PRIVATE_KEY_HINT = 'remove it, store it as a secret, and pass it with the ssh-private-key input (or --identity FILE); to choose a key for a user, put its PUBLIC key line in sshkey';
+
+;// CONCATENATED MODULE: ./src/config/plain.ts
+// Reading the plain YAML tree defensively: semantic checks run even when the shape check failed
+// elsewhere, so every accessor tolerates a value of the wrong type.
+function asMap(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : undefined;
+}
+function asList(value) {
+    return Array.isArray(value) ? value : [];
+}
+function asString(value) {
+    return typeof value === 'string' ? value : undefined;
+}
+/** A whole number, or undefined (the shape check reports anything else). */
+function asInteger(value) {
+    return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/config/model.ts
+// The checked plain tree -> the typed ClusterConfig the engine uses, with defaults filled in.
+// Only called when there are no errors, so values have the shape the schema promises.
+
+
+
+
+
+function buildConfig(root, file, index) {
+    const raySpec = asMap(root.ray_spec) ?? {};
+    const dashboardPort = raySpec.dashboard_port ?? DEFAULT_DASHBOARD_PORT;
+    const clusterJump = asString(raySpec.proxy_jump);
+    const clusterPorts = asMap(raySpec.ports) ?? {};
+    const nodes = asList(root.nodes).map((entry, i) => {
+        const spec = buildNode(entry, i, dashboardPort, index);
+        for (const key of NODE_PORT_RAY_KEYS) {
+            const value = clusterPorts[key.yaml];
+            if (typeof value === 'number' && spec.ray[key.model] === undefined)
+                Object.assign(spec.ray, { [key.model]: value });
+        }
+        const jump = asString(entry.proxy_jump) ?? clusterJump;
+        if (jump !== undefined) {
+            const parsed = parseProxyJump(jump);
+            if (!parsed.ok)
+                throw new Error(`internal: proxy_jump of nodes[${i}] was checked but does not parse`);
+            spec.proxyJump = parsed.hops;
+        }
+        return spec;
+    });
+    const head = nodes.find((n) => n.role === 'head');
+    const config = {
+        file,
+        clusterName: asString(raySpec.cluster_name) ?? DEFAULT_CLUSTER_NAME,
+        dashboardPort,
+        rollout: buildRollout(asMap(raySpec.rollout) ?? {}),
+        nodes,
+        head,
+        workers: nodes.filter((n) => n.role === 'worker'),
+    };
+    // Computed when first read: a line:col for every key of a 5 MB config is most of its validate time.
+    // Not enumerable, so copying or masking the result (mapStrings, JSON) does not compute it.
+    let positions;
+    Object.defineProperty(config, 'positions', {
+        enumerable: false,
+        get: () => (positions ??= index.keyPositions()),
+    });
+    if (typeof raySpec.max_workers === 'number')
+        config.maxWorkers = raySpec.max_workers;
+    if (typeof raySpec.ray_version === 'string')
+        config.rayVersion = raySpec.ray_version;
+    if (typeof raySpec.python === 'string')
+        config.python = raySpec.python;
+    const install = asMap(raySpec.install);
+    if (install || raySpec.install === null)
+        config.install = buildInstall(install ?? {});
+    return config;
+}
+function buildRollout(raw) {
+    const unavailable = raw.max_unavailable;
+    return {
+        drainTimeoutSec: typeof raw.drain_timeout === 'number' ? raw.drain_timeout : DEFAULT_ROLLOUT.drainTimeoutSec,
+        maxUnavailable: typeof unavailable === 'number'
+            ? { count: unavailable }
+            : typeof unavailable === 'string'
+                ? { percent: parseInt(unavailable, 10) }
+                : DEFAULT_ROLLOUT.maxUnavailable,
+        maxFailures: typeof raw.max_failures === 'number' ? raw.max_failures : DEFAULT_ROLLOUT.maxFailures,
+    };
+}
+function buildInstall(raw) {
+    const spec = { extras: asList(raw.extras).map(String) };
+    const indexUrl = asString(raw.index_url);
+    if (indexUrl !== undefined)
+        spec.indexUrl = indexUrl;
+    const findLinks = asString(raw.find_links);
+    if (findLinks !== undefined)
+        spec.findLinks = findLinks;
+    return spec;
+}
+function buildNode(node, i, clusterDashboardPort, index) {
+    const at = `nodes[${i}]`;
+    const sshUrl = node.ssh_url;
+    const endpoint = parseSshUrl(sshUrl);
+    if (!endpoint.ok)
+        throw new Error(`internal: ${at}.ssh_url was checked but does not parse`);
+    const role = node.role;
+    const storage = asMap(node.storage);
+    const spec = {
+        name: node.name,
+        role,
+        sshUrl,
+        host: endpoint.host,
+        sshPort: endpoint.port,
+        ray: buildRayConfig(asMap(node.ray_config) ?? {}, role, clusterDashboardPort),
+        storage: { type: 'local' },
+        users: asList(node.users).map((entry, j) => buildUser(entry, index.positionOf(`${at}.users[${j}]`))),
+        index: i,
+        pos: index.positionOf(at),
+    };
+    const path = asString(storage?.path);
+    if (path !== undefined)
+        spec.storage.path = path;
+    const hostKey = asString(node.host_key);
+    if (hostKey !== undefined)
+        spec.hostKey = hostKey.trim();
+    return spec;
+}
+/** Every RAY_KEYS row as written, then (head only) the defaults. */
+function buildRayConfig(raw, role, clusterDashboardPort) {
+    const ray = {};
+    for (const key of RAY_KEYS) {
+        let value = raw[key.yaml];
+        if (value === undefined || value === null)
+            continue;
+        if (key.model === 'nodeIpAddress' || key.model === 'dashboardHost')
+            value = String(value).replace(/^\[(.*)\]$/, '$1');
+        else if (typeof value === 'object')
+            value = { ...value };
+        ray[key.model] = value;
+    }
+    return role === 'head' ? withHeadDefaults(ray, clusterDashboardPort) : ray;
+}
+/**
+ * The head's ports filled in from RAY_KEYS' defaults: the one place defaults are applied, so everyone
+ * downstream (desired state, health, plan, remote_lib) sees the values Ray will use. `port` is optional
+ * on the head although every note example writes it: a head without it works on Ray Client's 10001.
+ */
+function withHeadDefaults(ray, clusterDashboardPort = DEFAULT_DASHBOARD_PORT) {
+    const out = { ...ray };
+    for (const key of RAY_KEYS) {
+        if (key.default === undefined || out[key.model] !== undefined)
+            continue;
+        out[key.model] = key.default === 'ray_spec.dashboard_port' ? clusterDashboardPort : key.default;
+    }
+    return out;
+}
+function buildUser(raw, pos) {
+    const user = { userid: raw.userid, pos };
+    if (typeof raw.password === 'string')
+        user.password = raw.password;
+    if (typeof raw.sshkey === 'string')
+        user.sshkey = raw.sshkey.trim();
+    return user;
+}
+
+;// CONCATENATED MODULE: ./src/config/paths.ts
+// YAML paths in the user's words: `nodes[1].ray_config.num_cpus`, `ray_config.labels["nokube.io/zone"]`.
+// Every diagnostic and every recorded source position is keyed by this one spelling.
+const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+function formatPath(segments) {
+    let out = '';
+    for (const segment of segments) {
+        if (typeof segment === 'number')
+            out += `[${segment}]`;
+        else if (PLAIN_KEY.test(segment))
+            out += out === '' ? segment : `.${segment}`;
+        else
+            out += `[${JSON.stringify(segment)}]`;
+    }
+    return out;
+}
+/** Turns an ajv instancePath (JSON pointer) into segments; numbers stay numbers where the data is a list. */
+function segmentsFromPointer(pointer, root) {
+    if (pointer === '')
+        return [];
+    const segments = [];
+    let current = root;
+    for (const raw of pointer.slice(1).split('/')) {
+        const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+        if (Array.isArray(current)) {
+            const index = Number(key);
+            segments.push(index);
+            current = current[index];
+        }
+        else {
+            segments.push(key);
+            current = current !== null && typeof current === 'object' ? current[key] : undefined;
+        }
+    }
+    return segments;
+}
+/** `nodes[3].users[0].password` -> 3: the node a path is about, if any. */
+function nodeIndexOf(path) {
+    const match = /^nodes\[(\d+)\]/.exec(path);
+    return match ? Number(match[1]) : undefined;
+}
+/** `joinPath('nodes[0].ray_config.labels', 'nokube.io/zone')` -> `nodes[0].ray_config.labels["nokube.io/zone"]`. */
+function joinPath(base, key) {
+    if (typeof key === 'number')
+        return `${base}[${key}]`;
+    if (PLAIN_KEY.test(key))
+        return base === '' ? key : `${base}.${key}`;
+    return `${base}[${JSON.stringify(key)}]`;
+}
+
+// EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
+var dist_ajv = __nccwpck_require__(2463);
+var ajv_default = /*#__PURE__*/__nccwpck_require__.n(dist_ajv);
+;// CONCATENATED MODULE: ./src/config/did-you-mean.ts
+// "Did you mean" for mistyped keys and values: `num_cpu` -> `num_cpus`, `ssh_ulr` -> `ssh_url`, `haed` -> `head`.
+/** Optimal string alignment distance: Levenshtein plus swapping two neighbours (the commonest typo). */
+function editDistance(a, b) {
+    const rows = a.length + 1;
+    const cols = b.length + 1;
+    const d = Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+    for (let i = 1; i < rows; i++) {
+        for (let j = 1; j < cols; j++) {
+            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+            let best = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+                best = Math.min(best, d[i - 2][j - 2] + 1);
+            d[i][j] = best;
+        }
+    }
+    return d[a.length][b.length];
+}
+// `numCpus`, `num-cpus` and `NUM_CPUS` all mean `num_cpus`: compare without case and separators first.
+function squash(word) {
+    return word.toLowerCase().replace(/[-_\s]/g, '');
+}
+/** The closest allowed word, if it is close enough to be a likely typo. */
+function closestMatch(word, allowed) {
+    const squashed = squash(word);
+    const same = allowed.find((candidate) => squash(candidate) === squashed);
+    if (same !== undefined)
+        return same;
+    // One edit per three letters, at least one: `haed` -> `head`, but `port` does not become `role`.
+    const limit = Math.max(1, Math.floor(squashed.length / 3));
+    let best;
+    let bestDistance = Infinity;
+    for (const candidate of allowed) {
+        const distance = editDistance(squashed, squash(candidate));
+        if (distance <= limit && distance < bestDistance) {
+            best = candidate;
+            bestDistance = distance;
+        }
+    }
+    return best;
+}
+
+;// CONCATENATED MODULE: ./src/config/schema.ts
+// The shape of ray-config.yaml as a JSON Schema. `x-expected` says, in plain words, what a value must
+// be; schema-check.ts turns every ajv error into "expected <x-expected>, found <value>". Every key has
+// a `description` (the design note's meaning) and `examples`: the published editor schema
+// (schema/ray-config.schema.json) and docs/config.md are generated from this object (json-schema.ts).
+// Checks that need more than one value (one head, unique names, port clashes) live in semantics.ts.
+
+
+/** Node and cluster names reach file names, lock names and logs. */
+const NAME_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9._-]{0,62}$';
+const NAME_WORDS = '1–63 letters, digits, ".", "_" or "-", not starting with "." or "-"';
+const schema_port = {
+    type: 'integer',
+    minimum: 1,
+    maximum: 65535,
+    'x-expected': 'a port number from 1 to 65535',
+};
+const count = { type: 'integer', minimum: 0, 'x-expected': 'a non-negative integer' };
+const schema_name = { type: 'string', pattern: NAME_PATTERN, 'x-expected': NAME_WORDS };
+const rayConfig = {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    'x-expected': 'a mapping of Ray settings (num_cpus: 8, ...)',
+    description: "The node's Ray process settings: what `ray start` is run with on this node.",
+    examples: [{ num_cpus: 4, object_store_memory: 1000000000 }],
+    properties: Object.fromEntries(RAY_KEYS.map((k) => [
+        k.yaml,
+        {
+            ...k.schema,
+            description: k.description,
+            examples: [k.example],
+            ...(typeof k.default === 'number' ? { default: k.default } : {}),
+        },
+    ])),
+};
+// One default for every node's ports: a mapping of its own (not flat keys of ray_spec) so it reads as
+// "the ports of each node", with the same names as under ray_config, where a node's own value wins.
+const ports = {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    'x-expected': 'a mapping of ports every node opens (node_manager_port: 8076, ...)',
+    description: "The ports every node's Ray opens, pinned for all nodes at once, so a firewall can allow them (nokube ray firewall prints the rules). The same names as under a node's ray_config, where a node's own value wins (e.g. two nodes on one address); a mapping of its own so ray_spec's other keys stay cluster settings.",
+    examples: [{ node_manager_port: 8076, object_manager_port: 8077, min_worker_port: 10002, max_worker_port: 10100 }],
+    properties: Object.fromEntries(NODE_PORT_RAY_KEYS.map((k) => [k.yaml, rayConfig.properties[k.yaml]])),
+};
+const storage = {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    'x-expected': 'a mapping {type: local, path: /absolute/path}',
+    description: "Where nokube keeps this node's state, lock, logs and Ray's files; when left out, ~/.nokube/<cluster_name> of the login user.",
+    examples: [{ type: 'local', path: '/opt/nokube/data/ray/head' }],
+    properties: {
+        type: {
+            enum: ['local'],
+            'x-expected': '"local" (the only storage type)',
+            description: 'The storage type: local, a directory on the node itself.',
+            examples: ['local'],
+            'x-hint': "storage is the node's own working directory: use type: local with a path on that node (mount shared storage there yourself if you need it)",
+        },
+        path: {
+            type: 'string',
+            minLength: 1,
+            'x-expected': 'an absolute path on the node, e.g. /opt/nokube/data/ray/head',
+            description: 'An absolute directory on the node, writable by the login user; one per node.',
+            examples: ['/opt/nokube/data/ray/head'],
+        },
+    },
+};
+const user = {
+    type: 'object',
+    required: ['userid'],
+    additionalProperties: false,
+    'x-expected': 'a mapping with userid and one of password or sshkey',
+    description: 'One login for the node: a user name and either a password or the public key of a key you supply.',
+    examples: [{ userid: 'deploy', sshkey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... deploy@ci' }],
+    properties: {
+        userid: {
+            type: 'string',
+            minLength: 1,
+            'x-expected': 'a login name',
+            description: 'The login name on the node; may be ${ENV_NAME}.',
+            examples: ['deploy'],
+        },
+        password: {
+            type: 'string',
+            minLength: 1,
+            'x-expected': 'a non-empty string, best a ${ENV_NAME} reference',
+            description: 'The login password: write ${ENV_NAME} and map a secret into that variable (read at validate and connect; never logged).',
+            examples: ['${RAY_PROD_PASSWORD}'],
+        },
+        sshkey: {
+            type: 'string',
+            minLength: 1,
+            'x-expected': 'a public key line ("ssh-ed25519 AAAA... comment")',
+            description: 'The PUBLIC key line of a private key you supply (ssh-private-key input, --identity or ssh-agent): selects which key logs in as this user.',
+            examples: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... deploy@ci'],
+        },
+    },
+};
+/** max_unavailable's default as the YAML writes it: a count, or a percentage. */
+const { maxUnavailable } = DEFAULT_ROLLOUT;
+const DEFAULT_MAX_UNAVAILABLE = 'count' in maxUnavailable ? maxUnavailable.count : `${maxUnavailable.percent}%`;
+const rollout = {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    'x-expected': 'a mapping {drain_timeout: 60, max_unavailable: 1, max_failures: 0}',
+    description: 'How start changes a running cluster: workers are drained through Ray, then restarted in batches, each batch alive again before the next.',
+    examples: [{ drain_timeout: 60, max_unavailable: 1, max_failures: 0 }],
+    properties: {
+        drain_timeout: {
+            type: 'integer',
+            minimum: 0,
+            maximum: 86400,
+            'x-expected': 'a whole number of seconds from 0 (no drain) to 86400',
+            description: 'Seconds a worker is given to finish its running tasks (Ray drain) before it is restarted or stopped; 0 = no drain.',
+            default: DEFAULT_ROLLOUT.drainTimeoutSec,
+            examples: [120],
+        },
+        max_unavailable: {
+            type: ['integer', 'string'],
+            minimum: 1,
+            pattern: '^(100|[1-9][0-9]?)%$',
+            'x-expected': 'a number of workers (at least 1) or a percentage of the workers ("1%" to "100%")',
+            description: 'How many workers are drained and restarted at once: a count, or a percentage of the workers.',
+            default: DEFAULT_MAX_UNAVAILABLE,
+            examples: ['25%'],
+        },
+        max_failures: {
+            ...count,
+            'x-expected': 'a non-negative integer (failed workers before the rollout stops)',
+            description: 'How many workers may fail to come back before the rollout stops (the rest are left untouched).',
+            default: DEFAULT_ROLLOUT.maxFailures,
+            examples: [1],
+        },
+    },
+};
+const install = {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    'x-expected': 'a mapping {extras: [default], index_url: ..., find_links: ...}',
+    description: 'Install Ray by the tool: a node whose Python lacks ray_version gets a venv under its storage path with ray[extras]==ray_version from pip.',
+    examples: [{ extras: ['default'], index_url: 'https://pypi.example.com/simple' }],
+    properties: {
+        extras: {
+            type: ['array', 'null'],
+            'x-expected': 'a list of Ray extras, e.g. [default, serve]',
+            description: "Ray's pip extras to install (ray[default] gives the dashboard and the job API).",
+            examples: [['default', 'serve']],
+            items: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', 'x-expected': 'an extra name such as default' },
+        },
+        index_url: {
+            type: 'string',
+            pattern: '^(https?|file)://\\S+$',
+            'x-expected': 'a URL (pip --index-url)',
+            description: 'A package index for pip (--index-url), for a mirror; a plain-http host is passed as --trusted-host, with a warning (whoever is on the network path can then replace what is installed).',
+            examples: ['https://pypi.example.com/simple'],
+        },
+        find_links: {
+            type: 'string',
+            pattern: '^((https?|file)://)?\\S+$',
+            'x-expected': 'a URL or a directory on the nodes (pip --find-links)',
+            description: 'A wheel directory or URL for pip (--find-links), for sites without internet.',
+            examples: ['http://10.0.0.1/wheels'],
+        },
+    },
+};
+const node = {
+    type: 'object',
+    required: ['ssh_url', 'name', 'role'],
+    additionalProperties: false,
+    'x-expected': 'a mapping describing one machine (ssh_url, name, role, ...)',
+    description: 'One machine of the cluster, reached over SSH.',
+    examples: [{ ssh_url: 'prod-server-1:22', name: 'ray-head-prod', role: 'head' }],
+    properties: {
+        ssh_url: {
+            type: 'string',
+            minLength: 1,
+            'x-expected': 'host:port, e.g. "prod-server-1:22"',
+            description: 'The SSH address, host:port (port 22 when left out); IPv6 in brackets and quotes: "[2001:db8::5]:22".',
+            examples: ['prod-server-1:22'],
+        },
+        name: {
+            ...schema_name,
+            description: 'The node name, unique in the cluster; shown in every message and set as the Ray label nokube.io/node.',
+            examples: ['ray-worker-1'],
+        },
+        role: {
+            enum: ['head', 'worker'],
+            'x-expected': 'head or worker',
+            description: 'head (exactly one: runs the GCS, the dashboard and the Ray Client server) or worker.',
+            examples: ['worker'],
+        },
+        ray_config: rayConfig,
+        storage,
+        users: {
+            type: ['array', 'null'],
+            'x-expected': 'a list of users (`- userid: ...` items)',
+            description: 'Logins to try, in order; when left out, the default user (ssh-user input / --user) with the supplied keys or ssh-agent.',
+            examples: [[{ userid: 'deploy', password: '${RAY_PROD_PASSWORD}' }]],
+            items: user,
+        },
+        host_key: {
+            type: 'string',
+            minLength: 1,
+            'x-expected': 'a public key line ("ssh-ed25519 AAAA...") or a "SHA256:..." fingerprint',
+            description: "The node's pinned SSH host key (from ssh-keyscan) or its SHA256 fingerprint; otherwise known_hosts is used.",
+            examples: ['SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU'],
+        },
+        proxy_jump: {
+            type: 'string',
+            minLength: 1,
+            'x-expected': 'jump hosts as for ssh -J: "[user@]host[:port]", comma-separated (at most 3), or "none"',
+            description: 'Jump host(s) for this node, as ssh -J: [user@]host[:port], a comma-separated chain of up to 3; "none" = reached directly.',
+            examples: ['admin@bastion.example.com:22'],
+        },
+    },
+};
+const configSchema = {
+    type: 'object',
+    required: ['nodes'],
+    additionalProperties: false,
+    description: 'A Ray cluster deployed by nokube over SSH: one head and any number of workers.',
+    // `x-worker-defaults: &worker_defaults ...`: a place for anchors to share, as docker compose has.
+    patternProperties: {
+        '^x-': {
+            description: 'Free for YAML anchors to share settings, e.g. x-worker-defaults: &worker_defaults {role: worker, ...} with <<: *worker_defaults in each worker; not read otherwise.',
+            examples: [{ role: 'worker', ray_config: { num_cpus: 4 } }],
+        },
+    },
+    'x-expected': 'a mapping with `nodes:` and optionally `ray_spec:`',
+    properties: {
+        ray_spec: {
+            type: ['object', 'null'],
+            additionalProperties: false,
+            'x-expected': 'a mapping of cluster-wide settings (dashboard_port, max_workers, ...)',
+            description: 'Cluster-wide settings.',
+            examples: [{ dashboard_port: 8265, max_workers: 10 }],
+            properties: {
+                dashboard_port: {
+                    ...schema_port,
+                    description: "The dashboard port for the whole cluster; the head's ray_config.dashboard_port wins.",
+                    default: DEFAULT_DASHBOARD_PORT,
+                    examples: [8265],
+                },
+                max_workers: {
+                    ...count,
+                    'x-expected': 'a non-negative integer (the most worker nodes allowed)',
+                    description: 'The most worker nodes the config may list; more is an error. No bound when left out.',
+                    examples: [10],
+                },
+                cluster_name: {
+                    ...schema_name,
+                    description: "The cluster's name: scopes its state, lock and stop, so two clusters can share machines.",
+                    default: DEFAULT_CLUSTER_NAME,
+                    examples: ['prod'],
+                },
+                ray_version: {
+                    type: 'string',
+                    pattern: '^\\d+\\.\\d+(\\.\\d+)?([.+-]?[A-Za-z0-9]+)*$',
+                    'x-expected': 'a Ray version such as "2.9.3" (in quotes)',
+                    description: 'The exact Ray version every node must run (checked before anything starts); in quotes.',
+                    examples: ['2.60.0'],
+                },
+                python: {
+                    type: 'string',
+                    pattern: '^[A-Za-z0-9_./+@][A-Za-z0-9_./+@-]*$',
+                    'x-expected': 'one interpreter path or command, e.g. /opt/venv/bin/python3 or python3 (no spaces, quotes or shell characters)',
+                    description: 'The Python interpreter on the nodes that has Ray installed.',
+                    default: DEFAULT_PYTHON,
+                    examples: ['/opt/venv/bin/python3'],
+                },
+                proxy_jump: {
+                    type: 'string',
+                    minLength: 1,
+                    'x-expected': 'jump hosts as for ssh -J: "[user@]host[:port]", comma-separated (at most 3), or "none"',
+                    description: 'Jump host(s) for every node, as ssh -J: [user@]host[:port], a comma-separated chain of up to 3 hops.',
+                    examples: ['admin@bastion.example.com:22'],
+                },
+                ports,
+                rollout,
+                install,
+            },
+        },
+        nodes: {
+            type: 'array',
+            minItems: 1,
+            'x-expected': 'a list of nodes (`- ssh_url: ...` items), at least one',
+            description: 'The machines of the cluster: exactly one with role: head, any number of workers.',
+            examples: [[{ ssh_url: 'head-server:22', name: 'ray-head', role: 'head' }]],
+            items: node,
+        },
+    },
+};
+/** What a missing required key is for, so the message can say what to add. */
+const REQUIRED_KEY_WORDS = {
+    nodes: 'the list of machines (`nodes:` with `- ssh_url: ...` items)',
+    ssh_url: 'the address to reach the node at, e.g. ssh_url: "prod-server-1:22"',
+    name: 'a unique node name, e.g. name: ray-worker-1',
+    role: 'role: head or role: worker',
+    userid: 'the login name, e.g. userid: deploy',
+};
+/** The keys allowed in each kind of mapping, by the path pattern of that mapping. */
+const KEYS_BY_SECTION = {
+    '': Object.keys(configSchema.properties),
+    ray_spec: Object.keys(configSchema.properties.ray_spec.properties),
+    'ray_spec.rollout': Object.keys(rollout.properties),
+    'ray_spec.install': Object.keys(install.properties),
+    'ray_spec.ports': Object.keys(ports.properties),
+    'nodes[]': Object.keys(node.properties),
+    'nodes[].ray_config': Object.keys(rayConfig.properties),
+    'nodes[].storage': Object.keys(storage.properties),
+    'nodes[].users[]': Object.keys(user.properties),
+};
+/** `nodes[3].ray_config` -> `nodes[].ray_config`: which kind of mapping a path is. */
+function sectionOf(path) {
+    return path.replace(/\[\d+\]/g, '[]');
+}
+/** Where a key belongs when it is written at the wrong level ("num_cpus belongs under ray_config"). */
+function sectionsHolding(key) {
+    return Object.entries(KEYS_BY_SECTION)
+        .filter(([, keys]) => keys.includes(key))
+        .map(([section]) => section);
+}
+
+;// CONCATENATED MODULE: ./src/config/values.ts
+// How a found value is shown in a message, and hints for the usual type mix-ups.
+// Credentials and anything that looks like a key are never echoed.
+const MAX_SHOWN = 60;
+function looksLikePrivateKey(value) {
+    return /PRIVATE KEY-----|PuTTY-User-Key-File/.test(value);
+}
+/** `"four"`, `4.5`, `a list`, `nothing`; `a string (not shown)` for secrets. */
+function describeFound(value, secret = false) {
+    if (value === undefined || value === null)
+        return 'nothing (an empty value)';
+    if (Array.isArray(value))
+        return value.length === 0 ? 'an empty list' : 'a list';
+    if (typeof value === 'object')
+        return 'a mapping';
+    if (typeof value === 'string') {
+        if (looksLikePrivateKey(value))
+            return 'a private key (not shown)';
+        if (secret)
+            return 'a string (not shown)';
+        if (value === '')
+            return 'an empty string';
+        const shown = value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN - 1)}…` : value;
+        return JSON.stringify(shown);
+    }
+    if (secret)
+        return `a ${typeof value === 'number' ? 'number' : typeof value}`;
+    return String(value);
+}
+const UNITS = {
+    k: 1e3,
+    kb: 1e3,
+    m: 1e6,
+    mb: 1e6,
+    g: 1e9,
+    gb: 1e9,
+    t: 1e12,
+    tb: 1e12,
+    ki: 2 ** 10,
+    kib: 2 ** 10,
+    mi: 2 ** 20,
+    mib: 2 ** 20,
+    gi: 2 ** 30,
+    gib: 2 ** 30,
+    ti: 2 ** 40,
+    tib: 2 ** 40,
+};
+/**
+ * A hint for a value of the wrong type, or undefined.
+ * `raw` is the value as written in the file: YAML reads `2.10` as the number 2.1, so quote what was written.
+ */
+function typeMixUpHint(value, expected, raw, secret = false) {
+    if (expected === 'integer' || expected === 'number') {
+        if (typeof value === 'string') {
+            const text = value.trim();
+            if (/^-?\d+(\.\d+)?$/.test(text))
+                return `write ${text} without quotes: a quoted number is text in YAML`;
+            if (/^\d{1,3}([_,]\d{3})+$/.test(text))
+                return `write the digits only: ${text.replace(/[_,]/g, '')}`;
+            const sized = /^(\d+(?:\.\d+)?)\s*([kmgt]i?b?)$/i.exec(text);
+            if (sized) {
+                const bytes = Math.round(Number(sized[1]) * UNITS[sized[2].toLowerCase()]);
+                return `sizes are plain numbers of bytes: ${text} is ${bytes}`;
+            }
+        }
+        if (typeof value === 'number' && expected === 'integer' && !Number.isInteger(value))
+            return 'use a whole number';
+        return undefined;
+    }
+    if (expected === 'string' && (typeof value === 'number' || typeof value === 'boolean')) {
+        if (secret || raw === undefined)
+            return 'put the value in quotes';
+        return `put it in quotes: "${raw.trim()}"`;
+    }
+    const glued = typeof value === 'string' ? /^([A-Za-z_][\w-]*):(\S.*)$/.exec(value) : null;
+    if ((expected === 'object' || expected === 'array') && glued) {
+        return `add a space after the colon: \`${glued[1]}: ${glued[2]}\``;
+    }
+    if (expected === 'array' && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+        return 'start each item with `- `';
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/config/schema-check.ts
+// Checks the plain tree against the JSON Schema and rewrites each ajv error into plain words at the
+// offending key or value: `nodes[1].ray_config.num_cpus: expected a non-negative integer, found "four"`.
+
+
+
+
+
+let compiled;
+function validator() {
+    if (!compiled) {
+        // The schema is our own and checked against the meta-schema by a test (json-schema.test.ts): at
+        // run time compiling the meta-schema and optimizing the code was half the start-up of `validate`.
+        const ajv = new (ajv_default())({
+            allErrors: true,
+            verbose: true,
+            strict: true,
+            allowUnionTypes: true,
+            validateSchema: false,
+            meta: false,
+            code: { optimize: false },
+        });
+        ajv.addKeyword({ keyword: 'x-expected', schemaType: 'string' });
+        ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' });
+        compiled = ajv.compile(configSchema);
+    }
+    return compiled;
+}
+/** Reports every shape problem; returns the paths that had one, so later checks can skip them. */
+function checkSchema(root, index, findings) {
+    const validate = validator();
+    const reported = new Set();
+    if (validate(root))
+        return reported;
+    const errors = validate.errors ?? [];
+    // `ssh_ulr:` is both an unknown key and a missing `ssh_url`: say it once, as the typo.
+    const typoFixes = new Set();
+    for (const error of errors) {
+        if (error.keyword !== 'additionalProperties')
+            continue;
+        const key = String(error.params.additionalProperty);
+        const match = closestMatch(key, KEYS_BY_SECTION[sectionOf(formatPath(segmentsFromPointer(error.instancePath, root)))] ?? []);
+        if (match)
+            typoFixes.add(`${error.instancePath}/${match}`);
+    }
+    for (const error of errors) {
+        const segments = segmentsFromPointer(error.instancePath, root);
+        const path = formatPath(segments);
+        if (error.keyword === 'additionalProperties') {
+            const key = String(error.params.additionalProperty);
+            const keyPath = formatPath([...segments, key]);
+            if (reported.has(keyPath))
+                continue;
+            reported.add(keyPath);
+            findings.error(keyPath, `unknown key "${key}"`, { at: 'key', hint: unknownKeyHint(key, path) });
+            continue;
+        }
+        if (error.keyword === 'required') {
+            const key = String(error.params.missingProperty);
+            if (typoFixes.has(`${error.instancePath}/${key}`))
+                continue;
+            const keyPath = formatPath([...segments, key]);
+            if (reported.has(keyPath))
+                continue;
+            reported.add(keyPath);
+            findings.error(path, `missing required key \`${key}\``, { hint: `add ${REQUIRED_KEY_WORDS[key] ?? key}` });
+            continue;
+        }
+        if (reported.has(path))
+            continue;
+        reported.add(path);
+        const { message, hint } = wrongValue(error, path, index);
+        findings.error(path, message, hint ? { hint } : {});
+    }
+    return reported;
+}
+function wrongValue(error, path, index) {
+    const schema = (error.parentSchema ?? {});
+    const secret = /\.password$/.test(path);
+    const expected = schema['x-expected'] ?? String(schema.type ?? 'another value');
+    const message = `expected ${expected}, found ${describeFound(error.data, secret)}`;
+    const staticHint = schema['x-hint'];
+    if (error.keyword === 'enum' && typeof error.data === 'string') {
+        const match = closestMatch(error.data, schema.enum ?? []);
+        if (match)
+            return { message, hint: `did you mean "${match}"?` };
+    }
+    if (error.keyword === 'minimum' && /object_store_memory$/.test(path)) {
+        return { message, hint: 'Ray refuses to start with a smaller object store; leave the key out to let Ray choose' };
+    }
+    const types = [].concat(schema.type ?? []);
+    const mainType = types.find((t) => t !== 'null') ?? '';
+    const hint = staticHint ?? typeMixUpHint(error.data, mainType, index.rawValue(path), secret);
+    return hint ? { message, hint } : { message };
+}
+function unknownKeyHint(key, sectionPath) {
+    const section = sectionOf(sectionPath);
+    const allowed = KEYS_BY_SECTION[section] ?? [];
+    const glued = /^([\w-]+):(\S.*)$/.exec(key);
+    if (glued && allowed.includes(glued[1]))
+        return `add a space after the colon: \`${glued[1]}: ${glued[2]}\``;
+    if (/private|identity/i.test(key)) {
+        return 'private keys do not belong in the config: pass them with the ssh-private-key input or --identity; `sshkey` under users takes the matching PUBLIC key line';
+    }
+    const match = closestMatch(key, allowed);
+    if (match)
+        return `did you mean "${match}"?`;
+    // Prefer a section inside this one: `num_cpus` on a node belongs in its ray_config, not in ray_spec.
+    const elsewhere = sectionsHolding(key)
+        .filter((s) => s !== section)
+        .sort((a, b) => Number(!a.startsWith(section)) - Number(!b.startsWith(section)));
+    if (elsewhere.length > 0)
+        return `${key} belongs ${describeSection(elsewhere[0])}`;
+    return `allowed here: ${allowed.join(', ')}`;
+}
+function describeSection(section) {
+    switch (section) {
+        case '':
+            return 'at the top level';
+        case 'ray_spec':
+            return 'under ray_spec';
+        case 'nodes[]':
+            return 'directly in the node (next to name and role)';
+        case 'nodes[].ray_config':
+            return "under the node's ray_config";
+        case 'nodes[].storage':
+            return "under the node's storage";
+        case 'nodes[].users[]':
+            return "in an item of the node's users list";
+        default:
+            return `under ${section}`;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/config/node-checks.ts
+// Checks on one node that the schema cannot express: ssh_url form, head-only keys, the head's three
+// ports, resource and label names, storage path, users and their credentials, host key.
+
+
+
+
+
+
+
+
+
+function checkNode(node, i, ctx) {
+    const at = `nodes[${i}]`;
+    const facts = { index: i };
+    const name = asString(node.name);
+    if (name !== undefined && !ctx.shapeProblems.has(`${at}.name`))
+        facts.name = name;
+    if (node.role === 'head' || node.role === 'worker')
+        facts.role = node.role;
+    const sshUrl = asString(node.ssh_url);
+    if (sshUrl !== undefined && !ctx.shapeProblems.has(`${at}.ssh_url`)) {
+        const parsed = parseSshUrl(sshUrl);
+        if (parsed.ok) {
+            facts.host = parsed.host;
+            facts.sshPort = parsed.port;
+        }
+        else {
+            ctx.findings.error(`${at}.ssh_url`, parsed.message, { hint: parsed.hint });
+        }
+    }
+    const rayConfig = asMap(node.ray_config);
+    if (rayConfig)
+        checkRayConfig(rayConfig, `${at}.ray_config`, facts.role, ctx);
+    const storage = asMap(node.storage);
+    const path = storage ? asString(storage.path) : undefined;
+    if (path !== undefined && !ctx.shapeProblems.has(`${at}.storage.path`)) {
+        const problem = storagePathProblem(path);
+        if (problem)
+            ctx.findings.error(`${at}.storage.path`, problem.message, { hint: problem.hint });
+        else
+            facts.storagePath = path.replace(/\/+$/, '') || '/';
+    }
+    checkUsers(node, at, ctx);
+    const hostKey = asString(node.host_key);
+    if (hostKey !== undefined && !looksLikePrivateKey(hostKey) && !ctx.shapeProblems.has(`${at}.host_key`)) {
+        const problem = keys_checkHostKey(hostKey);
+        if (problem)
+            ctx.findings.error(`${at}.host_key`, problem.message, { hint: problem.hint });
+    }
+    checkProxyJump(node, at, ctx);
+    return facts;
+}
+/** `proxy_jump` of a node or of ray_spec (`at` is the mapping holding it). */
+function checkProxyJump(map, at, ctx) {
+    const jump = asString(map.proxy_jump);
+    if (jump === undefined || ctx.shapeProblems.has(`${at}.proxy_jump`))
+        return;
+    const parsed = parseProxyJump(jump);
+    if (!parsed.ok)
+        ctx.findings.error(`${at}.proxy_jump`, parsed.message, { hint: parsed.hint });
+}
+function checkRayConfig(rayConfig, at, role, ctx) {
+    if (role === 'worker') {
+        for (const { yaml: key, headOnly: why } of HEAD_ONLY_RAY_KEYS) {
+            if (!(key in rayConfig))
+                continue;
+            ctx.findings.error(`${at}.${key}`, `${key} is a head-only setting, but this node is a worker (${why})`, {
+                at: 'key',
+                hint: "move it to the head's ray_config, or remove it",
+            });
+        }
+    }
+    if (role === 'head')
+        checkHeadPorts(rayConfig, at, ctx);
+    const resources = asMap(rayConfig.resources);
+    for (const resource of Object.keys(resources ?? {})) {
+        const path = joinPath(`${at}.resources`, resource);
+        const own = RESERVED_RESOURCES[resource.toLowerCase()];
+        if (own)
+            ctx.findings.error(path, `"${resource}" is not a custom resource: Ray sets it from ${own}`, {
+                at: 'key',
+                hint: `use ray_config.${own} instead`,
+            });
+        else if (resource.trim() === '')
+            ctx.findings.error(path, 'a resource needs a name', { at: 'key', hint: 'write resources: {my_accelerator: 1}' });
+    }
+    const labels = asMap(rayConfig.labels);
+    for (const [key, value] of Object.entries(labels ?? {})) {
+        const path = joinPath(`${at}.labels`, key);
+        const keyProblem = labelKeyProblem(key);
+        if (keyProblem)
+            ctx.findings.error(path, keyProblem.message, { at: 'key', hint: keyProblem.hint });
+        if (typeof value === 'string' && !LABEL_VALUE.test(value)) {
+            ctx.findings.error(path, `label value ${JSON.stringify(value.slice(0, 70))} is not allowed`, {
+                hint: 'up to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit (or empty)',
+            });
+        }
+    }
+    const addressHints = {
+        node_ip_address: 'give the address other nodes reach this one at, e.g. 10.0.0.5; leave it out to use the address in ssh_url',
+        dashboard_host: "give one of the head's addresses, e.g. 10.0.0.5, 127.0.0.1 (only over SSH: nokube ray dashboard) or 0.0.0.0 (every interface)",
+    };
+    for (const [key, hint] of Object.entries(addressHints)) {
+        const ip = asString(rayConfig[key]);
+        if (ip === undefined || ctx.shapeProblems.has(`${at}.${key}`) || (0,external_node_net_namespaceObject.isIP)(ip.replace(/^\[(.*)\]$/, '$1')) !== 0)
+            continue;
+        ctx.findings.error(`${at}.${key}`, `"${ip.slice(0, 60)}" is not an IPv4 or IPv6 address`, { hint });
+    }
+}
+// Ray refuses its own resource names as custom resources: each has its own key.
+const RESERVED_RESOURCES = Object.fromEntries(RESOURCE_RAY_KEYS.map((k) => [k.resource.toLowerCase(), k.yaml]));
+/**
+ * Ray refuses to start when two of its components share a port. Compared with defaults filled in,
+ * and reported at the key the user wrote (a clash with a default is fixed by changing the written one).
+ */
+function checkHeadPorts(rayConfig, at, ctx) {
+    const written = (key) => (ctx.shapeProblems.has(`${at}.${key}`) ? undefined : asInteger(rayConfig[key]));
+    // The head's ports as the model will fill them in: written, else the table's default.
+    const ports = HEAD_PORT_RAY_KEYS.map(({ yaml: key, default: fallback }) => {
+        const value = written(key);
+        if (value !== undefined)
+            return { key, value, path: `${at}.${key}`, default: false };
+        if (fallback === 'ray_spec.dashboard_port') {
+            if (ctx.clusterDashboardPort !== undefined)
+                return { key, value: ctx.clusterDashboardPort, path: 'ray_spec.dashboard_port', default: false };
+            return { key, value: DEFAULT_DASHBOARD_PORT, default: true };
+        }
+        return { key, value: fallback, default: true };
+    });
+    const client = ports.find((p) => p.key === 'port');
+    if (client.path !== undefined && client.value < 1024) {
+        ctx.findings.error(client.path, `port ${client.value} is below 1024: Ray's Client server only takes ports 1024–65535`, {
+            hint: 'use the default 10001, or another port from 1024 to 65535',
+        });
+    }
+    for (let a = 0; a < ports.length; a++) {
+        for (let b = a + 1; b < ports.length; b++) {
+            const first = ports[a];
+            const second = ports[b];
+            if (first.value !== second.value)
+                continue;
+            const blamed = second.path !== undefined ? second : first;
+            const other = blamed === second ? first : second;
+            if (blamed.path === undefined)
+                continue;
+            const otherName = `${other.key}${other.key === 'port' ? ' (Ray Client)' : ''}`;
+            const otherWords = other.default
+                ? `the default ${otherName}`
+                : other.path === 'ray_spec.dashboard_port'
+                    ? `ray_spec.${otherName}`
+                    : `the head's ${otherName}`;
+            ctx.findings.error(blamed.path, `${blamed.key} ${blamed.value} is also ${otherWords}: Ray refuses to start when two of its components share a port`, {
+                hint: 'port (Ray Client, default 10001), gcs_port (default 6379) and dashboard_port (default 8265) must all differ',
+            });
+        }
+    }
+}
+const LABEL_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+const LABEL_PREFIX = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/;
+/** Ray labels follow Kubernetes label syntax: `[prefix/]name`; `ray.io/` belongs to Ray, `nokube.io/` to us. */
+function labelKeyProblem(key) {
+    const slash = key.indexOf('/');
+    const prefix = slash < 0 ? undefined : key.slice(0, slash);
+    const name = slash < 0 ? key : key.slice(slash + 1);
+    if (prefix !== undefined && /(^|\.)(ray\.io|nokube\.io)$/.test(prefix)) {
+        return {
+            message: `the label prefix "${prefix}/" is reserved`,
+            hint: `${prefix === 'ray.io' ? 'Ray' : 'nokube'} sets these labels itself: use your own prefix, e.g. example.com/${name}`,
+        };
+    }
+    if (prefix !== undefined && (prefix.length > 253 || !LABEL_PREFIX.test(prefix))) {
+        return {
+            message: `label prefix "${prefix.slice(0, 60)}" is not a DNS name`,
+            hint: 'a prefix is a lowercase DNS name such as example.com, followed by "/"',
+        };
+    }
+    if (!LABEL_NAME.test(name)) {
+        return {
+            message: `label name "${name.slice(0, 70)}" is not allowed`,
+            hint: 'up to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit; optionally prefixed by a DNS name and "/"',
+        };
+    }
+    return undefined;
+}
+function storagePathProblem(path) {
+    if ([...path].some((c) => c.charCodeAt(0) < 0x20))
+        return { message: 'the storage path contains control characters', hint: 'write a plain absolute path' };
+    if (path.startsWith('~')) {
+        return {
+            message: 'the storage path must be absolute; "~" is not expanded',
+            hint: 'write the full path (e.g. /home/USER/.nokube/data), or leave storage out for ~/.nokube/<cluster_name> of the login user',
+        };
+    }
+    if (path.includes('${'))
+        return {
+            message: 'the storage path cannot use ${...}',
+            hint: 'only credentials under users are read from the environment',
+        };
+    if (!path.startsWith('/')) {
+        return {
+            message: `the storage path "${path.slice(0, 60)}" is relative`,
+            hint: `write an absolute path on the node, e.g. /opt/nokube/${path.replace(/^\.\//, '').slice(0, 40)}`,
+        };
+    }
+    return undefined;
+}
+function checkUsers(node, at, ctx) {
+    const users = asList(node.users);
+    if (users.length === 0 && node.users !== undefined && !Array.isArray(node.users) && node.users !== null)
+        return;
+    if (users.length === 0 && !ctx.defaultUser) {
+        ctx.findings.warning(at, 'no users and no default login user was given', {
+            hint: 'add users: - userid: NAME (with sshkey or password), or pass --user / the ssh-user input',
+        });
+    }
+    users.forEach((entry, j) => {
+        const user = asMap(entry);
+        if (!user)
+            return;
+        const path = `${at}.users[${j}]`;
+        const hasPassword = 'password' in user;
+        const hasKey = 'sshkey' in user;
+        if (!hasPassword && !hasKey) {
+            ctx.findings.error(path, 'this user has neither password nor sshkey', {
+                hint: 'add sshkey: "ssh-ed25519 AAAA..." (the public half of a key you supply) or password: ${ENV_NAME}',
+            });
+        }
+        else if (hasPassword && hasKey) {
+            const later = laterKey(ctx.index, `${path}.password`, `${path}.sshkey`);
+            ctx.findings.error(later, 'a user has either password or sshkey, not both', {
+                at: 'key',
+                hint: 'keep one; to try both ways, list the same userid twice, once with each',
+            });
+        }
+        const userid = asString(user.userid);
+        if (userid !== undefined && !ctx.shapeProblems.has(`${path}.userid`)) {
+            reportReferences(userid, `${path}.userid`, ctx, true);
+            const bare = bareReference(userid);
+            if (bare)
+                ctx.findings.warning(`${path}.userid`, `\`$${bare}\` is not read from the environment: the login name is "$${bare}"`, {
+                    hint: BRACES_HINT(bare),
+                });
+            else if (!userid.includes('${') && /[\s@:/]/.test(userid)) {
+                ctx.findings.error(`${path}.userid`, `"${userid.slice(0, 40)}" is not a login name`, {
+                    hint: 'only the user name, e.g. deploy (no spaces, @, : or /)',
+                });
+            }
+        }
+        const password = asString(user.password);
+        if (password !== undefined && !ctx.shapeProblems.has(`${path}.password`) && !looksLikePrivateKey(password)) {
+            reportReferences(password, `${path}.password`, ctx, false);
+            const bare = bareReference(password);
+            if (bare) {
+                ctx.findings.warning(`${path}.password`, `\`$${bare}\` is not read from the environment: the password is this text as written`, {
+                    hint: BRACES_HINT(bare),
+                });
+            }
+            else if (!hasCredentialRefs(password) && !password.includes('${')) {
+                ctx.findings.warning(`${path}.password`, 'a plaintext password is written in the config', {
+                    hint: 'use password: ${ENV_NAME} and map a secret into that variable (or better, use sshkey)',
+                });
+            }
+        }
+        const sshkey = asString(user.sshkey);
+        if (sshkey !== undefined && !ctx.shapeProblems.has(`${path}.sshkey`) && !looksLikePrivateKey(sshkey)) {
+            if (sshkey.includes('${'))
+                reportReferences(sshkey, `${path}.sshkey`, ctx, true);
+            else {
+                const problem = checkPublicKeyLine(sshkey);
+                const bare = bareReference(sshkey);
+                if (problem)
+                    ctx.findings.error(`${path}.sshkey`, problem.message, { hint: bare ? BRACES_HINT(bare) : problem.hint });
+            }
+        }
+    });
+}
+/**
+ * Malformed `${...}` always; with an environment, also every variable that is unset (or empty: a
+ * missing GitHub secret maps to "") and any that holds a private key.
+ */
+function reportReferences(value, path, ctx, showNames) {
+    const problems = checkReferences(value, showNames);
+    for (const problem of problems) {
+        ctx.findings.error(path, problem.message, {
+            hint: problem.hint,
+            pos: referencePosition(ctx.index, path, value, problem.offset),
+        });
+    }
+    if (!ctx.env || problems.length > 0)
+        return;
+    const field = path.replace(/^nodes\[\d+\]\./, '');
+    for (const name of findCredentialRefs(value)) {
+        const pos = referencePosition(ctx.index, path, value, value.indexOf(`\${${name}}`));
+        const resolved = ctx.env[name];
+        if (resolved === undefined || resolved === '') {
+            const report = ctx.allowMissingEnv ? ctx.findings.warning : ctx.findings.error;
+            report.call(ctx.findings, path, `environment variable ${name} is not set (${field} reads it)`, {
+                pos,
+                hint: ctx.allowMissingEnv
+                    ? 'fine for an offline plan; start, status and stop need it'
+                    : `set it (export ${name}=...), or in a workflow map a secret into it: env: ${name}: \${{ secrets.${name} }}; --allow-missing-env (the allow-missing-env input) makes this a warning for an offline plan`,
+            });
+        }
+        else if (looksLikePrivateKey(resolved)) {
+            ctx.findings.error(path, `environment variable ${name} holds a private key (not shown)`, {
+                pos,
+                hint: field.endsWith('sshkey')
+                    ? `sshkey takes the PUBLIC key line (ssh-keygen -y -f KEYFILE prints it); ${PRIVATE_KEY_HINT}`
+                    : PRIVATE_KEY_HINT,
+            });
+        }
+    }
+}
+/** `$RAY_PW` (no braces), which is not expanded: the name, or undefined. `$$` and `${` are not it. */
+function bareReference(value) {
+    return /(?:^|[^$])\$([A-Za-z_][A-Za-z0-9_]*)/.exec(value)?.[1];
+}
+const BRACES_HINT = (name) => `only \${NAME} with braces is read from the environment: write "\${${name}}"`;
+/** Points at the `${` itself: the n-th `${` after where the value starts in the text. */
+function referencePosition(index, path, value, offsetInValue) {
+    const start = index.valueOffset(path);
+    if (start === undefined)
+        return undefined;
+    const nth = value.slice(0, offsetInValue).split('${').length - 1;
+    let at = start - 1;
+    for (let k = 0; k <= nth; k++) {
+        at = index.text.indexOf('${', at + 1);
+        if (at < 0)
+            return undefined;
+    }
+    return index.positionAt(at);
+}
+function laterKey(index, a, b) {
+    const pa = index.positionOf(a, 'key');
+    const pb = index.positionOf(b, 'key');
+    return pa.line > pb.line || (pa.line === pb.line && pa.col > pb.col) ? a : b;
+}
+
+;// CONCATENATED MODULE: ./src/config/package-index.ts
+
+const KEYS = ['index_url', 'find_links'];
+function checkPackageIndex(raySpec, findings) {
+    const install = asMap(raySpec?.install);
+    if (!install)
+        return;
+    for (const key of KEYS) {
+        const url = install[key];
+        if (typeof url !== 'string')
+            continue;
+        // an [IPv6] host first: its colons are not a port
+        const m = /^http:\/\/(\[[^\]]+\]|[^/:?#]+)/i.exec(url.trim());
+        if (!m)
+            continue;
+        const host = m[1];
+        findings.warning(`ray_spec.install.${key}`, `${key} is plain http: pip is given --trusted-host ${host}, so anyone on the network between the nodes and ` +
+            `${host} can replace the packages it installs, and their code then runs on every node as the login user`, {
+            hint: `serve it over https (${key}: "https://${url.trim().slice('http://'.length)}")` +
+                (key === 'find_links' ? ', or copy the wheels to the nodes (find_links: /path/on/the/nodes)' : ''),
+        });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/config/port-checks.ts
+
+
+function checkPorts(top, facts, ctx) {
+    const raySpec = asMap(top.ray_spec);
+    const shared = asMap(raySpec?.ports) ?? {};
+    const said = new Set();
+    // A clash of two ray_spec.ports values is the same on every node: said once.
+    const error = (path, message, hint) => {
+        if (said.has(`${path}\u0000${message}`))
+            return;
+        said.add(`${path}\u0000${message}`);
+        ctx.findings.error(path, message, { hint });
+    };
+    const nodes = asList(top.nodes);
+    const all = [];
+    for (const f of facts) {
+        const node = asMap(nodes[f.index]);
+        if (!node)
+            continue;
+        const ports = nodePorts(node, f, shared, raySpec, ctx);
+        checkOneNode(ports, error);
+        all.push(ports);
+    }
+    checkOneHost(all, ctx, error);
+}
+function nodePorts(node, facts, shared, raySpec, ctx) {
+    const at = `nodes[${facts.index}].ray_config`;
+    const ray = asMap(node.ray_config) ?? {};
+    const usable = (path, value) => (ctx.shapeProblems.has(path) ? undefined : asInteger(value));
+    const single = [];
+    if (facts.role === 'head') {
+        const head = (key, fallback, clusterPath) => {
+            const own = usable(`${at}.${key}`, ray[key]);
+            if (own !== undefined)
+                return single.push({ key, value: own, path: `${at}.${key}`, shared: false });
+            const cluster = clusterPath ? usable(clusterPath, raySpec?.dashboard_port) : undefined;
+            if (cluster !== undefined)
+                return single.push({ key, value: cluster, path: clusterPath, shared: true });
+            single.push({ key, value: fallback, shared: false });
+        };
+        head('port', DEFAULT_CLIENT_PORT);
+        head('gcs_port', DEFAULT_GCS_PORT);
+        head('dashboard_port', DEFAULT_DASHBOARD_PORT, 'ray_spec.dashboard_port');
+    }
+    const pinned = new Map();
+    for (const { yaml: key } of NODE_PORT_RAY_KEYS) {
+        const own = usable(`${at}.${key}`, ray[key]);
+        const fromSpec = usable(`ray_spec.ports.${key}`, shared[key]);
+        if (own !== undefined)
+            pinned.set(key, { key, value: own, path: `${at}.${key}`, shared: false });
+        else if (fromSpec !== undefined)
+            pinned.set(key, { key, value: fromSpec, path: `ray_spec.ports.${key}`, shared: true });
+    }
+    const min = pinned.get('min_worker_port');
+    const max = pinned.get('max_worker_port');
+    pinned.delete('min_worker_port');
+    pinned.delete('max_worker_port');
+    single.push(...pinned.values());
+    const out = { facts, single };
+    if (min && max)
+        out.range = { min, max };
+    else if (min ?? max)
+        out.lone = min ?? max;
+    const address = asString(ray.node_ip_address) ?? facts.host;
+    if (address !== undefined)
+        out.address = address.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+    const cpus = usable(`${at}.num_cpus`, ray.num_cpus);
+    if (cpus !== undefined)
+        out.cpus = cpus;
+    return out;
+}
+const words = (p) => `${p.key} ${p.value}`;
+const whose = (p) => p.path === undefined ? `the default ${p.key}` : p.shared ? `${p.path}` : `this node's ${p.key}`;
+function checkOneNode(ports, error) {
+    const extra = ports;
+    if (extra.lone) {
+        const other = extra.lone.key === 'min_worker_port' ? 'max_worker_port' : 'min_worker_port';
+        error(extra.lone.path, `${extra.lone.key} is set without ${other}: the worker port range needs both ends`, `add ${other} next to it (both in the node's ray_config, or both in ray_spec.ports)`);
+    }
+    const range = ports.range;
+    if (range) {
+        const { min, max } = range;
+        // a node's own end is what to fix when the other comes from ray_spec.ports
+        const at = (!max.shared ? max : !min.shared ? min : max).path;
+        const need = Math.max(extra.cpus ?? 1, 1) + WORKER_PORT_MARGIN;
+        const cpuWords = extra.cpus !== undefined
+            ? `num_cpus ${extra.cpus}`
+            : 'num_cpus is left out (Ray counts the CPUs when it starts), so at least 1';
+        if (min.value > max.value) {
+            error(at, at === min.path
+                ? `min_worker_port ${min.value} is above max_worker_port ${max.value} (${max.path})`
+                : `max_worker_port ${max.value} is below min_worker_port ${min.value}`, `the worker ports are min_worker_port..max_worker_port: set max_worker_port to at least ${min.value + need - 1}`);
+        }
+        else if (max.value - min.value + 1 < need) {
+            error(at, `the worker port range ${min.value}-${max.value} holds ${max.value - min.value + 1} ports, but this node needs at least ${need}: ${cpuWords} for tasks, plus ${WORKER_PORT_MARGIN} for drivers, actors and Ray's own workers (each worker process binds one port)`, `set max_worker_port to ${min.value + need - 1} or more`);
+        }
+    }
+    const { single } = ports;
+    for (let a = 0; a < single.length; a++) {
+        for (let b = a + 1; b < single.length; b++) {
+            const first = single[a];
+            const second = single[b];
+            // two of the head's own three: node-checks.ts says it
+            if (first.value !== second.value || (isHeadKey(first.key) && isHeadKey(second.key)))
+                continue;
+            // the node's own value, else the later of two written ones (a clash with a default is fixed at the written one)
+            const own = [second, first].find((p) => p.path !== undefined && !p.shared);
+            const blamed = own ?? (second.path !== undefined ? second : first);
+            const other = blamed === second ? first : second;
+            error(blamed.path, `${words(blamed)} is also ${whose(other)}: Ray refuses to start when two of its components share a port`, 'give every port of a node its own number');
+        }
+        const port = single[a];
+        if (range && range.min.value <= range.max.value && port.value >= range.min.value && port.value <= range.max.value) {
+            error(port.path ?? range.min.path, `${words(port)} lies in the worker port range ${range.min.value}-${range.max.value} (min_worker_port..max_worker_port): Ray refuses to start when two of its components share a port`, `move ${port.key} out of the range, or the range away from it`);
+        }
+    }
+}
+const isHeadKey = (key) => key === 'port' || key === 'gcs_port' || key === 'dashboard_port';
+/** Two nodes on one address (containers behind SSH port forwarding) share its ports: none may be taken twice. */
+function checkOneHost(all, ctx, error) {
+    const byAddress = new Map();
+    for (const n of all) {
+        if (n.address === undefined)
+            continue;
+        byAddress.set(n.address, [...(byAddress.get(n.address) ?? []), n]);
+    }
+    const label = (f) => `${f.name !== undefined ? `node ${f.name}` : `nodes[${f.index}]`} (line ${ctx.index.positionOf(`nodes[${f.index}]`).line})`;
+    for (const [address, group] of byAddress) {
+        for (let j = 1; j < group.length; j++) {
+            const later = group[j];
+            for (const earlier of group.slice(0, j)) {
+                const taken = (p, n) => n.single.find((q) => q.value === p) ??
+                    (n.range && p >= n.range.min.value && p <= n.range.max.value ? n.range.min : undefined);
+                let clash;
+                for (const mine of later.single) {
+                    const theirs = taken(mine.value, earlier);
+                    if (theirs)
+                        clash = { mine, theirs };
+                    if (clash)
+                        break;
+                }
+                if (!clash && later.range && earlier.range) {
+                    const overlap = later.range.min.value <= earlier.range.max.value && earlier.range.min.value <= later.range.max.value;
+                    if (overlap)
+                        clash = { mine: later.range.min, theirs: earlier.range.min };
+                }
+                if (!clash)
+                    continue;
+                const { mine, theirs } = clash;
+                const what = (p, n) => p.key === 'min_worker_port' && n.range
+                    ? `the worker port range ${n.range.min.value}-${n.range.max.value}`
+                    : words(p);
+                const path = mine.path !== undefined && !mine.shared ? mine.path : `nodes[${later.facts.index}]`;
+                error(path, `${label(later.facts)} and ${label(earlier.facts)} are both on ${address}: ${what(mine, later)} here collides with ${what(theirs, earlier)} there${mine.shared ? ` (both from ray_spec.ports)` : ''}`, `nodes on one address need their own ports: set other ports in one node's ray_config`);
+                break;
+            }
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/config/semantics.ts
+
+
+
+
+
+function checkSemantics(root, index, findings, shapeProblems, opts) {
+    const top = asMap(root);
+    if (!top)
+        return;
+    const raySpec = asMap(top.ray_spec);
+    const clusterDashboardPort = shapeProblems.has('ray_spec.dashboard_port')
+        ? undefined
+        : asInteger(raySpec?.dashboard_port);
+    const ctx = { findings, index, shapeProblems, clusterDashboardPort, ...opts };
+    if (raySpec)
+        checkProxyJump(raySpec, 'ray_spec', ctx);
+    checkPackageIndex(raySpec, findings);
+    const facts = [];
+    asList(top.nodes).forEach((entry, i) => {
+        const node = asMap(entry);
+        if (node)
+            facts.push(checkNode(node, i, ctx));
+    });
+    if (!Array.isArray(top.nodes) || facts.length === 0)
+        return;
+    const line = (path) => index.positionOf(path).line;
+    const label = (f) => f.name !== undefined
+        ? `node ${f.name} (line ${line(`nodes[${f.index}]`)})`
+        : `nodes[${f.index}] (line ${line(`nodes[${f.index}]`)})`;
+    // A misspelt role was reported already; "no head" on top of it would only repeat the same mistake.
+    const everyRoleKnown = facts.length === asList(top.nodes).length && facts.every((f) => f.role !== undefined);
+    const heads = facts.filter((f) => f.role === 'head');
+    if (heads.length === 0 && everyRoleKnown) {
+        findings.error('nodes', 'there is no head: exactly one node needs role: head', {
+            at: 'key',
+            hint: 'set role: head on the node that should run the GCS, the dashboard and the Ray Client server',
+        });
+    }
+    for (const extra of heads.slice(1)) {
+        findings.error(`nodes[${extra.index}].role`, `a second head: ${label(heads[0])} is already the head`, {
+            hint: 'a cluster has exactly one head: set role: worker here',
+        });
+    }
+    checkPorts(top, facts, ctx);
+    const names = new Map();
+    for (const f of facts) {
+        if (f.name === undefined)
+            continue;
+        // Names reach file names and logs, where `Head` and `head` would be confused.
+        const key = f.name.toLowerCase();
+        const first = names.get(key);
+        if (first) {
+            findings.error(`nodes[${f.index}].name`, `the name "${f.name}" is already used by ${label(first)}`, {
+                hint: 'node names must be unique (ignoring case): rename one of them',
+            });
+        }
+        else
+            names.set(key, f);
+    }
+    // One Ray node per machine: two entries reaching the same host and SSH port are the same machine, and
+    // two raylets of one cluster there would share Ray's session directory and be stopped together.
+    // The same host with different SSH ports is allowed (containers or VMs behind port forwarding).
+    const endpoints = new Map();
+    for (const f of facts) {
+        if (f.host === undefined || f.sshPort === undefined)
+            continue;
+        const key = endpointKey(f.host, f.sshPort);
+        const first = endpoints.get(key);
+        if (first) {
+            findings.error(`nodes[${f.index}].ssh_url`, `this ssh_url reaches the same host and port as ${label(first)}`, {
+                hint: 'each node is one machine: fix the host or port, or remove the duplicate node',
+            });
+        }
+        else
+            endpoints.set(key, f);
+    }
+    // Same host, different SSH ports: if they are in fact one machine, an identical storage path would
+    // make the two nodes share state, lock and logs. A default path is allowed, it differs per login user.
+    const storage = new Map();
+    for (const f of facts) {
+        if (f.host === undefined || f.storagePath === undefined)
+            continue;
+        const key = `${f.host.toLowerCase()}\u0000${f.storagePath}`;
+        const first = storage.get(key);
+        if (first && endpointKey(first.host, first.sshPort) !== endpointKey(f.host, f.sshPort)) {
+            findings.error(`nodes[${f.index}].storage.path`, `the same storage path on host ${f.host} as ${label(first)}: the two nodes would share their state`, {
+                hint: 'give each node its own storage.path',
+            });
+        }
+        else if (!first)
+            storage.set(key, f);
+    }
+    // The tool installs exactly one version: without it, "install Ray" has no answer to "which one".
+    if (raySpec && 'install' in raySpec && raySpec.ray_version === undefined) {
+        findings.error('ray_spec.install', 'install needs ray_version: which Ray to install on the nodes', {
+            at: 'key',
+            hint: 'add ray_version: "2.60.0" (in quotes) under ray_spec',
+        });
+    }
+    const maxWorkers = shapeProblems.has('ray_spec.max_workers') ? undefined : asInteger(raySpec?.max_workers);
+    const workers = facts.filter((f) => f.role === 'worker');
+    if (maxWorkers !== undefined && workers.length > maxWorkers) {
+        const firstExtra = workers[maxWorkers];
+        findings.error(`nodes[${firstExtra.index}]`, `${workers.length} worker nodes, but ray_spec.max_workers (line ${line('ray_spec.max_workers')}) allows ${maxWorkers}`, {
+            hint: `raise ray_spec.max_workers to ${workers.length}, or remove worker nodes`,
+        });
+    }
+}
+
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./src/config/yaml/error-words.ts
+// The YAML library's syntax errors rewritten into what happened and what to do, placed at the most
+// useful spot, and the everyday slips (an unquoted [IPv6]:port, `name:value` without a space, a
+// mapping on its key's own line) named as such.
+
+
+/** Rewrites the YAML library's errors into what happened and what to do, at the most useful spot. */
+function describeYamlError(problem, text, doc) {
+    const [start, end] = problem.pos;
+    if (problem.code !== 'DUPLICATE_KEY') {
+        const slip = commonSlip(text, start);
+        if (slip)
+            return slip;
+    }
+    switch (problem.code) {
+        case 'TAB_AS_INDENT':
+            return {
+                offset: start,
+                words: {
+                    message: 'a tab is used for indentation',
+                    hint: 'YAML indents with spaces only: replace the tab with spaces',
+                },
+            };
+        case 'DUPLICATE_KEY': {
+            const key = /^["']?([^"':\n]*)/.exec(text.slice(start))?.[1]?.trim() ?? '';
+            return {
+                offset: start,
+                words: {
+                    message: `key \`${key}\` appears twice in the same mapping`,
+                    hint: 'the later one is used: remove or rename one of them',
+                },
+            };
+        }
+        case 'MULTILINE_IMPLICIT_KEY': {
+            const newline = text.indexOf('\n', start);
+            let offset = newline >= 0 && newline < end ? newline + 1 : start;
+            while (text[offset] === ' ')
+                offset += 1;
+            return {
+                offset,
+                words: {
+                    message: 'this line is indented deeper than the key above it, so YAML reads it as part of the value before',
+                    hint: 'line it up with the other keys of the same mapping',
+                },
+            };
+        }
+        case 'BLOCK_AS_IMPLICIT_KEY':
+            // Reported together with MULTILINE_IMPLICIT_KEY when the cause is indentation; alone, it is a `: ` in a value.
+            if (doc.errors.some((e) => e.code === 'MULTILINE_IMPLICIT_KEY' && e.pos[0] === start))
+                return undefined;
+            return {
+                offset: start,
+                words: {
+                    message: 'a value cannot contain `: ` unless it is quoted',
+                    hint: 'put the value in quotes, e.g. name: "a: b"',
+                },
+            };
+        case 'BAD_INDENT':
+            if (/flow/i.test(problem.message)) {
+                return {
+                    offset: start,
+                    words: { message: 'a `[` or `{` list is not closed', hint: 'close it with `]` or `}` before the next key' },
+                };
+            }
+            return {
+                offset: start,
+                words: {
+                    message: 'inconsistent indentation: the keys of one mapping must start in the same column',
+                    hint: 'line this key up with the keys above it, using spaces',
+                },
+            };
+        case 'MISSING_CHAR': {
+            const quote = /closing (["'])/.exec(problem.message)?.[1];
+            if (quote) {
+                return {
+                    offset: openingQuote(doc, text, start, quote),
+                    words: {
+                        message: `unclosed ${quote === '"' ? 'double' : 'single'} quote: the string starting here never ends`,
+                        hint: `add the closing ${quote} at the end of the value`,
+                    },
+                };
+            }
+            if (/sequence item/i.test(problem.message)) {
+                let offset = start;
+                while (text[offset] === ' ')
+                    offset += 1;
+                return {
+                    offset,
+                    words: {
+                        message: 'this line is indented less than the list item above it, but more than the list',
+                        hint: 'indent it like the keys of that item, or start a new item with `- `',
+                    },
+                };
+            }
+            break;
+        }
+        case 'UNEXPECTED_TOKEN':
+            if (text[start] === '\t') {
+                return {
+                    offset: start,
+                    words: {
+                        message: 'a tab is used for indentation',
+                        hint: 'YAML indents with spaces only: replace the tab with spaces',
+                    },
+                };
+            }
+            break;
+        case 'MULTIPLE_DOCS':
+            return undefined; // reported once, by the caller
+    }
+    return {
+        offset: start,
+        words: {
+            message: `YAML syntax error: ${problem.message.replace(/\s+at line \d+, column \d+.*$/s, '')}`,
+            hint: 'check the indentation (spaces only) and the quoting on this line and the one above',
+        },
+    };
+}
+const KNOWN_KEYS = new Set(Object.values(KEYS_BY_SECTION).flat());
+/** The line holding an offset: its start offset and its text. */
+function lineAt(text, offset) {
+    const start = text.lastIndexOf('\n', offset - 1) + 1;
+    const end = text.indexOf('\n', offset);
+    return { start, line: text.slice(start, end < 0 ? undefined : end) };
+}
+/**
+ * The slips people make every day, which the parser reports in its own terms or on a later line:
+ * an unquoted `[IPv6]:port`, `name:ray-head` (no space after the colon), `ray_config: port: 10001`
+ * (a mapping on the key's own line).
+ */
+function commonSlip(text, offset) {
+    const { start, line } = lineAt(text, offset);
+    const ipv6 = /^(\s*(?:-\s+)?[\w-]+:\s+)(\[[\w.%]*:[\w:.%]*\])(:\d*)?\s*(#.*)?$/.exec(line);
+    if (ipv6) {
+        return {
+            offset: start + ipv6[1].length,
+            words: {
+                message: `an IPv6 address in brackets must be quoted: YAML reads ${ipv6[2]} as a list`,
+                hint: `put it in quotes: "${ipv6[2]}${ipv6[3] ?? ''}"`,
+            },
+        };
+    }
+    const inline = /^(\s*(?:-\s+)?)([\w-]+):\s+([\w-]+):\s+(\S.*)$/.exec(line);
+    if (inline && KNOWN_KEYS.has(inline[3])) {
+        return {
+            offset: start + line.indexOf(inline[3], inline[1].length + inline[2].length + 1),
+            words: {
+                message: `\`${inline[3]}\` is a key inside ${inline[2]}, so it needs its own line`,
+                hint: `write \`${inline[2]}:\` alone, then \`${inline[3]}: ${inline[4].trim()}\` on the next line, indented two more spaces (or \`${inline[2]}: {${inline[3]}: ${inline[4].trim()}}\`)`,
+            },
+        };
+    }
+    // `name:ray-head` is one plain word to YAML; the parser trips over it on this line or the next.
+    for (let at = start, n = 0; at > 0 || n === 0; n++) {
+        const here = lineAt(text, at);
+        const glued = /^(\s*(?:-\s+)?)([\w-]+):([^\s/:][^\s]*)\s*(#.*)?$/.exec(here.line);
+        if (glued && KNOWN_KEYS.has(glued[2])) {
+            return {
+                offset: here.start + glued[1].length,
+                words: {
+                    message: `\`${glued[2]}:${glued[3]}\` has no space after the colon, so YAML reads it as one word, not a key and its value`,
+                    hint: `add a space after the colon: \`${glued[2]}: ${glued[3]}\``,
+                },
+            };
+        }
+        if (n >= 2 || here.start === 0)
+            break;
+        at = here.start - 1;
+    }
+    return undefined;
+}
+/** The unclosed quote is where the string starts, not where the file ends. */
+function openingQuote(doc, text, errorOffset, quote) {
+    let best;
+    (0,dist/* visit */.YR)(doc, {
+        Scalar(_key, node) {
+            const type = quote === '"' ? dist/* Scalar */.X5.QUOTE_DOUBLE : dist/* Scalar */.X5.QUOTE_SINGLE;
+            const range = node.range;
+            if (node.type === type && range && range[0] <= errorOffset && range[1] >= errorOffset) {
+                if (best === undefined || range[0] > best)
+                    best = range[0];
+            }
+        },
+    });
+    if (best !== undefined)
+        return best;
+    const fallback = text.lastIndexOf(quote, errorOffset - 1);
+    return fallback >= 0 ? fallback : errorOffset;
+}
+
+;// CONCATENATED MODULE: ./src/config/yaml/plain-builder.ts
+// YAML nodes -> plain values, recording where each path was written, with aliases and merge keys
+// expanded as YAML loaders do, but bounded: an alias bomb, an alias to itself or an unknown anchor
+// becomes a diagnostic, never a hang or a stack overflow.
+
+
+// Aliases can expand exponentially ("billion laughs"): any number of them is fine, but the tree they
+// expand to is bounded by the size of what is written (ten times it, and at least 100,000 values),
+// so a bomb stops early while a config that shares settings with anchors never comes near it.
+const MIN_EXPANDED_VALUES = 100_000;
+const EXPANSION_FACTOR = 10;
+const plain_builder_MAX_DEPTH = 64;
+/**
+ * The YAML nodes of one or more documents -> plain values, recording where each path was written.
+ * Anchors are known across documents (a slice of the nodes list uses the anchors above it).
+ */
+class PlainBuilder {
+    index;
+    error;
+    /** Anchors by name, in document order. */
+    anchors = new Map();
+    written = 0;
+    expanded = 0;
+    bombReported = false;
+    /** The anchors being expanded right now: an alias to one of them refers to itself. */
+    expanding = new Set();
+    nodesInSlices;
+    constructor(index, error) {
+        this.index = index;
+        this.error = error;
+    }
+    /**
+     * Takes a document's nodes in: moves their ranges by `shift` (a slice's offsets -> the file's),
+     * remembers the anchors and counts the values written. One walk; yaml's own Alias.resolve walks
+     * the whole document for every alias (quadratic on big configs).
+     */
+    add(root, shift) {
+        const walk = (node) => {
+            if (!node || typeof node !== 'object')
+                return;
+            const n = node;
+            if (shift && n.range)
+                n.range = [shift(n.range[0]), shift(n.range[1]), shift(n.range[2])];
+            if ((0,dist/* isAlias */.Vj)(n))
+                return;
+            if (!(0,dist/* isScalar */.jn)(n) && !(0,dist/* isMap */.jh)(n) && !(0,dist/* isSeq */.oP)(n))
+                return;
+            this.written += 1;
+            if (n.anchor) {
+                const list = this.anchors.get(n.anchor);
+                if (list)
+                    list.push(n);
+                else
+                    this.anchors.set(n.anchor, [n]);
+            }
+            if ((0,dist/* isMap */.jh)(n)) {
+                for (const pair of n.items) {
+                    walk(pair.key);
+                    walk(pair.value);
+                }
+            }
+            else if ((0,dist/* isSeq */.oP)(n))
+                for (const item of n.items)
+                    walk(item);
+        };
+        walk(root);
+    }
+    /** The anchor an alias refers to: the last one of that name before it. */
+    resolveAlias(name, at) {
+        let found;
+        for (const node of this.anchors.get(name) ?? [])
+            if ((node.range?.[0] ?? 0) < at)
+                found = node;
+        return found;
+    }
+    get maxExpanded() {
+        return Math.max(MIN_EXPANDED_VALUES, EXPANSION_FACTOR * this.written);
+    }
+    tooBig(node) {
+        if (!this.bombReported)
+            this.error(node.range?.[0] ?? 0, `too many aliases: they expand to more than ${this.maxExpanded.toLocaleString('en')} values`, 'an alias refers to a list or mapping that itself repeats aliases (an "alias bomb"): write the values out');
+        this.bombReported = true;
+    }
+    toPlain(node, path, depth) {
+        if (node === null || node === undefined || this.bombReported)
+            return null;
+        if (++this.expanded > this.maxExpanded) {
+            this.tooBig(node);
+            return null;
+        }
+        if (depth > plain_builder_MAX_DEPTH)
+            return null;
+        if ((0,dist/* isAlias */.Vj)(node)) {
+            const target = this.resolveAlias(node.source, node.range?.[0] ?? 0);
+            if (!target) {
+                this.error(node.range?.[0] ?? 0, `unknown alias *${node.source}: no anchor &${node.source} above it`, 'define the anchor first, or write the value out');
+                return null;
+            }
+            if (this.expanding.has(target)) {
+                this.error(node.range?.[0] ?? 0, `alias *${node.source} refers to itself (it is inside its own anchor &${node.source})`, 'move the anchor to a value that does not contain the alias');
+                return null;
+            }
+            return this.toPlain(target, path, depth + 1);
+        }
+        if ((0,dist/* isScalar */.jn)(node))
+            return node.value;
+        if (!node.anchor)
+            return this.collection(node, path, depth);
+        this.expanding.add(node);
+        try {
+            return this.collection(node, path, depth);
+        }
+        finally {
+            this.expanding.delete(node);
+        }
+    }
+    /** The items of a list, from `first` on: `nodes[first]`, `nodes[first + 1]`, ... */
+    items(node, path, depth, first = 0) {
+        if (!(0,dist/* isSeq */.oP)(node))
+            return [];
+        return node.items.map((item, i) => {
+            const itemPath = joinPath(path, first + i);
+            const offset = item?.range?.[0] ?? node.range?.[0] ?? 0;
+            this.index.record(itemPath, { key: offset, value: offset });
+            return this.toPlain(item, itemPath, depth + 1);
+        });
+    }
+    collection(node, path, depth) {
+        if ((0,dist/* isSeq */.oP)(node))
+            return this.items(node, path, depth);
+        if ((0,dist/* isMap */.jh)(node)) {
+            const out = {};
+            const merges = [];
+            // A key written twice (reported above): the later one is used, as YAML loaders do, and only it
+            // is recorded, so later findings point at the value that is used.
+            const last = new Map();
+            node.items.forEach((pair, i) => {
+                if ((0,dist/* isScalar */.jn)(pair.key))
+                    last.set(pair.key.value, i);
+            });
+            for (const [i, pair] of node.items.entries()) {
+                if ((0,dist/* isScalar */.jn)(pair.key) && last.get(pair.key.value) !== i)
+                    continue;
+                const keyNode = pair.key;
+                if (keyNode && !(0,dist/* isScalar */.jn)(keyNode)) {
+                    this.error(keyNode.range?.[0] ?? 0, 'a key must be a plain word, not a list or mapping', 'write keys like `name:`');
+                    continue;
+                }
+                // `<<: *defaults` (or a list of them): YAML's merge key, the usual way to share settings.
+                if (keyNode?.value === '<<' && keyNode.type === dist/* Scalar */.X5.PLAIN) {
+                    if (pair.value)
+                        merges.push(pair.value);
+                    continue;
+                }
+                const key = String(keyNode?.value ?? '');
+                const keyPath = joinPath(path, key);
+                const keyOffset = keyNode?.range?.[0] ?? node.range?.[0] ?? 0;
+                const slices = this.nodesInSlices;
+                if (slices && path === '' && key === 'nodes' && keyOffset === slices.key) {
+                    this.index.record(keyPath, { key: keyOffset, value: slices.value });
+                    // counted once, as the list it stands for
+                    this.expanded += 1;
+                    out[key] = slices.read(keyPath, depth + 1);
+                    continue;
+                }
+                const valueNode = pair.value;
+                // `storage:` with nothing after it: point at the key, not at the empty spot after the colon.
+                const emptyValue = !valueNode ||
+                    ((0,dist/* isScalar */.jn)(valueNode) && valueNode.value === null && valueNode.range?.[0] === valueNode.range?.[1]);
+                this.index.record(keyPath, {
+                    key: keyOffset,
+                    value: emptyValue ? keyOffset : (valueNode.range?.[0] ?? keyOffset),
+                });
+                if (key === '__proto__')
+                    continue;
+                out[key] = this.toPlain(valueNode, keyPath, depth + 1);
+            }
+            // Keys written here win over merged ones, and an earlier merged mapping over a later one.
+            // Merged values keep the positions of where they are written (the anchor's lines).
+            for (const source of merges.flatMap((m) => ((0,dist/* isSeq */.oP)(m) ? m.items : [m]))) {
+                const merged = this.mergeSource(source, path, depth);
+                for (const [key, value] of Object.entries(merged ?? {}))
+                    if (!(key in out))
+                        out[key] = value;
+            }
+            return out;
+        }
+        return null;
+    }
+    /** The mapping a `<<` value brings in, expanded under the merging mapping's path. */
+    mergeSource(source, path, depth) {
+        const target = (0,dist/* isAlias */.Vj)(source) ? this.resolveAlias(source.source, source.range?.[0] ?? 0) : source;
+        if (target && !(0,dist/* isMap */.jh)(target)) {
+            this.error(source.range?.[0] ?? 0, '`<<` merges a mapping, but this is ' + ((0,dist/* isSeq */.oP)(target) ? 'a list' : 'a single value'), 'write `<<: *name` where `&name` is on a mapping, or `<<: [*a, *b]` for several');
+            return undefined;
+        }
+        const value = this.toPlain(source, path, depth + 1);
+        return value !== null && typeof value === 'object' && !Array.isArray(value)
+            ? value
+            : undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/config/yaml/source-index.ts
+/** Where each path (`nodes[1].ray_config.num_cpus`) was written: its key and its value, as offsets. */
+class SourceIndex {
+    text;
+    lines;
+    spots = new Map();
+    constructor(text, lines) {
+        this.text = text;
+        this.lines = lines;
+    }
+    record(path, spot) {
+        if (!this.spots.has(path))
+            this.spots.set(path, spot);
+    }
+    has(path) {
+        return this.spots.has(path);
+    }
+    /** The position of a path's key or value; a path that was never written falls back to its parent. */
+    positionOf(path, which = 'value') {
+        for (let p = path; p !== undefined; p = parentPath(p)) {
+            const spot = this.spots.get(p);
+            if (spot)
+                return this.positionAt(p === path ? spot[which] : spot.value);
+        }
+        return { line: 1, col: 1 };
+    }
+    /** Offset of a path's value in the text, for checks that point inside a value. */
+    valueOffset(path) {
+        return this.spots.get(path)?.value;
+    }
+    /** Every recorded path with the position of its key (list items: the item), for the typed model. */
+    keyPositions() {
+        const out = {};
+        for (const [path, spot] of this.spots)
+            if (path !== '')
+                out[path] = this.positionAt(spot.key);
+        return out;
+    }
+    /** The path whose value starts last at or before an offset: what a finding inside a value is about. */
+    pathAt(offset) {
+        let best = '';
+        let bestOffset = -1;
+        for (const [path, spot] of this.spots) {
+            if (spot.value <= offset && spot.value > bestOffset) {
+                best = path;
+                bestOffset = spot.value;
+            }
+        }
+        return best;
+    }
+    /** A one-line value as written (`2.10`, not the number 2.1), for hints that repeat it. */
+    rawValue(path) {
+        const offset = this.spots.get(path)?.value;
+        if (offset === undefined)
+            return undefined;
+        const end = this.text.indexOf('\n', offset);
+        return this.text
+            .slice(offset, end < 0 ? undefined : end)
+            .replace(/\s+#.*$/, '')
+            .replace(/[,}\]]+$/, '')
+            .trim();
+    }
+    positionAt(offset) {
+        const { line, col } = this.lines.linePos(offset);
+        return { line, col };
+    }
+}
+function parentPath(path) {
+    if (path === '')
+        return undefined;
+    const match = /(\.[^.[\]]+|\[[^\]]*\])$/.exec(path);
+    if (!match)
+        return '';
+    return path.slice(0, match.index);
+}
+
+;// CONCATENATED MODULE: ./src/config/yaml/slices.ts
+// A big config read a slice of its nodes list at a time (see readInSlices), so that only the plain
+// values are ever held for the whole file. Falls back to reading the file whole whenever a slice
+// does not read cleanly on its own.
+
+
+
+
+/** A slice of ~4 KB: about a dozen nodes (smaller and the YAML documents per slice start to cost). */
+const SLICE_BYTES = 4096;
+/** How every part of a file is parsed; a file read whole (read.ts) is parsed the same way. */
+const PARSE_OPTIONS = { uniqueKeys: true, prettyErrors: false };
+/** Thrown when a slice of the nodes list does not read cleanly: the whole document is read instead. */
+class NotInSlices extends Error {
+}
+/**
+ * Where the items of a block-style top-level `nodes:` list start, and where the list ends. Undefined
+ * for anything else (a flow list, an anchor or tag on the list, tabs, odd indentation): such a file
+ * is read whole. The lines are only a guess at the structure: every slice must read cleanly on its
+ * own, and the rest of the file too, or the file is read whole (which then says what is wrong).
+ */
+function nodesListItems(text) {
+    const keyLine = /^nodes:[ ]*(?:#.*)?\r?$/m.exec(text);
+    if (!keyLine)
+        return undefined;
+    const items = [];
+    let indent;
+    let pos = text.indexOf('\n', keyLine.index) + 1;
+    if (pos === 0)
+        return undefined;
+    let end = text.length;
+    while (pos < text.length) {
+        const eol = text.indexOf('\n', pos);
+        const lineEnd = eol < 0 ? text.length : eol;
+        let i = pos;
+        while (text.charCodeAt(i) === 32)
+            i += 1;
+        const c = text[i];
+        if (i === lineEnd || c === '\r' || c === '#') {
+            pos = lineEnd + 1;
+            continue;
+        }
+        if (c === '\t')
+            return undefined;
+        const n = i - pos;
+        const next = text[i + 1];
+        const item = c === '-' && (next === ' ' || next === '\n' || next === '\r' || next === undefined);
+        if (indent === undefined) {
+            if (!item)
+                return undefined;
+            indent = n;
+        }
+        if (n === indent && item)
+            items.push(pos);
+        else if (n <= indent) {
+            if (n !== 0)
+                return undefined;
+            end = pos;
+            break;
+        }
+        pos = lineEnd + 1;
+    }
+    return items.length ? { key: keyLine.index, items, end } : undefined;
+}
+/**
+ * A big config read a slice of nodes at a time: the rest of the file is one small document, each
+ * slice of the nodes list another, so only the plain values are ever held for the whole file (a
+ * 5 MB config as one YAML document took 450 MB). Undefined when the file is not of that plain shape
+ * or any part of it does not read cleanly: readWhole then reads it and reports what it finds.
+ */
+function readInSlices(text, file, sliceBytes) {
+    if (text.length <= sliceBytes)
+        return undefined;
+    const list = nodesListItems(text);
+    if (!list)
+        return undefined;
+    const { items, end } = list;
+    const start = items[0];
+    const cut = end - start;
+    const clean = (docs) => docs.length === 1 && docs[0].errors.length === 0 && docs[0].warnings.length === 0;
+    const rest = (0,dist/* parseAllDocuments */.hR)(text.slice(0, start) + text.slice(end), PARSE_OPTIONS);
+    if (!Array.isArray(rest) || !clean(rest))
+        return undefined;
+    const top = rest[0].contents;
+    if (!(0,dist/* isMap */.jh)(top))
+        return undefined;
+    // the `nodes:` line found in the text is the top-level key, with nothing after it but the list
+    const nodesPair = top.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && p.key.value === 'nodes');
+    const keyNode = nodesPair?.key;
+    if (keyNode?.range?.[0] !== list.key || !(0,dist/* isScalar */.jn)(nodesPair.value) || nodesPair.value.value !== null)
+        return undefined;
+    const lines = new dist/* LineCounter */.HN();
+    lines.addNewLine(0);
+    for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1))
+        lines.addNewLine(at + 1);
+    const index = new SourceIndex(text, lines);
+    const diagnostics = [];
+    const builder = new PlainBuilder(index, (offset, message, hint) => diagnostics.push({ severity: 'error', file, ...index.positionAt(offset), path: '', message, hint }));
+    builder.add(top, (offset) => (offset >= start ? offset + cut : offset));
+    let slices;
+    builder.nodesInSlices = {
+        key: list.key,
+        value: text.indexOf('-', start),
+        read: (path, depth) => {
+            const out = [];
+            slices = 0;
+            for (let i = 0; i < items.length;) {
+                let j = i + 1;
+                while (j < items.length && items[j] - items[i] < sliceBytes)
+                    j += 1;
+                const from = items[i];
+                const to = j < items.length ? items[j] : end;
+                const docs = (0,dist/* parseAllDocuments */.hR)(text.slice(from, to), PARSE_OPTIONS);
+                slices += 1;
+                if (!Array.isArray(docs) || !clean(docs))
+                    throw new NotInSlices();
+                const seq = docs[0].contents;
+                if (!(0,dist/* isSeq */.oP)(seq) || seq.items.length !== j - i)
+                    throw new NotInSlices();
+                builder.add(seq, (offset) => offset + from);
+                for (const value of builder.items(seq, path, depth, i))
+                    out.push(value);
+                i = j;
+            }
+            return out;
+        },
+    };
+    try {
+        index.record('', { key: top.range[0], value: top.range[0] });
+        const root = builder.toPlain(top, '', 0);
+        if (builder.bombReported)
+            return { index, diagnostics: dedupeByPosition(diagnostics), slices };
+        return { root, index, diagnostics: dedupeByPosition(diagnostics), slices };
+    }
+    catch (err) {
+        if (err instanceof NotInSlices)
+            return undefined;
+        throw err;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/config/yaml/read.ts
+// YAML text -> a plain tree of values, plus an index that remembers where every key and value was
+// written (source-index.ts), so that any later check can point at the user's line and column.
+// Syntax problems become diagnostics in plain words (error-words.ts); nothing here throws for user
+// input. A big config is read a slice of nodes at a time (slices.ts), else the file is read whole.
+
+
+
+
+
+
+/** Text as YAML reads it, with the same length, so every offset still points into the user's file. */
+function normalized(input) {
+    // Editors show a byte-order mark as nothing; columns must not count it.
+    // Lone CR line endings (old Mac editors) are one line to YAML: read them as line breaks.
+    return input.replace(/^\uFEFF/, '').replace(/\r(?!\n)/g, '\n');
+}
+function readYaml(input, file, opts = {}) {
+    const text = normalized(input);
+    return readInSlices(text, file, opts.sliceBytes ?? SLICE_BYTES) ?? readWhole(text, file);
+}
+/** The whole file as one YAML document, with every syntax problem in plain words. */
+function readWhole(text, file) {
+    const lines = new dist/* LineCounter */.HN();
+    const index = new SourceIndex(text, lines);
+    const diagnostics = [];
+    const at = (offset) => index.positionAt(offset);
+    const error = (offset, message, hint) => diagnostics.push({ severity: 'error', file, ...at(offset), path: '', message, hint });
+    const reportEmpty = () => {
+        const onlyComments = /^\s*#/m.test(text);
+        error(0, onlyComments ? 'the file has only comments: there is no `nodes:` list' : 'the file is empty', 'start from examples/remote-ray-config.yaml: a `nodes:` list with one head');
+    };
+    const parsed = (0,dist/* parseAllDocuments */.hR)(text, { lineCounter: lines, ...PARSE_OPTIONS });
+    const docs = Array.isArray(parsed) ? parsed : [];
+    const doc = docs[0];
+    if (docs.length > 1) {
+        const second = docs[1].range[0];
+        const marker = text.lastIndexOf('---', second);
+        error(marker >= 0 ? marker : second, 'more than one YAML document: a `---` line starts a second one', 'keep everything in one document: remove the extra `---` line');
+    }
+    if (!doc) {
+        reportEmpty();
+        return { index, diagnostics };
+    }
+    // After the first real syntax error the parser's recovery reads the rest differently from what the
+    // user meant, so later syntax errors are mostly echoes: report the first one (and every duplicate key).
+    let fatal = false;
+    for (const problem of doc.errors) {
+        const described = describeYamlError(problem, text, doc);
+        if (!described)
+            continue;
+        if (problem.code !== 'DUPLICATE_KEY') {
+            if (fatal)
+                continue;
+            fatal = true;
+        }
+        diagnostics.push({ severity: 'error', file, ...at(described.offset), path: '', ...described.words });
+    }
+    for (const problem of doc.warnings) {
+        diagnostics.push({
+            severity: 'warning',
+            file,
+            ...at(problem.pos[0]),
+            path: '',
+            message: problem.code === 'TAG_RESOLVE_FAILED' ? `${problem.message}; the value is read as plain text` : problem.message,
+        });
+    }
+    if (docs.length > 1)
+        fatal = true;
+    if (fatal)
+        return { index, diagnostics: dedupeByPosition(diagnostics) };
+    if (doc.contents === null || ((0,dist/* isScalar */.jn)(doc.contents) && doc.contents.value === null)) {
+        reportEmpty();
+        return { index, diagnostics };
+    }
+    if (!(0,dist/* isMap */.jh)(doc.contents)) {
+        const found = (0,dist/* isSeq */.oP)(doc.contents) ? 'a list' : 'a single value';
+        error(doc.contents.range?.[0] ?? 0, `the top level must be a mapping with \`nodes:\` (and optionally \`ray_spec:\`), found ${found}`, (0,dist/* isSeq */.oP)(doc.contents)
+            ? 'put the list under a key: `nodes:` on its own line, then the `- ssh_url: ...` items indented below it'
+            : 'start from examples/remote-ray-config.yaml');
+        return { index, diagnostics };
+    }
+    const builder = new PlainBuilder(index, error);
+    builder.add(doc.contents);
+    index.record('', { key: doc.contents.range[0], value: doc.contents.range[0] });
+    const root = builder.toPlain(doc.contents, '', 0);
+    if (builder.bombReported)
+        return { index, diagnostics: dedupeByPosition(diagnostics) };
+    return { root, index, diagnostics: dedupeByPosition(diagnostics) };
+}
+
+;// CONCATENATED MODULE: ./src/config/parse.ts
+// parseConfig: ray-config.yaml text -> typed config + every finding at once. Pure: no I/O; the
+// environment only as given in the options.
+
+
+
+
+
+
+
+
+function parseConfig(text, file, opts = {}) {
+    const source = readYaml(text, file);
+    const findings = new Findings(file, source.index);
+    // Looked for in the raw text, so a key pasted into a comment or breaking the YAML is still caught.
+    for (const offset of findPrivateKeys(source.index.text)) {
+        findings.error(source.index.pathAt(offset), 'a private key is pasted into the config (not shown here)', {
+            pos: source.index.positionAt(offset),
+            hint: PRIVATE_KEY_HINT,
+        });
+    }
+    // readYaml leaves root undefined when the YAML itself could not be read; duplicate keys still give a tree.
+    const readable = source.root !== undefined;
+    if (readable) {
+        const shapeProblems = checkSchema(source.root, source.index, findings);
+        checkSemantics(source.root, source.index, findings, shapeProblems, opts);
+    }
+    const diagnostics = groupWarnings(sortDiagnostics(nameNodes([...source.diagnostics, ...findings.list], source.root)));
+    const result = { diagnostics };
+    if (readable && !diagnostics.some((d) => d.severity === 'error')) {
+        result.config = buildConfig(source.root, file, source.index);
+    }
+    return result;
+}
+/** Every finding under `nodes[i]` names that node, when it has a name. */
+function nameNodes(diagnostics, root) {
+    const nodes = asList(asMap(root)?.nodes);
+    return diagnostics.map((d) => {
+        if (d.node !== undefined)
+            return d;
+        const i = nodeIndexOf(d.path);
+        const name = i === undefined ? undefined : asString(asMap(nodes[i])?.name);
+        return name === undefined ? d : { ...d, node: name };
+    });
+}
+
+;// CONCATENATED MODULE: ./src/config/load.ts
+// loadConfig: the only part of config/ that touches the file system.
+
+
+function loadConfig(path, opts = {}) {
+    let text;
+    try {
+        const bytes = (0,external_node_fs_namespaceObject.readFileSync)(path);
+        if (bytes.includes(0))
+            return unreadable(path, 'the config file is not a text file', 'point --config / the config input at the YAML file');
+        text = bytes.toString('utf8');
+    }
+    catch (error) {
+        const code = error.code;
+        const why = code === 'ENOENT'
+            ? 'the config file does not exist'
+            : code === 'EISDIR'
+                ? 'the config path is a directory'
+                : code === 'EACCES' || code === 'EPERM'
+                    ? 'the config file cannot be read (permission denied)'
+                    : `the config file cannot be read (${code ?? error.message})`;
+        return unreadable(path, why, `check --config / the config input (relative paths start at ${process.cwd()})`);
+    }
+    return parseConfig(text, path, opts);
+}
+function unreadable(file, message, hint) {
+    return { diagnostics: [{ severity: 'error', file, line: 1, col: 1, path: '', message, hint }] };
+}
+
+;// CONCATENATED MODULE: ./src/config/index.ts
+
+
+
+
+
+
+
+
+
+;// CONCATENATED MODULE: ./src/engine/decisions/disruption.ts
+const HEAD_RESTART = 'restart head: running jobs and actors are lost, every worker follows';
+/** The disruption of one plan item, given whether the head restarts in the same plan. */
+function nodeDisruption(item, headRestarts, drainTimeoutSec) {
+    switch (item.action) {
+        case 'keep':
+            return 'keep';
+        case 'start':
+            // nothing of this cluster runs there, so nothing running is lost
+            return item.role === 'head' ? 'start head: nothing runs yet' : 'start (joins the running cluster)';
+        case 'stop':
+            return drainTimeoutSec > 0 ? 'stop (drained first)' : 'stop: its running tasks are lost';
+        case 'restart':
+            if (item.role === 'head')
+                return HEAD_RESTART;
+            if (headRestarts)
+                return 'restart (follows the head)';
+            return 'restart (rolling)';
+    }
+}
+/** Fills in each item's disruption (after the plan is complete: a head restart changes the workers'). */
+function withDisruption(plan, rollout) {
+    const headRestarts = plan.some((p) => p.role === 'head' && p.action === 'restart');
+    for (const item of plan)
+        item.disruption = nodeDisruption(item, headRestarts, rollout.drainTimeoutSec);
+    return plan;
+}
+/** How many workers one batch may take down: a count, or a percentage of the workers (at least 1). */
+function batchSize(rollout, workers) {
+    const { maxUnavailable } = rollout;
+    const n = 'count' in maxUnavailable ? maxUnavailable.count : Math.floor((workers * maxUnavailable.percent) / 100);
+    return Math.max(1, Math.min(n, Math.max(workers, 1)));
+}
+/** Splits the workers to restart into batches of at most `size`, in config order. */
+function batches(items, size) {
+    const out = [];
+    for (let i = 0; i < items.length; i += size)
+        out.push(items.slice(i, i + size));
+    return out;
+}
+/** One sentence for the whole cluster: the worst thing the plan does to running work. */
+function clusterDisruption(plan, rollout, workers) {
+    const head = plan.find((p) => p.role === 'head');
+    if (head?.action === 'restart') {
+        return `the head restarts: running jobs and actors are lost, and every worker restarts with it`;
+    }
+    const rolling = plan.filter((p) => p.role === 'worker' && p.action === 'restart').length;
+    const stopping = plan.filter((p) => p.action === 'stop').length;
+    const parts = [];
+    if (rolling) {
+        const size = batchSize(rollout, workers);
+        const drain = rollout.drainTimeoutSec > 0
+            ? `each drained first (running tasks get up to ${rollout.drainTimeoutSec} s to finish)`
+            : 'not drained: their running tasks are lost';
+        parts.push(`${rolling} worker${rolling === 1 ? '' : 's'} restart${rolling === 1 ? 's' : ''} rolling, ${size} at a time, ${drain}`);
+    }
+    if (stopping)
+        parts.push(`${stopping} node${stopping === 1 ? '' : 's'} removed from the config stop${stopping === 1 ? 's' : ''}`);
+    if (head?.action === 'start')
+        return 'the cluster starts: nothing runs yet';
+    return parts.length ? `${parts.join('; ')}; the head and its jobs keep running` : 'no running node is disrupted';
+}
+
+;// CONCATENATED MODULE: ./src/engine/decisions/plan-diff.ts
+
+
+function item(node, action, reason, drift = []) {
+    return { node: node.name, role: node.role, host: node.host, action, drift, reason };
+}
+/** Offline: compares the two configs only; undefined previous means every node is new. */
+function offlinePlan(next, previous) {
+    const items = [];
+    const prevByName = new Map((previous?.nodes ?? []).map((n) => [n.name, n]));
+    const headAddr = addresses(next).headAddress;
+    const prevHeadAddr = previous ? addresses(previous).headAddress : undefined;
+    let headChanges = false;
+    for (const node of [next.head, ...next.workers]) {
+        const before = prevByName.get(node.name);
+        if (!previous || !before) {
+            items.push(item(node, 'start', previous ? 'new node' : 'no previous config'));
+            if (node.role === 'head')
+                headChanges = true;
+            continue;
+        }
+        const drift = specDrift(desiredSpec(previous, before, before.host, prevHeadAddr), desiredSpec(next, node, node.host, headAddr));
+        if (before.sshUrl !== node.sshUrl)
+            drift.unshift({ field: 'ssh_url', from: before.sshUrl, to: node.sshUrl });
+        drift.unshift(...versionDrift(previous.rayVersion, next.rayVersion));
+        if (drift.length) {
+            items.push(item(node, 'restart', 'config changed', drift));
+            if (node.role === 'head')
+                headChanges = true;
+        }
+        else if (node.role === 'worker' && headChanges) {
+            items.push(item(node, 'restart', 'the head restarts'));
+        }
+        else {
+            items.push(item(node, 'keep', 'unchanged'));
+        }
+    }
+    const names = new Set(next.nodes.map((n) => n.name));
+    for (const gone of previous?.nodes ?? []) {
+        if (!names.has(gone.name))
+            items.push(item(gone, 'stop', 'removed from config'));
+    }
+    return withDisruption(items, next.rollout);
+}
+/** A ray_version change: the node runs another Ray than the config wants (an upgrade or downgrade). */
+function versionDrift(from, to) {
+    return from && to && from !== to ? [{ field: 'ray_spec.ray_version', from, to }] : [];
+}
+function livePlan(next, wanted, live, members = []) {
+    const items = [];
+    let headStarts = false;
+    for (const node of [next.head, ...next.workers]) {
+        const now = live.get(node.name);
+        const want = wanted.get(node.name);
+        let planned;
+        if (!now || !now.reachable) {
+            planned = item(node, 'start', `unreachable${now?.error ? `: ${now.error}` : ''}`);
+        }
+        else if (!now.running) {
+            planned = item(node, 'start', 'not running');
+        }
+        else {
+            const drift = [...versionDrift(now.rayVersion, next.rayVersion), ...specDrift(now.applied, want)];
+            if (drift.length)
+                planned = item(node, 'restart', 'drifted from config', drift);
+            else if (node.role === 'worker' && headStarts)
+                planned = item(node, 'restart', 'the head restarts');
+            else if (now.alive === false)
+                planned = item(node, 'restart', "not alive in the head's view");
+            else
+                planned = item(node, 'keep', 'running as configured');
+        }
+        if (node.role === 'head' && planned.action !== 'keep')
+            headStarts = true;
+        items.push(planned);
+    }
+    const names = new Set(next.nodes.map((n) => n.name));
+    for (const m of members) {
+        if (!names.has(m.name)) {
+            const host = m.ssh_url.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+            items.push({ node: m.name, role: m.role, host, action: 'stop', drift: [], reason: 'removed from config' });
+        }
+    }
+    return withDisruption(items, next.rollout);
+}
+function countChanges(plan) {
+    return plan.filter((p) => p.action !== 'keep').length;
+}
+/**
+ * A live plan in which some nodes could not be looked at: each of those gets its item from the config
+ * diff instead (previous config against this one), marked "live state unknown", so a pull request's
+ * plan from a runner without a route to the nodes still shows what the change does.
+ */
+function withUnknownLiveState(live, offline, unknown, next) {
+    if (!unknown.size)
+        return live;
+    const fromDiff = new Map(offline.map((p) => [p.node, p]));
+    const merged = live.map((p) => {
+        const diff = fromDiff.get(p.node);
+        if (!unknown.has(p.node) || !diff)
+            return p;
+        return { ...diff, reason: `${diff.reason} (live state unknown: ${unknown.get(p.node)})`, liveStateUnknown: true };
+    });
+    // a head that restarts (by either view) takes every worker with it
+    const headRestarts = merged.some((p) => p.role === 'head' && p.action !== 'keep' && p.action !== 'stop');
+    for (const [i, p] of merged.entries()) {
+        if (headRestarts && p.role === 'worker' && p.action === 'keep') {
+            merged[i] = {
+                ...p,
+                action: 'restart',
+                reason: `the head restarts${p.liveStateUnknown ? ' (live state unknown)' : ''}`,
+            };
+        }
+    }
+    return withDisruption(merged, next.rollout);
+}
+
+;// CONCATENATED MODULE: ./src/engine/decisions/no-token-auth.ts
+// A head whose Ray has no token authentication (before 2.52) serves its dashboard and Jobs API (which
+// runs any code it is sent) to whoever reaches the port: say so in every output, and say where it
+// listens (remote_lib binds it to the node's own address unless ray_config.dashboard_host says otherwise).
+
+
+const EVERY_INTERFACE = new Set(['0.0.0.0', '::']);
+/** Ray 2.52 is the first with token authentication (remote_lib's TOKEN_AUTH_MIN). */
+function hasTokenAuth(version) {
+    const [major = 0, minor = 0] = version.split('.').map((p) => parseInt(p, 10) || 0);
+    return major > 2 || (major === 2 && minor >= 52);
+}
+/**
+ * The head's Ray as its probe found it; when ray_spec.ray_version asks for another one (or the head
+ * has none yet, or was not looked at), the one the head gets: a plan before the install warns too.
+ */
+function noTokenAuthWarning(cluster, headProbe) {
+    const found = headProbe?.ray;
+    const wanted = cluster.rayVersion;
+    const ray = found && (!wanted || found.version === wanted)
+        ? { tokenAuth: found.token_auth, runs: `runs Ray ${found.version}` }
+        : wanted
+            ? { tokenAuth: hasTokenAuth(wanted), runs: `gets Ray ${wanted} (ray_spec.ray_version)` }
+            : undefined;
+    if (!ray || ray.tokenAuth !== false)
+        return undefined;
+    const head = cluster.head;
+    const chosen = head.ray.dashboardHost;
+    const where = chosen !== undefined && EVERY_INTERFACE.has(chosen)
+        ? `ray_config.dashboard_host ${chosen} makes it listen on every interface of the head`
+        : chosen !== undefined
+            ? `it is bound to ${chosen} (ray_config.dashboard_host)`
+            : (0,external_node_net_namespaceObject.isIPv6)(head.ray.nodeIpAddress ?? head.host)
+                ? // remote_lib binds it to loopback: an old Ray's dashboard cannot bind an IPv6 address
+                    `it is bound to 127.0.0.1 (the head's address is IPv6, which this Ray's dashboard cannot bind; open it with nokube ray dashboard)`
+                : `it is bound to the node's own address (${head.ray.nodeIpAddress ?? head.host})`;
+    return (`the head ${head.name} ${ray.runs}, which has no token authentication (Ray 2.52 and later have it): ` +
+        `anyone who can reach its dashboard port ${dashboardPort(cluster)} can submit jobs; ${where}, ` +
+        `so keep that port behind a firewall, or upgrade Ray`);
+}
+
+;// CONCATENATED MODULE: ./src/engine/decisions/pinned-host-keys.ts
+function reviewHostKeyPins(cluster, base) {
+    const warnings = [];
+    const nodes = cluster.nodes.map((node) => {
+        if (node.hostKey === undefined)
+            return node;
+        const before = base?.nodes.find((b) => b.name === node.name && b.host === node.host && b.sshPort === node.sshPort);
+        if (before?.hostKey !== undefined && before.hostKey === node.hostKey)
+            return node;
+        warnings.push(`${node.name}: its host_key is ${before?.hostKey !== undefined ? 'changed' : 'new'} in this pull request, so it is not trusted for the live plan` +
+            (before?.hostKey !== undefined ? ' (the base config’s pin is used)' : ' (known_hosts decides)'));
+        const { hostKey: _dropped, ...rest } = node;
+        return before?.hostKey !== undefined ? { ...rest, hostKey: before.hostKey } : rest;
+    });
+    return { nodes, warnings };
+}
+
+;// CONCATENATED MODULE: ./src/engine/steps/inspect.ts
 
 
 
@@ -48673,13 +50141,7 @@ async function probeAll(session, handles, withPorts, lock) {
         if (!h.lib)
             return;
         const head = h.node.role === 'head';
-        const ports = head && withPorts
-            ? [
-                { name: 'port', port: clientPort(h.node) },
-                { name: 'gcs_port', port: gcsPort(h.node) },
-                { name: 'dashboard_port', port: dashboardPort(cluster) },
-            ]
-            : [];
+        const ports = withPorts ? pinnedPorts(cluster, h.node) : [];
         try {
             probes.set(h.node.name, await h.lib.probe({
                 role: h.node.role,
@@ -48789,10 +50251,9 @@ function recordedMembers(session, probed) {
     return record && record.cluster === session.cluster.clusterName ? record.nodes : [];
 }
 
-;// CONCATENATED MODULE: ./src/engine/plan-run.ts
+;// CONCATENATED MODULE: ./src/engine/plan.ts
 // `plan`: what `start` would do. Offline from the previous config (a PR's base branch);
 // live, when credentials are present, from what runs on the nodes now.
-
 
 
 
@@ -48807,21 +50268,9 @@ function hasCredentials(cluster, options) {
         !!ssh.agentSocket ||
         cluster.nodes.some((n) => n.users.some((u) => u.password !== undefined && usable(u.password))));
 }
-function previousConfig(options, result) {
-    if (options.previousConfigText === undefined)
-        return undefined;
-    const parsed = parseConfig(options.previousConfigText, `${options.configPath} (previous)`);
-    if (!parsed.config) {
-        result.warnings.push('the previous config is not valid, so every node is planned as new');
-    }
-    // named as this run's config is, so an alias compares with its HostName unchanged
-    else
-        useSshConfigHostNames(parsed.config, options.ssh, options.reporter);
-    return parsed.config;
-}
-async function planCluster(session, result, clock) {
+/** `previous`: the config `start` last applied or the pull request's base (read by the door, as this one). */
+async function planCluster(session, result, clock, previous) {
     const { cluster, options } = session;
-    const previous = previousConfig(options, result);
     if (options.offline || !hasCredentials(cluster, options)) {
         result.plan = offlinePlan(cluster, previous);
         const unauthenticated = noTokenAuthWarning(cluster, undefined);
@@ -48866,69 +50315,7 @@ async function planCluster(session, result, clock) {
     result.disruption = clusterDisruption(result.plan, cluster.rollout, cluster.workers.length);
 }
 
-;// CONCATENATED MODULE: ./src/engine/result.ts
-
-function emptyResult(command, configPath, diagnostics = []) {
-    return {
-        command,
-        configPath,
-        ok: !diagnostics.some((d) => d.severity === 'error'),
-        status: 'unknown',
-        nodes: [],
-        aliveNodes: 0,
-        expectedNodes: 0,
-        changes: 0,
-        diagnostics,
-        errors: [],
-        warnings: diagnostics.filter((d) => d.severity === 'warning').map((d) => `${d.path}: ${d.message}`),
-        timings: [],
-    };
-}
-/** A result for a valid config: addresses and the unknown state of every node filled in. */
-function clusterResult(command, cluster, diagnostics) {
-    const result = emptyResult(command, cluster.file, diagnostics);
-    const { headAddress, clientAddress, dashboardUrl } = addresses(cluster);
-    Object.assign(result, {
-        headAddress,
-        clientAddress,
-        dashboardUrl,
-        clusterName: cluster.clusterName,
-        config: cluster,
-    });
-    result.expectedNodes = cluster.nodes.length;
-    result.nodes = cluster.nodes.map((n) => ({ name: n.name, role: n.role, host: n.host, state: 'unknown' }));
-    return result;
-}
-/** Times each phase of a run into result.timings, and tells the reporter where each begins and ends. */
-class PhaseClock {
-    result;
-    reporter;
-    started = Date.now();
-    constructor(result, reporter) {
-        this.result = result;
-        this.reporter = reporter;
-    }
-    async phase(name, work) {
-        const t0 = Date.now();
-        const end = this.reporter?.phase?.(name);
-        try {
-            return await work();
-        }
-        finally {
-            end?.();
-            this.result.timings.push({ phase: name, ms: Date.now() - t0 });
-        }
-    }
-    total() {
-        this.result.timings.push({ phase: 'total', ms: Date.now() - this.started });
-    }
-}
-function fail(result, error) {
-    result.ok = false;
-    result.errors.push(error);
-}
-
-;// CONCATENATED MODULE: ./src/engine/health.ts
+;// CONCATENATED MODULE: ./src/engine/decisions/health.ts
 // Turns what each node reported into per-node states and one cluster status (pure).
 
 
@@ -49066,7 +50453,7 @@ function summarize(cluster, nodes, problems) {
     return { status, nodes, alive, expected: cluster.nodes.length, problems };
 }
 
-;// CONCATENATED MODULE: ./src/engine/drain.ts
+;// CONCATENATED MODULE: ./src/engine/steps/drain.ts
 
 
 /** Beyond the drain deadline: the `import ray` of the drain request and one last look at the tasks. */
@@ -49115,7 +50502,7 @@ async function drainNode(session, node, view, warnings) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/engine/install.ts
+;// CONCATENATED MODULE: ./src/engine/steps/install.ts
 
 
 /** pip on a loaded node fetching Ray's ~70 MB wheel and its dependencies. */
@@ -49143,7 +50530,7 @@ async function installRay(session, nodes) {
         options.reporter.node(node.name, `installing ray${extras}==${version} (pip, into a venv in its storage)`);
         try {
             const answer = await h.lib.install({
-                base_python: cluster.python ?? null,
+                base_python: cluster.python ?? 'python3',
                 ray_version: version,
                 extras: install.extras,
                 index_url: install.indexUrl ?? null,
@@ -49172,7 +50559,7 @@ async function installRay(session, nodes) {
     return errors;
 }
 
-;// CONCATENATED MODULE: ./src/engine/lock.ts
+;// CONCATENATED MODULE: ./src/engine/steps/lock.ts
 // The deploy lock on the head (remote_lib's `lock` verb, state/lock.json): one `start` or `stop` of a
 // cluster at a time. It belongs to the holder's SSH connection to the head, so a run that was killed
 // or cancelled loses it as soon as its connection closes, and the next run replaces it at once (and
@@ -49285,7 +50672,7 @@ function heldLock(session, head, owner) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/engine/locked-probe.ts
+;// CONCATENATED MODULE: ./src/engine/steps/locked-probe.ts
 
 
 /**
@@ -49334,7 +50721,7 @@ function lockWasIdle(answer, lookSec) {
     return answer.released_at == null || answer.released_at < answer.now - lookSec - MARGIN_SEC;
 }
 
-;// CONCATENATED MODULE: ./src/engine/preflight.ts
+;// CONCATENATED MODULE: ./src/engine/decisions/preflight.ts
 /** The pip command that installs the wanted Ray for the node's own interpreter (its `pip` may be another's). */
 function pipCommand(python, version) {
     return `${python ?? 'python3'} -m pip install "ray[default]${version ? `==${version}` : ''}"`;
@@ -49405,7 +50792,7 @@ function minor(version) {
     return version?.split('.').slice(0, 2).join('.');
 }
 
-;// CONCATENATED MODULE: ./src/engine/ray-on-ipv6.ts
+;// CONCATENATED MODULE: ./src/engine/decisions/ray-on-ipv6.ts
 // Preflight for nodes whose Ray would run on IPv6 (pure). Ray parses `[v6]:port` addresses from
 // 2.49.0 on (ray-project/ray#55281, "[1/n] IPv6 support: address <-> host:port"): Ray 2.48 and
 // older build the GCS address as "fd00::11:6379" ("Invalid gcs_address") and split a worker's
@@ -49464,7 +50851,7 @@ function older(a, b) {
     return false;
 }
 
-;// CONCATENATED MODULE: ./src/engine/still-alive.ts
+;// CONCATENATED MODULE: ./src/engine/steps/still-alive.ts
 // The last look of `start` at the nodes it started: a raylet that died right after `ray start`
 // returned is still "alive" in the head's view for Ray's whole health-check window (tens of
 // seconds), so the head's view alone would call such a cluster healthy. Each started node is asked
@@ -49502,7 +50889,7 @@ async function confirmStarted(session, result) {
     result.status = gone.has(cluster.head.name) ? 'down' : 'degraded';
 }
 
-;// CONCATENATED MODULE: ./src/engine/rollout.ts
+;// CONCATENATED MODULE: ./src/engine/steps/rollout.ts
 
 
 
@@ -50024,486 +51411,70 @@ async function stopAll(session, result, clock) {
     result.aliveNodes = 0;
 }
 
-;// CONCATENATED MODULE: ./src/engine/ray-env.ts
+;// CONCATENATED MODULE: ./src/engine/steps/ssh-config-hosts.ts
 
-
-/** The head's GCS address as the nodes reach it (what `ray.init()` and `ray status` accept). */
-function gcsAddress(session) {
-    const head = session.cluster.head;
-    return `${hostForUrl(head.ray.nodeIpAddress ?? session.handle(head).ip)}:${gcsPort(head)}`;
-}
-/** The job API's address (RAY_ADDRESS for `ray job submit`), as the head is reached from here. */
-function jobAddress(session) {
-    return `http://${hostForUrl(session.cluster.head.host)}:${dashboardPort(session.cluster)}`;
-}
-/**
- * The nodes a command names: `names` (each must be in the config), all nodes, the workers, or by
- * default the head. Unknown names are a usage error naming them and the nodes that exist.
- */
-function chooseNodes(session, choice) {
-    const { cluster } = session;
-    const names = choice.nodes ?? [];
-    const unknown = names.filter((n) => !cluster.nodes.some((x) => x.name === n));
-    if (unknown.length) {
-        return {
-            message: `no node named ${unknown.map((n) => `"${n}"`).join(', ')} in ${cluster.file}`,
-            hint: `the nodes are: ${cluster.nodes.map((n) => n.name).join(', ')}`,
-        };
-    }
-    if (choice.all)
-        return cluster.nodes;
-    const chosen = new Set(names);
-    if (choice.workers)
-        for (const w of cluster.workers)
-            chosen.add(w.name);
-    if (!chosen.size)
-        return [cluster.head];
-    return cluster.nodes.filter((n) => chosen.has(n.name));
-}
-/** Connects the head; an unreachable head fails the run (status `down`) and returns undefined. */
-async function connectHead(session, result, clock) {
-    const [head] = await clock.phase('connect', () => session.connect([session.cluster.head]));
-    if (!head.lib) {
-        fail(result, head.error ?? { node: head.node.name, message: 'cannot connect to the head' });
-        result.status = 'down';
-        return undefined;
-    }
-    return head;
-}
-/**
- * Runs `argv` on a connected node in its Ray environment; each word reaches the command as one
- * argument (JSON on stdin, execve on the node: no shell re-splits it). Throws when it cannot start.
- */
-function runInRayEnv(session, handle, argv, opts = {}) {
-    return handle.lib.run({ argv, python: session.cluster.python ?? null, ray_address: gcsAddress(session) }, { timeoutMs: opts.timeoutMs ?? 0, onStdout: opts.onStdout, onStderr: opts.onStderr, signal: opts.signal });
-}
-
-// EXTERNAL MODULE: external "events"
-var external_events_ = __nccwpck_require__(4434);
-// EXTERNAL MODULE: external "fs"
-var external_fs_ = __nccwpck_require__(9896);
-;// CONCATENATED MODULE: external "node:events"
-const external_node_events_namespaceObject = require("node:events");
-;// CONCATENATED MODULE: external "node:stream"
-const external_node_stream_namespaceObject = require("node:stream");
-;// CONCATENATED MODULE: external "node:string_decoder"
-const external_node_string_decoder_namespaceObject = require("node:string_decoder");
-// EXTERNAL MODULE: external "path"
-var external_path_ = __nccwpck_require__(6928);
-// EXTERNAL MODULE: external "assert"
-var external_assert_ = __nccwpck_require__(2613);
-// EXTERNAL MODULE: external "buffer"
-var external_buffer_ = __nccwpck_require__(181);
-// EXTERNAL MODULE: external "zlib"
-var external_zlib_ = __nccwpck_require__(3106);
-var external_zlib_namespaceObject = /*#__PURE__*/__nccwpck_require__.t(external_zlib_, 2);
-;// CONCATENATED MODULE: external "node:assert"
-const external_node_assert_namespaceObject = require("node:assert");
-;// CONCATENATED MODULE: external "node:fs/promises"
-const external_node_fs_promises_namespaceObject = require("node:fs/promises");
-;// CONCATENATED MODULE: ./node_modules/tar/dist/esm/index.min.js
-var zr=Object.defineProperty;var Ur=(s,t)=>{for(var e in t)zr(s,e,{get:t[e],enumerable:!0})};var Ds=typeof process=="object"&&process?process:{stdout:null,stderr:null},Wr=s=>!!s&&typeof s=="object"&&(s instanceof A||s instanceof external_node_stream_namespaceObject||Gr(s)||Zr(s)),Gr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_namespaceObject.EventEmitter&&typeof s.pipe=="function"&&s.pipe!==external_node_stream_namespaceObject.Writable.prototype.pipe,Zr=s=>!!s&&typeof s=="object"&&s instanceof external_node_events_namespaceObject.EventEmitter&&typeof s.write=="function"&&typeof s.end=="function",Q=Symbol("EOF"),J=Symbol("maybeEmitEnd"),nt=Symbol("emittedEnd"),De=Symbol("emittingEnd"),qt=Symbol("emittedError"),Ne=Symbol("closed"),Ns=Symbol("read"),Ae=Symbol("flush"),As=Symbol("flushChunk"),z=Symbol("encoding"),Mt=Symbol("decoder"),g=Symbol("flowing"),Qt=Symbol("paused"),Bt=Symbol("resume"),b=Symbol("buffer"),N=Symbol("pipes"),_=Symbol("bufferLength"),bi=Symbol("bufferPush"),Ie=Symbol("bufferShift"),L=Symbol("objectMode"),S=Symbol("destroyed"),_i=Symbol("error"),Oi=Symbol("emitData"),Is=Symbol("emitEnd"),Ti=Symbol("emitEnd2"),Z=Symbol("async"),xi=Symbol("abort"),Ce=Symbol("aborted"),Jt=Symbol("signal"),Rt=Symbol("dataListeners"),C=Symbol("discarded"),jt=s=>Promise.resolve().then(s),Yr=s=>s(),Kr=s=>s==="end"||s==="finish"||s==="prefinish",Vr=s=>s instanceof ArrayBuffer||!!s&&typeof s=="object"&&s.constructor&&s.constructor.name==="ArrayBuffer"&&s.byteLength>=0,$r=s=>!Buffer.isBuffer(s)&&ArrayBuffer.isView(s),Fe=class{src;dest;opts;ondrain;constructor(t,e,i){this.src=t,this.dest=e,this.opts=i,this.ondrain=()=>t[Bt](),this.dest.on("drain",this.ondrain)}unpipe(){this.dest.removeListener("drain",this.ondrain)}proxyErrors(t){}end(){this.unpipe(),this.opts.end&&this.dest.end()}},Li=class extends Fe{unpipe(){this.src.removeListener("error",this.proxyErrors),super.unpipe()}constructor(t,e,i){super(t,e,i),this.proxyErrors=r=>this.dest.emit("error",r),t.on("error",this.proxyErrors)}},Xr=s=>!!s.objectMode,qr=s=>!s.objectMode&&!!s.encoding&&s.encoding!=="buffer",A=class extends external_node_events_namespaceObject.EventEmitter{[g]=!1;[Qt]=!1;[N]=[];[b]=[];[L];[z];[Z];[Mt];[Q]=!1;[nt]=!1;[De]=!1;[Ne]=!1;[qt]=null;[_]=0;[S]=!1;[Jt];[Ce]=!1;[Rt]=0;[C]=!1;writable=!0;readable=!0;constructor(...t){let e=t[0]||{};if(super(),e.objectMode&&typeof e.encoding=="string")throw new TypeError("Encoding and objectMode may not be used together");Xr(e)?(this[L]=!0,this[z]=null):qr(e)?(this[z]=e.encoding,this[L]=!1):(this[L]=!1,this[z]=null),this[Z]=!!e.async,this[Mt]=this[z]?new external_node_string_decoder_namespaceObject.StringDecoder(this[z]):null,e&&e.debugExposeBuffer===!0&&Object.defineProperty(this,"buffer",{get:()=>this[b]}),e&&e.debugExposePipes===!0&&Object.defineProperty(this,"pipes",{get:()=>this[N]});let{signal:i}=e;i&&(this[Jt]=i,i.aborted?this[xi]():i.addEventListener("abort",()=>this[xi]()))}get bufferLength(){return this[_]}get encoding(){return this[z]}set encoding(t){throw new Error("Encoding must be set at instantiation time")}setEncoding(t){throw new Error("Encoding must be set at instantiation time")}get objectMode(){return this[L]}set objectMode(t){throw new Error("objectMode must be set at instantiation time")}get async(){return this[Z]}set async(t){this[Z]=this[Z]||!!t}[xi](){this[Ce]=!0,this.emit("abort",this[Jt]?.reason),this.destroy(this[Jt]?.reason)}get aborted(){return this[Ce]}set aborted(t){}write(t,e,i){if(this[Ce])return!1;if(this[Q])throw new Error("write after end");if(this[S])return this.emit("error",Object.assign(new Error("Cannot call write after a stream was destroyed"),{code:"ERR_STREAM_DESTROYED"})),!0;typeof e=="function"&&(i=e,e="utf8"),e||(e="utf8");let r=this[Z]?jt:Yr;if(!this[L]&&!Buffer.isBuffer(t)){if($r(t))t=Buffer.from(t.buffer,t.byteOffset,t.byteLength);else if(Vr(t))t=Buffer.from(t);else if(typeof t!="string")throw new Error("Non-contiguous data written to non-objectMode stream")}return this[L]?(this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):t.length?(typeof t=="string"&&!(e===this[z]&&!this[Mt]?.lastNeed)&&(t=Buffer.from(t,e)),Buffer.isBuffer(t)&&this[z]&&(t=this[Mt].write(t)),this[g]&&this[_]!==0&&this[Ae](!0),this[g]?this.emit("data",t):this[bi](t),this[_]!==0&&this.emit("readable"),i&&r(i),this[g]):(this[_]!==0&&this.emit("readable"),i&&r(i),this[g])}read(t){if(this[S])return null;if(this[C]=!1,this[_]===0||t===0||t&&t>this[_])return this[J](),null;this[L]&&(t=null),this[b].length>1&&!this[L]&&(this[b]=[this[z]?this[b].join(""):Buffer.concat(this[b],this[_])]);let e=this[Ns](t||null,this[b][0]);return this[J](),e}[Ns](t,e){if(this[L])this[Ie]();else{let i=e;t===i.length||t===null?this[Ie]():typeof i=="string"?(this[b][0]=i.slice(t),e=i.slice(0,t),this[_]-=t):(this[b][0]=i.subarray(t),e=i.subarray(0,t),this[_]-=t)}return this.emit("data",e),!this[b].length&&!this[Q]&&this.emit("drain"),e}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e="utf8"),t!==void 0&&this.write(t,e),i&&this.once("end",i),this[Q]=!0,this.writable=!1,(this[g]||!this[Qt])&&this[J](),this}[Bt](){this[S]||(!this[Rt]&&!this[N].length&&(this[C]=!0),this[Qt]=!1,this[g]=!0,this.emit("resume"),this[b].length?this[Ae]():this[Q]?this[J]():this.emit("drain"))}resume(){return this[Bt]()}pause(){this[g]=!1,this[Qt]=!0,this[C]=!1}get destroyed(){return this[S]}get flowing(){return this[g]}get paused(){return this[Qt]}[bi](t){this[L]?this[_]+=1:this[_]+=t.length,this[b].push(t)}[Ie](){return this[L]?this[_]-=1:this[_]-=this[b][0].length,this[b].shift()}[Ae](t=!1){do;while(this[As](this[Ie]())&&this[b].length);!t&&!this[b].length&&!this[Q]&&this.emit("drain")}[As](t){return this.emit("data",t),this[g]}pipe(t,e){if(this[S])return t;this[C]=!1;let i=this[nt];return e=e||{},t===Ds.stdout||t===Ds.stderr?e.end=!1:e.end=e.end!==!1,e.proxyErrors=!!e.proxyErrors,i?e.end&&t.end():(this[N].push(e.proxyErrors?new Li(this,t,e):new Fe(this,t,e)),this[Z]?jt(()=>this[Bt]()):this[Bt]()),t}unpipe(t){let e=this[N].find(i=>i.dest===t);e&&(this[N].length===1?(this[g]&&this[Rt]===0&&(this[g]=!1),this[N]=[]):this[N].splice(this[N].indexOf(e),1),e.unpipe())}addListener(t,e){return this.on(t,e)}on(t,e){let i=super.on(t,e);if(t==="data")this[C]=!1,this[Rt]++,!this[N].length&&!this[g]&&this[Bt]();else if(t==="readable"&&this[_]!==0)super.emit("readable");else if(Kr(t)&&this[nt])super.emit(t),this.removeAllListeners(t);else if(t==="error"&&this[qt]){let r=e;this[Z]?jt(()=>r.call(this,this[qt])):r.call(this,this[qt])}return i}removeListener(t,e){return this.off(t,e)}off(t,e){let i=super.off(t,e);return t==="data"&&(this[Rt]=this.listeners("data").length,this[Rt]===0&&!this[C]&&!this[N].length&&(this[g]=!1)),i}removeAllListeners(t){let e=super.removeAllListeners(t);return(t==="data"||t===void 0)&&(this[Rt]=0,!this[C]&&!this[N].length&&(this[g]=!1)),e}get emittedEnd(){return this[nt]}[J](){!this[De]&&!this[nt]&&!this[S]&&this[b].length===0&&this[Q]&&(this[De]=!0,this.emit("end"),this.emit("prefinish"),this.emit("finish"),this[Ne]&&this.emit("close"),this[De]=!1)}emit(t,...e){let i=e[0];if(t!=="error"&&t!=="close"&&t!==S&&this[S])return!1;if(t==="data")return!this[L]&&!i?!1:this[Z]?(jt(()=>this[Oi](i)),!0):this[Oi](i);if(t==="end")return this[Is]();if(t==="close"){if(this[Ne]=!0,!this[nt]&&!this[S])return!1;let n=super.emit("close");return this.removeAllListeners("close"),n}else if(t==="error"){this[qt]=i,super.emit(_i,i);let n=!this[Jt]||this.listeners("error").length?super.emit("error",i):!1;return this[J](),n}else if(t==="resume"){let n=super.emit("resume");return this[J](),n}else if(t==="finish"||t==="prefinish"){let n=super.emit(t);return this.removeAllListeners(t),n}let r=super.emit(t,...e);return this[J](),r}[Oi](t){for(let i of this[N])i.dest.write(t)===!1&&this.pause();let e=this[C]?!1:super.emit("data",t);return this[J](),e}[Is](){return this[nt]?!1:(this[nt]=!0,this.readable=!1,this[Z]?(jt(()=>this[Ti]()),!0):this[Ti]())}[Ti](){if(this[Mt]){let e=this[Mt].end();if(e){for(let i of this[N])i.dest.write(e);this[C]||super.emit("data",e)}}for(let e of this[N])e.end();let t=super.emit("end");return this.removeAllListeners("end"),t}async collect(){let t=Object.assign([],{dataLength:0});this[L]||(t.dataLength=0);let e=this.promise();return this.on("data",i=>{t.push(i),this[L]||(t.dataLength+=i.length)}),await e,t}async concat(){if(this[L])throw new Error("cannot concat in objectMode");let t=await this.collect();return this[z]?t.join(""):Buffer.concat(t,t.dataLength)}async promise(){return new Promise((t,e)=>{this.on(S,()=>e(new Error("stream destroyed"))),this.on("error",i=>e(i)),this.on("end",()=>t())})}[Symbol.asyncIterator](){this[C]=!1;let t=!1,e=async()=>(this.pause(),t=!0,{value:void 0,done:!0});return{next:()=>{if(t)return e();let r=this.read();if(r!==null)return Promise.resolve({done:!1,value:r});if(this[Q])return e();let n,o,h=d=>{this.off("data",a),this.off("end",l),this.off(S,c),e(),o(d)},a=d=>{this.off("error",h),this.off("end",l),this.off(S,c),this.pause(),n({value:d,done:!!this[Q]})},l=()=>{this.off("error",h),this.off("data",a),this.off(S,c),e(),n({done:!0,value:void 0})},c=()=>h(new Error("stream destroyed"));return new Promise((d,y)=>{o=y,n=d,this.once(S,c),this.once("error",h),this.once("end",l),this.once("data",a)})},throw:e,return:e,[Symbol.asyncIterator](){return this},[Symbol.asyncDispose]:async()=>{}}}[Symbol.iterator](){this[C]=!1;let t=!1,e=()=>(this.pause(),this.off(_i,e),this.off(S,e),this.off("end",e),t=!0,{done:!0,value:void 0}),i=()=>{if(t)return e();let r=this.read();return r===null?e():{done:!1,value:r}};return this.once("end",e),this.once(_i,e),this.once(S,e),{next:i,throw:e,return:e,[Symbol.iterator](){return this},[Symbol.dispose]:()=>{}}}destroy(t){if(this[S])return t?this.emit("error",t):this.emit(S),this;this[S]=!0,this[C]=!0,this[b].length=0,this[_]=0;let e=this;return typeof e.close=="function"&&!this[Ne]&&e.close(),t?this.emit("error",t):this.emit(S),this}static get isStream(){return Wr}};var Jr=external_fs_.writev,ht=Symbol("_autoClose"),H=Symbol("_close"),te=Symbol("_ended"),m=Symbol("_fd"),Ni=Symbol("_finished"),tt=Symbol("_flags"),Ai=Symbol("_flush"),ki=Symbol("_handleChunk"),vi=Symbol("_makeBuf"),ie=Symbol("_mode"),ke=Symbol("_needDrain"),Ut=Symbol("_onerror"),Ht=Symbol("_onopen"),Ii=Symbol("_onread"),Pt=Symbol("_onwrite"),at=Symbol("_open"),U=Symbol("_path"),ot=Symbol("_pos"),Y=Symbol("_queue"),zt=Symbol("_read"),Ci=Symbol("_readSize"),j=Symbol("_reading"),ee=Symbol("_remain"),Fi=Symbol("_size"),ve=Symbol("_write"),gt=Symbol("_writing"),Me=Symbol("_defaultFlag"),bt=Symbol("_errored"),_t=class extends A{[bt]=!1;[m];[U];[Ci];[j]=!1;[Fi];[ee];[ht];constructor(t,e){if(e=e||{},super(e),this.readable=!0,this.writable=!1,typeof t!="string")throw new TypeError("path must be a string");this[bt]=!1,this[m]=typeof e.fd=="number"?e.fd:void 0,this[U]=t,this[Ci]=e.readSize||16*1024*1024,this[j]=!1,this[Fi]=typeof e.size=="number"?e.size:1/0,this[ee]=this[Fi],this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0,typeof this[m]=="number"?this[zt]():this[at]()}get fd(){return this[m]}get path(){return this[U]}write(){throw new TypeError("this is a readable stream")}end(){throw new TypeError("this is a readable stream")}[at](){external_fs_.open(this[U],"r",(t,e)=>this[Ht](t,e))}[Ht](t,e){t?this[Ut](t):(this[m]=e,this.emit("open",e),this[zt]())}[vi](){return Buffer.allocUnsafe(Math.min(this[Ci],this[ee]))}[zt](){if(!this[j]){this[j]=!0;let t=this[vi]();if(t.length===0)return process.nextTick(()=>this[Ii](null,0,t));external_fs_.read(this[m],t,0,t.length,null,(e,i,r)=>this[Ii](e,i,r))}}[Ii](t,e,i){this[j]=!1,t?this[Ut](t):this[ki](e,i)&&this[zt]()}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}[Ut](t){this[j]=!0,this[H](),this.emit("error",t)}[ki](t,e){let i=!1;return this[ee]-=t,t>0&&(i=super.write(t<e.length?e.subarray(0,t):e)),(t===0||this[ee]<=0)&&(i=!1,this[H](),super.end()),i}emit(t,...e){switch(t){case"prefinish":case"finish":return!1;case"drain":return typeof this[m]=="number"&&this[zt](),!1;case"error":return this[bt]?!1:(this[bt]=!0,super.emit(t,...e));default:return super.emit(t,...e)}}},Be=class extends _t{[at](){let t=!0;try{this[Ht](null,external_fs_.openSync(this[U],"r")),t=!1}finally{t&&this[H]()}}[zt](){let t=!0;try{if(!this[j]){this[j]=!0;do{let e=this[vi](),i=e.length===0?0:external_fs_.readSync(this[m],e,0,e.length,null);if(!this[ki](i,e))break}while(!0);this[j]=!1}t=!1}finally{t&&this[H]()}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}},et=class extends external_events_{readable=!1;writable=!0;[bt]=!1;[gt]=!1;[te]=!1;[Y]=[];[ke]=!1;[U];[ie];[ht];[m];[Me];[tt];[Ni]=!1;[ot];constructor(t,e){e=e||{},super(e),this[U]=t,this[m]=typeof e.fd=="number"?e.fd:void 0,this[ie]=e.mode===void 0?438:e.mode,this[ot]=typeof e.start=="number"?e.start:void 0,this[ht]=typeof e.autoClose=="boolean"?e.autoClose:!0;let i=this[ot]!==void 0?"r+":"w";this[Me]=e.flags===void 0,this[tt]=e.flags===void 0?i:e.flags,this[m]===void 0&&this[at]()}emit(t,...e){if(t==="error"){if(this[bt])return!1;this[bt]=!0}return super.emit(t,...e)}get fd(){return this[m]}get path(){return this[U]}[Ut](t){this[H](),this[gt]=!0,this.emit("error",t)}[at](){external_fs_.open(this[U],this[tt],this[ie],(t,e)=>this[Ht](t,e))}[Ht](t,e){this[Me]&&this[tt]==="r+"&&t&&t.code==="ENOENT"?(this[tt]="w",this[at]()):t?this[Ut](t):(this[m]=e,this.emit("open",e),this[gt]||this[Ai]())}end(t,e){return t&&this.write(t,e),this[te]=!0,!this[gt]&&!this[Y].length&&typeof this[m]=="number"&&this[Pt](null,0),this}write(t,e){return typeof t=="string"&&(t=Buffer.from(t,e)),this[te]?(this.emit("error",new Error("write() after end()")),!1):this[m]===void 0||this[gt]||this[Y].length?(this[Y].push(t),this[ke]=!0,!1):(this[gt]=!0,this[ve](t),!0)}[ve](t){external_fs_.write(this[m],t,0,t.length,this[ot],(e,i)=>this[Pt](e,i))}[Pt](t,e){t?this[Ut](t):(this[ot]!==void 0&&typeof e=="number"&&(this[ot]+=e),this[Y].length?this[Ai]():(this[gt]=!1,this[te]&&!this[Ni]?(this[Ni]=!0,this[H](),this.emit("finish")):this[ke]&&(this[ke]=!1,this.emit("drain"))))}[Ai](){if(this[Y].length===0)this[te]&&this[Pt](null,0);else if(this[Y].length===1)this[ve](this[Y].pop());else{let t=this[Y];this[Y]=[],Jr(this[m],t,this[ot],(e,i)=>this[Pt](e,i))}}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.close(t,e=>e?this.emit("error",e):this.emit("close"))}}},Wt=class extends et{[at](){let t;if(this[Me]&&this[tt]==="r+")try{t=external_fs_.openSync(this[U],this[tt],this[ie])}catch(e){if(e?.code==="ENOENT")return this[tt]="w",this[at]();throw e}else t=external_fs_.openSync(this[U],this[tt],this[ie]);this[Ht](null,t)}[H](){if(this[ht]&&typeof this[m]=="number"){let t=this[m];this[m]=void 0,external_fs_.closeSync(t),this.emit("close")}}[ve](t){let e=!0;try{this[Pt](null,external_fs_.writeSync(this[m],t,0,t.length,this[ot])),e=!1}finally{if(e)try{this[H]()}catch{}}}};var jr=new Map([["C","cwd"],["f","file"],["z","gzip"],["P","preservePaths"],["U","unlink"],["strip-components","strip"],["stripComponents","strip"],["keep-newer","newer"],["keepNewer","newer"],["keep-newer-files","newer"],["keepNewerFiles","newer"],["k","keep"],["keep-existing","keep"],["keepExisting","keep"],["m","noMtime"],["no-mtime","noMtime"],["p","preserveOwner"],["L","follow"],["h","follow"],["onentry","onReadEntry"]]),Fs=s=>!!s.sync&&!!s.file,ks=s=>!s.sync&&!!s.file,vs=s=>!!s.sync&&!s.file,Ms=s=>!s.sync&&!s.file;var Bs=s=>!!s.file;var tn=s=>{let t=jr.get(s);return t||s},se=(s={})=>{if(!s)return{};let t={};for(let[e,i]of Object.entries(s)){let r=tn(e);t[r]=i}return t.chmod===void 0&&t.noChmod===!1&&(t.chmod=!0),delete t.noChmod,t};var K=(s,t,e,i,r)=>Object.assign((n=[],o,h)=>{Array.isArray(n)&&(o=n,n={}),typeof o=="function"&&(h=o,o=void 0),o=o?Array.from(o):[];let a=se(n);if(r?.(a,o),Fs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return s(a,o)}else if(ks(a)){let l=t(a,o);return h?l.then(()=>h(),h):l}else if(vs(a)){if(typeof h=="function")throw new TypeError("callback not supported for sync tar functions");return e(a,o)}else if(Ms(a)){if(typeof h=="function")throw new TypeError("callback only supported with file option");return i(a,o)}throw new Error("impossible options??")},{syncFile:s,asyncFile:t,syncNoFile:e,asyncNoFile:i,validate:r});var sn=external_zlib_.constants||{ZLIB_VERNUM:4736},M=Object.freeze(Object.assign(Object.create(null),{Z_NO_FLUSH:0,Z_PARTIAL_FLUSH:1,Z_SYNC_FLUSH:2,Z_FULL_FLUSH:3,Z_FINISH:4,Z_BLOCK:5,Z_OK:0,Z_STREAM_END:1,Z_NEED_DICT:2,Z_ERRNO:-1,Z_STREAM_ERROR:-2,Z_DATA_ERROR:-3,Z_MEM_ERROR:-4,Z_BUF_ERROR:-5,Z_VERSION_ERROR:-6,Z_NO_COMPRESSION:0,Z_BEST_SPEED:1,Z_BEST_COMPRESSION:9,Z_DEFAULT_COMPRESSION:-1,Z_FILTERED:1,Z_HUFFMAN_ONLY:2,Z_RLE:3,Z_FIXED:4,Z_DEFAULT_STRATEGY:0,DEFLATE:1,INFLATE:2,GZIP:3,GUNZIP:4,DEFLATERAW:5,INFLATERAW:6,UNZIP:7,BROTLI_DECODE:8,BROTLI_ENCODE:9,Z_MIN_WINDOWBITS:8,Z_MAX_WINDOWBITS:15,Z_DEFAULT_WINDOWBITS:15,Z_MIN_CHUNK:64,Z_MAX_CHUNK:1/0,Z_DEFAULT_CHUNK:16384,Z_MIN_MEMLEVEL:1,Z_MAX_MEMLEVEL:9,Z_DEFAULT_MEMLEVEL:8,Z_MIN_LEVEL:-1,Z_MAX_LEVEL:9,Z_DEFAULT_LEVEL:-1,BROTLI_OPERATION_PROCESS:0,BROTLI_OPERATION_FLUSH:1,BROTLI_OPERATION_FINISH:2,BROTLI_OPERATION_EMIT_METADATA:3,BROTLI_MODE_GENERIC:0,BROTLI_MODE_TEXT:1,BROTLI_MODE_FONT:2,BROTLI_DEFAULT_MODE:0,BROTLI_MIN_QUALITY:0,BROTLI_MAX_QUALITY:11,BROTLI_DEFAULT_QUALITY:11,BROTLI_MIN_WINDOW_BITS:10,BROTLI_MAX_WINDOW_BITS:24,BROTLI_LARGE_MAX_WINDOW_BITS:30,BROTLI_DEFAULT_WINDOW:22,BROTLI_MIN_INPUT_BLOCK_BITS:16,BROTLI_MAX_INPUT_BLOCK_BITS:24,BROTLI_PARAM_MODE:0,BROTLI_PARAM_QUALITY:1,BROTLI_PARAM_LGWIN:2,BROTLI_PARAM_LGBLOCK:3,BROTLI_PARAM_DISABLE_LITERAL_CONTEXT_MODELING:4,BROTLI_PARAM_SIZE_HINT:5,BROTLI_PARAM_LARGE_WINDOW:6,BROTLI_PARAM_NPOSTFIX:7,BROTLI_PARAM_NDIRECT:8,BROTLI_DECODER_RESULT_ERROR:0,BROTLI_DECODER_RESULT_SUCCESS:1,BROTLI_DECODER_RESULT_NEEDS_MORE_INPUT:2,BROTLI_DECODER_RESULT_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_PARAM_DISABLE_RING_BUFFER_REALLOCATION:0,BROTLI_DECODER_PARAM_LARGE_WINDOW:1,BROTLI_DECODER_NO_ERROR:0,BROTLI_DECODER_SUCCESS:1,BROTLI_DECODER_NEEDS_MORE_INPUT:2,BROTLI_DECODER_NEEDS_MORE_OUTPUT:3,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_NIBBLE:-1,BROTLI_DECODER_ERROR_FORMAT_RESERVED:-2,BROTLI_DECODER_ERROR_FORMAT_EXUBERANT_META_NIBBLE:-3,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_ALPHABET:-4,BROTLI_DECODER_ERROR_FORMAT_SIMPLE_HUFFMAN_SAME:-5,BROTLI_DECODER_ERROR_FORMAT_CL_SPACE:-6,BROTLI_DECODER_ERROR_FORMAT_HUFFMAN_SPACE:-7,BROTLI_DECODER_ERROR_FORMAT_CONTEXT_MAP_REPEAT:-8,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_1:-9,BROTLI_DECODER_ERROR_FORMAT_BLOCK_LENGTH_2:-10,BROTLI_DECODER_ERROR_FORMAT_TRANSFORM:-11,BROTLI_DECODER_ERROR_FORMAT_DICTIONARY:-12,BROTLI_DECODER_ERROR_FORMAT_WINDOW_BITS:-13,BROTLI_DECODER_ERROR_FORMAT_PADDING_1:-14,BROTLI_DECODER_ERROR_FORMAT_PADDING_2:-15,BROTLI_DECODER_ERROR_FORMAT_DISTANCE:-16,BROTLI_DECODER_ERROR_DICTIONARY_NOT_SET:-19,BROTLI_DECODER_ERROR_INVALID_ARGUMENTS:-20,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MODES:-21,BROTLI_DECODER_ERROR_ALLOC_TREE_GROUPS:-22,BROTLI_DECODER_ERROR_ALLOC_CONTEXT_MAP:-25,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_1:-26,BROTLI_DECODER_ERROR_ALLOC_RING_BUFFER_2:-27,BROTLI_DECODER_ERROR_ALLOC_BLOCK_TYPE_TREES:-30,BROTLI_DECODER_ERROR_UNREACHABLE:-31},sn));var rn=external_buffer_.Buffer.concat,zs=Object.getOwnPropertyDescriptor(external_buffer_.Buffer,"concat"),nn=s=>s,Bi=zs?.writable===!0||zs?.set!==void 0?s=>{external_buffer_.Buffer.concat=s?nn:rn}:s=>{},Tt=Symbol("_superWrite"),Gt=class extends Error{code;errno;constructor(t,e){super("zlib: "+t.message,{cause:t}),this.code=t.code,this.errno=t.errno,this.code||(this.code="ZLIB_ERROR"),this.message="zlib: "+t.message,Error.captureStackTrace(this,e??this.constructor)}get name(){return"ZlibError"}},Pi=Symbol("flushFlag"),re=class extends A{#t=!1;#i=!1;#s;#n;#r;#e;#o;get sawError(){return this.#t}get handle(){return this.#e}get flushFlag(){return this.#s}constructor(t,e){if(!t||typeof t!="object")throw new TypeError("invalid options for ZlibBase constructor");if(super(t),this.#s=t.flush??0,this.#n=t.finishFlush??0,this.#r=t.fullFlushFlag??0,typeof external_zlib_namespaceObject[e]!="function")throw new TypeError("Compression method not supported: "+e);try{this.#e=new external_zlib_namespaceObject[e](t)}catch(i){throw new Gt(i,this.constructor)}this.#o=i=>{this.#t||(this.#t=!0,this.close(),this.emit("error",i))},this.#e?.on("error",i=>this.#o(new Gt(i))),this.once("end",()=>this.close)}close(){this.#e&&(this.#e.close(),this.#e=void 0,this.emit("close"))}reset(){if(!this.#t)return external_assert_(this.#e,"zlib binding closed"),this.#e.reset?.()}flush(t){this.ended||(typeof t!="number"&&(t=this.#r),this.write(Object.assign(external_buffer_.Buffer.alloc(0),{[Pi]:t})))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&(e?this.write(t,e):this.write(t)),this.flush(this.#n),this.#i=!0,super.end(i)}get ended(){return this.#i}[Tt](t){return super.write(t)}write(t,e,i){if(typeof e=="function"&&(i=e,e="utf8"),typeof t=="string"&&(t=external_buffer_.Buffer.from(t,e)),this.#t)return;external_assert_(this.#e,"zlib binding closed");let r=this.#e._handle,n=r.close;r.close=()=>{};let o=this.#e.close;this.#e.close=()=>{},Bi(!0);let h;try{let l=typeof t[Pi]=="number"?t[Pi]:this.#s;h=this.#e._processChunk(t,l),Bi(!1)}catch(l){Bi(!1),this.#o(new Gt(l,this.write))}finally{this.#e&&(this.#e._handle=r,r.close=n,this.#e.close=o,this.#e.removeAllListeners("error"))}this.#e&&this.#e.on("error",l=>this.#o(new Gt(l,this.write)));let a;if(h)if(Array.isArray(h)&&h.length>0){let l=h[0];a=this[Tt](external_buffer_.Buffer.from(l));for(let c=1;c<h.length;c++)a=this[Tt](h[c])}else a=this[Tt](external_buffer_.Buffer.from(h));return i&&i(),a}},Pe=class extends re{#t;#i;constructor(t,e){t=t||{},t.flush=t.flush||M.Z_NO_FLUSH,t.finishFlush=t.finishFlush||M.Z_FINISH,t.fullFlushFlag=M.Z_FULL_FLUSH,super(t,e),this.#t=t.level,this.#i=t.strategy}params(t,e){if(!this.sawError){if(!this.handle)throw new Error("cannot switch params when binding is closed");if(!this.handle.params)throw new Error("not supported in this implementation");if(this.#t!==t||this.#i!==e){this.flush(M.Z_SYNC_FLUSH),external_assert_(this.handle,"zlib binding closed");let i=this.handle.flush;this.handle.flush=(r,n)=>{typeof r=="function"&&(n=r,r=this.flushFlag),this.flush(r),n?.()};try{this.handle.params(t,e)}finally{this.handle.flush=i}this.handle&&(this.#t=t,this.#i=e)}}}};var ze=class extends Pe{#t;constructor(t){super(t,"Gzip"),this.#t=t&&!!t.portable}[Tt](t){return this.#t?(this.#t=!1,t[9]=255,super[Tt](t)):super[Tt](t)}};var Ue=class extends Pe{constructor(t){super(t,"Unzip")}},He=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.BROTLI_OPERATION_PROCESS,t.finishFlush=t.finishFlush||M.BROTLI_OPERATION_FINISH,t.fullFlushFlag=M.BROTLI_OPERATION_FLUSH,super(t,e)}},We=class extends He{constructor(t){super(t,"BrotliCompress")}},Ge=class extends He{constructor(t){super(t,"BrotliDecompress")}},Ze=class extends re{constructor(t,e){t=t||{},t.flush=t.flush||M.ZSTD_e_continue,t.finishFlush=t.finishFlush||M.ZSTD_e_end,t.fullFlushFlag=M.ZSTD_e_flush,super(t,e)}},Ye=class extends Ze{constructor(t){super(t,"ZstdCompress")}},Ke=class extends Ze{constructor(t){super(t,"ZstdDecompress")}};var Us=(s,t)=>{if(Number.isSafeInteger(s))s<0?an(s,t):hn(s,t);else throw Error("cannot encode number outside of javascript safe integer range");return t},hn=(s,t)=>{t[0]=128;for(var e=t.length;e>1;e--)t[e-1]=s&255,s=Math.floor(s/256)},an=(s,t)=>{t[0]=255;var e=!1;s=s*-1;for(var i=t.length;i>1;i--){var r=s&255;s=Math.floor(s/256),e?t[i-1]=Ws(r):r===0?t[i-1]=0:(e=!0,t[i-1]=Gs(r))}},Hs=s=>{let t=s[0],e=t===128?cn(s.subarray(1,s.length)):t===255?ln(s):null;if(e===null)throw Error("invalid base256 encoding");if(!Number.isSafeInteger(e))throw Error("parsed number outside of javascript safe integer range");return e},ln=s=>{for(var t=s.length,e=0,i=!1,r=t-1;r>-1;r--){var n=Number(s[r]),o;i?o=Ws(n):n===0?o=n:(i=!0,o=Gs(n)),o!==0&&(e-=o*Math.pow(256,t-r-1))}return e},cn=s=>{for(var t=s.length,e=0,i=t-1;i>-1;i--){var r=Number(s[i]);r!==0&&(e+=r*Math.pow(256,t-i-1))}return e},Ws=s=>(255^s)&255,Gs=s=>(255^s)+1&255;var Hi={};Ur(Hi,{code:()=>Ve,isCode:()=>ne,isName:()=>dn,name:()=>oe,normalFsTypes:()=>Ui});var ne=s=>oe.has(s),dn=s=>Ve.has(s),Ui=new Set(["0","","1","2","3","4","5","6","7","D"]),oe=new Map([["0","File"],["","OldFile"],["1","Link"],["2","SymbolicLink"],["3","CharacterDevice"],["4","BlockDevice"],["5","Directory"],["6","FIFO"],["7","ContiguousFile"],["g","GlobalExtendedHeader"],["x","ExtendedHeader"],["A","SolarisACL"],["D","GNUDumpDir"],["I","Inode"],["K","NextFileHasLongLinkpath"],["L","NextFileHasLongPath"],["M","ContinuationFile"],["N","OldGnuLongPath"],["S","SparseFile"],["V","TapeVolumeHeader"],["X","OldExtendedHeader"]]),Ve=new Map(Array.from(oe).map(s=>[s[1],s[0]]));var un=s=>s===void 0||s<0?void 0:s,F=class{cksumValid=!1;needPax=!1;nullBlock=!1;block;path;mode;uid;gid;size;cksum;#t="Unsupported";linkpath;uname;gname;devmaj=0;devmin=0;atime;ctime;mtime;charset;comment;constructor(t,e=0,i,r){Buffer.isBuffer(t)?this.decode(t,e||0,i,r):t&&this.#i(t)}decode(t,e,i,r){if(e||(e=0),!t||!(t.length>=e+512))throw new Error("need 512 bytes for header");let n=xt(t,e+156,1),o=Ui.has(n),h=o?i:void 0,a=o?r:void 0;if(this.path=h?.path??xt(t,e,100),this.mode=h?.mode??a?.mode??lt(t,e+100,8),this.uid=h?.uid??a?.uid??lt(t,e+108,8),this.gid=h?.gid??a?.gid??lt(t,e+116,8),this.size=un(h?.size??a?.size??lt(t,e+124,12)),this.mtime=h?.mtime??a?.mtime??Wi(t,e+136,12),this.cksum=lt(t,e+148,12),a&&this.#i(a,!0),h&&this.#i(h),ne(n)&&(this.#t=n||"0"),this.#t==="0"&&this.path.slice(-1)==="/"&&(this.#t="5"),this.#t==="5"&&(this.size=0),this.linkpath=xt(t,e+157,100),t.subarray(e+257,e+265).toString()==="ustar\x0000")if(this.uname=h?.uname??a?.uname??xt(t,e+265,32),this.gname=h?.gname??a?.gname??xt(t,e+297,32),this.devmaj=h?.devmaj??a?.devmaj??lt(t,e+329,8)??0,this.devmin=h?.devmin??a?.devmin??lt(t,e+337,8)??0,t[e+475]!==0){let c=xt(t,e+345,155);this.path=c+"/"+this.path}else{let c=xt(t,e+345,130);c&&(this.path=c+"/"+this.path),this.atime=i?.atime??r?.atime??Wi(t,e+476,12),this.ctime=i?.ctime??r?.ctime??Wi(t,e+488,12)}let l=256;for(let c=e;c<e+148;c++)l+=t[c];for(let c=e+156;c<e+512;c++)l+=t[c];this.cksumValid=l===this.cksum,this.cksum===void 0&&l===256&&(this.nullBlock=!0)}#i(t,e=!1){Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="size"&&Number(r)<0||i==="path"&&e||i==="linkpath"&&e||i==="global"))))}encode(t,e=0){if(t||(t=this.block=Buffer.alloc(512)),this.#t==="Unsupported"&&(this.#t="0"),!(t.length>=e+512))throw new Error("need 512 bytes for header");let i=this.ctime||this.atime?130:155,r=mn(this.path||"",i),n=r[0],o=r[1];this.needPax=!!r[2],this.needPax=Lt(t,e,100,n)||this.needPax,this.needPax=ct(t,e+100,8,this.mode)||this.needPax,this.needPax=ct(t,e+108,8,this.uid)||this.needPax,this.needPax=ct(t,e+116,8,this.gid)||this.needPax,this.needPax=ct(t,e+124,12,this.size)||this.needPax,this.needPax=Gi(t,e+136,12,this.mtime)||this.needPax,t[e+156]=Number(this.#t.codePointAt(0)),this.needPax=Lt(t,e+157,100,this.linkpath)||this.needPax,t.write("ustar\x0000",e+257,8),this.needPax=Lt(t,e+265,32,this.uname)||this.needPax,this.needPax=Lt(t,e+297,32,this.gname)||this.needPax,this.needPax=ct(t,e+329,8,this.devmaj)||this.needPax,this.needPax=ct(t,e+337,8,this.devmin)||this.needPax,this.needPax=Lt(t,e+345,i,o)||this.needPax,t[e+475]!==0?this.needPax=Lt(t,e+345,155,o)||this.needPax:(this.needPax=Lt(t,e+345,130,o)||this.needPax,this.needPax=Gi(t,e+476,12,this.atime)||this.needPax,this.needPax=Gi(t,e+488,12,this.ctime)||this.needPax);let h=256;for(let a=e;a<e+148;a++)h+=t[a];for(let a=e+156;a<e+512;a++)h+=t[a];return this.cksum=h,ct(t,e+148,8,this.cksum),this.cksumValid=!0,this.needPax}get type(){return this.#t==="Unsupported"?this.#t:oe.get(this.#t)}get typeKey(){return this.#t}set type(t){let e=String(Ve.get(t));if(ne(e)||e==="Unsupported")this.#t=e;else if(ne(t))this.#t=t;else throw new TypeError("invalid entry type: "+t)}},mn=(s,t)=>{let i=s,r="",n,o=external_node_path_namespaceObject.posix.parse(s).root||".";if(Buffer.byteLength(i)<100)n=[i,r,!1];else{r=external_node_path_namespaceObject.posix.dirname(i),i=external_node_path_namespaceObject.posix.basename(i);do Buffer.byteLength(i)<=100&&Buffer.byteLength(r)<=t?n=[i,r,!1]:Buffer.byteLength(i)>100&&Buffer.byteLength(r)<=t?n=[i.slice(0,99),r,!0]:(i=external_node_path_namespaceObject.posix.join(external_node_path_namespaceObject.posix.basename(r),i),r=external_node_path_namespaceObject.posix.dirname(r));while(r!==o&&n===void 0);n||(n=[s.slice(0,99),"",!0])}return n},xt=(s,t,e)=>s.subarray(t,t+e).toString("utf8").replace(/\0.*/,""),Wi=(s,t,e)=>pn(lt(s,t,e)),pn=s=>s===void 0?void 0:new Date(s*1e3),lt=(s,t,e)=>Number(s[t])&128?Hs(s.subarray(t,t+e)):wn(s,t,e),En=s=>isNaN(s)?void 0:s,wn=(s,t,e)=>En(parseInt(s.subarray(t,t+e).toString("utf8").replace(/\0.*$/,"").trim(),8)),Sn={12:8589934591,8:2097151},ct=(s,t,e,i)=>i===void 0?!1:i>Sn[e]||i<0?(Us(i,s.subarray(t,t+e)),!0):(yn(s,t,e,i),!1),yn=(s,t,e,i)=>s.write(Rn(i,e),t,e,"ascii"),Rn=(s,t)=>gn(Math.floor(s).toString(8),t),gn=(s,t)=>(s.length===t-1?s:new Array(t-s.length-1).join("0")+s+" ")+"\0",Gi=(s,t,e,i)=>i===void 0?!1:ct(s,t,e,i.getTime()/1e3),bn=new Array(156).join("\0"),Lt=(s,t,e,i)=>i===void 0?!1:(s.write(i+bn,t,e,"utf8"),i.length!==Buffer.byteLength(i)||i.length>e);var ft=class s{atime;mtime;ctime;charset;comment;gid;uid;gname;uname;linkpath;dev;ino;nlink;path;size;mode;global;constructor(t,e=!1){this.atime=t.atime,this.charset=t.charset,this.comment=t.comment,this.ctime=t.ctime,this.dev=t.dev,this.gid=t.gid,this.global=e,this.gname=t.gname,this.ino=t.ino,this.linkpath=t.linkpath,this.mtime=t.mtime,this.nlink=t.nlink,this.path=t.path,this.size=t.size,this.uid=t.uid,this.uname=t.uname}encode(){let t=this.encodeBody();if(t==="")return Buffer.allocUnsafe(0);let e=Buffer.byteLength(t),i=512*Math.ceil(1+e/512),r=Buffer.allocUnsafe(i);for(let n=0;n<512;n++)r[n]=0;new F({path:("PaxHeader/"+(0,external_node_path_namespaceObject.basename)(this.path??"")).slice(0,99),mode:this.mode||420,uid:this.uid,gid:this.gid,size:e,mtime:this.mtime,type:this.global?"GlobalExtendedHeader":"ExtendedHeader",linkpath:"",uname:this.uname||"",gname:this.gname||"",devmaj:0,devmin:0,atime:this.atime,ctime:this.ctime}).encode(r),r.write(t,512,e,"utf8");for(let n=e+512;n<r.length;n++)r[n]=0;return r}encodeBody(){return this.encodeField("path")+this.encodeField("ctime")+this.encodeField("atime")+this.encodeField("dev")+this.encodeField("ino")+this.encodeField("nlink")+this.encodeField("charset")+this.encodeField("comment")+this.encodeField("gid")+this.encodeField("gname")+this.encodeField("linkpath")+this.encodeField("mtime")+this.encodeField("size")+this.encodeField("uid")+this.encodeField("uname")}encodeField(t){if(this[t]===void 0)return"";let e=this[t],i=e instanceof Date?e.getTime()/1e3:e,r=" "+(t==="dev"||t==="ino"||t==="nlink"?"SCHILY.":"")+t+"="+i+`
-`,n=Buffer.byteLength(r),o=Math.floor(Math.log(n)/Math.log(10))+1;return n+o>=Math.pow(10,o)&&(o+=1),o+n+r}static parse(t,e,i=!1){return new s(On(Tn(t),e),i)}},On=(s,t)=>t?Object.assign({},t,s):s,Tn=s=>s.replace(/\n$/,"").split(`
-`).reduce(xn,Object.create(null)),xn=(s,t)=>{let e=parseInt(t,10);if(e!==Buffer.byteLength(t)+1)return s;t=t.slice((e+" ").length);let i=t.split("="),r=i.shift();if(!r)return s;let n=r.replace(/^SCHILY\.(dev|ino|nlink)/,"$1"),o=i.join("=").replace(/\0.*/,"");switch(n){case"path":case"linkpath":case"type":case"charset":case"comment":case"gname":case"uname":s[n]=o;break;case"ctime":case"atime":case"mtime":s[n]=new Date(Number(o)*1e3);break;case"size":let h=+o;h>=0&&(s[n]=h);break;case"gid":case"uid":case"dev":case"ino":case"nlink":case"mode":s[n]=+o;break}return s};var Ln=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,f=Ln!=="win32"?s=>String(s):s=>String(s).replaceAll(/\\/g,"/");var $e=class extends A{extended;globalExtended;header;startBlockSize;blockRemain;remain;type;meta=!1;ignore=!1;path;mode;uid;gid;uname;gname;size=0;mtime;atime;ctime;linkpath;dev;ino;nlink;invalid=!1;absolute;unsupported=!1;constructor(t,e,i){switch(super({}),this.pause(),this.extended=e,this.globalExtended=i,this.header=t,this.remain=t.size??0,this.startBlockSize=512*Math.ceil(this.remain/512),this.blockRemain=this.startBlockSize,this.type=t.type,this.type){case"File":case"OldFile":case"Link":case"SymbolicLink":case"CharacterDevice":case"BlockDevice":case"Directory":case"FIFO":case"ContiguousFile":case"GNUDumpDir":break;case"NextFileHasLongLinkpath":case"NextFileHasLongPath":case"OldGnuLongPath":case"GlobalExtendedHeader":case"ExtendedHeader":case"OldExtendedHeader":this.meta=!0;break;default:this.ignore=!0}if(!t.path)throw new Error("no path provided for tar.ReadEntry");this.path=f(t.path),this.mode=t.mode,this.mode&&(this.mode=this.mode&4095),this.uid=t.uid,this.gid=t.gid,this.uname=t.uname,this.gname=t.gname,this.size=this.remain,this.mtime=t.mtime,this.atime=t.atime,this.ctime=t.ctime,this.linkpath=t.linkpath?f(t.linkpath):void 0,this.uname=t.uname,this.gname=t.gname,e&&this.#t(e),i&&this.#t(i,!0)}write(t){let e=t.length;if(e>this.blockRemain)throw new Error("writing more to entry than is appropriate");let i=this.remain,r=this.blockRemain;return this.remain=Math.max(0,i-e),this.blockRemain=Math.max(0,r-e),this.ignore?!0:i>=e?super.write(t):super.write(t.subarray(0,i))}#t(t,e=!1){t.path&&(t.path=f(t.path)),t.linkpath&&(t.linkpath=f(t.linkpath)),Object.assign(this,Object.fromEntries(Object.entries(t).filter(([i,r])=>!(r==null||i==="path"&&e))))}};var Dt=(s,t,e,i={})=>{s.file&&(i.file=s.file),s.cwd&&(i.cwd=s.cwd),i.code=e instanceof Error&&e.code||t,i.tarCode=t,!s.strict&&i.recoverable!==!1?(e instanceof Error&&(i=Object.assign(e,i),e=e.message),s.emit("warn",t,e,i)):e instanceof Error?s.emit("error",Object.assign(e,i)):s.emit("error",Object.assign(new Error(`${t}: ${e}`),i))};var Nn=1024*1024,Xi=Buffer.from([31,139]),qi=Buffer.from([40,181,47,253]),An=Math.max(Xi.length,qi.length),B=Symbol("state"),Nt=Symbol("writeEntry"),it=Symbol("readEntry"),Zi=Symbol("nextEntry"),Zs=Symbol("processEntry"),V=Symbol("extendedHeader"),he=Symbol("globalExtendedHeader"),dt=Symbol("meta"),Ys=Symbol("emitMeta"),p=Symbol("buffer"),st=Symbol("queue"),ut=Symbol("ended"),Yi=Symbol("emittedEnd"),At=Symbol("emit"),w=Symbol("unzip"),Xe=Symbol("consumeChunk"),qe=Symbol("consumeChunkSub"),Ki=Symbol("consumeBody"),Ks=Symbol("consumeMeta"),Vs=Symbol("consumeHeader"),ae=Symbol("consuming"),Vi=Symbol("bufferConcat"),Qe=Symbol("maybeEnd"),Yt=Symbol("writing"),$=Symbol("aborted"),Je=Symbol("onDone"),It=Symbol("sawValidEntry"),je=Symbol("sawNullBlock"),ti=Symbol("sawEOF"),$s=Symbol("closeStream"),In=1e3,le=Symbol("compressedBytesRead"),$i=Symbol("decompressedBytesRead"),Xs=Symbol("checkDecompressionRatio"),Cn=()=>!0,rt=class extends external_events_.EventEmitter{file;strict;maxMetaEntrySize;filter;brotli;zstd;maxDecompressionRatio;writable=!0;readable=!1;[st]=[];[p];[it];[Nt];[B]="begin";[dt]="";[V];[he];[ut]=!1;[w];[$]=!1;[It];[je]=!1;[ti]=!1;[Yt]=!1;[ae]=!1;[Yi]=!1;[le]=0;[$i]=0;constructor(t={}){super(),this.file=t.file||"",this.on(Je,()=>{(this[B]==="begin"||this[It]===!1)&&this.warn("TAR_BAD_ARCHIVE","Unrecognized archive format")}),t.ondone?this.on(Je,t.ondone):this.on(Je,()=>{this.emit("prefinish"),this.emit("finish"),this.emit("end")}),this.strict=!!t.strict,this.maxDecompressionRatio=typeof t.maxDecompressionRatio=="number"?t.maxDecompressionRatio:In,this.maxMetaEntrySize=t.maxMetaEntrySize||Nn,this.filter=typeof t.filter=="function"?t.filter:Cn;let e=t.file&&(t.file.endsWith(".tar.br")||t.file.endsWith(".tbr"));this.brotli=!(t.gzip||t.zstd)&&t.brotli!==void 0?t.brotli:e?void 0:!1;let i=t.file&&(t.file.endsWith(".tar.zst")||t.file.endsWith(".tzst"));this.zstd=!(t.gzip||t.brotli)&&t.zstd!==void 0?t.zstd:i?!0:void 0,this.on("end",()=>this[$s]()),typeof t.onwarn=="function"&&this.on("warn",t.onwarn),typeof t.onReadEntry=="function"&&this.on("entry",t.onReadEntry)}warn(t,e,i={}){Dt(this,t,e,i)}[Vs](t,e){this[It]===void 0&&(this[It]=!1);let i;try{i=new F(t,e,this[V],this[he])}catch(r){return this.warn("TAR_ENTRY_INVALID",r)}if(i.nullBlock)this[je]?(this[ti]=!0,this[B]==="begin"&&(this[B]="header"),this[At]("eof")):(this[je]=!0,this[At]("nullBlock"));else if(this[je]=!1,!i.cksumValid)this.warn("TAR_ENTRY_INVALID","checksum failure",{header:i});else if(!i.path)this.warn("TAR_ENTRY_INVALID","path is required",{header:i});else{let r=i.type;if(/^(Symbolic)?Link$/.test(r)&&!i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath required",{header:i});else if(!/^(Symbolic)?Link$/.test(r)&&!/^(Global)?ExtendedHeader$/.test(r)&&i.linkpath)this.warn("TAR_ENTRY_INVALID","linkpath forbidden",{header:i});else{let n=this[Nt]=new $e(i,this[V],this[he]);if(!this[It])if(n.remain){let o=()=>{n.invalid||(this[It]=!0)};n.on("end",o)}else this[It]=!0;n.meta?n.size>this.maxMetaEntrySize?(n.ignore=!0,this[At]("ignoredEntry",n),this[B]="ignore",n.resume()):n.size>0&&(this[dt]="",n.on("data",o=>this[dt]+=o),this[B]="meta"):(this[V]=void 0,n.ignore=n.ignore||!this.filter(n.path,n),n.ignore?(this[At]("ignoredEntry",n),this[B]=n.remain?"ignore":"header",n.resume()):(n.remain?this[B]="body":(this[B]="header",n.end()),this[it]?this[st].push(n):(this[st].push(n),this[Zi]())))}}}[$s](){queueMicrotask(()=>this.emit("close"))}[Zs](t){let e=!0;if(!t)this[it]=void 0,e=!1;else if(Array.isArray(t)){let[i,...r]=t;this.emit(i,...r)}else this[it]=t,this.emit("entry",t),t.emittedEnd||(t.on("end",()=>this[Zi]()),e=!1);return e}[Zi](){do;while(this[Zs](this[st].shift()));if(this[st].length===0){let t=this[it];!t||t.flowing||t.size===t.remain?this[Yt]||this.emit("drain"):t.once("drain",()=>this.emit("drain"))}}[Ki](t,e){let i=this[Nt];if(!i)throw new Error("attempt to consume body without entry??");let r=i.blockRemain??0,n=r>=t.length&&e===0?t:t.subarray(e,e+r);return i.write(n),i.blockRemain||(this[B]="header",this[Nt]=void 0,i.end()),n.length}[Ks](t,e){let i=this[Nt],r=this[Ki](t,e);return!this[Nt]&&i&&this[Ys](i),r}[At](t,e,i){this[st].length===0&&!this[it]?this.emit(t,e,i):this[st].push([t,e,i])}[Ys](t){switch(this[At]("meta",this[dt]),t.type){case"ExtendedHeader":case"OldExtendedHeader":this[V]=ft.parse(this[dt],this[V],!1);break;case"GlobalExtendedHeader":this[he]=ft.parse(this[dt],this[he],!0);break;case"NextFileHasLongPath":case"OldGnuLongPath":{let e=this[V]??Object.create(null);this[V]=e,e.path=this[dt].replace(/\0.*/,"");break}case"NextFileHasLongLinkpath":{let e=this[V]||Object.create(null);this[V]=e,e.linkpath=this[dt].replace(/\0.*/,"");break}default:throw new Error("unknown meta: "+t.type)}}abort(t){if(!this[$]){if(this[w]){let e=this[w];e.write=()=>!0,e.end=()=>e,e.emit=()=>!1,e.destroy?.()}this[$]=!0,this.emit("abort",t),this.warn("TAR_ABORT",t,{recoverable:!1})}}[Xs](t){this[$i]+=t.length;let e=this[$i]/this[le];return e>this.maxDecompressionRatio?(this.abort(new Error(`max decompression ratio exceeded: ${e.toFixed(2)} > ${this.maxDecompressionRatio}`)),!1):!0}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this[$])return i?.(),!1;if((this[w]===void 0||this.brotli===void 0&&this[w]===!1)&&t){if(this[p]&&(t=Buffer.concat([this[p],t]),this[p]=void 0),t.length<An)return this[p]=t,i?.(),!0;for(let a=0;this[w]===void 0&&a<Xi.length;a++)t[a]!==Xi[a]&&(this[w]=!1);let o=!1;if(this[w]===!1&&this.zstd!==!1){o=!0;for(let a=0;a<qi.length;a++)if(t[a]!==qi[a]){o=!1;break}}let h=this.brotli===void 0&&!o;if(this[w]===!1&&h)if(t.length<512)if(this[ut])this.brotli=!0;else return this[p]=t,i?.(),!0;else try{new F(t.subarray(0,512)),this.brotli=!1}catch{this.brotli=!0}if(this[w]===void 0||this[w]===!1&&(this.brotli||o)){let a=this[ut];this[ut]=!1,this[w]=this[w]===void 0?new Ue({}):o?new Ke({}):new Ge({}),this[w].on("data",c=>{this[Xs](c)&&this[Xe](c)}),this[w].on("error",c=>{this[$]||this.abort(c)}),this[w].on("end",()=>{this[ut]=!0,this[Xe]()}),this[Yt]=!0,this[le]+=t.length;let l=!!this[w][a?"end":"write"](t);return this[Yt]=!1,i?.(),l}}this[Yt]=!0,this[w]?(this[le]+=t.length,this[w].write(t)):this[Xe](t),this[Yt]=!1;let n=this[st].length>0?!1:this[it]?this[it].flowing:!0;return!n&&this[st].length===0&&this[it]?.once("drain",()=>this.emit("drain")),i?.(),n}[Vi](t){t&&!this[$]&&(this[p]=this[p]?Buffer.concat([this[p],t]):t)}[Qe](){if(this[ut]&&!this[Yi]&&!this[$]&&!this[ae]){this[Yi]=!0;let t=this[Nt];if(t?.blockRemain){let e=this[p]?this[p].length:0;this.warn("TAR_BAD_ARCHIVE",`Truncated input (needed ${t.blockRemain} more bytes, only ${e} available)`,{entry:t}),this[p]&&t.write(this[p]),t.end()}this[At](Je)}}[Xe](t){if(this[ae]&&t)this[Vi](t);else if(!t&&!this[p])this[Qe]();else if(t){if(this[ae]=!0,this[p]){this[Vi](t);let e=this[p];this[p]=void 0,this[qe](e)}else this[qe](t);for(;this[p]&&this[p]?.length>=512&&!this[$]&&!this[ti];){let e=this[p];this[p]=void 0,this[qe](e)}this[ae]=!1}(!this[p]||this[ut])&&this[Qe]()}[qe](t){let e=0,i=t.length;for(;e+512<=i&&!this[$]&&!this[ti];)switch(this[B]){case"begin":case"header":this[Vs](t,e),e+=512;break;case"ignore":case"body":e+=this[Ki](t,e);break;case"meta":e+=this[Ks](t,e);break;default:throw new Error("invalid state: "+this[B])}e<i&&(this[p]=this[p]?Buffer.concat([t.subarray(e),this[p]]):t.subarray(e))}end(t,e,i){return typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e)),i&&this.once("finish",i),this[$]||(this[w]?(t&&(this[le]+=t.length,this[w].write(t)),this[w].end()):(this[ut]=!0,(this.brotli===void 0||this.zstd===void 0)&&(t=t||Buffer.alloc(0)),t&&this.write(t),this[Qe]())),this}};var mt=s=>{let t=s.length-1,e=-1;for(;t>-1&&s.charAt(t)==="/";)e=t,t--;return e===-1?s:s.slice(0,e)};var vn=s=>{let t=s.onReadEntry;s.onReadEntry=t?e=>{t(e),e.resume()}:e=>e.resume()},Qi=(s,t)=>{let e=new Map(t.map(o=>[mt(o),!0])),i=s.filter,r=100,n=(o,h="",a=0)=>{if(a>=r)return e.set(o,!1),!1;let l=h||(0,external_path_.parse)(o).root||".",c;if(o===l)c=!1;else{let d=e.get(o);c=d!==void 0?d:n((0,external_path_.dirname)(o),l,a+1)}return e.set(o,c),c};s.filter=i?(o,h)=>i(o,h)&&n(mt(o)):o=>n(mt(o))},Mn=s=>{let t=new rt(s),e=s.file,i;try{i=external_node_fs_namespaceObject.openSync(e,"r");let r=external_node_fs_namespaceObject.fstatSync(i),n=s.maxReadSize||16*1024*1024;if(r.size<n){let o=Buffer.allocUnsafe(r.size),h=external_node_fs_namespaceObject.readSync(i,o,0,r.size,0);t.end(h===o.byteLength?o:o.subarray(0,h))}else{let o=0,h=Buffer.allocUnsafe(n);for(;o<r.size;){let a=external_node_fs_namespaceObject.readSync(i,h,0,n,o);if(a===0)break;o+=a,t.write(h.subarray(0,a))}t.end()}}finally{if(typeof i=="number")try{external_node_fs_namespaceObject.closeSync(i)}catch{}}},Bn=(s,t)=>{let e=new rt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("end",o),external_node_fs_namespaceObject.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},Ct=K(Mn,Bn,s=>new rt(s),s=>new rt(s),(s,t)=>{t?.length&&Qi(s,t),s.noResume||vn(s)});var Ji=(s,t,e)=>(s&=4095,e&&(s=(s|384)&-19),t&&(s&256&&(s|=64),s&32&&(s|=8),s&4&&(s|=1)),s);var{isAbsolute:zn,parse:qs}=external_node_path_namespaceObject.win32,ce=s=>{let t="",e=qs(s);for(;zn(s)||e.root;){let i=s.charAt(0)==="/"&&s.slice(0,4)!=="//?/"?"/":e.root;s=s.slice(i.length),t+=i,e=qs(s)}return[t,s]};var ei=["|","<",">","?",":"],ji=ei.map(s=>String.fromCodePoint(61440+Number(s.codePointAt(0)))),Un=new Map(ei.map((s,t)=>[s,ji[t]])),Hn=new Map(ji.map((s,t)=>[s,ei[t]])),ts=s=>ei.reduce((t,e)=>t.split(e).join(Un.get(e)),s),Qs=s=>ji.reduce((t,e)=>t.split(e).join(Hn.get(e)),s);var rr=(s,t)=>t?(s=f(s).replace(/^\.(\/|$)/,""),mt(t)+"/"+s):f(s),Wn=16*1024*1024,tr=Symbol("process"),er=Symbol("file"),ir=Symbol("directory"),is=Symbol("symlink"),sr=Symbol("hardlink"),fe=Symbol("header"),ii=Symbol("read"),ss=Symbol("lstat"),si=Symbol("onlstat"),rs=Symbol("onread"),ns=Symbol("onreadlink"),os=Symbol("openfile"),hs=Symbol("onopenfile"),pt=Symbol("close"),ri=Symbol("mode"),as=Symbol("awaitDrain"),es=Symbol("ondrain"),q=Symbol("prefix"),de=class extends A{path;portable;myuid=process.getuid&&process.getuid()||0;myuser=process.env.USER||"";maxReadSize;linkCache;statCache;preservePaths;cwd;strict;mtime;noPax;noMtime;prefix;fd;blockLen=0;blockRemain=0;buf;pos=0;remain=0;length=0;offset=0;win32;absolute;header;type;linkpath;stat;onWriteEntry;#t=!1;constructor(t,e={}){let i=se(e);super(),this.path=f(t),this.portable=!!i.portable,this.maxReadSize=i.maxReadSize||Wn,this.linkCache=i.linkCache||new Map,this.statCache=i.statCache||new Map,this.preservePaths=!!i.preservePaths,this.cwd=f(i.cwd||process.cwd()),this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.mtime=i.mtime,this.prefix=i.prefix?f(i.prefix):void 0,this.onWriteEntry=i.onWriteEntry,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let r=!1;if(!this.preservePaths){let[o,h]=ce(this.path);o&&typeof h=="string"&&(this.path=h,r=o)}this.win32=!!i.win32||process.platform==="win32",this.win32&&(this.path=Qs(this.path.replaceAll(/\\/g,"/")),t=t.replaceAll(/\\/g,"/")),this.absolute=f(i.absolute||external_path_.resolve(this.cwd,t)),this.path===""&&(this.path="./"),r&&this.warn("TAR_ENTRY_INFO",`stripping ${r} from absolute path`,{entry:this,path:r+this.path});let n=this.statCache.get(this.absolute);n?this[si](n):this[ss]()}warn(t,e,i={}){return Dt(this,t,e,i)}emit(t,...e){return t==="error"&&(this.#t=!0),super.emit(t,...e)}[ss](){external_fs_.lstat(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[si](e)})}[si](t){this.statCache.set(this.absolute,t),this.stat=t,t.isFile()||(t.size=0),this.type=Gn(t),this.emit("stat",t),this[tr]()}[tr](){switch(this.type){case"File":return this[er]();case"Directory":return this[ir]();case"SymbolicLink":return this[is]();default:return this.end()}}[ri](t){return Ji(t,this.type==="Directory",this.portable)}[q](t){return rr(t,this.prefix)}[fe](){if(!this.stat)throw new Error("cannot write header before stat");this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this[ri](this.stat.mode),uid:this.portable?void 0:this.stat.uid,gid:this.portable?void 0:this.stat.gid,size:this.stat.size,mtime:this.noMtime?void 0:this.mtime||this.stat.mtime,type:this.type==="Unsupported"?void 0:this.type,uname:this.portable?void 0:this.stat.uid===this.myuid?this.myuser:"",atime:this.portable?void 0:this.stat.atime,ctime:this.portable?void 0:this.stat.ctime}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.header.atime,ctime:this.portable?void 0:this.header.ctime,gid:this.portable?void 0:this.header.gid,mtime:this.noMtime?void 0:this.mtime||this.header.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.header.size,uid:this.portable?void 0:this.header.uid,uname:this.portable?void 0:this.header.uname,dev:this.portable?void 0:this.stat.dev,ino:this.portable?void 0:this.stat.ino,nlink:this.portable?void 0:this.stat.nlink}).encode());let t=this.header?.block;if(!t)throw new Error("failed to encode header");super.write(t)}[ir](){if(!this.stat)throw new Error("cannot create directory entry without stat");this.path.slice(-1)!=="/"&&(this.path+="/"),this.stat.size=0,this[fe](),this.end()}[is](){external_fs_.readlink(this.absolute,(t,e)=>{if(t)return this.emit("error",t);this[ns](e)})}[ns](t){this.linkpath=f(t),this[fe](),this.end()}[sr](t){if(!this.stat)throw new Error("cannot create link entry without stat");this.type="Link",this.linkpath=f(external_path_.relative(this.cwd,t)),this.stat.size=0,this[fe](),this.end()}[er](){if(!this.stat)throw new Error("cannot create file entry without stat");if(this.stat.nlink>1){let t=`${this.stat.dev}:${this.stat.ino}`,e=this.linkCache.get(t);if(e?.indexOf(this.cwd)===0)return this[sr](e);this.linkCache.set(t,this.absolute)}if(this[fe](),this.stat.size===0)return this.end();this[os]()}[os](){external_fs_.open(this.absolute,"r",(t,e)=>{if(t)return this.emit("error",t);this[hs](e)})}[hs](t){if(this.fd=t,this.#t)return this[pt]();if(!this.stat)throw new Error("should stat before calling onopenfile");this.blockLen=512*Math.ceil(this.stat.size/512),this.blockRemain=this.blockLen;let e=Math.min(this.blockLen,this.maxReadSize);this.buf=Buffer.allocUnsafe(e),this.offset=0,this.pos=0,this.remain=this.stat.size,this.length=this.buf.length,this[ii]()}[ii](){let{fd:t,buf:e,offset:i,length:r,pos:n}=this;if(t===void 0||e===void 0)throw new Error("cannot read file without first opening");external_fs_.read(t,e,i,r,n,(o,h)=>{if(o)return this[pt](()=>this.emit("error",o));this[rs](h)})}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.close(this.fd,t)}[rs](t){if(t<=0&&this.remain>0){let r=Object.assign(new Error("encountered unexpected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(t>this.remain){let r=Object.assign(new Error("did not encounter expected EOF"),{path:this.absolute,syscall:"read",code:"EOF"});return this[pt](()=>this.emit("error",r))}if(!this.buf)throw new Error("should have created buffer prior to reading");if(t===this.remain)for(let r=t;r<this.length&&t<this.blockRemain;r++)this.buf[r+this.offset]=0,t++,this.remain++;let e=this.offset===0&&t===this.buf.length?this.buf:this.buf.subarray(this.offset,this.offset+t);this.write(e)?this[es]():this[as](()=>this[es]())}[as](t){this.once("drain",t)}write(t,e,i){if(typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8")),this.blockRemain<t.length){let r=Object.assign(new Error("writing more data than expected"),{path:this.absolute});return this.emit("error",r)}return this.remain-=t.length,this.blockRemain-=t.length,this.pos+=t.length,this.offset+=t.length,super.write(t,null,i)}[es](){if(!this.remain)return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),this[pt](t=>t?this.emit("error",t):this.end());if(!this.buf)throw new Error("buffer lost somehow in ONDRAIN");this.offset>=this.length&&(this.buf=Buffer.allocUnsafe(Math.min(this.blockRemain,this.buf.length)),this.offset=0),this.length=this.buf.length-this.offset,this[ii]()}},ni=class extends de{sync=!0;[ss](){this[si](external_fs_.lstatSync(this.absolute))}[is](){this[ns](external_fs_.readlinkSync(this.absolute))}[os](){this[hs](external_fs_.openSync(this.absolute,"r"))}[ii](){let t=!0;try{let{fd:e,buf:i,offset:r,length:n,pos:o}=this;if(e===void 0||i===void 0)throw new Error("fd and buf must be set in READ method");let h=external_fs_.readSync(e,i,r,n,o);this[rs](h),t=!1}finally{if(t)try{this[pt](()=>{})}catch{}}}[as](t){t()}[pt](t=()=>{}){this.fd!==void 0&&external_fs_.closeSync(this.fd),t()}},oi=class extends A{blockLen=0;blockRemain=0;buf=0;pos=0;remain=0;length=0;preservePaths;portable;strict;noPax;noMtime;readEntry;type;prefix;path;mode;uid;gid;uname;gname;header;mtime;atime;ctime;linkpath;size;onWriteEntry;warn(t,e,i={}){return Dt(this,t,e,i)}constructor(t,e={}){let i=se(e);super(),this.preservePaths=!!i.preservePaths,this.portable=!!i.portable,this.strict=!!i.strict,this.noPax=!!i.noPax,this.noMtime=!!i.noMtime,this.onWriteEntry=i.onWriteEntry,this.readEntry=t;let{type:r}=t;if(r==="Unsupported")throw new Error("writing entry that should be ignored");this.type=r,this.type==="Directory"&&this.portable&&(this.noMtime=!0),this.prefix=i.prefix,this.path=f(t.path),this.mode=t.mode!==void 0?this[ri](t.mode):void 0,this.uid=this.portable?void 0:t.uid,this.gid=this.portable?void 0:t.gid,this.uname=this.portable?void 0:t.uname,this.gname=this.portable?void 0:t.gname,this.size=t.size,this.mtime=this.noMtime?void 0:i.mtime||t.mtime,this.atime=this.portable?void 0:t.atime,this.ctime=this.portable?void 0:t.ctime,this.linkpath=t.linkpath!==void 0?f(t.linkpath):void 0,typeof i.onwarn=="function"&&this.on("warn",i.onwarn);let n=!1;if(!this.preservePaths){let[h,a]=ce(this.path);h&&typeof a=="string"&&(this.path=a,n=h)}this.remain=t.size,this.blockRemain=t.startBlockSize,this.onWriteEntry?.(this),this.header=new F({path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,mode:this.mode,uid:this.portable?void 0:this.uid,gid:this.portable?void 0:this.gid,size:this.size,mtime:this.noMtime?void 0:this.mtime,type:this.type,uname:this.portable?void 0:this.uname,atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime}),n&&this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute path`,{entry:this,path:n+this.path}),this.header.encode()&&!this.noPax&&super.write(new ft({atime:this.portable?void 0:this.atime,ctime:this.portable?void 0:this.ctime,gid:this.portable?void 0:this.gid,mtime:this.noMtime?void 0:this.mtime,path:this[q](this.path),linkpath:this.type==="Link"&&this.linkpath!==void 0?this[q](this.linkpath):this.linkpath,size:this.size,uid:this.portable?void 0:this.uid,uname:this.portable?void 0:this.uname,dev:this.portable?void 0:this.readEntry.dev,ino:this.portable?void 0:this.readEntry.ino,nlink:this.portable?void 0:this.readEntry.nlink}).encode());let o=this.header?.block;if(!o)throw new Error("failed to encode header");super.write(o),t.pipe(this)}[q](t){return rr(t,this.prefix)}[ri](t){return Ji(t,this.type==="Directory",this.portable)}write(t,e,i){typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,typeof e=="string"?e:"utf8"));let r=t.length;if(r>this.blockRemain)throw new Error("writing more to entry than is appropriate");return this.blockRemain-=r,super.write(t,i)}end(t,e,i){return this.blockRemain&&super.write(Buffer.alloc(this.blockRemain)),typeof t=="function"&&(i=t,e=void 0,t=void 0),typeof e=="function"&&(i=e,e=void 0),typeof t=="string"&&(t=Buffer.from(t,e??"utf8")),i&&this.once("finish",i),t?super.end(t,i):super.end(i),this}},Gn=s=>s.isFile()?"File":s.isDirectory()?"Directory":s.isSymbolicLink()?"SymbolicLink":"Unsupported";var hi=class s{tail;head;length=0;static create(t=[]){return new s(t)}constructor(t=[]){for(let e of t)this.push(e)}*[Symbol.iterator](){for(let t=this.head;t;t=t.next)yield t.value}removeNode(t){if(t.list!==this)throw new Error("removing node which does not belong to this list");let e=t.next,i=t.prev;return e&&(e.prev=i),i&&(i.next=e),t===this.head&&(this.head=e),t===this.tail&&(this.tail=i),this.length--,t.next=void 0,t.prev=void 0,t.list=void 0,e}unshiftNode(t){if(t===this.head)return;t.list&&t.list.removeNode(t);let e=this.head;t.list=this,t.next=e,e&&(e.prev=t),this.head=t,this.tail||(this.tail=t),this.length++}pushNode(t){if(t===this.tail)return;t.list&&t.list.removeNode(t);let e=this.tail;t.list=this,t.prev=e,e&&(e.next=t),this.tail=t,this.head||(this.head=t),this.length++}push(...t){for(let e=0,i=t.length;e<i;e++)Yn(this,t[e]);return this.length}unshift(...t){for(var e=0,i=t.length;e<i;e++)Kn(this,t[e]);return this.length}pop(){if(!this.tail)return;let t=this.tail.value,e=this.tail;return this.tail=this.tail.prev,this.tail?this.tail.next=void 0:this.head=void 0,e.list=void 0,this.length--,t}shift(){if(!this.head)return;let t=this.head.value,e=this.head;return this.head=this.head.next,this.head?this.head.prev=void 0:this.tail=void 0,e.list=void 0,this.length--,t}forEach(t,e){e=e||this;for(let i=this.head,r=0;i;r++)t.call(e,i.value,r,this),i=i.next}forEachReverse(t,e){e=e||this;for(let i=this.tail,r=this.length-1;i;r--)t.call(e,i.value,r,this),i=i.prev}get(t){let e=0,i=this.head;for(;i&&e<t;e++)i=i.next;if(e===t&&i)return i.value}getReverse(t){let e=0,i=this.tail;for(;i&&e<t;e++)i=i.prev;if(e===t&&i)return i.value}map(t,e){e=e||this;let i=new s;for(let r=this.head;r;)i.push(t.call(e,r.value,this)),r=r.next;return i}mapReverse(t,e){e=e||this;var i=new s;for(let r=this.tail;r;)i.push(t.call(e,r.value,this)),r=r.prev;return i}reduce(t,e){let i,r=this.head;if(arguments.length>1)i=e;else if(this.head)r=this.head.next,i=this.head.value;else throw new TypeError("Reduce of empty list with no initial value");for(var n=0;r;n++)i=t(i,r.value,n),r=r.next;return i}reduceReverse(t,e){let i,r=this.tail;if(arguments.length>1)i=e;else if(this.tail)r=this.tail.prev,i=this.tail.value;else throw new TypeError("Reduce of empty list with no initial value");for(let n=this.length-1;r;n--)i=t(i,r.value,n),r=r.prev;return i}toArray(){let t=new Array(this.length);for(let e=0,i=this.head;i;e++)t[e]=i.value,i=i.next;return t}toArrayReverse(){let t=new Array(this.length);for(let e=0,i=this.tail;i;e++)t[e]=i.value,i=i.prev;return t}slice(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.head,n=0;for(n=0;r&&n<t;n++)r=r.next;for(;r&&n<e;n++,r=r.next)i.push(r.value);return i}sliceReverse(t=0,e=this.length){e<0&&(e+=this.length),t<0&&(t+=this.length);let i=new s;if(e<t||e<0)return i;t<0&&(t=0),e>this.length&&(e=this.length);let r=this.length,n=this.tail;for(;n&&r>e;r--)n=n.prev;for(;n&&r>t;r--,n=n.prev)i.push(n.value);return i}splice(t,e=0,...i){t>this.length&&(t=this.length-1),t<0&&(t=this.length+t);let r=this.head;for(let o=0;r&&o<t;o++)r=r.next;let n=[];for(let o=0;r&&o<e;o++)n.push(r.value),r=this.removeNode(r);r?r!==this.tail&&(r=r.prev):r=this.tail;for(let o of i)r=Zn(this,r,o);return n}reverse(){let t=this.head,e=this.tail;for(let i=t;i;i=i.prev){let r=i.prev;i.prev=i.next,i.next=r}return this.head=e,this.tail=t,this}};function Zn(s,t,e){let i=t,r=t?t.next:s.head,n=new ue(e,i,r,s);return n.next===void 0&&(s.tail=n),n.prev===void 0&&(s.head=n),s.length++,n}function Yn(s,t){s.tail=new ue(t,s.tail,void 0,s),s.head||(s.head=s.tail),s.length++}function Kn(s,t){s.head=new ue(t,void 0,s.head,s),s.tail||(s.tail=s.head),s.length++}var ue=class{list;next;prev;value;constructor(t,e,i,r){this.list=r,this.value=t,e?(e.next=this,this.prev=e):this.prev=void 0,i?(i.prev=this,this.next=i):this.next=void 0}};var pi=class{path;absolute;entry;stat;readdir;pending=!1;pendingLink=!1;ignore=!1;piped=!1;constructor(t,e){this.path=t||"./",this.absolute=e}},nr=Buffer.alloc(1024),li=Symbol("onStat"),me=Symbol("ended"),W=Symbol("queue"),pe=Symbol("pendingLinks"),Et=Symbol("current"),Ft=Symbol("process"),Ee=Symbol("processing"),ai=Symbol("processJob"),G=Symbol("jobs"),ls=Symbol("jobDone"),ci=Symbol("addFSEntry"),or=Symbol("addTarEntry"),ds=Symbol("stat"),us=Symbol("readdir"),fi=Symbol("onreaddir"),di=Symbol("pipe"),hr=Symbol("entry"),cs=Symbol("entryOpt"),ui=Symbol("writeEntryClass"),lr=Symbol("write"),fs=Symbol("ondrain"),wt=class extends A{sync=!1;opt;cwd;maxReadSize;preservePaths;strict;noPax;prefix;linkCache;statCache;file;portable;zip;readdirCache;noDirRecurse;follow;noMtime;mtime;filter;jobs;[ui];onWriteEntry;[W];[pe]=new Map;[G]=0;[Ee]=!1;[me]=!1;constructor(t={}){if(super(),this.opt=t,this.file=t.file||"",this.cwd=t.cwd||process.cwd(),this.maxReadSize=t.maxReadSize,this.preservePaths=!!t.preservePaths,this.strict=!!t.strict,this.noPax=!!t.noPax,this.prefix=f(t.prefix||""),this.linkCache=t.linkCache||new Map,this.statCache=t.statCache||new Map,this.readdirCache=t.readdirCache||new Map,this.onWriteEntry=t.onWriteEntry,this[ui]=de,typeof t.onwarn=="function"&&this.on("warn",t.onwarn),this.portable=!!t.portable,t.gzip||t.brotli||t.zstd){if((t.gzip?1:0)+(t.brotli?1:0)+(t.zstd?1:0)>1)throw new TypeError("gzip, brotli, zstd are mutually exclusive");if(t.gzip&&(typeof t.gzip!="object"&&(t.gzip={}),this.portable&&(t.gzip.portable=!0),this.zip=new ze(t.gzip)),t.brotli&&(typeof t.brotli!="object"&&(t.brotli={}),this.zip=new We(t.brotli)),t.zstd&&(typeof t.zstd!="object"&&(t.zstd={}),this.zip=new Ye(t.zstd)),!this.zip)throw new Error("impossible");let e=this.zip;e.on("data",i=>super.write(i)),e.on("end",()=>super.end()),e.on("drain",()=>this[fs]()),this.on("resume",()=>e.resume())}else this.on("drain",this[fs]);this.noDirRecurse=!!t.noDirRecurse,this.follow=!!t.follow,this.noMtime=!!t.noMtime,t.mtime&&(this.mtime=t.mtime),this.filter=typeof t.filter=="function"?t.filter:()=>!0,this[W]=new hi,this[G]=0,this.jobs=Number(t.jobs)||4,this[Ee]=!1,this[me]=!1}[lr](t){return super.write(t)}add(t){return this.write(t),this}end(t,e,i){return typeof t=="function"&&(i=t,t=void 0),typeof e=="function"&&(i=e,e=void 0),t&&this.add(t),this[me]=!0,this[Ft](),i&&i(),this}write(t){if(this[me])throw new Error("write after end");return typeof t=="string"?this[ci](t):this[or](t),this.flowing}[or](t){let e=f(external_path_.resolve(this.cwd,t.path));if(!this.filter(t.path,t))t.resume();else{let i=new pi(t.path,e);i.entry=new oi(t,this[cs](i)),i.entry.on("end",()=>this[ls](i)),this[G]+=1,this[W].push(i)}this[Ft]()}[ci](t){let e=f(external_path_.resolve(this.cwd,t));this[W].push(new pi(t,e)),this[Ft]()}[ds](t){t.pending=!0,this[G]+=1;let e=this.follow?"stat":"lstat";external_fs_[e](t.absolute,(i,r)=>{t.pending=!1,this[G]-=1,i?this.emit("error",i):this[li](t,r)})}[li](t,e){if(this.statCache.set(t.absolute,e),t.stat=e,!this.filter(t.path,e))t.ignore=!0;else if(e.isFile()&&e.nlink>1&&!this.linkCache.get(`${e.dev}:${e.ino}`)&&!this.sync)if(t===this[Et])this[ai](t);else{let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);r?r.push(t):this[pe].set(i,[t]),t.pendingLink=!0,t.pending=!0}this[Ft]()}[us](t){t.pending=!0,this[G]+=1,external_fs_.readdir(t.absolute,(e,i)=>{if(t.pending=!1,this[G]-=1,e)return this.emit("error",e);this[fi](t,i)})}[fi](t,e){this.readdirCache.set(t.absolute,e),t.readdir=e,this[Ft]()}[Ft](){if(!this[Ee]){this[Ee]=!0;for(let t=this[W].head;t&&this[G]<this.jobs;t=t.next)if(this[ai](t.value),t.value.ignore){let e=t.next;this[W].removeNode(t),t.next=e}this[Ee]=!1,this[me]&&this[W].length===0&&this[G]===0&&(this.zip?this.zip.end(nr):(super.write(nr),super.end()))}}get[Et](){return this[W]&&this[W].head&&this[W].head.value}[ls](t){this[W].shift(),this[G]-=1;let{stat:e}=t;if(e&&e.isFile()&&e.nlink>1){let i=`${e.dev}:${e.ino}`,r=this[pe].get(i);if(r){this[pe].delete(i);for(let n of r)n.pending=!1,this[ai](n)}}this[Ft]()}[ai](t){if(t.pending&&t.pendingLink&&t===this[Et]&&(t.pending=!1,t.pendingLink=!1),!t.pending){if(t.entry){t===this[Et]&&!t.piped&&this[di](t);return}if(!t.stat){let e=this.statCache.get(t.absolute);e?this[li](t,e):this[ds](t)}if(t.stat&&!t.ignore){if(!this.noDirRecurse&&t.stat.isDirectory()&&!t.readdir){let e=this.readdirCache.get(t.absolute);if(e?this[fi](t,e):this[us](t),!t.readdir)return}if(t.entry=this[hr](t),!t.entry){t.ignore=!0;return}t===this[Et]&&!t.piped&&this[di](t)}}}[cs](t){return{onwarn:(e,i,r)=>this.warn(e,i,r),noPax:this.noPax,cwd:this.cwd,absolute:t.absolute,preservePaths:this.preservePaths,maxReadSize:this.maxReadSize,strict:this.strict,portable:this.portable,linkCache:this.linkCache,statCache:this.statCache,noMtime:this.noMtime,mtime:this.mtime,prefix:this.prefix,onWriteEntry:this.onWriteEntry}}[hr](t){this[G]+=1;try{return new this[ui](t.path,this[cs](t)).on("end",()=>this[ls](t)).on("error",i=>this.emit("error",i))}catch(e){this.emit("error",e)}}[fs](){this[Et]&&this[Et].entry&&this[Et].entry.resume()}[di](t){t.piped=!0,t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)});let e=t.entry,i=this.zip;if(!e)throw new Error("cannot pipe without source");i?e.on("data",r=>{i.write(r)||e.pause()}):e.on("data",r=>{super.write(r)||e.pause()})}pause(){return this.zip&&this.zip.pause(),super.pause()}warn(t,e,i={}){Dt(this,t,e,i)}},kt=class extends wt{sync=!0;constructor(t){super(t),this[ui]=ni}pause(){}resume(){}[ds](t){let e=this.follow?"statSync":"lstatSync";this[li](t,external_fs_[e](t.absolute))}[us](t){this[fi](t,external_fs_.readdirSync(t.absolute))}[di](t){let e=t.entry,i=this.zip;if(t.readdir&&t.readdir.forEach(r=>{let n=t.path,o=n==="./"?"":n.replace(/\/*$/,"/");this[ci](o+r)}),!e)throw new Error("Cannot pipe without source");i?e.on("data",r=>{i.write(r)}):e.on("data",r=>{super[lr](r)})}};var Vn=(s,t)=>{let e=new kt(s),i=new Wt(s.file,{mode:s.mode||438});e.pipe(i),fr(e,t)},$n=(s,t)=>{let e=new wt(s),i=new et(s.file,{mode:s.mode||438});e.pipe(i);let r=new Promise((n,o)=>{i.on("error",o),i.on("close",n),e.on("error",o)});return dr(e,t).catch(n=>e.emit("error",n)),r},fr=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_namespaceObject.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},dr=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_namespaceObject.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>{s.add(i)}}):s.add(e);s.end()},Xn=(s,t)=>{let e=new kt(s);return fr(e,t),e},qn=(s,t)=>{let e=new wt(s);return dr(e,t).catch(i=>e.emit("error",i)),e},Qn=K(Vn,$n,Xn,qn,(s,t)=>{if(!t?.length)throw new TypeError("no paths specified to add to archive")});var Jn=process.env.__FAKE_PLATFORM__||process.platform,Er=Jn==="win32",{O_CREAT:wr,O_NOFOLLOW:ur,O_TRUNC:Sr,O_WRONLY:yr}=external_fs_.constants,Rr=Number(process.env.__FAKE_FS_O_FILENAME__)||external_fs_.constants.UV_FS_O_FILEMAP||0,jn=Er&&!!Rr,to=512*1024,eo=Rr|Sr|wr|yr,mr=!Er&&typeof ur=="number"?ur|Sr|wr|yr:null,ms=mr!==null?()=>mr:jn?s=>s<to?eo:"w":()=>"w";var ps=(s,t,e)=>{try{return external_node_fs_namespaceObject.lchownSync(s,t,e)}catch(i){if(i?.code!=="ENOENT")throw i}},Ei=(s,t,e,i)=>{external_node_fs_namespaceObject.lchown(s,t,e,r=>{i(r&&r?.code!=="ENOENT"?r:null)})},io=(s,t,e,i,r)=>{if(t.isDirectory())Es(external_node_path_namespaceObject.resolve(s,t.name),e,i,n=>{if(n)return r(n);let o=external_node_path_namespaceObject.resolve(s,t.name);Ei(o,e,i,r)});else{let n=external_node_path_namespaceObject.resolve(s,t.name);Ei(n,e,i,r)}},Es=(s,t,e,i)=>{external_node_fs_namespaceObject.readdir(s,{withFileTypes:!0},(r,n)=>{if(r){if(r.code==="ENOENT")return i();if(r.code!=="ENOTDIR"&&r.code!=="ENOTSUP")return i(r)}if(r||!n.length)return Ei(s,t,e,i);let o=n.length,h=null,a=l=>{if(!h){if(l)return i(h=l);if(--o===0)return Ei(s,t,e,i)}};for(let l of n)io(s,l,t,e,a)})},so=(s,t,e,i)=>{t.isDirectory()&&ws(external_node_path_namespaceObject.resolve(s,t.name),e,i),ps(external_node_path_namespaceObject.resolve(s,t.name),e,i)},ws=(s,t,e)=>{let i;try{i=external_node_fs_namespaceObject.readdirSync(s,{withFileTypes:!0})}catch(r){let n=r;if(n?.code==="ENOENT")return;if(n?.code==="ENOTDIR"||n?.code==="ENOTSUP")return ps(s,t,e);throw n}for(let r of i)so(s,r,t,e);return ps(s,t,e)};var Se=class extends Error{path;code;syscall="chdir";constructor(t,e){super(`${e}: Cannot cd into '${t}'`),this.path=t,this.code=e}get name(){return"CwdError"}};var St=class extends Error{path;symlink;syscall="symlink";code="TAR_SYMLINK_ERROR";constructor(t,e){super("TAR_SYMLINK_ERROR: Cannot extract through symbolic link"),this.symlink=t,this.path=e}get name(){return"SymlinkError"}};var no=(s,t)=>{external_node_fs_namespaceObject.stat(s,(e,i)=>{(e||!i.isDirectory())&&(e=new Se(s,e?.code||"ENOTDIR")),t(e)})},gr=(s,t,e)=>{s=f(s);let i=t.umask??18,r=t.mode|448,n=(r&i)!==0,o=t.uid,h=t.gid,a=typeof o=="number"&&typeof h=="number"&&(o!==t.processUid||h!==t.processGid),l=t.preserve,c=t.unlink,d=f(t.cwd),y=(E,x)=>{E?e(E):x&&a?Es(x,o,h,Le=>y(Le)):n?external_node_fs_namespaceObject.chmod(s,r,e):e()};if(s===d)return no(s,y);if(l)return external_node_fs_promises_namespaceObject.mkdir(s,{mode:r,recursive:!0}).then(E=>y(null,E??void 0),y);let D=f(external_node_path_namespaceObject.relative(d,s)).split("/");Ss(d,D,r,c,d,void 0,y)},Ss=(s,t,e,i,r,n,o)=>{if(t.length===0)return o(null,n);let h=t.shift(),a=f(external_node_path_namespaceObject.resolve(s+"/"+h));external_node_fs_namespaceObject.mkdir(a,e,br(a,t,e,i,r,n,o))},br=(s,t,e,i,r,n,o)=>h=>{h?external_node_fs_namespaceObject.lstat(s,(a,l)=>{if(a)a.path=a.path&&f(a.path),o(a);else if(l.isDirectory())Ss(s,t,e,i,r,n,o);else if(i)external_node_fs_namespaceObject.unlink(s,c=>{if(c)return o(c);external_node_fs_namespaceObject.mkdir(s,e,br(s,t,e,i,r,n,o))});else{if(l.isSymbolicLink())return o(new St(s,s+"/"+t.join("/")));o(h)}}):(n=n||s,Ss(s,t,e,i,r,n,o))},oo=s=>{let t=!1,e;try{t=external_node_fs_namespaceObject.statSync(s).isDirectory()}catch(i){e=i?.code}finally{if(!t)throw new Se(s,e??"ENOTDIR")}},_r=(s,t)=>{s=f(s);let e=t.umask??18,i=t.mode|448,r=(i&e)!==0,n=t.uid,o=t.gid,h=typeof n=="number"&&typeof o=="number"&&(n!==t.processUid||o!==t.processGid),a=t.preserve,l=t.unlink,c=f(t.cwd),d=E=>{E&&h&&ws(E,n,o),r&&external_node_fs_namespaceObject.chmodSync(s,i)};if(s===c)return oo(c),d();if(a)return d(external_node_fs_namespaceObject.mkdirSync(s,{mode:i,recursive:!0})??void 0);let T=f(external_node_path_namespaceObject.relative(c,s)).split("/"),D;for(let E=T.shift(),x=c;E&&(x+="/"+E);E=T.shift()){x=f(external_node_path_namespaceObject.resolve(x));try{external_node_fs_namespaceObject.mkdirSync(x,i),D=D||x}catch{let Le=external_node_fs_namespaceObject.lstatSync(x);if(Le.isDirectory())continue;if(l){external_node_fs_namespaceObject.unlinkSync(x),external_node_fs_namespaceObject.mkdirSync(x,i),D=D||x;continue}else if(Le.isSymbolicLink())return new St(x,x+"/"+T.join("/"))}}return d(D)};var ys=Object.create(null),Or=1e4,Vt=new Set,Tr=s=>{Vt.has(s)?Vt.delete(s):ys[s]=s.normalize("NFD").toLocaleLowerCase("en").toLocaleUpperCase("en"),Vt.add(s);let t=ys[s],e=Vt.size-Or;if(e>Or/10){for(let i of Vt)if(Vt.delete(i),delete ys[i],--e<=0)break}return t};var ho=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,ao=ho==="win32",lo=s=>s.split("/").slice(0,-1).reduce((e,i)=>{let r=e.at(-1);return r!==void 0&&(i=(0,external_node_path_namespaceObject.join)(r,i)),e.push(i||"/"),e},[]),yi=class{#t=new Map;#i=new Map;#s=new Set;reserve(t,e){t=ao?["win32 parallelization disabled"]:t.map(r=>mt((0,external_node_path_namespaceObject.join)(Tr(r))));let i=new Set(t.map(r=>lo(r)).reduce((r,n)=>r.concat(n)));this.#i.set(e,{dirs:i,paths:t});for(let r of t){let n=this.#t.get(r);n?n.push(e):this.#t.set(r,[e])}for(let r of i){let n=this.#t.get(r);if(!n)this.#t.set(r,[new Set([e])]);else{let o=n.at(-1);o instanceof Set?o.add(e):n.push(new Set([e]))}}return this.#r(e)}#n(t){let e=this.#i.get(t);if(!e)throw new Error("function does not have any path reservations");return{paths:e.paths.map(i=>this.#t.get(i)),dirs:[...e.dirs].map(i=>this.#t.get(i))}}check(t){let{paths:e,dirs:i}=this.#n(t);return e.every(r=>r&&r[0]===t)&&i.every(r=>r&&r[0]instanceof Set&&r[0].has(t))}#r(t){return this.#s.has(t)||!this.check(t)?!1:(this.#s.add(t),t(()=>this.#e(t)),!0)}#e(t){if(!this.#s.has(t))return!1;let e=this.#i.get(t);if(!e)throw new Error("invalid reservation");let{paths:i,dirs:r}=e,n=new Set;for(let o of i){let h=this.#t.get(o);if(!h||h?.[0]!==t)continue;let a=h[1];if(!a){this.#t.delete(o);continue}if(h.shift(),typeof a=="function")n.add(a);else for(let l of a)n.add(l)}for(let o of r){let h=this.#t.get(o),a=h?.[0];if(!(!h||!(a instanceof Set)))if(a.size===1&&h.length===1){this.#t.delete(o);continue}else if(a.size===1){h.shift();let l=h[0];typeof l=="function"&&n.add(l)}else a.delete(t)}return this.#s.delete(t),n.forEach(o=>this.#r(o)),!0}};var Lr=()=>process.umask();var Dr=Symbol("onEntry"),_s=Symbol("checkFs"),Nr=Symbol("checkFs2"),Os=Symbol("isReusable"),P=Symbol("makeFs"),Ts=Symbol("file"),xs=Symbol("directory"),gi=Symbol("link"),Ar=Symbol("symlink"),Ir=Symbol("hardlink"),Re=Symbol("ensureNoSymlink"),Cr=Symbol("unsupported"),Fr=Symbol("checkPath"),Rs=Symbol("stripAbsolutePath"),yt=Symbol("mkdir"),O=Symbol("onError"),Ri=Symbol("pending"),kr=Symbol("pend"),$t=Symbol("unpend"),gs=Symbol("ended"),bs=Symbol("maybeClose"),Ls=Symbol("skip"),ge=Symbol("doChown"),be=Symbol("uid"),_e=Symbol("gid"),Oe=Symbol("checkedCwd"),fo=process.env.TESTING_TAR_FAKE_PLATFORM||process.platform,Te=fo==="win32",uo=1024,mo=(s,t)=>{if(!Te)return external_node_fs_namespaceObject.unlink(s,t);let e=s+".DELETE."+(0,external_node_crypto_namespaceObject.randomBytes)(16).toString("hex");external_node_fs_namespaceObject.rename(s,e,i=>{if(i)return t(i);external_node_fs_namespaceObject.unlink(e,t)})},po=s=>{if(!Te)return external_node_fs_namespaceObject.unlinkSync(s);let t=s+".DELETE."+(0,external_node_crypto_namespaceObject.randomBytes)(16).toString("hex");external_node_fs_namespaceObject.renameSync(s,t),external_node_fs_namespaceObject.unlinkSync(t)},vr=(s,t,e)=>s!==void 0&&s===s>>>0?s:t!==void 0&&t===t>>>0?t:e,Xt=class extends rt{[gs]=!1;[Oe]=!1;[Ri]=0;reservations=new yi;transform;writable=!0;readable=!1;uid;gid;setOwner;preserveOwner;processGid;processUid;maxDepth;forceChown;win32;newer;keep;noMtime;preservePaths;unlink;cwd;strip;processUmask;umask;dmode;fmode;chmod;constructor(t={}){if(t.ondone=()=>{this[gs]=!0,this[bs]()},super(t),this.transform=t.transform,this.chmod=!!t.chmod,typeof t.uid=="number"||typeof t.gid=="number"){if(typeof t.uid!="number"||typeof t.gid!="number")throw new TypeError("cannot set owner without number uid and gid");if(t.preserveOwner)throw new TypeError("cannot preserve owner in archive and also set owner explicitly");this.uid=t.uid,this.gid=t.gid,this.setOwner=!0}else this.uid=void 0,this.gid=void 0,this.setOwner=!1;this.preserveOwner=t.preserveOwner===void 0&&typeof t.uid!="number"?process.getuid?.()===0:!!t.preserveOwner,this.processUid=(this.preserveOwner||this.setOwner)&&process.getuid?process.getuid():void 0,this.processGid=(this.preserveOwner||this.setOwner)&&process.getgid?process.getgid():void 0,this.maxDepth=typeof t.maxDepth=="number"?t.maxDepth:uo,this.forceChown=t.forceChown===!0,this.win32=!!t.win32||Te,this.newer=!!t.newer,this.keep=!!t.keep,this.noMtime=!!t.noMtime,this.preservePaths=!!t.preservePaths,this.unlink=!!t.unlink,this.cwd=f(external_node_path_namespaceObject.resolve(t.cwd||process.cwd())),this.strip=Number(t.strip)||0,this.processUmask=this.chmod?typeof t.processUmask=="number"?t.processUmask:Lr():0,this.umask=typeof t.umask=="number"?t.umask:this.processUmask,this.dmode=t.dmode||511&~this.umask,this.fmode=t.fmode||438&~this.umask,this.on("entry",e=>this[Dr](e))}warn(t,e,i={}){return(t==="TAR_BAD_ARCHIVE"||t==="TAR_ABORT")&&(i.recoverable=!1),super.warn(t,e,i)}[bs](){this[gs]&&this[Ri]===0&&(this.emit("prefinish"),this.emit("finish"),this.emit("end"))}[Rs](t,e){let i=t[e],{type:r}=t;if(!i||this.preservePaths)return!0;let[n,o]=ce(i),h=o.replaceAll(/\\/g,"/").split("/");if(h.includes("..")||Te&&/^[a-z]:\.\.$/i.test(h[0]??"")){if(e==="path"||r==="Link")return this.warn("TAR_ENTRY_ERROR",`${e} contains '..'`,{entry:t,[e]:i}),!1;let a=external_node_path_namespaceObject.posix.dirname(t.path),l=external_node_path_namespaceObject.posix.normalize(external_node_path_namespaceObject.posix.join(a,h.join("/")));if(l.startsWith("../")||l==="..")return this.warn("TAR_ENTRY_ERROR",`${e} escapes extraction directory`,{entry:t,[e]:i}),!1}return n&&(t[e]=String(o),this.warn("TAR_ENTRY_INFO",`stripping ${n} from absolute ${e}`,{entry:t,[e]:i})),!0}[Fr](t){let e=f(t.path),i=e.split("/");if(this.strip){if(i.length<this.strip)return!1;if(t.type==="Link"){let r=f(String(t.linkpath)).split("/");if(r.length>=this.strip)t.linkpath=r.slice(this.strip).join("/");else return!1}i.splice(0,this.strip),t.path=i.join("/")}if(isFinite(this.maxDepth)&&i.length>this.maxDepth)return this.warn("TAR_ENTRY_ERROR","path excessively deep",{entry:t,path:e,depth:i.length,maxDepth:this.maxDepth}),!1;if(!this[Rs](t,"path")||!this[Rs](t,"linkpath"))return!1;if(t.absolute=external_node_path_namespaceObject.isAbsolute(t.path)?f(external_node_path_namespaceObject.resolve(t.path)):f(external_node_path_namespaceObject.resolve(this.cwd,t.path)),!this.preservePaths&&typeof t.absolute=="string"&&t.absolute.indexOf(this.cwd+"/")!==0&&t.absolute!==this.cwd)return this.warn("TAR_ENTRY_ERROR","path escaped extraction target",{entry:t,path:f(t.path),resolvedPath:t.absolute,cwd:this.cwd}),!1;if(t.absolute===this.cwd&&t.type!=="Directory"&&t.type!=="GNUDumpDir")return!1;if(this.win32){let{root:r}=external_node_path_namespaceObject.win32.parse(String(t.absolute));t.absolute=r+ts(String(t.absolute).slice(r.length));let{root:n}=external_node_path_namespaceObject.win32.parse(t.path);t.path=n+ts(t.path.slice(n.length))}return!0}[Dr](t){if(!this[Fr](t))return t.resume();switch(external_node_assert_namespaceObject.equal(typeof t.absolute,"string"),t.type){case"Directory":case"GNUDumpDir":t.mode&&(t.mode=t.mode|448);case"File":case"OldFile":case"ContiguousFile":case"Link":case"SymbolicLink":return this[_s](t);default:return this[Cr](t)}}[O](t,e){t.name==="CwdError"?this.emit("error",t):(this.warn("TAR_ENTRY_ERROR",t,{entry:e}),this[$t](),e.resume())}[yt](t,e,i){gr(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e},i)}[ge](t){return this.forceChown||this.preserveOwner&&(typeof t.uid=="number"&&t.uid!==this.processUid||typeof t.gid=="number"&&t.gid!==this.processGid)||typeof this.uid=="number"&&this.uid!==this.processUid||typeof this.gid=="number"&&this.gid!==this.processGid}[be](t){return vr(this.uid,t.uid,this.processUid)}[_e](t){return vr(this.gid,t.gid,this.processGid)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=new et(String(t.absolute),{flags:ms(t.size),mode:i,autoClose:!1});r.on("error",a=>{r.fd&&external_node_fs_namespaceObject.close(r.fd,()=>{}),r.write=()=>!0,this[O](a,t),e()});let n=1,o=a=>{if(a){r.fd&&external_node_fs_namespaceObject.close(r.fd,()=>{}),this[O](a,t),e();return}--n===0&&r.fd!==void 0&&external_node_fs_namespaceObject.close(r.fd,l=>{l?this[O](l,t):this[$t](),e()})};r.on("finish",()=>{let a=String(t.absolute),l=r.fd;if(typeof l=="number"&&t.mtime&&!this.noMtime){n++;let c=t.atime||new Date,d=t.mtime;external_node_fs_namespaceObject.futimes(l,c,d,y=>y?external_node_fs_namespaceObject.utimes(a,c,d,T=>o(T&&y)):o())}if(typeof l=="number"&&this[ge](t)){n++;let c=this[be](t),d=this[_e](t);typeof c=="number"&&typeof d=="number"&&external_node_fs_namespaceObject.fchown(l,c,d,y=>y?external_node_fs_namespaceObject.chown(a,c,d,T=>o(T&&y)):o())}o()});let h=this.transform&&this.transform(t)||t;h!==t&&(h.on("error",a=>{this[O](a,t),e()}),t.pipe(h)),h.pipe(r)}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode;this[yt](String(t.absolute),i,r=>{if(r){this[O](r,t),e();return}let n=1,o=()=>{--n===0&&(e(),this[$t](),t.resume())};t.mtime&&!this.noMtime&&(n++,external_node_fs_namespaceObject.utimes(String(t.absolute),t.atime||new Date,t.mtime,o)),this[ge](t)&&(n++,external_node_fs_namespaceObject.chown(String(t.absolute),Number(this[be](t)),Number(this[_e](t)),o)),o()})}[Cr](t){t.unsupported=!0,this.warn("TAR_ENTRY_UNSUPPORTED",`unsupported entry type: ${t.type}`,{entry:t}),t.resume()}[Ar](t,e){let i=f(external_node_path_namespaceObject.relative(this.cwd,external_node_path_namespaceObject.resolve(external_node_path_namespaceObject.dirname(String(t.absolute)),String(t.linkpath)))).split("/");this[Re](t,this.cwd,i,()=>this[gi](t,String(t.linkpath),"symlink",e),r=>{this[O](r,t),e()})}[Ir](t,e){let i=f(external_node_path_namespaceObject.resolve(this.cwd,String(t.linkpath))),r=f(String(t.linkpath)).split("/");this[Re](t,this.cwd,r,()=>this[gi](t,i,"link",e),n=>{this[O](n,t),e()})}[Re](t,e,i,r,n){let o=i.shift();if(this.preservePaths||o===void 0)return r();let h=external_node_path_namespaceObject.resolve(e,o);external_node_fs_namespaceObject.lstat(h,(a,l)=>{if(a)return r();if(l?.isSymbolicLink())return n(new St(h,external_node_path_namespaceObject.resolve(h,i.join("/"))));this[Re](t,h,i,r,n)})}[kr](){this[Ri]++}[$t](){this[Ri]--,this[bs]()}[Ls](t){this[$t](),t.resume()}[Os](t,e){return t.type==="File"&&!this.unlink&&e.isFile()&&e.nlink<=1&&!Te}[_s](t){this[kr]();let e=[t.path];t.linkpath&&e.push(t.linkpath),this.reservations.reserve(e,i=>this[Nr](t,i))}[Nr](t,e){let i=h=>{e(h)},r=()=>{this[yt](this.cwd,this.dmode,h=>{if(h){this[O](h,t),i();return}this[Oe]=!0,n()})},n=()=>{if(t.absolute!==this.cwd){let h=f(external_node_path_namespaceObject.dirname(String(t.absolute)));if(h!==this.cwd)return this[yt](h,this.dmode,a=>{if(a){this[O](a,t),i();return}o()})}o()},o=()=>{external_node_fs_namespaceObject.lstat(String(t.absolute),(h,a)=>{if(a&&(this.keep||this.newer&&a.mtime>(t.mtime??a.mtime))){this[Ls](t),i();return}if(h||this[Os](t,a))return this[P](null,t,i);if(a.isDirectory()){if(t.type==="Directory"){let l=this.chmod&&t.mode&&(a.mode&4095)!==t.mode,c=d=>this[P](d??null,t,i);return l?external_node_fs_namespaceObject.chmod(String(t.absolute),Number(t.mode),c):c()}if(t.absolute!==this.cwd)return external_node_fs_namespaceObject.rmdir(String(t.absolute),l=>this[P](l??null,t,i))}if(t.absolute===this.cwd)return this[P](null,t,i);mo(String(t.absolute),l=>this[P](l??null,t,i))})};this[Oe]?n():r()}[P](t,e,i){if(t){this[O](t,e),i();return}switch(e.type){case"File":case"OldFile":case"ContiguousFile":return this[Ts](e,i);case"Link":return this[Ir](e,i);case"SymbolicLink":return this[Ar](e,i);case"Directory":case"GNUDumpDir":return this[xs](e,i)}}[gi](t,e,i,r){external_node_fs_namespaceObject[i](e,String(t.absolute),n=>{n?this[O](n,t):(this[$t](),t.resume()),r()})}},ye=s=>{try{return[null,s()]}catch(t){return[t,null]}},xe=class extends Xt{sync=!0;[P](t,e){return super[P](t,e,()=>{})}[_s](t){if(!this[Oe]){let n=this[yt](this.cwd,this.dmode);if(n)return this[O](n,t);this[Oe]=!0}if(t.absolute!==this.cwd){let n=f(external_node_path_namespaceObject.dirname(String(t.absolute)));if(n!==this.cwd){let o=this[yt](n,this.dmode);if(o)return this[O](o,t)}}let[e,i]=ye(()=>external_node_fs_namespaceObject.lstatSync(String(t.absolute)));if(i&&(this.keep||this.newer&&i.mtime>(t.mtime??i.mtime)))return this[Ls](t);if(e||this[Os](t,i))return this[P](null,t);if(i.isDirectory()){if(t.type==="Directory"){let o=this.chmod&&t.mode&&(i.mode&4095)!==t.mode,[h]=o?ye(()=>{external_node_fs_namespaceObject.chmodSync(String(t.absolute),Number(t.mode))}):[];return this[P](h,t)}let[n]=ye(()=>external_node_fs_namespaceObject.rmdirSync(String(t.absolute)));this[P](n,t)}let[r]=t.absolute===this.cwd?[]:ye(()=>po(String(t.absolute)));this[P](r,t)}[Ts](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.fmode,r=h=>{let a;try{external_node_fs_namespaceObject.closeSync(n)}catch(l){a=l}(h||a)&&this[O](h||a,t),e()},n;try{n=external_node_fs_namespaceObject.openSync(String(t.absolute),ms(t.size),i)}catch(h){return r(h)}let o=this.transform&&this.transform(t)||t;o!==t&&(o.on("error",h=>this[O](h,t)),t.pipe(o)),o.on("data",h=>{try{external_node_fs_namespaceObject.writeSync(n,h,0,h.length)}catch(a){r(a)}}),o.on("end",()=>{let h=null;if(t.mtime&&!this.noMtime){let a=t.atime||new Date,l=t.mtime;try{external_node_fs_namespaceObject.futimesSync(n,a,l)}catch(c){try{external_node_fs_namespaceObject.utimesSync(String(t.absolute),a,l)}catch{h=c}}}if(this[ge](t)){let a=this[be](t),l=this[_e](t);try{external_node_fs_namespaceObject.fchownSync(n,Number(a),Number(l))}catch(c){try{external_node_fs_namespaceObject.chownSync(String(t.absolute),Number(a),Number(l))}catch{h=h||c}}}r(h)})}[xs](t,e){let i=typeof t.mode=="number"?t.mode&4095:this.dmode,r=this[yt](String(t.absolute),i);if(r){this[O](r,t),e();return}if(t.mtime&&!this.noMtime)try{external_node_fs_namespaceObject.utimesSync(String(t.absolute),t.atime||new Date,t.mtime)}catch{}if(this[ge](t))try{external_node_fs_namespaceObject.chownSync(String(t.absolute),Number(this[be](t)),Number(this[_e](t)))}catch{}e(),t.resume()}[yt](t,e){try{return _r(f(t),{uid:this.uid,gid:this.gid,processUid:this.processUid,processGid:this.processGid,umask:this.processUmask,preserve:this.preservePaths,unlink:this.unlink,cwd:this.cwd,mode:e})}catch(i){return i}}[Re](t,e,i,r,n){if(this.preservePaths||i.length===0)return r();let o=e;for(let h of i){o=external_node_path_namespaceObject.resolve(o,h);let[a,l]=ye(()=>external_node_fs_namespaceObject.lstatSync(o));if(a)return r();if(l.isSymbolicLink())return n(new St(o,external_node_path_namespaceObject.resolve(e,i.join("/"))))}r()}[gi](t,e,i,r){let n=`${i}Sync`;try{external_node_fs_namespaceObject[n](e,String(t.absolute)),r(),t.resume()}catch(o){return this[O](o,t)}}};var Eo=s=>{let t=new xe(s),e=s.file,i=external_node_fs_namespaceObject.statSync(e),r=s.maxReadSize||16*1024*1024;new Be(e,{readSize:r,size:i.size}).pipe(t)},wo=(s,t)=>{let e=new Xt(s),i=s.maxReadSize||16*1024*1024,r=s.file;return new Promise((o,h)=>{e.on("error",h),e.on("close",o),external_node_fs_namespaceObject.stat(r,(a,l)=>{if(a)h(a);else{let c=new _t(r,{readSize:i,size:l.size});c.on("error",h),c.pipe(e)}})})},So=K(Eo,wo,s=>new xe(s),s=>new Xt(s),(s,t)=>{t?.length&&Qi(s,t)});var yo=(s,t)=>{let e=new kt(s),i=!0,r,n;try{try{r=external_node_fs_namespaceObject.openSync(s.file,"r+")}catch(a){if(a?.code==="ENOENT")r=external_node_fs_namespaceObject.openSync(s.file,"w+");else throw a}let o=external_node_fs_namespaceObject.fstatSync(r),h=Buffer.alloc(512);t:for(n=0;n<o.size;n+=512){for(let c=0,d=0;c<512;c+=d){if(d=external_node_fs_namespaceObject.readSync(r,h,c,h.length-c,n+c),n===0&&h[0]===31&&h[1]===139)throw new Error("cannot append to compressed archives");if(!d)break t}let a=new F(h);if(!a.cksumValid)break;let l=512*Math.ceil((a.size||0)/512);if(n+l+512>o.size)break;n+=l,s.mtimeCache&&a.mtime&&s.mtimeCache.set(String(a.path),a.mtime)}i=!1,Ro(s,e,n,r,t)}finally{if(i)try{external_node_fs_namespaceObject.closeSync(r)}catch{}}},Ro=(s,t,e,i,r)=>{let n=new Wt(s.file,{fd:i,start:e});t.pipe(n),bo(t,r)},go=(s,t)=>{t=Array.from(t);let e=new wt(s),i=(n,o,h)=>{let a=(T,D)=>{T?external_node_fs_namespaceObject.close(n,E=>h(T)):h(null,D)},l=0;if(o===0)return a(null,0);let c=0,d=Buffer.alloc(512),y=(T,D)=>{if(T||D===void 0)return a(T);if(c+=D,c<512&&D)return external_node_fs_namespaceObject.read(n,d,c,d.length-c,l+c,y);if(l===0&&d[0]===31&&d[1]===139)return a(new Error("cannot append to compressed archives"));if(c<512)return a(null,l);let E=new F(d);if(!E.cksumValid)return a(null,l);let x=512*Math.ceil((E.size??0)/512);if(l+x+512>o||(l+=x+512,l>=o))return a(null,l);s.mtimeCache&&E.mtime&&s.mtimeCache.set(String(E.path),E.mtime),c=0,external_node_fs_namespaceObject.read(n,d,0,512,l,y)};external_node_fs_namespaceObject.read(n,d,0,512,l,y)};return new Promise((n,o)=>{e.on("error",o);let h="r+",a=(l,c)=>{if(l&&l.code==="ENOENT"&&h==="r+")return h="w+",external_node_fs_namespaceObject.open(s.file,h,a);if(l||!c)return o(l);external_node_fs_namespaceObject.fstat(c,(d,y)=>{if(d)return external_node_fs_namespaceObject.close(c,()=>o(d));i(c,y.size,(T,D)=>{if(T)return o(T);let E=new et(s.file,{fd:c,start:D});e.pipe(E),E.on("error",o),E.on("close",n),_o(e,t)})})};external_node_fs_namespaceObject.open(s.file,h,a)})},bo=(s,t)=>{t.forEach(e=>{e.charAt(0)==="@"?Ct({file:external_node_path_namespaceObject.resolve(s.cwd,e.slice(1)),sync:!0,noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e)}),s.end()},_o=async(s,t)=>{for(let e of t)e.charAt(0)==="@"?await Ct({file:external_node_path_namespaceObject.resolve(String(s.cwd),e.slice(1)),noResume:!0,onReadEntry:i=>s.add(i)}):s.add(e);s.end()},vt=K(yo,go,()=>{throw new TypeError("file is required")},()=>{throw new TypeError("file is required")},(s,t)=>{if(!Bs(s))throw new TypeError("file is required");if(s.gzip||s.brotli||s.zstd||s.file.endsWith(".br")||s.file.endsWith(".tbr"))throw new TypeError("cannot append to compressed archives");if(!t?.length)throw new TypeError("no paths specified to add/replace")});var Oo=K(vt.syncFile,vt.asyncFile,vt.syncNoFile,vt.asyncNoFile,(s,t=[])=>{vt.validate?.(s,t),To(s)}),To=s=>{let t=s.filter;s.mtimeCache||(s.mtimeCache=new Map),s.filter=t?(e,i)=>t(e,i)&&!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0)):(e,i)=>!((s.mtimeCache?.get(e)??i.mtime??0)>(i.mtime??0))};
-//# sourceMappingURL=index.min.js.map
-
-;// CONCATENATED MODULE: ./src/engine/working-dir.ts
-// A job's working directory, from this machine to the head: checked against Ray's upload limit, then
-// packed as one .tar.gz (Ray itself zips it on the head, with its own ignore rules, and uploads it
-// to the cluster, so every node's tasks see it).
-
-
-
-/** Ray 2.60 refuses a working_dir package of 512 MiB or more (GCS_STORAGE_MAX_SIZE, the gRPC limit). */
-const RAY_PACKAGE_LIMIT_BYTES = 512 * 1024 * 1024;
-class WorkingDirError extends Error {
-    hint;
-    constructor(message, hint) {
-        super(message);
-        this.hint = hint;
-    }
-}
-function mib(bytes) {
-    return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}
-/** Checks `dir` (exists, a directory, under Ray's limit) and packs it; throws WorkingDirError. */
-async function packWorkingDir(dir, limit = RAY_PACKAGE_LIMIT_BYTES) {
-    const abs = (0,external_node_path_namespaceObject.resolve)(dir);
-    let st;
-    try {
-        st = (0,external_node_fs_namespaceObject.statSync)(abs);
-    }
-    catch {
-        throw new WorkingDirError(`working directory ${dir} does not exist`, 'give --working-dir (the working-directory input) a directory on this machine');
-    }
-    if (!st.isDirectory()) {
-        throw new WorkingDirError(`working directory ${dir} is not a directory`, 'give a directory, not a file');
-    }
-    // Ray's limit is on its zip of the directory; our gzip of the same files is about that size
-    const chunks = [];
-    let bytes = 0;
-    const stream = Qn({ gzip: true, cwd: abs, portable: true }, ['.']);
-    for await (const chunk of stream) {
-        bytes += chunk.length;
-        if (bytes >= limit) {
-            throw new WorkingDirError(`working directory ${dir} packs to more than ${mib(limit)}: over Ray's upload limit for a working_dir (${mib(limit)}, compressed)`, 'leave large files out (data, .git, .venv: move them to storage the nodes read) or give a remote URI (s3://, https://) as working_dir in --runtime-env-json');
-        }
-        chunks.push(chunk);
-    }
-    return Buffer.concat(chunks);
-}
-
-;// CONCATENATED MODULE: ./src/engine/job.ts
-// `job`: Ray jobs through the head over SSH (the job API's port need not be reachable from here).
-// submit: connect the head → upload the working dir → Ray's own client submits it on the head and
-// tails its log, streamed here as it comes → the job's end state. status | logs | stop | list: one
-// round trip each to the head's job API, with the token supplied on the head.
-
-
-
-
-
-const JOB_ID = /^[A-Za-z0-9._:-]{1,200}$/;
-/** Bad input found before anything is sent: the run ends with exit 2. */
-function badInput(result, message, hint) {
-    fail(result, { message, ...(hint ? { hint } : {}) });
-    result.badInput = true;
-}
-/** The runtime env text as an object, or a message saying what is wrong with it. */
-function parseRuntimeEnv(text) {
-    if (!text?.trim())
-        return {};
-    try {
-        const value = JSON.parse(text);
-        if (!value || typeof value !== 'object' || Array.isArray(value)) {
-            return { error: 'the runtime env must be a JSON object, e.g. {"pip": ["requests"]}' };
-        }
-        return { value: value };
-    }
-    catch (err) {
-        return { error: `the runtime env is not valid JSON: ${err.message}` };
-    }
-}
-/** The entrypoint as one shell command: separate words are quoted, one string is taken as written. */
-function entrypointCommand(entrypoint) {
-    if (entrypoint === undefined)
-        return '';
-    if (typeof entrypoint === 'string')
-        return entrypoint.trim();
-    return entrypoint.length === 1 ? entrypoint[0].trim() : shellJoin(entrypoint);
-}
-function jobReport(j, logTail) {
-    return {
-        job_id: j.job_id,
-        status: j.status,
-        message: j.message ?? null,
-        start_time: j.start_time ?? null,
-        end_time: j.end_time ?? null,
-        entrypoint: j.entrypoint ?? null,
-        ...(logTail ? { log_tail: logTail } : {}),
-    };
-}
-async function runJob(session, result, clock) {
-    const request = session.options.job;
-    if (!request)
-        return badInput(result, 'no job action given');
-    if (request.action !== 'submit' && request.action !== 'list') {
-        if (!request.jobId || !JOB_ID.test(request.jobId)) {
-            return badInput(result, `job ${request.action} needs a job id, e.g. raysubmit_XXXXXXXXXXXXXXXX`);
-        }
-    }
-    let runtimeEnv;
-    let archive;
-    if (request.action === 'submit') {
-        if (!entrypointCommand(request.entrypoint)) {
-            return badInput(result, 'job submit needs an entrypoint', 'nokube ray job submit --config F -- python script.py');
-        }
-        const parsed = parseRuntimeEnv(request.runtimeEnvJson);
-        if (parsed.error)
-            return badInput(result, parsed.error);
-        runtimeEnv = parsed.value;
-        if (request.workingDir) {
-            try {
-                archive = await clock.phase('pack', () => packWorkingDir(request.workingDir));
-            }
-            catch (err) {
-                if (err instanceof WorkingDirError)
-                    return badInput(result, err.message, err.hint);
-                throw err;
-            }
-        }
-    }
-    const head = await connectHead(session, result, clock);
-    if (!head)
+/** Puts each node's ssh config HostName in `host`, keeping the alias in `sshAlias` (in place). */
+function useSshConfigHostNames(cluster, ssh, reporter) {
+    if (!ssh.hostSettings)
         return;
-    if (request.action === 'submit')
-        return job_submit(session, head, request, runtimeEnv, archive, result, clock);
-    const answer = await clock.phase(request.action, () => head.lib.job({ action: request.action, job_id: request.jobId ?? null, tail: 20 }));
-    if (!answer.ok)
-        return jobFailed(session, result, answer);
-    result.status = 'healthy';
-    if (answer.jobs)
-        result.jobs = answer.jobs.map((j) => jobReport(j));
-    if (answer.logs !== undefined)
-        result.jobLogs = answer.logs;
-    if (answer.job) {
-        result.job = jobReport(answer.job, answer.log_tail);
-        if (request.action === 'status')
-            judge(session, result);
-        if (request.action === 'stop' && answer.stopped === false) {
-            result.warnings.push(`job ${answer.job.job_id} had already ended (${answer.job.status})`);
-        }
-    }
-}
-async function job_submit(session, head, request, runtimeEnv, archive, result, clock) {
-    const { reporter, signal } = session.options;
-    let remoteArchive;
-    if (archive) {
-        const t0 = Date.now();
-        remoteArchive = await clock.phase('upload', () => head.lib.uploadToStorage(`jobs/upload-${(0,external_node_crypto_namespaceObject.randomBytes)(6).toString('hex')}.tar.gz`, archive));
-        reporter.node(head.node.name, `working dir uploaded (${(archive.length / 1024).toFixed(0)} KiB)`, Date.now() - t0);
-    }
-    let jobId;
-    const t0 = Date.now();
-    const answer = await clock.phase(request.noWait ? 'submit' : 'run', () => head.lib.stream('job', {
-        action: 'submit',
-        entrypoint: entrypointCommand(request.entrypoint),
-        runtime_env: runtimeEnv ?? null,
-        archive: remoteArchive ?? null,
-        follow: !request.noWait,
-        python: session.cluster.python ?? null,
-    }, (event) => {
-        if (event.event === 'submitted') {
-            jobId = String(event.job_id);
-            reporter.node(head.node.name, `job ${jobId} submitted`, Date.now() - t0);
-        }
-        else if (event.event === 'log') {
-            const text = String(event.text ?? '');
-            if (reporter.output)
-                reporter.output(text, 'stdout');
-            else
-                for (const line of text.replace(/\n$/, '').split('\n'))
-                    reporter.info(line);
-        }
-        else if (event.event === 'warning')
-            reporter.warn(String(event.text));
-    }, { signal, timeoutMs: 0 }));
-    if (answer.aborted) {
-        result.interrupted = true;
-        result.status = 'healthy';
-        if (jobId) {
-            // one quick look, so the user sees where the job stands as they leave it running
-            const now = await head.lib.job({ action: 'status', job_id: jobId }).catch(() => undefined);
-            result.job = now?.job
-                ? jobReport(now.job)
-                : { job_id: jobId, status: 'RUNNING', message: null, start_time: null, end_time: null };
-        }
-        return;
-    }
-    if (!answer.ok)
-        return jobFailed(session, result, answer);
-    result.status = 'healthy';
-    result.job = jobReport(answer.job, answer.log_tail);
-    judge(session, result);
-}
-/**
- * Ray's message in one line: a failed entrypoint's message repeats the end of its log ("..., last
- * available logs (truncated to 20,000 chars):\n..."), which the user has already seen.
- */
-function shortJobMessage(message) {
-    const first = (message ?? '').trim().split('\n')[0];
-    return first.replace(/,? last available logs.*$/i, '').replace(/:$/, '');
-}
-/** A job that ended FAILED or STOPPED fails the run, with Ray's message and where to read the log. */
-function judge(session, result) {
-    const job = result.job;
-    if (job.status !== 'FAILED' && job.status !== 'STOPPED')
-        return;
-    fail(result, {
-        node: session.cluster.head.name,
-        host: session.cluster.head.sshUrl,
-        message: `job ${job.job_id} ${job.status}${job.message ? `: ${shortJobMessage(job.message)}` : ''}`,
-        hint: `its whole log: nokube ray job logs --config ${session.cluster.file} ${job.job_id}`,
-    });
-}
-function jobFailed(session, result, answer) {
-    const head = session.cluster.head;
-    if (answer.cluster_down)
-        result.status = 'down';
-    if (answer.not_found)
-        result.badInput = true;
-    fail(result, {
-        node: head.name,
-        host: head.sshUrl,
-        message: answer.error ?? 'the job request failed',
-        ...(answer.hint ? { hint: answer.hint.replace('<file>', session.cluster.file) } : {}),
-    });
-}
-
-;// CONCATENATED MODULE: ./src/engine/exec.ts
-// `exec`: a command on the chosen nodes (default the head), in parallel, each in its node's Ray
-// environment; output streams per node as it comes; the run's exit status is the worst one.
-
-
-
-
-/** Exit status of a node where the command could not run at all (unreachable, not started). */
-const NOT_RUN = 255;
-async function runExec(session, result, clock) {
-    const { options } = session;
-    const request = options.exec;
-    if (!request?.argv.length) {
-        fail(result, { message: 'exec needs a command after --', hint: 'nokube ray exec --config F --all -- hostname' });
-        result.badInput = true;
-        return;
-    }
-    const chosen = chooseNodes(session, request);
-    if (!Array.isArray(chosen)) {
-        fail(result, chosen);
-        result.badInput = true;
-        return;
-    }
-    const handles = await clock.phase('connect', () => session.connect(chosen));
-    // the head's address for RAY_ADDRESS: its resolved IP, when this run did not connect it
-    if (!chosen.includes(session.cluster.head))
-        await session.resolve(session.cluster.head);
-    const runs = [];
-    await clock.phase('exec', () => mapLimit(handles, options.concurrency, async (h) => {
-        const entry = { node: h.node.name, exit_code: null, stdout: '', stderr: '' };
-        runs.push(entry);
-        if (!h.lib) {
-            entry.error = h.error?.message ?? 'not connected';
-            fail(result, h.error ?? { node: h.node.name, message: entry.error });
-            return;
-        }
-        const t0 = Date.now();
-        const out = (stream) => (chunk) => options.reporter.output?.(chunk, stream, h.node.name);
+    for (const node of cluster.nodes) {
+        const alias = node.sshAlias ?? node.host;
+        let hostName;
         try {
-            const res = await runInRayEnv(session, h, request.argv, {
-                onStdout: out('stdout'),
-                onStderr: out('stderr'),
-                signal: options.signal,
-            });
-            if (res.aborted)
-                result.interrupted = true;
-            entry.exit_code = res.code ?? NOT_RUN;
-            entry.stdout = res.stdout;
-            entry.stderr = res.stderr;
-            if (res.signal)
-                entry.error = `killed by ${res.signal}`;
-            options.reporter.debug(`[${h.node.name}] exit ${res.signal ?? res.code} in ${Date.now() - t0} ms`);
+            hostName = configuredHostName(alias, ssh);
         }
-        catch (err) {
-            const e = nodeError(h.node, err);
-            entry.error = e.message;
-            entry.exit_code = err.exitCode ?? NOT_RUN;
-            fail(result, e);
+        catch {
+            continue; // a bad entry (Port, ProxyJump) is reported by the connect step, on the node
         }
-    }));
-    const order = new Map(chosen.map((n, i) => [n.name, i]));
-    result.exec = runs.sort((a, b) => order.get(a.node) - order.get(b.node));
-    result.status = 'unknown';
-    if (runs.some((r) => r.exit_code !== 0))
-        result.ok = false;
-}
-/** The worst exit status of an exec: the highest one (255 when a node could not run it). */
-function worstExit(runs) {
-    return runs.reduce((worst, r) => Math.max(worst, r.exit_code ?? NOT_RUN), 0);
-}
-
-;// CONCATENATED MODULE: ./src/engine/token.ts
-
-
-/** Why the head cannot be used: unreachable (`down`), or no Ray of this cluster runs there (`stopped`). */
-class HeadUnavailable extends Error {
-    error;
-    status;
-    constructor(error, status = 'down') {
-        super(error.message);
-        this.error = error;
-        this.status = status;
-        this.name = 'HeadUnavailable';
+        if (!hostName || hostName === alias)
+            continue;
+        node.sshAlias = alias;
+        node.host = hostName;
+        reporter.debug(`[${node.name}] ssh_url ${node.sshUrl}: Host ${alias} of the ssh config, HostName ${hostName}`);
     }
 }
-/** Connects the head (if needed), checks that Ray of this cluster runs there, and reads its token. */
-async function headAccess(session, opts = {}) {
-    const { cluster, options } = session;
-    const node = cluster.head;
-    const timed = (name, work) => (opts.clock ? opts.clock.clock.phase(name, work) : work());
-    const [head] = await timed('connect', () => session.connect([node]));
-    if (!head.lib)
-        throw new HeadUnavailable(head.error ?? { node: node.name, host: node.sshUrl, message: 'not connected' });
-    let answer;
-    try {
-        answer = await timed(opts.clock?.phase ?? 'head', () => head.lib.rayEnv({ python: cluster.python ?? null, with_token: !!opts.withToken }));
+
+;// CONCATENATED MODULE: ./src/engine/steps/load-config.ts
+// The one load of a run's config, for every command: the file read and checked, `${NAME}` references
+// checked against the environment, ~/.ssh/config's host names applied; for `plan`, the previous config
+// (a pull request's base) read the same way, so the two compare alike.
+
+
+function loadClusterConfig(options) {
+    const parsed = loadConfig(options.configPath, {
+        defaultUser: options.ssh.defaultUser,
+        env: options.env,
+        allowMissingEnv: options.allowMissingEnv || (options.command === 'plan' && options.offline === true),
+    });
+    if (!parsed.config)
+        return { diagnostics: parsed.diagnostics, warnings: [] };
+    // --no-drain (the Action's no-drain input): this run stops and restarts workers as drain_timeout: 0
+    // would, and its plan texts say so
+    const cluster = options.noDrain
+        ? { ...parsed.config, rollout: { ...parsed.config.rollout, drainTimeoutSec: 0 } }
+        : parsed.config;
+    useSshConfigHostNames(cluster, options.ssh, options.reporter);
+    const loaded = { cluster, diagnostics: parsed.diagnostics, warnings: [] };
+    if (options.command === 'plan' && options.previousConfigText !== undefined) {
+        const previous = parseConfig(options.previousConfigText, `${options.configPath} (previous)`);
+        if (!previous.config)
+            loaded.warnings.push('the previous config is not valid, so every node is planned as new');
+        // named as this run's config is, so an alias compares with its HostName unchanged
+        else
+            useSshConfigHostNames(previous.config, options.ssh, options.reporter);
+        loaded.previous = previous.config;
     }
-    catch (err) {
-        throw new HeadUnavailable(nodeError(node, err));
-    }
-    if (!answer.ok) {
-        throw new HeadUnavailable({ node: node.name, host: node.sshUrl, message: answer.error ?? 'cannot read the head' });
-    }
-    if (!answer.running) {
-        throw new HeadUnavailable({
-            node: node.name,
-            host: node.sshUrl,
-            message: `cluster "${cluster.clusterName}" is down or stopped: its Ray is not running on the head ${node.name} (${node.sshUrl})`,
-            hint: `start it with: nokube ray start --config ${cluster.file}`,
-        }, 'stopped');
-    }
-    const token = answer.auth_token ?? undefined;
-    if (token)
-        options.reporter.secret(token);
-    const nodeIp = rayArgs(cluster, node, head.ip).node_ip_address;
-    const bound = answer.dashboard_host ?? '0.0.0.0';
-    return {
-        head,
-        authMode: answer.auth === 'token' ? 'token' : 'disabled',
-        ...(token ? { token } : {}),
-        ports: { dashboard: dashboardPort(cluster), client: clientPort(node), gcs: gcsPort(node) },
-        nodeIp,
-        dashboardHost: bound === '0.0.0.0' || bound === '::' ? '127.0.0.1' : bound,
-    };
+    return loaded;
 }
 
-;// CONCATENATED MODULE: ./src/engine/env.ts
-// `env`: what a terminal needs to use the cluster with Ray's own tools where its ports are reachable:
-// the job API address (RAY_ADDRESS), the Ray Client address, the auth mode and, asked for, the token.
-// One round trip to the head, which says whether the cluster runs and reads its token file.
-
-
-
-
-async function clusterEnv(session, result, clock) {
-    const { cluster, options } = session;
-    let access;
-    try {
-        access = await headAccess(session, { withToken: !!options.withToken, clock: { clock, phase: 'env' } });
-    }
-    catch (err) {
-        if (!(err instanceof HeadUnavailable))
-            throw err;
-        result.status = err.status;
-        fail(result, err.error);
-        return;
-    }
-    result.status = 'healthy';
-    result.env = {
-        jobAddress: jobAddress(session),
-        clientAddress: `ray://${hostForUrl(cluster.head.host)}:${clientPort(cluster.head)}`,
-        gcsAddress: gcsAddress(session),
-        authMode: access.authMode,
-        ...(access.token ? { token: access.token } : {}),
-    };
-}
-
-;// CONCATENATED MODULE: ./src/engine/defaults.ts
+;// CONCATENATED MODULE: ./src/engine/decisions/defaults.ts
 const COMMANDS = ['validate', 'plan', 'start', 'status', 'stop', 'job'];
 /**
- * Commands only a terminal has: they print to it or keep it open. exec and env run through run();
- * logs (an archive on disk) and dashboard (forwards held open) are stories of their own.
+ * Commands only a terminal has: they print to it or keep it open. All go through run(); logs (an
+ * archive on disk) and dashboard (forwards held open) return results of their own; firewall reads only
+ * the config (no SSH), as validate does.
  */
-const CLI_ONLY_COMMANDS = ['exec', 'env', 'logs', 'dashboard'];
+const CLI_ONLY_COMMANDS = ['exec', 'env', 'logs', 'dashboard', 'firewall'];
 /** `job`'s actions (the Action's `command: job` is `submit`). */
 const JOB_ACTIONS = ['submit', 'status', 'logs', 'stop', 'list'];
 const DEFAULT_CONFIG = 'ray-config.yaml';
@@ -50516,7 +51487,7 @@ function connectTimeoutSec(timeoutSec) {
     return Math.min(30, timeoutSec);
 }
 
-;// CONCATENATED MODULE: ./src/engine/verdict.ts
+;// CONCATENATED MODULE: ./src/engine/decisions/verdict.ts
 /** `failOnUnhealthy: false` lets `status` pass on an unhealthy cluster; `start` must leave it healthy. */
 function verdict(result, failOnUnhealthy = true) {
     if (result.diagnostics.some((d) => d.severity === 'error'))
@@ -50530,8 +51501,105 @@ function verdict(result, failOnUnhealthy = true) {
     return 'pass';
 }
 
+;// CONCATENATED MODULE: ./src/engine/decisions/firewall.ts
+// `firewall`: which TCP ports each node must accept, from whom (pure, from the config alone; no SSH).
+// Follows Ray's guide on configuring ports: every node opens its node manager, object manager, worker
+// range, runtime env agent, dashboard agent and metrics ports to the other nodes; the head also opens
+// the GCS port to them, and its dashboard and Ray Client ports to the deployer and users.
+
+
+/** Where Linux hands out ports bound to port 0 (net.ipv4.ip_local_port_range), which Ray's random ports are. */
+const EPHEMERAL_PORTS = { min: 32768, max: 60999 };
+const WHAT = {
+    node_manager_port: 'node manager',
+    object_manager_port: 'object manager',
+    runtime_env_agent_port: 'runtime env agent',
+    dashboard_agent_grpc_port: 'dashboard agent gRPC',
+    dashboard_agent_listen_port: 'dashboard agent HTTP',
+    metrics_export_port: 'metrics export',
+};
+/** The head's own Prometheus endpoints (autoscaler, dashboard): fixed by Ray, no node connects to them. */
+const HEAD_METRICS_PORTS = [44217, 44227];
+function nodeAddress(node) {
+    return node.ray.nodeIpAddress ?? node.host;
+}
+function firewallPlan(cluster, deployer) {
+    const unpinned = new Set();
+    const nodes = cluster.nodes.map((node) => {
+        const rules = [
+            { ports: [node.sshPort, node.sshPort], what: 'SSH', from: 'deployer', known: 'config' },
+        ];
+        const one = (port, what, from, known = 'config') => rules.push({ ports: [port, port], what, from, known });
+        if (node.role === 'head') {
+            one(gcsPort(node), 'GCS (gcs_port)', 'nodes');
+            one(dashboardPort(cluster), 'dashboard and job API (dashboard_port)', 'deployer');
+            one(clientPort(node), 'Ray Client (port)', 'deployer');
+        }
+        const random = [];
+        for (const key of NODE_PORT_RAY_KEYS) {
+            if (key.yaml === 'min_worker_port' || key.yaml === 'max_worker_port')
+                continue;
+            const port = node.ray[key.model];
+            const what = `${WHAT[key.yaml] ?? key.yaml} (${key.yaml})`;
+            if (port !== undefined)
+                one(port, what, 'nodes');
+            else if (key.yaml === 'dashboard_agent_listen_port')
+                one(RAY_DASHBOARD_AGENT_LISTEN_PORT, `${what}, Ray default`, 'nodes', 'default');
+            else {
+                random.push(key.yaml);
+                unpinned.add(key.yaml);
+            }
+        }
+        // the range rayArgs passes (pinned, or Ray's default moved off the node's pinned ports), else Ray's default
+        const args = rayArgs(cluster, node, nodeAddress(node));
+        const min = args.min_worker_port ?? RAY_WORKER_PORTS.min;
+        const max = args.max_worker_port ?? RAY_WORKER_PORTS.max;
+        const pinnedRange = node.ray.minWorkerPort !== undefined;
+        if (!pinnedRange)
+            unpinned.add('min_worker_port').add('max_worker_port');
+        rules.push({
+            ports: [min, max],
+            what: `worker processes (min_worker_port..max_worker_port${pinnedRange ? '' : ', Ray default'})`,
+            from: 'nodes',
+            known: pinnedRange ? 'config' : 'default',
+        });
+        if (random.length) {
+            rules.push({
+                ports: [EPHEMERAL_PORTS.min, EPHEMERAL_PORTS.max],
+                what: 'ports Ray picks at random (not pinned)',
+                from: 'nodes',
+                known: 'random',
+            });
+        }
+        const peers = cluster.nodes.filter((n) => n !== node).map((n) => ({ node: n.name, address: nodeAddress(n) }));
+        return {
+            node: node.name,
+            role: node.role,
+            address: nodeAddress(node),
+            peers,
+            rules: peers.length ? rules : rules.filter((r) => r.from !== 'nodes'),
+        };
+    });
+    const plan = {
+        cluster: cluster.clusterName,
+        nodes,
+        unpinned: NODE_PORT_RAY_KEYS.map((k) => k.yaml).filter((k) => unpinned.has(k)),
+        headMetricsPorts: HEAD_METRICS_PORTS,
+        randomRanges: {
+            workers: [RAY_WORKER_PORTS.min, RAY_WORKER_PORTS.max],
+            others: [EPHEMERAL_PORTS.min, EPHEMERAL_PORTS.max],
+        },
+    };
+    if (deployer !== undefined)
+        plan.deployer = deployer;
+    return plan;
+}
+
 ;// CONCATENATED MODULE: ./src/engine/index.ts
-// The engine's single entry point: both front ends call run() and render its RunResult.
+// The engine's one door: both front ends call run() for every command and render what it returns.
+// The config is loaded here, once (environment and ~/.ssh/config host names applied), and each
+// command's story (a file of its own beside this one) gets a session to the nodes it names.
+
 
 
 
@@ -50550,43 +51618,54 @@ function verdict(result, failOnUnhealthy = true) {
 
 
 async function engine_run(options) {
-    const parsed = loadConfig(options.configPath, {
-        defaultUser: options.ssh.defaultUser,
-        env: options.env,
-        allowMissingEnv: options.allowMissingEnv || (options.command === 'plan' && options.offline === true),
-    });
-    if (!parsed.config) {
-        const result = emptyResult(options.command, options.configPath, parsed.diagnostics);
+    const started = Date.now();
+    const loaded = loadClusterConfig(options);
+    const { cluster, diagnostics } = loaded;
+    if (options.command === 'logs') {
+        const result = emptyLogsResult(options.configPath, options.logs, diagnostics);
+        if (!cluster)
+            return { ...result, invalid: true };
+        const session = new ClusterSession(cluster, options);
+        try {
+            return await collectLogs(session, result, options.logs, started);
+        }
+        finally {
+            session.close();
+        }
+    }
+    if (options.command === 'dashboard') {
+        if (!cluster)
+            return { ok: false, invalid: true, diagnostics, errors: [], openMs: 0 };
+        return openDashboard(new ClusterSession(cluster, options), options.dashboard, diagnostics, started);
+    }
+    const command = options.command;
+    if (!cluster) {
+        const result = emptyResult(command, options.configPath, diagnostics);
         result.ok = false;
         return result;
     }
-    // --no-drain (the Action's no-drain input): this run stops and restarts workers as drain_timeout: 0
-    // would, and its plan texts say so
-    const cluster = options.noDrain
-        ? { ...parsed.config, rollout: { ...parsed.config.rollout, drainTimeoutSec: 0 } }
-        : parsed.config;
-    useSshConfigHostNames(cluster, options.ssh, options.reporter);
-    const result = clusterResult(options.command, cluster, parsed.diagnostics);
+    const result = clusterResult(command, cluster, diagnostics);
+    result.warnings.push(...loaded.warnings);
     const clock = new PhaseClock(result, options.reporter);
-    if (options.command === 'validate') {
+    if (command === 'validate') {
         clock.total();
         return result;
     }
     const session = new ClusterSession(cluster, options);
     try {
-        if (options.command === 'plan')
-            await planCluster(session, result, clock);
-        else if (options.command === 'start')
+        if (command === 'plan')
+            await planCluster(session, result, clock, loaded.previous);
+        else if (command === 'start')
             await startCluster(session, result, clock);
-        else if (options.command === 'status')
+        else if (command === 'status')
             await clusterStatus(session, result, clock);
-        else if (options.command === 'stop')
+        else if (command === 'stop')
             await stopCluster(session, result, clock);
-        else if (options.command === 'job')
+        else if (command === 'job')
             await runJob(session, result, clock);
-        else if (options.command === 'exec')
+        else if (command === 'exec')
             await runExec(session, result, clock);
-        else if (options.command === 'env')
+        else if (command === 'env')
             await clusterEnv(session, result, clock);
     }
     catch (err) {
@@ -50601,6 +51680,7 @@ async function engine_run(options) {
     clock.total();
     return result;
 }
+
 
 ;// CONCATENATED MODULE: ./src/remote/locate.ts
 // Where remote_lib is: beside the bundle (dist/remote_lib), or in the repository when run from source.
@@ -50617,10 +51697,565 @@ function findRemoteLibDir(from) {
 
 ;// CONCATENATED MODULE: external "node:util"
 const external_node_util_namespaceObject = require("node:util");
+;// CONCATENATED MODULE: ./src/render/escape.ts
+// Escaping for everything that reaches markdown: values from the config (node names, hosts, errors
+// quoting the user's YAML) must never become HTML or break a table.
+const HTML = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+/** HTML-escapes text for markdown prose (GitHub renders inline HTML, so `<script>` must not survive). */
+function escape_escapeHtml(text) {
+    return text.replace(/[&<>"']/g, (c) => HTML[c]);
+}
+/**
+ * Text from the config or a node as markdown prose: HTML escaped, `[` `]` as entities (no link or
+ * image), a leading `#` escaped (no heading), line breaks as `<br>` (a line cannot start a heading or
+ * a list), and no mention, issue reference or autolink: a zero-width space after `@` and before the
+ * digits of `#12`, and inside `://` and `www.`. (An entity would not do for `@`: GitHub decodes
+ * entities before it looks for mentions, so `&#64;octocat` still notifies octocat.)
+ */
+function escape_escapeText(text) {
+    // one pass: the comment and summary are re-rendered many times while fitted to their size caps
+    return text
+        .replace(TEXT_SPECIAL, (m) => TEXT_ENTITY[m] ?? (m[0] === '\r' || m[0] === '\n' ? '<br>' : `${m.slice(0, -1)}\u200b${m.slice(-1)}`))
+        .replace(/^(\s*)#/, '$1&#35;');
+}
+const TEXT_ENTITY = { ...HTML, '[': '&#91;', ']': '&#93;', '@': '@\u200b', '#': '#\u200b' };
+const TEXT_SPECIAL = /[&<>"'[\]@]|#(?=\d)|\r\n|\r|\n|:\/(?=\/)|\bwww(?=\.)/gi;
+/** Escapes one table cell: HTML, markdown, the column separator `|`, and line breaks (a cell is one line). */
+function escape_escapeCell(text, maxChars = 500) {
+    const clipped = text.length > maxChars ? `${text.slice(0, maxChars - 1)}…` : text;
+    return escape_escapeText(clipped).replace(/\|/g, '\\|');
+}
+/** Inline code as HTML: a markdown code span would show `&lt;` literally, and cannot hold a backtick. */
+function escape_escapeCode(text) {
+    return `<code>${escape_escapeText(text).replace(/\|/g, '&#124;')}</code>`;
+}
+/** A value safe inside an HTML comment (the sticky marker): no `--` and no `>`. */
+function escape_escapeComment(text) {
+    return text
+        .replace(/-(?=-)/g, '-\u200b')
+        .replace(/>/g, '&gt;')
+        .replace(/\r?\n/g, ' ');
+}
+/** Removes ANSI colour codes (for measuring terminal column widths). */
+function stripAnsi(text) {
+    // eslint-disable-next-line no-control-regex
+    return text.replace(/\x1b\[[0-9;]*m/g, '');
+}
+
+;// CONCATENATED MODULE: ./src/render/reach.ts
+/** `nokube ray dashboard --config <file>`, for a command whose result shows a dashboard URL. */
+function reach_dashboardCommandLine(result) {
+    if (!result.dashboardUrl || (result.command !== 'start' && result.command !== 'status'))
+        return undefined;
+    const path = /^[\w./@:+-]+$/.test(result.configPath)
+        ? result.configPath
+        : `'${result.configPath.replace(/'/g, `'\\''`)}'`;
+    return `nokube ray dashboard --config ${path}`;
+}
+/** One line for the terminal and the job summary (plain text: callers escape it). */
+function dashboardReach(result) {
+    const command = reach_dashboardCommandLine(result);
+    if (!command)
+        return undefined;
+    return `to open it from your machine (SSH forward, token added): ${command}, then http://127.0.0.1:8265`;
+}
+
+;// CONCATENATED MODULE: ./src/render/model.ts
+// What every view of a RunResult shows, as plain (unescaped) strings: the status line, the node and
+// plan rows, counts. Markdown and terminal renderers only differ in how they lay these out.
+
+
+
+const model_NODE_COLUMNS = ['node', 'role', 'host', 'state', 'Ray version', 'resources', 'error'];
+const model_PLAN_COLUMNS = ['node', 'action', 'disruption', 'changes', 'reason'];
+function model_planCounts(plan) {
+    const counts = { start: 0, restart: 0, keep: 0, stop: 0 };
+    for (const item of plan ?? []) {
+        counts[item.action] += 1;
+        if (item.liveStateUnknown)
+            counts.unknown = (counts.unknown ?? 0) + 1;
+    }
+    return counts;
+}
+function model_errorDiagnostics(result) {
+    return result.diagnostics.filter((d) => d.severity === 'error');
+}
+function isInvalid(result) {
+    return model_errorDiagnostics(result).length > 0;
+}
+function plural(n, word) {
+    return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+function model_countsText(c) {
+    const unknown = c.unknown
+        ? ` (live state unknown for ${plural(c.unknown, 'node')}: planned from the config diff)`
+        : '';
+    return `${c.start} to start, ${c.restart} to restart, ${c.keep} to keep, ${c.stop} to stop${unknown}`;
+}
+/**
+ * The one or two words a reader looks for first: the cluster's status for start/status/stop, the
+ * verdict for validate and plan (whose cluster status is not looked at offline).
+ */
+function model_headline(result) {
+    const failed = result.ok ? '' : ', failed';
+    if (isInvalid(result))
+        return 'invalid config';
+    if (result.command === 'validate')
+        return `valid config${failed}`;
+    if (result.command === 'plan')
+        return `${result.changes} change${result.changes === 1 ? '' : 's'}${failed}`;
+    if (result.command === 'job' && result.job)
+        return `job ${result.job.status.toLowerCase()}${failed}`;
+    return `${result.status}${failed}`;
+}
+/** One sentence saying how the run ended, in plain words (no emoji). */
+function model_statusLine(result) {
+    const cluster = result.clusterName ? `Cluster ${result.clusterName}` : 'Cluster';
+    const errors = model_errorDiagnostics(result).length;
+    const warnings = result.diagnostics.length - errors;
+    if (errors > 0) {
+        return `Config ${result.configPath} is invalid: ${plural(errors, 'error')}${warnings ? `, ${plural(warnings, 'warning')}` : ''}. Nothing was changed.`;
+    }
+    const failed = result.ok ? '' : ` The ${result.command} failed: ${plural(result.errors.length, 'error')}.`;
+    const alive = `${result.aliveNodes} of ${result.expectedNodes} nodes alive`;
+    switch (result.command) {
+        case 'validate':
+            return `Config ${result.configPath} is valid: ${plural(result.expectedNodes, 'node')}${warnings ? `, ${plural(warnings, 'warning')}` : ''}.${failed}`;
+        case 'plan':
+            return `Plan for ${result.configPath}: ${model_countsText(model_planCounts(result.plan))} (${plural(result.changes, 'change')}).${failed}`;
+        case 'stop':
+            return `${cluster} is ${result.status}.${failed}`;
+        case 'job':
+            return result.job
+                ? `Job ${result.job.job_id} ended ${result.job.status} on ${cluster.toLowerCase()}.${failed}`
+                : `${cluster} is ${result.status}.${failed}`;
+        default:
+            return `${cluster} is ${result.status}: ${alive}.${failed}`;
+    }
+}
+/** A compact resources cell: `CPU 8, GPU 1, memory 7.5 GiB, object_store_memory 1.9 GiB, custom 2`. */
+function formatResources(resources) {
+    if (!resources)
+        return '';
+    const order = RESOURCE_RAY_KEYS.map((k) => k.resource);
+    const keys = Object.keys(resources)
+        // Ray adds `node:<ip>` and `node:__internal_head__` to every node: noise in a table.
+        .filter((k) => !k.startsWith('node:'))
+        .sort((a, b) => rank(a, order) - rank(b, order) || a.localeCompare(b));
+    return keys
+        .map((k) => `${k} ${/memory/.test(k) ? formatBytes(resources[k]) : formatNumber(resources[k])}`)
+        .join(', ');
+}
+function rank(key, order) {
+    const i = order.indexOf(key);
+    return i === -1 ? order.length : i;
+}
+function formatNumber(n) {
+    return Number.isInteger(n) ? String(n) : String(Math.round(n * 100) / 100);
+}
+function model_formatDuration(ms) {
+    if (ms < 1000)
+        return `${ms} ms`;
+    if (ms < 60_000)
+        return `${(ms / 1000).toFixed(1)} s`;
+    const m = Math.floor(ms / 60_000);
+    return `${m} min ${Math.round((ms % 60_000) / 1000)} s`;
+}
+/** The resources a node is configured with, in Ray's resource names (shown before Ray reports any). */
+function configuredResources(spec) {
+    if (!spec)
+        return undefined;
+    const r = {};
+    for (const { model, resource } of RESOURCE_RAY_KEYS) {
+        const value = spec.ray[model];
+        if (typeof value === 'number')
+            r[resource] = value;
+    }
+    Object.assign(r, spec.ray.resources ?? {});
+    return Object.keys(r).length ? r : undefined;
+}
+function nodeResources(node, specs) {
+    if (node.resources)
+        return formatResources(node.resources);
+    const configured = configuredResources(specs.get(node.name));
+    return configured ? `${formatResources(configured)} (configured)` : '';
+}
+function model_nodeRows(result) {
+    // By name once: looking each node up in the list made a 17,000-node summary take minutes.
+    const specs = new Map((result.config?.nodes ?? []).map((n) => [n.name, n]));
+    return result.nodes.map((n) => [
+        n.name,
+        n.role,
+        n.host,
+        n.state,
+        n.rayVersion ?? '',
+        nodeResources(n, specs),
+        n.error ?? '',
+    ]);
+}
+function model_driftText(drift, max = Infinity) {
+    const shown = drift.slice(0, max).map((d) => `${d.field}: ${d.from || '(none)'} → ${d.to || '(none)'}`);
+    if (drift.length > max)
+        shown.push(`and ${drift.length - max} more`);
+    return shown.join('; ');
+}
+function model_planRows(result, maxDrift = Infinity) {
+    return (result.plan ?? []).map((p) => [p.node, p.action, p.disruption ?? '', model_driftText(p.drift, maxDrift), p.reason]);
+}
+/** Warnings not already shown as a diagnostic (the engine copies config warnings into `warnings`). */
+function model_extraWarnings(result) {
+    const fromDiagnostics = new Set(result.diagnostics.map((d) => `${d.path}: ${d.message}`));
+    return result.warnings.filter((w) => !fromDiagnostics.has(w));
+}
+/** Nodes the config does not pin a host key for: the deploy then needs them in known-hosts. */
+function model_unpinnedHostKeys(result) {
+    return (result.config?.nodes ?? []).filter((n) => !n.hostKey).map((n) => n.name);
+}
+function model_diagnosticLocation(d) {
+    return `${d.file}:${d.line}:${d.col}`;
+}
+const ACTION_ORDER = (/* unused pure expression or super */ null && (['start', 'restart', 'stop', 'keep']));
+/** Where a rolling apply left the changed nodes: "done: w1, w2; failed: w3; untouched: w4". */
+function model_rolloutText(result) {
+    const r = result.rollout;
+    if (!r || (!r.failed.length && !r.untouched.length))
+        return undefined;
+    const part = (label, names) => `${label}: ${names.length ? names.join(', ') : 'none'}`;
+    return [part('done', r.done), part('failed', r.failed), part('untouched', r.untouched)].join('; ');
+}
+
+;// CONCATENATED MODULE: ./src/render/timeline.ts
+
+
+/** One letter per phase; the legend says which. */
+const PHASE_LETTER = {
+    connect: 'c',
+    preflight: 'p',
+    inspect: 'i',
+    upload: 'u',
+    start: 's',
+    alive: 'a',
+    status: 't',
+    stop: 'x',
+};
+const PHASE_WORDS = {
+    connect: 'connect',
+    preflight: 'preflight',
+    inspect: 'inspect',
+    upload: 'upload',
+    start: 'start',
+    alive: "until alive in the head's view",
+    status: 'status',
+    stop: 'stop',
+};
+function end(row) {
+    return row.spans.reduce((m, s) => Math.max(m, s.endMs), 0);
+}
+/** The rows of the text timeline, scaled so the longest node fills `width` characters. */
+function timelineRows(timeline, width = 40) {
+    const span = Math.max(1, ...timeline.map(end));
+    const from = (ms) => Math.min(width - 1, Math.floor((ms / span) * width));
+    const to = (a, b) => Math.max(from(a) + 1, Math.min(width, Math.ceil((b / span) * width)));
+    const slowest = timeline.reduce((a, r) => (!a || end(r) > end(a) ? r : a), undefined);
+    return timeline.map((row) => {
+        const chars = Array.from({ length: width }, () => ' ');
+        if (row.spans.length) {
+            const first = Math.min(...row.spans.map((s) => s.startMs));
+            for (let i = from(first); i < to(first, end(row)); i++)
+                chars[i] = '·';
+        }
+        // longest first, so a short phase (one cell at least) is drawn over its neighbours, never hidden
+        const longestFirst = [...row.spans].sort((a, b) => b.endMs - b.startMs - (a.endMs - a.startMs));
+        for (const s of longestFirst) {
+            for (let i = from(s.startMs); i < to(s.startMs, s.endMs); i++)
+                chars[i] = PHASE_LETTER[s.phase];
+        }
+        const byPhase = new Map();
+        for (const s of row.spans)
+            byPhase.set(s.phase, (byPhase.get(s.phase) ?? 0) + s.endMs - s.startMs);
+        const [phase, ms] = [...byPhase.entries()].reduce((a, b) => (b[1] > a[1] ? b : a), ['connect', -1]);
+        return {
+            node: row.node,
+            bar: chars.join('').trimEnd(),
+            totalMs: end(row),
+            longest: ms >= 0 ? `${phase} ${model_formatDuration(ms)}${phase === 'start' ? rayPart(row) : ''}` : '',
+            slowest: row === slowest && timeline.length > 1,
+        };
+    });
+}
+/** " (ray start 13.9 s)": how much of a node's `start` was `ray start` itself, where the node said. */
+function rayPart(row) {
+    return row.rayStartMs === undefined ? '' : ` (ray start ${model_formatDuration(row.rayStartMs)})`;
+}
+/** The phases that occur, as "c connect · p preflight · ...". */
+function timelineLegend(timeline) {
+    const seen = new Set(timeline.flatMap((r) => r.spans.map((s) => s.phase)));
+    return Object.keys(PHASE_LETTER)
+        .filter((p) => seen.has(p))
+        .map((p) => `${PHASE_LETTER[p]} ${PHASE_WORDS[p]}`)
+        .concat('· waiting')
+        .join(' · ');
+}
+/** For the terminal (`--timeline`): aligned rows with a time axis. */
+function renderTimelineText(result, width = 50) {
+    const timeline = result.timeline ?? [];
+    if (!timeline.length)
+        return 'timeline: no node was contacted';
+    const rows = timelineRows(timeline, width);
+    const nameWidth = Math.max(4, ...rows.map((r) => r.node.length));
+    const total = Math.max(...rows.map((r) => r.totalMs));
+    const axis = `${' '.repeat(nameWidth)}  |0${' '.repeat(Math.max(1, width - 2 - model_formatDuration(total).length))}${model_formatDuration(total)}|`;
+    const lines = rows.map((r) => `${r.node.padEnd(nameWidth)}  |${r.bar.padEnd(width)}| ${model_formatDuration(r.totalMs).padStart(8)}  ${r.longest}${r.slowest ? '  ◀ slowest' : ''}`);
+    return ['timeline', axis, ...lines, `${' '.repeat(nameWidth)}   ${timelineLegend(timeline)}`]
+        .map((l) => `  ${l}`)
+        .join('\n');
+}
+/** For the job summary: a table of text bars (renders everywhere), `limit` rows at most. */
+function timeline_timelineTable(timeline, limit = Infinity, width = 40) {
+    const rows = timelineRows(timeline, width);
+    const shown = rows.slice(0, limit);
+    const lines = [
+        '| node | timeline | total | longest phase |',
+        '| --- | --- | --- | --- |',
+        ...shown.map((r) => `| ${r.slowest ? `**${escapeCell(r.node)}** (slowest)` : escapeCell(r.node)} | ${escapeCode(r.bar.replace(/ /g, '\u00a0'))} | ${formatDuration(r.totalMs)} | ${escapeCell(r.longest)} |`),
+    ];
+    if (shown.length < rows.length)
+        lines.push(`| … ${rows.length - shown.length} more nodes | | | |`);
+    return `${lines.join('\n')}\n\n${timelineLegend(timeline)}`;
+}
+/** Mermaid gantt: one section per node, one bar per phase (times in ms from the run's start). */
+function timeline_timelineMermaid(timeline, limit = Infinity) {
+    const safe = (s) => s.replace(/[:#;\n\r`]/g, '_');
+    const lines = ['```mermaid', 'gantt', '  dateFormat x', '  axisFormat %M:%S', '  todayMarker off'];
+    for (const row of timeline.slice(0, limit)) {
+        lines.push(`  section ${safe(row.node)}`);
+        for (const s of row.spans) {
+            lines.push(`  ${s.phase} : ${s.startMs}, ${Math.max(s.endMs, s.startMs + 1)}`);
+        }
+    }
+    lines.push('```');
+    return lines.join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/render/terminal.ts
+
+
+
+
+const CODES = { red: 31, green: 32, yellow: 33, bold: 1, dim: 2 };
+const STATE_COLOR = {
+    running: 'green',
+    healthy: 'green',
+    keep: 'green',
+    stopped: 'dim',
+    drifted: 'yellow',
+    degraded: 'yellow',
+    restart: 'yellow',
+    start: 'yellow',
+    stop: 'yellow',
+    missing: 'red',
+    unreachable: 'red',
+    failed: 'red',
+    down: 'red',
+};
+function renderTerminal(result, options) {
+    const paint = options.color ? (text, code) => `\x1b[${CODES[code]}m${text}\x1b[0m` : (text) => text;
+    const colorOf = (value) => STATE_COLOR[value];
+    const out = [];
+    const status = model_headline(result);
+    out.push(`${paint(result.command === 'validate' || result.command === 'plan' ? 'result:' : 'status:', 'bold')} ${colorOf(result.status) ? paint(status, colorOf(result.status)) : status}  ${oneLine(model_statusLine(result))}`);
+    if (result.headAddress)
+        out.push(`head address:   ${result.headAddress}`);
+    if (result.clientAddress)
+        out.push(`client address: ${result.clientAddress}`);
+    if (result.dashboardUrl)
+        out.push(`dashboard:      ${result.dashboardUrl}`);
+    const reach = dashboardReach(result);
+    if (reach)
+        out.push(`                ${reach}`);
+    const nodes = model_nodeRows(result).map((r) => r.map(oneLine));
+    if (nodes.length) {
+        out.push('', paint('nodes', 'bold'));
+        out.push(...textTable([...model_NODE_COLUMNS], nodes, (row, i, cell) => i === 3 && colorOf(row[3]) ? paint(cell, colorOf(row[3])) : cell));
+    }
+    if (result.plan) {
+        out.push('', paint('plan', 'bold'));
+        const plan = model_planRows(result).map((r) => r.map(oneLine));
+        if (plan.length === 0)
+            out.push('nothing to do');
+        else
+            out.push(...textTable([...model_PLAN_COLUMNS], plan, (row, i, cell) => i === 1 && colorOf(row[1]) ? paint(cell, colorOf(row[1])) : cell));
+        if (result.disruption && plan.length)
+            out.push(`disruption: ${oneLine(result.disruption)}`);
+    }
+    const rollout = model_rolloutText(result);
+    if (rollout)
+        out.push('', `${paint('rollout', 'bold')} ${rollout}`);
+    if (result.errors.length) {
+        out.push('', paint('errors', 'bold'));
+        for (const e of result.errors) {
+            out.push(`  ${paint('error', 'red')}: ${e.node ? `${e.node}: ` : ''}${oneLine(e.message)}`);
+            if (e.hint)
+                out.push(`         hint: ${oneLine(e.hint)}`);
+        }
+    }
+    const warnings = model_extraWarnings(result);
+    if (warnings.length) {
+        out.push('', paint('warnings', 'bold'));
+        for (const w of warnings)
+            out.push(`  ${paint('warning', 'yellow')}: ${oneLine(w)}`);
+    }
+    const timings = result.timings.filter((t) => t.phase !== 'total');
+    const total = result.timings.find((t) => t.phase === 'total');
+    if (result.timings.length) {
+        out.push('', `${paint('timings', 'bold')}: ${[...timings, ...(total ? [total] : [])].map((t) => `${t.phase} ${model_formatDuration(t.ms)}`).join(', ')}`);
+    }
+    if (options.timeline)
+        out.push('', renderTimelineText(result));
+    return out.join('\n');
+}
+/** Aligned columns; `decorate` may colour a cell after its width was measured on the plain text. */
+function textTable(columns, rows, decorate = (_r, _c, s) => s) {
+    const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => stripAnsi(r[i] ?? '').length)));
+    // The last column is not padded: no trailing spaces; empty trailing columns are dropped.
+    const line = (cells, deco) => cells
+        .map((cell, i) => deco(i, i === cells.length - 1 ? cell : cell.padEnd(widths[i])))
+        .join('  ')
+        .trimEnd();
+    return [
+        line(columns.map((c) => c.toUpperCase()), (_i, s) => s),
+        ...rows.map((r) => line(r, (i, s) => decorate(r, i, s))),
+    ].map((l) => `  ${l}`);
+}
+function oneLine(text) {
+    return text.replace(/\s*\r?\n\s*/g, ' ');
+}
+
+;// CONCATENATED MODULE: ./src/render/firewall.ts
+
+const FIREWALL_FORMATS = ['table', 'ufw', 'firewalld', 'nftables', 'iptables'];
+function renderFirewall(plan, format) {
+    const parts = [...header(plan, format), ...plan.nodes.flatMap((n) => ['', ...RENDER[format](n, plan)])];
+    return parts.join('\n') + '\n';
+}
+const portText = ([a, b], sep = '-') => (a === b ? `${a}` : `${a}${sep}${b}`);
+const isV6 = (address) => address.includes(':');
+/** Who a rule lets in: the other nodes' addresses, or the deployer (undefined = anywhere). */
+function sources(rule, node, plan) {
+    if (rule.from === 'nodes')
+        return node.peers.map((p) => p.address);
+    return plan.deployer === undefined ? undefined : [plan.deployer];
+}
+function header(plan, format) {
+    const c = format === 'table' ? '' : '# ';
+    const lines = [
+        `${c}Firewall rules for Ray cluster ${plan.cluster}: TCP ports each node must accept, from the other nodes and from the deployer.`,
+        format === 'table'
+            ? `${c}Print them for a firewall with --format ufw|firewalld|nftables|iptables; run each node's part on that node.`
+            : format === 'nftables'
+                ? `${c}Load each node's part on that node: nft -f FILE (accept rules at the top of table inet filter's input chain).`
+                : `${c}Run each node's part on that node, as root.`,
+        plan.deployer === undefined
+            ? `${c}The deployer's ports (SSH, dashboard, Ray Client) are open to anyone: give --deployer ADDRESS[/PREFIX] to narrow them.`
+            : `${c}The deployer and Ray's users connect from ${plan.deployer}.`,
+    ];
+    lines.push(`${c}The head also listens on ${plan.headMetricsPorts.join(' and ')} (the autoscaler's and the dashboard's Prometheus metrics): no node needs them; open them only to a host that scrapes them.`);
+    if (plan.unpinned.length) {
+        lines.push(`${c}Not pinned in the config: ${plan.unpinned.join(', ')}. Ray picks these at random (workers from Ray's default range ${portText(plan.randomRanges.workers)}, the others from Linux's ephemeral ports ${portText(plan.randomRanges.others)}), so these rules open those whole ranges to the other nodes;`, `${c}pin them in ray_spec.ports (or a node's ray_config) for narrower rules.`);
+    }
+    return lines;
+}
+function nodeTitle(node, c = '# ') {
+    return `${c}node ${node.node} (${node.role}, ${node.address})${node.peers.length ? `; the other nodes: ${node.peers.map((p) => `${p.node} ${p.address}`).join(', ')}` : ''}`;
+}
+const RENDER = {
+    table(node, plan) {
+        const rows = node.rules.map((r) => [
+            portText(r.ports),
+            r.from === 'nodes' ? 'the other nodes' : (plan.deployer ?? 'anywhere (the deployer, users)'),
+            r.what,
+        ]);
+        return [nodeTitle(node, ''), ...textTable(['tcp port', 'from', 'for'], rows)];
+    },
+    ufw(node, plan) {
+        const lines = [nodeTitle(node)];
+        for (const rule of node.rules) {
+            const port = portText(rule.ports, ':');
+            for (const from of sources(rule, node, plan) ?? ['any'])
+                lines.push(`ufw allow proto tcp from ${from} to any port ${port} comment '${comment(rule)}'`);
+        }
+        return lines;
+    },
+    firewalld(node, plan) {
+        const lines = [nodeTitle(node)];
+        for (const rule of node.rules) {
+            lines.push(`# ${comment(rule)}`);
+            const port = portText(rule.ports);
+            const from = sources(rule, node, plan);
+            if (from === undefined)
+                lines.push(`firewall-cmd --permanent --add-port=${port}/tcp`);
+            for (const address of from ?? [])
+                lines.push(`firewall-cmd --permanent --add-rich-rule='rule family="${isV6(address) ? 'ipv6' : 'ipv4'}" source address="${address}" port port="${port}" protocol="tcp" accept'`);
+        }
+        lines.push('firewall-cmd --reload');
+        return lines;
+    },
+    nftables(node, plan) {
+        const lines = [
+            nodeTitle(node),
+            'add table inet filter',
+            'add chain inet filter input { type filter hook input priority filter; }',
+            // under a default-drop policy: the node's own components talk over loopback, and replies come back
+            'insert rule inet filter input iif "lo" accept comment "ray: this node to itself"',
+            'insert rule inet filter input ct state established,related accept comment "ray: replies"',
+        ];
+        for (const rule of node.rules) {
+            const port = portText(rule.ports);
+            const from = sources(rule, node, plan);
+            const tail = `tcp dport ${port} accept comment "${comment(rule)}"`;
+            if (from === undefined) {
+                lines.push(`insert rule inet filter input ${tail}`);
+                continue;
+            }
+            // one rule per address family: `ip saddr` takes IPv4 (a host name is resolved to it at load time)
+            for (const [family, list] of [
+                ['ip', from.filter((a) => !isV6(a))],
+                ['ip6', from.filter(isV6)],
+            ]) {
+                if (list.length === 0)
+                    continue;
+                const set = list.length === 1 ? list[0] : `{ ${list.join(', ')} }`;
+                lines.push(`insert rule inet filter input ${family} saddr ${set} ${tail}`);
+            }
+        }
+        return lines;
+    },
+    iptables(node, plan) {
+        const lines = [nodeTitle(node)];
+        for (const tool of ['iptables', 'ip6tables'])
+            lines.push(`${tool} -I INPUT -i lo -m comment --comment "ray: this node to itself" -j ACCEPT`, `${tool} -I INPUT -m conntrack --ctstate ESTABLISHED,RELATED -m comment --comment "ray: replies" -j ACCEPT`);
+        for (const rule of node.rules) {
+            const port = portText(rule.ports, ':');
+            const tail = `-p tcp --dport ${port} -m comment --comment "${comment(rule)}" -j ACCEPT`;
+            const from = sources(rule, node, plan);
+            if (from === undefined)
+                lines.push(`iptables -I INPUT ${tail}`, `ip6tables -I INPUT ${tail}`);
+            for (const address of from ?? [])
+                lines.push(`${isV6(address) ? 'ip6tables' : 'iptables'} -I INPUT -s ${address} ${tail}`);
+        }
+        return lines;
+    },
+};
+/** A rule's comment: what it is for, in characters every firewall's comment and a shell quote take. */
+function comment(rule) {
+    return `ray ${rule.what}`.replace(/[^A-Za-z0-9 ._,:()/-]/g, '').slice(0, 120);
+}
+
 ;// CONCATENATED MODULE: ./src/cli/args.ts
 // `nokube ray <command> [flags]`: argv into typed CLI settings, or a usage error (exit 2).
 // One table of flags gives the parser, `nokube ray --help`, `nokube ray <command> --help` and the
 // shell completion scripts (completion.ts), so they never disagree.
+
 
 
 
@@ -50639,6 +52274,7 @@ const COMMAND_WORDS = {
     env: "print the exports Ray's own tools need (addresses, auth mode, token)",
     logs: "collect Ray's and nokube's logs of the chosen nodes (default: all) into a directory or one archive",
     dashboard: 'forward the dashboard and Ray Client to 127.0.0.1 over SSH, the token supplied',
+    firewall: 'print the firewall rules each node needs for Ray (ufw, firewalld, nftables, iptables), offline',
 };
 /** Extra usage lines of commands that take words of their own. */
 const COMMAND_USAGE = {
@@ -50649,6 +52285,7 @@ const COMMAND_USAGE = {
     env: 'nokube ray env [options] [--format sh|fish|json] [--show-token]',
     logs: 'nokube ray logs --output DIR|FILE.tar.gz [--node NAME]... [--since DURATION] [options]',
     dashboard: 'nokube ray dashboard [--port 8265] [--client-port 10001] [options]',
+    firewall: `nokube ray firewall [--format ${FIREWALL_FORMATS.join('|')}] [--node NAME]... [--deployer ADDRESS] [options]`,
 };
 const CONNECTING = [
     'plan',
@@ -50762,16 +52399,22 @@ const FLAGS = [
         name: 'node',
         value: 'NAME',
         multiple: true,
-        help: 'exec: run on this node (default: the head); logs: only this node (default: all); repeatable',
-        commands: ['exec', 'logs'],
+        help: 'exec: run on this node (default: the head); logs, firewall: only this node (default: all); repeatable',
+        commands: ['exec', 'logs', 'firewall'],
     },
     { name: 'all', help: 'exec: run on every node', commands: ['exec'] },
     { name: 'workers', help: 'exec: run on every worker', commands: ['exec'] },
     {
         name: 'format',
-        value: 'sh|fish|json',
-        help: 'env: the shell to print exports for (default: sh)',
-        commands: ['env'],
+        value: 'FORMAT',
+        help: `env: the shell to print exports for, ${ENV_FORMATS.join('|')} (default: sh); firewall: ${FIREWALL_FORMATS.join('|')} (default: table)`,
+        commands: ['env', 'firewall'],
+    },
+    {
+        name: 'deployer',
+        value: 'ADDRESS[/PREFIX]',
+        help: 'firewall: where the deployer and users connect from (SSH, dashboard, Ray Client); default: anywhere',
+        commands: ['firewall'],
     },
     {
         name: 'show-token',
@@ -50969,7 +52612,9 @@ function parseCliArgs(argv) {
             nodes: values.node ?? [],
             all: !!values.all,
             workers: !!values.workers,
-            format: envFormat(text('format')),
+            format: command === 'env' ? envFormat(text('format')) : 'sh',
+            firewallFormat: command === 'firewall' ? firewallFormat(text('format')) : 'table',
+            deployer: text('deployer'),
             showToken: !!values['show-token'],
             sinceSec: text('since') === undefined ? undefined : durationSec(text('since'), '--since'),
             output: text('output'),
@@ -50988,9 +52633,11 @@ function commandWords(cmd, extra, after, v) {
     onlyFor('--working-dir', 'job submit', v['working-dir'] === undefined || submit);
     onlyFor('--runtime-env-json', 'job submit', v['runtime-env-json'] === undefined || submit);
     onlyFor('--no-wait', 'job submit', !v['no-wait'] || submit);
-    onlyFor('--node', 'exec and logs', !v.node || cmd === 'exec' || cmd === 'logs');
+    onlyFor('--node', 'exec, logs and firewall', !v.node || cmd === 'exec' || cmd === 'logs' || cmd === 'firewall');
     onlyFor('--all/--workers', 'exec', (!v.all && !v.workers) || cmd === 'exec');
-    onlyFor('--format/--show-token', 'env', (v.format === undefined && !v['show-token']) || cmd === 'env');
+    onlyFor('--format', 'env and firewall', v.format === undefined || cmd === 'env' || cmd === 'firewall');
+    onlyFor('--show-token', 'env', !v['show-token'] || cmd === 'env');
+    onlyFor('--deployer', 'firewall', v.deployer === undefined || cmd === 'firewall');
     if (v.all && (v.workers || v.node))
         throw new UsageError('--all already names every node: drop --workers/--node');
     if (cmd === 'job') {
@@ -51034,6 +52681,14 @@ function envFormat(value) {
         return 'sh';
     if (!ENV_FORMATS.includes(value)) {
         throw new UsageError(`--format must be one of ${ENV_FORMATS.join(', ')}, got "${value}"`);
+    }
+    return value;
+}
+function firewallFormat(value) {
+    if (value === undefined)
+        return 'table';
+    if (!FIREWALL_FORMATS.includes(value)) {
+        throw new UsageError(`--format must be one of ${FIREWALL_FORMATS.join(', ')}, got "${value}"`);
     }
     return value;
 }
@@ -51167,11 +52822,51 @@ _nokube "$@"
 `;
 }
 
+;// CONCATENATED MODULE: ./src/cli/firewall.ts
+// `nokube ray firewall`: the config's firewall rules on the terminal. Reads only the config (no SSH,
+// no secrets needed: an unset ${NAME} is a warning, as for an offline plan).
+
+
+
+
+function firewallCommand(settings, io) {
+    if (settings.deployer !== undefined && !isAddressOrNetwork(settings.deployer)) {
+        io.stderr(`nokube: --deployer must be an IPv4 or IPv6 address, optionally with a /prefix (203.0.113.7, 203.0.113.0/24), got "${settings.deployer}"\n`);
+        return 2;
+    }
+    const parsed = loadConfig(settings.config, { defaultUser: settings.user, env: io.env, allowMissingEnv: true });
+    const errors = parsed.diagnostics.filter((d) => d.severity === 'error');
+    for (const d of diagnostics_errorsFirst(parsed.diagnostics))
+        io.stderr(formatDiagnostic(d) + '\n');
+    if (!parsed.config || errors.length)
+        return 2;
+    const plan = firewallPlan(parsed.config, settings.deployer);
+    const unknown = settings.nodes.filter((n) => !plan.nodes.some((p) => p.node === n));
+    if (unknown.length) {
+        io.stderr(`nokube: no node named ${unknown.join(', ')} in ${settings.config} (nodes: ${plan.nodes.map((n) => n.node).join(', ')})\n`);
+        return 2;
+    }
+    if (settings.nodes.length)
+        plan.nodes = plan.nodes.filter((n) => settings.nodes.includes(n.node));
+    io.stdout(settings.json ? JSON.stringify(plan, null, 2) + '\n' : renderFirewall(plan, settings.firewallFormat));
+    return 0;
+}
+function isAddressOrNetwork(text) {
+    const [address, prefix, more] = text.split('/');
+    const family = (0,external_node_net_namespaceObject.isIP)(address ?? '');
+    if (family === 0 || more !== undefined)
+        return false;
+    if (prefix === undefined)
+        return true;
+    return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
 ;// CONCATENATED MODULE: ./src/render/safe-text.ts
 // Text from the config and from the nodes (names, hosts, error messages, Ray's output) is data: it
 // must not steer a terminal (control characters), a workflow log (`::command::` lines) or markdown
 // (headings, links, images, @mentions). Secrets are masked first, on the raw text, since escaping or
 // JSON-encoding a secret changes its spelling and a mask applied afterwards would miss it.
+
 /**
  * Every string inside `value` (objects and arrays, deeply) passed through `f`; the input is not changed.
  * What `f` leaves as it is, is not copied (a 17,000-node result was copied whole, twice, to mask nothing).
@@ -51209,17 +52904,27 @@ function escapeControls(text) {
 }
 /**
  * Each line of `text` prefixed with `prefix` for a workflow log: the runner executes a line that
- * starts (after spaces) with `::` (`::add-mask::`, `::stop-commands::`, `::error::`), so no line of
- * ours may start with one. Without a prefix, only such lines get `| ` in front.
+ * starts (after white space) with `::` (`::add-mask::`, `::stop-commands::`, `::error::`), so no line
+ * of ours may start with one. Without a prefix, only such lines get `| ` in front. The runner also
+ * obeys the older `##[error]` anywhere in a line: a zero-width space breaks it.
  */
 function logLines(prefix, text) {
     return text
         .split(/\r\n|\r|\n/)
         .map((line) => {
-        const out = `${prefix}${line}`;
-        return out.trimStart().startsWith('::') ? `| ${out}` : out;
+        const out = `${prefix}${line}`.replace(/##\[/g, '##\u200b[');
+        // the runner trims .NET's white space, which (unlike JavaScript's) includes U+0085
+        return out.replace(/^[\s\u0085]+/, '').startsWith('::') ? `| ${out}` : out;
     })
         .join('\n');
+}
+/**
+ * Text for a workflow log that must be read as data, whatever it holds (a job's own log, printed as
+ * it is): wrapped in `::stop-commands::TOKEN` ... `::TOKEN::`, as GitHub advises, so the runner
+ * obeys no command in it. A fresh random token each time: the text cannot know it to resume early.
+ */
+function commandsStopped(text, token = randomBytes(16).toString('hex')) {
+    return `::stop-commands::${token}\n${text}\n::${token}::`;
 }
 
 ;// CONCATENATED MODULE: ./src/cli/reporter.ts
@@ -51239,49 +52944,6 @@ function terminalReporter(write, mask, debug) {
         },
         secret: (value) => mask.add(value),
     };
-}
-
-;// CONCATENATED MODULE: ./src/render/escape.ts
-// Escaping for everything that reaches markdown: values from the config (node names, hosts, errors
-// quoting the user's YAML) must never become HTML or break a table.
-const HTML = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-/** HTML-escapes text for markdown prose (GitHub renders inline HTML, so `<script>` must not survive). */
-function escape_escapeHtml(text) {
-    return text.replace(/[&<>"']/g, (c) => HTML[c]);
-}
-/**
- * Text from the config or a node as markdown prose: HTML escaped, `[` `]` as entities (no link or
- * image), `@` as an entity (no mention), a leading `#` escaped (no heading), line breaks as `<br>` (a
- * line cannot start a heading or a list) and no autolinks (a zero-width space breaks `://` and `www.`).
- */
-function escape_escapeText(text) {
-    // one pass: the comment and summary are re-rendered many times while fitted to their size caps
-    return text
-        .replace(/^(\s*)#/, '$1&#35;')
-        .replace(TEXT_SPECIAL, (m) => TEXT_ENTITY[m] ?? (m[0] === '\r' || m[0] === '\n' ? '<br>' : `${m.slice(0, -1)}\u200b${m.slice(-1)}`));
-}
-const TEXT_ENTITY = { ...HTML, '[': '&#91;', ']': '&#93;', '@': '&#64;' };
-const TEXT_SPECIAL = /[&<>"'[\]@]|\r\n|\r|\n|:\/(?=\/)|\bwww(?=\.)/gi;
-/** Escapes one table cell: HTML, markdown, the column separator `|`, and line breaks (a cell is one line). */
-function escape_escapeCell(text, maxChars = 500) {
-    const clipped = text.length > maxChars ? `${text.slice(0, maxChars - 1)}…` : text;
-    return escape_escapeText(clipped).replace(/\|/g, '\\|');
-}
-/** Inline code as HTML: a markdown code span would show `&lt;` literally, and cannot hold a backtick. */
-function escape_escapeCode(text) {
-    return `<code>${escape_escapeText(text).replace(/\|/g, '&#124;')}</code>`;
-}
-/** A value safe inside an HTML comment (the sticky marker): no `--` and no `>`. */
-function escape_escapeComment(text) {
-    return text
-        .replace(/-(?=-)/g, '-\u200b')
-        .replace(/>/g, '&gt;')
-        .replace(/\r?\n/g, ' ');
-}
-/** Removes ANSI colour codes (for measuring terminal column widths). */
-function stripAnsi(text) {
-    // eslint-disable-next-line no-control-regex
-    return text.replace(/\x1b\[[0-9;]*m/g, '');
 }
 
 ;// CONCATENATED MODULE: ./src/render/markdown.ts
@@ -51350,291 +53012,6 @@ function markdown_hardCut(text, measure, cap) {
     return head + note;
 }
 
-;// CONCATENATED MODULE: ./src/render/model.ts
-// What every view of a RunResult shows, as plain (unescaped) strings: the status line, the node and
-// plan rows, counts. Markdown and terminal renderers only differ in how they lay these out.
-
-const model_NODE_COLUMNS = ['node', 'role', 'host', 'state', 'Ray version', 'resources', 'error'];
-const model_PLAN_COLUMNS = ['node', 'action', 'disruption', 'changes', 'reason'];
-function model_planCounts(plan) {
-    const counts = { start: 0, restart: 0, keep: 0, stop: 0 };
-    for (const item of plan ?? []) {
-        counts[item.action] += 1;
-        if (item.liveStateUnknown)
-            counts.unknown = (counts.unknown ?? 0) + 1;
-    }
-    return counts;
-}
-function model_errorDiagnostics(result) {
-    return result.diagnostics.filter((d) => d.severity === 'error');
-}
-function isInvalid(result) {
-    return model_errorDiagnostics(result).length > 0;
-}
-function plural(n, word) {
-    return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-function model_countsText(c) {
-    const unknown = c.unknown
-        ? ` (live state unknown for ${plural(c.unknown, 'node')}: planned from the config diff)`
-        : '';
-    return `${c.start} to start, ${c.restart} to restart, ${c.keep} to keep, ${c.stop} to stop${unknown}`;
-}
-/**
- * The one or two words a reader looks for first: the cluster's status for start/status/stop, the
- * verdict for validate and plan (whose cluster status is not looked at offline).
- */
-function model_headline(result) {
-    const failed = result.ok ? '' : ', failed';
-    if (isInvalid(result))
-        return 'invalid config';
-    if (result.command === 'validate')
-        return `valid config${failed}`;
-    if (result.command === 'plan')
-        return `${result.changes} change${result.changes === 1 ? '' : 's'}${failed}`;
-    if (result.command === 'job' && result.job)
-        return `job ${result.job.status.toLowerCase()}${failed}`;
-    return `${result.status}${failed}`;
-}
-/** One sentence saying how the run ended, in plain words (no emoji). */
-function model_statusLine(result) {
-    const cluster = result.clusterName ? `Cluster ${result.clusterName}` : 'Cluster';
-    const errors = model_errorDiagnostics(result).length;
-    const warnings = result.diagnostics.length - errors;
-    if (errors > 0) {
-        return `Config ${result.configPath} is invalid: ${plural(errors, 'error')}${warnings ? `, ${plural(warnings, 'warning')}` : ''}. Nothing was changed.`;
-    }
-    const failed = result.ok ? '' : ` The ${result.command} failed: ${plural(result.errors.length, 'error')}.`;
-    const alive = `${result.aliveNodes} of ${result.expectedNodes} nodes alive`;
-    switch (result.command) {
-        case 'validate':
-            return `Config ${result.configPath} is valid: ${plural(result.expectedNodes, 'node')}${warnings ? `, ${plural(warnings, 'warning')}` : ''}.${failed}`;
-        case 'plan':
-            return `Plan for ${result.configPath}: ${model_countsText(model_planCounts(result.plan))} (${plural(result.changes, 'change')}).${failed}`;
-        case 'stop':
-            return `${cluster} is ${result.status}.${failed}`;
-        case 'job':
-            return result.job
-                ? `Job ${result.job.job_id} ended ${result.job.status} on ${cluster.toLowerCase()}.${failed}`
-                : `${cluster} is ${result.status}.${failed}`;
-        default:
-            return `${cluster} is ${result.status}: ${alive}.${failed}`;
-    }
-}
-/** A compact resources cell: `CPU 8, GPU 1, memory 7.5 GiB, object_store_memory 1.9 GiB, custom 2`. */
-function formatResources(resources) {
-    if (!resources)
-        return '';
-    const order = RESOURCE_RAY_KEYS.map((k) => k.resource);
-    const keys = Object.keys(resources)
-        // Ray adds `node:<ip>` and `node:__internal_head__` to every node: noise in a table.
-        .filter((k) => !k.startsWith('node:'))
-        .sort((a, b) => rank(a, order) - rank(b, order) || a.localeCompare(b));
-    return keys
-        .map((k) => `${k} ${/memory/.test(k) ? formatBytes(resources[k]) : formatNumber(resources[k])}`)
-        .join(', ');
-}
-function rank(key, order) {
-    const i = order.indexOf(key);
-    return i === -1 ? order.length : i;
-}
-function formatNumber(n) {
-    return Number.isInteger(n) ? String(n) : String(Math.round(n * 100) / 100);
-}
-function formatBytes(bytes) {
-    const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-    let v = bytes;
-    let u = 0;
-    while (Math.abs(v) >= 1024 && u < units.length - 1) {
-        v /= 1024;
-        u += 1;
-    }
-    return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
-}
-function model_formatDuration(ms) {
-    if (ms < 1000)
-        return `${ms} ms`;
-    if (ms < 60_000)
-        return `${(ms / 1000).toFixed(1)} s`;
-    const m = Math.floor(ms / 60_000);
-    return `${m} min ${Math.round((ms % 60_000) / 1000)} s`;
-}
-/** The resources a node is configured with, in Ray's resource names (shown before Ray reports any). */
-function configuredResources(spec) {
-    if (!spec)
-        return undefined;
-    const r = {};
-    for (const { model, resource } of RESOURCE_RAY_KEYS) {
-        const value = spec.ray[model];
-        if (typeof value === 'number')
-            r[resource] = value;
-    }
-    Object.assign(r, spec.ray.resources ?? {});
-    return Object.keys(r).length ? r : undefined;
-}
-function nodeResources(node, specs) {
-    if (node.resources)
-        return formatResources(node.resources);
-    const configured = configuredResources(specs.get(node.name));
-    return configured ? `${formatResources(configured)} (configured)` : '';
-}
-function model_nodeRows(result) {
-    // By name once: looking each node up in the list made a 17,000-node summary take minutes.
-    const specs = new Map((result.config?.nodes ?? []).map((n) => [n.name, n]));
-    return result.nodes.map((n) => [
-        n.name,
-        n.role,
-        n.host,
-        n.state,
-        n.rayVersion ?? '',
-        nodeResources(n, specs),
-        n.error ?? '',
-    ]);
-}
-function model_driftText(drift, max = Infinity) {
-    const shown = drift.slice(0, max).map((d) => `${d.field}: ${d.from || '(none)'} → ${d.to || '(none)'}`);
-    if (drift.length > max)
-        shown.push(`and ${drift.length - max} more`);
-    return shown.join('; ');
-}
-function model_planRows(result, maxDrift = Infinity) {
-    return (result.plan ?? []).map((p) => [p.node, p.action, p.disruption ?? '', model_driftText(p.drift, maxDrift), p.reason]);
-}
-/** Warnings not already shown as a diagnostic (the engine copies config warnings into `warnings`). */
-function model_extraWarnings(result) {
-    const fromDiagnostics = new Set(result.diagnostics.map((d) => `${d.path}: ${d.message}`));
-    return result.warnings.filter((w) => !fromDiagnostics.has(w));
-}
-/** Nodes the config does not pin a host key for: the deploy then needs them in known-hosts. */
-function model_unpinnedHostKeys(result) {
-    return (result.config?.nodes ?? []).filter((n) => !n.hostKey).map((n) => n.name);
-}
-function model_diagnosticLocation(d) {
-    return `${d.file}:${d.line}:${d.col}`;
-}
-const ACTION_ORDER = (/* unused pure expression or super */ null && (['start', 'restart', 'stop', 'keep']));
-/** Where a rolling apply left the changed nodes: "done: w1, w2; failed: w3; untouched: w4". */
-function model_rolloutText(result) {
-    const r = result.rollout;
-    if (!r || (!r.failed.length && !r.untouched.length))
-        return undefined;
-    const part = (label, names) => `${label}: ${names.length ? names.join(', ') : 'none'}`;
-    return [part('done', r.done), part('failed', r.failed), part('untouched', r.untouched)].join('; ');
-}
-
-;// CONCATENATED MODULE: ./src/render/timeline.ts
-
-
-/** One letter per phase; the legend says which. */
-const PHASE_LETTER = {
-    connect: 'c',
-    preflight: 'p',
-    inspect: 'i',
-    upload: 'u',
-    start: 's',
-    alive: 'a',
-    status: 't',
-    stop: 'x',
-};
-const PHASE_WORDS = {
-    connect: 'connect',
-    preflight: 'preflight',
-    inspect: 'inspect',
-    upload: 'upload',
-    start: 'start',
-    alive: "until alive in the head's view",
-    status: 'status',
-    stop: 'stop',
-};
-function end(row) {
-    return row.spans.reduce((m, s) => Math.max(m, s.endMs), 0);
-}
-/** The rows of the text timeline, scaled so the longest node fills `width` characters. */
-function timelineRows(timeline, width = 40) {
-    const span = Math.max(1, ...timeline.map(end));
-    const from = (ms) => Math.min(width - 1, Math.floor((ms / span) * width));
-    const to = (a, b) => Math.max(from(a) + 1, Math.min(width, Math.ceil((b / span) * width)));
-    const slowest = timeline.reduce((a, r) => (!a || end(r) > end(a) ? r : a), undefined);
-    return timeline.map((row) => {
-        const chars = Array.from({ length: width }, () => ' ');
-        if (row.spans.length) {
-            const first = Math.min(...row.spans.map((s) => s.startMs));
-            for (let i = from(first); i < to(first, end(row)); i++)
-                chars[i] = '·';
-        }
-        // longest first, so a short phase (one cell at least) is drawn over its neighbours, never hidden
-        const longestFirst = [...row.spans].sort((a, b) => b.endMs - b.startMs - (a.endMs - a.startMs));
-        for (const s of longestFirst) {
-            for (let i = from(s.startMs); i < to(s.startMs, s.endMs); i++)
-                chars[i] = PHASE_LETTER[s.phase];
-        }
-        const byPhase = new Map();
-        for (const s of row.spans)
-            byPhase.set(s.phase, (byPhase.get(s.phase) ?? 0) + s.endMs - s.startMs);
-        const [phase, ms] = [...byPhase.entries()].reduce((a, b) => (b[1] > a[1] ? b : a), ['connect', -1]);
-        return {
-            node: row.node,
-            bar: chars.join('').trimEnd(),
-            totalMs: end(row),
-            longest: ms >= 0 ? `${phase} ${model_formatDuration(ms)}${phase === 'start' ? rayPart(row) : ''}` : '',
-            slowest: row === slowest && timeline.length > 1,
-        };
-    });
-}
-/** " (ray start 13.9 s)": how much of a node's `start` was `ray start` itself, where the node said. */
-function rayPart(row) {
-    return row.rayStartMs === undefined ? '' : ` (ray start ${model_formatDuration(row.rayStartMs)})`;
-}
-/** The phases that occur, as "c connect · p preflight · ...". */
-function timelineLegend(timeline) {
-    const seen = new Set(timeline.flatMap((r) => r.spans.map((s) => s.phase)));
-    return Object.keys(PHASE_LETTER)
-        .filter((p) => seen.has(p))
-        .map((p) => `${PHASE_LETTER[p]} ${PHASE_WORDS[p]}`)
-        .concat('· waiting')
-        .join(' · ');
-}
-/** For the terminal (`--timeline`): aligned rows with a time axis. */
-function renderTimelineText(result, width = 50) {
-    const timeline = result.timeline ?? [];
-    if (!timeline.length)
-        return 'timeline: no node was contacted';
-    const rows = timelineRows(timeline, width);
-    const nameWidth = Math.max(4, ...rows.map((r) => r.node.length));
-    const total = Math.max(...rows.map((r) => r.totalMs));
-    const axis = `${' '.repeat(nameWidth)}  |0${' '.repeat(Math.max(1, width - 2 - model_formatDuration(total).length))}${model_formatDuration(total)}|`;
-    const lines = rows.map((r) => `${r.node.padEnd(nameWidth)}  |${r.bar.padEnd(width)}| ${model_formatDuration(r.totalMs).padStart(8)}  ${r.longest}${r.slowest ? '  ◀ slowest' : ''}`);
-    return ['timeline', axis, ...lines, `${' '.repeat(nameWidth)}   ${timelineLegend(timeline)}`]
-        .map((l) => `  ${l}`)
-        .join('\n');
-}
-/** For the job summary: a table of text bars (renders everywhere), `limit` rows at most. */
-function timeline_timelineTable(timeline, limit = Infinity, width = 40) {
-    const rows = timelineRows(timeline, width);
-    const shown = rows.slice(0, limit);
-    const lines = [
-        '| node | timeline | total | longest phase |',
-        '| --- | --- | --- | --- |',
-        ...shown.map((r) => `| ${r.slowest ? `**${escapeCell(r.node)}** (slowest)` : escapeCell(r.node)} | ${escapeCode(r.bar.replace(/ /g, '\u00a0'))} | ${formatDuration(r.totalMs)} | ${escapeCell(r.longest)} |`),
-    ];
-    if (shown.length < rows.length)
-        lines.push(`| … ${rows.length - shown.length} more nodes | | | |`);
-    return `${lines.join('\n')}\n\n${timelineLegend(timeline)}`;
-}
-/** Mermaid gantt: one section per node, one bar per phase (times in ms from the run's start). */
-function timeline_timelineMermaid(timeline, limit = Infinity) {
-    const safe = (s) => s.replace(/[:#;\n\r`]/g, '_');
-    const lines = ['```mermaid', 'gantt', '  dateFormat x', '  axisFormat %M:%S', '  todayMarker off'];
-    for (const row of timeline.slice(0, limit)) {
-        lines.push(`  section ${safe(row.node)}`);
-        for (const s of row.spans) {
-            lines.push(`  ${s.phase} : ${s.startMs}, ${Math.max(s.endMs, s.startMs + 1)}`);
-        }
-    }
-    lines.push('```');
-    return lines.join('\n');
-}
-
 ;// CONCATENATED MODULE: ./src/render/summary.ts
 
 
@@ -51659,7 +53036,7 @@ function diagnosticItems(result) {
 function summaryAt(result, ctx, limit, rows) {
     const parts = [];
     parts.push(`## nokube ray ${result.command}: ${escapeText(result.configPath)}`);
-    parts.push(`**${capitalize(headline(result))}**. ${escapeText(statusLine(result))}`);
+    parts.push(`**${escapeText(capitalize(headline(result)))}**. ${escapeText(statusLine(result))}`);
     const addresses = [
         result.headAddress ? `head address ${escapeCode(result.headAddress)}` : '',
         result.clientAddress ? `client ${escapeCode(result.clientAddress)}` : '',
@@ -51728,10 +53105,10 @@ function jobSection(job) {
         `### Job\n`,
         `| job id | status | entrypoint |`,
         `| --- | --- | --- |`,
-        `| ${escapeCode(job.job_id)} | ${escapeHtml(job.status)} | ${job.entrypoint ? escapeCode(job.entrypoint) : ''} |`,
+        `| ${escapeCode(job.job_id)} | ${escapeCell(job.status)} | ${job.entrypoint ? escapeCode(job.entrypoint) : ''} |`,
     ];
     if (job.message)
-        lines.push('', `Ray: ${escapeHtml(job.message.trim().split('\n')[0])}`);
+        lines.push('', `Ray: ${escapeText(job.message.trim().split('\n')[0])}`);
     if (job.log_tail) {
         lines.push('', `<details open><summary>last lines of the job's log</summary>\n\n<pre>${escapeHtml(job.log_tail)}</pre>\n</details>`);
     }
@@ -51852,118 +53229,6 @@ function commentFooter(ctx) {
     return `<sub>Planned by nokube/ray-deploy${bits.length ? ` · ${bits.join(' · ')}` : ''}</sub>`;
 }
 
-;// CONCATENATED MODULE: ./src/render/reach.ts
-/** `nokube ray dashboard --config <file>`, for a command whose result shows a dashboard URL. */
-function reach_dashboardCommandLine(result) {
-    if (!result.dashboardUrl || (result.command !== 'start' && result.command !== 'status'))
-        return undefined;
-    const path = /^[\w./@:+-]+$/.test(result.configPath)
-        ? result.configPath
-        : `'${result.configPath.replace(/'/g, `'\\''`)}'`;
-    return `nokube ray dashboard --config ${path}`;
-}
-/** One line for the terminal and the job summary (plain text: callers escape it). */
-function dashboardReach(result) {
-    const command = reach_dashboardCommandLine(result);
-    if (!command)
-        return undefined;
-    return `to open it from your machine (SSH forward, token added): ${command}, then http://127.0.0.1:8265`;
-}
-
-;// CONCATENATED MODULE: ./src/render/terminal.ts
-
-
-
-
-const CODES = { red: 31, green: 32, yellow: 33, bold: 1, dim: 2 };
-const STATE_COLOR = {
-    running: 'green',
-    healthy: 'green',
-    keep: 'green',
-    stopped: 'dim',
-    drifted: 'yellow',
-    degraded: 'yellow',
-    restart: 'yellow',
-    start: 'yellow',
-    stop: 'yellow',
-    missing: 'red',
-    unreachable: 'red',
-    failed: 'red',
-    down: 'red',
-};
-function renderTerminal(result, options) {
-    const paint = options.color ? (text, code) => `\x1b[${CODES[code]}m${text}\x1b[0m` : (text) => text;
-    const colorOf = (value) => STATE_COLOR[value];
-    const out = [];
-    const status = model_headline(result);
-    out.push(`${paint(result.command === 'validate' || result.command === 'plan' ? 'result:' : 'status:', 'bold')} ${colorOf(result.status) ? paint(status, colorOf(result.status)) : status}  ${oneLine(model_statusLine(result))}`);
-    if (result.headAddress)
-        out.push(`head address:   ${result.headAddress}`);
-    if (result.clientAddress)
-        out.push(`client address: ${result.clientAddress}`);
-    if (result.dashboardUrl)
-        out.push(`dashboard:      ${result.dashboardUrl}`);
-    const reach = dashboardReach(result);
-    if (reach)
-        out.push(`                ${reach}`);
-    const nodes = model_nodeRows(result).map((r) => r.map(oneLine));
-    if (nodes.length) {
-        out.push('', paint('nodes', 'bold'));
-        out.push(...textTable([...model_NODE_COLUMNS], nodes, (row, i, cell) => i === 3 && colorOf(row[3]) ? paint(cell, colorOf(row[3])) : cell));
-    }
-    if (result.plan) {
-        out.push('', paint('plan', 'bold'));
-        const plan = model_planRows(result).map((r) => r.map(oneLine));
-        if (plan.length === 0)
-            out.push('nothing to do');
-        else
-            out.push(...textTable([...model_PLAN_COLUMNS], plan, (row, i, cell) => i === 1 && colorOf(row[1]) ? paint(cell, colorOf(row[1])) : cell));
-        if (result.disruption && plan.length)
-            out.push(`disruption: ${oneLine(result.disruption)}`);
-    }
-    const rollout = model_rolloutText(result);
-    if (rollout)
-        out.push('', `${paint('rollout', 'bold')} ${rollout}`);
-    if (result.errors.length) {
-        out.push('', paint('errors', 'bold'));
-        for (const e of result.errors) {
-            out.push(`  ${paint('error', 'red')}: ${e.node ? `${e.node}: ` : ''}${oneLine(e.message)}`);
-            if (e.hint)
-                out.push(`         hint: ${oneLine(e.hint)}`);
-        }
-    }
-    const warnings = model_extraWarnings(result);
-    if (warnings.length) {
-        out.push('', paint('warnings', 'bold'));
-        for (const w of warnings)
-            out.push(`  ${paint('warning', 'yellow')}: ${oneLine(w)}`);
-    }
-    const timings = result.timings.filter((t) => t.phase !== 'total');
-    const total = result.timings.find((t) => t.phase === 'total');
-    if (result.timings.length) {
-        out.push('', `${paint('timings', 'bold')}: ${[...timings, ...(total ? [total] : [])].map((t) => `${t.phase} ${model_formatDuration(t.ms)}`).join(', ')}`);
-    }
-    if (options.timeline)
-        out.push('', renderTimelineText(result));
-    return out.join('\n');
-}
-/** Aligned columns; `decorate` may colour a cell after its width was measured on the plain text. */
-function textTable(columns, rows, decorate = (_r, _c, s) => s) {
-    const widths = columns.map((c, i) => Math.max(c.length, ...rows.map((r) => stripAnsi(r[i] ?? '').length)));
-    // The last column is not padded: no trailing spaces; empty trailing columns are dropped.
-    const line = (cells, deco) => cells
-        .map((cell, i) => deco(i, i === cells.length - 1 ? cell : cell.padEnd(widths[i])))
-        .join('  ')
-        .trimEnd();
-    return [
-        line(columns.map((c) => c.toUpperCase()), (_i, s) => s),
-        ...rows.map((r) => line(r, (i, s) => decorate(r, i, s))),
-    ].map((l) => `  ${l}`);
-}
-function oneLine(text) {
-    return text.replace(/\s*\r?\n\s*/g, ' ');
-}
-
 ;// CONCATENATED MODULE: ./src/render/plan-text.ts
 
 const SIGN = { start: '+', restart: '~', stop: '-', keep: ' ' };
@@ -52063,320 +53328,35 @@ function exitCode(result) {
     return EXIT_CODES[verdict(result)];
 }
 
-;// CONCATENATED MODULE: external "node:http"
-const external_node_http_namespaceObject = require("node:http");
-;// CONCATENATED MODULE: ./src/ssh/local-forward.ts
-// Local port forwards: listeners on 127.0.0.1 whose every connection is carried by a stream the
-// caller opens (an SSH connection's forwardOut). Plain TCP for Ray Client; HTTP for the dashboard,
-// where each request may get headers added (the cluster's token), WebSocket upgrades included.
+;// CONCATENATED MODULE: ./src/render/dashboard.ts
 
-
-/** A local port that cannot be bound (in use, not allowed): the message names it. */
-class LocalPortError extends Error {
-    port;
-    code;
-    constructor(port, code, message) {
-        super(message);
-        this.port = port;
-        this.code = code;
-        this.name = 'LocalPortError';
-    }
-}
-const LOOPBACK = '127.0.0.1';
-function listen(server, port, what) {
-    return new Promise((resolve, reject) => {
-        const onError = (err) => {
-            const why = err.code === 'EADDRINUSE'
-                ? 'is already in use on this machine'
-                : err.code === 'EACCES'
-                    ? 'may not be bound by this user'
-                    : `cannot be bound (${err.code ?? err.message})`;
-            reject(new LocalPortError(port, err.code, `local port ${LOOPBACK}:${port} for ${what} ${why}`));
+/** Where the open forwards are. Undefined when they did not open (renderDashboardErrors says why). */
+function renderDashboardOpen(result, json) {
+    const f = result.forward;
+    if (!f)
+        return undefined;
+    if (json) {
+        const doc = {
+            'dashboard-url': f.dashboardUrl,
+            'client-address': f.clientAddress,
+            ray_version: f.rayVersion ?? null,
+            client_env: f.clientEnv,
         };
-        server.once('error', onError);
-        server.listen(port, LOOPBACK, () => {
-            server.off('error', onError);
-            const addr = server.address();
-            resolve(typeof addr === 'object' && addr ? addr.port : port);
-        });
-    });
-}
-function closer(server, sockets) {
-    return () => new Promise((resolve) => {
-        for (const s of sockets)
-            s.destroy();
-        server.close(() => resolve());
-    });
-}
-/** Every connection to 127.0.0.1:port is piped to a stream from `open`. */
-async function forwardTcp(port, what, open, onError) {
-    const sockets = new Set();
-    const server = (0,external_node_net_namespaceObject.createServer)((local) => {
-        sockets.add(local);
-        local.on('close', () => sockets.delete(local));
-        local.on('error', () => local.destroy());
-        local.pause();
-        open().then((remote) => {
-            sockets.add(remote);
-            remote.on('close', () => {
-                sockets.delete(remote);
-                local.destroy();
-            });
-            remote.on('error', () => local.destroy());
-            local.on('close', () => remote.destroy());
-            local.pipe(remote).pipe(local);
-            local.resume();
-        }, (err) => {
-            onError(err);
-            local.destroy();
-        });
-    });
-    const bound = await listen(server, port, what);
-    return { port: bound, close: closer(server, sockets) };
-}
-/**
- * An HTTP proxy on 127.0.0.1:port to the server `open` reaches; `headers` are added to each request
- * that does not carry them already (an explicit header from the client wins).
- */
-async function forwardHttp(port, what, open, headers, onError) {
-    const sockets = new Set();
-    const withHeaders = (req) => {
-        const out = {};
-        for (const [k, v] of Object.entries(req.headers))
-            if (v !== undefined)
-                out[k] = v;
-        for (const [k, v] of Object.entries(headers))
-            if (out[k.toLowerCase()] === undefined)
-                out[k.toLowerCase()] = v;
-        return out;
-    };
-    const server = (0,external_node_http_namespaceObject.createServer)((req, res) => {
-        const upstream = (0,external_node_http_namespaceObject.request)({
-            method: req.method,
-            path: req.url,
-            headers: withHeaders(req),
-            // no agent: one stream per request (ssh2 channels are not net.Sockets, so no keep-alive pool)
-            createConnection: (_opts, cb) => {
-                open().then((s) => {
-                    sockets.add(s);
-                    s.on('close', () => sockets.delete(s));
-                    cb(null, s);
-                }, (err) => cb(err));
-                return undefined;
-            },
-        });
-        upstream.on('response', (up) => {
-            res.writeHead(up.statusCode ?? 502, up.rawHeaders);
-            up.pipe(res);
-        });
-        upstream.on('error', (err) => {
-            onError(err);
-            if (!res.headersSent)
-                res.writeHead(502, { 'content-type': 'text/plain' });
-            res.end(`nokube: ${what} cannot be reached: ${err.message}\n`);
-        });
-        req.pipe(upstream);
-    });
-    server.on('upgrade', (req, local, head) => {
-        sockets.add(local);
-        local.on('error', () => local.destroy());
-        open().then((remote) => {
-            sockets.add(remote);
-            const lines = [`${req.method} ${req.url} HTTP/1.1`];
-            for (const [k, v] of Object.entries(withHeaders(req)))
-                for (const one of Array.isArray(v) ? v : [v])
-                    lines.push(`${k}: ${one}`);
-            remote.write(lines.join('\r\n') + '\r\n\r\n');
-            if (head.length)
-                remote.write(head);
-            remote.on('close', () => local.destroy());
-            local.on('close', () => remote.destroy());
-            remote.on('error', () => local.destroy());
-            local.pipe(remote).pipe(local);
-        }, (err) => {
-            onError(err);
-            local.end('HTTP/1.1 502 Bad Gateway\r\nconnection: close\r\n\r\n');
-        });
-    });
-    server.on('connection', (s) => {
-        sockets.add(s);
-        s.on('close', () => sockets.delete(s));
-    });
-    const bound = await listen(server, port, what);
-    return { port: bound, close: closer(server, sockets) };
-}
-
-;// CONCATENATED MODULE: ./src/engine/cluster-access.ts
-// What the day-two commands (logs, dashboard, ...) share: the config read once, the nodes the user
-// named checked against it, and one session to the chosen nodes.
-
-
-
-/** Reads the config; a session only when it is valid (its diagnostics say why not). */
-function openCluster(options) {
-    const parsed = loadConfig(options.configPath, { defaultUser: options.ssh.defaultUser });
-    if (!parsed.config)
-        return { diagnostics: parsed.diagnostics };
-    useSshConfigHostNames(parsed.config, options.ssh, options.reporter);
-    return {
-        cluster: parsed.config,
-        session: new ClusterSession(parsed.config, options),
-        diagnostics: parsed.diagnostics,
-    };
-}
-/** A node name the config does not have (bad usage: exit 2). */
-class UnknownNodeError extends Error {
-    names;
-    known;
-    constructor(names, known, configPath) {
-        super(`${configPath} has no node named ${names.map((n) => `"${n}"`).join(', ')} (its nodes: ${known.join(', ')})`);
-        this.names = names;
-        this.known = known;
-        this.name = 'UnknownNodeError';
+        return JSON.stringify(doc) + '\n';
     }
+    const env = Object.entries(f.clientEnv)
+        .map(([k, v]) => `${k}=${shellQuote(v)}`)
+        .join(' ');
+    return ([
+        `Dashboard:  ${f.dashboardUrl}${f.tokenFile ? '   (the cluster token is added for you)' : ''}`,
+        `Ray Client: ${f.clientAddress}`,
+        `  e.g. ${env} python -c 'import ray; ray.init("${f.clientAddress}")'`,
+        `Forwarded over SSH through the head${f.rayVersion ? ` (Ray ${f.rayVersion})` : ''} in ${(result.openMs / 1000).toFixed(1)}s. Ctrl-C closes them.`,
+    ].join('\n') + '\n');
 }
-/** The nodes named by `--node` (in config order), or `fallback` when none are named. */
-function cluster_access_chooseNodes(cluster, names, fallback) {
-    if (!names.length)
-        return fallback;
-    const unknown = names.filter((n) => !cluster.nodes.some((node) => node.name === n));
-    if (unknown.length)
-        throw new UnknownNodeError(unknown, cluster.nodes.map((n) => n.name), cluster.file);
-    return cluster.nodes.filter((n) => names.includes(n.name));
-}
-function unknownNodeError(err) {
-    return { message: err.message, hint: 'use a name from the config file (nodes[].name)' };
-}
-
-;// CONCATENATED MODULE: ./src/engine/dashboard.ts
-// `dashboard`: read-only. Two local ports on 127.0.0.1, carried over the head's SSH connection: the
-// dashboard (an HTTP proxy that adds the cluster's token, so a browser or plain curl just works) and
-// Ray Client (plain TCP; Ray Client sends the token itself, from a local 0600 file).
-
-
-
-
-
-
-
-/** How often the head's connection is checked while the forwards are idle. */
-const HEARTBEAT_MS = 10_000;
-const LOCAL = '127.0.0.1';
-async function openDashboard(options, req) {
-    const t0 = Date.now();
-    const result = { ok: false, invalid: false, diagnostics: [], errors: [], openMs: 0 };
-    const opened = openCluster(options);
-    result.diagnostics = opened.diagnostics;
-    if (!opened.cluster) {
-        result.invalid = true;
-        return result;
-    }
-    const { session } = opened;
-    if (req.port === req.clientPort) {
-        result.invalid = true;
-        result.errors.push({
-            message: `--port and --client-port are both ${req.port}`,
-            hint: 'give the dashboard and Ray Client different local ports',
-        });
-        return result;
-    }
-    const forwards = [];
-    let tokenDir;
-    const cleanup = async () => {
-        await Promise.all(forwards.map((f) => f.close()));
-        session.close();
-        if (tokenDir)
-            (0,external_node_fs_namespaceObject.rmSync)(tokenDir, { recursive: true, force: true });
-    };
-    try {
-        const access = await headAccess(session, { withToken: true });
-        const conn = access.head.conn;
-        const debug = (e) => options.reporter.debug(`forward: ${e.message}`);
-        // the dashboard where start bound it (every interface, or ray_config.dashboard_host), Ray Client on its node IP
-        const toDashboard = () => conn.forwardOut(access.dashboardHost, access.ports.dashboard);
-        const headers = access.token ? { authorization: `Bearer ${access.token}` } : {};
-        forwards.push(await forwardHttp(req.port, 'the dashboard', toDashboard, headers, debug));
-        forwards.push(await forwardTcp(req.clientPort, 'Ray Client', () => conn.forwardOut(access.nodeIp, access.ports.client), debug));
-        const rayVersion = await dashboardVersion(forwards[0].port).catch((err) => {
-            options.reporter.warn(`the head's dashboard (${access.dashboardHost}:${access.ports.dashboard} on ${access.head.node.name}) does not answer yet: ${err.message}`);
-            return undefined;
-        });
-        const clientEnv = { RAY_AUTH_MODE: access.token ? 'token' : 'disabled' };
-        let tokenFile;
-        if (access.token) {
-            tokenDir = (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'nokube-token-'));
-            tokenFile = (0,external_node_path_namespaceObject.join)(tokenDir, 'auth_token');
-            (0,external_node_fs_namespaceObject.writeFileSync)(tokenFile, access.token, { mode: 0o600 });
-            clientEnv.RAY_AUTH_TOKEN_PATH = tokenFile;
-        }
-        let stop = () => undefined;
-        const ended = new Promise((resolve) => (stop = resolve));
-        // the head's connection, looked at while idle: a lost one ends the forwards instead of failing each request
-        const heartbeat = setInterval(() => {
-            conn.realpath('.').catch((err) => {
-                clearInterval(heartbeat);
-                stop({
-                    node: access.head.node.name,
-                    host: access.head.node.sshUrl,
-                    message: `the SSH connection to the head was lost: ${err.message}`,
-                    hint: 'run nokube ray dashboard again',
-                });
-            });
-        }, HEARTBEAT_MS);
-        heartbeat.unref();
-        result.forward = {
-            dashboardUrl: `http://${LOCAL}:${forwards[0].port}`,
-            clientAddress: `ray://${LOCAL}:${forwards[1].port}`,
-            ...(rayVersion ? { rayVersion } : {}),
-            ...(tokenFile ? { tokenFile } : {}),
-            clientEnv,
-            ended,
-            close: async () => {
-                clearInterval(heartbeat);
-                await cleanup();
-            },
-        };
-        result.ok = true;
-    }
-    catch (err) {
-        await cleanup();
-        if (err instanceof HeadUnavailable)
-            result.errors.push(err.error);
-        else if (err instanceof LocalPortError) {
-            result.errors.push({
-                message: err.message,
-                hint: err.code === 'EADDRINUSE'
-                    ? `choose another with ${err.port === req.port ? '--port' : '--client-port'} N (is another nokube ray dashboard or a local Ray running?)`
-                    : 'choose a port above 1024',
-            });
-        }
-        else
-            throw err;
-    }
-    result.openMs = Date.now() - t0;
-    return result;
-}
-/** GET /api/version through the local forward: proves the whole path, token included. */
-function dashboardVersion(port) {
-    return new Promise((resolve, reject) => {
-        const r = (0,external_node_http_namespaceObject.request)({ host: LOCAL, port, path: '/api/version', timeout: 15_000 }, (res) => {
-            let body = '';
-            res.on('data', (d) => (body += d.toString()));
-            res.on('end', () => {
-                if (res.statusCode !== 200)
-                    return reject(new Error(`HTTP ${res.statusCode}: ${body.trim().slice(0, 200)}`));
-                try {
-                    resolve(JSON.parse(body).ray_version);
-                }
-                catch {
-                    resolve(undefined);
-                }
-            });
-        });
-        r.on('timeout', () => r.destroy(new Error('no answer within 15 s')));
-        r.on('error', reject);
-        r.end();
-    });
+/** One error of the dashboard command (the forwards did not open, or the head's connection was lost). */
+function renderDashboardError(e, withNode = true) {
+    return `nokube: ${withNode && e.node ? `${e.node}: ` : ''}${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}\n`;
 }
 
 ;// CONCATENATED MODULE: ./src/cli/dashboard.ts
@@ -52384,269 +53364,64 @@ function dashboardVersion(port) {
 
 
 
+/** What ends `dashboard` and closes its forwards: Ctrl-C, a supervisor, a closed terminal or ssh session. */
+const STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 async function dashboardCommand(settings, options, io, mask) {
-    const result = await openDashboard(options, { port: settings.port, clientPort: settings.clientPort });
+    // Taken from the start: a signal while the forwards open still closes them and removes the token file.
+    let stopped = false;
+    let stop = () => {
+        stopped = true;
+    };
+    const onSignal = () => stop();
+    for (const s of STOP_SIGNALS)
+        process.on(s, onSignal);
+    try {
+        return await holdForwards(settings, options, io, mask, (resolve) => {
+            stop = resolve;
+            if (stopped)
+                resolve();
+        });
+    }
+    finally {
+        for (const s of STOP_SIGNALS)
+            process.off(s, onSignal);
+    }
+}
+async function holdForwards(settings, options, io, mask, onStop) {
+    const result = await engine_run({
+        ...options,
+        command: 'dashboard',
+        dashboard: { port: settings.port, clientPort: settings.clientPort },
+    });
     for (const d of result.diagnostics)
         io.stderr(formatDiagnostic(d) + '\n');
-    if (!result.forward) {
+    const opened = renderDashboardOpen(result, settings.json);
+    if (!result.forward || opened === undefined) {
         for (const e of result.errors)
-            io.stderr(mask.apply(`nokube: ${e.node ? `${e.node}: ` : ''}${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`) + '\n');
+            io.stderr(mask.apply(renderDashboardError(e)));
         return result.invalid ? 2 : 1;
     }
     const f = result.forward;
-    const env = Object.entries(f.clientEnv)
-        .map(([k, v]) => `${k}=${shellQuote(v)}`)
-        .join(' ');
-    if (settings.json) {
-        const doc = {
-            'dashboard-url': f.dashboardUrl,
-            'client-address': f.clientAddress,
-            ray_version: f.rayVersion ?? null,
-            client_env: f.clientEnv,
-        };
-        io.stdout(mask.apply(JSON.stringify(doc)) + '\n');
-    }
-    else {
-        io.stdout(mask.apply([
-            `Dashboard:  ${f.dashboardUrl}${f.tokenFile ? '   (the cluster token is added for you)' : ''}`,
-            `Ray Client: ${f.clientAddress}`,
-            `  e.g. ${env} python -c 'import ray; ray.init("${f.clientAddress}")'`,
-            `Forwarded over SSH through the head${f.rayVersion ? ` (Ray ${f.rayVersion})` : ''} in ${(result.openMs / 1000).toFixed(1)}s. Ctrl-C closes them.`,
-        ].join('\n')) + '\n');
-    }
-    const outcome = await new Promise((resolve) => {
-        const onSignal = () => resolve(0);
-        process.once('SIGINT', onSignal);
-        process.once('SIGTERM', onSignal);
-        void f.ended.then((e) => {
-            io.stderr(mask.apply(`nokube: ${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}`) + '\n');
-            resolve(1);
-        });
-    });
-    await f.close();
-    if (outcome === 0)
-        io.stderr('nokube: forwards closed\n');
-    return outcome;
-}
-
-;// CONCATENATED MODULE: external "node:stream/promises"
-const external_node_stream_promises_namespaceObject = require("node:stream/promises");
-;// CONCATENATED MODULE: ./src/engine/logs.ts
-// `logs`: read-only. Every chosen node packs its logs (Ray's session logs, remote_lib's own, a facts
-// file) into one bounded archive; each is fetched over the node's SSH connection, in parallel, into
-// `<output>/<node>/`, or, for a `.tar.gz` output, into one archive with a directory per node.
-
-
-
-
-
-
-
-
-
-
-
-
-/** The name of the index written next to the nodes' directories. */
-const LOGS_INDEX = 'nokube-logs.json';
-function isArchivePath(path) {
-    return /\.(tar\.gz|tgz)$/i.test(path);
-}
-async function collectLogs(options, request) {
-    const started = Date.now();
-    const result = {
-        ok: false,
-        invalid: false,
-        configPath: options.configPath,
-        archive: isArchivePath(request.output),
-        nodes: [],
-        diagnostics: [],
-        errors: [],
-        timings: [],
-    };
-    const opened = openCluster(options);
-    result.diagnostics = opened.diagnostics;
-    if (!opened.cluster) {
-        result.invalid = true;
-        return result;
-    }
-    const { cluster, session } = opened;
-    result.clusterName = cluster.clusterName;
-    let chosen;
+    // Any other end of the process (an error, process.exit) still removes the token file; only
+    // SIGKILL cannot be caught.
+    const onExit = () => f.removeTokenFile();
+    process.on('exit', onExit);
     try {
-        chosen = cluster_access_chooseNodes(cluster, request.nodes, cluster.nodes);
-    }
-    catch (err) {
-        if (!(err instanceof UnknownNodeError))
-            throw err;
-        result.invalid = true;
-        result.errors.push(unknownNodeError(err));
-        return result;
-    }
-    const output = (0,external_node_path_namespaceObject.resolve)(request.output);
-    const outputProblem = checkOutput(output, result.archive);
-    if (outputProblem) {
-        result.invalid = true;
-        result.errors.push(outputProblem);
-        return result;
-    }
-    result.output = output;
-    const staging = result.archive ? (0,external_node_fs_namespaceObject.mkdtempSync)((0,external_node_path_namespaceObject.join)((0,external_node_os_namespaceObject.tmpdir)(), 'nokube-logs-')) : output;
-    const t0 = Date.now();
-    try {
-        const handles = await session.connect(chosen);
-        result.timings.push({ phase: 'connect', ms: Date.now() - t0 });
-        const t1 = Date.now();
-        result.nodes = handles.map((h) => emptyNodeLogs(h.node));
-        await mapLimit(handles, options.concurrency, (h, i) => fetchNode(h, result.nodes[i], request, staging, options));
-        result.timings.push({ phase: 'collect', ms: Date.now() - t1 });
-        await (0,external_node_fs_promises_namespaceObject.writeFile)((0,external_node_path_namespaceObject.join)(staging, LOGS_INDEX), JSON.stringify(logsIndex(result, request), null, 2) + '\n');
-        if (result.archive) {
-            const t2 = Date.now();
-            await packArchive(staging, output, [...result.nodes.filter((n) => n.ok).map((n) => n.name), LOGS_INDEX]);
-            result.timings.push({ phase: 'archive', ms: Date.now() - t2 });
-        }
-    }
-    catch (err) {
-        result.errors.push({
-            message: `cannot write the logs to ${output}: ${err.message}`,
-            hint: 'check the disk space and permissions of the output path',
+        io.stdout(mask.apply(opened));
+        const outcome = await new Promise((resolve) => {
+            onStop(() => resolve(0));
+            void f.ended.then((e) => {
+                io.stderr(mask.apply(renderDashboardError(e, false)));
+                resolve(1);
+            });
         });
+        if (outcome === 0)
+            io.stderr('nokube: forwards closed\n');
+        return outcome;
     }
     finally {
-        session.close();
-        if (result.archive)
-            (0,external_node_fs_namespaceObject.rmSync)(staging, { recursive: true, force: true });
-    }
-    for (const n of result.nodes)
-        if (n.error)
-            result.errors.push(n.error);
-    result.ok = result.errors.length === 0;
-    result.timings.push({ phase: 'total', ms: Date.now() - started });
-    return result;
-}
-/** Why the output cannot be written, before any node is contacted. */
-function checkOutput(output, archive) {
-    const problem = (message, hint) => ({ message: `--output ${output}: ${message}`, hint });
-    if (archive) {
-        const dir = (0,external_node_path_namespaceObject.dirname)(output);
-        if (!(0,external_node_fs_namespaceObject.existsSync)(dir))
-            return problem(`the directory ${dir} does not exist`, `create it first (mkdir -p ${dir})`);
-        if ((0,external_node_fs_namespaceObject.existsSync)(output) && (0,external_node_fs_namespaceObject.statSync)(output).isDirectory())
-            return problem('is a directory', 'give a file name ending in .tar.gz');
-        try {
-            (0,external_node_fs_namespaceObject.accessSync)(dir, external_node_fs_namespaceObject.constants.W_OK);
-        }
-        catch {
-            return problem(`the directory ${dir} is not writable`, 'choose a path you may write to');
-        }
-        return undefined;
-    }
-    if ((0,external_node_fs_namespaceObject.existsSync)(output)) {
-        if (!(0,external_node_fs_namespaceObject.statSync)(output).isDirectory())
-            return problem('exists and is not a directory', 'give a new directory, or a path ending in .tar.gz');
-        if ((0,external_node_fs_namespaceObject.readdirSync)(output).length)
-            return problem('is not empty', 'give a new or empty directory (earlier logs are not overwritten)');
-    }
-    try {
-        (0,external_node_fs_namespaceObject.mkdirSync)(output, { recursive: true });
-        (0,external_node_fs_namespaceObject.accessSync)(output, external_node_fs_namespaceObject.constants.W_OK);
-    }
-    catch (err) {
-        const code = err.code ?? err.message;
-        return problem(`cannot create or write the directory (${code})`, 'choose a path you may write to');
-    }
-    return undefined;
-}
-function emptyNodeLogs(node) {
-    return {
-        name: node.name,
-        role: node.role,
-        host: node.host,
-        ok: false,
-        files: [],
-        bytes: 0,
-        cut: [],
-        omitted: [],
-        keyLines: [],
-    };
-}
-/** Fills `out` with one node's bundle (extracted under `into/<node>/`); failures are kept on it, never thrown. */
-async function fetchNode(h, out, request, into, options) {
-    const { node } = h;
-    const { reporter } = options;
-    if (!h.lib || !h.conn) {
-        out.error = h.error ?? { node: node.name, host: node.sshUrl, message: 'not connected' };
-        return;
-    }
-    const t0 = Date.now();
-    try {
-        const answer = await h.lib.call('logs', {
-            role: node.role,
-            python: null,
-            since_sec: request.sinceSec ?? null,
-            ...(request.maxBytesPerNode ? { max_bytes: request.maxBytesPerNode } : {}),
-        });
-        if (!answer.ok)
-            throw Object.assign(new Error(answer.error ?? 'remote_lib logs failed'), { hint: answer.hint });
-        const bundle = await h.conn.readFile(answer.archive);
-        await h.conn.exec(`rm -f -- ${shellQuote(answer.archive)}`).catch(() => undefined);
-        const dir = (0,external_node_path_namespaceObject.join)(into, node.name);
-        (0,external_node_fs_namespaceObject.mkdirSync)(dir, { recursive: true });
-        // node-tar refuses absolute paths and `..` in member names: a node cannot write outside its directory
-        await (0,external_node_stream_promises_namespaceObject.pipeline)(external_node_stream_namespaceObject.Readable.from([bundle]), So({ cwd: dir, strict: true }));
-        Object.assign(out, {
-            ok: true,
-            files: answer.files,
-            bytes: answer.bytes,
-            cut: answer.cut,
-            omitted: answer.omitted,
-            keyLines: answer.key_lines ?? [],
-            session: answer.session ?? null,
-        });
-        out.elapsedMs = Date.now() - t0;
-        const cut = answer.cut.length + answer.omitted.length;
-        reporter.node(node.name, `${answer.files.length} files, ${formatBytes(answer.bytes)} of logs (${formatBytes(bundle.length)} compressed)` +
-            (answer.session ? '' : ', no Ray session on this node') +
-            (cut
-                ? `; cut: ${answer.cut.length} files kept their newest part, ${answer.omitted.length} left out (see ${node.name}/CUT.txt)`
-                : ''), out.elapsedMs);
-    }
-    catch (err) {
-        out.error = nodeError(node, err);
-        reporter.node(node.name, `cannot collect logs: ${out.error.message}`, Date.now() - t0);
-    }
-}
-function logsIndex(result, request) {
-    return {
-        cluster: result.clusterName,
-        config: result.configPath,
-        collected_at: new Date().toISOString(),
-        since_sec: request.sinceSec ?? null,
-        nodes: result.nodes.map((n) => ({
-            name: n.name,
-            role: n.role,
-            host: n.host,
-            ok: n.ok,
-            session: n.session ?? null,
-            bytes: n.bytes,
-            files: n.files,
-            cut: n.cut,
-            omitted: n.omitted,
-            key_lines: n.keyLines,
-            ...(n.error ? { error: n.error.message, hint: n.error.hint ?? null } : {}),
-        })),
-    };
-}
-/** One gzip'd tar of the staging directory, written beside the target and renamed into place. */
-async function packArchive(staging, output, entries) {
-    const tmp = (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(output), `.${(0,external_node_path_namespaceObject.basename)(output)}.${process.pid}.tmp`);
-    try {
-        await Qn({ gzip: true, file: tmp, cwd: staging, portable: true }, entries);
-        (0,external_node_fs_namespaceObject.renameSync)(tmp, output);
-    }
-    finally {
-        (0,external_node_fs_namespaceObject.rmSync)(tmp, { force: true });
+        await f.close();
+        process.off('exit', onExit);
     }
 }
 
@@ -52707,11 +53482,11 @@ function renderLogsMarkdown(result, maxLines = 60) {
     const parts = ["### Ray's logs"];
     const got = result.nodes.filter((n) => n.ok);
     if (result.output && got.length) {
-        parts.push(`Collected from ${got.map((n) => escapeHtml(n.name)).join(', ')} into ${escapeCode(result.output)} (output \`logs\`: upload it with \`actions/upload-artifact\`).`);
+        parts.push(`Collected from ${got.map((n) => escapeText(n.name)).join(', ')} into ${escapeCode(result.output)} (output \`logs\`: upload it with \`actions/upload-artifact\`).`);
     }
     const failed = result.nodes.filter((n) => !n.ok);
     if (failed.length)
-        parts.push(`Not collected: ${failed.map((n) => `${escapeHtml(n.name)} (${escapeHtml(n.error?.message ?? 'failed')})`).join('; ')}.`);
+        parts.push(`Not collected: ${failed.map((n) => `${escapeText(n.name)} (${escapeText(n.error?.message ?? 'failed')})`).join('; ')}.`);
     const lines = result.nodes.flatMap((n) => n.keyLines.map((k) => `${n.name}: ${k}`));
     if (lines.length) {
         const shown = lines.slice(0, maxLines);
@@ -52729,10 +53504,10 @@ function renderLogsMarkdown(result, maxLines = 60) {
 
 
 async function logsCommand(settings, options, io, mask) {
-    const result = await collectLogs(options, {
-        nodes: settings.nodes,
-        sinceSec: settings.sinceSec,
-        output: settings.output,
+    const result = await engine_run({
+        ...options,
+        command: 'logs',
+        logs: { nodes: settings.nodes, sinceSec: settings.sinceSec, output: settings.output },
     });
     for (const d of result.diagnostics)
         io.stderr(formatDiagnostic(d) + '\n');
@@ -52745,77 +53520,56 @@ async function logsCommand(settings, options, io, mask) {
     return result.invalid ? 2 : result.ok ? 0 : 1;
 }
 
-;// CONCATENATED MODULE: ./src/cli/use-output.ts
-// What `job`, `exec` and `env` print: their result in the user's words (or --json), and the live
-// output of what runs on the cluster (a job's log as it is; exec's lines prefixed with the node).
-
-
-
-
-
-/** Exit status of an interrupted run (128 + SIGINT), as shells report Ctrl-C. */
-const INTERRUPTED = 130;
-/** Live output: a job's log goes to stdout as it is; exec's lines get a `node | ` prefix. */
-function liveOutput(io, mask, prefixNodes) {
-    const pending = new Map();
-    const write = (stream, text) => (stream === 'stdout' ? io.stdout : io.stderr)(text);
-    return {
-        output(text, stream, node) {
-            if (!prefixNodes || !node)
-                return write(stream, mask.apply(text));
-            const key = `${node}\0${stream}`;
-            const buf = (pending.get(key) ?? '') + text;
-            const cut = buf.lastIndexOf('\n');
-            pending.set(key, cut < 0 ? buf : buf.slice(cut + 1));
-            if (cut < 0)
-                return;
-            const lines = buf.slice(0, cut).split('\n');
-            write(stream, lines.map((l) => `${node} | ${mask.apply(l)}\n`).join(''));
-        },
-        /** Whatever a node printed without a final newline. */
-        flush() {
-            for (const [key, rest] of pending) {
-                if (!rest)
-                    continue;
-                const [node, stream] = key.split('\0');
-                write(stream, `${node} | ${mask.apply(rest)}\n`);
-            }
-            pending.clear();
-        },
-    };
+;// CONCATENATED MODULE: ./src/render/env.ts
+// `env` for the terminal: the variables Ray's own tools read, as exports for a shell (sh, fish) or
+// JSON. The caller decides where the token goes (a file, or with --show-token the value itself).
+function shellWord(v) {
+    return `'${v.replace(/'/g, `'\\''`)}'`;
 }
+function renderEnvExports(vars, format) {
+    if (format === 'json')
+        return JSON.stringify(Object.fromEntries(vars), null, 2) + '\n';
+    if (format === 'fish')
+        return vars.map(([k, v]) => `set -gx ${k} ${shellWord(v)};\n`).join('');
+    return vars.map(([k, v]) => `export ${k}=${shellWord(v)}\n`).join('');
+}
+
+;// CONCATENATED MODULE: ./src/render/printed.ts
+// What a terminal command prints, in order: each piece names its stream. The CLI writes them
+// (masking secrets); the renderers only choose the words.
+/** A run's errors, one per line with its hint, as every terminal command shows them. */
+function errorLines(errors) {
+    return errors
+        .map((e) => `error: ${e.node ? `${e.node}: ` : ''}${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}\n`)
+        .join('');
+}
+
+;// CONCATENATED MODULE: ./src/render/exec.ts
+
+function renderExec(result, json) {
+    if (json)
+        return [{ stream: 'stdout', text: JSON.stringify(result.exec ?? [], null, 2) + '\n' }];
+    if (!result.exec?.length || result.badInput)
+        return [{ stream: 'stderr', text: errorLines(result.errors) }];
+    return result.exec
+        .filter((x) => x.exit_code !== 0)
+        .map((r) => ({ stream: 'stderr', text: `${r.node}: ${r.error ?? `exit ${r.exit_code}`}\n` }));
+}
+
+;// CONCATENATED MODULE: ./src/render/job.ts
+
+
 function when(ms) {
     return ms ? new Date(ms).toISOString().replace('.000Z', 'Z') : '-';
 }
 function jobJson(j) {
     return { job_id: j.job_id, status: j.status, message: j.message, start_time: j.start_time, end_time: j.end_time };
 }
-function errorLines(result) {
-    return result.errors
-        .map((e) => `error: ${e.node ? `${e.node}: ` : ''}${e.message}${e.hint ? `\n  hint: ${e.hint}` : ''}\n`)
-        .join('');
-}
-/** Prints a job/exec/env result; returns the exit code. */
-function printUseResult(result, s, io, mask) {
-    const out = (t) => io.stdout(mask.apply(t));
-    const err = (t) => io.stderr(mask.apply(t));
-    const code = useExitCode(result);
-    if (result.command === 'exec') {
-        if (s.json)
-            out(JSON.stringify(result.exec ?? [], null, 2) + '\n');
-        else if (!result.exec?.length || result.badInput)
-            err(errorLines(result));
-        else {
-            for (const r of result.exec.filter((x) => x.exit_code !== 0)) {
-                err(`${r.node}: ${r.error ?? `exit ${r.exit_code}`}\n`);
-            }
-        }
-        return code;
-    }
-    if (result.command === 'env')
-        return printEnv(result, s, io, mask, code);
-    // job
-    if (s.json) {
+function renderJob(result, view) {
+    const printed = [];
+    const out = (text) => printed.push({ stream: 'stdout', text });
+    const err = (text) => printed.push({ stream: 'stderr', text });
+    if (view.json) {
         if (result.jobs)
             out(JSON.stringify(result.jobs.map(jobJson), null, 2) + '\n');
         else if (result.job)
@@ -52825,8 +53579,8 @@ function printUseResult(result, s, io, mask) {
         else
             out(JSON.stringify({ errors: result.errors }, null, 2) + '\n');
         if (result.job || result.jobs)
-            err(errorLines(result));
-        return code;
+            err(errorLines(result.errors));
+        return printed;
     }
     if (result.jobLogs !== undefined)
         out(result.jobLogs);
@@ -52837,26 +53591,56 @@ function printUseResult(result, s, io, mask) {
         const line = (r) => r.map((c, i) => (i < r.length - 1 ? c.padEnd(widths[i]) : c)).join('  ') + '\n';
         out(rows.length ? [head, ...rows].map(line).join('') : 'no jobs on this cluster\n');
     }
+    let errors = result.errors;
     const job = result.job;
-    if (job && s.jobAction !== 'list') {
-        const stopHint = `nokube ray job stop --config ${s.config} ${job.job_id}`;
+    if (job && view.action !== 'list') {
+        const stopHint = `nokube ray job stop --config ${view.config} ${job.job_id}`;
         if (result.interrupted) {
             err(`\nstopped following job ${job.job_id} (${job.status}); it keeps running on the cluster.\n`);
-            err(`  its log:   nokube ray job logs --config ${s.config} ${job.job_id}\n  stop it:   ${stopHint}\n`);
-            return code;
+            err(`  its log:   nokube ray job logs --config ${view.config} ${job.job_id}\n  stop it:   ${stopHint}\n`);
+            return printed;
         }
-        if (job.log_tail && (s.noWait || s.jobAction !== 'submit')) {
+        if (job.log_tail && (view.noWait || view.action !== 'submit')) {
             err(`last lines of its log:\n${job.log_tail.replace(/^/gm, '  ')}\n`);
         }
         err(`job ${job.job_id}: ${job.status}${job.message ? ` (${shortJobMessage(job.message)})` : ''}\n`);
         // the line above already says why the job failed
-        result = { ...result, errors: result.errors.filter((e) => !e.message.startsWith(`job ${job.job_id} `)) };
-        if (s.jobAction === 'submit' && s.noWait) {
-            err(`  follow it: nokube ray job logs --config ${s.config} ${job.job_id}\n  stop it:   ${stopHint}\n`);
+        errors = errors.filter((e) => !e.message.startsWith(`job ${job.job_id} `));
+        if (view.action === 'submit' && view.noWait) {
+            err(`  follow it: nokube ray job logs --config ${view.config} ${job.job_id}\n  stop it:   ${stopHint}\n`);
         }
     }
-    err(errorLines(result));
+    err(errorLines(errors));
+    return printed;
+}
+
+;// CONCATENATED MODULE: ./src/cli/use-output.ts
+// `job`, `exec` and `env` on the terminal: their result rendered by src/render (or --json), written
+// with secrets masked, and the exit code. `env` also keeps the token in a local 0600 file.
+
+
+
+
+
+
+
+
+/** Exit status of an interrupted run (128 + SIGINT), as shells report Ctrl-C. */
+const INTERRUPTED = 130;
+/** Prints a job/exec/env result; returns the exit code. */
+function printUseResult(result, s, io, mask) {
+    const code = useExitCode(result);
+    if (result.command === 'env')
+        return printEnv(result, s, io, mask, code);
+    const printed = result.command === 'exec'
+        ? renderExec(result, s.json)
+        : renderJob(result, { json: s.json, config: s.config, action: s.jobAction, noWait: s.noWait });
+    write(printed, io, mask);
     return code;
+}
+function write(printed, io, mask) {
+    for (const p of printed)
+        (p.stream === 'stdout' ? io.stdout : io.stderr)(mask.apply(p.text));
 }
 function useExitCode(result) {
     if (result.badInput)
@@ -52867,14 +53651,11 @@ function useExitCode(result) {
         return worstExit(result.exec);
     return result.ok ? 0 : 1;
 }
-function shellWord(v) {
-    return `'${v.replace(/'/g, `'\\''`)}'`;
-}
 /** env: exports for the shell. The token goes to a local 0600 file unless --show-token. */
 function printEnv(result, s, io, mask, code) {
     const env = result.env;
     if (!env) {
-        io.stderr(mask.apply(errorLines(result)));
+        io.stderr(mask.apply(errorLines(result.errors)));
         return code;
     }
     const vars = [
@@ -52890,12 +53671,7 @@ function printEnv(result, s, io, mask, code) {
             vars.push(['RAY_AUTH_TOKEN_PATH', writeTokenFile(result.clusterName ?? 'default', env.token, io.env)]);
     }
     // the token is printed here on purpose (only with --show-token): not through the mask
-    if (s.format === 'json')
-        io.stdout(JSON.stringify(Object.fromEntries(vars), null, 2) + '\n');
-    else if (s.format === 'fish')
-        io.stdout(vars.map(([k, v]) => `set -gx ${k} ${shellWord(v)};\n`).join(''));
-    else
-        io.stdout(vars.map(([k, v]) => `export ${k}=${shellWord(v)}\n`).join(''));
+    io.stdout(renderEnvExports(vars, s.format));
     return code;
 }
 /** ~/.nokube/<cluster>/auth_token, mode 0600 (its directory 0700): Ray's tools read RAY_AUTH_TOKEN_PATH. */
@@ -52911,8 +53687,8 @@ function writeTokenFile(cluster, token, env) {
 ;// CONCATENATED MODULE: ./src/cli/use-commands.ts
 // The commands that use a running cluster (the design note's day two: job, exec, env, logs,
 // dashboard), in one shape: each gets the CLI's settings and the session options, prints its own
-// result and returns its exit code. job, exec and env are stories of the engine's run() (a RunResult);
-// logs and dashboard are stories of their own (an archive on disk; forwards held open until Ctrl-C).
+// result and returns its exit code. All go through the engine's run(): job, exec and env return a
+// RunResult; logs and dashboard results of their own (an archive on disk; forwards held open until Ctrl-C).
 
 
 
@@ -52938,8 +53714,38 @@ function useCommand(command) {
     return USE_COMMANDS[command];
 }
 
+;// CONCATENATED MODULE: ./src/render/live-output.ts
+function liveOutput(write, mask, prefixNodes) {
+    const pending = new Map();
+    return {
+        output(text, stream, node) {
+            if (!prefixNodes || !node)
+                return write(stream, mask.apply(text));
+            const key = `${node}\0${stream}`;
+            const buf = (pending.get(key) ?? '') + text;
+            const cut = buf.lastIndexOf('\n');
+            pending.set(key, cut < 0 ? buf : buf.slice(cut + 1));
+            if (cut < 0)
+                return;
+            const lines = buf.slice(0, cut).split('\n');
+            write(stream, lines.map((l) => `${node} | ${mask.apply(l)}\n`).join(''));
+        },
+        /** Whatever a node printed without a final newline. */
+        flush() {
+            for (const [key, rest] of pending) {
+                if (!rest)
+                    continue;
+                const [node, stream] = key.split('\0');
+                write(stream, `${node} | ${mask.apply(rest)}\n`);
+            }
+            pending.clear();
+        },
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/cli/main.ts
 // The `nokube` CLI: flags into RunOptions, the engine's result onto the terminal, an exit code.
+
 
 
 
@@ -52981,9 +53787,11 @@ async function main(argv, io) {
         }
         throw err;
     }
+    if (settings.command === 'firewall')
+        return firewallCommand(settings, io);
     const mask = new SecretMask();
     const debug = ['1', 'true', 'yes'].includes((io.env.NOKUBE_DEBUG ?? '').toLowerCase());
-    const live = liveOutput(io, mask, settings.command === 'exec');
+    const live = liveOutput((stream, text) => (stream === 'stdout' ? io.stdout : io.stderr)(text), mask, settings.command === 'exec');
     const reporter = {
         ...terminalReporter(io.stderr, mask, debug),
         ...(useCommand(settings.command) && !settings.json ? { output: live.output } : {}),
@@ -53125,9 +53933,9 @@ function useRequests(s) {
 // Ctrl-C once: stop following what runs on the cluster (it keeps running) and report; twice: quit.
 // `dashboard` closes its forwards on SIGINT itself (exit 0). Other commands end at once, as before.
 const argv = process.argv.slice(2);
-const words = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
-const follows = words.includes('job') || words.includes('exec');
-const ownHandler = words.includes('dashboard');
+const cli_words = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
+const follows = cli_words.includes('job') || cli_words.includes('exec');
+const ownHandler = cli_words.includes('dashboard');
 const interrupt = new AbortController();
 process.on('SIGINT', () => {
     if (ownHandler)

@@ -1,14 +1,23 @@
 #!/usr/bin/env python3
+# Generated from remote_lib/src/nokube_remote/*.py by scripts/join-remote-lib.mjs (npm run bundle):
+# edit those modules, not this file. Its SHA-256 names it on the node (see remote_lib/PROTOCOL.md).
+
+
 """nokube remote library: run on a Ray node as `<python> nokube_remote.py <verb>`.
 
 One JSON object on stdin, one JSON object on stdout, logs on stderr. Python 3.8+, standard library
 only. Verbs: probe, start, status, stop, drain, install, lock, unlock, run, ray_env, job, logs.
-See PROTOCOL.md next to this file.
+See remote_lib/PROTOCOL.md. The sources are the modules of remote_lib/src/nokube_remote/, joined in
+the order of scripts/join-remote-lib.mjs into the one file that is uploaded (`npm run bundle`).
 """
-import errno
-import os
+
+
+# ---- protocol.py ----
+# The protocol's plumbing every part uses: the modules imported on first use, the call's JSON
+# (read and written on CPython's accelerator), Fail (a verb's error answer), need (a field the
+# engine always sends) and the log on stderr.
 import sys
-import time
+
 
 # urllib.request (with http.client, email, ssl) costs ~35 ms to import: only `status` needs it, so it is
 # imported there. Every verb is one short-lived process, so import time is paid on every call: the
@@ -43,15 +52,6 @@ socket = _OnFirstUse("socket")
 subprocess = _OnFirstUse("subprocess")
 
 LIB_VERSION = 1
-MARK_ENV = "NOKUBE_RAY_MARK"  # exported to `ray start`; every Ray process of the cluster inherits it
-# Ray puts unix sockets at <temp>/session_<YYYY-MM-DD_HH-MM-SS_ffffff>_<pid>/sockets/<name>
-# (longest names: dash_MetricsHead, plasma_store). AF_UNIX paths are at most 107 bytes.
-SOCK_PATH_MAX = 107
-SESSION_PART = len("/session_2026-01-01_00-00-00_000000_") + 7  # pid up to 7 digits
-SOCKET_PART = len("/sockets/") + 20
-MAX_TEMP_DIR_LEN = SOCK_PATH_MAX - SESSION_PART - SOCKET_PART  # = 35
-DEFAULT_GRACE_SEC = 10.0
-TOKEN_AUTH_MIN = (2, 52)  # first Ray with RAY_AUTH_MODE=token (also checked by file presence)
 
 
 def log(*a):
@@ -118,8 +118,136 @@ class Fail(Exception):
         self.extra = extra
 
 
-# ----------------------------------------------------------------------------------------------
-# paths and markers
+def need(inp, field, verb):
+    """A value the engine sends with every such request. Its defaults are applied once, in nokube's
+    config model: none is filled in here, so a request without it is answered with this error."""
+    value = inp.get(field)
+    if value is None:
+        raise Fail("%s: the request has no %r, which nokube always sends" % (verb, field),
+                   "the nokube that called this library sent an incomplete request: report it as a bug")
+    return value
+
+
+# ---- node.py ----
+# Facts of the node and small readers: /proc files, the login user, PATH lookups, cpus,
+# memory, /dev/shm, the tail of a log.
+import os
+
+
+def _read(path, binary=False):
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+        return data if binary else data.decode("utf-8", "replace")
+    except OSError:
+        return None
+
+
+def which(name, path=None):
+    """shutil.which(name, path=path) without importing shutil (it brings bz2, lzma and fnmatch, ms a call)."""
+    if os.sep in name:  # a path is not looked up on PATH
+        return name if os.path.isfile(name) and os.access(name, os.X_OK) else None
+    for d in (os.environ.get("PATH", os.defpath) if path is None else path).split(os.pathsep):
+        cand = os.path.join(d or os.curdir, name)
+        if os.path.isfile(cand) and os.access(cand, os.X_OK):
+            return cand
+    return None
+
+
+def _shebang(path):
+    try:
+        with open(path, "rb") as f:
+            line = f.readline(512)
+    except OSError:
+        return None
+    if not line.startswith(b"#!"):
+        return None
+    parts = line[2:].decode(errors="replace").strip().split()
+    if not parts:
+        return None
+    if os.path.basename(parts[0]) == "env" and len(parts) > 1:
+        return which(parts[1])
+    return parts[0]
+
+
+def _user_name(uid):
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (KeyError, ImportError):
+        return str(uid)
+
+
+def current_user():
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name
+    except (KeyError, ImportError):
+        return os.environ.get("USER") or str(os.getuid())
+
+
+def meminfo_bytes():
+    for line in (_read("/proc/meminfo") or "").splitlines():
+        f = line.split()
+        if len(f) == 3 and f[0] == "MemTotal:" and f[1].isdigit() and f[2] == "kB":
+            return int(f[1]) * 1024
+    return None
+
+
+def shm_bytes():
+    try:
+        st = os.statvfs("/dev/shm")
+        return st.f_blocks * st.f_frsize
+    except OSError:
+        return None
+
+
+def cpu_count():
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count()
+
+
+def tail_text(path, lines=40, max_bytes=64 * 1024):
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            size = f.tell()
+            f.seek(max(0, size - max_bytes))
+            data = f.read().decode("utf-8", "replace")
+    except OSError:
+        return ""
+    return "\n".join(data.splitlines()[-lines:])
+
+
+def strip_ansi(text):
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def _comm(pid):
+    try:
+        with open("/proc/%d/comm" % int(pid)) as f:
+            return f.read().strip()
+    except (OSError, ValueError):
+        return ""
+
+
+# ---- storage.py ----
+# Where the cluster's files live on the node: the storage path and its safety, the state
+# files (written atomically, never through a symlink), the token, Ray's temp dir and its mark.
+import os
+
+
+MARK_ENV = "NOKUBE_RAY_MARK"  # exported to `ray start`; every Ray process of the cluster inherits it
+# Ray puts unix sockets at <temp>/session_<YYYY-MM-DD_HH-MM-SS_ffffff>_<pid>/sockets/<name>
+# (longest names: dash_MetricsHead, plasma_store). AF_UNIX paths are at most 107 bytes.
+SOCK_PATH_MAX = 107
+SESSION_PART = len("/session_2026-01-01_00-00-00_000000_") + 7  # pid up to 7 digits
+SOCKET_PART = len("/sockets/") + 20
+MAX_TEMP_DIR_LEN = SOCK_PATH_MAX - SESSION_PART - SOCKET_PART  # = 35
 
 
 _NAME_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-")
@@ -207,17 +335,122 @@ def ensure_dirs(storage):
         os.makedirs(os.path.join(storage, sub), exist_ok=True)
 
 
-# ----------------------------------------------------------------------------------------------
-# processes
-
-
-def _read(path, binary=False):
+def storage_check(storage):
+    """(writable, error)"""
+    unsafe = storage_safety(storage)
+    if unsafe:
+        return False, unsafe
     try:
-        with open(path, "rb") as f:
-            data = f.read()
-        return data if binary else data.decode("utf-8", "replace")
-    except OSError:
-        return None
+        ensure_dirs(storage)
+        fd, path = None, os.path.join(storage, "state", ".probe.%d" % os.getpid())
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        os.write(fd, b"ok")
+        os.close(fd)
+        os.unlink(path)
+        return True, None
+    except OSError as e:
+        where = e.filename or storage
+        user = current_user()
+        return False, "cannot create %s as %s: %s" % (where, user, e.strerror or e)
+
+
+def own_temp_dir(temp):
+    """Creates Ray's temp dir. The /tmp/ray/nk-<hash> fallback is a 0700 directory of ours (Ray
+    itself makes the temp dir inside it 0777); one that someone else made first (the name is
+    guessable) is refused: its owner could read the session's sockets and logs, or swap files."""
+    private = os.path.dirname(temp)
+    if os.path.dirname(private) == "/tmp/ray":
+        if not os.path.isdir("/tmp/ray"):
+            try:
+                os.mkdir("/tmp/ray")
+                os.chmod("/tmp/ray", 0o1777)  # shared like /tmp (other users' Ray uses /tmp/ray too)
+            except FileExistsError:
+                pass
+            except OSError as e:
+                raise Fail("cannot create /tmp/ray: %s" % e.strerror)
+        private_dir(private)
+    try:
+        os.makedirs(temp, exist_ok=True)
+    except OSError as e:
+        raise Fail("cannot create Ray temp dir %s: %s" % (temp, e.strerror))
+
+
+def private_dir(path):
+    """`path` as a directory of the login user with mode 0700, or Fail."""
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError as e:
+        raise Fail("cannot create Ray temp dir %s: %s" % (path, e.strerror))
+    temp = path
+    st = os.lstat(temp)
+    import stat as stat_mod
+
+    if not stat_mod.S_ISDIR(st.st_mode):
+        raise Fail("Ray temp dir %s exists and is not a directory (a symlink?)" % temp,
+                   "remove it: rm %s" % temp)
+    if st.st_uid != os.getuid():
+        raise Fail("Ray temp dir %s exists and belongs to %s, not %s" % (temp, _user_name(st.st_uid), current_user()),
+                   "another user made it first; remove it (sudo rm -rf %s) or set a shorter storage.path" % temp)
+    if st.st_mode & 0o077:
+        os.chmod(temp, 0o700)
+    return path
+
+
+# Directories that are shared by every user of the machine, or that hold more than this cluster.
+UNSAFE_STORAGE = ("/", "/tmp", "/var/tmp", "/dev/shm")
+
+
+def storage_safety(storage):
+    """Why `storage` is not a safe place for this cluster's state (token, libraries it runs), or None.
+    Like OpenSSH's StrictModes: the path and every existing parent must be owned by root or the login
+    user and not writable by group or others (a sticky parent like /tmp may be world-writable)."""
+    import stat as stat_mod
+
+    uid = os.getuid()
+    if storage in UNSAFE_STORAGE:
+        return "storage path %s is shared by every user of the machine" % storage
+    home = os.path.normpath(os.path.expanduser("~"))
+    if storage == home:
+        return "storage path %s is the login user's home directory (its files would be mixed with the cluster's)" % storage
+    p = storage
+    while True:
+        try:
+            st = os.stat(p)
+        except FileNotFoundError:
+            st = None
+        except OSError:
+            st = None
+        if st is not None:
+            sticky = p != storage and st.st_mode & stat_mod.S_ISVTX
+            if st.st_uid not in (0, uid):
+                return "storage path %s: %s belongs to %s, not %s or root" % (storage, p, _user_name(st.st_uid),
+                                                                            current_user())
+            if st.st_mode & 0o022 and not sticky:
+                return "storage path %s: %s is writable by other users (mode %o)" % (storage, p, st.st_mode & 0o7777)
+        if p == "/":
+            return None
+        p = os.path.dirname(p)
+
+
+def read_token(path):
+    t = _read(path)
+    return t.strip() if t else None
+
+
+def write_token(path, token):
+    write_file_atomic(path, token, 0o600)
+
+
+# ---- processes.py ----
+# Which processes are this cluster's (never by a substring of "ray"), stopping them in
+# Ray's order, and the TCP ports listened on (and by whom).
+import os
+import time
+
+
+DEFAULT_GRACE_SEC = 10.0
 
 
 def _ancestors():
@@ -400,10 +633,6 @@ def stop_cluster(cluster, storage, grace=DEFAULT_GRACE_SEC, proc="/proc"):
             "remaining_pids": remaining}
 
 
-# ----------------------------------------------------------------------------------------------
-# ports
-
-
 TCP_LISTEN = "0A"
 
 
@@ -473,8 +702,10 @@ def port_report(ports, cluster, storage, pids=None):
     return out
 
 
-# ----------------------------------------------------------------------------------------------
-# python / ray discovery (without importing ray: `import ray` costs ~1 s)
+# ---- ray_programs.py ----
+# The programs run under another interpreter (Ray's, or the configured one), as `python -c`: what
+# the interpreter has (also run in this one), the head's view through ray.nodes(), a drain through
+# the GCS, a job submitted by Ray's own client. They take argv or stdin and print JSON lines.
 
 _INFO_SNIPPET = r"""
 import os, sys
@@ -511,6 +742,73 @@ def interpreter_info():
 _INFO_PRINT = "\nimport json\nprint(json.dumps(interpreter_info()))\n"
 
 
+_NODES_SNIPPET = r"""
+import json, sys, ray
+ray.init(address=sys.argv[1], logging_level="ERROR", log_to_driver=False)
+out = []
+for n in ray.nodes():
+    labels = n.get("Labels") or {}
+    out.append({"node_id": n.get("NodeID"), "node_ip": n.get("NodeManagerAddress"), "alive": bool(n.get("Alive")),
+                "name": labels.get("nokube.io/node"), "resources": n.get("Resources") or {}, "labels": labels})
+print("NOKUBE_NODES=" + json.dumps(out))
+"""
+
+
+_DRAIN_SNIPPET = r"""
+import json, sys, ray
+from ray.core.generated import autoscaler_pb2
+gcs = ray._raylet.GcsClient(address=sys.argv[1])
+accepted, message = gcs.drain_node(sys.argv[2], autoscaler_pb2.DrainNodeReason.Value("DRAIN_NODE_REASON_PREEMPTION"),
+                                   "nokube: stopping this node for a deploy", int(sys.argv[3]))
+print("NOKUBE_DRAIN=" + json.dumps({"accepted": bool(accepted), "message": message}))
+"""
+
+
+# Run under Ray's interpreter: Ray's own client uploads the working dir (its rules: .gitignore,
+# .rayignore, excludes, the package size limit), submits, and tails the log as it comes.
+_JOB_SUBMIT_SNIPPET = r"""
+import asyncio, json, os, shutil, sys, time
+inp = json.loads(sys.stdin.readline())
+def emit(**e):
+    sys.stdout.write(json.dumps(e) + "\n")
+    sys.stdout.flush()
+from ray.job_submission import JobSubmissionClient
+client = JobSubmissionClient(inp["address"])
+try:
+    job_id = client.submit_job(entrypoint=inp["entrypoint"], runtime_env=inp.get("runtime_env") or None,
+                               submission_id=inp.get("submission_id"), metadata=inp.get("metadata") or None)
+except Exception as e:
+    emit(result={"ok": False, "error": "Ray did not accept the job: %s" % (str(e).strip() or type(e).__name__),
+                 "rejected": True})
+    sys.exit(0)
+finally:
+    if inp.get("cleanup"):
+        shutil.rmtree(inp["cleanup"], ignore_errors=True)
+emit(event="submitted", job_id=job_id)
+if inp.get("follow"):
+    async def tail():
+        async for chunk in client.tail_job_logs(job_id):
+            emit(event="log", text=chunk)
+    try:
+        asyncio.run(tail())
+    except Exception as e:
+        emit(event="warning", text="the log stream ended early: %s" % e)
+    while str(client.get_job_status(job_id)) not in ("SUCCEEDED", "FAILED", "STOPPED"):
+        time.sleep(0.2)
+emit(result={"ok": True, "job_id": job_id})
+"""
+
+
+# ---- ray_found.py ----
+# Finding Ray and its interpreter without importing ray (`import ray` costs ~1 s): the
+# configured python, this one, the `ray` on PATH; what that Ray supports.
+import os
+import sys
+
+
+TOKEN_AUTH_MIN = (2, 52)  # first Ray with RAY_AUTH_MODE=token (also checked by file presence)
+
+
 def interpreter_info(python):
     """{python, version, prefix, ray_dir?, ray_version?} of an interpreter, or raise Fail."""
     if python is None:
@@ -528,33 +826,6 @@ def interpreter_info(python):
     if p.returncode != 0:
         raise Fail("%s failed: %s" % (exe, p.stderr.decode(errors="replace").strip()[-500:]))
     return json.loads(p.stdout.decode())
-
-
-def which(name, path=None):
-    """shutil.which(name, path=path) without importing shutil (it brings bz2, lzma and fnmatch, ms a call)."""
-    if os.sep in name:  # a path is not looked up on PATH
-        return name if os.path.isfile(name) and os.access(name, os.X_OK) else None
-    for d in (os.environ.get("PATH", os.defpath) if path is None else path).split(os.pathsep):
-        cand = os.path.join(d or os.curdir, name)
-        if os.path.isfile(cand) and os.access(cand, os.X_OK):
-            return cand
-    return None
-
-
-def _shebang(path):
-    try:
-        with open(path, "rb") as f:
-            line = f.readline(512)
-    except OSError:
-        return None
-    if not line.startswith(b"#!"):
-        return None
-    parts = line[2:].decode(errors="replace").strip().split()
-    if not parts:
-        return None
-    if os.path.basename(parts[0]) == "env" and len(parts) > 1:
-        return which(parts[1])
-    return parts[0]
 
 
 def find_ray(configured_python):
@@ -631,215 +902,153 @@ def ray_cmd(ray):
     return [ray["python"], "-c", "import sys; sys.argv[0] = 'ray'; from ray.scripts.scripts import main; sys.exit(main())"]
 
 
-# ----------------------------------------------------------------------------------------------
-# verbs
+# ---- lock.py ----
+# The deploy lock on the head (`lock`, `unlock`): owned by the caller's SSH connection,
+# read-modify-write under flock; _Guard is that flock.
+import os
+import time
 
 
-def storage_check(storage):
-    """(writable, error)"""
-    unsafe = storage_safety(storage)
-    if unsafe:
-        return False, unsafe
-    try:
-        ensure_dirs(storage)
-        fd, path = None, os.path.join(storage, "state", ".probe.%d" % os.getpid())
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        os.write(fd, b"ok")
-        os.close(fd)
-        os.unlink(path)
-        return True, None
-    except OSError as e:
-        where = e.filename or storage
-        user = current_user()
-        return False, "cannot create %s as %s: %s" % (where, user, e.strerror or e)
+class _Guard:
+    """flock on a file: the kernel releases it when its holder dies, however it dies."""
 
+    def __init__(self, path, wait_sec=None, busy=None):
+        self.path = path
+        self.wait_sec = wait_sec
+        self.busy = busy
 
-def _user_name(uid):
-    try:
-        import pwd
-
-        return pwd.getpwuid(uid).pw_name
-    except (KeyError, ImportError):
-        return str(uid)
-
-
-def own_temp_dir(temp):
-    """Creates Ray's temp dir. The /tmp/ray/nk-<hash> fallback is a 0700 directory of ours (Ray
-    itself makes the temp dir inside it 0777); one that someone else made first (the name is
-    guessable) is refused: its owner could read the session's sockets and logs, or swap files."""
-    private = os.path.dirname(temp)
-    if os.path.dirname(private) == "/tmp/ray":
-        if not os.path.isdir("/tmp/ray"):
+    def __enter__(self):
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        if self.wait_sec is None:
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+            return self
+        deadline = time.time() + self.wait_sec
+        while True:
             try:
-                os.mkdir("/tmp/ray")
-                os.chmod("/tmp/ray", 0o1777)  # shared like /tmp (other users' Ray uses /tmp/ray too)
-            except FileExistsError:
-                pass
-            except OSError as e:
-                raise Fail("cannot create /tmp/ray: %s" % e.strerror)
-        private_dir(private)
-    try:
-        os.makedirs(temp, exist_ok=True)
-    except OSError as e:
-        raise Fail("cannot create Ray temp dir %s: %s" % (temp, e.strerror))
+                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return self
+            except BlockingIOError:
+                if time.time() > deadline:
+                    os.close(self.fd)
+                    raise Fail(self.busy or "%s is held by another process" % self.path)
+                time.sleep(0.1)
+
+    def __exit__(self, *a):
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
 
 
-def private_dir(path):
-    """`path` as a directory of the login user with mode 0700, or Fail."""
-    try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        pass
-    except OSError as e:
-        raise Fail("cannot create Ray temp dir %s: %s" % (path, e.strerror))
-    temp = path
-    st = os.lstat(temp)
-    import stat as stat_mod
-
-    if not stat_mod.S_ISDIR(st.st_mode):
-        raise Fail("Ray temp dir %s exists and is not a directory (a symlink?)" % temp,
-                   "remove it: rm %s" % temp)
-    if st.st_uid != os.getuid():
-        raise Fail("Ray temp dir %s exists and belongs to %s, not %s" % (temp, _user_name(st.st_uid), current_user()),
-                   "another user made it first; remove it (sudo rm -rf %s) or set a shorter storage.path" % temp)
-    if st.st_mode & 0o077:
-        os.chmod(temp, 0o700)
-    return path
+def _stat_fields(pid):
+    st = _read("/proc/%d/stat" % pid)
+    if not st:
+        return None
+    return st.rsplit(")", 1)[1].split()
 
 
-# Directories that are shared by every user of the machine, or that hold more than this cluster.
-UNSAFE_STORAGE = ("/", "/tmp", "/var/tmp", "/dev/shm")
+def _boot_id():
+    return (_read("/proc/sys/kernel/random/boot_id") or "").strip()
 
 
-def storage_safety(storage):
-    """Why `storage` is not a safe place for this cluster's state (token, libraries it runs), or None.
-    Like OpenSSH's StrictModes: the path and every existing parent must be owned by root or the login
-    user and not writable by group or others (a sticky parent like /tmp may be world-writable)."""
-    import stat as stat_mod
-
-    uid = os.getuid()
-    if storage in UNSAFE_STORAGE:
-        return "storage path %s is shared by every user of the machine" % storage
-    home = os.path.normpath(os.path.expanduser("~"))
-    if storage == home:
-        return "storage path %s is the login user's home directory (its files would be mixed with the cluster's)" % storage
-    p = storage
-    while True:
-        try:
-            st = os.stat(p)
-        except FileNotFoundError:
-            st = None
-        except OSError:
-            st = None
-        if st is not None:
-            sticky = p != storage and st.st_mode & stat_mod.S_ISVTX
-            if st.st_uid not in (0, uid):
-                return "storage path %s: %s belongs to %s, not %s or root" % (storage, p, _user_name(st.st_uid),
-                                                                            current_user())
-            if st.st_mode & 0o022 and not sticky:
-                return "storage path %s: %s is writable by other users (mode %o)" % (storage, p, st.st_mode & 0o7777)
-        if p == "/":
+def caller_session():
+    """The sshd process serving the SSH connection that runs this verb (the nearest ancestor named
+    sshd*), as {pid, start, boot}: it lives exactly as long as that connection."""
+    pid = os.getppid()
+    for _ in range(16):
+        if pid <= 1:
             return None
-        p = os.path.dirname(p)
-
-
-def current_user():
-    try:
-        import pwd
-
-        return pwd.getpwuid(os.getuid()).pw_name
-    except (KeyError, ImportError):
-        return os.environ.get("USER") or str(os.getuid())
-
-
-def meminfo_bytes():
-    for line in (_read("/proc/meminfo") or "").splitlines():
-        f = line.split()
-        if len(f) == 3 and f[0] == "MemTotal:" and f[1].isdigit() and f[2] == "kB":
-            return int(f[1]) * 1024
+        f = _stat_fields(pid)
+        if not f:
+            return None
+        if _comm(pid).startswith("sshd"):
+            return {"pid": pid, "start": f[19], "boot": _boot_id()}
+        try:
+            pid = int(f[1])
+        except (IndexError, ValueError):
+            return None
     return None
 
 
-def shm_bytes():
-    try:
-        st = os.statvfs("/dev/shm")
-        return st.f_blocks * st.f_frsize
-    except OSError:
+def session_alive(sess):
+    """True/False when the holder's SSH session can be checked on this machine, None when unknown."""
+    if not isinstance(sess, dict) or not sess.get("pid"):
         return None
+    if sess.get("boot") != _boot_id():
+        return False  # rebooted since
+    f = _stat_fields(int(sess["pid"]))
+    return bool(f) and f[19] == sess.get("start") and f[0] != "Z"
 
 
-def cpu_count():
-    try:
-        return len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):
-        return os.cpu_count()
-
-
-def verb_probe(inp):
-    cluster = cluster_name(inp)
+def verb_lock(inp, now=None, session=None):
+    """The deploy lock. It belongs to the SSH connection of the run that took it: while that
+    connection lives (however long the apply takes) nobody else gets it; once it is gone (the run
+    was killed, cancelled, or lost its connection) the next run replaces it at once and says so.
+    Without a recognisable sshd ancestor the lock falls back to a lease of ttl_sec, renewed by
+    every call of the same owner."""
     storage = storage_path(inp)
-    if isinstance(inp.get("lock"), dict):
-        # the deploy lock first, in the same call (saves `start` a round trip to the head): the
-        # probe below then sees what the previous holder left
-        try:
-            lock = verb_lock(dict(inp["lock"], cluster=inp.get("cluster"), storage=inp.get("storage")))
-        except Fail as e:
-            lock = {"ok": False, "acquired": False, "error": e.error}
-            if e.hint:
-                lock["hint"] = e.hint
-        except OSError as e:  # the storage path: the probe below reports it
-            lock = {"ok": False, "acquired": False, "error": "%s: %s" % (e.filename or storage, e.strerror)}
-        if lock.get("ok") and not lock.get("acquired"):
-            return {"ok": True, "lock": lock}  # held by another run: the caller waits, then probes again
-    writable, err = storage_check(storage)
-    ray, pyinfo, ray_error = find_ray(inp.get("python"))
-    pids = cluster_pids(cluster, storage)
-    out = {
-        "ok": True,
-        "hostname": os.uname()[1],
-        "user": current_user(),
-        "storage": {"path": storage, "writable": writable},
-        "python": {"path": pyinfo.get("python"), "version": pyinfo.get("version")},
-        "ray": None,
-        "cpus": cpu_count(),
-        "memory_bytes": meminfo_bytes(),
-        "shm_bytes": shm_bytes(),
-        "ports": port_report(inp.get("ports"), cluster, storage, pids),
-        "running": bool(pids),
-        "raylet": any(_comm(pid) == "raylet" for pid in pids),
-        "applied": read_json_file(os.path.join(state_dir(storage), "applied.json")),
-        "temp_dir": temp_dir_for(cluster, storage),
-    }
-    if pids:
-        # the Ray the running processes were started with (an upgrade installs another one beside it)
-        out["running_ray_version"] = (read_json_file(os.path.join(state_dir(storage), "runtime.json")) or {}).get(
-            "ray_version")
-    if err:
-        out["storage"]["error"] = err
-        out["storage"]["unsafe"] = storage_safety(storage) is not None
-    if inp.get("role") == "head":
-        # What the last `start` applied (nodes it may have to stop later) and, while the cluster
-        # runs, its token so workers started now can join a head that is kept.
-        out["members"] = read_json_file(os.path.join(state_dir(storage), "members.json"))
-        out["auth_token"] = read_token(os.path.join(state_dir(storage), "auth_token")) if pids else None
-        if pids and inp.get("view"):
-            # the head's cluster view in the same call (saves the engine a second round trip)
-            v = dict(inp["view"]) if isinstance(inp["view"], dict) else {}
-            v.update({"cluster": cluster, "storage": inp.get("storage"), "role": "head",
-                      "python": inp.get("python")})
-            out["view"] = verb_status(v, pids=pids)
-    if isinstance(inp.get("lock"), dict):
-        out["lock"] = lock
-    if ray:
-        out["ray"] = {"version": ray["version"], "python": ray["python"], "ray_bin": ray["ray_bin"],
-                      "python_version": ray["python_version"], "token_auth": supports_token_auth(ray)}
-        out["python"] = {"path": ray["python"], "version": ray["python_version"]}
-        want = inp.get("ray_version")
-        if want and want != ray["version"]:
-            out["ray_error"] = "Ray %s found (%s), but %s is required" % (ray["version"], ray["python"], want)
-    else:
-        out["ray_error"] = ray_error
+    cluster_name(inp)
+    owner = str(inp.get("owner") or "")
+    if not owner:
+        raise Fail("lock needs an owner")
+    ttl = int(need(inp, "ttl_sec", "lock"))
+    ensure_dirs(storage)
+    sd = state_dir(storage)
+    path = os.path.join(sd, "lock.json")
+    now = time.time() if now is None else now
+    session = caller_session() if session is None else session
+    with _Guard(os.path.join(sd, ".lock.guard")):
+        cur = read_json_file(path)
+        stale = None
+        if cur and cur.get("owner") != owner:
+            alive = session_alive(cur.get("session"))
+            renewed = float(cur.get("renewed") or cur.get("since") or 0)
+            if alive or (alive is None and now - renewed < float(cur.get("ttl_sec") or ttl)):
+                return {"ok": True, "acquired": False,
+                        "holder": {"owner": cur.get("owner"), "since": cur.get("since")}}
+            reason = ("its SSH session is gone (the run was cancelled or lost its connection)" if alive is False
+                      else "it was not renewed for %ds" % int(now - renewed))
+            stale = {"owner": cur.get("owner"), "since": cur.get("since"), "reason": reason}
+        since = cur.get("since") if cur and cur.get("owner") == owner else now
+        write_json_atomic(path, {"owner": owner, "since": since, "renewed": now, "ttl_sec": ttl,
+                                 "host": socket.gethostname(), "session": session}, mode=0o600)
+    # `now` and the last release (head's clock) tell a caller that probed the other nodes while this
+    # call ran whether a deploy could have ended in the meantime (engine/lock.ts: lockWasIdle)
+    released = (read_json_file(os.path.join(sd, "lock.released")) or {}).get("at")
+    out = {"ok": True, "acquired": True, "holder": {"owner": owner, "since": since}, "now": now,
+           "was_free": not cur, "released_at": released}
+    if stale:
+        out["replaced_stale"] = stale
     return out
+
+
+def verb_unlock(inp):
+    storage = storage_path(inp)
+    cluster_name(inp)
+    owner = str(inp.get("owner") or "")
+    sd = state_dir(storage)
+    path = os.path.join(sd, "lock.json")
+    if not os.path.isdir(sd):
+        return {"ok": True, "released": False}
+    with _Guard(os.path.join(sd, ".lock.guard")):
+        cur = read_json_file(path)
+        if cur and cur.get("owner") != owner and not inp.get("force"):
+            return {"ok": False, "released": False, "error": "the lock is held by %s, not %s" % (cur.get("owner"), owner),
+                    "holder": {"owner": cur.get("owner"), "since": cur.get("since")}}
+        if isinstance(inp.get("members"), dict):
+            # what this deploy applied, written by the lock holder before it lets go (one round trip)
+            write_json_atomic(os.path.join(sd, "members.json"), inp["members"], mode=0o600)
+        if not cur:
+            return {"ok": True, "released": False}
+        write_json_atomic(os.path.join(sd, "lock.released"), {"at": time.time(), "owner": cur.get("owner")},
+                          mode=0o600)
+        os.unlink(path)
+    return {"ok": True, "released": True}
+
+
+# ---- start_stop.py ----
+# `start` and `stop`: the `ray start` argv (flags as in src/config/ray-keys.ts), ports and
+# the head checked first, the token, `ray start` watched to its exit, failures explained.
+import os
+import time
 
 
 def _label_arg(labels, ray_version):
@@ -874,15 +1083,6 @@ def dashboard_host(args, token_auth):
     return "127.0.0.1" if ":" in node_ip else node_ip
 
 
-def dashboard_base(runtime, port):
-    """The URL the head's own tools reach its dashboard at: where `start` bound it (runtime.json's
-    dashboard_host), loopback when it listens on every interface or the head predates that field."""
-    host = str((runtime or {}).get("dashboard_host") or "")
-    if host in ("", "0.0.0.0", "::"):
-        host = "127.0.0.1"
-    return "http://%s:%d" % ("[%s]" % host if ":" in host else host, int(port))
-
-
 def build_start_argv(role, args, temp_dir, head_address=None, ray_version=None, base=("ray",), token_auth=True):
     """The `ray start` argv (a list: never a shell string). Flags follow src/config/ray-keys.ts."""
     a = dict(args or {})
@@ -909,7 +1109,12 @@ def build_start_argv(role, args, temp_dir, head_address=None, ray_version=None, 
             if isinstance(v, float) and v.is_integer():
                 v = int(v)
             argv.append("%s=%s" % (flag, v))
-    for key, flag in (("min_worker_port", "--min-worker-port"), ("max_worker_port", "--max-worker-port")):
+    for key, flag in (("node_manager_port", "--node-manager-port"), ("object_manager_port", "--object-manager-port"),
+                      ("runtime_env_agent_port", "--runtime-env-agent-port"),
+                      ("dashboard_agent_listen_port", "--dashboard-agent-listen-port"),
+                      ("dashboard_agent_grpc_port", "--dashboard-agent-grpc-port"),
+                      ("metrics_export_port", "--metrics-export-port"),
+                      ("min_worker_port", "--min-worker-port"), ("max_worker_port", "--max-worker-port")):
         if a.get(key) is not None:
             argv.append("%s=%d" % (flag, int(a[key])))
     if a.get("resources"):
@@ -918,22 +1123,6 @@ def build_start_argv(role, args, temp_dir, head_address=None, ray_version=None, 
         argv.append("--labels=%s" % _label_arg(a["labels"], ray_version))
     argv += ["--temp-dir=%s" % temp_dir, "--disable-usage-stats"]
     return argv
-
-
-def tail_text(path, lines=40, max_bytes=64 * 1024):
-    try:
-        with open(path, "rb") as f:
-            f.seek(0, 2)
-            size = f.tell()
-            f.seek(max(0, size - max_bytes))
-            data = f.read().decode("utf-8", "replace")
-    except OSError:
-        return ""
-    return "\n".join(data.splitlines()[-lines:])
-
-
-def strip_ansi(text):
-    return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
 
 def explain_failure(text, role, args, head_address):
@@ -980,15 +1169,6 @@ def read_node_id(temp_dir):
     except OSError:
         pass
     return None
-
-
-def read_token(path):
-    t = _read(path)
-    return t.strip() if t else None
-
-
-def write_token(path, token):
-    write_file_atomic(path, token, 0o600)
 
 
 def pidfd_of(p):
@@ -1181,6 +1361,36 @@ def _start_locked(inp, cluster, storage):
     return out
 
 
+def verb_stop(inp):
+    cluster = cluster_name(inp)
+    storage = storage_path(inp)
+    res = stop_cluster(cluster, storage, float(inp.get("grace_sec") or DEFAULT_GRACE_SEC))
+    out = {"ok": res["remaining"] == 0, "was_running": res["was_running"], "killed": res["killed"],
+           "remaining": res["remaining"]}
+    if res["remaining"]:
+        out["error"] = "%d process(es) of cluster %s survived SIGKILL: pids %s" % (
+            res["remaining"], cluster, res["remaining_pids"])
+        out["hint"] = "they may belong to another user; check with: ps -o user,pid,cmd -p %s" % ",".join(
+            str(p) for p in res["remaining_pids"])
+    return out
+
+
+# ---- status.py ----
+# `status`: what runs on the node and, on the head, its view of the cluster (the dashboard's
+# state API, else ray.nodes() in a child), waited on while a start settles.
+import os
+import time
+
+
+def dashboard_base(runtime, port):
+    """The URL the head's own tools reach its dashboard at: where `start` bound it (runtime.json's
+    dashboard_host), loopback when it listens on every interface or the head predates that field."""
+    host = str((runtime or {}).get("dashboard_host") or "")
+    if host in ("", "0.0.0.0", "::"):
+        host = "127.0.0.1"
+    return "http://%s:%d" % ("[%s]" % host if ":" in host else host, int(port))
+
+
 def _http_nodes(base, token, timeout=5.0):
     import urllib.request
 
@@ -1232,18 +1442,6 @@ def _http_nodes_changed(base, token, wait):
         time.sleep(0.1)
 
 
-_NODES_SNIPPET = r"""
-import json, sys, ray
-ray.init(address=sys.argv[1], logging_level="ERROR", log_to_driver=False)
-out = []
-for n in ray.nodes():
-    labels = n.get("Labels") or {}
-    out.append({"node_id": n.get("NodeID"), "node_ip": n.get("NodeManagerAddress"), "alive": bool(n.get("Alive")),
-                "name": labels.get("nokube.io/node"), "resources": n.get("Resources") or {}, "labels": labels})
-print("NOKUBE_NODES=" + json.dumps(out))
-"""
-
-
 def _python_nodes(python, gcs_address, token_path, timeout=60.0):
     env = dict(os.environ)
     env.pop("RAY_ADDRESS", None)
@@ -1256,14 +1454,6 @@ def _python_nodes(python, gcs_address, token_path, timeout=60.0):
         if line.startswith("NOKUBE_NODES="):
             return json.loads(line[len("NOKUBE_NODES="):])
     raise RuntimeError("ray.nodes() failed: %s" % p.stderr.decode(errors="replace").strip()[-500:])
-
-
-def _comm(pid):
-    try:
-        with open("/proc/%d/comm" % int(pid)) as f:
-            return f.read().strip()
-    except (OSError, ValueError):
-        return ""
 
 
 def verb_status(inp, pids=None):
@@ -1288,9 +1478,7 @@ def verb_status(inp, pids=None):
         out["python_version"] = ray["python_version"] if ray else pyinfo.get("version")
     role = inp.get("role") or runtime.get("role")
     if pids and role == "head":
-        # the engine's ports win; a status without them reads what the head was started with
-        ports = dict(runtime, **{k: inp[k] for k in ("dashboard_port", "gcs_port") if inp.get(k)})
-        dport, gport = head_port(ports, "dashboard_port"), head_port(ports, "gcs_port")
+        dport, gport = int(need(inp, "dashboard_port", "status")), int(need(inp, "gcs_port", "status"))
         token_path = os.path.join(sd, "auth_token")
         token = read_token(token_path) if runtime.get("auth") == "token" else None
         try:
@@ -1316,14 +1504,10 @@ def verb_status(inp, pids=None):
     return out
 
 
-_DRAIN_SNIPPET = r"""
-import json, sys, ray
-from ray.core.generated import autoscaler_pb2
-gcs = ray._raylet.GcsClient(address=sys.argv[1])
-accepted, message = gcs.drain_node(sys.argv[2], autoscaler_pb2.DrainNodeReason.Value("DRAIN_NODE_REASON_PREEMPTION"),
-                                   "nokube: stopping this node for a deploy", int(sys.argv[3]))
-print("NOKUBE_DRAIN=" + json.dumps({"accepted": bool(accepted), "message": message}))
-"""
+# ---- drain.py ----
+# `drain` (head): one node drained through Ray's GCS, then watched until it has left.
+import os
+import time
 
 
 def _running_tasks(base, token, node_id, timeout=5.0):
@@ -1357,9 +1541,9 @@ def verb_drain(inp):
     node_id = str(inp.get("node_id") or "")
     if not re.match(r"^[0-9a-f]{8,}$", node_id):
         raise Fail("drain needs the node's hex id, got %r" % node_id)
-    deadline_sec = max(0.0, float(inp.get("deadline_sec") or 0))
-    dport = int(inp.get("dashboard_port") or runtime.get("dashboard_port") or 8265)
-    gport = int(inp.get("gcs_port") or runtime.get("gcs_port") or 6379)
+    deadline_sec = max(0.0, float(need(inp, "deadline_sec", "drain")))
+    dport = int(need(inp, "dashboard_port", "drain"))
+    gport = int(need(inp, "gcs_port", "drain"))
     token_path = os.path.join(sd, "auth_token")
     token = read_token(token_path) if runtime.get("auth") == "token" else None
     python = runtime.get("python") or (find_ray(inp.get("python"))[0] or {}).get("python")
@@ -1403,6 +1587,86 @@ def verb_drain(inp):
     return out
 
 
+# ---- probe.py ----
+# `probe`: the first look at a node (storage, Python, Ray, ports, what runs), with the
+# deploy lock and the head's view in the same call when asked.
+import os
+
+
+def verb_probe(inp):
+    cluster = cluster_name(inp)
+    storage = storage_path(inp)
+    if isinstance(inp.get("lock"), dict):
+        # the deploy lock first, in the same call (saves `start` a round trip to the head): the
+        # probe below then sees what the previous holder left
+        try:
+            lock = verb_lock(dict(inp["lock"], cluster=inp.get("cluster"), storage=inp.get("storage")))
+        except Fail as e:
+            lock = {"ok": False, "acquired": False, "error": e.error}
+            if e.hint:
+                lock["hint"] = e.hint
+        except OSError as e:  # the storage path: the probe below reports it
+            lock = {"ok": False, "acquired": False, "error": "%s: %s" % (e.filename or storage, e.strerror)}
+        if lock.get("ok") and not lock.get("acquired"):
+            return {"ok": True, "lock": lock}  # held by another run: the caller waits, then probes again
+    writable, err = storage_check(storage)
+    ray, pyinfo, ray_error = find_ray(inp.get("python"))
+    pids = cluster_pids(cluster, storage)
+    out = {
+        "ok": True,
+        "hostname": os.uname()[1],
+        "user": current_user(),
+        "storage": {"path": storage, "writable": writable},
+        "python": {"path": pyinfo.get("python"), "version": pyinfo.get("version")},
+        "ray": None,
+        "cpus": cpu_count(),
+        "memory_bytes": meminfo_bytes(),
+        "shm_bytes": shm_bytes(),
+        "ports": port_report(inp.get("ports"), cluster, storage, pids),
+        "running": bool(pids),
+        "raylet": any(_comm(pid) == "raylet" for pid in pids),
+        "applied": read_json_file(os.path.join(state_dir(storage), "applied.json")),
+        "temp_dir": temp_dir_for(cluster, storage),
+    }
+    if pids:
+        # the Ray the running processes were started with (an upgrade installs another one beside it)
+        out["running_ray_version"] = (read_json_file(os.path.join(state_dir(storage), "runtime.json")) or {}).get(
+            "ray_version")
+    if err:
+        out["storage"]["error"] = err
+        out["storage"]["unsafe"] = storage_safety(storage) is not None
+    if inp.get("role") == "head":
+        # What the last `start` applied (nodes it may have to stop later) and, while the cluster
+        # runs, its token so workers started now can join a head that is kept.
+        out["members"] = read_json_file(os.path.join(state_dir(storage), "members.json"))
+        out["auth_token"] = read_token(os.path.join(state_dir(storage), "auth_token")) if pids else None
+        if pids and inp.get("view"):
+            # the head's cluster view in the same call (saves the engine a second round trip)
+            v = dict(inp["view"]) if isinstance(inp["view"], dict) else {}
+            v.update({"cluster": cluster, "storage": inp.get("storage"), "role": "head",
+                      "python": inp.get("python")})
+            out["view"] = verb_status(v, pids=pids)
+    if isinstance(inp.get("lock"), dict):
+        out["lock"] = lock
+    if ray:
+        out["ray"] = {"version": ray["version"], "python": ray["python"], "ray_bin": ray["ray_bin"],
+                      "python_version": ray["python_version"], "token_auth": supports_token_auth(ray)}
+        out["python"] = {"path": ray["python"], "version": ray["python_version"]}
+        want = inp.get("ray_version")
+        if want and want != ray["version"]:
+            out["ray_error"] = "Ray %s found (%s), but %s is required" % (ray["version"], ray["python"], want)
+    else:
+        out["ray_error"] = ray_error
+    return out
+
+
+# ---- install.py ----
+# `install`: ray[<extras>]==<version> into a venv under the storage path; a failed install
+# leaves the node's previous Ray untouched.
+import os
+import time
+
+
 VENV_DONE = ".nokube-installed"  # written last: a venv without it is a failed or interrupted install
 
 
@@ -1426,7 +1690,7 @@ def pip_command(python, ray_version, extras, index_url=None, find_links=None):
         argv += ["--find-links", find_links]
     # pip ignores a plain-http index or links page unless its host is trusted
     for url in (index_url, find_links):
-        m = re.match(r"^http://([^/:]+|\[[^\]]+\])", url or "")
+        m = re.match(r"^http://(\[[^\]]+\]|[^/:]+)", url or "")  # [IPv6] first: its colons are no port
         if m and m.group(1) not in argv:
             argv += ["--trusted-host", m.group(1)]
     return argv
@@ -1446,7 +1710,7 @@ def verb_install(inp):
     writable, err = storage_check(storage)
     if not writable:
         raise Fail(err)
-    base = inp.get("base_python") or "python3"
+    base = str(need(inp, "base_python", "install"))
     exe = base if os.sep in base else which(base)
     if not exe:
         raise Fail("python interpreter %r not found on PATH" % base, "install python3, or set ray_spec.python")
@@ -1455,7 +1719,7 @@ def verb_install(inp):
     os.makedirs(os.path.dirname(d), exist_ok=True)
     log_path = os.path.join(storage, "logs", "install-ray-%s.log" % version)
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
-    timeout = float(inp.get("timeout_sec") or 1800)
+    timeout = float(need(inp, "timeout_sec", "install"))
     pip = pip_command(os.path.join(d, "bin", "python"), version, extras, inp.get("index_url"), inp.get("find_links"))
     steps = [([exe, "-m", "venv", d], "%s -m venv %s" % (exe, d)), (pip, " ".join(pip))]
     t0 = time.time()
@@ -1492,164 +1756,15 @@ def verb_install(inp):
             "install_ms": int((time.time() - t0) * 1000)}
 
 
-def verb_stop(inp):
-    cluster = cluster_name(inp)
-    storage = storage_path(inp)
-    res = stop_cluster(cluster, storage, float(inp.get("grace_sec") or DEFAULT_GRACE_SEC))
-    out = {"ok": res["remaining"] == 0, "was_running": res["was_running"], "killed": res["killed"],
-           "remaining": res["remaining"]}
-    if res["remaining"]:
-        out["error"] = "%d process(es) of cluster %s survived SIGKILL: pids %s" % (
-            res["remaining"], cluster, res["remaining_pids"])
-        out["hint"] = "they may belong to another user; check with: ps -o user,pid,cmd -p %s" % ",".join(
-            str(p) for p in res["remaining_pids"])
-    return out
+# ---- environment.py ----
+# The node's Ray environment (`ray_env`) and a command run in it (`run`, which replaces
+# itself with the command).
+import os
+import sys
 
-
-class _Guard:
-    """flock on a file: the kernel releases it when its holder dies, however it dies."""
-
-    def __init__(self, path, wait_sec=None, busy=None):
-        self.path = path
-        self.wait_sec = wait_sec
-        self.busy = busy
-
-    def __enter__(self):
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
-        if self.wait_sec is None:
-            fcntl.flock(self.fd, fcntl.LOCK_EX)
-            return self
-        deadline = time.time() + self.wait_sec
-        while True:
-            try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
-            except BlockingIOError:
-                if time.time() > deadline:
-                    os.close(self.fd)
-                    raise Fail(self.busy or "%s is held by another process" % self.path)
-                time.sleep(0.1)
-
-    def __exit__(self, *a):
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
-        os.close(self.fd)
-
-
-def _stat_fields(pid):
-    st = _read("/proc/%d/stat" % pid)
-    if not st:
-        return None
-    return st.rsplit(")", 1)[1].split()
-
-
-def _boot_id():
-    return (_read("/proc/sys/kernel/random/boot_id") or "").strip()
-
-
-def caller_session():
-    """The sshd process serving the SSH connection that runs this verb (the nearest ancestor named
-    sshd*), as {pid, start, boot}: it lives exactly as long as that connection."""
-    pid = os.getppid()
-    for _ in range(16):
-        if pid <= 1:
-            return None
-        f = _stat_fields(pid)
-        if not f:
-            return None
-        if _comm(pid).startswith("sshd"):
-            return {"pid": pid, "start": f[19], "boot": _boot_id()}
-        try:
-            pid = int(f[1])
-        except (IndexError, ValueError):
-            return None
-    return None
-
-
-def session_alive(sess):
-    """True/False when the holder's SSH session can be checked on this machine, None when unknown."""
-    if not isinstance(sess, dict) or not sess.get("pid"):
-        return None
-    if sess.get("boot") != _boot_id():
-        return False  # rebooted since
-    f = _stat_fields(int(sess["pid"]))
-    return bool(f) and f[19] == sess.get("start") and f[0] != "Z"
-
-
-def verb_lock(inp, now=None, session=None):
-    """The deploy lock. It belongs to the SSH connection of the run that took it: while that
-    connection lives (however long the apply takes) nobody else gets it; once it is gone (the run
-    was killed, cancelled, or lost its connection) the next run replaces it at once and says so.
-    Without a recognisable sshd ancestor the lock falls back to a lease of ttl_sec, renewed by
-    every call of the same owner."""
-    storage = storage_path(inp)
-    cluster_name(inp)
-    owner = str(inp.get("owner") or "")
-    if not owner:
-        raise Fail("lock needs an owner")
-    ttl = int(inp.get("ttl_sec") or 120)
-    ensure_dirs(storage)
-    sd = state_dir(storage)
-    path = os.path.join(sd, "lock.json")
-    now = time.time() if now is None else now
-    session = caller_session() if session is None else session
-    with _Guard(os.path.join(sd, ".lock.guard")):
-        cur = read_json_file(path)
-        stale = None
-        if cur and cur.get("owner") != owner:
-            alive = session_alive(cur.get("session"))
-            renewed = float(cur.get("renewed") or cur.get("since") or 0)
-            if alive or (alive is None and now - renewed < float(cur.get("ttl_sec") or ttl)):
-                return {"ok": True, "acquired": False,
-                        "holder": {"owner": cur.get("owner"), "since": cur.get("since")}}
-            reason = ("its SSH session is gone (the run was cancelled or lost its connection)" if alive is False
-                      else "it was not renewed for %ds" % int(now - renewed))
-            stale = {"owner": cur.get("owner"), "since": cur.get("since"), "reason": reason}
-        since = cur.get("since") if cur and cur.get("owner") == owner else now
-        write_json_atomic(path, {"owner": owner, "since": since, "renewed": now, "ttl_sec": ttl,
-                                 "host": socket.gethostname(), "session": session}, mode=0o600)
-    # `now` and the last release (head's clock) tell a caller that probed the other nodes while this
-    # call ran whether a deploy could have ended in the meantime (engine/lock.ts: lockWasIdle)
-    released = (read_json_file(os.path.join(sd, "lock.released")) or {}).get("at")
-    out = {"ok": True, "acquired": True, "holder": {"owner": owner, "since": since}, "now": now,
-           "was_free": not cur, "released_at": released}
-    if stale:
-        out["replaced_stale"] = stale
-    return out
-
-
-def verb_unlock(inp):
-    storage = storage_path(inp)
-    cluster_name(inp)
-    owner = str(inp.get("owner") or "")
-    sd = state_dir(storage)
-    path = os.path.join(sd, "lock.json")
-    if not os.path.isdir(sd):
-        return {"ok": True, "released": False}
-    with _Guard(os.path.join(sd, ".lock.guard")):
-        cur = read_json_file(path)
-        if cur and cur.get("owner") != owner and not inp.get("force"):
-            return {"ok": False, "released": False, "error": "the lock is held by %s, not %s" % (cur.get("owner"), owner),
-                    "holder": {"owner": cur.get("owner"), "since": cur.get("since")}}
-        if isinstance(inp.get("members"), dict):
-            # what this deploy applied, written by the lock holder before it lets go (one round trip)
-            write_json_atomic(os.path.join(sd, "members.json"), inp["members"], mode=0o600)
-        if not cur:
-            return {"ok": True, "released": False}
-        write_json_atomic(os.path.join(sd, "lock.released"), {"at": time.time(), "owner": cur.get("owner")},
-                          mode=0o600)
-        os.unlink(path)
-    return {"ok": True, "released": True}
-
-
-# ----------------------------------------------------------------------------------------------
-# using the cluster: a node's Ray environment (run, ray_env) and Ray jobs through the head (job)
 
 RUN_FAILED = 125  # `run` could not start the command (like env(1)); stderr has RUN_ERROR_PREFIX + JSON
 RUN_ERROR_PREFIX = "nokube-remote-error: "
-# Ray 2.60 refuses a working_dir package (the zip it uploads to the GCS) of this size or more
-# (ray._private.runtime_env.packaging.GCS_STORAGE_MAX_SIZE, RAY_max_grpc_message_size).
-RAY_PACKAGE_MAX_BYTES = 512 * 1024 * 1024
-TERMINAL_JOB_STATES = ("SUCCEEDED", "FAILED", "STOPPED")
 
 
 def ray_environment(inp):
@@ -1726,6 +1841,20 @@ def verb_run(inp):
         raise Fail("cannot run %s: %s" % (exe, err.strerror), exit_code=126)
 
 
+# ---- jobs.py ----
+# `job` (head): Ray jobs through the head's dashboard (list, status, logs, stop), and a
+# submit that streams Ray's own client's events.
+import os
+import sys
+import time
+
+
+# Ray 2.60 refuses a working_dir package (the zip it uploads to the GCS) of this size or more
+# (ray._private.runtime_env.packaging.GCS_STORAGE_MAX_SIZE, RAY_max_grpc_message_size).
+RAY_PACKAGE_MAX_BYTES = 512 * 1024 * 1024
+TERMINAL_JOB_STATES = ("SUCCEEDED", "FAILED", "STOPPED")
+
+
 def _dashboard_request(inp, method, path, body=None, timeout=30.0):
     """(status, parsed JSON or text) of the head's dashboard (the job REST API), token supplied."""
     import urllib.error
@@ -1735,7 +1864,7 @@ def _dashboard_request(inp, method, path, body=None, timeout=30.0):
     if not e["running"]:
         raise Fail("Ray of cluster %s is not running on the head" % cluster_name(inp),
                    "start it: nokube ray start --config <file>", cluster_down=True)
-    port = int(inp.get("dashboard_port") or e.get("dashboard_port") or 8265)
+    port = int(need(inp, "dashboard_port", "job"))
     base = dashboard_base(e, port)
     req = urllib.request.Request(base + path, method=method,
                                  data=json.dumps(body).encode() if body is not None else None)
@@ -1823,41 +1952,6 @@ def unpack_working_dir(archive, dest):
     return dest
 
 
-# Run under Ray's interpreter: Ray's own client uploads the working dir (its rules: .gitignore,
-# .rayignore, excludes, the package size limit), submits, and tails the log as it comes.
-_JOB_SUBMIT_SNIPPET = r"""
-import asyncio, json, os, shutil, sys, time
-inp = json.loads(sys.stdin.readline())
-def emit(**e):
-    sys.stdout.write(json.dumps(e) + "\n")
-    sys.stdout.flush()
-from ray.job_submission import JobSubmissionClient
-client = JobSubmissionClient(inp["address"])
-try:
-    job_id = client.submit_job(entrypoint=inp["entrypoint"], runtime_env=inp.get("runtime_env") or None,
-                               submission_id=inp.get("submission_id"), metadata=inp.get("metadata") or None)
-except Exception as e:
-    emit(result={"ok": False, "error": "Ray did not accept the job: %s" % (str(e).strip() or type(e).__name__),
-                 "rejected": True})
-    sys.exit(0)
-finally:
-    if inp.get("cleanup"):
-        shutil.rmtree(inp["cleanup"], ignore_errors=True)
-emit(event="submitted", job_id=job_id)
-if inp.get("follow"):
-    async def tail():
-        async for chunk in client.tail_job_logs(job_id):
-            emit(event="log", text=chunk)
-    try:
-        asyncio.run(tail())
-    except Exception as e:
-        emit(event="warning", text="the log stream ended early: %s" % e)
-    while str(client.get_job_status(job_id)) not in ("SUCCEEDED", "FAILED", "STOPPED"):
-        time.sleep(0.2)
-emit(result={"ok": True, "job_id": job_id})
-"""
-
-
 def _job_submit(inp):
     entrypoint = inp.get("entrypoint")
     if not isinstance(entrypoint, str) or not entrypoint.strip():
@@ -1866,6 +1960,8 @@ def _job_submit(inp):
     if not e["running"]:
         raise Fail("Ray of cluster %s is not running on the head" % cluster_name(inp),
                    "start it: nokube ray start --config <file>", cluster_down=True)
+    tail = int(need(inp, "tail", "job"))  # before anything is submitted
+    port = int(need(inp, "dashboard_port", "job"))
     runtime_env = dict(inp.get("runtime_env") or {})
     env_vars = dict(runtime_env.get("env_vars") or {})
     # `python` in the entrypoint (and in tasks) is the interpreter that runs Ray: Ray expands ${PATH}
@@ -1882,7 +1978,6 @@ def _job_submit(inp):
             except OSError:
                 pass
         cleanup = dest
-    port = int(inp.get("dashboard_port") or e.get("dashboard_port") or 8265)
     child_in = {"address": dashboard_base(e, port), "entrypoint": entrypoint, "runtime_env": runtime_env,
                 "submission_id": inp.get("submission_id"), "metadata": inp.get("metadata"),
                 "follow": bool(inp.get("follow")), "cleanup": cleanup}
@@ -1918,7 +2013,7 @@ def _job_submit(inp):
         raise Fail(result.get("error"), _package_hint(result.get("error") or ""), rejected=True)
     out = {"ok": True, "job": _job_get(inp, job_id)}
     if out["job"]["status"] in ("FAILED", "STOPPED"):
-        out["log_tail"] = _log_tail(_job_logs(inp, job_id), int(inp.get("tail") or 20))
+        out["log_tail"] = _log_tail(_job_logs(inp, job_id), tail)
     return out
 
 
@@ -1967,9 +2062,11 @@ def verb_job(inp):
     raise Fail("unknown job action %r: expected submit, status, logs, stop or list" % (action,))
 
 
+# ---- logs.py ----
+# `logs`: this node's logs packed into one bounded archive the engine fetches over SFTP.
+import os
+import time
 
-
-# logs: this node's logs packed into one archive the engine fetches over SFTP
 
 LOGS_MAX_BYTES = 20 * 1024 * 1024  # per node, uncompressed
 LOGS_FILE_MAX_BYTES = 4 * 1024 * 1024  # per file: a longer file keeps its newest part
@@ -2132,6 +2229,12 @@ def verb_logs(inp, now=None):
     return {"ok": True, "archive": archive, "size": os.path.getsize(archive), "files": files, "cut": cut,
             "omitted": omitted, "skipped_old": skipped_old, "session": session_name, "temp_dir": temp,
             "bytes": used, "key_lines": errors, "redacted": redacted}
+
+
+# ---- dispatch.py ----
+# The verbs by name and main(): the JSON in, the verb, the JSON answer out.
+import sys
+import time
 
 
 VERBS = {"probe": verb_probe, "start": verb_start, "status": verb_status, "stop": verb_stop, "drain": verb_drain,
