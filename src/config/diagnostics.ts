@@ -102,14 +102,3 @@ export function formatDiagnostic(d: Diagnostic): string {
   const hint = d.hint ? ` (hint: ${d.hint})` : '';
   return `${d.file}:${d.line}:${d.col}: ${d.severity}: ${where}${d.message}${hint}`;
 }
-
-/** A diagnostic said once per position (the parser may report one problem twice). */
-export function dedupeByPosition(diagnostics: Diagnostic[]): Diagnostic[] {
-  const seen = new Set<string>();
-  return diagnostics.filter((d) => {
-    const key = `${d.line}:${d.col}:${d.message}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
-}

@@ -4,7 +4,7 @@
 // input. A big config is read a slice of nodes at a time (slices.ts), else the file is read whole.
 import { LineCounter, parseAllDocuments, isMap, isScalar, isSeq } from 'yaml';
 import type { Document } from 'yaml';
-import { dedupeByPosition } from '../diagnostics';
+import { dedupeByPosition } from './dedupe';
 import type { Diagnostic } from '../types';
 import { describeYamlError } from './error-words';
 import { PlainBuilder } from './plain-builder';

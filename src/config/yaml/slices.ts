@@ -3,7 +3,7 @@
 // does not read cleanly on its own.
 import { LineCounter, parseAllDocuments, isMap, isScalar, isSeq } from 'yaml';
 import type { Document, Scalar } from 'yaml';
-import { dedupeByPosition } from '../diagnostics';
+import { dedupeByPosition } from './dedupe';
 import type { Diagnostic } from '../types';
 import { PlainBuilder } from './plain-builder';
 import { SourceIndex, type YamlSource } from './source-index';
