@@ -36,7 +36,7 @@ export async function initCluster(options: RunOptions<'init'>, request: InitRequ
       if ('refused' in connected) {
         node.keyRefused = true;
         node.error = connected.refused;
-        reporter.node(host.name, `host key not trusted: ${host.input} left as it is`);
+        reporter.node(host.name, `host key not trusted: ${host.input} not looked at`);
         return node;
       }
       conn = connected.conn;
@@ -48,7 +48,10 @@ export async function initCluster(options: RunOptions<'init'>, request: InitRequ
         knownHostsLine: key.knownHostsLine ?? '',
         isNew: connected.isNew,
       };
-      reporter.node(host.name, `connected as ${conn.user} (${key.type} ${key.fingerprint}, ${key.via})`);
+      reporter.node(
+        host.name,
+        `connected as ${conn.user} (${key.type} ${key.fingerprint}, ${connected.isNew ? 'trusted now' : key.via})`,
+      );
       const remote = new RemoteLib(conn, lib, {
         cluster: CLUSTER,
         timeoutMs: options.timeoutSec * 1000,
