@@ -2,13 +2,14 @@
 // known_hosts given, an empty HOME): with --accept-new the config it writes starts a healthy cluster
 // as written; in a pseudo-terminal it asks about each key and records the accepted ones; a refused key
 // writes nothing; an existing config is kept without --force. The README's newcomer path is run too.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CLI, ensureDist, nokube } from '../helpers/cli';
+import { CLI, REPO, ensureDist, nokube } from '../helpers/cli';
 import { fingerprint, parsePublicKeyLine } from '../../src/ssh';
+import { newcomerCommands, shellWords } from '../readme/newcomer';
 import { e2eEnabled, rayStopAll, requireTestHosts, testHost, type HostsInfo } from './hosts';
 
 const HOSTS = ['nkh1', 'nkh2', 'nkh3'];
@@ -41,9 +42,15 @@ sys.stdout.write(out.decode(errors="replace"))
 sys.exit(os.waitstatus_to_exitcode(status))
 `;
 
-function inPty(args: string[], answers: string[], env: Record<string, string>): { code: number; text: string } {
+function inPty(
+  args: string[],
+  answers: string[],
+  env: Record<string, string>,
+  cwd?: string,
+): { code: number; text: string } {
   ensureDist();
   const r = spawnSync('python3', ['-c', PTY_DRIVER, JSON.stringify(answers), 'node', CLI, ...args], {
+    cwd,
     env: { ...process.env, ...env },
     encoding: 'utf8',
     timeout: 300_000,
@@ -172,4 +179,52 @@ describe.skipIf(!e2eEnabled)('nokube ray init on real test hosts with unknown ho
     expect(forced.code, forced.stderr).toBe(0);
     expect(readFileSync(config, 'utf8')).toContain("name: 'ray-head'");
   }, 300_000);
+
+  it("the README's newcomer path, as written (hosts and login put in): init, start, job, dashboard", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nokube-newcomer-'));
+    const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+    const ips = HOSTS.map((h) => testHost(h, info).ip);
+    // the README's example addresses are the test hosts here; the login is the test hosts' own
+    const args = (line: string) => {
+      const words = shellWords(line.replace(/10\.0\.0\.([567])\b/g, (_, n: string) => ips[Number(n) - 5])).slice(1);
+      const at = words.includes('--') ? words.indexOf('--') : words.length;
+      return [...words.slice(0, at), ...login, ...words.slice(at)];
+    };
+    const run = (line: string) => {
+      const r = spawnSync('node', [CLI, ...args(line)], {
+        cwd: dir,
+        env: { ...process.env, ...env() },
+        encoding: 'utf8',
+        timeout: 300_000,
+      });
+      return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+    };
+    const [, init, start, job, dashboard] = newcomerCommands(readme);
+    const asked = inPty(args(init), ['yes', 'yes', 'yes'], env(), dir);
+    expect(asked.code, asked.text).toBe(0);
+    expect(asked.text.match(/\[y\/N\]/g)).toHaveLength(3);
+    try {
+      const started = run(start);
+      expect(started.code, started.out).toBe(0);
+      expect(started.out).toMatch(/healthy/);
+      const submitted = run(job);
+      expect(submitted.code, submitted.out).toBe(0);
+      expect(submitted.out).toMatch(/'CPU': \d+\.0/);
+      // dashboard: held open until Ctrl-C; the dashboard answers at the address it prints
+      const child = spawn('node', [CLI, ...args(dashboard)], { cwd: dir, env: { ...process.env, ...env() } });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      const exit = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
+      for (let i = 0; i < 600 && !out.includes('http://127.0.0.1:8265'); i++)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(out).toContain('http://127.0.0.1:8265');
+      const version = (await (await fetch('http://127.0.0.1:8265/api/version')).json()) as { ray_version: string };
+      expect(version.ray_version).toBe('2.60.0');
+      child.kill('SIGINT');
+      expect(await exit).toBe(0);
+    } finally {
+      run('nokube ray stop');
+    }
+  }, 600_000);
 });
