@@ -164,6 +164,23 @@ describe.skipIf(!e2eEnabled)('nokube ray init on real test hosts with unknown ho
     expect(existsSync(config)).toBe(false);
   }, 300_000);
 
+  it('--accept-new still refuses a changed key (one on record that the host no longer offers)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nokube-init-'));
+    const config = join(dir, 'ray-config.yaml');
+    // nkh2 on record with nkh1's key: what a man in the middle (or a reinstalled host) looks like
+    const nkh1Key = testHost('nkh1', info).host_keys.find((k) => k.startsWith('ssh-ed25519'))!;
+    const known = join(dir, 'old_known_hosts');
+    writeFileSync(known, `${testHost('nkh2', info).ip} ${nkh1Key}\n`);
+    const r = await nokube(
+      ['ray', 'init', ...hostFlags, '--accept-new', '--known-hosts', known, '--config', config, ...login],
+      env(),
+    );
+    expect(r.code, r.stderr).toBe(1);
+    expect(r.stderr).toMatch(/ray-worker-1 \(10\.88\.0\.12\): REMOTE HOST KEY CHANGED/);
+    expect(r.stderr).not.toMatch(/ray-worker-1 \(10\.88\.0\.12:22\): new ED25519 key/);
+    expect(existsSync(config)).toBe(false);
+  }, 300_000);
+
   it('keeps an existing config unless --force', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nokube-init-'));
     const config = join(dir, 'ray-config.yaml');
