@@ -185,13 +185,6 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'all', help: 'exec: run on every node', commands: ['exec'] },
   { name: 'workers', help: 'exec: run on every worker', commands: ['exec'] },
   {
-    name: 'workers',
-    value: 'HOST,HOST,...',
-    multiple: true,
-    help: 'init: the worker nodes, comma-separated or repeated',
-    commands: ['init'],
-  },
-  {
     name: 'format',
     value: 'FORMAT',
     help: `env: the shell to print exports for, ${ENV_FORMATS.join('|')} (default: sh); firewall: ${FIREWALL_FORMATS.join('|')} (default: table)`,
@@ -243,6 +236,13 @@ export const FLAGS: readonly FlagSpec[] = [
     name: 'head',
     value: '[USER@]HOST[:PORT]',
     help: 'init: the head node (an ~/.ssh/config Host too)',
+    commands: ['init'],
+  },
+  {
+    name: 'workers',
+    value: 'HOST,HOST,...',
+    multiple: true,
+    help: 'init: the worker nodes, comma-separated or repeated',
     commands: ['init'],
   },
   {
