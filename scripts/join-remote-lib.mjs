@@ -24,6 +24,7 @@ export const PARTS = [
   'start_stop',
   'status',
   'drain',
+  'gpus',
   'probe',
   'install',
   'environment',

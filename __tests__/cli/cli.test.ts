@@ -95,6 +95,13 @@ describe('nokube ray arguments', () => {
         output: undefined,
         port: 8265,
         clientPort: 10001,
+        head: undefined,
+        workerHosts: [],
+        hostsFile: undefined,
+        acceptNew: false,
+        knownHostsOut: undefined,
+        pinHostKeys: false,
+        force: false,
       },
     });
   });

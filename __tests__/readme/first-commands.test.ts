@@ -6,6 +6,8 @@ import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parseCliArgs } from '../../src/cli/args';
+import { newcomerCommands, shellWords } from './newcomer';
 
 const root = join(__dirname, '..', '..');
 const isRoot = process.getuid?.() === 0;
@@ -29,6 +31,35 @@ describe('the README', () => {
     const commands = firstBlock.split('\n').filter((l) => l && !l.startsWith('#'));
     expect(commands).toEqual(['make demo', 'make test']);
     expect(readme).not.toMatch(/sudo make/);
+  });
+});
+
+describe("the README's newcomer path (run against test hosts in __tests__/e2e/init.test.ts)", () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const commands = newcomerCommands(readme);
+
+  it('is install, init, start, job, dashboard, in one short section', () => {
+    expect(commands.map((c) => c.split(' ').slice(0, 3).join(' '))).toEqual([
+      'npm install -g',
+      'nokube ray init',
+      'nokube ray start',
+      'nokube ray job',
+      'nokube ray dashboard',
+    ]);
+    const section = /## Your own machines, from a laptop\n([\s\S]*?)\n## /.exec(readme)![1];
+    expect(section.split('\n').length).toBeLessThan(30);
+  });
+
+  it('installs this package by its name', () => {
+    const { name } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { name: string };
+    expect(commands[0]).toBe(`npm install -g ${name}`);
+  });
+
+  it('uses only commands and flags the CLI has', () => {
+    for (const line of commands.slice(1)) {
+      const parsed = parseCliArgs(shellWords(line).slice(1));
+      expect('settings' in parsed, line).toBe(true);
+    }
   });
 });
 

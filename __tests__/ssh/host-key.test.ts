@@ -34,6 +34,7 @@ describe('hostKeyCheck', () => {
       type: 'ssh-rsa',
       fingerprint: keys.rsaPem.fingerprint,
       via: 'known_hosts line 1',
+      knownHostsLine: `10.0.0.5 ${keyPart(keys.rsaPem.pub)}`,
     });
   });
 

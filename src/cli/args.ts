@@ -35,6 +35,7 @@ export const COMMAND_WORDS: Record<CliCommand, string> = {
   logs: "collect Ray's and nokube's logs of the chosen nodes (default: all) into a directory or one archive",
   dashboard: 'forward the dashboard and Ray Client to 127.0.0.1 over SSH, the token supplied',
   firewall: 'print the firewall rules each node needs for Ray (ufw, firewalld, nftables, iptables), offline',
+  init: 'write a first config from a list of hosts: connect, trust their keys, read CPUs, memory, GPUs, Python, Ray',
 };
 
 /** Extra usage lines of commands that take words of their own. */
@@ -47,6 +48,8 @@ const COMMAND_USAGE: Partial<Record<CliCommand, string>> = {
   logs: 'nokube ray logs --output DIR|FILE.tar.gz [--node NAME]... [--since DURATION] [options]',
   dashboard: 'nokube ray dashboard [--port 8265] [--client-port 10001] [options]',
   firewall: `nokube ray firewall [--format ${FIREWALL_FORMATS.join('|')}] [--node NAME]... [--deployer ADDRESS] [options]`,
+  init: `nokube ray init --head [USER@]HOST[:PORT] [--workers HOST,HOST,...] [--accept-new] [--pin-host-keys] [--force] [options]
+       nokube ray init --hosts-file FILE [options]`,
 };
 
 const CONNECTING: readonly CliCommand[] = [
@@ -59,6 +62,7 @@ const CONNECTING: readonly CliCommand[] = [
   'env',
   'logs',
   'dashboard',
+  'init',
 ];
 
 export interface FlagSpec {
@@ -124,7 +128,7 @@ export const FLAGS: readonly FlagSpec[] = [
   {
     name: 'insecure-skip-host-key-check',
     help: 'connect to hosts whose key is not known (not recommended)',
-    commands: CONNECTING,
+    commands: CONNECTING.filter((c) => c !== 'init'),
   },
   {
     name: 'concurrency',
@@ -228,6 +232,40 @@ export const FLAGS: readonly FlagSpec[] = [
     help: `dashboard: local port of Ray Client (default: ${DEFAULT_CLIENT_PORT})`,
     commands: ['dashboard'],
   },
+  {
+    name: 'head',
+    value: '[USER@]HOST[:PORT]',
+    help: 'init: the head node (an ~/.ssh/config Host too)',
+    commands: ['init'],
+  },
+  {
+    name: 'workers',
+    value: 'HOST,HOST,...',
+    multiple: true,
+    help: 'init: the worker nodes, comma-separated or repeated',
+    commands: ['init'],
+  },
+  {
+    name: 'hosts-file',
+    value: 'FILE',
+    file: true,
+    help: 'init: one host a line, the first the head unless a line says "HOST head"; # comments',
+    commands: ['init'],
+  },
+  {
+    name: 'accept-new',
+    help: "init: trust host keys not seen before without asking (as OpenSSH's accept-new; changed keys are refused)",
+    commands: ['init'],
+  },
+  {
+    name: 'known-hosts-out',
+    value: 'FILE',
+    file: true,
+    help: "init: where to record the hosts' keys (default: known_hosts beside the config; lines added, none removed)",
+    commands: ['init'],
+  },
+  { name: 'pin-host-keys', help: "init: pin each node's key in the config (host_key) instead", commands: ['init'] },
+  { name: 'force', help: 'init: replace an existing config file', commands: ['init'] },
   { name: 'json', help: "print one JSON document (keys: the Action's outputs)", commands: COMMANDS },
   {
     name: 'timeline',
@@ -323,6 +361,14 @@ export interface CliSettings {
   /** dashboard: local ports. */
   port: number;
   clientPort: number;
+  /** init: the hosts (--head, --workers or --hosts-file) and what to do with their keys and the file. */
+  head?: string;
+  workerHosts: string[];
+  hostsFile?: string;
+  acceptNew: boolean;
+  knownHostsOut?: string;
+  pinHostKeys: boolean;
+  force: boolean;
 }
 
 export class UsageError extends Error {}
@@ -350,6 +396,20 @@ function checkFlags(argv: string[]): void {
   }
 }
 
+/**
+ * The flag table as `command` reads it: a name two commands use differently (`--workers`: exec's
+ * switch, init's hosts) is the entry of that command, else the first.
+ */
+function flagsOf(command: string | undefined): FlagSpec[] {
+  const all = [...FLAGS, ...GLOBAL_FLAGS];
+  return all.filter((f) => {
+    const twins = all.filter((g) => g.name === f.name);
+    if (twins.length === 1) return true;
+    const own = twins.find((g) => g.commands.includes(command as CliCommand)) ?? twins[0];
+    return own === f;
+  });
+}
+
 export function parseCliArgs(argv: string[]): ParsedArgs {
   if (argv[0] === 'completion') {
     const shell = argv[1];
@@ -370,7 +430,7 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
       allowPositionals: true,
       strict: true,
       options: Object.fromEntries(
-        [...FLAGS, ...GLOBAL_FLAGS].map((f) => [
+        flagsOf(before[before.indexOf('ray') + 1]).map((f) => [
           f.name,
           {
             type: f.value ? ('string' as const) : ('boolean' as const),
@@ -443,7 +503,7 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
       rest: after,
       nodes: (values.node as string[] | undefined) ?? [],
       all: !!values.all,
-      workers: !!values.workers,
+      workers: command === 'exec' && !!values.workers,
       format: command === 'env' ? envFormat(text('format')) : 'sh',
       firewallFormat: command === 'firewall' ? firewallFormat(text('format')) : 'table',
       deployer: text('deployer'),
@@ -452,6 +512,13 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
       output: text('output'),
       port: port(text('port'), DEFAULT_DASHBOARD_PORT, '--port'),
       clientPort: port(text('client-port'), DEFAULT_CLIENT_PORT, '--client-port'),
+      head: text('head'),
+      workerHosts: command === 'init' ? ((values.workers as string[] | undefined) ?? []) : [],
+      hostsFile: text('hosts-file'),
+      acceptNew: !!values['accept-new'],
+      knownHostsOut: text('known-hosts-out'),
+      pinHostKeys: !!values['pin-host-keys'],
+      force: !!values.force,
     },
   };
 }
@@ -473,10 +540,33 @@ function commandWords(
   onlyFor('--runtime-env-json', 'job submit', v['runtime-env-json'] === undefined || submit);
   onlyFor('--no-wait', 'job submit', !v['no-wait'] || submit);
   onlyFor('--node', 'exec, logs and firewall', !v.node || cmd === 'exec' || cmd === 'logs' || cmd === 'firewall');
-  onlyFor('--all/--workers', 'exec', (!v.all && !v.workers) || cmd === 'exec');
+  onlyFor('--all/--workers', 'exec', (!v.all && !v.workers) || cmd === 'exec' || (cmd === 'init' && !v.all));
   onlyFor('--format', 'env and firewall', v.format === undefined || cmd === 'env' || cmd === 'firewall');
   onlyFor('--show-token', 'env', !v['show-token'] || cmd === 'env');
   onlyFor('--deployer', 'firewall', v.deployer === undefined || cmd === 'firewall');
+  for (const flag of ['head', 'hosts-file', 'accept-new', 'known-hosts-out', 'pin-host-keys', 'force']) {
+    onlyFor(`--${flag}`, 'init', v[flag] === undefined || v[flag] === false || cmd === 'init');
+  }
+  if (cmd === 'init') {
+    if (v['insecure-skip-host-key-check']) {
+      throw new UsageError(
+        'init asks about each new host key: use --accept-new instead of --insecure-skip-host-key-check',
+      );
+    }
+    if (v['hosts-file'] !== undefined && (v.head !== undefined || v.workers !== undefined)) {
+      throw new UsageError('give the hosts either as --head/--workers or as --hosts-file, not both');
+    }
+    if (v['hosts-file'] === undefined && v.head === undefined) {
+      throw new UsageError(
+        v.workers === undefined
+          ? 'init needs the hosts: --head HOST [--workers HOST,HOST,...] or --hosts-file FILE'
+          : 'init needs the head too: --head HOST (the workers alone make no cluster)',
+      );
+    }
+    if (v['pin-host-keys'] && v['known-hosts-out'] !== undefined) {
+      throw new UsageError('--pin-host-keys puts the keys in the config: drop --known-hosts-out');
+    }
+  }
   if (v.all && (v.workers || v.node)) throw new UsageError('--all already names every node: drop --workers/--node');
   if (cmd === 'job') {
     const [action, jobId, more] = extra;

@@ -1,4 +1,22 @@
+import { createInterface } from 'node:readline';
 import { main } from './main';
+
+/** One line read from the terminal (cooked mode: Ctrl-C stays a SIGINT), the prompt on stderr. */
+function ask(prompt: string): Promise<string> {
+  process.stderr.write(prompt);
+  const rl = createInterface({ input: process.stdin, terminal: false });
+  return new Promise((resolve) => {
+    let answered = false;
+    rl.once('line', (line) => {
+      answered = true;
+      rl.close();
+      resolve(line);
+    });
+    rl.once('close', () => {
+      if (!answered) resolve('');
+    });
+  });
+}
 
 // Ctrl-C once: stop following what runs on the cluster (it keeps running) and report; twice: quit.
 // `dashboard` closes its forwards on SIGINT itself (exit 0). Other commands end at once, as before.
@@ -19,6 +37,7 @@ main(argv, {
   env: process.env,
   isTTY: !!process.stdout.isTTY,
   signal: interrupt.signal,
+  ...(process.stdin.isTTY ? { ask } : {}),
 }).then(
   (code) => {
     process.exitCode = code;

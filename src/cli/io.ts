@@ -8,4 +8,6 @@ export interface CliIO {
   isTTY: boolean;
   /** Fires on Ctrl-C: a followed job / running exec stops being followed. */
   signal?: AbortSignal;
+  /** Asks on the terminal and resolves with the line typed; absent when there is no terminal to ask on. */
+  ask?: (prompt: string) => Promise<string>;
 }

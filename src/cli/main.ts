@@ -14,6 +14,7 @@ import { USAGE, UsageError, parseCliArgs, type CliSettings } from './args';
 import { SecretMask } from '../render/secret-mask';
 import { bashCompletion, zshCompletion } from './completion';
 import { firewallCommand } from './firewall';
+import { initCommand } from './init';
 import { terminalReporter } from './reporter';
 import { printRunResult } from './run-output';
 import { useCommand } from './use-commands';
@@ -69,6 +70,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
     return 2;
   }
 
+  if (settings.command === 'init') return initCommand(settings, options, io, mask);
   const use = useCommand(settings.command);
   if (use) return use({ settings, options, io, mask, live });
   const raw = await run({ ...options, command: settings.command as RunOptions['command'] });

@@ -5,6 +5,7 @@ import { clusterEnv } from './env';
 import { openDashboard } from './dashboard';
 import { runExec } from './exec';
 import { runJob } from './job';
+import { initCluster } from './init';
 import { collectLogs, emptyLogsResult } from './logs';
 import { planCluster } from './plan';
 import { startCluster } from './start';
@@ -17,6 +18,8 @@ import type {
   DashboardRequest,
   DashboardResult,
   EngineCommand,
+  InitRequest,
+  InitResult,
   LogsRequest,
   LogsResult,
   RunOptions,
@@ -41,9 +44,14 @@ export { verdict, type Verdict } from './decisions/verdict';
 export function run(options: RunOptions<'logs'> & { logs: LogsRequest }): Promise<LogsResult>;
 /** `dashboard`: forwards held open until the result's `forward.close()` (the session lives as long). */
 export function run(options: RunOptions<'dashboard'> & { dashboard: DashboardRequest }): Promise<DashboardResult>;
+/** `init`: the listed hosts looked at, a first config proposed (no config is read: it is being made). */
+export function run(options: RunOptions<'init'> & { init: InitRequest }): Promise<InitResult>;
 /** validate, plan, start, status, stop, job, exec, env: one RunResult. */
 export function run(options: RunOptions): Promise<RunResult>;
-export async function run(options: RunOptions<EngineCommand>): Promise<RunResult | LogsResult | DashboardResult> {
+export async function run(
+  options: RunOptions<EngineCommand>,
+): Promise<RunResult | LogsResult | DashboardResult | InitResult> {
+  if (options.command === 'init') return initCluster(options as RunOptions<'init'>, options.init!);
   const started = Date.now();
   const loaded = loadClusterConfig(options);
   const { cluster, diagnostics } = loaded;
@@ -97,3 +105,4 @@ export async function run(options: RunOptions<EngineCommand>): Promise<RunResult
   return result;
 }
 export { firewallPlan } from './decisions/firewall';
+export { hostsFromFlags, hostsFromFile } from './decisions/init-hosts';

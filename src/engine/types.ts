@@ -7,10 +7,10 @@ import type { SshOptions } from '../ssh/types';
 export type Command = 'validate' | 'plan' | 'start' | 'status' | 'stop' | 'job' | 'exec' | 'env';
 
 /**
- * Every command run() takes: the RunResult ones, and the two whose result is their own (logs writes
- * an archive on disk, dashboard holds forwards open).
+ * Every command run() takes: the RunResult ones, and those whose result is their own (logs writes
+ * an archive on disk, dashboard holds forwards open, init looks at hosts no config names yet).
  */
-export type EngineCommand = Command | 'logs' | 'dashboard';
+export type EngineCommand = Command | 'logs' | 'dashboard' | 'init';
 
 export type ClusterStatus = 'healthy' | 'degraded' | 'down' | 'stopped' | 'unknown';
 
@@ -100,6 +100,8 @@ export interface RunOptions<C extends EngineCommand = Command> {
   exec?: ExecRequest;
   logs?: LogsRequest;
   dashboard?: DashboardRequest;
+  /** init: the hosts to look at and who decides about their new host keys. */
+  init?: InitRequest;
   /** env: also fetch the token itself (it is masked everywhere but where the front end prints it). */
   withToken?: boolean;
   /** Interrupts what follows a running thing (a job's log): the run ends, the thing keeps running. */
@@ -388,4 +390,92 @@ export interface FirewallPlan {
   headMetricsPorts: [number, number];
   /** Where unpinned ports fall: Ray's default worker range, and Linux's ephemeral ports for the others. */
   randomRanges: { workers: [number, number]; others: [number, number] };
+}
+
+// `init` (engine/init.ts): a first config from a list of hosts, each connected to and looked at.
+/** One host the user listed, named as the first config will name it. */
+export interface InitHost {
+  name: string;
+  role: 'head' | 'worker';
+  /** As the user wrote it: "alice@10.0.0.5:2222", "gpu-1" (an ~/.ssh/config Host). */
+  input: string;
+  /** As written (an ssh config alias stays an alias: it goes into ssh_url so) and its port. */
+  host: string;
+  port: number;
+  /** The `user@` the user wrote, if any. */
+  user?: string;
+}
+
+/** A host key nothing is on record for, as the front end asks the user about it. */
+export interface HostKeyQuestion {
+  node: string;
+  /** host:port as connected to (after ~/.ssh/config's HostName). */
+  address: string;
+  type: string;
+  fingerprint: string;
+}
+
+export interface InitRequest {
+  hosts: InitHost[];
+  /**
+   * Decides whether to trust a new host key (a prompt, or --accept-new). Called one question at a time;
+   * a changed or revoked key is refused without asking.
+   */
+  trustHostKey(question: HostKeyQuestion): Promise<boolean>;
+}
+
+export interface InitHostKey {
+  type: string;
+  fingerprint: string;
+  /** "host ssh-ed25519 AAAA...", for a known_hosts file. */
+  knownHostsLine: string;
+  /** Accepted in this run (true) or already on record (known_hosts, ~/.ssh/config's UserKnownHostsFile). */
+  isNew: boolean;
+}
+
+/** What `init` read on a host (remote_lib's probe). */
+export interface HostFacts {
+  hostname: string;
+  cpus: number;
+  memoryBytes: number | null;
+  shmBytes: number | null;
+  gpus: { name: string; memoryBytes?: number }[];
+  /** Where the GPUs were read from; null: no NVIDIA GPU found. */
+  gpuSource: string | null;
+  python: { path: string; version: string };
+  /** null: no Ray found (`rayProblem` says what was looked at). */
+  ray: { version: string; python: string } | null;
+  rayProblem?: string;
+  /** Head ports already taken on the host (by something else than a cluster of this name). */
+  portsInUse: { name: string; port: number }[];
+}
+
+export interface InitNode extends InitHost {
+  ok: boolean;
+  /** The login user the connection got in as. */
+  login?: string;
+  hostKey?: InitHostKey;
+  facts?: HostFacts;
+  /** The user said no to its host key (or could not be asked). */
+  keyRefused?: boolean;
+  error?: RunError;
+  /** The node's ray_config, as init proposes it (key order kept). */
+  rayConfig: Record<string, number>;
+}
+
+/** ray_spec as init proposes it: a Ray version to pin and, when hosts lack it or disagree, install it. */
+export interface InitRaySpec {
+  rayVersion?: string;
+  install: boolean;
+  /** Why, in a few words ("every host has Ray 2.60.0", "nkh3 has no Ray"). */
+  reason: string;
+}
+
+export interface InitResult {
+  ok: boolean;
+  nodes: InitNode[];
+  raySpec: InitRaySpec;
+  errors: RunError[];
+  warnings: string[];
+  elapsedMs: number;
 }

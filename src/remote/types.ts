@@ -34,6 +34,8 @@ export interface ProbeRequest {
   view?: HeadPorts;
   /** Head only: take the deploy lock first, in the same call (the answer's `lock`). */
   lock?: LockRequest;
+  /** Also read the node's GPUs (`init`: nvidia-smi takes a while, no deploy needs it). */
+  gpus?: boolean;
 }
 
 export interface StartRequest {
@@ -146,6 +148,14 @@ export interface ProbeAnswer extends RemoteAnswer {
   view?: StatusAnswer;
   /** Head only, when the probe asked for `lock`; held by another run, the answer has nothing else. */
   lock?: LockAnswer;
+  /** When the probe asked for `gpus`: what nvidia-smi (else /proc/driver/nvidia) lists; source null = none. */
+  gpus?: { gpus: GpuInfo[]; source: 'nvidia-smi' | '/proc/driver/nvidia' | null };
+}
+
+export interface GpuInfo {
+  name: string;
+  /** From nvidia-smi only. */
+  memory_bytes?: number;
 }
 
 /** `state/members.json` on the head, written by the engine after a successful start. */

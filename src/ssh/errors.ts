@@ -22,6 +22,8 @@ export interface SshErrorFields {
   hint: string;
   fingerprint?: string;
   knownHostsLine?: string;
+  /** kind host-key: true when nothing is on record for the host (not a @revoked key): it may be asked about. */
+  unknownKey?: boolean;
   cause?: unknown;
 }
 
@@ -35,6 +37,7 @@ export class SshError extends Error {
   readonly hint: string;
   readonly fingerprint?: string;
   readonly knownHostsLine?: string;
+  readonly unknownKey?: boolean;
 
   constructor(message: string, fields: SshErrorFields) {
     super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
@@ -48,6 +51,7 @@ export class SshError extends Error {
     if (fields.methodsTried !== undefined) this.methodsTried = fields.methodsTried;
     if (fields.fingerprint !== undefined) this.fingerprint = fields.fingerprint;
     if (fields.knownHostsLine !== undefined) this.knownHostsLine = fields.knownHostsLine;
+    if (fields.unknownKey) this.unknownKey = true;
   }
 }
 

@@ -38,6 +38,8 @@ export interface AcceptedHostKey {
   fingerprint: string;
   /** "known_hosts line 3", "host_key in the config", "NOT VERIFIED (insecure-skip-host-key-check)". */
   via: string;
+  /** The key as a known_hosts line for the host as connected to ("10.0.0.5 ssh-ed25519 AAAA..."). */
+  knownHostsLine?: string;
 }
 
 export interface HostKeyCheck {
@@ -121,7 +123,7 @@ export function hostKeyCheck(node: SshTarget, opts: SshOptions, reporter: SshLog
     const line = knownHostsLine(host, port, blob);
     const fields = { node: node.name, host, port, fingerprint: fp, knownHostsLine: line };
     const accept = (via: string): boolean => {
-      check.accepted = { type, fingerprint: fp, via };
+      check.accepted = { type, fingerprint: fp, via, knownHostsLine: line };
       check.failure = undefined;
       reporter.debug(`[${node.name}] host key ${type} ${fp} accepted (${via})`);
       return true;
@@ -250,6 +252,7 @@ export function hostKeyCheck(node: SshTarget, opts: SshOptions, reporter: SshLog
             {
               kind: 'host-key',
               ...fields,
+              unknownKey: true,
               hint:
                 `if this is the host's key (check on the host: ssh-keygen -lf /etc/ssh/${hostFileName(type)}), add this line to ` +
                 `known-hosts / --known-hosts: ${line}` +

@@ -18,6 +18,7 @@ from .processes import cluster_pids, port_report
 from .ray_found import find_ray, supports_token_auth
 from .lock import verb_lock
 from .status import verb_status
+from .gpus import gpu_report
 
 
 def verb_probe(inp):
@@ -62,6 +63,9 @@ def verb_probe(inp):
     if err:
         out["storage"]["error"] = err
         out["storage"]["unsafe"] = storage_safety(storage) is not None
+    if inp.get("gpus"):
+        # asked by `init` only: nvidia-smi takes a while, and no deploy needs it
+        out["gpus"] = gpu_report()
     if inp.get("role") == "head":
         # What the last `start` applied (nodes it may have to stop later) and, while the cluster
         # runs, its token so workers started now can join a head that is kept.

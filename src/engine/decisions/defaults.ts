@@ -6,9 +6,9 @@ export const COMMANDS: readonly Command[] = ['validate', 'plan', 'start', 'statu
 /**
  * Commands only a terminal has: they print to it or keep it open. All go through run(); logs (an
  * archive on disk) and dashboard (forwards held open) return results of their own; firewall reads only
- * the config (no SSH), as validate does.
+ * the config (no SSH), as validate does; init writes a first config from hosts it looks at.
  */
-export const CLI_ONLY_COMMANDS = ['exec', 'env', 'logs', 'dashboard', 'firewall'] as const;
+export const CLI_ONLY_COMMANDS = ['exec', 'env', 'logs', 'dashboard', 'firewall', 'init'] as const;
 export type CliOnlyCommand = (typeof CLI_ONLY_COMMANDS)[number];
 /** `job`'s actions (the Action's `command: job` is `submit`). */
 export const JOB_ACTIONS: readonly JobAction[] = ['submit', 'status', 'logs', 'stop', 'list'];
