@@ -8,7 +8,7 @@ import { runJob } from './job';
 import { collectLogs, emptyLogsResult } from './logs';
 import { planCluster } from './plan';
 import { startCluster } from './start';
-import { clusterStatus } from './status';
+import { clusterStatus, watchStatus } from './status';
 import { stopCluster } from './stop';
 import { loadClusterConfig } from './steps/load-config';
 import { PhaseClock, clusterResult, emptyResult, fail } from './steps/run-result';
@@ -80,6 +80,7 @@ export async function run(options: RunOptions<EngineCommand>): Promise<RunResult
   try {
     if (command === 'plan') await planCluster(session, result, clock, loaded.previous);
     else if (command === 'start') await startCluster(session, result, clock);
+    else if (command === 'status' && options.watch) await watchStatus(session, result, clock, options.watch);
     else if (command === 'status') await clusterStatus(session, result, clock);
     else if (command === 'stop') await stopCluster(session, result, clock);
     else if (command === 'job') await runJob(session, result, clock);
