@@ -50,8 +50,9 @@ export async function watchCommand(
         },
       },
     });
-    // an invalid config (or a run that failed before its first look) is printed as `status` would
-    if (rounds === 0) return printRunResult(result, settings, io, mask);
+    // an invalid config (or a run that failed before its first look) is printed as `status` would;
+    // Ctrl-C before the first look shows nothing
+    if (rounds === 0 && !stop.signal.aborted) return printRunResult(result, settings, io, mask);
     return 0;
   } finally {
     if (terminal && rounds > 0) io.stdout(SHOW_CURSOR);

@@ -61,7 +61,7 @@ function applyUsage(result: RunResult, head: NodeObservation['status']): void {
 /**
  * `status --watch`: a round every `everySec` over the session's open connections (a node that could
  * not be reached stays so until the next run), each handed to `onRound`; ends when the run's signal
- * fires, `result` then holding the last round.
+ * fires, even mid-round (run() then closes the connections), `result` holding the last whole round.
  */
 export async function watchStatus(
   session: ClusterSession,
@@ -70,35 +70,27 @@ export async function watchStatus(
   watch: StatusWatch,
 ): Promise<void> {
   const { signal, reporter } = session.options;
+  const stopped = new Promise<true>((resolve) => {
+    if (signal?.aborted) resolve(true);
+    signal?.addEventListener('abort', () => resolve(true), { once: true });
+  });
   const blank = structuredClone({ ...result, config: undefined });
   let round = result;
   let roundClock = clock;
   for (;;) {
     const t0 = Date.now();
-    await clusterStatus(session, round, roundClock);
+    const done = clusterStatus(session, round, roundClock);
+    done.catch(() => {}); // a round cut short by the signal fails once its connections close
+    if ((await Promise.race([done.then(() => false), stopped])) === true) break;
     roundClock.total();
     watch.onRound(round);
     if (round !== result) Object.assign(result, round);
-    if (await interrupted(signal, watch.everySec * 1000 - (Date.now() - t0))) {
-      result.timings = result.timings.filter((t) => t.phase !== 'total'); // run() adds the whole watch's
-      return;
-    }
+    const pause = new Promise<false>((resolve) =>
+      setTimeout(() => resolve(false), Math.max(watch.everySec * 1000 - (Date.now() - t0), 50)).unref(),
+    );
+    if ((await Promise.race([pause, stopped])) === true) break;
     round = { ...structuredClone(blank), config: result.config };
     roundClock = new PhaseClock(round, reporter);
   }
-}
-
-/** Waits `ms` (at least a little); true when the signal fired meanwhile (or had already). */
-function interrupted(signal: AbortSignal | undefined, ms: number): Promise<boolean> {
-  if (signal?.aborted) return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const done = (stop: boolean) => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      resolve(stop);
-    };
-    const onAbort = () => done(true);
-    const timer = setTimeout(() => done(false), Math.max(ms, 50));
-    signal?.addEventListener('abort', onAbort);
-  });
+  result.timings = result.timings.filter((t) => t.phase !== 'total'); // run() adds the whole watch's
 }
