@@ -1461,8 +1461,8 @@ def http_usage(base, token, resource_names=(), timeout=USAGE_TIMEOUT_SEC):
         "known": True,
         "time": _get(status, "time"),
         "total": _table(report.get("usage"), names),
-        # keyed by the node's IP address (Ray's autoscaler knows nodes by IP)
-        "by_ip": dict((ip, _table(u, names)) for ip, u in by_node.items()) if isinstance(by_node, dict) else {},
+        # keyed by node ID (Ray 2.60's autoscaler) or by the node's IP address (older Ray)
+        "by_node": dict((k, _table(u, names)) for k, u in by_node.items()) if isinstance(by_node, dict) else {},
         "pending": _bundles(_get(report, "resourceDemand", "resource_demand")),
         "pending_groups": _groups(_get(report, "pgDemand", "pg_demand")),
         "requested": _bundles(_get(report, "requestDemand", "request_demand")),

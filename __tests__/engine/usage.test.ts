@@ -17,14 +17,14 @@ const ANSWER: UsageAnswer = {
   known: true,
   time: 1765141200.5,
   total: { CPU: [2, 3] },
-  by_ip: { '10.0.0.1': { CPU: [0, 1] }, '10.0.0.2': { CPU: [2, 2] }, '10.0.0.9': { CPU: [0, 8] } },
+  by_node: { '10.0.0.1': { CPU: [0, 1] }, 'id-w1': { CPU: [2, 2] }, '10.0.0.9': { CPU: [0, 8] } },
   pending: [{ resources: { CPU: 64 }, count: 3 }],
   pending_groups: [{ bundles: [{ resources: { CPU: 4 }, count: 2 }], strategy: 'PACK', count: 1 }],
   requested: [{ resources: { GPU: 1 }, count: 2 }],
 };
 
 describe('usageView', () => {
-  it('maps each IP to the configured node alive there; totals and pending demand as the engine reports them', () => {
+  it('maps each node ID (Ray 2.60) or IP (older Ray) to the configured node alive there; totals and pending demand as the engine reports them', () => {
     const { usage, byNode } = usageView(ANSWER, [node('head', '10.0.0.1'), node('w1', '10.0.0.2')], 'unused');
     expect(usage).toEqual({
       known: true,
@@ -45,7 +45,7 @@ describe('usageView', () => {
   it('two alive nodes on one IP get no per-node figure rather than a guess; a dead entry does not count', () => {
     const { byNode } = usageView(
       ANSWER,
-      [node('head', '10.0.0.1'), node('a', '10.0.0.2'), node('b', '10.0.0.2'), node('old', '10.0.0.1', false)],
+      [node('head', '10.0.0.1'), node('a', '10.0.0.9'), node('b', '10.0.0.9'), node('old', '10.0.0.1', false)],
       'x',
     );
     expect([...byNode.keys()]).toEqual(['head']);

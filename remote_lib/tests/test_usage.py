@@ -25,8 +25,9 @@ ANSWER = {
                 "resourceDemand": [[{"CPU": 64.0}, 1], [{"CPU": 1.0, "bundle": 0.001}, 2]],
                 "pgDemand": [[{"bundles": [[{"CPU": 4.0}, 2]], "strategy": "PACK"}, 1]],
                 "requestDemand": [],
+                # keyed by node ID (Ray 2.60; older Ray: by IP)
                 "usageByNode": {
-                    "10.88.0.11": {"CPU": [2.0, 2.0], "objectStoreMemory": [1048576.0, 1073741824.0]},
+                    "48c1cf1bd2fd46a07bd3c679e6308df7b95063dbeef9c3d4d0b46d98": {"CPU": [2.0, 2.0], "objectStoreMemory": [1048576.0, 1073741824.0]},
                     "10.88.0.12": {"CPU": [0.0, 4.0], "myRes": [1.0, 4.0]},
                 },
             },
@@ -76,7 +77,7 @@ def test_usage_is_read_back_in_rays_names_with_pending_demand(lib):
     # a node's own `node:<ip>` and a placement group's `CPU_group_<id>` are left out, as `ray status` does
     assert u["total"] == {"CPU": [2.0, 6.0], "GPU": [0.0, 1.0], "memory": [0.0, 6442450944.0],
                           "object_store_memory": [1048576.0, 2147483648.0], "my_res": [1.0, 4.0]}
-    assert u["by_ip"] == {"10.88.0.11": {"CPU": [2.0, 2.0], "object_store_memory": [1048576.0, 1073741824.0]},
+    assert u["by_node"] == {"48c1cf1bd2fd46a07bd3c679e6308df7b95063dbeef9c3d4d0b46d98": {"CPU": [2.0, 2.0], "object_store_memory": [1048576.0, 1073741824.0]},
                           "10.88.0.12": {"CPU": [0.0, 4.0], "my_res": [1.0, 4.0]}}
     assert u["pending"] == [{"resources": {"CPU": 64.0}, "count": 1}, {"resources": {"CPU": 1.0}, "count": 2}]
     assert u["pending_groups"] == [{"bundles": [{"resources": {"CPU": 4.0}, "count": 2}], "strategy": "PACK",

@@ -214,8 +214,8 @@ export type UsageAnswer =
       /** Seconds since the epoch, when Ray's autoscaler wrote the report. */
       time?: number | null;
       total: Record<string, UsedTotal>;
-      /** Per node, keyed by the node's IP address. */
-      by_ip: Record<string, Record<string, UsedTotal>>;
+      /** Per node, keyed by node ID (Ray 2.60's autoscaler) or by the node's IP address (older Ray). */
+      by_node: Record<string, Record<string, UsedTotal>>;
       /** Tasks and actors waiting for resources. */
       pending: DemandBundle[];
       pending_groups: { bundles: DemandBundle[]; strategy: string; count: number }[];

@@ -19,16 +19,18 @@ const one = (resources: Record<string, number>) => ({ resources, count: 1 });
 
 /**
  * `answer` undefined: the head was not asked (not running) or is an older library; `why` says so.
- * Ray's autoscaler knows nodes by IP: each IP is matched to the configured node alive there in the
- * head's view (two alive nodes on one IP are left without a per-node figure rather than guessed).
+ * Ray's autoscaler keys its per-node figures by node ID (Ray 2.60) or by IP (older Ray): an ID is
+ * matched to the node of the head's view, an IP to the configured node alive there (two alive nodes
+ * on one IP are left without a per-node figure rather than guessed).
  */
 export function usageView(answer: UsageAnswer | undefined, view: ViewNode[] | undefined, why: string): UsageView {
   const byNode = new Map<string, Record<string, ResourceUse>>();
   if (!answer) return { usage: { known: false, why, total: {}, pending: [] }, byNode };
   if (!answer.known) return { usage: { known: false, why: answer.why, total: {}, pending: [] }, byNode };
   const alive = (view ?? []).filter((v) => v.alive && v.name);
-  for (const [ip, raw] of Object.entries(answer.by_ip)) {
-    const there = alive.filter((v) => v.node_ip === ip);
+  for (const [key, raw] of Object.entries(answer.by_node)) {
+    const byId = alive.find((v) => v.node_id === key);
+    const there = byId ? [byId] : alive.filter((v) => v.node_ip === key);
     if (there.length === 1) byNode.set(there[0].name!, table(raw));
   }
   const pending: PendingDemand[] = [
