@@ -85,10 +85,13 @@ export async function watchStatus(
     roundClock.total();
     watch.onRound(round);
     if (round !== result) Object.assign(result, round);
-    const pause = new Promise<false>((resolve) =>
-      setTimeout(() => resolve(false), Math.max(watch.everySec * 1000 - (Date.now() - t0), 50)).unref(),
-    );
-    if ((await Promise.race([pause, stopped])) === true) break;
+    let timer: NodeJS.Timeout | undefined;
+    const pause = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), Math.max(watch.everySec * 1000 - (Date.now() - t0), 50));
+    });
+    const stop = await Promise.race([pause, stopped]);
+    clearTimeout(timer);
+    if (stop) break;
     round = { ...structuredClone(blank), config: result.config };
     roundClock = new PhaseClock(round, reporter);
   }
