@@ -1375,6 +1375,100 @@ def verb_stop(inp):
     return out
 
 
+# ---- usage.py ----
+# `status` with `usage` (head): what the cluster is doing, as Ray's own `ray status` shows it: used /
+# total of each resource, in total and per node, and the demand waiting for resources. One HTTP call
+# to the dashboard's /api/cluster_status: the report Ray's autoscaler monitor keeps in the GCS
+# (refreshed every ~5 s), the same one `ray status` prints.
+
+USAGE_TIMEOUT_SEC = 3.0
+
+# Ray's names for the resources every node has (the dashboard renames keys to camelCase).
+STANDARD_RESOURCES = ("CPU", "GPU", "memory", "object_store_memory")
+
+
+def _camel(name):
+    """The dashboard's to_camel_case (keys of dicts in its answers are renamed with it)."""
+    parts = name.split("_")
+    return parts[0] + "".join(p.title() for p in parts[1:])
+
+
+def _table(usage, names):
+    """{resource: [used, total]} with the names given back: Ray's own when known (else left out:
+    a placement group's `CPU_group_<id>` or a node's `node:<ip>`, which `ray status` does not show either)."""
+    out = {}
+    for key, pair in (usage or {}).items():
+        name = names.get(key)
+        if name is None or name.startswith("node:") or not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            continue
+        out[name] = [float(pair[0]), float(pair[1])]
+    return out
+
+
+def _bundles(items):
+    """[[{resource: amount}, count], ...] as [{"resources": ..., "count": n}] (pending tasks and actors)."""
+    out = []
+    for item in items or []:
+        if isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[0], dict):
+            # `bundle` is Ray's own marker of a placement group's bundle, not a resource a user asked for
+            res = dict((k, float(v)) for k, v in item[0].items() if k != "bundle")
+            if res:
+                out.append({"resources": res, "count": int(item[1])})
+    return out
+
+
+def _groups(items):
+    """Pending placement groups: [[{bundles: [[bundle, n]], strategy}, count], ...]."""
+    out = []
+    for item in items or []:
+        if not (isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[0], dict)):
+            continue
+        pg = item[0]
+        out.append({"bundles": _bundles(pg.get("bundles")), "strategy": str(pg.get("strategy") or ""),
+                    "count": int(item[1])})
+    return out
+
+
+def _get(d, *keys):
+    for k in keys:
+        if isinstance(d, dict) and k in d:
+            return d[k]
+    return None
+
+
+def http_usage(base, token, resource_names=(), timeout=USAGE_TIMEOUT_SEC):
+    """The cluster's usage and pending demand, or {"known": False, "why": ...} when this Ray does not
+    say (too old, an autoscaler that does not write the report, the dashboard down)."""
+    import urllib.request
+
+    names = dict((_camel(n), n) for n in list(STANDARD_RESOURCES) + list(resource_names))
+    names.update(dict((n, n) for n in list(STANDARD_RESOURCES) + list(resource_names)))
+    req = urllib.request.Request("%s/api/cluster_status" % base)
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            body = json.loads(r.read().decode())
+    except Exception as e:
+        return {"known": False, "why": "the dashboard's /api/cluster_status did not answer: %s" % e}
+    data = body.get("data") if isinstance(body, dict) else None
+    status = _get(data, "clusterStatus", "cluster_status")
+    report = _get(status, "loadMetricsReport", "load_metrics_report")
+    if not isinstance(report, dict):
+        return {"known": False, "why": "this Ray's autoscaler reports no resource usage"}
+    by_node = _get(report, "usageByNode", "usage_by_node") or {}
+    return {
+        "known": True,
+        "time": _get(status, "time"),
+        "total": _table(report.get("usage"), names),
+        # keyed by node ID (Ray 2.60's autoscaler) or by the node's IP address (older Ray)
+        "by_node": dict((k, _table(u, names)) for k, u in by_node.items()) if isinstance(by_node, dict) else {},
+        "pending": _bundles(_get(report, "resourceDemand", "resource_demand")),
+        "pending_groups": _groups(_get(report, "pgDemand", "pg_demand")),
+        "requested": _bundles(_get(report, "requestDemand", "request_demand")),
+    }
+
+
 # ---- status.py ----
 # `status`: what runs on the node and, on the head, its view of the cluster (the dashboard's
 # state API, else ray.nodes() in a child), waited on while a start settles.
@@ -1456,6 +1550,14 @@ def _python_nodes(python, gcs_address, token_path, timeout=60.0):
     raise RuntimeError("ray.nodes() failed: %s" % p.stderr.decode(errors="replace").strip()[-500:])
 
 
+def cluster_usage(base, token, nodes):
+    """`usage` asked: used / total and pending demand (usage.py), the resource names taken from the view."""
+    names = set()
+    for n in nodes or []:
+        names.update((n.get("resources") or {}).keys())
+    return http_usage(base, token, sorted(names))
+
+
 def verb_status(inp, pids=None):
     cluster = cluster_name(inp)
     storage = storage_path(inp)
@@ -1485,6 +1587,8 @@ def verb_status(inp, pids=None):
             out["cluster"], out["view_key"] = _http_nodes_changed(dashboard_base(runtime, dport), token,
                                                                    inp.get("wait"))
             out["cluster_source"] = "dashboard"
+            if inp.get("usage"):
+                out["usage"] = cluster_usage(dashboard_base(runtime, dport), token, out["cluster"])
         except Exception as e:  # dashboard down or still starting
             if inp.get("fallback") is False:
                 # the caller polls again shortly: `import ray` in a child (seconds of CPU while Ray's
@@ -1498,6 +1602,8 @@ def verb_status(inp, pids=None):
                 out["cluster"] = _python_nodes(python, "127.0.0.1:%d" % gport,
                                                token_path if token else None)
                 out["cluster_source"] = "ray.nodes"
+                if inp.get("usage"):
+                    out["usage"] = {"known": False, "why": "the dashboard does not answer: %s" % e}
             except Exception as e2:
                 out["cluster"] = None
                 out["cluster_error"] = "cannot read the cluster view: dashboard: %s; ray.nodes(): %s" % (e, e2)

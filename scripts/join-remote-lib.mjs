@@ -22,6 +22,7 @@ export const PARTS = [
   'ray_found',
   'lock',
   'start_stop',
+  'usage',
   'status',
   'drain',
   'gpus',

@@ -139,6 +139,8 @@ describe('validate', () => {
         'alive-nodes',
         'changes',
         'client-address',
+        'cpus-total',
+        'cpus-used',
         'dashboard-url',
         'expected-nodes',
         'head-address',
@@ -146,10 +148,13 @@ describe('validate', () => {
         'job-status',
         'nodes',
         'plan',
+        'resources',
         'status',
       ].sort(),
     );
     expect(r.outputs['expected-nodes']).toBe('2');
+    // what the cluster is doing is `status`'s: empty for validate
+    expect([r.outputs['cpus-used'], r.outputs['cpus-total'], r.outputs.resources]).toEqual(['', '', '']);
     expect(r.outputs['client-address']).toBe('ray://127.0.0.1:10001');
     const nodes = JSON.parse(r.outputs.nodes) as { name: string; role: string; host: string; state: string }[];
     expect(nodes.map((n) => [n.name, n.role, n.host])).toEqual([

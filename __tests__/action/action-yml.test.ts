@@ -60,6 +60,9 @@ describe('action.yml', () => {
       'plan',
       'job-id',
       'job-status',
+      'cpus-used',
+      'cpus-total',
+      'resources',
       'logs',
     ]);
     for (const [name, output] of Object.entries(action.outputs)) expect(output.description, name).toMatch(/\w{3}/);

@@ -38,7 +38,7 @@ export function annotate(result: RunResult, ctx: RunContext, secrets: SecretRegi
 
 export function setOutputs(result: RunResult, secrets: SecretRegistry): void {
   for (const [name, value] of Object.entries(runOutputs(result))) {
-    core.setOutput(name, secrets.mask(typeof value === 'string' ? value : JSON.stringify(value)));
+    core.setOutput(name, secrets.mask(typeof value === 'string' ? value : value === null ? '' : JSON.stringify(value)));
   }
 }
 

@@ -21,6 +21,8 @@ export type CliCommand = Command | CliOnlyCommand;
 
 export const COMMANDS: readonly CliCommand[] = [...SHARED_COMMANDS, ...CLI_ONLY_COMMANDS];
 export const ENV_FORMATS = ['sh', 'fish', 'json'] as const;
+/** `status --watch` without a number: seconds between two looks. */
+export const DEFAULT_WATCH_SEC = 2;
 
 /** What each command does, in one line (help and completion). */
 export const COMMAND_WORDS: Record<CliCommand, string> = {
@@ -266,6 +268,13 @@ export const FLAGS: readonly FlagSpec[] = [
   },
   { name: 'pin-host-keys', help: "init: pin each node's key in the config (host_key) instead", commands: ['init'] },
   { name: 'force', help: 'init: replace an existing config file', commands: ['init'] },
+  {
+    name: 'watch',
+    short: 'w',
+    value: '[SECONDS]',
+    help: `status: refresh every SECONDS (default: ${DEFAULT_WATCH_SEC}) over the same connections until Ctrl-C; a line per change when not a terminal`,
+    commands: ['status'],
+  },
   { name: 'json', help: "print one JSON document (keys: the Action's outputs)", commands: COMMANDS },
   {
     name: 'timeline',
@@ -369,6 +378,8 @@ export interface CliSettings {
   knownHostsOut?: string;
   pinHostKeys: boolean;
   force: boolean;
+  /** status --watch: seconds between two looks (undefined: look once). */
+  watchSec?: number;
 }
 
 export class UsageError extends Error {}
@@ -426,7 +437,7 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
   let parsed;
   try {
     parsed = parseArgs({
-      args: before,
+      args: watchValue(before),
       allowPositionals: true,
       strict: true,
       options: Object.fromEntries(
@@ -519,8 +530,26 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
       knownHostsOut: text('known-hosts-out'),
       pinHostKeys: !!values['pin-host-keys'],
       force: !!values.force,
+      ...(text('watch') !== undefined ? { watchSec: watchSeconds(text('watch')!) } : {}),
     },
   };
+}
+
+/** `--watch` takes an optional number (as `watch -n`): alone, it gets the default. */
+function watchValue(args: string[]): string[] {
+  return args.flatMap((a, i) =>
+    (a === '--watch' || a === '-w') && !/^\d+(\.\d+)?$/.test(args[i + 1] ?? '')
+      ? [`--watch=${DEFAULT_WATCH_SEC}`]
+      : [a],
+  );
+}
+
+function watchSeconds(value: string): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || n < 0.5) {
+    throw new UsageError(`--watch takes seconds between refreshes, at least 0.5, got "${value}"`);
+  }
+  return n;
 }
 
 type Values = Record<string, string | string[] | boolean | undefined>;
@@ -567,6 +596,7 @@ function commandWords(
       throw new UsageError('--pin-host-keys puts the keys in the config: drop --known-hosts-out');
     }
   }
+  onlyFor('--watch', 'status', v.watch === undefined || cmd === 'status');
   if (v.all && (v.workers || v.node)) throw new UsageError('--all already names every node: drop --workers/--node');
   if (cmd === 'job') {
     const [action, jobId, more] = extra;

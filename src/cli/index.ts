@@ -19,11 +19,12 @@ function ask(prompt: string): Promise<string> {
 }
 
 // Ctrl-C once: stop following what runs on the cluster (it keeps running) and report; twice: quit.
-// `dashboard` closes its forwards on SIGINT itself (exit 0). Other commands end at once, as before.
+// `dashboard` closes its forwards on SIGINT itself (exit 0), as does `status --watch`. Other commands end at once, as before.
 const argv = process.argv.slice(2);
 const words = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
 const follows = words.includes('job') || words.includes('exec');
-const ownHandler = words.includes('dashboard');
+// `status --watch` too: Ctrl-C ends the watch with exit 0.
+const ownHandler = words.includes('dashboard') || words.some((w) => /^(--watch(=.*)?|-w)$/.test(w));
 const interrupt = new AbortController();
 process.on('SIGINT', () => {
   if (ownHandler) return;

@@ -18,6 +18,7 @@ import { initCommand } from './init';
 import { terminalReporter } from './reporter';
 import { printRunResult } from './run-output';
 import { useCommand } from './use-commands';
+import { watchCommand } from './watch';
 import type { CliIO } from './io';
 import { liveOutput } from '../render/live-output';
 
@@ -71,6 +72,7 @@ export async function main(argv: string[], io: CliIO): Promise<number> {
   }
 
   if (settings.command === 'init') return initCommand(settings, options, io, mask);
+  if (settings.watchSec !== undefined) return watchCommand(settings, options, io, mask);
   const use = useCommand(settings.command);
   if (use) return use({ settings, options, io, mask, live });
   const raw = await run({ ...options, command: settings.command as RunOptions['command'] });

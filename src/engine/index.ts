@@ -9,7 +9,7 @@ import { initCluster } from './init';
 import { collectLogs, emptyLogsResult } from './logs';
 import { planCluster } from './plan';
 import { startCluster } from './start';
-import { clusterStatus } from './status';
+import { clusterStatus, watchStatus } from './status';
 import { stopCluster } from './stop';
 import { loadClusterConfig } from './steps/load-config';
 import { PhaseClock, clusterResult, emptyResult, fail } from './steps/run-result';
@@ -88,6 +88,7 @@ export async function run(
   try {
     if (command === 'plan') await planCluster(session, result, clock, loaded.previous);
     else if (command === 'start') await startCluster(session, result, clock);
+    else if (command === 'status' && options.watch) await watchStatus(session, result, clock, options.watch);
     else if (command === 'status') await clusterStatus(session, result, clock);
     else if (command === 'stop') await stopCluster(session, result, clock);
     else if (command === 'job') await runJob(session, result, clock);

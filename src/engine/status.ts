@@ -1,10 +1,12 @@
-// `status`: read-only. Every node says whether Ray runs there; the head says who is alive.
+// `status`: read-only. Every node says whether Ray runs there; the head says who is alive and what
+// the cluster is doing. `--watch` looks again over the same connections until interrupted.
 import { mapLimit } from './steps/concurrency';
 import { assessCluster, type NodeObservation } from './decisions/health';
-import type { PhaseClock } from './steps/run-result';
+import { usageView } from './decisions/usage';
+import { PhaseClock } from './steps/run-result';
 import { nodeError, type ClusterSession } from './steps/session';
 import { headStatus, wantedSpecs } from './steps/inspect';
-import type { RunResult } from './types';
+import type { RunResult, StatusWatch } from './types';
 
 export async function clusterStatus(session: ClusterSession, result: RunResult, clock: PhaseClock): Promise<void> {
   const { cluster, options } = session;
@@ -19,7 +21,7 @@ export async function clusterStatus(session: ClusterSession, result: RunResult, 
       try {
         const status =
           h.node.role === 'head'
-            ? await headStatus(session, h)
+            ? await headStatus(session, h, true, undefined, true)
             : await h.lib.status({ role: 'worker', python: cluster.python ?? null });
         observed.set(h.node.name, { reachable: true, status, ...(status.ok ? {} : { error: status.error }) });
       } catch (err) {
@@ -32,10 +34,66 @@ export async function clusterStatus(session: ClusterSession, result: RunResult, 
   result.nodes = assessment.nodes;
   result.status = assessment.status;
   result.aliveNodes = assessment.alive;
+  applyUsage(result, observed.get(cluster.head.name)?.status);
   for (const n of assessment.nodes) options.reporter.node(n.name, n.state + (n.error ? `: ${n.error}` : ''));
   for (const h of handles) if (h.error) result.errors.push(h.error);
   if (assessment.status !== 'healthy' && assessment.status !== 'stopped') {
     for (const p of assessment.problems) result.warnings.push(p);
   }
   result.ok = result.errors.length === 0;
+}
+
+/** Used / total and pending demand from the head's answer, in total and on each node's report. */
+function applyUsage(result: RunResult, head: NodeObservation['status']): void {
+  const why = !head?.running
+    ? 'the head is not running'
+    : head.cluster_source && head.cluster_source !== 'dashboard'
+      ? "the head's dashboard does not answer"
+      : 'the head did not say (an older nokube on the node)';
+  const { usage, byNode } = usageView(head?.running ? head.usage : undefined, head?.cluster ?? undefined, why);
+  result.usage = usage;
+  for (const n of result.nodes) {
+    const u = byNode.get(n.name);
+    if (u && (n.state === 'running' || n.state === 'drifted')) n.usage = u;
+  }
+}
+
+/**
+ * `status --watch`: a round every `everySec` over the session's open connections (a node that could
+ * not be reached stays so until the next run), each handed to `onRound`; ends when the run's signal
+ * fires, even mid-round (run() then closes the connections), `result` holding the last whole round.
+ */
+export async function watchStatus(
+  session: ClusterSession,
+  result: RunResult,
+  clock: PhaseClock,
+  watch: StatusWatch,
+): Promise<void> {
+  const { signal, reporter } = session.options;
+  const stopped = new Promise<true>((resolve) => {
+    if (signal?.aborted) resolve(true);
+    signal?.addEventListener('abort', () => resolve(true), { once: true });
+  });
+  const blank = structuredClone({ ...result, config: undefined });
+  let round = result;
+  let roundClock = clock;
+  for (;;) {
+    const t0 = Date.now();
+    const done = clusterStatus(session, round, roundClock);
+    done.catch(() => {}); // a round cut short by the signal fails once its connections close
+    if ((await Promise.race([done.then(() => false), stopped])) === true) break;
+    roundClock.total();
+    watch.onRound(round);
+    if (round !== result) Object.assign(result, round);
+    let timer: NodeJS.Timeout | undefined;
+    const pause = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), Math.max(watch.everySec * 1000 - (Date.now() - t0), 50));
+    });
+    const stop = await Promise.race([pause, stopped]);
+    clearTimeout(timer);
+    if (stop) break;
+    round = { ...structuredClone(blank), config: result.config };
+    roundClock = new PhaseClock(round, reporter);
+  }
+  result.timings = result.timings.filter((t) => t.phase !== 'total'); // run() adds the whole watch's
 }

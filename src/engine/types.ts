@@ -106,6 +106,8 @@ export interface RunOptions<C extends EngineCommand = Command> {
   withToken?: boolean;
   /** Interrupts what follows a running thing (a job's log): the run ends, the thing keeps running. */
   signal?: AbortSignal;
+  /** status: refresh until `signal` fires, each round handed to `onRound`. */
+  watch?: StatusWatch;
   /**
    * plan on a pull request: `host_key` pins that differ from `previousConfigText` (the base) are not
    * trusted, since the pull request wrote them.
@@ -165,6 +167,45 @@ export interface NodeReport {
   /** What went wrong on this node, if anything. */
   error?: string;
   elapsedMs?: number;
+  /** `status`: used / total of each of its resources, as Ray's autoscaler last reported them. */
+  usage?: Record<string, ResourceUse>;
+}
+
+/** How much of one resource is in use, and how much there is (memory in bytes). */
+export interface ResourceUse {
+  used: number;
+  total: number;
+}
+
+/** Work waiting for resources, as Ray's `ray status` lists it under "Pending Demands". */
+export interface PendingDemand {
+  /** Tasks and actors, placement groups, or `ray.autoscaler.sdk.request_resources()`. */
+  kind: 'tasks' | 'placement-group' | 'requested';
+  /** Resources one task/actor (or one bundle of a group) asks for, and how many ask so. */
+  bundles: { resources: Record<string, number>; count: number }[];
+  /** Placement groups: PACK, SPREAD, STRICT_PACK or STRICT_SPREAD. */
+  strategy?: string;
+  /** How many tasks/actors or groups wait so (at least: Ray caps its report). */
+  count: number;
+}
+
+/** `status`: what the cluster is doing, as Ray's own `ray status` shows it. */
+export interface ClusterUsage {
+  /** false: this Ray does not say (too old, its dashboard did not answer, the head is down); see `why`. */
+  known: boolean;
+  why?: string;
+  /** When Ray measured it (ms since the epoch): its autoscaler reports every few seconds. */
+  measuredAt?: number;
+  /** Used / total of each resource over the alive nodes. */
+  total: Record<string, ResourceUse>;
+  pending: PendingDemand[];
+}
+
+/** `status --watch`: look again every `everySec` over the same connections, until `signal` fires. */
+export interface StatusWatch {
+  everySec: number;
+  /** Each round's result, as soon as it is complete. */
+  onRound(result: RunResult): void;
 }
 
 export interface RunError {
@@ -239,6 +280,8 @@ export interface RunResult {
   interrupted?: boolean;
   /** The command's own input was wrong (a job id that does not exist, bad JSON): exit 2. */
   badInput?: boolean;
+  /** `status`: used / total resources and pending demand (per node in `nodes[].usage`). */
+  usage?: ClusterUsage;
 }
 
 export interface JobReport {

@@ -58,7 +58,7 @@ export interface ViewWait {
 }
 
 export type StatusRequest =
-  | ({ role: 'head'; python: string | null; fallback?: false; wait?: ViewWait } & HeadPorts)
+  | ({ role: 'head'; python: string | null; fallback?: false; wait?: ViewWait; usage?: boolean } & HeadPorts)
   | { role: 'worker'; python: string | null };
 
 export interface StopRequest {
@@ -200,9 +200,39 @@ export interface StatusAnswer extends RemoteAnswer {
   python_version?: string;
   node_id?: string;
   cluster?: ViewNode[];
+  /** Where `cluster` came from: the dashboard's state API, or `ray.nodes()` when the dashboard did not answer. */
+  cluster_source?: 'dashboard' | 'ray.nodes';
   /** With `cluster` from the dashboard: a digest of its alive node IDs (absent from older libraries). */
   view_key?: string;
+  /** Head, when asked with `usage`: what the cluster is doing, as Ray's autoscaler reports it. */
+  usage?: UsageAnswer;
 }
+
+/** `[used, total]` of one resource. */
+export type UsedTotal = [number, number];
+
+/** Resources one task, actor or bundle asks for, and how many ask so. */
+export interface DemandBundle {
+  resources: Record<string, number>;
+  count: number;
+}
+
+/** The head's `usage` (remote_lib's usage.py): Ray's autoscaler report, or why there is none. */
+export type UsageAnswer =
+  | {
+      known: true;
+      /** Seconds since the epoch, when Ray's autoscaler wrote the report. */
+      time?: number | null;
+      total: Record<string, UsedTotal>;
+      /** Per node, keyed by node ID (Ray 2.60's autoscaler) or by the node's IP address (older Ray). */
+      by_node: Record<string, Record<string, UsedTotal>>;
+      /** Tasks and actors waiting for resources. */
+      pending: DemandBundle[];
+      pending_groups: { bundles: DemandBundle[]; strategy: string; count: number }[];
+      /** ray.autoscaler.sdk.request_resources(). */
+      requested: DemandBundle[];
+    }
+  | { known: false; why: string };
 
 export interface InstallAnswer extends RemoteAnswer {
   /** false: a complete venv with this Ray was already there. */

@@ -4,6 +4,7 @@ import { RESOURCE_RAY_KEYS } from '../config/ray-keys';
 import type { Diagnostic, NodeSpec } from '../config/types';
 import type { Drift, NodeReport, PlanAction, PlanItem, RunResult } from '../engine/types';
 import { formatBytes } from '../words/bytes';
+import { formatUsage } from './usage';
 
 export { formatBytes };
 
@@ -130,6 +131,7 @@ export function configuredResources(spec: NodeSpec | undefined): Record<string, 
 }
 
 function nodeResources(node: NodeReport, specs: Map<string, NodeSpec>): string {
+  if (node.usage) return formatUsage(node.usage);
   if (node.resources) return formatResources(node.resources);
   const configured = configuredResources(specs.get(node.name));
   return configured ? `${formatResources(configured)} (configured)` : '';

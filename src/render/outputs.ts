@@ -1,5 +1,5 @@
 // The Action's outputs, computed once from a RunResult: the Action sets them, `--json` prints them.
-import type { RunResult } from '../engine/types';
+import type { ClusterUsage, PendingDemand, ResourceUse, RunResult } from '../engine/types';
 
 export interface NodeOutput {
   name: string;
@@ -8,6 +8,19 @@ export interface NodeOutput {
   state: string;
   ray_version: string | null;
   resources: Record<string, number> | null;
+  /** `status`: used / total of each resource on the node, when Ray said. */
+  usage?: Record<string, ResourceUse>;
+}
+
+/** The `resources` output: what the cluster is doing (`status`). */
+export interface ResourcesOutput {
+  /** false: Ray did not say (`why`); the other fields are then empty. */
+  known: boolean;
+  why?: string;
+  /** When Ray measured it, ISO 8601. */
+  measured_at?: string;
+  total: Record<string, ResourceUse>;
+  pending: PendingDemand[];
 }
 
 export interface RunOutputs {
@@ -22,6 +35,10 @@ export interface RunOutputs {
   plan: NonNullable<RunResult['plan']>;
   'job-id': string;
   'job-status': string;
+  /** `status`: CPUs in use and in all, over the alive nodes ('' when not known). */
+  'cpus-used': number | '';
+  'cpus-total': number | '';
+  resources: ResourcesOutput | null;
 }
 
 export function runOutputs(result: RunResult): RunOutputs {
@@ -37,6 +54,7 @@ export function runOutputs(result: RunResult): RunOutputs {
       state: n.state,
       ray_version: n.rayVersion ?? null,
       resources: n.resources ?? null,
+      ...(n.usage ? { usage: n.usage } : {}),
     })),
     'alive-nodes': result.aliveNodes,
     'expected-nodes': result.expectedNodes,
@@ -44,6 +62,23 @@ export function runOutputs(result: RunResult): RunOutputs {
     plan: result.plan ?? [],
     'job-id': result.job?.job_id ?? '',
     'job-status': result.job?.status ?? '',
+    ...usageOutputs(result.usage),
+  };
+}
+
+function usageOutputs(usage: ClusterUsage | undefined): Pick<RunOutputs, 'cpus-used' | 'cpus-total' | 'resources'> {
+  if (!usage) return { 'cpus-used': '', 'cpus-total': '', resources: null };
+  const cpu = usage.known ? usage.total.CPU : undefined;
+  return {
+    'cpus-used': cpu ? cpu.used : '',
+    'cpus-total': cpu ? cpu.total : '',
+    resources: {
+      known: usage.known,
+      ...(usage.why ? { why: usage.why } : {}),
+      ...(usage.measuredAt ? { measured_at: new Date(usage.measuredAt).toISOString() } : {}),
+      total: usage.total,
+      pending: usage.pending,
+    },
   };
 }
 

@@ -1,6 +1,6 @@
 // The job summary: every command, also on failure. Config-derived values are HTML-escaped; the whole
 // document stays under GitHub's 1 MiB step-summary limit by cutting the long tables and lists.
-import type { NodeTimeline, RunResult } from '../engine/types';
+import type { ClusterUsage, NodeTimeline, RunResult } from '../engine/types';
 import { errorsFirst } from '../config/diagnostics';
 import { escapeCell, escapeCode, escapeHtml, escapeText } from './escape';
 import { byteLength, fitLimit, hardCut, markdownList, markdownTable } from './markdown';
@@ -19,6 +19,7 @@ import {
   type Row,
 } from './model';
 import { timelineMermaid, timelineTable } from './timeline';
+import { demandText, usageTotalText } from './usage';
 
 export interface SummaryContext {
   runUrl?: string;
@@ -92,6 +93,8 @@ function summaryAt(
   if (nodes.length && result.command !== 'job')
     parts.push(`### Nodes\n\n${markdownTable(NODE_COLUMNS, nodes, limit, 'nodes')}`);
 
+  if (result.usage) parts.push(usageSection(result.usage));
+
   const plan = rows.plan;
   if (result.plan) {
     parts.push(
@@ -151,6 +154,16 @@ function jobSection(job: NonNullable<RunResult['job']>): string {
       '',
       `<details open><summary>last lines of the job's log</summary>\n\n<pre>${escapeHtml(job.log_tail)}</pre>\n</details>`,
     );
+  }
+  return lines.join('\n');
+}
+
+/** `status`: used / total over the cluster and the work waiting for resources, as `ray status` shows them. */
+function usageSection(usage: ClusterUsage): string {
+  const lines = [`### Resources\n`, `Used / total: ${escapeText(usageTotalText(usage))}`];
+  if (usage.known) {
+    const pending = usage.pending.map((d) => escapeText(demandText(d)));
+    lines.push('', pending.length ? `Pending demand:\n\n${markdownList(pending)}` : 'Pending demand: none');
   }
   return lines.join('\n');
 }

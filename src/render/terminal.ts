@@ -15,6 +15,7 @@ import {
   type Row,
 } from './model';
 import { renderTimelineText } from './timeline';
+import { usageTerminalLines } from './usage';
 
 export interface TerminalOptions {
   color: boolean;
@@ -65,6 +66,7 @@ export function renderTerminal(result: RunResult, options: TerminalOptions): str
       ),
     );
   }
+  out.push(...usageTerminalLines(result, (t) => paint(t, 'bold')).map(oneLine));
   if (result.plan) {
     out.push('', paint('plan', 'bold'));
     const plan = planRows(result).map((r) => r.map(oneLine));

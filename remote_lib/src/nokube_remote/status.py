@@ -10,6 +10,7 @@ from .processes import cluster_pids
 from .ray_programs import _NODES_SNIPPET
 from .ray_found import find_ray
 from .start_stop import read_node_id
+from .usage import http_usage
 
 
 def dashboard_base(runtime, port):
@@ -86,6 +87,14 @@ def _python_nodes(python, gcs_address, token_path, timeout=60.0):
     raise RuntimeError("ray.nodes() failed: %s" % p.stderr.decode(errors="replace").strip()[-500:])
 
 
+def cluster_usage(base, token, nodes):
+    """`usage` asked: used / total and pending demand (usage.py), the resource names taken from the view."""
+    names = set()
+    for n in nodes or []:
+        names.update((n.get("resources") or {}).keys())
+    return http_usage(base, token, sorted(names))
+
+
 def verb_status(inp, pids=None):
     cluster = cluster_name(inp)
     storage = storage_path(inp)
@@ -115,6 +124,8 @@ def verb_status(inp, pids=None):
             out["cluster"], out["view_key"] = _http_nodes_changed(dashboard_base(runtime, dport), token,
                                                                    inp.get("wait"))
             out["cluster_source"] = "dashboard"
+            if inp.get("usage"):
+                out["usage"] = cluster_usage(dashboard_base(runtime, dport), token, out["cluster"])
         except Exception as e:  # dashboard down or still starting
             if inp.get("fallback") is False:
                 # the caller polls again shortly: `import ray` in a child (seconds of CPU while Ray's
@@ -128,6 +139,8 @@ def verb_status(inp, pids=None):
                 out["cluster"] = _python_nodes(python, "127.0.0.1:%d" % gport,
                                                token_path if token else None)
                 out["cluster_source"] = "ray.nodes"
+                if inp.get("usage"):
+                    out["usage"] = {"known": False, "why": "the dashboard does not answer: %s" % e}
             except Exception as e2:
                 out["cluster"] = None
                 out["cluster_error"] = "cannot read the cluster view: dashboard: %s; ray.nodes(): %s" % (e, e2)

@@ -53,12 +53,16 @@ export async function probeAll(
   return { probes, headView };
 }
 
-/** The head's status with its view; `fallback: false` skips `ray.nodes()` when the dashboard is not up yet. */
+/**
+ * The head's status with its view; `fallback: false` skips `ray.nodes()` when the dashboard is not up yet;
+ * `usage` also asks what the cluster is doing (one more HTTP call on the head, for `status`).
+ */
 export function headStatus(
   session: ClusterSession,
   head: NodeHandle,
   fallback = true,
   wait?: ViewWait,
+  usage = false,
 ): Promise<StatusAnswer> {
   return head.lib!.status({
     role: 'head',
@@ -67,6 +71,7 @@ export function headStatus(
     gcs_port: gcsPort(head.node),
     ...(fallback ? {} : { fallback: false }),
     ...(wait ? { wait } : {}),
+    ...(usage ? { usage: true } : {}),
   });
 }
 
