@@ -25,6 +25,7 @@ export const PARTS = [
   'status',
   'drain',
   'probe',
+  'packages',
   'install',
   'environment',
   'jobs',

@@ -8,7 +8,7 @@ import { noTokenAuthWarning } from './decisions/no-token-auth';
 import { reviewHostKeyPins } from './decisions/pinned-host-keys';
 import type { PhaseClock } from './steps/run-result';
 import type { ClusterSession } from './steps/session';
-import { liveNodes, probeAll, recordedMembers, wantedSpecs } from './steps/inspect';
+import { liveNodes, probeAll, recordedMembers, unknownPythonPath, wantedSpecs } from './steps/inspect';
 import type { RunOptions, RunResult } from './types';
 
 /** Whether a live look is possible at all: some key, agent or password (its variables set) to log in with. */
@@ -45,6 +45,7 @@ export async function planCluster(
     const probed = await clock.phase('inspect', () => probeAll(session, handles, false));
     const unauthenticated = noTokenAuthWarning(cluster, probed.probes.get(cluster.head.name));
     if (unauthenticated) result.warnings.push(unauthenticated);
+    result.warnings.push(...unknownPythonPath(probed.probes));
     const recorded = recordedMembers(session, probed);
     const members = recorded.length
       ? recorded

@@ -135,6 +135,11 @@ export interface ProbeAnswer extends RemoteAnswer {
   applied: AppliedSpec | null;
   /** While running: the Ray version its processes were started with. */
   running_ray_version?: string | null;
+  /**
+   * While running: whether Ray was started with its interpreter first on PATH (a job's `python` is
+   * Ray's), read from the raylet's environment; `known: false` when it cannot be told.
+   */
+  running_python_first?: RunningPythonFirst;
   /** Head only: nodes the last `start` applied (for `stop` actions on dropped nodes). */
   members?: MembersRecord | null;
   /**
@@ -146,6 +151,15 @@ export interface ProbeAnswer extends RemoteAnswer {
   view?: StatusAnswer;
   /** Head only, when the probe asked for `lock`; held by another run, the answer has nothing else. */
   lock?: LockAnswer;
+}
+
+export interface RunningPythonFirst {
+  known: boolean;
+  first?: boolean;
+  /** Ray's interpreter. */
+  python?: string;
+  /** The `python` the running Ray's PATH finds first (null: none). */
+  found?: string | null;
 }
 
 /** `state/members.json` on the head, written by the engine after a successful start. */

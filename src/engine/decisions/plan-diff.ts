@@ -55,6 +55,8 @@ export interface LiveNode {
   alive?: boolean;
   /** While running: the Ray version its processes were started with. */
   rayVersion?: string;
+  /** While running: the `python` its PATH finds first, when that is not Ray's interpreter (`to`). */
+  pathDrift?: Drift;
   error?: string;
 }
 
@@ -80,7 +82,11 @@ export function livePlan(
     } else if (!now.running) {
       planned = item(node, 'start', 'not running');
     } else {
-      const drift = [...versionDrift(now.rayVersion, next.rayVersion), ...specDrift(now.applied, want)];
+      const drift = [
+        ...versionDrift(now.rayVersion, next.rayVersion),
+        ...specDrift(now.applied, want),
+        ...(now.pathDrift ? [now.pathDrift] : []),
+      ];
       if (drift.length) planned = item(node, 'restart', 'drifted from config', drift);
       else if (node.role === 'worker' && headStarts) planned = item(node, 'restart', 'the head restarts');
       else if (now.alive === false) planned = item(node, 'restart', "not alive in the head's view");
