@@ -4,6 +4,8 @@ import { assessCluster, type NodeObservation } from './decisions/health';
 import type { PhaseClock } from './steps/run-result';
 import { nodeError, type ClusterSession } from './steps/session';
 import { headStatus, wantedSpecs } from './steps/inspect';
+import { lookAtPackages } from './steps/install';
+import { judgeEnvironment, packageWords } from './decisions/environment';
 import type { RunResult } from './types';
 
 export async function clusterStatus(session: ClusterSession, result: RunResult, clock: PhaseClock): Promise<void> {
@@ -28,6 +30,7 @@ export async function clusterStatus(session: ClusterSession, result: RunResult, 
       }
     }),
   );
+  const packages = await clock.phase('status', () => lookAtPackages(session, handles));
   const assessment = assessCluster(cluster, wantedSpecs(session), observed);
   result.nodes = assessment.nodes;
   result.status = assessment.status;
@@ -37,5 +40,17 @@ export async function clusterStatus(session: ClusterSession, result: RunResult, 
   if (assessment.status !== 'healthy' && assessment.status !== 'stopped') {
     for (const p of assessment.problems) result.warnings.push(p);
   }
+  // the cluster's packages: a node whose environment differs is unhealthy, even with Ray alive
+  const environment = judgeEnvironment(cluster, packages);
+  for (const [name, env] of environment.nodes) {
+    const drift = packages.get(name)?.drift ?? [];
+    result.warnings.push(
+      `${name}: unhealthy environment: ${drift.map(packageWords).join(', ')}${env.managed ? ' (nokube ray start installs them)' : ' (managed outside nokube: install them there)'}`,
+    );
+    const node = result.nodes.find((n) => n.name === name);
+    if (node && !node.error) node.error = 'unhealthy environment';
+  }
+  for (const e of environment.errors) result.warnings.push(`${e.node}: ${e.message}`);
+  if (result.status === 'healthy' && (environment.nodes.size || environment.errors.length)) result.status = 'degraded';
   result.ok = result.errors.length === 0;
 }

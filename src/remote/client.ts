@@ -8,6 +8,8 @@ import type {
   DrainAnswer,
   DrainRequest,
   InstallAnswer,
+  PackagesAnswer,
+  PackagesRequest,
   InstallRequest,
   JobActionRequest,
   JobAnswer,
@@ -325,7 +327,11 @@ export class RemoteLib {
   stop(input: StopRequest = {}): Promise<StopAnswer> {
     return this.call<StopAnswer>('stop', input);
   }
-  /** Installs Ray into a venv under the storage path (nothing when it is there already). */
+  /** The cluster's packages in the node's Ray environment (read-only). */
+  packages(input: PackagesRequest): Promise<PackagesAnswer> {
+    return this.call<PackagesAnswer>('packages', input, 180_000);
+  }
+  /** Installs Ray and the cluster's packages into a venv under the storage path (nothing when there already). */
   install(input: InstallRequest, timeoutMs: number): Promise<InstallAnswer> {
     return this.call<InstallAnswer>('install', input, timeoutMs);
   }

@@ -92,6 +92,56 @@ export interface InstallRequest {
   index_url: string | null;
   find_links: string | null;
   timeout_sec: number;
+  /** ray_spec.install's packages, installed with Ray in one resolve. */
+  requirements: PackageLine[];
+}
+
+/** One package the nodes install: `line` is what the installer is given (with its --hash options). */
+export interface PackageLine {
+  name: string;
+  version?: string;
+  line: string;
+}
+
+/** `packages`: the cluster's packages in the node's Ray environment. */
+export interface PackagesRequest {
+  python: string | null;
+  requirements: PackageLine[];
+  extras: string[];
+}
+
+/** A package not as required: missing, another version, or another copy of it elsewhere on sys.path. */
+export interface PackageDrift {
+  name: string;
+  want?: string | null;
+  have: string | null;
+  state: 'missing' | 'version' | 'shadowed';
+  locations?: string[];
+}
+
+/** A required version outside the range one of Ray's own dependencies pins. */
+export interface PinConflict {
+  name: string;
+  version: string;
+  ray_needs: string;
+  by: string;
+}
+
+export interface PackagesAnswer extends RemoteAnswer {
+  /** false: no Ray found on the node (yet): nothing else is answered. */
+  ray: boolean;
+  python?: string;
+  ray_version?: string;
+  /** The environment is a venv nokube made under the storage path (else the operator's). */
+  managed?: boolean;
+  drift?: PackageDrift[];
+  conflicts?: PinConflict[];
+  /** Whether Ray's pins could be read (packaging available there). */
+  pins_checked?: boolean;
+  /** Ray's own dependencies, transitively: what Ray's processes import. */
+  ray_deps?: string[];
+  /** The node's uv, when it has one. */
+  uv?: string | null;
 }
 
 /** `job` (head) but submit, which streams (client.stream). */
@@ -217,6 +267,11 @@ export interface InstallAnswer extends RemoteAnswer {
   /** On failure: the command that failed and the last lines of its output. */
   command?: string;
   log_tail?: string;
+  /** On failure: the package the installer could not find. */
+  package?: string | null;
+  installer?: 'uv' | 'pip';
+  /** The packages that were not as required before this install. */
+  changed?: PackageDrift[];
 }
 
 export interface DrainAnswer extends RemoteAnswer {

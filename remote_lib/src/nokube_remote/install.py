@@ -142,7 +142,7 @@ def verb_install(inp):
         if not requirements:
             return {"ok": True, "installed": False, "python": done}
         found = environment_packages(done, requirements, extras)
-        before = package_drift(requirements, found)
+        before = [x for x in package_drift(requirements, found) if x["state"] != "shadowed"]  # reinstalling fixes no shadow
         if not before:
             return {"ok": True, "installed": False, "python": done}
     writable, err = storage_check(storage)
@@ -215,7 +215,8 @@ def verb_install(inp):
             shutil.rmtree(d, ignore_errors=True)
         raise Fail("%s finished but Ray %s is not importable from %s (found %s)" % (installer, version, d,
                                                                                    info.get("ray_version")))
-    after = package_drift(requirements, environment_packages(py, requirements, extras)) if requirements else []
+    after = [x for x in package_drift(requirements, environment_packages(py, requirements, extras))
+             if x["state"] != "shadowed"] if requirements else []
     if after:
         raise Fail("%s finished but %s not as required in %s" % (
             installer, ", ".join("%s (%s, wanted %s)" % (x["name"], x["have"] or "missing", x["want"] or "any")
