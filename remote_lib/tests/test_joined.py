@@ -73,7 +73,7 @@ def test_every_module_is_in_the_joined_file_as_written(lib):
         for n in names:
             assert seen.get(n) == mod, "%s should be in %s.py, found in %s" % (n, mod, seen.get(n))
     assert sorted(lib.VERBS) == sorted(["probe", "start", "status", "stop", "drain", "install", "lock", "unlock",
-                                        "run", "ray_env", "job", "logs", "packages"])
+                                        "run", "ray_env", "job", "logs", "packages", "imports"])
 
 
 def test_the_modules_import_as_a_package():

@@ -185,7 +185,7 @@ function proxyJumpFlag(text: string): JumpHop[] {
   return parsed.hops;
 }
 
-function useRequests(s: CliSettings): Pick<RunOptions, 'job' | 'exec' | 'withToken'> {
+function useRequests(s: CliSettings): Pick<RunOptions, 'job' | 'exec' | 'withToken' | 'deep'> {
   if (s.command === 'job') {
     return {
       job: {
@@ -200,5 +200,6 @@ function useRequests(s: CliSettings): Pick<RunOptions, 'job' | 'exec' | 'withTok
   }
   if (s.command === 'exec') return { exec: { argv: s.rest, nodes: s.nodes, all: s.all, workers: s.workers } };
   if (s.command === 'env') return { withToken: true };
+  if (s.command === 'status' && s.deep) return { deep: true };
   return {};
 }

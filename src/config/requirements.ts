@@ -43,7 +43,11 @@ export function parseRequirementsFile(
     }
     const m = NAME.exec(spec);
     if (!m) {
-      error(at, `"${spec}" is not a package name with ==version`, 'write one pinned package a line, e.g. tabulate==0.9.0');
+      error(
+        at,
+        `"${spec}" is not a package name with ==version`,
+        'write one pinned package a line, e.g. tabulate==0.9.0',
+      );
       continue;
     }
     if (!m[3]) {

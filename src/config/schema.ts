@@ -196,7 +196,8 @@ const install = {
     packages: {
       type: ['array', 'null'],
       'x-expected': 'a list of packages, e.g. [tabulate==0.9.0, toolz]',
-      description: "The cluster's packages as a short list (name or name==version), installed next to Ray on every node.",
+      description:
+        "The cluster's packages as a short list (name or name==version), installed next to Ray on every node.",
       examples: [['tabulate==0.9.0', 'toolz==1.0.0']],
       items: {
         type: 'string',

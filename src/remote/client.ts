@@ -9,6 +9,8 @@ import type {
   DrainRequest,
   InstallAnswer,
   PackagesAnswer,
+  ImportsAnswer,
+  ImportsRequest,
   PackagesRequest,
   InstallRequest,
   JobActionRequest,
@@ -330,6 +332,10 @@ export class RemoteLib {
   /** The cluster's packages in the node's Ray environment (read-only). */
   packages(input: PackagesRequest): Promise<PackagesAnswer> {
     return this.call<PackagesAnswer>('packages', input, 180_000);
+  }
+  /** Head: one task on every alive node imports the cluster's packages (status --deep). */
+  imports(input: ImportsRequest): Promise<ImportsAnswer> {
+    return this.call<ImportsAnswer>('imports', input, (input.timeout_sec + 90) * 1000);
   }
   /** Installs Ray and the cluster's packages into a venv under the storage path (nothing when there already). */
   install(input: InstallRequest, timeoutMs: number): Promise<InstallAnswer> {

@@ -119,6 +119,18 @@ export interface PackageDrift {
   locations?: string[];
 }
 
+/** `imports` (head, status --deep): a job that imports the cluster's packages on every alive node. */
+export interface ImportsRequest {
+  python: string | null;
+  gcs_port: number;
+  requirements: PackageLine[];
+  timeout_sec: number;
+}
+
+export interface ImportsAnswer extends RemoteAnswer {
+  nodes?: { name?: string | null; node_ip?: string; python: string; problems: string[] }[];
+}
+
 /** A required version outside the range one of Ray's own dependencies pins. */
 export interface PinConflict {
   name: string;

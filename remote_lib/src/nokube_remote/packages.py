@@ -1,12 +1,13 @@
 # The cluster's packages (ray_spec.install.requirements / packages) in an interpreter: what is
 # installed of them (missing, another version, shadowed by another copy earlier on sys.path), Ray's
-# own dependencies (what Ray's processes import) and the requirements that conflict with Ray's pins.
+# own dependencies (what Ray's processes import) and the requirements that conflict with Ray's pins;
+# `imports` (status --deep): a job that imports them on every alive node.
 import os
 
-from .protocol import Fail, json, subprocess
+from .protocol import Fail, json, need, subprocess
 from .node import which
-from .storage import storage_path
-from .ray_found import find_ray
+from .storage import read_json_file, state_dir, storage_path
+from .ray_found import activated_env, find_ray
 
 
 # Run by the environment's interpreter (stdin: {"requirements": [{name, version}], "extras": [...]}).
@@ -155,3 +156,78 @@ def verb_packages(inp):
             "drift": package_drift(requirements, found), "conflicts": found["conflicts"],
             "pins_checked": found["pins_checked"], "ray_deps": found["ray_deps"],
             "uv": uv_on_node(ray["python"])}
+
+
+# Run by Ray's interpreter on the head (argv: GCS address, requirements as JSON): one task pinned to
+# every alive node imports each package and reports its version and what failed.
+_IMPORTS_SNIPPET = r"""
+import json, sys, ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+reqs = json.loads(sys.argv[2])
+ray.init(address=sys.argv[1], logging_level="ERROR", log_to_driver=False)
+
+
+@ray.remote(num_cpus=0)
+def check(reqs):
+    import importlib, sys
+    import importlib.metadata as md
+    problems = []
+    for r in reqs:
+        try:
+            v = md.version(r["name"])
+        except Exception:
+            problems.append("%s not installed" % r["name"])
+            continue
+        if r.get("version") and v != r["version"]:
+            problems.append("%s %s (wanted %s)" % (r["name"], v, r["version"]))
+            continue
+        try:
+            top = md.distribution(r["name"]).read_text("top_level.txt") or ""
+        except Exception:
+            top = ""
+        for m in [m for m in top.split() if not m.startswith("_")] or [r["name"].replace("-", "_").lower()]:
+            try:
+                importlib.import_module(m)
+            except Exception as e:
+                problems.append("import %s: %s: %s" % (m, type(e).__name__, e))
+    return {"python": sys.executable, "problems": problems}
+
+
+nodes = [n for n in ray.nodes() if n["Alive"]]
+refs = [check.options(scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False)).remote(reqs)
+        for n in nodes]
+out = []
+for n, res in zip(nodes, ray.get(refs, timeout=float(sys.argv[3]))):
+    res.update({"name": (n.get("Labels") or {}).get("nokube.io/node"), "node_ip": n.get("NodeManagerAddress")})
+    out.append(res)
+print("NOKUBE_IMPORTS=" + json.dumps(out))
+"""
+
+
+def verb_imports(inp):
+    """Head: a Ray job of one task on every alive node that imports the cluster's packages."""
+    storage = storage_path(inp)
+    runtime = read_json_file(os.path.join(state_dir(storage), "runtime.json")) or {}
+    python = runtime.get("python") or (find_ray(inp.get("python"))[0] or {}).get("python")
+    if not python:
+        raise Fail("Ray not found on the head")
+    timeout = float(inp.get("timeout_sec") or 120)
+    env = dict(os.environ)
+    env.pop("RAY_ADDRESS", None)
+    env.update(activated_env(python, env.get("PATH")))
+    token_path = os.path.join(state_dir(storage), "auth_token")
+    if runtime.get("auth") == "token" and os.path.exists(token_path):
+        env["RAY_AUTH_MODE"] = "token"
+        env["RAY_AUTH_TOKEN_PATH"] = token_path
+    address = "127.0.0.1:%d" % int(need(inp, "gcs_port", "imports"))
+    reqs = [{"name": r.get("name"), "version": r.get("version")} for r in inp.get("requirements") or []]
+    try:
+        p = subprocess.run([python, "-c", _IMPORTS_SNIPPET, address, json.dumps(reqs), str(timeout)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env,
+                           timeout=timeout + 60)
+    except subprocess.TimeoutExpired:
+        raise Fail("the import check did not finish within %ds" % (timeout + 60))
+    for line in p.stdout.decode(errors="replace").splitlines():
+        if line.startswith("NOKUBE_IMPORTS="):
+            return {"ok": True, "nodes": json.loads(line[len("NOKUBE_IMPORTS="):])}
+    raise Fail("the import check failed: %s" % p.stderr.decode(errors="replace").strip()[-800:])

@@ -95,7 +95,12 @@ export function livePlan(
       else if (node.role === 'worker' && headStarts) planned = item(node, 'restart', 'the head restarts', packages);
       else if (now.alive === false) planned = item(node, 'restart', "not alive in the head's view", packages);
       else if (packages.length)
-        planned = item(node, 'keep', 'packages installed next to the running Ray (no package Ray imports changes)', packages);
+        planned = item(
+          node,
+          'keep',
+          'packages installed next to the running Ray (no package Ray imports changes)',
+          packages,
+        );
       else planned = item(node, 'keep', 'running as configured');
     }
     if (node.role === 'head' && planned.action !== 'keep') headStarts = true;
