@@ -58,7 +58,7 @@ export function parseRequirementsFile(
       );
       continue;
     }
-    requirements.push({ name: m[1]!, version: m[3], line: text });
+    requirements.push({ name: m[1]!, version: m[3], line: words.join(' ') });
   }
   return { requirements, diagnostics };
 }
