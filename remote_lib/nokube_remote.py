@@ -1301,7 +1301,11 @@ def _start_locked(inp, cluster, storage):
     env["RAY_USAGE_STATS_ENABLED"] = "0"
     env.pop("RAY_ADDRESS", None)
     env.pop("RAY_AUTH_TOKEN", None)
-    # the job's `python` (and its workers' subprocesses') is Ray's interpreter, as in an activated venv
+    # the job's `python` (and its workers' subprocesses') is Ray's interpreter, as in an activated venv.
+    # Without the SSH session's variables: Ray starts workers through `bash -c`, and bash seeing
+    # SSH_CLIENT reads ~/.bashrc, whose pyenv/conda lines would put another python first again.
+    for k in ("SSH_CLIENT", "SSH2_CLIENT", "SSH_CONNECTION", "SSH_TTY"):
+        env.pop(k, None)
     env.update(activated_env(ray["python"], env.get("PATH")))
     token_path = os.path.join(state_dir(storage), "auth_token")
     token = None
@@ -1683,16 +1687,14 @@ def verb_probe(inp):
     return out
 
 
-def _environ_path(pid):
-    """PATH of a running process (same user: /proc/<pid>/environ is readable), or None."""
+def _environ(pid):
+    """The environment of a running process (same user: /proc/<pid>/environ is readable), or None."""
     try:
         with open("/proc/%d/environ" % int(pid), "rb") as f:
-            for item in f.read().split(b"\0"):
-                if item.startswith(b"PATH="):
-                    return item[5:].decode(errors="replace")
+            items = f.read().split(b"\0")
     except (OSError, ValueError):
-        pass
-    return None
+        return None
+    return dict(i.decode(errors="replace").split("=", 1) for i in items if b"=" in i)
 
 
 def running_python_first(pids, runtime):
@@ -1700,17 +1702,19 @@ def running_python_first(pids, runtime):
     Ray's): read from the raylet's environment, else from runtime.json (nokube records the PATH it
     gave `ray start`); {"known": False} for a Ray started by an older nokube or by hand."""
     python = runtime.get("python")
-    path = None
+    env = None
     for pid in sorted(pids, key=lambda p: _comm(p) != "raylet"):
-        path = _environ_path(pid)
-        if path is not None:
+        env = _environ(pid)
+        if env is not None:
             break
-    if path is None:
-        path = runtime.get("path")
+    path = env.get("PATH") if env is not None else runtime.get("path")
     if not python or path is None:
         return {"known": False}
     first, found = python_first(python, path)
-    return {"known": True, "first": first, "python": python, "found": found}
+    # with the SSH session's variables, the `bash -c` Ray starts its workers with reads ~/.bashrc,
+    # which may put another python first (pyenv, conda): a Ray started by an older nokube
+    return {"known": True, "first": first, "python": python, "found": found,
+            "ssh_session": "SSH_CLIENT" in (env or {})}
 
 
 # ---- packages.py ----
@@ -2012,7 +2016,7 @@ def uv_command(uv, python, ray_version, extras, index_url=None, find_links=None,
 
 def _missing_package(tail):
     """The package an installer could not find, from its output."""
-    for pat in (r"No matching distribution found for (\S+)", r"Because (\S+?) was not found in the package registry",
+    for pat in (r"No matching distribution found for (\S+)", r"Because (\S+?) was not found in the (?:package registry|provided package locations)",
                 r"Because there is no version of (\S+?)(?:==\S+)? and ",
                 r"Because only \S+ is available and (\S+?) depends", r"Could not find a version that satisfies the requirement (\S+)"):
         m = re.search(pat, tail)

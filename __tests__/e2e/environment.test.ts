@@ -137,6 +137,7 @@ nodes:
     hostExec(
       'nkenv2',
       `${VENV}/bin/uv pip install --python ${VENV}/bin/python --no-index --find-links ${LINKS} --allow-insecure-host 10.88.0.1 toolz==0.12.1`,
+      { user: 'nokube' },
     );
     const before = raylet('nkenv2');
     expect(before).not.toBe('');

@@ -222,6 +222,8 @@ export interface RunningPythonFirst {
   python?: string;
   /** The `python` the running Ray's PATH finds first (null: none). */
   found?: string | null;
+  /** Started with the SSH session's variables (an older nokube): Ray's `bash -c` then reads ~/.bashrc. */
+  ssh_session?: boolean;
 }
 
 /** `state/members.json` on the head, written by the engine after a successful start. */

@@ -71,7 +71,7 @@ def uv_command(uv, python, ray_version, extras, index_url=None, find_links=None,
 
 def _missing_package(tail):
     """The package an installer could not find, from its output."""
-    for pat in (r"No matching distribution found for (\S+)", r"Because (\S+?) was not found in the package registry",
+    for pat in (r"No matching distribution found for (\S+)", r"Because (\S+?) was not found in the (?:package registry|provided package locations)",
                 r"Because there is no version of (\S+?)(?:==\S+)? and ",
                 r"Because only \S+ is available and (\S+?) depends", r"Could not find a version that satisfies the requirement (\S+)"):
         m = re.search(pat, tail)

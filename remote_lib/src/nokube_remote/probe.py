@@ -88,16 +88,14 @@ def verb_probe(inp):
     return out
 
 
-def _environ_path(pid):
-    """PATH of a running process (same user: /proc/<pid>/environ is readable), or None."""
+def _environ(pid):
+    """The environment of a running process (same user: /proc/<pid>/environ is readable), or None."""
     try:
         with open("/proc/%d/environ" % int(pid), "rb") as f:
-            for item in f.read().split(b"\0"):
-                if item.startswith(b"PATH="):
-                    return item[5:].decode(errors="replace")
+            items = f.read().split(b"\0")
     except (OSError, ValueError):
-        pass
-    return None
+        return None
+    return dict(i.decode(errors="replace").split("=", 1) for i in items if b"=" in i)
 
 
 def running_python_first(pids, runtime):
@@ -105,14 +103,16 @@ def running_python_first(pids, runtime):
     Ray's): read from the raylet's environment, else from runtime.json (nokube records the PATH it
     gave `ray start`); {"known": False} for a Ray started by an older nokube or by hand."""
     python = runtime.get("python")
-    path = None
+    env = None
     for pid in sorted(pids, key=lambda p: _comm(p) != "raylet"):
-        path = _environ_path(pid)
-        if path is not None:
+        env = _environ(pid)
+        if env is not None:
             break
-    if path is None:
-        path = runtime.get("path")
+    path = env.get("PATH") if env is not None else runtime.get("path")
     if not python or path is None:
         return {"known": False}
     first, found = python_first(python, path)
-    return {"known": True, "first": first, "python": python, "found": found}
+    # with the SSH session's variables, the `bash -c` Ray starts its workers with reads ~/.bashrc,
+    # which may put another python first (pyenv, conda): a Ray started by an older nokube
+    return {"known": True, "first": first, "python": python, "found": found,
+            "ssh_session": "SSH_CLIENT" in (env or {})}

@@ -253,7 +253,11 @@ def _start_locked(inp, cluster, storage):
     env["RAY_USAGE_STATS_ENABLED"] = "0"
     env.pop("RAY_ADDRESS", None)
     env.pop("RAY_AUTH_TOKEN", None)
-    # the job's `python` (and its workers' subprocesses') is Ray's interpreter, as in an activated venv
+    # the job's `python` (and its workers' subprocesses') is Ray's interpreter, as in an activated venv.
+    # Without the SSH session's variables: Ray starts workers through `bash -c`, and bash seeing
+    # SSH_CLIENT reads ~/.bashrc, whose pyenv/conda lines would put another python first again.
+    for k in ("SSH_CLIENT", "SSH2_CLIENT", "SSH_CONNECTION", "SSH_TTY"):
+        env.pop(k, None)
     env.update(activated_env(ray["python"], env.get("PATH")))
     token_path = os.path.join(state_dir(storage), "auth_token")
     token = None

@@ -152,14 +152,25 @@ export function pythonPathDrift(p: ProbeAnswer): Drift | undefined {
   return { field: "python on Ray's PATH", from: seen.found ?? '(none)', to: seen.python };
 }
 
-/** Running nodes whose Ray's PATH could not be read (started by an older nokube, another user): a warning each. */
+/**
+ * Running nodes whose Ray's PATH could not be read, or that were started with the SSH session's
+ * variables (an older nokube: Ray's workers start through `bash -c`, which then reads ~/.bashrc and
+ * its pyenv or conda lines): a warning each.
+ */
 export function unknownPythonPath(probes: Map<string, ProbeAnswer>): string[] {
+  const bashrc = [...probes]
+    .filter(([, p]) => p.running && p.running_python_first?.known && p.running_python_first.ssh_session)
+    .map(
+      ([name]) =>
+        `${name}: its running Ray was started by an older nokube, with the SSH session's variables: its workers start through bash, which reads ~/.bashrc, so a job's \`python\` there is Ray's only if ~/.bashrc leaves PATH alone (the next restart of the node fixes it)`,
+    );
   return [...probes]
     .filter(([, p]) => p.running && p.running_python_first && !p.running_python_first.known)
     .map(
       ([name]) =>
         `${name}: unknown whether its running Ray has its interpreter first on PATH (started by an older nokube or by hand): a job's \`python\` there may not be Ray's`,
-    );
+    )
+    .concat(bashrc);
 }
 
 /** What the head remembers of the last applied config (ignored when another cluster wrote it). */
