@@ -134,11 +134,12 @@ nodes:
 
   it('a package changed by hand is drift in plan and status; start puts it back without restarting Ray', async () => {
     const file = cfg('managed.yaml', managed('six==1.17.0'));
-    hostExec(
+    const hand = hostExec(
       'nkenv2',
-      `${VENV}/bin/uv pip install --python ${VENV}/bin/python --no-index --find-links ${LINKS} --allow-insecure-host 10.88.0.1 toolz==0.12.1`,
+      `${VENV}/bin/python -m pip install -q --disable-pip-version-check --no-index --find-links ${LINKS} --trusted-host 10.88.0.1 toolz==0.12.1`,
       { user: 'nokube' },
     );
+    expect(hand.code, hand.stderr).toBe(0);
     const before = raylet('nkenv2');
     expect(before).not.toBe('');
 
