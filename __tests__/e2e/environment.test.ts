@@ -112,6 +112,7 @@ nodes:
       const v = hostExec(
         h,
         `${VENV}/bin/python -c 'import tabulate, toolz, six, ray; print(tabulate.__version__, toolz.__version__, six.__version__, ray.__version__)'`,
+        { user: 'nokube' }, // as the login user: root would leave root-owned bytecode in the venv
       );
       expect(v.stdout.trim(), v.stderr).toBe('0.9.0 1.0.0 1.17.0 2.60.0');
       // offline: the installer was told to ask nothing but the links page
@@ -155,9 +156,11 @@ nodes:
     expect(r.code, out(r)).toBe(0);
     expect(out(r)).toMatch(/env-worker\s+installed with uv: toolz 0\.12\.1 → 1\.0\.0/);
     expect(out(r)).not.toMatch(/env-head\s+install/);
-    expect(hostExec('nkenv2', `${VENV}/bin/python -c 'import toolz; print(toolz.__version__)'`).stdout.trim()).toBe(
-      '1.0.0',
-    );
+    expect(
+      hostExec('nkenv2', `${VENV}/bin/python -c 'import toolz; print(toolz.__version__)'`, {
+        user: 'nokube',
+      }).stdout.trim(),
+    ).toBe('1.0.0');
     expect(raylet('nkenv2')).toBe(before);
     expect((await cli(['status'], file)).code).toBe(0);
   });
