@@ -630,7 +630,8 @@ async function envInstallBench(n, ips, add) {
       if (r.code !== 0) throw new Error(`nokube start with install: ${r.stdout.slice(-2000)}${r.stderr.slice(-2000)}`);
       // the slowest node's install, from its progress line: "installed Ray 2.59.0 with uv (41.2s)"
       const done = [...r.stderr.matchAll(/installed Ray 2\.59\.0 with (\w+) \(([\d.]+)s\)/g)];
-      if (done.length !== n) throw new Error(`nokube installed on ${done.length} of ${n} nodes: ${r.stderr.slice(-2000)}`);
+      if (done.length !== n)
+        throw new Error(`nokube installed on ${done.length} of ${n} nodes: ${r.stderr.slice(-2000)}`);
       const ms = Math.max(...done.map((m) => Number(m[2]) * 1000));
       const installer = [...new Set(done.map((m) => m[1]))].join('+');
       add(`envNokube${n}`, ms);
