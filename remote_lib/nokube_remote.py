@@ -902,6 +902,26 @@ def ray_cmd(ray):
     return [ray["python"], "-c", "import sys; sys.argv[0] = 'ray'; from ray.scripts.scripts import main; sys.exit(main())"]
 
 
+def activated_env(python, path):
+    """What an activated environment of `python` adds: its bin dir first on PATH and, for a venv,
+    VIRTUAL_ENV. Ray runs a job's entrypoint and its workers' subprocesses with the environment
+    `ray start` had: without this, a job's `python` is whatever the login PATH finds first."""
+    bin_dir = os.path.dirname(python)
+    rest = [d for d in (path or "/usr/local/bin:/usr/bin:/bin").split(os.pathsep) if d and d != bin_dir]
+    env = {"PATH": os.pathsep.join([bin_dir] + rest)}
+    if os.path.isfile(os.path.join(os.path.dirname(bin_dir), "pyvenv.cfg")):
+        env["VIRTUAL_ENV"] = os.path.dirname(bin_dir)
+    return env
+
+
+def python_first(python, path):
+    """Whether `python` on `path` is the interpreter `python` (its bin dir), the PATH's `python`
+    otherwise (None when there is none)."""
+    bin_dir = os.path.dirname(python or "")
+    found = which("python", path=path or "") or which("python3", path=path or "")
+    return os.path.dirname(found) == bin_dir if found else False, found
+
+
 # ---- lock.py ----
 # The deploy lock on the head (`lock`, `unlock`): owned by the caller's SSH connection,
 # read-modify-write under flock; _Guard is that flock.
@@ -1281,6 +1301,12 @@ def _start_locked(inp, cluster, storage):
     env["RAY_USAGE_STATS_ENABLED"] = "0"
     env.pop("RAY_ADDRESS", None)
     env.pop("RAY_AUTH_TOKEN", None)
+    # the job's `python` (and its workers' subprocesses') is Ray's interpreter, as in an activated venv.
+    # Without the SSH session's variables: Ray starts workers through `bash -c`, and bash seeing
+    # SSH_CLIENT reads ~/.bashrc, whose pyenv/conda lines would put another python first again.
+    for k in ("SSH_CLIENT", "SSH2_CLIENT", "SSH_CONNECTION", "SSH_TTY"):
+        env.pop(k, None)
+    env.update(activated_env(ray["python"], env.get("PATH")))
     token_path = os.path.join(state_dir(storage), "auth_token")
     token = None
     auth = "none"
@@ -1350,7 +1376,7 @@ def _start_locked(inp, cluster, storage):
                "dashboard_port": head_port(args, "dashboard_port") if role == "head" else None,
                "dashboard_host": dashboard_host(args, auth == "token") if role == "head" else None,
                "gcs_port": head_port(args, "gcs_port") if role == "head" else None,
-               "argv": argv[len(ray_cmd(ray)):]}
+               "argv": argv[len(ray_cmd(ray)):], "path": env["PATH"]}
     write_json_atomic(os.path.join(state_dir(storage), "runtime.json"), runtime)
     write_json_atomic(os.path.join(state_dir(storage), "applied.json"), inp.get("applied") or {})
     out = {"ok": True, "ray_version": ray["version"], "python_version": ray["python_version"],
@@ -1786,8 +1812,9 @@ def verb_probe(inp):
     }
     if pids:
         # the Ray the running processes were started with (an upgrade installs another one beside it)
-        out["running_ray_version"] = (read_json_file(os.path.join(state_dir(storage), "runtime.json")) or {}).get(
-            "ray_version")
+        runtime = read_json_file(os.path.join(state_dir(storage), "runtime.json")) or {}
+        out["running_ray_version"] = runtime.get("ray_version")
+        out["running_python_first"] = running_python_first(pids, runtime)
     if err:
         out["storage"]["error"] = err
         out["storage"]["unsafe"] = storage_safety(storage) is not None
@@ -1819,6 +1846,267 @@ def verb_probe(inp):
     return out
 
 
+def _environ(pid):
+    """The environment of a running process (same user: /proc/<pid>/environ is readable), or None."""
+    try:
+        with open("/proc/%d/environ" % int(pid), "rb") as f:
+            items = f.read().split(b"\0")
+    except (OSError, ValueError):
+        return None
+    return dict(i.decode(errors="replace").split("=", 1) for i in items if b"=" in i)
+
+
+def running_python_first(pids, runtime):
+    """Whether the running Ray was started with its interpreter first on PATH (a job's `python` is
+    Ray's): read from the raylet's environment, else from runtime.json (nokube records the PATH it
+    gave `ray start`); {"known": False} for a Ray started by an older nokube or by hand."""
+    python = runtime.get("python")
+    env = None
+    for pid in sorted(pids, key=lambda p: _comm(p) != "raylet"):
+        env = _environ(pid)
+        if env is not None:
+            break
+    path = env.get("PATH") if env is not None else runtime.get("path")
+    if not python or path is None:
+        return {"known": False}
+    first, found = python_first(python, path)
+    # with the SSH session's variables, the `bash -c` Ray starts its workers with reads ~/.bashrc,
+    # which may put another python first (pyenv, conda): a Ray started by an older nokube
+    return {"known": True, "first": first, "python": python, "found": found,
+            "ssh_session": "SSH_CLIENT" in (env or {})}
+
+
+# ---- packages.py ----
+# The cluster's packages (ray_spec.install.requirements / packages) in an interpreter: what is
+# installed of them (missing, another version, shadowed by another copy earlier on sys.path), Ray's
+# own dependencies (what Ray's processes import) and the requirements that conflict with Ray's pins;
+# `imports` (status --deep): a job that imports them on every alive node.
+import os
+
+
+# Run by the environment's interpreter (stdin: {"requirements": [{name, version}], "extras": [...]}).
+# packaging comes from the environment, else from pip's vendored copy; without either, no pin is checked.
+_PACKAGES_SNIPPET = r"""
+import json, re, sys
+import importlib.metadata as md
+try:
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+except Exception:
+    try:
+        from pip._vendor.packaging.requirements import Requirement
+        from pip._vendor.packaging.version import Version
+    except Exception:
+        Requirement = None
+
+
+def norm(n):
+    return re.sub(r"[-_.]+", "-", n or "").lower()
+
+
+inp = json.loads(sys.stdin.read())
+copies, seen = {}, set()
+for entry in sys.path:
+    if not entry:
+        continue
+    try:
+        found = list(md.distributions(path=[entry]))
+    except Exception:
+        continue
+    for d in found:
+        try:
+            name = norm(d.metadata["Name"])
+            where = str(d._path) if hasattr(d, "_path") else entry
+        except Exception:
+            continue
+        if where in seen:
+            continue
+        seen.add(where)
+        copies.setdefault(name, []).append({"version": d.version, "location": entry})
+
+# Ray's own dependencies (with the extras asked for), transitively, and the pins they carry
+closure, pins, todo = set(), {}, [("ray", set(inp.get("extras") or []))]
+while todo and Requirement is not None:
+    name, extras = todo.pop()
+    if (name, tuple(sorted(extras))) in closure:
+        continue
+    closure.add((name, tuple(sorted(extras))))
+    try:
+        reqs = md.requires(name) or []
+    except Exception:
+        continue
+    for r in reqs:
+        try:
+            req = Requirement(r)
+        except Exception:
+            continue
+        if req.marker is not None and not any(req.marker.evaluate({"extra": e}) for e in (list(extras) or [""])):
+            continue
+        n = norm(req.name)
+        if str(req.specifier):
+            pins.setdefault(n, []).append({"spec": str(req.specifier), "by": name})
+        todo.append((n, set(req.extras)))
+ray_deps = sorted({n for n, _ in closure} - {"ray"})
+
+conflicts = []
+for r in inp.get("requirements") or []:
+    n, want = norm(r["name"]), r.get("version")
+    if not want or Requirement is None:
+        continue
+    for pin in pins.get(n, []):
+        try:
+            ok = Requirement("x" + pin["spec"]).specifier.contains(Version(want), prereleases=True)
+        except Exception:
+            continue
+        if not ok:
+            conflicts.append({"name": r["name"], "version": want, "ray_needs": pin["spec"], "by": pin["by"]})
+print(json.dumps({"copies": {norm(r["name"]): copies.get(norm(r["name"]), []) for r in inp.get("requirements") or []},
+                  "ray_deps": ray_deps, "pins_checked": Requirement is not None, "conflicts": conflicts}))
+"""
+
+
+def environment_packages(python, requirements, extras):
+    """{copies, ray_deps, conflicts, pins_checked} of `python`'s environment (see _PACKAGES_SNIPPET)."""
+    try:
+        p = subprocess.run([python, "-c", _PACKAGES_SNIPPET], input=json.dumps(
+            {"requirements": requirements, "extras": extras}).encode(), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise Fail("cannot list the packages of %s: %s" % (python, getattr(e, "strerror", None) or e))
+    if p.returncode != 0:
+        raise Fail("listing the packages of %s failed: %s" % (python, p.stderr.decode(errors="replace").strip()[-500:]))
+    return json.loads(p.stdout.decode())
+
+
+def norm_name(n):
+    out, dash = [], False
+    for ch in (n or "").lower():
+        if ch in "-_.":
+            dash = True
+            continue
+        if dash and out:
+            out.append("-")
+        dash = False
+        out.append(ch)
+    return "".join(out)
+
+
+def package_drift(requirements, found):
+    """Each requirement not as wanted: {name, want, have, state: missing|version|shadowed, locations}."""
+    drift = []
+    for r in requirements:
+        copies = found["copies"].get(norm_name(r["name"])) or []
+        want = r.get("version")
+        if not copies:
+            drift.append({"name": r["name"], "want": want, "have": None, "state": "missing"})
+            continue
+        active = copies[0]
+        if want and active["version"] != want:
+            drift.append({"name": r["name"], "want": want, "have": active["version"], "state": "version",
+                          "locations": [c["location"] for c in copies]})
+        elif len({c["version"] for c in copies}) > 1:
+            # another copy of it later on sys.path: harmless here, but a sign the environment is mixed
+            drift.append({"name": r["name"], "want": want, "have": active["version"], "state": "shadowed",
+                          "locations": ["%s (%s)" % (c["location"], c["version"]) for c in copies]})
+    return drift
+
+
+def uv_on_node(python):
+    """The `uv` beside the interpreter or on PATH, or None."""
+    return which("uv", path=os.pathsep.join([os.path.dirname(python or ""), os.environ.get("PATH", "")]))
+
+
+def verb_packages(inp):
+    """The cluster's packages in the node's Ray environment: drift, conflicts with Ray's pins,
+    whether nokube manages that environment (a venv under the storage path) and the installer there."""
+    ray, _, err = find_ray(inp.get("python"))
+    if not ray:
+        return {"ok": True, "ray": False, "error_detail": err}
+    requirements = [r for r in (inp.get("requirements") or []) if isinstance(r, dict) and r.get("name")]
+    found = environment_packages(ray["python"], requirements, [str(e) for e in inp.get("extras") or []])
+    venvs = os.path.join(storage_path(inp), "venvs") + os.sep
+    return {"ok": True, "ray": True, "python": ray["python"], "ray_version": ray["version"],
+            "managed": os.path.abspath(ray["python"]).startswith(venvs),
+            "drift": package_drift(requirements, found), "conflicts": found["conflicts"],
+            "pins_checked": found["pins_checked"], "ray_deps": found["ray_deps"],
+            "uv": uv_on_node(ray["python"])}
+
+
+# Run by Ray's interpreter on the head (argv: GCS address, requirements as JSON): one task pinned to
+# every alive node imports each package and reports its version and what failed.
+_IMPORTS_SNIPPET = r"""
+import json, sys, ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+reqs = json.loads(sys.argv[2])
+ray.init(address=sys.argv[1], logging_level="ERROR", log_to_driver=False)
+
+
+@ray.remote(num_cpus=0)
+def check(reqs):
+    import importlib, sys
+    import importlib.metadata as md
+    problems = []
+    for r in reqs:
+        try:
+            v = md.version(r["name"])
+        except Exception:
+            problems.append("%s not installed" % r["name"])
+            continue
+        if r.get("version") and v != r["version"]:
+            problems.append("%s %s (wanted %s)" % (r["name"], v, r["version"]))
+            continue
+        try:
+            top = md.distribution(r["name"]).read_text("top_level.txt") or ""
+        except Exception:
+            top = ""
+        for m in [m for m in top.split() if not m.startswith("_")] or [r["name"].replace("-", "_").lower()]:
+            try:
+                importlib.import_module(m)
+            except Exception as e:
+                problems.append("import %s: %s: %s" % (m, type(e).__name__, e))
+    return {"python": sys.executable, "problems": problems}
+
+
+nodes = [n for n in ray.nodes() if n["Alive"]]
+refs = [check.options(scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False)).remote(reqs)
+        for n in nodes]
+out = []
+for n, res in zip(nodes, ray.get(refs, timeout=float(sys.argv[3]))):
+    res.update({"name": (n.get("Labels") or {}).get("nokube.io/node"), "node_ip": n.get("NodeManagerAddress")})
+    out.append(res)
+print("NOKUBE_IMPORTS=" + json.dumps(out))
+"""
+
+
+def verb_imports(inp):
+    """Head: a Ray job of one task on every alive node that imports the cluster's packages."""
+    storage = storage_path(inp)
+    runtime = read_json_file(os.path.join(state_dir(storage), "runtime.json")) or {}
+    python = runtime.get("python") or (find_ray(inp.get("python"))[0] or {}).get("python")
+    if not python:
+        raise Fail("Ray not found on the head")
+    timeout = float(inp.get("timeout_sec") or 120)
+    env = dict(os.environ)
+    env.pop("RAY_ADDRESS", None)
+    env.update(activated_env(python, env.get("PATH")))
+    token_path = os.path.join(state_dir(storage), "auth_token")
+    if runtime.get("auth") == "token" and os.path.exists(token_path):
+        env["RAY_AUTH_MODE"] = "token"
+        env["RAY_AUTH_TOKEN_PATH"] = token_path
+    address = "127.0.0.1:%d" % int(need(inp, "gcs_port", "imports"))
+    reqs = [{"name": r.get("name"), "version": r.get("version")} for r in inp.get("requirements") or []]
+    try:
+        p = subprocess.run([python, "-c", _IMPORTS_SNIPPET, address, json.dumps(reqs), str(timeout)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env,
+                           timeout=timeout + 60)
+    except subprocess.TimeoutExpired:
+        raise Fail("the import check did not finish within %ds" % (timeout + 60))
+    for line in p.stdout.decode(errors="replace").splitlines():
+        if line.startswith("NOKUBE_IMPORTS="):
+            return {"ok": True, "nodes": json.loads(line[len("NOKUBE_IMPORTS="):])}
+    raise Fail("the import check failed: %s" % p.stderr.decode(errors="replace").strip()[-800:])
+
+
 # ---- install.py ----
 # `install`: ray[<extras>]==<version> into a venv under the storage path; a failed install
 # leaves the node's previous Ray untouched.
@@ -1840,79 +2128,207 @@ def installed_python(storage, ray_version):
     return py if os.path.isfile(os.path.join(d, VENV_DONE)) and os.access(py, os.X_OK) else None
 
 
-def pip_command(python, ray_version, extras, index_url=None, find_links=None):
-    req = "ray[%s]==%s" % (",".join(extras), ray_version) if extras else "ray==%s" % ray_version
-    argv = [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", req]
+INSTALLER_TIMEOUT_SEC = 30  # one HTTP request of the installer: an unreachable index fails in seconds, not minutes
+
+
+def index_args(index_url, find_links, trust_flag="--trusted-host"):
+    """The package sources, and nothing else: with find_links and no index_url, --no-index (an offline
+    site's installer must not wait out the public index for every package)."""
+    argv = []
     if index_url:
         argv += ["--index-url", index_url]
+    elif find_links:
+        argv.append("--no-index")
     if find_links:
         argv += ["--find-links", find_links]
     # pip ignores a plain-http index or links page unless its host is trusted
     for url in (index_url, find_links):
         m = re.match(r"^http://(\[[^\]]+\]|[^/:]+)", url or "")  # [IPv6] first: its colons are no port
         if m and m.group(1) not in argv:
-            argv += ["--trusted-host", m.group(1)]
+            argv += [trust_flag, m.group(1)]
     return argv
 
 
+def ray_requirement(ray_version, extras):
+    return "ray[%s]==%s" % (",".join(extras), ray_version) if extras else "ray==%s" % ray_version
+
+
+def pip_command(python, ray_version, extras, index_url=None, find_links=None, requirements_file=None, hashes=False):
+    # with hashes pip checks every package it installs: Ray's line comes from the file (pip-compile's output)
+    reqs = [] if hashes else [ray_requirement(ray_version, extras)]
+    argv = [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"] + reqs
+    if requirements_file:
+        argv += ["-r", requirements_file]
+    return argv + index_args(index_url, find_links)
+
+
+def uv_command(uv, python, ray_version, extras, index_url=None, find_links=None, requirements_file=None,
+               hashes=False):
+    reqs = [] if hashes else [ray_requirement(ray_version, extras)]
+    argv = [uv, "pip", "install", "--python", python] + reqs
+    if requirements_file:
+        argv += ["-r", requirements_file]
+    if hashes:
+        argv.append("--require-hashes")
+    return argv + index_args(index_url, find_links, "--allow-insecure-host")
+
+
+def _missing_package(tail):
+    """The package an installer could not find, from its output."""
+    for pat in (r"No matching distribution found for (\S+)", r"Because (\S+?) was not found in the (?:package registry|provided package locations)",
+                r"Because there is no version of (\S+?)(?:==\S+)? and ",
+                r"Because only \S+ is available and (\S+?) depends", r"Could not find a version that satisfies the requirement (\S+)"):
+        m = re.search(pat, tail)
+        if m:
+            return m.group(1).rstrip(",.")
+    return None
+
+
+def _conflict(tail):
+    """pip's or uv's words for requirements that cannot all hold (a pin against Ray's), or None."""
+    m = re.search(r"The conflict is caused by:[ \t]*\n((?:[ \t]+.+\n?)+)", tail)
+    if m:
+        return "; ".join(ln.strip() for ln in m.group(1).splitlines() if ln.strip())[:600]
+    m = re.search(r"No solution found when resolving dependencies:\s*\n(.+?)(?:\n\n|$)", tail, re.S)
+    if m:
+        return " ".join(ln.strip(" ╰─▶│") for ln in m.group(1).splitlines() if ln.strip())[:600]
+    return None
+
+
+def _run_logged(argv, shown, logf, timeout, env=None):
+    """Exit code, or a text naming the timeout or the OS error."""
+    logf.write(("$ %s\n" % shown).encode())
+    logf.flush()
+    try:
+        p = subprocess.run(argv, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                           timeout=max(1.0, timeout), env=env)
+        return p.returncode
+    except subprocess.TimeoutExpired:
+        return "timed out after %ds, the bound of one install (ray_spec.install.timeout)" % timeout
+    except OSError as e:
+        return e.strerror
+
+
+def _installer(d, inp, logf, deadline, env):
+    """('uv', path) when the node has uv, or it can be had from the same sources into the venv; else
+    ('pip', None). ray_spec.install.installer: pip skips uv."""
+    if inp.get("installer") == "pip":
+        return "pip", None
+    py = os.path.join(d, "bin", "python")
+    uv = uv_on_node(py)
+    if uv:
+        return "uv", uv
+    argv = [py, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--retries", "1",
+            "--timeout", str(INSTALLER_TIMEOUT_SEC), "uv"] + index_args(inp.get("index_url"), inp.get("find_links"))
+    rc = _run_logged(argv, " ".join(argv), logf, min(300.0, deadline - time.time()), env)
+    uv = os.path.join(d, "bin", "uv")
+    if rc == 0 and os.access(uv, os.X_OK):
+        return "uv", uv
+    logf.write(b"(no uv from these sources: installing with pip)\n")
+    return "pip", None
+
+
 def verb_install(inp):
-    """Installs ray[<extras>]==<ray_version> into <storage>/venvs/ray-<version>, made from `base_python`.
-    A failed install removes its half-made venv: whatever Ray the node had before stays as it was."""
+    """Installs ray[<extras>]==<ray_version> and the cluster's requirements into
+    <storage>/venvs/ray-<version>, made from `base_python`, with uv where it can be had, else pip.
+    A failed first install removes its half-made venv; a failed update of a venv leaves it as it was
+    (the installer resolves and downloads everything before it changes a file): whatever Ray the node
+    had before stays as it was, and a running Ray is never touched."""
     storage = storage_path(inp)
     version = str(inp.get("ray_version") or "")
     if not re.match(r"^[0-9][A-Za-z0-9.+-]*$", version):
         raise Fail("install needs a Ray version, got %r" % version)
     extras = [str(e) for e in (inp.get("extras") or [])]
+    requirements = [r for r in (inp.get("requirements") or []) if isinstance(r, dict) and r.get("name")]
     done = installed_python(storage, version)
+    before = []
     if done:
-        return {"ok": True, "installed": False, "python": done}
+        if not requirements:
+            return {"ok": True, "installed": False, "python": done}
+        found = environment_packages(done, requirements, extras)
+        before = [x for x in package_drift(requirements, found) if x["state"] != "shadowed"]  # reinstalling fixes no shadow
+        if not before:
+            return {"ok": True, "installed": False, "python": done}
     writable, err = storage_check(storage)
     if not writable:
         raise Fail(err)
-    base = str(need(inp, "base_python", "install"))
-    exe = base if os.sep in base else which(base)
-    if not exe:
-        raise Fail("python interpreter %r not found on PATH" % base, "install python3, or set ray_spec.python")
     d = venv_dir(storage, version)
-    shutil.rmtree(d, ignore_errors=True)  # an earlier failed attempt
-    os.makedirs(os.path.dirname(d), exist_ok=True)
+    py = os.path.join(d, "bin", "python")
+    steps = []
+    if not done:
+        base = str(need(inp, "base_python", "install"))
+        exe = base if os.sep in base else which(base)
+        if not exe:
+            raise Fail("python interpreter %r not found on PATH" % base, "install python3, or set ray_spec.python")
+        shutil.rmtree(d, ignore_errors=True)  # an earlier failed attempt
+        os.makedirs(os.path.dirname(d), exist_ok=True)
+        steps.append(([exe, "-m", "venv", d], "%s -m venv %s" % (exe, d)))
     log_path = os.path.join(storage, "logs", "install-ray-%s.log" % version)
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    req_file = None
+    if requirements:
+        req_file = os.path.join(storage, "logs", "requirements-ray-%s.txt" % version)
+        with open(req_file, "w") as f:
+            f.write("".join(str(r.get("line") or r["name"]) + "\n" for r in requirements))
+    hashes = any("--hash" in str(r.get("line") or "") for r in requirements)
     timeout = float(need(inp, "timeout_sec", "install"))
-    pip = pip_command(os.path.join(d, "bin", "python"), version, extras, inp.get("index_url"), inp.get("find_links"))
-    steps = [([exe, "-m", "venv", d], "%s -m venv %s" % (exe, d)), (pip, " ".join(pip))]
+    env = dict(os.environ, PIP_DEFAULT_TIMEOUT=str(INSTALLER_TIMEOUT_SEC), PIP_RETRIES="1", UV_HTTP_TIMEOUT=str(INSTALLER_TIMEOUT_SEC),
+               UV_LINK_MODE="copy", UV_NO_PROGRESS="1", UV_CACHE_DIR=os.path.join(storage, "cache", "uv"))
     t0 = time.time()
+    deadline = t0 + timeout
+    installer = "pip"
+
+    def failed(rc, shown, what):
+        if not done:
+            shutil.rmtree(d, ignore_errors=True)
+        tail = strip_ansi(tail_text(log_path, lines=15))
+        hint = "read the whole output in %s" % log_path
+        error = "%s failed (%s)" % (what, "exit %s" % rc if isinstance(rc, int) else rc)
+        missing = _missing_package(strip_ansi(tail_text(log_path, lines=60)))
+        conflict = _conflict(strip_ansi(tail_text(log_path, lines=60)))
+        if what == "making the venv":
+            hint = "the node's Python cannot make a virtual environment: install python3-venv (Debian/Ubuntu: apt-get install python3-venv); " + hint
+        elif "No space left" in tail:
+            hint = "the disk holding %s is full: free space there; %s" % (storage, hint)
+        elif conflict:
+            error += ": the requirements conflict with each other or with Ray's own pins: %s" % conflict
+            hint = "change the named pins in ray_spec.install (requirements, packages) to versions Ray accepts; " + hint
+        elif missing:
+            error += ": %s is not in the package sources" % missing
+            hint = "add %s to %s, or fix its name or version; %s" % (
+                missing, inp.get("find_links") or inp.get("index_url") or "the package index", hint)
+        return {"ok": False, "error": error, "hint": hint, "command": shown, "log_tail": tail, "installed": False,
+                "package": missing, "installer": installer}
+
     with open(log_path, "wb") as logf:
         for argv, shown in steps:
-            logf.write(("$ %s\n" % shown).encode())
-            logf.flush()
-            try:
-                p = subprocess.run(argv, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   timeout=max(1.0, timeout - (time.time() - t0)))
-                rc = p.returncode
-            except subprocess.TimeoutExpired:
-                rc = "timeout after %ds" % timeout
-            except OSError as e:
-                rc = e.strerror
+            rc = _run_logged(argv, shown, logf, deadline - time.time())
             if rc != 0:
-                shutil.rmtree(d, ignore_errors=True)
-                tail = strip_ansi(tail_text(log_path, lines=15))
-                hint = "read the whole output in %s" % log_path
-                if argv[1:3] == ["-m", "venv"]:
-                    hint = "the node's Python cannot make a virtual environment: install python3-venv (Debian/Ubuntu: apt-get install python3-venv); " + hint
-                elif "No space left" in tail:
-                    hint = "the disk holding %s is full: free space there; %s" % (storage, hint)
-                return {"ok": False, "error": "%s failed (%s)" % ("making the venv" if argv is not pip else "pip install",
-                                                                  "exit %s" % rc if isinstance(rc, int) else rc),
-                        "hint": hint, "command": shown, "log_tail": tail, "installed": False}
-    info = interpreter_info(os.path.join(d, "bin", "python"))
+                return failed(rc, shown, "making the venv")
+        installer, uv = _installer(d, inp, logf, deadline, env)
+        if uv:
+            argv = uv_command(uv, py, version, extras, inp.get("index_url"), inp.get("find_links"), req_file, hashes)
+        else:
+            argv = pip_command(py, version, extras, inp.get("index_url"), inp.get("find_links"), req_file, hashes)
+        rc = _run_logged(argv, " ".join(argv), logf, deadline - time.time(), env)
+        if rc != 0:
+            return failed(rc, " ".join(argv), "uv pip install" if uv else "pip install")
+    info = interpreter_info(py)
     if info.get("ray_version") != version:
-        shutil.rmtree(d, ignore_errors=True)
-        raise Fail("pip finished but Ray %s is not importable from %s (found %s)" % (version, d, info.get("ray_version")))
+        if not done:
+            shutil.rmtree(d, ignore_errors=True)
+        raise Fail("%s finished but Ray %s is not importable from %s (found %s)" % (installer, version, d,
+                                                                                   info.get("ray_version")))
+    after = [x for x in package_drift(requirements, environment_packages(py, requirements, extras))
+             if x["state"] != "shadowed"] if requirements else []
+    if after:
+        raise Fail("%s finished but %s not as required in %s" % (
+            installer, ", ".join("%s (%s, wanted %s)" % (x["name"], x["have"] or "missing", x["want"] or "any")
+                                 for x in after), d), "read the installer's output in %s" % log_path)
     with open(os.path.join(d, VENV_DONE), "w") as f:
         f.write(json.dumps({"ray_version": version, "extras": extras, "at": time.time()}))
-    return {"ok": True, "installed": True, "python": os.path.join(d, "bin", "python"),
-            "install_ms": int((time.time() - t0) * 1000)}
+    return {"ok": True, "installed": True, "python": py, "install_ms": int((time.time() - t0) * 1000),
+            "installer": installer, "changed": before}
 
 
 # ---- environment.py ----
@@ -2398,7 +2814,8 @@ import time
 
 VERBS = {"probe": verb_probe, "start": verb_start, "status": verb_status, "stop": verb_stop, "drain": verb_drain,
          "install": verb_install, "lock": verb_lock, "unlock": verb_unlock, "run": verb_run, "ray_env": verb_ray_env,
-         "job": verb_job, "logs": verb_logs}
+         "job": verb_job, "logs": verb_logs, "packages": verb_packages,
+         "imports": verb_imports}
 
 
 def main(argv=None):

@@ -19,8 +19,11 @@
 //   NOKUBE_BENCH_REUSE_HOSTS=1    use the pool if it is already up with enough hosts (no `up`)
 //   NOKUBE_BENCH_KEEP_HOSTS=1     leave the pool up at the end (Ray is still stopped)
 //   NOKUBE_BENCH_OUT=FILE         also write the results as JSON (default bench-results.json in the pool dir)
-//   NOKUBE_BENCH_ONLY=a,b,...     figures to run: cold,keep,status,stop,plan,fanstatus,rayup,jump,rolling,install
-//                                 (default all); the pool holds only the hosts the chosen figures need
+//   NOKUBE_BENCH_ONLY=a,b,...     figures to run: cold,keep,status,stop,plan,fanstatus,rayup,jump,rolling,install,
+//                                 envinstall (default all); the pool holds only the hosts the chosen figures need
+//   NOKUBE_BENCH_ENV_NODES=3      envinstall: nodes that get Ray 2.59.0 and ray_spec.install's packages in a
+//                                 fresh venv, by nokube (uv from the index) and by plain ssh + pip, from the
+//                                 same local index (scripts/prepare-wheels.sh, served on the pool's bridge)
 //   NOKUBE_BENCH_ROLLING_NODES=5  cluster size of the rolling / install figures (one worker of five changes)
 //   NOKUBE_BENCH_NOOP_PAIRS=5     no-op starts with and without ray_spec.install per round (alternating)
 //   NOKUBE_BENCH_CLI=FILE         the CLI bundle to measure (default dist/cli/index.js)
@@ -55,10 +58,12 @@ const HEALTHY_SIZES = (process.env.NOKUBE_BENCH_HEALTHY_SIZES ?? '16')
   .filter((n) => n >= 2 && !SIZES.includes(n));
 const RAY_UP = process.env.NOKUBE_BENCH_RAY_UP !== '0';
 const ONLY = new Set(
-  (process.env.NOKUBE_BENCH_ONLY || 'validate,cold,keep,status,stop,plan,fanstatus,rayup,jump,rolling,install').split(
-    ',',
-  ),
+  (
+    process.env.NOKUBE_BENCH_ONLY ||
+    'validate,cold,keep,status,stop,plan,fanstatus,rayup,jump,rolling,install,envinstall'
+  ).split(','),
 );
+const ENV_NODES = Math.max(1, Number(process.env.NOKUBE_BENCH_ENV_NODES || 3));
 const ACTION = resolve(process.env.NOKUBE_BENCH_ACTION || join(ROOT, 'dist', 'index.js'));
 const VENV = process.env.NOKUBE_VENV || '/opt/nokube-venv';
 const STATE = `${process.env.NOKUBE_TESTHOSTS_BASE ?? '/var/lib'}/nokube-testhosts-${POOL}`;
@@ -84,6 +89,7 @@ const RAY_HOSTS = Math.max(
   ...(SIZED ? SIZES : []),
   ...(ONLY.has('jump') && SIZES.length ? [SIZES[0]] : []),
   ...(ROLLING ? [ROLLING_NODES] : []),
+  ...(ONLY.has('envinstall') ? [ENV_NODES] : []),
   ...(ONLY.has('keep') || ONLY.has('status') ? HEALTHY_SIZES : []),
 );
 // a 200-host pool only when the fan-out figures run (bringing it up takes minutes on a loaded machine)
@@ -565,6 +571,100 @@ async function rayUp(n, ips) {
       await rayDownQuiet(yaml);
       rayUpActive = undefined;
     }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// one Python environment on every node (issue 24): an install of Ray and the cluster's packages
+
+const ENV_PACKAGES = ['tabulate==0.9.0', 'toolz==1.0.0', 'six==1.17.0'];
+const ENV_STORAGE = (name) => `/opt/nokube/data/${name}`;
+
+/**
+ * Ray 2.59.0 (the hosts run 2.60.0, so every node installs) with ENV_PACKAGES into a fresh venv on
+ * ENV_NODES nodes: `nokube ray start` (its install phase: uv from the index, else pip) next to plain
+ * `python3 -m venv` + `pip install` over ssh on the same nodes in parallel, from the same local index,
+ * with every cache (pip's, uv's) emptied before each side, alternating which goes first.
+ */
+async function envInstallBench(n, ips, add) {
+  const wheels = process.env.NOKUBE_WHEELS ?? '/var/cache/nokube-wheels';
+  if (!existsSync(join(wheels, 'simple', 'uv')))
+    throw new Error(`${wheels}/simple/uv is missing: run scripts/prepare-wheels.sh`);
+  const bridge = ips[0].replace(/\.\d+$/, '.1');
+  const index = `http://${bridge}:8099/simple/`;
+  const server = spawn('python3', ['-m', 'http.server', '8099', '--bind', bridge, '--directory', wheels], {
+    stdio: 'ignore',
+    detached: true,
+  });
+  children.add(server);
+  try {
+    for (
+      let i = 0;
+      i < 50 &&
+      !(await fetch(index + 'ray/').then(
+        (r) => r.ok,
+        () => false,
+      ));
+      i++
+    )
+      await sleep(200);
+    const name = `env${n}`;
+    const cfg = join(WORK, `${name}.yaml`);
+    const lines = nokubeConfig(name, n, ips).split('\n');
+    lines.splice(
+      4,
+      0,
+      '  ray_version: "2.59.0"',
+      `  install: {extras: [default], index_url: "${index}", packages: [${ENV_PACKAGES.join(', ')}]}`,
+    );
+    writeFileSync(cfg, lines.join('\n'));
+    const fresh = () =>
+      Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          hostExec(i, `rm -rf ~/.cache/pip ~/.cache/uv ${ENV_STORAGE(name)} /opt/nokube/data/plainenv; true`),
+        ),
+      );
+    const doNokube = async () => {
+      await fresh();
+      const r = await nokube(['start'], cfg, [], { timeoutMs: 3_600_000 });
+      if (r.code !== 0) throw new Error(`nokube start with install: ${r.stdout.slice(-2000)}${r.stderr.slice(-2000)}`);
+      // the slowest node's install, from its progress line: "installed Ray 2.59.0 with uv (41.2s)"
+      const done = [...r.stderr.matchAll(/installed Ray 2\.59\.0 with (\w+) \(([\d.]+)s\)/g)];
+      if (done.length !== n)
+        throw new Error(`nokube installed on ${done.length} of ${n} nodes: ${r.stderr.slice(-2000)}`);
+      const ms = Math.max(...done.map((m) => Number(m[2]) * 1000));
+      const installer = [...new Set(done.map((m) => m[1]))].join('+');
+      add(`envNokube${n}`, ms);
+      log(`  nokube install phase (${installer}) ${fmtS(ms)} s (whole start ${fmtS(r.ms)} s)`);
+      must(await nokube(['stop'], cfg), 'nokube stop after the install');
+    };
+    const doPlain = async () => {
+      await fresh();
+      const line =
+        `python3 -m venv /opt/nokube/data/plainenv && /opt/nokube/data/plainenv/bin/pip install -q --disable-pip-version-check ` +
+        `'ray[default]==2.59.0' ${ENV_PACKAGES.join(' ')} --index-url ${index} --trusted-host ${bridge}`;
+      const t0 = Date.now();
+      const rs = await Promise.all(ips.slice(0, n).map((ip) => run(sshArgv(ip, line), { timeoutMs: 3_600_000 })));
+      const ms = Date.now() - t0;
+      rs.forEach((r, i) => must(r, `plain pip install on ${hostName(i)}`));
+      add(`envPlain${n}`, ms);
+      log(`  plain ssh + pip install ${fmtS(ms)} s`);
+    };
+    for (let round = 0; round < ROUNDS; round++) {
+      log(`${n} nodes, install of Ray + ${ENV_PACKAGES.length} packages, round ${round + 1}/${ROUNDS}`);
+      for (const side of round % 2 === 0 ? [doNokube, doPlain] : [doPlain, doNokube]) {
+        await side();
+        await killRay(n);
+      }
+    }
+    await fresh();
+  } finally {
+    try {
+      process.kill(-server.pid, 'SIGKILL');
+    } catch {
+      /* gone */
+    }
+    children.delete(server);
   }
 }
 
@@ -1178,6 +1278,7 @@ async function main() {
   }
 
   if (ROLLING) await rollingBench(ROLLING_NODES, ips, results, add);
+  if (ONLY.has('envinstall')) await envInstallBench(ENV_NODES, ips, add);
 
   for (const n of HEALTHY_SIZES) {
     if (!ONLY.has('keep') && !ONLY.has('status')) break;
@@ -1340,6 +1441,19 @@ async function main() {
       ratio: a.median / b.median,
       target: '≤ 1.1×',
       ok: a.median / b.median <= 1.1,
+    });
+  }
+  if (F[`envNokube${ENV_NODES}`] && F[`envPlain${ENV_NODES}`]) {
+    const a = stat(F[`envNokube${ENV_NODES}`]);
+    const b = stat(F[`envPlain${ENV_NODES}`]);
+    rows.push({
+      figure: `install of Ray 2.59.0 + ${ENV_PACKAGES.length} packages into a fresh venv, ${ENV_NODES} nodes, local index, no cache`,
+      nokube: a,
+      baseline: b,
+      baselineName: 'plain ssh + venv + pip install',
+      ratio: a.median / b.median,
+      target: '< 1×',
+      ok: a.median / b.median < 1,
     });
   }
   rows.push(...fanOutRows(F));

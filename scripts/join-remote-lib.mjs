@@ -27,6 +27,7 @@ export const PARTS = [
   'drain',
   'gpus',
   'probe',
+  'packages',
   'install',
   'environment',
   'jobs',

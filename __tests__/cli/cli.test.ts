@@ -82,6 +82,7 @@ describe('nokube ray arguments', () => {
         json: true,
         timeline: true,
         noWait: false,
+        deep: false,
         rest: [],
         nodes: [],
         all: false,

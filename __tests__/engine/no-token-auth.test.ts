@@ -42,7 +42,7 @@ describe('a head without token authentication (Ray < 2.52)', () => {
     const old = (rayVersion: string) =>
       cluster([node('head', 'head', '10.0.0.1'), node('w1', 'worker', '10.0.0.2')], {
         rayVersion,
-        install: { extras: ['default'] },
+        install: { extras: ['default'], requirements: [], timeoutSec: 1800 },
       });
     for (const now of [undefined, { ok: true, ray: null } as unknown as ProbeAnswer, probe('2.60.0', true)]) {
       expect(noTokenAuthWarning(old('2.51.2'), now)).toMatch(

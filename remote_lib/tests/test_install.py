@@ -72,7 +72,8 @@ def test_pip_error_names_the_pip_command_and_its_last_lines(lib, storage, tmp_pa
     out = lib.verb_install({"storage": storage, "ray_version": "2.58.0", "extras": ["default"], "base_python": py,
                             "index_url": "http://10.0.0.1:8099/simple/", "timeout_sec": 1800})
     assert out["ok"] is False
-    assert out["error"] == "pip install failed (exit 1)"
+    assert out["error"] == "pip install failed (exit 1): ray[default]==2.58.0 is not in the package sources"
+    assert out["package"] == "ray[default]==2.58.0"
     assert out["command"].endswith(
         "/venvs/ray-2.58.0/bin/python -m pip install --disable-pip-version-check --no-input ray[default]==2.58.0 "
         "--index-url http://10.0.0.1:8099/simple/ --trusted-host 10.0.0.1")

@@ -185,6 +185,11 @@ export const FLAGS: readonly FlagSpec[] = [
     commands: ['exec', 'logs', 'firewall'],
   },
   { name: 'all', help: 'exec: run on every node', commands: ['exec'] },
+  {
+    name: 'deep',
+    help: "status: also run a Ray job that imports ray_spec.install's packages on every node",
+    commands: ['status'],
+  },
   { name: 'workers', help: 'exec: run on every worker', commands: ['exec'] },
   {
     name: 'format',
@@ -353,6 +358,8 @@ export interface CliSettings {
   workingDir?: string;
   runtimeEnvJson?: string;
   noWait: boolean;
+  /** status --deep */
+  deep: boolean;
   /** The words after `--` (job submit's entrypoint, exec's command), never re-split. */
   rest: string[];
   nodes: string[];
@@ -511,6 +518,7 @@ export function parseCliArgs(argv: string[]): ParsedArgs {
       workingDir: text('working-dir'),
       runtimeEnvJson: text('runtime-env-json'),
       noWait: !!values['no-wait'],
+      deep: !!values.deep,
       rest: after,
       nodes: (values.node as string[] | undefined) ?? [],
       all: !!values.all,

@@ -189,7 +189,7 @@ function proxyJumpFlag(text: string): JumpHop[] {
   return parsed.hops;
 }
 
-function useRequests(s: CliSettings): Pick<RunOptions, 'job' | 'exec' | 'withToken'> {
+function useRequests(s: CliSettings): Pick<RunOptions, 'job' | 'exec' | 'withToken' | 'deep'> {
   if (s.command === 'job') {
     return {
       job: {
@@ -204,5 +204,6 @@ function useRequests(s: CliSettings): Pick<RunOptions, 'job' | 'exec' | 'withTok
   }
   if (s.command === 'exec') return { exec: { argv: s.rest, nodes: s.nodes, all: s.all, workers: s.workers } };
   if (s.command === 'env') return { withToken: true };
+  if (s.command === 'status' && s.deep) return { deep: true };
   return {};
 }

@@ -2,10 +2,12 @@
 // Only called when there are no errors, so values have the shape the schema promises.
 import { asList, asMap, asString, type PlainMap } from './plain';
 import { parseProxyJump } from './proxy-jump';
+import { requirementOf } from './requirements';
 import { parseSshUrl } from './ssh-url';
 import { DEFAULT_DASHBOARD_PORT, NODE_PORT_RAY_KEYS, RAY_KEYS } from './ray-keys';
 import {
   DEFAULT_CLUSTER_NAME,
+  DEFAULT_INSTALL_TIMEOUT_SEC,
   DEFAULT_ROLLOUT,
   type ClusterConfig,
   type InstallSpec,
@@ -76,7 +78,13 @@ function buildRollout(raw: PlainMap): RolloutSpec {
 }
 
 function buildInstall(raw: PlainMap): InstallSpec {
-  const spec: InstallSpec = { extras: asList(raw.extras).map(String) };
+  const spec: InstallSpec = {
+    extras: asList(raw.extras).map(String),
+    requirements: asList(raw.packages).map((p) => requirementOf(String(p))),
+    timeoutSec: typeof raw.timeout === 'number' ? raw.timeout : DEFAULT_INSTALL_TIMEOUT_SEC,
+  };
+  const file = asString(raw.requirements);
+  if (file !== undefined) spec.requirementsFile = file;
   const indexUrl = asString(raw.index_url);
   if (indexUrl !== undefined) spec.indexUrl = indexUrl;
   const findLinks = asString(raw.find_links);

@@ -180,8 +180,38 @@ const install = {
       type: 'string',
       pattern: '^((https?|file)://)?\\S+$',
       'x-expected': 'a URL or a directory on the nodes (pip --find-links)',
-      description: 'A wheel directory or URL for pip (--find-links), for sites without internet.',
+      description:
+        'A wheel directory or URL (--find-links), for sites without internet: without index_url, nothing else is asked (--no-index).',
       examples: ['http://10.0.0.1/wheels'],
+    },
+    requirements: {
+      type: 'string',
+      minLength: 1,
+      pattern: '^[^\\0]+$',
+      'x-expected': 'a requirements file beside the config, e.g. requirements.txt',
+      description:
+        "The cluster's packages: a requirements file (relative to the config file), one pinned package a line (name==version, --hash allowed), installed next to Ray on every node.",
+      examples: ['requirements.txt'],
+    },
+    packages: {
+      type: ['array', 'null'],
+      'x-expected': 'a list of packages, e.g. [tabulate==0.9.0, toolz]',
+      description:
+        "The cluster's packages as a short list (name or name==version), installed next to Ray on every node.",
+      examples: [['tabulate==0.9.0', 'toolz==1.0.0']],
+      items: {
+        type: 'string',
+        pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*(\\[[A-Za-z0-9._,-]+\\])?(==[A-Za-z0-9.+!_-]+)?$',
+        'x-expected': 'a package name, optionally ==version, e.g. tabulate==0.9.0',
+      },
+    },
+    timeout: {
+      type: 'integer',
+      minimum: 10,
+      'x-expected': 'seconds, e.g. 900',
+      description: 'Seconds one node may spend installing (Ray and the packages) before the install fails.',
+      default: 1800,
+      examples: [900],
     },
   },
 };

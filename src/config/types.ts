@@ -124,7 +124,22 @@ export interface InstallSpec {
   extras: string[];
   indexUrl?: string;
   findLinks?: string;
+  /** `requirements`: the file as written (relative to the config file). */
+  requirementsFile?: string;
+  /** The cluster's packages: the requirements file's lines (read by loadConfig), then `packages`. */
+  requirements: PackageRequirement[];
+  /** Seconds one node's install may take. */
+  timeoutSec: number;
 }
+
+/** One package of ray_spec.install: its name, its pinned version when pinned, the line pip is given. */
+export interface PackageRequirement {
+  name: string;
+  version?: string;
+  line: string;
+}
+
+export const DEFAULT_INSTALL_TIMEOUT_SEC = 1800;
 
 export const DEFAULT_ROLLOUT: RolloutSpec = { drainTimeoutSec: 60, maxUnavailable: { count: 1 }, maxFailures: 0 };
 

@@ -6,9 +6,11 @@ import { clusterDisruption } from './decisions/disruption';
 import { countChanges, livePlan, offlinePlan, withUnknownLiveState } from './decisions/plan-diff';
 import { noTokenAuthWarning } from './decisions/no-token-auth';
 import { reviewHostKeyPins } from './decisions/pinned-host-keys';
-import type { PhaseClock } from './steps/run-result';
+import { fail, type PhaseClock } from './steps/run-result';
+import { installerWords, lookAtPackages, nodesToInstall } from './steps/install';
+import { judgeEnvironment, withPackageDrift } from './decisions/environment';
 import type { ClusterSession } from './steps/session';
-import { liveNodes, probeAll, recordedMembers, wantedSpecs } from './steps/inspect';
+import { liveNodes, probeAll, recordedMembers, unknownPythonPath, wantedSpecs } from './steps/inspect';
 import type { RunOptions, RunResult } from './types';
 
 /** Whether a live look is possible at all: some key, agent or password (its variables set) to log in with. */
@@ -43,8 +45,13 @@ export async function planCluster(
     }
     const handles = await clock.phase('connect', () => session.connect(nodes));
     const probed = await clock.phase('inspect', () => probeAll(session, handles, false));
+    const packages = await clock.phase('inspect', () => lookAtPackages(session, handles));
+    const environment = judgeEnvironment(cluster, packages);
+    for (const e of environment.errors) fail(result, e);
+    result.warnings.push(...environment.warnings);
     const unauthenticated = noTokenAuthWarning(cluster, probed.probes.get(cluster.head.name));
     if (unauthenticated) result.warnings.push(unauthenticated);
+    result.warnings.push(...unknownPythonPath(probed.probes));
     const recorded = recordedMembers(session, probed);
     const members = recorded.length
       ? recorded
@@ -52,11 +59,18 @@ export async function planCluster(
     const live = liveNodes(cluster, session, probed);
     const unknown = new Map(handles.filter((h) => h.error).map((h) => [h.node.name, h.error!.message]));
     result.plan = withUnknownLiveState(
-      livePlan(cluster, wantedSpecs(session), live, members),
+      livePlan(cluster, wantedSpecs(session), withPackageDrift(live, environment), members),
       offlinePlan(cluster, previous),
       unknown,
       cluster,
     );
+    // which installer each node that installs something will use
+    for (const node of nodesToInstall(session, probed.probes, packages)) {
+      const item = result.plan.find((p) => p.node === node.name);
+      const p = probed.probes.get(node.name);
+      const what = !p?.ray || p.ray.version !== cluster.rayVersion ? `ray==${cluster.rayVersion}` : 'packages';
+      item?.drift.push({ field: 'install', from: '', to: `${what} with ${installerWords(packages.get(node.name))}` });
+    }
     for (const h of handles) {
       if (h.error) result.warnings.push(`${h.node.name}: live state unknown (${h.error.message})`);
     }

@@ -9,7 +9,8 @@ import { clusterDisruption } from './decisions/disruption';
 import { drainNode } from './steps/drain';
 import { assessStarted } from './decisions/health';
 import { liveNodes, probeAll, recordedMembers, wantedSpecs, watchHeadView, type Probed } from './steps/inspect';
-import { installRay, nodesToInstall } from './steps/install';
+import { installRay, lookAtPackages, nodesToInstall } from './steps/install';
+import { judgeEnvironment, withPackageDrift } from './decisions/environment';
 import { countChanges, livePlan } from './decisions/plan-diff';
 import { takeLock, type HeldLock } from './steps/lock';
 import { probeTakingLock } from './steps/locked-probe';
@@ -68,7 +69,14 @@ async function startLocked(
   const { cluster, options } = session;
   const { reporter } = options;
   const probed = looked ?? (await clock.phase('preflight', () => probeAll(session, handles, true)));
-  const installing = nodesToInstall(session, probed.probes);
+  const packages = await clock.phase('preflight', () => lookAtPackages(session, handles));
+  const environment = judgeEnvironment(cluster, packages);
+  for (const w of environment.warnings) {
+    result.warnings.push(w);
+    reporter.warn(w);
+  }
+  // a pin against Ray's stops the run before anything is installed
+  const installing = environment.errors.length ? [] : nodesToInstall(session, probed.probes, packages);
   const installErrors = installing.length ? await clock.phase('install', () => installRay(session, installing)) : [];
   if (installing.length > installErrors.length) {
     // the installed venvs are the nodes' Ray from now on: look again at what they have
@@ -88,7 +96,7 @@ async function startLocked(
     reporter.warn(unauthenticated);
   }
   const members = recordedMembers(session, probed);
-  const plan = livePlan(cluster, wanted, liveNodes(cluster, session, probed), members);
+  const plan = livePlan(cluster, wanted, withPackageDrift(liveNodes(cluster, session, probed), environment), members);
   result.plan = plan;
   result.changes = countChanges(plan);
   result.disruption = clusterDisruption(plan, cluster.rollout, cluster.workers.length);
@@ -99,6 +107,7 @@ async function startLocked(
     reporter.warn(w);
   }
   const problems = [
+    ...environment.errors,
     ...installErrors,
     ...onIpv6.problems,
     ...handles.filter((h) => h.error).map((h) => h.error!),

@@ -3,9 +3,12 @@
 import { mapLimit } from './steps/concurrency';
 import { assessCluster, type NodeObservation } from './decisions/health';
 import { usageView } from './decisions/usage';
-import { PhaseClock } from './steps/run-result';
+import { fail, PhaseClock } from './steps/run-result';
 import { nodeError, type ClusterSession } from './steps/session';
 import { headStatus, wantedSpecs } from './steps/inspect';
+import { lookAtPackages } from './steps/install';
+import { gcsPort } from './decisions/desired';
+import { judgeEnvironment, packageWords } from './decisions/environment';
 import type { RunResult, StatusWatch } from './types';
 
 export async function clusterStatus(session: ClusterSession, result: RunResult, clock: PhaseClock): Promise<void> {
@@ -30,6 +33,7 @@ export async function clusterStatus(session: ClusterSession, result: RunResult, 
       }
     }),
   );
+  const packages = await clock.phase('status', () => lookAtPackages(session, handles));
   const assessment = assessCluster(cluster, wantedSpecs(session), observed);
   result.nodes = assessment.nodes;
   result.status = assessment.status;
@@ -40,6 +44,20 @@ export async function clusterStatus(session: ClusterSession, result: RunResult, 
   if (assessment.status !== 'healthy' && assessment.status !== 'stopped') {
     for (const p of assessment.problems) result.warnings.push(p);
   }
+  // the cluster's packages: a node whose environment differs is unhealthy, even with Ray alive
+  const environment = judgeEnvironment(cluster, packages);
+  for (const [name, env] of environment.nodes) {
+    const drift = packages.get(name)?.drift ?? [];
+    result.warnings.push(
+      `${name}: unhealthy environment: ${drift.map(packageWords).join(', ')}${env.managed ? ' (nokube ray start installs them)' : ' (managed outside nokube: install them there)'}`,
+    );
+    const node = result.nodes.find((n) => n.name === name);
+    if (node && !node.error) node.error = 'unhealthy environment';
+  }
+  for (const e of environment.errors) result.warnings.push(`${e.node}: ${e.message}`);
+  if (result.status === 'healthy' && (environment.nodes.size || environment.errors.length)) result.status = 'degraded';
+  if (options.deep && result.status !== 'stopped')
+    await clock.phase('imports', () => importEverywhere(session, result));
   result.ok = result.errors.length === 0;
 }
 
@@ -96,4 +114,56 @@ export async function watchStatus(
     roundClock = new PhaseClock(round, reporter);
   }
   result.timings = result.timings.filter((t) => t.phase !== 'total'); // run() adds the whole watch's
+}
+
+/**
+ * status --deep: the same environment on every node, checked, not assumed: a Ray job on the head
+ * whose one task per alive node imports every package of ray_spec.install (and Ray).
+ */
+async function importEverywhere(session: ClusterSession, result: RunResult): Promise<void> {
+  const { cluster, options } = session;
+  const head = session.handle(cluster.head);
+  const requirements = cluster.install?.requirements ?? [];
+  if (!head.lib) return;
+  try {
+    const answer = await head.lib.imports({
+      python: cluster.python ?? null,
+      gcs_port: gcsPort(cluster.head),
+      requirements,
+      timeout_sec: 120,
+    });
+    if (!answer.ok) throw Object.assign(new Error(answer.error ?? 'import check failed'), { hint: answer.hint });
+    const seen = answer.nodes ?? [];
+    const good: string[] = [];
+    for (const node of cluster.nodes) {
+      const n = seen.find((x) => x.name === node.name);
+      if (!n) {
+        fail(result, {
+          node: node.name,
+          host: node.host,
+          message: 'import check: not alive in the cluster, so not checked',
+        });
+      } else if (n.problems.length) {
+        fail(result, {
+          node: node.name,
+          host: node.host,
+          message: `import check failed with ${n.python}: ${n.problems.join('; ')}`,
+          hint: "nokube ray start installs ray_spec.install's packages in the venv it manages; in your own environment, install them there",
+        });
+      } else {
+        good.push(node.name);
+        options.reporter.node(
+          node.name,
+          `imports ${requirements.length ? requirements.map((r) => r.name).join(', ') : 'ray'} (${n.python})`,
+        );
+      }
+    }
+    if (good.length === cluster.nodes.length) {
+      options.reporter.info(`every node imports the cluster's packages: ${good.join(', ')}`);
+    }
+  } catch (err) {
+    fail(result, { ...nodeError(cluster.head, err), message: `import check: ${nodeError(cluster.head, err).message}` });
+  }
+  if (!result.errors.length) return;
+  if (result.status === 'healthy') result.status = 'degraded';
 }

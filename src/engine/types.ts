@@ -104,6 +104,8 @@ export interface RunOptions<C extends EngineCommand = Command> {
   init?: InitRequest;
   /** env: also fetch the token itself (it is masked everywhere but where the front end prints it). */
   withToken?: boolean;
+  /** status: also run a job that imports the cluster's packages on every node. */
+  deep?: boolean;
   /** Interrupts what follows a running thing (a job's log): the run ends, the thing keeps running. */
   signal?: AbortSignal;
   /** status: refresh until `signal` fires, each round handed to `onRound`. */

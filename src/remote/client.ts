@@ -8,6 +8,10 @@ import type {
   DrainAnswer,
   DrainRequest,
   InstallAnswer,
+  PackagesAnswer,
+  ImportsAnswer,
+  ImportsRequest,
+  PackagesRequest,
   InstallRequest,
   JobActionRequest,
   JobAnswer,
@@ -325,7 +329,15 @@ export class RemoteLib {
   stop(input: StopRequest = {}): Promise<StopAnswer> {
     return this.call<StopAnswer>('stop', input);
   }
-  /** Installs Ray into a venv under the storage path (nothing when it is there already). */
+  /** The cluster's packages in the node's Ray environment (read-only). */
+  packages(input: PackagesRequest): Promise<PackagesAnswer> {
+    return this.call<PackagesAnswer>('packages', input, 180_000);
+  }
+  /** Head: one task on every alive node imports the cluster's packages (status --deep). */
+  imports(input: ImportsRequest): Promise<ImportsAnswer> {
+    return this.call<ImportsAnswer>('imports', input, (input.timeout_sec + 90) * 1000);
+  }
+  /** Installs Ray and the cluster's packages into a venv under the storage path (nothing when there already). */
   install(input: InstallRequest, timeoutMs: number): Promise<InstallAnswer> {
     return this.call<InstallAnswer>('install', input, timeoutMs);
   }

@@ -94,6 +94,68 @@ export interface InstallRequest {
   index_url: string | null;
   find_links: string | null;
   timeout_sec: number;
+  /** ray_spec.install's packages, installed with Ray in one resolve. */
+  requirements: PackageLine[];
+}
+
+/** One package the nodes install: `line` is what the installer is given (with its --hash options). */
+export interface PackageLine {
+  name: string;
+  version?: string;
+  line: string;
+}
+
+/** `packages`: the cluster's packages in the node's Ray environment. */
+export interface PackagesRequest {
+  python: string | null;
+  requirements: PackageLine[];
+  extras: string[];
+}
+
+/** A package not as required: missing, another version, or another copy of it elsewhere on sys.path. */
+export interface PackageDrift {
+  name: string;
+  want?: string | null;
+  have: string | null;
+  state: 'missing' | 'version' | 'shadowed';
+  locations?: string[];
+}
+
+/** `imports` (head, status --deep): a job that imports the cluster's packages on every alive node. */
+export interface ImportsRequest {
+  python: string | null;
+  gcs_port: number;
+  requirements: PackageLine[];
+  timeout_sec: number;
+}
+
+export interface ImportsAnswer extends RemoteAnswer {
+  nodes?: { name?: string | null; node_ip?: string; python: string; problems: string[] }[];
+}
+
+/** A required version outside the range one of Ray's own dependencies pins. */
+export interface PinConflict {
+  name: string;
+  version: string;
+  ray_needs: string;
+  by: string;
+}
+
+export interface PackagesAnswer extends RemoteAnswer {
+  /** false: no Ray found on the node (yet): nothing else is answered. */
+  ray: boolean;
+  python?: string;
+  ray_version?: string;
+  /** The environment is a venv nokube made under the storage path (else the operator's). */
+  managed?: boolean;
+  drift?: PackageDrift[];
+  conflicts?: PinConflict[];
+  /** Whether Ray's pins could be read (packaging available there). */
+  pins_checked?: boolean;
+  /** Ray's own dependencies, transitively: what Ray's processes import. */
+  ray_deps?: string[];
+  /** The node's uv, when it has one. */
+  uv?: string | null;
 }
 
 /** `job` (head) but submit, which streams (client.stream). */
@@ -137,6 +199,11 @@ export interface ProbeAnswer extends RemoteAnswer {
   applied: AppliedSpec | null;
   /** While running: the Ray version its processes were started with. */
   running_ray_version?: string | null;
+  /**
+   * While running: whether Ray was started with its interpreter first on PATH (a job's `python` is
+   * Ray's), read from the raylet's environment; `known: false` when it cannot be told.
+   */
+  running_python_first?: RunningPythonFirst;
   /** Head only: nodes the last `start` applied (for `stop` actions on dropped nodes). */
   members?: MembersRecord | null;
   /**
@@ -156,6 +223,17 @@ export interface GpuInfo {
   name: string;
   /** From nvidia-smi only. */
   memory_bytes?: number;
+}
+
+export interface RunningPythonFirst {
+  known: boolean;
+  first?: boolean;
+  /** Ray's interpreter. */
+  python?: string;
+  /** The `python` the running Ray's PATH finds first (null: none). */
+  found?: string | null;
+  /** Started with the SSH session's variables (an older nokube): Ray's `bash -c` then reads ~/.bashrc. */
+  ssh_session?: boolean;
 }
 
 /** `state/members.json` on the head, written by the engine after a successful start. */
@@ -243,6 +321,11 @@ export interface InstallAnswer extends RemoteAnswer {
   /** On failure: the command that failed and the last lines of its output. */
   command?: string;
   log_tail?: string;
+  /** On failure: the package the installer could not find. */
+  package?: string | null;
+  installer?: 'uv' | 'pip';
+  /** The packages that were not as required before this install. */
+  changed?: PackageDrift[];
 }
 
 export interface DrainAnswer extends RemoteAnswer {

@@ -9,6 +9,7 @@ from .start_stop import verb_start, verb_stop
 from .status import verb_status
 from .drain import verb_drain
 from .probe import verb_probe
+from .packages import verb_imports, verb_packages
 from .install import installed_python, verb_install
 from .environment import RUN_ERROR_PREFIX, RUN_FAILED, verb_ray_env, verb_run
 from .jobs import verb_job
@@ -17,7 +18,8 @@ from .logs import verb_logs
 
 VERBS = {"probe": verb_probe, "start": verb_start, "status": verb_status, "stop": verb_stop, "drain": verb_drain,
          "install": verb_install, "lock": verb_lock, "unlock": verb_unlock, "run": verb_run, "ray_env": verb_ray_env,
-         "job": verb_job, "logs": verb_logs}
+         "job": verb_job, "logs": verb_logs, "packages": verb_packages,
+         "imports": verb_imports}
 
 
 def main(argv=None):

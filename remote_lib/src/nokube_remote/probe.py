@@ -15,7 +15,7 @@ from .storage import (
     temp_dir_for,
 )
 from .processes import cluster_pids, port_report
-from .ray_found import find_ray, supports_token_auth
+from .ray_found import find_ray, python_first, supports_token_auth
 from .lock import verb_lock
 from .status import verb_status
 from .gpus import gpu_report
@@ -58,8 +58,9 @@ def verb_probe(inp):
     }
     if pids:
         # the Ray the running processes were started with (an upgrade installs another one beside it)
-        out["running_ray_version"] = (read_json_file(os.path.join(state_dir(storage), "runtime.json")) or {}).get(
-            "ray_version")
+        runtime = read_json_file(os.path.join(state_dir(storage), "runtime.json")) or {}
+        out["running_ray_version"] = runtime.get("ray_version")
+        out["running_python_first"] = running_python_first(pids, runtime)
     if err:
         out["storage"]["error"] = err
         out["storage"]["unsafe"] = storage_safety(storage) is not None
@@ -89,3 +90,33 @@ def verb_probe(inp):
     else:
         out["ray_error"] = ray_error
     return out
+
+
+def _environ(pid):
+    """The environment of a running process (same user: /proc/<pid>/environ is readable), or None."""
+    try:
+        with open("/proc/%d/environ" % int(pid), "rb") as f:
+            items = f.read().split(b"\0")
+    except (OSError, ValueError):
+        return None
+    return dict(i.decode(errors="replace").split("=", 1) for i in items if b"=" in i)
+
+
+def running_python_first(pids, runtime):
+    """Whether the running Ray was started with its interpreter first on PATH (a job's `python` is
+    Ray's): read from the raylet's environment, else from runtime.json (nokube records the PATH it
+    gave `ray start`); {"known": False} for a Ray started by an older nokube or by hand."""
+    python = runtime.get("python")
+    env = None
+    for pid in sorted(pids, key=lambda p: _comm(p) != "raylet"):
+        env = _environ(pid)
+        if env is not None:
+            break
+    path = env.get("PATH") if env is not None else runtime.get("path")
+    if not python or path is None:
+        return {"known": False}
+    first, found = python_first(python, path)
+    # with the SSH session's variables, the `bash -c` Ray starts its workers with reads ~/.bashrc,
+    # which may put another python first (pyenv, conda): a Ray started by an older nokube
+    return {"known": True, "first": first, "python": python, "found": found,
+            "ssh_session": "SSH_CLIENT" in (env or {})}

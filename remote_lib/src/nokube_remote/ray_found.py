@@ -102,3 +102,23 @@ def ray_cmd(ray):
     if ray.get("ray_bin"):
         return [ray["ray_bin"]]
     return [ray["python"], "-c", "import sys; sys.argv[0] = 'ray'; from ray.scripts.scripts import main; sys.exit(main())"]
+
+
+def activated_env(python, path):
+    """What an activated environment of `python` adds: its bin dir first on PATH and, for a venv,
+    VIRTUAL_ENV. Ray runs a job's entrypoint and its workers' subprocesses with the environment
+    `ray start` had: without this, a job's `python` is whatever the login PATH finds first."""
+    bin_dir = os.path.dirname(python)
+    rest = [d for d in (path or "/usr/local/bin:/usr/bin:/bin").split(os.pathsep) if d and d != bin_dir]
+    env = {"PATH": os.pathsep.join([bin_dir] + rest)}
+    if os.path.isfile(os.path.join(os.path.dirname(bin_dir), "pyvenv.cfg")):
+        env["VIRTUAL_ENV"] = os.path.dirname(bin_dir)
+    return env
+
+
+def python_first(python, path):
+    """Whether `python` on `path` is the interpreter `python` (its bin dir), the PATH's `python`
+    otherwise (None when there is none)."""
+    bin_dir = os.path.dirname(python or "")
+    found = which("python", path=path or "") or which("python3", path=path or "")
+    return os.path.dirname(found) == bin_dir if found else False, found

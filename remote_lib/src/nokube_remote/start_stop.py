@@ -19,7 +19,7 @@ from .storage import (
     write_token,
 )
 from .processes import cluster_pids, DEFAULT_GRACE_SEC, listening_ports, stop_cluster
-from .ray_found import find_ray, ray_cmd, supports_token_auth, version_tuple
+from .ray_found import activated_env, find_ray, ray_cmd, supports_token_auth, version_tuple
 from .lock import _Guard
 
 
@@ -253,6 +253,12 @@ def _start_locked(inp, cluster, storage):
     env["RAY_USAGE_STATS_ENABLED"] = "0"
     env.pop("RAY_ADDRESS", None)
     env.pop("RAY_AUTH_TOKEN", None)
+    # the job's `python` (and its workers' subprocesses') is Ray's interpreter, as in an activated venv.
+    # Without the SSH session's variables: Ray starts workers through `bash -c`, and bash seeing
+    # SSH_CLIENT reads ~/.bashrc, whose pyenv/conda lines would put another python first again.
+    for k in ("SSH_CLIENT", "SSH2_CLIENT", "SSH_CONNECTION", "SSH_TTY"):
+        env.pop(k, None)
+    env.update(activated_env(ray["python"], env.get("PATH")))
     token_path = os.path.join(state_dir(storage), "auth_token")
     token = None
     auth = "none"
@@ -322,7 +328,7 @@ def _start_locked(inp, cluster, storage):
                "dashboard_port": head_port(args, "dashboard_port") if role == "head" else None,
                "dashboard_host": dashboard_host(args, auth == "token") if role == "head" else None,
                "gcs_port": head_port(args, "gcs_port") if role == "head" else None,
-               "argv": argv[len(ray_cmd(ray)):]}
+               "argv": argv[len(ray_cmd(ray)):], "path": env["PATH"]}
     write_json_atomic(os.path.join(state_dir(storage), "runtime.json"), runtime)
     write_json_atomic(os.path.join(state_dir(storage), "applied.json"), inp.get("applied") or {})
     out = {"ok": True, "ray_version": ray["version"], "python_version": ray["python_version"],

@@ -55,6 +55,10 @@ export interface LiveNode {
   alive?: boolean;
   /** While running: the Ray version its processes were started with. */
   rayVersion?: string;
+  /** While running: the `python` its PATH finds first, when that is not Ray's interpreter (`to`). */
+  pathDrift?: Drift;
+  /** Packages of ray_spec.install not as required in the venv nokube manages there (environment.ts). */
+  packages?: { drift: Drift[]; restart: boolean };
   error?: string;
 }
 
@@ -80,10 +84,23 @@ export function livePlan(
     } else if (!now.running) {
       planned = item(node, 'start', 'not running');
     } else {
-      const drift = [...versionDrift(now.rayVersion, next.rayVersion), ...specDrift(now.applied, want)];
+      const drift = [
+        ...versionDrift(now.rayVersion, next.rayVersion),
+        ...specDrift(now.applied, want),
+        ...(now.pathDrift ? [now.pathDrift] : []),
+        ...(now.packages?.restart ? now.packages.drift : []),
+      ];
+      const packages = now.packages && !now.packages.restart ? now.packages.drift : [];
       if (drift.length) planned = item(node, 'restart', 'drifted from config', drift);
-      else if (node.role === 'worker' && headStarts) planned = item(node, 'restart', 'the head restarts');
-      else if (now.alive === false) planned = item(node, 'restart', "not alive in the head's view");
+      else if (node.role === 'worker' && headStarts) planned = item(node, 'restart', 'the head restarts', packages);
+      else if (now.alive === false) planned = item(node, 'restart', "not alive in the head's view", packages);
+      else if (packages.length)
+        planned = item(
+          node,
+          'keep',
+          'packages installed next to the running Ray (no package Ray imports changes)',
+          packages,
+        );
       else planned = item(node, 'keep', 'running as configured');
     }
     if (node.role === 'head' && planned.action !== 'keep') headStarts = true;

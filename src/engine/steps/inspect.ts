@@ -6,6 +6,7 @@ import { RemoteError } from '../../remote/client';
 import { mapLimit } from './concurrency';
 import { dashboardPort, desiredSpec, gcsPort, hostForUrl, pinnedPorts, rayArgs } from '../decisions/desired';
 import type { LiveNode } from '../decisions/plan-diff';
+import type { Drift } from '../types';
 import { nodeError, type ClusterSession, type NodeHandle } from './session';
 
 export interface Probed {
@@ -138,11 +139,43 @@ export function liveNodes(cluster: ClusterConfig, session: ClusterSession, probe
       running: p.running,
       applied: p.applied,
       rayVersion: p.running_ray_version ?? undefined,
+      pathDrift: pythonPathDrift(p),
       // A node without its raylet is gone, even while the head's view has not noticed yet.
       alive: p.raylet === false ? false : probed.headView?.cluster ? !!seen?.some((v) => v.alive) : undefined,
     });
   }
   return live;
+}
+
+/**
+ * A running Ray whose PATH finds another `python` first than Ray's interpreter: a job's entrypoint
+ * there runs that one (and fails at `import ray`). A restart with the interpreter's bin first fixes it.
+ */
+export function pythonPathDrift(p: ProbeAnswer): Drift | undefined {
+  const seen = p.running ? p.running_python_first : undefined;
+  if (!seen?.known || seen.first || !seen.python) return undefined;
+  return { field: "python on Ray's PATH", from: seen.found ?? '(none)', to: seen.python };
+}
+
+/**
+ * Running nodes whose Ray's PATH could not be read, or that were started with the SSH session's
+ * variables (an older nokube: Ray's workers start through `bash -c`, which then reads ~/.bashrc and
+ * its pyenv or conda lines): a warning each.
+ */
+export function unknownPythonPath(probes: Map<string, ProbeAnswer>): string[] {
+  const bashrc = [...probes]
+    .filter(([, p]) => p.running && p.running_python_first?.known && p.running_python_first.ssh_session)
+    .map(
+      ([name]) =>
+        `${name}: its running Ray was started by an older nokube, with the SSH session's variables: its workers start through bash, which reads ~/.bashrc, so a job's \`python\` there is Ray's only if ~/.bashrc leaves PATH alone (the next restart of the node fixes it)`,
+    );
+  return [...probes]
+    .filter(([, p]) => p.running && p.running_python_first && !p.running_python_first.known)
+    .map(
+      ([name]) =>
+        `${name}: unknown whether its running Ray has its interpreter first on PATH (started by an older nokube or by hand): a job's \`python\` there may not be Ray's`,
+    )
+    .concat(bashrc);
 }
 
 /** What the head remembers of the last applied config (ignored when another cluster wrote it). */
