@@ -332,6 +332,10 @@ export interface DashboardRequest {
 /** The open forwards, until close() or until the head's connection is lost (`ended`). */
 export interface DashboardForward {
   dashboardUrl: string;
+  /** The dashboard's one-time URL: opening it gives that browser the cookie the forward asks for. */
+  openUrl: string;
+  /** `name=value` of that cookie, for scripts (a Cookie header); it is as good as the token while the forward runs. */
+  cookie: string;
   clientAddress: string;
   /** The head's Ray version, as its dashboard reports it through the forward. */
   rayVersion?: string;
