@@ -6,6 +6,7 @@ import { clusterDisruption } from './decisions/disruption';
 import { countChanges, livePlan, offlinePlan, withUnknownLiveState } from './decisions/plan-diff';
 import { noTokenAuthWarning } from './decisions/no-token-auth';
 import { reviewHostKeyPins } from './decisions/pinned-host-keys';
+import { baseExecution } from './decisions/pull-request-execution';
 import type { PhaseClock } from './steps/run-result';
 import type { ClusterSession } from './steps/session';
 import { liveNodes, probeAll, recordedMembers, wantedSpecs } from './steps/inspect';
@@ -40,6 +41,10 @@ export async function planCluster(
       const review = reviewHostKeyPins(cluster, previous);
       nodes = review.nodes;
       result.warnings.push(...review.warnings);
+      // nor what runs on the nodes: the base's interpreter, venv and storage
+      const execution = baseExecution(cluster, previous);
+      session.useExecutions(execution.nodes);
+      if (execution.note) result.warnings.push(execution.note);
     }
     const handles = await clock.phase('connect', () => session.connect(nodes));
     const probed = await clock.phase('inspect', () => probeAll(session, handles, false));

@@ -106,7 +106,8 @@ export interface RunOptions<C extends EngineCommand = Command> {
   signal?: AbortSignal;
   /**
    * plan on a pull request: `host_key` pins that differ from `previousConfigText` (the base) are not
-   * trusted, since the pull request wrote them.
+   * trusted, since the pull request wrote them; nor are its interpreter, Ray venv and storage paths:
+   * what runs on the nodes is the base's (decisions/pull-request-execution.ts).
    */
   distrustChangedPins?: boolean;
   /** start/stop: seconds to wait for another run's deploy lock before failing (default 0: fail fast). */
