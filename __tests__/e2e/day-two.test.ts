@@ -201,10 +201,6 @@ print('HOSTS', sorted(set(ray.get([where.remote() for _ in range(3)]))))
     const dash = startDashboard(['--port', '18665', '--client-port', '18666']);
     const printed = await dash.line();
     try {
-      // what a user clicks: the URL on the first line the command prints
-      const url = /^Dashboard:\s+(http:\/\/127\.0\.0\.1:18665\/\?nokube_token=[\w-]+)$/.exec(printed)?.[1];
-      expect(url, printed).toBeDefined();
-
       // another local user, or a script without the proof: refused by the forward itself (its own page,
       // not the head's answer), so a job it posts never reaches the head
       const mark = `/tmp/nokube-forward-${process.pid}`;
@@ -223,6 +219,10 @@ print('HOSTS', sorted(set(ray.get([where.remote() for _ in range(3)]))))
       // the head's dashboard itself refuses a request without the token: so the 401s above were
       // the forward not adding it
       expect((await fetch('http://10.88.0.11:8265/api/jobs/')).status).toBe(401);
+
+      // what a user clicks: the URL on the first line the command prints
+      const url = /^Dashboard:\s+(http:\/\/127\.0\.0\.1:18665\/\?nokube_token=[\w-]+)$/.exec(printed)?.[1];
+      expect(url, printed).toBeDefined();
 
       // a real browser: the printed URL, then the dashboard's own page of nodes (its JavaScript run)
       const profile = mkdtempSync(join(tmpdir(), 'nokube-chromium-'));
