@@ -204,18 +204,21 @@ print('HOSTS', sorted(set(ray.get([where.remote() for _ in range(3)]))))
       // another local user, or a script without the proof: refused by the forward itself (its own page,
       // not the head's answer), so a job it posts never reaches the head
       const mark = `/tmp/nokube-forward-${process.pid}`;
-      const post = await fetch('http://127.0.0.1:18665/api/jobs/', {
+      // (as curl sends it: Ray's dashboard refuses a POST with a browser's Sec-Fetch headers, as fetch() sends)
+      const post = await rawRequest(18665, '/api/jobs/', {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ entrypoint: `touch ${mark}` }),
       });
-      expect(post.status).toBe(401);
-      expect(await post.text()).toContain('Open the URL that <code>nokube ray dashboard</code> printed');
+      expect(post.status, post.body).toBe(401);
+      expect(post.body).toContain('Open the URL that <code>nokube ray dashboard</code> printed');
       const plain = await fetch('http://127.0.0.1:18665/api/version');
       expect(plain.status).toBe(401);
       // a web page that reached the port by DNS rebinding (its own name in Host), or a foreign Origin
-      expect((await rawGet(18665, '/api/version', { host: 'evil.example:18665' })).status).toBe(403);
-      expect((await rawGet(18665, '/api/version', { origin: 'http://evil.example:18665' })).status).toBe(403);
+      expect((await rawRequest(18665, '/api/version', { headers: { host: 'evil.example:18665' } })).status).toBe(403);
+      expect(
+        (await rawRequest(18665, '/api/version', { headers: { origin: 'http://evil.example:18665' } })).status,
+      ).toBe(403);
       // the head's dashboard itself refuses a request without the token: so the 401s above were
       // the forward not adding it
       expect((await fetch('http://10.88.0.11:8265/api/jobs/')).status).toBe(401);
@@ -351,15 +354,23 @@ function chromiumDom(url: string, profile: string): string {
   return r.stdout;
 }
 
-/** A GET with headers fetch() would not let a test set (Host). */
-function rawGet(port: number, path: string, headers: Record<string, string>): Promise<{ status: number }> {
+/** A request as curl sends it (no Sec-Fetch headers), with headers fetch() would not let a test set (Host). */
+function rawRequest(
+  port: number,
+  path: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string },
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const r = httpRequest({ host: '127.0.0.1', port, path, headers }, (res) => {
-      res.resume();
-      resolve({ status: res.statusCode ?? 0 });
-    });
+    const r = httpRequest(
+      { host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.headers },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     r.on('error', reject);
-    r.end();
+    r.end(opts.body);
   });
 }
 
