@@ -3,7 +3,8 @@
 #   - packages: openssh-server iproute2 procps util-linux python3-venv rsync (apt-get update once, only when missing)
 #     and what testhosts.sh's host kinds run: cron (--cron), nftables (--firewall), redis-server (--redis),
 #     systemd-container + mmdebstrap (--systemd: systemd-nspawn and the rootfs builder; about 40 MB, 15 s
-#     from a Debian mirror); none of their daemons is started on the machine itself
+#     from a Debian mirror); none of their daemons is started on the machine itself;
+#     chromium (headless, for the dashboard's browser test in day-two.test.ts)
 #   - venv /opt/nokube-venv from /usr/bin/python3 with ray[default]==${RAY_VERSION:-2.60.0}
 #   - a local package index of Ray wheels (2.51.2, 2.59.0, 2.60.0) for the install and old-Ray tests: scripts/prepare-wheels.sh
 #   - /opt/nokube-ray-${OLD_RAY_VERSION:-2.48.0}: an interpreter whose Ray predates IPv6 (network e2e's preflight)
@@ -35,6 +36,7 @@ have /usr/sbin/nft || missing+=(nftables)
 { have /usr/bin/redis-server && have /usr/bin/redis-cli; } || missing+=(redis-server redis-tools)
 have /usr/bin/systemd-nspawn || missing+=(systemd-container)
 have /usr/bin/mmdebstrap || missing+=(mmdebstrap)
+have /usr/bin/chromium || missing+=(chromium) # the dashboard forward's e2e test opens the printed URL in a real browser
 if [ ${#missing[@]} -gt 0 ]; then
   say "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

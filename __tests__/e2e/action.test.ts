@@ -365,6 +365,49 @@ describe.skipIf(!e2eEnabled)('the Action (node index.js) on real test hosts', ()
     expect(comments[0].body).toContain('Plan: 0 to start, 0 to restart, 3 to keep, 0 to stop.');
   });
 
+  it("plan on a pull_request that sets ray_spec.python to its own program: the base's interpreter runs on the nodes, the comment says so", async () => {
+    // a program on every node that leaves a mark when run, then is Python: what a pull request could
+    // name (a script it knows is there, or any program) to run code with the repository's credentials
+    const mark = '/tmp/nokube-pr-python-ran';
+    for (const h of HOSTS)
+      hostExec(
+        h,
+        `rm -f ${mark}; printf '#!/bin/sh\\ntouch ${mark}\\nexec python3 "$@"\\n' >/tmp/pr-python && chmod 755 /tmp/pr-python`,
+      );
+    const file = join(workspace, 'ray-config.yaml');
+    const text = readFileSync(file, 'utf8');
+    github.contents.set(`ray-config.yaml@${BASE_SHA}`, text);
+    github.prFiles.set(13, [{ filename: 'ray-config.yaml', status: 'modified' }]);
+    writeFileSync(file, text.replace('ray_spec:\n', 'ray_spec:\n  python: /tmp/pr-python\n'));
+    try {
+      const r = await action(
+        'plan on pull_request (ray_spec.python changed)',
+        { command: 'plan' },
+        { eventName: 'pull_request', event: prEvent(13) },
+      );
+      expect(r.code, why(r)).toBe(0);
+      // the live look happened (every node found running, with the base's interpreter) ...
+      expect(nodesOf(r).map((n) => n.state)).toEqual(['running', 'running', 'running']);
+      // ... and the pull request's program never ran on any node
+      for (const h of HOSTS)
+        expect(
+          hostExec(h, `test -e ${mark} && echo ran || echo absent`).stdout.trim(),
+          `${h}: /tmp/pr-python ran`,
+        ).toBe('absent');
+      expect(hostExec('nkh1', '/tmp/pr-python -c "print(1)" && test -e ' + mark + ' && echo ran').stdout).toContain(
+        'ran',
+      ); // the mark works
+      const body = github.comments.get(13)![0].body;
+      expect(body).toMatch(
+        /the live look ran the base branch.{1,6}s interpreter and storage on the nodes, not this pull request/,
+      );
+      expect(body).toContain('ray_spec.python (unset: python3) (this pull request: /tmp/pr-python)');
+    } finally {
+      writeFileSync(file, text);
+      for (const h of HOSTS) hostExec(h, `rm -f ${mark} /tmp/pr-python`);
+    }
+  });
+
   it('job: the smoke-test example runs one task on every node; log in the step, status in summary and outputs', async () => {
     // the example workflow's step, as a user copies it: examples/smoke/ as the repository's smoke/
     mkdirSync(join(workspace, 'smoke'), { recursive: true });

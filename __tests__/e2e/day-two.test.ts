@@ -1,6 +1,7 @@
 // Day-two commands on a real cluster of test hosts (head nkh1, workers nkh2 and nkh3), through the
 // bundled CLI, checked from outside it: the nodes' own files, `tar`, plain HTTP, Ray Client.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -136,17 +137,20 @@ describe.skipIf(!e2eEnabled)('day-two commands on real test hosts', () => {
     console.log(`dashboard forward open: ${Date.now() - t0} ms`);
     try {
       expect(opened['dashboard-url']).toBe('http://127.0.0.1:18265');
+      expect(opened['open-url']).toMatch(/^http:\/\/127\.0\.0\.1:18265\/\?nokube_token=[\w-]{43}$/);
+      expect(opened.cookie).toMatch(/^nokube_dashboard_18265=[\w-]{43}$/);
       expect(opened['client-address']).toBe('ray://127.0.0.1:18001');
       expect(opened.ray_version).toBe('2.60.0');
-      // the head's own dashboard wants the token; the forward answers without one from the client
+      // the head's own dashboard wants the token; the forward adds it for a client with the proof (a cookie)
       expect((await fetch('http://10.88.0.11:8265/api/version')).status).toBe(401);
-      const version = await fetch('http://127.0.0.1:18265/api/version');
+      const proof = { headers: { cookie: opened.cookie as string } };
+      const version = await fetch('http://127.0.0.1:18265/api/version', proof);
       expect(version.status).toBe(200);
       expect(((await version.json()) as { ray_version: string }).ray_version).toBe('2.60.0');
-      const page = await fetch('http://127.0.0.1:18265/');
+      const page = await fetch('http://127.0.0.1:18265/', proof);
       expect(page.status).toBe(200);
       expect(await page.text()).toMatch(/<html/i);
-      const nodes = await fetch('http://127.0.0.1:18265/api/v0/nodes');
+      const nodes = await fetch('http://127.0.0.1:18265/api/v0/nodes', proof);
       expect(nodes.status).toBe(200);
       // bound to loopback only: the machine's bridge address does not answer
       expect(await accepts(info.bridge_ip, 18265)).toBe(false);
@@ -191,6 +195,74 @@ print('HOSTS', sorted(set(ray.get([where.remote() for _ in range(3)]))))
     expect(await dash.exit).toBe(0);
     expect(await accepts('127.0.0.1', 18265)).toBe(false);
     expect(existsSync(opened.client_env.RAY_AUTH_TOKEN_PATH)).toBe(false);
+  });
+
+  it('dashboard: the printed URL opens it in a real browser (Chromium), nodes listed; without the proof no token reaches the head', async () => {
+    const dash = startDashboard(['--port', '18665', '--client-port', '18666']);
+    const printed = await dash.line();
+    try {
+      // another local user, or a script without the proof: refused by the forward itself (its own page,
+      // not the head's answer), so a job it posts never reaches the head
+      const mark = `/tmp/nokube-forward-${process.pid}`;
+      // (as curl sends it: Ray's dashboard refuses a POST with a browser's Sec-Fetch headers, as fetch() sends)
+      const post = await rawRequest(18665, '/api/jobs/', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ entrypoint: `touch ${mark}` }),
+      });
+      expect(post.status, post.body).toBe(401);
+      expect(post.body).toContain('Open the URL that <code>nokube ray dashboard</code> printed');
+      const plain = await fetch('http://127.0.0.1:18665/api/version');
+      expect(plain.status).toBe(401);
+      // a web page that reached the port by DNS rebinding (its own name in Host), or a foreign Origin
+      expect((await rawRequest(18665, '/api/version', { headers: { host: 'evil.example:18665' } })).status).toBe(403);
+      expect(
+        (await rawRequest(18665, '/api/version', { headers: { origin: 'http://evil.example:18665' } })).status,
+      ).toBe(403);
+      // the head's dashboard itself refuses a request without the token: so the 401s above were
+      // the forward not adding it
+      expect((await fetch('http://10.88.0.11:8265/api/jobs/')).status).toBe(401);
+
+      // what a user clicks: the URL on the first line the command prints
+      const url = /^Dashboard:\s+(http:\/\/127\.0\.0\.1:18665\/\?nokube_token=[\w-]+)$/.exec(printed)?.[1];
+      expect(url, printed).toBeDefined();
+
+      // a real browser: the printed URL, then the dashboard's own page of nodes (its JavaScript run)
+      const profile = mkdtempSync(join(tmpdir(), 'nokube-chromium-'));
+      const t0 = Date.now();
+      const dom = chromiumDom(`${url}#/cluster`, profile);
+      console.log(`Chromium: dashboard's nodes page through the printed URL in ${Date.now() - t0} ms`);
+      expect(dom).toMatch(/<title>Cluster \| Ray Dashboard<\/title>/);
+      expect(dom).toContain('Node summary fetched');
+      for (const n of ['ray-head', 'ray-worker-1', 'ray-worker-2'])
+        expect(dom, `node ${n} listed`).toContain(`nokube.io/node: ${n}`);
+      for (const ip of ['10.88.0.11', '10.88.0.12', '10.88.0.13']) expect(dom, `node ${ip} listed`).toContain(ip);
+      // the URL was spent: a second browser (or whoever reads it later) is not let in
+      const again = chromiumDom(url!, mkdtempSync(join(tmpdir(), 'nokube-chromium-')));
+      expect(again).toContain('this link was used already');
+      expect(again).not.toContain('Ray Dashboard');
+
+      // no job came through the refused POST
+      expect(hostExec('nkh1', `test -e ${mark} && echo present || echo absent`).stdout.trim()).toBe('absent');
+
+      // Ray Client's forward is a plain TCP port on 127.0.0.1: the head's Ray Client server itself
+      // wants the token, so a local user without it (no RAY_AUTH_TOKEN*) gets nothing done there
+      const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('RAY_')));
+      const py = `import ray\nray.init('ray://127.0.0.1:18666', logging_level='ERROR')\nprint('CONNECTED', ray.get(ray.put(1)))`;
+      const stranger = spawnSync('/opt/nokube-venv/bin/python', ['-c', py], {
+        encoding: 'utf8',
+        env,
+        timeout: 180_000,
+      });
+      console.log(
+        `Ray Client without the token: exit ${stranger.status}: ${stranger.stderr.trim().split('\n').slice(-1)[0]}`,
+      );
+      expect(stranger.stdout).not.toContain('CONNECTED');
+      expect(stranger.status).not.toBe(0);
+    } finally {
+      dash.child.kill('SIGINT');
+    }
+    expect(await dash.exit).toBe(0);
   });
 
   it('dashboard: the token file is removed on SIGHUP and SIGTERM, and when the command ends by an error', async () => {
@@ -256,6 +328,50 @@ function startDashboard(more: string[]): { child: ChildProcess; line: () => Prom
       void exit.then((code) => reject(new Error(`the dashboard command ended (exit ${code}):\n${out}\n${err}`)));
     });
   return { child, line, exit };
+}
+
+/** The page Chromium shows for `url` once its JavaScript has run (a fresh profile: no cookie before). */
+function chromiumDom(url: string, profile: string): string {
+  const r = spawnSync(
+    'chromium',
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      `--user-data-dir=${profile}`,
+      // time for the dashboard's scripts and their API calls before the DOM is dumped
+      '--virtual-time-budget=20000',
+      '--dump-dom',
+      url,
+    ],
+    { encoding: 'utf8', timeout: 120_000, maxBuffer: 64 << 20 },
+  );
+  if (r.status !== 0) throw new Error(`chromium exit ${r.status}: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** A request as curl sends it (no Sec-Fetch headers), with headers fetch() would not let a test set (Host). */
+function rawRequest(
+  port: number,
+  path: string,
+  opts: { method?: string; headers?: Record<string, string>; body?: string },
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const r = httpRequest(
+      { host: '127.0.0.1', port, path, method: opts.method ?? 'GET', headers: opts.headers },
+      (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    r.on('error', reject);
+    r.end(opts.body);
+  });
 }
 
 let configFile = '';

@@ -509,7 +509,9 @@ describe.skipIf(!e2eEnabled)('faults: a dashboard bound to one address (ray_conf
     try {
       await until(() => opened(dash.output()), 180_000);
       expect(dash.output()).toContain('"dashboard-url":"http://127.0.0.1:18365"');
-      const version = await fetch('http://127.0.0.1:18365/api/version');
+      // with the proof the command printed for scripts (a request without it gets no token: day-two)
+      const cookie = /"cookie":"([^"]+)"/.exec(dash.output())![1];
+      const version = await fetch('http://127.0.0.1:18365/api/version', { headers: { cookie } });
       expect(version.status).toBe(200);
       expect(((await version.json()) as { ray_version: string }).ray_version).toBe('2.60.0');
     } finally {

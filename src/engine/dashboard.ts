@@ -1,11 +1,13 @@
 // `dashboard`: read-only. Two local ports on 127.0.0.1, carried over the head's SSH connection: the
-// dashboard (an HTTP proxy that adds the cluster's token, so a browser or plain curl just works) and
-// Ray Client (plain TCP; Ray Client sends the token itself, from a local 0600 file).
+// dashboard (an HTTP proxy that adds the cluster's token to requests proven to come from this user: a
+// one-time URL sets a cookie, see ssh/forward-proof.ts) and Ray Client (plain TCP; the head's Ray
+// Client server wants the token, which Ray Client sends itself, from a local 0600 file).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Diagnostic } from '../config/types';
+import { cookieName, newForwardProof, URL_SECRET_PARAM } from '../ssh/forward-proof';
 import { forwardHttp, forwardTcp, LocalPortError, type LocalForward } from '../ssh/local-forward';
 import { HeadUnavailable, headAccess } from './steps/head-access';
 import type { ClusterSession, SessionOptions } from './steps/session';
@@ -55,11 +57,13 @@ export async function openDashboard(
     // the dashboard where start bound it (every interface, or ray_config.dashboard_host), Ray Client on its node IP
     const toDashboard = () => conn.forwardOut(access.dashboardHost, access.ports.dashboard);
     const headers: Record<string, string> = access.token ? { authorization: `Bearer ${access.token}` } : {};
-    forwards.push(await forwardHttp(req.port, 'the dashboard', toDashboard, headers, debug));
+    const proof = newForwardProof();
+    forwards.push(await forwardHttp(req.port, 'the dashboard', toDashboard, headers, proof, debug));
+    const cookie = `${cookieName(forwards[0].port)}=${proof.sessionSecret}`;
     forwards.push(
       await forwardTcp(req.clientPort, 'Ray Client', () => conn.forwardOut(access.nodeIp, access.ports.client), debug),
     );
-    const rayVersion = await dashboardVersion(forwards[0].port).catch((err: Error) => {
+    const rayVersion = await dashboardVersion(forwards[0].port, cookie).catch((err: Error) => {
       options.reporter.warn(
         `the head's dashboard (${access.dashboardHost}:${access.ports.dashboard} on ${access.head.node.name}) does not answer yet: ${err.message}`,
       );
@@ -90,6 +94,8 @@ export async function openDashboard(
     heartbeat.unref();
     result.forward = {
       dashboardUrl: `http://${LOCAL}:${forwards[0].port}`,
+      openUrl: `http://${LOCAL}:${forwards[0].port}/?${URL_SECRET_PARAM}=${proof.urlSecret}`,
+      cookie,
       clientAddress: `ray://${LOCAL}:${forwards[1].port}`,
       ...(rayVersion ? { rayVersion } : {}),
       ...(tokenFile ? { tokenFile } : {}),
@@ -119,10 +125,11 @@ export async function openDashboard(
   return result;
 }
 
-/** GET /api/version through the local forward: proves the whole path, token included. */
-function dashboardVersion(port: number): Promise<string | undefined> {
+/** GET /api/version through the local forward: proves the whole path, the proof and token included. */
+function dashboardVersion(port: number, cookie: string): Promise<string | undefined> {
   return new Promise((resolve, reject) => {
-    const r = request({ host: LOCAL, port, path: '/api/version', timeout: 15_000 }, (res) => {
+    const headers = { host: `${LOCAL}:${port}`, cookie };
+    const r = request({ host: LOCAL, port, path: '/api/version', headers, timeout: 15_000 }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => {

@@ -9,6 +9,7 @@ import { reviewHostKeyPins } from './decisions/pinned-host-keys';
 import { fail, type PhaseClock } from './steps/run-result';
 import { installerWords, lookAtPackages, nodesToInstall } from './steps/install';
 import { judgeEnvironment, withPackageDrift } from './decisions/environment';
+import { baseExecution } from './decisions/pull-request-execution';
 import type { ClusterSession } from './steps/session';
 import { liveNodes, probeAll, recordedMembers, unknownPythonPath, wantedSpecs } from './steps/inspect';
 import type { RunOptions, RunResult } from './types';
@@ -42,6 +43,10 @@ export async function planCluster(
       const review = reviewHostKeyPins(cluster, previous);
       nodes = review.nodes;
       result.warnings.push(...review.warnings);
+      // nor what runs on the nodes: the base's interpreter, venv and storage
+      const execution = baseExecution(cluster, previous);
+      session.useExecutions(execution.nodes);
+      if (execution.note) result.warnings.push(execution.note);
     }
     const handles = await clock.phase('connect', () => session.connect(nodes));
     const probed = await clock.phase('inspect', () => probeAll(session, handles, false));

@@ -112,7 +112,8 @@ export interface RunOptions<C extends EngineCommand = Command> {
   watch?: StatusWatch;
   /**
    * plan on a pull request: `host_key` pins that differ from `previousConfigText` (the base) are not
-   * trusted, since the pull request wrote them.
+   * trusted, since the pull request wrote them; nor are its interpreter, Ray venv and storage paths:
+   * what runs on the nodes is the base's (decisions/pull-request-execution.ts).
    */
   distrustChangedPins?: boolean;
   /** start/stop: seconds to wait for another run's deploy lock before failing (default 0: fail fast). */
@@ -379,6 +380,10 @@ export interface DashboardRequest {
 /** The open forwards, until close() or until the head's connection is lost (`ended`). */
 export interface DashboardForward {
   dashboardUrl: string;
+  /** The dashboard's one-time URL: opening it gives that browser the cookie the forward asks for. */
+  openUrl: string;
+  /** `name=value` of that cookie, for scripts (a Cookie header); it is as good as the token while the forward runs. */
+  cookie: string;
   clientAddress: string;
   /** The head's Ray version, as its dashboard reports it through the forward. */
   rayVersion?: string;

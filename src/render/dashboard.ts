@@ -10,6 +10,8 @@ export function renderDashboardOpen(result: DashboardResult, json: boolean): str
   if (json) {
     const doc = {
       'dashboard-url': f.dashboardUrl,
+      'open-url': f.openUrl,
+      cookie: f.cookie,
       'client-address': f.clientAddress,
       ray_version: f.rayVersion ?? null,
       client_env: f.clientEnv,
@@ -21,7 +23,8 @@ export function renderDashboardOpen(result: DashboardResult, json: boolean): str
     .join(' ');
   return (
     [
-      `Dashboard:  ${f.dashboardUrl}${f.tokenFile ? '   (the cluster token is added for you)' : ''}`,
+      `Dashboard:  ${f.openUrl}`,
+      `  open it once, in your browser: it lets that browser in${f.tokenFile ? ' and adds the cluster token to its requests' : ''}; other requests to ${f.dashboardUrl} are refused`,
       `Ray Client: ${f.clientAddress}`,
       `  e.g. ${env} python -c 'import ray; ray.init("${f.clientAddress}")'`,
       `Forwarded over SSH through the head${f.rayVersion ? ` (Ray ${f.rayVersion})` : ''} in ${(result.openMs / 1000).toFixed(1)}s. Ctrl-C closes them.`,

@@ -15,5 +15,5 @@ export function dashboardCommandLine(result: RunResult): string | undefined {
 export function dashboardReach(result: RunResult): string | undefined {
   const command = dashboardCommandLine(result);
   if (!command) return undefined;
-  return `to open it from your machine (SSH forward, token added): ${command}, then http://127.0.0.1:8265`;
+  return `to open it from your machine (SSH forward, token added for you alone): ${command}, then the URL it prints`;
 }

@@ -71,7 +71,7 @@ function summaryAt(
   const reach = dashboardCommandLine(result);
   if (reach)
     parts.push(
-      `The dashboard needs the cluster's token and may be firewalled; open it from your machine with ${escapeCode(reach)} (an SSH forward that adds the token), then http://127.0.0.1:8265.`,
+      `The dashboard needs the cluster's token and may be firewalled; open it from your machine with ${escapeCode(reach)} (an SSH forward that adds the token for you alone), then the one-time URL it prints.`,
     );
 
   if (result.job) parts.push(jobSection(result.job));

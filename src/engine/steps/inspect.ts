@@ -33,7 +33,8 @@ export async function probeAll(
         await h.lib.probe({
           role: h.node.role,
           ports,
-          python: cluster.python ?? null,
+          python: session.execution(h.node).python ?? null,
+          // compared with what is found, never run
           ray_version: cluster.rayVersion ?? null,
           // the head's view in the same round trip (only computed when the head runs)
           ...(head ? { view: { dashboard_port: dashboardPort(cluster), gcs_port: gcsPort(h.node) } } : {}),
@@ -67,7 +68,7 @@ export function headStatus(
 ): Promise<StatusAnswer> {
   return head.lib!.status({
     role: 'head',
-    python: session.cluster.python ?? null,
+    python: session.execution(head.node).python ?? null,
     dashboard_port: dashboardPort(session.cluster),
     gcs_port: gcsPort(head.node),
     ...(fallback ? {} : { fallback: false }),

@@ -7,6 +7,7 @@ import { RemoteLib, loadRemoteLib, type RemoteLibSource } from '../../remote/cli
 import { JumpHosts, connectNode, type NodeConnection } from '../../ssh';
 import { mapLimit } from './concurrency';
 import { sshTarget } from '../decisions/ssh-target';
+import { ownExecution, type NodeExecution } from '../decisions/pull-request-execution';
 import { TimelineRecorder } from './timeline';
 import type { NodePhase, RunError, RunOptions, SessionOptions } from '../types';
 
@@ -31,12 +32,24 @@ export class ClusterSession<O extends SessionOptions = RunOptions> {
   private readonly libSource: RemoteLibSource;
   /** Jump host connections, one per hop, shared by every node behind it. */
   private readonly jumps = new JumpHosts();
+  /** What runs on each node when it is not the config's own (a pull request's live plan: the base's). */
+  private executions?: Map<string, NodeExecution>;
 
   constructor(
     readonly cluster: ClusterConfig,
     readonly options: O,
   ) {
     this.libSource = loadRemoteLib(options.remoteLibDir);
+  }
+
+  /** Runs, on nodes connected from now on, what `executions` says instead of the config's own settings. */
+  useExecutions(executions: Map<string, NodeExecution>): void {
+    this.executions = executions;
+  }
+
+  /** The interpreter, Ray venv and storage path the remote library runs with on `node`. */
+  execution(node: NodeSpec): NodeExecution {
+    return this.executions?.get(node.name) ?? (this.executions ? {} : ownExecution(this.cluster, node));
   }
 
   handle(node: NodeSpec): NodeHandle {
@@ -62,12 +75,13 @@ export class ClusterSession<O extends SessionOptions = RunOptions> {
       try {
         h.conn = await connectNode(sshTarget(node), ssh, { env, reporter, jumps: this.jumps });
         h.ip = await addressOf(h.conn.host); // after ~/.ssh/config's HostName
+        const run = this.execution(node);
         h.lib = new RemoteLib(h.conn, this.libSource, {
           cluster: this.cluster.clusterName,
-          storage: node.storage.path,
-          python: this.cluster.python,
+          storage: run.storage,
+          python: run.python,
           timeoutMs: this.options.timeoutSec * 1000,
-          rayVenv: this.cluster.install ? this.cluster.rayVersion : undefined,
+          rayVenv: run.rayVenv,
           debug: (m) => reporter.debug(`[${node.name}] ${m}`),
           timed: (what, a, b) => {
             const phase = this.phaseOf(what);
