@@ -29,6 +29,7 @@ export const PARTS = [
   'environment',
   'jobs',
   'logs',
+  'network',
   'dispatch',
 ];
 
