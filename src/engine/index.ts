@@ -1,6 +1,7 @@
 // The engine's one door: both front ends call run() for every command and render what it returns.
 // The config is loaded here, once (environment and ~/.ssh/config host names applied), and each
 // command's story (a file of its own beside this one) gets a session to the nodes it names.
+import { checkCluster } from './check';
 import { clusterEnv } from './env';
 import { openDashboard } from './dashboard';
 import { runExec } from './exec';
@@ -41,7 +42,7 @@ export { verdict, type Verdict } from './decisions/verdict';
 export function run(options: RunOptions<'logs'> & { logs: LogsRequest }): Promise<LogsResult>;
 /** `dashboard`: forwards held open until the result's `forward.close()` (the session lives as long). */
 export function run(options: RunOptions<'dashboard'> & { dashboard: DashboardRequest }): Promise<DashboardResult>;
-/** validate, plan, start, status, stop, job, exec, env: one RunResult. */
+/** validate, plan, start, status, stop, job, exec, env, check: one RunResult. */
 export function run(options: RunOptions): Promise<RunResult>;
 export async function run(options: RunOptions<EngineCommand>): Promise<RunResult | LogsResult | DashboardResult> {
   const started = Date.now();
@@ -85,6 +86,7 @@ export async function run(options: RunOptions<EngineCommand>): Promise<RunResult
     else if (command === 'job') await runJob(session, result, clock);
     else if (command === 'exec') await runExec(session, result, clock);
     else if (command === 'env') await clusterEnv(session, result, clock);
+    else if (command === 'check') await checkCluster(session, result, clock);
   } catch (err) {
     // A bug or an unexpected remote failure: still a result that says where things stand.
     fail(result, { message: (err as Error).message ?? String(err), hint: 'run with NOKUBE_DEBUG=1 for details' });

@@ -5,7 +5,7 @@
 import type { ClusterConfig } from '../../config/types';
 import type { ReachOutcome } from '../../remote/types';
 import { firewallPlan } from './firewall';
-import type { RunError } from '../types';
+import type { ClusterCheck, RunError } from '../types';
 
 /** Up to this many nodes every ordered pair is tested; beyond, a sample (netPairs). */
 export const ALL_PAIRS_UP_TO = 32;
@@ -88,4 +88,37 @@ export function blockedPairError(o: PairOutcome, host?: string): RunError {
     message: `${o.from.node} cannot reach ${o.to.node} (${o.to.address}):${o.port.port}, ${what}: ${why}${detail} allow TCP ${o.port.port} from ${o.from.address}`,
     hint: `open the port on ${o.to.node} to the other nodes (nokube ray firewall prints every rule the config needs), or test it by hand: nc -vz ${o.to.address} ${o.port.port} on ${o.from.node}`,
   };
+}
+
+/** `check`: the failed pairs and the ports that did not answer, as errors; a pair's hint names its blocked port. */
+export function checkProblems(check: ClusterCheck, ips: Record<string, string>): RunError[] {
+  const problems: RunError[] = [];
+  for (const name of check.missing) {
+    problems.push({
+      node: name,
+      message: `${name} is not alive in the head's node table: its network was not tested`,
+      hint: 'nokube ray status shows where it stands; nokube ray start brings it back',
+    });
+  }
+  const failedPort = (from: string, to: string) =>
+    check.ports.find((p) => p.from === from && p.to === to && p.result !== 'ok');
+  for (const pair of check.pairs.filter((p) => !p.ok)) {
+    const port = failedPort(pair.to, pair.from);
+    problems.push({
+      node: pair.to,
+      message: `${pair.to} could not fetch an object from ${pair.from} within ${check.deadlineSec}s: ${pair.error ?? 'failed'}`,
+      hint: port
+        ? `${pair.to} cannot reach ${pair.from} (${port.address}):${port.port}, ${port.what}: allow TCP ${port.port} from ${ips[pair.to] ?? pair.to} on ${pair.from} (nokube ray firewall prints every rule)`
+        : `read Ray's logs of both nodes (nokube ray logs: raylet.out); nokube ray firewall prints the ports each node must accept from the others`,
+    });
+  }
+  for (const p of check.ports.filter((x) => x.result !== 'ok')) {
+    const why = p.result === 'ok' ? '' : SAYS[p.result];
+    problems.push({
+      node: p.to,
+      message: `${p.from} cannot reach ${p.to} (${p.address}):${p.port}, ${p.what}: ${why}${p.error ? ` (${p.error})` : ''}`,
+      hint: `allow TCP ${p.port} from ${ips[p.from] ?? 'the head'} on ${p.to}; pin the port (ray_spec.ports) to write a narrow rule: nokube ray firewall`,
+    });
+  }
+  return problems;
 }

@@ -73,7 +73,9 @@ export async function checkNetwork(
       .catch((err: Error): ListenAnswer => ({ ok: false, error: err.message }))
       .then((answer) => {
         if (!answer.ok && !ready.has(h.node.name) && !('aborted' in answer && answer.aborted)) {
-          reporter.warn(`${h.node.name}: the network could not be tested from here: ${answer.error ?? 'listen failed'}`);
+          reporter.warn(
+            `${h.node.name}: the network could not be tested from here: ${answer.error ?? 'listen failed'}`,
+          );
         }
         onReady();
         return answer;
