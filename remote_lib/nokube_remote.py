@@ -2456,9 +2456,11 @@ def reach(targets, timeout):
 def on(name):
     return {"scheduling_strategy": NodeAffinitySchedulingStrategy(table[name]["id"], soft=False)}
 
+# one object per pair: once a node fetched an object it holds a copy, which others could fetch instead
 @ray.remote(num_cpus=0, max_retries=0)
-def hold(size):
-    return b"n" * size
+def hold(size, count):
+    objects = tuple(bytes([65 + i % 26]) * size for i in range(count))
+    return objects[0] if count == 1 else objects
 
 @ray.remote(num_cpus=0, max_retries=0)
 def fetch(boxed, deadline):
@@ -2476,7 +2478,14 @@ def knock(targets, timeout):
 
 names = [n for n in inp["nodes"] if n in table]
 pairs = [p for p in inp["pairs"] if p[0] in table and p[1] in table]
-held = {n: hold.options(**on(n)).remote(size) for n in names}
+fetchers = {}
+for h, f in pairs:
+    fetchers.setdefault(h, []).append(f)
+held = {}
+for n, fs in fetchers.items():
+    refs = hold.options(num_returns=len(fs), **on(n)).remote(size, len(fs))
+    for f, ref in zip(fs, [refs] if len(fs) == 1 else refs):
+        held[(n, f)] = ref
 port_timeout = float(inp["port_timeout_sec"])
 def targets_of(src, dsts):
     return [{"to": d, "ip": table[d]["ip"], "port": port, "what": what}
@@ -2487,7 +2496,7 @@ for holder, fetcher in pairs:
 knocks = {n: knock.options(**on(n)).remote(targets_of(n, sorted(set(peers_of.get(n, [])))), port_timeout)
           for n in names}
 t0 = time.time()
-fetches = [(h, f, fetch.options(**on(f)).remote([held[h]], deadline)) for h, f in pairs]
+fetches = [(h, f, fetch.options(**on(f)).remote([held[(h, f)]], deadline)) for h, f in pairs]
 out = {"ok": True, "nodes": sorted(table), "pairs": [], "ports": []}
 refs = [r for _, _, r in fetches] + list(knocks.values())
 # a worker process starts on each node first (seconds on a busy node): the deadlines run after it

@@ -191,7 +191,7 @@ describe.skipIf(!e2eEnabled)('the network between the nodes', () => {
     const again = await cli('check');
     expect(again.code, again.stdout + again.stderr).toBe(0);
     expect(leftover()).toEqual([]);
-  });
+  }, 480_000);
 
   it('the rules `firewall --format nftables` prints, under a default-drop policy: start healthy, check passes', async () => {
     rayStopAll(info);
@@ -217,5 +217,5 @@ describe.skipIf(!e2eEnabled)('the network between the nodes', () => {
     expect(start.json!.status).toBe('healthy');
     const check = await cli('check');
     expect(check.code, check.stdout + check.stderr).toBe(0);
-  });
+  }, 480_000);
 });

@@ -10,8 +10,11 @@ import type { CheckPort, ClusterCheck, RunResult } from './types';
 
 /** Each fetch's deadline: a few MB cross a LAN in well under a second, a blocked port never. */
 export const CHECK_DEADLINE_SEC = 15;
-/** The object each node puts: big enough to go through the object store and the object manager. */
-export const CHECK_OBJECT_BYTES = 4 * 1024 * 1024;
+/**
+ * The object each node puts for each peer (one per pair: a node that fetched one holds a copy others
+ * could take instead): big enough to go through the object store and the object manager.
+ */
+export const CHECK_OBJECT_BYTES = 2 * 1024 * 1024;
 const PORT_TIMEOUT_SEC = 2;
 /** The program's own start (import ray, connect, a worker on each node) comes on top of the deadlines. */
 const PROGRAM_MARGIN_SEC = 180;
