@@ -140,7 +140,7 @@ describe.skipIf(!e2eEnabled)('the network between the nodes', () => {
     for (const n of NODES) expect(listeners(n.host).map((l) => l.process)).not.toContain('raylet');
     // the check's own listeners are gone
     expect(leftover()).toEqual([]);
-  });
+  }, 480_000);
 
   it('a listener is never left behind, even when nokube is killed while it listens', async () => {
     ensureDist();
