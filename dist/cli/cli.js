@@ -47555,6 +47555,17 @@ function formatDiagnostic(d) {
     const hint = d.hint ? ` (hint: ${d.hint})` : '';
     return `${d.file}:${d.line}:${d.col}: ${d.severity}: ${where}${d.message}${hint}`;
 }
+/** A diagnostic said once per position (the parser may report one problem twice). */
+function dedupeByPosition(diagnostics) {
+    const seen = new Set();
+    return diagnostics.filter((d) => {
+        const key = `${d.line}:${d.col}:${d.message}`;
+        if (seen.has(key))
+            return false;
+        seen.add(key);
+        return true;
+    });
+}
 
 ;// CONCATENATED MODULE: ./src/config/keys.ts
 // Recognising SSH keys in the config: public key lines (sshkey, host_key), host key fingerprints,
@@ -49093,19 +49104,6 @@ function checkSemantics(root, index, findings, shapeProblems, opts) {
 
 // EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
 var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./src/config/yaml/dedupe.ts
-/** A diagnostic said once per position (the parser may report one problem twice). */
-function dedupeByPosition(diagnostics) {
-    const seen = new Set();
-    return diagnostics.filter((d) => {
-        const key = `${d.line}:${d.col}:${d.message}`;
-        if (seen.has(key))
-            return false;
-        seen.add(key);
-        return true;
-    });
-}
-
 ;// CONCATENATED MODULE: ./src/config/yaml/error-words.ts
 // The YAML library's syntax errors rewritten into what happened and what to do, placed at the most
 // useful spot, and the everyday slips (an unquoted [IPv6]:port, `name:value` without a space, a
