@@ -20,10 +20,13 @@
 //   NOKUBE_BENCH_KEEP_HOSTS=1     leave the pool up at the end (Ray is still stopped)
 //   NOKUBE_BENCH_OUT=FILE         also write the results as JSON (default bench-results.json in the pool dir)
 //   NOKUBE_BENCH_ONLY=a,b,...     figures to run: cold,keep,status,stop,plan,fanstatus,rayup,jump,rolling,install,
-//                                 envinstall (default all); the pool holds only the hosts the chosen figures need
+//                                 envinstall,netcheck (default all); the pool holds only the hosts the chosen figures need
 //   NOKUBE_BENCH_ENV_NODES=3      envinstall: nodes that get Ray 2.59.0 and ray_spec.install's packages in a
 //                                 fresh venv, by nokube (uv from the index) and by plain ssh + pip, from the
 //                                 same local index (scripts/prepare-wheels.sh, served on the pool's bridge)
+//   NOKUBE_BENCH_NET_SIZES=3,8,16 cluster sizes of the `netcheck` figure: the network check `start` and a
+//                                 live `plan` make before anything starts (every node listens, every
+//                                 other node connects), timed by nokube itself inside a live `plan`
 //   NOKUBE_BENCH_ROLLING_NODES=5  cluster size of the rolling / install figures (one worker of five changes)
 //   NOKUBE_BENCH_NOOP_PAIRS=5     no-op starts with and without ray_spec.install per round (alternating)
 //   NOKUBE_BENCH_CLI=FILE         the CLI bundle to measure (default dist/cli/index.js)
@@ -60,10 +63,14 @@ const RAY_UP = process.env.NOKUBE_BENCH_RAY_UP !== '0';
 const ONLY = new Set(
   (
     process.env.NOKUBE_BENCH_ONLY ||
-    'validate,cold,keep,status,stop,plan,fanstatus,rayup,jump,rolling,install,envinstall'
+    'validate,cold,keep,status,stop,plan,fanstatus,rayup,jump,rolling,install,envinstall,netcheck'
   ).split(','),
 );
 const ENV_NODES = Math.max(1, Number(process.env.NOKUBE_BENCH_ENV_NODES || 3));
+const NET_SIZES = (process.env.NOKUBE_BENCH_NET_SIZES || '3,8,16')
+  .split(',')
+  .map(Number)
+  .filter((n) => n >= 2);
 const ACTION = resolve(process.env.NOKUBE_BENCH_ACTION || join(ROOT, 'dist', 'index.js'));
 const VENV = process.env.NOKUBE_VENV || '/opt/nokube-venv';
 const STATE = `${process.env.NOKUBE_TESTHOSTS_BASE ?? '/var/lib'}/nokube-testhosts-${POOL}`;
@@ -91,6 +98,7 @@ const RAY_HOSTS = Math.max(
   ...(ROLLING ? [ROLLING_NODES] : []),
   ...(ONLY.has('envinstall') ? [ENV_NODES] : []),
   ...(ONLY.has('keep') || ONLY.has('status') ? HEALTHY_SIZES : []),
+  ...(ONLY.has('netcheck') ? NET_SIZES : []),
 );
 // a 200-host pool only when the fan-out figures run (bringing it up takes minutes on a loaded machine)
 const MAX_HOSTS = Math.max(RAY_HOSTS, FANNING ? FANOUT : 0);
@@ -222,6 +230,32 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   process.on(sig, () => {
     cleanup(sig).finally(() => process.exit(130));
   });
+}
+
+// ---------------------------------------------------------------------------------------------
+// the network check before start (issue 23): a live `plan` on stopped nodes makes it in full (every
+// node binds its ports, every other node connects); nokube times it itself and says so on stderr
+
+const NET_LINE = /network: (\d+) pairs of nodes reached each other on (\d+) ports in ([\d.]+) s/;
+
+async function netCheckBench(ips, add) {
+  for (const n of NET_SIZES) {
+    const name = `net${n}`;
+    const cfg = join(WORK, `${name}.yaml`);
+    writeFileSync(cfg, nokubeConfig(name, n, ips));
+    await killRay(n);
+    for (let round = 0; round < ROUNDS; round++) {
+      const r = await nokube(['plan'], cfg);
+      const m = NET_LINE.exec(r.stderr);
+      if (r.code !== 0 || !m)
+        throw new Error(`nokube plan (${n} nodes): ${r.stdout.slice(-1500)}${r.stderr.slice(-1500)}`);
+      add(`netcheck${n}`, Math.round(Number(m[3]) * 1000));
+      add(`netcheckPairs${n}`, Number(m[1]));
+      add(`netcheckPorts${n}`, Number(m[2]));
+      add(`netcheckPlan${n}`, r.ms);
+      log(`  ${n} nodes: network check ${m[3]} s (${m[1]} pairs, ${m[2]} connects), the whole plan ${fmtS(r.ms)} s`);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1316,10 +1350,20 @@ async function main() {
   }
 
   if (FANOUT > 0 && (ONLY.has('plan') || ONLY.has('fanstatus'))) await fanOutBench(ips, add);
+  if (ONLY.has('netcheck')) await netCheckBench(ips, add);
 
   // ---- the table
   const F = results.figures;
   const rows = [];
+  for (const n of NET_SIZES) {
+    if (!F[`netcheck${n}`]) continue;
+    rows.push({
+      figure: `network check before start, ${n} nodes (${F[`netcheckPairs${n}`][0]} pairs, ${F[`netcheckPorts${n}`][0]} connects)`,
+      nokube: stat(F[`netcheck${n}`]),
+      target: '–',
+      ok: undefined,
+    });
+  }
   for (const n of [...SIZES, ...HEALTHY_SIZES]) {
     if (F[`cold${n}`] && F[`plainStart${n}`]) {
       const a = stat(F[`cold${n}`]);

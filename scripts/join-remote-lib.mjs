@@ -32,6 +32,7 @@ export const PARTS = [
   'environment',
   'jobs',
   'logs',
+  'network',
   'dispatch',
 ];
 

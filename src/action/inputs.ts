@@ -7,8 +7,12 @@ import { COMMANDS, DEFAULT_CONCURRENCY, DEFAULT_CONFIG, DEFAULT_TIMEOUT_SEC } fr
 import type { Command } from '../engine/types';
 import type { SecretRegistry } from './secrets';
 
+/** The Action's commands: the engine's, and `firewall` (the rules in the job summary, from the config alone). */
+export const ACTION_COMMANDS: readonly ActionCommand[] = [...COMMANDS, 'firewall'];
+export type ActionCommand = Command | 'firewall';
+
 export interface ActionInputs {
-  command: Command;
+  command: ActionCommand;
   /** As given (relative to the workspace unless absolute). */
   config: string;
   /** One entry per private key found in `ssh-private-key`. */
@@ -58,7 +62,7 @@ export function readInputs(secrets: SecretRegistry): ActionInputs {
   secrets.add(token);
 
   return {
-    command: oneOf('command', 'plan', COMMANDS),
+    command: oneOf('command', 'plan', ACTION_COMMANDS),
     config: text('config') || DEFAULT_CONFIG,
     sshPrivateKeys: keys,
     sshPassphrase: passphrase || undefined,

@@ -14,6 +14,7 @@ import { planCommentMarker, renderPlanComment } from '../render';
 import { upsertStickyComment } from './comment';
 import { literalPasswords } from './config-secrets';
 import { failureMessage } from './failure';
+import { firewallStep } from './firewall';
 import { collectFailureLogs, wantsFailureLogs } from './failure-logs';
 import { GitHubClient, GitHubError } from './github';
 import { sshConfigSettings } from '../config/ssh-config/settings';
@@ -31,9 +32,10 @@ export async function run(): Promise<void> {
   let summaryWritten = false;
   try {
     const inputs = readInputs(secrets);
+    if (inputs.command === 'firewall') return await firewallStep(inputs, ctx, secrets);
     command = inputs.command;
     configPath = inputs.config;
-    const result = await deploy(inputs, secrets, ctx, () => (summaryWritten = true));
+    const result = await deploy({ ...inputs, command }, secrets, ctx, () => (summaryWritten = true));
     const failure = failureMessage(result, inputs);
     if (failure) core.setFailed(secrets.mask(failure));
   } catch (err) {
@@ -50,7 +52,7 @@ export async function run(): Promise<void> {
 }
 
 async function deploy(
-  inputs: ActionInputs,
+  inputs: ActionInputs & { command: Command },
   secrets: SecretRegistry,
   ctx: RunContext,
   onSummary: () => void,

@@ -32,6 +32,8 @@ export const COMMAND_WORDS: Record<CliCommand, string> = {
   status: "show every node's state (exit 1 unless healthy)",
   stop: "stop the cluster's Ray on every node",
   job: 'submit | status | logs | stop | list Ray jobs through the head over SSH',
+  check:
+    'test the network of the running cluster from the inside: an object moved between every pair of nodes (exit 1 when one fails)',
   exec: 'run a command on nodes in their Ray environment (default: the head)',
   env: "print the exports Ray's own tools need (addresses, auth mode, token)",
   logs: "collect Ray's and nokube's logs of the chosen nodes (default: all) into a directory or one archive",
@@ -65,6 +67,7 @@ const CONNECTING: readonly CliCommand[] = [
   'logs',
   'dashboard',
   'init',
+  'check',
 ];
 
 export interface FlagSpec {

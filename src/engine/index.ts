@@ -1,6 +1,7 @@
 // The engine's one door: both front ends call run() for every command and render what it returns.
 // The config is loaded here, once (environment and ~/.ssh/config host names applied), and each
 // command's story (a file of its own beside this one) gets a session to the nodes it names.
+import { checkCluster } from './check';
 import { clusterEnv } from './env';
 import { openDashboard } from './dashboard';
 import { runExec } from './exec';
@@ -46,7 +47,7 @@ export function run(options: RunOptions<'logs'> & { logs: LogsRequest }): Promis
 export function run(options: RunOptions<'dashboard'> & { dashboard: DashboardRequest }): Promise<DashboardResult>;
 /** `init`: the listed hosts looked at, a first config proposed (no config is read: it is being made). */
 export function run(options: RunOptions<'init'> & { init: InitRequest }): Promise<InitResult>;
-/** validate, plan, start, status, stop, job, exec, env: one RunResult. */
+/** validate, plan, start, status, stop, job, exec, env, check: one RunResult. */
 export function run(options: RunOptions): Promise<RunResult>;
 export async function run(
   options: RunOptions<EngineCommand>,
@@ -94,6 +95,7 @@ export async function run(
     else if (command === 'job') await runJob(session, result, clock);
     else if (command === 'exec') await runExec(session, result, clock);
     else if (command === 'env') await clusterEnv(session, result, clock);
+    else if (command === 'check') await checkCluster(session, result, clock);
   } catch (err) {
     // A bug or an unexpected remote failure: still a result that says where things stand.
     fail(result, { message: (err as Error).message ?? String(err), hint: 'run with NOKUBE_DEBUG=1 for details' });

@@ -12,6 +12,7 @@ import { judgeEnvironment, withPackageDrift } from './decisions/environment';
 import { baseExecution } from './decisions/pull-request-execution';
 import type { ClusterSession } from './steps/session';
 import { liveNodes, probeAll, recordedMembers, unknownPythonPath, wantedSpecs } from './steps/inspect';
+import { checkNetwork } from './steps/network';
 import type { RunOptions, RunResult } from './types';
 
 /** Whether a live look is possible at all: some key, agent or password (its variables set) to log in with. */
@@ -79,6 +80,9 @@ export async function planCluster(
     for (const h of handles) {
       if (h.error) result.warnings.push(`${h.node.name}: live state unknown (${h.error.message})`);
     }
+    // what `start` would find before starting anything (read-only: Ray's own ports are knocked on, not bound)
+    const network = await clock.phase('network', () => checkNetwork(session, handles, probed.probes));
+    for (const e of network.errors) fail(result, e);
     for (const node of result.nodes) {
       const p = probed.probes.get(node.name);
       if (!p) node.state = 'unreachable';

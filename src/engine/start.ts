@@ -17,6 +17,7 @@ import { probeTakingLock } from './steps/locked-probe';
 import { noTokenAuthWarning } from './decisions/no-token-auth';
 import { preflightProblems } from './decisions/preflight';
 import { rayOnIpv6Problems } from './decisions/ray-on-ipv6';
+import { checkNetwork } from './steps/network';
 import { confirmStarted } from './steps/still-alive';
 import { fail, type PhaseClock } from './steps/run-result';
 import { rollWorkers } from './steps/rollout';
@@ -125,6 +126,18 @@ async function startLocked(
     reporter.info('every node already runs as configured: nothing to do');
   }
   if (!lock) return; // unreachable head: reported by the preflight above
+  if (result.changes > 0) {
+    // a blocked pair lets every raylet register and then hangs the first object moved between them:
+    // found now, before anything starts
+    const network = await clock.phase('network', () => checkNetwork(session, handles, probed.probes));
+    if (network.errors.length) {
+      for (const e of network.errors) fail(result, e);
+      reporter.warn('the network between the nodes is blocked: nothing was started or stopped');
+      markNodes(result, plan, network.errors);
+      result.status = headProbe?.running ? 'degraded' : 'down';
+      return;
+    }
+  }
   await applyPlan(session, plan, wanted, probed, result, clock);
   if (result.errors.length === 0 || result.errors.every((e) => e.node !== cluster.head.name)) {
     // nothing changed: the head's view from the preflight probe already shows whether every node

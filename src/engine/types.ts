@@ -4,7 +4,7 @@ import type { ClusterConfig, Diagnostic } from '../config/types';
 import type { SshOptions } from '../ssh/types';
 
 /** The commands whose result is a RunResult. */
-export type Command = 'validate' | 'plan' | 'start' | 'status' | 'stop' | 'job' | 'exec' | 'env';
+export type Command = 'validate' | 'plan' | 'start' | 'status' | 'stop' | 'job' | 'exec' | 'env' | 'check';
 
 /**
  * Every command run() takes: the RunResult ones, and those whose result is their own (logs writes
@@ -279,6 +279,8 @@ export interface RunResult {
   exec?: ExecNodeResult[];
   /** env: what Ray's own tools need to use the cluster. */
   env?: ClusterEnv;
+  /** check: objects moved between the nodes, and the node table's ports knocked on. */
+  check?: ClusterCheck;
   /** The signal fired: the run stopped following (the job keeps running). */
   interrupted?: boolean;
   /** The command's own input was wrong (a job id that does not exist, bad JSON): exit 2. */
@@ -318,6 +320,44 @@ export interface ClusterEnv {
   authMode: 'token' | 'disabled';
   /** Only with `withToken` and token auth; masked by the reporter. */
   token?: string;
+}
+
+/** `check`: one node fetched the object another put (through Ray's object managers). */
+export interface CheckPair {
+  /** The node that held the object. */
+  from: string;
+  /** The node that fetched it. */
+  to: string;
+  ok: boolean;
+  ms: number;
+  error?: string;
+}
+
+/** `check`: a port of the head's node table, knocked on from a node (or the head's driver). */
+export interface CheckPort {
+  /** A node's name, or "(head's driver)". */
+  from: string;
+  to: string;
+  address: string;
+  port: number;
+  /** "node manager" | "object manager" */
+  what: string;
+  result: 'ok' | 'refused' | 'timeout' | 'unreachable' | 'error';
+  ms: number;
+  error?: string;
+}
+
+export interface ClusterCheck {
+  /** Configured nodes alive in the head's node table (the ones tested). */
+  nodes: string[];
+  /** Configured nodes the head's node table does not have alive (not tested). */
+  missing: string[];
+  pairs: CheckPair[];
+  ports: CheckPort[];
+  /** Size of the object each node put. */
+  objectBytes: number;
+  /** Each fetch's deadline. */
+  deadlineSec: number;
 }
 
 /** `logs`: which nodes, how far back, and where to. */

@@ -15,13 +15,20 @@ import type {
   InstallRequest,
   JobActionRequest,
   JobAnswer,
+  ListenAnswer,
+  ListenReady,
+  ListenRequest,
   LogsAnswer,
   LogsRequest,
   LockAnswer,
   LockRequest,
+  NetCheckAnswer,
+  NetCheckRequest,
   ProbeAnswer,
   ProbeRequest,
   RayEnvAnswer,
+  ReachAnswer,
+  ReachRequest,
   RemoteAnswer,
   StartAnswer,
   StartRequest,
@@ -359,6 +366,29 @@ export class RemoteLib {
   /** Removes a file the library left on the node for us (`rm -f`); never fails the caller. */
   private async removeFile(path: string): Promise<void> {
     await this.shell.exec(`rm -f -- ${shq(path)}`).catch(() => undefined);
+  }
+  /** Holds ports open for a moment; `onReady` once they are bound (the answer comes when the listener ends). */
+  listen(
+    input: ListenRequest,
+    onReady: (ready: ListenReady) => void,
+    signal?: AbortSignal,
+  ): Promise<ListenAnswer & { aborted?: boolean }> {
+    return this.stream<ListenAnswer>(
+      'listen',
+      { ...input },
+      (e) => {
+        if (e.event === 'ready') onReady(e as unknown as ListenReady);
+      },
+      signal ? { signal } : {},
+    );
+  }
+  /** TCP connects to each target at once (nothing sent), each within `timeout_ms`. */
+  reach(input: ReachRequest): Promise<ReachAnswer> {
+    return this.call<ReachAnswer>('reach', input);
+  }
+  /** Head: a Ray program moves an object between each pair of nodes (its own deadline, plus Ray's start-up). */
+  netCheck(input: NetCheckRequest, timeoutMs: number): Promise<NetCheckAnswer> {
+    return this.call<NetCheckAnswer>('net_check', input, timeoutMs);
   }
   lock(input: LockRequest): Promise<LockAnswer> {
     return this.call<LockAnswer>('lock', input);

@@ -418,3 +418,97 @@ export interface LogsAnswer extends RemoteAnswer {
   key_lines?: string[];
   session?: string | null;
 }
+
+/** `listen`: holds the ports open (every interface) until `expect` connections came per port, or `deadline_ms`. */
+export interface ListenRequest {
+  ports: PortRequest[];
+  /** Connections awaited per port (by port number): the listener ends once all came. */
+  expect: Record<string, number>;
+  /** At most 30 s on the node, whatever is asked. */
+  deadline_ms: number;
+  family: 'inet' | 'inet6';
+}
+
+/** A port `listen` could not bind; `by_this_cluster`: Ray's own listener holds it (a running node). */
+export interface BusyPort {
+  name: string;
+  port: number;
+  error: string;
+  by_this_cluster?: boolean;
+}
+
+/** The `ready` event `listen` streams once its ports are bound. */
+export interface ListenReady {
+  bound: number[];
+  busy: BusyPort[];
+}
+
+export interface ListenAnswer extends RemoteAnswer, Partial<ListenReady> {
+  /** Per port: the addresses that connected. */
+  peers?: Record<string, string[]>;
+  timed_out?: boolean;
+}
+
+export interface ReachTarget {
+  address: string;
+  port: number;
+}
+
+export type ReachOutcome = 'ok' | 'refused' | 'timeout' | 'unreachable' | 'error';
+
+export interface ReachResult extends ReachTarget {
+  result: ReachOutcome;
+  ms: number;
+  error?: string;
+}
+
+/** `reach`: TCP connects to every target at once, each within `timeout_ms`. */
+export interface ReachRequest {
+  targets: ReachTarget[];
+  timeout_ms: number;
+}
+
+export interface ReachAnswer extends RemoteAnswer {
+  results: ReachResult[];
+}
+
+/** `net_check` (head): a Ray program moves an object along each pair and knocks on the node table's ports. */
+export interface NetCheckRequest {
+  gcs_port: number;
+  python: string | null;
+  /** Node names (their nokube.io/node label). */
+  nodes: string[];
+  /** [holder, fetcher]: the fetcher pulls the object the holder put. */
+  pairs: [string, string][];
+  deadline_sec: number;
+  object_bytes: number;
+  port_timeout_sec: number;
+}
+
+export interface NetCheckPair {
+  from: string;
+  to: string;
+  ok: boolean;
+  ms: number;
+  error?: string;
+}
+
+export interface NetCheckPort {
+  /** A node's name, or "(head's driver)". */
+  from: string;
+  to: string;
+  ip: string;
+  port: number;
+  /** "node manager" | "object manager" */
+  what: string;
+  result: ReachOutcome;
+  ms: number;
+  error?: string;
+}
+
+export interface NetCheckAnswer extends RemoteAnswer {
+  /** The configured nodes alive in the head's node table. */
+  nodes: string[];
+  pairs: NetCheckPair[];
+  ports: NetCheckPort[];
+}

@@ -3,6 +3,8 @@
 // script for `nft -f` that inserts accept rules at the top of the input chain of `table inet filter`
 // (Debian's own table: created when missing, its policy and rules left as they are).
 import type { FirewallPlan, FirewallRule, NodeFirewall } from '../engine/types';
+import { escapeHtml, escapeText } from './escape';
+import { markdownTable } from './markdown';
 import { textTable } from './terminal';
 
 export const FIREWALL_FORMATS = ['table', 'ufw', 'firewalld', 'nftables', 'iptables'] as const;
@@ -139,4 +141,25 @@ const RENDER: Record<FirewallFormat, (node: NodeFirewall, plan: FirewallPlan) =>
 /** A rule's comment: what it is for, in characters every firewall's comment and a shell quote take. */
 function comment(rule: FirewallRule): string {
   return `ray ${rule.what}`.replace(/[^A-Za-z0-9 ._,:()/-]/g, '').slice(0, 120);
+}
+
+/** The job summary's view (`command: firewall`): a table per node, each firewall's commands folded below it. */
+export function renderFirewallMarkdown(plan: FirewallPlan): string {
+  const parts = [
+    `## nokube ray firewall: ${escapeText(plan.cluster)}`,
+    header(plan, 'table').map(escapeText).join('<br>\n'),
+  ];
+  for (const node of plan.nodes) {
+    const rows = node.rules.map((r) => [
+      portText(r.ports),
+      r.from === 'nodes' ? 'the other nodes' : (plan.deployer ?? 'anywhere (the deployer, users)'),
+      r.what,
+    ]);
+    parts.push(`### ${escapeText(nodeTitle(node, ''))}`, markdownTable(['tcp port', 'from', 'for'], rows));
+    for (const format of FIREWALL_FORMATS.filter((f) => f !== 'table'))
+      parts.push(
+        `<details><summary>${format}</summary>\n\n<pre>${escapeHtml(RENDER[format](node, plan).join('\n'))}</pre>\n</details>`,
+      );
+  }
+  return parts.join('\n\n') + '\n';
 }

@@ -18,6 +18,7 @@ import {
   statusLine,
   type Row,
 } from './model';
+import { CHECK_PAIR_COLUMNS, CHECK_PORT_COLUMNS, checkLine, checkPairRows, checkPortRows } from './check';
 import { timelineMermaid, timelineTable } from './timeline';
 import { demandText, usageTotalText } from './usage';
 
@@ -104,6 +105,16 @@ function summaryAt(
   }
   const rollout = rolloutText(result);
   if (rollout) parts.push(`### Rollout\n\n${escapeHtml(rollout)}`);
+  if (result.check) {
+    const ports = checkPortRows(result.check);
+    parts.push(
+      `### Network between the nodes\n\n${escapeText(checkLine(result.check))}.\n\n` +
+        markdownTable([...CHECK_PAIR_COLUMNS], checkPairRows(result.check), limit, 'pairs') +
+        (ports.length
+          ? `\n\nPorts of the head's node table that did not answer:\n\n${markdownTable([...CHECK_PORT_COLUMNS], ports, limit, 'ports')}`
+          : ''),
+    );
+  }
 
   const warnings = extraWarnings(result);
   if (warnings.length) parts.push(`### Warnings\n\n${markdownList(warnings.map(escapeText), limit, 'warnings')}`);

@@ -14,6 +14,7 @@ import {
   statusLine,
   type Row,
 } from './model';
+import { CHECK_PAIR_COLUMNS, CHECK_PORT_COLUMNS, checkLine, checkPairRows, checkPortRows } from './check';
 import { renderTimelineText } from './timeline';
 import { usageTerminalLines } from './usage';
 
@@ -81,6 +82,19 @@ export function renderTerminal(result: RunResult, options: TerminalOptions): str
   }
   const rollout = rolloutText(result);
   if (rollout) out.push('', `${paint('rollout', 'bold')} ${rollout}`);
+  if (result.check) {
+    out.push('', `${paint('network', 'bold')} ${checkLine(result.check)}`);
+    const pairs = checkPairRows(result.check).map((r) => r.map(oneLine));
+    if (pairs.length)
+      out.push(
+        ...textTable([...CHECK_PAIR_COLUMNS], pairs, (row, i, cell) =>
+          i === 2 ? paint(cell, row[2] === 'ok' ? 'green' : 'red') : cell,
+        ),
+      );
+    const ports = checkPortRows(result.check).map((r) => r.map(oneLine));
+    if (ports.length)
+      out.push('', paint('ports that did not answer', 'bold'), ...textTable([...CHECK_PORT_COLUMNS], ports));
+  }
   if (result.errors.length) {
     out.push('', paint('errors', 'bold'));
     for (const e of result.errors) {

@@ -14,12 +14,13 @@ from .install import installed_python, verb_install
 from .environment import RUN_ERROR_PREFIX, RUN_FAILED, verb_ray_env, verb_run
 from .jobs import verb_job
 from .logs import verb_logs
+from .network import verb_listen, verb_net_check, verb_reach
 
 
 VERBS = {"probe": verb_probe, "start": verb_start, "status": verb_status, "stop": verb_stop, "drain": verb_drain,
          "install": verb_install, "lock": verb_lock, "unlock": verb_unlock, "run": verb_run, "ray_env": verb_ray_env,
          "job": verb_job, "logs": verb_logs, "packages": verb_packages,
-         "imports": verb_imports}
+         "imports": verb_imports, "listen": verb_listen, "reach": verb_reach, "net_check": verb_net_check}
 
 
 def main(argv=None):

@@ -2,7 +2,7 @@
 // one SSH connect may take. Written once so the CLI and the Action never disagree.
 import type { Command, JobAction } from '../types';
 
-export const COMMANDS: readonly Command[] = ['validate', 'plan', 'start', 'status', 'stop', 'job'];
+export const COMMANDS: readonly Command[] = ['validate', 'plan', 'start', 'status', 'stop', 'job', 'check'];
 /**
  * Commands only a terminal has: they print to it or keep it open. All go through run(); logs (an
  * archive on disk) and dashboard (forwards held open) return results of their own; firewall reads only
