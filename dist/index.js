@@ -76629,9 +76629,9 @@ const port = (what) => ({
     'x-expected': `a port number from 1 to 65535${what}`,
 });
 /** Ray's default range for worker processes' ports (`ray start --min-worker-port/--max-worker-port`). */
-const ray_keys_RAY_WORKER_PORTS = { min: 10002, max: 19999 };
+const RAY_WORKER_PORTS = { min: 10002, max: 19999 };
 /** Ray's default port of the dashboard agent's HTTP server; every other node port is random by default. */
-const ray_keys_RAY_DASHBOARD_AGENT_LISTEN_PORT = 52365;
+const RAY_DASHBOARD_AGENT_LISTEN_PORT = 52365;
 /**
  * Ports the worker range must hold beyond num_cpus: Ray starts up to num_cpus workers for tasks, and each
  * driver, actor and Ray's own (job supervisor, Serve) takes one more worker, each binding one port.
@@ -76640,7 +76640,7 @@ const WORKER_PORT_MARGIN = 8;
 const nodePort = (what, randomByDefault = true) => ({
     nodePort: true,
     schema: port(` (${what})`),
-    description: `${what[0].toUpperCase()}${what.slice(1)}; when left out, ray_spec.ports, else ${randomByDefault ? 'a random free port Ray picks' : `Ray's default ${ray_keys_RAY_DASHBOARD_AGENT_LISTEN_PORT}`}. Pin it to write firewall rules (nokube ray firewall).`,
+    description: `${what[0].toUpperCase()}${what.slice(1)}; when left out, ray_spec.ports, else ${randomByDefault ? 'a random free port Ray picks' : `Ray's default ${RAY_DASHBOARD_AGENT_LISTEN_PORT}`}. Pin it to write firewall rules (nokube ray firewall).`,
 });
 const RAY_KEYS = [
     {
@@ -76782,7 +76782,7 @@ const RAY_KEYS = [
         model: 'dashboardAgentListenPort',
         flag: '--dashboard-agent-listen-port',
         ...nodePort("the dashboard agent's HTTP port (the job API's agent)", false),
-        example: ray_keys_RAY_DASHBOARD_AGENT_LISTEN_PORT,
+        example: RAY_DASHBOARD_AGENT_LISTEN_PORT,
     },
     {
         yaml: 'dashboard_agent_grpc_port',
@@ -76804,7 +76804,7 @@ const RAY_KEYS = [
         flag: '--min-worker-port',
         nodePort: true,
         schema: port(' (the lowest port of the worker range)'),
-        description: `The lowest port Ray's worker processes bind (one port each); set together with max_worker_port. When left out, ray_spec.ports, else Ray's ${ray_keys_RAY_WORKER_PORTS.min}.`,
+        description: `The lowest port Ray's worker processes bind (one port each); set together with max_worker_port. When left out, ray_spec.ports, else Ray's ${RAY_WORKER_PORTS.min}.`,
         example: 10002,
     },
     {
@@ -76813,7 +76813,7 @@ const RAY_KEYS = [
         flag: '--max-worker-port',
         nodePort: true,
         schema: port(' (the highest port of the worker range)'),
-        description: `The highest port of the worker range; the range must hold num_cpus + ${WORKER_PORT_MARGIN} ports (tasks' workers plus drivers, actors and Ray's own). When left out, ray_spec.ports, else Ray's ${ray_keys_RAY_WORKER_PORTS.max}.`,
+        description: `The highest port of the worker range; the range must hold num_cpus + ${WORKER_PORT_MARGIN} ports (tasks' workers plus drivers, actors and Ray's own). When left out, ray_spec.ports, else Ray's ${RAY_WORKER_PORTS.max}.`,
         example: 10100,
     },
 ];
@@ -76825,7 +76825,7 @@ const HEAD_ONLY_RAY_KEYS = RAY_KEYS.filter((k) => k.headOnly !== undefined);
 /** The head's ports (each has a default, so Ray's port clashes can be checked before it starts). */
 const HEAD_PORT_RAY_KEYS = HEAD_ONLY_RAY_KEYS.filter((k) => k.default !== undefined);
 /** Ports Ray opens on every node, which `ray_spec.ports` may pin for all nodes at once. */
-const ray_keys_NODE_PORT_RAY_KEYS = RAY_KEYS.filter((k) => k.nodePort);
+const NODE_PORT_RAY_KEYS = RAY_KEYS.filter((k) => k.nodePort);
 /** Keys Ray reports among a node's resources (num_cpus -> CPU, ...), in the table's order. */
 const RESOURCE_RAY_KEYS = RAY_KEYS.filter((k) => k.resource !== undefined);
 
@@ -76835,13 +76835,13 @@ const RESOURCE_RAY_KEYS = RAY_KEYS.filter((k) => k.resource !== undefined);
 
 const NODE_LABEL = 'nokube.io/node';
 // The model fills in the head's ports (config/model.ts): these only read them.
-function desired_clientPort(head) {
+function clientPort(head) {
     return headPort(head, 'port');
 }
-function desired_gcsPort(head) {
+function gcsPort(head) {
     return headPort(head, 'gcsPort');
 }
-function desired_dashboardPort(cluster) {
+function dashboardPort(cluster) {
     return headPort(cluster.head, 'dashboardPort');
 }
 function headPort(head, key) {
@@ -76859,16 +76859,16 @@ function addresses(cluster) {
     const host = hostForUrl(head.host);
     // The GCS address is the one workers join: the head's node_ip_address when set (as in rayArgs).
     return {
-        headAddress: `${hostForUrl(head.ray.nodeIpAddress ?? head.host)}:${desired_gcsPort(head)}`,
-        clientAddress: `ray://${host}:${desired_clientPort(head)}`,
-        dashboardUrl: `http://${host}:${desired_dashboardPort(cluster)}`,
+        headAddress: `${hostForUrl(head.ray.nodeIpAddress ?? head.host)}:${gcsPort(head)}`,
+        clientAddress: `ray://${host}:${clientPort(head)}`,
+        dashboardUrl: `http://${host}:${dashboardPort(cluster)}`,
     };
 }
 /**
  * The arguments remote_lib turns into `ray start`. `nodeIp` is the address the node was reached at
  * (node_ip_address overrides it); the head's is also what workers join.
  */
-function desired_rayArgs(cluster, node, nodeIp) {
+function rayArgs(cluster, node, nodeIp) {
     const args = { node_ip_address: node.ray.nodeIpAddress ?? nodeIp };
     for (const key of RAY_KEYS) {
         const value = node.ray[key.model];
@@ -76895,7 +76895,7 @@ function desiredSpec(cluster, node, nodeIp, headAddress) {
         cluster: cluster.clusterName,
         node: node.name,
         role: node.role,
-        ray: desired_rayArgs(cluster, node, nodeIp),
+        ray: rayArgs(cluster, node, nodeIp),
     };
     if (node.role === 'worker' && headAddress)
         spec.head_address = headAddress;
@@ -76909,12 +76909,12 @@ function desiredSpec(cluster, node, nodeIp, headAddress) {
 function pinnedPorts(cluster, node) {
     const out = node.role === 'head'
         ? [
-            { name: 'port', port: desired_clientPort(node) },
-            { name: 'gcs_port', port: desired_gcsPort(node) },
-            { name: 'dashboard_port', port: desired_dashboardPort(cluster) },
+            { name: 'port', port: clientPort(node) },
+            { name: 'gcs_port', port: gcsPort(node) },
+            { name: 'dashboard_port', port: dashboardPort(cluster) },
         ]
         : [];
-    for (const key of ray_keys_NODE_PORT_RAY_KEYS) {
+    for (const key of NODE_PORT_RAY_KEYS) {
         const port = node.ray[key.model];
         if (port !== undefined && key.yaml !== 'min_worker_port' && key.yaml !== 'max_worker_port')
             out.push({ name: key.yaml, port });
@@ -76926,12 +76926,12 @@ function pinnedPorts(cluster, node) {
  * is to move the client port to 10002), the largest part of that range without it; otherwise none.
  */
 function workerPortRange(ports) {
-    const inside = [...new Set(ports.filter((p) => p >= ray_keys_RAY_WORKER_PORTS.min && p <= ray_keys_RAY_WORKER_PORTS.max))].sort((a, b) => a - b);
+    const inside = [...new Set(ports.filter((p) => p >= RAY_WORKER_PORTS.min && p <= RAY_WORKER_PORTS.max))].sort((a, b) => a - b);
     if (!inside.length)
         return undefined;
     let best = { min_worker_port: 0, max_worker_port: -1 };
-    let from = ray_keys_RAY_WORKER_PORTS.min;
-    for (const p of [...inside, ray_keys_RAY_WORKER_PORTS.max + 1]) {
+    let from = RAY_WORKER_PORTS.min;
+    for (const p of [...inside, RAY_WORKER_PORTS.max + 1]) {
         if (p - 1 - from > best.max_worker_port - best.min_worker_port)
             best = { min_worker_port: from, max_worker_port: p - 1 };
         from = p + 1;
@@ -76968,6 +76968,204 @@ function specDrift(applied, wanted) {
 }
 function sortKeys(record) {
     return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+;// CONCATENATED MODULE: ./src/engine/decisions/firewall.ts
+// `firewall`: which TCP ports each node must accept, from whom (pure, from the config alone; no SSH).
+// Follows Ray's guide on configuring ports: every node opens its node manager, object manager, worker
+// range, runtime env agent, dashboard agent and metrics ports to the other nodes; the head also opens
+// the GCS port to them, and its dashboard and Ray Client ports to the deployer and users.
+
+
+/** Where Linux hands out ports bound to port 0 (net.ipv4.ip_local_port_range), which Ray's random ports are. */
+const EPHEMERAL_PORTS = { min: 32768, max: 60999 };
+const WHAT = {
+    node_manager_port: 'node manager',
+    object_manager_port: 'object manager',
+    runtime_env_agent_port: 'runtime env agent',
+    dashboard_agent_grpc_port: 'dashboard agent gRPC',
+    dashboard_agent_listen_port: 'dashboard agent HTTP',
+    metrics_export_port: 'metrics export',
+};
+/** The head's own Prometheus endpoints (autoscaler, dashboard): fixed by Ray, no node connects to them. */
+const HEAD_METRICS_PORTS = [44217, 44227];
+function nodeAddress(node) {
+    return node.ray.nodeIpAddress ?? node.host;
+}
+function firewallPlan(cluster, deployer) {
+    const unpinned = new Set();
+    const nodes = cluster.nodes.map((node) => {
+        const rules = [
+            { ports: [node.sshPort, node.sshPort], what: 'SSH', from: 'deployer', known: 'config' },
+        ];
+        const one = (port, what, from, known = 'config') => rules.push({ ports: [port, port], what, from, known });
+        if (node.role === 'head') {
+            one(gcsPort(node), 'GCS (gcs_port)', 'nodes');
+            one(dashboardPort(cluster), 'dashboard and job API (dashboard_port)', 'deployer');
+            one(clientPort(node), 'Ray Client (port)', 'deployer');
+        }
+        const random = [];
+        for (const key of NODE_PORT_RAY_KEYS) {
+            if (key.yaml === 'min_worker_port' || key.yaml === 'max_worker_port')
+                continue;
+            const port = node.ray[key.model];
+            const what = `${WHAT[key.yaml] ?? key.yaml} (${key.yaml})`;
+            if (port !== undefined)
+                one(port, what, 'nodes');
+            else if (key.yaml === 'dashboard_agent_listen_port')
+                one(RAY_DASHBOARD_AGENT_LISTEN_PORT, `${what}, Ray default`, 'nodes', 'default');
+            else {
+                random.push(key.yaml);
+                unpinned.add(key.yaml);
+            }
+        }
+        // the range rayArgs passes (pinned, or Ray's default moved off the node's pinned ports), else Ray's default
+        const args = rayArgs(cluster, node, nodeAddress(node));
+        const min = args.min_worker_port ?? RAY_WORKER_PORTS.min;
+        const max = args.max_worker_port ?? RAY_WORKER_PORTS.max;
+        const pinnedRange = node.ray.minWorkerPort !== undefined;
+        if (!pinnedRange)
+            unpinned.add('min_worker_port').add('max_worker_port');
+        rules.push({
+            ports: [min, max],
+            what: `worker processes (min_worker_port..max_worker_port${pinnedRange ? '' : ', Ray default'})`,
+            from: 'nodes',
+            known: pinnedRange ? 'config' : 'default',
+        });
+        if (random.length) {
+            rules.push({
+                ports: [EPHEMERAL_PORTS.min, EPHEMERAL_PORTS.max],
+                what: 'ports Ray picks at random (not pinned)',
+                from: 'nodes',
+                known: 'random',
+            });
+        }
+        const peers = cluster.nodes.filter((n) => n !== node).map((n) => ({ node: n.name, address: nodeAddress(n) }));
+        return {
+            node: node.name,
+            role: node.role,
+            address: nodeAddress(node),
+            peers,
+            rules: peers.length ? rules : rules.filter((r) => r.from !== 'nodes'),
+        };
+    });
+    const plan = {
+        cluster: cluster.clusterName,
+        nodes,
+        unpinned: NODE_PORT_RAY_KEYS.map((k) => k.yaml).filter((k) => unpinned.has(k)),
+        headMetricsPorts: HEAD_METRICS_PORTS,
+        randomRanges: {
+            workers: [RAY_WORKER_PORTS.min, RAY_WORKER_PORTS.max],
+            others: [EPHEMERAL_PORTS.min, EPHEMERAL_PORTS.max],
+        },
+    };
+    if (deployer !== undefined)
+        plan.deployer = deployer;
+    return plan;
+}
+
+;// CONCATENATED MODULE: ./src/engine/decisions/network.ts
+
+/** Up to this many nodes every ordered pair is tested; beyond, a sample (netPairs). */
+const ALL_PAIRS_UP_TO = 32;
+/** In a sample, each node is the source of this many pairs and the target of as many. */
+const SAMPLED_PEERS = 8;
+/**
+ * Ordered pairs [from, to] of node names: every pair up to ALL_PAIRS_UP_TO nodes; beyond, node i with
+ * i+1, i+2, i+4, ... (SAMPLED_PEERS steps): each node is tested as source and as target as often, and
+ * the steps reach across the whole cluster (O(n) pairs).
+ */
+function netPairs(names, allUpTo = ALL_PAIRS_UP_TO, peers = SAMPLED_PEERS) {
+    const n = names.length;
+    const pairs = [];
+    if (n <= allUpTo) {
+        for (const a of names)
+            for (const b of names)
+                if (a !== b)
+                    pairs.push([a, b]);
+        return pairs;
+    }
+    const steps = [];
+    for (let s = 1; s <= n - 1 && steps.length < peers; s *= 2)
+        steps.push(s);
+    for (let s = 3; s <= n - 1 && steps.length < peers; s++)
+        if (!steps.includes(s))
+            steps.push(s);
+    for (let i = 0; i < n; i++)
+        for (const s of steps)
+            pairs.push([names[i], names[(i + s) % n]]);
+    return pairs;
+}
+/** A few ports of a range (its ends and its middle): a blocked range shows on them. */
+function samplePorts([min, max]) {
+    return [...new Set([min, Math.floor((min + max) / 2), max])];
+}
+/** The ports other nodes connect to on each node (by node name), known before Ray starts. */
+function netPorts(cluster) {
+    const out = new Map();
+    for (const node of firewallPlan(cluster).nodes) {
+        const ports = [];
+        for (const rule of node.rules) {
+            if (rule.from !== 'nodes' || rule.known === 'random')
+                continue;
+            if (rule.ports[0] === rule.ports[1])
+                ports.push({ port: rule.ports[0], what: rule.what });
+            else
+                for (const port of samplePorts(rule.ports))
+                    ports.push({ port, what: rule.what, range: true });
+        }
+        out.set(node.node, ports);
+    }
+    return out;
+}
+const SAYS = {
+    timeout: 'connection timed out, a firewall?',
+    refused: 'connection refused while nokube listened there, a firewall that rejects?',
+    unreachable: 'no route to the host, a firewall or routing?',
+    error: 'connection failed',
+};
+/** A blocked pair, as the user should read it: both nodes, the port, what it is for, the rule that opens it. */
+function blockedPairError(o, host) {
+    const why = o.result === 'ok' ? '' : SAYS[o.result];
+    const detail = o.error && o.result !== 'timeout' && o.result !== 'refused' ? ` (${o.error})` : '';
+    const what = o.port.what.replace(/ \(.*\)$/, '');
+    return {
+        node: o.to.node,
+        ...(host ? { host } : {}),
+        message: `${o.from.node} cannot reach ${o.to.node} (${o.to.address}):${o.port.port}, ${what}: ${why}${detail} allow TCP ${o.port.port} from ${o.from.address}`,
+        hint: `open the port on ${o.to.node} to the other nodes (nokube ray firewall prints every rule the config needs), or test it by hand: nc -vz ${o.to.address} ${o.port.port} on ${o.from.node}`,
+    };
+}
+/** `check`: the failed pairs and the ports that did not answer, as errors; a pair's hint names its blocked port. */
+function checkProblems(check, ips) {
+    const problems = [];
+    for (const name of check.missing) {
+        problems.push({
+            node: name,
+            message: `${name} is not alive in the head's node table: its network was not tested`,
+            hint: 'nokube ray status shows where it stands; nokube ray start brings it back',
+        });
+    }
+    const failedPort = (from, to) => check.ports.find((p) => p.from === from && p.to === to && p.result !== 'ok');
+    for (const pair of check.pairs.filter((p) => !p.ok)) {
+        const port = failedPort(pair.to, pair.from);
+        problems.push({
+            node: pair.to,
+            message: `${pair.to} could not fetch an object from ${pair.from} within ${check.deadlineSec}s: ${pair.error ?? 'failed'}`,
+            hint: port
+                ? `${pair.to} cannot reach ${pair.from} (${port.address}):${port.port}, ${port.what}: allow TCP ${port.port} from ${ips[pair.to] ?? pair.to} on ${pair.from} (nokube ray firewall prints every rule)`
+                : `read Ray's logs of both nodes (nokube ray logs: raylet.out); nokube ray firewall prints the ports each node must accept from the others`,
+        });
+    }
+    for (const p of check.ports.filter((x) => x.result !== 'ok')) {
+        const why = p.result === 'ok' ? '' : SAYS[p.result];
+        problems.push({
+            node: p.to,
+            message: `${p.from} cannot reach ${p.to} (${p.address}):${p.port}, ${p.what}: ${why}${p.error ? ` (${p.error})` : ''}`,
+            hint: `allow TCP ${p.port} from ${ips[p.from] ?? 'the head'} on ${p.to}; pin the port (ray_spec.ports) to write a narrow rule: nokube ray firewall`,
+        });
+    }
+    return problems;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/steps/run-result.ts
@@ -77030,60 +77228,6 @@ class PhaseClock {
 function fail(result, error) {
     result.ok = false;
     result.errors.push(error);
-}
-
-;// CONCATENATED MODULE: ./src/engine/steps/ray-env.ts
-
-
-/** The head's GCS address as the nodes reach it (what `ray.init()` and `ray status` accept). */
-function gcsAddress(session) {
-    const head = session.cluster.head;
-    return `${hostForUrl(head.ray.nodeIpAddress ?? session.handle(head).ip)}:${desired_gcsPort(head)}`;
-}
-/** The job API's address (RAY_ADDRESS for `ray job submit`), as the head is reached from here. */
-function jobAddress(session) {
-    return `http://${hostForUrl(session.cluster.head.host)}:${desired_dashboardPort(session.cluster)}`;
-}
-/**
- * The nodes a command names: `names` (each must be in the config), all nodes, the workers, or by
- * default the head. Unknown names are a usage error naming them and the nodes that exist.
- */
-function chooseNodes(session, choice) {
-    const { cluster } = session;
-    const names = choice.nodes ?? [];
-    const unknown = names.filter((n) => !cluster.nodes.some((x) => x.name === n));
-    if (unknown.length) {
-        return {
-            message: `no node named ${unknown.map((n) => `"${n}"`).join(', ')} in ${cluster.file}`,
-            hint: `the nodes are: ${cluster.nodes.map((n) => n.name).join(', ')}`,
-        };
-    }
-    if (choice.all)
-        return cluster.nodes;
-    const chosen = new Set(names);
-    if (choice.workers)
-        for (const w of cluster.workers)
-            chosen.add(w.name);
-    if (!chosen.size)
-        return [cluster.head];
-    return cluster.nodes.filter((n) => chosen.has(n.name));
-}
-/** Connects the head; an unreachable head fails the run (status `down`) and returns undefined. */
-async function connectHead(session, result, clock) {
-    const [head] = await clock.phase('connect', () => session.connect([session.cluster.head]));
-    if (!head.lib) {
-        fail(result, head.error ?? { node: head.node.name, message: 'cannot connect to the head' });
-        result.status = 'down';
-        return undefined;
-    }
-    return head;
-}
-/**
- * Runs `argv` on a connected node in its Ray environment; each word reaches the command as one
- * argument (JSON on stdin, execve on the node: no shell re-splits it). Throws when it cannot start.
- */
-function runInRayEnv(session, handle, argv, opts = {}) {
-    return handle.lib.run({ argv, python: session.cluster.python ?? null, ray_address: gcsAddress(session) }, { timeoutMs: opts.timeoutMs ?? 0, onStdout: opts.onStdout, onStderr: opts.onStderr, signal: opts.signal });
 }
 
 ;// CONCATENATED MODULE: external "node:dns/promises"
@@ -77345,7 +77489,15 @@ class RemoteLib {
     stop(input = {}) {
         return this.call('stop', input);
     }
-    /** Installs Ray into a venv under the storage path (nothing when it is there already). */
+    /** The cluster's packages in the node's Ray environment (read-only). */
+    packages(input) {
+        return this.call('packages', input, 180_000);
+    }
+    /** Head: one task on every alive node imports the cluster's packages (status --deep). */
+    imports(input) {
+        return this.call('imports', input, (input.timeout_sec + 90) * 1000);
+    }
+    /** Installs Ray and the cluster's packages into a venv under the storage path (nothing when there already). */
     install(input, timeoutMs) {
         return this.call('install', input, timeoutMs);
     }
@@ -77369,6 +77521,21 @@ class RemoteLib {
     async removeFile(path) {
         await this.shell.exec(`rm -f -- ${shellQuote(path)}`).catch(() => undefined);
     }
+    /** Holds ports open for a moment; `onReady` once they are bound (the answer comes when the listener ends). */
+    listen(input, onReady, signal) {
+        return this.stream('listen', { ...input }, (e) => {
+            if (e.event === 'ready')
+                onReady(e);
+        }, signal ? { signal } : {});
+    }
+    /** TCP connects to each target at once (nothing sent), each within `timeout_ms`. */
+    reach(input) {
+        return this.call('reach', input);
+    }
+    /** Head: a Ray program moves an object between each pair of nodes (its own deadline, plus Ray's start-up). */
+    netCheck(input, timeoutMs) {
+        return this.call('net_check', input, timeoutMs);
+    }
     lock(input) {
         return this.call('lock', input);
     }
@@ -77391,6 +77558,7 @@ class SshError extends Error {
     hint;
     fingerprint;
     knownHostsLine;
+    unknownKey;
     constructor(message, fields) {
         super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
         this.name = 'SshError';
@@ -77407,6 +77575,8 @@ class SshError extends Error {
             this.fingerprint = fields.fingerprint;
         if (fields.knownHostsLine !== undefined)
             this.knownHostsLine = fields.knownHostsLine;
+        if (fields.unknownKey)
+            this.unknownKey = true;
     }
 }
 function isSshError(err) {
@@ -78649,7 +78819,7 @@ function hostKeyCheck(node, opts, reporter) {
         const line = knownHostsLine(host, port, blob);
         const fields = { node: node.name, host, port, fingerprint: fp, knownHostsLine: line };
         const accept = (via) => {
-            check.accepted = { type, fingerprint: fp, via };
+            check.accepted = { type, fingerprint: fp, via, knownHostsLine: line };
             check.failure = undefined;
             reporter.debug(`[${node.name}] host key ${type} ${fp} accepted (${via})`);
             return true;
@@ -78751,6 +78921,7 @@ function hostKeyCheck(node, opts, reporter) {
                 return unknown(new SshError(`host key of ${describeTarget(node)} (${hp}) is not known: ${type} ${fp}. Refusing to connect (host keys are verified by default).`, {
                     kind: 'host-key',
                     ...fields,
+                    unknownKey: true,
                     hint: `if this is the host's key (check on the host: ssh-keygen -lf /etc/ssh/${hostFileName(type)}), add this line to ` +
                         `known-hosts / --known-hosts: ${line}` +
                         // A jump host has no host_key of its own in the config: known_hosts is its only record.
@@ -79258,6 +79429,44 @@ function sshTarget(node) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/engine/decisions/pull-request-execution.ts
+/** A config's own settings for a node. */
+function ownExecution(cluster, node) {
+    return {
+        python: cluster.python,
+        rayVenv: cluster.install ? cluster.rayVersion : undefined,
+        storage: node.storage.path,
+    };
+}
+const shown = (v, unset) => (v === undefined ? unset : v);
+/**
+ * The base's settings for every node of `cluster`: the base node of the same name gives its storage
+ * path; a node the base lacks gets the default storage.
+ */
+function baseExecution(cluster, base) {
+    const nodes = new Map();
+    const changed = [];
+    const basePython = base?.python;
+    const baseVenv = base?.install ? base.rayVersion : undefined;
+    if (cluster.python !== basePython)
+        changed.push(`ray_spec.python ${shown(basePython, '(unset: python3)')} (this pull request: ${shown(cluster.python, '(unset: python3)')})`);
+    const prVenv = cluster.install ? cluster.rayVersion : undefined;
+    if (prVenv !== baseVenv)
+        changed.push(`ray_spec.install ${baseVenv ? `Ray ${baseVenv}` : '(none)'} (this pull request: ${prVenv ? `Ray ${prVenv}` : '(none)'})`);
+    for (const node of cluster.nodes) {
+        const before = base?.nodes.find((b) => b.name === node.name);
+        const storage = before?.storage.path;
+        nodes.set(node.name, { python: basePython, rayVenv: baseVenv, storage });
+        if (node.storage.path !== storage)
+            changed.push(`${node.name} storage.path ${shown(storage, '(default)')} (this pull request: ${shown(node.storage.path, '(default)')})`);
+    }
+    const whose = base ? "the base branch's" : 'the default (the base branch has no config)';
+    const note = changed.length
+        ? `the live look ran ${whose} interpreter and storage on the nodes, not this pull request's (a pull request does not choose what runs there): ${changed.join('; ')}`
+        : undefined;
+    return { nodes, ...(note ? { note } : {}) };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/steps/timeline.ts
 class TimelineRecorder {
     origin;
@@ -79315,6 +79524,7 @@ class TimelineRecorder {
 
 
 
+
 class ClusterSession {
     cluster;
     options;
@@ -79324,10 +79534,20 @@ class ClusterSession {
     libSource;
     /** Jump host connections, one per hop, shared by every node behind it. */
     jumps = new JumpHosts();
+    /** What runs on each node when it is not the config's own (a pull request's live plan: the base's). */
+    executions;
     constructor(cluster, options) {
         this.cluster = cluster;
         this.options = options;
         this.libSource = loadRemoteLib(options.remoteLibDir);
+    }
+    /** Runs, on nodes connected from now on, what `executions` says instead of the config's own settings. */
+    useExecutions(executions) {
+        this.executions = executions;
+    }
+    /** The interpreter, Ray venv and storage path the remote library runs with on `node`. */
+    execution(node) {
+        return this.executions?.get(node.name) ?? (this.executions ? {} : ownExecution(this.cluster, node));
     }
     handle(node) {
         let h = this.handles.get(node.name);
@@ -79352,12 +79572,13 @@ class ClusterSession {
             try {
                 h.conn = await connectNode(sshTarget(node), ssh, { env, reporter, jumps: this.jumps });
                 h.ip = await addressOf(h.conn.host); // after ~/.ssh/config's HostName
+                const run = this.execution(node);
                 h.lib = new RemoteLib(h.conn, this.libSource, {
                     cluster: this.cluster.clusterName,
-                    storage: node.storage.path,
-                    python: this.cluster.python,
+                    storage: run.storage,
+                    python: run.python,
                     timeoutMs: this.options.timeoutSec * 1000,
-                    rayVenv: this.cluster.install ? this.cluster.rayVersion : undefined,
+                    rayVenv: run.rayVenv,
                     debug: (m) => reporter.debug(`[${node.name}] ${m}`),
                     timed: (what, a, b) => {
                         const phase = this.phaseOf(what);
@@ -79418,6 +79639,156 @@ function nodeError(node, err) {
     return { node: node.name, host: node.sshUrl, message, ...(hint ? { hint } : {}) };
 }
 
+;// CONCATENATED MODULE: ./src/engine/check.ts
+// `check`: the network of a running cluster, tested from the inside, ports pinned or not. A small Ray
+// program on the head puts an object on each node and has each node of a pair fetch the other's (a
+// deadline per pair), and knocks on the node manager and object manager ports of the head's node
+// table from each node and from the head. Connects to the head only: Ray places the tasks.
+
+
+
+
+/** Each fetch's deadline: a few MB cross a LAN in well under a second, a blocked port never. */
+const CHECK_DEADLINE_SEC = 15;
+/**
+ * The object each node puts for each peer (one per pair: a node that fetched one holds a copy others
+ * could take instead): big enough to go through the object store and the object manager.
+ */
+const CHECK_OBJECT_BYTES = 2 * 1024 * 1024;
+const PORT_TIMEOUT_SEC = 2;
+/** The program's own start (import ray, connect, a worker on each node) comes on top of the deadlines. */
+const PROGRAM_MARGIN_SEC = 180;
+const DRIVER = "(head's driver)";
+async function checkCluster(session, result, clock) {
+    const { cluster, options } = session;
+    const [head] = await clock.phase('connect', () => session.connect([cluster.head]));
+    if (head.error) {
+        fail(result, head.error);
+        result.status = 'unknown';
+        return;
+    }
+    const names = cluster.nodes.map((n) => n.name);
+    const pairs = netPairs(names);
+    options.reporter.info(`check: ${pairs.length} pairs of nodes, an object of ${CHECK_OBJECT_BYTES >> 20} MB each way`);
+    let answer;
+    try {
+        answer = await clock.phase('check', () => head.lib.netCheck({
+            gcs_port: gcsPort(cluster.head),
+            python: cluster.python ?? null,
+            nodes: names,
+            pairs,
+            deadline_sec: CHECK_DEADLINE_SEC,
+            object_bytes: CHECK_OBJECT_BYTES,
+            port_timeout_sec: PORT_TIMEOUT_SEC,
+        }, (CHECK_DEADLINE_SEC * 2 + PROGRAM_MARGIN_SEC) * 1000));
+    }
+    catch (err) {
+        fail(result, nodeError(cluster.head, err));
+        result.status = 'unknown';
+        return;
+    }
+    if (!answer.ok) {
+        fail(result, {
+            node: cluster.head.name,
+            host: cluster.head.sshUrl,
+            message: answer.error ?? 'check failed',
+            hint: answer.hint,
+        });
+        result.status = 'down';
+        return;
+    }
+    // the driver runs on the head: its knocks are the head's
+    const seen = new Set();
+    const ports = [];
+    for (const p of answer.ports) {
+        const from = p.from === DRIVER ? cluster.head.name : p.from;
+        const key = `${from}\u0000${p.to}\u0000${p.port}`;
+        if (seen.has(key))
+            continue;
+        seen.add(key);
+        ports.push({
+            from,
+            to: p.to,
+            address: p.ip,
+            port: p.port,
+            what: p.what,
+            result: p.result,
+            ms: p.ms,
+            ...(p.error ? { error: p.error } : {}),
+        });
+    }
+    const check = {
+        nodes: answer.nodes,
+        missing: names.filter((n) => !answer.nodes.includes(n)),
+        pairs: answer.pairs,
+        ports,
+        objectBytes: CHECK_OBJECT_BYTES,
+        deadlineSec: CHECK_DEADLINE_SEC,
+    };
+    result.check = check;
+    const ips = Object.fromEntries(ports.map((p) => [p.to, p.address]));
+    for (const problem of checkProblems(check, ips))
+        fail(result, problem);
+    result.aliveNodes = answer.nodes.length;
+    for (const node of result.nodes)
+        node.state = answer.nodes.includes(node.name) ? 'running' : 'missing';
+    result.status = result.errors.length ? 'degraded' : 'healthy';
+}
+
+;// CONCATENATED MODULE: ./src/engine/steps/ray-env.ts
+
+
+/** The head's GCS address as the nodes reach it (what `ray.init()` and `ray status` accept). */
+function gcsAddress(session) {
+    const head = session.cluster.head;
+    return `${hostForUrl(head.ray.nodeIpAddress ?? session.handle(head).ip)}:${gcsPort(head)}`;
+}
+/** The job API's address (RAY_ADDRESS for `ray job submit`), as the head is reached from here. */
+function jobAddress(session) {
+    return `http://${hostForUrl(session.cluster.head.host)}:${dashboardPort(session.cluster)}`;
+}
+/**
+ * The nodes a command names: `names` (each must be in the config), all nodes, the workers, or by
+ * default the head. Unknown names are a usage error naming them and the nodes that exist.
+ */
+function chooseNodes(session, choice) {
+    const { cluster } = session;
+    const names = choice.nodes ?? [];
+    const unknown = names.filter((n) => !cluster.nodes.some((x) => x.name === n));
+    if (unknown.length) {
+        return {
+            message: `no node named ${unknown.map((n) => `"${n}"`).join(', ')} in ${cluster.file}`,
+            hint: `the nodes are: ${cluster.nodes.map((n) => n.name).join(', ')}`,
+        };
+    }
+    if (choice.all)
+        return cluster.nodes;
+    const chosen = new Set(names);
+    if (choice.workers)
+        for (const w of cluster.workers)
+            chosen.add(w.name);
+    if (!chosen.size)
+        return [cluster.head];
+    return cluster.nodes.filter((n) => chosen.has(n.name));
+}
+/** Connects the head; an unreachable head fails the run (status `down`) and returns undefined. */
+async function connectHead(session, result, clock) {
+    const [head] = await clock.phase('connect', () => session.connect([session.cluster.head]));
+    if (!head.lib) {
+        fail(result, head.error ?? { node: head.node.name, message: 'cannot connect to the head' });
+        result.status = 'down';
+        return undefined;
+    }
+    return head;
+}
+/**
+ * Runs `argv` on a connected node in its Ray environment; each word reaches the command as one
+ * argument (JSON on stdin, execve on the node: no shell re-splits it). Throws when it cannot start.
+ */
+function runInRayEnv(session, handle, argv, opts = {}) {
+    return handle.lib.run({ argv, python: session.cluster.python ?? null, ray_address: gcsAddress(session) }, { timeoutMs: opts.timeoutMs ?? 0, onStdout: opts.onStdout, onStderr: opts.onStderr, signal: opts.signal });
+}
+
 ;// CONCATENATED MODULE: ./src/engine/steps/head-access.ts
 // The head as a running cluster's entry point: reached over SSH, Ray of this cluster running there,
 // and the token its Ray checks (token auth), read on the head in the same round trip. The one way the
@@ -79464,13 +79835,13 @@ async function headAccess(session, opts = {}) {
     const token = answer.auth_token ?? undefined;
     if (token)
         options.reporter.secret(token);
-    const nodeIp = desired_rayArgs(cluster, node, head.ip).node_ip_address;
+    const nodeIp = rayArgs(cluster, node, head.ip).node_ip_address;
     const bound = answer.dashboard_host ?? '0.0.0.0';
     return {
         head,
         authMode: answer.auth === 'token' ? 'token' : 'disabled',
         ...(token ? { token } : {}),
-        ports: { dashboard: desired_dashboardPort(cluster), client: desired_clientPort(node), gcs: desired_gcsPort(node) },
+        ports: { dashboard: dashboardPort(cluster), client: clientPort(node), gcs: gcsPort(node) },
         nodeIp,
         dashboardHost: bound === '0.0.0.0' || bound === '::' ? '127.0.0.1' : bound,
     };
@@ -79500,7 +79871,7 @@ async function clusterEnv(session, result, clock) {
     result.status = 'healthy';
     result.env = {
         jobAddress: jobAddress(session),
-        clientAddress: `ray://${hostForUrl(cluster.head.host)}:${desired_clientPort(cluster.head)}`,
+        clientAddress: `ray://${hostForUrl(cluster.head.host)}:${clientPort(cluster.head)}`,
         gcsAddress: gcsAddress(session),
         authMode: access.authMode,
         ...(access.token ? { token: access.token } : {}),
@@ -79509,10 +79880,132 @@ async function clusterEnv(session, result, clock) {
 
 // EXTERNAL MODULE: external "node:http"
 var external_node_http_ = __nccwpck_require__(7067);
+;// CONCATENATED MODULE: ./src/ssh/forward-proof.ts
+// Who may use the dashboard forward. Its port on 127.0.0.1 is open to every local user and to any web
+// page (by DNS rebinding), so the cluster's token is added only to requests that prove they come from
+// the user who ran the command, as Jupyter's server does: a one-time URL, printed by the command, sets
+// an HttpOnly cookie holding a second secret. A Host that is not the forward's own address, or a
+// foreign Origin, is refused outright (DNS rebinding). The pure parts; local-forward.ts applies them.
+
+/** The query parameter of the one-time URL. */
+const URL_SECRET_PARAM = 'nokube_token';
+function newForwardProof() {
+    const secret = () => (0,external_node_crypto_.randomBytes)(32).toString('base64url');
+    return { urlSecret: secret(), sessionSecret: secret(), urlUsed: false };
+}
+/** Cookies are shared by every port of a host, so each forward's cookie carries its port in its name. */
+function cookieName(port) {
+    return `nokube_dashboard_${port}`;
+}
+/** The names a browser or a script uses for this forward: 127.0.0.1, localhost, [::1], with its port. */
+function ownHostnames() {
+    return ['127.0.0.1', 'localhost', '[::1]'];
+}
+/** Whether a request's Host header names the forward itself (not a rebound name like evil.example). */
+function hostAllowed(host, port) {
+    if (!host)
+        return false;
+    const h = host.trim().toLowerCase();
+    return ownHostnames().some((name) => h === `${name}:${port}` || (port === 80 && h === name));
+}
+/** Whether an Origin header is absent (not a browser's cross-origin request) or the forward's own. */
+function originAllowed(origin, port) {
+    if (origin === undefined)
+        return true;
+    let url;
+    try {
+        url = new URL(origin.trim());
+    }
+    catch {
+        return false; // "null" (a sandboxed frame, a file: page) and anything unparsable
+    }
+    if (url.protocol !== 'http:')
+        return false;
+    const effective = url.port === '' ? 80 : Number(url.port);
+    return effective === port && ownHostnames().includes(url.hostname.toLowerCase());
+}
+/** The cookies of a Cookie header, by name (the first of a repeated name wins). */
+function parseCookies(header) {
+    const out = new Map();
+    for (const part of (header ?? '').split(';')) {
+        const eq = part.indexOf('=');
+        if (eq <= 0)
+            continue;
+        const name = part.slice(0, eq).trim();
+        let value = part.slice(eq + 1).trim();
+        if (value.startsWith('"') && value.endsWith('"') && value.length >= 2)
+            value = value.slice(1, -1);
+        if (name && !out.has(name))
+            out.set(name, value);
+    }
+    return out;
+}
+/** The Cookie header without this forward's own cookie (the head never sees it); undefined when empty. */
+function cookiesWithout(header, name) {
+    const kept = (header ?? '')
+        .split(';')
+        .map((p) => p.trim())
+        .filter((p) => p && p.slice(0, Math.max(0, p.indexOf('='))).trim() !== name);
+    return kept.length ? kept.join('; ') : undefined;
+}
+/** Equal secrets, compared in constant time (digests first, so a length tells nothing either). */
+function sameSecret(given, expected) {
+    if (given === undefined)
+        return false;
+    const a = (0,external_node_crypto_.createHash)('sha256').update(given).digest();
+    const b = (0,external_node_crypto_.createHash)('sha256').update(expected).digest();
+    return (0,external_node_crypto_.timingSafeEqual)(a, b);
+}
+/**
+ * What to do with one request on 127.0.0.1:port. The URL secret is spent by the first request that
+ * carries it (the caller sets `urlUsed`); a spent one with a valid cookie just redirects.
+ */
+function judgeRequest(req, port, proof) {
+    if (!hostAllowed(req.host, port))
+        return {
+            kind: 'refuse',
+            status: 403,
+            why: `the Host header is not this forward's address (http://127.0.0.1:${port}): refused, as a web page reaching it by DNS rebinding would be`,
+        };
+    if (!originAllowed(req.origin, port))
+        return {
+            kind: 'refuse',
+            status: 403,
+            why: `the request comes from another origin than http://127.0.0.1:${port}: refused`,
+        };
+    const cookies = parseCookies(req.cookie);
+    const name = cookieName(port);
+    const hasSession = sameSecret(cookies.get(name), proof.sessionSecret);
+    const url = new URL(req.url, `http://127.0.0.1:${port}`);
+    const given = url.searchParams.get(URL_SECRET_PARAM);
+    if (given !== null) {
+        url.searchParams.delete(URL_SECRET_PARAM);
+        const location = url.pathname + url.search;
+        if (!proof.urlUsed && sameSecret(given, proof.urlSecret))
+            return { kind: 'login', location };
+        if (hasSession)
+            return { kind: 'login', location };
+        return {
+            kind: 'refuse',
+            status: 401,
+            why: 'this link was used already (it opens the dashboard once, in one browser)',
+        };
+    }
+    if (!hasSession)
+        return { kind: 'refuse', status: 401, why: 'this request does not carry the proof that nokube ray dashboard gave' };
+    return { kind: 'forward', path: req.url, cookie: cookiesWithout(req.cookie, name) };
+}
+/** The Set-Cookie header of a login: the browser's session only, never sent by another site's page. */
+function sessionCookie(port, proof) {
+    return `${cookieName(port)}=${proof.sessionSecret}; Path=/; HttpOnly; SameSite=Strict`;
+}
+
 ;// CONCATENATED MODULE: ./src/ssh/local-forward.ts
 // Local port forwards: listeners on 127.0.0.1 whose every connection is carried by a stream the
 // caller opens (an SSH connection's forwardOut). Plain TCP for Ray Client; HTTP for the dashboard,
-// where each request may get headers added (the cluster's token), WebSocket upgrades included.
+// where each request that proves it comes from the command's user (forward-proof.ts) gets headers
+// added (the cluster's token), WebSocket upgrades included; any other request is refused here.
+
 
 
 /** A local port that cannot be bound (in use, not allowed): the message names it. */
@@ -79578,27 +80071,68 @@ async function forwardTcp(port, what, open, onError) {
     const bound = await listen(server, port, what);
     return { port: bound, close: closer(server, sockets) };
 }
+/** The page of a refused request: what to do, no secret. */
+function refusalPage(status, why, port) {
+    const todo = status === 401
+        ? `Open the URL that <code>nokube ray dashboard</code> printed (http://127.0.0.1:${port}/?${URL_SECRET_PARAM}=…) in this browser; it works once. For another browser, run <code>nokube ray dashboard</code> again. Scripts: <code>nokube ray dashboard --json</code> prints a cookie to send.`
+        : `Open the dashboard at http://127.0.0.1:${port}/ (the URL that <code>nokube ray dashboard</code> printed).`;
+    const text = why.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+    return `<!doctype html><html><head><meta charset="utf-8"><title>nokube: ${status === 401 ? 'open the printed URL' : 'refused'}</title></head><body><p>nokube ray dashboard: ${text}.</p><p>${todo}</p></body></html>\n`;
+}
+function judge(req, port, proof) {
+    const one = (v) => (Array.isArray(v) ? v[0] : v);
+    return judgeRequest({ url: req.url ?? '/', host: one(req.headers.host), origin: one(req.headers.origin), cookie: req.headers.cookie }, port, proof);
+}
+/** Answers a request that is not forwarded: refused, or the one-time URL's login (cookie + redirect). */
+function answerLocally(res, verdict, port, proof) {
+    if (verdict.kind === 'login') {
+        proof.urlUsed = true;
+        res.writeHead(302, {
+            location: verdict.location,
+            'set-cookie': sessionCookie(port, proof),
+            'cache-control': 'no-store',
+            'referrer-policy': 'no-referrer',
+        });
+        res.end();
+        return;
+    }
+    res.writeHead(verdict.status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(refusalPage(verdict.status, verdict.why, port));
+}
 /**
- * An HTTP proxy on 127.0.0.1:port to the server `open` reaches; `headers` are added to each request
- * that does not carry them already (an explicit header from the client wins).
+ * An HTTP proxy on 127.0.0.1:port to the server `open` reaches. Only requests that carry `proof`
+ * (forward-proof.ts) are forwarded, with `headers` added where the client did not send them (an
+ * explicit header from the client wins); the others are answered here and never reach the server.
  */
-async function forwardHttp(port, what, open, headers, onError) {
+async function forwardHttp(port, what, open, headers, proof, onError) {
     const sockets = new Set();
-    const withHeaders = (req) => {
+    const withHeaders = (req, cookie) => {
         const out = {};
         for (const [k, v] of Object.entries(req.headers))
             if (v !== undefined)
                 out[k] = v;
+        // the forward's own cookie stays here
+        if (cookie === undefined)
+            delete out.cookie;
+        else
+            out.cookie = cookie;
         for (const [k, v] of Object.entries(headers))
             if (out[k.toLowerCase()] === undefined)
                 out[k.toLowerCase()] = v;
         return out;
     };
+    let bound = port;
     const server = (0,external_node_http_.createServer)((req, res) => {
+        const verdict = judge(req, bound, proof);
+        if (verdict.kind !== 'forward') {
+            req.resume();
+            answerLocally(res, verdict, bound, proof);
+            return;
+        }
         const upstream = (0,external_node_http_.request)({
             method: req.method,
-            path: req.url,
-            headers: withHeaders(req),
+            path: verdict.path,
+            headers: withHeaders(req, verdict.cookie),
             // no agent: one stream per request (ssh2 channels are not net.Sockets, so no keep-alive pool)
             createConnection: (_opts, cb) => {
                 open().then((s) => {
@@ -79624,10 +80158,16 @@ async function forwardHttp(port, what, open, headers, onError) {
     server.on('upgrade', (req, local, head) => {
         sockets.add(local);
         local.on('error', () => local.destroy());
+        const verdict = judge(req, bound, proof);
+        if (verdict.kind !== 'forward') {
+            const status = verdict.kind === 'refuse' ? verdict.status : 401;
+            local.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+            return;
+        }
         open().then((remote) => {
             sockets.add(remote);
-            const lines = [`${req.method} ${req.url} HTTP/1.1`];
-            for (const [k, v] of Object.entries(withHeaders(req)))
+            const lines = [`${req.method} ${verdict.path} HTTP/1.1`];
+            for (const [k, v] of Object.entries(withHeaders(req, verdict.cookie)))
                 for (const one of Array.isArray(v) ? v : [v])
                     lines.push(`${k}: ${one}`);
             remote.write(lines.join('\r\n') + '\r\n\r\n');
@@ -79646,14 +80186,16 @@ async function forwardHttp(port, what, open, headers, onError) {
         sockets.add(s);
         s.on('close', () => sockets.delete(s));
     });
-    const bound = await listen(server, port, what);
+    bound = await listen(server, port, what);
     return { port: bound, close: closer(server, sockets) };
 }
 
 ;// CONCATENATED MODULE: ./src/engine/dashboard.ts
 // `dashboard`: read-only. Two local ports on 127.0.0.1, carried over the head's SSH connection: the
-// dashboard (an HTTP proxy that adds the cluster's token, so a browser or plain curl just works) and
-// Ray Client (plain TCP; Ray Client sends the token itself, from a local 0600 file).
+// dashboard (an HTTP proxy that adds the cluster's token to requests proven to come from this user: a
+// one-time URL sets a cookie, see ssh/forward-proof.ts) and Ray Client (plain TCP; the head's Ray
+// Client server wants the token, which Ray Client sends itself, from a local 0600 file).
+
 
 
 
@@ -79697,9 +80239,11 @@ async function openDashboard(session, req, diagnostics, t0) {
         // the dashboard where start bound it (every interface, or ray_config.dashboard_host), Ray Client on its node IP
         const toDashboard = () => conn.forwardOut(access.dashboardHost, access.ports.dashboard);
         const headers = access.token ? { authorization: `Bearer ${access.token}` } : {};
-        forwards.push(await forwardHttp(req.port, 'the dashboard', toDashboard, headers, debug));
+        const proof = newForwardProof();
+        forwards.push(await forwardHttp(req.port, 'the dashboard', toDashboard, headers, proof, debug));
+        const cookie = `${cookieName(forwards[0].port)}=${proof.sessionSecret}`;
         forwards.push(await forwardTcp(req.clientPort, 'Ray Client', () => conn.forwardOut(access.nodeIp, access.ports.client), debug));
-        const rayVersion = await dashboardVersion(forwards[0].port).catch((err) => {
+        const rayVersion = await dashboardVersion(forwards[0].port, cookie).catch((err) => {
             options.reporter.warn(`the head's dashboard (${access.dashboardHost}:${access.ports.dashboard} on ${access.head.node.name}) does not answer yet: ${err.message}`);
             return undefined;
         });
@@ -79728,6 +80272,8 @@ async function openDashboard(session, req, diagnostics, t0) {
         heartbeat.unref();
         result.forward = {
             dashboardUrl: `http://${LOCAL}:${forwards[0].port}`,
+            openUrl: `http://${LOCAL}:${forwards[0].port}/?${URL_SECRET_PARAM}=${proof.urlSecret}`,
+            cookie,
             clientAddress: `ray://${LOCAL}:${forwards[1].port}`,
             ...(rayVersion ? { rayVersion } : {}),
             ...(tokenFile ? { tokenFile } : {}),
@@ -79759,10 +80305,11 @@ async function openDashboard(session, req, diagnostics, t0) {
     result.openMs = Date.now() - t0;
     return result;
 }
-/** GET /api/version through the local forward: proves the whole path, token included. */
-function dashboardVersion(port) {
+/** GET /api/version through the local forward: proves the whole path, the proof and token included. */
+function dashboardVersion(port, cookie) {
     return new Promise((resolve, reject) => {
-        const r = (0,external_node_http_.request)({ host: LOCAL, port, path: '/api/version', timeout: 15_000 }, (res) => {
+        const headers = { host: `${LOCAL}:${port}`, cookie };
+        const r = (0,external_node_http_.request)({ host: LOCAL, port, path: '/api/version', headers, timeout: 15_000 }, (res) => {
             let body = '';
             res.on('data', (d) => (body += d.toString()));
             res.on('end', () => {
@@ -80022,7 +80569,7 @@ async function runJob(session, result, clock) {
         action,
         job_id: request.jobId ?? null,
         tail: JOB_LOG_TAIL_LINES,
-        dashboard_port: desired_dashboardPort(session.cluster),
+        dashboard_port: dashboardPort(session.cluster),
     }));
     if (!answer.ok)
         return jobFailed(session, result, answer);
@@ -80034,7 +80581,7 @@ async function runJob(session, result, clock) {
     if (answer.job) {
         result.job = jobReport(answer.job, answer.log_tail);
         if (request.action === 'status')
-            judge(session, result);
+            job_judge(session, result);
         if (request.action === 'stop' && answer.stopped === false) {
             result.warnings.push(`job ${answer.job.job_id} had already ended (${answer.job.status})`);
         }
@@ -80058,7 +80605,7 @@ async function job_submit(session, head, request, runtimeEnv, archive, result, c
         follow: !request.noWait,
         python: session.cluster.python ?? null,
         tail: JOB_LOG_TAIL_LINES,
-        dashboard_port: desired_dashboardPort(session.cluster),
+        dashboard_port: dashboardPort(session.cluster),
     }, (event) => {
         if (event.event === 'submitted') {
             jobId = String(event.job_id);
@@ -80081,7 +80628,7 @@ async function job_submit(session, head, request, runtimeEnv, archive, result, c
         if (jobId) {
             // one quick look, so the user sees where the job stands as they leave it running
             const now = await head
-                .lib.job({ action: 'status', job_id: jobId, dashboard_port: desired_dashboardPort(session.cluster) })
+                .lib.job({ action: 'status', job_id: jobId, dashboard_port: dashboardPort(session.cluster) })
                 .catch(() => undefined);
             result.job = now?.job
                 ? jobReport(now.job)
@@ -80093,14 +80640,14 @@ async function job_submit(session, head, request, runtimeEnv, archive, result, c
         return jobFailed(session, result, answer);
     result.status = 'healthy';
     result.job = jobReport(answer.job, answer.log_tail);
-    judge(session, result);
+    job_judge(session, result);
 }
 /**
  * Ray's message in one line: a failed entrypoint's message repeats the end of its log ("..., last
  * available logs (truncated to 20,000 chars):\n..."), which the user has already seen.
  */
 /** A job that ended FAILED or STOPPED fails the run, with Ray's message and where to read the log. */
-function judge(session, result) {
+function job_judge(session, result) {
     const job = result.job;
     if (job.status !== 'FAILED' && job.status !== 'STOPPED')
         return;
@@ -80123,6 +80670,223 @@ function jobFailed(session, result, answer) {
         message: answer.error ?? 'the job request failed',
         ...(answer.hint ? { hint: answer.hint.replace('<file>', session.cluster.file) } : {}),
     });
+}
+
+;// CONCATENATED MODULE: ./src/config/types.ts
+const DEFAULT_INSTALL_TIMEOUT_SEC = 1800;
+const DEFAULT_ROLLOUT = { drainTimeoutSec: 60, maxUnavailable: { count: 1 }, maxFailures: 0 };
+const DEFAULT_CLUSTER_NAME = 'default';
+/** `ray_spec.python` when left out: the interpreter the nodes run (left unset in the model, named by the schema). */
+const DEFAULT_PYTHON = 'python3';
+
+
+;// CONCATENATED MODULE: ./src/engine/decisions/init-values.ts
+// What `init` proposes for each node and for ray_spec, from what it read on the hosts. Pure.
+
+/** The Ray version nokube is tested with: proposed when no host has Ray yet. */
+const TESTED_RAY_VERSION = '2.60.0';
+/**
+ * A node's ray_config: the head's Ray Client port and dashboard as the design note has them, num_cpus
+ * (and num_gpus when there are GPUs) as found on the host. object_store_memory is left to Ray, which
+ * sizes it from the memory and /dev/shm it finds when it starts (the comment shows both).
+ */
+function proposeRayConfig(role, facts) {
+    return {
+        ...(role === 'head' ? { port: DEFAULT_CLIENT_PORT, dashboard_port: DEFAULT_DASHBOARD_PORT } : {}),
+        num_cpus: facts.cpus,
+        ...(facts.gpus.length ? { num_gpus: facts.gpus.length } : {}),
+    };
+}
+/**
+ * One Ray version for the cluster: the one every host has, pinned; when some host lacks Ray or they
+ * disagree, the newest found (else the tested one), installed by nokube where it is missing.
+ */
+function proposeRaySpec(hosts) {
+    const found = hosts.filter((h) => h.facts.ray).map((h) => ({ name: h.name, version: h.facts.ray.version }));
+    const versions = [...new Set(found.map((f) => f.version))].sort(compareVersions);
+    const lacking = hosts.filter((h) => !h.facts.ray).map((h) => h.name);
+    if (hosts.length && !lacking.length && versions.length === 1) {
+        return { rayVersion: versions[0], install: false, reason: `every host has Ray ${versions[0]}` };
+    }
+    const newest = versions.at(-1) ?? TESTED_RAY_VERSION;
+    const why = [];
+    if (lacking.length)
+        why.push(`${lacking.join(', ')} ${lacking.length === 1 ? 'has' : 'have'} no Ray`);
+    const other = found.filter((f) => f.version !== newest);
+    if (other.length)
+        why.push(other.map((f) => `${f.name} has Ray ${f.version}`).join(', '));
+    return {
+        rayVersion: newest,
+        install: true,
+        reason: `${why.join('; ')}: nokube installs Ray ${newest} where it is missing`,
+    };
+}
+/** "2.9.3" < "2.10.0", by numbers; a part that is no number compares as text. */
+function compareVersions(a, b) {
+    const pa = a.split('.');
+    const pb = b.split('.');
+    for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+        const x = pa[i] ?? '0';
+        const y = pb[i] ?? '0';
+        const d = /^\d+$/.test(x) && /^\d+$/.test(y) ? Number(x) - Number(y) : x.localeCompare(y);
+        if (d)
+            return d;
+    }
+    return 0;
+}
+
+;// CONCATENATED MODULE: ./src/engine/init.ts
+// `init`: the story of a first config. Connect to every host the user listed (a new host key is
+// trusted only when the front end's `trustHostKey` says so), look at each (remote_lib's probe: CPUs,
+// memory, GPUs, Python, Ray, the head's ports), and propose each node's ray_config and the cluster's
+// Ray version. Nothing is written here: the front end renders the file from the result.
+
+
+
+
+
+/** The cluster name init's probe uses for its own files on the node (~/.nokube/default, the default's). */
+const CLUSTER = 'default';
+async function initCluster(options, request) {
+    const started = Date.now();
+    const { reporter } = options;
+    const lib = loadRemoteLib(options.remoteLibDir);
+    const ask = oneAtATime(request.trustHostKey);
+    const settled = await mapLimit(request.hosts, options.concurrency, async (host) => {
+        const node = { ...host, ok: false, rayConfig: {} };
+        let conn;
+        try {
+            const connected = await connectTrusting(host, options, ask);
+            if ('refused' in connected) {
+                node.keyRefused = true;
+                node.error = connected.refused;
+                reporter.node(host.name, `host key not trusted: ${host.input} not looked at`);
+                return node;
+            }
+            conn = connected.conn;
+            node.login = conn.user;
+            const key = conn.hostKey;
+            node.hostKey = {
+                type: key.type,
+                fingerprint: key.fingerprint,
+                knownHostsLine: key.knownHostsLine ?? '',
+                isNew: connected.isNew,
+            };
+            reporter.node(host.name, `connected as ${conn.user} (${key.type} ${key.fingerprint}, ${connected.isNew ? 'trusted now' : key.via})`);
+            const remote = new RemoteLib(conn, lib, {
+                cluster: CLUSTER,
+                timeoutMs: options.timeoutSec * 1000,
+                debug: (m) => reporter.debug(`[${host.name}] ${m}`),
+            });
+            const answer = await remote.probe({
+                role: host.role,
+                ports: host.role === 'head' ? headPorts() : [],
+                python: null,
+                ray_version: null,
+                gpus: true,
+            });
+            node.facts = factsOf(answer);
+            node.rayConfig = proposeRayConfig(host.role, node.facts);
+            node.ok = true;
+            reporter.node(host.name, `looked at: ${node.facts.cpus} CPUs, Ray ${node.facts.ray?.version ?? 'not found'}`);
+        }
+        catch (err) {
+            node.error = errorOf(host, err);
+            reporter.node(host.name, `cannot look at ${host.input}: ${node.error.message}`);
+        }
+        finally {
+            conn?.close();
+        }
+        return node;
+    });
+    const nodes = settled.map((s, i) => s.status === 'fulfilled'
+        ? s.value
+        : { ...request.hosts[i], ok: false, rayConfig: {}, error: errorOf(request.hosts[i], s.reason) });
+    const looked = nodes.filter((n) => n.facts).map((n) => ({ name: n.name, facts: n.facts }));
+    const warnings = nodes.flatMap((n) => (n.facts?.portsInUse ?? []).map((p) => `${n.name} (${n.input}): port ${p.port} (${p.name}) is in use by another program: change it in ray_config`));
+    return {
+        ok: nodes.every((n) => n.ok),
+        nodes,
+        raySpec: proposeRaySpec(looked),
+        errors: nodes.flatMap((n) => (n.error ? [n.error] : [])),
+        warnings,
+        elapsedMs: Date.now() - started,
+    };
+}
+/**
+ * Connects as any other command does; a host key nothing is on record for is put to `ask`, and once
+ * trusted, the connection is made again with it on record (so the key of the login is the one asked
+ * about: a host that offers another one then is refused as changed).
+ */
+async function connectTrusting(host, options, ask) {
+    const target = { name: host.name, host: host.host, sshPort: host.port, users: [] };
+    let ssh = { ...options.ssh, ...(host.user ? { defaultUser: host.user } : {}) };
+    const ctx = { env: options.env, reporter: options.reporter, signal: options.signal };
+    let isNew = false;
+    for (;;) {
+        try {
+            return { conn: await connectNode(target, ssh, ctx), isNew };
+        }
+        catch (err) {
+            // only the node's own key is asked about once; a jump host's is as known_hosts says
+            if (!isNew && isSshError(err) && err.unknownKey && err.node === host.name && err.knownHostsLine) {
+                const address = err.port === 22 ? err.host : `${err.host}:${err.port}`;
+                const type = err.knownHostsLine.split(' ')[1] ?? '';
+                if (!(await ask({ node: host.name, address, type, fingerprint: err.fingerprint ?? '' }))) {
+                    return {
+                        refused: {
+                            node: host.name,
+                            host: host.input,
+                            message: `host key ${type} ${err.fingerprint} of ${address} was not trusted`,
+                            hint: `check it on the host (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then run init again and answer yes, or leave ${host.input} out`,
+                        },
+                    };
+                }
+                ssh = { ...ssh, knownHosts: `${ssh.knownHosts}\n${err.knownHostsLine}\n` };
+                isNew = true;
+                continue;
+            }
+            throw err;
+        }
+    }
+}
+/** The questions asked one after another, never two prompts at once. */
+function oneAtATime(trust) {
+    let queue = Promise.resolve();
+    return (q) => {
+        const answer = queue.then(() => trust(q));
+        queue = answer.catch(() => undefined);
+        return answer;
+    };
+}
+function headPorts() {
+    return [
+        { name: 'port', port: DEFAULT_CLIENT_PORT },
+        { name: 'gcs_port', port: DEFAULT_GCS_PORT },
+        { name: 'dashboard_port', port: DEFAULT_DASHBOARD_PORT },
+    ];
+}
+function factsOf(p) {
+    return {
+        hostname: p.hostname,
+        cpus: p.cpus,
+        memoryBytes: p.memory_bytes ?? null,
+        shmBytes: p.shm_bytes ?? null,
+        gpus: (p.gpus?.gpus ?? []).map((g) => ({
+            name: g.name,
+            ...(g.memory_bytes !== undefined ? { memoryBytes: g.memory_bytes } : {}),
+        })),
+        gpuSource: p.gpus?.source ?? null,
+        python: { path: p.python.path, version: p.python.version },
+        ray: p.ray ? { version: p.ray.version, python: p.ray.python } : null,
+        ...(p.ray ? {} : { rayProblem: p.ray_error ?? 'no Ray found' }),
+        portsInUse: p.ports.filter((x) => x.in_use && !x.by_this_cluster).map((x) => ({ name: x.name, port: x.port })),
+    };
+}
+function errorOf(host, err) {
+    const e = err;
+    const hint = typeof e?.hint === 'string' ? e.hint : undefined;
+    return { node: host.name, host: host.input, message: e?.message ?? String(err), ...(hint ? { hint } : {}) };
 }
 
 ;// CONCATENATED MODULE: external "node:stream/promises"
@@ -80377,13 +81141,6 @@ async function packArchive(staging, output, entries) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/config/types.ts
-const DEFAULT_ROLLOUT = { drainTimeoutSec: 60, maxUnavailable: { count: 1 }, maxFailures: 0 };
-const DEFAULT_CLUSTER_NAME = 'default';
-/** `ray_spec.python` when left out: the interpreter the nodes run (left unset in the model, named by the schema). */
-const DEFAULT_PYTHON = 'python3';
-
-
 ;// CONCATENATED MODULE: ./src/config/diagnostics.ts
 /** Collects diagnostics for one file, placing each at the source position of its path. */
 class Findings {
@@ -80595,7 +81352,7 @@ function asInteger(value) {
 
 const DEFAULT_SSH_PORT = 22;
 const EXAMPLE = 'e.g. "prod-server-1:22", "10.0.0.5", "[2001:db8::5]:2222"';
-function parseSshUrl(text) {
+function ssh_url_parseSshUrl(text) {
     const fail = (message, hint) => ({ ok: false, message, hint });
     const url = text.trim();
     if (url === '')
@@ -80724,7 +81481,7 @@ function parseProxyJump(text) {
         const user = at >= 0 ? part.slice(0, at) : undefined;
         if (user !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(user))
             return { ok: false, message: `proxy_jump ${which}: "${user}" is not a login name`, hint: proxy_jump_EXAMPLE };
-        const endpoint = parseSshUrl(at >= 0 ? part.slice(at + 1) : part);
+        const endpoint = ssh_url_parseSshUrl(at >= 0 ? part.slice(at + 1) : part);
         if (!endpoint.ok)
             return {
                 ok: false,
@@ -80736,9 +81493,57 @@ function parseProxyJump(text) {
     return { ok: true, hops };
 }
 
+;// CONCATENATED MODULE: ./src/config/requirements.ts
+const NAME = /^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[A-Za-z0-9._,\s-]+\])?\s*(?:==\s*([A-Za-z0-9.+!_-]+))?\s*(;.*)?$/;
+/** `tabulate==0.9.0` (a `packages:` item, checked by the schema) as a requirement. */
+function requirementOf(spec) {
+    const m = NAME.exec(spec.trim());
+    const req = { name: m?.[1] ?? spec.trim(), line: spec.trim() };
+    if (m?.[3])
+        req.version = m[3];
+    return req;
+}
+/** The lines of a requirements file: a package pinned with == on each, `--hash=...` options after it. */
+function parseRequirementsFile(text, file) {
+    const requirements = [];
+    const diagnostics = [];
+    const lines = text.split(/\r?\n/);
+    const error = (line, message, hint) => diagnostics.push({ severity: 'error', file, line, col: 1, path: 'ray_spec.install.requirements', message, hint });
+    for (let i = 0; i < lines.length; i++) {
+        const at = i + 1;
+        let logical = lines[i];
+        // a line ending in a backslash goes on (pip-compile's --hash lines)
+        while (/\\\s*$/.test(logical) && i + 1 < lines.length)
+            logical = logical.replace(/\\\s*$/, ' ') + lines[++i];
+        const text = logical.replace(/(^|\s)#.*$/, '').trim();
+        if (!text)
+            continue;
+        const words = text.split(/\s+/);
+        const options = words.filter((w) => w.startsWith('-'));
+        const spec = words.filter((w) => !w.startsWith('-')).join(' ');
+        const other = options.filter((o) => !/^--hash=\w+:[0-9a-fA-F]+$/.test(o));
+        if (other.length || !spec) {
+            error(at, `${other[0] ?? options[0]} is not taken in a requirements file of ray_spec.install: only packages (name==version) and --hash`, 'set the package sources in ray_spec.install (index_url, find_links); list every package in this file itself');
+            continue;
+        }
+        const m = NAME.exec(spec);
+        if (!m) {
+            error(at, `"${spec}" is not a package name with ==version`, 'write one pinned package a line, e.g. tabulate==0.9.0');
+            continue;
+        }
+        if (!m[3]) {
+            error(at, `${m[1]} is not pinned: the nodes would install whatever version the index has that day`, `pin it, e.g. ${m[1]}==<version> (pip freeze or pip-compile give the versions)`);
+            continue;
+        }
+        requirements.push({ name: m[1], version: m[3], line: words.join(' ') });
+    }
+    return { requirements, diagnostics };
+}
+
 ;// CONCATENATED MODULE: ./src/config/model.ts
 // The checked plain tree -> the typed ClusterConfig the engine uses, with defaults filled in.
 // Only called when there are no errors, so values have the shape the schema promises.
+
 
 
 
@@ -80751,7 +81556,7 @@ function buildConfig(root, file, index) {
     const clusterPorts = asMap(raySpec.ports) ?? {};
     const nodes = asList(root.nodes).map((entry, i) => {
         const spec = buildNode(entry, i, dashboardPort, index);
-        for (const key of ray_keys_NODE_PORT_RAY_KEYS) {
+        for (const key of NODE_PORT_RAY_KEYS) {
             const value = clusterPorts[key.yaml];
             if (typeof value === 'number' && spec.ray[key.model] === undefined)
                 Object.assign(spec.ray, { [key.model]: value });
@@ -80806,7 +81611,14 @@ function buildRollout(raw) {
     };
 }
 function buildInstall(raw) {
-    const spec = { extras: asList(raw.extras).map(String) };
+    const spec = {
+        extras: asList(raw.extras).map(String),
+        requirements: asList(raw.packages).map((p) => requirementOf(String(p))),
+        timeoutSec: typeof raw.timeout === 'number' ? raw.timeout : DEFAULT_INSTALL_TIMEOUT_SEC,
+    };
+    const file = asString(raw.requirements);
+    if (file !== undefined)
+        spec.requirementsFile = file;
     const indexUrl = asString(raw.index_url);
     if (indexUrl !== undefined)
         spec.indexUrl = indexUrl;
@@ -80818,7 +81630,7 @@ function buildInstall(raw) {
 function buildNode(node, i, clusterDashboardPort, index) {
     const at = `nodes[${i}]`;
     const sshUrl = node.ssh_url;
-    const endpoint = parseSshUrl(sshUrl);
+    const endpoint = ssh_url_parseSshUrl(sshUrl);
     if (!endpoint.ok)
         throw new Error(`internal: ${at}.ssh_url was checked but does not parse`);
     const role = node.role;
@@ -81019,7 +81831,7 @@ const ports = {
     'x-expected': 'a mapping of ports every node opens (node_manager_port: 8076, ...)',
     description: "The ports every node's Ray opens, pinned for all nodes at once, so a firewall can allow them (nokube ray firewall prints the rules). The same names as under a node's ray_config, where a node's own value wins (e.g. two nodes on one address); a mapping of its own so ray_spec's other keys stay cluster settings.",
     examples: [{ node_manager_port: 8076, object_manager_port: 8077, min_worker_port: 10002, max_worker_port: 10100 }],
-    properties: Object.fromEntries(ray_keys_NODE_PORT_RAY_KEYS.map((k) => [k.yaml, rayConfig.properties[k.yaml]])),
+    properties: Object.fromEntries(NODE_PORT_RAY_KEYS.map((k) => [k.yaml, rayConfig.properties[k.yaml]])),
 };
 const storage = {
     type: ['object', 'null'],
@@ -81137,8 +81949,35 @@ const install = {
             type: 'string',
             pattern: '^((https?|file)://)?\\S+$',
             'x-expected': 'a URL or a directory on the nodes (pip --find-links)',
-            description: 'A wheel directory or URL for pip (--find-links), for sites without internet.',
+            description: 'A wheel directory or URL (--find-links), for sites without internet: without index_url, nothing else is asked (--no-index).',
             examples: ['http://10.0.0.1/wheels'],
+        },
+        requirements: {
+            type: 'string',
+            minLength: 1,
+            pattern: '^[^\\0]+$',
+            'x-expected': 'a requirements file beside the config, e.g. requirements.txt',
+            description: "The cluster's packages: a requirements file (relative to the config file), one pinned package a line (name==version, --hash allowed), installed next to Ray on every node.",
+            examples: ['requirements.txt'],
+        },
+        packages: {
+            type: ['array', 'null'],
+            'x-expected': 'a list of packages, e.g. [tabulate==0.9.0, toolz]',
+            description: "The cluster's packages as a short list (name or name==version), installed next to Ray on every node.",
+            examples: [['tabulate==0.9.0', 'toolz==1.0.0']],
+            items: {
+                type: 'string',
+                pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*(\\[[A-Za-z0-9._,-]+\\])?(==[A-Za-z0-9.+!_-]+)?$',
+                'x-expected': 'a package name, optionally ==version, e.g. tabulate==0.9.0',
+            },
+        },
+        timeout: {
+            type: 'integer',
+            minimum: 10,
+            'x-expected': 'seconds, e.g. 900',
+            description: 'Seconds one node may spend installing (Ray and the packages) before the install fails.',
+            default: 1800,
+            examples: [900],
         },
     },
 };
@@ -81540,7 +82379,7 @@ function checkNode(node, i, ctx) {
         facts.role = node.role;
     const sshUrl = asString(node.ssh_url);
     if (sshUrl !== undefined && !ctx.shapeProblems.has(`${at}.ssh_url`)) {
-        const parsed = parseSshUrl(sshUrl);
+        const parsed = ssh_url_parseSshUrl(sshUrl);
         if (parsed.ok) {
             facts.host = parsed.host;
             facts.sshPort = parsed.port;
@@ -81928,7 +82767,7 @@ function nodePorts(node, facts, shared, raySpec, ctx) {
         head('dashboard_port', DEFAULT_DASHBOARD_PORT, 'ray_spec.dashboard_port');
     }
     const pinned = new Map();
-    for (const { yaml: key } of ray_keys_NODE_PORT_RAY_KEYS) {
+    for (const { yaml: key } of NODE_PORT_RAY_KEYS) {
         const own = usable(`${at}.${key}`, ray[key]);
         const fromSpec = usable(`ray_spec.ports.${key}`, shared[key]);
         if (own !== undefined)
@@ -82919,6 +83758,8 @@ function nameNodes(diagnostics, root) {
 // loadConfig: the only part of config/ that touches the file system.
 
 
+
+
 function loadConfig(path, opts = {}) {
     let text;
     try {
@@ -82938,7 +83779,42 @@ function loadConfig(path, opts = {}) {
                     : `the config file cannot be read (${code ?? error.message})`;
         return unreadable(path, why, `check --config / the config input (relative paths start at ${process.cwd()})`);
     }
-    return parseConfig(text, path, opts);
+    return withRequirementsFile(parseConfig(text, path, opts));
+}
+/** ray_spec.install.requirements read beside the config (on the deployer: the nodes get its lines). */
+function withRequirementsFile(parsed) {
+    const install = parsed.config?.install;
+    if (!parsed.config || !install?.requirementsFile)
+        return parsed;
+    const file = (0,external_node_path_namespaceObject.resolve)((0,external_node_path_namespaceObject.dirname)(parsed.config.file), install.requirementsFile);
+    const pos = parsed.config.positions?.['ray_spec.install.requirements'];
+    let text;
+    try {
+        text = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+    }
+    catch (error) {
+        const code = error.code;
+        return {
+            diagnostics: [
+                ...parsed.diagnostics,
+                {
+                    severity: 'error',
+                    file: parsed.config.file,
+                    line: pos?.line ?? 1,
+                    col: pos?.col ?? 1,
+                    path: 'ray_spec.install.requirements',
+                    message: `the requirements file ${file} cannot be read (${code === 'ENOENT' ? 'it does not exist' : (code ?? String(error))})`,
+                    hint: 'the path is relative to the config file: put the file there or correct ray_spec.install.requirements',
+                },
+            ],
+        };
+    }
+    const read = parseRequirementsFile(text, file);
+    if (read.diagnostics.length)
+        return { diagnostics: [...parsed.diagnostics, ...read.diagnostics] };
+    // the file's packages first, then the `packages:` list
+    install.requirements = [...read.requirements, ...install.requirements];
+    return parsed;
 }
 function unreadable(file, message, hint) {
     return { diagnostics: [{ severity: 'error', file, line: 1, col: 1, path: '', message, hint }] };
@@ -83079,13 +83955,21 @@ function livePlan(next, wanted, live, members = []) {
             planned = item(node, 'start', 'not running');
         }
         else {
-            const drift = [...versionDrift(now.rayVersion, next.rayVersion), ...specDrift(now.applied, want)];
+            const drift = [
+                ...versionDrift(now.rayVersion, next.rayVersion),
+                ...specDrift(now.applied, want),
+                ...(now.pathDrift ? [now.pathDrift] : []),
+                ...(now.packages?.restart ? now.packages.drift : []),
+            ];
+            const packages = now.packages && !now.packages.restart ? now.packages.drift : [];
             if (drift.length)
                 planned = item(node, 'restart', 'drifted from config', drift);
             else if (node.role === 'worker' && headStarts)
-                planned = item(node, 'restart', 'the head restarts');
+                planned = item(node, 'restart', 'the head restarts', packages);
             else if (now.alive === false)
-                planned = item(node, 'restart', "not alive in the head's view");
+                planned = item(node, 'restart', "not alive in the head's view", packages);
+            else if (packages.length)
+                planned = item(node, 'keep', 'packages installed next to the running Ray (no package Ray imports changes)', packages);
             else
                 planned = item(node, 'keep', 'running as configured');
         }
@@ -83171,7 +84055,7 @@ function noTokenAuthWarning(cluster, headProbe) {
                     `it is bound to 127.0.0.1 (the head's address is IPv6, which this Ray's dashboard cannot bind; open it with nokube ray dashboard)`
                 : `it is bound to the node's own address (${head.ray.nodeIpAddress ?? head.host})`;
     return (`the head ${head.name} ${ray.runs}, which has no token authentication (Ray 2.52 and later have it): ` +
-        `anyone who can reach its dashboard port ${desired_dashboardPort(cluster)} can submit jobs; ${where}, ` +
+        `anyone who can reach its dashboard port ${dashboardPort(cluster)} can submit jobs; ${where}, ` +
         `so keep that port behind a firewall, or upgrade Ray`);
 }
 
@@ -83192,6 +84076,159 @@ function reviewHostKeyPins(cluster, base) {
     return { nodes, warnings };
 }
 
+;// CONCATENATED MODULE: ./src/engine/steps/install.ts
+
+
+/** The cluster's packages on each reachable node with Ray (none asked without ray_spec.install). */
+async function lookAtPackages(session, handles) {
+    const { cluster } = session;
+    const out = new Map();
+    if (!cluster.install)
+        return out;
+    await mapLimit(handles.filter((h) => h.lib), session.options.concurrency, async (h) => {
+        try {
+            const a = await h.lib.packages({
+                python: cluster.python ?? null,
+                requirements: cluster.install.requirements,
+                extras: cluster.install.extras,
+            });
+            if (a.ok)
+                out.set(h.node.name, a);
+            else
+                session.options.reporter.debug(`${h.node.name}: packages: ${a.error}`);
+        }
+        catch (err) {
+            session.options.reporter.debug(`${h.node.name}: packages: ${err.message}`);
+        }
+    });
+    return out;
+}
+/** The installer a node will use, in the plan's words. */
+function installerWords(answer) {
+    return answer?.uv ? `uv (${answer.uv})` : 'uv from the package sources, else pip';
+}
+/**
+ * The nodes that need an install: no Ray or another version than ray_version (by their probe), or
+ * packages not as required in the venv nokube manages there.
+ */
+function nodesToInstall(session, probes, packages = new Map()) {
+    const { cluster } = session;
+    if (!cluster.install || !cluster.rayVersion)
+        return [];
+    return cluster.nodes.filter((n) => {
+        const p = probes.get(n.name);
+        if (!p?.ok)
+            return false;
+        if (!p.ray || p.ray.version !== cluster.rayVersion)
+            return true;
+        const env = packages.get(n.name);
+        return !!env?.managed && (env.drift ?? []).some((d) => d.state !== 'shadowed');
+    });
+}
+/** Installs Ray and the packages on `nodes` in parallel; one error per node that failed (its Ray untouched). */
+async function installRay(session, nodes) {
+    const { cluster, options } = session;
+    const install = cluster.install;
+    const version = cluster.rayVersion;
+    const errors = [];
+    const extras = install.extras.length ? `[${install.extras.join(',')}]` : '';
+    const what = install.requirements.length
+        ? `ray${extras}==${version} and ${install.requirements.length} package${install.requirements.length === 1 ? '' : 's'}`
+        : `ray${extras}==${version}`;
+    await mapLimit(nodes, options.concurrency, async (node) => {
+        const h = session.handle(node);
+        const t0 = Date.now();
+        options.reporter.node(node.name, `installing ${what} (into a venv in its storage)`);
+        try {
+            const answer = await h.lib.install({
+                base_python: cluster.python ?? 'python3',
+                ray_version: version,
+                extras: install.extras,
+                index_url: install.indexUrl ?? null,
+                find_links: install.findLinks ?? null,
+                timeout_sec: install.timeoutSec,
+                requirements: install.requirements,
+            }, (install.timeoutSec + 60) * 1000);
+            if (!answer.ok) {
+                const tail = (answer.log_tail ?? '').trimEnd();
+                errors.push({
+                    node: node.name,
+                    host: node.sshUrl,
+                    message: `installing ${answer.package && !/^ray\b/.test(answer.package) ? `${answer.package} (with Ray ${version})` : `Ray ${version}`} failed: ${answer.error ?? 'unknown error'}; the node's Ray is left as it was\n  command: ${answer.command ?? '?'}${tail ? `\n  last lines of its output:\n${tail.replace(/^/gm, '    ')}` : ''}`,
+                    hint: answer.hint ?? 'check ray_spec.ray_version and ray_spec.install (index_url, find_links, packages)',
+                });
+                options.reporter.node(node.name, `install failed: ${answer.error}`, Date.now() - t0);
+                return;
+            }
+            const changed = (answer.changed ?? []).map((d) => `${d.name} ${d.have ?? '(missing)'} → ${d.want ?? 'any'}`);
+            options.reporter.node(node.name, !answer.installed
+                ? `Ray ${version} already installed`
+                : changed.length
+                    ? `installed with ${answer.installer}: ${changed.join(', ')}`
+                    : `installed Ray ${version} with ${answer.installer}`, Date.now() - t0);
+        }
+        catch (err) {
+            const e = nodeError(node, err);
+            errors.push({ ...e, message: `installing Ray ${version} failed: ${e.message}` });
+            options.reporter.node(node.name, `install failed: ${e.message.split('\n')[0]}`, Date.now() - t0);
+        }
+    });
+    return errors;
+}
+
+;// CONCATENATED MODULE: ./src/engine/decisions/environment.ts
+const norm = (name) => name.toLowerCase().replace(/[-_.]+/g, '-');
+function packageWords(d) {
+    if (d.state === 'missing')
+        return `${d.name} missing${d.want ? ` (wanted ${d.want})` : ''}`;
+    if (d.state === 'version')
+        return `${d.name} ${d.have} (wanted ${d.want})`;
+    return `${d.name} ${d.have} shadows another copy (${(d.locations ?? []).join(', ')})`;
+}
+function judgeEnvironment(cluster, answers) {
+    const out = { nodes: new Map(), errors: [], warnings: [] };
+    for (const node of cluster.nodes) {
+        const a = answers.get(node.name);
+        if (!a?.ok || !a.ray)
+            continue;
+        for (const c of a.conflicts ?? []) {
+            out.errors.push({
+                node: node.name,
+                host: node.host,
+                message: `${c.name}==${c.version} in ray_spec.install conflicts with Ray ${a.ray_version}: ${c.by} needs ${c.name}${c.ray_needs}`,
+                hint: `pin ${c.name} to a version that satisfies ${c.ray_needs}, or leave it out (Ray installs one)`,
+            });
+        }
+        const drift = a.drift ?? [];
+        if (!drift.length)
+            continue;
+        const rayDeps = new Set((a.ray_deps ?? []).map(norm));
+        const restart = !!a.managed && drift.some((d) => d.state === 'version' && rayDeps.has(norm(d.name)));
+        out.nodes.set(node.name, {
+            managed: !!a.managed,
+            restart,
+            drift: drift.map((d) => ({
+                field: `package ${d.name}`,
+                from: d.state === 'missing' ? '(missing)' : d.state === 'shadowed' ? `${d.have} (shadowed)` : (d.have ?? ''),
+                to: d.want ?? 'any version',
+            })),
+        });
+        if (!a.managed) {
+            out.warnings.push(`${node.name}: its Python environment (${a.python}) is managed outside nokube, which installs nothing there; it differs from ray_spec.install: ${drift.map(packageWords).join(', ')}`);
+        }
+    }
+    return out;
+}
+/** The managed nodes' package drift onto the live view the plan is made from. */
+function withPackageDrift(live, judged) {
+    for (const [name, env] of judged.nodes) {
+        const now = live.get(name);
+        if (now && env.managed)
+            now.packages = { drift: env.drift, restart: env.restart };
+    }
+    return live;
+}
+
 ;// CONCATENATED MODULE: ./src/engine/steps/inspect.ts
 
 
@@ -83210,10 +84247,11 @@ async function probeAll(session, handles, withPorts, lock) {
             probes.set(h.node.name, await h.lib.probe({
                 role: h.node.role,
                 ports,
-                python: cluster.python ?? null,
+                python: session.execution(h.node).python ?? null,
+                // compared with what is found, never run
                 ray_version: cluster.rayVersion ?? null,
                 // the head's view in the same round trip (only computed when the head runs)
-                ...(head ? { view: { dashboard_port: desired_dashboardPort(cluster), gcs_port: desired_gcsPort(h.node) } } : {}),
+                ...(head ? { view: { dashboard_port: dashboardPort(cluster), gcs_port: gcsPort(h.node) } } : {}),
                 ...(head && lock ? { lock } : {}),
             }));
         }
@@ -83230,15 +84268,19 @@ async function probeAll(session, handles, withPorts, lock) {
     }
     return { probes, headView };
 }
-/** The head's status with its view; `fallback: false` skips `ray.nodes()` when the dashboard is not up yet. */
-function headStatus(session, head, fallback = true, wait) {
+/**
+ * The head's status with its view; `fallback: false` skips `ray.nodes()` when the dashboard is not up yet;
+ * `usage` also asks what the cluster is doing (one more HTTP call on the head, for `status`).
+ */
+function headStatus(session, head, fallback = true, wait, usage = false) {
     return head.lib.status({
         role: 'head',
-        python: session.cluster.python ?? null,
-        dashboard_port: desired_dashboardPort(session.cluster),
-        gcs_port: desired_gcsPort(head.node),
+        python: session.execution(head.node).python ?? null,
+        dashboard_port: dashboardPort(session.cluster),
+        gcs_port: gcsPort(head.node),
         ...(fallback ? {} : { fallback: false }),
         ...(wait ? { wait } : {}),
+        ...(usage ? { usage: true } : {}),
     });
 }
 /** The least time between two looks of a watch. */
@@ -83282,8 +84324,8 @@ function watchHeadView(session, head) {
 function wantedSpecs(session) {
     const { cluster } = session;
     const head = session.handle(cluster.head);
-    const headIp = desired_rayArgs(cluster, cluster.head, head.ip).node_ip_address;
-    const headAddress = `${hostForUrl(headIp)}:${desired_gcsPort(cluster.head)}`;
+    const headIp = rayArgs(cluster, cluster.head, head.ip).node_ip_address;
+    const headAddress = `${hostForUrl(headIp)}:${gcsPort(cluster.head)}`;
     return new Map(cluster.nodes.map((n) => [n.name, desiredSpec(cluster, n, session.handle(n).ip, headAddress)]));
 }
 /** Each configured node as the probes and the head's view found it, for the live plan. */
@@ -83303,11 +84345,36 @@ function liveNodes(cluster, session, probed) {
             running: p.running,
             applied: p.applied,
             rayVersion: p.running_ray_version ?? undefined,
+            pathDrift: pythonPathDrift(p),
             // A node without its raylet is gone, even while the head's view has not noticed yet.
             alive: p.raylet === false ? false : probed.headView?.cluster ? !!seen?.some((v) => v.alive) : undefined,
         });
     }
     return live;
+}
+/**
+ * A running Ray whose PATH finds another `python` first than Ray's interpreter: a job's entrypoint
+ * there runs that one (and fails at `import ray`). A restart with the interpreter's bin first fixes it.
+ */
+function pythonPathDrift(p) {
+    const seen = p.running ? p.running_python_first : undefined;
+    if (!seen?.known || seen.first || !seen.python)
+        return undefined;
+    return { field: "python on Ray's PATH", from: seen.found ?? '(none)', to: seen.python };
+}
+/**
+ * Running nodes whose Ray's PATH could not be read, or that were started with the SSH session's
+ * variables (an older nokube: Ray's workers start through `bash -c`, which then reads ~/.bashrc and
+ * its pyenv or conda lines): a warning each.
+ */
+function unknownPythonPath(probes) {
+    const bashrc = [...probes]
+        .filter(([, p]) => p.running && p.running_python_first?.known && p.running_python_first.ssh_session)
+        .map(([name]) => `${name}: its running Ray was started by an older nokube, with the SSH session's variables: its workers start through bash, which reads ~/.bashrc, so a job's \`python\` there is Ray's only if ~/.bashrc leaves PATH alone (the next restart of the node fixes it)`);
+    return [...probes]
+        .filter(([, p]) => p.running && p.running_python_first && !p.running_python_first.known)
+        .map(([name]) => `${name}: unknown whether its running Ray has its interpreter first on PATH (started by an older nokube or by hand): a job's \`python\` there may not be Ray's`)
+        .concat(bashrc);
 }
 /** What the head remembers of the last applied config (ignored when another cluster wrote it). */
 function recordedMembers(session, probed) {
@@ -83315,9 +84382,125 @@ function recordedMembers(session, probed) {
     return record && record.cluster === session.cluster.clusterName ? record.nodes : [];
 }
 
+;// CONCATENATED MODULE: ./src/engine/steps/network.ts
+
+/** Each connect gets this long: a LAN answers in a millisecond, a dropped port never does. */
+const REACH_TIMEOUT_MS = 2_000;
+/** A listener's own limit on the node (it ends sooner: once every expected peer came, or when told). */
+const LISTEN_DEADLINE_MS = 25_000;
+/** `probes`: what each node runs now (its Ray's worker ports are not bound again while it runs). */
+async function checkNetwork(session, handles, probes) {
+    const t0 = Date.now();
+    const { reporter } = session.options;
+    const usable = handles.filter((h) => h.lib && !h.error);
+    const none = { errors: [], pairs: 0, connects: 0, ms: 0 };
+    if (usable.length < 2)
+        return none;
+    const byName = new Map(usable.map((h) => [h.node.name, h]));
+    const address = (h) => h.node.ray.nodeIpAddress ?? h.ip;
+    const table = netPorts(session.cluster);
+    // a running node's Ray may be handing out its worker range: those ports are left alone there
+    const ports = new Map(usable.map((h) => [
+        h.node.name,
+        (table.get(h.node.name) ?? []).filter((p) => !(p.range && probes.get(h.node.name)?.running)),
+    ]));
+    const pairs = netPairs(usable.map((h) => h.node.name));
+    const expect = new Map();
+    for (const [, to] of pairs) {
+        const counts = expect.get(to) ?? {};
+        for (const p of ports.get(to) ?? [])
+            counts[p.port] = (counts[p.port] ?? 0) + 1;
+        expect.set(to, counts);
+    }
+    // 1. every node listens; the peers knock once all are ready
+    const stop = new AbortController();
+    const ready = new Map();
+    const problems = [];
+    const listening = usable.map((h) => {
+        let onReady;
+        const isReady = new Promise((resolve) => (onReady = resolve));
+        const done = h
+            .lib.listen({
+            ports: (ports.get(h.node.name) ?? []).map((p) => ({ name: p.what, port: p.port })),
+            expect: expect.get(h.node.name) ?? {},
+            deadline_ms: LISTEN_DEADLINE_MS,
+            family: address(h).includes(':') ? 'inet6' : 'inet',
+        }, (r) => {
+            ready.set(h.node.name, r);
+            onReady();
+        }, stop.signal)
+            .catch((err) => ({ ok: false, error: err.message }))
+            .then((answer) => {
+            if (!answer.ok && !ready.has(h.node.name) && !('aborted' in answer && answer.aborted)) {
+                reporter.warn(`${h.node.name}: the network could not be tested from here: ${answer.error ?? 'listen failed'}`);
+            }
+            onReady();
+            return answer;
+        });
+        return { h, isReady, done };
+    });
+    await Promise.all(listening.map((l) => l.isReady));
+    // 2. each node connects to its peers' ports: the ones bound by the listener, or held by Ray itself
+    const open = (name) => {
+        const r = ready.get(name);
+        if (!r)
+            return [];
+        const held = new Set(r.busy.filter((b) => b.by_this_cluster).map((b) => b.port));
+        return (ports.get(name) ?? []).filter((p) => r.bound.includes(p.port) || held.has(p.port));
+    };
+    const outcomes = [];
+    let connects = 0;
+    await Promise.all(usable.map(async (src) => {
+        const mine = pairs.filter(([from, to]) => from === src.node.name && ready.has(to));
+        const targets = mine.flatMap(([, to]) => open(to).map((p) => ({ to: byName.get(to), port: p, address: address(byName.get(to)) })));
+        if (!targets.length)
+            return;
+        const request = {
+            targets: targets.map((t) => ({ address: t.address, port: t.port.port })),
+            timeout_ms: REACH_TIMEOUT_MS,
+        };
+        try {
+            const answer = await src.lib.reach(request);
+            if (!answer.ok)
+                throw new Error(answer.error ?? 'reach failed');
+            connects += answer.results.length;
+            answer.results.forEach((r, i) => {
+                const t = targets[i];
+                outcomes.push({
+                    from: { node: src.node.name, address: address(src) },
+                    to: { node: t.to.node.name, address: t.address },
+                    port: t.port,
+                    result: r.result,
+                    ms: r.ms,
+                    ...(r.error ? { error: r.error } : {}),
+                });
+            });
+        }
+        catch (err) {
+            reporter.warn(`${src.node.name}: the network could not be tested from here: ${err.message}`);
+        }
+    }));
+    // 3. the listeners that still wait (a peer that never came) are ended now
+    await Promise.race([Promise.all(listening.map((l) => l.done)), new Promise((r) => setTimeout(r, 300))]);
+    stop.abort();
+    await Promise.all(listening.map((l) => l.done));
+    for (const o of outcomes.filter((x) => x.result !== 'ok')) {
+        problems.push(blockedPairError(o, byName.get(o.to.node)?.node.sshUrl));
+    }
+    const ms = Date.now() - t0;
+    if (!problems.length)
+        reporter.info(`network: ${pairs.length} pairs of nodes reached each other on ${connects} ports in ${(ms / 1000).toFixed(1)} s`);
+    return { errors: problems, pairs: pairs.length, connects, ms };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/plan.ts
 // `plan`: what `start` would do. Offline from the previous config (a PR's base branch);
 // live, when credentials are present, from what runs on the nodes now.
+
+
+
+
+
 
 
 
@@ -83347,23 +84530,45 @@ async function planCluster(session, result, clock, previous) {
             const review = reviewHostKeyPins(cluster, previous);
             nodes = review.nodes;
             result.warnings.push(...review.warnings);
+            // nor what runs on the nodes: the base's interpreter, venv and storage
+            const execution = baseExecution(cluster, previous);
+            session.useExecutions(execution.nodes);
+            if (execution.note)
+                result.warnings.push(execution.note);
         }
         const handles = await clock.phase('connect', () => session.connect(nodes));
         const probed = await clock.phase('inspect', () => probeAll(session, handles, false));
+        const packages = await clock.phase('inspect', () => lookAtPackages(session, handles));
+        const environment = judgeEnvironment(cluster, packages);
+        for (const e of environment.errors)
+            fail(result, e);
+        result.warnings.push(...environment.warnings);
         const unauthenticated = noTokenAuthWarning(cluster, probed.probes.get(cluster.head.name));
         if (unauthenticated)
             result.warnings.push(unauthenticated);
+        result.warnings.push(...unknownPythonPath(probed.probes));
         const recorded = recordedMembers(session, probed);
         const members = recorded.length
             ? recorded
             : (previous?.nodes.map((n) => ({ name: n.name, role: n.role, ssh_url: n.sshUrl })) ?? []);
         const live = liveNodes(cluster, session, probed);
         const unknown = new Map(handles.filter((h) => h.error).map((h) => [h.node.name, h.error.message]));
-        result.plan = withUnknownLiveState(livePlan(cluster, wantedSpecs(session), live, members), offlinePlan(cluster, previous), unknown, cluster);
+        result.plan = withUnknownLiveState(livePlan(cluster, wantedSpecs(session), withPackageDrift(live, environment), members), offlinePlan(cluster, previous), unknown, cluster);
+        // which installer each node that installs something will use
+        for (const node of nodesToInstall(session, probed.probes, packages)) {
+            const item = result.plan.find((p) => p.node === node.name);
+            const p = probed.probes.get(node.name);
+            const what = !p?.ray || p.ray.version !== cluster.rayVersion ? `ray==${cluster.rayVersion}` : 'packages';
+            item?.drift.push({ field: 'install', from: '', to: `${what} with ${installerWords(packages.get(node.name))}` });
+        }
         for (const h of handles) {
             if (h.error)
                 result.warnings.push(`${h.node.name}: live state unknown (${h.error.message})`);
         }
+        // what `start` would find before starting anything (read-only: Ray's own ports are knocked on, not bound)
+        const network = await clock.phase('network', () => checkNetwork(session, handles, probed.probes));
+        for (const e of network.errors)
+            fail(result, e);
         for (const node of result.nodes) {
             const p = probed.probes.get(node.name);
             if (!p)
@@ -83540,8 +84745,8 @@ async function drainNode(session, node, view, warnings) {
             python: cluster.python ?? null,
             node_id: seen.node_id,
             deadline_sec: deadline,
-            dashboard_port: desired_dashboardPort(cluster),
-            gcs_port: desired_gcsPort(cluster.head),
+            dashboard_port: dashboardPort(cluster),
+            gcs_port: gcsPort(cluster.head),
         }, deadline * 1000 + DRAIN_CALL_SLACK_MS);
         if (!answer.ok || !answer.accepted)
             throw new Error(answer.error ?? `Ray refused the drain: ${answer.message}`);
@@ -83564,63 +84769,6 @@ async function drainNode(session, node, view, warnings) {
         warnings.push(`${node.name} ${message}`);
         return 'failed';
     }
-}
-
-;// CONCATENATED MODULE: ./src/engine/steps/install.ts
-
-
-/** pip on a loaded node fetching Ray's ~70 MB wheel and its dependencies. */
-const INSTALL_TIMEOUT_SEC = 1800;
-/** The nodes that need an install, by their probe: no Ray, or another version than ray_version. */
-function nodesToInstall(session, probes) {
-    const { cluster } = session;
-    if (!cluster.install || !cluster.rayVersion)
-        return [];
-    return cluster.nodes.filter((n) => {
-        const p = probes.get(n.name);
-        return p?.ok && (!p.ray || p.ray.version !== cluster.rayVersion);
-    });
-}
-/** Installs Ray on `nodes` in parallel; returns one error per node that failed (its old Ray untouched). */
-async function installRay(session, nodes) {
-    const { cluster, options } = session;
-    const install = cluster.install;
-    const version = cluster.rayVersion;
-    const errors = [];
-    const extras = install.extras.length ? `[${install.extras.join(',')}]` : '';
-    await mapLimit(nodes, options.concurrency, async (node) => {
-        const h = session.handle(node);
-        const t0 = Date.now();
-        options.reporter.node(node.name, `installing ray${extras}==${version} (pip, into a venv in its storage)`);
-        try {
-            const answer = await h.lib.install({
-                base_python: cluster.python ?? 'python3',
-                ray_version: version,
-                extras: install.extras,
-                index_url: install.indexUrl ?? null,
-                find_links: install.findLinks ?? null,
-                timeout_sec: INSTALL_TIMEOUT_SEC,
-            }, (INSTALL_TIMEOUT_SEC + 60) * 1000);
-            if (!answer.ok) {
-                const tail = (answer.log_tail ?? '').trimEnd();
-                errors.push({
-                    node: node.name,
-                    host: node.sshUrl,
-                    message: `installing Ray ${version} failed: ${answer.error ?? 'unknown error'}; the node's previous Ray is left as it was\n  command: ${answer.command ?? '?'}${tail ? `\n  last lines of its output:\n${tail.replace(/^/gm, '    ')}` : ''}`,
-                    hint: answer.hint ?? 'check ray_spec.ray_version and ray_spec.install (index_url, find_links)',
-                });
-                options.reporter.node(node.name, `install failed: ${answer.error}`, Date.now() - t0);
-                return;
-            }
-            options.reporter.node(node.name, answer.installed ? `installed Ray ${version}` : `Ray ${version} already installed`, Date.now() - t0);
-        }
-        catch (err) {
-            const e = nodeError(node, err);
-            errors.push({ ...e, message: `installing Ray ${version} failed: ${e.message}` });
-            options.reporter.node(node.name, `install failed: ${e.message.split('\n')[0]}`, Date.now() - t0);
-        }
-    });
-    return errors;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/steps/lock.ts
@@ -84056,6 +85204,8 @@ async function waitAlive(session, nodes, result) {
 
 
 
+
+
 async function startCluster(session, result, clock) {
     const { cluster } = session;
     const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
@@ -84093,7 +85243,14 @@ async function startLocked(session, result, clock, handles, lock, looked, releas
     const { cluster, options } = session;
     const { reporter } = options;
     const probed = looked ?? (await clock.phase('preflight', () => probeAll(session, handles, true)));
-    const installing = nodesToInstall(session, probed.probes);
+    const packages = await clock.phase('preflight', () => lookAtPackages(session, handles));
+    const environment = judgeEnvironment(cluster, packages);
+    for (const w of environment.warnings) {
+        result.warnings.push(w);
+        reporter.warn(w);
+    }
+    // a pin against Ray's stops the run before anything is installed
+    const installing = environment.errors.length ? [] : nodesToInstall(session, probed.probes, packages);
     const installErrors = installing.length ? await clock.phase('install', () => installRay(session, installing)) : [];
     if (installing.length > installErrors.length) {
         // the installed venvs are the nodes' Ray from now on: look again at what they have
@@ -84111,7 +85268,7 @@ async function startLocked(session, result, clock, handles, lock, looked, releas
         reporter.warn(unauthenticated);
     }
     const members = recordedMembers(session, probed);
-    const plan = livePlan(cluster, wanted, liveNodes(cluster, session, probed), members);
+    const plan = livePlan(cluster, wanted, withPackageDrift(liveNodes(cluster, session, probed), environment), members);
     result.plan = plan;
     result.changes = countChanges(plan);
     result.disruption = clusterDisruption(plan, cluster.rollout, cluster.workers.length);
@@ -84121,6 +85278,7 @@ async function startLocked(session, result, clock, handles, lock, looked, releas
         reporter.warn(w);
     }
     const problems = [
+        ...environment.errors,
         ...installErrors,
         ...onIpv6.problems,
         ...handles.filter((h) => h.error).map((h) => h.error),
@@ -84139,6 +85297,19 @@ async function startLocked(session, result, clock, handles, lock, looked, releas
     }
     if (!lock)
         return; // unreachable head: reported by the preflight above
+    if (result.changes > 0) {
+        // a blocked pair lets every raylet register and then hangs the first object moved between them:
+        // found now, before anything starts
+        const network = await clock.phase('network', () => checkNetwork(session, handles, probed.probes));
+        if (network.errors.length) {
+            for (const e of network.errors)
+                fail(result, e);
+            reporter.warn('the network between the nodes is blocked: nothing was started or stopped');
+            markNodes(result, plan, network.errors);
+            result.status = headProbe?.running ? 'degraded' : 'down';
+            return;
+        }
+    }
     await applyPlan(session, plan, wanted, probed, result, clock);
     if (result.errors.length === 0 || result.errors.every((e) => e.node !== cluster.head.name)) {
         // nothing changed: the head's view from the preflight probe already shows whether every node
@@ -84256,7 +85427,7 @@ async function stopRemoved(session, plan, probed, result) {
 /** A node the head remembers but the config no longer has, to connect to and stop. */
 function memberNode(m, cluster) {
     // the record holds an ssh_url a valid config had; should it not parse, it is still tried as a host name
-    const url = parseSshUrl(m.ssh_url);
+    const url = ssh_url_parseSshUrl(m.ssh_url);
     return {
         name: m.name,
         role: m.role,
@@ -84354,8 +85525,57 @@ function markNodes(result, plan, errors) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/engine/decisions/usage.ts
+function table(raw) {
+    const out = {};
+    for (const [name, [used, total]] of Object.entries(raw ?? {}))
+        out[name] = { used, total };
+    return out;
+}
+const one = (resources) => ({ resources, count: 1 });
+/**
+ * `answer` undefined: the head was not asked (not running) or is an older library; `why` says so.
+ * Ray's autoscaler keys its per-node figures by node ID (Ray 2.60) or by IP (older Ray): an ID is
+ * matched to the node of the head's view, an IP to the configured node alive there (two alive nodes
+ * on one IP are left without a per-node figure rather than guessed).
+ */
+function usageView(answer, view, why) {
+    const byNode = new Map();
+    if (!answer)
+        return { usage: { known: false, why, total: {}, pending: [] }, byNode };
+    if (!answer.known)
+        return { usage: { known: false, why: answer.why, total: {}, pending: [] }, byNode };
+    const alive = (view ?? []).filter((v) => v.alive && v.name);
+    for (const [key, raw] of Object.entries(answer.by_node)) {
+        const byId = alive.find((v) => v.node_id === key);
+        const there = byId ? [byId] : alive.filter((v) => v.node_ip === key);
+        if (there.length === 1)
+            byNode.set(there[0].name, table(raw));
+    }
+    const pending = [
+        ...answer.pending.map((b) => ({ kind: 'tasks', bundles: [one(b.resources)], count: b.count })),
+        ...answer.pending_groups.map((g) => ({
+            kind: 'placement-group',
+            bundles: g.bundles,
+            strategy: g.strategy,
+            count: g.count,
+        })),
+        ...answer.requested.map((b) => ({ kind: 'requested', bundles: [one(b.resources)], count: b.count })),
+    ];
+    const usage = { known: true, total: table(answer.total), pending };
+    if (typeof answer.time === 'number')
+        usage.measuredAt = Math.round(answer.time * 1000);
+    return { usage, byNode };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/status.ts
-// `status`: read-only. Every node says whether Ray runs there; the head says who is alive.
+// `status`: read-only. Every node says whether Ray runs there; the head says who is alive and what
+// the cluster is doing. `--watch` looks again over the same connections until interrupted.
+
+
+
+
+
 
 
 
@@ -84371,7 +85591,7 @@ async function clusterStatus(session, result, clock) {
         }
         try {
             const status = h.node.role === 'head'
-                ? await headStatus(session, h)
+                ? await headStatus(session, h, true, undefined, true)
                 : await h.lib.status({ role: 'worker', python: cluster.python ?? null });
             observed.set(h.node.name, { reachable: true, status, ...(status.ok ? {} : { error: status.error }) });
         }
@@ -84380,10 +85600,12 @@ async function clusterStatus(session, result, clock) {
             observed.set(h.node.name, { reachable: true, error: e.message });
         }
     }));
+    const packages = await clock.phase('status', () => lookAtPackages(session, handles));
     const assessment = assessCluster(cluster, wantedSpecs(session), observed);
     result.nodes = assessment.nodes;
     result.status = assessment.status;
     result.aliveNodes = assessment.alive;
+    applyUsage(result, observed.get(cluster.head.name)?.status);
     for (const n of assessment.nodes)
         options.reporter.node(n.name, n.state + (n.error ? `: ${n.error}` : ''));
     for (const h of handles)
@@ -84393,7 +85615,130 @@ async function clusterStatus(session, result, clock) {
         for (const p of assessment.problems)
             result.warnings.push(p);
     }
+    // the cluster's packages: a node whose environment differs is unhealthy, even with Ray alive
+    const environment = judgeEnvironment(cluster, packages);
+    for (const [name, env] of environment.nodes) {
+        const drift = packages.get(name)?.drift ?? [];
+        result.warnings.push(`${name}: unhealthy environment: ${drift.map(packageWords).join(', ')}${env.managed ? ' (nokube ray start installs them)' : ' (managed outside nokube: install them there)'}`);
+        const node = result.nodes.find((n) => n.name === name);
+        if (node && !node.error)
+            node.error = 'unhealthy environment';
+    }
+    for (const e of environment.errors)
+        result.warnings.push(`${e.node}: ${e.message}`);
+    if (result.status === 'healthy' && (environment.nodes.size || environment.errors.length))
+        result.status = 'degraded';
+    if (options.deep && result.status !== 'stopped')
+        await clock.phase('imports', () => importEverywhere(session, result));
     result.ok = result.errors.length === 0;
+}
+/** Used / total and pending demand from the head's answer, in total and on each node's report. */
+function applyUsage(result, head) {
+    const why = !head?.running
+        ? 'the head is not running'
+        : head.cluster_source && head.cluster_source !== 'dashboard'
+            ? "the head's dashboard does not answer"
+            : 'the head did not say (an older nokube on the node)';
+    const { usage, byNode } = usageView(head?.running ? head.usage : undefined, head?.cluster ?? undefined, why);
+    result.usage = usage;
+    for (const n of result.nodes) {
+        const u = byNode.get(n.name);
+        if (u && (n.state === 'running' || n.state === 'drifted'))
+            n.usage = u;
+    }
+}
+/**
+ * `status --watch`: a round every `everySec` over the session's open connections (a node that could
+ * not be reached stays so until the next run), each handed to `onRound`; ends when the run's signal
+ * fires, even mid-round (run() then closes the connections), `result` holding the last whole round.
+ */
+async function watchStatus(session, result, clock, watch) {
+    const { signal, reporter } = session.options;
+    const stopped = new Promise((resolve) => {
+        if (signal?.aborted)
+            resolve(true);
+        signal?.addEventListener('abort', () => resolve(true), { once: true });
+    });
+    const blank = structuredClone({ ...result, config: undefined });
+    let round = result;
+    let roundClock = clock;
+    for (;;) {
+        const t0 = Date.now();
+        const done = clusterStatus(session, round, roundClock);
+        done.catch(() => { }); // a round cut short by the signal fails once its connections close
+        if ((await Promise.race([done.then(() => false), stopped])) === true)
+            break;
+        roundClock.total();
+        watch.onRound(round);
+        if (round !== result)
+            Object.assign(result, round);
+        let timer;
+        const pause = new Promise((resolve) => {
+            timer = setTimeout(() => resolve(false), Math.max(watch.everySec * 1000 - (Date.now() - t0), 50));
+        });
+        const stop = await Promise.race([pause, stopped]);
+        clearTimeout(timer);
+        if (stop)
+            break;
+        round = { ...structuredClone(blank), config: result.config };
+        roundClock = new PhaseClock(round, reporter);
+    }
+    result.timings = result.timings.filter((t) => t.phase !== 'total'); // run() adds the whole watch's
+}
+/**
+ * status --deep: the same environment on every node, checked, not assumed: a Ray job on the head
+ * whose one task per alive node imports every package of ray_spec.install (and Ray).
+ */
+async function importEverywhere(session, result) {
+    const { cluster, options } = session;
+    const head = session.handle(cluster.head);
+    const requirements = cluster.install?.requirements ?? [];
+    if (!head.lib)
+        return;
+    try {
+        const answer = await head.lib.imports({
+            python: cluster.python ?? null,
+            gcs_port: gcsPort(cluster.head),
+            requirements,
+            timeout_sec: 120,
+        });
+        if (!answer.ok)
+            throw Object.assign(new Error(answer.error ?? 'import check failed'), { hint: answer.hint });
+        const seen = answer.nodes ?? [];
+        const good = [];
+        for (const node of cluster.nodes) {
+            const n = seen.find((x) => x.name === node.name);
+            if (!n) {
+                fail(result, {
+                    node: node.name,
+                    host: node.host,
+                    message: 'import check: not alive in the cluster, so not checked',
+                });
+            }
+            else if (n.problems.length) {
+                fail(result, {
+                    node: node.name,
+                    host: node.host,
+                    message: `import check failed with ${n.python}: ${n.problems.join('; ')}`,
+                    hint: "nokube ray start installs ray_spec.install's packages in the venv it manages; in your own environment, install them there",
+                });
+            }
+            else {
+                good.push(node.name);
+                options.reporter.node(node.name, `imports ${requirements.length ? requirements.map((r) => r.name).join(', ') : 'ray'} (${n.python})`);
+            }
+        }
+        if (good.length === cluster.nodes.length) {
+            options.reporter.info(`every node imports the cluster's packages: ${good.join(', ')}`);
+        }
+    }
+    catch (err) {
+        fail(result, { ...nodeError(cluster.head, err), message: `import check: ${nodeError(cluster.head, err).message}` });
+    }
+    if (!result.errors.length)
+        return;
+    if (result.status === 'healthy')
+        result.status = 'degraded';
 }
 
 ;// CONCATENATED MODULE: ./src/engine/stop.ts
@@ -84531,98 +85876,96 @@ function loadClusterConfig(options) {
     return loaded;
 }
 
-;// CONCATENATED MODULE: ./src/engine/decisions/firewall.ts
-// `firewall`: which TCP ports each node must accept, from whom (pure, from the config alone; no SSH).
-// Follows Ray's guide on configuring ports: every node opens its node manager, object manager, worker
-// range, runtime env agent, dashboard agent and metrics ports to the other nodes; the head also opens
-// the GCS port to them, and its dashboard and Ray Client ports to the deployer and users.
+;// CONCATENATED MODULE: ./src/engine/decisions/init-hosts.ts
+// `init`'s list of hosts, from --head/--workers or a hosts file: `[user@]host[:port]` words into the
+// nodes the first config will have (the design note's names: ray-head, ray-worker-1, ...).
 
-
-/** Where Linux hands out ports bound to port 0 (net.ipv4.ip_local_port_range), which Ray's random ports are. */
-const EPHEMERAL_PORTS = { min: 32768, max: 60999 };
-const WHAT = {
-    node_manager_port: 'node manager',
-    object_manager_port: 'object manager',
-    runtime_env_agent_port: 'runtime env agent',
-    dashboard_agent_grpc_port: 'dashboard agent gRPC',
-    dashboard_agent_listen_port: 'dashboard agent HTTP',
-    metrics_export_port: 'metrics export',
-};
-/** The head's own Prometheus endpoints (autoscaler, dashboard): fixed by Ray, no node connects to them. */
-const HEAD_METRICS_PORTS = (/* unused pure expression or super */ null && ([44217, 44227]));
-function nodeAddress(node) {
-    return node.ray.nodeIpAddress ?? node.host;
+/** One `[user@]host[:port]` word; `where` names it in an error ("--workers", "hosts.txt:3"). */
+function parseHostWord(word, where) {
+    const at = word.lastIndexOf('@');
+    const user = at >= 0 ? word.slice(0, at) : undefined;
+    if (user !== undefined && !/^[A-Za-z0-9._][A-Za-z0-9._-]*$/.test(user)) {
+        return { ok: false, message: `${where}: "${word}" has no valid user before "@"`, hint: 'write user@host:port' };
+    }
+    const url = parseSshUrl(word.slice(at + 1));
+    if (!url.ok)
+        return { ok: false, message: `${where}: "${word}": ${url.message}`, hint: url.hint };
+    return { ok: true, ...(user !== undefined ? { user } : {}), host: url.host, port: url.port };
 }
-function firewallPlan(cluster, deployer) {
-    const unpinned = new Set();
-    const nodes = cluster.nodes.map((node) => {
-        const rules = [
-            { ports: [node.sshPort, node.sshPort], what: 'SSH', from: 'deployer', known: 'config' },
-        ];
-        const one = (port, what, from, known = 'config') => rules.push({ ports: [port, port], what, from, known });
-        if (node.role === 'head') {
-            one(gcsPort(node), 'GCS (gcs_port)', 'nodes');
-            one(dashboardPort(cluster), 'dashboard and job API (dashboard_port)', 'deployer');
-            one(clientPort(node), 'Ray Client (port)', 'deployer');
+/** --head HOST and --workers HOST,HOST,... */
+function hostsFromFlags(head, workers) {
+    const words = [{ word: head, where: '--head', role: 'head' }];
+    for (const w of workers.flatMap((list) => list.split(',')).map((w) => w.trim())) {
+        if (w)
+            words.push({ word: w, where: '--workers', role: 'worker' });
+    }
+    return named(words);
+}
+/**
+ * A hosts file: one host a line, `#` comments, blank lines skipped; the first line is the head unless
+ * a line says `head` after its host (`10.0.0.5 head`); `worker` may be said too.
+ */
+function hostsFromFile(text, label) {
+    const words = [];
+    const lines = text.split(/\r?\n/);
+    for (let i = 0; i < lines.length; i++) {
+        const line = lines[i].replace(/#.*$/, '').trim();
+        if (!line)
+            continue;
+        const [word, role, more] = line.split(/\s+/);
+        const where = `${label}:${i + 1}`;
+        if (more !== undefined || (role !== undefined && role !== 'head' && role !== 'worker')) {
+            return {
+                ok: false,
+                message: `${where}: expected "[user@]host[:port] [head|worker]", got "${line}"`,
+                hint: 'one host a line; mark the head with "head" after it, or put it first',
+            };
         }
-        const random = [];
-        for (const key of NODE_PORT_RAY_KEYS) {
-            if (key.yaml === 'min_worker_port' || key.yaml === 'max_worker_port')
-                continue;
-            const port = node.ray[key.model];
-            const what = `${WHAT[key.yaml] ?? key.yaml} (${key.yaml})`;
-            if (port !== undefined)
-                one(port, what, 'nodes');
-            else if (key.yaml === 'dashboard_agent_listen_port')
-                one(RAY_DASHBOARD_AGENT_LISTEN_PORT, `${what}, Ray default`, 'nodes', 'default');
-            else {
-                random.push(key.yaml);
-                unpinned.add(key.yaml);
-            }
-        }
-        // the range rayArgs passes (pinned, or Ray's default moved off the node's pinned ports), else Ray's default
-        const args = rayArgs(cluster, node, nodeAddress(node));
-        const min = args.min_worker_port ?? RAY_WORKER_PORTS.min;
-        const max = args.max_worker_port ?? RAY_WORKER_PORTS.max;
-        const pinnedRange = node.ray.minWorkerPort !== undefined;
-        if (!pinnedRange)
-            unpinned.add('min_worker_port').add('max_worker_port');
-        rules.push({
-            ports: [min, max],
-            what: `worker processes (min_worker_port..max_worker_port${pinnedRange ? '' : ', Ray default'})`,
-            from: 'nodes',
-            known: pinnedRange ? 'config' : 'default',
-        });
-        if (random.length) {
-            rules.push({
-                ports: [EPHEMERAL_PORTS.min, EPHEMERAL_PORTS.max],
-                what: 'ports Ray picks at random (not pinned)',
-                from: 'nodes',
-                known: 'random',
-            });
-        }
-        const peers = cluster.nodes.filter((n) => n !== node).map((n) => ({ node: n.name, address: nodeAddress(n) }));
+        words.push({ word, where, ...(role ? { role: role } : {}) });
+    }
+    if (!words.length) {
+        return { ok: false, message: `${label} lists no host`, hint: 'one [user@]host[:port] a line, the head first' };
+    }
+    const heads = words.filter((w) => w.role === 'head');
+    if (heads.length > 1) {
         return {
-            node: node.name,
-            role: node.role,
-            address: nodeAddress(node),
-            peers,
-            rules: peers.length ? rules : rules.filter((r) => r.from !== 'nodes'),
+            ok: false,
+            message: `${heads.map((h) => h.where).join(' and ')} both say head`,
+            hint: 'a cluster has exactly one head',
         };
-    });
-    const plan = {
-        cluster: cluster.clusterName,
-        nodes,
-        unpinned: NODE_PORT_RAY_KEYS.map((k) => k.yaml).filter((k) => unpinned.has(k)),
-        headMetricsPorts: HEAD_METRICS_PORTS,
-        randomRanges: {
-            workers: [RAY_WORKER_PORTS.min, RAY_WORKER_PORTS.max],
-            others: [EPHEMERAL_PORTS.min, EPHEMERAL_PORTS.max],
-        },
-    };
-    if (deployer !== undefined)
-        plan.deployer = deployer;
-    return plan;
+    }
+    const head = heads[0] ?? words[0];
+    return named([
+        { ...head, role: 'head' },
+        ...words.filter((w) => w !== head).map((w) => ({ ...w, role: 'worker' })),
+    ]);
+}
+function named(words) {
+    const hosts = [];
+    let workers = 0;
+    for (const w of words) {
+        const parsed = parseHostWord(w.word, w.where);
+        if (!parsed.ok)
+            return parsed;
+        const role = w.role === 'head' ? 'head' : 'worker';
+        const same = hosts.find((h) => h.host === parsed.host && h.port === parsed.port);
+        if (same) {
+            return {
+                ok: false,
+                message: `${w.where}: ${w.word} is listed twice (also as ${same.name})`,
+                hint: 'list each machine once',
+            };
+        }
+        hosts.push({
+            name: role === 'head' ? 'ray-head' : `ray-worker-${++workers}`,
+            role,
+            input: w.word,
+            host: parsed.host,
+            port: parsed.port,
+            ...(parsed.user !== undefined ? { user: parsed.user } : {}),
+        });
+    }
+    return { ok: true, hosts };
 }
 
 ;// CONCATENATED MODULE: ./src/engine/index.ts
@@ -84647,7 +85990,11 @@ function firewallPlan(cluster, deployer) {
 
 
 
+
+
 async function engine_run(options) {
+    if (options.command === 'init')
+        return initCluster(options, options.init);
     const started = Date.now();
     const loaded = loadClusterConfig(options);
     const { cluster, diagnostics } = loaded;
@@ -84687,6 +86034,8 @@ async function engine_run(options) {
             await planCluster(session, result, clock, loaded.previous);
         else if (command === 'start')
             await startCluster(session, result, clock);
+        else if (command === 'status' && options.watch)
+            await watchStatus(session, result, clock, options.watch);
         else if (command === 'status')
             await clusterStatus(session, result, clock);
         else if (command === 'stop')
@@ -84697,6 +86046,8 @@ async function engine_run(options) {
             await runExec(session, result, clock);
         else if (command === 'env')
             await clusterEnv(session, result, clock);
+        else if (command === 'check')
+            await checkCluster(session, result, clock);
     }
     catch (err) {
         // A bug or an unexpected remote failure: still a result that says where things stand.
@@ -84710,6 +86061,7 @@ async function engine_run(options) {
     clock.total();
     return result;
 }
+
 
 
 ;// CONCATENATED MODULE: ./src/render/safe-text.ts
@@ -84779,13 +86131,13 @@ function commandsStopped(text, token = (0,external_node_crypto_.randomBytes)(16)
 }
 
 ;// CONCATENATED MODULE: ./src/engine/decisions/defaults.ts
-const COMMANDS = ['validate', 'plan', 'start', 'status', 'stop', 'job'];
+const COMMANDS = ['validate', 'plan', 'start', 'status', 'stop', 'job', 'check'];
 /**
  * Commands only a terminal has: they print to it or keep it open. All go through run(); logs (an
  * archive on disk) and dashboard (forwards held open) return results of their own; firewall reads only
- * the config (no SSH), as validate does.
+ * the config (no SSH), as validate does; init writes a first config from hosts it looks at.
  */
-const CLI_ONLY_COMMANDS = (/* unused pure expression or super */ null && (['exec', 'env', 'logs', 'dashboard', 'firewall']));
+const CLI_ONLY_COMMANDS = (/* unused pure expression or super */ null && (['exec', 'env', 'logs', 'dashboard', 'firewall', 'init']));
 /** `job`'s actions (the Action's `command: job` is `submit`). */
 const JOB_ACTIONS = (/* unused pure expression or super */ null && (['submit', 'status', 'logs', 'stop', 'list']));
 const DEFAULT_CONFIG = 'ray-config.yaml';
@@ -84851,7 +86203,7 @@ function escapeComment(text) {
         .replace(/\r?\n/g, ' ');
 }
 /** Removes ANSI colour codes (for measuring terminal column widths). */
-function escape_stripAnsi(text) {
+function stripAnsi(text) {
     // eslint-disable-next-line no-control-regex
     return text.replace(/\x1b\[[0-9;]*m/g, '');
 }
@@ -84937,12 +86289,77 @@ function reach_dashboardReach(result) {
     const command = dashboardCommandLine(result);
     if (!command)
         return undefined;
-    return `to open it from your machine (SSH forward, token added): ${command}, then http://127.0.0.1:8265`;
+    return `to open it from your machine (SSH forward, token added for you alone): ${command}, then the URL it prints`;
+}
+
+;// CONCATENATED MODULE: ./src/render/usage.ts
+// What the cluster is doing (`status`): used / total of each resource and the work waiting for
+// resources, in the words of Ray's own `ray status`, for the terminal, the job summary and `--watch`.
+
+
+function amount(name, n) {
+    if (/memory/.test(name))
+        return bytes_formatBytes(n);
+    return Number.isInteger(n) ? String(n) : String(Math.round(n * 100) / 100);
+}
+function rank(name) {
+    const i = RESOURCE_RAY_KEYS.findIndex((k) => k.resource === name);
+    return i === -1 ? RESOURCE_RAY_KEYS.length : i;
+}
+/** `CPU 2/8, GPU 0/1, memory 0 B/7.5 GiB, object_store_memory 1.0 MiB/1.9 GiB, custom 1/4`. */
+function formatUsage(usage) {
+    return Object.keys(usage)
+        .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
+        .map((k) => `${k} ${amount(k, usage[k].used)}/${amount(k, usage[k].total)}`)
+        .join(', ');
+}
+/** `{CPU: 4, GPU: 1}`, as `ray status` writes a bundle. */
+function bundleText(resources) {
+    const keys = Object.keys(resources).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+    return `{${keys.map((k) => `${k}: ${amount(k, resources[k])}`).join(', ')}}`;
+}
+/** One pending demand: `{CPU: 64}: 1+ pending tasks/actors`, `{CPU: 4} * 2 (PACK): 1+ pending placement groups`. */
+function demandText(d) {
+    if (d.kind === 'placement-group') {
+        const shape = d.bundles.map((b) => `${bundleText(b.resources)} * ${b.count}`).join(', ');
+        return `${shape} (${d.strategy}): ${d.count}+ pending placement group${d.count === 1 ? '' : 's'}`;
+    }
+    const shape = bundleText(d.bundles[0]?.resources ?? {});
+    if (d.kind === 'requested')
+        return `${shape}: ${d.count} from request_resources()`;
+    return `${shape}: ${d.count}+ pending tasks/actors`;
+}
+/** The cluster's used / total in one line, or why it is not known. */
+function usageTotalText(usage) {
+    if (!usage.known)
+        return `unknown (${usage.why ?? 'Ray did not say'})`;
+    return formatUsage(usage.total) || 'none';
+}
+/** The pending demand in one line: `none`, or each demand joined by `; `. */
+function pendingText(usage) {
+    if (!usage.known)
+        return 'unknown';
+    return usage.pending.length ? usage.pending.map(demandText).join('; ') : 'none';
+}
+/** The terminal's lines after the node table: resources in total, then the pending demand. */
+function usage_usageTerminalLines(result, bold) {
+    const usage = result.usage;
+    if (!usage)
+        return [];
+    const out = ['', `${bold('resources')} (used/total): ${usageTotalText(usage)}`];
+    if (!usage.known)
+        return out;
+    if (!usage.pending.length)
+        out.push(`${bold('pending demand')}: none`);
+    else
+        out.push(bold('pending demand'), ...usage.pending.map((d) => `  ${demandText(d)}`));
+    return out;
 }
 
 ;// CONCATENATED MODULE: ./src/render/model.ts
 // What every view of a RunResult shows, as plain (unescaped) strings: the status line, the node and
 // plan rows, counts. Markdown and terminal renderers only differ in how they lay these out.
+
 
 
 
@@ -85021,12 +86438,12 @@ function formatResources(resources) {
     const keys = Object.keys(resources)
         // Ray adds `node:<ip>` and `node:__internal_head__` to every node: noise in a table.
         .filter((k) => !k.startsWith('node:'))
-        .sort((a, b) => rank(a, order) - rank(b, order) || a.localeCompare(b));
+        .sort((a, b) => model_rank(a, order) - model_rank(b, order) || a.localeCompare(b));
     return keys
         .map((k) => `${k} ${/memory/.test(k) ? bytes_formatBytes(resources[k]) : formatNumber(resources[k])}`)
         .join(', ');
 }
-function rank(key, order) {
+function model_rank(key, order) {
     const i = order.indexOf(key);
     return i === -1 ? order.length : i;
 }
@@ -85055,6 +86472,8 @@ function configuredResources(spec) {
     return Object.keys(r).length ? r : undefined;
 }
 function nodeResources(node, specs) {
+    if (node.usage)
+        return formatUsage(node.usage);
     if (node.resources)
         return formatResources(node.resources);
     const configured = configuredResources(specs.get(node.name));
@@ -85102,6 +86521,39 @@ function model_rolloutText(result) {
         return undefined;
     const part = (label, names) => `${label}: ${names.length ? names.join(', ') : 'none'}`;
     return [part('done', r.done), part('failed', r.failed), part('untouched', r.untouched)].join('; ');
+}
+
+;// CONCATENATED MODULE: ./src/render/check.ts
+
+
+const check_CHECK_PAIR_COLUMNS = ['object on', 'fetched by', 'result', 'time', 'error'];
+const check_CHECK_PORT_COLUMNS = ['from', 'to', 'port', 'for', 'result', 'time'];
+/** Failed pairs first, then the slowest: the rows a reader needs come before a long table is cut. */
+function check_checkPairRows(check) {
+    return [...check.pairs]
+        .sort((a, b) => Number(a.ok) - Number(b.ok) || b.ms - a.ms)
+        .map((p) => [p.from, p.to, p.ok ? 'ok' : 'failed', model_formatDuration(p.ms), p.error ?? '']);
+}
+/** Only the ports that did not answer (every other one did). */
+function check_checkPortRows(check) {
+    return check.ports
+        .filter((p) => p.result !== 'ok')
+        .map((p) => [
+        p.from,
+        p.to,
+        `${p.address}:${p.port}`,
+        p.what,
+        p.error ? `${p.result}: ${p.error}` : p.result,
+        model_formatDuration(p.ms),
+    ]);
+}
+function check_checkLine(check) {
+    const moved = check.pairs.filter((p) => p.ok).length;
+    const answered = check.ports.filter((p) => p.result === 'ok').length;
+    const slowest = Math.max(0, ...check.pairs.map((p) => p.ms));
+    return (`${moved} of ${check.pairs.length} pairs of nodes moved an object of ${bytes_formatBytes(check.objectBytes)} (the slowest in ${model_formatDuration(slowest)}); ` +
+        `${answered} of ${check.ports.length} node manager and object manager ports answered` +
+        (check.missing.length ? `; not tested (not alive in the head's node table): ${check.missing.join(', ')}` : ''));
 }
 
 ;// CONCATENATED MODULE: ./src/render/timeline.ts
@@ -85224,6 +86676,8 @@ function timelineMermaid(timeline, limit = Infinity) {
 
 
 
+
+
 /** GitHub refuses step summaries over 1 MiB; keep a margin for what other steps append. */
 const SUMMARY_MAX_BYTES = 1024 * 1024 - 4096;
 function renderSummary(result, ctx = {}, maxBytes = SUMMARY_MAX_BYTES) {
@@ -85251,7 +86705,7 @@ function summaryAt(result, ctx, limit, rows) {
         parts.push(addresses.join(' · '));
     const reach = dashboardCommandLine(result);
     if (reach)
-        parts.push(`The dashboard needs the cluster's token and may be firewalled; open it from your machine with ${escapeCode(reach)} (an SSH forward that adds the token), then http://127.0.0.1:8265.`);
+        parts.push(`The dashboard needs the cluster's token and may be firewalled; open it from your machine with ${escapeCode(reach)} (an SSH forward that adds the token for you alone), then the one-time URL it prints.`);
     if (result.job)
         parts.push(jobSection(result.job));
     if (result.errors.length) {
@@ -85265,6 +86719,8 @@ function summaryAt(result, ctx, limit, rows) {
     // a job run looks at the head only: a table of unknown nodes would say nothing
     if (nodes.length && result.command !== 'job')
         parts.push(`### Nodes\n\n${markdownTable(model_NODE_COLUMNS, nodes, limit, 'nodes')}`);
+    if (result.usage)
+        parts.push(usageSection(result.usage));
     const plan = rows.plan;
     if (result.plan) {
         parts.push(`### Plan\n\n${plan.length ? markdownTable(model_PLAN_COLUMNS, plan, limit, 'plan items') : 'Nothing to do.'}` +
@@ -85273,6 +86729,14 @@ function summaryAt(result, ctx, limit, rows) {
     const rollout = model_rolloutText(result);
     if (rollout)
         parts.push(`### Rollout\n\n${escapeHtml(rollout)}`);
+    if (result.check) {
+        const ports = check_checkPortRows(result.check);
+        parts.push(`### Network between the nodes\n\n${escapeText(check_checkLine(result.check))}.\n\n` +
+            markdownTable([...check_CHECK_PAIR_COLUMNS], check_checkPairRows(result.check), limit, 'pairs') +
+            (ports.length
+                ? `\n\nPorts of the head's node table that did not answer:\n\n${markdownTable([...check_CHECK_PORT_COLUMNS], ports, limit, 'ports')}`
+                : ''));
+    }
     const warnings = model_extraWarnings(result);
     if (warnings.length)
         parts.push(`### Warnings\n\n${markdownList(warnings.map(escapeText), limit, 'warnings')}`);
@@ -85316,6 +86780,15 @@ function jobSection(job) {
         lines.push('', `Ray: ${escapeText(job.message.trim().split('\n')[0])}`);
     if (job.log_tail) {
         lines.push('', `<details open><summary>last lines of the job's log</summary>\n\n<pre>${escapeHtml(job.log_tail)}</pre>\n</details>`);
+    }
+    return lines.join('\n');
+}
+/** `status`: used / total over the cluster and the work waiting for resources, as `ray status` shows them. */
+function usageSection(usage) {
+    const lines = [`### Resources\n`, `Used / total: ${escapeText(usageTotalText(usage))}`];
+    if (usage.known) {
+        const pending = usage.pending.map((d) => escapeText(demandText(d)));
+        lines.push('', pending.length ? `Pending demand:\n\n${markdownList(pending)}` : 'Pending demand: none');
     }
     return lines.join('\n');
 }
@@ -85439,6 +86912,8 @@ function commentFooter(ctx) {
 
 
 
+
+
 const CODES = { red: 31, green: 32, yellow: 33, bold: 1, dim: 2 };
 const STATE_COLOR = {
     running: 'green',
@@ -85475,6 +86950,7 @@ function renderTerminal(result, options) {
         out.push('', paint('nodes', 'bold'));
         out.push(...terminal_textTable([...NODE_COLUMNS], nodes, (row, i, cell) => i === 3 && colorOf(row[3]) ? paint(cell, colorOf(row[3])) : cell));
     }
+    out.push(...usageTerminalLines(result, (t) => paint(t, 'bold')).map(oneLine));
     if (result.plan) {
         out.push('', paint('plan', 'bold'));
         const plan = planRows(result).map((r) => r.map(oneLine));
@@ -85488,6 +86964,15 @@ function renderTerminal(result, options) {
     const rollout = rolloutText(result);
     if (rollout)
         out.push('', `${paint('rollout', 'bold')} ${rollout}`);
+    if (result.check) {
+        out.push('', `${paint('network', 'bold')} ${checkLine(result.check)}`);
+        const pairs = checkPairRows(result.check).map((r) => r.map(oneLine));
+        if (pairs.length)
+            out.push(...terminal_textTable([...CHECK_PAIR_COLUMNS], pairs, (row, i, cell) => i === 2 ? paint(cell, row[2] === 'ok' ? 'green' : 'red') : cell));
+        const ports = checkPortRows(result.check).map((r) => r.map(oneLine));
+        if (ports.length)
+            out.push('', paint('ports that did not answer', 'bold'), ...terminal_textTable([...CHECK_PORT_COLUMNS], ports));
+    }
     if (result.errors.length) {
         out.push('', paint('errors', 'bold'));
         for (const e of result.errors) {
@@ -85659,6 +87144,183 @@ function notRunning(result) {
     const named = nodes.slice(0, shown).map((n) => `${n.name} is ${n.state}`);
     const more = nodes.length > shown ? ` and ${nodes.length - shown} more` : '';
     return `, ${named.join(', ')}${more}`;
+}
+
+;// CONCATENATED MODULE: ./src/render/firewall.ts
+
+
+
+const FIREWALL_FORMATS = ['table', 'ufw', 'firewalld', 'nftables', 'iptables'];
+function renderFirewall(plan, format) {
+    const parts = [...header(plan, format), ...plan.nodes.flatMap((n) => ['', ...RENDER[format](n, plan)])];
+    return parts.join('\n') + '\n';
+}
+const portText = ([a, b], sep = '-') => (a === b ? `${a}` : `${a}${sep}${b}`);
+const isV6 = (address) => address.includes(':');
+/** Who a rule lets in: the other nodes' addresses, or the deployer (undefined = anywhere). */
+function sources(rule, node, plan) {
+    if (rule.from === 'nodes')
+        return node.peers.map((p) => p.address);
+    return plan.deployer === undefined ? undefined : [plan.deployer];
+}
+function header(plan, format) {
+    const c = format === 'table' ? '' : '# ';
+    const lines = [
+        `${c}Firewall rules for Ray cluster ${plan.cluster}: TCP ports each node must accept, from the other nodes and from the deployer.`,
+        format === 'table'
+            ? `${c}Print them for a firewall with --format ufw|firewalld|nftables|iptables; run each node's part on that node.`
+            : format === 'nftables'
+                ? `${c}Load each node's part on that node: nft -f FILE (accept rules at the top of table inet filter's input chain).`
+                : `${c}Run each node's part on that node, as root.`,
+        plan.deployer === undefined
+            ? `${c}The deployer's ports (SSH, dashboard, Ray Client) are open to anyone: give --deployer ADDRESS[/PREFIX] to narrow them.`
+            : `${c}The deployer and Ray's users connect from ${plan.deployer}.`,
+    ];
+    lines.push(`${c}The head also listens on ${plan.headMetricsPorts.join(' and ')} (the autoscaler's and the dashboard's Prometheus metrics): no node needs them; open them only to a host that scrapes them.`);
+    if (plan.unpinned.length) {
+        lines.push(`${c}Not pinned in the config: ${plan.unpinned.join(', ')}. Ray picks these at random (workers from Ray's default range ${portText(plan.randomRanges.workers)}, the others from Linux's ephemeral ports ${portText(plan.randomRanges.others)}), so these rules open those whole ranges to the other nodes;`, `${c}pin them in ray_spec.ports (or a node's ray_config) for narrower rules.`);
+    }
+    return lines;
+}
+function nodeTitle(node, c = '# ') {
+    return `${c}node ${node.node} (${node.role}, ${node.address})${node.peers.length ? `; the other nodes: ${node.peers.map((p) => `${p.node} ${p.address}`).join(', ')}` : ''}`;
+}
+const RENDER = {
+    table(node, plan) {
+        const rows = node.rules.map((r) => [
+            portText(r.ports),
+            r.from === 'nodes' ? 'the other nodes' : (plan.deployer ?? 'anywhere (the deployer, users)'),
+            r.what,
+        ]);
+        return [nodeTitle(node, ''), ...terminal_textTable(['tcp port', 'from', 'for'], rows)];
+    },
+    ufw(node, plan) {
+        const lines = [nodeTitle(node)];
+        for (const rule of node.rules) {
+            const port = portText(rule.ports, ':');
+            for (const from of sources(rule, node, plan) ?? ['any'])
+                lines.push(`ufw allow proto tcp from ${from} to any port ${port} comment '${comment(rule)}'`);
+        }
+        return lines;
+    },
+    firewalld(node, plan) {
+        const lines = [nodeTitle(node)];
+        for (const rule of node.rules) {
+            lines.push(`# ${comment(rule)}`);
+            const port = portText(rule.ports);
+            const from = sources(rule, node, plan);
+            if (from === undefined)
+                lines.push(`firewall-cmd --permanent --add-port=${port}/tcp`);
+            for (const address of from ?? [])
+                lines.push(`firewall-cmd --permanent --add-rich-rule='rule family="${isV6(address) ? 'ipv6' : 'ipv4'}" source address="${address}" port port="${port}" protocol="tcp" accept'`);
+        }
+        lines.push('firewall-cmd --reload');
+        return lines;
+    },
+    nftables(node, plan) {
+        const lines = [
+            nodeTitle(node),
+            'add table inet filter',
+            'add chain inet filter input { type filter hook input priority filter; }',
+            // under a default-drop policy: the node's own components talk over loopback, and replies come back
+            'insert rule inet filter input iif "lo" accept comment "ray: this node to itself"',
+            'insert rule inet filter input ct state established,related accept comment "ray: replies"',
+        ];
+        for (const rule of node.rules) {
+            const port = portText(rule.ports);
+            const from = sources(rule, node, plan);
+            const tail = `tcp dport ${port} accept comment "${comment(rule)}"`;
+            if (from === undefined) {
+                lines.push(`insert rule inet filter input ${tail}`);
+                continue;
+            }
+            // one rule per address family: `ip saddr` takes IPv4 (a host name is resolved to it at load time)
+            for (const [family, list] of [
+                ['ip', from.filter((a) => !isV6(a))],
+                ['ip6', from.filter(isV6)],
+            ]) {
+                if (list.length === 0)
+                    continue;
+                const set = list.length === 1 ? list[0] : `{ ${list.join(', ')} }`;
+                lines.push(`insert rule inet filter input ${family} saddr ${set} ${tail}`);
+            }
+        }
+        return lines;
+    },
+    iptables(node, plan) {
+        const lines = [nodeTitle(node)];
+        for (const tool of ['iptables', 'ip6tables'])
+            lines.push(`${tool} -I INPUT -i lo -m comment --comment "ray: this node to itself" -j ACCEPT`, `${tool} -I INPUT -m conntrack --ctstate ESTABLISHED,RELATED -m comment --comment "ray: replies" -j ACCEPT`);
+        for (const rule of node.rules) {
+            const port = portText(rule.ports, ':');
+            const tail = `-p tcp --dport ${port} -m comment --comment "${comment(rule)}" -j ACCEPT`;
+            const from = sources(rule, node, plan);
+            if (from === undefined)
+                lines.push(`iptables -I INPUT ${tail}`, `ip6tables -I INPUT ${tail}`);
+            for (const address of from ?? [])
+                lines.push(`${isV6(address) ? 'ip6tables' : 'iptables'} -I INPUT -s ${address} ${tail}`);
+        }
+        return lines;
+    },
+};
+/** A rule's comment: what it is for, in characters every firewall's comment and a shell quote take. */
+function comment(rule) {
+    return `ray ${rule.what}`.replace(/[^A-Za-z0-9 ._,:()/-]/g, '').slice(0, 120);
+}
+/** The job summary's view (`command: firewall`): a table per node, each firewall's commands folded below it. */
+function renderFirewallMarkdown(plan) {
+    const parts = [
+        `## nokube ray firewall: ${escapeText(plan.cluster)}`,
+        header(plan, 'table').map(escapeText).join('<br>\n'),
+    ];
+    for (const node of plan.nodes) {
+        const rows = node.rules.map((r) => [
+            portText(r.ports),
+            r.from === 'nodes' ? 'the other nodes' : (plan.deployer ?? 'anywhere (the deployer, users)'),
+            r.what,
+        ]);
+        parts.push(`### ${escapeText(nodeTitle(node, ''))}`, markdownTable(['tcp port', 'from', 'for'], rows));
+        for (const format of FIREWALL_FORMATS.filter((f) => f !== 'table'))
+            parts.push(`<details><summary>${format}</summary>\n\n<pre>${escapeHtml(RENDER[format](node, plan).join('\n'))}</pre>\n</details>`);
+    }
+    return parts.join('\n\n') + '\n';
+}
+
+;// CONCATENATED MODULE: ./src/action/firewall.ts
+// `command: firewall`: the config's firewall rules in the job summary (a table per node, and the
+// commands for ufw, firewalld, nftables and iptables). Reads only the config: no SSH, no secrets needed.
+
+
+
+
+
+async function firewallStep(inputs, ctx, secrets) {
+    const parsed = loadConfig((0,external_node_path_namespaceObject.resolve)(ctx.workspace, inputs.config), {
+        defaultUser: inputs.sshUser,
+        env: ctx.env,
+        allowMissingEnv: true,
+    });
+    for (const d of errorsFirst(parsed.diagnostics)) {
+        const line = secrets.mask(formatDiagnostic(d));
+        if (d.severity === 'error')
+            error(line);
+        else
+            warning(line);
+    }
+    if (!parsed.config || parsed.diagnostics.some((d) => d.severity === 'error')) {
+        setFailed(`${inputs.config} is invalid: no firewall rules (see the annotations)`);
+        return;
+    }
+    const plan = firewallPlan(parsed.config);
+    info(secrets.mask(renderFirewall(plan, 'table')));
+    if (!ctx.env.GITHUB_STEP_SUMMARY)
+        return;
+    try {
+        await summary.addRaw(secrets.mask(renderFirewallMarkdown(plan)), true).write();
+    }
+    catch (err) {
+        warning(`the job summary could not be written: ${err.message}`);
+    }
 }
 
 ;// CONCATENATED MODULE: ./src/render/logs.ts
@@ -92126,6 +93788,8 @@ function describe(s) {
 
 
 
+/** The Action's commands: the engine's, and `firewall` (the rules in the job summary, from the config alone). */
+const ACTION_COMMANDS = [...COMMANDS, 'firewall'];
 /** A problem with one input; the message names it. */
 class InputError extends Error {
     input;
@@ -92147,7 +93811,7 @@ function readInputs(secrets) {
     secrets.add(passphrase);
     secrets.add(token);
     return {
-        command: oneOf('command', 'plan', COMMANDS),
+        command: oneOf('command', 'plan', ACTION_COMMANDS),
         config: inputs_text('config') || DEFAULT_CONFIG,
         sshPrivateKeys: keys,
         sshPassphrase: passphrase || undefined,
@@ -92266,6 +93930,7 @@ function runOutputs(result) {
             state: n.state,
             ray_version: n.rayVersion ?? null,
             resources: n.resources ?? null,
+            ...(n.usage ? { usage: n.usage } : {}),
         })),
         'alive-nodes': result.aliveNodes,
         'expected-nodes': result.expectedNodes,
@@ -92273,6 +93938,23 @@ function runOutputs(result) {
         plan: result.plan ?? [],
         'job-id': result.job?.job_id ?? '',
         'job-status': result.job?.status ?? '',
+        ...usageOutputs(result.usage),
+    };
+}
+function usageOutputs(usage) {
+    if (!usage)
+        return { 'cpus-used': '', 'cpus-total': '', resources: null };
+    const cpu = usage.known ? usage.total.CPU : undefined;
+    return {
+        'cpus-used': cpu ? cpu.used : '',
+        'cpus-total': cpu ? cpu.total : '',
+        resources: {
+            known: usage.known,
+            ...(usage.why ? { why: usage.why } : {}),
+            ...(usage.measuredAt ? { measured_at: new Date(usage.measuredAt).toISOString() } : {}),
+            total: usage.total,
+            pending: usage.pending,
+        },
     };
 }
 /** Errors of a failed run for machines: config diagnostics first, then node errors. */
@@ -92320,7 +94002,7 @@ function annotate(result, ctx, secrets) {
 }
 function setOutputs(result, secrets) {
     for (const [name, value] of Object.entries(runOutputs(result))) {
-        setOutput(name, secrets.mask(typeof value === 'string' ? value : JSON.stringify(value)));
+        setOutput(name, secrets.mask(typeof value === 'string' ? value : value === null ? '' : JSON.stringify(value)));
     }
 }
 async function writeSummary(result, ctx, secrets) {
@@ -92512,6 +94194,7 @@ class SecretRegistry {
 
 
 
+
 async function main_run() {
     const secrets = new SecretRegistry();
     const ctx = runContext(process.env);
@@ -92520,9 +94203,11 @@ async function main_run() {
     let summaryWritten = false;
     try {
         const inputs = readInputs(secrets);
+        if (inputs.command === 'firewall')
+            return await firewallStep(inputs, ctx, secrets);
         command = inputs.command;
         configPath = inputs.config;
-        const result = await deploy(inputs, secrets, ctx, () => (summaryWritten = true));
+        const result = await deploy({ ...inputs, command }, secrets, ctx, () => (summaryWritten = true));
         const failure = failureMessage(result, inputs);
         if (failure)
             setFailed(secrets.mask(failure));

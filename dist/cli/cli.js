@@ -42659,6 +42659,8 @@ var __webpack_exports__ = {};
 (() => {
 "use strict";
 
+;// CONCATENATED MODULE: external "node:readline"
+const external_node_readline_namespaceObject = require("node:readline");
 ;// CONCATENATED MODULE: external "node:fs"
 const external_node_fs_namespaceObject = require("node:fs");
 ;// CONCATENATED MODULE: external "node:os"
@@ -44048,6 +44050,204 @@ function sortKeys(record) {
     return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
+;// CONCATENATED MODULE: ./src/engine/decisions/firewall.ts
+// `firewall`: which TCP ports each node must accept, from whom (pure, from the config alone; no SSH).
+// Follows Ray's guide on configuring ports: every node opens its node manager, object manager, worker
+// range, runtime env agent, dashboard agent and metrics ports to the other nodes; the head also opens
+// the GCS port to them, and its dashboard and Ray Client ports to the deployer and users.
+
+
+/** Where Linux hands out ports bound to port 0 (net.ipv4.ip_local_port_range), which Ray's random ports are. */
+const EPHEMERAL_PORTS = { min: 32768, max: 60999 };
+const WHAT = {
+    node_manager_port: 'node manager',
+    object_manager_port: 'object manager',
+    runtime_env_agent_port: 'runtime env agent',
+    dashboard_agent_grpc_port: 'dashboard agent gRPC',
+    dashboard_agent_listen_port: 'dashboard agent HTTP',
+    metrics_export_port: 'metrics export',
+};
+/** The head's own Prometheus endpoints (autoscaler, dashboard): fixed by Ray, no node connects to them. */
+const HEAD_METRICS_PORTS = [44217, 44227];
+function nodeAddress(node) {
+    return node.ray.nodeIpAddress ?? node.host;
+}
+function firewallPlan(cluster, deployer) {
+    const unpinned = new Set();
+    const nodes = cluster.nodes.map((node) => {
+        const rules = [
+            { ports: [node.sshPort, node.sshPort], what: 'SSH', from: 'deployer', known: 'config' },
+        ];
+        const one = (port, what, from, known = 'config') => rules.push({ ports: [port, port], what, from, known });
+        if (node.role === 'head') {
+            one(gcsPort(node), 'GCS (gcs_port)', 'nodes');
+            one(dashboardPort(cluster), 'dashboard and job API (dashboard_port)', 'deployer');
+            one(clientPort(node), 'Ray Client (port)', 'deployer');
+        }
+        const random = [];
+        for (const key of NODE_PORT_RAY_KEYS) {
+            if (key.yaml === 'min_worker_port' || key.yaml === 'max_worker_port')
+                continue;
+            const port = node.ray[key.model];
+            const what = `${WHAT[key.yaml] ?? key.yaml} (${key.yaml})`;
+            if (port !== undefined)
+                one(port, what, 'nodes');
+            else if (key.yaml === 'dashboard_agent_listen_port')
+                one(RAY_DASHBOARD_AGENT_LISTEN_PORT, `${what}, Ray default`, 'nodes', 'default');
+            else {
+                random.push(key.yaml);
+                unpinned.add(key.yaml);
+            }
+        }
+        // the range rayArgs passes (pinned, or Ray's default moved off the node's pinned ports), else Ray's default
+        const args = rayArgs(cluster, node, nodeAddress(node));
+        const min = args.min_worker_port ?? RAY_WORKER_PORTS.min;
+        const max = args.max_worker_port ?? RAY_WORKER_PORTS.max;
+        const pinnedRange = node.ray.minWorkerPort !== undefined;
+        if (!pinnedRange)
+            unpinned.add('min_worker_port').add('max_worker_port');
+        rules.push({
+            ports: [min, max],
+            what: `worker processes (min_worker_port..max_worker_port${pinnedRange ? '' : ', Ray default'})`,
+            from: 'nodes',
+            known: pinnedRange ? 'config' : 'default',
+        });
+        if (random.length) {
+            rules.push({
+                ports: [EPHEMERAL_PORTS.min, EPHEMERAL_PORTS.max],
+                what: 'ports Ray picks at random (not pinned)',
+                from: 'nodes',
+                known: 'random',
+            });
+        }
+        const peers = cluster.nodes.filter((n) => n !== node).map((n) => ({ node: n.name, address: nodeAddress(n) }));
+        return {
+            node: node.name,
+            role: node.role,
+            address: nodeAddress(node),
+            peers,
+            rules: peers.length ? rules : rules.filter((r) => r.from !== 'nodes'),
+        };
+    });
+    const plan = {
+        cluster: cluster.clusterName,
+        nodes,
+        unpinned: NODE_PORT_RAY_KEYS.map((k) => k.yaml).filter((k) => unpinned.has(k)),
+        headMetricsPorts: HEAD_METRICS_PORTS,
+        randomRanges: {
+            workers: [RAY_WORKER_PORTS.min, RAY_WORKER_PORTS.max],
+            others: [EPHEMERAL_PORTS.min, EPHEMERAL_PORTS.max],
+        },
+    };
+    if (deployer !== undefined)
+        plan.deployer = deployer;
+    return plan;
+}
+
+;// CONCATENATED MODULE: ./src/engine/decisions/network.ts
+
+/** Up to this many nodes every ordered pair is tested; beyond, a sample (netPairs). */
+const ALL_PAIRS_UP_TO = 32;
+/** In a sample, each node is the source of this many pairs and the target of as many. */
+const SAMPLED_PEERS = 8;
+/**
+ * Ordered pairs [from, to] of node names: every pair up to ALL_PAIRS_UP_TO nodes; beyond, node i with
+ * i+1, i+2, i+4, ... (SAMPLED_PEERS steps): each node is tested as source and as target as often, and
+ * the steps reach across the whole cluster (O(n) pairs).
+ */
+function netPairs(names, allUpTo = ALL_PAIRS_UP_TO, peers = SAMPLED_PEERS) {
+    const n = names.length;
+    const pairs = [];
+    if (n <= allUpTo) {
+        for (const a of names)
+            for (const b of names)
+                if (a !== b)
+                    pairs.push([a, b]);
+        return pairs;
+    }
+    const steps = [];
+    for (let s = 1; s <= n - 1 && steps.length < peers; s *= 2)
+        steps.push(s);
+    for (let s = 3; s <= n - 1 && steps.length < peers; s++)
+        if (!steps.includes(s))
+            steps.push(s);
+    for (let i = 0; i < n; i++)
+        for (const s of steps)
+            pairs.push([names[i], names[(i + s) % n]]);
+    return pairs;
+}
+/** A few ports of a range (its ends and its middle): a blocked range shows on them. */
+function samplePorts([min, max]) {
+    return [...new Set([min, Math.floor((min + max) / 2), max])];
+}
+/** The ports other nodes connect to on each node (by node name), known before Ray starts. */
+function netPorts(cluster) {
+    const out = new Map();
+    for (const node of firewallPlan(cluster).nodes) {
+        const ports = [];
+        for (const rule of node.rules) {
+            if (rule.from !== 'nodes' || rule.known === 'random')
+                continue;
+            if (rule.ports[0] === rule.ports[1])
+                ports.push({ port: rule.ports[0], what: rule.what });
+            else
+                for (const port of samplePorts(rule.ports))
+                    ports.push({ port, what: rule.what, range: true });
+        }
+        out.set(node.node, ports);
+    }
+    return out;
+}
+const SAYS = {
+    timeout: 'connection timed out, a firewall?',
+    refused: 'connection refused while nokube listened there, a firewall that rejects?',
+    unreachable: 'no route to the host, a firewall or routing?',
+    error: 'connection failed',
+};
+/** A blocked pair, as the user should read it: both nodes, the port, what it is for, the rule that opens it. */
+function blockedPairError(o, host) {
+    const why = o.result === 'ok' ? '' : SAYS[o.result];
+    const detail = o.error && o.result !== 'timeout' && o.result !== 'refused' ? ` (${o.error})` : '';
+    const what = o.port.what.replace(/ \(.*\)$/, '');
+    return {
+        node: o.to.node,
+        ...(host ? { host } : {}),
+        message: `${o.from.node} cannot reach ${o.to.node} (${o.to.address}):${o.port.port}, ${what}: ${why}${detail} allow TCP ${o.port.port} from ${o.from.address}`,
+        hint: `open the port on ${o.to.node} to the other nodes (nokube ray firewall prints every rule the config needs), or test it by hand: nc -vz ${o.to.address} ${o.port.port} on ${o.from.node}`,
+    };
+}
+/** `check`: the failed pairs and the ports that did not answer, as errors; a pair's hint names its blocked port. */
+function checkProblems(check, ips) {
+    const problems = [];
+    for (const name of check.missing) {
+        problems.push({
+            node: name,
+            message: `${name} is not alive in the head's node table: its network was not tested`,
+            hint: 'nokube ray status shows where it stands; nokube ray start brings it back',
+        });
+    }
+    const failedPort = (from, to) => check.ports.find((p) => p.from === from && p.to === to && p.result !== 'ok');
+    for (const pair of check.pairs.filter((p) => !p.ok)) {
+        const port = failedPort(pair.to, pair.from);
+        problems.push({
+            node: pair.to,
+            message: `${pair.to} could not fetch an object from ${pair.from} within ${check.deadlineSec}s: ${pair.error ?? 'failed'}`,
+            hint: port
+                ? `${pair.to} cannot reach ${pair.from} (${port.address}):${port.port}, ${port.what}: allow TCP ${port.port} from ${ips[pair.to] ?? pair.to} on ${pair.from} (nokube ray firewall prints every rule)`
+                : `read Ray's logs of both nodes (nokube ray logs: raylet.out); nokube ray firewall prints the ports each node must accept from the others`,
+        });
+    }
+    for (const p of check.ports.filter((x) => x.result !== 'ok')) {
+        const why = p.result === 'ok' ? '' : SAYS[p.result];
+        problems.push({
+            node: p.to,
+            message: `${p.from} cannot reach ${p.to} (${p.address}):${p.port}, ${p.what}: ${why}${p.error ? ` (${p.error})` : ''}`,
+            hint: `allow TCP ${p.port} from ${ips[p.from] ?? 'the head'} on ${p.to}; pin the port (ray_spec.ports) to write a narrow rule: nokube ray firewall`,
+        });
+    }
+    return problems;
+}
+
 ;// CONCATENATED MODULE: ./src/engine/steps/run-result.ts
 
 function emptyResult(command, configPath, diagnostics = []) {
@@ -44108,60 +44308,6 @@ class PhaseClock {
 function fail(result, error) {
     result.ok = false;
     result.errors.push(error);
-}
-
-;// CONCATENATED MODULE: ./src/engine/steps/ray-env.ts
-
-
-/** The head's GCS address as the nodes reach it (what `ray.init()` and `ray status` accept). */
-function gcsAddress(session) {
-    const head = session.cluster.head;
-    return `${hostForUrl(head.ray.nodeIpAddress ?? session.handle(head).ip)}:${gcsPort(head)}`;
-}
-/** The job API's address (RAY_ADDRESS for `ray job submit`), as the head is reached from here. */
-function jobAddress(session) {
-    return `http://${hostForUrl(session.cluster.head.host)}:${dashboardPort(session.cluster)}`;
-}
-/**
- * The nodes a command names: `names` (each must be in the config), all nodes, the workers, or by
- * default the head. Unknown names are a usage error naming them and the nodes that exist.
- */
-function chooseNodes(session, choice) {
-    const { cluster } = session;
-    const names = choice.nodes ?? [];
-    const unknown = names.filter((n) => !cluster.nodes.some((x) => x.name === n));
-    if (unknown.length) {
-        return {
-            message: `no node named ${unknown.map((n) => `"${n}"`).join(', ')} in ${cluster.file}`,
-            hint: `the nodes are: ${cluster.nodes.map((n) => n.name).join(', ')}`,
-        };
-    }
-    if (choice.all)
-        return cluster.nodes;
-    const chosen = new Set(names);
-    if (choice.workers)
-        for (const w of cluster.workers)
-            chosen.add(w.name);
-    if (!chosen.size)
-        return [cluster.head];
-    return cluster.nodes.filter((n) => chosen.has(n.name));
-}
-/** Connects the head; an unreachable head fails the run (status `down`) and returns undefined. */
-async function connectHead(session, result, clock) {
-    const [head] = await clock.phase('connect', () => session.connect([session.cluster.head]));
-    if (!head.lib) {
-        fail(result, head.error ?? { node: head.node.name, message: 'cannot connect to the head' });
-        result.status = 'down';
-        return undefined;
-    }
-    return head;
-}
-/**
- * Runs `argv` on a connected node in its Ray environment; each word reaches the command as one
- * argument (JSON on stdin, execve on the node: no shell re-splits it). Throws when it cannot start.
- */
-function runInRayEnv(session, handle, argv, opts = {}) {
-    return handle.lib.run({ argv, python: session.cluster.python ?? null, ray_address: gcsAddress(session) }, { timeoutMs: opts.timeoutMs ?? 0, onStdout: opts.onStdout, onStderr: opts.onStderr, signal: opts.signal });
 }
 
 ;// CONCATENATED MODULE: external "node:dns/promises"
@@ -44421,7 +44567,15 @@ class RemoteLib {
     stop(input = {}) {
         return this.call('stop', input);
     }
-    /** Installs Ray into a venv under the storage path (nothing when it is there already). */
+    /** The cluster's packages in the node's Ray environment (read-only). */
+    packages(input) {
+        return this.call('packages', input, 180_000);
+    }
+    /** Head: one task on every alive node imports the cluster's packages (status --deep). */
+    imports(input) {
+        return this.call('imports', input, (input.timeout_sec + 90) * 1000);
+    }
+    /** Installs Ray and the cluster's packages into a venv under the storage path (nothing when there already). */
     install(input, timeoutMs) {
         return this.call('install', input, timeoutMs);
     }
@@ -44445,6 +44599,21 @@ class RemoteLib {
     async removeFile(path) {
         await this.shell.exec(`rm -f -- ${shellQuote(path)}`).catch(() => undefined);
     }
+    /** Holds ports open for a moment; `onReady` once they are bound (the answer comes when the listener ends). */
+    listen(input, onReady, signal) {
+        return this.stream('listen', { ...input }, (e) => {
+            if (e.event === 'ready')
+                onReady(e);
+        }, signal ? { signal } : {});
+    }
+    /** TCP connects to each target at once (nothing sent), each within `timeout_ms`. */
+    reach(input) {
+        return this.call('reach', input);
+    }
+    /** Head: a Ray program moves an object between each pair of nodes (its own deadline, plus Ray's start-up). */
+    netCheck(input, timeoutMs) {
+        return this.call('net_check', input, timeoutMs);
+    }
     lock(input) {
         return this.call('lock', input);
     }
@@ -44467,6 +44636,7 @@ class SshError extends Error {
     hint;
     fingerprint;
     knownHostsLine;
+    unknownKey;
     constructor(message, fields) {
         super(message, fields.cause === undefined ? undefined : { cause: fields.cause });
         this.name = 'SshError';
@@ -44483,6 +44653,8 @@ class SshError extends Error {
             this.fingerprint = fields.fingerprint;
         if (fields.knownHostsLine !== undefined)
             this.knownHostsLine = fields.knownHostsLine;
+        if (fields.unknownKey)
+            this.unknownKey = true;
     }
 }
 function isSshError(err) {
@@ -45725,7 +45897,7 @@ function hostKeyCheck(node, opts, reporter) {
         const line = knownHostsLine(host, port, blob);
         const fields = { node: node.name, host, port, fingerprint: fp, knownHostsLine: line };
         const accept = (via) => {
-            check.accepted = { type, fingerprint: fp, via };
+            check.accepted = { type, fingerprint: fp, via, knownHostsLine: line };
             check.failure = undefined;
             reporter.debug(`[${node.name}] host key ${type} ${fp} accepted (${via})`);
             return true;
@@ -45827,6 +45999,7 @@ function hostKeyCheck(node, opts, reporter) {
                 return unknown(new SshError(`host key of ${describeTarget(node)} (${hp}) is not known: ${type} ${fp}. Refusing to connect (host keys are verified by default).`, {
                     kind: 'host-key',
                     ...fields,
+                    unknownKey: true,
                     hint: `if this is the host's key (check on the host: ssh-keygen -lf /etc/ssh/${hostFileName(type)}), add this line to ` +
                         `known-hosts / --known-hosts: ${line}` +
                         // A jump host has no host_key of its own in the config: known_hosts is its only record.
@@ -46334,6 +46507,44 @@ function sshTarget(node) {
     };
 }
 
+;// CONCATENATED MODULE: ./src/engine/decisions/pull-request-execution.ts
+/** A config's own settings for a node. */
+function ownExecution(cluster, node) {
+    return {
+        python: cluster.python,
+        rayVenv: cluster.install ? cluster.rayVersion : undefined,
+        storage: node.storage.path,
+    };
+}
+const shown = (v, unset) => (v === undefined ? unset : v);
+/**
+ * The base's settings for every node of `cluster`: the base node of the same name gives its storage
+ * path; a node the base lacks gets the default storage.
+ */
+function baseExecution(cluster, base) {
+    const nodes = new Map();
+    const changed = [];
+    const basePython = base?.python;
+    const baseVenv = base?.install ? base.rayVersion : undefined;
+    if (cluster.python !== basePython)
+        changed.push(`ray_spec.python ${shown(basePython, '(unset: python3)')} (this pull request: ${shown(cluster.python, '(unset: python3)')})`);
+    const prVenv = cluster.install ? cluster.rayVersion : undefined;
+    if (prVenv !== baseVenv)
+        changed.push(`ray_spec.install ${baseVenv ? `Ray ${baseVenv}` : '(none)'} (this pull request: ${prVenv ? `Ray ${prVenv}` : '(none)'})`);
+    for (const node of cluster.nodes) {
+        const before = base?.nodes.find((b) => b.name === node.name);
+        const storage = before?.storage.path;
+        nodes.set(node.name, { python: basePython, rayVenv: baseVenv, storage });
+        if (node.storage.path !== storage)
+            changed.push(`${node.name} storage.path ${shown(storage, '(default)')} (this pull request: ${shown(node.storage.path, '(default)')})`);
+    }
+    const whose = base ? "the base branch's" : 'the default (the base branch has no config)';
+    const note = changed.length
+        ? `the live look ran ${whose} interpreter and storage on the nodes, not this pull request's (a pull request does not choose what runs there): ${changed.join('; ')}`
+        : undefined;
+    return { nodes, ...(note ? { note } : {}) };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/steps/timeline.ts
 class TimelineRecorder {
     origin;
@@ -46391,6 +46602,7 @@ class TimelineRecorder {
 
 
 
+
 class ClusterSession {
     cluster;
     options;
@@ -46400,10 +46612,20 @@ class ClusterSession {
     libSource;
     /** Jump host connections, one per hop, shared by every node behind it. */
     jumps = new JumpHosts();
+    /** What runs on each node when it is not the config's own (a pull request's live plan: the base's). */
+    executions;
     constructor(cluster, options) {
         this.cluster = cluster;
         this.options = options;
         this.libSource = loadRemoteLib(options.remoteLibDir);
+    }
+    /** Runs, on nodes connected from now on, what `executions` says instead of the config's own settings. */
+    useExecutions(executions) {
+        this.executions = executions;
+    }
+    /** The interpreter, Ray venv and storage path the remote library runs with on `node`. */
+    execution(node) {
+        return this.executions?.get(node.name) ?? (this.executions ? {} : ownExecution(this.cluster, node));
     }
     handle(node) {
         let h = this.handles.get(node.name);
@@ -46428,12 +46650,13 @@ class ClusterSession {
             try {
                 h.conn = await connectNode(sshTarget(node), ssh, { env, reporter, jumps: this.jumps });
                 h.ip = await addressOf(h.conn.host); // after ~/.ssh/config's HostName
+                const run = this.execution(node);
                 h.lib = new RemoteLib(h.conn, this.libSource, {
                     cluster: this.cluster.clusterName,
-                    storage: node.storage.path,
-                    python: this.cluster.python,
+                    storage: run.storage,
+                    python: run.python,
                     timeoutMs: this.options.timeoutSec * 1000,
-                    rayVenv: this.cluster.install ? this.cluster.rayVersion : undefined,
+                    rayVenv: run.rayVenv,
                     debug: (m) => reporter.debug(`[${node.name}] ${m}`),
                     timed: (what, a, b) => {
                         const phase = this.phaseOf(what);
@@ -46492,6 +46715,156 @@ function nodeError(node, err) {
     const message = e?.message ?? String(err);
     const hint = typeof e?.hint === 'string' ? e.hint : undefined;
     return { node: node.name, host: node.sshUrl, message, ...(hint ? { hint } : {}) };
+}
+
+;// CONCATENATED MODULE: ./src/engine/check.ts
+// `check`: the network of a running cluster, tested from the inside, ports pinned or not. A small Ray
+// program on the head puts an object on each node and has each node of a pair fetch the other's (a
+// deadline per pair), and knocks on the node manager and object manager ports of the head's node
+// table from each node and from the head. Connects to the head only: Ray places the tasks.
+
+
+
+
+/** Each fetch's deadline: a few MB cross a LAN in well under a second, a blocked port never. */
+const CHECK_DEADLINE_SEC = 15;
+/**
+ * The object each node puts for each peer (one per pair: a node that fetched one holds a copy others
+ * could take instead): big enough to go through the object store and the object manager.
+ */
+const CHECK_OBJECT_BYTES = 2 * 1024 * 1024;
+const PORT_TIMEOUT_SEC = 2;
+/** The program's own start (import ray, connect, a worker on each node) comes on top of the deadlines. */
+const PROGRAM_MARGIN_SEC = 180;
+const DRIVER = "(head's driver)";
+async function checkCluster(session, result, clock) {
+    const { cluster, options } = session;
+    const [head] = await clock.phase('connect', () => session.connect([cluster.head]));
+    if (head.error) {
+        fail(result, head.error);
+        result.status = 'unknown';
+        return;
+    }
+    const names = cluster.nodes.map((n) => n.name);
+    const pairs = netPairs(names);
+    options.reporter.info(`check: ${pairs.length} pairs of nodes, an object of ${CHECK_OBJECT_BYTES >> 20} MB each way`);
+    let answer;
+    try {
+        answer = await clock.phase('check', () => head.lib.netCheck({
+            gcs_port: gcsPort(cluster.head),
+            python: cluster.python ?? null,
+            nodes: names,
+            pairs,
+            deadline_sec: CHECK_DEADLINE_SEC,
+            object_bytes: CHECK_OBJECT_BYTES,
+            port_timeout_sec: PORT_TIMEOUT_SEC,
+        }, (CHECK_DEADLINE_SEC * 2 + PROGRAM_MARGIN_SEC) * 1000));
+    }
+    catch (err) {
+        fail(result, nodeError(cluster.head, err));
+        result.status = 'unknown';
+        return;
+    }
+    if (!answer.ok) {
+        fail(result, {
+            node: cluster.head.name,
+            host: cluster.head.sshUrl,
+            message: answer.error ?? 'check failed',
+            hint: answer.hint,
+        });
+        result.status = 'down';
+        return;
+    }
+    // the driver runs on the head: its knocks are the head's
+    const seen = new Set();
+    const ports = [];
+    for (const p of answer.ports) {
+        const from = p.from === DRIVER ? cluster.head.name : p.from;
+        const key = `${from}\u0000${p.to}\u0000${p.port}`;
+        if (seen.has(key))
+            continue;
+        seen.add(key);
+        ports.push({
+            from,
+            to: p.to,
+            address: p.ip,
+            port: p.port,
+            what: p.what,
+            result: p.result,
+            ms: p.ms,
+            ...(p.error ? { error: p.error } : {}),
+        });
+    }
+    const check = {
+        nodes: answer.nodes,
+        missing: names.filter((n) => !answer.nodes.includes(n)),
+        pairs: answer.pairs,
+        ports,
+        objectBytes: CHECK_OBJECT_BYTES,
+        deadlineSec: CHECK_DEADLINE_SEC,
+    };
+    result.check = check;
+    const ips = Object.fromEntries(ports.map((p) => [p.to, p.address]));
+    for (const problem of checkProblems(check, ips))
+        fail(result, problem);
+    result.aliveNodes = answer.nodes.length;
+    for (const node of result.nodes)
+        node.state = answer.nodes.includes(node.name) ? 'running' : 'missing';
+    result.status = result.errors.length ? 'degraded' : 'healthy';
+}
+
+;// CONCATENATED MODULE: ./src/engine/steps/ray-env.ts
+
+
+/** The head's GCS address as the nodes reach it (what `ray.init()` and `ray status` accept). */
+function gcsAddress(session) {
+    const head = session.cluster.head;
+    return `${hostForUrl(head.ray.nodeIpAddress ?? session.handle(head).ip)}:${gcsPort(head)}`;
+}
+/** The job API's address (RAY_ADDRESS for `ray job submit`), as the head is reached from here. */
+function jobAddress(session) {
+    return `http://${hostForUrl(session.cluster.head.host)}:${dashboardPort(session.cluster)}`;
+}
+/**
+ * The nodes a command names: `names` (each must be in the config), all nodes, the workers, or by
+ * default the head. Unknown names are a usage error naming them and the nodes that exist.
+ */
+function chooseNodes(session, choice) {
+    const { cluster } = session;
+    const names = choice.nodes ?? [];
+    const unknown = names.filter((n) => !cluster.nodes.some((x) => x.name === n));
+    if (unknown.length) {
+        return {
+            message: `no node named ${unknown.map((n) => `"${n}"`).join(', ')} in ${cluster.file}`,
+            hint: `the nodes are: ${cluster.nodes.map((n) => n.name).join(', ')}`,
+        };
+    }
+    if (choice.all)
+        return cluster.nodes;
+    const chosen = new Set(names);
+    if (choice.workers)
+        for (const w of cluster.workers)
+            chosen.add(w.name);
+    if (!chosen.size)
+        return [cluster.head];
+    return cluster.nodes.filter((n) => chosen.has(n.name));
+}
+/** Connects the head; an unreachable head fails the run (status `down`) and returns undefined. */
+async function connectHead(session, result, clock) {
+    const [head] = await clock.phase('connect', () => session.connect([session.cluster.head]));
+    if (!head.lib) {
+        fail(result, head.error ?? { node: head.node.name, message: 'cannot connect to the head' });
+        result.status = 'down';
+        return undefined;
+    }
+    return head;
+}
+/**
+ * Runs `argv` on a connected node in its Ray environment; each word reaches the command as one
+ * argument (JSON on stdin, execve on the node: no shell re-splits it). Throws when it cannot start.
+ */
+function runInRayEnv(session, handle, argv, opts = {}) {
+    return handle.lib.run({ argv, python: session.cluster.python ?? null, ray_address: gcsAddress(session) }, { timeoutMs: opts.timeoutMs ?? 0, onStdout: opts.onStdout, onStderr: opts.onStderr, signal: opts.signal });
 }
 
 ;// CONCATENATED MODULE: ./src/engine/steps/head-access.ts
@@ -46585,10 +46958,132 @@ async function clusterEnv(session, result, clock) {
 
 ;// CONCATENATED MODULE: external "node:http"
 const external_node_http_namespaceObject = require("node:http");
+;// CONCATENATED MODULE: ./src/ssh/forward-proof.ts
+// Who may use the dashboard forward. Its port on 127.0.0.1 is open to every local user and to any web
+// page (by DNS rebinding), so the cluster's token is added only to requests that prove they come from
+// the user who ran the command, as Jupyter's server does: a one-time URL, printed by the command, sets
+// an HttpOnly cookie holding a second secret. A Host that is not the forward's own address, or a
+// foreign Origin, is refused outright (DNS rebinding). The pure parts; local-forward.ts applies them.
+
+/** The query parameter of the one-time URL. */
+const URL_SECRET_PARAM = 'nokube_token';
+function newForwardProof() {
+    const secret = () => (0,external_node_crypto_namespaceObject.randomBytes)(32).toString('base64url');
+    return { urlSecret: secret(), sessionSecret: secret(), urlUsed: false };
+}
+/** Cookies are shared by every port of a host, so each forward's cookie carries its port in its name. */
+function cookieName(port) {
+    return `nokube_dashboard_${port}`;
+}
+/** The names a browser or a script uses for this forward: 127.0.0.1, localhost, [::1], with its port. */
+function ownHostnames() {
+    return ['127.0.0.1', 'localhost', '[::1]'];
+}
+/** Whether a request's Host header names the forward itself (not a rebound name like evil.example). */
+function hostAllowed(host, port) {
+    if (!host)
+        return false;
+    const h = host.trim().toLowerCase();
+    return ownHostnames().some((name) => h === `${name}:${port}` || (port === 80 && h === name));
+}
+/** Whether an Origin header is absent (not a browser's cross-origin request) or the forward's own. */
+function originAllowed(origin, port) {
+    if (origin === undefined)
+        return true;
+    let url;
+    try {
+        url = new URL(origin.trim());
+    }
+    catch {
+        return false; // "null" (a sandboxed frame, a file: page) and anything unparsable
+    }
+    if (url.protocol !== 'http:')
+        return false;
+    const effective = url.port === '' ? 80 : Number(url.port);
+    return effective === port && ownHostnames().includes(url.hostname.toLowerCase());
+}
+/** The cookies of a Cookie header, by name (the first of a repeated name wins). */
+function parseCookies(header) {
+    const out = new Map();
+    for (const part of (header ?? '').split(';')) {
+        const eq = part.indexOf('=');
+        if (eq <= 0)
+            continue;
+        const name = part.slice(0, eq).trim();
+        let value = part.slice(eq + 1).trim();
+        if (value.startsWith('"') && value.endsWith('"') && value.length >= 2)
+            value = value.slice(1, -1);
+        if (name && !out.has(name))
+            out.set(name, value);
+    }
+    return out;
+}
+/** The Cookie header without this forward's own cookie (the head never sees it); undefined when empty. */
+function cookiesWithout(header, name) {
+    const kept = (header ?? '')
+        .split(';')
+        .map((p) => p.trim())
+        .filter((p) => p && p.slice(0, Math.max(0, p.indexOf('='))).trim() !== name);
+    return kept.length ? kept.join('; ') : undefined;
+}
+/** Equal secrets, compared in constant time (digests first, so a length tells nothing either). */
+function sameSecret(given, expected) {
+    if (given === undefined)
+        return false;
+    const a = (0,external_node_crypto_namespaceObject.createHash)('sha256').update(given).digest();
+    const b = (0,external_node_crypto_namespaceObject.createHash)('sha256').update(expected).digest();
+    return (0,external_node_crypto_namespaceObject.timingSafeEqual)(a, b);
+}
+/**
+ * What to do with one request on 127.0.0.1:port. The URL secret is spent by the first request that
+ * carries it (the caller sets `urlUsed`); a spent one with a valid cookie just redirects.
+ */
+function judgeRequest(req, port, proof) {
+    if (!hostAllowed(req.host, port))
+        return {
+            kind: 'refuse',
+            status: 403,
+            why: `the Host header is not this forward's address (http://127.0.0.1:${port}): refused, as a web page reaching it by DNS rebinding would be`,
+        };
+    if (!originAllowed(req.origin, port))
+        return {
+            kind: 'refuse',
+            status: 403,
+            why: `the request comes from another origin than http://127.0.0.1:${port}: refused`,
+        };
+    const cookies = parseCookies(req.cookie);
+    const name = cookieName(port);
+    const hasSession = sameSecret(cookies.get(name), proof.sessionSecret);
+    const url = new URL(req.url, `http://127.0.0.1:${port}`);
+    const given = url.searchParams.get(URL_SECRET_PARAM);
+    if (given !== null) {
+        url.searchParams.delete(URL_SECRET_PARAM);
+        const location = url.pathname + url.search;
+        if (!proof.urlUsed && sameSecret(given, proof.urlSecret))
+            return { kind: 'login', location };
+        if (hasSession)
+            return { kind: 'login', location };
+        return {
+            kind: 'refuse',
+            status: 401,
+            why: 'this link was used already (it opens the dashboard once, in one browser)',
+        };
+    }
+    if (!hasSession)
+        return { kind: 'refuse', status: 401, why: 'this request does not carry the proof that nokube ray dashboard gave' };
+    return { kind: 'forward', path: req.url, cookie: cookiesWithout(req.cookie, name) };
+}
+/** The Set-Cookie header of a login: the browser's session only, never sent by another site's page. */
+function sessionCookie(port, proof) {
+    return `${cookieName(port)}=${proof.sessionSecret}; Path=/; HttpOnly; SameSite=Strict`;
+}
+
 ;// CONCATENATED MODULE: ./src/ssh/local-forward.ts
 // Local port forwards: listeners on 127.0.0.1 whose every connection is carried by a stream the
 // caller opens (an SSH connection's forwardOut). Plain TCP for Ray Client; HTTP for the dashboard,
-// where each request may get headers added (the cluster's token), WebSocket upgrades included.
+// where each request that proves it comes from the command's user (forward-proof.ts) gets headers
+// added (the cluster's token), WebSocket upgrades included; any other request is refused here.
+
 
 
 /** A local port that cannot be bound (in use, not allowed): the message names it. */
@@ -46654,27 +47149,68 @@ async function forwardTcp(port, what, open, onError) {
     const bound = await listen(server, port, what);
     return { port: bound, close: closer(server, sockets) };
 }
+/** The page of a refused request: what to do, no secret. */
+function refusalPage(status, why, port) {
+    const todo = status === 401
+        ? `Open the URL that <code>nokube ray dashboard</code> printed (http://127.0.0.1:${port}/?${URL_SECRET_PARAM}=…) in this browser; it works once. For another browser, run <code>nokube ray dashboard</code> again. Scripts: <code>nokube ray dashboard --json</code> prints a cookie to send.`
+        : `Open the dashboard at http://127.0.0.1:${port}/ (the URL that <code>nokube ray dashboard</code> printed).`;
+    const text = why.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+    return `<!doctype html><html><head><meta charset="utf-8"><title>nokube: ${status === 401 ? 'open the printed URL' : 'refused'}</title></head><body><p>nokube ray dashboard: ${text}.</p><p>${todo}</p></body></html>\n`;
+}
+function judge(req, port, proof) {
+    const one = (v) => (Array.isArray(v) ? v[0] : v);
+    return judgeRequest({ url: req.url ?? '/', host: one(req.headers.host), origin: one(req.headers.origin), cookie: req.headers.cookie }, port, proof);
+}
+/** Answers a request that is not forwarded: refused, or the one-time URL's login (cookie + redirect). */
+function answerLocally(res, verdict, port, proof) {
+    if (verdict.kind === 'login') {
+        proof.urlUsed = true;
+        res.writeHead(302, {
+            location: verdict.location,
+            'set-cookie': sessionCookie(port, proof),
+            'cache-control': 'no-store',
+            'referrer-policy': 'no-referrer',
+        });
+        res.end();
+        return;
+    }
+    res.writeHead(verdict.status, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(refusalPage(verdict.status, verdict.why, port));
+}
 /**
- * An HTTP proxy on 127.0.0.1:port to the server `open` reaches; `headers` are added to each request
- * that does not carry them already (an explicit header from the client wins).
+ * An HTTP proxy on 127.0.0.1:port to the server `open` reaches. Only requests that carry `proof`
+ * (forward-proof.ts) are forwarded, with `headers` added where the client did not send them (an
+ * explicit header from the client wins); the others are answered here and never reach the server.
  */
-async function forwardHttp(port, what, open, headers, onError) {
+async function forwardHttp(port, what, open, headers, proof, onError) {
     const sockets = new Set();
-    const withHeaders = (req) => {
+    const withHeaders = (req, cookie) => {
         const out = {};
         for (const [k, v] of Object.entries(req.headers))
             if (v !== undefined)
                 out[k] = v;
+        // the forward's own cookie stays here
+        if (cookie === undefined)
+            delete out.cookie;
+        else
+            out.cookie = cookie;
         for (const [k, v] of Object.entries(headers))
             if (out[k.toLowerCase()] === undefined)
                 out[k.toLowerCase()] = v;
         return out;
     };
+    let bound = port;
     const server = (0,external_node_http_namespaceObject.createServer)((req, res) => {
+        const verdict = judge(req, bound, proof);
+        if (verdict.kind !== 'forward') {
+            req.resume();
+            answerLocally(res, verdict, bound, proof);
+            return;
+        }
         const upstream = (0,external_node_http_namespaceObject.request)({
             method: req.method,
-            path: req.url,
-            headers: withHeaders(req),
+            path: verdict.path,
+            headers: withHeaders(req, verdict.cookie),
             // no agent: one stream per request (ssh2 channels are not net.Sockets, so no keep-alive pool)
             createConnection: (_opts, cb) => {
                 open().then((s) => {
@@ -46700,10 +47236,16 @@ async function forwardHttp(port, what, open, headers, onError) {
     server.on('upgrade', (req, local, head) => {
         sockets.add(local);
         local.on('error', () => local.destroy());
+        const verdict = judge(req, bound, proof);
+        if (verdict.kind !== 'forward') {
+            const status = verdict.kind === 'refuse' ? verdict.status : 401;
+            local.end(`HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : 'Forbidden'}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`);
+            return;
+        }
         open().then((remote) => {
             sockets.add(remote);
-            const lines = [`${req.method} ${req.url} HTTP/1.1`];
-            for (const [k, v] of Object.entries(withHeaders(req)))
+            const lines = [`${req.method} ${verdict.path} HTTP/1.1`];
+            for (const [k, v] of Object.entries(withHeaders(req, verdict.cookie)))
                 for (const one of Array.isArray(v) ? v : [v])
                     lines.push(`${k}: ${one}`);
             remote.write(lines.join('\r\n') + '\r\n\r\n');
@@ -46722,14 +47264,16 @@ async function forwardHttp(port, what, open, headers, onError) {
         sockets.add(s);
         s.on('close', () => sockets.delete(s));
     });
-    const bound = await listen(server, port, what);
+    bound = await listen(server, port, what);
     return { port: bound, close: closer(server, sockets) };
 }
 
 ;// CONCATENATED MODULE: ./src/engine/dashboard.ts
 // `dashboard`: read-only. Two local ports on 127.0.0.1, carried over the head's SSH connection: the
-// dashboard (an HTTP proxy that adds the cluster's token, so a browser or plain curl just works) and
-// Ray Client (plain TCP; Ray Client sends the token itself, from a local 0600 file).
+// dashboard (an HTTP proxy that adds the cluster's token to requests proven to come from this user: a
+// one-time URL sets a cookie, see ssh/forward-proof.ts) and Ray Client (plain TCP; the head's Ray
+// Client server wants the token, which Ray Client sends itself, from a local 0600 file).
+
 
 
 
@@ -46773,9 +47317,11 @@ async function openDashboard(session, req, diagnostics, t0) {
         // the dashboard where start bound it (every interface, or ray_config.dashboard_host), Ray Client on its node IP
         const toDashboard = () => conn.forwardOut(access.dashboardHost, access.ports.dashboard);
         const headers = access.token ? { authorization: `Bearer ${access.token}` } : {};
-        forwards.push(await forwardHttp(req.port, 'the dashboard', toDashboard, headers, debug));
+        const proof = newForwardProof();
+        forwards.push(await forwardHttp(req.port, 'the dashboard', toDashboard, headers, proof, debug));
+        const cookie = `${cookieName(forwards[0].port)}=${proof.sessionSecret}`;
         forwards.push(await forwardTcp(req.clientPort, 'Ray Client', () => conn.forwardOut(access.nodeIp, access.ports.client), debug));
-        const rayVersion = await dashboardVersion(forwards[0].port).catch((err) => {
+        const rayVersion = await dashboardVersion(forwards[0].port, cookie).catch((err) => {
             options.reporter.warn(`the head's dashboard (${access.dashboardHost}:${access.ports.dashboard} on ${access.head.node.name}) does not answer yet: ${err.message}`);
             return undefined;
         });
@@ -46804,6 +47350,8 @@ async function openDashboard(session, req, diagnostics, t0) {
         heartbeat.unref();
         result.forward = {
             dashboardUrl: `http://${LOCAL}:${forwards[0].port}`,
+            openUrl: `http://${LOCAL}:${forwards[0].port}/?${URL_SECRET_PARAM}=${proof.urlSecret}`,
+            cookie,
             clientAddress: `ray://${LOCAL}:${forwards[1].port}`,
             ...(rayVersion ? { rayVersion } : {}),
             ...(tokenFile ? { tokenFile } : {}),
@@ -46835,10 +47383,11 @@ async function openDashboard(session, req, diagnostics, t0) {
     result.openMs = Date.now() - t0;
     return result;
 }
-/** GET /api/version through the local forward: proves the whole path, token included. */
-function dashboardVersion(port) {
+/** GET /api/version through the local forward: proves the whole path, the proof and token included. */
+function dashboardVersion(port, cookie) {
     return new Promise((resolve, reject) => {
-        const r = (0,external_node_http_namespaceObject.request)({ host: LOCAL, port, path: '/api/version', timeout: 15_000 }, (res) => {
+        const headers = { host: `${LOCAL}:${port}`, cookie };
+        const r = (0,external_node_http_namespaceObject.request)({ host: LOCAL, port, path: '/api/version', headers, timeout: 15_000 }, (res) => {
             let body = '';
             res.on('data', (d) => (body += d.toString()));
             res.on('end', () => {
@@ -47118,7 +47667,7 @@ async function runJob(session, result, clock) {
     if (answer.job) {
         result.job = jobReport(answer.job, answer.log_tail);
         if (request.action === 'status')
-            judge(session, result);
+            job_judge(session, result);
         if (request.action === 'stop' && answer.stopped === false) {
             result.warnings.push(`job ${answer.job.job_id} had already ended (${answer.job.status})`);
         }
@@ -47177,14 +47726,14 @@ async function job_submit(session, head, request, runtimeEnv, archive, result, c
         return jobFailed(session, result, answer);
     result.status = 'healthy';
     result.job = jobReport(answer.job, answer.log_tail);
-    judge(session, result);
+    job_judge(session, result);
 }
 /**
  * Ray's message in one line: a failed entrypoint's message repeats the end of its log ("..., last
  * available logs (truncated to 20,000 chars):\n..."), which the user has already seen.
  */
 /** A job that ended FAILED or STOPPED fails the run, with Ray's message and where to read the log. */
-function judge(session, result) {
+function job_judge(session, result) {
     const job = result.job;
     if (job.status !== 'FAILED' && job.status !== 'STOPPED')
         return;
@@ -47207,6 +47756,223 @@ function jobFailed(session, result, answer) {
         message: answer.error ?? 'the job request failed',
         ...(answer.hint ? { hint: answer.hint.replace('<file>', session.cluster.file) } : {}),
     });
+}
+
+;// CONCATENATED MODULE: ./src/config/types.ts
+const DEFAULT_INSTALL_TIMEOUT_SEC = 1800;
+const DEFAULT_ROLLOUT = { drainTimeoutSec: 60, maxUnavailable: { count: 1 }, maxFailures: 0 };
+const DEFAULT_CLUSTER_NAME = 'default';
+/** `ray_spec.python` when left out: the interpreter the nodes run (left unset in the model, named by the schema). */
+const DEFAULT_PYTHON = 'python3';
+
+
+;// CONCATENATED MODULE: ./src/engine/decisions/init-values.ts
+// What `init` proposes for each node and for ray_spec, from what it read on the hosts. Pure.
+
+/** The Ray version nokube is tested with: proposed when no host has Ray yet. */
+const TESTED_RAY_VERSION = '2.60.0';
+/**
+ * A node's ray_config: the head's Ray Client port and dashboard as the design note has them, num_cpus
+ * (and num_gpus when there are GPUs) as found on the host. object_store_memory is left to Ray, which
+ * sizes it from the memory and /dev/shm it finds when it starts (the comment shows both).
+ */
+function proposeRayConfig(role, facts) {
+    return {
+        ...(role === 'head' ? { port: DEFAULT_CLIENT_PORT, dashboard_port: DEFAULT_DASHBOARD_PORT } : {}),
+        num_cpus: facts.cpus,
+        ...(facts.gpus.length ? { num_gpus: facts.gpus.length } : {}),
+    };
+}
+/**
+ * One Ray version for the cluster: the one every host has, pinned; when some host lacks Ray or they
+ * disagree, the newest found (else the tested one), installed by nokube where it is missing.
+ */
+function proposeRaySpec(hosts) {
+    const found = hosts.filter((h) => h.facts.ray).map((h) => ({ name: h.name, version: h.facts.ray.version }));
+    const versions = [...new Set(found.map((f) => f.version))].sort(compareVersions);
+    const lacking = hosts.filter((h) => !h.facts.ray).map((h) => h.name);
+    if (hosts.length && !lacking.length && versions.length === 1) {
+        return { rayVersion: versions[0], install: false, reason: `every host has Ray ${versions[0]}` };
+    }
+    const newest = versions.at(-1) ?? TESTED_RAY_VERSION;
+    const why = [];
+    if (lacking.length)
+        why.push(`${lacking.join(', ')} ${lacking.length === 1 ? 'has' : 'have'} no Ray`);
+    const other = found.filter((f) => f.version !== newest);
+    if (other.length)
+        why.push(other.map((f) => `${f.name} has Ray ${f.version}`).join(', '));
+    return {
+        rayVersion: newest,
+        install: true,
+        reason: `${why.join('; ')}: nokube installs Ray ${newest} where it is missing`,
+    };
+}
+/** "2.9.3" < "2.10.0", by numbers; a part that is no number compares as text. */
+function compareVersions(a, b) {
+    const pa = a.split('.');
+    const pb = b.split('.');
+    for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+        const x = pa[i] ?? '0';
+        const y = pb[i] ?? '0';
+        const d = /^\d+$/.test(x) && /^\d+$/.test(y) ? Number(x) - Number(y) : x.localeCompare(y);
+        if (d)
+            return d;
+    }
+    return 0;
+}
+
+;// CONCATENATED MODULE: ./src/engine/init.ts
+// `init`: the story of a first config. Connect to every host the user listed (a new host key is
+// trusted only when the front end's `trustHostKey` says so), look at each (remote_lib's probe: CPUs,
+// memory, GPUs, Python, Ray, the head's ports), and propose each node's ray_config and the cluster's
+// Ray version. Nothing is written here: the front end renders the file from the result.
+
+
+
+
+
+/** The cluster name init's probe uses for its own files on the node (~/.nokube/default, the default's). */
+const CLUSTER = 'default';
+async function initCluster(options, request) {
+    const started = Date.now();
+    const { reporter } = options;
+    const lib = loadRemoteLib(options.remoteLibDir);
+    const ask = oneAtATime(request.trustHostKey);
+    const settled = await mapLimit(request.hosts, options.concurrency, async (host) => {
+        const node = { ...host, ok: false, rayConfig: {} };
+        let conn;
+        try {
+            const connected = await connectTrusting(host, options, ask);
+            if ('refused' in connected) {
+                node.keyRefused = true;
+                node.error = connected.refused;
+                reporter.node(host.name, `host key not trusted: ${host.input} not looked at`);
+                return node;
+            }
+            conn = connected.conn;
+            node.login = conn.user;
+            const key = conn.hostKey;
+            node.hostKey = {
+                type: key.type,
+                fingerprint: key.fingerprint,
+                knownHostsLine: key.knownHostsLine ?? '',
+                isNew: connected.isNew,
+            };
+            reporter.node(host.name, `connected as ${conn.user} (${key.type} ${key.fingerprint}, ${connected.isNew ? 'trusted now' : key.via})`);
+            const remote = new RemoteLib(conn, lib, {
+                cluster: CLUSTER,
+                timeoutMs: options.timeoutSec * 1000,
+                debug: (m) => reporter.debug(`[${host.name}] ${m}`),
+            });
+            const answer = await remote.probe({
+                role: host.role,
+                ports: host.role === 'head' ? headPorts() : [],
+                python: null,
+                ray_version: null,
+                gpus: true,
+            });
+            node.facts = factsOf(answer);
+            node.rayConfig = proposeRayConfig(host.role, node.facts);
+            node.ok = true;
+            reporter.node(host.name, `looked at: ${node.facts.cpus} CPUs, Ray ${node.facts.ray?.version ?? 'not found'}`);
+        }
+        catch (err) {
+            node.error = errorOf(host, err);
+            reporter.node(host.name, `cannot look at ${host.input}: ${node.error.message}`);
+        }
+        finally {
+            conn?.close();
+        }
+        return node;
+    });
+    const nodes = settled.map((s, i) => s.status === 'fulfilled'
+        ? s.value
+        : { ...request.hosts[i], ok: false, rayConfig: {}, error: errorOf(request.hosts[i], s.reason) });
+    const looked = nodes.filter((n) => n.facts).map((n) => ({ name: n.name, facts: n.facts }));
+    const warnings = nodes.flatMap((n) => (n.facts?.portsInUse ?? []).map((p) => `${n.name} (${n.input}): port ${p.port} (${p.name}) is in use by another program: change it in ray_config`));
+    return {
+        ok: nodes.every((n) => n.ok),
+        nodes,
+        raySpec: proposeRaySpec(looked),
+        errors: nodes.flatMap((n) => (n.error ? [n.error] : [])),
+        warnings,
+        elapsedMs: Date.now() - started,
+    };
+}
+/**
+ * Connects as any other command does; a host key nothing is on record for is put to `ask`, and once
+ * trusted, the connection is made again with it on record (so the key of the login is the one asked
+ * about: a host that offers another one then is refused as changed).
+ */
+async function connectTrusting(host, options, ask) {
+    const target = { name: host.name, host: host.host, sshPort: host.port, users: [] };
+    let ssh = { ...options.ssh, ...(host.user ? { defaultUser: host.user } : {}) };
+    const ctx = { env: options.env, reporter: options.reporter, signal: options.signal };
+    let isNew = false;
+    for (;;) {
+        try {
+            return { conn: await connectNode(target, ssh, ctx), isNew };
+        }
+        catch (err) {
+            // only the node's own key is asked about once; a jump host's is as known_hosts says
+            if (!isNew && isSshError(err) && err.unknownKey && err.node === host.name && err.knownHostsLine) {
+                const address = err.port === 22 ? err.host : `${err.host}:${err.port}`;
+                const type = err.knownHostsLine.split(' ')[1] ?? '';
+                if (!(await ask({ node: host.name, address, type, fingerprint: err.fingerprint ?? '' }))) {
+                    return {
+                        refused: {
+                            node: host.name,
+                            host: host.input,
+                            message: `host key ${type} ${err.fingerprint} of ${address} was not trusted`,
+                            hint: `check it on the host (ssh-keygen -lf /etc/ssh/ssh_host_*_key.pub), then run init again and answer yes, or leave ${host.input} out`,
+                        },
+                    };
+                }
+                ssh = { ...ssh, knownHosts: `${ssh.knownHosts}\n${err.knownHostsLine}\n` };
+                isNew = true;
+                continue;
+            }
+            throw err;
+        }
+    }
+}
+/** The questions asked one after another, never two prompts at once. */
+function oneAtATime(trust) {
+    let queue = Promise.resolve();
+    return (q) => {
+        const answer = queue.then(() => trust(q));
+        queue = answer.catch(() => undefined);
+        return answer;
+    };
+}
+function headPorts() {
+    return [
+        { name: 'port', port: DEFAULT_CLIENT_PORT },
+        { name: 'gcs_port', port: DEFAULT_GCS_PORT },
+        { name: 'dashboard_port', port: DEFAULT_DASHBOARD_PORT },
+    ];
+}
+function factsOf(p) {
+    return {
+        hostname: p.hostname,
+        cpus: p.cpus,
+        memoryBytes: p.memory_bytes ?? null,
+        shmBytes: p.shm_bytes ?? null,
+        gpus: (p.gpus?.gpus ?? []).map((g) => ({
+            name: g.name,
+            ...(g.memory_bytes !== undefined ? { memoryBytes: g.memory_bytes } : {}),
+        })),
+        gpuSource: p.gpus?.source ?? null,
+        python: { path: p.python.path, version: p.python.version },
+        ray: p.ray ? { version: p.ray.version, python: p.ray.python } : null,
+        ...(p.ray ? {} : { rayProblem: p.ray_error ?? 'no Ray found' }),
+        portsInUse: p.ports.filter((x) => x.in_use && !x.by_this_cluster).map((x) => ({ name: x.name, port: x.port })),
+    };
+}
+function errorOf(host, err) {
+    const e = err;
+    const hint = typeof e?.hint === 'string' ? e.hint : undefined;
+    return { node: host.name, host: host.input, message: e?.message ?? String(err), ...(hint ? { hint } : {}) };
 }
 
 ;// CONCATENATED MODULE: external "node:stream/promises"
@@ -47461,13 +48227,6 @@ async function packArchive(staging, output, entries) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/config/types.ts
-const DEFAULT_ROLLOUT = { drainTimeoutSec: 60, maxUnavailable: { count: 1 }, maxFailures: 0 };
-const DEFAULT_CLUSTER_NAME = 'default';
-/** `ray_spec.python` when left out: the interpreter the nodes run (left unset in the model, named by the schema). */
-const DEFAULT_PYTHON = 'python3';
-
-
 ;// CONCATENATED MODULE: ./src/config/diagnostics.ts
 /** Collects diagnostics for one file, placing each at the source position of its path. */
 class Findings {
@@ -47674,9 +48433,57 @@ function asInteger(value) {
     return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
 }
 
+;// CONCATENATED MODULE: ./src/config/requirements.ts
+const NAME = /^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[A-Za-z0-9._,\s-]+\])?\s*(?:==\s*([A-Za-z0-9.+!_-]+))?\s*(;.*)?$/;
+/** `tabulate==0.9.0` (a `packages:` item, checked by the schema) as a requirement. */
+function requirementOf(spec) {
+    const m = NAME.exec(spec.trim());
+    const req = { name: m?.[1] ?? spec.trim(), line: spec.trim() };
+    if (m?.[3])
+        req.version = m[3];
+    return req;
+}
+/** The lines of a requirements file: a package pinned with == on each, `--hash=...` options after it. */
+function parseRequirementsFile(text, file) {
+    const requirements = [];
+    const diagnostics = [];
+    const lines = text.split(/\r?\n/);
+    const error = (line, message, hint) => diagnostics.push({ severity: 'error', file, line, col: 1, path: 'ray_spec.install.requirements', message, hint });
+    for (let i = 0; i < lines.length; i++) {
+        const at = i + 1;
+        let logical = lines[i];
+        // a line ending in a backslash goes on (pip-compile's --hash lines)
+        while (/\\\s*$/.test(logical) && i + 1 < lines.length)
+            logical = logical.replace(/\\\s*$/, ' ') + lines[++i];
+        const text = logical.replace(/(^|\s)#.*$/, '').trim();
+        if (!text)
+            continue;
+        const words = text.split(/\s+/);
+        const options = words.filter((w) => w.startsWith('-'));
+        const spec = words.filter((w) => !w.startsWith('-')).join(' ');
+        const other = options.filter((o) => !/^--hash=\w+:[0-9a-fA-F]+$/.test(o));
+        if (other.length || !spec) {
+            error(at, `${other[0] ?? options[0]} is not taken in a requirements file of ray_spec.install: only packages (name==version) and --hash`, 'set the package sources in ray_spec.install (index_url, find_links); list every package in this file itself');
+            continue;
+        }
+        const m = NAME.exec(spec);
+        if (!m) {
+            error(at, `"${spec}" is not a package name with ==version`, 'write one pinned package a line, e.g. tabulate==0.9.0');
+            continue;
+        }
+        if (!m[3]) {
+            error(at, `${m[1]} is not pinned: the nodes would install whatever version the index has that day`, `pin it, e.g. ${m[1]}==<version> (pip freeze or pip-compile give the versions)`);
+            continue;
+        }
+        requirements.push({ name: m[1], version: m[3], line: words.join(' ') });
+    }
+    return { requirements, diagnostics };
+}
+
 ;// CONCATENATED MODULE: ./src/config/model.ts
 // The checked plain tree -> the typed ClusterConfig the engine uses, with defaults filled in.
 // Only called when there are no errors, so values have the shape the schema promises.
+
 
 
 
@@ -47744,7 +48551,14 @@ function buildRollout(raw) {
     };
 }
 function buildInstall(raw) {
-    const spec = { extras: asList(raw.extras).map(String) };
+    const spec = {
+        extras: asList(raw.extras).map(String),
+        requirements: asList(raw.packages).map((p) => requirementOf(String(p))),
+        timeoutSec: typeof raw.timeout === 'number' ? raw.timeout : DEFAULT_INSTALL_TIMEOUT_SEC,
+    };
+    const file = asString(raw.requirements);
+    if (file !== undefined)
+        spec.requirementsFile = file;
     const indexUrl = asString(raw.index_url);
     if (indexUrl !== undefined)
         spec.indexUrl = indexUrl;
@@ -48075,8 +48889,35 @@ const install = {
             type: 'string',
             pattern: '^((https?|file)://)?\\S+$',
             'x-expected': 'a URL or a directory on the nodes (pip --find-links)',
-            description: 'A wheel directory or URL for pip (--find-links), for sites without internet.',
+            description: 'A wheel directory or URL (--find-links), for sites without internet: without index_url, nothing else is asked (--no-index).',
             examples: ['http://10.0.0.1/wheels'],
+        },
+        requirements: {
+            type: 'string',
+            minLength: 1,
+            pattern: '^[^\\0]+$',
+            'x-expected': 'a requirements file beside the config, e.g. requirements.txt',
+            description: "The cluster's packages: a requirements file (relative to the config file), one pinned package a line (name==version, --hash allowed), installed next to Ray on every node.",
+            examples: ['requirements.txt'],
+        },
+        packages: {
+            type: ['array', 'null'],
+            'x-expected': 'a list of packages, e.g. [tabulate==0.9.0, toolz]',
+            description: "The cluster's packages as a short list (name or name==version), installed next to Ray on every node.",
+            examples: [['tabulate==0.9.0', 'toolz==1.0.0']],
+            items: {
+                type: 'string',
+                pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*(\\[[A-Za-z0-9._,-]+\\])?(==[A-Za-z0-9.+!_-]+)?$',
+                'x-expected': 'a package name, optionally ==version, e.g. tabulate==0.9.0',
+            },
+        },
+        timeout: {
+            type: 'integer',
+            minimum: 10,
+            'x-expected': 'seconds, e.g. 900',
+            description: 'Seconds one node may spend installing (Ray and the packages) before the install fails.',
+            default: 1800,
+            examples: [900],
         },
     },
 };
@@ -49857,6 +50698,8 @@ function nameNodes(diagnostics, root) {
 // loadConfig: the only part of config/ that touches the file system.
 
 
+
+
 function loadConfig(path, opts = {}) {
     let text;
     try {
@@ -49876,7 +50719,42 @@ function loadConfig(path, opts = {}) {
                     : `the config file cannot be read (${code ?? error.message})`;
         return unreadable(path, why, `check --config / the config input (relative paths start at ${process.cwd()})`);
     }
-    return parseConfig(text, path, opts);
+    return withRequirementsFile(parseConfig(text, path, opts));
+}
+/** ray_spec.install.requirements read beside the config (on the deployer: the nodes get its lines). */
+function withRequirementsFile(parsed) {
+    const install = parsed.config?.install;
+    if (!parsed.config || !install?.requirementsFile)
+        return parsed;
+    const file = (0,external_node_path_namespaceObject.resolve)((0,external_node_path_namespaceObject.dirname)(parsed.config.file), install.requirementsFile);
+    const pos = parsed.config.positions?.['ray_spec.install.requirements'];
+    let text;
+    try {
+        text = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+    }
+    catch (error) {
+        const code = error.code;
+        return {
+            diagnostics: [
+                ...parsed.diagnostics,
+                {
+                    severity: 'error',
+                    file: parsed.config.file,
+                    line: pos?.line ?? 1,
+                    col: pos?.col ?? 1,
+                    path: 'ray_spec.install.requirements',
+                    message: `the requirements file ${file} cannot be read (${code === 'ENOENT' ? 'it does not exist' : (code ?? String(error))})`,
+                    hint: 'the path is relative to the config file: put the file there or correct ray_spec.install.requirements',
+                },
+            ],
+        };
+    }
+    const read = parseRequirementsFile(text, file);
+    if (read.diagnostics.length)
+        return { diagnostics: [...parsed.diagnostics, ...read.diagnostics] };
+    // the file's packages first, then the `packages:` list
+    install.requirements = [...read.requirements, ...install.requirements];
+    return parsed;
 }
 function unreadable(file, message, hint) {
     return { diagnostics: [{ severity: 'error', file, line: 1, col: 1, path: '', message, hint }] };
@@ -50017,13 +50895,21 @@ function livePlan(next, wanted, live, members = []) {
             planned = item(node, 'start', 'not running');
         }
         else {
-            const drift = [...versionDrift(now.rayVersion, next.rayVersion), ...specDrift(now.applied, want)];
+            const drift = [
+                ...versionDrift(now.rayVersion, next.rayVersion),
+                ...specDrift(now.applied, want),
+                ...(now.pathDrift ? [now.pathDrift] : []),
+                ...(now.packages?.restart ? now.packages.drift : []),
+            ];
+            const packages = now.packages && !now.packages.restart ? now.packages.drift : [];
             if (drift.length)
                 planned = item(node, 'restart', 'drifted from config', drift);
             else if (node.role === 'worker' && headStarts)
-                planned = item(node, 'restart', 'the head restarts');
+                planned = item(node, 'restart', 'the head restarts', packages);
             else if (now.alive === false)
-                planned = item(node, 'restart', "not alive in the head's view");
+                planned = item(node, 'restart', "not alive in the head's view", packages);
+            else if (packages.length)
+                planned = item(node, 'keep', 'packages installed next to the running Ray (no package Ray imports changes)', packages);
             else
                 planned = item(node, 'keep', 'running as configured');
         }
@@ -50130,6 +51016,159 @@ function reviewHostKeyPins(cluster, base) {
     return { nodes, warnings };
 }
 
+;// CONCATENATED MODULE: ./src/engine/steps/install.ts
+
+
+/** The cluster's packages on each reachable node with Ray (none asked without ray_spec.install). */
+async function lookAtPackages(session, handles) {
+    const { cluster } = session;
+    const out = new Map();
+    if (!cluster.install)
+        return out;
+    await mapLimit(handles.filter((h) => h.lib), session.options.concurrency, async (h) => {
+        try {
+            const a = await h.lib.packages({
+                python: cluster.python ?? null,
+                requirements: cluster.install.requirements,
+                extras: cluster.install.extras,
+            });
+            if (a.ok)
+                out.set(h.node.name, a);
+            else
+                session.options.reporter.debug(`${h.node.name}: packages: ${a.error}`);
+        }
+        catch (err) {
+            session.options.reporter.debug(`${h.node.name}: packages: ${err.message}`);
+        }
+    });
+    return out;
+}
+/** The installer a node will use, in the plan's words. */
+function installerWords(answer) {
+    return answer?.uv ? `uv (${answer.uv})` : 'uv from the package sources, else pip';
+}
+/**
+ * The nodes that need an install: no Ray or another version than ray_version (by their probe), or
+ * packages not as required in the venv nokube manages there.
+ */
+function nodesToInstall(session, probes, packages = new Map()) {
+    const { cluster } = session;
+    if (!cluster.install || !cluster.rayVersion)
+        return [];
+    return cluster.nodes.filter((n) => {
+        const p = probes.get(n.name);
+        if (!p?.ok)
+            return false;
+        if (!p.ray || p.ray.version !== cluster.rayVersion)
+            return true;
+        const env = packages.get(n.name);
+        return !!env?.managed && (env.drift ?? []).some((d) => d.state !== 'shadowed');
+    });
+}
+/** Installs Ray and the packages on `nodes` in parallel; one error per node that failed (its Ray untouched). */
+async function installRay(session, nodes) {
+    const { cluster, options } = session;
+    const install = cluster.install;
+    const version = cluster.rayVersion;
+    const errors = [];
+    const extras = install.extras.length ? `[${install.extras.join(',')}]` : '';
+    const what = install.requirements.length
+        ? `ray${extras}==${version} and ${install.requirements.length} package${install.requirements.length === 1 ? '' : 's'}`
+        : `ray${extras}==${version}`;
+    await mapLimit(nodes, options.concurrency, async (node) => {
+        const h = session.handle(node);
+        const t0 = Date.now();
+        options.reporter.node(node.name, `installing ${what} (into a venv in its storage)`);
+        try {
+            const answer = await h.lib.install({
+                base_python: cluster.python ?? 'python3',
+                ray_version: version,
+                extras: install.extras,
+                index_url: install.indexUrl ?? null,
+                find_links: install.findLinks ?? null,
+                timeout_sec: install.timeoutSec,
+                requirements: install.requirements,
+            }, (install.timeoutSec + 60) * 1000);
+            if (!answer.ok) {
+                const tail = (answer.log_tail ?? '').trimEnd();
+                errors.push({
+                    node: node.name,
+                    host: node.sshUrl,
+                    message: `installing ${answer.package && !/^ray\b/.test(answer.package) ? `${answer.package} (with Ray ${version})` : `Ray ${version}`} failed: ${answer.error ?? 'unknown error'}; the node's Ray is left as it was\n  command: ${answer.command ?? '?'}${tail ? `\n  last lines of its output:\n${tail.replace(/^/gm, '    ')}` : ''}`,
+                    hint: answer.hint ?? 'check ray_spec.ray_version and ray_spec.install (index_url, find_links, packages)',
+                });
+                options.reporter.node(node.name, `install failed: ${answer.error}`, Date.now() - t0);
+                return;
+            }
+            const changed = (answer.changed ?? []).map((d) => `${d.name} ${d.have ?? '(missing)'} → ${d.want ?? 'any'}`);
+            options.reporter.node(node.name, !answer.installed
+                ? `Ray ${version} already installed`
+                : changed.length
+                    ? `installed with ${answer.installer}: ${changed.join(', ')}`
+                    : `installed Ray ${version} with ${answer.installer}`, Date.now() - t0);
+        }
+        catch (err) {
+            const e = nodeError(node, err);
+            errors.push({ ...e, message: `installing Ray ${version} failed: ${e.message}` });
+            options.reporter.node(node.name, `install failed: ${e.message.split('\n')[0]}`, Date.now() - t0);
+        }
+    });
+    return errors;
+}
+
+;// CONCATENATED MODULE: ./src/engine/decisions/environment.ts
+const norm = (name) => name.toLowerCase().replace(/[-_.]+/g, '-');
+function packageWords(d) {
+    if (d.state === 'missing')
+        return `${d.name} missing${d.want ? ` (wanted ${d.want})` : ''}`;
+    if (d.state === 'version')
+        return `${d.name} ${d.have} (wanted ${d.want})`;
+    return `${d.name} ${d.have} shadows another copy (${(d.locations ?? []).join(', ')})`;
+}
+function judgeEnvironment(cluster, answers) {
+    const out = { nodes: new Map(), errors: [], warnings: [] };
+    for (const node of cluster.nodes) {
+        const a = answers.get(node.name);
+        if (!a?.ok || !a.ray)
+            continue;
+        for (const c of a.conflicts ?? []) {
+            out.errors.push({
+                node: node.name,
+                host: node.host,
+                message: `${c.name}==${c.version} in ray_spec.install conflicts with Ray ${a.ray_version}: ${c.by} needs ${c.name}${c.ray_needs}`,
+                hint: `pin ${c.name} to a version that satisfies ${c.ray_needs}, or leave it out (Ray installs one)`,
+            });
+        }
+        const drift = a.drift ?? [];
+        if (!drift.length)
+            continue;
+        const rayDeps = new Set((a.ray_deps ?? []).map(norm));
+        const restart = !!a.managed && drift.some((d) => d.state === 'version' && rayDeps.has(norm(d.name)));
+        out.nodes.set(node.name, {
+            managed: !!a.managed,
+            restart,
+            drift: drift.map((d) => ({
+                field: `package ${d.name}`,
+                from: d.state === 'missing' ? '(missing)' : d.state === 'shadowed' ? `${d.have} (shadowed)` : (d.have ?? ''),
+                to: d.want ?? 'any version',
+            })),
+        });
+        if (!a.managed) {
+            out.warnings.push(`${node.name}: its Python environment (${a.python}) is managed outside nokube, which installs nothing there; it differs from ray_spec.install: ${drift.map(packageWords).join(', ')}`);
+        }
+    }
+    return out;
+}
+/** The managed nodes' package drift onto the live view the plan is made from. */
+function withPackageDrift(live, judged) {
+    for (const [name, env] of judged.nodes) {
+        const now = live.get(name);
+        if (now && env.managed)
+            now.packages = { drift: env.drift, restart: env.restart };
+    }
+    return live;
+}
+
 ;// CONCATENATED MODULE: ./src/engine/steps/inspect.ts
 
 
@@ -50148,7 +51187,8 @@ async function probeAll(session, handles, withPorts, lock) {
             probes.set(h.node.name, await h.lib.probe({
                 role: h.node.role,
                 ports,
-                python: cluster.python ?? null,
+                python: session.execution(h.node).python ?? null,
+                // compared with what is found, never run
                 ray_version: cluster.rayVersion ?? null,
                 // the head's view in the same round trip (only computed when the head runs)
                 ...(head ? { view: { dashboard_port: dashboardPort(cluster), gcs_port: gcsPort(h.node) } } : {}),
@@ -50168,15 +51208,19 @@ async function probeAll(session, handles, withPorts, lock) {
     }
     return { probes, headView };
 }
-/** The head's status with its view; `fallback: false` skips `ray.nodes()` when the dashboard is not up yet. */
-function headStatus(session, head, fallback = true, wait) {
+/**
+ * The head's status with its view; `fallback: false` skips `ray.nodes()` when the dashboard is not up yet;
+ * `usage` also asks what the cluster is doing (one more HTTP call on the head, for `status`).
+ */
+function headStatus(session, head, fallback = true, wait, usage = false) {
     return head.lib.status({
         role: 'head',
-        python: session.cluster.python ?? null,
+        python: session.execution(head.node).python ?? null,
         dashboard_port: dashboardPort(session.cluster),
         gcs_port: gcsPort(head.node),
         ...(fallback ? {} : { fallback: false }),
         ...(wait ? { wait } : {}),
+        ...(usage ? { usage: true } : {}),
     });
 }
 /** The least time between two looks of a watch. */
@@ -50241,11 +51285,36 @@ function liveNodes(cluster, session, probed) {
             running: p.running,
             applied: p.applied,
             rayVersion: p.running_ray_version ?? undefined,
+            pathDrift: pythonPathDrift(p),
             // A node without its raylet is gone, even while the head's view has not noticed yet.
             alive: p.raylet === false ? false : probed.headView?.cluster ? !!seen?.some((v) => v.alive) : undefined,
         });
     }
     return live;
+}
+/**
+ * A running Ray whose PATH finds another `python` first than Ray's interpreter: a job's entrypoint
+ * there runs that one (and fails at `import ray`). A restart with the interpreter's bin first fixes it.
+ */
+function pythonPathDrift(p) {
+    const seen = p.running ? p.running_python_first : undefined;
+    if (!seen?.known || seen.first || !seen.python)
+        return undefined;
+    return { field: "python on Ray's PATH", from: seen.found ?? '(none)', to: seen.python };
+}
+/**
+ * Running nodes whose Ray's PATH could not be read, or that were started with the SSH session's
+ * variables (an older nokube: Ray's workers start through `bash -c`, which then reads ~/.bashrc and
+ * its pyenv or conda lines): a warning each.
+ */
+function unknownPythonPath(probes) {
+    const bashrc = [...probes]
+        .filter(([, p]) => p.running && p.running_python_first?.known && p.running_python_first.ssh_session)
+        .map(([name]) => `${name}: its running Ray was started by an older nokube, with the SSH session's variables: its workers start through bash, which reads ~/.bashrc, so a job's \`python\` there is Ray's only if ~/.bashrc leaves PATH alone (the next restart of the node fixes it)`);
+    return [...probes]
+        .filter(([, p]) => p.running && p.running_python_first && !p.running_python_first.known)
+        .map(([name]) => `${name}: unknown whether its running Ray has its interpreter first on PATH (started by an older nokube or by hand): a job's \`python\` there may not be Ray's`)
+        .concat(bashrc);
 }
 /** What the head remembers of the last applied config (ignored when another cluster wrote it). */
 function recordedMembers(session, probed) {
@@ -50253,9 +51322,125 @@ function recordedMembers(session, probed) {
     return record && record.cluster === session.cluster.clusterName ? record.nodes : [];
 }
 
+;// CONCATENATED MODULE: ./src/engine/steps/network.ts
+
+/** Each connect gets this long: a LAN answers in a millisecond, a dropped port never does. */
+const REACH_TIMEOUT_MS = 2_000;
+/** A listener's own limit on the node (it ends sooner: once every expected peer came, or when told). */
+const LISTEN_DEADLINE_MS = 25_000;
+/** `probes`: what each node runs now (its Ray's worker ports are not bound again while it runs). */
+async function checkNetwork(session, handles, probes) {
+    const t0 = Date.now();
+    const { reporter } = session.options;
+    const usable = handles.filter((h) => h.lib && !h.error);
+    const none = { errors: [], pairs: 0, connects: 0, ms: 0 };
+    if (usable.length < 2)
+        return none;
+    const byName = new Map(usable.map((h) => [h.node.name, h]));
+    const address = (h) => h.node.ray.nodeIpAddress ?? h.ip;
+    const table = netPorts(session.cluster);
+    // a running node's Ray may be handing out its worker range: those ports are left alone there
+    const ports = new Map(usable.map((h) => [
+        h.node.name,
+        (table.get(h.node.name) ?? []).filter((p) => !(p.range && probes.get(h.node.name)?.running)),
+    ]));
+    const pairs = netPairs(usable.map((h) => h.node.name));
+    const expect = new Map();
+    for (const [, to] of pairs) {
+        const counts = expect.get(to) ?? {};
+        for (const p of ports.get(to) ?? [])
+            counts[p.port] = (counts[p.port] ?? 0) + 1;
+        expect.set(to, counts);
+    }
+    // 1. every node listens; the peers knock once all are ready
+    const stop = new AbortController();
+    const ready = new Map();
+    const problems = [];
+    const listening = usable.map((h) => {
+        let onReady;
+        const isReady = new Promise((resolve) => (onReady = resolve));
+        const done = h
+            .lib.listen({
+            ports: (ports.get(h.node.name) ?? []).map((p) => ({ name: p.what, port: p.port })),
+            expect: expect.get(h.node.name) ?? {},
+            deadline_ms: LISTEN_DEADLINE_MS,
+            family: address(h).includes(':') ? 'inet6' : 'inet',
+        }, (r) => {
+            ready.set(h.node.name, r);
+            onReady();
+        }, stop.signal)
+            .catch((err) => ({ ok: false, error: err.message }))
+            .then((answer) => {
+            if (!answer.ok && !ready.has(h.node.name) && !('aborted' in answer && answer.aborted)) {
+                reporter.warn(`${h.node.name}: the network could not be tested from here: ${answer.error ?? 'listen failed'}`);
+            }
+            onReady();
+            return answer;
+        });
+        return { h, isReady, done };
+    });
+    await Promise.all(listening.map((l) => l.isReady));
+    // 2. each node connects to its peers' ports: the ones bound by the listener, or held by Ray itself
+    const open = (name) => {
+        const r = ready.get(name);
+        if (!r)
+            return [];
+        const held = new Set(r.busy.filter((b) => b.by_this_cluster).map((b) => b.port));
+        return (ports.get(name) ?? []).filter((p) => r.bound.includes(p.port) || held.has(p.port));
+    };
+    const outcomes = [];
+    let connects = 0;
+    await Promise.all(usable.map(async (src) => {
+        const mine = pairs.filter(([from, to]) => from === src.node.name && ready.has(to));
+        const targets = mine.flatMap(([, to]) => open(to).map((p) => ({ to: byName.get(to), port: p, address: address(byName.get(to)) })));
+        if (!targets.length)
+            return;
+        const request = {
+            targets: targets.map((t) => ({ address: t.address, port: t.port.port })),
+            timeout_ms: REACH_TIMEOUT_MS,
+        };
+        try {
+            const answer = await src.lib.reach(request);
+            if (!answer.ok)
+                throw new Error(answer.error ?? 'reach failed');
+            connects += answer.results.length;
+            answer.results.forEach((r, i) => {
+                const t = targets[i];
+                outcomes.push({
+                    from: { node: src.node.name, address: address(src) },
+                    to: { node: t.to.node.name, address: t.address },
+                    port: t.port,
+                    result: r.result,
+                    ms: r.ms,
+                    ...(r.error ? { error: r.error } : {}),
+                });
+            });
+        }
+        catch (err) {
+            reporter.warn(`${src.node.name}: the network could not be tested from here: ${err.message}`);
+        }
+    }));
+    // 3. the listeners that still wait (a peer that never came) are ended now
+    await Promise.race([Promise.all(listening.map((l) => l.done)), new Promise((r) => setTimeout(r, 300))]);
+    stop.abort();
+    await Promise.all(listening.map((l) => l.done));
+    for (const o of outcomes.filter((x) => x.result !== 'ok')) {
+        problems.push(blockedPairError(o, byName.get(o.to.node)?.node.sshUrl));
+    }
+    const ms = Date.now() - t0;
+    if (!problems.length)
+        reporter.info(`network: ${pairs.length} pairs of nodes reached each other on ${connects} ports in ${(ms / 1000).toFixed(1)} s`);
+    return { errors: problems, pairs: pairs.length, connects, ms };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/plan.ts
 // `plan`: what `start` would do. Offline from the previous config (a PR's base branch);
 // live, when credentials are present, from what runs on the nodes now.
+
+
+
+
+
 
 
 
@@ -50285,23 +51470,45 @@ async function planCluster(session, result, clock, previous) {
             const review = reviewHostKeyPins(cluster, previous);
             nodes = review.nodes;
             result.warnings.push(...review.warnings);
+            // nor what runs on the nodes: the base's interpreter, venv and storage
+            const execution = baseExecution(cluster, previous);
+            session.useExecutions(execution.nodes);
+            if (execution.note)
+                result.warnings.push(execution.note);
         }
         const handles = await clock.phase('connect', () => session.connect(nodes));
         const probed = await clock.phase('inspect', () => probeAll(session, handles, false));
+        const packages = await clock.phase('inspect', () => lookAtPackages(session, handles));
+        const environment = judgeEnvironment(cluster, packages);
+        for (const e of environment.errors)
+            fail(result, e);
+        result.warnings.push(...environment.warnings);
         const unauthenticated = noTokenAuthWarning(cluster, probed.probes.get(cluster.head.name));
         if (unauthenticated)
             result.warnings.push(unauthenticated);
+        result.warnings.push(...unknownPythonPath(probed.probes));
         const recorded = recordedMembers(session, probed);
         const members = recorded.length
             ? recorded
             : (previous?.nodes.map((n) => ({ name: n.name, role: n.role, ssh_url: n.sshUrl })) ?? []);
         const live = liveNodes(cluster, session, probed);
         const unknown = new Map(handles.filter((h) => h.error).map((h) => [h.node.name, h.error.message]));
-        result.plan = withUnknownLiveState(livePlan(cluster, wantedSpecs(session), live, members), offlinePlan(cluster, previous), unknown, cluster);
+        result.plan = withUnknownLiveState(livePlan(cluster, wantedSpecs(session), withPackageDrift(live, environment), members), offlinePlan(cluster, previous), unknown, cluster);
+        // which installer each node that installs something will use
+        for (const node of nodesToInstall(session, probed.probes, packages)) {
+            const item = result.plan.find((p) => p.node === node.name);
+            const p = probed.probes.get(node.name);
+            const what = !p?.ray || p.ray.version !== cluster.rayVersion ? `ray==${cluster.rayVersion}` : 'packages';
+            item?.drift.push({ field: 'install', from: '', to: `${what} with ${installerWords(packages.get(node.name))}` });
+        }
         for (const h of handles) {
             if (h.error)
                 result.warnings.push(`${h.node.name}: live state unknown (${h.error.message})`);
         }
+        // what `start` would find before starting anything (read-only: Ray's own ports are knocked on, not bound)
+        const network = await clock.phase('network', () => checkNetwork(session, handles, probed.probes));
+        for (const e of network.errors)
+            fail(result, e);
         for (const node of result.nodes) {
             const p = probed.probes.get(node.name);
             if (!p)
@@ -50502,63 +51709,6 @@ async function drainNode(session, node, view, warnings) {
         warnings.push(`${node.name} ${message}`);
         return 'failed';
     }
-}
-
-;// CONCATENATED MODULE: ./src/engine/steps/install.ts
-
-
-/** pip on a loaded node fetching Ray's ~70 MB wheel and its dependencies. */
-const INSTALL_TIMEOUT_SEC = 1800;
-/** The nodes that need an install, by their probe: no Ray, or another version than ray_version. */
-function nodesToInstall(session, probes) {
-    const { cluster } = session;
-    if (!cluster.install || !cluster.rayVersion)
-        return [];
-    return cluster.nodes.filter((n) => {
-        const p = probes.get(n.name);
-        return p?.ok && (!p.ray || p.ray.version !== cluster.rayVersion);
-    });
-}
-/** Installs Ray on `nodes` in parallel; returns one error per node that failed (its old Ray untouched). */
-async function installRay(session, nodes) {
-    const { cluster, options } = session;
-    const install = cluster.install;
-    const version = cluster.rayVersion;
-    const errors = [];
-    const extras = install.extras.length ? `[${install.extras.join(',')}]` : '';
-    await mapLimit(nodes, options.concurrency, async (node) => {
-        const h = session.handle(node);
-        const t0 = Date.now();
-        options.reporter.node(node.name, `installing ray${extras}==${version} (pip, into a venv in its storage)`);
-        try {
-            const answer = await h.lib.install({
-                base_python: cluster.python ?? 'python3',
-                ray_version: version,
-                extras: install.extras,
-                index_url: install.indexUrl ?? null,
-                find_links: install.findLinks ?? null,
-                timeout_sec: INSTALL_TIMEOUT_SEC,
-            }, (INSTALL_TIMEOUT_SEC + 60) * 1000);
-            if (!answer.ok) {
-                const tail = (answer.log_tail ?? '').trimEnd();
-                errors.push({
-                    node: node.name,
-                    host: node.sshUrl,
-                    message: `installing Ray ${version} failed: ${answer.error ?? 'unknown error'}; the node's previous Ray is left as it was\n  command: ${answer.command ?? '?'}${tail ? `\n  last lines of its output:\n${tail.replace(/^/gm, '    ')}` : ''}`,
-                    hint: answer.hint ?? 'check ray_spec.ray_version and ray_spec.install (index_url, find_links)',
-                });
-                options.reporter.node(node.name, `install failed: ${answer.error}`, Date.now() - t0);
-                return;
-            }
-            options.reporter.node(node.name, answer.installed ? `installed Ray ${version}` : `Ray ${version} already installed`, Date.now() - t0);
-        }
-        catch (err) {
-            const e = nodeError(node, err);
-            errors.push({ ...e, message: `installing Ray ${version} failed: ${e.message}` });
-            options.reporter.node(node.name, `install failed: ${e.message.split('\n')[0]}`, Date.now() - t0);
-        }
-    });
-    return errors;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/steps/lock.ts
@@ -50994,6 +52144,8 @@ async function waitAlive(session, nodes, result) {
 
 
 
+
+
 async function startCluster(session, result, clock) {
     const { cluster } = session;
     const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
@@ -51031,7 +52183,14 @@ async function startLocked(session, result, clock, handles, lock, looked, releas
     const { cluster, options } = session;
     const { reporter } = options;
     const probed = looked ?? (await clock.phase('preflight', () => probeAll(session, handles, true)));
-    const installing = nodesToInstall(session, probed.probes);
+    const packages = await clock.phase('preflight', () => lookAtPackages(session, handles));
+    const environment = judgeEnvironment(cluster, packages);
+    for (const w of environment.warnings) {
+        result.warnings.push(w);
+        reporter.warn(w);
+    }
+    // a pin against Ray's stops the run before anything is installed
+    const installing = environment.errors.length ? [] : nodesToInstall(session, probed.probes, packages);
     const installErrors = installing.length ? await clock.phase('install', () => installRay(session, installing)) : [];
     if (installing.length > installErrors.length) {
         // the installed venvs are the nodes' Ray from now on: look again at what they have
@@ -51049,7 +52208,7 @@ async function startLocked(session, result, clock, handles, lock, looked, releas
         reporter.warn(unauthenticated);
     }
     const members = recordedMembers(session, probed);
-    const plan = livePlan(cluster, wanted, liveNodes(cluster, session, probed), members);
+    const plan = livePlan(cluster, wanted, withPackageDrift(liveNodes(cluster, session, probed), environment), members);
     result.plan = plan;
     result.changes = countChanges(plan);
     result.disruption = clusterDisruption(plan, cluster.rollout, cluster.workers.length);
@@ -51059,6 +52218,7 @@ async function startLocked(session, result, clock, handles, lock, looked, releas
         reporter.warn(w);
     }
     const problems = [
+        ...environment.errors,
         ...installErrors,
         ...onIpv6.problems,
         ...handles.filter((h) => h.error).map((h) => h.error),
@@ -51077,6 +52237,19 @@ async function startLocked(session, result, clock, handles, lock, looked, releas
     }
     if (!lock)
         return; // unreachable head: reported by the preflight above
+    if (result.changes > 0) {
+        // a blocked pair lets every raylet register and then hangs the first object moved between them:
+        // found now, before anything starts
+        const network = await clock.phase('network', () => checkNetwork(session, handles, probed.probes));
+        if (network.errors.length) {
+            for (const e of network.errors)
+                fail(result, e);
+            reporter.warn('the network between the nodes is blocked: nothing was started or stopped');
+            markNodes(result, plan, network.errors);
+            result.status = headProbe?.running ? 'degraded' : 'down';
+            return;
+        }
+    }
     await applyPlan(session, plan, wanted, probed, result, clock);
     if (result.errors.length === 0 || result.errors.every((e) => e.node !== cluster.head.name)) {
         // nothing changed: the head's view from the preflight probe already shows whether every node
@@ -51292,8 +52465,57 @@ function markNodes(result, plan, errors) {
     });
 }
 
+;// CONCATENATED MODULE: ./src/engine/decisions/usage.ts
+function table(raw) {
+    const out = {};
+    for (const [name, [used, total]] of Object.entries(raw ?? {}))
+        out[name] = { used, total };
+    return out;
+}
+const one = (resources) => ({ resources, count: 1 });
+/**
+ * `answer` undefined: the head was not asked (not running) or is an older library; `why` says so.
+ * Ray's autoscaler keys its per-node figures by node ID (Ray 2.60) or by IP (older Ray): an ID is
+ * matched to the node of the head's view, an IP to the configured node alive there (two alive nodes
+ * on one IP are left without a per-node figure rather than guessed).
+ */
+function usageView(answer, view, why) {
+    const byNode = new Map();
+    if (!answer)
+        return { usage: { known: false, why, total: {}, pending: [] }, byNode };
+    if (!answer.known)
+        return { usage: { known: false, why: answer.why, total: {}, pending: [] }, byNode };
+    const alive = (view ?? []).filter((v) => v.alive && v.name);
+    for (const [key, raw] of Object.entries(answer.by_node)) {
+        const byId = alive.find((v) => v.node_id === key);
+        const there = byId ? [byId] : alive.filter((v) => v.node_ip === key);
+        if (there.length === 1)
+            byNode.set(there[0].name, table(raw));
+    }
+    const pending = [
+        ...answer.pending.map((b) => ({ kind: 'tasks', bundles: [one(b.resources)], count: b.count })),
+        ...answer.pending_groups.map((g) => ({
+            kind: 'placement-group',
+            bundles: g.bundles,
+            strategy: g.strategy,
+            count: g.count,
+        })),
+        ...answer.requested.map((b) => ({ kind: 'requested', bundles: [one(b.resources)], count: b.count })),
+    ];
+    const usage = { known: true, total: table(answer.total), pending };
+    if (typeof answer.time === 'number')
+        usage.measuredAt = Math.round(answer.time * 1000);
+    return { usage, byNode };
+}
+
 ;// CONCATENATED MODULE: ./src/engine/status.ts
-// `status`: read-only. Every node says whether Ray runs there; the head says who is alive.
+// `status`: read-only. Every node says whether Ray runs there; the head says who is alive and what
+// the cluster is doing. `--watch` looks again over the same connections until interrupted.
+
+
+
+
+
 
 
 
@@ -51309,7 +52531,7 @@ async function clusterStatus(session, result, clock) {
         }
         try {
             const status = h.node.role === 'head'
-                ? await headStatus(session, h)
+                ? await headStatus(session, h, true, undefined, true)
                 : await h.lib.status({ role: 'worker', python: cluster.python ?? null });
             observed.set(h.node.name, { reachable: true, status, ...(status.ok ? {} : { error: status.error }) });
         }
@@ -51318,10 +52540,12 @@ async function clusterStatus(session, result, clock) {
             observed.set(h.node.name, { reachable: true, error: e.message });
         }
     }));
+    const packages = await clock.phase('status', () => lookAtPackages(session, handles));
     const assessment = assessCluster(cluster, wantedSpecs(session), observed);
     result.nodes = assessment.nodes;
     result.status = assessment.status;
     result.aliveNodes = assessment.alive;
+    applyUsage(result, observed.get(cluster.head.name)?.status);
     for (const n of assessment.nodes)
         options.reporter.node(n.name, n.state + (n.error ? `: ${n.error}` : ''));
     for (const h of handles)
@@ -51331,7 +52555,130 @@ async function clusterStatus(session, result, clock) {
         for (const p of assessment.problems)
             result.warnings.push(p);
     }
+    // the cluster's packages: a node whose environment differs is unhealthy, even with Ray alive
+    const environment = judgeEnvironment(cluster, packages);
+    for (const [name, env] of environment.nodes) {
+        const drift = packages.get(name)?.drift ?? [];
+        result.warnings.push(`${name}: unhealthy environment: ${drift.map(packageWords).join(', ')}${env.managed ? ' (nokube ray start installs them)' : ' (managed outside nokube: install them there)'}`);
+        const node = result.nodes.find((n) => n.name === name);
+        if (node && !node.error)
+            node.error = 'unhealthy environment';
+    }
+    for (const e of environment.errors)
+        result.warnings.push(`${e.node}: ${e.message}`);
+    if (result.status === 'healthy' && (environment.nodes.size || environment.errors.length))
+        result.status = 'degraded';
+    if (options.deep && result.status !== 'stopped')
+        await clock.phase('imports', () => importEverywhere(session, result));
     result.ok = result.errors.length === 0;
+}
+/** Used / total and pending demand from the head's answer, in total and on each node's report. */
+function applyUsage(result, head) {
+    const why = !head?.running
+        ? 'the head is not running'
+        : head.cluster_source && head.cluster_source !== 'dashboard'
+            ? "the head's dashboard does not answer"
+            : 'the head did not say (an older nokube on the node)';
+    const { usage, byNode } = usageView(head?.running ? head.usage : undefined, head?.cluster ?? undefined, why);
+    result.usage = usage;
+    for (const n of result.nodes) {
+        const u = byNode.get(n.name);
+        if (u && (n.state === 'running' || n.state === 'drifted'))
+            n.usage = u;
+    }
+}
+/**
+ * `status --watch`: a round every `everySec` over the session's open connections (a node that could
+ * not be reached stays so until the next run), each handed to `onRound`; ends when the run's signal
+ * fires, even mid-round (run() then closes the connections), `result` holding the last whole round.
+ */
+async function watchStatus(session, result, clock, watch) {
+    const { signal, reporter } = session.options;
+    const stopped = new Promise((resolve) => {
+        if (signal?.aborted)
+            resolve(true);
+        signal?.addEventListener('abort', () => resolve(true), { once: true });
+    });
+    const blank = structuredClone({ ...result, config: undefined });
+    let round = result;
+    let roundClock = clock;
+    for (;;) {
+        const t0 = Date.now();
+        const done = clusterStatus(session, round, roundClock);
+        done.catch(() => { }); // a round cut short by the signal fails once its connections close
+        if ((await Promise.race([done.then(() => false), stopped])) === true)
+            break;
+        roundClock.total();
+        watch.onRound(round);
+        if (round !== result)
+            Object.assign(result, round);
+        let timer;
+        const pause = new Promise((resolve) => {
+            timer = setTimeout(() => resolve(false), Math.max(watch.everySec * 1000 - (Date.now() - t0), 50));
+        });
+        const stop = await Promise.race([pause, stopped]);
+        clearTimeout(timer);
+        if (stop)
+            break;
+        round = { ...structuredClone(blank), config: result.config };
+        roundClock = new PhaseClock(round, reporter);
+    }
+    result.timings = result.timings.filter((t) => t.phase !== 'total'); // run() adds the whole watch's
+}
+/**
+ * status --deep: the same environment on every node, checked, not assumed: a Ray job on the head
+ * whose one task per alive node imports every package of ray_spec.install (and Ray).
+ */
+async function importEverywhere(session, result) {
+    const { cluster, options } = session;
+    const head = session.handle(cluster.head);
+    const requirements = cluster.install?.requirements ?? [];
+    if (!head.lib)
+        return;
+    try {
+        const answer = await head.lib.imports({
+            python: cluster.python ?? null,
+            gcs_port: gcsPort(cluster.head),
+            requirements,
+            timeout_sec: 120,
+        });
+        if (!answer.ok)
+            throw Object.assign(new Error(answer.error ?? 'import check failed'), { hint: answer.hint });
+        const seen = answer.nodes ?? [];
+        const good = [];
+        for (const node of cluster.nodes) {
+            const n = seen.find((x) => x.name === node.name);
+            if (!n) {
+                fail(result, {
+                    node: node.name,
+                    host: node.host,
+                    message: 'import check: not alive in the cluster, so not checked',
+                });
+            }
+            else if (n.problems.length) {
+                fail(result, {
+                    node: node.name,
+                    host: node.host,
+                    message: `import check failed with ${n.python}: ${n.problems.join('; ')}`,
+                    hint: "nokube ray start installs ray_spec.install's packages in the venv it manages; in your own environment, install them there",
+                });
+            }
+            else {
+                good.push(node.name);
+                options.reporter.node(node.name, `imports ${requirements.length ? requirements.map((r) => r.name).join(', ') : 'ray'} (${n.python})`);
+            }
+        }
+        if (good.length === cluster.nodes.length) {
+            options.reporter.info(`every node imports the cluster's packages: ${good.join(', ')}`);
+        }
+    }
+    catch (err) {
+        fail(result, { ...nodeError(cluster.head, err), message: `import check: ${nodeError(cluster.head, err).message}` });
+    }
+    if (!result.errors.length)
+        return;
+    if (result.status === 'healthy')
+        result.status = 'degraded';
 }
 
 ;// CONCATENATED MODULE: ./src/engine/stop.ts
@@ -51470,13 +52817,13 @@ function loadClusterConfig(options) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/decisions/defaults.ts
-const COMMANDS = ['validate', 'plan', 'start', 'status', 'stop', 'job'];
+const COMMANDS = ['validate', 'plan', 'start', 'status', 'stop', 'job', 'check'];
 /**
  * Commands only a terminal has: they print to it or keep it open. All go through run(); logs (an
  * archive on disk) and dashboard (forwards held open) return results of their own; firewall reads only
- * the config (no SSH), as validate does.
+ * the config (no SSH), as validate does; init writes a first config from hosts it looks at.
  */
-const CLI_ONLY_COMMANDS = ['exec', 'env', 'logs', 'dashboard', 'firewall'];
+const CLI_ONLY_COMMANDS = ['exec', 'env', 'logs', 'dashboard', 'firewall', 'init'];
 /** `job`'s actions (the Action's `command: job` is `submit`). */
 const JOB_ACTIONS = ['submit', 'status', 'logs', 'stop', 'list'];
 const DEFAULT_CONFIG = 'ray-config.yaml';
@@ -51503,98 +52850,96 @@ function verdict(result, failOnUnhealthy = true) {
     return 'pass';
 }
 
-;// CONCATENATED MODULE: ./src/engine/decisions/firewall.ts
-// `firewall`: which TCP ports each node must accept, from whom (pure, from the config alone; no SSH).
-// Follows Ray's guide on configuring ports: every node opens its node manager, object manager, worker
-// range, runtime env agent, dashboard agent and metrics ports to the other nodes; the head also opens
-// the GCS port to them, and its dashboard and Ray Client ports to the deployer and users.
+;// CONCATENATED MODULE: ./src/engine/decisions/init-hosts.ts
+// `init`'s list of hosts, from --head/--workers or a hosts file: `[user@]host[:port]` words into the
+// nodes the first config will have (the design note's names: ray-head, ray-worker-1, ...).
 
-
-/** Where Linux hands out ports bound to port 0 (net.ipv4.ip_local_port_range), which Ray's random ports are. */
-const EPHEMERAL_PORTS = { min: 32768, max: 60999 };
-const WHAT = {
-    node_manager_port: 'node manager',
-    object_manager_port: 'object manager',
-    runtime_env_agent_port: 'runtime env agent',
-    dashboard_agent_grpc_port: 'dashboard agent gRPC',
-    dashboard_agent_listen_port: 'dashboard agent HTTP',
-    metrics_export_port: 'metrics export',
-};
-/** The head's own Prometheus endpoints (autoscaler, dashboard): fixed by Ray, no node connects to them. */
-const HEAD_METRICS_PORTS = [44217, 44227];
-function nodeAddress(node) {
-    return node.ray.nodeIpAddress ?? node.host;
+/** One `[user@]host[:port]` word; `where` names it in an error ("--workers", "hosts.txt:3"). */
+function parseHostWord(word, where) {
+    const at = word.lastIndexOf('@');
+    const user = at >= 0 ? word.slice(0, at) : undefined;
+    if (user !== undefined && !/^[A-Za-z0-9._][A-Za-z0-9._-]*$/.test(user)) {
+        return { ok: false, message: `${where}: "${word}" has no valid user before "@"`, hint: 'write user@host:port' };
+    }
+    const url = parseSshUrl(word.slice(at + 1));
+    if (!url.ok)
+        return { ok: false, message: `${where}: "${word}": ${url.message}`, hint: url.hint };
+    return { ok: true, ...(user !== undefined ? { user } : {}), host: url.host, port: url.port };
 }
-function firewallPlan(cluster, deployer) {
-    const unpinned = new Set();
-    const nodes = cluster.nodes.map((node) => {
-        const rules = [
-            { ports: [node.sshPort, node.sshPort], what: 'SSH', from: 'deployer', known: 'config' },
-        ];
-        const one = (port, what, from, known = 'config') => rules.push({ ports: [port, port], what, from, known });
-        if (node.role === 'head') {
-            one(gcsPort(node), 'GCS (gcs_port)', 'nodes');
-            one(dashboardPort(cluster), 'dashboard and job API (dashboard_port)', 'deployer');
-            one(clientPort(node), 'Ray Client (port)', 'deployer');
+/** --head HOST and --workers HOST,HOST,... */
+function hostsFromFlags(head, workers) {
+    const words = [{ word: head, where: '--head', role: 'head' }];
+    for (const w of workers.flatMap((list) => list.split(',')).map((w) => w.trim())) {
+        if (w)
+            words.push({ word: w, where: '--workers', role: 'worker' });
+    }
+    return named(words);
+}
+/**
+ * A hosts file: one host a line, `#` comments, blank lines skipped; the first line is the head unless
+ * a line says `head` after its host (`10.0.0.5 head`); `worker` may be said too.
+ */
+function hostsFromFile(text, label) {
+    const words = [];
+    const lines = text.split(/\r?\n/);
+    for (let i = 0; i < lines.length; i++) {
+        const line = lines[i].replace(/#.*$/, '').trim();
+        if (!line)
+            continue;
+        const [word, role, more] = line.split(/\s+/);
+        const where = `${label}:${i + 1}`;
+        if (more !== undefined || (role !== undefined && role !== 'head' && role !== 'worker')) {
+            return {
+                ok: false,
+                message: `${where}: expected "[user@]host[:port] [head|worker]", got "${line}"`,
+                hint: 'one host a line; mark the head with "head" after it, or put it first',
+            };
         }
-        const random = [];
-        for (const key of NODE_PORT_RAY_KEYS) {
-            if (key.yaml === 'min_worker_port' || key.yaml === 'max_worker_port')
-                continue;
-            const port = node.ray[key.model];
-            const what = `${WHAT[key.yaml] ?? key.yaml} (${key.yaml})`;
-            if (port !== undefined)
-                one(port, what, 'nodes');
-            else if (key.yaml === 'dashboard_agent_listen_port')
-                one(RAY_DASHBOARD_AGENT_LISTEN_PORT, `${what}, Ray default`, 'nodes', 'default');
-            else {
-                random.push(key.yaml);
-                unpinned.add(key.yaml);
-            }
-        }
-        // the range rayArgs passes (pinned, or Ray's default moved off the node's pinned ports), else Ray's default
-        const args = rayArgs(cluster, node, nodeAddress(node));
-        const min = args.min_worker_port ?? RAY_WORKER_PORTS.min;
-        const max = args.max_worker_port ?? RAY_WORKER_PORTS.max;
-        const pinnedRange = node.ray.minWorkerPort !== undefined;
-        if (!pinnedRange)
-            unpinned.add('min_worker_port').add('max_worker_port');
-        rules.push({
-            ports: [min, max],
-            what: `worker processes (min_worker_port..max_worker_port${pinnedRange ? '' : ', Ray default'})`,
-            from: 'nodes',
-            known: pinnedRange ? 'config' : 'default',
-        });
-        if (random.length) {
-            rules.push({
-                ports: [EPHEMERAL_PORTS.min, EPHEMERAL_PORTS.max],
-                what: 'ports Ray picks at random (not pinned)',
-                from: 'nodes',
-                known: 'random',
-            });
-        }
-        const peers = cluster.nodes.filter((n) => n !== node).map((n) => ({ node: n.name, address: nodeAddress(n) }));
+        words.push({ word, where, ...(role ? { role: role } : {}) });
+    }
+    if (!words.length) {
+        return { ok: false, message: `${label} lists no host`, hint: 'one [user@]host[:port] a line, the head first' };
+    }
+    const heads = words.filter((w) => w.role === 'head');
+    if (heads.length > 1) {
         return {
-            node: node.name,
-            role: node.role,
-            address: nodeAddress(node),
-            peers,
-            rules: peers.length ? rules : rules.filter((r) => r.from !== 'nodes'),
+            ok: false,
+            message: `${heads.map((h) => h.where).join(' and ')} both say head`,
+            hint: 'a cluster has exactly one head',
         };
-    });
-    const plan = {
-        cluster: cluster.clusterName,
-        nodes,
-        unpinned: NODE_PORT_RAY_KEYS.map((k) => k.yaml).filter((k) => unpinned.has(k)),
-        headMetricsPorts: HEAD_METRICS_PORTS,
-        randomRanges: {
-            workers: [RAY_WORKER_PORTS.min, RAY_WORKER_PORTS.max],
-            others: [EPHEMERAL_PORTS.min, EPHEMERAL_PORTS.max],
-        },
-    };
-    if (deployer !== undefined)
-        plan.deployer = deployer;
-    return plan;
+    }
+    const head = heads[0] ?? words[0];
+    return named([
+        { ...head, role: 'head' },
+        ...words.filter((w) => w !== head).map((w) => ({ ...w, role: 'worker' })),
+    ]);
+}
+function named(words) {
+    const hosts = [];
+    let workers = 0;
+    for (const w of words) {
+        const parsed = parseHostWord(w.word, w.where);
+        if (!parsed.ok)
+            return parsed;
+        const role = w.role === 'head' ? 'head' : 'worker';
+        const same = hosts.find((h) => h.host === parsed.host && h.port === parsed.port);
+        if (same) {
+            return {
+                ok: false,
+                message: `${w.where}: ${w.word} is listed twice (also as ${same.name})`,
+                hint: 'list each machine once',
+            };
+        }
+        hosts.push({
+            name: role === 'head' ? 'ray-head' : `ray-worker-${++workers}`,
+            role,
+            input: w.word,
+            host: parsed.host,
+            port: parsed.port,
+            ...(parsed.user !== undefined ? { user: parsed.user } : {}),
+        });
+    }
+    return { ok: true, hosts };
 }
 
 ;// CONCATENATED MODULE: ./src/engine/index.ts
@@ -51619,7 +52964,11 @@ function firewallPlan(cluster, deployer) {
 
 
 
+
+
 async function engine_run(options) {
+    if (options.command === 'init')
+        return initCluster(options, options.init);
     const started = Date.now();
     const loaded = loadClusterConfig(options);
     const { cluster, diagnostics } = loaded;
@@ -51659,6 +53008,8 @@ async function engine_run(options) {
             await planCluster(session, result, clock, loaded.previous);
         else if (command === 'start')
             await startCluster(session, result, clock);
+        else if (command === 'status' && options.watch)
+            await watchStatus(session, result, clock, options.watch);
         else if (command === 'status')
             await clusterStatus(session, result, clock);
         else if (command === 'stop')
@@ -51669,6 +53020,8 @@ async function engine_run(options) {
             await runExec(session, result, clock);
         else if (command === 'env')
             await clusterEnv(session, result, clock);
+        else if (command === 'check')
+            await checkCluster(session, result, clock);
     }
     catch (err) {
         // A bug or an unexpected remote failure: still a result that says where things stand.
@@ -51682,6 +53035,7 @@ async function engine_run(options) {
     clock.total();
     return result;
 }
+
 
 
 ;// CONCATENATED MODULE: ./src/remote/locate.ts
@@ -51744,6 +53098,72 @@ function stripAnsi(text) {
     return text.replace(/\x1b\[[0-9;]*m/g, '');
 }
 
+;// CONCATENATED MODULE: ./src/render/markdown.ts
+// Markdown building blocks: tables and lists that escape every cell and can be cut to fit a size cap.
+
+/** A GitHub-flavoured table of at most `maxRows` rows; the cut is said in a last line, never silent. */
+function markdown_markdownTable(columns, rows, maxRows = Infinity, what = 'rows') {
+    if (rows.length === 0)
+        return '';
+    const shown = rows.slice(0, maxRows);
+    const lines = [
+        `| ${columns.map((c) => escapeCell(c)).join(' | ')} |`,
+        `| ${columns.map(() => '---').join(' | ')} |`,
+        ...shown.map((r) => `| ${r.map((cell) => escapeCell(cell)).join(' | ')} |`),
+    ];
+    if (shown.length === 0)
+        lines.length = 0;
+    const cut = truncationNote(rows.length, shown.length, what);
+    return [...lines, ...(cut ? ['', cut] : [])].join('\n');
+}
+/** A bullet list of already-escaped markdown items, at most `maxItems`. */
+function markdown_markdownList(items, maxItems = Infinity, what = 'items') {
+    if (items.length === 0)
+        return '';
+    const shown = items.slice(0, maxItems);
+    const cut = truncationNote(items.length, shown.length, what);
+    return [...shown.map((i) => `- ${i}`), ...(cut ? [cut] : [])].join('\n');
+}
+function truncationNote(total, shown, what) {
+    if (shown >= total)
+        return '';
+    return `<i>${total - shown} more ${escapeHtml(what)} not shown here (size limit): see the step's outputs and log.</i>`;
+}
+function markdown_byteLength(text) {
+    return Buffer.byteLength(text, 'utf8');
+}
+/**
+ * The largest `limit` in [0, max] for which `render(limit)` fits `cap` (rendering is monotone in
+ * the limit). Falls back to limit 0 when nothing fits; the caller then applies a hard cut.
+ */
+function markdown_fitLimit(render, measure, cap, max) {
+    const full = render(Infinity);
+    if (measure(full) <= cap)
+        return full;
+    let lo = 0;
+    let hi = max;
+    while (lo < hi) {
+        const mid = Math.ceil((lo + hi) / 2);
+        if (measure(render(mid)) <= cap)
+            lo = mid;
+        else
+            hi = mid - 1;
+    }
+    return render(lo);
+}
+/** A last resort when even the shortest rendering is too large: cut by characters with a note. */
+function markdown_hardCut(text, measure, cap) {
+    if (measure(text) <= cap)
+        return text;
+    const note = '\n\n<i>Cut here: the rest is over the size limit; see the step log.</i>\n';
+    let end = Math.max(0, cap - measure(note));
+    while (end > 0 && measure(text.slice(0, end)) + measure(note) > cap)
+        end = Math.floor(end * 0.95);
+    // Do not leave half an HTML entity or tag at the end.
+    const head = text.slice(0, end).replace(/<[^>]*$|&[a-z#0-9]*$/i, '');
+    return head + note;
+}
+
 ;// CONCATENATED MODULE: ./src/render/reach.ts
 /** `nokube ray dashboard --config <file>`, for a command whose result shows a dashboard URL. */
 function reach_dashboardCommandLine(result) {
@@ -51759,12 +53179,77 @@ function dashboardReach(result) {
     const command = reach_dashboardCommandLine(result);
     if (!command)
         return undefined;
-    return `to open it from your machine (SSH forward, token added): ${command}, then http://127.0.0.1:8265`;
+    return `to open it from your machine (SSH forward, token added for you alone): ${command}, then the URL it prints`;
+}
+
+;// CONCATENATED MODULE: ./src/render/usage.ts
+// What the cluster is doing (`status`): used / total of each resource and the work waiting for
+// resources, in the words of Ray's own `ray status`, for the terminal, the job summary and `--watch`.
+
+
+function amount(name, n) {
+    if (/memory/.test(name))
+        return formatBytes(n);
+    return Number.isInteger(n) ? String(n) : String(Math.round(n * 100) / 100);
+}
+function rank(name) {
+    const i = RESOURCE_RAY_KEYS.findIndex((k) => k.resource === name);
+    return i === -1 ? RESOURCE_RAY_KEYS.length : i;
+}
+/** `CPU 2/8, GPU 0/1, memory 0 B/7.5 GiB, object_store_memory 1.0 MiB/1.9 GiB, custom 1/4`. */
+function formatUsage(usage) {
+    return Object.keys(usage)
+        .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
+        .map((k) => `${k} ${amount(k, usage[k].used)}/${amount(k, usage[k].total)}`)
+        .join(', ');
+}
+/** `{CPU: 4, GPU: 1}`, as `ray status` writes a bundle. */
+function bundleText(resources) {
+    const keys = Object.keys(resources).sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+    return `{${keys.map((k) => `${k}: ${amount(k, resources[k])}`).join(', ')}}`;
+}
+/** One pending demand: `{CPU: 64}: 1+ pending tasks/actors`, `{CPU: 4} * 2 (PACK): 1+ pending placement groups`. */
+function usage_demandText(d) {
+    if (d.kind === 'placement-group') {
+        const shape = d.bundles.map((b) => `${bundleText(b.resources)} * ${b.count}`).join(', ');
+        return `${shape} (${d.strategy}): ${d.count}+ pending placement group${d.count === 1 ? '' : 's'}`;
+    }
+    const shape = bundleText(d.bundles[0]?.resources ?? {});
+    if (d.kind === 'requested')
+        return `${shape}: ${d.count} from request_resources()`;
+    return `${shape}: ${d.count}+ pending tasks/actors`;
+}
+/** The cluster's used / total in one line, or why it is not known. */
+function usage_usageTotalText(usage) {
+    if (!usage.known)
+        return `unknown (${usage.why ?? 'Ray did not say'})`;
+    return formatUsage(usage.total) || 'none';
+}
+/** The pending demand in one line: `none`, or each demand joined by `; `. */
+function pendingText(usage) {
+    if (!usage.known)
+        return 'unknown';
+    return usage.pending.length ? usage.pending.map(usage_demandText).join('; ') : 'none';
+}
+/** The terminal's lines after the node table: resources in total, then the pending demand. */
+function usageTerminalLines(result, bold) {
+    const usage = result.usage;
+    if (!usage)
+        return [];
+    const out = ['', `${bold('resources')} (used/total): ${usage_usageTotalText(usage)}`];
+    if (!usage.known)
+        return out;
+    if (!usage.pending.length)
+        out.push(`${bold('pending demand')}: none`);
+    else
+        out.push(bold('pending demand'), ...usage.pending.map((d) => `  ${usage_demandText(d)}`));
+    return out;
 }
 
 ;// CONCATENATED MODULE: ./src/render/model.ts
 // What every view of a RunResult shows, as plain (unescaped) strings: the status line, the node and
 // plan rows, counts. Markdown and terminal renderers only differ in how they lay these out.
+
 
 
 
@@ -51843,12 +53328,12 @@ function formatResources(resources) {
     const keys = Object.keys(resources)
         // Ray adds `node:<ip>` and `node:__internal_head__` to every node: noise in a table.
         .filter((k) => !k.startsWith('node:'))
-        .sort((a, b) => rank(a, order) - rank(b, order) || a.localeCompare(b));
+        .sort((a, b) => model_rank(a, order) - model_rank(b, order) || a.localeCompare(b));
     return keys
         .map((k) => `${k} ${/memory/.test(k) ? formatBytes(resources[k]) : formatNumber(resources[k])}`)
         .join(', ');
 }
-function rank(key, order) {
+function model_rank(key, order) {
     const i = order.indexOf(key);
     return i === -1 ? order.length : i;
 }
@@ -51877,6 +53362,8 @@ function configuredResources(spec) {
     return Object.keys(r).length ? r : undefined;
 }
 function nodeResources(node, specs) {
+    if (node.usage)
+        return formatUsage(node.usage);
     if (node.resources)
         return formatResources(node.resources);
     const configured = configuredResources(specs.get(node.name));
@@ -51924,6 +53411,39 @@ function model_rolloutText(result) {
         return undefined;
     const part = (label, names) => `${label}: ${names.length ? names.join(', ') : 'none'}`;
     return [part('done', r.done), part('failed', r.failed), part('untouched', r.untouched)].join('; ');
+}
+
+;// CONCATENATED MODULE: ./src/render/check.ts
+
+
+const check_CHECK_PAIR_COLUMNS = ['object on', 'fetched by', 'result', 'time', 'error'];
+const check_CHECK_PORT_COLUMNS = ['from', 'to', 'port', 'for', 'result', 'time'];
+/** Failed pairs first, then the slowest: the rows a reader needs come before a long table is cut. */
+function check_checkPairRows(check) {
+    return [...check.pairs]
+        .sort((a, b) => Number(a.ok) - Number(b.ok) || b.ms - a.ms)
+        .map((p) => [p.from, p.to, p.ok ? 'ok' : 'failed', model_formatDuration(p.ms), p.error ?? '']);
+}
+/** Only the ports that did not answer (every other one did). */
+function check_checkPortRows(check) {
+    return check.ports
+        .filter((p) => p.result !== 'ok')
+        .map((p) => [
+        p.from,
+        p.to,
+        `${p.address}:${p.port}`,
+        p.what,
+        p.error ? `${p.result}: ${p.error}` : p.result,
+        model_formatDuration(p.ms),
+    ]);
+}
+function check_checkLine(check) {
+    const moved = check.pairs.filter((p) => p.ok).length;
+    const answered = check.ports.filter((p) => p.result === 'ok').length;
+    const slowest = Math.max(0, ...check.pairs.map((p) => p.ms));
+    return (`${moved} of ${check.pairs.length} pairs of nodes moved an object of ${formatBytes(check.objectBytes)} (the slowest in ${model_formatDuration(slowest)}); ` +
+        `${answered} of ${check.ports.length} node manager and object manager ports answered` +
+        (check.missing.length ? `; not tested (not alive in the head's node table): ${check.missing.join(', ')}` : ''));
 }
 
 ;// CONCATENATED MODULE: ./src/render/timeline.ts
@@ -52044,6 +53564,8 @@ function timeline_timelineMermaid(timeline, limit = Infinity) {
 
 
 
+
+
 const CODES = { red: 31, green: 32, yellow: 33, bold: 1, dim: 2 };
 const STATE_COLOR = {
     running: 'green',
@@ -52080,6 +53602,7 @@ function renderTerminal(result, options) {
         out.push('', paint('nodes', 'bold'));
         out.push(...textTable([...model_NODE_COLUMNS], nodes, (row, i, cell) => i === 3 && colorOf(row[3]) ? paint(cell, colorOf(row[3])) : cell));
     }
+    out.push(...usageTerminalLines(result, (t) => paint(t, 'bold')).map(oneLine));
     if (result.plan) {
         out.push('', paint('plan', 'bold'));
         const plan = model_planRows(result).map((r) => r.map(oneLine));
@@ -52093,6 +53616,15 @@ function renderTerminal(result, options) {
     const rollout = model_rolloutText(result);
     if (rollout)
         out.push('', `${paint('rollout', 'bold')} ${rollout}`);
+    if (result.check) {
+        out.push('', `${paint('network', 'bold')} ${check_checkLine(result.check)}`);
+        const pairs = check_checkPairRows(result.check).map((r) => r.map(oneLine));
+        if (pairs.length)
+            out.push(...textTable([...check_CHECK_PAIR_COLUMNS], pairs, (row, i, cell) => i === 2 ? paint(cell, row[2] === 'ok' ? 'green' : 'red') : cell));
+        const ports = check_checkPortRows(result.check).map((r) => r.map(oneLine));
+        if (ports.length)
+            out.push('', paint('ports that did not answer', 'bold'), ...textTable([...check_CHECK_PORT_COLUMNS], ports));
+    }
     if (result.errors.length) {
         out.push('', paint('errors', 'bold'));
         for (const e of result.errors) {
@@ -52134,6 +53666,8 @@ function oneLine(text) {
 }
 
 ;// CONCATENATED MODULE: ./src/render/firewall.ts
+
+
 
 const FIREWALL_FORMATS = ['table', 'ufw', 'firewalld', 'nftables', 'iptables'];
 function renderFirewall(plan, format) {
@@ -52252,6 +53786,24 @@ const RENDER = {
 function comment(rule) {
     return `ray ${rule.what}`.replace(/[^A-Za-z0-9 ._,:()/-]/g, '').slice(0, 120);
 }
+/** The job summary's view (`command: firewall`): a table per node, each firewall's commands folded below it. */
+function renderFirewallMarkdown(plan) {
+    const parts = [
+        `## nokube ray firewall: ${escapeText(plan.cluster)}`,
+        header(plan, 'table').map(escapeText).join('<br>\n'),
+    ];
+    for (const node of plan.nodes) {
+        const rows = node.rules.map((r) => [
+            portText(r.ports),
+            r.from === 'nodes' ? 'the other nodes' : (plan.deployer ?? 'anywhere (the deployer, users)'),
+            r.what,
+        ]);
+        parts.push(`### ${escapeText(nodeTitle(node, ''))}`, markdownTable(['tcp port', 'from', 'for'], rows));
+        for (const format of FIREWALL_FORMATS.filter((f) => f !== 'table'))
+            parts.push(`<details><summary>${format}</summary>\n\n<pre>${escapeHtml(RENDER[format](node, plan).join('\n'))}</pre>\n</details>`);
+    }
+    return parts.join('\n\n') + '\n';
+}
 
 ;// CONCATENATED MODULE: ./src/cli/args.ts
 // `nokube ray <command> [flags]`: argv into typed CLI settings, or a usage error (exit 2).
@@ -52264,6 +53816,8 @@ function comment(rule) {
 
 const args_COMMANDS = [...COMMANDS, ...CLI_ONLY_COMMANDS];
 const ENV_FORMATS = ['sh', 'fish', 'json'];
+/** `status --watch` without a number: seconds between two looks. */
+const DEFAULT_WATCH_SEC = 2;
 /** What each command does, in one line (help and completion). */
 const COMMAND_WORDS = {
     validate: 'check the config file, offline (exit 2 when invalid)',
@@ -52272,11 +53826,13 @@ const COMMAND_WORDS = {
     status: "show every node's state (exit 1 unless healthy)",
     stop: "stop the cluster's Ray on every node",
     job: 'submit | status | logs | stop | list Ray jobs through the head over SSH',
+    check: 'test the network of the running cluster from the inside: an object moved between every pair of nodes (exit 1 when one fails)',
     exec: 'run a command on nodes in their Ray environment (default: the head)',
     env: "print the exports Ray's own tools need (addresses, auth mode, token)",
     logs: "collect Ray's and nokube's logs of the chosen nodes (default: all) into a directory or one archive",
     dashboard: 'forward the dashboard and Ray Client to 127.0.0.1 over SSH, the token supplied',
     firewall: 'print the firewall rules each node needs for Ray (ufw, firewalld, nftables, iptables), offline',
+    init: 'write a first config from a list of hosts: connect, trust their keys, read CPUs, memory, GPUs, Python, Ray',
 };
 /** Extra usage lines of commands that take words of their own. */
 const COMMAND_USAGE = {
@@ -52288,6 +53844,8 @@ const COMMAND_USAGE = {
     logs: 'nokube ray logs --output DIR|FILE.tar.gz [--node NAME]... [--since DURATION] [options]',
     dashboard: 'nokube ray dashboard [--port 8265] [--client-port 10001] [options]',
     firewall: `nokube ray firewall [--format ${FIREWALL_FORMATS.join('|')}] [--node NAME]... [--deployer ADDRESS] [options]`,
+    init: `nokube ray init --head [USER@]HOST[:PORT] [--workers HOST,HOST,...] [--accept-new] [--pin-host-keys] [--force] [options]
+       nokube ray init --hosts-file FILE [options]`,
 };
 const CONNECTING = [
     'plan',
@@ -52299,6 +53857,8 @@ const CONNECTING = [
     'env',
     'logs',
     'dashboard',
+    'init',
+    'check',
 ];
 const FLAGS = [
     {
@@ -52350,7 +53910,7 @@ const FLAGS = [
     {
         name: 'insecure-skip-host-key-check',
         help: 'connect to hosts whose key is not known (not recommended)',
-        commands: CONNECTING,
+        commands: CONNECTING.filter((c) => c !== 'init'),
     },
     {
         name: 'concurrency',
@@ -52405,6 +53965,11 @@ const FLAGS = [
         commands: ['exec', 'logs', 'firewall'],
     },
     { name: 'all', help: 'exec: run on every node', commands: ['exec'] },
+    {
+        name: 'deep',
+        help: "status: also run a Ray job that imports ray_spec.install's packages on every node",
+        commands: ['status'],
+    },
     { name: 'workers', help: 'exec: run on every worker', commands: ['exec'] },
     {
         name: 'format',
@@ -52453,6 +54018,47 @@ const FLAGS = [
         value: 'N',
         help: `dashboard: local port of Ray Client (default: ${DEFAULT_CLIENT_PORT})`,
         commands: ['dashboard'],
+    },
+    {
+        name: 'head',
+        value: '[USER@]HOST[:PORT]',
+        help: 'init: the head node (an ~/.ssh/config Host too)',
+        commands: ['init'],
+    },
+    {
+        name: 'workers',
+        value: 'HOST,HOST,...',
+        multiple: true,
+        help: 'init: the worker nodes, comma-separated or repeated',
+        commands: ['init'],
+    },
+    {
+        name: 'hosts-file',
+        value: 'FILE',
+        file: true,
+        help: 'init: one host a line, the first the head unless a line says "HOST head"; # comments',
+        commands: ['init'],
+    },
+    {
+        name: 'accept-new',
+        help: "init: trust host keys not seen before without asking (as OpenSSH's accept-new; changed keys are refused)",
+        commands: ['init'],
+    },
+    {
+        name: 'known-hosts-out',
+        value: 'FILE',
+        file: true,
+        help: "init: where to record the hosts' keys (default: known_hosts beside the config; lines added, none removed)",
+        commands: ['init'],
+    },
+    { name: 'pin-host-keys', help: "init: pin each node's key in the config (host_key) instead", commands: ['init'] },
+    { name: 'force', help: 'init: replace an existing config file', commands: ['init'] },
+    {
+        name: 'watch',
+        short: 'w',
+        value: '[SECONDS]',
+        help: `status: refresh every SECONDS (default: ${DEFAULT_WATCH_SEC}) over the same connections until Ctrl-C; a line per change when not a terminal`,
+        commands: ['status'],
     },
     { name: 'json', help: "print one JSON document (keys: the Action's outputs)", commands: args_COMMANDS },
     {
@@ -52520,6 +54126,20 @@ function checkFlags(argv) {
         }
     }
 }
+/**
+ * The flag table as `command` reads it: a name two commands use differently (`--workers`: exec's
+ * switch, init's hosts) is the entry of that command, else the first.
+ */
+function flagsOf(command) {
+    const all = [...FLAGS, ...GLOBAL_FLAGS];
+    return all.filter((f) => {
+        const twins = all.filter((g) => g.name === f.name);
+        if (twins.length === 1)
+            return true;
+        const own = twins.find((g) => g.commands.includes(command)) ?? twins[0];
+        return own === f;
+    });
+}
 function parseCliArgs(argv) {
     if (argv[0] === 'completion') {
         const shell = argv[1];
@@ -52535,10 +54155,10 @@ function parseCliArgs(argv) {
     let parsed;
     try {
         parsed = (0,external_node_util_namespaceObject.parseArgs)({
-            args: before,
+            args: watchValue(before),
             allowPositionals: true,
             strict: true,
-            options: Object.fromEntries([...FLAGS, ...GLOBAL_FLAGS].map((f) => [
+            options: Object.fromEntries(flagsOf(before[before.indexOf('ray') + 1]).map((f) => [
                 f.name,
                 {
                     type: f.value ? 'string' : 'boolean',
@@ -52610,10 +54230,11 @@ function parseCliArgs(argv) {
             workingDir: text('working-dir'),
             runtimeEnvJson: text('runtime-env-json'),
             noWait: !!values['no-wait'],
+            deep: !!values.deep,
             rest: after,
             nodes: values.node ?? [],
             all: !!values.all,
-            workers: !!values.workers,
+            workers: command === 'exec' && !!values.workers,
             format: command === 'env' ? envFormat(text('format')) : 'sh',
             firewallFormat: command === 'firewall' ? firewallFormat(text('format')) : 'table',
             deployer: text('deployer'),
@@ -52622,8 +54243,29 @@ function parseCliArgs(argv) {
             output: text('output'),
             port: args_port(text('port'), DEFAULT_DASHBOARD_PORT, '--port'),
             clientPort: args_port(text('client-port'), DEFAULT_CLIENT_PORT, '--client-port'),
+            head: text('head'),
+            workerHosts: command === 'init' ? (values.workers ?? []) : [],
+            hostsFile: text('hosts-file'),
+            acceptNew: !!values['accept-new'],
+            knownHostsOut: text('known-hosts-out'),
+            pinHostKeys: !!values['pin-host-keys'],
+            force: !!values.force,
+            ...(text('watch') !== undefined ? { watchSec: watchSeconds(text('watch')) } : {}),
         },
     };
+}
+/** `--watch` takes an optional number (as `watch -n`): alone, it gets the default. */
+function watchValue(args) {
+    return args.flatMap((a, i) => (a === '--watch' || a === '-w') && !/^\d+(\.\d+)?$/.test(args[i + 1] ?? '')
+        ? [`--watch=${DEFAULT_WATCH_SEC}`]
+        : [a]);
+}
+function watchSeconds(value) {
+    const n = Number(value);
+    if (!/^\d+(\.\d+)?$/.test(value) || n < 0.5) {
+        throw new UsageError(`--watch takes seconds between refreshes, at least 0.5, got "${value}"`);
+    }
+    return n;
 }
 /** The words after the command (job's action and id) and after `--`, checked against the command. */
 function commandWords(cmd, extra, after, v) {
@@ -52636,10 +54278,30 @@ function commandWords(cmd, extra, after, v) {
     onlyFor('--runtime-env-json', 'job submit', v['runtime-env-json'] === undefined || submit);
     onlyFor('--no-wait', 'job submit', !v['no-wait'] || submit);
     onlyFor('--node', 'exec, logs and firewall', !v.node || cmd === 'exec' || cmd === 'logs' || cmd === 'firewall');
-    onlyFor('--all/--workers', 'exec', (!v.all && !v.workers) || cmd === 'exec');
+    onlyFor('--all/--workers', 'exec', (!v.all && !v.workers) || cmd === 'exec' || (cmd === 'init' && !v.all));
     onlyFor('--format', 'env and firewall', v.format === undefined || cmd === 'env' || cmd === 'firewall');
     onlyFor('--show-token', 'env', !v['show-token'] || cmd === 'env');
     onlyFor('--deployer', 'firewall', v.deployer === undefined || cmd === 'firewall');
+    for (const flag of ['head', 'hosts-file', 'accept-new', 'known-hosts-out', 'pin-host-keys', 'force']) {
+        onlyFor(`--${flag}`, 'init', v[flag] === undefined || v[flag] === false || cmd === 'init');
+    }
+    if (cmd === 'init') {
+        if (v['insecure-skip-host-key-check']) {
+            throw new UsageError('init asks about each new host key: use --accept-new instead of --insecure-skip-host-key-check');
+        }
+        if (v['hosts-file'] !== undefined && (v.head !== undefined || v.workers !== undefined)) {
+            throw new UsageError('give the hosts either as --head/--workers or as --hosts-file, not both');
+        }
+        if (v['hosts-file'] === undefined && v.head === undefined) {
+            throw new UsageError(v.workers === undefined
+                ? 'init needs the hosts: --head HOST [--workers HOST,HOST,...] or --hosts-file FILE'
+                : 'init needs the head too: --head HOST (the workers alone make no cluster)');
+        }
+        if (v['pin-host-keys'] && v['known-hosts-out'] !== undefined) {
+            throw new UsageError('--pin-host-keys puts the keys in the config: drop --known-hosts-out');
+        }
+    }
+    onlyFor('--watch', 'status', v.watch === undefined || cmd === 'status');
     if (v.all && (v.workers || v.node))
         throw new UsageError('--all already names every node: drop --workers/--node');
     if (cmd === 'job') {
@@ -52757,9 +54419,9 @@ class SecretMask {
 ;// CONCATENATED MODULE: ./src/cli/completion.ts
 // `nokube completion bash|zsh`: shell completion scripts generated from the CLI's flag table.
 
-const flagsOf = (command) => FLAGS.filter((f) => f.commands.includes(command)).map((f) => `--${f.name}`);
+const completion_flagsOf = (command) => FLAGS.filter((f) => f.commands.includes(command)).map((f) => `--${f.name}`);
 function bashCompletion() {
-    const cases = args_COMMANDS.map((c) => `      ${c}) flags="${flagsOf(c).join(' ')}" ;;`).join('\n');
+    const cases = args_COMMANDS.map((c) => `      ${c}) flags="${completion_flagsOf(c).join(' ')}" ;;`).join('\n');
     const fileFlags = FLAGS.filter((f) => f.file)
         .map((f) => `--${f.name}`)
         .join('|');
@@ -52863,6 +54525,309 @@ function isAddressOrNetwork(text) {
     return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
 }
 
+;// CONCATENATED MODULE: ./src/render/init-config.ts
+
+const SCHEMA_URL = 'https://raw.githubusercontent.com/nokube/ray-deploy/main/schema/ray-config.schema.json';
+const REFERENCE_URL = 'https://github.com/nokube/ray-deploy/blob/main/docs/config.md';
+function renderInitConfig(result, choices) {
+    const head = result.nodes.find((n) => n.role === 'head');
+    const flags = [
+        `--config ${choices.configPath}`,
+        ...(choices.pinHostKeys || !choices.knownHostsFile ? [] : [`--known-hosts ${choices.knownHostsFile}`]),
+        ...choices.loginFlags,
+    ].join(' ');
+    const lines = [
+        `# yaml-language-server: $schema=${SCHEMA_URL}`,
+        '# Written by `nokube ray init` from what it found on each host; every key is explained in',
+        `# ${REFERENCE_URL}`,
+        `# Check it (nokube ray validate ${flags.split(' ').slice(0, 2).join(' ')}), then start the cluster:`,
+        `#   nokube ray start ${flags}`,
+        choices.pinHostKeys
+            ? "# Each node's SSH host key is pinned below (host_key), as accepted when init connected."
+            : `# The hosts' SSH keys, as accepted when init connected, are in ${choices.knownHostsFile}.`,
+        '',
+        ...raySpec(result),
+        '',
+        'nodes:',
+    ];
+    result.nodes.forEach((node, i) => {
+        if (i > 0)
+            lines.push('');
+        lines.push(...nodeLines(node, head, choices));
+    });
+    return lines.join('\n') + '\n';
+}
+function raySpec(result) {
+    const spec = result.raySpec;
+    const lines = [
+        'ray_spec:',
+        "  # The dashboard's port for the whole cluster (the head's ray_config.dashboard_port wins).",
+        '  dashboard_port: 8265',
+    ];
+    if (spec.rayVersion) {
+        lines.push(`  # The exact Ray version every node must run, checked before anything starts: ${spec.reason}.`, `  ray_version: ${quote(spec.rayVersion)}`);
+    }
+    if (spec.install) {
+        lines.push('  # A node whose Python lacks ray_version gets a venv under its storage path with ray[default] from', '  # PyPI (index_url: a mirror; find_links: a wheel directory for sites without internet).', '  install:', "    extras: ['default']");
+    }
+    return lines;
+}
+function nodeLines(node, head, choices) {
+    const facts = node.facts;
+    const where = hostOf(head ?? node);
+    const lines = [`  # ${node.input}${facts ? `: ${describeFacts(facts)}` : ''}`];
+    lines.push(`  - ssh_url: ${quote(sshUrl(node))}`, `    name: ${quote(node.name)}`, `    role: ${quote(node.role)}`, '    ray_config:');
+    const rc = node.rayConfig;
+    if (rc.port !== undefined)
+        lines.push(`      # Ray Client: ray://${where}:${rc.port}`, `      port: ${rc.port}`);
+    if (rc.dashboard_port !== undefined) {
+        lines.push(`      # The dashboard and the job API: http://${where}:${rc.dashboard_port}`);
+        lines.push(`      dashboard_port: ${rc.dashboard_port}`);
+    }
+    if (rc.num_cpus !== undefined)
+        lines.push(`      # CPUs Ray may use here (the host has ${facts?.cpus ?? '?'})`, `      num_cpus: ${rc.num_cpus}`);
+    if (rc.num_gpus !== undefined) {
+        lines.push(`      # GPUs Ray may use here (${facts?.gpuSource ?? 'found'}: ${gpuNames(facts)})`);
+        lines.push(`      num_gpus: ${rc.num_gpus}`);
+    }
+    const memory = facts?.memoryBytes ? formatBytes(facts.memoryBytes) : 'unknown';
+    const shm = facts?.shmBytes ? formatBytes(facts.shmBytes) : 'unknown';
+    lines.push(`      # object_store_memory: left to Ray, which takes about 30% of the memory (${memory}) and at most /dev/shm (${shm})`);
+    lines.push('    # storage: where nokube keeps its state and Ray its files; left out: ~/.nokube/default of the login user', "    #   type: 'local'", `    #   path: '/opt/nokube/data/ray/${node.role === 'head' ? 'head' : node.name.replace(/^ray-/, '')}'`, `    # users: left out: logs in as ${node.login ?? node.user ?? 'the --user'} with your keys or ssh-agent; a user here needs a password or sshkey`);
+    if (choices.pinHostKeys && node.hostKey) {
+        lines.push(`    # The SSH host key accepted when init connected (${node.hostKey.fingerprint})`, `    host_key: ${quote(node.hostKey.knownHostsLine.split(' ').slice(1).join(' '))}`);
+    }
+    return lines;
+}
+/** "16 CPUs, 62.8 GiB, no GPU, Python 3.11.2, Ray 2.60.0" */
+function describeFacts(f) {
+    const parts = [
+        `${f.cpus} CPU${f.cpus === 1 ? '' : 's'}`,
+        f.memoryBytes ? formatBytes(f.memoryBytes) : 'memory unknown',
+        f.gpus.length ? `${f.gpus.length} GPU${f.gpus.length === 1 ? '' : 's'} (${gpuNames(f)})` : 'no GPU',
+        `Python ${f.python.version}`,
+        f.ray ? `Ray ${f.ray.version}` : 'no Ray',
+    ];
+    return parts.join(', ');
+}
+function gpuNames(f) {
+    const names = [...new Set((f?.gpus ?? []).map((g) => g.name))];
+    return names.join(', ');
+}
+/** host:port as ssh_url takes it: an IPv6 address in brackets. */
+function sshUrl(node) {
+    return `${hostOf(node)}:${node.port}`;
+}
+function hostOf(node) {
+    return node.host.includes(':') ? `[${node.host}]` : node.host;
+}
+/** A single-quoted YAML scalar. */
+function quote(text) {
+    return `'${text.replace(/'/g, "''")}'`;
+}
+
+;// CONCATENATED MODULE: ./src/render/init.ts
+
+/** "ED25519", "ECDSA", "RSA", as OpenSSH names a key's type in its question. */
+function keyTypeWord(type) {
+    if (type === 'ssh-ed25519')
+        return 'ED25519';
+    if (type.startsWith('ecdsa-'))
+        return 'ECDSA';
+    if (type === 'ssh-rsa')
+        return 'RSA';
+    return type;
+}
+/** The question OpenSSH asks about a host it has not seen, for one node (answered y/N). */
+function hostKeyPrompt(q) {
+    return (`The authenticity of ${q.node} (${q.address}) can't be established.\n` +
+        `${keyTypeWord(q.type)} key fingerprint is ${q.fingerprint}.\n` +
+        'Trust this key and record it? [y/N] ');
+}
+/** What --accept-new says for each key it trusts, as OpenSSH's "Permanently added". */
+function acceptedNewKey(q) {
+    return `${q.node} (${q.address}): new ${keyTypeWord(q.type)} key ${q.fingerprint} accepted (--accept-new)`;
+}
+function renderInitReport(result, written) {
+    const lines = result.nodes.map((n) => `  ${n.name.padEnd(14)} ${n.input}: ${n.facts ? describeFacts(n.facts) : 'not looked at'}`);
+    const spec = result.raySpec;
+    const keys = written.pinned
+        ? `host keys pinned in it (host_key, ${result.nodes.filter((n) => n.hostKey?.isNew).length} new)`
+        : written.knownHosts
+            ? `host keys in ${written.knownHosts.file} (${written.knownHosts.added} line${written.knownHosts.added === 1 ? '' : 's'} added)`
+            : '';
+    return [
+        `Found ${result.nodes.length} host${result.nodes.length === 1 ? '' : 's'}:`,
+        ...lines,
+        spec.rayVersion
+            ? `Ray: ${spec.rayVersion}${spec.install ? ', installed by nokube where missing' : ''} (${spec.reason})`
+            : '',
+        ...result.warnings.map((w) => `warning: ${w}`),
+        `Wrote ${written.config}${keys ? `; ${keys}` : ''}.`,
+        `Next: ${written.startCommand}`,
+    ]
+        .filter(Boolean)
+        .join('\n');
+}
+/** Why nothing was written: each host's problem, with what to do. */
+function renderInitFailure(result, configPath, noTerminal) {
+    const lines = result.errors.map((e) => `  ${e.node} (${e.host}): ${e.message}${e.hint ? `\n    hint: ${e.hint}` : ''}`);
+    const ok = result.nodes.filter((n) => n.ok).map((n) => n.name);
+    return [
+        `nokube: ${configPath} not written: ${result.errors.length} of ${result.nodes.length} hosts could not be used${ok.length ? ` (${ok.join(', ')} could)` : ''}:`,
+        ...lines,
+        ...(noTerminal
+            ? [
+                'There is no terminal to ask on about new host keys: pass --accept-new to trust keys not seen before ' +
+                    '(a changed key is still refused), or give their keys in --known-hosts FILE.',
+            ]
+            : []),
+    ].join('\n');
+}
+
+;// CONCATENATED MODULE: ./src/cli/init.ts
+// `nokube ray init`: the hosts from the flags or a file, a y/N question per new host key (or
+// --accept-new), the engine's look at the hosts, then the config and the hosts' keys written. Nothing
+// is written unless every host could be used, and an existing config only with --force.
+
+
+
+
+
+
+async function initCommand(s, options, io, mask) {
+    const usage = (message) => {
+        io.stderr(`nokube: ${message}\n`);
+        return 2;
+    };
+    const hosts = s.hostsFile !== undefined ? readHostsFile(s.hostsFile) : hostsFromFlags(s.head, s.workerHosts);
+    if (!hosts.ok)
+        return usage(`${hosts.message} (${hosts.hint})`);
+    if ((0,external_node_fs_namespaceObject.existsSync)(s.config) && !s.force) {
+        return usage(`${s.config} exists: init never replaces a config unless told to (--force), or write another with --config FILE`);
+    }
+    const knownHostsOut = s.pinHostKeys ? undefined : (s.knownHostsOut ?? (0,external_node_path_namespaceObject.join)((0,external_node_path_namespaceObject.dirname)(s.config), 'known_hosts'));
+    let noTerminal = false;
+    const trustHostKey = async (q) => {
+        if (s.acceptNew) {
+            io.stderr(acceptedNewKey(q) + '\n');
+            return true;
+        }
+        if (!io.ask) {
+            noTerminal = true;
+            return false;
+        }
+        const answer = (await io.ask(hostKeyPrompt(q))).trim().toLowerCase();
+        return answer === 'y' || answer === 'yes' || answer === q.fingerprint.toLowerCase();
+    };
+    const result = await engine_run({
+        ...options,
+        configPath: s.config,
+        command: 'init',
+        init: { hosts: hosts.hosts, trustHostKey },
+    });
+    if (s.json && !result.ok)
+        io.stdout(mask.apply(JSON.stringify(result, null, 2)) + '\n');
+    if (!result.ok) {
+        io.stderr(mask.apply(renderInitFailure(result, s.config, noTerminal)) + '\n');
+        return 1;
+    }
+    const loginFlags = loginFlagsOf(s, result);
+    const text = renderInitConfig(result, {
+        configPath: s.config,
+        pinHostKeys: s.pinHostKeys,
+        knownHostsFile: knownHostsOut && relativeTo(s.config, knownHostsOut),
+        loginFlags,
+    });
+    // what init writes must be what validate reads: a bug here is caught before the file exists
+    const checked = parseConfig(text, s.config, { defaultUser: s.user ?? 'user' });
+    const errors = checked.diagnostics.filter((d) => d.severity === 'error');
+    if (errors.length) {
+        for (const d of errors)
+            io.stderr(formatDiagnostic(d) + '\n');
+        io.stderr(`nokube: internal error: the config init made does not validate; ${s.config} not written\n`);
+        return 1;
+    }
+    try {
+        (0,external_node_fs_namespaceObject.writeFileSync)(s.config, text, { flag: s.force ? 'w' : 'wx' });
+    }
+    catch (err) {
+        return usage(`cannot write ${s.config}: ${err.code ?? err.message}`);
+    }
+    let knownHosts;
+    if (knownHostsOut) {
+        try {
+            knownHosts = { file: knownHostsOut, added: recordKeys(knownHostsOut, result) };
+        }
+        catch (err) {
+            io.stderr(`nokube: ${s.config} written, but not ${knownHostsOut}: ${err.code ?? err.message}\n`);
+            return 1;
+        }
+    }
+    const startCommand = [
+        'nokube ray start --config',
+        s.config,
+        ...(knownHostsOut ? ['--known-hosts', knownHostsOut] : []),
+        ...loginFlags,
+    ].join(' ');
+    if (s.json) {
+        io.stdout(mask.apply(JSON.stringify({ ...result, config: s.config, knownHosts }, null, 2)) + '\n');
+    }
+    else {
+        io.stdout(mask.apply(renderInitReport(result, { config: s.config, knownHosts, pinned: s.pinHostKeys, startCommand })) +
+            '\n');
+    }
+    return 0;
+}
+function readHostsFile(file) {
+    let text;
+    try {
+        text = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+    }
+    catch (err) {
+        const code = err.code ?? err.message;
+        return {
+            ok: false,
+            message: `cannot read --hosts-file ${file}: ${code}`,
+            hint: 'one [user@]host[:port] a line, the head first',
+        };
+    }
+    return hostsFromFile(text, file);
+}
+/**
+ * Adds the hosts' keys to the file (created when missing); lines already in it stay, none is removed.
+ * Every node's key is written, known before or not, so the file alone verifies the cluster (the
+ * Action's known-hosts input). Returns the number of lines added.
+ */
+function recordKeys(file, result) {
+    const before = (0,external_node_fs_namespaceObject.existsSync)(file) ? (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8') : '';
+    const have = new Set(before.split('\n').map((l) => l.trim()));
+    const add = [...new Set(result.nodes.map((n) => n.hostKey?.knownHostsLine).filter((l) => !!l))].filter((l) => !have.has(l));
+    if (add.length || !(0,external_node_fs_namespaceObject.existsSync)(file)) {
+        const sep = before && !before.endsWith('\n') ? '\n' : '';
+        (0,external_node_fs_namespaceObject.writeFileSync)(file, before + sep + add.map((l) => l + '\n').join(''), { mode: 0o644 });
+    }
+    return add.length;
+}
+/**
+ * The flags start needs to log in as init did: --user when one was given (by the flag, or one user
+ * for every host as user@host), the identity files and the ssh config given.
+ */
+function loginFlagsOf(s, result) {
+    const written = [...new Set(result.nodes.map((n) => n.user).filter(Boolean))];
+    const user = written.length === 1 && result.nodes.every((n) => n.user) ? written[0] : s.user;
+    return [
+        ...(user ? ['--user', user] : []),
+        ...s.identities.flatMap((f) => ['--identity', f]),
+        ...(s.sshConfig ? ['--ssh-config', s.sshConfig] : []),
+    ];
+}
+/** The known_hosts path as the config's header names it: relative to the config's directory. */
+function relativeTo(config, file) {
+    const rel = (0,external_node_path_namespaceObject.relative)((0,external_node_path_namespaceObject.dirname)(config), file);
+    return rel.startsWith('..') ? file : rel || (0,external_node_path_namespaceObject.basename)(file);
+}
+
 ;// CONCATENATED MODULE: ./src/render/safe-text.ts
 // Text from the config and from the nodes (names, hosts, error messages, Ray's output) is data: it
 // must not steer a terminal (control characters), a workflow log (`::command::` lines) or markdown
@@ -52948,73 +54913,9 @@ function terminalReporter(write, mask, debug) {
     };
 }
 
-;// CONCATENATED MODULE: ./src/render/markdown.ts
-// Markdown building blocks: tables and lists that escape every cell and can be cut to fit a size cap.
-
-/** A GitHub-flavoured table of at most `maxRows` rows; the cut is said in a last line, never silent. */
-function markdown_markdownTable(columns, rows, maxRows = Infinity, what = 'rows') {
-    if (rows.length === 0)
-        return '';
-    const shown = rows.slice(0, maxRows);
-    const lines = [
-        `| ${columns.map((c) => escapeCell(c)).join(' | ')} |`,
-        `| ${columns.map(() => '---').join(' | ')} |`,
-        ...shown.map((r) => `| ${r.map((cell) => escapeCell(cell)).join(' | ')} |`),
-    ];
-    if (shown.length === 0)
-        lines.length = 0;
-    const cut = truncationNote(rows.length, shown.length, what);
-    return [...lines, ...(cut ? ['', cut] : [])].join('\n');
-}
-/** A bullet list of already-escaped markdown items, at most `maxItems`. */
-function markdown_markdownList(items, maxItems = Infinity, what = 'items') {
-    if (items.length === 0)
-        return '';
-    const shown = items.slice(0, maxItems);
-    const cut = truncationNote(items.length, shown.length, what);
-    return [...shown.map((i) => `- ${i}`), ...(cut ? [cut] : [])].join('\n');
-}
-function truncationNote(total, shown, what) {
-    if (shown >= total)
-        return '';
-    return `<i>${total - shown} more ${escapeHtml(what)} not shown here (size limit): see the step's outputs and log.</i>`;
-}
-function markdown_byteLength(text) {
-    return Buffer.byteLength(text, 'utf8');
-}
-/**
- * The largest `limit` in [0, max] for which `render(limit)` fits `cap` (rendering is monotone in
- * the limit). Falls back to limit 0 when nothing fits; the caller then applies a hard cut.
- */
-function markdown_fitLimit(render, measure, cap, max) {
-    const full = render(Infinity);
-    if (measure(full) <= cap)
-        return full;
-    let lo = 0;
-    let hi = max;
-    while (lo < hi) {
-        const mid = Math.ceil((lo + hi) / 2);
-        if (measure(render(mid)) <= cap)
-            lo = mid;
-        else
-            hi = mid - 1;
-    }
-    return render(lo);
-}
-/** A last resort when even the shortest rendering is too large: cut by characters with a note. */
-function markdown_hardCut(text, measure, cap) {
-    if (measure(text) <= cap)
-        return text;
-    const note = '\n\n<i>Cut here: the rest is over the size limit; see the step log.</i>\n';
-    let end = Math.max(0, cap - measure(note));
-    while (end > 0 && measure(text.slice(0, end)) + measure(note) > cap)
-        end = Math.floor(end * 0.95);
-    // Do not leave half an HTML entity or tag at the end.
-    const head = text.slice(0, end).replace(/<[^>]*$|&[a-z#0-9]*$/i, '');
-    return head + note;
-}
-
 ;// CONCATENATED MODULE: ./src/render/summary.ts
+
+
 
 
 
@@ -53048,7 +54949,7 @@ function summaryAt(result, ctx, limit, rows) {
         parts.push(addresses.join(' · '));
     const reach = dashboardCommandLine(result);
     if (reach)
-        parts.push(`The dashboard needs the cluster's token and may be firewalled; open it from your machine with ${escapeCode(reach)} (an SSH forward that adds the token), then http://127.0.0.1:8265.`);
+        parts.push(`The dashboard needs the cluster's token and may be firewalled; open it from your machine with ${escapeCode(reach)} (an SSH forward that adds the token for you alone), then the one-time URL it prints.`);
     if (result.job)
         parts.push(jobSection(result.job));
     if (result.errors.length) {
@@ -53062,6 +54963,8 @@ function summaryAt(result, ctx, limit, rows) {
     // a job run looks at the head only: a table of unknown nodes would say nothing
     if (nodes.length && result.command !== 'job')
         parts.push(`### Nodes\n\n${markdownTable(NODE_COLUMNS, nodes, limit, 'nodes')}`);
+    if (result.usage)
+        parts.push(usageSection(result.usage));
     const plan = rows.plan;
     if (result.plan) {
         parts.push(`### Plan\n\n${plan.length ? markdownTable(PLAN_COLUMNS, plan, limit, 'plan items') : 'Nothing to do.'}` +
@@ -53070,6 +54973,14 @@ function summaryAt(result, ctx, limit, rows) {
     const rollout = rolloutText(result);
     if (rollout)
         parts.push(`### Rollout\n\n${escapeHtml(rollout)}`);
+    if (result.check) {
+        const ports = checkPortRows(result.check);
+        parts.push(`### Network between the nodes\n\n${escapeText(checkLine(result.check))}.\n\n` +
+            markdownTable([...CHECK_PAIR_COLUMNS], checkPairRows(result.check), limit, 'pairs') +
+            (ports.length
+                ? `\n\nPorts of the head's node table that did not answer:\n\n${markdownTable([...CHECK_PORT_COLUMNS], ports, limit, 'ports')}`
+                : ''));
+    }
     const warnings = extraWarnings(result);
     if (warnings.length)
         parts.push(`### Warnings\n\n${markdownList(warnings.map(escapeText), limit, 'warnings')}`);
@@ -53113,6 +55024,15 @@ function jobSection(job) {
         lines.push('', `Ray: ${escapeText(job.message.trim().split('\n')[0])}`);
     if (job.log_tail) {
         lines.push('', `<details open><summary>last lines of the job's log</summary>\n\n<pre>${escapeHtml(job.log_tail)}</pre>\n</details>`);
+    }
+    return lines.join('\n');
+}
+/** `status`: used / total over the cluster and the work waiting for resources, as `ray status` shows them. */
+function usageSection(usage) {
+    const lines = [`### Resources\n`, `Used / total: ${escapeText(usageTotalText(usage))}`];
+    if (usage.known) {
+        const pending = usage.pending.map((d) => escapeText(demandText(d)));
+        lines.push('', pending.length ? `Pending demand:\n\n${markdownList(pending)}` : 'Pending demand: none');
     }
     return lines.join('\n');
 }
@@ -53270,6 +55190,7 @@ function runOutputs(result) {
             state: n.state,
             ray_version: n.rayVersion ?? null,
             resources: n.resources ?? null,
+            ...(n.usage ? { usage: n.usage } : {}),
         })),
         'alive-nodes': result.aliveNodes,
         'expected-nodes': result.expectedNodes,
@@ -53277,6 +55198,23 @@ function runOutputs(result) {
         plan: result.plan ?? [],
         'job-id': result.job?.job_id ?? '',
         'job-status': result.job?.status ?? '',
+        ...usageOutputs(result.usage),
+    };
+}
+function usageOutputs(usage) {
+    if (!usage)
+        return { 'cpus-used': '', 'cpus-total': '', resources: null };
+    const cpu = usage.known ? usage.total.CPU : undefined;
+    return {
+        'cpus-used': cpu ? cpu.used : '',
+        'cpus-total': cpu ? cpu.total : '',
+        resources: {
+            known: usage.known,
+            ...(usage.why ? { why: usage.why } : {}),
+            ...(usage.measuredAt ? { measured_at: new Date(usage.measuredAt).toISOString() } : {}),
+            total: usage.total,
+            pending: usage.pending,
+        },
     };
 }
 /** Errors of a failed run for machines: config diagnostics first, then node errors. */
@@ -53315,6 +55253,8 @@ function printRunResult(raw, settings, io, mask) {
             doc.warnings = result.warnings;
         if (settings.timeline)
             doc.timeline = result.timeline ?? [];
+        if (result.check)
+            doc.check = result.check;
         io.stdout(mask.apply(JSON.stringify(doc, null, 2)) + '\n');
     }
     else {
@@ -53340,6 +55280,8 @@ function renderDashboardOpen(result, json) {
     if (json) {
         const doc = {
             'dashboard-url': f.dashboardUrl,
+            'open-url': f.openUrl,
+            cookie: f.cookie,
             'client-address': f.clientAddress,
             ray_version: f.rayVersion ?? null,
             client_env: f.clientEnv,
@@ -53350,7 +55292,8 @@ function renderDashboardOpen(result, json) {
         .map(([k, v]) => `${k}=${shellQuote(v)}`)
         .join(' ');
     return ([
-        `Dashboard:  ${f.dashboardUrl}${f.tokenFile ? '   (the cluster token is added for you)' : ''}`,
+        `Dashboard:  ${f.openUrl}`,
+        `  open it once, in your browser: it lets that browser in${f.tokenFile ? ' and adds the cluster token to its requests' : ''}; other requests to ${f.dashboardUrl} are refused`,
         `Ray Client: ${f.clientAddress}`,
         `  e.g. ${env} python -c 'import ray; ray.init("${f.clientAddress}")'`,
         `Forwarded over SSH through the head${f.rayVersion ? ` (Ray ${f.rayVersion})` : ''} in ${(result.openMs / 1000).toFixed(1)}s. Ctrl-C closes them.`,
@@ -53716,6 +55659,128 @@ function useCommand(command) {
     return USE_COMMANDS[command];
 }
 
+;// CONCATENATED MODULE: ./src/render/watch.ts
+
+/** `every 2 s · 21:30:01 UTC · Ctrl-C to stop`, above a redrawn status. */
+function watchHeader(everySec, at) {
+    return `every ${everySec} s · ${at.toISOString().slice(11, 19)} UTC · Ctrl-C to stop`;
+}
+/**
+ * `status --watch` when stdout is not a terminal: what the cluster is doing in one line, printed
+ * when it changes (the caller compares these and prefixes the time).
+ */
+function watchLine(result) {
+    const nodes = result.nodes.map((n) => `${n.name} ${n.state}${n.usage?.CPU ? ` CPU ${amount('CPU', n.usage.CPU.used)}/${amount('CPU', n.usage.CPU.total)}` : ''}`);
+    const parts = [`${result.status}: ${result.aliveNodes} of ${result.expectedNodes} nodes alive`];
+    if (result.usage)
+        parts.push(`used ${usage_usageTotalText(result.usage)}`, `pending ${pendingText(result.usage)}`);
+    parts.push(nodes.join(', '));
+    if (!result.ok)
+        parts.push(`${result.errors.length} error${result.errors.length === 1 ? '' : 's'}`);
+    return parts.join('; ');
+}
+/** A printed change: the time, then the line. */
+function watchLineAt(line, at) {
+    return `${at.toISOString().replace(/\.\d+Z$/, 'Z')} ${line}`;
+}
+
+;// CONCATENATED MODULE: ./src/cli/watch.ts
+// `nokube ray status --watch [SECONDS]`: the engine looks again over the connections it holds; here
+// each round is shown: redrawn in place on a terminal (cursor home, each line cleared to its end, the
+// rest of the screen cleared: no blank frame), else one line per change (JSON lines with --json).
+// Ctrl-C ends it with exit 0, the connections closed by the engine.
+
+
+
+
+
+
+const watch_STOP_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+const HOME = '\x1b[H';
+const CLEAR_SCREEN = '\x1b[2J';
+const CLEAR_LINE_END = '\x1b[K';
+const CLEAR_BELOW = '\x1b[J';
+const HIDE_CURSOR = '\x1b[?25l';
+const SHOW_CURSOR = '\x1b[?25h';
+async function watchCommand(settings, options, io, mask) {
+    const stop = new AbortController();
+    const onSignal = () => stop.abort();
+    for (const s of watch_STOP_SIGNALS)
+        process.on(s, onSignal);
+    io.signal?.addEventListener('abort', onSignal);
+    const terminal = io.isTTY && !settings.json;
+    const show = terminal ? redraw(settings, io, mask) : changes(settings, io, mask);
+    let rounds = 0;
+    try {
+        const result = await engine_run({
+            ...options,
+            command: 'status',
+            signal: stop.signal,
+            // the table says each node's state every round: no progress lines under it
+            reporter: { ...options.reporter, node: () => { } },
+            watch: {
+                everySec: settings.watchSec,
+                onRound: (r) => {
+                    rounds += 1;
+                    show(r);
+                },
+            },
+        });
+        // an invalid config (or a run that failed before its first look) is printed as `status` would;
+        // Ctrl-C before the first look shows nothing
+        if (rounds === 0 && !stop.signal.aborted)
+            return printRunResult(result, settings, io, mask);
+        return 0;
+    }
+    finally {
+        if (terminal && rounds > 0)
+            io.stdout(SHOW_CURSOR);
+        for (const s of watch_STOP_SIGNALS)
+            process.off(s, onSignal);
+        io.signal?.removeEventListener('abort', onSignal);
+    }
+}
+/** Secrets masked on the raw text first, then control characters made visible (as printRunResult). */
+function watch_shown(raw, mask, json) {
+    const masked = mapStrings(raw, (s) => mask.apply(s));
+    return json ? masked : mapStrings(masked, escapeControls);
+}
+function redraw(settings, io, mask) {
+    let first = true;
+    return (raw) => {
+        const text = renderTerminal(watch_shown(raw, mask, false), { color: !io.env.NO_COLOR, timeline: settings.timeline });
+        const lines = [watchHeader(settings.watchSec, new Date()), '', ...mask.apply(text).split('\n')];
+        io.stdout((first ? HIDE_CURSOR + CLEAR_SCREEN : '') +
+            HOME +
+            lines.map((l) => l + CLEAR_LINE_END).join('\n') +
+            '\n' +
+            CLEAR_BELOW);
+        first = false;
+    };
+}
+function changes(settings, io, mask) {
+    let last;
+    return (raw) => {
+        const r = watch_shown(raw, mask, settings.json);
+        let line;
+        let key;
+        if (settings.json) {
+            const doc = runOutputs(r);
+            // Ray's report time moves every few seconds: a change is a change of anything else
+            key = JSON.stringify({ ...doc, resources: doc.resources && { ...doc.resources, measured_at: undefined } });
+            line = JSON.stringify({ time: new Date().toISOString(), ...doc });
+        }
+        else {
+            key = watchLine(r);
+            line = watchLineAt(key, new Date());
+        }
+        if (key === last)
+            return;
+        last = key;
+        io.stdout(mask.apply(line) + '\n');
+    };
+}
+
 ;// CONCATENATED MODULE: ./src/render/live-output.ts
 function liveOutput(write, mask, prefixNodes) {
     const pending = new Map();
@@ -53747,6 +55812,8 @@ function liveOutput(write, mask, prefixNodes) {
 
 ;// CONCATENATED MODULE: ./src/cli/main.ts
 // The `nokube` CLI: flags into RunOptions, the engine's result onto the terminal, an exit code.
+
+
 
 
 
@@ -53807,6 +55874,10 @@ async function main(argv, io) {
         io.stderr(`nokube: ${err.message}\n`);
         return 2;
     }
+    if (settings.command === 'init')
+        return initCommand(settings, options, io, mask);
+    if (settings.watchSec !== undefined)
+        return watchCommand(settings, options, io, mask);
     const use = useCommand(settings.command);
     if (use)
         return use({ settings, options, io, mask, live });
@@ -53927,17 +55998,38 @@ function useRequests(s) {
         return { exec: { argv: s.rest, nodes: s.nodes, all: s.all, workers: s.workers } };
     if (s.command === 'env')
         return { withToken: true };
+    if (s.command === 'status' && s.deep)
+        return { deep: true };
     return {};
 }
 
 ;// CONCATENATED MODULE: ./src/cli/index.ts
 
+
+/** One line read from the terminal (cooked mode: Ctrl-C stays a SIGINT), the prompt on stderr. */
+function ask(prompt) {
+    process.stderr.write(prompt);
+    const rl = (0,external_node_readline_namespaceObject.createInterface)({ input: process.stdin, terminal: false });
+    return new Promise((resolve) => {
+        let answered = false;
+        rl.once('line', (line) => {
+            answered = true;
+            rl.close();
+            resolve(line);
+        });
+        rl.once('close', () => {
+            if (!answered)
+                resolve('');
+        });
+    });
+}
 // Ctrl-C once: stop following what runs on the cluster (it keeps running) and report; twice: quit.
-// `dashboard` closes its forwards on SIGINT itself (exit 0). Other commands end at once, as before.
+// `dashboard` closes its forwards on SIGINT itself (exit 0), as does `status --watch`. Other commands end at once, as before.
 const argv = process.argv.slice(2);
 const cli_words = argv.includes('--') ? argv.slice(0, argv.indexOf('--')) : argv;
 const follows = cli_words.includes('job') || cli_words.includes('exec');
-const ownHandler = cli_words.includes('dashboard');
+// `status --watch` too: Ctrl-C ends the watch with exit 0.
+const ownHandler = cli_words.includes('dashboard') || cli_words.some((w) => /^(--watch(=.*)?|-w)$/.test(w));
 const interrupt = new AbortController();
 process.on('SIGINT', () => {
     if (ownHandler)
@@ -53952,6 +56044,7 @@ main(argv, {
     env: process.env,
     isTTY: !!process.stdout.isTTY,
     signal: interrupt.signal,
+    ...(process.stdin.isTTY ? { ask } : {}),
 }).then((code) => {
     process.exitCode = code;
 }, (err) => {

@@ -902,6 +902,26 @@ def ray_cmd(ray):
     return [ray["python"], "-c", "import sys; sys.argv[0] = 'ray'; from ray.scripts.scripts import main; sys.exit(main())"]
 
 
+def activated_env(python, path):
+    """What an activated environment of `python` adds: its bin dir first on PATH and, for a venv,
+    VIRTUAL_ENV. Ray runs a job's entrypoint and its workers' subprocesses with the environment
+    `ray start` had: without this, a job's `python` is whatever the login PATH finds first."""
+    bin_dir = os.path.dirname(python)
+    rest = [d for d in (path or "/usr/local/bin:/usr/bin:/bin").split(os.pathsep) if d and d != bin_dir]
+    env = {"PATH": os.pathsep.join([bin_dir] + rest)}
+    if os.path.isfile(os.path.join(os.path.dirname(bin_dir), "pyvenv.cfg")):
+        env["VIRTUAL_ENV"] = os.path.dirname(bin_dir)
+    return env
+
+
+def python_first(python, path):
+    """Whether `python` on `path` is the interpreter `python` (its bin dir), the PATH's `python`
+    otherwise (None when there is none)."""
+    bin_dir = os.path.dirname(python or "")
+    found = which("python", path=path or "") or which("python3", path=path or "")
+    return os.path.dirname(found) == bin_dir if found else False, found
+
+
 # ---- lock.py ----
 # The deploy lock on the head (`lock`, `unlock`): owned by the caller's SSH connection,
 # read-modify-write under flock; _Guard is that flock.
@@ -1281,6 +1301,12 @@ def _start_locked(inp, cluster, storage):
     env["RAY_USAGE_STATS_ENABLED"] = "0"
     env.pop("RAY_ADDRESS", None)
     env.pop("RAY_AUTH_TOKEN", None)
+    # the job's `python` (and its workers' subprocesses') is Ray's interpreter, as in an activated venv.
+    # Without the SSH session's variables: Ray starts workers through `bash -c`, and bash seeing
+    # SSH_CLIENT reads ~/.bashrc, whose pyenv/conda lines would put another python first again.
+    for k in ("SSH_CLIENT", "SSH2_CLIENT", "SSH_CONNECTION", "SSH_TTY"):
+        env.pop(k, None)
+    env.update(activated_env(ray["python"], env.get("PATH")))
     token_path = os.path.join(state_dir(storage), "auth_token")
     token = None
     auth = "none"
@@ -1350,7 +1376,7 @@ def _start_locked(inp, cluster, storage):
                "dashboard_port": head_port(args, "dashboard_port") if role == "head" else None,
                "dashboard_host": dashboard_host(args, auth == "token") if role == "head" else None,
                "gcs_port": head_port(args, "gcs_port") if role == "head" else None,
-               "argv": argv[len(ray_cmd(ray)):]}
+               "argv": argv[len(ray_cmd(ray)):], "path": env["PATH"]}
     write_json_atomic(os.path.join(state_dir(storage), "runtime.json"), runtime)
     write_json_atomic(os.path.join(state_dir(storage), "applied.json"), inp.get("applied") or {})
     out = {"ok": True, "ray_version": ray["version"], "python_version": ray["python_version"],
@@ -1373,6 +1399,100 @@ def verb_stop(inp):
         out["hint"] = "they may belong to another user; check with: ps -o user,pid,cmd -p %s" % ",".join(
             str(p) for p in res["remaining_pids"])
     return out
+
+
+# ---- usage.py ----
+# `status` with `usage` (head): what the cluster is doing, as Ray's own `ray status` shows it: used /
+# total of each resource, in total and per node, and the demand waiting for resources. One HTTP call
+# to the dashboard's /api/cluster_status: the report Ray's autoscaler monitor keeps in the GCS
+# (refreshed every ~5 s), the same one `ray status` prints.
+
+USAGE_TIMEOUT_SEC = 3.0
+
+# Ray's names for the resources every node has (the dashboard renames keys to camelCase).
+STANDARD_RESOURCES = ("CPU", "GPU", "memory", "object_store_memory")
+
+
+def _camel(name):
+    """The dashboard's to_camel_case (keys of dicts in its answers are renamed with it)."""
+    parts = name.split("_")
+    return parts[0] + "".join(p.title() for p in parts[1:])
+
+
+def _table(usage, names):
+    """{resource: [used, total]} with the names given back: Ray's own when known (else left out:
+    a placement group's `CPU_group_<id>` or a node's `node:<ip>`, which `ray status` does not show either)."""
+    out = {}
+    for key, pair in (usage or {}).items():
+        name = names.get(key)
+        if name is None or name.startswith("node:") or not isinstance(pair, (list, tuple)) or len(pair) != 2:
+            continue
+        out[name] = [float(pair[0]), float(pair[1])]
+    return out
+
+
+def _bundles(items):
+    """[[{resource: amount}, count], ...] as [{"resources": ..., "count": n}] (pending tasks and actors)."""
+    out = []
+    for item in items or []:
+        if isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[0], dict):
+            # `bundle` is Ray's own marker of a placement group's bundle, not a resource a user asked for
+            res = dict((k, float(v)) for k, v in item[0].items() if k != "bundle")
+            if res:
+                out.append({"resources": res, "count": int(item[1])})
+    return out
+
+
+def _groups(items):
+    """Pending placement groups: [[{bundles: [[bundle, n]], strategy}, count], ...]."""
+    out = []
+    for item in items or []:
+        if not (isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[0], dict)):
+            continue
+        pg = item[0]
+        out.append({"bundles": _bundles(pg.get("bundles")), "strategy": str(pg.get("strategy") or ""),
+                    "count": int(item[1])})
+    return out
+
+
+def _get(d, *keys):
+    for k in keys:
+        if isinstance(d, dict) and k in d:
+            return d[k]
+    return None
+
+
+def http_usage(base, token, resource_names=(), timeout=USAGE_TIMEOUT_SEC):
+    """The cluster's usage and pending demand, or {"known": False, "why": ...} when this Ray does not
+    say (too old, an autoscaler that does not write the report, the dashboard down)."""
+    import urllib.request
+
+    names = dict((_camel(n), n) for n in list(STANDARD_RESOURCES) + list(resource_names))
+    names.update(dict((n, n) for n in list(STANDARD_RESOURCES) + list(resource_names)))
+    req = urllib.request.Request("%s/api/cluster_status" % base)
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            body = json.loads(r.read().decode())
+    except Exception as e:
+        return {"known": False, "why": "the dashboard's /api/cluster_status did not answer: %s" % e}
+    data = body.get("data") if isinstance(body, dict) else None
+    status = _get(data, "clusterStatus", "cluster_status")
+    report = _get(status, "loadMetricsReport", "load_metrics_report")
+    if not isinstance(report, dict):
+        return {"known": False, "why": "this Ray's autoscaler reports no resource usage"}
+    by_node = _get(report, "usageByNode", "usage_by_node") or {}
+    return {
+        "known": True,
+        "time": _get(status, "time"),
+        "total": _table(report.get("usage"), names),
+        # keyed by node ID (Ray 2.60's autoscaler) or by the node's IP address (older Ray)
+        "by_node": dict((k, _table(u, names)) for k, u in by_node.items()) if isinstance(by_node, dict) else {},
+        "pending": _bundles(_get(report, "resourceDemand", "resource_demand")),
+        "pending_groups": _groups(_get(report, "pgDemand", "pg_demand")),
+        "requested": _bundles(_get(report, "requestDemand", "request_demand")),
+    }
 
 
 # ---- status.py ----
@@ -1456,6 +1576,14 @@ def _python_nodes(python, gcs_address, token_path, timeout=60.0):
     raise RuntimeError("ray.nodes() failed: %s" % p.stderr.decode(errors="replace").strip()[-500:])
 
 
+def cluster_usage(base, token, nodes):
+    """`usage` asked: used / total and pending demand (usage.py), the resource names taken from the view."""
+    names = set()
+    for n in nodes or []:
+        names.update((n.get("resources") or {}).keys())
+    return http_usage(base, token, sorted(names))
+
+
 def verb_status(inp, pids=None):
     cluster = cluster_name(inp)
     storage = storage_path(inp)
@@ -1485,6 +1613,8 @@ def verb_status(inp, pids=None):
             out["cluster"], out["view_key"] = _http_nodes_changed(dashboard_base(runtime, dport), token,
                                                                    inp.get("wait"))
             out["cluster_source"] = "dashboard"
+            if inp.get("usage"):
+                out["usage"] = cluster_usage(dashboard_base(runtime, dport), token, out["cluster"])
         except Exception as e:  # dashboard down or still starting
             if inp.get("fallback") is False:
                 # the caller polls again shortly: `import ray` in a child (seconds of CPU while Ray's
@@ -1498,6 +1628,8 @@ def verb_status(inp, pids=None):
                 out["cluster"] = _python_nodes(python, "127.0.0.1:%d" % gport,
                                                token_path if token else None)
                 out["cluster_source"] = "ray.nodes"
+                if inp.get("usage"):
+                    out["usage"] = {"known": False, "why": "the dashboard does not answer: %s" % e}
             except Exception as e2:
                 out["cluster"] = None
                 out["cluster_error"] = "cannot read the cluster view: dashboard: %s; ray.nodes(): %s" % (e, e2)
@@ -1587,6 +1719,56 @@ def verb_drain(inp):
     return out
 
 
+# ---- gpus.py ----
+# The node's NVIDIA GPUs, for `init`'s first look (probe with "gpus": true): nvidia-smi when it is
+# there (name and memory), else the driver's /proc/driver/nvidia/gpus (name only), else none.
+import os
+
+
+def _from_nvidia_smi(exe):
+    try:
+        p = subprocess.run([exe, "--query-gpu=name,memory.total", "--format=csv,noheader,nounits"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    if p.returncode != 0:
+        return None
+    gpus = []
+    for line in p.stdout.decode(errors="replace").splitlines():
+        name, _, mib = line.rpartition(",")
+        if not name.strip():
+            continue
+        gpu = {"name": name.strip()}
+        if mib.strip().isdigit():
+            gpu["memory_bytes"] = int(mib.strip()) * 1024 * 1024
+        gpus.append(gpu)
+    return gpus
+
+
+def _from_proc(root="/proc/driver/nvidia/gpus"):
+    try:
+        entries = sorted(os.listdir(root))
+    except OSError:
+        return []
+    gpus = []
+    for entry in entries:
+        text = _read(os.path.join(root, entry, "information")) or ""
+        name = next((ln.split(":", 1)[1].strip() for ln in text.splitlines() if ln.startswith("Model:")), "")
+        gpus.append({"name": name or "NVIDIA GPU"})
+    return gpus
+
+
+def gpu_report(proc_root="/proc/driver/nvidia/gpus"):
+    """{"gpus": [{name, memory_bytes?}], "source": "nvidia-smi" | "/proc/driver/nvidia" | None}"""
+    exe = which("nvidia-smi")
+    if exe:
+        gpus = _from_nvidia_smi(exe)
+        if gpus is not None:
+            return {"gpus": gpus, "source": "nvidia-smi"}
+    gpus = _from_proc(proc_root)
+    return {"gpus": gpus, "source": "/proc/driver/nvidia" if gpus else None}
+
+
 # ---- probe.py ----
 # `probe`: the first look at a node (storage, Python, Ray, ports, what runs), with the
 # deploy lock and the head's view in the same call when asked.
@@ -1630,11 +1812,15 @@ def verb_probe(inp):
     }
     if pids:
         # the Ray the running processes were started with (an upgrade installs another one beside it)
-        out["running_ray_version"] = (read_json_file(os.path.join(state_dir(storage), "runtime.json")) or {}).get(
-            "ray_version")
+        runtime = read_json_file(os.path.join(state_dir(storage), "runtime.json")) or {}
+        out["running_ray_version"] = runtime.get("ray_version")
+        out["running_python_first"] = running_python_first(pids, runtime)
     if err:
         out["storage"]["error"] = err
         out["storage"]["unsafe"] = storage_safety(storage) is not None
+    if inp.get("gpus"):
+        # asked by `init` only: nvidia-smi takes a while, and no deploy needs it
+        out["gpus"] = gpu_report()
     if inp.get("role") == "head":
         # What the last `start` applied (nodes it may have to stop later) and, while the cluster
         # runs, its token so workers started now can join a head that is kept.
@@ -1660,6 +1846,267 @@ def verb_probe(inp):
     return out
 
 
+def _environ(pid):
+    """The environment of a running process (same user: /proc/<pid>/environ is readable), or None."""
+    try:
+        with open("/proc/%d/environ" % int(pid), "rb") as f:
+            items = f.read().split(b"\0")
+    except (OSError, ValueError):
+        return None
+    return dict(i.decode(errors="replace").split("=", 1) for i in items if b"=" in i)
+
+
+def running_python_first(pids, runtime):
+    """Whether the running Ray was started with its interpreter first on PATH (a job's `python` is
+    Ray's): read from the raylet's environment, else from runtime.json (nokube records the PATH it
+    gave `ray start`); {"known": False} for a Ray started by an older nokube or by hand."""
+    python = runtime.get("python")
+    env = None
+    for pid in sorted(pids, key=lambda p: _comm(p) != "raylet"):
+        env = _environ(pid)
+        if env is not None:
+            break
+    path = env.get("PATH") if env is not None else runtime.get("path")
+    if not python or path is None:
+        return {"known": False}
+    first, found = python_first(python, path)
+    # with the SSH session's variables, the `bash -c` Ray starts its workers with reads ~/.bashrc,
+    # which may put another python first (pyenv, conda): a Ray started by an older nokube
+    return {"known": True, "first": first, "python": python, "found": found,
+            "ssh_session": "SSH_CLIENT" in (env or {})}
+
+
+# ---- packages.py ----
+# The cluster's packages (ray_spec.install.requirements / packages) in an interpreter: what is
+# installed of them (missing, another version, shadowed by another copy earlier on sys.path), Ray's
+# own dependencies (what Ray's processes import) and the requirements that conflict with Ray's pins;
+# `imports` (status --deep): a job that imports them on every alive node.
+import os
+
+
+# Run by the environment's interpreter (stdin: {"requirements": [{name, version}], "extras": [...]}).
+# packaging comes from the environment, else from pip's vendored copy; without either, no pin is checked.
+_PACKAGES_SNIPPET = r"""
+import json, re, sys
+import importlib.metadata as md
+try:
+    from packaging.requirements import Requirement
+    from packaging.version import Version
+except Exception:
+    try:
+        from pip._vendor.packaging.requirements import Requirement
+        from pip._vendor.packaging.version import Version
+    except Exception:
+        Requirement = None
+
+
+def norm(n):
+    return re.sub(r"[-_.]+", "-", n or "").lower()
+
+
+inp = json.loads(sys.stdin.read())
+copies, seen = {}, set()
+for entry in sys.path:
+    if not entry:
+        continue
+    try:
+        found = list(md.distributions(path=[entry]))
+    except Exception:
+        continue
+    for d in found:
+        try:
+            name = norm(d.metadata["Name"])
+            where = str(d._path) if hasattr(d, "_path") else entry
+        except Exception:
+            continue
+        if where in seen:
+            continue
+        seen.add(where)
+        copies.setdefault(name, []).append({"version": d.version, "location": entry})
+
+# Ray's own dependencies (with the extras asked for), transitively, and the pins they carry
+closure, pins, todo = set(), {}, [("ray", set(inp.get("extras") or []))]
+while todo and Requirement is not None:
+    name, extras = todo.pop()
+    if (name, tuple(sorted(extras))) in closure:
+        continue
+    closure.add((name, tuple(sorted(extras))))
+    try:
+        reqs = md.requires(name) or []
+    except Exception:
+        continue
+    for r in reqs:
+        try:
+            req = Requirement(r)
+        except Exception:
+            continue
+        if req.marker is not None and not any(req.marker.evaluate({"extra": e}) for e in (list(extras) or [""])):
+            continue
+        n = norm(req.name)
+        if str(req.specifier):
+            pins.setdefault(n, []).append({"spec": str(req.specifier), "by": name})
+        todo.append((n, set(req.extras)))
+ray_deps = sorted({n for n, _ in closure} - {"ray"})
+
+conflicts = []
+for r in inp.get("requirements") or []:
+    n, want = norm(r["name"]), r.get("version")
+    if not want or Requirement is None:
+        continue
+    for pin in pins.get(n, []):
+        try:
+            ok = Requirement("x" + pin["spec"]).specifier.contains(Version(want), prereleases=True)
+        except Exception:
+            continue
+        if not ok:
+            conflicts.append({"name": r["name"], "version": want, "ray_needs": pin["spec"], "by": pin["by"]})
+print(json.dumps({"copies": {norm(r["name"]): copies.get(norm(r["name"]), []) for r in inp.get("requirements") or []},
+                  "ray_deps": ray_deps, "pins_checked": Requirement is not None, "conflicts": conflicts}))
+"""
+
+
+def environment_packages(python, requirements, extras):
+    """{copies, ray_deps, conflicts, pins_checked} of `python`'s environment (see _PACKAGES_SNIPPET)."""
+    try:
+        p = subprocess.run([python, "-c", _PACKAGES_SNIPPET], input=json.dumps(
+            {"requirements": requirements, "extras": extras}).encode(), stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, timeout=120)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise Fail("cannot list the packages of %s: %s" % (python, getattr(e, "strerror", None) or e))
+    if p.returncode != 0:
+        raise Fail("listing the packages of %s failed: %s" % (python, p.stderr.decode(errors="replace").strip()[-500:]))
+    return json.loads(p.stdout.decode())
+
+
+def norm_name(n):
+    out, dash = [], False
+    for ch in (n or "").lower():
+        if ch in "-_.":
+            dash = True
+            continue
+        if dash and out:
+            out.append("-")
+        dash = False
+        out.append(ch)
+    return "".join(out)
+
+
+def package_drift(requirements, found):
+    """Each requirement not as wanted: {name, want, have, state: missing|version|shadowed, locations}."""
+    drift = []
+    for r in requirements:
+        copies = found["copies"].get(norm_name(r["name"])) or []
+        want = r.get("version")
+        if not copies:
+            drift.append({"name": r["name"], "want": want, "have": None, "state": "missing"})
+            continue
+        active = copies[0]
+        if want and active["version"] != want:
+            drift.append({"name": r["name"], "want": want, "have": active["version"], "state": "version",
+                          "locations": [c["location"] for c in copies]})
+        elif len({c["version"] for c in copies}) > 1:
+            # another copy of it later on sys.path: harmless here, but a sign the environment is mixed
+            drift.append({"name": r["name"], "want": want, "have": active["version"], "state": "shadowed",
+                          "locations": ["%s (%s)" % (c["location"], c["version"]) for c in copies]})
+    return drift
+
+
+def uv_on_node(python):
+    """The `uv` beside the interpreter or on PATH, or None."""
+    return which("uv", path=os.pathsep.join([os.path.dirname(python or ""), os.environ.get("PATH", "")]))
+
+
+def verb_packages(inp):
+    """The cluster's packages in the node's Ray environment: drift, conflicts with Ray's pins,
+    whether nokube manages that environment (a venv under the storage path) and the installer there."""
+    ray, _, err = find_ray(inp.get("python"))
+    if not ray:
+        return {"ok": True, "ray": False, "error_detail": err}
+    requirements = [r for r in (inp.get("requirements") or []) if isinstance(r, dict) and r.get("name")]
+    found = environment_packages(ray["python"], requirements, [str(e) for e in inp.get("extras") or []])
+    venvs = os.path.join(storage_path(inp), "venvs") + os.sep
+    return {"ok": True, "ray": True, "python": ray["python"], "ray_version": ray["version"],
+            "managed": os.path.abspath(ray["python"]).startswith(venvs),
+            "drift": package_drift(requirements, found), "conflicts": found["conflicts"],
+            "pins_checked": found["pins_checked"], "ray_deps": found["ray_deps"],
+            "uv": uv_on_node(ray["python"])}
+
+
+# Run by Ray's interpreter on the head (argv: GCS address, requirements as JSON): one task pinned to
+# every alive node imports each package and reports its version and what failed.
+_IMPORTS_SNIPPET = r"""
+import json, sys, ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+reqs = json.loads(sys.argv[2])
+ray.init(address=sys.argv[1], logging_level="ERROR", log_to_driver=False)
+
+
+@ray.remote(num_cpus=0)
+def check(reqs):
+    import importlib, sys
+    import importlib.metadata as md
+    problems = []
+    for r in reqs:
+        try:
+            v = md.version(r["name"])
+        except Exception:
+            problems.append("%s not installed" % r["name"])
+            continue
+        if r.get("version") and v != r["version"]:
+            problems.append("%s %s (wanted %s)" % (r["name"], v, r["version"]))
+            continue
+        try:
+            top = md.distribution(r["name"]).read_text("top_level.txt") or ""
+        except Exception:
+            top = ""
+        for m in [m for m in top.split() if not m.startswith("_")] or [r["name"].replace("-", "_").lower()]:
+            try:
+                importlib.import_module(m)
+            except Exception as e:
+                problems.append("import %s: %s: %s" % (m, type(e).__name__, e))
+    return {"python": sys.executable, "problems": problems}
+
+
+nodes = [n for n in ray.nodes() if n["Alive"]]
+refs = [check.options(scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False)).remote(reqs)
+        for n in nodes]
+out = []
+for n, res in zip(nodes, ray.get(refs, timeout=float(sys.argv[3]))):
+    res.update({"name": (n.get("Labels") or {}).get("nokube.io/node"), "node_ip": n.get("NodeManagerAddress")})
+    out.append(res)
+print("NOKUBE_IMPORTS=" + json.dumps(out))
+"""
+
+
+def verb_imports(inp):
+    """Head: a Ray job of one task on every alive node that imports the cluster's packages."""
+    storage = storage_path(inp)
+    runtime = read_json_file(os.path.join(state_dir(storage), "runtime.json")) or {}
+    python = runtime.get("python") or (find_ray(inp.get("python"))[0] or {}).get("python")
+    if not python:
+        raise Fail("Ray not found on the head")
+    timeout = float(inp.get("timeout_sec") or 120)
+    env = dict(os.environ)
+    env.pop("RAY_ADDRESS", None)
+    env.update(activated_env(python, env.get("PATH")))
+    token_path = os.path.join(state_dir(storage), "auth_token")
+    if runtime.get("auth") == "token" and os.path.exists(token_path):
+        env["RAY_AUTH_MODE"] = "token"
+        env["RAY_AUTH_TOKEN_PATH"] = token_path
+    address = "127.0.0.1:%d" % int(need(inp, "gcs_port", "imports"))
+    reqs = [{"name": r.get("name"), "version": r.get("version")} for r in inp.get("requirements") or []]
+    try:
+        p = subprocess.run([python, "-c", _IMPORTS_SNIPPET, address, json.dumps(reqs), str(timeout)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, env=env,
+                           timeout=timeout + 60)
+    except subprocess.TimeoutExpired:
+        raise Fail("the import check did not finish within %ds" % (timeout + 60))
+    for line in p.stdout.decode(errors="replace").splitlines():
+        if line.startswith("NOKUBE_IMPORTS="):
+            return {"ok": True, "nodes": json.loads(line[len("NOKUBE_IMPORTS="):])}
+    raise Fail("the import check failed: %s" % p.stderr.decode(errors="replace").strip()[-800:])
+
+
 # ---- install.py ----
 # `install`: ray[<extras>]==<version> into a venv under the storage path; a failed install
 # leaves the node's previous Ray untouched.
@@ -1681,79 +2128,207 @@ def installed_python(storage, ray_version):
     return py if os.path.isfile(os.path.join(d, VENV_DONE)) and os.access(py, os.X_OK) else None
 
 
-def pip_command(python, ray_version, extras, index_url=None, find_links=None):
-    req = "ray[%s]==%s" % (",".join(extras), ray_version) if extras else "ray==%s" % ray_version
-    argv = [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", req]
+INSTALLER_TIMEOUT_SEC = 30  # one HTTP request of the installer: an unreachable index fails in seconds, not minutes
+
+
+def index_args(index_url, find_links, trust_flag="--trusted-host"):
+    """The package sources, and nothing else: with find_links and no index_url, --no-index (an offline
+    site's installer must not wait out the public index for every package)."""
+    argv = []
     if index_url:
         argv += ["--index-url", index_url]
+    elif find_links:
+        argv.append("--no-index")
     if find_links:
         argv += ["--find-links", find_links]
     # pip ignores a plain-http index or links page unless its host is trusted
     for url in (index_url, find_links):
         m = re.match(r"^http://(\[[^\]]+\]|[^/:]+)", url or "")  # [IPv6] first: its colons are no port
         if m and m.group(1) not in argv:
-            argv += ["--trusted-host", m.group(1)]
+            argv += [trust_flag, m.group(1)]
     return argv
 
 
+def ray_requirement(ray_version, extras):
+    return "ray[%s]==%s" % (",".join(extras), ray_version) if extras else "ray==%s" % ray_version
+
+
+def pip_command(python, ray_version, extras, index_url=None, find_links=None, requirements_file=None, hashes=False):
+    # with hashes pip checks every package it installs: Ray's line comes from the file (pip-compile's output)
+    reqs = [] if hashes else [ray_requirement(ray_version, extras)]
+    argv = [python, "-m", "pip", "install", "--disable-pip-version-check", "--no-input"] + reqs
+    if requirements_file:
+        argv += ["-r", requirements_file]
+    return argv + index_args(index_url, find_links)
+
+
+def uv_command(uv, python, ray_version, extras, index_url=None, find_links=None, requirements_file=None,
+               hashes=False):
+    reqs = [] if hashes else [ray_requirement(ray_version, extras)]
+    argv = [uv, "pip", "install", "--python", python] + reqs
+    if requirements_file:
+        argv += ["-r", requirements_file]
+    if hashes:
+        argv.append("--require-hashes")
+    return argv + index_args(index_url, find_links, "--allow-insecure-host")
+
+
+def _missing_package(tail):
+    """The package an installer could not find, from its output."""
+    for pat in (r"No matching distribution found for (\S+)", r"Because (\S+?) was not found in the (?:package registry|provided package locations)",
+                r"Because there is no version of (\S+?)(?:==\S+)? and ",
+                r"Because only \S+ is available and (\S+?) depends", r"Could not find a version that satisfies the requirement (\S+)"):
+        m = re.search(pat, tail)
+        if m:
+            return m.group(1).rstrip(",.")
+    return None
+
+
+def _conflict(tail):
+    """pip's or uv's words for requirements that cannot all hold (a pin against Ray's), or None."""
+    m = re.search(r"The conflict is caused by:[ \t]*\n((?:[ \t]+.+\n?)+)", tail)
+    if m:
+        return "; ".join(ln.strip() for ln in m.group(1).splitlines() if ln.strip())[:600]
+    m = re.search(r"No solution found when resolving dependencies:\s*\n(.+?)(?:\n\n|$)", tail, re.S)
+    if m:
+        return " ".join(ln.strip(" ╰─▶│") for ln in m.group(1).splitlines() if ln.strip())[:600]
+    return None
+
+
+def _run_logged(argv, shown, logf, timeout, env=None):
+    """Exit code, or a text naming the timeout or the OS error."""
+    logf.write(("$ %s\n" % shown).encode())
+    logf.flush()
+    try:
+        p = subprocess.run(argv, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                           timeout=max(1.0, timeout), env=env)
+        return p.returncode
+    except subprocess.TimeoutExpired:
+        return "timed out after %ds, the bound of one install (ray_spec.install.timeout)" % timeout
+    except OSError as e:
+        return e.strerror
+
+
+def _installer(d, inp, logf, deadline, env):
+    """('uv', path) when the node has uv, or it can be had from the same sources into the venv; else
+    ('pip', None). ray_spec.install.installer: pip skips uv."""
+    if inp.get("installer") == "pip":
+        return "pip", None
+    py = os.path.join(d, "bin", "python")
+    uv = uv_on_node(py)
+    if uv:
+        return "uv", uv
+    argv = [py, "-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--retries", "1",
+            "--timeout", str(INSTALLER_TIMEOUT_SEC), "uv"] + index_args(inp.get("index_url"), inp.get("find_links"))
+    rc = _run_logged(argv, " ".join(argv), logf, min(300.0, deadline - time.time()), env)
+    uv = os.path.join(d, "bin", "uv")
+    if rc == 0 and os.access(uv, os.X_OK):
+        return "uv", uv
+    logf.write(b"(no uv from these sources: installing with pip)\n")
+    return "pip", None
+
+
 def verb_install(inp):
-    """Installs ray[<extras>]==<ray_version> into <storage>/venvs/ray-<version>, made from `base_python`.
-    A failed install removes its half-made venv: whatever Ray the node had before stays as it was."""
+    """Installs ray[<extras>]==<ray_version> and the cluster's requirements into
+    <storage>/venvs/ray-<version>, made from `base_python`, with uv where it can be had, else pip.
+    A failed first install removes its half-made venv; a failed update of a venv leaves it as it was
+    (the installer resolves and downloads everything before it changes a file): whatever Ray the node
+    had before stays as it was, and a running Ray is never touched."""
     storage = storage_path(inp)
     version = str(inp.get("ray_version") or "")
     if not re.match(r"^[0-9][A-Za-z0-9.+-]*$", version):
         raise Fail("install needs a Ray version, got %r" % version)
     extras = [str(e) for e in (inp.get("extras") or [])]
+    requirements = [r for r in (inp.get("requirements") or []) if isinstance(r, dict) and r.get("name")]
     done = installed_python(storage, version)
+    before = []
     if done:
-        return {"ok": True, "installed": False, "python": done}
+        if not requirements:
+            return {"ok": True, "installed": False, "python": done}
+        found = environment_packages(done, requirements, extras)
+        before = [x for x in package_drift(requirements, found) if x["state"] != "shadowed"]  # reinstalling fixes no shadow
+        if not before:
+            return {"ok": True, "installed": False, "python": done}
     writable, err = storage_check(storage)
     if not writable:
         raise Fail(err)
-    base = str(need(inp, "base_python", "install"))
-    exe = base if os.sep in base else which(base)
-    if not exe:
-        raise Fail("python interpreter %r not found on PATH" % base, "install python3, or set ray_spec.python")
     d = venv_dir(storage, version)
-    shutil.rmtree(d, ignore_errors=True)  # an earlier failed attempt
-    os.makedirs(os.path.dirname(d), exist_ok=True)
+    py = os.path.join(d, "bin", "python")
+    steps = []
+    if not done:
+        base = str(need(inp, "base_python", "install"))
+        exe = base if os.sep in base else which(base)
+        if not exe:
+            raise Fail("python interpreter %r not found on PATH" % base, "install python3, or set ray_spec.python")
+        shutil.rmtree(d, ignore_errors=True)  # an earlier failed attempt
+        os.makedirs(os.path.dirname(d), exist_ok=True)
+        steps.append(([exe, "-m", "venv", d], "%s -m venv %s" % (exe, d)))
     log_path = os.path.join(storage, "logs", "install-ray-%s.log" % version)
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    req_file = None
+    if requirements:
+        req_file = os.path.join(storage, "logs", "requirements-ray-%s.txt" % version)
+        with open(req_file, "w") as f:
+            f.write("".join(str(r.get("line") or r["name"]) + "\n" for r in requirements))
+    hashes = any("--hash" in str(r.get("line") or "") for r in requirements)
     timeout = float(need(inp, "timeout_sec", "install"))
-    pip = pip_command(os.path.join(d, "bin", "python"), version, extras, inp.get("index_url"), inp.get("find_links"))
-    steps = [([exe, "-m", "venv", d], "%s -m venv %s" % (exe, d)), (pip, " ".join(pip))]
+    env = dict(os.environ, PIP_DEFAULT_TIMEOUT=str(INSTALLER_TIMEOUT_SEC), PIP_RETRIES="1", UV_HTTP_TIMEOUT=str(INSTALLER_TIMEOUT_SEC),
+               UV_LINK_MODE="copy", UV_NO_PROGRESS="1", UV_CACHE_DIR=os.path.join(storage, "cache", "uv"))
     t0 = time.time()
+    deadline = t0 + timeout
+    installer = "pip"
+
+    def failed(rc, shown, what):
+        if not done:
+            shutil.rmtree(d, ignore_errors=True)
+        tail = strip_ansi(tail_text(log_path, lines=15))
+        hint = "read the whole output in %s" % log_path
+        error = "%s failed (%s)" % (what, "exit %s" % rc if isinstance(rc, int) else rc)
+        missing = _missing_package(strip_ansi(tail_text(log_path, lines=60)))
+        conflict = _conflict(strip_ansi(tail_text(log_path, lines=60)))
+        if what == "making the venv":
+            hint = "the node's Python cannot make a virtual environment: install python3-venv (Debian/Ubuntu: apt-get install python3-venv); " + hint
+        elif "No space left" in tail:
+            hint = "the disk holding %s is full: free space there; %s" % (storage, hint)
+        elif conflict:
+            error += ": the requirements conflict with each other or with Ray's own pins: %s" % conflict
+            hint = "change the named pins in ray_spec.install (requirements, packages) to versions Ray accepts; " + hint
+        elif missing:
+            error += ": %s is not in the package sources" % missing
+            hint = "add %s to %s, or fix its name or version; %s" % (
+                missing, inp.get("find_links") or inp.get("index_url") or "the package index", hint)
+        return {"ok": False, "error": error, "hint": hint, "command": shown, "log_tail": tail, "installed": False,
+                "package": missing, "installer": installer}
+
     with open(log_path, "wb") as logf:
         for argv, shown in steps:
-            logf.write(("$ %s\n" % shown).encode())
-            logf.flush()
-            try:
-                p = subprocess.run(argv, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   timeout=max(1.0, timeout - (time.time() - t0)))
-                rc = p.returncode
-            except subprocess.TimeoutExpired:
-                rc = "timeout after %ds" % timeout
-            except OSError as e:
-                rc = e.strerror
+            rc = _run_logged(argv, shown, logf, deadline - time.time())
             if rc != 0:
-                shutil.rmtree(d, ignore_errors=True)
-                tail = strip_ansi(tail_text(log_path, lines=15))
-                hint = "read the whole output in %s" % log_path
-                if argv[1:3] == ["-m", "venv"]:
-                    hint = "the node's Python cannot make a virtual environment: install python3-venv (Debian/Ubuntu: apt-get install python3-venv); " + hint
-                elif "No space left" in tail:
-                    hint = "the disk holding %s is full: free space there; %s" % (storage, hint)
-                return {"ok": False, "error": "%s failed (%s)" % ("making the venv" if argv is not pip else "pip install",
-                                                                  "exit %s" % rc if isinstance(rc, int) else rc),
-                        "hint": hint, "command": shown, "log_tail": tail, "installed": False}
-    info = interpreter_info(os.path.join(d, "bin", "python"))
+                return failed(rc, shown, "making the venv")
+        installer, uv = _installer(d, inp, logf, deadline, env)
+        if uv:
+            argv = uv_command(uv, py, version, extras, inp.get("index_url"), inp.get("find_links"), req_file, hashes)
+        else:
+            argv = pip_command(py, version, extras, inp.get("index_url"), inp.get("find_links"), req_file, hashes)
+        rc = _run_logged(argv, " ".join(argv), logf, deadline - time.time(), env)
+        if rc != 0:
+            return failed(rc, " ".join(argv), "uv pip install" if uv else "pip install")
+    info = interpreter_info(py)
     if info.get("ray_version") != version:
-        shutil.rmtree(d, ignore_errors=True)
-        raise Fail("pip finished but Ray %s is not importable from %s (found %s)" % (version, d, info.get("ray_version")))
+        if not done:
+            shutil.rmtree(d, ignore_errors=True)
+        raise Fail("%s finished but Ray %s is not importable from %s (found %s)" % (installer, version, d,
+                                                                                   info.get("ray_version")))
+    after = [x for x in package_drift(requirements, environment_packages(py, requirements, extras))
+             if x["state"] != "shadowed"] if requirements else []
+    if after:
+        raise Fail("%s finished but %s not as required in %s" % (
+            installer, ", ".join("%s (%s, wanted %s)" % (x["name"], x["have"] or "missing", x["want"] or "any")
+                                 for x in after), d), "read the installer's output in %s" % log_path)
     with open(os.path.join(d, VENV_DONE), "w") as f:
         f.write(json.dumps({"ray_version": version, "extras": extras, "at": time.time()}))
-    return {"ok": True, "installed": True, "python": os.path.join(d, "bin", "python"),
-            "install_ms": int((time.time() - t0) * 1000)}
+    return {"ok": True, "installed": True, "python": py, "install_ms": int((time.time() - t0) * 1000),
+            "installer": installer, "changed": before}
 
 
 # ---- environment.py ----
@@ -2231,6 +2806,340 @@ def verb_logs(inp, now=None):
             "bytes": used, "key_lines": errors, "redacted": redacted}
 
 
+# ---- network.py ----
+# The network between the nodes. Before Ray starts: `listen` holds a node's ports open for a moment
+# and `reach` connects to other nodes' ports (TCP connect, nothing sent). On a running cluster:
+# `net_check`, run on the head, moves an object between nodes with a small Ray program.
+import errno
+import os
+import struct
+import sys
+import time
+
+
+# A listener never outlives this, whatever the caller asked: it is never left behind on a node.
+LISTEN_MAX_MS = 30000
+REACH_MAX_MS = 15000
+# connects in flight at once (each a file descriptor)
+REACH_BATCH = 256
+
+
+def _emit(**event):
+    sys.stdout.write(json.dumps(event, sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
+def _family(inp):
+    return socket.AF_INET6 if inp.get("family") == "inet6" else socket.AF_INET
+
+
+def verb_listen(inp):
+    """Binds each port (every interface), says which it holds (a `ready` event), then accepts until every
+    expected connection came, the deadline passed, or the caller is gone (this process was handed to
+    init: its SSH session closed). Answers which peers connected to which port."""
+    ports = need(inp, "ports", "listen")
+    deadline_ms = min(max(int(need(inp, "deadline_ms", "listen")), 0), LISTEN_MAX_MS)
+    expect = {int(k): int(v) for k, v in (inp.get("expect") or {}).items()}
+    family = _family(inp)
+    cluster, storage = cluster_name(inp), storage_path(inp)
+    parent = os.getppid()
+    socks, bound, busy = {}, [], []
+    for item in ports:
+        port = int(item["port"])
+        if port in socks:
+            continue
+        s = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            if family == socket.AF_INET6:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            s.bind(("::" if family == socket.AF_INET6 else "0.0.0.0", port))
+            s.listen(64)
+            s.setblocking(False)
+        except OSError as e:
+            s.close()
+            entry = {"name": item.get("name"), "port": port, "error": e.strerror or str(e)}
+            if e.errno == errno.EADDRINUSE:
+                # Ray's own listener (a running node): the peers test that one instead
+                entry["by_this_cluster"] = port_report([{"name": item.get("name"), "port": port}], cluster,
+                                                       storage)[0]["by_this_cluster"]
+            busy.append(entry)
+            continue
+        socks[port] = s
+        bound.append(port)
+    _emit(event="ready", bound=bound, busy=busy)
+    peers = {}
+    end = time.time() + deadline_ms / 1000.0
+    poller = select.poll()
+    by_fd = {}
+    for port, s in socks.items():
+        poller.register(s.fileno(), select.POLLIN)
+        by_fd[s.fileno()] = (port, s)
+    # the caller closing its channel (or its connection) hangs up our stdout: we end at once
+    try:
+        import stat
+
+        mode = os.fstat(1).st_mode
+        if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+            poller.register(1, 0)
+    except OSError:
+        pass
+
+    def satisfied():
+        return all(len(peers.get(str(p), [])) >= n for p, n in expect.items() if p in socks)
+
+    timed_out = False
+    try:
+        while not (expect and satisfied()):
+            left = end - time.time()
+            if left <= 0:
+                timed_out = True
+                break
+            if os.getppid() != parent:
+                break  # the caller is gone
+            gone = False
+            for fd, _ in poller.poll(min(left, 0.2) * 1000):
+                if fd == 1:
+                    gone = True
+                    continue
+                port, s = by_fd[fd]
+                try:
+                    conn, addr = s.accept()
+                except OSError:
+                    continue
+                # closed at once with a reset: no TIME_WAIT left on a port Ray is about to bind
+                try:
+                    conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                except OSError:
+                    pass
+                conn.close()
+                peer = addr[0][7:] if addr[0].startswith("::ffff:") else addr[0]
+                peers.setdefault(str(port), []).append(peer)
+            if gone:
+                break
+    finally:
+        for s in socks.values():
+            s.close()
+    return {"ok": True, "bound": bound, "busy": busy, "peers": peers, "timed_out": timed_out}
+
+
+def reach_all(targets, timeout_ms):
+    """TCP connects to each {address, port} at once (non-blocking), each given `timeout_ms`:
+    [{address, port, result: ok | refused | timeout | unreachable | error, ms, error?}]."""
+    out = [None] * len(targets)
+    for start in range(0, len(targets), REACH_BATCH):
+        _reach_batch(targets, range(start, min(start + REACH_BATCH, len(targets))), timeout_ms, out)
+    return out
+
+
+def _reach_batch(targets, indexes, timeout_ms, out):
+    poller = select.poll()
+    pending = {}
+    for i in indexes:
+        t = targets[i]
+        address, port = str(t["address"]), int(t["port"])
+        row = {"address": address, "port": port}
+        out[i] = row
+        t0 = time.time()
+        try:
+            s = socket.socket(socket.AF_INET6 if ":" in address else socket.AF_INET, socket.SOCK_STREAM)
+        except OSError as e:
+            row.update(result="error", ms=0, error=e.strerror or str(e))
+            continue
+        s.setblocking(False)
+        code = s.connect_ex((address, port))
+        if code in (0, errno.EINPROGRESS, errno.EAGAIN):
+            pending[s.fileno()] = (s, row, t0)
+            poller.register(s.fileno(), select.POLLOUT | select.POLLERR | select.POLLHUP)
+        else:
+            _finish(s, row, t0, code)
+    end = time.time() + timeout_ms / 1000.0
+    while pending:
+        left = end - time.time()
+        if left <= 0:
+            break
+        for fd, _ in poller.poll(left * 1000):
+            s, row, t0 = pending.pop(fd)
+            poller.unregister(fd)
+            _finish(s, row, t0, s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR))
+    for s, row, t0 in pending.values():
+        s.close()
+        row.update(result="timeout", ms=int((time.time() - t0) * 1000))
+
+
+def _finish(s, row, t0, code):
+    row["ms"] = int((time.time() - t0) * 1000)
+    if code in (0, errno.ECONNRESET):
+        # a reset after the handshake is the listener closing at once (it resets, not to leave a
+        # TIME_WAIT on the port): the port was reached (a refused handshake is ECONNREFUSED)
+        row["result"] = "ok"
+    elif code == errno.ECONNREFUSED:
+        row["result"] = "refused"
+    elif code in (errno.ETIMEDOUT,):
+        row["result"] = "timeout"
+    elif code in (errno.EHOSTUNREACH, errno.ENETUNREACH):
+        row["result"] = "unreachable"
+        row["error"] = os.strerror(code)
+    else:
+        row["result"] = "error"
+        row["error"] = os.strerror(code)
+    s.close()
+
+
+def verb_reach(inp):
+    timeout_ms = min(max(int(need(inp, "timeout_ms", "reach")), 1), REACH_MAX_MS)
+    return {"ok": True, "results": reach_all(need(inp, "targets", "reach"), timeout_ms)}
+
+
+# Run on the head under Ray's interpreter. Each node holds an object (put by a task placed there) and
+# each node of a pair fetches the other's, with a deadline; each node also connects to the node
+# manager and object manager ports the head's node table gives for its peers (and the head to all).
+_CHECK_SNIPPET = r"""
+import json, socket, sys, time
+inp = json.loads(sys.stdin.readline())
+import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+ray.init(address=inp["address"], logging_level="ERROR", log_to_driver=False)
+deadline = float(inp["deadline_sec"])
+size = int(inp["object_bytes"])
+table = {}
+for n in ray.nodes():
+    name = (n.get("Labels") or {}).get("nokube.io/node")
+    if n.get("Alive") and name:
+        table[name] = {"id": n["NodeID"], "ip": n["NodeManagerAddress"],
+                       "ports": {"node manager": n.get("NodeManagerPort"), "object manager": n.get("ObjectManagerPort")}}
+
+def connect(address, port, timeout):
+    t0 = time.time()
+    try:
+        socket.create_connection((address, port), timeout=timeout).close()
+        return {"result": "ok", "ms": int((time.time() - t0) * 1000)}
+    except socket.timeout:
+        return {"result": "timeout", "ms": int((time.time() - t0) * 1000)}
+    except ConnectionRefusedError:
+        return {"result": "refused", "ms": int((time.time() - t0) * 1000)}
+    except OSError as e:
+        return {"result": "error", "error": str(e), "ms": int((time.time() - t0) * 1000)}
+
+def reach(targets, timeout):
+    out = []
+    for t in targets:
+        r = connect(t["ip"], t["port"], timeout)
+        r.update(t)
+        out.append(r)
+    return out
+
+def on(name):
+    return {"scheduling_strategy": NodeAffinitySchedulingStrategy(table[name]["id"], soft=False)}
+
+# one object per pair: once a node fetched an object it holds a copy, which others could fetch instead
+@ray.remote(num_cpus=0, max_retries=0)
+def hold(size, count):
+    objects = tuple(bytes([65 + i % 26]) * size for i in range(count))
+    return objects[0] if count == 1 else objects
+
+@ray.remote(num_cpus=0, max_retries=0)
+def fetch(boxed, deadline):
+    t0 = time.time()
+    try:
+        got = ray.get(boxed[0], timeout=deadline)
+        return {"ok": len(got) == size, "ms": int((time.time() - t0) * 1000)}
+    except Exception as e:
+        kind = "timed out" if "Timeout" in type(e).__name__ else (str(e).strip().splitlines() or [type(e).__name__])[0]
+        return {"ok": False, "ms": int((time.time() - t0) * 1000), "error": kind}
+
+@ray.remote(num_cpus=0, max_retries=0)
+def knock(targets, timeout):
+    return reach(targets, timeout)
+
+names = [n for n in inp["nodes"] if n in table]
+pairs = [p for p in inp["pairs"] if p[0] in table and p[1] in table]
+fetchers = {}
+for h, f in pairs:
+    fetchers.setdefault(h, []).append(f)
+held = {}
+for n, fs in fetchers.items():
+    refs = hold.options(num_returns=len(fs), **on(n)).remote(size, len(fs))
+    for f, ref in zip(fs, [refs] if len(fs) == 1 else refs):
+        held[(n, f)] = ref
+port_timeout = float(inp["port_timeout_sec"])
+def targets_of(src, dsts):
+    return [{"to": d, "ip": table[d]["ip"], "port": port, "what": what}
+            for d in dsts for what, port in sorted(table[d]["ports"].items()) if port]
+peers_of = {}
+for holder, fetcher in pairs:
+    peers_of.setdefault(fetcher, []).append(holder)
+knocks = {n: knock.options(**on(n)).remote(targets_of(n, sorted(set(peers_of.get(n, [])))), port_timeout)
+          for n in names}
+t0 = time.time()
+fetches = [(h, f, fetch.options(**on(f)).remote([held[(h, f)]], deadline)) for h, f in pairs]
+out = {"ok": True, "nodes": sorted(table), "pairs": [], "ports": []}
+refs = [r for _, _, r in fetches] + list(knocks.values())
+# a worker process starts on each node first (seconds on a busy node): the deadlines run after it
+ray.wait(refs, num_returns=len(refs), timeout=deadline * 2 + port_timeout * 4 + 30)
+for holder, fetcher, ref in fetches:
+    try:
+        r = ray.get(ref, timeout=0)
+    except Exception as e:
+        r = {"ok": False, "ms": int((time.time() - t0) * 1000),
+             "error": "the task on %s did not finish within %ss" % (fetcher, int(deadline))
+             if "Timeout" in type(e).__name__ else str(e).strip().splitlines()[0]}
+    r.update({"from": holder, "to": fetcher})
+    out["pairs"].append(r)
+for name, ref in knocks.items():
+    try:
+        rows = ray.get(ref, timeout=0)
+    except Exception as e:
+        rows = [dict(t, result="error", error="the task on %s did not run: %s" % (name, type(e).__name__), ms=0)
+                for t in targets_of(name, sorted(set(peers_of.get(name, []))))]
+    for r in rows:
+        r["from"] = name
+        out["ports"].append(r)
+for r in reach(targets_of(None, names), port_timeout):
+    r["from"] = "(head's driver)"
+    out["ports"].append(r)
+print("NOKUBE_CHECK=" + json.dumps(out))
+"""
+
+
+def verb_net_check(inp):
+    """Head: the Ray program above, under the interpreter the running Ray was started with."""
+    cluster, storage = cluster_name(inp), storage_path(inp)
+    sd = state_dir(storage)
+    if not cluster_pids(cluster, storage):
+        raise Fail("Ray of this cluster is not running on the head", "start it first: nokube ray start")
+    runtime = read_json_file(os.path.join(sd, "runtime.json")) or {}
+    python = runtime.get("python") or (find_ray(inp.get("python"))[0] or {}).get("python")
+    if not python:
+        raise Fail("no Python with Ray found on the head", "set ray_spec.python, or start the cluster first")
+    env = dict(os.environ)
+    env.pop("RAY_ADDRESS", None)
+    token_path = os.path.join(sd, "auth_token")
+    if runtime.get("auth") == "token" and read_token(token_path):
+        env["RAY_AUTH_MODE"] = "token"
+        env["RAY_AUTH_TOKEN_PATH"] = token_path
+    deadline = float(need(inp, "deadline_sec", "net_check"))
+    program = {
+        "address": "127.0.0.1:%d" % int(need(inp, "gcs_port", "net_check")),
+        "nodes": need(inp, "nodes", "net_check"),
+        "pairs": need(inp, "pairs", "net_check"),
+        "deadline_sec": deadline,
+        "object_bytes": int(need(inp, "object_bytes", "net_check")),
+        "port_timeout_sec": float(need(inp, "port_timeout_sec", "net_check")),
+    }
+    limit = deadline * 2 + 120
+    try:
+        p = subprocess.run([python, "-c", _CHECK_SNIPPET], input=(json.dumps(program) + "\n").encode(),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, timeout=limit)
+    except subprocess.TimeoutExpired:
+        raise Fail("the check's Ray program did not end within %ds" % limit,
+                   "read the head's Ray logs (nokube ray logs): a node may not run tasks")
+    for line in p.stdout.decode(errors="replace").splitlines():
+        if line.startswith("NOKUBE_CHECK="):
+            return json.loads(line[len("NOKUBE_CHECK="):])
+    tail = p.stderr.decode(errors="replace").strip()[-800:]
+    raise Fail("the check's Ray program failed (exit %s): %s" % (p.returncode, tail or "no output"))
+
+
 # ---- dispatch.py ----
 # The verbs by name and main(): the JSON in, the verb, the JSON answer out.
 import sys
@@ -2239,7 +3148,8 @@ import time
 
 VERBS = {"probe": verb_probe, "start": verb_start, "status": verb_status, "stop": verb_stop, "drain": verb_drain,
          "install": verb_install, "lock": verb_lock, "unlock": verb_unlock, "run": verb_run, "ray_env": verb_ray_env,
-         "job": verb_job, "logs": verb_logs}
+         "job": verb_job, "logs": verb_logs, "packages": verb_packages,
+         "imports": verb_imports, "listen": verb_listen, "reach": verb_reach, "net_check": verb_net_check}
 
 
 def main(argv=None):
