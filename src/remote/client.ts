@@ -42,7 +42,7 @@ export interface RemoteShell {
     },
   ): Promise<{ code: number | null; signal?: string; stdout: string; stderr: string; aborted?: boolean }>;
   uploadFile(content: Buffer | string, remotePath: string, mode?: number): Promise<void>;
-  readFile(remotePath: string): Promise<Buffer>;
+  readFile(remotePath: string, maxBytes?: number): Promise<Buffer>;
   mkdirp(remotePath: string): Promise<void>;
   realpath(remotePath: string): Promise<string>;
 }
@@ -344,11 +344,27 @@ export class RemoteLib {
    * The node packs its logs into one bounded archive; it is read here and removed from the node (a
    * failed removal is left to the node's clean-up: the bundle is in hand). No bundle when !ok.
    */
-  async logs(input: LogsRequest): Promise<{ answer: LogsAnswer; bundle?: Buffer }> {
+  async logs(input: LogsRequest, maxBundleBytes: number): Promise<{ answer: LogsAnswer; bundle?: Buffer }> {
     const answer = await this.call<LogsAnswer>('logs', input);
     if (!answer.ok) return { answer };
-    const bundle = await this.shell.readFile(answer.archive);
-    await this.removeFile(answer.archive);
+    // the node names the file and its size: both are checked here, not believed
+    if (typeof answer.archive !== 'string' || !answer.archive.includes('/logs/bundles/logs-')) {
+      throw new RemoteError(
+        `the node named ${JSON.stringify(answer.archive)} as its log bundle, not a file of its logs/bundles/`,
+      );
+    }
+    let bundle: Buffer;
+    try {
+      bundle = await this.shell.readFile(answer.archive, maxBundleBytes);
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+      throw new RemoteError(
+        `the log bundle is larger than ${maxBundleBytes} bytes (the cap for this node's logs): not read further`,
+        'collect less (--since), or look at the node itself',
+      );
+    } finally {
+      await this.removeFile(answer.archive);
+    }
     return { answer, bundle };
   }
   /** Removes a file the library left on the node for us (`rm -f`); never fails the caller. */
