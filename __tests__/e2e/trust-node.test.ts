@@ -100,14 +100,15 @@ describe.skipIf(!e2eEnabled)('trust, third review: the node side (issue 22)', ()
     // 1. the login user's cache rewritten with a valid header for the file's mtime and size
     const marker = '/tmp/tb-pwned';
     sh(`rm -f ${marker}`);
-    sh(`python3 -c '${PLANT_PYC}' ${lib} timestamp ${marker}`, 'nokube');
+    const own = hostExec(HOST, ['python3', '-c', PLANT_PYC, lib, 'timestamp', marker], { user: 'nokube' });
+    expect(own.code, own.stderr).toBe(0);
     expect((await cli(['stop'], f)).code).toBe(0);
     expect(sh(`ls ${marker}`).code).not.toBe(0);
     // 2. another user who can write the cache (a group-writable __pycache__, as under umask 002) plants
     //    one with either header: a timestamp one, and a checked hash-based one with the source's hash
     for (const header of ['timestamp', 'checked-hash']) {
       sh(`chmod 0755 ${storage} ${lib}; chmod 0777 ${lib}/__pycache__`);
-      const planted = sh(`python3 -c '${PLANT_PYC}' ${lib} ${header} ${marker}`, 'nokubepw');
+      const planted = hostExec(HOST, ['python3', '-c', PLANT_PYC, lib, header, marker], { user: 'nokubepw' });
       expect(planted.code, planted.stderr).toBe(0);
       expect(sh(`stat -c %U ${planted.stdout.trim()}`).stdout.trim()).toBe('nokubepw');
       expect((await cli(['stop'], f)).code).toBe(0);
