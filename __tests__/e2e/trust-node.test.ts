@@ -107,7 +107,8 @@ describe.skipIf(!e2eEnabled)('trust, third review: the node side (issue 22)', ()
     // 2. another user who can write the cache (a group-writable __pycache__, as under umask 002) plants
     //    one with either header: a timestamp one, and a checked hash-based one with the source's hash
     for (const header of ['timestamp', 'checked-hash']) {
-      sh(`chmod 0755 ${storage} ${lib}; chmod 0777 ${lib}/__pycache__`);
+      // (the library itself is public: the same file is in every nokube package)
+      sh(`chmod 0755 ${storage} ${lib}; chmod 0777 ${lib}/__pycache__; chmod 0644 ${lib}/nokube_remote.*.py`);
       const planted = hostExec(HOST, ['python3', '-c', PLANT_PYC, lib, header, marker], { user: 'nokubepw' });
       expect(planted.code, planted.stderr).toBe(0);
       expect(sh(`stat -c %U ${planted.stdout.trim()}`).stdout.trim()).toBe('nokubepw');
