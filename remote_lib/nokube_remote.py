@@ -331,8 +331,18 @@ def write_json_atomic(path, obj, mode=0o644):
 
 
 def ensure_dirs(storage):
+    """Makes the storage's directories (new ones 0700), after refusing an unsafe storage path: nothing
+    (not even the lock) is written under a path another user could change."""
+    unsafe = storage_safety(storage)
+    if unsafe:
+        raise Fail(unsafe, STORAGE_HINT % storage)
     for sub in ("", "state", "logs", "lib"):
-        os.makedirs(os.path.join(storage, sub), exist_ok=True)
+        os.makedirs(os.path.join(storage, sub), 0o700, exist_ok=True)
+
+
+STORAGE_HINT = ("the storage path holds the cluster's token and the code nokube runs: make it and its parents "
+                "belong to the login user or root and not writable by others (sudo chown <user> %s), or set "
+                "storage.path to such a directory")
 
 
 def storage_check(storage):
@@ -360,19 +370,43 @@ def own_temp_dir(temp):
     guessable) is refused: its owner could read the session's sockets and logs, or swap files."""
     private = os.path.dirname(temp)
     if os.path.dirname(private) == "/tmp/ray":
-        if not os.path.isdir("/tmp/ray"):
-            try:
-                os.mkdir("/tmp/ray")
-                os.chmod("/tmp/ray", 0o1777)  # shared like /tmp (other users' Ray uses /tmp/ray too)
-            except FileExistsError:
-                pass
-            except OSError as e:
-                raise Fail("cannot create /tmp/ray: %s" % e.strerror)
-        private_dir(private)
+        try:
+            os.mkdir("/tmp/ray", 0o700)
+            os.chmod("/tmp/ray", 0o1777)  # shared like /tmp (other users' Ray uses /tmp/ray too)
+        except FileExistsError:
+            pass
+        except OSError as e:
+            raise Fail("cannot create /tmp/ray: %s" % e.strerror)
+        shared_tmp_ray()
+    # under the storage path: Ray's 0777 temp dir sits in the storage, which only the login user may enter
+    private_dir(private)
     try:
         os.makedirs(temp, exist_ok=True)
     except OSError as e:
         raise Fail("cannot create Ray temp dir %s: %s" % (temp, e.strerror))
+
+
+def shared_tmp_ray(path="/tmp/ray"):
+    """/tmp/ray, where the fallback temp dir goes, is used only when its owner (root or the login user)
+    is the only one who may rename or replace what is in it: owned by root or us, and sticky when others
+    may write it. Else refused: whoever owns /tmp/ray could swap our directory for theirs."""
+    import stat as stat_mod
+
+    st = os.lstat(path)
+    why = None
+    if stat_mod.S_ISLNK(st.st_mode):
+        why = "is a symlink"
+    elif not stat_mod.S_ISDIR(st.st_mode):
+        why = "is not a directory"
+    elif st.st_uid not in (0, os.getuid()):
+        why = "belongs to %s, not root or %s" % (_user_name(st.st_uid), current_user())
+    elif st.st_mode & 0o022 and not st.st_mode & stat_mod.S_ISVTX:
+        why = "is writable by other users and not sticky (mode %o)" % (st.st_mode & 0o7777)
+    if why:
+        raise Fail("%s %s: Ray's temp dir is not made there" % (path, why),
+                   "remove it (sudo rm -rf /tmp/ray) or make it root's and sticky (sudo chown root /tmp/ray; "
+                   "sudo chmod 1777 /tmp/ray), or set a storage.path of at most %d bytes with a ray/ after it, "
+                   "so that Ray's temp dir is under the storage path" % (MAX_TEMP_DIR_LEN - 4))
 
 
 def private_dir(path):
@@ -414,24 +448,34 @@ def storage_safety(storage):
     home = os.path.normpath(os.path.expanduser("~"))
     if storage == home:
         return "storage path %s is the login user's home directory (its files would be mixed with the cluster's)" % storage
-    p = storage
-    while True:
-        try:
-            st = os.stat(p)
-        except FileNotFoundError:
-            st = None
-        except OSError:
-            st = None
-        if st is not None:
-            sticky = p != storage and st.st_mode & stat_mod.S_ISVTX
-            if st.st_uid not in (0, uid):
-                return "storage path %s: %s belongs to %s, not %s or root" % (storage, p, _user_name(st.st_uid),
-                                                                            current_user())
-            if st.st_mode & 0o022 and not sticky:
-                return "storage path %s: %s is writable by other users (mode %o)" % (storage, p, st.st_mode & 0o7777)
-        if p == "/":
-            return None
-        p = os.path.dirname(p)
+    # the same rule as PREPARE_STORAGE in src/remote/bootstrap.ts, which runs before the library is uploaded
+    def check(p):
+        while True:
+            try:
+                st = os.lstat(p)
+            except OSError:
+                st = None
+            if st is not None:
+                if stat_mod.S_ISLNK(st.st_mode):
+                    if st.st_uid != 0:
+                        return "storage path %s: %s is a symlink of %s (give the real path)" % (
+                            storage, p, _user_name(st.st_uid))
+                    why = check(os.path.realpath(p))
+                    if why:
+                        return why
+                else:
+                    sticky = p != storage and st.st_mode & stat_mod.S_ISVTX
+                    if st.st_uid not in (0, uid):
+                        return "storage path %s: %s belongs to %s, not %s or root" % (
+                            storage, p, _user_name(st.st_uid), current_user())
+                    if st.st_mode & 0o022 and not sticky:
+                        return "storage path %s: %s is writable by other users (mode %o)" % (
+                            storage, p, st.st_mode & 0o7777)
+            if p == "/":
+                return None
+            p = os.path.dirname(p)
+
+    return check(storage)
 
 
 def read_token(path):
@@ -2505,25 +2549,41 @@ def _job_logs(inp, job_id):
 
 
 def unpack_working_dir(archive, dest):
-    """Extracts the uploaded .tar.gz of a working dir; refuses members that would land outside `dest`."""
+    """Extracts the uploaded .tar.gz of a working dir into a new private directory (0700): regular
+    files and directories only (a link, even one pointing inside, could be followed by a later member
+    or by the job: refused), no `..` or absolute names, no owner kept and modes masked (0755/0644).
+    Each file is created new (O_EXCL|O_NOFOLLOW), so nothing is written through a planted path."""
     import tarfile
 
-    dest = os.path.realpath(dest)
-    os.makedirs(dest, exist_ok=True)
+    parent = os.path.dirname(dest)
+    os.makedirs(parent, 0o700, exist_ok=True)
+    os.mkdir(dest, 0o700)
     with tarfile.open(archive, "r:gz") as tf:
-        members = []
-        for m in tf.getmembers():
-            target = os.path.realpath(os.path.join(dest, m.name))
-            if target != dest and not target.startswith(dest + os.sep):
+        for m in tf:
+            parts = [p for p in m.name.split("/") if p not in ("", ".")]
+            if m.name.startswith("/") or ".." in parts:
                 raise Fail("refusing working-dir archive member outside the directory: %s" % m.name)
-            if m.issym() or m.islnk():
-                link = os.path.realpath(os.path.join(os.path.dirname(target), m.linkname))
-                if link != dest and not link.startswith(dest + os.sep):
-                    raise Fail("refusing a link out of the working dir: %s -> %s" % (m.name, m.linkname))
-            if m.isdev():
+            if not (m.isfile() or m.isdir()):
+                raise Fail("refusing working-dir archive member %s: only files and directories are unpacked "
+                           "(a link or a device is not)" % m.name)
+            if not parts:
                 continue
-            members.append(m)
-        tf.extractall(dest, members=members)
+            target = os.path.join(dest, *parts)
+            # every directory on the way was made here (lstat: a directory, never a symlink)
+            here = dest
+            for part in parts[:-1] if m.isfile() else parts:
+                here = os.path.join(here, part)
+                try:
+                    os.mkdir(here, 0o700)
+                except FileExistsError:
+                    if not os.path.isdir(here) or os.path.islink(here):
+                        raise Fail("refusing working-dir archive member %s: %s is not a directory" % (m.name, here))
+            if m.isdir():
+                continue
+            src = tf.extractfile(m)
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, (m.mode & 0o755) | 0o600)
+            with os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(src, out)
     return dest
 
 
@@ -2547,6 +2607,9 @@ def _job_submit(inp):
         dest = os.path.join(e["storage"], "jobs", "upload-%d-%d" % (int(time.time() * 1000), os.getpid()))
         try:
             runtime_env["working_dir"] = unpack_working_dir(inp["archive"], dest)
+        except BaseException:
+            shutil.rmtree(dest, ignore_errors=True)
+            raise
         finally:
             try:
                 os.unlink(inp["archive"])

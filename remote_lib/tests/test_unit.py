@@ -311,6 +311,54 @@ def test_unsafe_storage_paths_are_refused(lib, tmp_path):
     assert not ok and "/tmp" in err
 
 
+def test_storage_path_with_a_symlink_of_another_user_is_refused_before_anything_is_written(lib, tmp_path):
+    real = tmp_path / "real"
+    real.mkdir()
+    link = tmp_path / "link"
+    os.symlink(str(real), str(link))
+    os.lchown(str(link), 12345, 12345)
+    assert "is a symlink of" in lib.storage_safety(str(link / "c"))
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(str(shared), 0o777)
+    for storage in (str(link / "c"), str(shared / "c"), str(shared)):
+        with pytest.raises(lib.Fail):
+            lib.verb_lock({"cluster": "c", "storage": storage, "owner": {"run": "x"}, "ttl_sec": 60})
+    assert os.listdir(str(real)) == [] and os.listdir(str(shared)) == []  # no state/, no lock.json
+
+
+def test_storage_dirs_and_ray_temp_dir_parent_are_private(lib, tmp_path):
+    storage = tmp_path / "s"
+    storage.mkdir(mode=0o755)
+    lib.ensure_dirs(str(storage))
+    # Ray makes <storage>/ray 0777: the storage around it is entered by the login user only
+    lib.own_temp_dir(str(storage / "ray"))
+    assert oct(os.stat(str(storage)).st_mode & 0o777) == "0o700"
+    assert oct(os.stat(str(storage / "state")).st_mode & 0o777) == "0o700"
+
+
+def test_tmp_ray_is_used_only_when_root_or_ours_and_sticky(lib, tmp_path, monkeypatch):
+    t = tmp_path / "ray"
+    t.mkdir()
+    os.chmod(str(t), 0o1777)
+    lib.shared_tmp_ray(str(t))  # ours (root runs the test) and sticky
+    os.chmod(str(t), 0o777)
+    with pytest.raises(lib.Fail) as e:
+        lib.shared_tmp_ray(str(t))
+    assert "not sticky" in e.value.error and "rm -rf /tmp/ray" in e.value.hint
+    os.chmod(str(t), 0o1777)
+    os.chown(str(t), 12345, 12345)
+    monkeypatch.setattr(os, "getuid", lambda: 23456)
+    with pytest.raises(lib.Fail) as e:
+        lib.shared_tmp_ray(str(t))
+    assert "belongs to" in e.value.error
+    link = tmp_path / "ray-link"
+    os.symlink(str(tmp_path), str(link))
+    with pytest.raises(lib.Fail) as e:
+        lib.shared_tmp_ray(str(link))
+    assert "symlink" in e.value.error
+
+
 def test_temp_dir_fallback_is_private(lib, tmp_path, monkeypatch):
     t = tmp_path / "nk-abc"
     lib.private_dir(str(t))

@@ -82,13 +82,22 @@ def test_job_on_a_stopped_cluster_says_so(lib_path, tmp_path, fake_ray):
     assert "invalid job id" in json.loads(out)["error"]
 
 
-def _archive(tmp_path, members):
-    path = tmp_path / "wd.tar.gz"
+def _archive(tmp_path, members, name="wd.tar.gz"):
+    path = tmp_path / name
     with tarfile.open(path, "w:gz") as tf:
-        for name, data, kind in members:
+        for entry in members:
+            name, data, kind = entry[:3]
             info = tarfile.TarInfo(name)
-            if kind == "sym":
-                info.type, info.linkname = tarfile.SYMTYPE, data
+            if len(entry) > 3:
+                info.mode = entry[3]
+            if kind in ("sym", "hard"):
+                info.type, info.linkname = (tarfile.SYMTYPE if kind == "sym" else tarfile.LNKTYPE), data
+                tf.addfile(info)
+            elif kind == "dev":
+                info.type, info.devmajor, info.devminor = tarfile.CHRTYPE, 1, 3
+                tf.addfile(info)
+            elif kind == "dir":
+                info.type = tarfile.DIRTYPE
                 tf.addfile(info)
             else:
                 info.size = len(data)
@@ -96,14 +105,30 @@ def _archive(tmp_path, members):
     return str(path)
 
 
-def test_unpack_working_dir(lib, tmp_path):
-    ok = _archive(tmp_path, [("./a/b.txt", b"hi", "file"), ("./link", "a/b.txt", "sym")])
-    dest = lib.unpack_working_dir(ok, str(tmp_path / "out"))
+def test_unpack_working_dir_files_only_private(lib, tmp_path):
+    ok = _archive(tmp_path, [("./a", None, "dir", 0o777), ("./a/b.txt", b"hi", "file", 0o6777)])
+    dest = lib.unpack_working_dir(ok, str(tmp_path / "jobs" / "out"))
     assert open(os.path.join(dest, "a", "b.txt")).read() == "hi"
-    for bad in ([("../escape.txt", b"x", "file")], [("./evil", "/etc/passwd", "sym")]):
-        with pytest.raises(lib.Fail):
-            lib.unpack_working_dir(_archive(tmp_path, bad), str(tmp_path / "out2"))
+    assert os.stat(dest).st_mode & 0o777 == 0o700
+    assert os.stat(os.path.join(dest, "a")).st_mode & 0o777 == 0o700
+    assert os.stat(os.path.join(dest, "a", "b.txt")).st_mode & 0o7777 & ~0o755 == 0  # no setuid/setgid, no o+w
+
+
+@pytest.mark.parametrize("members", [
+    [("../escape.txt", b"x", "file")],
+    [("/abs.txt", b"x", "file")],
+    [("./evil", "/etc/passwd", "sym")],
+    # a chain of links, each pointing inside, that ends outside once all are made
+    [("./l1", "l2", "sym"), ("./l2", "..", "sym"), ("./l1/escape.txt", b"x", "file")],
+    [("./inside", "a.txt", "sym"), ("./a.txt", b"x", "file")],
+    [("./hard", "/etc/passwd", "hard")],
+    [("./null", None, "dev")],
+])
+def test_unpack_working_dir_refuses_links_and_escapes(lib, tmp_path, members):
+    with pytest.raises(lib.Fail):
+        lib.unpack_working_dir(_archive(tmp_path, members), str(tmp_path / "out"))
     assert not (tmp_path / "escape.txt").exists()
+    assert not os.path.lexists(tmp_path / "out" / "evil")
 
 
 def test_job_record_and_messages(lib):

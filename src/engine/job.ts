@@ -10,8 +10,9 @@ import { connectHead } from './steps/ray-env';
 import { fail, type PhaseClock } from './steps/run-result';
 import type { ClusterSession, NodeHandle } from './steps/session';
 import type { JobReport, JobRequest, RunResult } from './types';
-import { WorkingDirError, packWorkingDir } from './steps/working-dir';
+import { WorkingDirError, packWorkingDir, type PackedWorkingDir } from './steps/working-dir';
 import { shortJobMessage } from '../words/job-message';
+import { formatBytes } from '../words/bytes';
 
 const JOB_ID = /^[A-Za-z0-9._:-]{1,200}$/;
 /** Lines of a failed or stopped job's log shown with its status. */
@@ -65,7 +66,7 @@ export async function runJob(session: ClusterSession, result: RunResult, clock: 
     }
   }
   let runtimeEnv: Record<string, unknown> | undefined;
-  let archive: Buffer | undefined;
+  let archive: PackedWorkingDir | undefined;
   if (request.action === 'submit') {
     if (!entrypointCommand(request.entrypoint)) {
       return badInput(result, 'job submit needs an entrypoint', 'nokube ray job submit --config F -- python script.py');
@@ -113,7 +114,7 @@ async function submit(
   head: NodeHandle,
   request: JobRequest,
   runtimeEnv: Record<string, unknown> | undefined,
-  archive: Buffer | undefined,
+  archive: PackedWorkingDir | undefined,
   result: RunResult,
   clock: PhaseClock,
 ): Promise<void> {
@@ -122,9 +123,9 @@ async function submit(
   if (archive) {
     const t0 = Date.now();
     remoteArchive = await clock.phase('upload', () =>
-      head.lib!.uploadToStorage(`jobs/upload-${randomBytes(6).toString('hex')}.tar.gz`, archive),
+      head.lib!.uploadToStorage(`jobs/upload-${randomBytes(6).toString('hex')}.tar.gz`, archive.archive),
     );
-    reporter.node(head.node.name, `working dir uploaded (${(archive.length / 1024).toFixed(0)} KiB)`, Date.now() - t0);
+    reporter.node(head.node.name, workingDirUploaded(archive), Date.now() - t0);
   }
   let jobId: string | undefined;
   const t0 = Date.now();
@@ -200,4 +201,21 @@ function jobFailed(session: ClusterSession, result: RunResult, answer: JobAnswer
     message: answer.error ?? 'the job request failed',
     ...(answer.hint ? { hint: answer.hint.replace('<file>', session.cluster.file) } : {}),
   });
+}
+
+/** What went to the head, and what stayed home: `.git/` always, ignored files, links. */
+function workingDirUploaded(p: PackedWorkingDir): string {
+  const files = `${p.files.length} file${p.files.length === 1 ? '' : 's'}`;
+  const left = [
+    '.git/',
+    ...(p.ignored
+      ? [
+          `${p.ignored} path${p.ignored === 1 ? '' : 's'} ignored by ${p.by === 'git' ? "git's ignore rules" : '.gitignore'}`,
+        ]
+      : []),
+    ...(p.notFiles
+      ? [`${p.notFiles} symlink${p.notFiles === 1 ? '' : 's'} or special file${p.notFiles === 1 ? '' : 's'}`]
+      : []),
+  ];
+  return `working dir uploaded: ${files}, ${formatBytes(p.bytes)} (${formatBytes(p.archive.length)} compressed); left out: ${left.join(', ')}`;
 }

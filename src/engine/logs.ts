@@ -1,12 +1,17 @@
 // `logs`: read-only. Every chosen node packs its logs (Ray's session logs, remote_lib's own, a facts
 // file) into one bounded archive; each is fetched over the node's SSH connection, in parallel, into
 // `<output>/<node>/`, or, for a `.tar.gz` output, into one archive with a directory per node.
+import { randomBytes } from 'node:crypto';
 import {
   accessSync,
+  closeSync,
   constants,
+  createWriteStream,
   existsSync,
+  lstatSync,
   mkdirSync,
   mkdtempSync,
+  openSync,
   readdirSync,
   renameSync,
   rmSync,
@@ -16,8 +21,8 @@ import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { Readable } from 'node:stream';
 import * as tar from 'tar';
+import { BundleError, extractBundle } from './steps/log-bundle';
 import type { Diagnostic, NodeSpec } from '../config/types';
 import { formatBytes } from '../words/bytes';
 import { mapLimit } from './steps/concurrency';
@@ -26,6 +31,15 @@ import { nodeError, type ClusterSession, type NodeHandle, type SessionOptions } 
 import type { LogsRequest, LogsResult, NodeLogs, RunError } from './types';
 
 export type { LogsRequest, LogsResult, NodeLogs } from './types';
+
+/** remote_lib's own budget of a node's logs when none is asked for (LOGS_MAX_BYTES, uncompressed). */
+const NODE_LOGS_DEFAULT_BYTES = 20 * 1024 * 1024;
+
+/** What is accepted from a node, compressed and inflated: its budget, plus room for the tar headers and facts. */
+export function bundleCapBytes(maxBytesPerNode?: number): number {
+  const budget = maxBytesPerNode ?? NODE_LOGS_DEFAULT_BYTES;
+  return Math.ceil(budget * 1.25) + 4 * 1024 * 1024;
+}
 
 /** The name of the index written next to the nodes' directories. */
 export const LOGS_INDEX = 'nokube-logs.json';
@@ -120,8 +134,12 @@ function checkOutput(output: string, archive: boolean): RunError | undefined {
     return undefined;
   }
   if (existsSync(output)) {
-    if (!statSync(output).isDirectory())
+    const st = lstatSync(output);
+    if (!st.isDirectory())
       return problem('exists and is not a directory', 'give a new directory, or a path ending in .tar.gz');
+    // someone else's empty directory would let its owner swap what is written into it
+    if (typeof process.getuid === 'function' && st.uid !== process.getuid())
+      return problem(`belongs to another user (uid ${st.uid})`, 'give a new directory, or one of your own');
     if (readdirSync(output).length)
       return problem('is not empty', 'give a new or empty directory (earlier logs are not overwritten)');
   }
@@ -165,18 +183,25 @@ async function fetchNode(
   }
   const t0 = Date.now();
   try {
-    const { answer, bundle } = await h.lib.logs({
-      role: node.role,
-      python: null,
-      since_sec: request.sinceSec ?? null,
-      ...(request.maxBytesPerNode ? { max_bytes: request.maxBytesPerNode } : {}),
-    });
+    const cap = bundleCapBytes(request.maxBytesPerNode);
+    const { answer, bundle } = await h.lib.logs(
+      {
+        role: node.role,
+        python: null,
+        since_sec: request.sinceSec ?? null,
+        ...(request.maxBytesPerNode ? { max_bytes: request.maxBytesPerNode } : {}),
+      },
+      cap,
+    );
     if (!answer.ok || !bundle)
       throw Object.assign(new Error(answer.error ?? 'remote_lib logs failed'), { hint: answer.hint });
-    const dir = join(into, node.name);
-    mkdirSync(dir, { recursive: true });
-    // node-tar refuses absolute paths and `..` in member names: a node cannot write outside its directory
-    await pipeline(Readable.from([bundle]), tar.x({ cwd: dir, strict: true }));
+    // the node may be hostile: files and directories only, modes masked, capped, staged privately
+    await extractBundle(bundle, into, node.name, cap).catch((err: unknown) => {
+      if (!(err instanceof BundleError)) throw err;
+      throw Object.assign(new Error(`its log bundle was refused: ${err.message}`), {
+        hint: 'nothing of it was kept; look at the node itself (it may be compromised)',
+      });
+    });
     Object.assign(out, {
       ok: true,
       files: answer.files,
@@ -227,11 +252,20 @@ function logsIndex(result: LogsResult, request: LogsRequest): Record<string, unk
 
 /** One gzip'd tar of the staging directory, written beside the target and renamed into place. */
 async function packArchive(staging: string, output: string, entries: string[]): Promise<void> {
-  const tmp = join(dirname(output), `.${basename(output)}.${process.pid}.tmp`);
+  // created new (O_EXCL, never through a planted symlink), 0600 until it is whole
+  const tmp = join(dirname(output), `.${basename(output)}.${randomBytes(6).toString('hex')}.tmp`);
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
+  const fd = openSync(tmp, flags, 0o600);
+  let renamed = false;
   try {
-    await tar.c({ gzip: true, file: tmp, cwd: staging, portable: true }, entries);
+    await pipeline(
+      tar.c({ gzip: true, cwd: staging, portable: true }, entries) as unknown as NodeJS.ReadableStream,
+      createWriteStream('', { fd, autoClose: false }),
+    );
     renameSync(tmp, output);
+    renamed = true;
   } finally {
-    rmSync(tmp, { force: true });
+    closeSync(fd);
+    if (!renamed) rmSync(tmp, { force: true });
   }
 }

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { shellQuote as shq } from '../ssh/quote';
+import { LOAD_CHECKED, PREPARE_STORAGE } from './bootstrap';
 import type {
   DrainAnswer,
   DrainRequest,
@@ -52,7 +53,7 @@ export interface RemoteShell {
     },
   ): Promise<{ code: number | null; signal?: string; stdout: string; stderr: string; aborted?: boolean }>;
   uploadFile(content: Buffer | string, remotePath: string, mode?: number): Promise<void>;
-  readFile(remotePath: string): Promise<Buffer>;
+  readFile(remotePath: string, maxBytes?: number): Promise<Buffer>;
   mkdirp(remotePath: string): Promise<void>;
   realpath(remotePath: string): Promise<string>;
 }
@@ -118,25 +119,6 @@ export interface RemoteLibOptions {
   timed?: (what: string, t0: number, t1: number) => void;
 }
 
-/**
- * `<python> <file> <verb>`, but loaded as a module: Python then keeps the library's bytecode in
- * `lib/__pycache__/` and a call no longer compiles the 88 KB file (about 20 ms of the node's CPU,
- * 40 % of a `probe`). The shell has checked the file's hash before this runs. The cache is written
- * even where PYTHONDONTWRITEBYTECODE is set (common in container images): it is the library's own,
- * in nokube's storage; any other module the call imports keeps the node's setting.
- */
-const RUN_AS_MODULE = [
-  'import sys',
-  'from importlib.machinery import SourceFileLoader',
-  'lib = type(sys)("nokube_remote")',
-  'lib.__file__ = sys.argv[1]',
-  'keep = sys.dont_write_bytecode',
-  'sys.dont_write_bytecode = False',
-  'SourceFileLoader(lib.__name__, sys.argv[1]).exec_module(lib)',
-  'sys.dont_write_bytecode = keep',
-  'sys.exit(lib.main(sys.argv[2:]))',
-].join('; ');
-
 export class RemoteLib {
   private uploaded = false;
 
@@ -150,18 +132,45 @@ export class RemoteLib {
     return `nokube_remote.${this.lib.hash}.py`;
   }
 
-  /** The library's path as a shell word: `$HOME` stays expandable for the default storage. */
-  private remotePathWord(): string {
-    const rel = `lib/${this.fileName}`;
-    if (this.opts.storage) return shq(`${this.opts.storage}/${rel}`);
-    return `"$HOME"/${shq(`.nokube/${this.opts.cluster}/${rel}`)}`;
+  /** A path under the storage as a shell word: `$HOME` stays expandable for the default storage. */
+  private storageWord(rel = ''): string {
+    const tail = rel ? `/${rel}` : '';
+    if (this.opts.storage) return shq(`${this.opts.storage}${tail}`);
+    return `"$HOME"/${shq(`.nokube/${this.opts.cluster}${tail}`)}`;
+  }
+
+  /** The storage path is checked (and its lib/ made, 0700) on the node before anything is written there. */
+  private async prepareStorage(base: string): Promise<void> {
+    const python = this.opts.python ?? 'python3';
+    const res = await this.shell.exec(`exec ${shq(python)} -c ${shq(PREPARE_STORAGE)} ${this.storageWord()}`, {
+      timeoutMs: this.opts.timeoutMs,
+    });
+    if (res.code === 0) return;
+    if (res.code === 3 && res.stdout.trim()) {
+      throw new RemoteError(
+        `${res.stdout.trim()}: refused before anything was written there`,
+        `the storage path holds the cluster's token and the code nokube runs: make it and its parents belong to the login user or root and not writable by others (sudo chown <user> ${base}; chmod go-w ${base}), or set storage.path to such a directory`,
+      );
+    }
+    if (res.code === 127) {
+      throw new RemoteError(
+        `the interpreter "${python}" was not found on the node`,
+        'install Python 3.8+ on the node, or set ray_spec.python to its path',
+        res.stderr,
+      );
+    }
+    throw new RemoteError(
+      `cannot prepare the storage path ${base} (exit ${res.code ?? res.signal}): ${res.stderr.trim().split('\n').slice(-3).join(' ')}`,
+      'run with NOKUBE_DEBUG=1 to see the remote command and its output',
+      res.stderr,
+    );
   }
 
   private async upload(): Promise<void> {
     const base = this.opts.storage ?? `${await this.shell.realpath('.')}/.nokube/${this.opts.cluster}`;
+    await this.prepareStorage(base);
     try {
-      await this.shell.mkdirp(`${base}/lib`);
-      await this.shell.uploadFile(this.lib.content, `${base}/lib/${this.fileName}`, 0o644);
+      await this.shell.uploadFile(this.lib.content, `${base}/lib/${this.fileName}`, 0o600);
     } catch (err) {
       // the node answered: its storage path is the trouble, not the connection
       const e = err as { message?: string; kind?: string };
@@ -179,9 +188,7 @@ export class RemoteLib {
     const python = this.opts.python ?? 'python3';
     // A file whose content no longer matches its hash (changed on the node) counts as missing:
     // it is uploaded again, never run.
-    const line =
-      `f=${this.remotePathWord()}; [ -f "$f" ] && [ "$(sha256sum < "$f")" = "${this.lib.sha256}  -" ] || exit ${MISSING_LIB}; ` +
-      `exec ${shq(python)} -c ${shq(RUN_AS_MODULE)} "$f" ${verb}`;
+    const line = `exec ${shq(python)} -c ${shq(LOAD_CHECKED)} ${this.storageWord(`lib/${this.fileName}`)} ${this.lib.sha256} ${verb}`;
     const stdin = JSON.stringify({
       cluster: this.opts.cluster,
       storage: this.opts.storage ?? null,
@@ -356,11 +363,27 @@ export class RemoteLib {
    * The node packs its logs into one bounded archive; it is read here and removed from the node (a
    * failed removal is left to the node's clean-up: the bundle is in hand). No bundle when !ok.
    */
-  async logs(input: LogsRequest): Promise<{ answer: LogsAnswer; bundle?: Buffer }> {
+  async logs(input: LogsRequest, maxBundleBytes: number): Promise<{ answer: LogsAnswer; bundle?: Buffer }> {
     const answer = await this.call<LogsAnswer>('logs', input);
     if (!answer.ok) return { answer };
-    const bundle = await this.shell.readFile(answer.archive);
-    await this.removeFile(answer.archive);
+    // the node names the file and its size: both are checked here, not believed
+    if (typeof answer.archive !== 'string' || !answer.archive.includes('/logs/bundles/logs-')) {
+      throw new RemoteError(
+        `the node named ${JSON.stringify(answer.archive)} as its log bundle, not a file of its logs/bundles/`,
+      );
+    }
+    let bundle: Buffer;
+    try {
+      bundle = await this.shell.readFile(answer.archive, maxBundleBytes);
+    } catch (err) {
+      if (!(err instanceof RangeError)) throw err;
+      throw new RemoteError(
+        `the log bundle is larger than ${maxBundleBytes} bytes (the cap for this node's logs): not read further`,
+        'collect less (--since), or look at the node itself',
+      );
+    } finally {
+      await this.removeFile(answer.archive);
+    }
     return { answer, bundle };
   }
   /** Removes a file the library left on the node for us (`rm -f`); never fails the caller. */

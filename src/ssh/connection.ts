@@ -57,8 +57,8 @@ export interface NodeConnection {
   /** Absolute path; `~` and `~/x` are the login user's home, `.` too. */
   realpath(remotePath: string): Promise<string>;
   fileExists(remotePath: string): Promise<boolean>;
-  /** A whole remote file, over SFTP. */
-  readFile(remotePath: string): Promise<Buffer>;
+  /** A whole remote file, over SFTP; with `maxBytes`, refused (RangeError) once more than that has come. */
+  readFile(remotePath: string, maxBytes?: number): Promise<Buffer>;
   /** A TCP stream opened from the node to host:port (a local port forward's one connection). */
   forwardOut(host: string, port: number): Promise<Duplex>;
   close(): void;
@@ -456,12 +456,14 @@ export class SshConnection implements NodeConnection {
     await call<void>((cb) => sftp.rename(from, to, cb));
   }
 
-  async readFile(remotePath: string): Promise<Buffer> {
+  async readFile(remotePath: string, maxBytes?: number): Promise<Buffer> {
     const sftp = await this.sftp();
     const p = await this.absolute(remotePath);
     try {
-      return await call<Buffer>((cb) => sftp.readFile(p, cb));
+      if (maxBytes === undefined) return await call<Buffer>((cb) => sftp.readFile(p, cb));
+      return await readCapped(sftp, p, maxBytes);
     } catch (err) {
+      if (err instanceof RangeError) throw err;
       throw this.sftpError('reading', p, err, 'does the file exist, and may the login user read it?');
     }
   }
@@ -514,6 +516,26 @@ function killChannel(stream: ClientChannel): void {
 }
 
 /** Node-style callback API → promise; synchronous throws (unsupported extension) reject too. */
+/** Reads a remote file chunk by chunk, counting what came (a file that grows while read counts too). */
+function readCapped(sftp: SFTPWrapper, path: string, maxBytes: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    const stream = sftp.createReadStream(path);
+    stream.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > maxBytes) {
+        stream.destroy();
+        reject(new RangeError(`${path} is larger than ${maxBytes} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    stream.on('error', reject);
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+  });
+}
+
 function call<T>(fn: (cb: (err: Error | null | undefined, value: T) => void) => void): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     try {

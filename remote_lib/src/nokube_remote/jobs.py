@@ -93,25 +93,41 @@ def _job_logs(inp, job_id):
 
 
 def unpack_working_dir(archive, dest):
-    """Extracts the uploaded .tar.gz of a working dir; refuses members that would land outside `dest`."""
+    """Extracts the uploaded .tar.gz of a working dir into a new private directory (0700): regular
+    files and directories only (a link, even one pointing inside, could be followed by a later member
+    or by the job: refused), no `..` or absolute names, no owner kept and modes masked (0755/0644).
+    Each file is created new (O_EXCL|O_NOFOLLOW), so nothing is written through a planted path."""
     import tarfile
 
-    dest = os.path.realpath(dest)
-    os.makedirs(dest, exist_ok=True)
+    parent = os.path.dirname(dest)
+    os.makedirs(parent, 0o700, exist_ok=True)
+    os.mkdir(dest, 0o700)
     with tarfile.open(archive, "r:gz") as tf:
-        members = []
-        for m in tf.getmembers():
-            target = os.path.realpath(os.path.join(dest, m.name))
-            if target != dest and not target.startswith(dest + os.sep):
+        for m in tf:
+            parts = [p for p in m.name.split("/") if p not in ("", ".")]
+            if m.name.startswith("/") or ".." in parts:
                 raise Fail("refusing working-dir archive member outside the directory: %s" % m.name)
-            if m.issym() or m.islnk():
-                link = os.path.realpath(os.path.join(os.path.dirname(target), m.linkname))
-                if link != dest and not link.startswith(dest + os.sep):
-                    raise Fail("refusing a link out of the working dir: %s -> %s" % (m.name, m.linkname))
-            if m.isdev():
+            if not (m.isfile() or m.isdir()):
+                raise Fail("refusing working-dir archive member %s: only files and directories are unpacked "
+                           "(a link or a device is not)" % m.name)
+            if not parts:
                 continue
-            members.append(m)
-        tf.extractall(dest, members=members)
+            target = os.path.join(dest, *parts)
+            # every directory on the way was made here (lstat: a directory, never a symlink)
+            here = dest
+            for part in parts[:-1] if m.isfile() else parts:
+                here = os.path.join(here, part)
+                try:
+                    os.mkdir(here, 0o700)
+                except FileExistsError:
+                    if not os.path.isdir(here) or os.path.islink(here):
+                        raise Fail("refusing working-dir archive member %s: %s is not a directory" % (m.name, here))
+            if m.isdir():
+                continue
+            src = tf.extractfile(m)
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, (m.mode & 0o755) | 0o600)
+            with os.fdopen(fd, "wb") as out:
+                shutil.copyfileobj(src, out)
     return dest
 
 
@@ -135,6 +151,9 @@ def _job_submit(inp):
         dest = os.path.join(e["storage"], "jobs", "upload-%d-%d" % (int(time.time() * 1000), os.getpid()))
         try:
             runtime_env["working_dir"] = unpack_working_dir(inp["archive"], dest)
+        except BaseException:
+            shutil.rmtree(dest, ignore_errors=True)
+            raise
         finally:
             try:
                 os.unlink(inp["archive"])

@@ -96,8 +96,18 @@ def write_json_atomic(path, obj, mode=0o644):
 
 
 def ensure_dirs(storage):
+    """Makes the storage's directories (new ones 0700), after refusing an unsafe storage path: nothing
+    (not even the lock) is written under a path another user could change."""
+    unsafe = storage_safety(storage)
+    if unsafe:
+        raise Fail(unsafe, STORAGE_HINT % storage)
     for sub in ("", "state", "logs", "lib"):
-        os.makedirs(os.path.join(storage, sub), exist_ok=True)
+        os.makedirs(os.path.join(storage, sub), 0o700, exist_ok=True)
+
+
+STORAGE_HINT = ("the storage path holds the cluster's token and the code nokube runs: make it and its parents "
+                "belong to the login user or root and not writable by others (sudo chown <user> %s), or set "
+                "storage.path to such a directory")
 
 
 def storage_check(storage):
@@ -125,19 +135,43 @@ def own_temp_dir(temp):
     guessable) is refused: its owner could read the session's sockets and logs, or swap files."""
     private = os.path.dirname(temp)
     if os.path.dirname(private) == "/tmp/ray":
-        if not os.path.isdir("/tmp/ray"):
-            try:
-                os.mkdir("/tmp/ray")
-                os.chmod("/tmp/ray", 0o1777)  # shared like /tmp (other users' Ray uses /tmp/ray too)
-            except FileExistsError:
-                pass
-            except OSError as e:
-                raise Fail("cannot create /tmp/ray: %s" % e.strerror)
-        private_dir(private)
+        try:
+            os.mkdir("/tmp/ray", 0o700)
+            os.chmod("/tmp/ray", 0o1777)  # shared like /tmp (other users' Ray uses /tmp/ray too)
+        except FileExistsError:
+            pass
+        except OSError as e:
+            raise Fail("cannot create /tmp/ray: %s" % e.strerror)
+        shared_tmp_ray()
+    # under the storage path: Ray's 0777 temp dir sits in the storage, which only the login user may enter
+    private_dir(private)
     try:
         os.makedirs(temp, exist_ok=True)
     except OSError as e:
         raise Fail("cannot create Ray temp dir %s: %s" % (temp, e.strerror))
+
+
+def shared_tmp_ray(path="/tmp/ray"):
+    """/tmp/ray, where the fallback temp dir goes, is used only when its owner (root or the login user)
+    is the only one who may rename or replace what is in it: owned by root or us, and sticky when others
+    may write it. Else refused: whoever owns /tmp/ray could swap our directory for theirs."""
+    import stat as stat_mod
+
+    st = os.lstat(path)
+    why = None
+    if stat_mod.S_ISLNK(st.st_mode):
+        why = "is a symlink"
+    elif not stat_mod.S_ISDIR(st.st_mode):
+        why = "is not a directory"
+    elif st.st_uid not in (0, os.getuid()):
+        why = "belongs to %s, not root or %s" % (_user_name(st.st_uid), current_user())
+    elif st.st_mode & 0o022 and not st.st_mode & stat_mod.S_ISVTX:
+        why = "is writable by other users and not sticky (mode %o)" % (st.st_mode & 0o7777)
+    if why:
+        raise Fail("%s %s: Ray's temp dir is not made there" % (path, why),
+                   "remove it (sudo rm -rf /tmp/ray) or make it root's and sticky (sudo chown root /tmp/ray; "
+                   "sudo chmod 1777 /tmp/ray), or set a storage.path of at most %d bytes with a ray/ after it, "
+                   "so that Ray's temp dir is under the storage path" % (MAX_TEMP_DIR_LEN - 4))
 
 
 def private_dir(path):
@@ -179,24 +213,34 @@ def storage_safety(storage):
     home = os.path.normpath(os.path.expanduser("~"))
     if storage == home:
         return "storage path %s is the login user's home directory (its files would be mixed with the cluster's)" % storage
-    p = storage
-    while True:
-        try:
-            st = os.stat(p)
-        except FileNotFoundError:
-            st = None
-        except OSError:
-            st = None
-        if st is not None:
-            sticky = p != storage and st.st_mode & stat_mod.S_ISVTX
-            if st.st_uid not in (0, uid):
-                return "storage path %s: %s belongs to %s, not %s or root" % (storage, p, _user_name(st.st_uid),
-                                                                            current_user())
-            if st.st_mode & 0o022 and not sticky:
-                return "storage path %s: %s is writable by other users (mode %o)" % (storage, p, st.st_mode & 0o7777)
-        if p == "/":
-            return None
-        p = os.path.dirname(p)
+    # the same rule as PREPARE_STORAGE in src/remote/bootstrap.ts, which runs before the library is uploaded
+    def check(p):
+        while True:
+            try:
+                st = os.lstat(p)
+            except OSError:
+                st = None
+            if st is not None:
+                if stat_mod.S_ISLNK(st.st_mode):
+                    if st.st_uid != 0:
+                        return "storage path %s: %s is a symlink of %s (give the real path)" % (
+                            storage, p, _user_name(st.st_uid))
+                    why = check(os.path.realpath(p))
+                    if why:
+                        return why
+                else:
+                    sticky = p != storage and st.st_mode & stat_mod.S_ISVTX
+                    if st.st_uid not in (0, uid):
+                        return "storage path %s: %s belongs to %s, not %s or root" % (
+                            storage, p, _user_name(st.st_uid), current_user())
+                    if st.st_mode & 0o022 and not sticky:
+                        return "storage path %s: %s is writable by other users (mode %o)" % (
+                            storage, p, st.st_mode & 0o7777)
+            if p == "/":
+                return None
+            p = os.path.dirname(p)
+
+    return check(storage)
 
 
 def read_token(path):

@@ -1,9 +1,10 @@
-// A job's working directory, from this machine to the head: checked against Ray's upload limit, then
-// packed as one .tar.gz (Ray itself zips it on the head, with its own ignore rules, and uploads it
-// to the cluster, so every node's tasks see it).
+// A job's working directory, from this machine to the head: the files the user means (working-dir-files),
+// checked against Ray's upload limit, then packed as one .tar.gz (Ray itself zips it on the head, with
+// its own ignore rules, and uploads it to the cluster, so every node's tasks see it).
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { create } from 'tar';
+import { selectWorkingDirFiles, type WorkingDirFiles } from './working-dir-files';
 
 /** Ray 2.60 refuses a working_dir package of 512 MiB or more (GCS_STORAGE_MAX_SIZE, the gRPC limit). */
 export const RAY_PACKAGE_LIMIT_BYTES = 512 * 1024 * 1024;
@@ -21,8 +22,13 @@ export function mib(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
 }
 
-/** Checks `dir` (exists, a directory, under Ray's limit) and packs it; throws WorkingDirError. */
-export async function packWorkingDir(dir: string, limit = RAY_PACKAGE_LIMIT_BYTES): Promise<Buffer> {
+/** The packed working dir and what went into it. */
+export interface PackedWorkingDir extends WorkingDirFiles {
+  archive: Buffer;
+}
+
+/** Checks `dir` (exists, a directory, under Ray's limit) and packs its chosen files; throws WorkingDirError. */
+export async function packWorkingDir(dir: string, limit = RAY_PACKAGE_LIMIT_BYTES): Promise<PackedWorkingDir> {
   const abs = resolve(dir);
   let st;
   try {
@@ -39,7 +45,14 @@ export async function packWorkingDir(dir: string, limit = RAY_PACKAGE_LIMIT_BYTE
   // Ray's limit is on its zip of the directory; our gzip of the same files is about that size
   const chunks: Buffer[] = [];
   let bytes = 0;
-  const stream = create({ gzip: true, cwd: abs, portable: true }, ['.']);
+  const chosen = selectWorkingDirFiles(abs);
+  if (!chosen.files.length) {
+    throw new WorkingDirError(
+      `working directory ${dir} has no file to upload${chosen.ignored ? ` (${chosen.ignored} ignored by .gitignore)` : ''}`,
+      'give the directory your entrypoint needs; files its .gitignore excludes stay on this machine',
+    );
+  }
+  const stream = create({ gzip: true, cwd: abs, portable: true, noDirRecurse: true }, chosen.files);
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     bytes += chunk.length;
     if (bytes >= limit) {
@@ -50,5 +63,5 @@ export async function packWorkingDir(dir: string, limit = RAY_PACKAGE_LIMIT_BYTE
     }
     chunks.push(chunk);
   }
-  return Buffer.concat(chunks);
+  return { ...chosen, archive: Buffer.concat(chunks) };
 }
