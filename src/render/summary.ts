@@ -13,6 +13,8 @@ import {
   formatDuration,
   headline,
   nodeRows,
+  SUPERVISION_COLUMNS,
+  supervisionRows,
   planRows,
   rolloutText,
   statusLine,
@@ -91,6 +93,9 @@ function summaryAt(
   // a job run looks at the head only: a table of unknown nodes would say nothing
   if (nodes.length && result.command !== 'job')
     parts.push(`### Nodes\n\n${markdownTable(NODE_COLUMNS, nodes, limit, 'nodes')}`);
+  const supervised = supervisionRows(result);
+  if (supervised.length && result.command !== 'job')
+    parts.push(`### Supervision\n\n${markdownTable(SUPERVISION_COLUMNS, supervised, limit, 'nodes')}`);
 
   const plan = rows.plan;
   if (result.plan) {

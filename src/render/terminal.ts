@@ -9,6 +9,8 @@ import {
   headline,
   formatDuration,
   nodeRows,
+  SUPERVISION_COLUMNS,
+  supervisionRows,
   planRows,
   rolloutText,
   statusLine,
@@ -64,6 +66,11 @@ export function renderTerminal(result: RunResult, options: TerminalOptions): str
         i === 3 && colorOf(row[3]) ? paint(cell, colorOf(row[3])!) : cell,
       ),
     );
+  }
+  const supervised = supervisionRows(result).map((r) => r.map(oneLine));
+  if (supervised.length) {
+    out.push('', paint('supervision', 'bold'));
+    out.push(...textTable([...SUPERVISION_COLUMNS], supervised));
   }
   if (result.plan) {
     out.push('', paint('plan', 'bold'));
