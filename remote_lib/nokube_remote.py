@@ -1371,9 +1371,11 @@ def process_name(pid):
         base = os.path.basename(args[0].split(" ", 1)[0])
         if base in ("raylet", "gcs_server"):
             return base
-        for a in args[1:]:
+        for i, a in enumerate(args[1:], 1):
             if a.endswith(".py"):
                 return os.path.basename(a)[:-3]
+            if a == "-m" and i + 1 < len(args):
+                return args[i + 1].rsplit(".", 1)[-1]  # python -m ray.util.client.server: server
         if args[0].startswith("ray::"):
             return args[0].split(" ", 1)[0]
     return _comm(pid) or "pid %d" % pid
@@ -1438,7 +1440,7 @@ class Supervisor(object):
     def idle(self):
         """Nothing to do until the next deploy or stop (which signal this process): no spinning."""
         while not self.stopping:
-            time.sleep(5)
+            time.sleep(0.5)  # a deploy waits on our exit: two wake-ups a second, nothing else
 
     # --- one `ray start` --------------------------------------------------------------------------
     def ray_start(self, spec):
