@@ -357,7 +357,7 @@ class Supervisor(object):
                 break
             self._rotate_log()
             self.save(state="starting", tries=failures)
-            _say("ray start (%s)" % ("deploy" if first else "try %d" % (failures + 1)))
+            _say("ray start (%s)" % ("deploy" if first else "try %d" % max(failures, 1)))
             rc, text, ms = self.ray_start(spec)
             if self.stopping:
                 break
