@@ -147,11 +147,11 @@ describe.skipIf(!e2eEnabled)('supervision: nodes heal themselves', () => {
   }, 300_000);
 
   it('a no-op start on the supervised healthy cluster restarts nothing', async () => {
-    const before = [...pids('nkh2', 'raylet'), ...pids('nkh2', 'supervise-run sup ')];
+    const before = [...raylets('nkh2'), ...pids('nkh2', 'supervise-run sup ')];
     const run = await cli('start', file);
     expect(run.code, run.stderr).toBe(0);
     expect(json(run).changes).toBe(0);
-    expect([...pids('nkh2', 'raylet'), ...pids('nkh2', 'supervise-run sup ')]).toEqual(before);
+    expect([...raylets('nkh2'), ...pids('nkh2', 'supervise-run sup ')]).toEqual(before);
   }, 300_000);
 
   it("kill -9 of a worker's raylet: alive again within 15 s, no deploy run; status shows the restart", async () => {
