@@ -221,11 +221,12 @@ describe.skipIf(!e2eEnabled)('supervision: nodes heal themselves', () => {
   }, 300_000);
 
   it('a crash loop is bounded: given up after a few tries, named by status with its last exit', async () => {
-    // Ray cannot start on w1 any more: its temp dir (where each start makes its session) is made
-    // another user's behind the supervisor's back (so Ray cannot make it writable again), then the raylet dies
+    // Ray cannot start on w1 any more: its temp dir (the session's sockets and logs; a worker joins the
+    // head's session, whose directory it reuses) is made another user's behind the supervisor's back,
+    // then the raylet dies
     const temp = '/opt/nokube/data/sup/w1/ray';
     const mode = hostExec('nkh2', `stat -c %a ${temp}`).stdout.trim();
-    hostExec('nkh2', `chown root:root ${temp} && chmod 0755 ${temp}`);
+    hostExec('nkh2', `chown -R root:root ${temp} && chmod 0755 ${temp}`);
     hostExec('nkh2', ': > /opt/nokube/data/sup/w1/logs/supervisor.log');
     const t0 = Date.now();
     hostExec('nkh2', 'pkill -9 -x raylet');
@@ -243,7 +244,7 @@ describe.skipIf(!e2eEnabled)('supervision: nodes heal themselves', () => {
     await sleep(35_000);
     expect(Number(tries())).toBe(n);
     expect(raylets('nkh2')).toHaveLength(0);
-    hostExec('nkh2', `chown nokube: ${temp} && chmod ${mode} ${temp}`);
+    hostExec('nkh2', `chown -R nokube: ${temp} && chmod ${mode} ${temp}`);
     // the next deploy starts it again from the spec it sends
     const run = await cli('start', file);
     expect(run.code, run.stderr).toBe(0);
