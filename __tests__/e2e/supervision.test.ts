@@ -226,7 +226,7 @@ describe.skipIf(!e2eEnabled)('supervision: nodes heal themselves', () => {
     // then the raylet dies
     const temp = '/opt/nokube/data/sup/w1/ray';
     const mode = hostExec('nkh2', `stat -c %a ${temp}`).stdout.trim();
-    hostExec('nkh2', `chown -R root:root ${temp} && chmod 0755 ${temp}`);
+    hostExec('nkh2', `chown -R root:root ${temp} && chmod -R go-w ${temp}`);
     hostExec('nkh2', ': > /opt/nokube/data/sup/w1/logs/supervisor.log');
     const t0 = Date.now();
     hostExec('nkh2', 'pkill -9 -x raylet');
