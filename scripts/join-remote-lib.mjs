@@ -21,6 +21,8 @@ export const PARTS = [
   'ray_programs',
   'ray_found',
   'lock',
+  'launchers',
+  'supervise',
   'start_stop',
   'usage',
   'status',

@@ -149,6 +149,7 @@ describe('validate', () => {
         'nodes',
         'plan',
         'resources',
+        'restarts',
         'status',
       ].sort(),
     );

@@ -180,7 +180,11 @@ export function testhosts(...args: string[]): ExecResult {
 /** Stops Ray inside each host's PID namespace (safe: only that host's processes are visible). */
 export function rayStopAll(info: HostsInfo = requireTestHosts()): void {
   for (const h of info.hosts.filter((x) => x.ray)) {
-    hostExec(h.name, 'ray stop --force >/dev/null 2>&1; pkill -KILL -u nokube -f "ray|raylet|gcs_server" || true');
+    // nokube's supervisors first: they would start Ray again behind this
+    hostExec(
+      h.name,
+      'pkill -KILL -u nokube -f supervise-; ray stop --force >/dev/null 2>&1; pkill -KILL -u nokube -f "ray|raylet|gcs_server" || true',
+    );
   }
 }
 

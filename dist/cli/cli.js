@@ -44783,6 +44783,10 @@ class RemoteLib {
     netCheck(input, timeoutMs) {
         return this.call('net_check', input, timeoutMs);
     }
+    /** The node's supervisor: paused before a drain, or its state. */
+    supervise(input) {
+        return this.call('supervise', input);
+    }
     lock(input) {
         return this.call('lock', input);
     }
@@ -48135,6 +48139,8 @@ function workingDirUploaded(p) {
 
 ;// CONCATENATED MODULE: ./src/config/types.ts
 const DEFAULT_INSTALL_TIMEOUT_SEC = 1800;
+const DEFAULT_RESTART = 'always';
+const DEFAULT_KEEP_SESSIONS = 5;
 const DEFAULT_ROLLOUT = { drainTimeoutSec: 60, maxUnavailable: { count: 1 }, maxFailures: 0 };
 const DEFAULT_CLUSTER_NAME = 'default';
 /** `ray_spec.python` when left out: the interpreter the nodes run (left unset in the model, named by the schema). */
@@ -48998,6 +49004,8 @@ function buildConfig(root, file, index) {
         clusterName: asString(raySpec.cluster_name) ?? DEFAULT_CLUSTER_NAME,
         dashboardPort,
         rollout: buildRollout(asMap(raySpec.rollout) ?? {}),
+        restart: raySpec.restart === 'never' ? 'never' : DEFAULT_RESTART,
+        keepSessions: typeof raySpec.keep_sessions === 'number' ? raySpec.keep_sessions : DEFAULT_KEEP_SESSIONS,
         nodes,
         head,
         workers: nodes.filter((n) => n.role === 'worker'),
@@ -49518,6 +49526,22 @@ const configSchema = {
                 ports,
                 rollout,
                 install,
+                restart: {
+                    type: 'string',
+                    enum: ['always', 'never'],
+                    'x-expected': 'always or never',
+                    description: "Supervision of each node's Ray: always = a supervisor started by start (systemd unit, else an @reboot crontab line, else detached) starts Ray again when one of its processes dies or the machine reboots, with backoff; never = no supervision (removed from nodes that had it).",
+                    default: DEFAULT_RESTART,
+                    examples: ['never'],
+                },
+                keep_sessions: {
+                    ...count,
+                    maximum: 1000,
+                    'x-expected': 'a whole number of old Ray session directories to keep (0 to 1000)',
+                    description: "How many of Ray's old session directories (logs of earlier runs) each node keeps besides the live one; older ones are removed at each start and restart.",
+                    default: DEFAULT_KEEP_SESSIONS,
+                    examples: [10],
+                },
             },
         },
         nodes: {
@@ -51390,6 +51414,10 @@ function livePlan(next, wanted, live, members = []) {
                 planned = item(node, 'restart', 'the head restarts', packages);
             else if (now.alive === false)
                 planned = item(node, 'restart', "not alive in the head's view", packages);
+            else if (next.restart === 'always' && now.supervised === false)
+                planned = item(node, 'restart', 'running without its supervisor (ray_spec.restart: always)', packages);
+            else if (next.restart === 'never' && now.supervised === true)
+                planned = item(node, 'restart', 'supervised, but ray_spec.restart is never', packages);
             else if (packages.length)
                 planned = item(node, 'keep', 'packages installed next to the running Ray (no package Ray imports changes)', packages);
             else
@@ -51479,6 +51507,67 @@ function noTokenAuthWarning(cluster, headProbe) {
     return (`the head ${head.name} ${ray.runs}, which has no token authentication (Ray 2.52 and later have it): ` +
         `anyone who can reach its dashboard port ${dashboardPort(cluster)} can submit jobs; ${where}, ` +
         `so keep that port behind a firewall, or upgrade Ray`);
+}
+
+;// CONCATENATED MODULE: ./src/engine/decisions/supervision.ts
+function exitWords(e) {
+    if (e.signal)
+        return `killed by ${e.signal}`;
+    if (e.reason)
+        return e.reason;
+    return `exit code ${e.exit_code ?? 'unknown'}`;
+}
+function record(e) {
+    return {
+        at: new Date(e.at * 1000).toISOString(),
+        process: e.process,
+        why: exitWords(e),
+        ...(e.exit_code !== undefined ? { exitCode: e.exit_code } : {}),
+        ...(e.signal ? { signal: e.signal } : {}),
+    };
+}
+/** The node's supervision as status shows it; `launcher` is what the node would use when it has none yet. */
+function nodeSupervision(report, launcher) {
+    if (report === undefined)
+        return undefined;
+    if (!report)
+        return { launcher: launcher ?? 'none', state: 'none', restarts: 0 };
+    const out = {
+        launcher: report.launcher ?? launcher ?? 'none',
+        state: report.state ?? 'none',
+        restarts: report.restarts ?? 0,
+    };
+    if (report.last_restart)
+        out.lastRestart = record(report.last_restart);
+    if (report.last_exit && (report.state === 'crash-loop' || report.state === 'backoff'))
+        out.lastExit = { ...record(report.last_exit), logTail: report.last_exit.log_tail };
+    if (report.new_restarts !== undefined)
+        out.newRestarts = report.new_restarts;
+    return out;
+}
+/** Status warnings: a crash loop (with its last exit and log tail), restarts since the last check. */
+function supervisionWarnings(node, s) {
+    if (!s)
+        return [];
+    const out = [];
+    if (s.state === 'crash-loop') {
+        const tail = s.lastExit?.logTail?.trimEnd().split('\n').slice(-8).join('\n');
+        out.push(`${node} is crash-looping: its supervisor gave up after repeated failures (last: ${s.lastExit ? `${s.lastExit.process} ${s.lastExit.why} at ${s.lastExit.at}` : 'unknown'}); fix the cause and run start again${tail ? `\n${tail}` : ''}`);
+    }
+    else if (s.state === 'gone') {
+        out.push(`${node}: its supervisor is not running (a reboot without systemd or cron, or it was killed); run start to restore it`);
+    }
+    if (s.newRestarts) {
+        const last = s.lastRestart ? ` (last: ${s.lastRestart.process} ${s.lastRestart.why} at ${s.lastRestart.at})` : '';
+        out.push(`${node} restarted ${s.newRestarts} time${s.newRestarts === 1 ? '' : 's'} since the last status check${last}`);
+    }
+    return out;
+}
+/** Plan: a node where supervision cannot survive a reboot, and what to enable. */
+function launcherWarning(node, launcher) {
+    if (launcher !== 'detached')
+        return undefined;
+    return `${node} has neither systemd nor cron: its supervisor runs detached and the node will not come back after a reboot (install and run cron, or use systemd: log in as root, or enable linger for the login user with loginctl enable-linger)`;
 }
 
 ;// CONCATENATED MODULE: ./src/engine/decisions/pinned-host-keys.ts
@@ -51694,7 +51783,7 @@ async function probeAll(session, handles, withPorts, lock) {
  * The head's status with its view; `fallback: false` skips `ray.nodes()` when the dashboard is not up yet;
  * `usage` also asks what the cluster is doing (one more HTTP call on the head, for `status`).
  */
-function headStatus(session, head, fallback = true, wait, usage = false) {
+function headStatus(session, head, fallback = true, wait, usage = false, seenBy) {
     return head.lib.status({
         role: 'head',
         python: session.execution(head.node).python ?? null,
@@ -51703,6 +51792,7 @@ function headStatus(session, head, fallback = true, wait, usage = false) {
         ...(fallback ? {} : { fallback: false }),
         ...(wait ? { wait } : {}),
         ...(usage ? { usage: true } : {}),
+        ...(seenBy ? { seen_by: seenBy } : {}),
     });
 }
 /** The least time between two looks of a watch. */
@@ -51768,6 +51858,7 @@ function liveNodes(cluster, session, probed) {
             applied: p.applied,
             rayVersion: p.running_ray_version ?? undefined,
             pathDrift: pythonPathDrift(p),
+            supervised: supervisedNow(p),
             // A node without its raylet is gone, even while the head's view has not noticed yet.
             alive: p.raylet === false ? false : probed.headView?.cluster ? !!seen?.some((v) => v.alive) : undefined,
         });
@@ -51797,6 +51888,13 @@ function unknownPythonPath(probes) {
         .filter(([, p]) => p.running && p.running_python_first && !p.running_python_first.known)
         .map(([name]) => `${name}: unknown whether its running Ray has its interpreter first on PATH (started by an older nokube or by hand): a job's \`python\` there may not be Ray's`)
         .concat(bashrc);
+}
+/** Whether the node's supervisor looks after its Ray now (undefined from a library without supervision). */
+function supervisedNow(p) {
+    if (p.supervision === undefined)
+        return undefined;
+    const s = p.supervision;
+    return !!s && s.alive && (s.state === 'running' || s.state === 'starting' || s.state === 'backoff');
 }
 /** What the head remembers of the last applied config (ignored when another cluster wrote it). */
 function recordedMembers(session, probed) {
@@ -51929,6 +52027,7 @@ async function checkNetwork(session, handles, probes) {
 
 
 
+
 /** Whether a live look is possible at all: some key, agent or password (its variables set) to log in with. */
 function hasCredentials(cluster, options) {
     const { ssh, env } = options;
@@ -51999,6 +52098,12 @@ async function planCluster(session, result, clock, previous) {
                 node.state = !p.running ? 'stopped' : live.get(node.name)?.alive === false ? 'missing' : 'running';
                 node.rayVersion = p.ray?.version;
                 node.pythonVersion = p.python?.version;
+                const supervision = nodeSupervision(p.supervision, p.launcher);
+                if (supervision)
+                    node.supervision = supervision;
+                const noReboot = cluster.restart === 'always' ? launcherWarning(node.name, p.launcher) : undefined;
+                if (noReboot)
+                    result.warnings.push(noReboot);
             }
         }
     }
@@ -52147,6 +52252,15 @@ function summarize(cluster, nodes, problems) {
 ;// CONCATENATED MODULE: ./src/engine/steps/drain.ts
 
 
+/** Pauses the node's supervisor (ray_spec.restart); the start or stop that follows the drain replaces it. */
+async function pauseSupervision(session, node) {
+    const lib = session.handle(node).lib;
+    if (!lib)
+        return;
+    const answer = await lib.supervise({ action: 'pause' }).catch((err) => ({ ok: false, error: err.message }));
+    if (!answer.ok)
+        session.options.reporter.debug(`${node.name}: supervision not paused: ${answer.error ?? ''}`);
+}
 /** Beyond the drain deadline: the `import ray` of the drain request and one last look at the tasks. */
 const DRAIN_CALL_SLACK_MS = 120_000;
 /**
@@ -52162,6 +52276,8 @@ async function drainNode(session, node, view, warnings) {
         return 'skipped';
     const t0 = Date.now();
     options.reporter.node(node.name, `draining (running tasks get up to ${deadline} s to finish)`);
+    // the node's supervisor first: a drained raylet leaves on purpose and must not be started again
+    await pauseSupervision(session, node);
     try {
         const answer = await head.lib.drain({
             python: cluster.python ?? null,
@@ -52768,6 +52884,7 @@ async function applyPlan(session, plan, wanted, probed, result, clock) {
                 python: cluster.python ?? null,
                 head_address: spec.head_address ?? null,
                 auth_token: token ?? null,
+                supervise: { restart: cluster.restart, keep_sessions: cluster.keepSessions },
             });
             if (!answer.ok) {
                 if (answer.log_tail) {
@@ -52778,6 +52895,8 @@ async function applyPlan(session, plan, wanted, probed, result, clock) {
             }
             if (typeof answer.ray_start_ms === 'number')
                 session.timeline.rayStart(node.name, answer.ray_start_ms);
+            if (answer.warning)
+                result.warnings.push(`${node.name}: ${answer.warning}`);
             if (answer.auth_token) {
                 options.reporter.secret(answer.auth_token);
                 token = answer.auth_token;
@@ -53002,6 +53121,7 @@ function usageView(answer, view, why) {
 
 
 
+
 async function clusterStatus(session, result, clock) {
     const { cluster, options } = session;
     const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
@@ -53013,8 +53133,8 @@ async function clusterStatus(session, result, clock) {
         }
         try {
             const status = h.node.role === 'head'
-                ? await headStatus(session, h, true, undefined, true)
-                : await h.lib.status({ role: 'worker', python: cluster.python ?? null });
+                ? await headStatus(session, h, true, undefined, true, options.seenBy)
+                : await h.lib.status({ role: 'worker', python: cluster.python ?? null, seen_by: options.seenBy });
             observed.set(h.node.name, { reachable: true, status, ...(status.ok ? {} : { error: status.error }) });
         }
         catch (err) {
@@ -53028,6 +53148,13 @@ async function clusterStatus(session, result, clock) {
     result.status = assessment.status;
     result.aliveNodes = assessment.alive;
     applyUsage(result, observed.get(cluster.head.name)?.status);
+    const supervisionNotes = [];
+    for (const n of result.nodes) {
+        const s = nodeSupervision(observed.get(n.name)?.status?.supervision);
+        if (s)
+            n.supervision = s;
+        supervisionNotes.push(...supervisionWarnings(n.name, s));
+    }
     for (const n of assessment.nodes)
         options.reporter.node(n.name, n.state + (n.error ? `: ${n.error}` : ''));
     for (const h of handles)
@@ -53037,6 +53164,7 @@ async function clusterStatus(session, result, clock) {
         for (const p of assessment.problems)
             result.warnings.push(p);
     }
+    result.warnings.push(...supervisionNotes);
     // the cluster's packages: a node whose environment differs is unhealthy, even with Ray alive
     const environment = judgeEnvironment(cluster, packages);
     for (const [name, env] of environment.nodes) {
@@ -53864,6 +53992,17 @@ function model_nodeRows(result) {
         n.error ?? '',
     ]);
 }
+const model_SUPERVISION_COLUMNS = ['node', 'supervised by', 'state', 'restarts', 'last restart'];
+/** Per node: its supervisor's launcher and state, restarts since the last deploy and the last one's why. */
+function model_supervisionRows(result) {
+    return result.nodes
+        .filter((n) => n.supervision)
+        .map((n) => {
+        const s = n.supervision;
+        const last = s.lastRestart ? `${s.lastRestart.at}: ${s.lastRestart.process} ${s.lastRestart.why}` : '';
+        return [n.name, s.launcher, s.state, String(s.restarts), last];
+    });
+}
 function model_driftText(drift, max = Infinity) {
     const shown = drift.slice(0, max).map((d) => `${d.field}: ${d.from || '(none)'} → ${d.to || '(none)'}`);
     if (drift.length > max)
@@ -54085,6 +54224,11 @@ function renderTerminal(result, options) {
         out.push(...textTable([...model_NODE_COLUMNS], nodes, (row, i, cell) => i === 3 && colorOf(row[3]) ? paint(cell, colorOf(row[3])) : cell));
     }
     out.push(...usageTerminalLines(result, (t) => paint(t, 'bold')).map(oneLine));
+    const supervised = model_supervisionRows(result).map((r) => r.map(oneLine));
+    if (supervised.length) {
+        out.push('', paint('supervision', 'bold'));
+        out.push(...textTable([...model_SUPERVISION_COLUMNS], supervised));
+    }
     if (result.plan) {
         out.push('', paint('plan', 'bold'));
         const plan = model_planRows(result).map((r) => r.map(oneLine));
@@ -55445,6 +55589,9 @@ function summaryAt(result, ctx, limit, rows) {
     // a job run looks at the head only: a table of unknown nodes would say nothing
     if (nodes.length && result.command !== 'job')
         parts.push(`### Nodes\n\n${markdownTable(NODE_COLUMNS, nodes, limit, 'nodes')}`);
+    const supervised = supervisionRows(result);
+    if (supervised.length && result.command !== 'job')
+        parts.push(`### Supervision\n\n${markdownTable(SUPERVISION_COLUMNS, supervised, limit, 'nodes')}`);
     if (result.usage)
         parts.push(usageSection(result.usage));
     const plan = rows.plan;
@@ -55673,10 +55820,24 @@ function runOutputs(result) {
             ray_version: n.rayVersion ?? null,
             resources: n.resources ?? null,
             ...(n.usage ? { usage: n.usage } : {}),
+            restarts: n.supervision ? n.supervision.restarts : null,
+            last_restart: n.supervision?.lastRestart
+                ? {
+                    at: n.supervision.lastRestart.at,
+                    process: n.supervision.lastRestart.process,
+                    why: n.supervision.lastRestart.why,
+                    ...(n.supervision.lastRestart.exitCode !== undefined
+                        ? { exit_code: n.supervision.lastRestart.exitCode }
+                        : {}),
+                    ...(n.supervision.lastRestart.signal ? { signal: n.supervision.lastRestart.signal } : {}),
+                }
+                : null,
+            supervision: n.supervision ? { launcher: n.supervision.launcher, state: n.supervision.state } : null,
         })),
         'alive-nodes': result.aliveNodes,
         'expected-nodes': result.expectedNodes,
         changes: result.changes,
+        restarts: result.nodes.reduce((sum, n) => sum + (n.supervision?.restarts ?? 0), 0),
         plan: result.plan ?? [],
         'job-id': result.job?.job_id ?? '',
         'job-status': result.job?.status ?? '',
@@ -56428,6 +56589,7 @@ function buildOptions(s, env, reporter, signal) {
         noDrain: s.noDrain,
         // the CLI run as a workflow step names the run in the deploy lock, as the Action does
         deployer: env.GITHUB_RUN_ID ? `run ${env.GITHUB_RUN_ID}` : undefined,
+        seenBy: 'cli',
         ...useRequests(s),
         signal,
     };

@@ -101,6 +101,10 @@ export interface ClusterConfig {
   rollout: RolloutSpec;
   /** `ray_spec.install`: the tool installs Ray at `rayVersion` into a venv on each node. */
   install?: InstallSpec;
+  /** `ray_spec.restart`: each node's Ray supervised (always, the default) or not (never). */
+  restart: RestartPolicy;
+  /** `ray_spec.keep_sessions`: old Ray session directories kept on each node besides the live one. */
+  keepSessions: number;
   nodes: NodeSpec[];
   head: NodeSpec;
   workers: NodeSpec[];
@@ -140,6 +144,10 @@ export interface PackageRequirement {
 }
 
 export const DEFAULT_INSTALL_TIMEOUT_SEC = 1800;
+
+export type RestartPolicy = 'always' | 'never';
+export const DEFAULT_RESTART: RestartPolicy = 'always';
+export const DEFAULT_KEEP_SESSIONS = 5;
 
 export const DEFAULT_ROLLOUT: RolloutSpec = { drainTimeoutSec: 60, maxUnavailable: { count: 1 }, maxFailures: 0 };
 

@@ -4,6 +4,7 @@ import { mapLimit } from './steps/concurrency';
 import { assessCluster, type NodeObservation } from './decisions/health';
 import { usageView } from './decisions/usage';
 import { fail, PhaseClock } from './steps/run-result';
+import { nodeSupervision, supervisionWarnings } from './decisions/supervision';
 import { nodeError, type ClusterSession } from './steps/session';
 import { headStatus, wantedSpecs } from './steps/inspect';
 import { lookAtPackages } from './steps/install';
@@ -24,8 +25,8 @@ export async function clusterStatus(session: ClusterSession, result: RunResult, 
       try {
         const status =
           h.node.role === 'head'
-            ? await headStatus(session, h, true, undefined, true)
-            : await h.lib.status({ role: 'worker', python: cluster.python ?? null });
+            ? await headStatus(session, h, true, undefined, true, options.seenBy)
+            : await h.lib.status({ role: 'worker', python: cluster.python ?? null, seen_by: options.seenBy });
         observed.set(h.node.name, { reachable: true, status, ...(status.ok ? {} : { error: status.error }) });
       } catch (err) {
         const e = nodeError(h.node, err);
@@ -39,11 +40,18 @@ export async function clusterStatus(session: ClusterSession, result: RunResult, 
   result.status = assessment.status;
   result.aliveNodes = assessment.alive;
   applyUsage(result, observed.get(cluster.head.name)?.status);
+  const supervisionNotes: string[] = [];
+  for (const n of result.nodes) {
+    const s = nodeSupervision(observed.get(n.name)?.status?.supervision);
+    if (s) n.supervision = s;
+    supervisionNotes.push(...supervisionWarnings(n.name, s));
+  }
   for (const n of assessment.nodes) options.reporter.node(n.name, n.state + (n.error ? `: ${n.error}` : ''));
   for (const h of handles) if (h.error) result.errors.push(h.error);
   if (assessment.status !== 'healthy' && assessment.status !== 'stopped') {
     for (const p of assessment.problems) result.warnings.push(p);
   }
+  result.warnings.push(...supervisionNotes);
   // the cluster's packages: a node whose environment differs is unhealthy, even with Ray alive
   const environment = judgeEnvironment(cluster, packages);
   for (const [name, env] of environment.nodes) {

@@ -37,6 +37,8 @@ import type {
   StatusRequest,
   StopAnswer,
   StopRequest,
+  SuperviseAnswer,
+  SuperviseRequest,
   UnlockRequest,
 } from './types';
 
@@ -412,6 +414,10 @@ export class RemoteLib {
   /** Head: a Ray program moves an object between each pair of nodes (its own deadline, plus Ray's start-up). */
   netCheck(input: NetCheckRequest, timeoutMs: number): Promise<NetCheckAnswer> {
     return this.call<NetCheckAnswer>('net_check', input, timeoutMs);
+  }
+  /** The node's supervisor: paused before a drain, or its state. */
+  supervise(input: SuperviseRequest): Promise<SuperviseAnswer> {
+    return this.call<SuperviseAnswer>('supervise', input);
   }
   lock(input: LockRequest): Promise<LockAnswer> {
     return this.call<LockAnswer>('lock', input);

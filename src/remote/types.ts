@@ -46,6 +46,50 @@ export interface StartRequest {
   python: string | null;
   head_address: string | null;
   auth_token: string | null;
+  /** ray_spec.restart and keep_sessions: `always` starts Ray through the node's supervisor. */
+  supervise: { restart: 'always' | 'never'; keep_sessions: number };
+}
+
+/** `supervise`: `pause` before a drain (a drained raylet's exit is then not restarted), or `state`. */
+export interface SuperviseRequest {
+  action: 'pause' | 'state';
+}
+
+/** How the node keeps its supervisor running: systemd (system or user unit), cron (@reboot), detached alone. */
+export type Launcher = 'systemd' | 'systemd-user' | 'cron' | 'detached';
+
+/** A death of one of the node's Ray daemons, or why the supervisor started Ray again (`reason`). */
+export interface ExitRecord {
+  /** Epoch seconds. */
+  at: number;
+  /** raylet, gcs_server, dashboard, log_monitor, ..., `ray start`, or `node` (a reboot). */
+  process: string;
+  exit_code?: number | null;
+  signal?: string;
+  reason?: string;
+  log_tail?: string;
+}
+
+/** The node's supervisor as its state file (state/supervisor.json) says. */
+export interface SupervisionReport {
+  launcher: Launcher | null;
+  state: 'starting' | 'running' | 'backoff' | 'crash-loop' | 'paused' | 'stopped' | 'failed' | 'gone' | null;
+  alive: boolean;
+  paused: boolean;
+  /** Restarts since the last deploy. */
+  restarts: number | null;
+  restart_seq?: number | null;
+  last_restart: ExitRecord | null;
+  last_exit: ExitRecord | null;
+  /** Failed tries in a row. */
+  tries: number | null;
+  /** With `seen_by`: restarts since the last status of that caller. */
+  new_restarts?: number;
+}
+
+export interface SuperviseAnswer extends RemoteAnswer {
+  supervision: SupervisionReport | null;
+  launcher?: Launcher;
 }
 
 /**
@@ -57,9 +101,13 @@ export interface ViewWait {
   ms: number;
 }
 
-export type StatusRequest =
+export type StatusRequest = (
   | ({ role: 'head'; python: string | null; fallback?: false; wait?: ViewWait; usage?: boolean } & HeadPorts)
-  | { role: 'worker'; python: string | null };
+  | { role: 'worker'; python: string | null }
+) & {
+  /** Who looks (cli, action): the answer's supervision.new_restarts counts the restarts since its last look. */
+  seen_by?: string;
+};
 
 export interface StopRequest {
   /** Seconds between SIGTERM and SIGKILL. */
@@ -217,6 +265,10 @@ export interface ProbeAnswer extends RemoteAnswer {
   lock?: LockAnswer;
   /** When the probe asked for `gpus`: what nvidia-smi (else /proc/driver/nvidia) lists; source null = none. */
   gpus?: { gpus: GpuInfo[]; source: 'nvidia-smi' | '/proc/driver/nvidia' | null };
+  /** This cluster's supervisor on the node (null: never supervised; absent from older libraries). */
+  supervision?: SupervisionReport | null;
+  /** The launcher a supervised start would use on this node. */
+  launcher?: Launcher;
 }
 
 export interface GpuInfo {
@@ -258,6 +310,10 @@ export interface StartAnswer extends RemoteAnswer {
   /** How long `ray start` itself ran on the node (absent from older libraries). */
   ray_start_ms?: number;
   log_tail?: string;
+  /** The launcher the node's supervisor runs under (null: restart never). */
+  launcher?: Launcher | null;
+  /** The launcher wanted could not be set up (the supervisor runs detached instead). */
+  warning?: string;
 }
 
 export interface ViewNode {
@@ -284,6 +340,7 @@ export interface StatusAnswer extends RemoteAnswer {
   view_key?: string;
   /** Head, when asked with `usage`: what the cluster is doing, as Ray's autoscaler reports it. */
   usage?: UsageAnswer;
+  supervision?: SupervisionReport | null;
 }
 
 /** `[used, total]` of one resource. */
@@ -341,6 +398,8 @@ export interface DrainAnswer extends RemoteAnswer {
 }
 
 export interface StopAnswer extends RemoteAnswer {
+  /** The supervision this stop removed first (null: there was none). */
+  supervision_removed?: Launcher | null;
   was_running: boolean;
   killed: number;
   remaining: number;

@@ -151,6 +151,19 @@ export function nodeRows(result: RunResult): Row[] {
   ]);
 }
 
+export const SUPERVISION_COLUMNS = ['node', 'supervised by', 'state', 'restarts', 'last restart'] as const;
+
+/** Per node: its supervisor's launcher and state, restarts since the last deploy and the last one's why. */
+export function supervisionRows(result: RunResult): Row[] {
+  return result.nodes
+    .filter((n) => n.supervision)
+    .map((n) => {
+      const s = n.supervision!;
+      const last = s.lastRestart ? `${s.lastRestart.at}: ${s.lastRestart.process} ${s.lastRestart.why}` : '';
+      return [n.name, s.launcher, s.state, String(s.restarts), last];
+    });
+}
+
 export function driftText(drift: Drift[], max = Infinity): string {
   const shown = drift.slice(0, max).map((d) => `${d.field}: ${d.from || '(none)'} → ${d.to || '(none)'}`);
   if (drift.length > max) shown.push(`and ${drift.length - max} more`);

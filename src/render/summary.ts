@@ -13,6 +13,8 @@ import {
   formatDuration,
   headline,
   nodeRows,
+  SUPERVISION_COLUMNS,
+  supervisionRows,
   planRows,
   rolloutText,
   statusLine,
@@ -93,6 +95,9 @@ function summaryAt(
   // a job run looks at the head only: a table of unknown nodes would say nothing
   if (nodes.length && result.command !== 'job')
     parts.push(`### Nodes\n\n${markdownTable(NODE_COLUMNS, nodes, limit, 'nodes')}`);
+  const supervised = supervisionRows(result);
+  if (supervised.length && result.command !== 'job')
+    parts.push(`### Supervision\n\n${markdownTable(SUPERVISION_COLUMNS, supervised, limit, 'nodes')}`);
 
   if (result.usage) parts.push(usageSection(result.usage));
 

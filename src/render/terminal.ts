@@ -9,6 +9,8 @@ import {
   headline,
   formatDuration,
   nodeRows,
+  SUPERVISION_COLUMNS,
+  supervisionRows,
   planRows,
   rolloutText,
   statusLine,
@@ -68,6 +70,11 @@ export function renderTerminal(result: RunResult, options: TerminalOptions): str
     );
   }
   out.push(...usageTerminalLines(result, (t) => paint(t, 'bold')).map(oneLine));
+  const supervised = supervisionRows(result).map((r) => r.map(oneLine));
+  if (supervised.length) {
+    out.push('', paint('supervision', 'bold'));
+    out.push(...textTable([...SUPERVISION_COLUMNS], supervised));
+  }
   if (result.plan) {
     out.push('', paint('plan', 'bold'));
     const plan = planRows(result).map((r) => r.map(oneLine));

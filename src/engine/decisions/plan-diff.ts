@@ -59,6 +59,8 @@ export interface LiveNode {
   pathDrift?: Drift;
   /** Packages of ray_spec.install not as required in the venv nokube manages there (environment.ts). */
   packages?: { drift: Drift[]; restart: boolean };
+  /** Whether the node's supervisor runs and looks after Ray (undefined: unknown, an older library). */
+  supervised?: boolean;
   error?: string;
 }
 
@@ -94,6 +96,10 @@ export function livePlan(
       if (drift.length) planned = item(node, 'restart', 'drifted from config', drift);
       else if (node.role === 'worker' && headStarts) planned = item(node, 'restart', 'the head restarts', packages);
       else if (now.alive === false) planned = item(node, 'restart', "not alive in the head's view", packages);
+      else if (next.restart === 'always' && now.supervised === false)
+        planned = item(node, 'restart', 'running without its supervisor (ray_spec.restart: always)', packages);
+      else if (next.restart === 'never' && now.supervised === true)
+        planned = item(node, 'restart', 'supervised, but ray_spec.restart is never', packages);
       else if (packages.length)
         planned = item(
           node,

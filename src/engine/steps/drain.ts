@@ -7,6 +7,14 @@ import { dashboardPort, gcsPort } from '../decisions/desired';
 import { findInView } from '../decisions/health';
 import type { ClusterSession } from './session';
 
+/** Pauses the node's supervisor (ray_spec.restart); the start or stop that follows the drain replaces it. */
+async function pauseSupervision(session: ClusterSession, node: NodeSpec): Promise<void> {
+  const lib = session.handle(node).lib;
+  if (!lib) return;
+  const answer = await lib.supervise({ action: 'pause' }).catch((err: Error) => ({ ok: false, error: err.message }));
+  if (!answer.ok) session.options.reporter.debug(`${node.name}: supervision not paused: ${answer.error ?? ''}`);
+}
+
 /** Beyond the drain deadline: the `import ray` of the drain request and one last look at the tasks. */
 const DRAIN_CALL_SLACK_MS = 120_000;
 
@@ -29,6 +37,8 @@ export async function drainNode(
   if (deadline === 0 || !seen?.alive || !head.lib) return 'skipped';
   const t0 = Date.now();
   options.reporter.node(node.name, `draining (running tasks get up to ${deadline} s to finish)`);
+  // the node's supervisor first: a drained raylet leaves on purpose and must not be started again
+  await pauseSupervision(session, node);
   try {
     const answer = await head.lib.drain(
       {

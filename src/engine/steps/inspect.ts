@@ -65,6 +65,7 @@ export function headStatus(
   fallback = true,
   wait?: ViewWait,
   usage = false,
+  seenBy?: string,
 ): Promise<StatusAnswer> {
   return head.lib!.status({
     role: 'head',
@@ -74,6 +75,7 @@ export function headStatus(
     ...(fallback ? {} : { fallback: false }),
     ...(wait ? { wait } : {}),
     ...(usage ? { usage: true } : {}),
+    ...(seenBy ? { seen_by: seenBy } : {}),
   });
 }
 
@@ -141,6 +143,7 @@ export function liveNodes(cluster: ClusterConfig, session: ClusterSession, probe
       applied: p.applied,
       rayVersion: p.running_ray_version ?? undefined,
       pathDrift: pythonPathDrift(p),
+      supervised: supervisedNow(p),
       // A node without its raylet is gone, even while the head's view has not noticed yet.
       alive: p.raylet === false ? false : probed.headView?.cluster ? !!seen?.some((v) => v.alive) : undefined,
     });
@@ -177,6 +180,13 @@ export function unknownPythonPath(probes: Map<string, ProbeAnswer>): string[] {
         `${name}: unknown whether its running Ray has its interpreter first on PATH (started by an older nokube or by hand): a job's \`python\` there may not be Ray's`,
     )
     .concat(bashrc);
+}
+
+/** Whether the node's supervisor looks after its Ray now (undefined from a library without supervision). */
+export function supervisedNow(p: ProbeAnswer): boolean | undefined {
+  if (p.supervision === undefined) return undefined;
+  const s = p.supervision;
+  return !!s && s.alive && (s.state === 'running' || s.state === 'starting' || s.state === 'backoff');
 }
 
 /** What the head remembers of the last applied config (ignored when another cluster wrote it). */
