@@ -101,6 +101,8 @@ export interface ClusterConfig {
   rollout: RolloutSpec;
   /** `ray_spec.install`: the tool installs Ray at `rayVersion` into a venv on each node. */
   install?: InstallSpec;
+  /** `ray_spec.gcs_fault_tolerance`: the Redis the head keeps Ray's state in (a head restart keeps the workers). */
+  gcsFaultTolerance?: GcsFaultToleranceSpec;
   nodes: NodeSpec[];
   head: NodeSpec;
   workers: NodeSpec[];
@@ -124,6 +126,13 @@ export interface InstallSpec {
   extras: string[];
   indexUrl?: string;
   findLinks?: string;
+}
+
+export interface GcsFaultToleranceSpec {
+  /** host:port as written (IPv6 in brackets). */
+  redisAddress: string;
+  /** As written: may hold `${NAME}` references, resolved by the engine from the run's environment. */
+  redisPassword?: string;
 }
 
 export const DEFAULT_ROLLOUT: RolloutSpec = { drainTimeoutSec: 60, maxUnavailable: { count: 1 }, maxFailures: 0 };
