@@ -15,6 +15,7 @@ import { takeLock, type HeldLock } from './steps/lock';
 import { probeTakingLock } from './steps/locked-probe';
 import { noTokenAuthWarning } from './decisions/no-token-auth';
 import { preflightProblems } from './decisions/preflight';
+import { redisPassword, redisProblem } from './decisions/gcs-fault-tolerance';
 import { rayOnIpv6Problems } from './decisions/ray-on-ipv6';
 import { confirmStarted } from './steps/still-alive';
 import { fail, type PhaseClock } from './steps/run-result';
@@ -103,6 +104,7 @@ async function startLocked(
     ...onIpv6.problems,
     ...handles.filter((h) => h.error).map((h) => h.error!),
     ...preflightProblems(cluster, probed.probes).filter((p) => !installErrors.some((e) => e.node === p.node)),
+    ...[redisProblem(cluster, headProbe)].filter((p) => p !== undefined),
   ];
   if (problems.length) {
     for (const p of problems) fail(result, p);
@@ -159,6 +161,7 @@ async function applyPlan(
         python: cluster.python ?? null,
         head_address: spec.head_address ?? null,
         auth_token: token ?? null,
+        ...(spec.redis ? { redis_password: redisPassword(cluster, options.env) ?? null } : {}),
       });
       if (!answer.ok) {
         if (answer.log_tail) {
