@@ -2,6 +2,8 @@
 // of it shows, what the plan says a head restart does, and the head's Redis check as a preflight problem.
 import { describe, expect, it } from 'vitest';
 import { desiredSpec, specDrift } from '../../src/engine/decisions/desired';
+import { clusterDisruption } from '../../src/engine/decisions/disruption';
+import { livePlan, offlinePlan, type LiveNode } from '../../src/engine/decisions/plan-diff';
 import { headRestartWords, redisPassword, redisProblem } from '../../src/engine/decisions/gcs-fault-tolerance';
 import type { ProbeAnswer } from '../../src/remote/types';
 import { renderPlanText } from '../../src/render';
@@ -92,5 +94,56 @@ describe('GCS fault tolerance: words and checks', () => {
       hint: 'h',
     });
     expect(redisProblem(withRedis(), { redis: { address: 'x', ok: true } } as unknown as ProbeAnswer)).toBeUndefined();
+  });
+});
+
+describe('GCS fault tolerance: a head restart in the plan', () => {
+  const live = (c: ReturnType<typeof withRedis>, headRunning: boolean, headApplied = true) => {
+    const wanted = new Map(c.nodes.map((n) => [n.name, desiredSpec(c, n, n.host, '10.0.0.1:6379')]));
+    const now = new Map<string, LiveNode>([
+      ['h', { reachable: true, running: headRunning, applied: headApplied ? wanted.get('h')! : null }],
+      ['w', { reachable: true, running: true, applied: wanted.get('w')!, ...(headRunning ? { alive: true } : {}) }],
+    ]);
+    return { wanted, now };
+  };
+
+  it('a head that died comes back on its Redis: the running workers are kept', () => {
+    const c = withRedis();
+    const { wanted, now } = live(c, false);
+    const plan = livePlan(c, wanted, now);
+    expect(plan.map((p) => [p.node, p.action])).toEqual([
+      ['h', 'start'],
+      ['w', 'keep'],
+    ]);
+    expect(clusterDisruption(plan, c.rollout, 1)).toMatch(/^the head starts again on its Redis: the running workers/);
+  });
+
+  it('without a Redis (or a head new to it), the workers restart with the head', () => {
+    const c = without();
+    const wanted = new Map(c.nodes.map((n) => [n.name, desiredSpec(c, n, n.host, '10.0.0.1:6379')]));
+    const now = new Map<string, LiveNode>([
+      ['h', { reachable: true, running: false, applied: wanted.get('h')! }],
+      ['w', { reachable: true, running: true, applied: wanted.get('w')! }],
+    ]);
+    expect(livePlan(c, wanted, now).map((p) => p.action)).toEqual(['start', 'restart']);
+    const r = withRedis();
+    const fresh = live(r, false, false);
+    expect(livePlan(r, fresh.wanted, fresh.now).map((p) => p.action)).toEqual(['start', 'restart']);
+  });
+
+  it('offline: a head-only change keeps the workers when both configs name the same Redis', () => {
+    const before = withRedis();
+    const after = withRedis();
+    after.head.ray = { ...after.head.ray, numCpus: 4 };
+    const plan = offlinePlan(after, before);
+    expect(plan.map((p) => [p.node, p.action])).toEqual([
+      ['h', 'restart'],
+      ['w', 'keep'],
+    ]);
+    expect(plan[0]!.disruption).toMatch(/workers and their actors kept/);
+    const noRedis = without();
+    const changed = without();
+    changed.head.ray = { ...changed.head.ray, numCpus: 4 };
+    expect(offlinePlan(changed, noRedis).map((p) => p.action)).toEqual(['restart', 'restart']);
   });
 });

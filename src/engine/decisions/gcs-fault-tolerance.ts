@@ -2,7 +2,7 @@
 // does to the cluster, and the head's Redis check turned into a preflight problem.
 import { resolveCredential } from '../../config';
 import type { ClusterConfig } from '../../config/types';
-import type { ProbeAnswer } from '../../remote/types';
+import type { AppliedSpec, ProbeAnswer } from '../../remote/types';
 import type { RunError } from '../types';
 
 /**
@@ -49,4 +49,17 @@ export function redisProblem(cluster: ClusterConfig, headProbe: ProbeAnswer | un
     message: redis.error ?? `the Redis at ${redis.address} does not answer`,
     ...(redis.hint ? { hint: redis.hint } : {}),
   };
+}
+
+/**
+ * Whether the workers outlive a (re)start of the head: it comes back on the Redis and namespace it ran
+ * with, so its GCS finds the cluster as it was and the running workers reconnect to it.
+ */
+export function workersOutliveHead(
+  wantedHead: AppliedSpec | undefined,
+  headBefore: AppliedSpec | null | undefined,
+): boolean {
+  const want = wantedHead?.redis;
+  const had = headBefore?.redis;
+  return !!want && !!had && want.address === had.address && want.namespace === had.namespace;
 }

@@ -4,6 +4,7 @@ import type { ClusterConfig, NodeSpec } from '../../config/types';
 import type { AppliedSpec, ClusterMember } from '../../remote/types';
 import { addresses, desiredSpec, specDrift } from './desired';
 import { withDisruption } from './disruption';
+import { workersOutliveHead } from './gcs-fault-tolerance';
 import type { Drift, PlanItem } from '../types';
 
 function item(node: NodeSpec, action: PlanItem['action'], reason: string, drift: Drift[] = []): PlanItem {
@@ -17,6 +18,14 @@ export function offlinePlan(next: ClusterConfig, previous?: ClusterConfig): Plan
   const headAddr = addresses(next).headAddress;
   const prevHeadAddr = previous ? addresses(previous).headAddress : undefined;
   let headChanges = false;
+  const headBefore = prevByName.get(next.head.name);
+  const keepWorkers =
+    !!previous &&
+    headBefore?.role === 'head' &&
+    workersOutliveHead(
+      desiredSpec(next, next.head, next.head.host, undefined),
+      desiredSpec(previous, headBefore, headBefore.host, undefined),
+    );
   for (const node of [next.head, ...next.workers]) {
     const before = prevByName.get(node.name);
     if (!previous || !before) {
@@ -33,7 +42,7 @@ export function offlinePlan(next: ClusterConfig, previous?: ClusterConfig): Plan
     if (drift.length) {
       items.push(item(node, 'restart', 'config changed', drift));
       if (node.role === 'head') headChanges = true;
-    } else if (node.role === 'worker' && headChanges) {
+    } else if (node.role === 'worker' && headChanges && !keepWorkers) {
       items.push(item(node, 'restart', 'the head restarts'));
     } else {
       items.push(item(node, 'keep', 'unchanged'));
@@ -43,7 +52,7 @@ export function offlinePlan(next: ClusterConfig, previous?: ClusterConfig): Plan
   for (const gone of previous?.nodes ?? []) {
     if (!names.has(gone.name)) items.push(item(gone, 'stop', 'removed from config'));
   }
-  return withDisruption(items, next.rollout);
+  return withDisruption(items, next.rollout, keepWorkers);
 }
 
 /** What one node looks like now, as the live plan needs it. */
@@ -71,6 +80,8 @@ export function livePlan(
 ): PlanItem[] {
   const items: PlanItem[] = [];
   let headStarts = false;
+  // GCS fault tolerance: a head back on the Redis it ran with keeps the running workers
+  const keepWorkers = workersOutliveHead(wanted.get(next.head.name), live.get(next.head.name)?.applied);
   for (const node of [next.head, ...next.workers]) {
     const now = live.get(node.name);
     const want = wanted.get(node.name)!;
@@ -82,7 +93,8 @@ export function livePlan(
     } else {
       const drift = [...versionDrift(now.rayVersion, next.rayVersion), ...specDrift(now.applied, want)];
       if (drift.length) planned = item(node, 'restart', 'drifted from config', drift);
-      else if (node.role === 'worker' && headStarts) planned = item(node, 'restart', 'the head restarts');
+      else if (node.role === 'worker' && headStarts && !keepWorkers)
+        planned = item(node, 'restart', 'the head restarts');
       else if (now.alive === false) planned = item(node, 'restart', "not alive in the head's view");
       else planned = item(node, 'keep', 'running as configured');
     }
@@ -96,7 +108,7 @@ export function livePlan(
       items.push({ node: m.name, role: m.role, host, action: 'stop', drift: [], reason: 'removed from config' });
     }
   }
-  return withDisruption(items, next.rollout);
+  return withDisruption(items, next.rollout, keepWorkers);
 }
 
 export function countChanges(plan: PlanItem[]): number {
@@ -122,7 +134,10 @@ export function withUnknownLiveState(
     return { ...diff, reason: `${diff.reason} (live state unknown: ${unknown.get(p.node)})`, liveStateUnknown: true };
   });
   // a head that restarts (by either view) takes every worker with it
-  const headRestarts = merged.some((p) => p.role === 'head' && p.action !== 'keep' && p.action !== 'stop');
+  const head = merged.find((p) => p.role === 'head');
+  const keepWorkers = !!next.gcsFaultTolerance && !head?.drift.some((d) => d.field === 'ray_spec.gcs_fault_tolerance');
+  const headRestarts =
+    !keepWorkers && merged.some((p) => p.role === 'head' && p.action !== 'keep' && p.action !== 'stop');
   for (const [i, p] of merged.entries()) {
     if (headRestarts && p.role === 'worker' && p.action === 'keep') {
       merged[i] = {
@@ -132,5 +147,5 @@ export function withUnknownLiveState(
       };
     }
   }
-  return withDisruption(merged, next.rollout);
+  return withDisruption(merged, next.rollout, keepWorkers);
 }
