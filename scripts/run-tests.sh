@@ -24,7 +24,7 @@ if [ "$(id -u)" = 0 ] && [ "$(uname -s)" = Linux ] && [ "${NOKUBE_SKIP_E2E:-}" !
   # Seconds each file took in CI (rough): groups are balanced by these; a new file counts as 120.
   declare -A weight=(
     [lifecycle]=120 [action]=60 [ssh]=30 [network]=300 [install]=400 [rollout]=290 [faults]=300 [old-ray]=240
-    [hosts]=100 [package]=110
+    [hosts]=100 [package]=110 [head-restart]=700 [systemd]=400
   )
   files=(${NOKUBE_E2E_FILES:-$(ls __tests__/e2e/*.test.ts)})
   groups=${NOKUBE_E2E_GROUPS:-2}
