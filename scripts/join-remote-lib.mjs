@@ -22,6 +22,8 @@ export const PARTS = [
   'ray_found',
   'lock',
   'gcs_redis',
+  'launchers',
+  'supervise',
   'start_stop',
   'status',
   'drain',

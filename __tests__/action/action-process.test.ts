@@ -146,6 +146,7 @@ describe('validate', () => {
         'job-status',
         'nodes',
         'plan',
+        'restarts',
         'status',
       ].sort(),
     );

@@ -57,6 +57,7 @@ describe('action.yml', () => {
       'alive-nodes',
       'expected-nodes',
       'changes',
+      'restarts',
       'plan',
       'job-id',
       'job-status',

@@ -117,6 +117,9 @@ describe('the step verdict', () => {
         state: 'running',
         ray_version: '2.40.0',
         resources: { CPU: 2 },
+        restarts: null,
+        last_restart: null,
+        supervision: null,
       },
     ]);
     expect(summary()).toContain('Cluster demo is healthy: 1 of 1 nodes alive.');

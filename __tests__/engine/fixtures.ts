@@ -28,6 +28,8 @@ export function cluster(nodes: NodeSpec[], extra: Partial<ClusterConfig> = {}): 
     dashboardPort: 8265,
     maxWorkers: 10,
     rollout: DEFAULT_ROLLOUT,
+    restart: 'always',
+    keepSessions: 5,
     nodes,
     head,
     workers: nodes.filter((n) => n.role === 'worker'),

@@ -51,10 +51,10 @@ describe('the uploaded remote_lib file', () => {
   it('refuses a module it does not list', () => {
     const src = work();
     cpSync(SOURCES, src, { recursive: true });
-    writeFileSync(join(src, 'supervise.py'), 'def verb_supervise(inp):\n    return {"ok": True}\n');
+    writeFileSync(join(src, 'heartbeat.py'), 'def verb_heartbeat(inp):\n    return {"ok": True}\n');
     const res = joinInto(src, join(src, 'out.py'));
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain('supervise: not in PARTS of scripts/join-remote-lib.mjs');
+    expect(res.stderr).toContain('heartbeat: not in PARTS of scripts/join-remote-lib.mjs');
   });
 
   it('refuses an import from a module joined later', () => {

@@ -27,6 +27,8 @@ function config(nodes: NodeSpec[]): ClusterConfig {
     clusterName: 'prod',
     dashboardPort: 8265,
     rollout: DEFAULT_ROLLOUT,
+    restart: 'always',
+    keepSessions: 5,
     nodes,
     head: nodes[0],
     workers: nodes.slice(1),

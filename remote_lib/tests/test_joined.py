@@ -68,12 +68,14 @@ def test_every_module_is_in_the_joined_file_as_written(lib):
                        "start_stop": ["verb_start", "verb_stop", "build_start_argv"], "status": ["verb_status"],
                        "probe": ["verb_probe"], "install": ["verb_install"], "jobs": ["verb_job"],
                        "logs": ["verb_logs"], "environment": ["verb_run", "verb_ray_env"], "drain": ["verb_drain"],
+                       "supervise": ["verb_supervise", "main_supervise"],
+                       "launchers": ["unit_text", "crontab_edit"],
                        "ray_programs": ["_NODES_SNIPPET", "_DRAIN_SNIPPET", "_JOB_SUBMIT_SNIPPET", "_INFO_SNIPPET"],
                        "dispatch": ["VERBS", "main"]}.items():
         for n in names:
             assert seen.get(n) == mod, "%s should be in %s.py, found in %s" % (n, mod, seen.get(n))
     assert sorted(lib.VERBS) == sorted(["probe", "start", "status", "stop", "drain", "install", "lock", "unlock",
-                                        "run", "ray_env", "job", "logs"])
+                                        "run", "ray_env", "job", "logs", "supervise"])
 
 
 def test_the_modules_import_as_a_package():

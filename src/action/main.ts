@@ -124,6 +124,7 @@ async function deploy(
     // nor may a pull request vouch for a machine's key: its own host_key pins are not trusted
     distrustChangedPins: pr ? true : undefined,
     deployer: ctx.env.GITHUB_RUN_ID ? `run ${ctx.env.GITHUB_RUN_ID}` : undefined,
+    seenBy: 'action',
     ...(inputs.job
       ? {
           job: {

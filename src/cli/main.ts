@@ -145,6 +145,7 @@ function buildOptions(
     noDrain: s.noDrain,
     // the CLI run as a workflow step names the run in the deploy lock, as the Action does
     deployer: env.GITHUB_RUN_ID ? `run ${env.GITHUB_RUN_ID}` : undefined,
+    seenBy: 'cli',
     ...useRequests(s),
     signal,
   };

@@ -7,6 +7,8 @@ import { DEFAULT_DASHBOARD_PORT, NODE_PORT_RAY_KEYS, RAY_KEYS } from './ray-keys
 import {
   DEFAULT_CLUSTER_NAME,
   DEFAULT_ROLLOUT,
+  DEFAULT_RESTART,
+  DEFAULT_KEEP_SESSIONS,
   type ClusterConfig,
   type InstallSpec,
   type NodeSpec,
@@ -42,6 +44,8 @@ export function buildConfig(root: PlainMap, file: string, index: SourceIndex): C
     clusterName: asString(raySpec.cluster_name) ?? DEFAULT_CLUSTER_NAME,
     dashboardPort,
     rollout: buildRollout(asMap(raySpec.rollout) ?? {}),
+    restart: raySpec.restart === 'never' ? 'never' : DEFAULT_RESTART,
+    keepSessions: typeof raySpec.keep_sessions === 'number' ? raySpec.keep_sessions : DEFAULT_KEEP_SESSIONS,
     nodes,
     head,
     workers: nodes.filter((n) => n.role === 'worker'),

@@ -4,7 +4,7 @@
 // (schema/ray-config.schema.json) and docs/config.md are generated from this object (json-schema.ts).
 // Checks that need more than one value (one head, unique names, port clashes) live in semantics.ts.
 import { DEFAULT_DASHBOARD_PORT, NODE_PORT_RAY_KEYS, RAY_KEYS } from './ray-keys';
-import { DEFAULT_CLUSTER_NAME, DEFAULT_PYTHON, DEFAULT_ROLLOUT } from './types';
+import { DEFAULT_CLUSTER_NAME, DEFAULT_PYTHON, DEFAULT_RESTART, DEFAULT_KEEP_SESSIONS, DEFAULT_ROLLOUT } from './types';
 
 /** Node and cluster names reach file names, lock names and logs. */
 export const NAME_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9._-]{0,62}$';
@@ -340,6 +340,24 @@ export const configSchema = {
         rollout,
         install,
         gcs_fault_tolerance: gcsFaultTolerance,
+        restart: {
+          type: 'string',
+          enum: ['always', 'never'],
+          'x-expected': 'always or never',
+          description:
+            "Supervision of each node's Ray: always = a supervisor started by start (systemd unit, else an @reboot crontab line, else detached) starts Ray again when one of its processes dies or the machine reboots, with backoff; never = no supervision (removed from nodes that had it).",
+          default: DEFAULT_RESTART,
+          examples: ['never'],
+        },
+        keep_sessions: {
+          ...count,
+          maximum: 1000,
+          'x-expected': 'a whole number of old Ray session directories to keep (0 to 1000)',
+          description:
+            "How many of Ray's old session directories (logs of earlier runs) each node keeps besides the live one; older ones are removed at each start and restart.",
+          default: DEFAULT_KEEP_SESSIONS,
+          examples: [10],
+        },
       },
     },
     nodes: {

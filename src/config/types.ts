@@ -103,6 +103,10 @@ export interface ClusterConfig {
   install?: InstallSpec;
   /** `ray_spec.gcs_fault_tolerance`: the Redis the head keeps Ray's state in (a head restart keeps the workers). */
   gcsFaultTolerance?: GcsFaultToleranceSpec;
+  /** `ray_spec.restart`: each node's Ray supervised (always, the default) or not (never). */
+  restart: RestartPolicy;
+  /** `ray_spec.keep_sessions`: old Ray session directories kept on each node besides the live one. */
+  keepSessions: number;
   nodes: NodeSpec[];
   head: NodeSpec;
   workers: NodeSpec[];
@@ -134,6 +138,9 @@ export interface GcsFaultToleranceSpec {
   /** As written: may hold `${NAME}` references, resolved by the engine from the run's environment. */
   redisPassword?: string;
 }
+export type RestartPolicy = 'always' | 'never';
+export const DEFAULT_RESTART: RestartPolicy = 'always';
+export const DEFAULT_KEEP_SESSIONS = 5;
 
 export const DEFAULT_ROLLOUT: RolloutSpec = { drainTimeoutSec: 60, maxUnavailable: { count: 1 }, maxFailures: 0 };
 

@@ -6,6 +6,7 @@ import { clusterDisruption } from './decisions/disruption';
 import { countChanges, livePlan, offlinePlan, withUnknownLiveState } from './decisions/plan-diff';
 import { noTokenAuthWarning } from './decisions/no-token-auth';
 import { headRestartWords, redisProblem } from './decisions/gcs-fault-tolerance';
+import { launcherWarning, nodeSupervision } from './decisions/supervision';
 import { reviewHostKeyPins } from './decisions/pinned-host-keys';
 import type { PhaseClock } from './steps/run-result';
 import type { ClusterSession } from './steps/session';
@@ -71,6 +72,10 @@ export async function planCluster(
         node.state = !p.running ? 'stopped' : live.get(node.name)?.alive === false ? 'missing' : 'running';
         node.rayVersion = p.ray?.version;
         node.pythonVersion = p.python?.version;
+        const supervision = nodeSupervision(p.supervision, p.launcher);
+        if (supervision) node.supervision = supervision;
+        const noReboot = cluster.restart === 'always' ? launcherWarning(node.name, p.launcher) : undefined;
+        if (noReboot) result.warnings.push(noReboot);
       }
     }
   }

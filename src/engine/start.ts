@@ -162,6 +162,7 @@ async function applyPlan(
         head_address: spec.head_address ?? null,
         auth_token: token ?? null,
         ...(spec.redis ? { redis_password: redisPassword(cluster, options.env) ?? null } : {}),
+        supervise: { restart: cluster.restart, keep_sessions: cluster.keepSessions },
       });
       if (!answer.ok) {
         if (answer.log_tail) {
@@ -171,6 +172,7 @@ async function applyPlan(
         throw Object.assign(new Error(answer.error ?? 'ray start failed'), { hint: answer.hint });
       }
       if (typeof answer.ray_start_ms === 'number') session.timeline.rayStart(node.name, answer.ray_start_ms);
+      if (answer.warning) result.warnings.push(`${node.name}: ${answer.warning}`);
       if (answer.auth_token) {
         options.reporter.secret(answer.auth_token);
         token = answer.auth_token;

@@ -113,6 +113,11 @@ export interface RunOptions<C extends EngineCommand = Command> {
   waitLockSec?: number;
   /** Who deploys, as the front end knows it ("run 123" in a workflow), named in the deploy lock. */
   deployer?: string;
+  /**
+   * status: the front end that looks (cli, action); each node counts the restarts since that front
+   * end's last status (a watermark on the node), so a scheduled check warns once per restart.
+   */
+  seenBy?: 'cli' | 'action';
 }
 
 /** What a session reads of a run's options: a run's, without the command (the door has chosen the story). */
@@ -163,6 +168,33 @@ export interface NodeReport {
   /** What went wrong on this node, if anything. */
   error?: string;
   elapsedMs?: number;
+  /** `status`, `plan`: the node's supervisor (ray_spec.restart). */
+  supervision?: NodeSupervision;
+}
+
+/** One restart of a node's Ray by its supervisor: when, which process died, and why. */
+export interface RestartRecord {
+  /** ISO time. */
+  at: string;
+  process: string;
+  /** "killed by SIGKILL", "exit code 1", "the node rebooted". */
+  why: string;
+  exitCode?: number | null;
+  signal?: string;
+}
+
+export interface NodeSupervision {
+  /** systemd, systemd-user, cron, detached; none when the node is not supervised. */
+  launcher: string;
+  /** running, backoff, crash-loop, paused, stopped, failed, gone; none when never supervised. */
+  state: string;
+  /** Restarts since the last deploy. */
+  restarts: number;
+  lastRestart?: RestartRecord;
+  /** Crash loop: the last failed try and the end of its log. */
+  lastExit?: RestartRecord & { logTail?: string };
+  /** Restarts since the last status check of the same front end (cli or action). */
+  newRestarts?: number;
 }
 
 export interface RunError {

@@ -25,6 +25,8 @@ import type {
   StatusRequest,
   StopAnswer,
   StopRequest,
+  SuperviseAnswer,
+  SuperviseRequest,
   UnlockRequest,
 } from './types';
 
@@ -347,6 +349,10 @@ export class RemoteLib {
   /** Removes a file the library left on the node for us (`rm -f`); never fails the caller. */
   private async removeFile(path: string): Promise<void> {
     await this.shell.exec(`rm -f -- ${shq(path)}`).catch(() => undefined);
+  }
+  /** The node's supervisor: paused before a drain, or its state. */
+  supervise(input: SuperviseRequest): Promise<SuperviseAnswer> {
+    return this.call<SuperviseAnswer>('supervise', input);
   }
   lock(input: LockRequest): Promise<LockAnswer> {
     return this.call<LockAnswer>('lock', input);

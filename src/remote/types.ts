@@ -52,6 +52,50 @@ export interface StartRequest {
   auth_token: string | null;
   /** Head with GCS fault tolerance: the Redis password (kept on the head in a 0600 file, never in an argv). */
   redis_password?: string | null;
+  /** ray_spec.restart and keep_sessions: `always` starts Ray through the node's supervisor. */
+  supervise: { restart: 'always' | 'never'; keep_sessions: number };
+}
+
+/** `supervise`: `pause` before a drain (a drained raylet's exit is then not restarted), or `state`. */
+export interface SuperviseRequest {
+  action: 'pause' | 'state';
+}
+
+/** How the node keeps its supervisor running: systemd (system or user unit), cron (@reboot), detached alone. */
+export type Launcher = 'systemd' | 'systemd-user' | 'cron' | 'detached';
+
+/** A death of one of the node's Ray daemons, or why the supervisor started Ray again (`reason`). */
+export interface ExitRecord {
+  /** Epoch seconds. */
+  at: number;
+  /** raylet, gcs_server, dashboard, log_monitor, ..., `ray start`, or `node` (a reboot). */
+  process: string;
+  exit_code?: number | null;
+  signal?: string;
+  reason?: string;
+  log_tail?: string;
+}
+
+/** The node's supervisor as its state file (state/supervisor.json) says. */
+export interface SupervisionReport {
+  launcher: Launcher | null;
+  state: 'starting' | 'running' | 'backoff' | 'crash-loop' | 'paused' | 'stopped' | 'failed' | 'gone' | null;
+  alive: boolean;
+  paused: boolean;
+  /** Restarts since the last deploy. */
+  restarts: number | null;
+  restart_seq?: number | null;
+  last_restart: ExitRecord | null;
+  last_exit: ExitRecord | null;
+  /** Failed tries in a row. */
+  tries: number | null;
+  /** With `seen_by`: restarts since the last status of that caller. */
+  new_restarts?: number;
+}
+
+export interface SuperviseAnswer extends RemoteAnswer {
+  supervision: SupervisionReport | null;
+  launcher?: Launcher;
 }
 
 /**
@@ -63,9 +107,13 @@ export interface ViewWait {
   ms: number;
 }
 
-export type StatusRequest =
+export type StatusRequest = (
   | ({ role: 'head'; python: string | null; fallback?: false; wait?: ViewWait } & HeadPorts)
-  | { role: 'worker'; python: string | null };
+  | { role: 'worker'; python: string | null }
+) & {
+  /** Who looks (cli, action): the answer's supervision.new_restarts counts the restarts since its last look. */
+  seen_by?: string;
+};
 
 export interface StopRequest {
   /** Seconds between SIGTERM and SIGKILL. */
@@ -156,6 +204,10 @@ export interface ProbeAnswer extends RemoteAnswer {
   view?: StatusAnswer;
   /** Head only, when the probe asked for `lock`; held by another run, the answer has nothing else. */
   lock?: LockAnswer;
+  /** This cluster's supervisor on the node (null: never supervised; absent from older libraries). */
+  supervision?: SupervisionReport | null;
+  /** The launcher a supervised start would use on this node. */
+  launcher?: Launcher;
 }
 
 /** `state/members.json` on the head, written by the engine after a successful start. */
@@ -180,6 +232,10 @@ export interface StartAnswer extends RemoteAnswer {
   /** How long `ray start` itself ran on the node (absent from older libraries). */
   ray_start_ms?: number;
   log_tail?: string;
+  /** The launcher the node's supervisor runs under (null: restart never). */
+  launcher?: Launcher | null;
+  /** The launcher wanted could not be set up (the supervisor runs detached instead). */
+  warning?: string;
 }
 
 export interface ViewNode {
@@ -202,6 +258,7 @@ export interface StatusAnswer extends RemoteAnswer {
   cluster?: ViewNode[];
   /** With `cluster` from the dashboard: a digest of its alive node IDs (absent from older libraries). */
   view_key?: string;
+  supervision?: SupervisionReport | null;
 }
 
 export interface InstallAnswer extends RemoteAnswer {
@@ -228,6 +285,8 @@ export interface DrainAnswer extends RemoteAnswer {
 }
 
 export interface StopAnswer extends RemoteAnswer {
+  /** The supervision this stop removed first (null: there was none). */
+  supervision_removed?: Launcher | null;
   was_running: boolean;
   killed: number;
   remaining: number;

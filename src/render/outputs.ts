@@ -8,6 +8,12 @@ export interface NodeOutput {
   state: string;
   ray_version: string | null;
   resources: Record<string, number> | null;
+  /** Restarts by the node's supervisor since the last deploy (null: status did not look). */
+  restarts: number | null;
+  /** The last of them: when (ISO), which process, and why (exit code or signal). */
+  last_restart: { at: string; process: string; why: string; exit_code?: number | null; signal?: string } | null;
+  /** The node's supervision: launcher (systemd, systemd-user, cron, detached) and state. */
+  supervision: { launcher: string; state: string } | null;
 }
 
 export interface RunOutputs {
@@ -19,6 +25,8 @@ export interface RunOutputs {
   'alive-nodes': number;
   'expected-nodes': number;
   changes: number;
+  /** Restarts of every node since the last deploy, summed (status). */
+  restarts: number;
   plan: NonNullable<RunResult['plan']>;
   'job-id': string;
   'job-status': string;
@@ -37,10 +45,24 @@ export function runOutputs(result: RunResult): RunOutputs {
       state: n.state,
       ray_version: n.rayVersion ?? null,
       resources: n.resources ?? null,
+      restarts: n.supervision ? n.supervision.restarts : null,
+      last_restart: n.supervision?.lastRestart
+        ? {
+            at: n.supervision.lastRestart.at,
+            process: n.supervision.lastRestart.process,
+            why: n.supervision.lastRestart.why,
+            ...(n.supervision.lastRestart.exitCode !== undefined
+              ? { exit_code: n.supervision.lastRestart.exitCode }
+              : {}),
+            ...(n.supervision.lastRestart.signal ? { signal: n.supervision.lastRestart.signal } : {}),
+          }
+        : null,
+      supervision: n.supervision ? { launcher: n.supervision.launcher, state: n.supervision.state } : null,
     })),
     'alive-nodes': result.aliveNodes,
     'expected-nodes': result.expectedNodes,
     changes: result.changes,
+    restarts: result.nodes.reduce((sum, n) => sum + (n.supervision?.restarts ?? 0), 0),
     plan: result.plan ?? [],
     'job-id': result.job?.job_id ?? '',
     'job-status': result.job?.status ?? '',

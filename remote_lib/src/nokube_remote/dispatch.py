@@ -13,15 +13,20 @@ from .install import installed_python, verb_install
 from .environment import RUN_ERROR_PREFIX, RUN_FAILED, verb_ray_env, verb_run
 from .jobs import verb_job
 from .logs import verb_logs
+from .supervise import main_supervise, verb_supervise
 
 
 VERBS = {"probe": verb_probe, "start": verb_start, "status": verb_status, "stop": verb_stop, "drain": verb_drain,
          "install": verb_install, "lock": verb_lock, "unlock": verb_unlock, "run": verb_run, "ray_env": verb_ray_env,
-         "job": verb_job, "logs": verb_logs}
+         "job": verb_job, "logs": verb_logs, "supervise": verb_supervise}
+# run by the node itself (a systemd unit, an @reboot line), with arguments instead of a JSON request
+SUPERVISE_COMMANDS = ("supervise-run", "supervise-start")
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in SUPERVISE_COMMANDS:
+        return main_supervise(argv[0], argv[1:])
     if len(argv) != 1 or argv[0] not in VERBS:
         print("usage: nokube_remote.py {%s} < input.json" % "|".join(sorted(VERBS)), file=sys.stderr)
         return 2

@@ -19,6 +19,8 @@ from .ray_found import find_ray, supports_token_auth
 from .lock import verb_lock
 from .gcs_redis import check_redis
 from .status import verb_status
+from .launchers import detect_launcher
+from .supervise import supervision_report
 
 
 def verb_probe(inp):
@@ -55,6 +57,9 @@ def verb_probe(inp):
         "raylet": any(_comm(pid) == "raylet" for pid in pids),
         "applied": read_json_file(os.path.join(state_dir(storage), "applied.json")),
         "temp_dir": temp_dir_for(cluster, storage),
+        # what supervises this cluster here (None: never supervised) and what would (plan names it)
+        "supervision": supervision_report(cluster, storage),
+        "launcher": detect_launcher(),
     }
     if pids:
         # the Ray the running processes were started with (an upgrade installs another one beside it)

@@ -22,6 +22,7 @@ from .processes import cluster_pids, DEFAULT_GRACE_SEC, listening_ports, stop_cl
 from .ray_found import find_ray, ray_cmd, supports_token_auth, version_tuple
 from .lock import _Guard
 from .gcs_redis import gcs_start_pieces
+from .supervise import DEFAULT_KEEP_SESSIONS, prune_sessions, read_node_id, start_supervised, stop_supervisor
 
 
 def _label_arg(labels, ray_version):
@@ -132,18 +133,6 @@ def explain_failure(text, role, args, head_address):
     return ("ray start failed: %s" % (last[-1].strip()[:400] if last else "no output"), None)
 
 
-def read_node_id(temp_dir):
-    d = os.path.join(temp_dir, "session_latest")
-    try:
-        for n in os.listdir(d):
-            m = re.match(r"^(?:metrics_export_port|dashboard_agent_listen_port|runtime_env_agent_port)_([0-9a-f]{40,64})$", n)
-            if m:
-                return m.group(1)
-    except OSError:
-        pass
-    return None
-
-
 def pidfd_of(p):
     """A pidfd of the child (readable once it exits: Linux 5.3+, Python 3.9+), or None."""
     try:
@@ -213,6 +202,14 @@ def _start_locked(inp, cluster, storage):
     if not ray:
         raise Fail("Ray not found on this node: %s" % ray_error,
                    "install ray (pip install 'ray[default]') or set ray_spec.python")
+    running = cluster_pids(cluster, storage)
+    if running and not inp.get("restart"):
+        raise Fail("Ray of cluster %s is already running on this node" % cluster,
+                   "start with restart: true to restart it")
+    policy = (inp.get("supervise") or {}).get("restart") or "never"
+    # the supervisor a previous start left goes first (it would start Ray again behind this start's
+    # back); with restart: never its launcher is taken off the node too
+    stop_supervisor(cluster, storage, remove=policy != "always")
     running = cluster_pids(cluster, storage)
     if running:
         if inp.get("restart"):
@@ -286,7 +283,28 @@ def _start_locked(inp, cluster, storage):
                             token_auth=auth == "token")
     log_path = os.path.join(storage, "logs", "ray-start.log")
     timeout = float(inp.get("timeout_sec") or 180)
+    keep_sessions = int((inp.get("supervise") or {}).get("keep_sessions") or DEFAULT_KEEP_SESSIONS)
     t0 = time.time()
+    launcher = None
+    launcher_warning = None
+    if policy == "always":
+        spec = {"argv": argv, "env": env, "role": role, "temp_dir": temp, "log_path": log_path,
+                "timeout_sec": timeout, "keep_sessions": keep_sessions,
+                "grace_sec": float(inp.get("grace_sec") or DEFAULT_GRACE_SEC)}
+        rc, full, ray_start_ms, launcher, launcher_warning = start_supervised(cluster, storage, spec, caller)
+        out_tail = tail_text(log_path, 40)
+        auth_rejected = "Invalid authentication token" in (full or "")
+        if rc != 0:
+            if auth_rejected:
+                error, hint = explain_failure("Invalid authentication token", role, args, inp.get("head_address"))
+            elif rc is None:
+                error, hint = "ray start did not return within %ds" % timeout, None
+            else:
+                error, hint = explain_failure(full, role, args, inp.get("head_address"))
+            raise Fail(error, hint, log_tail=strip_ansi(full)[-8000:], ray_version=ray["version"])
+        return _started(inp, cluster, storage, role, args, ray, argv, temp, auth, token, ray_start_ms, out_tail,
+                        launcher, launcher_warning)
+    prune_sessions(temp, keep_sessions)
     with open(log_path, "wb") as lf:
         lf.write(("$ %s\n" % " ".join(argv)).encode())
         lf.flush()
@@ -321,7 +339,13 @@ def _start_locked(inp, cluster, storage):
         else:
             error, hint = explain_failure(full, role, args, inp.get("head_address"))
         raise Fail(error, hint, log_tail=strip_ansi(full)[-8000:], ray_version=ray["version"])
+    return _started(inp, cluster, storage, role, args, ray, argv, temp, auth, token, ray_start_ms, out_tail,
+                    None, None)
 
+
+def _started(inp, cluster, storage, role, args, ray, argv, temp, auth, token, ray_start_ms, out_tail, launcher,
+             launcher_warning):
+    """The state files of a started node and the start's answer."""
     node_id = read_node_id(temp)
     runtime = {"temp_dir": temp, "role": role, "ray_version": ray["version"], "python": ray["python"],
                "python_version": ray["python_version"], "node_id": node_id, "auth": auth,
@@ -337,15 +361,20 @@ def _start_locked(inp, cluster, storage):
            "log_tail": strip_ansi(out_tail)[-4000:]}
     if role == "head" and token:
         out["auth_token"] = token
+    out["launcher"] = launcher
+    if launcher_warning:
+        out["warning"] = launcher_warning
     return out
 
 
 def verb_stop(inp):
     cluster = cluster_name(inp)
     storage = storage_path(inp)
+    # supervision first: nothing may start Ray again behind this stop
+    removed = stop_supervisor(cluster, storage, remove=True)
     res = stop_cluster(cluster, storage, float(inp.get("grace_sec") or DEFAULT_GRACE_SEC))
     out = {"ok": res["remaining"] == 0, "was_running": res["was_running"], "killed": res["killed"],
-           "remaining": res["remaining"]}
+           "remaining": res["remaining"], "supervision_removed": removed}
     if res["remaining"]:
         out["error"] = "%d process(es) of cluster %s survived SIGKILL: pids %s" % (
             res["remaining"], cluster, res["remaining_pids"])

@@ -10,6 +10,7 @@ from .processes import cluster_pids
 from .ray_programs import _NODES_SNIPPET
 from .ray_found import find_ray
 from .start_stop import read_node_id
+from .supervise import restarts_seen, supervision_report
 
 
 def dashboard_base(runtime, port):
@@ -97,6 +98,9 @@ def verb_status(inp, pids=None):
     # The raylet is the node: without it the node is gone at once, while the head notices only
     # after Ray's health-check window (and leftover agents still count as "running").
     out["raylet"] = any(_comm(pid) == "raylet" for pid in pids)
+    out["supervision"] = supervision_report(cluster, storage)
+    if out["supervision"] and inp.get("seen_by"):
+        out["supervision"]["new_restarts"] = restarts_seen(storage, str(inp["seen_by"]), out["supervision"])
     if pids and runtime:
         out["ray_version"] = runtime.get("ray_version")
         out["python_version"] = runtime.get("python_version")

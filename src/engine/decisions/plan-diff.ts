@@ -64,6 +64,8 @@ export interface LiveNode {
   alive?: boolean;
   /** While running: the Ray version its processes were started with. */
   rayVersion?: string;
+  /** Whether the node's supervisor runs and looks after Ray (undefined: unknown, an older library). */
+  supervised?: boolean;
   error?: string;
 }
 
@@ -96,6 +98,10 @@ export function livePlan(
       else if (node.role === 'worker' && headStarts && !keepWorkers)
         planned = item(node, 'restart', 'the head restarts');
       else if (now.alive === false) planned = item(node, 'restart', "not alive in the head's view");
+      else if (next.restart === 'always' && now.supervised === false)
+        planned = item(node, 'restart', 'running without its supervisor (ray_spec.restart: always)');
+      else if (next.restart === 'never' && now.supervised === true)
+        planned = item(node, 'restart', 'supervised, but ray_spec.restart is never');
       else planned = item(node, 'keep', 'running as configured');
     }
     if (node.role === 'head' && planned.action !== 'keep') headStarts = true;

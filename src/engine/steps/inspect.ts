@@ -68,6 +68,7 @@ export function headStatus(
   head: NodeHandle,
   fallback = true,
   wait?: ViewWait,
+  seenBy?: string,
 ): Promise<StatusAnswer> {
   return head.lib!.status({
     role: 'head',
@@ -76,6 +77,7 @@ export function headStatus(
     gcs_port: gcsPort(head.node),
     ...(fallback ? {} : { fallback: false }),
     ...(wait ? { wait } : {}),
+    ...(seenBy ? { seen_by: seenBy } : {}),
   });
 }
 
@@ -142,11 +144,19 @@ export function liveNodes(cluster: ClusterConfig, session: ClusterSession, probe
       running: p.running,
       applied: p.applied,
       rayVersion: p.running_ray_version ?? undefined,
+      supervised: supervisedNow(p),
       // A node without its raylet is gone, even while the head's view has not noticed yet.
       alive: p.raylet === false ? false : probed.headView?.cluster ? !!seen?.some((v) => v.alive) : undefined,
     });
   }
   return live;
+}
+
+/** Whether the node's supervisor looks after its Ray now (undefined from a library without supervision). */
+export function supervisedNow(p: ProbeAnswer): boolean | undefined {
+  if (p.supervision === undefined) return undefined;
+  const s = p.supervision;
+  return !!s && s.alive && (s.state === 'running' || s.state === 'starting' || s.state === 'backoff');
 }
 
 /** What the head remembers of the last applied config (ignored when another cluster wrote it). */

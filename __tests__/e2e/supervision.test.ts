@@ -1,0 +1,265 @@
+// Self-healing (issue 21) on real sshd + real Ray test hosts: every node supervised by `start`; a
+// killed raylet or gcs_server and a rebooted machine come back with no deploy run; a crash loop is
+// bounded; `stop` leaves silence; two clusters on the same machines never touch each other; a
+// rolling restart goes through the supervisor. Checked from outside: processes inside the hosts and
+// what `status --json` reports. The cluster is brought up once for the file.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { nokube, type CliRun } from '../helpers/cli';
+import { clusterConfig, type TestNode } from './cluster-config';
+import {
+  e2eEnabled,
+  hostExec,
+  rayStopAll,
+  rebootHost,
+  requireTestHosts,
+  testHost,
+  testhosts,
+  type HostsInfo,
+} from './hosts';
+
+const CRON_HOST = 'nksup';
+
+interface NodeOut {
+  name: string;
+  state: string;
+  restarts: number | null;
+  last_restart: { at: string; process: string; why: string; signal?: string; exit_code?: number } | null;
+  supervision: { launcher: string; state: string } | null;
+}
+interface Out {
+  status: string;
+  changes: number;
+  restarts: number;
+  nodes: NodeOut[];
+  warnings?: string[];
+  plan?: { node: string; action: string; reason: string }[];
+}
+
+function json(run: CliRun): Out {
+  try {
+    return JSON.parse(run.stdout) as Out;
+  } catch {
+    throw new Error(`not JSON (exit ${run.code}):\n${run.stdout}\n${run.stderr}`);
+  }
+}
+
+/** PIDs whose command line has `pattern` (its first character bracketed: the shell running pgrep is not one). */
+function pids(host: string, pattern: string): number[] {
+  const re = `[${pattern[0]}]${pattern.slice(1)}`;
+  return hostExec(host, `pgrep -f -- '${re}' || true`).stdout.split('\n').filter(Boolean).map(Number);
+}
+
+async function sleep(ms: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, ms));
+}
+
+describe.skipIf(!e2eEnabled)('supervision: nodes heal themselves', () => {
+  let info: HostsInfo;
+  let dir: string;
+  let flags: string[];
+  let file: string;
+  let file2: string;
+  let nodes: TestNode[];
+  const cli = (cmd: string, f: string, more: string[] = []): Promise<CliRun> =>
+    nokube(['ray', cmd, '--config', f, ...flags, '--json', ...more]);
+  const status = async (f = file) => json(await cli('status', f));
+  const node = (o: Out, name: string) => o.nodes.find((n) => n.name === name)!;
+
+  /** Polls status until `ok` holds; the ms from `t0` to the start of the status run that saw it. */
+  async function until(ok: (o: Out) => boolean, t0: number, ms: number): Promise<{ out: Out; ms: number }> {
+    let last: Out | undefined;
+    for (;;) {
+      const began = Date.now();
+      last = await status();
+      if (ok(last)) return { out: last, ms: began - t0 };
+      if (Date.now() - t0 > ms) throw new Error(`not within ${ms} ms; last status:\n${JSON.stringify(last, null, 1)}`);
+      await sleep(500);
+    }
+  }
+  const healthy = (o: Out) => o.status === 'healthy' && o.nodes.every((n) => n.state === 'running');
+
+  beforeAll(async () => {
+    info = requireTestHosts();
+    rayStopAll(info);
+    testhosts('rm', CRON_HOST);
+    const r = testhosts('add', CRON_HOST, '--cron');
+    if (r.code !== 0) throw new Error(`testhosts.sh add ${CRON_HOST} --cron failed: ${r.stderr}`);
+    info = requireTestHosts();
+    dir = mkdtempSync(join(tmpdir(), 'nokube-sup-'));
+    flags = ['--user', 'nokube', '--identity', info.client.keys.ed25519, '--known-hosts', info.client.known_hosts];
+    flags.push('--timeout', '120');
+    nodes = [
+      { ip: testHost('nkh1', info).ip, name: 'head', role: 'head', storage: '/opt/nokube/data/sup/head' },
+      { ip: testHost('nkh2', info).ip, name: 'w1', role: 'worker', storage: '/opt/nokube/data/sup/w1' },
+      { ip: testHost(CRON_HOST, info).ip, name: 'wc', role: 'worker', storage: '/opt/nokube/data/sup/wc' },
+    ];
+    file = join(dir, 'sup.yaml');
+    writeFileSync(file, clusterConfig({ name: 'sup', spec: { keep_sessions: 2 }, nodes }));
+    // a second cluster on the same machines: other ports, other storage
+    file2 = join(dir, 'sup2.yaml');
+    writeFileSync(
+      file2,
+      clusterConfig({
+        name: 'sup2',
+        spec: { dashboard_port: 8365 },
+        nodes: [
+          { ...nodes[0], storage: '/opt/nokube/data/sup2/head', ray: { port: 10101, gcs_port: 6479 } },
+          { ...nodes[1], storage: '/opt/nokube/data/sup2/w1' },
+        ],
+      }),
+    );
+  }, 300_000);
+  afterAll(async () => {
+    if (file) await cli('stop', file);
+    if (file2) await cli('stop', file2);
+    if (info) rayStopAll(info);
+    testhosts('rm', CRON_HOST);
+  }, 300_000);
+
+  it('plan names each launcher and warns about a node that will not come back after a reboot', async () => {
+    const plan = await cli('plan', file);
+    const out = json(plan);
+    const warnings = (out.warnings ?? []).join('\n');
+    expect(warnings).toMatch(/head has neither systemd nor cron: .*will not come back after a reboot/);
+    expect(warnings).not.toMatch(/wc has neither/);
+  }, 120_000);
+
+  it('start installs supervision: a supervisor per node, the @reboot line on the cron host', async () => {
+    const run = await cli('start', file);
+    expect(run.code, run.stderr).toBe(0);
+    const out = await status();
+    expect(out.status).toBe('healthy');
+    expect(node(out, 'head').supervision).toEqual({ launcher: 'detached', state: 'running' });
+    expect(node(out, 'wc').supervision).toEqual({ launcher: 'cron', state: 'running' });
+    expect(out.nodes.map((n) => n.restarts)).toEqual([0, 0, 0]);
+    expect(out.restarts).toBe(0);
+    expect(hostExec(CRON_HOST, 'crontab -u nokube -l').stdout).toMatch(/@reboot .*'supervise-start' 'sup' /);
+    for (const h of ['nkh1', 'nkh2', CRON_HOST]) expect(pids(h, 'supervise-run sup ')).toHaveLength(1);
+  }, 300_000);
+
+  it('a no-op start on the supervised healthy cluster restarts nothing', async () => {
+    const before = [...pids('nkh2', 'raylet'), ...pids('nkh2', 'supervise-run sup ')];
+    const run = await cli('start', file);
+    expect(run.code, run.stderr).toBe(0);
+    expect(json(run).changes).toBe(0);
+    expect([...pids('nkh2', 'raylet'), ...pids('nkh2', 'supervise-run sup ')]).toEqual(before);
+  }, 300_000);
+
+  it("kill -9 of a worker's raylet: alive again within 15 s, no deploy run; status shows the restart", async () => {
+    const [raylet] = pids('nkh2', '/raylet ');
+    expect(raylet).toBeGreaterThan(0);
+    const t0 = Date.now();
+    hostExec('nkh2', `kill -9 ${raylet}`);
+    const seen = await until((o) => healthy(o) && node(o, 'w1').restarts === 1, t0, 30_000);
+    expect(seen.ms).toBeLessThan(15_000);
+    const w1 = node(seen.out, 'w1');
+    expect(w1.last_restart).toMatchObject({ process: 'raylet', signal: 'SIGKILL', why: 'killed by SIGKILL' });
+    expect(seen.out.restarts).toBe(1);
+    expect(pids('nkh2', '/raylet ')).toHaveLength(1);
+  }, 120_000);
+
+  it('a reboot of the cron worker: alive again within 60 s, no deploy run', async () => {
+    const t0 = Date.now();
+    rebootHost(CRON_HOST);
+    const seen = await until((o) => healthy(o) && (node(o, 'wc').restarts ?? 0) >= 1, t0, 120_000);
+    expect(seen.ms).toBeLessThan(60_000);
+    expect(node(seen.out, 'wc').last_restart?.process).toBe('node');
+  }, 200_000);
+
+  it("kill -9 of the head's gcs_server: the head comes back and the cluster is healthy within 90 s", async () => {
+    const [gcs] = pids('nkh1', 'gcs_server');
+    expect(gcs).toBeGreaterThan(0);
+    const before = await status();
+    const t0 = Date.now();
+    hostExec('nkh1', `kill -9 ${gcs}`);
+    const seen = await until(
+      (o) => healthy(o) && (node(o, 'head').restarts ?? 0) > (node(before, 'head').restarts ?? 0),
+      t0,
+      150_000,
+    );
+    expect(seen.ms).toBeLessThan(90_000);
+    expect(node(seen.out, 'head').last_restart).toMatchObject({ process: 'gcs_server', signal: 'SIGKILL' });
+  }, 240_000);
+
+  it('a rolling restart of the supervised cluster goes through the supervisor: never two Rays on a node', async () => {
+    writeFileSync(
+      file,
+      clusterConfig({
+        name: 'sup',
+        spec: { keep_sessions: 2 },
+        nodes: nodes.map((n) => (n.name === 'w1' ? { ...n, ray: { num_cpus: 2 } } : n)),
+      }),
+    );
+    let most = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        most = Math.max(most, pids('nkh2', '/raylet ').length);
+        await sleep(200);
+      }
+    })();
+    const run = await cli('start', file);
+    sampling = false;
+    await sampler;
+    expect(run.code, run.stderr).toBe(0);
+    expect(json(run).changes).toBe(1);
+    expect(most).toBe(1);
+    const out = await status();
+    expect(out.status).toBe('healthy');
+    // the drained raylet's exit was not a restart (a deploy starts the count again)
+    expect(node(out, 'w1').restarts).toBe(0);
+    expect(node(out, 'w1').supervision).toEqual({ launcher: 'detached', state: 'running' });
+  }, 300_000);
+
+  it('a crash loop is bounded: given up after a few tries, named by status with its last exit', async () => {
+    // Ray cannot start on w1 any more (its stored spec gets a flag `ray start` refuses), then dies
+    const spec = '/opt/nokube/data/sup/w1/state/supervise-spec.json';
+    hostExec('nkh2', `sed -i 's/"--disable-usage-stats"/"--disable-usage-stats", "--no-such-flag"/' ${spec}`);
+    hostExec('nkh2', 'truncate -s0 /opt/nokube/data/sup/w1/logs/supervisor.log');
+    const t0 = Date.now();
+    hostExec('nkh2', `pkill -9 -f '[/]raylet '`);
+    // 1 + 2 + 4 + 8 + 16 s of backoff and six failed tries at most
+    const seen = await until((o) => node(o, 'w1').supervision?.state === 'crash-loop', t0, 150_000);
+    const tries = () =>
+      hostExec('nkh2', 'grep -c "ray start (try" /opt/nokube/data/sup/w1/logs/supervisor.log').stdout.trim();
+    const n = Number(tries());
+    expect(n).toBeGreaterThan(0);
+    expect(n).toBeLessThanOrEqual(6);
+    const warning = (seen.out.warnings ?? []).find((w) => w.startsWith('w1 is crash-looping'));
+    expect(warning).toMatch(/last: ray start exit code 2/);
+    expect(warning).toMatch(/no-such-flag/);
+    // nothing spins: no try for longer than the longest backoff
+    await sleep(35_000);
+    expect(Number(tries())).toBe(n);
+    expect(pids('nkh2', '/raylet ')).toHaveLength(0);
+    // the next deploy starts it again from the spec it sends
+    const run = await cli('start', file);
+    expect(run.code, run.stderr).toBe(0);
+    const out = await status();
+    expect(out.status).toBe('healthy');
+    expect(node(out, 'w1').supervision?.state).toBe('running');
+    expect(node(out, 'w1').restarts).toBe(0);
+  }, 400_000);
+
+  it("two clusters on the same hosts: stop of one leaves the other's supervisor and Ray, then silence", async () => {
+    const run2 = await cli('start', file2);
+    expect(run2.code, run2.stderr).toBe(0);
+    const stop = await cli('stop', file);
+    expect(stop.code, stop.stderr).toBe(0);
+    for (const h of ['nkh1', 'nkh2', CRON_HOST]) expect(pids(h, 'supervise-run sup ')).toEqual([]);
+    expect(hostExec(CRON_HOST, 'crontab -u nokube -l 2>/dev/null || true').stdout).not.toMatch(/supervise-start/);
+    // twice the longest backoff: nothing of cluster sup starts again
+    await sleep(61_000);
+    for (const h of ['nkh1', 'nkh2', CRON_HOST]) {
+      expect(pids(h, 'supervise-run sup ')).toEqual([]);
+      expect(pids(h, '/opt/nokube/data/sup/')).toEqual([]);
+    }
+    expect(pids('nkh2', 'supervise-run sup2 ')).toHaveLength(1);
+    const other = await status(file2);
+    expect(other.status).toBe('healthy');
+    expect(other.nodes.map((n) => n.supervision?.state)).toEqual(['running', 'running']);
+  }, 300_000);
+});
