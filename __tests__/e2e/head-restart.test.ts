@@ -1,4 +1,4 @@
-// A head restart on real test hosts (head nkh1, workers nkh2 and nkh3), with Ray's GCS fault tolerance
+// A head restart on real test hosts (a cron host as head, workers nkh2 and nkh3), with Ray's GCS fault tolerance
 // on a Redis test host (Debian's redis-server with a password) and without it. What an operator checks:
 // every worker keeps its node id, a detached actor made before answers after with its state, the
 // cluster is healthy again; the preflight names a Redis that is silent or refuses the password.
@@ -24,6 +24,8 @@ import {
 } from './hosts';
 
 const REDIS_HOST = 'nkrha';
+/** The head: a cron host, so its supervisor comes back after a reboot (an @reboot line). */
+const HEAD_HOST = 'nkhha';
 const REDIS_PASSWORD = 'rds-e2e-Pw-7431';
 const SUPERVISED = readFileSync(join(REPO, 'remote_lib', 'nokube_remote.py'), 'utf8').includes('supervise-run');
 
@@ -58,6 +60,7 @@ describe.skipIf(!e2eEnabled)('a head restart', () => {
   let dir: string;
   let flags: string[];
   let redisIp: string;
+  let headIp: string;
   const env = { RDS_PW: REDIS_PASSWORD };
   const cli = (cmd: string, file: string, more: string[] = []): Promise<CliRun> =>
     nokube(['ray', cmd, '--config', file, ...flags, ...more], env, 900_000);
@@ -70,7 +73,7 @@ describe.skipIf(!e2eEnabled)('a head restart', () => {
         name,
         specLines: redisLines,
         nodes: [
-          { name: 'ray-head', role: 'head', ip: '10.88.0.11', storage: `/opt/nokube/data/${name}/h` },
+          { name: 'ray-head', role: 'head', ip: headIp, storage: `/opt/nokube/data/${name}/h` },
           {
             name: 'ray-worker-1',
             role: 'worker',
@@ -108,10 +111,22 @@ describe.skipIf(!e2eEnabled)('a head restart', () => {
     throw new Error(`not healthy within ${withinMs} ms: ${last?.stdout}\n${last?.stderr}`);
   }
 
-  /** The head's Ray came back: by its supervisor (waited for), or by a deploy run that keeps the workers. */
-  async function headBack(file: string, keepsWorkers: boolean): Promise<number> {
+  const gcsPid = () => hostExec(HEAD_HOST, 'pgrep -u nokube -x gcs_server').stdout.trim();
+
+  /**
+   * The head's Ray came back (after `died`, the gcs_server pid it had, or '' after a reboot): by its
+   * supervisor, with no deploy run (a new gcs_server, then healthy), or by a deploy run keeping the workers.
+   */
+  async function headBack(file: string, keepsWorkers: boolean, died: string): Promise<number> {
     const t0 = Date.now();
-    if (SUPERVISED) return waitHealthy(file, 90_000);
+    if (SUPERVISED) {
+      while (!gcsPid() || gcsPid() === died) {
+        if (Date.now() - t0 > 90_000) throw new Error('no new gcs_server on the head within 90 s');
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      await waitHealthy(file, 90_000 - (Date.now() - t0));
+      return Date.now() - t0;
+    }
     const r = await cli('start', file, ['--json']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const actions = Object.fromEntries(r.json!.plan.map((p) => [p.node, p.action]));
@@ -131,6 +146,9 @@ describe.skipIf(!e2eEnabled)('a head restart', () => {
     const added = testhosts('add', REDIS_HOST, '--redis', '--redis-password', REDIS_PASSWORD);
     if (added.code !== 0) throw new Error(`testhosts.sh add ${REDIS_HOST} failed: ${added.stderr}`);
     redisIp = testHost(REDIS_HOST).ip;
+    const head = testhosts('add', HEAD_HOST, '--cron');
+    if (head.code !== 0) throw new Error(`testhosts.sh add ${HEAD_HOST} failed: ${head.stderr}`);
+    headIp = testHost(HEAD_HOST).ip;
     console.log(
       `head restart: ${SUPERVISED ? 'the supervisor restarts the head' : 'nokube ray start restarts the head'}`,
     );
@@ -138,6 +156,7 @@ describe.skipIf(!e2eEnabled)('a head restart', () => {
   afterAll(() => {
     if (info) rayStopAll(info);
     testhosts('rm', REDIS_HOST);
+    testhosts('rm', HEAD_HOST);
   });
 
   it('preflight names a Redis that does not answer, and a wrong password, before anything starts', async () => {
@@ -158,13 +177,13 @@ describe.skipIf(!e2eEnabled)('a head restart', () => {
     expect(wrong.stdout + wrong.stderr).toContain('refused the password (WRONGPASS)');
     expect(wrong.stdout + wrong.stderr).not.toContain('not-the-Redis-pw-99');
     // nothing of either cluster was started on the head
-    expect(hostExec('nkh1', 'pgrep -u nokube -x gcs_server').code).toBe(1);
+    expect(hostExec(HEAD_HOST, 'pgrep -u nokube -x gcs_server').code).toBe(1);
   }, 300_000);
 
   it('with Redis: the head killed (kill -9 gcs_server), then its machine rebooted; workers, node ids and a detached actor kept', async () => {
     const file = config('ha-redis', redisLines(`${redisIp}:6379`));
     const plan = await cli('plan', file);
-    expect(plan.stdout).toContain(`If the head restarts: workers and actors kept (GCS fault tolerance`);
+    expect(plan.stdout).toContain(`if the head restarts: workers and actors kept (GCS fault tolerance`);
     const up = await cli('start', file, ['--json']);
     expect(up.code, up.stdout + up.stderr).toBe(0);
     expect(up.stdout + up.stderr).not.toContain(REDIS_PASSWORD);
@@ -174,27 +193,28 @@ describe.skipIf(!e2eEnabled)('a head restart', () => {
 
     // the password is in no file nokube wrote but the 0600 one, and in no argv nokube wrote
     const head = '/opt/nokube/data/ha-redis/h';
-    expect(hostExec('nkh1', `cat ${head}/logs/ray-start.log ${head}/state/runtime.json`).stdout).not.toContain(
+    expect(hostExec(HEAD_HOST, `cat ${head}/logs/ray-start.log ${head}/state/runtime.json`).stdout).not.toContain(
       REDIS_PASSWORD,
     );
-    expect(hostExec('nkh1', `stat -c '%a %U' ${head}/state/redis_password`).stdout.trim()).toBe('600 nokube');
-    const startArgv = hostExec('nkh1', `pgrep -u nokube -f -a 'ray.scripts.scripts|bin/ray start' || true`);
+    expect(hostExec(HEAD_HOST, `stat -c '%a %U' ${head}/state/redis_password`).stdout.trim()).toBe('600 nokube');
+    const startArgv = hostExec(HEAD_HOST, `pgrep -u nokube -f -a 'ray.scripts.scripts|bin/ray start' || true`);
     expect(startArgv.stdout).not.toContain(REDIS_PASSWORD);
 
     // 1. the head's GCS dies as the OOM killer would end it
-    expect(hostExec('nkh1', 'pkill -9 -u nokube -x gcs_server').code).toBe(0);
-    const killMs = await headBack(file, true);
+    const died = gcsPid();
+    expect(hostExec(HEAD_HOST, 'pkill -9 -u nokube -x gcs_server').code).toBe(0);
+    const killMs = await headBack(file, true, died);
     const afterKill = await probe(file, 'get');
     console.log(`with Redis, head kill -> healthy: ${killMs} ms`);
     expect(afterKill.nodes['10.88.0.12']).toBe(before.nodes['10.88.0.12']);
     expect(afterKill.nodes['10.88.0.13']).toBe(before.nodes['10.88.0.13']);
-    expect(afterKill.nodes['10.88.0.11']).not.toBe(before.nodes['10.88.0.11']); // a new head node
+    expect(afterKill.nodes[headIp]).not.toBe(before.nodes[headIp]); // a new head node
     expect(afterKill.actor_node).toBe(before.actor_node);
     expect(afterKill.calls).toBe(2); // the same actor, its state kept: not restarted
 
     // 2. the head's machine reboots: every process gone, /tmp emptied
-    rebootHost('nkh1');
-    const rebootMs = await headBack(file, true);
+    rebootHost(HEAD_HOST);
+    const rebootMs = await headBack(file, true, '');
     console.log(`with Redis, head reboot -> healthy: ${rebootMs} ms`);
     const afterReboot = await probe(file, 'get');
     expect(afterReboot.nodes['10.88.0.12']).toBe(before.nodes['10.88.0.12']);
@@ -210,12 +230,13 @@ describe.skipIf(!e2eEnabled)('a head restart', () => {
   it('without Redis: a head restart brings every worker back into the new head, healthy within 90 s', async () => {
     const file = config('ha-plain', []);
     const plan = await cli('plan', file);
-    expect(plan.stdout).toContain('If the head restarts: every worker restarts, running work is lost');
+    expect(plan.stdout).toContain('if the head restarts: every worker restarts, running work is lost');
     const up = await cli('start', file);
     expect(up.code, up.stdout + up.stderr).toBe(0);
     const before = await probe(file, 'make');
-    expect(hostExec('nkh1', 'pkill -9 -u nokube -x gcs_server').code).toBe(0);
-    const ms = await headBack(file, false);
+    const died = gcsPid();
+    expect(hostExec(HEAD_HOST, 'pkill -9 -u nokube -x gcs_server').code).toBe(0);
+    const ms = await headBack(file, false, died);
     console.log(`without Redis, head kill -> healthy: ${ms} ms`);
     expect(ms).toBeLessThan(90_000);
     const after = await probe(file, 'make');
