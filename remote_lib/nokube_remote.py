@@ -2353,7 +2353,7 @@ def _started(inp, cluster, storage, role, args, ray, argv, temp, auth, token, ra
                "dashboard_port": head_port(args, "dashboard_port") if role == "head" else None,
                "dashboard_host": dashboard_host(args, auth == "token") if role == "head" else None,
                "gcs_port": head_port(args, "gcs_port") if role == "head" else None,
-               "argv": argv[len(ray_base):]}
+               "argv": argv[argv.index("start"):]}  # after the `ray` command, whichever it was
     write_json_atomic(os.path.join(state_dir(storage), "runtime.json"), runtime)
     write_json_atomic(os.path.join(state_dir(storage), "applied.json"), inp.get("applied") or {})
     out = {"ok": True, "ray_version": ray["version"], "python_version": ray["python_version"],
