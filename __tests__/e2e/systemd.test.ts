@@ -139,6 +139,12 @@ describe.skipIf(!e2eEnabled)('systemd supervision on systemd hosts', () => {
     for (const host of [WORKER, USER_WORKER]) {
       const t0 = Date.now();
       rebootHost(host);
+      // healthy only once Ray runs again there: right after the reboot the head may not have noticed yet
+      const bootId = () => root(host, 'cat /proc/sys/kernel/random/boot_id; pgrep -x raylet').stdout;
+      while (!/\n\d+/.test(bootId())) {
+        if (Date.now() - t0 > 60_000) throw new Error(`no raylet on ${host} within 60 s of its reboot`);
+        await sleep(500);
+      }
       const ms = await healthyWithin(60_000 - (Date.now() - t0));
       console.log(`systemd ${host}: reboot -> healthy ${Date.now() - t0} ms (status saw it after ${ms} ms)`);
     }
