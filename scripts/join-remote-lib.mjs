@@ -21,6 +21,7 @@ export const PARTS = [
   'ray_programs',
   'ray_found',
   'lock',
+  'gcs_redis',
   'launchers',
   'supervise',
   'start_stop',

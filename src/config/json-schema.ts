@@ -83,6 +83,11 @@ export function configReference(): string {
     { title: 'ports', where: 'ray_spec: ports:', schema: specProps.ports! },
     { title: 'rollout', where: 'ray_spec: rollout:', schema: specProps.rollout! },
     { title: 'install', where: 'ray_spec: install:', schema: specProps.install! },
+    {
+      title: 'gcs_fault_tolerance',
+      where: 'ray_spec: gcs_fault_tolerance:',
+      schema: specProps.gcs_fault_tolerance!,
+    },
     { title: 'A node', where: 'nodes: - ...', schema: node },
     { title: 'ray_config', where: 'nodes: - ray_config:', schema: nodeProps.ray_config! },
     { title: 'storage', where: 'nodes: - storage:', schema: nodeProps.storage! },

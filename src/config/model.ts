@@ -64,6 +64,12 @@ export function buildConfig(root: PlainMap, file: string, index: SourceIndex): C
   if (typeof raySpec.python === 'string') config.python = raySpec.python;
   const install = asMap(raySpec.install);
   if (install || raySpec.install === null) config.install = buildInstall(install ?? {});
+  const faultTolerance = asMap(raySpec.gcs_fault_tolerance);
+  if (faultTolerance) {
+    config.gcsFaultTolerance = { redisAddress: String(faultTolerance.redis_address).trim() };
+    const password = asString(faultTolerance.redis_password);
+    if (password !== undefined) config.gcsFaultTolerance.redisPassword = password;
+  }
   return config;
 }
 

@@ -307,22 +307,13 @@ function checkUsers(node: PlainMap, at: string, ctx: NodeCheckContext): void {
     }
 
     const password = asString(user.password);
-    if (password !== undefined && !ctx.shapeProblems.has(`${path}.password`) && !looksLikePrivateKey(password)) {
-      reportReferences(password, `${path}.password`, ctx, false);
-      const bare = bareReference(password);
-      if (bare) {
-        ctx.findings.warning(
-          `${path}.password`,
-          `\`$${bare}\` is not read from the environment: the password is this text as written`,
-          {
-            hint: BRACES_HINT(bare),
-          },
-        );
-      } else if (!hasCredentialRefs(password) && !password.includes('${')) {
-        ctx.findings.warning(`${path}.password`, 'a plaintext password is written in the config', {
-          hint: 'use password: ${ENV_NAME} and map a secret into that variable (or better, use sshkey)',
-        });
-      }
+    if (password !== undefined && !ctx.shapeProblems.has(`${path}.password`)) {
+      checkPassword(
+        password,
+        `${path}.password`,
+        ctx,
+        'use password: ${ENV_NAME} and map a secret into that variable (or better, use sshkey)',
+      );
     }
 
     const sshkey = asString(user.sshkey);
@@ -336,6 +327,23 @@ function checkUsers(node: PlainMap, at: string, ctx: NodeCheckContext): void {
       }
     }
   });
+}
+
+/**
+ * A password's value (a login's, the Redis's): its `${NAME}` references, a `$NAME` without braces
+ * (not read), and a plaintext one (a warning: it is in the repository). Never echoes the value.
+ */
+export function checkPassword(password: string, path: string, ctx: NodeCheckContext, plaintextHint: string): void {
+  if (looksLikePrivateKey(password)) return;
+  reportReferences(password, path, ctx, false);
+  const bare = bareReference(password);
+  if (bare) {
+    ctx.findings.warning(path, `\`$${bare}\` is not read from the environment: the password is this text as written`, {
+      hint: BRACES_HINT(bare),
+    });
+  } else if (!hasCredentialRefs(password) && !password.includes('${')) {
+    ctx.findings.warning(path, 'a plaintext password is written in the config', { hint: plaintextHint });
+  }
 }
 
 /**

@@ -77,7 +77,7 @@ export function checkSchema(root: unknown, index: SourceIndex, findings: Finding
 
 function wrongValue(error: ErrorObject, path: string, index: SourceIndex): { message: string; hint?: string } {
   const schema = (error.parentSchema ?? {}) as Record<string, unknown>;
-  const secret = /\.password$/.test(path);
+  const secret = /[._]password$/.test(path);
   const expected = (schema['x-expected'] as string | undefined) ?? String(schema.type ?? 'another value');
   const message = `expected ${expected}, found ${describeFound(error.data, secret)}`;
   const staticHint = schema['x-hint'] as string | undefined;

@@ -216,6 +216,35 @@ const install = {
   },
 };
 
+// GCS fault tolerance: Ray's own, with a Redis the user runs (Ray never starts one itself).
+const gcsFaultTolerance = {
+  type: 'object',
+  required: ['redis_address'],
+  additionalProperties: false,
+  'x-expected': 'a mapping {redis_address: "host:port", redis_password: "${REDIS_PASSWORD}"}',
+  description:
+    "Ray's GCS fault tolerance: the head keeps the cluster's state in this Redis, so a restart of the head (a crash, a reboot, a head-only change) keeps the workers, their actors and running tasks. Without it, every worker restarts with the head and running work is lost.",
+  examples: [{ redis_address: 'redis.internal:6379', redis_password: '${RAY_REDIS_PASSWORD}' }],
+  properties: {
+    redis_address: {
+      type: 'string',
+      minLength: 1,
+      'x-expected': 'host:port of a Redis the head reaches, e.g. "redis.internal:6379"',
+      description:
+        'The Redis as the head reaches it, host:port (IPv6 in brackets: "[2001:db8::7]:6379"); checked from the head before anything starts. Each cluster keeps its state under its own namespace there (ray_spec.cluster_name).',
+      examples: ['redis.internal:6379'],
+    },
+    redis_password: {
+      type: 'string',
+      minLength: 1,
+      'x-expected': 'a non-empty string, best a ${ENV_NAME} reference',
+      description:
+        'The Redis password (requirepass): write ${ENV_NAME} and map a secret into that variable; never logged, kept on the head in a file only its login user reads. Leave out for a Redis without a password.',
+      examples: ['${RAY_REDIS_PASSWORD}'],
+    },
+  },
+};
+
 const node = {
   type: 'object',
   required: ['ssh_url', 'name', 'role'],
@@ -340,6 +369,7 @@ export const configSchema = {
         ports,
         rollout,
         install,
+        gcs_fault_tolerance: gcsFaultTolerance,
         restart: {
           type: 'string',
           enum: ['always', 'never'],
@@ -378,6 +408,7 @@ export const REQUIRED_KEY_WORDS: Record<string, string> = {
   name: 'a unique node name, e.g. name: ray-worker-1',
   role: 'role: head or role: worker',
   userid: 'the login name, e.g. userid: deploy',
+  redis_address: 'the Redis the head keeps its state in, e.g. redis_address: "redis.internal:6379"',
 };
 
 /** The keys allowed in each kind of mapping, by the path pattern of that mapping. */
@@ -387,6 +418,7 @@ export const KEYS_BY_SECTION: Record<string, readonly string[]> = {
   'ray_spec.rollout': Object.keys(rollout.properties),
   'ray_spec.install': Object.keys(install.properties),
   'ray_spec.ports': Object.keys(ports.properties),
+  'ray_spec.gcs_fault_tolerance': Object.keys(gcsFaultTolerance.properties),
   'nodes[]': Object.keys(node.properties),
   'nodes[].ray_config': Object.keys(rayConfig.properties),
   'nodes[].storage': Object.keys(storage.properties),

@@ -1,5 +1,6 @@
 // Checks across nodes: exactly one head, unique names and ssh_urls, max_workers, shared state on one host.
 import type { Findings } from './diagnostics';
+import { checkGcsFaultTolerance } from './gcs-fault-tolerance';
 import { checkNode, checkProxyJump, type NodeFacts } from './node-checks';
 import { checkPackageIndex } from './package-index';
 import { asInteger, asList, asMap } from './plain';
@@ -30,6 +31,7 @@ export function checkSemantics(
 
   if (raySpec) checkProxyJump(raySpec, 'ray_spec', ctx);
   checkPackageIndex(raySpec, findings);
+  checkGcsFaultTolerance(raySpec, ctx);
 
   const facts: NodeFacts[] = [];
   asList(top.nodes).forEach((entry, i) => {

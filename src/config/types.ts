@@ -101,6 +101,8 @@ export interface ClusterConfig {
   rollout: RolloutSpec;
   /** `ray_spec.install`: the tool installs Ray at `rayVersion` into a venv on each node. */
   install?: InstallSpec;
+  /** `ray_spec.gcs_fault_tolerance`: the Redis the head keeps Ray's state in (a head restart keeps the workers). */
+  gcsFaultTolerance?: GcsFaultToleranceSpec;
   /** `ray_spec.restart`: each node's Ray supervised (always, the default) or not (never). */
   restart: RestartPolicy;
   /** `ray_spec.keep_sessions`: old Ray session directories kept on each node besides the live one. */
@@ -145,6 +147,12 @@ export interface PackageRequirement {
 
 export const DEFAULT_INSTALL_TIMEOUT_SEC = 1800;
 
+export interface GcsFaultToleranceSpec {
+  /** host:port as written (IPv6 in brackets). */
+  redisAddress: string;
+  /** As written: may hold `${NAME}` references, resolved by the engine from the run's environment. */
+  redisPassword?: string;
+}
 export type RestartPolicy = 'always' | 'never';
 export const DEFAULT_RESTART: RestartPolicy = 'always';
 export const DEFAULT_KEEP_SESSIONS = 5;

@@ -5,6 +5,7 @@ import type { ClusterConfig } from '../config/types';
 import { clusterDisruption } from './decisions/disruption';
 import { countChanges, livePlan, offlinePlan, withUnknownLiveState } from './decisions/plan-diff';
 import { noTokenAuthWarning } from './decisions/no-token-auth';
+import { headRestartWords, redisProblem } from './decisions/gcs-fault-tolerance';
 import { launcherWarning, nodeSupervision } from './decisions/supervision';
 import { reviewHostKeyPins } from './decisions/pinned-host-keys';
 import { fail, type PhaseClock } from './steps/run-result';
@@ -59,6 +60,9 @@ export async function planCluster(
     const unauthenticated = noTokenAuthWarning(cluster, probed.probes.get(cluster.head.name));
     if (unauthenticated) result.warnings.push(unauthenticated);
     result.warnings.push(...unknownPythonPath(probed.probes));
+    const redis = redisProblem(cluster, probed.probes.get(cluster.head.name));
+    if (redis)
+      result.warnings.push(`${redis.message}: start would refuse to run${redis.hint ? ` (${redis.hint})` : ''}`);
     const recorded = recordedMembers(session, probed);
     const members = recorded.length
       ? recorded
@@ -100,4 +104,5 @@ export async function planCluster(
   }
   result.changes = countChanges(result.plan);
   result.disruption = clusterDisruption(result.plan, cluster.rollout, cluster.workers.length);
+  result.headRestart = headRestartWords(cluster);
 }

@@ -16,6 +16,7 @@ import { takeLock, type HeldLock } from './steps/lock';
 import { probeTakingLock } from './steps/locked-probe';
 import { noTokenAuthWarning } from './decisions/no-token-auth';
 import { preflightProblems } from './decisions/preflight';
+import { redisPassword, redisProblem } from './decisions/gcs-fault-tolerance';
 import { rayOnIpv6Problems } from './decisions/ray-on-ipv6';
 import { checkNetwork } from './steps/network';
 import { confirmStarted } from './steps/still-alive';
@@ -113,6 +114,7 @@ async function startLocked(
     ...onIpv6.problems,
     ...handles.filter((h) => h.error).map((h) => h.error!),
     ...preflightProblems(cluster, probed.probes).filter((p) => !installErrors.some((e) => e.node === p.node)),
+    ...[redisProblem(cluster, headProbe)].filter((p) => p !== undefined),
   ];
   if (problems.length) {
     for (const p of problems) fail(result, p);
@@ -181,6 +183,7 @@ async function applyPlan(
         python: cluster.python ?? null,
         head_address: spec.head_address ?? null,
         auth_token: token ?? null,
+        ...(spec.redis ? { redis_password: redisPassword(cluster, options.env) ?? null } : {}),
         supervise: { restart: cluster.restart, keep_sessions: cluster.keepSessions },
       });
       if (!answer.ok) {

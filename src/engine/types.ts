@@ -291,6 +291,8 @@ export interface RunResult {
   changes: number;
   /** The plan's disruption for the whole cluster, in one sentence. */
   disruption?: string;
+  /** `plan`: what an unplanned restart of the head (a crash, a reboot) does to the cluster. */
+  headRestart?: string;
   /** `start`: where a rolling apply left each changed node. */
   rollout?: RolloutOutcome;
   diagnostics: Diagnostic[];

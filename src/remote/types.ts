@@ -11,6 +11,10 @@ export interface AppliedSpec {
   /** Workers: the head's GCS address they joined. */
   head_address?: string;
   python?: string;
+  /** Head, with GCS fault tolerance: the Redis its GCS keeps the cluster's state in, under `namespace`. */
+  redis?: { address: string; namespace: string };
+  /** Workers: seconds a raylet waits for a restarting head (Ray's gcs_rpc_server_reconnect_timeout_s). */
+  gcs_reconnect_timeout_s?: number;
 }
 
 /** A head port remote_lib checks before `ray start` (the probe says whether it is free). */
@@ -36,6 +40,8 @@ export interface ProbeRequest {
   lock?: LockRequest;
   /** Also read the node's GPUs (`init`: nvidia-smi takes a while, no deploy needs it). */
   gpus?: boolean;
+  /** Head only, with GCS fault tolerance: check that this Redis answers (AUTH + PING). */
+  redis?: { address: string; password: string | null };
 }
 
 export interface StartRequest {
@@ -46,6 +52,8 @@ export interface StartRequest {
   python: string | null;
   head_address: string | null;
   auth_token: string | null;
+  /** Head with GCS fault tolerance: the Redis password (kept on the head in a 0600 file, never in an argv). */
+  redis_password?: string | null;
   /** ray_spec.restart and keep_sessions: `always` starts Ray through the node's supervisor. */
   supervise: { restart: 'always' | 'never'; keep_sessions: number };
 }
@@ -237,6 +245,8 @@ export interface ProbeAnswer extends RemoteAnswer {
   python: { path: string; version: string };
   ray: { version: string; python: string; ray_bin?: string; token_auth?: boolean } | null;
   ray_error?: string;
+  /** Head, when the probe asked: whether the Redis of GCS fault tolerance answered, and if not, why. */
+  redis?: { address: string; ok: boolean; error?: string; hint?: string | null };
   cpus: number;
   memory_bytes: number;
   shm_bytes: number;

@@ -74,6 +74,7 @@ function summaryPart(result: RunResult, ctx: PlanCommentContext, limit: number):
     const counts = planCounts(result.plan);
     parts.push(`${verdict} ${result.plan ? `Plan: ${countsText(counts)}.` : 'No plan was made.'}`);
     if (result.disruption) parts.push(`**Disruption**: ${escapeHtml(result.disruption)}.`);
+    if (result.headRestart) parts.push(`**If the head restarts**: ${escapeHtml(result.headRestart)}.`);
     if (result.plan?.length) {
       const rows = [...result.plan].map((p) => [
         p.node,

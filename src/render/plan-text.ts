@@ -12,5 +12,6 @@ export function renderPlanText(result: RunResult): string {
     return [head, ...p.drift.map((d) => `    ${d.field}: ${d.from || '(none)'} -> ${d.to || '(none)'}`)].join('\n');
   });
   const impact = result.disruption ? [`Disruption: ${result.disruption}.`] : [];
+  if (result.headRestart) impact.push(`If the head restarts: ${result.headRestart}.`);
   return [...lines, `Plan: ${countsText(planCounts(plan))}.`, ...impact].join('\n');
 }

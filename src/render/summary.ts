@@ -105,7 +105,8 @@ function summaryAt(
   if (result.plan) {
     parts.push(
       `### Plan\n\n${plan.length ? markdownTable(PLAN_COLUMNS, plan, limit, 'plan items') : 'Nothing to do.'}` +
-        (result.disruption && plan.length ? `\n\n**Disruption**: ${escapeHtml(result.disruption)}.` : ''),
+        (result.disruption && plan.length ? `\n\n**Disruption**: ${escapeHtml(result.disruption)}.` : '') +
+        (result.headRestart ? `\n\n**If the head restarts**: ${escapeHtml(result.headRestart)}.` : ''),
     );
   }
   const rollout = rolloutText(result);

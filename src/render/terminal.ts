@@ -86,6 +86,7 @@ export function renderTerminal(result: RunResult, options: TerminalOptions): str
         ),
       );
     if (result.disruption && plan.length) out.push(`disruption: ${oneLine(result.disruption)}`);
+    if (result.headRestart) out.push(`if the head restarts: ${oneLine(result.headRestart)}`);
   }
   const rollout = rolloutText(result);
   if (rollout) out.push('', `${paint('rollout', 'bold')} ${rollout}`);

@@ -17,6 +17,7 @@ from .storage import (
 from .processes import cluster_pids, port_report
 from .ray_found import find_ray, python_first, supports_token_auth
 from .lock import verb_lock
+from .gcs_redis import check_redis
 from .status import verb_status
 from .gpus import gpu_report
 from .launchers import detect_launcher
@@ -83,6 +84,12 @@ def verb_probe(inp):
             v.update({"cluster": cluster, "storage": inp.get("storage"), "role": "head",
                       "python": inp.get("python")})
             out["view"] = verb_status(v, pids=pids)
+    if inp.get("role") == "head" and isinstance(inp.get("redis"), dict):
+        # GCS fault tolerance: the head's Ray keeps its state there, so the head must reach it
+        out["redis"] = {"address": inp["redis"].get("address"), "ok": True}
+        problem = check_redis(inp["redis"].get("address"), inp["redis"].get("password"))
+        if problem:
+            out["redis"].update(ok=False, **problem)
     if isinstance(inp.get("lock"), dict):
         out["lock"] = lock
     if ray:

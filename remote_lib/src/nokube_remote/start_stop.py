@@ -21,6 +21,7 @@ from .storage import (
 from .processes import cluster_pids, DEFAULT_GRACE_SEC, listening_ports, stop_cluster
 from .ray_found import activated_env, find_ray, ray_cmd, supports_token_auth, version_tuple
 from .lock import _Guard
+from .gcs_redis import gcs_start_pieces
 from .supervise import DEFAULT_KEEP_SESSIONS, prune_sessions, read_node_id, start_supervised, stop_supervisor
 
 
@@ -256,6 +257,12 @@ def _start_locked(inp, cluster, storage):
     for k in ("SSH_CLIENT", "SSH2_CLIENT", "SSH_CONNECTION", "SSH_TTY"):
         env.pop(k, None)
     env.update(activated_env(ray["python"], env.get("PATH")))
+    for name in ("RAY_REDIS_ADDRESS", "RAY_external_storage_namespace", "RAY_gcs_rpc_server_reconnect_timeout_s"):
+        env.pop(name, None)  # the config's alone, never the login environment's
+    gcs_env, ray_base = gcs_start_pieces(role, inp.get("applied"), cluster, storage, inp.get("redis_password"),
+                                         ray["python"])
+    env.update(gcs_env)
+    ray_base = ray_base or ray_cmd(ray)
     token_path = os.path.join(state_dir(storage), "auth_token")
     token = None
     auth = "none"
@@ -278,7 +285,7 @@ def _start_locked(inp, cluster, storage):
         env["RAY_AUTH_MODE"] = "disabled"
         env.pop("RAY_AUTH_TOKEN_PATH", None)
 
-    argv = build_start_argv(role, args, temp, inp.get("head_address"), ray["version"], ray_cmd(ray),
+    argv = build_start_argv(role, args, temp, inp.get("head_address"), ray["version"], ray_base,
                             token_auth=auth == "token")
     log_path = os.path.join(storage, "logs", "ray-start.log")
     timeout = float(inp.get("timeout_sec") or 180)
@@ -352,7 +359,7 @@ def _started(inp, cluster, storage, role, args, ray, argv, temp, auth, token, ra
                "dashboard_port": head_port(args, "dashboard_port") if role == "head" else None,
                "dashboard_host": dashboard_host(args, auth == "token") if role == "head" else None,
                "gcs_port": head_port(args, "gcs_port") if role == "head" else None,
-               "argv": argv[len(ray_cmd(ray)):], "path": env["PATH"]}
+               "argv": argv[argv.index("start"):], "path": env["PATH"]}  # after the `ray` command, whichever it was
     write_json_atomic(os.path.join(state_dir(storage), "runtime.json"), runtime)
     write_json_atomic(os.path.join(state_dir(storage), "applied.json"), inp.get("applied") or {})
     out = {"ok": True, "ray_version": ray["version"], "python_version": ray["python_version"],

@@ -4,6 +4,7 @@ import { NODE_PORT_RAY_KEYS, RAY_KEYS, RAY_WORKER_PORTS } from '../../config/ray
 import type { ClusterConfig, NodeSpec } from '../../config/types';
 import type { AppliedSpec } from '../../remote/types';
 import type { Drift } from '../types';
+import { WORKER_WAIT_WITH_REDIS_SEC, WORKER_WAIT_WITHOUT_REDIS_SEC } from './gcs-fault-tolerance';
 
 export const NODE_LABEL = 'nokube.io/node';
 
@@ -81,6 +82,11 @@ export function desiredSpec(
   };
   if (node.role === 'worker' && headAddress) spec.head_address = headAddress;
   if (cluster.python) spec.python = cluster.python;
+  const redis = cluster.gcsFaultTolerance;
+  // each cluster its own namespace in a Redis several clusters may share (Ray's storage namespace)
+  if (node.role === 'head' && redis) spec.redis = { address: redis.redisAddress, namespace: cluster.clusterName };
+  if (node.role === 'worker')
+    spec.gcs_reconnect_timeout_s = redis ? WORKER_WAIT_WITH_REDIS_SEC : WORKER_WAIT_WITHOUT_REDIS_SEC;
   return spec;
 }
 
@@ -154,6 +160,15 @@ export function specDrift(applied: AppliedSpec | null | undefined, wanted: Appli
   }
   if ((applied.python ?? '') !== (wanted.python ?? '')) {
     drift.push({ field: 'ray_spec.python', from: show(applied.python), to: show(wanted.python) });
+  }
+  const redis = (s: AppliedSpec) => (s.redis ? `${s.redis.address} (namespace ${s.redis.namespace})` : undefined);
+  if (redis(applied) !== redis(wanted)) {
+    drift.push({ field: 'ray_spec.gcs_fault_tolerance', from: show(redis(applied)), to: show(redis(wanted)) });
+  }
+  // a spec written before nokube set it: the raylet runs with Ray's default
+  const wait = (s: AppliedSpec) => (s.role === 'worker' ? `${s.gcs_reconnect_timeout_s ?? 60} s` : undefined);
+  if (wait(applied) !== wait(wanted)) {
+    drift.push({ field: 'wait for a restarting head', from: show(wait(applied)), to: show(wait(wanted)) });
   }
   return drift;
 }

@@ -4,6 +4,7 @@ import type { ClusterConfig, NodeSpec } from '../../config/types';
 import type { AppliedSpec, ClusterMember } from '../../remote/types';
 import { addresses, desiredSpec, specDrift } from './desired';
 import { withDisruption } from './disruption';
+import { workersOutliveHead } from './gcs-fault-tolerance';
 import type { Drift, PlanItem } from '../types';
 
 function item(node: NodeSpec, action: PlanItem['action'], reason: string, drift: Drift[] = []): PlanItem {
@@ -17,6 +18,14 @@ export function offlinePlan(next: ClusterConfig, previous?: ClusterConfig): Plan
   const headAddr = addresses(next).headAddress;
   const prevHeadAddr = previous ? addresses(previous).headAddress : undefined;
   let headChanges = false;
+  const headBefore = prevByName.get(next.head.name);
+  const keepWorkers =
+    !!previous &&
+    headBefore?.role === 'head' &&
+    workersOutliveHead(
+      desiredSpec(next, next.head, next.head.host, undefined),
+      desiredSpec(previous, headBefore, headBefore.host, undefined),
+    );
   for (const node of [next.head, ...next.workers]) {
     const before = prevByName.get(node.name);
     if (!previous || !before) {
@@ -33,7 +42,7 @@ export function offlinePlan(next: ClusterConfig, previous?: ClusterConfig): Plan
     if (drift.length) {
       items.push(item(node, 'restart', 'config changed', drift));
       if (node.role === 'head') headChanges = true;
-    } else if (node.role === 'worker' && headChanges) {
+    } else if (node.role === 'worker' && headChanges && !keepWorkers) {
       items.push(item(node, 'restart', 'the head restarts'));
     } else {
       items.push(item(node, 'keep', 'unchanged'));
@@ -43,7 +52,7 @@ export function offlinePlan(next: ClusterConfig, previous?: ClusterConfig): Plan
   for (const gone of previous?.nodes ?? []) {
     if (!names.has(gone.name)) items.push(item(gone, 'stop', 'removed from config'));
   }
-  return withDisruption(items, next.rollout);
+  return withDisruption(items, next.rollout, keepWorkers);
 }
 
 /** What one node looks like now, as the live plan needs it. */
@@ -77,6 +86,8 @@ export function livePlan(
 ): PlanItem[] {
   const items: PlanItem[] = [];
   let headStarts = false;
+  // GCS fault tolerance: a head back on the Redis it ran with keeps the running workers
+  const keepWorkers = workersOutliveHead(wanted.get(next.head.name), live.get(next.head.name)?.applied);
   for (const node of [next.head, ...next.workers]) {
     const now = live.get(node.name);
     const want = wanted.get(node.name)!;
@@ -94,7 +105,8 @@ export function livePlan(
       ];
       const packages = now.packages && !now.packages.restart ? now.packages.drift : [];
       if (drift.length) planned = item(node, 'restart', 'drifted from config', drift);
-      else if (node.role === 'worker' && headStarts) planned = item(node, 'restart', 'the head restarts', packages);
+      else if (node.role === 'worker' && headStarts && !keepWorkers)
+        planned = item(node, 'restart', 'the head restarts', packages);
       else if (now.alive === false) planned = item(node, 'restart', "not alive in the head's view", packages);
       else if (next.restart === 'always' && now.supervised === false)
         planned = item(node, 'restart', 'running without its supervisor (ray_spec.restart: always)', packages);
@@ -119,7 +131,7 @@ export function livePlan(
       items.push({ node: m.name, role: m.role, host, action: 'stop', drift: [], reason: 'removed from config' });
     }
   }
-  return withDisruption(items, next.rollout);
+  return withDisruption(items, next.rollout, keepWorkers);
 }
 
 export function countChanges(plan: PlanItem[]): number {
@@ -145,7 +157,10 @@ export function withUnknownLiveState(
     return { ...diff, reason: `${diff.reason} (live state unknown: ${unknown.get(p.node)})`, liveStateUnknown: true };
   });
   // a head that restarts (by either view) takes every worker with it
-  const headRestarts = merged.some((p) => p.role === 'head' && p.action !== 'keep' && p.action !== 'stop');
+  const head = merged.find((p) => p.role === 'head');
+  const keepWorkers = !!next.gcsFaultTolerance && !head?.drift.some((d) => d.field === 'ray_spec.gcs_fault_tolerance');
+  const headRestarts =
+    !keepWorkers && merged.some((p) => p.role === 'head' && p.action !== 'keep' && p.action !== 'stop');
   for (const [i, p] of merged.entries()) {
     if (headRestarts && p.role === 'worker' && p.action === 'keep') {
       merged[i] = {
@@ -155,5 +170,5 @@ export function withUnknownLiveState(
       };
     }
   }
-  return withDisruption(merged, next.rollout);
+  return withDisruption(merged, next.rollout, keepWorkers);
 }

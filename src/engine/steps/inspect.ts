@@ -7,6 +7,7 @@ import { mapLimit } from './concurrency';
 import { dashboardPort, desiredSpec, gcsPort, hostForUrl, pinnedPorts, rayArgs } from '../decisions/desired';
 import type { LiveNode } from '../decisions/plan-diff';
 import type { Drift } from '../types';
+import { redisPassword } from '../decisions/gcs-fault-tolerance';
 import { nodeError, type ClusterSession, type NodeHandle } from './session';
 
 export interface Probed {
@@ -23,6 +24,11 @@ export async function probeAll(
 ): Promise<Probed> {
   const { cluster } = session;
   const probes = new Map<string, ProbeAnswer>();
+  // GCS fault tolerance: the head checks its Redis in the same call (unless a password is unset:
+  // validate named it, and an offline look does not need it)
+  const faultTolerance = cluster.gcsFaultTolerance;
+  const password = redisPassword(cluster, session.options.env);
+  const checkRedis = faultTolerance && (faultTolerance.redisPassword === undefined || password !== undefined);
   await mapLimit(handles, session.options.concurrency, async (h) => {
     if (!h.lib) return;
     const head = h.node.role === 'head';
@@ -39,6 +45,9 @@ export async function probeAll(
           // the head's view in the same round trip (only computed when the head runs)
           ...(head ? { view: { dashboard_port: dashboardPort(cluster), gcs_port: gcsPort(h.node) } } : {}),
           ...(head && lock ? { lock } : {}),
+          ...(head && checkRedis
+            ? { redis: { address: faultTolerance.redisAddress, password: password ?? null } }
+            : {}),
         }),
       );
     } catch (err) {

@@ -4,6 +4,7 @@
 import { loadConfig, parseConfig } from '../../config';
 import type { ClusterConfig, Diagnostic } from '../../config/types';
 import { useSshConfigHostNames } from './ssh-config-hosts';
+import { redisPassword } from '../decisions/gcs-fault-tolerance';
 import type { EngineCommand, RunOptions } from '../types';
 
 export interface LoadedConfig {
@@ -29,6 +30,11 @@ export function loadClusterConfig(options: RunOptions<EngineCommand>): LoadedCon
     ? { ...parsed.config, rollout: { ...parsed.config.rollout, drainTimeoutSec: 0 } }
     : parsed.config;
   useSshConfigHostNames(cluster, options.ssh, options.reporter);
+  // the Redis password is masked from here on, in every command's output (as written and as read)
+  const password = redisPassword(cluster, options.env);
+  if (password) options.reporter.secret(password);
+  const written = cluster.gcsFaultTolerance?.redisPassword;
+  if (written && !written.includes('${')) options.reporter.secret(written);
   const loaded: LoadedConfig = { cluster, diagnostics: parsed.diagnostics, warnings: [] };
   if (options.command === 'plan' && options.previousConfigText !== undefined) {
     const previous = parseConfig(options.previousConfigText, `${options.configPath} (previous)`);
