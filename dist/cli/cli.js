@@ -43909,9 +43909,2854 @@ const NODE_PORT_RAY_KEYS = RAY_KEYS.filter((k) => k.nodePort);
 /** Keys Ray reports among a node's resources (num_cpus -> CPU, ...), in the table's order. */
 const RESOURCE_RAY_KEYS = RAY_KEYS.filter((k) => k.resource !== undefined);
 
+;// CONCATENATED MODULE: ./src/config/types.ts
+const DEFAULT_INSTALL_TIMEOUT_SEC = 1800;
+const DEFAULT_RESTART = 'always';
+const DEFAULT_KEEP_SESSIONS = 5;
+const DEFAULT_ROLLOUT = { drainTimeoutSec: 60, maxUnavailable: { count: 1 }, maxFailures: 0 };
+const DEFAULT_CLUSTER_NAME = 'default';
+/** `ray_spec.python` when left out: the interpreter the nodes run (left unset in the model, named by the schema). */
+const DEFAULT_PYTHON = 'python3';
+
+
+;// CONCATENATED MODULE: ./src/config/diagnostics.ts
+/** Collects diagnostics for one file, placing each at the source position of its path. */
+class Findings {
+    file;
+    index;
+    list = [];
+    constructor(file, index) {
+        this.file = file;
+        this.index = index;
+    }
+    error(path, message, details = {}) {
+        this.add('error', path, message, details);
+    }
+    warning(path, message, details = {}) {
+        this.add('warning', path, message, details);
+    }
+    get hasErrors() {
+        return this.list.some((d) => d.severity === 'error');
+    }
+    add(severity, path, message, details) {
+        const pos = details.pos ?? this.index.positionOf(path, details.at ?? 'value');
+        const diagnostic = { severity, file: this.file, line: pos.line, col: pos.col, path, message };
+        if (details.hint !== undefined)
+            diagnostic.hint = details.hint;
+        if (details.node !== undefined)
+            diagnostic.node = details.node;
+        this.list.push(diagnostic);
+    }
+}
+/** By line, then column; errors before warnings at the same spot. Stable otherwise. */
+function sortDiagnostics(diagnostics) {
+    return diagnostics
+        .map((d, order) => ({ d, order }))
+        .sort((a, b) => a.d.line - b.d.line ||
+        a.d.col - b.d.col ||
+        (a.d.severity === b.d.severity ? 0 : a.d.severity === 'error' ? -1 : 1) ||
+        a.order - b.order)
+        .map(({ d }) => d);
+}
+const NODES_SHOWN = 10;
+/**
+ * One warning per kind: the same warning on several nodes (a 1,000-node config without `users`)
+ * becomes one, at the first node, naming them all in `nodes` and the first few in its message.
+ */
+function groupWarnings(diagnostics) {
+    const kinds = new Map();
+    for (const d of diagnostics) {
+        if (d.severity !== 'warning' || d.node === undefined)
+            continue;
+        const kind = `${d.path.replace(/^nodes\[\d+\]/, 'nodes[]')}\u0000${d.message}\u0000${d.hint ?? ''}`;
+        kinds.set(kind, [...(kinds.get(kind) ?? []), d]);
+    }
+    const merged = new Map();
+    for (const group of kinds.values()) {
+        if (group.length < 2)
+            continue;
+        const [first, ...rest] = group;
+        const names = group.map((d) => d.node);
+        const shown = names.slice(0, NODES_SHOWN).join(', ');
+        const more = names.length > NODES_SHOWN ? ` and ${names.length - NODES_SHOWN} more` : '';
+        const { node: _node, ...place } = first;
+        merged.set(first, {
+            ...place,
+            path: first.path.replace(/^nodes\[\d+\]/, 'nodes[]'),
+            message: `${first.message} (${names.length} nodes: ${shown}${more})`,
+            nodes: names,
+        });
+        for (const d of rest)
+            merged.set(d, null);
+    }
+    if (merged.size === 0)
+        return diagnostics;
+    return diagnostics.flatMap((d) => {
+        const replaced = merged.get(d);
+        return replaced === undefined ? [d] : replaced === null ? [] : [replaced];
+    });
+}
+/** Errors first (by line), then warnings: the one real error is never below a page of warnings. */
+function diagnostics_errorsFirst(diagnostics) {
+    return [...diagnostics.filter((d) => d.severity === 'error'), ...diagnostics.filter((d) => d.severity !== 'error')];
+}
+/** `file:line:col: error: <path>: <message> (hint: ...)`, the shape editors and terminals link. */
+function formatDiagnostic(d) {
+    const where = d.path ? `${d.path}: ` : '';
+    const hint = d.hint ? ` (hint: ${d.hint})` : '';
+    return `${d.file}:${d.line}:${d.col}: ${d.severity}: ${where}${d.message}${hint}`;
+}
+
+;// CONCATENATED MODULE: ./src/config/keys.ts
+// Recognising SSH keys in the config: public key lines (sshkey, host_key), host key fingerprints,
+// and private keys pasted where they must never be (reported without repeating them).
+const PUBLIC_KEY_TYPES = [
+    'ssh-ed25519',
+    'ssh-rsa',
+    'ecdsa-sha2-nistp256',
+    'ecdsa-sha2-nistp384',
+    'ecdsa-sha2-nistp521',
+    'sk-ssh-ed25519@openssh.com',
+    'sk-ecdsa-sha2-nistp256@openssh.com',
+];
+const PUBLIC_KEY_HINT = 'paste the whole line of the .pub file: "ssh-ed25519 AAAA... comment" (ssh-keygen -y -f KEYFILE prints it)';
+/** Problems with a public key line ("ssh-ed25519 AAAAC3... comment"), or undefined when it is fine. */
+function checkPublicKeyLine(line) {
+    const text = line.trim();
+    const [type = '', data = ''] = text.split(/\s+/);
+    if (!PUBLIC_KEY_TYPES.includes(type)) {
+        if (/^(~|\.{0,2}\/)/.test(text))
+            return { message: 'this is a file path, not a public key', hint: PUBLIC_KEY_HINT };
+        if (type === 'ssh-dss')
+            return {
+                message: 'DSA keys are no longer accepted by OpenSSH',
+                hint: 'use an ed25519 key: ssh-keygen -t ed25519',
+            };
+        const embedded = PUBLIC_KEY_TYPES.find((t) => text.includes(` ${t} `));
+        if (embedded)
+            return {
+                message: 'the key line starts with something other than the key type',
+                hint: `start at "${embedded}": no authorized_keys options or host names in front`,
+            };
+        return {
+            message: `not a public key line (it must start with ${PUBLIC_KEY_TYPES.slice(0, 3).join(', ')}, ...)`,
+            hint: PUBLIC_KEY_HINT,
+        };
+    }
+    if (!/^AAAA[A-Za-z0-9+/]+={0,3}$/.test(data))
+        return { message: `the key data after "${type}" is missing or not base64`, hint: PUBLIC_KEY_HINT };
+    // The base64 blob starts with its own type name: a truncated or mixed-up paste shows here.
+    const blob = Buffer.from(data, 'base64');
+    const length = blob.length >= 4 ? blob.readUInt32BE(0) : -1;
+    const inner = length > 0 && length <= blob.length - 4 ? blob.subarray(4, 4 + length).toString('latin1') : '';
+    if (inner === type && !wellFormedBlob(blob))
+        return { message: 'the key data is truncated or damaged', hint: PUBLIC_KEY_HINT };
+    if (inner !== type) {
+        return {
+            message: inner && PUBLIC_KEY_TYPES.includes(inner)
+                ? `the key says "${type}" but its data is a "${inner}" key`
+                : 'the key data is truncated or damaged',
+            hint: PUBLIC_KEY_HINT,
+        };
+    }
+    return undefined;
+}
+/** An SSH key blob is a sequence of length-prefixed fields that uses up every byte: a cut paste does not. */
+function wellFormedBlob(blob) {
+    let at = 0;
+    let fields = 0;
+    while (at < blob.length) {
+        if (at + 4 > blob.length)
+            return false;
+        const length = blob.readUInt32BE(at);
+        at += 4 + length;
+        fields += 1;
+    }
+    return at === blob.length && fields >= 2;
+}
+/** A pinned host key: a public key line, or the `SHA256:...` fingerprint `ssh-keygen -lf` prints. */
+function checkHostKey(value) {
+    const text = value.trim();
+    if (/^SHA256:/.test(text)) {
+        return /^SHA256:[A-Za-z0-9+/]{43}=?$/.test(text)
+            ? undefined
+            : {
+                message: 'the SHA256 fingerprint should be 43 base64 characters after "SHA256:"',
+                hint: 'copy it from ssh-keyscan HOST | ssh-keygen -lf -',
+            };
+    }
+    if (/^(MD5:)?([0-9a-f]{2}:){15}[0-9a-f]{2}$/i.test(text)) {
+        return {
+            message: 'MD5 fingerprints are not accepted',
+            hint: 'use the SHA256 fingerprint: ssh-keyscan HOST | ssh-keygen -lf -',
+        };
+    }
+    const problem = checkPublicKeyLine(text);
+    if (!problem)
+        return undefined;
+    return {
+        message: `expected a host public key line or a SHA256: fingerprint; ${problem.message}`,
+        hint: 'take it from ssh-keyscan HOST (the part after the host name), or its SHA256 fingerprint',
+    };
+}
+/** Offsets in the text where a private key begins. */
+function findPrivateKeys(text) {
+    const offsets = [];
+    for (const match of text.matchAll(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----|PuTTY-User-Key-File-\d+:/g))
+        offsets.push(match.index);
+    return offsets;
+}
+const PRIVATE_KEY_HINT = 'remove it, store it as a secret, and pass it with the ssh-private-key input (or --identity FILE); to choose a key for a user, put its PUBLIC key line in sshkey';
+
+;// CONCATENATED MODULE: ./src/config/plain.ts
+// Reading the plain YAML tree defensively: semantic checks run even when the shape check failed
+// elsewhere, so every accessor tolerates a value of the wrong type.
+function asMap(value) {
+    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : undefined;
+}
+function asList(value) {
+    return Array.isArray(value) ? value : [];
+}
+function asString(value) {
+    return typeof value === 'string' ? value : undefined;
+}
+/** A whole number, or undefined (the shape check reports anything else). */
+function asInteger(value) {
+    return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
+}
+
+;// CONCATENATED MODULE: ./src/config/requirements.ts
+const NAME = /^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[A-Za-z0-9._,\s-]+\])?\s*(?:==\s*([A-Za-z0-9.+!_-]+))?\s*(;.*)?$/;
+/** `tabulate==0.9.0` (a `packages:` item, checked by the schema) as a requirement. */
+function requirementOf(spec) {
+    const m = NAME.exec(spec.trim());
+    const req = { name: m?.[1] ?? spec.trim(), line: spec.trim() };
+    if (m?.[3])
+        req.version = m[3];
+    return req;
+}
+/** The lines of a requirements file: a package pinned with == on each, `--hash=...` options after it. */
+function parseRequirementsFile(text, file) {
+    const requirements = [];
+    const diagnostics = [];
+    const lines = text.split(/\r?\n/);
+    const error = (line, message, hint) => diagnostics.push({ severity: 'error', file, line, col: 1, path: 'ray_spec.install.requirements', message, hint });
+    for (let i = 0; i < lines.length; i++) {
+        const at = i + 1;
+        let logical = lines[i];
+        // a line ending in a backslash goes on (pip-compile's --hash lines)
+        while (/\\\s*$/.test(logical) && i + 1 < lines.length)
+            logical = logical.replace(/\\\s*$/, ' ') + lines[++i];
+        const text = logical.replace(/(^|\s)#.*$/, '').trim();
+        if (!text)
+            continue;
+        const words = text.split(/\s+/);
+        const options = words.filter((w) => w.startsWith('-'));
+        const spec = words.filter((w) => !w.startsWith('-')).join(' ');
+        const other = options.filter((o) => !/^--hash=\w+:[0-9a-fA-F]+$/.test(o));
+        if (other.length || !spec) {
+            error(at, `${other[0] ?? options[0]} is not taken in a requirements file of ray_spec.install: only packages (name==version) and --hash`, 'set the package sources in ray_spec.install (index_url, find_links); list every package in this file itself');
+            continue;
+        }
+        const m = NAME.exec(spec);
+        if (!m) {
+            error(at, `"${spec}" is not a package name with ==version`, 'write one pinned package a line, e.g. tabulate==0.9.0');
+            continue;
+        }
+        if (!m[3]) {
+            error(at, `${m[1]} is not pinned: the nodes would install whatever version the index has that day`, `pin it, e.g. ${m[1]}==<version> (pip freeze or pip-compile give the versions)`);
+            continue;
+        }
+        requirements.push({ name: m[1], version: m[3], line: words.join(' ') });
+    }
+    return { requirements, diagnostics };
+}
+
+;// CONCATENATED MODULE: ./src/config/model.ts
+// The checked plain tree -> the typed ClusterConfig the engine uses, with defaults filled in.
+// Only called when there are no errors, so values have the shape the schema promises.
+
+
+
+
+
+
+function buildConfig(root, file, index) {
+    const raySpec = asMap(root.ray_spec) ?? {};
+    const dashboardPort = raySpec.dashboard_port ?? DEFAULT_DASHBOARD_PORT;
+    const clusterJump = asString(raySpec.proxy_jump);
+    const clusterPorts = asMap(raySpec.ports) ?? {};
+    const nodes = asList(root.nodes).map((entry, i) => {
+        const spec = buildNode(entry, i, dashboardPort, index);
+        for (const key of NODE_PORT_RAY_KEYS) {
+            const value = clusterPorts[key.yaml];
+            if (typeof value === 'number' && spec.ray[key.model] === undefined)
+                Object.assign(spec.ray, { [key.model]: value });
+        }
+        const jump = asString(entry.proxy_jump) ?? clusterJump;
+        if (jump !== undefined) {
+            const parsed = parseProxyJump(jump);
+            if (!parsed.ok)
+                throw new Error(`internal: proxy_jump of nodes[${i}] was checked but does not parse`);
+            spec.proxyJump = parsed.hops;
+        }
+        return spec;
+    });
+    const head = nodes.find((n) => n.role === 'head');
+    const config = {
+        file,
+        clusterName: asString(raySpec.cluster_name) ?? DEFAULT_CLUSTER_NAME,
+        dashboardPort,
+        rollout: buildRollout(asMap(raySpec.rollout) ?? {}),
+        restart: raySpec.restart === 'never' ? 'never' : DEFAULT_RESTART,
+        keepSessions: typeof raySpec.keep_sessions === 'number' ? raySpec.keep_sessions : DEFAULT_KEEP_SESSIONS,
+        nodes,
+        head,
+        workers: nodes.filter((n) => n.role === 'worker'),
+    };
+    // Computed when first read: a line:col for every key of a 5 MB config is most of its validate time.
+    // Not enumerable, so copying or masking the result (mapStrings, JSON) does not compute it.
+    let positions;
+    Object.defineProperty(config, 'positions', {
+        enumerable: false,
+        get: () => (positions ??= index.keyPositions()),
+    });
+    if (typeof raySpec.max_workers === 'number')
+        config.maxWorkers = raySpec.max_workers;
+    if (typeof raySpec.ray_version === 'string')
+        config.rayVersion = raySpec.ray_version;
+    if (typeof raySpec.python === 'string')
+        config.python = raySpec.python;
+    const install = asMap(raySpec.install);
+    if (install || raySpec.install === null)
+        config.install = buildInstall(install ?? {});
+    const faultTolerance = asMap(raySpec.gcs_fault_tolerance);
+    if (faultTolerance) {
+        config.gcsFaultTolerance = { redisAddress: String(faultTolerance.redis_address).trim() };
+        const password = asString(faultTolerance.redis_password);
+        if (password !== undefined)
+            config.gcsFaultTolerance.redisPassword = password;
+    }
+    return config;
+}
+function buildRollout(raw) {
+    const unavailable = raw.max_unavailable;
+    return {
+        drainTimeoutSec: typeof raw.drain_timeout === 'number' ? raw.drain_timeout : DEFAULT_ROLLOUT.drainTimeoutSec,
+        maxUnavailable: typeof unavailable === 'number'
+            ? { count: unavailable }
+            : typeof unavailable === 'string'
+                ? { percent: parseInt(unavailable, 10) }
+                : DEFAULT_ROLLOUT.maxUnavailable,
+        maxFailures: typeof raw.max_failures === 'number' ? raw.max_failures : DEFAULT_ROLLOUT.maxFailures,
+    };
+}
+function buildInstall(raw) {
+    const spec = {
+        extras: asList(raw.extras).map(String),
+        requirements: asList(raw.packages).map((p) => requirementOf(String(p))),
+        timeoutSec: typeof raw.timeout === 'number' ? raw.timeout : DEFAULT_INSTALL_TIMEOUT_SEC,
+    };
+    const file = asString(raw.requirements);
+    if (file !== undefined)
+        spec.requirementsFile = file;
+    const indexUrl = asString(raw.index_url);
+    if (indexUrl !== undefined)
+        spec.indexUrl = indexUrl;
+    const findLinks = asString(raw.find_links);
+    if (findLinks !== undefined)
+        spec.findLinks = findLinks;
+    return spec;
+}
+function buildNode(node, i, clusterDashboardPort, index) {
+    const at = `nodes[${i}]`;
+    const sshUrl = node.ssh_url;
+    const endpoint = parseSshUrl(sshUrl);
+    if (!endpoint.ok)
+        throw new Error(`internal: ${at}.ssh_url was checked but does not parse`);
+    const role = node.role;
+    const storage = asMap(node.storage);
+    const spec = {
+        name: node.name,
+        role,
+        sshUrl,
+        host: endpoint.host,
+        sshPort: endpoint.port,
+        ray: buildRayConfig(asMap(node.ray_config) ?? {}, role, clusterDashboardPort),
+        storage: { type: 'local' },
+        users: asList(node.users).map((entry, j) => buildUser(entry, index.positionOf(`${at}.users[${j}]`))),
+        index: i,
+        pos: index.positionOf(at),
+    };
+    const path = asString(storage?.path);
+    if (path !== undefined)
+        spec.storage.path = path;
+    const hostKey = asString(node.host_key);
+    if (hostKey !== undefined)
+        spec.hostKey = hostKey.trim();
+    return spec;
+}
+/** Every RAY_KEYS row as written, then (head only) the defaults. */
+function buildRayConfig(raw, role, clusterDashboardPort) {
+    const ray = {};
+    for (const key of RAY_KEYS) {
+        let value = raw[key.yaml];
+        if (value === undefined || value === null)
+            continue;
+        if (key.model === 'nodeIpAddress' || key.model === 'dashboardHost')
+            value = String(value).replace(/^\[(.*)\]$/, '$1');
+        else if (typeof value === 'object')
+            value = { ...value };
+        ray[key.model] = value;
+    }
+    return role === 'head' ? withHeadDefaults(ray, clusterDashboardPort) : ray;
+}
+/**
+ * The head's ports filled in from RAY_KEYS' defaults: the one place defaults are applied, so everyone
+ * downstream (desired state, health, plan, remote_lib) sees the values Ray will use. `port` is optional
+ * on the head although every note example writes it: a head without it works on Ray Client's 10001.
+ */
+function withHeadDefaults(ray, clusterDashboardPort = DEFAULT_DASHBOARD_PORT) {
+    const out = { ...ray };
+    for (const key of RAY_KEYS) {
+        if (key.default === undefined || out[key.model] !== undefined)
+            continue;
+        out[key.model] = key.default === 'ray_spec.dashboard_port' ? clusterDashboardPort : key.default;
+    }
+    return out;
+}
+function buildUser(raw, pos) {
+    const user = { userid: raw.userid, pos };
+    if (typeof raw.password === 'string')
+        user.password = raw.password;
+    if (typeof raw.sshkey === 'string')
+        user.sshkey = raw.sshkey.trim();
+    return user;
+}
+
+;// CONCATENATED MODULE: ./src/config/paths.ts
+// YAML paths in the user's words: `nodes[1].ray_config.num_cpus`, `ray_config.labels["nokube.io/zone"]`.
+// Every diagnostic and every recorded source position is keyed by this one spelling.
+const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+function formatPath(segments) {
+    let out = '';
+    for (const segment of segments) {
+        if (typeof segment === 'number')
+            out += `[${segment}]`;
+        else if (PLAIN_KEY.test(segment))
+            out += out === '' ? segment : `.${segment}`;
+        else
+            out += `[${JSON.stringify(segment)}]`;
+    }
+    return out;
+}
+/** Turns an ajv instancePath (JSON pointer) into segments; numbers stay numbers where the data is a list. */
+function segmentsFromPointer(pointer, root) {
+    if (pointer === '')
+        return [];
+    const segments = [];
+    let current = root;
+    for (const raw of pointer.slice(1).split('/')) {
+        const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+        if (Array.isArray(current)) {
+            const index = Number(key);
+            segments.push(index);
+            current = current[index];
+        }
+        else {
+            segments.push(key);
+            current = current !== null && typeof current === 'object' ? current[key] : undefined;
+        }
+    }
+    return segments;
+}
+/** `nodes[3].users[0].password` -> 3: the node a path is about, if any. */
+function nodeIndexOf(path) {
+    const match = /^nodes\[(\d+)\]/.exec(path);
+    return match ? Number(match[1]) : undefined;
+}
+/** `joinPath('nodes[0].ray_config.labels', 'nokube.io/zone')` -> `nodes[0].ray_config.labels["nokube.io/zone"]`. */
+function joinPath(base, key) {
+    if (typeof key === 'number')
+        return `${base}[${key}]`;
+    if (PLAIN_KEY.test(key))
+        return base === '' ? key : `${base}.${key}`;
+    return `${base}[${JSON.stringify(key)}]`;
+}
+
+// EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
+var dist_ajv = __nccwpck_require__(2463);
+var ajv_default = /*#__PURE__*/__nccwpck_require__.n(dist_ajv);
+;// CONCATENATED MODULE: ./src/config/did-you-mean.ts
+// "Did you mean" for mistyped keys and values: `num_cpu` -> `num_cpus`, `ssh_ulr` -> `ssh_url`, `haed` -> `head`.
+/** Optimal string alignment distance: Levenshtein plus swapping two neighbours (the commonest typo). */
+function editDistance(a, b) {
+    const rows = a.length + 1;
+    const cols = b.length + 1;
+    const d = Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+    for (let i = 1; i < rows; i++) {
+        for (let j = 1; j < cols; j++) {
+            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+            let best = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+                best = Math.min(best, d[i - 2][j - 2] + 1);
+            d[i][j] = best;
+        }
+    }
+    return d[a.length][b.length];
+}
+// `numCpus`, `num-cpus` and `NUM_CPUS` all mean `num_cpus`: compare without case and separators first.
+function squash(word) {
+    return word.toLowerCase().replace(/[-_\s]/g, '');
+}
+/** The closest allowed word, if it is close enough to be a likely typo. */
+function closestMatch(word, allowed) {
+    const squashed = squash(word);
+    const same = allowed.find((candidate) => squash(candidate) === squashed);
+    if (same !== undefined)
+        return same;
+    // One edit per three letters, at least one: `haed` -> `head`, but `port` does not become `role`.
+    const limit = Math.max(1, Math.floor(squashed.length / 3));
+    let best;
+    let bestDistance = Infinity;
+    for (const candidate of allowed) {
+        const distance = editDistance(squashed, squash(candidate));
+        if (distance <= limit && distance < bestDistance) {
+            best = candidate;
+            bestDistance = distance;
+        }
+    }
+    return best;
+}
+
+;// CONCATENATED MODULE: ./src/config/schema.ts
+// The shape of ray-config.yaml as a JSON Schema. `x-expected` says, in plain words, what a value must
+// be; schema-check.ts turns every ajv error into "expected <x-expected>, found <value>". Every key has
+// a `description` (the design note's meaning) and `examples`: the published editor schema
+// (schema/ray-config.schema.json) and docs/config.md are generated from this object (json-schema.ts).
+// Checks that need more than one value (one head, unique names, port clashes) live in semantics.ts.
+
+
+/** Node and cluster names reach file names, lock names and logs. */
+const NAME_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9._-]{0,62}$';
+const NAME_WORDS = '1–63 letters, digits, ".", "_" or "-", not starting with "." or "-"';
+const schema_port = {
+    type: 'integer',
+    minimum: 1,
+    maximum: 65535,
+    'x-expected': 'a port number from 1 to 65535',
+};
+const count = { type: 'integer', minimum: 0, 'x-expected': 'a non-negative integer' };
+const schema_name = { type: 'string', pattern: NAME_PATTERN, 'x-expected': NAME_WORDS };
+const rayConfig = {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    'x-expected': 'a mapping of Ray settings (num_cpus: 8, ...)',
+    description: "The node's Ray process settings: what `ray start` is run with on this node.",
+    examples: [{ num_cpus: 4, object_store_memory: 1000000000 }],
+    properties: Object.fromEntries(RAY_KEYS.map((k) => [
+        k.yaml,
+        {
+            ...k.schema,
+            description: k.description,
+            examples: [k.example],
+            ...(typeof k.default === 'number' ? { default: k.default } : {}),
+        },
+    ])),
+};
+// One default for every node's ports: a mapping of its own (not flat keys of ray_spec) so it reads as
+// "the ports of each node", with the same names as under ray_config, where a node's own value wins.
+const ports = {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    'x-expected': 'a mapping of ports every node opens (node_manager_port: 8076, ...)',
+    description: "The ports every node's Ray opens, pinned for all nodes at once, so a firewall can allow them (nokube ray firewall prints the rules). The same names as under a node's ray_config, where a node's own value wins (e.g. two nodes on one address); a mapping of its own so ray_spec's other keys stay cluster settings.",
+    examples: [{ node_manager_port: 8076, object_manager_port: 8077, min_worker_port: 10002, max_worker_port: 10100 }],
+    properties: Object.fromEntries(NODE_PORT_RAY_KEYS.map((k) => [k.yaml, rayConfig.properties[k.yaml]])),
+};
+const storage = {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    'x-expected': 'a mapping {type: local, path: /absolute/path}',
+    description: "Where nokube keeps this node's state, lock, logs and Ray's files; when left out, ~/.nokube/<cluster_name> of the login user.",
+    examples: [{ type: 'local', path: '/opt/nokube/data/ray/head' }],
+    properties: {
+        type: {
+            enum: ['local'],
+            'x-expected': '"local" (the only storage type)',
+            description: 'The storage type: local, a directory on the node itself.',
+            examples: ['local'],
+            'x-hint': "storage is the node's own working directory: use type: local with a path on that node (mount shared storage there yourself if you need it)",
+        },
+        path: {
+            type: 'string',
+            minLength: 1,
+            'x-expected': 'an absolute path on the node, e.g. /opt/nokube/data/ray/head',
+            description: 'An absolute directory on the node, writable by the login user; one per node.',
+            examples: ['/opt/nokube/data/ray/head'],
+        },
+    },
+};
+const user = {
+    type: 'object',
+    required: ['userid'],
+    additionalProperties: false,
+    'x-expected': 'a mapping with userid and one of password or sshkey',
+    description: 'One login for the node: a user name and either a password or the public key of a key you supply.',
+    examples: [{ userid: 'deploy', sshkey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... deploy@ci' }],
+    properties: {
+        userid: {
+            type: 'string',
+            minLength: 1,
+            'x-expected': 'a login name',
+            description: 'The login name on the node; may be ${ENV_NAME}.',
+            examples: ['deploy'],
+        },
+        password: {
+            type: 'string',
+            minLength: 1,
+            'x-expected': 'a non-empty string, best a ${ENV_NAME} reference',
+            description: 'The login password: write ${ENV_NAME} and map a secret into that variable (read at validate and connect; never logged).',
+            examples: ['${RAY_PROD_PASSWORD}'],
+        },
+        sshkey: {
+            type: 'string',
+            minLength: 1,
+            'x-expected': 'a public key line ("ssh-ed25519 AAAA... comment")',
+            description: 'The PUBLIC key line of a private key you supply (ssh-private-key input, --identity or ssh-agent): selects which key logs in as this user.',
+            examples: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... deploy@ci'],
+        },
+    },
+};
+/** max_unavailable's default as the YAML writes it: a count, or a percentage. */
+const { maxUnavailable } = DEFAULT_ROLLOUT;
+const DEFAULT_MAX_UNAVAILABLE = 'count' in maxUnavailable ? maxUnavailable.count : `${maxUnavailable.percent}%`;
+const rollout = {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    'x-expected': 'a mapping {drain_timeout: 60, max_unavailable: 1, max_failures: 0}',
+    description: 'How start changes a running cluster: workers are drained through Ray, then restarted in batches, each batch alive again before the next.',
+    examples: [{ drain_timeout: 60, max_unavailable: 1, max_failures: 0 }],
+    properties: {
+        drain_timeout: {
+            type: 'integer',
+            minimum: 0,
+            maximum: 86400,
+            'x-expected': 'a whole number of seconds from 0 (no drain) to 86400',
+            description: 'Seconds a worker is given to finish its running tasks (Ray drain) before it is restarted or stopped; 0 = no drain.',
+            default: DEFAULT_ROLLOUT.drainTimeoutSec,
+            examples: [120],
+        },
+        max_unavailable: {
+            type: ['integer', 'string'],
+            minimum: 1,
+            pattern: '^(100|[1-9][0-9]?)%$',
+            'x-expected': 'a number of workers (at least 1) or a percentage of the workers ("1%" to "100%")',
+            description: 'How many workers are drained and restarted at once: a count, or a percentage of the workers.',
+            default: DEFAULT_MAX_UNAVAILABLE,
+            examples: ['25%'],
+        },
+        max_failures: {
+            ...count,
+            'x-expected': 'a non-negative integer (failed workers before the rollout stops)',
+            description: 'How many workers may fail to come back before the rollout stops (the rest are left untouched).',
+            default: DEFAULT_ROLLOUT.maxFailures,
+            examples: [1],
+        },
+    },
+};
+const install = {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    'x-expected': 'a mapping {extras: [default], index_url: ..., find_links: ...}',
+    description: 'Install Ray by the tool: a node whose Python lacks ray_version gets a venv under its storage path with ray[extras]==ray_version from pip.',
+    examples: [{ extras: ['default'], index_url: 'https://pypi.example.com/simple' }],
+    properties: {
+        extras: {
+            type: ['array', 'null'],
+            'x-expected': 'a list of Ray extras, e.g. [default, serve]',
+            description: "Ray's pip extras to install (ray[default] gives the dashboard and the job API).",
+            examples: [['default', 'serve']],
+            items: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', 'x-expected': 'an extra name such as default' },
+        },
+        index_url: {
+            type: 'string',
+            pattern: '^(https?|file)://\\S+$',
+            'x-expected': 'a URL (pip --index-url)',
+            description: 'A package index for pip (--index-url), for a mirror; a plain-http host is passed as --trusted-host, with a warning (whoever is on the network path can then replace what is installed).',
+            examples: ['https://pypi.example.com/simple'],
+        },
+        find_links: {
+            type: 'string',
+            pattern: '^((https?|file)://)?\\S+$',
+            'x-expected': 'a URL or a directory on the nodes (pip --find-links)',
+            description: 'A wheel directory or URL (--find-links), for sites without internet: without index_url, nothing else is asked (--no-index).',
+            examples: ['http://10.0.0.1/wheels'],
+        },
+        requirements: {
+            type: 'string',
+            minLength: 1,
+            pattern: '^[^\\0]+$',
+            'x-expected': 'a requirements file beside the config, e.g. requirements.txt',
+            description: "The cluster's packages: a requirements file (relative to the config file), one pinned package a line (name==version, --hash allowed), installed next to Ray on every node.",
+            examples: ['requirements.txt'],
+        },
+        packages: {
+            type: ['array', 'null'],
+            'x-expected': 'a list of packages, e.g. [tabulate==0.9.0, toolz]',
+            description: "The cluster's packages as a short list (name or name==version), installed next to Ray on every node.",
+            examples: [['tabulate==0.9.0', 'toolz==1.0.0']],
+            items: {
+                type: 'string',
+                pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*(\\[[A-Za-z0-9._,-]+\\])?(==[A-Za-z0-9.+!_-]+)?$',
+                'x-expected': 'a package name, optionally ==version, e.g. tabulate==0.9.0',
+            },
+        },
+        timeout: {
+            type: 'integer',
+            minimum: 10,
+            'x-expected': 'seconds, e.g. 900',
+            description: 'Seconds one node may spend installing (Ray and the packages) before the install fails.',
+            default: 1800,
+            examples: [900],
+        },
+    },
+};
+// GCS fault tolerance: Ray's own, with a Redis the user runs (Ray never starts one itself).
+const gcsFaultTolerance = {
+    type: 'object',
+    required: ['redis_address'],
+    additionalProperties: false,
+    'x-expected': 'a mapping {redis_address: "host:port", redis_password: "${REDIS_PASSWORD}"}',
+    description: "Ray's GCS fault tolerance: the head keeps the cluster's state in this Redis, so a restart of the head (a crash, a reboot, a head-only change) keeps the workers, their actors and running tasks. Without it, every worker restarts with the head and running work is lost.",
+    examples: [{ redis_address: 'redis.internal:6379', redis_password: '${RAY_REDIS_PASSWORD}' }],
+    properties: {
+        redis_address: {
+            type: 'string',
+            minLength: 1,
+            'x-expected': 'host:port of a Redis the head reaches, e.g. "redis.internal:6379"',
+            description: 'The Redis as the head reaches it, host:port (IPv6 in brackets: "[2001:db8::7]:6379"); checked from the head before anything starts. Each cluster keeps its state under its own namespace there (ray_spec.cluster_name).',
+            examples: ['redis.internal:6379'],
+        },
+        redis_password: {
+            type: 'string',
+            minLength: 1,
+            'x-expected': 'a non-empty string, best a ${ENV_NAME} reference',
+            description: 'The Redis password (requirepass): write ${ENV_NAME} and map a secret into that variable; never logged, kept on the head in a file only its login user reads. Leave out for a Redis without a password.',
+            examples: ['${RAY_REDIS_PASSWORD}'],
+        },
+    },
+};
+const node = {
+    type: 'object',
+    required: ['ssh_url', 'name', 'role'],
+    additionalProperties: false,
+    'x-expected': 'a mapping describing one machine (ssh_url, name, role, ...)',
+    description: 'One machine of the cluster, reached over SSH.',
+    examples: [{ ssh_url: 'prod-server-1:22', name: 'ray-head-prod', role: 'head' }],
+    properties: {
+        ssh_url: {
+            type: 'string',
+            minLength: 1,
+            'x-expected': 'host:port, e.g. "prod-server-1:22"',
+            description: 'The SSH address, host:port (port 22 when left out); IPv6 in brackets and quotes: "[2001:db8::5]:22".',
+            examples: ['prod-server-1:22'],
+        },
+        name: {
+            ...schema_name,
+            description: 'The node name, unique in the cluster; shown in every message and set as the Ray label nokube.io/node.',
+            examples: ['ray-worker-1'],
+        },
+        role: {
+            enum: ['head', 'worker'],
+            'x-expected': 'head or worker',
+            description: 'head (exactly one: runs the GCS, the dashboard and the Ray Client server) or worker.',
+            examples: ['worker'],
+        },
+        ray_config: rayConfig,
+        storage,
+        users: {
+            type: ['array', 'null'],
+            'x-expected': 'a list of users (`- userid: ...` items)',
+            description: 'Logins to try, in order; when left out, the default user (ssh-user input / --user) with the supplied keys or ssh-agent.',
+            examples: [[{ userid: 'deploy', password: '${RAY_PROD_PASSWORD}' }]],
+            items: user,
+        },
+        host_key: {
+            type: 'string',
+            minLength: 1,
+            'x-expected': 'a public key line ("ssh-ed25519 AAAA...") or a "SHA256:..." fingerprint',
+            description: "The node's pinned SSH host key (from ssh-keyscan) or its SHA256 fingerprint; otherwise known_hosts is used.",
+            examples: ['SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU'],
+        },
+        proxy_jump: {
+            type: 'string',
+            minLength: 1,
+            'x-expected': 'jump hosts as for ssh -J: "[user@]host[:port]", comma-separated (at most 3), or "none"',
+            description: 'Jump host(s) for this node, as ssh -J: [user@]host[:port], a comma-separated chain of up to 3; "none" = reached directly.',
+            examples: ['admin@bastion.example.com:22'],
+        },
+    },
+};
+const configSchema = {
+    type: 'object',
+    required: ['nodes'],
+    additionalProperties: false,
+    description: 'A Ray cluster deployed by nokube over SSH: one head and any number of workers.',
+    // `x-worker-defaults: &worker_defaults ...`: a place for anchors to share, as docker compose has.
+    patternProperties: {
+        '^x-': {
+            description: 'Free for YAML anchors to share settings, e.g. x-worker-defaults: &worker_defaults {role: worker, ...} with <<: *worker_defaults in each worker; not read otherwise.',
+            examples: [{ role: 'worker', ray_config: { num_cpus: 4 } }],
+        },
+    },
+    'x-expected': 'a mapping with `nodes:` and optionally `ray_spec:`',
+    properties: {
+        ray_spec: {
+            type: ['object', 'null'],
+            additionalProperties: false,
+            'x-expected': 'a mapping of cluster-wide settings (dashboard_port, max_workers, ...)',
+            description: 'Cluster-wide settings.',
+            examples: [{ dashboard_port: 8265, max_workers: 10 }],
+            properties: {
+                dashboard_port: {
+                    ...schema_port,
+                    description: "The dashboard port for the whole cluster; the head's ray_config.dashboard_port wins.",
+                    default: DEFAULT_DASHBOARD_PORT,
+                    examples: [8265],
+                },
+                max_workers: {
+                    ...count,
+                    'x-expected': 'a non-negative integer (the most worker nodes allowed)',
+                    description: 'The most worker nodes the config may list; more is an error. No bound when left out.',
+                    examples: [10],
+                },
+                cluster_name: {
+                    ...schema_name,
+                    description: "The cluster's name: scopes its state, lock and stop, so two clusters can share machines.",
+                    default: DEFAULT_CLUSTER_NAME,
+                    examples: ['prod'],
+                },
+                ray_version: {
+                    type: 'string',
+                    pattern: '^\\d+\\.\\d+(\\.\\d+)?([.+-]?[A-Za-z0-9]+)*$',
+                    'x-expected': 'a Ray version such as "2.9.3" (in quotes)',
+                    description: 'The exact Ray version every node must run (checked before anything starts); in quotes.',
+                    examples: ['2.60.0'],
+                },
+                python: {
+                    type: 'string',
+                    pattern: '^[A-Za-z0-9_./+@][A-Za-z0-9_./+@-]*$',
+                    'x-expected': 'one interpreter path or command, e.g. /opt/venv/bin/python3 or python3 (no spaces, quotes or shell characters)',
+                    description: 'The Python interpreter on the nodes that has Ray installed.',
+                    default: DEFAULT_PYTHON,
+                    examples: ['/opt/venv/bin/python3'],
+                },
+                proxy_jump: {
+                    type: 'string',
+                    minLength: 1,
+                    'x-expected': 'jump hosts as for ssh -J: "[user@]host[:port]", comma-separated (at most 3), or "none"',
+                    description: 'Jump host(s) for every node, as ssh -J: [user@]host[:port], a comma-separated chain of up to 3 hops.',
+                    examples: ['admin@bastion.example.com:22'],
+                },
+                ports,
+                rollout,
+                install,
+                gcs_fault_tolerance: gcsFaultTolerance,
+                restart: {
+                    type: 'string',
+                    enum: ['always', 'never'],
+                    'x-expected': 'always or never',
+                    description: "Supervision of each node's Ray: always = a supervisor started by start (systemd unit, else an @reboot crontab line, else detached) starts Ray again when one of its processes dies or the machine reboots, with backoff; never = no supervision (removed from nodes that had it).",
+                    default: DEFAULT_RESTART,
+                    examples: ['never'],
+                },
+                keep_sessions: {
+                    ...count,
+                    maximum: 1000,
+                    'x-expected': 'a whole number of old Ray session directories to keep (0 to 1000)',
+                    description: "How many of Ray's old session directories (logs of earlier runs) each node keeps besides the live one; older ones are removed at each start and restart.",
+                    default: DEFAULT_KEEP_SESSIONS,
+                    examples: [10],
+                },
+            },
+        },
+        nodes: {
+            type: 'array',
+            minItems: 1,
+            'x-expected': 'a list of nodes (`- ssh_url: ...` items), at least one',
+            description: 'The machines of the cluster: exactly one with role: head, any number of workers.',
+            examples: [[{ ssh_url: 'head-server:22', name: 'ray-head', role: 'head' }]],
+            items: node,
+        },
+    },
+};
+/** What a missing required key is for, so the message can say what to add. */
+const REQUIRED_KEY_WORDS = {
+    nodes: 'the list of machines (`nodes:` with `- ssh_url: ...` items)',
+    ssh_url: 'the address to reach the node at, e.g. ssh_url: "prod-server-1:22"',
+    name: 'a unique node name, e.g. name: ray-worker-1',
+    role: 'role: head or role: worker',
+    userid: 'the login name, e.g. userid: deploy',
+    redis_address: 'the Redis the head keeps its state in, e.g. redis_address: "redis.internal:6379"',
+};
+/** The keys allowed in each kind of mapping, by the path pattern of that mapping. */
+const KEYS_BY_SECTION = {
+    '': Object.keys(configSchema.properties),
+    ray_spec: Object.keys(configSchema.properties.ray_spec.properties),
+    'ray_spec.rollout': Object.keys(rollout.properties),
+    'ray_spec.install': Object.keys(install.properties),
+    'ray_spec.ports': Object.keys(ports.properties),
+    'ray_spec.gcs_fault_tolerance': Object.keys(gcsFaultTolerance.properties),
+    'nodes[]': Object.keys(node.properties),
+    'nodes[].ray_config': Object.keys(rayConfig.properties),
+    'nodes[].storage': Object.keys(storage.properties),
+    'nodes[].users[]': Object.keys(user.properties),
+};
+/** `nodes[3].ray_config` -> `nodes[].ray_config`: which kind of mapping a path is. */
+function sectionOf(path) {
+    return path.replace(/\[\d+\]/g, '[]');
+}
+/** Where a key belongs when it is written at the wrong level ("num_cpus belongs under ray_config"). */
+function sectionsHolding(key) {
+    return Object.entries(KEYS_BY_SECTION)
+        .filter(([, keys]) => keys.includes(key))
+        .map(([section]) => section);
+}
+
+;// CONCATENATED MODULE: ./src/config/values.ts
+// How a found value is shown in a message, and hints for the usual type mix-ups.
+// Credentials and anything that looks like a key are never echoed.
+const MAX_SHOWN = 60;
+function looksLikePrivateKey(value) {
+    return /PRIVATE KEY-----|PuTTY-User-Key-File/.test(value);
+}
+/** `"four"`, `4.5`, `a list`, `nothing`; `a string (not shown)` for secrets. */
+function describeFound(value, secret = false) {
+    if (value === undefined || value === null)
+        return 'nothing (an empty value)';
+    if (Array.isArray(value))
+        return value.length === 0 ? 'an empty list' : 'a list';
+    if (typeof value === 'object')
+        return 'a mapping';
+    if (typeof value === 'string') {
+        if (looksLikePrivateKey(value))
+            return 'a private key (not shown)';
+        if (secret)
+            return 'a string (not shown)';
+        if (value === '')
+            return 'an empty string';
+        const shown = value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN - 1)}…` : value;
+        return JSON.stringify(shown);
+    }
+    if (secret)
+        return `a ${typeof value === 'number' ? 'number' : typeof value}`;
+    return String(value);
+}
+const UNITS = {
+    k: 1e3,
+    kb: 1e3,
+    m: 1e6,
+    mb: 1e6,
+    g: 1e9,
+    gb: 1e9,
+    t: 1e12,
+    tb: 1e12,
+    ki: 2 ** 10,
+    kib: 2 ** 10,
+    mi: 2 ** 20,
+    mib: 2 ** 20,
+    gi: 2 ** 30,
+    gib: 2 ** 30,
+    ti: 2 ** 40,
+    tib: 2 ** 40,
+};
+/**
+ * A hint for a value of the wrong type, or undefined.
+ * `raw` is the value as written in the file: YAML reads `2.10` as the number 2.1, so quote what was written.
+ */
+function typeMixUpHint(value, expected, raw, secret = false) {
+    if (expected === 'integer' || expected === 'number') {
+        if (typeof value === 'string') {
+            const text = value.trim();
+            if (/^-?\d+(\.\d+)?$/.test(text))
+                return `write ${text} without quotes: a quoted number is text in YAML`;
+            if (/^\d{1,3}([_,]\d{3})+$/.test(text))
+                return `write the digits only: ${text.replace(/[_,]/g, '')}`;
+            const sized = /^(\d+(?:\.\d+)?)\s*([kmgt]i?b?)$/i.exec(text);
+            if (sized) {
+                const bytes = Math.round(Number(sized[1]) * UNITS[sized[2].toLowerCase()]);
+                return `sizes are plain numbers of bytes: ${text} is ${bytes}`;
+            }
+        }
+        if (typeof value === 'number' && expected === 'integer' && !Number.isInteger(value))
+            return 'use a whole number';
+        return undefined;
+    }
+    if (expected === 'string' && (typeof value === 'number' || typeof value === 'boolean')) {
+        if (secret || raw === undefined)
+            return 'put the value in quotes';
+        return `put it in quotes: "${raw.trim()}"`;
+    }
+    const glued = typeof value === 'string' ? /^([A-Za-z_][\w-]*):(\S.*)$/.exec(value) : null;
+    if ((expected === 'object' || expected === 'array') && glued) {
+        return `add a space after the colon: \`${glued[1]}: ${glued[2]}\``;
+    }
+    if (expected === 'array' && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+        return 'start each item with `- `';
+    }
+    return undefined;
+}
+
+;// CONCATENATED MODULE: ./src/config/schema-check.ts
+// Checks the plain tree against the JSON Schema and rewrites each ajv error into plain words at the
+// offending key or value: `nodes[1].ray_config.num_cpus: expected a non-negative integer, found "four"`.
+
+
+
+
+
+let compiled;
+function validator() {
+    if (!compiled) {
+        // The schema is our own and checked against the meta-schema by a test (json-schema.test.ts): at
+        // run time compiling the meta-schema and optimizing the code was half the start-up of `validate`.
+        const ajv = new (ajv_default())({
+            allErrors: true,
+            verbose: true,
+            strict: true,
+            allowUnionTypes: true,
+            validateSchema: false,
+            meta: false,
+            code: { optimize: false },
+        });
+        ajv.addKeyword({ keyword: 'x-expected', schemaType: 'string' });
+        ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' });
+        compiled = ajv.compile(configSchema);
+    }
+    return compiled;
+}
+/** Reports every shape problem; returns the paths that had one, so later checks can skip them. */
+function checkSchema(root, index, findings) {
+    const validate = validator();
+    const reported = new Set();
+    if (validate(root))
+        return reported;
+    const errors = validate.errors ?? [];
+    // `ssh_ulr:` is both an unknown key and a missing `ssh_url`: say it once, as the typo.
+    const typoFixes = new Set();
+    for (const error of errors) {
+        if (error.keyword !== 'additionalProperties')
+            continue;
+        const key = String(error.params.additionalProperty);
+        const match = closestMatch(key, KEYS_BY_SECTION[sectionOf(formatPath(segmentsFromPointer(error.instancePath, root)))] ?? []);
+        if (match)
+            typoFixes.add(`${error.instancePath}/${match}`);
+    }
+    for (const error of errors) {
+        const segments = segmentsFromPointer(error.instancePath, root);
+        const path = formatPath(segments);
+        if (error.keyword === 'additionalProperties') {
+            const key = String(error.params.additionalProperty);
+            const keyPath = formatPath([...segments, key]);
+            if (reported.has(keyPath))
+                continue;
+            reported.add(keyPath);
+            findings.error(keyPath, `unknown key "${key}"`, { at: 'key', hint: unknownKeyHint(key, path) });
+            continue;
+        }
+        if (error.keyword === 'required') {
+            const key = String(error.params.missingProperty);
+            if (typoFixes.has(`${error.instancePath}/${key}`))
+                continue;
+            const keyPath = formatPath([...segments, key]);
+            if (reported.has(keyPath))
+                continue;
+            reported.add(keyPath);
+            findings.error(path, `missing required key \`${key}\``, { hint: `add ${REQUIRED_KEY_WORDS[key] ?? key}` });
+            continue;
+        }
+        if (reported.has(path))
+            continue;
+        reported.add(path);
+        const { message, hint } = wrongValue(error, path, index);
+        findings.error(path, message, hint ? { hint } : {});
+    }
+    return reported;
+}
+function wrongValue(error, path, index) {
+    const schema = (error.parentSchema ?? {});
+    const secret = /[._]password$/.test(path);
+    const expected = schema['x-expected'] ?? String(schema.type ?? 'another value');
+    const message = `expected ${expected}, found ${describeFound(error.data, secret)}`;
+    const staticHint = schema['x-hint'];
+    if (error.keyword === 'enum' && typeof error.data === 'string') {
+        const match = closestMatch(error.data, schema.enum ?? []);
+        if (match)
+            return { message, hint: `did you mean "${match}"?` };
+    }
+    if (error.keyword === 'minimum' && /object_store_memory$/.test(path)) {
+        return { message, hint: 'Ray refuses to start with a smaller object store; leave the key out to let Ray choose' };
+    }
+    const types = [].concat(schema.type ?? []);
+    const mainType = types.find((t) => t !== 'null') ?? '';
+    const hint = staticHint ?? typeMixUpHint(error.data, mainType, index.rawValue(path), secret);
+    return hint ? { message, hint } : { message };
+}
+function unknownKeyHint(key, sectionPath) {
+    const section = sectionOf(sectionPath);
+    const allowed = KEYS_BY_SECTION[section] ?? [];
+    const glued = /^([\w-]+):(\S.*)$/.exec(key);
+    if (glued && allowed.includes(glued[1]))
+        return `add a space after the colon: \`${glued[1]}: ${glued[2]}\``;
+    if (/private|identity/i.test(key)) {
+        return 'private keys do not belong in the config: pass them with the ssh-private-key input or --identity; `sshkey` under users takes the matching PUBLIC key line';
+    }
+    const match = closestMatch(key, allowed);
+    if (match)
+        return `did you mean "${match}"?`;
+    // Prefer a section inside this one: `num_cpus` on a node belongs in its ray_config, not in ray_spec.
+    const elsewhere = sectionsHolding(key)
+        .filter((s) => s !== section)
+        .sort((a, b) => Number(!a.startsWith(section)) - Number(!b.startsWith(section)));
+    if (elsewhere.length > 0)
+        return `${key} belongs ${describeSection(elsewhere[0])}`;
+    return `allowed here: ${allowed.join(', ')}`;
+}
+function describeSection(section) {
+    switch (section) {
+        case '':
+            return 'at the top level';
+        case 'ray_spec':
+            return 'under ray_spec';
+        case 'nodes[]':
+            return 'directly in the node (next to name and role)';
+        case 'nodes[].ray_config':
+            return "under the node's ray_config";
+        case 'nodes[].storage':
+            return "under the node's storage";
+        case 'nodes[].users[]':
+            return "in an item of the node's users list";
+        default:
+            return `under ${section}`;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/credentials/references.ts
+// `${NAME}` references in credentials (users of the config): checked when the config is validated
+// (src/config), expanded from the environment at login (src/ssh). `$${` writes a literal `${`. A leaf
+// both read, so the grammar and the refusal of the runner's own variables live in one place.
+/** Thrown by resolveCredential: names the variable and the node, never the value. */
+class ConfigError extends Error {
+    name = 'ConfigError';
+    node;
+    field;
+    variable;
+    hint;
+    constructor(message, details) {
+        super(message);
+        this.node = details.node;
+        this.field = details.field;
+        if (details.variable !== undefined)
+            this.variable = details.variable;
+        if (details.hint !== undefined)
+            this.hint = details.hint;
+    }
+}
+const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/**
+ * Variables the runner, GitHub or the gh CLI set, never a workflow on purpose: a config that could
+ * name them could send the job's own token to a machine as a password. `${NAME}` never reads them.
+ */
+const RUNNER_VARIABLE = /^(GITHUB_|RUNNER_|ACTIONS_|INPUT_|STATE_)|^(GH_TOKEN|GH_ENTERPRISE_TOKEN|GITHUB_TOKEN)$/i;
+function isRunnerVariable(name) {
+    return RUNNER_VARIABLE.test(name);
+}
+const SYNTAX_HINT = 'write ${NAME} with letters, digits and _ (not starting with a digit); for a literal "${" write "$${"';
+/**
+ * Malformed references in a value. `showNames` is false for passwords: what follows `${` might be
+ * part of the password itself, so it is not repeated.
+ */
+function checkReferences(value, showNames = true) {
+    const problems = [];
+    let at = 0;
+    for (;;) {
+        const start = value.indexOf('${', at);
+        if (start < 0)
+            break;
+        if (start > 0 && value[start - 1] === '$') {
+            at = start + 2;
+            continue;
+        }
+        const close = value.indexOf('}', start + 2);
+        if (close < 0) {
+            problems.push({ offset: start, message: '`${` is not closed with `}`', hint: SYNTAX_HINT });
+            break;
+        }
+        const name = value.slice(start + 2, close);
+        if (name === '') {
+            problems.push({ offset: start, message: '`${}` has no variable name', hint: SYNTAX_HINT });
+        }
+        else if (!VARIABLE_NAME.test(name)) {
+            const shown = showNames && name.length <= 64 ? ` "${name}"` : '';
+            problems.push({ offset: start, message: `invalid variable name${shown} in \${...}`, hint: SYNTAX_HINT });
+        }
+        else if (isRunnerVariable(name)) {
+            problems.push({
+                offset: start,
+                message: `\${${showNames ? name : '...'}} names a variable of the runner or GitHub (GITHUB_*, RUNNER_*, ACTIONS_*, INPUT_*, STATE_*, GH_TOKEN): a config never reads those`,
+                hint: 'map the secret you mean under a name of your own, e.g. env: NODE_PASSWORD: ${{ secrets.NODE_PASSWORD }}, and write ${NODE_PASSWORD}',
+            });
+        }
+        at = close + 1;
+    }
+    return problems;
+}
+/** The variables a value refers to, in order, without repeats: `"${A}-${B}"` -> ["A", "B"]. */
+function findCredentialRefs(value) {
+    const names = [];
+    for (const match of value.matchAll(/\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) {
+        const name = match[1];
+        if (name !== undefined && !names.includes(name))
+            names.push(name);
+    }
+    return names;
+}
+/** True when a value holds at least one `${NAME}`: it is not a plaintext literal. */
+function hasCredentialRefs(value) {
+    return findCredentialRefs(value).length > 0;
+}
+/**
+ * Expands `${NAME}` from `env`. An unset or empty variable throws a ConfigError naming the variable
+ * and the node: GitHub Actions gives an empty string for a secret that does not exist.
+ */
+function resolveCredential(value, env, where) {
+    const [problem] = checkReferences(value, false);
+    if (problem) {
+        throw new ConfigError(`node ${where.node}: ${where.field}: ${problem.message}`, { ...where, hint: problem.hint });
+    }
+    return value.replace(/\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name) => {
+        if (name === undefined)
+            return '${';
+        const resolved = env[name];
+        if (resolved === undefined || resolved === '') {
+            throw new ConfigError(`environment variable ${name} is not set (needed by node ${where.node}, ${where.field})`, {
+                ...where,
+                variable: name,
+                hint: `map it into the environment, e.g. env: ${name}: \${{ secrets.${name} }} (an empty value counts as unset)`,
+            });
+        }
+        return resolved;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/config/node-checks.ts
+// Checks on one node that the schema cannot express: ssh_url form, head-only keys, the head's three
+// ports, resource and label names, storage path, users and their credentials, host key.
+
+
+
+
+
+
+
+
+
+function checkNode(node, i, ctx) {
+    const at = `nodes[${i}]`;
+    const facts = { index: i };
+    const name = asString(node.name);
+    if (name !== undefined && !ctx.shapeProblems.has(`${at}.name`))
+        facts.name = name;
+    if (node.role === 'head' || node.role === 'worker')
+        facts.role = node.role;
+    const sshUrl = asString(node.ssh_url);
+    if (sshUrl !== undefined && !ctx.shapeProblems.has(`${at}.ssh_url`)) {
+        const parsed = parseSshUrl(sshUrl);
+        if (parsed.ok) {
+            facts.host = parsed.host;
+            facts.sshPort = parsed.port;
+        }
+        else {
+            ctx.findings.error(`${at}.ssh_url`, parsed.message, { hint: parsed.hint });
+        }
+    }
+    const rayConfig = asMap(node.ray_config);
+    if (rayConfig)
+        checkRayConfig(rayConfig, `${at}.ray_config`, facts.role, ctx);
+    const storage = asMap(node.storage);
+    const path = storage ? asString(storage.path) : undefined;
+    if (path !== undefined && !ctx.shapeProblems.has(`${at}.storage.path`)) {
+        const problem = storagePathProblem(path);
+        if (problem)
+            ctx.findings.error(`${at}.storage.path`, problem.message, { hint: problem.hint });
+        else
+            facts.storagePath = path.replace(/\/+$/, '') || '/';
+    }
+    checkUsers(node, at, ctx);
+    const hostKey = asString(node.host_key);
+    if (hostKey !== undefined && !looksLikePrivateKey(hostKey) && !ctx.shapeProblems.has(`${at}.host_key`)) {
+        const problem = checkHostKey(hostKey);
+        if (problem)
+            ctx.findings.error(`${at}.host_key`, problem.message, { hint: problem.hint });
+    }
+    checkProxyJump(node, at, ctx);
+    return facts;
+}
+/** `proxy_jump` of a node or of ray_spec (`at` is the mapping holding it). */
+function checkProxyJump(map, at, ctx) {
+    const jump = asString(map.proxy_jump);
+    if (jump === undefined || ctx.shapeProblems.has(`${at}.proxy_jump`))
+        return;
+    const parsed = parseProxyJump(jump);
+    if (!parsed.ok)
+        ctx.findings.error(`${at}.proxy_jump`, parsed.message, { hint: parsed.hint });
+}
+function checkRayConfig(rayConfig, at, role, ctx) {
+    if (role === 'worker') {
+        for (const { yaml: key, headOnly: why } of HEAD_ONLY_RAY_KEYS) {
+            if (!(key in rayConfig))
+                continue;
+            ctx.findings.error(`${at}.${key}`, `${key} is a head-only setting, but this node is a worker (${why})`, {
+                at: 'key',
+                hint: "move it to the head's ray_config, or remove it",
+            });
+        }
+    }
+    if (role === 'head')
+        checkHeadPorts(rayConfig, at, ctx);
+    const resources = asMap(rayConfig.resources);
+    for (const resource of Object.keys(resources ?? {})) {
+        const path = joinPath(`${at}.resources`, resource);
+        const own = RESERVED_RESOURCES[resource.toLowerCase()];
+        if (own)
+            ctx.findings.error(path, `"${resource}" is not a custom resource: Ray sets it from ${own}`, {
+                at: 'key',
+                hint: `use ray_config.${own} instead`,
+            });
+        else if (resource.trim() === '')
+            ctx.findings.error(path, 'a resource needs a name', { at: 'key', hint: 'write resources: {my_accelerator: 1}' });
+    }
+    const labels = asMap(rayConfig.labels);
+    for (const [key, value] of Object.entries(labels ?? {})) {
+        const path = joinPath(`${at}.labels`, key);
+        const keyProblem = labelKeyProblem(key);
+        if (keyProblem)
+            ctx.findings.error(path, keyProblem.message, { at: 'key', hint: keyProblem.hint });
+        if (typeof value === 'string' && !LABEL_VALUE.test(value)) {
+            ctx.findings.error(path, `label value ${JSON.stringify(value.slice(0, 70))} is not allowed`, {
+                hint: 'up to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit (or empty)',
+            });
+        }
+    }
+    const addressHints = {
+        node_ip_address: 'give the address other nodes reach this one at, e.g. 10.0.0.5; leave it out to use the address in ssh_url',
+        dashboard_host: "give one of the head's addresses, e.g. 10.0.0.5, 127.0.0.1 (only over SSH: nokube ray dashboard) or 0.0.0.0 (every interface)",
+    };
+    for (const [key, hint] of Object.entries(addressHints)) {
+        const ip = asString(rayConfig[key]);
+        if (ip === undefined || ctx.shapeProblems.has(`${at}.${key}`) || (0,external_node_net_namespaceObject.isIP)(ip.replace(/^\[(.*)\]$/, '$1')) !== 0)
+            continue;
+        ctx.findings.error(`${at}.${key}`, `"${ip.slice(0, 60)}" is not an IPv4 or IPv6 address`, { hint });
+    }
+}
+// Ray refuses its own resource names as custom resources: each has its own key.
+const RESERVED_RESOURCES = Object.fromEntries(RESOURCE_RAY_KEYS.map((k) => [k.resource.toLowerCase(), k.yaml]));
+/**
+ * Ray refuses to start when two of its components share a port. Compared with defaults filled in,
+ * and reported at the key the user wrote (a clash with a default is fixed by changing the written one).
+ */
+function checkHeadPorts(rayConfig, at, ctx) {
+    const written = (key) => (ctx.shapeProblems.has(`${at}.${key}`) ? undefined : asInteger(rayConfig[key]));
+    // The head's ports as the model will fill them in: written, else the table's default.
+    const ports = HEAD_PORT_RAY_KEYS.map(({ yaml: key, default: fallback }) => {
+        const value = written(key);
+        if (value !== undefined)
+            return { key, value, path: `${at}.${key}`, default: false };
+        if (fallback === 'ray_spec.dashboard_port') {
+            if (ctx.clusterDashboardPort !== undefined)
+                return { key, value: ctx.clusterDashboardPort, path: 'ray_spec.dashboard_port', default: false };
+            return { key, value: DEFAULT_DASHBOARD_PORT, default: true };
+        }
+        return { key, value: fallback, default: true };
+    });
+    const client = ports.find((p) => p.key === 'port');
+    if (client.path !== undefined && client.value < 1024) {
+        ctx.findings.error(client.path, `port ${client.value} is below 1024: Ray's Client server only takes ports 1024–65535`, {
+            hint: 'use the default 10001, or another port from 1024 to 65535',
+        });
+    }
+    for (let a = 0; a < ports.length; a++) {
+        for (let b = a + 1; b < ports.length; b++) {
+            const first = ports[a];
+            const second = ports[b];
+            if (first.value !== second.value)
+                continue;
+            const blamed = second.path !== undefined ? second : first;
+            const other = blamed === second ? first : second;
+            if (blamed.path === undefined)
+                continue;
+            const otherName = `${other.key}${other.key === 'port' ? ' (Ray Client)' : ''}`;
+            const otherWords = other.default
+                ? `the default ${otherName}`
+                : other.path === 'ray_spec.dashboard_port'
+                    ? `ray_spec.${otherName}`
+                    : `the head's ${otherName}`;
+            ctx.findings.error(blamed.path, `${blamed.key} ${blamed.value} is also ${otherWords}: Ray refuses to start when two of its components share a port`, {
+                hint: 'port (Ray Client, default 10001), gcs_port (default 6379) and dashboard_port (default 8265) must all differ',
+            });
+        }
+    }
+}
+const LABEL_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
+const LABEL_PREFIX = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
+const LABEL_VALUE = /^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/;
+/** Ray labels follow Kubernetes label syntax: `[prefix/]name`; `ray.io/` belongs to Ray, `nokube.io/` to us. */
+function labelKeyProblem(key) {
+    const slash = key.indexOf('/');
+    const prefix = slash < 0 ? undefined : key.slice(0, slash);
+    const name = slash < 0 ? key : key.slice(slash + 1);
+    if (prefix !== undefined && /(^|\.)(ray\.io|nokube\.io)$/.test(prefix)) {
+        return {
+            message: `the label prefix "${prefix}/" is reserved`,
+            hint: `${prefix === 'ray.io' ? 'Ray' : 'nokube'} sets these labels itself: use your own prefix, e.g. example.com/${name}`,
+        };
+    }
+    if (prefix !== undefined && (prefix.length > 253 || !LABEL_PREFIX.test(prefix))) {
+        return {
+            message: `label prefix "${prefix.slice(0, 60)}" is not a DNS name`,
+            hint: 'a prefix is a lowercase DNS name such as example.com, followed by "/"',
+        };
+    }
+    if (!LABEL_NAME.test(name)) {
+        return {
+            message: `label name "${name.slice(0, 70)}" is not allowed`,
+            hint: 'up to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit; optionally prefixed by a DNS name and "/"',
+        };
+    }
+    return undefined;
+}
+function storagePathProblem(path) {
+    if ([...path].some((c) => c.charCodeAt(0) < 0x20))
+        return { message: 'the storage path contains control characters', hint: 'write a plain absolute path' };
+    if (path.startsWith('~')) {
+        return {
+            message: 'the storage path must be absolute; "~" is not expanded',
+            hint: 'write the full path (e.g. /home/USER/.nokube/data), or leave storage out for ~/.nokube/<cluster_name> of the login user',
+        };
+    }
+    if (path.includes('${'))
+        return {
+            message: 'the storage path cannot use ${...}',
+            hint: 'only credentials under users are read from the environment',
+        };
+    if (!path.startsWith('/')) {
+        return {
+            message: `the storage path "${path.slice(0, 60)}" is relative`,
+            hint: `write an absolute path on the node, e.g. /opt/nokube/${path.replace(/^\.\//, '').slice(0, 40)}`,
+        };
+    }
+    return undefined;
+}
+function checkUsers(node, at, ctx) {
+    const users = asList(node.users);
+    if (users.length === 0 && node.users !== undefined && !Array.isArray(node.users) && node.users !== null)
+        return;
+    if (users.length === 0 && !ctx.defaultUser) {
+        ctx.findings.warning(at, 'no users and no default login user was given', {
+            hint: 'add users: - userid: NAME (with sshkey or password), or pass --user / the ssh-user input',
+        });
+    }
+    users.forEach((entry, j) => {
+        const user = asMap(entry);
+        if (!user)
+            return;
+        const path = `${at}.users[${j}]`;
+        const hasPassword = 'password' in user;
+        const hasKey = 'sshkey' in user;
+        if (!hasPassword && !hasKey) {
+            ctx.findings.error(path, 'this user has neither password nor sshkey', {
+                hint: 'add sshkey: "ssh-ed25519 AAAA..." (the public half of a key you supply) or password: ${ENV_NAME}',
+            });
+        }
+        else if (hasPassword && hasKey) {
+            const later = laterKey(ctx.index, `${path}.password`, `${path}.sshkey`);
+            ctx.findings.error(later, 'a user has either password or sshkey, not both', {
+                at: 'key',
+                hint: 'keep one; to try both ways, list the same userid twice, once with each',
+            });
+        }
+        const userid = asString(user.userid);
+        if (userid !== undefined && !ctx.shapeProblems.has(`${path}.userid`)) {
+            reportReferences(userid, `${path}.userid`, ctx, true);
+            const bare = bareReference(userid);
+            if (bare)
+                ctx.findings.warning(`${path}.userid`, `\`$${bare}\` is not read from the environment: the login name is "$${bare}"`, {
+                    hint: BRACES_HINT(bare),
+                });
+            else if (!userid.includes('${') && /[\s@:/]/.test(userid)) {
+                ctx.findings.error(`${path}.userid`, `"${userid.slice(0, 40)}" is not a login name`, {
+                    hint: 'only the user name, e.g. deploy (no spaces, @, : or /)',
+                });
+            }
+        }
+        const password = asString(user.password);
+        if (password !== undefined && !ctx.shapeProblems.has(`${path}.password`)) {
+            checkPassword(password, `${path}.password`, ctx, 'use password: ${ENV_NAME} and map a secret into that variable (or better, use sshkey)');
+        }
+        const sshkey = asString(user.sshkey);
+        if (sshkey !== undefined && !ctx.shapeProblems.has(`${path}.sshkey`) && !looksLikePrivateKey(sshkey)) {
+            if (sshkey.includes('${'))
+                reportReferences(sshkey, `${path}.sshkey`, ctx, true);
+            else {
+                const problem = checkPublicKeyLine(sshkey);
+                const bare = bareReference(sshkey);
+                if (problem)
+                    ctx.findings.error(`${path}.sshkey`, problem.message, { hint: bare ? BRACES_HINT(bare) : problem.hint });
+            }
+        }
+    });
+}
+/**
+ * A password's value (a login's, the Redis's): its `${NAME}` references, a `$NAME` without braces
+ * (not read), and a plaintext one (a warning: it is in the repository). Never echoes the value.
+ */
+function checkPassword(password, path, ctx, plaintextHint) {
+    if (looksLikePrivateKey(password))
+        return;
+    reportReferences(password, path, ctx, false);
+    const bare = bareReference(password);
+    if (bare) {
+        ctx.findings.warning(path, `\`$${bare}\` is not read from the environment: the password is this text as written`, {
+            hint: BRACES_HINT(bare),
+        });
+    }
+    else if (!hasCredentialRefs(password) && !password.includes('${')) {
+        ctx.findings.warning(path, 'a plaintext password is written in the config', { hint: plaintextHint });
+    }
+}
+/**
+ * Malformed `${...}` always; with an environment, also every variable that is unset (or empty: a
+ * missing GitHub secret maps to "") and any that holds a private key.
+ */
+function reportReferences(value, path, ctx, showNames) {
+    const problems = checkReferences(value, showNames);
+    for (const problem of problems) {
+        ctx.findings.error(path, problem.message, {
+            hint: problem.hint,
+            pos: referencePosition(ctx.index, path, value, problem.offset),
+        });
+    }
+    if (!ctx.env || problems.length > 0)
+        return;
+    const field = path.replace(/^nodes\[\d+\]\./, '');
+    for (const name of findCredentialRefs(value)) {
+        const pos = referencePosition(ctx.index, path, value, value.indexOf(`\${${name}}`));
+        const resolved = ctx.env[name];
+        if (resolved === undefined || resolved === '') {
+            const report = ctx.allowMissingEnv ? ctx.findings.warning : ctx.findings.error;
+            report.call(ctx.findings, path, `environment variable ${name} is not set (${field} reads it)`, {
+                pos,
+                hint: ctx.allowMissingEnv
+                    ? 'fine for an offline plan; start, status and stop need it'
+                    : `set it (export ${name}=...), or in a workflow map a secret into it: env: ${name}: \${{ secrets.${name} }}; --allow-missing-env (the allow-missing-env input) makes this a warning for an offline plan`,
+            });
+        }
+        else if (looksLikePrivateKey(resolved)) {
+            ctx.findings.error(path, `environment variable ${name} holds a private key (not shown)`, {
+                pos,
+                hint: field.endsWith('sshkey')
+                    ? `sshkey takes the PUBLIC key line (ssh-keygen -y -f KEYFILE prints it); ${PRIVATE_KEY_HINT}`
+                    : PRIVATE_KEY_HINT,
+            });
+        }
+    }
+}
+/** `$RAY_PW` (no braces), which is not expanded: the name, or undefined. `$$` and `${` are not it. */
+function bareReference(value) {
+    return /(?:^|[^$])\$([A-Za-z_][A-Za-z0-9_]*)/.exec(value)?.[1];
+}
+const BRACES_HINT = (name) => `only \${NAME} with braces is read from the environment: write "\${${name}}"`;
+/** Points at the `${` itself: the n-th `${` after where the value starts in the text. */
+function referencePosition(index, path, value, offsetInValue) {
+    const start = index.valueOffset(path);
+    if (start === undefined)
+        return undefined;
+    const nth = value.slice(0, offsetInValue).split('${').length - 1;
+    let at = start - 1;
+    for (let k = 0; k <= nth; k++) {
+        at = index.text.indexOf('${', at + 1);
+        if (at < 0)
+            return undefined;
+    }
+    return index.positionAt(at);
+}
+function laterKey(index, a, b) {
+    const pa = index.positionOf(a, 'key');
+    const pb = index.positionOf(b, 'key');
+    return pa.line > pb.line || (pa.line === pb.line && pa.col > pb.col) ? a : b;
+}
+
+;// CONCATENATED MODULE: ./src/config/gcs-fault-tolerance.ts
+// `ray_spec.gcs_fault_tolerance`: the Redis the head keeps Ray's cluster state in. Its address is
+// host:port (the port required: Redis has no port a reader could assume here), its password a
+// credential like a login's: `${NAME}` best, a literal with a warning, never echoed.
+
+
+
+const gcs_fault_tolerance_EXAMPLE = 'e.g. "redis.internal:6379", "10.0.0.7:6379" or "[2001:db8::7]:6379"';
+const HOST_NAME = /^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*\.?$/;
+function parseRedisAddress(text) {
+    const fail = (message, hint) => ({ ok: false, message, hint });
+    const address = text.trim();
+    if (address.includes('${'))
+        return fail('redis_address cannot use ${...}', 'only redis_password is read from the environment');
+    const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(address);
+    if (scheme) {
+        const rest = address.slice(scheme[0].length).replace(/^[^@/]*@/, '');
+        return fail(`redis_address takes host:port, not a URL (${scheme[1]}://)`, `write "${rest || 'host:6379'}"; a password goes in redis_password`);
+    }
+    if (address.includes('@'))
+        return fail('redis_address cannot hold a user or password', 'write host:port; the password goes in redis_password');
+    let host;
+    let port;
+    if (address.startsWith('[')) {
+        const m = /^\[([^\]]*)\]:(\d+)$/.exec(address);
+        if (!m || !(0,external_node_net_namespaceObject.isIPv6)(m[1]))
+            return fail(`"${address.slice(0, 60)}" is not [IPv6]:port`, `write host:port, ${gcs_fault_tolerance_EXAMPLE}`);
+        [host, port] = [m[1], m[2]];
+    }
+    else {
+        const colon = address.lastIndexOf(':');
+        if (colon < 0)
+            return fail(`"${address.slice(0, 60)}" has no port`, `write host:port, ${gcs_fault_tolerance_EXAMPLE} (Redis's default port is 6379)`);
+        host = address.slice(0, colon);
+        port = address.slice(colon + 1);
+        if ((0,external_node_net_namespaceObject.isIPv6)(address) || (0,external_node_net_namespaceObject.isIPv6)(host))
+            return fail('an IPv6 address needs brackets', `write "[${host}]:${port}"`);
+        if (!(0,external_node_net_namespaceObject.isIPv4)(host) && !HOST_NAME.test(host))
+            return fail(`"${host.slice(0, 60)}" is not a host name or IP address`, `write host:port, ${gcs_fault_tolerance_EXAMPLE}`);
+    }
+    const number = /^\d{1,5}$/.test(port) ? Number(port) : NaN;
+    if (!(number >= 1 && number <= 65535))
+        return fail(`"${port.slice(0, 20)}" is not a port from 1 to 65535`, `write host:port, ${gcs_fault_tolerance_EXAMPLE}`);
+    return { ok: true, host, port: number };
+}
+function checkGcsFaultTolerance(raySpec, ctx) {
+    const section = asMap(raySpec?.gcs_fault_tolerance);
+    if (!section)
+        return;
+    const at = 'ray_spec.gcs_fault_tolerance';
+    const address = asString(section.redis_address);
+    if (address !== undefined && !ctx.shapeProblems.has(`${at}.redis_address`)) {
+        const parsed = parseRedisAddress(address);
+        if (!parsed.ok)
+            ctx.findings.error(`${at}.redis_address`, parsed.message, { hint: parsed.hint });
+    }
+    const password = asString(section.redis_password);
+    if (password !== undefined && !ctx.shapeProblems.has(`${at}.redis_password`)) {
+        checkPassword(password, `${at}.redis_password`, ctx, 'write redis_password: ${ENV_NAME} and map a secret into that variable');
+    }
+}
+
+;// CONCATENATED MODULE: ./src/config/package-index.ts
+
+const KEYS = ['index_url', 'find_links'];
+function checkPackageIndex(raySpec, findings) {
+    const install = asMap(raySpec?.install);
+    if (!install)
+        return;
+    for (const key of KEYS) {
+        const url = install[key];
+        if (typeof url !== 'string')
+            continue;
+        // an [IPv6] host first: its colons are not a port
+        const m = /^http:\/\/(\[[^\]]+\]|[^/:?#]+)/i.exec(url.trim());
+        if (!m)
+            continue;
+        const host = m[1];
+        findings.warning(`ray_spec.install.${key}`, `${key} is plain http: pip is given --trusted-host ${host}, so anyone on the network between the nodes and ` +
+            `${host} can replace the packages it installs, and their code then runs on every node as the login user`, {
+            hint: `serve it over https (${key}: "https://${url.trim().slice('http://'.length)}")` +
+                (key === 'find_links' ? ', or copy the wheels to the nodes (find_links: /path/on/the/nodes)' : ''),
+        });
+    }
+}
+
+;// CONCATENATED MODULE: ./src/config/port-checks.ts
+
+
+function checkPorts(top, facts, ctx) {
+    const raySpec = asMap(top.ray_spec);
+    const shared = asMap(raySpec?.ports) ?? {};
+    const said = new Set();
+    // A clash of two ray_spec.ports values is the same on every node: said once.
+    const error = (path, message, hint) => {
+        if (said.has(`${path}\u0000${message}`))
+            return;
+        said.add(`${path}\u0000${message}`);
+        ctx.findings.error(path, message, { hint });
+    };
+    const nodes = asList(top.nodes);
+    const all = [];
+    for (const f of facts) {
+        const node = asMap(nodes[f.index]);
+        if (!node)
+            continue;
+        const ports = nodePorts(node, f, shared, raySpec, ctx);
+        checkOneNode(ports, error);
+        all.push(ports);
+    }
+    checkOneHost(all, ctx, error);
+}
+function nodePorts(node, facts, shared, raySpec, ctx) {
+    const at = `nodes[${facts.index}].ray_config`;
+    const ray = asMap(node.ray_config) ?? {};
+    const usable = (path, value) => (ctx.shapeProblems.has(path) ? undefined : asInteger(value));
+    const single = [];
+    if (facts.role === 'head') {
+        const head = (key, fallback, clusterPath) => {
+            const own = usable(`${at}.${key}`, ray[key]);
+            if (own !== undefined)
+                return single.push({ key, value: own, path: `${at}.${key}`, shared: false });
+            const cluster = clusterPath ? usable(clusterPath, raySpec?.dashboard_port) : undefined;
+            if (cluster !== undefined)
+                return single.push({ key, value: cluster, path: clusterPath, shared: true });
+            single.push({ key, value: fallback, shared: false });
+        };
+        head('port', DEFAULT_CLIENT_PORT);
+        head('gcs_port', DEFAULT_GCS_PORT);
+        head('dashboard_port', DEFAULT_DASHBOARD_PORT, 'ray_spec.dashboard_port');
+    }
+    const pinned = new Map();
+    for (const { yaml: key } of NODE_PORT_RAY_KEYS) {
+        const own = usable(`${at}.${key}`, ray[key]);
+        const fromSpec = usable(`ray_spec.ports.${key}`, shared[key]);
+        if (own !== undefined)
+            pinned.set(key, { key, value: own, path: `${at}.${key}`, shared: false });
+        else if (fromSpec !== undefined)
+            pinned.set(key, { key, value: fromSpec, path: `ray_spec.ports.${key}`, shared: true });
+    }
+    const min = pinned.get('min_worker_port');
+    const max = pinned.get('max_worker_port');
+    pinned.delete('min_worker_port');
+    pinned.delete('max_worker_port');
+    single.push(...pinned.values());
+    const out = { facts, single };
+    if (min && max)
+        out.range = { min, max };
+    else if (min ?? max)
+        out.lone = min ?? max;
+    const address = asString(ray.node_ip_address) ?? facts.host;
+    if (address !== undefined)
+        out.address = address.replace(/^\[(.*)\]$/, '$1').toLowerCase();
+    const cpus = usable(`${at}.num_cpus`, ray.num_cpus);
+    if (cpus !== undefined)
+        out.cpus = cpus;
+    return out;
+}
+const words = (p) => `${p.key} ${p.value}`;
+const whose = (p) => p.path === undefined ? `the default ${p.key}` : p.shared ? `${p.path}` : `this node's ${p.key}`;
+function checkOneNode(ports, error) {
+    const extra = ports;
+    if (extra.lone) {
+        const other = extra.lone.key === 'min_worker_port' ? 'max_worker_port' : 'min_worker_port';
+        error(extra.lone.path, `${extra.lone.key} is set without ${other}: the worker port range needs both ends`, `add ${other} next to it (both in the node's ray_config, or both in ray_spec.ports)`);
+    }
+    const range = ports.range;
+    if (range) {
+        const { min, max } = range;
+        // a node's own end is what to fix when the other comes from ray_spec.ports
+        const at = (!max.shared ? max : !min.shared ? min : max).path;
+        const need = Math.max(extra.cpus ?? 1, 1) + WORKER_PORT_MARGIN;
+        const cpuWords = extra.cpus !== undefined
+            ? `num_cpus ${extra.cpus}`
+            : 'num_cpus is left out (Ray counts the CPUs when it starts), so at least 1';
+        if (min.value > max.value) {
+            error(at, at === min.path
+                ? `min_worker_port ${min.value} is above max_worker_port ${max.value} (${max.path})`
+                : `max_worker_port ${max.value} is below min_worker_port ${min.value}`, `the worker ports are min_worker_port..max_worker_port: set max_worker_port to at least ${min.value + need - 1}`);
+        }
+        else if (max.value - min.value + 1 < need) {
+            error(at, `the worker port range ${min.value}-${max.value} holds ${max.value - min.value + 1} ports, but this node needs at least ${need}: ${cpuWords} for tasks, plus ${WORKER_PORT_MARGIN} for drivers, actors and Ray's own workers (each worker process binds one port)`, `set max_worker_port to ${min.value + need - 1} or more`);
+        }
+    }
+    const { single } = ports;
+    for (let a = 0; a < single.length; a++) {
+        for (let b = a + 1; b < single.length; b++) {
+            const first = single[a];
+            const second = single[b];
+            // two of the head's own three: node-checks.ts says it
+            if (first.value !== second.value || (isHeadKey(first.key) && isHeadKey(second.key)))
+                continue;
+            // the node's own value, else the later of two written ones (a clash with a default is fixed at the written one)
+            const own = [second, first].find((p) => p.path !== undefined && !p.shared);
+            const blamed = own ?? (second.path !== undefined ? second : first);
+            const other = blamed === second ? first : second;
+            error(blamed.path, `${words(blamed)} is also ${whose(other)}: Ray refuses to start when two of its components share a port`, 'give every port of a node its own number');
+        }
+        const port = single[a];
+        if (range && range.min.value <= range.max.value && port.value >= range.min.value && port.value <= range.max.value) {
+            error(port.path ?? range.min.path, `${words(port)} lies in the worker port range ${range.min.value}-${range.max.value} (min_worker_port..max_worker_port): Ray refuses to start when two of its components share a port`, `move ${port.key} out of the range, or the range away from it`);
+        }
+    }
+}
+const isHeadKey = (key) => key === 'port' || key === 'gcs_port' || key === 'dashboard_port';
+/** Two nodes on one address (containers behind SSH port forwarding) share its ports: none may be taken twice. */
+function checkOneHost(all, ctx, error) {
+    const byAddress = new Map();
+    for (const n of all) {
+        if (n.address === undefined)
+            continue;
+        byAddress.set(n.address, [...(byAddress.get(n.address) ?? []), n]);
+    }
+    const label = (f) => `${f.name !== undefined ? `node ${f.name}` : `nodes[${f.index}]`} (line ${ctx.index.positionOf(`nodes[${f.index}]`).line})`;
+    for (const [address, group] of byAddress) {
+        for (let j = 1; j < group.length; j++) {
+            const later = group[j];
+            for (const earlier of group.slice(0, j)) {
+                const taken = (p, n) => n.single.find((q) => q.value === p) ??
+                    (n.range && p >= n.range.min.value && p <= n.range.max.value ? n.range.min : undefined);
+                let clash;
+                for (const mine of later.single) {
+                    const theirs = taken(mine.value, earlier);
+                    if (theirs)
+                        clash = { mine, theirs };
+                    if (clash)
+                        break;
+                }
+                if (!clash && later.range && earlier.range) {
+                    const overlap = later.range.min.value <= earlier.range.max.value && earlier.range.min.value <= later.range.max.value;
+                    if (overlap)
+                        clash = { mine: later.range.min, theirs: earlier.range.min };
+                }
+                if (!clash)
+                    continue;
+                const { mine, theirs } = clash;
+                const what = (p, n) => p.key === 'min_worker_port' && n.range
+                    ? `the worker port range ${n.range.min.value}-${n.range.max.value}`
+                    : words(p);
+                const path = mine.path !== undefined && !mine.shared ? mine.path : `nodes[${later.facts.index}]`;
+                error(path, `${label(later.facts)} and ${label(earlier.facts)} are both on ${address}: ${what(mine, later)} here collides with ${what(theirs, earlier)} there${mine.shared ? ` (both from ray_spec.ports)` : ''}`, `nodes on one address need their own ports: set other ports in one node's ray_config`);
+                break;
+            }
+        }
+    }
+}
+
+;// CONCATENATED MODULE: ./src/config/semantics.ts
+
+
+
+
+
+
+function checkSemantics(root, index, findings, shapeProblems, opts) {
+    const top = asMap(root);
+    if (!top)
+        return;
+    const raySpec = asMap(top.ray_spec);
+    const clusterDashboardPort = shapeProblems.has('ray_spec.dashboard_port')
+        ? undefined
+        : asInteger(raySpec?.dashboard_port);
+    const ctx = { findings, index, shapeProblems, clusterDashboardPort, ...opts };
+    if (raySpec)
+        checkProxyJump(raySpec, 'ray_spec', ctx);
+    checkPackageIndex(raySpec, findings);
+    checkGcsFaultTolerance(raySpec, ctx);
+    const facts = [];
+    asList(top.nodes).forEach((entry, i) => {
+        const node = asMap(entry);
+        if (node)
+            facts.push(checkNode(node, i, ctx));
+    });
+    if (!Array.isArray(top.nodes) || facts.length === 0)
+        return;
+    const line = (path) => index.positionOf(path).line;
+    const label = (f) => f.name !== undefined
+        ? `node ${f.name} (line ${line(`nodes[${f.index}]`)})`
+        : `nodes[${f.index}] (line ${line(`nodes[${f.index}]`)})`;
+    // A misspelt role was reported already; "no head" on top of it would only repeat the same mistake.
+    const everyRoleKnown = facts.length === asList(top.nodes).length && facts.every((f) => f.role !== undefined);
+    const heads = facts.filter((f) => f.role === 'head');
+    if (heads.length === 0 && everyRoleKnown) {
+        findings.error('nodes', 'there is no head: exactly one node needs role: head', {
+            at: 'key',
+            hint: 'set role: head on the node that should run the GCS, the dashboard and the Ray Client server',
+        });
+    }
+    for (const extra of heads.slice(1)) {
+        findings.error(`nodes[${extra.index}].role`, `a second head: ${label(heads[0])} is already the head`, {
+            hint: 'a cluster has exactly one head: set role: worker here',
+        });
+    }
+    checkPorts(top, facts, ctx);
+    const names = new Map();
+    for (const f of facts) {
+        if (f.name === undefined)
+            continue;
+        // Names reach file names and logs, where `Head` and `head` would be confused.
+        const key = f.name.toLowerCase();
+        const first = names.get(key);
+        if (first) {
+            findings.error(`nodes[${f.index}].name`, `the name "${f.name}" is already used by ${label(first)}`, {
+                hint: 'node names must be unique (ignoring case): rename one of them',
+            });
+        }
+        else
+            names.set(key, f);
+    }
+    // One Ray node per machine: two entries reaching the same host and SSH port are the same machine, and
+    // two raylets of one cluster there would share Ray's session directory and be stopped together.
+    // The same host with different SSH ports is allowed (containers or VMs behind port forwarding).
+    const endpoints = new Map();
+    for (const f of facts) {
+        if (f.host === undefined || f.sshPort === undefined)
+            continue;
+        const key = endpointKey(f.host, f.sshPort);
+        const first = endpoints.get(key);
+        if (first) {
+            findings.error(`nodes[${f.index}].ssh_url`, `this ssh_url reaches the same host and port as ${label(first)}`, {
+                hint: 'each node is one machine: fix the host or port, or remove the duplicate node',
+            });
+        }
+        else
+            endpoints.set(key, f);
+    }
+    // Same host, different SSH ports: if they are in fact one machine, an identical storage path would
+    // make the two nodes share state, lock and logs. A default path is allowed, it differs per login user.
+    const storage = new Map();
+    for (const f of facts) {
+        if (f.host === undefined || f.storagePath === undefined)
+            continue;
+        const key = `${f.host.toLowerCase()}\u0000${f.storagePath}`;
+        const first = storage.get(key);
+        if (first && endpointKey(first.host, first.sshPort) !== endpointKey(f.host, f.sshPort)) {
+            findings.error(`nodes[${f.index}].storage.path`, `the same storage path on host ${f.host} as ${label(first)}: the two nodes would share their state`, {
+                hint: 'give each node its own storage.path',
+            });
+        }
+        else if (!first)
+            storage.set(key, f);
+    }
+    // The tool installs exactly one version: without it, "install Ray" has no answer to "which one".
+    if (raySpec && 'install' in raySpec && raySpec.ray_version === undefined) {
+        findings.error('ray_spec.install', 'install needs ray_version: which Ray to install on the nodes', {
+            at: 'key',
+            hint: 'add ray_version: "2.60.0" (in quotes) under ray_spec',
+        });
+    }
+    const maxWorkers = shapeProblems.has('ray_spec.max_workers') ? undefined : asInteger(raySpec?.max_workers);
+    const workers = facts.filter((f) => f.role === 'worker');
+    if (maxWorkers !== undefined && workers.length > maxWorkers) {
+        const firstExtra = workers[maxWorkers];
+        findings.error(`nodes[${firstExtra.index}]`, `${workers.length} worker nodes, but ray_spec.max_workers (line ${line('ray_spec.max_workers')}) allows ${maxWorkers}`, {
+            hint: `raise ray_spec.max_workers to ${workers.length}, or remove worker nodes`,
+        });
+    }
+}
+
+// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
+var dist = __nccwpck_require__(8815);
+;// CONCATENATED MODULE: ./src/config/yaml/dedupe.ts
+/** A diagnostic said once per position (the parser may report one problem twice). */
+function dedupeByPosition(diagnostics) {
+    const seen = new Set();
+    return diagnostics.filter((d) => {
+        const key = `${d.line}:${d.col}:${d.message}`;
+        if (seen.has(key))
+            return false;
+        seen.add(key);
+        return true;
+    });
+}
+
+;// CONCATENATED MODULE: ./src/config/yaml/error-words.ts
+// The YAML library's syntax errors rewritten into what happened and what to do, placed at the most
+// useful spot, and the everyday slips (an unquoted [IPv6]:port, `name:value` without a space, a
+// mapping on its key's own line) named as such.
+
+
+/** Rewrites the YAML library's errors into what happened and what to do, at the most useful spot. */
+function describeYamlError(problem, text, doc) {
+    const [start, end] = problem.pos;
+    if (problem.code !== 'DUPLICATE_KEY') {
+        const slip = commonSlip(text, start);
+        if (slip)
+            return slip;
+    }
+    switch (problem.code) {
+        case 'TAB_AS_INDENT':
+            return {
+                offset: start,
+                words: {
+                    message: 'a tab is used for indentation',
+                    hint: 'YAML indents with spaces only: replace the tab with spaces',
+                },
+            };
+        case 'DUPLICATE_KEY': {
+            const key = /^["']?([^"':\n]*)/.exec(text.slice(start))?.[1]?.trim() ?? '';
+            return {
+                offset: start,
+                words: {
+                    message: `key \`${key}\` appears twice in the same mapping`,
+                    hint: 'the later one is used: remove or rename one of them',
+                },
+            };
+        }
+        case 'MULTILINE_IMPLICIT_KEY': {
+            const newline = text.indexOf('\n', start);
+            let offset = newline >= 0 && newline < end ? newline + 1 : start;
+            while (text[offset] === ' ')
+                offset += 1;
+            return {
+                offset,
+                words: {
+                    message: 'this line is indented deeper than the key above it, so YAML reads it as part of the value before',
+                    hint: 'line it up with the other keys of the same mapping',
+                },
+            };
+        }
+        case 'BLOCK_AS_IMPLICIT_KEY':
+            // Reported together with MULTILINE_IMPLICIT_KEY when the cause is indentation; alone, it is a `: ` in a value.
+            if (doc.errors.some((e) => e.code === 'MULTILINE_IMPLICIT_KEY' && e.pos[0] === start))
+                return undefined;
+            return {
+                offset: start,
+                words: {
+                    message: 'a value cannot contain `: ` unless it is quoted',
+                    hint: 'put the value in quotes, e.g. name: "a: b"',
+                },
+            };
+        case 'BAD_INDENT':
+            if (/flow/i.test(problem.message)) {
+                return {
+                    offset: start,
+                    words: { message: 'a `[` or `{` list is not closed', hint: 'close it with `]` or `}` before the next key' },
+                };
+            }
+            return {
+                offset: start,
+                words: {
+                    message: 'inconsistent indentation: the keys of one mapping must start in the same column',
+                    hint: 'line this key up with the keys above it, using spaces',
+                },
+            };
+        case 'MISSING_CHAR': {
+            const quote = /closing (["'])/.exec(problem.message)?.[1];
+            if (quote) {
+                return {
+                    offset: openingQuote(doc, text, start, quote),
+                    words: {
+                        message: `unclosed ${quote === '"' ? 'double' : 'single'} quote: the string starting here never ends`,
+                        hint: `add the closing ${quote} at the end of the value`,
+                    },
+                };
+            }
+            if (/sequence item/i.test(problem.message)) {
+                let offset = start;
+                while (text[offset] === ' ')
+                    offset += 1;
+                return {
+                    offset,
+                    words: {
+                        message: 'this line is indented less than the list item above it, but more than the list',
+                        hint: 'indent it like the keys of that item, or start a new item with `- `',
+                    },
+                };
+            }
+            break;
+        }
+        case 'UNEXPECTED_TOKEN':
+            if (text[start] === '\t') {
+                return {
+                    offset: start,
+                    words: {
+                        message: 'a tab is used for indentation',
+                        hint: 'YAML indents with spaces only: replace the tab with spaces',
+                    },
+                };
+            }
+            break;
+        case 'MULTIPLE_DOCS':
+            return undefined; // reported once, by the caller
+    }
+    return {
+        offset: start,
+        words: {
+            message: `YAML syntax error: ${problem.message.replace(/\s+at line \d+, column \d+.*$/s, '')}`,
+            hint: 'check the indentation (spaces only) and the quoting on this line and the one above',
+        },
+    };
+}
+const KNOWN_KEYS = new Set(Object.values(KEYS_BY_SECTION).flat());
+/** The line holding an offset: its start offset and its text. */
+function lineAt(text, offset) {
+    const start = text.lastIndexOf('\n', offset - 1) + 1;
+    const end = text.indexOf('\n', offset);
+    return { start, line: text.slice(start, end < 0 ? undefined : end) };
+}
+/**
+ * The slips people make every day, which the parser reports in its own terms or on a later line:
+ * an unquoted `[IPv6]:port`, `name:ray-head` (no space after the colon), `ray_config: port: 10001`
+ * (a mapping on the key's own line).
+ */
+function commonSlip(text, offset) {
+    const { start, line } = lineAt(text, offset);
+    const ipv6 = /^(\s*(?:-\s+)?[\w-]+:\s+)(\[[\w.%]*:[\w:.%]*\])(:\d*)?\s*(#.*)?$/.exec(line);
+    if (ipv6) {
+        return {
+            offset: start + ipv6[1].length,
+            words: {
+                message: `an IPv6 address in brackets must be quoted: YAML reads ${ipv6[2]} as a list`,
+                hint: `put it in quotes: "${ipv6[2]}${ipv6[3] ?? ''}"`,
+            },
+        };
+    }
+    const inline = /^(\s*(?:-\s+)?)([\w-]+):\s+([\w-]+):\s+(\S.*)$/.exec(line);
+    if (inline && KNOWN_KEYS.has(inline[3])) {
+        return {
+            offset: start + line.indexOf(inline[3], inline[1].length + inline[2].length + 1),
+            words: {
+                message: `\`${inline[3]}\` is a key inside ${inline[2]}, so it needs its own line`,
+                hint: `write \`${inline[2]}:\` alone, then \`${inline[3]}: ${inline[4].trim()}\` on the next line, indented two more spaces (or \`${inline[2]}: {${inline[3]}: ${inline[4].trim()}}\`)`,
+            },
+        };
+    }
+    // `name:ray-head` is one plain word to YAML; the parser trips over it on this line or the next.
+    for (let at = start, n = 0; at > 0 || n === 0; n++) {
+        const here = lineAt(text, at);
+        const glued = /^(\s*(?:-\s+)?)([\w-]+):([^\s/:][^\s]*)\s*(#.*)?$/.exec(here.line);
+        if (glued && KNOWN_KEYS.has(glued[2])) {
+            return {
+                offset: here.start + glued[1].length,
+                words: {
+                    message: `\`${glued[2]}:${glued[3]}\` has no space after the colon, so YAML reads it as one word, not a key and its value`,
+                    hint: `add a space after the colon: \`${glued[2]}: ${glued[3]}\``,
+                },
+            };
+        }
+        if (n >= 2 || here.start === 0)
+            break;
+        at = here.start - 1;
+    }
+    return undefined;
+}
+/** The unclosed quote is where the string starts, not where the file ends. */
+function openingQuote(doc, text, errorOffset, quote) {
+    let best;
+    (0,dist/* visit */.YR)(doc, {
+        Scalar(_key, node) {
+            const type = quote === '"' ? dist/* Scalar */.X5.QUOTE_DOUBLE : dist/* Scalar */.X5.QUOTE_SINGLE;
+            const range = node.range;
+            if (node.type === type && range && range[0] <= errorOffset && range[1] >= errorOffset) {
+                if (best === undefined || range[0] > best)
+                    best = range[0];
+            }
+        },
+    });
+    if (best !== undefined)
+        return best;
+    const fallback = text.lastIndexOf(quote, errorOffset - 1);
+    return fallback >= 0 ? fallback : errorOffset;
+}
+
+;// CONCATENATED MODULE: ./src/config/yaml/plain-builder.ts
+// YAML nodes -> plain values, recording where each path was written, with aliases and merge keys
+// expanded as YAML loaders do, but bounded: an alias bomb, an alias to itself or an unknown anchor
+// becomes a diagnostic, never a hang or a stack overflow.
+
+
+// Aliases can expand exponentially ("billion laughs"): any number of them is fine, but the tree they
+// expand to is bounded by the size of what is written (ten times it, and at least 100,000 values),
+// so a bomb stops early while a config that shares settings with anchors never comes near it.
+const MIN_EXPANDED_VALUES = 100_000;
+const EXPANSION_FACTOR = 10;
+const plain_builder_MAX_DEPTH = 64;
+/**
+ * The YAML nodes of one or more documents -> plain values, recording where each path was written.
+ * Anchors are known across documents (a slice of the nodes list uses the anchors above it).
+ */
+class PlainBuilder {
+    index;
+    error;
+    /** Anchors by name, in document order. */
+    anchors = new Map();
+    written = 0;
+    expanded = 0;
+    bombReported = false;
+    /** The anchors being expanded right now: an alias to one of them refers to itself. */
+    expanding = new Set();
+    nodesInSlices;
+    constructor(index, error) {
+        this.index = index;
+        this.error = error;
+    }
+    /**
+     * Takes a document's nodes in: moves their ranges by `shift` (a slice's offsets -> the file's),
+     * remembers the anchors and counts the values written. One walk; yaml's own Alias.resolve walks
+     * the whole document for every alias (quadratic on big configs).
+     */
+    add(root, shift) {
+        const walk = (node) => {
+            if (!node || typeof node !== 'object')
+                return;
+            const n = node;
+            if (shift && n.range)
+                n.range = [shift(n.range[0]), shift(n.range[1]), shift(n.range[2])];
+            if ((0,dist/* isAlias */.Vj)(n))
+                return;
+            if (!(0,dist/* isScalar */.jn)(n) && !(0,dist/* isMap */.jh)(n) && !(0,dist/* isSeq */.oP)(n))
+                return;
+            this.written += 1;
+            if (n.anchor) {
+                const list = this.anchors.get(n.anchor);
+                if (list)
+                    list.push(n);
+                else
+                    this.anchors.set(n.anchor, [n]);
+            }
+            if ((0,dist/* isMap */.jh)(n)) {
+                for (const pair of n.items) {
+                    walk(pair.key);
+                    walk(pair.value);
+                }
+            }
+            else if ((0,dist/* isSeq */.oP)(n))
+                for (const item of n.items)
+                    walk(item);
+        };
+        walk(root);
+    }
+    /** The anchor an alias refers to: the last one of that name before it. */
+    resolveAlias(name, at) {
+        let found;
+        for (const node of this.anchors.get(name) ?? [])
+            if ((node.range?.[0] ?? 0) < at)
+                found = node;
+        return found;
+    }
+    get maxExpanded() {
+        return Math.max(MIN_EXPANDED_VALUES, EXPANSION_FACTOR * this.written);
+    }
+    tooBig(node) {
+        if (!this.bombReported)
+            this.error(node.range?.[0] ?? 0, `too many aliases: they expand to more than ${this.maxExpanded.toLocaleString('en')} values`, 'an alias refers to a list or mapping that itself repeats aliases (an "alias bomb"): write the values out');
+        this.bombReported = true;
+    }
+    toPlain(node, path, depth) {
+        if (node === null || node === undefined || this.bombReported)
+            return null;
+        if (++this.expanded > this.maxExpanded) {
+            this.tooBig(node);
+            return null;
+        }
+        if (depth > plain_builder_MAX_DEPTH)
+            return null;
+        if ((0,dist/* isAlias */.Vj)(node)) {
+            const target = this.resolveAlias(node.source, node.range?.[0] ?? 0);
+            if (!target) {
+                this.error(node.range?.[0] ?? 0, `unknown alias *${node.source}: no anchor &${node.source} above it`, 'define the anchor first, or write the value out');
+                return null;
+            }
+            if (this.expanding.has(target)) {
+                this.error(node.range?.[0] ?? 0, `alias *${node.source} refers to itself (it is inside its own anchor &${node.source})`, 'move the anchor to a value that does not contain the alias');
+                return null;
+            }
+            return this.toPlain(target, path, depth + 1);
+        }
+        if ((0,dist/* isScalar */.jn)(node))
+            return node.value;
+        if (!node.anchor)
+            return this.collection(node, path, depth);
+        this.expanding.add(node);
+        try {
+            return this.collection(node, path, depth);
+        }
+        finally {
+            this.expanding.delete(node);
+        }
+    }
+    /** The items of a list, from `first` on: `nodes[first]`, `nodes[first + 1]`, ... */
+    items(node, path, depth, first = 0) {
+        if (!(0,dist/* isSeq */.oP)(node))
+            return [];
+        return node.items.map((item, i) => {
+            const itemPath = joinPath(path, first + i);
+            const offset = item?.range?.[0] ?? node.range?.[0] ?? 0;
+            this.index.record(itemPath, { key: offset, value: offset });
+            return this.toPlain(item, itemPath, depth + 1);
+        });
+    }
+    collection(node, path, depth) {
+        if ((0,dist/* isSeq */.oP)(node))
+            return this.items(node, path, depth);
+        if ((0,dist/* isMap */.jh)(node)) {
+            const out = {};
+            const merges = [];
+            // A key written twice (reported above): the later one is used, as YAML loaders do, and only it
+            // is recorded, so later findings point at the value that is used.
+            const last = new Map();
+            node.items.forEach((pair, i) => {
+                if ((0,dist/* isScalar */.jn)(pair.key))
+                    last.set(pair.key.value, i);
+            });
+            for (const [i, pair] of node.items.entries()) {
+                if ((0,dist/* isScalar */.jn)(pair.key) && last.get(pair.key.value) !== i)
+                    continue;
+                const keyNode = pair.key;
+                if (keyNode && !(0,dist/* isScalar */.jn)(keyNode)) {
+                    this.error(keyNode.range?.[0] ?? 0, 'a key must be a plain word, not a list or mapping', 'write keys like `name:`');
+                    continue;
+                }
+                // `<<: *defaults` (or a list of them): YAML's merge key, the usual way to share settings.
+                if (keyNode?.value === '<<' && keyNode.type === dist/* Scalar */.X5.PLAIN) {
+                    if (pair.value)
+                        merges.push(pair.value);
+                    continue;
+                }
+                const key = String(keyNode?.value ?? '');
+                const keyPath = joinPath(path, key);
+                const keyOffset = keyNode?.range?.[0] ?? node.range?.[0] ?? 0;
+                const slices = this.nodesInSlices;
+                if (slices && path === '' && key === 'nodes' && keyOffset === slices.key) {
+                    this.index.record(keyPath, { key: keyOffset, value: slices.value });
+                    // counted once, as the list it stands for
+                    this.expanded += 1;
+                    out[key] = slices.read(keyPath, depth + 1);
+                    continue;
+                }
+                const valueNode = pair.value;
+                // `storage:` with nothing after it: point at the key, not at the empty spot after the colon.
+                const emptyValue = !valueNode ||
+                    ((0,dist/* isScalar */.jn)(valueNode) && valueNode.value === null && valueNode.range?.[0] === valueNode.range?.[1]);
+                this.index.record(keyPath, {
+                    key: keyOffset,
+                    value: emptyValue ? keyOffset : (valueNode.range?.[0] ?? keyOffset),
+                });
+                if (key === '__proto__')
+                    continue;
+                out[key] = this.toPlain(valueNode, keyPath, depth + 1);
+            }
+            // Keys written here win over merged ones, and an earlier merged mapping over a later one.
+            // Merged values keep the positions of where they are written (the anchor's lines).
+            for (const source of merges.flatMap((m) => ((0,dist/* isSeq */.oP)(m) ? m.items : [m]))) {
+                const merged = this.mergeSource(source, path, depth);
+                for (const [key, value] of Object.entries(merged ?? {}))
+                    if (!(key in out))
+                        out[key] = value;
+            }
+            return out;
+        }
+        return null;
+    }
+    /** The mapping a `<<` value brings in, expanded under the merging mapping's path. */
+    mergeSource(source, path, depth) {
+        const target = (0,dist/* isAlias */.Vj)(source) ? this.resolveAlias(source.source, source.range?.[0] ?? 0) : source;
+        if (target && !(0,dist/* isMap */.jh)(target)) {
+            this.error(source.range?.[0] ?? 0, '`<<` merges a mapping, but this is ' + ((0,dist/* isSeq */.oP)(target) ? 'a list' : 'a single value'), 'write `<<: *name` where `&name` is on a mapping, or `<<: [*a, *b]` for several');
+            return undefined;
+        }
+        const value = this.toPlain(source, path, depth + 1);
+        return value !== null && typeof value === 'object' && !Array.isArray(value)
+            ? value
+            : undefined;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/config/yaml/source-index.ts
+/** Where each path (`nodes[1].ray_config.num_cpus`) was written: its key and its value, as offsets. */
+class SourceIndex {
+    text;
+    lines;
+    spots = new Map();
+    constructor(text, lines) {
+        this.text = text;
+        this.lines = lines;
+    }
+    record(path, spot) {
+        if (!this.spots.has(path))
+            this.spots.set(path, spot);
+    }
+    has(path) {
+        return this.spots.has(path);
+    }
+    /** The position of a path's key or value; a path that was never written falls back to its parent. */
+    positionOf(path, which = 'value') {
+        for (let p = path; p !== undefined; p = parentPath(p)) {
+            const spot = this.spots.get(p);
+            if (spot)
+                return this.positionAt(p === path ? spot[which] : spot.value);
+        }
+        return { line: 1, col: 1 };
+    }
+    /** Offset of a path's value in the text, for checks that point inside a value. */
+    valueOffset(path) {
+        return this.spots.get(path)?.value;
+    }
+    /** Every recorded path with the position of its key (list items: the item), for the typed model. */
+    keyPositions() {
+        const out = {};
+        for (const [path, spot] of this.spots)
+            if (path !== '')
+                out[path] = this.positionAt(spot.key);
+        return out;
+    }
+    /** The path whose value starts last at or before an offset: what a finding inside a value is about. */
+    pathAt(offset) {
+        let best = '';
+        let bestOffset = -1;
+        for (const [path, spot] of this.spots) {
+            if (spot.value <= offset && spot.value > bestOffset) {
+                best = path;
+                bestOffset = spot.value;
+            }
+        }
+        return best;
+    }
+    /** A one-line value as written (`2.10`, not the number 2.1), for hints that repeat it. */
+    rawValue(path) {
+        const offset = this.spots.get(path)?.value;
+        if (offset === undefined)
+            return undefined;
+        const end = this.text.indexOf('\n', offset);
+        return this.text
+            .slice(offset, end < 0 ? undefined : end)
+            .replace(/\s+#.*$/, '')
+            .replace(/[,}\]]+$/, '')
+            .trim();
+    }
+    positionAt(offset) {
+        const { line, col } = this.lines.linePos(offset);
+        return { line, col };
+    }
+}
+function parentPath(path) {
+    if (path === '')
+        return undefined;
+    const match = /(\.[^.[\]]+|\[[^\]]*\])$/.exec(path);
+    if (!match)
+        return '';
+    return path.slice(0, match.index);
+}
+
+;// CONCATENATED MODULE: ./src/config/yaml/slices.ts
+// A big config read a slice of its nodes list at a time (see readInSlices), so that only the plain
+// values are ever held for the whole file. Falls back to reading the file whole whenever a slice
+// does not read cleanly on its own.
+
+
+
+
+/** A slice of ~4 KB: about a dozen nodes (smaller and the YAML documents per slice start to cost). */
+const SLICE_BYTES = 4096;
+/** How every part of a file is parsed; a file read whole (read.ts) is parsed the same way. */
+const PARSE_OPTIONS = { uniqueKeys: true, prettyErrors: false };
+/** Thrown when a slice of the nodes list does not read cleanly: the whole document is read instead. */
+class NotInSlices extends Error {
+}
+/**
+ * Where the items of a block-style top-level `nodes:` list start, and where the list ends. Undefined
+ * for anything else (a flow list, an anchor or tag on the list, tabs, odd indentation): such a file
+ * is read whole. The lines are only a guess at the structure: every slice must read cleanly on its
+ * own, and the rest of the file too, or the file is read whole (which then says what is wrong).
+ */
+function nodesListItems(text) {
+    const keyLine = /^nodes:[ ]*(?:#.*)?\r?$/m.exec(text);
+    if (!keyLine)
+        return undefined;
+    const items = [];
+    let indent;
+    let pos = text.indexOf('\n', keyLine.index) + 1;
+    if (pos === 0)
+        return undefined;
+    let end = text.length;
+    while (pos < text.length) {
+        const eol = text.indexOf('\n', pos);
+        const lineEnd = eol < 0 ? text.length : eol;
+        let i = pos;
+        while (text.charCodeAt(i) === 32)
+            i += 1;
+        const c = text[i];
+        if (i === lineEnd || c === '\r' || c === '#') {
+            pos = lineEnd + 1;
+            continue;
+        }
+        if (c === '\t')
+            return undefined;
+        const n = i - pos;
+        const next = text[i + 1];
+        const item = c === '-' && (next === ' ' || next === '\n' || next === '\r' || next === undefined);
+        if (indent === undefined) {
+            if (!item)
+                return undefined;
+            indent = n;
+        }
+        if (n === indent && item)
+            items.push(pos);
+        else if (n <= indent) {
+            if (n !== 0)
+                return undefined;
+            end = pos;
+            break;
+        }
+        pos = lineEnd + 1;
+    }
+    return items.length ? { key: keyLine.index, items, end } : undefined;
+}
+/**
+ * A big config read a slice of nodes at a time: the rest of the file is one small document, each
+ * slice of the nodes list another, so only the plain values are ever held for the whole file (a
+ * 5 MB config as one YAML document took 450 MB). Undefined when the file is not of that plain shape
+ * or any part of it does not read cleanly: readWhole then reads it and reports what it finds.
+ */
+function readInSlices(text, file, sliceBytes) {
+    if (text.length <= sliceBytes)
+        return undefined;
+    const list = nodesListItems(text);
+    if (!list)
+        return undefined;
+    const { items, end } = list;
+    const start = items[0];
+    const cut = end - start;
+    const clean = (docs) => docs.length === 1 && docs[0].errors.length === 0 && docs[0].warnings.length === 0;
+    const rest = (0,dist/* parseAllDocuments */.hR)(text.slice(0, start) + text.slice(end), PARSE_OPTIONS);
+    if (!Array.isArray(rest) || !clean(rest))
+        return undefined;
+    const top = rest[0].contents;
+    if (!(0,dist/* isMap */.jh)(top))
+        return undefined;
+    // the `nodes:` line found in the text is the top-level key, with nothing after it but the list
+    const nodesPair = top.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && p.key.value === 'nodes');
+    const keyNode = nodesPair?.key;
+    if (keyNode?.range?.[0] !== list.key || !(0,dist/* isScalar */.jn)(nodesPair.value) || nodesPair.value.value !== null)
+        return undefined;
+    const lines = new dist/* LineCounter */.HN();
+    lines.addNewLine(0);
+    for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1))
+        lines.addNewLine(at + 1);
+    const index = new SourceIndex(text, lines);
+    const diagnostics = [];
+    const builder = new PlainBuilder(index, (offset, message, hint) => diagnostics.push({ severity: 'error', file, ...index.positionAt(offset), path: '', message, hint }));
+    builder.add(top, (offset) => (offset >= start ? offset + cut : offset));
+    let slices;
+    builder.nodesInSlices = {
+        key: list.key,
+        value: text.indexOf('-', start),
+        read: (path, depth) => {
+            const out = [];
+            slices = 0;
+            for (let i = 0; i < items.length;) {
+                let j = i + 1;
+                while (j < items.length && items[j] - items[i] < sliceBytes)
+                    j += 1;
+                const from = items[i];
+                const to = j < items.length ? items[j] : end;
+                const docs = (0,dist/* parseAllDocuments */.hR)(text.slice(from, to), PARSE_OPTIONS);
+                slices += 1;
+                if (!Array.isArray(docs) || !clean(docs))
+                    throw new NotInSlices();
+                const seq = docs[0].contents;
+                if (!(0,dist/* isSeq */.oP)(seq) || seq.items.length !== j - i)
+                    throw new NotInSlices();
+                builder.add(seq, (offset) => offset + from);
+                for (const value of builder.items(seq, path, depth, i))
+                    out.push(value);
+                i = j;
+            }
+            return out;
+        },
+    };
+    try {
+        index.record('', { key: top.range[0], value: top.range[0] });
+        const root = builder.toPlain(top, '', 0);
+        if (builder.bombReported)
+            return { index, diagnostics: dedupeByPosition(diagnostics), slices };
+        return { root, index, diagnostics: dedupeByPosition(diagnostics), slices };
+    }
+    catch (err) {
+        if (err instanceof NotInSlices)
+            return undefined;
+        throw err;
+    }
+}
+
+;// CONCATENATED MODULE: ./src/config/yaml/read.ts
+// YAML text -> a plain tree of values, plus an index that remembers where every key and value was
+// written (source-index.ts), so that any later check can point at the user's line and column.
+// Syntax problems become diagnostics in plain words (error-words.ts); nothing here throws for user
+// input. A big config is read a slice of nodes at a time (slices.ts), else the file is read whole.
+
+
+
+
+
+
+/** Text as YAML reads it, with the same length, so every offset still points into the user's file. */
+function normalized(input) {
+    // Editors show a byte-order mark as nothing; columns must not count it.
+    // Lone CR line endings (old Mac editors) are one line to YAML: read them as line breaks.
+    return input.replace(/^\uFEFF/, '').replace(/\r(?!\n)/g, '\n');
+}
+function readYaml(input, file, opts = {}) {
+    const text = normalized(input);
+    return readInSlices(text, file, opts.sliceBytes ?? SLICE_BYTES) ?? readWhole(text, file);
+}
+/** The whole file as one YAML document, with every syntax problem in plain words. */
+function readWhole(text, file) {
+    const lines = new dist/* LineCounter */.HN();
+    const index = new SourceIndex(text, lines);
+    const diagnostics = [];
+    const at = (offset) => index.positionAt(offset);
+    const error = (offset, message, hint) => diagnostics.push({ severity: 'error', file, ...at(offset), path: '', message, hint });
+    const reportEmpty = () => {
+        const onlyComments = /^\s*#/m.test(text);
+        error(0, onlyComments ? 'the file has only comments: there is no `nodes:` list' : 'the file is empty', 'start from examples/remote-ray-config.yaml: a `nodes:` list with one head');
+    };
+    const parsed = (0,dist/* parseAllDocuments */.hR)(text, { lineCounter: lines, ...PARSE_OPTIONS });
+    const docs = Array.isArray(parsed) ? parsed : [];
+    const doc = docs[0];
+    if (docs.length > 1) {
+        const second = docs[1].range[0];
+        const marker = text.lastIndexOf('---', second);
+        error(marker >= 0 ? marker : second, 'more than one YAML document: a `---` line starts a second one', 'keep everything in one document: remove the extra `---` line');
+    }
+    if (!doc) {
+        reportEmpty();
+        return { index, diagnostics };
+    }
+    // After the first real syntax error the parser's recovery reads the rest differently from what the
+    // user meant, so later syntax errors are mostly echoes: report the first one (and every duplicate key).
+    let fatal = false;
+    for (const problem of doc.errors) {
+        const described = describeYamlError(problem, text, doc);
+        if (!described)
+            continue;
+        if (problem.code !== 'DUPLICATE_KEY') {
+            if (fatal)
+                continue;
+            fatal = true;
+        }
+        diagnostics.push({ severity: 'error', file, ...at(described.offset), path: '', ...described.words });
+    }
+    for (const problem of doc.warnings) {
+        diagnostics.push({
+            severity: 'warning',
+            file,
+            ...at(problem.pos[0]),
+            path: '',
+            message: problem.code === 'TAG_RESOLVE_FAILED' ? `${problem.message}; the value is read as plain text` : problem.message,
+        });
+    }
+    if (docs.length > 1)
+        fatal = true;
+    if (fatal)
+        return { index, diagnostics: dedupeByPosition(diagnostics) };
+    if (doc.contents === null || ((0,dist/* isScalar */.jn)(doc.contents) && doc.contents.value === null)) {
+        reportEmpty();
+        return { index, diagnostics };
+    }
+    if (!(0,dist/* isMap */.jh)(doc.contents)) {
+        const found = (0,dist/* isSeq */.oP)(doc.contents) ? 'a list' : 'a single value';
+        error(doc.contents.range?.[0] ?? 0, `the top level must be a mapping with \`nodes:\` (and optionally \`ray_spec:\`), found ${found}`, (0,dist/* isSeq */.oP)(doc.contents)
+            ? 'put the list under a key: `nodes:` on its own line, then the `- ssh_url: ...` items indented below it'
+            : 'start from examples/remote-ray-config.yaml');
+        return { index, diagnostics };
+    }
+    const builder = new PlainBuilder(index, error);
+    builder.add(doc.contents);
+    index.record('', { key: doc.contents.range[0], value: doc.contents.range[0] });
+    const root = builder.toPlain(doc.contents, '', 0);
+    if (builder.bombReported)
+        return { index, diagnostics: dedupeByPosition(diagnostics) };
+    return { root, index, diagnostics: dedupeByPosition(diagnostics) };
+}
+
+;// CONCATENATED MODULE: ./src/config/parse.ts
+// parseConfig: ray-config.yaml text -> typed config + every finding at once. Pure: no I/O; the
+// environment only as given in the options.
+
+
+
+
+
+
+
+
+function parseConfig(text, file, opts = {}) {
+    const source = readYaml(text, file);
+    const findings = new Findings(file, source.index);
+    // Looked for in the raw text, so a key pasted into a comment or breaking the YAML is still caught.
+    for (const offset of findPrivateKeys(source.index.text)) {
+        findings.error(source.index.pathAt(offset), 'a private key is pasted into the config (not shown here)', {
+            pos: source.index.positionAt(offset),
+            hint: PRIVATE_KEY_HINT,
+        });
+    }
+    // readYaml leaves root undefined when the YAML itself could not be read; duplicate keys still give a tree.
+    const readable = source.root !== undefined;
+    if (readable) {
+        const shapeProblems = checkSchema(source.root, source.index, findings);
+        checkSemantics(source.root, source.index, findings, shapeProblems, opts);
+    }
+    const diagnostics = groupWarnings(sortDiagnostics(nameNodes([...source.diagnostics, ...findings.list], source.root)));
+    const result = { diagnostics };
+    if (readable && !diagnostics.some((d) => d.severity === 'error')) {
+        result.config = buildConfig(source.root, file, source.index);
+    }
+    return result;
+}
+/** Every finding under `nodes[i]` names that node, when it has a name. */
+function nameNodes(diagnostics, root) {
+    const nodes = asList(asMap(root)?.nodes);
+    return diagnostics.map((d) => {
+        if (d.node !== undefined)
+            return d;
+        const i = nodeIndexOf(d.path);
+        const name = i === undefined ? undefined : asString(asMap(nodes[i])?.name);
+        return name === undefined ? d : { ...d, node: name };
+    });
+}
+
+;// CONCATENATED MODULE: ./src/config/load.ts
+// loadConfig: the only part of config/ that touches the file system.
+
+
+
+
+function loadConfig(path, opts = {}) {
+    let text;
+    try {
+        const bytes = (0,external_node_fs_namespaceObject.readFileSync)(path);
+        if (bytes.includes(0))
+            return unreadable(path, 'the config file is not a text file', 'point --config / the config input at the YAML file');
+        text = bytes.toString('utf8');
+    }
+    catch (error) {
+        const code = error.code;
+        const why = code === 'ENOENT'
+            ? 'the config file does not exist'
+            : code === 'EISDIR'
+                ? 'the config path is a directory'
+                : code === 'EACCES' || code === 'EPERM'
+                    ? 'the config file cannot be read (permission denied)'
+                    : `the config file cannot be read (${code ?? error.message})`;
+        return unreadable(path, why, `check --config / the config input (relative paths start at ${process.cwd()})`);
+    }
+    return withRequirementsFile(parseConfig(text, path, opts));
+}
+/** ray_spec.install.requirements read beside the config (on the deployer: the nodes get its lines). */
+function withRequirementsFile(parsed) {
+    const install = parsed.config?.install;
+    if (!parsed.config || !install?.requirementsFile)
+        return parsed;
+    const file = (0,external_node_path_namespaceObject.resolve)((0,external_node_path_namespaceObject.dirname)(parsed.config.file), install.requirementsFile);
+    const pos = parsed.config.positions?.['ray_spec.install.requirements'];
+    let text;
+    try {
+        text = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
+    }
+    catch (error) {
+        const code = error.code;
+        return {
+            diagnostics: [
+                ...parsed.diagnostics,
+                {
+                    severity: 'error',
+                    file: parsed.config.file,
+                    line: pos?.line ?? 1,
+                    col: pos?.col ?? 1,
+                    path: 'ray_spec.install.requirements',
+                    message: `the requirements file ${file} cannot be read (${code === 'ENOENT' ? 'it does not exist' : (code ?? String(error))})`,
+                    hint: 'the path is relative to the config file: put the file there or correct ray_spec.install.requirements',
+                },
+            ],
+        };
+    }
+    const read = parseRequirementsFile(text, file);
+    if (read.diagnostics.length)
+        return { diagnostics: [...parsed.diagnostics, ...read.diagnostics] };
+    // the file's packages first, then the `packages:` list
+    install.requirements = [...read.requirements, ...install.requirements];
+    return parsed;
+}
+function unreadable(file, message, hint) {
+    return { diagnostics: [{ severity: 'error', file, line: 1, col: 1, path: '', message, hint }] };
+}
+
+;// CONCATENATED MODULE: ./src/config/index.ts
+
+
+
+
+
+
+
+
+
+;// CONCATENATED MODULE: ./src/engine/decisions/gcs-fault-tolerance.ts
+// GCS fault tolerance (pure): what the head and the workers are started with, what a head restart
+// does to the cluster, and the head's Redis check turned into a preflight problem.
+
+/**
+ * How long a worker's raylet waits for the head's GCS before it exits (Ray's
+ * gcs_rpc_server_reconnect_timeout_s, 60 s by default). With a Redis the head comes back with the same
+ * cluster, so workers wait longer than a head restart or a reboot takes; without one the head comes back
+ * as a new cluster the old raylet never joins, so it should give up soon and be restarted by its
+ * supervisor into the new head (within 90 s of the head's death, the head's own restart included).
+ */
+const WORKER_WAIT_WITH_REDIS_SEC = 300;
+const WORKER_WAIT_WITHOUT_REDIS_SEC = 30;
+/** What an unplanned head restart (a crash, a reboot) does, in the plan's words. */
+function headRestartWords(cluster) {
+    return cluster.gcsFaultTolerance
+        ? `workers and actors kept (GCS fault tolerance: the head's state is in Redis at ${cluster.gcsFaultTolerance.redisAddress})`
+        : 'every worker restarts, running work is lost (no ray_spec.gcs_fault_tolerance)';
+}
+/**
+ * The Redis password as the head gets it: `${NAME}` read from `env`. Undefined without one, or when a
+ * variable is unset (validate reported it; an offline plan does not need it).
+ */
+function redisPassword(cluster, env) {
+    const written = cluster.gcsFaultTolerance?.redisPassword;
+    if (written === undefined)
+        return undefined;
+    try {
+        return resolveCredential(written, env, {
+            node: cluster.head.name,
+            field: 'ray_spec.gcs_fault_tolerance.redis_password',
+        });
+    }
+    catch {
+        return undefined;
+    }
+}
+/** The head's probe found the Redis silent or refusing: nothing may start (the head would not). */
+function redisProblem(cluster, headProbe) {
+    const redis = headProbe?.redis;
+    if (!redis || redis.ok)
+        return undefined;
+    return {
+        node: cluster.head.name,
+        host: cluster.head.sshUrl,
+        message: redis.error ?? `the Redis at ${redis.address} does not answer`,
+        ...(redis.hint ? { hint: redis.hint } : {}),
+    };
+}
+/**
+ * Whether the workers outlive a (re)start of the head: it comes back on the Redis and namespace it ran
+ * with, so its GCS finds the cluster as it was and the running workers reconnect to it.
+ */
+function workersOutliveHead(wantedHead, headBefore) {
+    const want = wantedHead?.redis;
+    const had = headBefore?.redis;
+    return !!want && !!had && want.address === had.address && want.namespace === had.namespace;
+}
+
 ;// CONCATENATED MODULE: ./src/engine/decisions/desired.ts
 // What each node should be running, derived from the config alone (pure).
 // The same object is stored on the node at start and compared later to find drift.
+
 
 const NODE_LABEL = 'nokube.io/node';
 // The model fills in the head's ports (config/model.ts): these only read them.
@@ -43981,6 +46826,12 @@ function desiredSpec(cluster, node, nodeIp, headAddress) {
         spec.head_address = headAddress;
     if (cluster.python)
         spec.python = cluster.python;
+    const redis = cluster.gcsFaultTolerance;
+    // each cluster its own namespace in a Redis several clusters may share (Ray's storage namespace)
+    if (node.role === 'head' && redis)
+        spec.redis = { address: redis.redisAddress, namespace: cluster.clusterName };
+    if (node.role === 'worker')
+        spec.gcs_reconnect_timeout_s = redis ? WORKER_WAIT_WITH_REDIS_SEC : WORKER_WAIT_WITHOUT_REDIS_SEC;
     return spec;
 }
 // Ray's default range for worker processes' ports: a pinned port inside it makes `ray start` fail.
@@ -44043,6 +46894,15 @@ function specDrift(applied, wanted) {
     }
     if ((applied.python ?? '') !== (wanted.python ?? '')) {
         drift.push({ field: 'ray_spec.python', from: show(applied.python), to: show(wanted.python) });
+    }
+    const redis = (s) => (s.redis ? `${s.redis.address} (namespace ${s.redis.namespace})` : undefined);
+    if (redis(applied) !== redis(wanted)) {
+        drift.push({ field: 'ray_spec.gcs_fault_tolerance', from: show(redis(applied)), to: show(redis(wanted)) });
+    }
+    // a spec written before nokube set it: the raylet runs with Ray's default
+    const wait = (s) => (s.role === 'worker' ? `${s.gcs_reconnect_timeout_s ?? 60} s` : undefined);
+    if (wait(applied) !== wait(wanted)) {
+        drift.push({ field: 'wait for a restarting head', from: show(wait(applied)), to: show(wait(wanted)) });
     }
     return drift;
 }
@@ -45381,114 +48241,6 @@ function describeTarget(t) {
     return t.label ?? `node ${t.name}`;
 }
 
-;// CONCATENATED MODULE: ./src/credentials/references.ts
-// `${NAME}` references in credentials (users of the config): checked when the config is validated
-// (src/config), expanded from the environment at login (src/ssh). `$${` writes a literal `${`. A leaf
-// both read, so the grammar and the refusal of the runner's own variables live in one place.
-/** Thrown by resolveCredential: names the variable and the node, never the value. */
-class ConfigError extends Error {
-    name = 'ConfigError';
-    node;
-    field;
-    variable;
-    hint;
-    constructor(message, details) {
-        super(message);
-        this.node = details.node;
-        this.field = details.field;
-        if (details.variable !== undefined)
-            this.variable = details.variable;
-        if (details.hint !== undefined)
-            this.hint = details.hint;
-    }
-}
-const VARIABLE_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/**
- * Variables the runner, GitHub or the gh CLI set, never a workflow on purpose: a config that could
- * name them could send the job's own token to a machine as a password. `${NAME}` never reads them.
- */
-const RUNNER_VARIABLE = /^(GITHUB_|RUNNER_|ACTIONS_|INPUT_|STATE_)|^(GH_TOKEN|GH_ENTERPRISE_TOKEN|GITHUB_TOKEN)$/i;
-function isRunnerVariable(name) {
-    return RUNNER_VARIABLE.test(name);
-}
-const SYNTAX_HINT = 'write ${NAME} with letters, digits and _ (not starting with a digit); for a literal "${" write "$${"';
-/**
- * Malformed references in a value. `showNames` is false for passwords: what follows `${` might be
- * part of the password itself, so it is not repeated.
- */
-function checkReferences(value, showNames = true) {
-    const problems = [];
-    let at = 0;
-    for (;;) {
-        const start = value.indexOf('${', at);
-        if (start < 0)
-            break;
-        if (start > 0 && value[start - 1] === '$') {
-            at = start + 2;
-            continue;
-        }
-        const close = value.indexOf('}', start + 2);
-        if (close < 0) {
-            problems.push({ offset: start, message: '`${` is not closed with `}`', hint: SYNTAX_HINT });
-            break;
-        }
-        const name = value.slice(start + 2, close);
-        if (name === '') {
-            problems.push({ offset: start, message: '`${}` has no variable name', hint: SYNTAX_HINT });
-        }
-        else if (!VARIABLE_NAME.test(name)) {
-            const shown = showNames && name.length <= 64 ? ` "${name}"` : '';
-            problems.push({ offset: start, message: `invalid variable name${shown} in \${...}`, hint: SYNTAX_HINT });
-        }
-        else if (isRunnerVariable(name)) {
-            problems.push({
-                offset: start,
-                message: `\${${showNames ? name : '...'}} names a variable of the runner or GitHub (GITHUB_*, RUNNER_*, ACTIONS_*, INPUT_*, STATE_*, GH_TOKEN): a config never reads those`,
-                hint: 'map the secret you mean under a name of your own, e.g. env: NODE_PASSWORD: ${{ secrets.NODE_PASSWORD }}, and write ${NODE_PASSWORD}',
-            });
-        }
-        at = close + 1;
-    }
-    return problems;
-}
-/** The variables a value refers to, in order, without repeats: `"${A}-${B}"` -> ["A", "B"]. */
-function findCredentialRefs(value) {
-    const names = [];
-    for (const match of value.matchAll(/\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g)) {
-        const name = match[1];
-        if (name !== undefined && !names.includes(name))
-            names.push(name);
-    }
-    return names;
-}
-/** True when a value holds at least one `${NAME}`: it is not a plaintext literal. */
-function hasCredentialRefs(value) {
-    return findCredentialRefs(value).length > 0;
-}
-/**
- * Expands `${NAME}` from `env`. An unset or empty variable throws a ConfigError naming the variable
- * and the node: GitHub Actions gives an empty string for a secret that does not exist.
- */
-function resolveCredential(value, env, where) {
-    const [problem] = checkReferences(value, false);
-    if (problem) {
-        throw new ConfigError(`node ${where.node}: ${where.field}: ${problem.message}`, { ...where, hint: problem.hint });
-    }
-    return value.replace(/\$\$\{|\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (whole, name) => {
-        if (name === undefined)
-            return '${';
-        const resolved = env[name];
-        if (resolved === undefined || resolved === '') {
-            throw new ConfigError(`environment variable ${name} is not set (needed by node ${where.node}, ${where.field})`, {
-                ...where,
-                variable: name,
-                hint: `map it into the environment, e.g. env: ${name}: \${{ secrets.${name} }} (an empty value counts as unset)`,
-            });
-        }
-        return resolved;
-    });
-}
-
 ;// CONCATENATED MODULE: ./src/ssh/agent.ts
 // ssh-agent access: list its keys (to pick the one a users[].sshkey names) and offer only that key.
 
@@ -45974,7 +48726,7 @@ function linesFor(kh, host, port) {
     return found.sort((a, b) => a.line - b.line);
 }
 /** What known_hosts says about `key` presented by host:port. */
-function checkHostKey(kh, host, port, key) {
+function known_hosts_checkHostKey(kh, host, port, key) {
     // A revoked key is never trusted, whichever host presents it.
     const revoked = kh.entries.find((e) => e.marker === 'revoked' && e.key.blob.equals(key.blob));
     if (revoked)
@@ -46115,7 +48867,7 @@ function hostKeyCheck(node, opts, reporter) {
             check.accepted = { type, fingerprint: fp, via: 'NOT VERIFIED (insecure-skip-host-key-check)' };
             return true;
         };
-        const verdict = checkHostKey(kh, host, port, { type, blob });
+        const verdict = known_hosts_checkHostKey(kh, host, port, { type, blob });
         // Said in every refusal while the flag is on: it lets through only a host nothing is on record for.
         const notSkipped = opts.insecureSkipHostKeyCheck ? ' (insecure-skip-host-key-check does not let it through)' : '';
         if (pin && verdict.status !== 'revoked') {
@@ -48137,16 +50889,6 @@ function workingDirUploaded(p) {
     return `working dir uploaded: ${files}, ${formatBytes(p.bytes)} (${formatBytes(p.archive.length)} compressed); left out: ${left.join(', ')}`;
 }
 
-;// CONCATENATED MODULE: ./src/config/types.ts
-const DEFAULT_INSTALL_TIMEOUT_SEC = 1800;
-const DEFAULT_RESTART = 'always';
-const DEFAULT_KEEP_SESSIONS = 5;
-const DEFAULT_ROLLOUT = { drainTimeoutSec: 60, maxUnavailable: { count: 1 }, maxFailures: 0 };
-const DEFAULT_CLUSTER_NAME = 'default';
-/** `ray_spec.python` when left out: the interpreter the nodes run (left unset in the model, named by the schema). */
-const DEFAULT_PYTHON = 'python3';
-
-
 ;// CONCATENATED MODULE: ./src/engine/decisions/init-values.ts
 // What `init` proposes for each node and for ray_spec, from what it read on the hosts. Pure.
 
@@ -48715,2592 +51457,37 @@ async function packArchive(staging, output, entries) {
     }
 }
 
-;// CONCATENATED MODULE: ./src/config/diagnostics.ts
-/** Collects diagnostics for one file, placing each at the source position of its path. */
-class Findings {
-    file;
-    index;
-    list = [];
-    constructor(file, index) {
-        this.file = file;
-        this.index = index;
-    }
-    error(path, message, details = {}) {
-        this.add('error', path, message, details);
-    }
-    warning(path, message, details = {}) {
-        this.add('warning', path, message, details);
-    }
-    get hasErrors() {
-        return this.list.some((d) => d.severity === 'error');
-    }
-    add(severity, path, message, details) {
-        const pos = details.pos ?? this.index.positionOf(path, details.at ?? 'value');
-        const diagnostic = { severity, file: this.file, line: pos.line, col: pos.col, path, message };
-        if (details.hint !== undefined)
-            diagnostic.hint = details.hint;
-        if (details.node !== undefined)
-            diagnostic.node = details.node;
-        this.list.push(diagnostic);
-    }
-}
-/** By line, then column; errors before warnings at the same spot. Stable otherwise. */
-function sortDiagnostics(diagnostics) {
-    return diagnostics
-        .map((d, order) => ({ d, order }))
-        .sort((a, b) => a.d.line - b.d.line ||
-        a.d.col - b.d.col ||
-        (a.d.severity === b.d.severity ? 0 : a.d.severity === 'error' ? -1 : 1) ||
-        a.order - b.order)
-        .map(({ d }) => d);
-}
-const NODES_SHOWN = 10;
-/**
- * One warning per kind: the same warning on several nodes (a 1,000-node config without `users`)
- * becomes one, at the first node, naming them all in `nodes` and the first few in its message.
- */
-function groupWarnings(diagnostics) {
-    const kinds = new Map();
-    for (const d of diagnostics) {
-        if (d.severity !== 'warning' || d.node === undefined)
-            continue;
-        const kind = `${d.path.replace(/^nodes\[\d+\]/, 'nodes[]')}\u0000${d.message}\u0000${d.hint ?? ''}`;
-        kinds.set(kind, [...(kinds.get(kind) ?? []), d]);
-    }
-    const merged = new Map();
-    for (const group of kinds.values()) {
-        if (group.length < 2)
-            continue;
-        const [first, ...rest] = group;
-        const names = group.map((d) => d.node);
-        const shown = names.slice(0, NODES_SHOWN).join(', ');
-        const more = names.length > NODES_SHOWN ? ` and ${names.length - NODES_SHOWN} more` : '';
-        const { node: _node, ...place } = first;
-        merged.set(first, {
-            ...place,
-            path: first.path.replace(/^nodes\[\d+\]/, 'nodes[]'),
-            message: `${first.message} (${names.length} nodes: ${shown}${more})`,
-            nodes: names,
-        });
-        for (const d of rest)
-            merged.set(d, null);
-    }
-    if (merged.size === 0)
-        return diagnostics;
-    return diagnostics.flatMap((d) => {
-        const replaced = merged.get(d);
-        return replaced === undefined ? [d] : replaced === null ? [] : [replaced];
-    });
-}
-/** Errors first (by line), then warnings: the one real error is never below a page of warnings. */
-function diagnostics_errorsFirst(diagnostics) {
-    return [...diagnostics.filter((d) => d.severity === 'error'), ...diagnostics.filter((d) => d.severity !== 'error')];
-}
-/** `file:line:col: error: <path>: <message> (hint: ...)`, the shape editors and terminals link. */
-function formatDiagnostic(d) {
-    const where = d.path ? `${d.path}: ` : '';
-    const hint = d.hint ? ` (hint: ${d.hint})` : '';
-    return `${d.file}:${d.line}:${d.col}: ${d.severity}: ${where}${d.message}${hint}`;
-}
-
-;// CONCATENATED MODULE: ./src/config/keys.ts
-// Recognising SSH keys in the config: public key lines (sshkey, host_key), host key fingerprints,
-// and private keys pasted where they must never be (reported without repeating them).
-const PUBLIC_KEY_TYPES = [
-    'ssh-ed25519',
-    'ssh-rsa',
-    'ecdsa-sha2-nistp256',
-    'ecdsa-sha2-nistp384',
-    'ecdsa-sha2-nistp521',
-    'sk-ssh-ed25519@openssh.com',
-    'sk-ecdsa-sha2-nistp256@openssh.com',
-];
-const PUBLIC_KEY_HINT = 'paste the whole line of the .pub file: "ssh-ed25519 AAAA... comment" (ssh-keygen -y -f KEYFILE prints it)';
-/** Problems with a public key line ("ssh-ed25519 AAAAC3... comment"), or undefined when it is fine. */
-function checkPublicKeyLine(line) {
-    const text = line.trim();
-    const [type = '', data = ''] = text.split(/\s+/);
-    if (!PUBLIC_KEY_TYPES.includes(type)) {
-        if (/^(~|\.{0,2}\/)/.test(text))
-            return { message: 'this is a file path, not a public key', hint: PUBLIC_KEY_HINT };
-        if (type === 'ssh-dss')
-            return {
-                message: 'DSA keys are no longer accepted by OpenSSH',
-                hint: 'use an ed25519 key: ssh-keygen -t ed25519',
-            };
-        const embedded = PUBLIC_KEY_TYPES.find((t) => text.includes(` ${t} `));
-        if (embedded)
-            return {
-                message: 'the key line starts with something other than the key type',
-                hint: `start at "${embedded}": no authorized_keys options or host names in front`,
-            };
-        return {
-            message: `not a public key line (it must start with ${PUBLIC_KEY_TYPES.slice(0, 3).join(', ')}, ...)`,
-            hint: PUBLIC_KEY_HINT,
-        };
-    }
-    if (!/^AAAA[A-Za-z0-9+/]+={0,3}$/.test(data))
-        return { message: `the key data after "${type}" is missing or not base64`, hint: PUBLIC_KEY_HINT };
-    // The base64 blob starts with its own type name: a truncated or mixed-up paste shows here.
-    const blob = Buffer.from(data, 'base64');
-    const length = blob.length >= 4 ? blob.readUInt32BE(0) : -1;
-    const inner = length > 0 && length <= blob.length - 4 ? blob.subarray(4, 4 + length).toString('latin1') : '';
-    if (inner === type && !wellFormedBlob(blob))
-        return { message: 'the key data is truncated or damaged', hint: PUBLIC_KEY_HINT };
-    if (inner !== type) {
-        return {
-            message: inner && PUBLIC_KEY_TYPES.includes(inner)
-                ? `the key says "${type}" but its data is a "${inner}" key`
-                : 'the key data is truncated or damaged',
-            hint: PUBLIC_KEY_HINT,
-        };
-    }
-    return undefined;
-}
-/** An SSH key blob is a sequence of length-prefixed fields that uses up every byte: a cut paste does not. */
-function wellFormedBlob(blob) {
-    let at = 0;
-    let fields = 0;
-    while (at < blob.length) {
-        if (at + 4 > blob.length)
-            return false;
-        const length = blob.readUInt32BE(at);
-        at += 4 + length;
-        fields += 1;
-    }
-    return at === blob.length && fields >= 2;
-}
-/** A pinned host key: a public key line, or the `SHA256:...` fingerprint `ssh-keygen -lf` prints. */
-function keys_checkHostKey(value) {
-    const text = value.trim();
-    if (/^SHA256:/.test(text)) {
-        return /^SHA256:[A-Za-z0-9+/]{43}=?$/.test(text)
-            ? undefined
-            : {
-                message: 'the SHA256 fingerprint should be 43 base64 characters after "SHA256:"',
-                hint: 'copy it from ssh-keyscan HOST | ssh-keygen -lf -',
-            };
-    }
-    if (/^(MD5:)?([0-9a-f]{2}:){15}[0-9a-f]{2}$/i.test(text)) {
-        return {
-            message: 'MD5 fingerprints are not accepted',
-            hint: 'use the SHA256 fingerprint: ssh-keyscan HOST | ssh-keygen -lf -',
-        };
-    }
-    const problem = checkPublicKeyLine(text);
-    if (!problem)
-        return undefined;
-    return {
-        message: `expected a host public key line or a SHA256: fingerprint; ${problem.message}`,
-        hint: 'take it from ssh-keyscan HOST (the part after the host name), or its SHA256 fingerprint',
-    };
-}
-/** Offsets in the text where a private key begins. */
-function findPrivateKeys(text) {
-    const offsets = [];
-    for (const match of text.matchAll(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----|PuTTY-User-Key-File-\d+:/g))
-        offsets.push(match.index);
-    return offsets;
-}
-const PRIVATE_KEY_HINT = 'remove it, store it as a secret, and pass it with the ssh-private-key input (or --identity FILE); to choose a key for a user, put its PUBLIC key line in sshkey';
-
-;// CONCATENATED MODULE: ./src/config/plain.ts
-// Reading the plain YAML tree defensively: semantic checks run even when the shape check failed
-// elsewhere, so every accessor tolerates a value of the wrong type.
-function asMap(value) {
-    return value !== null && typeof value === 'object' && !Array.isArray(value) ? value : undefined;
-}
-function asList(value) {
-    return Array.isArray(value) ? value : [];
-}
-function asString(value) {
-    return typeof value === 'string' ? value : undefined;
-}
-/** A whole number, or undefined (the shape check reports anything else). */
-function asInteger(value) {
-    return typeof value === 'number' && Number.isInteger(value) ? value : undefined;
-}
-
-;// CONCATENATED MODULE: ./src/config/requirements.ts
-const NAME = /^([A-Za-z0-9][A-Za-z0-9._-]*)(\[[A-Za-z0-9._,\s-]+\])?\s*(?:==\s*([A-Za-z0-9.+!_-]+))?\s*(;.*)?$/;
-/** `tabulate==0.9.0` (a `packages:` item, checked by the schema) as a requirement. */
-function requirementOf(spec) {
-    const m = NAME.exec(spec.trim());
-    const req = { name: m?.[1] ?? spec.trim(), line: spec.trim() };
-    if (m?.[3])
-        req.version = m[3];
-    return req;
-}
-/** The lines of a requirements file: a package pinned with == on each, `--hash=...` options after it. */
-function parseRequirementsFile(text, file) {
-    const requirements = [];
-    const diagnostics = [];
-    const lines = text.split(/\r?\n/);
-    const error = (line, message, hint) => diagnostics.push({ severity: 'error', file, line, col: 1, path: 'ray_spec.install.requirements', message, hint });
-    for (let i = 0; i < lines.length; i++) {
-        const at = i + 1;
-        let logical = lines[i];
-        // a line ending in a backslash goes on (pip-compile's --hash lines)
-        while (/\\\s*$/.test(logical) && i + 1 < lines.length)
-            logical = logical.replace(/\\\s*$/, ' ') + lines[++i];
-        const text = logical.replace(/(^|\s)#.*$/, '').trim();
-        if (!text)
-            continue;
-        const words = text.split(/\s+/);
-        const options = words.filter((w) => w.startsWith('-'));
-        const spec = words.filter((w) => !w.startsWith('-')).join(' ');
-        const other = options.filter((o) => !/^--hash=\w+:[0-9a-fA-F]+$/.test(o));
-        if (other.length || !spec) {
-            error(at, `${other[0] ?? options[0]} is not taken in a requirements file of ray_spec.install: only packages (name==version) and --hash`, 'set the package sources in ray_spec.install (index_url, find_links); list every package in this file itself');
-            continue;
-        }
-        const m = NAME.exec(spec);
-        if (!m) {
-            error(at, `"${spec}" is not a package name with ==version`, 'write one pinned package a line, e.g. tabulate==0.9.0');
-            continue;
-        }
-        if (!m[3]) {
-            error(at, `${m[1]} is not pinned: the nodes would install whatever version the index has that day`, `pin it, e.g. ${m[1]}==<version> (pip freeze or pip-compile give the versions)`);
-            continue;
-        }
-        requirements.push({ name: m[1], version: m[3], line: words.join(' ') });
-    }
-    return { requirements, diagnostics };
-}
-
-;// CONCATENATED MODULE: ./src/config/model.ts
-// The checked plain tree -> the typed ClusterConfig the engine uses, with defaults filled in.
-// Only called when there are no errors, so values have the shape the schema promises.
-
-
-
-
-
-
-function buildConfig(root, file, index) {
-    const raySpec = asMap(root.ray_spec) ?? {};
-    const dashboardPort = raySpec.dashboard_port ?? DEFAULT_DASHBOARD_PORT;
-    const clusterJump = asString(raySpec.proxy_jump);
-    const clusterPorts = asMap(raySpec.ports) ?? {};
-    const nodes = asList(root.nodes).map((entry, i) => {
-        const spec = buildNode(entry, i, dashboardPort, index);
-        for (const key of NODE_PORT_RAY_KEYS) {
-            const value = clusterPorts[key.yaml];
-            if (typeof value === 'number' && spec.ray[key.model] === undefined)
-                Object.assign(spec.ray, { [key.model]: value });
-        }
-        const jump = asString(entry.proxy_jump) ?? clusterJump;
-        if (jump !== undefined) {
-            const parsed = parseProxyJump(jump);
-            if (!parsed.ok)
-                throw new Error(`internal: proxy_jump of nodes[${i}] was checked but does not parse`);
-            spec.proxyJump = parsed.hops;
-        }
-        return spec;
-    });
-    const head = nodes.find((n) => n.role === 'head');
-    const config = {
-        file,
-        clusterName: asString(raySpec.cluster_name) ?? DEFAULT_CLUSTER_NAME,
-        dashboardPort,
-        rollout: buildRollout(asMap(raySpec.rollout) ?? {}),
-        restart: raySpec.restart === 'never' ? 'never' : DEFAULT_RESTART,
-        keepSessions: typeof raySpec.keep_sessions === 'number' ? raySpec.keep_sessions : DEFAULT_KEEP_SESSIONS,
-        nodes,
-        head,
-        workers: nodes.filter((n) => n.role === 'worker'),
-    };
-    // Computed when first read: a line:col for every key of a 5 MB config is most of its validate time.
-    // Not enumerable, so copying or masking the result (mapStrings, JSON) does not compute it.
-    let positions;
-    Object.defineProperty(config, 'positions', {
-        enumerable: false,
-        get: () => (positions ??= index.keyPositions()),
-    });
-    if (typeof raySpec.max_workers === 'number')
-        config.maxWorkers = raySpec.max_workers;
-    if (typeof raySpec.ray_version === 'string')
-        config.rayVersion = raySpec.ray_version;
-    if (typeof raySpec.python === 'string')
-        config.python = raySpec.python;
-    const install = asMap(raySpec.install);
-    if (install || raySpec.install === null)
-        config.install = buildInstall(install ?? {});
-    return config;
-}
-function buildRollout(raw) {
-    const unavailable = raw.max_unavailable;
-    return {
-        drainTimeoutSec: typeof raw.drain_timeout === 'number' ? raw.drain_timeout : DEFAULT_ROLLOUT.drainTimeoutSec,
-        maxUnavailable: typeof unavailable === 'number'
-            ? { count: unavailable }
-            : typeof unavailable === 'string'
-                ? { percent: parseInt(unavailable, 10) }
-                : DEFAULT_ROLLOUT.maxUnavailable,
-        maxFailures: typeof raw.max_failures === 'number' ? raw.max_failures : DEFAULT_ROLLOUT.maxFailures,
-    };
-}
-function buildInstall(raw) {
-    const spec = {
-        extras: asList(raw.extras).map(String),
-        requirements: asList(raw.packages).map((p) => requirementOf(String(p))),
-        timeoutSec: typeof raw.timeout === 'number' ? raw.timeout : DEFAULT_INSTALL_TIMEOUT_SEC,
-    };
-    const file = asString(raw.requirements);
-    if (file !== undefined)
-        spec.requirementsFile = file;
-    const indexUrl = asString(raw.index_url);
-    if (indexUrl !== undefined)
-        spec.indexUrl = indexUrl;
-    const findLinks = asString(raw.find_links);
-    if (findLinks !== undefined)
-        spec.findLinks = findLinks;
-    return spec;
-}
-function buildNode(node, i, clusterDashboardPort, index) {
-    const at = `nodes[${i}]`;
-    const sshUrl = node.ssh_url;
-    const endpoint = parseSshUrl(sshUrl);
-    if (!endpoint.ok)
-        throw new Error(`internal: ${at}.ssh_url was checked but does not parse`);
-    const role = node.role;
-    const storage = asMap(node.storage);
-    const spec = {
-        name: node.name,
-        role,
-        sshUrl,
-        host: endpoint.host,
-        sshPort: endpoint.port,
-        ray: buildRayConfig(asMap(node.ray_config) ?? {}, role, clusterDashboardPort),
-        storage: { type: 'local' },
-        users: asList(node.users).map((entry, j) => buildUser(entry, index.positionOf(`${at}.users[${j}]`))),
-        index: i,
-        pos: index.positionOf(at),
-    };
-    const path = asString(storage?.path);
-    if (path !== undefined)
-        spec.storage.path = path;
-    const hostKey = asString(node.host_key);
-    if (hostKey !== undefined)
-        spec.hostKey = hostKey.trim();
-    return spec;
-}
-/** Every RAY_KEYS row as written, then (head only) the defaults. */
-function buildRayConfig(raw, role, clusterDashboardPort) {
-    const ray = {};
-    for (const key of RAY_KEYS) {
-        let value = raw[key.yaml];
-        if (value === undefined || value === null)
-            continue;
-        if (key.model === 'nodeIpAddress' || key.model === 'dashboardHost')
-            value = String(value).replace(/^\[(.*)\]$/, '$1');
-        else if (typeof value === 'object')
-            value = { ...value };
-        ray[key.model] = value;
-    }
-    return role === 'head' ? withHeadDefaults(ray, clusterDashboardPort) : ray;
-}
-/**
- * The head's ports filled in from RAY_KEYS' defaults: the one place defaults are applied, so everyone
- * downstream (desired state, health, plan, remote_lib) sees the values Ray will use. `port` is optional
- * on the head although every note example writes it: a head without it works on Ray Client's 10001.
- */
-function withHeadDefaults(ray, clusterDashboardPort = DEFAULT_DASHBOARD_PORT) {
-    const out = { ...ray };
-    for (const key of RAY_KEYS) {
-        if (key.default === undefined || out[key.model] !== undefined)
-            continue;
-        out[key.model] = key.default === 'ray_spec.dashboard_port' ? clusterDashboardPort : key.default;
-    }
-    return out;
-}
-function buildUser(raw, pos) {
-    const user = { userid: raw.userid, pos };
-    if (typeof raw.password === 'string')
-        user.password = raw.password;
-    if (typeof raw.sshkey === 'string')
-        user.sshkey = raw.sshkey.trim();
-    return user;
-}
-
-;// CONCATENATED MODULE: ./src/config/paths.ts
-// YAML paths in the user's words: `nodes[1].ray_config.num_cpus`, `ray_config.labels["nokube.io/zone"]`.
-// Every diagnostic and every recorded source position is keyed by this one spelling.
-const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/;
-function formatPath(segments) {
-    let out = '';
-    for (const segment of segments) {
-        if (typeof segment === 'number')
-            out += `[${segment}]`;
-        else if (PLAIN_KEY.test(segment))
-            out += out === '' ? segment : `.${segment}`;
-        else
-            out += `[${JSON.stringify(segment)}]`;
-    }
-    return out;
-}
-/** Turns an ajv instancePath (JSON pointer) into segments; numbers stay numbers where the data is a list. */
-function segmentsFromPointer(pointer, root) {
-    if (pointer === '')
-        return [];
-    const segments = [];
-    let current = root;
-    for (const raw of pointer.slice(1).split('/')) {
-        const key = raw.replace(/~1/g, '/').replace(/~0/g, '~');
-        if (Array.isArray(current)) {
-            const index = Number(key);
-            segments.push(index);
-            current = current[index];
-        }
-        else {
-            segments.push(key);
-            current = current !== null && typeof current === 'object' ? current[key] : undefined;
-        }
-    }
-    return segments;
-}
-/** `nodes[3].users[0].password` -> 3: the node a path is about, if any. */
-function nodeIndexOf(path) {
-    const match = /^nodes\[(\d+)\]/.exec(path);
-    return match ? Number(match[1]) : undefined;
-}
-/** `joinPath('nodes[0].ray_config.labels', 'nokube.io/zone')` -> `nodes[0].ray_config.labels["nokube.io/zone"]`. */
-function joinPath(base, key) {
-    if (typeof key === 'number')
-        return `${base}[${key}]`;
-    if (PLAIN_KEY.test(key))
-        return base === '' ? key : `${base}.${key}`;
-    return `${base}[${JSON.stringify(key)}]`;
-}
-
-// EXTERNAL MODULE: ./node_modules/ajv/dist/ajv.js
-var dist_ajv = __nccwpck_require__(2463);
-var ajv_default = /*#__PURE__*/__nccwpck_require__.n(dist_ajv);
-;// CONCATENATED MODULE: ./src/config/did-you-mean.ts
-// "Did you mean" for mistyped keys and values: `num_cpu` -> `num_cpus`, `ssh_ulr` -> `ssh_url`, `haed` -> `head`.
-/** Optimal string alignment distance: Levenshtein plus swapping two neighbours (the commonest typo). */
-function editDistance(a, b) {
-    const rows = a.length + 1;
-    const cols = b.length + 1;
-    const d = Array.from({ length: rows }, (_, i) => Array.from({ length: cols }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-    for (let i = 1; i < rows; i++) {
-        for (let j = 1; j < cols; j++) {
-            const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-            let best = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-            if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
-                best = Math.min(best, d[i - 2][j - 2] + 1);
-            d[i][j] = best;
-        }
-    }
-    return d[a.length][b.length];
-}
-// `numCpus`, `num-cpus` and `NUM_CPUS` all mean `num_cpus`: compare without case and separators first.
-function squash(word) {
-    return word.toLowerCase().replace(/[-_\s]/g, '');
-}
-/** The closest allowed word, if it is close enough to be a likely typo. */
-function closestMatch(word, allowed) {
-    const squashed = squash(word);
-    const same = allowed.find((candidate) => squash(candidate) === squashed);
-    if (same !== undefined)
-        return same;
-    // One edit per three letters, at least one: `haed` -> `head`, but `port` does not become `role`.
-    const limit = Math.max(1, Math.floor(squashed.length / 3));
-    let best;
-    let bestDistance = Infinity;
-    for (const candidate of allowed) {
-        const distance = editDistance(squashed, squash(candidate));
-        if (distance <= limit && distance < bestDistance) {
-            best = candidate;
-            bestDistance = distance;
-        }
-    }
-    return best;
-}
-
-;// CONCATENATED MODULE: ./src/config/schema.ts
-// The shape of ray-config.yaml as a JSON Schema. `x-expected` says, in plain words, what a value must
-// be; schema-check.ts turns every ajv error into "expected <x-expected>, found <value>". Every key has
-// a `description` (the design note's meaning) and `examples`: the published editor schema
-// (schema/ray-config.schema.json) and docs/config.md are generated from this object (json-schema.ts).
-// Checks that need more than one value (one head, unique names, port clashes) live in semantics.ts.
-
-
-/** Node and cluster names reach file names, lock names and logs. */
-const NAME_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9._-]{0,62}$';
-const NAME_WORDS = '1–63 letters, digits, ".", "_" or "-", not starting with "." or "-"';
-const schema_port = {
-    type: 'integer',
-    minimum: 1,
-    maximum: 65535,
-    'x-expected': 'a port number from 1 to 65535',
-};
-const count = { type: 'integer', minimum: 0, 'x-expected': 'a non-negative integer' };
-const schema_name = { type: 'string', pattern: NAME_PATTERN, 'x-expected': NAME_WORDS };
-const rayConfig = {
-    type: ['object', 'null'],
-    additionalProperties: false,
-    'x-expected': 'a mapping of Ray settings (num_cpus: 8, ...)',
-    description: "The node's Ray process settings: what `ray start` is run with on this node.",
-    examples: [{ num_cpus: 4, object_store_memory: 1000000000 }],
-    properties: Object.fromEntries(RAY_KEYS.map((k) => [
-        k.yaml,
-        {
-            ...k.schema,
-            description: k.description,
-            examples: [k.example],
-            ...(typeof k.default === 'number' ? { default: k.default } : {}),
-        },
-    ])),
-};
-// One default for every node's ports: a mapping of its own (not flat keys of ray_spec) so it reads as
-// "the ports of each node", with the same names as under ray_config, where a node's own value wins.
-const ports = {
-    type: ['object', 'null'],
-    additionalProperties: false,
-    'x-expected': 'a mapping of ports every node opens (node_manager_port: 8076, ...)',
-    description: "The ports every node's Ray opens, pinned for all nodes at once, so a firewall can allow them (nokube ray firewall prints the rules). The same names as under a node's ray_config, where a node's own value wins (e.g. two nodes on one address); a mapping of its own so ray_spec's other keys stay cluster settings.",
-    examples: [{ node_manager_port: 8076, object_manager_port: 8077, min_worker_port: 10002, max_worker_port: 10100 }],
-    properties: Object.fromEntries(NODE_PORT_RAY_KEYS.map((k) => [k.yaml, rayConfig.properties[k.yaml]])),
-};
-const storage = {
-    type: ['object', 'null'],
-    additionalProperties: false,
-    'x-expected': 'a mapping {type: local, path: /absolute/path}',
-    description: "Where nokube keeps this node's state, lock, logs and Ray's files; when left out, ~/.nokube/<cluster_name> of the login user.",
-    examples: [{ type: 'local', path: '/opt/nokube/data/ray/head' }],
-    properties: {
-        type: {
-            enum: ['local'],
-            'x-expected': '"local" (the only storage type)',
-            description: 'The storage type: local, a directory on the node itself.',
-            examples: ['local'],
-            'x-hint': "storage is the node's own working directory: use type: local with a path on that node (mount shared storage there yourself if you need it)",
-        },
-        path: {
-            type: 'string',
-            minLength: 1,
-            'x-expected': 'an absolute path on the node, e.g. /opt/nokube/data/ray/head',
-            description: 'An absolute directory on the node, writable by the login user; one per node.',
-            examples: ['/opt/nokube/data/ray/head'],
-        },
-    },
-};
-const user = {
-    type: 'object',
-    required: ['userid'],
-    additionalProperties: false,
-    'x-expected': 'a mapping with userid and one of password or sshkey',
-    description: 'One login for the node: a user name and either a password or the public key of a key you supply.',
-    examples: [{ userid: 'deploy', sshkey: 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... deploy@ci' }],
-    properties: {
-        userid: {
-            type: 'string',
-            minLength: 1,
-            'x-expected': 'a login name',
-            description: 'The login name on the node; may be ${ENV_NAME}.',
-            examples: ['deploy'],
-        },
-        password: {
-            type: 'string',
-            minLength: 1,
-            'x-expected': 'a non-empty string, best a ${ENV_NAME} reference',
-            description: 'The login password: write ${ENV_NAME} and map a secret into that variable (read at validate and connect; never logged).',
-            examples: ['${RAY_PROD_PASSWORD}'],
-        },
-        sshkey: {
-            type: 'string',
-            minLength: 1,
-            'x-expected': 'a public key line ("ssh-ed25519 AAAA... comment")',
-            description: 'The PUBLIC key line of a private key you supply (ssh-private-key input, --identity or ssh-agent): selects which key logs in as this user.',
-            examples: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAA... deploy@ci'],
-        },
-    },
-};
-/** max_unavailable's default as the YAML writes it: a count, or a percentage. */
-const { maxUnavailable } = DEFAULT_ROLLOUT;
-const DEFAULT_MAX_UNAVAILABLE = 'count' in maxUnavailable ? maxUnavailable.count : `${maxUnavailable.percent}%`;
-const rollout = {
-    type: ['object', 'null'],
-    additionalProperties: false,
-    'x-expected': 'a mapping {drain_timeout: 60, max_unavailable: 1, max_failures: 0}',
-    description: 'How start changes a running cluster: workers are drained through Ray, then restarted in batches, each batch alive again before the next.',
-    examples: [{ drain_timeout: 60, max_unavailable: 1, max_failures: 0 }],
-    properties: {
-        drain_timeout: {
-            type: 'integer',
-            minimum: 0,
-            maximum: 86400,
-            'x-expected': 'a whole number of seconds from 0 (no drain) to 86400',
-            description: 'Seconds a worker is given to finish its running tasks (Ray drain) before it is restarted or stopped; 0 = no drain.',
-            default: DEFAULT_ROLLOUT.drainTimeoutSec,
-            examples: [120],
-        },
-        max_unavailable: {
-            type: ['integer', 'string'],
-            minimum: 1,
-            pattern: '^(100|[1-9][0-9]?)%$',
-            'x-expected': 'a number of workers (at least 1) or a percentage of the workers ("1%" to "100%")',
-            description: 'How many workers are drained and restarted at once: a count, or a percentage of the workers.',
-            default: DEFAULT_MAX_UNAVAILABLE,
-            examples: ['25%'],
-        },
-        max_failures: {
-            ...count,
-            'x-expected': 'a non-negative integer (failed workers before the rollout stops)',
-            description: 'How many workers may fail to come back before the rollout stops (the rest are left untouched).',
-            default: DEFAULT_ROLLOUT.maxFailures,
-            examples: [1],
-        },
-    },
-};
-const install = {
-    type: ['object', 'null'],
-    additionalProperties: false,
-    'x-expected': 'a mapping {extras: [default], index_url: ..., find_links: ...}',
-    description: 'Install Ray by the tool: a node whose Python lacks ray_version gets a venv under its storage path with ray[extras]==ray_version from pip.',
-    examples: [{ extras: ['default'], index_url: 'https://pypi.example.com/simple' }],
-    properties: {
-        extras: {
-            type: ['array', 'null'],
-            'x-expected': 'a list of Ray extras, e.g. [default, serve]',
-            description: "Ray's pip extras to install (ray[default] gives the dashboard and the job API).",
-            examples: [['default', 'serve']],
-            items: { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*$', 'x-expected': 'an extra name such as default' },
-        },
-        index_url: {
-            type: 'string',
-            pattern: '^(https?|file)://\\S+$',
-            'x-expected': 'a URL (pip --index-url)',
-            description: 'A package index for pip (--index-url), for a mirror; a plain-http host is passed as --trusted-host, with a warning (whoever is on the network path can then replace what is installed).',
-            examples: ['https://pypi.example.com/simple'],
-        },
-        find_links: {
-            type: 'string',
-            pattern: '^((https?|file)://)?\\S+$',
-            'x-expected': 'a URL or a directory on the nodes (pip --find-links)',
-            description: 'A wheel directory or URL (--find-links), for sites without internet: without index_url, nothing else is asked (--no-index).',
-            examples: ['http://10.0.0.1/wheels'],
-        },
-        requirements: {
-            type: 'string',
-            minLength: 1,
-            pattern: '^[^\\0]+$',
-            'x-expected': 'a requirements file beside the config, e.g. requirements.txt',
-            description: "The cluster's packages: a requirements file (relative to the config file), one pinned package a line (name==version, --hash allowed), installed next to Ray on every node.",
-            examples: ['requirements.txt'],
-        },
-        packages: {
-            type: ['array', 'null'],
-            'x-expected': 'a list of packages, e.g. [tabulate==0.9.0, toolz]',
-            description: "The cluster's packages as a short list (name or name==version), installed next to Ray on every node.",
-            examples: [['tabulate==0.9.0', 'toolz==1.0.0']],
-            items: {
-                type: 'string',
-                pattern: '^[A-Za-z0-9][A-Za-z0-9._-]*(\\[[A-Za-z0-9._,-]+\\])?(==[A-Za-z0-9.+!_-]+)?$',
-                'x-expected': 'a package name, optionally ==version, e.g. tabulate==0.9.0',
-            },
-        },
-        timeout: {
-            type: 'integer',
-            minimum: 10,
-            'x-expected': 'seconds, e.g. 900',
-            description: 'Seconds one node may spend installing (Ray and the packages) before the install fails.',
-            default: 1800,
-            examples: [900],
-        },
-    },
-};
-const node = {
-    type: 'object',
-    required: ['ssh_url', 'name', 'role'],
-    additionalProperties: false,
-    'x-expected': 'a mapping describing one machine (ssh_url, name, role, ...)',
-    description: 'One machine of the cluster, reached over SSH.',
-    examples: [{ ssh_url: 'prod-server-1:22', name: 'ray-head-prod', role: 'head' }],
-    properties: {
-        ssh_url: {
-            type: 'string',
-            minLength: 1,
-            'x-expected': 'host:port, e.g. "prod-server-1:22"',
-            description: 'The SSH address, host:port (port 22 when left out); IPv6 in brackets and quotes: "[2001:db8::5]:22".',
-            examples: ['prod-server-1:22'],
-        },
-        name: {
-            ...schema_name,
-            description: 'The node name, unique in the cluster; shown in every message and set as the Ray label nokube.io/node.',
-            examples: ['ray-worker-1'],
-        },
-        role: {
-            enum: ['head', 'worker'],
-            'x-expected': 'head or worker',
-            description: 'head (exactly one: runs the GCS, the dashboard and the Ray Client server) or worker.',
-            examples: ['worker'],
-        },
-        ray_config: rayConfig,
-        storage,
-        users: {
-            type: ['array', 'null'],
-            'x-expected': 'a list of users (`- userid: ...` items)',
-            description: 'Logins to try, in order; when left out, the default user (ssh-user input / --user) with the supplied keys or ssh-agent.',
-            examples: [[{ userid: 'deploy', password: '${RAY_PROD_PASSWORD}' }]],
-            items: user,
-        },
-        host_key: {
-            type: 'string',
-            minLength: 1,
-            'x-expected': 'a public key line ("ssh-ed25519 AAAA...") or a "SHA256:..." fingerprint',
-            description: "The node's pinned SSH host key (from ssh-keyscan) or its SHA256 fingerprint; otherwise known_hosts is used.",
-            examples: ['SHA256:47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU'],
-        },
-        proxy_jump: {
-            type: 'string',
-            minLength: 1,
-            'x-expected': 'jump hosts as for ssh -J: "[user@]host[:port]", comma-separated (at most 3), or "none"',
-            description: 'Jump host(s) for this node, as ssh -J: [user@]host[:port], a comma-separated chain of up to 3; "none" = reached directly.',
-            examples: ['admin@bastion.example.com:22'],
-        },
-    },
-};
-const configSchema = {
-    type: 'object',
-    required: ['nodes'],
-    additionalProperties: false,
-    description: 'A Ray cluster deployed by nokube over SSH: one head and any number of workers.',
-    // `x-worker-defaults: &worker_defaults ...`: a place for anchors to share, as docker compose has.
-    patternProperties: {
-        '^x-': {
-            description: 'Free for YAML anchors to share settings, e.g. x-worker-defaults: &worker_defaults {role: worker, ...} with <<: *worker_defaults in each worker; not read otherwise.',
-            examples: [{ role: 'worker', ray_config: { num_cpus: 4 } }],
-        },
-    },
-    'x-expected': 'a mapping with `nodes:` and optionally `ray_spec:`',
-    properties: {
-        ray_spec: {
-            type: ['object', 'null'],
-            additionalProperties: false,
-            'x-expected': 'a mapping of cluster-wide settings (dashboard_port, max_workers, ...)',
-            description: 'Cluster-wide settings.',
-            examples: [{ dashboard_port: 8265, max_workers: 10 }],
-            properties: {
-                dashboard_port: {
-                    ...schema_port,
-                    description: "The dashboard port for the whole cluster; the head's ray_config.dashboard_port wins.",
-                    default: DEFAULT_DASHBOARD_PORT,
-                    examples: [8265],
-                },
-                max_workers: {
-                    ...count,
-                    'x-expected': 'a non-negative integer (the most worker nodes allowed)',
-                    description: 'The most worker nodes the config may list; more is an error. No bound when left out.',
-                    examples: [10],
-                },
-                cluster_name: {
-                    ...schema_name,
-                    description: "The cluster's name: scopes its state, lock and stop, so two clusters can share machines.",
-                    default: DEFAULT_CLUSTER_NAME,
-                    examples: ['prod'],
-                },
-                ray_version: {
-                    type: 'string',
-                    pattern: '^\\d+\\.\\d+(\\.\\d+)?([.+-]?[A-Za-z0-9]+)*$',
-                    'x-expected': 'a Ray version such as "2.9.3" (in quotes)',
-                    description: 'The exact Ray version every node must run (checked before anything starts); in quotes.',
-                    examples: ['2.60.0'],
-                },
-                python: {
-                    type: 'string',
-                    pattern: '^[A-Za-z0-9_./+@][A-Za-z0-9_./+@-]*$',
-                    'x-expected': 'one interpreter path or command, e.g. /opt/venv/bin/python3 or python3 (no spaces, quotes or shell characters)',
-                    description: 'The Python interpreter on the nodes that has Ray installed.',
-                    default: DEFAULT_PYTHON,
-                    examples: ['/opt/venv/bin/python3'],
-                },
-                proxy_jump: {
-                    type: 'string',
-                    minLength: 1,
-                    'x-expected': 'jump hosts as for ssh -J: "[user@]host[:port]", comma-separated (at most 3), or "none"',
-                    description: 'Jump host(s) for every node, as ssh -J: [user@]host[:port], a comma-separated chain of up to 3 hops.',
-                    examples: ['admin@bastion.example.com:22'],
-                },
-                ports,
-                rollout,
-                install,
-                restart: {
-                    type: 'string',
-                    enum: ['always', 'never'],
-                    'x-expected': 'always or never',
-                    description: "Supervision of each node's Ray: always = a supervisor started by start (systemd unit, else an @reboot crontab line, else detached) starts Ray again when one of its processes dies or the machine reboots, with backoff; never = no supervision (removed from nodes that had it).",
-                    default: DEFAULT_RESTART,
-                    examples: ['never'],
-                },
-                keep_sessions: {
-                    ...count,
-                    maximum: 1000,
-                    'x-expected': 'a whole number of old Ray session directories to keep (0 to 1000)',
-                    description: "How many of Ray's old session directories (logs of earlier runs) each node keeps besides the live one; older ones are removed at each start and restart.",
-                    default: DEFAULT_KEEP_SESSIONS,
-                    examples: [10],
-                },
-            },
-        },
-        nodes: {
-            type: 'array',
-            minItems: 1,
-            'x-expected': 'a list of nodes (`- ssh_url: ...` items), at least one',
-            description: 'The machines of the cluster: exactly one with role: head, any number of workers.',
-            examples: [[{ ssh_url: 'head-server:22', name: 'ray-head', role: 'head' }]],
-            items: node,
-        },
-    },
-};
-/** What a missing required key is for, so the message can say what to add. */
-const REQUIRED_KEY_WORDS = {
-    nodes: 'the list of machines (`nodes:` with `- ssh_url: ...` items)',
-    ssh_url: 'the address to reach the node at, e.g. ssh_url: "prod-server-1:22"',
-    name: 'a unique node name, e.g. name: ray-worker-1',
-    role: 'role: head or role: worker',
-    userid: 'the login name, e.g. userid: deploy',
-};
-/** The keys allowed in each kind of mapping, by the path pattern of that mapping. */
-const KEYS_BY_SECTION = {
-    '': Object.keys(configSchema.properties),
-    ray_spec: Object.keys(configSchema.properties.ray_spec.properties),
-    'ray_spec.rollout': Object.keys(rollout.properties),
-    'ray_spec.install': Object.keys(install.properties),
-    'ray_spec.ports': Object.keys(ports.properties),
-    'nodes[]': Object.keys(node.properties),
-    'nodes[].ray_config': Object.keys(rayConfig.properties),
-    'nodes[].storage': Object.keys(storage.properties),
-    'nodes[].users[]': Object.keys(user.properties),
-};
-/** `nodes[3].ray_config` -> `nodes[].ray_config`: which kind of mapping a path is. */
-function sectionOf(path) {
-    return path.replace(/\[\d+\]/g, '[]');
-}
-/** Where a key belongs when it is written at the wrong level ("num_cpus belongs under ray_config"). */
-function sectionsHolding(key) {
-    return Object.entries(KEYS_BY_SECTION)
-        .filter(([, keys]) => keys.includes(key))
-        .map(([section]) => section);
-}
-
-;// CONCATENATED MODULE: ./src/config/values.ts
-// How a found value is shown in a message, and hints for the usual type mix-ups.
-// Credentials and anything that looks like a key are never echoed.
-const MAX_SHOWN = 60;
-function looksLikePrivateKey(value) {
-    return /PRIVATE KEY-----|PuTTY-User-Key-File/.test(value);
-}
-/** `"four"`, `4.5`, `a list`, `nothing`; `a string (not shown)` for secrets. */
-function describeFound(value, secret = false) {
-    if (value === undefined || value === null)
-        return 'nothing (an empty value)';
-    if (Array.isArray(value))
-        return value.length === 0 ? 'an empty list' : 'a list';
-    if (typeof value === 'object')
-        return 'a mapping';
-    if (typeof value === 'string') {
-        if (looksLikePrivateKey(value))
-            return 'a private key (not shown)';
-        if (secret)
-            return 'a string (not shown)';
-        if (value === '')
-            return 'an empty string';
-        const shown = value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN - 1)}…` : value;
-        return JSON.stringify(shown);
-    }
-    if (secret)
-        return `a ${typeof value === 'number' ? 'number' : typeof value}`;
-    return String(value);
-}
-const UNITS = {
-    k: 1e3,
-    kb: 1e3,
-    m: 1e6,
-    mb: 1e6,
-    g: 1e9,
-    gb: 1e9,
-    t: 1e12,
-    tb: 1e12,
-    ki: 2 ** 10,
-    kib: 2 ** 10,
-    mi: 2 ** 20,
-    mib: 2 ** 20,
-    gi: 2 ** 30,
-    gib: 2 ** 30,
-    ti: 2 ** 40,
-    tib: 2 ** 40,
-};
-/**
- * A hint for a value of the wrong type, or undefined.
- * `raw` is the value as written in the file: YAML reads `2.10` as the number 2.1, so quote what was written.
- */
-function typeMixUpHint(value, expected, raw, secret = false) {
-    if (expected === 'integer' || expected === 'number') {
-        if (typeof value === 'string') {
-            const text = value.trim();
-            if (/^-?\d+(\.\d+)?$/.test(text))
-                return `write ${text} without quotes: a quoted number is text in YAML`;
-            if (/^\d{1,3}([_,]\d{3})+$/.test(text))
-                return `write the digits only: ${text.replace(/[_,]/g, '')}`;
-            const sized = /^(\d+(?:\.\d+)?)\s*([kmgt]i?b?)$/i.exec(text);
-            if (sized) {
-                const bytes = Math.round(Number(sized[1]) * UNITS[sized[2].toLowerCase()]);
-                return `sizes are plain numbers of bytes: ${text} is ${bytes}`;
-            }
-        }
-        if (typeof value === 'number' && expected === 'integer' && !Number.isInteger(value))
-            return 'use a whole number';
-        return undefined;
-    }
-    if (expected === 'string' && (typeof value === 'number' || typeof value === 'boolean')) {
-        if (secret || raw === undefined)
-            return 'put the value in quotes';
-        return `put it in quotes: "${raw.trim()}"`;
-    }
-    const glued = typeof value === 'string' ? /^([A-Za-z_][\w-]*):(\S.*)$/.exec(value) : null;
-    if ((expected === 'object' || expected === 'array') && glued) {
-        return `add a space after the colon: \`${glued[1]}: ${glued[2]}\``;
-    }
-    if (expected === 'array' && value !== null && typeof value === 'object' && !Array.isArray(value)) {
-        return 'start each item with `- `';
-    }
-    return undefined;
-}
-
-;// CONCATENATED MODULE: ./src/config/schema-check.ts
-// Checks the plain tree against the JSON Schema and rewrites each ajv error into plain words at the
-// offending key or value: `nodes[1].ray_config.num_cpus: expected a non-negative integer, found "four"`.
-
-
-
-
-
-let compiled;
-function validator() {
-    if (!compiled) {
-        // The schema is our own and checked against the meta-schema by a test (json-schema.test.ts): at
-        // run time compiling the meta-schema and optimizing the code was half the start-up of `validate`.
-        const ajv = new (ajv_default())({
-            allErrors: true,
-            verbose: true,
-            strict: true,
-            allowUnionTypes: true,
-            validateSchema: false,
-            meta: false,
-            code: { optimize: false },
-        });
-        ajv.addKeyword({ keyword: 'x-expected', schemaType: 'string' });
-        ajv.addKeyword({ keyword: 'x-hint', schemaType: 'string' });
-        compiled = ajv.compile(configSchema);
-    }
-    return compiled;
-}
-/** Reports every shape problem; returns the paths that had one, so later checks can skip them. */
-function checkSchema(root, index, findings) {
-    const validate = validator();
-    const reported = new Set();
-    if (validate(root))
-        return reported;
-    const errors = validate.errors ?? [];
-    // `ssh_ulr:` is both an unknown key and a missing `ssh_url`: say it once, as the typo.
-    const typoFixes = new Set();
-    for (const error of errors) {
-        if (error.keyword !== 'additionalProperties')
-            continue;
-        const key = String(error.params.additionalProperty);
-        const match = closestMatch(key, KEYS_BY_SECTION[sectionOf(formatPath(segmentsFromPointer(error.instancePath, root)))] ?? []);
-        if (match)
-            typoFixes.add(`${error.instancePath}/${match}`);
-    }
-    for (const error of errors) {
-        const segments = segmentsFromPointer(error.instancePath, root);
-        const path = formatPath(segments);
-        if (error.keyword === 'additionalProperties') {
-            const key = String(error.params.additionalProperty);
-            const keyPath = formatPath([...segments, key]);
-            if (reported.has(keyPath))
-                continue;
-            reported.add(keyPath);
-            findings.error(keyPath, `unknown key "${key}"`, { at: 'key', hint: unknownKeyHint(key, path) });
-            continue;
-        }
-        if (error.keyword === 'required') {
-            const key = String(error.params.missingProperty);
-            if (typoFixes.has(`${error.instancePath}/${key}`))
-                continue;
-            const keyPath = formatPath([...segments, key]);
-            if (reported.has(keyPath))
-                continue;
-            reported.add(keyPath);
-            findings.error(path, `missing required key \`${key}\``, { hint: `add ${REQUIRED_KEY_WORDS[key] ?? key}` });
-            continue;
-        }
-        if (reported.has(path))
-            continue;
-        reported.add(path);
-        const { message, hint } = wrongValue(error, path, index);
-        findings.error(path, message, hint ? { hint } : {});
-    }
-    return reported;
-}
-function wrongValue(error, path, index) {
-    const schema = (error.parentSchema ?? {});
-    const secret = /\.password$/.test(path);
-    const expected = schema['x-expected'] ?? String(schema.type ?? 'another value');
-    const message = `expected ${expected}, found ${describeFound(error.data, secret)}`;
-    const staticHint = schema['x-hint'];
-    if (error.keyword === 'enum' && typeof error.data === 'string') {
-        const match = closestMatch(error.data, schema.enum ?? []);
-        if (match)
-            return { message, hint: `did you mean "${match}"?` };
-    }
-    if (error.keyword === 'minimum' && /object_store_memory$/.test(path)) {
-        return { message, hint: 'Ray refuses to start with a smaller object store; leave the key out to let Ray choose' };
-    }
-    const types = [].concat(schema.type ?? []);
-    const mainType = types.find((t) => t !== 'null') ?? '';
-    const hint = staticHint ?? typeMixUpHint(error.data, mainType, index.rawValue(path), secret);
-    return hint ? { message, hint } : { message };
-}
-function unknownKeyHint(key, sectionPath) {
-    const section = sectionOf(sectionPath);
-    const allowed = KEYS_BY_SECTION[section] ?? [];
-    const glued = /^([\w-]+):(\S.*)$/.exec(key);
-    if (glued && allowed.includes(glued[1]))
-        return `add a space after the colon: \`${glued[1]}: ${glued[2]}\``;
-    if (/private|identity/i.test(key)) {
-        return 'private keys do not belong in the config: pass them with the ssh-private-key input or --identity; `sshkey` under users takes the matching PUBLIC key line';
-    }
-    const match = closestMatch(key, allowed);
-    if (match)
-        return `did you mean "${match}"?`;
-    // Prefer a section inside this one: `num_cpus` on a node belongs in its ray_config, not in ray_spec.
-    const elsewhere = sectionsHolding(key)
-        .filter((s) => s !== section)
-        .sort((a, b) => Number(!a.startsWith(section)) - Number(!b.startsWith(section)));
-    if (elsewhere.length > 0)
-        return `${key} belongs ${describeSection(elsewhere[0])}`;
-    return `allowed here: ${allowed.join(', ')}`;
-}
-function describeSection(section) {
-    switch (section) {
-        case '':
-            return 'at the top level';
-        case 'ray_spec':
-            return 'under ray_spec';
-        case 'nodes[]':
-            return 'directly in the node (next to name and role)';
-        case 'nodes[].ray_config':
-            return "under the node's ray_config";
-        case 'nodes[].storage':
-            return "under the node's storage";
-        case 'nodes[].users[]':
-            return "in an item of the node's users list";
-        default:
-            return `under ${section}`;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/config/node-checks.ts
-// Checks on one node that the schema cannot express: ssh_url form, head-only keys, the head's three
-// ports, resource and label names, storage path, users and their credentials, host key.
-
-
-
-
-
-
-
-
-
-function checkNode(node, i, ctx) {
-    const at = `nodes[${i}]`;
-    const facts = { index: i };
-    const name = asString(node.name);
-    if (name !== undefined && !ctx.shapeProblems.has(`${at}.name`))
-        facts.name = name;
-    if (node.role === 'head' || node.role === 'worker')
-        facts.role = node.role;
-    const sshUrl = asString(node.ssh_url);
-    if (sshUrl !== undefined && !ctx.shapeProblems.has(`${at}.ssh_url`)) {
-        const parsed = parseSshUrl(sshUrl);
-        if (parsed.ok) {
-            facts.host = parsed.host;
-            facts.sshPort = parsed.port;
-        }
-        else {
-            ctx.findings.error(`${at}.ssh_url`, parsed.message, { hint: parsed.hint });
-        }
-    }
-    const rayConfig = asMap(node.ray_config);
-    if (rayConfig)
-        checkRayConfig(rayConfig, `${at}.ray_config`, facts.role, ctx);
-    const storage = asMap(node.storage);
-    const path = storage ? asString(storage.path) : undefined;
-    if (path !== undefined && !ctx.shapeProblems.has(`${at}.storage.path`)) {
-        const problem = storagePathProblem(path);
-        if (problem)
-            ctx.findings.error(`${at}.storage.path`, problem.message, { hint: problem.hint });
-        else
-            facts.storagePath = path.replace(/\/+$/, '') || '/';
-    }
-    checkUsers(node, at, ctx);
-    const hostKey = asString(node.host_key);
-    if (hostKey !== undefined && !looksLikePrivateKey(hostKey) && !ctx.shapeProblems.has(`${at}.host_key`)) {
-        const problem = keys_checkHostKey(hostKey);
-        if (problem)
-            ctx.findings.error(`${at}.host_key`, problem.message, { hint: problem.hint });
-    }
-    checkProxyJump(node, at, ctx);
-    return facts;
-}
-/** `proxy_jump` of a node or of ray_spec (`at` is the mapping holding it). */
-function checkProxyJump(map, at, ctx) {
-    const jump = asString(map.proxy_jump);
-    if (jump === undefined || ctx.shapeProblems.has(`${at}.proxy_jump`))
-        return;
-    const parsed = parseProxyJump(jump);
-    if (!parsed.ok)
-        ctx.findings.error(`${at}.proxy_jump`, parsed.message, { hint: parsed.hint });
-}
-function checkRayConfig(rayConfig, at, role, ctx) {
-    if (role === 'worker') {
-        for (const { yaml: key, headOnly: why } of HEAD_ONLY_RAY_KEYS) {
-            if (!(key in rayConfig))
-                continue;
-            ctx.findings.error(`${at}.${key}`, `${key} is a head-only setting, but this node is a worker (${why})`, {
-                at: 'key',
-                hint: "move it to the head's ray_config, or remove it",
-            });
-        }
-    }
-    if (role === 'head')
-        checkHeadPorts(rayConfig, at, ctx);
-    const resources = asMap(rayConfig.resources);
-    for (const resource of Object.keys(resources ?? {})) {
-        const path = joinPath(`${at}.resources`, resource);
-        const own = RESERVED_RESOURCES[resource.toLowerCase()];
-        if (own)
-            ctx.findings.error(path, `"${resource}" is not a custom resource: Ray sets it from ${own}`, {
-                at: 'key',
-                hint: `use ray_config.${own} instead`,
-            });
-        else if (resource.trim() === '')
-            ctx.findings.error(path, 'a resource needs a name', { at: 'key', hint: 'write resources: {my_accelerator: 1}' });
-    }
-    const labels = asMap(rayConfig.labels);
-    for (const [key, value] of Object.entries(labels ?? {})) {
-        const path = joinPath(`${at}.labels`, key);
-        const keyProblem = labelKeyProblem(key);
-        if (keyProblem)
-            ctx.findings.error(path, keyProblem.message, { at: 'key', hint: keyProblem.hint });
-        if (typeof value === 'string' && !LABEL_VALUE.test(value)) {
-            ctx.findings.error(path, `label value ${JSON.stringify(value.slice(0, 70))} is not allowed`, {
-                hint: 'up to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit (or empty)',
-            });
-        }
-    }
-    const addressHints = {
-        node_ip_address: 'give the address other nodes reach this one at, e.g. 10.0.0.5; leave it out to use the address in ssh_url',
-        dashboard_host: "give one of the head's addresses, e.g. 10.0.0.5, 127.0.0.1 (only over SSH: nokube ray dashboard) or 0.0.0.0 (every interface)",
-    };
-    for (const [key, hint] of Object.entries(addressHints)) {
-        const ip = asString(rayConfig[key]);
-        if (ip === undefined || ctx.shapeProblems.has(`${at}.${key}`) || (0,external_node_net_namespaceObject.isIP)(ip.replace(/^\[(.*)\]$/, '$1')) !== 0)
-            continue;
-        ctx.findings.error(`${at}.${key}`, `"${ip.slice(0, 60)}" is not an IPv4 or IPv6 address`, { hint });
-    }
-}
-// Ray refuses its own resource names as custom resources: each has its own key.
-const RESERVED_RESOURCES = Object.fromEntries(RESOURCE_RAY_KEYS.map((k) => [k.resource.toLowerCase(), k.yaml]));
-/**
- * Ray refuses to start when two of its components share a port. Compared with defaults filled in,
- * and reported at the key the user wrote (a clash with a default is fixed by changing the written one).
- */
-function checkHeadPorts(rayConfig, at, ctx) {
-    const written = (key) => (ctx.shapeProblems.has(`${at}.${key}`) ? undefined : asInteger(rayConfig[key]));
-    // The head's ports as the model will fill them in: written, else the table's default.
-    const ports = HEAD_PORT_RAY_KEYS.map(({ yaml: key, default: fallback }) => {
-        const value = written(key);
-        if (value !== undefined)
-            return { key, value, path: `${at}.${key}`, default: false };
-        if (fallback === 'ray_spec.dashboard_port') {
-            if (ctx.clusterDashboardPort !== undefined)
-                return { key, value: ctx.clusterDashboardPort, path: 'ray_spec.dashboard_port', default: false };
-            return { key, value: DEFAULT_DASHBOARD_PORT, default: true };
-        }
-        return { key, value: fallback, default: true };
-    });
-    const client = ports.find((p) => p.key === 'port');
-    if (client.path !== undefined && client.value < 1024) {
-        ctx.findings.error(client.path, `port ${client.value} is below 1024: Ray's Client server only takes ports 1024–65535`, {
-            hint: 'use the default 10001, or another port from 1024 to 65535',
-        });
-    }
-    for (let a = 0; a < ports.length; a++) {
-        for (let b = a + 1; b < ports.length; b++) {
-            const first = ports[a];
-            const second = ports[b];
-            if (first.value !== second.value)
-                continue;
-            const blamed = second.path !== undefined ? second : first;
-            const other = blamed === second ? first : second;
-            if (blamed.path === undefined)
-                continue;
-            const otherName = `${other.key}${other.key === 'port' ? ' (Ray Client)' : ''}`;
-            const otherWords = other.default
-                ? `the default ${otherName}`
-                : other.path === 'ray_spec.dashboard_port'
-                    ? `ray_spec.${otherName}`
-                    : `the head's ${otherName}`;
-            ctx.findings.error(blamed.path, `${blamed.key} ${blamed.value} is also ${otherWords}: Ray refuses to start when two of its components share a port`, {
-                hint: 'port (Ray Client, default 10001), gcs_port (default 6379) and dashboard_port (default 8265) must all differ',
-            });
-        }
-    }
-}
-const LABEL_NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/;
-const LABEL_PREFIX = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?)?$/;
-/** Ray labels follow Kubernetes label syntax: `[prefix/]name`; `ray.io/` belongs to Ray, `nokube.io/` to us. */
-function labelKeyProblem(key) {
-    const slash = key.indexOf('/');
-    const prefix = slash < 0 ? undefined : key.slice(0, slash);
-    const name = slash < 0 ? key : key.slice(slash + 1);
-    if (prefix !== undefined && /(^|\.)(ray\.io|nokube\.io)$/.test(prefix)) {
-        return {
-            message: `the label prefix "${prefix}/" is reserved`,
-            hint: `${prefix === 'ray.io' ? 'Ray' : 'nokube'} sets these labels itself: use your own prefix, e.g. example.com/${name}`,
-        };
-    }
-    if (prefix !== undefined && (prefix.length > 253 || !LABEL_PREFIX.test(prefix))) {
-        return {
-            message: `label prefix "${prefix.slice(0, 60)}" is not a DNS name`,
-            hint: 'a prefix is a lowercase DNS name such as example.com, followed by "/"',
-        };
-    }
-    if (!LABEL_NAME.test(name)) {
-        return {
-            message: `label name "${name.slice(0, 70)}" is not allowed`,
-            hint: 'up to 63 letters, digits, "-", "_" or ".", starting and ending with a letter or digit; optionally prefixed by a DNS name and "/"',
-        };
-    }
-    return undefined;
-}
-function storagePathProblem(path) {
-    if ([...path].some((c) => c.charCodeAt(0) < 0x20))
-        return { message: 'the storage path contains control characters', hint: 'write a plain absolute path' };
-    if (path.startsWith('~')) {
-        return {
-            message: 'the storage path must be absolute; "~" is not expanded',
-            hint: 'write the full path (e.g. /home/USER/.nokube/data), or leave storage out for ~/.nokube/<cluster_name> of the login user',
-        };
-    }
-    if (path.includes('${'))
-        return {
-            message: 'the storage path cannot use ${...}',
-            hint: 'only credentials under users are read from the environment',
-        };
-    if (!path.startsWith('/')) {
-        return {
-            message: `the storage path "${path.slice(0, 60)}" is relative`,
-            hint: `write an absolute path on the node, e.g. /opt/nokube/${path.replace(/^\.\//, '').slice(0, 40)}`,
-        };
-    }
-    return undefined;
-}
-function checkUsers(node, at, ctx) {
-    const users = asList(node.users);
-    if (users.length === 0 && node.users !== undefined && !Array.isArray(node.users) && node.users !== null)
-        return;
-    if (users.length === 0 && !ctx.defaultUser) {
-        ctx.findings.warning(at, 'no users and no default login user was given', {
-            hint: 'add users: - userid: NAME (with sshkey or password), or pass --user / the ssh-user input',
-        });
-    }
-    users.forEach((entry, j) => {
-        const user = asMap(entry);
-        if (!user)
-            return;
-        const path = `${at}.users[${j}]`;
-        const hasPassword = 'password' in user;
-        const hasKey = 'sshkey' in user;
-        if (!hasPassword && !hasKey) {
-            ctx.findings.error(path, 'this user has neither password nor sshkey', {
-                hint: 'add sshkey: "ssh-ed25519 AAAA..." (the public half of a key you supply) or password: ${ENV_NAME}',
-            });
-        }
-        else if (hasPassword && hasKey) {
-            const later = laterKey(ctx.index, `${path}.password`, `${path}.sshkey`);
-            ctx.findings.error(later, 'a user has either password or sshkey, not both', {
-                at: 'key',
-                hint: 'keep one; to try both ways, list the same userid twice, once with each',
-            });
-        }
-        const userid = asString(user.userid);
-        if (userid !== undefined && !ctx.shapeProblems.has(`${path}.userid`)) {
-            reportReferences(userid, `${path}.userid`, ctx, true);
-            const bare = bareReference(userid);
-            if (bare)
-                ctx.findings.warning(`${path}.userid`, `\`$${bare}\` is not read from the environment: the login name is "$${bare}"`, {
-                    hint: BRACES_HINT(bare),
-                });
-            else if (!userid.includes('${') && /[\s@:/]/.test(userid)) {
-                ctx.findings.error(`${path}.userid`, `"${userid.slice(0, 40)}" is not a login name`, {
-                    hint: 'only the user name, e.g. deploy (no spaces, @, : or /)',
-                });
-            }
-        }
-        const password = asString(user.password);
-        if (password !== undefined && !ctx.shapeProblems.has(`${path}.password`) && !looksLikePrivateKey(password)) {
-            reportReferences(password, `${path}.password`, ctx, false);
-            const bare = bareReference(password);
-            if (bare) {
-                ctx.findings.warning(`${path}.password`, `\`$${bare}\` is not read from the environment: the password is this text as written`, {
-                    hint: BRACES_HINT(bare),
-                });
-            }
-            else if (!hasCredentialRefs(password) && !password.includes('${')) {
-                ctx.findings.warning(`${path}.password`, 'a plaintext password is written in the config', {
-                    hint: 'use password: ${ENV_NAME} and map a secret into that variable (or better, use sshkey)',
-                });
-            }
-        }
-        const sshkey = asString(user.sshkey);
-        if (sshkey !== undefined && !ctx.shapeProblems.has(`${path}.sshkey`) && !looksLikePrivateKey(sshkey)) {
-            if (sshkey.includes('${'))
-                reportReferences(sshkey, `${path}.sshkey`, ctx, true);
-            else {
-                const problem = checkPublicKeyLine(sshkey);
-                const bare = bareReference(sshkey);
-                if (problem)
-                    ctx.findings.error(`${path}.sshkey`, problem.message, { hint: bare ? BRACES_HINT(bare) : problem.hint });
-            }
-        }
-    });
-}
-/**
- * Malformed `${...}` always; with an environment, also every variable that is unset (or empty: a
- * missing GitHub secret maps to "") and any that holds a private key.
- */
-function reportReferences(value, path, ctx, showNames) {
-    const problems = checkReferences(value, showNames);
-    for (const problem of problems) {
-        ctx.findings.error(path, problem.message, {
-            hint: problem.hint,
-            pos: referencePosition(ctx.index, path, value, problem.offset),
-        });
-    }
-    if (!ctx.env || problems.length > 0)
-        return;
-    const field = path.replace(/^nodes\[\d+\]\./, '');
-    for (const name of findCredentialRefs(value)) {
-        const pos = referencePosition(ctx.index, path, value, value.indexOf(`\${${name}}`));
-        const resolved = ctx.env[name];
-        if (resolved === undefined || resolved === '') {
-            const report = ctx.allowMissingEnv ? ctx.findings.warning : ctx.findings.error;
-            report.call(ctx.findings, path, `environment variable ${name} is not set (${field} reads it)`, {
-                pos,
-                hint: ctx.allowMissingEnv
-                    ? 'fine for an offline plan; start, status and stop need it'
-                    : `set it (export ${name}=...), or in a workflow map a secret into it: env: ${name}: \${{ secrets.${name} }}; --allow-missing-env (the allow-missing-env input) makes this a warning for an offline plan`,
-            });
-        }
-        else if (looksLikePrivateKey(resolved)) {
-            ctx.findings.error(path, `environment variable ${name} holds a private key (not shown)`, {
-                pos,
-                hint: field.endsWith('sshkey')
-                    ? `sshkey takes the PUBLIC key line (ssh-keygen -y -f KEYFILE prints it); ${PRIVATE_KEY_HINT}`
-                    : PRIVATE_KEY_HINT,
-            });
-        }
-    }
-}
-/** `$RAY_PW` (no braces), which is not expanded: the name, or undefined. `$$` and `${` are not it. */
-function bareReference(value) {
-    return /(?:^|[^$])\$([A-Za-z_][A-Za-z0-9_]*)/.exec(value)?.[1];
-}
-const BRACES_HINT = (name) => `only \${NAME} with braces is read from the environment: write "\${${name}}"`;
-/** Points at the `${` itself: the n-th `${` after where the value starts in the text. */
-function referencePosition(index, path, value, offsetInValue) {
-    const start = index.valueOffset(path);
-    if (start === undefined)
-        return undefined;
-    const nth = value.slice(0, offsetInValue).split('${').length - 1;
-    let at = start - 1;
-    for (let k = 0; k <= nth; k++) {
-        at = index.text.indexOf('${', at + 1);
-        if (at < 0)
-            return undefined;
-    }
-    return index.positionAt(at);
-}
-function laterKey(index, a, b) {
-    const pa = index.positionOf(a, 'key');
-    const pb = index.positionOf(b, 'key');
-    return pa.line > pb.line || (pa.line === pb.line && pa.col > pb.col) ? a : b;
-}
-
-;// CONCATENATED MODULE: ./src/config/package-index.ts
-
-const KEYS = ['index_url', 'find_links'];
-function checkPackageIndex(raySpec, findings) {
-    const install = asMap(raySpec?.install);
-    if (!install)
-        return;
-    for (const key of KEYS) {
-        const url = install[key];
-        if (typeof url !== 'string')
-            continue;
-        // an [IPv6] host first: its colons are not a port
-        const m = /^http:\/\/(\[[^\]]+\]|[^/:?#]+)/i.exec(url.trim());
-        if (!m)
-            continue;
-        const host = m[1];
-        findings.warning(`ray_spec.install.${key}`, `${key} is plain http: pip is given --trusted-host ${host}, so anyone on the network between the nodes and ` +
-            `${host} can replace the packages it installs, and their code then runs on every node as the login user`, {
-            hint: `serve it over https (${key}: "https://${url.trim().slice('http://'.length)}")` +
-                (key === 'find_links' ? ', or copy the wheels to the nodes (find_links: /path/on/the/nodes)' : ''),
-        });
-    }
-}
-
-;// CONCATENATED MODULE: ./src/config/port-checks.ts
-
-
-function checkPorts(top, facts, ctx) {
-    const raySpec = asMap(top.ray_spec);
-    const shared = asMap(raySpec?.ports) ?? {};
-    const said = new Set();
-    // A clash of two ray_spec.ports values is the same on every node: said once.
-    const error = (path, message, hint) => {
-        if (said.has(`${path}\u0000${message}`))
-            return;
-        said.add(`${path}\u0000${message}`);
-        ctx.findings.error(path, message, { hint });
-    };
-    const nodes = asList(top.nodes);
-    const all = [];
-    for (const f of facts) {
-        const node = asMap(nodes[f.index]);
-        if (!node)
-            continue;
-        const ports = nodePorts(node, f, shared, raySpec, ctx);
-        checkOneNode(ports, error);
-        all.push(ports);
-    }
-    checkOneHost(all, ctx, error);
-}
-function nodePorts(node, facts, shared, raySpec, ctx) {
-    const at = `nodes[${facts.index}].ray_config`;
-    const ray = asMap(node.ray_config) ?? {};
-    const usable = (path, value) => (ctx.shapeProblems.has(path) ? undefined : asInteger(value));
-    const single = [];
-    if (facts.role === 'head') {
-        const head = (key, fallback, clusterPath) => {
-            const own = usable(`${at}.${key}`, ray[key]);
-            if (own !== undefined)
-                return single.push({ key, value: own, path: `${at}.${key}`, shared: false });
-            const cluster = clusterPath ? usable(clusterPath, raySpec?.dashboard_port) : undefined;
-            if (cluster !== undefined)
-                return single.push({ key, value: cluster, path: clusterPath, shared: true });
-            single.push({ key, value: fallback, shared: false });
-        };
-        head('port', DEFAULT_CLIENT_PORT);
-        head('gcs_port', DEFAULT_GCS_PORT);
-        head('dashboard_port', DEFAULT_DASHBOARD_PORT, 'ray_spec.dashboard_port');
-    }
-    const pinned = new Map();
-    for (const { yaml: key } of NODE_PORT_RAY_KEYS) {
-        const own = usable(`${at}.${key}`, ray[key]);
-        const fromSpec = usable(`ray_spec.ports.${key}`, shared[key]);
-        if (own !== undefined)
-            pinned.set(key, { key, value: own, path: `${at}.${key}`, shared: false });
-        else if (fromSpec !== undefined)
-            pinned.set(key, { key, value: fromSpec, path: `ray_spec.ports.${key}`, shared: true });
-    }
-    const min = pinned.get('min_worker_port');
-    const max = pinned.get('max_worker_port');
-    pinned.delete('min_worker_port');
-    pinned.delete('max_worker_port');
-    single.push(...pinned.values());
-    const out = { facts, single };
-    if (min && max)
-        out.range = { min, max };
-    else if (min ?? max)
-        out.lone = min ?? max;
-    const address = asString(ray.node_ip_address) ?? facts.host;
-    if (address !== undefined)
-        out.address = address.replace(/^\[(.*)\]$/, '$1').toLowerCase();
-    const cpus = usable(`${at}.num_cpus`, ray.num_cpus);
-    if (cpus !== undefined)
-        out.cpus = cpus;
-    return out;
-}
-const words = (p) => `${p.key} ${p.value}`;
-const whose = (p) => p.path === undefined ? `the default ${p.key}` : p.shared ? `${p.path}` : `this node's ${p.key}`;
-function checkOneNode(ports, error) {
-    const extra = ports;
-    if (extra.lone) {
-        const other = extra.lone.key === 'min_worker_port' ? 'max_worker_port' : 'min_worker_port';
-        error(extra.lone.path, `${extra.lone.key} is set without ${other}: the worker port range needs both ends`, `add ${other} next to it (both in the node's ray_config, or both in ray_spec.ports)`);
-    }
-    const range = ports.range;
-    if (range) {
-        const { min, max } = range;
-        // a node's own end is what to fix when the other comes from ray_spec.ports
-        const at = (!max.shared ? max : !min.shared ? min : max).path;
-        const need = Math.max(extra.cpus ?? 1, 1) + WORKER_PORT_MARGIN;
-        const cpuWords = extra.cpus !== undefined
-            ? `num_cpus ${extra.cpus}`
-            : 'num_cpus is left out (Ray counts the CPUs when it starts), so at least 1';
-        if (min.value > max.value) {
-            error(at, at === min.path
-                ? `min_worker_port ${min.value} is above max_worker_port ${max.value} (${max.path})`
-                : `max_worker_port ${max.value} is below min_worker_port ${min.value}`, `the worker ports are min_worker_port..max_worker_port: set max_worker_port to at least ${min.value + need - 1}`);
-        }
-        else if (max.value - min.value + 1 < need) {
-            error(at, `the worker port range ${min.value}-${max.value} holds ${max.value - min.value + 1} ports, but this node needs at least ${need}: ${cpuWords} for tasks, plus ${WORKER_PORT_MARGIN} for drivers, actors and Ray's own workers (each worker process binds one port)`, `set max_worker_port to ${min.value + need - 1} or more`);
-        }
-    }
-    const { single } = ports;
-    for (let a = 0; a < single.length; a++) {
-        for (let b = a + 1; b < single.length; b++) {
-            const first = single[a];
-            const second = single[b];
-            // two of the head's own three: node-checks.ts says it
-            if (first.value !== second.value || (isHeadKey(first.key) && isHeadKey(second.key)))
-                continue;
-            // the node's own value, else the later of two written ones (a clash with a default is fixed at the written one)
-            const own = [second, first].find((p) => p.path !== undefined && !p.shared);
-            const blamed = own ?? (second.path !== undefined ? second : first);
-            const other = blamed === second ? first : second;
-            error(blamed.path, `${words(blamed)} is also ${whose(other)}: Ray refuses to start when two of its components share a port`, 'give every port of a node its own number');
-        }
-        const port = single[a];
-        if (range && range.min.value <= range.max.value && port.value >= range.min.value && port.value <= range.max.value) {
-            error(port.path ?? range.min.path, `${words(port)} lies in the worker port range ${range.min.value}-${range.max.value} (min_worker_port..max_worker_port): Ray refuses to start when two of its components share a port`, `move ${port.key} out of the range, or the range away from it`);
-        }
-    }
-}
-const isHeadKey = (key) => key === 'port' || key === 'gcs_port' || key === 'dashboard_port';
-/** Two nodes on one address (containers behind SSH port forwarding) share its ports: none may be taken twice. */
-function checkOneHost(all, ctx, error) {
-    const byAddress = new Map();
-    for (const n of all) {
-        if (n.address === undefined)
-            continue;
-        byAddress.set(n.address, [...(byAddress.get(n.address) ?? []), n]);
-    }
-    const label = (f) => `${f.name !== undefined ? `node ${f.name}` : `nodes[${f.index}]`} (line ${ctx.index.positionOf(`nodes[${f.index}]`).line})`;
-    for (const [address, group] of byAddress) {
-        for (let j = 1; j < group.length; j++) {
-            const later = group[j];
-            for (const earlier of group.slice(0, j)) {
-                const taken = (p, n) => n.single.find((q) => q.value === p) ??
-                    (n.range && p >= n.range.min.value && p <= n.range.max.value ? n.range.min : undefined);
-                let clash;
-                for (const mine of later.single) {
-                    const theirs = taken(mine.value, earlier);
-                    if (theirs)
-                        clash = { mine, theirs };
-                    if (clash)
-                        break;
-                }
-                if (!clash && later.range && earlier.range) {
-                    const overlap = later.range.min.value <= earlier.range.max.value && earlier.range.min.value <= later.range.max.value;
-                    if (overlap)
-                        clash = { mine: later.range.min, theirs: earlier.range.min };
-                }
-                if (!clash)
-                    continue;
-                const { mine, theirs } = clash;
-                const what = (p, n) => p.key === 'min_worker_port' && n.range
-                    ? `the worker port range ${n.range.min.value}-${n.range.max.value}`
-                    : words(p);
-                const path = mine.path !== undefined && !mine.shared ? mine.path : `nodes[${later.facts.index}]`;
-                error(path, `${label(later.facts)} and ${label(earlier.facts)} are both on ${address}: ${what(mine, later)} here collides with ${what(theirs, earlier)} there${mine.shared ? ` (both from ray_spec.ports)` : ''}`, `nodes on one address need their own ports: set other ports in one node's ray_config`);
-                break;
-            }
-        }
-    }
-}
-
-;// CONCATENATED MODULE: ./src/config/semantics.ts
-
-
-
-
-
-function checkSemantics(root, index, findings, shapeProblems, opts) {
-    const top = asMap(root);
-    if (!top)
-        return;
-    const raySpec = asMap(top.ray_spec);
-    const clusterDashboardPort = shapeProblems.has('ray_spec.dashboard_port')
-        ? undefined
-        : asInteger(raySpec?.dashboard_port);
-    const ctx = { findings, index, shapeProblems, clusterDashboardPort, ...opts };
-    if (raySpec)
-        checkProxyJump(raySpec, 'ray_spec', ctx);
-    checkPackageIndex(raySpec, findings);
-    const facts = [];
-    asList(top.nodes).forEach((entry, i) => {
-        const node = asMap(entry);
-        if (node)
-            facts.push(checkNode(node, i, ctx));
-    });
-    if (!Array.isArray(top.nodes) || facts.length === 0)
-        return;
-    const line = (path) => index.positionOf(path).line;
-    const label = (f) => f.name !== undefined
-        ? `node ${f.name} (line ${line(`nodes[${f.index}]`)})`
-        : `nodes[${f.index}] (line ${line(`nodes[${f.index}]`)})`;
-    // A misspelt role was reported already; "no head" on top of it would only repeat the same mistake.
-    const everyRoleKnown = facts.length === asList(top.nodes).length && facts.every((f) => f.role !== undefined);
-    const heads = facts.filter((f) => f.role === 'head');
-    if (heads.length === 0 && everyRoleKnown) {
-        findings.error('nodes', 'there is no head: exactly one node needs role: head', {
-            at: 'key',
-            hint: 'set role: head on the node that should run the GCS, the dashboard and the Ray Client server',
-        });
-    }
-    for (const extra of heads.slice(1)) {
-        findings.error(`nodes[${extra.index}].role`, `a second head: ${label(heads[0])} is already the head`, {
-            hint: 'a cluster has exactly one head: set role: worker here',
-        });
-    }
-    checkPorts(top, facts, ctx);
-    const names = new Map();
-    for (const f of facts) {
-        if (f.name === undefined)
-            continue;
-        // Names reach file names and logs, where `Head` and `head` would be confused.
-        const key = f.name.toLowerCase();
-        const first = names.get(key);
-        if (first) {
-            findings.error(`nodes[${f.index}].name`, `the name "${f.name}" is already used by ${label(first)}`, {
-                hint: 'node names must be unique (ignoring case): rename one of them',
-            });
-        }
-        else
-            names.set(key, f);
-    }
-    // One Ray node per machine: two entries reaching the same host and SSH port are the same machine, and
-    // two raylets of one cluster there would share Ray's session directory and be stopped together.
-    // The same host with different SSH ports is allowed (containers or VMs behind port forwarding).
-    const endpoints = new Map();
-    for (const f of facts) {
-        if (f.host === undefined || f.sshPort === undefined)
-            continue;
-        const key = endpointKey(f.host, f.sshPort);
-        const first = endpoints.get(key);
-        if (first) {
-            findings.error(`nodes[${f.index}].ssh_url`, `this ssh_url reaches the same host and port as ${label(first)}`, {
-                hint: 'each node is one machine: fix the host or port, or remove the duplicate node',
-            });
-        }
-        else
-            endpoints.set(key, f);
-    }
-    // Same host, different SSH ports: if they are in fact one machine, an identical storage path would
-    // make the two nodes share state, lock and logs. A default path is allowed, it differs per login user.
-    const storage = new Map();
-    for (const f of facts) {
-        if (f.host === undefined || f.storagePath === undefined)
-            continue;
-        const key = `${f.host.toLowerCase()}\u0000${f.storagePath}`;
-        const first = storage.get(key);
-        if (first && endpointKey(first.host, first.sshPort) !== endpointKey(f.host, f.sshPort)) {
-            findings.error(`nodes[${f.index}].storage.path`, `the same storage path on host ${f.host} as ${label(first)}: the two nodes would share their state`, {
-                hint: 'give each node its own storage.path',
-            });
-        }
-        else if (!first)
-            storage.set(key, f);
-    }
-    // The tool installs exactly one version: without it, "install Ray" has no answer to "which one".
-    if (raySpec && 'install' in raySpec && raySpec.ray_version === undefined) {
-        findings.error('ray_spec.install', 'install needs ray_version: which Ray to install on the nodes', {
-            at: 'key',
-            hint: 'add ray_version: "2.60.0" (in quotes) under ray_spec',
-        });
-    }
-    const maxWorkers = shapeProblems.has('ray_spec.max_workers') ? undefined : asInteger(raySpec?.max_workers);
-    const workers = facts.filter((f) => f.role === 'worker');
-    if (maxWorkers !== undefined && workers.length > maxWorkers) {
-        const firstExtra = workers[maxWorkers];
-        findings.error(`nodes[${firstExtra.index}]`, `${workers.length} worker nodes, but ray_spec.max_workers (line ${line('ray_spec.max_workers')}) allows ${maxWorkers}`, {
-            hint: `raise ray_spec.max_workers to ${workers.length}, or remove worker nodes`,
-        });
-    }
-}
-
-// EXTERNAL MODULE: ./node_modules/yaml/dist/index.js
-var dist = __nccwpck_require__(8815);
-;// CONCATENATED MODULE: ./src/config/yaml/dedupe.ts
-/** A diagnostic said once per position (the parser may report one problem twice). */
-function dedupeByPosition(diagnostics) {
-    const seen = new Set();
-    return diagnostics.filter((d) => {
-        const key = `${d.line}:${d.col}:${d.message}`;
-        if (seen.has(key))
-            return false;
-        seen.add(key);
-        return true;
-    });
-}
-
-;// CONCATENATED MODULE: ./src/config/yaml/error-words.ts
-// The YAML library's syntax errors rewritten into what happened and what to do, placed at the most
-// useful spot, and the everyday slips (an unquoted [IPv6]:port, `name:value` without a space, a
-// mapping on its key's own line) named as such.
-
-
-/** Rewrites the YAML library's errors into what happened and what to do, at the most useful spot. */
-function describeYamlError(problem, text, doc) {
-    const [start, end] = problem.pos;
-    if (problem.code !== 'DUPLICATE_KEY') {
-        const slip = commonSlip(text, start);
-        if (slip)
-            return slip;
-    }
-    switch (problem.code) {
-        case 'TAB_AS_INDENT':
-            return {
-                offset: start,
-                words: {
-                    message: 'a tab is used for indentation',
-                    hint: 'YAML indents with spaces only: replace the tab with spaces',
-                },
-            };
-        case 'DUPLICATE_KEY': {
-            const key = /^["']?([^"':\n]*)/.exec(text.slice(start))?.[1]?.trim() ?? '';
-            return {
-                offset: start,
-                words: {
-                    message: `key \`${key}\` appears twice in the same mapping`,
-                    hint: 'the later one is used: remove or rename one of them',
-                },
-            };
-        }
-        case 'MULTILINE_IMPLICIT_KEY': {
-            const newline = text.indexOf('\n', start);
-            let offset = newline >= 0 && newline < end ? newline + 1 : start;
-            while (text[offset] === ' ')
-                offset += 1;
-            return {
-                offset,
-                words: {
-                    message: 'this line is indented deeper than the key above it, so YAML reads it as part of the value before',
-                    hint: 'line it up with the other keys of the same mapping',
-                },
-            };
-        }
-        case 'BLOCK_AS_IMPLICIT_KEY':
-            // Reported together with MULTILINE_IMPLICIT_KEY when the cause is indentation; alone, it is a `: ` in a value.
-            if (doc.errors.some((e) => e.code === 'MULTILINE_IMPLICIT_KEY' && e.pos[0] === start))
-                return undefined;
-            return {
-                offset: start,
-                words: {
-                    message: 'a value cannot contain `: ` unless it is quoted',
-                    hint: 'put the value in quotes, e.g. name: "a: b"',
-                },
-            };
-        case 'BAD_INDENT':
-            if (/flow/i.test(problem.message)) {
-                return {
-                    offset: start,
-                    words: { message: 'a `[` or `{` list is not closed', hint: 'close it with `]` or `}` before the next key' },
-                };
-            }
-            return {
-                offset: start,
-                words: {
-                    message: 'inconsistent indentation: the keys of one mapping must start in the same column',
-                    hint: 'line this key up with the keys above it, using spaces',
-                },
-            };
-        case 'MISSING_CHAR': {
-            const quote = /closing (["'])/.exec(problem.message)?.[1];
-            if (quote) {
-                return {
-                    offset: openingQuote(doc, text, start, quote),
-                    words: {
-                        message: `unclosed ${quote === '"' ? 'double' : 'single'} quote: the string starting here never ends`,
-                        hint: `add the closing ${quote} at the end of the value`,
-                    },
-                };
-            }
-            if (/sequence item/i.test(problem.message)) {
-                let offset = start;
-                while (text[offset] === ' ')
-                    offset += 1;
-                return {
-                    offset,
-                    words: {
-                        message: 'this line is indented less than the list item above it, but more than the list',
-                        hint: 'indent it like the keys of that item, or start a new item with `- `',
-                    },
-                };
-            }
-            break;
-        }
-        case 'UNEXPECTED_TOKEN':
-            if (text[start] === '\t') {
-                return {
-                    offset: start,
-                    words: {
-                        message: 'a tab is used for indentation',
-                        hint: 'YAML indents with spaces only: replace the tab with spaces',
-                    },
-                };
-            }
-            break;
-        case 'MULTIPLE_DOCS':
-            return undefined; // reported once, by the caller
-    }
-    return {
-        offset: start,
-        words: {
-            message: `YAML syntax error: ${problem.message.replace(/\s+at line \d+, column \d+.*$/s, '')}`,
-            hint: 'check the indentation (spaces only) and the quoting on this line and the one above',
-        },
-    };
-}
-const KNOWN_KEYS = new Set(Object.values(KEYS_BY_SECTION).flat());
-/** The line holding an offset: its start offset and its text. */
-function lineAt(text, offset) {
-    const start = text.lastIndexOf('\n', offset - 1) + 1;
-    const end = text.indexOf('\n', offset);
-    return { start, line: text.slice(start, end < 0 ? undefined : end) };
-}
-/**
- * The slips people make every day, which the parser reports in its own terms or on a later line:
- * an unquoted `[IPv6]:port`, `name:ray-head` (no space after the colon), `ray_config: port: 10001`
- * (a mapping on the key's own line).
- */
-function commonSlip(text, offset) {
-    const { start, line } = lineAt(text, offset);
-    const ipv6 = /^(\s*(?:-\s+)?[\w-]+:\s+)(\[[\w.%]*:[\w:.%]*\])(:\d*)?\s*(#.*)?$/.exec(line);
-    if (ipv6) {
-        return {
-            offset: start + ipv6[1].length,
-            words: {
-                message: `an IPv6 address in brackets must be quoted: YAML reads ${ipv6[2]} as a list`,
-                hint: `put it in quotes: "${ipv6[2]}${ipv6[3] ?? ''}"`,
-            },
-        };
-    }
-    const inline = /^(\s*(?:-\s+)?)([\w-]+):\s+([\w-]+):\s+(\S.*)$/.exec(line);
-    if (inline && KNOWN_KEYS.has(inline[3])) {
-        return {
-            offset: start + line.indexOf(inline[3], inline[1].length + inline[2].length + 1),
-            words: {
-                message: `\`${inline[3]}\` is a key inside ${inline[2]}, so it needs its own line`,
-                hint: `write \`${inline[2]}:\` alone, then \`${inline[3]}: ${inline[4].trim()}\` on the next line, indented two more spaces (or \`${inline[2]}: {${inline[3]}: ${inline[4].trim()}}\`)`,
-            },
-        };
-    }
-    // `name:ray-head` is one plain word to YAML; the parser trips over it on this line or the next.
-    for (let at = start, n = 0; at > 0 || n === 0; n++) {
-        const here = lineAt(text, at);
-        const glued = /^(\s*(?:-\s+)?)([\w-]+):([^\s/:][^\s]*)\s*(#.*)?$/.exec(here.line);
-        if (glued && KNOWN_KEYS.has(glued[2])) {
-            return {
-                offset: here.start + glued[1].length,
-                words: {
-                    message: `\`${glued[2]}:${glued[3]}\` has no space after the colon, so YAML reads it as one word, not a key and its value`,
-                    hint: `add a space after the colon: \`${glued[2]}: ${glued[3]}\``,
-                },
-            };
-        }
-        if (n >= 2 || here.start === 0)
-            break;
-        at = here.start - 1;
-    }
-    return undefined;
-}
-/** The unclosed quote is where the string starts, not where the file ends. */
-function openingQuote(doc, text, errorOffset, quote) {
-    let best;
-    (0,dist/* visit */.YR)(doc, {
-        Scalar(_key, node) {
-            const type = quote === '"' ? dist/* Scalar */.X5.QUOTE_DOUBLE : dist/* Scalar */.X5.QUOTE_SINGLE;
-            const range = node.range;
-            if (node.type === type && range && range[0] <= errorOffset && range[1] >= errorOffset) {
-                if (best === undefined || range[0] > best)
-                    best = range[0];
-            }
-        },
-    });
-    if (best !== undefined)
-        return best;
-    const fallback = text.lastIndexOf(quote, errorOffset - 1);
-    return fallback >= 0 ? fallback : errorOffset;
-}
-
-;// CONCATENATED MODULE: ./src/config/yaml/plain-builder.ts
-// YAML nodes -> plain values, recording where each path was written, with aliases and merge keys
-// expanded as YAML loaders do, but bounded: an alias bomb, an alias to itself or an unknown anchor
-// becomes a diagnostic, never a hang or a stack overflow.
-
-
-// Aliases can expand exponentially ("billion laughs"): any number of them is fine, but the tree they
-// expand to is bounded by the size of what is written (ten times it, and at least 100,000 values),
-// so a bomb stops early while a config that shares settings with anchors never comes near it.
-const MIN_EXPANDED_VALUES = 100_000;
-const EXPANSION_FACTOR = 10;
-const plain_builder_MAX_DEPTH = 64;
-/**
- * The YAML nodes of one or more documents -> plain values, recording where each path was written.
- * Anchors are known across documents (a slice of the nodes list uses the anchors above it).
- */
-class PlainBuilder {
-    index;
-    error;
-    /** Anchors by name, in document order. */
-    anchors = new Map();
-    written = 0;
-    expanded = 0;
-    bombReported = false;
-    /** The anchors being expanded right now: an alias to one of them refers to itself. */
-    expanding = new Set();
-    nodesInSlices;
-    constructor(index, error) {
-        this.index = index;
-        this.error = error;
-    }
-    /**
-     * Takes a document's nodes in: moves their ranges by `shift` (a slice's offsets -> the file's),
-     * remembers the anchors and counts the values written. One walk; yaml's own Alias.resolve walks
-     * the whole document for every alias (quadratic on big configs).
-     */
-    add(root, shift) {
-        const walk = (node) => {
-            if (!node || typeof node !== 'object')
-                return;
-            const n = node;
-            if (shift && n.range)
-                n.range = [shift(n.range[0]), shift(n.range[1]), shift(n.range[2])];
-            if ((0,dist/* isAlias */.Vj)(n))
-                return;
-            if (!(0,dist/* isScalar */.jn)(n) && !(0,dist/* isMap */.jh)(n) && !(0,dist/* isSeq */.oP)(n))
-                return;
-            this.written += 1;
-            if (n.anchor) {
-                const list = this.anchors.get(n.anchor);
-                if (list)
-                    list.push(n);
-                else
-                    this.anchors.set(n.anchor, [n]);
-            }
-            if ((0,dist/* isMap */.jh)(n)) {
-                for (const pair of n.items) {
-                    walk(pair.key);
-                    walk(pair.value);
-                }
-            }
-            else if ((0,dist/* isSeq */.oP)(n))
-                for (const item of n.items)
-                    walk(item);
-        };
-        walk(root);
-    }
-    /** The anchor an alias refers to: the last one of that name before it. */
-    resolveAlias(name, at) {
-        let found;
-        for (const node of this.anchors.get(name) ?? [])
-            if ((node.range?.[0] ?? 0) < at)
-                found = node;
-        return found;
-    }
-    get maxExpanded() {
-        return Math.max(MIN_EXPANDED_VALUES, EXPANSION_FACTOR * this.written);
-    }
-    tooBig(node) {
-        if (!this.bombReported)
-            this.error(node.range?.[0] ?? 0, `too many aliases: they expand to more than ${this.maxExpanded.toLocaleString('en')} values`, 'an alias refers to a list or mapping that itself repeats aliases (an "alias bomb"): write the values out');
-        this.bombReported = true;
-    }
-    toPlain(node, path, depth) {
-        if (node === null || node === undefined || this.bombReported)
-            return null;
-        if (++this.expanded > this.maxExpanded) {
-            this.tooBig(node);
-            return null;
-        }
-        if (depth > plain_builder_MAX_DEPTH)
-            return null;
-        if ((0,dist/* isAlias */.Vj)(node)) {
-            const target = this.resolveAlias(node.source, node.range?.[0] ?? 0);
-            if (!target) {
-                this.error(node.range?.[0] ?? 0, `unknown alias *${node.source}: no anchor &${node.source} above it`, 'define the anchor first, or write the value out');
-                return null;
-            }
-            if (this.expanding.has(target)) {
-                this.error(node.range?.[0] ?? 0, `alias *${node.source} refers to itself (it is inside its own anchor &${node.source})`, 'move the anchor to a value that does not contain the alias');
-                return null;
-            }
-            return this.toPlain(target, path, depth + 1);
-        }
-        if ((0,dist/* isScalar */.jn)(node))
-            return node.value;
-        if (!node.anchor)
-            return this.collection(node, path, depth);
-        this.expanding.add(node);
-        try {
-            return this.collection(node, path, depth);
-        }
-        finally {
-            this.expanding.delete(node);
-        }
-    }
-    /** The items of a list, from `first` on: `nodes[first]`, `nodes[first + 1]`, ... */
-    items(node, path, depth, first = 0) {
-        if (!(0,dist/* isSeq */.oP)(node))
-            return [];
-        return node.items.map((item, i) => {
-            const itemPath = joinPath(path, first + i);
-            const offset = item?.range?.[0] ?? node.range?.[0] ?? 0;
-            this.index.record(itemPath, { key: offset, value: offset });
-            return this.toPlain(item, itemPath, depth + 1);
-        });
-    }
-    collection(node, path, depth) {
-        if ((0,dist/* isSeq */.oP)(node))
-            return this.items(node, path, depth);
-        if ((0,dist/* isMap */.jh)(node)) {
-            const out = {};
-            const merges = [];
-            // A key written twice (reported above): the later one is used, as YAML loaders do, and only it
-            // is recorded, so later findings point at the value that is used.
-            const last = new Map();
-            node.items.forEach((pair, i) => {
-                if ((0,dist/* isScalar */.jn)(pair.key))
-                    last.set(pair.key.value, i);
-            });
-            for (const [i, pair] of node.items.entries()) {
-                if ((0,dist/* isScalar */.jn)(pair.key) && last.get(pair.key.value) !== i)
-                    continue;
-                const keyNode = pair.key;
-                if (keyNode && !(0,dist/* isScalar */.jn)(keyNode)) {
-                    this.error(keyNode.range?.[0] ?? 0, 'a key must be a plain word, not a list or mapping', 'write keys like `name:`');
-                    continue;
-                }
-                // `<<: *defaults` (or a list of them): YAML's merge key, the usual way to share settings.
-                if (keyNode?.value === '<<' && keyNode.type === dist/* Scalar */.X5.PLAIN) {
-                    if (pair.value)
-                        merges.push(pair.value);
-                    continue;
-                }
-                const key = String(keyNode?.value ?? '');
-                const keyPath = joinPath(path, key);
-                const keyOffset = keyNode?.range?.[0] ?? node.range?.[0] ?? 0;
-                const slices = this.nodesInSlices;
-                if (slices && path === '' && key === 'nodes' && keyOffset === slices.key) {
-                    this.index.record(keyPath, { key: keyOffset, value: slices.value });
-                    // counted once, as the list it stands for
-                    this.expanded += 1;
-                    out[key] = slices.read(keyPath, depth + 1);
-                    continue;
-                }
-                const valueNode = pair.value;
-                // `storage:` with nothing after it: point at the key, not at the empty spot after the colon.
-                const emptyValue = !valueNode ||
-                    ((0,dist/* isScalar */.jn)(valueNode) && valueNode.value === null && valueNode.range?.[0] === valueNode.range?.[1]);
-                this.index.record(keyPath, {
-                    key: keyOffset,
-                    value: emptyValue ? keyOffset : (valueNode.range?.[0] ?? keyOffset),
-                });
-                if (key === '__proto__')
-                    continue;
-                out[key] = this.toPlain(valueNode, keyPath, depth + 1);
-            }
-            // Keys written here win over merged ones, and an earlier merged mapping over a later one.
-            // Merged values keep the positions of where they are written (the anchor's lines).
-            for (const source of merges.flatMap((m) => ((0,dist/* isSeq */.oP)(m) ? m.items : [m]))) {
-                const merged = this.mergeSource(source, path, depth);
-                for (const [key, value] of Object.entries(merged ?? {}))
-                    if (!(key in out))
-                        out[key] = value;
-            }
-            return out;
-        }
-        return null;
-    }
-    /** The mapping a `<<` value brings in, expanded under the merging mapping's path. */
-    mergeSource(source, path, depth) {
-        const target = (0,dist/* isAlias */.Vj)(source) ? this.resolveAlias(source.source, source.range?.[0] ?? 0) : source;
-        if (target && !(0,dist/* isMap */.jh)(target)) {
-            this.error(source.range?.[0] ?? 0, '`<<` merges a mapping, but this is ' + ((0,dist/* isSeq */.oP)(target) ? 'a list' : 'a single value'), 'write `<<: *name` where `&name` is on a mapping, or `<<: [*a, *b]` for several');
-            return undefined;
-        }
-        const value = this.toPlain(source, path, depth + 1);
-        return value !== null && typeof value === 'object' && !Array.isArray(value)
-            ? value
-            : undefined;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/config/yaml/source-index.ts
-/** Where each path (`nodes[1].ray_config.num_cpus`) was written: its key and its value, as offsets. */
-class SourceIndex {
-    text;
-    lines;
-    spots = new Map();
-    constructor(text, lines) {
-        this.text = text;
-        this.lines = lines;
-    }
-    record(path, spot) {
-        if (!this.spots.has(path))
-            this.spots.set(path, spot);
-    }
-    has(path) {
-        return this.spots.has(path);
-    }
-    /** The position of a path's key or value; a path that was never written falls back to its parent. */
-    positionOf(path, which = 'value') {
-        for (let p = path; p !== undefined; p = parentPath(p)) {
-            const spot = this.spots.get(p);
-            if (spot)
-                return this.positionAt(p === path ? spot[which] : spot.value);
-        }
-        return { line: 1, col: 1 };
-    }
-    /** Offset of a path's value in the text, for checks that point inside a value. */
-    valueOffset(path) {
-        return this.spots.get(path)?.value;
-    }
-    /** Every recorded path with the position of its key (list items: the item), for the typed model. */
-    keyPositions() {
-        const out = {};
-        for (const [path, spot] of this.spots)
-            if (path !== '')
-                out[path] = this.positionAt(spot.key);
-        return out;
-    }
-    /** The path whose value starts last at or before an offset: what a finding inside a value is about. */
-    pathAt(offset) {
-        let best = '';
-        let bestOffset = -1;
-        for (const [path, spot] of this.spots) {
-            if (spot.value <= offset && spot.value > bestOffset) {
-                best = path;
-                bestOffset = spot.value;
-            }
-        }
-        return best;
-    }
-    /** A one-line value as written (`2.10`, not the number 2.1), for hints that repeat it. */
-    rawValue(path) {
-        const offset = this.spots.get(path)?.value;
-        if (offset === undefined)
-            return undefined;
-        const end = this.text.indexOf('\n', offset);
-        return this.text
-            .slice(offset, end < 0 ? undefined : end)
-            .replace(/\s+#.*$/, '')
-            .replace(/[,}\]]+$/, '')
-            .trim();
-    }
-    positionAt(offset) {
-        const { line, col } = this.lines.linePos(offset);
-        return { line, col };
-    }
-}
-function parentPath(path) {
-    if (path === '')
-        return undefined;
-    const match = /(\.[^.[\]]+|\[[^\]]*\])$/.exec(path);
-    if (!match)
-        return '';
-    return path.slice(0, match.index);
-}
-
-;// CONCATENATED MODULE: ./src/config/yaml/slices.ts
-// A big config read a slice of its nodes list at a time (see readInSlices), so that only the plain
-// values are ever held for the whole file. Falls back to reading the file whole whenever a slice
-// does not read cleanly on its own.
-
-
-
-
-/** A slice of ~4 KB: about a dozen nodes (smaller and the YAML documents per slice start to cost). */
-const SLICE_BYTES = 4096;
-/** How every part of a file is parsed; a file read whole (read.ts) is parsed the same way. */
-const PARSE_OPTIONS = { uniqueKeys: true, prettyErrors: false };
-/** Thrown when a slice of the nodes list does not read cleanly: the whole document is read instead. */
-class NotInSlices extends Error {
-}
-/**
- * Where the items of a block-style top-level `nodes:` list start, and where the list ends. Undefined
- * for anything else (a flow list, an anchor or tag on the list, tabs, odd indentation): such a file
- * is read whole. The lines are only a guess at the structure: every slice must read cleanly on its
- * own, and the rest of the file too, or the file is read whole (which then says what is wrong).
- */
-function nodesListItems(text) {
-    const keyLine = /^nodes:[ ]*(?:#.*)?\r?$/m.exec(text);
-    if (!keyLine)
-        return undefined;
-    const items = [];
-    let indent;
-    let pos = text.indexOf('\n', keyLine.index) + 1;
-    if (pos === 0)
-        return undefined;
-    let end = text.length;
-    while (pos < text.length) {
-        const eol = text.indexOf('\n', pos);
-        const lineEnd = eol < 0 ? text.length : eol;
-        let i = pos;
-        while (text.charCodeAt(i) === 32)
-            i += 1;
-        const c = text[i];
-        if (i === lineEnd || c === '\r' || c === '#') {
-            pos = lineEnd + 1;
-            continue;
-        }
-        if (c === '\t')
-            return undefined;
-        const n = i - pos;
-        const next = text[i + 1];
-        const item = c === '-' && (next === ' ' || next === '\n' || next === '\r' || next === undefined);
-        if (indent === undefined) {
-            if (!item)
-                return undefined;
-            indent = n;
-        }
-        if (n === indent && item)
-            items.push(pos);
-        else if (n <= indent) {
-            if (n !== 0)
-                return undefined;
-            end = pos;
-            break;
-        }
-        pos = lineEnd + 1;
-    }
-    return items.length ? { key: keyLine.index, items, end } : undefined;
-}
-/**
- * A big config read a slice of nodes at a time: the rest of the file is one small document, each
- * slice of the nodes list another, so only the plain values are ever held for the whole file (a
- * 5 MB config as one YAML document took 450 MB). Undefined when the file is not of that plain shape
- * or any part of it does not read cleanly: readWhole then reads it and reports what it finds.
- */
-function readInSlices(text, file, sliceBytes) {
-    if (text.length <= sliceBytes)
-        return undefined;
-    const list = nodesListItems(text);
-    if (!list)
-        return undefined;
-    const { items, end } = list;
-    const start = items[0];
-    const cut = end - start;
-    const clean = (docs) => docs.length === 1 && docs[0].errors.length === 0 && docs[0].warnings.length === 0;
-    const rest = (0,dist/* parseAllDocuments */.hR)(text.slice(0, start) + text.slice(end), PARSE_OPTIONS);
-    if (!Array.isArray(rest) || !clean(rest))
-        return undefined;
-    const top = rest[0].contents;
-    if (!(0,dist/* isMap */.jh)(top))
-        return undefined;
-    // the `nodes:` line found in the text is the top-level key, with nothing after it but the list
-    const nodesPair = top.items.find((p) => (0,dist/* isScalar */.jn)(p.key) && p.key.value === 'nodes');
-    const keyNode = nodesPair?.key;
-    if (keyNode?.range?.[0] !== list.key || !(0,dist/* isScalar */.jn)(nodesPair.value) || nodesPair.value.value !== null)
-        return undefined;
-    const lines = new dist/* LineCounter */.HN();
-    lines.addNewLine(0);
-    for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1))
-        lines.addNewLine(at + 1);
-    const index = new SourceIndex(text, lines);
-    const diagnostics = [];
-    const builder = new PlainBuilder(index, (offset, message, hint) => diagnostics.push({ severity: 'error', file, ...index.positionAt(offset), path: '', message, hint }));
-    builder.add(top, (offset) => (offset >= start ? offset + cut : offset));
-    let slices;
-    builder.nodesInSlices = {
-        key: list.key,
-        value: text.indexOf('-', start),
-        read: (path, depth) => {
-            const out = [];
-            slices = 0;
-            for (let i = 0; i < items.length;) {
-                let j = i + 1;
-                while (j < items.length && items[j] - items[i] < sliceBytes)
-                    j += 1;
-                const from = items[i];
-                const to = j < items.length ? items[j] : end;
-                const docs = (0,dist/* parseAllDocuments */.hR)(text.slice(from, to), PARSE_OPTIONS);
-                slices += 1;
-                if (!Array.isArray(docs) || !clean(docs))
-                    throw new NotInSlices();
-                const seq = docs[0].contents;
-                if (!(0,dist/* isSeq */.oP)(seq) || seq.items.length !== j - i)
-                    throw new NotInSlices();
-                builder.add(seq, (offset) => offset + from);
-                for (const value of builder.items(seq, path, depth, i))
-                    out.push(value);
-                i = j;
-            }
-            return out;
-        },
-    };
-    try {
-        index.record('', { key: top.range[0], value: top.range[0] });
-        const root = builder.toPlain(top, '', 0);
-        if (builder.bombReported)
-            return { index, diagnostics: dedupeByPosition(diagnostics), slices };
-        return { root, index, diagnostics: dedupeByPosition(diagnostics), slices };
-    }
-    catch (err) {
-        if (err instanceof NotInSlices)
-            return undefined;
-        throw err;
-    }
-}
-
-;// CONCATENATED MODULE: ./src/config/yaml/read.ts
-// YAML text -> a plain tree of values, plus an index that remembers where every key and value was
-// written (source-index.ts), so that any later check can point at the user's line and column.
-// Syntax problems become diagnostics in plain words (error-words.ts); nothing here throws for user
-// input. A big config is read a slice of nodes at a time (slices.ts), else the file is read whole.
-
-
-
-
-
-
-/** Text as YAML reads it, with the same length, so every offset still points into the user's file. */
-function normalized(input) {
-    // Editors show a byte-order mark as nothing; columns must not count it.
-    // Lone CR line endings (old Mac editors) are one line to YAML: read them as line breaks.
-    return input.replace(/^\uFEFF/, '').replace(/\r(?!\n)/g, '\n');
-}
-function readYaml(input, file, opts = {}) {
-    const text = normalized(input);
-    return readInSlices(text, file, opts.sliceBytes ?? SLICE_BYTES) ?? readWhole(text, file);
-}
-/** The whole file as one YAML document, with every syntax problem in plain words. */
-function readWhole(text, file) {
-    const lines = new dist/* LineCounter */.HN();
-    const index = new SourceIndex(text, lines);
-    const diagnostics = [];
-    const at = (offset) => index.positionAt(offset);
-    const error = (offset, message, hint) => diagnostics.push({ severity: 'error', file, ...at(offset), path: '', message, hint });
-    const reportEmpty = () => {
-        const onlyComments = /^\s*#/m.test(text);
-        error(0, onlyComments ? 'the file has only comments: there is no `nodes:` list' : 'the file is empty', 'start from examples/remote-ray-config.yaml: a `nodes:` list with one head');
-    };
-    const parsed = (0,dist/* parseAllDocuments */.hR)(text, { lineCounter: lines, ...PARSE_OPTIONS });
-    const docs = Array.isArray(parsed) ? parsed : [];
-    const doc = docs[0];
-    if (docs.length > 1) {
-        const second = docs[1].range[0];
-        const marker = text.lastIndexOf('---', second);
-        error(marker >= 0 ? marker : second, 'more than one YAML document: a `---` line starts a second one', 'keep everything in one document: remove the extra `---` line');
-    }
-    if (!doc) {
-        reportEmpty();
-        return { index, diagnostics };
-    }
-    // After the first real syntax error the parser's recovery reads the rest differently from what the
-    // user meant, so later syntax errors are mostly echoes: report the first one (and every duplicate key).
-    let fatal = false;
-    for (const problem of doc.errors) {
-        const described = describeYamlError(problem, text, doc);
-        if (!described)
-            continue;
-        if (problem.code !== 'DUPLICATE_KEY') {
-            if (fatal)
-                continue;
-            fatal = true;
-        }
-        diagnostics.push({ severity: 'error', file, ...at(described.offset), path: '', ...described.words });
-    }
-    for (const problem of doc.warnings) {
-        diagnostics.push({
-            severity: 'warning',
-            file,
-            ...at(problem.pos[0]),
-            path: '',
-            message: problem.code === 'TAG_RESOLVE_FAILED' ? `${problem.message}; the value is read as plain text` : problem.message,
-        });
-    }
-    if (docs.length > 1)
-        fatal = true;
-    if (fatal)
-        return { index, diagnostics: dedupeByPosition(diagnostics) };
-    if (doc.contents === null || ((0,dist/* isScalar */.jn)(doc.contents) && doc.contents.value === null)) {
-        reportEmpty();
-        return { index, diagnostics };
-    }
-    if (!(0,dist/* isMap */.jh)(doc.contents)) {
-        const found = (0,dist/* isSeq */.oP)(doc.contents) ? 'a list' : 'a single value';
-        error(doc.contents.range?.[0] ?? 0, `the top level must be a mapping with \`nodes:\` (and optionally \`ray_spec:\`), found ${found}`, (0,dist/* isSeq */.oP)(doc.contents)
-            ? 'put the list under a key: `nodes:` on its own line, then the `- ssh_url: ...` items indented below it'
-            : 'start from examples/remote-ray-config.yaml');
-        return { index, diagnostics };
-    }
-    const builder = new PlainBuilder(index, error);
-    builder.add(doc.contents);
-    index.record('', { key: doc.contents.range[0], value: doc.contents.range[0] });
-    const root = builder.toPlain(doc.contents, '', 0);
-    if (builder.bombReported)
-        return { index, diagnostics: dedupeByPosition(diagnostics) };
-    return { root, index, diagnostics: dedupeByPosition(diagnostics) };
-}
-
-;// CONCATENATED MODULE: ./src/config/parse.ts
-// parseConfig: ray-config.yaml text -> typed config + every finding at once. Pure: no I/O; the
-// environment only as given in the options.
-
-
-
-
-
-
-
-
-function parseConfig(text, file, opts = {}) {
-    const source = readYaml(text, file);
-    const findings = new Findings(file, source.index);
-    // Looked for in the raw text, so a key pasted into a comment or breaking the YAML is still caught.
-    for (const offset of findPrivateKeys(source.index.text)) {
-        findings.error(source.index.pathAt(offset), 'a private key is pasted into the config (not shown here)', {
-            pos: source.index.positionAt(offset),
-            hint: PRIVATE_KEY_HINT,
-        });
-    }
-    // readYaml leaves root undefined when the YAML itself could not be read; duplicate keys still give a tree.
-    const readable = source.root !== undefined;
-    if (readable) {
-        const shapeProblems = checkSchema(source.root, source.index, findings);
-        checkSemantics(source.root, source.index, findings, shapeProblems, opts);
-    }
-    const diagnostics = groupWarnings(sortDiagnostics(nameNodes([...source.diagnostics, ...findings.list], source.root)));
-    const result = { diagnostics };
-    if (readable && !diagnostics.some((d) => d.severity === 'error')) {
-        result.config = buildConfig(source.root, file, source.index);
-    }
-    return result;
-}
-/** Every finding under `nodes[i]` names that node, when it has a name. */
-function nameNodes(diagnostics, root) {
-    const nodes = asList(asMap(root)?.nodes);
-    return diagnostics.map((d) => {
-        if (d.node !== undefined)
-            return d;
-        const i = nodeIndexOf(d.path);
-        const name = i === undefined ? undefined : asString(asMap(nodes[i])?.name);
-        return name === undefined ? d : { ...d, node: name };
-    });
-}
-
-;// CONCATENATED MODULE: ./src/config/load.ts
-// loadConfig: the only part of config/ that touches the file system.
-
-
-
-
-function loadConfig(path, opts = {}) {
-    let text;
-    try {
-        const bytes = (0,external_node_fs_namespaceObject.readFileSync)(path);
-        if (bytes.includes(0))
-            return unreadable(path, 'the config file is not a text file', 'point --config / the config input at the YAML file');
-        text = bytes.toString('utf8');
-    }
-    catch (error) {
-        const code = error.code;
-        const why = code === 'ENOENT'
-            ? 'the config file does not exist'
-            : code === 'EISDIR'
-                ? 'the config path is a directory'
-                : code === 'EACCES' || code === 'EPERM'
-                    ? 'the config file cannot be read (permission denied)'
-                    : `the config file cannot be read (${code ?? error.message})`;
-        return unreadable(path, why, `check --config / the config input (relative paths start at ${process.cwd()})`);
-    }
-    return withRequirementsFile(parseConfig(text, path, opts));
-}
-/** ray_spec.install.requirements read beside the config (on the deployer: the nodes get its lines). */
-function withRequirementsFile(parsed) {
-    const install = parsed.config?.install;
-    if (!parsed.config || !install?.requirementsFile)
-        return parsed;
-    const file = (0,external_node_path_namespaceObject.resolve)((0,external_node_path_namespaceObject.dirname)(parsed.config.file), install.requirementsFile);
-    const pos = parsed.config.positions?.['ray_spec.install.requirements'];
-    let text;
-    try {
-        text = (0,external_node_fs_namespaceObject.readFileSync)(file, 'utf8');
-    }
-    catch (error) {
-        const code = error.code;
-        return {
-            diagnostics: [
-                ...parsed.diagnostics,
-                {
-                    severity: 'error',
-                    file: parsed.config.file,
-                    line: pos?.line ?? 1,
-                    col: pos?.col ?? 1,
-                    path: 'ray_spec.install.requirements',
-                    message: `the requirements file ${file} cannot be read (${code === 'ENOENT' ? 'it does not exist' : (code ?? String(error))})`,
-                    hint: 'the path is relative to the config file: put the file there or correct ray_spec.install.requirements',
-                },
-            ],
-        };
-    }
-    const read = parseRequirementsFile(text, file);
-    if (read.diagnostics.length)
-        return { diagnostics: [...parsed.diagnostics, ...read.diagnostics] };
-    // the file's packages first, then the `packages:` list
-    install.requirements = [...read.requirements, ...install.requirements];
-    return parsed;
-}
-function unreadable(file, message, hint) {
-    return { diagnostics: [{ severity: 'error', file, line: 1, col: 1, path: '', message, hint }] };
-}
-
-;// CONCATENATED MODULE: ./src/config/index.ts
-
-
-
-
-
-
-
-
-
 ;// CONCATENATED MODULE: ./src/engine/decisions/disruption.ts
 const HEAD_RESTART = 'restart head: running jobs and actors are lost, every worker follows';
+/** A stopped head with GCS fault tolerance: its state is in Redis, the running workers rejoin it. */
+const HEAD_START_KEEPING_WORKERS = 'start head: back on its Redis, the running workers and their actors rejoin';
+/** With GCS fault tolerance (the head back on the Redis it ran with): the workers stay up. */
+const HEAD_RESTART_KEEPING_WORKERS = "restart head: workers and their actors kept (GCS fault tolerance), the head's own jobs are lost";
 /** The disruption of one plan item, given whether the head restarts in the same plan. */
-function nodeDisruption(item, headRestarts, drainTimeoutSec) {
+function nodeDisruption(item, headRestarts, drainTimeoutSec, workersKept = false) {
     switch (item.action) {
         case 'keep':
             return 'keep';
         case 'start':
             // nothing of this cluster runs there, so nothing running is lost
+            if (item.role === 'head' && workersKept)
+                return HEAD_START_KEEPING_WORKERS;
             return item.role === 'head' ? 'start head: nothing runs yet' : 'start (joins the running cluster)';
         case 'stop':
             return drainTimeoutSec > 0 ? 'stop (drained first)' : 'stop: its running tasks are lost';
         case 'restart':
             if (item.role === 'head')
-                return HEAD_RESTART;
+                return workersKept ? HEAD_RESTART_KEEPING_WORKERS : HEAD_RESTART;
             if (headRestarts)
                 return 'restart (follows the head)';
             return 'restart (rolling)';
     }
 }
 /** Fills in each item's disruption (after the plan is complete: a head restart changes the workers'). */
-function withDisruption(plan, rollout) {
+function withDisruption(plan, rollout, workersKept = false) {
     const headRestarts = plan.some((p) => p.role === 'head' && p.action === 'restart');
     for (const item of plan)
-        item.disruption = nodeDisruption(item, headRestarts, rollout.drainTimeoutSec);
+        item.disruption = nodeDisruption(item, headRestarts, rollout.drainTimeoutSec, workersKept);
     return plan;
 }
 /** How many workers one batch may take down: a count, or a percentage of the workers (at least 1). */
@@ -51319,7 +51506,7 @@ function batches(items, size) {
 /** One sentence for the whole cluster: the worst thing the plan does to running work. */
 function clusterDisruption(plan, rollout, workers) {
     const head = plan.find((p) => p.role === 'head');
-    if (head?.action === 'restart') {
+    if (head?.action === 'restart' && head.disruption !== HEAD_RESTART_KEEPING_WORKERS) {
         return `the head restarts: running jobs and actors are lost, and every worker restarts with it`;
     }
     const rolling = plan.filter((p) => p.role === 'worker' && p.action === 'restart').length;
@@ -51334,12 +51521,20 @@ function clusterDisruption(plan, rollout, workers) {
     }
     if (stopping)
         parts.push(`${stopping} node${stopping === 1 ? '' : 's'} removed from the config stop${stopping === 1 ? 's' : ''}`);
+    if (head?.action === 'start' && head.disruption === HEAD_START_KEEPING_WORKERS)
+        return ['the head starts again on its Redis: the running workers and their actors rejoin it', ...parts].join('; ');
     if (head?.action === 'start')
         return 'the cluster starts: nothing runs yet';
+    if (head?.action === 'restart')
+        return [
+            'the head restarts: the workers and their actors are kept (GCS fault tolerance), jobs running on the head are lost',
+            ...parts,
+        ].join('; ');
     return parts.length ? `${parts.join('; ')}; the head and its jobs keep running` : 'no running node is disrupted';
 }
 
 ;// CONCATENATED MODULE: ./src/engine/decisions/plan-diff.ts
+
 
 
 function item(node, action, reason, drift = []) {
@@ -51352,6 +51547,10 @@ function offlinePlan(next, previous) {
     const headAddr = addresses(next).headAddress;
     const prevHeadAddr = previous ? addresses(previous).headAddress : undefined;
     let headChanges = false;
+    const headBefore = prevByName.get(next.head.name);
+    const keepWorkers = !!previous &&
+        headBefore?.role === 'head' &&
+        workersOutliveHead(desiredSpec(next, next.head, next.head.host, undefined), desiredSpec(previous, headBefore, headBefore.host, undefined));
     for (const node of [next.head, ...next.workers]) {
         const before = prevByName.get(node.name);
         if (!previous || !before) {
@@ -51369,7 +51568,7 @@ function offlinePlan(next, previous) {
             if (node.role === 'head')
                 headChanges = true;
         }
-        else if (node.role === 'worker' && headChanges) {
+        else if (node.role === 'worker' && headChanges && !keepWorkers) {
             items.push(item(node, 'restart', 'the head restarts'));
         }
         else {
@@ -51381,7 +51580,7 @@ function offlinePlan(next, previous) {
         if (!names.has(gone.name))
             items.push(item(gone, 'stop', 'removed from config'));
     }
-    return withDisruption(items, next.rollout);
+    return withDisruption(items, next.rollout, keepWorkers);
 }
 /** A ray_version change: the node runs another Ray than the config wants (an upgrade or downgrade). */
 function versionDrift(from, to) {
@@ -51390,6 +51589,8 @@ function versionDrift(from, to) {
 function livePlan(next, wanted, live, members = []) {
     const items = [];
     let headStarts = false;
+    // GCS fault tolerance: a head back on the Redis it ran with keeps the running workers
+    const keepWorkers = workersOutliveHead(wanted.get(next.head.name), live.get(next.head.name)?.applied);
     for (const node of [next.head, ...next.workers]) {
         const now = live.get(node.name);
         const want = wanted.get(node.name);
@@ -51410,7 +51611,7 @@ function livePlan(next, wanted, live, members = []) {
             const packages = now.packages && !now.packages.restart ? now.packages.drift : [];
             if (drift.length)
                 planned = item(node, 'restart', 'drifted from config', drift);
-            else if (node.role === 'worker' && headStarts)
+            else if (node.role === 'worker' && headStarts && !keepWorkers)
                 planned = item(node, 'restart', 'the head restarts', packages);
             else if (now.alive === false)
                 planned = item(node, 'restart', "not alive in the head's view", packages);
@@ -51434,7 +51635,7 @@ function livePlan(next, wanted, live, members = []) {
             items.push({ node: m.name, role: m.role, host, action: 'stop', drift: [], reason: 'removed from config' });
         }
     }
-    return withDisruption(items, next.rollout);
+    return withDisruption(items, next.rollout, keepWorkers);
 }
 function countChanges(plan) {
     return plan.filter((p) => p.action !== 'keep').length;
@@ -51455,7 +51656,9 @@ function withUnknownLiveState(live, offline, unknown, next) {
         return { ...diff, reason: `${diff.reason} (live state unknown: ${unknown.get(p.node)})`, liveStateUnknown: true };
     });
     // a head that restarts (by either view) takes every worker with it
-    const headRestarts = merged.some((p) => p.role === 'head' && p.action !== 'keep' && p.action !== 'stop');
+    const head = merged.find((p) => p.role === 'head');
+    const keepWorkers = !!next.gcsFaultTolerance && !head?.drift.some((d) => d.field === 'ray_spec.gcs_fault_tolerance');
+    const headRestarts = !keepWorkers && merged.some((p) => p.role === 'head' && p.action !== 'keep' && p.action !== 'stop');
     for (const [i, p] of merged.entries()) {
         if (headRestarts && p.role === 'worker' && p.action === 'keep') {
             merged[i] = {
@@ -51465,7 +51668,7 @@ function withUnknownLiveState(live, offline, unknown, next) {
             };
         }
     }
-    return withDisruption(merged, next.rollout);
+    return withDisruption(merged, next.rollout, keepWorkers);
 }
 
 ;// CONCATENATED MODULE: ./src/engine/decisions/no-token-auth.ts
@@ -51745,10 +51948,16 @@ function withPackageDrift(live, judged) {
 
 
 
+
 /** Probes every reachable node (in parallel) and asks a running head for its view. */
 async function probeAll(session, handles, withPorts, lock) {
     const { cluster } = session;
     const probes = new Map();
+    // GCS fault tolerance: the head checks its Redis in the same call (unless a password is unset:
+    // validate named it, and an offline look does not need it)
+    const faultTolerance = cluster.gcsFaultTolerance;
+    const password = redisPassword(cluster, session.options.env);
+    const checkRedis = faultTolerance && (faultTolerance.redisPassword === undefined || password !== undefined);
     await mapLimit(handles, session.options.concurrency, async (h) => {
         if (!h.lib)
             return;
@@ -51764,6 +51973,9 @@ async function probeAll(session, handles, withPorts, lock) {
                 // the head's view in the same round trip (only computed when the head runs)
                 ...(head ? { view: { dashboard_port: dashboardPort(cluster), gcs_port: gcsPort(h.node) } } : {}),
                 ...(head && lock ? { lock } : {}),
+                ...(head && checkRedis
+                    ? { redis: { address: faultTolerance.redisAddress, password: password ?? null } }
+                    : {}),
             }));
         }
         catch (err) {
@@ -52028,6 +52240,7 @@ async function checkNetwork(session, handles, probes) {
 
 
 
+
 /** Whether a live look is possible at all: some key, agent or password (its variables set) to log in with. */
 function hasCredentials(cluster, options) {
     const { ssh, env } = options;
@@ -52068,6 +52281,9 @@ async function planCluster(session, result, clock, previous) {
         if (unauthenticated)
             result.warnings.push(unauthenticated);
         result.warnings.push(...unknownPythonPath(probed.probes));
+        const redis = redisProblem(cluster, probed.probes.get(cluster.head.name));
+        if (redis)
+            result.warnings.push(`${redis.message}: start would refuse to run${redis.hint ? ` (${redis.hint})` : ''}`);
         const recorded = recordedMembers(session, probed);
         const members = recorded.length
             ? recorded
@@ -52109,6 +52325,7 @@ async function planCluster(session, result, clock, previous) {
     }
     result.changes = countChanges(result.plan);
     result.disruption = clusterDisruption(result.plan, cluster.rollout, cluster.workers.length);
+    result.headRestart = headRestartWords(cluster);
 }
 
 ;// CONCATENATED MODULE: ./src/engine/decisions/health.ts
@@ -52744,6 +52961,7 @@ async function waitAlive(session, nodes, result) {
 
 
 
+
 async function startCluster(session, result, clock) {
     const { cluster } = session;
     const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
@@ -52821,6 +53039,7 @@ async function startLocked(session, result, clock, handles, lock, looked, releas
         ...onIpv6.problems,
         ...handles.filter((h) => h.error).map((h) => h.error),
         ...preflightProblems(cluster, probed.probes).filter((p) => !installErrors.some((e) => e.node === p.node)),
+        ...[redisProblem(cluster, headProbe)].filter((p) => p !== undefined),
     ];
     if (problems.length) {
         for (const p of problems)
@@ -52884,6 +53103,7 @@ async function applyPlan(session, plan, wanted, probed, result, clock) {
                 python: cluster.python ?? null,
                 head_address: spec.head_address ?? null,
                 auth_token: token ?? null,
+                ...(spec.redis ? { redis_password: redisPassword(cluster, options.env) ?? null } : {}),
                 supervise: { restart: cluster.restart, keep_sessions: cluster.keepSessions },
             });
             if (!answer.ok) {
@@ -53399,6 +53619,7 @@ function useSshConfigHostNames(cluster, ssh, reporter) {
 // (a pull request's base) read the same way, so the two compare alike.
 
 
+
 function loadClusterConfig(options) {
     const parsed = loadConfig(options.configPath, {
         defaultUser: options.ssh.defaultUser,
@@ -53413,6 +53634,13 @@ function loadClusterConfig(options) {
         ? { ...parsed.config, rollout: { ...parsed.config.rollout, drainTimeoutSec: 0 } }
         : parsed.config;
     useSshConfigHostNames(cluster, options.ssh, options.reporter);
+    // the Redis password is masked from here on, in every command's output (as written and as read)
+    const password = redisPassword(cluster, options.env);
+    if (password)
+        options.reporter.secret(password);
+    const written = cluster.gcsFaultTolerance?.redisPassword;
+    if (written && !written.includes('${'))
+        options.reporter.secret(written);
     const loaded = { cluster, diagnostics: parsed.diagnostics, warnings: [] };
     if (options.command === 'plan' && options.previousConfigText !== undefined) {
         const previous = parseConfig(options.previousConfigText, `${options.configPath} (previous)`);
@@ -54238,6 +54466,8 @@ function renderTerminal(result, options) {
             out.push(...textTable([...model_PLAN_COLUMNS], plan, (row, i, cell) => i === 1 && colorOf(row[1]) ? paint(cell, colorOf(row[1])) : cell));
         if (result.disruption && plan.length)
             out.push(`disruption: ${oneLine(result.disruption)}`);
+        if (result.headRestart)
+            out.push(`if the head restarts: ${oneLine(result.headRestart)}`);
     }
     const rollout = model_rolloutText(result);
     if (rollout)
@@ -55597,7 +55827,8 @@ function summaryAt(result, ctx, limit, rows) {
     const plan = rows.plan;
     if (result.plan) {
         parts.push(`### Plan\n\n${plan.length ? markdownTable(PLAN_COLUMNS, plan, limit, 'plan items') : 'Nothing to do.'}` +
-            (result.disruption && plan.length ? `\n\n**Disruption**: ${escapeHtml(result.disruption)}.` : ''));
+            (result.disruption && plan.length ? `\n\n**Disruption**: ${escapeHtml(result.disruption)}.` : '') +
+            (result.headRestart ? `\n\n**If the head restarts**: ${escapeHtml(result.headRestart)}.` : ''));
     }
     const rollout = rolloutText(result);
     if (rollout)
@@ -55717,6 +55948,8 @@ function summaryPart(result, ctx, limit) {
         parts.push(`${verdict} ${result.plan ? `Plan: ${countsText(counts)}.` : 'No plan was made.'}`);
         if (result.disruption)
             parts.push(`**Disruption**: ${escapeHtml(result.disruption)}.`);
+        if (result.headRestart)
+            parts.push(`**If the head restarts**: ${escapeHtml(result.headRestart)}.`);
         if (result.plan?.length) {
             const rows = [...result.plan].map((p) => [
                 p.node,
@@ -55791,6 +56024,8 @@ function renderPlanText(result) {
         return [head, ...p.drift.map((d) => `    ${d.field}: ${d.from || '(none)'} -> ${d.to || '(none)'}`)].join('\n');
     });
     const impact = result.disruption ? [`Disruption: ${result.disruption}.`] : [];
+    if (result.headRestart)
+        impact.push(`If the head restarts: ${result.headRestart}.`);
     return [...lines, `Plan: ${countsText(planCounts(plan))}.`, ...impact].join('\n');
 }
 
