@@ -2375,7 +2375,7 @@ def _start_locked(inp, cluster, storage):
                 error, hint = explain_failure(full, role, args, inp.get("head_address"))
             raise Fail(error, hint, log_tail=strip_ansi(full)[-8000:], ray_version=ray["version"])
         return _started(inp, cluster, storage, role, args, ray, argv, temp, auth, token, ray_start_ms, out_tail,
-                        launcher, launcher_warning)
+                        launcher, launcher_warning, env["PATH"])
     prune_sessions(temp, keep_sessions)
     with open(log_path, "wb") as lf:
         lf.write(("$ %s\n" % " ".join(argv)).encode())
@@ -2412,11 +2412,11 @@ def _start_locked(inp, cluster, storage):
             error, hint = explain_failure(full, role, args, inp.get("head_address"))
         raise Fail(error, hint, log_tail=strip_ansi(full)[-8000:], ray_version=ray["version"])
     return _started(inp, cluster, storage, role, args, ray, argv, temp, auth, token, ray_start_ms, out_tail,
-                    None, None)
+                    None, None, env["PATH"])
 
 
 def _started(inp, cluster, storage, role, args, ray, argv, temp, auth, token, ray_start_ms, out_tail, launcher,
-             launcher_warning):
+             launcher_warning, path):
     """The state files of a started node and the start's answer."""
     node_id = read_node_id(temp)
     runtime = {"temp_dir": temp, "role": role, "ray_version": ray["version"], "python": ray["python"],
@@ -2425,7 +2425,7 @@ def _started(inp, cluster, storage, role, args, ray, argv, temp, auth, token, ra
                "dashboard_port": head_port(args, "dashboard_port") if role == "head" else None,
                "dashboard_host": dashboard_host(args, auth == "token") if role == "head" else None,
                "gcs_port": head_port(args, "gcs_port") if role == "head" else None,
-               "argv": argv[argv.index("start"):], "path": env["PATH"]}  # after the `ray` command, whichever it was
+               "argv": argv[argv.index("start"):], "path": path}  # after the `ray` command, whichever it was
     write_json_atomic(os.path.join(state_dir(storage), "runtime.json"), runtime)
     write_json_atomic(os.path.join(state_dir(storage), "applied.json"), inp.get("applied") or {})
     out = {"ok": True, "ray_version": ray["version"], "python_version": ray["python_version"],
