@@ -52272,7 +52272,9 @@ async function planCluster(session, result, clock, previous) {
         }
         const handles = await clock.phase('connect', () => session.connect(nodes));
         const probed = await clock.phase('inspect', () => probeAll(session, handles, false));
-        const packages = await clock.phase('inspect', () => lookAtPackages(session, handles));
+        const packages = cluster.install
+            ? await clock.phase('packages', () => lookAtPackages(session, handles))
+            : await lookAtPackages(session, handles);
         const environment = judgeEnvironment(cluster, packages);
         for (const e of environment.errors)
             fail(result, e);
@@ -52999,7 +53001,10 @@ async function startLocked(session, result, clock, handles, lock, looked, releas
     const { cluster, options } = session;
     const { reporter } = options;
     const probed = looked ?? (await clock.phase('preflight', () => probeAll(session, handles, true)));
-    const packages = await clock.phase('preflight', () => lookAtPackages(session, handles));
+    // ray_spec.install's packages, looked at only when the config names some
+    const packages = cluster.install
+        ? await clock.phase('packages', () => lookAtPackages(session, handles))
+        : await lookAtPackages(session, handles);
     const environment = judgeEnvironment(cluster, packages);
     for (const w of environment.warnings) {
         result.warnings.push(w);
@@ -53362,7 +53367,9 @@ async function clusterStatus(session, result, clock) {
             observed.set(h.node.name, { reachable: true, error: e.message });
         }
     }));
-    const packages = await clock.phase('status', () => lookAtPackages(session, handles));
+    const packages = cluster.install
+        ? await clock.phase('packages', () => lookAtPackages(session, handles))
+        : await lookAtPackages(session, handles);
     const assessment = assessCluster(cluster, wantedSpecs(session), observed);
     result.nodes = assessment.nodes;
     result.status = assessment.status;

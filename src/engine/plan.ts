@@ -53,7 +53,9 @@ export async function planCluster(
     }
     const handles = await clock.phase('connect', () => session.connect(nodes));
     const probed = await clock.phase('inspect', () => probeAll(session, handles, false));
-    const packages = await clock.phase('inspect', () => lookAtPackages(session, handles));
+    const packages = cluster.install
+      ? await clock.phase('packages', () => lookAtPackages(session, handles))
+      : await lookAtPackages(session, handles);
     const environment = judgeEnvironment(cluster, packages);
     for (const e of environment.errors) fail(result, e);
     result.warnings.push(...environment.warnings);

@@ -71,7 +71,10 @@ async function startLocked(
   const { cluster, options } = session;
   const { reporter } = options;
   const probed = looked ?? (await clock.phase('preflight', () => probeAll(session, handles, true)));
-  const packages = await clock.phase('preflight', () => lookAtPackages(session, handles));
+  // ray_spec.install's packages, looked at only when the config names some
+  const packages = cluster.install
+    ? await clock.phase('packages', () => lookAtPackages(session, handles))
+    : await lookAtPackages(session, handles);
   const environment = judgeEnvironment(cluster, packages);
   for (const w of environment.warnings) {
     result.warnings.push(w);

@@ -34,7 +34,9 @@ export async function clusterStatus(session: ClusterSession, result: RunResult, 
       }
     }),
   );
-  const packages = await clock.phase('status', () => lookAtPackages(session, handles));
+  const packages = cluster.install
+    ? await clock.phase('packages', () => lookAtPackages(session, handles))
+    : await lookAtPackages(session, handles);
   const assessment = assessCluster(cluster, wantedSpecs(session), observed);
   result.nodes = assessment.nodes;
   result.status = assessment.status;
