@@ -236,7 +236,14 @@ describe.skipIf(!e2eEnabled)('nokube ray init on real test hosts with unknown ho
       for (let i = 0; i < 600 && !out.includes('http://127.0.0.1:8265'); i++)
         await new Promise((r) => setTimeout(r, 100));
       expect(out).toContain('http://127.0.0.1:8265');
-      const version = (await (await fetch('http://127.0.0.1:8265/api/version')).json()) as { ray_version: string };
+      // as a browser does: the printed one-time URL sets the cookie that proves the user
+      const link = out.match(/http:\/\/127\.0\.0\.1:8265\/\?nokube_token=[\w-]+/)?.[0];
+      expect(link, out).toBeTruthy();
+      const login = await fetch(link!, { redirect: 'manual' });
+      const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0]!;
+      expect(cookie).toMatch(/=/);
+      const answer = await fetch('http://127.0.0.1:8265/api/version', { headers: { cookie } });
+      const version = (await answer.json()) as { ray_version: string };
       expect(version.ray_version).toBe('2.60.0');
       child.kill('SIGINT');
       expect(await exit).toBe(0);
