@@ -33,6 +33,14 @@ def _node(tmp_path, lib, cluster="c1"):
     return storage, logs
 
 
+# what nokube sends with every logs request (its NODE_LIMITS)
+BOUNDS = {"max_bytes": 20 * 1024 * 1024, "file_max_bytes": 4 * 1024 * 1024}
+
+
+def _req(storage, **more):
+    return {"cluster": "c1", "storage": storage, **BOUNDS, **more}
+
+
 def _members(archive):
     with tarfile.open(archive) as t:
         return {m.name: t.extractfile(m).read() for m in t.getmembers() if m.isfile()}
@@ -40,7 +48,7 @@ def _members(archive):
 
 def test_logs_packs_ray_and_nokube_logs_and_facts(tmp_path, lib):
     storage, _ = _node(tmp_path, lib)
-    out = lib.verb_logs({"cluster": "c1", "storage": storage})
+    out = lib.verb_logs(_req(storage))
     assert out["ok"] and out["session"] == "session_2026-01-01_00-00-00_000000_1"
     files = _members(out["archive"])
     assert os.stat(out["archive"]).st_mode & 0o777 == 0o600
@@ -64,7 +72,7 @@ def test_logs_packs_ray_and_nokube_logs_and_facts(tmp_path, lib):
 def test_logs_redacts_the_token_wherever_a_log_holds_it(tmp_path, lib):
     storage, logs = _node(tmp_path, lib)
     _write(os.path.join(logs, "dashboard.log"), "ERROR header was Bearer SECRET-TOKEN\n")
-    out = lib.verb_logs({"cluster": "c1", "storage": storage})
+    out = lib.verb_logs(_req(storage))
     files = _members(out["archive"])
     assert files["ray/dashboard.log"] == b"ERROR header was Bearer <the cluster token>\n"
     assert out["redacted"] == ["ray/dashboard.log"]
@@ -74,14 +82,14 @@ def test_logs_redacts_the_token_wherever_a_log_holds_it(tmp_path, lib):
 def test_logs_bounded_keeps_the_newest_part_and_says_so(tmp_path, lib):
     storage, logs = _node(tmp_path, lib)
     _write(os.path.join(logs, "raylet.out"), "old line\n" * 1000 + "NEWEST\n")
-    out = lib.verb_logs({"cluster": "c1", "storage": storage, "max_bytes": 3000, "file_max_bytes": 2000})
+    out = lib.verb_logs(_req(storage, max_bytes=3000, file_max_bytes=2000))
     files = _members(out["archive"])
     assert files["ray/raylet.out"].endswith(b"NEWEST\n") and len(files["ray/raylet.out"]) == 2000
     assert any(c.startswith("ray/raylet.out: kept the last 2000 of 9007 bytes") for c in out["cut"])
     assert "ray/raylet.out: kept the last 2000" in files["CUT.txt"].decode()
     assert out["omitted"] == []
     # a smaller budget: the rest of the logs is left out, by name
-    out = lib.verb_logs({"cluster": "c1", "storage": storage, "max_bytes": 2000})
+    out = lib.verb_logs(_req(storage, max_bytes=2000))
     files = _members(out["archive"])
     assert out["bytes"] == 2000 and files["ray/raylet.out"].endswith(b"NEWEST\n")
     assert "ray/gcs_server.out" in out["omitted"] and "ray/gcs_server.out: left out" in files["CUT.txt"].decode()
@@ -91,23 +99,33 @@ def test_logs_bounded_keeps_the_newest_part_and_says_so(tmp_path, lib):
 def test_logs_since_skips_files_not_written_lately(tmp_path, lib):
     storage, logs = _node(tmp_path, lib)
     _write(os.path.join(logs, "old-thing.log"), "x\n", mtime=time.time() - 7200)
-    out = lib.verb_logs({"cluster": "c1", "storage": storage, "since_sec": 600})
+    out = lib.verb_logs(_req(storage, since_sec=600))
     assert "ray/old-thing.log" not in out["files"] and "ray/raylet.out" in out["files"]
     assert out["skipped_old"] == 1
 
 
 def test_logs_without_a_session_still_gives_facts(tmp_path, lib):
     storage = str(tmp_path / "empty")
-    out = lib.verb_logs({"cluster": "c1", "storage": storage})
+    out = lib.verb_logs(_req(storage))
     assert out["ok"] and out["session"] is None
     assert set(_members(out["archive"])) == {"facts.json"}
 
 
 def test_logs_verb_over_the_protocol(tmp_path, lib, lib_path):
     storage, _ = _node(tmp_path, lib)
-    p = subprocess.run([sys.executable, lib_path, "logs"], input=json.dumps({"cluster": "c1", "storage": storage}),
+    p = subprocess.run([sys.executable, lib_path, "logs"], input=json.dumps(_req(storage)),
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)
     assert out["ok"] and out["archive"].startswith(os.path.join(storage, "logs", "bundles", "logs-"))
     assert out["lib_version"] >= 1 and "ray/raylet.out" in out["files"]
+
+
+def test_logs_without_its_bounds_is_refused_as_a_bug_not_filled_in(tmp_path, lib):
+    storage, _ = _node(tmp_path, lib)
+    try:
+        lib.verb_logs({"cluster": "c1", "storage": storage, "max_bytes": 1000})
+    except lib.Fail as e:
+        assert e.error == "logs: the request has no 'file_max_bytes', which nokube always sends"
+    else:
+        raise AssertionError("a logs request without file_max_bytes was answered")

@@ -20,6 +20,10 @@ HOSTS_JSON = os.path.join(
     "hosts.json",
 )
 
+# the bounds nokube sends with every start (its NODE_LIMITS; restart: never)
+START = {"timeout_sec": 120, "grace_sec": 10, "connect_timeout_sec": 5,
+         "supervise": {"restart": "never", "keep_sessions": 5}}
+
 
 def _unavailable():
     if os.getuid() != 0:
@@ -76,7 +80,7 @@ def test_head_worker_status_stop(two_hosts):
     hstore = "/tmp/nkt-%s-h" % cluster
     wstore = "/home/nokube/some/very/long/storage/path/for/%s/worker" % cluster  # forces the /tmp/ray fallback
     gcs, client, dash = 26379, 20001, 28265
-    common = {"cluster": cluster, "python": None}
+    common = {"cluster": cluster, "python": None, **START}  # extra fields are ignored by the other verbs
     try:
         pr = call(head["name"], "probe", dict(common, storage=hstore, ports=[{"name": "gcs_port", "port": gcs}],
                                              ray_version="2.60.0"))
@@ -161,7 +165,7 @@ def test_port_conflict_is_reported(two_hosts):
                                 "print('up', flush=True); time.sleep(120)"], stdout=subprocess.PIPE)
     try:
         assert blocker.stdout.readline().strip() == b"up"
-        out = call(head["name"], "start", {"cluster": cluster, "storage": store, "python": None, "role": "head",
+        out = call(head["name"], "start", {**START, "cluster": cluster, "storage": store, "python": None, "role": "head",
                                            "restart": False, "applied": {"ray": {"gcs_port": 26400, "dashboard_port": 28266, "port": 20002}}})
         assert out["ok"] is False and "26400" in out["error"] and "gcs_port" in out["error"]
         pr = call(head["name"], "probe", {"cluster": cluster, "storage": store, "python": None,
@@ -176,7 +180,7 @@ def test_port_conflict_is_reported(two_hosts):
 def test_port_in_worker_range_explained(two_hosts):
     head = two_hosts[0]
     cluster = "pyt-" + uuid.uuid4().hex[:6]
-    out = call(head["name"], "start", {"cluster": cluster, "storage": "/tmp/nkt-%s" % cluster, "python": None,
+    out = call(head["name"], "start", {**START, "cluster": cluster, "storage": "/tmp/nkt-%s" % cluster, "python": None,
                                        "role": "head", "restart": False, "applied": {"ray": {"gcs_port": 16379, "dashboard_port": 28267, "port": 20003}}})
     assert out["ok"] is False and "16379" in out["error"] and "worker port range" in out["hint"], out
     assert "worker_ports" in out["log_tail"]
@@ -186,12 +190,12 @@ def test_worker_with_unreachable_head_fails_fast(two_hosts):
     worker = two_hosts[1]
     cluster = "pyt-" + uuid.uuid4().hex[:6]
     t0 = time.time()
-    out = call(worker["name"], "start", {"cluster": cluster, "storage": "/tmp/nkt-%s" % cluster, "python": None,
-                                         "role": "worker", "restart": False, "applied": {"ray": {"num_cpus": 1}}, "timeout_sec": 120,
+    out = call(worker["name"], "start", {**START, "cluster": cluster, "storage": "/tmp/nkt-%s" % cluster, "python": None,
+                                         "role": "worker", "restart": False, "applied": {"ray": {"num_cpus": 1}},
                                          "head_address": "10.88.0.1:1"})
     assert out["ok"] is False and "10.88.0.1:1" in out["error"] and "refused" in out["error"], out
     assert out["hint"] and time.time() - t0 < 15
-    left = call(worker["name"], "stop", {"cluster": cluster, "storage": "/tmp/nkt-%s" % cluster})
+    left = call(worker["name"], "stop", {"cluster": cluster, "storage": "/tmp/nkt-%s" % cluster, "grace_sec": 10})
     assert left["remaining"] == 0 and left["was_running"] is False
 
 
@@ -200,9 +204,9 @@ def test_start_failure_carries_log_tail(two_hosts):
     head = two_hosts[0]
     cluster = "pyt-" + uuid.uuid4().hex[:6]
     store = "/tmp/nkt-%s" % cluster
-    out = call(head["name"], "start", {"cluster": cluster, "storage": store, "python": None, "role": "head",
+    out = call(head["name"], "start", {**START, "cluster": cluster, "storage": store, "python": None, "role": "head",
                                        "restart": False, "applied": {"ray": {"gcs_port": 26500, "dashboard_port": 28500, "port": 20010,
                                                 "object_store_memory": 1000}}})
     assert out["ok"] is False and out["log_tail"] and out["error"].startswith("ray start failed"), out
-    assert call(head["name"], "stop", {"cluster": cluster, "storage": store})["was_running"] is False
+    assert call(head["name"], "stop", {"cluster": cluster, "storage": store, "grace_sec": 10})["was_running"] is False
     assert call(head["name"], "status", {"cluster": cluster, "storage": store})["applied"] is None

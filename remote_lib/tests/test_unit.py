@@ -498,7 +498,7 @@ def test_stop_kills_only_this_cluster(lib, lib_path, tmp_path):
             assert p.wait(timeout=5) is not None
         for p in (other_cluster, unmarked, by_argv_other, tail, nested):
             assert p.poll() is None, "a process of another cluster was killed"
-        out = run_lib(lib_path, "stop", {"cluster": "c1", "storage": storage})
+        out = run_lib(lib_path, "stop", {"cluster": "c1", "storage": storage, "grace_sec": 1.5})
         assert out == dict(out, ok=True, was_running=False, killed=0, remaining=0)
     finally:
         for p in procs:
@@ -538,7 +538,9 @@ def test_start_without_ray_fails_cleanly(lib_path, tmp_path):
     if p.returncode == 0:
         pytest.skip("/usr/bin/python3 has ray")
     out = run_lib(lib_path, "start", {"cluster": "c", "storage": str(tmp_path / "s"), "python": "/usr/bin/python3",
-                                      "role": "head", "applied": {"ray": {}}}, python="/usr/bin/python3", env=env)
+                                      "role": "head", "applied": {"ray": {}}, "timeout_sec": 60, "grace_sec": 1,
+                                      "connect_timeout_sec": 5, "supervise": {"restart": "never", "keep_sessions": 5}},
+                  python="/usr/bin/python3", env=env)
     assert out["ok"] is False and "Ray not found" in out["error"] and "hint" in out
 
 

@@ -4,7 +4,14 @@
 // (schema/ray-config.schema.json) and docs/config.md are generated from this object (json-schema.ts).
 // Checks that need more than one value (one head, unique names, port clashes) live in semantics.ts.
 import { DEFAULT_DASHBOARD_PORT, NODE_PORT_RAY_KEYS, RAY_KEYS } from './ray-keys';
-import { DEFAULT_CLUSTER_NAME, DEFAULT_PYTHON, DEFAULT_RESTART, DEFAULT_KEEP_SESSIONS, DEFAULT_ROLLOUT } from './types';
+import {
+  DEFAULT_CLUSTER_NAME,
+  DEFAULT_INSTALL_TIMEOUT_SEC,
+  DEFAULT_PYTHON,
+  DEFAULT_RESTART,
+  DEFAULT_KEEP_SESSIONS,
+  DEFAULT_ROLLOUT,
+} from './types';
 
 /** Node and cluster names reach file names, lock names and logs. */
 export const NAME_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9._-]{0,62}$';
@@ -210,7 +217,7 @@ const install = {
       minimum: 10,
       'x-expected': 'seconds, e.g. 900',
       description: 'Seconds one node may spend installing (Ray and the packages) before the install fails.',
-      default: 1800,
+      default: DEFAULT_INSTALL_TIMEOUT_SEC,
       examples: [900],
     },
   },

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { JobAnswer, JobRecord } from '../remote/types';
 import { shellJoin } from '../ssh';
 import { dashboardPort } from './decisions/desired';
+import { NODE_LIMITS } from './decisions/defaults';
 import { connectHead } from './steps/ray-env';
 import { fail, type PhaseClock } from './steps/run-result';
 import type { ClusterSession, NodeHandle } from './steps/session';
@@ -94,6 +95,7 @@ export async function runJob(session: ClusterSession, result: RunResult, clock: 
       job_id: request.jobId ?? null,
       tail: JOB_LOG_TAIL_LINES,
       dashboard_port: dashboardPort(session.cluster),
+      wait_sec: NODE_LIMITS.jobStopWaitSec,
     }),
   );
   if (!answer.ok) return jobFailed(session, result, answer);

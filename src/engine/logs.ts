@@ -26,18 +26,16 @@ import { BundleError, extractBundle } from './steps/log-bundle';
 import type { Diagnostic, NodeSpec } from '../config/types';
 import { formatBytes } from '../words/bytes';
 import { mapLimit } from './steps/concurrency';
+import { NODE_LIMITS } from './decisions/defaults';
 import { chooseNodes, UnknownNodeError, unknownNodeError } from './steps/named-nodes';
 import { nodeError, type ClusterSession, type NodeHandle, type SessionOptions } from './steps/session';
 import type { LogsRequest, LogsResult, NodeLogs, RunError } from './types';
 
 export type { LogsRequest, LogsResult, NodeLogs } from './types';
 
-/** remote_lib's own budget of a node's logs when none is asked for (LOGS_MAX_BYTES, uncompressed). */
-const NODE_LOGS_DEFAULT_BYTES = 20 * 1024 * 1024;
-
 /** What is accepted from a node, compressed and inflated: its budget, plus room for the tar headers and facts. */
 export function bundleCapBytes(maxBytesPerNode?: number): number {
-  const budget = maxBytesPerNode ?? NODE_LOGS_DEFAULT_BYTES;
+  const budget = maxBytesPerNode ?? NODE_LIMITS.logsMaxBytes;
   return Math.ceil(budget * 1.25) + 4 * 1024 * 1024;
 }
 
@@ -189,7 +187,8 @@ async function fetchNode(
         role: node.role,
         python: null,
         since_sec: request.sinceSec ?? null,
-        ...(request.maxBytesPerNode ? { max_bytes: request.maxBytesPerNode } : {}),
+        max_bytes: request.maxBytesPerNode ?? NODE_LIMITS.logsMaxBytes,
+        file_max_bytes: NODE_LIMITS.logsFileMaxBytes,
       },
       cap,
     );

@@ -12,6 +12,7 @@ import { liveNodes, probeAll, recordedMembers, wantedSpecs, watchHeadView, type 
 import { installRay, lookAtPackages, nodesToInstall } from './steps/install';
 import { judgeEnvironment, withPackageDrift } from './decisions/environment';
 import { countChanges, livePlan } from './decisions/plan-diff';
+import { NODE_LIMITS, rayStartSec } from './decisions/defaults';
 import { takeLock, type HeldLock } from './steps/lock';
 import { probeTakingLock } from './steps/locked-probe';
 import { noTokenAuthWarning } from './decisions/no-token-auth';
@@ -182,6 +183,9 @@ async function applyPlan(
       const answer = await h.lib!.start({
         role: node.role,
         restart: act === 'restart' || !!probed.probes.get(node.name)?.running,
+        timeout_sec: rayStartSec(options.timeoutSec),
+        grace_sec: NODE_LIMITS.stopGraceSec,
+        connect_timeout_sec: NODE_LIMITS.headConnectSec,
         applied: spec,
         python: cluster.python ?? null,
         head_address: spec.head_address ?? null,
@@ -258,7 +262,7 @@ async function stopRemoved(
     try {
       if (h.error) throw Object.assign(new Error(h.error.message), { hint: h.error.hint });
       if (member.role === 'worker') await drainNode(session, node, probed.headView, result.warnings);
-      const answer = await h.lib!.stop();
+      const answer = await h.lib!.stop({ grace_sec: NODE_LIMITS.stopGraceSec });
       if (!answer.ok) throw new Error(answer.error ?? 'stop failed');
       session.options.reporter.node(node.name, 'stopped (removed from config)');
     } catch (err) {

@@ -9,6 +9,7 @@ import { nodeError, type ClusterSession } from './steps/session';
 import { headStatus, wantedSpecs } from './steps/inspect';
 import { lookAtPackages } from './steps/install';
 import { gcsPort } from './decisions/desired';
+import { NODE_LIMITS } from './decisions/defaults';
 import { judgeEnvironment, packageWords } from './decisions/environment';
 import type { RunResult, StatusWatch } from './types';
 
@@ -140,7 +141,7 @@ async function importEverywhere(session: ClusterSession, result: RunResult): Pro
       python: cluster.python ?? null,
       gcs_port: gcsPort(cluster.head),
       requirements,
-      timeout_sec: 120,
+      timeout_sec: NODE_LIMITS.importsSec,
     });
     if (!answer.ok) throw Object.assign(new Error(answer.error ?? 'import check failed'), { hint: answer.hint });
     const seen = answer.nodes ?? [];

@@ -2,6 +2,7 @@
 import type { NodeSpec } from '../config/types';
 import { mapLimit } from './steps/concurrency';
 import { drainNode } from './steps/drain';
+import { NODE_LIMITS } from './decisions/defaults';
 import { takeLock } from './steps/lock';
 import { fail, type PhaseClock } from './steps/run-result';
 import { nodeError, type ClusterSession } from './steps/session';
@@ -53,7 +54,7 @@ async function stopAll(session: ClusterSession, result: RunResult, clock: PhaseC
     if (view && node.role === 'worker') await drainNode(session, node, view, result.warnings);
     const t0 = Date.now();
     try {
-      const answer = await h.lib.stop();
+      const answer = await h.lib.stop({ grace_sec: NODE_LIMITS.stopGraceSec });
       if (!answer.ok || answer.remaining > 0) {
         throw Object.assign(new Error(answer.error ?? `${answer.remaining} Ray process(es) still running`), {
           hint: answer.hint,

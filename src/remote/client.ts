@@ -342,7 +342,7 @@ export class RemoteLib {
   status(input: StatusRequest): Promise<StatusAnswer> {
     return this.call<StatusAnswer>('status', input);
   }
-  stop(input: StopRequest = {}): Promise<StopAnswer> {
+  stop(input: StopRequest): Promise<StopAnswer> {
     return this.call<StopAnswer>('stop', input);
   }
   /** The cluster's packages in the node's Ray environment (read-only). */

@@ -47,6 +47,12 @@ export interface ProbeRequest {
 export interface StartRequest {
   role: 'head' | 'worker';
   restart: boolean;
+  /** Seconds `ray start` may take. */
+  timeout_sec: number;
+  /** Seconds between SIGTERM and SIGKILL when a running Ray is stopped first. */
+  grace_sec: number;
+  /** Worker: seconds its TCP connect to the head's GCS may take before the start is refused. */
+  connect_timeout_sec: number;
   /** Stored as applied.json; its `ray` holds the `ray start` arguments (the only copy sent). */
   applied: AppliedSpec;
   python: string | null;
@@ -119,7 +125,7 @@ export type StatusRequest = (
 
 export interface StopRequest {
   /** Seconds between SIGTERM and SIGKILL. */
-  grace_sec?: number;
+  grace_sec: number;
 }
 
 export interface LockRequest {
@@ -222,6 +228,8 @@ export interface JobActionRequest {
   tail?: number;
   /** Where the head's dashboard (Ray's job API) listens. */
   dashboard_port: number;
+  /** Seconds to wait for the job to end once Ray accepted the stop (`stop` needs it). */
+  wait_sec?: number;
 }
 
 export interface RemoteAnswer {
@@ -467,14 +475,16 @@ export interface JobAnswer extends RemoteAnswer {
   rejected?: boolean;
 }
 
-/** `logs`: what to pack (every bound in remote_lib when unset). */
+/** `logs`: what to pack, and the bounds of the pack. */
 export interface LogsRequest {
   role: 'head' | 'worker';
   python: string | null;
   /** Only files written in the last this many seconds (null: all). */
   since_sec: number | null;
-  /** Bytes of log text in the archive (remote_lib's default when unset). */
-  max_bytes?: number;
+  /** Bytes of log text in the archive. */
+  max_bytes: number;
+  /** Bytes kept of one file (its newest part). */
+  file_max_bytes: number;
 }
 
 /** `logs`: the archive the node packed (a temporary file under its storage) and what it holds. */

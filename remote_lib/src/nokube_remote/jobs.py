@@ -234,7 +234,7 @@ def verb_job(inp):
         status, body = _dashboard_request(inp, "POST", "/api/jobs/%s/stop" % job_id)
         if status != 200:
             raise Fail("the dashboard answered %s to stopping job %s: %s" % (status, job_id, str(body)[:500]))
-        deadline = time.time() + float(inp.get("wait_sec") or 30)
+        deadline = time.time() + float(need(inp, "wait_sec", "job stop"))
         while time.time() < deadline:
             job = _job_get(inp, job_id)
             if job["status"] in TERMINAL_JOB_STATES:

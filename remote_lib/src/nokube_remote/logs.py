@@ -2,15 +2,13 @@
 import os
 import time
 
-from .protocol import json, log, re, secrets
+from .protocol import json, log, need, re, secrets
 from .node import _comm, cpu_count, current_user, meminfo_bytes, _read, strip_ansi
 from .storage import cluster_name, read_json_file, read_token, state_dir, storage_path, temp_dir_for
 from .processes import cluster_pids
 from .ray_found import find_ray
 
 
-LOGS_MAX_BYTES = 20 * 1024 * 1024  # per node, uncompressed
-LOGS_FILE_MAX_BYTES = 4 * 1024 * 1024  # per file: a longer file keeps its newest part
 # Ray's session logs, most useful first (the rest of the directory follows while room is left)
 _LOG_ORDER = (r"raylet\.(out|err)$", r"gcs_server\.(out|err)$", r"dashboard(\.log|\.err|\.out)$",
               r"monitor\.(log|out|err)$", r"worker-.*\.(out|err)$", r"python-core-driver-.*\.log$",
@@ -92,8 +90,8 @@ def verb_logs(inp, now=None):
     now = time.time() if now is None else now
     since = inp.get("since_sec")
     oldest = now - float(since) if since else None
-    budget = int(inp.get("max_bytes") or LOGS_MAX_BYTES)
-    file_max = int(inp.get("file_max_bytes") or LOGS_FILE_MAX_BYTES)
+    budget = int(need(inp, "max_bytes", "logs"))
+    file_max = int(need(inp, "file_max_bytes", "logs"))
     temp = temp_dir_for(cluster, storage)
     session = os.path.join(temp, "session_latest")
     session_name = os.path.basename(os.path.realpath(session)) if os.path.exists(session) else None

@@ -211,7 +211,7 @@ def verb_imports(inp):
     python = runtime.get("python") or (find_ray(inp.get("python"))[0] or {}).get("python")
     if not python:
         raise Fail("Ray not found on the head")
-    timeout = float(inp.get("timeout_sec") or 120)
+    timeout = float(need(inp, "timeout_sec", "imports"))
     env = dict(os.environ)
     env.pop("RAY_ADDRESS", None)
     env.update(activated_env(python, env.get("PATH")))

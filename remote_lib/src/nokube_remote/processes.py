@@ -8,7 +8,9 @@ from .node import _read
 from .storage import cluster_mark, MARK_ENV, temp_dir_for
 
 
-DEFAULT_GRACE_SEC = 10.0
+# a half-started Ray (its start failed or its caller went away) is stopped with this grace:
+# nothing of it is worth waiting for
+CLEANUP_GRACE_SEC = 5.0
 
 
 def _ancestors():
@@ -169,7 +171,7 @@ def _signal_and_wait(pids, grace, killed):
             time.sleep(0.02)
 
 
-def stop_cluster(cluster, storage, grace=DEFAULT_GRACE_SEC, proc="/proc"):
+def stop_cluster(cluster, storage, grace, proc="/proc"):
     """SIGTERM this cluster's processes (raylet, others, GCS), SIGKILL after the grace period, verify."""
     pids = [p for p in cluster_pids(cluster, storage, proc) if pid_alive(p)]
     was_running = bool(pids)

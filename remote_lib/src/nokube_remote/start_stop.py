@@ -3,7 +3,7 @@
 import os
 import time
 
-from .protocol import Fail, json, log, re, secrets, select, socket, subprocess
+from .protocol import Fail, json, log, need, re, secrets, select, socket, subprocess
 from .node import strip_ansi, tail_text
 from .storage import (
     cluster_mark,
@@ -18,11 +18,11 @@ from .storage import (
     write_json_atomic,
     write_token,
 )
-from .processes import cluster_pids, DEFAULT_GRACE_SEC, listening_ports, stop_cluster
+from .processes import CLEANUP_GRACE_SEC, cluster_pids, listening_ports, stop_cluster
 from .ray_found import activated_env, find_ray, ray_cmd, supports_token_auth, version_tuple
 from .lock import _Guard
 from .gcs_redis import gcs_start_pieces
-from .supervise import DEFAULT_KEEP_SESSIONS, prune_sessions, read_node_id, start_supervised, stop_supervisor
+from .supervise import prune_sessions, read_node_id, start_supervised, stop_supervisor
 
 
 def _label_arg(labels, ray_version):
@@ -170,7 +170,7 @@ def _watch_ray_start(p, pidfd, role, log_path, caller, cluster, storage, t0, tim
             log("the caller went away during ray start: stopping what it left")
             p.kill()
             p.wait()
-            stop_cluster(cluster, storage, 5.0)
+            stop_cluster(cluster, storage, CLEANUP_GRACE_SEC)
             raise Fail("the run that started this node went away during ray start")
         if rejected or time.time() - t0 > timeout:
             p.kill()
@@ -187,7 +187,7 @@ def verb_start(inp):
     # One start per node at a time: a start left running by a cancelled run (its SSH session gone,
     # the verb still in `ray start`) finishes or cleans up before this one looks at the processes,
     # so a node never gets two Ray instances.
-    timeout = float(inp.get("timeout_sec") or 180)
+    timeout = float(need(inp, "timeout_sec", "start"))
     with _Guard(os.path.join(state_dir(storage), ".start.guard"), wait_sec=timeout + 30,
                 busy="another start of cluster %s is still running on this node" % cluster):
         return _start_locked(inp, cluster, storage)
@@ -213,7 +213,7 @@ def _start_locked(inp, cluster, storage):
     running = cluster_pids(cluster, storage)
     if running:
         if inp.get("restart"):
-            st = stop_cluster(cluster, storage, float(inp.get("grace_sec") or DEFAULT_GRACE_SEC))
+            st = stop_cluster(cluster, storage, float(need(inp, "grace_sec", "start")))
             if st["remaining"]:
                 raise Fail("could not stop the running Ray of cluster %s (pids %s)" % (cluster, st["remaining_pids"]))
         else:
@@ -233,7 +233,7 @@ def _start_locked(inp, cluster, storage):
         host, _, port = str(inp["head_address"]).rpartition(":")
         host = host.strip("[]")
         try:
-            socket.create_connection((host, int(port)), timeout=float(inp.get("connect_timeout_sec") or 5)).close()
+            socket.create_connection((host, int(port)), timeout=float(need(inp, "connect_timeout_sec", "start"))).close()
         except (OSError, ValueError) as e:
             raise Fail("cannot reach the head's GCS at %s from this node: %s" % (
                 inp["head_address"], getattr(e, "strerror", None) or e),
@@ -288,15 +288,15 @@ def _start_locked(inp, cluster, storage):
     argv = build_start_argv(role, args, temp, inp.get("head_address"), ray["version"], ray_base,
                             token_auth=auth == "token")
     log_path = os.path.join(storage, "logs", "ray-start.log")
-    timeout = float(inp.get("timeout_sec") or 180)
-    keep_sessions = int((inp.get("supervise") or {}).get("keep_sessions") or DEFAULT_KEEP_SESSIONS)
+    timeout = float(need(inp, "timeout_sec", "start"))
+    keep_sessions = int(need(need(inp, "supervise", "start"), "keep_sessions", "start"))
     t0 = time.time()
     launcher = None
     launcher_warning = None
     if policy == "always":
         spec = {"argv": argv, "env": env, "role": role, "temp_dir": temp, "log_path": log_path,
                 "timeout_sec": timeout, "keep_sessions": keep_sessions,
-                "grace_sec": float(inp.get("grace_sec") or DEFAULT_GRACE_SEC)}
+                "grace_sec": float(need(inp, "grace_sec", "start"))}
         rc, full, ray_start_ms, launcher, launcher_warning = start_supervised(cluster, storage, spec, caller)
         out_tail = tail_text(log_path, 40)
         auth_rejected = "Invalid authentication token" in (full or "")
@@ -337,7 +337,7 @@ def _start_locked(inp, cluster, storage):
                     extra_logs.append("--- %s ---\n%s" % (n, tl))
         full = out_tail + ("\n" + "\n".join(extra_logs) if extra_logs else "")
         # do not leave half-started processes behind
-        stop_cluster(cluster, storage, 5.0)
+        stop_cluster(cluster, storage, CLEANUP_GRACE_SEC)
         if auth_rejected:
             error, hint = explain_failure("Invalid authentication token", role, args, inp.get("head_address"))
         elif rc is None:
@@ -378,7 +378,7 @@ def verb_stop(inp):
     storage = storage_path(inp)
     # supervision first: nothing may start Ray again behind this stop
     removed = stop_supervisor(cluster, storage, remove=True)
-    res = stop_cluster(cluster, storage, float(inp.get("grace_sec") or DEFAULT_GRACE_SEC))
+    res = stop_cluster(cluster, storage, float(need(inp, "grace_sec", "stop")))
     out = {"ok": res["remaining"] == 0, "was_running": res["was_running"], "killed": res["killed"],
            "remaining": res["remaining"], "supervision_removed": removed}
     if res["remaining"]:

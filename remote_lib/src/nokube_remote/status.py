@@ -60,8 +60,10 @@ def _http_nodes_changed(base, token, wait):
     100 ms until the alive nodes differ from `key` (a view_key the caller holds) or `ms` pass, and
     the last table (or the dashboard's error) is the answer: one call while a start settles, instead
     of one SSH exec and one Python per look (each of those costs the starting head's CPU)."""
-    wait = wait if isinstance(wait, dict) else {"ms": 0}
-    deadline = time.time() + min(max(int(wait.get("ms") or 0), 0), MAX_WAIT_MS) / 1000.0
+    if not isinstance(wait, dict):
+        wait = {"key": None, "ms": 0}  # no wait asked for: one look
+    wait_ms = int(need(wait, "ms", "status wait"))
+    deadline = time.time() + min(max(wait_ms, 0), MAX_WAIT_MS) / 1000.0
     while True:
         try:
             nodes = _http_nodes(base, token)

@@ -20,7 +20,7 @@ from .storage import (
     write_json_atomic,
 )
 from .lock import _boot_id
-from .processes import cluster_pids, DEFAULT_GRACE_SEC, pid_alive, stop_cluster
+from .processes import CLEANUP_GRACE_SEC, cluster_pids, pid_alive, stop_cluster
 from .launchers import (
     _systemctl,
     cron_line,
@@ -36,7 +36,6 @@ from .launchers import (
 BACKOFF_SEC = (1, 2, 4, 8, 16, 30)
 MAX_TRIES = 6  # failed tries in a row, then the supervisor gives up until the next deploy
 STABLE_SEC = 60  # a run that stays up this long resets the backoff
-DEFAULT_KEEP_SESSIONS = 5
 HISTORY = 20  # restarts kept in the state file
 POLL_SEC = 0.25
 SPEC_FILE = "supervise-spec.json"
@@ -231,10 +230,10 @@ class Supervisor(object):
             own_temp_dir(temp)
         except Fail as e:
             return 1, e.error, 0
-        prune_sessions(temp, spec.get("keep_sessions", DEFAULT_KEEP_SESSIONS))
+        prune_sessions(temp, spec["keep_sessions"])
         argv = spec["argv"]
         log_path = spec["log_path"]
-        timeout = float(spec.get("timeout_sec") or 180)
+        timeout = float(spec["timeout_sec"])
         t0 = time.time()
         rc = None
         with open(log_path, "wb") as lf:
@@ -313,7 +312,7 @@ class Supervisor(object):
                 return
 
     def stop_ray(self, spec):
-        stop_cluster(self.cluster, self.storage, float(spec.get("grace_sec") or DEFAULT_GRACE_SEC))
+        stop_cluster(self.cluster, self.storage, float(spec["grace_sec"]))
         self.reap()
 
     def _rotate_log(self):
@@ -578,7 +577,7 @@ def start_supervised(cluster, storage, spec, caller):
     if launcher != spec["launcher"]:
         spec["launcher"] = launcher
         write_json_atomic(paths["spec"], spec, 0o600)
-    deadline = time.time() + float(spec.get("timeout_sec") or 180) + 30
+    deadline = time.time() + float(spec["timeout_sec"]) + 30
     while True:
         st = read_state(storage)
         if st.get("deploy_id") == spec["deploy_id"]:
@@ -590,7 +589,7 @@ def start_supervised(cluster, storage, spec, caller):
         if os.getppid() != caller:
             _say("the caller went away during ray start: stopping what it left")
             stop_supervisor(cluster, storage, remove=True)
-            stop_cluster(cluster, storage, 5.0)
+            stop_cluster(cluster, storage, CLEANUP_GRACE_SEC)
             raise Fail("the run that started this node went away during ray start")
         if time.time() > deadline:
             stop_supervisor(cluster, storage, remove=True)

@@ -23,3 +23,29 @@ export const DEFAULT_TIMEOUT_SEC = 300;
 export function connectTimeoutSec(timeoutSec: number): number {
   return Math.min(30, timeoutSec);
 }
+
+/**
+ * The bounds every request to a node carries, so remote_lib holds no default of its own: a request
+ * without one is refused there as nokube's bug, never quietly filled in.
+ */
+export const NODE_LIMITS = {
+  /** Seconds `ray start` may take on one node (never more than the per-node timeout). */
+  rayStartSec: 180,
+  /** Seconds between SIGTERM and SIGKILL when a node's Ray processes are stopped. */
+  stopGraceSec: 10,
+  /** Seconds a worker gives its TCP connect to the head's GCS before its start is refused. */
+  headConnectSec: 5,
+  /** Seconds `job stop` waits for the job to end after Ray's job API accepted the stop. */
+  jobStopWaitSec: 30,
+  /** Bytes of log text a node packs for `logs` (uncompressed) when no budget is asked for. */
+  logsMaxBytes: 20 * 1024 * 1024,
+  /** Bytes kept of one log file (its newest part) in that pack. */
+  logsFileMaxBytes: 4 * 1024 * 1024,
+  /** Seconds `status --deep`'s import job may take on the head. */
+  importsSec: 120,
+} as const;
+
+/** Seconds `ray start` may take on a node, within the per-node timeout. */
+export function rayStartSec(timeoutSec: number): number {
+  return Math.min(NODE_LIMITS.rayStartSec, timeoutSec);
+}
