@@ -77685,7 +77685,7 @@ const install = {
             minimum: 10,
             'x-expected': 'seconds, e.g. 900',
             description: 'Seconds one node may spend installing (Ray and the packages) before the install fails.',
-            default: 1800,
+            default: DEFAULT_INSTALL_TIMEOUT_SEC,
             examples: [900],
         },
     },
@@ -80647,7 +80647,7 @@ class RemoteLib {
     status(input) {
         return this.call('status', input);
     }
-    stop(input = {}) {
+    stop(input) {
         return this.call('stop', input);
     }
     /** The cluster's packages in the node's Ray environment (read-only). */
@@ -83494,6 +83494,50 @@ function worstExit(runs) {
     return runs.reduce((worst, r) => Math.max(worst, r.exit_code ?? NOT_RUN), 0);
 }
 
+;// CONCATENATED MODULE: ./src/engine/decisions/defaults.ts
+const COMMANDS = ['validate', 'plan', 'start', 'status', 'stop', 'job', 'check'];
+/**
+ * Commands only a terminal has: they print to it or keep it open. All go through run(); logs (an
+ * archive on disk) and dashboard (forwards held open) return results of their own; firewall reads only
+ * the config (no SSH), as validate does; init writes a first config from hosts it looks at.
+ */
+const CLI_ONLY_COMMANDS = (/* unused pure expression or super */ null && (['exec', 'env', 'logs', 'dashboard', 'firewall', 'init']));
+/** `job`'s actions (the Action's `command: job` is `submit`). */
+const JOB_ACTIONS = (/* unused pure expression or super */ null && (['submit', 'status', 'logs', 'stop', 'list']));
+const DEFAULT_CONFIG = 'ray-config.yaml';
+/** Nodes worked on at once. */
+const DEFAULT_CONCURRENCY = 16;
+/** Seconds per node for one command. */
+const DEFAULT_TIMEOUT_SEC = 300;
+/** A TCP connect + handshake gets 30 s at most, and never more than the whole per-node timeout. */
+function connectTimeoutSec(timeoutSec) {
+    return Math.min(30, timeoutSec);
+}
+/**
+ * The bounds every request to a node carries, so remote_lib holds no default of its own: a request
+ * without one is refused there as nokube's bug, never quietly filled in.
+ */
+const NODE_LIMITS = {
+    /** Seconds `ray start` may take on one node (never more than the per-node timeout). */
+    rayStartSec: 180,
+    /** Seconds between SIGTERM and SIGKILL when a node's Ray processes are stopped. */
+    stopGraceSec: 10,
+    /** Seconds a worker gives its TCP connect to the head's GCS before its start is refused. */
+    headConnectSec: 5,
+    /** Seconds `job stop` waits for the job to end after Ray's job API accepted the stop. */
+    jobStopWaitSec: 30,
+    /** Bytes of log text a node packs for `logs` (uncompressed) when no budget is asked for. */
+    logsMaxBytes: 20 * 1024 * 1024,
+    /** Bytes kept of one log file (its newest part) in that pack. */
+    logsFileMaxBytes: 4 * 1024 * 1024,
+    /** Seconds `status --deep`'s import job may take on the head. */
+    importsSec: 120,
+};
+/** Seconds `ray start` may take on a node, within the per-node timeout. */
+function rayStartSec(timeoutSec) {
+    return Math.min(NODE_LIMITS.rayStartSec, timeoutSec);
+}
+
 // EXTERNAL MODULE: external "node:events"
 var external_node_events_ = __nccwpck_require__(8474);
 // EXTERNAL MODULE: external "node:stream"
@@ -83753,6 +83797,7 @@ function bytes_formatBytes(bytes) {
 
 
 
+
 const JOB_ID = /^[A-Za-z0-9._:-]{1,200}$/;
 /** Lines of a failed or stopped job's log shown with its status. */
 const JOB_LOG_TAIL_LINES = 20;
@@ -83836,6 +83881,7 @@ async function runJob(session, result, clock) {
         job_id: request.jobId ?? null,
         tail: JOB_LOG_TAIL_LINES,
         dashboard_port: dashboardPort(session.cluster),
+        wait_sec: NODE_LIMITS.jobStopWaitSec,
     }));
     if (!answer.ok)
         return jobFailed(session, result, answer);
@@ -84302,11 +84348,10 @@ function unknownNodeError(err) {
 
 
 
-/** remote_lib's own budget of a node's logs when none is asked for (LOGS_MAX_BYTES, uncompressed). */
-const NODE_LOGS_DEFAULT_BYTES = 20 * 1024 * 1024;
+
 /** What is accepted from a node, compressed and inflated: its budget, plus room for the tar headers and facts. */
 function bundleCapBytes(maxBytesPerNode) {
-    const budget = maxBytesPerNode ?? NODE_LOGS_DEFAULT_BYTES;
+    const budget = maxBytesPerNode ?? NODE_LIMITS.logsMaxBytes;
     return Math.ceil(budget * 1.25) + 4 * 1024 * 1024;
 }
 /** The name of the index written next to the nodes' directories. */
@@ -84448,7 +84493,8 @@ async function fetchNode(h, out, request, into, options) {
             role: node.role,
             python: null,
             since_sec: request.sinceSec ?? null,
-            ...(request.maxBytesPerNode ? { max_bytes: request.maxBytesPerNode } : {}),
+            max_bytes: request.maxBytesPerNode ?? NODE_LIMITS.logsMaxBytes,
+            file_max_bytes: NODE_LIMITS.logsFileMaxBytes,
         }, cap);
         if (!answer.ok || !bundle)
             throw Object.assign(new Error(answer.error ?? 'remote_lib logs failed'), { hint: answer.hint });
@@ -86029,6 +86075,7 @@ async function waitAlive(session, nodes, result) {
 
 
 
+
 async function startCluster(session, result, clock) {
     const { cluster } = session;
     const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
@@ -86169,6 +86216,9 @@ async function applyPlan(session, plan, wanted, probed, result, clock) {
             const answer = await h.lib.start({
                 role: node.role,
                 restart: act === 'restart' || !!probed.probes.get(node.name)?.running,
+                timeout_sec: rayStartSec(options.timeoutSec),
+                grace_sec: NODE_LIMITS.stopGraceSec,
+                connect_timeout_sec: NODE_LIMITS.headConnectSec,
                 applied: spec,
                 python: cluster.python ?? null,
                 head_address: spec.head_address ?? null,
@@ -86245,7 +86295,7 @@ async function stopRemoved(session, plan, probed, result) {
                 throw Object.assign(new Error(h.error.message), { hint: h.error.hint });
             if (member.role === 'worker')
                 await drainNode(session, node, probed.headView, result.warnings);
-            const answer = await h.lib.stop();
+            const answer = await h.lib.stop({ grace_sec: NODE_LIMITS.stopGraceSec });
             if (!answer.ok)
                 throw new Error(answer.error ?? 'stop failed');
             session.options.reporter.node(node.name, 'stopped (removed from config)');
@@ -86412,6 +86462,7 @@ function usageView(answer, view, why) {
 
 
 
+
 async function clusterStatus(session, result, clock) {
     const { cluster, options } = session;
     const handles = await clock.phase('connect', () => session.connect(cluster.nodes));
@@ -86542,7 +86593,7 @@ async function importEverywhere(session, result) {
             python: cluster.python ?? null,
             gcs_port: gcsPort(cluster.head),
             requirements,
-            timeout_sec: 120,
+            timeout_sec: NODE_LIMITS.importsSec,
         });
         if (!answer.ok)
             throw Object.assign(new Error(answer.error ?? 'import check failed'), { hint: answer.hint });
@@ -86584,6 +86635,7 @@ async function importEverywhere(session, result) {
 }
 
 ;// CONCATENATED MODULE: ./src/engine/stop.ts
+
 
 
 
@@ -86633,7 +86685,7 @@ async function stopAll(session, result, clock) {
             await drainNode(session, node, view, result.warnings);
         const t0 = Date.now();
         try {
-            const answer = await h.lib.stop();
+            const answer = await h.lib.stop({ grace_sec: NODE_LIMITS.stopGraceSec });
             if (!answer.ok || answer.remaining > 0) {
                 throw Object.assign(new Error(answer.error ?? `${answer.remaining} Ray process(es) still running`), {
                     hint: answer.hint,
@@ -86978,26 +87030,6 @@ function logLines(prefix, text) {
  */
 function commandsStopped(text, token = (0,external_node_crypto_.randomBytes)(16).toString('hex')) {
     return `::stop-commands::${token}\n${text}\n::${token}::`;
-}
-
-;// CONCATENATED MODULE: ./src/engine/decisions/defaults.ts
-const COMMANDS = ['validate', 'plan', 'start', 'status', 'stop', 'job', 'check'];
-/**
- * Commands only a terminal has: they print to it or keep it open. All go through run(); logs (an
- * archive on disk) and dashboard (forwards held open) return results of their own; firewall reads only
- * the config (no SSH), as validate does; init writes a first config from hosts it looks at.
- */
-const CLI_ONLY_COMMANDS = (/* unused pure expression or super */ null && (['exec', 'env', 'logs', 'dashboard', 'firewall', 'init']));
-/** `job`'s actions (the Action's `command: job` is `submit`). */
-const JOB_ACTIONS = (/* unused pure expression or super */ null && (['submit', 'status', 'logs', 'stop', 'list']));
-const DEFAULT_CONFIG = 'ray-config.yaml';
-/** Nodes worked on at once. */
-const DEFAULT_CONCURRENCY = 16;
-/** Seconds per node for one command. */
-const DEFAULT_TIMEOUT_SEC = 300;
-/** A TCP connect + handshake gets 30 s at most, and never more than the whole per-node timeout. */
-function connectTimeoutSec(timeoutSec) {
-    return Math.min(30, timeoutSec);
 }
 
 ;// CONCATENATED MODULE: ./src/remote/locate.ts

@@ -494,7 +494,9 @@ import os
 import time
 
 
-DEFAULT_GRACE_SEC = 10.0
+# a half-started Ray (its start failed or its caller went away) is stopped with this grace:
+# nothing of it is worth waiting for
+CLEANUP_GRACE_SEC = 5.0
 
 
 def _ancestors():
@@ -655,7 +657,7 @@ def _signal_and_wait(pids, grace, killed):
             time.sleep(0.02)
 
 
-def stop_cluster(cluster, storage, grace=DEFAULT_GRACE_SEC, proc="/proc"):
+def stop_cluster(cluster, storage, grace, proc="/proc"):
     """SIGTERM this cluster's processes (raylet, others, GCS), SIGKILL after the grace period, verify."""
     pids = [p for p in cluster_pids(cluster, storage, proc) if pid_alive(p)]
     was_running = bool(pids)
@@ -1477,7 +1479,6 @@ import time
 BACKOFF_SEC = (1, 2, 4, 8, 16, 30)
 MAX_TRIES = 6  # failed tries in a row, then the supervisor gives up until the next deploy
 STABLE_SEC = 60  # a run that stays up this long resets the backoff
-DEFAULT_KEEP_SESSIONS = 5
 HISTORY = 20  # restarts kept in the state file
 POLL_SEC = 0.25
 SPEC_FILE = "supervise-spec.json"
@@ -1672,10 +1673,10 @@ class Supervisor(object):
             own_temp_dir(temp)
         except Fail as e:
             return 1, e.error, 0
-        prune_sessions(temp, spec.get("keep_sessions", DEFAULT_KEEP_SESSIONS))
+        prune_sessions(temp, spec["keep_sessions"])
         argv = spec["argv"]
         log_path = spec["log_path"]
-        timeout = float(spec.get("timeout_sec") or 180)
+        timeout = float(spec["timeout_sec"])
         t0 = time.time()
         rc = None
         with open(log_path, "wb") as lf:
@@ -1754,7 +1755,7 @@ class Supervisor(object):
                 return
 
     def stop_ray(self, spec):
-        stop_cluster(self.cluster, self.storage, float(spec.get("grace_sec") or DEFAULT_GRACE_SEC))
+        stop_cluster(self.cluster, self.storage, float(spec["grace_sec"]))
         self.reap()
 
     def _rotate_log(self):
@@ -2019,7 +2020,7 @@ def start_supervised(cluster, storage, spec, caller):
     if launcher != spec["launcher"]:
         spec["launcher"] = launcher
         write_json_atomic(paths["spec"], spec, 0o600)
-    deadline = time.time() + float(spec.get("timeout_sec") or 180) + 30
+    deadline = time.time() + float(spec["timeout_sec"]) + 30
     while True:
         st = read_state(storage)
         if st.get("deploy_id") == spec["deploy_id"]:
@@ -2031,7 +2032,7 @@ def start_supervised(cluster, storage, spec, caller):
         if os.getppid() != caller:
             _say("the caller went away during ray start: stopping what it left")
             stop_supervisor(cluster, storage, remove=True)
-            stop_cluster(cluster, storage, 5.0)
+            stop_cluster(cluster, storage, CLEANUP_GRACE_SEC)
             raise Fail("the run that started this node went away during ray start")
         if time.time() > deadline:
             stop_supervisor(cluster, storage, remove=True)
@@ -2236,7 +2237,7 @@ def _watch_ray_start(p, pidfd, role, log_path, caller, cluster, storage, t0, tim
             log("the caller went away during ray start: stopping what it left")
             p.kill()
             p.wait()
-            stop_cluster(cluster, storage, 5.0)
+            stop_cluster(cluster, storage, CLEANUP_GRACE_SEC)
             raise Fail("the run that started this node went away during ray start")
         if rejected or time.time() - t0 > timeout:
             p.kill()
@@ -2253,7 +2254,7 @@ def verb_start(inp):
     # One start per node at a time: a start left running by a cancelled run (its SSH session gone,
     # the verb still in `ray start`) finishes or cleans up before this one looks at the processes,
     # so a node never gets two Ray instances.
-    timeout = float(inp.get("timeout_sec") or 180)
+    timeout = float(need(inp, "timeout_sec", "start"))
     with _Guard(os.path.join(state_dir(storage), ".start.guard"), wait_sec=timeout + 30,
                 busy="another start of cluster %s is still running on this node" % cluster):
         return _start_locked(inp, cluster, storage)
@@ -2279,7 +2280,7 @@ def _start_locked(inp, cluster, storage):
     running = cluster_pids(cluster, storage)
     if running:
         if inp.get("restart"):
-            st = stop_cluster(cluster, storage, float(inp.get("grace_sec") or DEFAULT_GRACE_SEC))
+            st = stop_cluster(cluster, storage, float(need(inp, "grace_sec", "start")))
             if st["remaining"]:
                 raise Fail("could not stop the running Ray of cluster %s (pids %s)" % (cluster, st["remaining_pids"]))
         else:
@@ -2299,7 +2300,7 @@ def _start_locked(inp, cluster, storage):
         host, _, port = str(inp["head_address"]).rpartition(":")
         host = host.strip("[]")
         try:
-            socket.create_connection((host, int(port)), timeout=float(inp.get("connect_timeout_sec") or 5)).close()
+            socket.create_connection((host, int(port)), timeout=float(need(inp, "connect_timeout_sec", "start"))).close()
         except (OSError, ValueError) as e:
             raise Fail("cannot reach the head's GCS at %s from this node: %s" % (
                 inp["head_address"], getattr(e, "strerror", None) or e),
@@ -2354,15 +2355,15 @@ def _start_locked(inp, cluster, storage):
     argv = build_start_argv(role, args, temp, inp.get("head_address"), ray["version"], ray_base,
                             token_auth=auth == "token")
     log_path = os.path.join(storage, "logs", "ray-start.log")
-    timeout = float(inp.get("timeout_sec") or 180)
-    keep_sessions = int((inp.get("supervise") or {}).get("keep_sessions") or DEFAULT_KEEP_SESSIONS)
+    timeout = float(need(inp, "timeout_sec", "start"))
+    keep_sessions = int(need(need(inp, "supervise", "start"), "keep_sessions", "start"))
     t0 = time.time()
     launcher = None
     launcher_warning = None
     if policy == "always":
         spec = {"argv": argv, "env": env, "role": role, "temp_dir": temp, "log_path": log_path,
                 "timeout_sec": timeout, "keep_sessions": keep_sessions,
-                "grace_sec": float(inp.get("grace_sec") or DEFAULT_GRACE_SEC)}
+                "grace_sec": float(need(inp, "grace_sec", "start"))}
         rc, full, ray_start_ms, launcher, launcher_warning = start_supervised(cluster, storage, spec, caller)
         out_tail = tail_text(log_path, 40)
         auth_rejected = "Invalid authentication token" in (full or "")
@@ -2403,7 +2404,7 @@ def _start_locked(inp, cluster, storage):
                     extra_logs.append("--- %s ---\n%s" % (n, tl))
         full = out_tail + ("\n" + "\n".join(extra_logs) if extra_logs else "")
         # do not leave half-started processes behind
-        stop_cluster(cluster, storage, 5.0)
+        stop_cluster(cluster, storage, CLEANUP_GRACE_SEC)
         if auth_rejected:
             error, hint = explain_failure("Invalid authentication token", role, args, inp.get("head_address"))
         elif rc is None:
@@ -2444,7 +2445,7 @@ def verb_stop(inp):
     storage = storage_path(inp)
     # supervision first: nothing may start Ray again behind this stop
     removed = stop_supervisor(cluster, storage, remove=True)
-    res = stop_cluster(cluster, storage, float(inp.get("grace_sec") or DEFAULT_GRACE_SEC))
+    res = stop_cluster(cluster, storage, float(need(inp, "grace_sec", "stop")))
     out = {"ok": res["remaining"] == 0, "was_running": res["was_running"], "killed": res["killed"],
            "remaining": res["remaining"], "supervision_removed": removed}
     if res["remaining"]:
@@ -2602,8 +2603,10 @@ def _http_nodes_changed(base, token, wait):
     100 ms until the alive nodes differ from `key` (a view_key the caller holds) or `ms` pass, and
     the last table (or the dashboard's error) is the answer: one call while a start settles, instead
     of one SSH exec and one Python per look (each of those costs the starting head's CPU)."""
-    wait = wait if isinstance(wait, dict) else {"ms": 0}
-    deadline = time.time() + min(max(int(wait.get("ms") or 0), 0), MAX_WAIT_MS) / 1000.0
+    if not isinstance(wait, dict):
+        wait = {"key": None, "ms": 0}  # no wait asked for: one look
+    wait_ms = int(need(wait, "ms", "status wait"))
+    deadline = time.time() + min(max(wait_ms, 0), MAX_WAIT_MS) / 1000.0
     while True:
         try:
             nodes = _http_nodes(base, token)
@@ -3151,7 +3154,7 @@ def verb_imports(inp):
     python = runtime.get("python") or (find_ray(inp.get("python"))[0] or {}).get("python")
     if not python:
         raise Fail("Ray not found on the head")
-    timeout = float(inp.get("timeout_sec") or 120)
+    timeout = float(need(inp, "timeout_sec", "imports"))
     env = dict(os.environ)
     env.pop("RAY_ADDRESS", None)
     env.update(activated_env(python, env.get("PATH")))
@@ -3712,7 +3715,7 @@ def verb_job(inp):
         status, body = _dashboard_request(inp, "POST", "/api/jobs/%s/stop" % job_id)
         if status != 200:
             raise Fail("the dashboard answered %s to stopping job %s: %s" % (status, job_id, str(body)[:500]))
-        deadline = time.time() + float(inp.get("wait_sec") or 30)
+        deadline = time.time() + float(need(inp, "wait_sec", "job stop"))
         while time.time() < deadline:
             job = _job_get(inp, job_id)
             if job["status"] in TERMINAL_JOB_STATES:
@@ -3728,8 +3731,6 @@ import os
 import time
 
 
-LOGS_MAX_BYTES = 20 * 1024 * 1024  # per node, uncompressed
-LOGS_FILE_MAX_BYTES = 4 * 1024 * 1024  # per file: a longer file keeps its newest part
 # Ray's session logs, most useful first (the rest of the directory follows while room is left)
 _LOG_ORDER = (r"raylet\.(out|err)$", r"gcs_server\.(out|err)$", r"dashboard(\.log|\.err|\.out)$",
               r"monitor\.(log|out|err)$", r"worker-.*\.(out|err)$", r"python-core-driver-.*\.log$",
@@ -3811,8 +3812,8 @@ def verb_logs(inp, now=None):
     now = time.time() if now is None else now
     since = inp.get("since_sec")
     oldest = now - float(since) if since else None
-    budget = int(inp.get("max_bytes") or LOGS_MAX_BYTES)
-    file_max = int(inp.get("file_max_bytes") or LOGS_FILE_MAX_BYTES)
+    budget = int(need(inp, "max_bytes", "logs"))
+    file_max = int(need(inp, "file_max_bytes", "logs"))
     temp = temp_dir_for(cluster, storage)
     session = os.path.join(temp, "session_latest")
     session_name = os.path.basename(os.path.realpath(session)) if os.path.exists(session) else None
