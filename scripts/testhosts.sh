@@ -400,6 +400,13 @@ EOF
   chmod 755 "$d/init.sh"
 }
 
+# 02:88 (locally administered) and the four bytes of an IPv4 address
+mac_for() {
+  local a b c d
+  IFS=. read -r a b c d <<<"$1"
+  printf '02:88:%02x:%02x:%02x:%02x' "$a" "$b" "$c" "$d"
+}
+
 kill_host() {
   local name=$1 pid
   if pid=$(host_pid "$name"); then
@@ -447,7 +454,9 @@ start_host() {
   ip netns add "$name"
   local br=$BRIDGE
   [[ " $flags " == *" --inner "* ]] && br=$BRIDGE2
-  ip link add "$VETH_PREFIX$name" type veth peer name eth0 netns "$name"
+  # the host's MAC follows from its address: a host added with an address another host had (removed
+  # earlier in the run) must not be unreachable until every neighbour's ARP entry for the old MAC ages out
+  ip link add "$VETH_PREFIX$name" type veth peer name eth0 address "$(mac_for "$ip")" netns "$name"
   ip link set "$VETH_PREFIX$name" master "$br" up
   ip -n "$name" link set lo up
   ip -n "$name" addr add "$ip/$PREFIX_LEN" dev eth0
@@ -455,7 +464,7 @@ start_host() {
   # an --inner host has no way out: only hosts on its bridge (and the bastion) reach it
   [ "$br" = "$BRIDGE" ] && ip -n "$name" route add default via "$BRIDGE_IP"
   if [ -n "$ip2" ]; then
-    ip link add "${VETH_PREFIX}i$name" type veth peer name eth1 netns "$name"
+    ip link add "${VETH_PREFIX}i$name" type veth peer name eth1 address "$(mac_for "$ip2")" netns "$name"
     ip link set "${VETH_PREFIX}i$name" master "$BRIDGE2" up
     ip -n "$name" addr add "$ip2/24" dev eth1
     ip -n "$name" link set eth1 up
@@ -615,10 +624,18 @@ wait_ssh() {
   has_flag "$name" --systemd && tries=600   # a boot to multi-user takes seconds on a busy machine
   for _ in $(seq "$tries"); do
     # from inside the host: an --inner host is not reachable from here
-    if ip netns exec "$name" timeout 1 bash -c "exec 3<>/dev/tcp/$ip/22" 2>/dev/null; then return 0; fi
+    if ip netns exec "$name" timeout 1 bash -c "exec 3<>/dev/tcp/$ip/22" 2>/dev/null; then break; fi
     sleep 0.1
   done
-  die "$name: sshd does not accept TCP on $ip:22 (see $STATE/$name/sshd.log or nspawn.log)"
+  ip netns exec "$name" timeout 1 bash -c "exec 3<>/dev/tcp/$ip/22" 2>/dev/null ||
+    die "$name: sshd does not accept TCP on $ip:22 (see $STATE/$name/sshd.log or nspawn.log)"
+  # and from here (where the tests run), as a user's ssh would reach it; an --inner host is not reachable
+  has_flag "$name" --inner && return 0
+  for _ in $(seq 50); do
+    if timeout 1 bash -c "exec 3<>/dev/tcp/$ip/22" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  die "$name: sshd answers inside the host but not from the bridge ($ip:22): $(ip neigh show "$ip")"
 }
 
 running_hosts() {
