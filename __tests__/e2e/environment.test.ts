@@ -209,7 +209,7 @@ nodes:
       for (const node of ['env-head', 'env-worker'])
         expect(out(r)).toMatch(
           new RegExp(
-            `${node}: installing .* failed: uv pip install did not finish in time: stopped after 10 s, the bound of one node's install \\(ray_spec\\.install\\.timeout\\); the node's Ray is left as it was`,
+            `${node}: installing ray\\[default\\]==2\\.60\\.0 and 3 packages failed: uv pip install did not finish in time: stopped after 10 s, the bound of one node's install \\(ray_spec\\.install\\.timeout\\); the node's Ray is left as it was`,
           ),
         );
       expect(out(r)).toContain('check that the node reaches http://10.88.0.1:8098/files/ and that it answers');
