@@ -237,14 +237,19 @@ nodes:
       ['env-worker', 'keep'],
     ]);
     // the operator stops the node's supervisor and Ray, and starts Ray again with the command nokube
-    // ran (its log's first line), from a login shell: ~/.profile puts the decoy shims first on PATH
+    // ran (state/runtime.json), from a login shell: ~/.profile puts the decoy shims first on PATH
     const runtime = JSON.parse(hostExec('nkenv2', `cat ${STORAGE}/state/runtime.json`).stdout) as { argv: string[] };
     const state = `${STORAGE}/state`;
-    const stop = hostExec('nkenv2', `pkill -KILL -u nokube -f supervise-; ${VENV}/bin/ray stop --force`, {
+    // ([r]: the pattern must not match this very shell's command line)
+    const stop = hostExec('nkenv2', `pkill -KILL -u nokube -f 'supervise-[r]un'; ${VENV}/bin/ray stop --force`, {
       user: 'nokube',
     });
     expect(stop.code, stop.stderr).toBe(0);
-    expect(raylet('nkenv2')).toBe('');
+    const gone = hostExec(
+      'nkenv2',
+      'for i in $(seq 50); do pgrep -x raylet >/dev/null || exit 0; sleep 0.2; done; exit 1',
+    );
+    expect(gone.code, 'the raylet is gone').toBe(0);
     const hand = hostExec(
       'nkenv2',
       [
@@ -274,7 +279,7 @@ nodes:
     // and the terminal's plan says the same
     const text = await cli(['plan'], file);
     expect(text.stdout).toMatch(/env-worker\s+restart/);
-    expect(text.stdout).toContain(`python on Ray's PATH: /home/nokube/.pyenv/shims/python -> ${VENV}/bin/python`);
+    expect(text.stdout).toContain(`python on Ray's PATH: /home/nokube/.pyenv/shims/python → ${VENV}/bin/python`);
 
     const r = await cli(['start'], file);
     expect(r.code, out(r)).toBe(0);
