@@ -3264,8 +3264,13 @@ def _conflict(tail):
     return None
 
 
-def _run_logged(argv, shown, logf, timeout, env=None):
-    """Exit code, or a text naming the timeout or the OS error."""
+class TimedOut(str):
+    """_run_logged's answer when the command outlived its time (the text says the bound)."""
+
+
+def _run_logged(argv, shown, logf, timeout, env=None, bound=None):
+    """Exit code, or a text naming the timeout (a TimedOut: `bound`, the whole install's seconds,
+    when given, since `timeout` is what was left of it) or the OS error."""
     logf.write(("$ %s\n" % shown).encode())
     logf.flush()
     try:
@@ -3273,7 +3278,10 @@ def _run_logged(argv, shown, logf, timeout, env=None):
                            timeout=max(1.0, timeout), env=env)
         return p.returncode
     except subprocess.TimeoutExpired:
-        return "timed out after %ds, the bound of one install (ray_spec.install.timeout)" % timeout
+        logf.write(b"\n(killed: the install's time, ray_spec.install.timeout, ran out)\n")
+        logf.flush()
+        return TimedOut("did not finish in time: stopped after %d s, the bound of one node's install "
+                        "(ray_spec.install.timeout)" % round(bound if bound is not None else timeout))
     except OSError as e:
         return e.strerror
 
@@ -3352,10 +3360,17 @@ def verb_install(inp):
             shutil.rmtree(d, ignore_errors=True)
         tail = strip_ansi(tail_text(log_path, lines=15))
         hint = "read the whole output in %s" % log_path
-        error = "%s failed (%s)" % (what, "exit %s" % rc if isinstance(rc, int) else rc)
+        if isinstance(rc, TimedOut):
+            error = "%s %s" % (what, rc)
+        else:
+            error = "%s failed (%s)" % (what, "exit %s" % rc if isinstance(rc, int) else rc)
         missing = _missing_package(strip_ansi(tail_text(log_path, lines=60)))
         conflict = _conflict(strip_ansi(tail_text(log_path, lines=60)))
-        if what == "making the venv":
+        if isinstance(rc, TimedOut):
+            sources = inp.get("find_links") or inp.get("index_url")
+            hint = ("check that the node reaches %s and that it answers, or raise ray_spec.install.timeout; %s"
+                    % (sources, hint) if sources else "raise ray_spec.install.timeout; " + hint)
+        elif what == "making the venv":
             hint = "the node's Python cannot make a virtual environment: install python3-venv (Debian/Ubuntu: apt-get install python3-venv); " + hint
         elif "No space left" in tail:
             hint = "the disk holding %s is full: free space there; %s" % (storage, hint)
@@ -3371,7 +3386,7 @@ def verb_install(inp):
 
     with open(log_path, "wb") as logf:
         for argv, shown in steps:
-            rc = _run_logged(argv, shown, logf, deadline - time.time())
+            rc = _run_logged(argv, shown, logf, deadline - time.time(), bound=timeout)
             if rc != 0:
                 return failed(rc, shown, "making the venv")
         installer, uv = _installer(d, inp, logf, deadline, env)
@@ -3379,7 +3394,7 @@ def verb_install(inp):
             argv = uv_command(uv, py, version, extras, inp.get("index_url"), inp.get("find_links"), req_file, hashes)
         else:
             argv = pip_command(py, version, extras, inp.get("index_url"), inp.get("find_links"), req_file, hashes)
-        rc = _run_logged(argv, " ".join(argv), logf, deadline - time.time(), env)
+        rc = _run_logged(argv, " ".join(argv), logf, deadline - time.time(), env, bound=timeout)
         if rc != 0:
             return failed(rc, " ".join(argv), "uv pip install" if uv else "pip install")
     info = interpreter_info(py)

@@ -24,6 +24,9 @@
 //   NOKUBE_BENCH_ENV_NODES=3      envinstall: nodes that get Ray 2.59.0 and ray_spec.install's packages in a
 //                                 fresh venv, by nokube (uv from the index) and by plain ssh + pip, from the
 //                                 same local index (scripts/prepare-wheels.sh, served on the pool's bridge)
+//   NOKUBE_BENCH_ENV_ROUNDS=3     envinstall: its rounds (each: nokube's install and the plain one, alternating
+//                                 which goes first); reported as median (min–max) of each side and of the
+//                                 per-round ratio nokube / plain
 //   NOKUBE_BENCH_NET_SIZES=3,8,16 cluster sizes of the `netcheck` figure: the network check `start` and a
 //                                 live `plan` make before anything starts (every node listens, every
 //                                 other node connects), timed by nokube itself inside a live `plan`
@@ -67,6 +70,7 @@ const ONLY = new Set(
   ).split(','),
 );
 const ENV_NODES = Math.max(1, Number(process.env.NOKUBE_BENCH_ENV_NODES || 3));
+const ENV_ROUNDS = Math.max(1, Number(process.env.NOKUBE_BENCH_ENV_ROUNDS || 3));
 const NET_SIZES = (process.env.NOKUBE_BENCH_NET_SIZES || '3,8,16')
   .split(',')
   .map(Number)
@@ -669,8 +673,10 @@ async function envInstallBench(n, ips, add) {
       const ms = Math.max(...done.map((m) => Number(m[2]) * 1000));
       const installer = [...new Set(done.map((m) => m[1]))].join('+');
       add(`envNokube${n}`, ms);
+      add(`envNokubeStart${n}`, r.ms);
       log(`  nokube install phase (${installer}) ${fmtS(ms)} s (whole start ${fmtS(r.ms)} s)`);
       must(await nokube(['stop'], cfg), 'nokube stop after the install');
+      return ms;
     };
     const doPlain = async () => {
       await fresh();
@@ -683,13 +689,18 @@ async function envInstallBench(n, ips, add) {
       rs.forEach((r, i) => must(r, `plain pip install on ${hostName(i)}`));
       add(`envPlain${n}`, ms);
       log(`  plain ssh + pip install ${fmtS(ms)} s`);
+      return ms;
     };
-    for (let round = 0; round < ROUNDS; round++) {
-      log(`${n} nodes, install of Ray + ${ENV_PACKAGES.length} packages, round ${round + 1}/${ROUNDS}`);
+    for (let round = 0; round < ENV_ROUNDS; round++) {
+      log(`${n} nodes, install of Ray + ${ENV_PACKAGES.length} packages, round ${round + 1}/${ENV_ROUNDS}`);
+      const took = new Map();
       for (const side of round % 2 === 0 ? [doNokube, doPlain] : [doPlain, doNokube]) {
-        await side();
+        took.set(side, await side());
         await killRay(n);
       }
+      // nokube against the baseline of the same round (the machine's load changes between rounds)
+      add(`envRatio${n}`, took.get(doNokube) / took.get(doPlain));
+      log(`  round ${round + 1}: nokube / plain ${(took.get(doNokube) / took.get(doPlain)).toFixed(2)}×`);
     }
     await fresh();
   } finally {
@@ -929,7 +940,7 @@ function table(rows) {
     r.figure,
     fmt3(r.nokube),
     r.baseline ? `${fmt3(r.baseline)} ${r.baselineName}` : '–',
-    r.ratio === undefined ? '–' : `${r.ratio.toFixed(2)}×`,
+    r.ratioText ?? (r.ratio === undefined ? '–' : `${r.ratio.toFixed(2)}×`),
     r.rayUp ?? '–',
     r.target,
     r.ok === undefined ? '–' : r.ok ? 'yes' : 'NO',
@@ -1490,12 +1501,16 @@ async function main() {
   if (F[`envNokube${ENV_NODES}`] && F[`envPlain${ENV_NODES}`]) {
     const a = stat(F[`envNokube${ENV_NODES}`]);
     const b = stat(F[`envPlain${ENV_NODES}`]);
+    const byRound = stat(F[`envRatio${ENV_NODES}`]);
     rows.push({
-      figure: `install of Ray 2.59.0 + ${ENV_PACKAGES.length} packages into a fresh venv, ${ENV_NODES} nodes, local index, no cache`,
+      figure:
+        `install of Ray 2.59.0 + ${ENV_PACKAGES.length} packages into a fresh venv, ${ENV_NODES} nodes, local index, no cache, ` +
+        `${a.n} rounds (nokube: its slowest node's install phase; whole start ${fmt3(stat(F[`envNokubeStart${ENV_NODES}`]))} s)`,
       nokube: a,
       baseline: b,
       baselineName: 'plain ssh + venv + pip install',
       ratio: a.median / b.median,
+      ratioText: `${(a.median / b.median).toFixed(2)}× (by round: ${byRound.median.toFixed(2)}×, ${byRound.min.toFixed(2)}–${byRound.max.toFixed(2)}×)`,
       target: '< 1×',
       ok: a.median / b.median < 1,
     });

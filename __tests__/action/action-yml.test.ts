@@ -64,6 +64,8 @@ describe('action.yml', () => {
       'cpus-used',
       'cpus-total',
       'resources',
+      'check',
+      'firewall',
       'logs',
     ]);
     for (const [name, output] of Object.entries(action.outputs)) expect(output.description, name).toMatch(/\w{3}/);

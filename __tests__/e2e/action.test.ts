@@ -11,7 +11,17 @@ import { FakeGitHub } from '../action/fake-github';
 import { REPO, actionBundle, runAction, visibleLog, type ActionRun } from '../action/runner';
 import { workflowCommands } from '../action/workflow-commands';
 import { clusterConfig } from './cluster-config';
-import { e2eEnabled, hostExec, knownHostsLines, rayStopAll, requireTestHosts, type HostsInfo } from './hosts';
+import { nokube } from '../helpers/cli';
+import {
+  clearFirewall,
+  dropPort,
+  e2eEnabled,
+  hostExec,
+  knownHostsLines,
+  rayStopAll,
+  requireTestHosts,
+  type HostsInfo,
+} from './hosts';
 
 const TOKEN = 'test-token-123'; // the one FakeGitHub accepts
 const PASSWORD_ENV = 'NOKUBE_E2E_PASSWORD';
@@ -19,6 +29,10 @@ const BASE_SHA = '3333333333333333333333333333333333333333';
 const HEAD_SHA = '4444444444444444444444444444444444444444';
 const MARKER = '<!-- nokube-ray-deploy:plan:ray-config.yaml -->';
 const HOSTS = ['nkh1', 'nkh2', 'nkh3'];
+/** Every ordered pair of the three nodes, as `check` tests them (object on > fetched by). */
+const ORDERED_PAIRS = ['ray-head', 'ray-worker-1', 'ray-worker-2']
+  .flatMap((a, _, all) => all.filter((b) => b !== a).map((b) => `${a}>${b}`))
+  .sort();
 const RAY_PROCS = "pgrep -a -f 'raylet|gcs_server|default_worker' | grep -v pgrep || true";
 
 interface NodeOut {
@@ -28,6 +42,13 @@ interface NodeOut {
   state: string;
   ray_version: string | null;
   resources: Record<string, number> | null;
+}
+
+interface CheckOut {
+  nodes: string[];
+  missing: string[];
+  pairs: { from: string; to: string; ok: boolean; ms: number; error?: string }[];
+  ports: { from: string; to: string; address: string; port: number; what: string; result: string }[];
 }
 
 /** head nkh1 picks its key by `sshkey`; worker-1 has no users (ssh-user input); worker-2 logs in by password. */
@@ -179,6 +200,23 @@ describe.skipIf(!e2eEnabled)('the Action (node index.js) on real test hosts', ()
 
   const nodesOf = (run: ActionRun) => JSON.parse(run.outputs.nodes) as NodeOut[];
   const why = (run: ActionRun) => `exit ${run.code}\n${visibleLog(run.stdout)}\n${run.stderr}`;
+
+  /** A node's object manager port, from the head's own node table (Ray picked it at random). */
+  function objectManagerPort(name: string): number {
+    const py = `
+import json, os
+os.environ['RAY_AUTH_MODE'] = 'token'
+os.environ['RAY_AUTH_TOKEN'] = open('/opt/nokube/data/ray/action-head/state/auth_token').read().strip()
+import ray
+ray.init(address='10.88.0.11:6379', logging_level='ERROR')
+print(json.dumps({(n.get('Labels') or {}).get('nokube.io/node'): n['ObjectManagerPort'] for n in ray.nodes() if n['Alive']}))
+`;
+    const r = hostExec('nkh1', ['python3', '-c', py], { user: 'nokube' });
+    expect(r.code, r.stderr).toBe(0);
+    const port = JSON.parse(r.stdout.trim().split('\n').at(-1)!)[name] as number;
+    expect(port).toBeGreaterThan(0);
+    return port;
+  }
 
   it("runs from a workspace outside the repository with the bundle's own remote_lib", async () => {
     // The runner's contract: cwd = GITHUB_WORKSPACE (the user's checkout), the bundle elsewhere.
@@ -366,6 +404,123 @@ describe.skipIf(!e2eEnabled)('the Action (node index.js) on real test hosts', ()
     const comments = github.comments.get(12)!;
     expect(comments.map((c) => c.id)).toEqual([before]);
     expect(comments[0].body).toContain('Plan: 0 to start, 0 to restart, 3 to keep, 0 to stop.');
+  });
+
+  it('check on the healthy cluster: every pair moves its object; the pairs table in the summary, the check output', async () => {
+    const r = await action('check (healthy)', { command: 'check' });
+    expect(r.code, why(r)).toBe(0);
+    expect(r.outputs.status).toBe('healthy');
+    expect(r.outputs['alive-nodes']).toBe('3');
+    expect(r.outputs['expected-nodes']).toBe('3');
+    expect(nodesOf(r).map((n) => [n.name, n.state])).toEqual([
+      ['ray-head', 'running'],
+      ['ray-worker-1', 'running'],
+      ['ray-worker-2', 'running'],
+    ]);
+    const check = JSON.parse(r.outputs.check) as CheckOut;
+    expect(check.nodes).toEqual(['ray-head', 'ray-worker-1', 'ray-worker-2']);
+    expect(check.missing).toEqual([]);
+    expect(check.pairs.map((p) => `${p.from}>${p.to}`).sort()).toEqual(ORDERED_PAIRS);
+    for (const p of check.pairs) {
+      expect(p.ok, `${p.from}>${p.to}: ${p.error}`).toBe(true);
+      expect(p.ms).toBeGreaterThan(0);
+    }
+    expect(check.ports.length).toBeGreaterThan(0);
+    expect(check.ports.filter((p) => p.result !== 'ok')).toEqual([]);
+    expect(r.summary).toContain('## nokube ray check: ray-config.yaml');
+    expect(r.summary).toContain('### Network between the nodes');
+    expect(r.summary).toMatch(
+      /6 of 6 pairs of nodes moved an object of 2\.0 MiB \(the slowest in [\d.]+ m?s\); (\d+) of \1 node manager and object manager ports answered\./,
+    );
+    for (const pair of ORDERED_PAIRS) {
+      const [from, to] = pair.split('>');
+      expect(r.summary).toMatch(new RegExp(`^\\| ${from} \\| ${to} \\| ok \\| [\\d.]+ m?s \\|  \\|$`, 'm'));
+    }
+    expect(r.summary).not.toContain("Ports of the head's node table that did not answer");
+    expect(visibleLog(r.stdout)).not.toMatch(/^::error::/m);
+  });
+
+  it("check with one worker's object manager port dropped from the other: the step fails naming the pair, the summary's table has it failed", async () => {
+    // Ray picked the port at random: the head's node table says which
+    const port = objectManagerPort('ray-worker-1');
+    dropPort('nkh2', '10.88.0.13', port);
+    try {
+      const r = await action('check (a port dropped)', { command: 'check' });
+      expect(r.code, why(r)).toBe(1);
+      expect(r.outputs.status).toBe('degraded');
+      const check = JSON.parse(r.outputs.check) as CheckOut;
+      const failed = check.pairs.filter((p) => !p.ok).map((p) => `${p.from}>${p.to}`);
+      expect(failed).toContain('ray-worker-1>ray-worker-2');
+      expect(failed.filter((p) => !['ray-worker-1>ray-worker-2', 'ray-worker-2>ray-worker-1'].includes(p))).toEqual([]);
+      const log = visibleLog(r.stdout);
+      expect(log).toMatch(
+        /^::error::check failed: (ray-worker-[12]): \1 could not fetch an object from ray-worker-[12] within 15s/m,
+      );
+      expect(log).toContain(
+        `ray-worker-2 cannot reach ray-worker-1 (10.88.0.12):${port}, object manager: connection timed out, a firewall?`,
+      );
+      // the failed pair first in the summary's table, with why
+      expect(r.summary).toMatch(/\d of 6 pairs of nodes moved an object/);
+      expect(r.summary).toMatch(/^\| ray-worker-1 \| ray-worker-2 \| failed \| [\d.]+ m?s \| [^|]+ \|$/m);
+      expect(r.summary).toContain("Ports of the head's node table that did not answer");
+      expect(r.summary).toMatch(
+        new RegExp(
+          `^\\| ray-worker-2 \\| ray-worker-1 \\| 10\\.88\\.0\\.12:${port} \\| object manager \\| timeout`,
+          'm',
+        ),
+      );
+    } finally {
+      clearFirewall('nkh2');
+    }
+    // lifted: the next check passes again
+    const again = await action('check (lifted)', { command: 'check' });
+    expect(again.code, why(again)).toBe(0);
+  });
+
+  it("firewall: the rules per node in the summary (a table, and each firewall's commands), the same as the CLI prints; the firewall output as JSON", async () => {
+    const r = await action('firewall', { command: 'firewall', 'ssh-private-key': '', 'known-hosts': '' });
+    expect(r.code, why(r)).toBe(0);
+    const file = join(workspace, 'ray-config.yaml');
+    const cli = await nokube(['ray', 'firewall', '--config', file, '--json']);
+    expect(cli.code, cli.stderr).toBe(0);
+    const plan = JSON.parse(r.outputs.firewall) as {
+      cluster: string;
+      nodes: { node: string; address: string; rules: { ports: [number, number]; what: string; from: string }[] }[];
+      unpinned: string[];
+    };
+    expect(plan).toEqual(JSON.parse(cli.stdout));
+    expect(plan.cluster).toBe('e2e-action');
+    expect(plan.nodes.map((n) => [n.node, n.address])).toEqual([
+      ['ray-head', '10.88.0.11'],
+      ['ray-worker-1', '10.88.0.12'],
+      ['ray-worker-2', '10.88.0.13'],
+    ]);
+    const head = plan.nodes[0]!.rules;
+    expect(head).toContainEqual({ ports: [22, 22], what: 'SSH', from: 'deployer', known: 'config' });
+    expect(head.find((x) => x.what.startsWith('GCS'))?.ports).toEqual([6379, 6379]);
+    expect(head.find((x) => x.what.startsWith('dashboard and job API'))?.ports).toEqual([8265, 8265]);
+    expect(plan.unpinned).toContain('object_manager_port'); // this config pins no Ray port
+
+    expect(r.summary).toContain('## nokube ray firewall: e2e-action');
+    const unescape = (t: string) =>
+      t.replace(
+        /&(quot|#39|lt|gt|amp);/g,
+        (_, e: string) => ({ quot: '"', '#39': "'", lt: '<', gt: '>', amp: '&' })[e]!,
+      );
+    for (const n of plan.nodes) {
+      const at = r.summary.indexOf(`### node ${n.node} (`);
+      expect(at, n.node).toBeGreaterThan(0);
+      const next = r.summary.indexOf('### node ', at + 1);
+      const part = r.summary.slice(at, next === -1 ? undefined : next);
+      expect(part).toMatch(/^\| 22 \| anywhere \(the deployer, users\) \| SSH \|$/m);
+      for (const format of ['ufw', 'firewalld', 'nftables', 'iptables']) {
+        const m = new RegExp(`<details><summary>${format}</summary>\\n\\n<pre>([^<]*)</pre>`).exec(part);
+        expect(m, `${n.node} ${format}`).not.toBeNull();
+        // what a user copies from the summary is what `nokube ray firewall --format X --node N` prints
+        const printed = await nokube(['ray', 'firewall', '--config', file, '--format', format, '--node', n.node]);
+        expect(printed.stdout).toContain(unescape(m![1]!));
+      }
+    }
   });
 
   it("plan on a pull_request that sets ray_spec.python to its own program: the base's interpreter runs on the nodes, the comment says so", async () => {

@@ -7,6 +7,7 @@
 // is Ray's although the login PATH has another first.
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -185,6 +186,115 @@ nodes:
     );
     expect(out(r)).toContain('last lines of its output');
     expect(raylet('nkenv1')).toBe(before);
+  });
+
+  it('an install that cannot finish in time (a package source that accepts and never answers) stops at ray_spec.install.timeout, naming the node, and leaves Ray running', async () => {
+    // a find-links server that accepts every connection and never answers, as a stuck mirror does
+    const held: Socket[] = [];
+    const hole = createServer((s) => held.push(s.on('error', () => undefined)));
+    await new Promise<void>((ok) => hole.listen(8098, '10.88.0.1', ok));
+    try {
+      const before = { head: raylet('nkenv1'), worker: raylet('nkenv2') };
+      expect(before.head).not.toBe('');
+      // six 1.16.0 instead of the installed 1.17.0: an install on both nodes, from the stuck source only
+      const file = cfg(
+        'stuck.yaml',
+        managed('six==1.16.0', '\n    timeout: 10').replace(LINKS, 'http://10.88.0.1:8098/files/'),
+      );
+      const t0 = Date.now();
+      const r = await cli(['start'], file);
+      const ms = Date.now() - t0;
+      expect(r.code, out(r)).toBe(1);
+      expect(ms).toBeLessThan(90_000);
+      for (const node of ['env-head', 'env-worker'])
+        expect(out(r)).toMatch(
+          new RegExp(
+            `${node}: installing ray\\[default\\]==2\\.60\\.0 and 3 packages failed: uv pip install did not finish in time: stopped after 10 s, the bound of one node's install \\(ray_spec\\.install\\.timeout\\); the node's Ray is left as it was`,
+          ),
+        );
+      expect(out(r)).toContain('check that the node reaches http://10.88.0.1:8098/files/ and that it answers');
+      expect(held.length).toBeGreaterThan(0); // the installers did reach the stuck source
+      // the running Ray and its environment are as they were
+      expect(raylet('nkenv1')).toBe(before.head);
+      expect(raylet('nkenv2')).toBe(before.worker);
+      for (const h of ['nkenv1', 'nkenv2'])
+        expect(
+          hostExec(h, `${VENV}/bin/python -c 'import six; print(six.__version__)'`, { user: 'nokube' }).stdout.trim(),
+        ).toBe('1.17.0');
+      expect((await cli(['status'], cfg('managed.yaml', managed('six==1.17.0')))).code).toBe(0);
+    } finally {
+      for (const s of held) s.destroy();
+      await new Promise((ok) => hole.close(ok));
+    }
+  });
+
+  it('a worker whose Ray an operator restarted by hand from a login shell (a decoy python first on PATH): plan names it and the PATH, start restarts that node only, then the plan is clean', async () => {
+    const file = cfg('managed.yaml', managed('six==1.17.0'));
+    const clean = await cli(['plan', '--json'], file);
+    expect(clean.code, out(clean)).toBe(0);
+    expect(clean.json!.plan.map((p) => [p.node, p.action])).toEqual([
+      ['env-head', 'keep'],
+      ['env-worker', 'keep'],
+    ]);
+    // the operator stops the node's supervisor and Ray, and starts Ray again with the command nokube
+    // ran (state/runtime.json), from a login shell: ~/.profile puts the decoy shims first on PATH
+    const runtime = JSON.parse(hostExec('nkenv2', `cat ${STORAGE}/state/runtime.json`).stdout) as { argv: string[] };
+    const state = `${STORAGE}/state`;
+    // ([r]: the pattern must not match this very shell's command line)
+    const stop = hostExec('nkenv2', `pkill -KILL -u nokube -f 'supervise-[r]un'; ${VENV}/bin/ray stop --force`, {
+      user: 'nokube',
+    });
+    expect(stop.code, stop.stderr).toBe(0);
+    const gone = hostExec(
+      'nkenv2',
+      'for i in $(seq 50); do pgrep -x raylet >/dev/null || exit 0; sleep 0.2; done; exit 1',
+    );
+    expect(gone.code, 'the raylet is gone').toBe(0);
+    const hand = hostExec(
+      'nkenv2',
+      [
+        'bash',
+        '-lc',
+        `command -v python; RAY_AUTH_MODE=token RAY_AUTH_TOKEN_PATH=${state}/auth_token ${VENV}/bin/ray ${runtime.argv.map((a) => `'${a}'`).join(' ')} </dev/null >/tmp/hand-start.log 2>&1; echo rc=$?`,
+      ],
+      { user: 'nokube' },
+    );
+    expect(hand.stdout, hand.stderr + hostExec('nkenv2', 'cat /tmp/hand-start.log').stdout).toContain('rc=0');
+    expect(hand.stdout).toContain('/home/nokube/.pyenv/shims/python'); // the login shell's python
+    const handRaylet = raylet('nkenv2');
+    expect(handRaylet).not.toBe('');
+    const headRaylet = raylet('nkenv1');
+
+    const plan = await cli(['plan', '--json'], file);
+    expect(plan.code, out(plan)).toBe(0);
+    const items = plan.json!.plan;
+    expect(items.find((p) => p.node === 'env-head')!.action).toBe('keep');
+    const worker = items.find((p) => p.node === 'env-worker')!;
+    expect(worker.action).toBe('restart');
+    expect(worker.drift).toContainEqual({
+      field: "python on Ray's PATH",
+      from: '/home/nokube/.pyenv/shims/python',
+      to: `${VENV}/bin/python`,
+    });
+    // and the terminal's plan says the same
+    const text = await cli(['plan'], file);
+    expect(text.stdout).toMatch(/env-worker\s+restart/);
+    expect(text.stdout).toContain(`python on Ray's PATH: /home/nokube/.pyenv/shims/python → ${VENV}/bin/python`);
+
+    const r = await cli(['start'], file);
+    expect(r.code, out(r)).toBe(0);
+    expect(raylet('nkenv1')).toBe(headRaylet); // the head is kept
+    const repaired = raylet('nkenv2');
+    expect(repaired).not.toBe('');
+    expect(repaired).not.toBe(handRaylet);
+    // Ray's own environment now has the venv's bin first
+    const path = hostExec('nkenv2', `tr '\\0' '\\n' </proc/${repaired.split('\n')[0]}/environ | grep ^PATH=`).stdout;
+    expect(path).toMatch(new RegExp(`^PATH=${VENV}/bin:`));
+    const after = await cli(['plan', '--json'], file);
+    expect(after.code, out(after)).toBe(0);
+    expect(after.json!.changes).toBe(0);
+    expect(after.json!.plan.map((p) => p.action)).toEqual(['keep', 'keep']);
+    await cli(['stop'], file);
   });
 
   it("an environment the operator manages is reported, never changed; a job's python is Ray's despite a decoy first on PATH", async () => {

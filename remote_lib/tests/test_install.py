@@ -83,6 +83,24 @@ def test_pip_error_names_the_pip_command_and_its_last_lines(lib, storage, tmp_pa
     assert lib.installed_python(storage, "2.59.0") == before
 
 
+def test_an_install_that_outlives_its_time_is_stopped_naming_the_bound_and_the_sources(lib, storage, tmp_path):
+    before = previous_ray(lib, storage)
+    # pip that never finishes (a package source that accepts and never answers)
+    inner = script(tmp_path / "venv-python", "sleep 60\n")
+    py = script(tmp_path / "python3", 'if [ "$1" = -m ] && [ "$2" = venv ]; then\n'
+                                      '  mkdir -p "$3/bin" && cp %s "$3/bin/python"; exit 0\nfi\nexit 2\n' % inner)
+    out = lib.verb_install({"storage": storage, "ray_version": "2.60.0", "extras": [], "base_python": py,
+                            "installer": "pip", "find_links": "http://10.0.0.1:8099/files/", "timeout_sec": 2})
+    assert out["ok"] is False
+    assert out["error"] == ("pip install did not finish in time: stopped after 2 s, the bound of one node's install "
+                            "(ray_spec.install.timeout)")
+    assert out["hint"].startswith("check that the node reaches http://10.0.0.1:8099/files/ and that it answers, "
+                                  "or raise ray_spec.install.timeout")
+    assert "ray_spec.install.timeout, ran out" in out["log_tail"]
+    assert not os.path.exists(lib.venv_dir(storage, "2.60.0"))
+    assert lib.installed_python(storage, "2.59.0") == before
+
+
 def test_disk_full_says_so(lib, storage, tmp_path):
     py = fake_python_whose_pip_says(
         tmp_path, "ERROR: Could not install packages due to an OSError: [Errno 28] No space left on device")

@@ -1,5 +1,6 @@
 // `command: firewall`: the config's firewall rules in the job summary (a table per node, and the
-// commands for ufw, firewalld, nftables and iptables). Reads only the config: no SSH, no secrets needed.
+// commands for ufw, firewalld, nftables and iptables) and the `firewall` output (the rules as JSON). Reads
+// only the config: no SSH, no secrets needed.
 import { resolve } from 'node:path';
 import * as core from '@actions/core';
 import { errorsFirst, formatDiagnostic, loadConfig } from '../config';
@@ -26,6 +27,8 @@ export async function firewallStep(inputs: ActionInputs, ctx: RunContext, secret
   }
   const plan = firewallPlan(parsed.config);
   core.info(secrets.mask(renderFirewall(plan, 'table')));
+  // the rules for a later step (one that applies them, or a check of the hosts' own firewall)
+  core.setOutput('firewall', secrets.mask(JSON.stringify(plan)));
   if (!ctx.env.GITHUB_STEP_SUMMARY) return;
   try {
     await core.summary.addRaw(secrets.mask(renderFirewallMarkdown(plan)), true).write();

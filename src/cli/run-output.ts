@@ -21,7 +21,6 @@ export function printRunResult(raw: RunResult, settings: CliSettings, io: CliIO,
     if (!result.ok) doc.errors = runErrors(result);
     if (result.warnings.length) doc.warnings = result.warnings;
     if (settings.timeline) doc.timeline = result.timeline ?? [];
-    if (result.check) doc.check = result.check;
     io.stdout(mask.apply(JSON.stringify(doc, null, 2)) + '\n');
   } else {
     for (const d of errorsFirst(result.diagnostics)) io.stderr(formatDiagnostic(d) + '\n');

@@ -1,5 +1,5 @@
 // The Action's outputs, computed once from a RunResult: the Action sets them, `--json` prints them.
-import type { ClusterUsage, PendingDemand, ResourceUse, RunResult } from '../engine/types';
+import type { ClusterCheck, ClusterUsage, PendingDemand, ResourceUse, RunResult } from '../engine/types';
 
 export interface NodeOutput {
   name: string;
@@ -47,6 +47,8 @@ export interface RunOutputs {
   'cpus-used': number | '';
   'cpus-total': number | '';
   resources: ResourcesOutput | null;
+  /** `check`: every pair of nodes and how its object moved, the ports that did not answer (unset otherwise). */
+  check?: ClusterCheck;
 }
 
 export function runOutputs(result: RunResult): RunOutputs {
@@ -85,6 +87,7 @@ export function runOutputs(result: RunResult): RunOutputs {
     'job-id': result.job?.job_id ?? '',
     'job-status': result.job?.status ?? '',
     ...usageOutputs(result.usage),
+    ...(result.check ? { check: result.check } : {}),
   };
 }
 

@@ -94,7 +94,7 @@ export async function installRay(session: ClusterSession, nodes: NodeSpec[]): Pr
         errors.push({
           node: node.name,
           host: node.sshUrl,
-          message: `installing ${answer.package && !/^ray\b/.test(answer.package) ? `${answer.package} (with Ray ${version})` : `Ray ${version}`} failed: ${answer.error ?? 'unknown error'}; the node's Ray is left as it was\n  command: ${answer.command ?? '?'}${tail ? `\n  last lines of its output:\n${tail.replace(/^/gm, '    ')}` : ''}`,
+          message: `installing ${answer.package && !/^ray\b/.test(answer.package) ? `${answer.package} (with Ray ${version})` : install.requirements.length ? what : `Ray ${version}`} failed: ${answer.error ?? 'unknown error'}; the node's Ray is left as it was\n  command: ${answer.command ?? '?'}${tail ? `\n  last lines of its output:\n${tail.replace(/^/gm, '    ')}` : ''}`,
           hint: answer.hint ?? 'check ray_spec.ray_version and ray_spec.install (index_url, find_links, packages)',
         });
         options.reporter.node(node.name, `install failed: ${answer.error}`, Date.now() - t0);
