@@ -415,6 +415,7 @@ kill_host() {
   fi
   rm -f "$STATE/$name/init.pid" "$STATE/$name/off"
   wait_nspawn_gone "$name"
+  remove_host_cgroup "$name"
   if mountpoint -q "$STATE/$name/root" 2>/dev/null; then umount -l "$STATE/$name/root" 2>/dev/null || true; fi
   ip link del "$VETH_PREFIX$name" 2>/dev/null || true
   ip link del "${VETH_PREFIX}i$name" 2>/dev/null || true
@@ -577,11 +578,41 @@ wait_nspawn_gone() {
   kill -KILL "$pid" 2>/dev/null || true
 }
 
+# The cgroup hierarchies systemd tracks units in (the machine's own: a sandbox does not unshare them):
+# cgroup2 (alone, or at unified/ beside v1) and v1's name=systemd.
+systemd_cgroup_roots() {
+  if [ "$(stat -fc %T /sys/fs/cgroup 2>/dev/null)" = cgroup2fs ]; then echo /sys/fs/cgroup; return; fi
+  [ "$(stat -fc %T /sys/fs/cgroup/unified 2>/dev/null)" = cgroup2fs ] && echo /sys/fs/cgroup/unified
+  [ -e /sys/fs/cgroup/systemd/cgroup.procs ] && echo /sys/fs/cgroup/systemd
+  return 0
+}
+
+# A systemd host's own cgroup, below every root: nspawn --keep-unit puts the container in <its own
+# cgroup>/payload, so without one of its own every container of the machine (every sandbox's too) would
+# share the root's payload/: one host's user@0.service or ssh.service would then wait, on stop, for
+# processes of another host that it can neither see nor kill (a stop job stuck, a login hung behind it).
+host_cgroup() { echo "nokube-testhosts/$(printf '%s' "$STATE" | cksum | cut -d' ' -f1)-$1"; }
+
+remove_host_cgroup() {
+  local root cg
+  cg=$(host_cgroup "$1")
+  for root in $(systemd_cgroup_roots); do
+    [ -d "$root/$cg" ] || continue
+    # deepest first; a cgroup that still holds a process stays (rmdir refuses)
+    find "$root/$cg" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+    rmdir "$root/nokube-testhosts" 2>/dev/null || true
+  done
+}
+
 boot_systemd_host() {
-  local name=$1 d="$STATE/$1" np="" pid="" c
+  local name=$1 d="$STATE/$1" np="" pid="" c cgdirs=""
   mount_systemd_root "$name"
-  # --register=no --keep-unit: the machine itself runs no systemd (no machined to register with)
-  setsid systemd-nspawn -D "$d/root" --boot --register=no --keep-unit --machine="$name" \
+  remove_host_cgroup "$name"
+  for c in $(systemd_cgroup_roots); do cgdirs="$cgdirs $c/$(host_cgroup "$name")"; done
+  # --register=no --keep-unit: the machine itself runs no systemd (no machined to register with);
+  # nspawn started from the host's own cgroup (see host_cgroup)
+  setsid bash -c 'for g in $1; do mkdir -p "$g" && echo $$ >"$g/cgroup.procs" || exit 1; done; shift; exec "$@"' \
+    cgroup "$cgdirs" systemd-nspawn -D "$d/root" --boot --register=no --keep-unit --machine="$name" \
     --network-namespace-path="/run/netns/$name" --bind-ro="$VENV" --link-journal=no \
     --resolv-conf=off --timezone=off --console=read-only </dev/null >>"$d/nspawn.log" 2>&1 9>&- 8>&- &
   # PID 1 of the container: systemd, a child of systemd-nspawn, pid 1 in its PID namespace
@@ -816,6 +847,7 @@ poweroff_host() {
   fi
   rm -f "$STATE/$name/init.pid"
   wait_nspawn_gone "$name"
+  remove_host_cgroup "$name"
   # packet filter rules are runtime state: gone at a reboot (a --firewall host's boot makes its table again)
   if command -v nft >/dev/null 2>&1; then ip netns exec "$name" nft flush ruleset 2>/dev/null || true; fi
   touch "$STATE/$name/off"

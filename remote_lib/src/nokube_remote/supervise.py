@@ -341,8 +341,10 @@ class Supervisor(object):
             self.state = dict(old)
         self.save(pid=os.getpid(), launcher=spec.get("launcher"), subreaper=reaper, boot_id=_boot_id(),
                   cluster=self.cluster, storage=self.storage)
-        if not first and old.get("state") != "stopped":
-            # started again without a deploy: the machine booted, or the supervisor itself was restarted
+        if not first:
+            # started again without a deploy: the machine booted, or the supervisor itself was restarted.
+            # A "stopped" state counts too: systemd stops the unit at a clean shutdown, and the node's Ray
+            # starting again at the next boot is a restart all the same (nokube's own stop removes the spec)
             why = "the node rebooted" if old.get("boot_id") and old.get("boot_id") != _boot_id() else \
                 "the supervisor was started again (boot, or it had died)"
             self.record_restart("node", {"reason": why})
