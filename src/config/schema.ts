@@ -435,7 +435,7 @@ export const configSchema = {
           maximum: 1000000,
           'x-expected': 'a whole number of exited workers whose logs are kept (0 to 1000000)',
           description:
-            "How many exited Ray workers' log files (worker-*.out/.err, python-core-worker-*.log and their rotated copies) each node keeps in the live session; the supervisor removes the oldest beyond that every minute, never a file a running process has open. Ray itself keeps them until the session ends. Needs restart: always (without a supervisor nothing removes them).",
+            "How many exited Ray workers' logs (each one's worker-*.out/.err, python-core-worker-*.log and their rotated copies) each node keeps in the live session; the supervisor removes the oldest beyond that every minute, never a file a running process has open. Ray itself keeps them until the session ends. Needs restart: always (without a supervisor nothing removes them).",
           default: DEFAULT_KEEP_DEAD_WORKER_LOGS,
           examples: [200],
         },

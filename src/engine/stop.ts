@@ -8,6 +8,7 @@ import { fail, type PhaseClock } from './steps/run-result';
 import { nodeError, type ClusterSession } from './steps/session';
 import { headStatus } from './steps/inspect';
 import type { NodeReport, RunResult } from './types';
+import type { GcsStateCleared } from '../remote/types';
 
 export async function stopCluster(session: ClusterSession, result: RunResult, clock: PhaseClock): Promise<void> {
   const { cluster, options } = session;
@@ -54,7 +55,12 @@ async function stopAll(session: ClusterSession, result: RunResult, clock: PhaseC
     if (view && node.role === 'worker') await drainNode(session, node, view, result.warnings);
     const t0 = Date.now();
     try {
-      const answer = await h.lib.stop({ grace_sec: NODE_LIMITS.stopGraceSec });
+      // the head also deletes the cluster's state from the Redis of its GCS (ray_spec.gcs_fault_tolerance),
+      // as KubeRay does when a RayCluster is deleted: a later start would otherwise recover this cluster
+      const answer = await h.lib.stop({
+        grace_sec: NODE_LIMITS.stopGraceSec,
+        ...(node.role === 'head' ? { clear_gcs_state: { timeout_sec: NODE_LIMITS.redisSec } } : {}),
+      });
       if (!answer.ok || answer.remaining > 0) {
         throw Object.assign(new Error(answer.error ?? `${answer.remaining} Ray process(es) still running`), {
           hint: answer.hint,
@@ -65,9 +71,9 @@ async function stopAll(session: ClusterSession, result: RunResult, clock: PhaseC
       report.rayRunning = false;
       options.reporter.node(
         node.name,
-        answer.was_running
+        (answer.was_running
           ? `stopped (${answer.killed} ${answer.killed === 1 ? 'process' : 'processes'})`
-          : 'was not running',
+          : 'was not running') + gcsStateWords(answer.gcs_state, result.warnings),
         Date.now() - t0,
       );
     } catch (err) {
@@ -85,4 +91,18 @@ async function stopAll(session: ClusterSession, result: RunResult, clock: PhaseC
   const states = result.nodes.map((n) => n.state);
   result.status = states.every((s) => s === 'stopped') ? 'stopped' : states[0] === 'stopped' ? 'down' : 'unknown';
   result.aliveNodes = 0;
+}
+
+/** What the head's stop did to the cluster's state in Redis, for its progress line; a Redis that did not
+ * answer is a warning (the stop itself succeeded). */
+function gcsStateWords(state: GcsStateCleared | undefined, warnings: string[]): string {
+  if (!state) return '';
+  if (state.error) {
+    warnings.push(
+      `the cluster's GCS state was not cleared from Redis (namespace ${state.namespace}): ${state.error}${state.hint ? `; ${state.hint}` : ''}`,
+    );
+    return `; the cluster's GCS state in Redis ${state.address} was not cleared`;
+  }
+  const keys = state.keys ?? 0;
+  return `; cleared the cluster's GCS state in Redis ${state.address} (namespace ${state.namespace}, ${keys} ${keys === 1 ? 'key' : 'keys'})`;
 }
