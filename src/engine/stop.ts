@@ -7,8 +7,8 @@ import { takeLock } from './steps/lock';
 import { fail, type PhaseClock } from './steps/run-result';
 import { nodeError, type ClusterSession } from './steps/session';
 import { headStatus } from './steps/inspect';
+import { gcsStateCleared } from './decisions/gcs-fault-tolerance';
 import type { NodeReport, RunResult } from './types';
-import type { GcsStateCleared } from '../remote/types';
 
 export async function stopCluster(session: ClusterSession, result: RunResult, clock: PhaseClock): Promise<void> {
   const { cluster, options } = session;
@@ -66,6 +66,8 @@ async function stopAll(session: ClusterSession, result: RunResult, clock: PhaseC
           hint: answer.hint,
         });
       }
+      const cleared = gcsStateCleared(answer.gcs_state);
+      if (cleared.warning) result.warnings.push(cleared.warning);
       report.state = 'stopped';
       report.reachable = true;
       report.rayRunning = false;
@@ -73,7 +75,7 @@ async function stopAll(session: ClusterSession, result: RunResult, clock: PhaseC
         node.name,
         (answer.was_running
           ? `stopped (${answer.killed} ${answer.killed === 1 ? 'process' : 'processes'})`
-          : 'was not running') + gcsStateWords(answer.gcs_state, result.warnings),
+          : 'was not running') + cleared.words,
         Date.now() - t0,
       );
     } catch (err) {
@@ -91,18 +93,4 @@ async function stopAll(session: ClusterSession, result: RunResult, clock: PhaseC
   const states = result.nodes.map((n) => n.state);
   result.status = states.every((s) => s === 'stopped') ? 'stopped' : states[0] === 'stopped' ? 'down' : 'unknown';
   result.aliveNodes = 0;
-}
-
-/** What the head's stop did to the cluster's state in Redis, for its progress line; a Redis that did not
- * answer is a warning (the stop itself succeeded). */
-function gcsStateWords(state: GcsStateCleared | undefined, warnings: string[]): string {
-  if (!state) return '';
-  if (state.error) {
-    warnings.push(
-      `the cluster's GCS state was not cleared from Redis (namespace ${state.namespace}): ${state.error}${state.hint ? `; ${state.hint}` : ''}`,
-    );
-    return `; the cluster's GCS state in Redis ${state.address} was not cleared`;
-  }
-  const keys = state.keys ?? 0;
-  return `; cleared the cluster's GCS state in Redis ${state.address} (namespace ${state.namespace}, ${keys} ${keys === 1 ? 'key' : 'keys'})`;
 }
