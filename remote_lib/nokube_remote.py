@@ -1604,7 +1604,7 @@ def crontab_set(cluster, storage, line):
 # worker process (worker-<id>-<job>-<pid>.out/.err, python-core-worker-<id>_<pid>.log, their rotated
 # copies) and keeps them until the session ends: a cluster that runs for weeks fills its disk with them
 # (ray#62961). The supervisor removes the oldest sets beyond the bound; never a set whose process is
-# alive, and never a file any process has open (a `tail -f`, the log monitor).
+# alive, and never a file any process has open (a `tail -f`, Ray's log monitor: it goes once closed).
 import os
 
 
@@ -1626,12 +1626,13 @@ def worker_log_key(name):
 
 def worker_logs_to_prune(sets, keep):
     """The paths to remove (pure). `sets`: {key: {"mtime": newest, "paths": [...], "dead": bool,
-    "open": bool}}; the `keep` newest dead sets stay, and every set alive or with a file open."""
-    dead = sorted((s for s in sets.values() if s["dead"] and not s["open"]), key=lambda s: s["mtime"],
-                  reverse=True)
+    "held": [paths some process has open]}}; the `keep` newest dead sets stay whole, and of the older
+    ones every file but those held open (Ray's log monitor holds a worker's .out/.err until it has 200
+    files open, then closes them all: the next pass removes them)."""
+    dead = sorted((s for s in sets.values() if s["dead"]), key=lambda s: s["mtime"], reverse=True)
     out = []
     for s in dead[max(0, int(keep)):]:
-        out.extend(s["paths"])
+        out.extend(p for p in s["paths"] if p not in s["held"])
     return sorted(out)
 
 
@@ -1675,14 +1676,14 @@ def prune_worker_logs(temp, keep):
                 mtime = os.lstat(path).st_mtime
             except OSError:
                 continue
-            s = sets.setdefault(key, {"mtime": 0, "paths": [], "dead": not pid_alive(key[1]), "open": False})
+            s = sets.setdefault(key, {"mtime": 0, "paths": [], "dead": not pid_alive(key[1]), "held": []})
             s["mtime"] = max(s["mtime"], mtime)
             s["paths"].append(path)
     if sum(1 for s in sets.values() if s["dead"]) <= max(0, int(keep)):
         return 0  # nothing to remove: no look at every process's open files
     held = _files_held_open()
     for s in sets.values():
-        s["open"] = any(os.path.realpath(p) in held for p in s["paths"])
+        s["held"] = [p for p in s["paths"] if os.path.realpath(p) in held]
     removed = 0
     for path in worker_logs_to_prune(sets, keep):
         try:

@@ -31,15 +31,16 @@ def test_worker_log_names(lib):
 
 def test_the_newest_dead_sets_stay(lib):
     sets = {
-        ("a", 1): {"mtime": 10, "paths": ["/l/a1.out", "/l/a1.err"], "dead": True, "open": False},
-        ("b", 2): {"mtime": 30, "paths": ["/l/b2.out"], "dead": True, "open": False},
-        ("c", 3): {"mtime": 5, "paths": ["/l/c3.out"], "dead": False, "open": False},  # alive
-        ("d", 4): {"mtime": 1, "paths": ["/l/d4.out"], "dead": True, "open": True},  # someone reads it
-        ("e", 5): {"mtime": 20, "paths": ["/l/e5.out"], "dead": True, "open": False},
+        ("a", 1): {"mtime": 10, "paths": ["/l/a1.out", "/l/a1.err"], "dead": True, "held": []},
+        ("b", 2): {"mtime": 30, "paths": ["/l/b2.out"], "dead": True, "held": []},
+        ("c", 3): {"mtime": 5, "paths": ["/l/c3.out"], "dead": False, "held": []},  # alive
+        # someone reads its .out (a `tail -f`, Ray's log monitor): that file stays, the rest goes
+        ("d", 4): {"mtime": 1, "paths": ["/l/d4.out", "/l/d4.log"], "dead": True, "held": ["/l/d4.out"]},
+        ("e", 5): {"mtime": 20, "paths": ["/l/e5.out"], "dead": True, "held": []},
     }
-    assert lib.worker_logs_to_prune(sets, 2) == ["/l/a1.err", "/l/a1.out"]
-    assert lib.worker_logs_to_prune(sets, 0) == ["/l/a1.err", "/l/a1.out", "/l/b2.out", "/l/e5.out"]
-    assert lib.worker_logs_to_prune(sets, 3) == []
+    assert lib.worker_logs_to_prune(sets, 2) == ["/l/a1.err", "/l/a1.out", "/l/d4.log"]
+    assert lib.worker_logs_to_prune(sets, 0) == ["/l/a1.err", "/l/a1.out", "/l/b2.out", "/l/d4.log", "/l/e5.out"]
+    assert lib.worker_logs_to_prune(sets, 4) == []
 
 
 @pytest.fixture()
@@ -76,13 +77,15 @@ def test_prunes_the_oldest_exited_workers_of_the_live_session(lib, session):
         _write(os.path.join(logs, live_name), now - 1000)  # old, but its worker runs
         for n in ("raylet.out", "raylet.out.1", "gcs_server.out"):
             _write(os.path.join(logs, n), now - 5000)
-        # a dead worker's log someone holds open (a `tail -f`): kept
-        held_name = "python-core-worker-%s_%d.log" % ("cc" * 28, _dead_pid())
+        # an old dead worker's log someone holds open (a `tail -f`): kept, its other file goes
+        held_pid = _dead_pid()
+        held_name = "worker-%s-01000000-%d.out" % ("cc" * 28, held_pid)
         _write(os.path.join(logs, held_name), now - 3000)
+        _write(os.path.join(logs, "python-core-worker-%s_%d.log" % ("cc" * 28, held_pid)), now - 3000)
         with open(os.path.join(logs, held_name)):
             removed = lib.prune_worker_logs(temp, 2)
         left = sorted(os.listdir(logs))
-        assert removed == 7  # the two oldest dead sets (3 files each) and the moved one
+        assert removed == 8  # the two oldest dead sets (3 files each), the moved one, the held set's other file
         for pid in dead[:2]:
             assert not set(names[pid]) & set(left)
         for pid in dead[2:]:
