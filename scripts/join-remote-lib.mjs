@@ -23,6 +23,7 @@ export const PARTS = [
   'lock',
   'gcs_redis',
   'launchers',
+  'worker_logs',
   'supervise',
   'start_stop',
   'usage',

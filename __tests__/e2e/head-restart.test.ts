@@ -227,6 +227,42 @@ describe.skipIf(!e2eEnabled)('a head restart', () => {
     expect(stop.code, stop.stdout + stop.stderr).toBe(0);
   }, 1_800_000);
 
+  it("stop deletes the cluster's GCS state from Redis (its namespace only): the next start begins afresh", async () => {
+    const file = config('ha-clear', redisLines(`${redisIp}:6379`));
+    const redis = (args: string) =>
+      hostExec(REDIS_HOST, `REDISCLI_AUTH='${REDIS_PASSWORD}' redis-cli -h 127.0.0.1 -p 6379 ${args}`);
+    const keys = () => redis(`--scan --pattern 'RAYha-clear@*'`).stdout.split('\n').filter(Boolean);
+    // another cluster's state in the same Redis (a namespace that starts like this one's, too)
+    expect(redis(`SET 'RAYha-clear2@KV' kept`).stdout.trim()).toBe('OK');
+    const up = await cli('start', file);
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    const before = await probe(file, 'make'); // a detached actor, kept in Redis by the GCS
+    expect(before.calls).toBe(1);
+    expect(keys().length).toBeGreaterThan(0);
+
+    const stop = await cli('stop', file);
+    const said = stop.stdout + stop.stderr;
+    expect(stop.code, said).toBe(0);
+    expect(said).toMatch(
+      new RegExp(`cleared the cluster's GCS state in Redis ${redisIp}:6379 \\(namespace ha-clear, [1-9]\\d* keys\\)`),
+    );
+    expect(said).not.toContain(REDIS_PASSWORD);
+    expect(keys()).toEqual([]);
+    expect(redis(`GET 'RAYha-clear2@KV'`).stdout.trim()).toBe('kept');
+    // the password file went with the state
+    expect(hostExec(HEAD_HOST, 'test -e /opt/nokube/data/ha-clear/h/state/redis_password').code).toBe(1);
+
+    // a new start of the same cluster: a GCS of its own, the stopped cluster's actor name free again
+    const again = await cli('start', file);
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    const fresh = await probe(file, 'make');
+    expect(fresh.calls).toBe(1);
+    const last = await cli('stop', file);
+    expect(last.code, last.stdout + last.stderr).toBe(0);
+    expect(keys()).toEqual([]);
+    redis(`DEL 'RAYha-clear2@KV'`);
+  }, 900_000);
+
   it('without Redis: a head restart brings every worker back into the new head, healthy within 90 s', async () => {
     const file = config('ha-plain', []);
     const plan = await cli('plan', file);

@@ -57,6 +57,67 @@ function raylets(host: string): number[] {
   return hostExec(host, 'pgrep -x raylet || true').stdout.split('\n').filter(Boolean).map(Number);
 }
 
+/** Run on the head by `nokube ray exec`: an actor on the worker prints ~650 KB (its .out rotates), then
+ * five one-shot tasks there, each in a worker process of its own that exits (exited workers' logs). */
+const LOG_GROWTH = `
+import ray
+ray.init(address="auto", logging_level="ERROR", log_to_driver=False)
+@ray.remote(num_cpus=0, resources={"logspot": 0.01})
+class Printer:
+    def spam(self):
+        for i in range(8000):
+            print("line %05d " % i + "x" * 70, flush=True)
+        return i
+@ray.remote(num_cpus=0, resources={"logspot": 0.01}, max_calls=1)
+def once(i):
+    print("one-shot task %d" % i)
+    return i
+p = Printer.remote()
+print("printed", ray.get(p.spam.remote()))
+print("tasks", sum(ray.get([once.remote(i) for i in range(5)])))
+ray.kill(p)
+`;
+
+/** On a host: Ray's log files of a session by family (a file and its rotated copies), and exited workers' sets. */
+const LOG_FILES = `
+import json, os, re, sys
+logs = sys.argv[1]
+held = {}
+for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+    try:
+        comm = open("/proc/%s/comm" % pid).read().strip()
+        for fd in os.listdir("/proc/%s/fd" % pid):
+            held[os.readlink("/proc/%s/fd/%s" % (pid, fd))] = comm
+    except OSError:
+        pass
+fam = {}
+dead = {}
+for d in (logs, os.path.join(logs, "old")):
+    for n in (os.listdir(d) if os.path.isdir(d) else []):
+        path = os.path.join(d, n)
+        if not os.path.isfile(path):
+            continue
+        base = re.sub(r"\\.\\d+(?=\\.log$)|\\.\\d+$", "", n)
+        fam.setdefault(base, []).append([n, os.path.getsize(path)])
+        m = re.match(r"^(?:io_)?worker-([0-9a-f]+)(?:-[0-9a-f]+)?-(\\d+)\\.(?:out|err)", n) or \\
+            re.match(r"^python-core-worker-([0-9a-f]+)_(\\d+)", n)
+        if m and not os.path.exists("/proc/%s" % m.group(2)):
+            dead.setdefault(m.group(1), []).append([n, held.get(os.path.realpath(path))])
+print(json.dumps({"families": fam, "dead_workers": len(dead),
+                  "dead_unheld": len([w for w, files in dead.items() if any(h is None for _, h in files)]),
+                  "holders": sorted(set(h for files in dead.values() for _, h in files if h))}))
+`;
+
+interface LogFiles {
+  families: Record<string, [string, number][]>;
+  /** Exited workers with log files left. */
+  dead_workers: number;
+  /** Of those, the ones with a file no process holds open. */
+  dead_unheld: number;
+  /** Who holds open what is left of exited workers' logs (Ray's log monitor reads them). */
+  holders: string[];
+}
+
 async function sleep(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, ms));
 }
@@ -256,6 +317,87 @@ describe.skipIf(!e2eEnabled)('supervision: nodes heal themselves', () => {
     expect(node(out, 'w1').supervision?.state).toBe('running');
     expect(node(out, 'w1').restarts).toBe(0);
   }, 700_000);
+
+  it("Ray's logs stay bounded: its rotation on every node, exited workers' logs pruned by the supervisor", async () => {
+    const MAX = 65536;
+    const logFile = join(dir, 'suplog.yaml');
+    const write = (restart: string) =>
+      writeFileSync(
+        logFile,
+        clusterConfig({
+          name: 'suplog',
+          spec: {
+            dashboard_port: 8465,
+            restart,
+            log_rotation: { max_bytes: '64KiB', backup_count: 2 },
+            keep_dead_worker_logs: 2,
+          },
+          nodes: [
+            { ...nodes[0]!, storage: '/opt/nokube/data/suplog/head', ray: { port: 10201, gcs_port: 6579 } },
+            { ...nodes[1]!, storage: '/opt/nokube/data/suplog/w1', ray: { resources: { logspot: 1 } } },
+          ],
+        }),
+      );
+    /** RAY_ROTATION_* in the environment of the cluster's raylet on a host. */
+    const rayletEnv = (host: string) =>
+      hostExec(
+        host,
+        `for p in $(pgrep -x raylet); do if tr '\\0' ' ' < /proc/$p/cmdline | grep -q /opt/nokube/data/suplog/; then tr '\\0' '\\n' < /proc/$p/environ | grep ^RAY_ROTATION_ | sort; fi; done`,
+      ).stdout.trim();
+    const w1Logs = '/opt/nokube/data/suplog/w1/ray/session_latest/logs';
+    const files = (): LogFiles =>
+      JSON.parse(hostExec('nkh2', ['/opt/nokube-venv/bin/python3', '-c', LOG_FILES, w1Logs]).stdout) as LogFiles;
+    try {
+      write('always');
+      const up = await cli('start', logFile);
+      expect(up.code, up.stdout + up.stderr).toBe(0);
+      for (const h of ['nkh1', 'nkh2'])
+        expect(rayletEnv(h)).toBe(`RAY_ROTATION_BACKUP_COUNT=2\nRAY_ROTATION_MAX_BYTES=${MAX}`);
+
+      const job = await nokube(['ray', 'exec', '--config', logFile, ...flags, '--', 'python', '-c', LOG_GROWTH]);
+      expect(job.stdout, job.stderr).toContain('printed 7999');
+      expect(job.stdout).toContain('tasks 10');
+      // the printer's ~650 KB went through rotation: no file over the bound, at most 2 copies of any log
+      const after = files();
+      const rotated = Object.values(after.families).filter((f) => f.length > 1);
+      expect(rotated.length, JSON.stringify(after.families)).toBeGreaterThan(0);
+      for (const [base, family] of Object.entries(after.families)) {
+        expect(family.length, base).toBeLessThanOrEqual(3);
+        for (const [name, size] of family) expect(size, name).toBeLessThanOrEqual(MAX + 4096);
+      }
+
+      // five one-shot workers (and the killed printer) exited: within a minute and a bit the
+      // supervisor keeps the logs of the 2 newest, and of the older ones only what a process still
+      // holds open (Ray's log monitor keeps a worker's .out/.err open until it has 200 files open)
+      const t0 = Date.now();
+      const before = files(); // (the supervisor's minute may have come already: its log says below)
+      let last = before;
+      while (last.dead_unheld > 2 && Date.now() - t0 < 100_000) {
+        await sleep(5000);
+        last = files();
+      }
+      console.log(
+        `exited workers with logs: ${before.dead_workers} before, ${last.dead_workers} after (${last.dead_unheld} with a file no process holds; held by ${last.holders.join(', ') || 'none'})`,
+      );
+      expect(last.dead_unheld).toBeLessThanOrEqual(2);
+      expect(last.dead_unheld).toBeGreaterThan(0);
+      expect(hostExec('nkh2', 'cat /opt/nokube/data/suplog/w1/logs/supervisor.log').stdout).toMatch(
+        /removed \d+ log file\(s\) of exited workers \(keep_dead_worker_logs: 2\)/,
+      );
+      expect(Object.keys(last.families)).toEqual(expect.arrayContaining(['raylet.out', 'raylet.err']));
+
+      // restart: never: the same rotation, given by start itself
+      write('never');
+      const never = await cli('start', logFile);
+      expect(never.code, never.stdout + never.stderr).toBe(0);
+      for (const h of ['nkh1', 'nkh2']) {
+        expect(pids(h, 'supervise-run suplog ')).toEqual([]);
+        expect(rayletEnv(h)).toBe(`RAY_ROTATION_BACKUP_COUNT=2\nRAY_ROTATION_MAX_BYTES=${MAX}`);
+      }
+    } finally {
+      await cli('stop', logFile);
+    }
+  }, 600_000);
 
   it("two clusters on the same hosts: stop of one leaves the other's supervisor and Ray, then silence", async () => {
     const run2 = await cli('start', file2);

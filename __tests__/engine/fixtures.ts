@@ -30,6 +30,8 @@ export function cluster(nodes: NodeSpec[], extra: Partial<ClusterConfig> = {}): 
     rollout: DEFAULT_ROLLOUT,
     restart: 'always',
     keepSessions: 5,
+    logRotation: { maxBytes: 512 * 1024 * 1024, backupCount: 5 },
+    keepDeadWorkerLogs: 1000,
     nodes,
     head,
     workers: nodes.filter((n) => n.role === 'worker'),

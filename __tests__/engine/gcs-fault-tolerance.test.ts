@@ -4,7 +4,12 @@ import { describe, expect, it } from 'vitest';
 import { desiredSpec, specDrift } from '../../src/engine/decisions/desired';
 import { clusterDisruption } from '../../src/engine/decisions/disruption';
 import { livePlan, offlinePlan, type LiveNode } from '../../src/engine/decisions/plan-diff';
-import { headRestartWords, redisPassword, redisProblem } from '../../src/engine/decisions/gcs-fault-tolerance';
+import {
+  gcsStateCleared,
+  headRestartWords,
+  redisPassword,
+  redisProblem,
+} from '../../src/engine/decisions/gcs-fault-tolerance';
 import type { ProbeAnswer } from '../../src/remote/types';
 import { renderPlanText } from '../../src/render';
 import type { RunResult } from '../../src/engine/types';
@@ -145,5 +150,29 @@ describe('GCS fault tolerance: a head restart in the plan', () => {
     const changed = without();
     changed.head.ray = { ...changed.head.ray, numCpus: 4 };
     expect(offlinePlan(changed, noRedis).map((p) => p.action)).toEqual(['restart', 'restart']);
+  });
+});
+
+describe("GCS fault tolerance: stop clears the cluster's state in Redis", () => {
+  it('says how many keys went, and nothing for a head without a Redis', () => {
+    expect(gcsStateCleared({ address: '10.0.0.7:6379', namespace: 'prod', keys: 41 })).toEqual({
+      words: "; cleared the cluster's GCS state in Redis 10.0.0.7:6379 (namespace prod, 41 keys)",
+    });
+    expect(gcsStateCleared({ address: 'r:6379', namespace: 'prod', keys: 1 }).words).toMatch(/1 key\)$/);
+    expect(gcsStateCleared(undefined)).toEqual({ words: '' });
+  });
+
+  it('a Redis that did not answer is a warning naming it and what to do, not a failure', () => {
+    const out = gcsStateCleared({
+      address: '10.0.0.7:6379',
+      namespace: 'prod',
+      error:
+        'the Redis at 10.0.0.7:6379 (ray_spec.gcs_fault_tolerance.redis_address) cannot be reached from the head: connection refused',
+      hint: 'run stop again once it answers',
+    });
+    expect(out.words).toBe("; the cluster's GCS state in Redis 10.0.0.7:6379 was not cleared");
+    expect(out.warning).toBe(
+      "the cluster's GCS state was not cleared from Redis (namespace prod), so the next start would recover the stopped cluster: the Redis at 10.0.0.7:6379 (ray_spec.gcs_fault_tolerance.redis_address) cannot be reached from the head: connection refused; run stop again once it answers",
+    );
   });
 });

@@ -29,6 +29,8 @@ function config(nodes: NodeSpec[]): ClusterConfig {
     rollout: DEFAULT_ROLLOUT,
     restart: 'always',
     keepSessions: 5,
+    logRotation: { maxBytes: 512 * 1024 * 1024, backupCount: 5 },
+    keepDeadWorkerLogs: 1000,
     nodes,
     head: nodes[0],
     workers: nodes.slice(1),

@@ -22,7 +22,9 @@ HOSTS_JSON = os.path.join(
 
 # the bounds nokube sends with every start (its NODE_LIMITS; restart: never)
 START = {"timeout_sec": 120, "grace_sec": 10, "connect_timeout_sec": 5,
-         "supervise": {"restart": "never", "keep_sessions": 5}}
+         "supervise": {"restart": "never", "keep_sessions": 5, "keep_dead_worker_logs": 1000}}
+# Ray's own rotation defaults, as the config model sends them
+ROTATION = {"max_bytes": 536870912, "backup_count": 5}
 
 
 def _unavailable():
@@ -87,7 +89,7 @@ def test_head_worker_status_stop(two_hosts):
         assert pr["ok"] and pr["ray"]["version"] and "ray_error" not in pr, pr
         assert pr["hostname"] == head["name"] and pr["user"] == "nokube"
 
-        hs = call(head["name"], "start", dict(common, storage=hstore, role="head", restart=False, applied={"h": 1, "ray": {"node_ip_address": head["ip"], "port": client, "gcs_port": gcs,
+        hs = call(head["name"], "start", dict(common, storage=hstore, role="head", restart=False, applied={"log_rotation": ROTATION, "h": 1, "ray": {"node_ip_address": head["ip"], "port": client, "gcs_port": gcs,
                                                     "dashboard_port": dash, "num_cpus": 1,
                                                     "resources": {"pyt": 2},
                                                     "labels": {"nokube.io/node": "h-node"}}}))
@@ -103,7 +105,7 @@ def test_head_worker_status_stop(two_hosts):
         assert hs.get("auth_token", "@@none@@") not in ps
 
         # a second start without restart is refused, ports now show as ours
-        again = call(head["name"], "start", dict(common, storage=hstore, role="head", restart=False, applied={"ray": {"gcs_port": gcs, "dashboard_port": dash, "port": client}}))
+        again = call(head["name"], "start", dict(common, storage=hstore, role="head", restart=False, applied={"log_rotation": ROTATION, "ray": {"gcs_port": gcs, "dashboard_port": dash, "port": client}}))
         assert again["ok"] is False and "already running" in again["error"]
         pr = call(head["name"], "probe", dict(common, storage=hstore, ports=[{"name": "gcs_port", "port": gcs}]))
         assert pr["running"] and pr["ports"][0]["in_use"] and pr["ports"][0]["by_this_cluster"]
@@ -112,7 +114,7 @@ def test_head_worker_status_stop(two_hosts):
         if hs["auth"] == "token":  # a wrong token is refused quickly, with a clear error
             t0 = time.time()
             bad = call(worker["name"], "start", dict(common, storage=wstore, role="worker", restart=False,
-                                                     applied={"ray": {"num_cpus": 1}}, head_address="%s:%d" % (head["ip"], gcs),
+                                                     applied={"log_rotation": ROTATION, "ray": {"num_cpus": 1}}, head_address="%s:%d" % (head["ip"], gcs),
                                                      auth_token="0" * 64))
             assert bad["ok"] is False and "authentication token" in bad["error"], bad
             assert time.time() - t0 < 60
@@ -120,7 +122,7 @@ def test_head_worker_status_stop(two_hosts):
         ws = call(worker["name"], "start", dict(common, storage=wstore, role="worker", restart=False,
                                                 head_address="%s:%d" % (head["ip"], gcs),
                                                 auth_token=hs.get("auth_token"),
-                                                applied={"w": 1, "ray": {"node_ip_address": worker["ip"], "num_cpus": 1,
+                                                applied={"log_rotation": ROTATION, "w": 1, "ray": {"node_ip_address": worker["ip"], "num_cpus": 1,
                                                       "labels": {"nokube.io/node": "w-node"}}}))
         assert ws["ok"], ws
         assert ws["temp_dir"].startswith("/tmp/ray/nk-")
@@ -166,7 +168,7 @@ def test_port_conflict_is_reported(two_hosts):
     try:
         assert blocker.stdout.readline().strip() == b"up"
         out = call(head["name"], "start", {**START, "cluster": cluster, "storage": store, "python": None, "role": "head",
-                                           "restart": False, "applied": {"ray": {"gcs_port": 26400, "dashboard_port": 28266, "port": 20002}}})
+                                           "restart": False, "applied": {"log_rotation": ROTATION, "ray": {"gcs_port": 26400, "dashboard_port": 28266, "port": 20002}}})
         assert out["ok"] is False and "26400" in out["error"] and "gcs_port" in out["error"]
         pr = call(head["name"], "probe", {"cluster": cluster, "storage": store, "python": None,
                                           "ports": [{"name": "gcs_port", "port": 26400}]})
@@ -181,7 +183,7 @@ def test_port_in_worker_range_explained(two_hosts):
     head = two_hosts[0]
     cluster = "pyt-" + uuid.uuid4().hex[:6]
     out = call(head["name"], "start", {**START, "cluster": cluster, "storage": "/tmp/nkt-%s" % cluster, "python": None,
-                                       "role": "head", "restart": False, "applied": {"ray": {"gcs_port": 16379, "dashboard_port": 28267, "port": 20003}}})
+                                       "role": "head", "restart": False, "applied": {"log_rotation": ROTATION, "ray": {"gcs_port": 16379, "dashboard_port": 28267, "port": 20003}}})
     assert out["ok"] is False and "16379" in out["error"] and "worker port range" in out["hint"], out
     assert "worker_ports" in out["log_tail"]
 
@@ -191,7 +193,7 @@ def test_worker_with_unreachable_head_fails_fast(two_hosts):
     cluster = "pyt-" + uuid.uuid4().hex[:6]
     t0 = time.time()
     out = call(worker["name"], "start", {**START, "cluster": cluster, "storage": "/tmp/nkt-%s" % cluster, "python": None,
-                                         "role": "worker", "restart": False, "applied": {"ray": {"num_cpus": 1}},
+                                         "role": "worker", "restart": False, "applied": {"log_rotation": ROTATION, "ray": {"num_cpus": 1}},
                                          "head_address": "10.88.0.1:1"})
     assert out["ok"] is False and "10.88.0.1:1" in out["error"] and "refused" in out["error"], out
     assert out["hint"] and time.time() - t0 < 15
@@ -205,7 +207,7 @@ def test_start_failure_carries_log_tail(two_hosts):
     cluster = "pyt-" + uuid.uuid4().hex[:6]
     store = "/tmp/nkt-%s" % cluster
     out = call(head["name"], "start", {**START, "cluster": cluster, "storage": store, "python": None, "role": "head",
-                                       "restart": False, "applied": {"ray": {"gcs_port": 26500, "dashboard_port": 28500, "port": 20010,
+                                       "restart": False, "applied": {"log_rotation": ROTATION, "ray": {"gcs_port": 26500, "dashboard_port": 28500, "port": 20010,
                                                 "object_store_memory": 1000}}})
     assert out["ok"] is False and out["log_tail"] and out["error"].startswith("ray start failed"), out
     assert call(head["name"], "stop", {"cluster": cluster, "storage": store, "grace_sec": 10})["was_running"] is False

@@ -539,7 +539,7 @@ def test_start_without_ray_fails_cleanly(lib_path, tmp_path):
         pytest.skip("/usr/bin/python3 has ray")
     out = run_lib(lib_path, "start", {"cluster": "c", "storage": str(tmp_path / "s"), "python": "/usr/bin/python3",
                                       "role": "head", "applied": {"ray": {}}, "timeout_sec": 60, "grace_sec": 1,
-                                      "connect_timeout_sec": 5, "supervise": {"restart": "never", "keep_sessions": 5}},
+                                      "connect_timeout_sec": 5, "supervise": {"restart": "never", "keep_sessions": 5, "keep_dead_worker_logs": 1000}},
                   python="/usr/bin/python3", env=env)
     assert out["ok"] is False and "Ray not found" in out["error"] and "hint" in out
 

@@ -88,6 +88,7 @@ export function configReference(): string {
       where: 'ray_spec: gcs_fault_tolerance:',
       schema: specProps.gcs_fault_tolerance!,
     },
+    { title: 'log_rotation', where: 'ray_spec: log_rotation:', schema: specProps.log_rotation! },
     { title: 'A node', where: 'nodes: - ...', schema: node },
     { title: 'ray_config', where: 'nodes: - ray_config:', schema: nodeProps.ray_config! },
     { title: 'storage', where: 'nodes: - storage:', schema: nodeProps.storage! },

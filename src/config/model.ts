@@ -2,6 +2,7 @@
 // Only called when there are no errors, so values have the shape the schema promises.
 import { asList, asMap, asString, type PlainMap } from './plain';
 import { parseProxyJump } from './proxy-jump';
+import { logSizeBytes } from './log-size';
 import { requirementOf } from './requirements';
 import { parseSshUrl } from './ssh-url';
 import { DEFAULT_DASHBOARD_PORT, NODE_PORT_RAY_KEYS, RAY_KEYS } from './ray-keys';
@@ -11,7 +12,10 @@ import {
   DEFAULT_ROLLOUT,
   DEFAULT_RESTART,
   DEFAULT_KEEP_SESSIONS,
+  DEFAULT_KEEP_DEAD_WORKER_LOGS,
+  DEFAULT_LOG_ROTATION,
   type ClusterConfig,
+  type LogRotationSpec,
   type InstallSpec,
   type NodeSpec,
   type RayNodeConfig,
@@ -48,6 +52,9 @@ export function buildConfig(root: PlainMap, file: string, index: SourceIndex): C
     rollout: buildRollout(asMap(raySpec.rollout) ?? {}),
     restart: raySpec.restart === 'never' ? 'never' : DEFAULT_RESTART,
     keepSessions: typeof raySpec.keep_sessions === 'number' ? raySpec.keep_sessions : DEFAULT_KEEP_SESSIONS,
+    logRotation: buildLogRotation(asMap(raySpec.log_rotation) ?? {}),
+    keepDeadWorkerLogs:
+      typeof raySpec.keep_dead_worker_logs === 'number' ? raySpec.keep_dead_worker_logs : DEFAULT_KEEP_DEAD_WORKER_LOGS,
     nodes,
     head,
     workers: nodes.filter((n) => n.role === 'worker'),
@@ -84,6 +91,14 @@ function buildRollout(raw: PlainMap): RolloutSpec {
           ? { percent: parseInt(unavailable, 10) }
           : DEFAULT_ROLLOUT.maxUnavailable,
     maxFailures: typeof raw.max_failures === 'number' ? raw.max_failures : DEFAULT_ROLLOUT.maxFailures,
+  };
+}
+
+function buildLogRotation(raw: PlainMap): LogRotationSpec {
+  const size = raw.max_bytes;
+  return {
+    maxBytes: typeof size === 'number' || typeof size === 'string' ? logSizeBytes(size) : DEFAULT_LOG_ROTATION.maxBytes,
+    backupCount: typeof raw.backup_count === 'number' ? raw.backup_count : DEFAULT_LOG_ROTATION.backupCount,
   };
 }
 

@@ -10,8 +10,11 @@ import {
   DEFAULT_PYTHON,
   DEFAULT_RESTART,
   DEFAULT_KEEP_SESSIONS,
+  DEFAULT_KEEP_DEAD_WORKER_LOGS,
+  DEFAULT_LOG_ROTATION,
   DEFAULT_ROLLOUT,
 } from './types';
+import { LOG_SIZE_PATTERN, logSizeWords } from './log-size';
 
 /** Node and cluster names reach file names, lock names and logs. */
 export const NAME_PATTERN = '^[A-Za-z0-9_][A-Za-z0-9._-]{0,62}$';
@@ -230,7 +233,7 @@ const gcsFaultTolerance = {
   additionalProperties: false,
   'x-expected': 'a mapping {redis_address: "host:port", redis_password: "${REDIS_PASSWORD}"}',
   description:
-    "Ray's GCS fault tolerance: the head keeps the cluster's state in this Redis, so a restart of the head (a crash, a reboot, a head-only change) keeps the workers, their actors and running tasks. Without it, every worker restarts with the head and running work is lost.",
+    "Ray's GCS fault tolerance: the head keeps the cluster's state in this Redis, so a restart of the head (a crash, a reboot, a head-only change) keeps the workers, their actors and running tasks. Without it, every worker restarts with the head and running work is lost. `stop` deletes the cluster's keys from this Redis after the head is stopped, so a later start begins afresh.",
   examples: [{ redis_address: 'redis.internal:6379', redis_password: '${RAY_REDIS_PASSWORD}' }],
   properties: {
     redis_address: {
@@ -248,6 +251,37 @@ const gcsFaultTolerance = {
       description:
         'The Redis password (requirepass): write ${ENV_NAME} and map a secret into that variable; never logged, kept on the head in a file only its login user reads. Leave out for a Redis without a password.',
       examples: ['${RAY_REDIS_PASSWORD}'],
+    },
+  },
+};
+
+// Ray's own rotation (its RAY_ROTATION_* environment at `ray start`), given to every node's Ray.
+const logRotation = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  'x-expected': 'a mapping {max_bytes: 512MiB, backup_count: 5}',
+  description:
+    "How Ray rotates each of its log files on every node (Ray's RAY_ROTATION_MAX_BYTES and RAY_ROTATION_BACKUP_COUNT, given to Ray at each start and restart): a file that reaches max_bytes is renamed to .1 and a new one begun, and backup_count such copies are kept, so one log takes at most max_bytes × (backup_count + 1). Ray then rotates the workers' stdout and stderr files too. A change restarts the nodes (Ray reads it when it starts).",
+  examples: [{ max_bytes: '100MiB', backup_count: 3 }],
+  properties: {
+    max_bytes: {
+      type: ['integer', 'string'],
+      minimum: 1024,
+      pattern: LOG_SIZE_PATTERN,
+      'x-expected': 'a size of at least 1024 bytes: a whole number of bytes, or e.g. "100MiB", "512MB", "1GiB"',
+      description:
+        'The size at which Ray rotates a log file: bytes, or a whole number with KB, MB, GB (1000-based) or KiB, MiB, GiB (1024-based).',
+      default: logSizeWords(DEFAULT_LOG_ROTATION.maxBytes),
+      examples: ['100MiB'],
+    },
+    backup_count: {
+      ...count,
+      minimum: 1,
+      maximum: 1000,
+      'x-expected': 'a whole number of rotated copies per log file, from 1 to 1000',
+      description: 'How many rotated copies (.1, .2, ...) Ray keeps of each log file; older ones are deleted.',
+      default: DEFAULT_LOG_ROTATION.backupCount,
+      examples: [3],
     },
   },
 };
@@ -395,6 +429,16 @@ export const configSchema = {
           default: DEFAULT_KEEP_SESSIONS,
           examples: [10],
         },
+        log_rotation: logRotation,
+        keep_dead_worker_logs: {
+          ...count,
+          maximum: 1000000,
+          'x-expected': 'a whole number of exited workers whose logs are kept (0 to 1000000)',
+          description:
+            "How many exited Ray workers' logs (each one's worker-*.out/.err, python-core-worker-*.log and their rotated copies) each node keeps in the live session; the supervisor removes the oldest beyond that every minute, never a file a running process has open. Ray itself keeps them until the session ends. Needs restart: always (without a supervisor nothing removes them).",
+          default: DEFAULT_KEEP_DEAD_WORKER_LOGS,
+          examples: [200],
+        },
       },
     },
     nodes: {
@@ -426,6 +470,7 @@ export const KEYS_BY_SECTION: Record<string, readonly string[]> = {
   'ray_spec.install': Object.keys(install.properties),
   'ray_spec.ports': Object.keys(ports.properties),
   'ray_spec.gcs_fault_tolerance': Object.keys(gcsFaultTolerance.properties),
+  'ray_spec.log_rotation': Object.keys(logRotation.properties),
   'nodes[]': Object.keys(node.properties),
   'nodes[].ray_config': Object.keys(rayConfig.properties),
   'nodes[].storage': Object.keys(storage.properties),

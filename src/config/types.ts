@@ -107,6 +107,10 @@ export interface ClusterConfig {
   restart: RestartPolicy;
   /** `ray_spec.keep_sessions`: old Ray session directories kept on each node besides the live one. */
   keepSessions: number;
+  /** `ray_spec.log_rotation`: how Ray rotates each of its log files (its RAY_ROTATION_* environment). */
+  logRotation: LogRotationSpec;
+  /** `ray_spec.keep_dead_worker_logs`: exited workers whose log files each node keeps in the live session. */
+  keepDeadWorkerLogs: number;
   nodes: NodeSpec[];
   head: NodeSpec;
   workers: NodeSpec[];
@@ -156,6 +160,16 @@ export interface GcsFaultToleranceSpec {
 export type RestartPolicy = 'always' | 'never';
 export const DEFAULT_RESTART: RestartPolicy = 'always';
 export const DEFAULT_KEEP_SESSIONS = 5;
+
+export interface LogRotationSpec {
+  /** Bytes a log file reaches before Ray rotates it (RAY_ROTATION_MAX_BYTES). */
+  maxBytes: number;
+  /** Rotated copies Ray keeps of each log file (RAY_ROTATION_BACKUP_COUNT). */
+  backupCount: number;
+}
+/** Ray's own defaults (512 MiB, 5 copies): what a node started without the setting ran with. */
+export const DEFAULT_LOG_ROTATION: LogRotationSpec = { maxBytes: 512 * 1024 * 1024, backupCount: 5 };
+export const DEFAULT_KEEP_DEAD_WORKER_LOGS = 1000;
 
 export const DEFAULT_ROLLOUT: RolloutSpec = { drainTimeoutSec: 60, maxUnavailable: { count: 1 }, maxFailures: 0 };
 

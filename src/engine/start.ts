@@ -191,7 +191,11 @@ async function applyPlan(
         head_address: spec.head_address ?? null,
         auth_token: token ?? null,
         ...(spec.redis ? { redis_password: redisPassword(cluster, options.env) ?? null } : {}),
-        supervise: { restart: cluster.restart, keep_sessions: cluster.keepSessions },
+        supervise: {
+          restart: cluster.restart,
+          keep_sessions: cluster.keepSessions,
+          keep_dead_worker_logs: cluster.keepDeadWorkerLogs,
+        },
       });
       if (!answer.ok) {
         if (answer.log_tail) {

@@ -7,6 +7,7 @@ import { takeLock } from './steps/lock';
 import { fail, type PhaseClock } from './steps/run-result';
 import { nodeError, type ClusterSession } from './steps/session';
 import { headStatus } from './steps/inspect';
+import { gcsStateCleared } from './decisions/gcs-fault-tolerance';
 import type { NodeReport, RunResult } from './types';
 
 export async function stopCluster(session: ClusterSession, result: RunResult, clock: PhaseClock): Promise<void> {
@@ -54,20 +55,27 @@ async function stopAll(session: ClusterSession, result: RunResult, clock: PhaseC
     if (view && node.role === 'worker') await drainNode(session, node, view, result.warnings);
     const t0 = Date.now();
     try {
-      const answer = await h.lib.stop({ grace_sec: NODE_LIMITS.stopGraceSec });
+      // the head also deletes the cluster's state from the Redis of its GCS (ray_spec.gcs_fault_tolerance),
+      // as KubeRay does when a RayCluster is deleted: a later start would otherwise recover this cluster
+      const answer = await h.lib.stop({
+        grace_sec: NODE_LIMITS.stopGraceSec,
+        ...(node.role === 'head' ? { clear_gcs_state: { timeout_sec: NODE_LIMITS.redisSec } } : {}),
+      });
       if (!answer.ok || answer.remaining > 0) {
         throw Object.assign(new Error(answer.error ?? `${answer.remaining} Ray process(es) still running`), {
           hint: answer.hint,
         });
       }
+      const cleared = gcsStateCleared(answer.gcs_state);
+      if (cleared.warning) result.warnings.push(cleared.warning);
       report.state = 'stopped';
       report.reachable = true;
       report.rayRunning = false;
       options.reporter.node(
         node.name,
-        answer.was_running
+        (answer.was_running
           ? `stopped (${answer.killed} ${answer.killed === 1 ? 'process' : 'processes'})`
-          : 'was not running',
+          : 'was not running') + cleared.words,
         Date.now() - t0,
       );
     } catch (err) {

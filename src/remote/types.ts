@@ -15,6 +15,8 @@ export interface AppliedSpec {
   redis?: { address: string; namespace: string };
   /** Workers: seconds a raylet waits for a restarting head (Ray's gcs_rpc_server_reconnect_timeout_s). */
   gcs_reconnect_timeout_s?: number;
+  /** ray_spec.log_rotation, given to Ray as RAY_ROTATION_MAX_BYTES / _BACKUP_COUNT (absent: Ray's defaults). */
+  log_rotation?: { max_bytes: number; backup_count: number };
 }
 
 /** A head port remote_lib checks before `ray start` (the probe says whether it is free). */
@@ -60,8 +62,11 @@ export interface StartRequest {
   auth_token: string | null;
   /** Head with GCS fault tolerance: the Redis password (kept on the head in a 0600 file, never in an argv). */
   redis_password?: string | null;
-  /** ray_spec.restart and keep_sessions: `always` starts Ray through the node's supervisor. */
-  supervise: { restart: 'always' | 'never'; keep_sessions: number };
+  /**
+   * ray_spec.restart, keep_sessions and keep_dead_worker_logs: `always` starts Ray through the node's
+   * supervisor, which also removes the oldest exited workers' logs beyond keep_dead_worker_logs.
+   */
+  supervise: { restart: 'always' | 'never'; keep_sessions: number; keep_dead_worker_logs: number };
 }
 
 /** `supervise`: `pause` before a drain (a drained raylet's exit is then not restarted), or `state`. */
@@ -126,6 +131,11 @@ export type StatusRequest = (
 export interface StopRequest {
   /** Seconds between SIGTERM and SIGKILL. */
   grace_sec: number;
+  /**
+   * Head of a cluster with GCS fault tolerance (`nokube ray stop`): once its Ray is gone, delete the
+   * cluster's keys from the Redis it ran with, each Redis call bounded by `timeout_sec`.
+   */
+  clear_gcs_state?: { timeout_sec: number };
 }
 
 export interface LockRequest {
@@ -421,6 +431,17 @@ export interface StopAnswer extends RemoteAnswer {
   was_running: boolean;
   killed: number;
   remaining: number;
+  /** With clear_gcs_state, when the head ran with a Redis: what was deleted there, or why not. */
+  gcs_state?: GcsStateCleared;
+}
+
+/** The cluster's keys deleted from the Redis of its GCS (`keys`), or the Redis's problem (`error`). */
+export interface GcsStateCleared {
+  address: string;
+  namespace: string;
+  keys?: number;
+  error?: string;
+  hint?: string | null;
 }
 
 export interface LockAnswer extends RemoteAnswer {

@@ -18,10 +18,11 @@ def _split_address(address):
 
 
 def _command(*words):
-    """One RESP command (an array of bulk strings): safe for any byte in the password."""
+    """One RESP command (an array of bulk strings): safe for any byte in the password; a word may be
+    bytes (a key SCAN returned) or text."""
     out = [b"*%d\r\n" % len(words)]
     for w in words:
-        data = w.encode("utf-8")
+        data = w if isinstance(w, bytes) else str(w).encode("utf-8")
         out.append(b"$%d\r\n%s\r\n" % (len(data), data))
     return b"".join(out)
 
@@ -125,6 +126,139 @@ def head_redis_env(spec, cluster, storage, password):
             pass
     return {"RAY_REDIS_ADDRESS": str(spec["address"]),
             "RAY_external_storage_namespace": str(spec.get("namespace") or cluster)}
+
+
+class RedisReplyError(Exception):
+    """An error reply (-ERR ..., -NOAUTH ...) to one command."""
+
+
+class _RespReader(object):
+    """Replies of RESP2 read off a socket, each read bounded by `timeout` seconds."""
+
+    def __init__(self, sock, timeout):
+        self.sock = sock
+        self.timeout = timeout
+        self.buf = b""
+
+    def _line(self):
+        deadline = time.time() + self.timeout
+        while b"\r\n" not in self.buf:
+            left = deadline - time.time()
+            if left <= 0:
+                raise socket.timeout()
+            self.sock.settimeout(left)
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionResetError("the connection was closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _exactly(self, n):
+        deadline = time.time() + self.timeout
+        while len(self.buf) < n + 2:
+            left = deadline - time.time()
+            if left <= 0:
+                raise socket.timeout()
+            self.sock.settimeout(left)
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionResetError("the connection was closed")
+            self.buf += chunk
+        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        return data
+
+    def reply(self):
+        line = self._line()
+        kind, rest = line[:1], line[1:]
+        if kind == b"+":
+            return rest.decode("utf-8", "replace")
+        if kind == b"-":
+            raise RedisReplyError(rest.decode("utf-8", "replace"))
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            return None if n < 0 else self._exactly(n)
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.reply() for _ in range(n)]
+        raise RedisReplyError("not a Redis reply: %r" % line[:40])
+
+
+def _glob_escape(text):
+    """`text` matched literally inside a Redis MATCH pattern."""
+    return "".join("\\" + c if c in "*?[]^\\" else c for c in text)
+
+
+def clear_namespace(address, password, namespace, timeout):
+    """Deletes the keys of Ray's storage `namespace` (RAY<namespace>@..., as Ray's own
+    cleanup_redis_storage does) from the Redis at `address`: {"keys": count deleted}, or {"error",
+    "hint"} naming the Redis when it cannot be reached or refuses. Never shows the password."""
+    where = "the Redis at %s (ray_spec.gcs_fault_tolerance.redis_address)" % address
+    try:
+        host, port = _split_address(address)
+    except ValueError:
+        return {"error": "%s is not host:port" % address, "hint": None}
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except (OSError, socket.timeout) as e:
+        why = "connection refused" if isinstance(e, ConnectionRefusedError) else (
+            "no answer within %ds" % timeout if isinstance(e, socket.timeout) else (e.strerror or str(e)))
+        return {"error": "%s cannot be reached from the head: %s" % (where, why),
+                "hint": "the cluster's state stays in that Redis under namespace %s: once it answers, run stop "
+                        "again, or delete its keys RAY%s@* yourself" % (namespace, namespace)}
+    reader = _RespReader(sock, timeout)
+    deleted = 0
+    try:
+        try:
+            if password:
+                sock.sendall(_command("AUTH", password))
+                reader.reply()
+            pattern = "RAY%s@*" % _glob_escape(namespace)
+            cursor = b"0"
+            while True:
+                sock.sendall(_command("SCAN", cursor, "MATCH", pattern, "COUNT", "1000"))
+                cursor, keys = reader.reply()
+                if keys:
+                    sock.sendall(_command("DEL", *keys))
+                    deleted += int(reader.reply())
+                if cursor in (b"0", "0"):
+                    break
+        except RedisReplyError as e:
+            problem = _auth_problem(where, "-" + str(e))
+            return {"error": problem["error"], "hint": problem["hint"]}
+        except (socket.timeout, OSError) as e:
+            why = "no answer within %ds" % timeout if isinstance(e, socket.timeout) else (e.strerror or str(e))
+            return {"error": "%s stopped answering while the cluster's keys were deleted (%d so far): %s"
+                             % (where, deleted, why),
+                    "hint": "run stop again once it answers, or delete the keys RAY%s@* yourself" % namespace}
+    finally:
+        sock.close()
+    return {"keys": deleted}
+
+
+def clear_gcs_state(applied, storage, timeout):
+    """After the head's stop: the cluster's state deleted from the Redis its GCS ran with (the
+    applied spec's `redis`), as `stop` reports it; None when the head ran without one. The password
+    file goes with a clean result (a failed clear keeps it for the next stop)."""
+    spec = (applied or {}).get("redis")
+    if not spec:
+        return None
+    path = password_path(storage)
+    try:
+        with open(path) as f:
+            password = f.read()
+    except OSError:
+        password = None
+    out = {"address": str(spec["address"]), "namespace": str(spec["namespace"])}
+    out.update(clear_namespace(out["address"], password, out["namespace"], timeout))
+    if "error" not in out:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    return out
 
 
 # `ray start` given the password without it in any argv nokube writes (/proc/PID/cmdline is readable

@@ -10,6 +10,7 @@ from .storage import (
     cluster_name,
     MARK_ENV,
     own_temp_dir,
+    read_json_file,
     read_token,
     state_dir,
     storage_check,
@@ -21,7 +22,7 @@ from .storage import (
 from .processes import CLEANUP_GRACE_SEC, cluster_pids, listening_ports, stop_cluster
 from .ray_found import activated_env, find_ray, ray_cmd, supports_token_auth, version_tuple
 from .lock import _Guard
-from .gcs_redis import gcs_start_pieces
+from .gcs_redis import clear_gcs_state, gcs_start_pieces
 from .supervise import prune_sessions, read_node_id, start_supervised, stop_supervisor
 
 
@@ -178,6 +179,14 @@ def _watch_ray_start(p, pidfd, role, log_path, caller, cluster, storage, t0, tim
             return None, rejected
 
 
+def rotation_env(applied):
+    """Ray's log rotation (ray_spec.log_rotation) as the environment `ray start` reads it: every Ray
+    process of the node rotates its logs by it (workers' .out/.err only when it is set at all)."""
+    rotation = need(applied, "log_rotation", "start")
+    return {"RAY_ROTATION_MAX_BYTES": str(int(need(rotation, "max_bytes", "start"))),
+            "RAY_ROTATION_BACKUP_COUNT": str(int(need(rotation, "backup_count", "start")))}
+
+
 def verb_start(inp):
     cluster = cluster_name(inp)
     storage = storage_path(inp)
@@ -257,8 +266,10 @@ def _start_locked(inp, cluster, storage):
     for k in ("SSH_CLIENT", "SSH2_CLIENT", "SSH_CONNECTION", "SSH_TTY"):
         env.pop(k, None)
     env.update(activated_env(ray["python"], env.get("PATH")))
-    for name in ("RAY_REDIS_ADDRESS", "RAY_external_storage_namespace", "RAY_gcs_rpc_server_reconnect_timeout_s"):
+    for name in ("RAY_REDIS_ADDRESS", "RAY_external_storage_namespace", "RAY_gcs_rpc_server_reconnect_timeout_s",
+                 "RAY_ROTATION_MAX_BYTES", "RAY_ROTATION_BACKUP_COUNT"):
         env.pop(name, None)  # the config's alone, never the login environment's
+    env.update(rotation_env(need(inp, "applied", "start")))
     gcs_env, ray_base = gcs_start_pieces(role, inp.get("applied"), cluster, storage, inp.get("redis_password"),
                                          ray["python"])
     env.update(gcs_env)
@@ -296,6 +307,7 @@ def _start_locked(inp, cluster, storage):
     if policy == "always":
         spec = {"argv": argv, "env": env, "role": role, "temp_dir": temp, "log_path": log_path,
                 "timeout_sec": timeout, "keep_sessions": keep_sessions,
+                "keep_dead_worker_logs": int(need(inp["supervise"], "keep_dead_worker_logs", "start")),
                 "grace_sec": float(need(inp, "grace_sec", "start"))}
         rc, full, ray_start_ms, launcher, launcher_warning = start_supervised(cluster, storage, spec, caller)
         out_tail = tail_text(log_path, 40)
@@ -381,6 +393,13 @@ def verb_stop(inp):
     res = stop_cluster(cluster, storage, float(need(inp, "grace_sec", "stop")))
     out = {"ok": res["remaining"] == 0, "was_running": res["was_running"], "killed": res["killed"],
            "remaining": res["remaining"], "supervision_removed": removed}
+    clear = inp.get("clear_gcs_state")
+    if clear is not None and not res["remaining"]:
+        # the head is gone: the cluster's tables in Redis would be what its next head recovers
+        applied = read_json_file(os.path.join(state_dir(storage), "applied.json"))
+        state = clear_gcs_state(applied, storage, float(need(clear, "timeout_sec", "stop")))
+        if state is not None:
+            out["gcs_state"] = state
     if res["remaining"]:
         out["error"] = "%d process(es) of cluster %s survived SIGKILL: pids %s" % (
             res["remaining"], cluster, res["remaining_pids"])

@@ -20,6 +20,7 @@ from .storage import (
     write_json_atomic,
 )
 from .lock import _boot_id
+from .worker_logs import prune_worker_logs
 from .processes import CLEANUP_GRACE_SEC, cluster_pids, pid_alive, stop_cluster
 from .launchers import (
     _systemctl,
@@ -38,6 +39,7 @@ MAX_TRIES = 6  # failed tries in a row, then the supervisor gives up until the n
 STABLE_SEC = 60  # a run that stays up this long resets the backoff
 HISTORY = 20  # restarts kept in the state file
 POLL_SEC = 0.25
+WORKER_LOGS_EVERY_SEC = 60  # how often exited workers' logs are counted (ray_spec.keep_dead_worker_logs)
 SPEC_FILE = "supervise-spec.json"
 STATE_FILE = "supervisor.json"
 PAUSE_FILE = "supervise.paused"
@@ -281,9 +283,27 @@ class Supervisor(object):
         pids = _children(os.getpid()) if reaper else cluster_pids(self.cluster, self.storage)
         return dict((p, process_name(p)) for p in pids if pid_alive(p))
 
-    def watch(self, daemons, reaper):
-        """Waits until a daemon dies or a stop: (name, why) of the death, or None when stopping."""
+    def prune_worker_logs(self, spec):
+        """Exited workers' logs of the live session beyond the spec's bound (an older spec has none)."""
+        keep = spec.get("keep_dead_worker_logs")
+        if keep is None:
+            return
+        try:
+            removed = prune_worker_logs(spec["temp_dir"], int(keep))
+        except OSError as e:
+            _say("cannot prune exited workers' logs: %s" % e)
+            return
+        if removed:
+            _say("removed %d log file(s) of exited workers (keep_dead_worker_logs: %d)" % (removed, int(keep)))
+
+    def watch(self, daemons, reaper, spec):
+        """Waits until a daemon dies or a stop: (name, why) of the death, or None when stopping.
+        Every WORKER_LOGS_EVERY_SEC meanwhile, the exited workers' logs beyond the bound go."""
+        next_prune = time.time() + WORKER_LOGS_EVERY_SEC
         while not self.stopping:
+            if time.time() >= next_prune:
+                self.prune_worker_logs(spec)
+                next_prune = time.time() + WORKER_LOGS_EVERY_SEC
             if reaper:
                 while True:
                     try:
@@ -381,7 +401,7 @@ class Supervisor(object):
             if not first:
                 self._update_runtime(spec, up_at)
             first = False
-            death = self.watch(daemons, reaper)
+            death = self.watch(daemons, reaper, spec)
             if death is None:
                 break
             name, why = death

@@ -43,6 +43,8 @@ export const NODE_LIMITS = {
   logsFileMaxBytes: 4 * 1024 * 1024,
   /** Seconds `status --deep`'s import job may take on the head. */
   importsSec: 120,
+  /** Seconds the head gives each call to the Redis of GCS fault tolerance when `stop` clears its state. */
+  redisSec: 5,
 } as const;
 
 /** Seconds `ray start` may take on a node, within the per-node timeout. */

@@ -1,7 +1,8 @@
 // What each node should be running, derived from the config alone (pure).
 // The same object is stored on the node at start and compared later to find drift.
 import { NODE_PORT_RAY_KEYS, RAY_KEYS, RAY_WORKER_PORTS } from '../../config/ray-keys';
-import type { ClusterConfig, NodeSpec } from '../../config/types';
+import { logSizeWords } from '../../config/log-size';
+import { DEFAULT_LOG_ROTATION, type ClusterConfig, type NodeSpec } from '../../config/types';
 import type { AppliedSpec } from '../../remote/types';
 import type { Drift } from '../types';
 import { WORKER_WAIT_WITH_REDIS_SEC, WORKER_WAIT_WITHOUT_REDIS_SEC } from './gcs-fault-tolerance';
@@ -87,6 +88,7 @@ export function desiredSpec(
   if (node.role === 'head' && redis) spec.redis = { address: redis.redisAddress, namespace: cluster.clusterName };
   if (node.role === 'worker')
     spec.gcs_reconnect_timeout_s = redis ? WORKER_WAIT_WITH_REDIS_SEC : WORKER_WAIT_WITHOUT_REDIS_SEC;
+  spec.log_rotation = { max_bytes: cluster.logRotation.maxBytes, backup_count: cluster.logRotation.backupCount };
   return spec;
 }
 
@@ -169,6 +171,17 @@ export function specDrift(applied: AppliedSpec | null | undefined, wanted: Appli
   const wait = (s: AppliedSpec) => (s.role === 'worker' ? `${s.gcs_reconnect_timeout_s ?? 60} s` : undefined);
   if (wait(applied) !== wait(wanted)) {
     drift.push({ field: 'wait for a restarting head', from: show(wait(applied)), to: show(wait(wanted)) });
+  }
+  // a spec written before nokube set it: Ray ran with its own defaults
+  const rotation = (s: AppliedSpec) => {
+    const r = s.log_rotation ?? {
+      max_bytes: DEFAULT_LOG_ROTATION.maxBytes,
+      backup_count: DEFAULT_LOG_ROTATION.backupCount,
+    };
+    return `max_bytes ${logSizeWords(r.max_bytes)}, backup_count ${r.backup_count}`;
+  };
+  if (rotation(applied) !== rotation(wanted)) {
+    drift.push({ field: 'ray_spec.log_rotation', from: rotation(applied), to: rotation(wanted) });
   }
   return drift;
 }

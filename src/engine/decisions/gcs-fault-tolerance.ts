@@ -2,7 +2,7 @@
 // does to the cluster, and the head's Redis check turned into a preflight problem.
 import { resolveCredential } from '../../config';
 import type { ClusterConfig } from '../../config/types';
-import type { AppliedSpec, ProbeAnswer } from '../../remote/types';
+import type { AppliedSpec, GcsStateCleared, ProbeAnswer } from '../../remote/types';
 import type { RunError } from '../types';
 
 /**
@@ -62,4 +62,21 @@ export function workersOutliveHead(
   const want = wantedHead?.redis;
   const had = headBefore?.redis;
   return !!want && !!had && want.address === had.address && want.namespace === had.namespace;
+}
+
+/**
+ * What the head's `stop` did to the cluster's state in Redis: words for its progress line, and a
+ * warning when the Redis did not answer (the stop itself succeeded; the next start would recover it).
+ */
+export function gcsStateCleared(state: GcsStateCleared | undefined): { words: string; warning?: string } {
+  if (!state) return { words: '' };
+  if (state.error)
+    return {
+      words: `; the cluster's GCS state in Redis ${state.address} was not cleared`,
+      warning: `the cluster's GCS state was not cleared from Redis (namespace ${state.namespace}), so the next start would recover the stopped cluster: ${state.error}${state.hint ? `; ${state.hint}` : ''}`,
+    };
+  const keys = state.keys ?? 0;
+  return {
+    words: `; cleared the cluster's GCS state in Redis ${state.address} (namespace ${state.namespace}, ${keys} ${keys === 1 ? 'key' : 'keys'})`,
+  };
 }
