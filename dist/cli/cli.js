@@ -43909,10 +43909,42 @@ const NODE_PORT_RAY_KEYS = RAY_KEYS.filter((k) => k.nodePort);
 /** Keys Ray reports among a node's resources (num_cpus -> CPU, ...), in the table's order. */
 const RESOURCE_RAY_KEYS = RAY_KEYS.filter((k) => k.resource !== undefined);
 
+;// CONCATENATED MODULE: ./src/config/log-size.ts
+// A log size as ray_spec.log_rotation.max_bytes takes it: bytes, or a whole number with a unit
+// (KB, MB, GB 1000-based; KiB, MiB, GiB 1024-based, as Ray's own "512MB" is).
+const UNITS = {
+    KB: 1e3,
+    MB: 1e6,
+    GB: 1e9,
+    KiB: 2 ** 10,
+    MiB: 2 ** 20,
+    GiB: 2 ** 30,
+};
+const LOG_SIZE_PATTERN = '^[1-9][0-9]{0,5}(KB|MB|GB|KiB|MiB|GiB)$';
+/** Bytes of a checked size (a number is bytes already). */
+function logSizeBytes(value) {
+    if (typeof value === 'number')
+        return value;
+    const m = /^(\d+)(KB|MB|GB|KiB|MiB|GiB)$/.exec(value);
+    if (!m)
+        throw new Error(`internal: log size ${value} was checked but does not parse`);
+    return Number(m[1]) * UNITS[m[2]];
+}
+/** A byte count in the largest 1024-based unit that divides it ("512MiB"), else bytes. */
+function logSizeWords(bytes) {
+    for (const unit of ['GiB', 'MiB', 'KiB'])
+        if (bytes % UNITS[unit] === 0)
+            return `${bytes / UNITS[unit]}${unit}`;
+    return bytes;
+}
+
 ;// CONCATENATED MODULE: ./src/config/types.ts
 const DEFAULT_INSTALL_TIMEOUT_SEC = 1800;
 const DEFAULT_RESTART = 'always';
 const DEFAULT_KEEP_SESSIONS = 5;
+/** Ray's own defaults (512 MiB, 5 copies): what a node started without the setting ran with. */
+const DEFAULT_LOG_ROTATION = { maxBytes: 512 * 1024 * 1024, backupCount: 5 };
+const DEFAULT_KEEP_DEAD_WORKER_LOGS = 1000;
 const DEFAULT_ROLLOUT = { drainTimeoutSec: 60, maxUnavailable: { count: 1 }, maxFailures: 0 };
 const DEFAULT_CLUSTER_NAME = 'default';
 /** `ray_spec.python` when left out: the interpreter the nodes run (left unset in the model, named by the schema). */
@@ -44181,6 +44213,7 @@ function parseRequirementsFile(text, file) {
 
 
 
+
 function buildConfig(root, file, index) {
     const raySpec = asMap(root.ray_spec) ?? {};
     const dashboardPort = raySpec.dashboard_port ?? DEFAULT_DASHBOARD_PORT;
@@ -44210,6 +44243,8 @@ function buildConfig(root, file, index) {
         rollout: buildRollout(asMap(raySpec.rollout) ?? {}),
         restart: raySpec.restart === 'never' ? 'never' : DEFAULT_RESTART,
         keepSessions: typeof raySpec.keep_sessions === 'number' ? raySpec.keep_sessions : DEFAULT_KEEP_SESSIONS,
+        logRotation: buildLogRotation(asMap(raySpec.log_rotation) ?? {}),
+        keepDeadWorkerLogs: typeof raySpec.keep_dead_worker_logs === 'number' ? raySpec.keep_dead_worker_logs : DEFAULT_KEEP_DEAD_WORKER_LOGS,
         nodes,
         head,
         workers: nodes.filter((n) => n.role === 'worker'),
@@ -44249,6 +44284,13 @@ function buildRollout(raw) {
                 ? { percent: parseInt(unavailable, 10) }
                 : DEFAULT_ROLLOUT.maxUnavailable,
         maxFailures: typeof raw.max_failures === 'number' ? raw.max_failures : DEFAULT_ROLLOUT.maxFailures,
+    };
+}
+function buildLogRotation(raw) {
+    const size = raw.max_bytes;
+    return {
+        maxBytes: typeof size === 'number' || typeof size === 'string' ? logSizeBytes(size) : DEFAULT_LOG_ROTATION.maxBytes,
+        backupCount: typeof raw.backup_count === 'number' ? raw.backup_count : DEFAULT_LOG_ROTATION.backupCount,
     };
 }
 function buildInstall(raw) {
@@ -44435,6 +44477,7 @@ function closestMatch(word, allowed) {
 // a `description` (the design note's meaning) and `examples`: the published editor schema
 // (schema/ray-config.schema.json) and docs/config.md are generated from this object (json-schema.ts).
 // Checks that need more than one value (one head, unique names, port clashes) live in semantics.ts.
+
 
 
 /** Node and cluster names reach file names, lock names and logs. */
@@ -44628,7 +44671,7 @@ const gcsFaultTolerance = {
     required: ['redis_address'],
     additionalProperties: false,
     'x-expected': 'a mapping {redis_address: "host:port", redis_password: "${REDIS_PASSWORD}"}',
-    description: "Ray's GCS fault tolerance: the head keeps the cluster's state in this Redis, so a restart of the head (a crash, a reboot, a head-only change) keeps the workers, their actors and running tasks. Without it, every worker restarts with the head and running work is lost.",
+    description: "Ray's GCS fault tolerance: the head keeps the cluster's state in this Redis, so a restart of the head (a crash, a reboot, a head-only change) keeps the workers, their actors and running tasks. Without it, every worker restarts with the head and running work is lost. `stop` deletes the cluster's keys from this Redis after the head is stopped, so a later start begins afresh.",
     examples: [{ redis_address: 'redis.internal:6379', redis_password: '${RAY_REDIS_PASSWORD}' }],
     properties: {
         redis_address: {
@@ -44644,6 +44687,34 @@ const gcsFaultTolerance = {
             'x-expected': 'a non-empty string, best a ${ENV_NAME} reference',
             description: 'The Redis password (requirepass): write ${ENV_NAME} and map a secret into that variable; never logged, kept on the head in a file only its login user reads. Leave out for a Redis without a password.',
             examples: ['${RAY_REDIS_PASSWORD}'],
+        },
+    },
+};
+// Ray's own rotation (its RAY_ROTATION_* environment at `ray start`), given to every node's Ray.
+const logRotation = {
+    type: ['object', 'null'],
+    additionalProperties: false,
+    'x-expected': 'a mapping {max_bytes: 512MiB, backup_count: 5}',
+    description: "How Ray rotates each of its log files on every node (Ray's RAY_ROTATION_MAX_BYTES and RAY_ROTATION_BACKUP_COUNT, given to Ray at each start and restart): a file that reaches max_bytes is renamed to .1 and a new one begun, and backup_count such copies are kept, so one log takes at most max_bytes × (backup_count + 1). Ray then rotates the workers' stdout and stderr files too. A change restarts the nodes (Ray reads it when it starts).",
+    examples: [{ max_bytes: '100MiB', backup_count: 3 }],
+    properties: {
+        max_bytes: {
+            type: ['integer', 'string'],
+            minimum: 1024,
+            pattern: LOG_SIZE_PATTERN,
+            'x-expected': 'a size of at least 1024 bytes: a whole number of bytes, or e.g. "100MiB", "512MB", "1GiB"',
+            description: 'The size at which Ray rotates a log file: bytes, or a whole number with KB, MB, GB (1000-based) or KiB, MiB, GiB (1024-based).',
+            default: logSizeWords(DEFAULT_LOG_ROTATION.maxBytes),
+            examples: ['100MiB'],
+        },
+        backup_count: {
+            ...count,
+            minimum: 1,
+            maximum: 1000,
+            'x-expected': 'a whole number of rotated copies per log file, from 1 to 1000',
+            description: 'How many rotated copies (.1, .2, ...) Ray keeps of each log file; older ones are deleted.',
+            default: DEFAULT_LOG_ROTATION.backupCount,
+            examples: [3],
         },
     },
 };
@@ -44779,6 +44850,15 @@ const configSchema = {
                     default: DEFAULT_KEEP_SESSIONS,
                     examples: [10],
                 },
+                log_rotation: logRotation,
+                keep_dead_worker_logs: {
+                    ...count,
+                    maximum: 1000000,
+                    'x-expected': 'a whole number of exited workers whose logs are kept (0 to 1000000)',
+                    description: "How many exited Ray workers' logs (each one's worker-*.out/.err, python-core-worker-*.log and their rotated copies) each node keeps in the live session; the supervisor removes the oldest beyond that every minute, never a file a running process has open. Ray itself keeps them until the session ends. Needs restart: always (without a supervisor nothing removes them).",
+                    default: DEFAULT_KEEP_DEAD_WORKER_LOGS,
+                    examples: [200],
+                },
             },
         },
         nodes: {
@@ -44808,6 +44888,7 @@ const KEYS_BY_SECTION = {
     'ray_spec.install': Object.keys(install.properties),
     'ray_spec.ports': Object.keys(ports.properties),
     'ray_spec.gcs_fault_tolerance': Object.keys(gcsFaultTolerance.properties),
+    'ray_spec.log_rotation': Object.keys(logRotation.properties),
     'nodes[]': Object.keys(node.properties),
     'nodes[].ray_config': Object.keys(rayConfig.properties),
     'nodes[].storage': Object.keys(storage.properties),
@@ -44853,7 +44934,7 @@ function describeFound(value, secret = false) {
         return `a ${typeof value === 'number' ? 'number' : typeof value}`;
     return String(value);
 }
-const UNITS = {
+const values_UNITS = {
     k: 1e3,
     kb: 1e3,
     m: 1e6,
@@ -44885,7 +44966,7 @@ function typeMixUpHint(value, expected, raw, secret = false) {
                 return `write the digits only: ${text.replace(/[_,]/g, '')}`;
             const sized = /^(\d+(?:\.\d+)?)\s*([kmgt]i?b?)$/i.exec(text);
             if (sized) {
-                const bytes = Math.round(Number(sized[1]) * UNITS[sized[2].toLowerCase()]);
+                const bytes = Math.round(Number(sized[1]) * values_UNITS[sized[2].toLowerCase()]);
                 return `sizes are plain numbers of bytes: ${text} is ${bytes}`;
             }
         }
@@ -46752,10 +46833,29 @@ function workersOutliveHead(wantedHead, headBefore) {
     const had = headBefore?.redis;
     return !!want && !!had && want.address === had.address && want.namespace === had.namespace;
 }
+/**
+ * What the head's `stop` did to the cluster's state in Redis: words for its progress line, and a
+ * warning when the Redis did not answer (the stop itself succeeded; the next start would recover it).
+ */
+function gcsStateCleared(state) {
+    if (!state)
+        return { words: '' };
+    if (state.error)
+        return {
+            words: `; the cluster's GCS state in Redis ${state.address} was not cleared`,
+            warning: `the cluster's GCS state was not cleared from Redis (namespace ${state.namespace}), so the next start would recover the stopped cluster: ${state.error}${state.hint ? `; ${state.hint}` : ''}`,
+        };
+    const keys = state.keys ?? 0;
+    return {
+        words: `; cleared the cluster's GCS state in Redis ${state.address} (namespace ${state.namespace}, ${keys} ${keys === 1 ? 'key' : 'keys'})`,
+    };
+}
 
 ;// CONCATENATED MODULE: ./src/engine/decisions/desired.ts
 // What each node should be running, derived from the config alone (pure).
 // The same object is stored on the node at start and compared later to find drift.
+
+
 
 
 const NODE_LABEL = 'nokube.io/node';
@@ -46832,6 +46932,7 @@ function desiredSpec(cluster, node, nodeIp, headAddress) {
         spec.redis = { address: redis.redisAddress, namespace: cluster.clusterName };
     if (node.role === 'worker')
         spec.gcs_reconnect_timeout_s = redis ? WORKER_WAIT_WITH_REDIS_SEC : WORKER_WAIT_WITHOUT_REDIS_SEC;
+    spec.log_rotation = { max_bytes: cluster.logRotation.maxBytes, backup_count: cluster.logRotation.backupCount };
     return spec;
 }
 // Ray's default range for worker processes' ports: a pinned port inside it makes `ray start` fail.
@@ -46903,6 +47004,17 @@ function specDrift(applied, wanted) {
     const wait = (s) => (s.role === 'worker' ? `${s.gcs_reconnect_timeout_s ?? 60} s` : undefined);
     if (wait(applied) !== wait(wanted)) {
         drift.push({ field: 'wait for a restarting head', from: show(wait(applied)), to: show(wait(wanted)) });
+    }
+    // a spec written before nokube set it: Ray ran with its own defaults
+    const rotation = (s) => {
+        const r = s.log_rotation ?? {
+            max_bytes: DEFAULT_LOG_ROTATION.maxBytes,
+            backup_count: DEFAULT_LOG_ROTATION.backupCount,
+        };
+        return `max_bytes ${logSizeWords(r.max_bytes)}, backup_count ${r.backup_count}`;
+    };
+    if (rotation(applied) !== rotation(wanted)) {
+        drift.push({ field: 'ray_spec.log_rotation', from: rotation(applied), to: rotation(wanted) });
     }
     return drift;
 }
@@ -50464,6 +50576,8 @@ const NODE_LIMITS = {
     logsFileMaxBytes: 4 * 1024 * 1024,
     /** Seconds `status --deep`'s import job may take on the head. */
     importsSec: 120,
+    /** Seconds the head gives each call to the Redis of GCS fault tolerance when `stop` clears its state. */
+    redisSec: 5,
 };
 /** Seconds `ray start` may take on a node, within the per-node timeout. */
 function rayStartSec(timeoutSec) {
@@ -51914,7 +52028,7 @@ async function installRay(session, nodes) {
                 errors.push({
                     node: node.name,
                     host: node.sshUrl,
-                    message: `installing ${answer.package && !/^ray\b/.test(answer.package) ? `${answer.package} (with Ray ${version})` : `Ray ${version}`} failed: ${answer.error ?? 'unknown error'}; the node's Ray is left as it was\n  command: ${answer.command ?? '?'}${tail ? `\n  last lines of its output:\n${tail.replace(/^/gm, '    ')}` : ''}`,
+                    message: `installing ${answer.package && !/^ray\b/.test(answer.package) ? `${answer.package} (with Ray ${version})` : install.requirements.length ? what : `Ray ${version}`} failed: ${answer.error ?? 'unknown error'}; the node's Ray is left as it was\n  command: ${answer.command ?? '?'}${tail ? `\n  last lines of its output:\n${tail.replace(/^/gm, '    ')}` : ''}`,
                     hint: answer.hint ?? 'check ray_spec.ray_version and ray_spec.install (index_url, find_links, packages)',
                 });
                 options.reporter.node(node.name, `install failed: ${answer.error}`, Date.now() - t0);
@@ -53159,7 +53273,11 @@ async function applyPlan(session, plan, wanted, probed, result, clock) {
                 head_address: spec.head_address ?? null,
                 auth_token: token ?? null,
                 ...(spec.redis ? { redis_password: redisPassword(cluster, options.env) ?? null } : {}),
-                supervise: { restart: cluster.restart, keep_sessions: cluster.keepSessions },
+                supervise: {
+                    restart: cluster.restart,
+                    keep_sessions: cluster.keepSessions,
+                    keep_dead_worker_logs: cluster.keepDeadWorkerLogs,
+                },
             });
             if (!answer.ok) {
                 if (answer.log_tail) {
@@ -53577,6 +53695,7 @@ async function importEverywhere(session, result) {
 
 
 
+
 async function stopCluster(session, result, clock) {
     const { cluster, options } = session;
     await clock.phase('connect', () => session.connect(cluster.nodes));
@@ -53620,18 +53739,26 @@ async function stopAll(session, result, clock) {
             await drainNode(session, node, view, result.warnings);
         const t0 = Date.now();
         try {
-            const answer = await h.lib.stop({ grace_sec: NODE_LIMITS.stopGraceSec });
+            // the head also deletes the cluster's state from the Redis of its GCS (ray_spec.gcs_fault_tolerance),
+            // as KubeRay does when a RayCluster is deleted: a later start would otherwise recover this cluster
+            const answer = await h.lib.stop({
+                grace_sec: NODE_LIMITS.stopGraceSec,
+                ...(node.role === 'head' ? { clear_gcs_state: { timeout_sec: NODE_LIMITS.redisSec } } : {}),
+            });
             if (!answer.ok || answer.remaining > 0) {
                 throw Object.assign(new Error(answer.error ?? `${answer.remaining} Ray process(es) still running`), {
                     hint: answer.hint,
                 });
             }
+            const cleared = gcsStateCleared(answer.gcs_state);
+            if (cleared.warning)
+                result.warnings.push(cleared.warning);
             report.state = 'stopped';
             report.reachable = true;
             report.rayRunning = false;
-            options.reporter.node(node.name, answer.was_running
+            options.reporter.node(node.name, (answer.was_running
                 ? `stopped (${answer.killed} ${answer.killed === 1 ? 'process' : 'processes'})`
-                : 'was not running', Date.now() - t0);
+                : 'was not running') + cleared.words, Date.now() - t0);
         }
         catch (err) {
             const e = nodeError(node, err);
@@ -56116,6 +56243,7 @@ function runOutputs(result) {
         'job-id': result.job?.job_id ?? '',
         'job-status': result.job?.status ?? '',
         ...usageOutputs(result.usage),
+        ...(result.check ? { check: result.check } : {}),
     };
 }
 function usageOutputs(usage) {
@@ -56170,8 +56298,6 @@ function printRunResult(raw, settings, io, mask) {
             doc.warnings = result.warnings;
         if (settings.timeline)
             doc.timeline = result.timeline ?? [];
-        if (result.check)
-            doc.check = result.check;
         io.stdout(mask.apply(JSON.stringify(doc, null, 2)) + '\n');
     }
     else {

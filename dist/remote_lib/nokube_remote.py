@@ -1129,10 +1129,11 @@ def _split_address(address):
 
 
 def _command(*words):
-    """One RESP command (an array of bulk strings): safe for any byte in the password."""
+    """One RESP command (an array of bulk strings): safe for any byte in the password; a word may be
+    bytes (a key SCAN returned) or text."""
     out = [b"*%d\r\n" % len(words)]
     for w in words:
-        data = w.encode("utf-8")
+        data = w if isinstance(w, bytes) else str(w).encode("utf-8")
         out.append(b"$%d\r\n%s\r\n" % (len(data), data))
     return b"".join(out)
 
@@ -1236,6 +1237,139 @@ def head_redis_env(spec, cluster, storage, password):
             pass
     return {"RAY_REDIS_ADDRESS": str(spec["address"]),
             "RAY_external_storage_namespace": str(spec.get("namespace") or cluster)}
+
+
+class RedisReplyError(Exception):
+    """An error reply (-ERR ..., -NOAUTH ...) to one command."""
+
+
+class _RespReader(object):
+    """Replies of RESP2 read off a socket, each read bounded by `timeout` seconds."""
+
+    def __init__(self, sock, timeout):
+        self.sock = sock
+        self.timeout = timeout
+        self.buf = b""
+
+    def _line(self):
+        deadline = time.time() + self.timeout
+        while b"\r\n" not in self.buf:
+            left = deadline - time.time()
+            if left <= 0:
+                raise socket.timeout()
+            self.sock.settimeout(left)
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionResetError("the connection was closed")
+            self.buf += chunk
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def _exactly(self, n):
+        deadline = time.time() + self.timeout
+        while len(self.buf) < n + 2:
+            left = deadline - time.time()
+            if left <= 0:
+                raise socket.timeout()
+            self.sock.settimeout(left)
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionResetError("the connection was closed")
+            self.buf += chunk
+        data, self.buf = self.buf[:n], self.buf[n + 2:]
+        return data
+
+    def reply(self):
+        line = self._line()
+        kind, rest = line[:1], line[1:]
+        if kind == b"+":
+            return rest.decode("utf-8", "replace")
+        if kind == b"-":
+            raise RedisReplyError(rest.decode("utf-8", "replace"))
+        if kind == b":":
+            return int(rest)
+        if kind == b"$":
+            n = int(rest)
+            return None if n < 0 else self._exactly(n)
+        if kind == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.reply() for _ in range(n)]
+        raise RedisReplyError("not a Redis reply: %r" % line[:40])
+
+
+def _glob_escape(text):
+    """`text` matched literally inside a Redis MATCH pattern."""
+    return "".join("\\" + c if c in "*?[]^\\" else c for c in text)
+
+
+def clear_namespace(address, password, namespace, timeout):
+    """Deletes the keys of Ray's storage `namespace` (RAY<namespace>@..., as Ray's own
+    cleanup_redis_storage does) from the Redis at `address`: {"keys": count deleted}, or {"error",
+    "hint"} naming the Redis when it cannot be reached or refuses. Never shows the password."""
+    where = "the Redis at %s (ray_spec.gcs_fault_tolerance.redis_address)" % address
+    try:
+        host, port = _split_address(address)
+    except ValueError:
+        return {"error": "%s is not host:port" % address, "hint": None}
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except (OSError, socket.timeout) as e:
+        why = "connection refused" if isinstance(e, ConnectionRefusedError) else (
+            "no answer within %ds" % timeout if isinstance(e, socket.timeout) else (e.strerror or str(e)))
+        return {"error": "%s cannot be reached from the head: %s" % (where, why),
+                "hint": "the cluster's state stays in that Redis under namespace %s: once it answers, run stop "
+                        "again, or delete its keys RAY%s@* yourself" % (namespace, namespace)}
+    reader = _RespReader(sock, timeout)
+    deleted = 0
+    try:
+        try:
+            if password:
+                sock.sendall(_command("AUTH", password))
+                reader.reply()
+            pattern = "RAY%s@*" % _glob_escape(namespace)
+            cursor = b"0"
+            while True:
+                sock.sendall(_command("SCAN", cursor, "MATCH", pattern, "COUNT", "1000"))
+                cursor, keys = reader.reply()
+                if keys:
+                    sock.sendall(_command("DEL", *keys))
+                    deleted += int(reader.reply())
+                if cursor in (b"0", "0"):
+                    break
+        except RedisReplyError as e:
+            problem = _auth_problem(where, "-" + str(e))
+            return {"error": problem["error"], "hint": problem["hint"]}
+        except (socket.timeout, OSError) as e:
+            why = "no answer within %ds" % timeout if isinstance(e, socket.timeout) else (e.strerror or str(e))
+            return {"error": "%s stopped answering while the cluster's keys were deleted (%d so far): %s"
+                             % (where, deleted, why),
+                    "hint": "run stop again once it answers, or delete the keys RAY%s@* yourself" % namespace}
+    finally:
+        sock.close()
+    return {"keys": deleted}
+
+
+def clear_gcs_state(applied, storage, timeout):
+    """After the head's stop: the cluster's state deleted from the Redis its GCS ran with (the
+    applied spec's `redis`), as `stop` reports it; None when the head ran without one. The password
+    file goes with a clean result (a failed clear keeps it for the next stop)."""
+    spec = (applied or {}).get("redis")
+    if not spec:
+        return None
+    path = password_path(storage)
+    try:
+        with open(path) as f:
+            password = f.read()
+    except OSError:
+        password = None
+    out = {"address": str(spec["address"]), "namespace": str(spec["namespace"])}
+    out.update(clear_namespace(out["address"], password, out["namespace"], timeout))
+    if "error" not in out:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+    return out
 
 
 # `ray start` given the password without it in any argv nokube writes (/proc/PID/cmdline is readable
@@ -1465,6 +1599,101 @@ def crontab_set(cluster, storage, line):
     return True
 
 
+# ---- worker_logs.py ----
+# Exited workers' log files in the live session (ray_spec.keep_dead_worker_logs). Ray writes a set per
+# worker process (worker-<id>-<job>-<pid>.out/.err, python-core-worker-<id>_<pid>.log, their rotated
+# copies) and keeps them until the session ends: a cluster that runs for weeks fills its disk with them
+# (ray#62961). The supervisor removes the oldest sets beyond the bound; never a set whose process is
+# alive, and never a file any process has open (a `tail -f`, Ray's log monitor: it goes once closed).
+import os
+
+
+# (worker id, pid) from a worker log's name; a rotated copy ends in .N (.out.1, or .1.log for C++ logs)
+_WORKER_LOG_NAMES = (
+    re.compile(r"^(?:io_)?worker-([0-9a-f]+)(?:-[0-9a-f]+)?-(\d+)\.(?:out|err)(?:\.\d+)?$"),
+    re.compile(r"^python-core-(?:worker|driver)-([0-9a-f]+)_(\d+)(?:\.\d+)?\.log(?:\.\d+)?$"),
+)
+
+
+def worker_log_key(name):
+    """(worker id, pid) of a worker's log file name, or None for any other file (pure)."""
+    for pattern in _WORKER_LOG_NAMES:
+        m = pattern.match(name)
+        if m:
+            return m.group(1), int(m.group(2))
+    return None
+
+
+def worker_logs_to_prune(sets, keep):
+    """The paths to remove (pure). `sets`: {key: {"mtime": newest, "paths": [...], "dead": bool,
+    "held": [paths some process has open]}}; the `keep` newest dead sets stay whole, and of the older
+    ones every file but those held open (Ray's log monitor holds a worker's .out/.err until it has 200
+    files open, then closes them all: the next pass removes them)."""
+    dead = sorted((s for s in sets.values() if s["dead"]), key=lambda s: s["mtime"], reverse=True)
+    out = []
+    for s in dead[max(0, int(keep)):]:
+        out.extend(p for p in s["paths"] if p not in s["held"])
+    return sorted(out)
+
+
+def _files_held_open():
+    """Real paths of every file a process this user may look at holds open (/proc/PID/fd)."""
+    held = set()
+    try:
+        pids = [n for n in os.listdir("/proc") if n.isdigit()]
+    except OSError:
+        return held
+    for pid in pids:
+        fd_dir = "/proc/%s/fd" % pid
+        try:
+            fds = os.listdir(fd_dir)
+        except OSError:
+            continue
+        for fd in fds:
+            try:
+                held.add(os.readlink(os.path.join(fd_dir, fd)))
+            except OSError:
+                pass
+    return held
+
+
+def prune_worker_logs(temp, keep):
+    """Removes the logs of exited workers of the live session beyond the `keep` newest; the count of
+    files removed. `temp` is the cluster's Ray temp dir (its session_latest is the live session)."""
+    logs = os.path.join(temp, "session_latest", "logs")
+    sets = {}
+    for d in (logs, os.path.join(logs, "old")):  # Ray's log monitor moves some dead workers' logs to old/
+        try:
+            names = os.listdir(d)
+        except OSError:
+            continue
+        for name in names:
+            key = worker_log_key(name)
+            if not key:
+                continue
+            path = os.path.join(d, name)
+            try:
+                mtime = os.lstat(path).st_mtime
+            except OSError:
+                continue
+            s = sets.setdefault(key, {"mtime": 0, "paths": [], "dead": not pid_alive(key[1]), "held": []})
+            s["mtime"] = max(s["mtime"], mtime)
+            s["paths"].append(path)
+    if sum(1 for s in sets.values() if s["dead"]) <= max(0, int(keep)):
+        return 0  # nothing to remove: no look at every process's open files
+    held = _files_held_open()
+    for s in sets.values():
+        s["held"] = [p for p in s["paths"] if os.path.realpath(p) in held]
+    removed = 0
+    for path in worker_logs_to_prune(sets, keep):
+        try:
+            os.unlink(path)
+            removed += 1
+        except OSError:
+            pass
+    return removed
+
+
 # ---- supervise.py ----
 # The node's supervisor (`supervise-run`): runs `ray start` from the spec `start` stored, becomes the
 # parent of every Ray daemon (a child subreaper), and when one dies records why, stops the rest of
@@ -1481,6 +1710,7 @@ MAX_TRIES = 6  # failed tries in a row, then the supervisor gives up until the n
 STABLE_SEC = 60  # a run that stays up this long resets the backoff
 HISTORY = 20  # restarts kept in the state file
 POLL_SEC = 0.25
+WORKER_LOGS_EVERY_SEC = 60  # how often exited workers' logs are counted (ray_spec.keep_dead_worker_logs)
 SPEC_FILE = "supervise-spec.json"
 STATE_FILE = "supervisor.json"
 PAUSE_FILE = "supervise.paused"
@@ -1724,9 +1954,27 @@ class Supervisor(object):
         pids = _children(os.getpid()) if reaper else cluster_pids(self.cluster, self.storage)
         return dict((p, process_name(p)) for p in pids if pid_alive(p))
 
-    def watch(self, daemons, reaper):
-        """Waits until a daemon dies or a stop: (name, why) of the death, or None when stopping."""
+    def prune_worker_logs(self, spec):
+        """Exited workers' logs of the live session beyond the spec's bound (an older spec has none)."""
+        keep = spec.get("keep_dead_worker_logs")
+        if keep is None:
+            return
+        try:
+            removed = prune_worker_logs(spec["temp_dir"], int(keep))
+        except OSError as e:
+            _say("cannot prune exited workers' logs: %s" % e)
+            return
+        if removed:
+            _say("removed %d log file(s) of exited workers (keep_dead_worker_logs: %d)" % (removed, int(keep)))
+
+    def watch(self, daemons, reaper, spec):
+        """Waits until a daemon dies or a stop: (name, why) of the death, or None when stopping.
+        Every WORKER_LOGS_EVERY_SEC meanwhile, the exited workers' logs beyond the bound go."""
+        next_prune = time.time() + WORKER_LOGS_EVERY_SEC
         while not self.stopping:
+            if time.time() >= next_prune:
+                self.prune_worker_logs(spec)
+                next_prune = time.time() + WORKER_LOGS_EVERY_SEC
             if reaper:
                 while True:
                     try:
@@ -1784,8 +2032,10 @@ class Supervisor(object):
             self.state = dict(old)
         self.save(pid=os.getpid(), launcher=spec.get("launcher"), subreaper=reaper, boot_id=_boot_id(),
                   cluster=self.cluster, storage=self.storage)
-        if not first and old.get("state") != "stopped":
-            # started again without a deploy: the machine booted, or the supervisor itself was restarted
+        if not first:
+            # started again without a deploy: the machine booted, or the supervisor itself was restarted.
+            # A "stopped" state counts too: systemd stops the unit at a clean shutdown, and the node's Ray
+            # starting again at the next boot is a restart all the same (nokube's own stop removes the spec)
             why = "the node rebooted" if old.get("boot_id") and old.get("boot_id") != _boot_id() else \
                 "the supervisor was started again (boot, or it had died)"
             self.record_restart("node", {"reason": why})
@@ -1822,7 +2072,7 @@ class Supervisor(object):
             if not first:
                 self._update_runtime(spec, up_at)
             first = False
-            death = self.watch(daemons, reaper)
+            death = self.watch(daemons, reaper, spec)
             if death is None:
                 break
             name, why = death
@@ -2245,6 +2495,14 @@ def _watch_ray_start(p, pidfd, role, log_path, caller, cluster, storage, t0, tim
             return None, rejected
 
 
+def rotation_env(applied):
+    """Ray's log rotation (ray_spec.log_rotation) as the environment `ray start` reads it: every Ray
+    process of the node rotates its logs by it (workers' .out/.err only when it is set at all)."""
+    rotation = need(applied, "log_rotation", "start")
+    return {"RAY_ROTATION_MAX_BYTES": str(int(need(rotation, "max_bytes", "start"))),
+            "RAY_ROTATION_BACKUP_COUNT": str(int(need(rotation, "backup_count", "start")))}
+
+
 def verb_start(inp):
     cluster = cluster_name(inp)
     storage = storage_path(inp)
@@ -2324,8 +2582,10 @@ def _start_locked(inp, cluster, storage):
     for k in ("SSH_CLIENT", "SSH2_CLIENT", "SSH_CONNECTION", "SSH_TTY"):
         env.pop(k, None)
     env.update(activated_env(ray["python"], env.get("PATH")))
-    for name in ("RAY_REDIS_ADDRESS", "RAY_external_storage_namespace", "RAY_gcs_rpc_server_reconnect_timeout_s"):
+    for name in ("RAY_REDIS_ADDRESS", "RAY_external_storage_namespace", "RAY_gcs_rpc_server_reconnect_timeout_s",
+                 "RAY_ROTATION_MAX_BYTES", "RAY_ROTATION_BACKUP_COUNT"):
         env.pop(name, None)  # the config's alone, never the login environment's
+    env.update(rotation_env(need(inp, "applied", "start")))
     gcs_env, ray_base = gcs_start_pieces(role, inp.get("applied"), cluster, storage, inp.get("redis_password"),
                                          ray["python"])
     env.update(gcs_env)
@@ -2363,6 +2623,7 @@ def _start_locked(inp, cluster, storage):
     if policy == "always":
         spec = {"argv": argv, "env": env, "role": role, "temp_dir": temp, "log_path": log_path,
                 "timeout_sec": timeout, "keep_sessions": keep_sessions,
+                "keep_dead_worker_logs": int(need(inp["supervise"], "keep_dead_worker_logs", "start")),
                 "grace_sec": float(need(inp, "grace_sec", "start"))}
         rc, full, ray_start_ms, launcher, launcher_warning = start_supervised(cluster, storage, spec, caller)
         out_tail = tail_text(log_path, 40)
@@ -2448,6 +2709,13 @@ def verb_stop(inp):
     res = stop_cluster(cluster, storage, float(need(inp, "grace_sec", "stop")))
     out = {"ok": res["remaining"] == 0, "was_running": res["was_running"], "killed": res["killed"],
            "remaining": res["remaining"], "supervision_removed": removed}
+    clear = inp.get("clear_gcs_state")
+    if clear is not None and not res["remaining"]:
+        # the head is gone: the cluster's tables in Redis would be what its next head recovers
+        applied = read_json_file(os.path.join(state_dir(storage), "applied.json"))
+        state = clear_gcs_state(applied, storage, float(need(clear, "timeout_sec", "stop")))
+        if state is not None:
+            out["gcs_state"] = state
     if res["remaining"]:
         out["error"] = "%d process(es) of cluster %s survived SIGKILL: pids %s" % (
             res["remaining"], cluster, res["remaining_pids"])
@@ -3264,8 +3532,13 @@ def _conflict(tail):
     return None
 
 
-def _run_logged(argv, shown, logf, timeout, env=None):
-    """Exit code, or a text naming the timeout or the OS error."""
+class TimedOut(str):
+    """_run_logged's answer when the command outlived its time (the text says the bound)."""
+
+
+def _run_logged(argv, shown, logf, timeout, env=None, bound=None):
+    """Exit code, or a text naming the timeout (a TimedOut: `bound`, the whole install's seconds,
+    when given, since `timeout` is what was left of it) or the OS error."""
     logf.write(("$ %s\n" % shown).encode())
     logf.flush()
     try:
@@ -3273,7 +3546,10 @@ def _run_logged(argv, shown, logf, timeout, env=None):
                            timeout=max(1.0, timeout), env=env)
         return p.returncode
     except subprocess.TimeoutExpired:
-        return "timed out after %ds, the bound of one install (ray_spec.install.timeout)" % timeout
+        logf.write(b"\n(killed: the install's time, ray_spec.install.timeout, ran out)\n")
+        logf.flush()
+        return TimedOut("did not finish in time: stopped after %d s, the bound of one node's install "
+                        "(ray_spec.install.timeout)" % round(bound if bound is not None else timeout))
     except OSError as e:
         return e.strerror
 
@@ -3352,10 +3628,17 @@ def verb_install(inp):
             shutil.rmtree(d, ignore_errors=True)
         tail = strip_ansi(tail_text(log_path, lines=15))
         hint = "read the whole output in %s" % log_path
-        error = "%s failed (%s)" % (what, "exit %s" % rc if isinstance(rc, int) else rc)
+        if isinstance(rc, TimedOut):
+            error = "%s %s" % (what, rc)
+        else:
+            error = "%s failed (%s)" % (what, "exit %s" % rc if isinstance(rc, int) else rc)
         missing = _missing_package(strip_ansi(tail_text(log_path, lines=60)))
         conflict = _conflict(strip_ansi(tail_text(log_path, lines=60)))
-        if what == "making the venv":
+        if isinstance(rc, TimedOut):
+            sources = inp.get("find_links") or inp.get("index_url")
+            hint = ("check that the node reaches %s and that it answers, or raise ray_spec.install.timeout; %s"
+                    % (sources, hint) if sources else "raise ray_spec.install.timeout; " + hint)
+        elif what == "making the venv":
             hint = "the node's Python cannot make a virtual environment: install python3-venv (Debian/Ubuntu: apt-get install python3-venv); " + hint
         elif "No space left" in tail:
             hint = "the disk holding %s is full: free space there; %s" % (storage, hint)
@@ -3371,7 +3654,7 @@ def verb_install(inp):
 
     with open(log_path, "wb") as logf:
         for argv, shown in steps:
-            rc = _run_logged(argv, shown, logf, deadline - time.time())
+            rc = _run_logged(argv, shown, logf, deadline - time.time(), bound=timeout)
             if rc != 0:
                 return failed(rc, shown, "making the venv")
         installer, uv = _installer(d, inp, logf, deadline, env)
@@ -3379,7 +3662,7 @@ def verb_install(inp):
             argv = uv_command(uv, py, version, extras, inp.get("index_url"), inp.get("find_links"), req_file, hashes)
         else:
             argv = pip_command(py, version, extras, inp.get("index_url"), inp.get("find_links"), req_file, hashes)
-        rc = _run_logged(argv, " ".join(argv), logf, deadline - time.time(), env)
+        rc = _run_logged(argv, " ".join(argv), logf, deadline - time.time(), env, bound=timeout)
         if rc != 0:
             return failed(rc, " ".join(argv), "uv pip install" if uv else "pip install")
     info = interpreter_info(py)
