@@ -602,3 +602,14 @@ def test_view_wait_gives_up_on_a_silent_dashboard_after_ms(lib):
     with pytest.raises(Exception):
         lib._http_nodes_changed("http://127.0.0.1:9", None, {"key": None, "ms": 300})
     assert 0.3 <= time.time() - t0 < 3
+
+
+def test_explain_failure_a_slow_start_is_not_called_an_unreachable_head(lib):
+    slow = ("Exception: The current node timed out during startup. This could happen because some of the "
+            "raylet failed to startup or the GCS has become overloaded.")
+    error, hint = lib.explain_failure(slow, "worker", {}, "10.0.0.1:6379")
+    assert error.startswith("ray start failed: Ray on this node did not finish starting in time")
+    assert "cannot reach" not in error and "nokube ray logs" in hint
+    error, _ = lib.explain_failure("ConnectionError: Unable to connect to GCS at 10.0.0.1:6379", "worker", {},
+                                   "10.0.0.1:6379")
+    assert error == "ray start failed: cannot reach the head's GCS at 10.0.0.1:6379"
