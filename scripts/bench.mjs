@@ -1532,7 +1532,7 @@ async function main() {
   const machine = `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Linux ${release()}, Node ${process.version}, ${ray}, test hosts' sshd UsePAM ${POOL_ENV.NOKUBE_TESTHOSTS_PAM}`;
   const upTable = rayUpTable(F);
   const sup = supervisionTable(F, { stat, fmtS, noOpLimitMs });
-  const text = `${table(rows)}\n\n${upTable ? `${upTable}\n\n` : ''}${sup ? `${sup.md}\n\n` : ''}${ROUNDS} rounds per figure; ${machine}; load average at the start: ${loadBefore}; at the end: ${readFileSync('/proc/loadavg', 'utf8').trim()}`;
+  const text = `${rows.length ? `${table(rows)}\n\n` : ''}${upTable ? `${upTable}\n\n` : ''}${sup ? `${sup.md}\n\n` : ''}${rows.length ? `${ROUNDS} rounds per figure; ` : ''}${machine}; load average at the start: ${loadBefore}; at the end: ${readFileSync('/proc/loadavg', 'utf8').trim()}`;
   process.stdout.write(`\n${text}\n`);
   results.rows = rows;
   if (sup) results.supervision = sup.rows;

@@ -161,6 +161,31 @@ export async function supervisionBench(ctx, add) {
       return null;
     };
 
+    /** Polls the table until ok(rows); the rows, or null at the deadline. */
+    const untilTable = async (c, ok, deadlineMs) => {
+      const t0 = Date.now();
+      for (let i = 0; i < 100_000 && Date.now() - t0 < deadlineMs; i++) {
+        const rows = await table(c);
+        if (rows && ok(rows)) return rows;
+        await sleep(200);
+      }
+      return null;
+    };
+
+    /**
+     * Where the time went on node h, from its supervisor's state file (same clock as t0): when the
+     * supervisor recorded the restart (the death noticed; after a reboot, cron's @reboot ran it) and
+     * how long its `ray start` took. Keys `${key}Noticed` / `${key}RayStart`; a text for the log.
+     */
+    const split = async (c, h, key, t0) => {
+      const s = parseJson(await exec(h, `cat ${c.storage}/state/supervisor.json`));
+      const at = s?.last_restart?.at;
+      if (!at || !s.ray_start_ms) return '';
+      add(`${key}Noticed`, at * 1000 - t0);
+      add(`${key}RayStart`, s.ray_start_ms);
+      return ` (supervisor: restart recorded at ${fmtS(at * 1000 - t0)} s, its ray start ${fmtS(s.ray_start_ms)} s)`;
+    };
+
     const deploy = async (c) => {
       const r = await cli('start', c);
       const j = parseJson(r);
@@ -232,8 +257,9 @@ export async function supervisionBench(ctx, add) {
       if (alive === null) missed('raylet');
       else add('supRaylet', alive);
       if (st.ms !== null) add('supRayletStatus', st.ms);
+      const why = await split(a, w.h, 'supRaylet', t0);
       log(
-        `  raylet kill ${round + 1}/${R.raylet} (${w.name}): alive again in the head's table ${alive === null ? `not within ${DEADLINE.raylet / 1000} s` : `${fmtS(alive)} s`}, status healthy ${st.ms === null ? 'never' : `${fmtS(st.ms)} s`}`,
+        `  raylet kill ${round + 1}/${R.raylet} (${w.name}): alive again in the head's table ${alive === null ? `not within ${DEADLINE.raylet / 1000} s` : `${fmtS(alive)} s`}, status healthy ${st.ms === null ? 'never' : `${fmtS(st.ms)} s`}${why}`,
       );
     }
 
@@ -252,8 +278,9 @@ export async function supervisionBench(ctx, add) {
       else add('supReboot', alive);
       if (st.ms !== null) add('supRebootStatus', st.ms);
       add('supRebootCmd', b.ms);
+      const why = await split(a, w.h, 'supReboot', t0);
       log(
-        `  reboot ${round + 1}/${R.reboot} (${w.name}; the reboot itself ${fmtS(b.ms)} s): alive again ${alive === null ? `not within ${DEADLINE.reboot / 1000} s` : `${fmtS(alive)} s`}, status healthy ${st.ms === null ? 'never' : `${fmtS(st.ms)} s`}`,
+        `  reboot ${round + 1}/${R.reboot} (${w.name}; the reboot itself ${fmtS(b.ms)} s): alive again ${alive === null ? `not within ${DEADLINE.reboot / 1000} s` : `${fmtS(alive)} s`}, status healthy ${st.ms === null ? 'never' : `${fmtS(st.ms)} s`}${why}`,
       );
     }
 
@@ -266,7 +293,9 @@ export async function supervisionBench(ctx, add) {
       const t0 = await kill9(head, 'gcs_server');
       const back = (o) => healthy(o) && (o.nodes.find((n) => n.name === `${c.name}-head`)?.restarts ?? 0) > restarts0;
       const st = await untilStatus(c, back, t0, DEADLINE.head);
-      const ids1 = await table(c);
+      // status may have read ray.nodes() while the head's dashboard was still coming back: the table
+      // itself, once it lists every node alive again
+      const ids1 = await untilTable(c, (rows) => c.nodes.every((n) => aliveAt(rows, ipOf(n.h)).length), 60_000);
       // the workers' node ids, kept or not (GCS fault tolerance keeps them)
       const kept = c.nodes.slice(1).every((n) => {
         const was = aliveAt(ids0, ipOf(n.h))[0];
@@ -275,8 +304,11 @@ export async function supervisionBench(ctx, add) {
       if (st.ms === null) missed(key);
       else add(key, st.ms);
       add(`${key}Kept`, kept);
+      const why = await split(c, head, key, t0);
+      // without Redis the workers restart too: when the first worker's supervisor saw its raylet go
+      const w = kept ? '' : await split(c, workers[0], `${key}Worker`, t0);
       log(
-        `  head kill ${round + 1}/${rounds} (${c.name}): status healthy ${st.ms === null ? `not within ${DEADLINE.head / 1000} s` : `${fmtS(st.ms)} s`}, workers' node ids ${kept ? 'kept' : 'new'}`,
+        `  head kill ${round + 1}/${rounds} (${c.name}): status healthy ${st.ms === null ? `not within ${DEADLINE.head / 1000} s` : `${fmtS(st.ms)} s`}, workers' node ids ${kept ? 'kept' : 'new'}; head${why}${w ? `; worker 1${w}` : ''}`,
       );
     };
     for (let round = 0; round < R.head; round++) await headRound(a, 'supHead', round, R.head);
