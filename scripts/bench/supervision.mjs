@@ -178,9 +178,16 @@ export async function supervisionBench(ctx, add) {
      * how long its `ray start` took. Keys `${key}Noticed` / `${key}RayStart`; a text for the log.
      */
     const split = async (c, h, key, t0) => {
-      const s = parseJson(await exec(h, `cat ${c.storage}/state/supervisor.json`));
+      // the node can be alive in the head's view before its `ray start` returns: wait for this run's record
+      let s;
+      for (let i = 0; i < 300 && Date.now() - t0 < DEADLINE.healthy + DEADLINE.head; i++) {
+        s = parseJson(await exec(h, `cat ${c.storage}/state/supervisor.json`));
+        if (s?.state === 'running' && s.started_at * 1000 > t0) break;
+        s = undefined;
+        await sleep(500);
+      }
       const at = s?.last_restart?.at;
-      if (!at || !s.ray_start_ms) return '';
+      if (!at || !s.ray_start_ms || at * 1000 < t0 - 1000) return '';
       add(`${key}Noticed`, at * 1000 - t0);
       add(`${key}RayStart`, s.ray_start_ms);
       return ` (supervisor: restart recorded at ${fmtS(at * 1000 - t0)} s, its ray start ${fmtS(s.ray_start_ms)} s)`;
