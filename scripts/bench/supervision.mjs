@@ -342,6 +342,8 @@ export async function supervisionBench(ctx, add) {
         .map((x) => x.id)
         .sort(),
     );
+    // the machine's 1-minute load before the no-op rounds: the two columns move together with it
+    add('supNoopLoad', readFileSync('/proc/loadavg', 'utf8').split(' ')[0]);
     for (let round = 0; round < R.noop; round++) {
       const ms = {};
       for (const c of round % 2 === 0 ? [a, b] : [b, a]) ms[c.name] = await noop(c);
@@ -430,7 +432,7 @@ export function supervisionTable(F, { stat, fmtS, noOpLimitMs }) {
     const lim = noOpLimitMs(3);
     const nothing = F.supNoopRestartedNothing?.[0] ? 'no node restarted' : 'A NODE RESTARTED';
     rows.push({
-      figure: `no-op \`start\`, supervised (restart: always), 3 nodes (${nothing})`,
+      figure: `no-op \`start\`, supervised (restart: always), 3 nodes (${nothing}; load average ${F.supNoopLoad?.[0] ?? '?'} before)`,
       rounds: `${F.supNoopOn.length}/${R.noop}`,
       st: on,
       ratio: on.median / off.median,
