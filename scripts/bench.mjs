@@ -20,7 +20,13 @@
 //   NOKUBE_BENCH_KEEP_HOSTS=1     leave the pool up at the end (Ray is still stopped)
 //   NOKUBE_BENCH_OUT=FILE         also write the results as JSON (default bench-results.json in the pool dir)
 //   NOKUBE_BENCH_ONLY=a,b,...     figures to run: cold,keep,status,stop,plan,fanstatus,rayup,jump,rolling,install,
-//                                 envinstall,netcheck (default all); the pool holds only the hosts the chosen figures need
+//                                 envinstall,netcheck,supervision (default all); the pool holds only the hosts the
+//                                 chosen figures need. `npm run bench -- --only a,b` is the same.
+//   supervision                   self-healing (issue 21, scripts/bench/supervision.mjs): a raylet killed, a
+//                                 worker rebooted, the head's GCS killed (without and with Redis), the no-op
+//                                 start supervised beside unsupervised, on 4 test hosts of its own. Rounds:
+//                                 NOKUBE_BENCH_SUP_KILLS=5, NOKUBE_BENCH_SUP_REBOOTS=3, NOKUBE_BENCH_SUP_HEAD_KILLS=3
+//                                 (each, without and with Redis), NOKUBE_BENCH_SUP_NOOPS=5
 //   NOKUBE_BENCH_ENV_NODES=3      envinstall: nodes that get Ray 2.59.0 and ray_spec.install's packages in a
 //                                 fresh venv, by nokube (uv from the index) and by plain ssh + pip, from the
 //                                 same local index (scripts/prepare-wheels.sh, served on the pool's bridge)
@@ -46,6 +52,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync
 import { cpus, totalmem, release } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { supervisionBench, supervisionTable } from './bench/supervision.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const TESTHOSTS = join(ROOT, 'scripts', 'testhosts.sh');
@@ -63,10 +70,23 @@ const HEALTHY_SIZES = (process.env.NOKUBE_BENCH_HEALTHY_SIZES ?? '16')
   .map(Number)
   .filter((n) => n >= 2 && !SIZES.includes(n));
 const RAY_UP = process.env.NOKUBE_BENCH_RAY_UP !== '0';
+/** `--only a,b` (or `--only=a,b`) on the command line, else NOKUBE_BENCH_ONLY. */
+const onlyArg = (() => {
+  const argv = process.argv.slice(2);
+  const i = argv.findIndex((a) => a === '--only' || a.startsWith('--only='));
+  if (i < 0) return undefined;
+  const v = argv[i].startsWith('--only=') ? argv[i].slice('--only='.length) : argv[i + 1];
+  if (!v) {
+    process.stderr.write('bench: --only needs a comma-separated list of figures, e.g. --only supervision\n');
+    process.exit(2);
+  }
+  return v;
+})();
 const ONLY = new Set(
   (
+    onlyArg ||
     process.env.NOKUBE_BENCH_ONLY ||
-    'validate,cold,keep,status,stop,plan,fanstatus,rayup,jump,rolling,install,envinstall,netcheck'
+    'validate,cold,keep,status,stop,plan,fanstatus,rayup,jump,rolling,install,envinstall,netcheck,supervision'
   ).split(','),
 );
 const ENV_NODES = Math.max(1, Number(process.env.NOKUBE_BENCH_ENV_NODES || 3));
@@ -196,7 +216,7 @@ async function killRay(n) {
     Array.from({ length: n }, (_, i) =>
       hostExec(
         i,
-        `pkill -KILL -u nokube -f 'ray|raylet|gcs_server|default_worker' 2>/dev/null; for _ in $(seq 50); do pgrep -u nokube -f 'raylet|gcs_server' >/dev/null || break; sleep 0.1; done; rm -rf /tmp/ray /opt/nokube/data/plain; true`,
+        `pkill -KILL -u nokube -f supervise- 2>/dev/null; pkill -KILL -u nokube -f 'ray|raylet|gcs_server|default_worker' 2>/dev/null; for _ in $(seq 50); do pgrep -u nokube -f 'raylet|gcs_server' >/dev/null || break; sleep 0.1; done; rm -rf /tmp/ray /opt/nokube/data/plain; true`,
       ),
     ),
   );
@@ -204,6 +224,8 @@ async function killRay(n) {
 
 let cleaning = false;
 let poolTouched = false;
+/** Cleanups of the parts that add hosts of their own (run on exit, failure and signals). */
+const cleanupHooks = [];
 async function cleanup(reason) {
   if (cleaning) return;
   cleaning = true;
@@ -215,6 +237,7 @@ async function cleanup(reason) {
       /* gone */
     }
   }
+  for (const hook of cleanupHooks) await Promise.race([hook().catch(() => undefined), sleep(120_000)]);
   if (rayUpActive) await Promise.race([rayDownQuiet(rayUpActive), sleep(60_000)]);
   // Ray's SSH control sockets (always under /tmp): remove the directories this run created
   for (const d of sshControlDirs().filter((x) => !sshDirsBefore.has(x))) rmSync(d, { recursive: true, force: true });
@@ -287,7 +310,7 @@ function nokubeConfig(name, n, ips, { lastCpus = 1, install = false } = {}) {
 }
 
 /** Runs the CLI under test; `wrap` prefixes the command (e.g. `/usr/bin/time -v` for peak memory). */
-function nokube(args, cfg, extra = [], { wrap = [], timeoutMs = 600_000 } = {}) {
+function nokube(args, cfg, extra = [], { wrap = [], timeoutMs = 600_000, env } = {}) {
   const flags = [
     '--config',
     cfg,
@@ -300,7 +323,7 @@ function nokube(args, cfg, extra = [], { wrap = [], timeoutMs = 600_000 } = {}) 
     '--json',
     ...extra,
   ];
-  return run([...wrap, 'node', CLI, 'ray', ...args, ...flags], { timeoutMs });
+  return run([...wrap, 'node', CLI, 'ray', ...args, ...flags], { timeoutMs, env });
 }
 
 function parseJson(r) {
@@ -1362,6 +1385,10 @@ async function main() {
 
   if (FANOUT > 0 && (ONLY.has('plan') || ONLY.has('fanstatus'))) await fanOutBench(ips, add);
   if (ONLY.has('netcheck')) await netCheckBench(ips, add);
+  if (ONLY.has('supervision')) {
+    const ctx = { run, must, log, sleep, nokube, parseJson, fmtS, TESTHOSTS, POOL_ENV, POOL, STATE, WORK };
+    await supervisionBench({ ...ctx, onCleanup: (f) => cleanupHooks.push(f) }, add);
+  }
 
   // ---- the table
   const F = results.figures;
@@ -1519,14 +1546,16 @@ async function main() {
   const ray = runSync([`${VENV}/bin/ray`, '--version']).stdout.trim();
   const machine = `${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Linux ${release()}, Node ${process.version}, ${ray}, test hosts' sshd UsePAM ${POOL_ENV.NOKUBE_TESTHOSTS_PAM}`;
   const upTable = rayUpTable(F);
-  const text = `${table(rows)}\n\n${upTable ? `${upTable}\n\n` : ''}${ROUNDS} rounds per figure; ${machine}; load average at the start: ${loadBefore}; at the end: ${readFileSync('/proc/loadavg', 'utf8').trim()}`;
+  const sup = supervisionTable(F, { stat, fmtS, noOpLimitMs });
+  const text = `${rows.length ? `${table(rows)}\n\n` : ''}${upTable ? `${upTable}\n\n` : ''}${sup ? `${sup.md}\n\n` : ''}${rows.length ? `${ROUNDS} rounds per figure; ` : ''}${machine}; load average at the start: ${loadBefore}; at the end: ${readFileSync('/proc/loadavg', 'utf8').trim()}`;
   process.stdout.write(`\n${text}\n`);
   results.rows = rows;
+  if (sup) results.supervision = sup.rows;
   results.machine = machine;
   const out = process.env.NOKUBE_BENCH_OUT || join(WORK, 'bench-results.json');
   writeFileSync(out, JSON.stringify(results, null, 2) + '\n');
   log(`results: ${out}`);
-  return rows.every((r) => r.ok !== false);
+  return rows.every((r) => r.ok !== false) && (sup?.ok ?? true);
 }
 
 let code = 1;
