@@ -2429,6 +2429,12 @@ def explain_failure(text, role, args, head_address):
     if re.search(r"(Unauthenticated|InvalidAuthToken|UNAUTHENTICATED|Invalid authentication)", t):
         return ("ray start failed: the head rejected this node's authentication token",
                 "restart the worker with the head's current token (nokube ray start)")
+    if "timed out during startup" in t:
+        # Ray's own words when its raylet did not come up (or register) in time: the GCS answered
+        return ("ray start failed: Ray on this node did not finish starting in time (its raylet did not "
+                "come up or register with the GCS)",
+                "the head may be overloaded or this machine slow: see raylet.out in the node's logs "
+                "(nokube ray logs), then run start again")
     if role == "worker" and re.search(r"(Unable to connect|Failed to connect|timed out|Connection refused|"
                                       r"Failed to get the system config|could not connect)", t, re.I):
         return ("ray start failed: cannot reach the head's GCS at %s" % head_address,
