@@ -223,6 +223,19 @@ def tail_text(path, lines=40, max_bytes=64 * 1024):
     return "\n".join(data.splitlines()[-lines:])
 
 
+def fresh_ray_logs(temp, since, lines=10):
+    """The tails of the Ray daemons' logs a failed `ray start` wrote (in the session under `temp`,
+    changed since `since`), each under its name: what Ray printed is often not the reason."""
+    parts = []
+    for name in ("raylet.err", "raylet.out", "gcs_server.err", "gcs_server.out"):
+        path = os.path.join(temp, "session_latest", "logs", name)
+        if os.path.exists(path) and os.path.getmtime(path) >= since - 1:
+            tail = tail_text(path, lines)
+            if tail.strip():
+                parts.append("--- %s ---\n%s" % (name, tail))
+    return "\n".join(parts)
+
+
 def strip_ansi(text):
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 
@@ -1138,22 +1151,6 @@ def _command(*words):
     return b"".join(out)
 
 
-def _reply_line(sock, deadline):
-    buf = b""
-    while not buf.endswith(b"\r\n"):
-        left = deadline - time.time()
-        if left <= 0:
-            raise socket.timeout()
-        sock.settimeout(left)
-        chunk = sock.recv(512)
-        if not chunk:
-            raise ConnectionResetError("the connection was closed")
-        buf += chunk
-        if len(buf) > 4096:
-            break
-    return buf.split(b"\r\n", 1)[0].decode("utf-8", "replace")
-
-
 def check_redis(address, password, timeout=REDIS_CHECK_SEC):
     """None when the Redis at `address` answers PING (after AUTH with `password` when given);
     else {"error", "hint"} naming the address and what failed. Never shows the password."""
@@ -1175,15 +1172,18 @@ def check_redis(address, password, timeout=REDIS_CHECK_SEC):
         why = "connection refused" if isinstance(e, ConnectionRefusedError) else (e.strerror or str(e))
         return {"error": "%s cannot be reached from the head: %s" % (where, why),
                 "hint": "start Redis there, or check its port and bind address (redis.conf: bind, port) and the firewall"}
+    reader = _RespReader(sock, timeout, deadline)
     try:
         try:
             if password:
                 sock.sendall(_command("AUTH", password))
-                auth = _reply_line(sock, deadline)
-                if auth.startswith("-"):
-                    return _auth_problem(where, auth)
+                reader.reply()
             sock.sendall(_command("PING"))
-            pong = _reply_line(sock, deadline)
+            pong = reader.reply()
+        except NotRedisReply as e:
+            pong = e.line
+        except RedisReplyError as e:
+            return _auth_problem(where, "-%s" % e)
         except socket.timeout:
             return {"error": "%s accepted the connection but did not answer within %ds" % (where, timeout),
                     "hint": "check that %s is a Redis server and not overloaded" % address}
@@ -1192,9 +1192,7 @@ def check_redis(address, password, timeout=REDIS_CHECK_SEC):
                     "hint": "check that %s is a Redis server (TLS is not supported here)" % address}
     finally:
         sock.close()
-    if pong.startswith("-"):
-        return _auth_problem(where, pong)
-    if pong != "+PONG":
+    if pong != "PONG":
         return {"error": "%s does not answer like a Redis server (PING got %r)" % (where, pong[:40]),
                 "hint": "check the address: it must be Redis's port"}
     return None
@@ -1243,17 +1241,34 @@ class RedisReplyError(Exception):
     """An error reply (-ERR ..., -NOAUTH ...) to one command."""
 
 
-class _RespReader(object):
-    """Replies of RESP2 read off a socket, each read bounded by `timeout` seconds."""
+class NotRedisReply(RedisReplyError):
+    """Bytes that are no RESP reply (`line`, their start): not a Redis at that port."""
 
-    def __init__(self, sock, timeout):
+    def __init__(self, line):
+        RedisReplyError.__init__(self, "not a Redis reply: %r" % line)
+        self.line = line
+
+
+# a status or error line longer than this is not Redis talking
+MAX_LINE = 4096
+
+
+class _RespReader(object):
+    """Replies of RESP2 read off a socket, each reply bounded by `timeout` seconds (and all of them
+    by `deadline`, when given)."""
+
+    def __init__(self, sock, timeout, deadline=None):
         self.sock = sock
         self.timeout = timeout
+        self.deadline = deadline
         self.buf = b""
 
-    def _line(self):
+    def _fill(self, ready):
+        """Reads until `ready()` holds, within the time left."""
         deadline = time.time() + self.timeout
-        while b"\r\n" not in self.buf:
+        if self.deadline is not None:
+            deadline = min(deadline, self.deadline)
+        while not ready():
             left = deadline - time.time()
             if left <= 0:
                 raise socket.timeout()
@@ -1262,20 +1277,17 @@ class _RespReader(object):
             if not chunk:
                 raise ConnectionResetError("the connection was closed")
             self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
+
+    def _line(self):
+        self._fill(lambda: b"\r\n" in self.buf or len(self.buf) > MAX_LINE)
+        line, sep, rest = self.buf.partition(b"\r\n")
+        if not sep:
+            raise NotRedisReply(self.buf[:40].decode("utf-8", "replace"))
+        self.buf = rest
         return line
 
     def _exactly(self, n):
-        deadline = time.time() + self.timeout
-        while len(self.buf) < n + 2:
-            left = deadline - time.time()
-            if left <= 0:
-                raise socket.timeout()
-            self.sock.settimeout(left)
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionResetError("the connection was closed")
-            self.buf += chunk
+        self._fill(lambda: len(self.buf) >= n + 2)
         data, self.buf = self.buf[:n], self.buf[n + 2:]
         return data
 
@@ -1294,7 +1306,7 @@ class _RespReader(object):
         if kind == b"*":
             n = int(rest)
             return None if n < 0 else [self.reply() for _ in range(n)]
-        raise RedisReplyError("not a Redis reply: %r" % line[:40])
+        raise NotRedisReply(line[:40].decode("utf-8", "replace"))
 
 
 def _glob_escape(text):
@@ -1935,14 +1947,8 @@ class Supervisor(object):
         ms = int((time.time() - t0) * 1000)
         text = tail_text(log_path, 40)
         if rc != 0:
-            extra = []
-            for n in ("raylet.err", "raylet.out", "gcs_server.err", "gcs_server.out"):
-                pth = os.path.join(temp, "session_latest", "logs", n)
-                if os.path.exists(pth) and os.path.getmtime(pth) >= t0 - 1:
-                    tl = tail_text(pth, 10)
-                    if tl.strip():
-                        extra.append("--- %s ---\n%s" % (n, tl))
-            text = text + ("\n" + "\n".join(extra) if extra else "")
+            extra = fresh_ray_logs(temp, t0)
+            text = text + ("\n" + extra if extra else "")
             if rejected:
                 text += "\nInvalid authentication token"
             elif rc is None and not self.stopping:
@@ -2635,13 +2641,7 @@ def _start_locked(inp, cluster, storage):
         out_tail = tail_text(log_path, 40)
         auth_rejected = "Invalid authentication token" in (full or "")
         if rc != 0:
-            if auth_rejected:
-                error, hint = explain_failure("Invalid authentication token", role, args, inp.get("head_address"))
-            elif rc is None:
-                error, hint = "ray start did not return within %ds" % timeout, None
-            else:
-                error, hint = explain_failure(full, role, args, inp.get("head_address"))
-            raise Fail(error, hint, log_tail=strip_ansi(full)[-8000:], ray_version=ray["version"])
+            raise _start_failed(rc, full, auth_rejected, timeout, role, args, inp, ray)
         return _started(inp, cluster, storage, role, args, ray, argv, temp, auth, token, ray_start_ms, out_tail,
                         launcher, launcher_warning, env["PATH"])
     prune_sessions(temp, keep_sessions)
@@ -2662,25 +2662,24 @@ def _start_locked(inp, cluster, storage):
     ray_start_ms = int((time.time() - t0) * 1000)  # Ray's own part of this call, for the timeline
     out_tail = tail_text(log_path, 40)
     if rc != 0:
-        extra_logs = []
-        for n in ("raylet.err", "raylet.out", "gcs_server.err", "gcs_server.out"):
-            pth = os.path.join(temp, "session_latest", "logs", n)
-            if os.path.exists(pth) and os.path.getmtime(pth) >= t0 - 1:
-                tl = tail_text(pth, 10)
-                if tl.strip():
-                    extra_logs.append("--- %s ---\n%s" % (n, tl))
-        full = out_tail + ("\n" + "\n".join(extra_logs) if extra_logs else "")
+        extra = fresh_ray_logs(temp, t0)
+        full = out_tail + ("\n" + extra if extra else "")
         # do not leave half-started processes behind
         stop_cluster(cluster, storage, CLEANUP_GRACE_SEC)
-        if auth_rejected:
-            error, hint = explain_failure("Invalid authentication token", role, args, inp.get("head_address"))
-        elif rc is None:
-            error, hint = "ray start did not return within %ds" % timeout, None
-        else:
-            error, hint = explain_failure(full, role, args, inp.get("head_address"))
-        raise Fail(error, hint, log_tail=strip_ansi(full)[-8000:], ray_version=ray["version"])
+        raise _start_failed(rc, full, auth_rejected, timeout, role, args, inp, ray)
     return _started(inp, cluster, storage, role, args, ray, argv, temp, auth, token, ray_start_ms, out_tail,
                     None, None, env["PATH"])
+
+
+def _start_failed(rc, full, auth_rejected, timeout, role, args, inp, ray):
+    """The Fail of a `ray start` that exited with `rc` (None: not within `timeout`), Ray's output `full`."""
+    if auth_rejected:
+        error, hint = explain_failure("Invalid authentication token", role, args, inp.get("head_address"))
+    elif rc is None:
+        error, hint = "ray start did not return within %ds" % timeout, None
+    else:
+        error, hint = explain_failure(full, role, args, inp.get("head_address"))
+    return Fail(error, hint, log_tail=strip_ansi(full)[-8000:], ray_version=ray["version"])
 
 
 def _started(inp, cluster, storage, role, args, ray, argv, temp, auth, token, ray_start_ms, out_tail, launcher,

@@ -650,16 +650,15 @@ boot_host() {
 }
 
 wait_ssh() {
-  local name=$1 ip tries=200
+  local name=$1 ip tries=200 up=0
   ip=$(host_ip "$name")
   has_flag "$name" --systemd && tries=600   # a boot to multi-user takes seconds on a busy machine
   for _ in $(seq "$tries"); do
     # from inside the host: an --inner host is not reachable from here
-    if ip netns exec "$name" timeout 1 bash -c "exec 3<>/dev/tcp/$ip/22" 2>/dev/null; then break; fi
+    if ip netns exec "$name" timeout 1 bash -c "exec 3<>/dev/tcp/$ip/22" 2>/dev/null; then up=1; break; fi
     sleep 0.1
   done
-  ip netns exec "$name" timeout 1 bash -c "exec 3<>/dev/tcp/$ip/22" 2>/dev/null ||
-    die "$name: sshd does not accept TCP on $ip:22 (see $STATE/$name/sshd.log or nspawn.log)"
+  [ "$up" = 1 ] || die "$name: sshd does not accept TCP on $ip:22 (see $STATE/$name/sshd.log or nspawn.log)"
   # and from here (where the tests run), as a user's ssh would reach it; an --inner host is not reachable
   has_flag "$name" --inner && return 0
   for _ in $(seq 50); do

@@ -43909,17 +43909,95 @@ const NODE_PORT_RAY_KEYS = RAY_KEYS.filter((k) => k.nodePort);
 /** Keys Ray reports among a node's resources (num_cpus -> CPU, ...), in the table's order. */
 const RESOURCE_RAY_KEYS = RAY_KEYS.filter((k) => k.resource !== undefined);
 
+;// CONCATENATED MODULE: ./src/config/values.ts
+// How a found value is shown in a message, and hints for the usual type mix-ups.
+// Credentials and anything that looks like a key are never echoed.
+const MAX_SHOWN = 60;
+function looksLikePrivateKey(value) {
+    return /PRIVATE KEY-----|PuTTY-User-Key-File/.test(value);
+}
+/** `"four"`, `4.5`, `a list`, `nothing`; `a string (not shown)` for secrets. */
+function describeFound(value, secret = false) {
+    if (value === undefined || value === null)
+        return 'nothing (an empty value)';
+    if (Array.isArray(value))
+        return value.length === 0 ? 'an empty list' : 'a list';
+    if (typeof value === 'object')
+        return 'a mapping';
+    if (typeof value === 'string') {
+        if (looksLikePrivateKey(value))
+            return 'a private key (not shown)';
+        if (secret)
+            return 'a string (not shown)';
+        if (value === '')
+            return 'an empty string';
+        const shown = value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN - 1)}…` : value;
+        return JSON.stringify(shown);
+    }
+    if (secret)
+        return `a ${typeof value === 'number' ? 'number' : typeof value}`;
+    return String(value);
+}
+/** Bytes per size unit, by its lower-case name (k and kb 1000-based; ki and kib 1024-based). */
+const BYTE_UNITS = {
+    k: 1e3,
+    kb: 1e3,
+    m: 1e6,
+    mb: 1e6,
+    g: 1e9,
+    gb: 1e9,
+    t: 1e12,
+    tb: 1e12,
+    ki: 2 ** 10,
+    kib: 2 ** 10,
+    mi: 2 ** 20,
+    mib: 2 ** 20,
+    gi: 2 ** 30,
+    gib: 2 ** 30,
+    ti: 2 ** 40,
+    tib: 2 ** 40,
+};
+/**
+ * A hint for a value of the wrong type, or undefined.
+ * `raw` is the value as written in the file: YAML reads `2.10` as the number 2.1, so quote what was written.
+ */
+function typeMixUpHint(value, expected, raw, secret = false) {
+    if (expected === 'integer' || expected === 'number') {
+        if (typeof value === 'string') {
+            const text = value.trim();
+            if (/^-?\d+(\.\d+)?$/.test(text))
+                return `write ${text} without quotes: a quoted number is text in YAML`;
+            if (/^\d{1,3}([_,]\d{3})+$/.test(text))
+                return `write the digits only: ${text.replace(/[_,]/g, '')}`;
+            const sized = /^(\d+(?:\.\d+)?)\s*([kmgt]i?b?)$/i.exec(text);
+            if (sized) {
+                const bytes = Math.round(Number(sized[1]) * BYTE_UNITS[sized[2].toLowerCase()]);
+                return `sizes are plain numbers of bytes: ${text} is ${bytes}`;
+            }
+        }
+        if (typeof value === 'number' && expected === 'integer' && !Number.isInteger(value))
+            return 'use a whole number';
+        return undefined;
+    }
+    if (expected === 'string' && (typeof value === 'number' || typeof value === 'boolean')) {
+        if (secret || raw === undefined)
+            return 'put the value in quotes';
+        return `put it in quotes: "${raw.trim()}"`;
+    }
+    const glued = typeof value === 'string' ? /^([A-Za-z_][\w-]*):(\S.*)$/.exec(value) : null;
+    if ((expected === 'object' || expected === 'array') && glued) {
+        return `add a space after the colon: \`${glued[1]}: ${glued[2]}\``;
+    }
+    if (expected === 'array' && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+        return 'start each item with `- `';
+    }
+    return undefined;
+}
+
 ;// CONCATENATED MODULE: ./src/config/log-size.ts
 // A log size as ray_spec.log_rotation.max_bytes takes it: bytes, or a whole number with a unit
 // (KB, MB, GB 1000-based; KiB, MiB, GiB 1024-based, as Ray's own "512MB" is).
-const UNITS = {
-    KB: 1e3,
-    MB: 1e6,
-    GB: 1e9,
-    KiB: 2 ** 10,
-    MiB: 2 ** 20,
-    GiB: 2 ** 30,
-};
+
 const LOG_SIZE_PATTERN = '^[1-9][0-9]{0,5}(KB|MB|GB|KiB|MiB|GiB)$';
 /** Bytes of a checked size (a number is bytes already). */
 function logSizeBytes(value) {
@@ -43928,13 +44006,15 @@ function logSizeBytes(value) {
     const m = /^(\d+)(KB|MB|GB|KiB|MiB|GiB)$/.exec(value);
     if (!m)
         throw new Error(`internal: log size ${value} was checked but does not parse`);
-    return Number(m[1]) * UNITS[m[2]];
+    return Number(m[1]) * BYTE_UNITS[m[2].toLowerCase()];
 }
 /** A byte count in the largest 1024-based unit that divides it ("512MiB"), else bytes. */
 function logSizeWords(bytes) {
-    for (const unit of ['GiB', 'MiB', 'KiB'])
-        if (bytes % UNITS[unit] === 0)
-            return `${bytes / UNITS[unit]}${unit}`;
+    for (const unit of ['GiB', 'MiB', 'KiB']) {
+        const size = BYTE_UNITS[unit.toLowerCase()];
+        if (bytes % size === 0)
+            return `${bytes / size}${unit}`;
+    }
     return bytes;
 }
 
@@ -44903,90 +44983,6 @@ function sectionsHolding(key) {
     return Object.entries(KEYS_BY_SECTION)
         .filter(([, keys]) => keys.includes(key))
         .map(([section]) => section);
-}
-
-;// CONCATENATED MODULE: ./src/config/values.ts
-// How a found value is shown in a message, and hints for the usual type mix-ups.
-// Credentials and anything that looks like a key are never echoed.
-const MAX_SHOWN = 60;
-function looksLikePrivateKey(value) {
-    return /PRIVATE KEY-----|PuTTY-User-Key-File/.test(value);
-}
-/** `"four"`, `4.5`, `a list`, `nothing`; `a string (not shown)` for secrets. */
-function describeFound(value, secret = false) {
-    if (value === undefined || value === null)
-        return 'nothing (an empty value)';
-    if (Array.isArray(value))
-        return value.length === 0 ? 'an empty list' : 'a list';
-    if (typeof value === 'object')
-        return 'a mapping';
-    if (typeof value === 'string') {
-        if (looksLikePrivateKey(value))
-            return 'a private key (not shown)';
-        if (secret)
-            return 'a string (not shown)';
-        if (value === '')
-            return 'an empty string';
-        const shown = value.length > MAX_SHOWN ? `${value.slice(0, MAX_SHOWN - 1)}…` : value;
-        return JSON.stringify(shown);
-    }
-    if (secret)
-        return `a ${typeof value === 'number' ? 'number' : typeof value}`;
-    return String(value);
-}
-const values_UNITS = {
-    k: 1e3,
-    kb: 1e3,
-    m: 1e6,
-    mb: 1e6,
-    g: 1e9,
-    gb: 1e9,
-    t: 1e12,
-    tb: 1e12,
-    ki: 2 ** 10,
-    kib: 2 ** 10,
-    mi: 2 ** 20,
-    mib: 2 ** 20,
-    gi: 2 ** 30,
-    gib: 2 ** 30,
-    ti: 2 ** 40,
-    tib: 2 ** 40,
-};
-/**
- * A hint for a value of the wrong type, or undefined.
- * `raw` is the value as written in the file: YAML reads `2.10` as the number 2.1, so quote what was written.
- */
-function typeMixUpHint(value, expected, raw, secret = false) {
-    if (expected === 'integer' || expected === 'number') {
-        if (typeof value === 'string') {
-            const text = value.trim();
-            if (/^-?\d+(\.\d+)?$/.test(text))
-                return `write ${text} without quotes: a quoted number is text in YAML`;
-            if (/^\d{1,3}([_,]\d{3})+$/.test(text))
-                return `write the digits only: ${text.replace(/[_,]/g, '')}`;
-            const sized = /^(\d+(?:\.\d+)?)\s*([kmgt]i?b?)$/i.exec(text);
-            if (sized) {
-                const bytes = Math.round(Number(sized[1]) * values_UNITS[sized[2].toLowerCase()]);
-                return `sizes are plain numbers of bytes: ${text} is ${bytes}`;
-            }
-        }
-        if (typeof value === 'number' && expected === 'integer' && !Number.isInteger(value))
-            return 'use a whole number';
-        return undefined;
-    }
-    if (expected === 'string' && (typeof value === 'number' || typeof value === 'boolean')) {
-        if (secret || raw === undefined)
-            return 'put the value in quotes';
-        return `put it in quotes: "${raw.trim()}"`;
-    }
-    const glued = typeof value === 'string' ? /^([A-Za-z_][\w-]*):(\S.*)$/.exec(value) : null;
-    if ((expected === 'object' || expected === 'array') && glued) {
-        return `add a space after the colon: \`${glued[1]}: ${glued[2]}\``;
-    }
-    if (expected === 'array' && value !== null && typeof value === 'object' && !Array.isArray(value)) {
-        return 'start each item with `- `';
-    }
-    return undefined;
 }
 
 ;// CONCATENATED MODULE: ./src/config/schema-check.ts
@@ -46932,7 +46928,7 @@ function desiredSpec(cluster, node, nodeIp, headAddress) {
         spec.redis = { address: redis.redisAddress, namespace: cluster.clusterName };
     if (node.role === 'worker')
         spec.gcs_reconnect_timeout_s = redis ? WORKER_WAIT_WITH_REDIS_SEC : WORKER_WAIT_WITHOUT_REDIS_SEC;
-    spec.log_rotation = { max_bytes: cluster.logRotation.maxBytes, backup_count: cluster.logRotation.backupCount };
+    spec.log_rotation = appliedRotation(cluster.logRotation);
     return spec;
 }
 // Ray's default range for worker processes' ports: a pinned port inside it makes `ray start` fail.
@@ -47007,10 +47003,7 @@ function specDrift(applied, wanted) {
     }
     // a spec written before nokube set it: Ray ran with its own defaults
     const rotation = (s) => {
-        const r = s.log_rotation ?? {
-            max_bytes: DEFAULT_LOG_ROTATION.maxBytes,
-            backup_count: DEFAULT_LOG_ROTATION.backupCount,
-        };
+        const r = s.log_rotation ?? appliedRotation(DEFAULT_LOG_ROTATION);
         return `max_bytes ${logSizeWords(r.max_bytes)}, backup_count ${r.backup_count}`;
     };
     if (rotation(applied) !== rotation(wanted)) {
@@ -47020,6 +47013,10 @@ function specDrift(applied, wanted) {
 }
 function sortKeys(record) {
     return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+/** ray_spec.log_rotation as the node stores it (applied.json) and Ray is given it. */
+function appliedRotation(r) {
+    return { max_bytes: r.maxBytes, backup_count: r.backupCount };
 }
 
 ;// CONCATENATED MODULE: ./src/engine/decisions/firewall.ts

@@ -23,7 +23,8 @@ export function describeFound(value: unknown, secret = false): string {
   return String(value);
 }
 
-const UNITS: Record<string, number> = {
+/** Bytes per size unit, by its lower-case name (k and kb 1000-based; ki and kib 1024-based). */
+export const BYTE_UNITS: Record<string, number> = {
   k: 1e3,
   kb: 1e3,
   m: 1e6,
@@ -59,7 +60,7 @@ export function typeMixUpHint(
       if (/^\d{1,3}([_,]\d{3})+$/.test(text)) return `write the digits only: ${text.replace(/[_,]/g, '')}`;
       const sized = /^(\d+(?:\.\d+)?)\s*([kmgt]i?b?)$/i.exec(text);
       if (sized) {
-        const bytes = Math.round(Number(sized[1]) * UNITS[sized[2]!.toLowerCase()]!);
+        const bytes = Math.round(Number(sized[1]) * BYTE_UNITS[sized[2]!.toLowerCase()]!);
         return `sizes are plain numbers of bytes: ${text} is ${bytes}`;
       }
     }

@@ -27,22 +27,6 @@ def _command(*words):
     return b"".join(out)
 
 
-def _reply_line(sock, deadline):
-    buf = b""
-    while not buf.endswith(b"\r\n"):
-        left = deadline - time.time()
-        if left <= 0:
-            raise socket.timeout()
-        sock.settimeout(left)
-        chunk = sock.recv(512)
-        if not chunk:
-            raise ConnectionResetError("the connection was closed")
-        buf += chunk
-        if len(buf) > 4096:
-            break
-    return buf.split(b"\r\n", 1)[0].decode("utf-8", "replace")
-
-
 def check_redis(address, password, timeout=REDIS_CHECK_SEC):
     """None when the Redis at `address` answers PING (after AUTH with `password` when given);
     else {"error", "hint"} naming the address and what failed. Never shows the password."""
@@ -64,15 +48,18 @@ def check_redis(address, password, timeout=REDIS_CHECK_SEC):
         why = "connection refused" if isinstance(e, ConnectionRefusedError) else (e.strerror or str(e))
         return {"error": "%s cannot be reached from the head: %s" % (where, why),
                 "hint": "start Redis there, or check its port and bind address (redis.conf: bind, port) and the firewall"}
+    reader = _RespReader(sock, timeout, deadline)
     try:
         try:
             if password:
                 sock.sendall(_command("AUTH", password))
-                auth = _reply_line(sock, deadline)
-                if auth.startswith("-"):
-                    return _auth_problem(where, auth)
+                reader.reply()
             sock.sendall(_command("PING"))
-            pong = _reply_line(sock, deadline)
+            pong = reader.reply()
+        except NotRedisReply as e:
+            pong = e.line
+        except RedisReplyError as e:
+            return _auth_problem(where, "-%s" % e)
         except socket.timeout:
             return {"error": "%s accepted the connection but did not answer within %ds" % (where, timeout),
                     "hint": "check that %s is a Redis server and not overloaded" % address}
@@ -81,9 +68,7 @@ def check_redis(address, password, timeout=REDIS_CHECK_SEC):
                     "hint": "check that %s is a Redis server (TLS is not supported here)" % address}
     finally:
         sock.close()
-    if pong.startswith("-"):
-        return _auth_problem(where, pong)
-    if pong != "+PONG":
+    if pong != "PONG":
         return {"error": "%s does not answer like a Redis server (PING got %r)" % (where, pong[:40]),
                 "hint": "check the address: it must be Redis's port"}
     return None
@@ -132,17 +117,34 @@ class RedisReplyError(Exception):
     """An error reply (-ERR ..., -NOAUTH ...) to one command."""
 
 
-class _RespReader(object):
-    """Replies of RESP2 read off a socket, each read bounded by `timeout` seconds."""
+class NotRedisReply(RedisReplyError):
+    """Bytes that are no RESP reply (`line`, their start): not a Redis at that port."""
 
-    def __init__(self, sock, timeout):
+    def __init__(self, line):
+        RedisReplyError.__init__(self, "not a Redis reply: %r" % line)
+        self.line = line
+
+
+# a status or error line longer than this is not Redis talking
+MAX_LINE = 4096
+
+
+class _RespReader(object):
+    """Replies of RESP2 read off a socket, each reply bounded by `timeout` seconds (and all of them
+    by `deadline`, when given)."""
+
+    def __init__(self, sock, timeout, deadline=None):
         self.sock = sock
         self.timeout = timeout
+        self.deadline = deadline
         self.buf = b""
 
-    def _line(self):
+    def _fill(self, ready):
+        """Reads until `ready()` holds, within the time left."""
         deadline = time.time() + self.timeout
-        while b"\r\n" not in self.buf:
+        if self.deadline is not None:
+            deadline = min(deadline, self.deadline)
+        while not ready():
             left = deadline - time.time()
             if left <= 0:
                 raise socket.timeout()
@@ -151,20 +153,17 @@ class _RespReader(object):
             if not chunk:
                 raise ConnectionResetError("the connection was closed")
             self.buf += chunk
-        line, self.buf = self.buf.split(b"\r\n", 1)
+
+    def _line(self):
+        self._fill(lambda: b"\r\n" in self.buf or len(self.buf) > MAX_LINE)
+        line, sep, rest = self.buf.partition(b"\r\n")
+        if not sep:
+            raise NotRedisReply(self.buf[:40].decode("utf-8", "replace"))
+        self.buf = rest
         return line
 
     def _exactly(self, n):
-        deadline = time.time() + self.timeout
-        while len(self.buf) < n + 2:
-            left = deadline - time.time()
-            if left <= 0:
-                raise socket.timeout()
-            self.sock.settimeout(left)
-            chunk = self.sock.recv(65536)
-            if not chunk:
-                raise ConnectionResetError("the connection was closed")
-            self.buf += chunk
+        self._fill(lambda: len(self.buf) >= n + 2)
         data, self.buf = self.buf[:n], self.buf[n + 2:]
         return data
 
@@ -183,7 +182,7 @@ class _RespReader(object):
         if kind == b"*":
             n = int(rest)
             return None if n < 0 else [self.reply() for _ in range(n)]
-        raise RedisReplyError("not a Redis reply: %r" % line[:40])
+        raise NotRedisReply(line[:40].decode("utf-8", "replace"))
 
 
 def _glob_escape(text):

@@ -94,6 +94,19 @@ def tail_text(path, lines=40, max_bytes=64 * 1024):
     return "\n".join(data.splitlines()[-lines:])
 
 
+def fresh_ray_logs(temp, since, lines=10):
+    """The tails of the Ray daemons' logs a failed `ray start` wrote (in the session under `temp`,
+    changed since `since`), each under its name: what Ray printed is often not the reason."""
+    parts = []
+    for name in ("raylet.err", "raylet.out", "gcs_server.err", "gcs_server.out"):
+        path = os.path.join(temp, "session_latest", "logs", name)
+        if os.path.exists(path) and os.path.getmtime(path) >= since - 1:
+            tail = tail_text(path, lines)
+            if tail.strip():
+                parts.append("--- %s ---\n%s" % (name, tail))
+    return "\n".join(parts)
+
+
 def strip_ansi(text):
     return re.sub(r"\x1b\[[0-9;]*m", "", text)
 

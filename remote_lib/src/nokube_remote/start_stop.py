@@ -4,7 +4,7 @@ import os
 import time
 
 from .protocol import Fail, json, log, need, re, secrets, select, socket, subprocess
-from .node import strip_ansi, tail_text
+from .node import fresh_ray_logs, strip_ansi, tail_text
 from .storage import (
     cluster_mark,
     cluster_name,
@@ -319,13 +319,7 @@ def _start_locked(inp, cluster, storage):
         out_tail = tail_text(log_path, 40)
         auth_rejected = "Invalid authentication token" in (full or "")
         if rc != 0:
-            if auth_rejected:
-                error, hint = explain_failure("Invalid authentication token", role, args, inp.get("head_address"))
-            elif rc is None:
-                error, hint = "ray start did not return within %ds" % timeout, None
-            else:
-                error, hint = explain_failure(full, role, args, inp.get("head_address"))
-            raise Fail(error, hint, log_tail=strip_ansi(full)[-8000:], ray_version=ray["version"])
+            raise _start_failed(rc, full, auth_rejected, timeout, role, args, inp, ray)
         return _started(inp, cluster, storage, role, args, ray, argv, temp, auth, token, ray_start_ms, out_tail,
                         launcher, launcher_warning, env["PATH"])
     prune_sessions(temp, keep_sessions)
@@ -346,25 +340,24 @@ def _start_locked(inp, cluster, storage):
     ray_start_ms = int((time.time() - t0) * 1000)  # Ray's own part of this call, for the timeline
     out_tail = tail_text(log_path, 40)
     if rc != 0:
-        extra_logs = []
-        for n in ("raylet.err", "raylet.out", "gcs_server.err", "gcs_server.out"):
-            pth = os.path.join(temp, "session_latest", "logs", n)
-            if os.path.exists(pth) and os.path.getmtime(pth) >= t0 - 1:
-                tl = tail_text(pth, 10)
-                if tl.strip():
-                    extra_logs.append("--- %s ---\n%s" % (n, tl))
-        full = out_tail + ("\n" + "\n".join(extra_logs) if extra_logs else "")
+        extra = fresh_ray_logs(temp, t0)
+        full = out_tail + ("\n" + extra if extra else "")
         # do not leave half-started processes behind
         stop_cluster(cluster, storage, CLEANUP_GRACE_SEC)
-        if auth_rejected:
-            error, hint = explain_failure("Invalid authentication token", role, args, inp.get("head_address"))
-        elif rc is None:
-            error, hint = "ray start did not return within %ds" % timeout, None
-        else:
-            error, hint = explain_failure(full, role, args, inp.get("head_address"))
-        raise Fail(error, hint, log_tail=strip_ansi(full)[-8000:], ray_version=ray["version"])
+        raise _start_failed(rc, full, auth_rejected, timeout, role, args, inp, ray)
     return _started(inp, cluster, storage, role, args, ray, argv, temp, auth, token, ray_start_ms, out_tail,
                     None, None, env["PATH"])
+
+
+def _start_failed(rc, full, auth_rejected, timeout, role, args, inp, ray):
+    """The Fail of a `ray start` that exited with `rc` (None: not within `timeout`), Ray's output `full`."""
+    if auth_rejected:
+        error, hint = explain_failure("Invalid authentication token", role, args, inp.get("head_address"))
+    elif rc is None:
+        error, hint = "ray start did not return within %ds" % timeout, None
+    else:
+        error, hint = explain_failure(full, role, args, inp.get("head_address"))
+    return Fail(error, hint, log_tail=strip_ansi(full)[-8000:], ray_version=ray["version"])
 
 
 def _started(inp, cluster, storage, role, args, ray, argv, temp, auth, token, ray_start_ms, out_tail, launcher,

@@ -8,7 +8,7 @@ import sys
 import time
 
 from .protocol import Fail, json, log, re, signal, subprocess
-from .node import _comm, _read, strip_ansi, tail_text
+from .node import _comm, _read, fresh_ray_logs, strip_ansi, tail_text
 from .storage import (
     cluster_name,
     own_temp_dir,
@@ -264,14 +264,8 @@ class Supervisor(object):
         ms = int((time.time() - t0) * 1000)
         text = tail_text(log_path, 40)
         if rc != 0:
-            extra = []
-            for n in ("raylet.err", "raylet.out", "gcs_server.err", "gcs_server.out"):
-                pth = os.path.join(temp, "session_latest", "logs", n)
-                if os.path.exists(pth) and os.path.getmtime(pth) >= t0 - 1:
-                    tl = tail_text(pth, 10)
-                    if tl.strip():
-                        extra.append("--- %s ---\n%s" % (n, tl))
-            text = text + ("\n" + "\n".join(extra) if extra else "")
+            extra = fresh_ray_logs(temp, t0)
+            text = text + ("\n" + extra if extra else "")
             if rejected:
                 text += "\nInvalid authentication token"
             elif rc is None and not self.stopping:

@@ -2,7 +2,7 @@
 // The same object is stored on the node at start and compared later to find drift.
 import { NODE_PORT_RAY_KEYS, RAY_KEYS, RAY_WORKER_PORTS } from '../../config/ray-keys';
 import { logSizeWords } from '../../config/log-size';
-import { DEFAULT_LOG_ROTATION, type ClusterConfig, type NodeSpec } from '../../config/types';
+import { DEFAULT_LOG_ROTATION, type ClusterConfig, type LogRotationSpec, type NodeSpec } from '../../config/types';
 import type { AppliedSpec } from '../../remote/types';
 import type { Drift } from '../types';
 import { WORKER_WAIT_WITH_REDIS_SEC, WORKER_WAIT_WITHOUT_REDIS_SEC } from './gcs-fault-tolerance';
@@ -88,7 +88,7 @@ export function desiredSpec(
   if (node.role === 'head' && redis) spec.redis = { address: redis.redisAddress, namespace: cluster.clusterName };
   if (node.role === 'worker')
     spec.gcs_reconnect_timeout_s = redis ? WORKER_WAIT_WITH_REDIS_SEC : WORKER_WAIT_WITHOUT_REDIS_SEC;
-  spec.log_rotation = { max_bytes: cluster.logRotation.maxBytes, backup_count: cluster.logRotation.backupCount };
+  spec.log_rotation = appliedRotation(cluster.logRotation);
   return spec;
 }
 
@@ -174,10 +174,7 @@ export function specDrift(applied: AppliedSpec | null | undefined, wanted: Appli
   }
   // a spec written before nokube set it: Ray ran with its own defaults
   const rotation = (s: AppliedSpec) => {
-    const r = s.log_rotation ?? {
-      max_bytes: DEFAULT_LOG_ROTATION.maxBytes,
-      backup_count: DEFAULT_LOG_ROTATION.backupCount,
-    };
+    const r = s.log_rotation ?? appliedRotation(DEFAULT_LOG_ROTATION);
     return `max_bytes ${logSizeWords(r.max_bytes)}, backup_count ${r.backup_count}`;
   };
   if (rotation(applied) !== rotation(wanted)) {
@@ -188,4 +185,9 @@ export function specDrift(applied: AppliedSpec | null | undefined, wanted: Appli
 
 function sortKeys<V>(record: Record<string, V>): Record<string, V> {
   return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+/** ray_spec.log_rotation as the node stores it (applied.json) and Ray is given it. */
+function appliedRotation(r: LogRotationSpec): { max_bytes: number; backup_count: number } {
+  return { max_bytes: r.maxBytes, backup_count: r.backupCount };
 }
